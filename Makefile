@@ -1,0 +1,171 @@
+# OpenSCI top-level build (GNU make, non-recursive).
+#   make            libraries (shared with soname + static) and tools
+#   make check      every test: cmocka suites, multi-process tests, fuzzers, ASan+UBSan, TSan
+#   make demo       the main job: two nodes on the default simntb fabric
+#   make install PREFIX=/usr/local DESTDIR=
+#   make vmcheck    the two-host QEMU lab (tests/vmlab)
+# Sources are found by folder: driver/*.c and libseg/*.c form libsisci, libipc/event*.c libnvscievent,
+# the other libipc/*.c libnvsciipc, libbuf/*.c libopensci-buf, tests/<suite>/test_*.c one test each.
+
+SAN ?=
+ifeq ($(SAN),asan)
+O ?= build-asan
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else ifeq ($(SAN),tsan)
+O ?= build-tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+else
+O ?= build
+SANFLAGS :=
+endif
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+CC ?= gcc
+VERSION := 0.1.0
+SOVER := 0
+
+WARN := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
+CPPFLAGS_ALL := -D_GNU_SOURCE -Iinclude -Idriver -Ilibseg -Ilibipc -Ilibbuf
+CFLAGS ?= -O2 -g
+CFLAGS_ALL := -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -pthread $(SANFLAGS) $(CFLAGS)
+LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
+RDMA_LIBS := -libverbs -lrdmacm
+
+DEPS_STAMP := $(O)/.deps-ok
+
+# ---- sources ----
+DRV_SRC := $(sort $(wildcard driver/*.c))
+SEG_SRC := $(sort $(wildcard libseg/*.c))
+EVT_SRC := $(sort $(wildcard libipc/event*.c))
+IPC_SRC := $(sort $(filter-out $(EVT_SRC),$(wildcard libipc/*.c)))
+BUF_SRC := $(sort $(wildcard libbuf/*.c))
+
+obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
+
+SISCI_OBJ := $(call obj,$(DRV_SRC) $(SEG_SRC))
+EVT_OBJ := $(call obj,$(EVT_SRC))
+IPC_OBJ := $(call obj,$(IPC_SRC))
+BUF_OBJ := $(call obj,$(BUF_SRC))
+
+L := $(O)/lib
+LIBS_SO := $(L)/libsisci.so.$(SOVER)
+LIBS_A := $(L)/libsisci.a
+ifneq ($(EVT_SRC),)
+LIBS_SO += $(L)/libnvscievent.so.$(SOVER)
+LIBS_A += $(L)/libnvscievent.a
+endif
+ifneq ($(IPC_SRC),)
+LIBS_SO += $(L)/libnvsciipc.so.$(SOVER)
+LIBS_A += $(L)/libnvsciipc.a
+endif
+ifneq ($(BUF_SRC),)
+LIBS_SO += $(L)/libopensci-buf.so.$(SOVER)
+LIBS_A += $(L)/libopensci-buf.a
+endif
+
+# ---- tools ----
+TOOL_DIRS := $(sort $(patsubst tools/%/,%,$(wildcard tools/*/)))
+TOOL_FILES := $(sort $(basename $(notdir $(wildcard tools/*.c))))
+TOOLS := $(addprefix $(O)/bin/,$(TOOL_DIRS) $(TOOL_FILES))
+
+# ---- tests ----
+TEST_SRC := $(sort $(wildcard tests/*/test_*.c))
+TEST_COMMON := $(sort $(wildcard tests/common/*.c))
+TESTS := $(patsubst tests/%.c,$(O)/tests/%,$(TEST_SRC))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZERS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRC))
+
+STATIC_LIBS := $(filter %libnvsciipc.a,$(LIBS_A)) $(filter %libopensci-buf.a,$(LIBS_A)) \
+               $(filter %libnvscievent.a,$(LIBS_A)) $(L)/libsisci.a
+SYS_LIBS := $(RDMA_LIBS) -lrt -lm
+
+.PHONY: all libs tools tests check check-unit check-asan check-tsan demo install vmcheck clean deps fuzz
+
+all: libs tools
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	@bash scripts/deps.sh
+	@mkdir -p $(dir $@) && touch $@
+
+libs: $(LIBS_SO) $(LIBS_A)
+tools: $(TOOLS)
+tests: $(TESTS) $(FUZZERS)
+
+$(O)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+define shlib
+$(L)/lib$(1).so.$(SOVER): $(2) $(4)
+	@mkdir -p $(L)
+	$(CC) -shared -Wl,-soname,lib$(1).so.$(SOVER) -Wl,--no-undefined -o $$@ $(2) $(LDFLAGS_ALL) \
+		-L$(L) $(3) -Wl,-rpath,'$$$$ORIGIN'
+	ln -sf lib$(1).so.$(SOVER) $(L)/lib$(1).so
+$(L)/lib$(1).a: $(2)
+	@mkdir -p $(L)
+	rm -f $$@ && ar rcs $$@ $(2)
+endef
+$(eval $(call shlib,sisci,$(SISCI_OBJ),$(SYS_LIBS),))
+$(eval $(call shlib,nvscievent,$(EVT_OBJ),-lrt,))
+$(eval $(call shlib,nvsciipc,$(IPC_OBJ),-lnvscievent -lsisci -lrt,$(L)/libnvscievent.so.$(SOVER) $(L)/libsisci.so.$(SOVER)))
+$(eval $(call shlib,opensci-buf,$(BUF_OBJ),-lnvsciipc -lnvscievent -lsisci -lrt,$(filter-out %opensci-buf.so.$(SOVER),$(LIBS_SO))))
+
+# Tools link the shared libraries and find them beside them: bin/../lib.
+TOOL_LDLIBS := -L$(L) $(patsubst $(L)/lib%.so.$(SOVER),-l%,$(LIBS_SO)) -Wl,-rpath,'$$ORIGIN/../lib' -lm -lrt
+.SECONDEXPANSION:
+$(O)/bin/%: $$(call obj,$$(wildcard tools/$$*/*.c) $$(wildcard tools/$$*.c)) $(LIBS_SO)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) $(TOOL_LDLIBS)
+
+# Tests link the static libraries, so internal symbols are reachable.
+TEST_COMMON_OBJ := $(call obj,$(TEST_COMMON))
+$(O)/tests/%: $(O)/obj/tests/%.o $(TEST_COMMON_OBJ) $(LIBS_A)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $< $(TEST_COMMON_OBJ) $(LDFLAGS_ALL) $(STATIC_LIBS) -lcmocka $(SYS_LIBS)
+
+$(O)/fuzz/%: $(O)/obj/tests/fuzz/%.o $(O)/obj/tests/fuzz/standalone.o $(LIBS_A)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $< $(O)/obj/tests/fuzz/standalone.o $(LDFLAGS_ALL) $(STATIC_LIBS) $(SYS_LIBS)
+
+# ---- running ----
+check: all
+	@$(MAKE) --no-print-directory check-unit
+	@$(MAKE) --no-print-directory SAN=asan check-unit
+	@$(MAKE) --no-print-directory SAN=tsan check-tsan
+
+check-unit: tests tools
+	@bash tests/run.sh $(O) all
+
+check-tsan: tests
+	@bash tests/run.sh $(O) tsan
+
+demo: all
+	@bash tools/demo.sh $(O)
+
+vmcheck: all
+	@bash tests/vmlab/run.sh $(O)
+
+fuzz:
+	@bash tests/fuzz/libfuzzer.sh
+
+# ---- install ----
+PCS := $(patsubst packaging/%.pc.in,%,$(wildcard packaging/*.pc.in))
+install: all
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include/opensci $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 include/*.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 include/opensci/*.h $(DESTDIR)$(PREFIX)/include/opensci/
+	for f in $(LIBS_SO) $(LIBS_A); do install -m 0644 $$f $(DESTDIR)$(LIBDIR)/; done
+	for f in $(LIBS_SO); do b=$$(basename $$f); ln -sf $$b $(DESTDIR)$(LIBDIR)/$${b%.$(SOVER)}; done
+	for f in $(TOOLS); do install -m 0755 $$f $(DESTDIR)$(PREFIX)/bin/; done
+	for f in docs/man/*.1; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
+	for p in $(PCS); do sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+		-e 's|@VERSION@|$(VERSION)|g' packaging/$$p.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/$$p.pc; done
+
+clean:
+	rm -rf build build-asan build-tsan
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,89 @@
+/*
+ * libseg internals shared by its files. One process-wide library state `seg`, guarded by
+ * seg.lock (never held on a data path: PIO, SCIMemCpy and doorbell waits take no lock).
+ * The event thread owns every driver's progress() and runs every user callback, without
+ * seg.lock held, one at a time. API functions return sci_error_t only at the edge; inside,
+ * 0 or a negative errno.
+ */
+#ifndef SEG_INTERNAL_H
+#define SEG_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sisci_api.h"
+#include "opensci/osci.h"
+#include "osci_drv.h"
+#include "seg_proto.h"
+
+#define SEG_MAX_NODES 256           /* node ids 1..255 */
+#define SEG_DESC_MAGIC  0x53434931u /* handle validity tags */
+#define SEG_LSEG_MAGIC  0x53434932u
+#define SEG_RSEG_MAGIC  0x53434933u
+#define SEG_MAP_MAGIC   0x53434934u
+#define SEG_SEQ_MAGIC   0x53434935u
+#define SEG_DMAQ_MAGIC  0x53434936u
+#define SEG_LINTR_MAGIC 0x53434937u
+#define SEG_RINTR_MAGIC 0x53434938u
+#define SEG_LDINTR_MAGIC 0x53434939u
+#define SEG_RDINTR_MAGIC 0x5343493au
+
+/* What this node knows of a peer on one adapter. */
+struct seg_peer {
+    bool up;                         /* link up and HELLO exchanged */
+    bool known;                      /* seen at least once */
+    uint64_t epoch;                  /* peer incarnation */
+    uint64_t down_since_ms;          /* link down time (grace period), 0 when up */
+};
+
+struct seg_adapter {
+    unsigned int no;
+    struct osci_drv *drv;            /* NULL: not configured */
+    struct osci_drv_info info;
+    uint64_t db_allocated;           /* doorbell bits owned by local interrupts */
+    uint64_t db_event_mask;          /* bits the event thread takes (callback interrupts) */
+    struct seg_peer peer[SEG_MAX_NODES];
+};
+
+struct seg_lib {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;             /* broadcast on every state change; waiters re-check */
+    int initialized;                 /* SCIInitialize count */
+    unsigned int n_adapters;
+    struct seg_adapter adapter[OSCI_MAX_ADAPTERS];
+    pthread_t ev_thread;
+    int wake_fd;                     /* eventfd: wakes the event thread */
+    bool stopping;
+    uint64_t grace_ms;               /* OSCI_GRACE_MS, default 1000 */
+};
+extern struct seg_lib seg;
+
+/* seg_core.c */
+sci_error_t seg__to_sci(int err);                 /* -errno -> sci_error_t (edge only) */
+struct seg_adapter *seg__adapter(unsigned int no); /* NULL if not configured; lock held */
+uint64_t seg__now_ms(void);
+void seg__wake_event_thread(void);
+int seg__send(struct seg_adapter *a, uint32_t node, const struct seg_msg *m); /* encode + msg_send, retries -EAGAIN briefly */
+/* Wait on seg.cond until `deadline_ms` (0 = infinite); -ETIMEDOUT on expiry. Lock held. */
+int seg__cond_wait(uint64_t deadline_ms);
+uint64_t seg__deadline(unsigned int timeout_ms);   /* SCI_INFINITE_TIMEOUT -> 0 */
+
+/* Deferred user callbacks: queued under seg.lock, run by the event thread without it. */
+typedef void (*seg_deferred_fn)(void *obj, void *arg);
+void seg__defer(seg_deferred_fn fn, void *obj, void *arg);
+
+/* Hooks the core calls for messages and events it does not own (seg_intr.c, seg_dma.c). Lock held. */
+void seg__intr_on_msg(struct seg_adapter *a, const struct seg_msg *m);
+void seg__intr_on_doorbell(struct seg_adapter *a, uint64_t bits);
+void seg__intr_on_peer_lost(struct seg_adapter *a, uint32_t node);
+/* Descriptor close checks these (return true while the descriptor still owns such objects). */
+bool seg__intr_desc_busy(sci_desc_t sd);
+bool seg__dma_desc_busy(sci_desc_t sd);
+/* Segment accessors the DMA engine needs (seg_lseg.c / seg_rseg.c). */
+int seg__lseg_addr(sci_local_segment_t ls, void **addr_p, size_t *size_p);
+int seg__rseg_target(sci_remote_segment_t rs, struct seg_adapter **a_p, struct osci_drv_rmem **rmem_p,
+                     size_t *size_p);
+bool seg__desc_valid(sci_desc_t sd);
+
+#endif

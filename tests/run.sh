@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs the built tests of build dir $1: mode "all" (every test and fuzzer) or "tsan" (tests/tsan.list).
+# Each test runs alone with a timeout, on a fabric of its own; anything it leaves in /dev/shm or
+# /dev/mqueue fails it. Ends with the line "N passed, N failed".
+set -u
+O=${1:?build dir}; mode=${2:-all}
+TIMEOUT=${OSCI_TEST_TIMEOUT:-300}
+if [ ! -d /dev/mqueue ] && [ "$(id -u)" = 0 ]; then mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue 2>/dev/null; fi
+pass=0; fail=0; failed=()
+snapshot() { ls -1 /dev/shm 2>/dev/null; ls -1 /dev/mqueue 2>/dev/null | sed 's|^|mq:|'; }
+
+run_one() {  # name, command...
+    local name=$1; shift
+    local before after leaked t0 t1 rc log
+    log=$(mktemp)
+    before=$(snapshot)
+    t0=$(date +%s.%N)
+    OSCI_FABRIC="t$$-$(basename "$name")" timeout -k 5 "$TIMEOUT" "$@" >"$log" 2>&1
+    rc=$?
+    t1=$(date +%s.%N)
+    sleep 0.05
+    after=$(snapshot)
+    leaked=$(comm -13 <(echo "$before" | sort) <(echo "$after" | sort) | grep -v '^$' || true)
+    if [ $rc -eq 0 ] && [ -z "$leaked" ]; then
+        pass=$((pass + 1)); printf 'PASS %-44s %6.2fs\n' "$name" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')"
+    else
+        fail=$((fail + 1)); failed+=("$name")
+        printf 'FAIL %-44s rc=%d\n' "$name" "$rc"
+        [ -n "$leaked" ] && echo "  left behind: $leaked"
+        sed 's/^/  | /' "$log" | tail -60
+        for l in $leaked; do case $l in mq:*) rm -f "/dev/mqueue/${l#mq:}";; *) rm -f "/dev/shm/$l";; esac; done
+    fi
+    rm -f "$log"
+}
+
+if [ "$mode" = tsan ]; then
+    list=$(grep -v '^#' tests/tsan.list 2>/dev/null | sed '/^$/d')
+    for t in $list; do
+        [ -x "$O/tests/$t" ] || { fail=$((fail + 1)); failed+=("$t (not built)"); echo "FAIL $t not built"; continue; }
+        TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" run_one "tsan:$t" "$O/tests/$t"
+    done
+else
+    for t in $(cd "$O/tests" 2>/dev/null && find . -type f -name 'test_*' -perm -u+x | sed 's|^\./||' | sort); do
+        run_one "$t" "$O/tests/$t"
+    done
+    for f in $(cd "$O/fuzz" 2>/dev/null && ls fuzz_* 2>/dev/null); do
+        corpus="tests/fuzz/corpus/${f#fuzz_}"
+        run_one "fuzz/$f" "$O/fuzz/$f" -runs="${OSCI_FUZZ_RUNS:-20000}" "$corpus"
+    done
+fi
+echo
+[ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[@]}"
+echo "$(basename "$O"): $pass passed, $fail failed"
+[ $fail -eq 0 ]
