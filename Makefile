@@ -44,7 +44,8 @@ BUF_SRC := $(sort $(wildcard libbuf/*.c))
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-SISCI_OBJ := $(call obj,$(DRV_SRC) $(SEG_SRC))
+DRV_OBJ := $(call obj,$(DRV_SRC))
+SISCI_OBJ := $(DRV_OBJ) $(call obj,$(SEG_SRC))
 EVT_OBJ := $(call obj,$(EVT_SRC))
 IPC_OBJ := $(call obj,$(IPC_SRC))
 BUF_OBJ := $(call obj,$(BUF_SRC))
@@ -125,6 +126,14 @@ TEST_COMMON_OBJ := $(call obj,$(TEST_COMMON))
 $(O)/tests/%: $(O)/obj/tests/%.o $(TEST_COMMON_OBJ) $(LIBS_A)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $< $(TEST_COMMON_OBJ) $(LDFLAGS_ALL) $(STATIC_LIBS) -lcmocka $(SYS_LIBS)
+
+# tests/drv/ exercise the driver layer alone.
+$(L)/libosci-drv.a: $(DRV_OBJ)
+	@mkdir -p $(L)
+	rm -f $@ && ar rcs $@ $(DRV_OBJ)
+$(O)/tests/drv/%: $(O)/obj/tests/drv/%.o $(TEST_COMMON_OBJ) $(L)/libosci-drv.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $< $(TEST_COMMON_OBJ) $(LDFLAGS_ALL) $(L)/libosci-drv.a -lcmocka $(SYS_LIBS)
 
 $(O)/fuzz/%: $(O)/obj/tests/fuzz/%.o $(O)/obj/tests/fuzz/standalone.o $(LIBS_A)
 	@mkdir -p $(dir $@)
