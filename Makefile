@@ -82,6 +82,7 @@ STATIC_LIBS := $(filter %libnvsciipc.a,$(LIBS_A)) $(filter %libopensci-buf.a,$(L
                $(filter %libnvscievent.a,$(LIBS_A)) $(L)/libsisci.a
 SYS_LIBS := $(RDMA_LIBS) -lrt -lm
 
+.SECONDARY:
 .PHONY: all libs tools tests check check-unit check-asan check-tsan demo install vmcheck clean deps fuzz
 
 all: libs tools
@@ -140,15 +141,25 @@ $(O)/fuzz/%: $(O)/obj/tests/fuzz/%.o $(O)/obj/tests/fuzz/standalone.o $(LIBS_A)
 	$(CC) -o $@ $< $(O)/obj/tests/fuzz/standalone.o $(LDFLAGS_ALL) $(STATIC_LIBS) $(SYS_LIBS)
 
 # ---- running ----
-check: all
-	@$(MAKE) --no-print-directory check-unit
-	@$(MAKE) --no-print-directory SAN=asan check-unit
-	@$(MAKE) --no-print-directory SAN=tsan check-tsan
+JOBS := -j$(shell nproc 2>/dev/null || echo 2)
+TSAN_TESTS := $(addprefix $(O)/tests/,$(shell grep -v '^\#' tests/tsan.list 2>/dev/null))
+
+check: | $(DEPS_STAMP)
+	@$(MAKE) --no-print-directory -s $(JOBS) all tests
+	@rm -f build/check-result.* build-asan/check-result.* build-tsan/check-result.*
+	@status=0; \
+	$(MAKE) --no-print-directory check-unit || status=1; \
+	$(MAKE) --no-print-directory -s $(JOBS) SAN=asan all tests || status=1; \
+	$(MAKE) --no-print-directory SAN=asan check-unit || status=1; \
+	$(MAKE) --no-print-directory -s $(JOBS) SAN=tsan $(subst $(O)/,build-tsan/,$(TSAN_TESTS)) || status=1; \
+	$(MAKE) --no-print-directory SAN=tsan check-tsan || status=1; \
+	bash tests/summary.sh build/check-result.all build-asan/check-result.all build-tsan/check-result.tsan; \
+	exit $$status
 
 check-unit: tests tools
 	@bash tests/run.sh $(O) all
 
-check-tsan: tests
+check-tsan: $(TSAN_TESTS)
 	@bash tests/run.sh $(O) tsan
 
 demo: all

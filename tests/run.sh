@@ -51,4 +51,5 @@ fi
 echo
 [ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[@]}"
 echo "$(basename "$O"): $pass passed, $fail failed"
+echo "$pass $fail" > "$O/check-result.$mode"
 [ $fail -eq 0 ]

@@ -62,11 +62,24 @@ int main(int argc, char **argv)
                 case 0: if (len) buf[next() % len] ^= (uint8_t)(1u << (next() % 8)); break;
                 case 1: if (len) buf[next() % len] = (uint8_t)next(); break;
                 case 2: if (len) len = next() % len; break;
-                case 3: { size_t add = next() % 64; if (len + add > MAX_LEN) add = MAX_LEN - len;
-                          for (size_t k = 0; k < add; k++) buf[len + k] = (uint8_t)next(); len += add; } break;
-                case 4: if (n_seeds > 1 && len) { unsigned o = next() % n_seeds; size_t at = next() % len;
-                          size_t n = seed_len[o] < MAX_LEN - at ? seed_len[o] : MAX_LEN - at;
-                          memcpy(buf + at, seeds[o], n); len = at + n; } break;
+                case 3: {
+                    size_t add = next() % 64;
+                    if (len + add > MAX_LEN)
+                        add = MAX_LEN - len;
+                    for (size_t k = 0; k < add; k++)
+                        buf[len + k] = (uint8_t)next();
+                    len += add;
+                    break;
+                }
+                case 4:
+                    if (n_seeds > 1 && len) {
+                        unsigned o = next() % n_seeds;
+                        size_t at = next() % len;
+                        size_t n = seed_len[o] < MAX_LEN - at ? seed_len[o] : MAX_LEN - at;
+                        memcpy(buf + at, seeds[o], n);
+                        len = at + n;
+                    }
+                    break;
                 }
             }
         } else {

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Adds up the per-build results that tests/run.sh wrote; a missing result counts as one failure.
+pass=0; fail=0
+for f in "$@"; do
+    if [ -r "$f" ]; then read -r p q < "$f"; pass=$((pass + p)); fail=$((fail + q))
+    else echo "check: no result in $f"; fail=$((fail + 1)); fi
+done
+echo
+echo "check: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
