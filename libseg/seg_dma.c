@@ -1,0 +1,534 @@
+/*
+ * DMA queues (SISCI 2.x): a copy engine of the library's own. Each queue has one worker thread
+ * that copies the posted transfer in chunks of SEG_DMA_CHUNK with the driver's put (local ->
+ * remote) or get (remote -> local), checking for an abort and re-resolving both segments
+ * between chunks. One transfer may be posted per queue at a time.
+ *
+ *   IDLE | DONE | ABORTED | ERROR --start--> POSTED
+ *   POSTED --complete--> DONE,  POSTED --abort--> ABORTED,  POSTED --fail--> ERROR
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "seg_intr.h"
+
+#define MOD "dma"
+
+enum dmaq_event { DMAQ_EV_START, DMAQ_EV_COMPLETE, DMAQ_EV_ABORT, DMAQ_EV_FAIL, DMAQ_EV_COUNT };
+
+struct sci_dma_queue {
+    uint32_t magic;
+    sci_desc_t sd;
+    struct seg_adapter *a;
+    unsigned int max_entries;          /* vector entries per transfer */
+    sci_dma_queue_state_t state;       /* written only by dmaq_transition */
+    pthread_t worker;
+    pthread_cond_t cond;               /* wakes the worker (with seg.lock) */
+    bool stop;
+    bool job_ready;
+    /* the posted transfer */
+    sci_local_segment_t ls;
+    sci_remote_segment_t rs;
+    unsigned int n;
+    dis_dma_vec_t *vec;
+    bool read;
+    sci_cb_dma_t cb;
+    void *cb_arg;
+    _Atomic bool abort;
+    sci_error_t status;                /* outcome of the last transfer */
+    unsigned int waiters;
+    unsigned int cb_pending;
+    bool in_cb;                        /* its callback is running */
+    bool orphan;                       /* removed from its own callback: the callback runner frees it */
+    struct sci_dma_queue *next;
+};
+
+static struct sci_dma_queue *dmaq_list;   /* guarded by seg.lock */
+
+static void set_err(sci_error_t *error, sci_error_t e)
+{
+    if (error)
+        *error = e;
+}
+
+static const char *dmaq_state_str(sci_dma_queue_state_t s)
+{
+    switch (s) {
+    case SCI_DMAQUEUE_IDLE: return "IDLE";
+    case SCI_DMAQUEUE_GATHER: return "GATHER";
+    case SCI_DMAQUEUE_POSTED: return "POSTED";
+    case SCI_DMAQUEUE_DONE: return "DONE";
+    case SCI_DMAQUEUE_ABORTED: return "ABORTED";
+    case SCI_DMAQUEUE_ERROR: return "ERROR";
+    }
+    return "?";
+}
+
+static const char *dmaq_event_str(enum dmaq_event ev)
+{
+    static const char *const names[DMAQ_EV_COUNT] = { "start", "complete", "abort", "fail" };
+
+    return ev < DMAQ_EV_COUNT ? names[ev] : "?";
+}
+
+/* The only writer of q->state. Lock held. */
+static int dmaq_transition(struct sci_dma_queue *q, enum dmaq_event ev)
+{
+    sci_dma_queue_state_t old = q->state, new = old;
+
+    switch (old) {
+    case SCI_DMAQUEUE_IDLE:
+    case SCI_DMAQUEUE_DONE:
+    case SCI_DMAQUEUE_ABORTED:
+    case SCI_DMAQUEUE_ERROR:
+        if (ev != DMAQ_EV_START)
+            goto illegal;
+        new = SCI_DMAQUEUE_POSTED;
+        break;
+    case SCI_DMAQUEUE_POSTED:
+        switch (ev) {
+        case DMAQ_EV_COMPLETE: new = SCI_DMAQUEUE_DONE; break;
+        case DMAQ_EV_ABORT: new = SCI_DMAQUEUE_ABORTED; break;
+        case DMAQ_EV_FAIL: new = SCI_DMAQUEUE_ERROR; break;
+        default: goto illegal;
+        }
+        break;
+    default:
+        goto illegal;
+    }
+    osci_log(OSCI_LOG_DEBUG, MOD, "queue %p: %s --%s--> %s", (void *)q, dmaq_state_str(old), dmaq_event_str(ev),
+             dmaq_state_str(new));
+    q->state = new;
+    pthread_cond_broadcast(&seg.cond);
+    return 0;
+illegal:
+    osci_log(OSCI_LOG_ERROR, MOD, "queue %p: illegal %s --%s-->", (void *)q, dmaq_state_str(old),
+             dmaq_event_str(ev));
+    return -EPROTO;
+}
+
+static bool link_errno(int err)
+{
+    return err == -ENOTCONN || err == -ECONNRESET || err == -EHOSTUNREACH || err == -ENOLINK ||
+           err == -EPIPE || err == -ESRCH || err == -ENODEV;
+}
+
+/* Copy the posted transfer; 0, -ECANCELED (aborted) or the failing errno. Runs without the lock. */
+static int dmaq_copy(struct sci_dma_queue *q)
+{
+    struct osci_drv_rmem *rmem;
+    struct seg_adapter *ra;
+    size_t lsize, rsize, done, len;
+    unsigned int i;
+    void *laddr;
+    int rc;
+
+    for (i = 0; i < q->n; i++) {
+        const dis_dma_vec_t *v = &q->vec[i];
+
+        for (done = 0; done < v->size; done += len) {
+            if (atomic_load(&q->abort))
+                return -ECANCELED;
+            len = v->size - done < SEG_DMA_CHUNK ? v->size - done : SEG_DMA_CHUNK;
+            pthread_mutex_lock(&seg.lock);
+            rc = seg__lseg_addr(q->ls, &laddr, &lsize);
+            if (rc == 0)
+                rc = seg__rseg_target(q->rs, &ra, &rmem, &rsize);
+            pthread_mutex_unlock(&seg.lock);
+            if (rc < 0)
+                return rc;
+            if (v->local_offset + v->size > lsize || v->remote_offset + v->size > rsize)
+                return -ERANGE;
+            if (q->read)
+                rc = ra->drv->ops->get(ra->drv, rmem, v->remote_offset + done,
+                                       (char *)laddr + v->local_offset + done, len);
+            else
+                rc = ra->drv->ops->put(ra->drv, rmem, v->remote_offset + done,
+                                       (const char *)laddr + v->local_offset + done, len);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static void dmaq_cb_run(void *obj, void *arg)
+{
+    struct sci_dma_queue *q = obj;
+    sci_error_t status;
+    sci_cb_dma_t cb;
+    void *cb_arg;
+
+    (void)arg;
+    pthread_mutex_lock(&seg.lock);
+    status = q->status;
+    cb = q->cb;
+    cb_arg = q->cb_arg;
+    q->in_cb = true;
+    pthread_mutex_unlock(&seg.lock);
+    (void)cb(cb_arg, q, status);   /* one call per transfer: the action does not matter */
+    pthread_mutex_lock(&seg.lock);
+    q->in_cb = false;
+    q->cb_pending--;
+    pthread_cond_broadcast(&seg.cond);
+    if (q->orphan) {
+        pthread_mutex_unlock(&seg.lock);
+        free(q->vec);
+        pthread_cond_destroy(&q->cond);
+        free(q);
+        return;
+    }
+    pthread_mutex_unlock(&seg.lock);
+}
+
+static void *dmaq_worker(void *arg)
+{
+    struct sci_dma_queue *q = arg;
+    sci_error_t status;
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    for (;;) {
+        while (!q->stop && !q->job_ready)
+            pthread_cond_wait(&q->cond, &seg.lock);
+        if (q->stop)
+            break;
+        q->job_ready = false;
+        pthread_mutex_unlock(&seg.lock);
+        rc = dmaq_copy(q);
+        pthread_mutex_lock(&seg.lock);
+        if (rc == 0) {
+            status = SCI_ERR_OK;
+            (void)dmaq_transition(q, DMAQ_EV_COMPLETE);
+        } else if (rc == -ECANCELED) {
+            status = SCI_ERR_CANCELLED;
+            (void)dmaq_transition(q, DMAQ_EV_ABORT);
+        } else {
+            status = link_errno(rc) ? SCI_ERR_NOT_CONNECTED : SCI_ERR_TRANSFER_FAILED;
+            osci_log(OSCI_LOG_INFO, MOD, "queue %p: transfer failed: %d", (void *)q, rc);
+            (void)dmaq_transition(q, DMAQ_EV_FAIL);
+        }
+        q->status = status;
+        if (q->cb) {
+            q->cb_pending++;
+            seg__defer(dmaq_cb_run, q, NULL);
+        }
+    }
+    pthread_mutex_unlock(&seg.lock);
+    return NULL;
+}
+
+SISCI_API_EXPORT void SCICreateDMAQueue(sci_desc_t sd, sci_dma_queue_t *dq, unsigned int localAdapterNo,
+        unsigned int maxEntries, unsigned int flags, sci_error_t *error)
+{
+    struct sci_dma_queue *q;
+    struct seg_adapter *a;
+    sci_error_t e;
+    int rc;
+
+    if (flags)
+        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+    if (!dq || maxEntries == 0)
+        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+    q = calloc(1, sizeof(*q));
+    if (!q)
+        return set_err(error, SCI_ERR_NOSPC);
+    q->max_entries = maxEntries > DIS_DMA_MAX_VECLEN ? DIS_DMA_MAX_VECLEN : maxEntries;
+    q->vec = calloc(q->max_entries, sizeof(*q->vec));
+    if (!q->vec) {
+        free(q);
+        return set_err(error, SCI_ERR_NOSPC);
+    }
+    pthread_cond_init(&q->cond, NULL);
+    q->magic = SEG_DMAQ_MAGIC;
+    q->sd = sd;
+    q->state = SCI_DMAQUEUE_IDLE;
+
+    pthread_mutex_lock(&seg.lock);
+    e = seg__api_adapter(localAdapterNo, &a);
+    if (e != SCI_ERR_OK)
+        goto err_free;
+    if (!seg__desc_valid(sd)) {
+        e = SCI_ERR_ILLEGAL_PARAMETER;
+        goto err_free;
+    }
+    q->a = a;
+    rc = pthread_create(&q->worker, NULL, dmaq_worker, q);
+    if (rc != 0) {
+        osci_log(OSCI_LOG_ERROR, MOD, "DMA worker thread: %s", strerror(rc));
+        e = SCI_ERR_NOSPC;
+        goto err_free;
+    }
+    q->next = dmaq_list;
+    dmaq_list = q;
+    pthread_mutex_unlock(&seg.lock);
+    *dq = q;
+    return set_err(error, SCI_ERR_OK);
+
+err_free:
+    pthread_mutex_unlock(&seg.lock);
+    pthread_cond_destroy(&q->cond);
+    free(q->vec);
+    free(q);
+    set_err(error, e);
+}
+
+static bool dmaq_valid(struct sci_dma_queue *q)
+{
+    return q && q->magic == SEG_DMAQ_MAGIC;
+}
+
+/* Lock held: wait while POSTED; -ETIMEDOUT on expiry. */
+static int dmaq_wait_final(struct sci_dma_queue *q, uint64_t deadline)
+{
+    int rc = 0;
+
+    q->waiters++;
+    while (q->state == SCI_DMAQUEUE_POSTED && rc == 0)
+        rc = seg__cond_wait(deadline);
+    q->waiters--;
+    pthread_cond_broadcast(&seg.cond);
+    return q->state == SCI_DMAQUEUE_POSTED ? -ETIMEDOUT : 0;
+}
+
+static sci_error_t final_err(struct sci_dma_queue *q)
+{
+    return q->state == SCI_DMAQUEUE_ERROR ? q->status : SCI_ERR_OK;
+}
+
+/* Validate and post a transfer of n entries; the common part of both start calls. */
+static void dmaq_start(struct sci_dma_queue *q, sci_local_segment_t ls, sci_remote_segment_t rs,
+                       unsigned int n, const dis_dma_vec_t *vec, sci_cb_dma_t cb, void *cb_arg,
+                       unsigned int flags, sci_error_t *error)
+{
+    const unsigned int known = SCI_FLAG_DMA_READ | SCI_FLAG_DMA_WAIT | SCI_FLAG_USE_CALLBACK;
+    struct osci_drv_rmem *rmem;
+    struct seg_adapter *ra;
+    size_t lsize, rsize;
+    bool remote_gone = false;
+    unsigned int i;
+    sci_error_t e;
+    void *laddr;
+    int rc;
+
+    if (flags & ~known)
+        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+    if ((flags & SCI_FLAG_USE_CALLBACK) && !cb)
+        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+
+    pthread_mutex_lock(&seg.lock);
+    if (!dmaq_valid(q)) {
+        e = SCI_ERR_ILLEGAL_PARAMETER;
+        goto out_unlock;
+    }
+    /* a completion callback still to run reads the queue: busy, unless this is that callback */
+    if (q->state == SCI_DMAQUEUE_POSTED ||
+        (q->cb_pending > 0 && !(q->in_cb && q->cb_pending == 1 && pthread_equal(pthread_self(), seg.ev_thread)))) {
+        e = SCI_ERR_BUSY;
+        goto out_unlock;
+    }
+    rc = seg__lseg_addr(ls, &laddr, &lsize);
+    if (rc < 0) {
+        e = rc == -ENOMEM || rc == -ENODATA ? SCI_ERR_ILLEGAL_OPERATION : SCI_ERR_ILLEGAL_PARAMETER;
+        goto out_unlock;
+    }
+    rc = seg__rseg_target(rs, &ra, &rmem, &rsize);
+    if (rc < 0) {
+        if (!link_errno(rc)) {
+            e = SCI_ERR_ILLEGAL_PARAMETER;
+            goto out_unlock;
+        }
+        remote_gone = true;   /* posted anyway: the worker ends it in ERROR */
+    }
+    for (i = 0; i < n; i++) {
+        const dis_dma_vec_t *v = &vec[i];
+
+        if (v->flags) {
+            e = SCI_ERR_ILLEGAL_FLAG;
+            goto out_unlock;
+        }
+        if (v->size == 0) {
+            e = SCI_ERR_ILLEGAL_PARAMETER;
+            goto out_unlock;
+        }
+        if (v->local_offset > lsize || v->size > lsize - v->local_offset ||
+            (!remote_gone && (v->remote_offset > rsize || v->size > rsize - v->remote_offset))) {
+            e = SCI_ERR_OUT_OF_RANGE;
+            goto out_unlock;
+        }
+    }
+    memcpy(q->vec, vec, n * sizeof(*vec));
+    q->n = n;
+    q->ls = ls;
+    q->rs = rs;
+    q->read = flags & SCI_FLAG_DMA_READ;
+    q->cb = (flags & SCI_FLAG_USE_CALLBACK) ? cb : NULL;
+    q->cb_arg = cb_arg;
+    q->status = SCI_ERR_OK;
+    atomic_store(&q->abort, false);
+    rc = dmaq_transition(q, DMAQ_EV_START);
+    if (rc < 0) {
+        e = SCI_ERR_BUSY;
+        goto out_unlock;
+    }
+    q->job_ready = true;
+    pthread_cond_signal(&q->cond);
+    e = SCI_ERR_OK;
+    if (flags & SCI_FLAG_DMA_WAIT) {
+        (void)dmaq_wait_final(q, 0);
+        e = q->state == SCI_DMAQUEUE_ABORTED ? SCI_ERR_CANCELLED : final_err(q);
+    }
+out_unlock:
+    pthread_mutex_unlock(&seg.lock);
+    set_err(error, e);
+}
+
+SISCI_API_EXPORT void SCIStartDmaTransfer(sci_dma_queue_t dq, sci_local_segment_t localSegment,
+        sci_remote_segment_t remoteSegment, size_t localOffset, size_t size, size_t remoteOffset,
+        sci_cb_dma_t callback, void *callbackArg, unsigned int flags, sci_error_t *error)
+{
+    dis_dma_vec_t v = { .size = size, .local_offset = localOffset, .remote_offset = remoteOffset, .flags = 0 };
+
+    dmaq_start(dq, localSegment, remoteSegment, 1, &v, callback, callbackArg, flags, error);
+}
+
+SISCI_API_EXPORT void SCIStartDmaTransferVec(sci_dma_queue_t dq, sci_local_segment_t localSegment,
+        sci_remote_segment_t remoteSegment, size_t vecLength, dis_dma_vec_t *disDmaVec,
+        sci_cb_dma_t callback, void *callbackArg, unsigned int flags, sci_error_t *error)
+{
+    unsigned int max;
+
+    if (!disDmaVec || vecLength == 0)
+        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+    pthread_mutex_lock(&seg.lock);
+    max = dmaq_valid(dq) ? dq->max_entries : 0;
+    pthread_mutex_unlock(&seg.lock);
+    if (max == 0)
+        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+    if (vecLength > max)
+        return set_err(error, SCI_ERR_MAX_ENTRIES);
+    dmaq_start(dq, localSegment, remoteSegment, (unsigned int)vecLength, disDmaVec, callback, callbackArg, flags,
+               error);
+}
+
+SISCI_API_EXPORT sci_dma_queue_state_t SCIDMAQueueState(sci_dma_queue_t dq)
+{
+    sci_dma_queue_state_t s = SCI_DMAQUEUE_ERROR;
+
+    pthread_mutex_lock(&seg.lock);
+    if (dmaq_valid(dq))
+        s = dq->state;
+    pthread_mutex_unlock(&seg.lock);
+    return s;
+}
+
+SISCI_API_EXPORT sci_dma_queue_state_t SCIWaitForDMAQueue(sci_dma_queue_t dq, unsigned int timeout,
+        unsigned int flags, sci_error_t *error)
+{
+    sci_dma_queue_state_t s;
+    sci_error_t e;
+
+    if (flags) {
+        set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return SCI_DMAQUEUE_ERROR;
+    }
+    pthread_mutex_lock(&seg.lock);
+    if (!dmaq_valid(dq)) {
+        pthread_mutex_unlock(&seg.lock);
+        set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return SCI_DMAQUEUE_ERROR;
+    }
+    e = dmaq_wait_final(dq, seg__deadline(timeout)) < 0 ? SCI_ERR_TIMEOUT : final_err(dq);
+    s = dq->state;
+    pthread_mutex_unlock(&seg.lock);
+    set_err(error, e);
+    return s;
+}
+
+SISCI_API_EXPORT void SCIAbortDMAQueue(sci_dma_queue_t dq, unsigned int flags, sci_error_t *error)
+{
+    if (flags)
+        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+    pthread_mutex_lock(&seg.lock);
+    if (!dmaq_valid(dq)) {
+        pthread_mutex_unlock(&seg.lock);
+        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+    }
+    if (dq->state == SCI_DMAQUEUE_POSTED) {
+        atomic_store(&dq->abort, true);
+        (void)dmaq_wait_final(dq, 0);   /* at most one chunk */
+    }
+    pthread_mutex_unlock(&seg.lock);
+    set_err(error, SCI_ERR_OK);
+}
+
+SISCI_API_EXPORT void SCIRemoveDMAQueue(sci_dma_queue_t dq, unsigned int flags, sci_error_t *error)
+{
+    struct sci_dma_queue **pp;
+    bool own_cb;
+
+    if (flags)
+        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+    pthread_mutex_lock(&seg.lock);
+    if (!dmaq_valid(dq)) {
+        pthread_mutex_unlock(&seg.lock);
+        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+    }
+    own_cb = dq->in_cb && pthread_equal(pthread_self(), seg.ev_thread);
+    if (dq->state == SCI_DMAQUEUE_POSTED || (dq->cb_pending > 0 && !own_cb) || dq->waiters > 0) {
+        pthread_mutex_unlock(&seg.lock);
+        return set_err(error, SCI_ERR_BUSY);
+    }
+    dq->magic = 0;
+    for (pp = &dmaq_list; *pp; pp = &(*pp)->next) {
+        if (*pp == dq) {
+            *pp = dq->next;
+            break;
+        }
+    }
+    dq->stop = true;
+    pthread_cond_signal(&dq->cond);
+    pthread_mutex_unlock(&seg.lock);
+    pthread_join(dq->worker, NULL);
+    if (own_cb) {
+        pthread_mutex_lock(&seg.lock);
+        dq->orphan = true;     /* dmaq_cb_run frees it when the callback returns */
+        pthread_mutex_unlock(&seg.lock);
+        return set_err(error, SCI_ERR_OK);
+    }
+    pthread_cond_destroy(&dq->cond);
+    free(dq->vec);
+    free(dq);
+    set_err(error, SCI_ERR_OK);
+}
+
+bool seg__dma_desc_busy(sci_desc_t sd)
+{
+    struct sci_dma_queue *q;
+
+    for (q = dmaq_list; q; q = q->next)
+        if (q->sd == sd)
+            return true;
+    return false;
+}
+
+bool seg__dma_lseg_busy(sci_local_segment_t ls)
+{
+    struct sci_dma_queue *q;
+
+    for (q = dmaq_list; q; q = q->next)
+        if (q->state == SCI_DMAQUEUE_POSTED && q->ls == ls)
+            return true;
+    return false;
+}
+
+bool seg__dma_rseg_busy(sci_remote_segment_t rs)
+{
+    struct sci_dma_queue *q;
+
+    for (q = dmaq_list; q; q = q->next)
+        if (q->state == SCI_DMAQUEUE_POSTED && q->rs == rs)
+            return true;
+    return false;
+}

@@ -1,0 +1,44 @@
+/*
+ * Internals of seg_intr.c, seg_dma.c and seg_query.c (interrupts, data interrupts, DMA queues,
+ * queries) that more than one of those files needs.
+ */
+#ifndef SEG_INTR_H
+#define SEG_INTR_H
+
+#include <stddef.h>
+
+#include "seg_internal.h"
+
+#ifndef OSCI_VERSION
+#define OSCI_VERSION "0.1.0"
+/* True while a DMA transfer is POSTED on the segment (seg_dma.c; for remove/disconnect BUSY). Lock held. */
+bool seg__dma_lseg_busy(sci_local_segment_t ls);
+bool seg__dma_rseg_busy(sci_remote_segment_t rs);
+
+#endif
+
+#define SEG_DMA_CHUNK        (1024u * 1024u)  /* the DMA engine copies in chunks of this size */
+#define SEG_DATA_INTNO_COUNT 64               /* data interrupt numbers per adapter: 0..63 */
+#define SEG_DATA_INTR_QLEN   16               /* payloads queued per data interrupt */
+#define SEG_WAIT_SLICE_MS    200              /* longest single driver wait of a doorbell waiter */
+
+/* OpenSCI card types reported by SCI_Q_ADAPTER_CARD_TYPE (docs/sisci-dma-intr.md). */
+#define SEG_CARD_TYPE_UNKNOWN 0
+#define SEG_CARD_TYPE_SIMNTB  0x5101
+#define SEG_CARD_TYPE_PCISHM  0x5102
+#define SEG_CARD_TYPE_RDMA    0x5103
+#define SEG_CARD_TYPE_NTB     0x5104
+
+/*
+ * Entry checks shared by the API calls of these files, lock held: library initialised,
+ * adapter number legal and configured. Returns SCI_ERR_OK or the API error to report.
+ */
+sci_error_t seg__api_adapter(unsigned int adapter_no, struct seg_adapter **a_p);
+/* Milliseconds left until deadline_ms (0 = infinite: returns -1), at least 0. */
+int seg__ms_left(uint64_t deadline_ms);
+
+/* True while a DMA transfer is POSTED on the segment (seg_dma.c; for remove/disconnect BUSY). Lock held. */
+bool seg__dma_lseg_busy(sci_local_segment_t ls);
+bool seg__dma_rseg_busy(sci_remote_segment_t rs);
+
+#endif
