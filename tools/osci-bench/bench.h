@@ -1,0 +1,125 @@
+/* osci-bench: shared types. Suites are tables of tests; each test measures one size at a time. */
+#ifndef OSCI_BENCH_H
+#define OSCI_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define BENCH_MAX_SIZES 32
+#define BENCH_ERR_MAX 160
+
+enum bench_kind {
+    BENCH_LAT = 1,   /* ping-pong: one-way = RTT/2 in lat_ns, the round trip in rtt_ns */
+    BENCH_RTT,       /* round trip only (interrupts, futex): lat_ns holds the round trip */
+    BENCH_BW,        /* bandwidth: bw_MBps (decimal) */
+    BENCH_RATE,      /* message rate: rate_Mps */
+};
+
+struct bench_opts {
+    int json, csv, quick;
+    long iters;                        /* -n, 0: per-test default */
+    long warmup;                       /* -w, -1: per-test default */
+    size_t sizes[BENCH_MAX_SIZES];     /* -s, n_sizes 0: per-test default */
+    unsigned int n_sizes;
+    const char *plot;
+    int ncpu;
+};
+
+struct bench_stats {
+    double min, p50, avg, p99, p999, max;   /* nanoseconds */
+};
+
+struct bench_result {
+    const struct bench_test *test;
+    size_t size;
+    uint64_t iters;
+    uint64_t warmup;
+    struct bench_stats lat;                  /* BENCH_LAT: one-way; BENCH_RTT: round trip */
+    struct bench_stats rtt;                  /* BENCH_LAT only */
+    double bw_MBps;
+    double rate_Mps;
+    double seconds;                          /* measured time of BW / RATE runs */
+    char error[BENCH_ERR_MAX];               /* non-empty: the test could not run */
+};
+
+struct bench_test {
+    const char *name;                        /* e.g. "seg.pio.lat" */
+    const char *suite;                       /* "seg", "ipc" */
+    const char *mode;                        /* "poll", "event", "copy", "sleep" */
+    const char *what;                        /* one line for the text table */
+    enum bench_kind kind;
+    size_t sizes[6];                         /* default sizes, 0-terminated */
+    long iters, quick_iters;                 /* default iteration counts */
+    /* Fills r (iters, stats / bw / rate) or writes r->error. */
+    void (*run)(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r);
+};
+
+/* A ratio between two tests at one size, with its target. */
+struct bench_ratio_def {
+    const char *num, *den;
+    size_t size;
+    int higher_is_better;                    /* bandwidth: value >= target; latency: value <= target */
+    double target;
+};
+
+/* suites */
+extern const struct bench_test bench_seg_tests[];
+extern const unsigned int bench_seg_n_tests;
+extern const struct bench_ratio_def bench_seg_ratios[];
+extern const unsigned int bench_seg_n_ratios;
+extern const struct bench_test bench_ipc_tests[];
+extern const unsigned int bench_ipc_n_tests;
+extern const struct bench_ratio_def bench_ipc_ratios[];
+extern const unsigned int bench_ipc_n_ratios;
+
+/* stats.c */
+void bench_stats_compute(uint64_t *samples_ns, uint64_t n, double scale, struct bench_stats *s);
+static inline uint64_t bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+void bench_iters(const struct bench_test *t, const struct bench_opts *o, uint64_t *iters_p, uint64_t *warmup_p);
+double bench_bw_seconds(const struct bench_opts *o);
+
+/* pair.c: two node processes on a private fabric, a shared control page and a sample area. */
+#define PAIR_TIMEOUT_S 60
+
+struct pair_ctl {
+    volatile uint32_t abort;                 /* set by the parent when a child failed */
+    volatile uint32_t node_id[2];            /* published by each child after SCIInitialize */
+    volatile uint32_t bar_count, bar_gen;    /* spin barrier */
+    uint32_t nparts;                         /* barrier participants */
+    volatile uint64_t count;                 /* result counters (copies done, ...) */
+    volatile uint64_t elapsed_ns;
+    char err[2][BENCH_ERR_MAX];
+    uint64_t iters, warmup;
+    size_t size;
+    uint64_t *samples;                       /* iters entries, shared */
+    unsigned char *shm;                      /* a shared scratch area for floor tests */
+    size_t shm_size;
+};
+
+typedef int (*pair_fn)(struct pair_ctl *c, int me);   /* me: 0 = node A, 1 = node B; 0 or -1 */
+
+/* Runs fa in child A and fb in child B (NULL: A alone). sci: give each child OSCI_FABRIC / OSCI_NODE_ID.
+ * Returns 0, or -1 with r->error set. */
+int bench_pair_run(struct pair_ctl *c, pair_fn fa, pair_fn fb, int sci, struct bench_result *r);
+struct pair_ctl *bench_pair_new(uint64_t iters, uint64_t warmup, size_t size, size_t shm_size);
+void bench_pair_free(struct pair_ctl *c);
+int bench_pair_barrier(struct pair_ctl *c);
+void bench_pair_fail(struct pair_ctl *c, int me, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int bench_pair_aborted(const struct pair_ctl *c);
+
+static inline void bench_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+#endif

@@ -1,0 +1,585 @@
+/* osci-bench: inter-node latency, bandwidth and message rate of OpenSCI, beside the raw floors and the peers. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define BENCH_VERSION "0.1.0"
+#define EXIT_USAGE 2
+
+struct suite {
+    const char *name;
+    const struct bench_test *tests;
+    const unsigned int *n_tests;
+    const struct bench_ratio_def *ratios;
+    const unsigned int *n_ratios;
+};
+
+static const struct suite suites[] = {
+    { "seg", bench_seg_tests, &bench_seg_n_tests, bench_seg_ratios, &bench_seg_n_ratios },
+    { "ipc", bench_ipc_tests, &bench_ipc_n_tests, bench_ipc_ratios, &bench_ipc_n_ratios },
+};
+#define N_SUITES (sizeof(suites) / sizeof(suites[0]))
+
+struct ratio {
+    const struct bench_ratio_def *def;
+    double value;                     /* NAN when a side is missing or failed */
+    int met;
+};
+
+static struct bench_result *results;
+static unsigned int n_results;
+static struct ratio ratios[64];
+static unsigned int n_ratios;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: osci-bench [options]\n"
+            "  --suite seg|ipc|all   which tests to run (default all)\n"
+            "  --json                one JSON object on stdout (docs/bench.md)\n"
+            "  --csv                 one CSV row per result\n"
+            "  -n, --iters N         measured iterations of latency and rate tests\n"
+            "  -w, --warmup N        warm-up iterations, not measured (default iters/10)\n"
+            "  -s, --size S          message / copy size, e.g. 64, 4K, 1M (repeatable or a comma list)\n"
+            "  --quick               fewer iterations and shorter bandwidth runs\n"
+            "  --plot FILE.png       draw the results with gnuplot\n"
+            "  -l, --list            list the tests\n"
+            "  -h, --help            this text\n");
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *s == '-')
+        return -1;
+    switch (*end) {
+    case 'k': case 'K': v <<= 10; end++; break;
+    case 'm': case 'M': v <<= 20; end++; break;
+    case 'g': case 'G': v <<= 30; end++; break;
+    default: break;
+    }
+    if (*end == 'i' || *end == 'B')
+        end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+    if (*end)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+static int parse_sizes(struct bench_opts *o, const char *arg)
+{
+    char *dup = strdup(arg), *save = NULL;
+    int rc = 0;
+    if (!dup)
+        return -1;
+    for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        size_t v;
+        if (parse_size(tok, &v) || v == 0) {
+            fprintf(stderr, "osci-bench: bad size '%s' (a positive number, optionally with K, M or G)\n", tok);
+            rc = -1;
+            break;
+        }
+        if (o->n_sizes == BENCH_MAX_SIZES) {
+            fprintf(stderr, "osci-bench: at most %d sizes\n", BENCH_MAX_SIZES);
+            rc = -1;
+            break;
+        }
+        o->sizes[o->n_sizes++] = v;
+    }
+    free(dup);
+    return rc;
+}
+
+static int parse_count(const char *opt, const char *arg, long min, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v < min) {
+        fprintf(stderr, "osci-bench: %s needs a number >= %ld, not '%s'\n", opt, min, arg);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int have_program(const char *prog)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
+    int st = system(cmd);
+    return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* ---- running ---- */
+
+static int add_result(const struct bench_result *r)
+{
+    struct bench_result *n = realloc(results, (n_results + 1) * sizeof(*n));
+    if (!n)
+        return -1;
+    results = n;
+    results[n_results++] = *r;
+    return 0;
+}
+
+static const struct bench_result *find_result(const char *name, size_t size)
+{
+    for (unsigned int i = 0; i < n_results; i++)
+        if (!strcmp(results[i].test->name, name) && results[i].size == size && !results[i].error[0])
+            return &results[i];
+    return NULL;
+}
+
+static double figure(const struct bench_result *r)
+{
+    switch (r->test->kind) {
+    case BENCH_LAT:
+    case BENCH_RTT: return r->lat.p50;
+    case BENCH_BW: return r->bw_MBps;
+    case BENCH_RATE: return r->rate_Mps;
+    }
+    return NAN;
+}
+
+static void compute_ratios(const struct suite *s)
+{
+    for (unsigned int i = 0; i < *s->n_ratios && n_ratios < sizeof(ratios) / sizeof(ratios[0]); i++) {
+        const struct bench_ratio_def *d = &s->ratios[i];
+        const struct bench_result *a = find_result(d->num, d->size), *b = find_result(d->den, d->size);
+        struct ratio *r = &ratios[n_ratios];
+        int num_ran = 0, den_ran = 0;
+        for (unsigned int k = 0; k < n_results; k++) {
+            num_ran |= !strcmp(results[k].test->name, d->num) && results[k].size == d->size;
+            den_ran |= !strcmp(results[k].test->name, d->den) && results[k].size == d->size;
+        }
+        if (!num_ran || !den_ran)
+            continue;     /* the user chose other sizes */
+        r->def = d;
+        r->value = (a && b && figure(b) > 0) ? figure(a) / figure(b) : NAN;
+        r->met = !isnan(r->value) && d->target > 0 &&
+                 (d->higher_is_better ? r->value >= d->target : r->value <= d->target);
+        n_ratios++;
+    }
+}
+
+static void print_text_header(const struct bench_test *t)
+{
+    printf("\n%s  [%s]  %s\n", t->name, t->mode, t->what);
+    switch (t->kind) {
+    case BENCH_LAT:
+        printf("%10s %10s %10s %10s %10s %10s %10s %10s %10s   one-way = RTT/2, ns\n", "size", "iters", "min",
+               "p50", "avg", "p99", "p99.9", "max", "rtt.p50");
+        break;
+    case BENCH_RTT:
+        printf("%10s %10s %10s %10s %10s %10s %10s %10s   round trip, ns\n", "size", "iters", "min", "p50", "avg",
+               "p99", "p99.9", "max");
+        break;
+    case BENCH_BW:
+        printf("%10s %10s %12s %10s %8s\n", "size", "copies", "MB/s", "Gbit/s", "secs");
+        break;
+    case BENCH_RATE:
+        printf("%10s %10s %12s %12s\n", "size", "msgs", "Mmsg/s", "MB/s");
+        break;
+    }
+    fflush(stdout);
+}
+
+static void pnum(double v, int width)
+{
+    if (isnan(v))
+        printf(" %*s", width, "-");
+    else
+        printf(" %*.1f", width, v);
+}
+
+static void print_text_row(const struct bench_result *r)
+{
+    printf("%10zu", r->size);
+    if (r->error[0]) {
+        printf("   error: %s\n", r->error);
+        fflush(stdout);
+        return;
+    }
+    printf(" %10llu", (unsigned long long)r->iters);
+    switch (r->test->kind) {
+    case BENCH_LAT:
+    case BENCH_RTT:
+        pnum(r->lat.min, 10);
+        pnum(r->lat.p50, 10);
+        pnum(r->lat.avg, 10);
+        pnum(r->lat.p99, 10);
+        pnum(r->lat.p999, 10);
+        pnum(r->lat.max, 10);
+        if (r->test->kind == BENCH_LAT)
+            pnum(r->rtt.p50, 10);
+        break;
+    case BENCH_BW:
+        printf(" %12.1f %10.2f %8.3f", r->bw_MBps, r->bw_MBps * 8 / 1000, r->seconds);
+        break;
+    case BENCH_RATE:
+        printf(" %12.3f %12.1f", r->rate_Mps, r->bw_MBps);
+        break;
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
+static void run_test(const struct bench_test *t, const struct bench_opts *o)
+{
+    const size_t *sizes = t->sizes;
+    unsigned int n = 0;
+    /* -s replaces the default sizes, except for tests that carry no payload (size 0). */
+    if (o->n_sizes && t->sizes[0] != 0) {
+        sizes = o->sizes;
+        n = o->n_sizes;
+    } else {
+        while (n < sizeof(t->sizes) / sizeof(t->sizes[0]) && (n == 0 || t->sizes[n]))
+            n++;
+    }
+    if (!o->json && !o->csv)
+        print_text_header(t);
+    for (unsigned int i = 0; i < n; i++) {
+        struct bench_result r;
+        memset(&r, 0, sizeof(r));
+        r.test = t;
+        r.size = sizes[i];
+        t->run(t, o, sizes[i], &r);
+        if (add_result(&r)) {
+            fprintf(stderr, "osci-bench: out of memory\n");
+            exit(1);
+        }
+        if (!o->json && !o->csv)
+            print_text_row(&r);
+        else if (r.error[0])
+            fprintf(stderr, "osci-bench: %s size %zu: %s\n", t->name, r.size, r.error);
+    }
+}
+
+/* ---- output ---- */
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            printf("\\%c", ch);
+        else if (ch < 0x20)
+            printf("\\u%04x", ch);
+        else
+            putchar(ch);
+    }
+    putchar('"');
+}
+
+static void json_num(double v)
+{
+    if (isnan(v) || isinf(v))
+        printf("null");
+    else
+        printf("%.3f", v);
+}
+
+static void json_stats(const char *key, const struct bench_stats *s)
+{
+    printf(", \"%s\": {\"min\": ", key);
+    json_num(s->min);
+    printf(", \"p50\": ");
+    json_num(s->p50);
+    printf(", \"avg\": ");
+    json_num(s->avg);
+    printf(", \"p99\": ");
+    json_num(s->p99);
+    printf(", \"p999\": ");
+    json_num(s->p999);
+    printf(", \"max\": ");
+    json_num(s->max);
+    printf("}");
+}
+
+static void machine_info(long *nproc, char *kernel, size_t klen, char *cpu, size_t clen)
+{
+    struct utsname u;
+    FILE *f;
+    char line[256];
+    *nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    snprintf(kernel, klen, "unknown");
+    if (uname(&u) == 0)
+        snprintf(kernel, klen, "%s %s %s", u.sysname, u.release, u.machine);
+    snprintf(cpu, clen, "unknown");
+    if ((f = fopen("/proc/cpuinfo", "r"))) {
+        while (fgets(line, sizeof(line), f)) {
+            char *colon = strchr(line, ':');
+            if (colon && !strncmp(line, "model name", 10)) {
+                colon++;
+                while (*colon == ' ' || *colon == '\t')
+                    colon++;
+                colon[strcspn(colon, "\n")] = 0;
+                snprintf(cpu, clen, "%s", colon);
+                break;
+            }
+        }
+        fclose(f);
+    }
+}
+
+static void ratio_target(const struct ratio *r, char *buf, size_t len)
+{
+    if (r->def->target > 0)
+        snprintf(buf, len, "%s %.2g", r->def->higher_is_better ? ">=" : "<=", r->def->target);
+    else
+        snprintf(buf, len, "none");
+}
+
+static void print_json(const struct bench_opts *o, const char *suite_arg)
+{
+    long nproc;
+    char kernel[256], cpu[128], tgt[32];
+    machine_info(&nproc, kernel, sizeof(kernel), cpu, sizeof(cpu));
+    printf("{\n  \"tool\": \"osci-bench\", \"version\": \"%s\", \"suite\": ", BENCH_VERSION);
+    json_str(suite_arg);
+    printf(", \"quick\": %s,\n  \"machine\": {\"nproc\": %ld, \"kernel\": ", o->quick ? "true" : "false", nproc);
+    json_str(kernel);
+    printf(", \"cpu\": ");
+    json_str(cpu);
+    printf("},\n  \"results\": [");
+    for (unsigned int i = 0; i < n_results; i++) {
+        const struct bench_result *r = &results[i];
+        printf("%s\n    {\"test\": ", i ? "," : "");
+        json_str(r->test->name);
+        printf(", \"suite\": \"%s\", \"mode\": \"%s\", \"size\": %zu", r->test->suite, r->test->mode, r->size);
+        if (r->error[0]) {
+            printf(", \"error\": ");
+            json_str(r->error);
+            printf("}");
+            continue;
+        }
+        printf(", \"iters\": %llu, \"warmup\": %llu", (unsigned long long)r->iters, (unsigned long long)r->warmup);
+        switch (r->test->kind) {
+        case BENCH_LAT:
+            printf(", \"unit\": \"ns\", \"metric\": \"one-way\"");
+            json_stats("lat_ns", &r->lat);
+            json_stats("rtt_ns", &r->rtt);
+            break;
+        case BENCH_RTT:
+            printf(", \"unit\": \"ns\", \"metric\": \"round-trip\"");
+            json_stats("lat_ns", &r->lat);
+            break;
+        case BENCH_BW:
+            printf(", \"bw_MBps\": ");
+            json_num(r->bw_MBps);
+            printf(", \"bw_Gbps\": ");
+            json_num(r->bw_MBps * 8 / 1000);
+            printf(", \"seconds\": ");
+            json_num(r->seconds);
+            break;
+        case BENCH_RATE:
+            printf(", \"rate_Mps\": ");
+            json_num(r->rate_Mps);
+            printf(", \"bw_MBps\": ");
+            json_num(r->bw_MBps);
+            break;
+        }
+        printf("}");
+    }
+    printf("\n  ],\n  \"ratios\": [");
+    for (unsigned int i = 0; i < n_ratios; i++) {
+        const struct ratio *r = &ratios[i];
+        ratio_target(r, tgt, sizeof(tgt));
+        printf("%s\n    {\"name\": \"%s/%s\", \"size\": %zu, \"stat\": \"%s\", \"value\": ", i ? "," : "",
+               r->def->num, r->def->den, r->def->size, r->def->higher_is_better ? "bw" : "p50");
+        json_num(r->value);
+        printf(", \"target\": ");
+        if (r->def->target > 0)
+            json_str(tgt);
+        else
+            printf("null");
+        printf(", \"met\": %s}", isnan(r->value) || r->def->target <= 0 ? "null" : r->met ? "true" : "false");
+    }
+    printf("\n  ]\n}\n");
+}
+
+static void print_csv(void)
+{
+    printf("test,suite,mode,size,iters,min_ns,p50_ns,avg_ns,p99_ns,p999_ns,max_ns,rtt_p50_ns,bw_MBps,rate_Mps,error\n");
+    for (unsigned int i = 0; i < n_results; i++) {
+        const struct bench_result *r = &results[i];
+        printf("%s,%s,%s,%zu,", r->test->name, r->test->suite, r->test->mode, r->size);
+        if (r->error[0]) {
+            printf(",,,,,,,,,,\"");
+            for (const char *p = r->error; *p; p++)
+                printf(*p == '"' ? "\"\"" : "%c", *p);
+            printf("\"\n");
+            continue;
+        }
+        printf("%llu,", (unsigned long long)r->iters);
+        if (r->test->kind == BENCH_LAT || r->test->kind == BENCH_RTT) {
+            const double v[] = { r->lat.min, r->lat.p50, r->lat.avg, r->lat.p99, r->lat.p999, r->lat.max,
+                                 r->test->kind == BENCH_LAT ? r->rtt.p50 : NAN };
+            for (unsigned int k = 0; k < 7; k++)
+                isnan(v[k]) ? printf(",") : printf("%.1f,", v[k]);
+            printf(",,\n");
+        } else {
+            printf(",,,,,,,%.1f,", r->bw_MBps);
+            r->test->kind == BENCH_RATE ? printf("%.4f,\n", r->rate_Mps) : printf(",\n");
+        }
+    }
+}
+
+static void print_text_ratios(void)
+{
+    char tgt[32];
+    if (!n_ratios)
+        return;
+    printf("\nratios (latency: p50 over p50; bandwidth: MB/s over MB/s)\n");
+    for (unsigned int i = 0; i < n_ratios; i++) {
+        const struct ratio *r = &ratios[i];
+        char name[96];
+        ratio_target(r, tgt, sizeof(tgt));
+        snprintf(name, sizeof(name), "%s/%s", r->def->num, r->def->den);
+        printf("  %-40s size %-9zu ", name, r->def->size);
+        if (isnan(r->value))
+            printf("%8s", "n/a");
+        else
+            printf("%8.3f", r->value);
+        printf("  target %-8s %s\n", tgt,
+               isnan(r->value) ? "(not measured)" : r->def->target <= 0 ? "" : r->met ? "met" : "MISSED");
+    }
+}
+
+/* ---- plot ---- */
+
+static int plot(const char *png)
+{
+    char dat[] = "/tmp/osci-bench-plot-XXXXXX";
+    int fd = mkstemp(dat), rc;
+    FILE *f, *g;
+    if (fd < 0 || !(f = fdopen(fd, "w"))) {
+        fprintf(stderr, "osci-bench: plot data file: %s\n", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    /* Two blocks: latency (us) then bandwidth (MB/s); label "test size". */
+    for (int pass = 0; pass < 2; pass++) {
+        int any = 0;
+        for (unsigned int i = 0; i < n_results; i++) {
+            const struct bench_result *r = &results[i];
+            int lat = r->test->kind == BENCH_LAT || r->test->kind == BENCH_RTT;
+            if (r->error[0] || lat != (pass == 0) || r->test->kind == BENCH_RATE)
+                continue;
+            fprintf(f, "\"%s %zu\" %g\n", r->test->name, r->size, lat ? r->lat.p50 / 1000 : r->bw_MBps);
+            any = 1;
+        }
+        if (!any)
+            fprintf(f, "\"none\" 0\n");
+        fprintf(f, "\n\n");
+    }
+    fclose(f);
+    if (!(g = popen("gnuplot", "w"))) {
+        fprintf(stderr, "osci-bench: cannot run gnuplot: %s\n", strerror(errno));
+        unlink(dat);
+        return -1;
+    }
+    fprintf(g, "set terminal pngcairo size 1400,600 noenhanced\nset output '%s'\n"
+               "set multiplot layout 1,2 title 'osci-bench'\nset style data histograms\n"
+               "set style fill solid 0.8 border -1\nset xtics rotate by -40 font ',8'\nset grid ytics\n"
+               "set logscale y\nset title 'latency p50 (us; one-way for .lat, round trip for .rtt)'\n"
+               "plot '%s' index 0 using 2:xtic(1) notitle lc rgb '#3060c0'\n"
+               "set title 'bandwidth (MB/s, decimal)'\n"
+               "plot '%s' index 1 using 2:xtic(1) notitle lc rgb '#30a050'\nunset multiplot\n",
+            png, dat, dat);
+    rc = pclose(g);
+    unlink(dat);
+    if (rc != 0) {
+        fprintf(stderr, "osci-bench: gnuplot failed writing %s\n", png);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "suite", required_argument, NULL, 'S' }, { "json", no_argument, NULL, 'J' },
+        { "csv", no_argument, NULL, 'C' },         { "iters", required_argument, NULL, 'n' },
+        { "warmup", required_argument, NULL, 'w' }, { "size", required_argument, NULL, 's' },
+        { "quick", no_argument, NULL, 'Q' },       { "plot", required_argument, NULL, 'P' },
+        { "list", no_argument, NULL, 'l' },        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct bench_opts o = { .warmup = -1 };
+    const char *suite_arg = "all";
+    int ch, list = 0;
+
+    while ((ch = getopt_long(argc, argv, "n:w:s:lh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'S': suite_arg = optarg; break;
+        case 'J': o.json = 1; break;
+        case 'C': o.csv = 1; break;
+        case 'n': if (parse_count("--iters", optarg, 1, &o.iters)) return EXIT_USAGE; break;
+        case 'w': if (parse_count("--warmup", optarg, 0, &o.warmup)) return EXIT_USAGE; break;
+        case 's': if (parse_sizes(&o, optarg)) return EXIT_USAGE; break;
+        case 'Q': o.quick = 1; break;
+        case 'P': o.plot = optarg; break;
+        case 'l': list = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "osci-bench: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (o.json && o.csv) {
+        fprintf(stderr, "osci-bench: choose one of --json and --csv\n");
+        return EXIT_USAGE;
+    }
+    if (strcmp(suite_arg, "all") && strcmp(suite_arg, "seg") && strcmp(suite_arg, "ipc")) {
+        fprintf(stderr, "osci-bench: unknown suite '%s' (seg, ipc or all)\n", suite_arg);
+        return EXIT_USAGE;
+    }
+    if (o.plot && !have_program("gnuplot")) {
+        fprintf(stderr, "osci-bench: --plot needs gnuplot, which is not installed "
+                        "(Debian: apt-get install gnuplot-nox)\n");
+        return 1;
+    }
+    o.ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    for (unsigned int s = 0; s < N_SUITES; s++) {
+        if (strcmp(suite_arg, "all") && strcmp(suite_arg, suites[s].name))
+            continue;
+        if (list) {
+            for (unsigned int i = 0; i < *suites[s].n_tests; i++)
+                printf("%-24s %-6s %s\n", suites[s].tests[i].name, suites[s].tests[i].mode, suites[s].tests[i].what);
+            continue;
+        }
+        for (unsigned int i = 0; i < *suites[s].n_tests; i++)
+            run_test(&suites[s].tests[i], &o);
+        compute_ratios(&suites[s]);
+    }
+    if (list)
+        return 0;
+    if (o.json)
+        print_json(&o, suite_arg);
+    else if (o.csv)
+        print_csv();
+    else
+        print_text_ratios();
+    fflush(stdout);
+    if (o.plot && plot(o.plot))
+        return 1;
+    free(results);
+    return 0;
+}

@@ -1,0 +1,507 @@
+/* osci-bench ipc suite: NvSciIpc INTER_PROCESS channels, and the peers installed on this machine
+ * (POSIX mqueue ping-pong, UCX ucx_perftest over posix shared memory). */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <mqueue.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#if __has_include("nvsciipc.h")
+#include "nvsciipc.h"
+#define HAVE_NVSCIIPC_H 1
+/* Weak: the bench links and reports "not built" when libnvsciipc is absent. */
+extern __typeof__(NvSciIpcInit) NvSciIpcInit __attribute__((weak));
+extern __typeof__(NvSciIpcDeinit) NvSciIpcDeinit __attribute__((weak));
+extern __typeof__(NvSciIpcOpenEndpoint) NvSciIpcOpenEndpoint __attribute__((weak));
+extern __typeof__(NvSciIpcCloseEndpointSafe) NvSciIpcCloseEndpointSafe __attribute__((weak));
+extern __typeof__(NvSciIpcResetEndpointSafe) NvSciIpcResetEndpointSafe __attribute__((weak));
+extern __typeof__(NvSciIpcReadSafe) NvSciIpcReadSafe __attribute__((weak));
+extern __typeof__(NvSciIpcWriteSafe) NvSciIpcWriteSafe __attribute__((weak));
+extern __typeof__(NvSciIpcGetLinuxEventFd) NvSciIpcGetLinuxEventFd __attribute__((weak));
+extern __typeof__(NvSciIpcGetEventSafe) NvSciIpcGetEventSafe __attribute__((weak));
+extern __typeof__(NvSciIpcGetEndpointInfo) NvSciIpcGetEndpointInfo __attribute__((weak));
+#endif
+
+/* ---- NvSciIpc INTER_PROCESS ---- */
+#ifdef HAVE_NVSCIIPC_H
+#define IPC_NFRAMES 64
+
+static char ipc_cfg_path[64];
+static int ipc_event_mode;   /* 1: block on the Linux event fd; 0: poll ReadSafe */
+
+static int ipc_fail(struct pair_ctl *c, int me, const char *call, NvSciError e)
+{
+    bench_pair_fail(c, me, "node %c: %s: NvSciError %#x", 'A' + me, call, (unsigned int)e);
+    return -1;
+}
+
+/* Waits for the wanted event bits; blocking on the event fd. */
+static int ipc_wait_event(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, uint32_t want, int block)
+{
+    uint32_t ev = 0;
+    for (;;) {
+        NvSciError e = NvSciIpcGetEventSafe(ep, &ev);
+        if (e != NvSciError_Success)
+            return ipc_fail(c, me, "NvSciIpcGetEventSafe", e);
+        if (ev & NV_SCI_IPC_EVENT_CONN_RESET) {
+            bench_pair_fail(c, me, "node %c: channel reset by the peer", 'A' + me);
+            return -1;
+        }
+        if (ev & want)
+            return 0;
+        if (bench_pair_aborted(c))
+            return -1;
+        if (block) {
+            struct pollfd p = { .fd = fd, .events = POLLIN };
+            poll(&p, 1, 1000);
+        } else {
+            bench_cpu_relax();
+        }
+    }
+}
+
+static int ipc_recv(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, void *buf, uint32_t size)
+{
+    uint32_t got = 0;
+    unsigned int spins = 0;
+    for (;;) {
+        NvSciError e = NvSciIpcReadSafe(ep, buf, size, &got);
+        if (e == NvSciError_Success)
+            return 0;
+        if (e != NvSciError_InsufficientMemory)
+            return ipc_fail(c, me, "NvSciIpcReadSafe", e);
+        if (ipc_event_mode) {
+            if (ipc_wait_event(c, me, ep, fd, NV_SCI_IPC_EVENT_READ, 1))
+                return -1;
+        } else if (++spins == 1u << 20) {
+            spins = 0;
+            if (bench_pair_aborted(c))
+                return -1;
+        }
+    }
+}
+
+static int ipc_send(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, const void *buf, uint32_t size)
+{
+    uint32_t put = 0;
+    for (;;) {
+        NvSciError e = NvSciIpcWriteSafe(ep, buf, size, &put);
+        if (e == NvSciError_Success)
+            return 0;
+        if (e != NvSciError_InsufficientMemory)
+            return ipc_fail(c, me, "NvSciIpcWriteSafe", e);
+        if (ipc_wait_event(c, me, ep, fd, NV_SCI_IPC_EVENT_WRITE, ipc_event_mode))
+            return -1;
+    }
+}
+
+static int ipc_node(struct pair_ctl *c, int me, int rate)
+{
+    char name[48];
+    NvSciIpcEndpoint ep = 0;
+    NvSciError e;
+    int32_t fd = -1;
+    int rc = -1, opened = 0, inited = 0;
+    uint8_t buf[4096] = { 0 };
+    uint32_t size = (uint32_t)c->size;
+    uint64_t total = c->warmup + c->iters;
+
+    setenv("NVSCIIPC_CFG", ipc_cfg_path, 1);
+    snprintf(name, sizeof(name), "bench_%c_%ld", 'a' + me, (long)getppid());
+    if ((e = NvSciIpcInit()) != NvSciError_Success) {
+        ipc_fail(c, me, "NvSciIpcInit", e);
+        goto out;
+    }
+    inited = 1;
+    if ((e = NvSciIpcOpenEndpoint(name, &ep)) != NvSciError_Success) {
+        ipc_fail(c, me, "NvSciIpcOpenEndpoint", e);
+        goto out;
+    }
+    opened = 1;
+    if ((e = NvSciIpcGetLinuxEventFd(ep, &fd)) != NvSciError_Success) {
+        ipc_fail(c, me, "NvSciIpcGetLinuxEventFd", e);
+        goto out;
+    }
+    if ((e = NvSciIpcResetEndpointSafe(ep)) != NvSciError_Success) {
+        ipc_fail(c, me, "NvSciIpcResetEndpointSafe", e);
+        goto out;
+    }
+    if (ipc_wait_event(c, me, ep, fd, NV_SCI_IPC_EVENT_CONN_EST_ALL, 1))
+        goto out;
+    if (bench_pair_barrier(c))
+        goto out;
+    if (rate) {
+        /* A streams total frames; B answers the last one; the rate counts the measured frames. */
+        uint64_t t0 = 0;
+        for (uint64_t i = 0; i < total; i++) {
+            if (i == c->warmup && me == 0)
+                t0 = bench_now_ns();
+            if (me == 0 ? ipc_send(c, me, ep, fd, buf, size) : ipc_recv(c, me, ep, fd, buf, size))
+                goto out;
+        }
+        if (me == 0 ? ipc_recv(c, me, ep, fd, buf, size) : ipc_send(c, me, ep, fd, buf, size))
+            goto out;
+        if (me == 0) {
+            c->count = c->iters;
+            c->elapsed_ns = bench_now_ns() - t0;
+        }
+    } else {
+        for (uint64_t i = 0; i < total; i++) {
+            uint64_t t0 = bench_now_ns();
+            if (me == 0) {
+                if (ipc_send(c, me, ep, fd, buf, size) || ipc_recv(c, me, ep, fd, buf, size))
+                    goto out;
+                if (i >= c->warmup)
+                    c->samples[i - c->warmup] = bench_now_ns() - t0;
+            } else if (ipc_recv(c, me, ep, fd, buf, size) || ipc_send(c, me, ep, fd, buf, size)) {
+                goto out;
+            }
+        }
+    }
+    rc = bench_pair_barrier(c);
+out:
+    if (opened)
+        NvSciIpcCloseEndpointSafe(ep, false);
+    if (inited)
+        NvSciIpcDeinit();
+    return rc;
+}
+
+static int ipc_lat_node(struct pair_ctl *c, int me)
+{
+    return ipc_node(c, me, 0);
+}
+
+static int ipc_rate_node(struct pair_ctl *c, int me)
+{
+    return ipc_node(c, me, 1);
+}
+
+static int ipc_write_cfg(size_t size, struct bench_result *r)
+{
+    size_t frame = (size + 63) & ~(size_t)63;
+    snprintf(ipc_cfg_path, sizeof(ipc_cfg_path), "/tmp/osci-bench-%ld.cfg", (long)getpid());
+    int fd = open(ipc_cfg_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        snprintf(r->error, sizeof(r->error), "%s: %s", ipc_cfg_path, strerror(errno));
+        return -1;
+    }
+    dprintf(fd, "#CFGVER:1\nINTER_PROCESS bench_a_%ld bench_b_%ld %d %zu\n", (long)getpid(), (long)getpid(),
+            IPC_NFRAMES, frame ? frame : 64);
+    close(fd);
+    return 0;
+}
+#endif
+
+static void run_ipc(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r,
+                    int event, int rate)
+{
+#ifdef HAVE_NVSCIIPC_H
+    uint64_t iters, warmup;
+    struct pair_ctl *c;
+    if (!NvSciIpcInit || !NvSciIpcWriteSafe) {
+        snprintf(r->error, sizeof(r->error), "libnvsciipc not built");
+        return;
+    }
+    if (size == 0 || size > 4096) {
+        snprintf(r->error, sizeof(r->error), "size %zu: channel frames are 1..4096 bytes here", size);
+        return;
+    }
+    bench_iters(t, o, &iters, &warmup);
+    if (ipc_write_cfg(size, r))
+        return;
+    ipc_event_mode = event;
+    if (!(c = bench_pair_new(rate ? 0 : iters, warmup, size, 0))) {
+        snprintf(r->error, sizeof(r->error), "mmap: %s", strerror(errno));
+        goto out;
+    }
+    c->iters = iters;
+    if (bench_pair_run(c, rate ? ipc_rate_node : ipc_lat_node, rate ? ipc_rate_node : ipc_lat_node, 0, r) == 0) {
+        r->iters = iters;
+        r->warmup = warmup;
+        if (rate) {
+            r->seconds = (double)c->elapsed_ns / 1e9;
+            r->rate_Mps = (double)c->count / (double)c->elapsed_ns * 1e3;
+            r->bw_MBps = r->rate_Mps * (double)size;
+        } else {
+            bench_stats_compute(c->samples, iters, 1.0, &r->rtt);
+            bench_stats_compute(c->samples, iters, 0.5, &r->lat);
+        }
+    }
+    if (rate)
+        c->iters = 0;   /* no sample area to unmap */
+    bench_pair_free(c);
+out:
+    unlink(ipc_cfg_path);
+#else
+    snprintf(r->error, sizeof(r->error), "nvsciipc.h not available at build time");
+#endif
+}
+
+static void run_ipc_poll(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
+{
+    run_ipc(t, o, size, r, 0, 0);
+}
+
+static void run_ipc_event(const struct bench_test *t, const struct bench_opts *o, size_t size,
+                          struct bench_result *r)
+{
+    run_ipc(t, o, size, r, 1, 0);
+}
+
+static void run_ipc_rate(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
+{
+    run_ipc(t, o, size, r, 0, 1);
+}
+
+/* ---- peer: POSIX message queue ping-pong (NvSciIpc INTER_PROCESS's notifier) ---- */
+
+static mqd_t mq[2] = { (mqd_t)-1, (mqd_t)-1 };
+
+static int mq_node(struct pair_ctl *c, int me)
+{
+    char buf[8192];
+    uint64_t total = c->warmup + c->iters;
+    if (bench_pair_barrier(c))
+        return -1;
+    for (uint64_t i = 0; i < total; i++) {
+        uint64_t t0 = bench_now_ns();
+        if (me == 0 && mq_send(mq[1], buf, c->size, 0)) {
+            bench_pair_fail(c, me, "mq_send: %s", strerror(errno));
+            return -1;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 10;
+        if (mq_timedreceive(mq[me], buf, sizeof(buf), NULL, &ts) < 0) {
+            if (!bench_pair_aborted(c))
+                bench_pair_fail(c, me, "mq_receive: %s", strerror(errno));
+            return -1;
+        }
+        if (me == 0) {
+            if (i >= c->warmup)
+                c->samples[i - c->warmup] = bench_now_ns() - t0;
+        } else if (mq_send(mq[0], buf, c->size, 0)) {
+            bench_pair_fail(c, me, "mq_send: %s", strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void run_mq_lat(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
+{
+    uint64_t iters, warmup;
+    struct pair_ctl *c = NULL;
+    struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = 8192 };
+    char name[2][48];
+    if (size == 0 || size > 8192) {
+        snprintf(r->error, sizeof(r->error), "size %zu: mqueue messages are 1..8192 bytes here", size);
+        return;
+    }
+    bench_iters(t, o, &iters, &warmup);
+    /* Both queues are unlinked at once: the children inherit the descriptors, nothing is left behind. */
+    for (int i = 0; i < 2; i++) {
+        snprintf(name[i], sizeof(name[i]), "/osci-bench-%ld-%c", (long)getpid(), 'a' + i);
+        mq[i] = mq_open(name[i], O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+        if (mq[i] == (mqd_t)-1) {
+            snprintf(r->error, sizeof(r->error), "mq_open %s: %s", name[i], strerror(errno));
+            goto out;
+        }
+        mq_unlink(name[i]);
+    }
+    if (!(c = bench_pair_new(iters, warmup, size, 0))) {
+        snprintf(r->error, sizeof(r->error), "mmap: %s", strerror(errno));
+        goto out;
+    }
+    if (bench_pair_run(c, mq_node, mq_node, 0, r) == 0) {
+        r->iters = iters;
+        r->warmup = warmup;
+        bench_stats_compute(c->samples, iters, 1.0, &r->rtt);
+        bench_stats_compute(c->samples, iters, 0.5, &r->lat);
+    }
+out:
+    bench_pair_free(c);
+    for (int i = 0; i < 2; i++) {
+        if (mq[i] != (mqd_t)-1)
+            mq_close(mq[i]);
+        mq[i] = (mqd_t)-1;
+    }
+}
+
+/* ---- peer: UCX ucx_perftest, UCT active messages over posix shared memory, loopback server/client ---- */
+
+static int find_in_path(const char *prog)
+{
+    const char *path = getenv("PATH");
+    char buf[512];
+    if (!path)
+        path = "/usr/bin:/bin";
+    while (*path) {
+        const char *end = strchr(path, ':');
+        size_t len = end ? (size_t)(end - path) : strlen(path);
+        snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, path, prog);
+        if (access(buf, X_OK) == 0)
+            return 1;
+        path += len + (end ? 1 : 0);
+    }
+    return 0;
+}
+
+static pid_t spawn_ucx(char *const argv[], int out_fd)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        dup2(devnull, 0);
+        dup2(out_fd >= 0 ? out_fd : devnull, 1);
+        dup2(devnull, 2);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_pid_timeout(pid_t pid, int seconds, int *status)
+{
+    for (int i = 0; i < seconds * 100; i++) {
+        pid_t w = waitpid(pid, status, WNOHANG);
+        if (w == pid)
+            return 0;
+        if (w < 0)
+            return -1;
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, status, 0);
+    return -1;
+}
+
+/* The final numbers line: iterations, then latency p50/avg/overall (us), bw avg/overall (MB/s), rate avg/overall. */
+static int parse_ucx(const char *out, double v[8])
+{
+    const char *line = out, *best = NULL;
+    while (line && *line) {
+        double t[8];
+        const char *p = line;
+        if (strncmp(p, "Final:", 6) == 0)
+            p += 6;
+        if (sscanf(p, "%lf %lf %lf %lf %lf %lf %lf %lf", &t[0], &t[1], &t[2], &t[3], &t[4], &t[5], &t[6], &t[7]) == 8) {
+            memcpy(v, t, sizeof(t));
+            best = line;
+        }
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return best ? 0 : -1;
+}
+
+static void run_ucx(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r,
+                    const char *ucx_test)
+{
+    static int port_seq;
+    uint64_t iters, warmup;
+    char s_size[24], s_iters[24], s_warm[24], s_port[16], out[16384];
+    int pipefd[2], status = 0, ok = 0;
+    double v[8];
+    pid_t server, client;
+    if (!find_in_path("ucx_perftest")) {
+        snprintf(r->error, sizeof(r->error), "ucx_perftest not installed");
+        return;
+    }
+    bench_iters(t, o, &iters, &warmup);
+    snprintf(s_size, sizeof(s_size), "%zu", size);
+    snprintf(s_iters, sizeof(s_iters), "%llu", (unsigned long long)iters);
+    snprintf(s_warm, sizeof(s_warm), "%llu", (unsigned long long)warmup);
+    for (int attempt = 0; attempt < 3 && !ok; attempt++) {
+        snprintf(s_port, sizeof(s_port), "%d", 20000 + (int)(getpid() % 20000) + port_seq++);
+        char *sargv[] = { "ucx_perftest", "-t", (char *)ucx_test, "-x", "posix", "-d", "memory", "-D", "bcopy",
+                          "-s", s_size, "-n", s_iters, "-w", s_warm, "-p", s_port, "-c", "1", NULL };
+        char *cargv[] = { "ucx_perftest", "localhost", "-t", (char *)ucx_test, "-x", "posix", "-d", "memory",
+                          "-D", "bcopy", "-s", s_size, "-n", s_iters, "-w", s_warm, "-p", s_port, "-c", "0", "-f",
+                          NULL };
+        server = spawn_ucx(sargv, -1);
+        if (server < 0)
+            break;
+        for (int tries = 0; tries < 20 && !ok; tries++) {
+            usleep(100000);
+            if (pipe(pipefd))
+                break;
+            client = spawn_ucx(cargv, pipefd[1]);
+            close(pipefd[1]);
+            size_t len = 0;
+            ssize_t n;
+            while (len < sizeof(out) - 1 && (n = read(pipefd[0], out + len, sizeof(out) - 1 - len)) > 0)
+                len += (size_t)n;
+            out[len] = 0;
+            close(pipefd[0]);
+            if (client < 0 || wait_pid_timeout(client, 60, &status))
+                break;
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && parse_ucx(out, v) == 0)
+                ok = 1;
+            if (waitpid(server, &status, WNOHANG) == server) {
+                server = -1;
+                break;
+            }
+        }
+        if (server > 0)
+            wait_pid_timeout(server, 10, &status);
+    }
+    if (!ok) {
+        snprintf(r->error, sizeof(r->error), "ucx_perftest -t %s -x posix -d memory failed", ucx_test);
+        return;
+    }
+    r->iters = (uint64_t)v[0];
+    r->warmup = warmup;
+    if (t->kind == BENCH_LAT) {
+        /* ucx_perftest reports one-way latency (RTT/2): median and average only. */
+        r->lat = (struct bench_stats){ NAN, v[1] * 1e3, v[2] * 1e3, NAN, NAN, NAN };
+        r->rtt = (struct bench_stats){ NAN, v[1] * 2e3, v[2] * 2e3, NAN, NAN, NAN };
+    } else {
+        r->bw_MBps = v[5];
+        r->rate_Mps = v[7] / 1e6;
+    }
+}
+
+static void run_ucx_lat(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
+{
+    run_ucx(t, o, size, r, "am_lat");
+}
+
+static void run_ucx_rate(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
+{
+    run_ucx(t, o, size, r, "am_bw");
+}
+
+const struct bench_test bench_ipc_tests[] = {
+    { "ipc.process.lat.poll", "ipc", "poll", "NvSciIpc INTER_PROCESS ping-pong, polling ReadSafe",
+      BENCH_LAT, { 64, 1536 }, 100000, 5000, run_ipc_poll },
+    { "ipc.process.lat.event", "ipc", "event", "NvSciIpc INTER_PROCESS ping-pong, blocking on the Linux event fd",
+      BENCH_LAT, { 64, 1536 }, 10000, 300, run_ipc_event },
+    { "ipc.process.rate", "ipc", "poll", "NvSciIpc INTER_PROCESS one-way stream (frames per second)",
+      BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ipc_rate },
+    { "peer.mq.lat", "ipc", "sleep", "peer: POSIX mqueue ping-pong (blocking mq_receive)",
+      BENCH_LAT, { 64, 1536 }, 10000, 300, run_mq_lat },
+    { "peer.ucx.am_lat", "ipc", "poll", "peer: ucx_perftest -t am_lat -x posix -d memory -D bcopy",
+      BENCH_LAT, { 64, 1536 }, 1000000, 20000, run_ucx_lat },
+    { "peer.ucx.am_rate", "ipc", "poll", "peer: ucx_perftest -t am_bw -x posix -d memory -D bcopy",
+      BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ucx_rate },
+};
+const unsigned int bench_ipc_n_tests = sizeof(bench_ipc_tests) / sizeof(bench_ipc_tests[0]);
+
+const struct bench_ratio_def bench_ipc_ratios[] = {
+    /* No targets yet: printed side by side for reading. */
+    { "ipc.process.lat.poll", "peer.ucx.am_lat", 64, 0, 0 },
+    { "ipc.process.lat.event", "peer.mq.lat", 64, 0, 0 },
+};
+const unsigned int bench_ipc_n_ratios = sizeof(bench_ipc_ratios) / sizeof(bench_ipc_ratios[0]);
