@@ -1,0 +1,495 @@
+/*
+ * Configuration: opensci.conf (adapters) and hosts.conf (node id -> address). The parsers are
+ * pure (text in, tables out) so they can be fuzzed; *_load add the files and the environment.
+ * Any malformed line is an error "<file>:<line>: <reason>", never a silent skip.
+ */
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "osci_drv.h"
+
+#define CONF_LINE_MAX 1024
+#define CONF_FILE_MAX (1u << 20)
+#define CONF_DEFAULT_PATH "/etc/opensci/opensci.conf"
+#define HOSTS_DEFAULT_PATH "/etc/opensci/hosts.conf"
+
+struct conf_cursor {
+    const char *path;
+    const char *p, *end;
+    unsigned int lineno;
+    char line[CONF_LINE_MAX + 1];
+    char *err;
+    size_t errlen;
+};
+
+static int conf_err(struct conf_cursor *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int conf_err(struct conf_cursor *c, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (c->err && c->errlen) {
+        n = snprintf(c->err, c->errlen, "%s:%u: ", c->path, c->lineno);
+        if (n >= 0 && (size_t)n < c->errlen) {
+            va_start(ap, fmt);
+            vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return -EINVAL;
+}
+
+/* Next line without comment and surrounding blanks: 1, 0 at end, <0 on error. */
+static int conf_next_line(struct conf_cursor *c)
+{
+    const char *nl;
+    size_t len;
+    char *s, *hash;
+
+    if (c->p >= c->end)
+        return 0;
+    c->lineno++;
+    nl = memchr(c->p, '\n', (size_t)(c->end - c->p));
+    len = nl ? (size_t)(nl - c->p) : (size_t)(c->end - c->p);
+    if (len > CONF_LINE_MAX)
+        return conf_err(c, "line longer than %d characters", CONF_LINE_MAX);
+    if (memchr(c->p, '\0', len))
+        return conf_err(c, "NUL byte in line");
+    memcpy(c->line, c->p, len);
+    c->line[len] = '\0';
+    c->p += len + (nl ? 1 : 0);
+    if (len && c->line[len - 1] == '\r')
+        c->line[--len] = '\0';
+    if ((hash = strchr(c->line, '#')))
+        *hash = '\0';
+    for (s = c->line; *s; s++)
+        if (!isprint((unsigned char)*s) && *s != '\t')
+            return conf_err(c, "control character 0x%02x in line", (unsigned char)*s);
+    return 1;
+}
+
+/* Splits on blanks; returns the number of fields or <0 when there are more than max. */
+static int conf_split(char *s, char **f, int max)
+{
+    int n = 0;
+    for (;;) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s)
+            return n;
+        if (n == max)
+            return -1;
+        f[n++] = s;
+        while (*s && *s != ' ' && *s != '\t')
+            s++;
+        if (*s)
+            *s++ = '\0';
+    }
+}
+
+static int conf_uint(const char *s, unsigned long max, unsigned long *v_p)
+{
+    unsigned long v = 0;
+    if (!*s || strlen(s) > 10)
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (unsigned long)(*s - '0');
+    }
+    if (v > max)
+        return -1;
+    *v_p = v;
+    return 0;
+}
+
+static int conf_node_id(const char *s, uint32_t *id_p)
+{
+    unsigned long v;
+    if (conf_uint(s, 255, &v) < 0 || v == 0)
+        return -1;
+    *id_p = (uint32_t)v;
+    return 0;
+}
+
+/* Names of drivers and option keys: a lowercase letter, then [a-z0-9_]. */
+static int conf_ident_ok(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= max || !(s[0] >= 'a' && s[0] <= 'z'))
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return 0;
+    return 1;
+}
+
+static int conf_parse_adapter(struct conf_cursor *c, char **f, int nf, struct osci_adapter_conf *a,
+                              unsigned int *seen)
+{
+    unsigned long no;
+
+    memset(a, 0, sizeof(*a));
+    if (nf < 3)
+        return conf_err(c, "expected \"adapter <number> <driver> [key=value ...]\"");
+    if (conf_uint(f[1], 1000000, &no) < 0)
+        return conf_err(c, "adapter number \"%s\" is not a decimal number", f[1]);
+    if (no >= OSCI_MAX_ADAPTERS)
+        return conf_err(c, "adapter number %lu out of range (0..%d)", no, OSCI_MAX_ADAPTERS - 1);
+    if (*seen & (1u << no))
+        return conf_err(c, "adapter %lu defined twice", no);
+    if (!conf_ident_ok(f[2], sizeof(a->driver)))
+        return conf_err(c, "bad driver name \"%s\" (a lowercase letter, then [a-z0-9_], under %zu characters)",
+                        f[2], sizeof(a->driver));
+    a->adapter_no = (unsigned int)no;
+    strcpy(a->driver, f[2]);
+    for (int i = 3; i < nf; i++) {
+        char *eq = strchr(f[i], '=');
+        if (!eq || eq == f[i])
+            return conf_err(c, "driver option \"%s\" is not key=value", f[i]);
+        *eq = '\0';
+        const char *key = f[i], *val = eq + 1;
+        if (!conf_ident_ok(key, sizeof(a->opts[0].key)))
+            return conf_err(c, "bad option key \"%s\"", key);
+        if (!*val)
+            return conf_err(c, "option %s has an empty value", key);
+        if (strlen(val) >= sizeof(a->opts[0].value))
+            return conf_err(c, "value of option %s longer than %zu characters", key, sizeof(a->opts[0].value) - 1);
+        if (!strcmp(key, "node_id")) {
+            if (a->node_id)
+                return conf_err(c, "option node_id given twice");
+            if (conf_node_id(val, &a->node_id) < 0)
+                return conf_err(c, "node_id \"%s\" is not in 1..255", val);
+            continue;
+        }
+        for (unsigned int k = 0; k < a->n_opts; k++)
+            if (!strcmp(a->opts[k].key, key))
+                return conf_err(c, "option %s given twice", key);
+        if (a->n_opts == sizeof(a->opts) / sizeof(a->opts[0]))
+            return conf_err(c, "more than %zu driver options", sizeof(a->opts) / sizeof(a->opts[0]));
+        strcpy(a->opts[a->n_opts].key, key);
+        strcpy(a->opts[a->n_opts].value, val);
+        a->n_opts++;
+    }
+    *seen |= 1u << no;
+    return 0;
+}
+
+int osci_conf_parse(const char *path, const char *text, size_t len, struct osci_adapter_conf *out,
+                    unsigned int max, unsigned int *count_p, char *err, size_t errlen)
+{
+    struct conf_cursor *c;
+    struct osci_adapter_conf *tmp;
+    unsigned int n = 0, seen = 0;
+    uint32_t def_node = 0;
+    int ret, r;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!text || !count_p || (!out && max))
+        return -EINVAL;
+    c = calloc(1, sizeof(*c));
+    tmp = calloc(OSCI_MAX_ADAPTERS, sizeof(*tmp));
+    if (!c || !tmp) {
+        ret = -ENOMEM;
+        goto out_free;
+    }
+    c->path = path ? path : "(config)";
+    c->p = text;
+    c->end = text + len;
+    c->err = err;
+    c->errlen = errlen;
+    while ((r = conf_next_line(c)) > 0) {
+        char *f[24];
+        int nf = conf_split(c->line, f, 24);
+        if (nf < 0) {
+            ret = conf_err(c, "too many fields");
+            goto out_free;
+        }
+        if (nf == 0)
+            continue;
+        if (!strcmp(f[0], "adapter")) {
+            if (n == OSCI_MAX_ADAPTERS) {
+                ret = conf_err(c, "more than %d adapters", OSCI_MAX_ADAPTERS);
+                goto out_free;
+            }
+            if ((ret = conf_parse_adapter(c, f, nf, &tmp[n], &seen)) < 0)
+                goto out_free;
+            n++;
+            continue;
+        }
+        /* "node_id = 4", "node_id=4", "node_id =4", "node_id= 4" */
+        if (!strcmp(f[0], "node_id") || !strncmp(f[0], "node_id=", 8)) {
+            const char *val = NULL;
+            if (!strcmp(f[0], "node_id")) {
+                if (nf >= 2 && f[1][0] == '=')
+                    val = f[1][1] ? (nf == 2 ? f[1] + 1 : NULL) : (nf == 3 ? f[2] : NULL);
+            } else {
+                val = f[0][8] ? (nf == 1 ? f[0] + 8 : NULL) : (nf == 2 ? f[1] : NULL);
+            }
+            if (!val) {
+                ret = conf_err(c, "expected \"node_id = <1..255>\"");
+                goto out_free;
+            }
+            if (def_node) {
+                ret = conf_err(c, "node_id given twice");
+                goto out_free;
+            }
+            if (conf_node_id(val, &def_node) < 0) {
+                ret = conf_err(c, "node_id \"%s\" is not in 1..255", val);
+                goto out_free;
+            }
+            continue;
+        }
+        ret = conf_err(c, "unknown directive \"%s\" (expected \"adapter\" or \"node_id\")", f[0]);
+        goto out_free;
+    }
+    if (r < 0) {
+        ret = r;
+        goto out_free;
+    }
+    if (n == 0) {
+        /* Only global settings: the default adapter. */
+        tmp[0].adapter_no = 0;
+        strcpy(tmp[0].driver, "simntb");
+        n = 1;
+    }
+    if (n > max) {
+        c->lineno = 0;
+        ret = conf_err(c, "%u adapters configured, room for %u", n, max);
+        goto out_free;
+    }
+    for (unsigned int i = 0; i < n; i++)
+        if (!tmp[i].node_id)
+            tmp[i].node_id = def_node;
+    memcpy(out, tmp, n * sizeof(*tmp));
+    *count_p = n;
+    ret = 0;
+out_free:
+    free(tmp);
+    free(c);
+    return ret;
+}
+
+const char *osci_conf_opt(const struct osci_adapter_conf *conf, const char *key)
+{
+    if (!conf || !key)
+        return NULL;
+    for (unsigned int i = 0; i < conf->n_opts && i < sizeof(conf->opts) / sizeof(conf->opts[0]); i++)
+        if (!strcmp(conf->opts[i].key, key))
+            return conf->opts[i].value;
+    return NULL;
+}
+
+/* Reads a whole config file: 0, -ENOENT when it does not exist, other errors logged. */
+static int conf_read_file(const char *path, char **text_p, size_t *len_p)
+{
+    struct stat st;
+    char *buf;
+    size_t got = 0;
+    int fd, ret;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > CONF_FILE_MAX) {
+        ret = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
+        osci_log(OSCI_LOG_ERROR, "conf", "%s: not a regular file of at most %u bytes", path, CONF_FILE_MAX);
+        close(fd);
+        return ret;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        close(fd);
+        return -ENOMEM;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    buf[got] = '\0';
+    *text_p = buf;
+    *len_p = got;
+    return 0;
+}
+
+static int conf_set_opt(struct osci_adapter_conf *a, const char *key, const char *val)
+{
+    unsigned int i;
+    if (strlen(val) >= sizeof(a->opts[0].value))
+        return -ENAMETOOLONG;
+    for (i = 0; i < a->n_opts; i++)
+        if (!strcmp(a->opts[i].key, key))
+            break;
+    if (i == a->n_opts) {
+        if (a->n_opts == sizeof(a->opts) / sizeof(a->opts[0]))
+            return -E2BIG;
+        snprintf(a->opts[i].key, sizeof(a->opts[i].key), "%s", key);
+        a->n_opts++;
+    }
+    snprintf(a->opts[i].value, sizeof(a->opts[i].value), "%s", val);
+    return 0;
+}
+
+int osci_conf_load(struct osci_adapter_conf *out, unsigned int max, unsigned int *count_p)
+{
+    const char *env_path = getenv("OSCI_CONF");
+    const char *path = env_path && *env_path ? env_path : CONF_DEFAULT_PATH;
+    const char *fabric = getenv("OSCI_FABRIC");
+    const char *node_env = getenv("OSCI_NODE_ID");
+    struct osci_adapter_conf tmp[OSCI_MAX_ADAPTERS];
+    char err[512];
+    char *text = NULL;
+    size_t len = 0;
+    unsigned int n;
+    uint32_t node = 0;
+    int ret;
+
+    osci_log_init();
+    if (!out || !count_p)
+        return -EINVAL;
+    if (node_env && conf_node_id(node_env, &node) < 0) {
+        osci_log(OSCI_LOG_ERROR, "conf", "OSCI_NODE_ID=\"%s\" is not a node id in 1..255", node_env);
+        return -EINVAL;
+    }
+    if (fabric && (!*fabric || strlen(fabric) >= sizeof(tmp[0].opts[0].value))) {
+        osci_log(OSCI_LOG_ERROR, "conf", "OSCI_FABRIC must be 1..%zu characters", sizeof(tmp[0].opts[0].value) - 1);
+        return -EINVAL;
+    }
+    ret = conf_read_file(path, &text, &len);
+    if (ret == -ENOENT && path != env_path) {
+        memset(tmp, 0, sizeof(tmp));
+        strcpy(tmp[0].driver, "simntb");
+        n = 1;
+    } else if (ret < 0) {
+        osci_log(OSCI_LOG_ERROR, "conf", "cannot read %s: %s", path, strerror(-ret));
+        return ret;
+    } else {
+        ret = osci_conf_parse(path, text, len, tmp, OSCI_MAX_ADAPTERS, &n, err, sizeof(err));
+        free(text);
+        if (ret < 0) {
+            osci_log(OSCI_LOG_ERROR, "conf", "%s", err);
+            return ret;
+        }
+    }
+    if (n > max) {
+        osci_log(OSCI_LOG_ERROR, "conf", "%s: %u adapters configured, room for %u", path, n, max);
+        return -E2BIG;
+    }
+    for (unsigned int i = 0; i < n; i++) {
+        if (node)
+            tmp[i].node_id = node;
+        if (!strcmp(tmp[i].driver, "simntb") && (fabric || !osci_conf_opt(&tmp[i], "fabric"))) {
+            ret = conf_set_opt(&tmp[i], "fabric", fabric ? fabric : "default");
+            if (ret < 0) {
+                osci_log(OSCI_LOG_ERROR, "conf", "adapter %u: cannot set fabric: %s", tmp[i].adapter_no,
+                         strerror(-ret));
+                return ret;
+            }
+        }
+    }
+    memcpy(out, tmp, n * sizeof(tmp[0]));
+    *count_p = n;
+    return 0;
+}
+
+/* ---- hosts.conf ---- */
+
+int osci_hosts_parse(const char *path, const char *text, size_t len, struct osci_host *out, unsigned int max,
+                     unsigned int *count_p, char *err, size_t errlen)
+{
+    struct conf_cursor *c;
+    unsigned int n = 0;
+    int ret = 0, r;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!text || !count_p || (!out && max))
+        return -EINVAL;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->path = path ? path : "(hosts)";
+    c->p = text;
+    c->end = text + len;
+    c->err = err;
+    c->errlen = errlen;
+    while ((r = conf_next_line(c)) > 0) {
+        char *f[3];
+        uint32_t id;
+        int nf = conf_split(c->line, f, 3);
+        if (nf == 0)
+            continue;
+        if (nf != 2) {
+            ret = conf_err(c, "expected \"<node_id> <address>\"");
+            goto out;
+        }
+        if (conf_node_id(f[0], &id) < 0) {
+            ret = conf_err(c, "node id \"%s\" is not in 1..255", f[0]);
+            goto out;
+        }
+        if (strlen(f[1]) >= sizeof(out[0].addr)) {
+            ret = conf_err(c, "address longer than %zu characters", sizeof(out[0].addr) - 1);
+            goto out;
+        }
+        for (unsigned int i = 0; i < n; i++)
+            if (out[i].node_id == id) {
+                ret = conf_err(c, "node id %u listed twice", id);
+                goto out;
+            }
+        if (n == max) {
+            ret = conf_err(c, "more than %u hosts", max);
+            goto out;
+        }
+        out[n].node_id = id;
+        strcpy(out[n].addr, f[1]);
+        n++;
+    }
+    if (r < 0) {
+        ret = r;
+        goto out;
+    }
+    *count_p = n;
+out:
+    free(c);
+    return ret;
+}
+
+int osci_hosts_load(struct osci_host *out, unsigned int max, unsigned int *count_p)
+{
+    const char *env_path = getenv("OSCI_HOSTS");
+    const char *path = env_path && *env_path ? env_path : HOSTS_DEFAULT_PATH;
+    char err[512];
+    char *text = NULL;
+    size_t len = 0;
+    int ret;
+
+    osci_log_init();
+    if (!count_p || (!out && max))
+        return -EINVAL;
+    ret = conf_read_file(path, &text, &len);
+    if (ret == -ENOENT && path != env_path) {
+        *count_p = 0;
+        return 0;
+    }
+    if (ret < 0) {
+        osci_log(OSCI_LOG_ERROR, "conf", "cannot read %s: %s", path, strerror(-ret));
+        return ret;
+    }
+    ret = osci_hosts_parse(path, text, len, out, max, count_p, err, sizeof(err));
+    free(text);
+    if (ret < 0)
+        osci_log(OSCI_LOG_ERROR, "conf", "%s", err);
+    return ret;
+}

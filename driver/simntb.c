@@ -1,0 +1,1835 @@
+/*
+ * simntb: an emulated NTB switch in POSIX shared memory (ARCHITECTURE §3.1, docs/simntb.md).
+ * A fabric file holds the header, per-port registers (state, epoch, heartbeat, doorbells),
+ * message rings and info areas; each port incarnation has its own inbound window object.
+ * Data paths (put/get, doorbells, messages) take no lock and make no syscall unless the
+ * receiver sleeps on its event fd.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "osci_drv.h"
+#include "simntb.h"
+
+#define MOD "simntb"
+#define SN_PEND          128          /* locally queued events */
+#define SN_SWEEP_MS      5            /* fd sweep at most this often from progress() */
+#define SN_TIMER_MS      20           /* heartbeat timer */
+#define SN_HB_TIMEOUT_MS 500
+#define SN_DEFAULT_WINDOW (256ull << 20)
+#define SN_FABRIC_MAX    56           /* "simntb:<fabric>" fits osci_drv_info.name */
+
+#define LD(p)      __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define ST(p, v)   __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define LDR(p)     __atomic_load_n((p), __ATOMIC_RELAXED)
+
+enum { K_NONE = 0, K_UP, K_DOWN, K_DEAD };
+enum { TAG_SOCK = 0, TAG_TIMER = 1, TAG_PID = 2 };
+
+struct sn_known {                     /* what this node knows of a port */
+    int state;                        /* K_* */
+    uint64_t epoch;
+    uint32_t node;
+    int32_t pid;
+    int pidfd;
+    int pid_dead;                     /* pidfd polled readable */
+};
+
+struct sn_range { uint64_t off, len; };
+
+struct sn_pwin {                      /* a mapped peer window incarnation */
+    struct sn_pwin *next;
+    unsigned int port;
+    uint64_t epoch;
+    int fd;
+    uint8_t *base;
+    size_t size;
+    unsigned int refs;
+};
+
+struct sn_map { struct sn_map *next; void *addr; size_t len; int prot; };
+
+struct osci_drv_mem { uint64_t off, size; };
+
+struct osci_drv_rmem {
+    struct sn_pwin *pw;
+    unsigned int port;
+    uint32_t node;
+    uint64_t epoch, off, size;
+    int revoked;
+    struct sn_map *maps;
+};
+
+struct sn_drv {
+    struct osci_drv base;
+    char fabric[SN_FABRIC_MAX + 1];
+    char shm_name[SN_FABRIC_MAX + 8];
+    int observe;
+    int fd;
+    uint8_t *map;
+    size_t map_size;
+    struct sn_hdr *hdr;
+    unsigned int me;                  /* own port (SN_PORTS when observing) */
+    uint64_t epoch;
+    uint64_t hb_timeout_ms;
+    int liveness_lost;
+    /* own inbound window */
+    int win_fd;
+    uint8_t *win;
+    size_t win_size;
+    struct sn_range *free_r;
+    unsigned int n_free, cap_free;
+    /* wake-ups */
+    int sock, epfd, tfd;
+    uint64_t last_sweep_ms;
+    /* local state */
+    pthread_mutex_t lock;             /* known[], pending queue, allocator, imports */
+    pthread_mutex_t send_lock;        /* one producer per outbound ring */
+    struct sn_known known[SN_PORTS];
+    uint64_t dead_epoch[SN_PORTS];    /* epochs this node declared dead (atomic) */
+    struct osci_drv_event pend[SN_PEND];
+    unsigned int pend_head, pend_count;
+    uint32_t drop_db[256], corrupt[256]; /* fault counters by node id (atomic) */
+    struct sn_pwin *pwins;
+};
+
+static inline struct sn_drv *to_sn(struct osci_drv *d) { return (struct sn_drv *)d; }
+
+static uint64_t sn_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t sn_layout_size(void)
+{
+    uint64_t s = SN_HDR_SIZE + (uint64_t)SN_PORTS * SN_PORT_SIZE +
+                 (uint64_t)SN_PORTS * SN_PORTS * sizeof(struct sn_ring) + (uint64_t)SN_PORTS * SN_INFO_SIZE;
+    return (s + SN_PAGE - 1) & ~(uint64_t)(SN_PAGE - 1);
+}
+
+static inline struct sn_port *sn_port(struct sn_drv *d, unsigned int p)
+{
+    return (struct sn_port *)(d->map + d->hdr->ports_off + (size_t)p * SN_PORT_SIZE);
+}
+
+static inline struct sn_ring *sn_ring(struct sn_drv *d, unsigned int dst, unsigned int src)
+{
+    return (struct sn_ring *)(d->map + d->hdr->rings_off + ((size_t)dst * SN_PORTS + src) * sizeof(struct sn_ring));
+}
+
+static inline uint8_t *sn_info(struct sn_drv *d, unsigned int p)
+{
+    return d->map + d->hdr->info_off + (size_t)p * SN_INFO_SIZE;
+}
+
+static long sn_futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
+{
+    return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+/* "256M", "4096", "1G": bytes; -1 when malformed. */
+static int sn_parse_size(const char *s, uint64_t *v_p)
+{
+    char *end;
+    unsigned long long v;
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    switch (*end) {
+    case 'K': case 'k': v <<= 10; end++; break;
+    case 'M': case 'm': v <<= 20; end++; break;
+    case 'G': case 'g': v <<= 30; end++; break;
+    default: break;
+    }
+    if (*end || v > (1ull << 40))
+        return -1;
+    *v_p = v;
+    return 0;
+}
+
+/* Start time and liveness of a pid from /proc/<pid>/stat: 0 and *start_p, or -ESRCH (gone or zombie). */
+static int sn_proc_start(pid_t pid, uint64_t *start_p)
+{
+    char path[64], buf[1024], *p;
+    unsigned long long start;
+    ssize_t n;
+    int fd;
+
+    if (pid <= 0)
+        return -ESRCH;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -ESRCH;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -ESRCH;
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    if (!p || p[1] != ' ')
+        return -ESRCH;
+    p += 2;                           /* field 3: state */
+    if (*p == 'Z' || *p == 'X')
+        return -ESRCH;
+    for (int field = 3; field < 22; field++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return -ESRCH;
+        p++;
+    }
+    if (sscanf(p, "%llu", &start) != 1)
+        return -ESRCH;
+    *start_p = start;
+    return 0;
+}
+
+static int sn_owner_alive(pid_t pid, uint64_t start)
+{
+    uint64_t s;
+    return sn_proc_start(pid, &s) == 0 && s == start;
+}
+
+static int sn_fabric_name_ok(const char *f)
+{
+    size_t n = strlen(f);
+    if (n == 0 || n > SN_FABRIC_MAX || f[0] == '.')
+        return 0;
+    for (; *f; f++)
+        if (!((*f >= 'a' && *f <= 'z') || (*f >= 'A' && *f <= 'Z') || (*f >= '0' && *f <= '9') ||
+              *f == '_' || *f == '-' || *f == '.'))
+            return 0;
+    return 1;
+}
+
+static void sn_win_name(const struct sn_drv *d, unsigned int port, uint64_t epoch, char *buf, size_t len)
+{
+    snprintf(buf, len, "/osci.%s.w%u.%" PRIx64, d->fabric, port, epoch);
+}
+
+static socklen_t sn_sock_addr(const struct sn_drv *d, unsigned int port, uint64_t epoch, struct sockaddr_un *sa)
+{
+    int n;
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "osci.%s.%u.%" PRIx64, d->fabric, port, epoch);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+/* Checks a shm object we are about to trust: regular, ours, mode 0600, expected size. */
+static int sn_check_fd(int fd, const char *name, uint64_t size)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (!S_ISREG(st.st_mode)) {
+        osci_log(OSCI_LOG_ERROR, MOD, "%s: not a regular file", name);
+        return -EACCES;
+    }
+    if (st.st_uid != geteuid()) {
+        osci_log(OSCI_LOG_ERROR, MOD, "%s: owned by uid %u, not %u", name, (unsigned)st.st_uid, (unsigned)geteuid());
+        return -EACCES;
+    }
+    if ((st.st_mode & 07777) != 0600) {
+        osci_log(OSCI_LOG_ERROR, MOD, "%s: mode %04o, expected 0600", name, (unsigned)(st.st_mode & 07777));
+        return -EACCES;
+    }
+    if (size && (uint64_t)st.st_size != size) {
+        osci_log(OSCI_LOG_ERROR, MOD, "%s: size %lld, expected %" PRIu64, name, (long long)st.st_size, size);
+        return -EPROTO;
+    }
+    return 0;
+}
+
+static void sn_lock_fabric(struct sn_drv *d)
+{
+    int r = pthread_mutex_lock(&d->hdr->lock);
+    if (r == EOWNERDEAD) {
+        osci_log(OSCI_LOG_WARN, MOD, "fabric %s: lock owner died; recovering", d->fabric);
+        pthread_mutex_consistent(&d->hdr->lock);
+    }
+}
+
+static void sn_unlock_fabric(struct sn_drv *d)
+{
+    pthread_mutex_unlock(&d->hdr->lock);
+}
+
+/* Frees port p (lock held): unlinks its window object and clears its registers. */
+static void sn_reclaim_locked(struct sn_drv *d, unsigned int p)
+{
+    struct sn_port *P = sn_port(d, p);
+    char name[128];
+    uint64_t epoch = LDR(&P->epoch);
+
+    osci_log(OSCI_LOG_INFO, MOD, "fabric %s: reclaiming port %u (node %u, pid %d, epoch %" PRIx64 ")",
+             d->fabric, p, P->node_id, P->pid, epoch);
+    sn_win_name(d, p, epoch, name, sizeof(name));
+    shm_unlink(name);
+    ST(&P->state, SN_FREE);
+    ST(&P->epoch, 0);
+    P->pid = 0;
+    P->node_id = 0;
+    __atomic_store_n(&P->flags, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&P->armed, 0, __ATOMIC_RELAXED);
+}
+
+/* Reclaims every taken port whose owner process is gone (lock held). */
+static void sn_reclaim_dead_locked(struct sn_drv *d)
+{
+    for (unsigned int p = 0; p < SN_PORTS; p++) {
+        struct sn_port *P = sn_port(d, p);
+        if (p != d->me && LD(&P->state) != SN_FREE && !sn_owner_alive(P->pid, P->start_time))
+            sn_reclaim_locked(d, p);
+    }
+}
+
+/* Wakes port p if it sleeps on its event fd (it re-checks everything after arming). */
+static void sn_kick(struct sn_drv *d, unsigned int p)
+{
+    struct sn_port *P = sn_port(d, p);
+    struct sockaddr_un sa;
+    socklen_t sl;
+
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (!LDR(&P->armed) || !__atomic_exchange_n(&P->armed, 0, __ATOMIC_SEQ_CST))
+        return;
+    sl = sn_sock_addr(d, p, LD(&P->epoch), &sa);
+    if (sendto(d->sock, "w", 1, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa, sl) < 0 && errno != EAGAIN)
+        osci_log(OSCI_LOG_DEBUG, MOD, "wake of port %u: %s", p, strerror(errno));
+}
+
+/* ---- fabric file ---- */
+
+static int sn_fabric_create(struct sn_drv *d, uint64_t window)
+{
+    uint64_t size = sn_layout_size();
+    pthread_mutexattr_t ma;
+    struct timespec ts;
+    int fd;
+
+    fd = shm_open(d->shm_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0)
+        goto err_unlink;
+    d->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (d->map == MAP_FAILED)
+        goto err_unlink;
+    d->map_size = size;
+    d->hdr = (struct sn_hdr *)d->map;
+    d->hdr->magic = SN_MAGIC;
+    d->hdr->version = SN_VERSION;
+    d->hdr->total_size = size;
+    d->hdr->hdr_size = SN_HDR_SIZE;
+    d->hdr->max_ports = SN_PORTS;
+    d->hdr->port_size = SN_PORT_SIZE;
+    d->hdr->ring_size = sizeof(struct sn_ring);
+    d->hdr->ring_slots = SN_SLOTS;
+    d->hdr->slot_size = sizeof(struct sn_slot);
+    d->hdr->info_size = SN_INFO_SIZE;
+    d->hdr->ports_off = SN_HDR_SIZE;
+    d->hdr->rings_off = d->hdr->ports_off + (uint64_t)SN_PORTS * SN_PORT_SIZE;
+    d->hdr->info_off = d->hdr->rings_off + (uint64_t)SN_PORTS * SN_PORTS * sizeof(struct sn_ring);
+    d->hdr->default_window = window;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    d->hdr->epoch_counter = ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u) << 8;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&d->hdr->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    ST(&d->hdr->initialized, 1);
+    d->fd = fd;
+    osci_log(OSCI_LOG_INFO, MOD, "created fabric %s (%" PRIu64 " bytes)", d->fabric, size);
+    return 0;
+err_unlink: {
+        int e = -errno;
+        if (d->map && d->map != MAP_FAILED)
+            munmap(d->map, size);
+        d->map = NULL;
+        shm_unlink(d->shm_name);
+        close(fd);
+        return e;
+    }
+}
+
+/* Maps an existing fabric file after checking it. 1: retry (vanished or abandoned), 0, <0 error. */
+static int sn_fabric_attach(struct sn_drv *d)
+{
+    uint64_t size = sn_layout_size();
+    struct sn_hdr *h;
+    struct stat st;
+    int fd, ret, waited = 0;
+
+    fd = shm_open(d->shm_name, (d->observe ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0)
+        return errno == ENOENT && !d->observe ? 1 : -errno;
+    ret = sn_check_fd(fd, d->shm_name, 0);
+    if (ret < 0)
+        goto err_close;
+    /* The creator may still be sizing and initialising it. */
+    for (;;) {
+        if (fstat(fd, &st) < 0) {
+            ret = -errno;
+            goto err_close;
+        }
+        if ((uint64_t)st.st_size >= SN_HDR_SIZE) {
+            h = mmap(NULL, SN_HDR_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+            if (h == MAP_FAILED) {
+                ret = -errno;
+                goto err_close;
+            }
+            int ready = LD(&h->initialized) == 1;
+            uint64_t magic = h->magic, total = h->total_size;
+            uint32_t version = h->version;
+            munmap(h, SN_HDR_SIZE);
+            if (ready) {
+                if (magic != SN_MAGIC) {
+                    osci_log(OSCI_LOG_ERROR, MOD, "%s: not a simntb fabric (bad magic)", d->shm_name);
+                    ret = -EPROTO;
+                    goto err_close;
+                }
+                if (version != SN_VERSION) {
+                    osci_log(OSCI_LOG_ERROR, MOD, "%s: fabric layout version %u, this library speaks %u",
+                             d->shm_name, version, SN_VERSION);
+                    ret = -EPROTO;
+                    goto err_close;
+                }
+                if (total != size || (uint64_t)st.st_size != size) {
+                    osci_log(OSCI_LOG_ERROR, MOD, "%s: size %lld (header %" PRIu64 "), expected %" PRIu64,
+                             d->shm_name, (long long)st.st_size, total, size);
+                    ret = -EPROTO;
+                    goto err_close;
+                }
+                break;
+            }
+        }
+        if (++waited > 200) {             /* ~1 s: the creator died before finishing */
+            if (d->observe) {
+                ret = -EPROTO;
+                goto err_close;
+            }
+            osci_log(OSCI_LOG_WARN, MOD, "%s: abandoned before initialisation; removing it", d->shm_name);
+            shm_unlink(d->shm_name);
+            close(fd);
+            return 1;
+        }
+        usleep(5000);
+    }
+    d->map = mmap(NULL, size, d->observe ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (d->map == MAP_FAILED) {
+        d->map = NULL;
+        ret = -errno;
+        goto err_close;
+    }
+    d->map_size = size;
+    d->hdr = (struct sn_hdr *)d->map;
+    d->fd = fd;
+    return 0;
+err_close:
+    close(fd);
+    return ret;
+}
+
+static void sn_fabric_detach(struct sn_drv *d)
+{
+    if (d->map)
+        munmap(d->map, d->map_size);
+    if (d->fd >= 0)
+        close(d->fd);
+    d->map = NULL;
+    d->hdr = NULL;
+    d->fd = -1;
+}
+
+/* ---- join / leave ---- */
+
+static int sn_create_window(struct sn_drv *d, unsigned int port, uint64_t epoch)
+{
+    char name[128];
+    int fd;
+
+    sn_win_name(d, port, epoch, name, sizeof(name));
+    fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)d->win_size) < 0)
+        goto err_unlink;
+    d->win = mmap(NULL, d->win_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (d->win == MAP_FAILED) {
+        d->win = NULL;
+        goto err_unlink;
+    }
+    d->win_fd = fd;
+    return 0;
+err_unlink: {
+        int e = -errno;
+        shm_unlink(name);
+        close(fd);
+        return e;
+    }
+}
+
+static int sn_bind_sock(struct sn_drv *d)
+{
+    struct sockaddr_un sa;
+    socklen_t sl = sn_sock_addr(d, d->me, d->epoch, &sa);
+    if (bind(d->sock, (struct sockaddr *)&sa, sl) < 0)
+        return -errno;
+    return 0;
+}
+
+/* Takes a port and a node id (fabric lock held). */
+static int sn_join_locked(struct sn_drv *d, uint32_t want_node)
+{
+    uint32_t used[8] = { 0 };
+    unsigned int p, port = SN_PORTS;
+    uint32_t node = want_node;
+    struct sn_port *P;
+    uint64_t start;
+    int ret;
+
+    sn_reclaim_dead_locked(d);
+    for (p = 0; p < SN_PORTS; p++) {
+        P = sn_port(d, p);
+        if (LD(&P->state) == SN_FREE) {
+            if (port == SN_PORTS)
+                port = p;
+            continue;
+        }
+        used[P->node_id / 32 % 8] |= 1u << (P->node_id % 32);
+    }
+    if (want_node && (used[want_node / 32] & (1u << (want_node % 32)))) {
+        osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: node id %u is taken by a live process", d->fabric, want_node);
+        return -EADDRINUSE;
+    }
+    if (!want_node)
+        for (node = 1; node < 256 && (used[node / 32] & (1u << (node % 32))); node++)
+            ;
+    if (port == SN_PORTS || node >= 256) {
+        osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: all %u ports are taken", d->fabric, SN_PORTS);
+        return -ENOSPC;
+    }
+    if (sn_proc_start(getpid(), &start) < 0)
+        return -ESRCH;
+    d->me = port;
+    d->epoch = ++d->hdr->epoch_counter;
+    P = sn_port(d, port);
+    P->pid = getpid();
+    P->start_time = start;
+    P->node_id = node;
+    P->window_size = d->win_size;
+    P->flags = 0;
+    P->armed = 0;
+    P->event_mask = 0;
+    P->db_waiters = 0;
+    P->link_disabled = 0;
+    P->info_len = 0;
+    if (P->info_seq & 1)
+        P->info_seq++;
+    for (p = 0; p < SN_PORTS; p++) {
+        __atomic_store_n(&P->db[p], 0, __ATOMIC_RELAXED);
+        __atomic_fetch_and(&sn_port(d, p)->link_disabled, ~(1u << port), __ATOMIC_SEQ_CST);
+    }
+    ST(&P->heartbeat_ms, sn_now_ms());
+    ST(&P->epoch, d->epoch);
+    ST(&P->state, SN_JOINING);         /* from here a reclaimer knows the window name */
+    ret = sn_create_window(d, port, d->epoch);
+    if (ret < 0) {
+        osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: cannot create window: %s", d->fabric, strerror(-ret));
+        goto err_free_port;
+    }
+    ret = sn_bind_sock(d);
+    if (ret < 0) {
+        osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: cannot bind wake socket: %s", d->fabric, strerror(-ret));
+        goto err_unmap_window;
+    }
+    ST(&P->state, SN_ACTIVE);
+    d->base.node_id = node;
+    return 0;
+err_unmap_window:
+    munmap(d->win, d->win_size);
+    close(d->win_fd);
+    d->win = NULL;
+    d->win_fd = -1;
+err_free_port:
+    sn_reclaim_locked(d, port);
+    d->me = SN_PORTS;
+    return ret;
+}
+
+static int sn_setup_fds(struct sn_drv *d)
+{
+    struct epoll_event ev = { .events = EPOLLIN };
+    struct itimerspec its = { .it_interval = { 0, SN_TIMER_MS * 1000000L }, .it_value = { 0, SN_TIMER_MS * 1000000L } };
+
+    d->epfd = epoll_create1(EPOLL_CLOEXEC);
+    d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (d->epfd < 0 || d->tfd < 0)
+        return -errno;
+    if (timerfd_settime(d->tfd, 0, &its, NULL) < 0)
+        return -errno;
+    ev.data.u64 = TAG_SOCK;
+    if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sock, &ev) < 0)
+        return -errno;
+    ev.data.u64 = TAG_TIMER;
+    if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->tfd, &ev) < 0)
+        return -errno;
+    return 0;
+}
+
+static void sn_free_drv(struct sn_drv *d)
+{
+    if (d->sock >= 0) close(d->sock);
+    if (d->epfd >= 0) close(d->epfd);
+    if (d->tfd >= 0) close(d->tfd);
+    pthread_mutex_destroy(&d->lock);
+    pthread_mutex_destroy(&d->send_lock);
+    free(d->free_r);
+    free(d);
+}
+
+static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p)
+{
+    const char *fabric = osci_conf_opt(conf, "fabric");
+    const char *v;
+    uint64_t window = SN_DEFAULT_WINDOW, hb = SN_HB_TIMEOUT_MS;
+    struct sn_drv *d;
+    int ret, tries;
+
+    osci_log_init();
+    if (!fabric)
+        fabric = "default";
+    if (!sn_fabric_name_ok(fabric)) {
+        osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: bad fabric name \"%s\" (1..%d of [A-Za-z0-9._-])",
+                 conf->adapter_no, fabric, SN_FABRIC_MAX);
+        return -EINVAL;
+    }
+    if ((v = osci_conf_opt(conf, "window")) &&
+        (sn_parse_size(v, &window) < 0 || window < SN_PAGE || window % SN_PAGE)) {
+        osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: window=%s is not a multiple of 4K in 4K..1T",
+                 conf->adapter_no, v);
+        return -EINVAL;
+    }
+    if ((v = osci_conf_opt(conf, "hb_timeout")) && (sn_parse_size(v, &hb) < 0 || hb < 20 || hb > 600000)) {
+        osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: hb_timeout=%s is not in 20..600000 ms", conf->adapter_no, v);
+        return -EINVAL;
+    }
+    for (unsigned int i = 0; i < conf->n_opts; i++) {
+        const char *k = conf->opts[i].key;
+        if (strcmp(k, "fabric") && strcmp(k, "window") && strcmp(k, "hb_timeout")) {
+            osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: unknown option %s (fabric, window, hb_timeout)",
+                     conf->adapter_no, k);
+            return -EINVAL;
+        }
+    }
+    if (conf->node_id > 255) {
+        osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: node id %u not in 1..255", conf->adapter_no, conf->node_id);
+        return -EINVAL;
+    }
+    d = calloc(1, sizeof(*d));
+    if (!d)
+        return -ENOMEM;
+    d->fd = d->win_fd = d->sock = d->epfd = d->tfd = -1;
+    d->me = SN_PORTS;
+    d->observe = conf->observe;
+    d->hb_timeout_ms = hb;
+    d->win_size = window;
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_mutex_init(&d->send_lock, NULL);
+    for (unsigned int p = 0; p < SN_PORTS; p++)
+        d->known[p].pidfd = -1;
+    snprintf(d->fabric, sizeof(d->fabric), "%s", fabric);
+    snprintf(d->shm_name, sizeof(d->shm_name), "/osci.%s", fabric);
+
+    if (d->observe) {
+        ret = sn_fabric_attach(d);
+        if (ret < 0)
+            goto err_free;
+        d->base.node_id = 0;
+        *drv_p = &d->base;
+        return 0;
+    }
+    d->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (d->sock < 0 || (ret = sn_setup_fds(d)) < 0) {
+        ret = -errno;
+        goto err_free;
+    }
+    for (tries = 0;; tries++) {
+        if (tries == 100) {
+            ret = -EBUSY;
+            goto err_free;
+        }
+        ret = sn_fabric_create(d, window);
+        if (ret == 0) {
+            sn_lock_fabric(d);
+            break;
+        }
+        if (ret != -EEXIST)
+            goto err_free;
+        ret = sn_fabric_attach(d);
+        if (ret < 0)
+            goto err_free;
+        if (ret == 1)
+            continue;
+        sn_lock_fabric(d);
+        if (!d->hdr->closing)
+            break;
+        sn_unlock_fabric(d);            /* the last node is removing it: start over */
+        sn_fabric_detach(d);
+    }
+    ret = sn_join_locked(d, conf->node_id);
+    sn_unlock_fabric(d);
+    if (ret < 0)
+        goto err_leave;
+    osci_log(OSCI_LOG_INFO, MOD, "fabric %s: node %u on port %u, epoch %" PRIx64, d->fabric, d->base.node_id,
+             d->me, d->epoch);
+    for (unsigned int p = 0; p < SN_PORTS; p++)
+        if (p != d->me && LD(&sn_port(d, p)->state) == SN_ACTIVE)
+            sn_kick(d, p);
+    *drv_p = &d->base;
+    return 0;
+err_leave:
+    sn_lock_fabric(d);
+    sn_reclaim_dead_locked(d);
+    unsigned int taken = 0;
+    for (unsigned int p = 0; p < SN_PORTS; p++)
+        taken += LD(&sn_port(d, p)->state) != SN_FREE;
+    if (!taken) {
+        d->hdr->closing = 1;
+        shm_unlink(d->shm_name);
+    }
+    sn_unlock_fabric(d);
+    sn_fabric_detach(d);
+err_free:
+    sn_free_drv(d);
+    return ret;
+}
+
+static void sn_close(struct osci_drv *drv)
+{
+    struct sn_drv *d = to_sn(drv);
+    unsigned int taken = 0;
+
+    while (d->pwins) {
+        struct sn_pwin *pw = d->pwins;
+        d->pwins = pw->next;
+        munmap(pw->base, pw->size);
+        close(pw->fd);
+        free(pw);
+    }
+    for (unsigned int p = 0; p < SN_PORTS; p++)
+        if (d->known[p].pidfd >= 0)
+            close(d->known[p].pidfd);
+    if (d->observe) {
+        sn_fabric_detach(d);
+        sn_free_drv(d);
+        return;
+    }
+    sn_lock_fabric(d);
+    sn_reclaim_locked(d, d->me);
+    sn_reclaim_dead_locked(d);
+    for (unsigned int p = 0; p < SN_PORTS; p++)
+        taken += LD(&sn_port(d, p)->state) != SN_FREE;
+    if (!taken) {
+        d->hdr->closing = 1;
+        shm_unlink(d->shm_name);
+        osci_log(OSCI_LOG_INFO, MOD, "fabric %s: last node left; removed", d->fabric);
+    }
+    sn_unlock_fabric(d);
+    for (unsigned int p = 0; p < SN_PORTS; p++)
+        if (p != d->me && LD(&sn_port(d, p)->state) == SN_ACTIVE)
+            sn_kick(d, p);
+    if (d->win) {
+        munmap(d->win, d->win_size);
+        close(d->win_fd);
+    }
+    sn_fabric_detach(d);
+    sn_free_drv(d);
+}
+
+/* ---- events ---- */
+
+static void sn_push(struct sn_drv *d, enum osci_drv_event_type type, uint32_t node, uint64_t epoch)
+{
+    struct osci_drv_event *ev = &d->pend[(d->pend_head + d->pend_count) % SN_PEND];
+    static const char *const names[] = { "?", "LINK_UP", "LINK_DOWN", "PEER_DEAD" };
+    ev->type = type;
+    ev->node = node;
+    ev->epoch = epoch;
+    ev->db_bits = 0;
+    ev->len = 0;
+    d->pend_count++;
+    osci_log(OSCI_LOG_DEBUG, MOD, "fabric %s node %u: %s node %u epoch %" PRIx64, d->fabric, d->base.node_id,
+             names[type <= 3 ? type : 0], node, epoch);
+}
+
+static int sn_link_disabled(struct sn_drv *d, unsigned int p)
+{
+    return (LD(&sn_port(d, d->me)->link_disabled) & (1u << p)) ||
+           (LD(&sn_port(d, p)->link_disabled) & (1u << d->me));
+}
+
+static void sn_drop_pidfd(struct sn_drv *d, struct sn_known *k)
+{
+    if (k->pidfd >= 0) {
+        epoll_ctl(d->epfd, EPOLL_CTL_DEL, k->pidfd, NULL);
+        close(k->pidfd);
+    }
+    k->pidfd = -1;
+    k->pid_dead = 0;
+}
+
+/* Drains the wake socket and the timer, and notes which peer processes exited. */
+static void sn_sweep(struct sn_drv *d)
+{
+    struct epoll_event evs[SN_PORTS + 2];
+    char buf[64];
+    uint64_t ticks;
+    int n = epoll_wait(d->epfd, evs, SN_PORTS + 2, 0);
+
+    for (int i = 0; i < n; i++) {
+        uint64_t tag = evs[i].data.u64;
+        if (tag == TAG_SOCK) {
+            while (recv(d->sock, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+                ;
+        } else if (tag == TAG_TIMER) {
+            if (read(d->tfd, &ticks, sizeof(ticks)) < 0)
+                ticks = 0;
+        } else if (tag - TAG_PID < SN_PORTS) {
+            d->known[tag - TAG_PID].pid_dead = 1;
+        }
+    }
+    d->last_sweep_ms = sn_now_ms();
+}
+
+/* Why peer p (known incarnation) should be considered dead now; NULL if it is alive. */
+static const char *sn_peer_gone(struct sn_drv *d, unsigned int p, uint64_t now)
+{
+    struct sn_port *P = sn_port(d, p);
+    struct sn_known *k = &d->known[p];
+
+    if (LD(&P->state) != SN_ACTIVE)
+        return "port freed";
+    if (LD(&P->epoch) != k->epoch)
+        return "new incarnation";
+    if (LD(&P->flags) & SN_F_LIVENESS_LOST) {
+        uint64_t hb = LD(&P->heartbeat_ms);
+        return now > hb && now - hb > d->hb_timeout_ms ? "heartbeat timeout" : NULL;
+    }
+    if (k->pid_dead)
+        return "process exited";
+    if (k->pidfd < 0 && now - d->last_sweep_ms < 1) {
+        /* No pidfd (other pid namespace or old kernel): the pid, then the heartbeat. */
+        uint64_t hb = LD(&P->heartbeat_ms);
+        if (!sn_owner_alive(P->pid, P->start_time))
+            return "process gone";
+        if (now > hb && now - hb > d->hb_timeout_ms)
+            return "heartbeat timeout";
+    }
+    return NULL;
+}
+
+static void sn_reclaim_if_dead(struct sn_drv *d, unsigned int p, uint64_t epoch)
+{
+    struct sn_port *P = sn_port(d, p);
+    if (LD(&P->state) == SN_FREE || LD(&P->epoch) != epoch || sn_owner_alive(P->pid, P->start_time))
+        return;
+    sn_lock_fabric(d);
+    if (LD(&P->state) != SN_FREE && LD(&P->epoch) == epoch && !sn_owner_alive(P->pid, P->start_time))
+        sn_reclaim_locked(d, p);
+    sn_unlock_fabric(d);
+}
+
+/* Compares the port registers with what this node knows; queues link events (lock held). */
+static void sn_scan(struct sn_drv *d)
+{
+    uint64_t now = sn_now_ms();
+
+    for (unsigned int p = 0; p < SN_PORTS; p++) {
+        struct sn_port *P = sn_port(d, p);
+        struct sn_known *k = &d->known[p];
+        const char *why;
+
+        if (p == d->me || d->pend_count > SN_PEND - 3)
+            continue;
+        if ((k->state == K_UP || k->state == K_DOWN) && (why = sn_peer_gone(d, p, now))) {
+            osci_log(OSCI_LOG_INFO, MOD, "fabric %s: node %u (epoch %" PRIx64 ") dead: %s", d->fabric, k->node,
+                     k->epoch, why);
+            sn_push(d, OSCI_DRV_EV_PEER_DEAD, k->node, k->epoch);
+            __atomic_store_n(&d->dead_epoch[p], k->epoch, __ATOMIC_RELEASE);
+            sn_drop_pidfd(d, k);
+            k->state = K_DEAD;
+            sn_reclaim_if_dead(d, p, k->epoch);
+        }
+        uint32_t st = LD(&P->state);
+        uint64_t ep = LD(&P->epoch);
+        if (st != SN_ACTIVE)
+            continue;
+        if ((k->state == K_NONE || k->state == K_DEAD) && ep != k->epoch) {
+            /* A new incarnation: verify its owner and watch its exit through a pidfd. */
+            int32_t pid = P->pid;
+            uint64_t start = P->start_time;
+            if (!sn_owner_alive(pid, start)) {
+                sn_reclaim_if_dead(d, p, ep);
+                continue;
+            }
+            int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+            if (pfd >= 0) {
+                struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_PID + p };
+                if (!sn_owner_alive(pid, start) || epoll_ctl(d->epfd, EPOLL_CTL_ADD, pfd, &ev) < 0) {
+                    close(pfd);
+                    sn_reclaim_if_dead(d, p, ep);
+                    continue;
+                }
+            }
+            k->pidfd = pfd;
+            k->pid_dead = 0;
+            k->epoch = ep;
+            k->node = P->node_id;
+            k->pid = pid;
+            if (sn_link_disabled(d, p)) {
+                k->state = K_DOWN;
+            } else {
+                k->state = K_UP;
+                sn_push(d, OSCI_DRV_EV_LINK_UP, k->node, ep);
+            }
+        } else if (k->state == K_UP && sn_link_disabled(d, p)) {
+            k->state = K_DOWN;
+            sn_push(d, OSCI_DRV_EV_LINK_DOWN, k->node, k->epoch);
+        } else if (k->state == K_DOWN && !sn_link_disabled(d, p)) {
+            k->state = K_UP;
+            sn_push(d, OSCI_DRV_EV_LINK_UP, k->node, k->epoch);
+        }
+    }
+}
+
+static void sn_heartbeat(struct sn_drv *d, uint64_t now)
+{
+    if (!d->liveness_lost)
+        ST(&sn_port(d, d->me)->heartbeat_ms, now);
+}
+
+/* Takes one message from src's ring: 1 taken, 0 empty or held back (sender not yet known). */
+static int sn_take_msg(struct sn_drv *d, unsigned int s, struct osci_drv_event *ev)
+{
+    struct sn_ring *r = sn_ring(d, d->me, s);
+    struct sn_known *k = &d->known[s];
+
+    for (;;) {
+        uint32_t tail = LDR(&r->tail), head = LD(&r->head);
+        struct sn_slot *sl = &r->slot[tail % SN_SLOTS];
+        if (tail == head)
+            return 0;
+        uint64_t se = sl->src_epoch;
+        uint32_t len = sl->len;
+        int mine = sl->dst_epoch == d->epoch && len <= OSCI_DRV_MSG_MAX;
+        if (mine && (k->state == K_UP || k->state == K_DOWN) && se == k->epoch) {
+            ev->type = OSCI_DRV_EV_MSG;
+            ev->node = k->node;
+            ev->epoch = se;
+            ev->db_bits = 0;
+            ev->len = len;
+            memcpy(ev->msg, sl->data, len);
+            ST(&r->tail, tail + 1);
+            return 1;
+        }
+        if (mine && se == LD(&sn_port(d, s)->epoch) && LD(&sn_port(d, s)->state) == SN_ACTIVE && k->epoch != se)
+            return 0;                 /* from an incarnation the next scan will announce */
+        ST(&r->tail, tail + 1);       /* stale: for an earlier incarnation of either end */
+    }
+}
+
+static uint64_t sn_db_take(struct sn_drv *d, unsigned int s, uint64_t mask)
+{
+    uint64_t *w = &sn_port(d, d->me)->db[s];
+    if (!(LDR(w) & mask))
+        return 0;
+    return __atomic_fetch_and(w, ~mask, __ATOMIC_SEQ_CST) & mask;
+}
+
+static int sn_progress(struct osci_drv *drv, struct osci_drv_event *ev, unsigned int max)
+{
+    struct sn_drv *d = to_sn(drv);
+    unsigned int out = 0;
+    uint64_t now, mask;
+
+    if (d->observe)
+        return -EPERM;
+    if (!ev && max)
+        return -EINVAL;
+    pthread_mutex_lock(&d->lock);
+    now = sn_now_ms();
+    sn_heartbeat(d, now);
+    if (now - d->last_sweep_ms >= SN_SWEEP_MS)
+        sn_sweep(d);
+    sn_scan(d);
+    while (out < max && d->pend_count) {
+        ev[out++] = d->pend[d->pend_head];
+        d->pend_head = (d->pend_head + 1) % SN_PEND;
+        d->pend_count--;
+    }
+    if (!d->pend_count) {
+        for (unsigned int s = 0; s < SN_PORTS && out < max; s++)
+            while (s != d->me && out < max && sn_take_msg(d, s, &ev[out]))
+                out++;
+        mask = LD(&sn_port(d, d->me)->event_mask);
+        for (unsigned int s = 0; s < SN_PORTS && out < max && mask; s++) {
+            uint64_t bits = s == d->me ? 0 : sn_db_take(d, s, mask);
+            if (bits) {
+                ev[out].type = OSCI_DRV_EV_DOORBELL;
+                ev[out].node = LDR(&sn_port(d, s)->node_id);
+                ev[out].epoch = LDR(&sn_port(d, s)->epoch);
+                ev[out].db_bits = bits;
+                ev[out].len = 0;
+                out++;
+            }
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    return (int)out;
+}
+
+/* Anything progress() would report now? (lock held) */
+static int sn_pending(struct sn_drv *d)
+{
+    struct sn_port *me = sn_port(d, d->me);
+    uint64_t mask = LD(&me->event_mask);
+
+    if (d->pend_count)
+        return 1;
+    for (unsigned int s = 0; s < SN_PORTS; s++) {
+        struct sn_ring *r = sn_ring(d, d->me, s);
+        if (s == d->me)
+            continue;
+        if (LDR(&r->tail) != LD(&r->head) || (LD(&me->db[s]) & mask))
+            return 1;
+    }
+    return 0;
+}
+
+static int sn_arm(struct osci_drv *drv)
+{
+    struct sn_drv *d = to_sn(drv);
+    struct sn_port *me;
+    int ret = 0;
+
+    if (d->observe)
+        return -EPERM;
+    me = sn_port(d, d->me);
+    pthread_mutex_lock(&d->lock);
+    sn_heartbeat(d, sn_now_ms());
+    sn_sweep(d);
+    sn_scan(d);
+    __atomic_store_n(&me->armed, 1, __ATOMIC_SEQ_CST);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    sn_scan(d);                       /* re-check after arming: no lost wake-up */
+    if (sn_pending(d)) {
+        __atomic_store_n(&me->armed, 0, __ATOMIC_SEQ_CST);
+        ret = -EAGAIN;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return ret;
+}
+
+static int sn_event_fd(struct osci_drv *drv)
+{
+    struct sn_drv *d = to_sn(drv);
+    return d->observe ? -EPERM : d->epfd;
+}
+
+/* ---- peers ---- */
+
+/* Port of an active node other than this one, or -1. */
+static int sn_port_of(struct sn_drv *d, uint32_t node)
+{
+    if (node == 0 || node > 255)
+        return -1;
+    for (unsigned int p = 0; p < SN_PORTS; p++) {
+        struct sn_port *P = sn_port(d, p);
+        if (p != d->me && LD(&P->state) == SN_ACTIVE && LDR(&P->node_id) == node)
+            return (int)p;
+    }
+    return -1;
+}
+
+static int sn_dead(struct sn_drv *d, unsigned int p)
+{
+    uint64_t ep = LD(&sn_port(d, p)->epoch);
+    return __atomic_load_n(&d->dead_epoch[p], __ATOMIC_ACQUIRE) == ep;
+}
+
+static int sn_peers(struct osci_drv *drv, struct osci_peer_info *out, unsigned int max, unsigned int *count_p)
+{
+    struct sn_drv *d = to_sn(drv);
+    uint64_t now = sn_now_ms();
+    unsigned int n = 0;
+
+    if (!count_p || (!out && max))
+        return -EINVAL;
+    for (unsigned int p = 0; p < SN_PORTS && n < max; p++) {
+        struct sn_port *P = sn_port(d, p);
+        if (p == d->me || LD(&P->state) != SN_ACTIVE)
+            continue;
+        uint64_t hb = LD(&P->heartbeat_ms);
+        out[n].node_id = LDR(&P->node_id);
+        out[n].epoch = LD(&P->epoch);
+        out[n].pid = (LD(&P->flags) & SN_F_LIVENESS_LOST) ? -1 : P->pid;
+        out[n].heartbeat_age_ms = now > hb ? now - hb : 0;
+        if (d->observe)
+            out[n].link_up = LD(&P->link_disabled) == 0;
+        else
+            out[n].link_up = !sn_link_disabled(d, p) && !sn_dead(d, p);
+        n++;
+    }
+    *count_p = n;
+    return 0;
+}
+
+static int sn_probe(struct osci_drv *drv, uint32_t node)
+{
+    struct sn_drv *d = to_sn(drv);
+    int p;
+
+    if (d->observe)
+        return -EPERM;
+    p = sn_port_of(d, node);
+    if (p < 0 || sn_dead(d, (unsigned int)p))
+        return -EHOSTUNREACH;
+    return sn_link_disabled(d, (unsigned int)p) ? -ENOLINK : 0;
+}
+
+static int sn_query(struct osci_drv *drv, struct osci_drv_info *info)
+{
+    struct sn_drv *d = to_sn(drv);
+    if (!info)
+        return -EINVAL;
+    memset(info, 0, sizeof(*info));
+    snprintf(info->name, sizeof(info->name), "simntb:%s", d->fabric);
+    info->node_id = d->base.node_id;
+    info->max_nodes = 255;
+    info->max_mem_size = d->observe ? d->hdr->default_window : d->win_size;
+    info->mem_align = SN_PAGE;
+    info->n_doorbells = OSCI_DRV_DB_COUNT;
+    info->caps = OSCI_DRV_CAP_MAP_REMOTE | OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_MEM_ALLOC | OSCI_DRV_CAP_DB_WAIT;
+    return 0;
+}
+
+/* A reachable peer's port for a send: >= 0, or -EHOSTUNREACH / -ENOTCONN. */
+static int sn_target(struct sn_drv *d, uint32_t node)
+{
+    int p = sn_port_of(d, node);
+    if (p < 0 || sn_dead(d, (unsigned int)p))
+        return -EHOSTUNREACH;
+    if (sn_link_disabled(d, (unsigned int)p))
+        return -ENOTCONN;
+    return p;
+}
+
+/* ---- messages ---- */
+
+static int sn_msg_send(struct osci_drv *drv, uint32_t node, const void *msg, size_t len)
+{
+    struct sn_drv *d = to_sn(drv);
+    struct sn_ring *r;
+    struct sn_slot *sl;
+    uint32_t head;
+    int p;
+
+    if (d->observe)
+        return -EPERM;
+    if (len > OSCI_DRV_MSG_MAX)
+        return -EMSGSIZE;
+    if (!msg && len)
+        return -EINVAL;
+    p = sn_target(d, node);
+    if (p < 0)
+        return p;
+    r = sn_ring(d, (unsigned int)p, d->me);
+    pthread_mutex_lock(&d->send_lock);
+    head = LDR(&r->head);
+    if (head - LD(&r->tail) >= SN_SLOTS) {
+        pthread_mutex_unlock(&d->send_lock);
+        return -EAGAIN;
+    }
+    sl = &r->slot[head % SN_SLOTS];
+    sl->len = (uint32_t)len;
+    sl->src_epoch = d->epoch;
+    sl->dst_epoch = LD(&sn_port(d, (unsigned int)p)->epoch);
+    memcpy(sl->data, msg, len);
+    if (__atomic_load_n(&d->corrupt[node], __ATOMIC_RELAXED)) {
+        if (__atomic_fetch_sub(&d->corrupt[node], 1, __ATOMIC_RELAXED) > 0 && len) {
+            sl->data[0] ^= 0xff;          /* the first byte and the middle one, bit-inverted */
+            sl->data[len / 2] ^= 0xa5;
+        }
+    }
+    ST(&r->head, head + 1);
+    pthread_mutex_unlock(&d->send_lock);
+    sn_kick(d, (unsigned int)p);
+    return 0;
+}
+
+/* ---- doorbells ---- */
+
+static int sn_db_ring(struct osci_drv *drv, uint32_t node, unsigned int bit)
+{
+    struct sn_drv *d = to_sn(drv);
+    struct sn_port *P;
+    int p;
+
+    if (d->observe)
+        return -EPERM;
+    if (bit >= OSCI_DRV_DB_COUNT)
+        return -EINVAL;
+    p = sn_target(d, node);
+    if (p < 0)
+        return p;
+    if (__atomic_load_n(&d->drop_db[node], __ATOMIC_RELAXED)) {
+        uint32_t c = __atomic_load_n(&d->drop_db[node], __ATOMIC_RELAXED);
+        while (c && !__atomic_compare_exchange_n(&d->drop_db[node], &c, c - 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            ;
+        if (c) {
+            osci_log(OSCI_LOG_DEBUG, MOD, "fault: dropped doorbell %u to node %u", bit, node);
+            return 0;
+        }
+    }
+    P = sn_port(d, (unsigned int)p);
+    __atomic_fetch_or(&P->db[d->me], 1ull << bit, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&P->futex, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&P->db_waiters, __ATOMIC_SEQ_CST))
+        sn_futex(&P->futex, FUTEX_WAKE, INT_MAX, NULL);
+    if (LD(&P->event_mask) & (1ull << bit))
+        sn_kick(d, (unsigned int)p);
+    return 0;
+}
+
+static uint64_t sn_db_take_all(struct sn_drv *d, uint64_t mask)
+{
+    uint64_t bits = 0;
+    for (unsigned int s = 0; s < SN_PORTS; s++)
+        if (s != d->me)
+            bits |= sn_db_take(d, s, mask);
+    return bits;
+}
+
+static int sn_db_poll(struct osci_drv *drv, uint64_t mask, uint64_t *bits_p)
+{
+    struct sn_drv *d = to_sn(drv);
+    uint64_t bits;
+
+    if (d->observe)
+        return -EPERM;
+    if (!bits_p || !mask)
+        return -EINVAL;
+    bits = sn_db_take_all(d, mask);
+    if (!bits)
+        return -EAGAIN;
+    *bits_p = bits;
+    return 0;
+}
+
+static int sn_db_wait(struct osci_drv *drv, uint64_t mask, int timeout_ms, uint64_t *bits_p)
+{
+    struct sn_drv *d = to_sn(drv);
+    struct sn_port *me;
+    uint64_t bits, deadline = 0, now;
+
+    if (d->observe)
+        return -EPERM;
+    if (!bits_p || !mask)
+        return -EINVAL;
+    me = sn_port(d, d->me);
+    if (timeout_ms >= 0)
+        deadline = sn_now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        if ((bits = sn_db_take_all(d, mask)))
+            break;
+        __atomic_fetch_add(&me->db_waiters, 1, __ATOMIC_SEQ_CST);
+        uint32_t seq = __atomic_load_n(&me->futex, __ATOMIC_SEQ_CST);
+        if ((bits = sn_db_take_all(d, mask))) {
+            __atomic_fetch_sub(&me->db_waiters, 1, __ATOMIC_SEQ_CST);
+            break;
+        }
+        struct timespec ts, *tsp = NULL;
+        if (timeout_ms >= 0) {
+            now = sn_now_ms();
+            if (now >= deadline) {
+                __atomic_fetch_sub(&me->db_waiters, 1, __ATOMIC_SEQ_CST);
+                return -ETIMEDOUT;
+            }
+            ts.tv_sec = (time_t)((deadline - now) / 1000);
+            ts.tv_nsec = (long)((deadline - now) % 1000) * 1000000L;
+            tsp = &ts;
+        }
+        sn_futex(&me->futex, FUTEX_WAIT, seq, tsp);
+        __atomic_fetch_sub(&me->db_waiters, 1, __ATOMIC_SEQ_CST);
+    }
+    *bits_p = bits;
+    return 0;
+}
+
+static int sn_db_set_event_mask(struct osci_drv *drv, uint64_t mask)
+{
+    struct sn_drv *d = to_sn(drv);
+    if (d->observe)
+        return -EPERM;
+    __atomic_store_n(&sn_port(d, d->me)->event_mask, mask, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+/* ---- local memory: the inbound window ---- */
+
+static int sn_free_insert(struct sn_drv *d, uint64_t off, uint64_t len)
+{
+    unsigned int i = 0;
+    while (i < d->n_free && d->free_r[i].off < off)
+        i++;
+    if ((i > 0 && d->free_r[i - 1].off + d->free_r[i - 1].len > off) ||
+        (i < d->n_free && off + len > d->free_r[i].off))
+        return -EINVAL;               /* overlaps free space: double free */
+    if (i > 0 && d->free_r[i - 1].off + d->free_r[i - 1].len == off) {
+        d->free_r[i - 1].len += len;
+        if (i < d->n_free && off + len == d->free_r[i].off) {
+            d->free_r[i - 1].len += d->free_r[i].len;
+            memmove(&d->free_r[i], &d->free_r[i + 1], (d->n_free - i - 1) * sizeof(d->free_r[0]));
+            d->n_free--;
+        }
+        return 0;
+    }
+    if (i < d->n_free && off + len == d->free_r[i].off) {
+        d->free_r[i].off = off;
+        d->free_r[i].len += len;
+        return 0;
+    }
+    if (d->n_free == d->cap_free) {
+        unsigned int cap = d->cap_free ? d->cap_free * 2 : 16;
+        struct sn_range *r = realloc(d->free_r, cap * sizeof(*r));
+        if (!r)
+            return -ENOMEM;
+        d->free_r = r;
+        d->cap_free = cap;
+    }
+    memmove(&d->free_r[i + 1], &d->free_r[i], (d->n_free - i) * sizeof(d->free_r[0]));
+    d->free_r[i].off = off;
+    d->free_r[i].len = len;
+    d->n_free++;
+    return 0;
+}
+
+static int sn_mem_alloc(struct osci_drv *drv, size_t size, struct osci_drv_mem_view *view)
+{
+    struct sn_drv *d = to_sn(drv);
+    uint64_t len = ((uint64_t)size + SN_PAGE - 1) & ~(uint64_t)(SN_PAGE - 1);
+    int ret = -ENOMEM;
+
+    if (d->observe)
+        return -EPERM;
+    if (!view || size == 0 || size > d->win_size)
+        return size > d->win_size ? -ENOMEM : -EINVAL;
+    pthread_mutex_lock(&d->lock);
+    if (!d->free_r && sn_free_insert(d, 0, d->win_size) < 0)
+        goto out;
+    for (unsigned int i = 0; i < d->n_free; i++) {
+        if (d->free_r[i].len < len)
+            continue;
+        view->addr = d->win + d->free_r[i].off;
+        view->size = len;
+        view->fd = d->win_fd;
+        view->fd_offset = (off_t)d->free_r[i].off;
+        d->free_r[i].off += len;
+        d->free_r[i].len -= len;
+        if (!d->free_r[i].len) {
+            memmove(&d->free_r[i], &d->free_r[i + 1], (d->n_free - i - 1) * sizeof(d->free_r[0]));
+            d->n_free--;
+        }
+        ret = 0;
+        break;
+    }
+out:
+    pthread_mutex_unlock(&d->lock);
+    if (ret < 0)
+        osci_log(OSCI_LOG_WARN, MOD, "window of node %u: no room for %zu bytes", d->base.node_id, size);
+    return ret;
+}
+
+static void sn_mem_free(struct osci_drv *drv, struct osci_drv_mem_view *view)
+{
+    struct sn_drv *d = to_sn(drv);
+    uint8_t *a;
+
+    if (d->observe || !view)
+        return;
+    a = view->addr;
+    if (a < d->win || view->size == 0 || (uint64_t)(a - d->win) % SN_PAGE ||
+        view->size > d->win_size - (size_t)(a - d->win) || view->size % SN_PAGE) {
+        osci_log(OSCI_LOG_ERROR, MOD, "mem_free: %p+%zu is not an allocation of this window", view->addr, view->size);
+        return;
+    }
+    /* Zero and release the pages, so the next user never sees old data. */
+    madvise(a, view->size, MADV_REMOVE);
+    pthread_mutex_lock(&d->lock);
+    if (sn_free_insert(d, (uint64_t)(a - d->win), view->size) < 0)
+        osci_log(OSCI_LOG_ERROR, MOD, "mem_free: %p+%zu freed twice", view->addr, view->size);
+    pthread_mutex_unlock(&d->lock);
+}
+
+static int sn_mem_export(struct osci_drv *drv, void *addr, size_t size, struct osci_drv_mem **mem_p)
+{
+    struct sn_drv *d = to_sn(drv);
+    uint8_t *a = addr;
+    struct osci_drv_mem *m;
+    uint64_t len = ((uint64_t)size + SN_PAGE - 1) & ~(uint64_t)(SN_PAGE - 1);
+
+    if (d->observe)
+        return -EPERM;
+    if (!mem_p || size == 0)
+        return -EINVAL;
+    if (!d->win || a < d->win || a >= d->win + d->win_size || len > d->win_size - (size_t)(a - d->win))
+        return -EXDEV;
+    if ((uint64_t)(a - d->win) % SN_PAGE)
+        return -EINVAL;
+    m = malloc(sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    m->off = (uint64_t)(a - d->win);
+    m->size = len;
+    *mem_p = m;
+    return 0;
+}
+
+static void sn_mem_unexport(struct osci_drv *drv, struct osci_drv_mem *mem)
+{
+    free(mem);
+}
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static int sn_mem_pack(struct osci_drv *drv, struct osci_drv_mem *mem, void *buf, size_t *len_p)
+{
+    struct sn_drv *d = to_sn(drv);
+    uint8_t *b = buf;
+
+    if (d->observe)
+        return -EPERM;
+    if (!mem || !buf || !len_p)
+        return -EINVAL;
+    if (*len_p < SN_XPORT_LEN)
+        return -ENOSPC;
+    put_le(b + 0, SN_XPORT_MAGIC, 4);
+    put_le(b + 4, SN_XPORT_VERSION, 2);
+    put_le(b + 6, SN_XPORT_LEN, 2);
+    put_le(b + 8, d->me, 4);
+    put_le(b + 12, d->base.node_id, 4);
+    put_le(b + 16, d->epoch, 8);
+    put_le(b + 24, mem->off, 8);
+    put_le(b + 32, mem->size, 8);
+    *len_p = SN_XPORT_LEN;
+    return 0;
+}
+
+/* ---- remote memory ---- */
+
+static struct sn_pwin *sn_pwin_get(struct sn_drv *d, unsigned int port, uint64_t epoch, uint64_t size, int *err)
+{
+    struct sn_pwin *pw;
+    char name[128];
+    int fd;
+
+    for (pw = d->pwins; pw; pw = pw->next)
+        if (pw->port == port && pw->epoch == epoch) {
+            pw->refs++;
+            return pw;
+        }
+    sn_win_name(d, port, epoch, name, sizeof(name));
+    fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0) {
+        *err = errno == ENOENT ? -ESTALE : -errno;
+        return NULL;
+    }
+    if ((*err = sn_check_fd(fd, name, size)) < 0) {
+        close(fd);
+        return NULL;
+    }
+    pw = calloc(1, sizeof(*pw));
+    if (!pw) {
+        close(fd);
+        *err = -ENOMEM;
+        return NULL;
+    }
+    pw->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (pw->base == MAP_FAILED) {
+        *err = -errno;
+        close(fd);
+        free(pw);
+        return NULL;
+    }
+    pw->port = port;
+    pw->epoch = epoch;
+    pw->fd = fd;
+    pw->size = size;
+    pw->refs = 1;
+    pw->next = d->pwins;
+    d->pwins = pw;
+    return pw;
+}
+
+static void sn_pwin_put(struct sn_drv *d, struct sn_pwin *pw)
+{
+    struct sn_pwin **pp;
+    if (--pw->refs)
+        return;
+    for (pp = &d->pwins; *pp; pp = &(*pp)->next)
+        if (*pp == pw) {
+            *pp = pw->next;
+            break;
+        }
+    munmap(pw->base, pw->size);
+    close(pw->fd);
+    free(pw);
+}
+
+static int sn_rmem_import(struct osci_drv *drv, uint32_t node, const void *buf, size_t len,
+                          struct osci_drv_rmem **rmem_p)
+{
+    struct sn_drv *d = to_sn(drv);
+    const uint8_t *b = buf;
+    struct osci_drv_rmem *rm;
+    struct sn_port *P;
+    uint64_t epoch, off, size, wsize;
+    uint32_t port;
+    int err = 0;
+
+    if (d->observe)
+        return -EPERM;
+    if (!buf || !rmem_p || len != SN_XPORT_LEN || get_le(b, 4) != SN_XPORT_MAGIC || get_le(b + 6, 2) != SN_XPORT_LEN)
+        return -EINVAL;
+    if (get_le(b + 4, 2) != SN_XPORT_VERSION)
+        return -EPROTO;
+    port = (uint32_t)get_le(b + 8, 4);
+    epoch = get_le(b + 16, 8);
+    off = get_le(b + 24, 8);
+    size = get_le(b + 32, 8);
+    if (port >= SN_PORTS || port == d->me || get_le(b + 12, 4) != node)
+        return -EINVAL;
+    P = sn_port(d, port);
+    if (LD(&P->state) != SN_ACTIVE || LD(&P->epoch) != epoch ||
+        __atomic_load_n(&d->dead_epoch[port], __ATOMIC_ACQUIRE) == epoch)
+        return -ESTALE;
+    if (LDR(&P->node_id) != node)
+        return -EINVAL;
+    wsize = LDR(&P->window_size);
+    if (size == 0 || off % SN_PAGE || size % SN_PAGE || off > wsize || size > wsize - off)
+        return -EINVAL;
+    rm = calloc(1, sizeof(*rm));
+    if (!rm)
+        return -ENOMEM;
+    pthread_mutex_lock(&d->lock);
+    rm->pw = sn_pwin_get(d, port, epoch, wsize, &err);
+    pthread_mutex_unlock(&d->lock);
+    if (!rm->pw) {
+        free(rm);
+        return err;
+    }
+    rm->port = port;
+    rm->node = node;
+    rm->epoch = epoch;
+    rm->off = off;
+    rm->size = size;
+    *rmem_p = rm;
+    return 0;
+}
+
+static void sn_rmem_release(struct osci_drv *drv, struct osci_drv_rmem *rm)
+{
+    struct sn_drv *d = to_sn(drv);
+    if (!rm)
+        return;
+    pthread_mutex_lock(&d->lock);
+    while (rm->maps) {
+        struct sn_map *m = rm->maps;
+        rm->maps = m->next;
+        munmap(m->addr, m->len);
+        free(m);
+    }
+    sn_pwin_put(d, rm->pw);
+    pthread_mutex_unlock(&d->lock);
+    free(rm);
+}
+
+/* 0 when rm's peer incarnation is reachable, -ECONNRESET if it is gone, -ENOTCONN if the link is down. */
+static int sn_rmem_state(struct sn_drv *d, struct osci_drv_rmem *rm)
+{
+    struct sn_port *P = sn_port(d, rm->port);
+    if (__atomic_load_n(&rm->revoked, __ATOMIC_ACQUIRE) || LD(&P->state) != SN_ACTIVE ||
+        LD(&P->epoch) != rm->epoch || __atomic_load_n(&d->dead_epoch[rm->port], __ATOMIC_ACQUIRE) == rm->epoch)
+        return -ECONNRESET;
+    return sn_link_disabled(d, rm->port) ? -ENOTCONN : 0;
+}
+
+static int sn_put(struct osci_drv *drv, struct osci_drv_rmem *rm, size_t roff, const void *src, size_t len)
+{
+    struct sn_drv *d = to_sn(drv);
+    int ret;
+
+    if (!rm || (!src && len) || roff > rm->size || len > rm->size - roff)
+        return -EINVAL;
+    if ((ret = sn_rmem_state(d, rm)) < 0)
+        return ret;
+    memcpy(rm->pw->base + rm->off + roff, src, len);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    return 0;
+}
+
+static int sn_get(struct osci_drv *drv, struct osci_drv_rmem *rm, size_t roff, void *dst, size_t len)
+{
+    struct sn_drv *d = to_sn(drv);
+    int ret;
+
+    if (!rm || (!dst && len) || roff > rm->size || len > rm->size - roff)
+        return -EINVAL;
+    if ((ret = sn_rmem_state(d, rm)) < 0)
+        return ret;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    memcpy(dst, rm->pw->base + rm->off + roff, len);
+    return 0;
+}
+
+static int sn_rmem_map(struct osci_drv *drv, struct osci_drv_rmem *rm, size_t off, size_t len, int readonly,
+                       void **addr_p)
+{
+    struct sn_drv *d = to_sn(drv);
+    size_t mlen = (len + SN_PAGE - 1) & ~(size_t)(SN_PAGE - 1);
+    struct sn_map *m;
+    int prot = readonly ? PROT_READ : PROT_READ | PROT_WRITE;
+    int ret;
+
+    if (!rm || !addr_p || len == 0 || off % SN_PAGE || off > rm->size || mlen > rm->size - off)
+        return -EINVAL;
+    if ((ret = sn_rmem_state(d, rm)) == -ECONNRESET)
+        return ret;
+    m = malloc(sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    m->addr = mmap(NULL, mlen, prot, MAP_SHARED, rm->pw->fd, (off_t)(rm->off + off));
+    if (m->addr == MAP_FAILED) {
+        ret = -errno;
+        free(m);
+        return ret;
+    }
+    m->len = mlen;
+    m->prot = prot;
+    pthread_mutex_lock(&d->lock);
+    m->next = rm->maps;
+    rm->maps = m;
+    pthread_mutex_unlock(&d->lock);
+    *addr_p = m->addr;
+    return 0;
+}
+
+static int sn_rmem_unmap(struct osci_drv *drv, struct osci_drv_rmem *rm, void *addr, size_t len)
+{
+    struct sn_drv *d = to_sn(drv);
+    struct sn_map **mp, *m = NULL;
+
+    if (!rm)
+        return -EINVAL;
+    pthread_mutex_lock(&d->lock);
+    for (mp = &rm->maps; *mp; mp = &(*mp)->next)
+        if ((*mp)->addr == addr) {
+            m = *mp;
+            *mp = m->next;
+            break;
+        }
+    pthread_mutex_unlock(&d->lock);
+    if (!m)
+        return -EINVAL;
+    munmap(m->addr, m->len);
+    free(m);
+    return 0;
+}
+
+static int sn_rmem_revoke(struct osci_drv *drv, struct osci_drv_rmem *rm)
+{
+    struct sn_drv *d = to_sn(drv);
+    int ret = 0;
+
+    if (!rm)
+        return -EINVAL;
+    pthread_mutex_lock(&d->lock);
+    __atomic_store_n(&rm->revoked, 1, __ATOMIC_RELEASE);
+    for (struct sn_map *m = rm->maps; m; m = m->next)
+        if (mmap(m->addr, m->len, m->prot, MAP_FIXED | MAP_ANONYMOUS | MAP_PRIVATE, -1, 0) == MAP_FAILED)
+            ret = -errno;
+    pthread_mutex_unlock(&d->lock);
+    return ret;
+}
+
+/* ---- info area (seqlock) ---- */
+
+static int sn_info_publish(struct osci_drv *drv, const void *buf, size_t len)
+{
+    struct sn_drv *d = to_sn(drv);
+    struct sn_port *me;
+
+    if (d->observe)
+        return -EPERM;
+    if (len > SN_INFO_SIZE)
+        return -EMSGSIZE;
+    if (!buf && len)
+        return -EINVAL;
+    me = sn_port(d, d->me);
+    pthread_mutex_lock(&d->lock);
+    __atomic_fetch_add(&me->info_seq, 1, __ATOMIC_SEQ_CST);
+    memcpy(sn_info(d, d->me), buf, len);
+    __atomic_store_n(&me->info_len, (uint32_t)len, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&me->info_seq, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&d->lock);
+    return 0;
+}
+
+static int sn_info_read(struct osci_drv *drv, uint32_t node, void *buf, size_t len, size_t *len_p)
+{
+    struct sn_drv *d = to_sn(drv);
+    unsigned int p;
+
+    if (!len_p || (!buf && len))
+        return -EINVAL;
+    for (p = 0; p < SN_PORTS; p++) {
+        struct sn_port *P = sn_port(d, p);
+        if (LD(&P->state) == SN_ACTIVE && LDR(&P->node_id) == node)
+            break;
+    }
+    if (p == SN_PORTS)
+        return -EHOSTUNREACH;
+    struct sn_port *P = sn_port(d, p);
+    for (int tries = 0; tries < 1000; tries++) {
+        uint32_t s1 = LD(&P->info_seq);
+        if (s1 & 1) {
+            sched_yield();
+            continue;
+        }
+        uint32_t l = __atomic_load_n(&P->info_len, __ATOMIC_RELAXED);
+        if (l > SN_INFO_SIZE)
+            l = SN_INFO_SIZE;
+        if (l > len)
+            return -EMSGSIZE;
+        memcpy(buf, sn_info(d, p), l);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&P->info_seq, __ATOMIC_RELAXED) == s1) {
+            *len_p = l;
+            return 0;
+        }
+    }
+    return -EAGAIN;
+}
+
+/* ---- fault injection ---- */
+
+static int sn_inject(struct osci_drv *drv, enum osci_fault fault, uint32_t node, unsigned int count)
+{
+    struct sn_drv *d = to_sn(drv);
+    int p;
+
+    if (d->observe)
+        return -EPERM;
+    switch (fault) {
+    case OSCI_FAULT_LINK_DOWN:
+    case OSCI_FAULT_LINK_UP:
+        p = sn_port_of(d, node);
+        if (p < 0)
+            return -EHOSTUNREACH;
+        if (fault == OSCI_FAULT_LINK_DOWN) {
+            __atomic_fetch_or(&sn_port(d, d->me)->link_disabled, 1u << p, __ATOMIC_SEQ_CST);
+            __atomic_fetch_or(&sn_port(d, (unsigned int)p)->link_disabled, 1u << d->me, __ATOMIC_SEQ_CST);
+        } else {
+            __atomic_fetch_and(&sn_port(d, d->me)->link_disabled, ~(1u << p), __ATOMIC_SEQ_CST);
+            __atomic_fetch_and(&sn_port(d, (unsigned int)p)->link_disabled, ~(1u << d->me), __ATOMIC_SEQ_CST);
+        }
+        osci_log(OSCI_LOG_INFO, MOD, "fault: link %u<->%u %s", d->base.node_id, node,
+                 fault == OSCI_FAULT_LINK_DOWN ? "down" : "up");
+        sn_kick(d, (unsigned int)p);
+        sn_kick(d, d->me);
+        return 0;
+    case OSCI_FAULT_DROP_DOORBELL:
+    case OSCI_FAULT_CORRUPT_MSG:
+        if (node == 0 || node > 255)
+            return -EINVAL;
+        __atomic_store_n(fault == OSCI_FAULT_DROP_DOORBELL ? &d->drop_db[node] : &d->corrupt[node], count,
+                         __ATOMIC_RELAXED);
+        return 0;
+    case OSCI_FAULT_LIVENESS_LOST:
+        d->liveness_lost = 1;
+        __atomic_fetch_or(&sn_port(d, d->me)->flags, SN_F_LIVENESS_LOST, __ATOMIC_SEQ_CST);
+        osci_log(OSCI_LOG_INFO, MOD, "fault: node %u stops heartbeating", d->base.node_id);
+        return 0;
+    }
+    return -EINVAL;
+}
+
+const struct osci_drv_ops osci_simntb_ops = {
+    .size = sizeof(struct osci_drv_ops),
+    .name = "simntb",
+    .arm = sn_arm,
+    .close = sn_close,
+    .db_poll = sn_db_poll,
+    .db_ring = sn_db_ring,
+    .db_set_event_mask = sn_db_set_event_mask,
+    .db_wait = sn_db_wait,
+    .event_fd = sn_event_fd,
+    .get = sn_get,
+    .info_publish = sn_info_publish,
+    .info_read = sn_info_read,
+    .inject = sn_inject,
+    .mem_alloc = sn_mem_alloc,
+    .mem_export = sn_mem_export,
+    .mem_free = sn_mem_free,
+    .mem_pack = sn_mem_pack,
+    .mem_unexport = sn_mem_unexport,
+    .msg_send = sn_msg_send,
+    .open = sn_open,
+    .peers = sn_peers,
+    .probe = sn_probe,
+    .progress = sn_progress,
+    .put = sn_put,
+    .query = sn_query,
+    .rmem_import = sn_rmem_import,
+    .rmem_map = sn_rmem_map,
+    .rmem_release = sn_rmem_release,
+    .rmem_revoke = sn_rmem_revoke,
+    .rmem_unmap = sn_rmem_unmap,
+};

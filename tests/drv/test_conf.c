@@ -1,0 +1,315 @@
+/* opensci.conf / hosts.conf parsing, conf_load with the environment, registry validity checks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "osci_drv.h"
+
+static int parse(const char *text, struct osci_adapter_conf *out, unsigned int *n, char *err)
+{
+    return osci_conf_parse("test.conf", text, strlen(text), out, OSCI_MAX_ADAPTERS, n, err, 256);
+}
+
+static void test_conf_good(void **state)
+{
+    struct osci_adapter_conf a[OSCI_MAX_ADAPTERS];
+    unsigned int n = 99;
+    char err[256];
+    const char *text =
+        "# comment\n"
+        "\n"
+        "node_id = 4                       # default node id\n"
+        "adapter 0 simntb fabric=default window=256M\n"
+        "  adapter\t1 rdma dev=rxe0 port=1 gid_index=1 listen=18515 node_id=8   \r\n"
+        "adapter 3 simntb";
+    assert_int_equal(parse(text, a, &n, err), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(a[0].adapter_no, 0);
+    assert_string_equal(a[0].driver, "simntb");
+    assert_int_equal(a[0].node_id, 4);
+    assert_int_equal(a[0].n_opts, 2);
+    assert_string_equal(osci_conf_opt(&a[0], "fabric"), "default");
+    assert_string_equal(osci_conf_opt(&a[0], "window"), "256M");
+    assert_null(osci_conf_opt(&a[0], "dev"));
+    assert_int_equal(a[1].adapter_no, 1);
+    assert_string_equal(a[1].driver, "rdma");
+    assert_int_equal(a[1].node_id, 8);
+    assert_int_equal(a[1].n_opts, 4);
+    assert_string_equal(osci_conf_opt(&a[1], "listen"), "18515");
+    assert_null(osci_conf_opt(&a[1], "node_id"));
+    assert_int_equal(a[2].adapter_no, 3);
+    assert_int_equal(a[2].node_id, 4);
+    assert_int_equal(a[2].n_opts, 0);
+
+    /* The other spellings of node_id; no adapter lines: the default adapter. */
+    const char *forms[] = { "node_id=7", "node_id =7", "node_id= 7", "node_id = 7 # x" };
+    for (unsigned int i = 0; i < 4; i++) {
+        assert_int_equal(parse(forms[i], a, &n, err), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(a[0].driver, "simntb");
+        assert_int_equal(a[0].node_id, 7);
+    }
+    assert_int_equal(parse("", a, &n, err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(a[0].node_id, 0);
+}
+
+static void test_conf_bad(void **state)
+{
+    static const struct { const char *text; int line; const char *reason; } bad[] = {
+        { "adapter 0\n", 1, "expected" },
+        { "\nadapter x simntb\n", 2, "not a decimal" },
+        { "adapter 8 simntb\n", 1, "out of range" },
+        { "adapter 99999999999 simntb\n", 1, "not a decimal" },
+        { "adapter 0 simntb\nadapter 0 rdma\n", 2, "defined twice" },
+        { "adapter 0 SimNTB\n", 1, "bad driver name" },
+        { "adapter 0 sim-ntb\n", 1, "bad driver name" },
+        { "adapter 0 a234567890123456789012345678901234\n", 1, "bad driver name" },
+        { "adapter 0 simntb fabric\n", 1, "not key=value" },
+        { "adapter 0 simntb =x\n", 1, "not key=value" },
+        { "adapter 0 simntb fabric=\n", 1, "empty value" },
+        { "adapter 0 simntb Fabric=x\n", 1, "bad option key" },
+        { "adapter 0 simntb a=1 a=2\n", 1, "given twice" },
+        { "adapter 0 simntb node_id=0\n", 1, "1..255" },
+        { "adapter 0 simntb node_id=256\n", 1, "1..255" },
+        { "node_id = 300\n", 1, "1..255" },
+        { "node_id = -1\n", 1, "1..255" },
+        { "node_id 4\n", 1, "expected" },
+        { "node_id = 4 5\n", 1, "expected" },
+        { "node_id = 4\nnode_id = 5\n", 2, "given twice" },
+        { "adaptor 0 simntb\n", 1, "unknown directive" },
+        { "# ok\n\nbogus\n", 3, "unknown directive" },
+        { "adapter 0 simntb\tfabric=a\x01\n", 1, "control character" },
+    };
+    struct osci_adapter_conf a[OSCI_MAX_ADAPTERS];
+    unsigned int n;
+    char err[256], want[64];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        n = 77;
+        assert_int_equal(parse(bad[i].text, a, &n, err), -EINVAL);
+        assert_int_equal(n, 77);                   /* outputs untouched on error */
+        snprintf(want, sizeof(want), "test.conf:%d: ", bad[i].line);
+        if (strncmp(err, want, strlen(want)) || !strstr(err, bad[i].reason))
+            fail_msg("case %zu: error \"%s\", wanted \"%s...%s\"", i, err, want, bad[i].reason);
+    }
+
+    /* Over-long value, too many options, too many adapters, over-long line, NUL byte. */
+    char text[4096];
+    snprintf(text, sizeof(text), "adapter 0 simntb fabric=%0150d\n", 1);
+    assert_int_equal(parse(text, a, &n, err), -EINVAL);
+    assert_non_null(strstr(err, "longer than"));
+    strcpy(text, "adapter 0 simntb");
+    for (int i = 0; i < 17; i++)
+        sprintf(text + strlen(text), " k%d=v", i);
+    assert_int_equal(parse(text, a, &n, err), -EINVAL);
+    assert_non_null(strstr(err, "more than 16"));
+    text[0] = '\0';
+    for (int i = 0; i < 8; i++)
+        sprintf(text + strlen(text), "adapter %d simntb\n", i);
+    assert_int_equal(parse(text, a, &n, err), 0);
+    assert_int_equal(n, 8);
+    strcat(text, "adapter 7 simntb\n");
+    assert_int_equal(parse(text, a, &n, err), -EINVAL);
+    assert_non_null(strstr(err, "test.conf:9:"));
+    memset(text, 'x', 2000);
+    text[2000] = '\0';
+    assert_int_equal(parse(text, a, &n, err), -EINVAL);
+    assert_non_null(strstr(err, "longer than"));
+    assert_int_equal(osci_conf_parse("f", "adapter 0\0 simntb", 17, a, 8, &n, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "f:1: NUL"));
+    /* Room for fewer adapters than configured. */
+    assert_int_equal(osci_conf_parse("f", "adapter 0 simntb\nadapter 1 simntb\n", 34, a, 1, &n, err, sizeof(err)),
+                     -EINVAL);
+}
+
+static void test_hosts(void **state)
+{
+    struct osci_host h[8];
+    unsigned int n = 0;
+    char err[256];
+    const char *good = "# dishosts\n4 10.0.0.1\n  8\tnode-b.example   # second\n\n255 fe80::1\n";
+    assert_int_equal(osci_hosts_parse("hosts", good, strlen(good), h, 8, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(h[0].node_id, 4);
+    assert_string_equal(h[0].addr, "10.0.0.1");
+    assert_int_equal(h[1].node_id, 8);
+    assert_string_equal(h[1].addr, "node-b.example");
+    assert_int_equal(h[2].node_id, 255);
+
+    static const struct { const char *text; const char *want; } bad[] = {
+        { "4\n", "hosts:1: expected" },
+        { "4 a b\n", "hosts:1: expected" },
+        { "0 a\n", "hosts:1: node id" },
+        { "x a\n", "hosts:1: node id" },
+        { "4 a\n4 b\n", "hosts:2: node id 4 listed twice" },
+        { "4 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", "hosts:1: address" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(osci_hosts_parse("hosts", bad[i].text, strlen(bad[i].text), h, 8, &n, err, sizeof(err)),
+                         -EINVAL);
+        if (strncmp(err, bad[i].want, strlen(bad[i].want)))
+            fail_msg("case %zu: \"%s\" wanted \"%s\"", i, err, bad[i].want);
+    }
+    assert_int_equal(osci_hosts_parse("hosts", "1 a\n2 b\n", 8, h, 1, &n, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "more than 1"));
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_load_env(void **state)
+{
+    struct osci_adapter_conf a[OSCI_MAX_ADAPTERS];
+    struct osci_host h[4];
+    unsigned int n;
+    char path[] = "/tmp/osci-conf-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+
+    /* No file at all (default path absent): adapter 0 simntb on OSCI_FABRIC. */
+    unsetenv("OSCI_CONF");
+    unsetenv("OSCI_NODE_ID");
+    if (access("/etc/opensci/opensci.conf", F_OK) != 0) {
+        setenv("OSCI_FABRIC", "fab1", 1);
+        assert_int_equal(osci_conf_load(a, OSCI_MAX_ADAPTERS, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(a[0].driver, "simntb");
+        assert_string_equal(osci_conf_opt(&a[0], "fabric"), "fab1");
+        unsetenv("OSCI_FABRIC");
+        assert_int_equal(osci_conf_load(a, OSCI_MAX_ADAPTERS, &n), 0);
+        assert_string_equal(osci_conf_opt(&a[0], "fabric"), "default");
+    }
+
+    write_file(path, "adapter 0 simntb fabric=x window=1M\nadapter 2 rdma dev=rxe0 node_id=9\n");
+    setenv("OSCI_CONF", path, 1);
+    setenv("OSCI_FABRIC", "envfab", 1);
+    setenv("OSCI_NODE_ID", "17", 1);
+    assert_int_equal(osci_conf_load(a, OSCI_MAX_ADAPTERS, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(osci_conf_opt(&a[0], "fabric"), "envfab");
+    assert_string_equal(osci_conf_opt(&a[0], "window"), "1M");
+    assert_int_equal(a[0].node_id, 17);
+    assert_int_equal(a[1].node_id, 17);
+    assert_null(osci_conf_opt(&a[1], "fabric"));
+    assert_int_equal(osci_conf_load(a, 1, &n), -E2BIG);
+
+    setenv("OSCI_NODE_ID", "0", 1);
+    assert_int_equal(osci_conf_load(a, OSCI_MAX_ADAPTERS, &n), -EINVAL);
+    setenv("OSCI_NODE_ID", "12x", 1);
+    assert_int_equal(osci_conf_load(a, OSCI_MAX_ADAPTERS, &n), -EINVAL);
+    unsetenv("OSCI_NODE_ID");
+
+    write_file(path, "adapter 0 simntb\nadapter 0 simntb\n");
+    assert_int_equal(osci_conf_load(a, OSCI_MAX_ADAPTERS, &n), -EINVAL);
+    unlink(path);
+    assert_int_equal(osci_conf_load(a, OSCI_MAX_ADAPTERS, &n), -ENOENT);   /* OSCI_CONF names a missing file */
+    unsetenv("OSCI_CONF");
+    unsetenv("OSCI_FABRIC");
+
+    write_file(path, "3 192.168.0.3\n");
+    setenv("OSCI_HOSTS", path, 1);
+    assert_int_equal(osci_hosts_load(h, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(h[0].addr, "192.168.0.3");
+    unlink(path);
+    assert_int_equal(osci_hosts_load(h, 4, &n), -ENOENT);
+    unsetenv("OSCI_HOSTS");
+}
+
+/* ---- registry ---- */
+static int f_open(const struct osci_adapter_conf *c, struct osci_drv **d) { return -ENODEV; }
+static void f_close(struct osci_drv *d) { }
+static int f_query(struct osci_drv *d, struct osci_drv_info *i) { return 0; }
+static int f_fd(struct osci_drv *d) { return -1; }
+static int f_progress(struct osci_drv *d, struct osci_drv_event *e, unsigned int m) { return 0; }
+static int f_peers(struct osci_drv *d, struct osci_peer_info *o, unsigned int m, unsigned int *c) { return 0; }
+static int f_send(struct osci_drv *d, uint32_t n, const void *m, size_t l) { return 0; }
+static int f_ring(struct osci_drv *d, uint32_t n, unsigned int b) { return 0; }
+static int f_mask(struct osci_drv *d, uint64_t m) { return 0; }
+static int f_export(struct osci_drv *d, void *a, size_t s, struct osci_drv_mem **m) { return 0; }
+static void f_unexport(struct osci_drv *d, struct osci_drv_mem *m) { }
+static int f_pack(struct osci_drv *d, struct osci_drv_mem *m, void *b, size_t *l) { return 0; }
+static int f_import(struct osci_drv *d, uint32_t n, const void *b, size_t l, struct osci_drv_rmem **r) { return 0; }
+static void f_release(struct osci_drv *d, struct osci_drv_rmem *r) { }
+static int f_put(struct osci_drv *d, struct osci_drv_rmem *r, size_t o, const void *s, size_t l) { return 0; }
+static int f_get(struct osci_drv *d, struct osci_drv_rmem *r, size_t o, void *s, size_t l) { return 0; }
+static int f_alloc(struct osci_drv *d, size_t s, struct osci_drv_mem_view *v) { return 0; }
+static int f_map(struct osci_drv *d, struct osci_drv_rmem *r, size_t o, size_t l, int ro, void **a) { return 0; }
+
+static struct osci_drv_ops good_ops(const char *name)
+{
+    struct osci_drv_ops o = {
+        .size = sizeof(struct osci_drv_ops), .name = name, .open = f_open, .close = f_close, .query = f_query,
+        .event_fd = f_fd, .arm = f_fd, .progress = f_progress, .peers = f_peers, .msg_send = f_send,
+        .db_ring = f_ring, .db_set_event_mask = f_mask, .mem_export = f_export, .mem_unexport = f_unexport,
+        .mem_pack = f_pack, .rmem_import = f_import, .rmem_release = f_release, .put = f_put, .get = f_get,
+    };
+    return o;
+}
+
+static void test_registry(void **state)
+{
+    static struct osci_drv_ops ok, bad;
+    struct osci_adapter_conf c;
+    struct osci_drv *d;
+
+    assert_non_null(osci_drv_find("simntb"));
+    assert_null(osci_drv_find("nosuch"));
+    assert_int_equal(osci_drv_register(NULL), -EINVAL);
+
+    bad = good_ops("bad1"); bad.size -= 8;
+    assert_int_equal(osci_drv_register(&bad), -EINVAL);
+    bad = good_ops("bad2"); bad.progress = NULL;
+    assert_int_equal(osci_drv_register(&bad), -EINVAL);
+    bad = good_ops("bad3"); bad.get = NULL;
+    assert_int_equal(osci_drv_register(&bad), -EINVAL);
+    bad = good_ops("bad4"); bad.mem_alloc = f_alloc;          /* mem_alloc without mem_free */
+    assert_int_equal(osci_drv_register(&bad), -EINVAL);
+    bad = good_ops("bad5"); bad.rmem_map = f_map;             /* rmem_map without rmem_unmap */
+    assert_int_equal(osci_drv_register(&bad), -EINVAL);
+    bad = good_ops(""); 
+    assert_int_equal(osci_drv_register(&bad), -EINVAL);
+    bad = good_ops(NULL);
+    assert_int_equal(osci_drv_register(&bad), -EINVAL);
+    assert_null(osci_drv_find("bad4"));
+
+    ok = good_ops("fake");
+    assert_int_equal(osci_drv_register(&ok), 0);
+    assert_int_equal(osci_drv_register(&ok), 0);              /* the same table again */
+    assert_ptr_equal(osci_drv_find("fake"), &ok);
+    bad = good_ops("simntb");
+    assert_int_equal(osci_drv_register(&bad), -EEXIST);
+
+    memset(&c, 0, sizeof(c));
+    strcpy(c.driver, "fake");
+    assert_int_equal(osci_drv_open(&c, &d), -ENODEV);         /* the driver's own answer */
+    strcpy(c.driver, "nosuch");
+    assert_int_equal(osci_drv_open(&c, &d), -ENODEV);
+    c.adapter_no = OSCI_MAX_ADAPTERS;
+    strcpy(c.driver, "simntb");
+    assert_int_equal(osci_drv_open(&c, &d), -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conf_good),
+        cmocka_unit_test(test_conf_bad),
+        cmocka_unit_test(test_hosts),
+        cmocka_unit_test(test_load_env),
+        cmocka_unit_test(test_registry),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
