@@ -111,7 +111,7 @@ illegal:
 static bool link_errno(int err)
 {
     return err == -ENOTCONN || err == -ECONNRESET || err == -EHOSTUNREACH || err == -ENOLINK ||
-           err == -EPIPE || err == -ESRCH || err == -ENODEV;
+           err == -EPIPE || err == -ESRCH || err == -ENODEV || err == -ESTALE;
 }
 
 /* Copy the posted transfer; 0, -ECANCELED (aborted) or the failing errno. Runs without the lock. */
@@ -254,11 +254,15 @@ SISCI_API_EXPORT void SCICreateDMAQueue(sci_desc_t sd, sci_dma_queue_t *dq, unsi
         goto err_free;
     }
     q->a = a;
+    if (seg__handle_add(q) < 0) {
+        e = SCI_ERR_NOSPC;
+        goto err_free;
+    }
     rc = pthread_create(&q->worker, NULL, dmaq_worker, q);
     if (rc != 0) {
         osci_log(OSCI_LOG_ERROR, MOD, "DMA worker thread: %s", strerror(rc));
         e = SCI_ERR_NOSPC;
-        goto err_free;
+        goto err_unregister;
     }
     q->next = dmaq_list;
     dmaq_list = q;
@@ -266,6 +270,8 @@ SISCI_API_EXPORT void SCICreateDMAQueue(sci_desc_t sd, sci_dma_queue_t *dq, unsi
     *dq = q;
     return set_err(error, SCI_ERR_OK);
 
+err_unregister:
+    seg__handle_del(q);
 err_free:
     pthread_mutex_unlock(&seg.lock);
     pthread_cond_destroy(&q->cond);
@@ -276,7 +282,7 @@ err_free:
 
 static bool dmaq_valid(struct sci_dma_queue *q)
 {
-    return q && q->magic == SEG_DMAQ_MAGIC;
+    return seg__handle_live(q, SEG_DMAQ_MAGIC);
 }
 
 /* Lock held: wait while POSTED; -ETIMEDOUT on expiry. */
@@ -324,13 +330,13 @@ static void dmaq_start(struct sci_dma_queue *q, sci_local_segment_t ls, sci_remo
     }
     /* a completion callback still to run reads the queue: busy, unless this is that callback */
     if (q->state == SCI_DMAQUEUE_POSTED ||
-        (q->cb_pending > 0 && !(q->in_cb && q->cb_pending == 1 && pthread_equal(pthread_self(), seg.ev_thread)))) {
+        (q->cb_pending > 0 && !(q->in_cb && q->cb_pending == 1 && seg__on_event_thread()))) {
         e = SCI_ERR_BUSY;
         goto out_unlock;
     }
     rc = seg__lseg_addr(ls, &laddr, &lsize);
     if (rc < 0) {
-        e = rc == -ENOMEM || rc == -ENODATA ? SCI_ERR_ILLEGAL_OPERATION : SCI_ERR_ILLEGAL_PARAMETER;
+        e = rc == -EPERM ? SCI_ERR_ILLEGAL_OPERATION : SCI_ERR_ILLEGAL_PARAMETER;   /* EPERM: no memory */
         goto out_unlock;
     }
     rc = seg__rseg_target(rs, &ra, &rmem, &rsize);
@@ -475,11 +481,12 @@ SISCI_API_EXPORT void SCIRemoveDMAQueue(sci_dma_queue_t dq, unsigned int flags, 
         pthread_mutex_unlock(&seg.lock);
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
     }
-    own_cb = dq->in_cb && pthread_equal(pthread_self(), seg.ev_thread);
+    own_cb = dq->in_cb && seg__on_event_thread();
     if (dq->state == SCI_DMAQUEUE_POSTED || (dq->cb_pending > 0 && !own_cb) || dq->waiters > 0) {
         pthread_mutex_unlock(&seg.lock);
         return set_err(error, SCI_ERR_BUSY);
     }
+    seg__handle_del(dq);
     dq->magic = 0;
     for (pp = &dmaq_list; *pp; pp = &(*pp)->next) {
         if (*pp == dq) {
@@ -531,4 +538,24 @@ bool seg__dma_rseg_busy(sci_remote_segment_t rs)
         if (q->state == SCI_DMAQUEUE_POSTED && q->rs == rs)
             return true;
     return false;
+}
+
+void seg__dma_free_all(void)
+{
+    struct sci_dma_queue *q;
+
+    while ((q = dmaq_list)) {
+        dmaq_list = q->next;
+        seg__handle_del(q);
+        q->magic = 0;
+        atomic_store(&q->abort, true);
+        q->stop = true;
+        pthread_cond_signal(&q->cond);
+        pthread_mutex_unlock(&seg.lock);
+        pthread_join(q->worker, NULL);
+        pthread_mutex_lock(&seg.lock);
+        pthread_cond_destroy(&q->cond);
+        free(q->vec);
+        free(q);
+    }
 }

@@ -111,11 +111,6 @@ static void set_err(sci_error_t *error, sci_error_t e)
         *error = e;
 }
 
-static bool on_event_thread(void)
-{
-    return seg.initialized && pthread_equal(pthread_self(), seg.ev_thread);
-}
-
 sci_error_t seg__api_adapter(unsigned int adapter_no, struct seg_adapter **a_p)
 {
     struct seg_adapter *a;
@@ -146,7 +141,7 @@ int seg__ms_left(uint64_t deadline_ms)
 static sci_error_t link_err(int err)
 {
     switch (err) {
-    case -ENOTCONN: case -ECONNRESET: case -EHOSTUNREACH: case -ENOLINK: case -EPIPE: case -ESRCH:
+    case -ENOTCONN: case -ECONNRESET: case -EHOSTUNREACH: case -ENOLINK: case -EPIPE: case -ESRCH: case -ESTALE:
         return SCI_ERR_NOT_CONNECTED;
     default:
         return seg__to_sci(err);
@@ -190,7 +185,7 @@ static int wait_peer_up(struct seg_adapter *a, uint32_t node, uint64_t deadline)
     return 0;
 }
 
-/* INTR_CONNECT round trip, lock held (dropped while sending). */
+/* INTR_CONNECT round trip, lock held. */
 static int intr_request(struct seg_adapter *a, uint32_t node, unsigned int intno, enum seg_intr_kind kind,
                         uint64_t deadline, unsigned int *bit_p)
 {
@@ -208,13 +203,11 @@ static int intr_request(struct seg_adapter *a, uint32_t node, unsigned int intno
 
     memset(&m, 0, sizeof(m));
     m.type = SEG_MSG_INTR_CONNECT;
-    m.src_node = a->info.node_id;
+    m.src_node = a->drv->node_id;
     m.u.intr_connect.intno = intno;
     m.u.intr_connect.kind = kind;
     m.u.intr_connect.req_id = req.id;
-    pthread_mutex_unlock(&seg.lock);
     rc = seg__send(a, node, &m);
-    pthread_mutex_lock(&seg.lock);
 
     while (rc == 0 && !req.done) {
         rc = seg__cond_wait(deadline);
@@ -255,6 +248,7 @@ static struct sci_local_data_interrupt *find_ldintr(struct seg_adapter *a, unsig
     return NULL;
 }
 
+/* Lock held (seg__send may drop it for a moment). */
 static void send_disconnect(struct seg_adapter *a, uint32_t node, unsigned int intno, enum seg_intr_kind kind)
 {
     struct seg_msg m;
@@ -262,7 +256,7 @@ static void send_disconnect(struct seg_adapter *a, uint32_t node, unsigned int i
 
     memset(&m, 0, sizeof(m));
     m.type = SEG_MSG_INTR_DISCONNECT;
-    m.src_node = a->info.node_id;
+    m.src_node = a->drv->node_id;
     m.u.intr_disconnect.intno = intno;
     m.u.intr_disconnect.kind = kind;
     rc = seg__send(a, node, &m);
@@ -390,6 +384,11 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
         li->cb_arg = callbackArg;
         atomic_store(&li->cb_active, true);
     }
+    if (seg__handle_add(li) < 0) {
+        free(li);
+        e = SCI_ERR_NOSPC;
+        goto out_unlock;
+    }
     /* a doorbell left on this bit by a former owner must not fire the new interrupt */
     (void)osci_drv_db_poll(a->drv, li->mask, &bits);
     a->db_allocated |= li->mask;
@@ -418,7 +417,7 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
     sci_error_t e;
     int rc, left, slice;
 
-    if (!li || li->magic != SEG_LINTR_MAGIC)
+    if (!seg__handle_live(li, SEG_LINTR_MAGIC))
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
     if (flags)
         return set_err(error, SCI_ERR_ILLEGAL_FLAG);
@@ -485,17 +484,18 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
     struct seg_adapter *a;
     uint64_t bits;
 
-    if (!li || li->magic != SEG_LINTR_MAGIC)
+    if (!seg__handle_live(li, SEG_LINTR_MAGIC))
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
     if (flags)
         return set_err(error, SCI_ERR_ILLEGAL_FLAG);
     pthread_mutex_lock(&seg.lock);
-    if (li->magic != SEG_LINTR_MAGIC || atomic_load(&li->removed)) {
+    if (!seg__handle_live(li, SEG_LINTR_MAGIC) || atomic_load(&li->removed)) {
         pthread_mutex_unlock(&seg.lock);
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
     }
     a = li->a;
     atomic_store(&li->removed, true);
+    seg__handle_del(li);
     li->magic = 0;
     for (pp = &lintr_list; *pp; pp = &(*pp)->next) {
         if (*pp == li) {
@@ -512,7 +512,7 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
     /* wake driver-blocked waiters by ringing our own bit; they see `removed` and leave */
     while (atomic_load(&li->waiters) > 0) {
         if (li->use_db_wait)
-            (void)a->drv->ops->db_ring(a->drv, a->info.node_id, li->intno);
+            (void)a->drv->ops->db_ring(a->drv, a->drv->node_id, li->intno);
         pthread_mutex_unlock(&seg.lock);
         sleep_ms(1);
         pthread_mutex_lock(&seg.lock);
@@ -520,7 +520,7 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
     (void)osci_drv_db_poll(a->drv, li->mask, &bits);
     a->db_allocated &= ~li->mask;
     if (li->cb_pending > 0) {
-        if (on_event_thread()) {
+        if (seg__on_event_thread()) {
             li->orphan = true;      /* removed from a callback: the last deferred run frees it */
             pthread_mutex_unlock(&seg.lock);
             return set_err(error, SCI_ERR_OK);
@@ -590,7 +590,7 @@ SISCI_API_EXPORT void SCIConnectInterrupt(sci_desc_t sd, sci_remote_interrupt_t 
         e = SCI_ERR_NO_SUCH_INTNO;
         goto out_free;
     }
-    if (nodeId == a->info.node_id) {
+    if (nodeId == a->drv->node_id) {
         li = find_lintr(a, interruptNo);
         if (!li) {
             e = SCI_ERR_NO_SUCH_INTNO;
@@ -616,6 +616,10 @@ SISCI_API_EXPORT void SCIConnectInterrupt(sci_desc_t sd, sci_remote_interrupt_t 
     ri->node = nodeId;
     ri->intno = interruptNo;
     ri->bit = bit;
+    if (seg__handle_add(ri) < 0) {
+        e = SCI_ERR_NOSPC;
+        goto out_free;
+    }
     ri->next = rintr_list;
     rintr_list = ri;
     pthread_mutex_unlock(&seg.lock);
@@ -632,7 +636,7 @@ SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned in
 {
     int rc;
 
-    if (!ri || ri->magic != SEG_RINTR_MAGIC)
+    if (!seg__handle_live(ri, SEG_RINTR_MAGIC))
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
     if (flags)
         return set_err(error, SCI_ERR_ILLEGAL_FLAG);
@@ -648,15 +652,16 @@ SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned
     struct sci_local_interrupt *li;
     bool notify;
 
-    if (!ri || ri->magic != SEG_RINTR_MAGIC)
+    if (!seg__handle_live(ri, SEG_RINTR_MAGIC))
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
     if (flags)
         return set_err(error, SCI_ERR_ILLEGAL_FLAG);
     pthread_mutex_lock(&seg.lock);
-    if (ri->magic != SEG_RINTR_MAGIC) {
+    if (!seg__handle_live(ri, SEG_RINTR_MAGIC)) {
         pthread_mutex_unlock(&seg.lock);
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
     }
+    seg__handle_del(ri);
     ri->magic = 0;
     for (pp = &rintr_list; *pp; pp = &(*pp)->next) {
         if (*pp == ri) {
@@ -665,16 +670,16 @@ SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned
         }
     }
     notify = false;
-    if (ri->node == ri->a->info.node_id) {
+    if (ri->node == ri->a->drv->node_id) {
         li = find_lintr(ri->a, ri->intno);
         if (li && li->conn[ri->node] > 0)
             li->conn[ri->node]--;
     } else {
         notify = !atomic_load(&ri->lost);
     }
-    pthread_mutex_unlock(&seg.lock);
     if (notify)
         send_disconnect(ri->a, ri->node, ri->intno, SEG_INTR_PLAIN);
+    pthread_mutex_unlock(&seg.lock);
     free(ri);
     set_err(error, SCI_ERR_OK);
 }
@@ -801,8 +806,12 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
             goto out_free;
         }
     }
-    *used |= 1ull << no;
     d->magic = SEG_LDINTR_MAGIC;
+    if (seg__handle_add(d) < 0) {
+        e = SCI_ERR_NOSPC;
+        goto out_free;
+    }
+    *used |= 1ull << no;
     d->sd = sd;
     d->a = a;
     d->intno = no;
@@ -833,13 +842,13 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
     sci_error_t e;
     int rc = 0;
 
-    if (!d || d->magic != SEG_LDINTR_MAGIC || !length || (!data && *length > 0))
+    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || !length || (!data && *length > 0))
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
     if (flags)
         return set_err(error, SCI_ERR_ILLEGAL_FLAG);
     deadline = seg__deadline(timeout);
     pthread_mutex_lock(&seg.lock);
-    if (d->magic != SEG_LDINTR_MAGIC || d->removed) {
+    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->removed) {
         pthread_mutex_unlock(&seg.lock);
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
     }
@@ -882,16 +891,17 @@ SISCI_API_EXPORT void SCIRemoveDataInterrupt(sci_local_data_interrupt_t d, unsig
 {
     struct sci_local_data_interrupt **pp;
 
-    if (!d || d->magic != SEG_LDINTR_MAGIC)
+    if (!seg__handle_live(d, SEG_LDINTR_MAGIC))
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
     if (flags)
         return set_err(error, SCI_ERR_ILLEGAL_FLAG);
     pthread_mutex_lock(&seg.lock);
-    if (d->magic != SEG_LDINTR_MAGIC || d->removed) {
+    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->removed) {
         pthread_mutex_unlock(&seg.lock);
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
     }
     d->removed = true;
+    seg__handle_del(d);
     d->magic = 0;
     for (pp = &ldintr_list; *pp; pp = &(*pp)->next) {
         if (*pp == d) {
@@ -904,7 +914,7 @@ SISCI_API_EXPORT void SCIRemoveDataInterrupt(sci_local_data_interrupt_t d, unsig
     while (d->waiters > 0)
         (void)seg__cond_wait(0);
     if (d->cb_pending > 0) {
-        if (on_event_thread()) {
+        if (seg__on_event_thread()) {
             d->orphan = true;
             pthread_mutex_unlock(&seg.lock);
             return set_err(error, SCI_ERR_OK);
@@ -946,7 +956,7 @@ SISCI_API_EXPORT void SCIConnectDataInterrupt(sci_desc_t sd, sci_remote_data_int
         e = SCI_ERR_NO_SUCH_INTNO;
         goto out_free;
     }
-    if (nodeId == a->info.node_id) {
+    if (nodeId == a->drv->node_id) {
         d = find_ldintr(a, interruptNo);
         if (!d) {
             e = SCI_ERR_NO_SUCH_INTNO;
@@ -966,6 +976,10 @@ SISCI_API_EXPORT void SCIConnectDataInterrupt(sci_desc_t sd, sci_remote_data_int
     rd->a = a;
     rd->node = nodeId;
     rd->intno = interruptNo;
+    if (seg__handle_add(rd) < 0) {
+        e = SCI_ERR_NOSPC;
+        goto out_free;
+    }
     rd->next = rdintr_list;
     rdintr_list = rd;
     pthread_mutex_unlock(&seg.lock);
@@ -986,7 +1000,7 @@ SISCI_API_EXPORT void SCITriggerDataInterrupt(sci_remote_data_interrupt_t rd, vo
     bool lost;
     int rc;
 
-    if (!rd || rd->magic != SEG_RDINTR_MAGIC || (!data && length > 0))
+    if (!seg__handle_live(rd, SEG_RDINTR_MAGIC) || (!data && length > 0))
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
     if (flags)
         return set_err(error, SCI_ERR_ILLEGAL_FLAG);
@@ -995,7 +1009,7 @@ SISCI_API_EXPORT void SCITriggerDataInterrupt(sci_remote_data_interrupt_t rd, vo
     a = rd->a;
     memset(&m, 0, sizeof(m));
     m.type = SEG_MSG_INTERRUPT;
-    m.src_node = a->info.node_id;
+    m.src_node = a->drv->node_id;
     m.u.interrupt.intno = rd->intno;
     m.u.interrupt.len = length;
     if (length)
@@ -1003,14 +1017,8 @@ SISCI_API_EXPORT void SCITriggerDataInterrupt(sci_remote_data_interrupt_t rd, vo
 
     pthread_mutex_lock(&seg.lock);
     lost = rd->lost;
-    if (!lost && rd->node == a->info.node_id)
-        dintr_deliver(a, &m);
+    rc = lost ? -ENOTCONN : seg__send(a, rd->node, &m);
     pthread_mutex_unlock(&seg.lock);
-    if (lost)
-        return set_err(error, SCI_ERR_NOT_CONNECTED);
-    if (rd->node == a->info.node_id)
-        return set_err(error, SCI_ERR_OK);
-    rc = seg__send(a, rd->node, &m);
     set_err(error, rc < 0 ? link_err(rc) : SCI_ERR_OK);
 }
 
@@ -1021,15 +1029,16 @@ SISCI_API_EXPORT void SCIDisconnectDataInterrupt(sci_remote_data_interrupt_t rd,
     struct sci_local_data_interrupt *d;
     bool notify = false;
 
-    if (!rd || rd->magic != SEG_RDINTR_MAGIC)
+    if (!seg__handle_live(rd, SEG_RDINTR_MAGIC))
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
     if (flags)
         return set_err(error, SCI_ERR_ILLEGAL_FLAG);
     pthread_mutex_lock(&seg.lock);
-    if (rd->magic != SEG_RDINTR_MAGIC) {
+    if (!seg__handle_live(rd, SEG_RDINTR_MAGIC)) {
         pthread_mutex_unlock(&seg.lock);
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
     }
+    seg__handle_del(rd);
     rd->magic = 0;
     for (pp = &rdintr_list; *pp; pp = &(*pp)->next) {
         if (*pp == rd) {
@@ -1037,16 +1046,16 @@ SISCI_API_EXPORT void SCIDisconnectDataInterrupt(sci_remote_data_interrupt_t rd,
             break;
         }
     }
-    if (rd->node == rd->a->info.node_id) {
+    if (rd->node == rd->a->drv->node_id) {
         d = find_ldintr(rd->a, rd->intno);
         if (d && d->conn[rd->node] > 0)
             d->conn[rd->node]--;
     } else {
         notify = !rd->lost;
     }
-    pthread_mutex_unlock(&seg.lock);
     if (notify)
         send_disconnect(rd->a, rd->node, rd->intno, SEG_INTR_DATA);
+    pthread_mutex_unlock(&seg.lock);
     free(rd);
     set_err(error, SCI_ERR_OK);
 }
@@ -1063,7 +1072,7 @@ static void on_intr_connect(struct seg_adapter *a, const struct seg_msg *m)
     int rc;
 
     memset(&r, 0, sizeof(r));
-    r.src_node = a->info.node_id;
+    r.src_node = a->drv->node_id;
     if (m->u.intr_connect.kind == SEG_INTR_PLAIN)
         li = find_lintr(a, m->u.intr_connect.intno);
     else if (m->u.intr_connect.kind == SEG_INTR_DATA)
@@ -1204,4 +1213,36 @@ bool seg__intr_desc_busy(sci_desc_t sd)
         if (rd->sd == sd)
             return true;
     return false;
+}
+
+void seg__intr_free_all(void)
+{
+    struct sci_local_interrupt *li;
+    struct sci_remote_interrupt *ri;
+    struct sci_local_data_interrupt *d;
+    struct sci_remote_data_interrupt *rd;
+
+    while ((li = lintr_list)) {
+        lintr_list = li->next;
+        seg__handle_del(li);
+        lintr_free(li);
+    }
+    while ((ri = rintr_list)) {
+        rintr_list = ri->next;
+        seg__handle_del(ri);
+        ri->magic = 0;
+        free(ri);
+    }
+    while ((d = ldintr_list)) {
+        ldintr_list = d->next;
+        seg__handle_del(d);
+        ldintr_free(d);
+    }
+    while ((rd = rdintr_list)) {
+        rdintr_list = rd->next;
+        seg__handle_del(rd);
+        rd->magic = 0;
+        free(rd);
+    }
+    memset(dintno_used, 0, sizeof(dintno_used));
 }

@@ -14,6 +14,12 @@
 /* True while a DMA transfer is POSTED on the segment (seg_dma.c; for remove/disconnect BUSY). Lock held. */
 bool seg__dma_lseg_busy(sci_local_segment_t ls);
 bool seg__dma_rseg_busy(sci_remote_segment_t rs);
+/*
+ * SCITerminate with objects left (lock held, event thread stopped, before the adapters close):
+ * free every interrupt, data interrupt and DMA queue (the DMA workers are stopped and joined).
+ */
+void seg__intr_free_all(void);
+void seg__dma_free_all(void);
 
 #endif
 
@@ -40,5 +46,11 @@ int seg__ms_left(uint64_t deadline_ms);
 /* True while a DMA transfer is POSTED on the segment (seg_dma.c; for remove/disconnect BUSY). Lock held. */
 bool seg__dma_lseg_busy(sci_local_segment_t ls);
 bool seg__dma_rseg_busy(sci_remote_segment_t rs);
+/*
+ * SCITerminate with objects left (lock held, event thread stopped, before the adapters close):
+ * free every interrupt, data interrupt and DMA queue (the DMA workers are stopped and joined).
+ */
+void seg__intr_free_all(void);
+void seg__dma_free_all(void);
 
 #endif
