@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# make demo: two nodes on the default simntb fabric (no configuration) share a segment and an interrupt.
+# Node A (server) exports a segment; node B (client) connects, writes a pattern and interrupts A; A verifies it.
+# Usage: tools/demo.sh <build-dir>. Builds nothing (make does). Prints "demo: OK" or exits non-zero.
+set -u
+O=${1:?usage: demo.sh <build-dir>}
+BIN=$O/bin/osci-demo
+TIMEOUT=${OSCI_DEMO_TIMEOUT:-30}
+if [ ! -x "$BIN" ]; then
+    echo "demo: $BIN is not built (run: make)" >&2
+    exit 1
+fi
+
+dir=$(mktemp -d /tmp/osci-demo.XXXXXX)
+apid=""; bpid=""
+cleanup() {
+    for p in $apid $bpid; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "demo: node A (server) and node B (client) on fabric '${OSCI_FABRIC:-default}'"
+timeout -k 2 "$TIMEOUT" "$BIN" server --timeout "$TIMEOUT" > >(tee "$dir/a.log") 2>&1 &
+apid=$!
+
+# A prints its node id first; B needs it.
+node=""
+for _ in $(seq 1 200); do
+    node=$(sed -n 's/^\[A\] node \([0-9][0-9]*\) on adapter.*/\1/p' "$dir/a.log" 2>/dev/null | head -n1)
+    [ -n "$node" ] && break
+    kill -0 "$apid" 2>/dev/null || break
+    sleep 0.05
+done
+if [ -z "$node" ]; then
+    wait "$apid"; rc=$?
+    echo "demo: FAILED: node A did not start (exit $rc)" >&2
+    exit 1
+fi
+
+timeout -k 2 "$TIMEOUT" "$BIN" client --node "$node" --timeout "$TIMEOUT" > >(tee "$dir/b.log") 2>&1 &
+bpid=$!
+
+wait "$bpid"; brc=$?
+wait "$apid"; arc=$?
+apid=""; bpid=""
+sleep 0.1   # let tee flush
+if [ $arc -eq 0 ] && [ $brc -eq 0 ] && grep -q '^\[A\] segment .*pattern verified' "$dir/a.log"; then
+    echo "demo: OK"
+    exit 0
+fi
+[ $arc -eq 124 ] || [ $brc -eq 124 ] && echo "demo: timed out after ${TIMEOUT}s" >&2
+echo "demo: FAILED (node A exit $arc, node B exit $brc)" >&2
+exit 1

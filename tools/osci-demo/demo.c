@@ -1,0 +1,427 @@
+/* osci-demo: two nodes share a segment and an interrupt (run by tools/demo.sh, `make demo`).
+ *   osci-demo server [options]            node A: exports a segment, waits for the client's interrupt
+ *   osci-demo client --node N [options]   node B: connects to A's segment, writes a pattern, interrupts A */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sisci_api.h"
+
+#define ADAPTER 0
+
+struct opts {
+    int server;
+    unsigned int node, segment_id, intno, timeout_s;
+    size_t size;
+};
+
+static const char *me = "?";
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    printf("[%s] ", me);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+}
+
+static int failed(const char *call, sci_error_t err)
+{
+    say("FAILED: %s: %s", call, SCIGetErrorString(err));
+    return -1;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *reason_str(sci_segment_cb_reason_t r)
+{
+    switch (r) {
+    case SCI_CB_CONNECT: return "CB_CONNECT";
+    case SCI_CB_DISCONNECT: return "CB_DISCONNECT";
+    case SCI_CB_NOT_OPERATIONAL: return "CB_NOT_OPERATIONAL";
+    case SCI_CB_OPERATIONAL: return "CB_OPERATIONAL";
+    case SCI_CB_LOST: return "CB_LOST";
+    }
+    return "unknown event";
+}
+
+static uint8_t pattern(size_t i)
+{
+    return (uint8_t)(i * 131u + 7u);
+}
+
+static unsigned int left_ms(uint64_t deadline)
+{
+    uint64_t now = now_ms();
+    return now >= deadline ? 0 : (unsigned int)(deadline - now);
+}
+
+/* Waits for one owner-side event, printing the others on the way; -1 on timeout or error. */
+static int wait_local_event(sci_local_segment_t seg, unsigned int id, sci_segment_cb_reason_t want, uint64_t deadline,
+                            unsigned int *node_p)
+{
+    for (;;) {
+        unsigned int node = 0, adapter = 0;
+        sci_error_t err;
+        unsigned int t = left_ms(deadline);
+        if (t == 0) {
+            say("FAILED: no %s on segment %u in time", reason_str(want), id);
+            return -1;
+        }
+        sci_segment_cb_reason_t r = SCIWaitForLocalSegmentEvent(seg, &node, &adapter, t, 0, &err);
+        if (err != SCI_ERR_OK)
+            return failed("SCIWaitForLocalSegmentEvent", err);
+        say("segment %u: %s from node %u (adapter %u)", id, reason_str(r), node, adapter);
+        if (r == want) {
+            if (node_p)
+                *node_p = node;
+            return 0;
+        }
+    }
+}
+
+static int run_server(const struct opts *o)
+{
+    sci_desc_t sd;
+    sci_local_segment_t seg = NULL;
+    sci_local_interrupt_t intr = NULL;
+    sci_map_t map = NULL;
+    volatile uint8_t *mem = NULL;
+    sci_error_t err;
+    unsigned int node = 0, intno = o->intno, client = 0;
+    uint64_t deadline = now_ms() + o->timeout_s * 1000ull;
+    int rc = -1, avail = 0;
+
+    SCIInitialize(0, &err);
+    if (err != SCI_ERR_OK)
+        return failed("SCIInitialize", err);
+    SCIOpen(&sd, 0, &err);
+    if (err != SCI_ERR_OK) {
+        failed("SCIOpen", err);
+        goto out_terminate;
+    }
+    SCIGetLocalNodeId(ADAPTER, &node, 0, &err);
+    if (err != SCI_ERR_OK) {
+        failed("SCIGetLocalNodeId", err);
+        goto out_close;
+    }
+    say("node %u on adapter %u", node, ADAPTER);
+
+    SCICreateInterrupt(sd, &intr, ADAPTER, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &err);
+    if (err != SCI_ERR_OK) {
+        intr = NULL;
+        failed("SCICreateInterrupt", err);
+        goto out_close;
+    }
+    say("interrupt %u: created", intno);
+
+    SCICreateSegment(sd, &seg, o->segment_id, o->size, NULL, NULL, 0, &err);
+    if (err != SCI_ERR_OK) {
+        seg = NULL;
+        failed("SCICreateSegment", err);
+        goto out_intr;
+    }
+    SCIPrepareSegment(seg, ADAPTER, 0, &err);
+    if (err != SCI_ERR_OK) {
+        failed("SCIPrepareSegment", err);
+        goto out_seg;
+    }
+    mem = SCIMapLocalSegment(seg, &map, 0, o->size, NULL, 0, &err);
+    if (err != SCI_ERR_OK) {
+        map = NULL;
+        failed("SCIMapLocalSegment", err);
+        goto out_seg;
+    }
+    memset((void *)mem, 0, o->size);
+    SCISetSegmentAvailable(seg, ADAPTER, 0, &err);
+    if (err != SCI_ERR_OK) {
+        failed("SCISetSegmentAvailable", err);
+        goto out_seg;
+    }
+    avail = 1;
+    say("segment %u: CREATED -> PREPARED -> AVAILABLE (%zu bytes)", o->segment_id, o->size);
+    say("waiting for a client: osci-demo client --node %u", node);
+
+    if (wait_local_event(seg, o->segment_id, SCI_CB_CONNECT, deadline, &client))
+        goto out_seg;
+    SCIWaitForInterrupt(intr, left_ms(deadline), 0, &err);
+    if (err != SCI_ERR_OK) {
+        failed("SCIWaitForInterrupt", err);
+        goto out_seg;
+    }
+    say("interrupt %u: triggered by node %u", intno, client);
+
+    for (size_t i = 0; i < o->size; i++) {
+        if (mem[i] != pattern(i)) {
+            say("FAILED: pattern mismatch at offset %zu: %#x, expected %#x", i, mem[i], pattern(i));
+            goto out_seg;
+        }
+    }
+    say("segment %u: pattern verified, %zu bytes", o->segment_id, o->size);
+
+    SCISetSegmentUnavailable(seg, ADAPTER, SCI_FLAG_NOTIFY, &err);
+    if (err != SCI_ERR_OK) {
+        failed("SCISetSegmentUnavailable", err);
+        goto out_seg;
+    }
+    avail = 0;
+    say("segment %u: AVAILABLE -> PREPARED (unavailable, connected nodes notified)", o->segment_id);
+    if (wait_local_event(seg, o->segment_id, SCI_CB_DISCONNECT, deadline, NULL))
+        goto out_seg;
+    rc = 0;
+
+out_seg:
+    if (avail)
+        SCISetSegmentUnavailable(seg, ADAPTER, 0, &err);
+    if (map) {
+        SCIUnmapSegment(map, 0, &err);
+        if (err != SCI_ERR_OK) {
+            failed("SCIUnmapSegment", err);
+            rc = -1;
+        }
+    }
+    if (seg) {
+        SCIRemoveSegment(seg, 0, &err);
+        if (err != SCI_ERR_OK) {
+            failed("SCIRemoveSegment", err);
+            rc = -1;
+        } else {
+            say("segment %u: removed", o->segment_id);
+        }
+    }
+out_intr:
+    if (intr) {
+        SCIRemoveInterrupt(intr, 0, &err);
+        if (err != SCI_ERR_OK) {
+            failed("SCIRemoveInterrupt", err);
+            rc = -1;
+        }
+    }
+out_close:
+    SCIClose(sd, 0, &err);
+    if (err != SCI_ERR_OK) {
+        failed("SCIClose", err);
+        rc = -1;
+    }
+out_terminate:
+    SCITerminate();
+    say(rc == 0 ? "done" : "FAILED");
+    return rc;
+}
+
+static int run_client(const struct opts *o)
+{
+    sci_desc_t sd;
+    sci_remote_segment_t rseg = NULL;
+    sci_remote_interrupt_t rintr = NULL;
+    sci_map_t map = NULL;
+    volatile uint8_t *mem;
+    sci_error_t err = SCI_ERR_OK, last = SCI_ERR_OK;
+    unsigned int node = 0, tries = 0;
+    uint64_t deadline = now_ms() + o->timeout_s * 1000ull;
+    int rc = -1;
+    size_t size;
+
+    SCIInitialize(0, &err);
+    if (err != SCI_ERR_OK)
+        return failed("SCIInitialize", err);
+    SCIOpen(&sd, 0, &err);
+    if (err != SCI_ERR_OK) {
+        failed("SCIOpen", err);
+        goto out_terminate;
+    }
+    SCIGetLocalNodeId(ADAPTER, &node, 0, &err);
+    if (err != SCI_ERR_OK) {
+        failed("SCIGetLocalNodeId", err);
+        goto out_close;
+    }
+    say("node %u on adapter %u", node, ADAPTER);
+
+    /* The server may not have made the segment available yet: retry until it has. */
+    say("remote segment %u@node %u: CONNECTING", o->segment_id, o->node);
+    for (;;) {
+        unsigned int t = left_ms(deadline);
+        if (t == 0) {
+            failed("SCIConnectSegment (gave up)", last);
+            goto out_close;
+        }
+        SCIConnectSegment(sd, &rseg, o->node, o->segment_id, ADAPTER, NULL, NULL, t < 1000 ? t : 1000, 0, &err);
+        if (err == SCI_ERR_OK)
+            break;
+        rseg = NULL;
+        if (err != last)
+            say("remote segment %u@node %u: not yet (%s), retrying", o->segment_id, o->node, SCIGetErrorString(err));
+        last = err;
+        tries++;
+        usleep(50000);
+    }
+    size = SCIGetRemoteSegmentSize(rseg);
+    say("remote segment %u@node %u: CONNECTING -> OPERATIONAL (%zu bytes, %u retr%s)", o->segment_id, o->node, size,
+        tries, tries == 1 ? "y" : "ies");
+
+    mem = SCIMapRemoteSegment(rseg, &map, 0, size, NULL, 0, &err);
+    if (err != SCI_ERR_OK) {
+        map = NULL;
+        failed("SCIMapRemoteSegment", err);
+        goto out_disconnect;
+    }
+    for (size_t i = 0; i < size; i++)
+        mem[i] = pattern(i);
+    SCIFlush(NULL, 0);
+    say("remote segment %u@node %u: wrote the pattern into %zu bytes", o->segment_id, o->node, size);
+
+    SCIConnectInterrupt(sd, &rintr, o->node, ADAPTER, o->intno, left_ms(deadline), 0, &err);
+    if (err != SCI_ERR_OK) {
+        rintr = NULL;
+        failed("SCIConnectInterrupt", err);
+        goto out_unmap;
+    }
+    SCITriggerInterrupt(rintr, 0, &err);
+    if (err != SCI_ERR_OK) {
+        failed("SCITriggerInterrupt", err);
+        goto out_unmap;
+    }
+    say("interrupt %u@node %u: triggered", o->intno, o->node);
+
+    /* The server verifies, then sets the segment unavailable with NOTIFY: wait for that. */
+    for (;;) {
+        sci_error_t status = SCI_ERR_OK;
+        unsigned int t = left_ms(deadline);
+        if (t == 0) {
+            say("FAILED: no CB_DISCONNECT from the server in time");
+            goto out_unmap;
+        }
+        sci_segment_cb_reason_t r = SCIWaitForRemoteSegmentEvent(rseg, &status, t, 0, &err);
+        if (err != SCI_ERR_OK) {
+            failed("SCIWaitForRemoteSegmentEvent", err);
+            goto out_unmap;
+        }
+        if (r == SCI_CB_DISCONNECT) {
+            say("remote segment %u@node %u: OPERATIONAL -> DISCONNECTING_OPERATIONAL (CB_DISCONNECT)", o->segment_id,
+                o->node);
+            break;
+        }
+        if (r == SCI_CB_LOST) {
+            say("FAILED: remote segment %u@node %u: CB_LOST", o->segment_id, o->node);
+            goto out_unmap;
+        }
+        say("remote segment %u@node %u: %s", o->segment_id, o->node, reason_str(r));
+    }
+    rc = 0;
+
+out_unmap:
+    if (rintr) {
+        SCIDisconnectInterrupt(rintr, 0, &err);
+        if (err != SCI_ERR_OK) {
+            failed("SCIDisconnectInterrupt", err);
+            rc = -1;
+        }
+    }
+    if (map) {
+        SCIUnmapSegment(map, 0, &err);
+        if (err != SCI_ERR_OK) {
+            failed("SCIUnmapSegment", err);
+            rc = -1;
+        }
+    }
+out_disconnect:
+    SCIDisconnectSegment(rseg, 0, &err);
+    if (err != SCI_ERR_OK) {
+        failed("SCIDisconnectSegment", err);
+        rc = -1;
+    } else {
+        say("remote segment %u@node %u: disconnected", o->segment_id, o->node);
+    }
+out_close:
+    SCIClose(sd, 0, &err);
+    if (err != SCI_ERR_OK) {
+        failed("SCIClose", err);
+        rc = -1;
+    }
+out_terminate:
+    SCITerminate();
+    say(rc == 0 ? "done" : "FAILED");
+    return rc;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: osci-demo server [options]\n"
+               "       osci-demo client --node N [options]\n"
+               "  -n, --node N          the server's node id (client)\n"
+               "  -s, --segment-id N    segment id (default 7)\n"
+               "  -i, --intno N         interrupt number (default 3)\n"
+               "  -z, --size N          segment size in bytes (server; default 16384)\n"
+               "  -t, --timeout S       give up after S seconds (default 20)\n");
+}
+
+static int parse_uint(const char *opt, const char *arg, unsigned long max, unsigned long *out)
+{
+    char *end;
+    unsigned long v = strtoul(arg, &end, 0);
+    if (end == arg || *end || *arg == '-' || v > max) {
+        fprintf(stderr, "osci-demo: %s needs a number up to %lu, not '%s'\n", opt, max, arg);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "node", required_argument, NULL, 'n' },  { "segment-id", required_argument, NULL, 's' },
+        { "intno", required_argument, NULL, 'i' }, { "size", required_argument, NULL, 'z' },
+        { "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct opts o = { .segment_id = 7, .intno = 3, .timeout_s = 20, .size = 16384 };
+    unsigned long v;
+    int ch;
+
+    if (argc < 2 || (strcmp(argv[1], "server") && strcmp(argv[1], "client"))) {
+        if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+            usage(stdout);
+            return 0;
+        }
+        usage(stderr);
+        return 2;
+    }
+    o.server = !strcmp(argv[1], "server");
+    me = o.server ? "A" : "B";
+    optind = 2;
+    while ((ch = getopt_long(argc, argv, "n:s:i:z:t:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'n': if (parse_uint("--node", optarg, 0xffffffffUL, &v)) return 2; o.node = (unsigned int)v; break;
+        case 's': if (parse_uint("--segment-id", optarg, 0xffffffffUL, &v)) return 2; o.segment_id = (unsigned int)v; break;
+        case 'i': if (parse_uint("--intno", optarg, 0xffffffffUL, &v)) return 2; o.intno = (unsigned int)v; break;
+        case 'z': if (parse_uint("--size", optarg, 1UL << 30, &v) || v == 0) return 2; o.size = v; break;
+        case 't': if (parse_uint("--timeout", optarg, 3600, &v) || v == 0) return 2; o.timeout_s = (unsigned int)v; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "osci-demo: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!o.server && o.node == 0) {
+        fprintf(stderr, "osci-demo: the client needs --node (the server prints its node id)\n");
+        return 2;
+    }
+    return (o.server ? run_server(&o) : run_client(&o)) == 0 ? 0 : 1;
+}
