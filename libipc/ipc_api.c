@@ -1,0 +1,382 @@
+/* NvSciIpc public API: library state, endpoint handles, backend dispatch, errno -> NvSciError. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipc_internal.h"
+#include "osci_drv.h"
+
+#define EP_MAX 1024u   /* endpoints open at once in one process */
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned g_refs;
+static struct ipc_cfg g_cfg;
+static _Atomic(struct ipc_ep *) g_eps[EP_MAX];
+static uint32_t g_gen;
+static _Atomic int g_ready;
+
+/* INTER_VM and INTER_CHIP have no backend yet: opening them returns NotSupported. */
+static const struct ipc_backend_ops *const g_backends[IPC_BE_COUNT] = {
+    [IPC_BE_THREAD] = &ipc__shm_ops,
+    [IPC_BE_PROCESS] = &ipc__shm_ops,
+    [IPC_BE_VM] = NULL,
+    [IPC_BE_CHIP] = NULL,
+};
+
+static NvSciError to_nverr(int err)
+{
+    switch (err) {
+    case 0: return NvSciError_Success;
+    case -EINVAL: return NvSciError_BadParameter;
+    case -ENOENT: return NvSciError_NoSuchEntry;
+    case -EBUSY: return NvSciError_Busy;
+    case -EAGAIN: return NvSciError_InsufficientMemory;
+    case -ENOMEM: return NvSciError_InsufficientMemory;
+    case -ECONNRESET: return NvSciError_ConnectionReset;
+    case -EOPNOTSUPP: return NvSciError_NotSupported;
+    case -EACCES:
+    case -EPERM: return NvSciError_NotPermitted;
+    case -EPROTO: return NvSciError_InvalidState;
+    case -ETIMEDOUT: return NvSciError_Timeout;
+    case -EINTR: return NvSciError_InterruptedCall;
+    case -EMFILE:
+    case -ENFILE:
+    case -ENOSPC: return NvSciError_InsufficientResource;
+    default: return NvSciError_ResourceError;
+    }
+}
+
+/* Handle = generation << 32 | (slot + 1): a stale or forged handle is refused, never dereferenced blindly. */
+static NvSciError lookup(NvSciIpcEndpoint h, struct ipc_ep **ep_p)
+{
+    uint64_t slot = (h & 0xffffffffu);
+    struct ipc_ep *ep;
+    if (!atomic_load_explicit(&g_ready, memory_order_acquire)) return NvSciError_NotInitialized;
+    if (slot == 0 || slot > EP_MAX) return NvSciError_BadParameter;
+    ep = atomic_load_explicit(&g_eps[slot - 1], memory_order_acquire);
+    if (!ep || ep->handle != h) return NvSciError_BadParameter;
+    *ep_p = ep;
+    return NvSciError_Success;
+}
+
+static void close_ep(struct ipc_ep *ep, int clear)
+{
+    uint64_t slot = ep->handle & 0xffffffffu;
+    atomic_store(&g_eps[slot - 1], NULL);
+    ep->ops->close(ep, clear);
+    free(ep);
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcInit(void)
+{
+    const char *path = getenv("NVSCIIPC_CFG");
+    NvSciError err = NvSciError_Success;
+    int ret;
+    pthread_mutex_lock(&g_lock);
+    if (g_refs > 0) {
+        g_refs++;
+        goto out;
+    }
+    osci_log_init();
+    if (!path || !*path) path = IPC_CFG_DEFAULT_PATH;
+    ret = ipc__cfg_load(path, &g_cfg);
+    if (ret < 0) {
+        err = ret == -EINVAL ? NvSciError_BadParameter : ret == -ENOMEM ? NvSciError_InsufficientMemory :
+              NvSciError_InvalidState;
+        goto out;
+    }
+    g_refs = 1;
+    atomic_store_explicit(&g_ready, 1, memory_order_release);
+out:
+    pthread_mutex_unlock(&g_lock);
+    return err;
+}
+
+NVSCI_EXPORT void NvSciIpcDeinit(void)
+{
+    unsigned i;
+    pthread_mutex_lock(&g_lock);
+    if (g_refs == 0 || --g_refs > 0) {
+        pthread_mutex_unlock(&g_lock);
+        return;
+    }
+    atomic_store(&g_ready, 0);
+    for (i = 0; i < EP_MAX; i++) {   /* endpoints the application left open */
+        struct ipc_ep *ep = atomic_load(&g_eps[i]);
+        if (ep) close_ep(ep, 1);
+    }
+    ipc__cfg_free(&g_cfg);
+    pthread_mutex_unlock(&g_lock);
+    ipc__watch_stop();
+}
+
+static NvSciError open_common(const char *endpoint, NvSciIpcEndpoint *handle, NvSciEventService *svc)
+{
+    const struct ipc_cfg_ep *ce;
+    struct ipc_ep *ep;
+    NvSciError err;
+    unsigned i;
+    int ret;
+
+    if (!endpoint || !handle) return NvSciError_BadParameter;
+    if (strnlen(endpoint, NVSCIIPC_MAX_ENDPOINT_NAME) >= NVSCIIPC_MAX_ENDPOINT_NAME) return NvSciError_BadParameter;
+    pthread_mutex_lock(&g_lock);
+    if (g_refs == 0) {
+        err = NvSciError_NotInitialized;
+        goto out;
+    }
+    if (!(ce = ipc__cfg_find(&g_cfg, endpoint))) {
+        err = NvSciError_NoSuchEntry;
+        goto out;
+    }
+    if (!g_backends[ce->backend]) {
+        osci_log(OSCI_LOG_WARN, "ipc", "%s: backend %s is not supported yet", endpoint,
+                 ipc__backend_name(ce->backend));
+        err = NvSciError_NotSupported;
+        goto out;
+    }
+    for (i = 0; i < EP_MAX && atomic_load(&g_eps[i]); i++) {}
+    if (i == EP_MAX) {
+        err = NvSciError_InsufficientResource;
+        goto out;
+    }
+    if (!(ep = calloc(1, sizeof(*ep)))) {
+        err = NvSciError_InsufficientMemory;
+        goto out;
+    }
+    ep->cfg = *ce;
+    ep->ops = g_backends[ce->backend];
+    ep->notify_enabled = 1;
+    ep->native.fd = -1;
+    if ((ret = ep->ops->open(ep)) < 0) {
+        err = to_nverr(ret);
+        free(ep);
+        goto out;
+    }
+    if (svc) {
+        err = svc->CreateNativeEventNotifier(svc, &ep->native, &ep->notifier);
+        if (err != NvSciError_Success) {
+            ep->ops->close(ep, 1);
+            free(ep);
+            goto out;
+        }
+    }
+    g_gen = (g_gen + 1) & 0x7fffffffu;
+    ep->handle = ((uint64_t)(g_gen ? g_gen : 1) << 32) | (i + 1);
+    atomic_store_explicit(&g_eps[i], ep, memory_order_release);
+    *handle = ep->handle;
+    err = NvSciError_Success;
+out:
+    pthread_mutex_unlock(&g_lock);
+    return err;
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcOpenEndpoint(const char *endpoint, NvSciIpcEndpoint *handle)
+{
+    return open_common(endpoint, handle, NULL);
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcOpenEndpointWithEventService(const char *endpoint, NvSciIpcEndpoint *handle,
+                                                             NvSciEventService *eventService)
+{
+    if (!eventService) return NvSciError_BadParameter;
+    return open_common(endpoint, handle, eventService);
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcGetEventNotifier(NvSciIpcEndpoint handle, NvSciEventNotifier **eventNotifier)
+{
+    struct ipc_ep *ep;
+    NvSciError err = lookup(handle, &ep);
+    if (err != NvSciError_Success) return err;
+    if (!eventNotifier) return NvSciError_BadParameter;
+    if (!ep->notifier) return NvSciError_InvalidState;   /* opened without an event service */
+    *eventNotifier = ep->notifier;
+    return NvSciError_Success;
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcCloseEndpointSafe(NvSciIpcEndpoint handle, bool clear)
+{
+    struct ipc_ep *ep;
+    NvSciError err;
+    pthread_mutex_lock(&g_lock);
+    err = lookup(handle, &ep);
+    if (err == NvSciError_Success) close_ep(ep, clear);
+    pthread_mutex_unlock(&g_lock);
+    return err;
+}
+
+NVSCI_EXPORT void NvSciIpcCloseEndpoint(NvSciIpcEndpoint handle)
+{
+    (void)NvSciIpcCloseEndpointSafe(handle, false);
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcResetEndpointSafe(NvSciIpcEndpoint handle)
+{
+    struct ipc_ep *ep;
+    NvSciError err = lookup(handle, &ep);
+    if (err != NvSciError_Success) return err;
+    return to_nverr(ep->ops->reset ? ep->ops->reset(ep) : -EOPNOTSUPP);
+}
+
+NVSCI_EXPORT void NvSciIpcResetEndpoint(NvSciIpcEndpoint handle)
+{
+    (void)NvSciIpcResetEndpointSafe(handle);
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcReadGetNextFrame(NvSciIpcEndpoint handle, const volatile void **buf)
+{
+    struct ipc_ep *ep;
+    NvSciError err = lookup(handle, &ep);
+    if (err != NvSciError_Success) return err;
+    if (!buf) return NvSciError_BadParameter;
+    return to_nverr(ep->ops->read_frame(ep, buf));
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcReadAdvance(NvSciIpcEndpoint handle)
+{
+    struct ipc_ep *ep;
+    NvSciError err = lookup(handle, &ep);
+    if (err != NvSciError_Success) return err;
+    return to_nverr(ep->ops->read_advance(ep));
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcWriteGetNextFrame(NvSciIpcEndpoint handle, volatile void **buf)
+{
+    struct ipc_ep *ep;
+    NvSciError err = lookup(handle, &ep);
+    if (err != NvSciError_Success) return err;
+    if (!buf) return NvSciError_BadParameter;
+    return to_nverr(ep->ops->write_frame(ep, buf));
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcWriteAdvance(NvSciIpcEndpoint handle)
+{
+    struct ipc_ep *ep;
+    NvSciError err = lookup(handle, &ep);
+    if (err != NvSciError_Success) return err;
+    return to_nverr(ep->ops->write_advance(ep));
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcReadSafe(NvSciIpcEndpoint handle, void *buf, uint32_t size, uint32_t *bytes)
+{
+    const volatile void *frame;
+    struct ipc_ep *ep;
+    NvSciError err = lookup(handle, &ep);
+    int ret;
+    if (err != NvSciError_Success) return err;
+    if (!buf || !bytes || size == 0 || size > ep->cfg.frame_size) return NvSciError_BadParameter;
+    if ((ret = ep->ops->read_frame(ep, &frame)) < 0) return to_nverr(ret);
+    memcpy(buf, (const void *)frame, size);   /* the rest of a longer frame is dropped */
+    if ((ret = ep->ops->read_advance(ep)) < 0) return to_nverr(ret);
+    *bytes = size;
+    return NvSciError_Success;
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcWriteSafe(NvSciIpcEndpoint handle, const void *buf, uint32_t size, uint32_t *bytes)
+{
+    volatile void *frame;
+    struct ipc_ep *ep;
+    NvSciError err = lookup(handle, &ep);
+    int ret;
+    if (err != NvSciError_Success) return err;
+    if (!buf || !bytes || size == 0 || size > ep->cfg.frame_size) return NvSciError_BadParameter;
+    if ((ret = ep->ops->write_frame(ep, &frame)) < 0) return to_nverr(ret);
+    memcpy((void *)frame, buf, size);
+    if (size < ep->cfg.frame_size) memset((char *)frame + size, 0, ep->cfg.frame_size - size);
+    if ((ret = ep->ops->write_advance(ep)) < 0) return to_nverr(ret);
+    *bytes = size;
+    return NvSciError_Success;
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcRead(NvSciIpcEndpoint handle, void *buf, size_t size, int32_t *bytes)
+{
+    uint32_t got;
+    NvSciError err;
+    if (size > UINT32_MAX) return NvSciError_BadParameter;
+    if (!bytes) return NvSciError_BadParameter;
+    err = NvSciIpcReadSafe(handle, buf, (uint32_t)size, &got);
+    if (err == NvSciError_Success) *bytes = (int32_t)got;
+    return err;
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcWrite(NvSciIpcEndpoint handle, const void *buf, size_t size, int32_t *bytes)
+{
+    uint32_t put;
+    NvSciError err;
+    if (size > UINT32_MAX) return NvSciError_BadParameter;
+    if (!bytes) return NvSciError_BadParameter;
+    err = NvSciIpcWriteSafe(handle, buf, (uint32_t)size, &put);
+    if (err == NvSciError_Success) *bytes = (int32_t)put;
+    return err;
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcGetEndpointInfo(NvSciIpcEndpoint handle, NvSciIpcEndpointInfo *info)
+{
+    struct ipc_ep *ep;
+    NvSciError err = lookup(handle, &ep);
+    if (err != NvSciError_Success) return err;
+    if (!info) return NvSciError_BadParameter;
+    info->nframes = ep->cfg.nframes;
+    info->frame_size = ep->cfg.frame_size;
+    return NvSciError_Success;
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcGetLinuxEventFd(NvSciIpcEndpoint handle, int32_t *fd)
+{
+    struct ipc_ep *ep;
+    NvSciError err = lookup(handle, &ep);
+    if (err != NvSciError_Success) return err;
+    if (!fd) return NvSciError_BadParameter;
+    if (!ep->ops->event_fd) return NvSciError_NotSupported;
+    *fd = ep->ops->event_fd(ep);
+    return NvSciError_Success;
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcGetEventSafe(NvSciIpcEndpoint handle, uint32_t *events)
+{
+    struct ipc_ep *ep;
+    uint32_t ev;
+    NvSciError err = lookup(handle, &ep);
+    int ret;
+    if (err != NvSciError_Success) return err;
+    if (!events) return NvSciError_BadParameter;
+    if ((ret = ep->ops->get_event(ep, &ev)) < 0) return to_nverr(ret);
+    *events = ev;
+    return NvSciError_Success;
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcGetEvent(NvSciIpcEndpoint handle, uint32_t *events)
+{
+    return NvSciIpcGetEventSafe(handle, events);
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcGetAsyncErrors(NvSciIpcEndpoint handle, uint32_t *errors)
+{
+    struct ipc_ep *ep;
+    NvSciError err = lookup(handle, &ep);
+    if (err != NvSciError_Success) return err;
+    if (!errors) return NvSciError_BadParameter;
+    *errors = 0;   /* these backends have no asynchronous (PCIe) errors */
+    return NvSciError_Success;
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcEnableNotification(NvSciIpcEndpoint handle, bool flag)
+{
+    struct ipc_ep *ep;
+    NvSciError err = lookup(handle, &ep);
+    if (err != NvSciError_Success) return err;
+    ep->notify_enabled = flag;
+    return NvSciError_Success;
+}
+
+NVSCI_EXPORT NvSciError NvSciIpcCheckVersionCompatibility(uint32_t majorVer, uint32_t minorVer, bool *isCompatible)
+{
+    bool ev_ok = false;
+    if (!isCompatible) return NvSciError_BadParameter;
+    NvSciEventCheckVersionCompatibility(NvSciEventMajorVersion, NvSciEventMinorVersion, &ev_ok);
+    *isCompatible = ev_ok && majorVer == NvSciIpcMajorVersion && minorVer <= NvSciIpcMinorVersion;
+    return NvSciError_Success;
+}

@@ -1,0 +1,94 @@
+/* libnvsciipc internals: configuration, endpoints, backend ops table. Errors are 0 or a negative errno. */
+#ifndef OSCI_IPC_INTERNAL_H
+#define OSCI_IPC_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "event_native.h"
+#include "nvsciipc.h"
+
+/* ---- configuration (ipc_cfg.c) ---- */
+enum ipc_backend { IPC_BE_THREAD = 0, IPC_BE_PROCESS = 1, IPC_BE_VM = 2, IPC_BE_CHIP = 3, IPC_BE_COUNT };
+
+#define IPC_CFG_DEFAULT_PATH "/etc/nvsciipc.cfg"
+#define IPC_CFG_MAX_NFRAMES 65536u
+#define IPC_CFG_MAX_CHANNEL (256u << 20)          /* nframes * frame_size of one FIFO */
+#define IPC_CHIP_DEFAULT_NFRAMES 64u
+#define IPC_CHIP_DEFAULT_FRAME_SIZE 1536u
+#define IPC_GID_NONE (-1LL)
+
+struct ipc_cfg_ep {
+    char name[NVSCIIPC_MAX_ENDPOINT_NAME];
+    char peer_name[NVSCIIPC_MAX_ENDPOINT_NAME];  /* THREAD/PROCESS: the other end; "" otherwise */
+    enum ipc_backend backend;
+    uint32_t side;              /* THREAD/PROCESS: 0 = first name on the line, 1 = second */
+    uint32_t nframes;
+    uint32_t frame_size;
+    int64_t gid;                /* IPC_GID_NONE when the line has no gid column */
+    uint32_t backend_info;      /* VM: queue number; CHIP: the number as written */
+    uint32_t xfer_role;         /* CHIP, new format: first two digits */
+    uint32_t device_id;         /* CHIP: device (= OpenSCI adapter number) */
+    uint32_t peer_node;         /* CHIP: peer=<node>, 0 = the backend's default */
+    uint32_t line;
+};
+
+struct ipc_cfg {
+    struct ipc_cfg_ep *eps;
+    size_t n;
+    int version;                /* 0: older plain format; 1: "#CFGVER:1" */
+};
+
+/* Parses `len` bytes of `text`; `path` only names the file in messages. On error, returns -EINVAL and
+ * writes "path:line: reason" to err (when err_len > 0); cfg is then empty. */
+int ipc__cfg_parse(const char *text, size_t len, const char *path, struct ipc_cfg *cfg, char *err,
+                   size_t err_len);
+/* Reads and parses a file: -ENOENT/-EACCES/... when unreadable, -EINVAL when malformed (message on stderr). */
+int ipc__cfg_load(const char *path, struct ipc_cfg *cfg);
+void ipc__cfg_free(struct ipc_cfg *cfg);
+const struct ipc_cfg_ep *ipc__cfg_find(const struct ipc_cfg *cfg, const char *name);
+const char *ipc__backend_name(enum ipc_backend be);
+
+/* ---- endpoints ---- */
+struct ipc_ep;
+
+/* A backend. Required: open, close. The API layer maps a NULL member to -EOPNOTSUPP. */
+struct ipc_backend_ops {
+    size_t size;
+    int (*open)(struct ipc_ep *ep);
+    void (*close)(struct ipc_ep *ep, int clear);
+    int (*reset)(struct ipc_ep *ep);
+    int (*get_event)(struct ipc_ep *ep, uint32_t *events_p);
+    int (*read_frame)(struct ipc_ep *ep, const volatile void **frame_p);
+    int (*read_advance)(struct ipc_ep *ep);
+    int (*write_frame)(struct ipc_ep *ep, volatile void **frame_p);
+    int (*write_advance)(struct ipc_ep *ep);
+    int (*event_fd)(struct ipc_ep *ep);
+};
+
+struct ipc_ep {
+    NvSciIpcEndpoint handle;
+    const struct ipc_backend_ops *ops;
+    struct ipc_cfg_ep cfg;             /* a copy: the config may be reloaded after Deinit */
+    NvSciNativeEvent native;           /* fd = the backend's event fd */
+    NvSciEventNotifier *notifier;      /* only with OpenEndpointWithEventService */
+    int notify_enabled;
+    void *be;                          /* backend state */
+};
+
+extern const struct ipc_backend_ops ipc__shm_ops;   /* INTER_THREAD and INTER_PROCESS */
+
+/* ---- peer-death watcher (ipc_watch.c) ---- */
+/* Calls fn(arg) from the watcher thread when process `pid` exits; 0 and a registration id in *id_p. */
+int ipc__watch_add(pid_t pid, void (*fn)(void *arg), void *arg, uint64_t *id_p);
+/* After this returns, fn of `id` is not running and will not run. */
+void ipc__watch_del(uint64_t id);
+void ipc__watch_stop(void);
+
+/* ---- process identity (ipc_shm.c) ---- */
+/* Start time of `pid` in clock ticks since boot, 0 when the process does not exist. */
+uint64_t ipc__proc_start(pid_t pid);
+
+#endif

@@ -1,0 +1,729 @@
+/* INTER_THREAD / INTER_PROCESS backend: two frame FIFOs in POSIX shared memory, one POSIX mqueue per endpoint
+ * for notifications. Connection handshake (per side: DISC, SYNC, ACK, EST) in the shared header. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <mqueue.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipc_internal.h"
+#include "osci_drv.h"
+
+#define SHM_MAGIC 0x4f495043u     /* "OIPC" */
+#define SHM_VERSION 1u
+#define CL 64
+#define MQ_MAXMSG 8
+#define MQ_MSGSIZE 8
+#define ATTACH_WAIT_MS 2000
+#define OPEN_TRIES 64
+
+enum conn_state { CS_DISC = 0, CS_SYNC, CS_ACK, CS_EST, CS_COUNT };
+enum conn_event { CE_RESET = 0, CE_PEER_SYNC, CE_PEER_ACK, CE_PEER_EST, CE_PEER_GONE, CE_CLOSE, CE_COUNT };
+
+/* What a side waits for; set by that side in GetEvent, cleared by the peer when it notifies. */
+#define ARM_READ 1u
+#define ARM_WRITE 2u
+#define ARM_EMPTY 4u
+
+struct shm_claim {
+    _Atomic int32_t pid;         /* 0: free */
+    uint32_t pad;
+    _Atomic uint64_t start;      /* process start time (clock ticks since boot) */
+};
+
+struct shm_side {
+    _Atomic uint32_t state;      /* enum conn_state, written by this side (by the survivor when it dies) */
+    _Atomic uint32_t armed;      /* ARM_* */
+    _Atomic uint64_t notes;      /* notifications posted to this side's mqueue */
+} __attribute__((aligned(CL)));
+
+struct shm_idx {
+    _Atomic uint32_t v;
+} __attribute__((aligned(CL)));
+
+struct shm_hdr {
+    uint32_t magic, version, nframes, frame_size;
+    uint64_t size;
+    _Atomic uint32_t ready;
+    uint32_t attached;           /* under lock */
+    _Atomic uint32_t dead;       /* set under lock by whoever unlinks the names */
+    uint32_t pad;
+    pthread_mutex_t lock;        /* robust, process-shared; open/close only */
+    struct shm_claim claim[2];
+    char names[2][NVSCIIPC_MAX_ENDPOINT_NAME];
+    struct shm_side side[2];
+    struct shm_idx tail[2];      /* FIFO s: frames written, stored by side s */
+    struct shm_idx head[2];      /* FIFO s: frames consumed, stored by the other side */
+};
+
+#define HDR_SIZE ((sizeof(struct shm_hdr) + CL - 1) & ~(size_t)(CL - 1))
+
+struct shm_ep {
+    struct ipc_ep *ep;
+    struct shm_hdr *h;
+    size_t map_len;
+    uint8_t *tx_frames, *rx_frames;
+    int s, p;
+    uint32_t nframes, fsize;
+    mqd_t mq_rx, mq_tx;
+    char shm_name[200], mq_name[2][208];
+    mode_t mode;
+    /* data path, local copies */
+    uint32_t tx_tail, tx_head_cache, rx_head, rx_tail_cache;
+    uint32_t pending;            /* edge events not yet reported */
+    uint64_t notes_seen;
+    /* peer liveness */
+    int32_t watched_pid;
+    uint64_t watched_start, watch_id;
+    _Atomic int peer_died;
+};
+
+static const char *const cs_names[CS_COUNT] = { "DISC", "SYNC", "ACK", "EST" };
+static const char *const ce_names[CE_COUNT] = { "reset", "peer_sync", "peer_ack", "peer_est", "peer_gone", "close" };
+
+static struct shm_ep *to_shm(struct ipc_ep *ep)
+{
+    return ep->be;
+}
+
+uint64_t ipc__proc_start(pid_t pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long long start = 0;
+    ssize_t n;
+    int fd, field;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    if (!(p = strrchr(buf, ')'))) return 0;
+    for (field = 2; field < 22 && p; field++) p = strchr(p + 1, ' ');   /* field 22: starttime */
+    if (!p || sscanf(p + 1, "%llu", &start) != 1) return 0;
+    if (p[-1] == 'Z') return 0;
+    return start;
+}
+
+static int claim_alive(struct shm_claim *c)
+{
+    int32_t pid = atomic_load(&c->pid);
+    uint64_t st;
+    if (pid == 0) return 0;
+    st = ipc__proc_start(pid);
+    return st != 0 && st == atomic_load(&c->start);
+}
+
+/* ---- names ---- */
+static void sanitize(char *out, size_t out_len, const char *in)
+{
+    size_t i;
+    for (i = 0; in[i] && i + 1 < out_len; i++) {
+        char c = in[i];
+        out[i] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                  c == '_') ? c : '_';
+    }
+    out[i] = '\0';
+}
+
+static void make_names(struct shm_ep *se, const struct ipc_cfg_ep *cfg)
+{
+    const char *n0 = cfg->side == 0 ? cfg->name : cfg->peer_name;
+    const char *n1 = cfg->side == 0 ? cfg->peer_name : cfg->name;
+    char a[NVSCIIPC_MAX_ENDPOINT_NAME], b[NVSCIIPC_MAX_ENDPOINT_NAME];
+    uint64_t hash = 1469598103934665603ull;   /* FNV-1a of the raw pair: sanitised names cannot collide */
+    const char *q;
+    for (q = n0; *q; q++) hash = (hash ^ (uint8_t)*q) * 1099511628211ull;
+    hash = (hash ^ 0xff) * 1099511628211ull;
+    for (q = n1; *q; q++) hash = (hash ^ (uint8_t)*q) * 1099511628211ull;
+    sanitize(a, sizeof(a), n0);
+    sanitize(b, sizeof(b), n1);
+    snprintf(se->shm_name, sizeof(se->shm_name), "/osci-ipc-%c-%s.%s-%08x", cfg->backend == IPC_BE_THREAD ? 't' : 'p',
+             a, b, (uint32_t)(hash ^ (hash >> 32)));
+    snprintf(se->mq_name[0], sizeof(se->mq_name[0]), "%s.q0", se->shm_name);
+    snprintf(se->mq_name[1], sizeof(se->mq_name[1]), "%s.q1", se->shm_name);
+}
+
+/* ---- access ---- */
+static int in_group(gid_t gid)
+{
+    gid_t groups[256];
+    int n, i;
+    if (geteuid() == 0 || getegid() == gid) return 1;
+    n = getgroups(256, groups);
+    for (i = 0; i < n; i++)
+        if (groups[i] == gid) return 1;
+    return 0;
+}
+
+static int set_owner(int fd, const struct ipc_cfg_ep *cfg, mode_t mode)
+{
+    if (cfg->gid != IPC_GID_NONE && fchown(fd, (uid_t)-1, (gid_t)cfg->gid) < 0) return -errno;
+    if (fchmod(fd, mode) < 0) return -errno;
+    return 0;
+}
+
+/* The object must be ours (0600) or the configured group's (0660). */
+static int check_obj(int fd, const struct ipc_cfg_ep *cfg, mode_t mode, int want_reg)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0) return -errno;
+    if (want_reg && !S_ISREG(st.st_mode)) return -EPROTO;
+    if ((st.st_mode & 07777) != mode) return -EPERM;
+    if (cfg->gid != IPC_GID_NONE ? st.st_gid != (gid_t)cfg->gid : st.st_uid != geteuid()) return -EPERM;
+    return 0;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+    nanosleep(&ts, NULL);
+}
+
+static int hdr_lock(struct shm_hdr *h)
+{
+    int rc = pthread_mutex_lock(&h->lock);
+    if (rc == EOWNERDEAD) rc = pthread_mutex_consistent(&h->lock);
+    return -rc;
+}
+
+/* ---- notifications ---- */
+static void notify_side(struct shm_ep *se, int side, mqd_t mq)
+{
+    uint64_t one = 1;
+    if (mq_send(mq, (const char *)&one, sizeof(one), 0) < 0 && errno != EAGAIN)
+        osci_log(OSCI_LOG_DEBUG, "ipc", "mq_send: %s", strerror(errno));
+    atomic_fetch_add(&se->h->side[side].notes, 1);
+}
+
+static void notify_peer(struct shm_ep *se)
+{
+    notify_side(se, se->p, se->mq_tx);
+}
+
+/* Notify the peer if it armed any of `bits` (called after a seq_cst fence). */
+static void notify_if_armed(struct shm_ep *se, uint32_t bits)
+{
+    _Atomic uint32_t *armed = &se->h->side[se->p].armed;
+    if (!se->ep->notify_enabled) return;
+    if ((atomic_load_explicit(armed, memory_order_relaxed) & bits) &&
+        (atomic_fetch_and(armed, ~bits) & bits))
+        notify_peer(se);
+}
+
+static void drain(struct shm_ep *se)
+{
+    uint64_t n = atomic_load_explicit(&se->h->side[se->s].notes, memory_order_acquire);
+    char msg[MQ_MSGSIZE];
+    if (n == se->notes_seen) return;
+    se->notes_seen = n;
+    while (mq_receive(se->mq_rx, msg, sizeof(msg), NULL) >= 0) {}
+}
+
+/* ---- the connection state machine (the only writer of side[s].state) ---- */
+static uint32_t my_state(struct shm_ep *se)
+{
+    return atomic_load_explicit(&se->h->side[se->s].state, memory_order_relaxed);
+}
+
+static void clear_counters(struct shm_ep *se)
+{
+    atomic_store_explicit(&se->h->tail[se->s].v, 0, memory_order_relaxed);
+    atomic_store_explicit(&se->h->head[se->p].v, 0, memory_order_relaxed);
+    se->tx_tail = se->tx_head_cache = se->rx_head = se->rx_tail_cache = 0;
+}
+
+static int conn_transition(struct shm_ep *se, enum conn_event ev)
+{
+    uint32_t old = my_state(se), next = old;
+    int notify = 0;
+    switch (old) {
+    case CS_DISC:
+        if (ev == CE_RESET) next = CS_SYNC, notify = 1;
+        else if (ev == CE_CLOSE) next = CS_DISC;
+        else if (ev == CE_PEER_GONE) next = CS_DISC;
+        else goto illegal;
+        break;
+    case CS_SYNC:
+        switch (ev) {
+        case CE_RESET: next = CS_SYNC; notify = 1; break;
+        case CE_PEER_SYNC: clear_counters(se); next = CS_ACK; notify = 1; break;
+        case CE_PEER_ACK: clear_counters(se); next = CS_EST; notify = 1; se->pending |= NV_SCI_IPC_EVENT_CONN_EST; break;
+        case CE_PEER_GONE: next = CS_SYNC; break;
+        case CE_CLOSE: next = CS_DISC; notify = 1; break;
+        default: goto illegal;
+        }
+        break;
+    case CS_ACK:
+        switch (ev) {
+        case CE_RESET: next = CS_SYNC; notify = 1; break;
+        case CE_PEER_SYNC: next = CS_ACK; break;
+        case CE_PEER_ACK:
+        case CE_PEER_EST: next = CS_EST; notify = 1; se->pending |= NV_SCI_IPC_EVENT_CONN_EST; break;
+        case CE_PEER_GONE: next = CS_SYNC; break;
+        case CE_CLOSE: next = CS_DISC; notify = 1; break;
+        default: goto illegal;
+        }
+        break;
+    case CS_EST:
+        switch (ev) {
+        case CE_RESET: next = CS_SYNC; notify = 1; break;
+        case CE_PEER_SYNC:
+            clear_counters(se);
+            next = CS_ACK;
+            notify = 1;
+            se->pending = (se->pending & ~NV_SCI_IPC_EVENT_CONN_EST) | NV_SCI_IPC_EVENT_CONN_RESET;
+            break;
+        case CE_PEER_GONE:
+            next = CS_SYNC;
+            se->pending = (se->pending & ~NV_SCI_IPC_EVENT_CONN_EST) | NV_SCI_IPC_EVENT_CONN_RESET;
+            break;
+        case CE_CLOSE: next = CS_DISC; notify = 1; break;
+        default: goto illegal;
+        }
+        break;
+    default:
+        goto illegal;
+    }
+    if (next != old) {
+        osci_log(OSCI_LOG_DEBUG, "ipc", "%s: %s --%s--> %s", se->ep->cfg.name, cs_names[old], ce_names[ev],
+                 cs_names[next]);
+        atomic_store_explicit(&se->h->side[se->s].state, next, memory_order_release);
+    }
+    if (notify) notify_peer(se);
+    return 0;
+illegal:
+    osci_log(OSCI_LOG_DEBUG, "ipc", "%s: %s --%s--> refused", se->ep->cfg.name, cs_names[old < CS_COUNT ? old : 0],
+             ce_names[ev]);
+    return -EPROTO;
+}
+
+/* Feeds the peer's published state into the machine until nothing changes. */
+static void handshake(struct shm_ep *se)
+{
+    int i;
+    for (i = 0; i < 4; i++) {
+        uint32_t me = my_state(se);
+        uint32_t peer = atomic_load_explicit(&se->h->side[se->p].state, memory_order_acquire);
+        if (me == CS_DISC) return;   /* no reset yet: stay out of the handshake */
+        if (peer == CS_SYNC && me != CS_ACK) conn_transition(se, CE_PEER_SYNC);
+        else if (peer == CS_ACK && (me == CS_SYNC || me == CS_ACK)) conn_transition(se, CE_PEER_ACK);
+        else if (peer == CS_EST && me == CS_ACK) conn_transition(se, CE_PEER_EST);
+        else if (peer == CS_DISC && me != CS_SYNC) conn_transition(se, CE_PEER_GONE);
+        else return;
+    }
+}
+
+/* ---- peer liveness ---- */
+static void on_peer_exit(void *arg)
+{
+    struct shm_ep *se = arg;
+    atomic_store(&se->peer_died, 1);
+    notify_side(se, se->s, se->mq_rx);   /* wakes our own event fd */
+}
+
+/* The peer process is gone: free its claim so that a restarted peer can attach. */
+static void reap_peer(struct shm_ep *se)
+{
+    struct shm_hdr *h = se->h;
+    if (hdr_lock(h) < 0) return;
+    if (atomic_load(&h->claim[se->p].pid) == se->watched_pid &&
+        atomic_load(&h->claim[se->p].start) == se->watched_start && !claim_alive(&h->claim[se->p])) {
+        atomic_store(&h->claim[se->p].pid, 0);
+        atomic_store(&h->claim[se->p].start, 0);
+        atomic_store(&h->side[se->p].state, CS_DISC);
+        atomic_store(&h->side[se->p].armed, 0);
+        h->attached--;
+        osci_log(OSCI_LOG_INFO, "ipc", "%s: peer process %d died", se->ep->cfg.name, se->watched_pid);
+    }
+    pthread_mutex_unlock(&h->lock);
+    se->watched_pid = 0;
+}
+
+/* Watches the peer's process when it is another process (cheap when nothing changed). */
+static void watch_peer(struct shm_ep *se)
+{
+    struct shm_claim *c = &se->h->claim[se->p];
+    int32_t pid = atomic_load_explicit(&c->pid, memory_order_relaxed);
+    uint64_t start = atomic_load_explicit(&c->start, memory_order_relaxed);
+    int ret;
+    if (atomic_exchange(&se->peer_died, 0)) {
+        reap_peer(se);
+        pid = atomic_load(&c->pid);
+        start = atomic_load(&c->start);
+    }
+    if (pid == se->watched_pid && start == se->watched_start) return;
+    if (se->watch_id) {
+        ipc__watch_del(se->watch_id);
+        se->watch_id = 0;
+        atomic_store(&se->peer_died, 0);
+    }
+    se->watched_pid = pid;
+    se->watched_start = start;
+    if (pid == 0 || pid == getpid()) return;
+    ret = ipc__watch_add(pid, on_peer_exit, se, &se->watch_id);
+    if (ret == 0 && ipc__proc_start(pid) == start) return;
+    if (ret == 0) {
+        ipc__watch_del(se->watch_id);
+        se->watch_id = 0;
+    }
+    if (ret == 0 || ret == -ESRCH) reap_peer(se);   /* gone already (or pid reused) */
+    else osci_log(OSCI_LOG_WARN, "ipc", "%s: cannot watch peer %d: %s", se->ep->cfg.name, pid, strerror(-ret));
+}
+
+/* ---- open / close ---- */
+static int release_claim(struct shm_ep *se, int unlink_last)
+{
+    struct shm_hdr *h = se->h;
+    int last = 0;
+    if (hdr_lock(h) < 0) return 0;
+    if (atomic_load(&h->claim[se->s].pid) == getpid()) {
+        atomic_store(&h->claim[se->s].pid, 0);
+        atomic_store(&h->claim[se->s].start, 0);
+        h->attached--;
+    }
+    if (h->attached == 0 && unlink_last && !atomic_load(&h->dead)) {
+        atomic_store(&h->dead, 1);
+        mq_unlink(se->mq_name[0]);
+        mq_unlink(se->mq_name[1]);
+        shm_unlink(se->shm_name);
+        last = 1;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return last;
+}
+
+static void unmap(struct shm_ep *se)
+{
+    if (se->h) munmap(se->h, se->map_len);
+    se->h = NULL;
+}
+
+static int init_header(struct shm_ep *se, const struct ipc_cfg_ep *cfg)
+{
+    struct shm_hdr *h = se->h;
+    pthread_mutexattr_t ma;
+    int rc;
+    h->magic = SHM_MAGIC;
+    h->version = SHM_VERSION;
+    h->nframes = cfg->nframes;
+    h->frame_size = cfg->frame_size;
+    h->size = se->map_len;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+    rc = pthread_mutex_init(&h->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    snprintf(h->names[0], sizeof(h->names[0]), "%s", cfg->side == 0 ? cfg->name : cfg->peer_name);
+    snprintf(h->names[1], sizeof(h->names[1]), "%s", cfg->side == 0 ? cfg->peer_name : cfg->name);
+    return -rc;
+}
+
+static int create_mqs(struct shm_ep *se, const struct ipc_cfg_ep *cfg)
+{
+    struct mq_attr attr = { .mq_maxmsg = MQ_MAXMSG, .mq_msgsize = MQ_MSGSIZE };
+    int q, ret;
+    for (q = 0; q < 2; q++) {
+        mqd_t m;
+        mq_unlink(se->mq_name[q]);   /* a leftover of a crashed channel (the shm name was free) */
+        m = mq_open(se->mq_name[q], O_CREAT | O_EXCL | O_RDWR | O_NONBLOCK | O_CLOEXEC, se->mode, &attr);
+        if (m == (mqd_t)-1) return -errno;
+        if ((ret = set_owner(m, cfg, se->mode)) < 0) {
+            mq_close(m);
+            return ret;
+        }
+        mq_close(m);
+    }
+    return 0;
+}
+
+/* Maps the channel (creating it when absent) and claims side s. */
+static int attach(struct shm_ep *se, const struct ipc_cfg_ep *cfg)
+{
+    size_t fifo = (size_t)cfg->nframes * cfg->frame_size;
+    int tries, ret = -EAGAIN;
+    se->map_len = HDR_SIZE + 2 * fifo;
+    for (tries = 0; tries < OPEN_TRIES; tries++) {
+        int fd, creator = 1, waited;
+        struct stat st;
+        struct shm_hdr *h;
+        fd = shm_open(se->shm_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, se->mode);
+        if (fd < 0 && errno == EEXIST) {
+            creator = 0;
+            fd = shm_open(se->shm_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+            if (fd < 0 && errno == ENOENT) continue;   /* unlinked meanwhile */
+        }
+        if (fd < 0) return -errno;
+        if (creator) {
+            if ((ret = set_owner(fd, cfg, se->mode)) < 0 || (ftruncate(fd, (off_t)se->map_len) < 0 && (ret = -errno))) {
+                shm_unlink(se->shm_name);
+                close(fd);
+                return ret;
+            }
+        } else {
+            if ((ret = check_obj(fd, cfg, se->mode, 1)) < 0) {
+                close(fd);
+                return ret;
+            }
+            for (waited = 0; fstat(fd, &st) == 0 && st.st_size == 0 && waited < ATTACH_WAIT_MS; waited++) sleep_ms(1);
+            if (st.st_size != (off_t)se->map_len) {
+                close(fd);
+                if (st.st_size == 0) {   /* creator died before sizing it */
+                    shm_unlink(se->shm_name);
+                    continue;
+                }
+                osci_log(OSCI_LOG_ERROR, "ipc", "%s: channel %s has another geometry (size %lld, expected %zu)",
+                         cfg->name, se->shm_name, (long long)st.st_size, se->map_len);
+                return -EPROTO;
+            }
+        }
+        h = mmap(NULL, se->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        close(fd);
+        if (h == MAP_FAILED) return -errno;
+        se->h = h;
+        if (creator) {
+            if ((ret = init_header(se, cfg)) < 0 || (ret = create_mqs(se, cfg)) < 0) {
+                shm_unlink(se->shm_name);
+                unmap(se);
+                return ret;
+            }
+            atomic_store_explicit(&h->ready, 1, memory_order_release);
+        } else {
+            for (waited = 0; !atomic_load_explicit(&h->ready, memory_order_acquire) && waited < ATTACH_WAIT_MS;
+                 waited++)
+                sleep_ms(1);
+            if (!atomic_load_explicit(&h->ready, memory_order_acquire)) {
+                unmap(se);
+                shm_unlink(se->shm_name);   /* its creator died half-way */
+                continue;
+            }
+            if (h->magic != SHM_MAGIC || h->version != SHM_VERSION || h->nframes != cfg->nframes ||
+                h->frame_size != cfg->frame_size || h->size != se->map_len) {
+                unmap(se);
+                return -EPROTO;
+            }
+        }
+        if ((ret = hdr_lock(h)) < 0) {
+            unmap(se);
+            return ret;
+        }
+        if (atomic_load(&h->dead)) {   /* its last user left as we came in: start over */
+            pthread_mutex_unlock(&h->lock);
+            unmap(se);
+            continue;
+        }
+        if (atomic_load(&h->claim[se->s].pid) != 0) {
+            if (claim_alive(&h->claim[se->s])) {
+                pthread_mutex_unlock(&h->lock);
+                unmap(se);
+                return -EBUSY;
+            }
+            osci_log(OSCI_LOG_INFO, "ipc", "%s: reclaiming the endpoint of dead process %d", cfg->name,
+                     (int)atomic_load(&h->claim[se->s].pid));
+        } else {
+            h->attached++;
+        }
+        atomic_store(&h->claim[se->s].start, ipc__proc_start(getpid()));
+        atomic_store(&h->claim[se->s].pid, getpid());
+        atomic_store(&h->side[se->s].state, CS_DISC);
+        atomic_store(&h->side[se->s].armed, 0);
+        se->notes_seen = atomic_load(&h->side[se->s].notes);
+        pthread_mutex_unlock(&h->lock);
+        return 0;
+    }
+    return ret == -EAGAIN ? -EBUSY : ret;
+}
+
+static int open_mqs(struct shm_ep *se, const struct ipc_cfg_ep *cfg)
+{
+    int ret;
+    se->mq_rx = mq_open(se->mq_name[se->s], O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (se->mq_rx == (mqd_t)-1) return -errno;
+    if ((ret = check_obj(se->mq_rx, cfg, se->mode, 0)) < 0) goto err_close_rx;
+    se->mq_tx = mq_open(se->mq_name[se->p], O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (se->mq_tx == (mqd_t)-1) {
+        ret = -errno;
+        goto err_close_rx;
+    }
+    if ((ret = check_obj(se->mq_tx, cfg, se->mode, 0)) < 0) goto err_close_tx;
+    return 0;
+err_close_tx:
+    mq_close(se->mq_tx);
+err_close_rx:
+    mq_close(se->mq_rx);
+    return ret;
+}
+
+static int shm_open_ep(struct ipc_ep *ep)
+{
+    const struct ipc_cfg_ep *cfg = &ep->cfg;
+    struct shm_ep *se;
+    int ret;
+    if (cfg->gid != IPC_GID_NONE && !in_group((gid_t)cfg->gid)) return -EACCES;
+    if (!(se = calloc(1, sizeof(*se)))) return -ENOMEM;
+    se->ep = ep;
+    se->s = (int)cfg->side;
+    se->p = 1 - se->s;
+    se->nframes = cfg->nframes;
+    se->fsize = cfg->frame_size;
+    se->mode = cfg->gid != IPC_GID_NONE ? 0660 : 0600;
+    atomic_init(&se->peer_died, 0);
+    make_names(se, cfg);
+    if ((ret = attach(se, cfg)) < 0) goto err_free;
+    if ((ret = open_mqs(se, cfg)) < 0) goto err_release;
+    se->tx_frames = (uint8_t *)se->h + HDR_SIZE + (size_t)se->s * se->nframes * se->fsize;
+    se->rx_frames = (uint8_t *)se->h + HDR_SIZE + (size_t)se->p * se->nframes * se->fsize;
+    ep->be = se;
+    ep->native.fd = se->mq_rx;
+    return 0;
+err_release:
+    release_claim(se, 1);
+    unmap(se);
+err_free:
+    free(se);
+    if (ret == -EPERM) ret = -EACCES;
+    return ret;
+}
+
+static void shm_close(struct ipc_ep *ep, int clear)
+{
+    struct shm_ep *se = to_shm(ep);
+    (void)clear;   /* the channel's data is discarded either way */
+    if (se->watch_id) ipc__watch_del(se->watch_id);
+    if (my_state(se) != CS_DISC) conn_transition(se, CE_CLOSE);
+    release_claim(se, 1);
+    mq_close(se->mq_tx);
+    mq_close(se->mq_rx);
+    unmap(se);
+    free(se);
+    ep->be = NULL;
+}
+
+static int shm_reset(struct ipc_ep *ep)
+{
+    struct shm_ep *se = to_shm(ep);
+    se->pending = 0;
+    conn_transition(se, CE_RESET);
+    handshake(se);
+    return 0;
+}
+
+/* ---- data path: no lock, no system call unless the peer armed itself ---- */
+static int shm_write_frame(struct ipc_ep *ep, volatile void **frame_p)
+{
+    struct shm_ep *se = to_shm(ep);
+    if (my_state(se) != CS_EST) return -ECONNRESET;
+    if (se->tx_tail - se->tx_head_cache >= se->nframes) {
+        se->tx_head_cache = atomic_load_explicit(&se->h->head[se->s].v, memory_order_acquire);
+        if (se->tx_tail - se->tx_head_cache > se->nframes) return -ECONNRESET;   /* corrupt or stale */
+        if (se->tx_tail - se->tx_head_cache == se->nframes) return -EAGAIN;
+    }
+    *frame_p = se->tx_frames + (size_t)(se->tx_tail % se->nframes) * se->fsize;
+    return 0;
+}
+
+static int shm_write_advance(struct ipc_ep *ep)
+{
+    struct shm_ep *se = to_shm(ep);
+    volatile void *f;
+    int ret = shm_write_frame(ep, &f);
+    if (ret < 0) return ret;
+    se->tx_tail++;
+    atomic_store_explicit(&se->h->tail[se->s].v, se->tx_tail, memory_order_release);
+    atomic_thread_fence(memory_order_seq_cst);
+    notify_if_armed(se, ARM_READ);
+    return 0;
+}
+
+static int shm_read_frame(struct ipc_ep *ep, const volatile void **frame_p)
+{
+    struct shm_ep *se = to_shm(ep);
+    if (my_state(se) != CS_EST) return -ECONNRESET;
+    if (se->rx_head == se->rx_tail_cache) {
+        se->rx_tail_cache = atomic_load_explicit(&se->h->tail[se->p].v, memory_order_acquire);
+        if (se->rx_tail_cache - se->rx_head > se->nframes) return -ECONNRESET;
+        if (se->rx_head == se->rx_tail_cache) return -EAGAIN;
+    }
+    *frame_p = se->rx_frames + (size_t)(se->rx_head % se->nframes) * se->fsize;
+    return 0;
+}
+
+static int shm_read_advance(struct ipc_ep *ep)
+{
+    struct shm_ep *se = to_shm(ep);
+    const volatile void *f;
+    uint32_t bits = ARM_WRITE;
+    int ret = shm_read_frame(ep, &f);
+    if (ret < 0) return ret;
+    se->rx_head++;
+    atomic_store_explicit(&se->h->head[se->p].v, se->rx_head, memory_order_release);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (se->rx_head == se->rx_tail_cache &&
+        se->rx_head == atomic_load_explicit(&se->h->tail[se->p].v, memory_order_relaxed))
+        bits |= ARM_EMPTY;
+    notify_if_armed(se, bits);
+    return 0;
+}
+
+/* Level events of an established channel. */
+static uint32_t levels(struct shm_ep *se)
+{
+    uint32_t ev = 0, tail = atomic_load_explicit(&se->h->tail[se->p].v, memory_order_acquire);
+    uint32_t head = atomic_load_explicit(&se->h->head[se->s].v, memory_order_acquire);
+    se->rx_tail_cache = tail;
+    se->tx_head_cache = head;
+    if (tail != se->rx_head) ev |= NV_SCI_IPC_EVENT_READ;
+    if (se->tx_tail - head < se->nframes) ev |= NV_SCI_IPC_EVENT_WRITE;
+    if (se->tx_tail == head) ev |= NV_SCI_IPC_EVENT_WRITE_EMPTY;
+    return ev;
+}
+
+static int shm_get_event(struct ipc_ep *ep, uint32_t *events_p)
+{
+    struct shm_ep *se = to_shm(ep);
+    uint32_t ev;
+    drain(se);
+    watch_peer(se);
+    handshake(se);
+    ev = se->pending;
+    se->pending = 0;
+    if (my_state(se) == CS_EST) {
+        uint32_t lv = levels(se), want = 0;
+        if (!(lv & NV_SCI_IPC_EVENT_READ)) want |= ARM_READ;
+        if (!(lv & NV_SCI_IPC_EVENT_WRITE)) want |= ARM_WRITE;
+        if (!(lv & NV_SCI_IPC_EVENT_WRITE_EMPTY)) want |= ARM_EMPTY;
+        if (want) {   /* Dekker with the peer's publish-then-check: one of us sees the other */
+            atomic_fetch_or(&se->h->side[se->s].armed, want);
+            atomic_thread_fence(memory_order_seq_cst);
+            lv = levels(se);
+        }
+        ev |= lv;
+    }
+    *events_p = ev;
+    return 0;
+}
+
+static int shm_event_fd(struct ipc_ep *ep)
+{
+    return to_shm(ep)->mq_rx;
+}
+
+const struct ipc_backend_ops ipc__shm_ops = {
+    .size = sizeof(struct ipc_backend_ops),
+    .close = shm_close,
+    .event_fd = shm_event_fd,
+    .get_event = shm_get_event,
+    .open = shm_open_ep,
+    .read_advance = shm_read_advance,
+    .read_frame = shm_read_frame,
+    .reset = shm_reset,
+    .write_advance = shm_write_advance,
+    .write_frame = shm_write_frame,
+};

@@ -1,0 +1,167 @@
+/* Peer-death watcher: one thread per process polls pidfds of peer processes and calls back on exit. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ipc_internal.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+struct watch {
+    uint64_t id;
+    int pidfd;
+    void (*fn)(void *arg);
+    void *arg;
+    struct watch *next;
+};
+
+static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wdone = PTHREAD_COND_INITIALIZER;
+static struct watch *wlist;
+static int epfd = -1, ctlfd = -1;
+static pthread_t wthread;
+static int wrunning;
+static uint64_t wnext_id = 1;
+static uint64_t wcalling;   /* id whose callback runs now, 0 if none */
+
+static struct watch *take(uint64_t id)
+{
+    struct watch **pp, *w;
+    for (pp = &wlist; (w = *pp); pp = &w->next) {
+        if (w->id == id) {
+            *pp = w->next;
+            epoll_ctl(epfd, EPOLL_CTL_DEL, w->pidfd, NULL);
+            close(w->pidfd);
+            return w;
+        }
+    }
+    return NULL;
+}
+
+static void *watch_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct epoll_event ev[8];
+        int n = epoll_wait(epfd, ev, 8, -1), i;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        for (i = 0; i < n; i++) {
+            struct watch *w;
+            if (ev[i].data.u64 == 0) return NULL;   /* stop request */
+            pthread_mutex_lock(&wlock);
+            w = take(ev[i].data.u64);
+            if (w) wcalling = w->id;
+            pthread_mutex_unlock(&wlock);
+            if (!w) continue;
+            w->fn(w->arg);
+            pthread_mutex_lock(&wlock);
+            wcalling = 0;
+            pthread_cond_broadcast(&wdone);
+            pthread_mutex_unlock(&wlock);
+            free(w);
+        }
+    }
+    return NULL;
+}
+
+static int start_locked(void)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
+    int ret;
+    if (wrunning) return 0;
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd < 0) return -errno;
+    ctlfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (ctlfd < 0) {
+        ret = -errno;
+        goto err_close_ep;
+    }
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, ctlfd, &ev) < 0) {
+        ret = -errno;
+        goto err_close_ctl;
+    }
+    if ((ret = -pthread_create(&wthread, NULL, watch_main, NULL)) < 0) goto err_close_ctl;
+    wrunning = 1;
+    return 0;
+err_close_ctl:
+    close(ctlfd);
+    ctlfd = -1;
+err_close_ep:
+    close(epfd);
+    epfd = -1;
+    return ret;
+}
+
+int ipc__watch_add(pid_t pid, void (*fn)(void *arg), void *arg, uint64_t *id_p)
+{
+    struct epoll_event ev = { .events = EPOLLIN };
+    struct watch *w;
+    int ret;
+    pthread_mutex_lock(&wlock);
+    if ((ret = start_locked()) < 0) goto out;
+    if (!(w = calloc(1, sizeof(*w)))) {
+        ret = -ENOMEM;
+        goto out;
+    }
+    w->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (w->pidfd < 0) {
+        ret = -errno;   /* -ESRCH: already gone */
+        free(w);
+        goto out;
+    }
+    w->id = wnext_id++;
+    w->fn = fn;
+    w->arg = arg;
+    ev.data.u64 = w->id;
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, w->pidfd, &ev) < 0) {
+        ret = -errno;
+        close(w->pidfd);
+        free(w);
+        goto out;
+    }
+    w->next = wlist;
+    wlist = w;
+    *id_p = w->id;
+out:
+    pthread_mutex_unlock(&wlock);
+    return ret;
+}
+
+void ipc__watch_del(uint64_t id)
+{
+    struct watch *w;
+    pthread_mutex_lock(&wlock);
+    w = wrunning ? take(id) : NULL;
+    free(w);
+    while (wcalling == id && !pthread_equal(pthread_self(), wthread)) pthread_cond_wait(&wdone, &wlock);
+    pthread_mutex_unlock(&wlock);
+}
+
+void ipc__watch_stop(void)
+{
+    uint64_t one = 1;
+    pthread_mutex_lock(&wlock);
+    if (!wrunning) {
+        pthread_mutex_unlock(&wlock);
+        return;
+    }
+    wrunning = 0;
+    pthread_mutex_unlock(&wlock);
+    if (write(ctlfd, &one, sizeof(one)) < 0) {}
+    pthread_join(wthread, NULL);
+    pthread_mutex_lock(&wlock);
+    while (wlist) free(take(wlist->id));
+    close(ctlfd);
+    close(epfd);
+    ctlfd = epfd = -1;
+    pthread_mutex_unlock(&wlock);
+}
