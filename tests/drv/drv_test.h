@@ -15,6 +15,7 @@
 #include "osci_drv.h"
 
 static char t_fabric[64];
+static pid_t t_children[8];
 
 static inline uint64_t t_now_ms(void)
 {
@@ -144,8 +145,12 @@ static inline int t_reap(pid_t pid, int timeout_ms)
     uint64_t end = t_now_ms() + (uint64_t)timeout_ms;
     while (t_now_ms() < end) {
         pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
+        if (r == pid) {
+            for (int i = 0; i < 8; i++)
+                if (t_children[i] == pid)
+                    t_children[i] = 0;
             return st;
+        }
         usleep(1000);
     }
     kill(pid, SIGKILL);
@@ -169,6 +174,46 @@ static inline int t_shm_count(void)
             n++;
     closedir(dir);
     return n;
+}
+
+/* Children to kill if a test fails half-way; teardown also removes what the fabric left. */
+static inline pid_t t_fork(void)
+{
+    pid_t p = fork();
+    if (p > 0)
+        for (int i = 0; i < 8; i++)
+            if (!t_children[i]) {
+                t_children[i] = p;
+                break;
+            }
+    if (p == 0)
+        memset(t_children, 0, sizeof(t_children));
+    return p;
+}
+
+static inline int t_teardown(void **state)
+{
+    char prefix[80], path[400];
+    struct dirent *e;
+    DIR *dir;
+    (void)state;
+    for (int i = 0; i < 8; i++)
+        if (t_children[i]) {
+            kill(t_children[i], SIGKILL);
+            waitpid(t_children[i], NULL, 0);
+            t_children[i] = 0;
+        }
+    snprintf(prefix, sizeof(prefix), "osci.%s", t_fabric);
+    if ((dir = opendir("/dev/shm"))) {
+        while ((e = readdir(dir)))
+            if (!strncmp(e->d_name, prefix, strlen(prefix)) &&
+                (e->d_name[strlen(prefix)] == '\0' || e->d_name[strlen(prefix)] == '.')) {
+                snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
+                unlink(path);
+            }
+        closedir(dir);
+    }
+    return 0;
 }
 
 #endif
