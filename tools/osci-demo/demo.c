@@ -163,7 +163,7 @@ static int run_server(const struct opts *o)
         failed("SCIWaitForInterrupt", err);
         goto out_seg;
     }
-    say("interrupt %u: triggered by node %u", intno, client);
+    say("interrupt %u: received (node %u has written the segment)", intno, client);
 
     for (size_t i = 0; i < o->size; i++) {
         if (mem[i] != pattern(i)) {

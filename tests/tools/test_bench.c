@@ -1,0 +1,217 @@
+/* osci-bench as a child process: the seg suite's JSON contract, CSV, and argument errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "tool_util.h"
+
+static char bench[PATH_MAX];
+
+static int setup(void **state)
+{
+    tu_bin("osci-bench", bench, sizeof(bench));
+    if (access(bench, X_OK)) {
+        fprintf(stderr, "%s not built\n", bench);
+        return -1;
+    }
+    return 0;
+}
+
+static const struct tu_json *find_test(const struct tu_json *results, const char *name, size_t *count_p)
+{
+    const struct tu_json *first = NULL;
+    size_t count = 0;
+    for (size_t i = 0; i < results->n; i++) {
+        const char *t = tu_str(results->items[i], "test");
+        if (t && !strcmp(t, name)) {
+            if (!first)
+                first = results->items[i];
+            count++;
+        }
+    }
+    *count_p = count;
+    return first;
+}
+
+static void check_lat(const struct tu_json *r, const char *key)
+{
+    const struct tu_json *lat = tu_get(r, key);
+    assert_non_null(lat);
+    double min = tu_num(lat, "min"), p50 = tu_num(lat, "p50"), avg = tu_num(lat, "avg"), p99 = tu_num(lat, "p99"),
+           max = tu_num(lat, "max");
+    assert_true(min > 0);
+    assert_true(p50 >= min);
+    assert_true(p99 >= p50);
+    assert_true(max >= p99);
+    assert_true(avg >= min && avg <= max);
+}
+
+static void test_seg_json(void **state)
+{
+    static const char *const lat_tests[] = { "seg.pio.lat", "floor.spin.lat", "seg.intr.rtt", "floor.futex.rtt" };
+    static const char *const bw_tests[] = { "seg.memcpy.bw", "floor.memcpy.bw" };
+    static const char *const ratio_names[] = { "seg.pio.lat/floor.spin.lat", "seg.memcpy.bw/floor.memcpy.bw",
+                                               "seg.intr.rtt/floor.futex.rtt" };
+    char *argv[] = { bench, "--suite", "seg", "--json", "--quick", NULL };
+    struct tu_run run;
+    assert_int_equal(tu_run(argv, 120000, &run), 0);
+    assert_false(run.timed_out);
+    assert_int_equal(tu_exit_code(&run), 0);
+    struct tu_json *j = tu_json_parse(run.out);
+    if (!j)
+        fprintf(stderr, "not JSON:\n%s\n", run.out);
+    assert_non_null(j);
+    assert_int_equal(j->t, TJ_OBJ);
+
+    const struct tu_json *m = tu_get(j, "machine");
+    assert_true(tu_num(m, "nproc") >= 1);
+    assert_non_null(tu_str(m, "kernel"));
+
+    const struct tu_json *res = tu_get(j, "results");
+    assert_non_null(res);
+    assert_int_equal(res->t, TJ_ARR);
+    for (size_t i = 0; i < res->n; i++) {
+        const struct tu_json *r = res->items[i];
+        const char *err = tu_str(r, "error");
+        if (err)
+            fprintf(stderr, "%s size %.0f: %s\n", tu_str(r, "test"), tu_num(r, "size"), err);
+        assert_null(err);
+        assert_non_null(tu_str(r, "test"));
+        assert_true(tu_num(r, "size") >= 0);
+        assert_true(tu_num(r, "iters") > 0);
+    }
+    for (size_t k = 0; k < sizeof(lat_tests) / sizeof(lat_tests[0]); k++) {
+        size_t count;
+        const struct tu_json *r = find_test(res, lat_tests[k], &count);
+        assert_non_null(r);
+        check_lat(r, "lat_ns");
+        if (strstr(lat_tests[k], ".lat")) {
+            assert_int_equal(count, 2);              /* sizes 8 and 64 */
+            check_lat(r, "rtt_ns");
+            /* one-way is half the round trip */
+            double one = tu_num(tu_get(r, "lat_ns"), "p50"), rtt = tu_num(tu_get(r, "rtt_ns"), "p50");
+            assert_true(one * 2 > rtt * 0.999 && one * 2 < rtt * 1.001);
+        }
+    }
+    for (size_t k = 0; k < sizeof(bw_tests) / sizeof(bw_tests[0]); k++) {
+        size_t count;
+        const struct tu_json *r = find_test(res, bw_tests[k], &count);
+        assert_non_null(r);
+        assert_int_equal(count, 3);                  /* 4 KiB, 1 MiB, 64 MiB */
+        for (size_t i = 0; i < res->n; i++) {
+            const char *t = tu_str(res->items[i], "test");
+            if (t && !strcmp(t, bw_tests[k]))
+                assert_true(tu_num(res->items[i], "bw_MBps") > 0);
+        }
+    }
+    const struct tu_json *ratios = tu_get(j, "ratios");
+    assert_non_null(ratios);
+    assert_int_equal(ratios->t, TJ_ARR);
+    for (size_t k = 0; k < sizeof(ratio_names) / sizeof(ratio_names[0]); k++) {
+        int seen = 0;
+        for (size_t i = 0; i < ratios->n; i++) {
+            const char *name = tu_str(ratios->items[i], "name");
+            if (name && !strcmp(name, ratio_names[k])) {
+                seen = 1;
+                assert_true(tu_num(ratios->items[i], "value") > 0);
+                assert_non_null(tu_str(ratios->items[i], "target"));
+            }
+        }
+        assert_true(seen);
+    }
+    tu_json_free(j);
+    tu_run_free(&run);
+}
+
+static void test_csv(void **state)
+{
+    char *argv[] = { bench, "--suite", "seg", "--csv", "--quick", "-n", "200", "-w", "20", "-s", "64", NULL };
+    struct tu_run run;
+    assert_int_equal(tu_run(argv, 120000, &run), 0);
+    assert_int_equal(tu_exit_code(&run), 0);
+    assert_true(!strncmp(run.out, "test,suite,mode,size,iters,", 27));
+    /* header + pio + spin + memcpy + memcpy floor at 64 bytes + intr + futex */
+    size_t lines = 0;
+    for (char *p = run.out; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 7);
+    assert_non_null(strstr(run.out, "\nseg.pio.lat,seg,poll,64,200,"));
+    assert_non_null(strstr(run.out, "\nseg.intr.rtt,seg,event,0,200,"));
+    tu_run_free(&run);
+}
+
+static void expect_usage_error(char **argv)
+{
+    struct tu_run run;
+    assert_int_equal(tu_run(argv, 10000, &run), 0);
+    assert_int_equal(tu_exit_code(&run), 2);
+    assert_int_equal(run.len, 0);
+    tu_run_free(&run);
+}
+
+static void test_bad_args(void **state)
+{
+    char *a1[] = { bench, "--bogus", NULL };
+    char *a2[] = { bench, "--json", "--csv", NULL };
+    char *a3[] = { bench, "-s", "0", NULL };
+    char *a4[] = { bench, "-s", "12Q", NULL };
+    char *a5[] = { bench, "--suite", "nope", NULL };
+    char *a6[] = { bench, "-n", "-5", NULL };
+    char *a7[] = { bench, "extra", NULL };
+    expect_usage_error(a1);
+    expect_usage_error(a2);
+    expect_usage_error(a3);
+    expect_usage_error(a4);
+    expect_usage_error(a5);
+    expect_usage_error(a6);
+    expect_usage_error(a7);
+}
+
+static void test_list(void **state)
+{
+    char *argv[] = { bench, "--list", NULL };
+    struct tu_run run;
+    assert_int_equal(tu_run(argv, 10000, &run), 0);
+    assert_int_equal(tu_exit_code(&run), 0);
+    assert_non_null(strstr(run.out, "seg.pio.lat"));
+    assert_non_null(strstr(run.out, "floor.futex.rtt"));
+    assert_non_null(strstr(run.out, "ipc.process.lat.poll"));
+    assert_non_null(strstr(run.out, "peer.ucx.am_lat"));
+    tu_run_free(&run);
+}
+
+/* The mqueue peer runs anywhere and leaves no queue behind (run.sh checks /dev/mqueue). */
+static void test_mq_peer(void **state)
+{
+    char *argv[] = { bench, "--suite", "ipc", "--json", "--quick", "-n", "100", "-w", "10", "-s", "64", NULL };
+    struct tu_run run;
+    size_t count;
+    assert_int_equal(tu_run(argv, 120000, &run), 0);
+    assert_int_equal(tu_exit_code(&run), 0);
+    struct tu_json *j = tu_json_parse(run.out);
+    assert_non_null(j);
+    const struct tu_json *r = find_test(tu_get(j, "results"), "peer.mq.lat", &count);
+    assert_non_null(r);
+    assert_null(tu_str(r, "error"));
+    check_lat(r, "lat_ns");
+    /* Every ipc row is present: measured, or an error saying why not. */
+    r = find_test(tu_get(j, "results"), "peer.ucx.am_lat", &count);
+    assert_non_null(r);
+    assert_true(tu_str(r, "error") != NULL || tu_num(tu_get(r, "lat_ns"), "p50") > 0);
+    tu_json_free(j);
+    tu_run_free(&run);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_args),
+        cmocka_unit_test(test_list),
+        cmocka_unit_test(test_seg_json),
+        cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_mq_peer),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

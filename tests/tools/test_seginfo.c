@@ -1,0 +1,240 @@
+/* osci-seginfo as a child process: exit codes, and the JSON it prints for a live two-node fabric. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "sisci_api.h"
+#include "tool_util.h"
+
+#define SEG_ID 42
+#define SEG_SIZE 8192
+
+static char seginfo[PATH_MAX];
+
+static int setup(void **state)
+{
+    tu_bin("osci-seginfo", seginfo, sizeof(seginfo));
+    if (access(seginfo, X_OK)) {
+        fprintf(stderr, "%s not built\n", seginfo);
+        return -1;
+    }
+    return 0;
+}
+
+static int run_code(char **argv, struct tu_run *run)
+{
+    assert_int_equal(tu_run(argv, 20000, run), 0);
+    assert_false(run->timed_out);
+    return tu_exit_code(run);
+}
+
+static void test_usage(void **state)
+{
+    struct tu_run run;
+    char *a1[] = { seginfo, "--bogus", NULL };
+    char *a2[] = { seginfo, "-a", "x", NULL };
+    char *a3[] = { seginfo, "-a", "-1", NULL };
+    char *a4[] = { seginfo, "extra", NULL };
+    char *v[] = { seginfo, "--version", NULL };
+    char *h[] = { seginfo, "-h", NULL };
+    char **bad[] = { a1, a2, a3, a4 };
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(run_code(bad[i], &run), 2);
+        tu_run_free(&run);
+    }
+    assert_int_equal(run_code(v, &run), 0);
+    assert_true(!strncmp(run.out, "osci-seginfo ", 13));
+    tu_run_free(&run);
+    assert_int_equal(run_code(h, &run), 0);
+    assert_non_null(strstr(run.out, "usage:"));
+    tu_run_free(&run);
+}
+
+/* A fabric nobody runs: "no fabric" (3), in text and in JSON. */
+static void test_no_fabric(void **state)
+{
+    struct tu_run run;
+    char name[64], *saved = getenv("OSCI_FABRIC") ? strdup(getenv("OSCI_FABRIC")) : NULL;
+    char *a1[] = { seginfo, NULL };
+    char *a2[] = { seginfo, "--json", NULL };
+    snprintf(name, sizeof(name), "h6-absent-%ld", (long)getpid());
+    setenv("OSCI_FABRIC", name, 1);
+    assert_int_equal(run_code(a1, &run), 3);
+    tu_run_free(&run);
+    assert_int_equal(run_code(a2, &run), 3);
+    struct tu_json *j = tu_json_parse(run.out);
+    if (!j)
+        fprintf(stderr, "not JSON:\n%s\n", run.out);
+    assert_non_null(j);
+    tu_json_free(j);
+    tu_run_free(&run);
+    if (saved) {
+        setenv("OSCI_FABRIC", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("OSCI_FABRIC");
+    }
+}
+
+/* Child: connects to the parent's segment and stays connected until the pipe closes. */
+static void connector(unsigned int node, int ready_fd, int hold_fd)
+{
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+    sci_error_t err;
+    char c = 1;
+    SCIInitialize(0, &err);
+    if (err)
+        _exit(10);
+    SCIOpen(&sd, 0, &err);
+    if (err)
+        _exit(11);
+    SCIConnectSegment(sd, &rs, node, SEG_ID, 0, NULL, NULL, 5000, 0, &err);
+    if (err)
+        _exit(12);
+    if (write(ready_fd, &c, 1) != 1)
+        _exit(13);
+    while (read(hold_fd, &c, 1) > 0)
+        ;
+    SCIDisconnectSegment(rs, 0, &err);
+    SCIClose(sd, 0, &err);
+    SCITerminate();
+    _exit(0);
+}
+
+static const struct tu_json *find_node(const struct tu_json *peers, unsigned int node)
+{
+    for (size_t i = 0; peers && i < peers->n; i++)
+        if (tu_num(peers->items[i], "node_id") == (double)node)
+            return peers->items[i];
+    return NULL;
+}
+
+static const struct tu_json *find_seg(const struct tu_json *peer, const char *kind)
+{
+    const struct tu_json *segs = tu_get(peer, "segments");
+    for (size_t i = 0; segs && i < segs->n; i++) {
+        const char *k = tu_str(segs->items[i], "kind");
+        if (k && !strcmp(k, kind) && tu_num(segs->items[i], "segment_id") == SEG_ID)
+            return segs->items[i];
+    }
+    return NULL;
+}
+
+static void test_live_fabric(void **state)
+{
+    sci_desc_t sd;
+    sci_local_segment_t seg;
+    sci_error_t err;
+    unsigned int me = 0, child_node = 0;
+    int ready[2], hold[2], ok = 0, status;
+    char c;
+    struct tu_run run;
+    char *ajson[] = { seginfo, "--json", NULL };
+    char *atext[] = { seginfo, "-v", NULL };
+    char *amissing[] = { seginfo, "-a", "7", NULL };
+
+    SCIInitialize(0, &err);
+    assert_int_equal(err, SCI_ERR_OK);
+    SCIOpen(&sd, 0, &err);
+    assert_int_equal(err, SCI_ERR_OK);
+    SCIGetLocalNodeId(0, &me, 0, &err);
+    assert_int_equal(err, SCI_ERR_OK);
+    SCICreateSegment(sd, &seg, SEG_ID, SEG_SIZE, NULL, NULL, 0, &err);
+    assert_int_equal(err, SCI_ERR_OK);
+    SCIPrepareSegment(seg, 0, 0, &err);
+    assert_int_equal(err, SCI_ERR_OK);
+    SCISetSegmentAvailable(seg, 0, 0, &err);
+    assert_int_equal(err, SCI_ERR_OK);
+
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(hold), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(ready[0]);
+        close(hold[1]);
+        connector(me, ready[1], hold[0]);
+    }
+    close(ready[1]);
+    close(hold[0]);
+    struct pollfd pfd = { .fd = ready[0], .events = POLLIN };
+    int connected = poll(&pfd, 1, 15000) == 1 && read(ready[0], &c, 1) == 1;
+
+    /* The published view may trail the events a little: look for up to 5 s. */
+    for (int tries = 0; connected && tries < 50 && !ok; tries++) {
+        assert_int_equal(run_code(ajson, &run), 0);
+        struct tu_json *j = tu_json_parse(run.out);
+        if (!j)
+            fprintf(stderr, "not JSON:\n%s\n", run.out);
+        assert_non_null(j);
+        const struct tu_json *ads = tu_get(j, "adapters");
+        assert_non_null(ads);
+        assert_true(ads->n >= 1);
+        const struct tu_json *a0 = ads->items[0];
+        assert_non_null(tu_str(a0, "driver"));
+        assert_int_equal(tu_get(a0, "node_id")->t, TJ_NULL);   /* it observes */
+        const struct tu_json *peers = tu_get(a0, "peers");
+        const struct tu_json *mine = find_node(peers, me);
+        const struct tu_json *lseg = mine ? find_seg(mine, "local") : NULL;
+        for (size_t i = 0; peers && i < peers->n; i++)
+            if (tu_num(peers->items[i], "node_id") != me && find_seg(peers->items[i], "remote")) {
+                child_node = (unsigned int)tu_num(peers->items[i], "node_id");
+                assert_string_equal(tu_str(find_seg(peers->items[i], "remote"), "state"), "OPERATIONAL");
+            }
+        if (mine && lseg && child_node && tu_num(lseg, "n_connections") == 1) {
+            assert_string_equal(tu_str(mine, "link"), "up");
+            assert_true(tu_num(mine, "pid") == (double)getpid());
+            assert_string_equal(tu_str(lseg, "state"), "AVAILABLE");
+            assert_true(tu_num(lseg, "size") == SEG_SIZE);
+            assert_true(tu_get(lseg, "connections")->n == 1);
+            assert_true(tu_get(lseg, "connections")->items[0]->num == (double)child_node);
+            ok = 1;
+        }
+        tu_json_free(j);
+        tu_run_free(&run);
+        if (!ok)
+            usleep(100000);
+    }
+
+    if (ok) {
+        char want[64];
+        assert_int_equal(run_code(atext, &run), 0);
+        snprintf(want, sizeof(want), "segment %u: %u bytes", SEG_ID, SEG_SIZE);
+        assert_non_null(strstr(run.out, want));
+        snprintf(want, sizeof(want), "segment %u@node %u", SEG_ID, me);
+        assert_non_null(strstr(run.out, want));
+        assert_non_null(strstr(run.out, "none (observing)"));
+        tu_run_free(&run);
+        assert_int_equal(run_code(amissing, &run), 3);
+        tu_run_free(&run);
+    }
+
+    close(hold[1]);
+    close(ready[0]);
+    waitpid(pid, &status, 0);
+    for (int i = 0; i < 100; i++) {
+        SCIRemoveSegment(seg, 0, &err);
+        if (err != SCI_ERR_BUSY)
+            break;
+        usleep(20000);
+    }
+    assert_int_equal(err, SCI_ERR_OK);
+    SCIClose(sd, 0, &err);
+    SCITerminate();
+    assert_true(connected);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(ok);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_no_fabric),
+        cmocka_unit_test(test_live_fabric),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
