@@ -1,0 +1,492 @@
+/*
+ * DMA queues across processes on simntb: write and read transfers (data checked through a
+ * remote map), vector transfers, DMA_WAIT, callbacks, abort, remove BUSY, bad offsets, sizes,
+ * vectors and flags, and a transfer to a segment whose owner was SIGKILLed (ERROR state).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sisci_api.h"
+
+/* ---- two-process plumbing ---- */
+
+#define CHK(c) do { if (!(c)) { fprintf(stderr, "child %d: %s:%d: %s\n", (int)getpid(), __FILE__, __LINE__, #c); \
+                                _exit(1); } } while (0)
+#define CHK_OK(e) CHK((e) == SCI_ERR_OK)
+
+struct peer { pid_t pid; int wfd, rfd; };
+typedef int (*peer_fn)(int rfd, int wfd);
+
+static void peer_start(struct peer *p, peer_fn fn)
+{
+    int a[2], b[2];
+
+    assert_int_equal(pipe(a), 0);
+    assert_int_equal(pipe(b), 0);
+    p->pid = fork();
+    assert_true(p->pid >= 0);
+    if (p->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(a[1]);
+        close(b[0]);
+        _exit(fn(a[0], b[1]));
+    }
+    close(a[0]);
+    close(b[1]);
+    p->wfd = a[1];
+    p->rfd = b[0];
+}
+
+static int xsend(int fd, uint32_t v)
+{
+    return write(fd, &v, sizeof(v)) == sizeof(v) ? 0 : -1;
+}
+
+static int xrecv(int fd, uint32_t *v, int timeout_ms)
+{
+    struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+    if (poll(&pf, 1, timeout_ms) != 1)
+        return -1;
+    return read(fd, v, sizeof(*v)) == sizeof(*v) ? 0 : -1;
+}
+
+static uint32_t precv(struct peer *p)
+{
+    uint32_t v = 0;
+
+    assert_int_equal(xrecv(p->rfd, &v, 10000), 0);
+    return v;
+}
+
+/* Reap the peer (killing it after timeout_ms); its exit status, 128+signal when killed. */
+static int peer_end(struct peer *p, int timeout_ms)
+{
+    int st = 0;
+
+    for (int i = 0; i < timeout_ms / 10; i++) {
+        if (waitpid(p->pid, &st, WNOHANG) == p->pid)
+            goto done;
+        usleep(10000);
+    }
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, &st, 0);
+done:
+    close(p->wfd);
+    close(p->rfd);
+    p->pid = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static sci_desc_t child_init(unsigned int *node_p)
+{
+    sci_error_t e;
+    sci_desc_t sd;
+
+    SCIInitialize(0, &e);
+    CHK_OK(e);
+    SCIOpen(&sd, 0, &e);
+    CHK_OK(e);
+    SCIGetLocalNodeId(0, node_p, 0, &e);
+    CHK_OK(e);
+    return sd;
+}
+
+static void child_fini(sci_desc_t sd)
+{
+    sci_error_t e;
+
+    SCIClose(sd, 0, &e);
+    CHK_OK(e);
+    SCITerminate();
+}
+
+static sci_desc_t parent_init(void)
+{
+    sci_error_t e;
+    sci_desc_t sd;
+
+    SCIInitialize(0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    return sd;
+}
+
+static void parent_fini(sci_desc_t sd)
+{
+    sci_error_t e;
+
+    SCIClose(sd, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCITerminate();
+}
+
+/* ---- fixture: the child exports a segment, the parent connects and maps it ---- */
+
+#define SEGSZ   (6u << 20)
+#define SEG_ID  77u
+
+static int child_owner(int rfd, int wfd)
+{
+    sci_local_segment_t ls;
+    unsigned int node;
+    uint32_t cmd;
+    sci_error_t e;
+    sci_desc_t sd = child_init(&node);
+
+    SCICreateSegment(sd, &ls, SEG_ID, SEGSZ, NULL, NULL, 0, &e);
+    CHK_OK(e);
+    SCIPrepareSegment(ls, 0, 0, &e);
+    CHK_OK(e);
+    SCISetSegmentAvailable(ls, 0, 0, &e);
+    CHK_OK(e);
+    CHK(xsend(wfd, node) == 0);
+    CHK(xrecv(rfd, &cmd, 18000) == 0 && cmd == 0);
+    SCISetSegmentUnavailable(ls, 0, SCI_FLAG_NOTIFY, &e);
+    CHK_OK(e);
+    for (int i = 0; i < 500; i++) {
+        SCIRemoveSegment(ls, 0, &e);
+        if (e != SCI_ERR_BUSY)
+            break;
+        usleep(10000);
+    }
+    CHK_OK(e);
+    child_fini(sd);
+    return 0;
+}
+
+struct fix {
+    struct peer p;
+    sci_desc_t sd;
+    unsigned int cnode;
+    sci_remote_segment_t rs;
+    sci_map_t rmap;
+    volatile uint8_t *rptr;
+    sci_local_segment_t ls;
+    sci_map_t lmap;
+    uint8_t *lptr;
+    sci_dma_queue_t dq;
+};
+
+static void fix_up(struct fix *f)
+{
+    sci_error_t e;
+
+    peer_start(&f->p, child_owner);
+    f->sd = parent_init();
+    f->cnode = precv(&f->p);
+    for (int i = 0; i < 500; i++) {
+        SCIConnectSegment(f->sd, &f->rs, f->cnode, SEG_ID, 0, NULL, NULL, SCI_INFINITE_TIMEOUT, 0, &e);
+        if (e == SCI_ERR_OK)
+            break;
+        usleep(10000);
+    }
+    assert_int_equal(e, SCI_ERR_OK);
+    f->rptr = SCIMapRemoteSegment(f->rs, &f->rmap, 0, SEGSZ, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCICreateSegment(f->sd, &f->ls, 1000, SEGSZ, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    f->lptr = SCIMapLocalSegment(f->ls, &f->lmap, 0, SEGSZ, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCICreateDMAQueue(f->sd, &f->dq, 0, 4, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(SCIDMAQueueState(f->dq), SCI_DMAQUEUE_IDLE);
+}
+
+static void fix_down(struct fix *f, bool peer_alive)
+{
+    sci_error_t e;
+
+    SCIRemoveDMAQueue(f->dq, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCIUnmapSegment(f->lmap, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCIRemoveSegment(f->ls, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    if (f->rmap) {
+        SCIUnmapSegment(f->rmap, 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    SCIDisconnectSegment(f->rs, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    if (peer_alive) {
+        assert_int_equal(xsend(f->p.wfd, 0), 0);
+        assert_int_equal(peer_end(&f->p, 10000), 0);
+    }
+    parent_fini(f->sd);
+}
+
+static uint8_t pat(size_t i, unsigned int seed)
+{
+    return (uint8_t)((i * 131u + seed * 7u + (i >> 11)) & 0xff);
+}
+
+static void fill(uint8_t *p, size_t off, size_t len, unsigned int seed)
+{
+    for (size_t i = 0; i < len; i++)
+        p[off + i] = pat(i, seed);
+}
+
+static bool check_remote(volatile uint8_t *p, size_t off, size_t len, unsigned int seed)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[off + i] != pat(i, seed))
+            return false;
+    return true;
+}
+
+/* ---- write, read, vector ---- */
+
+static void test_write_read_vec(void **state)
+{
+    struct fix f = { 0 };
+    const size_t len = (2u << 20) + 4097;   /* three chunks, odd tail */
+    dis_dma_vec_t v[3];
+    sci_error_t e;
+
+    (void)state;
+    fix_up(&f);
+
+    /* write: local 100.. -> remote 5000.. */
+    fill(f.lptr, 100, len, 1);
+    memset((void *)f.rptr, 0, SEGSZ);
+    SCIStartDmaTransfer(f.dq, f.ls, f.rs, 100, len, 5000, NULL, NULL, SCI_FLAG_DMA_WAIT, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(SCIDMAQueueState(f.dq), SCI_DMAQUEUE_DONE);
+    assert_true(check_remote(f.rptr, 5000, len, 1));
+    assert_int_equal(f.rptr[4999], 0);
+    assert_int_equal(f.rptr[5000 + len], 0);
+
+    /* read: remote 3333.. -> local 7.. */
+    for (size_t i = 0; i < len; i++)
+        f.rptr[3333 + i] = pat(i, 2);
+    memset(f.lptr, 0, SEGSZ);
+    SCIStartDmaTransfer(f.dq, f.ls, f.rs, 7, len, 3333, NULL, NULL, SCI_FLAG_DMA_READ | SCI_FLAG_DMA_WAIT, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_true(check_remote(f.lptr, 7, len, 2));
+    assert_int_equal(f.lptr[6], 0);
+    assert_int_equal(f.lptr[7 + len], 0);
+
+    /* vector: three entries, then wait for the queue */
+    fill(f.lptr, 0, SEGSZ, 3);
+    memset((void *)f.rptr, 0, SEGSZ);
+    v[0] = (dis_dma_vec_t){ .size = 10, .local_offset = 0, .remote_offset = SEGSZ - 10 };
+    v[1] = (dis_dma_vec_t){ .size = 1u << 20, .local_offset = 4096, .remote_offset = 0 };
+    v[2] = (dis_dma_vec_t){ .size = 999, .local_offset = SEGSZ - 999, .remote_offset = 2u << 20 };
+    SCIStartDmaTransferVec(f.dq, f.ls, f.rs, 3, v, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(SCIWaitForDMAQueue(f.dq, 10000, 0, &e), SCI_DMAQUEUE_DONE);
+    assert_int_equal(e, SCI_ERR_OK);
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < v[k].size; i++)
+            assert_int_equal(f.rptr[v[k].remote_offset + i], pat(v[k].local_offset + i, 3));
+    assert_int_equal(f.rptr[(1u << 20)], 0);
+
+    fix_down(&f, true);
+}
+
+/* ---- callbacks, abort, BUSY ---- */
+
+static pthread_mutex_t cb_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cb_cond = PTHREAD_COND_INITIALIZER;
+static int cb_count;
+static sci_error_t cb_status;
+static sci_dma_queue_t cb_queue;
+
+static sci_callback_action_t dma_cb(void *arg, sci_dma_queue_t q, sci_error_t status)
+{
+    pthread_mutex_lock(&cb_lock);
+    cb_count += (arg == &cb_count);
+    cb_status = status;
+    cb_queue = q;
+    pthread_cond_broadcast(&cb_cond);
+    pthread_mutex_unlock(&cb_lock);
+    return SCI_CALLBACK_CONTINUE;
+}
+
+static void wait_cb(int n)
+{
+    pthread_mutex_lock(&cb_lock);
+    while (cb_count < n)
+        pthread_cond_wait(&cb_cond, &cb_lock);
+    pthread_mutex_unlock(&cb_lock);
+}
+
+static void test_callback_abort_busy(void **state)
+{
+    struct fix f = { 0 };
+    sci_dma_queue_state_t s;
+    bool saw_busy = false, saw_abort = false;
+    sci_error_t e, e2;
+
+    (void)state;
+    fix_up(&f);
+    fill(f.lptr, 0, SEGSZ, 4);
+    cb_count = 0;
+    SCIStartDmaTransfer(f.dq, f.ls, f.rs, 0, SEGSZ, 0, dma_cb, &cb_count, SCI_FLAG_USE_CALLBACK, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    wait_cb(1);
+    assert_int_equal(cb_status, SCI_ERR_OK);
+    assert_ptr_equal(cb_queue, f.dq);
+    assert_int_equal(SCIWaitForDMAQueue(f.dq, 10000, 0, &e), SCI_DMAQUEUE_DONE);
+    assert_true(check_remote(f.rptr, 0, SEGSZ, 4));
+
+    /* a posted queue is busy; an abort stops it between chunks (or it was already done) */
+    for (int tries = 0; tries < 20 && !(saw_busy && saw_abort); tries++) {
+        SCIStartDmaTransfer(f.dq, f.ls, f.rs, 0, SEGSZ, 0, NULL, NULL, 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+        SCIStartDmaTransfer(f.dq, f.ls, f.rs, 0, 10, 0, NULL, NULL, 0, &e2);
+        SCIRemoveDMAQueue(f.dq, 0, &e);
+        if (e == SCI_ERR_BUSY) {
+            assert_int_equal(e2, SCI_ERR_BUSY);
+            saw_busy = true;
+        } else {
+            assert_int_equal(e, SCI_ERR_BUSY);   /* remove can only fail with BUSY here */
+        }
+        SCIAbortDMAQueue(f.dq, 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+        s = SCIDMAQueueState(f.dq);
+        assert_true(s == SCI_DMAQUEUE_ABORTED || s == SCI_DMAQUEUE_DONE);
+        saw_abort |= s == SCI_DMAQUEUE_ABORTED;
+        assert_int_equal(SCIWaitForDMAQueue(f.dq, 0, 0, &e), s);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    assert_true(saw_busy);
+    assert_true(saw_abort);
+    /* DMA_WAIT with a callback: both */
+    SCIStartDmaTransfer(f.dq, f.ls, f.rs, 0, 4096, 0, dma_cb, &cb_count, SCI_FLAG_USE_CALLBACK | SCI_FLAG_DMA_WAIT,
+                        &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    wait_cb(2);
+    fix_down(&f, true);
+}
+
+/* ---- bad input ---- */
+
+static void test_bad_input(void **state)
+{
+    struct fix f = { 0 };
+    dis_dma_vec_t v[5];
+    sci_dma_queue_t dq;
+    sci_error_t e;
+
+    (void)state;
+    fix_up(&f);
+    SCICreateDMAQueue(f.sd, &dq, 0, 0, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    SCICreateDMAQueue(f.sd, &dq, 0, 1, 0x8, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    SCICreateDMAQueue(f.sd, &dq, 6, 1, 0, &e);
+    assert_int_equal(e, SCI_ERR_NO_SUCH_ADAPTERNO);
+    SCICreateDMAQueue(NULL, &dq, 0, 1, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+
+    SCIStartDmaTransfer(f.dq, f.ls, f.rs, 0, 0, 0, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    SCIStartDmaTransfer(f.dq, f.ls, f.rs, 1, SEGSZ, 0, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OUT_OF_RANGE);
+    SCIStartDmaTransfer(f.dq, f.ls, f.rs, 0, SEGSZ, 1, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OUT_OF_RANGE);
+    SCIStartDmaTransfer(f.dq, f.ls, f.rs, SIZE_MAX - 10, 20, 0, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OUT_OF_RANGE);
+    SCIStartDmaTransfer(f.dq, f.ls, f.rs, 0, 16, 0, NULL, NULL, 0x80000, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    SCIStartDmaTransfer(f.dq, f.ls, f.rs, 0, 16, 0, NULL, NULL, SCI_FLAG_USE_CALLBACK, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    SCIStartDmaTransfer(f.dq, NULL, f.rs, 0, 16, 0, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    SCIStartDmaTransfer(f.dq, f.ls, NULL, 0, 16, 0, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    SCIStartDmaTransfer(NULL, f.ls, f.rs, 0, 16, 0, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+
+    for (int i = 0; i < 5; i++)
+        v[i] = (dis_dma_vec_t){ .size = 64, .local_offset = 64u * i, .remote_offset = 64u * i };
+    SCIStartDmaTransferVec(f.dq, f.ls, f.rs, 0, v, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    SCIStartDmaTransferVec(f.dq, f.ls, f.rs, 5, v, NULL, NULL, 0, &e);   /* queue has 4 entries */
+    assert_int_equal(e, SCI_ERR_MAX_ENTRIES);
+    SCIStartDmaTransferVec(f.dq, f.ls, f.rs, 2, NULL, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    v[3].remote_offset = SEGSZ - 63;
+    SCIStartDmaTransferVec(f.dq, f.ls, f.rs, 4, v, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OUT_OF_RANGE);
+    v[3].remote_offset = 0;
+    v[2].flags = 1;
+    SCIStartDmaTransferVec(f.dq, f.ls, f.rs, 4, v, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    v[2].flags = 0;
+    v[1].size = 0;
+    SCIStartDmaTransferVec(f.dq, f.ls, f.rs, 4, v, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    /* nothing was posted by any of these */
+    assert_int_equal(SCIDMAQueueState(f.dq), SCI_DMAQUEUE_IDLE);
+    assert_int_equal(SCIWaitForDMAQueue(f.dq, 10, 0, &e), SCI_DMAQUEUE_IDLE);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCIWaitForDMAQueue(f.dq, 10, 1, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    /* the descriptor is busy while it owns a queue */
+    fix_down(&f, true);
+}
+
+/* ---- the owner is SIGKILLed ---- */
+
+static void test_owner_killed(void **state)
+{
+    struct fix f = { 0 };
+    sci_segment_cb_reason_t r = SCI_CB_CONNECT;
+    sci_error_t e, status;
+
+    (void)state;
+    fix_up(&f);
+    SCIUnmapSegment(f.rmap, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    f.rmap = NULL;
+    kill(f.p.pid, SIGKILL);
+    assert_int_equal(peer_end(&f.p, 5000), 128 + SIGKILL);
+    for (int i = 0; i < 20 && r != SCI_CB_LOST; i++) {
+        r = SCIWaitForRemoteSegmentEvent(f.rs, &status, 1000, 0, &e);
+        if (e == SCI_ERR_TIMEOUT)
+            continue;
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    assert_int_equal(r, SCI_CB_LOST);
+    SCIStartDmaTransfer(f.dq, f.ls, f.rs, 0, 4096, 0, dma_cb, &cb_count, SCI_FLAG_USE_CALLBACK | SCI_FLAG_DMA_WAIT,
+                        &e);
+    assert_int_equal(e, SCI_ERR_NOT_CONNECTED);
+    assert_int_equal(SCIDMAQueueState(f.dq), SCI_DMAQUEUE_ERROR);
+    assert_int_equal(SCIWaitForDMAQueue(f.dq, 100, 0, &e), SCI_DMAQUEUE_ERROR);
+    assert_int_equal(e, SCI_ERR_NOT_CONNECTED);
+    pthread_mutex_lock(&cb_lock);
+    cb_count = 0;
+    pthread_mutex_unlock(&cb_lock);
+    fix_down(&f, false);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_write_read_vec),
+        cmocka_unit_test(test_callback_abort_busy),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_owner_killed),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,491 @@
+/*
+ * Interrupts across processes on simntb: wait and callback delivery with exact counts,
+ * CONTINUE/CANCEL, timeouts, CANCELLED on removal, NO_SUCH_INTNO, FIXED_INTNO collisions, NOSPC,
+ * trigger after the peer died, a dropped doorbell.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sisci_api.h"
+#include "opensci/osci.h"
+
+/* ---- two-process plumbing ---- */
+
+#define CHK(c) do { if (!(c)) { fprintf(stderr, "child %d: %s:%d: %s\n", (int)getpid(), __FILE__, __LINE__, #c); \
+                                _exit(1); } } while (0)
+#define CHK_OK(e) CHK((e) == SCI_ERR_OK)
+
+struct peer { pid_t pid; int wfd, rfd; };
+typedef int (*peer_fn)(int rfd, int wfd);
+
+static void peer_start(struct peer *p, peer_fn fn)
+{
+    int a[2], b[2];
+
+    assert_int_equal(pipe(a), 0);
+    assert_int_equal(pipe(b), 0);
+    p->pid = fork();
+    assert_true(p->pid >= 0);
+    if (p->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(a[1]);
+        close(b[0]);
+        _exit(fn(a[0], b[1]));
+    }
+    close(a[0]);
+    close(b[1]);
+    p->wfd = a[1];
+    p->rfd = b[0];
+}
+
+static int xsend(int fd, uint32_t v)
+{
+    return write(fd, &v, sizeof(v)) == sizeof(v) ? 0 : -1;
+}
+
+static int xrecv(int fd, uint32_t *v, int timeout_ms)
+{
+    struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+    if (poll(&pf, 1, timeout_ms) != 1)
+        return -1;
+    return read(fd, v, sizeof(*v)) == sizeof(*v) ? 0 : -1;
+}
+
+static uint32_t precv(struct peer *p)
+{
+    uint32_t v = 0;
+
+    assert_int_equal(xrecv(p->rfd, &v, 10000), 0);
+    return v;
+}
+
+/* Reap the peer (killing it after timeout_ms); its exit status, 128+signal when killed. */
+static int peer_end(struct peer *p, int timeout_ms)
+{
+    int st = 0;
+
+    for (int i = 0; i < timeout_ms / 10; i++) {
+        if (waitpid(p->pid, &st, WNOHANG) == p->pid)
+            goto done;
+        usleep(10000);
+    }
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, &st, 0);
+done:
+    close(p->wfd);
+    close(p->rfd);
+    p->pid = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static sci_desc_t child_init(unsigned int *node_p)
+{
+    sci_error_t e;
+    sci_desc_t sd;
+
+    SCIInitialize(0, &e);
+    CHK_OK(e);
+    SCIOpen(&sd, 0, &e);
+    CHK_OK(e);
+    SCIGetLocalNodeId(0, node_p, 0, &e);
+    CHK_OK(e);
+    return sd;
+}
+
+static void child_fini(sci_desc_t sd)
+{
+    sci_error_t e;
+
+    SCIClose(sd, 0, &e);
+    CHK_OK(e);
+    SCITerminate();
+}
+
+static sci_desc_t parent_init(void)
+{
+    sci_error_t e;
+    sci_desc_t sd;
+
+    SCIInitialize(0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    return sd;
+}
+
+static void parent_fini(sci_desc_t sd)
+{
+    sci_error_t e;
+
+    SCIClose(sd, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCITerminate();
+}
+
+/* ---- wait mode: ping-pong with exact counts ---- */
+
+#define ROUNDS 200
+
+static int child_pingpong(int rfd, int wfd)
+{
+    sci_local_interrupt_t li;
+    sci_remote_interrupt_t ri;
+    unsigned int node, intno, pnode, pintno;
+    sci_error_t e;
+    sci_desc_t sd = child_init(&node);
+    int n;
+
+    SCICreateInterrupt(sd, &li, 0, &intno, NULL, NULL, 0, &e);
+    CHK_OK(e);
+    CHK(xsend(wfd, node) == 0 && xsend(wfd, intno) == 0);
+    CHK(xrecv(rfd, &pnode, 10000) == 0 && xrecv(rfd, &pintno, 10000) == 0);
+    SCIConnectInterrupt(sd, &ri, pnode, 0, pintno, 5000, 0, &e);
+    CHK_OK(e);
+    CHK(xsend(wfd, 1) == 0);
+    for (n = 0; n < ROUNDS; n++) {
+        SCIWaitForInterrupt(li, 5000, 0, &e);
+        CHK_OK(e);
+        SCITriggerInterrupt(ri, 0, &e);
+        CHK_OK(e);
+    }
+    /* nothing more was rung */
+    SCIWaitForInterrupt(li, 100, 0, &e);
+    CHK(e == SCI_ERR_TIMEOUT);
+    SCIDisconnectInterrupt(ri, 0, &e);
+    CHK_OK(e);
+    SCIRemoveInterrupt(li, 0, &e);
+    CHK_OK(e);
+    child_fini(sd);
+    return 0;
+}
+
+static void test_wait_pingpong(void **state)
+{
+    struct peer p;
+    sci_local_interrupt_t li;
+    sci_remote_interrupt_t ri;
+    unsigned int node, intno, cnode, cintno;
+    sci_error_t e;
+    sci_desc_t sd;
+    int n;
+
+    (void)state;
+    peer_start(&p, child_pingpong);
+    sd = parent_init();
+    SCIGetLocalNodeId(0, &node, 0, &e);
+    SCICreateInterrupt(sd, &li, 0, &intno, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    cnode = precv(&p);
+    cintno = precv(&p);
+    assert_int_not_equal(cnode, node);
+    assert_int_equal(xsend(p.wfd, node), 0);
+    assert_int_equal(xsend(p.wfd, intno), 0);
+    SCIConnectInterrupt(sd, &ri, cnode, 0, cintno, 5000, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(precv(&p), 1);
+    for (n = 0; n < ROUNDS; n++) {
+        SCITriggerInterrupt(ri, 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+        SCIWaitForInterrupt(li, 5000, 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    assert_int_equal(peer_end(&p, 10000), 0);
+    SCIDisconnectInterrupt(ri, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCIRemoveInterrupt(li, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    parent_fini(sd);
+}
+
+/* ---- callback mode: CONTINUE for the first calls, CANCEL on the K-th ---- */
+
+#define CB_K 5
+static int cb_calls;
+static int cb_wfd;
+
+static sci_callback_action_t child_cb(void *arg, sci_local_interrupt_t li, sci_error_t status)
+{
+    (void)li;
+    if (arg != (void *)&cb_calls || status != SCI_ERR_OK)
+        _exit(3);
+    cb_calls++;
+    if (xsend(cb_wfd, (uint32_t)cb_calls) < 0)
+        _exit(4);
+    return cb_calls == CB_K ? SCI_CALLBACK_CANCEL : SCI_CALLBACK_CONTINUE;
+}
+
+static int child_callback(int rfd, int wfd)
+{
+    sci_local_interrupt_t li;
+    unsigned int node, intno;
+    uint32_t cmd;
+    sci_error_t e;
+    sci_desc_t sd = child_init(&node);
+
+    cb_wfd = wfd;
+    SCICreateInterrupt(sd, &li, 0, &intno, child_cb, &cb_calls, SCI_FLAG_USE_CALLBACK, &e);
+    CHK_OK(e);
+    /* a callback interrupt is not waited on */
+    SCIWaitForInterrupt(li, 10, 0, &e);
+    CHK(e == SCI_ERR_ILLEGAL_OPERATION);
+    CHK(xsend(wfd, node) == 0 && xsend(wfd, intno) == 0);
+    /* after the CANCEL, the next trigger is for SCIWaitForInterrupt */
+    CHK(xrecv(rfd, &cmd, 10000) == 0 && cmd == 2);
+    SCIWaitForInterrupt(li, 5000, 0, &e);
+    CHK_OK(e);
+    CHK(cb_calls == CB_K);
+    CHK(xsend(wfd, 100) == 0);
+    SCIRemoveInterrupt(li, 0, &e);
+    CHK_OK(e);
+    child_fini(sd);
+    return 0;
+}
+
+static void test_callback_continue_cancel(void **state)
+{
+    struct peer p;
+    sci_remote_interrupt_t ri;
+    unsigned int cnode, cintno;
+    sci_error_t e;
+    sci_desc_t sd;
+    int n;
+
+    (void)state;
+    peer_start(&p, child_callback);
+    sd = parent_init();
+    cnode = precv(&p);
+    cintno = precv(&p);
+    SCIConnectInterrupt(sd, &ri, cnode, 0, cintno, 5000, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    for (n = 1; n <= CB_K; n++) {
+        SCITriggerInterrupt(ri, 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+        assert_int_equal(precv(&p), (uint32_t)n);     /* one callback per trigger */
+    }
+    assert_int_equal(xsend(p.wfd, 2), 0);
+    SCITriggerInterrupt(ri, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(precv(&p), 100);                 /* received by the wait, not the callback */
+    assert_int_equal(peer_end(&p, 10000), 0);
+    SCIDisconnectInterrupt(ri, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    parent_fini(sd);
+}
+
+/* ---- local: timeout, CANCELLED, FIXED_INTNO, NOSPC, bad input ---- */
+
+struct waiter { sci_local_interrupt_t li; sci_error_t e; };
+
+static void *wait_thread(void *arg)
+{
+    struct waiter *w = arg;
+
+    SCIWaitForInterrupt(w->li, SCI_INFINITE_TIMEOUT, 0, &w->e);
+    return NULL;
+}
+
+static void test_timeout_and_cancel(void **state)
+{
+    sci_local_interrupt_t li;
+    struct waiter w;
+    unsigned int intno;
+    pthread_t t;
+    sci_error_t e;
+    sci_desc_t sd;
+
+    (void)state;
+    sd = parent_init();
+    SCICreateInterrupt(sd, &li, 0, &intno, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCIWaitForInterrupt(li, 30, 0, &e);
+    assert_int_equal(e, SCI_ERR_TIMEOUT);
+    SCIWaitForInterrupt(li, 0, 0, &e);
+    assert_int_equal(e, SCI_ERR_TIMEOUT);
+    SCIWaitForInterrupt(li, 10, 0x100, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    /* the descriptor is busy while it owns an interrupt */
+    SCIClose(sd, 0, &e);
+    assert_int_equal(e, SCI_ERR_BUSY);
+
+    w.li = li;
+    w.e = SCI_ERR_OK;
+    assert_int_equal(pthread_create(&t, NULL, wait_thread, &w), 0);
+    usleep(20000);
+    SCIRemoveInterrupt(li, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    pthread_join(t, NULL);
+    assert_int_equal(w.e, SCI_ERR_CANCELLED);
+    /* the handle is gone */
+    SCIWaitForInterrupt(li, 10, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    SCIRemoveInterrupt(li, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    parent_fini(sd);
+}
+
+static void test_fixed_intno_and_nospc(void **state)
+{
+    sci_local_interrupt_t li[64], lx;
+    unsigned int intno, n;
+    sci_error_t e;
+    sci_desc_t sd;
+
+    (void)state;
+    sd = parent_init();
+    intno = 7;
+    SCICreateInterrupt(sd, &li[0], 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(intno, 7);
+    intno = 7;
+    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+    assert_int_equal(e, SCI_ERR_INTNO_USED);
+    intno = 64;
+    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+    assert_int_equal(e, SCI_ERR_OUT_OF_RANGE);
+    /* every other bit, then no more */
+    for (n = 1; n < 64; n++) {
+        SCICreateInterrupt(sd, &li[n], 0, &intno, NULL, NULL, 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+        assert_int_not_equal(intno, 7);
+    }
+    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_NOSPC);
+    SCIRemoveInterrupt(li[0], 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCICreateInterrupt(sd, &li[0], 0, &intno, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(intno, 7);            /* the freed bit is reused */
+    for (n = 0; n < 64; n++) {
+        SCIRemoveInterrupt(li[n], 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    /* flags and parameters */
+    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, 0x10000, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_SHARED_INT, &e);
+    assert_int_equal(e, SCI_ERR_FLAG_NOT_IMPLEMENTED);
+    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_COUNTING_INT, &e);
+    assert_int_equal(e, SCI_ERR_FLAG_NOT_IMPLEMENTED);
+    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_USE_CALLBACK, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    SCICreateInterrupt(sd, &lx, 0, NULL, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    SCICreateInterrupt(sd, &lx, 5, &intno, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_NO_SUCH_ADAPTERNO);
+    SCICreateInterrupt(sd, &lx, 99, &intno, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_ADAPTERNO);
+    SCICreateInterrupt(NULL, &lx, 0, &intno, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    SCITriggerInterrupt(NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    parent_fini(sd);
+}
+
+/* ---- connect errors, peer death, dropped doorbell ---- */
+
+static int child_target(int rfd, int wfd)
+{
+    sci_local_interrupt_t li;
+    unsigned int node, intno;
+    uint32_t cmd;
+    sci_error_t e;
+    sci_desc_t sd = child_init(&node);
+
+    SCICreateInterrupt(sd, &li, 0, &intno, NULL, NULL, 0, &e);
+    CHK_OK(e);
+    CHK(xsend(wfd, node) == 0 && xsend(wfd, intno) == 0);
+    for (;;) {
+        CHK(xrecv(rfd, &cmd, 15000) == 0);
+        if (cmd == 0)
+            break;
+        /* cmd = timeout in ms: report what the wait gave */
+        SCIWaitForInterrupt(li, cmd, 0, &e);
+        CHK(xsend(wfd, (uint32_t)e) == 0);
+    }
+    SCIRemoveInterrupt(li, 0, &e);
+    CHK_OK(e);
+    child_fini(sd);
+    return 0;
+}
+
+static void test_connect_errors_and_drop(void **state)
+{
+    struct peer p;
+    sci_remote_interrupt_t ri, rx;
+    unsigned int cnode, cintno;
+    sci_error_t e;
+    sci_desc_t sd;
+
+    (void)state;
+    peer_start(&p, child_target);
+    sd = parent_init();
+    cnode = precv(&p);
+    cintno = precv(&p);
+    SCIConnectInterrupt(sd, &rx, cnode, 0, (cintno + 1) % 64, 5000, 0, &e);
+    assert_int_equal(e, SCI_ERR_NO_SUCH_INTNO);
+    SCIConnectInterrupt(sd, &rx, cnode, 0, 64, 5000, 0, &e);
+    assert_int_equal(e, SCI_ERR_NO_SUCH_INTNO);
+    SCIConnectInterrupt(sd, &rx, 200, 0, cintno, 1000, 0, &e);
+    assert_int_equal(e, SCI_ERR_NO_SUCH_NODEID);
+    SCIConnectInterrupt(sd, &rx, 0, 0, cintno, 1000, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_NODEID);
+    SCIConnectInterrupt(sd, &rx, cnode, 0, cintno, 1000, SCI_FLAG_COUNTING_INT, &e);
+    assert_int_equal(e, SCI_ERR_FLAG_NOT_IMPLEMENTED);
+    SCIConnectInterrupt(sd, &rx, cnode, 0, cintno, 1000, 0x4000, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    SCIConnectInterrupt(sd, &ri, cnode, 0, cintno, 5000, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+
+    /* a dropped doorbell: the wait times out; the next one arrives */
+    assert_int_equal(osci_fault_inject(0, OSCI_FAULT_DROP_DOORBELL, cnode, 1), 0);
+    SCITriggerInterrupt(ri, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(xsend(p.wfd, 300), 0);
+    assert_int_equal(precv(&p), (uint32_t)SCI_ERR_TIMEOUT);
+    SCITriggerInterrupt(ri, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(xsend(p.wfd, 5000), 0);
+    assert_int_equal(precv(&p), (uint32_t)SCI_ERR_OK);
+
+    /* the peer dies: triggers fail with NOT_CONNECTED */
+    kill(p.pid, SIGKILL);
+    assert_int_equal(peer_end(&p, 5000), 128 + SIGKILL);
+    for (int i = 0; i < 500; i++) {
+        SCITriggerInterrupt(ri, 0, &e);
+        if (e != SCI_ERR_OK)
+            break;
+        usleep(10000);
+    }
+    assert_int_equal(e, SCI_ERR_NOT_CONNECTED);
+    SCIDisconnectInterrupt(ri, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    parent_fini(sd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_timeout_and_cancel),
+        cmocka_unit_test(test_fixed_intno_and_nospc),
+        cmocka_unit_test(test_wait_pingpong),
+        cmocka_unit_test(test_callback_continue_cancel),
+        cmocka_unit_test(test_connect_errors_and_drop),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

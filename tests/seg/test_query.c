@@ -1,0 +1,298 @@
+/*
+ * SCIQuery (vendor, API, adapter subcommands), SCIProbeNode and SCIGetLocalNodeId, with good
+ * and bad input; a forked peer for the probe and the link state.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sisci_api.h"
+/* ---- two-process plumbing ---- */
+
+#define CHK(c) do { if (!(c)) { fprintf(stderr, "child %d: %s:%d: %s\n", (int)getpid(), __FILE__, __LINE__, #c); \
+                                _exit(1); } } while (0)
+#define CHK_OK(e) CHK((e) == SCI_ERR_OK)
+
+struct peer { pid_t pid; int wfd, rfd; };
+typedef int (*peer_fn)(int rfd, int wfd);
+
+static void peer_start(struct peer *p, peer_fn fn)
+{
+    int a[2], b[2];
+
+    assert_int_equal(pipe(a), 0);
+    assert_int_equal(pipe(b), 0);
+    p->pid = fork();
+    assert_true(p->pid >= 0);
+    if (p->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(a[1]);
+        close(b[0]);
+        _exit(fn(a[0], b[1]));
+    }
+    close(a[0]);
+    close(b[1]);
+    p->wfd = a[1];
+    p->rfd = b[0];
+}
+
+static int xsend(int fd, uint32_t v)
+{
+    return write(fd, &v, sizeof(v)) == sizeof(v) ? 0 : -1;
+}
+
+static int xrecv(int fd, uint32_t *v, int timeout_ms)
+{
+    struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+    if (poll(&pf, 1, timeout_ms) != 1)
+        return -1;
+    return read(fd, v, sizeof(*v)) == sizeof(*v) ? 0 : -1;
+}
+
+static uint32_t precv(struct peer *p)
+{
+    uint32_t v = 0;
+
+    assert_int_equal(xrecv(p->rfd, &v, 10000), 0);
+    return v;
+}
+
+/* Reap the peer (killing it after timeout_ms); its exit status, 128+signal when killed. */
+static int peer_end(struct peer *p, int timeout_ms)
+{
+    int st = 0;
+
+    for (int i = 0; i < timeout_ms / 10; i++) {
+        if (waitpid(p->pid, &st, WNOHANG) == p->pid)
+            goto done;
+        usleep(10000);
+    }
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, &st, 0);
+done:
+    close(p->wfd);
+    close(p->rfd);
+    p->pid = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static sci_desc_t child_init(unsigned int *node_p)
+{
+    sci_error_t e;
+    sci_desc_t sd;
+
+    SCIInitialize(0, &e);
+    CHK_OK(e);
+    SCIOpen(&sd, 0, &e);
+    CHK_OK(e);
+    SCIGetLocalNodeId(0, node_p, 0, &e);
+    CHK_OK(e);
+    return sd;
+}
+
+static void child_fini(sci_desc_t sd)
+{
+    sci_error_t e;
+
+    SCIClose(sd, 0, &e);
+    CHK_OK(e);
+    SCITerminate();
+}
+
+static sci_desc_t parent_init(void)
+{
+    sci_error_t e;
+    sci_desc_t sd;
+
+    SCIInitialize(0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    return sd;
+}
+
+static void parent_fini(sci_desc_t sd)
+{
+    sci_error_t e;
+
+    SCIClose(sd, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCITerminate();
+}
+
+static int child_idle(int rfd, int wfd)
+{
+    unsigned int node;
+    uint32_t cmd;
+    sci_desc_t sd = child_init(&node);
+
+    CHK(xsend(wfd, node) == 0);
+    CHK(xrecv(rfd, &cmd, 15000) == 0 && cmd == 0);
+    child_fini(sd);
+    return 0;
+}
+
+static unsigned int adapter_q(unsigned int adapter, unsigned int sub, sci_error_t *e)
+{
+    unsigned int v = 0xdeadbeef;
+    sci_query_adapter_t q = { .localAdapterNo = adapter, .portNo = 0, .subcommand = sub, .data = &v };
+
+    SCIQuery(SCI_Q_ADAPTER, &q, 0, e);
+    return v;
+}
+
+static void test_strings_uninitialized(void **state)
+{
+    char buf[128];
+    sci_query_string_t s = { .str = buf, .length = sizeof(buf) };
+    sci_error_t e;
+    unsigned int id;
+
+    (void)state;
+    SCIQuery(SCI_Q_VENDORID, &s, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_string_equal(buf, "OpenSCI");
+    SCIQuery(SCI_Q_API, &s, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_memory_equal(buf, "OpenSCI SISCI 2.x compatible ", 29);
+    s.length = 7;                              /* no room for the NUL */
+    memset(buf, 'x', sizeof(buf));
+    SCIQuery(SCI_Q_VENDORID, &s, 0, &e);
+    assert_int_equal(e, SCI_ERR_OUT_OF_RANGE);
+    assert_int_equal(buf[0], 'x');
+    s.str = NULL;
+    SCIQuery(SCI_Q_VENDORID, &s, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    SCIQuery(SCI_Q_VENDORID, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    SCIQuery(SCI_Q_VENDORID, &s, 1, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    /* adapter queries need SCIInitialize */
+    adapter_q(0, SCI_Q_ADAPTER_NODEID, &e);
+    assert_int_equal(e, SCI_ERR_NOT_INITIALIZED);
+    SCIGetLocalNodeId(0, &id, 0, &e);
+    assert_int_equal(e, SCI_ERR_NOT_INITIALIZED);
+}
+
+static void test_adapter_queries(void **state)
+{
+    unsigned int node, v, dummy = 0;
+    sci_query_adapter_t q = { .localAdapterNo = 0, .subcommand = SCI_Q_ADAPTER_NODEID, .data = NULL };
+    sci_query_system_t sq = { .subcommand = 1, .data = &dummy };
+    sci_error_t e;
+    sci_desc_t sd;
+
+    (void)state;
+    sd = parent_init();
+    SCIGetLocalNodeId(0, &node, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_true(node > 0);
+    assert_int_equal(adapter_q(0, SCI_Q_ADAPTER_NODEID, &e), node);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(adapter_q(0, SCI_Q_ADAPTER_SERIAL_NUMBER, &e), 0);
+    assert_int_equal(adapter_q(0, SCI_Q_ADAPTER_CARD_TYPE, &e), 0x5101);   /* simntb */
+    assert_int_equal(adapter_q(0, SCI_Q_ADAPTER_CONFIGURED, &e), 1);
+    assert_int_equal(adapter_q(3, SCI_Q_ADAPTER_CONFIGURED, &e), 0);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(adapter_q(0, SCI_Q_ADAPTER_NUMBER_OF_LINKS, &e), 1);
+    assert_int_equal(adapter_q(0, SCI_Q_ADAPTER_DMA_MTU, &e), 1u << 20);
+    assert_int_equal(adapter_q(0, SCI_Q_ADAPTER_LINK_ENABLED, &e), 1);
+    assert_int_equal(e, SCI_ERR_OK);
+    v = adapter_q(0, SCI_Q_ADAPTER_LINK_OPERATIONAL, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_true(v == 0 || v == 1);
+    adapter_q(0, SCI_Q_ADAPTER_BDF, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_QUERY);
+    adapter_q(0, 999, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_QUERY);
+    adapter_q(3, SCI_Q_ADAPTER_NODEID, &e);
+    assert_int_equal(e, SCI_ERR_NO_SUCH_ADAPTERNO);
+    adapter_q(100, SCI_Q_ADAPTER_NODEID, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_ADAPTERNO);
+    SCIQuery(SCI_Q_ADAPTER, &q, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    SCIQuery(SCI_Q_SYSTEM, &sq, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_QUERY);
+    SCIQuery(12345, &sq, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_QUERY);
+    SCIGetLocalNodeId(0, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    SCIGetLocalNodeId(4, &v, 0, &e);
+    assert_int_equal(e, SCI_ERR_NO_SUCH_ADAPTERNO);
+    SCIGetLocalNodeId(0, &v, 2, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    parent_fini(sd);
+}
+
+static void test_probe_and_link(void **state)
+{
+    struct peer p;
+    unsigned int node, cnode, up = 0;
+    sci_error_t e;
+    sci_desc_t sd;
+
+    (void)state;
+    peer_start(&p, child_idle);
+    sd = parent_init();
+    SCIGetLocalNodeId(0, &node, 0, &e);
+    cnode = precv(&p);
+    assert_int_equal(SCIProbeNode(sd, 0, cnode, 0, &e), 1);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(SCIProbeNode(sd, 0, node, 0, &e), 1);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(SCIProbeNode(sd, 0, 250, 0, &e), 0);
+    assert_int_equal(e, SCI_ERR_NO_SUCH_NODEID);
+    assert_int_equal(SCIProbeNode(sd, 0, 0, 0, &e), 0);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_NODEID);
+    assert_int_equal(SCIProbeNode(sd, 2, cnode, 0, &e), 0);
+    assert_int_equal(e, SCI_ERR_NO_SUCH_ADAPTERNO);
+    assert_int_equal(SCIProbeNode(NULL, 0, cnode, 0, &e), 0);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    assert_int_equal(SCIProbeNode(sd, 0, cnode, 4, &e), 0);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    /* the link to the peer comes up (after the handshake) */
+    for (int i = 0; i < 500 && !up; i++) {
+        up = adapter_q(0, SCI_Q_ADAPTER_LINK_OPERATIONAL, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+        if (!up)
+            usleep(10000);
+    }
+    assert_int_equal(up, 1);
+    /* the peer goes: probing says so */
+    assert_int_equal(xsend(p.wfd, 0), 0);
+    assert_int_equal(peer_end(&p, 10000), 0);
+    for (int i = 0; i < 500; i++) {
+        if (SCIProbeNode(sd, 0, cnode, 0, &e) == 0)
+            break;
+        usleep(10000);
+    }
+    assert_int_equal(SCIProbeNode(sd, 0, cnode, 0, &e), 0);
+    assert_int_not_equal(e, SCI_ERR_OK);
+    parent_fini(sd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_strings_uninitialized),
+        cmocka_unit_test(test_adapter_queries),
+        cmocka_unit_test(test_probe_and_link),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
