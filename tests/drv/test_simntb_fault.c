@@ -1,0 +1,358 @@
+/* simntb faults: peer killed, link down/up, liveness lost, corrupted messages, stale fabrics,
+ * refused fabric files, observe mode. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "drv_test.h"
+
+/* A child node that stays alive and answers progress() until told to quit (or killed). */
+static pid_t spawn_idle(struct t_sync *s, uint32_t node, const char *k, const char *v, int liveness_lost)
+{
+    pid_t pid;
+    t_sync_init(s);
+    pid = t_fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct osci_drv *c;
+        struct osci_adapter_conf conf;
+        struct t_evlog cl = { .n = 0 };
+        t_conf(&conf, node, k, v);
+        CHILD_CHECK(osci_drv_open(&conf, &c) == 0);
+        if (liveness_lost)
+            CHILD_CHECK(osci_drv_inject(c, OSCI_FAULT_LIVENESS_LOST, 0, 0) == 0);
+        t_sync_post(s->to_parent[1], 'r');
+        for (;;) {
+            struct pollfd pfd = { .fd = s->to_child[0], .events = POLLIN };
+            t_idle(c, &cl, 5);
+            cl.n = 0;
+            if (poll(&pfd, 1, 0) == 1)
+                break;
+        }
+        osci_drv_close(c);
+        _exit(0);
+    }
+    assert_int_equal(t_sync_wait(s->to_parent[0], 5000), 'r');
+    return pid;
+}
+
+static void stop_idle(struct t_sync *s, pid_t pid)
+{
+    t_sync_post(s->to_child[1], 'q');
+    assert_int_equal(t_reap(pid, 10000), 0);
+}
+
+static void test_peer_killed(void **state)
+{
+    struct osci_drv *d;
+    struct t_evlog log = { .n = 0 };
+    struct osci_drv_event up, ev;
+    struct t_sync s;
+    pid_t pid;
+
+    t_new_fabric();
+    assert_int_equal(t_open(1, &d), 0);
+    pid = spawn_idle(&s, 2, "window", "16M", 0);
+    assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &up), 0);
+    assert_int_equal(t_shm_count(), 3);
+    /* Sleep on the event fd: the pidfd wakes us when the peer dies. */
+    assert_int_equal(d->ops->arm(d), 0);
+    uint64_t t0 = t_now_ms();
+    kill(pid, SIGKILL);
+    assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 2000, 1, &ev), 0);
+    print_message("PEER_DEAD %llu ms after SIGKILL\n", (unsigned long long)(t_now_ms() - t0));
+    assert_int_equal(ev.epoch, up.epoch);
+    assert_true(WIFSIGNALED(t_reap(pid, 5000)));
+    /* The detector reclaimed the dead port: its window is gone. */
+    assert_int_equal(t_shm_count(), 2);
+    assert_int_equal(d->ops->msg_send(d, 2, "x", 1), -EHOSTUNREACH);
+    assert_int_equal(osci_drv_probe(d, 2), -EHOSTUNREACH);
+
+    /* The node comes back: a new incarnation with a new epoch. */
+    pid = spawn_idle(&s, 2, "window", "16M", 0);
+    assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &ev), 0);
+    assert_true(ev.epoch != up.epoch);
+    stop_idle(&s, pid);
+    assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, NULL), 0);
+    osci_drv_close(d);
+    assert_int_equal(t_shm_count(), 0);
+}
+
+static void test_link_down_up(void **state)
+{
+    struct osci_drv *d;
+    struct t_evlog log = { .n = 0 };
+    struct osci_drv_event up, ev;
+    struct t_sync s;
+    pid_t pid;
+
+    t_new_fabric();
+    assert_int_equal(t_open(1, &d), 0);
+    t_sync_init(&s);
+    pid = t_fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct osci_drv *c;
+        struct t_evlog cl = { .n = 0 };
+        struct osci_drv_event cup, cev;
+        CHILD_CHECK(t_open(2, &c) == 0);
+        CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, &cup) == 0);
+        t_sync_post(s.to_parent[1], 'r');
+        CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_DOWN, 1, 5000, 1, &cev) == 0 && cev.epoch == cup.epoch);
+        CHILD_CHECK(c->ops->msg_send(c, 1, "x", 1) == -ENOTCONN);
+        CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, &cev) == 0 && cev.epoch == cup.epoch);
+        CHILD_CHECK(c->ops->msg_send(c, 1, "y", 1) == 0);
+        CHILD_CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
+        osci_drv_close(c);
+        _exit(0);
+    }
+    assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &up), 0);
+    assert_int_equal(t_sync_wait(s.to_parent[0], 5000), 'r');
+    assert_int_equal(osci_drv_inject(d, OSCI_FAULT_LINK_DOWN, 2, 0), 0);
+    assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_DOWN, 2, 5000, 1, &ev), 0);
+    assert_int_equal(ev.epoch, up.epoch);
+    assert_int_equal(d->ops->msg_send(d, 2, "x", 1), -ENOTCONN);
+    assert_int_equal(d->ops->db_ring(d, 2, 1), -ENOTCONN);
+    assert_int_equal(osci_drv_probe(d, 2), -ENOLINK);
+    struct osci_peer_info pi;
+    unsigned int np;
+    assert_int_equal(d->ops->peers(d, &pi, 1, &np), 0);
+    assert_int_equal(np, 1);
+    assert_int_equal(pi.link_up, 0);
+    t_idle(d, &log, 30);
+    assert_int_equal(osci_drv_inject(d, OSCI_FAULT_LINK_UP, 2, 0), 0);
+    assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &ev), 0);
+    assert_int_equal(ev.epoch, up.epoch);
+    assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_MSG, 2, 5000, 1, &ev), 0);
+    assert_int_equal(ev.msg[0], 'y');
+    assert_int_equal(osci_drv_probe(d, 2), 0);
+    t_sync_post(s.to_child[1], 'q');
+    assert_int_equal(t_reap(pid, 10000), 0);
+    /* No PEER_DEAD came during the outage. */
+    for (unsigned int i = 0; i < log.n; i++)
+        assert_int_not_equal(log.ev[i].type, OSCI_DRV_EV_PEER_DEAD);
+    osci_drv_close(d);
+    assert_int_equal(t_shm_count(), 0);
+}
+
+static void test_liveness_lost(void **state)
+{
+    struct osci_drv *d;
+    struct osci_adapter_conf conf;
+    struct t_evlog log = { .n = 0 };
+    struct osci_drv_event up, ev;
+    struct t_sync s;
+    pid_t pid;
+
+    t_new_fabric();
+    t_conf(&conf, 1, "hb_timeout", "150");
+    assert_int_equal(osci_drv_open(&conf, &d), 0);
+    pid = spawn_idle(&s, 2, NULL, NULL, 1);
+    assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &up), 0);
+    assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, &ev), 0);
+    assert_int_equal(ev.epoch, up.epoch);
+    /* Declared dead by the heartbeat while its process lives: nothing is reclaimed under it. */
+    assert_int_equal(kill(pid, 0), 0);
+    assert_int_equal(t_shm_count(), 3);
+    assert_int_equal(d->ops->msg_send(d, 2, "x", 1), -EHOSTUNREACH);
+    struct osci_peer_info pi;
+    unsigned int np;
+    assert_int_equal(d->ops->peers(d, &pi, 1, &np), 0);
+    assert_int_equal(np, 1);
+    assert_int_equal(pi.link_up, 0);
+    assert_int_equal(pi.pid, -1);
+    assert_true(pi.heartbeat_age_ms >= 150);
+    stop_idle(&s, pid);
+    osci_drv_close(d);
+    assert_int_equal(t_shm_count(), 0);
+}
+
+static void test_corrupt_msg(void **state)
+{
+    struct osci_drv *d;
+    struct t_evlog log = { .n = 0 };
+    struct t_sync s;
+    pid_t pid;
+    static const char text[] = "hello, fabric";
+
+    t_new_fabric();
+    assert_int_equal(t_open(1, &d), 0);
+    t_sync_init(&s);
+    pid = t_fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct osci_drv *c;
+        struct t_evlog cl = { .n = 0 };
+        struct osci_drv_event ev;
+        CHILD_CHECK(t_open(2, &c) == 0);
+        CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_MSG, 1, 5000, 1, &ev) == 0);
+        CHILD_CHECK(ev.len == sizeof(text) && memcmp(ev.msg, text, sizeof(text)) != 0);
+        CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_MSG, 1, 5000, 1, &ev) == 0);
+        CHILD_CHECK(ev.len == sizeof(text) && memcmp(ev.msg, text, sizeof(text)) == 0);
+        t_sync_post(s.to_parent[1], 'd');
+        CHILD_CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
+        osci_drv_close(c);
+        _exit(0);
+    }
+    assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, NULL), 0);
+    assert_int_equal(osci_drv_inject(d, OSCI_FAULT_CORRUPT_MSG, 2, 1), 0);
+    assert_int_equal(d->ops->msg_send(d, 2, text, sizeof(text)), 0);
+    assert_int_equal(d->ops->msg_send(d, 2, text, sizeof(text)), 0);
+    assert_int_equal(t_sync_wait(s.to_parent[0], 5000), 'd');
+    t_sync_post(s.to_child[1], 'q');
+    assert_int_equal(t_reap(pid, 10000), 0);
+    assert_int_equal(osci_drv_inject(d, OSCI_FAULT_CORRUPT_MSG, 0, 1), -EINVAL);
+    osci_drv_close(d);
+    assert_int_equal(t_shm_count(), 0);
+}
+
+static void test_stale_fabric_recycled(void **state)
+{
+    struct osci_drv *d, *d2;
+    struct osci_peer_info pi[4];
+    unsigned int np;
+    struct t_sync s[2];
+    pid_t pid[2];
+
+    t_new_fabric();
+    /* Two nodes are SIGKILLed: the fabric, two windows are left behind. */
+    pid[0] = spawn_idle(&s[0], 2, "window", "1M", 0);
+    pid[1] = spawn_idle(&s[1], 3, "window", "1M", 0);
+    kill(pid[0], SIGKILL);
+    kill(pid[1], SIGKILL);
+    t_reap(pid[0], 5000);
+    t_reap(pid[1], 5000);
+    assert_int_equal(t_shm_count(), 3);
+    /* The next node takes node id 2 again: the dead owner's claim is recycled. */
+    assert_int_equal(t_open(2, &d), 0);
+    assert_int_equal(t_shm_count(), 2);
+    assert_int_equal(d->ops->peers(d, pi, 4, &np), 0);
+    assert_int_equal(np, 0);
+    /* A node id held by a live process is refused. */
+    assert_int_equal(t_open(2, &d2), -EADDRINUSE);
+    osci_drv_close(d);
+    assert_int_equal(t_shm_count(), 0);
+
+    /* A killed lone node: the next open and close leave /dev/shm clean. */
+    pid[0] = spawn_idle(&s[0], 0, NULL, NULL, 0);
+    kill(pid[0], SIGKILL);
+    t_reap(pid[0], 5000);
+    assert_int_equal(t_shm_count(), 2);
+    assert_int_equal(t_open(0, &d), 0);
+    assert_int_equal(d->node_id, 1);
+    osci_drv_close(d);
+    assert_int_equal(t_shm_count(), 0);
+}
+
+static int shm_fd(void)
+{
+    char name[96];
+    snprintf(name, sizeof(name), "/osci.%s", t_fabric);
+    return shm_open(name, O_RDWR, 0);
+}
+
+static void test_fabric_file_checked(void **state)
+{
+    struct osci_drv *a, *b;
+    struct stat st;
+    int fd;
+
+    t_new_fabric();
+    assert_int_equal(t_open(1, &a), 0);
+    fd = shm_fd();
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    /* Mode 0644: refused. */
+    assert_int_equal(fchmod(fd, 0644), 0);
+    assert_int_equal(t_open(2, &b), -EACCES);
+    assert_int_equal(fchmod(fd, 0600), 0);
+    /* Wrong size: refused. */
+    assert_int_equal(ftruncate(fd, st.st_size + 4096), 0);
+    assert_int_equal(t_open(2, &b), -EPROTO);
+    assert_int_equal(ftruncate(fd, st.st_size), 0);
+    /* Unknown layout version: refused with a clear error. */
+    uint32_t *hdr = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    assert_true(hdr != MAP_FAILED);
+    uint32_t version = hdr[2];
+    hdr[2] = 99;
+    assert_int_equal(t_open(2, &b), -EPROTO);
+    hdr[2] = version;
+    munmap(hdr, 4096);
+    close(fd);
+    /* Restored: accepted. */
+    assert_int_equal(t_open(2, &b), 0);
+    osci_drv_close(b);
+    osci_drv_close(a);
+    assert_int_equal(t_shm_count(), 0);
+
+    /* A symlink in place of the fabric is not followed. */
+    char path[128];
+    snprintf(path, sizeof(path), "/dev/shm/osci.%s", t_fabric);
+    assert_int_equal(symlink("/dev/null", path), 0);
+    assert_int_equal(t_open(1, &a), -ELOOP);
+    unlink(path);
+    assert_int_equal(t_shm_count(), 0);
+}
+
+static void test_observe(void **state)
+{
+    struct osci_adapter_conf conf;
+    struct osci_drv *a, *o;
+    struct osci_peer_info pi[2];
+    struct osci_drv_info info;
+    struct osci_drv_event ev;
+    unsigned int np;
+    char buf[32];
+    size_t len;
+
+    t_new_fabric();
+    t_conf(&conf, 0, NULL, NULL);
+    conf.observe = 1;
+    assert_int_equal(osci_drv_open(&conf, &o), -ENOENT);
+    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_open(5, &a), 0);
+    assert_int_equal(osci_drv_info_publish(a, "state", 6), 0);
+    assert_int_equal(osci_drv_open(&conf, &o), 0);
+    assert_int_equal(o->node_id, 0);
+    assert_int_equal(o->ops->peers(o, pi, 2, &np), 0);
+    assert_int_equal(np, 1);
+    assert_int_equal(pi[0].node_id, 5);
+    assert_int_equal(pi[0].pid, getpid());
+    assert_int_equal(osci_drv_info_read(o, 5, buf, sizeof(buf), &len), 0);
+    assert_string_equal(buf, "state");
+    assert_int_equal(o->ops->query(o, &info), 0);
+    assert_int_equal(info.node_id, 0);
+    assert_int_equal(o->ops->msg_send(o, 5, "x", 1), -EPERM);
+    assert_int_equal(o->ops->db_ring(o, 5, 1), -EPERM);
+    assert_int_equal(o->ops->progress(o, &ev, 1), -EPERM);
+    assert_int_equal(o->ops->arm(o), -EPERM);
+    assert_int_equal(o->ops->event_fd(o), -EPERM);
+    assert_int_equal(osci_drv_inject(o, OSCI_FAULT_LINK_DOWN, 5, 0), -EPERM);
+    struct osci_drv_mem_view v;
+    assert_int_equal(osci_drv_mem_alloc(o, 4096, &v), -EPERM);
+    /* The observer is not a node: the owner sees no peer. */
+    assert_int_equal(a->ops->peers(a, pi, 2, &np), 0);
+    assert_int_equal(np, 0);
+    osci_drv_close(o);
+    osci_drv_close(a);
+    assert_int_equal(t_shm_count(), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_peer_killed, t_teardown),
+        cmocka_unit_test_teardown(test_link_down_up, t_teardown),
+        cmocka_unit_test_teardown(test_liveness_lost, t_teardown),
+        cmocka_unit_test_teardown(test_corrupt_msg, t_teardown),
+        cmocka_unit_test_teardown(test_stale_fabric_recycled, t_teardown),
+        cmocka_unit_test_teardown(test_fabric_file_checked, t_teardown),
+        cmocka_unit_test_teardown(test_observe, t_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
