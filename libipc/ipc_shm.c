@@ -623,7 +623,13 @@ static int shm_write_frame(struct ipc_ep *ep, volatile void **frame_p)
     if (se->tx_tail - se->tx_head_cache >= se->nframes) {
         se->tx_head_cache = atomic_load_explicit(&se->h->head[se->s].v, memory_order_acquire);
         if (se->tx_tail - se->tx_head_cache > se->nframes) return -ECONNRESET;   /* corrupt or stale */
-        if (se->tx_tail - se->tx_head_cache == se->nframes) return -EAGAIN;
+        if (se->tx_tail - se->tx_head_cache == se->nframes) {
+            /* Full: arm for space before reporting it (the caller may wait on the fd next). */
+            atomic_fetch_or(&se->h->side[se->s].armed, ARM_WRITE);
+            atomic_thread_fence(memory_order_seq_cst);
+            se->tx_head_cache = atomic_load_explicit(&se->h->head[se->s].v, memory_order_acquire);
+            if (se->tx_tail - se->tx_head_cache >= se->nframes) return -EAGAIN;
+        }
     }
     *frame_p = se->tx_frames + (size_t)(se->tx_tail % se->nframes) * se->fsize;
     return 0;
@@ -649,7 +655,14 @@ static int shm_read_frame(struct ipc_ep *ep, const volatile void **frame_p)
     if (se->rx_head == se->rx_tail_cache) {
         se->rx_tail_cache = atomic_load_explicit(&se->h->tail[se->p].v, memory_order_acquire);
         if (se->rx_tail_cache - se->rx_head > se->nframes) return -ECONNRESET;
-        if (se->rx_head == se->rx_tail_cache) return -EAGAIN;
+        if (se->rx_head == se->rx_tail_cache) {
+            /* Empty: arm for data before reporting it (the caller may wait on the fd next). */
+            atomic_fetch_or(&se->h->side[se->s].armed, ARM_READ);
+            atomic_thread_fence(memory_order_seq_cst);
+            se->rx_tail_cache = atomic_load_explicit(&se->h->tail[se->p].v, memory_order_acquire);
+            if (se->rx_tail_cache - se->rx_head > se->nframes) return -ECONNRESET;
+            if (se->rx_head == se->rx_tail_cache) return -EAGAIN;
+        }
     }
     *frame_p = se->rx_frames + (size_t)(se->rx_head % se->nframes) * se->fsize;
     return 0;
