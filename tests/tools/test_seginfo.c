@@ -78,13 +78,17 @@ static void test_no_fabric(void **state)
     }
 }
 
-/* Child: connects to the parent's segment and stays connected until the pipe closes. */
-static void connector(unsigned int node, int ready_fd, int hold_fd)
+/* Child (forked before the parent initialises the library): connects to the parent's segment once told its
+ * node id, and stays connected until the hold pipe closes. */
+static void connector(int go_fd, int ready_fd, int hold_fd)
 {
     sci_desc_t sd;
     sci_remote_segment_t rs;
     sci_error_t err;
+    unsigned int node;
     char c = 1;
+    if (read(go_fd, &node, sizeof(node)) != sizeof(node))
+        _exit(9);
     SCIInitialize(0, &err);
     if (err)
         _exit(10);
@@ -129,12 +133,27 @@ static void test_live_fabric(void **state)
     sci_local_segment_t seg;
     sci_error_t err;
     unsigned int me = 0, child_node = 0;
-    int ready[2], hold[2], ok = 0, status;
+    int go[2], ready[2], hold[2], ok = 0, status;
     char c;
     struct tu_run run;
     char *ajson[] = { seginfo, "--json", NULL };
     char *atext[] = { seginfo, "-v", NULL };
     char *amissing[] = { seginfo, "-a", "7", NULL };
+
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(hold), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(go[1]);
+        close(ready[0]);
+        close(hold[1]);
+        connector(go[0], ready[1], hold[0]);
+    }
+    close(go[0]);
+    close(ready[1]);
+    close(hold[0]);
 
     SCIInitialize(0, &err);
     assert_int_equal(err, SCI_ERR_OK);
@@ -149,17 +168,8 @@ static void test_live_fabric(void **state)
     SCISetSegmentAvailable(seg, 0, 0, &err);
     assert_int_equal(err, SCI_ERR_OK);
 
-    assert_int_equal(pipe(ready), 0);
-    assert_int_equal(pipe(hold), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(ready[0]);
-        close(hold[1]);
-        connector(me, ready[1], hold[0]);
-    }
-    close(ready[1]);
-    close(hold[0]);
+    assert_int_equal(write(go[1], &me, sizeof(me)), (ssize_t)sizeof(me));
+    close(go[1]);
     struct pollfd pfd = { .fd = ready[0], .events = POLLIN };
     int connected = poll(&pfd, 1, 15000) == 1 && read(ready[0], &c, 1) == 1;
 

@@ -60,7 +60,7 @@ static void print_seg_text(const struct osci_seg_info *s, const struct opts *o)
     char st[sizeof(s->state) + 1];
     field(s->state, sizeof(s->state), st);
     if (s->kind == OSCI_SEG_LOCAL) {
-        printf("\t\t\tsegment %u: %" PRIu64 " bytes, adapter %u, %s, %u connection%s", s->segment_id, s->size,
+        printf("\t\t\t\tsegment %u: %" PRIu64 " bytes, adapter %u, %s, %u connection%s", s->segment_id, s->size,
                s->adapter_no, st, s->n_conn, s->n_conn == 1 ? "" : "s");
         if (s->n_conn && o->verbose) {
             unsigned int n = s->n_conn < OSCI_SEG_INFO_MAX_CONN ? s->n_conn : OSCI_SEG_INFO_MAX_CONN;
@@ -71,7 +71,7 @@ static void print_seg_text(const struct osci_seg_info *s, const struct opts *o)
         }
         printf("\n");
     } else {
-        printf("\t\t\tsegment %u@node %u: %" PRIu64 " bytes, adapter %u, %s\n", s->segment_id, s->node_id, s->size,
+        printf("\t\t\t\tsegment %u@node %u: %" PRIu64 " bytes, adapter %u, %s\n", s->segment_id, s->node_id, s->size,
                s->adapter_no, st);
     }
 }
@@ -160,7 +160,7 @@ static int show_adapter(const struct osci_adapter_info *a, const struct opts *o,
             rc = EXIT_INTROSPECT;
         }
         if (o->json) {
-            printf("%s\n      {\"node_id\": %u, \"link\": \"%s\", \"epoch\": %" PRIu64 ", \"pid\": ", i ? "," : "",
+            printf("%s\n      {\"node_id\": %u, \"link\": \"%s\", \"epoch\": \"%#" PRIx64 "\", \"pid\": ", i ? "," : "",
                    p->node_id, p->link_up ? "up" : "down", p->epoch);
             p->pid >= 0 ? printf("%" PRId64, p->pid) : printf("null");
             printf(", \"heartbeat_age_ms\": %" PRIu64, p->heartbeat_age_ms);
@@ -195,7 +195,7 @@ static int show_adapter(const struct osci_adapter_info *a, const struct opts *o,
         for (unsigned int k = 0; k < ns; k++)
             if (segs[k].kind == OSCI_SEG_LOCAL)
                 print_seg_text(&segs[k], o);
-        printf("\t\t\tremote segments:%u\n", nr);
+        printf("\t\t\tremote segments:\t%u\n", nr);
         for (unsigned int k = 0; k < ns; k++)
             if (segs[k].kind != OSCI_SEG_LOCAL)
                 print_seg_text(&segs[k], o);
