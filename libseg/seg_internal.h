@@ -8,6 +8,7 @@
 #ifndef SEG_INTERNAL_H
 #define SEG_INTERNAL_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,6 +36,7 @@ struct seg_peer {
     bool known;                      /* seen at least once */
     uint64_t epoch;                  /* peer incarnation */
     uint64_t down_since_ms;          /* link down time (grace period), 0 when up */
+    bool lost;                       /* incarnation `epoch` declared gone (CB_LOST delivered) */
 };
 
 struct seg_adapter {
@@ -56,11 +58,42 @@ struct seg_lib {
     int wake_fd;                     /* eventfd: wakes the event thread */
     bool stopping;
     uint64_t grace_ms;               /* OSCI_GRACE_MS, default 1000 */
+    int ev_fd[OSCI_MAX_ADAPTERS];    /* each adapter's event fd (-1: none) */
 };
 extern struct seg_lib seg;
 
+/*
+ * Internal errors and what seg__to_sci makes of them at the API edge:
+ *   -EINVAL ILLEGAL_PARAMETER   -SEG_EFLAG ILLEGAL_FLAG          -EBUSY BUSY
+ *   -ENOMEM/-ENOSPC NOSPC       -ETIMEDOUT TIMEOUT               -ECANCELED CANCELLED
+ *   -EOPNOTSUPP NOT_SUPPORTED   -ENOENT NO_SUCH_SEGMENT          -EEXIST SEGMENTID_USED
+ *   -ECONNREFUSED CONNECTION_REFUSED  -EHOSTUNREACH NO_SUCH_NODEID  -ENOLINK NO_LINK_ACCESS
+ *   -EHOSTDOWN NODE_NOT_RESPONDING    -ERANGE OUT_OF_RANGE      -EPERM/-EPROTO ILLEGAL_OPERATION
+ *   -EACCES ACCESS              -SEG_EADAPTER ILLEGAL_ADAPTERNO  -ENODEV NO_SUCH_ADAPTERNO
+ *   -ENOTCONN NOT_CONNECTED     -ESTALE SEGMENT_NOT_CONNECTED    -SEG_ENOTPREP SEGMENT_NOT_PREPARED
+ *   -SEG_ESIZE SIZE_ALIGNMENT   -SEG_EOFFSET OFFSET_ALIGNMENT    -EFAULT ILLEGAL_ADDRESS
+ *   -EIO TRANSFER_FAILED        -SEG_ENOTINIT NOT_INITIALIZED    -EPROTONOSUPPORT INCONSISTENT_VERSIONS
+ *   -EOVERFLOW OVERFLOW         -E2BIG MAX_ENTRIES               -SEG_EQUERY ILLEGAL_QUERY
+ *   -EADDRNOTAVAIL ILLEGAL_NODEID     -SEG_EINTNO_USED INTNO_USED anything else SYSTEM
+ */
+#define SEG_EFLAG        EBADRQC
+#define SEG_EADAPTER     ECHRNG
+#define SEG_ENOTPREP     ENXIO
+#define SEG_ESIZE        EMSGSIZE
+#define SEG_EOFFSET      ESPIPE
+#define SEG_ENOTINIT     ESHUTDOWN
+#define SEG_EQUERY       ENOTTY
+#define SEG_EINTNO_USED  EADDRINUSE
+
 /* seg_core.c */
 sci_error_t seg__to_sci(int err);                 /* -errno -> sci_error_t (edge only) */
+/* Live-handle registry: membership is checked lock-free (data paths), add/del under seg.lock. */
+int seg__handle_add(void *h);
+void seg__handle_del(void *h);
+bool seg__handle_live(const void *h, uint32_t magic); /* registered and the first u32 is `magic` */
+bool seg__on_event_thread(void);
+/* Drop every deferred call queued for `obj` (lock held), e.g. before freeing it. */
+void seg__defer_purge(void *obj);
 struct seg_adapter *seg__adapter(unsigned int no); /* NULL if not configured; lock held */
 uint64_t seg__now_ms(void);
 void seg__wake_event_thread(void);

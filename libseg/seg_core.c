@@ -1,0 +1,822 @@
+/*
+ * libseg core: library state, SCIInitialize/SCITerminate/SCIOpen/SCIClose, the live-handle
+ * registry, error mapping, deferred callbacks and the event thread that pulls every driver's
+ * events and turns them into segment-protocol and liveness actions (docs/segment-protocol.md).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "seg_intr.h"
+#include "seg_obj.h"
+
+struct seg_lib seg = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1 };
+struct seg_objs segx;
+
+static pthread_once_t cond_once = PTHREAD_ONCE_INIT;
+static pthread_t ev_thread_id;
+static _Atomic int ev_thread_running;
+
+struct seg_deferred {
+    struct seg_deferred *next;
+    seg_deferred_fn fn;
+    void *obj, *arg;
+};
+static struct seg_deferred *defer_head, **defer_tail = &defer_head;
+
+struct seg_loopmsg {
+    struct seg_loopmsg *next;
+    unsigned int adapter;
+    uint32_t len;
+    uint8_t buf[OSCI_DRV_MSG_MAX];
+};
+static struct seg_loopmsg *loop_head, **loop_tail = &loop_head;
+
+/* ---------------------------------------------------------------- errors */
+
+sci_error_t seg__to_sci(int err)
+{
+    if (err >= 0)
+        return SCI_ERR_OK;
+    switch (-err) {
+    case EINVAL: return SCI_ERR_ILLEGAL_PARAMETER;
+    case SEG_EFLAG: return SCI_ERR_ILLEGAL_FLAG;
+    case EBUSY: return SCI_ERR_BUSY;
+    case ENOMEM: case ENOSPC: return SCI_ERR_NOSPC;
+    case ETIMEDOUT: return SCI_ERR_TIMEOUT;
+    case ECANCELED: return SCI_ERR_CANCELLED;
+    case EOPNOTSUPP: return SCI_ERR_NOT_SUPPORTED;
+    case ENOENT: return SCI_ERR_NO_SUCH_SEGMENT;
+    case EEXIST: return SCI_ERR_SEGMENTID_USED;
+    case ECONNREFUSED: return SCI_ERR_CONNECTION_REFUSED;
+    case EHOSTUNREACH: return SCI_ERR_NO_SUCH_NODEID;
+    case ENOLINK: return SCI_ERR_NO_LINK_ACCESS;
+    case EHOSTDOWN: return SCI_ERR_NODE_NOT_RESPONDING;
+    case ERANGE: return SCI_ERR_OUT_OF_RANGE;
+    case EPERM: case EPROTO: return SCI_ERR_ILLEGAL_OPERATION;
+    case EACCES: return SCI_ERR_ACCESS;
+    case SEG_EADAPTER: return SCI_ERR_ILLEGAL_ADAPTERNO;
+    case ENODEV: return SCI_ERR_NO_SUCH_ADAPTERNO;
+    case ENOTCONN: return SCI_ERR_NOT_CONNECTED;
+    case ESTALE: return SCI_ERR_SEGMENT_NOT_CONNECTED;
+    case SEG_ENOTPREP: return SCI_ERR_SEGMENT_NOT_PREPARED;
+    case SEG_ESIZE: return SCI_ERR_SIZE_ALIGNMENT;
+    case SEG_EOFFSET: return SCI_ERR_OFFSET_ALIGNMENT;
+    case EFAULT: return SCI_ERR_ILLEGAL_ADDRESS;
+    case EIO: return SCI_ERR_TRANSFER_FAILED;
+    case SEG_ENOTINIT: return SCI_ERR_NOT_INITIALIZED;
+    case EPROTONOSUPPORT: return SCI_ERR_INCONSISTENT_VERSIONS;
+    case EOVERFLOW: return SCI_ERR_OVERFLOW;
+    case E2BIG: return SCI_ERR_MAX_ENTRIES;
+    case SEG_EQUERY: return SCI_ERR_ILLEGAL_QUERY;
+    case EADDRNOTAVAIL: return SCI_ERR_ILLEGAL_NODEID;
+    case SEG_EINTNO_USED: return SCI_ERR_INTNO_USED;
+    default: return SCI_ERR_SYSTEM;
+    }
+}
+
+/* ---------------------------------------------------------------- handle registry */
+
+#define REG_SIZE 16384u
+#define REG_TOMB ((uintptr_t)1)
+static _Atomic uintptr_t reg[REG_SIZE];
+
+static size_t reg_slot(const void *p)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 29;
+    x *= 0x9E3779B97F4A7C15ull;
+    return (size_t)(x >> 40) & (REG_SIZE - 1);
+}
+
+int seg__handle_add(void *h)
+{
+    size_t i = reg_slot(h);
+    for (unsigned int n = 0; n < REG_SIZE; n++, i = (i + 1) & (REG_SIZE - 1)) {
+        uintptr_t v = atomic_load_explicit(&reg[i], memory_order_relaxed);
+        if (v == 0 || v == REG_TOMB) {
+            atomic_store_explicit(&reg[i], (uintptr_t)h, memory_order_release);
+            return 0;
+        }
+    }
+    return -ENOSPC;
+}
+
+void seg__handle_del(void *h)
+{
+    size_t i = reg_slot(h);
+    for (unsigned int n = 0; n < REG_SIZE; n++, i = (i + 1) & (REG_SIZE - 1)) {
+        uintptr_t v = atomic_load_explicit(&reg[i], memory_order_relaxed);
+        if (v == 0)
+            return;
+        if (v == (uintptr_t)h) {
+            atomic_store_explicit(&reg[i], REG_TOMB, memory_order_release);
+            return;
+        }
+    }
+}
+
+bool seg__handle_live(const void *h, uint32_t magic)
+{
+    size_t i;
+    if (!h)
+        return false;
+    i = reg_slot(h);
+    for (unsigned int n = 0; n < REG_SIZE; n++, i = (i + 1) & (REG_SIZE - 1)) {
+        uintptr_t v = atomic_load_explicit(&reg[i], memory_order_acquire);
+        if (v == 0)
+            return false;
+        if (v == (uintptr_t)h)
+            return *(const uint32_t *)h == magic;
+    }
+    return false;
+}
+
+bool seg__desc_valid(sci_desc_t sd) { return seg__handle_live(sd, SEG_DESC_MAGIC); }
+
+/* ---------------------------------------------------------------- time and waiting */
+
+uint64_t seg__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t seg__deadline(unsigned int timeout_ms)
+{
+    if (timeout_ms == SCI_INFINITE_TIMEOUT)
+        return 0;
+    return seg__now_ms() + timeout_ms;
+}
+
+static void cond_init(void)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&seg.cond, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+int seg__cond_wait(uint64_t deadline_ms)
+{
+    struct timespec ts;
+    if (deadline_ms == 0) {
+        pthread_cond_wait(&seg.cond, &seg.lock);
+        return 0;
+    }
+    if (seg__now_ms() >= deadline_ms)
+        return -ETIMEDOUT;
+    ts.tv_sec = (time_t)(deadline_ms / 1000u);
+    ts.tv_nsec = (long)(deadline_ms % 1000u) * 1000000L;
+    if (pthread_cond_timedwait(&seg.cond, &seg.lock, &ts) == ETIMEDOUT)
+        return seg__now_ms() >= deadline_ms ? -ETIMEDOUT : 0;
+    return 0;
+}
+
+bool seg__on_event_thread(void)
+{
+    return atomic_load(&ev_thread_running) && pthread_equal(pthread_self(), ev_thread_id);
+}
+
+void seg__wake_event_thread(void)
+{
+    uint64_t one = 1;
+    if (seg.wake_fd >= 0 && write(seg.wake_fd, &one, sizeof(one)) < 0) {
+        /* eventfd counter saturated: the thread is awake anyway */
+    }
+}
+
+/* ---------------------------------------------------------------- events and callbacks */
+
+void seg__evq_push(struct seg_evq *q, sci_segment_cb_reason_t reason, uint32_t node, unsigned int adapter,
+                   sci_error_t status)
+{
+    struct seg_sevent *e = calloc(1, sizeof(*e));
+    if (!e) {
+        osci_log(OSCI_LOG_ERROR, "seg", "out of memory: event %d from node %u dropped", (int)reason, node);
+        return;
+    }
+    e->reason = reason;
+    e->node = node;
+    e->adapter = adapter;
+    e->status = status;
+    if (!q->tail)
+        q->tail = &q->head;
+    *q->tail = e;
+    q->tail = &e->next;
+    pthread_cond_broadcast(&seg.cond);
+}
+
+struct seg_sevent *seg__evq_pop(struct seg_evq *q)
+{
+    struct seg_sevent *e = q->head;
+    if (!e)
+        return NULL;
+    q->head = e->next;
+    if (!q->head)
+        q->tail = &q->head;
+    e->next = NULL;
+    return e;
+}
+
+void seg__evq_clear(struct seg_evq *q)
+{
+    struct seg_sevent *e;
+    while ((e = seg__evq_pop(q)))
+        free(e);
+}
+
+void seg__defer(seg_deferred_fn fn, void *obj, void *arg)
+{
+    struct seg_deferred *d = calloc(1, sizeof(*d));
+    if (!d) {
+        osci_log(OSCI_LOG_ERROR, "seg", "out of memory: deferred callback dropped");
+        return;
+    }
+    d->fn = fn;
+    d->obj = obj;
+    d->arg = arg;
+    *defer_tail = d;
+    defer_tail = &d->next;
+    if (!seg__on_event_thread())
+        seg__wake_event_thread();
+}
+
+void seg__defer_purge(void *obj)
+{
+    struct seg_deferred **pp = &defer_head, *d;
+    while ((d = *pp)) {
+        if (d->obj == obj) {
+            *pp = d->next;
+            free(d);
+        } else {
+            pp = &d->next;
+        }
+    }
+    defer_tail = &defer_head;
+    while (*defer_tail)
+        defer_tail = &(*defer_tail)->next;
+}
+
+void seg__cb_quiesce(void *obj)
+{
+    if (segx.cb_running != obj)
+        return;
+    if (seg__on_event_thread()) {
+        segx.cb_removed = true;
+        return;
+    }
+    while (segx.cb_running == obj)
+        seg__cond_wait(0);
+}
+
+/* Runs deferred calls one at a time without the lock; returns with it held. */
+static void run_deferred(void)
+{
+    struct seg_deferred *d;
+    while ((d = defer_head) && !seg.stopping) {
+        defer_head = d->next;
+        if (!defer_head)
+            defer_tail = &defer_head;
+        pthread_mutex_unlock(&seg.lock);
+        d->fn(d->obj, d->arg);
+        free(d);
+        pthread_mutex_lock(&seg.lock);
+    }
+}
+
+/* ---------------------------------------------------------------- adapters, messages */
+
+struct seg_adapter *seg__adapter(unsigned int no)
+{
+    if (no >= OSCI_MAX_ADAPTERS || !seg.adapter[no].drv)
+        return NULL;
+    return &seg.adapter[no];
+}
+
+int seg__check_init(void) { return seg.initialized > 0 ? 0 : -SEG_ENOTINIT; }
+
+int seg__adapter_check(unsigned int no, struct seg_adapter **a_p)
+{
+    if (no >= OSCI_MAX_ADAPTERS)
+        return -SEG_EADAPTER;
+    if (!seg.adapter[no].drv)
+        return -ENODEV;
+    *a_p = &seg.adapter[no];
+    return 0;
+}
+
+uint64_t seg__new_conn_id(struct seg_adapter *a)
+{
+    return ((uint64_t)a->drv->node_id << 48) ^ ((uint64_t)getpid() << 24) ^ ++segx.next_conn;
+}
+
+int seg__send(struct seg_adapter *a, uint32_t node, const struct seg_msg *m)
+{
+    uint8_t buf[OSCI_DRV_MSG_MAX];
+    struct seg_msg mm = *m;
+    int len, rc = 0;
+
+    mm.src_node = a->drv->node_id;
+    len = seg_proto_encode(&mm, buf, sizeof(buf));
+    if (len < 0) {
+        osci_log(OSCI_LOG_ERROR, "seg", "cannot encode %s: %d", seg_msg_type_str(m->type), len);
+        return len;
+    }
+    if (node == a->drv->node_id) {
+        struct seg_loopmsg *l = calloc(1, sizeof(*l));
+        if (!l)
+            return -ENOMEM;
+        l->adapter = a->no;
+        l->len = (uint32_t)len;
+        memcpy(l->buf, buf, (size_t)len);
+        *loop_tail = l;
+        loop_tail = &l->next;
+        if (!seg__on_event_thread())
+            seg__wake_event_thread();
+        return 0;
+    }
+    for (int tries = 0; tries < 200; tries++) {
+        rc = a->drv->ops->msg_send(a->drv, node, buf, (size_t)len);
+        if (rc != -EAGAIN)
+            break;
+        pthread_mutex_unlock(&seg.lock);
+        usleep(500);
+        pthread_mutex_lock(&seg.lock);
+    }
+    if (rc < 0)
+        osci_log(OSCI_LOG_INFO, "seg", "send %s to node %u: %d", seg_msg_type_str(m->type), node, rc);
+    return rc;
+}
+
+static void send_hello(struct seg_adapter *a, uint32_t node)
+{
+    struct seg_msg m = { .type = SEG_MSG_HELLO };
+    m.u.hello.node = a->drv->node_id;
+    m.u.hello.epoch = a->peer[a->drv->node_id % SEG_MAX_NODES].epoch;
+    seg__send(a, node, &m);
+}
+
+void seg__peer_lost(struct seg_adapter *a, uint32_t node)
+{
+    struct seg_peer *p = &a->peer[node];
+    if (p->lost)
+        return;
+    osci_log(OSCI_LOG_INFO, "seg", "adapter %u: node %u (epoch %llu) lost", a->no, node,
+             (unsigned long long)p->epoch);
+    p->lost = true;
+    p->up = false;
+    p->down_since_ms = 0;
+    seg__rseg_peer_lost(a, node);
+    seg__lseg_peer_lost(a, node);
+    seg__intr_on_peer_lost(a, node);
+    seg__info_publish();
+    pthread_cond_broadcast(&seg.cond);
+}
+
+static void on_link_up(struct seg_adapter *a, uint32_t node, uint64_t epoch)
+{
+    struct seg_peer *p = &a->peer[node];
+    bool recovered;
+
+    if (p->known && p->epoch != epoch && !p->lost)
+        seg__peer_lost(a, node);           /* the old incarnation is gone */
+    recovered = p->known && !p->lost && !p->up && p->epoch == epoch;
+    if (p->epoch != epoch)
+        p->lost = false;
+    if (p->up && p->epoch == epoch)
+        return;
+    p->known = true;
+    p->up = true;
+    p->epoch = epoch;
+    p->down_since_ms = 0;
+    p->lost = false;
+    osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: node %u up (epoch %llu)", a->no, node, (unsigned long long)epoch);
+    send_hello(a, node);
+    if (recovered) {
+        seg__rseg_link(a, node, SCI_CB_OPERATIONAL);
+        seg__lseg_link(a, node, SCI_CB_OPERATIONAL);
+        seg__info_publish();
+    }
+    pthread_cond_broadcast(&seg.cond);
+}
+
+static void on_link_down(struct seg_adapter *a, uint32_t node, uint64_t epoch)
+{
+    struct seg_peer *p = &a->peer[node];
+    if (!p->up || (epoch && p->epoch != epoch))
+        return;
+    p->up = false;
+    p->down_since_ms = seg__now_ms();
+    if (!p->down_since_ms)
+        p->down_since_ms = 1;
+    osci_log(OSCI_LOG_INFO, "seg", "adapter %u: node %u link down", a->no, node);
+    seg__rseg_link(a, node, SCI_CB_NOT_OPERATIONAL);
+    seg__lseg_link(a, node, SCI_CB_NOT_OPERATIONAL);
+    seg__info_publish();
+    pthread_cond_broadcast(&seg.cond);
+}
+
+static void on_peer_dead(struct seg_adapter *a, uint32_t node, uint64_t epoch)
+{
+    struct seg_peer *p = &a->peer[node];
+    if (!p->known || p->lost)
+        return;
+    if (epoch && p->epoch != epoch)
+        return;                            /* an older incarnation, already replaced */
+    seg__peer_lost(a, node);
+}
+
+static void on_msg(struct seg_adapter *a, uint32_t node, const void *buf, size_t len)
+{
+    struct seg_msg m;
+    int rc = seg_proto_decode(buf, len, &m);
+    if (rc < 0) {
+        osci_log(OSCI_LOG_WARN, "seg", "adapter %u: dropped a %s message from node %u (%u bytes)", a->no,
+                 rc == -EPROTO ? "unknown-version/type" : "malformed", node, (unsigned int)len);
+        return;
+    }
+    if (m.src_node != node) {
+        osci_log(OSCI_LOG_WARN, "seg", "adapter %u: dropped %s claiming node %u from node %u", a->no,
+                 seg_msg_type_str(m.type), m.src_node, node);
+        return;
+    }
+    osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: %s from node %u", a->no, seg_msg_type_str(m.type), node);
+    switch (m.type) {
+    case SEG_MSG_HELLO:
+    case SEG_MSG_HEARTBEAT:
+        break;
+    case SEG_MSG_CONNECT:
+    case SEG_MSG_DISCONNECT:
+        seg__lseg_on_msg(a, &m);
+        break;
+    case SEG_MSG_CONNECT_OK:
+    case SEG_MSG_CONNECT_REFUSED:
+    case SEG_MSG_UNAVAILABLE:
+        seg__rseg_on_msg(a, &m);
+        break;
+    default:
+        seg__intr_on_msg(a, &m);
+        break;
+    }
+}
+
+static void dispatch(struct seg_adapter *a, const struct osci_drv_event *ev)
+{
+    if (ev->type != OSCI_DRV_EV_DOORBELL && (ev->node == 0 || ev->node >= SEG_MAX_NODES)) {
+        osci_log(OSCI_LOG_WARN, "seg", "adapter %u: event %d for out-of-range node %u", a->no, (int)ev->type,
+                 ev->node);
+        return;
+    }
+    switch (ev->type) {
+    case OSCI_DRV_EV_LINK_UP: on_link_up(a, ev->node, ev->epoch); break;
+    case OSCI_DRV_EV_LINK_DOWN: on_link_down(a, ev->node, ev->epoch); break;
+    case OSCI_DRV_EV_PEER_DEAD: on_peer_dead(a, ev->node, ev->epoch); break;
+    case OSCI_DRV_EV_MSG:
+        on_msg(a, ev->node, ev->msg, ev->len <= OSCI_DRV_MSG_MAX ? ev->len : OSCI_DRV_MSG_MAX + 1);
+        break;
+    case OSCI_DRV_EV_DOORBELL: seg__intr_on_doorbell(a, ev->db_bits); break;
+    default:
+        osci_log(OSCI_LOG_WARN, "seg", "adapter %u: unknown driver event %d", a->no, (int)ev->type);
+    }
+}
+
+/* Drains every driver and the loopback queue; true if more may be pending. Lock held. */
+static bool pump(void)
+{
+    static struct osci_drv_event evs[16];
+    bool more = false;
+
+    for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
+        struct seg_adapter *a = &seg.adapter[i];
+        int n = 0;
+        if (!a->drv)
+            continue;
+        for (int round = 0; round < 64; round++) {
+            n = a->drv->ops->progress(a->drv, evs, 16);
+            if (n <= 0)
+                break;
+            for (int k = 0; k < n; k++)
+                dispatch(a, &evs[k]);
+        }
+        if (n == 16)
+            more = true;
+    }
+    while (loop_head) {
+        struct seg_loopmsg *l = loop_head;
+        loop_head = l->next;
+        if (!loop_head)
+            loop_tail = &loop_head;
+        if (seg.adapter[l->adapter].drv)
+            on_msg(&seg.adapter[l->adapter], seg.adapter[l->adapter].drv->node_id, l->buf, l->len);
+        free(l);
+    }
+    /* grace period */
+    uint64_t now = seg__now_ms();
+    for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
+        struct seg_adapter *a = &seg.adapter[i];
+        if (!a->drv)
+            continue;
+        for (unsigned int n = 1; n < SEG_MAX_NODES; n++) {
+            struct seg_peer *p = &a->peer[n];
+            if (p->known && !p->up && !p->lost && p->down_since_ms && now - p->down_since_ms >= seg.grace_ms)
+                seg__peer_lost(a, n);
+        }
+    }
+    return more;
+}
+
+static void *event_thread(void *arg)
+{
+    struct pollfd pfd[OSCI_MAX_ADAPTERS + 1];
+    (void)arg;
+    pthread_mutex_lock(&seg.lock);
+    while (!seg.stopping) {
+        bool more = pump();
+        unsigned int n = 0;
+        bool pending = more;
+
+        run_deferred();
+        if (seg.stopping)
+            break;
+        if (pending || defer_head || loop_head)
+            continue;
+        for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
+            struct seg_adapter *a = &seg.adapter[i];
+            if (!a->drv)
+                continue;
+            if (a->drv->ops->arm(a->drv) == -EAGAIN)
+                pending = true;
+            if (seg.ev_fd[i] >= 0)
+                pfd[n++] = (struct pollfd){ .fd = seg.ev_fd[i], .events = POLLIN };
+        }
+        if (pending)
+            continue;
+        pfd[n++] = (struct pollfd){ .fd = seg.wake_fd, .events = POLLIN };
+        pthread_mutex_unlock(&seg.lock);
+        if (poll(pfd, n, 10) > 0 && (pfd[n - 1].revents & POLLIN)) {
+            uint64_t v;
+            if (read(seg.wake_fd, &v, sizeof(v)) < 0) {
+                /* already drained */
+            }
+        }
+        pthread_mutex_lock(&seg.lock);
+    }
+    pthread_mutex_unlock(&seg.lock);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- init / terminate */
+
+static void close_adapters(void)
+{
+    for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
+        struct seg_adapter *a = &seg.adapter[i];
+        if (a->drv)
+            osci_drv_close(a->drv);
+        memset(a, 0, sizeof(*a));
+        seg.ev_fd[i] = -1;
+    }
+    seg.n_adapters = 0;
+}
+
+static int open_adapters(void)
+{
+    struct osci_adapter_conf conf[OSCI_MAX_ADAPTERS];
+    unsigned int n = 0;
+    int rc = osci_conf_load(conf, OSCI_MAX_ADAPTERS, &n);
+
+    if (rc < 0) {
+        osci_log(OSCI_LOG_ERROR, "seg", "configuration: %s", osci_strerror(rc));
+        return rc;
+    }
+    if (n == 0) {
+        osci_log(OSCI_LOG_ERROR, "seg", "no adapter configured");
+        return -ENODEV;
+    }
+    for (unsigned int i = 0; i < n; i++) {
+        struct seg_adapter *a;
+        struct osci_peer_info *peers;
+        unsigned int np = 0;
+
+        if (conf[i].adapter_no >= OSCI_MAX_ADAPTERS || seg.adapter[conf[i].adapter_no].drv) {
+            rc = -EINVAL;
+            goto err_close;
+        }
+        a = &seg.adapter[conf[i].adapter_no];
+        conf[i].observe = 0;
+        rc = osci_drv_open(&conf[i], &a->drv);
+        if (rc < 0) {
+            osci_log(OSCI_LOG_ERROR, "seg", "adapter %u (%s): open: %s", conf[i].adapter_no, conf[i].driver,
+                     osci_strerror(rc));
+            a->drv = NULL;
+            goto err_close;
+        }
+        a->no = conf[i].adapter_no;
+        rc = a->drv->ops->query(a->drv, &a->info);
+        if (rc < 0)
+            goto err_close;
+        seg.ev_fd[a->no] = a->drv->ops->event_fd(a->drv);
+        seg.n_adapters++;
+        peers = calloc(SEG_MAX_NODES, sizeof(*peers));
+        if (peers && a->drv->ops->peers(a->drv, peers, SEG_MAX_NODES, &np) == 0) {
+            for (unsigned int k = 0; k < np && k < SEG_MAX_NODES; k++) {
+                uint32_t nd = peers[k].node_id;
+                if (nd == 0 || nd >= SEG_MAX_NODES)
+                    continue;
+                a->peer[nd].epoch = peers[k].epoch;
+                if (nd == a->drv->node_id)
+                    continue;
+                if (peers[k].link_up) {
+                    a->peer[nd].known = true;
+                    a->peer[nd].up = true;
+                }
+            }
+        }
+        free(peers);
+    }
+    return 0;
+
+err_close:
+    close_adapters();
+    return rc;
+}
+
+static void set_error(sci_error_t *error, sci_error_t e)
+{
+    if (error)
+        *error = e;
+}
+
+SISCI_API_EXPORT void SCIInitialize(unsigned int flags, sci_error_t *error)
+{
+    const char *g;
+    int rc;
+
+    pthread_once(&cond_once, cond_init);
+    if (flags) {
+        set_error(error, SCI_ERR_ILLEGAL_FLAG);
+        return;
+    }
+    pthread_mutex_lock(&seg.lock);
+    if (seg.initialized > 0) {
+        seg.initialized++;
+        pthread_mutex_unlock(&seg.lock);
+        set_error(error, SCI_ERR_OK);
+        return;
+    }
+    osci_log_init();
+    for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++)
+        seg.ev_fd[i] = -1;
+    g = getenv("OSCI_GRACE_MS");
+    seg.grace_ms = (g && *g) ? strtoull(g, NULL, 10) : 1000;
+    rc = open_adapters();
+    if (rc < 0)
+        goto err_unlock;
+    seg.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (seg.wake_fd < 0) {
+        rc = -errno;
+        goto err_adapters;
+    }
+    segx.next_auto_id = 0x40000000u;
+    seg.stopping = false;
+    rc = -pthread_create(&seg.ev_thread, NULL, event_thread, NULL);
+    if (rc < 0)
+        goto err_wake;
+    ev_thread_id = seg.ev_thread;
+    atomic_store(&ev_thread_running, 1);
+    seg.initialized = 1;
+    for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
+        struct seg_adapter *a = &seg.adapter[i];
+        if (!a->drv)
+            continue;
+        for (unsigned int n = 1; n < SEG_MAX_NODES; n++)
+            if (a->peer[n].up)
+                send_hello(a, n);
+    }
+    seg__info_publish();
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, SCI_ERR_OK);
+    return;
+
+err_wake:
+    close(seg.wake_fd);
+    seg.wake_fd = -1;
+err_adapters:
+    close_adapters();
+err_unlock:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc == -ENODEV ? SCI_ERR_NO_SUCH_ADAPTERNO : seg__to_sci(rc));
+}
+
+SISCI_API_EXPORT void SCITerminate(void)
+{
+    pthread_mutex_lock(&seg.lock);
+    if (seg.initialized == 0 || seg__on_event_thread()) {
+        if (seg.initialized)
+            osci_log(OSCI_LOG_ERROR, "seg", "SCITerminate from a callback is refused");
+        pthread_mutex_unlock(&seg.lock);
+        return;
+    }
+    if (--seg.initialized > 0) {
+        pthread_mutex_unlock(&seg.lock);
+        return;
+    }
+    seg.stopping = true;
+    seg__wake_event_thread();
+    pthread_cond_broadcast(&seg.cond);
+    pthread_mutex_unlock(&seg.lock);
+    pthread_join(seg.ev_thread, NULL);
+    atomic_store(&ev_thread_running, 0);
+
+    pthread_mutex_lock(&seg.lock);
+    seg__intr_free_all();
+    seg__dma_free_all();
+    seg__map_free_all();
+    seg__rseg_free_all();
+    seg__lseg_free_all();
+    while (defer_head) {
+        struct seg_deferred *d = defer_head;
+        defer_head = d->next;
+        free(d);
+    }
+    defer_tail = &defer_head;
+    while (loop_head) {
+        struct seg_loopmsg *l = loop_head;
+        loop_head = l->next;
+        free(l);
+    }
+    loop_tail = &loop_head;
+    close_adapters();
+    close(seg.wake_fd);
+    seg.wake_fd = -1;
+    seg.stopping = false;
+    pthread_cond_broadcast(&seg.cond);
+    pthread_mutex_unlock(&seg.lock);
+}
+
+SISCI_API_EXPORT void SCIOpen(sci_desc_t *sd, unsigned int flags, sci_error_t *error)
+{
+    struct sci_desc *d;
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = seg__check_init()) < 0)
+        goto out;
+    if (!sd) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if (flags & ~SCI_FLAG_THREAD_SAFE) {
+        rc = -SEG_EFLAG;
+        goto out;
+    }
+    d = calloc(1, sizeof(*d));
+    if (!d) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    d->magic = SEG_DESC_MAGIC;
+    rc = seg__handle_add(d);
+    if (rc < 0) {
+        free(d);
+        goto out;
+    }
+    *sd = d;
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, seg__to_sci(rc));
+}
+
+SISCI_API_EXPORT void SCIClose(sci_desc_t sd, unsigned int flags, sci_error_t *error)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = seg__check_init()) < 0)
+        goto out;
+    if (!seg__desc_valid(sd)) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if (flags) {
+        rc = -SEG_EFLAG;
+        goto out;
+    }
+    if (sd->n_objs || seg__intr_desc_busy(sd) || seg__dma_desc_busy(sd)) {
+        rc = -EBUSY;
+        goto out;
+    }
+    seg__handle_del(sd);
+    sd->magic = 0;
+    free(sd);
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, seg__to_sci(rc));
+}

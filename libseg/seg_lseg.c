@@ -1,0 +1,812 @@
+/*
+ * Local segments (ARCHITECTURE §4.1): creation, memory, the per-adapter state machine
+ * CREATED -> PREPARED <-> AVAILABLE (+ REMOVED), the owner side of the segment protocol
+ * (CONNECT, DISCONNECT, UNAVAILABLE), owner events, and the quarantine of force-disconnected memory.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "seg_intr.h"
+#include "seg_obj.h"
+
+#define LSEG_CREATE_FLAGS (SCI_FLAG_USE_CALLBACK | SCI_FLAG_EMPTY | SCI_FLAG_PRIVATE | SCI_FLAG_AUTO_ID)
+
+static void set_error(sci_error_t *error, int rc)
+{
+    if (error)
+        *error = seg__to_sci(rc);
+}
+
+const char *lseg_state_str(enum lseg_state s)
+{
+    static const char *const n[] = { "CREATED", "PREPARED", "AVAILABLE", "REMOVED" };
+    return (unsigned int)s < LSEG_STATE_COUNT ? n[s] : "?";
+}
+
+const char *lseg_event_str(enum lseg_event e)
+{
+    static const char *const n[] = { "PREPARE", "SET_AVAILABLE", "SET_UNAVAILABLE", "REMOVE" };
+    return (unsigned int)e < LSEG_EV_COUNT ? n[e] : "?";
+}
+
+/* The only writer of ls->state[]. Errors: -SEG_ENOTPREP (available/unavailable before prepare),
+ * -EPERM (available on a PRIVATE segment), -EPROTO (anything after remove, unknown event). */
+int lseg_transition(struct sci_local_segment *ls, unsigned int adapter, enum lseg_event ev)
+{
+    enum lseg_state old, new;
+    int rc = 0;
+
+    if (adapter >= OSCI_MAX_ADAPTERS || (unsigned int)ev >= LSEG_EV_COUNT)
+        return -EPROTO;
+    old = new = ls->state[adapter];
+    switch (old) {
+    case LSEG_CREATED:
+        switch (ev) {
+        case LSEG_EV_PREPARE: new = LSEG_PREPARED; break;
+        case LSEG_EV_SET_AVAILABLE:
+        case LSEG_EV_SET_UNAVAILABLE: rc = -SEG_ENOTPREP; break;
+        case LSEG_EV_REMOVE: new = LSEG_REMOVED; break;
+        default: rc = -EPROTO;
+        }
+        break;
+    case LSEG_PREPARED:
+        switch (ev) {
+        case LSEG_EV_PREPARE: break;
+        case LSEG_EV_SET_AVAILABLE:
+            if (ls->flags & SCI_FLAG_PRIVATE)
+                rc = -EPERM;
+            else
+                new = LSEG_AVAILABLE;
+            break;
+        case LSEG_EV_SET_UNAVAILABLE: break;
+        case LSEG_EV_REMOVE: new = LSEG_REMOVED; break;
+        default: rc = -EPROTO;
+        }
+        break;
+    case LSEG_AVAILABLE:
+        switch (ev) {
+        case LSEG_EV_PREPARE:
+        case LSEG_EV_SET_AVAILABLE: break;
+        case LSEG_EV_SET_UNAVAILABLE: new = LSEG_PREPARED; break;
+        case LSEG_EV_REMOVE: new = LSEG_REMOVED; break;
+        default: rc = -EPROTO;
+        }
+        break;
+    default:
+        rc = -EPROTO;
+    }
+    if (rc < 0) {
+        osci_log(OSCI_LOG_DEBUG, "lseg", "segment %u adapter %u: %s --%s--> refused (%d)", ls->id, adapter,
+                 lseg_state_str(old), lseg_event_str(ev), rc);
+        return rc;
+    }
+    osci_log(OSCI_LOG_DEBUG, "lseg", "segment %u adapter %u: %s --%s--> %s", ls->id, adapter, lseg_state_str(old),
+             lseg_event_str(ev), lseg_state_str(new));
+    ls->state[adapter] = new;
+    return 0;
+}
+
+bool seg__lseg_valid(sci_local_segment_t ls) { return seg__handle_live(ls, SEG_LSEG_MAGIC); }
+
+/* ---------------------------------------------------------------- owner events */
+
+static void lseg_drain(void *obj, void *arg)
+{
+    struct sci_local_segment *ls = obj;
+    (void)arg;
+    pthread_mutex_lock(&seg.lock);
+    for (;;) {
+        struct seg_sevent *e;
+        sci_cb_local_segment_t cb;
+        void *cb_arg;
+        sci_callback_action_t act;
+
+        if (!ls->cb_active || ls->removed || !ls->evq.head) {
+            ls->drain_sched = false;
+            break;
+        }
+        e = seg__evq_pop(&ls->evq);
+        cb = ls->cb;
+        cb_arg = ls->cb_arg;
+        segx.cb_running = ls;
+        pthread_mutex_unlock(&seg.lock);
+        act = cb(cb_arg, ls, e->reason, e->node, e->adapter, e->status);
+        free(e);
+        pthread_mutex_lock(&seg.lock);
+        segx.cb_running = NULL;
+        pthread_cond_broadcast(&seg.cond);
+        if (segx.cb_removed) {             /* removed from inside the callback: ls is gone */
+            segx.cb_removed = false;
+            break;
+        }
+        if (act == SCI_CALLBACK_CANCEL)
+            ls->cb_active = false;
+    }
+    pthread_mutex_unlock(&seg.lock);
+}
+
+static void lseg_event(struct sci_local_segment *ls, sci_segment_cb_reason_t reason, uint32_t node,
+                       unsigned int adapter)
+{
+    osci_log(OSCI_LOG_DEBUG, "lseg", "segment %u: event %d node %u adapter %u", ls->id, (int)reason, node,
+             adapter);
+    seg__evq_push(&ls->evq, reason, node, adapter, SCI_ERR_OK);
+    if (ls->cb_active && !ls->drain_sched) {
+        ls->drain_sched = true;
+        seg__defer(lseg_drain, ls, NULL);
+    }
+}
+
+/* ---------------------------------------------------------------- memory */
+
+void seg__lmem_release(struct seg_lmem *mem)
+{
+    for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
+        if (mem->exp[i] && seg.adapter[i].drv)
+            seg.adapter[i].drv->ops->mem_unexport(seg.adapter[i].drv, mem->exp[i]);
+        mem->exp[i] = NULL;
+    }
+    switch (mem->kind) {
+    case SEG_MEM_DRV:
+        if (seg.adapter[mem->drv_adapter].drv)
+            osci_drv_mem_free(seg.adapter[mem->drv_adapter].drv, &mem->view);
+        break;
+    case SEG_MEM_MEMFD:
+        munmap(mem->view.addr, mem->view.size);
+        close(mem->view.fd);
+        break;
+    default:
+        break;
+    }
+    memset(mem, 0, sizeof(*mem));
+}
+
+static int lmem_alloc(struct seg_lmem *mem, size_t size)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t len;
+    int fd;
+    void *p;
+
+    for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
+        struct seg_adapter *a = &seg.adapter[i];
+        int rc;
+        if (!a->drv || !a->drv->ops->mem_alloc)
+            continue;
+        rc = osci_drv_mem_alloc(a->drv, size, &mem->view);
+        if (rc < 0) {
+            osci_log(OSCI_LOG_INFO, "lseg", "adapter %u: cannot allocate %zu bytes: %s", i, size,
+                     osci_strerror(rc));
+            return rc;
+        }
+        mem->kind = SEG_MEM_DRV;
+        mem->drv_adapter = i;
+        return 0;
+    }
+    len = (size + (size_t)pg - 1) & ~((size_t)pg - 1);
+    fd = memfd_create("osci-seg", MFD_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (ftruncate(fd, (off_t)len) < 0) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
+    mem->kind = SEG_MEM_MEMFD;
+    mem->view = (struct osci_drv_mem_view){ .addr = p, .size = len, .fd = fd, .fd_offset = 0 };
+    return 0;
+}
+
+int seg__lseg_addr(sci_local_segment_t ls, void **addr_p, size_t *size_p)
+{
+    if (!seg__lseg_valid(ls))
+        return -EINVAL;
+    if (ls->mem.kind == SEG_MEM_NONE)
+        return -EPERM;
+    *addr_p = ls->mem.view.addr;
+    *size_p = ls->size;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- protocol, owner side */
+
+static struct sci_local_segment *find_available(unsigned int adapter, uint32_t id)
+{
+    for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next)
+        if (!(ls->flags & SCI_FLAG_PRIVATE) && ls->id == id && ls->state[adapter] == LSEG_AVAILABLE)
+            return ls;
+    return NULL;
+}
+
+static bool conn_unlink(struct seg_conn **list, uint32_t node, unsigned int adapter, uint64_t conn_id)
+{
+    for (struct seg_conn **pp = list, *c; (c = *pp); pp = &c->next) {
+        if (c->node == node && c->adapter == adapter && c->conn_id == conn_id) {
+            *pp = c->next;
+            free(c);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Drops quarantine entries whose every remote answered or died. */
+static void quarantine_sweep(void)
+{
+    for (struct seg_quarantine **pp = &segx.quar, *q; (q = *pp);) {
+        if (!q->conns) {
+            osci_log(OSCI_LOG_DEBUG, "lseg", "segment %u: quarantined memory released", q->seg_id);
+            *pp = q->next;
+            seg__lmem_release(&q->mem);
+            free(q);
+        } else {
+            pp = &q->next;
+        }
+    }
+}
+
+static void on_connect(struct seg_adapter *a, const struct seg_msg *m)
+{
+    struct seg_msg r = { 0 };
+    struct sci_local_segment *ls = find_available(a->no, m->u.connect.seg_id);
+    struct seg_conn *c;
+
+    if (!ls) {
+        r.type = SEG_MSG_CONNECT_REFUSED;
+        r.u.refused.conn_id = m->u.connect.conn_id;
+        r.u.refused.reason = -ENOENT;
+        seg__send(a, m->src_node, &r);
+        return;
+    }
+    c = calloc(1, sizeof(*c));
+    if (!c) {
+        r.type = SEG_MSG_CONNECT_REFUSED;
+        r.u.refused.conn_id = m->u.connect.conn_id;
+        r.u.refused.reason = -ENOMEM;
+        seg__send(a, m->src_node, &r);
+        return;
+    }
+    c->node = m->src_node;
+    c->adapter = a->no;
+    c->conn_id = m->u.connect.conn_id;
+    c->epoch = a->peer[m->src_node].epoch;
+    r.type = SEG_MSG_CONNECT_OK;
+    r.u.connect_ok.conn_id = c->conn_id;
+    r.u.connect_ok.size = ls->size;
+    r.u.connect_ok.xport_len = ls->xport_len[a->no];
+    memcpy(r.u.connect_ok.xport, ls->xport[a->no], ls->xport_len[a->no]);
+    if (seg__send(a, c->node, &r) < 0) {
+        free(c);
+        return;
+    }
+    c->next = ls->conns;
+    ls->conns = c;
+    lseg_event(ls, SCI_CB_CONNECT, c->node, a->no);
+    seg__info_publish();
+}
+
+static void on_disconnect(struct seg_adapter *a, const struct seg_msg *m)
+{
+    uint32_t node = m->src_node;
+    uint64_t id = m->u.disconnect.conn_id;
+
+    for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next) {
+        if (conn_unlink(&ls->conns, node, a->no, id)) {
+            lseg_event(ls, SCI_CB_DISCONNECT, node, a->no);
+            seg__info_publish();
+            return;
+        }
+        if (conn_unlink(&ls->quar, node, a->no, id))
+            return;
+    }
+    for (struct seg_quarantine *q = segx.quar; q; q = q->next)
+        if (conn_unlink(&q->conns, node, a->no, id))
+            break;
+    quarantine_sweep();
+}
+
+void seg__lseg_on_msg(struct seg_adapter *a, const struct seg_msg *m)
+{
+    if (m->type == SEG_MSG_CONNECT)
+        on_connect(a, m);
+    else if (m->type == SEG_MSG_DISCONNECT)
+        on_disconnect(a, m);
+}
+
+void seg__lseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_t reason)
+{
+    for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next)
+        for (struct seg_conn *c = ls->conns; c; c = c->next)
+            if (c->node == node && c->adapter == a->no)
+                lseg_event(ls, reason, node, a->no);
+}
+
+static void drop_node(struct seg_conn **list, uint32_t node, unsigned int adapter, struct sci_local_segment *ls)
+{
+    for (struct seg_conn **pp = list, *c; (c = *pp);) {
+        if (c->node == node && c->adapter == adapter) {
+            *pp = c->next;
+            free(c);
+            if (ls)
+                lseg_event(ls, SCI_CB_LOST, node, adapter);
+        } else {
+            pp = &c->next;
+        }
+    }
+}
+
+void seg__lseg_peer_lost(struct seg_adapter *a, uint32_t node)
+{
+    for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next) {
+        drop_node(&ls->conns, node, a->no, ls);
+        drop_node(&ls->quar, node, a->no, NULL);
+    }
+    for (struct seg_quarantine *q = segx.quar; q; q = q->next)
+        drop_node(&q->conns, node, a->no, NULL);
+    quarantine_sweep();
+}
+
+static void free_conns(struct seg_conn *c)
+{
+    while (c) {
+        struct seg_conn *n = c->next;
+        free(c);
+        c = n;
+    }
+}
+
+static void lseg_destroy(struct sci_local_segment *ls)
+{
+    seg__evq_clear(&ls->evq);
+    free_conns(ls->conns);
+    free_conns(ls->quar);
+    seg__lmem_release(&ls->mem);
+    seg__handle_del(ls);
+    ls->sd->n_objs--;
+    ls->magic = 0;
+    free(ls);
+}
+
+void seg__lseg_free_all(void)
+{
+    while (segx.lsegs) {
+        struct sci_local_segment *ls = segx.lsegs;
+        segx.lsegs = ls->next;
+        ls->removed = true;
+        pthread_cond_broadcast(&seg.cond);
+        while (ls->waiters)
+            seg__cond_wait(0);
+        lseg_destroy(ls);
+    }
+    while (segx.quar) {
+        struct seg_quarantine *q = segx.quar;
+        segx.quar = q->next;
+        free_conns(q->conns);
+        seg__lmem_release(&q->mem);
+        free(q);
+    }
+}
+
+/* ---------------------------------------------------------------- API */
+
+static int lseg_enter(sci_local_segment_t ls)
+{
+    int rc = seg__check_init();
+    if (rc < 0)
+        return rc;
+    return seg__lseg_valid(ls) ? 0 : -EINVAL;
+}
+
+static bool id_used(uint32_t id)
+{
+    for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next)
+        if (!(ls->flags & SCI_FLAG_PRIVATE) && ls->id == id)
+            return true;
+    return false;
+}
+
+SISCI_API_EXPORT void SCICreateSegment(sci_desc_t sd, sci_local_segment_t *segment, unsigned int segmentId,
+                                       size_t size, sci_cb_local_segment_t callback, void *callbackArg,
+                                       unsigned int flags, sci_error_t *error)
+{
+    struct sci_local_segment *ls = NULL;
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = seg__check_init()) < 0)
+        goto out;
+    if (!seg__desc_valid(sd) || !segment) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if (flags & ~LSEG_CREATE_FLAGS) {
+        rc = -SEG_EFLAG;
+        goto out;
+    }
+    if ((flags & SCI_FLAG_USE_CALLBACK) && !callback) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if (size == 0) {
+        rc = -SEG_ESIZE;
+        goto out;
+    }
+    if (flags & SCI_FLAG_AUTO_ID) {
+        do
+            segmentId = segx.next_auto_id++;
+        while (id_used(segmentId));
+    } else if (!(flags & SCI_FLAG_PRIVATE) && id_used(segmentId)) {
+        rc = -EEXIST;
+        goto out;
+    }
+    ls = calloc(1, sizeof(*ls));
+    if (!ls) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    ls->magic = SEG_LSEG_MAGIC;
+    ls->sd = sd;
+    ls->id = segmentId;
+    ls->size = size;
+    ls->flags = flags;
+    ls->evq.tail = &ls->evq.head;
+    if (flags & SCI_FLAG_USE_CALLBACK) {
+        ls->cb = callback;
+        ls->cb_arg = callbackArg;
+        ls->cb_active = true;
+    }
+    if (!(flags & SCI_FLAG_EMPTY)) {
+        rc = lmem_alloc(&ls->mem, size);
+        if (rc < 0)
+            goto err_free;
+    }
+    rc = seg__handle_add(ls);
+    if (rc < 0)
+        goto err_mem;
+    ls->next = segx.lsegs;
+    segx.lsegs = ls;
+    sd->n_objs++;
+    osci_log(OSCI_LOG_DEBUG, "lseg", "segment %u: created (%zu bytes, flags 0x%x)", ls->id, size, flags);
+    *segment = ls;
+    seg__info_publish();
+    goto out;
+
+err_mem:
+    seg__lmem_release(&ls->mem);
+err_free:
+    free(ls);
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc);
+}
+
+SISCI_API_EXPORT void SCIPrepareSegment(sci_local_segment_t ls, unsigned int localAdapterNo, unsigned int flags,
+                                        sci_error_t *error)
+{
+    struct seg_adapter *a;
+    struct osci_drv_mem *mem = NULL;
+    size_t xlen = OSCI_DRV_XPORT_MAX;
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = lseg_enter(ls)) < 0)
+        goto out;
+    if (flags & ~SCI_FLAG_DMA_SOURCE_ONLY) {
+        rc = -SEG_EFLAG;
+        goto out;
+    }
+    if ((rc = seg__adapter_check(localAdapterNo, &a)) < 0)
+        goto out;
+    if (ls->mem.kind == SEG_MEM_NONE) {
+        osci_log(OSCI_LOG_INFO, "lseg", "segment %u: prepare of an EMPTY segment without memory", ls->id);
+        rc = -EPERM;
+        goto out;
+    }
+    if (ls->state[a->no] != LSEG_CREATED) {
+        rc = lseg_transition(ls, a->no, LSEG_EV_PREPARE);
+        goto out;
+    }
+    rc = a->drv->ops->mem_export(a->drv, ls->mem.view.addr, ls->mem.view.size, &mem);
+    if (rc < 0) {
+        if (ls->mem.kind != SEG_MEM_DRV || ls->mem.drv_adapter != a->no)
+            rc = -EOPNOTSUPP;      /* this device exports only memory of its own window */
+        osci_log(OSCI_LOG_INFO, "lseg", "segment %u: adapter %u cannot export its memory: %s", ls->id, a->no,
+                 osci_strerror(rc));
+        goto out;
+    }
+    rc = a->drv->ops->mem_pack(a->drv, mem, ls->xport[a->no], &xlen);
+    if (rc < 0 || xlen > OSCI_DRV_XPORT_MAX) {
+        rc = rc < 0 ? rc : -EOVERFLOW;
+        goto err_unexport;
+    }
+    rc = lseg_transition(ls, a->no, LSEG_EV_PREPARE);
+    if (rc < 0)
+        goto err_unexport;
+    ls->mem.exp[a->no] = mem;
+    ls->xport_len[a->no] = (uint32_t)xlen;
+    seg__info_publish();
+    goto out;
+
+err_unexport:
+    a->drv->ops->mem_unexport(a->drv, mem);
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc);
+}
+
+SISCI_API_EXPORT void SCISetSegmentAvailable(sci_local_segment_t ls, unsigned int localAdapterNo,
+                                             unsigned int flags, sci_error_t *error)
+{
+    struct seg_adapter *a;
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = lseg_enter(ls)) < 0)
+        goto out;
+    if (flags) {
+        rc = -SEG_EFLAG;
+        goto out;
+    }
+    if ((rc = seg__adapter_check(localAdapterNo, &a)) < 0)
+        goto out;
+    rc = lseg_transition(ls, a->no, LSEG_EV_SET_AVAILABLE);
+    if (rc == 0)
+        seg__info_publish();
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc);
+}
+
+/* Tells each connected remote on `adapter` that the segment went away; force also drops them. */
+static void unavailable_notify(struct sci_local_segment *ls, struct seg_adapter *a, bool force)
+{
+    struct seg_conn **pp = &ls->conns, *c;
+    while ((c = *pp)) {
+        struct seg_msg m = { .type = SEG_MSG_UNAVAILABLE };
+        if (c->adapter != a->no) {
+            pp = &c->next;
+            continue;
+        }
+        m.u.unavailable.conn_id = c->conn_id;
+        m.u.unavailable.seg_id = ls->id;
+        m.u.unavailable.mode = force ? SEG_UNAVAIL_FORCE : SEG_UNAVAIL_NOTIFY;
+        int src = seg__send(a, c->node, &m);
+        if (force) {
+            *pp = c->next;
+            if (src < 0 || !a->peer[c->node].up) {
+                free(c);           /* unreachable: the peer's loss revokes its maps */
+            } else {
+                c->next = ls->quar;
+                ls->quar = c;
+            }
+        } else {
+            pp = &c->next;
+        }
+    }
+}
+
+SISCI_API_EXPORT void SCISetSegmentUnavailable(sci_local_segment_t ls, unsigned int localAdapterNo,
+                                               unsigned int flags, sci_error_t *error)
+{
+    struct seg_adapter *a;
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = lseg_enter(ls)) < 0)
+        goto out;
+    if (flags & ~(SCI_FLAG_NOTIFY | SCI_FLAG_FORCE_DISCONNECT)) {
+        rc = -SEG_EFLAG;
+        goto out;
+    }
+    if ((rc = seg__adapter_check(localAdapterNo, &a)) < 0)
+        goto out;
+    rc = lseg_transition(ls, a->no, LSEG_EV_SET_UNAVAILABLE);
+    if (rc < 0)
+        goto out;
+    if (flags & (SCI_FLAG_NOTIFY | SCI_FLAG_FORCE_DISCONNECT))
+        unavailable_notify(ls, a, (flags & SCI_FLAG_FORCE_DISCONNECT) != 0);
+    seg__info_publish();
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc);
+}
+
+SISCI_API_EXPORT void SCIRemoveSegment(sci_local_segment_t ls, unsigned int flags, sci_error_t *error)
+{
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = lseg_enter(ls)) < 0)
+        goto out;
+    if (flags & ~SCI_FLAG_FORCE_REMOVE) {
+        rc = -SEG_EFLAG;
+        goto out;
+    }
+    if (ls->n_maps || seg__dma_lseg_busy(ls)) {
+        rc = -EBUSY;
+        goto out;
+    }
+    if (flags & SCI_FLAG_FORCE_REMOVE) {
+        for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++)
+            if (seg.adapter[i].drv)
+                unavailable_notify(ls, &seg.adapter[i], true);
+    }
+    if (ls->conns) {
+        rc = -EBUSY;
+        goto out;
+    }
+    for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++)
+        if (seg.adapter[i].drv)
+            lseg_transition(ls, i, LSEG_EV_REMOVE);
+    for (struct sci_local_segment **pp = &segx.lsegs; *pp; pp = &(*pp)->next) {
+        if (*pp == ls) {
+            *pp = ls->next;
+            break;
+        }
+    }
+    ls->removed = true;
+    seg__defer_purge(ls);
+    seg__cb_quiesce(ls);
+    pthread_cond_broadcast(&seg.cond);
+    while (ls->waiters)
+        seg__cond_wait(0);
+    if (ls->quar) {
+        struct seg_quarantine *q = calloc(1, sizeof(*q));
+        if (q) {
+            q->seg_id = ls->id;
+            q->mem = ls->mem;
+            q->conns = ls->quar;
+            memset(&ls->mem, 0, sizeof(ls->mem));
+            ls->quar = NULL;
+            q->next = segx.quar;
+            segx.quar = q;
+            osci_log(OSCI_LOG_DEBUG, "lseg", "segment %u: memory quarantined until remotes answer", q->seg_id);
+        }
+    }
+    lseg_destroy(ls);
+    seg__info_publish();
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc);
+}
+
+SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForLocalSegmentEvent(sci_local_segment_t ls,
+        unsigned int *sourcenodeId, unsigned int *localAdapterNo, unsigned int timeout, unsigned int flags,
+        sci_error_t *error)
+{
+    struct seg_sevent *e = NULL;
+    sci_segment_cb_reason_t reason = 0;
+    uint64_t deadline;
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = lseg_enter(ls)) < 0)
+        goto out;
+    if (flags) {
+        rc = -SEG_EFLAG;
+        goto out;
+    }
+    if (ls->cb_active) {
+        rc = -EPERM;
+        goto out;
+    }
+    deadline = seg__deadline(timeout);
+    ls->waiters++;
+    for (;;) {
+        if (ls->removed) {
+            rc = -ECANCELED;
+            break;
+        }
+        if ((e = seg__evq_pop(&ls->evq)))
+            break;
+        if (ls->cb_active) {
+            rc = -EPERM;
+            break;
+        }
+        if ((rc = seg__cond_wait(deadline)) < 0)
+            break;
+    }
+    ls->waiters--;
+    if (ls->removed)
+        pthread_cond_broadcast(&seg.cond);
+    if (e) {
+        rc = 0;
+        reason = e->reason;
+        if (sourcenodeId)
+            *sourcenodeId = e->node;
+        if (localAdapterNo)
+            *localAdapterNo = e->adapter;
+        free(e);
+    }
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc);
+    return reason;
+}
+
+SISCI_API_EXPORT size_t SCIGetLocalSegmentSize(sci_local_segment_t ls)
+{
+    return seg__lseg_valid(ls) ? ls->size : 0;
+}
+
+SISCI_API_EXPORT unsigned int SCIGetLocalSegmentId(sci_local_segment_t ls)
+{
+    return seg__lseg_valid(ls) ? ls->id : 0;
+}
+
+SISCI_API_EXPORT void SCIRegisterSegmentMemory(void *address, size_t size, sci_local_segment_t ls,
+                                               unsigned int flags, sci_error_t *error)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = lseg_enter(ls)) < 0)
+        goto out;
+    if (flags & ~SCI_FLAG_LOCK_USER_MEM) {
+        rc = -SEG_EFLAG;
+        goto out;
+    }
+    if (!(ls->flags & SCI_FLAG_EMPTY) || ls->mem.kind != SEG_MEM_NONE) {
+        rc = -EPERM;               /* only an EMPTY segment without memory takes user memory */
+        goto out;
+    }
+    if (!address || ((uintptr_t)address & (pg - 1))) {
+        rc = -EFAULT;
+        goto out;
+    }
+    if (size == 0 || (size & (pg - 1))) {
+        rc = -SEG_ESIZE;
+        goto out;
+    }
+    if (size < ls->size) {
+        rc = -ERANGE;
+        goto out;
+    }
+    ls->mem.kind = SEG_MEM_USER;
+    ls->mem.view = (struct osci_drv_mem_view){ .addr = address, .size = size, .fd = -1, .fd_offset = 0 };
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc);
+}
+
+SISCI_API_EXPORT void SCIAttachPhysicalMemory(sci_ioaddr_t ioaddress, void *address, unsigned int busNo,
+                                              size_t size, sci_local_segment_t ls, unsigned int flags,
+                                              sci_error_t *error)
+{
+    int rc;
+    pthread_mutex_lock(&seg.lock);
+    rc = seg__check_init();
+    pthread_mutex_unlock(&seg.lock);
+    /* No physical addresses in user space on any OpenSCI driver (docs/sisci-compat.md). */
+    set_error(error, rc < 0 ? rc : -EOPNOTSUPP);
+}
+
+SISCI_API_EXPORT void SCIShareSegment(sci_local_segment_t ls, unsigned int flags, sci_error_t *error)
+{
+    int rc;
+    pthread_mutex_lock(&seg.lock);
+    rc = seg__check_init();
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc < 0 ? rc : -EOPNOTSUPP);
+}
+
+SISCI_API_EXPORT void SCIAttachLocalSegment(sci_desc_t sd, sci_local_segment_t *segment, unsigned int segmentId,
+                                            size_t *size, sci_cb_local_segment_t callback, void *callbackArg,
+                                            unsigned int flags, sci_error_t *error)
+{
+    int rc;
+    pthread_mutex_lock(&seg.lock);
+    rc = seg__check_init();
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc < 0 ? rc : -EOPNOTSUPP);
+}

@@ -1,0 +1,490 @@
+/*
+ * Maps, sequences and PIO: SCIMapLocalSegment/SCIMapRemoteSegment/SCIUnmapSegment, sequences
+ * (lock-free Start/Check on the remote segment's health word), barriers, SCIMemCpy, SCIMemWrite.
+ * Offsets need no alignment: a map is rounded to the device alignment inside and the exact
+ * address is returned. The data paths (MemCpy, MemWrite, Start/CheckSequence) take no lock.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "seg_obj.h"
+
+#define MAP_FLAGS_OK (SCI_FLAG_READONLY_MAP | SCI_FLAG_SHARED_MAP | SCI_FLAG_IO_MAP_IOSPACE | \
+                      SCI_FLAG_WRITE_BACK_CACHE_MAP | SCI_FLAG_NO_MEMORY_LOOPBACK_MAP)
+
+static void set_error(sci_error_t *error, int rc)
+{
+    if (error)
+        *error = seg__to_sci(rc);
+}
+
+static bool map_valid(sci_map_t m) { return seg__handle_live(m, SEG_MAP_MAGIC); }
+static bool seq_valid(sci_sequence_t s) { return seg__handle_live(s, SEG_SEQ_MAGIC); }
+
+static int map_args(size_t seg_size, size_t offset, size_t size, void *addr, unsigned int flags)
+{
+    if (flags & ~(MAP_FLAGS_OK | SCI_FLAG_FIXED_MAP_ADDR))
+        return -SEG_EFLAG;
+    if (flags & SCI_FLAG_FIXED_MAP_ADDR)
+        return -EOPNOTSUPP;
+    if (addr)
+        return -EINVAL;     /* a placement hint needs FIXED_MAP_ADDR, which is not supported */
+    if (size == 0)
+        return -SEG_ESIZE;
+    if (offset >= seg_size || size > seg_size - offset)
+        return -ERANGE;
+    return 0;
+}
+
+static struct sci_map *map_new(enum seg_map_kind kind)
+{
+    struct sci_map *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->magic = SEG_MAP_MAGIC;
+    m->kind = kind;
+    if (seg__handle_add(m) < 0) {
+        free(m);
+        return NULL;
+    }
+    m->next = segx.maps;
+    segx.maps = m;
+    return m;
+}
+
+SISCI_API_EXPORT void *SCIMapLocalSegment(sci_local_segment_t ls, sci_map_t *map, size_t offset, size_t size,
+                                          void *addr, unsigned int flags, sci_error_t *error)
+{
+    struct sci_map *m;
+    void *ret = NULL;
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = seg__check_init()) < 0)
+        goto out;
+    if (!seg__lseg_valid(ls) || !map) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if ((rc = map_args(ls->size, offset, size, addr, flags)) < 0)
+        goto out;
+    if (ls->mem.kind == SEG_MEM_NONE) {
+        rc = -EPERM;
+        goto out;
+    }
+    m = map_new(SEG_MAP_LOCAL);
+    if (!m) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    m->ls = ls;
+    m->offset = offset;
+    m->size = size;
+    if (flags & SCI_FLAG_READONLY_MAP) {
+        size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+        size_t start = offset & ~(pg - 1);
+        void *p;
+        if (ls->mem.view.fd < 0) {
+            rc = -EOPNOTSUPP;     /* user memory has no second view to map read-only */
+            goto err_map;
+        }
+        m->base_len = ((offset + size + pg - 1) & ~(pg - 1)) - start;
+        p = mmap(NULL, m->base_len, PROT_READ, MAP_SHARED, ls->mem.view.fd, ls->mem.view.fd_offset + (off_t)start);
+        if (p == MAP_FAILED) {
+            rc = -errno;
+            goto err_map;
+        }
+        m->base = p;
+        m->readonly = true;
+        m->addr = (uint8_t *)p + (offset - start);
+    } else {
+        m->addr = (uint8_t *)ls->mem.view.addr + offset;
+    }
+    ls->n_maps++;
+    ls->sd->n_objs++;
+    ret = m->addr;
+    *map = m;
+    goto out;
+
+err_map:
+    segx.maps = m->next;
+    seg__handle_del(m);
+    free(m);
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc);
+    return ret;
+}
+
+SISCI_API_EXPORT volatile void *SCIMapRemoteSegment(sci_remote_segment_t rs, sci_map_t *map, size_t offset,
+                                                    size_t size, void *addr, unsigned int flags, sci_error_t *error)
+{
+    struct sci_map *m;
+    struct seg_adapter *a;
+    void *p = NULL, *ret = NULL;
+    size_t al, start, len;
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = seg__check_init()) < 0)
+        goto out;
+    if (!seg__rseg_valid(rs) || !rs->sd || !map) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if ((rc = map_args(rs->size, offset, size, addr, flags)) < 0)
+        goto out;
+    if (rs->revoked || rs->state == RSEG_LOST || rs->state == RSEG_DISCONNECTING_OPERATIONAL ||
+        rs->state == RSEG_DISCONNECTING_NOT_OPERATIONAL) {
+        rc = -ESTALE;
+        goto out;
+    }
+    if (rs->state != RSEG_OPERATIONAL) {
+        rc = -ENOLINK;
+        goto out;
+    }
+    a = &seg.adapter[rs->adapter];
+    al = a->info.mem_align ? a->info.mem_align : (size_t)sysconf(_SC_PAGESIZE);
+    start = offset - offset % al;
+    len = offset + size - start;
+    if (len % al)
+        len += al - len % al;
+    if (start + len > rs->size) {
+        /* the exported range is whole aligned units; the tail beyond size belongs to the segment */
+        len = (size_t)rs->size - start;
+    }
+    rc = osci_drv_rmem_map(a->drv, rs->rmem, start, len, (flags & SCI_FLAG_READONLY_MAP) != 0, &p);
+    if (rc < 0)
+        goto out;
+    m = map_new(SEG_MAP_REMOTE);
+    if (!m) {
+        osci_drv_rmem_unmap(a->drv, rs->rmem, p, len);
+        rc = -ENOMEM;
+        goto out;
+    }
+    m->rs = rs;
+    m->offset = offset;
+    m->size = size;
+    m->base = p;
+    m->base_len = len;
+    m->readonly = (flags & SCI_FLAG_READONLY_MAP) != 0;
+    m->addr = (uint8_t *)p + (offset - start);
+    rs->n_maps++;
+    rs->sd->n_objs++;
+    ret = m->addr;
+    *map = m;
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc);
+    return ret;
+}
+
+static void map_destroy(struct sci_map *m)
+{
+    if (m->kind == SEG_MAP_LOCAL) {
+        if (m->base)
+            munmap(m->base, m->base_len);
+        m->ls->n_maps--;
+        m->ls->sd->n_objs--;
+    } else {
+        struct seg_adapter *a = &seg.adapter[m->rs->adapter];
+        if (a->drv) {
+            int rc = osci_drv_rmem_unmap(a->drv, m->rs->rmem, m->base, m->base_len);
+            if (rc < 0)
+                osci_log(OSCI_LOG_WARN, "map", "unmap: %s", osci_strerror(rc));
+        }
+        m->rs->n_maps--;
+        m->rs->sd->n_objs--;
+    }
+    for (struct sci_map **pp = &segx.maps; *pp; pp = &(*pp)->next) {
+        if (*pp == m) {
+            *pp = m->next;
+            break;
+        }
+    }
+    seg__handle_del(m);
+    m->magic = 0;
+    free(m);
+}
+
+void seg__map_free_all(void)
+{
+    while (segx.seqs) {
+        struct sci_sequence *s = segx.seqs;
+        segx.seqs = s->next;
+        seg__handle_del(s);
+        free(s);
+    }
+    while (segx.maps)
+        map_destroy(segx.maps);
+}
+
+SISCI_API_EXPORT void SCIUnmapSegment(sci_map_t map, unsigned int flags, sci_error_t *error)
+{
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = seg__check_init()) < 0)
+        goto out;
+    if (!map_valid(map)) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if (flags) {
+        rc = -SEG_EFLAG;
+        goto out;
+    }
+    if (map->n_seq) {
+        rc = -EBUSY;
+        goto out;
+    }
+    map_destroy(map);
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc);
+}
+
+SISCI_API_EXPORT volatile void *SCIGetMapPointer(sci_map_t map)
+{
+    return map_valid(map) ? map->addr : NULL;
+}
+
+/* No physical or I/O address is exposed to user space on any OpenSCI driver (docs/sisci-compat.md). */
+SISCI_API_EXPORT sci_ioaddr_t SCIGetMapPhysAddr(sci_map_t map)
+{
+    (void)map;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- sequences */
+
+SISCI_API_EXPORT void SCICreateMapSequence(sci_map_t map, sci_sequence_t *sequence, unsigned int flags,
+                                           sci_error_t *error)
+{
+    struct sci_sequence *s;
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = seg__check_init()) < 0)
+        goto out;
+    if (!map_valid(map) || !sequence) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if (flags & ~SCI_FLAG_FAST_BARRIER) {
+        rc = -SEG_EFLAG;
+        goto out;
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    s->magic = SEG_SEQ_MAGIC;
+    s->map = map;
+    if (map->kind == SEG_MAP_REMOTE) {
+        s->fault_cnt = &map->rs->fault_cnt;
+        s->health = &map->rs->health;
+        s->snap = atomic_load(s->fault_cnt);
+    }
+    if ((rc = seg__handle_add(s)) < 0) {
+        free(s);
+        goto out;
+    }
+    s->next = segx.seqs;
+    segx.seqs = s;
+    map->n_seq++;
+    *sequence = s;
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc);
+}
+
+SISCI_API_EXPORT void SCIRemoveSequence(sci_sequence_t seq, unsigned int flags, sci_error_t *error)
+{
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = seg__check_init()) < 0)
+        goto out;
+    if (!seq_valid(seq)) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if (flags) {
+        rc = -SEG_EFLAG;
+        goto out;
+    }
+    for (struct sci_sequence **pp = &segx.seqs; *pp; pp = &(*pp)->next) {
+        if (*pp == seq) {
+            *pp = seq->next;
+            break;
+        }
+    }
+    seq->map->n_seq--;
+    seg__handle_del(seq);
+    seq->magic = 0;
+    free(seq);
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc);
+}
+
+static sci_sequence_status_t seq_status(const struct sci_sequence *s, uint32_t snap)
+{
+    uint32_t h;
+    if (!s->health)
+        return SCI_SEQ_OK;
+    h = atomic_load_explicit(s->health, memory_order_acquire);
+    if (h == SEG_HEALTH_DEAD)
+        return SCI_SEQ_NOT_RETRIABLE;
+    if (h == SEG_HEALTH_NOTOP || atomic_load_explicit(s->fault_cnt, memory_order_acquire) != snap)
+        return SCI_SEQ_RETRIABLE;
+    return SCI_SEQ_OK;
+}
+
+SISCI_API_EXPORT sci_sequence_status_t SCIStartSequence(sci_sequence_t seq, unsigned int flags, sci_error_t *error)
+{
+    sci_sequence_status_t st;
+    if (!seq_valid(seq)) {
+        set_error(error, -EINVAL);
+        return SCI_SEQ_NOT_RETRIABLE;
+    }
+    if (flags) {
+        set_error(error, -SEG_EFLAG);
+        return SCI_SEQ_NOT_RETRIABLE;
+    }
+    if (seq->fault_cnt)
+        seq->snap = atomic_load_explicit(seq->fault_cnt, memory_order_acquire);
+    st = seq_status(seq, seq->snap);
+    set_error(error, 0);
+    return st;
+}
+
+SISCI_API_EXPORT sci_sequence_status_t SCICheckSequence(sci_sequence_t seq, unsigned int flags, sci_error_t *error)
+{
+    if (!seq_valid(seq)) {
+        set_error(error, -EINVAL);
+        return SCI_SEQ_NOT_RETRIABLE;
+    }
+    if (flags & ~(SCI_FLAG_NO_FLUSH | SCI_FLAG_NO_STORE_BARRIER)) {
+        set_error(error, -SEG_EFLAG);
+        return SCI_SEQ_NOT_RETRIABLE;
+    }
+    if (!(flags & SCI_FLAG_NO_STORE_BARRIER))
+        atomic_thread_fence(memory_order_seq_cst);
+    set_error(error, 0);
+    return seq_status(seq, seq->snap);
+}
+
+SISCI_API_EXPORT void SCIStoreBarrier(sci_sequence_t seq, unsigned int flags)
+{
+    (void)seq;
+    (void)flags;
+    atomic_thread_fence(memory_order_seq_cst);
+}
+
+SISCI_API_EXPORT void SCIFlush(sci_sequence_t seq, unsigned int flags)
+{
+    (void)seq;
+    (void)flags;
+    atomic_thread_fence(memory_order_seq_cst);
+}
+
+SISCI_API_EXPORT void SCICacheSync(sci_map_t map, void *addr, size_t length, unsigned int flags, sci_error_t *error)
+{
+    if (flags & ~(SCI_FLAG_CACHE_FLUSH | SCI_FLAG_CACHE_INVALIDATE)) {
+        set_error(error, -SEG_EFLAG);
+        return;
+    }
+    if (length && !addr) {
+        set_error(error, -EFAULT);
+        return;
+    }
+    if (map) {
+        if (!map_valid(map)) {
+            set_error(error, -EINVAL);
+            return;
+        }
+        if (length && ((uint8_t *)addr < map->addr || length > map->size ||
+                       (uint8_t *)addr - map->addr > (ptrdiff_t)(map->size - length))) {
+            set_error(error, -ERANGE);
+            return;
+        }
+    }
+    /* The CPU caches are coherent with every OpenSCI window: a full fence orders the accesses. */
+    atomic_thread_fence(memory_order_seq_cst);
+    set_error(error, 0);
+}
+
+/* ---------------------------------------------------------------- PIO */
+
+SISCI_API_EXPORT void SCIMemCpy(sci_sequence_t seq, void *memAddr, sci_map_t map, size_t remoteOffset, size_t size,
+                                unsigned int flags, sci_error_t *error)
+{
+    bool rd = (flags & SCI_FLAG_BLOCK_READ) != 0;
+    _Atomic uint32_t *health = NULL;
+
+    if (flags & ~(SCI_FLAG_BLOCK_READ | SCI_FLAG_ERROR_CHECK)) {
+        set_error(error, -SEG_EFLAG);
+        return;
+    }
+    if (!map_valid(map) || (seq && !seq_valid(seq))) {
+        set_error(error, -EINVAL);
+        return;
+    }
+    if (!memAddr && size) {
+        set_error(error, -EFAULT);
+        return;
+    }
+    if (remoteOffset > map->size || size > map->size - remoteOffset) {
+        set_error(error, -ERANGE);
+        return;
+    }
+    if (!rd && map->readonly) {
+        set_error(error, -EACCES);
+        return;
+    }
+    if (map->kind == SEG_MAP_REMOTE) {
+        health = &map->rs->health;
+        if (atomic_load_explicit(health, memory_order_acquire) == SEG_HEALTH_DEAD) {
+            set_error(error, -EIO);         /* the mapping no longer reaches the segment */
+            return;
+        }
+    }
+    if (rd)
+        memcpy(memAddr, map->addr + remoteOffset, size);
+    else
+        memcpy(map->addr + remoteOffset, memAddr, size);
+    atomic_thread_fence(memory_order_seq_cst);
+    if ((flags & SCI_FLAG_ERROR_CHECK) && health) {
+        uint32_t h = atomic_load_explicit(health, memory_order_acquire);
+        bool failed = h != SEG_HEALTH_OK;
+        if (seq && seq->fault_cnt && atomic_load_explicit(seq->fault_cnt, memory_order_acquire) != seq->snap)
+            failed = true;
+        if (failed) {
+            set_error(error, -EIO);
+            return;
+        }
+    }
+    set_error(error, 0);
+}
+
+SISCI_API_EXPORT void SCIMemWrite(void *memAddr, volatile void *remoteAddr, size_t size, unsigned int flags,
+                                  sci_error_t *error)
+{
+    if (flags & ~SCI_FLAG_ERROR_CHECK) {
+        set_error(error, -SEG_EFLAG);
+        return;
+    }
+    if (size && (!memAddr || !remoteAddr)) {
+        set_error(error, -EFAULT);
+        return;
+    }
+    memcpy((void *)remoteAddr, memAddr, size);
+    atomic_thread_fence(memory_order_seq_cst);
+    set_error(error, 0);
+}

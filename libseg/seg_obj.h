@@ -1,0 +1,194 @@
+/*
+ * The segment objects behind the SISCI handles (descriptors, local and remote segments, maps,
+ * sequences) and the functions seg_core/lseg/rseg/map/info share. Private to those files.
+ */
+#ifndef SEG_OBJ_H
+#define SEG_OBJ_H
+
+#include <stdatomic.h>
+
+#include "seg_internal.h"
+
+#define SEG_DEFAULT_CONNECT_MS 5000u
+
+struct sci_desc {
+    uint32_t magic;
+    unsigned int n_objs;                 /* local + remote segments + maps owned */
+};
+
+/* One owner event for a local segment, or one event of a remote segment. */
+struct seg_sevent {
+    struct seg_sevent *next;
+    sci_segment_cb_reason_t reason;
+    uint32_t node;
+    unsigned int adapter;
+    sci_error_t status;
+};
+
+struct seg_evq {
+    struct seg_sevent *head, **tail;
+};
+
+/* A remote node's connection to a local segment (owner side). */
+struct seg_conn {
+    struct seg_conn *next;
+    uint32_t node;
+    unsigned int adapter;
+    uint64_t conn_id;
+    uint64_t epoch;                      /* the remote incarnation that connected */
+};
+
+enum seg_mem_kind { SEG_MEM_NONE = 0, SEG_MEM_DRV, SEG_MEM_MEMFD, SEG_MEM_USER };
+
+struct seg_lmem {
+    enum seg_mem_kind kind;
+    unsigned int drv_adapter;            /* SEG_MEM_DRV: the adapter whose window holds it */
+    struct osci_drv_mem_view view;
+    struct osci_drv_mem *exp[OSCI_MAX_ADAPTERS];   /* exported on adapter i */
+};
+
+/* Memory of a removed segment kept until every force-disconnected remote answered or died. */
+struct seg_quarantine {
+    struct seg_quarantine *next;
+    uint32_t seg_id;
+    struct seg_lmem mem;
+    struct seg_conn *conns;
+};
+
+enum lseg_state { LSEG_CREATED = 0, LSEG_PREPARED, LSEG_AVAILABLE, LSEG_REMOVED, LSEG_STATE_COUNT };
+enum lseg_event { LSEG_EV_PREPARE = 0, LSEG_EV_SET_AVAILABLE, LSEG_EV_SET_UNAVAILABLE, LSEG_EV_REMOVE,
+                  LSEG_EV_COUNT };
+
+struct sci_local_segment {
+    uint32_t magic;
+    sci_desc_t sd;
+    struct sci_local_segment *next;
+    uint32_t id;
+    size_t size;
+    unsigned int flags;
+    struct seg_lmem mem;
+    enum lseg_state state[OSCI_MAX_ADAPTERS];      /* written only by lseg_transition */
+    uint8_t xport[OSCI_MAX_ADAPTERS][OSCI_DRV_XPORT_MAX];
+    uint32_t xport_len[OSCI_MAX_ADAPTERS];
+    struct seg_conn *conns;              /* live connections */
+    struct seg_conn *quar;               /* force-disconnected, not yet answered */
+    unsigned int n_maps;
+    sci_cb_local_segment_t cb;
+    void *cb_arg;
+    bool cb_active;
+    bool drain_sched;
+    struct seg_evq evq;
+    unsigned int waiters;
+    bool removed;
+};
+
+enum rseg_state { RSEG_CONNECTING = 0, RSEG_OPERATIONAL, RSEG_NOT_OPERATIONAL, RSEG_DISCONNECTING_OPERATIONAL,
+                  RSEG_DISCONNECTING_NOT_OPERATIONAL, RSEG_LOST, RSEG_STATE_COUNT };
+/* Health word read lock-free by sequences and SCIMemCpy. */
+enum { SEG_HEALTH_OK = 0, SEG_HEALTH_NOTOP = 1, SEG_HEALTH_DEAD = 2 };
+
+struct sci_remote_segment {
+    uint32_t magic;
+    sci_desc_t sd;
+    struct sci_remote_segment *next;
+    uint32_t node;
+    uint32_t seg_id;
+    unsigned int adapter;
+    uint64_t conn_id;
+    uint64_t size;
+    uint64_t epoch;                      /* owner incarnation at connect */
+    enum rseg_state state;               /* written only by rseg_transition */
+    struct osci_drv_rmem *rmem;
+    bool revoked;
+    _Atomic uint32_t fault_cnt;          /* bumped on every NOT_OPERATIONAL edge */
+    _Atomic uint32_t health;
+    unsigned int n_maps;
+    sci_cb_remote_segment_t cb;
+    void *cb_arg;
+    bool cb_active;
+    bool drain_sched;
+    struct seg_evq evq;
+    unsigned int waiters;
+    bool removed;
+    bool connect_done;
+    int connect_rc;
+};
+
+enum seg_map_kind { SEG_MAP_LOCAL = 1, SEG_MAP_REMOTE = 2 };
+
+struct sci_map {
+    uint32_t magic;
+    struct sci_map *next;
+    enum seg_map_kind kind;
+    sci_local_segment_t ls;
+    sci_remote_segment_t rs;
+    uint8_t *addr;                       /* what the user got */
+    size_t offset, size;
+    void *base;                          /* the mapping we own (NULL: a view into the segment) */
+    size_t base_len;
+    bool readonly;
+    unsigned int n_seq;
+};
+
+struct sci_sequence {
+    uint32_t magic;
+    struct sci_sequence *next;
+    sci_map_t map;
+    _Atomic uint32_t *fault_cnt;         /* NULL for local maps */
+    _Atomic uint32_t *health;
+    uint32_t snap;
+};
+
+/* Library-wide lists and callback bookkeeping (seg_core.c). Lock held for every access. */
+struct seg_objs {
+    struct sci_local_segment *lsegs;
+    struct sci_remote_segment *rsegs;
+    struct seg_quarantine *quar;
+    struct sci_map *maps;
+    struct sci_sequence *seqs;
+    void *cb_running;                    /* the object whose callback runs now (event thread) */
+    bool cb_removed;                     /* it was removed from inside its callback */
+    uint64_t next_conn;
+    uint32_t next_auto_id;
+};
+extern struct seg_objs segx;
+
+/* seg_core.c */
+void seg__evq_push(struct seg_evq *q, sci_segment_cb_reason_t reason, uint32_t node, unsigned int adapter,
+                   sci_error_t status);
+struct seg_sevent *seg__evq_pop(struct seg_evq *q);
+void seg__evq_clear(struct seg_evq *q);
+/* Wait (lock held) until no callback of `obj` runs, unless called from that callback. */
+void seg__cb_quiesce(void *obj);
+int seg__check_init(void);           /* 0 or -SEG_ENOTINIT; lock held */
+int seg__adapter_check(unsigned int no, struct seg_adapter **a_p);  /* lock held */
+uint64_t seg__new_conn_id(struct seg_adapter *a);
+void seg__peer_lost(struct seg_adapter *a, uint32_t node);
+
+/* seg_lseg.c */
+const char *lseg_state_str(enum lseg_state s);
+const char *lseg_event_str(enum lseg_event e);
+int lseg_transition(struct sci_local_segment *ls, unsigned int adapter, enum lseg_event ev);
+void seg__lseg_on_msg(struct seg_adapter *a, const struct seg_msg *m);
+void seg__lseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_t reason);
+void seg__lseg_peer_lost(struct seg_adapter *a, uint32_t node);
+void seg__lseg_free_all(void);
+bool seg__lseg_valid(sci_local_segment_t ls);
+void seg__lmem_release(struct seg_lmem *mem);
+
+/* seg_rseg.c */
+const char *rseg_state_str(enum rseg_state s);
+int rseg_transition(struct sci_remote_segment *rs, sci_segment_cb_reason_t ev);
+void seg__rseg_on_msg(struct seg_adapter *a, const struct seg_msg *m);
+void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_t reason);
+void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node);
+void seg__rseg_free_all(void);
+bool seg__rseg_valid(sci_remote_segment_t rs);
+
+/* seg_map.c */
+void seg__map_free_all(void);
+
+/* seg_info.c */
+void seg__info_publish(void);
+
+#endif

@@ -1,0 +1,586 @@
+/*
+ * Remote segments (ARCHITECTURE §4.2): connect/disconnect over the segment protocol and the remote
+ * state machine CONNECTING, OPERATIONAL, NOT_OPERATIONAL, DISCONNECTING_{OPERATIONAL,NOT_OPERATIONAL},
+ * LOST, driven by CB_OPERATIONAL, CB_NOT_OPERATIONAL, CB_DISCONNECT and CB_LOST.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "seg_intr.h"
+#include "seg_obj.h"
+
+/* A DISCONNECT that could not be sent while the link was down; resent when it comes back. */
+struct seg_pending_disc {
+    struct seg_pending_disc *next;
+    unsigned int adapter;
+    uint32_t node, seg_id;
+    uint64_t conn_id;
+};
+static struct seg_pending_disc *pending_disc;
+
+static void set_error(sci_error_t *error, int rc)
+{
+    if (error)
+        *error = seg__to_sci(rc);
+}
+
+const char *rseg_state_str(enum rseg_state s)
+{
+    static const char *const n[] = { "CONNECTING", "OPERATIONAL", "NOT_OPERATIONAL", "DISCONNECTING_OPERATIONAL",
+                                     "DISCONNECTING_NOT_OPERATIONAL", "LOST" };
+    return (unsigned int)s < RSEG_STATE_COUNT ? n[s] : "?";
+}
+
+static const char *ev_str(sci_segment_cb_reason_t ev)
+{
+    switch (ev) {
+    case SCI_CB_CONNECT: return "CB_CONNECT";
+    case SCI_CB_DISCONNECT: return "CB_DISCONNECT";
+    case SCI_CB_NOT_OPERATIONAL: return "CB_NOT_OPERATIONAL";
+    case SCI_CB_OPERATIONAL: return "CB_OPERATIONAL";
+    case SCI_CB_LOST: return "CB_LOST";
+    default: return "?";
+    }
+}
+
+/* The only writer of rs->state; the seed diagram exactly. Illegal pairs: -EPROTO. */
+int rseg_transition(struct sci_remote_segment *rs, sci_segment_cb_reason_t ev)
+{
+    enum rseg_state old = rs->state, new = RSEG_STATE_COUNT;
+
+    switch (old) {
+    case RSEG_CONNECTING:
+        if (ev == SCI_CB_OPERATIONAL) new = RSEG_OPERATIONAL;
+        else if (ev == SCI_CB_LOST) new = RSEG_LOST;
+        break;
+    case RSEG_OPERATIONAL:
+        if (ev == SCI_CB_NOT_OPERATIONAL) new = RSEG_NOT_OPERATIONAL;
+        else if (ev == SCI_CB_DISCONNECT) new = RSEG_DISCONNECTING_OPERATIONAL;
+        else if (ev == SCI_CB_LOST) new = RSEG_LOST;
+        break;
+    case RSEG_NOT_OPERATIONAL:
+        if (ev == SCI_CB_OPERATIONAL) new = RSEG_OPERATIONAL;
+        else if (ev == SCI_CB_DISCONNECT) new = RSEG_DISCONNECTING_NOT_OPERATIONAL;
+        else if (ev == SCI_CB_LOST) new = RSEG_LOST;
+        break;
+    case RSEG_DISCONNECTING_OPERATIONAL:
+        if (ev == SCI_CB_LOST) new = RSEG_LOST;
+        break;
+    case RSEG_DISCONNECTING_NOT_OPERATIONAL:
+        if (ev == SCI_CB_OPERATIONAL) new = RSEG_DISCONNECTING_OPERATIONAL;
+        else if (ev == SCI_CB_LOST) new = RSEG_LOST;
+        break;
+    default:
+        break;
+    }
+    if (new == RSEG_STATE_COUNT) {
+        osci_log(OSCI_LOG_DEBUG, "rseg", "node %u segment %u: %s --%s--> refused", rs->node, rs->seg_id,
+                 rseg_state_str(old), ev_str(ev));
+        return -EPROTO;
+    }
+    osci_log(OSCI_LOG_DEBUG, "rseg", "node %u segment %u: %s --%s--> %s", rs->node, rs->seg_id,
+             rseg_state_str(old), ev_str(ev), rseg_state_str(new));
+    rs->state = new;
+    return 0;
+}
+
+bool seg__rseg_valid(sci_remote_segment_t rs) { return seg__handle_live(rs, SEG_RSEG_MAGIC); }
+
+/* ---------------------------------------------------------------- events */
+
+static void rseg_drain(void *obj, void *arg)
+{
+    struct sci_remote_segment *rs = obj;
+    (void)arg;
+    pthread_mutex_lock(&seg.lock);
+    for (;;) {
+        struct seg_sevent *e;
+        sci_cb_remote_segment_t cb;
+        void *cb_arg;
+        sci_callback_action_t act;
+
+        if (!rs->cb_active || rs->removed || !rs->evq.head) {
+            rs->drain_sched = false;
+            break;
+        }
+        e = seg__evq_pop(&rs->evq);
+        cb = rs->cb;
+        cb_arg = rs->cb_arg;
+        segx.cb_running = rs;
+        pthread_mutex_unlock(&seg.lock);
+        act = cb(cb_arg, rs, e->reason, e->status);
+        free(e);
+        pthread_mutex_lock(&seg.lock);
+        segx.cb_running = NULL;
+        pthread_cond_broadcast(&seg.cond);
+        if (segx.cb_removed) {
+            segx.cb_removed = false;
+            break;
+        }
+        if (act == SCI_CALLBACK_CANCEL)
+            rs->cb_active = false;
+    }
+    pthread_mutex_unlock(&seg.lock);
+}
+
+static void rseg_event(struct sci_remote_segment *rs, sci_segment_cb_reason_t reason, sci_error_t status)
+{
+    seg__evq_push(&rs->evq, reason, rs->node, rs->adapter, status);
+    if (rs->cb_active && !rs->drain_sched) {
+        rs->drain_sched = true;
+        seg__defer(rseg_drain, rs, NULL);
+    }
+}
+
+/* Runs the machine and queues the user-visible event of a successful edge. */
+static void rseg_step(struct sci_remote_segment *rs, sci_segment_cb_reason_t ev, sci_error_t status)
+{
+    bool connecting = rs->state == RSEG_CONNECTING;
+    if (rseg_transition(rs, ev) < 0)
+        return;
+    rseg_event(rs, connecting && ev == SCI_CB_OPERATIONAL ? SCI_CB_CONNECT : ev, status);
+}
+
+static void revoke(struct sci_remote_segment *rs)
+{
+    atomic_store(&rs->health, SEG_HEALTH_DEAD);
+    if (rs->rmem && !rs->revoked && seg.adapter[rs->adapter].drv) {
+        int rc = osci_drv_rmem_revoke(seg.adapter[rs->adapter].drv, rs->rmem);
+        if (rc < 0)
+            osci_log(OSCI_LOG_WARN, "rseg", "node %u segment %u: revoke: %s", rs->node, rs->seg_id,
+                     osci_strerror(rc));
+    }
+    rs->revoked = true;
+}
+
+/* ---------------------------------------------------------------- protocol, remote side */
+
+static struct sci_remote_segment *find_conn(struct seg_adapter *a, uint32_t node, uint64_t conn_id)
+{
+    for (struct sci_remote_segment *rs = segx.rsegs; rs; rs = rs->next)
+        if (rs->conn_id == conn_id && rs->node == node && rs->adapter == a->no)
+            return rs;
+    return NULL;
+}
+
+static void send_disconnect(struct seg_adapter *a, uint32_t node, uint64_t conn_id, uint32_t seg_id)
+{
+    struct seg_msg m = { .type = SEG_MSG_DISCONNECT };
+    m.u.disconnect.conn_id = conn_id;
+    m.u.disconnect.seg_id = seg_id;
+    if (seg__send(a, node, &m) < 0 && !a->peer[node].lost) {
+        struct seg_pending_disc *p = calloc(1, sizeof(*p));
+        if (p) {
+            *p = (struct seg_pending_disc){ .next = pending_disc, .adapter = a->no, .node = node,
+                                            .seg_id = seg_id, .conn_id = conn_id };
+            pending_disc = p;
+        }
+    }
+}
+
+static void connect_done(struct sci_remote_segment *rs, int rc)
+{
+    rs->connect_done = true;
+    rs->connect_rc = rc;
+    pthread_cond_broadcast(&seg.cond);
+}
+
+static void on_connect_ok(struct seg_adapter *a, const struct seg_msg *m)
+{
+    struct sci_remote_segment *rs = find_conn(a, m->src_node, m->u.connect_ok.conn_id);
+    int rc;
+
+    if (!rs || rs->state != RSEG_CONNECTING || rs->connect_done) {
+        /* the requester gave up (timeout): tell the owner to drop the connection */
+        send_disconnect(a, m->src_node, m->u.connect_ok.conn_id, 0);
+        return;
+    }
+    if (m->u.connect_ok.size == 0) {
+        rc = -EPROTO;
+        goto err_refuse;
+    }
+    rc = a->drv->ops->rmem_import(a->drv, rs->node, m->u.connect_ok.xport, m->u.connect_ok.xport_len, &rs->rmem);
+    if (rc < 0) {
+        rs->rmem = NULL;
+        osci_log(OSCI_LOG_WARN, "rseg", "node %u segment %u: import: %s", rs->node, rs->seg_id,
+                 osci_strerror(rc));
+        goto err_refuse;
+    }
+    rs->size = m->u.connect_ok.size;
+    rs->epoch = a->peer[rs->node].epoch;
+    atomic_store(&rs->health, SEG_HEALTH_OK);
+    rseg_step(rs, SCI_CB_OPERATIONAL, SCI_ERR_OK);
+    connect_done(rs, 0);
+    seg__info_publish();
+    return;
+
+err_refuse:
+    send_disconnect(a, rs->node, rs->conn_id, rs->seg_id);
+    connect_done(rs, rc);
+}
+
+static void on_unavailable(struct seg_adapter *a, const struct seg_msg *m)
+{
+    struct sci_remote_segment *rs = find_conn(a, m->src_node, m->u.unavailable.conn_id);
+    bool force = m->u.unavailable.mode == SEG_UNAVAIL_FORCE;
+
+    if (rs && rs->state != RSEG_CONNECTING && rs->state != RSEG_LOST) {
+        if (force)
+            revoke(rs);
+        rseg_step(rs, SCI_CB_DISCONNECT, SCI_ERR_OK);
+        seg__info_publish();
+    }
+    if (force)   /* the owner keeps the memory quarantined until this answer */
+        send_disconnect(a, m->src_node, m->u.unavailable.conn_id, m->u.unavailable.seg_id);
+}
+
+void seg__rseg_on_msg(struct seg_adapter *a, const struct seg_msg *m)
+{
+    struct sci_remote_segment *rs;
+
+    switch (m->type) {
+    case SEG_MSG_CONNECT_OK:
+        on_connect_ok(a, m);
+        break;
+    case SEG_MSG_CONNECT_REFUSED:
+        rs = find_conn(a, m->src_node, m->u.refused.conn_id);
+        if (rs && rs->state == RSEG_CONNECTING && !rs->connect_done)
+            connect_done(rs, m->u.refused.reason == -ENOENT ? -ENOENT : -ECONNREFUSED);
+        break;
+    case SEG_MSG_UNAVAILABLE:
+        on_unavailable(a, m);
+        break;
+    default:
+        break;
+    }
+}
+
+void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_t reason)
+{
+    for (struct sci_remote_segment *rs = segx.rsegs; rs; rs = rs->next) {
+        if (rs->node != node || rs->adapter != a->no)
+            continue;
+        if (rs->state == RSEG_CONNECTING) {
+            if (reason == SCI_CB_NOT_OPERATIONAL && !rs->connect_done)
+                connect_done(rs, -ENOLINK);
+            continue;
+        }
+        if (rs->state == RSEG_LOST)
+            continue;
+        if (!rs->revoked) {
+            if (reason == SCI_CB_NOT_OPERATIONAL) {
+                atomic_fetch_add(&rs->fault_cnt, 1);
+                atomic_store(&rs->health, SEG_HEALTH_NOTOP);
+            } else {
+                atomic_store(&rs->health, SEG_HEALTH_OK);
+            }
+        }
+        rseg_step(rs, reason, SCI_ERR_OK);
+    }
+    if (reason == SCI_CB_OPERATIONAL) {
+        for (struct seg_pending_disc **pp = &pending_disc, *p; (p = *pp);) {
+            if (p->adapter == a->no && p->node == node) {
+                *pp = p->next;
+                send_disconnect(a, p->node, p->conn_id, p->seg_id);
+                free(p);
+            } else {
+                pp = &p->next;
+            }
+        }
+    }
+}
+
+void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node)
+{
+    for (struct sci_remote_segment *rs = segx.rsegs; rs; rs = rs->next) {
+        if (rs->node != node || rs->adapter != a->no)
+            continue;
+        if (rs->state == RSEG_CONNECTING) {
+            if (!rs->connect_done)
+                connect_done(rs, -EHOSTDOWN);
+            continue;
+        }
+        revoke(rs);
+        rseg_step(rs, SCI_CB_LOST, SCI_ERR_OK);
+    }
+    for (struct seg_pending_disc **pp = &pending_disc, *p; (p = *pp);) {
+        if (p->adapter == a->no && p->node == node) {
+            *pp = p->next;
+            free(p);
+        } else {
+            pp = &p->next;
+        }
+    }
+}
+
+int seg__rseg_target(sci_remote_segment_t rs, struct seg_adapter **a_p, struct osci_drv_rmem **rmem_p,
+                     size_t *size_p)
+{
+    if (!seg__rseg_valid(rs))
+        return -EINVAL;
+    if (rs->revoked || rs->state == RSEG_LOST || !rs->rmem)
+        return -ESTALE;
+    if (rs->state == RSEG_NOT_OPERATIONAL || rs->state == RSEG_DISCONNECTING_NOT_OPERATIONAL)
+        return -ENOLINK;
+    *a_p = &seg.adapter[rs->adapter];
+    *rmem_p = rs->rmem;
+    *size_p = rs->size;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- API */
+
+static void unlink_rseg(struct sci_remote_segment *rs)
+{
+    for (struct sci_remote_segment **pp = &segx.rsegs; *pp; pp = &(*pp)->next) {
+        if (*pp == rs) {
+            *pp = rs->next;
+            return;
+        }
+    }
+}
+
+static void rseg_destroy(struct sci_remote_segment *rs)
+{
+    if (rs->rmem && seg.adapter[rs->adapter].drv)
+        seg.adapter[rs->adapter].drv->ops->rmem_release(seg.adapter[rs->adapter].drv, rs->rmem);
+    rs->rmem = NULL;
+    seg__evq_clear(&rs->evq);
+    seg__handle_del(rs);
+    rs->magic = 0;
+    free(rs);
+}
+
+void seg__rseg_free_all(void)
+{
+    while (segx.rsegs) {
+        struct sci_remote_segment *rs = segx.rsegs;
+        segx.rsegs = rs->next;
+        rs->removed = true;
+        pthread_cond_broadcast(&seg.cond);
+        while (rs->waiters)
+            seg__cond_wait(0);
+        if (rs->sd)
+            rs->sd->n_objs--;
+        rseg_destroy(rs);
+    }
+    while (pending_disc) {
+        struct seg_pending_disc *p = pending_disc;
+        pending_disc = p->next;
+        free(p);
+    }
+}
+
+SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *segment, unsigned int nodeId,
+                                        unsigned int segmentId, unsigned int localAdapterNo,
+                                        sci_cb_remote_segment_t callback, void *callbackArg, unsigned int timeout,
+                                        unsigned int flags, sci_error_t *error)
+{
+    struct sci_remote_segment *rs = NULL;
+    struct seg_adapter *a;
+    struct seg_msg m = { .type = SEG_MSG_CONNECT };
+    uint64_t deadline;
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = seg__check_init()) < 0)
+        goto out;
+    if (!seg__desc_valid(sd) || !segment || ((flags & SCI_FLAG_USE_CALLBACK) && !callback)) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if (flags & ~(SCI_FLAG_USE_CALLBACK | SCI_FLAG_ASYNCHRONOUS_CONNECT)) {
+        rc = -SEG_EFLAG;
+        goto out;
+    }
+    if (flags & SCI_FLAG_ASYNCHRONOUS_CONNECT) {
+        rc = -EOPNOTSUPP;
+        goto out;
+    }
+    if ((rc = seg__adapter_check(localAdapterNo, &a)) < 0)
+        goto out;
+    if (nodeId == 0 || nodeId >= SEG_MAX_NODES) {
+        rc = -EADDRNOTAVAIL;
+        goto out;
+    }
+    if (seg__on_event_thread()) {
+        rc = -EPERM;        /* the reply is delivered by this very thread */
+        goto out;
+    }
+    if (nodeId != a->drv->node_id) {
+        struct seg_peer *p = &a->peer[nodeId];
+        if (!p->known || p->lost) {
+            rc = -EHOSTUNREACH;
+            goto out;
+        }
+        if (!p->up) {
+            rc = -ENOLINK;
+            goto out;
+        }
+    }
+    rs = calloc(1, sizeof(*rs));
+    if (!rs) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    rs->magic = SEG_RSEG_MAGIC;
+    rs->node = nodeId;
+    rs->seg_id = segmentId;
+    rs->adapter = a->no;
+    rs->conn_id = seg__new_conn_id(a);
+    rs->state = RSEG_CONNECTING;
+    rs->evq.tail = &rs->evq.head;
+    atomic_init(&rs->fault_cnt, 0);
+    atomic_init(&rs->health, SEG_HEALTH_NOTOP);
+    if (flags & SCI_FLAG_USE_CALLBACK) {
+        rs->cb = callback;
+        rs->cb_arg = callbackArg;
+        rs->cb_active = true;
+    }
+    osci_log(OSCI_LOG_DEBUG, "rseg", "node %u segment %u: [*] --connect--> CONNECTING", nodeId, segmentId);
+    rc = seg__handle_add(rs);
+    if (rc < 0)
+        goto err_free;
+    rs->next = segx.rsegs;
+    segx.rsegs = rs;
+    m.u.connect.seg_id = segmentId;
+    m.u.connect.requester = a->drv->node_id;
+    m.u.connect.conn_id = rs->conn_id;
+    rc = seg__send(a, nodeId, &m);
+    if (rc < 0) {
+        rc = rc == -EAGAIN ? -EHOSTDOWN : rc;
+        goto err_unlink;
+    }
+    deadline = seg__now_ms() + (timeout == SCI_INFINITE_TIMEOUT ? SEG_DEFAULT_CONNECT_MS : timeout);
+    while (!rs->connect_done) {
+        if (seg__cond_wait(deadline) == -ETIMEDOUT) {
+            rc = -ETIMEDOUT;
+            goto err_unlink;
+        }
+    }
+    rc = rs->connect_rc;
+    if (rc < 0)
+        goto err_unlink;
+    rs->sd = sd;
+    sd->n_objs++;
+    *segment = rs;
+    goto out;
+
+err_unlink:
+    unlink_rseg(rs);
+    seg__defer_purge(rs);
+err_free:
+    rseg_destroy(rs);
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc);
+}
+
+SISCI_API_EXPORT void SCIDisconnectSegment(sci_remote_segment_t rs, unsigned int flags, sci_error_t *error)
+{
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = seg__check_init()) < 0)
+        goto out;
+    if (!seg__rseg_valid(rs) || !rs->sd) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if (flags) {
+        rc = -SEG_EFLAG;
+        goto out;
+    }
+    if (rs->n_maps || seg__dma_rseg_busy(rs)) {
+        rc = -EBUSY;
+        goto out;
+    }
+    if (rs->state != RSEG_LOST && !rs->revoked)
+        send_disconnect(&seg.adapter[rs->adapter], rs->node, rs->conn_id, rs->seg_id);
+    osci_log(OSCI_LOG_DEBUG, "rseg", "node %u segment %u: %s --disconnect--> [*]", rs->node, rs->seg_id,
+             rseg_state_str(rs->state));
+    unlink_rseg(rs);
+    rs->removed = true;
+    seg__defer_purge(rs);
+    seg__cb_quiesce(rs);
+    pthread_cond_broadcast(&seg.cond);
+    while (rs->waiters)
+        seg__cond_wait(0);
+    rs->sd->n_objs--;
+    rseg_destroy(rs);
+    seg__info_publish();
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc);
+}
+
+SISCI_API_EXPORT size_t SCIGetRemoteSegmentSize(sci_remote_segment_t rs)
+{
+    return seg__rseg_valid(rs) ? (size_t)rs->size : 0;
+}
+
+SISCI_API_EXPORT unsigned int SCIGetRemoteSegmentId(sci_remote_segment_t rs)
+{
+    return seg__rseg_valid(rs) ? rs->seg_id : 0;
+}
+
+SISCI_API_EXPORT unsigned int SCIGetRemoteSegmentNodeId(sci_remote_segment_t rs)
+{
+    return seg__rseg_valid(rs) ? rs->node : 0;
+}
+
+SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForRemoteSegmentEvent(sci_remote_segment_t rs,
+        sci_error_t *status, unsigned int timeout, unsigned int flags, sci_error_t *error)
+{
+    struct seg_sevent *e = NULL;
+    sci_segment_cb_reason_t reason = 0;
+    uint64_t deadline;
+    int rc;
+
+    pthread_mutex_lock(&seg.lock);
+    if ((rc = seg__check_init()) < 0)
+        goto out;
+    if (!seg__rseg_valid(rs) || !rs->sd) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if (flags) {
+        rc = -SEG_EFLAG;
+        goto out;
+    }
+    if (rs->cb_active) {
+        rc = -EPERM;
+        goto out;
+    }
+    deadline = seg__deadline(timeout);
+    rs->waiters++;
+    for (;;) {
+        if (rs->removed) {
+            rc = -ECANCELED;
+            break;
+        }
+        if ((e = seg__evq_pop(&rs->evq)))
+            break;
+        if (rs->cb_active) {
+            rc = -EPERM;
+            break;
+        }
+        if ((rc = seg__cond_wait(deadline)) < 0)
+            break;
+    }
+    rs->waiters--;
+    if (rs->removed)
+        pthread_cond_broadcast(&seg.cond);
+    if (e) {
+        rc = 0;
+        reason = e->reason;
+        if (status)
+            *status = e->status;
+        free(e);
+    }
+out:
+    pthread_mutex_unlock(&seg.lock);
+    set_error(error, rc);
+    return reason;
+}

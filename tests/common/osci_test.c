@@ -1,0 +1,201 @@
+/* Multi-process test helper (osci_test.h). */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "osci_test.h"
+
+#define MAX_CHILDREN 32
+static pid_t children[MAX_CHILDREN];
+static int atexit_done;
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void track(pid_t pid, int add)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++) {
+        if (add && children[i] == 0) {
+            children[i] = pid;
+            return;
+        }
+        if (!add && children[i] == pid) {
+            children[i] = 0;
+            return;
+        }
+    }
+}
+
+void tproc_reap_all(void)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++) {
+        if (children[i] > 0) {
+            kill(children[i], SIGKILL);
+            waitpid(children[i], NULL, 0);
+            children[i] = 0;
+        }
+    }
+}
+
+int tproc_teardown(void **state)
+{
+    (void)state;
+    tproc_reap_all();
+    return 0;
+}
+
+int tproc_start(struct tproc *p, tproc_fn fn, void *arg)
+{
+    int to_child[2], to_parent[2];
+    pid_t pid;
+    pid_t parent = getpid();
+
+    if (!atexit_done) {
+        atexit(tproc_reap_all);
+        atexit_done = 1;
+    }
+    if (pipe(to_child) < 0)
+        return -errno;
+    if (pipe(to_parent) < 0) {
+        close(to_child[0]);
+        close(to_child[1]);
+        return -errno;
+    }
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        int e = -errno;
+        close(to_child[0]); close(to_child[1]); close(to_parent[0]); close(to_parent[1]);
+        return e;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(120);
+        alarm(60);
+        /* the test framework's crash handlers belong to the parent */
+        signal(SIGSEGV, SIG_DFL);
+        signal(SIGBUS, SIG_DFL);
+        signal(SIGILL, SIG_DFL);
+        signal(SIGFPE, SIG_DFL);
+        signal(SIGABRT, SIG_DFL);
+        close(to_child[1]);
+        close(to_parent[0]);
+        memset(children, 0, sizeof(children));
+        int rc = fn(to_child[0], to_parent[1], arg);
+        fflush(NULL);
+        _exit(rc & 0xff);
+    }
+    close(to_child[0]);
+    close(to_parent[1]);
+    p->pid = pid;
+    p->rd = to_parent[0];
+    p->wr = to_child[1];
+    track(pid, 1);
+    return 0;
+}
+
+static void close_fds(struct tproc *p)
+{
+    if (p->rd >= 0) close(p->rd);
+    if (p->wr >= 0) close(p->wr);
+    p->rd = p->wr = -1;
+}
+
+int tproc_wait(struct tproc *p, int timeout_ms)
+{
+    uint64_t end = now_ms() + (uint64_t)timeout_ms;
+    int st;
+
+    if (p->pid <= 0)
+        return -1;
+    for (;;) {
+        pid_t r = waitpid(p->pid, &st, WNOHANG);
+        if (r == p->pid) {
+            track(p->pid, 0);
+            p->pid = 0;
+            close_fds(p);
+            if (WIFEXITED(st))
+                return WEXITSTATUS(st);
+            return 200 + (WIFSIGNALED(st) ? WTERMSIG(st) % 50 : 0);
+        }
+        if (now_ms() >= end) {
+            tproc_kill(p);
+            return -1;
+        }
+        usleep(2000);
+    }
+}
+
+void tproc_kill(struct tproc *p)
+{
+    if (p->pid > 0) {
+        kill(p->pid, SIGKILL);
+        waitpid(p->pid, NULL, 0);
+        track(p->pid, 0);
+        p->pid = 0;
+    }
+    close_fds(p);
+}
+
+int tproc_send(int fd, const void *buf, size_t len)
+{
+    const char *b = buf;
+    while (len) {
+        ssize_t n = write(fd, b, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -EPIPE;
+        b += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int tproc_recv(int fd, void *buf, size_t len, int timeout_ms)
+{
+    char *b = buf;
+    uint64_t end = now_ms() + (uint64_t)timeout_ms;
+    while (len) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        uint64_t now = now_ms();
+        if (now >= end)
+            return -ETIMEDOUT;
+        int r = poll(&pfd, 1, (int)(end - now));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0)
+            return -ETIMEDOUT;
+        ssize_t n = read(fd, b, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -EPIPE;
+        b += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int tproc_send_u32(int fd, uint32_t v) { return tproc_send(fd, &v, sizeof(v)); }
+int tproc_recv_u32(int fd, uint32_t *v, int timeout_ms) { return tproc_recv(fd, v, sizeof(*v), timeout_ms); }
+
+void tproc_default_fabric(const char *suite)
+{
+    char name[64];
+    if (getenv("OSCI_FABRIC"))
+        return;
+    snprintf(name, sizeof(name), "t%d-%s", (int)getpid(), suite);
+    setenv("OSCI_FABRIC", name, 0);
+}
