@@ -1,0 +1,430 @@
+/*
+ * Data interrupts across processes on simntb: payload content, too-big payloads, a small
+ * receive buffer, queue overflow, callback delivery, CANCELLED on removal, bad input.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sisci_api.h"
+#include "opensci/osci.h"
+
+/* ---- two-process plumbing ---- */
+
+#define CHK(c) do { if (!(c)) { fprintf(stderr, "child %d: %s:%d: %s\n", (int)getpid(), __FILE__, __LINE__, #c); \
+                                _exit(1); } } while (0)
+#define CHK_OK(e) CHK((e) == SCI_ERR_OK)
+
+struct peer { pid_t pid; int wfd, rfd; };
+typedef int (*peer_fn)(int rfd, int wfd);
+
+static void peer_start(struct peer *p, peer_fn fn)
+{
+    int a[2], b[2];
+
+    assert_int_equal(pipe(a), 0);
+    assert_int_equal(pipe(b), 0);
+    p->pid = fork();
+    assert_true(p->pid >= 0);
+    if (p->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(a[1]);
+        close(b[0]);
+        _exit(fn(a[0], b[1]));
+    }
+    close(a[0]);
+    close(b[1]);
+    p->wfd = a[1];
+    p->rfd = b[0];
+}
+
+static int xsend(int fd, uint32_t v)
+{
+    return write(fd, &v, sizeof(v)) == sizeof(v) ? 0 : -1;
+}
+
+static int xrecv(int fd, uint32_t *v, int timeout_ms)
+{
+    struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+    if (poll(&pf, 1, timeout_ms) != 1)
+        return -1;
+    return read(fd, v, sizeof(*v)) == sizeof(*v) ? 0 : -1;
+}
+
+static uint32_t precv(struct peer *p)
+{
+    uint32_t v = 0;
+
+    assert_int_equal(xrecv(p->rfd, &v, 10000), 0);
+    return v;
+}
+
+/* Reap the peer (killing it after timeout_ms); its exit status, 128+signal when killed. */
+static int peer_end(struct peer *p, int timeout_ms)
+{
+    int st = 0;
+
+    for (int i = 0; i < timeout_ms / 10; i++) {
+        if (waitpid(p->pid, &st, WNOHANG) == p->pid)
+            goto done;
+        usleep(10000);
+    }
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, &st, 0);
+done:
+    close(p->wfd);
+    close(p->rfd);
+    p->pid = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static sci_desc_t child_init(unsigned int *node_p)
+{
+    sci_error_t e;
+    sci_desc_t sd;
+
+    SCIInitialize(0, &e);
+    CHK_OK(e);
+    SCIOpen(&sd, 0, &e);
+    CHK_OK(e);
+    SCIGetLocalNodeId(0, node_p, 0, &e);
+    CHK_OK(e);
+    return sd;
+}
+
+static void child_fini(sci_desc_t sd)
+{
+    sci_error_t e;
+
+    SCIClose(sd, 0, &e);
+    CHK_OK(e);
+    SCITerminate();
+}
+
+static sci_desc_t parent_init(void)
+{
+    sci_error_t e;
+    sci_desc_t sd;
+
+    SCIInitialize(0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    return sd;
+}
+
+static void parent_fini(sci_desc_t sd)
+{
+    sci_error_t e;
+
+    SCIClose(sd, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCITerminate();
+}
+
+#define DMAX 216          /* SEG_DATA_INTR_MAX */
+#define NMSG 6
+static const unsigned int sizes[NMSG] = { 0, 1, 7, 100, 215, DMAX };
+
+static uint8_t dpat(unsigned int k, unsigned int i)
+{
+    return (uint8_t)(k * 31u + i * 7u + 1u);
+}
+
+/* ---- wait mode: content, small buffer, overflow ---- */
+
+static int child_data_wait(int rfd, int wfd)
+{
+    sci_local_data_interrupt_t d, sync;
+    unsigned int node, no, sno, len, k, i;
+    uint8_t buf[DMAX + 8];
+    uint32_t cmd;
+    sci_error_t e;
+    sci_desc_t sd = child_init(&node);
+
+    SCICreateDataInterrupt(sd, &d, 0, &no, NULL, NULL, 0, &e);
+    CHK_OK(e);
+    sno = 9;
+    SCICreateDataInterrupt(sd, &sync, 0, &sno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+    CHK_OK(e);
+    CHK(xsend(wfd, node) == 0 && xsend(wfd, no) == 0);
+    for (k = 0; k < NMSG; k++) {
+        if (sizes[k] > 0) {
+            /* too small: the needed size comes back and the payload stays queued */
+            len = sizes[k] - 1;
+            SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e);
+            CHK(e == SCI_ERR_OUT_OF_RANGE && len == sizes[k]);
+        }
+        len = sizeof(buf);
+        SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e);
+        CHK_OK(e);
+        CHK(len == sizes[k]);
+        for (i = 0; i < len; i++)
+            CHK(buf[i] == dpat(k, i));
+    }
+    CHK(xsend(wfd, 1) == 0);
+    /* overflow: the sender floods, then rings `sync`; messages arrive in order */
+    len = sizeof(buf);
+    SCIWaitForDataInterrupt(sync, buf, &len, 5000, 0, &e);
+    CHK_OK(e);
+    len = sizeof(buf);
+    SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e);
+    CHK(e == SCI_ERR_OVERFLOW);
+    for (k = 0; k < 16; k++) {           /* SEG_DATA_INTR_QLEN kept, the oldest first */
+        len = sizeof(buf);
+        SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e);
+        CHK_OK(e);
+        CHK(len == 4 && buf[0] == k);
+    }
+    len = sizeof(buf);
+    SCIWaitForDataInterrupt(d, buf, &len, 50, 0, &e);
+    CHK(e == SCI_ERR_TIMEOUT);
+    CHK(xrecv(rfd, &cmd, 10000) == 0 && cmd == 0);
+    SCIRemoveDataInterrupt(sync, 0, &e);
+    CHK_OK(e);
+    SCIRemoveDataInterrupt(d, 0, &e);
+    CHK_OK(e);
+    child_fini(sd);
+    return 0;
+}
+
+static void test_data_wait(void **state)
+{
+    struct peer p;
+    sci_remote_data_interrupt_t rd, rsync;
+    unsigned int cnode, cno, k, i;
+    uint8_t buf[DMAX + 8];
+    sci_error_t e;
+    sci_desc_t sd;
+
+    (void)state;
+    peer_start(&p, child_data_wait);
+    sd = parent_init();
+    cnode = precv(&p);
+    cno = precv(&p);
+    SCIConnectDataInterrupt(sd, &rd, cnode, 0, cno, 5000, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCIConnectDataInterrupt(sd, &rsync, cnode, 0, 10, 5000, 0, &e);
+    assert_int_equal(e, SCI_ERR_NO_SUCH_INTNO);
+    SCIConnectDataInterrupt(sd, &rsync, cnode, 0, 64, 5000, 0, &e);
+    assert_int_equal(e, SCI_ERR_NO_SUCH_INTNO);
+    SCIConnectDataInterrupt(sd, &rsync, cnode, 0, 9, 5000, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCITriggerDataInterrupt(rd, buf, DMAX + 1, 0, &e);
+    assert_int_equal(e, SCI_ERR_OUT_OF_RANGE);
+    SCITriggerDataInterrupt(rd, NULL, 4, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    for (k = 0; k < NMSG; k++) {
+        for (i = 0; i < sizes[k]; i++)
+            buf[i] = dpat(k, i);
+        SCITriggerDataInterrupt(rd, buf, sizes[k], 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    assert_int_equal(precv(&p), 1);
+    for (k = 0; k < 16 + 3; k++) {
+        memset(buf, (int)k, 4);
+        SCITriggerDataInterrupt(rd, buf, 4, 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    SCITriggerDataInterrupt(rsync, buf, 1, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(xsend(p.wfd, 0), 0);
+    assert_int_equal(peer_end(&p, 10000), 0);
+    SCIDisconnectDataInterrupt(rd, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCIDisconnectDataInterrupt(rsync, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    parent_fini(sd);
+}
+
+/* ---- callback mode ---- */
+
+static int dcb_calls;
+static int dcb_wfd;
+
+static sci_callback_action_t child_dcb(void *arg, sci_local_data_interrupt_t d, void *data, unsigned int length,
+                                       sci_error_t status)
+{
+    const uint8_t *b = data;
+    unsigned int k = (unsigned int)dcb_calls;
+
+    (void)d;
+    if (arg != &dcb_calls || status != SCI_ERR_OK || k >= NMSG || length != sizes[k])
+        _exit(3);
+    for (unsigned int i = 0; i < length; i++)
+        if (b[i] != dpat(k, i))
+            _exit(4);
+    dcb_calls++;
+    if (xsend(dcb_wfd, (uint32_t)dcb_calls) < 0)
+        _exit(5);
+    return dcb_calls == NMSG ? SCI_CALLBACK_CANCEL : SCI_CALLBACK_CONTINUE;
+}
+
+static int child_data_cb(int rfd, int wfd)
+{
+    sci_local_data_interrupt_t d;
+    unsigned int node, no, len;
+    uint8_t buf[DMAX];
+    uint32_t cmd;
+    sci_error_t e;
+    sci_desc_t sd = child_init(&node);
+
+    dcb_wfd = wfd;
+    SCICreateDataInterrupt(sd, &d, 0, &no, child_dcb, &dcb_calls, SCI_FLAG_USE_CALLBACK, &e);
+    CHK_OK(e);
+    len = sizeof(buf);
+    SCIWaitForDataInterrupt(d, buf, &len, 10, 0, &e);
+    CHK(e == SCI_ERR_ILLEGAL_OPERATION);
+    CHK(xsend(wfd, node) == 0 && xsend(wfd, no) == 0);
+    /* after the CANCEL (the callback returns it just after its last report) the next payload is waited for */
+    CHK(xrecv(rfd, &cmd, 10000) == 0 && cmd == 2);
+    for (int i = 0; i < 1000; i++) {
+        len = sizeof(buf);
+        SCIWaitForDataInterrupt(d, buf, &len, 10000, 0, &e);
+        if (e != SCI_ERR_ILLEGAL_OPERATION)
+            break;
+        usleep(1000);
+    }
+    CHK_OK(e);
+    CHK(len == 3 && buf[0] == 0xab && dcb_calls == NMSG);
+    CHK(xsend(wfd, 100) == 0);
+    SCIRemoveDataInterrupt(d, 0, &e);
+    CHK_OK(e);
+    child_fini(sd);
+    return 0;
+}
+
+static void test_data_callback(void **state)
+{
+    struct peer p;
+    sci_remote_data_interrupt_t rd;
+    unsigned int cnode, cno, k, i;
+    uint8_t buf[DMAX];
+    sci_error_t e;
+    sci_desc_t sd;
+
+    (void)state;
+    peer_start(&p, child_data_cb);
+    sd = parent_init();
+    cnode = precv(&p);
+    cno = precv(&p);
+    SCIConnectDataInterrupt(sd, &rd, cnode, 0, cno, 5000, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    for (k = 0; k < NMSG; k++) {
+        for (i = 0; i < sizes[k]; i++)
+            buf[i] = dpat(k, i);
+        SCITriggerDataInterrupt(rd, buf, sizes[k], 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+        assert_int_equal(precv(&p), k + 1);
+    }
+    assert_int_equal(xsend(p.wfd, 2), 0);
+    memset(buf, 0xab, 3);
+    SCITriggerDataInterrupt(rd, buf, 3, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(precv(&p), 100);
+    assert_int_equal(peer_end(&p, 10000), 0);
+    /* the owner is gone: triggers fail once that is known */
+    for (int n = 0; n < 500; n++) {
+        SCITriggerDataInterrupt(rd, buf, 3, 0, &e);
+        if (e != SCI_ERR_OK)
+            break;
+        usleep(10000);
+    }
+    assert_int_equal(e, SCI_ERR_NOT_CONNECTED);
+    SCIDisconnectDataInterrupt(rd, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    parent_fini(sd);
+}
+
+/* ---- local: loopback, CANCELLED, bad input ---- */
+
+struct dwaiter { sci_local_data_interrupt_t d; sci_error_t e; };
+
+static void *dwait_thread(void *arg)
+{
+    struct dwaiter *w = arg;
+    uint8_t buf[8];
+    unsigned int len = sizeof(buf);
+
+    SCIWaitForDataInterrupt(w->d, buf, &len, SCI_INFINITE_TIMEOUT, 0, &w->e);
+    return NULL;
+}
+
+static void test_data_local(void **state)
+{
+    sci_local_data_interrupt_t d, dx;
+    sci_remote_data_interrupt_t rd;
+    unsigned int node, no, len;
+    struct dwaiter w;
+    uint8_t buf[16];
+    pthread_t t;
+    sci_error_t e;
+    sci_desc_t sd;
+
+    (void)state;
+    sd = parent_init();
+    SCIGetLocalNodeId(0, &node, 0, &e);
+    SCICreateDataInterrupt(sd, &d, 0, &no, NULL, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCICreateDataInterrupt(sd, &dx, 0, &no, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+    assert_int_equal(e, SCI_ERR_INTNO_USED);
+    SCICreateDataInterrupt(sd, &dx, 0, &no, NULL, NULL, SCI_FLAG_COUNTING_INT, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    /* loopback through the own node */
+    SCIConnectDataInterrupt(sd, &rd, node, 0, no, 1000, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCITriggerDataInterrupt(rd, "hello", 5, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    len = sizeof(buf);
+    SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(len, 5);
+    assert_memory_equal(buf, "hello", 5);
+    SCIWaitForDataInterrupt(d, buf, NULL, 10, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    len = 4;
+    SCIWaitForDataInterrupt(d, NULL, &len, 10, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    len = sizeof(buf);
+    SCIWaitForDataInterrupt(d, buf, &len, 20, 0, &e);
+    assert_int_equal(e, SCI_ERR_TIMEOUT);
+    SCIDisconnectDataInterrupt(rd, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+
+    w.d = d;
+    w.e = SCI_ERR_OK;
+    assert_int_equal(pthread_create(&t, NULL, dwait_thread, &w), 0);
+    usleep(20000);
+    SCIRemoveDataInterrupt(d, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    pthread_join(t, NULL);
+    assert_int_equal(w.e, SCI_ERR_CANCELLED);
+    SCIRemoveDataInterrupt(d, 0, &e);
+    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    parent_fini(sd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_data_local),
+        cmocka_unit_test(test_data_wait),
+        cmocka_unit_test(test_data_callback),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
