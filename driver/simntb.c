@@ -95,6 +95,7 @@ struct sn_drv {
     size_t map_size;
     struct sn_hdr *hdr;
     unsigned int me;                  /* own port (SN_PORTS when observing) */
+    pid_t pid;                        /* the opener; a forked child never frees its port */
     uint64_t epoch;
     uint64_t hb_timeout_ms;
     int liveness_lost;
@@ -662,6 +663,7 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
         return -ENOMEM;
     d->fd = d->win_fd = d->sock = d->epfd = d->tfd = -1;
     d->me = SN_PORTS;
+    d->pid = getpid();
     d->observe = conf->observe;
     d->hb_timeout_ms = hb;
     d->win_size = window;
@@ -751,7 +753,11 @@ static void sn_close(struct osci_drv *drv)
     for (unsigned int p = 0; p < SN_PORTS; p++)
         if (d->known[p].pidfd >= 0)
             close(d->known[p].pidfd);
-    if (d->observe) {
+    if (d->observe || getpid() != d->pid) {
+        if (d->win)
+            munmap(d->win, d->win_size);
+        if (d->win_fd >= 0)
+            close(d->win_fd);
         sn_fabric_detach(d);
         sn_free_drv(d);
         return;
@@ -830,6 +836,12 @@ static void sn_sweep(struct sn_drv *d)
             d->known[tag - TAG_PID].pid_dead = 1;
         }
     }
+    for (unsigned int p = 0; p < SN_PORTS; p++) {
+        struct sn_known *k = &d->known[p];
+        if ((k->state == K_UP || k->state == K_DOWN) && k->pidfd < 0 &&
+            !sn_owner_alive(k->pid, LDR(&sn_port(d, p)->start_time)))
+            k->pid_dead = 1;
+    }
     d->last_sweep_ms = sn_now_ms();
 }
 
@@ -849,11 +861,9 @@ static const char *sn_peer_gone(struct sn_drv *d, unsigned int p, uint64_t now)
     }
     if (k->pid_dead)
         return "process exited";
-    if (k->pidfd < 0 && now - d->last_sweep_ms < 1) {
-        /* No pidfd (other pid namespace or old kernel): the pid, then the heartbeat. */
+    if (k->pidfd < 0) {
+        /* No pidfd (old kernel): the sweep checks the pid; the heartbeat counts too. */
         uint64_t hb = LD(&P->heartbeat_ms);
-        if (!sn_owner_alive(P->pid, P->start_time))
-            return "process gone";
         if (now > hb && now - hb > d->hb_timeout_ms)
             return "heartbeat timeout";
     }

@@ -343,6 +343,37 @@ static void test_observe(void **state)
     assert_int_equal(t_shm_count(), 0);
 }
 
+/* A forked child closing its copy of a driver leaves the parent's node in place. */
+static void test_fork_child_close(void **state)
+{
+    struct osci_drv *a, *b;
+    struct t_evlog la = { .n = 0 }, lb = { .n = 0 };
+    struct osci_drv_event ev;
+    pid_t pid;
+
+    t_new_fabric();
+    assert_int_equal(t_open(1, &a), 0);
+    assert_int_equal(t_open(2, &b), 0);
+    assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_LINK_UP, 1, 5000, 0, NULL), 0);
+    pid = t_fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        osci_drv_close(a);
+        _exit(0);
+    }
+    assert_int_equal(t_reap(pid, 5000), 0);
+    t_idle(b, &lb, 50);
+    for (unsigned int i = 0; i < lb.n; i++)
+        assert_int_not_equal(lb.ev[i].type, OSCI_DRV_EV_PEER_DEAD);
+    assert_int_equal(a->ops->msg_send(a, 2, "k", 1), 0);
+    assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_MSG, 1, 5000, 0, &ev), 0);
+    assert_int_equal(t_shm_count(), 3);
+    (void)la;
+    osci_drv_close(a);
+    osci_drv_close(b);
+    assert_int_equal(t_shm_count(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +384,7 @@ int main(void)
         cmocka_unit_test_teardown(test_stale_fabric_recycled, t_teardown),
         cmocka_unit_test_teardown(test_fabric_file_checked, t_teardown),
         cmocka_unit_test_teardown(test_observe, t_teardown),
+        cmocka_unit_test_teardown(test_fork_child_close, t_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
