@@ -1,0 +1,455 @@
+/*
+ * Two-host test of the rdma driver, run by tests/vmlab/steps/40-rdma-driver.sh on two guests with
+ * soft-RoCE. Opens adapter 0 from OSCI_CONF (hosts from OSCI_HOSTS) and checks, against the peer:
+ * link up with an epoch, messages both ways (content and order), doorbells (event-mask bits through
+ * progress(), the others through db_poll), export/pack on the server, import + put/get with data
+ * checked on both sides (bounce and registered paths, across registration chunks), refusal of bad
+ * transport bytes; then the server is SIGKILLed and the client must see the link go down without
+ * aborting, and a restarted server must come back with a new epoch (PEER_DEAD of the old one).
+ *
+ *   rdma_pair server <self> <peer> <marker>   writes <marker> once the client's puts are verified,
+ *                                              then waits to be killed
+ *   rdma_pair client <self> <peer> <marker>   writes <marker> after seeing the server go down
+ *   rdma_pair restart <self> <peer>           the server again: link up, one message, clean close
+ * Exit 0: everything checked passed. Not a cmocka test: it needs a peer on another host.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "osci_drv.h"
+
+#define MIB (1u << 20)
+
+/* Named so that a static link pulls driver/rdma.o in: the registry only refers to it weakly. */
+extern const struct osci_drv_ops osci_rdma_ops;
+
+static struct osci_drv *drv;
+static uint32_t self_id, peer_id;
+static const char *role;
+static struct osci_drv_event backlog[512];
+static unsigned int n_backlog;
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "rdma_pair %s: FAIL: ", role);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    printf("rdma_pair %s: ", role);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *ev_name(enum osci_drv_event_type t)
+{
+    switch (t) {
+    case OSCI_DRV_EV_LINK_UP: return "LINK_UP";
+    case OSCI_DRV_EV_LINK_DOWN: return "LINK_DOWN";
+    case OSCI_DRV_EV_PEER_DEAD: return "PEER_DEAD";
+    case OSCI_DRV_EV_MSG: return "MSG";
+    case OSCI_DRV_EV_DOORBELL: return "DOORBELL";
+    }
+    return "?";
+}
+
+/* One round of the event loop: progress, else arm and sleep on the event fd. */
+static void pump(int sleep_ms)
+{
+    struct osci_drv_event ev[16];
+    int n = drv->ops->progress(drv, ev, 16);
+    struct pollfd pfd;
+
+    if (n < 0)
+        die("progress: %s", strerror(-n));
+    for (int i = 0; i < n; i++) {
+        if (ev[i].type != OSCI_DRV_EV_MSG)
+            say("event %s node %u epoch %016" PRIx64 " bits %016" PRIx64, ev_name(ev[i].type), ev[i].node,
+                ev[i].epoch, ev[i].db_bits);
+        if (n_backlog == sizeof(backlog) / sizeof(backlog[0]))
+            die("more than %u unconsumed events", n_backlog);
+        backlog[n_backlog++] = ev[i];
+    }
+    if (n > 0 || drv->ops->arm(drv) == -EAGAIN)
+        return;
+    pfd.fd = drv->ops->event_fd(drv);
+    pfd.events = POLLIN;
+    if (poll(&pfd, 1, sleep_ms) < 0 && errno != EINTR)
+        die("poll: %s", strerror(errno));
+}
+
+/* Takes the first event matching (type, any of types2), waiting up to timeout_ms; 0 or -ETIMEDOUT. */
+static int take(enum osci_drv_event_type type, enum osci_drv_event_type type2, int timeout_ms,
+                struct osci_drv_event *out)
+{
+    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        for (unsigned int i = 0; i < n_backlog; i++) {
+            if (backlog[i].type == type || backlog[i].type == type2) {
+                if (out)
+                    *out = backlog[i];
+                memmove(&backlog[i], &backlog[i + 1], (n_backlog - i - 1) * sizeof(backlog[0]));
+                n_backlog--;
+                return 0;
+            }
+        }
+        if (now_ms() >= deadline)
+            return -ETIMEDOUT;
+        pump(50);
+    }
+}
+
+static void send_retry(const void *msg, size_t len)
+{
+    uint64_t deadline = now_ms() + 10000;
+    int r;
+    while ((r = drv->ops->msg_send(drv, peer_id, msg, len)) == -EAGAIN && now_ms() < deadline)
+        pump(1);
+    if (r < 0)
+        die("msg_send of %zu bytes: %s", len, strerror(-r));
+}
+
+static void recv_msg(struct osci_drv_event *ev, int timeout_ms, const char *what)
+{
+    if (take(OSCI_DRV_EV_MSG, OSCI_DRV_EV_MSG, timeout_ms, ev) < 0)
+        die("no message (%s) within %d ms", what, timeout_ms);
+    if (ev->node != peer_id)
+        die("message (%s) from node %u, expected %u", what, ev->node, peer_id);
+}
+
+static void open_adapter(void)
+{
+    struct osci_adapter_conf conf[OSCI_MAX_ADAPTERS];
+    struct osci_drv_info info;
+    unsigned int n;
+    int r;
+
+    r = osci_drv_register(&osci_rdma_ops);
+    if (r < 0)
+        die("osci_drv_register(rdma): %s", strerror(-r));
+    r = osci_conf_load(conf, OSCI_MAX_ADAPTERS, &n);
+    if (r < 0 || n < 1)
+        die("osci_conf_load: %s", r < 0 ? strerror(-r) : "no adapter");
+    if (strcmp(conf[0].driver, "rdma"))
+        die("adapter 0 is %s, not rdma", conf[0].driver);
+    r = osci_drv_open(&conf[0], &drv);
+    if (r < 0)
+        die("osci_drv_open: %s", strerror(-r));
+    r = drv->ops->query(drv, &info);
+    if (r < 0)
+        die("query: %s", strerror(-r));
+    say("opened %s as node %u (expected %u), caps %#x, max export %" PRIu64 " bytes", info.name, info.node_id,
+        self_id, info.caps, info.max_mem_size);
+    if (info.node_id != self_id)
+        die("node id %u found from hosts.conf, expected %u", info.node_id, self_id);
+    if (info.caps != OSCI_DRV_CAP_PUT_GET || info.n_doorbells != 64 || strncmp(info.name, "rdma:", 5))
+        die("unexpected query result");
+    r = drv->ops->db_set_event_mask(drv, 0xffffffffull);
+    if (r < 0)
+        die("db_set_event_mask: %s", strerror(-r));
+}
+
+static uint64_t wait_link_up(int timeout_ms)
+{
+    struct osci_drv_event ev;
+    struct osci_peer_info pi[4];
+    unsigned int n = 0;
+
+    if (take(OSCI_DRV_EV_LINK_UP, OSCI_DRV_EV_LINK_UP, timeout_ms, &ev) < 0)
+        die("no LINK_UP within %d ms", timeout_ms);
+    if (ev.node != peer_id || !ev.epoch)
+        die("LINK_UP from node %u epoch %" PRIx64, ev.node, ev.epoch);
+    if (drv->ops->peers(drv, pi, 4, &n) < 0 || n != 1 || pi[0].node_id != peer_id || !pi[0].link_up ||
+        pi[0].epoch != ev.epoch || pi[0].pid != -1)
+        die("peers() disagrees with LINK_UP");
+    if (drv->ops->probe(drv, peer_id) != 0 || drv->ops->probe(drv, 77) != -EHOSTUNREACH)
+        die("probe");
+    return ev.epoch;
+}
+
+/* Message i: length i*11 % 241 (so 0 and 240 occur), bytes from node, i. */
+static size_t fill_msg(uint8_t *b, uint32_t from, unsigned int i)
+{
+    size_t len = (i == 5) ? OSCI_DRV_MSG_MAX : (i * 11u) % (OSCI_DRV_MSG_MAX + 1);
+    for (size_t k = 0; k < len; k++)
+        b[k] = (uint8_t)(from * 31 + i * 7 + k);
+    return len;
+}
+
+static void exchange_messages(void)
+{
+    uint8_t b[OSCI_DRV_MSG_MAX + 1], want[OSCI_DRV_MSG_MAX];
+    struct osci_drv_event ev;
+    const unsigned int count = 40;
+
+    if (drv->ops->msg_send(drv, peer_id, b, OSCI_DRV_MSG_MAX + 1) != -EMSGSIZE)
+        die("oversized msg_send not refused with EMSGSIZE");
+    if (drv->ops->msg_send(drv, 99, b, 1) != -EHOSTUNREACH)
+        die("msg_send to an unknown node not refused with EHOSTUNREACH");
+    for (unsigned int i = 0; i < count; i++) {
+        size_t len = fill_msg(b, self_id, i);
+        send_retry(b, len);
+    }
+    for (unsigned int i = 0; i < count; i++) {
+        size_t len = fill_msg(want, peer_id, i);
+        recv_msg(&ev, 30000, "exchange");
+        if (ev.len != len || memcmp(ev.msg, want, len))
+            die("message %u: %u bytes, expected %zu, or content differs", i, ev.len, len);
+    }
+    say("%u messages each way, contents checked", count);
+}
+
+static void doorbells(void)
+{
+    struct osci_drv_event ev;
+    uint64_t bits = 0, deadline;
+
+    if (drv->ops->db_ring(drv, peer_id, 64) != -EINVAL)
+        die("db_ring of bit 64 not refused");
+    if (drv->ops->db_ring(drv, peer_id, 3) < 0 || drv->ops->db_ring(drv, peer_id, 40) < 0)
+        die("db_ring");
+    if (take(OSCI_DRV_EV_DOORBELL, OSCI_DRV_EV_DOORBELL, 30000, &ev) < 0)
+        die("no DOORBELL event for bit 3");
+    if (ev.db_bits != (1ull << 3))
+        die("DOORBELL bits %016" PRIx64 ", expected bit 3 only (bit 40 is not in the event mask)", ev.db_bits);
+    deadline = now_ms() + 30000;
+    while (!(bits & (1ull << 40)) && now_ms() < deadline) {
+        uint64_t b = 0;
+        pump(20);
+        if (drv->ops->db_poll(drv, 1ull << 40, &b) < 0)
+            die("db_poll");
+        bits |= b;
+    }
+    if (bits != (1ull << 40))
+        die("db_poll did not take bit 40 (got %016" PRIx64 ")", bits);
+    say("doorbells: bit 3 by event, bit 40 by db_poll");
+}
+
+static uint8_t pat(unsigned int seed, size_t i)
+{
+    return (uint8_t)((i * 2654435761u) >> 13) ^ (uint8_t)seed;
+}
+
+static void check_buf(const uint8_t *b, size_t off, size_t len, unsigned int seed, const char *what)
+{
+    for (size_t i = 0; i < len; i++)
+        if (b[i] != pat(seed, off + i))
+            die("%s: byte %zu is %#x, expected %#x", what, off + i, b[i], pat(seed, off + i));
+}
+
+static void *alloc_page_aligned(size_t size)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 4096, size))
+        die("out of memory");
+    return p;
+}
+
+static void server_memory(const char *marker)
+{
+    uint8_t *mem = alloc_page_aligned(MIB), xp[OSCI_DRV_XPORT_MAX + 1];
+    struct osci_drv_mem *m, *big;
+    struct osci_drv_event ev;
+    size_t len = OSCI_DRV_XPORT_MAX;
+    int r, fd;
+
+    for (size_t i = 0; i < MIB; i++)
+        mem[i] = pat(1, i);
+    r = drv->ops->mem_export(drv, mem, 16 * MIB, &big);   /* 64 chunks of 256K: too many */
+    if (r != -E2BIG)
+        die("export beyond 10 chunks gave %d, expected -E2BIG", r);
+    r = drv->ops->mem_export(drv, mem, MIB, &m);
+    if (r < 0)
+        die("mem_export of 1 MiB: %s", strerror(-r));
+    r = drv->ops->mem_pack(drv, m, xp + 1, &len);
+    if (r < 0)
+        die("mem_pack: %s", strerror(-r));
+    xp[0] = 'X';
+    send_retry(xp, len + 1);
+    say("exported 1 MiB, sent %zu transport bytes", len);
+    recv_msg(&ev, 120000, "puts done");
+    if (ev.len != 4 || memcmp(ev.msg, "PUT!", 4))
+        die("expected the client's PUT! message");
+    /* the client wrote seed 2 at [4096, 4096 + 600K) and seed 3 at [700K, 1M) */
+    check_buf(mem, 0, 4096, 1, "server memory before the first put");
+    check_buf(mem + 4096, 4096, 600 * 1024, 2, "server memory, bounce put");
+    check_buf(mem + 4096 + 600 * 1024, 4096 + 600 * 1024, 700 * 1024 - 4096 - 600 * 1024, 1,
+              "server memory between the puts");
+    check_buf(mem + 700 * 1024, 700 * 1024, MIB - 700 * 1024, 3, "server memory, registered put");
+    send_retry("OK!!", 4);
+    say("client puts verified in server memory");
+    fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        die("cannot create %s: %s", marker, strerror(errno));
+    close(fd);
+    /* keep serving until the step kills this process */
+    for (;;)
+        pump(100);
+}
+
+static void client_memory(void)
+{
+    uint8_t *buf = alloc_page_aligned(MIB), *reg = alloc_page_aligned(MIB), bad[OSCI_DRV_XPORT_MAX];
+    struct osci_drv_rmem *rm;
+    struct osci_drv_mem *lm;
+    struct osci_drv_event ev;
+    uint64_t t0;
+    int r;
+
+    recv_msg(&ev, 120000, "transport bytes");
+    if (ev.len < 2 || ev.msg[0] != 'X')
+        die("expected transport bytes");
+    memcpy(bad, ev.msg + 1, ev.len - 1);
+    bad[5] ^= 1;   /* chunk count */
+    if ((r = drv->ops->rmem_import(drv, peer_id, bad, ev.len - 1, &rm)) >= 0)
+        die("corrupted transport bytes imported");
+    if ((r = drv->ops->rmem_import(drv, peer_id, ev.msg + 1, ev.len - 2, &rm)) >= 0)
+        die("truncated transport bytes imported");
+    r = drv->ops->rmem_import(drv, peer_id, ev.msg + 1, ev.len - 1, &rm);
+    if (r < 0)
+        die("rmem_import: %s", strerror(-r));
+    if (drv->ops->get(drv, rm, MIB - 10, buf, 11) != -ERANGE)
+        die("get beyond the export not refused");
+    t0 = now_ms();
+    r = drv->ops->get(drv, rm, 0, buf, MIB);
+    if (r < 0)
+        die("get of 1 MiB: %s", strerror(-r));
+    check_buf(buf, 0, MIB, 1, "get of the server's 1 MiB");
+    say("get 1 MiB (bounce path) in %" PRIu64 " ms, data checked", now_ms() - t0);
+    /* put through the bounce buffer, crossing the 256K registration chunks */
+    for (size_t i = 0; i < 600 * 1024; i++)
+        buf[i] = pat(2, 4096 + i);
+    r = drv->ops->put(drv, rm, 4096, buf, 600 * 1024);
+    if (r < 0)
+        die("put (bounce) of 600K: %s", strerror(-r));
+    /* put and get from registered (exported) memory: zero copy */
+    r = drv->ops->mem_export(drv, reg, MIB, &lm);
+    if (r < 0)
+        die("client mem_export: %s", strerror(-r));
+    for (size_t i = 0; i < MIB - 700 * 1024; i++)
+        reg[100 + i] = pat(3, 700 * 1024 + i);
+    r = drv->ops->put(drv, rm, 700 * 1024, reg + 100, MIB - 700 * 1024);
+    if (r < 0)
+        die("put (registered) of 324K: %s", strerror(-r));
+    memset(reg, 0, MIB);
+    r = drv->ops->get(drv, rm, 0, reg, MIB);
+    if (r < 0)
+        die("get (registered) of 1 MiB: %s", strerror(-r));
+    check_buf(reg, 0, 4096, 1, "get back [0, 4K)");
+    check_buf(reg + 4096, 4096, 600 * 1024, 2, "get back of the bounce put");
+    check_buf(reg + 700 * 1024, 700 * 1024, MIB - 700 * 1024, 3, "get back of the registered put");
+    drv->ops->mem_unexport(drv, lm);
+    say("puts (bounce and registered) read back correctly");
+    send_retry("PUT!", 4);
+    recv_msg(&ev, 60000, "server verification");
+    if (ev.len != 4 || memcmp(ev.msg, "OK!!", 4))
+        die("server did not confirm the puts");
+    say("server confirmed the puts");
+    /* the server is killed now; put/get must fail cleanly, never abort */
+    drv->ops->rmem_release(drv, rm);
+    free(buf);
+    free(reg);
+}
+
+static void touch(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        die("cannot create %s: %s", path, strerror(errno));
+    close(fd);
+}
+
+int main(int argc, char **argv)
+{
+    struct osci_drv_event ev;
+    uint64_t epoch;
+    int saw_dead = 0;
+
+    role = argc > 1 ? argv[1] : "?";
+    if (argc < 4 || (strcmp(role, "restart") && argc < 5))
+        die("usage: rdma_pair server|client <self id> <peer id> <marker> | restart <self id> <peer id>");
+    self_id = (uint32_t)atoi(argv[2]);
+    peer_id = (uint32_t)atoi(argv[3]);
+    open_adapter();
+    epoch = wait_link_up(60000);
+    say("link up with node %u, epoch %016" PRIx64, peer_id, epoch);
+
+    if (!strcmp(role, "restart")) {
+        send_retry("AGAIN", 5);
+        recv_msg(&ev, 30000, "reply after restart");
+        if (ev.len != 3 || memcmp(ev.msg, "ACK", 3))
+            die("no ACK after restart");
+        say("restarted server talked to the client");
+        drv->ops->close(drv);
+        return 0;
+    }
+    exchange_messages();
+    doorbells();
+    if (!strcmp(role, "server")) {
+        server_memory(argv[4]);
+        return 1;
+    }
+    client_memory();
+    {
+        uint64_t t0 = now_ms();
+        int r;
+        if (take(OSCI_DRV_EV_LINK_DOWN, OSCI_DRV_EV_PEER_DEAD, 90000, &ev) < 0)
+            die("the killed server was not noticed within 90 s");
+        saw_dead = ev.type == OSCI_DRV_EV_PEER_DEAD;
+        say("server loss seen as %s (epoch %016" PRIx64 ") after %" PRIu64 " ms", ev_name(ev.type), ev.epoch,
+            now_ms() - t0);
+        r = drv->ops->msg_send(drv, peer_id, "x", 1);
+        if (r != -ENOTCONN)
+            die("msg_send to the dead server gave %d, expected -ENOTCONN", r);
+        if (drv->ops->probe(drv, peer_id) != -ENOLINK)
+            die("probe of the dead server is not -ENOLINK");
+        touch(argv[4]);
+    }
+    /* the server restarts: a new epoch, the old one reported dead */
+    {
+        struct osci_drv_event up;
+        if (take(OSCI_DRV_EV_LINK_UP, OSCI_DRV_EV_LINK_UP, 90000, &up) < 0)
+            die("the restarted server did not come back within 90 s");
+        if (up.epoch == epoch)
+            die("restarted server has the old epoch");
+        if (!saw_dead && (take(OSCI_DRV_EV_PEER_DEAD, OSCI_DRV_EV_PEER_DEAD, 1, &ev) < 0 || ev.epoch != epoch))
+            die("no PEER_DEAD for the old epoch %016" PRIx64, epoch);
+        recv_msg(&ev, 30000, "restarted server");
+        if (ev.len != 5 || memcmp(ev.msg, "AGAIN", 5))
+            die("unexpected first message from the restarted server");
+        send_retry("ACK", 3);
+        if (take(OSCI_DRV_EV_LINK_DOWN, OSCI_DRV_EV_LINK_DOWN, 60000, &ev) < 0)
+            die("the restarted server's close was not noticed");
+        say("restarted server: new epoch %016" PRIx64 ", old one dead, message exchanged, close seen", up.epoch);
+    }
+    drv->ops->close(drv);
+    say("PASS");
+    return 0;
+}
