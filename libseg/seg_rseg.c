@@ -203,6 +203,8 @@ static void on_connect_ok(struct seg_adapter *a, const struct seg_msg *m)
     rc = a->drv->ops->rmem_import(a->drv, rs->node, m->u.connect_ok.xport, m->u.connect_ok.xport_len, &rs->rmem);
     if (rc < 0) {
         rs->rmem = NULL;
+        if (rs->node == a->drv->node_id)
+            rc = -EOPNOTSUPP;      /* the driver cannot import its own node's memory */
         osci_log(OSCI_LOG_WARN, "rseg", "node %u segment %u: import: %s", rs->node, rs->seg_id,
                  osci_strerror(rc));
         goto err_refuse;

@@ -1,0 +1,669 @@
+/* Two- and three-node segment tests on simntb, each node a process: connect, data through remote maps
+ * and SCIMemCpy, disconnect, SetSegmentUnavailable with no flag / NOTIFY / FORCE_DISCONNECT seen from
+ * the remote, callbacks (CONTINUE/CANCEL) versus queued events, loopback to this node's own segment,
+ * and the remote state machine on a bare object. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/osci_test.h"
+#include "seg_obj.h"
+
+#define OK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; assert_int_equal(e_, SCI_ERR_OK); } while (0)
+#define ERR(want, call) do { sci_error_t e_ = SCI_ERR_OK; call; assert_int_equal(e_, (want)); } while (0)
+#define SEGSZ (64 * 1024)
+#define T_MS 10000
+
+enum { CMD_GO = 1, CMD_NOTIFY, CMD_FORCE, CMD_REMOVE, CMD_CHECK, CMD_QUIT, CMD_UNAVAIL };
+
+static uint32_t my_node(void)
+{
+    unsigned int n = 0;
+    sci_error_t e;
+    SCIGetLocalNodeId(0, &n, 0, &e);
+    return e == SCI_ERR_OK ? n : 0;
+}
+
+static sci_error_t connect_retry(sci_desc_t sd, sci_remote_segment_t *rs, uint32_t node, uint32_t id,
+                                 sci_cb_remote_segment_t cb, void *arg, unsigned int flags)
+{
+    sci_error_t e = SCI_ERR_SYSTEM;
+    for (int i = 0; i < 500; i++) {
+        SCIConnectSegment(sd, rs, node, id, 0, cb, arg, SCI_INFINITE_TIMEOUT, flags, &e);
+        if (e != SCI_ERR_NO_SUCH_SEGMENT && e != SCI_ERR_NO_SUCH_NODEID && e != SCI_ERR_NO_LINK_ACCESS)
+            break;
+        usleep(10000);
+    }
+    return e;
+}
+
+/* ---------------------------------------------------------------- owner processes */
+
+struct owner_args {
+    uint32_t id;
+    unsigned int expect_conns;   /* CONNECT events to wait for */
+};
+
+/* Creates segment `id`, fills the first half with a pattern, reports its node id, then serves
+ * commands: CMD_CHECK verifies the second half (written by remotes), NOTIFY/FORCE/UNAVAIL set it
+ * unavailable, CMD_REMOVE removes it (reporting the error), CMD_QUIT ends. Events are reported
+ * back as they come (reason, node). */
+static int owner_main(int rd, int wr, void *arg)
+{
+    struct owner_args *oa = arg;
+    sci_error_t e;
+    sci_desc_t sd;
+    sci_local_segment_t ls;
+    sci_map_t m;
+    volatile uint8_t *p;
+    uint32_t cmd, node;
+    unsigned int n_conn = 0;
+
+    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCICreateSegment(sd, &ls, oa->id, SEGSZ, NULL, NULL, 0, &e); TCHECK(e == SCI_ERR_OK);
+    p = SCIMapLocalSegment(ls, &m, 0, SEGSZ, NULL, 0, &e); TCHECK(e == SCI_ERR_OK);
+    for (int i = 0; i < SEGSZ / 2; i++)
+        p[i] = (uint8_t)(i * 13 + 1);
+    SCIPrepareSegment(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCISetSegmentAvailable(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
+    TCHECK(tproc_send_u32(wr, my_node()) == 0);
+    while (n_conn < oa->expect_conns) {
+        unsigned int src = 0, ad = 9;
+        sci_segment_cb_reason_t r = SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e);
+        TCHECK(e == SCI_ERR_OK);
+        TCHECK(r == SCI_CB_CONNECT && ad == 0 && src != 0);
+        TCHECK(tproc_send_u32(wr, src) == 0);
+        n_conn++;
+    }
+    for (;;) {
+        if (tproc_recv_u32(rd, &cmd, 20000) < 0)
+            return 3;
+        switch (cmd) {
+        case CMD_CHECK:
+            for (int i = SEGSZ / 2; i < SEGSZ; i++)
+                TCHECK(p[i] == (uint8_t)(i * 31 + 7));
+            TCHECK(tproc_send_u32(wr, 0) == 0);
+            break;
+        case CMD_UNAVAIL:
+        case CMD_NOTIFY:
+        case CMD_FORCE:
+            SCISetSegmentUnavailable(ls, 0, cmd == CMD_UNAVAIL ? 0 : cmd == CMD_NOTIFY ? SCI_FLAG_NOTIFY :
+                                     SCI_FLAG_NOTIFY | SCI_FLAG_FORCE_DISCONNECT, &e);
+            TCHECK(e == SCI_ERR_OK);
+            TCHECK(tproc_send_u32(wr, 0) == 0);
+            break;
+        case CMD_REMOVE:
+            SCIRemoveSegment(ls, 0, &e);   /* still mapped: BUSY */
+            TCHECK(e == SCI_ERR_BUSY);
+            SCIUnmapSegment(m, 0, &e);
+            TCHECK(e == SCI_ERR_OK);
+            SCIRemoveSegment(ls, 0, &e);
+            if (e == SCI_ERR_OK)
+                ls = NULL;
+            else
+                p = SCIMapLocalSegment(ls, &m, 0, SEGSZ, NULL, 0, &e);
+            TCHECK(tproc_send_u32(wr, ls ? 1 : 0) == 0);
+            if (!ls)
+                goto out;
+            break;
+        case CMD_GO: {     /* wait for one event and report it */
+            unsigned int src = 0, ad = 0;
+            sci_segment_cb_reason_t r = SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e);
+            node = e == SCI_ERR_OK ? (uint32_t)r << 16 | src : 0;
+            TCHECK(tproc_send_u32(wr, node) == 0);
+            break;
+        }
+        case CMD_QUIT:
+            goto out;
+        default:
+            return 4;
+        }
+    }
+out:
+    if (ls) {
+        SCIUnmapSegment(m, 0, &e);
+        SCIRemoveSegment(ls, 0, &e);
+        TCHECK(e == SCI_ERR_OK);
+    }
+    SCIClose(sd, 0, &e);
+    TCHECK(e == SCI_ERR_OK);
+    SCITerminate();
+    return 0;
+}
+
+static uint32_t owner_cmd(struct tproc *o, uint32_t cmd)
+{
+    uint32_t v = 0xdead;
+    assert_int_equal(tproc_send_u32(o->wr, cmd), 0);
+    assert_int_equal(tproc_recv_u32(o->rd, &v, T_MS), 0);
+    return v;
+}
+
+static int init_desc(sci_desc_t *sd)
+{
+    sci_error_t e;
+    SCIInitialize(0, &e);
+    if (e != SCI_ERR_OK)
+        return -1;
+    SCIOpen(sd, 0, &e);
+    return e == SCI_ERR_OK ? 0 : -1;
+}
+
+static void fini_desc(sci_desc_t sd)
+{
+    OK(SCIClose(sd, 0, &e_));
+    SCITerminate();
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void test_connect_map_data(void **state)
+{
+    struct owner_args oa = { .id = 100, .expect_conns = 1 };
+    struct tproc o;
+    uint32_t onode, src;
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+    sci_map_t m, mro;
+    sci_sequence_t seq;
+    sci_error_t e, st;
+    uint8_t buf[256];
+
+    assert_int_equal(tproc_start(&o, owner_main, &oa), 0);
+    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
+    assert_int_equal(init_desc(&sd), 0);
+    assert_int_equal(connect_retry(sd, &rs, onode, 100, NULL, NULL, 0), SCI_ERR_OK);
+    assert_int_equal(tproc_recv_u32(o.rd, &src, T_MS), 0);
+    assert_int_equal(src, my_node());                 /* the owner saw CB_CONNECT from this node */
+    assert_int_equal(SCIGetRemoteSegmentSize(rs), SEGSZ);
+    assert_int_equal(SCIGetRemoteSegmentId(rs), 100);
+    assert_int_equal(SCIGetRemoteSegmentNodeId(rs), onode);
+    assert_int_equal(rs->state, RSEG_OPERATIONAL);
+    /* the connect edge is reported as SCI_CB_CONNECT */
+    assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, 1000, 0, &e), SCI_CB_CONNECT);
+    assert_int_equal(e, SCI_ERR_OK);
+    ERR(SCI_ERR_TIMEOUT, SCIWaitForRemoteSegmentEvent(rs, &st, 20, 0, &e_));
+
+    volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    for (int i = 0; i < SEGSZ / 2; i++)
+        assert_int_equal(p[i], (uint8_t)(i * 13 + 1));
+    for (int i = SEGSZ / 2; i < SEGSZ - 256; i++)
+        p[i] = (uint8_t)(i * 31 + 7);
+    /* the last 256 bytes through SCIMemCpy, then read back with BLOCK_READ */
+    for (int i = 0; i < 256; i++)
+        buf[i] = (uint8_t)((SEGSZ - 256 + i) * 31 + 7);
+    OK(SCICreateMapSequence(m, &seq, 0, &e_));
+    assert_int_equal(SCIStartSequence(seq, 0, &e), SCI_SEQ_OK);
+    OK(SCIMemCpy(seq, buf, m, SEGSZ - 256, 256, SCI_FLAG_ERROR_CHECK, &e_));
+    assert_int_equal(SCICheckSequence(seq, 0, &e), SCI_SEQ_OK);
+    memset(buf, 0, sizeof(buf));
+    OK(SCIMemCpy(NULL, buf, m, 10, 100, SCI_FLAG_BLOCK_READ, &e_));
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(buf[i], (uint8_t)((10 + i) * 13 + 1));
+    assert_int_equal(owner_cmd(&o, CMD_CHECK), 0);
+
+    /* an unaligned read-only map gives the exact address and cannot be written through MemCpy */
+    volatile uint8_t *r = SCIMapRemoteSegment(rs, &mro, 4099, 50, NULL, SCI_FLAG_READONLY_MAP, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(r[0], (uint8_t)(4099 * 13 + 1));
+    ERR(SCI_ERR_ACCESS, SCIMemCpy(NULL, buf, mro, 0, 8, 0, &e_));
+    ERR(SCI_ERR_OUT_OF_RANGE, SCIMapRemoteSegment(rs, &m, SEGSZ - 4, 8, NULL, 0, &e_));
+    ERR(SCI_ERR_SIZE_ALIGNMENT, SCIMapRemoteSegment(rs, &m, 0, 0, NULL, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCIMapRemoteSegment(rs, &m, 0, 8, NULL, 0x100000, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIMapRemoteSegment(NULL, &m, 0, 8, NULL, 0, &e_));
+
+    ERR(SCI_ERR_BUSY, SCIDisconnectSegment(rs, 0, &e_));
+    ERR(SCI_ERR_BUSY, SCIUnmapSegment(m, 0, &e_));       /* a sequence still uses it */
+    OK(SCIRemoveSequence(seq, 0, &e_));
+    OK(SCIUnmapSegment(m, 0, &e_));
+    OK(SCIUnmapSegment(mro, 0, &e_));
+    ERR(SCI_ERR_BUSY, SCIClose(sd, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCIDisconnectSegment(rs, 2, &e_));
+    OK(SCIDisconnectSegment(rs, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIDisconnectSegment(rs, 0, &e_));   /* stale */
+    assert_int_equal(SCIGetRemoteSegmentSize(rs), 0);
+    /* the owner sees CB_DISCONNECT and can remove */
+    assert_int_equal(owner_cmd(&o, CMD_GO), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
+    assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
+    assert_int_equal(tproc_wait(&o, T_MS), 0);
+    fini_desc(sd);
+}
+
+static void test_connect_errors(void **state)
+{
+    struct owner_args oa = { .id = 101, .expect_conns = 1 };
+    struct tproc o;
+    uint32_t onode, src;
+    sci_desc_t sd;
+    sci_remote_segment_t rs, rs2;
+    sci_error_t e;
+
+    assert_int_equal(tproc_start(&o, owner_main, &oa), 0);
+    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
+    assert_int_equal(init_desc(&sd), 0);
+    assert_int_equal(connect_retry(sd, &rs, onode, 101, NULL, NULL, 0), SCI_ERR_OK);
+    assert_int_equal(tproc_recv_u32(o.rd, &src, T_MS), 0);
+
+    ERR(SCI_ERR_NO_SUCH_SEGMENT, SCIConnectSegment(sd, &rs2, onode, 999, 0, NULL, NULL, 2000, 0, &e_));
+    ERR(SCI_ERR_NO_SUCH_NODEID, SCIConnectSegment(sd, &rs2, 200, 101, 0, NULL, NULL, 2000, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_NODEID, SCIConnectSegment(sd, &rs2, 0, 101, 0, NULL, NULL, 2000, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_NODEID, SCIConnectSegment(sd, &rs2, 5000, 101, 0, NULL, NULL, 2000, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_ADAPTERNO, SCIConnectSegment(sd, &rs2, onode, 101, 99, NULL, NULL, 2000, 0, &e_));
+    ERR(SCI_ERR_NO_SUCH_ADAPTERNO, SCIConnectSegment(sd, &rs2, onode, 101, 4, NULL, NULL, 2000, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCIConnectSegment(sd, &rs2, onode, 101, 0, NULL, NULL, 2000, 0x8, &e_));
+    ERR(SCI_ERR_NOT_SUPPORTED, SCIConnectSegment(sd, &rs2, onode, 101, 0, NULL, NULL, 2000,
+                                                 SCI_FLAG_ASYNCHRONOUS_CONNECT, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIConnectSegment(sd, NULL, onode, 101, 0, NULL, NULL, 2000, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIConnectSegment(sd, &rs2, onode, 101, 0, NULL, NULL, 2000,
+                                                     SCI_FLAG_USE_CALLBACK, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIConnectSegment(NULL, &rs2, onode, 101, 0, NULL, NULL, 2000, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCIWaitForRemoteSegmentEvent(rs, &e, 0, 3, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIWaitForRemoteSegmentEvent(NULL, &e, 0, 0, &e_));
+
+    /* unavailable with no flag: new connects refused, the existing one untouched and silent */
+    assert_int_equal(owner_cmd(&o, CMD_UNAVAIL), 0);
+    ERR(SCI_ERR_NO_SUCH_SEGMENT, SCIConnectSegment(sd, &rs2, onode, 101, 0, NULL, NULL, 2000, 0, &e_));
+    assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &e, 1000, 0, &e), SCI_CB_CONNECT);
+    ERR(SCI_ERR_TIMEOUT, SCIWaitForRemoteSegmentEvent(rs, &e, 50, 0, &e_));
+    assert_int_equal(rs->state, RSEG_OPERATIONAL);
+    OK(SCIDisconnectSegment(rs, 0, &e_));
+    assert_int_equal(owner_cmd(&o, CMD_GO), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
+    assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
+    assert_int_equal(tproc_wait(&o, T_MS), 0);
+    fini_desc(sd);
+}
+
+static void test_unavailable_notify(void **state)
+{
+    struct owner_args oa = { .id = 102, .expect_conns = 1 };
+    struct tproc o;
+    uint32_t onode, src;
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+    sci_map_t m;
+    sci_error_t e, st;
+
+    assert_int_equal(tproc_start(&o, owner_main, &oa), 0);
+    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
+    assert_int_equal(init_desc(&sd), 0);
+    assert_int_equal(connect_retry(sd, &rs, onode, 102, NULL, NULL, 0), SCI_ERR_OK);
+    assert_int_equal(tproc_recv_u32(o.rd, &src, T_MS), 0);
+    assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, 1000, 0, &e), SCI_CB_CONNECT);
+    volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+
+    assert_int_equal(owner_cmd(&o, CMD_NOTIFY), 0);
+    assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, T_MS, 0, &e), SCI_CB_DISCONNECT);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(rs->state, RSEG_DISCONNECTING_OPERATIONAL);
+    /* notify only: the map still reaches the owner's memory until we leave */
+    assert_int_equal(p[5], (uint8_t)(5 * 13 + 1));
+    /* the owner cannot remove while we are connected */
+    assert_int_equal(owner_cmd(&o, CMD_REMOVE), 1);
+    OK(SCIUnmapSegment(m, 0, &e_));
+    OK(SCIDisconnectSegment(rs, 0, &e_));
+    assert_int_equal(owner_cmd(&o, CMD_GO), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
+    assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
+    assert_int_equal(tproc_wait(&o, T_MS), 0);
+    fini_desc(sd);
+}
+
+static void test_unavailable_force(void **state)
+{
+    struct owner_args oa = { .id = 103, .expect_conns = 1 };
+    struct tproc o;
+    uint32_t onode, src;
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+    sci_map_t m;
+    sci_sequence_t seq;
+    sci_error_t e, st;
+    uint8_t buf[16] = { 0 };
+
+    assert_int_equal(tproc_start(&o, owner_main, &oa), 0);
+    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
+    assert_int_equal(init_desc(&sd), 0);
+    assert_int_equal(connect_retry(sd, &rs, onode, 103, NULL, NULL, 0), SCI_ERR_OK);
+    assert_int_equal(tproc_recv_u32(o.rd, &src, T_MS), 0);
+    volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCICreateMapSequence(m, &seq, 0, &e_));
+    assert_int_equal(SCIStartSequence(seq, 0, &e), SCI_SEQ_OK);
+    for (int i = SEGSZ / 2; i < SEGSZ; i++)
+        p[i] = (uint8_t)(i * 31 + 7);
+    assert_int_equal(owner_cmd(&o, CMD_CHECK), 0);
+
+    assert_int_equal(owner_cmd(&o, CMD_FORCE), 0);
+    assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, 1000, 0, &e), SCI_CB_CONNECT);
+    assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, T_MS, 0, &e), SCI_CB_DISCONNECT);
+    assert_int_equal(rs->state, RSEG_DISCONNECTING_OPERATIONAL);
+    /* the map no longer reaches the owner's memory: these writes must not land there */
+    for (int i = SEGSZ / 2; i < SEGSZ; i++)
+        p[i] = 0;
+    assert_int_equal(SCICheckSequence(seq, 0, &e), SCI_SEQ_NOT_RETRIABLE);
+    ERR(SCI_ERR_TRANSFER_FAILED, SCIMemCpy(seq, buf, m, 0, sizeof(buf), 0, &e_));
+    ERR(SCI_ERR_SEGMENT_NOT_CONNECTED, SCIMapRemoteSegment(rs, &m, 0, 16, NULL, 0, &e_));
+    assert_int_equal(owner_cmd(&o, CMD_CHECK), 0);
+    /* the owner dropped the connection at once: it can remove while we are still mapped */
+    assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
+    OK(SCIRemoveSequence(seq, 0, &e_));
+    OK(SCIUnmapSegment(m, 0, &e_));
+    OK(SCIDisconnectSegment(rs, 0, &e_));
+    assert_int_equal(tproc_wait(&o, T_MS), 0);
+    fini_desc(sd);
+}
+
+/* ---------------------------------------------------------------- callbacks */
+
+struct cb_log {
+    pthread_mutex_t mu;
+    int n;
+    sci_segment_cb_reason_t r[16];
+    sci_callback_action_t ret_on_disconnect;
+};
+
+static sci_callback_action_t rcb(void *arg, sci_remote_segment_t s, sci_segment_cb_reason_t reason,
+                                 sci_error_t status)
+{
+    struct cb_log *l = arg;
+    pthread_mutex_lock(&l->mu);
+    if (l->n < 16)
+        l->r[l->n++] = reason;
+    pthread_mutex_unlock(&l->mu);
+    return reason == SCI_CB_DISCONNECT ? l->ret_on_disconnect : SCI_CALLBACK_CONTINUE;
+}
+
+static int cb_count(struct cb_log *l, int want, int ms)
+{
+    int n = 0;
+    for (int i = 0; i < ms; i++) {
+        pthread_mutex_lock(&l->mu);
+        n = l->n;
+        pthread_mutex_unlock(&l->mu);
+        if (n >= want)
+            break;
+        usleep(1000);
+    }
+    return n;
+}
+
+static void test_remote_callbacks(void **state)
+{
+    struct owner_args oa = { .id = 104, .expect_conns = 1 };
+    struct tproc o;
+    uint32_t onode, src;
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+    sci_error_t e, st;
+    struct cb_log l = { .mu = PTHREAD_MUTEX_INITIALIZER, .ret_on_disconnect = SCI_CALLBACK_CANCEL };
+
+    assert_int_equal(tproc_start(&o, owner_main, &oa), 0);
+    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
+    assert_int_equal(init_desc(&sd), 0);
+    assert_int_equal(connect_retry(sd, &rs, onode, 104, rcb, &l, SCI_FLAG_USE_CALLBACK), SCI_ERR_OK);
+    assert_int_equal(tproc_recv_u32(o.rd, &src, T_MS), 0);
+    assert_int_equal(cb_count(&l, 1, 2000), 1);
+    assert_int_equal(l.r[0], SCI_CB_CONNECT);
+    ERR(SCI_ERR_ILLEGAL_OPERATION, SCIWaitForRemoteSegmentEvent(rs, &st, 0, 0, &e_));
+    /* NOTIFY: the callback sees DISCONNECT and cancels itself */
+    assert_int_equal(owner_cmd(&o, CMD_NOTIFY), 0);
+    assert_int_equal(cb_count(&l, 2, 5000), 2);
+    assert_int_equal(l.r[1], SCI_CB_DISCONNECT);
+    /* after CANCEL the callback is never called again */
+    usleep(50000);
+    assert_int_equal(cb_count(&l, 3, 1), 2);
+    ERR(SCI_ERR_TIMEOUT, SCIWaitForRemoteSegmentEvent(rs, &st, 0, 0, &e_));
+    OK(SCIDisconnectSegment(rs, 0, &e_));
+    assert_int_equal(owner_cmd(&o, CMD_GO), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
+    assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
+    assert_int_equal(tproc_wait(&o, T_MS), 0);
+    fini_desc(sd);
+    (void)e;
+}
+
+/* Owner with a callback that returns CONTINUE for CONNECT and CANCEL for DISCONNECT: the first
+ * connect/disconnect pair reaches the callback, the second pair the wait queue, none both. */
+struct lcb_log {
+    pthread_mutex_t mu;
+    int n;
+    sci_segment_cb_reason_t r[16];
+    unsigned int node[16];
+};
+
+static sci_callback_action_t lcb(void *arg, sci_local_segment_t s, sci_segment_cb_reason_t reason,
+                                 unsigned int node, unsigned int ad, sci_error_t err)
+{
+    struct lcb_log *l = arg;
+    pthread_mutex_lock(&l->mu);
+    if (l->n < 16) {
+        l->r[l->n] = reason;
+        l->node[l->n++] = node;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return reason == SCI_CB_DISCONNECT ? SCI_CALLBACK_CANCEL : SCI_CALLBACK_CONTINUE;
+}
+
+static int cb_owner_main(int rd, int wr, void *arg)
+{
+    static struct lcb_log l = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    sci_error_t e;
+    sci_desc_t sd;
+    sci_local_segment_t ls;
+    uint32_t cmd;
+    unsigned int src, ad;
+
+    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCICreateSegment(sd, &ls, 105, 4096, lcb, &l, SCI_FLAG_USE_CALLBACK, &e); TCHECK(e == SCI_ERR_OK);
+    SCIPrepareSegment(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCISetSegmentAvailable(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
+    TCHECK(tproc_send_u32(wr, my_node()) == 0);
+    /* first pair: callback */
+    TCHECK(tproc_recv_u32(rd, &cmd, T_MS) == 0);
+    for (int i = 0; i < 5000 && l.n < 2; i++)
+        usleep(1000);
+    pthread_mutex_lock(&l.mu);
+    TCHECK(l.n == 2 && l.r[0] == SCI_CB_CONNECT && l.r[1] == SCI_CB_DISCONNECT && l.node[0] == cmd);
+    pthread_mutex_unlock(&l.mu);
+    TCHECK(tproc_send_u32(wr, 0) == 0);
+    /* second pair: the queue */
+    TCHECK(tproc_recv_u32(rd, &cmd, T_MS) == 0);
+    TCHECK(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e) == SCI_CB_CONNECT && e == SCI_ERR_OK);
+    TCHECK(src == cmd);
+    TCHECK(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e) == SCI_CB_DISCONNECT && e == SCI_ERR_OK);
+    TCHECK(l.n == 2);
+    SCIRemoveSegment(ls, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIClose(sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCITerminate();
+    TCHECK(tproc_send_u32(wr, 0) == 0);
+    return 0;
+}
+
+static void test_local_callbacks(void **state)
+{
+    struct tproc o;
+    uint32_t onode, v;
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+
+    assert_int_equal(tproc_start(&o, cb_owner_main, NULL), 0);
+    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
+    assert_int_equal(init_desc(&sd), 0);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(connect_retry(sd, &rs, onode, 105, NULL, NULL, 0), SCI_ERR_OK);
+        OK(SCIDisconnectSegment(rs, 0, &e_));
+        assert_int_equal(tproc_send_u32(o.wr, my_node()), 0);
+        if (round == 0) {
+            assert_int_equal(tproc_recv_u32(o.rd, &v, T_MS), 0);
+            assert_int_equal(v, 0);
+        }
+    }
+    assert_int_equal(tproc_recv_u32(o.rd, &v, T_MS), 0);
+    assert_int_equal(tproc_wait(&o, T_MS), 0);
+    fini_desc(sd);
+}
+
+/* ---------------------------------------------------------------- three nodes */
+
+static int second_remote(int rd, int wr, void *arg)
+{
+    uint32_t onode;
+    sci_error_t e;
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+    sci_map_t m;
+    uint8_t buf[SEGSZ / 4];
+
+    TCHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
+    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+    TCHECK(connect_retry(sd, &rs, onode, 106, NULL, NULL, 0) == SCI_ERR_OK);
+    SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e); TCHECK(e == SCI_ERR_OK);
+    /* this node writes the last quarter by SCIMemCpy */
+    for (int i = 0; i < SEGSZ / 4; i++)
+        buf[i] = (uint8_t)((i + 3 * SEGSZ / 4) * 31 + 7);
+    SCIMemCpy(NULL, buf, m, 3 * SEGSZ / 4, sizeof(buf), 0, &e); TCHECK(e == SCI_ERR_OK);
+    TCHECK(tproc_send_u32(wr, my_node()) == 0);
+    TCHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
+    SCIUnmapSegment(m, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIDisconnectSegment(rs, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIClose(sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCITerminate();
+    return 0;
+}
+
+static void test_three_nodes(void **state)
+{
+    struct owner_args oa = { .id = 106, .expect_conns = 2 };
+    struct tproc o, r2;
+    uint32_t onode, n2, c1, c2;
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+    sci_map_t m;
+    sci_error_t e;
+
+    assert_int_equal(tproc_start(&o, owner_main, &oa), 0);
+    assert_int_equal(tproc_start(&r2, second_remote, NULL), 0);
+    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
+    assert_int_equal(tproc_send_u32(r2.wr, onode), 0);
+    assert_int_equal(init_desc(&sd), 0);
+    assert_int_equal(connect_retry(sd, &rs, onode, 106, NULL, NULL, 0), SCI_ERR_OK);
+    volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    for (int i = SEGSZ / 2; i < 3 * SEGSZ / 4; i++)
+        p[i] = (uint8_t)(i * 31 + 7);
+    assert_int_equal(tproc_recv_u32(r2.rd, &n2, T_MS), 0);
+    assert_int_equal(tproc_recv_u32(o.rd, &c1, T_MS), 0);
+    assert_int_equal(tproc_recv_u32(o.rd, &c2, T_MS), 0);
+    /* the owner saw one CONNECT from each remote node */
+    assert_true((c1 == my_node() && c2 == n2) || (c1 == n2 && c2 == my_node()));
+    assert_int_not_equal(n2, my_node());
+    assert_int_equal(owner_cmd(&o, CMD_CHECK), 0);
+    /* each node reads the other's writes */
+    for (int i = 3 * SEGSZ / 4; i < SEGSZ; i++)
+        assert_int_equal(p[i], (uint8_t)(i * 31 + 7));
+    assert_int_equal(tproc_send_u32(r2.wr, 0), 0);
+    assert_int_equal(tproc_wait(&r2, T_MS), 0);
+    OK(SCIUnmapSegment(m, 0, &e_));
+    OK(SCIDisconnectSegment(rs, 0, &e_));
+    assert_int_equal(owner_cmd(&o, CMD_GO) & 0xffff0000u, (uint32_t)SCI_CB_DISCONNECT << 16);
+    assert_int_equal(owner_cmd(&o, CMD_GO) & 0xffff0000u, (uint32_t)SCI_CB_DISCONNECT << 16);
+    assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
+    assert_int_equal(tproc_wait(&o, T_MS), 0);
+    fini_desc(sd);
+}
+
+/* ---------------------------------------------------------------- one node */
+
+static void test_loopback(void **state)
+{
+    sci_desc_t sd;
+    sci_local_segment_t ls;
+    sci_remote_segment_t rs;
+    sci_error_t e;
+    unsigned int src, ad;
+
+    /* simntb does not import its own node's window: connecting to this node is refused cleanly,
+     * and the owner side sees the attempt come and go */
+    assert_int_equal(init_desc(&sd), 0);
+    OK(SCICreateSegment(sd, &ls, 107, 8192, NULL, NULL, 0, &e_));
+    OK(SCIPrepareSegment(ls, 0, 0, &e_));
+    OK(SCISetSegmentAvailable(ls, 0, 0, &e_));
+    ERR(SCI_ERR_NOT_SUPPORTED, SCIConnectSegment(sd, &rs, my_node(), 107, 0, NULL, NULL, 2000, 0, &e_));
+    assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, 2000, 0, &e), SCI_CB_CONNECT);
+    assert_int_equal(src, my_node());
+    assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, 2000, 0, &e), SCI_CB_DISCONNECT);
+    OK(SCIRemoveSegment(ls, 0, &e_));
+    fini_desc(sd);
+}
+
+/* Every (state, event) pair of the remote machine, on a bare object. */
+static void test_rseg_machine(void **state)
+{
+    enum { X = -1 };
+    static const int want[RSEG_STATE_COUNT][4] = {
+        /* CB_OPERATIONAL, CB_NOT_OPERATIONAL, CB_DISCONNECT, CB_LOST */
+        [RSEG_CONNECTING] = { RSEG_OPERATIONAL, X, X, RSEG_LOST },
+        [RSEG_OPERATIONAL] = { X, RSEG_NOT_OPERATIONAL, RSEG_DISCONNECTING_OPERATIONAL, RSEG_LOST },
+        [RSEG_NOT_OPERATIONAL] = { RSEG_OPERATIONAL, X, RSEG_DISCONNECTING_NOT_OPERATIONAL, RSEG_LOST },
+        [RSEG_DISCONNECTING_OPERATIONAL] = { X, X, X, RSEG_LOST },
+        [RSEG_DISCONNECTING_NOT_OPERATIONAL] = { RSEG_DISCONNECTING_OPERATIONAL, X, X, RSEG_LOST },
+        [RSEG_LOST] = { X, X, X, X },
+    };
+    static const sci_segment_cb_reason_t evs[4] = { SCI_CB_OPERATIONAL, SCI_CB_NOT_OPERATIONAL, SCI_CB_DISCONNECT,
+                                                    SCI_CB_LOST };
+    struct sci_remote_segment rs;
+    (void)state;
+    for (int s = 0; s < RSEG_STATE_COUNT; s++) {
+        for (int k = 0; k < 4; k++) {
+            memset(&rs, 0, sizeof(rs));
+            rs.state = (enum rseg_state)s;
+            int rc = rseg_transition(&rs, evs[k]);
+            if (want[s][k] == X) {
+                assert_int_equal(rc, -EPROTO);
+                assert_int_equal(rs.state, s);
+            } else {
+                assert_int_equal(rc, 0);
+                assert_int_equal(rs.state, want[s][k]);
+            }
+        }
+        memset(&rs, 0, sizeof(rs));
+        rs.state = (enum rseg_state)s;
+        assert_int_equal(rseg_transition(&rs, SCI_CB_CONNECT), -EPROTO);
+    }
+    assert_string_equal(rseg_state_str(RSEG_DISCONNECTING_NOT_OPERATIONAL), "DISCONNECTING_NOT_OPERATIONAL");
+}
+
+static int td(void **state)
+{
+    tproc_reap_all();
+    while (seg.initialized)
+        SCITerminate();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rseg_machine),
+        cmocka_unit_test_teardown(test_loopback, td),
+        cmocka_unit_test_teardown(test_connect_map_data, td),
+        cmocka_unit_test_teardown(test_connect_errors, td),
+        cmocka_unit_test_teardown(test_unavailable_notify, td),
+        cmocka_unit_test_teardown(test_unavailable_force, td),
+        cmocka_unit_test_teardown(test_remote_callbacks, td),
+        cmocka_unit_test_teardown(test_local_callbacks, td),
+        cmocka_unit_test_teardown(test_three_nodes, td),
+    };
+    tproc_default_fabric("seg_remote");
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
