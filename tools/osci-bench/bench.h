@@ -3,6 +3,7 @@
 #define OSCI_BENCH_H
 
 #include <stddef.h>
+#include <sched.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -113,8 +114,15 @@ int bench_pair_barrier(struct pair_ctl *c);
 void bench_pair_fail(struct pair_ctl *c, int me, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int bench_pair_aborted(const struct pair_ctl *c);
 
+/* Set when the node processes share one CPU: spinning must then yield or the peer never runs. */
+extern int bench_yield_spin;
+
 static inline void bench_cpu_relax(void)
 {
+    if (bench_yield_spin) {
+        sched_yield();
+        return;
+    }
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #elif defined(__aarch64__)

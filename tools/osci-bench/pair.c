@@ -13,6 +13,8 @@
 
 #include "bench.h"
 
+int bench_yield_spin;
+
 static void *shared_alloc(size_t len)
 {
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -143,6 +145,7 @@ int bench_pair_run(struct pair_ctl *c, pair_fn fa, pair_fn fb, int sci, struct b
     uint64_t deadline = bench_now_ns() + (uint64_t)PAIR_TIMEOUT_S * 1000000000ull, kill_at = 0;
 
     c->nparts = (uint32_t)n;
+    bench_yield_spin = fb && !pin;
     fflush(NULL);
     pid[0] = spawn(c, fa, 0, sci, pin ? allowed_cpu(0) : -1);
     if (pid[0] < 0) {

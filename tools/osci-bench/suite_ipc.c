@@ -82,10 +82,13 @@ static int ipc_recv(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, voi
         if (ipc_event_mode) {
             if (ipc_wait_event(c, me, ep, fd, NV_SCI_IPC_EVENT_READ, 1))
                 return -1;
-        } else if (++spins == 1u << 20) {
-            spins = 0;
-            if (bench_pair_aborted(c))
-                return -1;
+        } else {
+            bench_cpu_relax();
+            if (++spins == 1u << 20) {
+                spins = 0;
+                if (bench_pair_aborted(c))
+                    return -1;
+            }
         }
     }
 }
