@@ -1,0 +1,312 @@
+/* Segment fault tests across processes: SIGKILL of the owner or of a remote (CB_LOST), link flap by
+ * fault injection (NOT_OPERATIONAL then OPERATIONAL), link down beyond the grace period (LOST),
+ * sequences across those faults (RETRIABLE / NOT_RETRIABLE), corrupted control messages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/osci_test.h"
+#include "seg_obj.h"
+
+#define OK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; assert_int_equal(e_, SCI_ERR_OK); } while (0)
+#define ERR(want, call) do { sci_error_t e_ = SCI_ERR_OK; call; assert_int_equal(e_, (want)); } while (0)
+#define SEGSZ 16384
+#define T_MS 10000
+
+enum { CMD_EVENT = 1, CMD_QUIT };
+
+static uint32_t my_node(void)
+{
+    unsigned int n = 0;
+    sci_error_t e;
+    SCIGetLocalNodeId(0, &n, 0, &e);
+    return n;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static sci_error_t connect_retry(sci_desc_t sd, sci_remote_segment_t *rs, uint32_t node, uint32_t id)
+{
+    sci_error_t e = SCI_ERR_SYSTEM;
+    for (int i = 0; i < 500; i++) {
+        SCIConnectSegment(sd, rs, node, id, 0, NULL, NULL, SCI_INFINITE_TIMEOUT, 0, &e);
+        if (e != SCI_ERR_NO_SUCH_SEGMENT && e != SCI_ERR_NO_SUCH_NODEID && e != SCI_ERR_NO_LINK_ACCESS)
+            break;
+        usleep(10000);
+    }
+    return e;
+}
+
+/* Owner: segment `id` available; reports its node id; CMD_EVENT reports the next event
+ * (reason << 16 | node, 0 on timeout); CMD_QUIT removes and exits. */
+static int owner_main(int rd, int wr, void *arg)
+{
+    uint32_t id = (uint32_t)(uintptr_t)arg, cmd;
+    sci_error_t e;
+    sci_desc_t sd;
+    sci_local_segment_t ls;
+
+    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCICreateSegment(sd, &ls, id, SEGSZ, NULL, NULL, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIPrepareSegment(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCISetSegmentAvailable(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
+    TCHECK(tproc_send_u32(wr, my_node()) == 0);
+    for (;;) {
+        TCHECK(tproc_recv_u32(rd, &cmd, 20000) == 0);
+        if (cmd == CMD_QUIT)
+            break;
+        unsigned int src = 0, ad = 0;
+        sci_segment_cb_reason_t r = SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e);
+        TCHECK(tproc_send_u32(wr, e == SCI_ERR_OK ? (uint32_t)r << 16 | src : 0) == 0);
+    }
+    SCIRemoveSegment(ls, 0, &e);
+    TCHECK(e == SCI_ERR_OK);
+    SCIClose(sd, 0, &e);
+    SCITerminate();
+    return 0;
+}
+
+static uint32_t owner_event(struct tproc *o)
+{
+    uint32_t v = 0;
+    assert_int_equal(tproc_send_u32(o->wr, CMD_EVENT), 0);
+    assert_int_equal(tproc_recv_u32(o->rd, &v, T_MS + 2000), 0);
+    return v;
+}
+
+struct conn {
+    struct tproc o;
+    uint32_t onode;
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+    sci_map_t m;
+    volatile uint8_t *p;
+    sci_sequence_t seq;
+};
+
+static void connect_owner(struct conn *c, uint32_t id)
+{
+    sci_error_t e;
+    assert_int_equal(tproc_start(&c->o, owner_main, (void *)(uintptr_t)id), 0);
+    assert_int_equal(tproc_recv_u32(c->o.rd, &c->onode, T_MS), 0);
+    OK(SCIInitialize(0, &e_));
+    OK(SCIOpen(&c->sd, 0, &e_));
+    assert_int_equal(connect_retry(c->sd, &c->rs, c->onode, id), SCI_ERR_OK);
+    assert_int_equal(SCIWaitForRemoteSegmentEvent(c->rs, &e, 1000, 0, &e), SCI_CB_CONNECT);
+    assert_int_equal(owner_event(&c->o), (uint32_t)SCI_CB_CONNECT << 16 | my_node());
+    c->p = SCIMapRemoteSegment(c->rs, &c->m, 0, SEGSZ, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCICreateMapSequence(c->m, &c->seq, 0, &e_));
+}
+
+static void release(struct conn *c)
+{
+    OK(SCIRemoveSequence(c->seq, 0, &e_));
+    OK(SCIUnmapSegment(c->m, 0, &e_));
+    OK(SCIDisconnectSegment(c->rs, 0, &e_));
+    OK(SCIClose(c->sd, 0, &e_));
+    SCITerminate();
+}
+
+static sci_segment_cb_reason_t next_event(sci_remote_segment_t rs, unsigned int ms)
+{
+    sci_error_t e, st;
+    sci_segment_cb_reason_t r = SCIWaitForRemoteSegmentEvent(rs, &st, ms, 0, &e);
+    return e == SCI_ERR_OK ? r : 0;
+}
+
+static void test_kill_owner(void **state)
+{
+    struct conn c;
+    sci_error_t e;
+    uint8_t buf[8] = { 0 };
+
+    connect_owner(&c, 200);
+    assert_int_equal(SCIStartSequence(c.seq, 0, &e), SCI_SEQ_OK);
+    c.p[0] = 1;
+    uint64_t t0 = now_ms();
+    kill(c.o.pid, SIGKILL);
+    assert_int_equal(next_event(c.rs, 5000), SCI_CB_LOST);
+    uint64_t dt = now_ms() - t0;
+    print_message("CB_LOST %llu ms after SIGKILL of the owner\n", (unsigned long long)dt);
+    tproc_kill(&c.o);
+    assert_int_equal(c.rs->state, RSEG_LOST);
+    assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_NOT_RETRIABLE);
+    assert_int_equal(SCIStartSequence(c.seq, 0, &e), SCI_SEQ_NOT_RETRIABLE);
+    ERR(SCI_ERR_TRANSFER_FAILED, SCIMemCpy(c.seq, buf, c.m, 0, sizeof(buf), 0, &e_));
+    c.p[1] = 2;                /* revoked: lands nowhere, does not fault */
+    ERR(SCI_ERR_SEGMENT_NOT_CONNECTED, SCIMapRemoteSegment(c.rs, &c.m, 0, 16, NULL, 0, &e_));
+    /* the dead node is gone for new connections */
+    sci_remote_segment_t rs2;
+    sci_error_t ce;
+    SCIConnectSegment(c.sd, &rs2, c.onode, 200, 0, NULL, NULL, 500, 0, &ce);
+    assert_int_not_equal(ce, SCI_ERR_OK);
+    release(&c);
+}
+
+static int remote_main(int rd, int wr, void *arg)
+{
+    uint32_t onode;
+    sci_error_t e;
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+    TCHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
+    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+    TCHECK(connect_retry(sd, &rs, onode, 201) == SCI_ERR_OK);
+    TCHECK(tproc_send_u32(wr, my_node()) == 0);
+    pause();
+    return 0;
+}
+
+static void test_kill_remote(void **state)
+{
+    sci_desc_t sd;
+    sci_local_segment_t ls;
+    struct tproc r;
+    uint32_t rnode;
+    unsigned int src, ad;
+    sci_error_t e;
+
+    /* fork before initialising: a child must not inherit an initialised library */
+    assert_int_equal(tproc_start(&r, remote_main, NULL), 0);
+    OK(SCIInitialize(0, &e_));
+    OK(SCIOpen(&sd, 0, &e_));
+    OK(SCICreateSegment(sd, &ls, 201, SEGSZ, NULL, NULL, 0, &e_));
+    OK(SCIPrepareSegment(ls, 0, 0, &e_));
+    OK(SCISetSegmentAvailable(ls, 0, 0, &e_));
+    assert_int_equal(tproc_send_u32(r.wr, my_node()), 0);
+    assert_int_equal(tproc_recv_u32(r.rd, &rnode, T_MS), 0);
+    assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e), SCI_CB_CONNECT);
+    assert_int_equal(src, rnode);
+    ERR(SCI_ERR_BUSY, SCIRemoveSegment(ls, 0, &e_));
+    uint64_t t0 = now_ms();
+    kill(r.pid, SIGKILL);
+    assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, 5000, 0, &e), SCI_CB_LOST);
+    print_message("owner CB_LOST %llu ms after SIGKILL of the remote\n", (unsigned long long)(now_ms() - t0));
+    assert_int_equal(src, rnode);
+    tproc_kill(&r);
+    OK(SCIRemoveSegment(ls, 0, &e_));
+    OK(SCIClose(sd, 0, &e_));
+    SCITerminate();
+}
+
+static void test_link_flap(void **state)
+{
+    struct conn c;
+    sci_error_t e;
+    uint8_t buf[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+    connect_owner(&c, 202);
+    assert_int_equal(SCIStartSequence(c.seq, 0, &e), SCI_SEQ_OK);
+    assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_DOWN, c.onode, 0), 0);
+    assert_int_equal(next_event(c.rs, 5000), SCI_CB_NOT_OPERATIONAL);
+    assert_int_equal(c.rs->state, RSEG_NOT_OPERATIONAL);
+    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_NOT_OPERATIONAL << 16 | my_node());
+    assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_RETRIABLE);
+    ERR(SCI_ERR_TRANSFER_FAILED, SCIMemCpy(c.seq, buf, c.m, 0, sizeof(buf), SCI_FLAG_ERROR_CHECK, &e_));
+    ERR(SCI_ERR_NO_LINK_ACCESS, SCIMapRemoteSegment(c.rs, &c.m, 0, 16, NULL, 0, &e_));
+    assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_UP, c.onode, 0), 0);
+    assert_int_equal(next_event(c.rs, 5000), SCI_CB_OPERATIONAL);
+    assert_int_equal(c.rs->state, RSEG_OPERATIONAL);
+    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_OPERATIONAL << 16 | my_node());
+    /* a sequence started before the flap stays RETRIABLE; a new start is OK */
+    assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_RETRIABLE);
+    assert_int_equal(SCIStartSequence(c.seq, 0, &e), SCI_SEQ_OK);
+    OK(SCIMemCpy(c.seq, buf, c.m, 0, sizeof(buf), SCI_FLAG_ERROR_CHECK, &e_));
+    assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_OK);
+    assert_int_equal(c.p[3], 4);
+    uint32_t me = my_node();
+    release(&c);
+    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_DISCONNECT << 16 | me);
+    assert_int_equal(tproc_send_u32(c.o.wr, CMD_QUIT), 0);
+    assert_int_equal(tproc_wait(&c.o, T_MS), 0);
+}
+
+static void test_grace_expiry(void **state)
+{
+    struct conn c;
+    sci_error_t e;
+
+    setenv("OSCI_GRACE_MS", "300", 1);
+    connect_owner(&c, 203);
+    assert_int_equal(SCIStartSequence(c.seq, 0, &e), SCI_SEQ_OK);
+    assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_DOWN, c.onode, 0), 0);
+    assert_int_equal(next_event(c.rs, 5000), SCI_CB_NOT_OPERATIONAL);
+    assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_RETRIABLE);
+    assert_int_equal(next_event(c.rs, 5000), SCI_CB_LOST);
+    assert_int_equal(c.rs->state, RSEG_LOST);
+    assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_NOT_RETRIABLE);
+    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_NOT_OPERATIONAL << 16 | my_node());
+    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_LOST << 16 | my_node());
+    /* the link comes back: the lost connection stays lost */
+    assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_UP, c.onode, 0), 0);
+    ERR(SCI_ERR_TIMEOUT, SCIWaitForRemoteSegmentEvent(c.rs, &e, 200, 0, &e_));
+    assert_int_equal(c.rs->state, RSEG_LOST);
+    release(&c);
+    unsetenv("OSCI_GRACE_MS");
+    assert_int_equal(tproc_send_u32(c.o.wr, CMD_QUIT), 0);
+    assert_int_equal(tproc_wait(&c.o, T_MS), 0);
+}
+
+static void test_corrupt_msg(void **state)
+{
+    struct tproc o;
+    uint32_t onode;
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+
+    assert_int_equal(tproc_start(&o, owner_main, (void *)(uintptr_t)204), 0);
+    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
+    OK(SCIInitialize(0, &e_));
+    OK(SCIOpen(&sd, 0, &e_));
+    assert_int_equal(connect_retry(sd, &rs, onode, 204), SCI_ERR_OK);
+    OK(SCIDisconnectSegment(rs, 0, &e_));
+    /* the next CONNECT arrives corrupted: the owner drops it and the connect times out */
+    assert_int_equal(osci_fault_inject(0, OSCI_FAULT_CORRUPT_MSG, onode, 1), 0);
+    ERR(SCI_ERR_TIMEOUT, SCIConnectSegment(sd, &rs, onode, 204, 0, NULL, NULL, 300, 0, &e_));
+    /* the owner survived and serves the next one */
+    OK(SCIConnectSegment(sd, &rs, onode, 204, 0, NULL, NULL, 5000, 0, &e_));
+    OK(SCIDisconnectSegment(rs, 0, &e_));
+    assert_int_equal(owner_event(&o), (uint32_t)SCI_CB_CONNECT << 16 | my_node());
+    assert_int_equal(tproc_send_u32(o.wr, CMD_QUIT), 0);
+    assert_int_equal(tproc_wait(&o, T_MS), 0);
+    OK(SCIClose(sd, 0, &e_));
+    SCITerminate();
+}
+
+static int td(void **state)
+{
+    tproc_reap_all();
+    while (seg.initialized)
+        SCITerminate();
+    unsetenv("OSCI_GRACE_MS");
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_kill_owner, td),
+        cmocka_unit_test_teardown(test_kill_remote, td),
+        cmocka_unit_test_teardown(test_link_flap, td),
+        cmocka_unit_test_teardown(test_grace_expiry, td),
+        cmocka_unit_test_teardown(test_corrupt_msg, td),
+    };
+    tproc_default_fabric("seg_faults");
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
