@@ -7,7 +7,7 @@
 #define REG_MAX 16
 
 extern const struct osci_drv_ops osci_simntb_ops;
-extern const struct osci_drv_ops osci_rdma_ops __attribute__((weak));
+extern const struct osci_drv_ops osci_rdma_ops;
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct osci_drv_ops *reg_tab[REG_MAX];
@@ -45,13 +45,11 @@ static void reg_builtins(void)
 {
     const struct osci_drv_ops *builtin[] = {
         &osci_simntb_ops,
-        &osci_rdma_ops,       /* weak: NULL when driver/rdma.c is not linked */
+        &osci_rdma_ops,
     };
     osci_log_init();
     pthread_mutex_lock(&reg_lock);
     for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
-        if (!builtin[i])
-            continue;
         if (!drv_ops_is_valid(builtin[i]) || reg_add_locked(builtin[i]) < 0)
             osci_log(OSCI_LOG_ERROR, "registry", "built-in driver %zu has an invalid ops table", i);
     }
