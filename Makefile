@@ -75,6 +75,9 @@ TOOLS := $(addprefix $(O)/bin/,$(TOOL_DIRS) $(TOOL_FILES))
 TEST_SRC := $(sort $(wildcard tests/*/test_*.c))
 TEST_COMMON := $(sort $(wildcard tests/common/*.c))
 TESTS := $(patsubst tests/%.c,$(O)/tests/%,$(TEST_SRC))
+# Programs the two-host lab runs in its guests (built with the tests, not run on the host).
+LAB_SRC := $(sort $(wildcard tests/rdmalab/*.c))
+LAB_PROGS := $(patsubst tests/%.c,$(O)/tests/%,$(LAB_SRC))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZERS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRC))
 
@@ -94,7 +97,7 @@ $(DEPS_STAMP):
 
 libs: $(LIBS_SO) $(LIBS_A)
 tools: $(TOOLS)
-tests: $(TESTS) $(FUZZERS)
+tests: $(TESTS) $(FUZZERS) $(LAB_PROGS)
 
 $(O)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
