@@ -209,6 +209,7 @@ static void exchange_messages(void)
     struct osci_drv_event ev;
     const unsigned int count = 40;
 
+    memset(b, 0, sizeof(b));
     if (drv->ops->msg_send(drv, peer_id, b, OSCI_DRV_MSG_MAX + 1) != -EMSGSIZE)
         die("oversized msg_send not refused with EMSGSIZE");
     if (drv->ops->msg_send(drv, 99, b, 1) != -EHOSTUNREACH)
@@ -250,6 +251,38 @@ static void doorbells(void)
     if (bits != (1ull << 40))
         die("db_poll did not take bit 40 (got %016" PRIx64 ")", bits);
     say("doorbells: bit 3 by event, bit 40 by db_poll");
+}
+
+/* The client takes the link down by fault injection, holds it, brings it back: same epochs on both sides. */
+static void link_flap(uint64_t epoch)
+{
+    struct osci_drv_event ev;
+    int r;
+
+    if (!strcmp(role, "client")) {
+        r = drv->ops->inject(drv, OSCI_FAULT_LINK_DOWN, peer_id, 0);
+        if (r < 0)
+            die("inject LINK_DOWN: %s", strerror(-r));
+    }
+    if (take(OSCI_DRV_EV_LINK_DOWN, OSCI_DRV_EV_PEER_DEAD, 30000, &ev) < 0 || ev.type != OSCI_DRV_EV_LINK_DOWN ||
+        ev.epoch != epoch)
+        die("no LINK_DOWN (epoch %016" PRIx64 ") after the injected link cut", epoch);
+    if (drv->ops->msg_send(drv, peer_id, "x", 1) != -ENOTCONN)
+        die("msg_send on a cut link is not -ENOTCONN");
+    if (!strcmp(role, "client")) {
+        uint64_t until = now_ms() + 1500;
+        while (now_ms() < until)     /* the server's reconnect attempts are refused meanwhile */
+            pump(50);
+        if (n_backlog)
+            die("event %d while the link is held down", (int)backlog[0].type);
+        r = drv->ops->inject(drv, OSCI_FAULT_LINK_UP, peer_id, 0);
+        if (r < 0)
+            die("inject LINK_UP: %s", strerror(-r));
+    }
+    if (take(OSCI_DRV_EV_LINK_UP, OSCI_DRV_EV_PEER_DEAD, 30000, &ev) < 0 || ev.type != OSCI_DRV_EV_LINK_UP ||
+        ev.epoch != epoch)
+        die("link did not come back with the same epoch %016" PRIx64, epoch);
+    say("injected link cut: LINK_DOWN, then LINK_UP with the same epoch");
 }
 
 static uint8_t pat(unsigned int seed, size_t i)
@@ -412,6 +445,8 @@ int main(int argc, char **argv)
     }
     exchange_messages();
     doorbells();
+    link_flap(epoch);
+    exchange_messages();
     if (!strcmp(role, "server")) {
         server_memory(argv[4]);
         return 1;
