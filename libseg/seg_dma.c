@@ -328,7 +328,15 @@ static void dmaq_start(struct sci_dma_queue *q, sci_local_segment_t ls, sci_remo
         e = SCI_ERR_ILLEGAL_PARAMETER;
         goto out_unlock;
     }
-    /* a completion callback still to run reads the queue: busy, unless this is that callback */
+    /* a completion callback still to run reads the queue: wait for it (off the event thread), or busy
+       unless this is that callback */
+    while (q->state != SCI_DMAQUEUE_POSTED && q->cb_pending > 0 && !seg__on_event_thread() &&
+           seg__handle_live(q, SEG_DMAQ_MAGIC))
+        (void)seg__cond_wait(0);
+    if (!dmaq_valid(q)) {
+        e = SCI_ERR_ILLEGAL_PARAMETER;
+        goto out_unlock;
+    }
     if (q->state == SCI_DMAQUEUE_POSTED ||
         (q->cb_pending > 0 && !(q->in_cb && q->cb_pending == 1 && seg__on_event_thread()))) {
         e = SCI_ERR_BUSY;
@@ -482,6 +490,9 @@ SISCI_API_EXPORT void SCIRemoveDMAQueue(sci_dma_queue_t dq, unsigned int flags, 
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
     }
     own_cb = dq->in_cb && seg__on_event_thread();
+    /* a completion callback still to run: wait for it, unless this thread is the one to run it */
+    while (dq->state != SCI_DMAQUEUE_POSTED && dq->cb_pending > 0 && !own_cb && !seg__on_event_thread())
+        (void)seg__cond_wait(0);
     if (dq->state == SCI_DMAQUEUE_POSTED || (dq->cb_pending > 0 && !own_cb) || dq->waiters > 0) {
         pthread_mutex_unlock(&seg.lock);
         return set_err(error, SCI_ERR_BUSY);

@@ -495,8 +495,7 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
     }
     a = li->a;
     atomic_store(&li->removed, true);
-    seg__handle_del(li);
-    li->magic = 0;
+    seg__handle_del(li);   /* magic is cleared at the free, after the waiters left */
     for (pp = &lintr_list; *pp; pp = &(*pp)->next) {
         if (*pp == li) {
             *pp = li->next;

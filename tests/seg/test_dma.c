@@ -352,13 +352,15 @@ static void test_callback_abort_busy(void **state)
         SCIStartDmaTransfer(f.dq, f.ls, f.rs, 0, SEGSZ, 0, NULL, NULL, 0, &e);
         assert_int_equal(e, SCI_ERR_OK);
         SCIStartDmaTransfer(f.dq, f.ls, f.rs, 0, 10, 0, NULL, NULL, 0, &e2);
+        assert_true(e2 == SCI_ERR_BUSY || e2 == SCI_ERR_OK);   /* OK: the first was done already */
         SCIRemoveDMAQueue(f.dq, 0, &e);
-        if (e == SCI_ERR_BUSY) {
-            assert_int_equal(e2, SCI_ERR_BUSY);
-            saw_busy = true;
-        } else {
-            assert_int_equal(e, SCI_ERR_BUSY);   /* remove can only fail with BUSY here */
+        if (e == SCI_ERR_OK) {            /* everything had finished: a new queue, another try */
+            SCICreateDMAQueue(f.sd, &f.dq, 0, 4, 0, &e);
+            assert_int_equal(e, SCI_ERR_OK);
+            continue;
         }
+        assert_int_equal(e, SCI_ERR_BUSY);
+        saw_busy = true;
         SCIAbortDMAQueue(f.dq, 0, &e);
         assert_int_equal(e, SCI_ERR_OK);
         s = SCIDMAQueueState(f.dq);
