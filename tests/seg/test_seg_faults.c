@@ -118,6 +118,10 @@ static void release(struct conn *c)
     OK(SCIRemoveSequence(c->seq, 0, &e_));
     OK(SCIUnmapSegment(c->m, 0, &e_));
     OK(SCIDisconnectSegment(c->rs, 0, &e_));
+}
+
+static void finish(struct conn *c)
+{
     OK(SCIClose(c->sd, 0, &e_));
     SCITerminate();
 }
@@ -156,6 +160,7 @@ static void test_kill_owner(void **state)
     SCIConnectSegment(c.sd, &rs2, c.onode, 200, 0, NULL, NULL, 500, 0, &ce);
     assert_int_not_equal(ce, SCI_ERR_OK);
     release(&c);
+    finish(&c);
 }
 
 static int remote_main(int rd, int wr, void *arg)
@@ -230,9 +235,10 @@ static void test_link_flap(void **state)
     OK(SCIMemCpy(c.seq, buf, c.m, 0, sizeof(buf), SCI_FLAG_ERROR_CHECK, &e_));
     assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_OK);
     assert_int_equal(c.p[3], 4);
-    uint32_t me = my_node();
     release(&c);
-    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_DISCONNECT << 16 | me);
+    /* terminate only once the owner processed the DISCONNECT (leaving first would read as LOST) */
+    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
+    finish(&c);
     assert_int_equal(tproc_send_u32(c.o.wr, CMD_QUIT), 0);
     assert_int_equal(tproc_wait(&c.o, T_MS), 0);
 }
@@ -258,6 +264,7 @@ static void test_grace_expiry(void **state)
     ERR(SCI_ERR_TIMEOUT, SCIWaitForRemoteSegmentEvent(c.rs, &e, 200, 0, &e_));
     assert_int_equal(c.rs->state, RSEG_LOST);
     release(&c);
+    finish(&c);
     unsetenv("OSCI_GRACE_MS");
     assert_int_equal(tproc_send_u32(c.o.wr, CMD_QUIT), 0);
     assert_int_equal(tproc_wait(&c.o, T_MS), 0);

@@ -412,12 +412,16 @@ static void test_remote_callbacks(void **state)
     assert_int_equal(connect_retry(sd, &rs, onode, 104, rcb, &l, SCI_FLAG_USE_CALLBACK), SCI_ERR_OK);
     assert_int_equal(tproc_recv_u32(o.rd, &src, T_MS), 0);
     assert_int_equal(cb_count(&l, 1, 2000), 1);
+    pthread_mutex_lock(&l.mu);
     assert_int_equal(l.r[0], SCI_CB_CONNECT);
+    pthread_mutex_unlock(&l.mu);
     ERR(SCI_ERR_ILLEGAL_OPERATION, SCIWaitForRemoteSegmentEvent(rs, &st, 0, 0, &e_));
     /* NOTIFY: the callback sees DISCONNECT and cancels itself */
     assert_int_equal(owner_cmd(&o, CMD_NOTIFY), 0);
     assert_int_equal(cb_count(&l, 2, 5000), 2);
+    pthread_mutex_lock(&l.mu);
     assert_int_equal(l.r[1], SCI_CB_DISCONNECT);
+    pthread_mutex_unlock(&l.mu);
     /* after CANCEL the callback is never called again */
     usleep(50000);
     assert_int_equal(cb_count(&l, 3, 1), 2);
@@ -469,8 +473,14 @@ static int cb_owner_main(int rd, int wr, void *arg)
     TCHECK(tproc_send_u32(wr, my_node()) == 0);
     /* first pair: callback */
     TCHECK(tproc_recv_u32(rd, &cmd, T_MS) == 0);
-    for (int i = 0; i < 5000 && l.n < 2; i++)
+    for (int i = 0; i < 5000; i++) {
+        pthread_mutex_lock(&l.mu);
+        int n = l.n;
+        pthread_mutex_unlock(&l.mu);
+        if (n >= 2)
+            break;
         usleep(1000);
+    }
     pthread_mutex_lock(&l.mu);
     TCHECK(l.n == 2 && l.r[0] == SCI_CB_CONNECT && l.r[1] == SCI_CB_DISCONNECT && l.node[0] == cmd);
     pthread_mutex_unlock(&l.mu);
@@ -480,7 +490,9 @@ static int cb_owner_main(int rd, int wr, void *arg)
     TCHECK(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e) == SCI_CB_CONNECT && e == SCI_ERR_OK);
     TCHECK(src == cmd);
     TCHECK(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e) == SCI_CB_DISCONNECT && e == SCI_ERR_OK);
+    pthread_mutex_lock(&l.mu);
     TCHECK(l.n == 2);
+    pthread_mutex_unlock(&l.mu);
     SCIRemoveSegment(ls, 0, &e); TCHECK(e == SCI_ERR_OK);
     SCIClose(sd, 0, &e); TCHECK(e == SCI_ERR_OK);
     SCITerminate();
