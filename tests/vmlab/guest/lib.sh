@@ -1,0 +1,45 @@
+#!/bin/bash
+# Helpers for vmlab step scripts: `. "$VMLAB_LIB"` at the top of a step.
+# A step runs with ROLE (server|client), SELF_ADDR, PEER_ADDR, NODE_ID, PEER_NODE_ID, OUT (its
+# result directory, also its working directory), STEP, SRC (project checkout), BUILD (build dir)
+# and LAB_DIR (the read-write share). Exit status 0 is a pass on this node.
+set -u
+
+lab_log() { echo "[$STEP $ROLE] $*"; }
+_lab_peer() { if [ "$ROLE" = server ]; then echo B; else echo A; fi; }
+_lab_self() { if [ "$ROLE" = server ]; then echo A; else echo B; fi; }
+
+# lab_signal NAME: tell the peer that NAME happened in this step.
+lab_signal() { : >"$LAB_DIR/sync/$STEP.sig.$1.$(_lab_self)"; }
+
+# lab_fail MESSAGE: fail this step on this node; a peer blocked in lab_wait stops waiting.
+lab_fail() {
+    echo "[$STEP $ROLE] FAIL: $*"
+    lab_signal failed
+    exit 1
+}
+
+# lab_wait NAME [SECONDS]: wait for the peer's lab_signal NAME (default 60 s). Fails on timeout
+# and as soon as the peer has failed this step.
+lab_wait() {
+    local f=$LAB_DIR/sync/$STEP.sig.$1.$(_lab_peer) i=0 n=$((${2:-60} * 10))
+    while [ ! -e "$f" ]; do
+        [ ! -e "$LAB_DIR/sync/$STEP.sig.failed.$(_lab_peer)" ] || { lab_log "peer failed before signalling $1"; return 1; }
+        i=$((i + 1))
+        [ "$i" -le "$n" ] || { lab_log "peer never signalled $1"; return 1; }
+        sleep 0.1
+    done
+}
+
+# lab_wait_listen PORT [SECONDS]: wait until a local TCP socket listens on PORT.
+lab_wait_listen() {
+    local i=0 n=$((${2:-30} * 10))
+    until ss -Hltn "sport = :$1" | grep -q .; do
+        i=$((i + 1))
+        [ "$i" -le "$n" ] || { lab_log "nothing listens on port $1"; return 1; }
+        sleep 0.1
+    done
+}
+
+# lab_result JSON-OBJECT: append one result record (one JSON object per line) to this step's results.
+lab_result() { echo "$1" >>"$OUT/results.jsonl"; }

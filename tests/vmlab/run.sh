@@ -1,0 +1,223 @@
+#!/bin/bash
+# The two-host lab: boots guests A (server) and B (client) under QEMU, linked by a socket network
+# with soft-RoCE (rdma_rxe) on top, runs tests/vmlab/steps/*.sh on both in lockstep, and reports.
+# Usage: bash tests/vmlab/run.sh [build-dir]      (default: build; `make vmcheck O=...` calls this)
+# Environment: VMLAB_STEPS="10-devinfo 30-project-bin" (a subset, default all), VMLAB_ACCEL (tcg),
+# VMLAB_MEM (256M), VMLAB_BOOT_TIMEOUT (120 s), VMLAB_TIMEOUT (whole run, 540 s),
+# VMLAB_STEP_TIMEOUT (default per step, 60 s; a step may set its own with "# vmlab-timeout: N").
+# Ends with "vmlab: N passed, N failed"; exits non-zero on any failure, including when the lab
+# cannot run at all.
+set -uo pipefail
+
+T0=$(date +%s.%N)
+LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC=$(cd "$LAB/../.." && pwd)
+WORK=${VMLAB_WORK:-$LAB/work}
+ACCEL=${VMLAB_ACCEL:-tcg}
+MEM=${VMLAB_MEM:-256M}
+BOOT_TIMEOUT=${VMLAB_BOOT_TIMEOUT:-120}
+TOTAL_TIMEOUT=${VMLAB_TIMEOUT:-540}
+MTU=4200
+
+elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+summary() { # passed failed
+    echo "vmlab: time taken $(elapsed) s"
+    echo "vmlab: $1 passed, $2 failed"
+}
+# The lab could not run: say why, and fail every step.
+abort() {
+    echo "vmlab: error: $*" >&2
+    summary 0 "${NSTEPS:-1}"
+    exit 1
+}
+
+# ---- arguments and steps ----
+BUILD_ARG=${1:-build}
+case "$BUILD_ARG" in /*) BUILD=$BUILD_ARG ;; *) BUILD=$PWD/$BUILD_ARG ;; esac
+if [ -n "${VMLAB_STEPS:-}" ]; then
+    STEPS=$VMLAB_STEPS
+else
+    STEPS=$(cd "$LAB/steps" && ls -1 -- *.sh 2>/dev/null | sed 's/\.sh$//' | sort | tr '\n' ' ')
+fi
+NSTEPS=$(wc -w <<<"$STEPS")
+[ "$NSTEPS" -gt 0 ] || abort "no steps in $LAB/steps"
+for s in $STEPS; do [ -f "$LAB/steps/$s.sh" ] || abort "step $s: no file $LAB/steps/$s.sh"; done
+[ -d "$BUILD" ] || abort "build dir $BUILD does not exist (build first: make O=$BUILD_ARG)"
+BUILD=$(cd "$BUILD" && pwd -P)
+for p in "$SRC" "$BUILD" "$WORK"; do
+    case "$p" in *[[:space:],]*) abort "path '$p' contains a space or comma, which QEMU's -virtfs cannot take" ;; esac
+done
+
+# ---- host preparation ----
+bash "$LAB/setup.sh" || abort "tests/vmlab/setup.sh failed (see above)"
+QEMU=$(command -v qemu-system-x86_64) || abort "qemu-system-x86_64 not found (Debian package qemu-system-x86)"
+KERNEL=$WORK/vmlinuz
+INITRD=$WORK/initramfs.img
+[ -r "$KERNEL" ] && [ -r "$INITRD" ] || abort "guest kernel or initramfs missing under $WORK"
+
+name=$(basename "$BUILD" | tr -c 'A-Za-z0-9_.\n-' '_')
+RUN=$WORK/runs/$name
+mkdir -p "$RUN"
+exec 8>"$RUN/.lock"
+flock -n 8 || abort "another vmlab run uses $RUN"
+rm -rf "$RUN/lab" "$RUN"/*.console "$RUN"/*.qemu.log
+mkdir -p "$RUN/lab/results" "$RUN/lab/sync"
+cat >"$RUN/lab/config.sh" <<EOF
+VMLAB_SRC=$SRC
+VMLAB_BUILD=$BUILD
+VMLAB_STEPS="$STEPS"
+VMLAB_MTU=$MTU
+VMLAB_BOOT_WAIT=$BOOT_TIMEOUT
+VMLAB_STEP_TIMEOUT=${VMLAB_STEP_TIMEOUT:-60}
+EOF
+[ -n "${VMLAB_SELFTEST:-}" ] && echo "export VMLAB_SELFTEST=$VMLAB_SELFTEST" >>"$RUN/lab/config.sh"
+
+# ---- guests ----
+declare -A PID=()
+cleanup() {
+    local n
+    for n in "${!PID[@]}"; do kill "${PID[$n]}" 2>/dev/null; done
+    for n in "${!PID[@]}"; do wait "${PID[$n]}" 2>/dev/null; done
+    PID=()
+}
+trap cleanup EXIT
+trap 'echo "vmlab: interrupted" >&2; exit 130' INT TERM
+
+append="console=ttyS0 loglevel=4 panic=-1 vmlab.src=$SRC"
+case "$BUILD/" in "$SRC"/*) ;; *) append="$append vmlab.build=$BUILD" ;; esac
+start_guest() { # node mac netdev-option
+    local node=$1 mac=$2 net=$3
+    local args=(
+        -accel "$ACCEL" -cpu max -smp 1 -m "$MEM" -nodefaults -no-user-config -no-reboot
+        -display none -monitor none -serial "file:$RUN/$node.console"
+        -kernel "$KERNEL" -initrd "$INITRD" -append "$append vmlab.node=$node"
+        -netdev "socket,id=n0,$net" -device "virtio-net-pci,netdev=n0,mac=$mac,romfile="
+        -virtfs "local,path=/usr,mount_tag=hostusr,security_model=none,readonly=on,multidevs=remap"
+        -virtfs "local,path=$SRC,mount_tag=src,security_model=none,readonly=on,multidevs=remap"
+        -virtfs "local,path=$RUN/lab,mount_tag=lab,security_model=none,multidevs=remap"
+    )
+    case "$BUILD/" in "$SRC"/*) ;; *)
+        args+=(-virtfs "local,path=$BUILD,mount_tag=build,security_model=none,readonly=on,multidevs=remap") ;;
+    esac
+    "$QEMU" "${args[@]}" >"$RUN/$node.qemu.log" 2>&1 &
+    PID[$node]=$!
+}
+show_logs() {
+    local n
+    for n in A B; do
+        for f in "$RUN/$n.qemu.log" "$RUN/$n.console" "$RUN/lab/node-$n.log"; do
+            [ -s "$f" ] || continue
+            echo "---- $f (last 150 lines) ----"
+            tail -n 150 "$f"
+        done
+    done
+}
+alive() { [ -n "${PID[$1]:-}" ] && kill -0 "${PID[$1]}" 2>/dev/null; }
+
+infra=""
+port=""
+for _ in 1 2 3 4 5; do
+    p=$((20000 + RANDOM % 20000))
+    ss -Hltn "sport = :$p" | grep -q . && continue
+    start_guest A 52:54:00:77:00:01 "listen=127.0.0.1:$p"
+    for _ in $(seq 1 100); do
+        alive A || break
+        ss -Hltn "sport = :$p" | grep -q . && { port=$p; break; }
+        sleep 0.1
+    done
+    [ -n "$port" ] && break
+    cleanup
+done
+if [ -z "$port" ]; then
+    infra="QEMU could not start guest A (accel $ACCEL)"
+else
+    start_guest B 52:54:00:77:00:02 "connect=127.0.0.1:$port"
+    echo "vmlab: guests A and B starting ($ACCEL, $MEM each, socket link on 127.0.0.1:$port)"
+fi
+
+booted=0
+while [ -z "$infra" ]; do
+    now=$(date +%s)
+    t=$(awk -v a="$T0" -v b="$now" 'BEGIN { printf "%d", b - a }')
+    if [ "$booted" = 0 ] && [ -e "$RUN/lab/ready.A" ] && [ -e "$RUN/lab/ready.B" ]; then
+        booted=1
+        echo "vmlab: both guests up at $(elapsed) s (A at $(cat "$RUN/lab/ready.A") s, B at $(cat "$RUN/lab/ready.B") s guest uptime)"
+    fi
+    if ! alive A && ! alive B; then break; fi
+    for n in A B; do
+        if ! alive "$n" && [ ! -e "$RUN/lab/done.$n" ]; then
+            infra="guest $n stopped before finishing its steps"
+        fi
+    done
+    if [ "$booted" = 0 ] && [ "$t" -ge "$BOOT_TIMEOUT" ]; then
+        for n in A B; do [ -e "$RUN/lab/ready.$n" ] || infra="${infra:+$infra; }guest $n did not boot within ${BOOT_TIMEOUT}s"; done
+    fi
+    [ "$t" -ge "$TOTAL_TIMEOUT" ] && infra="the lab did not finish within ${TOTAL_TIMEOUT}s"
+    [ -n "$infra" ] && break
+    sleep 0.5
+done
+cleanup
+for n in A B; do [ -e "$RUN/lab/setup-failed.$n" ] && infra="${infra:+$infra; }network or rxe setup failed on guest $n"; done
+
+# ---- report ----
+pass=0
+fail=0
+echo
+for s in $STEPS; do
+    status=PASS detail=""
+    for n in A B; do
+        rc=$(cat "$RUN/lab/results/$n/$s/rc" 2>/dev/null || echo "none")
+        sec=$(cat "$RUN/lab/results/$n/$s/seconds" 2>/dev/null || echo "-")
+        detail="$detail $n:rc=$rc,${sec}s"
+        [ "$rc" = 0 ] || status=FAIL
+    done
+    printf '%s %-20s%s\n' "$status" "$s" "$detail"
+    if [ "$status" = PASS ]; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        for n in A B; do
+            f=$RUN/lab/results/$n/$s/output.log
+            [ -f "$f" ] && { echo "  ---- $n output ----"; tail -n 40 "$f" | sed 's/^/  | /'; }
+        done
+    fi
+done
+
+# Figures from all steps, one JSON array.
+{
+    echo "["
+    first=1
+    for n in A B; do
+        for s in $STEPS; do
+            f=$RUN/lab/results/$n/$s/results.jsonl
+            [ -f "$f" ] || continue
+            while IFS= read -r line; do
+                [ -n "$line" ] || continue
+                [ "$first" = 1 ] || echo ","
+                first=0
+                printf '  {"node":"%s","step":"%s",%s' "$n" "$s" "${line#\{}"
+            done <"$f"
+        done
+    done
+    echo
+    echo "]"
+} >"$RUN/results.json"
+mkdir -p "$BUILD/vmlab" 2>/dev/null && cp "$RUN/results.json" "$BUILD/vmlab/results.json" 2>/dev/null
+if grep -q '"test"' "$RUN/results.json"; then
+    echo
+    echo "vmlab: figures (TCG emulation: compare only as ratios within one run)"
+    grep '"test"' "$RUN/results.json" | sed 's/^ */  /; s/,$//'
+    echo "vmlab: results in $RUN/results.json and $BUILD/vmlab/results.json"
+fi
+
+if [ -n "$infra" ]; then
+    echo
+    echo "vmlab: error: $infra" >&2
+    show_logs
+    [ "$fail" = 0 ] && fail=1
+elif [ "$fail" -gt 0 ]; then
+    echo
+    show_logs
+fi
+summary "$pass" "$fail"
+[ "$fail" = 0 ]
