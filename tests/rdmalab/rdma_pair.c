@@ -28,7 +28,7 @@
 
 #define MIB (1u << 20)
 
-/* Named so that a static link pulls driver/rdma.o in: the registry only refers to it weakly. */
+/* Registered here too, so the program does not depend on how the registry refers to the driver. */
 extern const struct osci_drv_ops osci_rdma_ops;
 
 static struct osci_drv *drv;
