@@ -27,7 +27,7 @@ VERSION := 0.1.0
 SOVER := 0
 
 WARN := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
-CPPFLAGS_ALL := -D_GNU_SOURCE -Iinclude -Idriver -Ilibseg -Ilibipc -Ilibbuf
+CPPFLAGS_ALL := -DOSCI_VERSION=\"$(VERSION)\" -D_GNU_SOURCE -Iinclude -Idriver -Ilibseg -Ilibipc -Ilibbuf
 CFLAGS ?= -O2 -g
 CFLAGS_ALL := -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -pthread $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)

@@ -299,8 +299,8 @@ static void sn_reclaim_locked(struct sn_drv *d, unsigned int p)
     shm_unlink(name);
     ST(&P->state, SN_FREE);
     ST(&P->epoch, 0);
-    P->pid = 0;
-    P->node_id = 0;
+    __atomic_store_n(&P->pid, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&P->node_id, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&P->flags, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&P->armed, 0, __ATOMIC_RELAXED);
 }
@@ -1220,7 +1220,7 @@ static int sn_db_ring(struct osci_drv *drv, uint32_t node, unsigned int bit)
         return -EPERM;
     if (bit >= OSCI_DRV_DB_COUNT)
         return -EINVAL;
-    p = sn_target(d, node);
+    p = node == drv->node_id ? (int)d->me : sn_target(d, node);   /* loopback rings our own port */
     if (p < 0)
         return p;
     if (__atomic_load_n(&d->drop_db[node], __ATOMIC_RELAXED)) {
@@ -1246,8 +1246,7 @@ static uint64_t sn_db_take_all(struct sn_drv *d, uint64_t mask)
 {
     uint64_t bits = 0;
     for (unsigned int s = 0; s < SN_PORTS; s++)
-        if (s != d->me)
-            bits |= sn_db_take(d, s, mask);
+        bits |= sn_db_take(d, s, mask);
     return bits;
 }
 

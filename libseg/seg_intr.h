@@ -9,20 +9,6 @@
 
 #include "seg_internal.h"
 
-#ifndef OSCI_VERSION
-#define OSCI_VERSION "0.1.0"
-/* True while a DMA transfer is POSTED on the segment (seg_dma.c; for remove/disconnect BUSY). Lock held. */
-bool seg__dma_lseg_busy(sci_local_segment_t ls);
-bool seg__dma_rseg_busy(sci_remote_segment_t rs);
-/*
- * SCITerminate with objects left (lock held, event thread stopped, before the adapters close):
- * free every interrupt, data interrupt and DMA queue (the DMA workers are stopped and joined).
- */
-void seg__intr_free_all(void);
-void seg__dma_free_all(void);
-
-#endif
-
 #define SEG_DMA_CHUNK        (1024u * 1024u)  /* the DMA engine copies in chunks of this size */
 #define SEG_DATA_INTNO_COUNT 64               /* data interrupt numbers per adapter: 0..63 */
 #define SEG_DATA_INTR_QLEN   16               /* payloads queued per data interrupt */
