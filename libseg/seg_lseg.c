@@ -322,12 +322,31 @@ void seg__lseg_on_msg(struct seg_adapter *a, const struct seg_msg *m)
         on_disconnect(a, m);
 }
 
+static void resend_force(struct seg_adapter *a, uint32_t node, struct seg_conn *list, uint32_t seg_id)
+{
+    for (struct seg_conn *c = list; c; c = c->next) {
+        if (c->node == node && c->adapter == a->no) {
+            struct seg_msg m = { .type = SEG_MSG_UNAVAILABLE };
+            m.u.unavailable.conn_id = c->conn_id;
+            m.u.unavailable.seg_id = seg_id;
+            m.u.unavailable.mode = SEG_UNAVAIL_FORCE;
+            seg__send(a, node, &m);
+        }
+    }
+}
+
 void seg__lseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_t reason)
 {
-    for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next)
+    for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next) {
         for (struct seg_conn *c = ls->conns; c; c = c->next)
             if (c->node == node && c->adapter == a->no)
                 lseg_event(ls, reason, node, a->no);
+        if (reason == SCI_CB_OPERATIONAL)
+            resend_force(a, node, ls->quar, ls->id);
+    }
+    if (reason == SCI_CB_OPERATIONAL)
+        for (struct seg_quarantine *q = segx.quar; q; q = q->next)
+            resend_force(a, node, q->conns, q->seg_id);
 }
 
 static void drop_node(struct seg_conn **list, uint32_t node, unsigned int adapter, struct sci_local_segment *ls)
@@ -579,15 +598,12 @@ static void unavailable_notify(struct sci_local_segment *ls, struct seg_adapter 
         m.u.unavailable.conn_id = c->conn_id;
         m.u.unavailable.seg_id = ls->id;
         m.u.unavailable.mode = force ? SEG_UNAVAIL_FORCE : SEG_UNAVAIL_NOTIFY;
-        int src = seg__send(a, c->node, &m);
+        seg__send(a, c->node, &m);
         if (force) {
+            /* quarantined until it answers or is lost; resent when a down link comes back */
             *pp = c->next;
-            if (src < 0 || !a->peer[c->node].up) {
-                free(c);           /* unreachable: the peer's loss revokes its maps */
-            } else {
-                c->next = ls->quar;
-                ls->quar = c;
-            }
+            c->next = ls->quar;
+            ls->quar = c;
         } else {
             pp = &c->next;
         }
