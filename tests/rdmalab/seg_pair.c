@@ -1,0 +1,756 @@
+/*
+ * Two-host test of libseg (the SISCI API) over adapter 0, run by tests/vmlab/steps/50-seg-rdma.sh on
+ * two guests with soft-RoCE (adapter 0 = rdma). Also runs on one host over simntb (two processes).
+ *
+ *   seg_pair --role server|client --peer-node N --sync PREFIX [--self-node N] [--marker FILE] [--iters N]
+ *
+ * The server exports a 256 KiB segment, an interrupt and a data interrupt; the client:
+ *   1. connects (retrying while the segment or the node is not there yet); the owner sees CB_CONNECT;
+ *   2. SCIMapRemoteSegment: SCI_ERR_NOT_SUPPORTED over rdma (a working map elsewhere);
+ *   3. SCIMemCpy to the server (checked there) and with SCI_FLAG_BLOCK_READ back (checked here);
+ *   4. DMA queue: a write (checked by the server) and a DMA_READ (checked here);
+ *   5. interrupt ping-pong (the server counts in wait mode) and data interrupts with payloads;
+ *   6. the server sets the segment unavailable with SCI_FLAG_NOTIFY: the client's callback sees
+ *      CB_DISCONNECT, it disconnects, the owner sees CB_DISCONNECT;
+ *   7. reconnect; the server writes MARKER (its own "passed/failed" counts) and waits to be SIGKILLed
+ *      by the step; the client must see CB_LOST within a bound, and survive it.
+ * Sync points between the hosts are files PREFIX.<name>.<role> (the lab's shared directory).
+ * Prints a transcript and "seg-rdma <role>: N passed, N failed"; exit 0 only when nothing failed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sisci_api.h"
+
+#define SEG_ID        0x5e90u           /* the server's segment */
+#define CSEG_ID       0x5e91u           /* the client's local DMA segment */
+#define SEG_SIZE      (256u * 1024u)
+#define XFER          (64u * 1024u)
+#define OFF_MEMCPY    0u                /* client -> server, SCIMemCpy, seed 2 */
+#define OFF_SERVER    (64u * 1024u)     /* filled by the server, seed 1: BLOCK_READ and DMA_READ */
+#define OFF_DMA       (128u * 1024u)    /* client -> server, DMA write, seed 3 */
+#define INTNO_SERVER  3u
+#define INTNO_CLIENT  5u
+#define DINTNO_SERVER 4u
+#define CARD_RDMA     0x5103u           /* SCI_Q_ADAPTER_CARD_TYPE of an rdma adapter */
+#define LOST_BOUND_MS 15000u            /* CB_LOST must come within this of the server's last word */
+
+static const char *role = "?", *sync_prefix, *marker;
+static const char *peer_role;
+static bool server;
+static unsigned int peer_node, self_node, iters = 20;
+static unsigned int n_pass, n_fail;
+static sci_desc_t sd;
+
+/* ---------------------------------------------------------------- transcript */
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t t_start;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    printf("[%6.2f] seg-rdma %s: ", (double)(now_ms() - t_start) / 1000.0, role);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
+static bool check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool check(bool ok, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    say("%s: %s", ok ? "PASS" : "FAIL", buf);
+    if (ok)
+        n_pass++;
+    else
+        n_fail++;
+    return ok;
+}
+
+static bool check_err(sci_error_t err, sci_error_t want, const char *what)
+{
+    if (err == want)
+        return check(true, "%s: %s", what, SCIGetErrorString(err));
+    return check(false, "%s: %s (%#x), expected %s", what, SCIGetErrorString(err), (unsigned int)err,
+                 SCIGetErrorString(want));
+}
+
+static void summary(void)
+{
+    say("%u passed, %u failed", n_pass, n_fail);
+    printf("seg-rdma %s: %u passed, %u failed\n", role, n_pass, n_fail);
+    fflush(stdout);
+}
+
+/* ---------------------------------------------------------------- sync through files */
+
+static void sig(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sig(const char *name, const char *fmt, ...)
+{
+    char path[512], tmp[530];
+    va_list ap;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s.%s.%s", sync_prefix, name, role);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (!f) {
+        say("cannot create sync file %s: %s", tmp, strerror(errno));
+        exit(2);
+    }
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    if (fclose(f) != 0 || rename(tmp, path) < 0) {
+        say("cannot write sync file %s: %s", path, strerror(errno));
+        exit(2);
+    }
+}
+
+/* Fatal: tell the peer, print the counts, exit. */
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    check(false, "%s (cannot go on)", buf);
+    if (sync_prefix)
+        sig("abort", "%s\n", buf);
+    summary();
+    exit(1);
+}
+
+/* Waits for the peer's PREFIX.name.<peer>; its first line goes to out. Dies on timeout or abort. */
+static void wait_sig(const char *name, unsigned int timeout_ms, char *out, size_t outlen)
+{
+    char path[512], apath[512];
+    uint64_t deadline = now_ms() + timeout_ms;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s.%s.%s", sync_prefix, name, peer_role);
+    snprintf(apath, sizeof(apath), "%s.abort.%s", sync_prefix, peer_role);
+    while (!(f = fopen(path, "r"))) {
+        if (access(apath, F_OK) == 0)
+            die("the %s gave up before '%s'", peer_role, name);
+        if (now_ms() >= deadline)
+            die("no '%s' from the %s within %u ms", name, peer_role, timeout_ms);
+        usleep(20000);
+    }
+    if (out && outlen) {
+        if (!fgets(out, (int)outlen, f))
+            out[0] = 0;
+        out[strcspn(out, "\n")] = 0;
+    }
+    fclose(f);
+}
+
+/* ---------------------------------------------------------------- data */
+
+static uint8_t pat(unsigned int seed, size_t i)
+{
+    return (uint8_t)((i * 2654435761u) >> 11) ^ (uint8_t)(seed * 77);
+}
+
+static void fill(volatile uint8_t *b, size_t off, size_t len, unsigned int seed)
+{
+    for (size_t i = 0; i < len; i++)
+        b[i] = pat(seed, off + i);
+}
+
+/* -1 when b holds pattern seed for [off, off + len), else the first wrong index. */
+static long verify(const volatile uint8_t *b, size_t off, size_t len, unsigned int seed)
+{
+    for (size_t i = 0; i < len; i++)
+        if (b[i] != pat(seed, off + i))
+            return (long)i;
+    return -1;
+}
+
+static double mb_s(size_t bytes, uint64_t ms)
+{
+    return ms ? (double)bytes / 1e3 / (double)ms : 0.0;
+}
+
+/* ---------------------------------------------------------------- remote segment callbacks */
+
+static pthread_mutex_t cb_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cb_cond = PTHREAD_COND_INITIALIZER;
+static sci_segment_cb_reason_t cb_seen[32];
+static unsigned int n_cb_seen;
+
+static const char *reason_str(sci_segment_cb_reason_t r)
+{
+    switch (r) {
+    case SCI_CB_CONNECT: return "CB_CONNECT";
+    case SCI_CB_DISCONNECT: return "CB_DISCONNECT";
+    case SCI_CB_NOT_OPERATIONAL: return "CB_NOT_OPERATIONAL";
+    case SCI_CB_OPERATIONAL: return "CB_OPERATIONAL";
+    case SCI_CB_LOST: return "CB_LOST";
+    }
+    return "CB_?";
+}
+
+static sci_callback_action_t rseg_cb(void *arg, sci_remote_segment_t rs, sci_segment_cb_reason_t reason,
+                                     sci_error_t status)
+{
+    (void)arg;
+    (void)rs;
+    say("remote segment callback: %s (status %s)", reason_str(reason), SCIGetErrorString(status));
+    pthread_mutex_lock(&cb_lock);
+    if (n_cb_seen < sizeof(cb_seen) / sizeof(cb_seen[0]))
+        cb_seen[n_cb_seen++] = reason;
+    pthread_cond_broadcast(&cb_cond);
+    pthread_mutex_unlock(&cb_lock);
+    return SCI_CALLBACK_CONTINUE;
+}
+
+static bool wait_cb(sci_segment_cb_reason_t want, unsigned int timeout_ms)
+{
+    struct timespec ts;
+    bool found = false;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&cb_lock);
+    for (;;) {
+        for (unsigned int i = 0; i < n_cb_seen && !found; i++)
+            found = cb_seen[i] == want;
+        if (found || pthread_cond_timedwait(&cb_cond, &cb_lock, &ts) == ETIMEDOUT)
+            break;
+    }
+    for (unsigned int i = 0; i < n_cb_seen && !found; i++)
+        found = cb_seen[i] == want;
+    pthread_mutex_unlock(&cb_lock);
+    return found;
+}
+
+/* ---------------------------------------------------------------- common pieces */
+
+static unsigned int card_type(void)
+{
+    sci_query_adapter_t q = { .localAdapterNo = 0, .subcommand = SCI_Q_ADAPTER_CARD_TYPE };
+    unsigned int type = 0;
+    sci_error_t err;
+
+    q.data = &type;
+    SCIQuery(SCI_Q_ADAPTER, &q, 0, &err);
+    if (err != SCI_ERR_OK)
+        die("SCIQuery(adapter 0 card type): %s", SCIGetErrorString(err));
+    return type;
+}
+
+/* Owner side: the next local segment event, skipping none; returns the reason or 0 on timeout. */
+static sci_segment_cb_reason_t next_local_event(sci_local_segment_t ls, unsigned int timeout_ms, unsigned int *node)
+{
+    unsigned int adapter = 99;
+    sci_error_t err;
+    sci_segment_cb_reason_t r = SCIWaitForLocalSegmentEvent(ls, node, &adapter, timeout_ms, 0, &err);
+    if (err != SCI_ERR_OK) {
+        say("SCIWaitForLocalSegmentEvent: %s", SCIGetErrorString(err));
+        return 0;
+    }
+    say("local segment event %s from node %u adapter %u", reason_str(r), *node, adapter);
+    return r;
+}
+
+static bool owner_sees(sci_local_segment_t ls, sci_segment_cb_reason_t want, unsigned int timeout_ms)
+{
+    uint64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        uint64_t t = now_ms();
+        unsigned int node = 0;
+        sci_segment_cb_reason_t r;
+        if (t >= deadline)
+            break;
+        r = next_local_event(ls, (unsigned int)(deadline - t), &node);
+        if (!r)
+            break;
+        if (r == want)
+            return check(node == peer_node, "owner sees %s from node %u (expected %u)", reason_str(r), node,
+                         peer_node);
+    }
+    return check(false, "owner did not see %s within %u ms", reason_str(want), timeout_ms);
+}
+
+/* Connects to the server's segment, retrying while it (or the node) is not there yet. */
+static sci_remote_segment_t connect_loop(bool with_callback)
+{
+    uint64_t t0 = now_ms(), deadline = t0 + 60000;
+    sci_remote_segment_t rs = NULL;
+    unsigned int attempts = 0;
+    sci_error_t err, last = SCI_ERR_OK;
+
+    for (;;) {
+        attempts++;
+        SCIConnectSegment(sd, &rs, peer_node, SEG_ID, 0, with_callback ? rseg_cb : NULL, NULL, 5000,
+                          with_callback ? SCI_FLAG_USE_CALLBACK : 0, &err);
+        if (err == SCI_ERR_OK)
+            break;
+        if (err != last)
+            say("SCIConnectSegment attempt %u: %s", attempts, SCIGetErrorString(err));
+        last = err;
+        if (err != SCI_ERR_NO_SUCH_SEGMENT && err != SCI_ERR_NO_SUCH_NODEID && err != SCI_ERR_NO_LINK_ACCESS &&
+            err != SCI_ERR_TIMEOUT && err != SCI_ERR_NODE_NOT_RESPONDING && err != SCI_ERR_CONNECTION_REFUSED)
+            die("SCIConnectSegment: %s", SCIGetErrorString(err));
+        if (now_ms() >= deadline)
+            die("SCIConnectSegment: still %s after %u attempts", SCIGetErrorString(err), attempts);
+        usleep(100000);
+    }
+    check(true, "connected to node %u segment %#x after %u attempt(s), %llu ms (%s)", peer_node, SEG_ID,
+          attempts, (unsigned long long)(now_ms() - t0), with_callback ? "callback mode" : "queue mode");
+    check(SCIGetRemoteSegmentSize(rs) == SEG_SIZE && SCIGetRemoteSegmentId(rs) == SEG_ID &&
+          SCIGetRemoteSegmentNodeId(rs) == peer_node,
+          "remote segment size %zu id %#x node %u", SCIGetRemoteSegmentSize(rs), SCIGetRemoteSegmentId(rs),
+          SCIGetRemoteSegmentNodeId(rs));
+    return rs;
+}
+
+static void open_lib(void)
+{
+    unsigned int id = 0;
+    sci_error_t err;
+
+    SCIInitialize(0, &err);
+    if (err != SCI_ERR_OK)
+        die("SCIInitialize: %s", SCIGetErrorString(err));
+    SCIOpen(&sd, 0, &err);
+    if (err != SCI_ERR_OK)
+        die("SCIOpen: %s", SCIGetErrorString(err));
+    SCIGetLocalNodeId(0, &id, 0, &err);
+    if (err != SCI_ERR_OK)
+        die("SCIGetLocalNodeId: %s", SCIGetErrorString(err));
+    if (self_node && id != self_node)
+        die("local node id %u, expected %u", id, self_node);
+    say("node %u on adapter 0 (card type %#x), peer node %u", id, card_type(), peer_node);
+}
+
+/* ---------------------------------------------------------------- server */
+
+static int run_server(void)
+{
+    sci_local_segment_t ls;
+    sci_local_interrupt_t li;
+    sci_local_data_interrupt_t ldi;
+    sci_remote_interrupt_t ri;
+    sci_map_t lmap;
+    volatile uint8_t *mem;
+    unsigned int no, count = 0;
+    char msg[128];
+    sci_error_t err;
+    long bad;
+
+    open_lib();
+    SCICreateSegment(sd, &ls, SEG_ID, SEG_SIZE, NULL, NULL, 0, &err);
+    if (err != SCI_ERR_OK)
+        die("SCICreateSegment: %s", SCIGetErrorString(err));
+    mem = SCIMapLocalSegment(ls, &lmap, 0, SEG_SIZE, NULL, 0, &err);
+    if (err != SCI_ERR_OK)
+        die("SCIMapLocalSegment: %s", SCIGetErrorString(err));
+    memset((void *)mem, 0, SEG_SIZE);
+    fill(mem + OFF_SERVER, OFF_SERVER, XFER, 1);
+    SCIPrepareSegment(ls, 0, 0, &err);
+    if (err != SCI_ERR_OK)
+        die("SCIPrepareSegment: %s", SCIGetErrorString(err));
+    no = INTNO_SERVER;
+    SCICreateInterrupt(sd, &li, 0, &no, NULL, NULL, SCI_FLAG_FIXED_INTNO, &err);
+    if (err != SCI_ERR_OK)
+        die("SCICreateInterrupt(%u): %s", no, SCIGetErrorString(err));
+    no = DINTNO_SERVER;
+    SCICreateDataInterrupt(sd, &ldi, 0, &no, NULL, NULL, SCI_FLAG_FIXED_INTNO, &err);
+    if (err != SCI_ERR_OK)
+        die("SCICreateDataInterrupt(%u): %s", no, SCIGetErrorString(err));
+    SCISetSegmentAvailable(ls, 0, 0, &err);
+    if (err != SCI_ERR_OK)
+        die("SCISetSegmentAvailable: %s", SCIGetErrorString(err));
+    say("segment %#x (%u KiB), interrupt %u, data interrupt %u available", SEG_ID, SEG_SIZE / 1024,
+        INTNO_SERVER, DINTNO_SERVER);
+    sig("ready", "ok\n");
+
+    /* 1 */
+    owner_sees(ls, SCI_CB_CONNECT, 90000);
+
+    /* 3: SCIMemCpy */
+    wait_sig("memcpy-written", 60000, msg, sizeof(msg));
+    if (!strcmp(msg, "written")) {
+        bad = verify(mem + OFF_MEMCPY, OFF_MEMCPY, XFER, 2);
+        check(bad < 0, "client's SCIMemCpy of %u KiB found in segment memory (first bad byte %ld)", XFER / 1024,
+              bad);
+        sig("memcpy-verified", "%s\n", bad < 0 ? "ok" : "bad");
+    } else {
+        say("client did not SCIMemCpy (%s): nothing to verify", msg);
+        sig("memcpy-verified", "skipped\n");
+    }
+
+    /* 4: DMA write */
+    wait_sig("dma-written", 60000, msg, sizeof(msg));
+    if (!strcmp(msg, "written")) {
+        bad = verify(mem + OFF_DMA, OFF_DMA, XFER, 3);
+        check(bad < 0, "client's DMA write of %u KiB found in segment memory (first bad byte %ld)", XFER / 1024,
+              bad);
+        sig("dma-verified", "%s\n", bad < 0 ? "ok" : "bad");
+    } else {
+        say("client's DMA write failed (%s): nothing to verify", msg);
+        sig("dma-verified", "skipped\n");
+    }
+
+    /* 5: interrupts */
+    wait_sig("intr-ready", 60000, NULL, 0);
+    SCIConnectInterrupt(sd, &ri, peer_node, 0, INTNO_CLIENT, 10000, 0, &err);
+    if (!check_err(err, SCI_ERR_OK, "SCIConnectInterrupt to the client's interrupt"))
+        die("no interrupt path back to the client");
+    sig("intr-connected", "ok\n");
+    for (unsigned int i = 0; i < iters; i++) {
+        SCIWaitForInterrupt(li, 10000, 0, &err);
+        if (err != SCI_ERR_OK) {
+            say("SCIWaitForInterrupt %u: %s", i, SCIGetErrorString(err));
+            break;
+        }
+        count++;
+        SCITriggerInterrupt(ri, 0, &err);
+        if (err != SCI_ERR_OK) {
+            say("SCITriggerInterrupt %u: %s", i, SCIGetErrorString(err));
+            break;
+        }
+    }
+    check(count == iters, "interrupt %u waited for %u times (wait mode), expected %u", INTNO_SERVER, count, iters);
+    {
+        static const unsigned int lens[3] = { 1, 100, 200 };
+        uint8_t buf[256];
+        for (unsigned int k = 0; k < 3; k++) {
+            unsigned int len = sizeof(buf);
+            SCIWaitForDataInterrupt(ldi, buf, &len, 10000, 0, &err);
+            if (err != SCI_ERR_OK) {
+                check(false, "data interrupt %u: %s", k, SCIGetErrorString(err));
+                continue;
+            }
+            bad = verify(buf, 1000u * k, len, 4);
+            check(len == lens[k] && bad < 0, "data interrupt %u: %u bytes (expected %u), payload %s", k, len,
+                  lens[k], bad < 0 ? "checked" : "differs");
+        }
+    }
+    SCIDisconnectInterrupt(ri, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCIDisconnectInterrupt");
+
+    /* 6: unavailable with NOTIFY */
+    wait_sig("pre-unavailable", 60000, NULL, 0);
+    SCISetSegmentUnavailable(ls, 0, SCI_FLAG_NOTIFY, &err);
+    check_err(err, SCI_ERR_OK, "SCISetSegmentUnavailable(NOTIFY)");
+    sig("unavailable", "ok\n");
+    owner_sees(ls, SCI_CB_DISCONNECT, 30000);
+
+    /* 7: reconnect, then this process is SIGKILLed */
+    wait_sig("disconnected", 60000, NULL, 0);
+    SCISetSegmentAvailable(ls, 0, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCISetSegmentAvailable again");
+    sig("available-again", "ok\n");
+    owner_sees(ls, SCI_CB_CONNECT, 60000);
+    wait_sig("reconnected", 60000, NULL, 0);
+    summary();
+    if (marker) {
+        FILE *f = fopen(marker, "w");
+        if (!f || fprintf(f, "passed %u failed %u\n", n_pass, n_fail) < 0 || fclose(f) != 0)
+            die("cannot write %s", marker);
+    }
+    sig("ready-to-die", "ok\n");
+    say("waiting to be killed");
+    sleep(120);
+    say("not killed within 120 s");
+    return 3;
+}
+
+/* ---------------------------------------------------------------- client */
+
+static int run_client(void)
+{
+    sci_remote_segment_t rs;
+    sci_local_segment_t cls;
+    sci_local_interrupt_t li;
+    sci_remote_interrupt_t ri;
+    sci_remote_data_interrupt_t rdi;
+    sci_dma_queue_t dq;
+    sci_dma_queue_state_t st;
+    sci_map_t rmap = NULL, cmap;
+    volatile void *rp;
+    volatile uint8_t *cmem;
+    uint8_t *buf;
+    unsigned int no, got = 0;
+    bool rdma;
+    char msg[128];
+    sci_error_t err, status;
+    uint64_t t0;
+    long bad;
+
+    open_lib();
+    rdma = card_type() == CARD_RDMA;
+    buf = malloc(XFER);
+    if (!buf)
+        die("out of memory");
+    no = INTNO_CLIENT;
+    SCICreateInterrupt(sd, &li, 0, &no, NULL, NULL, SCI_FLAG_FIXED_INTNO, &err);
+    if (err != SCI_ERR_OK)
+        die("SCICreateInterrupt(%u): %s", no, SCIGetErrorString(err));
+    SCICreateSegment(sd, &cls, CSEG_ID, 2 * XFER, NULL, NULL, 0, &err);
+    if (err != SCI_ERR_OK)
+        die("SCICreateSegment (DMA source/target): %s", SCIGetErrorString(err));
+    cmem = SCIMapLocalSegment(cls, &cmap, 0, 2 * XFER, NULL, 0, &err);
+    if (err != SCI_ERR_OK)
+        die("SCIMapLocalSegment: %s", SCIGetErrorString(err));
+    SCIPrepareSegment(cls, 0, 0, &err);
+    if (err != SCI_ERR_OK)
+        die("SCIPrepareSegment: %s", SCIGetErrorString(err));
+
+    /* 1 */
+    wait_sig("ready", 90000, NULL, 0);
+    rs = connect_loop(true);
+
+    /* 2 */
+    rp = SCIMapRemoteSegment(rs, &rmap, 0, SEG_SIZE, NULL, 0, &err);
+    if (rdma) {
+        check(err == SCI_ERR_NOT_SUPPORTED && !rp, "SCIMapRemoteSegment over rdma: %s (expected %s)",
+              SCIGetErrorString(err), SCIGetErrorString(SCI_ERR_NOT_SUPPORTED));
+    } else {
+        check_err(err, SCI_ERR_OK, "SCIMapRemoteSegment (load/store transport)");
+    }
+    if (err != SCI_ERR_OK)
+        rmap = NULL;
+
+    /* 3: SCIMemCpy both ways */
+    if (rmap) {
+        fill(buf, OFF_MEMCPY, XFER, 2);
+        t0 = now_ms();
+        SCIMemCpy(NULL, buf, rmap, OFF_MEMCPY, XFER, SCI_FLAG_ERROR_CHECK, &err);
+        check_err(err, SCI_ERR_OK, "SCIMemCpy client -> server, 64 KiB");
+        say("SCIMemCpy write: %llu ms", (unsigned long long)(now_ms() - t0));
+        sig("memcpy-written", "%s\n", err == SCI_ERR_OK ? "written" : "failed");
+        wait_sig("memcpy-verified", 60000, msg, sizeof(msg));
+        check(!strcmp(msg, "ok"), "server verified the SCIMemCpy data: %s", msg);
+        memset(buf, 0, XFER);
+        t0 = now_ms();
+        SCIMemCpy(NULL, buf, rmap, OFF_SERVER, XFER, SCI_FLAG_BLOCK_READ, &err);
+        bad = verify(buf, OFF_SERVER, XFER, 1);
+        check(err == SCI_ERR_OK && bad < 0, "SCIMemCpy BLOCK_READ server -> client, 64 KiB, %llu ms: %s, first bad "
+              "byte %ld", (unsigned long long)(now_ms() - t0), SCIGetErrorString(err), bad);
+        SCIUnmapSegment(rmap, 0, &err);
+        check_err(err, SCI_ERR_OK, "SCIUnmapSegment");
+    } else {
+        check(false, "SCIMemCpy client -> server: not possible, SCIMemCpy takes a remote map and "
+              "SCIMapRemoteSegment gave none");
+        check(false, "SCIMemCpy BLOCK_READ server -> client: not possible (no remote map)");
+        sig("memcpy-written", "no-map\n");
+        wait_sig("memcpy-verified", 60000, msg, sizeof(msg));
+    }
+
+    /* 4: DMA queue */
+    SCICreateDMAQueue(sd, &dq, 0, 4, 0, &err);
+    if (!check_err(err, SCI_ERR_OK, "SCICreateDMAQueue"))
+        die("no DMA queue");
+    fill(cmem, OFF_DMA, XFER, 3);
+    t0 = now_ms();
+    SCIStartDmaTransfer(dq, cls, rs, 0, XFER, OFF_DMA, NULL, NULL, 0, &err);
+    st = err == SCI_ERR_OK ? SCIWaitForDMAQueue(dq, 30000, 0, &err) : SCI_DMAQUEUE_ERROR;
+    check(err == SCI_ERR_OK && st == SCI_DMAQUEUE_DONE, "DMA write 64 KiB: %s, queue state %d (DONE=%d), %llu ms, "
+          "%.1f MB/s", SCIGetErrorString(err), (int)st, (int)SCI_DMAQUEUE_DONE, (unsigned long long)(now_ms() - t0),
+          mb_s(XFER, now_ms() - t0));
+    sig("dma-written", "%s\n", st == SCI_DMAQUEUE_DONE ? "written" : "failed");
+    wait_sig("dma-verified", 60000, msg, sizeof(msg));
+    check(!strcmp(msg, "ok"), "server verified the DMA write: %s", msg);
+    memset((void *)(cmem + XFER), 0, XFER);
+    t0 = now_ms();
+    SCIStartDmaTransfer(dq, cls, rs, XFER, XFER, OFF_SERVER, NULL, NULL, SCI_FLAG_DMA_READ | SCI_FLAG_DMA_WAIT,
+                        &err);
+    st = SCIDMAQueueState(dq);
+    bad = verify(cmem + XFER, OFF_SERVER, XFER, 1);
+    check(err == SCI_ERR_OK && st == SCI_DMAQUEUE_DONE && bad < 0, "DMA_READ|DMA_WAIT 64 KiB: %s, state %d, %llu ms, "
+          "first bad byte %ld", SCIGetErrorString(err), (int)st, (unsigned long long)(now_ms() - t0), bad);
+
+    /* 5: interrupts */
+    SCIConnectInterrupt(sd, &ri, peer_node, 0, INTNO_SERVER, 10000, 0, &err);
+    if (!check_err(err, SCI_ERR_OK, "SCIConnectInterrupt to the server's interrupt"))
+        die("no interrupt path to the server");
+    sig("intr-ready", "ok\n");
+    wait_sig("intr-connected", 60000, NULL, 0);
+    t0 = now_ms();
+    for (unsigned int i = 0; i < iters; i++) {
+        SCITriggerInterrupt(ri, 0, &err);
+        if (err != SCI_ERR_OK) {
+            say("SCITriggerInterrupt %u: %s", i, SCIGetErrorString(err));
+            break;
+        }
+        SCIWaitForInterrupt(li, 10000, 0, &err);
+        if (err != SCI_ERR_OK) {
+            say("SCIWaitForInterrupt %u: %s", i, SCIGetErrorString(err));
+            break;
+        }
+        got++;
+    }
+    check(got == iters, "%u interrupt round trips of %u, %.2f ms each", got, iters,
+          got ? (double)(now_ms() - t0) / got : 0.0);
+    SCIConnectDataInterrupt(sd, &rdi, peer_node, 0, DINTNO_SERVER, 10000, 0, &err);
+    if (check_err(err, SCI_ERR_OK, "SCIConnectDataInterrupt")) {
+        static const unsigned int lens[3] = { 1, 100, 200 };
+        uint8_t big[4096];
+        for (unsigned int k = 0; k < 3; k++) {
+            fill(big, 1000u * k, lens[k], 4);
+            SCITriggerDataInterrupt(rdi, big, lens[k], 0, &err);
+            check_err(err, SCI_ERR_OK, k == 0 ? "SCITriggerDataInterrupt 1 byte" :
+                      k == 1 ? "SCITriggerDataInterrupt 100 bytes" : "SCITriggerDataInterrupt 200 bytes");
+        }
+        SCITriggerDataInterrupt(rdi, big, sizeof(big), 0, &err);
+        check(err != SCI_ERR_OK, "SCITriggerDataInterrupt of %zu bytes refused: %s", sizeof(big),
+              SCIGetErrorString(err));
+        SCIDisconnectDataInterrupt(rdi, 0, &err);
+        check_err(err, SCI_ERR_OK, "SCIDisconnectDataInterrupt");
+    }
+
+    /* 6: unavailable with NOTIFY */
+    sig("pre-unavailable", "ok\n");
+    wait_sig("unavailable", 60000, NULL, 0);
+    check(wait_cb(SCI_CB_DISCONNECT, 30000), "remote segment callback saw CB_DISCONNECT after NOTIFY");
+    SCIDisconnectSegment(rs, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCIDisconnectSegment");
+    sig("disconnected", "ok\n");
+
+    /* 7: reconnect, the server is SIGKILLed */
+    wait_sig("available-again", 60000, NULL, 0);
+    rs = connect_loop(false);
+    sig("reconnected", "ok\n");
+    wait_sig("ready-to-die", 60000, NULL, 0);
+    {
+        uint64_t t_ready = now_ms(), t_notop = 0, t_lost = 0, deadline = t_ready + LOST_BOUND_MS;
+        while (!t_lost && now_ms() < deadline) {
+            sci_segment_cb_reason_t r = SCIWaitForRemoteSegmentEvent(rs, &status,
+                                                                     (unsigned int)(deadline - now_ms()), 0, &err);
+            if (err == SCI_ERR_TIMEOUT)
+                break;
+            if (err != SCI_ERR_OK) {
+                say("SCIWaitForRemoteSegmentEvent: %s", SCIGetErrorString(err));
+                break;
+            }
+            say("remote segment event %s (status %s) %llu ms after the server's last word", reason_str(r),
+                SCIGetErrorString(status), (unsigned long long)(now_ms() - t_ready));
+            if (r == SCI_CB_NOT_OPERATIONAL && !t_notop)
+                t_notop = now_ms();
+            if (r == SCI_CB_LOST)
+                t_lost = now_ms();
+        }
+        if (check(t_lost != 0, "CB_LOST after the server's SIGKILL within %u ms", LOST_BOUND_MS)) {
+            say("CB_LOST %llu ms after the server's last word (including the step's kill)%s",
+                (unsigned long long)(t_lost - t_ready), t_notop ? "," : "");
+            if (t_notop)
+                say("CB_NOT_OPERATIONAL first, CB_LOST %llu ms after it (the grace period)",
+                    (unsigned long long)(t_lost - t_notop));
+        }
+    }
+    /* the survivor goes on: operations on the lost segment fail cleanly */
+    SCIStartDmaTransfer(dq, cls, rs, 0, 4096, OFF_DMA, NULL, NULL, SCI_FLAG_DMA_WAIT, &err);
+    check(err != SCI_ERR_OK, "DMA to the lost segment refused: %s", SCIGetErrorString(err));
+    SCITriggerInterrupt(ri, 0, &err);
+    say("SCITriggerInterrupt towards the dead server: %s", SCIGetErrorString(err));
+    SCIDisconnectSegment(rs, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCIDisconnectSegment of the lost segment");
+    SCIDisconnectInterrupt(ri, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCIDisconnectInterrupt");
+    SCIRemoveDMAQueue(dq, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCIRemoveDMAQueue");
+    SCIUnmapSegment(cmap, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCIUnmapSegment (local)");
+    SCIRemoveSegment(cls, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCIRemoveSegment (local)");
+    SCIRemoveInterrupt(li, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCIRemoveInterrupt");
+    SCIClose(sd, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCIClose (nothing left open)");
+    SCITerminate();
+    free(buf);
+    summary();
+    return n_fail ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void usage(void) __attribute__((noreturn));
+static void usage(void)
+{
+    fprintf(stderr, "usage: seg_pair --role server|client --peer-node N --sync PREFIX [--self-node N] "
+                    "[--marker FILE] [--iters N]\n");
+    exit(2);
+}
+
+static unsigned int num(const char *s)
+{
+    char *end;
+    unsigned long v;
+    errno = 0;
+    v = strtoul(s, &end, 0);
+    if (errno || !*s || *end || v == 0 || v > 100000)
+        usage();
+    return (unsigned int)v;
+}
+
+int main(int argc, char **argv)
+{
+    t_start = now_ms();
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v)
+            usage();
+        if (!strcmp(argv[i], "--role"))
+            role = v;
+        else if (!strcmp(argv[i], "--peer-node"))
+            peer_node = num(v);
+        else if (!strcmp(argv[i], "--self-node"))
+            self_node = num(v);
+        else if (!strcmp(argv[i], "--sync"))
+            sync_prefix = v;
+        else if (!strcmp(argv[i], "--marker"))
+            marker = v;
+        else if (!strcmp(argv[i], "--iters"))
+            iters = num(v);
+        else
+            usage();
+        i++;
+    }
+    if (!peer_node || !sync_prefix)
+        usage();
+    if (!strcmp(role, "server")) {
+        server = true;
+        peer_role = "client";
+    } else if (!strcmp(role, "client")) {
+        peer_role = "server";
+    } else {
+        usage();
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    return server ? run_server() : run_client();
+}
