@@ -25,6 +25,14 @@ struct bench_opts {
     unsigned int n_sizes;
     const char *plot;
     int ncpu;
+    /* -n TEST=N: iterations of one test (the rdma suite matches perftest's counts this way) */
+    struct { char name[48]; long iters; } test_iters[16];
+    unsigned int n_test_iters;
+    /* rdma suite: two hosts */
+    enum { BENCH_ROLE_NONE = 0, BENCH_ROLE_SERVER, BENCH_ROLE_CLIENT } role;
+    unsigned int peer_node;
+    int adapter;                       /* -1: the first rdma adapter */
+    enum { BENCH_PATH_AUTO = 0, BENCH_PATH_DMA, BENCH_PATH_MEMCPY } path;
 };
 
 struct bench_stats {
@@ -41,6 +49,7 @@ struct bench_result {
     double bw_MBps;
     double rate_Mps;
     double seconds;                          /* measured time of BW / RATE runs */
+    const char *mode;                        /* NULL: test->mode; else the path chosen at run time */
     char error[BENCH_ERR_MAX];               /* non-empty: the test could not run */
 };
 
@@ -73,6 +82,15 @@ extern const struct bench_test bench_ipc_tests[];
 extern const unsigned int bench_ipc_n_tests;
 extern const struct bench_ratio_def bench_ipc_ratios[];
 extern const unsigned int bench_ipc_n_ratios;
+
+extern const struct bench_test bench_rdma_tests[];
+extern const unsigned int bench_rdma_n_tests;
+
+/* suite_rdma.c: one session per process between two hosts. 0, or -1 with a message in err. */
+int bench_rdma_open(const struct bench_opts *o, char *err, size_t errlen);
+void bench_rdma_close(void);                 /* client: tells the server to stop, then tears down */
+int bench_rdma_serve(const struct bench_opts *o);   /* server role: exit code */
+void bench_rdma_json(void);                  /* the session's "rdma" object for --json */
 
 /* stats.c */
 void bench_stats_compute(uint64_t *samples_ns, uint64_t n, double scale, struct bench_stats *s);

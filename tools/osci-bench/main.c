@@ -14,6 +14,8 @@
 #define BENCH_VERSION "0.1.0"
 #define EXIT_USAGE 2
 
+static const unsigned int no_ratios;
+
 struct suite {
     const char *name;
     const struct bench_test *tests;
@@ -25,6 +27,8 @@ struct suite {
 static const struct suite suites[] = {
     { "seg", bench_seg_tests, &bench_seg_n_tests, bench_seg_ratios, &bench_seg_n_ratios },
     { "ipc", bench_ipc_tests, &bench_ipc_n_tests, bench_ipc_ratios, &bench_ipc_n_ratios },
+    /* two hosts: not part of "all"; its ratios against perftest are the lab's (docs/bench.md) */
+    { "rdma", bench_rdma_tests, &bench_rdma_n_tests, NULL, &no_ratios },
 };
 #define N_SUITES (sizeof(suites) / sizeof(suites[0]))
 
@@ -43,10 +47,16 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: osci-bench [options]\n"
-            "  --suite seg|ipc|all   which tests to run (default all)\n"
+            "  --suite seg|ipc|all   which tests to run (default all: seg and ipc)\n"
+            "  --suite rdma --role server|client --peer-node N\n"
+            "                        RDMA tests between two hosts (one process on each; the client prints)\n"
+            "  --adapter N           rdma suite: the local adapter (default: the first rdma adapter)\n"
+            "  --path auto|dma|memcpy  rdma suite: DMA queues, or SCIMemCpy through a remote map (auto:\n"
+            "                        SCIMemCpy where the adapter maps remote memory, DMA otherwise)\n"
             "  --json                one JSON object on stdout (docs/bench.md)\n"
             "  --csv                 one CSV row per result\n"
-            "  -n, --iters N         measured iterations of latency and rate tests\n"
+            "  -n, --iters N         measured iterations of latency and rate tests (and rdma bandwidth)\n"
+            "  -n, --iters TEST=N    iterations of one test (repeatable), e.g. -n rdma.write.lat=100\n"
             "  -w, --warmup N        warm-up iterations, not measured (default iters/10)\n"
             "  -s, --size S          message / copy size, e.g. 64, 4K, 1M (repeatable or a comma list)\n"
             "  --quick               fewer iterations and shorter bandwidth runs\n"
@@ -113,6 +123,39 @@ static int parse_count(const char *opt, const char *arg, long min, long *out)
     return 0;
 }
 
+/* -n N or -n TEST=N */
+static int parse_iters(struct bench_opts *o, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    long v;
+    if (!eq)
+        return parse_count("--iters", arg, 1, &o->iters);
+    if (eq == arg || (size_t)(eq - arg) >= sizeof(o->test_iters[0].name)) {
+        fprintf(stderr, "osci-bench: --iters TEST=N needs a test name (see --list), not '%s'\n", arg);
+        return -1;
+    }
+    if (o->n_test_iters == sizeof(o->test_iters) / sizeof(o->test_iters[0])) {
+        fprintf(stderr, "osci-bench: at most %zu --iters TEST=N options\n",
+                sizeof(o->test_iters) / sizeof(o->test_iters[0]));
+        return -1;
+    }
+    if (parse_count("--iters", eq + 1, 1, &v))
+        return -1;
+    memcpy(o->test_iters[o->n_test_iters].name, arg, (size_t)(eq - arg));
+    o->test_iters[o->n_test_iters].name[eq - arg] = 0;
+    o->test_iters[o->n_test_iters++].iters = v;
+    return 0;
+}
+
+static int known_test(const char *name)
+{
+    for (unsigned int s = 0; s < N_SUITES; s++)
+        for (unsigned int i = 0; i < *suites[s].n_tests; i++)
+            if (!strcmp(suites[s].tests[i].name, name))
+                return 1;
+    return 0;
+}
+
 static int have_program(const char *prog)
 {
     char cmd[128];
@@ -173,9 +216,9 @@ static void compute_ratios(const struct suite *s)
     }
 }
 
-static void print_text_header(const struct bench_test *t)
+static void print_text_header(const struct bench_test *t, const char *mode)
 {
-    printf("\n%s  [%s]  %s\n", t->name, t->mode, t->what);
+    printf("\n%s  [%s]  %s\n", t->name, mode ? mode : t->mode, t->what);
     switch (t->kind) {
     case BENCH_LAT:
         printf("%10s %10s %10s %10s %10s %10s %10s %10s %10s   one-way = RTT/2, ns\n", "size", "iters", "min",
@@ -247,8 +290,6 @@ static void run_test(const struct bench_test *t, const struct bench_opts *o)
         while (n < sizeof(t->sizes) / sizeof(t->sizes[0]) && (n == 0 || t->sizes[n]))
             n++;
     }
-    if (!o->json && !o->csv)
-        print_text_header(t);
     for (unsigned int i = 0; i < n; i++) {
         struct bench_result r;
         memset(&r, 0, sizeof(r));
@@ -259,6 +300,8 @@ static void run_test(const struct bench_test *t, const struct bench_opts *o)
             fprintf(stderr, "osci-bench: out of memory\n");
             exit(1);
         }
+        if (!o->json && !o->csv && i == 0)
+            print_text_header(t, r.mode);
         if (!o->json && !o->csv)
             print_text_row(&r);
         else if (r.error[0])
@@ -353,12 +396,16 @@ static void print_json(const struct bench_opts *o, const char *suite_arg)
     json_str(kernel);
     printf(", \"cpu\": ");
     json_str(cpu);
-    printf("},\n  \"results\": [");
+    printf("}");
+    if (!strcmp(suite_arg, "rdma"))
+        bench_rdma_json();
+    printf(",\n  \"results\": [");
     for (unsigned int i = 0; i < n_results; i++) {
         const struct bench_result *r = &results[i];
         printf("%s\n    {\"test\": ", i ? "," : "");
         json_str(r->test->name);
-        printf(", \"suite\": \"%s\", \"mode\": \"%s\", \"size\": %zu", r->test->suite, r->test->mode, r->size);
+        printf(", \"suite\": \"%s\", \"mode\": \"%s\", \"size\": %zu", r->test->suite, r->mode ? r->mode : r->test->mode,
+               r->size);
         if (r->error[0]) {
             printf(", \"error\": ");
             json_str(r->error);
@@ -415,7 +462,7 @@ static void print_csv(void)
     printf("test,suite,mode,size,iters,min_ns,p50_ns,avg_ns,p99_ns,p999_ns,max_ns,rtt_p50_ns,bw_MBps,rate_Mps,error\n");
     for (unsigned int i = 0; i < n_results; i++) {
         const struct bench_result *r = &results[i];
-        printf("%s,%s,%s,%zu,", r->test->name, r->test->suite, r->test->mode, r->size);
+        printf("%s,%s,%s,%zu,", r->test->name, r->test->suite, r->mode ? r->mode : r->test->mode, r->size);
         if (r->error[0]) {
             printf(",,,,,,,,,,\"");
             for (const char *p = r->error; *p; p++)
@@ -517,9 +564,12 @@ int main(int argc, char **argv)
         { "warmup", required_argument, NULL, 'w' }, { "size", required_argument, NULL, 's' },
         { "quick", no_argument, NULL, 'Q' },       { "plot", required_argument, NULL, 'P' },
         { "list", no_argument, NULL, 'l' },        { "help", no_argument, NULL, 'h' },
+        { "role", required_argument, NULL, 'R' },  { "peer-node", required_argument, NULL, 'N' },
+        { "adapter", required_argument, NULL, 'A' }, { "path", required_argument, NULL, 'T' },
         { NULL, 0, NULL, 0 },
     };
-    struct bench_opts o = { .warmup = -1 };
+    struct bench_opts o = { .warmup = -1, .adapter = -1 };
+    long v;
     const char *suite_arg = "all";
     int ch, list = 0;
 
@@ -528,7 +578,45 @@ int main(int argc, char **argv)
         case 'S': suite_arg = optarg; break;
         case 'J': o.json = 1; break;
         case 'C': o.csv = 1; break;
-        case 'n': if (parse_count("--iters", optarg, 1, &o.iters)) return EXIT_USAGE; break;
+        case 'n': if (parse_iters(&o, optarg)) return EXIT_USAGE; break;
+        case 'R':
+            if (!strcmp(optarg, "server"))
+                o.role = BENCH_ROLE_SERVER;
+            else if (!strcmp(optarg, "client"))
+                o.role = BENCH_ROLE_CLIENT;
+            else {
+                fprintf(stderr, "osci-bench: --role is server or client, not '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'N':
+            if (parse_count("--peer-node", optarg, 1, &v) || v > 65535) {
+                if (v > 65535)
+                    fprintf(stderr, "osci-bench: --peer-node %ld: node ids are 1..65535\n", v);
+                return EXIT_USAGE;
+            }
+            o.peer_node = (unsigned int)v;
+            break;
+        case 'A':
+            if (parse_count("--adapter", optarg, 0, &v) || v > 7) {
+                if (v > 7)
+                    fprintf(stderr, "osci-bench: --adapter %ld: adapter numbers are 0..7\n", v);
+                return EXIT_USAGE;
+            }
+            o.adapter = (int)v;
+            break;
+        case 'T':
+            if (!strcmp(optarg, "auto"))
+                o.path = BENCH_PATH_AUTO;
+            else if (!strcmp(optarg, "dma"))
+                o.path = BENCH_PATH_DMA;
+            else if (!strcmp(optarg, "memcpy"))
+                o.path = BENCH_PATH_MEMCPY;
+            else {
+                fprintf(stderr, "osci-bench: --path is auto, dma or memcpy, not '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
         case 'w': if (parse_count("--warmup", optarg, 0, &o.warmup)) return EXIT_USAGE; break;
         case 's': if (parse_sizes(&o, optarg)) return EXIT_USAGE; break;
         case 'Q': o.quick = 1; break;
@@ -547,8 +635,30 @@ int main(int argc, char **argv)
         fprintf(stderr, "osci-bench: choose one of --json and --csv\n");
         return EXIT_USAGE;
     }
-    if (strcmp(suite_arg, "all") && strcmp(suite_arg, "seg") && strcmp(suite_arg, "ipc")) {
-        fprintf(stderr, "osci-bench: unknown suite '%s' (seg, ipc or all)\n", suite_arg);
+    if (strcmp(suite_arg, "all") && strcmp(suite_arg, "seg") && strcmp(suite_arg, "ipc") &&
+        strcmp(suite_arg, "rdma")) {
+        fprintf(stderr, "osci-bench: unknown suite '%s' (seg, ipc, rdma or all)\n", suite_arg);
+        return EXIT_USAGE;
+    }
+    for (unsigned int i = 0; i < o.n_test_iters; i++) {
+        if (!known_test(o.test_iters[i].name)) {
+            fprintf(stderr, "osci-bench: --iters %s=...: no such test (see --list)\n", o.test_iters[i].name);
+            return EXIT_USAGE;
+        }
+    }
+    int rdma = !strcmp(suite_arg, "rdma");
+    if (!rdma && (o.role || o.peer_node || o.adapter >= 0 || o.path)) {
+        fprintf(stderr, "osci-bench: --role, --peer-node, --adapter and --path belong to --suite rdma\n");
+        return EXIT_USAGE;
+    }
+    if (rdma && !list && (!o.role || !o.peer_node)) {
+        fprintf(stderr, "osci-bench: --suite rdma runs between two hosts: give --role server|client and "
+                        "--peer-node N (the other host's node id)\n");
+        return EXIT_USAGE;
+    }
+    if (rdma && o.role == BENCH_ROLE_SERVER && (o.csv || o.plot || o.n_sizes)) {
+        fprintf(stderr, "osci-bench: the rdma server measures nothing: --csv, --plot and --size belong to the "
+                        "client\n");
         return EXIT_USAGE;
     }
     if (o.plot && !have_program("gnuplot")) {
@@ -557,8 +667,20 @@ int main(int argc, char **argv)
         return 1;
     }
     o.ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (rdma && !list) {
+        char err[2 * BENCH_ERR_MAX];
+        if (o.role == BENCH_ROLE_SERVER)
+            return bench_rdma_serve(&o);
+        if (bench_rdma_open(&o, err, sizeof(err))) {
+            fprintf(stderr, "osci-bench: rdma client: %s\n", err);
+            bench_rdma_close();
+            return 1;
+        }
+    }
     for (unsigned int s = 0; s < N_SUITES; s++) {
         if (strcmp(suite_arg, "all") && strcmp(suite_arg, suites[s].name))
+            continue;
+        if (!strcmp(suite_arg, "all") && !strcmp(suites[s].name, "rdma") && !list)
             continue;
         if (list) {
             for (unsigned int i = 0; i < *suites[s].n_tests; i++)
@@ -571,6 +693,8 @@ int main(int argc, char **argv)
     }
     if (list)
         return 0;
+    if (rdma)
+        bench_rdma_close();
     if (o.json)
         print_json(&o, suite_arg);
     else if (o.csv)

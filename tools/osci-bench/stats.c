@@ -1,5 +1,6 @@
 /* osci-bench: sample statistics and per-test defaults. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench.h"
 
@@ -42,6 +43,9 @@ void bench_stats_compute(uint64_t *samples, uint64_t n, double scale, struct ben
 void bench_iters(const struct bench_test *t, const struct bench_opts *o, uint64_t *iters_p, uint64_t *warmup_p)
 {
     uint64_t it = o->iters > 0 ? (uint64_t)o->iters : (uint64_t)(o->quick ? t->quick_iters : t->iters);
+    for (unsigned int i = 0; i < o->n_test_iters; i++)
+        if (!strcmp(o->test_iters[i].name, t->name))
+            it = (uint64_t)o->test_iters[i].iters;
     uint64_t w = o->warmup >= 0 ? (uint64_t)o->warmup : it / 10;
     *iters_p = it;
     *warmup_p = w;
