@@ -124,6 +124,11 @@ typedef struct {
 #define SCI_FLAG_FAST_BARRIER                    0x00000004U /* SCICreateMapSequence */
 #define SCI_FLAG_FLUSH_CPU_BUFFERS_ONLY          0x00000001U /* SCIFlush */
 
+/* OpenSCI extension, SCIMapRemoteSegment: a transfer map without CPU access (SCIGetMapPointer gives NULL),
+ * usable as the target of SCIMemCpy and sequences on every driver, including those that cannot map
+ * remote memory for load/store (rdma). */
+#define SCI_FLAG_OSCI_TRANSFER_MAP               0x00400000U
+
 #define SCI_MEMTYPE_BAR     1
 #define SCI_MEMTYPE_PRIVATE 2
 #define SCI_MEMTYPE_SHARED  4

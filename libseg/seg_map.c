@@ -135,7 +135,7 @@ SISCI_API_EXPORT volatile void *SCIMapRemoteSegment(sci_remote_segment_t rs, sci
         rc = -EINVAL;
         goto out;
     }
-    if ((rc = map_args(rs->size, offset, size, addr, flags)) < 0)
+    if ((rc = map_args(rs->size, offset, size, addr, flags & ~SCI_FLAG_OSCI_TRANSFER_MAP)) < 0)
         goto out;
     if (rs->revoked || rs->state == RSEG_LOST || rs->state == RSEG_DISCONNECTING_OPERATIONAL ||
         rs->state == RSEG_DISCONNECTING_NOT_OPERATIONAL) {
@@ -147,6 +147,23 @@ SISCI_API_EXPORT volatile void *SCIMapRemoteSegment(sci_remote_segment_t rs, sci
         goto out;
     }
     a = &seg.adapter[rs->adapter];
+    if (flags & SCI_FLAG_OSCI_TRANSFER_MAP) {
+        m = map_new(SEG_MAP_REMOTE);
+        if (!m) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        m->rs = rs;
+        m->offset = offset;
+        m->size = size;
+        m->readonly = (flags & SCI_FLAG_READONLY_MAP) != 0;
+        m->drv = a->drv;
+        m->rmem = rs->rmem;
+        rs->n_maps++;
+        rs->sd->n_objs++;
+        *map = m;
+        goto out;
+    }
     al = a->info.mem_align ? a->info.mem_align : (size_t)sysconf(_SC_PAGESIZE);
     start = offset - offset % al;
     len = offset + size - start;
@@ -191,7 +208,7 @@ static void map_destroy(struct sci_map *m)
         m->ls->sd->n_objs--;
     } else {
         struct seg_adapter *a = &seg.adapter[m->rs->adapter];
-        if (a->drv) {
+        if (a->drv && !m->drv) {
             int rc = osci_drv_rmem_unmap(a->drv, m->rs->rmem, m->base, m->base_len);
             if (rc < 0)
                 osci_log(OSCI_LOG_WARN, "map", "unmap: %s", osci_strerror(rc));
@@ -455,10 +472,18 @@ SISCI_API_EXPORT void SCIMemCpy(sci_sequence_t seq, void *memAddr, sci_map_t map
             return;
         }
     }
-    if (rd)
+    if (map->drv) {
+        int rc = rd ? map->drv->ops->get(map->drv, map->rmem, map->offset + remoteOffset, memAddr, size)
+                    : map->drv->ops->put(map->drv, map->rmem, map->offset + remoteOffset, memAddr, size);
+        if (rc < 0) {
+            set_error(error, rc == -ENOTCONN || rc == -ECONNRESET ? -EIO : rc);
+            return;
+        }
+    } else if (rd) {
         memcpy(memAddr, map->addr + remoteOffset, size);
-    else
+    } else {
         memcpy(map->addr + remoteOffset, memAddr, size);
+    }
     atomic_thread_fence(memory_order_seq_cst);
     if ((flags & SCI_FLAG_ERROR_CHECK) && health) {
         uint32_t h = atomic_load_explicit(health, memory_order_acquire);

@@ -128,6 +128,8 @@ struct sci_map {
     size_t base_len;
     bool readonly;
     unsigned int n_seq;
+    struct osci_drv *drv;                /* transfer map (no CPU access): SCIMemCpy uses put/get */
+    struct osci_drv_rmem *rmem;
 };
 
 struct sci_sequence {

@@ -264,6 +264,7 @@ static void test_local_maps(void **state)
     ERR(SCI_ERR_OUT_OF_RANGE, SCIMapLocalSegment(ls, &m, 4096, 3 * 4096, NULL, 0, &e_));
     ERR(SCI_ERR_SIZE_ALIGNMENT, SCIMapLocalSegment(ls, &m, 0, 0, NULL, 0, &e_));
     ERR(SCI_ERR_ILLEGAL_FLAG, SCIMapLocalSegment(ls, &m, 0, 16, NULL, 0x40000, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCIMapLocalSegment(ls, &m, 0, 16, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e_));
     ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIMapLocalSegment(ls, NULL, 0, 16, NULL, 0, &e_));
     ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIMapLocalSegment(NULL, &m, 0, 16, NULL, 0, &e_));
     ERR(SCI_ERR_NOT_SUPPORTED, SCIMapLocalSegment(ls, &m, 0, 16, (void *)0x10000000, SCI_FLAG_FIXED_MAP_ADDR, &e_));

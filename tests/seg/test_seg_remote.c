@@ -216,6 +216,22 @@ static void test_connect_map_data(void **state)
     assert_int_equal(e, SCI_ERR_OK);
     assert_int_equal(r[0], (uint8_t)(4099 * 13 + 1));
     ERR(SCI_ERR_ACCESS, SCIMemCpy(NULL, buf, mro, 0, 8, 0, &e_));
+
+    /* a transfer map has no CPU pointer; SCIMemCpy through it goes by the driver's put/get */
+    sci_map_t mt;
+    assert_null(SCIMapRemoteSegment(rs, &mt, SEGSZ / 2, 4096, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e));
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_null(SCIGetMapPointer(mt));
+    for (int i = 0; i < 256; i++)
+        buf[i] = (uint8_t)((SEGSZ / 2 + 1000 + i) * 31 + 7);
+    OK(SCIMemCpy(NULL, buf, mt, 1000, 256, 0, &e_));
+    assert_int_equal(p[SEGSZ / 2 + 1000 + 255], buf[255]);
+    memset(buf, 0, sizeof(buf));
+    OK(SCIMemCpy(NULL, buf, mt, 1000, 256, SCI_FLAG_BLOCK_READ, &e_));
+    for (int i = 0; i < 256; i++)
+        assert_int_equal(buf[i], (uint8_t)((SEGSZ / 2 + 1000 + i) * 31 + 7));
+    ERR(SCI_ERR_OUT_OF_RANGE, SCIMemCpy(NULL, buf, mt, 4000, 256, 0, &e_));
+    OK(SCIUnmapSegment(mt, 0, &e_));
     ERR(SCI_ERR_OUT_OF_RANGE, SCIMapRemoteSegment(rs, &m, SEGSZ - 4, 8, NULL, 0, &e_));
     ERR(SCI_ERR_SIZE_ALIGNMENT, SCIMapRemoteSegment(rs, &m, 0, 0, NULL, 0, &e_));
     ERR(SCI_ERR_ILLEGAL_FLAG, SCIMapRemoteSegment(rs, &m, 0, 8, NULL, 0x100000, &e_));
