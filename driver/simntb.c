@@ -882,6 +882,8 @@ static void sn_reclaim_if_dead(struct sn_drv *d, unsigned int p, uint64_t epoch)
 }
 
 /* Compares the port registers with what this node knows; queues link events (lock held). */
+static int sn_take_msg(struct sn_drv *d, unsigned int s, struct osci_drv_event *ev);
+
 static void sn_scan(struct sn_drv *d)
 {
     uint64_t now = sn_now_ms();
@@ -893,9 +895,13 @@ static void sn_scan(struct sn_drv *d)
 
         if (p == d->me || d->pend_count > SN_PEND - 3)
             continue;
-        if ((k->state == K_UP || k->state == K_DOWN) && (why = sn_peer_gone(d, p, now))) {
+        if ((k->state == K_UP || k->state == K_DOWN) && d->pend_count + SN_SLOTS + 3 <= SN_PEND &&
+            (why = sn_peer_gone(d, p, now))) {
             osci_log(OSCI_LOG_INFO, MOD, "fabric %s: node %u (epoch %" PRIx64 ") dead: %s", d->fabric, k->node,
                      k->epoch, why);
+            /* what the peer sent before it died comes first, as on a link that delivers in order */
+            while (sn_take_msg(d, p, &d->pend[(d->pend_head + d->pend_count) % SN_PEND]))
+                d->pend_count++;
             sn_push(d, OSCI_DRV_EV_PEER_DEAD, k->node, k->epoch);
             __atomic_store_n(&d->dead_epoch[p], k->epoch, __ATOMIC_RELEASE);
             sn_drop_pidfd(d, k);
@@ -1559,7 +1565,7 @@ static int sn_rmem_import(struct osci_drv *drv, uint32_t node, const void *buf, 
     epoch = get_le(b + 16, 8);
     off = get_le(b + 24, 8);
     size = get_le(b + 32, 8);
-    if (port >= SN_PORTS || port == d->me || get_le(b + 12, 4) != node)
+    if (port >= SN_PORTS || get_le(b + 12, 4) != node)   /* our own port: loopback */
         return -EINVAL;
     P = sn_port(d, port);
     if (LD(&P->state) != SN_ACTIVE || LD(&P->epoch) != epoch ||

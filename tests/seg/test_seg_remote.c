@@ -1,5 +1,5 @@
 /* Two- and three-node segment tests on simntb, each node a process: connect, data through remote maps
- * and SCIMemCpy, disconnect, SetSegmentUnavailable with no flag / NOTIFY / FORCE_DISCONNECT seen from
+ * and SCIMemCpy, transfer maps, disconnect, SetSegmentUnavailable with no flag / NOTIFY / FORCE_DISCONNECT seen from
  * the remote, callbacks (CONTINUE/CANCEL) versus queued events, loopback to this node's own segment,
  * and the remote state machine on a bare object. */
 #include <setjmp.h>
@@ -620,15 +620,26 @@ static void test_loopback(void **state)
     sci_error_t e;
     unsigned int src, ad;
 
-    /* simntb does not import its own node's window: connecting to this node is refused cleanly,
-     * and the owner side sees the attempt come and go */
+    /* connecting to a segment of this very node works like any other: the window is mapped twice */
+    sci_map_t lm, rm;
+    volatile uint8_t *lp, *rp;
     assert_int_equal(init_desc(&sd), 0);
     OK(SCICreateSegment(sd, &ls, 107, 8192, NULL, NULL, 0, &e_));
     OK(SCIPrepareSegment(ls, 0, 0, &e_));
     OK(SCISetSegmentAvailable(ls, 0, 0, &e_));
-    ERR(SCI_ERR_NOT_SUPPORTED, SCIConnectSegment(sd, &rs, my_node(), 107, 0, NULL, NULL, 2000, 0, &e_));
+    OK(SCIConnectSegment(sd, &rs, my_node(), 107, 0, NULL, NULL, 2000, 0, &e_));
     assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, 2000, 0, &e), SCI_CB_CONNECT);
     assert_int_equal(src, my_node());
+    lp = SCIMapLocalSegment(ls, &lm, 0, 8192, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    rp = SCIMapRemoteSegment(rs, &rm, 0, 8192, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    rp[4097] = 0x5a;
+    assert_int_equal(lp[4097], 0x5a);
+    ERR(SCI_ERR_BUSY, SCIRemoveSegment(ls, 0, &e_));
+    OK(SCIUnmapSegment(rm, 0, &e_));
+    OK(SCIUnmapSegment(lm, 0, &e_));
+    OK(SCIDisconnectSegment(rs, 0, &e_));
     assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, 2000, 0, &e), SCI_CB_DISCONNECT);
     OK(SCIRemoveSegment(ls, 0, &e_));
     fini_desc(sd);
