@@ -55,6 +55,55 @@ static const char *field(const char *f, size_t len, char *buf)
     return buf;
 }
 
+/*
+ * What an rdma adapter's query name tells: "rdma:<device>:<port>", optionally followed by
+ * " gid=<GID>" and " state=<port state>" (docs/man/osci-seginfo.1). Fields the driver does not
+ * give stay empty.
+ */
+struct rdma_desc {
+    char device[64], port[16], gid[64], state[32];
+};
+
+static void rdma_parse(const char *name, struct rdma_desc *d)
+{
+    const char *p, *colon, *end;
+    memset(d, 0, sizeof(*d));
+    if (strncmp(name, "rdma:", 5))
+        return;
+    p = name + 5;
+    end = p + strcspn(p, " ");
+    colon = memchr(p, ':', (size_t)(end - p));
+    if (!colon)
+        colon = end;
+    snprintf(d->device, sizeof(d->device), "%.*s", (int)(colon - p), p);
+    if (colon < end)
+        snprintf(d->port, sizeof(d->port), "%.*s", (int)(end - colon - 1), colon + 1);
+    for (p = end; *p;) {
+        size_t len;
+        p += strspn(p, " ");
+        len = strcspn(p, " ");
+        if (len > 4 && !strncmp(p, "gid=", 4))
+            snprintf(d->gid, sizeof(d->gid), "%.*s", (int)(len - 4), p + 4);
+        else if (len > 6 && !strncmp(p, "state=", 6))
+            snprintf(d->state, sizeof(d->state), "%.*s", (int)(len - 6), p + 6);
+        p += len;
+    }
+}
+
+static void json_opt(const char *key, const char *v)
+{
+    printf(", \"%s\": ", key);
+    if (*v)
+        json_str(v);
+    else
+        printf("null");
+}
+
+static void text_opt(const char *label, const char *v, const char *why)
+{
+    printf("\t%s%s\n", label, *v ? v : why);
+}
+
 static void print_seg_text(const struct osci_seg_info *s, const struct opts *o)
 {
     char st[sizeof(s->state) + 1];
@@ -102,8 +151,13 @@ static int show_adapter(const struct osci_adapter_info *a, const struct opts *o,
     unsigned int np = 0;
     int rc = EXIT_OK, err;
 
+    struct rdma_desc rd;
+    int rdma;
+
     field(a->driver, sizeof(a->driver), drv);
     field(a->name, sizeof(a->name), name);
+    rdma = !strcmp(drv, "rdma");
+    rdma_parse(name, &rd);
     err = osci_info_peers(a->adapter_no, peers, MAX_PEERS, &np);
     if (o->json) {
         printf("%s\n    {\"adapter\": %u, \"driver\": ", first ? "" : ",", a->adapter_no);
@@ -114,10 +168,25 @@ static int show_adapter(const struct osci_adapter_info *a, const struct opts *o,
         a->node_id ? printf("%u", a->node_id) : printf("null");
         printf(", \"max_nodes\": %u, \"max_segment_size\": %" PRIu64 ", \"n_doorbells\": %u, \"can_map_remote\": %s",
                a->max_nodes, a->max_segment_size, a->n_doorbells, a->can_map_remote ? "true" : "false");
+        if (rdma) {
+            json_opt("device", rd.device);
+            json_opt("port", rd.port);
+            json_opt("gid", rd.gid);
+            json_opt("link_state", rd.state);
+        }
     } else {
         printf("%sadapter %u\n", first ? "" : "\n", a->adapter_no);
         printf("\tdriver:\t\t\t%s\n", drv);
-        printf("\tfabric:\t\t\t%s\n", name);
+        if (rdma) {
+            /* An empty name: the driver could not be opened to observe (another process runs the node). */
+            const char *why = name[0] ? "not reported by the driver" : "unknown (the rdma driver cannot be observed)";
+            text_opt("device:\t\t\t", rd.device, why);
+            text_opt("port:\t\t\t", rd.port, why);
+            text_opt("GID:\t\t\t", rd.gid, why);
+            text_opt("link state:\t\t", rd.state, why);
+        } else {
+            printf("\tfabric:\t\t\t%s\n", name);
+        }
         if (a->node_id)
             printf("\tnode id:\t\t%u\n", a->node_id);
         else
