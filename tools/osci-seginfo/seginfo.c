@@ -57,8 +57,7 @@ static const char *field(const char *f, size_t len, char *buf)
 
 /*
  * What an rdma adapter's query name tells: "rdma:<device>:<port>", optionally followed by
- * " gid=<GID>" and " state=<port state>" (docs/man/osci-seginfo.1). Fields the driver does not
- * give stay empty.
+ * " gid=<GID>" and " state=<port state>". Fields the driver does not give stay empty.
  */
 struct rdma_desc {
     char device[64], port[16], gid[64], state[32];
