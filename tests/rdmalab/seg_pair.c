@@ -3,6 +3,7 @@
  * two guests with soft-RoCE (adapter 0 = rdma). Also runs on one host over simntb (two processes).
  *
  *   seg_pair --role server|client --peer-node N --sync PREFIX [--self-node N] [--marker FILE] [--iters N]
+ *            [--cut-cmd SHELL-CMD --heal-cmd SHELL-CMD]
  *
  * The server exports a 256 KiB segment, an interrupt and a data interrupt; the client:
  *   1. connects (retrying while the segment or the node is not there yet); the owner sees CB_CONNECT;
@@ -12,7 +13,11 @@
  *   5. interrupt ping-pong (the server counts in wait mode) and data interrupts with payloads;
  *   6. the server sets the segment unavailable with SCI_FLAG_NOTIFY: the client's callback sees
  *      CB_DISCONNECT, it disconnects, the owner sees CB_DISCONNECT;
- *   7. reconnect; the server writes MARKER (its own "passed/failed" counts) and waits to be SIGKILLed
+ *   7. reconnect; with --cut-cmd/--heal-cmd (client) the link is cut for 3 s: idle for 1.5 s (the cut
+ *      must be seen: CB_NOT_OPERATIONAL or CB_LOST), then a DMA write into the cut (it must end, not
+ *      hang); once healed the segment must be OPERATIONAL again or LOST (then the client reconnects),
+ *      and a DMA write + read back must work;
+ *   8. the server writes MARKER (its own "passed/failed" counts) and waits to be SIGKILLed
  *      by the step; the client must see CB_LOST within a bound, and survive it.
  * Sync points between the hosts are files PREFIX.<name>.<role> (the lab's shared directory).
  * Prints a transcript and "seg-rdma <role>: N passed, N failed"; exit 0 only when nothing failed.
@@ -43,8 +48,11 @@
 #define DINTNO_SERVER 4u
 #define CARD_RDMA     0x5103u           /* SCI_Q_ADAPTER_CARD_TYPE of an rdma adapter */
 #define LOST_BOUND_MS 15000u            /* CB_LOST must come within this of the server's last word */
+#define CUT_MS        3000u             /* the link cut lasts this long (traffic only in its second half) */
+#define HEAL_MS       8000u             /* after the heal: time for CB_OPERATIONAL or CB_LOST */
+#define OFF_CUT       (192u * 1024u)    /* DMA after the cut, seed 5 (checked by reading back) */
 
-static const char *role = "?", *sync_prefix, *marker;
+static const char *role = "?", *sync_prefix, *marker, *cut_cmd, *heal_cmd;
 static const char *peer_role;
 static bool server;
 static unsigned int peer_node, self_node, iters = 20;
@@ -475,14 +483,21 @@ static int run_server(void)
     check_err(err, SCI_ERR_OK, "SCISetSegmentAvailable again");
     sig("available-again", "ok\n");
     owner_sees(ls, SCI_CB_CONNECT, 60000);
-    wait_sig("reconnected", 60000, NULL, 0);
+    wait_sig("reconnected", 60000, msg, sizeof(msg));
+    if (!strcmp(msg, "cut")) {
+        wait_sig("cut-done", 60000, msg, sizeof(msg));
+        say("client's link cut: %s", msg);
+        if (!strcmp(msg, "lost"))
+            owner_sees(ls, SCI_CB_CONNECT, 60000);
+        wait_sig("cut-checked", 60000, NULL, 0);
+    }
     summary();
+    sig("ready-to-die", "ok\n");        /* before the marker: the step kills this process on it */
     if (marker) {
         FILE *f = fopen(marker, "w");
         if (!f || fprintf(f, "passed %u failed %u\n", n_pass, n_fail) < 0 || fclose(f) != 0)
             die("cannot write %s", marker);
     }
-    sig("ready-to-die", "ok\n");
     say("waiting to be killed");
     sleep(120);
     say("not killed within 120 s");
@@ -490,6 +505,124 @@ static int run_server(void)
 }
 
 /* ---------------------------------------------------------------- client */
+
+static int shell(const char *what, const char *cmd)
+{
+    int rc = system(cmd);
+    say("%s: '%s' exited with %d", what, cmd, rc);
+    return rc;
+}
+
+/* Remote segment events until one of stop1/stop2 (or the deadline); records the times of each reason. */
+static sci_segment_cb_reason_t watch(sci_remote_segment_t rs, uint64_t deadline, sci_segment_cb_reason_t stop1,
+                                     sci_segment_cb_reason_t stop2, uint64_t t_ref, uint64_t *t_seen)
+{
+    sci_error_t err, status;
+    for (;;) {
+        uint64_t t = now_ms();
+        sci_segment_cb_reason_t r;
+        if (t >= deadline)
+            return 0;
+        r = SCIWaitForRemoteSegmentEvent(rs, &status, (unsigned int)(deadline - t), 0, &err);
+        if (err == SCI_ERR_TIMEOUT)
+            return 0;
+        if (err != SCI_ERR_OK) {
+            say("SCIWaitForRemoteSegmentEvent: %s", SCIGetErrorString(err));
+            return 0;
+        }
+        say("remote segment event %s (status %s) at %+lld ms", reason_str(r), SCIGetErrorString(status),
+            (long long)(now_ms() - t_ref));
+        if (r <= SCI_CB_LOST && !t_seen[r])
+            t_seen[r] = now_ms();
+        if (r == stop1 || r == stop2)
+            return r;
+    }
+}
+
+/* A DMA write of seed 5 and a read back into the second half of the local segment, compared here. */
+static bool dma_roundtrip(sci_dma_queue_t dq, sci_local_segment_t cls, sci_remote_segment_t rs,
+                          volatile uint8_t *cmem, const char *what)
+{
+    sci_error_t err;
+    long bad;
+
+    fill(cmem, OFF_CUT, 4096, 5);
+    memset((void *)(cmem + XFER), 0, 4096);
+    SCIStartDmaTransfer(dq, cls, rs, 0, 4096, OFF_CUT, NULL, NULL, SCI_FLAG_DMA_WAIT, &err);
+    if (err != SCI_ERR_OK)
+        return check(false, "%s: DMA write: %s", what, SCIGetErrorString(err));
+    SCIStartDmaTransfer(dq, cls, rs, XFER, 4096, OFF_CUT, NULL, NULL, SCI_FLAG_DMA_READ | SCI_FLAG_DMA_WAIT, &err);
+    bad = verify(cmem + XFER, OFF_CUT, 4096, 5);
+    return check(err == SCI_ERR_OK && bad < 0, "%s: DMA write + read back 4 KiB: %s, first bad byte %ld", what,
+                 SCIGetErrorString(err), bad);
+}
+
+/* Phase 7: cut the link, idle for half the cut, then a DMA write into the cut; heal; see what happened. */
+static sci_remote_segment_t link_cut(sci_remote_segment_t rs, sci_dma_queue_t dq, sci_local_segment_t cls,
+                                     volatile uint8_t *cmem)
+{
+    uint64_t seen[SCI_CB_LOST + 1] = { 0 }, t_cut, t_heal, t_dma;
+    sci_dma_queue_state_t st = SCI_DMAQUEUE_IDLE;
+    sci_segment_cb_reason_t r;
+    bool idle_seen, dma_posted;
+    sci_error_t err;
+
+    (void)watch(rs, now_ms() + 300, 0, 0, now_ms(), seen);   /* the reconnection's own events */
+    memset(seen, 0, sizeof(seen));
+    t_cut = now_ms();
+    if (shell("cut the link", cut_cmd) != 0)
+        die("the link cut command failed");
+    r = watch(rs, t_cut + CUT_MS / 2, SCI_CB_LOST, SCI_CB_LOST, t_cut, seen);
+    idle_seen = seen[SCI_CB_NOT_OPERATIONAL] || seen[SCI_CB_LOST];
+    check(idle_seen, "a link cut without traffic is seen within %u ms (CB_NOT_OPERATIONAL or CB_LOST)", CUT_MS / 2);
+    /* traffic into the cut */
+    fill(cmem, OFF_CUT, 4096, 6);
+    t_dma = now_ms();
+    SCIStartDmaTransfer(dq, cls, rs, 0, 4096, OFF_CUT, NULL, NULL, 0, &err);
+    dma_posted = err == SCI_ERR_OK;
+    say("DMA write into the cut: %s", SCIGetErrorString(err));
+    if (dma_posted) {
+        st = SCIWaitForDMAQueue(dq, CUT_MS / 2, 0, &err);
+        say("DMA write into the cut: %s, queue state %d after %llu ms", SCIGetErrorString(err), (int)st,
+            (unsigned long long)(now_ms() - t_dma));
+    }
+    if (r != SCI_CB_LOST)
+        r = watch(rs, t_cut + CUT_MS, SCI_CB_LOST, SCI_CB_LOST, t_cut, seen);
+    if (!idle_seen)
+        check(seen[SCI_CB_NOT_OPERATIONAL] || seen[SCI_CB_LOST],
+              "the link cut is seen once there is traffic (CB_NOT_OPERATIONAL or CB_LOST)");
+    t_heal = now_ms();
+    if (shell("heal the link", heal_cmd) != 0)
+        die("the link heal command failed");
+    if (dma_posted && st == SCI_DMAQUEUE_POSTED) {
+        st = SCIWaitForDMAQueue(dq, HEAL_MS, 0, &err);
+        say("DMA write into the cut: %s, queue state %d, %llu ms after it started", SCIGetErrorString(err), (int)st,
+            (unsigned long long)(now_ms() - t_dma));
+    }
+    check(!dma_posted || st == SCI_DMAQUEUE_DONE || st == SCI_DMAQUEUE_ERROR || st == SCI_DMAQUEUE_ABORTED,
+          "the DMA write into the cut ended (state %d: DONE=%d, ERROR=%d) instead of hanging", (int)st,
+          (int)SCI_DMAQUEUE_DONE, (int)SCI_DMAQUEUE_ERROR);
+    if (r != SCI_CB_LOST && (seen[SCI_CB_NOT_OPERATIONAL] || !seen[SCI_CB_OPERATIONAL]))
+        r = watch(rs, t_heal + HEAL_MS, SCI_CB_OPERATIONAL, SCI_CB_LOST, t_cut, seen);
+    if (r == SCI_CB_LOST || seen[SCI_CB_LOST]) {
+        say("link cut: CB_LOST %lld ms after the cut; reconnecting", (long long)(seen[SCI_CB_LOST] - t_cut));
+        SCIDisconnectSegment(rs, 0, &err);
+        check_err(err, SCI_ERR_OK, "SCIDisconnectSegment of the segment lost in the cut");
+        rs = connect_loop(false);
+        sig("cut-done", "lost\n");
+        (void)watch(rs, now_ms() + 300, 0, 0, t_cut, seen);
+    } else if (seen[SCI_CB_OPERATIONAL]) {
+        say("link cut: CB_OPERATIONAL %lld ms after the cut (%lld ms after the heal)",
+            (long long)(seen[SCI_CB_OPERATIONAL] - t_cut), (long long)(seen[SCI_CB_OPERATIONAL] - t_heal));
+        sig("cut-done", "operational\n");
+    } else {
+        say("link cut: no segment event at all within %u ms of the heal", HEAL_MS);
+        sig("cut-done", "unnoticed\n");
+    }
+    dma_roundtrip(dq, cls, rs, cmem, "after the link cut");
+    sig("cut-checked", "ok\n");
+    return rs;
+}
 
 static int run_client(void)
 {
@@ -644,7 +777,9 @@ static int run_client(void)
     /* 7: reconnect, the server is SIGKILLed */
     wait_sig("available-again", 60000, NULL, 0);
     rs = connect_loop(false);
-    sig("reconnected", "ok\n");
+    sig("reconnected", "%s\n", cut_cmd ? "cut" : "nocut");
+    if (cut_cmd)
+        rs = link_cut(rs, dq, cls, cmem);
     wait_sig("ready-to-die", 60000, NULL, 0);
     {
         uint64_t t_ready = now_ms(), t_notop = 0, t_lost = 0, deadline = t_ready + LOST_BOUND_MS;
@@ -703,7 +838,7 @@ static void usage(void) __attribute__((noreturn));
 static void usage(void)
 {
     fprintf(stderr, "usage: seg_pair --role server|client --peer-node N --sync PREFIX [--self-node N] "
-                    "[--marker FILE] [--iters N]\n");
+                    "[--marker FILE] [--iters N] [--cut-cmd CMD --heal-cmd CMD]\n");
     exit(2);
 }
 
@@ -737,11 +872,15 @@ int main(int argc, char **argv)
             marker = v;
         else if (!strcmp(argv[i], "--iters"))
             iters = num(v);
+        else if (!strcmp(argv[i], "--cut-cmd"))
+            cut_cmd = v;
+        else if (!strcmp(argv[i], "--heal-cmd"))
+            heal_cmd = v;
         else
             usage();
         i++;
     }
-    if (!peer_node || !sync_prefix)
+    if (!peer_node || !sync_prefix || !cut_cmd != !heal_cmd)
         usage();
     if (!strcmp(role, "server")) {
         server = true;
