@@ -4,7 +4,8 @@
 # Usage: bash tests/vmlab/run.sh [build-dir]      (default: build; `make vmcheck O=...` calls this)
 # Environment: VMLAB_STEPS="10-devinfo 30-project-bin" (a subset, default all), VMLAB_ACCEL (tcg),
 # VMLAB_MEM (256M), VMLAB_LOGLEVEL (guest kernel console level, 4), VMLAB_BOOT_TIMEOUT (120 s), VMLAB_TIMEOUT (whole run, 540 s),
-# VMLAB_STEP_TIMEOUT (default per step, 60 s; a step may set its own with "# vmlab-timeout: N").
+# VMLAB_STEP_TIMEOUT (default per step, 60 s; a step may set its own with "# vmlab-timeout: N"),
+# VMLAB_IVSHMEM_SIZE (the ivshmem-plain window both guests share, 4M).
 # Ends with "vmlab: N passed, N failed"; exits non-zero on any failure, including when the lab
 # cannot run at all.
 set -uo pipefail
@@ -18,6 +19,7 @@ MEM=${VMLAB_MEM:-256M}
 BOOT_TIMEOUT=${VMLAB_BOOT_TIMEOUT:-120}
 TOTAL_TIMEOUT=${VMLAB_TIMEOUT:-540}
 MTU=4200
+IVSHMEM_SIZE=${VMLAB_IVSHMEM_SIZE:-4M}
 
 elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 summary() { # passed failed
@@ -62,6 +64,10 @@ exec 8>"$RUN/.lock"
 flock -n 8 || abort "another vmlab run uses $RUN"
 rm -rf "$RUN/lab" "$RUN"/*.console "$RUN"/*.qemu.log
 mkdir -p "$RUN/lab/results" "$RUN/lab/sync"
+# Both guests map this file as an ivshmem-plain BAR: a PCIe shared-memory window between them.
+# It lives on disk beside the run, not in /dev/shm, where the unit tests look for leaks.
+rm -f "$RUN/ivshmem.mem"
+truncate -s "$IVSHMEM_SIZE" "$RUN/ivshmem.mem"
 cat >"$RUN/lab/config.sh" <<EOF
 VMLAB_SRC=$SRC
 VMLAB_BUILD=$BUILD
@@ -92,6 +98,8 @@ start_guest() { # node mac netdev-option
         -display none -monitor none -serial "file:$RUN/$node.console"
         -kernel "$KERNEL" -initrd "$INITRD" -append "$append vmlab.node=$node"
         -netdev "socket,id=n0,$net" -device "virtio-net-pci,netdev=n0,mac=$mac,romfile="
+        -object "memory-backend-file,id=shm0,size=$IVSHMEM_SIZE,share=on,mem-path=$RUN/ivshmem.mem"
+        -device ivshmem-plain,memdev=shm0
         -virtfs "local,path=/usr,mount_tag=hostusr,security_model=none,readonly=on,multidevs=remap"
         -virtfs "local,path=$SRC,mount_tag=src,security_model=none,readonly=on,multidevs=remap"
         -virtfs "local,path=$RUN/lab,mount_tag=lab,security_model=none,multidevs=remap"

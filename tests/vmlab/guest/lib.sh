@@ -43,3 +43,16 @@ lab_wait_listen() {
 
 # lab_result JSON-OBJECT: append one result record (one JSON object per line) to this step's results.
 lab_result() { echo "$1" >>"$OUT/results.jsonl"; }
+
+# lab_ivshmem_dev: print the sysfs directory of the ivshmem-plain device (PCI 1af4:1110) both guests
+# share; its resource2 is the shared window (mmap it), resource0 the register BAR.
+lab_ivshmem_dev() {
+    local d
+    for d in /sys/bus/pci/devices/*; do
+        if [ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1110 ]; then
+            echo "$d"
+            return 0
+        fi
+    done
+    return 1
+}
