@@ -137,6 +137,9 @@ static void test_args(void **state)
       expect_usage(a, "0..7"); }
     { char *a[] = { bench, "--suite", "rdma", "--role", "client", "--peer-node", "4", "--path", "pio", NULL };
       expect_usage(a, "--path is auto, dma or memcpy"); }
+    { char *a[] = { bench, "--suite", "rdma", "--role", "client", "--peer-node", "4", "--dma-queues", "9", NULL };
+      expect_usage(a, "at most 8"); }
+    { char *a[] = { bench, "--suite", "seg", "--dma-queues", "2", NULL }; expect_usage(a, "belong to --suite rdma"); }
     { char *a[] = { bench, "--suite", "seg", "--role", "client", "--peer-node", "4", NULL };
       expect_usage(a, "belong to --suite rdma"); }
     { char *a[] = { bench, "--suite", "rdma", "--role", "server", "--peer-node", "4", "--csv", NULL };

@@ -33,6 +33,7 @@ struct bench_opts {
     unsigned int peer_node;
     int adapter;                       /* -1: the first rdma adapter */
     enum { BENCH_PATH_AUTO = 0, BENCH_PATH_DMA, BENCH_PATH_MEMCPY } path;
+    unsigned int dma_queues;           /* DMA queues kept busy by rdma.write.bw, 0: 4 (2 on one CPU) */
 };
 
 struct bench_stats {

@@ -53,6 +53,7 @@ static void usage(FILE *f)
             "  --adapter N           rdma suite: the local adapter (default: the first rdma adapter)\n"
             "  --path auto|dma|memcpy  rdma suite: DMA queues, or SCIMemCpy through a remote map (auto:\n"
             "                        SCIMemCpy where the adapter maps remote memory, DMA otherwise)\n"
+            "  --dma-queues N        rdma suite: DMA queues kept busy by rdma.write.bw (1..8, default 4; 2 on one CPU)\n"
             "  --json                one JSON object on stdout (docs/bench.md)\n"
             "  --csv                 one CSV row per result\n"
             "  -n, --iters N         measured iterations of latency and rate tests (and rdma bandwidth)\n"
@@ -566,6 +567,7 @@ int main(int argc, char **argv)
         { "list", no_argument, NULL, 'l' },        { "help", no_argument, NULL, 'h' },
         { "role", required_argument, NULL, 'R' },  { "peer-node", required_argument, NULL, 'N' },
         { "adapter", required_argument, NULL, 'A' }, { "path", required_argument, NULL, 'T' },
+        { "dma-queues", required_argument, NULL, 'D' },
         { NULL, 0, NULL, 0 },
     };
     struct bench_opts o = { .warmup = -1, .adapter = -1 };
@@ -604,6 +606,14 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             o.adapter = (int)v;
+            break;
+        case 'D':
+            if (parse_count("--dma-queues", optarg, 1, &v) || v > 8) {
+                if (v > 8)
+                    fprintf(stderr, "osci-bench: --dma-queues %ld: at most 8\n", v);
+                return EXIT_USAGE;
+            }
+            o.dma_queues = (unsigned int)v;
             break;
         case 'T':
             if (!strcmp(optarg, "auto"))
@@ -647,8 +657,9 @@ int main(int argc, char **argv)
         }
     }
     int rdma = !strcmp(suite_arg, "rdma");
-    if (!rdma && (o.role || o.peer_node || o.adapter >= 0 || o.path)) {
-        fprintf(stderr, "osci-bench: --role, --peer-node, --adapter and --path belong to --suite rdma\n");
+    if (!rdma && (o.role || o.peer_node || o.adapter >= 0 || o.path || o.dma_queues)) {
+        fprintf(stderr, "osci-bench: --role, --peer-node, --adapter, --path and --dma-queues belong to "
+                        "--suite rdma\n");
         return EXIT_USAGE;
     }
     if (rdma && !list && (!o.role || !o.peer_node)) {

@@ -40,7 +40,7 @@
 #define SLOT_MAX      4096u
 #define BW_MAX        (1024u * 1024u)
 #define SEG_SIZE      (BW_AREA + BW_MAX)
-#define BW_QUEUES     4u              /* DMA queues in flight for bandwidth (perftest keeps a tx depth too) */
+#define BW_QUEUES     8u              /* most DMA queues in flight for bandwidth (--dma-queues) */
 #define HELLO         0x4f53424e00000001ull   /* "OSBN", protocol 1 */
 #define CONNECT_MS    60000
 #define WAIT_MS       60000           /* longest wait for the peer's next write */
@@ -205,7 +205,9 @@ static int connect_peer(const struct bench_opts *o, char *err, size_t len)
         }
     }
     if (!S.rmap) {
-        for (S.nq = 0; S.nq < BW_QUEUES; S.nq++) {
+        /* One CPU: each waiting queue worker polls and competes with soft-RoCE; two measured best there. */
+        unsigned int want = o->dma_queues ? o->dma_queues : o->ncpu < 2 ? 2 : 4;
+        for (S.nq = 0; S.nq < want && S.nq < BW_QUEUES; S.nq++) {
             SCICreateDMAQueue(S.sd, &S.dq[S.nq], S.adapter, 1, 0, &e);
             if (e != SCI_ERR_OK)
                 return fail(err, len, "SCICreateDMAQueue", e);
@@ -261,6 +263,9 @@ int bench_rdma_open(const struct bench_opts *o, char *err, size_t len)
 static void teardown(void)
 {
     sci_error_t e;
+    if (S.avail)
+        SCISetSegmentUnavailable(S.lseg, S.adapter, 0, &e);   /* no new connections from here on */
+    S.avail = 0;
     for (unsigned int i = 0; i < S.nq; i++)
         SCIRemoveDMAQueue(S.dq[i], 0, &e);
     S.nq = 0;
@@ -273,8 +278,6 @@ static void teardown(void)
     if (S.lmap)
         SCIUnmapSegment(S.lmap, 0, &e);
     S.lmap = NULL;
-    if (S.avail)
-        SCISetSegmentUnavailable(S.lseg, S.adapter, 0, &e);
     if (S.lseg) {
         uint64_t deadline = bench_now_ns() + 10000000000ull;
         for (;;) {

@@ -62,8 +62,10 @@ grep -q '"error"' bench.json && lab_fail "an osci-bench rdma test failed (see ab
 path=$(sed -n 's/.*"path": "\([a-z]*\)".*/\1/p' bench.json | head -1)
 row() { grep "\"test\": \"$1\"" bench.json | head -1; }
 osci_bw=$(row rdma.write.bw | num bw_MBps)
-osci_wl=$(row rdma.write.lat | sed 's/.*"lat_ns"//' | num p50)
-osci_rl=$(row rdma.read.lat | sed 's/.*"lat_ns"//' | num p50)
+# lat_p50 TEST: p50 inside the test's "lat_ns" object (rtt_ns follows it on the same line)
+lat_p50() { row "$1" | sed -n 's/.*"lat_ns": {\([^}]*\)}.*/\1/p' | num p50; }
+osci_wl=$(lat_p50 rdma.write.lat)
+osci_rl=$(lat_p50 rdma.read.lat)
 perf_bw=$(num bw_MBps <<<"$bw_rec")
 # perftest latencies are in microseconds: t_typical is its median (one-way for write, a read for read).
 perf_wl=$(num lat_us_typical <<<"$wl_rec")
