@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "tool_util.h"
 
 static char demo[PATH_MAX];
@@ -69,10 +72,16 @@ static void test_demo_pair(void **state)
 
     assert_int_equal(tu_exit_code(&client), 0);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    assert_non_null(strstr(sbuf, "[A] segment 7: CREATED -> PREPARED -> AVAILABLE"));
-    assert_non_null(strstr(rest, "[A] segment 7: pattern verified"));
-    assert_non_null(strstr(rest, "[A] segment 7: CB_CONNECT from node"));
-    assert_non_null(strstr(rest, "[A] segment 7: removed"));
+    /* the server's whole transcript: what came before its node id line and after */
+    size_t alen = strlen(sbuf) + (rest ? strlen(rest) : 0) + 1;
+    char *all = malloc(alen);
+    assert_non_null(all);
+    snprintf(all, alen, "%s%s", sbuf, rest ? rest : "");
+    assert_non_null(strstr(all, "[A] segment 7: CREATED -> PREPARED -> AVAILABLE"));
+    assert_non_null(strstr(all, "[A] segment 7: pattern verified"));
+    assert_non_null(strstr(all, "[A] segment 7: CB_CONNECT from node"));
+    assert_non_null(strstr(all, "[A] segment 7: removed"));
+    free(all);
     assert_non_null(strstr(client.out, "[B] remote segment 7@node"));
     assert_non_null(strstr(client.out, "-> OPERATIONAL"));
     assert_non_null(strstr(client.out, "[B] interrupt 3@node"));
