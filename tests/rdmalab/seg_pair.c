@@ -1,11 +1,13 @@
 /*
  * Two-host test of libseg (the SISCI API) over adapter 0, run by tests/vmlab/steps/50-seg-rdma.sh on
- * two guests with soft-RoCE (adapter 0 = rdma). Also runs on one host over simntb (two processes).
+ * two guests with soft-RoCE (adapter 0 = rdma), and by 51-seg-rdma-cut.sh (--mode cut). Also runs on
+ * one host over simntb (two processes).
  *
  *   seg_pair --role server|client --peer-node N --sync PREFIX [--self-node N] [--marker FILE] [--iters N]
- *            [--cut-cmd SHELL-CMD --heal-cmd SHELL-CMD]
+ *            [--mode full|cut] [--cut-cmd SHELL-CMD --heal-cmd SHELL-CMD (client, --mode cut)]
  *
- * The server exports a 256 KiB segment, an interrupt and a data interrupt; the client:
+ * --mode full (default): the server exports a 256 KiB segment, an interrupt and a data interrupt;
+ * the client:
  *   1. connects (retrying while the segment or the node is not there yet); the owner sees CB_CONNECT;
  *   2. SCIMapRemoteSegment: SCI_ERR_NOT_SUPPORTED over rdma (a working map elsewhere);
  *   3. SCIMemCpy to the server (checked there) and with SCI_FLAG_BLOCK_READ back (checked here);
@@ -13,12 +15,12 @@
  *   5. interrupt ping-pong (the server counts in wait mode) and data interrupts with payloads;
  *   6. the server sets the segment unavailable with SCI_FLAG_NOTIFY: the client's callback sees
  *      CB_DISCONNECT, it disconnects, the owner sees CB_DISCONNECT;
- *   7. reconnect; with --cut-cmd/--heal-cmd (client) the link is cut for 3 s: idle for 1.5 s (the cut
- *      must be seen: CB_NOT_OPERATIONAL or CB_LOST), then a DMA write into the cut (it must end, not
- *      hang); once healed the segment must be OPERATIONAL again or LOST (then the client reconnects),
- *      and a DMA write + read back must work;
- *   8. the server writes MARKER (its own "passed/failed" counts) and waits to be SIGKILLed
+ *   7. reconnect; the server writes MARKER (its own "passed/failed" counts) and waits to be SIGKILLed
  *      by the step; the client must see CB_LOST within a bound, and survive it.
+ * --mode cut: the client connects, runs --cut-cmd, stays idle for 1.5 s (the cut must be seen:
+ * CB_NOT_OPERATIONAL or CB_LOST), starts a DMA write into the cut (it must end, not hang), runs
+ * --heal-cmd at 3 s; the segment must then be OPERATIONAL again or LOST (the client reconnects), and a
+ * DMA write + read back must work. Both sides end cleanly.
  * Sync points between the hosts are files PREFIX.<name>.<role> (the lab's shared directory).
  * Prints a transcript and "seg-rdma <role>: N passed, N failed"; exit 0 only when nothing failed.
  */
@@ -54,7 +56,7 @@
 
 static const char *role = "?", *sync_prefix, *marker, *cut_cmd, *heal_cmd;
 static const char *peer_role;
-static bool server;
+static bool server, cut_mode;
 static unsigned int peer_node, self_node, iters = 20;
 static unsigned int n_pass, n_fail;
 static sci_desc_t sd;
@@ -314,7 +316,7 @@ static bool owner_sees(sci_local_segment_t ls, sci_segment_cb_reason_t want, uns
 /* Connects to the server's segment, retrying while it (or the node) is not there yet. */
 static sci_remote_segment_t connect_loop(bool with_callback)
 {
-    uint64_t t0 = now_ms(), deadline = t0 + 60000;
+    uint64_t t0 = now_ms(), deadline = t0 + (cut_mode ? 20000 : 60000);
     sci_remote_segment_t rs = NULL;
     unsigned int attempts = 0;
     sci_error_t err, last = SCI_ERR_OK;
@@ -365,6 +367,28 @@ static void open_lib(void)
 
 /* ---------------------------------------------------------------- server */
 
+/* --mode cut: the client cuts its link and heals it; this side follows and ends cleanly. */
+static int server_cut(sci_local_segment_t ls, sci_map_t lmap)
+{
+    char msg[128];
+    sci_error_t err;
+
+    wait_sig("reconnected", 60000, NULL, 0);
+    wait_sig("cut-done", 60000, msg, sizeof(msg));
+    say("client's link cut: %s", msg);
+    if (!strcmp(msg, "lost"))
+        owner_sees(ls, SCI_CB_CONNECT, 60000);
+    wait_sig("cut-checked", 60000, NULL, 0);
+    wait_sig("finished", 60000, NULL, 0);
+    SCIUnmapSegment(lmap, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCIUnmapSegment");
+    SCIRemoveSegment(ls, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCIRemoveSegment");
+    SCITerminate();
+    summary();
+    return n_fail ? 1 : 0;
+}
+
 static int run_server(void)
 {
     sci_local_segment_t ls;
@@ -407,6 +431,8 @@ static int run_server(void)
 
     /* 1 */
     owner_sees(ls, SCI_CB_CONNECT, 90000);
+    if (cut_mode)
+        return server_cut(ls, lmap);
 
     /* 3: SCIMemCpy */
     wait_sig("memcpy-written", 60000, msg, sizeof(msg));
@@ -483,14 +509,7 @@ static int run_server(void)
     check_err(err, SCI_ERR_OK, "SCISetSegmentAvailable again");
     sig("available-again", "ok\n");
     owner_sees(ls, SCI_CB_CONNECT, 60000);
-    wait_sig("reconnected", 60000, msg, sizeof(msg));
-    if (!strcmp(msg, "cut")) {
-        wait_sig("cut-done", 60000, msg, sizeof(msg));
-        say("client's link cut: %s", msg);
-        if (!strcmp(msg, "lost"))
-            owner_sees(ls, SCI_CB_CONNECT, 60000);
-        wait_sig("cut-checked", 60000, NULL, 0);
-    }
+    wait_sig("reconnected", 60000, NULL, 0);
     summary();
     sig("ready-to-die", "ok\n");        /* before the marker: the step kills this process on it */
     if (marker) {
@@ -586,6 +605,8 @@ static sci_remote_segment_t link_cut(sci_remote_segment_t rs, sci_dma_queue_t dq
         say("DMA write into the cut: %s, queue state %d after %llu ms", SCIGetErrorString(err), (int)st,
             (unsigned long long)(now_ms() - t_dma));
     }
+    if (dma_posted && st == SCI_DMAQUEUE_DONE && !idle_seen)
+        check(false, "the link cut did not stop the traffic: the DMA write completed during the cut");
     if (r != SCI_CB_LOST)
         r = watch(rs, t_cut + CUT_MS, SCI_CB_LOST, SCI_CB_LOST, t_cut, seen);
     if (!idle_seen)
@@ -665,6 +686,20 @@ static int run_client(void)
 
     /* 1 */
     wait_sig("ready", 90000, NULL, 0);
+    if (cut_mode) {
+        rs = connect_loop(false);
+        SCICreateDMAQueue(sd, &dq, 0, 4, 0, &err);
+        if (!check_err(err, SCI_ERR_OK, "SCICreateDMAQueue"))
+            die("no DMA queue");
+        sig("reconnected", "cut\n");
+        rs = link_cut(rs, dq, cls, cmem);
+        SCIDisconnectSegment(rs, 0, &err);
+        check_err(err, SCI_ERR_OK, "SCIDisconnectSegment");
+        sig("finished", "ok\n");
+        SCITerminate();
+        summary();
+        return n_fail ? 1 : 0;
+    }
     rs = connect_loop(true);
 
     /* 2 */
@@ -777,9 +812,7 @@ static int run_client(void)
     /* 7: reconnect, the server is SIGKILLed */
     wait_sig("available-again", 60000, NULL, 0);
     rs = connect_loop(false);
-    sig("reconnected", "%s\n", cut_cmd ? "cut" : "nocut");
-    if (cut_cmd)
-        rs = link_cut(rs, dq, cls, cmem);
+    sig("reconnected", "ok\n");
     wait_sig("ready-to-die", 60000, NULL, 0);
     {
         uint64_t t_ready = now_ms(), t_notop = 0, t_lost = 0, deadline = t_ready + LOST_BOUND_MS;
@@ -838,7 +871,7 @@ static void usage(void) __attribute__((noreturn));
 static void usage(void)
 {
     fprintf(stderr, "usage: seg_pair --role server|client --peer-node N --sync PREFIX [--self-node N] "
-                    "[--marker FILE] [--iters N] [--cut-cmd CMD --heal-cmd CMD]\n");
+                    "[--marker FILE] [--iters N] [--mode full|cut] [--cut-cmd CMD --heal-cmd CMD]\n");
     exit(2);
 }
 
@@ -872,6 +905,8 @@ int main(int argc, char **argv)
             marker = v;
         else if (!strcmp(argv[i], "--iters"))
             iters = num(v);
+        else if (!strcmp(argv[i], "--mode") && (!strcmp(v, "full") || !strcmp(v, "cut")))
+            cut_mode = !strcmp(v, "cut");
         else if (!strcmp(argv[i], "--cut-cmd"))
             cut_cmd = v;
         else if (!strcmp(argv[i], "--heal-cmd"))
@@ -881,6 +916,8 @@ int main(int argc, char **argv)
         i++;
     }
     if (!peer_node || !sync_prefix || !cut_cmd != !heal_cmd)
+        usage();
+    if (cut_mode && !strcmp(role, "client") && !cut_cmd)
         usage();
     if (!strcmp(role, "server")) {
         server = true;

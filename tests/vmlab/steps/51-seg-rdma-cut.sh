@@ -1,0 +1,37 @@
+#!/bin/bash
+# Step: a cut link under libseg over the rdma adapter (tests/rdmalab/seg_pair.c --mode cut). The
+# client connects to the server's segment, takes eth0 (under rxe0) down for 3 s (idle for 1.5 s, then
+# a DMA write into the cut), brings it up, and checks that the cut was seen (CB_NOT_OPERATIONAL or
+# CB_LOST), that the DMA ended, and that the segment is usable again (OPERATIONAL, or LOST and then
+# reconnected). A blackhole route is no cut: rxe's traffic goes on through it.
+# vmlab-timeout: 120
+. "$VMLAB_LIB"
+bin=$BUILD/tests/rdmalab/seg_pair
+[ -x "$bin" ] || lab_fail "$bin not built (make O=<build> tests)"
+cat >opensci.conf <<EOC
+adapter 0 rdma dev=rxe0 listen=18519 mr_chunk=256K
+EOC
+cat >hosts.conf <<EOC
+$NODE_ID $SELF_ADDR
+$PEER_NODE_ID $PEER_ADDR
+EOC
+if ! rdma link show rxe0/1 >/dev/null 2>&1; then
+    lab_log "no rxe0: loading crc32_generic and adding it here"
+    modprobe crc32_generic || modprobe crc32-pclmul || lab_fail "no crc32 module in the guest"
+    rdma link add rxe0 type rxe netdev eth0 || lab_fail "rdma link add rxe0 failed"
+fi
+export OSCI_CONF=$PWD/opensci.conf OSCI_HOSTS=$PWD/hosts.conf OSCI_LOG=${OSCI_LOG:-warn}
+unset OSCI_NODE_ID
+args=(--mode cut --peer-node "$PEER_NODE_ID" --self-node "$NODE_ID" --sync "$LAB_DIR/sync/$STEP.prog")
+
+if [ "$ROLE" = server ]; then
+    "$bin" --role server "${args[@]}"
+    rc=$?
+    [ "$rc" = 0 ] || lab_fail "server exited with $rc"
+else
+    "$bin" --role client "${args[@]}" --cut-cmd "ip link set eth0 down" --heal-cmd "ip link set eth0 up"
+    rc=$?
+    ip link set eth0 up
+    [ "$rc" = 0 ] || lab_fail "client exited with $rc"
+fi
+lab_log "passed"
