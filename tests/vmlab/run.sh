@@ -93,6 +93,7 @@ append="console=ttyS0 loglevel=${VMLAB_LOGLEVEL:-4} panic=-1 vmlab.src=$SRC"
 case "$BUILD/" in "$SRC"/*) ;; *) append="$append vmlab.build=$BUILD" ;; esac
 start_guest() { # node mac netdev-option
     local node=$1 mac=$2 net=$3
+    # shellcheck disable=SC2054  # the commas belong to QEMU's option syntax
     local args=(
         -accel "$ACCEL" -cpu max -smp 1 -m "$MEM" -nodefaults -no-user-config -no-reboot
         -display none -monitor none -serial "file:$RUN/$node.console"

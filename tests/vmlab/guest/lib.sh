@@ -22,13 +22,32 @@ lab_fail() {
 # lab_wait NAME [SECONDS]: wait for the peer's lab_signal NAME (default 60 s). Fails on timeout
 # and as soon as the peer has failed this step.
 lab_wait() {
-    local f=$LAB_DIR/sync/$STEP.sig.$1.$(_lab_peer) i=0 n=$((${2:-60} * 10))
+    local peer f i=0 n=$((${2:-60} * 10))
+    peer=$(_lab_peer)
+    f=$LAB_DIR/sync/$STEP.sig.$1.$peer
     while [ ! -e "$f" ]; do
-        [ ! -e "$LAB_DIR/sync/$STEP.sig.failed.$(_lab_peer)" ] || { lab_log "peer failed before signalling $1"; return 1; }
+        [ ! -e "$LAB_DIR/sync/$STEP.sig.failed.$peer" ] || { lab_log "peer failed before signalling $1"; return 1; }
         i=$((i + 1))
         [ "$i" -le "$n" ] || { lab_log "peer never signalled $1"; return 1; }
         sleep 0.1
     done
+}
+
+# lab_wait_pid PID: wait for a background process of this step and return its exit status; when
+# the peer fails the step first, kill the process (SIGKILL) and return 1.
+lab_wait_pid() {
+    local failed
+    failed=$LAB_DIR/sync/$STEP.sig.failed.$(_lab_peer)
+    while kill -0 "$1" 2>/dev/null; do
+        if [ -e "$failed" ]; then
+            lab_log "peer failed; stopping process $1"
+            kill -9 "$1" 2>/dev/null
+            wait "$1" 2>/dev/null
+            return 1
+        fi
+        sleep 0.1
+    done
+    wait "$1"
 }
 
 # lab_wait_listen PORT [SECONDS]: wait until a local TCP socket listens on PORT.
