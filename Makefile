@@ -169,7 +169,7 @@ check-tsan: $(TSAN_TESTS)
 demo: all
 	@bash tools/demo.sh $(O)
 
-vmcheck: all
+vmcheck: all tests
 	@bash tests/vmlab/run.sh $(O)
 
 fuzz:
