@@ -195,12 +195,16 @@ static int hdr_lock(struct shm_hdr *h)
 }
 
 /* ---- notifications ---- */
+/* notes[side] counts messages posted to side's mqueue: raised before mq_send (lowered again if the send fails),
+ * so every message in the queue is counted and the receiver never leaves one behind (no spurious wake-ups). */
 static void notify_side(struct shm_ep *se, int side, mqd_t mq)
 {
     uint64_t one = 1;
-    if (mq_send(mq, (const char *)&one, sizeof(one), 0) < 0 && errno != EAGAIN)
-        osci_log(OSCI_LOG_DEBUG, "ipc", "mq_send: %s", strerror(errno));
     atomic_fetch_add(&se->h->side[side].notes, 1);
+    if (mq_send(mq, (const char *)&one, sizeof(one), 0) < 0) {
+        atomic_fetch_sub(&se->h->side[side].notes, 1);   /* EAGAIN: the queue is full, the receiver will wake */
+        if (errno != EAGAIN) osci_log(OSCI_LOG_DEBUG, "ipc", "mq_send: %s", strerror(errno));
+    }
 }
 
 static void notify_peer(struct shm_ep *se)
@@ -218,13 +222,12 @@ static void notify_if_armed(struct shm_ep *se, uint32_t bits)
         notify_peer(se);
 }
 
+/* Receives the counted messages; one still in flight is received on a later call (its arrival wakes us). */
 static void drain(struct shm_ep *se)
 {
     uint64_t n = atomic_load_explicit(&se->h->side[se->s].notes, memory_order_acquire);
     char msg[MQ_MSGSIZE];
-    if (n == se->notes_seen) return;
-    se->notes_seen = n;
-    while (mq_receive(se->mq_rx, msg, sizeof(msg), NULL) >= 0) {}
+    while (se->notes_seen != n && mq_receive(se->mq_rx, msg, sizeof(msg), NULL) >= 0) se->notes_seen++;
 }
 
 /* ---- the connection state machine (the only writer of side[s].state) ---- */
@@ -387,6 +390,11 @@ static int release_claim(struct shm_ep *se, int unlink_last)
     if (atomic_load(&h->claim[se->s].pid) == getpid()) {
         atomic_store(&h->claim[se->s].pid, 0);
         atomic_store(&h->claim[se->s].start, 0);
+        h->attached--;
+    }
+    if (atomic_load(&h->claim[se->p].pid) != 0 && !claim_alive(&h->claim[se->p])) {
+        atomic_store(&h->claim[se->p].pid, 0);   /* a dead peer's claim: we may be the last user */
+        atomic_store(&h->claim[se->p].start, 0);
         h->attached--;
     }
     if (h->attached == 0 && unlink_last && !atomic_load(&h->dead)) {

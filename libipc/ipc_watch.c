@@ -73,10 +73,30 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
+/* A forked child has no watcher thread: it starts its own, with its own epoll set. */
+static void atfork_child(void)
+{
+    if (epfd >= 0) close(epfd);
+    if (ctlfd >= 0) close(ctlfd);
+    epfd = ctlfd = -1;
+    wrunning = 0;
+    wlist = NULL;   /* the parent's entries: not ours to watch */
+    wcalling = 0;
+    pthread_mutex_init(&wlock, NULL);
+    pthread_cond_init(&wdone, NULL);
+}
+
+static void atfork_once(void)
+{
+    pthread_atfork(NULL, NULL, atfork_child);
+}
+
 static int start_locked(void)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
     int ret;
+    pthread_once(&once, atfork_once);
     if (wrunning) return 0;
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0) return -errno;
