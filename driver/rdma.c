@@ -7,10 +7,18 @@
  * Threads: progress()/arm() run in one event thread and own the CM channel, the completion
  * channel and every receive CQ. User threads call msg_send/db_ring/put/get: they take a
  * reference on the peer's connection under d->lock and use its send CQ under conn->send_lock.
- * A failed connection becomes a zombie, freed by progress() once no user holds it.
+ * A put/get waits for its completions by polling the send CQ for spin_us, then sleeping on the
+ * send CQ's own completion channel: one waiter (the leader) sleeps in poll() on its fd, the others
+ * on conn->send_cond, and every completion event wakes them all to reap. A failed connection
+ * becomes a zombie, freed by progress() once no user holds it.
+ *
+ * Observe mode (osci-seginfo): the device is opened for query() only. A running node publishes its
+ * peer table and libseg's info blob in a small /dev/shm file (rdma__pub_*), which peers() and
+ * info_read() of an observer read.
  */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -20,6 +28,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -67,7 +76,12 @@ struct rdma_conn {
     bool cq_armed;
     unsigned int n_stash;            /* completions taken by arm() for progress() */
     struct ibv_wc stash[RDMA_STASH];
-    pthread_mutex_t send_lock;       /* send CQ, counters below */
+    pthread_mutex_t send_lock;       /* send CQ, counters and wait state below */
+    pthread_cond_t send_cond;        /* waiters that are not the leader */
+    struct ibv_comp_channel *send_cc;
+    bool send_armed;                 /* send CQ armed: its next completion raises an event */
+    bool send_leader;                /* a waiter sleeps on send_cc's fd */
+    bool abandoned;                  /* a wait timed out: wr_ids may point at dead waiters */
     unsigned int sq_out;
     uint64_t msg_posted;
     uint32_t max_inline;
@@ -104,6 +118,10 @@ struct osci_drv_rmem {
 struct rdma_drv {
     struct osci_drv base;            /* first: to_rdma() */
     struct rdma_opts o;
+    bool observe;                    /* query/peers/info_read only */
+    char gid[INET6_ADDRSTRLEN];      /* the GID in use, "" when unknown */
+    char pub_name[128];              /* publish file (shm name) */
+    void *pub;                       /* its read-write map (running node), NULL: none */
     pthread_mutex_t lock;
     char dev_name[64];
     struct ibv_context *ctx;
@@ -259,12 +277,25 @@ static int conn_step(struct rdma_conn *c, enum conn_event ev)
 
 /* ---- connection resources ---- */
 
+static int set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -errno;
+    return 0;
+}
+
 static struct rdma_conn *conn_new(struct rdma_drv *d, uint32_t node, bool active)
 {
     struct rdma_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     if (pthread_mutex_init(&c->send_lock, NULL) != 0) {
+        free(c);
+        return NULL;
+    }
+    if (pthread_cond_init(&c->send_cond, NULL) != 0) {
+        pthread_mutex_destroy(&c->send_lock);
         free(c);
         return NULL;
     }
@@ -283,6 +314,8 @@ static void conn_free(struct rdma_conn *c)
         ibv_destroy_cq(c->recv_cq);
     if (c->send_cq)
         ibv_destroy_cq(c->send_cq);
+    if (c->send_cc)
+        ibv_destroy_comp_channel(c->send_cc);   /* after its CQ; every event was acked */
     if (c->recv_mr)
         ibv_dereg_mr(c->recv_mr);
     if (c->send_mr)
@@ -291,6 +324,7 @@ static void conn_free(struct rdma_conn *c)
     free(c->send_buf);
     if (c->id)
         rdma_destroy_id(c->id);
+    pthread_cond_destroy(&c->send_cond);
     pthread_mutex_destroy(&c->send_lock);
     free(c);
 }
@@ -314,8 +348,15 @@ static int conn_setup_qp(struct rdma_drv *d, struct rdma_conn *c)
     size_t rlen = (size_t)RDMA_RECV_DEPTH * RDMA_MSG_BUF, slen = (size_t)RDMA_SEND_DEPTH * RDMA_MSG_BUF;
     int ret;
 
+    c->send_cc = ibv_create_comp_channel(d->ctx);
+    if (!c->send_cc || set_nonblock(c->send_cc->fd) < 0) {
+        ret = errno ? -errno : -ENOMEM;
+        osci_log(OSCI_LOG_ERROR, MOD, "node %u: cannot create the send completion channel: %s", c->node,
+                 strerror(-ret));
+        return ret;
+    }
     c->recv_cq = ibv_create_cq(d->ctx, RDMA_RECV_DEPTH, c, d->cc, 0);
-    c->send_cq = ibv_create_cq(d->ctx, RDMA_SEND_DEPTH, c, NULL, 0);
+    c->send_cq = ibv_create_cq(d->ctx, RDMA_SEND_DEPTH, c, c->send_cc, 0);
     c->recv_buf = aligned_alloc(4096, (rlen + 4095) & ~(size_t)4095);
     c->send_buf = aligned_alloc(4096, (slen + 4095) & ~(size_t)4095);
     if (!c->recv_cq || !c->send_cq || !c->recv_buf || !c->send_buf) {
@@ -762,6 +803,8 @@ static void housekeeping(struct rdma_drv *d)
 
 /* ---- ops: progress / arm / event fd ---- */
 
+static void pub_peers(struct rdma_drv *d);
+
 static int rdma_progress(struct osci_drv *drv, struct osci_drv_event *ev, unsigned int max)
 {
     struct rdma_drv *d = to_rdma(drv);
@@ -770,6 +813,8 @@ static int rdma_progress(struct osci_drv *drv, struct osci_drv_event *ev, unsign
 
     if (!ev && max)
         return -EINVAL;
+    if (d->observe)
+        return -EPERM;
     pthread_mutex_lock(&d->lock);
     drain_fds(d);
     cm_drain(d);
@@ -780,6 +825,7 @@ static int rdma_progress(struct osci_drv *drv, struct osci_drv_event *ev, unsign
             conn_poll_recv(d, p->conn);
     }
     housekeeping(d);
+    pub_peers(d);
     bits = atomic_load(&d->db_pending) & atomic_load(&d->db_mask);
     if (bits && n < max) {
         bits = atomic_fetch_and(&d->db_pending, ~bits) & bits;
@@ -807,6 +853,8 @@ static int rdma_arm(struct osci_drv *drv)
     struct rdma_drv *d = to_rdma(drv);
     int ret = 0;
 
+    if (d->observe)
+        return -EPERM;
     pthread_mutex_lock(&d->lock);
     if (d->evq_n || (atomic_load(&d->db_pending) & atomic_load(&d->db_mask)))
         ret = -EAGAIN;
@@ -839,7 +887,8 @@ static int rdma_arm(struct osci_drv *drv)
 
 static int rdma_event_fd(struct osci_drv *drv)
 {
-    return to_rdma(drv)->epfd;
+    struct rdma_drv *d = to_rdma(drv);
+    return d->observe ? -EPERM : d->epfd;
 }
 
 /* ---- send side (any thread) ---- */
@@ -881,7 +930,7 @@ static void send_reap(struct rdma_drv *d, struct rdma_conn *c)
     while ((n = ibv_poll_cq(c->send_cq, 16, wc)) > 0) {
         for (int i = 0; i < n; i++) {
             c->sq_out--;
-            if (wc[i].wr_id) {
+            if (wc[i].wr_id && !c->abandoned) {
                 struct rdma_wait *w = (struct rdma_wait *)(uintptr_t)wc[i].wr_id;
                 w->pending--;
                 if (wc[i].status != IBV_WC_SUCCESS && !w->failed) {
@@ -1026,6 +1075,8 @@ static int rdma_mem_export(struct osci_drv *drv, void *addr, size_t size, struct
     uint64_t n = rdma__n_chunks(size, d->o.mr_chunk);
     int ret;
 
+    if (d->observe)
+        return -EPERM;
     if (!addr || !size || !mem_p)
         return -EINVAL;
     if (n > RDMA_XPORT_MAX_CHUNKS) {
@@ -1159,30 +1210,114 @@ static int wc_errno(enum ibv_wc_status s)
     }
 }
 
-/* Waits until w has no completion pending (the QP flushes everything if the link fails). */
-static void wait_done(struct rdma_drv *d, struct rdma_conn *c, struct rdma_wait *w)
+static uint64_t now_ns(void)
 {
-    unsigned int spins = 0;
-    for (;;) {
-        unsigned int pending;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* What a waiter waits for (send_lock held): its completions, or room in the send queue. */
+static bool wait_met(const struct rdma_conn *c, const struct rdma_wait *w, bool room)
+{
+    return room ? c->sq_out < RDMA_SEND_DEPTH : w->pending == 0;
+}
+
+/* A wait ran past wait_ms: the connection is failed, and its outstanding wr_ids are never read again. */
+static void wait_abandon(struct rdma_drv *d, struct rdma_conn *c)
+{
+    int none = 0;
+    if (!c->abandoned)
+        osci_log(OSCI_LOG_ERROR, MOD, "node %u: no completion within %u ms: failing the connection", c->node,
+                 d->o.wait_ms);
+    c->abandoned = true;
+    if (atomic_compare_exchange_strong(&c->wc_error, &none, (int)IBV_WC_GENERAL_ERR + 1))
+        wake(d);
+    pthread_cond_broadcast(&c->send_cond);
+}
+
+/*
+ * Waits (send_lock held, held again on return) until wait_met(): spin_us of polling, then sleep on
+ * the send CQ's completion channel. 0, -ETIMEDOUT after wait_ms (the connection is then failed), -EIO.
+ * Every outstanding work request completes, with a flush error if the link fails.
+ */
+static int wait_cq(struct rdma_drv *d, struct rdma_conn *c, struct rdma_wait *w, bool room)
+{
+    uint64_t t0 = now_ns(), spin_end = t0 + (uint64_t)d->o.spin_us * 1000;
+    uint64_t deadline = t0 + (uint64_t)d->o.wait_ms * 1000000;
+
+    send_reap(d, c);
+    while (!wait_met(c, w, room) && !c->abandoned && now_ns() < spin_end) {
+        pthread_mutex_unlock(&c->send_lock);
+        cpu_relax();
         pthread_mutex_lock(&c->send_lock);
         send_reap(d, c);
-        pending = w->pending;
-        pthread_mutex_unlock(&c->send_lock);
-        if (!pending)
-            return;
-        if (++spins < 64) {
-            sched_yield();
-        } else {
-            struct timespec ts = { 0, spins < 1024 ? 20000 : 500000 };
-            nanosleep(&ts, NULL);
+    }
+    for (;;) {
+        uint64_t now;
+        struct ibv_cq *cq;
+        void *ctx;
+
+        if (wait_met(c, w, room))
+            return 0;
+        if (c->abandoned)
+            return -EIO;
+        now = now_ns();
+        if (now >= deadline) {
+            wait_abandon(d, c);
+            return -ETIMEDOUT;
         }
+        if (c->send_leader) {
+            struct timespec ts;
+            uint64_t until;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            until = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 100000000ull;
+            ts.tv_sec = (time_t)(until / 1000000000ull);
+            ts.tv_nsec = (long)(until % 1000000000ull);
+            (void)pthread_cond_timedwait(&c->send_cond, &c->send_lock, &ts);
+            send_reap(d, c);
+            continue;
+        }
+        if (!c->send_armed) {
+            if (ibv_req_notify_cq(c->send_cq, 0) != 0) {
+                osci_log(OSCI_LOG_WARN, MOD, "node %u: ibv_req_notify_cq (send): %s", c->node, strerror(errno));
+                return -EIO;
+            }
+            c->send_armed = true;
+            send_reap(d, c);          /* a completion that came before arming raised no event */
+            continue;
+        }
+        c->send_leader = true;
+        pthread_mutex_unlock(&c->send_lock);
+        {
+            struct pollfd pfd = { .fd = c->send_cc->fd, .events = POLLIN };
+            uint64_t left_ms = (deadline - now + 999999) / 1000000;
+            (void)poll(&pfd, 1, left_ms > 100 ? 100 : (int)left_ms);
+        }
+        pthread_mutex_lock(&c->send_lock);
+        if (ibv_get_cq_event(c->send_cc, &cq, &ctx) == 0) {
+            ibv_ack_cq_events(cq, 1);
+            c->send_armed = false;
+        }
+        c->send_leader = false;
+        send_reap(d, c);
+        pthread_cond_broadcast(&c->send_cond);
     }
 }
 
 /*
  * One transfer: pieces stop at remote chunk ends, at local chunk ends (zero copy from an export)
- * and at RDMA_MAX_WR; through the bounce buffer when the local buffer is not exported.
+ * and at RDMA_MAX_WR; all pieces of a batch are in flight at once (up to the send queue's depth).
+ * Through the bounce buffer when the local buffer is not exported; small writes go inline.
  */
 static int rdma_xfer(struct rdma_drv *d, struct osci_drv_rmem *rm, size_t roff, uint8_t *local, size_t len,
                      bool write)
@@ -1205,26 +1340,29 @@ static int rdma_xfer(struct rdma_drv *d, struct osci_drv_rmem *rm, size_t roff, 
         conn_put(d, c);
         return -ECONNRESET;               /* imported from an earlier incarnation */
     }
-    pthread_mutex_lock(&d->lock);
-    for (lm = d->exports; lm; lm = lm->next)
-        if (local >= lm->addr && (size_t)(local - lm->addr) <= lm->size && len <= lm->size - (size_t)(local - lm->addr))
-            break;
-    pthread_mutex_unlock(&d->lock);
-    if (!lm)
-        pthread_mutex_lock(&d->bounce_lock);
+    if (!(write && len <= c->max_inline)) {
+        pthread_mutex_lock(&d->lock);
+        for (lm = d->exports; lm; lm = lm->next)
+            if (local >= lm->addr && (size_t)(local - lm->addr) <= lm->size &&
+                len <= lm->size - (size_t)(local - lm->addr))
+                break;
+        pthread_mutex_unlock(&d->lock);
+        if (!lm)
+            pthread_mutex_lock(&d->bounce_lock);
+    }
+    pthread_mutex_lock(&c->send_lock);
     while (done < len && !ret) {
         size_t batch = len - done, off = 0;
         struct rdma_wait w = { 0, IBV_WC_SUCCESS, false };
+        bool inline_wr = write && len <= c->max_inline;
 
-        if (!lm) {
+        if (!lm && !inline_wr) {
             if (batch > d->o.bounce)
                 batch = d->o.bounce;
             if (write)
                 memcpy(d->bounce, local + done, batch);
         }
-        bool failed = false;
-
-        while (off < batch && !failed) {
+        while (off < batch && !ret) {
             uint64_t ro = roff + done + off;
             uint64_t piece = rdma__piece(ro, batch - off, rm->x.chunk, d->max_wr_len);
             struct ibv_send_wr wr, *bad;
@@ -1232,7 +1370,10 @@ static int rdma_xfer(struct rdma_drv *d, struct osci_drv_rmem *rm, size_t roff, 
             int r;
 
             memset(&wr, 0, sizeof(wr));
-            if (lm) {
+            if (inline_wr) {
+                sge.addr = (uintptr_t)(local + done + off);
+                sge.lkey = 0;             /* inline: the data is copied into the request */
+            } else if (lm) {
                 uint64_t lo = (uint64_t)(local - lm->addr) + done + off;
                 piece = rdma__piece(lo, piece, lm->chunk, 0);
                 sge.addr = (uintptr_t)(local + done + off);
@@ -1246,43 +1387,48 @@ static int rdma_xfer(struct rdma_drv *d, struct osci_drv_rmem *rm, size_t roff, 
             wr.sg_list = &sge;
             wr.num_sge = 1;
             wr.opcode = write ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ;
-            wr.send_flags = IBV_SEND_SIGNALED;
+            wr.send_flags = IBV_SEND_SIGNALED | (inline_wr ? IBV_SEND_INLINE : 0);
             wr.wr.rdma.remote_addr = rm->x.addr + ro;
             wr.wr.rdma.rkey = rm->x.rkey[ro / rm->x.chunk];
-            pthread_mutex_lock(&c->send_lock);
             send_reap(d, c);
-            failed = w.failed;
-            if (c->sq_out >= RDMA_SEND_DEPTH || failed) {
-                pthread_mutex_unlock(&c->send_lock);
-                sched_yield();            /* room comes back as work completes */
-                continue;
+            if (c->sq_out >= RDMA_SEND_DEPTH) {
+                r = wait_cq(d, c, &w, true);    /* room comes back as work completes */
+                if (r < 0) {
+                    ret = r;
+                    break;
+                }
             }
+            if (w.failed || atomic_load(&c->wc_error))
+                break;
             r = ibv_post_send(c->id->qp, &wr, &bad);
-            if (!r) {
-                c->sq_out++;
-                w.pending++;
-            }
-            pthread_mutex_unlock(&c->send_lock);
             if (r) {
                 osci_log(OSCI_LOG_WARN, MOD, "node %u: ibv_post_send (%s): %s", c->node, write ? "write" : "read",
                          strerror(r));
                 ret = -EIO;
                 break;
             }
+            c->sq_out++;
+            w.pending++;
             off += piece;
         }
-        wait_done(d, c, &w);
-        if (w.failed) {
-            osci_log(OSCI_LOG_WARN, MOD, "node %u: RDMA %s failed: %s", c->node, write ? "WRITE" : "READ",
-                     ibv_wc_status_str(w.status));
-            ret = wc_errno(w.status);
+        if (w.pending) {
+            int r = wait_cq(d, c, &w, false);
+            if (r < 0 && !ret)
+                ret = r;
         }
-        if (!ret && !lm && !write)
+        if (!ret && (w.failed || (off < batch && atomic_load(&c->wc_error)))) {
+            enum ibv_wc_status st = w.failed ? w.status : (enum ibv_wc_status)(atomic_load(&c->wc_error) - 1);
+            osci_log(OSCI_LOG_WARN, MOD, "node %u: RDMA %s failed: %s", c->node, write ? "WRITE" : "READ",
+                     ibv_wc_status_str(st));
+            ret = wc_errno(st);
+        }
+        if (!ret && !lm && !inline_wr && !write)
             memcpy(local + done, d->bounce, batch);
         if (!ret)
             done += batch;
     }
-    if (!lm)
+    pthread_mutex_unlock(&c->send_lock);
+    if (!lm && !(write && len <= c->max_inline))
         pthread_mutex_unlock(&d->bounce_lock);
     conn_put(d, c);
     return ret;
@@ -1300,6 +1446,48 @@ static int rdma_get(struct osci_drv *drv, struct osci_drv_rmem *rmem, size_t rof
 
 /* ---- peers, probe, query, inject ---- */
 
+/* Writes the peer table into the publish file (d->lock held). */
+static void pub_peers(struct rdma_drv *d)
+{
+    struct rdma_pub_peer t[RDMA_PUB_PEERS];
+    unsigned int n = 0;
+
+    if (!d->pub)
+        return;
+    for (unsigned int i = 0; i < d->n_hosts && n < RDMA_PUB_PEERS; i++) {
+        uint32_t node = d->hosts[i].node_id;
+        const struct rdma_peer *p = &d->peer[node];
+        if (node == d->base.node_id)
+            continue;
+        t[n].node_id = node;
+        t[n].link_up = p->link_up;
+        t[n].epoch = p->epoch;
+        t[n].last_rx_ms = p->last_rx_ms;
+        n++;
+    }
+    rdma__pub_set_peers(d->pub, t, n);
+}
+
+/* Observer: a snapshot of the running node's publish file. -ENOTCONN when no live node publishes. */
+static int pub_snapshot(struct rdma_drv *d, struct rdma_pub_state *st, void *info, size_t cap)
+{
+    const void *map;
+    int ret = rdma__pub_open(d->pub_name, &map);
+
+    if (ret == -ENOENT)
+        return -ENOTCONN;
+    if (ret < 0) {
+        osci_log(OSCI_LOG_WARN, MOD, "/dev/shm%s: %s", d->pub_name,
+                 ret == -EPERM ? "not this user's 0600 file: ignored" : strerror(-ret));
+        return ret == -EPERM ? -EACCES : ret;
+    }
+    ret = rdma__pub_read(map, RDMA_PUB_SIZE, st, info, cap);
+    munmap((void *)(uintptr_t)map, RDMA_PUB_SIZE);
+    if (ret == 0 && !rdma__pid_alive(st->pid))
+        ret = -ENOTCONN;          /* left by a node that was killed */
+    return ret;
+}
+
 static int rdma_peers(struct osci_drv *drv, struct osci_peer_info *out, unsigned int max, unsigned int *count_p)
 {
     struct rdma_drv *d = to_rdma(drv);
@@ -1308,6 +1496,40 @@ static int rdma_peers(struct osci_drv *drv, struct osci_peer_info *out, unsigned
 
     if (!count_p || (!out && max))
         return -EINVAL;
+    if (d->observe) {
+        /* The node running on this host, then its peers as it sees them. */
+        struct rdma_pub_state *st = malloc(sizeof(*st));
+        int ret;
+        if (!st)
+            return -ENOMEM;
+        ret = pub_snapshot(d, st, NULL, 0);
+        if (ret < 0) {
+            free(st);
+            return ret;
+        }
+        for (unsigned int i = 0; i <= st->n_peers; i++) {
+            if (n < max) {
+                memset(&out[n], 0, sizeof(out[n]));
+                if (i == 0) {
+                    out[n].node_id = st->node_id;
+                    out[n].link_up = 1;
+                    out[n].epoch = st->epoch;
+                    out[n].pid = st->pid;
+                } else {
+                    const struct rdma_pub_peer *p = &st->peer[i - 1];
+                    out[n].node_id = p->node_id;
+                    out[n].link_up = p->link_up != 0;
+                    out[n].epoch = p->epoch;
+                    out[n].pid = -1;
+                    out[n].heartbeat_age_ms = p->last_rx_ms && now > p->last_rx_ms ? now - p->last_rx_ms : 0;
+                }
+            }
+            n++;
+        }
+        free(st);
+        *count_p = n < max ? n : max;
+        return 0;
+    }
     pthread_mutex_lock(&d->lock);
     for (unsigned int i = 0; i < d->n_hosts; i++) {
         uint32_t node = d->hosts[i].node_id;
@@ -1329,6 +1551,54 @@ static int rdma_peers(struct osci_drv *drv, struct osci_peer_info *out, unsigned
     return 0;
 }
 
+static int rdma_info_publish(struct osci_drv *drv, const void *buf, size_t len)
+{
+    struct rdma_drv *d = to_rdma(drv);
+    int ret;
+
+    if (d->observe)
+        return -EPERM;
+    if (!d->pub)
+        return -EOPNOTSUPP;       /* the publish file could not be created (logged at open) */
+    pthread_mutex_lock(&d->lock);
+    ret = rdma__pub_set_info(d->pub, buf, len);
+    pthread_mutex_unlock(&d->lock);
+    return ret;
+}
+
+/* Only the table of the node on this host is readable: other hosts' tables never cross the fabric. */
+static int rdma_info_read(struct osci_drv *drv, uint32_t node, void *buf, size_t len, size_t *len_p)
+{
+    struct rdma_drv *d = to_rdma(drv);
+    struct rdma_pub_state *st;
+    int ret;
+
+    if (!len_p || (!buf && len))
+        return -EINVAL;
+    st = malloc(sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    if (d->observe) {
+        ret = pub_snapshot(d, st, buf, len);
+    } else if (!d->pub) {
+        ret = -EOPNOTSUPP;
+    } else {
+        pthread_mutex_lock(&d->lock);
+        ret = rdma__pub_read(d->pub, RDMA_PUB_SIZE, st, buf, len);
+        pthread_mutex_unlock(&d->lock);
+    }
+    if (ret == 0 && node != st->node_id) {
+        ret = -EHOSTUNREACH;
+        for (unsigned int i = 0; i < st->n_peers; i++)
+            if (st->peer[i].node_id == node)
+                ret = -EOPNOTSUPP;
+    }
+    if (ret == 0)
+        *len_p = st->info_len;
+    free(st);
+    return ret;
+}
+
 static int rdma_probe(struct osci_drv *drv, uint32_t node)
 {
     struct rdma_drv *d = to_rdma(drv);
@@ -1344,14 +1614,27 @@ static int rdma_probe(struct osci_drv *drv, uint32_t node)
     return ret;
 }
 
+/* "rdma:<dev>:<port> gid=<GID> state=<STATE>"; gid= and state= only when known and when they fit. */
 static int rdma_query(struct osci_drv *drv, struct osci_drv_info *info)
 {
     struct rdma_drv *d = to_rdma(drv);
+    struct ibv_port_attr pa;
+    size_t n;
 
     if (!info)
         return -EINVAL;
     memset(info, 0, sizeof(*info));
-    snprintf(info->name, sizeof(info->name), "rdma:%.48s:%u", d->dev_name, d->o.port);
+    snprintf(info->name, sizeof(info->name), "rdma:%.40s:%u", d->dev_name, d->o.port);
+    n = strlen(info->name);
+    if (d->gid[0] && n + 5 + strlen(d->gid) < sizeof(info->name))
+        n += (size_t)snprintf(info->name + n, sizeof(info->name) - n, " gid=%s", d->gid);
+    if (ibv_query_port(d->ctx, (uint8_t)d->o.port, &pa) == 0) {
+        const char *st = ibv_port_state_str(pa.state);
+        if (!strncmp(st, "PORT_", 5))
+            st += 5;
+        if (n + 7 + strlen(st) < sizeof(info->name))
+            snprintf(info->name + n, sizeof(info->name) - n, " state=%s", st);
+    }
     info->node_id = d->base.node_id;
     info->max_nodes = 255;
     info->max_mem_size = d->o.mr_chunk * RDMA_XPORT_MAX_CHUNKS;
@@ -1366,6 +1649,8 @@ static int rdma_inject(struct osci_drv *drv, enum osci_fault fault, uint32_t nod
     struct rdma_drv *d = to_rdma(drv);
     struct rdma_peer *p;
 
+    if (d->observe)
+        return -EPERM;
     if (node == 0 || node > 255 || node == d->base.node_id || !d->peer[node].host)
         return -EHOSTUNREACH;
     p = &d->peer[node];
@@ -1497,12 +1782,87 @@ static int pick_local_addr(struct rdma_drv *d, int gid_tbl_len)
     return -EADDRNOTAVAIL;
 }
 
-static int set_nonblock(int fd)
+/* d->gid: the GID at gid_index=, else the one that carries the local address. */
+static void find_gid(struct rdma_drv *d, int gid_tbl_len)
 {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-        return -errno;
+    static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+    d->gid[0] = 0;
+    for (int i = d->o.gid_index >= 0 ? d->o.gid_index : 0; i < gid_tbl_len; i++) {
+        struct ibv_gid_entry e;
+        bool match;
+
+        if (ibv_query_gid_ex(d->ctx, d->o.port, (uint32_t)i, &e, 0) != 0) {
+            if (d->o.gid_index >= 0)
+                return;
+            continue;
+        }
+        if (d->o.gid_index >= 0)
+            match = true;
+        else if (d->local.ss_family == AF_INET)
+            match = !memcmp(e.gid.raw, v4mapped, 12) &&
+                    !memcmp(e.gid.raw + 12, &((struct sockaddr_in *)&d->local)->sin_addr, 4) &&
+                    (d->o.ip[0] || e.gid_type == IBV_GID_TYPE_ROCE_V2);
+        else if (d->local.ss_family == AF_INET6)
+            match = !memcmp(e.gid.raw, &((struct sockaddr_in6 *)&d->local)->sin6_addr, 16);
+        else
+            match = false;
+        if (match) {
+            if (!inet_ntop(AF_INET6, e.gid.raw, d->gid, sizeof(d->gid)))
+                d->gid[0] = 0;
+            return;
+        }
+        if (d->o.gid_index >= 0)
+            return;
+    }
+}
+
+/* Observe mode: the device for query(), the publish file's name for peers()/info_read(); no PD, no CM. */
+static int rdma_observe_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p)
+{
+    struct rdma_drv *d;
+    struct ibv_port_attr pattr;
+    char err[256];
+    int ret;
+
+    d = calloc(1, sizeof(*d));
+    if (!d)
+        return -ENOMEM;
+    d->observe = true;
+    d->epfd = d->tfd = d->wfd = -1;
+    ret = rdma__opts_parse(conf, &d->o, err, sizeof(err));
+    if (ret < 0) {
+        osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: %s", conf->adapter_no, err);
+        goto err_free;
+    }
+    if (d->o.ip[0]) {
+        struct addrinfo hints = { .ai_flags = AI_NUMERICHOST }, *res;
+        if (getaddrinfo(d->o.ip, NULL, &hints, &res) != 0) {
+            ret = -EINVAL;
+            goto err_free;
+        }
+        memcpy(&d->local, res->ai_addr, res->ai_addrlen);
+        freeaddrinfo(res);
+    }
+    ret = pick_device(d);
+    if (ret < 0)
+        goto err_free;
+    if (ibv_query_port(d->ctx, (uint8_t)d->o.port, &pattr) != 0) {
+        osci_log(OSCI_LOG_ERROR, MOD, "%s: cannot query port %u: %s", d->dev_name, d->o.port, strerror(errno));
+        ret = -ENODEV;
+        goto err_free;
+    }
+    if (pick_local_addr(d, pattr.gid_tbl_len) == 0)     /* a port without an address shows no GID */
+        find_gid(d, pattr.gid_tbl_len);
+    ret = rdma__pub_name(d->dev_name, d->o.port, d->o.listen, d->pub_name, sizeof(d->pub_name));
+    if (ret < 0)
+        goto err_free;
+    *drv_p = &d->base;
     return 0;
+
+err_free:
+    free(d);
+    return ret;
 }
 
 static int setup_fds(struct rdma_drv *d)
@@ -1556,10 +1916,8 @@ static int rdma_open(const struct osci_adapter_conf *conf, struct osci_drv **drv
     osci_log_init();
     if (!conf || !drv_p)
         return -EINVAL;
-    if (conf->observe) {
-        osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: observing an rdma fabric is not supported", conf->adapter_no);
-        return -EOPNOTSUPP;
-    }
+    if (conf->observe)
+        return rdma_observe_open(conf, drv_p);
     d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
@@ -1612,6 +1970,7 @@ static int rdma_open(const struct osci_adapter_conf *conf, struct osci_drv **drv
     ret = pick_local_addr(d, pattr.gid_tbl_len);
     if (ret < 0)
         goto err_free;
+    find_gid(d, pattr.gid_tbl_len);
     addr_str((struct sockaddr *)&d->local, a, sizeof(a));
 
     d->base.node_id = conf->node_id ? conf->node_id
@@ -1684,8 +2043,17 @@ static int rdma_open(const struct osci_adapter_conf *conf, struct osci_drv **drv
     }
     osci_log(OSCI_LOG_INFO, MOD, "adapter %u: node %u on %s port %u, %s:%u, epoch %016" PRIx64, conf->adapter_no,
              d->base.node_id, d->dev_name, d->o.port, a, d->o.listen, d->epoch);
+    /* Introspection only: without the file the node runs, and observers see no node here. */
+    if (rdma__pub_name(d->dev_name, d->o.port, d->o.listen, d->pub_name, sizeof(d->pub_name)) < 0 ||
+        rdma__pub_create(d->pub_name, (int32_t)getpid(), d->base.node_id, d->epoch, &d->pub, err,
+                         sizeof(err)) < 0) {
+        osci_log(OSCI_LOG_WARN, MOD, "adapter %u: no publish file for osci-seginfo: %s", conf->adapter_no,
+                 err[0] ? err : "name too long");
+        d->pub = NULL;
+    }
     pthread_mutex_lock(&d->lock);
     housekeeping(d);             /* first connection attempts */
+    pub_peers(d);
     pthread_mutex_unlock(&d->lock);
     free(hosts);
     *drv_p = &d->base;
@@ -1718,6 +2086,14 @@ static void rdma_close(struct osci_drv *drv)
 {
     struct rdma_drv *d = to_rdma(drv);
 
+    if (d->observe) {
+        free(d);
+        return;
+    }
+    if (d->pub) {
+        munmap(d->pub, RDMA_PUB_SIZE);
+        shm_unlink(d->pub_name);
+    }
     pthread_mutex_lock(&d->lock);
     for (unsigned int i = 0; i < d->n_hosts; i++) {
         struct rdma_peer *p = &d->peer[d->hosts[i].node_id];
@@ -1772,5 +2148,7 @@ const struct osci_drv_ops osci_rdma_ops = {
     .get = rdma_get,
     .db_poll = rdma_db_poll,
     .probe = rdma_probe,
+    .info_publish = rdma_info_publish,
+    .info_read = rdma_info_read,
     .inject = rdma_inject,
 };

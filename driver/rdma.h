@@ -19,6 +19,8 @@
 #define RDMA_MAX_CHUNK         (1ull << 30)
 #define RDMA_DEFAULT_BOUNCE    (2ull << 20)
 #define RDMA_DEFAULT_RETRY_MS  500
+#define RDMA_DEFAULT_SPIN_US   20
+#define RDMA_DEFAULT_WAIT_MS   30000
 
 struct rdma_opts {
     char dev[64];            /* "": the first device */
@@ -29,6 +31,8 @@ struct rdma_opts {
     uint64_t mr_chunk;       /* registration chunk, power of two */
     uint64_t bounce;         /* bounce buffer for unregistered put/get buffers */
     unsigned int retry_ms;   /* reconnect period while a peer is down */
+    unsigned int spin_us;    /* put/get: poll the send CQ this long before sleeping on its channel */
+    unsigned int wait_ms;    /* put/get: longest wait for a completion, then -ETIMEDOUT */
 };
 
 /* Fills *o from conf's options (defaults for absent keys). -EINVAL with a message in err on bad input. */
@@ -103,5 +107,52 @@ const struct rdma_host *rdma__hosts_find(const struct rdma_host *h, unsigned int
  * listed with an address other than src. */
 int rdma__peer_check(const struct rdma_host *h, unsigned int n, uint32_t self, const struct sockaddr *src,
                      uint32_t claimed);
+
+/* ---- publish file: what a running node shows to observers (osci-seginfo) on the same host ----
+ * /dev/shm/<rdma__pub_name()>, 0600, created O_EXCL|O_NOFOLLOW by the node that opened the adapter,
+ * removed on close. A seqlock word guards the peer table and the info blob; host byte order (one host).
+ * Layout: hdr (RDMA_PUB_HDR bytes), RDMA_PUB_PEERS peer entries, then the info blob (RDMA_PUB_INFO_MAX).
+ */
+#define RDMA_PUB_MAGIC     0x5052534fu   /* "OSRP" */
+#define RDMA_PUB_VERSION   1
+#define RDMA_PUB_HDR       64
+#define RDMA_PUB_PEERS     255
+#define RDMA_PUB_PEER_SIZE 24
+#define RDMA_PUB_INFO_MAX  16384
+#define RDMA_PUB_SIZE      (RDMA_PUB_HDR + RDMA_PUB_PEERS * RDMA_PUB_PEER_SIZE + RDMA_PUB_INFO_MAX)
+struct rdma_pub_peer {
+    uint32_t node_id;
+    uint32_t link_up;
+    uint64_t epoch;
+    uint64_t last_rx_ms;     /* CLOCK_MONOTONIC milliseconds, 0: never */
+};
+struct rdma_pub_state {      /* a consistent snapshot */
+    int32_t pid;
+    uint32_t node_id;
+    uint64_t epoch;
+    unsigned int n_peers;
+    struct rdma_pub_peer peer[RDMA_PUB_PEERS];
+    size_t info_len;
+};
+/* The shm name ("/osci-rdma.<dev>.<port>.<listen>", unsafe characters of dev as '_'); -ENAMETOOLONG. */
+int rdma__pub_name(const char *dev, unsigned int port, unsigned int listen, char *buf, size_t len);
+/* Header of a fresh file (the memory is RDMA_PUB_SIZE bytes, zeroed). */
+void rdma__pub_init(void *map, int32_t pid, uint32_t node_id, uint64_t epoch);
+/* Writers (one at a time, the caller serialises): the peer table, the info blob (-EMSGSIZE). */
+void rdma__pub_set_peers(void *map, const struct rdma_pub_peer *p, unsigned int n);
+int rdma__pub_set_info(void *map, const void *buf, size_t len);
+/* A consistent copy of what map_len bytes at map hold; the blob into info (cap bytes, -EMSGSIZE when
+ * it does not fit; info may be NULL with cap 0). -EBADMSG for a malformed file, -EAGAIN when a writer
+ * kept it changing. */
+int rdma__pub_read(const volatile void *map, size_t map_len, struct rdma_pub_state *st, void *info, size_t cap);
+/* Creates the file (replacing one left by a process that no longer runs) and maps it read-write.
+ * -EADDRINUSE when a live process owns it (err names it). */
+int rdma__pub_create(const char *name, int32_t pid, uint32_t node_id, uint64_t epoch, void **map_p, char *err,
+                     size_t errlen);
+/* Opens and maps an existing file read-only after checking it (regular, ours, 0600, RDMA_PUB_SIZE bytes);
+ * -ENOENT when there is none, -EPERM/-EBADMSG when it fails the checks. Unmap with munmap(RDMA_PUB_SIZE). */
+int rdma__pub_open(const char *name, const void **map_p);
+/* 1 when process pid runs (kill(pid, 0) does not say ESRCH). */
+int rdma__pid_alive(int32_t pid);
 
 #endif

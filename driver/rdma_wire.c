@@ -1,10 +1,18 @@
 /* rdma driver: the parts that need no device (options, wire formats, splitting, admission). */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <stdatomic.h>
 
 #include "rdma.h"
 
@@ -91,6 +99,8 @@ int rdma__opts_parse(const struct osci_adapter_conf *conf, struct rdma_opts *o, 
     t.mr_chunk = RDMA_DEFAULT_CHUNK;
     t.bounce = RDMA_DEFAULT_BOUNCE;
     t.retry_ms = RDMA_DEFAULT_RETRY_MS;
+    t.spin_us = RDMA_DEFAULT_SPIN_US;
+    t.wait_ms = RDMA_DEFAULT_WAIT_MS;
     for (unsigned int i = 0; i < conf->n_opts && i < sizeof(conf->opts) / sizeof(conf->opts[0]); i++) {
         const char *k = conf->opts[i].key, *v = conf->opts[i].value;
         if (!strcmp(k, "dev")) {
@@ -126,9 +136,17 @@ int rdma__opts_parse(const struct osci_adapter_conf *conf, struct rdma_opts *o, 
             if (opt_uint(v, 50, 600000, &u) < 0)
                 return opt_err(err, errlen, "rdma option %s=\"%s\": expected milliseconds in 50..600000", k, v);
             t.retry_ms = (unsigned int)u;
+        } else if (!strcmp(k, "spin_us")) {
+            if (opt_uint(v, 0, 100000, &u) < 0)
+                return opt_err(err, errlen, "rdma option %s=\"%s\": expected microseconds in 0..100000", k, v);
+            t.spin_us = (unsigned int)u;
+        } else if (!strcmp(k, "wait_ms")) {
+            if (opt_uint(v, 100, 600000, &u) < 0)
+                return opt_err(err, errlen, "rdma option %s=\"%s\": expected milliseconds in 100..600000", k, v);
+            t.wait_ms = (unsigned int)u;
         } else {
             return opt_err(err, errlen, "unknown rdma option \"%s\"%s (known: dev port gid_index ip listen "
-                           "mr_chunk bounce retry_ms)", k, "");
+                           "mr_chunk bounce retry_ms spin_us wait_ms)", k, "");
         }
     }
     *o = t;
@@ -365,4 +383,284 @@ int rdma__peer_check(const struct rdma_host *h, unsigned int n, uint32_t self, c
     if (!e || !rdma__addr_equal((const struct sockaddr *)&e->sa, src))
         return -EACCES;
     return 0;
+}
+
+/* ---- publish file ---- */
+
+/* Header offsets. */
+#define PUB_MAGIC    0
+#define PUB_VERSION  4
+#define PUB_SEQ      8
+#define PUB_PID      12
+#define PUB_NODE     16
+#define PUB_NPEERS   20
+#define PUB_EPOCH    24
+#define PUB_INFOLEN  32
+#define PUB_SIZE     36
+#define PUB_PEERS    RDMA_PUB_HDR
+#define PUB_INFO     (RDMA_PUB_HDR + RDMA_PUB_PEERS * RDMA_PUB_PEER_SIZE)
+
+static _Atomic uint32_t *pub_seq(const volatile void *map)
+{
+    return (_Atomic uint32_t *)((uintptr_t)map + PUB_SEQ);
+}
+
+int rdma__pub_name(const char *dev, unsigned int port, unsigned int listen, char *buf, size_t len)
+{
+    char d[64];
+    size_t i;
+    int n;
+
+    for (i = 0; dev[i] && i < sizeof(d) - 1; i++) {
+        char ch = dev[i];
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                 ch == '-';
+        d[i] = ok ? ch : '_';
+    }
+    d[i] = 0;
+    n = snprintf(buf, len, "/osci-rdma.%s.%u.%u", d, port, listen);
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+void rdma__pub_init(void *map, int32_t pid, uint32_t node_id, uint64_t epoch)
+{
+    uint8_t *b = map;
+    uint32_t magic = RDMA_PUB_MAGIC, size = RDMA_PUB_SIZE;
+    uint16_t ver = RDMA_PUB_VERSION;
+
+    memcpy(b + PUB_VERSION, &ver, 2);
+    memcpy(b + PUB_PID, &pid, 4);
+    memcpy(b + PUB_NODE, &node_id, 4);
+    memcpy(b + PUB_EPOCH, &epoch, 8);
+    memcpy(b + PUB_SIZE, &size, 4);
+    atomic_thread_fence(memory_order_release);
+    memcpy(b + PUB_MAGIC, &magic, 4);       /* last: a reader sees a whole header or no magic */
+}
+
+static void pub_write_begin(void *map)
+{
+    atomic_fetch_add_explicit(pub_seq(map), 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+}
+
+static void pub_write_end(void *map)
+{
+    atomic_fetch_add_explicit(pub_seq(map), 1, memory_order_release);
+}
+
+void rdma__pub_set_peers(void *map, const struct rdma_pub_peer *p, unsigned int n)
+{
+    uint8_t *b = map;
+    uint32_t cnt = n < RDMA_PUB_PEERS ? n : RDMA_PUB_PEERS;
+
+    pub_write_begin(map);
+    for (uint32_t i = 0; i < cnt; i++) {
+        uint8_t *e = b + PUB_PEERS + (size_t)i * RDMA_PUB_PEER_SIZE;
+        memcpy(e, &p[i].node_id, 4);
+        memcpy(e + 4, &p[i].link_up, 4);
+        memcpy(e + 8, &p[i].epoch, 8);
+        memcpy(e + 16, &p[i].last_rx_ms, 8);
+    }
+    memcpy(b + PUB_NPEERS, &cnt, 4);
+    pub_write_end(map);
+}
+
+int rdma__pub_set_info(void *map, const void *buf, size_t len)
+{
+    uint8_t *b = map;
+    uint32_t l = (uint32_t)len;
+
+    if (len > RDMA_PUB_INFO_MAX)
+        return -EMSGSIZE;
+    if (!buf && len)
+        return -EINVAL;
+    pub_write_begin(map);
+    if (len)
+        memcpy(b + PUB_INFO, buf, len);
+    memcpy(b + PUB_INFOLEN, &l, 4);
+    pub_write_end(map);
+    return 0;
+}
+
+int rdma__pub_read(const volatile void *map, size_t map_len, struct rdma_pub_state *st, void *info, size_t cap)
+{
+    const uint8_t *b = (const uint8_t *)(uintptr_t)map;
+    uint32_t magic, size, npeers, infolen;
+    uint16_t ver;
+
+    if (!map || !st || (!info && cap))
+        return -EINVAL;
+    if (map_len < RDMA_PUB_SIZE)
+        return -EBADMSG;
+    memcpy(&magic, b + PUB_MAGIC, 4);
+    atomic_thread_fence(memory_order_acquire);
+    memcpy(&ver, b + PUB_VERSION, 2);
+    memcpy(&size, b + PUB_SIZE, 4);
+    if (magic != RDMA_PUB_MAGIC || ver != RDMA_PUB_VERSION || size != RDMA_PUB_SIZE)
+        return -EBADMSG;
+    for (int tries = 0; tries < 1000; tries++) {
+        uint32_t s1 = atomic_load_explicit(pub_seq(map), memory_order_acquire);
+        if (s1 & 1) {
+            struct timespec ts = { 0, 100000 };
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        memcpy(&st->pid, b + PUB_PID, 4);
+        memcpy(&st->node_id, b + PUB_NODE, 4);
+        memcpy(&st->epoch, b + PUB_EPOCH, 8);
+        memcpy(&npeers, b + PUB_NPEERS, 4);
+        memcpy(&infolen, b + PUB_INFOLEN, 4);
+        if (npeers > RDMA_PUB_PEERS || infolen > RDMA_PUB_INFO_MAX)
+            goto changed;         /* torn, or malformed: decided once the sequence is stable */
+        for (uint32_t i = 0; i < npeers; i++) {
+            const uint8_t *e = b + PUB_PEERS + (size_t)i * RDMA_PUB_PEER_SIZE;
+            memcpy(&st->peer[i].node_id, e, 4);
+            memcpy(&st->peer[i].link_up, e + 4, 4);
+            memcpy(&st->peer[i].epoch, e + 8, 8);
+            memcpy(&st->peer[i].last_rx_ms, e + 16, 8);
+        }
+        if (cap && infolen <= cap)
+            memcpy(info, b + PUB_INFO, infolen);
+    changed:
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(pub_seq(map), memory_order_relaxed) != s1)
+            continue;
+        if (npeers > RDMA_PUB_PEERS || infolen > RDMA_PUB_INFO_MAX)
+            return -EBADMSG;
+        st->n_peers = npeers;
+        st->info_len = infolen;
+        return info && infolen > cap ? -EMSGSIZE : 0;
+    }
+    return -EAGAIN;
+}
+
+int rdma__pid_alive(int32_t pid)
+{
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH);
+}
+
+/* Checks an open publish file: regular, owned by us, no group/other access, the right size. */
+static int pub_check(int fd)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) < 0)
+        return -errno;
+    if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 077))
+        return -EPERM;
+    return sb.st_size == RDMA_PUB_SIZE ? 0 : -EBADMSG;
+}
+
+/* The pid in an existing file; 0 when the file is not (yet) a whole publish file, -errno. */
+static int pub_owner(const char *name, int32_t *pid_p)
+{
+    const void *map;
+    struct rdma_pub_state *st;
+    int ret = rdma__pub_open(name, &map);
+
+    *pid_p = 0;
+    if (ret == -EBADMSG)
+        return 0;
+    if (ret < 0)
+        return ret;
+    st = malloc(sizeof(*st));
+    if (!st) {
+        munmap((void *)(uintptr_t)map, RDMA_PUB_SIZE);
+        return -ENOMEM;
+    }
+    ret = rdma__pub_read(map, RDMA_PUB_SIZE, st, NULL, 0);
+    if (ret == 0)
+        *pid_p = st->pid;
+    free(st);
+    munmap((void *)(uintptr_t)map, RDMA_PUB_SIZE);
+    return ret == -EBADMSG || ret == -EAGAIN ? 0 : ret;
+}
+
+int rdma__pub_create(const char *name, int32_t pid, uint32_t node_id, uint64_t epoch, void **map_p, char *err,
+                     size_t errlen)
+{
+    int fd = -1, ret;
+    void *map;
+
+    if (err && errlen)
+        err[0] = 0;
+    for (int attempt = 0;; attempt++) {
+        int32_t owner;
+        fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            break;
+        if (errno != EEXIST || attempt == 2) {
+            ret = -errno;
+            if (err && errlen)
+                snprintf(err, errlen, "/dev/shm%s: %s", name, strerror(-ret));
+            return ret;
+        }
+        ret = pub_owner(name, &owner);
+        if (ret == -ENOENT)
+            continue;                 /* its owner just removed it */
+        if (ret < 0) {
+            if (err && errlen)
+                snprintf(err, errlen, "/dev/shm%s exists and is not this user's publish file (%s)", name,
+                         strerror(-ret));
+            return ret == -EPERM ? -EPERM : -EEXIST;
+        }
+        if (owner && rdma__pid_alive(owner)) {
+            if (err && errlen)
+                snprintf(err, errlen, "/dev/shm%s belongs to process %d, which runs this adapter", name,
+                         (int)owner);
+            return -EADDRINUSE;
+        }
+        if (!owner && attempt == 0) {
+            /* being created right now, or left half-made: look again shortly */
+            struct timespec ts = { 0, 200000000 };
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (shm_unlink(name) < 0 && errno != ENOENT) {
+            ret = -errno;
+            if (err && errlen)
+                snprintf(err, errlen, "cannot remove the stale /dev/shm%s: %s", name, strerror(-ret));
+            return ret;
+        }
+    }
+    if (ftruncate(fd, RDMA_PUB_SIZE) < 0) {
+        ret = -errno;
+        goto err_unlink;
+    }
+    map = mmap(NULL, RDMA_PUB_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        ret = -errno;
+        goto err_unlink;
+    }
+    close(fd);
+    rdma__pub_init(map, pid, node_id, epoch);
+    *map_p = map;
+    return 0;
+
+err_unlink:
+    if (err && errlen)
+        snprintf(err, errlen, "/dev/shm%s: %s", name, strerror(-ret));
+    close(fd);
+    shm_unlink(name);
+    return ret;
+}
+
+int rdma__pub_open(const char *name, const void **map_p)
+{
+    void *map;
+    int fd, ret;
+
+    fd = shm_open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    ret = pub_check(fd);
+    if (ret < 0) {
+        close(fd);
+        return ret;
+    }
+    map = mmap(NULL, RDMA_PUB_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+    ret = map == MAP_FAILED ? -errno : 0;
+    close(fd);
+    if (ret == 0)
+        *map_p = map;
+    return ret;
 }

@@ -1,8 +1,13 @@
 /*
  * rdma driver, host side: options, CM private data, message header, transport bytes (with
- * corrupted and truncated input), chunk arithmetic, hosts.conf admission, and a clean refusal
- * to open without an RDMA device. The two-host behaviour is tested in tests/vmlab.
+ * corrupted and truncated input), chunk arithmetic, hosts.conf admission, the publish file that
+ * osci-seginfo reads (format, seqlock under a concurrent writer, creation checks, stale files), and
+ * a clean refusal to open without an RDMA device. The two-host behaviour is tested in tests/vmlab.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <cmocka.h>
@@ -51,6 +59,8 @@ static void test_opts_defaults(void **state)
     assert_int_equal(o.mr_chunk, 16u << 20);
     assert_int_equal(o.bounce, 2u << 20);
     assert_int_equal(o.retry_ms, 500);
+    assert_int_equal(o.spin_us, 20);
+    assert_int_equal(o.wait_ms, 30000);
 }
 
 static void test_opts_all(void **state)
@@ -110,6 +120,10 @@ static void test_opts_bad(void **state)
     expect_bad_opt("mr_chunk", "2G", "power of two");
     expect_bad_opt("bounce", "100", "bounce");
     expect_bad_opt("retry_ms", "10", "retry_ms");
+    expect_bad_opt("spin_us", "100001", "spin_us");
+    expect_bad_opt("spin_us", "-1", "spin_us");
+    expect_bad_opt("wait_ms", "99", "wait_ms");
+    expect_bad_opt("wait_ms", "1M", "wait_ms");
     expect_bad_opt("fabric", "x", "unknown rdma option \"fabric\"");
     expect_bad_opt("devv", "rxe0", "unknown");
 }
@@ -418,7 +432,9 @@ static void test_open_bad_option(void **state)
     assert_null(d);
     conf_init(&c);
     c.observe = 1;
-    assert_int_equal(osci_drv_open(&c, &d), -EOPNOTSUPP);
+    conf_add(&c, "listen", "0");
+    assert_int_equal(osci_drv_open(&c, &d), -EINVAL);      /* observers check options too */
+    assert_null(d);
 }
 
 static void test_open_without_device(void **state)
@@ -447,8 +463,218 @@ static void test_open_without_device(void **state)
     conf_add(&c, "dev", "rxe0");
     assert_int_equal(osci_drv_open(&c, &d), -ENODEV);
     assert_null(d);
+    c.observe = 1;                                           /* osci-seginfo: the same refusal */
+    assert_int_equal(osci_drv_open(&c, &d), -ENODEV);
+    assert_null(d);
     unsetenv("OSCI_HOSTS");
     unlink(path);
+}
+
+/* ---- publish file ---- */
+
+static char pub_name[96];
+
+static void pub_name_init(void)
+{
+    const char *f = getenv("OSCI_FABRIC");
+    snprintf(pub_name, sizeof(pub_name), "/osci-rdma-test.%s.%d", f ? f : "none", (int)getpid());
+}
+
+static void test_pub_name(void **state)
+{
+    char b[64];
+    (void)state;
+    assert_int_equal(rdma__pub_name("rxe0", 1, 18515, b, sizeof(b)), 0);
+    assert_string_equal(b, "/osci-rdma.rxe0.1.18515");
+    assert_int_equal(rdma__pub_name("../a b", 2, 7, b, sizeof(b)), 0);
+    assert_string_equal(b, "/osci-rdma.___a_b.2.7");          /* no path out of /dev/shm */
+    assert_int_equal(rdma__pub_name("mlx5_0", 1, 18515, b, 12), -ENAMETOOLONG);
+}
+
+static void test_pub_format(void **state)
+{
+    uint8_t *m = calloc(1, RDMA_PUB_SIZE);
+    struct rdma_pub_state *st = calloc(1, sizeof(*st));
+    struct rdma_pub_peer p[3] = { { 2, 1, 0x22, 1000 }, { 3, 0, 0, 0 }, { 9, 1, 0x99, 5 } };
+    uint8_t info[64], big[RDMA_PUB_INFO_MAX + 1];
+    uint32_t v;
+    (void)state;
+    assert_non_null(m);
+    assert_non_null(st);
+
+    assert_int_equal(rdma__pub_read(m, RDMA_PUB_SIZE, st, NULL, 0), -EBADMSG);   /* no magic yet */
+    rdma__pub_init(m, 4242, 1, 0xabcdef);
+    assert_int_equal(rdma__pub_read(m, RDMA_PUB_SIZE, st, info, sizeof(info)), 0);
+    assert_int_equal(st->pid, 4242);
+    assert_int_equal(st->node_id, 1);
+    assert_true(st->epoch == 0xabcdef);
+    assert_int_equal(st->n_peers, 0);
+    assert_int_equal(st->info_len, 0);
+
+    rdma__pub_set_peers(m, p, 3);
+    assert_int_equal(rdma__pub_set_info(m, "hello", 5), 0);
+    assert_int_equal(rdma__pub_read(m, RDMA_PUB_SIZE, st, info, sizeof(info)), 0);
+    assert_int_equal(st->n_peers, 3);
+    assert_int_equal(st->peer[0].node_id, 2);
+    assert_int_equal(st->peer[0].link_up, 1);
+    assert_true(st->peer[0].epoch == 0x22 && st->peer[0].last_rx_ms == 1000);
+    assert_int_equal(st->peer[1].link_up, 0);
+    assert_int_equal(st->peer[2].node_id, 9);
+    assert_int_equal(st->info_len, 5);
+    assert_memory_equal(info, "hello", 5);
+    assert_int_equal(rdma__pub_read(m, RDMA_PUB_SIZE, st, info, 4), -EMSGSIZE);
+    assert_int_equal(rdma__pub_read(m, RDMA_PUB_SIZE, st, NULL, 0), 0);          /* table only */
+    assert_int_equal(rdma__pub_read(m, RDMA_PUB_SIZE - 1, st, NULL, 0), -EBADMSG);
+    memset(big, 1, sizeof(big));
+    assert_int_equal(rdma__pub_set_info(m, big, sizeof(big)), -EMSGSIZE);
+    assert_int_equal(rdma__pub_set_info(m, NULL, 3), -EINVAL);
+    assert_int_equal(rdma__pub_set_info(m, big, RDMA_PUB_INFO_MAX), 0);
+
+    /* malformed: counts past their areas, another version */
+    memcpy(&v, m + 20, 4);
+    uint32_t bad = RDMA_PUB_PEERS + 1;
+    memcpy(m + 20, &bad, 4);
+    assert_int_equal(rdma__pub_read(m, RDMA_PUB_SIZE, st, NULL, 0), -EBADMSG);
+    memcpy(m + 20, &v, 4);
+    bad = RDMA_PUB_INFO_MAX + 1;
+    memcpy(m + 32, &bad, 4);
+    assert_int_equal(rdma__pub_read(m, RDMA_PUB_SIZE, st, NULL, 0), -EBADMSG);
+    bad = 0;
+    memcpy(m + 32, &bad, 4);
+    m[4] = 9;
+    assert_int_equal(rdma__pub_read(m, RDMA_PUB_SIZE, st, NULL, 0), -EBADMSG);
+    m[4] = RDMA_PUB_VERSION;
+    m[8] = 1;                                        /* a writer that never finishes */
+    assert_int_equal(rdma__pub_read(m, RDMA_PUB_SIZE, st, NULL, 0), -EAGAIN);
+    free(st);
+    free(m);
+}
+
+struct pub_writer {
+    uint8_t *map;
+    volatile int stop;
+    unsigned long rounds;
+};
+
+/* Every entry of round r carries epoch r: a torn read shows two different values. */
+static void *pub_writer_main(void *arg)
+{
+    struct pub_writer *w = arg;
+    struct rdma_pub_peer p[RDMA_PUB_PEERS];
+    uint8_t info[512];
+    while (!w->stop) {
+        unsigned int n = 1 + (unsigned int)(w->rounds % RDMA_PUB_PEERS);
+        for (unsigned int i = 0; i < n; i++) {
+            p[i].node_id = i + 1;
+            p[i].link_up = 1;
+            p[i].epoch = w->rounds;
+            p[i].last_rx_ms = w->rounds;
+        }
+        rdma__pub_set_peers(w->map, p, n);
+        memset(info, (int)(w->rounds & 0xff), sizeof(info));
+        (void)rdma__pub_set_info(w->map, info, 1 + w->rounds % sizeof(info));
+        w->rounds++;
+    }
+    return NULL;
+}
+
+static void test_pub_seqlock(void **state)
+{
+    struct pub_writer w = { .map = calloc(1, RDMA_PUB_SIZE) };
+    struct rdma_pub_state *st = calloc(1, sizeof(*st));
+    uint8_t info[512];
+    pthread_t t;
+    unsigned int reads = 0;
+    (void)state;
+    assert_non_null(w.map);
+    assert_non_null(st);
+    rdma__pub_init(w.map, 1, 1, 1);
+    assert_int_equal(pthread_create(&t, NULL, pub_writer_main, &w), 0);
+    for (unsigned int i = 0; i < 20000; i++) {
+        int ret = rdma__pub_read(w.map, RDMA_PUB_SIZE, st, info, sizeof(info));
+        if (ret == -EAGAIN)
+            continue;
+        assert_int_equal(ret, 0);
+        for (unsigned int k = 1; k < st->n_peers; k++)
+            assert_true(st->peer[k].epoch == st->peer[0].epoch);
+        for (size_t k = 1; k < st->info_len; k++)
+            assert_int_equal(info[k], info[0]);
+        reads++;
+    }
+    w.stop = 1;
+    pthread_join(t, NULL);
+    assert_true(reads > 0);
+    free(st);
+    free(w.map);
+}
+
+static void test_pub_file(void **state)
+{
+    struct rdma_pub_state st;
+    const void *ro;
+    void *map = NULL, *map2 = NULL;
+    char err[256];
+    char path[128];
+    pid_t child;
+    int fd, status;
+    (void)state;
+    pub_name_init();
+    snprintf(path, sizeof(path), "/dev/shm%s", pub_name);
+    assert_int_equal(rdma__pub_open(pub_name, &ro), -ENOENT);
+
+    /* fresh: 0600, the right size, readable by an observer */
+    assert_int_equal(rdma__pub_create(pub_name, (int32_t)getpid(), 3, 0x77, &map, err, sizeof(err)), 0);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(sb.st_size, RDMA_PUB_SIZE);
+    assert_int_equal(rdma__pub_set_info(map, "abc", 3), 0);
+    assert_int_equal(rdma__pub_open(pub_name, &ro), 0);
+    assert_int_equal(rdma__pub_read(ro, RDMA_PUB_SIZE, &st, NULL, 0), 0);
+    assert_int_equal(st.node_id, 3);
+    assert_int_equal(st.pid, getpid());
+    assert_int_equal(st.info_len, 3);
+    munmap((void *)(uintptr_t)ro, RDMA_PUB_SIZE);
+
+    /* a live owner keeps it */
+    assert_int_equal(rdma__pub_create(pub_name, (int32_t)getpid(), 4, 1, &map2, err, sizeof(err)), -EADDRINUSE);
+    assert_non_null(strstr(err, "belongs to process"));
+
+    /* group/other access: refused by the reader */
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(rdma__pub_open(pub_name, &ro), -EPERM);
+    assert_int_equal(chmod(path, 0600), 0);
+
+    /* left by a process that is gone: replaced */
+    munmap(map, RDMA_PUB_SIZE);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(0);
+    assert_int_equal(waitpid(child, &status, 0), child);
+    fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    int32_t dead = (int32_t)child;
+    assert_int_equal(pwrite(fd, &dead, 4, 12), 4);          /* the owner pid field */
+    close(fd);
+    assert_int_equal(rdma__pub_create(pub_name, (int32_t)getpid(), 5, 2, &map2, err, sizeof(err)), 0);
+    assert_int_equal(rdma__pub_read(map2, RDMA_PUB_SIZE, &st, NULL, 0), 0);
+    assert_int_equal(st.node_id, 5);
+    assert_int_equal(st.info_len, 0);                        /* nothing of the old one */
+    munmap(map2, RDMA_PUB_SIZE);
+
+    /* a half-made file (wrong size) is replaced after a short look */
+    assert_int_equal(truncate(path, 100), 0);
+    assert_int_equal(rdma__pub_open(pub_name, &ro), -EBADMSG);
+    assert_int_equal(rdma__pub_create(pub_name, (int32_t)getpid(), 6, 3, &map2, err, sizeof(err)), 0);
+    munmap(map2, RDMA_PUB_SIZE);
+
+    /* a symlink is never followed */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(symlink("/dev/null", path), 0);
+    assert_int_equal(rdma__pub_open(pub_name, &ro), -ELOOP);
+    assert_true(rdma__pub_create(pub_name, (int32_t)getpid(), 7, 4, &map2, err, sizeof(err)) < 0);
+    assert_int_equal(unlink(path), 0);
 }
 
 int main(void)
@@ -467,6 +693,10 @@ int main(void)
         cmocka_unit_test(test_ops_registered),
         cmocka_unit_test(test_open_bad_option),
         cmocka_unit_test(test_open_without_device),
+        cmocka_unit_test(test_pub_name),
+        cmocka_unit_test(test_pub_format),
+        cmocka_unit_test(test_pub_seqlock),
+        cmocka_unit_test(test_pub_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,7 +32,7 @@ struct bench_opts {
     enum { BENCH_ROLE_NONE = 0, BENCH_ROLE_SERVER, BENCH_ROLE_CLIENT } role;
     unsigned int peer_node;
     int adapter;                       /* -1: the first rdma adapter */
-    enum { BENCH_PATH_AUTO = 0, BENCH_PATH_DMA, BENCH_PATH_MEMCPY } path;
+    enum { BENCH_PATH_AUTO = 0, BENCH_PATH_DMA, BENCH_PATH_MEMCPY, BENCH_PATH_TRANSFER } path;
     unsigned int dma_queues;           /* DMA queues kept busy by rdma.write.bw, 0: 4 (2 on one CPU) */
 };
 

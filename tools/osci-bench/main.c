@@ -51,8 +51,10 @@ static void usage(FILE *f)
             "  --suite rdma --role server|client --peer-node N\n"
             "                        RDMA tests between two hosts (one process on each; the client prints)\n"
             "  --adapter N           rdma suite: the local adapter (default: the first rdma adapter)\n"
-            "  --path auto|dma|memcpy  rdma suite: DMA queues, or SCIMemCpy through a remote map (auto:\n"
-            "                        SCIMemCpy where the adapter maps remote memory, DMA otherwise)\n"
+            "  --path auto|memcpy|transfer|dma\n"
+            "                        rdma suite: SCIMemCpy through a load/store map (memcpy) or a transfer map\n"
+            "                        (transfer: the driver's RDMA WRITE/READ), or DMA queues (dma); auto: memcpy\n"
+            "                        where the adapter maps remote memory, transfer otherwise\n"
             "  --dma-queues N        rdma suite: DMA queues kept busy by rdma.write.bw (1..8, default 4; 2 on one CPU)\n"
             "  --json                one JSON object on stdout (docs/bench.md)\n"
             "  --csv                 one CSV row per result\n"
@@ -622,8 +624,10 @@ int main(int argc, char **argv)
                 o.path = BENCH_PATH_DMA;
             else if (!strcmp(optarg, "memcpy"))
                 o.path = BENCH_PATH_MEMCPY;
+            else if (!strcmp(optarg, "transfer"))
+                o.path = BENCH_PATH_TRANSFER;
             else {
-                fprintf(stderr, "osci-bench: --path is auto, dma or memcpy, not '%s'\n", optarg);
+                fprintf(stderr, "osci-bench: --path is auto, dma, memcpy or transfer, not '%s'\n", optarg);
                 return EXIT_USAGE;
             }
             break;

@@ -6,8 +6,10 @@
  *
  * Each side creates one segment and connects to the peer's. The client sends commands by writing
  * into the server's control area (parameters first, then the sequence word: RC writes land in
- * order). Transfers use SCIMemCpy when the remote segment can be mapped, otherwise a DMA queue
- * (SCIStartDmaTransfer: the driver's RDMA WRITE/READ); the path is reported as the result's mode.
+ * order). Transfers use SCIMemCpy: through a load/store map where the adapter has one ("memcpy"),
+ * else through a transfer map (SCI_FLAG_OSCI_TRANSFER_MAP: the driver's RDMA WRITE/READ from the
+ * calling thread, "transfer"); or DMA queues (SCIStartDmaTransfer, "dma"). The path is reported
+ * as the result's mode.
  *
  * Segment layout (both sides):
  *   CTL_RX   0      written by the peer: u64 seq, u32 cmd, u32 size, u64 count; u64 hello at 64
@@ -58,10 +60,11 @@ struct rsess {
     volatile uint8_t *mem;
     sci_remote_segment_t rseg;
     sci_map_t rmap;                  /* NULL: the DMA path */
+    int transfer_map;                /* rmap has no CPU pointer: SCIMemCpy is the driver's put/get */
     sci_dma_queue_t dq[BW_QUEUES];
     unsigned int nq;
     uint64_t cmd_seq, served;
-    const char *path;                /* "memcpy" or "dma", kept after teardown for the JSON */
+    const char *path;                /* "memcpy", "transfer" or "dma", kept after teardown for the JSON */
     unsigned int queues;
 };
 
@@ -196,13 +199,22 @@ static int connect_peer(const struct bench_opts *o, char *err, size_t len)
                  SCIGetRemoteSegmentSize(S.rseg), SEG_SIZE);
         return -1;
     }
-    if (o->path != BENCH_PATH_DMA) {
+    if (o->path == BENCH_PATH_AUTO || o->path == BENCH_PATH_MEMCPY) {
         (void)SCIMapRemoteSegment(S.rseg, &S.rmap, 0, SEG_SIZE, NULL, 0, &e);
         if (e != SCI_ERR_OK) {
             S.rmap = NULL;
             if (e != SCI_ERR_NOT_SUPPORTED || o->path == BENCH_PATH_MEMCPY)
                 return fail(err, len, "SCIMapRemoteSegment", e);
         }
+    }
+    if (!S.rmap && (o->path == BENCH_PATH_AUTO || o->path == BENCH_PATH_TRANSFER)) {
+        /* No load/store map (rdma): SCIMemCpy through a transfer map goes straight to RDMA WRITE/READ. */
+        (void)SCIMapRemoteSegment(S.rseg, &S.rmap, 0, SEG_SIZE, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e);
+        if (e != SCI_ERR_OK) {
+            S.rmap = NULL;
+            return fail(err, len, "SCIMapRemoteSegment(SCI_FLAG_OSCI_TRANSFER_MAP)", e);
+        }
+        S.transfer_map = 1;
     }
     if (!S.rmap) {
         /* One CPU: each waiting queue worker polls and competes with soft-RoCE; two measured best there. */
@@ -213,7 +225,7 @@ static int connect_peer(const struct bench_opts *o, char *err, size_t len)
                 return fail(err, len, "SCICreateDMAQueue", e);
         }
     }
-    S.path = S.rmap ? "memcpy" : "dma";
+    S.path = !S.rmap ? "dma" : S.transfer_map ? "transfer" : "memcpy";
     S.queues = S.nq;
     return 0;
 }

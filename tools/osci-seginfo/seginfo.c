@@ -57,7 +57,8 @@ static const char *field(const char *f, size_t len, char *buf)
 
 /*
  * What an rdma adapter's query name tells: "rdma:<device>:<port>", optionally followed by
- * " gid=<GID>" and " state=<port state>". Fields the driver does not give stay empty.
+ * " gid=<GID>" and " state=<port state>" (e.g. "rdma:rxe0:1 gid=::ffff:10.77.0.1 state=ACTIVE").
+ * Fields the driver does not give stay empty.
  */
 struct rdma_desc {
     char device[64], port[16], gid[64], state[32];
@@ -177,8 +178,8 @@ static int show_adapter(const struct osci_adapter_info *a, const struct opts *o,
         printf("%sadapter %u\n", first ? "" : "\n", a->adapter_no);
         printf("\tdriver:\t\t\t%s\n", drv);
         if (rdma) {
-            /* An empty name: the driver could not be opened to observe (another process runs the node). */
-            const char *why = name[0] ? "not reported by the driver" : "unknown (the rdma driver cannot be observed)";
+            /* An empty name: the device could not be opened (none, or not the configured one). */
+            const char *why = name[0] ? "not reported by the driver" : "unknown (the RDMA device could not be opened)";
             text_opt("device:\t\t\t", rd.device, why);
             text_opt("port:\t\t\t", rd.port, why);
             text_opt("GID:\t\t\t", rd.gid, why);
@@ -220,9 +221,11 @@ static int show_adapter(const struct osci_adapter_info *a, const struct opts *o,
         const struct osci_peer_info *p = &peers[i];
         unsigned int ns = 0;
         int serr = osci_info_segments(a->adapter_no, p->node_id, segs, MAX_SEGS, &ns);
+        /* rdma: a node's table is readable on its own host only */
+        int elsewhere = serr == -EOPNOTSUPP;
         if (ns > MAX_SEGS)
             ns = MAX_SEGS;
-        if (serr) {
+        if (serr && !elsewhere) {
             fprintf(stderr, "osci-seginfo: adapter %u node %u: cannot read the segments: %s\n", a->adapter_no,
                     p->node_id, osci_strerror(serr));
             rc = EXIT_INTROSPECT;
@@ -232,6 +235,10 @@ static int show_adapter(const struct osci_adapter_info *a, const struct opts *o,
                    p->node_id, p->link_up ? "up" : "down", p->epoch);
             p->pid >= 0 ? printf("%" PRId64, p->pid) : printf("null");
             printf(", \"heartbeat_age_ms\": %" PRIu64, p->heartbeat_age_ms);
+            if (elsewhere) {
+                printf(", \"segments\": null}");
+                continue;
+            }
             if (serr) {
                 printf(", \"error\": ");
                 json_str(osci_strerror(serr));
@@ -252,6 +259,10 @@ static int show_adapter(const struct osci_adapter_info *a, const struct opts *o,
         else
             printf("\t\t\tpid:\t\tunknown (other host)\n");
         printf("\t\t\theartbeat age:\t%" PRIu64 " ms\n", p->heartbeat_age_ms);
+        if (elsewhere) {
+            printf("\t\t\tsegments:\tnot readable here (run osci-seginfo on that node's host)\n");
+            continue;
+        }
         if (serr) {
             printf("\t\t\tsegments:\tunreadable (%s)\n", osci_strerror(serr));
             continue;
