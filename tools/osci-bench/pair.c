@@ -11,6 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+
 #include "bench.h"
 
 int bench_yield_spin;
@@ -80,12 +85,15 @@ int bench_pair_barrier(struct pair_ctl *c)
     if (__atomic_add_fetch(&c->bar_count, 1, __ATOMIC_ACQ_REL) == c->nparts) {
         __atomic_store_n(&c->bar_count, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&c->bar_gen, gen + 1, __ATOMIC_RELEASE);
+        syscall(SYS_futex, &c->bar_gen, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
         return 0;
     }
+    /* Sleep, never spin: a spinning waiter would take the core from the node being measured. */
     while (__atomic_load_n(&c->bar_gen, __ATOMIC_ACQUIRE) == gen) {
+        struct timespec ts = { 0, 50 * 1000 * 1000 };
         if (bench_pair_aborted(c) || bench_now_ns() > deadline)
             return -1;
-        sched_yield();
+        syscall(SYS_futex, &c->bar_gen, FUTEX_WAIT, gen, &ts, NULL, 0);
     }
     return 0;
 }
