@@ -14,7 +14,7 @@
 #define SEG_DATA_INTR_QLEN   16               /* payloads queued per data interrupt */
 #define SEG_WAIT_SLICE_MS    200              /* longest single driver wait of a doorbell waiter */
 
-/* OpenSCI card types reported by SCI_Q_ADAPTER_CARD_TYPE (docs/sisci-dma-intr.md). */
+/* OpenSCI card types reported by SCI_Q_ADAPTER_CARD_TYPE (docs/sisci-compat.md). */
 #define SEG_CARD_TYPE_UNKNOWN 0
 #define SEG_CARD_TYPE_SIMNTB  0x5101
 #define SEG_CARD_TYPE_PCISHM  0x5102

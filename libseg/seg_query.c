@@ -84,7 +84,7 @@ static sci_error_t query_adapter(sci_query_adapter_t *q)
         break;
     default:
         /* MCAST_MAX_GROUPS, BDF, LINK_WIDTH/SPEED/UPTIME/DOWNTIME/CABLE_INSERTED/PARTNER_PORT_NO:
-           no such property on an emulated or network fabric (docs/sisci-dma-intr.md) */
+           no such property on an emulated or network fabric (docs/sisci-compat.md) */
         e = SCI_ERR_ILLEGAL_QUERY;
         goto out_unlock;
     }
@@ -117,7 +117,7 @@ SISCI_API_EXPORT void SCIQuery(unsigned int command, void *data, unsigned int fl
         break;
     default:
         /* SYSTEM, LOCAL_SEGMENT, REMOTE_SEGMENT, MAP, DMA, DEVICE, SISCI_DRIVER_VERSION and unknown
-           commands (docs/sisci-dma-intr.md) */
+           commands (docs/sisci-compat.md) */
         osci_log(OSCI_LOG_DEBUG, MOD, "SCIQuery: command %u not supported", command);
         e = SCI_ERR_ILLEGAL_QUERY;
         break;
