@@ -1,0 +1,237 @@
+/* NvSciIpc configuration: both formats, every refusal (file, line, reason), Init/Open errors, backends that are
+ * not supported yet, version checks. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "ipc_internal.h"
+
+static char tmp_path[64];
+
+static void write_file(const char *text)
+{
+    int fd;
+    snprintf(tmp_path, sizeof(tmp_path), "/tmp/osci-ipc-cfg-XXXXXX");
+    fd = mkstemp(tmp_path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    setenv("NVSCIIPC_CFG", tmp_path, 1);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (tmp_path[0]) unlink(tmp_path);
+    tmp_path[0] = '\0';
+    while (1) {   /* balance any Init a failed test left */
+        NvSciIpcEndpoint h;
+        if (NvSciIpcOpenEndpoint("x", &h) == NvSciError_NotInitialized) break;
+        NvSciIpcDeinit();
+    }
+    return 0;
+}
+
+static int parse(const char *text, struct ipc_cfg *cfg, char *err)
+{
+    return ipc__cfg_parse(text, strlen(text), "t.cfg", cfg, err, 256);
+}
+
+static void test_nvidia_shape(void **state)
+{
+    struct ipc_cfg cfg;
+    const struct ipc_cfg_ep *e;
+    (void)state;
+    assert_int_equal(ipc__cfg_load("tests/ipc/nvidia_x86.cfg", &cfg), 0);
+    assert_int_equal(cfg.version, 1);
+    assert_int_equal(cfg.n, 14);
+    e = ipc__cfg_find(&cfg, "ipc_test_1");
+    assert_non_null(e);
+    assert_int_equal(e->backend, IPC_BE_PROCESS);
+    assert_string_equal(e->peer_name, "ipc_test_0");
+    assert_int_equal(e->side, 1);
+    assert_int_equal(e->nframes, 64);
+    assert_int_equal(e->frame_size, 1536);
+    assert_int_equal(e->gid, 30000);
+    e = ipc__cfg_find(&cfg, "itc_test_0");
+    assert_int_equal(e->backend, IPC_BE_THREAD);
+    assert_int_equal(e->gid, 30004);
+    assert_int_equal(e->side, 0);
+    e = ipc__cfg_find(&cfg, "nvscic2c_pcie_s0_c5_1");
+    assert_int_equal(e->backend, IPC_BE_CHIP);
+    assert_int_equal(e->xfer_role, 0);
+    assert_int_equal(e->device_id, 0);
+    assert_int_equal(e->gid, 36000);
+    assert_int_equal(e->nframes, IPC_CHIP_DEFAULT_NFRAMES);
+    assert_int_equal(e->frame_size, IPC_CHIP_DEFAULT_FRAME_SIZE);
+    assert_int_equal(e->peer_node, 0);
+    e = ipc__cfg_find(&cfg, "nvscic2c_pcie_s0_c6_1");
+    assert_int_equal(e->xfer_role, 1);
+    assert_int_equal(e->device_id, 5);
+    assert_int_equal(e->peer_node, 2);
+    assert_int_equal(e->nframes, 16);
+    assert_int_equal(e->frame_size, 4096);
+    e = ipc__cfg_find(&cfg, "loopback_vm_0");
+    assert_int_equal(e->backend, IPC_BE_VM);
+    assert_int_equal(e->backend_info, 12);
+    assert_null(ipc__cfg_find(&cfg, "nothing"));
+    ipc__cfg_free(&cfg);
+}
+
+static void test_seed_format(void **state)
+{
+    struct ipc_cfg cfg;
+    const struct ipc_cfg_ep *e;
+    (void)state;
+    assert_int_equal(ipc__cfg_load("tests/ipc/seed_plain.cfg", &cfg), 0);
+    assert_int_equal(cfg.version, 0);
+    assert_int_equal(cfg.n, 5);
+    e = ipc__cfg_find(&cfg, "seed_itc_1");
+    assert_int_equal(e->gid, IPC_GID_NONE);
+    assert_int_equal(e->nframes, 32);
+    assert_int_equal(e->frame_size, 128);
+    e = ipc__cfg_find(&cfg, "seed_c2c_0");
+    assert_int_equal(e->device_id, 3);   /* old format: the device number itself */
+    ipc__cfg_free(&cfg);
+}
+
+static void test_refusals(void **state)
+{
+    static const struct {
+        const char *text, *reason;
+    } cases[] = {
+        { "INTER_PROCESS a b 64 100\n", "t.cfg:1: frame_size '100' must be a nonzero multiple of 64" },
+        { "#x\nINTER_PROCESS a b 64 0\n", "t.cfg:2: frame_size '0'" },
+        { "INTER_PROCESS a b 0 64\n", "t.cfg:1: nframes '0'" },
+        { "INTER_PROCESS a b -1 64\n", "t.cfg:1: nframes '-1'" },
+        { "INTER_PROCESS a b 99999999999 64\n", "t.cfg:1: nframes" },
+        { "INTER_PROCESS a b 64\n", "t.cfg:1: INTER_PROCESS needs" },
+        { "INTER_PROCESS a b 64 64 1 2\n", "t.cfg:1: INTER_PROCESS needs" },
+        { "INTER_THREAD a a 64 64\n", "t.cfg:1: both ends are named 'a'" },
+        { "INTER_THREAD a b 1 64\nINTER_PROCESS c a 1 64\n", "t.cfg:2: endpoint 'a' already defined on line 1" },
+        { "INTER_THREAD a b 1 64 x\n", "t.cfg:1: gid 'x'" },
+        { "INTER_FOO a b 1 64\n", "t.cfg:1: unknown backend 'INTER_FOO'" },
+        { "INTER_THREAD a0123456789012345678901234567890123456789012345678901234567890123 b 1 64\n",
+          "t.cfg:1: endpoint name" },
+        { "#CFGVER:1\nINTER_CHIP c 12345 36000\n", "t.cfg:2: INTER_CHIP backend info must be four digits" },
+        { "INTER_CHIP c\n", "t.cfg:1: INTER_CHIP needs" },
+        { "INTER_CHIP c 1 2 bogus=1\n", "t.cfg:1: unexpected field 'bogus=1'" },
+        { "INTER_CHIP c 1 frame_size=100\n", "t.cfg:1: frame_size '100'" },
+        { "INTER_VM v x\n", "t.cfg:1: backend info 'x'" },
+        { "#CFGVER:2\n", "t.cfg:1: unsupported #CFGVER:2" },
+        { "INTER_PROCESS a b 65536 8192\n", "t.cfg:1: channel of 65536 frames" },
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct ipc_cfg cfg;
+        char err[256];
+        assert_int_equal(parse(cases[i].text, &cfg, err), -EINVAL);
+        if (strncmp(err, cases[i].reason, strlen(cases[i].reason)) != 0)
+            fail_msg("case %zu: got '%s', want '%s...'", i, err, cases[i].reason);
+        assert_int_equal(cfg.n, 0);
+    }
+}
+
+static void test_accepts(void **state)
+{
+    struct ipc_cfg cfg;
+    char err[256];
+    (void)state;
+    /* #CFGVER after other comments, tabs and runs of spaces, CRLF, trailing comments, empty lines. */
+    assert_int_equal(parse("# header\n\n  # more\n#CFGVER:1\r\nINTER_THREAD\t a \t b  2\t64  # c\r\n\n", &cfg, err), 0);
+    assert_int_equal(cfg.version, 1);
+    assert_int_equal(cfg.n, 2);
+    assert_int_equal(ipc__cfg_find(&cfg, "b")->nframes, 2);
+    ipc__cfg_free(&cfg);
+    /* #CFGVER after the first entry is just a comment: the older format. */
+    assert_int_equal(parse("INTER_CHIP c 7\n#CFGVER:1\n", &cfg, err), 0);
+    assert_int_equal(cfg.version, 0);
+    assert_int_equal(ipc__cfg_find(&cfg, "c")->device_id, 7);
+    ipc__cfg_free(&cfg);
+    assert_int_equal(parse("", &cfg, err), 0);
+    assert_int_equal(cfg.n, 0);
+}
+
+static void test_init_errors(void **state)
+{
+    NvSciIpcEndpoint h;
+    NvSciIpcEndpointInfo info;
+    uint32_t ev;
+    (void)state;
+    /* Before Init */
+    assert_int_equal(NvSciIpcOpenEndpoint("a", &h), NvSciError_NotInitialized);
+    assert_int_equal(NvSciIpcGetEventSafe(1, &ev), NvSciError_NotInitialized);
+    assert_int_equal(NvSciIpcGetEndpointInfo(1, &info), NvSciError_NotInitialized);
+    NvSciIpcDeinit();   /* harmless */
+    /* Malformed file: BadParameter, message names file, line and reason (on stderr). */
+    write_file("#CFGVER:1\nINTER_PROCESS a b 64 65\n");
+    assert_int_equal(NvSciIpcInit(), NvSciError_BadParameter);
+    assert_int_equal(NvSciIpcOpenEndpoint("a", &h), NvSciError_NotInitialized);
+    unlink(tmp_path);
+    /* Missing file: InvalidState. */
+    setenv("NVSCIIPC_CFG", "/nonexistent/nvsciipc.cfg", 1);
+    assert_int_equal(NvSciIpcInit(), NvSciError_InvalidState);
+    /* Refcounted Init/Deinit. */
+    write_file("#CFGVER:1\nINTER_CHIP c 0000 1\nINTER_VM v 3\n");
+    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
+    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
+    NvSciIpcDeinit();
+    assert_int_equal(NvSciIpcOpenEndpoint("zz", &h), NvSciError_NoSuchEntry);
+    /* Backends without an implementation yet. */
+    assert_int_equal(NvSciIpcOpenEndpoint("c", &h), NvSciError_NotSupported);
+    assert_int_equal(NvSciIpcOpenEndpoint("v", &h), NvSciError_NotSupported);
+    assert_int_equal(NvSciIpcOpenEndpoint(NULL, &h), NvSciError_BadParameter);
+    assert_int_equal(NvSciIpcOpenEndpoint("c", NULL), NvSciError_BadParameter);
+    assert_int_equal(NvSciIpcOpenEndpointWithEventService("c", &h, NULL), NvSciError_BadParameter);
+    NvSciIpcDeinit();
+    assert_int_equal(NvSciIpcOpenEndpoint("c", &h), NvSciError_NotInitialized);
+}
+
+static void test_versions(void **state)
+{
+    bool ok = false;
+    (void)state;
+    assert_int_equal(NvSciIpcMajorVersion, 1);
+    assert_int_equal(NvSciIpcMinorVersion, 4);
+    assert_int_equal(NvSciIpcCheckVersionCompatibility(1, 4, &ok), NvSciError_Success);
+    assert_true(ok);
+    assert_int_equal(NvSciIpcCheckVersionCompatibility(1, 0, &ok), NvSciError_Success);
+    assert_true(ok);
+    assert_int_equal(NvSciIpcCheckVersionCompatibility(1, 5, &ok), NvSciError_Success);
+    assert_false(ok);
+    assert_int_equal(NvSciIpcCheckVersionCompatibility(2, 0, &ok), NvSciError_Success);
+    assert_false(ok);
+    assert_int_equal(NvSciIpcCheckVersionCompatibility(1, 0, NULL), NvSciError_BadParameter);
+    assert_int_equal(NvSciEventCheckVersionCompatibility(1, 4, &ok), NvSciError_Success);
+    assert_true(ok);
+    assert_int_equal(NvSciEventCheckVersionCompatibility(0, 4, &ok), NvSciError_Success);
+    assert_false(ok);
+    assert_int_equal(NvSciEventCheckVersionCompatibility(1, 4, NULL), NvSciError_BadParameter);
+    /* Exact values an application may have compiled in. */
+    assert_int_equal(NvSciError_ConnectionReset, 0x1200);
+    assert_int_equal(NvSciError_InsufficientMemory, 0x30);
+    assert_int_equal(NvSciError_Busy, 0x202);
+    assert_int_equal(NvSciError_NvSciEventEnd, 0x5FFFFFF);
+    assert_int_equal(NV_SCI_IPC_EVENT_CONN_EST_ALL, 0x17);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nvidia_shape),
+        cmocka_unit_test(test_seed_format),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_accepts),
+        cmocka_unit_test_teardown(test_init_errors, teardown),
+        cmocka_unit_test(test_versions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
