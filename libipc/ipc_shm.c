@@ -212,12 +212,12 @@ static void notify_peer(struct shm_ep *se)
     notify_side(se, se->p, se->mq_tx);
 }
 
-/* Notify the peer if it armed any of `bits` (called after a seq_cst fence). */
+/* Notify the peer if it armed any of `bits` (called right after a seq_cst store of a FIFO index). */
 static void notify_if_armed(struct shm_ep *se, uint32_t bits)
 {
     _Atomic uint32_t *armed = &se->h->side[se->p].armed;
     if (!se->ep->notify_enabled) return;
-    if ((atomic_load_explicit(armed, memory_order_relaxed) & bits) &&
+    if ((atomic_load(armed) & bits) &&
         (atomic_fetch_and(armed, ~bits) & bits))
         notify_peer(se);
 }
@@ -633,9 +633,8 @@ static int shm_write_frame(struct ipc_ep *ep, volatile void **frame_p)
         if (se->tx_tail - se->tx_head_cache > se->nframes) return -ECONNRESET;   /* corrupt or stale */
         if (se->tx_tail - se->tx_head_cache == se->nframes) {
             /* Full: arm for space before reporting it (the caller may wait on the fd next). */
-            atomic_fetch_or(&se->h->side[se->s].armed, ARM_WRITE);
-            atomic_thread_fence(memory_order_seq_cst);
-            se->tx_head_cache = atomic_load_explicit(&se->h->head[se->s].v, memory_order_acquire);
+            atomic_fetch_or(&se->h->side[se->s].armed, ARM_WRITE);   /* seq_cst: Dekker with the reader */
+            se->tx_head_cache = atomic_load(&se->h->head[se->s].v);
             if (se->tx_tail - se->tx_head_cache >= se->nframes) return -EAGAIN;
         }
     }
@@ -650,8 +649,7 @@ static int shm_write_advance(struct ipc_ep *ep)
     int ret = shm_write_frame(ep, &f);
     if (ret < 0) return ret;
     se->tx_tail++;
-    atomic_store_explicit(&se->h->tail[se->s].v, se->tx_tail, memory_order_release);
-    atomic_thread_fence(memory_order_seq_cst);
+    atomic_store(&se->h->tail[se->s].v, se->tx_tail);   /* seq_cst store, then a seq_cst load of armed */
     notify_if_armed(se, ARM_READ);
     return 0;
 }
@@ -665,9 +663,8 @@ static int shm_read_frame(struct ipc_ep *ep, const volatile void **frame_p)
         if (se->rx_tail_cache - se->rx_head > se->nframes) return -ECONNRESET;
         if (se->rx_head == se->rx_tail_cache) {
             /* Empty: arm for data before reporting it (the caller may wait on the fd next). */
-            atomic_fetch_or(&se->h->side[se->s].armed, ARM_READ);
-            atomic_thread_fence(memory_order_seq_cst);
-            se->rx_tail_cache = atomic_load_explicit(&se->h->tail[se->p].v, memory_order_acquire);
+            atomic_fetch_or(&se->h->side[se->s].armed, ARM_READ);   /* seq_cst: Dekker with the writer */
+            se->rx_tail_cache = atomic_load(&se->h->tail[se->p].v);
             if (se->rx_tail_cache - se->rx_head > se->nframes) return -ECONNRESET;
             if (se->rx_head == se->rx_tail_cache) return -EAGAIN;
         }
@@ -684,10 +681,8 @@ static int shm_read_advance(struct ipc_ep *ep)
     int ret = shm_read_frame(ep, &f);
     if (ret < 0) return ret;
     se->rx_head++;
-    atomic_store_explicit(&se->h->head[se->p].v, se->rx_head, memory_order_release);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (se->rx_head == se->rx_tail_cache &&
-        se->rx_head == atomic_load_explicit(&se->h->tail[se->p].v, memory_order_relaxed))
+    atomic_store(&se->h->head[se->p].v, se->rx_head);   /* seq_cst store, then a seq_cst load of armed */
+    if (se->rx_head == se->rx_tail_cache && se->rx_head == atomic_load(&se->h->tail[se->p].v))
         bits |= ARM_EMPTY;
     notify_if_armed(se, bits);
     return 0;
@@ -696,8 +691,8 @@ static int shm_read_advance(struct ipc_ep *ep)
 /* Level events of an established channel. */
 static uint32_t levels(struct shm_ep *se)
 {
-    uint32_t ev = 0, tail = atomic_load_explicit(&se->h->tail[se->p].v, memory_order_acquire);
-    uint32_t head = atomic_load_explicit(&se->h->head[se->s].v, memory_order_acquire);
+    uint32_t ev = 0, tail = atomic_load(&se->h->tail[se->p].v);   /* seq_cst: after arming, see the peer */
+    uint32_t head = atomic_load(&se->h->head[se->s].v);
     se->rx_tail_cache = tail;
     se->tx_head_cache = head;
     if (tail != se->rx_head) ev |= NV_SCI_IPC_EVENT_READ;
@@ -722,7 +717,6 @@ static int shm_get_event(struct ipc_ep *ep, uint32_t *events_p)
         if (!(lv & NV_SCI_IPC_EVENT_WRITE_EMPTY)) want |= ARM_EMPTY;
         if (want) {   /* Dekker with the peer's publish-then-check: one of us sees the other */
             atomic_fetch_or(&se->h->side[se->s].armed, want);
-            atomic_thread_fence(memory_order_seq_cst);
             lv = levels(se);
         }
         ev |= lv;
