@@ -397,6 +397,8 @@ static void on_link_up(struct seg_adapter *a, uint32_t node, uint64_t epoch)
     p->epoch = epoch;
     p->down_since_ms = 0;
     p->lost = false;
+    p->hb_down = false;
+    p->last_rx_ms = seg__now_ms();
     osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: node %u up (epoch %llu)", a->no, node, (unsigned long long)epoch);
     send_hello(a, node);
     if (recovered) {
@@ -407,20 +409,46 @@ static void on_link_up(struct seg_adapter *a, uint32_t node, uint64_t epoch)
     pthread_cond_broadcast(&seg.cond);
 }
 
-static void on_link_down(struct seg_adapter *a, uint32_t node, uint64_t epoch)
+/* The link to `node` is down: from the driver, or (silent) because it stopped heartbeating. */
+static void link_down(struct seg_adapter *a, uint32_t node, bool silent)
 {
     struct seg_peer *p = &a->peer[node];
-    if (!p->up || (epoch && p->epoch != epoch))
-        return;
     p->up = false;
+    p->hb_down = silent;
     p->down_since_ms = seg__now_ms();
     if (!p->down_since_ms)
         p->down_since_ms = 1;
-    osci_log(OSCI_LOG_INFO, "seg", "adapter %u: node %u link down", a->no, node);
+    if (silent)
+        osci_log(OSCI_LOG_INFO, "seg", "adapter %u: node %u silent for %llu ms: link down", a->no, node,
+                 (unsigned long long)(p->down_since_ms - p->last_rx_ms));
+    else
+        osci_log(OSCI_LOG_INFO, "seg", "adapter %u: node %u link down", a->no, node);
     seg__rseg_link(a, node, SCI_CB_NOT_OPERATIONAL);
     seg__lseg_link(a, node, SCI_CB_NOT_OPERATIONAL);
     seg__info_publish();
     pthread_cond_broadcast(&seg.cond);
+}
+
+static void on_link_down(struct seg_adapter *a, uint32_t node, uint64_t epoch)
+{
+    struct seg_peer *p = &a->peer[node];
+    if (epoch && p->epoch != epoch)
+        return;
+    if (!p->up) {
+        p->hb_down = false;                /* the driver knows now: only its LINK_UP brings it back */
+        return;
+    }
+    link_down(a, node, false);
+}
+
+/* A HEARTBEAT or HELLO from a peer we took down for its silence: back if the incarnation is the same. */
+static void on_alive(struct seg_adapter *a, uint32_t node, uint64_t epoch)
+{
+    struct seg_peer *p = &a->peer[node];
+    if (!p->hb_down || p->up || !p->known || (epoch && epoch != p->epoch))
+        return;
+    osci_log(OSCI_LOG_INFO, "seg", "adapter %u: node %u heard again", a->no, node);
+    on_link_up(a, node, p->epoch);
 }
 
 static void on_peer_dead(struct seg_adapter *a, uint32_t node, uint64_t epoch)
@@ -447,10 +475,16 @@ static void on_msg(struct seg_adapter *a, uint32_t node, const void *buf, size_t
                  seg_msg_type_str(m.type), m.src_node, node);
         return;
     }
-    osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: %s from node %u", a->no, seg_msg_type_str(m.type), node);
+    if (node != a->drv->node_id)
+        a->peer[node].last_rx_ms = seg__now_ms();
+    if (m.type != SEG_MSG_HEARTBEAT)
+        osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: %s from node %u", a->no, seg_msg_type_str(m.type), node);
     switch (m.type) {
     case SEG_MSG_HELLO:
+        on_alive(a, node, m.u.hello.epoch);
+        break;
     case SEG_MSG_HEARTBEAT:
+        on_alive(a, node, m.u.heartbeat.epoch);
         break;
     case SEG_MSG_CONNECT:
     case SEG_MSG_DISCONNECT:
@@ -487,6 +521,62 @@ static void dispatch(struct seg_adapter *a, const struct osci_drv_event *ev)
     }
 }
 
+/* One HEARTBEAT {epoch, clock} to `node`: a single try, never a wait (a full queue is skipped). */
+static void send_heartbeat(struct seg_adapter *a, uint32_t node, uint64_t now)
+{
+    struct seg_msg m = { .type = SEG_MSG_HEARTBEAT, .src_node = a->drv->node_id };
+    uint8_t buf[OSCI_DRV_MSG_MAX];
+    int len, rc;
+
+    m.u.heartbeat.epoch = a->peer[a->drv->node_id].epoch;
+    m.u.heartbeat.clock_ms = now;
+    len = seg_proto_encode(&m, buf, sizeof(buf));
+    if (len < 0)
+        return;
+    rc = a->drv->ops->msg_send(a->drv, node, buf, (size_t)len);
+    if (rc < 0 && rc != -EAGAIN)
+        osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: HEARTBEAT to node %u: %d", a->no, node, rc);
+}
+
+/*
+ * On heartbeat adapters: every seg.hb_ms a HEARTBEAT to each up peer, and an up peer silent for
+ * seg.hb_timeout_ms (no message of any kind since then, or since its link came up) goes down; the
+ * grace period runs from there. If this thread itself did not run for half that long, silence is
+ * not counted. Every node must run heartbeats on that adapter (auto decides by driver). Lock held.
+ */
+static void heartbeat_tick(uint64_t now)
+{
+    bool stalled = seg.hb_last_tick_ms && now - seg.hb_last_tick_ms >= seg.hb_timeout_ms / 2;
+
+    if (stalled)
+        osci_log(OSCI_LOG_INFO, "seg", "event thread did not run for %llu ms: peer silence not counted",
+                 (unsigned long long)(now - seg.hb_last_tick_ms));
+    seg.hb_last_tick_ms = now;
+    for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
+        struct seg_adapter *a = &seg.adapter[i];
+        bool send;
+
+        if (!a->drv || !a->heartbeat)
+            continue;
+        send = now >= a->hb_next_ms;
+        if (send)
+            a->hb_next_ms = now + seg.hb_ms;
+        for (unsigned int n = 1; n < SEG_MAX_NODES; n++) {
+            struct seg_peer *p = &a->peer[n];
+            if (!p->up || n == a->drv->node_id)
+                continue;
+            if (stalled || now < p->last_rx_ms)
+                p->last_rx_ms = now;
+            if (now - p->last_rx_ms >= seg.hb_timeout_ms) {
+                link_down(a, n, true);
+                continue;
+            }
+            if (send)
+                send_heartbeat(a, n, now);
+        }
+    }
+}
+
 /* Drains every driver and the loopback queue; true if more may be pending. Lock held. */
 static bool pump(void)
 {
@@ -517,8 +607,9 @@ static bool pump(void)
             on_msg(&seg.adapter[l->adapter], seg.adapter[l->adapter].drv->node_id, l->buf, l->len);
         free(l);
     }
-    /* grace period */
+    /* heartbeats, then the grace period */
     uint64_t now = seg__now_ms();
+    heartbeat_tick(now);
     for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
         struct seg_adapter *a = &seg.adapter[i];
         if (!a->drv)
@@ -586,6 +677,47 @@ static void close_adapters(void)
     seg.n_adapters = 0;
 }
 
+/*
+ * Heartbeats (OSCI_HEARTBEAT=auto|on|off, default auto): auto runs them on every adapter whose
+ * driver does not detect peer death itself. simntb does (a pidfd per peer process, one host);
+ * the network drivers (rdma) do not: a cut link or a hung peer is only seen as silence.
+ */
+static bool heartbeat_wanted(const struct osci_drv *drv)
+{
+    static const char *const own_liveness[] = { "simntb" };
+    const char *v = getenv("OSCI_HEARTBEAT");
+
+    if (seg.hb_ms == 0 || (v && !strcmp(v, "off")))
+        return false;
+    if (v && !strcmp(v, "on"))
+        return true;
+    if (v && *v && strcmp(v, "auto"))
+        osci_log(OSCI_LOG_WARN, "seg", "OSCI_HEARTBEAT=%s is not one of auto|on|off; using auto", v);
+    for (size_t i = 0; i < sizeof(own_liveness) / sizeof(own_liveness[0]); i++)
+        if (!strcmp(drv->ops->name, own_liveness[i]))
+            return false;
+    return true;
+}
+
+/* A millisecond count from the environment: `def` when unset, `def` and a warning when invalid. */
+static uint64_t env_ms(const char *name, uint64_t def, uint64_t max)
+{
+    const char *v = getenv(name);
+    char *end;
+    unsigned long long x;
+
+    if (!v || !*v)
+        return def;
+    errno = 0;
+    x = strtoull(v, &end, 10);
+    if (errno || *end || *v == '-' || x > max) {
+        osci_log(OSCI_LOG_WARN, "seg", "%s=%s is not a number of ms in 0..%llu; using %llu", name, v,
+                 (unsigned long long)max, (unsigned long long)def);
+        return def;
+    }
+    return x;
+}
+
 static int open_adapters(void)
 {
     struct osci_adapter_conf conf[OSCI_MAX_ADAPTERS];
@@ -623,6 +755,7 @@ static int open_adapters(void)
         if (rc < 0)
             goto err_close;
         seg.ev_fd[a->no] = a->drv->ops->event_fd(a->drv);
+        a->heartbeat = heartbeat_wanted(a->drv);
         seg.n_adapters++;
         peers = calloc(SEG_MAX_NODES, sizeof(*peers));
         if (peers && a->drv->ops->peers(a->drv, peers, SEG_MAX_NODES, &np) == 0) {
@@ -636,6 +769,7 @@ static int open_adapters(void)
                 if (peers[k].link_up) {
                     a->peer[nd].known = true;
                     a->peer[nd].up = true;
+                    a->peer[nd].last_rx_ms = seg__now_ms();
                 }
             }
         }
@@ -656,7 +790,6 @@ static void set_error(sci_error_t *error, sci_error_t e)
 
 SISCI_API_EXPORT void SCIInitialize(unsigned int flags, sci_error_t *error)
 {
-    const char *g;
     int rc;
 
     pthread_once(&cond_once, cond_init);
@@ -674,8 +807,15 @@ SISCI_API_EXPORT void SCIInitialize(unsigned int flags, sci_error_t *error)
     osci_log_init();
     for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++)
         seg.ev_fd[i] = -1;
-    g = getenv("OSCI_GRACE_MS");
-    seg.grace_ms = (g && *g) ? strtoull(g, NULL, 10) : 1000;
+    seg.grace_ms = env_ms("OSCI_GRACE_MS", 1000, 86400000);
+    seg.hb_ms = env_ms("OSCI_HEARTBEAT_MS", 200, 60000);
+    seg.hb_timeout_ms = env_ms("OSCI_HEARTBEAT_TIMEOUT_MS", 1500, 600000);
+    if (seg.hb_ms && seg.hb_timeout_ms < 2 * seg.hb_ms) {
+        osci_log(OSCI_LOG_WARN, "seg", "OSCI_HEARTBEAT_TIMEOUT_MS=%llu is under two periods; using %llu",
+                 (unsigned long long)seg.hb_timeout_ms, (unsigned long long)(2 * seg.hb_ms));
+        seg.hb_timeout_ms = 2 * seg.hb_ms;
+    }
+    seg.hb_last_tick_ms = 0;
     rc = open_adapters();
     if (rc < 0)
         goto err_unlock;

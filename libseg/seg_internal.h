@@ -37,6 +37,8 @@ struct seg_peer {
     uint64_t epoch;                  /* peer incarnation */
     uint64_t down_since_ms;          /* link down time (grace period), 0 when up */
     bool lost;                       /* incarnation `epoch` declared gone (CB_LOST delivered) */
+    uint64_t last_rx_ms;             /* last message received from it, or its link-up time */
+    bool hb_down;                    /* down because it fell silent, not because the driver said so */
 };
 
 struct seg_adapter {
@@ -45,6 +47,8 @@ struct seg_adapter {
     struct osci_drv_info info;
     uint64_t db_allocated;           /* doorbell bits owned by local interrupts */
     uint64_t db_event_mask;          /* bits the event thread takes (callback interrupts) */
+    bool heartbeat;                  /* libseg sends HEARTBEAT and times out silent peers here */
+    uint64_t hb_next_ms;             /* next HEARTBEAT round */
     struct seg_peer peer[SEG_MAX_NODES];
 };
 
@@ -58,6 +62,9 @@ struct seg_lib {
     int wake_fd;                     /* eventfd: wakes the event thread */
     bool stopping;
     uint64_t grace_ms;               /* OSCI_GRACE_MS, default 1000 */
+    uint64_t hb_ms;                  /* OSCI_HEARTBEAT_MS, default 200 (0: no heartbeats) */
+    uint64_t hb_timeout_ms;          /* OSCI_HEARTBEAT_TIMEOUT_MS, default 1500 */
+    uint64_t hb_last_tick_ms;        /* the event thread's last heartbeat check */
     int ev_fd[OSCI_MAX_ADAPTERS];    /* each adapter's event fd (-1: none) */
 };
 extern struct seg_lib seg;

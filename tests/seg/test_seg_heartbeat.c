@@ -1,0 +1,296 @@
+/* libseg heartbeats (docs/segment-protocol.md, Liveness) over simntb with OSCI_HEARTBEAT=on: a peer
+ * process stopped with SIGSTOP keeps its pid and its simntb port, so only its silence shows. Remote
+ * and owner side see NOT_OPERATIONAL then LOST; a peer resumed within the grace period comes back
+ * OPERATIONAL with its connection intact; with the default (auto) simntb sends no heartbeats. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/osci_test.h"
+#include "seg_obj.h"
+
+#define OK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; assert_int_equal(e_, SCI_ERR_OK); } while (0)
+#define SEGSZ 8192
+#define T_MS 10000
+
+enum { CMD_EVENT = 1, CMD_QUIT };
+
+static uint32_t my_node(void)
+{
+    unsigned int n = 0;
+    sci_error_t e;
+    SCIGetLocalNodeId(0, &n, 0, &e);
+    return n;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Heartbeat settings for this process and the children it forks next. */
+static void hb_env(const char *mode, const char *grace_ms)
+{
+    if (mode)
+        setenv("OSCI_HEARTBEAT", mode, 1);
+    else
+        unsetenv("OSCI_HEARTBEAT");
+    setenv("OSCI_HEARTBEAT_MS", "100", 1);
+    setenv("OSCI_HEARTBEAT_TIMEOUT_MS", "1000", 1);
+    setenv("OSCI_GRACE_MS", grace_ms, 1);
+}
+
+static int teardown(void **state)
+{
+    unsetenv("OSCI_HEARTBEAT");
+    unsetenv("OSCI_HEARTBEAT_MS");
+    unsetenv("OSCI_HEARTBEAT_TIMEOUT_MS");
+    unsetenv("OSCI_GRACE_MS");
+    return tproc_teardown(state);
+}
+
+static sci_error_t connect_retry(sci_desc_t sd, sci_remote_segment_t *rs, uint32_t node, uint32_t id)
+{
+    sci_error_t e = SCI_ERR_SYSTEM;
+    for (int i = 0; i < 500; i++) {
+        SCIConnectSegment(sd, rs, node, id, 0, NULL, NULL, SCI_INFINITE_TIMEOUT, 0, &e);
+        if (e != SCI_ERR_NO_SUCH_SEGMENT && e != SCI_ERR_NO_SUCH_NODEID && e != SCI_ERR_NO_LINK_ACCESS)
+            break;
+        usleep(10000);
+    }
+    return e;
+}
+
+/* The remote segment's state, read under the library lock (the event thread writes it). */
+static enum rseg_state rstate(sci_remote_segment_t rs)
+{
+    enum rseg_state st;
+    pthread_mutex_lock(&seg.lock);
+    st = rs->state;
+    pthread_mutex_unlock(&seg.lock);
+    return st;
+}
+
+static sci_segment_cb_reason_t next_event(sci_remote_segment_t rs, unsigned int ms)
+{
+    sci_error_t e, st;
+    sci_segment_cb_reason_t r = SCIWaitForRemoteSegmentEvent(rs, &st, ms, 0, &e);
+    return e == SCI_ERR_OK ? r : 0;
+}
+
+/* Owner: segment `id` available; reports its node id; CMD_EVENT reports the next event
+ * (reason << 16 | node, 0 on timeout); CMD_QUIT removes and exits. */
+static int owner_main(int rd, int wr, void *arg)
+{
+    uint32_t id = (uint32_t)(uintptr_t)arg, cmd;
+    sci_error_t e;
+    sci_desc_t sd;
+    sci_local_segment_t ls;
+
+    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCICreateSegment(sd, &ls, id, SEGSZ, NULL, NULL, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIPrepareSegment(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCISetSegmentAvailable(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
+    TCHECK(tproc_send_u32(wr, my_node()) == 0);
+    for (;;) {
+        TCHECK(tproc_recv_u32(rd, &cmd, 30000) == 0);
+        if (cmd == CMD_QUIT)
+            break;
+        unsigned int src = 0, ad = 0;
+        sci_segment_cb_reason_t r = SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e);
+        TCHECK(tproc_send_u32(wr, e == SCI_ERR_OK ? (uint32_t)r << 16 | src : 0) == 0);
+    }
+    SCIRemoveSegment(ls, 0, &e);
+    TCHECK(e == SCI_ERR_OK);
+    SCIClose(sd, 0, &e);
+    SCITerminate();
+    return 0;
+}
+
+static uint32_t owner_event(struct tproc *o)
+{
+    uint32_t v = 0;
+    assert_int_equal(tproc_send_u32(o->wr, CMD_EVENT), 0);
+    assert_int_equal(tproc_recv_u32(o->rd, &v, T_MS + 2000), 0);
+    return v;
+}
+
+struct conn {
+    struct tproc o;
+    uint32_t onode;
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+};
+
+static void connect_owner(struct conn *c, uint32_t id)
+{
+    sci_error_t e;
+    assert_int_equal(tproc_start(&c->o, owner_main, (void *)(uintptr_t)id), 0);
+    assert_int_equal(tproc_recv_u32(c->o.rd, &c->onode, T_MS), 0);
+    OK(SCIInitialize(0, &e_));
+    OK(SCIOpen(&c->sd, 0, &e_));
+    assert_int_equal(connect_retry(c->sd, &c->rs, c->onode, id), SCI_ERR_OK);
+    assert_int_equal(SCIWaitForRemoteSegmentEvent(c->rs, &e, 2000, 0, &e), SCI_CB_CONNECT);
+    assert_int_equal(owner_event(&c->o), (uint32_t)SCI_CB_CONNECT << 16 | my_node());
+}
+
+/* A stopped owner: silent, so NOT_OPERATIONAL after the heartbeat timeout, LOST after the grace. */
+static void test_silent_owner_lost(void **state)
+{
+    struct conn c;
+    sci_remote_segment_t rs2;
+    sci_error_t e;
+    uint64_t t0, t_notop, t_lost;
+
+    (void)state;
+    hb_env("on", "500");
+    connect_owner(&c, 300);
+    /* idle but alive: heartbeats keep the link up for several timeouts' worth of periods */
+    assert_int_equal(next_event(c.rs, 1500), 0);
+    assert_int_equal(rstate(c.rs), RSEG_OPERATIONAL);
+
+    t0 = now_ms();
+    assert_int_equal(kill(c.o.pid, SIGSTOP), 0);
+    assert_int_equal(next_event(c.rs, T_MS), SCI_CB_NOT_OPERATIONAL);
+    t_notop = now_ms();
+    assert_int_equal(next_event(c.rs, T_MS), SCI_CB_LOST);
+    t_lost = now_ms();
+    print_message("silent owner: CB_NOT_OPERATIONAL %llu ms after SIGSTOP, CB_LOST %llu ms later\n",
+                  (unsigned long long)(t_notop - t0), (unsigned long long)(t_lost - t_notop));
+    assert_int_equal(rstate(c.rs), RSEG_LOST);
+    /* the silent node is gone for new connections */
+    SCIConnectSegment(c.sd, &rs2, c.onode, 300, 0, NULL, NULL, 500, 0, &e);
+    assert_int_equal(e, SCI_ERR_NO_SUCH_NODEID);
+    tproc_kill(&c.o);
+    OK(SCIDisconnectSegment(c.rs, 0, &e_));
+    OK(SCIClose(c.sd, 0, &e_));
+    SCITerminate();
+}
+
+/* Resumed within the grace period: NOT_OPERATIONAL then OPERATIONAL, and the connection is intact
+ * on both sides (the owner, stalled itself, counted no silence of ours). */
+static void test_silent_owner_back(void **state)
+{
+    struct conn c;
+    sci_map_t m;
+    volatile uint8_t *p;
+    sci_error_t e;
+
+    (void)state;
+    hb_env("on", "20000");
+    connect_owner(&c, 301);
+    assert_int_equal(kill(c.o.pid, SIGSTOP), 0);
+    assert_int_equal(next_event(c.rs, T_MS), SCI_CB_NOT_OPERATIONAL);
+    assert_int_equal(rstate(c.rs), RSEG_NOT_OPERATIONAL);
+    p = SCIMapRemoteSegment(c.rs, &m, 0, SEGSZ, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_NO_LINK_ACCESS);
+    assert_null(p);
+    assert_int_equal(kill(c.o.pid, SIGCONT), 0);
+    assert_int_equal(next_event(c.rs, T_MS), SCI_CB_OPERATIONAL);
+    assert_int_equal(rstate(c.rs), RSEG_OPERATIONAL);
+    p = SCIMapRemoteSegment(c.rs, &m, 0, SEGSZ, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    p[0] = 0x5a;
+    OK(SCIUnmapSegment(m, 0, &e_));
+    OK(SCIDisconnectSegment(c.rs, 0, &e_));
+    /* the owner's next event is our disconnect: it saw no link trouble of its own */
+    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
+    assert_int_equal(tproc_send_u32(c.o.wr, CMD_QUIT), 0);
+    assert_int_equal(tproc_wait(&c.o, T_MS), 0);
+    OK(SCIClose(c.sd, 0, &e_));
+    SCITerminate();
+}
+
+static int remote_main(int rd, int wr, void *arg)
+{
+    uint32_t onode;
+    sci_error_t e;
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+
+    (void)arg;
+    TCHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
+    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+    TCHECK(connect_retry(sd, &rs, onode, 302) == SCI_ERR_OK);
+    TCHECK(tproc_send_u32(wr, my_node()) == 0);
+    pause();
+    return 0;
+}
+
+/* A stopped remote: its owner sees NOT_OPERATIONAL then LOST for that connection; remove succeeds. */
+static void test_silent_remote_lost(void **state)
+{
+    sci_desc_t sd;
+    sci_local_segment_t ls;
+    struct tproc r;
+    uint32_t rnode;
+    unsigned int src, ad;
+    sci_error_t e;
+
+    (void)state;
+    hb_env("on", "500");
+    assert_int_equal(tproc_start(&r, remote_main, NULL), 0);
+    OK(SCIInitialize(0, &e_));
+    OK(SCIOpen(&sd, 0, &e_));
+    OK(SCICreateSegment(sd, &ls, 302, SEGSZ, NULL, NULL, 0, &e_));
+    OK(SCIPrepareSegment(ls, 0, 0, &e_));
+    OK(SCISetSegmentAvailable(ls, 0, 0, &e_));
+    assert_int_equal(tproc_send_u32(r.wr, my_node()), 0);
+    assert_int_equal(tproc_recv_u32(r.rd, &rnode, T_MS), 0);
+    assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e), SCI_CB_CONNECT);
+    assert_int_equal(src, rnode);
+    assert_int_equal(kill(r.pid, SIGSTOP), 0);
+    assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e), SCI_CB_NOT_OPERATIONAL);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(src, rnode);
+    assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e), SCI_CB_LOST);
+    assert_int_equal(src, rnode);
+    OK(SCIRemoveSegment(ls, 0, &e_));
+    tproc_kill(&r);
+    OK(SCIClose(sd, 0, &e_));
+    SCITerminate();
+}
+
+/* Default (auto): simntb detects death itself and gets no heartbeats, so a stopped peer is no event. */
+static void test_auto_simntb_quiet(void **state)
+{
+    struct conn c;
+
+    (void)state;
+    hb_env(NULL, "500");
+    connect_owner(&c, 303);
+    assert_int_equal(kill(c.o.pid, SIGSTOP), 0);
+    assert_int_equal(next_event(c.rs, 2500), 0);
+    assert_int_equal(rstate(c.rs), RSEG_OPERATIONAL);
+    assert_int_equal(kill(c.o.pid, SIGCONT), 0);
+    OK(SCIDisconnectSegment(c.rs, 0, &e_));
+    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
+    assert_int_equal(tproc_send_u32(c.o.wr, CMD_QUIT), 0);
+    assert_int_equal(tproc_wait(&c.o, T_MS), 0);
+    OK(SCIClose(c.sd, 0, &e_));
+    SCITerminate();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_silent_owner_lost, teardown),
+        cmocka_unit_test_teardown(test_silent_owner_back, teardown),
+        cmocka_unit_test_teardown(test_silent_remote_lost, teardown),
+        cmocka_unit_test_teardown(test_auto_simntb_quiet, teardown),
+    };
+    tproc_default_fabric("seg_heartbeat");
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
