@@ -324,8 +324,11 @@ static void test_reset_mid_stream(void **state)
     assert_int_equal(establish(h), 0);
     read_n(h, 1000);
     assert_int_equal(NvSciIpcResetEndpointSafe(h), NvSciError_Success);
-    /* During our reset, I/O is refused. */
-    assert_int_equal(NvSciIpcReadSafe(h, buf, sizeof(buf), &bytes), NvSciError_ConnectionReset);
+    /* During our reset I/O is refused, unless the peer already answered it: nothing old is readable. */
+    {
+        NvSciError err = NvSciIpcReadSafe(h, buf, sizeof(buf), &bytes);
+        assert_true(err == NvSciError_ConnectionReset || err == NvSciError_InsufficientMemory);
+    }
     assert_true(wait_for(h, NV_SCI_IPC_EVENT_CONN_EST) & NV_SCI_IPC_EVENT_CONN_EST);
     read_n(h, n);   /* the old stream's frames were discarded: the new one starts at 0 */
     assert_int_equal(reap(pid), 0);
