@@ -1614,7 +1614,8 @@ static int rdma_probe(struct osci_drv *drv, uint32_t node)
     return ret;
 }
 
-/* "rdma:<dev>:<port> gid=<GID> state=<STATE>"; gid= and state= only when known and when they fit. */
+/* "rdma:<dev>:<port> gid=<GID> state=<STATE>" (the IBV_PORT_* name); gid= and state= only when known
+ * and when they fit. */
 static int rdma_query(struct osci_drv *drv, struct osci_drv_info *info)
 {
     struct rdma_drv *d = to_rdma(drv);
@@ -1629,9 +1630,8 @@ static int rdma_query(struct osci_drv *drv, struct osci_drv_info *info)
     if (d->gid[0] && n + 5 + strlen(d->gid) < sizeof(info->name))
         n += (size_t)snprintf(info->name + n, sizeof(info->name) - n, " gid=%s", d->gid);
     if (ibv_query_port(d->ctx, (uint8_t)d->o.port, &pa) == 0) {
-        const char *st = ibv_port_state_str(pa.state);
-        if (!strncmp(st, "PORT_", 5))
-            st += 5;
+        static const char *const names[] = { "NOP", "DOWN", "INIT", "ARMED", "ACTIVE", "ACTIVE_DEFER" };
+        const char *st = (unsigned int)pa.state < sizeof(names) / sizeof(names[0]) ? names[pa.state] : "UNKNOWN";
         if (n + 7 + strlen(st) < sizeof(info->name))
             snprintf(info->name + n, sizeof(info->name) - n, " state=%s", st);
     }
