@@ -130,6 +130,21 @@ static pid_t spawn(int (*fn)(void *), void *arg)
     return pid;
 }
 
+/* A reaped child's pid may be reused: never signal it again. */
+static void forget(pid_t pid)
+{
+    unsigned i;
+    for (i = 0; i < nkids; i++)
+        if (kids[i] == pid) kids[i] = kids[--nkids];
+}
+
+static void kill_reap(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    forget(pid);
+}
+
 /* Exit status of the child, or -1 (killed after CHILD_TIMEOUT_MS or by a signal). */
 static int reap(pid_t pid)
 {
@@ -139,14 +154,14 @@ static int reap(pid_t pid)
         struct timespec ts = { 0, 1000000 };
         pid_t r = waitpid(pid, &st, WNOHANG);
         if (r == pid) {
+            forget(pid);
             if (!WIFEXITED(st) || WEXITSTATUS(st)) fprintf(stderr, "child %d: status 0x%x\n", (int)pid, st);
             return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
         }
         nanosleep(&ts, NULL);
     }
     fprintf(stderr, "child %d: timed out\n", (int)pid);
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
+    kill_reap(pid);
     return -1;
 }
 
@@ -235,8 +250,7 @@ static void test_peer_killed(void **state)
     assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
     assert_int_equal(establish(h), 0);
     assert_int_equal(read(pipefd[0], &c, 1), 1);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+    kill_reap(pid);
     /* The event fd alone (what select() users watch) becomes readable, then CONN_RESET is reported once. */
     assert_int_equal(wait_fd(h, WAIT_US), 0);
     ev = wait_for(h, NV_SCI_IPC_EVENT_CONN_RESET);
@@ -250,8 +264,7 @@ static void test_peer_killed(void **state)
     assert_int_equal(establish(h), 0);
     assert_int_equal(read(pipefd[0], &c, 1), 1);
     assert_int_equal(NvSciIpcWriteSafe(h, buf, sizeof(buf), &bytes), NvSciError_Success);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+    kill_reap(pid);
     assert_true(wait_for(h, NV_SCI_IPC_EVENT_CONN_RESET) & NV_SCI_IPC_EVENT_CONN_RESET);
     assert_int_equal(NvSciIpcCloseEndpointSafe(h, false), NvSciError_Success);   /* last user: unlinks */
     NvSciIpcDeinit();
@@ -363,8 +376,7 @@ static void test_busy(void **state)
     assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h2), NvSciError_Busy);       /* same process */
     assert_int_equal(read(pipefd[0], &c, 1), 1);
     assert_int_equal(NvSciIpcOpenEndpoint(ep_b, &h2), NvSciError_Busy);       /* open in the child */
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+    kill_reap(pid);
     assert_int_equal(NvSciIpcOpenEndpoint(ep_b, &h2), NvSciError_Success);    /* a dead owner's claim */
     assert_int_equal(NvSciIpcCloseEndpointSafe(h2, false), NvSciError_Success);
     assert_int_equal(NvSciIpcCloseEndpointSafe(h, false), NvSciError_Success);
