@@ -539,7 +539,8 @@ static void send_heartbeat(struct seg_adapter *a, uint32_t node, uint64_t now)
 }
 
 /*
- * On heartbeat adapters: every seg.hb_ms a HEARTBEAT to each up peer, and an up peer silent for
+ * On heartbeat adapters: every seg.hb_ms a HEARTBEAT to each up peer (and each peer taken down for
+ * its silence, lost or not, while the driver lets us send), and an up peer silent for
  * seg.hb_timeout_ms (no message of any kind since then, or since its link came up) goes down; the
  * grace period runs from there. If this thread itself did not run for half that long, silence is
  * not counted. Every node must run heartbeats on that adapter (auto decides by driver). Lock held.
@@ -563,7 +564,12 @@ static void heartbeat_tick(uint64_t now)
             a->hb_next_ms = now + seg.hb_ms;
         for (unsigned int n = 1; n < SEG_MAX_NODES; n++) {
             struct seg_peer *p = &a->peer[n];
-            if (!p->up || n == a->drv->node_id)
+            if (n == a->drv->node_id)
+                continue;
+            /* a peer down for its silence still gets them: each side must hear the other to come back */
+            if (p->hb_down && send)
+                send_heartbeat(a, n, now);
+            if (!p->up)
                 continue;
             if (stalled || now < p->last_rx_ms)
                 p->last_rx_ms = now;

@@ -9,8 +9,10 @@
  * --mode full (default): the server exports a 256 KiB segment, an interrupt and a data interrupt;
  * the client:
  *   1. connects (retrying while the segment or the node is not there yet); the owner sees CB_CONNECT;
- *   2. SCIMapRemoteSegment: SCI_ERR_NOT_SUPPORTED over rdma (a working map elsewhere);
- *   3. SCIMemCpy to the server (checked there) and with SCI_FLAG_BLOCK_READ back (checked here);
+ *   2. SCIMapRemoteSegment: SCI_ERR_NOT_SUPPORTED over rdma (a working map elsewhere), then a
+ *      transfer map (SCI_FLAG_OSCI_TRANSFER_MAP: no CPU pointer, SCIMemCpy through put/get);
+ *   3. SCIMemCpy to the server in a sequence with ERROR_CHECK (checked there) and with
+ *      SCI_FLAG_BLOCK_READ back (checked here);
  *   4. DMA queue: a write (checked by the server) and a DMA_READ (checked here);
  *   5. interrupt ping-pong (the server counts in wait mode) and data interrupts with payloads;
  *   6. the server sets the segment unavailable with SCI_FLAG_NOTIFY: the client's callback sees
@@ -20,7 +22,8 @@
  * --mode cut: the client connects, runs --cut-cmd, stays idle for 1.5 s (the cut must be seen:
  * CB_NOT_OPERATIONAL or CB_LOST), starts a DMA write into the cut (it must end, not hang), runs
  * --heal-cmd at 3 s; the segment must then be OPERATIONAL again or LOST (the client reconnects), and a
- * DMA write + read back must work. Both sides end cleanly.
+ * DMA write + read back must work; with OSCI_GRACE_MS at least 3 s over the cut it must be
+ * NOT_OPERATIONAL then OPERATIONAL, never LOST. Both sides end cleanly.
  * Sync points between the hosts are files PREFIX.<name>.<role> (the lab's shared directory).
  * Prints a transcript and "seg-rdma <role>: N passed, N failed"; exit 0 only when nothing failed.
  */
@@ -53,11 +56,12 @@
 #define CUT_MS        3000u             /* the link cut lasts this long (traffic only in its second half) */
 #define HEAL_MS       8000u             /* after the heal: time for CB_OPERATIONAL or CB_LOST */
 #define OFF_CUT       (192u * 1024u)    /* DMA after the cut, seed 5 (checked by reading back) */
+#define GRACE_MARGIN_MS 3000u           /* OSCI_GRACE_MS >= CUT_MS + this: the cut must not lose the segment */
 
 static const char *role = "?", *sync_prefix, *marker, *cut_cmd, *heal_cmd;
 static const char *peer_role;
 static bool server, cut_mode;
-static unsigned int peer_node, self_node, iters = 20;
+static unsigned int peer_node, self_node, iters = 20, grace_ms = 1000;
 static unsigned int n_pass, n_fail;
 static sci_desc_t sd;
 
@@ -68,6 +72,13 @@ static uint64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 static uint64_t t_start;
@@ -113,6 +124,30 @@ static void summary(void)
     say("%u passed, %u failed", n_pass, n_fail);
     printf("seg-rdma %s: %u passed, %u failed\n", role, n_pass, n_fail);
     fflush(stdout);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* min / median / max of n times (us), then each in ms in the order measured. */
+static void print_rtts(const char *what, uint64_t *us, unsigned int n)
+{
+    char line[1024];
+    size_t len = 0;
+    uint64_t *sorted;
+
+    if (!n || !(sorted = malloc(n * sizeof(*sorted))))
+        return;
+    for (unsigned int i = 0; i < n && len < sizeof(line) - 16; i++)
+        len += (size_t)snprintf(line + len, sizeof(line) - len, " %.1f", (double)us[i] / 1000.0);
+    memcpy(sorted, us, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_u64);
+    say("%s: min %.2f ms, median %.2f ms, max %.2f ms; each:%s", what, (double)sorted[0] / 1000.0,
+        (double)sorted[n / 2] / 1000.0, (double)sorted[n - 1] / 1000.0, line);
+    free(sorted);
 }
 
 /* ---------------------------------------------------------------- sync through files */
@@ -625,6 +660,10 @@ static sci_remote_segment_t link_cut(sci_remote_segment_t rs, sci_dma_queue_t dq
           (int)SCI_DMAQUEUE_DONE, (int)SCI_DMAQUEUE_ERROR);
     if (r != SCI_CB_LOST && (seen[SCI_CB_NOT_OPERATIONAL] || !seen[SCI_CB_OPERATIONAL]))
         r = watch(rs, t_heal + HEAL_MS, SCI_CB_OPERATIONAL, SCI_CB_LOST, t_cut, seen);
+    if (grace_ms >= CUT_MS + GRACE_MARGIN_MS)
+        check(seen[SCI_CB_NOT_OPERATIONAL] && seen[SCI_CB_OPERATIONAL] && !seen[SCI_CB_LOST],
+              "a cut of %u ms, shorter than the grace period (%u ms): CB_NOT_OPERATIONAL then CB_OPERATIONAL, "
+              "no CB_LOST", CUT_MS, grace_ms);
     if (r == SCI_CB_LOST || seen[SCI_CB_LOST]) {
         say("link cut: CB_LOST %lld ms after the cut; reconnecting", (long long)(seen[SCI_CB_LOST] - t_cut));
         SCIDisconnectSegment(rs, 0, &err);
@@ -662,7 +701,7 @@ static int run_client(void)
     bool rdma;
     char msg[128];
     sci_error_t err, status;
-    uint64_t t0;
+    uint64_t t0, *rtt_us;
     long bad;
 
     open_lib();
@@ -710,22 +749,43 @@ static int run_client(void)
     } else {
         check_err(err, SCI_ERR_OK, "SCIMapRemoteSegment (load/store transport)");
     }
+    if (err == SCI_ERR_NOT_SUPPORTED) {
+        /* no CPU mapping: a transfer map, the target of SCIMemCpy and sequences (put/get) */
+        rp = SCIMapRemoteSegment(rs, &rmap, 0, SEG_SIZE, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &err);
+        check(err == SCI_ERR_OK && !rp && !SCIGetMapPointer(rmap),
+              "SCIMapRemoteSegment(SCI_FLAG_OSCI_TRANSFER_MAP): %s, no CPU pointer", SCIGetErrorString(err));
+    }
     if (err != SCI_ERR_OK)
         rmap = NULL;
 
-    /* 3: SCIMemCpy both ways */
+    /* 3: SCIMemCpy both ways, the write inside a sequence with ERROR_CHECK */
     if (rmap) {
+        sci_sequence_t seq = NULL;
+        sci_sequence_status_t sst;
+
+        SCICreateMapSequence(rmap, &seq, 0, &err);
+        if (!check_err(err, SCI_ERR_OK, "SCICreateMapSequence"))
+            seq = NULL;
+        sst = seq ? SCIStartSequence(seq, 0, &err) : SCI_SEQ_OK;
+        check(sst == SCI_SEQ_OK, "SCIStartSequence: %d (SCI_SEQ_OK=%d)", (int)sst, (int)SCI_SEQ_OK);
         fill(buf, OFF_MEMCPY, XFER, 2);
         t0 = now_ms();
-        SCIMemCpy(NULL, buf, rmap, OFF_MEMCPY, XFER, SCI_FLAG_ERROR_CHECK, &err);
-        check_err(err, SCI_ERR_OK, "SCIMemCpy client -> server, 64 KiB");
-        say("SCIMemCpy write: %llu ms", (unsigned long long)(now_ms() - t0));
+        SCIMemCpy(seq, buf, rmap, OFF_MEMCPY, XFER, SCI_FLAG_ERROR_CHECK, &err);
+        check_err(err, SCI_ERR_OK, "SCIMemCpy client -> server, 64 KiB, ERROR_CHECK in a sequence");
+        say("SCIMemCpy write: %llu ms, %.1f MB/s", (unsigned long long)(now_ms() - t0), mb_s(XFER, now_ms() - t0));
+        if (seq) {
+            sst = SCICheckSequence(seq, 0, &err);
+            check(err == SCI_ERR_OK && sst == SCI_SEQ_OK, "SCICheckSequence after the write: %d (SCI_SEQ_OK=%d), %s",
+                  (int)sst, (int)SCI_SEQ_OK, SCIGetErrorString(err));
+            SCIRemoveSequence(seq, 0, &err);
+            check_err(err, SCI_ERR_OK, "SCIRemoveSequence");
+        }
         sig("memcpy-written", "%s\n", err == SCI_ERR_OK ? "written" : "failed");
         wait_sig("memcpy-verified", 60000, msg, sizeof(msg));
         check(!strcmp(msg, "ok"), "server verified the SCIMemCpy data: %s", msg);
         memset(buf, 0, XFER);
         t0 = now_ms();
-        SCIMemCpy(NULL, buf, rmap, OFF_SERVER, XFER, SCI_FLAG_BLOCK_READ, &err);
+        SCIMemCpy(NULL, buf, rmap, OFF_SERVER, XFER, SCI_FLAG_BLOCK_READ | SCI_FLAG_ERROR_CHECK, &err);
         bad = verify(buf, OFF_SERVER, XFER, 1);
         check(err == SCI_ERR_OK && bad < 0, "SCIMemCpy BLOCK_READ server -> client, 64 KiB, %llu ms: %s, first bad "
               "byte %ld", (unsigned long long)(now_ms() - t0), SCIGetErrorString(err), bad);
@@ -769,7 +829,11 @@ static int run_client(void)
     sig("intr-ready", "ok\n");
     wait_sig("intr-connected", 60000, NULL, 0);
     t0 = now_ms();
+    rtt_us = calloc(iters, sizeof(*rtt_us));
+    if (!rtt_us)
+        die("out of memory");
     for (unsigned int i = 0; i < iters; i++) {
+        uint64_t t_i = now_us();
         SCITriggerInterrupt(ri, 0, &err);
         if (err != SCI_ERR_OK) {
             say("SCITriggerInterrupt %u: %s", i, SCIGetErrorString(err));
@@ -780,11 +844,15 @@ static int run_client(void)
             say("SCIWaitForInterrupt %u: %s", i, SCIGetErrorString(err));
             break;
         }
-        got++;
+        rtt_us[got++] = now_us() - t_i;
     }
     check(got == iters, "%u interrupt round trips of %u, %.2f ms each", got, iters,
           got ? (double)(now_ms() - t0) / got : 0.0);
+    print_rtts("interrupt round trips", rtt_us, got);
+    free(rtt_us);
+    t0 = now_us();
     SCIConnectDataInterrupt(sd, &rdi, peer_node, 0, DINTNO_SERVER, 10000, 0, &err);
+    say("SCIConnectDataInterrupt (one control message round trip): %.2f ms", (double)(now_us() - t0) / 1000.0);
     if (check_err(err, SCI_ERR_OK, "SCIConnectDataInterrupt")) {
         static const unsigned int lens[3] = { 1, 100, 200 };
         uint8_t big[4096];
@@ -927,6 +995,8 @@ int main(int argc, char **argv)
     } else {
         usage();
     }
+    if (getenv("OSCI_GRACE_MS") && *getenv("OSCI_GRACE_MS"))
+        grace_ms = (unsigned int)strtoul(getenv("OSCI_GRACE_MS"), NULL, 10);
     setvbuf(stdout, NULL, _IOLBF, 0);
     return server ? run_server() : run_client();
 }

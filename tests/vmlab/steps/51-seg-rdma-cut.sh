@@ -3,8 +3,11 @@
 # client connects to the server's segment, takes eth0 (under rxe0) down for 3 s (idle for 1.5 s, then
 # a DMA write into the cut), brings it up, and checks that the cut was seen (CB_NOT_OPERATIONAL or
 # CB_LOST), that the DMA ended, and that the segment is usable again (OPERATIONAL, or LOST and then
-# reconnected). A blackhole route is no cut: rxe's traffic goes on through it.
-# vmlab-timeout: 120
+# reconnected). A blackhole route is no cut: rxe's traffic goes on through it. Two rounds: the
+# default grace period (1 s: the cut loses the segment, the client reconnects), then OSCI_GRACE_MS=
+# 8000 (the cut must give NOT_OPERATIONAL then OPERATIONAL). libseg's heartbeats (OSCI_HEARTBEAT_MS
+# 200, timeout 1500) are what notice the idle cut.
+# vmlab-timeout: 180
 . "$VMLAB_LIB"
 bin=$BUILD/tests/rdmalab/seg_pair
 [ -x "$bin" ] || lab_fail "$bin not built (make O=<build> tests)"
@@ -20,18 +23,21 @@ if ! rdma link show rxe0/1 >/dev/null 2>&1; then
     modprobe crc32_generic || modprobe crc32-pclmul || lab_fail "no crc32 module in the guest"
     rdma link add rxe0 type rxe netdev eth0 || lab_fail "rdma link add rxe0 failed"
 fi
-export OSCI_CONF=$PWD/opensci.conf OSCI_HOSTS=$PWD/hosts.conf OSCI_LOG=${OSCI_LOG:-warn}
+export OSCI_CONF=$PWD/opensci.conf OSCI_HOSTS=$PWD/hosts.conf OSCI_LOG=${OSCI_LOG:-info}
 unset OSCI_NODE_ID
-args=(--mode cut --peer-node "$PEER_NODE_ID" --self-node "$NODE_ID" --sync "$LAB_DIR/sync/$STEP.prog")
-
-if [ "$ROLE" = server ]; then
-    "$bin" --role server "${args[@]}"
-    rc=$?
-    [ "$rc" = 0 ] || lab_fail "server exited with $rc"
-else
-    "$bin" --role client "${args[@]}" --cut-cmd "ip link set eth0 down" --heal-cmd "ip link set eth0 up"
-    rc=$?
-    ip link set eth0 up
-    [ "$rc" = 0 ] || lab_fail "client exited with $rc"
-fi
+for grace in 1000 8000; do
+    lab_log "round with OSCI_GRACE_MS=$grace"
+    args=(--mode cut --peer-node "$PEER_NODE_ID" --self-node "$NODE_ID" --sync "$LAB_DIR/sync/$STEP.g$grace.prog")
+    if [ "$ROLE" = server ]; then
+        OSCI_GRACE_MS=$grace "$bin" --role server "${args[@]}"
+        rc=$?
+        [ "$rc" = 0 ] || lab_fail "server exited with $rc (OSCI_GRACE_MS=$grace)"
+    else
+        OSCI_GRACE_MS=$grace "$bin" --role client "${args[@]}" --cut-cmd "ip link set eth0 down" \
+            --heal-cmd "ip link set eth0 up"
+        rc=$?
+        ip link set eth0 up
+        [ "$rc" = 0 ] || lab_fail "client exited with $rc (OSCI_GRACE_MS=$grace)"
+    fi
+done
 lab_log "passed"
