@@ -79,6 +79,33 @@ struct ipc_ep {
 };
 
 extern const struct ipc_backend_ops ipc__shm_ops;   /* INTER_THREAD and INTER_PROCESS */
+extern const struct ipc_backend_ops ipc__chip_ops;  /* INTER_CHIP (ipc_chip.c, over libseg) */
+
+/* ---- connection handshake (ipc_conn.c), shared by the backends ---- */
+enum ipc_conn_state { IPC_CS_DISC = 0, IPC_CS_SYNC, IPC_CS_ACK, IPC_CS_EST, IPC_CS_COUNT };
+enum ipc_conn_event {
+    IPC_CE_RESET = 0, IPC_CE_PEER_SYNC, IPC_CE_PEER_ACK, IPC_CE_PEER_EST, IPC_CE_PEER_GONE, IPC_CE_CLOSE, IPC_CE_COUNT
+};
+
+struct ipc_conn_ops {
+    void (*publish)(void *ctx, uint32_t state);   /* makes our new state visible to the peer */
+    void (*clear)(void *ctx);                     /* zeroes the FIFO indices this side writes */
+    void (*notify)(void *ctx);                    /* wakes the peer */
+    uint32_t (*peer_state)(void *ctx);            /* the peer's published state (DISC when it is gone) */
+};
+
+struct ipc_conn {
+    const struct ipc_conn_ops *ops;
+    void *ctx;
+    const char *name;
+    uint32_t state;              /* enum ipc_conn_state: written only by ipc__conn_event */
+    uint32_t pending;            /* CONN_EST / CONN_RESET not yet reported */
+};
+
+/* One transition (logged at debug level); -EPROTO for an illegal pair. */
+int ipc__conn_event(struct ipc_conn *c, enum ipc_conn_event ev);
+/* Feeds the peer's state into the machine until nothing changes. */
+void ipc__conn_handshake(struct ipc_conn *c);
 
 /* ---- peer-death watcher (ipc_watch.c) ---- */
 /* Calls fn(arg) from the watcher thread when process `pid` exits; 0 and a registration id in *id_p. */
@@ -87,7 +114,9 @@ int ipc__watch_add(pid_t pid, void (*fn)(void *arg), void *arg, uint64_t *id_p);
 void ipc__watch_del(uint64_t id);
 void ipc__watch_stop(void);
 
-/* ---- process identity (ipc_shm.c) ---- */
+/* ---- process identity and access (ipc_shm.c) ---- */
+/* 1 when the caller is root or a member of group `gid`. */
+int ipc__in_group(gid_t gid);
 /* Start time of `pid` in clock ticks since boot, 0 when the process does not exist. */
 uint64_t ipc__proc_start(pid_t pid);
 

@@ -1,5 +1,5 @@
 /* INTER_THREAD / INTER_PROCESS backend: two frame FIFOs in POSIX shared memory, one POSIX mqueue per endpoint
- * for notifications. Connection handshake (per side: DISC, SYNC, ACK, EST) in the shared header. */
+ * for notifications. The connection handshake (ipc_conn.c) publishes each side's state in the shared header. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -24,8 +24,6 @@
 #define ATTACH_WAIT_MS 2000
 #define OPEN_TRIES 64
 
-enum conn_state { CS_DISC = 0, CS_SYNC, CS_ACK, CS_EST, CS_COUNT };
-enum conn_event { CE_RESET = 0, CE_PEER_SYNC, CE_PEER_ACK, CE_PEER_EST, CE_PEER_GONE, CE_CLOSE, CE_COUNT };
 
 /* What a side waits for; set by that side in GetEvent, cleared by the peer when it notifies. */
 #define ARM_READ 1u
@@ -77,16 +75,13 @@ struct shm_ep {
     mode_t mode;
     /* data path, local copies */
     uint32_t tx_tail, tx_head_cache, rx_head, rx_tail_cache;
-    uint32_t pending;            /* edge events not yet reported */
+    struct ipc_conn conn;        /* our handshake state, pending edge events */
     uint64_t notes_seen;
     /* peer liveness */
     int32_t watched_pid;
     uint64_t watched_start, watch_id;
     _Atomic int peer_died;
 };
-
-static const char *const cs_names[CS_COUNT] = { "DISC", "SYNC", "ACK", "EST" };
-static const char *const ce_names[CE_COUNT] = { "reset", "peer_sync", "peer_ack", "peer_est", "peer_gone", "close" };
 
 static struct shm_ep *to_shm(struct ipc_ep *ep)
 {
@@ -152,7 +147,7 @@ static void make_names(struct shm_ep *se, const struct ipc_cfg_ep *cfg)
 }
 
 /* ---- access ---- */
-static int in_group(gid_t gid)
+int ipc__in_group(gid_t gid)
 {
     gid_t groups[256];
     int n, i;
@@ -230,98 +225,52 @@ static void drain(struct shm_ep *se)
     while (se->notes_seen != n && mq_receive(se->mq_rx, msg, sizeof(msg), NULL) >= 0) se->notes_seen++;
 }
 
-/* ---- the connection state machine (the only writer of side[s].state) ---- */
+/* ---- the connection handshake (ipc_conn.c); side[s].state publishes our state ---- */
 static uint32_t my_state(struct shm_ep *se)
 {
-    return atomic_load_explicit(&se->h->side[se->s].state, memory_order_relaxed);
+    return se->conn.state;
 }
 
-static void clear_counters(struct shm_ep *se)
+static void conn_publish(void *ctx, uint32_t state)
 {
+    struct shm_ep *se = ctx;
+    atomic_store_explicit(&se->h->side[se->s].state, state, memory_order_release);
+}
+
+static void conn_clear(void *ctx)
+{
+    struct shm_ep *se = ctx;
     atomic_store_explicit(&se->h->tail[se->s].v, 0, memory_order_relaxed);
     atomic_store_explicit(&se->h->head[se->p].v, 0, memory_order_relaxed);
     se->tx_tail = se->tx_head_cache = se->rx_head = se->rx_tail_cache = 0;
 }
 
-static int conn_transition(struct shm_ep *se, enum conn_event ev)
+static void conn_notify(void *ctx)
 {
-    uint32_t old = my_state(se), next = old;
-    int notify = 0;
-    switch (old) {
-    case CS_DISC:
-        if (ev == CE_RESET) next = CS_SYNC, notify = 1;
-        else if (ev == CE_CLOSE) next = CS_DISC;
-        else if (ev == CE_PEER_GONE) next = CS_DISC;
-        else goto illegal;
-        break;
-    case CS_SYNC:
-        switch (ev) {
-        case CE_RESET: next = CS_SYNC; notify = 1; break;
-        case CE_PEER_SYNC: clear_counters(se); next = CS_ACK; notify = 1; break;
-        case CE_PEER_ACK: clear_counters(se); next = CS_EST; notify = 1; se->pending |= NV_SCI_IPC_EVENT_CONN_EST; break;
-        case CE_PEER_GONE: next = CS_SYNC; break;
-        case CE_CLOSE: next = CS_DISC; notify = 1; break;
-        default: goto illegal;
-        }
-        break;
-    case CS_ACK:
-        switch (ev) {
-        case CE_RESET: next = CS_SYNC; notify = 1; break;
-        case CE_PEER_SYNC: next = CS_ACK; break;
-        case CE_PEER_ACK:
-        case CE_PEER_EST: next = CS_EST; notify = 1; se->pending |= NV_SCI_IPC_EVENT_CONN_EST; break;
-        case CE_PEER_GONE: next = CS_SYNC; break;
-        case CE_CLOSE: next = CS_DISC; notify = 1; break;
-        default: goto illegal;
-        }
-        break;
-    case CS_EST:
-        switch (ev) {
-        case CE_RESET: next = CS_SYNC; notify = 1; break;
-        case CE_PEER_SYNC:
-            clear_counters(se);
-            next = CS_ACK;
-            notify = 1;
-            se->pending = (se->pending & ~NV_SCI_IPC_EVENT_CONN_EST) | NV_SCI_IPC_EVENT_CONN_RESET;
-            break;
-        case CE_PEER_GONE:
-            next = CS_SYNC;
-            se->pending = (se->pending & ~NV_SCI_IPC_EVENT_CONN_EST) | NV_SCI_IPC_EVENT_CONN_RESET;
-            break;
-        case CE_CLOSE: next = CS_DISC; notify = 1; break;
-        default: goto illegal;
-        }
-        break;
-    default:
-        goto illegal;
-    }
-    if (next != old) {
-        osci_log(OSCI_LOG_DEBUG, "ipc", "%s: %s --%s--> %s", se->ep->cfg.name, cs_names[old], ce_names[ev],
-                 cs_names[next]);
-        atomic_store_explicit(&se->h->side[se->s].state, next, memory_order_release);
-    }
-    if (notify) notify_peer(se);
-    return 0;
-illegal:
-    osci_log(OSCI_LOG_DEBUG, "ipc", "%s: %s --%s--> refused", se->ep->cfg.name, cs_names[old < CS_COUNT ? old : 0],
-             ce_names[ev]);
-    return -EPROTO;
+    notify_peer(ctx);
 }
 
-/* Feeds the peer's published state into the machine until nothing changes. */
+static uint32_t conn_peer_state(void *ctx)
+{
+    struct shm_ep *se = ctx;
+    return atomic_load_explicit(&se->h->side[se->p].state, memory_order_acquire);
+}
+
+static const struct ipc_conn_ops shm_conn_ops = {
+    .publish = conn_publish,
+    .clear = conn_clear,
+    .notify = conn_notify,
+    .peer_state = conn_peer_state,
+};
+
+static int conn_transition(struct shm_ep *se, enum ipc_conn_event ev)
+{
+    return ipc__conn_event(&se->conn, ev);
+}
+
 static void handshake(struct shm_ep *se)
 {
-    int i;
-    for (i = 0; i < 4; i++) {
-        uint32_t me = my_state(se);
-        uint32_t peer = atomic_load_explicit(&se->h->side[se->p].state, memory_order_acquire);
-        if (me == CS_DISC) return;   /* no reset yet: stay out of the handshake */
-        if (peer == CS_SYNC && me != CS_ACK) conn_transition(se, CE_PEER_SYNC);
-        else if (peer == CS_ACK && (me == CS_SYNC || me == CS_ACK)) conn_transition(se, CE_PEER_ACK);
-        else if (peer == CS_EST && me == CS_ACK) conn_transition(se, CE_PEER_EST);
-        else if (peer == CS_DISC && me != CS_SYNC) conn_transition(se, CE_PEER_GONE);
-        else return;
-    }
+    ipc__conn_handshake(&se->conn);
 }
 
 /* ---- peer liveness ---- */
@@ -341,7 +290,7 @@ static void reap_peer(struct shm_ep *se)
         atomic_load(&h->claim[se->p].start) == se->watched_start && !claim_alive(&h->claim[se->p])) {
         atomic_store(&h->claim[se->p].pid, 0);
         atomic_store(&h->claim[se->p].start, 0);
-        atomic_store(&h->side[se->p].state, CS_DISC);
+        atomic_store(&h->side[se->p].state, IPC_CS_DISC);
         atomic_store(&h->side[se->p].armed, 0);
         h->attached--;
         osci_log(OSCI_LOG_INFO, "ipc", "%s: peer process %d died", se->ep->cfg.name, se->watched_pid);
@@ -540,7 +489,7 @@ static int attach(struct shm_ep *se, const struct ipc_cfg_ep *cfg)
         }
         atomic_store(&h->claim[se->s].start, ipc__proc_start(getpid()));
         atomic_store(&h->claim[se->s].pid, getpid());
-        atomic_store(&h->side[se->s].state, CS_DISC);
+        atomic_store(&h->side[se->s].state, IPC_CS_DISC);
         atomic_store(&h->side[se->s].armed, 0);
         se->notes_seen = atomic_load(&h->side[se->s].notes);
         pthread_mutex_unlock(&h->lock);
@@ -574,7 +523,7 @@ static int shm_open_ep(struct ipc_ep *ep)
     const struct ipc_cfg_ep *cfg = &ep->cfg;
     struct shm_ep *se;
     int ret;
-    if (cfg->gid != IPC_GID_NONE && !in_group((gid_t)cfg->gid)) return -EACCES;
+    if (cfg->gid != IPC_GID_NONE && !ipc__in_group((gid_t)cfg->gid)) return -EACCES;
     if (!(se = calloc(1, sizeof(*se)))) return -ENOMEM;
     se->ep = ep;
     se->s = (int)cfg->side;
@@ -583,6 +532,7 @@ static int shm_open_ep(struct ipc_ep *ep)
     se->fsize = cfg->frame_size;
     se->mode = cfg->gid != IPC_GID_NONE ? 0660 : 0600;
     atomic_init(&se->peer_died, 0);
+    se->conn = (struct ipc_conn){ .ops = &shm_conn_ops, .ctx = se, .name = ep->cfg.name };
     make_names(se, cfg);
     if ((ret = attach(se, cfg)) < 0) goto err_free;
     if ((ret = open_mqs(se, cfg)) < 0) goto err_release;
@@ -605,7 +555,7 @@ static void shm_close(struct ipc_ep *ep, int clear)
     struct shm_ep *se = to_shm(ep);
     (void)clear;   /* the channel's data is discarded either way */
     if (se->watch_id) ipc__watch_del(se->watch_id);
-    if (my_state(se) != CS_DISC) conn_transition(se, CE_CLOSE);
+    if (my_state(se) != IPC_CS_DISC) conn_transition(se, IPC_CE_CLOSE);
     release_claim(se, 1);
     mq_close(se->mq_tx);
     mq_close(se->mq_rx);
@@ -617,8 +567,8 @@ static void shm_close(struct ipc_ep *ep, int clear)
 static int shm_reset(struct ipc_ep *ep)
 {
     struct shm_ep *se = to_shm(ep);
-    se->pending = 0;
-    conn_transition(se, CE_RESET);
+    se->conn.pending = 0;
+    conn_transition(se, IPC_CE_RESET);
     handshake(se);
     return 0;
 }
@@ -627,7 +577,7 @@ static int shm_reset(struct ipc_ep *ep)
 static int shm_write_frame(struct ipc_ep *ep, volatile void **frame_p)
 {
     struct shm_ep *se = to_shm(ep);
-    if (my_state(se) != CS_EST) return -ECONNRESET;
+    if (my_state(se) != IPC_CS_EST) return -ECONNRESET;
     if (se->tx_tail - se->tx_head_cache >= se->nframes) {
         se->tx_head_cache = atomic_load_explicit(&se->h->head[se->s].v, memory_order_acquire);
         if (se->tx_tail - se->tx_head_cache > se->nframes) return -ECONNRESET;   /* corrupt or stale */
@@ -657,7 +607,7 @@ static int shm_write_advance(struct ipc_ep *ep)
 static int shm_read_frame(struct ipc_ep *ep, const volatile void **frame_p)
 {
     struct shm_ep *se = to_shm(ep);
-    if (my_state(se) != CS_EST) return -ECONNRESET;
+    if (my_state(se) != IPC_CS_EST) return -ECONNRESET;
     if (se->rx_head == se->rx_tail_cache) {
         se->rx_tail_cache = atomic_load_explicit(&se->h->tail[se->p].v, memory_order_acquire);
         if (se->rx_tail_cache - se->rx_head > se->nframes) return -ECONNRESET;
@@ -708,9 +658,9 @@ static int shm_get_event(struct ipc_ep *ep, uint32_t *events_p)
     drain(se);
     watch_peer(se);
     handshake(se);
-    ev = se->pending;
-    se->pending = 0;
-    if (my_state(se) == CS_EST) {
+    ev = se->conn.pending;
+    se->conn.pending = 0;
+    if (my_state(se) == IPC_CS_EST) {
         uint32_t lv = levels(se), want = 0;
         if (!(lv & NV_SCI_IPC_EVENT_READ)) want |= ARM_READ;
         if (!(lv & NV_SCI_IPC_EVENT_WRITE)) want |= ARM_WRITE;

@@ -185,8 +185,8 @@ static void test_init_errors(void **state)
     assert_int_equal(NvSciIpcInit(), NvSciError_Success);
     NvSciIpcDeinit();
     assert_int_equal(NvSciIpcOpenEndpoint("zz", &h), NvSciError_NoSuchEntry);
-    /* Backends without an implementation yet. */
-    assert_int_equal(NvSciIpcOpenEndpoint("c", &h), NvSciError_NotSupported);
+    /* INTER_CHIP without peer=<node>: refused with a message; INTER_VM has no implementation yet. */
+    assert_int_equal(NvSciIpcOpenEndpoint("c", &h), NvSciError_InvalidState);
     assert_int_equal(NvSciIpcOpenEndpoint("v", &h), NvSciError_NotSupported);
     assert_int_equal(NvSciIpcOpenEndpoint(NULL, &h), NvSciError_BadParameter);
     assert_int_equal(NvSciIpcOpenEndpoint("c", NULL), NvSciError_BadParameter);

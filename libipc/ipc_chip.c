@@ -1,0 +1,657 @@
+/* INTER_CHIP backend, built on libseg's public SISCI API: each endpoint's receive FIFO is a segment on
+ * the configured adapter, the peer writes frames into it through its map of that segment, notifications
+ * are SISCI interrupts whose callback writes an eventfd (the Linux event fd of the endpoint).
+ *
+ * Every word of a FIFO segment after its read-only header is written by the peer only (through its map)
+ * and read by the owner only (locally): the data path does local loads and remote stores, never a remote
+ * load, and takes no lock and makes no system call unless the other side armed itself. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipc_internal.h"
+#include "osci_drv.h"
+#include "sisci_api.h"
+
+#define CHIP_MAGIC 0x4f434850u       /* "OCHP" */
+#define CHIP_VERSION 1u
+#define CHIP_SEG_BASE 0x10000000u    /* segment ids 0x10000000..0x1fffffff: INTER_CHIP FIFOs */
+#define CHIP_SEG_MASK 0x0fffffffu
+#define CL 64
+#define LINK_TIMEOUT_MS 200          /* one connect attempt; an absent node answers at once */
+#define LINK_RETRY_NS 10000000ull    /* between attempts while the peer is not there */
+
+enum { ARM_READ = 0, ARM_WRITE = 1, ARM_EMPTY = 2, ARM_N };
+
+/* The receive FIFO segment. `info` is written by the owner before the segment becomes available. */
+struct chip_info {
+    uint32_t magic, version, nframes, frame_size;
+    uint32_t intr_no;            /* the owner's interrupt: the peer connects to it */
+    uint32_t session;            /* random, nonzero, per open */
+    uint32_t node;               /* the owner's node id */
+};
+
+struct chip_hdr {
+    struct chip_info info __attribute__((aligned(CL)));
+    _Atomic uint64_t state __attribute__((aligned(CL)));     /* peer: its session << 32 | its conn state */
+    _Atomic uint32_t tail __attribute__((aligned(CL)));      /* peer: frames it wrote into this FIFO */
+    _Atomic uint32_t head __attribute__((aligned(CL)));      /* peer: frames it consumed of the owner's FIFO */
+    _Atomic uint32_t armed[ARM_N] __attribute__((aligned(CL)));   /* peer: raised when it waits for an event */
+};
+
+#define HDR_SIZE ((sizeof(struct chip_hdr) + CL - 1) & ~(size_t)(CL - 1))
+
+struct chip_ep {
+    struct ipc_ep *ep;
+    struct ipc_conn conn;
+    unsigned adapter, peer_node, my_node;
+    uint32_t seg_id, session, nframes, fsize;
+    size_t seg_size;
+    int efd;
+    sci_desc_t sd;
+    /* ours */
+    sci_local_segment_t lseg;
+    sci_map_t lmap;
+    struct chip_hdr *lh;
+    uint8_t *rx_frames;
+    sci_local_interrupt_t lintr;
+    unsigned intr_no;
+    /* the peer's, while linked */
+    int linked, transfer, force_transfer, geometry_warned;
+    sci_remote_segment_t rseg;
+    sci_map_t rmap;
+    volatile struct chip_hdr *rh;     /* NULL on a transfer map (SCIMemCpy) */
+    sci_remote_interrupt_t rintr;
+    uint32_t peer_session;
+    uint64_t next_try_ns;
+    /* set by libseg's callbacks */
+    _Atomic int lost;                 /* our connection to the peer's segment went away */
+    _Atomic int kick;                 /* the peer connected to our segment */
+    _Atomic uint64_t posted;          /* eventfd writes, counted after each write */
+    uint64_t posted_seen;
+    /* data path, local copies */
+    uint32_t tx_tail, tx_head_cache, rx_head, rx_tail_cache;
+    uint32_t arm_seen[ARM_N];         /* the peer's armed[] values already answered */
+    uint32_t arm_mine[ARM_N];         /* what we last wrote into the peer's armed[] */
+    uint8_t *bounce;                  /* transfer map: the frame being written */
+};
+
+/* ---- libseg, initialised once per process by the first INTER_CHIP endpoint ---- */
+static pthread_mutex_t g_sci_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned g_sci_refs;
+
+static int sci_get(void)
+{
+    sci_error_t e = SCI_ERR_OK;
+    pthread_mutex_lock(&g_sci_lock);
+    if (g_sci_refs == 0) SCIInitialize(0, &e);
+    if (e == SCI_ERR_OK) g_sci_refs++;
+    pthread_mutex_unlock(&g_sci_lock);
+    if (e != SCI_ERR_OK)
+        osci_log(OSCI_LOG_ERROR, "ipc", "INTER_CHIP: SCIInitialize: %s", SCIGetErrorString(e));
+    return e == SCI_ERR_OK ? 0 : -EIO;
+}
+
+static void sci_put(void)
+{
+    pthread_mutex_lock(&g_sci_lock);
+    if (g_sci_refs > 0 && --g_sci_refs == 0) SCITerminate();
+    pthread_mutex_unlock(&g_sci_lock);
+}
+
+static int sci_to_errno(sci_error_t e)
+{
+    switch (e) {
+    case SCI_ERR_OK: return 0;
+    case SCI_ERR_SEGMENTID_USED:
+    case SCI_ERR_BUSY: return -EBUSY;
+    case SCI_ERR_NOSPC: return -ENOSPC;
+    case SCI_ERR_NOT_SUPPORTED: return -EOPNOTSUPP;
+    case SCI_ERR_ILLEGAL_ADAPTERNO:
+    case SCI_ERR_NO_SUCH_ADAPTERNO:
+    case SCI_ERR_ILLEGAL_NODEID: return -EPROTO;
+    default: return -EIO;
+    }
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct chip_ep *to_chip(struct ipc_ep *ep)
+{
+    return ep->be;
+}
+
+/* ---- wake-ups: libseg callbacks -> eventfd ---- */
+/* Write first, count after: GetEvent reads the eventfd whenever the count moved, so a write is never
+ * left behind, and a quiet endpoint costs GetEvent no system call. */
+static void wake(struct chip_ep *ce)
+{
+    uint64_t one = 1;
+    if (write(ce->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        osci_log(OSCI_LOG_DEBUG, "ipc", "%s: eventfd write: %s", ce->ep->cfg.name, strerror(errno));
+    atomic_fetch_add(&ce->posted, 1);
+}
+
+static void drain(struct chip_ep *ce)
+{
+    uint64_t n = atomic_load(&ce->posted), v;
+    if (n == ce->posted_seen) return;
+    ce->posted_seen = n;
+    if (read(ce->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        osci_log(OSCI_LOG_DEBUG, "ipc", "%s: eventfd read: %s", ce->ep->cfg.name, strerror(errno));
+}
+
+static sci_callback_action_t intr_cb(void *arg, sci_local_interrupt_t intr, sci_error_t status)
+{
+    (void)intr;
+    (void)status;
+    wake(arg);
+    return SCI_CALLBACK_CONTINUE;
+}
+
+static sci_callback_action_t lseg_cb(void *arg, sci_local_segment_t seg, sci_segment_cb_reason_t reason,
+                                     unsigned int node, unsigned int adapter, sci_error_t status)
+{
+    struct chip_ep *ce = arg;
+    (void)seg;
+    (void)adapter;
+    (void)status;
+    if (reason == SCI_CB_CONNECT && node == ce->peer_node) atomic_store(&ce->kick, 1);
+    wake(ce);
+    return SCI_CALLBACK_CONTINUE;
+}
+
+static sci_callback_action_t rseg_cb(void *arg, sci_remote_segment_t seg, sci_segment_cb_reason_t reason,
+                                     sci_error_t status)
+{
+    struct chip_ep *ce = arg;
+    (void)seg;
+    (void)status;
+    if (reason == SCI_CB_LOST || reason == SCI_CB_DISCONNECT) atomic_store(&ce->lost, 1);
+    if (reason != SCI_CB_CONNECT) wake(ce);
+    return SCI_CALLBACK_CONTINUE;
+}
+
+/* ---- stores into the peer's segment ---- */
+static void put_remote(struct chip_ep *ce, size_t off, const void *src, size_t len)
+{
+    sci_error_t e;
+    SCIMemCpy(NULL, (void *)src, ce->rmap, off, len, 0, &e);
+    if (e != SCI_ERR_OK)   /* the peer is gone: its callback brings the reset */
+        osci_log(OSCI_LOG_DEBUG, "ipc", "%s: SCIMemCpy: %s", ce->ep->cfg.name, SCIGetErrorString(e));
+}
+
+/* Sequentially consistent through a load/store map: Dekker with the peer's local load after it. */
+static void store32(struct chip_ep *ce, size_t off, uint32_t v)
+{
+    if (ce->rh) atomic_store((_Atomic uint32_t *)((volatile uint8_t *)ce->rh + off), v);
+    else put_remote(ce, off, &v, sizeof(v));
+}
+
+static void store64(struct chip_ep *ce, size_t off, uint64_t v)
+{
+    if (ce->rh) atomic_store((_Atomic uint64_t *)((volatile uint8_t *)ce->rh + off), v);
+    else put_remote(ce, off, &v, sizeof(v));
+}
+
+static void trigger(struct chip_ep *ce)
+{
+    sci_error_t e;
+    if (!ce->linked) return;
+    SCITriggerInterrupt(ce->rintr, 0, &e);
+    if (e != SCI_ERR_OK)
+        osci_log(OSCI_LOG_DEBUG, "ipc", "%s: SCITriggerInterrupt: %s", ce->ep->cfg.name, SCIGetErrorString(e));
+}
+
+/* Notifies the peer if it raised one of `bits` (ARM_* bit masks) since we last answered it. Called right
+ * after a sequentially consistent store of a FIFO index. */
+static void notify_if_armed(struct chip_ep *ce, unsigned bits)
+{
+    int i, hit = 0;
+    if (!ce->ep->notify_enabled) return;
+    for (i = 0; i < ARM_N; i++) {
+        uint32_t a;
+        if (!(bits & (1u << i))) continue;
+        a = atomic_load(&ce->lh->armed[i]);
+        if (a != ce->arm_seen[i]) {
+            ce->arm_seen[i] = a;
+            hit = 1;
+        }
+    }
+    if (hit) trigger(ce);
+}
+
+/* We are about to report "nothing": tell the peer to notify us. A sequentially consistent store, then
+ * the caller reloads the peer's index (Dekker). */
+static void arm(struct chip_ep *ce, int which)
+{
+    ce->arm_mine[which]++;
+    store32(ce, offsetof(struct chip_hdr, armed) + (size_t)which * sizeof(uint32_t), ce->arm_mine[which]);
+    atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* ---- the handshake's hooks (ipc_conn.c) ---- */
+static void conn_publish(void *ctx, uint32_t state)
+{
+    struct chip_ep *ce = ctx;
+    if (ce->linked) store64(ce, offsetof(struct chip_hdr, state), (uint64_t)ce->session << 32 | state);
+}
+
+static void conn_clear(void *ctx)
+{
+    struct chip_ep *ce = ctx;
+    if (ce->linked) {
+        store32(ce, offsetof(struct chip_hdr, tail), 0);
+        store32(ce, offsetof(struct chip_hdr, head), 0);
+    }
+    ce->tx_tail = ce->tx_head_cache = ce->rx_head = ce->rx_tail_cache = 0;
+}
+
+static void conn_notify(void *ctx)
+{
+    trigger(ctx);
+}
+
+/* A state written by another incarnation of the peer (another session) does not count. */
+static uint32_t conn_peer_state(void *ctx)
+{
+    struct chip_ep *ce = ctx;
+    uint64_t v;
+    if (!ce->linked) return IPC_CS_DISC;
+    v = atomic_load_explicit(&ce->lh->state, memory_order_acquire);
+    if ((uint32_t)(v >> 32) != ce->peer_session || (uint32_t)v >= IPC_CS_COUNT) return IPC_CS_DISC;
+    return (uint32_t)v;
+}
+
+static const struct ipc_conn_ops chip_conn_ops = {
+    .publish = conn_publish,
+    .clear = conn_clear,
+    .notify = conn_notify,
+    .peer_state = conn_peer_state,
+};
+
+/* ---- the link to the peer's segment and interrupt ---- */
+static void unlink_peer(struct chip_ep *ce)
+{
+    sci_error_t e;
+    if (ce->rintr) SCIDisconnectInterrupt(ce->rintr, 0, &e);
+    if (ce->rmap) SCIUnmapSegment(ce->rmap, 0, &e);
+    if (ce->rseg) SCIDisconnectSegment(ce->rseg, 0, &e);   /* its callback is not running after this */
+    ce->rintr = NULL;
+    ce->rmap = NULL;
+    ce->rseg = NULL;
+    ce->rh = NULL;
+    ce->linked = 0;
+    ce->peer_session = 0;
+    atomic_store(&ce->lost, 0);
+}
+
+static int read_peer_info(struct chip_ep *ce, struct chip_info *info)
+{
+    sci_error_t e = SCI_ERR_OK;
+    if (ce->rh) memcpy(info, (const void *)&ce->rh->info, sizeof(*info));
+    else SCIMemCpy(NULL, info, ce->rmap, offsetof(struct chip_hdr, info), sizeof(*info), SCI_FLAG_BLOCK_READ, &e);
+    return e == SCI_ERR_OK ? 0 : -EIO;
+}
+
+/* One attempt: 0 linked, -EAGAIN not now (peer absent, segment not there yet), other errors logged. */
+static int link_peer(struct chip_ep *ce)
+{
+    struct chip_info info;
+    sci_error_t e;
+    void *p;
+    SCIConnectSegment(ce->sd, &ce->rseg, ce->peer_node, ce->seg_id, ce->adapter, rseg_cb, ce, LINK_TIMEOUT_MS,
+                      SCI_FLAG_USE_CALLBACK, &e);
+    if (e != SCI_ERR_OK) {
+        ce->rseg = NULL;
+        if (e == SCI_ERR_NO_SUCH_SEGMENT || e == SCI_ERR_NO_SUCH_NODEID || e == SCI_ERR_NO_LINK_ACCESS ||
+            e == SCI_ERR_TIMEOUT || e == SCI_ERR_NODE_NOT_RESPONDING || e == SCI_ERR_NOT_CONNECTED)
+            return -EAGAIN;
+        osci_log(OSCI_LOG_ERROR, "ipc", "%s: SCIConnectSegment(node %u, segment %#x): %s", ce->ep->cfg.name,
+                 ce->peer_node, ce->seg_id, SCIGetErrorString(e));
+        return sci_to_errno(e);
+    }
+    if (SCIGetRemoteSegmentSize(ce->rseg) != ce->seg_size) goto geometry;
+    p = NULL;
+    if (!ce->force_transfer) p = (void *)SCIMapRemoteSegment(ce->rseg, &ce->rmap, 0, ce->seg_size, NULL, 0, &e);
+    if (ce->force_transfer || e == SCI_ERR_NOT_SUPPORTED) {   /* rdma: no load/store map, SCIMemCpy instead */
+        SCIMapRemoteSegment(ce->rseg, &ce->rmap, 0, ce->seg_size, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e);
+        p = NULL;
+    }
+    if (e != SCI_ERR_OK) {
+        ce->rmap = NULL;
+        unlink_peer(ce);
+        return -EAGAIN;   /* link down or lost meanwhile */
+    }
+    ce->rh = p;
+    ce->transfer = p == NULL;
+    if (read_peer_info(ce, &info) < 0) {
+        unlink_peer(ce);
+        return -EAGAIN;
+    }
+    if (info.magic != CHIP_MAGIC || info.version != CHIP_VERSION || info.nframes != ce->nframes ||
+        info.frame_size != ce->fsize || info.session == 0 || info.node != ce->peer_node)
+        goto geometry;
+    SCIConnectInterrupt(ce->sd, &ce->rintr, ce->peer_node, ce->adapter, info.intr_no, LINK_TIMEOUT_MS, 0, &e);
+    if (e != SCI_ERR_OK) {
+        ce->rintr = NULL;
+        unlink_peer(ce);
+        return -EAGAIN;
+    }
+    ce->peer_session = info.session;
+    ce->linked = 1;
+    osci_log(OSCI_LOG_DEBUG, "ipc", "%s: linked to node %u (session %08x, %s)", ce->ep->cfg.name, ce->peer_node,
+             info.session, ce->transfer ? "transfer map" : "load/store map");
+    conn_publish(ce, ce->conn.state);
+    trigger(ce);
+    return 0;
+geometry:
+    if (!ce->geometry_warned)
+        osci_log(OSCI_LOG_ERROR, "ipc", "%s: the FIFO segment %#x of node %u has another geometry or format "
+                 "(the two nodes' configs disagree: nframes/frame_size must match)", ce->ep->cfg.name, ce->seg_id,
+                 ce->peer_node);
+    ce->geometry_warned = 1;
+    unlink_peer(ce);
+    return -EPROTO;
+}
+
+/* Handles the callbacks' news and retries the link; never blocks for long. */
+static void progress(struct chip_ep *ce, int force)
+{
+    if (atomic_exchange(&ce->lost, 0) && ce->linked) {
+        osci_log(OSCI_LOG_INFO, "ipc", "%s: lost the peer's segment (node %u)", ce->ep->cfg.name, ce->peer_node);
+        unlink_peer(ce);
+        ce->next_try_ns = 0;
+    }
+    if (atomic_exchange(&ce->kick, 0)) force = 1;
+    if (!ce->linked) {
+        uint64_t now = now_ns();
+        if (force || now >= ce->next_try_ns) {
+            if (link_peer(ce) < 0) ce->next_try_ns = now + LINK_RETRY_NS;
+        }
+    }
+}
+
+/* ---- open / close ---- */
+static uint32_t seg_id_of(const char *name)
+{
+    uint32_t h = 2166136261u;   /* FNV-1a */
+    for (; *name; name++) h = (h ^ (uint8_t)*name) * 16777619u;
+    return CHIP_SEG_BASE | (h & CHIP_SEG_MASK);
+}
+
+static void chip_free(struct chip_ep *ce)
+{
+    sci_error_t e;
+    unlink_peer(ce);
+    if (ce->lseg) {
+        if (ce->lmap) SCIUnmapSegment(ce->lmap, 0, &e);
+        SCIRemoveSegment(ce->lseg, SCI_FLAG_FORCE_REMOVE, &e);
+        if (e != SCI_ERR_OK)
+            osci_log(OSCI_LOG_WARN, "ipc", "%s: SCIRemoveSegment: %s", ce->ep->cfg.name, SCIGetErrorString(e));
+    }
+    if (ce->lintr) SCIRemoveInterrupt(ce->lintr, 0, &e);
+    if (ce->sd) SCIClose(ce->sd, 0, &e);
+    if (ce->sd) sci_put();
+    if (ce->efd >= 0) close(ce->efd);
+    free(ce->bounce);
+    free(ce);
+}
+
+static int create_fifo(struct chip_ep *ce)
+{
+    sci_error_t e;
+    struct chip_hdr *h;
+    SCICreateInterrupt(ce->sd, &ce->lintr, ce->adapter, &ce->intr_no, intr_cb, ce, SCI_FLAG_USE_CALLBACK, &e);
+    if (e != SCI_ERR_OK) {
+        ce->lintr = NULL;
+        osci_log(OSCI_LOG_ERROR, "ipc", "%s: SCICreateInterrupt(adapter %u): %s", ce->ep->cfg.name, ce->adapter,
+                 SCIGetErrorString(e));
+        return sci_to_errno(e);
+    }
+    SCICreateSegment(ce->sd, &ce->lseg, ce->seg_id, ce->seg_size, lseg_cb, ce, SCI_FLAG_USE_CALLBACK, &e);
+    if (e != SCI_ERR_OK) {
+        ce->lseg = NULL;
+        osci_log(e == SCI_ERR_SEGMENTID_USED ? OSCI_LOG_INFO : OSCI_LOG_ERROR, "ipc", "%s: SCICreateSegment(%#x): %s",
+                 ce->ep->cfg.name, ce->seg_id, SCIGetErrorString(e));
+        return sci_to_errno(e);
+    }
+    h = (struct chip_hdr *)SCIMapLocalSegment(ce->lseg, &ce->lmap, 0, ce->seg_size, NULL, 0, &e);
+    if (e != SCI_ERR_OK) {
+        ce->lmap = NULL;
+        return sci_to_errno(e);
+    }
+    memset(h, 0, HDR_SIZE);
+    h->info = (struct chip_info){ .magic = CHIP_MAGIC, .version = CHIP_VERSION, .nframes = ce->nframes,
+                                  .frame_size = ce->fsize, .intr_no = ce->intr_no, .session = ce->session,
+                                  .node = ce->my_node };
+    ce->lh = h;
+    ce->rx_frames = (uint8_t *)h + HDR_SIZE;
+    SCIPrepareSegment(ce->lseg, ce->adapter, 0, &e);
+    if (e == SCI_ERR_OK) SCISetSegmentAvailable(ce->lseg, ce->adapter, 0, &e);
+    if (e != SCI_ERR_OK) {
+        osci_log(OSCI_LOG_ERROR, "ipc", "%s: exporting segment %#x on adapter %u: %s", ce->ep->cfg.name, ce->seg_id,
+                 ce->adapter, SCIGetErrorString(e));
+        return sci_to_errno(e);
+    }
+    return 0;
+}
+
+static int chip_open(struct ipc_ep *ep)
+{
+    const struct ipc_cfg_ep *cfg = &ep->cfg;
+    struct chip_ep *ce;
+    const char *force;
+    sci_error_t e;
+    int ret;
+
+    if (cfg->peer_node == 0) {
+        osci_log(OSCI_LOG_ERROR, "ipc", "%s: INTER_CHIP endpoint (config line %u) has no peer=<node>: the peer "
+                 "node id is required", cfg->name, cfg->line);
+        return -EPROTO;
+    }
+    if (cfg->gid != IPC_GID_NONE && !ipc__in_group((gid_t)cfg->gid)) return -EACCES;
+    if (!(ce = calloc(1, sizeof(*ce)))) return -ENOMEM;
+    ce->ep = ep;
+    ce->efd = -1;
+    ce->adapter = cfg->device_id;
+    ce->peer_node = cfg->peer_node;
+    ce->nframes = cfg->nframes;
+    ce->fsize = cfg->frame_size;
+    ce->seg_id = seg_id_of(cfg->name);
+    ce->seg_size = HDR_SIZE + (size_t)cfg->nframes * cfg->frame_size;
+    ce->conn = (struct ipc_conn){ .ops = &chip_conn_ops, .ctx = ce, .name = ep->cfg.name };
+    force = getenv("OSCI_IPC_CHIP_TRANSFER");
+    ce->force_transfer = force && *force == '1';
+    while (ce->session == 0)
+        if (getrandom(&ce->session, sizeof(ce->session), 0) != sizeof(ce->session)) ce->session = (uint32_t)now_ns();
+    memcpy(ce->arm_mine, (uint32_t[ARM_N]){ ce->session, ce->session * 3u, ce->session * 5u }, sizeof(ce->arm_mine));
+    atomic_init(&ce->lost, 0);
+    atomic_init(&ce->kick, 0);
+    atomic_init(&ce->posted, 0);
+    if (!(ce->bounce = calloc(1, ce->fsize))) {
+        free(ce);
+        return -ENOMEM;
+    }
+    if ((ce->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+        ret = -errno;
+        goto err;
+    }
+    if ((ret = sci_get()) < 0) goto err;
+    SCIOpen(&ce->sd, 0, &e);
+    if (e != SCI_ERR_OK) {
+        ce->sd = NULL;
+        sci_put();
+        ret = sci_to_errno(e);
+        goto err;
+    }
+    SCIGetLocalNodeId(ce->adapter, &ce->my_node, 0, &e);
+    if (e != SCI_ERR_OK) {
+        osci_log(OSCI_LOG_ERROR, "ipc", "%s: adapter %u (INTER_CHIP device %u): %s", cfg->name, ce->adapter,
+                 ce->adapter, SCIGetErrorString(e));
+        ret = -EPROTO;
+        goto err;
+    }
+    if (ce->my_node == ce->peer_node) {
+        osci_log(OSCI_LOG_ERROR, "ipc", "%s: peer=%u is this process's own node on adapter %u", cfg->name,
+                 ce->peer_node, ce->adapter);
+        ret = -EPROTO;
+        goto err;
+    }
+    if ((ret = create_fifo(ce)) < 0) goto err;
+    ep->be = ce;
+    ep->native.fd = ce->efd;
+    progress(ce, 1);
+    return 0;
+err:
+    chip_free(ce);
+    return ret;
+}
+
+static void chip_close(struct ipc_ep *ep, int clear)
+{
+    struct chip_ep *ce = to_chip(ep);
+    (void)clear;   /* the channel's data is discarded either way */
+    if (ce->conn.state != IPC_CS_DISC) ipc__conn_event(&ce->conn, IPC_CE_CLOSE);
+    chip_free(ce);
+    ep->be = NULL;
+}
+
+static int chip_reset(struct ipc_ep *ep)
+{
+    struct chip_ep *ce = to_chip(ep);
+    ce->conn.pending = 0;
+    progress(ce, 0);
+    ipc__conn_event(&ce->conn, IPC_CE_RESET);
+    ipc__conn_handshake(&ce->conn);
+    return 0;
+}
+
+/* ---- data path ---- */
+static int chip_write_frame(struct ipc_ep *ep, volatile void **frame_p)
+{
+    struct chip_ep *ce = to_chip(ep);
+    if (ce->conn.state != IPC_CS_EST) return -ECONNRESET;
+    if (ce->tx_tail - ce->tx_head_cache >= ce->nframes) {
+        ce->tx_head_cache = atomic_load_explicit(&ce->lh->head, memory_order_acquire);
+        if (ce->tx_tail - ce->tx_head_cache > ce->nframes) return -ECONNRESET;   /* corrupt or stale */
+        if (ce->tx_tail - ce->tx_head_cache == ce->nframes) {
+            arm(ce, ARM_WRITE);   /* full: ask for space before reporting it */
+            ce->tx_head_cache = atomic_load(&ce->lh->head);
+            if (ce->tx_tail - ce->tx_head_cache >= ce->nframes) return -EAGAIN;
+        }
+    }
+    if (ce->transfer) *frame_p = ce->bounce;
+    else *frame_p = (volatile uint8_t *)ce->rh + HDR_SIZE + (size_t)(ce->tx_tail % ce->nframes) * ce->fsize;
+    return 0;
+}
+
+static int chip_write_advance(struct ipc_ep *ep)
+{
+    struct chip_ep *ce = to_chip(ep);
+    volatile void *f;
+    int ret = chip_write_frame(ep, &f);
+    if (ret < 0) return ret;
+    if (ce->transfer) put_remote(ce, HDR_SIZE + (size_t)(ce->tx_tail % ce->nframes) * ce->fsize, ce->bounce, ce->fsize);
+    ce->tx_tail++;
+    store32(ce, offsetof(struct chip_hdr, tail), ce->tx_tail);   /* seq_cst, then a local load of armed */
+    notify_if_armed(ce, 1u << ARM_READ);
+    return 0;
+}
+
+static int chip_read_frame(struct ipc_ep *ep, const volatile void **frame_p)
+{
+    struct chip_ep *ce = to_chip(ep);
+    if (ce->conn.state != IPC_CS_EST) return -ECONNRESET;
+    if (ce->rx_head == ce->rx_tail_cache) {
+        ce->rx_tail_cache = atomic_load_explicit(&ce->lh->tail, memory_order_acquire);
+        if (ce->rx_tail_cache - ce->rx_head > ce->nframes) return -ECONNRESET;
+        if (ce->rx_head == ce->rx_tail_cache) {
+            arm(ce, ARM_READ);   /* empty: ask for data before reporting it */
+            ce->rx_tail_cache = atomic_load(&ce->lh->tail);
+            if (ce->rx_tail_cache - ce->rx_head > ce->nframes) return -ECONNRESET;
+            if (ce->rx_head == ce->rx_tail_cache) return -EAGAIN;
+        }
+    }
+    *frame_p = ce->rx_frames + (size_t)(ce->rx_head % ce->nframes) * ce->fsize;
+    return 0;
+}
+
+static int chip_read_advance(struct ipc_ep *ep)
+{
+    struct chip_ep *ce = to_chip(ep);
+    const volatile void *f;
+    unsigned bits = 1u << ARM_WRITE;
+    int ret = chip_read_frame(ep, &f);
+    if (ret < 0) return ret;
+    ce->rx_head++;
+    store32(ce, offsetof(struct chip_hdr, head), ce->rx_head);   /* seq_cst, then a local load of armed */
+    if (ce->rx_head == ce->rx_tail_cache && ce->rx_head == atomic_load(&ce->lh->tail)) bits |= 1u << ARM_EMPTY;
+    notify_if_armed(ce, bits);
+    return 0;
+}
+
+/* Level events of an established channel: local loads only. */
+static uint32_t levels(struct chip_ep *ce)
+{
+    uint32_t ev = 0, tail = atomic_load(&ce->lh->tail), head = atomic_load(&ce->lh->head);
+    ce->rx_tail_cache = tail;
+    ce->tx_head_cache = head;
+    if (tail != ce->rx_head) ev |= NV_SCI_IPC_EVENT_READ;
+    if (ce->tx_tail - head < ce->nframes) ev |= NV_SCI_IPC_EVENT_WRITE;
+    if (ce->tx_tail == head) ev |= NV_SCI_IPC_EVENT_WRITE_EMPTY;
+    return ev;
+}
+
+static int chip_get_event(struct ipc_ep *ep, uint32_t *events_p)
+{
+    struct chip_ep *ce = to_chip(ep);
+    uint32_t ev;
+    drain(ce);
+    progress(ce, 0);
+    ipc__conn_handshake(&ce->conn);
+    ev = ce->conn.pending;
+    ce->conn.pending = 0;
+    if (ce->conn.state == IPC_CS_EST) {
+        uint32_t lv = levels(ce);
+        int armed = 0;
+        if (!(lv & NV_SCI_IPC_EVENT_READ)) arm(ce, ARM_READ), armed = 1;
+        if (!(lv & NV_SCI_IPC_EVENT_WRITE)) arm(ce, ARM_WRITE), armed = 1;
+        if (!(lv & NV_SCI_IPC_EVENT_WRITE_EMPTY)) arm(ce, ARM_EMPTY), armed = 1;
+        if (armed) lv = levels(ce);   /* Dekker with the peer's store-then-check */
+        ev |= lv;
+    }
+    *events_p = ev;
+    return 0;
+}
+
+static int chip_event_fd(struct ipc_ep *ep)
+{
+    return to_chip(ep)->efd;
+}
+
+const struct ipc_backend_ops ipc__chip_ops = {
+    .size = sizeof(struct ipc_backend_ops),
+    .close = chip_close,
+    .event_fd = chip_event_fd,
+    .get_event = chip_get_event,
+    .open = chip_open,
+    .read_advance = chip_read_advance,
+    .read_frame = chip_read_frame,
+    .reset = chip_reset,
+    .write_advance = chip_write_advance,
+    .write_frame = chip_write_frame,
+};

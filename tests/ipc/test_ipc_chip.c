@@ -1,0 +1,491 @@
+/* INTER_CHIP channels between two forked processes, each a node of a private simntb fabric (node 1 and
+ * node 2) with its own config naming the same endpoint: 100k checked frames (select() on the Linux event
+ * fd on one side, WaitForEvent on the other), the same over transfer maps (SCIMemCpy), SIGKILL of a peer
+ * (CONN_RESET, restart, reconnect), reset in the middle of a stream, Busy, and config errors. The parent
+ * never initialises a library: it only forks, steers over pipes and reaps. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "../common/osci_test.h"
+#include "nvscievent.h"
+#include "nvsciipc.h"
+
+#define WAIT_US 5000000
+#define T_MS 15000
+
+enum { MSG_EST = 1, MSG_RESET, MSG_DONE, MSG_GO };
+
+static char ep_name[NVSCIIPC_MAX_ENDPOINT_NAME];
+static char cfg_dir[64];
+static int test_no;
+
+struct node_args {
+    unsigned node, peer;          /* this child's node id, the peer= of its config */
+    unsigned nframes, fsize;
+    uint64_t n;                   /* frames to stream */
+    int transfer;                 /* OSCI_IPC_CHIP_TRANSFER=1 */
+    const char *extra;            /* appended to the INTER_CHIP line */
+};
+
+static void new_channel(void)
+{
+    test_no++;
+    snprintf(ep_name, sizeof(ep_name), "c2c_%d_%d", (int)getpid(), test_no);
+}
+
+/* In the child: its own config file and node id, before any library call. */
+static int child_setup(const struct node_args *a)
+{
+    char path[128], buf[16];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/node%u.cfg", cfg_dir, a->node);
+    if (!(f = fopen(path, "w"))) return -1;
+    fprintf(f, "#CFGVER:1\nINTER_CHIP %s 0000 36000 peer=%u nframes=%u frame_size=%u %s\n", ep_name, a->peer,
+            a->nframes, a->fsize, a->extra ? a->extra : "");
+    fclose(f);
+    setenv("NVSCIIPC_CFG", path, 1);
+    snprintf(buf, sizeof(buf), "%u", a->node);
+    setenv("OSCI_NODE_ID", buf, 1);
+    if (a->transfer) setenv("OSCI_IPC_CHIP_TRANSFER", "1", 1);
+    return 0;
+}
+
+static void fill(void *frame, uint64_t seq)
+{
+    uint64_t *w = frame, sum = seq;
+    unsigned i;
+    w[0] = seq;
+    for (i = 1; i < 7; i++) {
+        w[i] = seq * 0x9E3779B97F4A7C15ull + i;
+        sum = sum * 31 + w[i];
+    }
+    w[7] = sum;
+}
+
+static int check(const void *frame, uint64_t want)
+{
+    const uint64_t *w = frame;
+    uint64_t sum = w[0];
+    unsigned i;
+    if (w[0] != want) return 0;
+    for (i = 1; i < 7; i++) {
+        if (w[i] != want * 0x9E3779B97F4A7C15ull + i) return 0;
+        sum = sum * 31 + w[i];
+    }
+    return w[7] == sum;
+}
+
+/* ---- waiting: select() on the Linux event fd, or the event service ---- */
+struct waiter {
+    NvSciIpcEndpoint h;
+    NvSciEventLoopService *svc;   /* NULL: select() */
+    NvSciEventNotifier *note;
+};
+
+/* 0 woken, 1 timed out, -1 error. */
+static int wait_once(struct waiter *w, int us)
+{
+    if (w->svc) {
+        NvSciError e = w->svc->WaitForEvent(w->note, us);
+        return e == NvSciError_Success ? 0 : e == NvSciError_Timeout ? 1 : -1;
+    } else {
+        int32_t fd;
+        fd_set rfds;
+        struct timeval tv = { us / 1000000, us % 1000000 };
+        if (NvSciIpcGetLinuxEventFd(w->h, &fd) != NvSciError_Success) return -1;
+        FD_ZERO(&rfds);
+        FD_SET(fd, &rfds);
+        int n = select(fd + 1, &rfds, NULL, NULL, &tv);
+        return n > 0 ? 0 : n == 0 ? 1 : -1;
+    }
+}
+
+/* Loops GetEventSafe until one of `want` shows up; the events, 0 on error or when a wait timed out (the
+ * peers of these tests never pause that long: a timeout means a lost notification or a dead peer). */
+static uint32_t wait_for(struct waiter *w, uint32_t want)
+{
+    for (;;) {
+        uint32_t ev;
+        int rc;
+        if (NvSciIpcGetEventSafe(w->h, &ev) != NvSciError_Success) return 0;
+        if (ev & want) return ev;
+        if ((rc = wait_once(w, WAIT_US)) != 0) {
+            if (rc > 0) fprintf(stderr, "child %d: no wake-up for %#x within %d us\n", (int)getpid(), want, WAIT_US);
+            return 0;
+        }
+    }
+}
+
+static int establish(struct waiter *w)
+{
+    if (NvSciIpcResetEndpointSafe(w->h) != NvSciError_Success) return -1;
+    return wait_for(w, NV_SCI_IPC_EVENT_CONN_EST) ? 0 : -1;
+}
+
+/* Opens the endpoint, with the event service when `svc` is set. */
+static int open_ep(struct waiter *w, int svc)
+{
+    memset(w, 0, sizeof(*w));
+    if (NvSciIpcInit() != NvSciError_Success) return -1;
+    if (!svc) return NvSciIpcOpenEndpoint(ep_name, &w->h) == NvSciError_Success ? 0 : -1;
+    if (NvSciEventLoopServiceCreateSafe(1, NULL, &w->svc) != NvSciError_Success) return -1;
+    if (NvSciIpcOpenEndpointWithEventService(ep_name, &w->h, &w->svc->EventService) != NvSciError_Success) return -1;
+    return NvSciIpcGetEventNotifier(w->h, &w->note) == NvSciError_Success ? 0 : -1;
+}
+
+static void close_ep(struct waiter *w)
+{
+    if (w->note) w->note->Delete(w->note);
+    NvSciIpcCloseEndpointSafe(w->h, false);
+    NvSciIpcDeinit();
+    if (w->svc) w->svc->EventService.Delete(&w->svc->EventService);
+}
+
+static int send_n(struct waiter *w, uint64_t first, uint64_t n)
+{
+    uint64_t seq = first;
+    while (seq < first + n) {
+        uint64_t buf[8];
+        uint32_t bytes;
+        NvSciError err;
+        fill(buf, seq);
+        err = NvSciIpcWriteSafe(w->h, buf, sizeof(buf), &bytes);
+        if (err == NvSciError_Success) {
+            seq++;
+            continue;
+        }
+        if (err != NvSciError_InsufficientMemory) return -1;
+        if (!wait_for(w, NV_SCI_IPC_EVENT_WRITE)) return -1;
+    }
+    return 0;
+}
+
+/* Reads n frames expecting seq first..first+n-1; zero-copy when `zc`. */
+static int recv_n(struct waiter *w, uint64_t first, uint64_t n, int zc)
+{
+    uint64_t seq = first;
+    while (seq < first + n) {
+        uint64_t buf[8];
+        uint32_t bytes;
+        NvSciError err;
+        if (zc) {
+            const volatile void *f;
+            err = NvSciIpcReadGetNextFrame(w->h, &f);
+            if (err == NvSciError_Success) {
+                memcpy(buf, (const void *)f, sizeof(buf));
+                err = NvSciIpcReadAdvance(w->h);
+            }
+        } else {
+            err = NvSciIpcReadSafe(w->h, buf, sizeof(buf), &bytes);
+        }
+        if (err == NvSciError_InsufficientMemory) {
+            if (!wait_for(w, NV_SCI_IPC_EVENT_READ)) return -1;
+            continue;
+        }
+        if (err != NvSciError_Success) return -2;
+        if (!check(buf, seq)) {
+            fprintf(stderr, "frame %llu lost/duplicated/reordered/corrupt (got seq %llu)\n", (unsigned long long)seq,
+                    (unsigned long long)buf[0]);
+            return -3;
+        }
+        seq++;
+    }
+    return 0;
+}
+
+/* ---- children ---- */
+static int writer_main(int rd, int wr, void *arg)
+{
+    struct node_args *a = arg;
+    struct waiter w;
+    (void)rd;
+    TCHECK(child_setup(a) == 0);
+    TCHECK(open_ep(&w, 0) == 0);
+    TCHECK(establish(&w) == 0);
+    TCHECK(send_n(&w, 0, a->n) == 0);
+    TCHECK(wait_for(&w, NV_SCI_IPC_EVENT_WRITE_EMPTY) != 0);   /* everything consumed */
+    TCHECK(tproc_send_u32(wr, MSG_DONE) == 0);
+    close_ep(&w);
+    return 0;
+}
+
+static int reader_main(int rd, int wr, void *arg)
+{
+    struct node_args *a = arg;
+    struct waiter w;
+    uint32_t m;
+    TCHECK(child_setup(a) == 0);
+    TCHECK(open_ep(&w, 1) == 0);
+    TCHECK(establish(&w) == 0);
+    TCHECK(recv_n(&w, 0, a->n / 2, 0) == 0);
+    TCHECK(recv_n(&w, a->n / 2, a->n - a->n / 2, 1) == 0);
+    TCHECK(tproc_send_u32(wr, MSG_DONE) == 0);
+    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);   /* the writer saw WRITE_EMPTY before we close */
+    close_ep(&w);
+    return 0;
+}
+
+static void run_stream(unsigned nframes, uint64_t n, int transfer)
+{
+    struct node_args ra = { 1, 2, nframes, 64, n, transfer, NULL }, wa = { 2, 1, nframes, 64, n, transfer, NULL };
+    struct tproc r, w;
+    uint32_t m;
+    new_channel();
+    assert_int_equal(tproc_start(&r, reader_main, &ra), 0);
+    assert_int_equal(tproc_start(&w, writer_main, &wa), 0);
+    assert_int_equal(tproc_recv_u32(r.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_DONE);
+    assert_int_equal(tproc_recv_u32(w.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_DONE);
+    assert_int_equal(tproc_send_u32(r.wr, MSG_GO), 0);
+    assert_int_equal(tproc_wait(&r, T_MS), 0);
+    assert_int_equal(tproc_wait(&w, T_MS), 0);
+}
+
+static void test_stream(void **state)
+{
+    (void)state;
+    run_stream(64, 100000, 0);
+}
+
+static void test_stream_transfer_map(void **state)
+{
+    (void)state;
+    run_stream(16, 20000, 1);
+}
+
+/* ---- SIGKILL of a peer, restart, reconnect ---- */
+/* Survivor (node 1): establishes, reports, sees CONN_RESET after the kill, re-establishes with the restarted
+ * peer, reads a frame from it, reports each step. */
+static int survivor_main(int rd, int wr, void *arg)
+{
+    struct node_args *a = arg;
+    struct waiter w;
+    uint64_t buf[8];
+    uint32_t bytes, ev;
+    (void)rd;
+    TCHECK(child_setup(a) == 0);
+    TCHECK(open_ep(&w, 0) == 0);
+    TCHECK(establish(&w) == 0);
+    TCHECK(tproc_send_u32(wr, MSG_EST) == 0);
+    ev = wait_for(&w, NV_SCI_IPC_EVENT_CONN_RESET);
+    TCHECK(ev & NV_SCI_IPC_EVENT_CONN_RESET);
+    TCHECK(NvSciIpcGetEventSafe(w.h, &ev) == NvSciError_Success);
+    TCHECK(!(ev & NV_SCI_IPC_EVENT_CONN_RESET));   /* an edge: reported once */
+    fill(buf, 0);
+    TCHECK(NvSciIpcWriteSafe(w.h, buf, sizeof(buf), &bytes) == NvSciError_ConnectionReset);
+    TCHECK(tproc_send_u32(wr, MSG_RESET) == 0);
+    TCHECK(establish(&w) == 0);
+    TCHECK(recv_n(&w, 7, 1, 0) == 0);
+    TCHECK(tproc_send_u32(wr, MSG_EST) == 0);
+    close_ep(&w);
+    return 0;
+}
+
+/* The peer (node 2): establishes, optionally writes frame 7, then waits to be killed or told to quit. */
+static int victim_main(int rd, int wr, void *arg)
+{
+    struct node_args *a = arg;
+    struct waiter w;
+    uint32_t m;
+    TCHECK(child_setup(a) == 0);
+    TCHECK(open_ep(&w, 0) == 0);
+    TCHECK(establish(&w) == 0);
+    if (a->n) TCHECK(send_n(&w, 7, 1) == 0);
+    TCHECK(tproc_send_u32(wr, MSG_EST) == 0);
+    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
+    close_ep(&w);
+    return 0;
+}
+
+static void test_peer_killed(void **state)
+{
+    struct node_args sa = { 1, 2, 8, 64, 0, 0, NULL }, va = { 2, 1, 8, 64, 0, 0, NULL };
+    struct tproc s, v;
+    uint32_t m;
+    (void)state;
+    new_channel();
+    assert_int_equal(tproc_start(&s, survivor_main, &sa), 0);
+    assert_int_equal(tproc_start(&v, victim_main, &va), 0);
+    assert_int_equal(tproc_recv_u32(s.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_EST);
+    assert_int_equal(tproc_recv_u32(v.rd, &m, T_MS), 0);
+    tproc_kill(&v);
+    /* CONN_RESET reaches the survivor through its event fd alone (wait_for gives up after ~10 s). */
+    assert_int_equal(tproc_recv_u32(s.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_RESET);
+    va.n = 1;   /* the restarted peer sends frame 7 */
+    assert_int_equal(tproc_start(&v, victim_main, &va), 0);
+    assert_int_equal(tproc_recv_u32(v.rd, &m, T_MS), 0);
+    assert_int_equal(tproc_recv_u32(s.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_EST);
+    assert_int_equal(tproc_wait(&s, T_MS), 0);
+    assert_int_equal(tproc_send_u32(v.wr, MSG_GO), 0);
+    assert_int_equal(tproc_wait(&v, T_MS), 0);
+}
+
+/* ---- reset in the middle of a stream ---- */
+static int restarting_writer_main(int rd, int wr, void *arg)
+{
+    struct node_args *a = arg;
+    struct waiter w;
+    uint64_t seq = 0;
+    int resets = 0;
+    (void)rd;
+    TCHECK(child_setup(a) == 0);
+    TCHECK(open_ep(&w, 0) == 0);
+    TCHECK(establish(&w) == 0);
+    while (resets == 0 || seq < a->n) {
+        uint64_t buf[8];
+        uint32_t bytes, ev;
+        NvSciError err;
+        fill(buf, seq);
+        err = NvSciIpcWriteSafe(w.h, buf, sizeof(buf), &bytes);
+        if (err == NvSciError_Success) {
+            seq++;
+            continue;
+        }
+        TCHECK(err == NvSciError_InsufficientMemory || err == NvSciError_ConnectionReset);
+        TCHECK((ev = wait_for(&w, NV_SCI_IPC_EVENT_WRITE | NV_SCI_IPC_EVENT_CONN_RESET)) != 0);
+        if (ev & NV_SCI_IPC_EVENT_CONN_RESET) {   /* the reader restarted: so do we, from 0 */
+            TCHECK(establish(&w) == 0);
+            resets++;
+            seq = 0;
+        }
+    }
+    TCHECK(wait_for(&w, NV_SCI_IPC_EVENT_WRITE_EMPTY) != 0);
+    TCHECK(tproc_send_u32(wr, MSG_DONE) == 0);
+    close_ep(&w);
+    return 0;
+}
+
+static int resetting_reader_main(int rd, int wr, void *arg)
+{
+    struct node_args *a = arg;
+    struct waiter w;
+    uint64_t buf[8];
+    uint32_t bytes, m;
+    NvSciError err;
+    TCHECK(child_setup(a) == 0);
+    TCHECK(open_ep(&w, 1) == 0);
+    TCHECK(establish(&w) == 0);
+    TCHECK(recv_n(&w, 0, 1000, 0) == 0);
+    TCHECK(NvSciIpcResetEndpointSafe(w.h) == NvSciError_Success);
+    err = NvSciIpcReadSafe(w.h, buf, sizeof(buf), &bytes);   /* nothing old is readable */
+    TCHECK(err == NvSciError_ConnectionReset || err == NvSciError_InsufficientMemory);
+    TCHECK(wait_for(&w, NV_SCI_IPC_EVENT_CONN_EST) & NV_SCI_IPC_EVENT_CONN_EST);
+    TCHECK(recv_n(&w, 0, a->n, 0) == 0);   /* the new stream starts at 0 */
+    TCHECK(tproc_send_u32(wr, MSG_DONE) == 0);
+    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
+    close_ep(&w);
+    return 0;
+}
+
+static void test_reset_mid_stream(void **state)
+{
+    struct node_args ra = { 1, 2, 32, 64, 30000, 0, NULL }, wa = { 2, 1, 32, 64, 30000, 0, NULL };
+    struct tproc r, w;
+    uint32_t m;
+    (void)state;
+    new_channel();
+    assert_int_equal(tproc_start(&r, resetting_reader_main, &ra), 0);
+    assert_int_equal(tproc_start(&w, restarting_writer_main, &wa), 0);
+    assert_int_equal(tproc_recv_u32(r.rd, &m, T_MS), 0);
+    assert_int_equal(tproc_recv_u32(w.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_DONE);
+    assert_int_equal(tproc_send_u32(r.wr, MSG_GO), 0);
+    assert_int_equal(tproc_wait(&r, T_MS), 0);
+    assert_int_equal(tproc_wait(&w, T_MS), 0);
+}
+
+/* ---- errors, in one child (node 1) ---- */
+static int errors_main(int rd, int wr, void *arg)
+{
+    char path[128];
+    NvSciIpcEndpoint h, h2;
+    FILE *f;
+    (void)rd;
+    (void)wr;
+    (void)arg;
+    snprintf(path, sizeof(path), "%s/errors.cfg", cfg_dir);
+    TCHECK((f = fopen(path, "w")) != NULL);
+    fprintf(f, "#CFGVER:1\n"
+               "INTER_CHIP nopeer 0000\n"           /* no peer=: refused at open */
+               "INTER_CHIP self 0000 peer=1\n"      /* this node itself */
+               "INTER_CHIP noadapter 0007 peer=2\n" /* adapter 7 is not configured */
+               "INTER_CHIP ok 0000 peer=2\n");
+    fclose(f);
+    setenv("NVSCIIPC_CFG", path, 1);
+    setenv("OSCI_NODE_ID", "1", 1);
+    TCHECK(NvSciIpcInit() == NvSciError_Success);
+    TCHECK(NvSciIpcOpenEndpoint("nopeer", &h) == NvSciError_InvalidState);
+    TCHECK(NvSciIpcOpenEndpoint("self", &h) == NvSciError_InvalidState);
+    TCHECK(NvSciIpcOpenEndpoint("noadapter", &h) == NvSciError_InvalidState);
+    /* No peer yet: the open succeeds, the reset waits for it; I/O is refused meanwhile. */
+    TCHECK(NvSciIpcOpenEndpoint("ok", &h) == NvSciError_Success);
+    TCHECK(NvSciIpcOpenEndpoint("ok", &h2) == NvSciError_Busy);
+    TCHECK(NvSciIpcResetEndpointSafe(h) == NvSciError_Success);
+    {
+        uint64_t buf[8] = { 0 };
+        uint32_t bytes, ev = 0xff;
+        int32_t fd = -1;
+        TCHECK(NvSciIpcWriteSafe(h, buf, sizeof(buf), &bytes) == NvSciError_ConnectionReset);
+        TCHECK(NvSciIpcGetEventSafe(h, &ev) == NvSciError_Success && ev == 0);
+        TCHECK(NvSciIpcGetLinuxEventFd(h, &fd) == NvSciError_Success && fd >= 0);
+    }
+    TCHECK(NvSciIpcCloseEndpointSafe(h, false) == NvSciError_Success);
+    /* Reopen after close (the segment id is free again). */
+    TCHECK(NvSciIpcOpenEndpoint("ok", &h) == NvSciError_Success);
+    TCHECK(NvSciIpcCloseEndpointSafe(h, false) == NvSciError_Success);
+    NvSciIpcDeinit();
+    return 0;
+}
+
+static void test_errors(void **state)
+{
+    struct tproc p;
+    (void)state;
+    assert_int_equal(tproc_start(&p, errors_main, NULL), 0);
+    assert_int_equal(tproc_wait(&p, T_MS), 0);
+}
+
+static int setup_group(void **state)
+{
+    (void)state;
+    tproc_default_fabric("ipc_chip");
+    snprintf(cfg_dir, sizeof(cfg_dir), "/tmp/osci-ipc-chip-%s", "XX" "XX" "XX");
+    assert_non_null(mkdtemp(cfg_dir));
+    return 0;
+}
+
+static int teardown_group(void **state)
+{
+    char cmd[128];
+    (void)state;
+    tproc_reap_all();
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", cfg_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_errors, tproc_teardown),
+        cmocka_unit_test_teardown(test_stream, tproc_teardown),
+        cmocka_unit_test_teardown(test_stream_transfer_map, tproc_teardown),
+        cmocka_unit_test_teardown(test_peer_killed, tproc_teardown),
+        cmocka_unit_test_teardown(test_reset_mid_stream, tproc_teardown),
+    };
+    if (getenv("IPC_TEST_FILTER")) cmocka_set_test_filter(getenv("IPC_TEST_FILTER"));
+    return cmocka_run_group_tests(tests, setup_group, teardown_group);
+}
