@@ -1,6 +1,7 @@
 /* INTER_CHIP backend, built on libseg's public SISCI API: each endpoint's receive FIFO is a segment on
  * the configured adapter, the peer writes frames into it through its map of that segment, notifications
- * are SISCI interrupts whose callback writes an eventfd (the Linux event fd of the endpoint).
+ * are SISCI interrupts whose callback writes an eventfd. The Linux event fd is an epoll fd over that
+ * eventfd and a retry timer that runs only while the peer's segment is not connected.
  *
  * Every word of a FIFO segment after its read-only header is written by the peer only (through its map)
  * and read by the owner only (locally): the data path does local loads and remote stores, never a remote
@@ -12,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +31,7 @@
 #define CL 64
 #define LINK_TIMEOUT_MS 200          /* one connect attempt; an absent node answers at once */
 #define LINK_RETRY_NS 10000000ull    /* between attempts while the peer is not there */
+#define LINK_TICK_NS 50000000ull     /* the retry timer's period while unlinked */
 
 enum { ARM_READ = 0, ARM_WRITE = 1, ARM_EMPTY = 2, ARM_N };
 
@@ -55,7 +59,10 @@ struct chip_ep {
     unsigned adapter, peer_node, my_node;
     uint32_t seg_id, session, nframes, fsize;
     size_t seg_size;
-    int efd;
+    int efd;                          /* written by the callbacks */
+    int tfd;                          /* retry timer, armed while unlinked */
+    int epfd;                         /* the Linux event fd: efd + tfd */
+    int timer_on;
     sci_desc_t sd;
     /* ours */
     sci_local_segment_t lseg;
@@ -148,6 +155,8 @@ static void wake(struct chip_ep *ce)
 static void drain(struct chip_ep *ce)
 {
     uint64_t n = atomic_load(&ce->posted), v;
+    if (ce->timer_on && read(ce->tfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        osci_log(OSCI_LOG_DEBUG, "ipc", "%s: timerfd read: %s", ce->ep->cfg.name, strerror(errno));
     if (n == ce->posted_seen) return;
     ce->posted_seen = n;
     if (read(ce->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
@@ -368,6 +377,18 @@ geometry:
     return -EPROTO;
 }
 
+/* While unlinked the event fd turns readable every LINK_TICK_NS, so a waiting caller's GetEvent retries. */
+static void set_timer(struct chip_ep *ce, int on)
+{
+    struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+    if (on == ce->timer_on) return;
+    if (on) its.it_interval.tv_nsec = its.it_value.tv_nsec = (long)LINK_TICK_NS;
+    if (timerfd_settime(ce->tfd, 0, &its, NULL) < 0)
+        osci_log(OSCI_LOG_WARN, "ipc", "%s: timerfd_settime: %s", ce->ep->cfg.name, strerror(errno));
+    else
+        ce->timer_on = on;
+}
+
 /* Handles the callbacks' news and retries the link; never blocks for long. */
 static void progress(struct chip_ep *ce, int force)
 {
@@ -383,6 +404,7 @@ static void progress(struct chip_ep *ce, int force)
             if (link_peer(ce) < 0) ce->next_try_ns = now + LINK_RETRY_NS;
         }
     }
+    set_timer(ce, !ce->linked);
 }
 
 /* ---- open / close ---- */
@@ -406,6 +428,8 @@ static void chip_free(struct chip_ep *ce)
     if (ce->lintr) SCIRemoveInterrupt(ce->lintr, 0, &e);
     if (ce->sd) SCIClose(ce->sd, 0, &e);
     if (ce->sd) sci_put();
+    if (ce->epfd >= 0) close(ce->epfd);
+    if (ce->tfd >= 0) close(ce->tfd);
     if (ce->efd >= 0) close(ce->efd);
     free(ce->bounce);
     free(ce);
@@ -450,6 +474,19 @@ static int create_fifo(struct chip_ep *ce)
     return 0;
 }
 
+static int make_fds(struct chip_ep *ce)
+{
+    struct epoll_event ev = { .events = EPOLLIN };
+    if ((ce->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) return -errno;
+    if ((ce->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0) return -errno;
+    if ((ce->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) return -errno;
+    ev.data.fd = ce->efd;
+    if (epoll_ctl(ce->epfd, EPOLL_CTL_ADD, ce->efd, &ev) < 0) return -errno;
+    ev.data.fd = ce->tfd;
+    if (epoll_ctl(ce->epfd, EPOLL_CTL_ADD, ce->tfd, &ev) < 0) return -errno;
+    return 0;
+}
+
 static int chip_open(struct ipc_ep *ep)
 {
     const struct ipc_cfg_ep *cfg = &ep->cfg;
@@ -466,7 +503,7 @@ static int chip_open(struct ipc_ep *ep)
     if (cfg->gid != IPC_GID_NONE && !ipc__in_group((gid_t)cfg->gid)) return -EACCES;
     if (!(ce = calloc(1, sizeof(*ce)))) return -ENOMEM;
     ce->ep = ep;
-    ce->efd = -1;
+    ce->efd = ce->tfd = ce->epfd = -1;
     ce->adapter = cfg->device_id;
     ce->peer_node = cfg->peer_node;
     ce->nframes = cfg->nframes;
@@ -486,10 +523,7 @@ static int chip_open(struct ipc_ep *ep)
         free(ce);
         return -ENOMEM;
     }
-    if ((ce->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-        ret = -errno;
-        goto err;
-    }
+    if ((ret = make_fds(ce)) < 0) goto err;
     if ((ret = sci_get()) < 0) goto err;
     SCIOpen(&ce->sd, 0, &e);
     if (e != SCI_ERR_OK) {
@@ -513,7 +547,7 @@ static int chip_open(struct ipc_ep *ep)
     }
     if ((ret = create_fifo(ce)) < 0) goto err;
     ep->be = ce;
-    ep->native.fd = ce->efd;
+    ep->native.fd = ce->epfd;
     progress(ce, 1);
     return 0;
 err:
@@ -640,7 +674,7 @@ static int chip_get_event(struct ipc_ep *ep, uint32_t *events_p)
 
 static int chip_event_fd(struct ipc_ep *ep)
 {
-    return to_chip(ep)->efd;
+    return to_chip(ep)->epfd;
 }
 
 const struct ipc_backend_ops ipc__chip_ops = {

@@ -1,5 +1,5 @@
-/* osci-bench ipc suite: NvSciIpc INTER_PROCESS channels, and the peers installed on this machine
- * (POSIX mqueue ping-pong, UCX ucx_perftest over posix shared memory). */
+/* osci-bench ipc suite: NvSciIpc INTER_PROCESS and INTER_CHIP (two simntb nodes) channels, and the peers
+ * installed on this machine (POSIX mqueue ping-pong, UCX ucx_perftest over posix shared memory). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -18,25 +18,15 @@
 #if __has_include("nvsciipc.h")
 #include "nvsciipc.h"
 #define HAVE_NVSCIIPC_H 1
-/* Weak: the bench links and reports "not built" when libnvsciipc is absent. */
-extern __typeof__(NvSciIpcInit) NvSciIpcInit __attribute__((weak));
-extern __typeof__(NvSciIpcDeinit) NvSciIpcDeinit __attribute__((weak));
-extern __typeof__(NvSciIpcOpenEndpoint) NvSciIpcOpenEndpoint __attribute__((weak));
-extern __typeof__(NvSciIpcCloseEndpointSafe) NvSciIpcCloseEndpointSafe __attribute__((weak));
-extern __typeof__(NvSciIpcResetEndpointSafe) NvSciIpcResetEndpointSafe __attribute__((weak));
-extern __typeof__(NvSciIpcReadSafe) NvSciIpcReadSafe __attribute__((weak));
-extern __typeof__(NvSciIpcWriteSafe) NvSciIpcWriteSafe __attribute__((weak));
-extern __typeof__(NvSciIpcGetLinuxEventFd) NvSciIpcGetLinuxEventFd __attribute__((weak));
-extern __typeof__(NvSciIpcGetEventSafe) NvSciIpcGetEventSafe __attribute__((weak));
-extern __typeof__(NvSciIpcGetEndpointInfo) NvSciIpcGetEndpointInfo __attribute__((weak));
 #endif
 
-/* ---- NvSciIpc INTER_PROCESS ---- */
+/* ---- NvSciIpc INTER_PROCESS and INTER_CHIP ---- */
 #ifdef HAVE_NVSCIIPC_H
 #define IPC_NFRAMES 64
 
-static char ipc_cfg_path[64];
-static int ipc_event_mode;   /* 1: block on the Linux event fd; 0: poll ReadSafe */
+static char ipc_cfg_path[2][64];   /* INTER_PROCESS: [0] for both; INTER_CHIP: one per node */
+static int ipc_event_mode;         /* 1: block on the Linux event fd; 0: poll ReadSafe */
+static int ipc_chip;               /* INTER_CHIP between node 1 (A) and node 2 (B) of a private fabric */
 
 static int ipc_fail(struct pair_ctl *c, int me, const char *call, NvSciError e)
 {
@@ -118,8 +108,11 @@ static int ipc_node(struct pair_ctl *c, int me, int rate)
     uint32_t size = (uint32_t)c->size;
     uint64_t total = c->warmup + c->iters;
 
-    setenv("NVSCIIPC_CFG", ipc_cfg_path, 1);
-    snprintf(name, sizeof(name), "bench_%c_%ld", 'a' + me, (long)getppid());
+    setenv("NVSCIIPC_CFG", ipc_cfg_path[ipc_chip ? me : 0], 1);
+    if (ipc_chip)   /* the same endpoint name on both nodes */
+        snprintf(name, sizeof(name), "bench_c2c_%ld", (long)getppid());
+    else
+        snprintf(name, sizeof(name), "bench_%c_%ld", 'a' + me, (long)getppid());
     if ((e = NvSciIpcInit()) != NvSciError_Success) {
         ipc_fail(c, me, "NvSciIpcInit", e);
         goto out;
@@ -192,43 +185,46 @@ static int ipc_rate_node(struct pair_ctl *c, int me)
 static int ipc_write_cfg(size_t size, struct bench_result *r)
 {
     size_t frame = (size + 63) & ~(size_t)63;
-    snprintf(ipc_cfg_path, sizeof(ipc_cfg_path), "/tmp/osci-bench-%ld.cfg", (long)getpid());
-    int fd = open(ipc_cfg_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        snprintf(r->error, sizeof(r->error), "%s: %s", ipc_cfg_path, strerror(errno));
-        return -1;
+    for (int i = 0; i < 1 + ipc_chip; i++) {
+        snprintf(ipc_cfg_path[i], sizeof(ipc_cfg_path[i]), "/tmp/osci-bench-%ld-%d.cfg", (long)getpid(), i);
+        int fd = open(ipc_cfg_path[i], O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+            snprintf(r->error, sizeof(r->error), "%s: %s", ipc_cfg_path[i], strerror(errno));
+            return -1;
+        }
+        if (ipc_chip)   /* node i + 1 talks to the other node over adapter 0 */
+            dprintf(fd, "#CFGVER:1\nINTER_CHIP bench_c2c_%ld 0000 peer=%d nframes=%d frame_size=%zu\n",
+                    (long)getpid(), 2 - i, IPC_NFRAMES, frame ? frame : 64);
+        else
+            dprintf(fd, "#CFGVER:1\nINTER_PROCESS bench_a_%ld bench_b_%ld %d %zu\n", (long)getpid(), (long)getpid(),
+                    IPC_NFRAMES, frame ? frame : 64);
+        close(fd);
     }
-    dprintf(fd, "#CFGVER:1\nINTER_PROCESS bench_a_%ld bench_b_%ld %d %zu\n", (long)getpid(), (long)getpid(),
-            IPC_NFRAMES, frame ? frame : 64);
-    close(fd);
     return 0;
 }
 #endif
 
 static void run_ipc(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r,
-                    int event, int rate)
+                    int event, int rate, int chip)
 {
 #ifdef HAVE_NVSCIIPC_H
     uint64_t iters, warmup;
     struct pair_ctl *c;
-    if (!NvSciIpcInit || !NvSciIpcWriteSafe) {
-        snprintf(r->error, sizeof(r->error), "libnvsciipc not built");
-        return;
-    }
     if (size == 0 || size > 4096) {
         snprintf(r->error, sizeof(r->error), "size %zu: channel frames are 1..4096 bytes here", size);
         return;
     }
     bench_iters(t, o, &iters, &warmup);
+    ipc_chip = chip;
     if (ipc_write_cfg(size, r))
-        return;
+        goto out;
     ipc_event_mode = event;
     if (!(c = bench_pair_new(rate ? 0 : iters, warmup, size, 0))) {
         snprintf(r->error, sizeof(r->error), "mmap: %s", strerror(errno));
         goto out;
     }
     c->iters = iters;
-    if (bench_pair_run(c, rate ? ipc_rate_node : ipc_lat_node, rate ? ipc_rate_node : ipc_lat_node, 0, r) == 0) {
+    if (bench_pair_run(c, rate ? ipc_rate_node : ipc_lat_node, rate ? ipc_rate_node : ipc_lat_node, chip, r) == 0) {
         r->iters = iters;
         r->warmup = warmup;
         if (rate) {
@@ -244,7 +240,10 @@ static void run_ipc(const struct bench_test *t, const struct bench_opts *o, size
         c->iters = 0;   /* no sample area to unmap */
     bench_pair_free(c);
 out:
-    unlink(ipc_cfg_path);
+    for (int i = 0; i < 2; i++)
+        if (ipc_cfg_path[i][0])
+            unlink(ipc_cfg_path[i]);
+    memset(ipc_cfg_path, 0, sizeof(ipc_cfg_path));
 #else
     snprintf(r->error, sizeof(r->error), "nvsciipc.h not available at build time");
 #endif
@@ -252,18 +251,23 @@ out:
 
 static void run_ipc_poll(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
 {
-    run_ipc(t, o, size, r, 0, 0);
+    run_ipc(t, o, size, r, 0, 0, 0);
 }
 
 static void run_ipc_event(const struct bench_test *t, const struct bench_opts *o, size_t size,
                           struct bench_result *r)
 {
-    run_ipc(t, o, size, r, 1, 0);
+    run_ipc(t, o, size, r, 1, 0, 0);
 }
 
 static void run_ipc_rate(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
 {
-    run_ipc(t, o, size, r, 0, 1);
+    run_ipc(t, o, size, r, 0, 1, 0);
+}
+
+static void run_chip_poll(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
+{
+    run_ipc(t, o, size, r, 0, 0, 1);
 }
 
 /* ---- peer: POSIX message queue ping-pong (NvSciIpc INTER_PROCESS's notifier) ---- */
@@ -493,6 +497,8 @@ const struct bench_test bench_ipc_tests[] = {
       BENCH_LAT, { 64, 1536 }, 10000, 300, run_ipc_event },
     { "ipc.process.rate", "ipc", "poll", "NvSciIpc INTER_PROCESS one-way stream (frames per second)",
       BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ipc_rate },
+    { "ipc.chip.lat.poll", "ipc", "poll", "NvSciIpc INTER_CHIP ping-pong between two simntb nodes, polling ReadSafe",
+      BENCH_LAT, { 64, 1536 }, 100000, 5000, run_chip_poll },
     { "peer.mq.lat", "ipc", "sleep", "peer: POSIX mqueue ping-pong (blocking mq_receive)",
       BENCH_LAT, { 64, 1536 }, 10000, 300, run_mq_lat },
     { "peer.ucx.am_lat", "ipc", "poll", "peer: ucx_perftest -t am_lat -x posix -d memory -D bcopy",
@@ -503,8 +509,12 @@ const struct bench_test bench_ipc_tests[] = {
 const unsigned int bench_ipc_n_tests = sizeof(bench_ipc_tests) / sizeof(bench_ipc_tests[0]);
 
 const struct bench_ratio_def bench_ipc_ratios[] = {
-    /* No targets yet: printed side by side for reading. */
-    { "ipc.process.lat.poll", "peer.ucx.am_lat", 64, 0, 0 },
-    { "ipc.process.lat.event", "peer.mq.lat", 64, 0, 0 },
+    /* one-way p50 <= UCX posix AM; event mode <= 1.1x the mqueue it is built on; 64 B stream >= UCX's rate;
+     * INTER_CHIP over simntb <= 1.5x INTER_PROCESS */
+    { "ipc.process.lat.poll", "peer.ucx.am_lat", 64, 0, 1.0 },
+    { "ipc.process.lat.event", "peer.mq.lat", 64, 0, 1.1 },
+    { "ipc.process.rate", "peer.ucx.am_rate", 64, 1, 1.0 },
+    { "ipc.chip.lat.poll", "ipc.process.lat.poll", 64, 0, 1.5 },
+    { "ipc.chip.lat.poll", "ipc.process.lat.poll", 1536, 0, 1.5 },
 };
 const unsigned int bench_ipc_n_ratios = sizeof(bench_ipc_ratios) / sizeof(bench_ipc_ratios[0]);
