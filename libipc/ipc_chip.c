@@ -86,6 +86,7 @@ struct chip_ep {
     uint64_t posted_seen;
     /* data path, local copies */
     uint32_t tx_tail, tx_head_cache, rx_head, rx_tail_cache;
+    int rearm_rx, rearm_tx;           /* GetEvent last reported READ / WRITE: arm when the I/O runs dry */
     uint32_t arm_seen[ARM_N];         /* the peer's armed[] values already answered */
     uint32_t arm_mine[ARM_N];         /* what we last wrote into the peer's armed[] */
     uint8_t *bounce;                  /* transfer map: the frame being written */
@@ -583,7 +584,11 @@ static int chip_write_frame(struct ipc_ep *ep, volatile void **frame_p)
         ce->tx_head_cache = atomic_load_explicit(&ce->lh->head, memory_order_acquire);
         if (ce->tx_tail - ce->tx_head_cache > ce->nframes) return -ECONNRESET;   /* corrupt or stale */
         if (ce->tx_tail - ce->tx_head_cache == ce->nframes) {
-            arm(ce, ARM_WRITE);   /* full: ask for space before reporting it */
+            /* Full. Arm only when GetEvent last reported WRITE (the caller drains it and may wait next);
+             * otherwise the caller polls, or its GetEvent arms: a polling writer costs the reader nothing. */
+            if (!ce->rearm_tx) return -EAGAIN;
+            ce->rearm_tx = 0;
+            arm(ce, ARM_WRITE);
             ce->tx_head_cache = atomic_load(&ce->lh->head);
             if (ce->tx_tail - ce->tx_head_cache >= ce->nframes) return -EAGAIN;
         }
@@ -614,7 +619,10 @@ static int chip_read_frame(struct ipc_ep *ep, const volatile void **frame_p)
         ce->rx_tail_cache = atomic_load_explicit(&ce->lh->tail, memory_order_acquire);
         if (ce->rx_tail_cache - ce->rx_head > ce->nframes) return -ECONNRESET;
         if (ce->rx_head == ce->rx_tail_cache) {
-            arm(ce, ARM_READ);   /* empty: ask for data before reporting it */
+            /* Empty. Arm only when GetEvent last reported READ (see chip_write_frame). */
+            if (!ce->rearm_rx) return -EAGAIN;
+            ce->rearm_rx = 0;
+            arm(ce, ARM_READ);
             ce->rx_tail_cache = atomic_load(&ce->lh->tail);
             if (ce->rx_tail_cache - ce->rx_head > ce->nframes) return -ECONNRESET;
             if (ce->rx_head == ce->rx_tail_cache) return -EAGAIN;
@@ -666,6 +674,8 @@ static int chip_get_event(struct ipc_ep *ep, uint32_t *events_p)
         if (!(lv & NV_SCI_IPC_EVENT_WRITE)) arm(ce, ARM_WRITE), armed = 1;
         if (!(lv & NV_SCI_IPC_EVENT_WRITE_EMPTY)) arm(ce, ARM_EMPTY), armed = 1;
         if (armed) lv = levels(ce);   /* Dekker with the peer's store-then-check */
+        ce->rearm_rx = !!(lv & NV_SCI_IPC_EVENT_READ);
+        ce->rearm_tx = !!(lv & NV_SCI_IPC_EVENT_WRITE);
         ev |= lv;
     }
     *events_p = ev;

@@ -75,6 +75,7 @@ struct shm_ep {
     mode_t mode;
     /* data path, local copies */
     uint32_t tx_tail, tx_head_cache, rx_head, rx_tail_cache;
+    int rearm_rx, rearm_tx;      /* GetEvent last reported READ / WRITE: arm when the I/O runs dry */
     struct ipc_conn conn;        /* our handshake state, pending edge events */
     uint64_t notes_seen;
     /* peer liveness */
@@ -582,7 +583,10 @@ static int shm_write_frame(struct ipc_ep *ep, volatile void **frame_p)
         se->tx_head_cache = atomic_load_explicit(&se->h->head[se->s].v, memory_order_acquire);
         if (se->tx_tail - se->tx_head_cache > se->nframes) return -ECONNRESET;   /* corrupt or stale */
         if (se->tx_tail - se->tx_head_cache == se->nframes) {
-            /* Full: arm for space before reporting it (the caller may wait on the fd next). */
+            /* Full. Arm only when GetEvent last reported WRITE (the caller drains it and may wait next);
+             * otherwise the caller polls, or its GetEvent arms: a polling writer costs the reader nothing. */
+            if (!se->rearm_tx) return -EAGAIN;
+            se->rearm_tx = 0;
             atomic_fetch_or(&se->h->side[se->s].armed, ARM_WRITE);   /* seq_cst: Dekker with the reader */
             se->tx_head_cache = atomic_load(&se->h->head[se->s].v);
             if (se->tx_tail - se->tx_head_cache >= se->nframes) return -EAGAIN;
@@ -612,7 +616,9 @@ static int shm_read_frame(struct ipc_ep *ep, const volatile void **frame_p)
         se->rx_tail_cache = atomic_load_explicit(&se->h->tail[se->p].v, memory_order_acquire);
         if (se->rx_tail_cache - se->rx_head > se->nframes) return -ECONNRESET;
         if (se->rx_head == se->rx_tail_cache) {
-            /* Empty: arm for data before reporting it (the caller may wait on the fd next). */
+            /* Empty. Arm only when GetEvent last reported READ (see shm_write_frame). */
+            if (!se->rearm_rx) return -EAGAIN;
+            se->rearm_rx = 0;
             atomic_fetch_or(&se->h->side[se->s].armed, ARM_READ);   /* seq_cst: Dekker with the writer */
             se->rx_tail_cache = atomic_load(&se->h->tail[se->p].v);
             if (se->rx_tail_cache - se->rx_head > se->nframes) return -ECONNRESET;
@@ -669,6 +675,8 @@ static int shm_get_event(struct ipc_ep *ep, uint32_t *events_p)
             atomic_fetch_or(&se->h->side[se->s].armed, want);
             lv = levels(se);
         }
+        se->rearm_rx = !!(lv & NV_SCI_IPC_EVENT_READ);
+        se->rearm_tx = !!(lv & NV_SCI_IPC_EVENT_WRITE);
         ev |= lv;
     }
     *events_p = ev;

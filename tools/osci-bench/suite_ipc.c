@@ -83,17 +83,29 @@ static int ipc_recv(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, voi
     }
 }
 
+/* Poll mode spins on WriteSafe as on ReadSafe: a polling GetEvent would arm for WRITE each time and make
+ * the reader notify for every frame it frees. */
 static int ipc_send(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, const void *buf, uint32_t size)
 {
     uint32_t put = 0;
+    unsigned int spins = 0;
     for (;;) {
         NvSciError e = NvSciIpcWriteSafe(ep, buf, size, &put);
         if (e == NvSciError_Success)
             return 0;
         if (e != NvSciError_InsufficientMemory)
             return ipc_fail(c, me, "NvSciIpcWriteSafe", e);
-        if (ipc_wait_event(c, me, ep, fd, NV_SCI_IPC_EVENT_WRITE, ipc_event_mode))
-            return -1;
+        if (ipc_event_mode) {
+            if (ipc_wait_event(c, me, ep, fd, NV_SCI_IPC_EVENT_WRITE, 1))
+                return -1;
+        } else {
+            bench_cpu_relax();
+            if (++spins == 1u << 20) {
+                spins = 0;
+                if (bench_pair_aborted(c))
+                    return -1;
+            }
+        }
     }
 }
 
