@@ -118,6 +118,16 @@ struct osci_drv {
     uint32_t node_id;
 };
 
+/* Seqlock fences. TSan does not model fences (and GCC refuses them under it): there they are compiler
+ * barriers only, and no seqlock reader runs under TSan. */
+#ifdef __SANITIZE_THREAD__
+#define osci_fence_acquire() __atomic_signal_fence(__ATOMIC_ACQUIRE)
+#define osci_fence_release() __atomic_signal_fence(__ATOMIC_RELEASE)
+#else
+#define osci_fence_acquire() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define osci_fence_release() __atomic_thread_fence(__ATOMIC_RELEASE)
+#endif
+
 /* Registry (driver/registry.c). */
 int osci_drv_register(const struct osci_drv_ops *ops);      /* -EINVAL for an invalid table */
 const struct osci_drv_ops *osci_drv_find(const char *name);

@@ -433,14 +433,14 @@ void rdma__pub_init(void *map, int32_t pid, uint32_t node_id, uint64_t epoch)
     memcpy(b + PUB_NODE, &node_id, 4);
     memcpy(b + PUB_EPOCH, &epoch, 8);
     memcpy(b + PUB_SIZE, &size, 4);
-    atomic_thread_fence(memory_order_release);
+    osci_fence_release();
     memcpy(b + PUB_MAGIC, &magic, 4);       /* last: a reader sees a whole header or no magic */
 }
 
 static void pub_write_begin(void *map)
 {
     atomic_fetch_add_explicit(pub_seq(map), 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
+    osci_fence_release();
 }
 
 static void pub_write_end(void *map)
@@ -493,7 +493,7 @@ int rdma__pub_read(const volatile void *map, size_t map_len, struct rdma_pub_sta
     if (map_len < RDMA_PUB_SIZE)
         return -EBADMSG;
     memcpy(&magic, b + PUB_MAGIC, 4);
-    atomic_thread_fence(memory_order_acquire);
+    osci_fence_acquire();
     memcpy(&ver, b + PUB_VERSION, 2);
     memcpy(&size, b + PUB_SIZE, 4);
     if (magic != RDMA_PUB_MAGIC || ver != RDMA_PUB_VERSION || size != RDMA_PUB_SIZE)
@@ -522,7 +522,7 @@ int rdma__pub_read(const volatile void *map, size_t map_len, struct rdma_pub_sta
         if (cap && infolen <= cap)
             memcpy(info, b + PUB_INFO, infolen);
     changed:
-        atomic_thread_fence(memory_order_acquire);
+        osci_fence_acquire();
         if (atomic_load_explicit(pub_seq(map), memory_order_relaxed) != s1)
             continue;
         if (npeers > RDMA_PUB_PEERS || infolen > RDMA_PUB_INFO_MAX)

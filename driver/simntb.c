@@ -42,12 +42,6 @@
 #define ST(p, v)   __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define LDR(p)     __atomic_load_n((p), __ATOMIC_RELAXED)
 
-#ifdef __SANITIZE_THREAD__
-#define sn_acquire_fence() __atomic_signal_fence(__ATOMIC_ACQUIRE)  /* TSan has no fences; only the seqlock uses one */
-#else
-#define sn_acquire_fence() __atomic_thread_fence(__ATOMIC_ACQUIRE)
-#endif
-
 enum { K_NONE = 0, K_UP, K_DOWN, K_DEAD };
 enum { TAG_SOCK = 0, TAG_TIMER = 1, TAG_PID = 2 };
 
@@ -1768,7 +1762,7 @@ static int sn_info_read(struct osci_drv *drv, uint32_t node, void *buf, size_t l
         if (l > len)
             return -EMSGSIZE;
         memcpy(buf, sn_info(d, p), l);
-        sn_acquire_fence();
+        osci_fence_acquire();
         if (__atomic_load_n(&P->info_seq, __ATOMIC_RELAXED) == s1) {
             *len_p = l;
             return 0;
