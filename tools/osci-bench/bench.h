@@ -149,4 +149,6 @@ static inline void bench_cpu_relax(void)
 #endif
 }
 
+void bench_json_str(const char *s);
+
 #endif

@@ -314,7 +314,8 @@ static void run_test(const struct bench_test *t, const struct bench_opts *o)
 
 /* ---- output ---- */
 
-static void json_str(const char *s)
+/* A JSON string literal of s on stdout. */
+void bench_json_str(const char *s)
 {
     putchar('"');
     for (; *s; s++) {
@@ -394,11 +395,11 @@ static void print_json(const struct bench_opts *o, const char *suite_arg)
     char kernel[256], cpu[128], tgt[32];
     machine_info(&nproc, kernel, sizeof(kernel), cpu, sizeof(cpu));
     printf("{\n  \"tool\": \"osci-bench\", \"version\": \"%s\", \"suite\": ", BENCH_VERSION);
-    json_str(suite_arg);
+    bench_json_str(suite_arg);
     printf(", \"quick\": %s,\n  \"machine\": {\"nproc\": %ld, \"kernel\": ", o->quick ? "true" : "false", nproc);
-    json_str(kernel);
+    bench_json_str(kernel);
     printf(", \"cpu\": ");
-    json_str(cpu);
+    bench_json_str(cpu);
     printf("}");
     if (!strcmp(suite_arg, "rdma"))
         bench_rdma_json();
@@ -406,12 +407,12 @@ static void print_json(const struct bench_opts *o, const char *suite_arg)
     for (unsigned int i = 0; i < n_results; i++) {
         const struct bench_result *r = &results[i];
         printf("%s\n    {\"test\": ", i ? "," : "");
-        json_str(r->test->name);
+        bench_json_str(r->test->name);
         printf(", \"suite\": \"%s\", \"mode\": \"%s\", \"size\": %zu", r->test->suite, r->mode ? r->mode : r->test->mode,
                r->size);
         if (r->error[0]) {
             printf(", \"error\": ");
-            json_str(r->error);
+            bench_json_str(r->error);
             printf("}");
             continue;
         }
@@ -452,7 +453,7 @@ static void print_json(const struct bench_opts *o, const char *suite_arg)
         json_num(r->value);
         printf(", \"target\": ");
         if (r->def->target > 0)
-            json_str(tgt);
+            bench_json_str(tgt);
         else
             printf("null");
         printf(", \"met\": %s}", isnan(r->value) || r->def->target <= 0 ? "null" : r->met ? "true" : "false");

@@ -332,27 +332,12 @@ void bench_rdma_close(void)
     teardown();
 }
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
-
 void bench_rdma_json(void)
 {
     printf(",\n  \"rdma\": {\"adapter\": %u, \"driver\": ", S.adapter);
-    json_str(S.driver);
+    bench_json_str(S.driver);
     printf(", \"device\": ");
-    json_str(S.device);
+    bench_json_str(S.device);
     printf(", \"node_id\": %u, \"peer_node\": %u, \"path\": \"%s\", \"dma_queues\": %u}", S.self, S.peer,
            path_name(), S.queues);
 }
