@@ -80,10 +80,11 @@ struct chip_ep {
     uint32_t peer_session;
     uint64_t next_try_ns;
     /* set by libseg's callbacks */
-    _Atomic int lost;                 /* our connection to the peer's segment went away */
+    _Atomic int lost;                 /* our connection to the peer's segment went away (poll_rseg) */
     _Atomic int kick;                 /* the peer connected to our segment */
     _Atomic uint64_t posted;          /* eventfd writes, counted after each write */
     uint64_t posted_seen;
+    _Atomic int barrier;              /* full_barrier's RMW target */
     /* data path, local copies */
     uint32_t tx_tail, tx_head_cache, rx_head, rx_tail_cache;
     int rearm_rx, rearm_tx;           /* GetEvent last reported READ / WRITE: arm when the I/O runs dry */
@@ -180,19 +181,21 @@ static sci_callback_action_t lseg_cb(void *arg, sci_local_segment_t seg, sci_seg
     (void)adapter;
     (void)status;
     if (reason == SCI_CB_CONNECT && node == ce->peer_node) atomic_store(&ce->kick, 1);
-    wake(ce);
+    wake(ce);   /* CB_LOST / CB_DISCONNECT: the peer left; GetEvent finds its segment's event */
     return SCI_CALLBACK_CONTINUE;
 }
 
-static sci_callback_action_t rseg_cb(void *arg, sci_remote_segment_t seg, sci_segment_cb_reason_t reason,
-                                     sci_error_t status)
+/* Events of our connection to the peer's segment, polled (no callback: libseg may still run a deferred
+ * callback drain of a remote segment after SCIDisconnectSegment freed it). The peer's loss also reaches
+ * our segment's callback (its connection to us), which wakes the caller. */
+static void poll_rseg(struct chip_ep *ce)
 {
-    struct chip_ep *ce = arg;
-    (void)seg;
-    (void)status;
-    if (reason == SCI_CB_LOST || reason == SCI_CB_DISCONNECT) atomic_store(&ce->lost, 1);
-    if (reason != SCI_CB_CONNECT) wake(ce);
-    return SCI_CALLBACK_CONTINUE;
+    for (;;) {
+        sci_error_t e, status;
+        sci_segment_cb_reason_t r = SCIWaitForRemoteSegmentEvent(ce->rseg, &status, 0, 0, &e);
+        if (e != SCI_ERR_OK) return;
+        if (r == SCI_CB_LOST || r == SCI_CB_DISCONNECT) atomic_store(&ce->lost, 1);
+    }
 }
 
 /* ---- stores into the peer's segment ---- */
@@ -204,17 +207,31 @@ static void put_remote(struct chip_ep *ce, size_t off, const void *src, size_t l
         osci_log(OSCI_LOG_DEBUG, "ipc", "%s: SCIMemCpy: %s", ce->ep->cfg.name, SCIGetErrorString(e));
 }
 
-/* Sequentially consistent through a load/store map: Dekker with the peer's local load after it. */
+/* A full barrier (a locked RMW; TSan does not take atomic_thread_fence) after a put by SCIMemCpy. */
+static void full_barrier(struct chip_ep *ce)
+{
+    atomic_fetch_add(&ce->barrier, 0);
+}
+
+/* Sequentially consistent: Dekker with the local load of the peer's index or armed word after it. */
 static void store32(struct chip_ep *ce, size_t off, uint32_t v)
 {
-    if (ce->rh) atomic_store((_Atomic uint32_t *)((volatile uint8_t *)ce->rh + off), v);
-    else put_remote(ce, off, &v, sizeof(v));
+    if (ce->rh) {
+        atomic_store((_Atomic uint32_t *)((volatile uint8_t *)ce->rh + off), v);
+    } else {
+        put_remote(ce, off, &v, sizeof(v));
+        full_barrier(ce);
+    }
 }
 
 static void store64(struct chip_ep *ce, size_t off, uint64_t v)
 {
-    if (ce->rh) atomic_store((_Atomic uint64_t *)((volatile uint8_t *)ce->rh + off), v);
-    else put_remote(ce, off, &v, sizeof(v));
+    if (ce->rh) {
+        atomic_store((_Atomic uint64_t *)((volatile uint8_t *)ce->rh + off), v);
+    } else {
+        put_remote(ce, off, &v, sizeof(v));
+        full_barrier(ce);
+    }
 }
 
 static void trigger(struct chip_ep *ce)
@@ -250,7 +267,6 @@ static void arm(struct chip_ep *ce, int which)
 {
     ce->arm_mine[which]++;
     store32(ce, offsetof(struct chip_hdr, armed) + (size_t)which * sizeof(uint32_t), ce->arm_mine[which]);
-    atomic_thread_fence(memory_order_seq_cst);
 }
 
 /* ---- the handshake's hooks (ipc_conn.c) ---- */
@@ -299,7 +315,7 @@ static void unlink_peer(struct chip_ep *ce)
     sci_error_t e;
     if (ce->rintr) SCIDisconnectInterrupt(ce->rintr, 0, &e);
     if (ce->rmap) SCIUnmapSegment(ce->rmap, 0, &e);
-    if (ce->rseg) SCIDisconnectSegment(ce->rseg, 0, &e);   /* its callback is not running after this */
+    if (ce->rseg) SCIDisconnectSegment(ce->rseg, 0, &e);
     ce->rintr = NULL;
     ce->rmap = NULL;
     ce->rseg = NULL;
@@ -323,8 +339,8 @@ static int link_peer(struct chip_ep *ce)
     struct chip_info info;
     sci_error_t e;
     void *p;
-    SCIConnectSegment(ce->sd, &ce->rseg, ce->peer_node, ce->seg_id, ce->adapter, rseg_cb, ce, LINK_TIMEOUT_MS,
-                      SCI_FLAG_USE_CALLBACK, &e);
+    SCIConnectSegment(ce->sd, &ce->rseg, ce->peer_node, ce->seg_id, ce->adapter, NULL, NULL, LINK_TIMEOUT_MS, 0,
+                      &e);
     if (e != SCI_ERR_OK) {
         ce->rseg = NULL;
         if (e == SCI_ERR_NO_SUCH_SEGMENT || e == SCI_ERR_NO_SUCH_NODEID || e == SCI_ERR_NO_LINK_ACCESS ||
@@ -393,6 +409,7 @@ static void set_timer(struct chip_ep *ce, int on)
 /* Handles the callbacks' news and retries the link; never blocks for long. */
 static void progress(struct chip_ep *ce, int force)
 {
+    if (ce->linked) poll_rseg(ce);
     if (atomic_exchange(&ce->lost, 0) && ce->linked) {
         osci_log(OSCI_LOG_INFO, "ipc", "%s: lost the peer's segment (node %u)", ce->ep->cfg.name, ce->peer_node);
         unlink_peer(ce);
