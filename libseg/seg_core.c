@@ -264,15 +264,15 @@ void seg__defer_purge(void *obj)
         defer_tail = &(*defer_tail)->next;
 }
 
+/* Before an object is freed: no deferred call or callback of it may still run (lock held). */
 void seg__cb_quiesce(void *obj)
 {
-    if (segx.cb_running != obj)
-        return;
     if (seg__on_event_thread()) {
-        segx.cb_removed = true;
+        if (segx.cb_running == obj)
+            segx.cb_removed = true;
         return;
     }
-    while (segx.cb_running == obj)
+    while (segx.cb_running == obj || segx.defer_running == obj)
         seg__cond_wait(0);
 }
 
@@ -284,10 +284,13 @@ static void run_deferred(void)
         defer_head = d->next;
         if (!defer_head)
             defer_tail = &defer_head;
+        segx.defer_running = d->obj;      /* seg__cb_quiesce waits for it: obj outlives the call */
         pthread_mutex_unlock(&seg.lock);
         d->fn(d->obj, d->arg);
         free(d);
         pthread_mutex_lock(&seg.lock);
+        segx.defer_running = NULL;
+        pthread_cond_broadcast(&seg.cond);
     }
 }
 

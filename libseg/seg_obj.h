@@ -149,6 +149,7 @@ struct seg_objs {
     struct sci_map *maps;
     struct sci_sequence *seqs;
     void *cb_running;                    /* the object whose callback runs now (event thread) */
+    void *defer_running;                 /* the object whose deferred call runs now (event thread) */
     bool cb_removed;                     /* it was removed from inside its callback */
     uint64_t next_conn;
     uint32_t next_auto_id;

@@ -472,6 +472,7 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
 err_unlink:
     unlink_rseg(rs);
     seg__defer_purge(rs);
+    seg__cb_quiesce(rs);
 err_free:
     rseg_destroy(rs);
 out:
