@@ -1,8 +1,11 @@
 /*
  * rdma fabric driver (ARCHITECTURE §3.3): one RC QP per peer set up with librdmacm, control
  * messages and doorbells as SENDs into pre-posted receive buffers, exported memory registered in
- * chunks, put/get as RDMA WRITE/READ. The lower node id connects, the higher accepts; CM private
- * data carries {magic, version, node id, epoch}. See docs/rdma.md.
+ * chunks, put/get as RDMA WRITE/READ. A node without a connection to a peer connects (the lower
+ * id at once, the higher after retry_ms); crossed attempts keep the lower id's (rdma__cm_admit),
+ * and a request from a peer we hold a connection to replaces it. CM private data carries {magic,
+ * version, node id, epoch}. A send without completion for stall_ms fails its connection. See
+ * docs/rdma.md.
  *
  * Threads: progress()/arm() run in one event thread and own the CM channel, the completion
  * channel and every receive CQ. User threads call msg_send/db_ring/put/get: they take a
@@ -49,6 +52,9 @@
 #define RDMA_STASH        16
 #define RDMA_TICK_MS      100
 #define RDMA_RESOLVE_MS   2000
+#define RDMA_CONNECT_MS   3000             /* an attempt not established by then is dropped and retried */
+#define RDMA_ACK_TIMEOUT  16               /* 4.096 us << 16 = 268 ms per transport retry */
+#define RDMA_RETRY_COUNT  7
 #define RDMA_MAX_WR       (1u << 20)       /* largest RDMA WRITE/READ work request */
 #define RDMA_MAX_HOSTS    255
 
@@ -56,7 +62,8 @@ enum conn_state { CONN_NEW, CONN_RESOLVING_ADDR, CONN_RESOLVING_ROUTE, CONN_CONN
                   CONN_CLOSED, CONN_STATE_COUNT };
 enum conn_event { CEV_START, CEV_ACCEPT, CEV_ADDR_RESOLVED, CEV_ROUTE_RESOLVED, CEV_ESTABLISHED, CEV_FAIL,
                   CEV_COUNT };
-enum conn_fail_why { WHY_ERROR, WHY_DISCONNECTED, WHY_RETRY_EXCEEDED, WHY_REPLACED, WHY_LOCAL };
+enum conn_fail_why { WHY_ERROR, WHY_DISCONNECTED, WHY_RETRY_EXCEEDED, WHY_REPLACED, WHY_STALLED, WHY_TIMEOUT,
+                    WHY_LOCAL };
 
 struct rdma_drv;
 
@@ -64,7 +71,10 @@ struct rdma_conn {
     struct rdma_drv *d;
     struct rdma_conn *next_zombie;
     uint32_t node;
-    bool active;
+    bool active;                     /* we connect (else we accepted the peer's request) */
+    uint64_t started_ms;             /* attempt or accept began */
+    bool cm_live;                    /* failed after the CM spoke to the peer: disconnect/destroy send MADs */
+    bool disconnected;               /* rdma_disconnect done (a zombie with cm_live waits for it) */
     enum conn_state state;           /* written only by conn_step() */
     struct rdma_cm_id *id;
     struct ibv_cq *recv_cq, *send_cq;
@@ -83,6 +93,7 @@ struct rdma_conn {
     bool send_leader;                /* a waiter sleeps on send_cc's fd */
     bool abandoned;                  /* a wait timed out: wr_ids may point at dead waiters */
     unsigned int sq_out;
+    uint64_t sq_progress_ms;         /* last completion, or the post that made sq_out non-zero */
     uint64_t msg_posted;
     uint32_t max_inline;
     _Atomic int wc_error;            /* first send-side error: ibv_wc_status + 1 */
@@ -131,6 +142,7 @@ struct rdma_drv {
     struct rdma_cm_id *listen_id;
     uint32_t max_wr_len;
     uint8_t rd_atom;
+    bool port_down;                  /* last seen not ACTIVE: CM teardown of zombies waits */
     struct sockaddr_storage local;
     uint64_t epoch;
     int epfd, tfd, wfd;
@@ -302,6 +314,7 @@ static struct rdma_conn *conn_new(struct rdma_drv *d, uint32_t node, bool active
     c->d = d;
     c->node = node;
     c->active = active;
+    c->started_ms = now_ms();
     c->state = CONN_NEW;
     return c;
 }
@@ -416,18 +429,57 @@ static void conn_param_init(struct rdma_drv *d, struct rdma_conn_param *p, uint8
     p->private_data_len = RDMA_CM_PRIV_LEN;
     p->responder_resources = d->rd_atom;
     p->initiator_depth = d->rd_atom;
-    p->retry_count = 7;
+    p->retry_count = RDMA_RETRY_COUNT;
     p->rnr_retry_count = 7;   /* receivers repost promptly: RNR is back-pressure, not failure */
 }
 
+/* Transport ACK timeout of the QP that id will make (before rdma_connect / rdma_accept): with
+ * RDMA_RETRY_COUNT retries a dead path fails queued work in about 2 s where the device honours it. */
+static void set_ack_timeout(struct rdma_cm_id *id, uint32_t node)
+{
+    uint8_t t = RDMA_ACK_TIMEOUT;
+    if (rdma_set_option(id, RDMA_OPTION_ID, RDMA_OPTION_ID_ACK_TIMEOUT, &t, sizeof(t)) != 0)
+        osci_log(OSCI_LOG_DEBUG, MOD, "node %u: RDMA_OPTION_ID_ACK_TIMEOUT: %s (the CM's default stays)", node,
+                 strerror(errno));
+}
+
+static const char *why_str(enum conn_fail_why why)
+{
+    static const char *const n[] = { "error", "disconnected", "transport retries exceeded", "replaced",
+                                     "send stalled", "not established in time", "local" };
+    return (unsigned int)why < sizeof(n) / sizeof(n[0]) ? n[why] : "?";
+}
+
 /* ---- link state (d->lock) ---- */
+
+/*
+ * 1 when the port is ACTIVE. While it is not (its netdev is down), nothing may send a CM MAD: soft-RoCE
+ * fails a send that has no route by moving the QP to the error state, and for the GSI QP (QP1) that
+ * is for good, so this node's rdma_cm would never connect again. Disconnecting or destroying a CM id
+ * that has spoken to a peer sends a DREQ or REJ, so failed connections wait (as zombies) for the port.
+ */
+static bool port_active(struct rdma_drv *d)
+{
+    struct ibv_port_attr pa;
+    bool up = ibv_query_port(d->ctx, (uint8_t)d->o.port, &pa) == 0 && pa.state == IBV_PORT_ACTIVE;
+
+    if (up == d->port_down)
+        osci_log(OSCI_LOG_INFO, MOD, "%s port %u %s", d->dev_name, d->o.port,
+                 up ? "ACTIVE again" : "not ACTIVE: no connection attempt or CM teardown until it is");
+    d->port_down = !up;
+    return up;
+}
 
 static void peer_schedule_retry(struct rdma_drv *d, uint32_t node, uint64_t delay_ms)
 {
     d->peer[node].next_retry_ms = now_ms() + delay_ms;
 }
 
-/* Ends connection c: the peer's link goes down if it was up; c becomes a zombie. */
+/*
+ * Ends connection c: the peer's link goes down if it was up (LINK_DOWN, never PEER_DEAD: a cut path
+ * also exhausts transport retries; a restarted peer shows itself by its new epoch in conn_up());
+ * c becomes a zombie and a new attempt is due after retry_ms.
+ */
 static void conn_fail(struct rdma_drv *d, struct rdma_conn *c, enum conn_fail_why why)
 {
     struct rdma_peer *p = &d->peer[c->node];
@@ -435,20 +487,23 @@ static void conn_fail(struct rdma_drv *d, struct rdma_conn *c, enum conn_fail_wh
 
     if (conn_step(c, CEV_FAIL) < 0)
         return;
-    if (old == CONN_UP || old == CONN_ACCEPTING || old == CONN_CONNECTING)
-        (void)rdma_disconnect(c->id);     /* QP to error: outstanding work flushes */
+    if (old == CONN_UP || old == CONN_ACCEPTING || old == CONN_CONNECTING) {
+        c->cm_live = true;                /* zombies_reap() disconnects it once the port is ACTIVE */
+        if (c->has_qp) {
+            struct ibv_qp_attr qa = { .qp_state = IBV_QPS_ERR };
+            (void)ibv_modify_qp(c->id->qp, &qa, IBV_QP_STATE);   /* outstanding work flushes now */
+        }
+    }
     if (p->conn == c) {
         p->conn = NULL;
         if (p->link_up) {
             p->link_up = false;
-            osci_log(OSCI_LOG_INFO, MOD, "node %u: link down (epoch %016" PRIx64 ")", c->node, p->epoch);
+            osci_log(OSCI_LOG_INFO, MOD, "node %u: link down (%s, epoch %016" PRIx64 ")", c->node, why_str(why),
+                     p->epoch);
             evq_push(d, OSCI_DRV_EV_LINK_DOWN, c->node, p->epoch, NULL, 0);
-        }
-        if (why == WHY_RETRY_EXCEEDED && p->epoch && p->dead_epoch != p->epoch) {
-            p->dead_epoch = p->epoch;
-            osci_log(OSCI_LOG_WARN, MOD, "node %u: transport retries exceeded: peer dead (epoch %016" PRIx64 ")",
-                     c->node, p->epoch);
-            evq_push(d, OSCI_DRV_EV_PEER_DEAD, c->node, p->epoch, NULL, 0);
+        } else {
+            osci_log(OSCI_LOG_DEBUG, MOD, "node %u: %s attempt ended (%s)", c->node, c->active ? "connect" : "accept",
+                     why_str(why));
         }
         peer_schedule_retry(d, c->node, why == WHY_LOCAL ? 0 : d->o.retry_ms);
     }
@@ -475,7 +530,7 @@ static void conn_up(struct rdma_drv *d, struct rdma_conn *c, uint64_t epoch)
     evq_push(d, OSCI_DRV_EV_LINK_UP, c->node, epoch, NULL, 0);
 }
 
-/* Starts an active connection attempt towards node (a higher node id than ours). */
+/* Starts an active connection attempt towards node. */
 static void conn_start(struct rdma_drv *d, uint32_t node)
 {
     struct rdma_peer *p = &d->peer[node];
@@ -483,6 +538,10 @@ static void conn_start(struct rdma_drv *d, uint32_t node)
     struct rdma_conn *c;
     char a[64];
 
+    if (!port_active(d)) {
+        peer_schedule_retry(d, node, d->o.retry_ms);
+        return;
+    }
     c = conn_new(d, node, true);
     if (!c) {
         peer_schedule_retry(d, node, d->o.retry_ms);
@@ -492,12 +551,13 @@ static void conn_start(struct rdma_drv *d, uint32_t node)
         osci_log(OSCI_LOG_ERROR, MOD, "node %u: rdma_create_id: %s", node, strerror(errno));
         goto err_free;
     }
+    set_ack_timeout(c->id, node);
     dst = p->host->sa;
     set_port(&dst, d->o.listen);
     src = d->local;
     set_port(&src, 0);
     if (rdma_resolve_addr(c->id, (struct sockaddr *)&src, (struct sockaddr *)&dst, RDMA_RESOLVE_MS) != 0) {
-        osci_log(OSCI_LOG_WARN, MOD, "node %u: rdma_resolve_addr %s: %s", node,
+        osci_log(OSCI_LOG_DEBUG, MOD, "node %u: rdma_resolve_addr %s: %s", node,
                  addr_str((struct sockaddr *)&dst, a, sizeof(a)), strerror(errno));
         goto err_free;
     }
@@ -538,11 +598,6 @@ static void cm_on_request(struct rdma_drv *d, struct rdma_cm_id *id, const void 
                  "hosts.conf", a, cp.node_id);
         goto err_reject;
     }
-    if (cp.node_id > d->base.node_id) {
-        osci_log(OSCI_LOG_WARN, MOD, "refusing connection from node %u (%s): the lower node id connects", cp.node_id,
-                 a);
-        goto err_reject;
-    }
     if (id->verbs != d->ctx) {
         osci_log(OSCI_LOG_WARN, MOD, "refusing connection from node %u: it arrived on device %s, adapter uses %s",
                  cp.node_id, id->verbs ? ibv_get_device_name(id->verbs->device) : "?", d->dev_name);
@@ -554,14 +609,27 @@ static void cm_on_request(struct rdma_drv *d, struct rdma_cm_id *id, const void 
                  cp.node_id);
         goto err_reject;
     }
-    if (p->conn)
+    if (p->conn) {
+        enum rdma_have have = p->conn->state == CONN_UP ? RDMA_HAVE_UP
+                              : p->conn->active         ? RDMA_HAVE_OWN_ATTEMPT
+                                                        : RDMA_HAVE_ACCEPTING;
+        if (rdma__cm_admit(d->base.node_id, cp.node_id, have) == RDMA_ADMIT_REFUSE) {
+            osci_log(OSCI_LOG_DEBUG, MOD, "refusing connection from node %u: our own attempt crossed it and the "
+                     "lower node id's attempt is kept", cp.node_id);
+            goto err_reject;
+        }
+        if (have == RDMA_HAVE_UP)
+            osci_log(OSCI_LOG_INFO, MOD, "node %u asks to connect again (epoch %016" PRIx64 "): replacing the "
+                     "connection it lost", cp.node_id, cp.epoch);
         conn_fail(d, p->conn, WHY_REPLACED);
+    }
     c = conn_new(d, cp.node_id, false);
     if (!c)
         goto err_reject;
     c->id = id;
     id->context = c;
     c->peer_epoch = cp.epoch;
+    set_ack_timeout(id, cp.node_id);
     if (conn_setup_qp(d, c) < 0)
         goto err_free;
     conn_param_init(d, &param, mypriv);
@@ -763,12 +831,23 @@ static void drain_fds(struct rdma_drv *d)
     }
 }
 
+/* Disconnects failed connections (the peer gets a DREQ) once the port can send, frees unused ones. */
 static void zombies_reap(struct rdma_drv *d)
 {
     struct rdma_conn **pp = &d->zombies;
+    int port_ok = -1;
+
     while (*pp) {
         struct rdma_conn *c = *pp;
-        if (c->refs) {
+        if (c->cm_live && !c->disconnected) {
+            if (port_ok < 0)
+                port_ok = port_active(d);
+            if (port_ok) {
+                (void)rdma_disconnect(c->id);
+                c->disconnected = true;
+            }
+        }
+        if (c->refs || (c->cm_live && !c->disconnected)) {
             pp = &c->next_zombie;
             continue;
         }
@@ -777,7 +856,30 @@ static void zombies_reap(struct rdma_drv *d)
     }
 }
 
-/* Send-side errors seen by user threads, new attempts, zombies. */
+static void send_reap(struct rdma_drv *d, struct rdma_conn *c);
+
+/*
+ * 1 when c's oldest outstanding send has waited stall_ms without any completion (RC completes in
+ * order: the time since the last completion, or since the queue became non-empty, is its age). The
+ * peer's QP may be gone while ours still retries, or retries for ever on a device that ignores the
+ * ACK timeout: without this a half-dead connection would never fail on this side.
+ */
+static bool conn_stalled(struct rdma_drv *d, struct rdma_conn *c, uint64_t now, unsigned int *out_p)
+{
+    bool stalled = false;
+
+    if (pthread_mutex_trylock(&c->send_lock) != 0)
+        return false;               /* a user thread reaps it now; look again at the next tick */
+    send_reap(d, c);
+    if (c->sq_out && now > c->sq_progress_ms && now - c->sq_progress_ms >= d->o.stall_ms) {
+        stalled = true;
+        *out_p = c->sq_out;
+    }
+    pthread_mutex_unlock(&c->send_lock);
+    return stalled;
+}
+
+/* Send-side errors seen by user threads, stalled sends, attempts that take too long, new attempts, zombies. */
 static void housekeeping(struct rdma_drv *d)
 {
     uint64_t now = now_ms();
@@ -785,6 +887,7 @@ static void housekeeping(struct rdma_drv *d)
     for (unsigned int i = 0; i < d->n_hosts; i++) {
         uint32_t node = d->hosts[i].node_id;
         struct rdma_peer *p = &d->peer[node];
+        unsigned int out;
         int st;
 
         if (node == d->base.node_id)
@@ -795,7 +898,14 @@ static void housekeeping(struct rdma_drv *d)
                 osci_log(OSCI_LOG_WARN, MOD, "node %u: send failed: %s", node, ibv_wc_status_str(s));
             conn_fail(d, p->conn, s == IBV_WC_RETRY_EXC_ERR ? WHY_RETRY_EXCEEDED : WHY_ERROR);
         }
-        if (!p->conn && !p->held_down && node > d->base.node_id && now >= p->next_retry_ms)
+        if (p->conn && p->conn->state == CONN_UP && conn_stalled(d, p->conn, now, &out)) {
+            osci_log(OSCI_LOG_WARN, MOD, "node %u: %u send(s) without completion for %u ms: path dead, reconnecting",
+                     node, out, d->o.stall_ms);
+            conn_fail(d, p->conn, WHY_STALLED);
+        }
+        if (p->conn && p->conn->state != CONN_UP && now - p->conn->started_ms >= RDMA_CONNECT_MS)
+            conn_fail(d, p->conn, WHY_TIMEOUT);
+        if (!p->conn && !p->held_down && now >= p->next_retry_ms)
             conn_start(d, node);
     }
     zombies_reap(d);
@@ -928,6 +1038,7 @@ static void send_reap(struct rdma_drv *d, struct rdma_conn *c)
     int n;
 
     while ((n = ibv_poll_cq(c->send_cq, 16, wc)) > 0) {
+        c->sq_progress_ms = now_ms();
         for (int i = 0; i < n; i++) {
             c->sq_out--;
             if (wc[i].wr_id && !c->abandoned) {
@@ -992,7 +1103,8 @@ static int post_msg(struct rdma_drv *d, struct rdma_conn *c, const struct rdma_m
             osci_log(OSCI_LOG_WARN, MOD, "node %u: ibv_post_send: %s", c->node, strerror(r));
         goto out;
     }
-    c->sq_out++;
+    if (!c->sq_out++)
+        c->sq_progress_ms = now_ms();
     c->msg_posted++;
 out:
     pthread_mutex_unlock(&c->send_lock);
@@ -1407,7 +1519,8 @@ static int rdma_xfer(struct rdma_drv *d, struct osci_drv_rmem *rm, size_t roff, 
                 ret = -EIO;
                 break;
             }
-            c->sq_out++;
+            if (!c->sq_out++)
+                c->sq_progress_ms = now_ms();
             w.pending++;
             off += piece;
         }
@@ -2052,6 +2165,9 @@ static int rdma_open(const struct osci_adapter_conf *conf, struct osci_drv **drv
         d->pub = NULL;
     }
     pthread_mutex_lock(&d->lock);
+    for (unsigned int i = 0; i < d->n_hosts; i++)   /* lower ids connect to us first */
+        if (d->hosts[i].node_id < d->base.node_id)
+            peer_schedule_retry(d, d->hosts[i].node_id, d->o.retry_ms);
     housekeeping(d);             /* first connection attempts */
     pub_peers(d);
     pthread_mutex_unlock(&d->lock);
@@ -2100,6 +2216,7 @@ static void rdma_close(struct osci_drv *drv)
         if (p->conn)
             conn_fail(d, p->conn, WHY_LOCAL);
     }
+    zombies_reap(d);             /* peers get a DREQ now (destroying an established id would send one anyway) */
     while (d->zombies) {
         struct rdma_conn *c = d->zombies;
         if (c->refs)

@@ -21,6 +21,7 @@
 #define RDMA_DEFAULT_RETRY_MS  500
 #define RDMA_DEFAULT_SPIN_US   20
 #define RDMA_DEFAULT_WAIT_MS   30000
+#define RDMA_DEFAULT_STALL_MS  3000
 
 struct rdma_opts {
     char dev[64];            /* "": the first device */
@@ -33,6 +34,7 @@ struct rdma_opts {
     unsigned int retry_ms;   /* reconnect period while a peer is down */
     unsigned int spin_us;    /* put/get: poll the send CQ this long before sleeping on its channel */
     unsigned int wait_ms;    /* put/get: longest wait for a completion, then -ETIMEDOUT */
+    unsigned int stall_ms;   /* a send outstanding this long without any completion: the path is dead */
 };
 
 /* Fills *o from conf's options (defaults for absent keys). -EINVAL with a message in err on bad input. */
@@ -51,6 +53,22 @@ struct rdma_cm_priv {
 void rdma__cm_priv_pack(const struct rdma_cm_priv *p, uint8_t out[RDMA_CM_PRIV_LEN]);
 /* len may exceed RDMA_CM_PRIV_LEN (the CM pads private data); -EPROTO for a bad magic/version/field. */
 int rdma__cm_priv_unpack(const void *buf, size_t len, struct rdma_cm_priv *p);
+
+/* ---- who keeps which connection ----
+ * Either node may connect when it has no connection to the other. What a node holds for a peer when
+ * that peer's connect request arrives decides the request's fate (rdma__cm_admit). */
+enum rdma_have {
+    RDMA_HAVE_NONE,          /* no connection, no attempt */
+    RDMA_HAVE_OWN_ATTEMPT,   /* our own connect in flight, not yet established */
+    RDMA_HAVE_ACCEPTING,     /* an earlier request of that peer, accepted, not yet established */
+    RDMA_HAVE_UP,            /* an established connection (the peer asks again: it lost its side) */
+};
+enum rdma_admit {
+    RDMA_ADMIT_ACCEPT,       /* accept it */
+    RDMA_ADMIT_REPLACE,      /* end what we hold (LINK_DOWN when it was up), accept the request */
+    RDMA_ADMIT_REFUSE,       /* crossed attempts: ours, made by the lower node id, wins */
+};
+enum rdma_admit rdma__cm_admit(uint32_t self, uint32_t from, enum rdma_have have);
 
 /* ---- control-message header (every SEND) ---- */
 #define RDMA_MSG_MAGIC   0x4f4du       /* "MO" */

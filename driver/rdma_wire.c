@@ -101,6 +101,7 @@ int rdma__opts_parse(const struct osci_adapter_conf *conf, struct rdma_opts *o, 
     t.retry_ms = RDMA_DEFAULT_RETRY_MS;
     t.spin_us = RDMA_DEFAULT_SPIN_US;
     t.wait_ms = RDMA_DEFAULT_WAIT_MS;
+    t.stall_ms = RDMA_DEFAULT_STALL_MS;
     for (unsigned int i = 0; i < conf->n_opts && i < sizeof(conf->opts) / sizeof(conf->opts[0]); i++) {
         const char *k = conf->opts[i].key, *v = conf->opts[i].value;
         if (!strcmp(k, "dev")) {
@@ -144,13 +145,35 @@ int rdma__opts_parse(const struct osci_adapter_conf *conf, struct rdma_opts *o, 
             if (opt_uint(v, 100, 600000, &u) < 0)
                 return opt_err(err, errlen, "rdma option %s=\"%s\": expected milliseconds in 100..600000", k, v);
             t.wait_ms = (unsigned int)u;
+        } else if (!strcmp(k, "stall_ms")) {
+            if (opt_uint(v, 200, 600000, &u) < 0)
+                return opt_err(err, errlen, "rdma option %s=\"%s\": expected milliseconds in 200..600000", k, v);
+            t.stall_ms = (unsigned int)u;
         } else {
             return opt_err(err, errlen, "unknown rdma option \"%s\"%s (known: dev port gid_index ip listen "
-                           "mr_chunk bounce retry_ms spin_us wait_ms)", k, "");
+                           "mr_chunk bounce retry_ms spin_us wait_ms stall_ms)", k, "");
         }
     }
     *o = t;
     return 0;
+}
+
+/* ---- who keeps which connection ---- */
+
+enum rdma_admit rdma__cm_admit(uint32_t self, uint32_t from, enum rdma_have have)
+{
+    switch (have) {
+    case RDMA_HAVE_NONE:
+        return RDMA_ADMIT_ACCEPT;
+    case RDMA_HAVE_OWN_ATTEMPT:
+        /* Both connected at once: the lower id's attempt wins on both sides (the higher id, seeing the
+         * lower's request, drops its own attempt), so exactly one of the two survives. */
+        return self < from ? RDMA_ADMIT_REFUSE : RDMA_ADMIT_REPLACE;
+    case RDMA_HAVE_ACCEPTING:
+    case RDMA_HAVE_UP:
+    default:
+        return RDMA_ADMIT_REPLACE;   /* the peer asks again: it gave up on what we hold */
+    }
 }
 
 /* ---- CM private data ---- */

@@ -61,6 +61,7 @@ static void test_opts_defaults(void **state)
     assert_int_equal(o.retry_ms, 500);
     assert_int_equal(o.spin_us, 20);
     assert_int_equal(o.wait_ms, 30000);
+    assert_int_equal(o.stall_ms, 3000);
 }
 
 static void test_opts_all(void **state)
@@ -78,6 +79,7 @@ static void test_opts_all(void **state)
     conf_add(&c, "mr_chunk", "64K");
     conf_add(&c, "bounce", "1M");
     conf_add(&c, "retry_ms", "250");
+    conf_add(&c, "stall_ms", "1500");
     assert_int_equal(rdma__opts_parse(&c, &o, err, sizeof(err)), 0);
     assert_string_equal(o.dev, "rxe0");
     assert_int_equal(o.port, 2);
@@ -87,6 +89,7 @@ static void test_opts_all(void **state)
     assert_int_equal(o.mr_chunk, 65536);
     assert_int_equal(o.bounce, 1 << 20);
     assert_int_equal(o.retry_ms, 250);
+    assert_int_equal(o.stall_ms, 1500);
 }
 
 static void expect_bad_opt(const char *k, const char *v, const char *needle)
@@ -124,6 +127,9 @@ static void test_opts_bad(void **state)
     expect_bad_opt("spin_us", "-1", "spin_us");
     expect_bad_opt("wait_ms", "99", "wait_ms");
     expect_bad_opt("wait_ms", "1M", "wait_ms");
+    expect_bad_opt("stall_ms", "199", "stall_ms");
+    expect_bad_opt("stall_ms", "600001", "stall_ms");
+    expect_bad_opt("stall_ms", "", "stall_ms");
     expect_bad_opt("fabric", "x", "unknown rdma option \"fabric\"");
     expect_bad_opt("devv", "rxe0", "unknown");
 }
@@ -408,6 +414,35 @@ static void test_hosts_admission(void **state)
     assert_non_null(strstr(err, "node 1"));
 }
 
+/* ---- who keeps which connection ---- */
+
+static void test_cm_admit(void **state)
+{
+    static const enum rdma_have all[] = { RDMA_HAVE_NONE, RDMA_HAVE_OWN_ATTEMPT, RDMA_HAVE_ACCEPTING, RDMA_HAVE_UP };
+    (void)state;
+
+    /* nothing held: any listed peer is accepted, whichever id is lower */
+    assert_int_equal(rdma__cm_admit(4, 8, RDMA_HAVE_NONE), RDMA_ADMIT_ACCEPT);
+    assert_int_equal(rdma__cm_admit(8, 4, RDMA_HAVE_NONE), RDMA_ADMIT_ACCEPT);
+    /* crossed attempts: node 4 keeps its own and refuses 8's; node 8 drops its own for 4's */
+    assert_int_equal(rdma__cm_admit(4, 8, RDMA_HAVE_OWN_ATTEMPT), RDMA_ADMIT_REFUSE);
+    assert_int_equal(rdma__cm_admit(8, 4, RDMA_HAVE_OWN_ATTEMPT), RDMA_ADMIT_REPLACE);
+    /* a peer that asks again while we hold an established (half-dead) or half-accepted connection */
+    assert_int_equal(rdma__cm_admit(4, 8, RDMA_HAVE_UP), RDMA_ADMIT_REPLACE);
+    assert_int_equal(rdma__cm_admit(8, 4, RDMA_HAVE_UP), RDMA_ADMIT_REPLACE);
+    assert_int_equal(rdma__cm_admit(4, 8, RDMA_HAVE_ACCEPTING), RDMA_ADMIT_REPLACE);
+    assert_int_equal(rdma__cm_admit(8, 4, RDMA_HAVE_ACCEPTING), RDMA_ADMIT_REPLACE);
+    /* whatever the two sides hold, they never both refuse each other's request (no side stays without a
+     * connection because of the other), and a refusal only ever comes from the lower id */
+    for (unsigned int i = 0; i < 4; i++)
+        for (unsigned int j = 0; j < 4; j++) {
+            enum rdma_admit lo = rdma__cm_admit(1, 200, all[i]), hi = rdma__cm_admit(200, 1, all[j]);
+            assert_false(lo == RDMA_ADMIT_REFUSE && hi == RDMA_ADMIT_REFUSE);
+            assert_int_not_equal(hi, RDMA_ADMIT_REFUSE);
+            assert_int_equal(lo == RDMA_ADMIT_REFUSE, all[i] == RDMA_HAVE_OWN_ATTEMPT);
+        }
+}
+
 /* ---- opening ---- */
 
 static void test_ops_registered(void **state)
@@ -690,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_xport_corrupt),
         cmocka_unit_test(test_chunk_math),
         cmocka_unit_test(test_hosts_admission),
+        cmocka_unit_test(test_cm_admit),
         cmocka_unit_test(test_ops_registered),
         cmocka_unit_test(test_open_bad_option),
         cmocka_unit_test(test_open_without_device),
