@@ -358,10 +358,11 @@ int seg__send(struct seg_adapter *a, uint32_t node, const struct seg_msg *m)
     return rc;
 }
 
-static void send_hello(struct seg_adapter *a, uint32_t node)
+static void send_hello(struct seg_adapter *a, uint32_t node, uint32_t flags)
 {
     struct seg_msg m = { .type = SEG_MSG_HELLO };
     m.u.hello.node = a->drv->node_id;
+    m.u.hello.flags = flags;
     m.u.hello.epoch = a->peer[a->drv->node_id % SEG_MAX_NODES].epoch;
     seg__send(a, node, &m);
 }
@@ -376,7 +377,7 @@ void seg__peer_lost(struct seg_adapter *a, uint32_t node)
     p->lost = true;
     p->up = false;
     p->down_since_ms = 0;
-    seg__rseg_peer_lost(a, node);
+    seg__rseg_peer_lost(a, node, false);
     seg__lseg_peer_lost(a, node);
     seg__intr_on_peer_lost(a, node);
     seg__info_publish();
@@ -386,11 +387,12 @@ void seg__peer_lost(struct seg_adapter *a, uint32_t node)
 static void on_link_up(struct seg_adapter *a, uint32_t node, uint64_t epoch)
 {
     struct seg_peer *p = &a->peer[node];
-    bool recovered;
+    bool recovered, forgot;
 
     if (p->known && p->epoch != epoch && !p->lost)
         seg__peer_lost(a, node);           /* the old incarnation is gone */
     recovered = p->known && !p->lost && !p->up && p->epoch == epoch;
+    forgot = p->known && p->lost && p->epoch == epoch;   /* it may still hold what we dropped */
     if (p->epoch != epoch)
         p->lost = false;
     if (p->up && p->epoch == epoch)
@@ -403,7 +405,7 @@ static void on_link_up(struct seg_adapter *a, uint32_t node, uint64_t epoch)
     p->hb_down = false;
     p->last_rx_ms = seg__now_ms();
     osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: node %u up (epoch %llu)", a->no, node, (unsigned long long)epoch);
-    send_hello(a, node);
+    send_hello(a, node, forgot ? SEG_HELLO_RESET : 0);
     if (recovered) {
         seg__rseg_link(a, node, SCI_CB_OPERATIONAL);
         seg__lseg_link(a, node, SCI_CB_OPERATIONAL);
@@ -454,6 +456,24 @@ static void on_alive(struct seg_adapter *a, uint32_t node, uint64_t epoch)
     on_link_up(a, node, p->epoch);
 }
 
+/*
+ * The peer declared us lost and dropped what it had with us (its HELLO with RESET, sent when the link
+ * came back, before anything else). Messages from one sender arrive in order, so every connection of
+ * its to our segments, and every connect of ours it has already answered, predates that: drop them.
+ * Our connects still waiting for an answer reach it after its reset and stand.
+ */
+static void on_reset(struct seg_adapter *a, uint32_t node, uint64_t epoch)
+{
+    struct seg_peer *p = &a->peer[node];
+    if (!p->known || p->lost || (epoch && epoch != p->epoch))
+        return;
+    osci_log(OSCI_LOG_INFO, "seg", "adapter %u: node %u dropped our connections: dropping its", a->no, node);
+    seg__rseg_peer_lost(a, node, true);
+    seg__lseg_peer_lost(a, node);
+    seg__info_publish();
+    pthread_cond_broadcast(&seg.cond);
+}
+
 static void on_peer_dead(struct seg_adapter *a, uint32_t node, uint64_t epoch)
 {
     struct seg_peer *p = &a->peer[node];
@@ -485,6 +505,8 @@ static void on_msg(struct seg_adapter *a, uint32_t node, const void *buf, size_t
     switch (m.type) {
     case SEG_MSG_HELLO:
         on_alive(a, node, m.u.hello.epoch);
+        if (m.u.hello.flags & SEG_HELLO_RESET)
+            on_reset(a, node, m.u.hello.epoch);
         break;
     case SEG_MSG_HEARTBEAT:
         on_alive(a, node, m.u.heartbeat.epoch);
@@ -847,7 +869,7 @@ SISCI_API_EXPORT void SCIInitialize(unsigned int flags, sci_error_t *error)
             continue;
         for (unsigned int n = 1; n < SEG_MAX_NODES; n++)
             if (a->peer[n].up)
-                send_hello(a, n);
+                send_hello(a, n, 0);
     }
     seg__info_publish();
     pthread_mutex_unlock(&seg.lock);

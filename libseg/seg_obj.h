@@ -184,7 +184,8 @@ const char *rseg_state_str(enum rseg_state s);
 int rseg_transition(struct sci_remote_segment *rs, sci_segment_cb_reason_t ev);
 void seg__rseg_on_msg(struct seg_adapter *a, const struct seg_msg *m);
 void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_t reason);
-void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node);
+/* keep_connecting: a RESET from the peer, whose answers to connects still under way come after it. */
+void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node, bool keep_connecting);
 void seg__rseg_free_all(void);
 bool seg__rseg_valid(sci_remote_segment_t rs);
 

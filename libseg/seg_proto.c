@@ -80,7 +80,7 @@ int seg_proto_encode(const struct seg_msg *m, void *buf, size_t cap)
     b = p + SEG_MSG_HDR_SIZE;
     switch (m->type) {
     case SEG_MSG_HELLO:
-        put32(b, m->u.hello.node); put64(b + 8, m->u.hello.epoch);
+        put32(b, m->u.hello.node); put32(b + 4, m->u.hello.flags); put64(b + 8, m->u.hello.epoch);
         break;
     case SEG_MSG_CONNECT:
         put32(b, m->u.connect.seg_id); put32(b + 4, m->u.connect.requester);
@@ -171,9 +171,9 @@ int seg_proto_decode(const void *buf, size_t len, struct seg_msg *m)
     b = p + SEG_MSG_HDR_SIZE;
     switch (out.type) {
     case SEG_MSG_HELLO:
-        if (!zero(b + 4, 4))
+        out.u.hello.node = get32(b); out.u.hello.flags = get32(b + 4); out.u.hello.epoch = get64(b + 8);
+        if (out.u.hello.flags & ~SEG_HELLO_RESET)
             return -EBADMSG;
-        out.u.hello.node = get32(b); out.u.hello.epoch = get64(b + 8);
         break;
     case SEG_MSG_CONNECT:
         out.u.connect.seg_id = get32(b); out.u.connect.requester = get32(b + 4);

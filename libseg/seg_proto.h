@@ -31,6 +31,8 @@ enum seg_msg_type {
 };
 
 enum seg_unavail_mode { SEG_UNAVAIL_NOTIFY = 1, SEG_UNAVAIL_FORCE = 2 };
+/* HELLO flags. RESET: the sender declared this node lost and dropped all it had with it. */
+#define SEG_HELLO_RESET 0x1u
 enum seg_intr_kind { SEG_INTR_PLAIN = 1, SEG_INTR_DATA = 2 };
 
 #define SEG_MSG_HDR_SIZE   16
@@ -40,7 +42,7 @@ struct seg_msg {
     enum seg_msg_type type;
     uint32_t src_node;
     union {
-        struct { uint32_t node; uint64_t epoch; } hello;
+        struct { uint32_t node; uint32_t flags; uint64_t epoch; } hello;
         struct { uint32_t seg_id; uint32_t requester; uint64_t conn_id; uint64_t key; } connect;
         struct { uint64_t conn_id; uint64_t size; uint32_t xport_len; uint8_t xport[OSCI_DRV_XPORT_MAX]; } connect_ok;
         struct { uint64_t conn_id; int32_t reason; } refused;        /* CONNECT_REFUSED, INTR_CONNECT_REFUSED */

@@ -293,12 +293,14 @@ void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_
     }
 }
 
-void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node)
+void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node, bool keep_connecting)
 {
     for (struct sci_remote_segment *rs = segx.rsegs; rs; rs = rs->next) {
         if (rs->node != node || rs->adapter != a->no)
             continue;
         if (rs->state == RSEG_CONNECTING) {
+            if (keep_connecting)
+                continue;
             if (!rs->connect_done)
                 connect_done(rs, -EHOSTDOWN);
             continue;

@@ -147,6 +147,33 @@ static void test_silent_owner_back(void **state)
     SCITerminate();
 }
 
+/* Stopped beyond our grace period: we declared the owner lost, but it (stalled itself) never saw us go.
+ * When it is heard again, our HELLO tells it to drop what it had with us: it sees CB_LOST for our old
+ * connection, and a new connection works. */
+static void test_silent_owner_reset(void **state)
+{
+    struct conn c;
+    sci_remote_segment_t rs2;
+
+    (void)state;
+    hb_env("on", "500");
+    connect_owner(&c, 303);
+    assert_int_equal(kill(c.o.pid, SIGSTOP), 0);
+    assert_int_equal(next_event(c.rs, T_MS), SCI_CB_NOT_OPERATIONAL);
+    assert_int_equal(next_event(c.rs, T_MS), SCI_CB_LOST);
+    assert_int_equal(kill(c.o.pid, SIGCONT), 0);
+    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_LOST << 16 | my_node());
+    assert_int_equal(connect_retry(c.sd, &rs2, c.onode, 303), SCI_ERR_OK);
+    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_CONNECT << 16 | my_node());
+    OK(SCIDisconnectSegment(rs2, 0, &e_));
+    OK(SCIDisconnectSegment(c.rs, 0, &e_));
+    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
+    assert_int_equal(tproc_send_u32(c.o.wr, CMD_QUIT), 0);
+    assert_int_equal(tproc_wait(&c.o, T_MS), 0);
+    OK(SCIClose(c.sd, 0, &e_));
+    SCITerminate();
+}
+
 static int remote_main(int rd, int wr, void *arg)
 {
     uint32_t onode;
@@ -223,6 +250,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_silent_owner_lost, teardown),
         cmocka_unit_test_teardown(test_silent_owner_back, teardown),
+        cmocka_unit_test_teardown(test_silent_owner_reset, teardown),
         cmocka_unit_test_teardown(test_silent_remote_lost, teardown),
         cmocka_unit_test_teardown(test_auto_simntb_quiet, teardown),
     };
