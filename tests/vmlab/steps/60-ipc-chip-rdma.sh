@@ -1,0 +1,40 @@
+#!/bin/bash
+# Step: NvSciIpc INTER_CHIP channels between the guests over the rdma adapter (tests/rdmalab/ipc_chip_pair.c;
+# libipc/ipc_chip.c on libseg, which takes transfer maps and SCIMemCpy there). Both guests name the same two
+# endpoints in their NVSCIIPC_CFG (peer= the other node) on adapter 0 = rdma; both open, reset and wait for
+# CONN_EST with select() on the Linux event fd; the client writes 2000 frames of 64 B (WriteSafe) and 200 of
+# 1536 B (zero-copy), each with its sequence number and a checksum; the server counts lost, duplicated,
+# reordered and corrupted frames and writes a summary frame back, which the client checks. The client closes
+# first; the server must see CONN_RESET, then closes. A side that gives up writes an abort file the other sees.
+# vmlab-timeout: 60
+. "$VMLAB_LIB"
+bin=$BUILD/tests/rdmalab/ipc_chip_pair
+[ -x "$bin" ] || lab_fail "$bin not built (make O=<build> tests)"
+cat >opensci.conf <<EOF
+adapter 0 rdma dev=rxe0 listen=18521 mr_chunk=256K
+EOF
+cat >hosts.conf <<EOF
+$NODE_ID $SELF_ADDR
+$PEER_NODE_ID $PEER_ADDR
+EOF
+cat >nvsciipc.cfg <<EOF
+#CFGVER:1
+# <endpoint> <xfer role, device = adapter 0> peer=<the other node> geometry (the same on both nodes)
+INTER_CHIP ipc_rdma_small 0000 peer=$PEER_NODE_ID nframes=64 frame_size=64
+INTER_CHIP ipc_rdma_big   0000 peer=$PEER_NODE_ID nframes=16 frame_size=1536
+EOF
+# The lab's own rxe setup needs crc32 (rxe asks the crypto API for it): add the device if it is missing.
+if ! rdma link show rxe0/1 >/dev/null 2>&1; then
+    lab_log "no rxe0: loading crc32_generic and adding it here"
+    modprobe crc32_generic || modprobe crc32-pclmul || lab_fail "no crc32 module in the guest"
+    rdma link add rxe0 type rxe netdev eth0 || lab_fail "rdma link add rxe0 failed"
+fi
+export OSCI_CONF=$PWD/opensci.conf OSCI_HOSTS=$PWD/hosts.conf NVSCIIPC_CFG=$PWD/nvsciipc.cfg
+export OSCI_LOG=${OSCI_LOG:-info}
+unset OSCI_NODE_ID OSCI_IPC_CHIP_TRANSFER
+# 0x5103: SCIQuery's card type of an rdma adapter (the program checks it before NvSciIpcInit).
+timeout -k 2 50 "$bin" --role "$ROLE" --card-type 0x5103 --sync "$LAB_DIR/sync/$STEP.prog" --timeout-ms 15000 \
+    --channel ipc_rdma_small,64,64,${IPC_SMALL_FRAMES:-500} --channel ipc_rdma_big,16,1536,${IPC_BIG_FRAMES:-100}
+rc=$?
+[ "$rc" = 0 ] || lab_fail "$ROLE exited with $rc"
+lab_log "passed"
