@@ -14,6 +14,11 @@ SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 else ifeq ($(SAN),tsan)
 O ?= build-tsan
 SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+else ifeq ($(SAN),fuzz)
+# coverage-instrumented libraries for libFuzzer (make fuzz; clang only)
+O ?= build-fuzz
+CC := clang
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 else
 O ?= build
 SANFLAGS :=
