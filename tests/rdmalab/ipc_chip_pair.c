@@ -237,9 +237,13 @@ static const char *lat_str(struct lat *l, char *buf, size_t len)
         snprintf(buf, len, "no calls");
         return buf;
     }
+    uint64_t slow = 0;
     qsort(l->us, l->n, sizeof(*l->us), cmp_u64);
-    snprintf(buf, len, "per call min %.2f ms, median %.2f ms, 90%% %.2f ms, max %.2f ms", (double)l->us[0] / 1000.0,
-             (double)l->us[l->n / 2] / 1000.0, (double)l->us[l->n * 9 / 10] / 1000.0, (double)l->us[l->n - 1] / 1000.0);
+    for (uint64_t i = 0; i < l->n; i++)
+        slow += l->us[i] >= 10000;
+    snprintf(buf, len, "per call min %.2f ms, median %.2f ms, 90%% %.2f ms, max %.2f ms; %llu of %llu took 10 ms or more",
+             (double)l->us[0] / 1000.0, (double)l->us[l->n / 2] / 1000.0, (double)l->us[l->n * 9 / 10] / 1000.0,
+             (double)l->us[l->n - 1] / 1000.0, (unsigned long long)slow, (unsigned long long)l->n);
     return buf;
 }
 
@@ -411,7 +415,7 @@ static void client_stream(struct channel *c, bool zc)
     uint64_t *w = calloc(1, c->fsize), waits = 0, t0 = now_ms(), ms, seq;
     struct tally t = { 0 };
     struct lat l = { calloc(c->count, sizeof(uint64_t)), 0 };
-    char lbuf[160];
+    char lbuf[200];
     if (!w || !l.us)
         die("out of memory");
     for (seq = 0; seq < c->count; seq++) {
@@ -445,7 +449,7 @@ static void server_stream(struct channel *c, bool zc)
     uint8_t *seen = calloc(1, c->count);
     struct tally t = { 0 };
     struct lat l = { calloc(c->count, sizeof(uint64_t)), 0 };
-    char lbuf[160];
+    char lbuf[200];
     if (!w || !seen || !l.us)
         die("out of memory");
     while (t.received < c->count) {
