@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# make demo: two nodes on the default simntb fabric (no configuration) share a segment and an interrupt.
-# Node A (server) exports a segment; node B (client) connects, writes a pattern and interrupts A; A verifies it.
+# make demo: two nodes on the default simntb fabric (no configuration) share a segment, an interrupt and an
+# NvSciIpc INTER_CHIP channel. Node A (server) exports a segment; node B (client) connects, writes a pattern and
+# interrupts A; A verifies it. Then both open the channel (each node writes its own NvSciIpc config naming the
+# other node, under $TMPDIR = this script's temporary directory), B sends 8 frames, A verifies them and answers.
 # Usage: tools/demo.sh <build-dir>. Builds nothing (make does). Prints "demo: OK" or exits non-zero.
 set -u
 O=${1:?usage: demo.sh <build-dir>}
@@ -22,7 +24,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "demo: node A (server) and node B (client) on fabric '${OSCI_FABRIC:-default}'"
-timeout -k 2 "$TIMEOUT" "$BIN" server --timeout "$TIMEOUT" > >(tee "$dir/a.log") 2>&1 &
+TMPDIR="$dir" timeout -k 2 "$TIMEOUT" "$BIN" server --timeout "$TIMEOUT" > >(tee "$dir/a.log") 2>&1 &
 apid=$!
 
 # A prints its node id first; B needs it.
@@ -39,14 +41,16 @@ if [ -z "$node" ]; then
     exit 1
 fi
 
-timeout -k 2 "$TIMEOUT" "$BIN" client --node "$node" --timeout "$TIMEOUT" > >(tee "$dir/b.log") 2>&1 &
+TMPDIR="$dir" timeout -k 2 "$TIMEOUT" "$BIN" client --node "$node" --timeout "$TIMEOUT" > >(tee "$dir/b.log") 2>&1 &
 bpid=$!
 
 wait "$bpid"; brc=$?
 wait "$apid"; arc=$?
 apid=""; bpid=""
 sleep 0.1   # let tee flush
-if [ $arc -eq 0 ] && [ $brc -eq 0 ] && grep -q '^\[A\] segment .*pattern verified' "$dir/a.log"; then
+if [ $arc -eq 0 ] && [ $brc -eq 0 ] && grep -q '^\[A\] segment .*pattern verified' "$dir/a.log" \
+   && grep -q '^\[A\] channel: .* frames received and verified' "$dir/a.log" \
+   && grep -q '^\[B\] channel: reply from node' "$dir/b.log"; then
     echo "demo: OK"
     exit 0
 fi

@@ -1,16 +1,33 @@
-/* The demo program end to end: server and client as child processes on the test's fabric. */
+/* The demo program end to end: server and client as child processes on the test's fabric, sharing a segment,
+ * an interrupt and an NvSciIpc INTER_CHIP channel. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tool_util.h"
 
 static char demo[PATH_MAX];
+static char tmpdir[64];   /* TMPDIR of the demo's nodes: where each writes its channel config */
+
+/* Number of entries in dir besides . and .. (-1 if it cannot be read). */
+static int dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    if (!d)
+        return -1;
+    while ((e = readdir(d)))
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
 
 static int setup(void **state)
 {
@@ -19,7 +36,25 @@ static int setup(void **state)
         fprintf(stderr, "%s not built\n", demo);
         return -1;
     }
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/osci-test-demo.XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return -1;
+    }
+    setenv("TMPDIR", tmpdir, 1);   /* inherited by every node the tests start */
     return 0;
+}
+
+static int teardown(void **state)
+{
+    int n = dir_entries(tmpdir);
+    if (n > 0)
+        fprintf(stderr, "the demo left %d file(s) in %s\n", n, tmpdir);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    if (system(cmd))
+        return -1;
+    return n == 0 ? 0 : -1;
 }
 
 /* Reads the server's output until its node id line appears (or 15 s pass). */
@@ -81,12 +116,90 @@ static void test_demo_pair(void **state)
     assert_non_null(strstr(all, "[A] segment 7: pattern verified"));
     assert_non_null(strstr(all, "[A] segment 7: CB_CONNECT from node"));
     assert_non_null(strstr(all, "[A] segment 7: removed"));
-    free(all);
     assert_non_null(strstr(client.out, "[B] remote segment 7@node"));
     assert_non_null(strstr(client.out, "-> OPERATIONAL"));
     assert_non_null(strstr(client.out, "[B] interrupt 3@node"));
     assert_non_null(strstr(client.out, "CB_DISCONNECT"));
     assert_non_null(strstr(client.out, "[B] done"));
+
+    /* the channel: each side's config names the other node; B's frames arrive verified, A's reply returns */
+    unsigned int bnode = 0;
+    char *bline = strstr(client.out, "[B] node ");
+    assert_non_null(bline);
+    assert_int_equal(sscanf(bline, "[B] node %u on adapter", &bnode), 1);
+    char want[160];
+    snprintf(want, sizeof(want), "[A] channel config: INTER_CHIP demo_c2c 0000 peer=%u nframes=64 frame_size=64", bnode);
+    assert_non_null(strstr(all, want));
+    snprintf(want, sizeof(want), "[B] channel config: INTER_CHIP demo_c2c 0000 peer=%u nframes=64 frame_size=64", node);
+    assert_non_null(strstr(client.out, want));
+    snprintf(want, sizeof(want), "[A] channel demo_c2c -> node %u: CONN_EST (64 frames of 64 B)", bnode);
+    assert_non_null(strstr(all, want));
+    snprintf(want, sizeof(want), "[B] channel demo_c2c -> node %u: CONN_EST (64 frames of 64 B)", node);
+    assert_non_null(strstr(client.out, want));
+    assert_non_null(strstr(client.out, "[B] channel: 8 frames written"));
+    char *verified = strstr(all, "[A] channel: 8 frames received and verified");
+    assert_non_null(verified);
+    snprintf(want, sizeof(want), "[B] channel: reply from node %u: \"node A verified 8 frames\"", node);
+    assert_non_null(strstr(client.out, want));
+    assert_non_null(strstr(client.out, "[B] channel demo_c2c: closed"));
+    snprintf(want, sizeof(want), "[A] channel demo_c2c: CONN_RESET (node %u closed its end)", bnode);
+    assert_non_null(strstr(all, want));
+    /* A's channel closes before its segment is taken down */
+    char *aclosed = strstr(all, "[A] channel demo_c2c: closed");
+    char *unavail = strstr(all, "[A] segment 7: AVAILABLE -> PREPARED");
+    assert_non_null(aclosed);
+    assert_non_null(unavail);
+    assert_true(verified < aclosed && aclosed < unavail);
+    assert_null(strstr(all, "FAILED"));
+    assert_null(strstr(client.out, "FAILED"));
+    assert_int_equal(dir_entries(tmpdir), 0);   /* both configs removed */
+    free(all);
+    free(rest);
+    tu_run_free(&client);
+}
+
+/* The channel part failing fails the demo on both nodes: a client that cannot write its channel config (its
+ * TMPDIR does not exist) after the segment part worked; the server then gets no CONN_EST and gives up. */
+static void test_channel_fails(void **state)
+{
+    char sbuf[16384] = "", nodearg[16], *rest = NULL;
+    size_t slen = 0, rlen = 0;
+    int sfd, status;
+    char *sargv[] = { demo, "server", "--timeout", "3", NULL };
+    pid_t server = tu_spawn(sargv, &sfd);
+    assert_true(server > 0);
+    unsigned int node = read_node(sfd, sbuf, sizeof(sbuf), &slen);
+    if (!node) {
+        kill(server, SIGKILL);
+        waitpid(server, &status, 0);
+        fail_msg("the server printed no node id");
+    }
+    snprintf(nodearg, sizeof(nodearg), "%u", node);
+    char *cargv[] = { demo, "client", "--node", nodearg, "--timeout", "3", NULL };
+    char missing[96];
+    snprintf(missing, sizeof(missing), "%s/absent", tmpdir);
+    struct tu_run client;
+    setenv("TMPDIR", missing, 1);
+    int crc = tu_run(cargv, 30000, &client);
+    setenv("TMPDIR", tmpdir, 1);
+    assert_int_equal(crc, 0);
+    int srd = tu_read_all(sfd, &rest, &rlen, 30000);
+    close(sfd);
+    if (srd)
+        kill(server, SIGKILL);
+    waitpid(server, &status, 0);
+    fprintf(stderr, "%s%s%s", sbuf, rest ? rest : "", client.out);
+
+    assert_int_equal(tu_exit_code(&client), 1);
+    assert_non_null(strstr(client.out, "[B] remote segment 7@node"));   /* the segment part ran */
+    assert_non_null(strstr(client.out, "[B] FAILED: cannot create the channel config"));
+    assert_non_null(strstr(client.out, "[B] FAILED\n"));
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    assert_non_null(rest);
+    assert_non_null(strstr(rest, "[A] segment 7: pattern verified"));
+    assert_non_null(strstr(rest, "[A] FAILED: channel demo_c2c: no CONN_EST in time"));
+    assert_non_null(strstr(rest, "[A] segment 7: removed"));
+    assert_non_null(strstr(rest, "[A] FAILED\n"));
     free(rest);
     tu_run_free(&client);
 }
@@ -122,7 +235,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_usage),
         cmocka_unit_test(test_demo_pair),
+        cmocka_unit_test(test_channel_fails),
         cmocka_unit_test(test_client_alone),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

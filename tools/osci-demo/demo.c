@@ -1,7 +1,12 @@
-/* osci-demo: two nodes share a segment and an interrupt (run by tools/demo.sh, `make demo`).
+/* osci-demo: two nodes share a segment, an interrupt and an NvSciIpc INTER_CHIP channel (run by
+ * tools/demo.sh, `make demo`).
  *   osci-demo server [options]            node A: exports a segment, waits for the client's interrupt
- *   osci-demo client --node N [options]   node B: connects to A's segment, writes a pattern, interrupts A */
+ *   osci-demo client --node N [options]   node B: connects to A's segment, writes a pattern, interrupts A;
+ *                                         then B sends frames over the channel, A verifies them and answers */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nvscievent.h"
+#include "nvsciipc.h"
 #include "sisci_api.h"
 
 #define ADAPTER 0
@@ -94,6 +101,308 @@ static int wait_local_event(sci_local_segment_t seg, unsigned int id, sci_segmen
     }
 }
 
+/* ---- the NvSciIpc INTER_CHIP channel (docs/nvsciipc.md "INTER_CHIP"), NVIDIA's documented flow ---- */
+
+#define CHAN_NAME "demo_c2c"   /* both nodes name the same endpoint; each config points at the other node */
+#define CHAN_NFRAMES 64u
+#define CHAN_FRAME 64u         /* a frame: text, NUL-padded, then a 64-bit checksum of the text part */
+#define CHAN_TEXT (CHAN_FRAME - 8u)
+#define CHAN_COUNT 8u          /* frames B sends; A answers with one */
+
+struct chan {
+    NvSciIpcEndpoint h;
+    int inited, opened;
+    int fd;                       /* A: NvSciIpcGetLinuxEventFd, waited on with poll() */
+    NvSciEventLoopService *svc;   /* B: the event service and the endpoint's notifier */
+    NvSciEventNotifier *note;
+};
+
+static int chan_failed(const char *call, NvSciError e)
+{
+    say("FAILED: %s: NvSciError %#x", call, (unsigned int)e);
+    return -1;
+}
+
+static uint64_t frame_sum(const uint8_t *f)
+{
+    uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a 64 */
+    for (unsigned int i = 0; i < CHAN_TEXT; i++)
+        h = (h ^ f[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static void frame_make(uint8_t *f, const char *text)
+{
+    uint64_t sum;
+    memset(f, 0, CHAN_FRAME);
+    snprintf((char *)f, CHAN_TEXT, "%s", text);
+    sum = frame_sum(f);
+    memcpy(f + CHAN_TEXT, &sum, sizeof(sum));
+}
+
+/* 0 when the checksum holds and the text is `want` (any text when `want` is NULL). */
+static int frame_check(const uint8_t *f, const char *want)
+{
+    uint64_t sum;
+    memcpy(&sum, f + CHAN_TEXT, sizeof(sum));
+    if (sum != frame_sum(f) || memchr(f, 0, CHAN_TEXT) == NULL)
+        return -1;
+    return want && strcmp((const char *)f, want) ? -1 : 0;
+}
+
+/* Each node writes its own config (by now it knows the peer's node id) and loads it: NvSciIpcInit reads
+ * NVSCIIPC_CFG once, so the file is removed right after. Under $TMPDIR (demo.sh points it at its own
+ * temporary directory), else /tmp. */
+static int chan_init(struct chan *c, unsigned int peer)
+{
+    const char *tmp = getenv("TMPDIR");
+    char path[PATH_MAX];
+    NvSciError e;
+    FILE *f;
+    int fd, ok;
+
+    snprintf(path, sizeof(path), "%s/osci-demo-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", me);
+    fd = mkstemp(path);
+    if (fd < 0) {
+        say("FAILED: cannot create the channel config %s: %s", path, strerror(errno));
+        return -1;
+    }
+    f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(path);
+        say("FAILED: fdopen: %s", strerror(errno));
+        return -1;
+    }
+    fprintf(f, "#CFGVER:1\nINTER_CHIP %s 0000 peer=%u nframes=%u frame_size=%u\n", CHAN_NAME, peer, CHAN_NFRAMES,
+            CHAN_FRAME);
+    ok = fclose(f) == 0;
+    if (ok)
+        ok = setenv("NVSCIIPC_CFG", path, 1) == 0;
+    e = ok ? NvSciIpcInit() : NvSciError_Unknown;
+    unlink(path);
+    if (!ok) {
+        say("FAILED: cannot write the channel config %s", path);
+        return -1;
+    }
+    if (e != NvSciError_Success)
+        return chan_failed("NvSciIpcInit", e);
+    c->inited = 1;
+    say("channel config: INTER_CHIP %s 0000 peer=%u nframes=%u frame_size=%u", CHAN_NAME, peer, CHAN_NFRAMES,
+        CHAN_FRAME);
+    return 0;
+}
+
+/* 0 woken (or the deadline is not reached yet and the wait merely ended), -1 deadline passed or error. */
+static int chan_sleep(struct chan *c, uint64_t deadline)
+{
+    unsigned int t = left_ms(deadline);
+    if (t == 0)
+        return -1;
+    if (c->svc) {
+        NvSciError e = c->svc->WaitForEvent(c->note, (int64_t)t * 1000);
+        return e == NvSciError_Success || e == NvSciError_Timeout || e == NvSciError_InterruptedCall ? 0 :
+               chan_failed("WaitForEvent", e);
+    }
+    struct pollfd p = { .fd = c->fd, .events = POLLIN };
+    if (poll(&p, 1, (int)t) < 0 && errno != EINTR) {
+        say("FAILED: poll: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Loops NvSciIpcGetEventSafe until one of `want` is reported; the events, or 0 (the reason said). A
+ * CONN_RESET that was not asked for is a failure: the peer reset or closed its end. */
+static uint32_t chan_wait(struct chan *c, uint32_t want, const char *what, uint64_t deadline)
+{
+    for (;;) {
+        uint32_t ev = 0;
+        NvSciError e = NvSciIpcGetEventSafe(c->h, &ev);
+        if (e != NvSciError_Success) {
+            chan_failed("NvSciIpcGetEventSafe", e);
+            return 0;
+        }
+        if (ev & want)
+            return ev;
+        if (ev & NV_SCI_IPC_EVENT_CONN_RESET) {
+            say("FAILED: channel %s: CONN_RESET while waiting for %s", CHAN_NAME, what);
+            return 0;
+        }
+        if (chan_sleep(c, deadline)) {
+            if (!left_ms(deadline))
+                say("FAILED: channel %s: no %s in time", CHAN_NAME, what);
+            return 0;
+        }
+    }
+}
+
+/* Open, query, reset, wait for CONN_EST. With `service`, through NvSciEventService; else the Linux fd. */
+static int chan_open(struct chan *c, unsigned int peer, int service, uint64_t deadline)
+{
+    NvSciIpcEndpointInfo info;
+    NvSciError e;
+
+    if (chan_init(c, peer))
+        return -1;
+    if (service) {
+        e = NvSciEventLoopServiceCreateSafe(1, NULL, &c->svc);
+        if (e != NvSciError_Success) {
+            c->svc = NULL;
+            return chan_failed("NvSciEventLoopServiceCreateSafe", e);
+        }
+        e = NvSciIpcOpenEndpointWithEventService(CHAN_NAME, &c->h, &c->svc->EventService);
+        if (e != NvSciError_Success)
+            return chan_failed("NvSciIpcOpenEndpointWithEventService", e);
+        c->opened = 1;
+        e = NvSciIpcGetEventNotifier(c->h, &c->note);
+        if (e != NvSciError_Success) {
+            c->note = NULL;
+            return chan_failed("NvSciIpcGetEventNotifier", e);
+        }
+    } else {
+        int32_t fd;
+        e = NvSciIpcOpenEndpoint(CHAN_NAME, &c->h);
+        if (e != NvSciError_Success)
+            return chan_failed("NvSciIpcOpenEndpoint", e);
+        c->opened = 1;
+        e = NvSciIpcGetLinuxEventFd(c->h, &fd);
+        if (e != NvSciError_Success)
+            return chan_failed("NvSciIpcGetLinuxEventFd", e);
+        c->fd = fd;
+    }
+    e = NvSciIpcGetEndpointInfo(c->h, &info);
+    if (e != NvSciError_Success)
+        return chan_failed("NvSciIpcGetEndpointInfo", e);
+    if (info.frame_size < CHAN_FRAME) {
+        say("FAILED: channel %s: frames of %u B, the demo needs %u", CHAN_NAME, info.frame_size, CHAN_FRAME);
+        return -1;
+    }
+    say("channel %s: opened (%s), reset, waiting for node %u", CHAN_NAME,
+        service ? "NvSciEventService notifier" : "Linux event fd", peer);
+    e = NvSciIpcResetEndpointSafe(c->h);
+    if (e != NvSciError_Success)
+        return chan_failed("NvSciIpcResetEndpointSafe", e);
+    if (!chan_wait(c, NV_SCI_IPC_EVENT_CONN_EST, "CONN_EST", deadline))
+        return -1;
+    say("channel %s -> node %u: CONN_EST (%u frames of %u B)", CHAN_NAME, peer, info.nframes, info.frame_size);
+    return 0;
+}
+
+static int chan_write(struct chan *c, const uint8_t *frame, uint64_t deadline)
+{
+    for (;;) {
+        uint32_t bytes = 0;
+        NvSciError e = NvSciIpcWriteSafe(c->h, frame, CHAN_FRAME, &bytes);
+        if (e == NvSciError_Success)
+            return 0;
+        if (e != NvSciError_InsufficientMemory)   /* the peer's FIFO is full: wait for WRITE */
+            return chan_failed("NvSciIpcWriteSafe", e);
+        if (!chan_wait(c, NV_SCI_IPC_EVENT_WRITE, "WRITE", deadline))
+            return -1;
+    }
+}
+
+static int chan_read(struct chan *c, uint8_t *frame, uint64_t deadline)
+{
+    for (;;) {
+        uint32_t bytes = 0;
+        NvSciError e = NvSciIpcReadSafe(c->h, frame, CHAN_FRAME, &bytes);
+        if (e == NvSciError_Success)
+            return 0;
+        if (e != NvSciError_InsufficientMemory)   /* nothing to read yet: wait for READ */
+            return chan_failed("NvSciIpcReadSafe", e);
+        if (!chan_wait(c, NV_SCI_IPC_EVENT_READ, "READ", deadline))
+            return -1;
+    }
+}
+
+/* NVIDIA's order: the notifier, the endpoint, NvSciIpcDeinit, then the event service. */
+static void chan_close(struct chan *c)
+{
+    if (c->note)
+        c->note->Delete(c->note);
+    if (c->opened) {
+        NvSciError e = NvSciIpcCloseEndpointSafe(c->h, false);
+        if (e != NvSciError_Success)
+            chan_failed("NvSciIpcCloseEndpointSafe", e);
+        else
+            say("channel %s: closed", CHAN_NAME);
+    }
+    if (c->inited)
+        NvSciIpcDeinit();
+    if (c->svc)
+        c->svc->EventService.Delete(&c->svc->EventService);
+    memset(c, 0, sizeof(*c));
+}
+
+/* Node A: receives CHAN_COUNT frames from `peer`, verifies them, answers with one, and closes once the peer
+ * has closed its end (so the answer is read before the channel goes away). */
+static int chan_server(unsigned int peer, uint64_t deadline)
+{
+    struct chan c = { 0 };
+    uint8_t frame[CHAN_FRAME];
+    char want[CHAN_TEXT];
+    int rc = -1;
+
+    if (chan_open(&c, peer, 0, deadline))
+        goto out;
+    for (unsigned int k = 1; k <= CHAN_COUNT; k++) {
+        if (chan_read(&c, frame, deadline))
+            goto out;
+        snprintf(want, sizeof(want), "frame %u of %u", k, CHAN_COUNT);
+        if (frame_check(frame, want)) {
+            frame[CHAN_TEXT - 1] = 0;
+            say("FAILED: channel %s: frame %u is \"%s\" or its checksum is wrong, expected \"%s\"", CHAN_NAME, k,
+                (const char *)frame, want);
+            goto out;
+        }
+    }
+    say("channel: %u frames received and verified", CHAN_COUNT);
+    snprintf(want, sizeof(want), "node A verified %u frames", CHAN_COUNT);
+    frame_make(frame, want);
+    if (chan_write(&c, frame, deadline))
+        goto out;
+    say("channel: reply sent");
+    if (!chan_wait(&c, NV_SCI_IPC_EVENT_CONN_RESET, "CONN_RESET (node B closing)", deadline))
+        goto out;
+    say("channel %s: CONN_RESET (node %u closed its end)", CHAN_NAME, peer);
+    rc = 0;
+out:
+    chan_close(&c);
+    return rc;
+}
+
+/* Node B: sends CHAN_COUNT frames to `peer`, reads and checks the answer, closes. */
+static int chan_client(unsigned int peer, uint64_t deadline)
+{
+    struct chan c = { 0 };
+    uint8_t frame[CHAN_FRAME];
+    char text[CHAN_TEXT];
+    int rc = -1;
+
+    if (chan_open(&c, peer, 1, deadline))
+        goto out;
+    for (unsigned int k = 1; k <= CHAN_COUNT; k++) {
+        snprintf(text, sizeof(text), "frame %u of %u", k, CHAN_COUNT);
+        frame_make(frame, text);
+        if (chan_write(&c, frame, deadline))
+            goto out;
+    }
+    say("channel: %u frames written", CHAN_COUNT);
+    if (chan_read(&c, frame, deadline))
+        goto out;
+    if (frame_check(frame, NULL)) {
+        say("FAILED: channel %s: the reply's checksum is wrong", CHAN_NAME);
+        goto out;
+    }
+    say("channel: reply from node %u: \"%s\"", peer, (const char *)frame);
+    rc = 0;
+out:
+    chan_close(&c);
+    return rc;
+}
+
 static int run_server(const struct opts *o)
 {
     sci_desc_t sd;
@@ -173,6 +482,9 @@ static int run_server(const struct opts *o)
     }
     say("segment %u: pattern verified, %zu bytes", o->segment_id, o->size);
 
+    if (chan_server(client, deadline))
+        goto out_seg;
+
     SCISetSegmentUnavailable(seg, ADAPTER, SCI_FLAG_NOTIFY, &err);
     if (err != SCI_ERR_OK) {
         failed("SCISetSegmentUnavailable", err);
@@ -195,7 +507,8 @@ out_seg:
         }
     }
     if (seg) {
-        SCIRemoveSegment(seg, 0, &err);
+        /* after a failure the client may still be connected: it gets CB_DISCONNECT */
+        SCIRemoveSegment(seg, rc ? SCI_FLAG_FORCE_REMOVE : 0, &err);
         if (err != SCI_ERR_OK) {
             failed("SCIRemoveSegment", err);
             rc = -1;
@@ -296,6 +609,9 @@ static int run_client(const struct opts *o)
         goto out_unmap;
     }
     say("interrupt %u@node %u: triggered", o->intno, o->node);
+
+    if (chan_client(o->node, deadline))
+        goto out_unmap;
 
     /* The server verifies, then sets the segment unavailable with NOTIFY: wait for that. */
     for (;;) {
