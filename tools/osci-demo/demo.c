@@ -193,7 +193,7 @@ static int chan_init(struct chan *c, unsigned int peer)
     return 0;
 }
 
-/* 0 woken (or the deadline is not reached yet and the wait merely ended), -1 deadline passed or error. */
+/* Waits for a notification, until the deadline at most; -1 when the deadline has passed or the wait failed. */
 static int chan_sleep(struct chan *c, uint64_t deadline)
 {
     unsigned int t = left_ms(deadline);
@@ -346,29 +346,29 @@ static int chan_server(unsigned int peer, uint64_t deadline)
     int rc = -1;
 
     if (chan_open(&c, peer, 0, deadline))
-        goto out;
+        goto out_close;
     for (unsigned int k = 1; k <= CHAN_COUNT; k++) {
         if (chan_read(&c, frame, deadline))
-            goto out;
+            goto out_close;
         snprintf(want, sizeof(want), "frame %u of %u", k, CHAN_COUNT);
         if (frame_check(frame, want)) {
             frame[CHAN_TEXT - 1] = 0;
             say("FAILED: channel %s: frame %u is \"%s\" or its checksum is wrong, expected \"%s\"", CHAN_NAME, k,
                 (const char *)frame, want);
-            goto out;
+            goto out_close;
         }
     }
     say("channel: %u frames received and verified", CHAN_COUNT);
     snprintf(want, sizeof(want), "node A verified %u frames", CHAN_COUNT);
     frame_make(frame, want);
     if (chan_write(&c, frame, deadline))
-        goto out;
+        goto out_close;
     say("channel: reply sent");
     if (!chan_wait(&c, NV_SCI_IPC_EVENT_CONN_RESET, "CONN_RESET (node B closing)", deadline))
-        goto out;
+        goto out_close;
     say("channel %s: CONN_RESET (node %u closed its end)", CHAN_NAME, peer);
     rc = 0;
-out:
+out_close:
     chan_close(&c);
     return rc;
 }
@@ -382,23 +382,23 @@ static int chan_client(unsigned int peer, uint64_t deadline)
     int rc = -1;
 
     if (chan_open(&c, peer, 1, deadline))
-        goto out;
+        goto out_close;
     for (unsigned int k = 1; k <= CHAN_COUNT; k++) {
         snprintf(text, sizeof(text), "frame %u of %u", k, CHAN_COUNT);
         frame_make(frame, text);
         if (chan_write(&c, frame, deadline))
-            goto out;
+            goto out_close;
     }
     say("channel: %u frames written", CHAN_COUNT);
     if (chan_read(&c, frame, deadline))
-        goto out;
+        goto out_close;
     if (frame_check(frame, NULL)) {
         say("FAILED: channel %s: the reply's checksum is wrong", CHAN_NAME);
-        goto out;
+        goto out_close;
     }
     say("channel: reply from node %u: \"%s\"", peer, (const char *)frame);
     rc = 0;
-out:
+out_close:
     chan_close(&c);
     return rc;
 }
@@ -682,7 +682,10 @@ static void usage(FILE *f)
                "  -s, --segment-id N    segment id (default 7)\n"
                "  -i, --intno N         interrupt number (default 3)\n"
                "  -z, --size N          segment size in bytes (server; default 16384)\n"
-               "  -t, --timeout S       give up after S seconds (default 20)\n");
+               "  -t, --timeout S       give up after S seconds (default 20)\n"
+               "After the segment, both open the NvSciIpc INTER_CHIP channel " CHAN_NAME ": each writes its own\n"
+               "config (peer = the other node) under $TMPDIR or /tmp, loads it and removes it (NVSCIIPC_CFG is\n"
+               "overridden).\n");
 }
 
 static int parse_uint(const char *opt, const char *arg, unsigned long max, unsigned long *out)
