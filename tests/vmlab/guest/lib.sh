@@ -75,3 +75,15 @@ lab_ivshmem_dev() {
     done
     return 1
 }
+
+# lab_rdma_node LISTEN [DRIVER OPTIONS...]: make this guest an OpenSCI node on `adapter 0 rdma dev=rxe0`
+# (opensci.conf and hosts.conf in the step's directory; each side finds its node id by its address).
+lab_rdma_node() {
+    local listen=$1
+    shift
+    echo "adapter 0 rdma dev=rxe0 listen=$listen${*:+ $*}" >opensci.conf
+    printf '%s %s\n%s %s\n' "$NODE_ID" "$SELF_ADDR" "$PEER_NODE_ID" "$PEER_ADDR" >hosts.conf
+    rdma link show rxe0/1 >/dev/null 2>&1 || lab_fail "no rxe0 in this guest (node.sh adds it)"
+    export OSCI_CONF=$PWD/opensci.conf OSCI_HOSTS=$PWD/hosts.conf
+    unset OSCI_NODE_ID
+}

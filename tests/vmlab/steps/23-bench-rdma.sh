@@ -11,21 +11,8 @@
 . "$VMLAB_LIB"
 bin=$BUILD/bin/osci-bench
 [ -x "$bin" ] || lab_fail "$bin not built (make O=<build> all)"
-cat >opensci.conf <<EOF
-adapter 0 rdma dev=rxe0 listen=18519
-EOF
-cat >hosts.conf <<EOF
-$NODE_ID $SELF_ADDR
-$PEER_NODE_ID $PEER_ADDR
-EOF
-# The lab's own rxe setup needs crc32 (rxe asks the crypto API for it): add the device if it is missing.
-if ! rdma link show rxe0/1 >/dev/null 2>&1; then
-    lab_log "no rxe0: loading crc32_generic and adding it here"
-    modprobe crc32_generic || modprobe crc32-pclmul || lab_fail "no crc32 module in the guest"
-    rdma link add rxe0 type rxe netdev eth0 || lab_fail "rdma link add rxe0 failed"
-fi
-export OSCI_CONF=$PWD/opensci.conf OSCI_HOSTS=$PWD/hosts.conf OSCI_LOG=${OSCI_LOG:-warn}
-unset OSCI_NODE_ID
+lab_rdma_node 18519
+export OSCI_LOG=${OSCI_LOG:-warn}
 
 # perftest's record of TOOL in this run (written by the client of steps 20-22), or nothing.
 perf_rec() {

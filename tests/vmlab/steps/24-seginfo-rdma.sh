@@ -8,20 +8,8 @@
 . "$VMLAB_LIB"
 bench=$BUILD/bin/osci-bench seginfo=$BUILD/bin/osci-seginfo
 [ -x "$bench" ] && [ -x "$seginfo" ] || lab_fail "osci-bench / osci-seginfo not built (make O=<build> all)"
-cat >opensci.conf <<EOF2
-adapter 0 rdma dev=rxe0 listen=18521
-EOF2
-cat >hosts.conf <<EOF2
-$NODE_ID $SELF_ADDR
-$PEER_NODE_ID $PEER_ADDR
-EOF2
-if ! rdma link show rxe0/1 >/dev/null 2>&1; then
-    lab_log "no rxe0: loading crc32_generic and adding it here"
-    modprobe crc32_generic || modprobe crc32-pclmul || lab_fail "no crc32 module in the guest"
-    rdma link add rxe0 type rxe netdev eth0 || lab_fail "rdma link add rxe0 failed"
-fi
-export OSCI_CONF=$PWD/opensci.conf OSCI_HOSTS=$PWD/hosts.conf OSCI_LOG=${OSCI_LOG:-warn}
-unset OSCI_NODE_ID
+lab_rdma_node 18521
+export OSCI_LOG=${OSCI_LOG:-warn}
 
 if [ "$ROLE" = server ]; then
     "$bench" --suite rdma --role server --peer-node "$PEER_NODE_ID" >bench.txt 2>&1 &

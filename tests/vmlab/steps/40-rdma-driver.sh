@@ -8,21 +8,8 @@
 . "$VMLAB_LIB"
 bin=$BUILD/tests/rdmalab/rdma_pair
 [ -x "$bin" ] || lab_fail "$bin not built (see docs/rdma.md, section Testing)"
-cat >opensci.conf <<EOF
-adapter 0 rdma dev=rxe0 listen=18515 mr_chunk=256K
-EOF
-cat >hosts.conf <<EOF
-$NODE_ID $SELF_ADDR
-$PEER_NODE_ID $PEER_ADDR
-EOF
-# The lab's own rxe setup needs crc32 (rxe asks the crypto API for it): add the device if it is missing.
-if ! rdma link show rxe0/1 >/dev/null 2>&1; then
-    lab_log "no rxe0: loading crc32_generic and adding it here"
-    modprobe crc32_generic || modprobe crc32-pclmul || lab_fail "no crc32 module in the guest (VMLAB_EXTRA_MODULES=crc32_generic)"
-    rdma link add rxe0 type rxe netdev eth0 || lab_fail "rdma link add rxe0 failed"
-fi
-export OSCI_CONF=$PWD/opensci.conf OSCI_HOSTS=$PWD/hosts.conf OSCI_LOG=${OSCI_LOG:-info}
-unset OSCI_NODE_ID
+lab_rdma_node 18515 mr_chunk=256K
+export OSCI_LOG=${OSCI_LOG:-info}
 
 # wait_for FILE PID SECONDS: until FILE exists; fails if PID exits first or time runs out.
 wait_for() {

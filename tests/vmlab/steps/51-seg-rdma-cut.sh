@@ -12,19 +12,8 @@
 . "$VMLAB_LIB"
 bin=$BUILD/tests/rdmalab/seg_pair
 [ -x "$bin" ] || lab_fail "$bin not built (make O=<build> tests)"
-cat >opensci.conf <<EOC
-adapter 0 rdma dev=rxe0 listen=18519 mr_chunk=256K
-EOC
-cat >hosts.conf <<EOC
-$NODE_ID $SELF_ADDR
-$PEER_NODE_ID $PEER_ADDR
-EOC
-if ! rdma link show rxe0/1 >/dev/null 2>&1; then
-    lab_log "no rxe0: loading crc32_generic and adding it here"
-    modprobe crc32_generic || modprobe crc32-pclmul || lab_fail "no crc32 module in the guest"
-    rdma link add rxe0 type rxe netdev eth0 || lab_fail "rdma link add rxe0 failed"
-fi
-export OSCI_CONF=$PWD/opensci.conf OSCI_HOSTS=$PWD/hosts.conf OSCI_LOG=${OSCI_LOG:-info}
+lab_rdma_node 18519 mr_chunk=256K
+export OSCI_LOG=${OSCI_LOG:-info}
 # What the network and rdma_cm look like here (after a failed round).
 diag() {
     lab_log "state after the failed round:"
@@ -32,7 +21,6 @@ diag() {
       grep . /sys/class/infiniband/rxe0/ports/1/hw_counters/*; } 2>&1 |
         sed 's/^/    /'
 }
-unset OSCI_NODE_ID
 # Both rounds run whatever the first gives; the step fails if either failed.
 failed=""
 for grace in 1000 8000; do

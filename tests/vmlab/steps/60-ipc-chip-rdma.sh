@@ -12,28 +12,16 @@ small_frames=500   # 64 B each; about 20 ms per frame under TCG (docs/rdma-lab.m
 big_frames=100     # 1536 B each
 bin=$BUILD/tests/rdmalab/ipc_chip_pair
 [ -x "$bin" ] || lab_fail "$bin not built (make O=<build> tests)"
-cat >opensci.conf <<EOF
-adapter 0 rdma dev=rxe0 listen=18521 mr_chunk=256K
-EOF
-cat >hosts.conf <<EOF
-$NODE_ID $SELF_ADDR
-$PEER_NODE_ID $PEER_ADDR
-EOF
+lab_rdma_node 18521 mr_chunk=256K
 cat >nvsciipc.cfg <<EOF
 #CFGVER:1
 # <endpoint> <xfer role, device = adapter 0> peer=<the other node> geometry (the same on both nodes)
 INTER_CHIP ipc_rdma_small 0000 peer=$PEER_NODE_ID nframes=64 frame_size=64
 INTER_CHIP ipc_rdma_big   0000 peer=$PEER_NODE_ID nframes=16 frame_size=1536
 EOF
-# The lab's own rxe setup needs crc32 (rxe asks the crypto API for it): add the device if it is missing.
-if ! rdma link show rxe0/1 >/dev/null 2>&1; then
-    lab_log "no rxe0: loading crc32_generic and adding it here"
-    modprobe crc32_generic || modprobe crc32-pclmul || lab_fail "no crc32 module in the guest"
-    rdma link add rxe0 type rxe netdev eth0 || lab_fail "rdma link add rxe0 failed"
-fi
-export OSCI_CONF=$PWD/opensci.conf OSCI_HOSTS=$PWD/hosts.conf NVSCIIPC_CFG=$PWD/nvsciipc.cfg
+export NVSCIIPC_CFG=$PWD/nvsciipc.cfg
 export OSCI_LOG=${OSCI_LOG:-info}
-unset OSCI_NODE_ID OSCI_IPC_CHIP_TRANSFER
+unset OSCI_IPC_CHIP_TRANSFER
 # 0x5103: SCIQuery's card type of an rdma adapter (the program checks it before NvSciIpcInit).
 timeout -k 2 50 "$bin" --role "$ROLE" --card-type 0x5103 --sync "$LAB_DIR/sync/$STEP.prog" --timeout-ms 15000 \
     --channel ipc_rdma_small,64,64,$small_frames --channel ipc_rdma_big,16,1536,$big_frames
