@@ -338,6 +338,11 @@ static void server_memory(const char *marker)
     check_buf(mem + 700 * 1024, 700 * 1024, MIB - 700 * 1024, 3, "server memory, registered put");
     send_retry("OK!!", 4);
     say("client puts verified in server memory");
+    /* the step kills this process once the marker exists: only after the client has the confirmation
+     * (a SEND posted just before a SIGKILL may never leave) */
+    recv_msg(&ev, 60000, "the client's acknowledgement");
+    if (ev.len != 4 || memcmp(ev.msg, "ACK!", 4))
+        die("expected the client's ACK! message");
     fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         die("cannot create %s: %s", marker, strerror(errno));
@@ -404,6 +409,7 @@ static void client_memory(void)
     recv_msg(&ev, 60000, "server verification");
     if (ev.len != 4 || memcmp(ev.msg, "OK!!", 4))
         die("server did not confirm the puts");
+    send_retry("ACK!", 4);
     say("server confirmed the puts");
     /* the server is killed now; put/get must fail cleanly, never abort */
     drv->ops->rmem_release(drv, rm);
