@@ -93,6 +93,9 @@ struct osci_drv_ops {
     int (*rmem_import)(struct osci_drv *drv, uint32_t node, const void *buf, size_t len,
                        struct osci_drv_rmem **rmem_p);
     void (*rmem_release)(struct osci_drv *drv, struct osci_drv_rmem *rmem);
+    /* put takes the data (src may be reused at return); the data has reached remote memory when put
+     * returns, or, for a driver with flush, after flush. A put may report the failure of an earlier one
+     * on the same rmem. get returns when dst holds the data, and sees every earlier put to that rmem. */
     int (*put)(struct osci_drv *drv, struct osci_drv_rmem *rmem, size_t roff, const void *src, size_t len);
     int (*get)(struct osci_drv *drv, struct osci_drv_rmem *rmem, size_t roff, void *dst, size_t len);
 
@@ -109,6 +112,9 @@ struct osci_drv_ops {
     int (*info_publish)(struct osci_drv *drv, const void *buf, size_t len);
     int (*info_read)(struct osci_drv *drv, uint32_t node, void *buf, size_t len, size_t *len_p);
     int (*inject)(struct osci_drv *drv, enum osci_fault fault, uint32_t node, unsigned int count);
+    /* Waits until every put issued so far on rmem (NULL: on every rmem) has reached remote memory;
+     * returns the first error of any of them (-EIO, -ECONNRESET, -ENOTCONN), reported once. */
+    int (*flush)(struct osci_drv *drv, struct osci_drv_rmem *rmem);
 };
 
 /* Every driver instance starts with this (container_of from the driver's own struct). */
@@ -157,6 +163,9 @@ static inline int osci_drv_info_read(struct osci_drv *d, uint32_t node, void *bu
 { return d->ops->info_read ? d->ops->info_read(d, node, buf, len, len_p) : -EOPNOTSUPP; }
 static inline int osci_drv_inject(struct osci_drv *d, enum osci_fault f, uint32_t node, unsigned int count)
 { return d->ops->inject ? d->ops->inject(d, f, node, count) : -EOPNOTSUPP; }
+/* Synchronous drivers (no flush op): every put has landed when it returns. */
+static inline int osci_drv_flush(struct osci_drv *d, struct osci_drv_rmem *r)
+{ return d->ops->flush ? d->ops->flush(d, r) : 0; }
 
 /* Configuration (driver/conf.c): OSCI_CONF or /etc/opensci/opensci.conf, OSCI_NODE_ID, OSCI_FABRIC. */
 int osci_conf_load(struct osci_adapter_conf *out, unsigned int max, unsigned int *count_p);

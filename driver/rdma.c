@@ -57,6 +57,10 @@
 #define RDMA_RETRY_COUNT  7
 #define RDMA_MAX_WR       (1u << 20)       /* largest RDMA WRITE/READ work request */
 #define RDMA_MAX_HOSTS    255
+#define RDMA_PUT_DEPTH    (RDMA_SEND_DEPTH - 16)   /* posted puts leave room for messages and doorbells */
+#define RDMA_PUT_PIECE    (256u << 10)     /* largest piece of a posted put (at most half the ring) */
+#define RDMA_COPY_MAX     (256u << 10)     /* a larger put from exported memory goes zero copy, waited for */
+#define RDMA_SPIN_MAX_US  5000             /* longest spin of a waiter for its own work (see wait_cq) */
 
 enum conn_state { CONN_NEW, CONN_RESOLVING_ADDR, CONN_RESOLVING_ROUTE, CONN_CONNECTING, CONN_ACCEPTING, CONN_UP,
                   CONN_CLOSED, CONN_STATE_COUNT };
@@ -97,6 +101,14 @@ struct rdma_conn {
     uint64_t msg_posted;
     uint32_t max_inline;
     _Atomic int wc_error;            /* first send-side error: ibv_wc_status + 1 */
+    /* posted puts (send_lock): data copied into the ring, or inline, and not waited for */
+    uint8_t *ring;                   /* registered on first use, o.bounce bytes */
+    struct ibv_mr *ring_mr;
+    uint64_t ring_head, ring_tail;   /* ring bytes handed out / given back, monotonic */
+    uint64_t post_seq;               /* posted writes issued */
+    uint64_t post_done;              /* ... completed (RC completes them in order) */
+    uint64_t post_ok;                /* ... completed, all without error: a prefix of post_done */
+    uint64_t done_ns;                /* running average of a get's (or waited put's) wait for completion */
 };
 
 struct rdma_peer {
@@ -124,6 +136,10 @@ struct osci_drv_rmem {
     uint32_t node;
     uint64_t epoch;                  /* the incarnation that exported it */
     struct rdma_xport x;
+    pthread_mutex_t lock;            /* the posted-put state below; taken before d->lock and send_lock */
+    struct rdma_conn *pc;            /* holds this rmem's unconfirmed posted puts (a reference), NULL: none */
+    uint64_t pseq;                   /* pc->post_seq after this rmem's last posted put */
+    int err;                         /* first failure of a posted put, not yet reported */
 };
 
 struct rdma_drv {
@@ -155,7 +171,8 @@ struct rdma_drv {
     _Atomic uint64_t db_pending, db_mask;
     _Atomic uint32_t db_last_node;
     struct osci_drv_mem *exports;
-    pthread_mutex_t bounce_lock;
+    bool one_cpu;                    /* one CPU online: a spinning waiter yields it */
+    pthread_mutex_t bounce_lock;     /* the bounce buffer of gets (and large puts) from unregistered memory */
     uint8_t *bounce;
     struct ibv_mr *bounce_mr;
 };
@@ -333,6 +350,9 @@ static void conn_free(struct rdma_conn *c)
         ibv_dereg_mr(c->recv_mr);
     if (c->send_mr)
         ibv_dereg_mr(c->send_mr);
+    if (c->ring_mr)
+        ibv_dereg_mr(c->ring_mr);      /* after the QP: no work request uses it any more */
+    free(c->ring);
     free(c->recv_buf);
     free(c->send_buf);
     if (c->id)
@@ -1041,7 +1061,15 @@ static void send_reap(struct rdma_drv *d, struct rdma_conn *c)
         c->sq_progress_ms = now_ms();
         for (int i = 0; i < n; i++) {
             c->sq_out--;
-            if (wc[i].wr_id && !c->abandoned) {
+            if (wc[i].wr_id & 1) {
+                /* a posted put: wr_id is 1 + twice the ring position its data ends at */
+                uint64_t end = wc[i].wr_id >> 1;
+                if (end > c->ring_tail)
+                    c->ring_tail = end;
+                c->post_done++;
+                if (wc[i].status == IBV_WC_SUCCESS && c->post_ok + 1 == c->post_done)
+                    c->post_ok = c->post_done;
+            } else if (wc[i].wr_id && !c->abandoned) {
                 struct rdma_wait *w = (struct rdma_wait *)(uintptr_t)wc[i].wr_id;
                 w->pending--;
                 if (wc[i].status != IBV_WC_SUCCESS && !w->failed) {
@@ -1297,6 +1325,10 @@ static int rdma_rmem_import(struct osci_drv *drv, uint32_t node, const void *buf
     r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
+    if (pthread_mutex_init(&r->lock, NULL) != 0) {
+        free(r);
+        return -ENOMEM;
+    }
     r->node = node;
     r->epoch = epoch;
     r->x = x;
@@ -1304,9 +1336,14 @@ static int rdma_rmem_import(struct osci_drv *drv, uint32_t node, const void *buf
     return 0;
 }
 
+/* Does not wait for the rmem's posted puts (flush does): they go on, on their connection. */
 static void rdma_rmem_release(struct osci_drv *drv, struct osci_drv_rmem *rmem)
 {
-    (void)drv;
+    if (!rmem)
+        return;
+    if (rmem->pc)
+        conn_put(to_rdma(drv), rmem->pc);
+    pthread_mutex_destroy(&rmem->lock);
     free(rmem);
 }
 
@@ -1338,10 +1375,47 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* What a waiter waits for (send_lock held): its completions, or room in the send queue. */
-static bool wait_met(const struct rdma_conn *c, const struct rdma_wait *w, bool room)
+/* What a waiter waits for (send_lock held). */
+enum wait_for {
+    WAIT_DONE,                       /* every work request of a struct rdma_wait completed */
+    WAIT_ROOM,                       /* a free send queue entry */
+    WAIT_RING,                       /* room for one more posted put of `need` ring bytes */
+    WAIT_POSTED,                     /* posted puts completed up to number `need` */
+};
+struct rdma_cond {
+    enum wait_for what;
+    const struct rdma_wait *w;       /* WAIT_DONE */
+    uint64_t need;                   /* WAIT_RING, WAIT_POSTED */
+};
+
+/*
+ * Where n contiguous ring bytes (n <= size) would start, or UINT64_MAX when they do not fit yet. An
+ * empty ring starts again at a multiple of size, so a piece that fits the ring always fits it then.
+ */
+static uint64_t ring_fit(const struct rdma_conn *c, uint64_t size, uint64_t n)
 {
-    return room ? c->sq_out < RDMA_SEND_DEPTH : w->pending == 0;
+    uint64_t off, skip;
+
+    if (c->ring_head == c->ring_tail)
+        return (c->ring_head + size - 1) / size * size;
+    off = c->ring_head % size;
+    skip = off + n > size ? size - off : 0;
+    return c->ring_head + skip + n - c->ring_tail <= size ? c->ring_head + skip : UINT64_MAX;
+}
+
+static bool wait_met(const struct rdma_conn *c, const struct rdma_cond *k)
+{
+    switch (k->what) {
+    case WAIT_DONE:
+        return k->w->pending == 0;
+    case WAIT_ROOM:
+        return c->sq_out < RDMA_SEND_DEPTH;
+    case WAIT_RING:
+        return c->sq_out < RDMA_PUT_DEPTH && (!k->need || ring_fit(c, c->d->o.bounce, k->need) != UINT64_MAX);
+    case WAIT_POSTED:
+        return c->post_done >= k->need;
+    }
+    return true;
 }
 
 /* A wait ran past wait_ms: the connection is failed, and its outstanding wr_ids are never read again. */
@@ -1358,19 +1432,31 @@ static void wait_abandon(struct rdma_drv *d, struct rdma_conn *c)
 }
 
 /*
- * Waits (send_lock held, held again on return) until wait_met(): spin_us of polling, then sleep on
- * the send CQ's completion channel. 0, -ETIMEDOUT after wait_ms (the connection is then failed), -EIO.
+ * Waits (send_lock held, held again on return) until wait_met(): polling first, then sleeping on the
+ * send CQ's completion channel. 0, -ETIMEDOUT after wait_ms (the connection is then failed), -EIO.
  * Every outstanding work request completes, with a flush error if the link fails.
+ *
+ * Polling lasts spin_us; a wait for the caller's own work (WAIT_DONE) polls up to three times as
+ * long as such waits took lately (at most RDMA_SPIN_MAX_US), as perftest polls: waking from the
+ * channel costs a device interrupt, a wake-up and two system calls, a large share of a slow
+ * device's round trip (soft-RoCE). With one CPU the poll loop yields it to the device's own work.
  */
-static int wait_cq(struct rdma_drv *d, struct rdma_conn *c, struct rdma_wait *w, bool room)
+static int wait_cq(struct rdma_drv *d, struct rdma_conn *c, const struct rdma_cond *k)
 {
-    uint64_t t0 = now_ns(), spin_end = t0 + (uint64_t)d->o.spin_us * 1000;
+    uint64_t t0 = now_ns(), spin_ns = (uint64_t)d->o.spin_us * 1000, spin_end;
     uint64_t deadline = t0 + (uint64_t)d->o.wait_ms * 1000000;
 
+    if (k->what == WAIT_DONE && 3 * c->done_ns > spin_ns)
+        spin_ns = 3 * c->done_ns < RDMA_SPIN_MAX_US * 1000ull ? 3 * c->done_ns : RDMA_SPIN_MAX_US * 1000ull;
+    spin_end = t0 + spin_ns;
+
     send_reap(d, c);
-    while (!wait_met(c, w, room) && !c->abandoned && now_ns() < spin_end) {
+    while (!wait_met(c, k) && !c->abandoned && now_ns() < spin_end) {
         pthread_mutex_unlock(&c->send_lock);
-        cpu_relax();
+        if (d->one_cpu)
+            sched_yield();            /* the device's work (soft-RoCE) needs this CPU */
+        else
+            cpu_relax();
         pthread_mutex_lock(&c->send_lock);
         send_reap(d, c);
     }
@@ -1379,7 +1465,7 @@ static int wait_cq(struct rdma_drv *d, struct rdma_conn *c, struct rdma_wait *w,
         struct ibv_cq *cq;
         void *ctx;
 
-        if (wait_met(c, w, room))
+        if (wait_met(c, k))
             return 0;
         if (c->abandoned)
             return -EIO;
@@ -1426,49 +1512,43 @@ static int wait_cq(struct rdma_drv *d, struct rdma_conn *c, struct rdma_wait *w,
     }
 }
 
-/*
- * One transfer: pieces stop at remote chunk ends, at local chunk ends (zero copy from an export)
- * and at RDMA_MAX_WR; all pieces of a batch are in flight at once (up to the send queue's depth).
- * Through the bounce buffer when the local buffer is not exported; small writes go inline.
- */
-static int rdma_xfer(struct rdma_drv *d, struct osci_drv_rmem *rm, size_t roff, uint8_t *local, size_t len,
-                     bool write)
+/* The export holding [local, local + len), or NULL. */
+static struct osci_drv_mem *export_of(struct rdma_drv *d, const uint8_t *local, size_t len)
 {
-    struct osci_drv_mem *lm = NULL;
-    struct rdma_conn *c;
-    size_t done = 0;
-    int ret;
+    struct osci_drv_mem *lm;
 
-    if (!rm || (!local && len))
-        return -EINVAL;
-    if (roff > rm->x.size || len > rm->x.size - roff)
-        return -ERANGE;
-    if (!len)
-        return 0;
-    ret = conn_get(d, rm->node, &c);
-    if (ret < 0)
-        return ret;
-    if (c->peer_epoch != rm->epoch) {
-        conn_put(d, c);
-        return -ECONNRESET;               /* imported from an earlier incarnation */
-    }
-    if (!(write && len <= c->max_inline)) {
-        pthread_mutex_lock(&d->lock);
-        for (lm = d->exports; lm; lm = lm->next)
-            if (local >= lm->addr && (size_t)(local - lm->addr) <= lm->size &&
-                len <= lm->size - (size_t)(local - lm->addr))
-                break;
-        pthread_mutex_unlock(&d->lock);
-        if (!lm)
-            pthread_mutex_lock(&d->bounce_lock);
-    }
+    pthread_mutex_lock(&d->lock);
+    for (lm = d->exports; lm; lm = lm->next)
+        if (local >= lm->addr && (size_t)(local - lm->addr) <= lm->size &&
+            len <= lm->size - (size_t)(local - lm->addr))
+            break;
+    pthread_mutex_unlock(&d->lock);
+    return lm;
+}
+
+/*
+ * A transfer that returns once all its work completed: every get, and puts from exported memory
+ * larger than RDMA_COPY_MAX. Pieces stop at remote chunk ends, at local chunk ends (zero copy from
+ * an export) and at RDMA_MAX_WR; all pieces of a batch are in flight at once (up to the send
+ * queue's depth). Through the bounce buffer when the local buffer is not exported. A READ waits
+ * (fence) for posted puts before it: it must see what they wrote.
+ */
+static int xfer_sync(struct rdma_drv *d, struct rdma_conn *c, struct osci_drv_rmem *rm, size_t roff,
+                     uint8_t *local, size_t len, bool write)
+{
+    struct osci_drv_mem *lm = export_of(d, local, len);
+    size_t done = 0;
+    int ret = 0;
+
+    if (!lm)
+        pthread_mutex_lock(&d->bounce_lock);
     pthread_mutex_lock(&c->send_lock);
     while (done < len && !ret) {
         size_t batch = len - done, off = 0;
         struct rdma_wait w = { 0, IBV_WC_SUCCESS, false };
-        bool inline_wr = write && len <= c->max_inline;
+        struct rdma_cond room = { WAIT_ROOM, NULL, 0 }, all = { WAIT_DONE, &w, 0 };
 
-        if (!lm && !inline_wr) {
+        if (!lm) {
             if (batch > d->o.bounce)
                 batch = d->o.bounce;
             if (write)
@@ -1482,10 +1562,7 @@ static int rdma_xfer(struct rdma_drv *d, struct osci_drv_rmem *rm, size_t roff, 
             int r;
 
             memset(&wr, 0, sizeof(wr));
-            if (inline_wr) {
-                sge.addr = (uintptr_t)(local + done + off);
-                sge.lkey = 0;             /* inline: the data is copied into the request */
-            } else if (lm) {
+            if (lm) {
                 uint64_t lo = (uint64_t)(local - lm->addr) + done + off;
                 piece = rdma__piece(lo, piece, lm->chunk, 0);
                 sge.addr = (uintptr_t)(local + done + off);
@@ -1499,12 +1576,14 @@ static int rdma_xfer(struct rdma_drv *d, struct osci_drv_rmem *rm, size_t roff, 
             wr.sg_list = &sge;
             wr.num_sge = 1;
             wr.opcode = write ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ;
-            wr.send_flags = IBV_SEND_SIGNALED | (inline_wr ? IBV_SEND_INLINE : 0);
+            wr.send_flags = IBV_SEND_SIGNALED;
             wr.wr.rdma.remote_addr = rm->x.addr + ro;
             wr.wr.rdma.rkey = rm->x.rkey[ro / rm->x.chunk];
             send_reap(d, c);
-            if (c->sq_out >= RDMA_SEND_DEPTH) {
-                r = wait_cq(d, c, &w, true);    /* room comes back as work completes */
+            if (!write && c->post_done != c->post_seq)
+                wr.send_flags |= IBV_SEND_FENCE;
+            if (!wait_met(c, &room)) {
+                r = wait_cq(d, c, &room);    /* room comes back as work completes */
                 if (r < 0) {
                     ret = r;
                     break;
@@ -1525,9 +1604,11 @@ static int rdma_xfer(struct rdma_drv *d, struct osci_drv_rmem *rm, size_t roff, 
             off += piece;
         }
         if (w.pending) {
-            int r = wait_cq(d, c, &w, false);
+            uint64_t t0 = now_ns();
+            int r = wait_cq(d, c, &all);
             if (r < 0 && !ret)
                 ret = r;
+            c->done_ns += ((int64_t)(now_ns() - t0) - (int64_t)c->done_ns) / 8;
         }
         if (!ret && (w.failed || (off < batch && atomic_load(&c->wc_error)))) {
             enum ibv_wc_status st = w.failed ? w.status : (enum ibv_wc_status)(atomic_load(&c->wc_error) - 1);
@@ -1535,26 +1616,279 @@ static int rdma_xfer(struct rdma_drv *d, struct osci_drv_rmem *rm, size_t roff, 
                      ibv_wc_status_str(st));
             ret = wc_errno(st);
         }
-        if (!ret && !lm && !inline_wr && !write)
+        if (!ret && !lm && !write)
             memcpy(local + done, d->bounce, batch);
         if (!ret)
             done += batch;
     }
     pthread_mutex_unlock(&c->send_lock);
-    if (!lm && !(write && len <= c->max_inline))
+    if (!lm)
         pthread_mutex_unlock(&d->bounce_lock);
+    return ret;
+}
+
+/* The connection's put ring, registered on first use (send_lock held). */
+static int ring_setup(struct rdma_drv *d, struct rdma_conn *c)
+{
+    int ret;
+
+    c->ring = aligned_alloc(4096, (d->o.bounce + 4095) & ~(uint64_t)4095);
+    if (!c->ring)
+        return -ENOMEM;
+    c->ring_mr = ibv_reg_mr(d->pd, c->ring, d->o.bounce, IBV_ACCESS_LOCAL_WRITE);
+    if (!c->ring_mr) {
+        ret = errno ? -errno : -ENOMEM;
+        osci_log(OSCI_LOG_ERROR, MOD, "node %u: cannot register the %" PRIu64 "-byte put ring: %s", c->node,
+                 d->o.bounce, strerror(-ret));
+        free(c->ring);
+        c->ring = NULL;
+        return ret;
+    }
+    return 0;
+}
+
+/*
+ * A posted put: each piece is copied into the ring (or goes inline) and its RDMA WRITE is posted
+ * without waiting; a wait happens only for room in the ring or the send queue. wr_id is 1 + twice
+ * the ring position where the piece's data ends: its completion gives the ring back up to there.
+ * *posted_p: whether any piece was posted.
+ */
+static int put_posted(struct rdma_drv *d, struct rdma_conn *c, struct osci_drv_rmem *rm, size_t roff,
+                      const uint8_t *src, size_t len, bool *posted_p)
+{
+    uint64_t size = d->o.bounce, cap = size / 2 < RDMA_PUT_PIECE ? size / 2 : RDMA_PUT_PIECE;
+    bool inl = len <= c->max_inline;
+    size_t done = 0;
+    int ret = 0, st;
+
+    if (cap > d->max_wr_len)
+        cap = d->max_wr_len;
+    pthread_mutex_lock(&c->send_lock);
+    if (!inl && !c->ring && (ret = ring_setup(d, c)) < 0)
+        goto out;
+    while (done < len) {
+        uint64_t ro = roff + done, piece = inl ? len : rdma__piece(ro, len - done, rm->x.chunk, cap), start;
+        struct rdma_cond k = { WAIT_RING, NULL, inl ? 0 : piece };
+        struct ibv_send_wr wr, *bad;
+        struct ibv_sge sge;
+        int r;
+
+        send_reap(d, c);
+        if (!wait_met(c, &k) && (ret = wait_cq(d, c, &k)) < 0)
+            break;
+        if ((st = atomic_load(&c->wc_error)) != 0) {
+            ret = wc_errno((enum ibv_wc_status)(st - 1));
+            break;
+        }
+        memset(&wr, 0, sizeof(wr));
+        if (inl) {
+            start = c->ring_head;
+            sge.addr = (uintptr_t)src;
+            sge.lkey = 0;                 /* inline: the data is copied into the request */
+        } else {
+            start = ring_fit(c, size, piece);
+            if (c->ring_head == c->ring_tail)
+                c->ring_tail = start;     /* an empty ring starts again at offset 0 */
+            memcpy(c->ring + start % size, src + done, piece);
+            sge.addr = (uintptr_t)(c->ring + start % size);
+            sge.lkey = c->ring_mr->lkey;
+        }
+        sge.length = (uint32_t)piece;
+        wr.wr_id = (start + (inl ? 0 : piece)) << 1 | 1;
+        wr.sg_list = &sge;
+        wr.num_sge = 1;
+        wr.opcode = IBV_WR_RDMA_WRITE;
+        wr.send_flags = IBV_SEND_SIGNALED | (inl ? IBV_SEND_INLINE : 0);
+        wr.wr.rdma.remote_addr = rm->x.addr + ro;
+        wr.wr.rdma.rkey = rm->x.rkey[ro / rm->x.chunk];
+        r = ibv_post_send(c->id->qp, &wr, &bad);
+        if (r) {
+            osci_log(OSCI_LOG_WARN, MOD, "node %u: ibv_post_send (posted write): %s", c->node, strerror(r));
+            ret = -EIO;
+            break;
+        }
+        if (!inl)
+            c->ring_head = start + piece;
+        if (!c->sq_out++)
+            c->sq_progress_ms = now_ms();
+        c->post_seq++;
+        *posted_p = true;
+        done += piece;
+    }
+    if (*posted_p)
+        rm->pseq = c->post_seq;
+out:
+    pthread_mutex_unlock(&c->send_lock);
+    return ret;
+}
+
+/*
+ * Ends rm's hold on the connection that carries its posted puts (rm->lock held): waits until they
+ * completed and remembers in rm->err when not all of them reached remote memory.
+ */
+static void rmem_settle(struct rdma_drv *d, struct osci_drv_rmem *rm)
+{
+    struct rdma_conn *c = rm->pc;
+    struct rdma_cond k = { WAIT_POSTED, NULL, rm->pseq };
+    int r = 0, st;
+    bool ok;
+
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->send_lock);
+    send_reap(d, c);
+    if (!wait_met(c, &k))
+        r = wait_cq(d, c, &k);
+    ok = c->post_ok >= rm->pseq;
+    st = atomic_load(&c->wc_error);
+    pthread_mutex_unlock(&c->send_lock);
+    if (!ok && !rm->err) {
+        rm->err = st ? wc_errno((enum ibv_wc_status)(st - 1)) : -EIO;
+        osci_log(OSCI_LOG_WARN, MOD, "node %u: posted RDMA WRITEs failed: %s%s", c->node,
+                 st ? ibv_wc_status_str((enum ibv_wc_status)(st - 1)) : "no completion",
+                 r == -ETIMEDOUT ? " (timed out)" : "");
+    }
+    rm->pc = NULL;
+    conn_put(d, c);
+}
+
+static int rmem_check(const struct osci_drv_rmem *rm, size_t roff, const void *local, size_t len)
+{
+    if (!rm || (!local && len))
+        return -EINVAL;
+    if (roff > rm->x.size || len > rm->x.size - roff)
+        return -ERANGE;
+    return 0;
+}
+
+static int conn_of(struct rdma_drv *d, const struct osci_drv_rmem *rm, struct rdma_conn **c_p)
+{
+    int ret = conn_get(d, rm->node, c_p);
+
+    if (ret < 0)
+        return ret;
+    if ((*c_p)->peer_epoch != rm->epoch) {
+        conn_put(d, *c_p);
+        return -ECONNRESET;               /* imported from an earlier incarnation */
+    }
+    return 0;
+}
+
+static int rdma_put(struct osci_drv *drv, struct osci_drv_rmem *rm, size_t roff, const void *src, size_t len)
+{
+    struct rdma_drv *d = to_rdma(drv);
+    const uint8_t *s = src;
+    struct rdma_conn *c;
+    bool posted = false;
+    int ret;
+
+    if ((ret = rmem_check(rm, roff, src, len)) < 0 || !len)
+        return ret;
+    pthread_mutex_lock(&rm->lock);
+    ret = conn_of(d, rm, &c);
+    if (rm->pc && (ret < 0 || rm->pc != c))
+        rmem_settle(d, rm);               /* its connection failed: the outcome of its puts is known */
+    if (!ret && rm->err) {
+        ret = rm->err;                    /* an earlier posted put failed: reported once */
+        rm->err = 0;
+        conn_put(d, c);
+        goto out;
+    }
+    if (ret < 0)
+        goto out;
+    if (len > RDMA_COPY_MAX && export_of(d, s, len))
+        ret = xfer_sync(d, c, rm, roff, (uint8_t *)(uintptr_t)s, len, true);   /* zero copy, waited for */
+    else
+        ret = put_posted(d, c, rm, roff, s, len, &posted);
+    if (posted && !rm->pc)
+        rm->pc = c;                       /* keeps the reference until rmem_settle() */
+    else
+        conn_put(d, c);
+out:
+    pthread_mutex_unlock(&rm->lock);
+    return ret;
+}
+
+static int rdma_get(struct osci_drv *drv, struct osci_drv_rmem *rm, size_t roff, void *dst, size_t len)
+{
+    struct rdma_drv *d = to_rdma(drv);
+    struct rdma_conn *c;
+    int ret;
+
+    if ((ret = rmem_check(rm, roff, dst, len)) < 0 || !len)
+        return ret;
+    if ((ret = conn_of(d, rm, &c)) < 0)
+        return ret;
+    ret = xfer_sync(d, c, rm, roff, dst, len, false);
     conn_put(d, c);
     return ret;
 }
 
-static int rdma_put(struct osci_drv *drv, struct osci_drv_rmem *rmem, size_t roff, const void *src, size_t len)
+/* Every connection, current and failed, with a reference each (for flush(NULL)). */
+static int conns_hold(struct rdma_drv *d, struct rdma_conn ***v_p, unsigned int *n_p)
 {
-    return rdma_xfer(to_rdma(drv), rmem, roff, (uint8_t *)(uintptr_t)src, len, true);
+    struct rdma_conn **v;
+    unsigned int n = 0, max = d->n_hosts;
+
+    pthread_mutex_lock(&d->lock);
+    for (struct rdma_conn *z = d->zombies; z; z = z->next_zombie)
+        max++;
+    v = malloc((max ? max : 1) * sizeof(*v));
+    if (!v) {
+        pthread_mutex_unlock(&d->lock);
+        return -ENOMEM;
+    }
+    for (unsigned int i = 0; i < d->n_hosts; i++) {
+        struct rdma_conn *c = d->peer[d->hosts[i].node_id].conn;
+        if (c && c->has_qp)
+            c->refs++, v[n++] = c;
+    }
+    for (struct rdma_conn *z = d->zombies; z; z = z->next_zombie)
+        if (z->has_qp)
+            z->refs++, v[n++] = z;
+    pthread_mutex_unlock(&d->lock);
+    *v_p = v;
+    *n_p = n;
+    return 0;
 }
 
-static int rdma_get(struct osci_drv *drv, struct osci_drv_rmem *rmem, size_t roff, void *dst, size_t len)
+static int rdma_flush(struct osci_drv *drv, struct osci_drv_rmem *rm)
 {
-    return rdma_xfer(to_rdma(drv), rmem, roff, dst, len, false);
+    struct rdma_drv *d = to_rdma(drv);
+    struct rdma_conn **v;
+    unsigned int n;
+    int ret = 0;
+
+    if (rm) {
+        pthread_mutex_lock(&rm->lock);
+        rmem_settle(d, rm);
+        ret = rm->err;
+        rm->err = 0;
+        pthread_mutex_unlock(&rm->lock);
+        return ret;
+    }
+    if (d->observe)
+        return 0;
+    if ((ret = conns_hold(d, &v, &n)) < 0)
+        return ret;
+    for (unsigned int i = 0; i < n; i++) {
+        struct rdma_conn *c = v[i];
+        struct rdma_cond k;
+        int st;
+
+        pthread_mutex_lock(&c->send_lock);
+        k = (struct rdma_cond){ WAIT_POSTED, NULL, c->post_seq };
+        send_reap(d, c);
+        if (!wait_met(c, &k))
+            (void)wait_cq(d, c, &k);
+        st = atomic_load(&c->wc_error);
+        if (c->post_ok < k.need && !ret)
+            ret = st ? wc_errno((enum ibv_wc_status)(st - 1)) : -EIO;
+        pthread_mutex_unlock(&c->send_lock);
+        conn_put(d, c);
+    }
+    free(v);
+    return ret;
 }
 
 /* ---- peers, probe, query, inject ---- */
@@ -2098,6 +2432,7 @@ static int rdma_open(const struct osci_adapter_conf *conf, struct osci_drv **drv
     if (!self || !rdma__addr_equal((const struct sockaddr *)&self->sa, (struct sockaddr *)&d->local))
         osci_log(OSCI_LOG_WARN, MOD, "node %u (%s on %s) is not listed with that address in hosts.conf: peers will "
                  "refuse it", d->base.node_id, a, d->dev_name);
+    d->one_cpu = sysconf(_SC_NPROCESSORS_ONLN) == 1;
     if (getrandom(&d->epoch, sizeof(d->epoch), 0) != sizeof(d->epoch) || !d->epoch)
         d->epoch = ((uint64_t)now_ms() << 20) ^ (uint64_t)getpid() ^ 1;
 
@@ -2268,4 +2603,5 @@ const struct osci_drv_ops osci_rdma_ops = {
     .info_publish = rdma_info_publish,
     .info_read = rdma_info_read,
     .inject = rdma_inject,
+    .flush = rdma_flush,
 };

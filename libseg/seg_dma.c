@@ -114,8 +114,30 @@ static bool link_errno(int err)
            err == -EPIPE || err == -ESRCH || err == -ENODEV || err == -ESTALE;
 }
 
-/* Copy the posted transfer; 0, -ECANCELED (aborted) or the failing errno. Runs without the lock. */
+static int dmaq_copy_vec(struct sci_dma_queue *q, struct seg_adapter **put_a, struct osci_drv_rmem **put_rmem);
+
+/*
+ * Copy the posted transfer; 0, -ECANCELED (aborted) or the failing errno. Runs without the lock
+ * (the driver's progress, which a flush may need, runs under it). Puts may be posted: they are
+ * flushed before the transfer counts as done, and after a failure too, so that their outcome is
+ * not reported to a later user of the same remote memory.
+ */
 static int dmaq_copy(struct sci_dma_queue *q)
+{
+    struct osci_drv_rmem *rmem = NULL;
+    struct seg_adapter *ra = NULL;
+    int rc = dmaq_copy_vec(q, &ra, &rmem), frc;
+
+    if (rmem) {
+        frc = osci_drv_flush(ra->drv, rmem);
+        if (rc == 0)
+            rc = frc;
+    }
+    return rc;
+}
+
+/* The copy loop; *put_a and *put_rmem: where the last put went (NULL: none). */
+static int dmaq_copy_vec(struct sci_dma_queue *q, struct seg_adapter **put_a, struct osci_drv_rmem **put_rmem)
 {
     struct osci_drv_rmem *rmem;
     struct seg_adapter *ra;
@@ -143,9 +165,12 @@ static int dmaq_copy(struct sci_dma_queue *q)
             if (q->read)
                 rc = ra->drv->ops->get(ra->drv, rmem, v->remote_offset + done,
                                        (char *)laddr + v->local_offset + done, len);
-            else
+            else {
+                *put_a = ra;              /* rs->rmem is the same for the segment's whole life */
+                *put_rmem = rmem;
                 rc = ra->drv->ops->put(ra->drv, rmem, v->remote_offset + done,
                                        (const char *)laddr + v->local_offset + done, len);
+            }
             if (rc < 0)
                 return rc;
         }

@@ -1,6 +1,8 @@
 /*
  * Maps, sequences and PIO: SCIMapLocalSegment/SCIMapRemoteSegment/SCIUnmapSegment, sequences
  * (lock-free Start/Check on the remote segment's health word), barriers, SCIMemCpy, SCIMemWrite.
+ * SCIMemCpy through a transfer map is the driver's put/get; a put may be posted (osci_drv.h), and
+ * SCIFlush, SCIStoreBarrier, SCICheckSequence, ERROR_CHECK and unmapping flush it.
  * Offsets need no alignment: a map is rounded to the device alignment inside and the exact
  * address is returned. The data paths (MemCpy, MemWrite, Start/CheckSequence) take no lock.
  */
@@ -243,6 +245,9 @@ SISCI_API_EXPORT void SCIUnmapSegment(sci_map_t map, unsigned int flags, sci_err
 {
     int rc;
 
+    /* Posted puts of a transfer map land first; without seg.lock, which the driver's progress needs. */
+    if (map_valid(map) && map->drv && !flags && (rc = osci_drv_flush(map->drv, map->rmem)) < 0)
+        osci_log(OSCI_LOG_WARN, "map", "unmap: earlier SCIMemCpy writes did not all land: %s", osci_strerror(rc));
     pthread_mutex_lock(&seg.lock);
     if ((rc = seg__check_init()) < 0)
         goto out;
@@ -350,6 +355,40 @@ out:
     set_error(error, rc);
 }
 
+/*
+ * Makes the posted puts of the sequence's transfer map (seq NULL: of every transfer map) reach remote
+ * memory. A failure counts as a fault of the remote segment, so that SCICheckSequence reports it
+ * (SCIFlush and SCIStoreBarrier have no error to return). Takes no lock unless a flush failed.
+ */
+static int seq_flush(sci_sequence_t seq)
+{
+    int rc = 0;
+
+    if (seq) {
+        if (!seq_valid(seq) || !seq->map->drv)
+            return 0;
+        rc = osci_drv_flush(seq->map->drv, seq->map->rmem);
+        if (rc < 0)
+            atomic_fetch_add_explicit(&seq->map->rs->fault_cnt, 1, memory_order_release);
+        return rc;
+    }
+    for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
+        struct osci_drv *drv = seg.adapter[i].drv;
+        int r;
+
+        if (!drv || (r = osci_drv_flush(drv, NULL)) == 0)
+            continue;
+        if (!rc)
+            rc = r;
+        pthread_mutex_lock(&seg.lock);
+        for (struct sci_map *m = segx.maps; m; m = m->next)
+            if (m->kind == SEG_MAP_REMOTE && m->drv == drv)
+                atomic_fetch_add_explicit(&m->rs->fault_cnt, 1, memory_order_release);
+        pthread_mutex_unlock(&seg.lock);
+    }
+    return rc;
+}
+
 static sci_sequence_status_t seq_status(const struct sci_sequence *s, uint32_t snap)
 {
     uint32_t h;
@@ -393,22 +432,24 @@ SISCI_API_EXPORT sci_sequence_status_t SCICheckSequence(sci_sequence_t seq, unsi
     }
     if (!(flags & SCI_FLAG_NO_STORE_BARRIER))
         atomic_thread_fence(memory_order_seq_cst);
+    if (!(flags & SCI_FLAG_NO_FLUSH))
+        (void)seq_flush(seq);       /* a failure shows in seq_status() */
     set_error(error, 0);
     return seq_status(seq, seq->snap);
 }
 
 SISCI_API_EXPORT void SCIStoreBarrier(sci_sequence_t seq, unsigned int flags)
 {
-    (void)seq;
     (void)flags;
     atomic_thread_fence(memory_order_seq_cst);
+    (void)seq_flush(seq);
 }
 
 SISCI_API_EXPORT void SCIFlush(sci_sequence_t seq, unsigned int flags)
 {
-    (void)seq;
-    (void)flags;
     atomic_thread_fence(memory_order_seq_cst);
+    if (!(flags & SCI_FLAG_FLUSH_CPU_BUFFERS_ONLY))
+        (void)seq_flush(seq);
 }
 
 SISCI_API_EXPORT void SCICacheSync(sci_map_t map, void *addr, size_t length, unsigned int flags, sci_error_t *error)
@@ -475,6 +516,8 @@ SISCI_API_EXPORT void SCIMemCpy(sci_sequence_t seq, void *memAddr, sci_map_t map
     if (map->drv) {
         int rc = rd ? map->drv->ops->get(map->drv, map->rmem, map->offset + remoteOffset, memAddr, size)
                     : map->drv->ops->put(map->drv, map->rmem, map->offset + remoteOffset, memAddr, size);
+        if (rc == 0 && !rd && (flags & SCI_FLAG_ERROR_CHECK))
+            rc = osci_drv_flush(map->drv, map->rmem);     /* the check covers where the data landed */
         if (rc < 0) {
             set_error(error, rc == -ENOTCONN || rc == -ECONNRESET ? -EIO : rc);
             return;
