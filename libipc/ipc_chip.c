@@ -75,6 +75,7 @@ struct chip_ep {
     int linked, transfer, force_transfer, geometry_warned;
     sci_remote_segment_t rseg;
     sci_map_t rmap;
+    sci_sequence_t rseq;              /* on a transfer map: SCIFlush of its posted puts */
     volatile struct chip_hdr *rh;     /* NULL on a transfer map (SCIMemCpy) */
     sci_remote_interrupt_t rintr;
     uint32_t peer_session;
@@ -207,9 +208,14 @@ static void put_remote(struct chip_ep *ce, size_t off, const void *src, size_t l
         osci_log(OSCI_LOG_DEBUG, "ipc", "%s: SCIMemCpy: %s", ce->ep->cfg.name, SCIGetErrorString(e));
 }
 
-/* A full barrier (a locked RMW; TSan does not take atomic_thread_fence) after a put by SCIMemCpy. */
+/*
+ * After a put by SCIMemCpy: Dekker needs the store to have landed in the peer's memory before our next
+ * load, and a transfer map's puts may be posted (rdma), so flush them; then a full barrier (a locked
+ * RMW; TSan does not take atomic_thread_fence). The flush also covers the frames put before an index.
+ */
 static void full_barrier(struct chip_ep *ce)
 {
+    if (ce->rseq) SCIFlush(ce->rseq, 0);
     atomic_fetch_add(&ce->barrier, 0);
 }
 
@@ -314,6 +320,8 @@ static void unlink_peer(struct chip_ep *ce)
 {
     sci_error_t e;
     if (ce->rintr) SCIDisconnectInterrupt(ce->rintr, 0, &e);
+    if (ce->rseq) SCIRemoveSequence(ce->rseq, 0, &e);
+    ce->rseq = NULL;
     if (ce->rmap) SCIUnmapSegment(ce->rmap, 0, &e);
     if (ce->rseg) SCIDisconnectSegment(ce->rseg, 0, &e);
     ce->rintr = NULL;
@@ -364,6 +372,14 @@ static int link_peer(struct chip_ep *ce)
     }
     ce->rh = p;
     ce->transfer = p == NULL;
+    if (ce->transfer) {
+        SCICreateMapSequence(ce->rmap, &ce->rseq, 0, &e);
+        if (e != SCI_ERR_OK) {
+            ce->rseq = NULL;
+            unlink_peer(ce);
+            return -EAGAIN;
+        }
+    }
     if (read_peer_info(ce, &info) < 0) {
         unlink_peer(ce);
         return -EAGAIN;

@@ -1,0 +1,173 @@
+/* Flushing posted puts (osci_drv.h flush): the wrapper's default for drivers without the op (simntb is
+ * synchronous), and every libseg path that flushes a transfer map, on simntb: SCIMemCpy through a
+ * transfer map, SCIFlush (a sequence, NULL, CPU buffers only), SCIStoreBarrier, SCICheckSequence with and
+ * without NO_FLUSH, SCI_FLAG_ERROR_CHECK, SCIUnmapSegment, and a DMA transfer that is DONE. The data is
+ * checked through a load/store map of the same segment. The rdma driver's posted puts need a device:
+ * they run in the two-host lab (docs/vmlab.md, steps 23, 50, 51, 60). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#define SEGSZ (64 * 1024)
+#define T_MS 10000
+#include "seg_owner.h"
+#include "seg_obj.h"
+
+#define OK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; assert_int_equal(e_, SCI_ERR_OK); } while (0)
+
+static void test_wrapper_default(void **state)
+{
+    (void)state;
+    const struct osci_drv_ops *sim = osci_drv_find("simntb"), *rdma = osci_drv_find("rdma");
+    sci_error_t e;
+
+    assert_non_null(sim);
+    assert_non_null(rdma);
+    assert_null(sim->flush);              /* synchronous: a put has landed when it returns */
+    assert_non_null(rdma->flush);         /* posted puts */
+    SCIInitialize(0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_ptr_equal(seg.adapter[0].drv->ops, sim);
+    assert_int_equal(osci_drv_flush(seg.adapter[0].drv, NULL), 0);
+    SCIFlush(NULL, 0);                    /* every adapter: nothing to wait for */
+    SCITerminate();
+}
+
+static void test_transfer_map_flush(void **state)
+{
+    (void)state;
+    struct tproc o;
+    uint32_t onode;
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+    sci_map_t m, mt;
+    sci_sequence_t seq;
+    sci_error_t e;
+    uint8_t buf[4096];
+
+    assert_int_equal(tproc_start(&o, owner_main, (void *)(uintptr_t)300), 0);
+    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
+    OK(SCIInitialize(0, &e_));
+    OK(SCIOpen(&sd, 0, &e_));
+    assert_int_equal(connect_retry(sd, &rs, onode, 300), SCI_ERR_OK);
+    volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_null(SCIMapRemoteSegment(rs, &mt, 0, SEGSZ, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e));
+    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCICreateMapSequence(mt, &seq, 0, &e_));
+    assert_int_equal(SCIStartSequence(seq, 0, &e), SCI_SEQ_OK);
+
+    /* puts, then each way of asking for them to have landed */
+    for (int k = 0; k < 8; k++) {
+        for (size_t i = 0; i < sizeof(buf); i++)
+            buf[i] = (uint8_t)(i * 7 + (size_t)k);
+        OK(SCIMemCpy(seq, buf, mt, (size_t)k * sizeof(buf), sizeof(buf), 0, &e_));
+    }
+    SCIFlush(seq, 0);
+    SCIStoreBarrier(seq, 0);
+    SCIFlush(seq, SCI_FLAG_FLUSH_CPU_BUFFERS_ONLY);
+    SCIFlush(NULL, 0);
+    assert_int_equal(SCICheckSequence(seq, 0, &e), SCI_SEQ_OK);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(SCICheckSequence(seq, SCI_FLAG_NO_FLUSH, &e), SCI_SEQ_OK);
+    assert_int_equal(e, SCI_ERR_OK);
+    for (size_t k = 0; k < 8; k++)
+        for (size_t i = 0; i < sizeof(buf); i++)
+            if (p[k * sizeof(buf) + i] != (uint8_t)(i * 7 + k))
+                fail_msg("byte %zu of put %zu did not land", i, k);
+
+    /* ERROR_CHECK: the put is flushed before the check */
+    memset(buf, 0xa5, 64);
+    OK(SCIMemCpy(seq, buf, mt, SEGSZ - 64, 64, SCI_FLAG_ERROR_CHECK, &e_));
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(p[SEGSZ - 64 + i], 0xa5);
+
+    /* a get sees every earlier put */
+    memset(buf, 0x3c, 100);
+    OK(SCIMemCpy(NULL, buf, mt, 40000, 100, 0, &e_));
+    memset(buf, 0, 100);
+    OK(SCIMemCpy(NULL, buf, mt, 40000, 100, SCI_FLAG_BLOCK_READ, &e_));
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(buf[i], 0x3c);
+
+    /* unmapping flushes; the last put is visible after it */
+    memset(buf, 0x5a, 16);
+    OK(SCIMemCpy(NULL, buf, mt, 100, 16, 0, &e_));
+    OK(SCIRemoveSequence(seq, 0, &e_));
+    OK(SCIUnmapSegment(mt, 0, &e_));
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(p[100 + i], 0x5a);
+    OK(SCIUnmapSegment(m, 0, &e_));
+    OK(SCIDisconnectSegment(rs, 0, &e_));
+    assert_int_equal(tproc_send_u32(o.wr, CMD_QUIT), 0);
+    assert_int_equal(tproc_wait(&o, T_MS), 0);
+    OK(SCIClose(sd, 0, &e_));
+    SCITerminate();
+}
+
+/* A DMA write is DONE only once its data landed (the engine flushes before DONE). */
+static void test_dma_done_landed(void **state)
+{
+    (void)state;
+    struct tproc o;
+    uint32_t onode;
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+    sci_local_segment_t ls;
+    sci_map_t m, lm;
+    sci_dma_queue_t dq;
+    sci_error_t e;
+
+    assert_int_equal(tproc_start(&o, owner_main, (void *)(uintptr_t)301), 0);
+    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
+    OK(SCIInitialize(0, &e_));
+    OK(SCIOpen(&sd, 0, &e_));
+    assert_int_equal(connect_retry(sd, &rs, onode, 301), SCI_ERR_OK);
+    volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCICreateSegment(sd, &ls, 302, SEGSZ, NULL, NULL, 0, &e_));
+    OK(SCIPrepareSegment(ls, 0, 0, &e_));
+    uint8_t *l = SCIMapLocalSegment(ls, &lm, 0, SEGSZ, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    for (int i = 0; i < SEGSZ; i++)
+        l[i] = (uint8_t)(i * 11 + 3);
+    OK(SCICreateDMAQueue(sd, &dq, 0, 1, 0, &e_));
+    OK(SCIStartDmaTransfer(dq, ls, rs, 0, SEGSZ, 0, NULL, NULL, SCI_FLAG_DMA_WAIT, &e_));
+    assert_int_equal(SCIDMAQueueState(dq), SCI_DMAQUEUE_DONE);
+    for (int i = 0; i < SEGSZ; i++)
+        if (p[i] != (uint8_t)(i * 11 + 3))
+            fail_msg("byte %d of a DONE transfer did not land", i);
+    OK(SCIRemoveDMAQueue(dq, 0, &e_));
+    OK(SCIUnmapSegment(lm, 0, &e_));
+    OK(SCIRemoveSegment(ls, 0, &e_));
+    OK(SCIUnmapSegment(m, 0, &e_));
+    OK(SCIDisconnectSegment(rs, 0, &e_));
+    assert_int_equal(tproc_send_u32(o.wr, CMD_QUIT), 0);
+    assert_int_equal(tproc_wait(&o, T_MS), 0);
+    OK(SCIClose(sd, 0, &e_));
+    SCITerminate();
+}
+
+static int td(void **state)
+{
+    (void)state;
+    tproc_reap_all();
+    while (seg.initialized)
+        SCITerminate();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_wrapper_default, td),
+        cmocka_unit_test_teardown(test_transfer_map_flush, td),
+        cmocka_unit_test_teardown(test_dma_done_landed, td),
+    };
+    tproc_default_fabric("seg_flush");
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
