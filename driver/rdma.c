@@ -8,12 +8,14 @@
  * docs/rdma.md.
  *
  * Threads: progress()/arm() run in one event thread and own the CM channel, the completion
- * channel and every receive CQ. User threads call msg_send/db_ring/put/get: they take a
+ * channel and every receive CQ. User threads call msg_send/db_ring/put/get/flush: they take a
  * reference on the peer's connection under d->lock and use its send CQ under conn->send_lock.
- * A put/get waits for its completions by polling the send CQ for spin_us, then sleeping on the
- * send CQ's own completion channel: one waiter (the leader) sleeps in poll() on its fd, the others
- * on conn->send_cond, and every completion event wakes them all to reap. A failed connection
- * becomes a zombie, freed by progress() once no user holds it.
+ * A put is posted: its data is copied into the connection's ring (or inline) and not waited for;
+ * flush waits for it, and an rmem keeps a reference on the connection carrying its unconfirmed
+ * puts. A get waits for its completions by polling the send CQ, then sleeping on the send CQ's
+ * own completion channel: one waiter (the leader) sleeps in poll() on its fd, the others on
+ * conn->send_cond, and every completion event wakes them all to reap. A failed connection
+ * becomes a zombie, freed by progress() once no user or rmem holds it.
  *
  * Observe mode (osci-seginfo): the device is opened for query() only. A running node publishes its
  * peer table and libseg's info blob in a small /dev/shm file (rdma__pub_*), which peers() and
