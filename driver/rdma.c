@@ -1690,7 +1690,7 @@ static int put_posted(struct rdma_drv *d, struct rdma_conn *c, struct osci_drv_r
         } else {
             start = ring_fit(c, size, piece);
             if (c->ring_head == c->ring_tail)
-                c->ring_tail = start;     /* an empty ring starts again at offset 0 */
+                c->ring_head = c->ring_tail = start;   /* an empty ring starts again at offset 0 */
             memcpy(c->ring + start % size, src + done, piece);
             sge.addr = (uintptr_t)(c->ring + start % size);
             sge.lkey = c->ring_mr->lkey;
