@@ -895,6 +895,19 @@ SISCI_API_EXPORT void SCITerminate(void)
         pthread_mutex_unlock(&seg.lock);
         return;
     }
+    if (seg.initialized == 1) {
+        /* the last one: posted puts land before anything is released. Without the lock, while the
+         * event thread still runs the drivers' progress (which is what fails a dead connection's flush) */
+        pthread_mutex_unlock(&seg.lock);
+        for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++)
+            if (seg.adapter[i].drv && osci_drv_flush(seg.adapter[i].drv, NULL) < 0)
+                osci_log(OSCI_LOG_WARN, "seg", "adapter %u: posted writes lost at SCITerminate", i);
+        pthread_mutex_lock(&seg.lock);
+        if (seg.initialized == 0) {        /* another SCITerminate finished meanwhile */
+            pthread_mutex_unlock(&seg.lock);
+            return;
+        }
+    }
     if (--seg.initialized > 0) {
         pthread_mutex_unlock(&seg.lock);
         return;

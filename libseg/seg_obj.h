@@ -100,7 +100,7 @@ struct sci_remote_segment {
     enum rseg_state state;               /* written only by rseg_transition */
     struct osci_drv_rmem *rmem;
     bool revoked;
-    _Atomic uint32_t fault_cnt;          /* bumped on every NOT_OPERATIONAL edge */
+    _Atomic uint32_t fault_cnt;          /* bumped on every NOT_OPERATIONAL edge and failed flush */
     _Atomic uint32_t health;
     unsigned int n_maps;
     sci_cb_remote_segment_t cb;
