@@ -7,7 +7,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "osci_drv.h"
+#include "osci_log.h"
 
 int osci_log_level = OSCI_LOG_WARN;
 

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "opensci/osci.h"
+#include "osci_log.h"
 
 #define OSCI_DRV_MSG_MAX      240   /* largest control message payload */
 #define OSCI_DRV_XPORT_MAX    64    /* largest packed transport description of exported memory */
@@ -178,14 +179,5 @@ struct osci_host { uint32_t node_id; char addr[64]; };
 int osci_hosts_load(struct osci_host *out, unsigned int max, unsigned int *count_p);
 int osci_hosts_parse(const char *path, const char *text, size_t len, struct osci_host *out, unsigned int max,
                      unsigned int *count_p, char *err, size_t errlen);
-
-/* Logging (driver/log.c): OSCI_LOG=error|warn|info|debug (default warn), to stderr. */
-enum osci_log_level { OSCI_LOG_ERROR = 0, OSCI_LOG_WARN, OSCI_LOG_INFO, OSCI_LOG_DEBUG };
-extern int osci_log_level;
-void osci_log_init(void);
-void osci_log_msg(enum osci_log_level lvl, const char *mod, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-#define osci_log(lvl, mod, ...) \
-    do { if ((int)(lvl) <= osci_log_level) osci_log_msg((lvl), (mod), __VA_ARGS__); } while (0)
 
 #endif

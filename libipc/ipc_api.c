@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ipc_internal.h"
-#include "osci_drv.h"
+#include "osci_log.h"
 
 #define EP_MAX 1024u   /* endpoints open at once in one process */
 

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "ipc_internal.h"
-#include "osci_drv.h"
+#include "osci_log.h"
 #include "sisci_api.h"
 
 #define CHIP_MAGIC 0x4f434850u       /* "OCHP" */

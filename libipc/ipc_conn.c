@@ -3,7 +3,7 @@
 #include <errno.h>
 
 #include "ipc_internal.h"
-#include "osci_drv.h"
+#include "osci_log.h"
 
 static const char *const cs_names[IPC_CS_COUNT] = { "DISC", "SYNC", "ACK", "EST" };
 static const char *const ce_names[IPC_CE_COUNT] = { "reset", "peer_sync", "peer_ack", "peer_est", "peer_gone",

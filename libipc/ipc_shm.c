@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "ipc_internal.h"
-#include "osci_drv.h"
+#include "osci_log.h"
 
 #define SHM_MAGIC 0x4f495043u     /* "OIPC" */
 #define SHM_VERSION 1u
