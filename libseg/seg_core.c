@@ -647,7 +647,9 @@ static bool pump(void)
             continue;
         for (unsigned int n = 1; n < SEG_MAX_NODES; n++) {
             struct seg_peer *p = &a->peer[n];
-            if (p->known && !p->up && !p->lost && p->down_since_ms && now - p->down_since_ms >= seg.grace_ms)
+            /* down_since may be a tick later than `now` (stamped after it was read): no underflow */
+            if (p->known && !p->up && !p->lost && p->down_since_ms && now >= p->down_since_ms &&
+                now - p->down_since_ms >= seg.grace_ms)
                 seg__peer_lost(a, n);
         }
     }
