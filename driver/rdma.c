@@ -2267,17 +2267,17 @@ static void find_gid(struct rdma_drv *d, int gid_tbl_len)
 }
 
 /* Observe mode: the device for query(), the publish file's name for peers()/info_read(); no PD, no CM. */
-static int rdma_observe_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p)
+/* A driver instance with its options parsed and the ip= address resolved (observe as conf says). */
+static int rdma_drv_alloc(const struct osci_adapter_conf *conf, struct rdma_drv **d_p)
 {
     struct rdma_drv *d;
-    struct ibv_port_attr pattr;
     char err[256];
     int ret;
 
     d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
-    d->observe = true;
+    d->observe = conf->observe != 0;
     d->epfd = d->tfd = d->wfd = -1;
     ret = rdma__opts_parse(conf, &d->o, err, sizeof(err));
     if (ret < 0) {
@@ -2293,6 +2293,23 @@ static int rdma_observe_open(const struct osci_adapter_conf *conf, struct osci_d
         memcpy(&d->local, res->ai_addr, res->ai_addrlen);
         freeaddrinfo(res);
     }
+    *d_p = d;
+    return 0;
+
+err_free:
+    free(d);
+    return ret;
+}
+
+static int rdma_observe_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p)
+{
+    struct rdma_drv *d;
+    struct ibv_port_attr pattr;
+    int ret;
+
+    ret = rdma_drv_alloc(conf, &d);
+    if (ret < 0)
+        return ret;
     ret = pick_device(d);
     if (ret < 0)
         goto err_free;
@@ -2367,24 +2384,9 @@ static int rdma_open(const struct osci_adapter_conf *conf, struct osci_drv **drv
         return -EINVAL;
     if (conf->observe)
         return rdma_observe_open(conf, drv_p);
-    d = calloc(1, sizeof(*d));
-    if (!d)
-        return -ENOMEM;
-    d->epfd = d->tfd = d->wfd = -1;
-    ret = rdma__opts_parse(conf, &d->o, err, sizeof(err));
-    if (ret < 0) {
-        osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: %s", conf->adapter_no, err);
-        goto err_free;
-    }
-    if (d->o.ip[0]) {
-        struct addrinfo hints = { .ai_flags = AI_NUMERICHOST }, *res;
-        if (getaddrinfo(d->o.ip, NULL, &hints, &res) != 0) {
-            ret = -EINVAL;
-            goto err_free;
-        }
-        memcpy(&d->local, res->ai_addr, res->ai_addrlen);
-        freeaddrinfo(res);
-    }
+    ret = rdma_drv_alloc(conf, &d);
+    if (ret < 0)
+        return ret;
     hosts = calloc(RDMA_MAX_HOSTS, sizeof(*hosts));
     if (!hosts) {
         ret = -ENOMEM;
