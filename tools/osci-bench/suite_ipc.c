@@ -59,6 +59,21 @@ static int ipc_wait_event(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int f
     }
 }
 
+/* The FIFO was empty (full): wait for `event` in event mode, else spin, checking now and then
+ * whether the other node gave up. */
+static int ipc_await(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, uint32_t event, unsigned int *spins)
+{
+    if (ipc_event_mode)
+        return ipc_wait_event(c, me, ep, fd, event, 1) ? -1 : 0;
+    bench_cpu_relax();
+    if (++*spins == 1u << 20) {
+        *spins = 0;
+        if (bench_pair_aborted(c))
+            return -1;
+    }
+    return 0;
+}
+
 static int ipc_recv(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, void *buf, uint32_t size)
 {
     uint32_t got = 0;
@@ -69,17 +84,8 @@ static int ipc_recv(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, voi
             return 0;
         if (e != NvSciError_InsufficientMemory)
             return ipc_fail(c, me, "NvSciIpcReadSafe", e);
-        if (ipc_event_mode) {
-            if (ipc_wait_event(c, me, ep, fd, NV_SCI_IPC_EVENT_READ, 1))
-                return -1;
-        } else {
-            bench_cpu_relax();
-            if (++spins == 1u << 20) {
-                spins = 0;
-                if (bench_pair_aborted(c))
-                    return -1;
-            }
-        }
+        if (ipc_await(c, me, ep, fd, NV_SCI_IPC_EVENT_READ, &spins))
+            return -1;
     }
 }
 
@@ -95,17 +101,8 @@ static int ipc_send(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, con
             return 0;
         if (e != NvSciError_InsufficientMemory)
             return ipc_fail(c, me, "NvSciIpcWriteSafe", e);
-        if (ipc_event_mode) {
-            if (ipc_wait_event(c, me, ep, fd, NV_SCI_IPC_EVENT_WRITE, 1))
-                return -1;
-        } else {
-            bench_cpu_relax();
-            if (++spins == 1u << 20) {
-                spins = 0;
-                if (bench_pair_aborted(c))
-                    return -1;
-            }
-        }
+        if (ipc_await(c, me, ep, fd, NV_SCI_IPC_EVENT_WRITE, &spins))
+            return -1;
     }
 }
 
