@@ -19,6 +19,7 @@
 #include "../common/osci_test.h"
 #include "nvscievent.h"
 #include "nvsciipc.h"
+#include "ipc_frame.h"
 
 #define WAIT_US 5000000
 #define T_MS 15000
@@ -70,30 +71,6 @@ static int child_setup(const struct node_args *a)
     return 0;
 }
 
-static void fill(void *frame, uint64_t seq)
-{
-    uint64_t *w = frame, sum = seq;
-    unsigned i;
-    w[0] = seq;
-    for (i = 1; i < 7; i++) {
-        w[i] = seq * 0x9E3779B97F4A7C15ull + i;
-        sum = sum * 31 + w[i];
-    }
-    w[7] = sum;
-}
-
-static int check(const void *frame, uint64_t want)
-{
-    const uint64_t *w = frame;
-    uint64_t sum = w[0];
-    unsigned i;
-    if (w[0] != want) return 0;
-    for (i = 1; i < 7; i++) {
-        if (w[i] != want * 0x9E3779B97F4A7C15ull + i) return 0;
-        sum = sum * 31 + w[i];
-    }
-    return w[7] == sum;
-}
 
 /* ---- waiting: select() on the Linux event fd, or the event service ---- */
 struct waiter {

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "nvsciipc.h"
+#include "ipc_frame.h"
 
 #define NFRAMES_TOTAL 100000u
 #define WAIT_US 5000000
@@ -55,32 +56,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Frame: seq, 6 payload words derived from seq, checksum. */
-static void fill(volatile void *frame, uint64_t seq)
-{
-    volatile uint64_t *w = frame;
-    uint64_t sum = seq;
-    unsigned i;
-    w[0] = seq;
-    for (i = 1; i < 7; i++) {
-        w[i] = seq * 0x9E3779B97F4A7C15ull + i;
-        sum = sum * 31 + w[i];
-    }
-    w[7] = sum;
-}
-
-static int check(const volatile void *frame, uint64_t want)
-{
-    const volatile uint64_t *w = frame;
-    uint64_t sum = w[0];
-    unsigned i;
-    if (w[0] != want) return 0;
-    for (i = 1; i < 7; i++) {
-        if (w[i] != want * 0x9E3779B97F4A7C15ull + i) return 0;
-        sum = sum * 31 + w[i];
-    }
-    return w[7] == sum;
-}
 
 enum waitmode { W_SELECT, W_SERVICE };
 
