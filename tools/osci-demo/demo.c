@@ -403,6 +403,49 @@ out_close:
     return rc;
 }
 
+/* This process as an OpenSCI node: library, descriptor, node id. On failure nothing is left open. */
+static int node_open(sci_desc_t *sd, unsigned int *node)
+{
+    sci_error_t err;
+
+    SCIInitialize(0, &err);
+    if (err != SCI_ERR_OK)
+        return failed("SCIInitialize", err);
+    SCIOpen(sd, 0, &err);
+    if (err != SCI_ERR_OK) {
+        failed("SCIOpen", err);
+        goto out_terminate;
+    }
+    SCIGetLocalNodeId(ADAPTER, node, 0, &err);
+    if (err != SCI_ERR_OK) {
+        failed("SCIGetLocalNodeId", err);
+        SCIClose(*sd, 0, &err);
+        goto out_terminate;
+    }
+    say("node %u on adapter %u", *node, ADAPTER);
+    return 0;
+
+out_terminate:
+    SCITerminate();
+    say("FAILED");
+    return -1;
+}
+
+/* Closes what node_open opened; the run's result, made a failure if closing fails. */
+static int node_close(sci_desc_t sd, int rc)
+{
+    sci_error_t err;
+
+    SCIClose(sd, 0, &err);
+    if (err != SCI_ERR_OK) {
+        failed("SCIClose", err);
+        rc = -1;
+    }
+    SCITerminate();
+    say(rc == 0 ? "done" : "FAILED");
+    return rc;
+}
+
 static int run_server(const struct opts *o)
 {
     sci_desc_t sd;
@@ -415,20 +458,8 @@ static int run_server(const struct opts *o)
     uint64_t deadline = now_ms() + o->timeout_s * 1000ull;
     int rc = -1, avail = 0;
 
-    SCIInitialize(0, &err);
-    if (err != SCI_ERR_OK)
-        return failed("SCIInitialize", err);
-    SCIOpen(&sd, 0, &err);
-    if (err != SCI_ERR_OK) {
-        failed("SCIOpen", err);
-        goto out_terminate;
-    }
-    SCIGetLocalNodeId(ADAPTER, &node, 0, &err);
-    if (err != SCI_ERR_OK) {
-        failed("SCIGetLocalNodeId", err);
-        goto out_close;
-    }
-    say("node %u on adapter %u", node, ADAPTER);
+    if (node_open(&sd, &node) < 0)
+        return -1;
 
     SCICreateInterrupt(sd, &intr, ADAPTER, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &err);
     if (err != SCI_ERR_OK) {
@@ -525,15 +556,7 @@ out_intr:
         }
     }
 out_close:
-    SCIClose(sd, 0, &err);
-    if (err != SCI_ERR_OK) {
-        failed("SCIClose", err);
-        rc = -1;
-    }
-out_terminate:
-    SCITerminate();
-    say(rc == 0 ? "done" : "FAILED");
-    return rc;
+    return node_close(sd, rc);
 }
 
 static int run_client(const struct opts *o)
@@ -549,20 +572,8 @@ static int run_client(const struct opts *o)
     int rc = -1;
     size_t size;
 
-    SCIInitialize(0, &err);
-    if (err != SCI_ERR_OK)
-        return failed("SCIInitialize", err);
-    SCIOpen(&sd, 0, &err);
-    if (err != SCI_ERR_OK) {
-        failed("SCIOpen", err);
-        goto out_terminate;
-    }
-    SCIGetLocalNodeId(ADAPTER, &node, 0, &err);
-    if (err != SCI_ERR_OK) {
-        failed("SCIGetLocalNodeId", err);
-        goto out_close;
-    }
-    say("node %u on adapter %u", node, ADAPTER);
+    if (node_open(&sd, &node) < 0)
+        return -1;
 
     /* The server may not have made the segment available yet: retry until it has. */
     say("remote segment %u@node %u: CONNECTING", o->segment_id, o->node);
@@ -663,15 +674,7 @@ out_disconnect:
         say("remote segment %u@node %u: disconnected", o->segment_id, o->node);
     }
 out_close:
-    SCIClose(sd, 0, &err);
-    if (err != SCI_ERR_OK) {
-        failed("SCIClose", err);
-        rc = -1;
-    }
-out_terminate:
-    SCITerminate();
-    say(rc == 0 ? "done" : "FAILED");
-    return rc;
+    return node_close(sd, rc);
 }
 
 static void usage(FILE *f)
