@@ -482,21 +482,24 @@ out:
     set_error(error, rc);
 }
 
+/* Entry checks of the calls on a remote segment that take no flags (lock held). */
+static int rseg_enter(sci_remote_segment_t rs, unsigned int flags)
+{
+    int rc = seg__check_init();
+    if (rc < 0)
+        return rc;
+    if (!seg__rseg_valid(rs) || !rs->sd)
+        return -EINVAL;
+    return flags ? -SEG_EFLAG : 0;
+}
+
 SISCI_API_EXPORT void SCIDisconnectSegment(sci_remote_segment_t rs, unsigned int flags, sci_error_t *error)
 {
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__check_init()) < 0)
+    if ((rc = rseg_enter(rs, flags)) < 0)
         goto out;
-    if (!seg__rseg_valid(rs) || !rs->sd) {
-        rc = -EINVAL;
-        goto out;
-    }
-    if (flags) {
-        rc = -SEG_EFLAG;
-        goto out;
-    }
     if (rs->n_maps || seg__dma_rseg_busy(rs)) {
         rc = -EBUSY;
         goto out;
@@ -544,16 +547,8 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForRemoteSegmentEvent(sci_remote
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__check_init()) < 0)
+    if ((rc = rseg_enter(rs, flags)) < 0)
         goto out;
-    if (!seg__rseg_valid(rs) || !rs->sd) {
-        rc = -EINVAL;
-        goto out;
-    }
-    if (flags) {
-        rc = -SEG_EFLAG;
-        goto out;
-    }
     if (rs->cb_active) {
         rc = -EPERM;
         goto out;
