@@ -181,25 +181,85 @@ static int conf_parse_adapter(struct conf_cursor *c, char **f, int nf, struct os
     return 0;
 }
 
-int osci_conf_parse(const char *path, const char *text, size_t len, struct osci_adapter_conf *out,
-                    unsigned int max, unsigned int *count_p, char *err, size_t errlen)
+/* Valid when the line is fully formed; `prev` are the lines before it (duplicate devices). */
+static int conf_parse_interchip(struct conf_cursor *c, char **f, int nf, struct osci_interchip_conf *ic,
+                                const struct osci_interchip_conf *prev, unsigned int n_prev)
+{
+    enum { K_ADAPTER = 1, K_PEER = 2, K_NFRAMES = 4, K_FSIZE = 8 };
+    unsigned int seen = 0;
+    unsigned long v;
+
+    memset(ic, 0, sizeof(*ic));
+    if (nf < 2)
+        return conf_err(c, "expected \"interchip <device> [adapter=<n>] peer=<node> [nframes=<n>] "
+                        "[frame_size=<bytes>]\"");
+    if (strlen(f[1]) > 4 || conf_uint(f[1], OSCI_IC_MAX_DEVICE, &v) < 0)
+        return conf_err(c, "interchip device \"%s\" is not 1 to 4 decimal digits (nvsciipc.cfg's backend info, "
+                        "e.g. 0105)", f[1]);
+    ic->device = (uint32_t)v;
+    for (unsigned int i = 0; i < n_prev; i++)
+        if (prev[i].device == ic->device)
+            return conf_err(c, "interchip device %s already mapped on line %u", f[1], prev[i].line);
+    for (int i = 2; i < nf; i++) {
+        char *eq = strchr(f[i], '=');
+        unsigned int k;
+        if (!eq || eq == f[i])
+            return conf_err(c, "interchip field \"%s\" is not key=value", f[i]);
+        *eq = '\0';
+        const char *key = f[i], *val = eq + 1;
+        if (!strcmp(key, "adapter"))
+            k = K_ADAPTER;
+        else if (!strcmp(key, "peer"))
+            k = K_PEER;
+        else if (!strcmp(key, "nframes"))
+            k = K_NFRAMES;
+        else if (!strcmp(key, "frame_size"))
+            k = K_FSIZE;
+        else
+            return conf_err(c, "unknown interchip key \"%s\" (adapter, peer, nframes or frame_size)", key);
+        if (seen & k)
+            return conf_err(c, "interchip key %s given twice", key);
+        seen |= k;
+        if (k == K_ADAPTER) {
+            if (conf_uint(val, OSCI_MAX_ADAPTERS - 1, &v) < 0)
+                return conf_err(c, "adapter=\"%s\" is not an adapter number in 0..%d", val, OSCI_MAX_ADAPTERS - 1);
+            ic->adapter_no = (unsigned int)v;
+        } else if (k == K_PEER) {
+            if (conf_node_id(val, &ic->peer_node) < 0)
+                return conf_err(c, "peer=\"%s\" is not a node id in 1..255", val);
+        } else if (k == K_NFRAMES) {
+            if (conf_uint(val, OSCI_IC_MAX_NFRAMES, &v) < 0 || v == 0)
+                return conf_err(c, "nframes=\"%s\" is not in 1..%u", val, OSCI_IC_MAX_NFRAMES);
+            ic->nframes = (uint32_t)v;
+        } else {
+            if (conf_uint(val, OSCI_IC_MAX_CHANNEL, &v) < 0 || v == 0 || v % 64)
+                return conf_err(c, "frame_size=\"%s\" is not a nonzero multiple of 64 up to %u", val,
+                                OSCI_IC_MAX_CHANNEL);
+            ic->frame_size = (uint32_t)v;
+        }
+    }
+    if (!ic->peer_node)
+        return conf_err(c, "interchip device %s has no peer=<node>", f[1]);
+    if (ic->nframes && ic->frame_size && (uint64_t)ic->nframes * ic->frame_size > OSCI_IC_MAX_CHANNEL)
+        return conf_err(c, "channel of %u frames of %u bytes exceeds %u bytes", ic->nframes, ic->frame_size,
+                        OSCI_IC_MAX_CHANNEL);
+    ic->line = c->lineno;
+    return 0;
+}
+
+/* The whole file into ad[OSCI_MAX_ADAPTERS] and ic[OSCI_IC_MAX]. */
+static int conf_parse_all(const char *path, const char *text, size_t len, struct osci_adapter_conf *tmp,
+                          unsigned int *n_p, struct osci_interchip_conf *ic, unsigned int *n_ic_p, char *err,
+                          size_t errlen)
 {
     struct conf_cursor *c;
-    struct osci_adapter_conf *tmp;
-    unsigned int n = 0, seen = 0;
+    unsigned int n = 0, n_ic = 0, seen = 0;
     uint32_t def_node = 0;
     int ret, r;
 
-    if (err && errlen)
-        err[0] = '\0';
-    if (!text || !count_p || (!out && max))
-        return -EINVAL;
     c = calloc(1, sizeof(*c));
-    tmp = calloc(OSCI_MAX_ADAPTERS, sizeof(*tmp));
-    if (!c || !tmp) {
-        ret = -ENOMEM;
-        goto out_free;
-    }
+    if (!c)
+        return -ENOMEM;
     c->path = path ? path : "(config)";
     c->p = text;
     c->end = text + len;
@@ -222,6 +282,16 @@ int osci_conf_parse(const char *path, const char *text, size_t len, struct osci_
             if ((ret = conf_parse_adapter(c, f, nf, &tmp[n], &seen)) < 0)
                 goto out_free;
             n++;
+            continue;
+        }
+        if (!strcmp(f[0], "interchip")) {
+            if (n_ic == OSCI_IC_MAX) {
+                ret = conf_err(c, "more than %d interchip lines", OSCI_IC_MAX);
+                goto out_free;
+            }
+            if ((ret = conf_parse_interchip(c, f, nf, &ic[n_ic], ic, n_ic)) < 0)
+                goto out_free;
+            n_ic++;
             continue;
         }
         /* "node_id = 4", "node_id=4", "node_id =4", "node_id= 4" */
@@ -247,7 +317,7 @@ int osci_conf_parse(const char *path, const char *text, size_t len, struct osci_
             }
             continue;
         }
-        ret = conf_err(c, "unknown directive \"%s\" (expected \"adapter\" or \"node_id\")", f[0]);
+        ret = conf_err(c, "unknown directive \"%s\" (expected \"adapter\", \"interchip\" or \"node_id\")", f[0]);
         goto out_free;
     }
     if (r < 0) {
@@ -259,21 +329,91 @@ int osci_conf_parse(const char *path, const char *text, size_t len, struct osci_
         tmp[0].adapter_no = 0;
         strcpy(tmp[0].driver, "simntb");
         n = 1;
+        seen = 1;
     }
-    if (n > max) {
-        c->lineno = 0;
-        ret = conf_err(c, "%u adapters configured, room for %u", n, max);
-        goto out_free;
-    }
+    for (unsigned int i = 0; i < n_ic; i++)
+        if (!(seen & (1u << ic[i].adapter_no))) {
+            c->lineno = ic[i].line;
+            ret = conf_err(c, "interchip device %u: adapter %u is not configured in this file", ic[i].device,
+                           ic[i].adapter_no);
+            goto out_free;
+        }
     for (unsigned int i = 0; i < n; i++)
         if (!tmp[i].node_id)
             tmp[i].node_id = def_node;
-    memcpy(out, tmp, n * sizeof(*tmp));
-    *count_p = n;
+    *n_p = n;
+    *n_ic_p = n_ic;
     ret = 0;
 out_free:
-    free(tmp);
     free(c);
+    return ret;
+}
+
+int osci_conf_parse(const char *path, const char *text, size_t len, struct osci_adapter_conf *out,
+                    unsigned int max, unsigned int *count_p, char *err, size_t errlen)
+{
+    struct osci_adapter_conf *tmp;
+    struct osci_interchip_conf *ic;
+    unsigned int n, n_ic;
+    int ret;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!text || !count_p || (!out && max))
+        return -EINVAL;
+    tmp = calloc(OSCI_MAX_ADAPTERS, sizeof(*tmp));
+    ic = calloc(OSCI_IC_MAX, sizeof(*ic));
+    if (!tmp || !ic) {
+        ret = -ENOMEM;
+        goto out_free;
+    }
+    if ((ret = conf_parse_all(path, text, len, tmp, &n, ic, &n_ic, err, errlen)) < 0)
+        goto out_free;
+    if (n > max) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s:0: %u adapters configured, room for %u", path ? path : "(config)", n, max);
+        ret = -EINVAL;
+        goto out_free;
+    }
+    memcpy(out, tmp, n * sizeof(*tmp));
+    *count_p = n;
+out_free:
+    free(ic);
+    free(tmp);
+    return ret;
+}
+
+int osci_conf_parse_interchip(const char *path, const char *text, size_t len, struct osci_interchip_conf *out,
+                              unsigned int max, unsigned int *count_p, char *err, size_t errlen)
+{
+    struct osci_adapter_conf *tmp;
+    struct osci_interchip_conf *ic;
+    unsigned int n, n_ic;
+    int ret;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!text || !count_p || (!out && max))
+        return -EINVAL;
+    tmp = calloc(OSCI_MAX_ADAPTERS, sizeof(*tmp));
+    ic = calloc(OSCI_IC_MAX, sizeof(*ic));
+    if (!tmp || !ic) {
+        ret = -ENOMEM;
+        goto out_free;
+    }
+    if ((ret = conf_parse_all(path, text, len, tmp, &n, ic, &n_ic, err, errlen)) < 0)
+        goto out_free;
+    if (n_ic > max) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s:0: %u interchip lines, room for %u", path ? path : "(config)", n_ic, max);
+        ret = -EINVAL;
+        goto out_free;
+    }
+    memcpy(out, ic, n_ic * sizeof(*ic));
+    *count_p = n_ic;
+out_free:
+    free(ic);
+    free(tmp);
     return ret;
 }
 
@@ -402,6 +542,52 @@ int osci_conf_load(struct osci_adapter_conf *out, unsigned int max, unsigned int
     memcpy(out, tmp, n * sizeof(tmp[0]));
     *count_p = n;
     return 0;
+}
+
+int osci_conf_interchip(uint32_t device, struct osci_interchip_conf *out, char *path_out, size_t path_len)
+{
+    const char *env_path = getenv("OSCI_CONF");
+    const char *path = env_path && *env_path ? env_path : CONF_DEFAULT_PATH;
+    struct osci_interchip_conf *ic = NULL;
+    char err[512];
+    char *text = NULL;
+    size_t len = 0;
+    unsigned int n = 0;
+    int ret;
+
+    osci_log_init();
+    if (!out)
+        return -EINVAL;
+    if (path_len)
+        snprintf(path_out, path_len, "%s", path);
+    ret = conf_read_file(path, &text, &len);
+    if (ret == -ENOENT && path != env_path)
+        return -ENOENT;   /* no file: nothing is mapped */
+    if (ret < 0) {
+        osci_log(OSCI_LOG_ERROR, "conf", "cannot read %s: %s", path, strerror(-ret));
+        return ret == -ENOENT ? -EINVAL : ret;
+    }
+    ic = calloc(OSCI_IC_MAX, sizeof(*ic));
+    if (!ic) {
+        free(text);
+        return -ENOMEM;
+    }
+    ret = osci_conf_parse_interchip(path, text, len, ic, OSCI_IC_MAX, &n, err, sizeof(err));
+    free(text);
+    if (ret < 0) {
+        osci_log(OSCI_LOG_ERROR, "conf", "%s", err);
+        free(ic);
+        return ret;
+    }
+    ret = -ENOENT;
+    for (unsigned int i = 0; i < n; i++)
+        if (ic[i].device == device) {
+            *out = ic[i];
+            ret = 0;
+            break;
+        }
+    free(ic);
+    return ret;
 }
 
 /* ---- hosts.conf ---- */

@@ -174,6 +174,27 @@ int osci_conf_parse(const char *path, const char *text, size_t len, struct osci_
                     unsigned int max, unsigned int *count_p, char *err, size_t errlen);
 const char *osci_conf_opt(const struct osci_adapter_conf *conf, const char *key);
 
+/* NvSciIpc INTER_CHIP device mapping, opensci.conf lines
+ * "interchip <device> [adapter=<n>] peer=<node> [nframes=<n>] [frame_size=<bytes>]". */
+#define OSCI_IC_MAX           128         /* interchip lines per file */
+#define OSCI_IC_MAX_DEVICE    9999u       /* device = nvsciipc.cfg's INTER_CHIP backend info */
+#define OSCI_IC_MAX_NFRAMES   65536u      /* the NvSciIpc config's limits */
+#define OSCI_IC_MAX_CHANNEL   (256u << 20)
+struct osci_interchip_conf {
+    uint32_t device;
+    unsigned int adapter_no;
+    uint32_t peer_node;                /* 1..255 */
+    uint32_t nframes, frame_size;      /* 0: not given */
+    unsigned int line;                 /* where it is defined */
+};
+/* Parses the interchip lines of opensci.conf (and checks the whole file as osci_conf_parse does). */
+int osci_conf_parse_interchip(const char *path, const char *text, size_t len, struct osci_interchip_conf *out,
+                              unsigned int max, unsigned int *count_p, char *err, size_t errlen);
+/* Looks `device` up in OSCI_CONF or /etc/opensci/opensci.conf: 0, -ENOENT when no line maps it (or there is
+ * no default file), -EINVAL (logged) when the file is malformed or the file OSCI_CONF names is missing, other
+ * errors (logged) when unreadable. The file's path is written into path (when path_len > 0). */
+int osci_conf_interchip(uint32_t device, struct osci_interchip_conf *out, char *path, size_t path_len);
+
 /* hosts.conf (OSCI_HOSTS or /etc/opensci/hosts.conf): node id -> host address. */
 struct osci_host { uint32_t node_id; char addr[64]; };
 int osci_hosts_load(struct osci_host *out, unsigned int max, unsigned int *count_p);

@@ -40,6 +40,7 @@ static NvSciError to_nverr(int err)
     case -EACCES:
     case -EPERM: return NvSciError_NotPermitted;
     case -EPROTO: return NvSciError_InvalidState;
+    case -ENODEV: return NvSciError_NoSuchDevice;
     case -ETIMEDOUT: return NvSciError_Timeout;
     case -EINTR: return NvSciError_InterruptedCall;
     case -EMFILE:

@@ -10,8 +10,13 @@
 #include <unistd.h>
 
 #include "ipc_internal.h"
+#include "osci_drv.h"
+#include "osci_log.h"
 
 #define CFG_MAX_FIELDS 12
+
+_Static_assert(IPC_CFG_MAX_NFRAMES == OSCI_IC_MAX_NFRAMES && IPC_CFG_MAX_CHANNEL == OSCI_IC_MAX_CHANNEL,
+               "opensci.conf's interchip limits are NvSciIpc's");
 #define CFG_MAX_FILE (4u << 20)
 
 static const char *const be_names[IPC_BE_COUNT] = {
@@ -120,19 +125,36 @@ static int check_unique(struct parser *ps, const char *name)
     return 0;
 }
 
-static int parse_geometry(struct parser *ps, const struct field *fn, const struct field *fs, uint32_t *nframes,
-                          uint32_t *frame_size)
+static int parse_nframes(struct parser *ps, const struct field *fn, uint32_t *nframes)
 {
     if (parse_u32(fn, IPC_CFG_MAX_NFRAMES, nframes) < 0 || *nframes == 0)
         return fail(ps, "nframes '%.*s' must be a number from 1 to %u", (int)(fn->len > 32 ? 32 : fn->len), fn->p,
                     IPC_CFG_MAX_NFRAMES);
+    return 0;
+}
+
+static int parse_frame_size(struct parser *ps, const struct field *fs, uint32_t *frame_size)
+{
     if (parse_u32(fs, IPC_CFG_MAX_CHANNEL, frame_size) < 0 || *frame_size == 0 || *frame_size % 64)
         return fail(ps, "frame_size '%.*s' must be a nonzero multiple of 64", (int)(fs->len > 32 ? 32 : fs->len),
                     fs->p);
-    if ((uint64_t)*nframes * *frame_size > IPC_CFG_MAX_CHANNEL)
-        return fail(ps, "channel of %u frames of %u bytes exceeds %u bytes", *nframes, *frame_size,
+    return 0;
+}
+
+static int check_channel(struct parser *ps, uint32_t nframes, uint32_t frame_size)
+{
+    if ((uint64_t)nframes * frame_size > IPC_CFG_MAX_CHANNEL)
+        return fail(ps, "channel of %u frames of %u bytes exceeds %u bytes", nframes, frame_size,
                     IPC_CFG_MAX_CHANNEL);
     return 0;
+}
+
+static int parse_geometry(struct parser *ps, const struct field *fn, const struct field *fs, uint32_t *nframes,
+                          uint32_t *frame_size)
+{
+    int ret;
+    if ((ret = parse_nframes(ps, fn, nframes)) < 0 || (ret = parse_frame_size(ps, fs, frame_size)) < 0) return ret;
+    return check_channel(ps, *nframes, *frame_size);
 }
 
 static int parse_pair(struct parser *ps, enum ipc_backend be, const struct field *f, int nf)
@@ -165,13 +187,15 @@ static int parse_pair(struct parser *ps, enum ipc_backend be, const struct field
     return 0;
 }
 
+/* INTER_VM, INTER_CHIP. A geometry field on an INTER_CHIP line is checked alone here; the product of the
+ * two, when one comes from opensci.conf, at open (ipc__chip_route). */
 static int parse_single(struct parser *ps, enum ipc_backend be, const struct field *f, int nf)
 {
     char name[NVSCIIPC_MAX_ENDPOINT_NAME];
     struct ipc_cfg_ep *e;
-    uint32_t info, nframes = IPC_CHIP_DEFAULT_NFRAMES, frame_size = IPC_CHIP_DEFAULT_FRAME_SIZE, peer = 0;
+    uint32_t info, nframes = IPC_CHIP_DEFAULT_NFRAMES, frame_size = IPC_CHIP_DEFAULT_FRAME_SIZE, peer = 0, set = 0;
     int64_t gid = IPC_GID_NONE;
-    int i, ret, got_n = 0, got_s = 0, got_p = 0;
+    int i, ret;
 
     if (nf < 3)
         return fail(ps, "%s needs <endpoint> <backend info> [<gid>], got %d fields", be_names[be], nf);
@@ -185,30 +209,29 @@ static int parse_single(struct parser *ps, enum ipc_backend be, const struct fie
         const struct field *x = &f[i];
         if (i == 3 && x->len && x->p[0] >= '0' && x->p[0] <= '9') {
             if ((ret = parse_gid(ps, x, &gid)) < 0) return ret;
-        } else if (be == IPC_BE_CHIP && x->len > 5 && !memcmp(x->p, "peer=", 5) && !got_p) {
+        } else if (be == IPC_BE_CHIP && x->len > 5 && !memcmp(x->p, "peer=", 5) && !peer) {
             struct field v = { x->p + 5, x->len - 5 };
-            if (parse_u32(&v, UINT32_MAX, &peer) < 0 || peer == 0)
-                return fail(ps, "peer= needs a nonzero node id");
-            got_p = 1;
-        } else if (be == IPC_BE_CHIP && x->len > 8 && !memcmp(x->p, "nframes=", 8) && !got_n) {
-            got_n = 1;
-        } else if (be == IPC_BE_CHIP && x->len > 11 && !memcmp(x->p, "frame_size=", 11) && !got_s) {
-            got_s = 1;
+            if (parse_u32(&v, 255, &peer) < 0 || peer == 0)
+                return fail(ps, "peer='%.*s' is not a node id in 1..255", (int)(v.len > 32 ? 32 : v.len), v.p);
+        } else if (be == IPC_BE_CHIP && x->len > 8 && !memcmp(x->p, "nframes=", 8) &&
+                   !(set & IPC_CHIP_SET_NFRAMES)) {
+            struct field v = { x->p + 8, x->len - 8 };
+            if ((ret = parse_nframes(ps, &v, &nframes)) < 0) return ret;
+            set |= IPC_CHIP_SET_NFRAMES;
+        } else if (be == IPC_BE_CHIP && x->len > 11 && !memcmp(x->p, "frame_size=", 11) &&
+                   !(set & IPC_CHIP_SET_FRAME_SIZE)) {
+            struct field v = { x->p + 11, x->len - 11 };
+            if ((ret = parse_frame_size(ps, &v, &frame_size)) < 0) return ret;
+            set |= IPC_CHIP_SET_FRAME_SIZE;
         } else {
             return fail(ps, "unexpected field '%.*s'", (int)(x->len > 32 ? 32 : x->len), x->p);
         }
     }
-    if (got_n || got_s) {
-        struct field fn = { "64", 2 }, fs = { "1536", 4 };
-        for (i = 3; i < nf; i++) {
-            if (f[i].len > 8 && !memcmp(f[i].p, "nframes=", 8)) fn = (struct field){ f[i].p + 8, f[i].len - 8 };
-            if (f[i].len > 11 && !memcmp(f[i].p, "frame_size=", 11))
-                fs = (struct field){ f[i].p + 11, f[i].len - 11 };
-        }
-        if ((ret = parse_geometry(ps, &fn, &fs, &nframes, &frame_size)) < 0) return ret;
-    }
+    if (set == (IPC_CHIP_SET_NFRAMES | IPC_CHIP_SET_FRAME_SIZE) && (ret = check_channel(ps, nframes, frame_size)) < 0)
+        return ret;
     if (!(e = new_ep(ps))) return -ENOMEM;
     snprintf(e->name, sizeof(e->name), "%s", name);
+    snprintf(e->info_text, sizeof(e->info_text), "%.*s", (int)f[2].len, f[2].p);
     e->backend = be;
     e->backend_info = info;
     e->gid = gid;
@@ -219,7 +242,9 @@ static int parse_single(struct parser *ps, enum ipc_backend be, const struct fie
         } else {
             e->device_id = info;
         }
+        e->adapter = e->device_id;
         e->peer_node = peer;
+        e->chip_set = set;
         e->nframes = nframes;
         e->frame_size = frame_size;
     }
@@ -346,4 +371,33 @@ const struct ipc_cfg_ep *ipc__cfg_find(const struct ipc_cfg *cfg, const char *na
     for (i = 0; i < cfg->n; i++)
         if (strcmp(cfg->eps[i].name, name) == 0) return &cfg->eps[i];
     return NULL;
+}
+
+int ipc__chip_route(struct ipc_cfg_ep *ep)
+{
+    struct osci_interchip_conf ic;
+    char path[256] = "opensci.conf";
+    int ret;
+
+    ret = ep->backend_info > OSCI_IC_MAX_DEVICE ? -ENOENT : osci_conf_interchip(ep->backend_info, &ic, path,
+                                                                                 sizeof(path));
+    if (ret == -ENOENT) {
+        if (ep->peer_node) return 0;   /* the line's own peer=, on adapter <device_id>: as before mappings */
+        osci_log(OSCI_LOG_ERROR, "ipc", "%s: INTER_CHIP device %s (config line %u) is not mapped: no \"interchip %s "
+                 "peer=<node>\" line in %s and no peer=<node> on the line", ep->name, ep->info_text, ep->line,
+                 ep->info_text, path);
+        return -ENODEV;
+    }
+    if (ret == -ENOMEM) return ret;
+    if (ret < 0) return -EPROTO;   /* logged by osci_conf_interchip */
+    ep->adapter = ic.adapter_no;
+    if (!ep->peer_node) ep->peer_node = ic.peer_node;
+    if (!(ep->chip_set & IPC_CHIP_SET_NFRAMES) && ic.nframes) ep->nframes = ic.nframes;
+    if (!(ep->chip_set & IPC_CHIP_SET_FRAME_SIZE) && ic.frame_size) ep->frame_size = ic.frame_size;
+    if ((uint64_t)ep->nframes * ep->frame_size > IPC_CFG_MAX_CHANNEL) {
+        osci_log(OSCI_LOG_ERROR, "ipc", "%s: channel of %u frames of %u bytes (config line %u, %s:%u) exceeds %u bytes",
+                 ep->name, ep->nframes, ep->frame_size, ep->line, path, ic.line, IPC_CFG_MAX_CHANNEL);
+        return -EPROTO;
+    }
+    return 0;
 }

@@ -529,16 +529,12 @@ static int chip_open(struct ipc_ep *ep)
     sci_error_t e;
     int ret;
 
-    if (cfg->peer_node == 0) {
-        osci_log(OSCI_LOG_ERROR, "ipc", "%s: INTER_CHIP endpoint (config line %u) has no peer=<node>: the peer "
-                 "node id is required", cfg->name, cfg->line);
-        return -EPROTO;
-    }
+    if ((ret = ipc__chip_route(&ep->cfg)) < 0) return ret;
     if (cfg->gid != IPC_GID_NONE && !ipc__in_group((gid_t)cfg->gid)) return -EACCES;
     if (!(ce = calloc(1, sizeof(*ce)))) return -ENOMEM;
     ce->ep = ep;
     ce->efd = ce->tfd = ce->epfd = -1;
-    ce->adapter = cfg->device_id;
+    ce->adapter = cfg->adapter;
     ce->peer_node = cfg->peer_node;
     ce->nframes = cfg->nframes;
     ce->fsize = cfg->frame_size;
@@ -568,8 +564,8 @@ static int chip_open(struct ipc_ep *ep)
     }
     SCIGetLocalNodeId(ce->adapter, &ce->my_node, 0, &e);
     if (e != SCI_ERR_OK) {
-        osci_log(OSCI_LOG_ERROR, "ipc", "%s: adapter %u (INTER_CHIP device %u): %s", cfg->name, ce->adapter,
-                 ce->adapter, SCIGetErrorString(e));
+        osci_log(OSCI_LOG_ERROR, "ipc", "%s: adapter %u (INTER_CHIP device %s): %s", cfg->name, ce->adapter,
+                 cfg->info_text, SCIGetErrorString(e));
         ret = -EPROTO;
         goto err;
     }

@@ -31,9 +31,14 @@ struct ipc_cfg_ep {
     uint32_t backend_info;      /* VM: queue number; CHIP: the number as written */
     uint32_t xfer_role;         /* CHIP, new format: first two digits */
     uint32_t device_id;         /* CHIP: device (= OpenSCI adapter number) */
-    uint32_t peer_node;         /* CHIP: peer=<node>, 0 = the backend's default */
+    uint32_t peer_node;         /* CHIP: peer=<node>, 0 = not on the line */
+    uint32_t adapter;           /* CHIP: = device_id until ipc__chip_route */
+    uint32_t chip_set;          /* CHIP: IPC_CHIP_SET_* fields given on the line */
+    char info_text[12];         /* CHIP, VM: the backend info as written */
     uint32_t line;
 };
+#define IPC_CHIP_SET_NFRAMES 1u
+#define IPC_CHIP_SET_FRAME_SIZE 2u
 
 struct ipc_cfg {
     struct ipc_cfg_ep *eps;
@@ -50,6 +55,11 @@ int ipc__cfg_load(const char *path, struct ipc_cfg *cfg);
 void ipc__cfg_free(struct ipc_cfg *cfg);
 const struct ipc_cfg_ep *ipc__cfg_find(const struct ipc_cfg *cfg, const char *name);
 const char *ipc__backend_name(enum ipc_backend be);
+/* INTER_CHIP, at open: fills the adapter, peer node and geometry of `ep` from its line's peer=/nframes=/
+ * frame_size= and, for what the line does not give, from opensci.conf's "interchip <device>" line.
+ * -ENODEV (logged, naming the endpoint and device) when neither gives a peer; -EPROTO when opensci.conf
+ * cannot be read or the combined geometry is too large. */
+int ipc__chip_route(struct ipc_cfg_ep *ep);
 
 /* ---- endpoints ---- */
 struct ipc_ep;

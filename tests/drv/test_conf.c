@@ -302,6 +302,118 @@ static void test_registry(void **state)
     assert_int_equal(osci_drv_open(&c, &d), -EINVAL);
 }
 
+static int parse_ic(const char *text, struct osci_interchip_conf *out, unsigned int *n, char *err)
+{
+    return osci_conf_parse_interchip("test.conf", text, strlen(text), out, OSCI_IC_MAX, n, err, 256);
+}
+
+/* interchip <device> [adapter=<n>] peer=<node> [nframes=<n>] [frame_size=<bytes>] */
+static void test_interchip(void **state)
+{
+    static struct osci_interchip_conf ic[OSCI_IC_MAX];
+    struct osci_adapter_conf a[OSCI_MAX_ADAPTERS];
+    struct osci_interchip_conf one;
+    unsigned int n = 99;
+    char err[256], path[256];
+    const char *text =
+        "adapter 0 simntb\n"
+        "adapter 2 simntb fabric=x\n"
+        "interchip 0000 adapter=2 peer=3 nframes=16 frame_size=4096   # NVIDIA's nvscic2c_pcie_*\n"
+        "interchip\t0105 peer=255\n"
+        "interchip 1005 frame_size=64 peer=1 adapter=0 nframes=65536\n"
+        "interchip 7 peer=9\n";
+    (void)state;
+    assert_int_equal(parse_ic(text, ic, &n, err), 0);
+    assert_int_equal(n, 4);
+    assert_int_equal(ic[0].device, 0);
+    assert_int_equal(ic[0].adapter_no, 2);
+    assert_int_equal(ic[0].peer_node, 3);
+    assert_int_equal(ic[0].nframes, 16);
+    assert_int_equal(ic[0].frame_size, 4096);
+    assert_int_equal(ic[0].line, 3);
+    assert_int_equal(ic[1].device, 105);
+    assert_int_equal(ic[1].adapter_no, 0);
+    assert_int_equal(ic[1].peer_node, 255);
+    assert_int_equal(ic[1].nframes, 0);        /* not given */
+    assert_int_equal(ic[1].frame_size, 0);
+    assert_int_equal(ic[2].device, 1005);
+    assert_int_equal(ic[2].nframes, 65536);
+    assert_int_equal(ic[3].device, 7);
+    /* The adapters of the same file are unaffected by the interchip lines. */
+    assert_int_equal(parse(text, a, &n, err), 0);
+    assert_int_equal(n, 2);
+    /* Without adapter lines the default adapter 0 is there to map to. */
+    assert_int_equal(parse_ic("interchip 0000 peer=2\n", ic, &n, err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(parse_ic("", ic, &n, err), 0);
+    assert_int_equal(n, 0);
+
+    static const struct { const char *text; int line; const char *reason; } bad[] = {
+        { "interchip\n", 1, "expected \"interchip <device>" },
+        { "interchip 0000\n", 1, "interchip device 0000 has no peer=<node>" },
+        { "interchip peer=2\n", 1, "not 1 to 4 decimal digits" },
+        { "interchip 10000 peer=2\n", 1, "not 1 to 4 decimal digits" },
+        { "interchip 00105 peer=2\n", 1, "not 1 to 4 decimal digits" },
+        { "interchip -1 peer=2\n", 1, "not 1 to 4 decimal digits" },
+        { "interchip 0105 peer=2\n#\ninterchip 105 peer=3\n", 3, "already mapped on line 1" },
+        { "interchip 0000 peer\n", 1, "not key=value" },
+        { "interchip 0000 =2\n", 1, "not key=value" },
+        { "interchip 0000 node=2\n", 1, "unknown interchip key \"node\"" },
+        { "interchip 0000 peer=2 peer=3\n", 1, "key peer given twice" },
+        { "interchip 0000 adapter=0\n", 1, "has no peer=<node>" },
+        { "interchip 0000 peer=0\n", 1, "peer=\"0\" is not a node id in 1..255" },
+        { "interchip 0000 peer=256\n", 1, "peer=\"256\" is not a node id in 1..255" },
+        { "interchip 0000 peer=\n", 1, "peer=\"\" is not a node id" },
+        { "interchip 0000 peer=2 adapter=8\n", 1, "adapter=\"8\" is not an adapter number in 0..7" },
+        { "interchip 0000 peer=2 adapter=x\n", 1, "adapter=\"x\"" },
+        { "interchip 0000 peer=2 nframes=0\n", 1, "nframes=\"0\" is not in 1..65536" },
+        { "interchip 0000 peer=2 nframes=65537\n", 1, "nframes=\"65537\"" },
+        { "interchip 0000 peer=2 nframes=99999999999\n", 1, "nframes=" },
+        { "interchip 0000 peer=2 frame_size=0\n", 1, "frame_size=\"0\" is not a nonzero multiple of 64" },
+        { "interchip 0000 peer=2 frame_size=100\n", 1, "frame_size=\"100\"" },
+        { "interchip 0000 peer=2 frame_size=268435520\n", 1, "frame_size=\"268435520\"" },
+        { "interchip 0000 peer=2 nframes=65536 frame_size=8192\n", 1, "channel of 65536 frames of 8192 bytes" },
+        { "adapter 0 simntb\n\ninterchip 0000 peer=2 adapter=1\n", 3, "adapter 1 is not configured" },
+        { "interchip 0000 peer=2 adapter=3\nadapter 3 simntb\nadapter 0 simntb\ninterchip 1 peer=2 adapter=1\n", 4,
+          "adapter 1 is not configured" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char want[64];
+        n = 77;
+        assert_int_equal(parse_ic(bad[i].text, ic, &n, err), -EINVAL);
+        assert_int_equal(n, 77);
+        snprintf(want, sizeof(want), "test.conf:%d: ", bad[i].line);
+        if (strncmp(err, want, strlen(want)) || !strstr(err, bad[i].reason))
+            fail_msg("case %zu: error \"%s\", wanted \"%s...%s\"", i, err, want, bad[i].reason);
+        /* osci_conf_parse refuses the same file: SCIInitialize and NvSciIpc read one file the same way. */
+        assert_int_equal(parse(bad[i].text, a, &n, err), -EINVAL);
+        assert_int_equal(strncmp(err, want, strlen(want)), 0);
+    }
+    /* At most OSCI_IC_MAX lines. */
+    {
+        static char big[OSCI_IC_MAX * 32 + 64];
+        big[0] = '\0';
+        for (int i = 0; i <= OSCI_IC_MAX; i++) sprintf(big + strlen(big), "interchip %d peer=2\n", i);
+        assert_int_equal(parse_ic(big, ic, &n, err), -EINVAL);
+        assert_non_null(strstr(err, "more than 128 interchip lines"));
+    }
+
+    /* osci_conf_interchip: OSCI_CONF, looked up by device number. */
+    char tmp[] = "/tmp/ipccfg-conf-XXXXXX";
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    setenv("OSCI_CONF", tmp, 1);
+    assert_int_equal(osci_conf_interchip(105, &one, path, sizeof(path)), 0);
+    assert_int_equal(one.peer_node, 255);
+    assert_string_equal(path, tmp);
+    assert_int_equal(osci_conf_interchip(1009, &one, path, sizeof(path)), -ENOENT);
+    unlink(tmp);
+    assert_int_equal(osci_conf_interchip(105, &one, path, sizeof(path)), -EINVAL);   /* named and missing */
+    unsetenv("OSCI_CONF");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_hosts),
         cmocka_unit_test(test_load_env),
         cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_interchip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* Fuzzes both configuration parsers: opensci.conf and hosts.conf. */
+/* Fuzzes both configuration parsers: opensci.conf (adapters and interchip lines) and hosts.conf. */
 #include <stdint.h>
 #include <string.h>
 
@@ -9,11 +9,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct osci_adapter_conf a[OSCI_MAX_ADAPTERS];
+    static struct osci_interchip_conf ic[OSCI_IC_MAX];
     struct osci_host h[16];
-    unsigned int n;
+    unsigned int n, n_ic;
     char err[256];
+    int ic_ret;
 
-    if (osci_conf_parse("fuzz.conf", (const char *)data, size, a, OSCI_MAX_ADAPTERS, &n, err, sizeof(err)) == 0) {
+    ic_ret = osci_conf_parse_interchip("fuzz.conf", (const char *)data, size, ic, OSCI_IC_MAX, &n_ic, err,
+                                       sizeof(err));
+    if (ic_ret == 0) {
+        for (unsigned int i = 0; i < n_ic; i++) {
+            if (ic[i].device > OSCI_IC_MAX_DEVICE || ic[i].adapter_no >= OSCI_MAX_ADAPTERS ||
+                ic[i].peer_node == 0 || ic[i].peer_node > 255 || ic[i].nframes > OSCI_IC_MAX_NFRAMES ||
+                ic[i].frame_size % 64 || ic[i].line == 0 ||
+                (uint64_t)ic[i].nframes * ic[i].frame_size > OSCI_IC_MAX_CHANNEL)
+                __builtin_trap();
+            for (unsigned int j = 0; j < i; j++)
+                if (ic[j].device == ic[i].device)
+                    __builtin_trap();
+        }
+    } else if (!memchr(err, '\0', sizeof(err)) || strncmp(err, "fuzz.conf:", 10)) {
+        __builtin_trap();
+    }
+    /* One file, one verdict. */
+    if ((osci_conf_parse("fuzz.conf", (const char *)data, size, a, OSCI_MAX_ADAPTERS, &n, err, sizeof(err)) == 0) !=
+        (ic_ret == 0))
+        __builtin_trap();
+    if (ic_ret == 0) {
         if (n == 0 || n > OSCI_MAX_ADAPTERS)
             __builtin_trap();
         for (unsigned int i = 0; i < n; i++) {

@@ -25,6 +25,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (e->nframes == 0 || e->frame_size == 0 || e->frame_size % 64) abort();
             if ((uint64_t)e->nframes * e->frame_size > IPC_CFG_MAX_CHANNEL) abort();
         }
+        if (e->backend == IPC_BE_CHIP &&
+            (e->peer_node > 255 || e->adapter != e->device_id || e->chip_set > 3 || !e->info_text[0]))
+            abort();
         if ((e->backend == IPC_BE_THREAD || e->backend == IPC_BE_PROCESS) &&
             (!ipc__cfg_find(&cfg, e->peer_name) || e->side > 1))
             abort();

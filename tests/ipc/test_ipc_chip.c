@@ -407,7 +407,7 @@ static int errors_main(int rd, int wr, void *arg)
     snprintf(path, sizeof(path), "%s/errors.cfg", cfg_dir);
     TCHECK((f = fopen(path, "w")) != NULL);
     fprintf(f, "#CFGVER:1\n"
-               "INTER_CHIP nopeer 0000\n"           /* no peer=: refused at open */
+               "INTER_CHIP nopeer 0000\n"           /* no peer=, no interchip mapping: refused at open */
                "INTER_CHIP self 0000 peer=1\n"      /* this node itself */
                "INTER_CHIP noadapter 0007 peer=2\n" /* adapter 7 is not configured */
                "INTER_CHIP ok 0000 peer=2\n");
@@ -415,7 +415,7 @@ static int errors_main(int rd, int wr, void *arg)
     setenv("NVSCIIPC_CFG", path, 1);
     setenv("OSCI_NODE_ID", "1", 1);
     TCHECK(NvSciIpcInit() == NvSciError_Success);
-    TCHECK(NvSciIpcOpenEndpoint("nopeer", &h) == NvSciError_InvalidState);
+    TCHECK(NvSciIpcOpenEndpoint("nopeer", &h) == NvSciError_NoSuchDevice);
     TCHECK(NvSciIpcOpenEndpoint("self", &h) == NvSciError_InvalidState);
     TCHECK(NvSciIpcOpenEndpoint("noadapter", &h) == NvSciError_InvalidState);
     /* No peer yet: the open succeeds, the reset waits for it; I/O is refused meanwhile. */
