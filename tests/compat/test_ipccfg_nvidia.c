@@ -1,0 +1,407 @@
+/* NVIDIA's shipped DRIVE OS 6.0.8.1 x86 nvsciipc.cfg, unchanged (tests/ipc/nvidia_x86_6081.cfg), on simntb:
+ * each node's opensci.conf maps the file's INTER_CHIP device numbers to a peer node ("interchip" lines), and
+ * forked processes, one per node, follow NVIDIA's documented flow (event service: CreateSafe, Init,
+ * OpenEndpointWithEventService, GetEventNotifier, GetEndpointInfo, ResetEndpointSafe, GetEventSafe +
+ * WaitForEvent until CONN_EST, I/O, Delete, Close, Deinit; or select() on the Linux event fd) in both start
+ * orders, counting every frame. Also: an unmapped device is NoSuchDevice, the gid column admits only its
+ * members. The parent never initialises a library: it only forks, steers over pipes and reaps. */
+#include <errno.h>
+#include <grp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "../common/osci_test.h"
+#include "../ipc/ipc_frame.h"
+#include "nvscievent.h"
+#include "nvsciipc.h"
+
+#define NV_CFG "tests/ipc/nvidia_x86_6081.cfg"
+#define EP_C2C "nvscic2c_pcie_s0_c5_1"     /* device 0000, gid 36000 */
+#define EP_EGL "egl_nvscic2c_5_prod"       /* device 0105, gid 36022 */
+#define WAIT_US 5000000
+#define T_MS 15000
+#define ROUNDS 100                         /* runs per start order */
+#define NFRAMES 100                        /* frames per run: more than the 16-frame FIFO holds */
+
+enum { MSG_OPEN = 1, MSG_DONE };
+
+static char conf_dir[64];
+
+/* Each node's opensci.conf: node 1 reaches node 2 through device 0000 and node 3 through device 0105. */
+static const char *const node_conf[4] = {
+    NULL,
+    "node_id = 1\nadapter 0 simntb\n"
+    "interchip 0000 adapter=0 peer=2 nframes=16 frame_size=256\n"
+    "interchip 0105 peer=3\n",
+    "node_id = 2\nadapter 0 simntb\ninterchip 0000 peer=1 nframes=16 frame_size=256\n",
+    "node_id = 3\nadapter 0 simntb\ninterchip 0105 adapter=0 peer=1\n",
+};
+
+/* In the child, before any library call: the node's opensci.conf, NVIDIA's nvsciipc.cfg. */
+static int child_env(unsigned node)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/node%u.conf", conf_dir, node);
+    unsetenv("OSCI_NODE_ID");
+    setenv("OSCI_CONF", path, 1);
+    setenv("NVSCIIPC_CFG", NV_CFG, 1);
+    return 0;
+}
+
+/* ---- NVIDIA's flow ---- */
+struct ep {
+    NvSciIpcEndpoint h;
+    NvSciEventLoopService *svc;   /* NULL: select() on the Linux event fd */
+    NvSciEventNotifier *note;
+    NvSciIpcEndpointInfo info;
+};
+
+static int ep_open(struct ep *e, const char *name, NvSciEventLoopService *svc)
+{
+    memset(e, 0, sizeof(*e));
+    e->svc = svc;
+    if (svc) {
+        if (NvSciIpcOpenEndpointWithEventService(name, &e->h, &svc->EventService) != NvSciError_Success) return -1;
+        if (NvSciIpcGetEventNotifier(e->h, &e->note) != NvSciError_Success) return -1;
+    } else if (NvSciIpcOpenEndpoint(name, &e->h) != NvSciError_Success) {
+        return -1;
+    }
+    if (NvSciIpcGetEndpointInfo(e->h, &e->info) != NvSciError_Success) return -1;
+    return NvSciIpcResetEndpointSafe(e->h) == NvSciError_Success ? 0 : -1;
+}
+
+/* 0 woken, -1 timed out or failed. */
+static int ep_wait(struct ep *e)
+{
+    if (e->svc) return e->svc->WaitForEvent(e->note, WAIT_US) == NvSciError_Success ? 0 : -1;
+    int32_t fd;
+    fd_set rfds;
+    struct timeval tv = { WAIT_US / 1000000, WAIT_US % 1000000 };
+    if (NvSciIpcGetLinuxEventFd(e->h, &fd) != NvSciError_Success) return -1;
+    FD_ZERO(&rfds);
+    FD_SET(fd, &rfds);
+    return select(fd + 1, &rfds, NULL, NULL, &tv) > 0 ? 0 : -1;
+}
+
+static int ep_establish(struct ep *e)
+{
+    for (;;) {
+        uint32_t ev;
+        if (NvSciIpcGetEventSafe(e->h, &ev) != NvSciError_Success) return -1;
+        if (ev & NV_SCI_IPC_EVENT_CONN_EST_ALL) return 0;
+        if (ep_wait(e) < 0) return -1;
+    }
+}
+
+/* The sample write loop: write while GetEventSafe reports WRITE, else wait. */
+static int ep_write_n(struct ep *e, uint64_t n)
+{
+    uint64_t seq = 0;
+    while (seq < n) {
+        uint32_t ev, bytes;
+        uint64_t buf[8];
+        if (NvSciIpcGetEventSafe(e->h, &ev) != NvSciError_Success) return -1;
+        if (!(ev & NV_SCI_IPC_EVENT_WRITE)) {
+            if (ep_wait(e) < 0) return -1;
+            continue;
+        }
+        fill(buf, seq);
+        NvSciError err = NvSciIpcWriteSafe(e->h, buf, sizeof(buf), &bytes);
+        if (err == NvSciError_Success && bytes == sizeof(buf)) seq++;
+        else if (err != NvSciError_InsufficientMemory) return -1;
+    }
+    return 0;
+}
+
+/* The sample read loop: read while GetEventSafe reports READ, else wait; every frame in order, intact. */
+static int ep_read_n(struct ep *e, uint64_t n)
+{
+    uint64_t seq = 0;
+    while (seq < n) {
+        uint32_t ev, bytes;
+        uint64_t buf[8];
+        if (NvSciIpcGetEventSafe(e->h, &ev) != NvSciError_Success) return -1;
+        if (!(ev & NV_SCI_IPC_EVENT_READ)) {
+            if (ep_wait(e) < 0) return -1;
+            continue;
+        }
+        NvSciError err = NvSciIpcReadSafe(e->h, buf, sizeof(buf), &bytes);
+        if (err == NvSciError_InsufficientMemory) continue;
+        if (err != NvSciError_Success || bytes != sizeof(buf) || !check(buf, seq)) {
+            fprintf(stderr, "child %d: frame %llu lost or corrupt (err %#x)\n", (int)getpid(),
+                    (unsigned long long)seq, (unsigned)err);
+            return -1;
+        }
+        seq++;
+    }
+    return 0;
+}
+
+static void ep_close(struct ep *e)
+{
+    if (e->note) e->note->Delete(e->note);
+    NvSciIpcCloseEndpointSafe(e->h, false);
+}
+
+/* NVIDIA's file gives the endpoints gids 36000 and 36022, which are enforced: the runner must be root or a
+ * member of both to open them. */
+static int may_open(void)
+{
+    gid_t g[256];
+    int n = getgroups(256, g), have = 0;
+    if (geteuid() == 0) return 1;
+    for (int i = 0; i < n; i++) have |= (g[i] == 36000) | (g[i] == 36022) << 1;
+    return have == 3;
+}
+
+/* ---- one channel over device 0000: writer on node 1 (event service), reader on node 2 (select) ---- */
+struct role {
+    unsigned node;
+    int writer;
+};
+
+static int pair_main(int rd, int wr, void *arg)
+{
+    const struct role *r = arg;
+    NvSciEventLoopService *svc = NULL;
+    struct ep e;
+    uint32_t m;
+    TCHECK(child_env(r->node) == 0);
+    if (r->writer) TCHECK(NvSciEventLoopServiceCreateSafe(1, NULL, &svc) == NvSciError_Success);
+    TCHECK(NvSciIpcInit() == NvSciError_Success);
+    TCHECK(ep_open(&e, EP_C2C, svc) == 0);
+    TCHECK(e.info.nframes == 16 && e.info.frame_size == 256);   /* the geometry of the interchip line */
+    TCHECK(tproc_send_u32(wr, MSG_OPEN) == 0);
+    TCHECK(ep_establish(&e) == 0);
+    if (r->writer) {
+        TCHECK(ep_write_n(&e, NFRAMES) == 0);
+    } else {
+        TCHECK(ep_read_n(&e, NFRAMES) == 0);
+    }
+    TCHECK(tproc_send_u32(wr, MSG_DONE) == 0);
+    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);   /* both are done: no close while the other still reads */
+    ep_close(&e);
+    NvSciIpcDeinit();
+    if (svc) svc->EventService.Delete(&svc->EventService);
+    return 0;
+}
+
+static void run_pair(int writer_first)
+{
+    struct role wr = { 1, 1 }, rd = { 2, 0 };
+    struct tproc first, second;
+    uint32_t m;
+    assert_int_equal(tproc_start(&first, pair_main, writer_first ? &wr : &rd), 0);
+    assert_int_equal(tproc_recv_u32(first.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_OPEN);
+    assert_int_equal(tproc_start(&second, pair_main, writer_first ? &rd : &wr), 0);
+    assert_int_equal(tproc_recv_u32(second.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_OPEN);
+    assert_int_equal(tproc_recv_u32(first.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_DONE);
+    assert_int_equal(tproc_recv_u32(second.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_DONE);
+    assert_int_equal(tproc_send_u32(first.wr, MSG_DONE), 0);
+    assert_int_equal(tproc_send_u32(second.wr, MSG_DONE), 0);
+    assert_int_equal(tproc_wait(&first, T_MS), 0);
+    assert_int_equal(tproc_wait(&second, T_MS), 0);
+}
+
+static void test_pair_writer_first(void **state)
+{
+    (void)state;
+    if (!may_open()) skip();
+    for (int i = 0; i < ROUNDS; i++) run_pair(1);
+}
+
+static void test_pair_reader_first(void **state)
+{
+    (void)state;
+    if (!may_open()) skip();
+    for (int i = 0; i < ROUNDS; i++) run_pair(0);
+}
+
+/* ---- two devices, two peer nodes: node 1 writes to node 2 over 0000 and to node 3 over 0105 at once ---- */
+static int hub_main(int rd, int wr, void *arg)
+{
+    NvSciEventLoopService *svc;
+    struct ep c2c, egl;
+    uint32_t m;
+    (void)arg;
+    TCHECK(child_env(1) == 0);
+    TCHECK(NvSciEventLoopServiceCreateSafe(1, NULL, &svc) == NvSciError_Success);
+    TCHECK(NvSciIpcInit() == NvSciError_Success);
+    TCHECK(ep_open(&c2c, EP_C2C, svc) == 0);
+    TCHECK(ep_open(&egl, EP_EGL, NULL) == 0);
+    TCHECK(egl.info.nframes == 64 && egl.info.frame_size == 1536);   /* 0105 gives no geometry: defaults */
+    TCHECK(tproc_send_u32(wr, MSG_OPEN) == 0);
+    TCHECK(ep_establish(&c2c) == 0);
+    TCHECK(ep_establish(&egl) == 0);
+    TCHECK(ep_write_n(&c2c, NFRAMES) == 0);
+    TCHECK(ep_write_n(&egl, NFRAMES) == 0);
+    TCHECK(tproc_send_u32(wr, MSG_DONE) == 0);
+    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
+    ep_close(&egl);
+    ep_close(&c2c);
+    NvSciIpcDeinit();
+    svc->EventService.Delete(&svc->EventService);
+    return 0;
+}
+
+static int leaf_main(int rd, int wr, void *arg)
+{
+    unsigned node = (unsigned)(uintptr_t)arg;
+    struct ep e;
+    uint32_t m;
+    TCHECK(child_env(node) == 0);
+    TCHECK(NvSciIpcInit() == NvSciError_Success);
+    TCHECK(ep_open(&e, node == 2 ? EP_C2C : EP_EGL, NULL) == 0);
+    TCHECK(tproc_send_u32(wr, MSG_OPEN) == 0);
+    TCHECK(ep_establish(&e) == 0);
+    TCHECK(ep_read_n(&e, NFRAMES) == 0);
+    TCHECK(tproc_send_u32(wr, MSG_DONE) == 0);
+    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
+    ep_close(&e);
+    NvSciIpcDeinit();
+    return 0;
+}
+
+static void run_star(int hub_first)
+{
+    struct tproc p[3];   /* hub, node 2, node 3 */
+    uint32_t m;
+    int i, order[3] = { 0, 1, 2 };
+    if (!hub_first) order[0] = 1, order[1] = 2, order[2] = 0;
+    for (i = 0; i < 3; i++) {
+        int k = order[i];
+        assert_int_equal(tproc_start(&p[k], k == 0 ? hub_main : leaf_main, (void *)(uintptr_t)(k + 1)), 0);
+        assert_int_equal(tproc_recv_u32(p[k].rd, &m, T_MS), 0);
+        assert_int_equal(m, MSG_OPEN);
+    }
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(tproc_recv_u32(p[i].rd, &m, T_MS), 0);
+        assert_int_equal(m, MSG_DONE);
+    }
+    for (i = 0; i < 3; i++) assert_int_equal(tproc_send_u32(p[i].wr, MSG_DONE), 0);
+    for (i = 0; i < 3; i++) assert_int_equal(tproc_wait(&p[i], T_MS), 0);
+}
+
+static void test_two_devices_two_nodes(void **state)
+{
+    (void)state;
+    if (!may_open()) skip();
+    for (int i = 0; i < ROUNDS / 2; i++) {
+        run_star(1);
+        run_star(0);
+    }
+}
+
+/* ---- unmapped devices and the gid column ---- */
+static int unmapped_main(int rd, int wr, void *arg)
+{
+    NvSciIpcEndpoint h;
+    (void)rd;
+    (void)wr;
+    (void)arg;
+    TCHECK(child_env(2) == 0);   /* node 2 maps only 0000 */
+    TCHECK(NvSciIpcInit() == NvSciError_Success);
+    TCHECK(NvSciIpcOpenEndpoint(EP_EGL, &h) == NvSciError_NoSuchDevice);
+    TCHECK(NvSciIpcOpenEndpoint("egl_nvscic2c_5_cons", &h) == NvSciError_NoSuchDevice);
+    TCHECK(NvSciIpcOpenEndpoint("egl_nvscic2c_9_cons", &h) == NvSciError_NoSuchDevice);
+    NvSciIpcDeinit();
+    return 0;
+}
+
+static void test_unmapped(void **state)
+{
+    struct tproc p;
+    (void)state;
+    assert_int_equal(tproc_start(&p, unmapped_main, NULL), 0);
+    assert_int_equal(tproc_wait(&p, T_MS), 0);
+}
+
+/* As user nobody: without group 36000 the mapped endpoint is NotPermitted; with it, it opens. */
+static int gid_main(int rd, int wr, void *arg)
+{
+    int member = (int)(uintptr_t)arg;
+    gid_t g = 36000;
+    char fabric[96];
+    NvSciIpcEndpoint h;
+    (void)rd;
+    (void)wr;
+    TCHECK(child_env(1) == 0);
+    /* a fabric of its own: the others' files belong to root */
+    snprintf(fabric, sizeof(fabric), "%s-gid%d", getenv("OSCI_FABRIC"), member);
+    setenv("OSCI_FABRIC", fabric, 1);
+    TCHECK(setgroups(member ? 1 : 0, &g) == 0);
+    TCHECK(setgid(65534) == 0 && setuid(65534) == 0);
+    TCHECK(NvSciIpcInit() == NvSciError_Success);
+    if (member) {
+        TCHECK(NvSciIpcOpenEndpoint(EP_C2C, &h) == NvSciError_Success);
+        TCHECK(NvSciIpcCloseEndpointSafe(h, false) == NvSciError_Success);
+    } else {
+        TCHECK(NvSciIpcOpenEndpoint(EP_C2C, &h) == NvSciError_NotPermitted);
+    }
+    NvSciIpcDeinit();
+    return 0;
+}
+
+static void test_gid(void **state)
+{
+    struct tproc p;
+    (void)state;
+    if (geteuid() != 0) skip();   /* needs to become another user */
+    assert_int_equal(tproc_start(&p, gid_main, (void *)0), 0);
+    assert_int_equal(tproc_wait(&p, T_MS), 0);
+    assert_int_equal(tproc_start(&p, gid_main, (void *)1), 0);
+    assert_int_equal(tproc_wait(&p, T_MS), 0);
+}
+
+static int setup_group(void **state)
+{
+    (void)state;
+    tproc_default_fabric("ipccfg");
+    if (access(NV_CFG, R_OK) != 0) return -1;
+    snprintf(conf_dir, sizeof(conf_dir), "/tmp/ipccfg-%s", "XX" "XX" "XX");
+    if (!mkdtemp(conf_dir) || chmod(conf_dir, 0755) != 0) return -1;
+    for (unsigned n = 1; n <= 3; n++) {
+        char path[128];
+        FILE *f;
+        snprintf(path, sizeof(path), "%s/node%u.conf", conf_dir, n);
+        if (!(f = fopen(path, "w"))) return -1;
+        fputs(node_conf[n], f);
+        fclose(f);
+        if (chmod(path, 0644) != 0) return -1;
+    }
+    return 0;
+}
+
+static int teardown_group(void **state)
+{
+    char cmd[128];
+    (void)state;
+    tproc_reap_all();
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", conf_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_unmapped, tproc_teardown),
+        cmocka_unit_test_teardown(test_pair_writer_first, tproc_teardown),
+        cmocka_unit_test_teardown(test_pair_reader_first, tproc_teardown),
+        cmocka_unit_test_teardown(test_two_devices_two_nodes, tproc_teardown),
+        cmocka_unit_test_teardown(test_gid, tproc_teardown),
+    };
+    return cmocka_run_group_tests(tests, setup_group, teardown_group);
+}
