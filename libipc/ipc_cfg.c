@@ -375,28 +375,33 @@ const struct ipc_cfg_ep *ipc__cfg_find(const struct ipc_cfg *cfg, const char *na
 
 int ipc__chip_route(struct ipc_cfg_ep *ep)
 {
-    struct osci_interchip_conf ic;
+    struct osci_interchip_conf ic = { 0 };
     char path[256] = "opensci.conf";
     int ret;
 
     ret = ep->backend_info > OSCI_IC_MAX_DEVICE ? -ENOENT : osci_conf_interchip(ep->backend_info, &ic, path,
                                                                                  sizeof(path));
     if (ret == -ENOENT) {
-        if (ep->peer_node) return 0;   /* the line's own peer=, on adapter <device_id>: as before mappings */
-        osci_log(OSCI_LOG_ERROR, "ipc", "%s: INTER_CHIP device %s (config line %u) is not mapped: no \"interchip %s "
-                 "peer=<node>\" line in %s and no peer=<node> on the line", ep->name, ep->info_text, ep->line,
-                 ep->info_text, path);
-        return -ENODEV;
+        if (!ep->peer_node) {
+            osci_log(OSCI_LOG_ERROR, "ipc", "%s: INTER_CHIP device %s (config line %u) is not mapped: no \"interchip "
+                     "%s peer=<node>\" line in %s and no peer=<node> on the line", ep->name, ep->info_text, ep->line,
+                     ep->info_text, path);
+            return -ENODEV;
+        }
+        /* the line's own peer=, on adapter <device_id>: as before mappings */
+    } else if (ret < 0) {
+        return ret == -ENOMEM ? ret : -EPROTO;   /* logged by osci_conf_interchip */
+    } else {
+        ep->adapter = ic.adapter_no;
+        if (!ep->peer_node) ep->peer_node = ic.peer_node;
+        if (!(ep->chip_set & IPC_CHIP_SET_NFRAMES) && ic.nframes) ep->nframes = ic.nframes;
+        if (!(ep->chip_set & IPC_CHIP_SET_FRAME_SIZE) && ic.frame_size) ep->frame_size = ic.frame_size;
     }
-    if (ret == -ENOMEM) return ret;
-    if (ret < 0) return -EPROTO;   /* logged by osci_conf_interchip */
-    ep->adapter = ic.adapter_no;
-    if (!ep->peer_node) ep->peer_node = ic.peer_node;
-    if (!(ep->chip_set & IPC_CHIP_SET_NFRAMES) && ic.nframes) ep->nframes = ic.nframes;
-    if (!(ep->chip_set & IPC_CHIP_SET_FRAME_SIZE) && ic.frame_size) ep->frame_size = ic.frame_size;
     if ((uint64_t)ep->nframes * ep->frame_size > IPC_CFG_MAX_CHANNEL) {
-        osci_log(OSCI_LOG_ERROR, "ipc", "%s: channel of %u frames of %u bytes (config line %u, %s:%u) exceeds %u bytes",
-                 ep->name, ep->nframes, ep->frame_size, ep->line, path, ic.line, IPC_CFG_MAX_CHANNEL);
+        char where[300] = "";
+        if (ic.line) snprintf(where, sizeof(where), ", %s:%u", path, ic.line);
+        osci_log(OSCI_LOG_ERROR, "ipc", "%s: channel of %u frames of %u bytes (config line %u%s) exceeds %u bytes",
+                 ep->name, ep->nframes, ep->frame_size, ep->line, where, IPC_CFG_MAX_CHANNEL);
         return -EPROTO;
     }
     return 0;

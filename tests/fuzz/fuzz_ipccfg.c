@@ -23,7 +23,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (len == 0 || len >= NVSCIIPC_MAX_ENDPOINT_NAME) abort();
         if (e->backend == IPC_BE_THREAD || e->backend == IPC_BE_PROCESS || e->backend == IPC_BE_CHIP) {
             if (e->nframes == 0 || e->frame_size == 0 || e->frame_size % 64) abort();
-            if ((uint64_t)e->nframes * e->frame_size > IPC_CFG_MAX_CHANNEL) abort();
+            /* INTER_CHIP: with one of the two from opensci.conf, the product is checked at open */
+            if ((uint64_t)e->nframes * e->frame_size > IPC_CFG_MAX_CHANNEL &&
+                (e->backend != IPC_BE_CHIP || e->chip_set == (IPC_CHIP_SET_NFRAMES | IPC_CHIP_SET_FRAME_SIZE)))
+                abort();
         }
         if (e->backend == IPC_BE_CHIP &&
             (e->peer_node > 255 || e->adapter != e->device_id || e->chip_set > 3 || !e->info_text[0]))

@@ -333,6 +333,8 @@ static void test_chip_route(void **state)
     /* The combined geometry is checked: 65536 frames of 128 bytes fit, of 8192 bytes do not. */
     assert_int_equal(route("#CFGVER:1\nINTER_CHIP c 0000 nframes=65536\n", "c", &e), 0);
     assert_int_equal(route("#CFGVER:1\nINTER_CHIP c 1005 nframes=65536\n", "c", &e), -EPROTO);
+    /* ... also with the default: 64 frames of 8 MiB are too many */
+    assert_int_equal(route("#CFGVER:1\nINTER_CHIP c 0107 peer=2 frame_size=8388608\n", "c", &e), -EPROTO);
     unlink(conf_path);
     /* A malformed or missing named opensci.conf is an error, not "no mapping". */
     write_conf("interchip 0000 peer=300\n");
