@@ -1,5 +1,6 @@
 /*
- * Configuration: opensci.conf (adapters) and hosts.conf (node id -> address). The parsers are
+ * Configuration: opensci.conf (adapters, NvSciIpc's interchip device mapping) and hosts.conf
+ * (node id -> address). The parsers are
  * pure (text in, tables out) so they can be fuzzed; *_load add the files and the environment.
  * Any malformed line is an error "<file>:<line>: <reason>", never a silent skip.
  */
@@ -181,7 +182,7 @@ static int conf_parse_adapter(struct conf_cursor *c, char **f, int nf, struct os
     return 0;
 }
 
-/* Valid when the line is fully formed; `prev` are the lines before it (duplicate devices). */
+/* One "interchip" line into *ic; `prev` are the lines before it (no device mapped twice). */
 static int conf_parse_interchip(struct conf_cursor *c, char **f, int nf, struct osci_interchip_conf *ic,
                                 const struct osci_interchip_conf *prev, unsigned int n_prev)
 {

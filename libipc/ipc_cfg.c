@@ -14,10 +14,10 @@
 #include "osci_log.h"
 
 #define CFG_MAX_FIELDS 12
+#define CFG_MAX_FILE (4u << 20)
 
 _Static_assert(IPC_CFG_MAX_NFRAMES == OSCI_IC_MAX_NFRAMES && IPC_CFG_MAX_CHANNEL == OSCI_IC_MAX_CHANNEL,
                "opensci.conf's interchip limits are NvSciIpc's");
-#define CFG_MAX_FILE (4u << 20)
 
 static const char *const be_names[IPC_BE_COUNT] = {
     [IPC_BE_THREAD] = "INTER_THREAD",
@@ -187,8 +187,8 @@ static int parse_pair(struct parser *ps, enum ipc_backend be, const struct field
     return 0;
 }
 
-/* INTER_VM, INTER_CHIP. A geometry field on an INTER_CHIP line is checked alone here; the product of the
- * two, when one comes from opensci.conf, at open (ipc__chip_route). */
+/* INTER_VM, INTER_CHIP. A geometry field on an INTER_CHIP line is checked alone here, the product of the
+ * two only when the line gives both: else at open (ipc__chip_route), once opensci.conf may have given one. */
 static int parse_single(struct parser *ps, enum ipc_backend be, const struct field *f, int nf)
 {
     char name[NVSCIIPC_MAX_ENDPOINT_NAME];
