@@ -1,7 +1,7 @@
 /*
  * Configuration: opensci.conf (adapters, NvSciIpc's interchip device mapping) and hosts.conf
- * (node id -> address). The parsers are
- * pure (text in, tables out) so they can be fuzzed; *_load add the files and the environment.
+ * (node id -> address). The parsers are pure (text in, tables out) so they can be fuzzed; *_load
+ * and osci_conf_interchip add the files and the environment.
  * Any malformed line is an error "<file>:<line>: <reason>", never a silent skip.
  */
 #include <ctype.h>
