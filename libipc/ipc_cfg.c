@@ -382,6 +382,12 @@ int ipc__chip_route(struct ipc_cfg_ep *ep)
     ret = ep->backend_info > OSCI_IC_MAX_DEVICE ? -ENOENT : osci_conf_interchip(ep->backend_info, &ic, path,
                                                                                  sizeof(path));
     if (ret == -ENOENT) {
+        if (!ep->peer_node && ep->backend_info > OSCI_IC_MAX_DEVICE) {
+            osci_log(OSCI_LOG_ERROR, "ipc", "%s: INTER_CHIP device %s (config line %u) is not mapped: no peer=<node> "
+                     "on the line, and opensci.conf maps device numbers 0..%u only", ep->name, ep->info_text,
+                     ep->line, OSCI_IC_MAX_DEVICE);
+            return -ENODEV;
+        }
         if (!ep->peer_node) {
             osci_log(OSCI_LOG_ERROR, "ipc", "%s: INTER_CHIP device %s (config line %u) is not mapped: no \"interchip "
                      "%s peer=<node>\" line in %s and no peer=<node> on the line", ep->name, ep->info_text, ep->line,

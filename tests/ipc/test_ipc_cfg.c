@@ -39,6 +39,27 @@ static int teardown(void **state)
     return 0;
 }
 
+static char conf_path[64];
+
+static void write_conf(const char *text)
+{
+    int fd;
+    snprintf(conf_path, sizeof(conf_path), "/tmp/ipccfg-conf-%s", "XX" "XX" "XX");
+    fd = mkstemp(conf_path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    setenv("OSCI_CONF", conf_path, 1);
+}
+
+static int conf_teardown(void **state)
+{
+    if (conf_path[0]) unlink(conf_path);
+    conf_path[0] = '\0';
+    unsetenv("OSCI_CONF");
+    return teardown(state);
+}
+
 static int parse(const char *text, struct ipc_cfg *cfg, char *err)
 {
     return ipc__cfg_parse(text, strlen(text), "t.cfg", cfg, err, 256);
@@ -188,6 +209,7 @@ static void test_init_errors(void **state)
     assert_int_equal(NvSciIpcInit(), NvSciError_InvalidState);
     /* Refcounted Init/Deinit. */
     write_file("#CFGVER:1\nINTER_CHIP c 0000 1\nINTER_VM v 3\n");
+    write_conf("adapter 0 simntb\ninterchip 0105 peer=2\n");   /* nothing for device 0000 */
     assert_int_equal(NvSciIpcInit(), NvSciError_Success);
     assert_int_equal(NvSciIpcInit(), NvSciError_Success);
     NvSciIpcDeinit();
@@ -246,27 +268,6 @@ static void test_nvidia_6081(void **state)
     assert_int_equal(e->device_id, 9);
     assert_int_equal(e->gid, 36031);
     ipc__cfg_free(&cfg);
-}
-
-static char conf_path[64];
-
-static void write_conf(const char *text)
-{
-    int fd;
-    snprintf(conf_path, sizeof(conf_path), "/tmp/ipccfg-conf-%s", "XX" "XX" "XX");
-    fd = mkstemp(conf_path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
-    setenv("OSCI_CONF", conf_path, 1);
-}
-
-static int conf_teardown(void **state)
-{
-    if (conf_path[0]) unlink(conf_path);
-    conf_path[0] = '\0';
-    unsetenv("OSCI_CONF");
-    return teardown(state);
 }
 
 /* Routes the INTER_CHIP endpoint `name` of `text`: the result of ipc__chip_route, *out filled. */
@@ -417,7 +418,7 @@ int main(void)
         cmocka_unit_test(test_seed_format),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_accepts),
-        cmocka_unit_test_teardown(test_init_errors, teardown),
+        cmocka_unit_test_teardown(test_init_errors, conf_teardown),
         cmocka_unit_test(test_nvidia_6081),
         cmocka_unit_test_teardown(test_chip_route, conf_teardown),
         cmocka_unit_test_teardown(test_nvidia_init_open, conf_teardown),
