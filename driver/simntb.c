@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -360,6 +361,15 @@ static int sn_fabric_create(struct sn_drv *d, uint64_t window)
     fd = shm_open(d->shm_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
+    /* Held until `initialized` is stored: an attacher removes a file that never got initialised
+     * only when it can take this lock, i.e. when its creator is gone. */
+    struct stat st;
+    if (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0)
+        goto err_unlink;
+    if (st.st_nlink == 0) {           /* taken for abandoned and removed before we locked it */
+        close(fd);
+        return -EAGAIN;
+    }
     if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0)
         goto err_unlink;
     d->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -389,6 +399,7 @@ static int sn_fabric_create(struct sn_drv *d, uint64_t window)
     pthread_mutex_init(&d->hdr->lock, &ma);
     pthread_mutexattr_destroy(&ma);
     ST(&d->hdr->initialized, 1);
+    flock(fd, LOCK_UN);
     d->fd = fd;
     osci_log(OSCI_LOG_INFO, MOD, "created fabric %s (%" PRIu64 " bytes)", d->fabric, size);
     return 0;
@@ -454,15 +465,25 @@ static int sn_fabric_attach(struct sn_drv *d)
                 break;
             }
         }
-        if (++waited > 200) {             /* ~1 s: the creator died before finishing */
+        if (++waited > 200) {             /* ~1 s: did the creator die before finishing? */
             if (d->observe) {
                 ret = -EPROTO;
                 goto err_close;
             }
-            osci_log(OSCI_LOG_WARN, MOD, "%s: abandoned before initialisation; removing it", d->shm_name);
-            shm_unlink(d->shm_name);
-            close(fd);
-            return 1;
+            if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+                /* Under the creator's lock: still linked means the name is still this file. */
+                if (fstat(fd, &st) == 0 && st.st_nlink > 0) {
+                    osci_log(OSCI_LOG_WARN, MOD, "%s: abandoned before initialisation; removing it",
+                             d->shm_name);
+                    shm_unlink(d->shm_name);
+                }
+                close(fd);
+                return 1;
+            }
+            if (errno != EWOULDBLOCK || waited >= 2000) {  /* else its creator lives and is at it */
+                ret = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+                goto err_close;
+            }
         }
         usleep(5000);
     }
@@ -740,6 +761,8 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
             sn_lock_fabric(d);
             break;
         }
+        if (ret == -EAGAIN)
+            continue;
         if (ret != -EEXIST)
             goto err_free;
         ret = sn_fabric_attach(d);

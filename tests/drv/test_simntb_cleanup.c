@@ -8,6 +8,10 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "drv_test.h"
 
@@ -215,6 +219,54 @@ static void test_leave_join_race(void **state)
     assert_int_equal(t_shm_count(), 0);
 }
 
+/* A fabric file whose creator never initialised it: removed by the next opener once its creator
+ * is gone (its flock released), never while the creator lives. */
+static void test_abandoned_fabric(void **state)
+{
+    char name[96];
+    struct stat st;
+
+    t_new_fabric();
+    snprintf(name, sizeof(name), "/osci.%s", t_fabric);
+    for (int creator_lives = 0; creator_lives < 2; creator_lives++) {
+        struct t_sync s;
+        pid_t pid;
+        int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(fchmod(fd, 0600), 0);
+        if (creator_lives)
+            assert_int_equal(flock(fd, LOCK_EX), 0);
+        else
+            close(fd);
+        t_sync_init(&s);
+        pid = t_fork();
+        if (pid == 0) {
+            struct osci_drv *d;
+            if (creator_lives)
+                close(fd);                /* the lock is the creator's, not this copy's */
+            CHILD_CHECK(t_open(1, &d) == 0);
+            t_sync_post(s.to_parent[1], 'o');
+            CHILD_CHECK(t_sync_wait(s.to_child[0], 10000) == 'c');
+            osci_drv_close(d);
+            exit(0);
+        }
+        assert_true(pid > 0);
+        if (creator_lives) {
+            /* past the ~1 s an attacher waits: it must still wait, the file still linked */
+            assert_int_equal(t_sync_wait(s.to_parent[0], 1500), -1);
+            assert_int_equal(fstat(fd, &st), 0);
+            assert_int_equal(st.st_nlink, 1);
+            close(fd);                    /* the creator "dies" */
+        }
+        assert_int_equal(t_sync_wait(s.to_parent[0], 10000), 'o');
+        assert_int_equal(t_shm_count(), 2);
+        t_sync_post(s.to_child[1], 'c');
+        assert_int_equal(t_reap(pid, 5000), 0);
+        assert_int_equal(t_shm_count(), 0);
+        close_sync(&s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +276,7 @@ int main(void)
         cmocka_unit_test_teardown(test_exit_after_peer_exit, t_teardown),
         cmocka_unit_test_teardown(test_killed_fabric_reclaimed, t_teardown),
         cmocka_unit_test_teardown(test_leave_join_race, t_teardown),
+        cmocka_unit_test_teardown(test_abandoned_fabric, t_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
