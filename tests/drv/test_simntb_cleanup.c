@@ -57,6 +57,18 @@ static void close_sync(struct t_sync *s)
     close(s->to_parent[1]);
 }
 
+/* Set in a child: after the library's exit hook ran, it reports 'e' and waits for a byte. */
+static int late_dtor_rd = -1, late_dtor_wr = -1;
+
+/* Priority 101 runs after every destructor without a priority (the exit hooks). */
+__attribute__((destructor(101))) static void late_dtor(void)
+{
+    if (late_dtor_wr >= 0) {
+        t_sync_post(late_dtor_wr, 'e');
+        t_sync_wait(late_dtor_rd, 10000);
+    }
+}
+
 /* The only node exits without close: fabric and window are gone. */
 static void test_exit_alone(void **state)
 {
@@ -129,6 +141,37 @@ static void test_exit_after_peer_exit(void **state)
     assert_int_equal(t_shm_count(), 0);
     close_sync(&a);
     close_sync(&b);
+}
+
+/* A node has run its exit hook but its process is still there: the other node's close does not
+ * count it and removes the fabric. */
+static void test_close_beside_exiting(void **state)
+{
+    struct osci_drv *d;
+    struct t_sync s;
+    pid_t pid;
+
+    t_new_fabric();
+    assert_int_equal(t_open(1, &d), 0);
+    t_sync_init(&s);
+    pid = t_fork();
+    if (pid == 0) {
+        struct osci_drv *c;
+        CHILD_CHECK(t_open(2, &c) == 0);
+        late_dtor_rd = s.to_child[0];
+        late_dtor_wr = s.to_parent[1];
+        exit(0);
+    }
+    assert_true(pid > 0);
+    assert_int_equal(t_sync_wait(s.to_parent[0], 10000), 'e');
+    assert_int_equal(kill(pid, 0), 0);
+    assert_int_equal(t_shm_count(), 2);        /* its window is gone already */
+    osci_drv_close(d);
+    assert_int_equal(t_shm_count(), 0);
+    t_sync_post(s.to_child[1], 'q');
+    assert_int_equal(t_reap(pid, 5000), 0);
+    assert_int_equal(t_shm_count(), 0);
+    close_sync(&s);
 }
 
 /* Every node SIGKILLed: all files stay; the next node to join reclaims the dead ports' windows
@@ -274,6 +317,7 @@ int main(void)
         cmocka_unit_test_teardown(test_exit_together, t_teardown),
         cmocka_unit_test_teardown(test_exit_peer_stays, t_teardown),
         cmocka_unit_test_teardown(test_exit_after_peer_exit, t_teardown),
+        cmocka_unit_test_teardown(test_close_beside_exiting, t_teardown),
         cmocka_unit_test_teardown(test_killed_fabric_reclaimed, t_teardown),
         cmocka_unit_test_teardown(test_leave_join_race, t_teardown),
         cmocka_unit_test_teardown(test_abandoned_fabric, t_teardown),
