@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -111,7 +112,13 @@ struct sn_drv {
     unsigned int pend_head, pend_count;
     uint32_t drop_db[256], corrupt[256]; /* fault counters by node id (atomic) */
     struct sn_pwin *pwins;
+    struct sn_drv *reg_next;          /* sn_reg list */
 };
+
+/* Drivers this process opened (not observers), for the exit hook. Lock order: sn_reg_lock, then
+ * the fabric lock. */
+static pthread_mutex_t sn_reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sn_drv *sn_reg;
 
 static inline struct sn_drv *to_sn(struct osci_drv *d) { return (struct sn_drv *)d; }
 
@@ -309,6 +316,25 @@ static void sn_reclaim_dead_locked(struct sn_drv *d)
     }
 }
 
+/* Unlinks the fabric file when no port is held by a process that stays (lock held): ports of dead
+ * processes are reclaimed first, ports flagged EXITING do not count. `closing` makes an attacher
+ * that opened the file before the unlink start over, and keeps the name from being unlinked twice
+ * (a second unlink would remove a fabric created since). 1 when removed. */
+static int sn_remove_if_last_locked(struct sn_drv *d)
+{
+    sn_reclaim_dead_locked(d);
+    for (unsigned int p = 0; p < SN_PORTS; p++) {
+        struct sn_port *P = sn_port(d, p);
+        if (p != d->me && LD(&P->state) != SN_FREE && !(LD(&P->flags) & SN_F_EXITING))
+            return 0;
+    }
+    if (d->hdr->closing)
+        return 0;
+    d->hdr->closing = 1;
+    shm_unlink(d->shm_name);
+    return 1;
+}
+
 /* Wakes port p if it sleeps on its event fd (it re-checks everything after arming). */
 static void sn_kick(struct sn_drv *d, unsigned int p)
 {
@@ -335,6 +361,15 @@ static int sn_fabric_create(struct sn_drv *d, uint64_t window)
     fd = shm_open(d->shm_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
+    /* Held until `initialized` is stored: an attacher removes a file that never got initialised
+     * only when it can take this lock, i.e. when its creator is gone. */
+    struct stat st;
+    if (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0)
+        goto err_unlink;
+    if (st.st_nlink == 0) {           /* taken for abandoned and removed before we locked it */
+        close(fd);
+        return -EAGAIN;
+    }
     if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0)
         goto err_unlink;
     d->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -364,6 +399,7 @@ static int sn_fabric_create(struct sn_drv *d, uint64_t window)
     pthread_mutex_init(&d->hdr->lock, &ma);
     pthread_mutexattr_destroy(&ma);
     ST(&d->hdr->initialized, 1);
+    flock(fd, LOCK_UN);
     d->fd = fd;
     osci_log(OSCI_LOG_INFO, MOD, "created fabric %s (%" PRIu64 " bytes)", d->fabric, size);
     return 0;
@@ -429,15 +465,25 @@ static int sn_fabric_attach(struct sn_drv *d)
                 break;
             }
         }
-        if (++waited > 200) {             /* ~1 s: the creator died before finishing */
+        if (++waited > 200) {             /* ~1 s: did the creator die before finishing? */
             if (d->observe) {
                 ret = -EPROTO;
                 goto err_close;
             }
-            osci_log(OSCI_LOG_WARN, MOD, "%s: abandoned before initialisation; removing it", d->shm_name);
-            shm_unlink(d->shm_name);
-            close(fd);
-            return 1;
+            if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+                /* Under the creator's lock: still linked means the name is still this file. */
+                if (fstat(fd, &st) == 0 && st.st_nlink > 0) {
+                    osci_log(OSCI_LOG_WARN, MOD, "%s: abandoned before initialisation; removing it",
+                             d->shm_name);
+                    shm_unlink(d->shm_name);
+                }
+                close(fd);
+                return 1;
+            }
+            if (errno != EWOULDBLOCK || waited >= 2000) {  /* else its creator lives and is at it */
+                ret = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+                goto err_close;
+            }
         }
         usleep(5000);
     }
@@ -614,6 +660,30 @@ static void sn_free_drv(struct sn_drv *d)
     free(d);
 }
 
+static void sn_reg_atfork_lock(void) { pthread_mutex_lock(&sn_reg_lock); }
+static void sn_reg_atfork_unlock(void) { pthread_mutex_unlock(&sn_reg_lock); }
+static void sn_reg_once(void) { pthread_atfork(sn_reg_atfork_lock, sn_reg_atfork_unlock, sn_reg_atfork_unlock); }
+
+static void sn_reg_add(struct sn_drv *d)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sn_reg_once);
+    pthread_mutex_lock(&sn_reg_lock);
+    d->reg_next = sn_reg;
+    sn_reg = d;
+    pthread_mutex_unlock(&sn_reg_lock);
+}
+
+/* sn_reg_lock held. */
+static void sn_reg_del(struct sn_drv *d)
+{
+    for (struct sn_drv **pp = &sn_reg; *pp; pp = &(*pp)->reg_next)
+        if (*pp == d) {
+            *pp = d->reg_next;
+            break;
+        }
+}
+
 static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p)
 {
     const char *fabric = osci_conf_opt(conf, "fabric");
@@ -691,6 +761,8 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
             sn_lock_fabric(d);
             break;
         }
+        if (ret == -EAGAIN)
+            continue;
         if (ret != -EEXIST)
             goto err_free;
         ret = sn_fabric_attach(d);
@@ -713,18 +785,12 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
     for (unsigned int p = 0; p < SN_PORTS; p++)
         if (p != d->me && LD(&sn_port(d, p)->state) == SN_ACTIVE)
             sn_kick(d, p);
+    sn_reg_add(d);
     *drv_p = &d->base;
     return 0;
 err_leave:
     sn_lock_fabric(d);
-    sn_reclaim_dead_locked(d);
-    unsigned int taken = 0;
-    for (unsigned int p = 0; p < SN_PORTS; p++)
-        taken += LD(&sn_port(d, p)->state) != SN_FREE;
-    if (!taken) {
-        d->hdr->closing = 1;
-        shm_unlink(d->shm_name);
-    }
+    sn_remove_if_last_locked(d);
     sn_unlock_fabric(d);
     sn_fabric_detach(d);
 err_free:
@@ -732,10 +798,53 @@ err_free:
     return ret;
 }
 
+/*
+ * Exit hook: a process that returns from main or calls exit() with drivers still open leaves its
+ * port the way close() would have, as far as is safe while its other threads still run: its window
+ * name is unlinked (mappings survive), its port is flagged EXITING (it stays taken until the pid is
+ * gone, so nobody else takes it while those threads still touch it), and when no other port is held
+ * by a process that stays, the fabric file is unlinked. Nothing is unmapped or freed. _exit() and
+ * SIGKILL run no hook: the next node to join or leave reclaims such ports.
+ */
+static void sn_exit_leave(struct sn_drv *d)
+{
+    struct sn_port *P = sn_port(d, d->me);
+    struct timespec ts;
+    char name[128];
+    int r;
+
+    sn_win_name(d, d->me, d->epoch, name, sizeof(name));
+    shm_unlink(name);                 /* unique to this incarnation: safe without the lock */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 1;                   /* a thread of ours interrupted while holding it: give up */
+    r = pthread_mutex_timedlock(&d->hdr->lock, &ts);
+    if (r == EOWNERDEAD)
+        pthread_mutex_consistent(&d->hdr->lock);
+    else if (r)
+        return;
+    __atomic_fetch_or(&P->flags, SN_F_EXITING, __ATOMIC_SEQ_CST);
+    if (sn_remove_if_last_locked(d))
+        osci_log(OSCI_LOG_INFO, MOD, "fabric %s: last node exited; removed", d->fabric);
+    sn_unlock_fabric(d);
+}
+
+__attribute__((destructor)) static void sn_exit_hook(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 1;
+    if (pthread_mutex_timedlock(&sn_reg_lock, &ts))
+        return;
+    for (struct sn_drv *d = sn_reg; d; d = d->reg_next)
+        if (d->pid == getpid())
+            sn_exit_leave(d);
+    pthread_mutex_unlock(&sn_reg_lock);
+}
+
 static void sn_close(struct osci_drv *drv)
 {
     struct sn_drv *d = to_sn(drv);
-    unsigned int taken = 0;
 
     while (d->pwins) {
         struct sn_pwin *pw = d->pwins;
@@ -747,7 +856,10 @@ static void sn_close(struct osci_drv *drv)
     for (unsigned int p = 0; p < SN_PORTS; p++)
         if (d->known[p].pidfd >= 0)
             close(d->known[p].pidfd);
+    pthread_mutex_lock(&sn_reg_lock);   /* held until the port is left: the exit hook waits */
     if (d->observe || getpid() != d->pid) {
+        sn_reg_del(d);
+        pthread_mutex_unlock(&sn_reg_lock);
         if (d->win)
             munmap(d->win, d->win_size);
         if (d->win_fd >= 0)
@@ -758,15 +870,11 @@ static void sn_close(struct osci_drv *drv)
     }
     sn_lock_fabric(d);
     sn_reclaim_locked(d, d->me);
-    sn_reclaim_dead_locked(d);
-    for (unsigned int p = 0; p < SN_PORTS; p++)
-        taken += LD(&sn_port(d, p)->state) != SN_FREE;
-    if (!taken) {
-        d->hdr->closing = 1;
-        shm_unlink(d->shm_name);
+    if (sn_remove_if_last_locked(d))
         osci_log(OSCI_LOG_INFO, MOD, "fabric %s: last node left; removed", d->fabric);
-    }
     sn_unlock_fabric(d);
+    sn_reg_del(d);
+    pthread_mutex_unlock(&sn_reg_lock);
     for (unsigned int p = 0; p < SN_PORTS; p++)
         if (p != d->me && LD(&sn_port(d, p)->state) == SN_ACTIVE)
             sn_kick(d, p);

@@ -21,6 +21,7 @@
 
 enum sn_port_state { SN_FREE = 0, SN_JOINING = 1, SN_ACTIVE = 2 };
 #define SN_F_LIVENESS_LOST 0x1u
+#define SN_F_EXITING       0x2u   /* owner is exiting without close; its window is unlinked */
 
 struct sn_hdr {
     uint64_t magic;

@@ -32,7 +32,7 @@
 
 struct shm_claim {
     _Atomic int32_t pid;         /* 0: free */
-    uint32_t pad;
+    _Atomic uint32_t exiting;    /* its process exits without closing: it does not stay (under lock) */
     _Atomic uint64_t start;      /* process start time (clock ticks since boot) */
 };
 
@@ -82,7 +82,12 @@ struct shm_ep {
     int32_t watched_pid;
     uint64_t watched_start, watch_id;
     _Atomic int peer_died;
+    struct shm_ep *reg_next;     /* shm_reg list */
 };
+
+/* Endpoints this process opened, for the exit hook (lock order: shm_reg_lock, then a header lock). */
+static pthread_mutex_t shm_reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct shm_ep *shm_reg;
 
 static struct shm_ep *to_shm(struct ipc_ep *ep)
 {
@@ -347,7 +352,7 @@ static int release_claim(struct shm_ep *se, int unlink_last)
         atomic_store(&h->claim[se->p].start, 0);
         h->attached--;
     }
-    if (h->attached == 0 && unlink_last && !atomic_load(&h->dead)) {
+    if ((h->attached == 0 || atomic_load(&h->claim[se->p].exiting)) && unlink_last && !atomic_load(&h->dead)) {
         atomic_store(&h->dead, 1);
         mq_unlink(se->mq_name[0]);
         mq_unlink(se->mq_name[1]);
@@ -490,6 +495,7 @@ static int attach(struct shm_ep *se, const struct ipc_cfg_ep *cfg)
         }
         atomic_store(&h->claim[se->s].start, ipc__proc_start(getpid()));
         atomic_store(&h->claim[se->s].pid, getpid());
+        atomic_store(&h->claim[se->s].exiting, 0);
         atomic_store(&h->side[se->s].state, IPC_CS_DISC);
         atomic_store(&h->side[se->s].armed, 0);
         se->notes_seen = atomic_load(&h->side[se->s].notes);
@@ -519,6 +525,70 @@ err_close_rx:
     return ret;
 }
 
+/* ---- exit without close ---- */
+static void shm_reg_atfork_lock(void) { pthread_mutex_lock(&shm_reg_lock); }
+static void shm_reg_atfork_unlock(void) { pthread_mutex_unlock(&shm_reg_lock); }
+static void shm_reg_once(void) { pthread_atfork(shm_reg_atfork_lock, shm_reg_atfork_unlock, shm_reg_atfork_unlock); }
+
+static void shm_reg_add(struct shm_ep *se)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, shm_reg_once);
+    pthread_mutex_lock(&shm_reg_lock);
+    se->reg_next = shm_reg;
+    shm_reg = se;
+    pthread_mutex_unlock(&shm_reg_lock);
+}
+
+static void shm_reg_del(struct shm_ep *se)
+{
+    pthread_mutex_lock(&shm_reg_lock);
+    for (struct shm_ep **pp = &shm_reg; *pp; pp = &(*pp)->reg_next)
+        if (*pp == se) {
+            *pp = se->reg_next;
+            break;
+        }
+    pthread_mutex_unlock(&shm_reg_lock);
+}
+
+/* A process that returns from main or calls exit() with endpoints open: each channel whose other side
+ * does not stay (free, dead, exiting too, or ours) loses its names, as on the last close; else its claim
+ * is marked exiting, and the peer unlinks them when it leaves. Nothing is unmapped or closed: other
+ * threads may still use the endpoint. _exit() and SIGKILL run no hook: the next opener reclaims. */
+static void shm_exit_leave(struct shm_ep *se)
+{
+    struct shm_hdr *h = se->h;
+    struct shm_claim *peer = &h->claim[se->p];
+    struct timespec ts;
+    int rc;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 1;                  /* a thread of ours interrupted while holding it: give up */
+    rc = pthread_mutex_timedlock(&h->lock, &ts);
+    if (rc == EOWNERDEAD) pthread_mutex_consistent(&h->lock);
+    else if (rc) return;
+    atomic_store(&h->claim[se->s].exiting, 1);
+    if (!atomic_load(&h->dead) && (atomic_load(&peer->pid) == 0 || atomic_load(&peer->pid) == getpid() ||
+                                   atomic_load(&peer->exiting) || !claim_alive(peer))) {
+        atomic_store(&h->dead, 1);
+        mq_unlink(se->mq_name[0]);
+        mq_unlink(se->mq_name[1]);
+        shm_unlink(se->shm_name);
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
+__attribute__((destructor)) static void shm_exit_hook(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 1;
+    if (pthread_mutex_timedlock(&shm_reg_lock, &ts)) return;
+    for (struct shm_ep *se = shm_reg; se; se = se->reg_next)
+        if (atomic_load(&se->h->claim[se->s].pid) == getpid()) shm_exit_leave(se);
+    pthread_mutex_unlock(&shm_reg_lock);
+}
+
 static int shm_open_ep(struct ipc_ep *ep)
 {
     const struct ipc_cfg_ep *cfg = &ep->cfg;
@@ -541,6 +611,7 @@ static int shm_open_ep(struct ipc_ep *ep)
     se->rx_frames = (uint8_t *)se->h + HDR_SIZE + (size_t)se->p * se->nframes * se->fsize;
     ep->be = se;
     ep->native.fd = se->mq_rx;
+    shm_reg_add(se);
     return 0;
 err_release:
     release_claim(se, 1);
@@ -555,6 +626,7 @@ static void shm_close(struct ipc_ep *ep, int clear)
 {
     struct shm_ep *se = to_shm(ep);
     (void)clear;   /* the channel's data is discarded either way */
+    shm_reg_del(se);
     if (se->watch_id) ipc__watch_del(se->watch_id);
     if (my_state(se) != IPC_CS_DISC) conn_transition(se, IPC_CE_CLOSE);
     release_claim(se, 1);
