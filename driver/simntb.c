@@ -94,6 +94,7 @@ struct sn_drv {
     uint64_t epoch;
     uint64_t hb_timeout_ms;
     int liveness_lost;
+    int no_mcast;                     /* multicast=0: no multicast window (broadcast by per-member puts) */
     /* own inbound window */
     int win_fd;
     uint8_t *win;
@@ -646,11 +647,15 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
     }
     for (unsigned int i = 0; i < conf->n_opts; i++) {
         const char *k = conf->opts[i].key;
-        if (strcmp(k, "fabric") && strcmp(k, "window") && strcmp(k, "hb_timeout")) {
-            osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: unknown option %s (fabric, window, hb_timeout)",
+        if (strcmp(k, "fabric") && strcmp(k, "window") && strcmp(k, "hb_timeout") && strcmp(k, "multicast")) {
+            osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: unknown option %s (fabric, window, hb_timeout, multicast)",
                      conf->adapter_no, k);
             return -EINVAL;
         }
+    }
+    if ((v = osci_conf_opt(conf, "multicast")) && strcmp(v, "0") && strcmp(v, "1")) {
+        osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: multicast=%s is not 0 or 1", conf->adapter_no, v);
+        return -EINVAL;
     }
     if (conf->node_id > 255) {
         osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: node id %u not in 1..255", conf->adapter_no, conf->node_id);
@@ -664,6 +669,7 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
     d->pid = getpid();
     d->observe = conf->observe;
     d->hb_timeout_ms = hb;
+    d->no_mcast = (v = osci_conf_opt(conf, "multicast")) && !strcmp(v, "0");
     d->win_size = window;
     pthread_mutex_init(&d->lock, NULL);
     pthread_mutex_init(&d->send_lock, NULL);
@@ -1908,6 +1914,8 @@ static int sn_mcast_attach(struct osci_drv *drv, uint32_t group, size_t size, st
 
     if (d->observe)
         return -EPERM;
+    if (d->no_mcast)
+        return -EOPNOTSUPP;
     if (!view || size == 0)
         return -EINVAL;
     if (len > d->win_size)

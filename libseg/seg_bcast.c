@@ -247,6 +247,8 @@ int seg__bcast_alloc(struct seg_lmem *mem, uint32_t id, size_t size)
         if (!a->drv || !a->drv->ops->mcast_attach)
             continue;
         rc = osci_drv_mcast_attach(a->drv, id, size, &mem->view);
+        if (rc == -EOPNOTSUPP)
+            continue;            /* this instance has no multicast window (simntb multicast=0) */
         if (rc < 0) {
             osci_log(OSCI_LOG_INFO, "bcast", "group %u: adapter %u: no group memory of %zu bytes: %s", id, i, size,
                      osci_strerror(rc));
@@ -459,12 +461,10 @@ int seg__bcast_connect(sci_desc_t sd, sci_remote_segment_t *segment, unsigned in
         goto err;
     }
     rs->size = size;
-    if (a->drv->ops->mcast_attach) {
-        rc = osci_drv_mcast_attach(a->drv, id, size, &bc->view);
-        if (rc < 0)
-            goto err;
-        bc->mcast = true;
-    }
+    rc = osci_drv_mcast_attach(a->drv, id, size, &bc->view);
+    if (rc < 0 && rc != -EOPNOTSUPP)
+        goto err;
+    bc->mcast = rc == 0;
     rs->next = brsegs;
     brsegs = rs;
     for (uint32_t n = 1; n < SEG_MAX_NODES; n++)

@@ -32,6 +32,10 @@
 
 enum { CMD_WRITE = 1, CMD_READ_WAIT, CMD_WAIT_EVENT, CMD_QUIT };
 
+/* 1: the members run simntb with multicast=0, so the group is written by one put per member, the rdma
+ * way: the broadcast map is a transfer map and stores are SCIMemCpy. */
+static int put_mode;
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -65,7 +69,14 @@ static int member(int rfd, int wfd)
     while (e == SCI_ERR_NO_SUCH_SEGMENT);
     CHK_OK(e);
     CHK(SCIGetRemoteSegmentSize(rs) == SIZE);
-    wr = SCIMapRemoteSegment(rs, &rmap, 0, SIZE, NULL, SCI_FLAG_BROADCAST, &e);
+    if (put_mode) {
+        wr = SCIMapRemoteSegment(rs, &rmap, 0, SIZE, NULL, SCI_FLAG_BROADCAST, &e);
+        CHK(e == SCI_ERR_NOT_SUPPORTED);   /* no CPU pointer reaches every member */
+        SCIMapRemoteSegment(rs, &rmap, 0, SIZE, NULL, SCI_FLAG_BROADCAST | SCI_FLAG_OSCI_TRANSFER_MAP, &e);
+        wr = NULL;
+    } else {
+        wr = SCIMapRemoteSegment(rs, &rmap, 0, SIZE, NULL, SCI_FLAG_BROADCAST, &e);
+    }
     CHK_OK(e);
     SCICreateMapSequence(rmap, &seq, 0, &e);
     CHK_OK(e);
@@ -73,7 +84,15 @@ static int member(int rfd, int wfd)
     for (;;) {
         uint32_t cmd, a, b, ans = 0;
         CHK(xrecv(rfd, &cmd, 20000) == 0 && xrecv(rfd, &a, 1000) == 0 && xrecv(rfd, &b, 1000) == 0);
-        if (cmd == CMD_WRITE) {
+        if (cmd == CMD_WRITE && put_mode) {           /* answer: 1 when a member loss made it retry */
+            SCIMemCpy(seq, &b, rmap, a * sizeof(uint32_t), sizeof(b), SCI_FLAG_ERROR_CHECK, &e);
+            if (e == SCI_ERR_TRANSFER_FAILED) {
+                CHK(SCIStartSequence(seq, 0, &e) == SCI_SEQ_OK);
+                SCIMemCpy(seq, &b, rmap, a * sizeof(uint32_t), sizeof(b), SCI_FLAG_ERROR_CHECK, &e);
+                ans = 1;
+            }
+            CHK_OK(e);
+        } else if (cmd == CMD_WRITE) {
             wr[a] = b;
             SCIFlush(seq, SCI_FLAG_FLUSH_CPU_BUFFERS_ONLY);
         } else if (cmd == CMD_READ_WAIT) {           /* 1 when slot a holds b within 5 s */
@@ -261,12 +280,62 @@ static void test_errors(void **state)
     assert_int_equal(peer_end(&p, 10000), 0);
 }
 
+/* The same group written by one put per member (simntb multicast=0, as rdma does it): every member's
+ * copy gets every store; a late joiner gets the stores made after it joined; a dead member is lost. */
+static void test_per_member_puts(void **state)
+{
+    char conf[] = "/tmp/osci-bcast-conf-XXXXXX";
+    const char *text = "adapter 0 simntb multicast=0\n";
+    struct peer p[3];
+    uint32_t n2;
+    int fd = mkstemp(conf);
+    (void)state;
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    setenv("OSCI_CONF", conf, 1);
+    put_mode = 1;
+    peer_start(&p[0], member);
+    precv(&p[0]);
+    peer_start(&p[1], member);
+    precv(&p[1]);
+    assert_int_equal(cmd(&p[1], CMD_WRITE, 1, 0xaa), 0);
+    assert_int_equal(cmd(&p[0], CMD_READ_WAIT, 1, 0xaa), 1);
+    peer_start(&p[2], member);
+    n2 = precv(&p[2]);
+    assert_int_equal(cmd(&p[0], CMD_WAIT_EVENT, SCI_CB_CONNECT, n2), 1);
+    assert_int_equal(cmd(&p[1], CMD_WAIT_EVENT, SCI_CB_CONNECT, n2), 1);
+    assert_int_equal(cmd(&p[2], CMD_READ_WAIT, 1, 0), 1);     /* its own copy: before its time */
+    for (uint32_t v = 1; v <= 20; v++)
+        for (int w = 0; w < 3; w++) {
+            assert_int_equal(cmd(&p[w], CMD_WRITE, 16 + (uint32_t)w, v * 10 + (uint32_t)w), 0);
+            for (int r = 0; r < 3; r++)
+                assert_int_equal(cmd(&p[r], CMD_READ_WAIT, 16 + (uint32_t)w, v * 10 + (uint32_t)w), 1);
+        }
+    kill(p[2].pid, SIGKILL);
+    assert_int_equal(peer_end(&p[2], 5000), 128 + SIGKILL);
+    assert_int_equal(cmd(&p[0], CMD_WAIT_EVENT, SCI_CB_LOST, n2), 1);
+    assert_int_equal(cmd(&p[1], CMD_WAIT_EVENT, SCI_CB_LOST, n2), 1);
+    /* the loss shows once in the writers' sequences (the store may have missed the dead member) */
+    assert_int_equal(cmd(&p[0], CMD_WRITE, 2, 0xbb), 1);
+    assert_int_equal(cmd(&p[0], CMD_WRITE, 3, 0xcc), 0);
+    assert_int_equal(cmd(&p[1], CMD_READ_WAIT, 2, 0xbb), 1);
+    assert_int_equal(cmd(&p[1], CMD_READ_WAIT, 3, 0xcc), 1);
+    quit(&p[0]);
+    quit(&p[1]);
+    put_mode = 0;
+    unsetenv("OSCI_CONF");
+    unlink(conf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_reaches_every_member),
         cmocka_unit_test(test_join_leave_and_loss),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_per_member_puts),
     };
     tproc_default_fabric("bcast");
     return cmocka_run_group_tests(tests, NULL, NULL);
