@@ -1845,15 +1845,16 @@ static void sn_mc_name(const struct sn_drv *d, uint32_t group, char *buf, size_t
     snprintf(buf, len, "/osci.%s.mc%" PRIx32, d->fabric, group);
 }
 
-/* A member entry still counts: its port holds the same incarnation and its owner lives (lock held). */
+/* A member entry still counts: its port holds the same incarnation and its owner lives (lock held).
+ * sn_close frees the own port before its sweep, so attaches a process never detached go with it. */
 static int sn_mc_live(struct sn_drv *d, const struct sn_mc_hdr *h)
 {
     for (unsigned int p = 0; p < SN_PORTS; p++) {
         struct sn_port *P = sn_port(d, p);
         if (!h->member[p].count)
             continue;
-        if (p == d->me && h->member[p].epoch == d->epoch)
-            return 1;
+        if (p == d->me && h->member[p].epoch == d->epoch && LD(&P->state) != SN_FREE)
+            return 1;                /* our own attach (not after our port was freed: sn_close) */
         if (LD(&P->state) != SN_FREE && LD(&P->epoch) == h->member[p].epoch &&
             sn_owner_alive(P->pid, P->start_time))
             return 1;

@@ -359,10 +359,11 @@ void seg__bcast_peer_lost(struct seg_adapter *a, uint32_t node)
 
 /* ---------------------------------------------------------------- remote segment */
 
+/* An answer is still due from a peer that is up (one whose link went down answers when it is back). */
 static bool asked_any(const struct bcast_group *g)
 {
     for (uint32_t n = 1; n < SEG_MAX_NODES; n++)
-        if (g->asked[n])
+        if (g->asked[n] && seg.adapter[g->adapter].peer[n].up)
             return true;
     return false;
 }

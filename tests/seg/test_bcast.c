@@ -329,6 +329,30 @@ static void test_per_member_puts(void **state)
     unlink(conf);
 }
 
+/* A group whose every member was SIGKILLed leaves its multicast window; the next node to join reclaims it. */
+static void test_dead_group_reclaimed(void **state)
+{
+    char path[256];
+    struct peer a, b;
+    sci_desc_t sd;
+    (void)state;
+
+    snprintf(path, sizeof(path), "/dev/shm/osci.%s.mc%x", getenv("OSCI_FABRIC"), GROUP);
+    peer_start(&a, member);
+    precv(&a);
+    peer_start(&b, member);
+    precv(&b);
+    assert_int_equal(access(path, F_OK), 0);
+    kill(a.pid, SIGKILL);
+    kill(b.pid, SIGKILL);
+    assert_int_equal(peer_end(&a, 5000), 128 + SIGKILL);
+    assert_int_equal(peer_end(&b, 5000), 128 + SIGKILL);
+    assert_int_equal(access(path, F_OK), 0);
+    sd = parent_init();
+    assert_int_equal(access(path, F_OK), -1);
+    parent_fini(sd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_join_leave_and_loss),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_per_member_puts),
+        cmocka_unit_test(test_dead_group_reclaimed),
     };
     tproc_default_fabric("bcast");
     return cmocka_run_group_tests(tests, NULL, NULL);
