@@ -245,6 +245,15 @@ static int child_errors(int rfd, int wfd)
                       SCI_FLAG_BROADCAST, &e);
     CHK_OK(e);
     CHK(SCIGetRemoteSegmentNodeId(rs) == DIS_BROADCAST_NODEID_GROUP_ALL);
+    {   /* DMA does not reach a group */
+        sci_dma_queue_t q;
+        SCICreateDMAQueue(sd, &q, 0, 4, 0, &e);
+        CHK_OK(e);
+        SCIStartDmaTransfer(q, plain, rs, 0, 4096, 0, NULL, NULL, 0, &e);
+        CHK(e == SCI_ERR_NOT_SUPPORTED);
+        SCIRemoveDMAQueue(q, 0, &e);
+        CHK_OK(e);
+    }
     SCIDisconnectSegment(rs, 0, &e);
     CHK_OK(e);
     CHK(xsend(wfd, node) == 0);
