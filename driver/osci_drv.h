@@ -116,6 +116,12 @@ struct osci_drv_ops {
     /* Waits until every put issued so far on rmem (NULL: on every rmem) has reached remote memory;
      * returns the first error of any of them (-EIO, -ECONNRESET, -ENOTCONN), reported once. */
     int (*flush)(struct osci_drv *drv, struct osci_drv_rmem *rmem);
+    /* Multicast window (SCI_FLAG_BROADCAST): one memory of `size` bytes per group id that every node
+     * attaching it shares, so a store through any view reaches every member at once. The first attach
+     * creates it zeroed; a size other than the existing one is -EINVAL. detach drops one attach; the
+     * memory goes with the last live attach (docs/simntb.md). */
+    int (*mcast_attach)(struct osci_drv *drv, uint32_t group, size_t size, struct osci_drv_mem_view *view);
+    void (*mcast_detach)(struct osci_drv *drv, struct osci_drv_mem_view *view);
 };
 
 /* Every driver instance starts with this (container_of from the driver's own struct). */
@@ -164,6 +170,11 @@ static inline int osci_drv_info_read(struct osci_drv *d, uint32_t node, void *bu
 { return d->ops->info_read ? d->ops->info_read(d, node, buf, len, len_p) : -EOPNOTSUPP; }
 static inline int osci_drv_inject(struct osci_drv *d, enum osci_fault f, uint32_t node, unsigned int count)
 { return d->ops->inject ? d->ops->inject(d, f, node, count) : -EOPNOTSUPP; }
+static inline int osci_drv_mcast_attach(struct osci_drv *d, uint32_t group, size_t size,
+                                        struct osci_drv_mem_view *v)
+{ return d->ops->mcast_attach ? d->ops->mcast_attach(d, group, size, v) : -EOPNOTSUPP; }
+static inline void osci_drv_mcast_detach(struct osci_drv *d, struct osci_drv_mem_view *v)
+{ if (d->ops->mcast_detach) d->ops->mcast_detach(d, v); }
 /* Synchronous drivers (no flush op): every put has landed when it returns. */
 static inline int osci_drv_flush(struct osci_drv *d, struct osci_drv_rmem *r)
 { return d->ops->flush ? d->ops->flush(d, r) : 0; }

@@ -27,7 +27,8 @@ static int drv_ops_is_valid(const struct osci_drv_ops *ops)
         !ops->rmem_map == !ops->rmem_unmap &&
         (!ops->rmem_revoke || ops->rmem_map) &&
         (!ops->db_wait || ops->db_poll) &&
-        !ops->info_publish == !ops->info_read;
+        !ops->info_publish == !ops->info_read &&
+        !ops->mcast_attach == !ops->mcast_detach;
 }
 
 static int reg_add_locked(const struct osci_drv_ops *ops)

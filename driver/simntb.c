@@ -5,6 +5,7 @@
  * Data paths (put/get, doorbells, messages) take no lock and make no syscall unless the
  * receiver sleeps on its event fd.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -94,6 +95,7 @@ struct sn_drv {
     uint64_t epoch;
     uint64_t hb_timeout_ms;
     int liveness_lost;
+    int no_mcast;                     /* multicast=0: no multicast window (broadcast by per-member puts) */
     /* own inbound window */
     int win_fd;
     uint8_t *win;
@@ -306,7 +308,9 @@ static void sn_reclaim_locked(struct sn_drv *d, unsigned int p)
     __atomic_store_n(&P->armed, 0, __ATOMIC_RELAXED);
 }
 
-/* Reclaims every taken port whose owner process is gone (lock held). */
+static void sn_mc_sweep_locked(struct sn_drv *d);
+
+/* Reclaims every taken port whose owner process is gone (lock held), and group objects left by them. */
 static void sn_reclaim_dead_locked(struct sn_drv *d)
 {
     for (unsigned int p = 0; p < SN_PORTS; p++) {
@@ -314,6 +318,7 @@ static void sn_reclaim_dead_locked(struct sn_drv *d)
         if (p != d->me && LD(&P->state) != SN_FREE && !sn_owner_alive(P->pid, P->start_time))
             sn_reclaim_locked(d, p);
     }
+    sn_mc_sweep_locked(d);
 }
 
 /* Unlinks the fabric file when no port is held by a process that stays (lock held): ports of dead
@@ -712,11 +717,15 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
     }
     for (unsigned int i = 0; i < conf->n_opts; i++) {
         const char *k = conf->opts[i].key;
-        if (strcmp(k, "fabric") && strcmp(k, "window") && strcmp(k, "hb_timeout")) {
-            osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: unknown option %s (fabric, window, hb_timeout)",
+        if (strcmp(k, "fabric") && strcmp(k, "window") && strcmp(k, "hb_timeout") && strcmp(k, "multicast")) {
+            osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: unknown option %s (fabric, window, hb_timeout, multicast)",
                      conf->adapter_no, k);
             return -EINVAL;
         }
+    }
+    if ((v = osci_conf_opt(conf, "multicast")) && strcmp(v, "0") && strcmp(v, "1")) {
+        osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: multicast=%s is not 0 or 1", conf->adapter_no, v);
+        return -EINVAL;
     }
     if (conf->node_id > 255) {
         osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: node id %u not in 1..255", conf->adapter_no, conf->node_id);
@@ -730,6 +739,7 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
     d->pid = getpid();
     d->observe = conf->observe;
     d->hb_timeout_ms = hb;
+    d->no_mcast = (v = osci_conf_opt(conf, "multicast")) && !strcmp(v, "0");
     d->win_size = window;
     pthread_mutex_init(&d->lock, NULL);
     pthread_mutex_init(&d->send_lock, NULL);
@@ -1922,6 +1932,201 @@ static int sn_inject(struct osci_drv *drv, enum osci_fault fault, uint32_t node,
     return -EINVAL;
 }
 
+/* ---- multicast windows (SCI_FLAG_BROADCAST) ----
+ * One shm object per group, /osci.<fabric>.mc<group hex>: a header page (struct sn_mc_hdr) then the
+ * group's memory. Every attach of a port counts in member[port] with the port's epoch; the object is
+ * unlinked by the detach that leaves no live attach, or, when every member died, by the next attach
+ * (which recreates it) or sn_mc_sweep_locked. All of it under the fabric lock. */
+
+#define SN_MC_MAGIC 0x31434d544e53ull  /* "SNTMC1" */
+
+struct sn_mc_hdr {
+    uint64_t magic;
+    uint64_t size;                   /* bytes of group memory after the header page */
+    uint32_t group, reserved;
+    struct { uint64_t epoch; uint32_t count, reserved; } member[SN_PORTS];
+};
+_Static_assert(sizeof(struct sn_mc_hdr) <= SN_PAGE, "multicast header fits its page");
+
+static void sn_mc_name(const struct sn_drv *d, uint32_t group, char *buf, size_t len)
+{
+    snprintf(buf, len, "/osci.%s.mc%" PRIx32, d->fabric, group);
+}
+
+/* A member entry still counts: its port holds the same incarnation and its owner lives (lock held).
+ * sn_close frees the own port before its sweep, so attaches a process never detached go with it. */
+static int sn_mc_live(struct sn_drv *d, const struct sn_mc_hdr *h)
+{
+    for (unsigned int p = 0; p < SN_PORTS; p++) {
+        struct sn_port *P = sn_port(d, p);
+        if (!h->member[p].count)
+            continue;
+        if (p == d->me && h->member[p].epoch == d->epoch && LD(&P->state) != SN_FREE)
+            return 1;                /* our own attach (not after our port was freed: sn_close) */
+        if (LD(&P->state) != SN_FREE && LD(&P->epoch) == h->member[p].epoch &&
+            sn_owner_alive(P->pid, P->start_time))
+            return 1;
+    }
+    return 0;
+}
+
+/* Opens an existing group object; 1 and its header mapped when it has live members, 0 when stale (unlinked). */
+static int sn_mc_open_locked(struct sn_drv *d, const char *name, int *fd_p, struct sn_mc_hdr **h_p)
+{
+    int fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+    struct sn_mc_hdr *h;
+    struct stat st;
+    int rc;
+
+    if (fd < 0)
+        return -errno;
+    if ((rc = sn_check_fd(fd, name, 0)) < 0)
+        goto err;
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        goto err;
+    }
+    if ((uint64_t)st.st_size < SN_PAGE) {
+        rc = 0;                      /* a creator died before sizing it */
+        goto stale;
+    }
+    h = mmap(NULL, SN_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (h == MAP_FAILED) {
+        rc = -errno;
+        goto err;
+    }
+    if (h->magic != SN_MC_MAGIC || (uint64_t)st.st_size != SN_PAGE + h->size || !sn_mc_live(d, h)) {
+        munmap(h, SN_PAGE);
+        goto stale;
+    }
+    *fd_p = fd;
+    *h_p = h;
+    return 1;
+stale:
+    osci_log(OSCI_LOG_INFO, MOD, "%s: no live member: reclaimed", name);
+    shm_unlink(name);
+    close(fd);
+    return 0;
+err:
+    close(fd);
+    return rc;
+}
+
+static int sn_mcast_attach(struct osci_drv *drv, uint32_t group, size_t size, struct osci_drv_mem_view *view)
+{
+    struct sn_drv *d = to_sn(drv);
+    uint64_t len = ((uint64_t)size + SN_PAGE - 1) & ~(uint64_t)(SN_PAGE - 1);
+    struct sn_mc_hdr *h = NULL;
+    char name[128];
+    uint8_t *p;
+    int fd = -1, rc;
+
+    if (d->observe)
+        return -EPERM;
+    if (d->no_mcast)
+        return -EOPNOTSUPP;
+    if (!view || size == 0)
+        return -EINVAL;
+    if (len > d->win_size)
+        return -ENOMEM;              /* a group is no larger than a node's window */
+    sn_mc_name(d, group, name, sizeof(name));
+    sn_lock_fabric(d);
+    rc = sn_mc_open_locked(d, name, &fd, &h);
+    if (rc == 0 || rc == -ENOENT) {
+        fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            rc = -errno;
+            goto out;
+        }
+        if (ftruncate(fd, (off_t)(SN_PAGE + len)) < 0 ||
+            (h = mmap(NULL, SN_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+            rc = -errno;
+            h = NULL;
+            shm_unlink(name);
+            goto out;
+        }
+        h->size = len;
+        h->group = group;
+        h->magic = SN_MC_MAGIC;
+    } else if (rc < 0) {
+        goto out;
+    }
+    if (h->size != len) {
+        osci_log(OSCI_LOG_INFO, MOD, "%s: group memory is %" PRIu64 " bytes, not %" PRIu64, name, h->size, len);
+        rc = -EINVAL;
+        goto out;
+    }
+    p = mmap(NULL, SN_PAGE + len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        rc = -errno;
+        goto out;
+    }
+    if (h->member[d->me].epoch != d->epoch) {
+        h->member[d->me].epoch = d->epoch;
+        h->member[d->me].count = 0;
+    }
+    h->member[d->me].count++;
+    *view = (struct osci_drv_mem_view){ .addr = p + SN_PAGE, .size = len, .fd = fd, .fd_offset = SN_PAGE };
+    fd = -1;
+    rc = 0;
+out:
+    sn_unlock_fabric(d);
+    if (h)
+        munmap(h, SN_PAGE);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+static void sn_mcast_detach(struct osci_drv *drv, struct osci_drv_mem_view *view)
+{
+    struct sn_drv *d = to_sn(drv);
+    struct sn_mc_hdr *h;
+    char name[128];
+
+    if (d->observe || !view || !view->addr)
+        return;
+    h = (struct sn_mc_hdr *)((uint8_t *)view->addr - SN_PAGE);
+    sn_lock_fabric(d);
+    if (h->member[d->me].epoch == d->epoch && h->member[d->me].count)
+        h->member[d->me].count--;
+    if (!sn_mc_live(d, h)) {
+        sn_mc_name(d, h->group, name, sizeof(name));
+        shm_unlink(name);
+    }
+    sn_unlock_fabric(d);
+    munmap(h, SN_PAGE + view->size);
+    close(view->fd);
+    memset(view, 0, sizeof(*view));
+    view->fd = -1;
+}
+
+/* Unlinks every group object of this fabric without a live member (lock held). For the reclaim of a
+ * fabric of dead nodes. */
+static void sn_mc_sweep_locked(struct sn_drv *d)
+{
+    char prefix[SN_FABRIC_MAX + 16], name[300];
+    struct dirent *e;
+    DIR *dir = opendir("/dev/shm");
+    size_t pl;
+
+    if (!dir)
+        return;
+    pl = (size_t)snprintf(prefix, sizeof(prefix), "osci.%s.mc", d->fabric);
+    while ((e = readdir(dir))) {
+        struct sn_mc_hdr *h;
+        int fd;
+        if (strncmp(e->d_name, prefix, pl) != 0)
+            continue;
+        snprintf(name, sizeof(name), "/%s", e->d_name);
+        if (sn_mc_open_locked(d, name, &fd, &h) == 1) {
+            munmap(h, SN_PAGE);
+            close(fd);
+        }
+    }
+    closedir(dir);
+}
+
 const struct osci_drv_ops osci_simntb_ops = {
     .size = sizeof(struct osci_drv_ops),
     .name = "simntb",
@@ -1940,6 +2145,8 @@ const struct osci_drv_ops osci_simntb_ops = {
     .mem_export = sn_mem_export,
     .mem_free = sn_mem_free,
     .mem_pack = sn_mem_pack,
+    .mcast_attach = sn_mcast_attach,
+    .mcast_detach = sn_mcast_detach,
     .mem_unexport = sn_mem_unexport,
     .msg_send = sn_msg_send,
     .open = sn_open,

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "seg_bcast.h"
 #include "seg_intr.h"
 #include "seg_obj.h"
 
@@ -380,6 +381,7 @@ void seg__peer_lost(struct seg_adapter *a, uint32_t node)
     seg__rseg_peer_lost(a, node, false);
     seg__lseg_peer_lost(a, node);
     seg__intr_on_peer_lost(a, node);
+    seg__bcast_peer_lost(a, node);
     seg__info_publish();
     pthread_cond_broadcast(&seg.cond);
 }
@@ -406,6 +408,7 @@ static void on_link_up(struct seg_adapter *a, uint32_t node, uint64_t epoch)
     p->last_rx_ms = seg__now_ms();
     osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: node %u up (epoch %llu)", a->no, node, (unsigned long long)epoch);
     send_hello(a, node, forgot ? SEG_HELLO_RESET : 0);
+    seg__bcast_peer_up(a, node);
     if (recovered) {
         seg__rseg_link(a, node, SCI_CB_OPERATIONAL);
         seg__lseg_link(a, node, SCI_CB_OPERATIONAL);
@@ -470,6 +473,7 @@ static void on_reset(struct seg_adapter *a, uint32_t node, uint64_t epoch)
     osci_log(OSCI_LOG_INFO, "seg", "adapter %u: node %u dropped our connections: dropping its", a->no, node);
     seg__rseg_peer_lost(a, node, true);
     seg__lseg_peer_lost(a, node);
+    seg__bcast_peer_lost(a, node);
     seg__info_publish();
     pthread_cond_broadcast(&seg.cond);
 }
@@ -519,6 +523,9 @@ static void on_msg(struct seg_adapter *a, uint32_t node, const void *buf, size_t
     case SEG_MSG_CONNECT_REFUSED:
     case SEG_MSG_UNAVAILABLE:
         seg__rseg_on_msg(a, &m);
+        break;
+    case SEG_MSG_BCAST:
+        seg__bcast_on_msg(a, &m);
         break;
     default:
         seg__intr_on_msg(a, &m);
@@ -925,6 +932,7 @@ SISCI_API_EXPORT void SCITerminate(void)
     seg__intr_free_all();
     seg__dma_free_all();
     seg__map_free_all();
+    seg__bcast_free_all();
     seg__rseg_free_all();
     seg__lseg_free_all();
     while (defer_head) {

@@ -375,7 +375,7 @@ static void dmaq_start(struct sci_dma_queue *q, sci_local_segment_t ls, sci_remo
     rc = seg__rseg_target(rs, &ra, &rmem, &rsize);
     if (rc < 0) {
         if (!link_errno(rc)) {
-            e = SCI_ERR_ILLEGAL_PARAMETER;
+            e = rc == -EOPNOTSUPP ? SCI_ERR_NOT_SUPPORTED : SCI_ERR_ILLEGAL_PARAMETER;  /* broadcast group */
             goto out_unlock;
         }
         remote_gone = true;   /* posted anyway: the worker ends it in ERROR */

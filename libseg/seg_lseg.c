@@ -9,10 +9,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "seg_bcast.h"
 #include "seg_intr.h"
 #include "seg_obj.h"
 
-#define LSEG_CREATE_FLAGS (SCI_FLAG_USE_CALLBACK | SCI_FLAG_EMPTY | SCI_FLAG_PRIVATE | SCI_FLAG_AUTO_ID)
+#define LSEG_CREATE_FLAGS (SCI_FLAG_USE_CALLBACK | SCI_FLAG_EMPTY | SCI_FLAG_PRIVATE | SCI_FLAG_AUTO_ID | \
+                           SCI_FLAG_BROADCAST)
 
 static void set_error(sci_error_t *error, int rc)
 {
@@ -140,6 +142,12 @@ static void lseg_event(struct sci_local_segment *ls, sci_segment_cb_reason_t rea
     }
 }
 
+void seg__lseg_post(struct sci_local_segment *ls, sci_segment_cb_reason_t reason, uint32_t node,
+                    unsigned int adapter)
+{
+    lseg_event(ls, reason, node, adapter);
+}
+
 /* ---------------------------------------------------------------- memory */
 
 void seg__lmem_release(struct seg_lmem *mem)
@@ -153,6 +161,10 @@ void seg__lmem_release(struct seg_lmem *mem)
     case SEG_MEM_DRV:
         if (seg.adapter[mem->drv_adapter].drv)
             osci_drv_mem_free(seg.adapter[mem->drv_adapter].drv, &mem->view);
+        break;
+    case SEG_MEM_MCAST:
+        if (seg.adapter[mem->drv_adapter].drv)
+            osci_drv_mcast_detach(seg.adapter[mem->drv_adapter].drv, &mem->view);
         break;
     case SEG_MEM_MEMFD:
         munmap(mem->view.addr, mem->view.size);
@@ -222,7 +234,7 @@ int seg__lseg_addr(sci_local_segment_t ls, void **addr_p, size_t *size_p)
 static struct sci_local_segment *find_available(unsigned int adapter, uint32_t id)
 {
     for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next)
-        if (!(ls->flags & SCI_FLAG_PRIVATE) && ls->id == id && ls->state[adapter] == LSEG_AVAILABLE)
+        if (!(ls->flags & (SCI_FLAG_PRIVATE | SCI_FLAG_BROADCAST)) && ls->id == id && ls->state[adapter] == LSEG_AVAILABLE)
             return ls;
     return NULL;
 }
@@ -385,6 +397,8 @@ static void free_conns(struct seg_conn *c)
 
 static void lseg_destroy(struct sci_local_segment *ls)
 {
+    for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS && (ls->flags & SCI_FLAG_BROADCAST); i++)
+        seg__bcast_lseg_changed(ls, i);     /* removed: leaves its groups */
     seg__evq_clear(&ls->evq);
     free_conns(ls->conns);
     free_conns(ls->quar);
@@ -451,6 +465,8 @@ SISCI_API_EXPORT void SCICreateSegment(sci_desc_t sd, sci_local_segment_t *segme
         rc = -SEG_EFLAG;
         goto out;
     }
+    if ((flags & SCI_FLAG_BROADCAST) && (rc = seg__bcast_create_check(flags)) < 0)
+        goto out;
     if ((flags & SCI_FLAG_USE_CALLBACK) && !callback) {
         rc = -EINVAL;
         goto out;
@@ -484,7 +500,9 @@ SISCI_API_EXPORT void SCICreateSegment(sci_desc_t sd, sci_local_segment_t *segme
         ls->cb_active = true;
     }
     if (!(flags & SCI_FLAG_EMPTY)) {
-        rc = lmem_alloc(&ls->mem, size);
+        rc = flags & SCI_FLAG_BROADCAST ? seg__bcast_alloc(&ls->mem, segmentId, size) : -EOPNOTSUPP;
+        if (rc == -EOPNOTSUPP)
+            rc = lmem_alloc(&ls->mem, size);
         if (rc < 0)
             goto err_free;
     }
@@ -519,12 +537,17 @@ SISCI_API_EXPORT void SCIPrepareSegment(sci_local_segment_t ls, unsigned int loc
     pthread_mutex_lock(&seg.lock);
     if ((rc = lseg_enter(ls)) < 0)
         goto out;
-    if (flags & ~SCI_FLAG_DMA_SOURCE_ONLY) {
+    if ((flags & ~(SCI_FLAG_DMA_SOURCE_ONLY | SCI_FLAG_BROADCAST)) ||
+        ((flags & SCI_FLAG_BROADCAST) && !(ls->flags & SCI_FLAG_BROADCAST))) {
         rc = -SEG_EFLAG;
         goto out;
     }
     if ((rc = seg__adapter_check(localAdapterNo, &a)) < 0)
         goto out;
+    if (ls->mem.kind == SEG_MEM_MCAST) {
+        rc = seg__bcast_prepare(ls, a);
+        goto out;
+    }
     if (ls->mem.kind == SEG_MEM_NONE) {
         osci_log(OSCI_LOG_INFO, "lseg", "segment %u: prepare of an EMPTY segment without memory", ls->id);
         rc = -EPERM;
@@ -578,6 +601,8 @@ SISCI_API_EXPORT void SCISetSegmentAvailable(sci_local_segment_t ls, unsigned in
     if ((rc = seg__adapter_check(localAdapterNo, &a)) < 0)
         goto out;
     rc = lseg_transition(ls, a->no, LSEG_EV_SET_AVAILABLE);
+    if (rc == 0 && (ls->flags & SCI_FLAG_BROADCAST))
+        seg__bcast_lseg_changed(ls, a->no);
     if (rc == 0)
         seg__info_publish();
 out:
@@ -630,6 +655,8 @@ SISCI_API_EXPORT void SCISetSegmentUnavailable(sci_local_segment_t ls, unsigned 
         goto out;
     if (flags & (SCI_FLAG_NOTIFY | SCI_FLAG_FORCE_DISCONNECT))
         unavailable_notify(ls, a, (flags & SCI_FLAG_FORCE_DISCONNECT) != 0);
+    if (ls->flags & SCI_FLAG_BROADCAST)
+        seg__bcast_lseg_changed(ls, a->no);
     seg__info_publish();
 out:
     pthread_mutex_unlock(&seg.lock);

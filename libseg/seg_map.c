@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "seg_bcast.h"
 #include "seg_obj.h"
 
 #define MAP_FLAGS_OK (SCI_FLAG_READONLY_MAP | SCI_FLAG_SHARED_MAP | SCI_FLAG_IO_MAP_IOSPACE | \
@@ -137,6 +138,10 @@ SISCI_API_EXPORT volatile void *SCIMapRemoteSegment(sci_remote_segment_t rs, sci
         rc = -EINVAL;
         goto out;
     }
+    if (rs->bc) {
+        ret = seg__bcast_map(rs, map, offset, size, addr, flags, &rc);
+        goto out;
+    }
     if ((rc = map_args(rs->size, offset, size, addr, flags & ~SCI_FLAG_OSCI_TRANSFER_MAP)) < 0)
         goto out;
     if (rs->revoked || rs->state == RSEG_LOST || rs->state == RSEG_DISCONNECTING_OPERATIONAL ||
@@ -210,7 +215,9 @@ static void map_destroy(struct sci_map *m)
         m->ls->sd->n_objs--;
     } else {
         struct seg_adapter *a = &seg.adapter[m->rs->adapter];
-        if (a->drv && !m->drv) {
+        if (m->rs->bc) {
+            seg__bcast_unmap(m);
+        } else if (a->drv && !m->drv) {
             int rc = osci_drv_rmem_unmap(a->drv, m->rs->rmem, m->base, m->base_len);
             if (rc < 0)
                 osci_log(OSCI_LOG_WARN, "map", "unmap: %s", osci_strerror(rc));
@@ -514,7 +521,8 @@ SISCI_API_EXPORT void SCIMemCpy(sci_sequence_t seq, void *memAddr, sci_map_t map
         }
     }
     if (map->drv) {
-        int rc = rd ? map->drv->ops->get(map->drv, map->rmem, map->offset + remoteOffset, memAddr, size)
+        int rc = map->rs->bc ? seg__bcast_xfer(map, remoteOffset, memAddr, size, rd)
+               : rd ? map->drv->ops->get(map->drv, map->rmem, map->offset + remoteOffset, memAddr, size)
                     : map->drv->ops->put(map->drv, map->rmem, map->offset + remoteOffset, memAddr, size);
         if (rc == 0 && !rd && (flags & SCI_FLAG_ERROR_CHECK))
             rc = osci_drv_flush(map->drv, map->rmem);     /* the check covers where the data landed */

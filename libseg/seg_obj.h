@@ -38,7 +38,7 @@ struct seg_conn {
     uint64_t epoch;                      /* the remote incarnation that connected */
 };
 
-enum seg_mem_kind { SEG_MEM_NONE = 0, SEG_MEM_DRV, SEG_MEM_MEMFD, SEG_MEM_USER };
+enum seg_mem_kind { SEG_MEM_NONE = 0, SEG_MEM_DRV, SEG_MEM_MEMFD, SEG_MEM_USER, SEG_MEM_MCAST };
 
 struct seg_lmem {
     enum seg_mem_kind kind;
@@ -80,6 +80,7 @@ struct sci_local_segment {
     struct seg_evq evq;
     unsigned int waiters;
     bool removed;
+    unsigned int bcast_joined;           /* BROADCAST: bit i, a member of its group on adapter i */
 };
 
 enum rseg_state { RSEG_CONNECTING = 0, RSEG_OPERATIONAL, RSEG_NOT_OPERATIONAL, RSEG_DISCONNECTING_OPERATIONAL,
@@ -112,6 +113,7 @@ struct sci_remote_segment {
     bool removed;
     bool connect_done;
     int connect_rc;
+    struct seg_bcast_rs *bc;             /* BROADCAST: the group it writes to (seg_bcast.c) */
 };
 
 enum seg_map_kind { SEG_MAP_LOCAL = 1, SEG_MAP_REMOTE = 2 };
@@ -178,6 +180,8 @@ void seg__lseg_peer_lost(struct seg_adapter *a, uint32_t node);
 void seg__lseg_free_all(void);
 bool seg__lseg_valid(sci_local_segment_t ls);
 void seg__lmem_release(struct seg_lmem *mem);
+void seg__lseg_post(struct sci_local_segment *ls, sci_segment_cb_reason_t reason, uint32_t node,
+                    unsigned int adapter);
 
 /* seg_rseg.c */
 const char *rseg_state_str(enum rseg_state s);
@@ -188,6 +192,7 @@ void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_
 void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node, bool keep_connecting);
 void seg__rseg_free_all(void);
 bool seg__rseg_valid(sci_remote_segment_t rs);
+void seg__rseg_post(struct sci_remote_segment *rs, sci_segment_cb_reason_t reason);
 
 /* seg_map.c */
 void seg__map_free_all(void);

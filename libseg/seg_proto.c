@@ -40,6 +40,7 @@ static int body_len(enum seg_msg_type t)
     case SEG_MSG_INTR_CONNECT_OK: return 16;
     case SEG_MSG_INTR_CONNECT_REFUSED: return 16;
     case SEG_MSG_INTR_DISCONNECT: return 8;
+    case SEG_MSG_BCAST: return -1;
     default: return -2;
     }
 }
@@ -47,6 +48,7 @@ static int body_len(enum seg_msg_type t)
 static int reason_ok(int32_t r) { return r < 0 && r > -4096; }
 static int kind_ok(uint32_t k) { return k == SEG_INTR_PLAIN || k == SEG_INTR_DATA; }
 static int mode_ok(uint32_t m) { return m == SEG_UNAVAIL_NOTIFY || m == SEG_UNAVAIL_FORCE; }
+static int bcast_op_ok(uint32_t o) { return o >= SEG_BCAST_JOIN && o <= SEG_BCAST_LEAVE; }
 
 int seg_proto_encode(const struct seg_msg *m, void *buf, size_t cap)
 {
@@ -67,6 +69,10 @@ int seg_proto_encode(const struct seg_msg *m, void *buf, size_t cap)
         if (m->u.interrupt.len > SEG_DATA_INTR_MAX)
             return -EINVAL;
         blen = 8 + (int)m->u.interrupt.len;
+    } else if (m->type == SEG_MSG_BCAST) {
+        if (m->u.bcast.xport_len > OSCI_DRV_XPORT_MAX)
+            return -EINVAL;
+        blen = 20 + (int)m->u.bcast.xport_len;
     }
     total = SEG_MSG_HDR_SIZE + (size_t)blen;
     if (total > cap || total > OSCI_DRV_MSG_MAX)
@@ -128,6 +134,13 @@ int seg_proto_encode(const struct seg_msg *m, void *buf, size_t cap)
         if (!kind_ok(m->u.intr_disconnect.kind))
             return -EINVAL;
         put32(b, m->u.intr_disconnect.intno); put32(b + 4, m->u.intr_disconnect.kind);
+        break;
+    case SEG_MSG_BCAST:
+        if (!bcast_op_ok(m->u.bcast.op))
+            return -EINVAL;
+        put32(b, m->u.bcast.seg_id); put32(b + 4, m->u.bcast.op); put64(b + 8, m->u.bcast.size);
+        put32(b + 16, m->u.bcast.xport_len);
+        memcpy(b + 20, m->u.bcast.xport, m->u.bcast.xport_len);
         break;
     default:
         return -EINVAL;
@@ -232,6 +245,16 @@ int seg_proto_decode(const void *buf, size_t len, struct seg_msg *m)
         if (!kind_ok(out.u.intr_disconnect.kind))
             return -EBADMSG;
         break;
+    case SEG_MSG_BCAST:
+        if (blen < 20)
+            return -EBADMSG;
+        out.u.bcast.seg_id = get32(b); out.u.bcast.op = get32(b + 4); out.u.bcast.size = get64(b + 8);
+        out.u.bcast.xport_len = get32(b + 16);
+        if (!bcast_op_ok(out.u.bcast.op) || out.u.bcast.xport_len > OSCI_DRV_XPORT_MAX ||
+            blen != 20 + (size_t)out.u.bcast.xport_len)
+            return -EBADMSG;
+        memcpy(out.u.bcast.xport, b + 20, out.u.bcast.xport_len);
+        break;
     default:
         return -EPROTO;
     }
@@ -254,6 +277,7 @@ const char *seg_msg_type_str(enum seg_msg_type t)
     case SEG_MSG_INTR_CONNECT_OK: return "INTR_CONNECT_OK";
     case SEG_MSG_INTR_CONNECT_REFUSED: return "INTR_CONNECT_REFUSED";
     case SEG_MSG_INTR_DISCONNECT: return "INTR_DISCONNECT";
+    case SEG_MSG_BCAST: return "BCAST";
     default: return "UNKNOWN";
     }
 }

@@ -27,6 +27,7 @@ enum seg_msg_type {
     SEG_MSG_INTR_CONNECT_OK,      /* request id, doorbell bit */
     SEG_MSG_INTR_CONNECT_REFUSED, /* request id, reason */
     SEG_MSG_INTR_DISCONNECT,      /* interrupt number, kind */
+    SEG_MSG_BCAST,                /* broadcast group membership: group id, op, size, transport bytes */
     SEG_MSG_TYPE_COUNT
 };
 
@@ -34,6 +35,9 @@ enum seg_unavail_mode { SEG_UNAVAIL_NOTIFY = 1, SEG_UNAVAIL_FORCE = 2 };
 /* HELLO flags. RESET: the sender declared this node lost and dropped all it had with it. */
 #define SEG_HELLO_RESET 0x1u
 enum seg_intr_kind { SEG_INTR_PLAIN = 1, SEG_INTR_DATA = 2 };
+/* BCAST ops. JOIN: the sender became a member (size, xport), answer with ACK. SCAN: the sender wants the
+ * members, answer with ACK. ACK: the sender's membership (size 0: not a member). LEAVE: no longer one. */
+enum seg_bcast_op { SEG_BCAST_JOIN = 1, SEG_BCAST_SCAN, SEG_BCAST_ACK, SEG_BCAST_LEAVE };
 
 #define SEG_MSG_HDR_SIZE   16
 #define SEG_DATA_INTR_MAX  (OSCI_DRV_MSG_MAX - SEG_MSG_HDR_SIZE - 8)  /* largest data-interrupt payload */
@@ -53,6 +57,7 @@ struct seg_msg {
         struct { uint32_t intno; uint32_t kind; uint64_t req_id; } intr_connect;
         struct { uint64_t req_id; uint32_t db_bit; } intr_connect_ok;
         struct { uint32_t intno; uint32_t kind; } intr_disconnect;
+        struct { uint32_t seg_id; uint32_t op; uint64_t size; uint32_t xport_len; uint8_t xport[OSCI_DRV_XPORT_MAX]; } bcast;
     } u;
 };
 

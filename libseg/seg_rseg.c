@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "seg_bcast.h"
 #include "seg_intr.h"
 #include "seg_obj.h"
 
@@ -131,6 +132,11 @@ static void rseg_event(struct sci_remote_segment *rs, sci_segment_cb_reason_t re
         rs->drain_sched = true;
         seg__defer(rseg_drain, rs, NULL);
     }
+}
+
+void seg__rseg_post(struct sci_remote_segment *rs, sci_segment_cb_reason_t reason)
+{
+    rseg_event(rs, reason, SCI_ERR_OK);
 }
 
 /* Runs the machine and queues the user-visible event of a successful edge. */
@@ -323,6 +329,8 @@ int seg__rseg_target(sci_remote_segment_t rs, struct seg_adapter **a_p, struct o
 {
     if (!seg__rseg_valid(rs))
         return -EINVAL;
+    if (rs->bc)
+        return -EOPNOTSUPP;      /* DMA to a broadcast group: docs/sisci-compat.md */
     if (rs->revoked || rs->state == RSEG_LOST || !rs->rmem)
         return -ESTALE;
     if (rs->state == RSEG_NOT_OPERATIONAL || rs->state == RSEG_DISCONNECTING_NOT_OPERATIONAL)
@@ -392,6 +400,10 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
         goto out;
     if (!seg__desc_valid(sd) || !segment || ((flags & SCI_FLAG_USE_CALLBACK) && !callback)) {
         rc = -EINVAL;
+        goto out;
+    }
+    if (flags & SCI_FLAG_BROADCAST) {
+        rc = seg__bcast_connect(sd, segment, nodeId, segmentId, localAdapterNo, callback, callbackArg, timeout, flags);
         goto out;
     }
     if (flags & ~(SCI_FLAG_USE_CALLBACK | SCI_FLAG_ASYNCHRONOUS_CONNECT)) {
@@ -500,6 +512,10 @@ SISCI_API_EXPORT void SCIDisconnectSegment(sci_remote_segment_t rs, unsigned int
     pthread_mutex_lock(&seg.lock);
     if ((rc = rseg_enter(rs, flags)) < 0)
         goto out;
+    if (rs->bc) {
+        rc = seg__bcast_disconnect(rs);
+        goto out;
+    }
     if (rs->n_maps || seg__dma_rseg_busy(rs)) {
         rc = -EBUSY;
         goto out;

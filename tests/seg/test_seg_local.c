@@ -99,7 +99,7 @@ static void test_create_bad_input(void **state)
     ERR(SCI_ERR_ILLEGAL_PARAMETER, SCICreateSegment(NULL, &ls, 1, 4096, NULL, NULL, 0, &e_));
     ERR(SCI_ERR_ILLEGAL_PARAMETER, SCICreateSegment(sd, NULL, 1, 4096, NULL, NULL, 0, &e_));
     ERR(SCI_ERR_ILLEGAL_FLAG, SCICreateSegment(sd, &ls, 1, 4096, NULL, NULL, 0x100, &e_));
-    ERR(SCI_ERR_ILLEGAL_FLAG, SCICreateSegment(sd, &ls, 1, 4096, NULL, NULL, SCI_FLAG_BROADCAST, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCICreateSegment(sd, &ls, 1, 4096, NULL, NULL, SCI_FLAG_BROADCAST | SCI_FLAG_PRIVATE, &e_));
     ERR(SCI_ERR_SIZE_ALIGNMENT, SCICreateSegment(sd, &ls, 1, 0, NULL, NULL, 0, &e_));
     ERR(SCI_ERR_ILLEGAL_PARAMETER, SCICreateSegment(sd, &ls, 1, 4096, NULL, NULL, SCI_FLAG_USE_CALLBACK, &e_));
     ERR(SCI_ERR_NOSPC, SCICreateSegment(sd, &ls, 1, (size_t)1 << 50, NULL, NULL, 0, &e_));

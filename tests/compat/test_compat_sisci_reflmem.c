@@ -1,0 +1,179 @@
+/*
+ * Reflective memory between three nodes, as Dolphin's reflective-memory example does it: each node
+ * SCICreateSegment(group id, SCI_FLAG_BROADCAST), SCIPrepareSegment(SCI_FLAG_BROADCAST),
+ * SCIMapLocalSegment (where it reads), SCISetSegmentAvailable, SCIConnectSegment(
+ * DIS_BROADCAST_NODEID_GROUP_ALL, SCI_FLAG_BROADCAST) retried until it connects, SCIMapRemoteSegment(
+ * SCI_FLAG_BROADCAST) (where it writes), SCICreateMapSequence; a CMD_READY barrier written through the
+ * broadcast map and read in the local map; then the closeout in the example's order (sequence, local
+ * map, local segment, remote map, remote segment).
+ * Each node writes its own slot sequence through the broadcast map and reads the others' through its
+ * local map: every value is counted, and seen in order (a value is never visible before an earlier
+ * one of the same writer). Values carry the run number, so memory left over from a run would show.
+ * 30 runs, the six start orders in turn, with staggered starts.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sisci_api.h"
+#include "../common/osci_test.h"
+
+#define NO_CALLBACK NULL
+#define NO_FLAGS    0
+#define CMD_READY   1234u
+#define RM_GROUP    2u
+#define RM_SIZE     0x10000u
+#define NODES       3u
+#define VALUES      512u
+#define RUNS        30u
+/* layout in u32: [0..15] READY flags by rank, [16..31] DONE flags, then VALUES per rank */
+#define SYNC_READY  0u
+#define SYNC_DONE   16u
+#define SLOTS       32u
+
+struct rm_arg { unsigned int rank, run; };
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Waits until every rank's flag at base holds want (10 s at most). */
+static int wait_all(volatile uint32_t *rd, unsigned int base, uint32_t want)
+{
+    uint64_t end = now_ms() + 10000;
+    for (unsigned int r = 0; r < NODES; r++)
+        while (rd[base + r] != want)
+            if (now_ms() > end)
+                return -1;
+            else
+                usleep(50);
+    return 0;
+}
+
+static int rm_node(int rd_fd, int wr_fd, void *argp)
+{
+    const struct rm_arg *arg = argp;
+    sci_desc_t sd;
+    sci_local_segment_t localSegment;
+    sci_remote_segment_t remoteSegment;
+    sci_map_t localMap, remoteMap;
+    sci_sequence_t sequence;
+    volatile uint32_t *readAddr, *writeAddr;
+    unsigned int localNodeId;
+    uint32_t tag = (arg->run + 1) << 16, counted = 0;
+    sci_error_t error;
+    (void)rd_fd;
+
+    SCIInitialize(NO_FLAGS, &error);
+    TCHECK(error == SCI_ERR_OK);
+    SCIOpen(&sd, NO_FLAGS, &error);
+    TCHECK(error == SCI_ERR_OK);
+    SCIGetLocalNodeId(0, &localNodeId, NO_FLAGS, &error);
+    TCHECK(error == SCI_ERR_OK);
+    SCICreateSegment(sd, &localSegment, RM_GROUP, RM_SIZE, NO_CALLBACK, NULL, SCI_FLAG_BROADCAST, &error);
+    TCHECK(error == SCI_ERR_OK);
+    SCIPrepareSegment(localSegment, 0, SCI_FLAG_BROADCAST, &error);
+    TCHECK(error == SCI_ERR_OK);
+    readAddr = SCIMapLocalSegment(localSegment, &localMap, 0, RM_SIZE, NULL, NO_FLAGS, &error);
+    TCHECK(error == SCI_ERR_OK);
+    SCISetSegmentAvailable(localSegment, 0, NO_FLAGS, &error);
+    TCHECK(error == SCI_ERR_OK);
+    do {
+        SCIConnectSegment(sd, &remoteSegment, DIS_BROADCAST_NODEID_GROUP_ALL, RM_GROUP, 0, NO_CALLBACK, NULL,
+                          SCI_INFINITE_TIMEOUT, SCI_FLAG_BROADCAST, &error);
+        if (error != SCI_ERR_OK)
+            usleep(1000);
+    } while (error != SCI_ERR_OK);
+    TCHECK(SCIGetRemoteSegmentSize(remoteSegment) == RM_SIZE);
+    writeAddr = SCIMapRemoteSegment(remoteSegment, &remoteMap, 0, RM_SIZE, NULL, SCI_FLAG_BROADCAST, &error);
+    TCHECK(error == SCI_ERR_OK);
+    SCICreateMapSequence(remoteMap, &sequence, NO_FLAGS, &error);
+    TCHECK(error == SCI_ERR_OK);
+
+    /* barrier: my CMD_READY through the broadcast map, everyone's in my local map */
+    writeAddr[SYNC_READY + arg->rank] = tag | CMD_READY;
+    SCIFlush(sequence, SCI_FLAG_FLUSH_CPU_BUFFERS_ONLY);
+    TCHECK(wait_all(readAddr, SYNC_READY, tag | CMD_READY) == 0);
+
+    /* my sequence, while reading the others': nothing visible before its predecessor */
+    for (uint32_t i = 0; i < VALUES; i++) {
+        writeAddr[SLOTS + arg->rank * VALUES + i] = tag | (i + 1);
+        SCIFlush(sequence, SCI_FLAG_FLUSH_CPU_BUFFERS_ONLY);
+        for (unsigned int r = 0; r < NODES; r++) {
+            uint32_t j = (i * 7) % VALUES, v = readAddr[SLOTS + r * VALUES + j];
+            if (v == (tag | (j + 1)) && j)
+                TCHECK(readAddr[SLOTS + r * VALUES + j - 1] == (tag | j));
+            TCHECK(v == 0 || v == (tag | (j + 1)));
+        }
+    }
+    writeAddr[SYNC_DONE + arg->rank] = tag | CMD_READY;
+    SCIFlush(sequence, SCI_FLAG_FLUSH_CPU_BUFFERS_ONLY);
+    TCHECK(wait_all(readAddr, SYNC_DONE, tag | CMD_READY) == 0);
+    for (unsigned int r = 0; r < NODES; r++)
+        for (uint32_t i = 0; i < VALUES; i++)
+            counted += readAddr[SLOTS + r * VALUES + i] == (tag | (i + 1));
+    TCHECK(SCICheckSequence(sequence, NO_FLAGS, &error) == SCI_SEQ_OK && error == SCI_ERR_OK);
+
+    SCIRemoveSequence(sequence, NO_FLAGS, &error);
+    TCHECK(error == SCI_ERR_OK);
+    SCIUnmapSegment(localMap, NO_FLAGS, &error);
+    TCHECK(error == SCI_ERR_OK);
+    SCIRemoveSegment(localSegment, NO_FLAGS, &error);
+    TCHECK(error == SCI_ERR_OK);
+    SCIUnmapSegment(remoteMap, NO_FLAGS, &error);
+    TCHECK(error == SCI_ERR_OK);
+    SCIDisconnectSegment(remoteSegment, NO_FLAGS, &error);
+    TCHECK(error == SCI_ERR_OK);
+    SCIClose(sd, NO_FLAGS, &error);
+    TCHECK(error == SCI_ERR_OK);
+    SCITerminate();
+    TCHECK(tproc_send_u32(wr_fd, counted) == 0);
+    return 0;
+}
+
+static void test_reflective_memory_three_nodes(void **state)
+{
+    static const unsigned int order[6][NODES] = { {0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0} };
+    uint64_t total = 0;
+    (void)state;
+
+    for (unsigned int run = 0; run < RUNS; run++) {
+        struct tproc p[NODES];
+        struct rm_arg arg[NODES];
+
+        for (unsigned int k = 0; k < NODES; k++) {
+            unsigned int rank = order[run % 6][k];
+            arg[rank] = (struct rm_arg){ .rank = rank, .run = run };
+            assert_int_equal(tproc_start(&p[rank], rm_node, &arg[rank]), 0);
+            usleep((run % 3) * 3000 * k);    /* together, or one after the other */
+        }
+        for (unsigned int r = 0; r < NODES; r++) {
+            uint32_t counted = 0;
+            assert_int_equal(tproc_recv_u32(p[r].rd, &counted, 20000), 0);
+            assert_int_equal(counted, NODES * VALUES);
+            assert_int_equal(tproc_wait(&p[r], 10000), 0);
+            total += counted;
+        }
+    }
+    assert_int_equal(total, (uint64_t)RUNS * NODES * NODES * VALUES);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_reflective_memory_three_nodes, tproc_teardown),
+    };
+    tproc_default_fabric("compat-reflmem");
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
