@@ -833,6 +833,7 @@ static void sn_exit_leave(struct sn_drv *d)
     else if (r)
         return;
     __atomic_fetch_or(&P->flags, SN_F_EXITING, __ATOMIC_SEQ_CST);
+    sn_mc_sweep_locked(d);            /* multicast groups whose last live member was us */
     if (sn_remove_if_last_locked(d))
         osci_log(OSCI_LOG_INFO, MOD, "fabric %s: last node exited; removed", d->fabric);
     sn_unlock_fabric(d);
@@ -1961,6 +1962,8 @@ static int sn_mc_live(struct sn_drv *d, const struct sn_mc_hdr *h)
         struct sn_port *P = sn_port(d, p);
         if (!h->member[p].count)
             continue;
+        if (LD(&P->flags) & SN_F_EXITING)
+            continue;                /* its process is exiting: its attaches go with it */
         if (p == d->me && h->member[p].epoch == d->epoch && LD(&P->state) != SN_FREE)
             return 1;                /* our own attach (not after our port was freed: sn_close) */
         if (LD(&P->state) != SN_FREE && LD(&P->epoch) == h->member[p].epoch &&

@@ -24,7 +24,7 @@
 
 enum { HOW_EXIT = 1, HOW_TERMINATE, HOW_HANG };
 
-/* /dev/shm entries of this test's fabric: /osci.<fabric> and /osci.<fabric>.w<port>.<epoch>. */
+/* /dev/shm entries of this test's fabric: /osci.<fabric>, its windows and multicast windows. */
 static int shm_count(void)
 {
     const char *fabric = getenv("OSCI_FABRIC");
@@ -49,7 +49,7 @@ static int owner_exit(int rd, int wr, void *arg)
 {
     sci_error_t e;
     sci_desc_t sd;
-    sci_local_segment_t ls;
+    sci_local_segment_t ls, bs;
     sci_map_t map;
     uint32_t how;
     volatile uint32_t *p;
@@ -61,6 +61,10 @@ static int owner_exit(int rd, int wr, void *arg)
     SCISetSegmentAvailable(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
     p = SCIMapLocalSegment(ls, &map, 0, SEGSZ, NULL, 0, &e); TCHECK(e == SCI_ERR_OK);
     p[0] = 0x1234;
+    /* a reflective-memory member too: its multicast window must go as well */
+    SCICreateSegment(sd, &bs, SEG_ID + 1, SEGSZ, NULL, NULL, SCI_FLAG_BROADCAST, &e); TCHECK(e == SCI_ERR_OK);
+    SCIPrepareSegment(bs, 0, SCI_FLAG_BROADCAST, &e); TCHECK(e == SCI_ERR_OK);
+    SCISetSegmentAvailable(bs, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
     TCHECK(tproc_send_u32(wr, my_node()) == 0);
     TCHECK(tproc_recv_u32(rd, &how, 30000) == 0);
     if (how == HOW_HANG)
@@ -114,7 +118,7 @@ static void start_pair(struct tproc *o, struct tproc *r, uint32_t *onode)
     assert_int_equal(tproc_start(r, remote_exit, (void *)(uintptr_t)*onode), 0);
     assert_int_equal(tproc_recv_u32(r->rd, &rnode, T_MS), 0);
     assert_int_not_equal(rnode, *onode);
-    assert_int_equal(shm_count(), 3);   /* fabric file and two windows */
+    assert_int_equal(shm_count(), 4);   /* fabric file, two windows, the multicast window */
 }
 
 static void test_owner_exits_alone(void **state)
@@ -124,7 +128,7 @@ static void test_owner_exits_alone(void **state)
     assert_int_equal(shm_count(), 0);
     assert_int_equal(tproc_start(&o, owner_exit, NULL), 0);
     assert_int_equal(tproc_recv_u32(o.rd, &node, T_MS), 0);
-    assert_int_equal(shm_count(), 2);
+    assert_int_equal(shm_count(), 3);   /* fabric file, window, multicast window */
     assert_int_equal(tproc_send_u32(o.wr, HOW_EXIT), 0);
     assert_int_equal(tproc_wait(&o, T_MS), 0);
     assert_int_equal(shm_count(), 0);
