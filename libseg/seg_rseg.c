@@ -376,6 +376,41 @@ void seg__rseg_free_all(void)
     }
 }
 
+/*
+ * Whether `node` can take a connect now (lock held). A node id that may exist but is not there (not
+ * joined yet, restarting, dead) answers -ENOENT, as a segment not there yet: on a real cluster every
+ * node's driver is always up, and SISCI clients retry only on NO_SUCH_SEGMENT. -EHOSTUNREACH only for
+ * an id the driver says can never exist (not in hosts.conf); -ENOLINK while the link to a live
+ * incarnation is down. A node the driver sees but whose LINK_UP this library has not taken yet
+ * (it has just joined) is waited for until `deadline`.
+ */
+static int peer_ready(struct seg_adapter *a, uint32_t node, uint64_t deadline)
+{
+    for (;;) {
+        struct seg_peer *p = &a->peer[node];
+        int rc;
+
+        if (p->up)
+            return 0;
+        rc = osci_drv_probe(a->drv, node);
+        if (rc == -EADDRNOTAVAIL)
+            return -EHOSTUNREACH;
+        if (p->known && !p->lost)
+            return rc == -EHOSTUNREACH ? -ENOENT : -ENOLINK;
+        if (rc != 0 || p->lost)
+            return -ENOENT;
+        /* just joined: the driver sees it, its LINK_UP is on its way to the event thread */
+        uint64_t slice = seg__now_ms() + 50;
+        if (slice > deadline)
+            slice = deadline;
+        rc = seg__cond_wait(slice);
+        if (seg__check_init() < 0 || !a->drv)
+            return -SEG_ENOTINIT;           /* SCITerminate meanwhile */
+        if (rc == -ETIMEDOUT && seg__now_ms() >= deadline)
+            return a->peer[node].up ? 0 : -ENOENT;
+    }
+}
+
 SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *segment, unsigned int nodeId,
                                         unsigned int segmentId, unsigned int localAdapterNo,
                                         sci_cb_remote_segment_t callback, void *callbackArg, unsigned int timeout,
@@ -412,17 +447,9 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
         rc = -EPERM;        /* the reply is delivered by this very thread */
         goto out;
     }
-    if (nodeId != a->drv->node_id) {
-        struct seg_peer *p = &a->peer[nodeId];
-        if (!p->known || p->lost) {
-            rc = -EHOSTUNREACH;
-            goto out;
-        }
-        if (!p->up) {
-            rc = -ENOLINK;
-            goto out;
-        }
-    }
+    deadline = seg__now_ms() + (timeout == SCI_INFINITE_TIMEOUT ? SEG_DEFAULT_CONNECT_MS : timeout);
+    if (nodeId != a->drv->node_id && (rc = peer_ready(a, nodeId, deadline)) < 0)
+        goto out;
     rs = calloc(1, sizeof(*rs));
     if (!rs) {
         rc = -ENOMEM;
@@ -456,7 +483,6 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
         rc = rc == -EAGAIN ? -EHOSTDOWN : rc;
         goto err_unlink;
     }
-    deadline = seg__now_ms() + (timeout == SCI_INFINITE_TIMEOUT ? SEG_DEFAULT_CONNECT_MS : timeout);
     while (!rs->connect_done) {
         if (seg__cond_wait(deadline) == -ETIMEDOUT) {
             rc = -ETIMEDOUT;
