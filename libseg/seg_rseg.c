@@ -302,7 +302,7 @@ void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node, bool keep_connect
             if (keep_connecting)
                 continue;
             if (!rs->connect_done)
-                connect_done(rs, -EHOSTDOWN);
+                connect_done(rs, -ENOENT);  /* gone before it answered: a segment not there */
             continue;
         }
         revoke(rs);
@@ -480,7 +480,8 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
     m.u.connect.conn_id = rs->conn_id;
     rc = seg__send(a, nodeId, &m);
     if (rc < 0) {
-        rc = rc == -EAGAIN ? -EHOSTDOWN : rc;
+        /* its queue full: not responding; gone (not yet seen by the event thread): not there */
+        rc = rc == -EAGAIN ? -EHOSTDOWN : rc == -EHOSTUNREACH ? -ENOENT : rc == -ENOTCONN ? -ENOLINK : rc;
         goto err_unlink;
     }
     while (!rs->connect_done) {
