@@ -377,12 +377,12 @@ void seg__rseg_free_all(void)
 }
 
 /*
- * Whether `node` can take a connect now (lock held). A node id that may exist but is not there (not
- * joined yet, restarting, dead) answers -ENOENT, as a segment not there yet: on a real cluster every
- * node's driver is always up, and SISCI clients retry only on NO_SUCH_SEGMENT. -EHOSTUNREACH only for
- * an id the driver says can never exist (not in hosts.conf); -ENOLINK while the link to a live
- * incarnation is down. A node the driver sees but whose LINK_UP this library has not taken yet
- * (it has just joined) is waited for until `deadline`.
+ * Whether `node` can take a connect now (lock held). A node id that may exist but is not up (not
+ * joined yet, restarting, dead, its link down) answers -ENOENT, as a segment not there yet: on a real
+ * cluster every node's driver is always up, SISCI clients retry only on NO_SUCH_SEGMENT, and a network
+ * driver cannot tell a cut link from a peer process that is restarting. -EHOSTUNREACH only for an id
+ * the driver says can never exist (not in hosts.conf). A node the driver sees but whose LINK_UP this
+ * library has not taken yet (it has just joined) is waited for until `deadline`.
  */
 static int peer_ready(struct seg_adapter *a, uint32_t node, uint64_t deadline)
 {
@@ -395,10 +395,8 @@ static int peer_ready(struct seg_adapter *a, uint32_t node, uint64_t deadline)
         rc = osci_drv_probe(a->drv, node);
         if (rc == -EADDRNOTAVAIL)
             return -EHOSTUNREACH;
-        if (p->known && !p->lost)
-            return rc == -EHOSTUNREACH ? -ENOENT : -ENOLINK;
-        if (rc != 0 || p->lost)
-            return -ENOENT;
+        if (rc != 0 || p->known)
+            return -ENOENT;                 /* not there, or down: SCIProbeNode tells which */
         /* just joined: the driver sees it, its LINK_UP is on its way to the event thread */
         uint64_t slice = seg__now_ms() + 50;
         if (slice > deadline)
@@ -480,8 +478,8 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
     m.u.connect.conn_id = rs->conn_id;
     rc = seg__send(a, nodeId, &m);
     if (rc < 0) {
-        /* its queue full: not responding; gone (not yet seen by the event thread): not there */
-        rc = rc == -EAGAIN ? -EHOSTDOWN : rc == -EHOSTUNREACH ? -ENOENT : rc == -ENOTCONN ? -ENOLINK : rc;
+        /* its queue full: not responding; gone or down (not yet seen by the event thread): not there */
+        rc = rc == -EAGAIN ? -EHOSTDOWN : rc == -EHOSTUNREACH || rc == -ENOTCONN ? -ENOENT : rc;
         goto err_unlink;
     }
     while (!rs->connect_done) {

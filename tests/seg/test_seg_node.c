@@ -4,8 +4,8 @@
  *   directory configuration, no adapter, unknown driver, bad OSCI_NODE_ID, a node id held by a live
  *   process, a fabric file this user may not trust);
  * - a node id that may exist but is not up (never joined, died, restarting) answers
- *   NO_SUCH_SEGMENT to SCIConnectSegment and 0 with OK to SCIProbeNode; ids that can never exist
- *   answer ILLEGAL_NODEID;
+ *   NO_SUCH_SEGMENT to SCIConnectSegment and 0 with OK to SCIProbeNode; its link down, the same
+ *   to a connect and NO_LINK_ACCESS to SCIProbeNode; ids that can never exist answer ILLEGAL_NODEID;
  * - SCIGetNodeIdByAdapterName / SCIGetNodeInfoByAdapterName map hosts.conf addresses to node ids;
  * - <dis_types.h> stands alone and <sisci_api.h> brings it.
  */
@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include <dis_types.h>
+#include "opensci/osci.h"
 #include "sisci_api.h"
 #include "../common/osci_test.h"
 
@@ -263,6 +264,51 @@ static void test_dead_and_restarting_node(void **state)
     SCITerminate();
 }
 
+/* The link to a live peer down (within the grace period): connects answer NO_SUCH_SEGMENT, so a
+ * client loop rides it out; SCIProbeNode says NO_LINK_ACCESS. */
+static void test_link_down(void **state)
+{
+    struct tproc p;
+    sci_remote_segment_t rs;
+    sci_desc_t sd;
+    sci_error_t e;
+    uint32_t node;
+    int i;
+
+    (void)state;
+    assert_int_equal(tproc_start(&p, peer_main, (void *)(uintptr_t)ID_B), 0);
+    assert_int_equal(tproc_recv_u32(p.rd, &node, T_MS), 0);
+    setenv("OSCI_GRACE_MS", "60000", 1);
+    SCIInitialize(0, &e);
+    unsetenv("OSCI_GRACE_MS");
+    assert_int_equal(e, SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    for (i = 0; i < 500 && (e = try_connect(sd, ID_B, &rs)) == SCI_ERR_NO_SUCH_SEGMENT; i++)
+        usleep(2000);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCIDisconnectSegment(rs, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+
+    assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_DOWN, ID_B, 0), 0);
+    for (i = 0; i < 500 && SCIProbeNode(sd, 0, ID_B, 0, &e) == 1; i++)
+        usleep(2000);
+    assert_int_equal(SCIProbeNode(sd, 0, ID_B, 0, &e), 0);
+    assert_int_equal(e, SCI_ERR_NO_LINK_ACCESS);
+    assert_int_equal(try_connect(sd, ID_B, &rs), SCI_ERR_NO_SUCH_SEGMENT);
+
+    assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_UP, ID_B, 0), 0);
+    for (i = 0; i < 2000 && (e = try_connect(sd, ID_B, &rs)) == SCI_ERR_NO_SUCH_SEGMENT; i++)
+        usleep(2000);
+    assert_int_equal(e, SCI_ERR_OK);
+    SCIDisconnectSegment(rs, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(tproc_send_u32(p.wr, 0), 0);
+    assert_int_equal(tproc_wait(&p, T_MS), 0);
+    SCIClose(sd, 0, &e);
+    SCITerminate();
+}
+
 static void test_lookup_by_name(void **state)
 {
     dis_nodeId_list_t ids;
@@ -355,6 +401,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_init_node_id_taken, tproc_teardown),
         cmocka_unit_test(test_ids_that_cannot_exist),
         cmocka_unit_test_teardown(test_dead_and_restarting_node, tproc_teardown),
+        cmocka_unit_test_teardown(test_link_down, tproc_teardown),
         cmocka_unit_test(test_lookup_by_name),
     };
 
