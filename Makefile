@@ -187,6 +187,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0644 include/*.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 include/opensci/*.h $(DESTDIR)$(PREFIX)/include/opensci/
+	install -d $(DESTDIR)$(PREFIX)/include/dis && install -m 0644 include/dis/*.h $(DESTDIR)$(PREFIX)/include/dis/
 	for f in $(LIBS_SO) $(LIBS_A); do install -m 0644 $$f $(DESTDIR)$(LIBDIR)/; done
 	for f in $(LIBS_SO); do b=$$(basename $$f); ln -sf $$b $(DESTDIR)$(LIBDIR)/$${b%.$(SOVER)}; done
 	for f in $(TOOLS); do install -m 0755 $$f $(DESTDIR)$(PREFIX)/bin/; done

@@ -109,7 +109,10 @@ struct osci_drv_ops {
     int (*rmem_revoke)(struct osci_drv *drv, struct osci_drv_rmem *rmem);  /* maps stop reaching it */
     int (*db_wait)(struct osci_drv *drv, uint64_t mask, int timeout_ms, uint64_t *bits_p); /* take bits */
     int (*db_poll)(struct osci_drv *drv, uint64_t mask, uint64_t *bits_p);  /* take bits, never block */
-    int (*probe)(struct osci_drv *drv, uint32_t node);  /* 0 reachable, -EHOSTUNREACH, -ENOLINK */
+    /* 0 reachable; -EHOSTUNREACH a node id that may exist but is not there now (not joined, dead);
+     * -ENOLINK the link to it is down; -EADDRNOTAVAIL an id that can never exist here (outside the
+     * driver's range or its configured node list) */
+    int (*probe)(struct osci_drv *drv, uint32_t node);
     int (*info_publish)(struct osci_drv *drv, const void *buf, size_t len);
     int (*info_read)(struct osci_drv *drv, uint32_t node, void *buf, size_t len, size_t *len_p);
     int (*inject)(struct osci_drv *drv, enum osci_fault fault, uint32_t node, unsigned int count);

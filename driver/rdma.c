@@ -2054,7 +2054,7 @@ static int rdma_probe(struct osci_drv *drv, uint32_t node)
     int ret;
 
     if (node == 0 || node > 255 || !d->peer[node].host)
-        return -EHOSTUNREACH;
+        return -EADDRNOTAVAIL;          /* not in hosts.conf: can never be on this fabric */
     if (node == d->base.node_id)
         return 0;
     pthread_mutex_lock(&d->lock);

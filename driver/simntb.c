@@ -1251,6 +1251,8 @@ static int sn_probe(struct osci_drv *drv, uint32_t node)
 
     if (d->observe)
         return -EPERM;
+    if (node == 0 || node > 255)
+        return -EADDRNOTAVAIL;          /* any id 1..255 may join */
     p = sn_port_of(d, node);
     if (p < 0 || sn_dead(d, (unsigned int)p))
         return -EHOSTUNREACH;

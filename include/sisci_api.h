@@ -71,6 +71,11 @@ SISCI_API_EXPORT int SCIProbeNode(sci_desc_t sd, unsigned int localAdapterNo, un
 SISCI_API_EXPORT void SCIGetLocalNodeId(unsigned int adapterNo, unsigned int *nodeId, SISCI_FE);
 SISCI_API_EXPORT void SCIQuery(unsigned int command, void *data, SISCI_FE);
 SISCI_API_EXPORT const char *SCIGetErrorString(sci_error_t error);
+/* node look-ups by host name (hosts.conf addresses; docs/sisci-compat.md) */
+SISCI_API_EXPORT void SCIGetNodeIdByAdapterName(char *adaptername, dis_nodeId_list_t *nodeId,
+        dis_virt_adapter_t *type, SISCI_FE);
+SISCI_API_EXPORT void SCIGetNodeInfoByAdapterName(char *adaptername, unsigned int *adapterNo,
+        dis_nodeId_list_t *nodeIdlist, dis_adapter_type_t *type, SISCI_FE);
 
 /* DMA */
 SISCI_API_EXPORT void SCICreateDMAQueue(sci_desc_t sd, sci_dma_queue_t *dq, unsigned int localAdapterNo,

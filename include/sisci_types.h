@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "dis_types.h"
 #include "sisci_error.h"
 
 #ifndef SISCI_API_EXPORT
@@ -73,7 +74,6 @@ typedef struct {
 } dis_dma_vec_t;
 
 #define SCI_INFINITE_TIMEOUT 0xffffffffU
-#define DIS_BROADCAST_NODEID_GROUP_ALL 252
 
 /* Flags with values known from the SISCI 2.x header. */
 #define SCI_FLAG_USE_CALLBACK                    0x1U

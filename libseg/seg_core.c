@@ -828,6 +828,31 @@ static void set_error(sci_error_t *error, sci_error_t e)
         *error = e;
 }
 
+/*
+ * What SCIInitialize (and the look-ups reading hosts.conf) report for the cause they logged
+ * (docs/sisci-compat.md, SCIInitialize): not seg__to_sci, whose segment and interrupt meanings
+ * (-ENOENT NO_SUCH_SEGMENT, -EADDRINUSE INTNO_USED) would misname a configuration or node id problem.
+ */
+sci_error_t seg__conf_to_sci(int rc)
+{
+    switch (-rc) {
+    case EINVAL: case E2BIG: case EFBIG: case ENAMETOOLONG:
+        return SCI_ERR_ILLEGAL_PARAMETER;    /* malformed opensci.conf / hosts.conf, bad OSCI_* value */
+    case EACCES: case EPERM:
+        return SCI_ERR_ACCESS;               /* a configuration file or fabric this user may not open */
+    case EADDRINUSE:
+        return SCI_ERR_BUSY;                 /* the node id is held by a live process */
+    case ENOMEM: case ENOSPC:
+        return SCI_ERR_NOSPC;                /* out of memory, or every port of the fabric taken */
+    case ENODEV:
+        return SCI_ERR_NO_SUCH_ADAPTERNO;    /* no adapter configured, no such driver or device */
+    case EPROTO: case EPROTONOSUPPORT:
+        return SCI_ERR_INCONSISTENT_VERSIONS; /* a fabric of another layout version (or not a fabric) */
+    default:
+        return SCI_ERR_SYSTEM;               /* a missing configuration file (-ENOENT) among others */
+    }
+}
+
 SISCI_API_EXPORT void SCIInitialize(unsigned int flags, sci_error_t *error)
 {
     int rc;
@@ -892,7 +917,7 @@ err_adapters:
     close_adapters();
 err_unlock:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc == -ENODEV ? SCI_ERR_NO_SUCH_ADAPTERNO : seg__to_sci(rc));
+    set_error(error, seg__conf_to_sci(rc));
 }
 
 SISCI_API_EXPORT void SCITerminate(void)

@@ -94,6 +94,7 @@ extern struct seg_lib seg;
 
 /* seg_core.c */
 sci_error_t seg__to_sci(int err);                 /* -errno -> sci_error_t (edge only) */
+sci_error_t seg__conf_to_sci(int err);            /* the same for configuration / init causes */
 /* Live-handle registry: membership is checked lock-free (data paths), add/del under seg.lock. */
 int seg__handle_add(void *h);
 void seg__handle_del(void *h);

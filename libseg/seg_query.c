@@ -129,6 +129,7 @@ SISCI_API_EXPORT int SCIProbeNode(sci_desc_t sd, unsigned int localAdapterNo, un
         unsigned int flags, sci_error_t *error)
 {
     struct seg_adapter *a;
+    struct seg_peer *p;
     sci_error_t e;
     int rc, up = 0;
 
@@ -152,13 +153,18 @@ SISCI_API_EXPORT int SCIProbeNode(sci_desc_t sd, unsigned int localAdapterNo, un
         up = 1;
         goto out_unlock;
     }
+    /* 1: reachable. 0 with OK: an id that may exist but is not up (not joined, restarting, dead);
+       0 with NO_LINK_ACCESS: the link to a live incarnation is down; 0 with NO_SUCH_NODEID: an id
+       that can never exist here (docs/sisci-compat.md, "Node ids") */
+    p = &a->peer[nodeId];
     rc = osci_drv_probe(a->drv, nodeId);
     if (rc == -EOPNOTSUPP)
-        rc = a->peer[nodeId].up ? 0 : a->peer[nodeId].known ? -ENOLINK : -EHOSTUNREACH;
+        rc = p->up ? 0 : p->known && !p->lost ? -ENOLINK : -EHOSTUNREACH;
     switch (rc) {
     case 0: up = 1; break;
-    case -ENOLINK: e = SCI_ERR_NO_LINK_ACCESS; break;
-    case -EHOSTUNREACH: e = SCI_ERR_NO_SUCH_NODEID; break;
+    case -ENOLINK: e = p->known && !p->lost ? SCI_ERR_NO_LINK_ACCESS : SCI_ERR_OK; break;
+    case -EHOSTUNREACH: break;
+    case -EADDRNOTAVAIL: e = SCI_ERR_NO_SUCH_NODEID; break;
     default: e = seg__to_sci(rc); break;
     }
 out_unlock:

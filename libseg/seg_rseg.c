@@ -308,7 +308,7 @@ void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node, bool keep_connect
             if (keep_connecting)
                 continue;
             if (!rs->connect_done)
-                connect_done(rs, -EHOSTDOWN);
+                connect_done(rs, -ENOENT);  /* gone before it answered: a segment not there */
             continue;
         }
         revoke(rs);
@@ -384,6 +384,39 @@ void seg__rseg_free_all(void)
     }
 }
 
+/*
+ * Whether `node` can take a connect now (lock held). A node id that may exist but is not up (not
+ * joined yet, restarting, dead, its link down) answers -ENOENT, as a segment not there yet: on a real
+ * cluster every node's driver is always up, SISCI clients retry only on NO_SUCH_SEGMENT, and a network
+ * driver cannot tell a cut link from a peer process that is restarting. -EHOSTUNREACH only for an id
+ * the driver says can never exist (not in hosts.conf). A node the driver sees but whose LINK_UP this
+ * library has not taken yet (it has just joined) is waited for until `deadline`.
+ */
+static int peer_ready(struct seg_adapter *a, uint32_t node, uint64_t deadline)
+{
+    for (;;) {
+        struct seg_peer *p = &a->peer[node];
+        int rc;
+
+        if (p->up)
+            return 0;
+        rc = osci_drv_probe(a->drv, node);
+        if (rc == -EADDRNOTAVAIL)
+            return -EHOSTUNREACH;
+        if (rc != 0 || p->known)
+            return -ENOENT;                 /* not there, or down: SCIProbeNode tells which */
+        /* just joined: the driver sees it, its LINK_UP is on its way to the event thread */
+        uint64_t slice = seg__now_ms() + 50;
+        if (slice > deadline)
+            slice = deadline;
+        rc = seg__cond_wait(slice);
+        if (seg__check_init() < 0 || !a->drv)
+            return -SEG_ENOTINIT;           /* SCITerminate meanwhile */
+        if (rc == -ETIMEDOUT && seg__now_ms() >= deadline)
+            return a->peer[node].up ? 0 : -ENOENT;
+    }
+}
+
 SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *segment, unsigned int nodeId,
                                         unsigned int segmentId, unsigned int localAdapterNo,
                                         sci_cb_remote_segment_t callback, void *callbackArg, unsigned int timeout,
@@ -424,17 +457,9 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
         rc = -EPERM;        /* the reply is delivered by this very thread */
         goto out;
     }
-    if (nodeId != a->drv->node_id) {
-        struct seg_peer *p = &a->peer[nodeId];
-        if (!p->known || p->lost) {
-            rc = -EHOSTUNREACH;
-            goto out;
-        }
-        if (!p->up) {
-            rc = -ENOLINK;
-            goto out;
-        }
-    }
+    deadline = seg__now_ms() + (timeout == SCI_INFINITE_TIMEOUT ? SEG_DEFAULT_CONNECT_MS : timeout);
+    if (nodeId != a->drv->node_id && (rc = peer_ready(a, nodeId, deadline)) < 0)
+        goto out;
     rs = calloc(1, sizeof(*rs));
     if (!rs) {
         rc = -ENOMEM;
@@ -465,10 +490,10 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
     m.u.connect.conn_id = rs->conn_id;
     rc = seg__send(a, nodeId, &m);
     if (rc < 0) {
-        rc = rc == -EAGAIN ? -EHOSTDOWN : rc;
+        /* its queue full: not responding; gone or down (not yet seen by the event thread): not there */
+        rc = rc == -EAGAIN ? -EHOSTDOWN : rc == -EHOSTUNREACH || rc == -ENOTCONN ? -ENOENT : rc;
         goto err_unlink;
     }
-    deadline = seg__now_ms() + (timeout == SCI_INFINITE_TIMEOUT ? SEG_DEFAULT_CONNECT_MS : timeout);
     while (!rs->connect_done) {
         if (seg__cond_wait(deadline) == -ETIMEDOUT) {
             rc = -ETIMEDOUT;

@@ -189,7 +189,7 @@ static uint64_t wait_link_up(int timeout_ms)
     if (drv->ops->peers(drv, pi, 4, &n) < 0 || n != 1 || pi[0].node_id != peer_id || !pi[0].link_up ||
         pi[0].epoch != ev.epoch || pi[0].pid != -1)
         die("peers() disagrees with LINK_UP");
-    if (drv->ops->probe(drv, peer_id) != 0 || drv->ops->probe(drv, 77) != -EHOSTUNREACH)
+    if (drv->ops->probe(drv, peer_id) != 0 || drv->ops->probe(drv, 77) != -EADDRNOTAVAIL)
         die("probe");
     return ev.epoch;
 }

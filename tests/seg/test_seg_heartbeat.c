@@ -104,9 +104,9 @@ static void test_silent_owner_lost(void **state)
     print_message("silent owner: CB_NOT_OPERATIONAL %llu ms after SIGSTOP, CB_LOST %llu ms later\n",
                   (unsigned long long)(t_notop - t0), (unsigned long long)(t_lost - t_notop));
     assert_int_equal(rstate(c.rs), RSEG_LOST);
-    /* the silent node is gone for new connections */
+    /* the silent node is gone for new connections: as a segment not there (yet) */
     SCIConnectSegment(c.sd, &rs2, c.onode, 300, 0, NULL, NULL, 500, 0, &e);
-    assert_int_equal(e, SCI_ERR_NO_SUCH_NODEID);
+    assert_int_equal(e, SCI_ERR_NO_SUCH_SEGMENT);
     tproc_kill(&c.o);
     OK(SCIDisconnectSegment(c.rs, 0, &e_));
     OK(SCIClose(c.sd, 0, &e_));

@@ -1,0 +1,2 @@
+/* OpenSCI: <dis/dis_types.h>, the path some SISCI programs include; the declarations are in <dis_types.h>. */
+#include "../dis_types.h"
