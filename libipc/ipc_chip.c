@@ -222,6 +222,7 @@ static void full_barrier(struct chip_ep *ce)
 /* Sequentially consistent: Dekker with the local load of the peer's index or armed word after it. */
 static void store32(struct chip_ep *ce, size_t off, uint32_t v)
 {
+    if (!ce->linked) return;   /* the peer left: nobody reads it */
     if (ce->rh) {
         atomic_store((_Atomic uint32_t *)((volatile uint8_t *)ce->rh + off), v);
     } else {
@@ -232,6 +233,7 @@ static void store32(struct chip_ep *ce, size_t off, uint32_t v)
 
 static void store64(struct chip_ep *ce, size_t off, uint64_t v)
 {
+    if (!ce->linked) return;
     if (ce->rh) {
         atomic_store((_Atomic uint64_t *)((volatile uint8_t *)ce->rh + off), v);
     } else {
@@ -308,11 +310,20 @@ static uint32_t conn_peer_state(void *ctx)
     return (uint32_t)v;
 }
 
+/* Our FIFO is our own segment: its frames stay readable after the peer left. */
+static int conn_rx_pending(void *ctx)
+{
+    struct chip_ep *ce = ctx;
+    uint32_t n = atomic_load_explicit(&ce->lh->tail, memory_order_acquire) - ce->rx_head;
+    return n != 0 && n <= ce->nframes;
+}
+
 static const struct ipc_conn_ops chip_conn_ops = {
     .publish = conn_publish,
     .clear = conn_clear,
     .notify = conn_notify,
     .peer_state = conn_peer_state,
+    .rx_pending = conn_rx_pending,
 };
 
 /* ---- the link to the peer's segment and interrupt ---- */
@@ -612,7 +623,7 @@ static int chip_reset(struct ipc_ep *ep)
 static int chip_write_frame(struct ipc_ep *ep, volatile void **frame_p)
 {
     struct chip_ep *ce = to_chip(ep);
-    if (ce->conn.state != IPC_CS_EST) return -ECONNRESET;
+    if (ce->conn.state != IPC_CS_EST || ce->conn.draining) return -ECONNRESET;
     if (ce->tx_tail - ce->tx_head_cache >= ce->nframes) {
         ce->tx_head_cache = atomic_load_explicit(&ce->lh->head, memory_order_acquire);
         if (ce->tx_tail - ce->tx_head_cache > ce->nframes) return -ECONNRESET;   /* corrupt or stale */
@@ -674,7 +685,13 @@ static int chip_read_advance(struct ipc_ep *ep)
     if (ret < 0) return ret;
     ce->rx_head++;
     store32(ce, offsetof(struct chip_hdr, head), ce->rx_head);   /* seq_cst, then a local load of armed */
-    if (ce->rx_head == ce->rx_tail_cache && ce->rx_head == atomic_load(&ce->lh->tail)) bits |= 1u << ARM_EMPTY;
+    if (ce->rx_head == ce->rx_tail_cache && ce->rx_head == atomic_load(&ce->lh->tail)) {
+        bits |= 1u << ARM_EMPTY;
+        if (ce->conn.draining) {   /* the departed peer's last frame: wake our fd for its CONN_RESET */
+            wake(ce);
+            return 0;
+        }
+    }
     notify_if_armed(ce, bits);
     return 0;
 }
@@ -700,7 +717,10 @@ static int chip_get_event(struct ipc_ep *ep, uint32_t *events_p)
     ipc__conn_handshake(&ce->conn);
     ev = ce->conn.pending;
     ce->conn.pending = 0;
-    if (ce->conn.state == IPC_CS_EST) {
+    if (ce->conn.state == IPC_CS_EST && ce->conn.draining) {   /* the peer left: only its last frames */
+        ev |= levels(ce) & NV_SCI_IPC_EVENT_READ;
+        ce->rearm_rx = ce->rearm_tx = 0;
+    } else if (ce->conn.state == IPC_CS_EST) {
         uint32_t lv = levels(ce);
         int armed = 0;
         if (!(lv & NV_SCI_IPC_EVENT_READ)) arm(ce, ARM_READ), armed = 1;

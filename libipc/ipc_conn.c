@@ -66,6 +66,7 @@ int ipc__conn_event(struct ipc_conn *c, enum ipc_conn_event ev)
     if (next != old) {
         osci_log(OSCI_LOG_DEBUG, "ipc", "%s: %s --%s--> %s", c->name, cs_names[old], ce_names[ev], cs_names[next]);
         c->state = next;
+        c->draining = 0;
         c->ops->publish(c->ctx, next);
     }
     if (notify) c->ops->notify(c->ctx);
@@ -76,17 +77,21 @@ illegal:
     return -EPROTO;
 }
 
-/* Feeds the peer's published state into the machine until nothing changes. */
+/* Feeds the peer's published state into the machine until nothing changes. Frames written before the peer
+ * closed (or died) are delivered before its CONN_RESET. */
 void ipc__conn_handshake(struct ipc_conn *c)
 {
     int i;
+    c->draining = 0;
     for (i = 0; i < 4; i++) {
         uint32_t me = c->state, peer = c->ops->peer_state(c->ctx);
         if (me == IPC_CS_DISC) return;   /* no reset yet: stay out of the handshake */
         if (peer == IPC_CS_SYNC && me != IPC_CS_ACK) ipc__conn_event(c, IPC_CE_PEER_SYNC);
         else if (peer == IPC_CS_ACK && (me == IPC_CS_SYNC || me == IPC_CS_ACK)) ipc__conn_event(c, IPC_CE_PEER_ACK);
         else if (peer == IPC_CS_EST && me == IPC_CS_ACK) ipc__conn_event(c, IPC_CE_PEER_EST);
+        else if (peer == IPC_CS_DISC && me == IPC_CS_EST && c->ops->rx_pending(c->ctx)) c->draining = 1;
         else if (peer == IPC_CS_DISC && me != IPC_CS_SYNC) ipc__conn_event(c, IPC_CE_PEER_GONE);
         else return;
+        if (c->draining) return;
     }
 }

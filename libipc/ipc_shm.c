@@ -191,16 +191,17 @@ static int hdr_lock(struct shm_hdr *h)
 }
 
 /* ---- notifications ---- */
-/* notes[side] counts messages posted to side's mqueue: raised before mq_send (lowered again if the send fails),
- * so every message in the queue is counted and the receiver never leaves one behind (no spurious wake-ups). */
+/* notes[side] counts messages posted to side's mqueue, raised after a successful mq_send. The receiver drains
+ * its queue empty whenever the count moved since its last drain: a message in the queue was sent after that
+ * drain emptied it, so its count moved after too; the fd is readable only when something new was posted. */
 static void notify_side(struct shm_ep *se, int side, mqd_t mq)
 {
     uint64_t one = 1;
-    atomic_fetch_add(&se->h->side[side].notes, 1);
     if (mq_send(mq, (const char *)&one, sizeof(one), 0) < 0) {
-        atomic_fetch_sub(&se->h->side[side].notes, 1);   /* EAGAIN: the queue is full, the receiver will wake */
         if (errno != EAGAIN) osci_log(OSCI_LOG_DEBUG, "ipc", "mq_send: %s", strerror(errno));
+        return;   /* EAGAIN: the queue is full, the receiver will wake */
     }
+    atomic_fetch_add(&se->h->side[side].notes, 1);
 }
 
 static void notify_peer(struct shm_ep *se)
@@ -218,12 +219,14 @@ static void notify_if_armed(struct shm_ep *se, uint32_t bits)
         notify_peer(se);
 }
 
-/* Receives the counted messages; one still in flight is received on a later call (its arrival wakes us). */
+/* Empties our queue when something was posted since the last time (no system call otherwise). */
 static void drain(struct shm_ep *se)
 {
     uint64_t n = atomic_load_explicit(&se->h->side[se->s].notes, memory_order_acquire);
     char msg[MQ_MSGSIZE];
-    while (se->notes_seen != n && mq_receive(se->mq_rx, msg, sizeof(msg), NULL) >= 0) se->notes_seen++;
+    if (n == se->notes_seen) return;
+    se->notes_seen = n;
+    while (mq_receive(se->mq_rx, msg, sizeof(msg), NULL) >= 0) {}
 }
 
 /* ---- the connection handshake (ipc_conn.c); side[s].state publishes our state ---- */
@@ -257,11 +260,19 @@ static uint32_t conn_peer_state(void *ctx)
     return atomic_load_explicit(&se->h->side[se->p].state, memory_order_acquire);
 }
 
+static int conn_rx_pending(void *ctx)
+{
+    struct shm_ep *se = ctx;
+    uint32_t n = atomic_load_explicit(&se->h->tail[se->p].v, memory_order_acquire) - se->rx_head;
+    return n != 0 && n <= se->nframes;
+}
+
 static const struct ipc_conn_ops shm_conn_ops = {
     .publish = conn_publish,
     .clear = conn_clear,
     .notify = conn_notify,
     .peer_state = conn_peer_state,
+    .rx_pending = conn_rx_pending,
 };
 
 static int conn_transition(struct shm_ep *se, enum ipc_conn_event ev)
@@ -492,7 +503,7 @@ static int attach(struct shm_ep *se, const struct ipc_cfg_ep *cfg)
         atomic_store(&h->claim[se->s].pid, getpid());
         atomic_store(&h->side[se->s].state, IPC_CS_DISC);
         atomic_store(&h->side[se->s].armed, 0);
-        se->notes_seen = atomic_load(&h->side[se->s].notes);
+        se->notes_seen = atomic_load(&h->side[se->s].notes) - 1;   /* the first GetEvent empties the queue */
         pthread_mutex_unlock(&h->lock);
         return 0;
     }
@@ -578,7 +589,7 @@ static int shm_reset(struct ipc_ep *ep)
 static int shm_write_frame(struct ipc_ep *ep, volatile void **frame_p)
 {
     struct shm_ep *se = to_shm(ep);
-    if (my_state(se) != IPC_CS_EST) return -ECONNRESET;
+    if (my_state(se) != IPC_CS_EST || se->conn.draining) return -ECONNRESET;
     if (se->tx_tail - se->tx_head_cache >= se->nframes) {
         se->tx_head_cache = atomic_load_explicit(&se->h->head[se->s].v, memory_order_acquire);
         if (se->tx_tail - se->tx_head_cache > se->nframes) return -ECONNRESET;   /* corrupt or stale */
@@ -638,8 +649,13 @@ static int shm_read_advance(struct ipc_ep *ep)
     if (ret < 0) return ret;
     se->rx_head++;
     atomic_store(&se->h->head[se->p].v, se->rx_head);   /* seq_cst store, then a seq_cst load of armed */
-    if (se->rx_head == se->rx_tail_cache && se->rx_head == atomic_load(&se->h->tail[se->p].v))
+    if (se->rx_head == se->rx_tail_cache && se->rx_head == atomic_load(&se->h->tail[se->p].v)) {
         bits |= ARM_EMPTY;
+        if (se->conn.draining) {   /* the departed peer's last frame: wake our fd for its CONN_RESET */
+            notify_side(se, se->s, se->mq_rx);
+            return 0;
+        }
+    }
     notify_if_armed(se, bits);
     return 0;
 }
@@ -666,7 +682,10 @@ static int shm_get_event(struct ipc_ep *ep, uint32_t *events_p)
     handshake(se);
     ev = se->conn.pending;
     se->conn.pending = 0;
-    if (my_state(se) == IPC_CS_EST) {
+    if (my_state(se) == IPC_CS_EST && se->conn.draining) {   /* the peer left: only its last frames */
+        ev |= levels(se) & NV_SCI_IPC_EVENT_READ;
+        se->rearm_rx = se->rearm_tx = 0;
+    } else if (my_state(se) == IPC_CS_EST) {
         uint32_t lv = levels(se), want = 0;
         if (!(lv & NV_SCI_IPC_EVENT_READ)) want |= ARM_READ;
         if (!(lv & NV_SCI_IPC_EVENT_WRITE)) want |= ARM_WRITE;
