@@ -1,7 +1,7 @@
 /* INTER_CHIP backend, built on libseg's public SISCI API: each endpoint's receive FIFO is a segment on
  * the configured adapter, the peer writes frames into it through its map of that segment, notifications
  * are SISCI interrupts whose callback writes an eventfd. The Linux event fd is an epoll fd over that
- * eventfd and a retry timer that runs only while the peer's segment is not connected.
+ * eventfd and a retry timer that runs only after a transient failure to connect to the peer's segment.
  *
  * Every word of a FIFO segment after its read-only header is written by the peer only (through its map)
  * and read by the owner only (locally): the data path does local loads and remote stores, never a remote
@@ -63,6 +63,7 @@ struct chip_ep {
     int tfd;                          /* retry timer, armed while unlinked */
     int epfd;                         /* the Linux event fd: efd + tfd */
     int timer_on;
+    int retry;                        /* the last link attempt failed transiently: the timer retries */
     sci_desc_t sd;
     /* ours */
     sci_local_segment_t lseg;
@@ -83,6 +84,7 @@ struct chip_ep {
     /* set by libseg's callbacks */
     _Atomic int lost;                 /* our connection to the peer's segment went away (poll_rseg) */
     _Atomic int kick;                 /* the peer connected to our segment */
+    _Atomic int linked_view;          /* = linked, for the callbacks */
     _Atomic uint64_t posted;          /* eventfd writes, counted after each write */
     uint64_t posted_seen;
     _Atomic int barrier;              /* full_barrier's RMW target */
@@ -181,7 +183,13 @@ static sci_callback_action_t lseg_cb(void *arg, sci_local_segment_t seg, sci_seg
     (void)seg;
     (void)adapter;
     (void)status;
-    if (reason == SCI_CB_CONNECT && node == ce->peer_node) atomic_store(&ce->kick, 1);
+    if (reason == SCI_CB_CONNECT) {
+        if (node != ce->peer_node) return SCI_CALLBACK_CONTINUE;
+        atomic_store(&ce->kick, 1);
+        if (atomic_load(&ce->linked_view)) return SCI_CALLBACK_CONTINUE;   /* linked already: nothing new */
+    } else if (reason != SCI_CB_DISCONNECT && reason != SCI_CB_LOST) {
+        return SCI_CALLBACK_CONTINUE;   /* the link's state alone is no event of the channel */
+    }
     wake(ce);   /* CB_LOST / CB_DISCONNECT: the peer left; GetEvent finds its segment's event */
     return SCI_CALLBACK_CONTINUE;
 }
@@ -340,6 +348,7 @@ static void unlink_peer(struct chip_ep *ce)
     ce->rseg = NULL;
     ce->rh = NULL;
     ce->linked = 0;
+    atomic_store(&ce->linked_view, 0);
     ce->peer_session = 0;
     atomic_store(&ce->lost, 0);
 }
@@ -352,7 +361,8 @@ static int read_peer_info(struct chip_ep *ce, struct chip_info *info)
     return e == SCI_ERR_OK ? 0 : -EIO;
 }
 
-/* One attempt: 0 linked, -EAGAIN not now (peer absent, segment not there yet), other errors logged. */
+/* One attempt: 0 linked; -ENOENT the peer's segment is not there (its open will connect to ours and kick
+ * us); -EAGAIN a transient failure (retried on the timer); other errors logged. */
 static int link_peer(struct chip_ep *ce)
 {
     struct chip_info info;
@@ -362,8 +372,9 @@ static int link_peer(struct chip_ep *ce)
                       &e);
     if (e != SCI_ERR_OK) {
         ce->rseg = NULL;
-        if (e == SCI_ERR_NO_SUCH_SEGMENT || e == SCI_ERR_NO_SUCH_NODEID || e == SCI_ERR_NO_LINK_ACCESS ||
-            e == SCI_ERR_TIMEOUT || e == SCI_ERR_NODE_NOT_RESPONDING || e == SCI_ERR_NOT_CONNECTED)
+        if (e == SCI_ERR_NO_SUCH_SEGMENT || e == SCI_ERR_NO_SUCH_NODEID) return -ENOENT;
+        if (e == SCI_ERR_NO_LINK_ACCESS || e == SCI_ERR_TIMEOUT || e == SCI_ERR_NODE_NOT_RESPONDING ||
+            e == SCI_ERR_NOT_CONNECTED)
             return -EAGAIN;
         osci_log(OSCI_LOG_ERROR, "ipc", "%s: SCIConnectSegment(node %u, segment %#x): %s", ce->ep->cfg.name,
                  ce->peer_node, ce->seg_id, SCIGetErrorString(e));
@@ -406,6 +417,7 @@ static int link_peer(struct chip_ep *ce)
     }
     ce->peer_session = info.session;
     ce->linked = 1;
+    atomic_store(&ce->linked_view, 1);
     osci_log(OSCI_LOG_DEBUG, "ipc", "%s: linked to node %u (session %08x, %s)", ce->ep->cfg.name, ce->peer_node,
              info.session, ce->transfer ? "transfer map" : "load/store map");
     conn_publish(ce, ce->conn.state);
@@ -421,7 +433,8 @@ geometry:
     return -EPROTO;
 }
 
-/* While unlinked the event fd turns readable every LINK_TICK_NS, so a waiting caller's GetEvent retries. */
+/* After a transient link failure the event fd turns readable every LINK_TICK_NS, so that a waiting caller's
+ * GetEvent retries. An absent peer needs no timer: its open connects to our segment (SCI_CB_CONNECT). */
 static void set_timer(struct chip_ep *ce, int on)
 {
     struct itimerspec its = { { 0, 0 }, { 0, 0 } };
@@ -446,10 +459,12 @@ static void progress(struct chip_ep *ce, int force)
     if (!ce->linked) {
         uint64_t now = now_ns();
         if (force || now >= ce->next_try_ns) {
-            if (link_peer(ce) < 0) ce->next_try_ns = now + LINK_RETRY_NS;
+            int ret = link_peer(ce);
+            if (ret < 0) ce->next_try_ns = now + LINK_RETRY_NS;
+            ce->retry = ret == -EAGAIN;
         }
     }
-    set_timer(ce, !ce->linked);
+    set_timer(ce, !ce->linked && ce->retry);
 }
 
 /* ---- open / close ---- */
@@ -563,6 +578,7 @@ static int chip_open(struct ipc_ep *ep)
     memcpy(ce->arm_mine, (uint32_t[ARM_N]){ ce->session, ce->session * 3u, ce->session * 5u }, sizeof(ce->arm_mine));
     atomic_init(&ce->lost, 0);
     atomic_init(&ce->kick, 0);
+    atomic_init(&ce->linked_view, 0);
     atomic_init(&ce->posted, 0);
     if (!(ce->bounce = calloc(1, ce->fsize))) {
         free(ce);

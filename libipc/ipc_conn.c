@@ -44,8 +44,11 @@ int ipc__conn_event(struct ipc_conn *c, enum ipc_conn_event ev)
         switch (ev) {
         case IPC_CE_RESET: next = IPC_CS_SYNC; notify = 1; break;
         case IPC_CE_PEER_SYNC: break;
-        case IPC_CE_PEER_ACK:
-        case IPC_CE_PEER_EST: next = IPC_CS_EST; notify = 1; c->pending |= NV_SCI_IPC_EVENT_CONN_EST; break;
+        case IPC_CE_PEER_ACK: next = IPC_CS_EST; notify = 1; c->pending |= NV_SCI_IPC_EVENT_CONN_EST; break;
+        case IPC_CE_PEER_EST:   /* the peer is established already: it needs no wake-up */
+            next = IPC_CS_EST;
+            c->pending |= NV_SCI_IPC_EVENT_CONN_EST;
+            break;
         case IPC_CE_PEER_GONE: next = IPC_CS_SYNC; break;
         case IPC_CE_CLOSE: next = IPC_CS_DISC; notify = 1; break;
         default: goto illegal;

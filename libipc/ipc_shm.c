@@ -289,6 +289,7 @@ static void handshake(struct shm_ep *se)
 static void on_peer_exit(void *arg)
 {
     struct shm_ep *se = arg;
+    if (atomic_load(&se->h->claim[se->p].pid) == 0) return;   /* it closed first: nothing new to report */
     atomic_store(&se->peer_died, 1);
     notify_side(se, se->s, se->mq_rx);   /* wakes our own event fd */
 }
