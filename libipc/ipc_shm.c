@@ -17,7 +17,7 @@
 #include "osci_log.h"
 
 #define SHM_MAGIC 0x4f495043u     /* "OIPC" */
-#define SHM_VERSION 1u
+#define SHM_VERSION 2u
 #define CL 64
 #define MQ_MAXMSG 8
 #define MQ_MSGSIZE 8
@@ -40,6 +40,7 @@ struct shm_side {
     _Atomic uint32_t state;      /* enum conn_state, written by this side (by the survivor when it dies) */
     _Atomic uint32_t armed;      /* ARM_* */
     _Atomic uint64_t notes;      /* notifications posted to this side's mqueue */
+    _Atomic uint64_t taken;      /* of them, received by this side's owners */
 } __attribute__((aligned(CL)));
 
 struct shm_idx {
@@ -191,17 +192,18 @@ static int hdr_lock(struct shm_hdr *h)
 }
 
 /* ---- notifications ---- */
-/* notes[side] counts messages posted to side's mqueue, raised after a successful mq_send. The receiver drains
- * its queue empty whenever the count moved since its last drain: a message in the queue was sent after that
- * drain emptied it, so its count moved after too; the fd is readable only when something new was posted. */
+/* notes[side] counts messages posted to side's mqueue: raised before mq_send (lowered again if the send fails),
+ * so every message in the queue is counted and its receiver never leaves one behind. taken[side] counts the
+ * messages its owner received, so that a new owner of the side (a reopen, a reclaim) knows which messages in
+ * the queue are not received yet: the fd is readable only when something new was posted. */
 static void notify_side(struct shm_ep *se, int side, mqd_t mq)
 {
     uint64_t one = 1;
-    if (mq_send(mq, (const char *)&one, sizeof(one), 0) < 0) {
-        if (errno != EAGAIN) osci_log(OSCI_LOG_DEBUG, "ipc", "mq_send: %s", strerror(errno));
-        return;   /* EAGAIN: the queue is full, the receiver will wake */
-    }
     atomic_fetch_add(&se->h->side[side].notes, 1);
+    if (mq_send(mq, (const char *)&one, sizeof(one), 0) < 0) {
+        atomic_fetch_sub(&se->h->side[side].notes, 1);   /* EAGAIN: the queue is full, the receiver will wake */
+        if (errno != EAGAIN) osci_log(OSCI_LOG_DEBUG, "ipc", "mq_send: %s", strerror(errno));
+    }
 }
 
 static void notify_peer(struct shm_ep *se)
@@ -219,14 +221,14 @@ static void notify_if_armed(struct shm_ep *se, uint32_t bits)
         notify_peer(se);
 }
 
-/* Empties our queue when something was posted since the last time (no system call otherwise). */
+/* Receives the counted messages; one still in flight is received on a later call (its arrival wakes us). */
 static void drain(struct shm_ep *se)
 {
     uint64_t n = atomic_load_explicit(&se->h->side[se->s].notes, memory_order_acquire);
     char msg[MQ_MSGSIZE];
-    if (n == se->notes_seen) return;
-    se->notes_seen = n;
-    while (mq_receive(se->mq_rx, msg, sizeof(msg), NULL) >= 0) {}
+    if (se->notes_seen == n) return;
+    while (se->notes_seen != n && mq_receive(se->mq_rx, msg, sizeof(msg), NULL) >= 0) se->notes_seen++;
+    atomic_store_explicit(&se->h->side[se->s].taken, se->notes_seen, memory_order_relaxed);
 }
 
 /* ---- the connection handshake (ipc_conn.c); side[s].state publishes our state ---- */
@@ -504,7 +506,7 @@ static int attach(struct shm_ep *se, const struct ipc_cfg_ep *cfg)
         atomic_store(&h->claim[se->s].pid, getpid());
         atomic_store(&h->side[se->s].state, IPC_CS_DISC);
         atomic_store(&h->side[se->s].armed, 0);
-        se->notes_seen = atomic_load(&h->side[se->s].notes) - 1;   /* the first GetEvent empties the queue */
+        se->notes_seen = atomic_load(&h->side[se->s].taken);   /* what earlier owners received */
         pthread_mutex_unlock(&h->lock);
         return 0;
     }
