@@ -85,8 +85,8 @@ struct chip_ep {
     _Atomic int lost;                 /* our connection to the peer's segment went away (poll_rseg) */
     _Atomic int kick;                 /* the peer connected to our segment */
     _Atomic int linked_view;          /* = linked, for the callbacks */
-    _Atomic uint64_t posted;          /* eventfd writes, counted after each write */
-    uint64_t posted_seen;
+    _Atomic uint64_t posted;          /* eventfd writes, counted before each write */
+    uint64_t posted_seen;             /* of them, read */
     _Atomic int barrier;              /* full_barrier's RMW target */
     /* data path, local copies */
     uint32_t tx_tail, tx_head_cache, rx_head, rx_tail_cache;
@@ -147,14 +147,18 @@ static struct chip_ep *to_chip(struct ipc_ep *ep)
 }
 
 /* ---- wake-ups: libseg callbacks -> eventfd ---- */
-/* Write first, count after: GetEvent reads the eventfd whenever the count moved, so a write is never
- * left behind, and a quiet endpoint costs GetEvent no system call. */
+/* Count first, write after: `posted` is never below the writes made, GetEvent reads the eventfd only when the
+ * count moved and adds what it read to posted_seen, so a written value is never left behind (the fd does not
+ * stay readable), a write still in flight is read on a later call (its arrival wakes the caller), and a quiet
+ * endpoint costs GetEvent no system call. */
 static void wake(struct chip_ep *ce)
 {
     uint64_t one = 1;
-    if (write(ce->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        osci_log(OSCI_LOG_DEBUG, "ipc", "%s: eventfd write: %s", ce->ep->cfg.name, strerror(errno));
     atomic_fetch_add(&ce->posted, 1);
+    if (write(ce->efd, &one, sizeof(one)) < 0) {
+        atomic_fetch_sub(&ce->posted, 1);
+        osci_log(OSCI_LOG_DEBUG, "ipc", "%s: eventfd write: %s", ce->ep->cfg.name, strerror(errno));
+    }
 }
 
 static void drain(struct chip_ep *ce)
@@ -163,8 +167,8 @@ static void drain(struct chip_ep *ce)
     if (ce->timer_on && read(ce->tfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
         osci_log(OSCI_LOG_DEBUG, "ipc", "%s: timerfd read: %s", ce->ep->cfg.name, strerror(errno));
     if (n == ce->posted_seen) return;
-    ce->posted_seen = n;
-    if (read(ce->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+    if (read(ce->efd, &v, sizeof(v)) == (ssize_t)sizeof(v)) ce->posted_seen += v;
+    else if (errno != EAGAIN)
         osci_log(OSCI_LOG_DEBUG, "ipc", "%s: eventfd read: %s", ce->ep->cfg.name, strerror(errno));
 }
 
