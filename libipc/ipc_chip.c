@@ -31,7 +31,8 @@
 #define CL 64
 #define LINK_TIMEOUT_MS 200          /* one connect attempt; an absent node answers at once */
 #define LINK_RETRY_NS 10000000ull    /* between attempts while the peer is not there */
-#define LINK_TICK_NS 50000000ull     /* the retry timer's period while unlinked */
+#define LINK_TICK_NS 50000000ull     /* the retry timer's period after a transient failure */
+#define LINK_KICK_TRIES 40u          /* timer retries of a peer that connected to us but is not found */
 
 enum { ARM_READ = 0, ARM_WRITE = 1, ARM_EMPTY = 2, ARM_N };
 
@@ -64,6 +65,7 @@ struct chip_ep {
     int epfd;                         /* the Linux event fd: efd + tfd */
     int timer_on;
     int retry;                        /* the last link attempt failed transiently: the timer retries */
+    unsigned kick_tries;              /* retries left after SCI_CB_CONNECT when the peer is not found */
     sci_desc_t sd;
     /* ours */
     sci_local_segment_t lseg;
@@ -83,7 +85,7 @@ struct chip_ep {
     uint64_t next_try_ns;
     /* set by libseg's callbacks */
     _Atomic int lost;                 /* our connection to the peer's segment went away (poll_rseg) */
-    _Atomic int kick;                 /* the peer connected to our segment */
+    _Atomic int kick;                 /* the peer connected to our segment: 2 while we were unlinked, else 1 */
     _Atomic int linked_view;          /* = linked, for the callbacks */
     _Atomic uint64_t posted;          /* eventfd writes, counted before each write */
     uint64_t posted_seen;             /* of them, read */
@@ -189,8 +191,11 @@ static sci_callback_action_t lseg_cb(void *arg, sci_local_segment_t seg, sci_seg
     (void)status;
     if (reason == SCI_CB_CONNECT) {
         if (node != ce->peer_node) return SCI_CALLBACK_CONTINUE;
-        atomic_store(&ce->kick, 1);
-        if (atomic_load(&ce->linked_view)) return SCI_CALLBACK_CONTINUE;   /* linked already: nothing new */
+        if (atomic_load(&ce->linked_view)) {   /* linked already: nothing new, unless our link is stale */
+            atomic_store(&ce->kick, 1);
+            return SCI_CALLBACK_CONTINUE;
+        }
+        atomic_store(&ce->kick, 2);
     } else if (reason != SCI_CB_DISCONNECT && reason != SCI_CB_LOST) {
         return SCI_CALLBACK_CONTINUE;   /* the link's state alone is no event of the channel */
     }
@@ -459,13 +464,19 @@ static void progress(struct chip_ep *ce, int force)
         unlink_peer(ce);
         ce->next_try_ns = 0;
     }
-    if (atomic_exchange(&ce->kick, 0)) force = 1;
+    switch (atomic_exchange(&ce->kick, 0)) {
+    case 2: ce->kick_tries = LINK_KICK_TRIES; /* fall through */
+    case 1: force = 1; break;
+    default: break;
+    }
     if (!ce->linked) {
         uint64_t now = now_ns();
         if (force || now >= ce->next_try_ns) {
             int ret = link_peer(ce);
             if (ret < 0) ce->next_try_ns = now + LINK_RETRY_NS;
-            ce->retry = ret == -EAGAIN;
+            else ce->kick_tries = 0;
+            /* an absent segment right after the peer connected to ours is transient too, for a while */
+            ce->retry = ret == -EAGAIN || (ret == -ENOENT && ce->kick_tries > 0 && ce->kick_tries--);
         }
     }
     set_timer(ce, !ce->linked && ce->retry);
