@@ -61,7 +61,7 @@ struct chip_ep {
     uint32_t seg_id, session, nframes, fsize;
     size_t seg_size;
     int efd;                          /* written by the callbacks */
-    int tfd;                          /* retry timer, armed while unlinked */
+    int tfd;                          /* retry timer, armed after a transient link failure */
     int epfd;                         /* the Linux event fd: efd + tfd */
     int timer_on;
     int retry;                        /* the last link attempt failed transiently: the timer retries */
