@@ -30,9 +30,11 @@
 #define CHIP_SEG_MASK 0x0fffffffu
 #define CL 64
 #define LINK_TIMEOUT_MS 200          /* one connect attempt; an absent node answers at once */
-#define LINK_RETRY_NS 10000000ull    /* between attempts while the peer is not there */
-#define LINK_TICK_NS 50000000ull     /* the retry timer's period after a transient failure */
-#define LINK_KICK_TRIES 40u          /* timer retries of a peer that connected to us but is not found */
+#define LINK_RETRY_NS 10000000ull    /* at least this between two attempts */
+#define LINK_BACKOFF_NS 50000000ull  /* the retry timer's first delay; doubled after each failed retry ... */
+#define LINK_BACKOFF_MAX_NS 2000000000ull   /* ... up to this */
+#define LINK_KICK_TRIES 6u           /* timer retries of a peer that connected to us but is not found */
+#define CARD_TYPE_SIMNTB 0x5101u     /* SCIQuery(SCI_Q_ADAPTER_CARD_TYPE), docs/sisci-compat.md */
 
 enum { ARM_READ = 0, ARM_WRITE = 1, ARM_EMPTY = 2, ARM_N };
 
@@ -64,8 +66,9 @@ struct chip_ep {
     int tfd;                          /* retry timer, armed after a transient link failure */
     int epfd;                         /* the Linux event fd: efd + tfd */
     int timer_on;
-    int retry;                        /* the last link attempt failed transiently: the timer retries */
+    uint64_t backoff_ns;              /* the retry timer's next delay */
     unsigned kick_tries;              /* retries left after SCI_CB_CONNECT when the peer is not found */
+    int full_view;                    /* the adapter knows every joined node from the moment it joins */
     sci_desc_t sd;
     /* ours */
     sci_local_segment_t lseg;
@@ -166,8 +169,11 @@ static void wake(struct chip_ep *ce)
 static void drain(struct chip_ep *ce)
 {
     uint64_t n = atomic_load(&ce->posted), v;
-    if (ce->timer_on && read(ce->tfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-        osci_log(OSCI_LOG_DEBUG, "ipc", "%s: timerfd read: %s", ce->ep->cfg.name, strerror(errno));
+    if (ce->timer_on) {   /* one shot: once read, it is off */
+        if (read(ce->tfd, &v, sizeof(v)) == (ssize_t)sizeof(v)) ce->timer_on = 0;
+        else if (errno != EAGAIN)
+            osci_log(OSCI_LOG_DEBUG, "ipc", "%s: timerfd read: %s", ce->ep->cfg.name, strerror(errno));
+    }
     if (n == ce->posted_seen) return;
     if (read(ce->efd, &v, sizeof(v)) == (ssize_t)sizeof(v)) ce->posted_seen += v;
     else if (errno != EAGAIN)
@@ -442,22 +448,29 @@ geometry:
     return -EPROTO;
 }
 
-/* After a transient link failure the event fd turns readable every LINK_TICK_NS, so that a waiting caller's
- * GetEvent retries. An absent peer needs no timer: its open connects to our segment (SCI_CB_CONNECT). */
-static void set_timer(struct chip_ep *ce, int on)
+/* Arms (ns > 0) or disarms the one-shot retry timer; the event fd turns readable when it expires. */
+static void set_timer(struct chip_ep *ce, uint64_t ns)
 {
-    struct itimerspec its = { { 0, 0 }, { 0, 0 } };
-    if (on == ce->timer_on) return;
-    if (on) its.it_interval.tv_nsec = its.it_value.tv_nsec = (long)LINK_TICK_NS;
+    struct itimerspec its = { { 0, 0 }, { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) } };
+    if (!ns && !ce->timer_on) return;
     if (timerfd_settime(ce->tfd, 0, &its, NULL) < 0)
         osci_log(OSCI_LOG_WARN, "ipc", "%s: timerfd_settime: %s", ce->ep->cfg.name, strerror(errno));
     else
-        ce->timer_on = on;
+        ce->timer_on = ns != 0;
 }
 
-/* Handles the callbacks' news and retries the link; never blocks for long. */
+/*
+ * Handles the callbacks' news and retries the link; never blocks for long. An absent peer (no such segment or
+ * node) is not retried when the peer will find us: its open connects to our segment right after exporting its
+ * own (SCI_CB_CONNECT kicks us), so of two ends the later one always links. That holds where an adapter knows
+ * every joined node from the moment it joins (simntb). Elsewhere (rdma: links to other hosts come up later,
+ * without an event), after a transient failure, and for a while after the peer connected to us, the retry
+ * timer runs, with a backoff (50 ms doubling to 2 s).
+ */
 static void progress(struct chip_ep *ce, int force)
 {
+    uint64_t now;
+    int ret;
     if (ce->linked) poll_rseg(ce);
     if (atomic_exchange(&ce->lost, 0) && ce->linked) {
         osci_log(OSCI_LOG_INFO, "ipc", "%s: lost the peer's segment (node %u)", ce->ep->cfg.name, ce->peer_node);
@@ -465,21 +478,30 @@ static void progress(struct chip_ep *ce, int force)
         ce->next_try_ns = 0;
     }
     switch (atomic_exchange(&ce->kick, 0)) {
-    case 2: ce->kick_tries = LINK_KICK_TRIES; /* fall through */
+    case 2: ce->kick_tries = LINK_KICK_TRIES; ce->backoff_ns = LINK_BACKOFF_NS; /* fall through */
     case 1: force = 1; break;
     default: break;
     }
-    if (!ce->linked) {
-        uint64_t now = now_ns();
-        if (force || now >= ce->next_try_ns) {
-            int ret = link_peer(ce);
-            if (ret < 0) ce->next_try_ns = now + LINK_RETRY_NS;
-            else ce->kick_tries = 0;
-            /* an absent segment right after the peer connected to ours is transient too, for a while */
-            ce->retry = ret == -EAGAIN || (ret == -ENOENT && ce->kick_tries > 0 && ce->kick_tries--);
-        }
+    if (ce->linked) {
+        set_timer(ce, 0);
+        return;
     }
-    set_timer(ce, !ce->linked && ce->retry);
+    now = now_ns();
+    if (!force && now < ce->next_try_ns) return;
+    ret = link_peer(ce);
+    if (ret == 0) {
+        ce->kick_tries = 0;
+        ce->backoff_ns = LINK_BACKOFF_NS;
+        set_timer(ce, 0);
+        return;
+    }
+    ce->next_try_ns = now + LINK_RETRY_NS;
+    if (ret == -EAGAIN || (ret == -ENOENT && (!ce->full_view || (ce->kick_tries > 0 && ce->kick_tries--)))) {
+        set_timer(ce, ce->backoff_ns);
+        ce->backoff_ns = ce->backoff_ns * 2 > LINK_BACKOFF_MAX_NS ? LINK_BACKOFF_MAX_NS : ce->backoff_ns * 2;
+    } else {
+        set_timer(ce, 0);
+    }
 }
 
 /* ---- open / close ---- */
@@ -595,6 +617,7 @@ static int chip_open(struct ipc_ep *ep)
     atomic_init(&ce->kick, 0);
     atomic_init(&ce->linked_view, 0);
     atomic_init(&ce->posted, 0);
+    ce->backoff_ns = LINK_BACKOFF_NS;
     if (!(ce->bounce = calloc(1, ce->fsize))) {
         free(ce);
         return -ENOMEM;
@@ -614,6 +637,13 @@ static int chip_open(struct ipc_ep *ep)
                  ce->adapter, SCIGetErrorString(e));
         ret = -EPROTO;
         goto err;
+    }
+    {
+        unsigned int type = 0;
+        sci_query_adapter_t q = { .localAdapterNo = ce->adapter, .subcommand = SCI_Q_ADAPTER_CARD_TYPE,
+                                  .data = &type };
+        SCIQuery(SCI_Q_ADAPTER, &q, 0, &e);
+        ce->full_view = e == SCI_ERR_OK && type == CARD_TYPE_SIMNTB;
     }
     if (ce->my_node == ce->peer_node) {
         osci_log(OSCI_LOG_ERROR, "ipc", "%s: peer=%u is this process's own node on adapter %u", cfg->name,
