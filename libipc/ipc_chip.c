@@ -1,7 +1,7 @@
 /* INTER_CHIP backend, built on libseg's public SISCI API: each endpoint's receive FIFO is a segment on
  * the configured adapter, the peer writes frames into it through its map of that segment, notifications
  * are SISCI interrupts whose callback writes an eventfd. The Linux event fd is an epoll fd over that
- * eventfd and a retry timer that runs only while the peer's segment is not connected.
+ * eventfd and a retry timer that runs only after a transient failure to connect to the peer's segment.
  *
  * Every word of a FIFO segment after its read-only header is written by the peer only (through its map)
  * and read by the owner only (locally): the data path does local loads and remote stores, never a remote
@@ -30,8 +30,11 @@
 #define CHIP_SEG_MASK 0x0fffffffu
 #define CL 64
 #define LINK_TIMEOUT_MS 200          /* one connect attempt; an absent node answers at once */
-#define LINK_RETRY_NS 10000000ull    /* between attempts while the peer is not there */
-#define LINK_TICK_NS 50000000ull     /* the retry timer's period while unlinked */
+#define LINK_RETRY_NS 10000000ull    /* at least this between two attempts */
+#define LINK_BACKOFF_NS 50000000ull  /* the retry timer's first delay; doubled after each failed retry ... */
+#define LINK_BACKOFF_MAX_NS 2000000000ull   /* ... up to this */
+#define LINK_KICK_TRIES 6u           /* timer retries of a peer that connected to us but is not found */
+#define CARD_TYPE_SIMNTB 0x5101u     /* SCIQuery(SCI_Q_ADAPTER_CARD_TYPE), docs/sisci-compat.md */
 
 enum { ARM_READ = 0, ARM_WRITE = 1, ARM_EMPTY = 2, ARM_N };
 
@@ -60,9 +63,12 @@ struct chip_ep {
     uint32_t seg_id, session, nframes, fsize;
     size_t seg_size;
     int efd;                          /* written by the callbacks */
-    int tfd;                          /* retry timer, armed while unlinked */
+    int tfd;                          /* retry timer, armed after a transient link failure */
     int epfd;                         /* the Linux event fd: efd + tfd */
     int timer_on;
+    uint64_t backoff_ns;              /* the retry timer's next delay */
+    unsigned kick_tries;              /* retries left after SCI_CB_CONNECT when the peer is not found */
+    int full_view;                    /* the adapter knows every joined node from the moment it joins */
     sci_desc_t sd;
     /* ours */
     sci_local_segment_t lseg;
@@ -82,9 +88,10 @@ struct chip_ep {
     uint64_t next_try_ns;
     /* set by libseg's callbacks */
     _Atomic int lost;                 /* our connection to the peer's segment went away (poll_rseg) */
-    _Atomic int kick;                 /* the peer connected to our segment */
-    _Atomic uint64_t posted;          /* eventfd writes, counted after each write */
-    uint64_t posted_seen;
+    _Atomic int kick;                 /* the peer connected to our segment: 2 while we were unlinked, else 1 */
+    _Atomic int linked_view;          /* = linked, for the callbacks */
+    _Atomic uint64_t posted;          /* eventfd writes, counted before each write */
+    uint64_t posted_seen;             /* of them, read */
     _Atomic int barrier;              /* full_barrier's RMW target */
     /* data path, local copies */
     uint32_t tx_tail, tx_head_cache, rx_head, rx_tail_cache;
@@ -145,24 +152,31 @@ static struct chip_ep *to_chip(struct ipc_ep *ep)
 }
 
 /* ---- wake-ups: libseg callbacks -> eventfd ---- */
-/* Write first, count after: GetEvent reads the eventfd whenever the count moved, so a write is never
- * left behind, and a quiet endpoint costs GetEvent no system call. */
+/* Count first, write after: `posted` is never below the writes made, GetEvent reads the eventfd only when the
+ * count moved and adds what it read to posted_seen, so a written value is never left behind (the fd does not
+ * stay readable), a write still in flight is read on a later call (its arrival wakes the caller), and a quiet
+ * endpoint costs GetEvent no system call. */
 static void wake(struct chip_ep *ce)
 {
     uint64_t one = 1;
-    if (write(ce->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        osci_log(OSCI_LOG_DEBUG, "ipc", "%s: eventfd write: %s", ce->ep->cfg.name, strerror(errno));
     atomic_fetch_add(&ce->posted, 1);
+    if (write(ce->efd, &one, sizeof(one)) < 0) {
+        atomic_fetch_sub(&ce->posted, 1);
+        osci_log(OSCI_LOG_DEBUG, "ipc", "%s: eventfd write: %s", ce->ep->cfg.name, strerror(errno));
+    }
 }
 
 static void drain(struct chip_ep *ce)
 {
     uint64_t n = atomic_load(&ce->posted), v;
-    if (ce->timer_on && read(ce->tfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-        osci_log(OSCI_LOG_DEBUG, "ipc", "%s: timerfd read: %s", ce->ep->cfg.name, strerror(errno));
+    if (ce->timer_on) {   /* one shot: once read, it is off */
+        if (read(ce->tfd, &v, sizeof(v)) == (ssize_t)sizeof(v)) ce->timer_on = 0;
+        else if (errno != EAGAIN)
+            osci_log(OSCI_LOG_DEBUG, "ipc", "%s: timerfd read: %s", ce->ep->cfg.name, strerror(errno));
+    }
     if (n == ce->posted_seen) return;
-    ce->posted_seen = n;
-    if (read(ce->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+    if (read(ce->efd, &v, sizeof(v)) == (ssize_t)sizeof(v)) ce->posted_seen += v;
+    else if (errno != EAGAIN)
         osci_log(OSCI_LOG_DEBUG, "ipc", "%s: eventfd read: %s", ce->ep->cfg.name, strerror(errno));
 }
 
@@ -181,7 +195,16 @@ static sci_callback_action_t lseg_cb(void *arg, sci_local_segment_t seg, sci_seg
     (void)seg;
     (void)adapter;
     (void)status;
-    if (reason == SCI_CB_CONNECT && node == ce->peer_node) atomic_store(&ce->kick, 1);
+    if (reason == SCI_CB_CONNECT) {
+        if (node != ce->peer_node) return SCI_CALLBACK_CONTINUE;
+        if (atomic_load(&ce->linked_view)) {   /* linked already: nothing new, unless our link is stale */
+            atomic_store(&ce->kick, 1);
+            return SCI_CALLBACK_CONTINUE;
+        }
+        atomic_store(&ce->kick, 2);
+    } else if (reason != SCI_CB_DISCONNECT && reason != SCI_CB_LOST) {
+        return SCI_CALLBACK_CONTINUE;   /* the link's state alone is no event of the channel */
+    }
     wake(ce);   /* CB_LOST / CB_DISCONNECT: the peer left; GetEvent finds its segment's event */
     return SCI_CALLBACK_CONTINUE;
 }
@@ -222,6 +245,7 @@ static void full_barrier(struct chip_ep *ce)
 /* Sequentially consistent: Dekker with the local load of the peer's index or armed word after it. */
 static void store32(struct chip_ep *ce, size_t off, uint32_t v)
 {
+    if (!ce->linked) return;   /* the peer left: nobody reads it */
     if (ce->rh) {
         atomic_store((_Atomic uint32_t *)((volatile uint8_t *)ce->rh + off), v);
     } else {
@@ -232,6 +256,7 @@ static void store32(struct chip_ep *ce, size_t off, uint32_t v)
 
 static void store64(struct chip_ep *ce, size_t off, uint64_t v)
 {
+    if (!ce->linked) return;
     if (ce->rh) {
         atomic_store((_Atomic uint64_t *)((volatile uint8_t *)ce->rh + off), v);
     } else {
@@ -308,11 +333,20 @@ static uint32_t conn_peer_state(void *ctx)
     return (uint32_t)v;
 }
 
+/* Our FIFO is our own segment: its frames stay readable after the peer left. */
+static int conn_rx_pending(void *ctx)
+{
+    struct chip_ep *ce = ctx;
+    uint32_t n = atomic_load_explicit(&ce->lh->tail, memory_order_acquire) - ce->rx_head;
+    return n != 0 && n <= ce->nframes;
+}
+
 static const struct ipc_conn_ops chip_conn_ops = {
     .publish = conn_publish,
     .clear = conn_clear,
     .notify = conn_notify,
     .peer_state = conn_peer_state,
+    .rx_pending = conn_rx_pending,
 };
 
 /* ---- the link to the peer's segment and interrupt ---- */
@@ -329,6 +363,7 @@ static void unlink_peer(struct chip_ep *ce)
     ce->rseg = NULL;
     ce->rh = NULL;
     ce->linked = 0;
+    atomic_store(&ce->linked_view, 0);
     ce->peer_session = 0;
     atomic_store(&ce->lost, 0);
 }
@@ -341,7 +376,8 @@ static int read_peer_info(struct chip_ep *ce, struct chip_info *info)
     return e == SCI_ERR_OK ? 0 : -EIO;
 }
 
-/* One attempt: 0 linked, -EAGAIN not now (peer absent, segment not there yet), other errors logged. */
+/* One attempt: 0 linked; -ENOENT the peer's segment is not there (its open will connect to ours and kick
+ * us); -EAGAIN a transient failure (retried on the timer); other errors logged. */
 static int link_peer(struct chip_ep *ce)
 {
     struct chip_info info;
@@ -351,8 +387,9 @@ static int link_peer(struct chip_ep *ce)
                       &e);
     if (e != SCI_ERR_OK) {
         ce->rseg = NULL;
-        if (e == SCI_ERR_NO_SUCH_SEGMENT || e == SCI_ERR_NO_SUCH_NODEID || e == SCI_ERR_NO_LINK_ACCESS ||
-            e == SCI_ERR_TIMEOUT || e == SCI_ERR_NODE_NOT_RESPONDING || e == SCI_ERR_NOT_CONNECTED)
+        if (e == SCI_ERR_NO_SUCH_SEGMENT || e == SCI_ERR_NO_SUCH_NODEID) return -ENOENT;
+        if (e == SCI_ERR_NO_LINK_ACCESS || e == SCI_ERR_TIMEOUT || e == SCI_ERR_NODE_NOT_RESPONDING ||
+            e == SCI_ERR_NOT_CONNECTED)
             return -EAGAIN;
         osci_log(OSCI_LOG_ERROR, "ipc", "%s: SCIConnectSegment(node %u, segment %#x): %s", ce->ep->cfg.name,
                  ce->peer_node, ce->seg_id, SCIGetErrorString(e));
@@ -395,6 +432,7 @@ static int link_peer(struct chip_ep *ce)
     }
     ce->peer_session = info.session;
     ce->linked = 1;
+    atomic_store(&ce->linked_view, 1);
     osci_log(OSCI_LOG_DEBUG, "ipc", "%s: linked to node %u (session %08x, %s)", ce->ep->cfg.name, ce->peer_node,
              info.session, ce->transfer ? "transfer map" : "load/store map");
     conn_publish(ce, ce->conn.state);
@@ -410,35 +448,60 @@ geometry:
     return -EPROTO;
 }
 
-/* While unlinked the event fd turns readable every LINK_TICK_NS, so a waiting caller's GetEvent retries. */
-static void set_timer(struct chip_ep *ce, int on)
+/* Arms (ns > 0) or disarms the one-shot retry timer; the event fd turns readable when it expires. */
+static void set_timer(struct chip_ep *ce, uint64_t ns)
 {
-    struct itimerspec its = { { 0, 0 }, { 0, 0 } };
-    if (on == ce->timer_on) return;
-    if (on) its.it_interval.tv_nsec = its.it_value.tv_nsec = (long)LINK_TICK_NS;
+    struct itimerspec its = { { 0, 0 }, { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) } };
+    if (!ns && !ce->timer_on) return;
     if (timerfd_settime(ce->tfd, 0, &its, NULL) < 0)
         osci_log(OSCI_LOG_WARN, "ipc", "%s: timerfd_settime: %s", ce->ep->cfg.name, strerror(errno));
     else
-        ce->timer_on = on;
+        ce->timer_on = ns != 0;
 }
 
-/* Handles the callbacks' news and retries the link; never blocks for long. */
+/*
+ * Handles the callbacks' news and retries the link; never blocks for long. An absent peer (no such segment or
+ * node) is not retried when the peer will find us: its open connects to our segment right after exporting its
+ * own (SCI_CB_CONNECT kicks us), so of two ends the later one always links. That holds where an adapter knows
+ * every joined node from the moment it joins (simntb). Elsewhere (rdma: links to other hosts come up later,
+ * without an event), after a transient failure, and for a while after the peer connected to us, the retry
+ * timer runs, with a backoff (50 ms doubling to 2 s).
+ */
 static void progress(struct chip_ep *ce, int force)
 {
+    uint64_t now;
+    int ret;
     if (ce->linked) poll_rseg(ce);
     if (atomic_exchange(&ce->lost, 0) && ce->linked) {
         osci_log(OSCI_LOG_INFO, "ipc", "%s: lost the peer's segment (node %u)", ce->ep->cfg.name, ce->peer_node);
         unlink_peer(ce);
         ce->next_try_ns = 0;
     }
-    if (atomic_exchange(&ce->kick, 0)) force = 1;
-    if (!ce->linked) {
-        uint64_t now = now_ns();
-        if (force || now >= ce->next_try_ns) {
-            if (link_peer(ce) < 0) ce->next_try_ns = now + LINK_RETRY_NS;
-        }
+    switch (atomic_exchange(&ce->kick, 0)) {
+    case 2: ce->kick_tries = LINK_KICK_TRIES; ce->backoff_ns = LINK_BACKOFF_NS; /* fall through */
+    case 1: force = 1; break;
+    default: break;
     }
-    set_timer(ce, !ce->linked);
+    if (ce->linked) {
+        set_timer(ce, 0);
+        return;
+    }
+    now = now_ns();
+    if (!force && now < ce->next_try_ns) return;
+    ret = link_peer(ce);
+    if (ret == 0) {
+        ce->kick_tries = 0;
+        ce->backoff_ns = LINK_BACKOFF_NS;
+        set_timer(ce, 0);
+        return;
+    }
+    ce->next_try_ns = now + LINK_RETRY_NS;
+    if (ret == -EAGAIN || (ret == -ENOENT && (!ce->full_view || (ce->kick_tries > 0 && ce->kick_tries--)))) {
+        set_timer(ce, ce->backoff_ns);
+        ce->backoff_ns = ce->backoff_ns * 2 > LINK_BACKOFF_MAX_NS ? LINK_BACKOFF_MAX_NS : ce->backoff_ns * 2;
+    } else {
+        set_timer(ce, 0);
+    }
 }
 
 /* ---- open / close ---- */
@@ -548,7 +611,9 @@ static int chip_open(struct ipc_ep *ep)
     memcpy(ce->arm_mine, (uint32_t[ARM_N]){ ce->session, ce->session * 3u, ce->session * 5u }, sizeof(ce->arm_mine));
     atomic_init(&ce->lost, 0);
     atomic_init(&ce->kick, 0);
+    atomic_init(&ce->linked_view, 0);
     atomic_init(&ce->posted, 0);
+    ce->backoff_ns = LINK_BACKOFF_NS;
     if (!(ce->bounce = calloc(1, ce->fsize))) {
         free(ce);
         return -ENOMEM;
@@ -568,6 +633,13 @@ static int chip_open(struct ipc_ep *ep)
                  cfg->info_text, SCIGetErrorString(e));
         ret = -EPROTO;
         goto err;
+    }
+    {
+        unsigned int type = 0;
+        sci_query_adapter_t q = { .localAdapterNo = ce->adapter, .subcommand = SCI_Q_ADAPTER_CARD_TYPE,
+                                  .data = &type };
+        SCIQuery(SCI_Q_ADAPTER, &q, 0, &e);
+        ce->full_view = e == SCI_ERR_OK && type == CARD_TYPE_SIMNTB;
     }
     if (ce->my_node == ce->peer_node) {
         osci_log(OSCI_LOG_ERROR, "ipc", "%s: peer=%u is this process's own node on adapter %u", cfg->name,
@@ -608,7 +680,7 @@ static int chip_reset(struct ipc_ep *ep)
 static int chip_write_frame(struct ipc_ep *ep, volatile void **frame_p)
 {
     struct chip_ep *ce = to_chip(ep);
-    if (ce->conn.state != IPC_CS_EST) return -ECONNRESET;
+    if (ce->conn.state != IPC_CS_EST || ce->conn.draining) return -ECONNRESET;
     if (ce->tx_tail - ce->tx_head_cache >= ce->nframes) {
         ce->tx_head_cache = atomic_load_explicit(&ce->lh->head, memory_order_acquire);
         if (ce->tx_tail - ce->tx_head_cache > ce->nframes) return -ECONNRESET;   /* corrupt or stale */
@@ -670,7 +742,13 @@ static int chip_read_advance(struct ipc_ep *ep)
     if (ret < 0) return ret;
     ce->rx_head++;
     store32(ce, offsetof(struct chip_hdr, head), ce->rx_head);   /* seq_cst, then a local load of armed */
-    if (ce->rx_head == ce->rx_tail_cache && ce->rx_head == atomic_load(&ce->lh->tail)) bits |= 1u << ARM_EMPTY;
+    if (ce->rx_head == ce->rx_tail_cache && ce->rx_head == atomic_load(&ce->lh->tail)) {
+        bits |= 1u << ARM_EMPTY;
+        if (ce->conn.draining) {   /* the departed peer's last frame: wake our fd for its CONN_RESET */
+            wake(ce);
+            return 0;
+        }
+    }
     notify_if_armed(ce, bits);
     return 0;
 }
@@ -696,7 +774,10 @@ static int chip_get_event(struct ipc_ep *ep, uint32_t *events_p)
     ipc__conn_handshake(&ce->conn);
     ev = ce->conn.pending;
     ce->conn.pending = 0;
-    if (ce->conn.state == IPC_CS_EST) {
+    if (ce->conn.state == IPC_CS_EST && ce->conn.draining) {   /* the peer left: only its last frames */
+        ev |= levels(ce) & NV_SCI_IPC_EVENT_READ;
+        ce->rearm_rx = ce->rearm_tx = 0;
+    } else if (ce->conn.state == IPC_CS_EST) {
         uint32_t lv = levels(ce);
         int armed = 0;
         if (!(lv & NV_SCI_IPC_EVENT_READ)) arm(ce, ARM_READ), armed = 1;

@@ -44,8 +44,11 @@ int ipc__conn_event(struct ipc_conn *c, enum ipc_conn_event ev)
         switch (ev) {
         case IPC_CE_RESET: next = IPC_CS_SYNC; notify = 1; break;
         case IPC_CE_PEER_SYNC: break;
-        case IPC_CE_PEER_ACK:
-        case IPC_CE_PEER_EST: next = IPC_CS_EST; notify = 1; c->pending |= NV_SCI_IPC_EVENT_CONN_EST; break;
+        case IPC_CE_PEER_ACK: next = IPC_CS_EST; notify = 1; c->pending |= NV_SCI_IPC_EVENT_CONN_EST; break;
+        case IPC_CE_PEER_EST:   /* the peer is established already: it needs no wake-up */
+            next = IPC_CS_EST;
+            c->pending |= NV_SCI_IPC_EVENT_CONN_EST;
+            break;
         case IPC_CE_PEER_GONE: next = IPC_CS_SYNC; break;
         case IPC_CE_CLOSE: next = IPC_CS_DISC; notify = 1; break;
         default: goto illegal;
@@ -66,6 +69,7 @@ int ipc__conn_event(struct ipc_conn *c, enum ipc_conn_event ev)
     if (next != old) {
         osci_log(OSCI_LOG_DEBUG, "ipc", "%s: %s --%s--> %s", c->name, cs_names[old], ce_names[ev], cs_names[next]);
         c->state = next;
+        c->draining = 0;
         c->ops->publish(c->ctx, next);
     }
     if (notify) c->ops->notify(c->ctx);
@@ -76,17 +80,21 @@ illegal:
     return -EPROTO;
 }
 
-/* Feeds the peer's published state into the machine until nothing changes. */
+/* Feeds the peer's published state into the machine until nothing changes. Frames written before the peer
+ * closed (or died) are delivered before its CONN_RESET. */
 void ipc__conn_handshake(struct ipc_conn *c)
 {
     int i;
+    c->draining = 0;
     for (i = 0; i < 4; i++) {
         uint32_t me = c->state, peer = c->ops->peer_state(c->ctx);
         if (me == IPC_CS_DISC) return;   /* no reset yet: stay out of the handshake */
         if (peer == IPC_CS_SYNC && me != IPC_CS_ACK) ipc__conn_event(c, IPC_CE_PEER_SYNC);
         else if (peer == IPC_CS_ACK && (me == IPC_CS_SYNC || me == IPC_CS_ACK)) ipc__conn_event(c, IPC_CE_PEER_ACK);
         else if (peer == IPC_CS_EST && me == IPC_CS_ACK) ipc__conn_event(c, IPC_CE_PEER_EST);
+        else if (peer == IPC_CS_DISC && me == IPC_CS_EST && c->ops->rx_pending(c->ctx)) c->draining = 1;
         else if (peer == IPC_CS_DISC && me != IPC_CS_SYNC) ipc__conn_event(c, IPC_CE_PEER_GONE);
         else return;
+        if (c->draining) return;
     }
 }

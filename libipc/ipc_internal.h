@@ -102,6 +102,7 @@ struct ipc_conn_ops {
     void (*clear)(void *ctx);                     /* zeroes the FIFO indices this side writes */
     void (*notify)(void *ctx);                    /* wakes the peer */
     uint32_t (*peer_state)(void *ctx);            /* the peer's published state (DISC when it is gone) */
+    int (*rx_pending)(void *ctx);                 /* frames the peer wrote that we have not read yet */
 };
 
 struct ipc_conn {
@@ -110,11 +111,14 @@ struct ipc_conn {
     const char *name;
     uint32_t state;              /* enum ipc_conn_state: written only by ipc__conn_event */
     uint32_t pending;            /* CONN_EST / CONN_RESET not yet reported */
+    int draining;                /* established, the peer left: its last frames are still read, writes are
+                                    refused, CONN_RESET comes when they are all read */
 };
 
 /* One transition (logged at debug level); -EPROTO for an illegal pair. */
 int ipc__conn_event(struct ipc_conn *c, enum ipc_conn_event ev);
-/* Feeds the peer's state into the machine until nothing changes. */
+/* Feeds the peer's state into the machine until nothing changes. A peer that left (DISC) while we are
+ * established and frames it wrote are unread is not acted on yet: c->draining is set instead. */
 void ipc__conn_handshake(struct ipc_conn *c);
 
 /* ---- peer-death watcher (ipc_watch.c) ---- */

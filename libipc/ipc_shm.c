@@ -17,7 +17,7 @@
 #include "osci_log.h"
 
 #define SHM_MAGIC 0x4f495043u     /* "OIPC" */
-#define SHM_VERSION 1u
+#define SHM_VERSION 2u
 #define CL 64
 #define MQ_MAXMSG 8
 #define MQ_MSGSIZE 8
@@ -40,6 +40,7 @@ struct shm_side {
     _Atomic uint32_t state;      /* enum conn_state, written by this side (by the survivor when it dies) */
     _Atomic uint32_t armed;      /* ARM_* */
     _Atomic uint64_t notes;      /* notifications posted to this side's mqueue */
+    _Atomic uint64_t taken;      /* of them, received by this side's owners */
 } __attribute__((aligned(CL)));
 
 struct shm_idx {
@@ -197,7 +198,9 @@ static int hdr_lock(struct shm_hdr *h)
 
 /* ---- notifications ---- */
 /* notes[side] counts messages posted to side's mqueue: raised before mq_send (lowered again if the send fails),
- * so every message in the queue is counted and the receiver never leaves one behind (no spurious wake-ups). */
+ * so every message in the queue is counted and its receiver never leaves one behind. taken[side] counts the
+ * messages its owner received, so that a new owner of the side (a reopen, a reclaim) knows which messages in
+ * the queue are not received yet: the fd is readable only when something new was posted. */
 static void notify_side(struct shm_ep *se, int side, mqd_t mq)
 {
     uint64_t one = 1;
@@ -228,7 +231,9 @@ static void drain(struct shm_ep *se)
 {
     uint64_t n = atomic_load_explicit(&se->h->side[se->s].notes, memory_order_acquire);
     char msg[MQ_MSGSIZE];
+    if (se->notes_seen == n) return;
     while (se->notes_seen != n && mq_receive(se->mq_rx, msg, sizeof(msg), NULL) >= 0) se->notes_seen++;
+    atomic_store_explicit(&se->h->side[se->s].taken, se->notes_seen, memory_order_relaxed);
 }
 
 /* ---- the connection handshake (ipc_conn.c); side[s].state publishes our state ---- */
@@ -262,11 +267,19 @@ static uint32_t conn_peer_state(void *ctx)
     return atomic_load_explicit(&se->h->side[se->p].state, memory_order_acquire);
 }
 
+static int conn_rx_pending(void *ctx)
+{
+    struct shm_ep *se = ctx;
+    uint32_t n = atomic_load_explicit(&se->h->tail[se->p].v, memory_order_acquire) - se->rx_head;
+    return n != 0 && n <= se->nframes;
+}
+
 static const struct ipc_conn_ops shm_conn_ops = {
     .publish = conn_publish,
     .clear = conn_clear,
     .notify = conn_notify,
     .peer_state = conn_peer_state,
+    .rx_pending = conn_rx_pending,
 };
 
 static int conn_transition(struct shm_ep *se, enum ipc_conn_event ev)
@@ -283,6 +296,7 @@ static void handshake(struct shm_ep *se)
 static void on_peer_exit(void *arg)
 {
     struct shm_ep *se = arg;
+    if (atomic_load(&se->h->claim[se->p].pid) == 0) return;   /* it closed first: nothing new to report */
     atomic_store(&se->peer_died, 1);
     notify_side(se, se->s, se->mq_rx);   /* wakes our own event fd */
 }
@@ -498,7 +512,7 @@ static int attach(struct shm_ep *se, const struct ipc_cfg_ep *cfg)
         atomic_store(&h->claim[se->s].exiting, 0);
         atomic_store(&h->side[se->s].state, IPC_CS_DISC);
         atomic_store(&h->side[se->s].armed, 0);
-        se->notes_seen = atomic_load(&h->side[se->s].notes);
+        se->notes_seen = atomic_load(&h->side[se->s].taken);   /* what earlier owners received */
         pthread_mutex_unlock(&h->lock);
         return 0;
     }
@@ -650,7 +664,7 @@ static int shm_reset(struct ipc_ep *ep)
 static int shm_write_frame(struct ipc_ep *ep, volatile void **frame_p)
 {
     struct shm_ep *se = to_shm(ep);
-    if (my_state(se) != IPC_CS_EST) return -ECONNRESET;
+    if (my_state(se) != IPC_CS_EST || se->conn.draining) return -ECONNRESET;
     if (se->tx_tail - se->tx_head_cache >= se->nframes) {
         se->tx_head_cache = atomic_load_explicit(&se->h->head[se->s].v, memory_order_acquire);
         if (se->tx_tail - se->tx_head_cache > se->nframes) return -ECONNRESET;   /* corrupt or stale */
@@ -710,8 +724,13 @@ static int shm_read_advance(struct ipc_ep *ep)
     if (ret < 0) return ret;
     se->rx_head++;
     atomic_store(&se->h->head[se->p].v, se->rx_head);   /* seq_cst store, then a seq_cst load of armed */
-    if (se->rx_head == se->rx_tail_cache && se->rx_head == atomic_load(&se->h->tail[se->p].v))
+    if (se->rx_head == se->rx_tail_cache && se->rx_head == atomic_load(&se->h->tail[se->p].v)) {
         bits |= ARM_EMPTY;
+        if (se->conn.draining) {   /* the departed peer's last frame: wake our fd for its CONN_RESET */
+            notify_side(se, se->s, se->mq_rx);
+            return 0;
+        }
+    }
     notify_if_armed(se, bits);
     return 0;
 }
@@ -738,7 +757,10 @@ static int shm_get_event(struct ipc_ep *ep, uint32_t *events_p)
     handshake(se);
     ev = se->conn.pending;
     se->conn.pending = 0;
-    if (my_state(se) == IPC_CS_EST) {
+    if (my_state(se) == IPC_CS_EST && se->conn.draining) {   /* the peer left: only its last frames */
+        ev |= levels(se) & NV_SCI_IPC_EVENT_READ;
+        se->rearm_rx = se->rearm_tx = 0;
+    } else if (my_state(se) == IPC_CS_EST) {
         uint32_t lv = levels(se), want = 0;
         if (!(lv & NV_SCI_IPC_EVENT_READ)) want |= ARM_READ;
         if (!(lv & NV_SCI_IPC_EVENT_WRITE)) want |= ARM_WRITE;

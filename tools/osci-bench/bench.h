@@ -51,6 +51,11 @@ struct bench_result {
     double rate_Mps;
     double seconds;                          /* measured time of BW / RATE runs */
     const char *mode;                        /* NULL: test->mode; else the path chosen at run time */
+    /* The two nodes' CPU time over the measured loop (getrusage of each node process, every thread):
+     * percent of wall time and microseconds per iteration; waits_per_iter: the times a node blocked (NAN:
+     * not counted). has_cpu 0: not measured. */
+    int has_cpu;
+    double cpu_pct[2], cpu_us_per_iter[2], waits_per_iter[2];
     char error[BENCH_ERR_MAX];               /* non-empty: the test could not run */
 };
 
@@ -114,6 +119,9 @@ struct pair_ctl {
     uint32_t nparts;                         /* barrier participants */
     volatile uint64_t count;                 /* result counters (copies done, ...) */
     volatile uint64_t elapsed_ns;
+    volatile uint64_t cpu_ns[2], wall_ns[2];  /* each node's CPU and wall time over its measured loop */
+    volatile uint64_t waits[2];              /* each node's blocking waits in that loop (event modes) */
+    volatile uint32_t cpu_done[2];
     char err[2][BENCH_ERR_MAX];
     uint64_t iters, warmup;
     size_t size;
@@ -132,6 +140,10 @@ void bench_pair_free(struct pair_ctl *c);
 int bench_pair_barrier(struct pair_ctl *c);
 void bench_pair_fail(struct pair_ctl *c, int me, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int bench_pair_aborted(const struct pair_ctl *c);
+/* In a node: start (start 1) and stop (0) measuring its CPU and wall time. In the parent: the result's
+ * has_cpu / cpu_pct / cpu_us_per_iter over `iters` iterations (waits counted when count_waits). */
+void bench_pair_cpu(struct pair_ctl *c, int me, int start);
+void bench_pair_cpu_result(const struct pair_ctl *c, uint64_t iters, int count_waits, struct bench_result *r);
 
 /* Set when the node processes share one CPU: spinning must then yield or the peer never runs. */
 extern int bench_yield_spin;

@@ -278,6 +278,14 @@ static void print_text_row(const struct bench_result *r)
         break;
     }
     printf("\n");
+    if (r->has_cpu) {
+        printf("%10s CPU (getrusage, each node process over the timed loop): node A %.1f%% of wall time, %.2f us/iter; "
+               "node B %.1f%%, %.2f us/iter", "", r->cpu_pct[0], r->cpu_us_per_iter[0], r->cpu_pct[1],
+               r->cpu_us_per_iter[1]);
+        if (!isnan(r->waits_per_iter[0]))
+            printf("; blocking waits/iter A %.2f, B %.2f", r->waits_per_iter[0], r->waits_per_iter[1]);
+        printf("\n");
+    }
     fflush(stdout);
 }
 
@@ -442,6 +450,21 @@ static void print_json(const struct bench_opts *o, const char *suite_arg)
             json_num(r->bw_MBps);
             break;
         }
+        if (r->has_cpu) {
+            printf(", \"cpu\": {\"a_pct\": ");
+            json_num(r->cpu_pct[0]);
+            printf(", \"b_pct\": ");
+            json_num(r->cpu_pct[1]);
+            printf(", \"a_us_per_iter\": ");
+            json_num(r->cpu_us_per_iter[0]);
+            printf(", \"b_us_per_iter\": ");
+            json_num(r->cpu_us_per_iter[1]);
+            printf(", \"a_waits_per_iter\": ");
+            json_num(r->waits_per_iter[0]);
+            printf(", \"b_waits_per_iter\": ");
+            json_num(r->waits_per_iter[1]);
+            printf("}");
+        }
         printf("}");
     }
     printf("\n  ],\n  \"ratios\": [");
@@ -463,7 +486,8 @@ static void print_json(const struct bench_opts *o, const char *suite_arg)
 
 static void print_csv(void)
 {
-    printf("test,suite,mode,size,iters,min_ns,p50_ns,avg_ns,p99_ns,p999_ns,max_ns,rtt_p50_ns,bw_MBps,rate_Mps,error\n");
+    printf("test,suite,mode,size,iters,min_ns,p50_ns,avg_ns,p99_ns,p999_ns,max_ns,rtt_p50_ns,bw_MBps,rate_Mps,error,"
+           "cpu_a_pct,cpu_b_pct\n");
     for (unsigned int i = 0; i < n_results; i++) {
         const struct bench_result *r = &results[i];
         printf("%s,%s,%s,%zu,", r->test->name, r->test->suite, r->mode ? r->mode : r->test->mode, r->size);
@@ -471,7 +495,7 @@ static void print_csv(void)
             printf(",,,,,,,,,,\"");
             for (const char *p = r->error; *p; p++)
                 printf(*p == '"' ? "\"\"" : "%c", *p);
-            printf("\"\n");
+            printf("\",,\n");
             continue;
         }
         printf("%llu,", (unsigned long long)r->iters);
@@ -480,11 +504,15 @@ static void print_csv(void)
                                  r->test->kind == BENCH_LAT ? r->rtt.p50 : NAN };
             for (unsigned int k = 0; k < 7; k++)
                 isnan(v[k]) ? printf(",") : printf("%.1f,", v[k]);
-            printf(",,\n");
+            printf(",,");
         } else {
             printf(",,,,,,,%.1f,", r->bw_MBps);
-            r->test->kind == BENCH_RATE ? printf("%.4f,\n", r->rate_Mps) : printf(",\n");
+            r->test->kind == BENCH_RATE ? printf("%.4f,", r->rate_Mps) : printf(",");
         }
+        if (r->has_cpu)
+            printf(",%.1f,%.1f\n", r->cpu_pct[0], r->cpu_pct[1]);
+        else
+            printf(",,\n");
     }
 }
 

@@ -8,10 +8,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <limits.h>
+#include <math.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -75,6 +77,41 @@ void bench_pair_fail(struct pair_ctl *c, int me, const char *fmt, ...)
     vsnprintf(c->err[me], sizeof(c->err[me]), fmt, ap);
     va_end(ap);
     __atomic_store_n(&c->abort, 1, __ATOMIC_RELEASE);
+}
+
+static uint64_t cpu_now_ns(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+}
+
+void bench_pair_cpu(struct pair_ctl *c, int me, int start)
+{
+    if (start) {
+        c->cpu_ns[me] = cpu_now_ns();
+        c->wall_ns[me] = bench_now_ns();
+        c->waits[me] = 0;
+        return;
+    }
+    c->cpu_ns[me] = cpu_now_ns() - c->cpu_ns[me];
+    c->wall_ns[me] = bench_now_ns() - c->wall_ns[me];
+    __atomic_store_n(&c->cpu_done[me], 1, __ATOMIC_RELEASE);
+}
+
+void bench_pair_cpu_result(const struct pair_ctl *c, uint64_t iters, int count_waits, struct bench_result *r)
+{
+    for (int i = 0; i < 2; i++) {
+        if (!__atomic_load_n(&c->cpu_done[i], __ATOMIC_ACQUIRE) || !c->wall_ns[i] || !iters)
+            return;
+    }
+    r->has_cpu = 1;
+    for (int i = 0; i < 2; i++) {
+        r->cpu_pct[i] = 100.0 * (double)c->cpu_ns[i] / (double)c->wall_ns[i];
+        r->cpu_us_per_iter[i] = (double)c->cpu_ns[i] / 1e3 / (double)iters;
+        r->waits_per_iter[i] = count_waits ? (double)c->waits[i] / (double)iters : NAN;
+    }
 }
 
 /* Spin barrier for the children; -1 when the run was aborted or the peer never came (30 s). */

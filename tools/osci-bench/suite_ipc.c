@@ -52,6 +52,7 @@ static int ipc_wait_event(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int f
             return -1;
         if (block) {
             struct pollfd p = { .fd = fd, .events = POLLIN };
+            c->waits[me]++;
             poll(&p, 1, 1000);
         } else {
             bench_cpu_relax();
@@ -144,6 +145,7 @@ static int ipc_node(struct pair_ctl *c, int me, int rate)
         goto out;
     if (bench_pair_barrier(c))
         goto out;
+    bench_pair_cpu(c, me, 1);
     if (rate) {
         /* A streams total frames; B answers the last one; the rate counts the measured frames. */
         uint64_t t0 = 0;
@@ -172,6 +174,7 @@ static int ipc_node(struct pair_ctl *c, int me, int rate)
             }
         }
     }
+    bench_pair_cpu(c, me, 0);
     rc = bench_pair_barrier(c);
 out:
     if (opened)
@@ -244,6 +247,7 @@ static void run_ipc(const struct bench_test *t, const struct bench_opts *o, size
             bench_stats_compute(c->samples, iters, 1.0, &r->rtt);
             bench_stats_compute(c->samples, iters, 0.5, &r->lat);
         }
+        bench_pair_cpu_result(c, warmup + iters, event, r);
     }
     if (rate)
         c->iters = 0;   /* no sample area to unmap */
@@ -277,6 +281,12 @@ static void run_ipc_rate(const struct bench_test *t, const struct bench_opts *o,
 static void run_chip_poll(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
 {
     run_ipc(t, o, size, r, 0, 0, 1);
+}
+
+static void run_chip_event(const struct bench_test *t, const struct bench_opts *o, size_t size,
+                           struct bench_result *r)
+{
+    run_ipc(t, o, size, r, 1, 0, 1);
 }
 
 /* ---- peer: POSIX message queue ping-pong (NvSciIpc INTER_PROCESS's notifier) ---- */
@@ -508,6 +518,9 @@ const struct bench_test bench_ipc_tests[] = {
       BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ipc_rate },
     { "ipc.chip.lat.poll", "ipc", "poll", "NvSciIpc INTER_CHIP ping-pong between two simntb nodes, polling ReadSafe",
       BENCH_LAT, { 64, 1536 }, 100000, 5000, run_chip_poll },
+    { "ipc.chip.lat.event", "ipc", "event",
+      "NvSciIpc INTER_CHIP ping-pong between two simntb nodes, blocking on the Linux event fd",
+      BENCH_LAT, { 64, 1536 }, 10000, 300, run_chip_event },
     { "peer.mq.lat", "ipc", "sleep", "peer: POSIX mqueue ping-pong (blocking mq_receive)",
       BENCH_LAT, { 64, 1536 }, 10000, 300, run_mq_lat },
     { "peer.ucx.am_lat", "ipc", "poll", "peer: ucx_perftest -t am_lat -x posix -d memory -D bcopy",

@@ -434,6 +434,7 @@ static int intr_node(struct pair_ctl *c, int me)
     }
     if (bench_pair_barrier(c))
         goto out;
+    bench_pair_cpu(c, me, 1);
     for (uint64_t i = 0; i < total; i++) {
         uint64_t t0 = bench_now_ns();
         if (me == 0) {
@@ -460,6 +461,7 @@ static int intr_node(struct pair_ctl *c, int me)
             }
         }
     }
+    bench_pair_cpu(c, me, 0);
     rc = bench_pair_barrier(c);
 out:
     if (n.rintr)
@@ -496,6 +498,7 @@ static int futex_node(struct pair_ctl *c, int me)
     uint64_t total = c->warmup + c->iters;
     if (bench_pair_barrier(c))
         return -1;
+    bench_pair_cpu(c, me, 1);
     for (uint64_t i = 0; i < total; i++) {
         uint32_t seq = (uint32_t)(i + 1);
         uint64_t t0 = bench_now_ns();
@@ -516,6 +519,7 @@ static int futex_node(struct pair_ctl *c, int me)
             futex(w[0], FUTEX_WAKE, 1, NULL);
         }
     }
+    bench_pair_cpu(c, me, 0);
     return 0;
 }
 
@@ -533,6 +537,7 @@ static void run_rtt(const struct bench_test *t, const struct bench_opts *o, stru
         r->iters = iters;
         r->warmup = warmup;
         bench_stats_compute(c->samples, iters, 1.0, &r->lat);
+        bench_pair_cpu_result(c, warmup + iters, 0, r);
     }
     bench_pair_free(c);
 }

@@ -1,0 +1,201 @@
+/*
+ * NVIDIA's documented NvSciIpc read and write flows (apis.md §2.2 "Typical flow"), line by line, as two
+ * programs run in forked processes: with NvSciEventService (OpenEndpointWithEventService, GetEventNotifier,
+ * WaitForEvent) or with select() on NvSciIpcGetLinuxEventFd. The writer writes its frames, closes and
+ * exits right after its last write; the reader reads until CONN_RESET, checks every frame (sequence and
+ * checksum), and counts its own wake-ups and CPU time, also for a short while after the reset.
+ * Included by tests/compat/test_compat_ipc_*.c.
+ */
+#ifndef COMPAT_IPC_H
+#define COMPAT_IPC_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/osci_test.h"
+#include "../ipc/ipc_frame.h"
+#include "nvscievent.h"
+#include "nvsciipc.h"
+
+#define COMPAT_WAIT_US 5000000        /* a wait this long means a lost notification: the run fails */
+#define COMPAT_AFTER_US 20000         /* the reader keeps waiting this long after CONN_RESET */
+#define COMPAT_T_MS 20000
+
+enum compat_flow { FLOW_SERVICE, FLOW_SELECT };
+enum { COMPAT_OPENED = 1, COMPAT_GO };
+
+struct compat_prog {
+    enum compat_flow flow;
+    const char *ep;
+    uint32_t frames;           /* the writer's frames */
+    int wait_go;               /* open only after the parent says so (the second program) */
+    void (*setup)(const struct compat_prog *p);   /* environment before any library call */
+    unsigned node, peer;       /* INTER_CHIP */
+};
+
+struct compat_report {
+    uint32_t frames;           /* reader: frames read in sequence and intact; writer: frames written */
+    uint32_t bad;              /* reader: first bad sequence + 1 (0: none) */
+    uint32_t reset;            /* reader: CONN_RESET seen */
+    uint32_t wakes;            /* waits that returned before their timeout */
+    uint32_t wakes_after;      /* reader: wake-ups in COMPAT_AFTER_US after CONN_RESET */
+    uint32_t step;             /* the line that failed, 0 */
+    uint64_t cpu_us;           /* the process's CPU time from open to close */
+};
+
+static uint64_t compat_cpu_us(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
+           (uint64_t)ru.ru_stime.tv_usec;
+}
+
+struct compat_ep {
+    NvSciEventLoopService *svc;
+    NvSciEventNotifier *note;
+    NvSciIpcEndpoint h;
+    int32_t fd;
+};
+
+/* The flow's wait: WaitForEvent(notifier) or select() on the Linux event fd. 1 woken, 0 timeout, -1 error. */
+static int compat_wait(struct compat_ep *e, int64_t us)
+{
+    if (e->svc) {
+        NvSciError err = e->svc->WaitForEvent(e->note, us);
+        return err == NvSciError_Success ? 1 : err == NvSciError_Timeout ? 0 : -1;
+    } else {
+        fd_set rfds;
+        struct timeval tv = { (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
+        int n;
+        FD_ZERO(&rfds);
+        FD_SET(e->fd, &rfds);
+        n = select(e->fd + 1, &rfds, NULL, NULL, &tv);
+        return n > 0 ? 1 : n == 0 ? 0 : -1;
+    }
+}
+
+#define STEP(cond) \
+    do { \
+        if (!(cond)) { \
+            rep.step = __LINE__; \
+            fprintf(stderr, "compat %d: %s:%d: failed: %s\n", (int)getpid(), __FILE__, __LINE__, #cond); \
+            goto out; \
+        } \
+    } while (0)
+
+/* One program, reader or writer. The report goes to the parent; the exit status is 0 unless a step failed. */
+static int compat_main(int rd, int wr, const struct compat_prog *p, int writer)
+{
+    struct compat_report rep = { 0 };
+    struct compat_ep e = { 0 };
+    NvSciIpcEndpointInfo info;
+    uint64_t buf[8], seq = 0, cpu0 = 0;
+    uint32_t ev, m, bytes;
+    int inited = 0, opened = 0, rc;
+
+    if (p->setup) p->setup(p);
+    if (p->wait_go) STEP(tproc_recv_u32(rd, &m, COMPAT_T_MS) == 0 && m == COMPAT_GO);
+    cpu0 = compat_cpu_us();
+    if (p->flow == FLOW_SERVICE) STEP(NvSciEventLoopServiceCreateSafe(1, NULL, &e.svc) == NvSciError_Success);
+    STEP(NvSciIpcInit() == NvSciError_Success);
+    inited = 1;
+    if (p->flow == FLOW_SERVICE) {
+        STEP(NvSciIpcOpenEndpointWithEventService(p->ep, &e.h, &e.svc->EventService) == NvSciError_Success);
+        opened = 1;
+        STEP(NvSciIpcGetEventNotifier(e.h, &e.note) == NvSciError_Success);
+    } else {
+        STEP(NvSciIpcOpenEndpoint(p->ep, &e.h) == NvSciError_Success);
+        opened = 1;
+        STEP(NvSciIpcGetLinuxEventFd(e.h, &e.fd) == NvSciError_Success);
+    }
+    STEP(NvSciIpcGetEndpointInfo(e.h, &info) == NvSciError_Success);
+    STEP(info.frame_size >= sizeof(buf));
+    STEP(tproc_send_u32(wr, COMPAT_OPENED) == 0);
+    STEP(NvSciIpcResetEndpointSafe(e.h) == NvSciError_Success);
+    for (;;) {   /* until the connection is established */
+        STEP(NvSciIpcGetEventSafe(e.h, &ev) == NvSciError_Success);
+        if (ev & NV_SCI_IPC_EVENT_CONN_EST_ALL) break;
+        STEP((rc = compat_wait(&e, COMPAT_WAIT_US)) == 1);
+        rep.wakes++;
+    }
+    if (writer) {
+        while (seq < p->frames) {
+            STEP(NvSciIpcGetEventSafe(e.h, &ev) == NvSciError_Success);
+            STEP(!(ev & NV_SCI_IPC_EVENT_CONN_RESET));
+            if (ev & NV_SCI_IPC_EVENT_WRITE) {
+                NvSciError err;
+                fill(buf, seq);
+                err = NvSciIpcWriteSafe(e.h, buf, sizeof(buf), &bytes);
+                STEP(err == NvSciError_Success || err == NvSciError_InsufficientMemory);
+                if (err == NvSciError_Success) seq++;
+                continue;
+            }
+            STEP((rc = compat_wait(&e, COMPAT_WAIT_US)) == 1);
+            rep.wakes++;
+        }
+        rep.frames = (uint32_t)seq;   /* close and leave right after the last write */
+    } else {
+        for (;;) {
+            STEP(NvSciIpcGetEventSafe(e.h, &ev) == NvSciError_Success);
+            if (ev & NV_SCI_IPC_EVENT_READ) {
+                NvSciError err = NvSciIpcReadSafe(e.h, buf, sizeof(buf), &bytes);
+                STEP(err == NvSciError_Success || err == NvSciError_InsufficientMemory);
+                if (err == NvSciError_Success) {
+                    if (!check(buf, seq) && !rep.bad) rep.bad = (uint32_t)seq + 1;
+                    seq++;
+                }
+                continue;
+            }
+            if (ev & NV_SCI_IPC_EVENT_CONN_RESET) {
+                rep.reset = 1;
+                break;
+            }
+            STEP((rc = compat_wait(&e, COMPAT_WAIT_US)) == 1);
+            rep.wakes++;
+        }
+        rep.frames = (uint32_t)seq;
+        /* Nothing more will come: a waiter that keeps waking now spins. */
+        for (;;) {
+            STEP((rc = compat_wait(&e, COMPAT_AFTER_US)) >= 0);
+            if (rc == 0) break;
+            STEP(NvSciIpcGetEventSafe(e.h, &ev) == NvSciError_Success);
+            if (++rep.wakes_after > 1000) break;
+        }
+    }
+out:
+    if (e.note) e.note->Delete(e.note);
+    if (opened) NvSciIpcCloseEndpointSafe(e.h, false);
+    if (inited) NvSciIpcDeinit();
+    if (e.svc) e.svc->EventService.Delete(&e.svc->EventService);
+    rep.cpu_us = compat_cpu_us() - cpu0;
+    if (tproc_send(wr, &rep, sizeof(rep)) != 0) return 3;
+    return rep.step ? 1 : 0;
+}
+
+#undef STEP
+
+/* One run: `first` (0 writer, 1 reader) opens first, the other after it opened. Fills the two reports. */
+struct compat_run_stats {
+    unsigned runs;
+    uint64_t frames, wakes_reader, wakes_writer, wakes_after, cpu_reader_us, cpu_writer_us;
+    uint32_t max_wakes_after;
+    uint64_t max_cpu_reader_us;
+};
+
+static void compat_print(const char *what, const struct compat_run_stats *s)
+{
+    printf("  %-44s %3u runs, %6llu frames; reader: %5.1f wake-ups/run, %4.0f us CPU/run (max %llu), after "
+           "CONN_RESET %llu wake-ups in all (max %u); writer: %5.1f wake-ups/run\n", what, s->runs,
+           (unsigned long long)s->frames, (double)s->wakes_reader / s->runs, (double)s->cpu_reader_us / s->runs,
+           (unsigned long long)s->max_cpu_reader_us, (unsigned long long)s->wakes_after, s->max_wakes_after,
+           (double)s->wakes_writer / s->runs);
+}
+
+#endif

@@ -1,0 +1,386 @@
+/* An idle waiter costs nothing, on every backend, whichever end opened first: two ends of an established
+ * channel both wait ~300 ms with nothing sent, one in select() on its Linux event fd, the other in
+ * WaitForEvent (then swapped), and count their wake-ups and the CPU time they used. INTER_THREAD: two
+ * threads of this process; INTER_PROCESS: two forked processes; INTER_CHIP: two forked processes, nodes
+ * 1 and 2 of a private simntb fabric. A wake-up is a wait that returned before its deadline. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "../common/osci_test.h"
+#include "nvscievent.h"
+#include "nvsciipc.h"
+
+#define IDLE_US 300000
+#define CPU_MAX_US 20000          /* a behaviour bound: a spinning waiter burns ~IDLE_US */
+#define SETTLE_MAX 4              /* the handshake's or the close's notes arriving late (INTER_CHIP) */
+#define T_MS 15000
+#define WAIT_US 5000000
+
+enum { MSG_OPENED = 1, MSG_EST, MSG_GO, MSG_QUIT };
+static const char *const phase_names[] = { "no peer yet", "established", "peer closed" };
+enum be { BE_THREAD, BE_PROCESS, BE_CHIP };
+static const char *const be_names[] = { "INTER_THREAD", "INTER_PROCESS", "INTER_CHIP" };
+
+static char cfg_dir[64];
+static char ep_a[NVSCIIPC_MAX_ENDPOINT_NAME], ep_b[NVSCIIPC_MAX_ENDPOINT_NAME];
+static int test_no;
+
+struct side {
+    enum be be;
+    int first;           /* this end opens first */
+    int svc;             /* waits in WaitForEvent (else select) */
+    unsigned node, peer; /* INTER_CHIP */
+    const char *ep;
+};
+
+struct result {
+    uint32_t wakes, first, svc;
+    uint32_t events;         /* events GetEventSafe reported during the window */
+    uint64_t thread_cpu_us;  /* the waiting thread */
+    uint64_t proc_cpu_us;    /* the whole process (INTER_PROCESS, INTER_CHIP: every library thread) */
+    uint32_t settle;         /* wake-ups before the window: the handshake's or the close's last notes */
+};
+
+static uint64_t cpu_us(int who)
+{
+    struct rusage ru;
+    getrusage(who, &ru);
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
+           (uint64_t)ru.ru_stime.tv_usec;
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Config: one INTER_THREAD or INTER_PROCESS pair (shared by both ends), or this node's INTER_CHIP line. */
+static int write_cfg(const struct side *s)
+{
+    char path[128];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s%u.cfg", cfg_dir, be_names[s->be], s->be == BE_CHIP ? s->node : 0);
+    if (!(f = fopen(path, "w"))) return -1;
+    if (s->be == BE_CHIP)
+        fprintf(f, "#CFGVER:1\nINTER_CHIP %s 0000 peer=%u nframes=16 frame_size=64\n", ep_a, s->peer);
+    else
+        fprintf(f, "#CFGVER:1\n%s %s %s 16 64\n", be_names[s->be], ep_a, ep_b);
+    fclose(f);
+    setenv("NVSCIIPC_CFG", path, 1);
+    if (s->be == BE_CHIP) {
+        char buf[16];
+        snprintf(buf, sizeof(buf), "%u", s->node);
+        setenv("OSCI_NODE_ID", buf, 1);
+    }
+    return 0;
+}
+
+struct ep {
+    NvSciIpcEndpoint h;
+    NvSciEventLoopService *svc;
+    NvSciEventNotifier *note;
+    int fd;
+};
+
+/* 1 woken, 0 deadline reached, -1 error. */
+static int wait_once(struct ep *e, int64_t us)
+{
+    if (us < 0) us = 0;
+    if (e->svc) {
+        NvSciError err = e->svc->WaitForEvent(e->note, us);
+        return err == NvSciError_Success ? 1 : err == NvSciError_Timeout ? 0 : -1;
+    } else {
+        fd_set rfds;
+        struct timeval tv = { (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
+        int n;
+        FD_ZERO(&rfds);
+        FD_SET(e->fd, &rfds);
+        n = select(e->fd + 1, &rfds, NULL, NULL, &tv);
+        return n > 0 ? 1 : n == 0 ? 0 : -1;
+    }
+}
+
+/* Waits `us` with nothing expected; r counts the wake-ups, the events GetEventSafe then reported and the
+ * CPU time spent. */
+static int idle_window(struct ep *e, int64_t us, struct result *r)
+{
+    uint64_t t_cpu = cpu_us(RUSAGE_THREAD), p_cpu = cpu_us(RUSAGE_SELF);
+    int64_t end = now_us() + us;
+    uint32_t ev;
+    for (;;) {
+        int64_t left = end - now_us();
+        int rc;
+        if (left <= 0) break;
+        rc = wait_once(e, left);
+        TCHECK(rc >= 0);
+        if (rc == 0) break;
+        r->wakes++;
+        TCHECK(NvSciIpcGetEventSafe(e->h, &ev) == NvSciError_Success);   /* what a real waiter does next */
+        r->events |= ev & ~(uint32_t)(NV_SCI_IPC_EVENT_WRITE | NV_SCI_IPC_EVENT_WRITE_EMPTY);
+    }
+    r->thread_cpu_us = cpu_us(RUSAGE_THREAD) - t_cpu;
+    r->proc_cpu_us = cpu_us(RUSAGE_SELF) - p_cpu;
+    return 0;
+}
+
+/* Waits until 100 ms pass without a wake-up; returns the wake-ups before that. INTER_CHIP's notifications
+ * (SISCI interrupts, segment callbacks) arrive asynchronously: the last ones of a handshake or a close may
+ * come after the event they announce was already seen. */
+static uint32_t settle(struct ep *e)
+{
+    struct result w;
+    uint32_t n = 0;
+    do {
+        w = (struct result){ 0 };
+        if (idle_window(e, IDLE_US / 3, &w) != 0) return 1000;
+        n += w.wakes;
+    } while (w.wakes && n < 1000);
+    return n;
+}
+
+/* Loops GetEventSafe until one of `want`; 0 or a TCHECK code. */
+static int wait_event(struct ep *e, uint32_t want)
+{
+    uint32_t ev;
+    for (;;) {
+        TCHECK(NvSciIpcGetEventSafe(e->h, &ev) == NvSciError_Success);
+        if (ev & want) return 0;
+        TCHECK(wait_once(e, WAIT_US) == 1);
+    }
+}
+
+/*
+ * One end: open (in the given order), establish, wait idle, report. The first opener also waits idle
+ * before the peer opens (phase 1) and after the peer closed and left (phase 3, after the close's own
+ * notifications settled). Returns 0 or a TCHECK code.
+ */
+static int side_main(int rd, int wr, void *arg)
+{
+    struct side *s = arg;
+    struct result r = { .first = (uint32_t)s->first, .svc = (uint32_t)s->svc };
+    struct ep e = { 0 };
+    uint32_t m, ev;
+    int32_t fd;
+    if (s->be != BE_THREAD) TCHECK(write_cfg(s) == 0);   /* INTER_THREAD: the parent wrote it */
+    if (!s->first) TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0 && m == MSG_GO);
+    TCHECK(NvSciIpcInit() == NvSciError_Success);
+    if (s->svc) {
+        TCHECK(NvSciEventLoopServiceCreateSafe(1, NULL, &e.svc) == NvSciError_Success);
+        TCHECK(NvSciIpcOpenEndpointWithEventService(s->ep, &e.h, &e.svc->EventService) == NvSciError_Success);
+        TCHECK(NvSciIpcGetEventNotifier(e.h, &e.note) == NvSciError_Success);
+    } else {
+        TCHECK(NvSciIpcOpenEndpoint(s->ep, &e.h) == NvSciError_Success);
+    }
+    TCHECK(NvSciIpcGetLinuxEventFd(e.h, &fd) == NvSciError_Success);
+    e.fd = fd;
+    TCHECK(tproc_send_u32(wr, MSG_OPENED) == 0);
+    TCHECK(NvSciIpcResetEndpointSafe(e.h) == NvSciError_Success);
+    if (s->first) {   /* phase 1: no peer yet */
+        TCHECK(NvSciIpcGetEventSafe(e.h, &ev) == NvSciError_Success && ev == 0);
+        TCHECK(idle_window(&e, IDLE_US, &r) == 0);
+        TCHECK(tproc_send(wr, &r, sizeof(r)) == 0);
+    }
+    TCHECK(wait_event(&e, NV_SCI_IPC_EVENT_CONN_EST_ALL) == 0);
+    TCHECK(tproc_send_u32(wr, MSG_EST) == 0);
+    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0 && m == MSG_GO);   /* both ends established */
+    r = (struct result){ .first = (uint32_t)s->first, .svc = (uint32_t)s->svc, .settle = settle(&e) };
+    TCHECK(idle_window(&e, IDLE_US, &r) == 0);   /* phase 2: established, nothing sent */
+    TCHECK(tproc_send(wr, &r, sizeof(r)) == 0);
+    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
+    if (m == MSG_GO) {   /* phase 3: the peer closed and left */
+        TCHECK(wait_event(&e, NV_SCI_IPC_EVENT_CONN_RESET) == 0);
+        r = (struct result){ .first = (uint32_t)s->first, .svc = (uint32_t)s->svc, .settle = settle(&e) };
+        TCHECK(idle_window(&e, IDLE_US, &r) == 0);
+        TCHECK(tproc_send(wr, &r, sizeof(r)) == 0);
+        TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
+    }
+    if (e.note) e.note->Delete(e.note);
+    TCHECK(NvSciIpcCloseEndpointSafe(e.h, false) == NvSciError_Success);
+    NvSciIpcDeinit();
+    if (e.svc) e.svc->EventService.Delete(&e.svc->EventService);
+    return 0;
+}
+
+/* ---- INTER_THREAD: the two ends are threads of this process, with pipes like a forked child's ---- */
+struct thr {
+    pthread_t t;
+    int to_side[2], to_parent[2];
+    struct side s;
+    int rc;
+};
+
+static void *thr_main(void *arg)
+{
+    struct thr *t = arg;
+    t->rc = side_main(t->to_side[0], t->to_parent[1], &t->s);
+    if (t->rc) fprintf(stderr, "%s end failed: %d\n", t->s.ep, t->rc);
+    close(t->to_parent[1]);   /* EOF for the parent */
+    return NULL;
+}
+
+struct end {
+    int rd, wr;   /* parent's side of the pipes */
+    struct tproc p;
+    struct thr *t;
+};
+
+static void start_end(enum be be, struct end *e, struct thr *t, const struct side *s)
+{
+    if (be == BE_THREAD) {
+        t->s = *s;
+        assert_int_equal(pipe(t->to_side), 0);
+        assert_int_equal(pipe(t->to_parent), 0);
+        assert_int_equal(pthread_create(&t->t, NULL, thr_main, t), 0);
+        e->t = t;
+        e->rd = t->to_parent[0];
+        e->wr = t->to_side[1];
+    } else {
+        assert_int_equal(tproc_start(&e->p, side_main, (void *)s), 0);
+        e->t = NULL;
+        e->rd = e->p.rd;
+        e->wr = e->p.wr;
+    }
+}
+
+static void finish_end(struct end *e)
+{
+    if (e->t) {
+        pthread_join(e->t->t, NULL);
+        assert_int_equal(e->t->rc, 0);
+        close(e->t->to_side[0]);
+        close(e->t->to_side[1]);
+        close(e->t->to_parent[0]);
+    } else {
+        assert_int_equal(tproc_wait(&e->p, T_MS), 0);
+    }
+}
+
+static void check_result(enum be be, int phase, const struct result *r)
+{
+    printf("  %-13s %-11s %s opener, %-12s: %u wake-ups, waiter thread %llu us CPU", be_names[be],
+           phase_names[phase], r->first ? "first " : "second", r->svc ? "WaitForEvent" : "select()", r->wakes,
+           (unsigned long long)r->thread_cpu_us);
+    if (be != BE_THREAD) printf(", process %llu us", (unsigned long long)r->proc_cpu_us);
+    printf(" in %d ms", IDLE_US / 1000);
+    if (phase) printf(" (%u late notes before)", r->settle);
+    printf("\n");
+}
+
+static void assert_idle(enum be be, int phase, const struct result *r)
+{
+    if (r->wakes != 0 || r->events != 0)
+        fail_msg("%s, %s, %s opener: idle waiter woke %u times (events %#x)", be_names[be], phase_names[phase],
+                 r->first ? "first" : "second", r->wakes, r->events);
+    assert_true(r->thread_cpu_us < CPU_MAX_US);
+    if (be != BE_THREAD) assert_true(r->proc_cpu_us < CPU_MAX_US);
+    if (phase) assert_true(r->settle <= SETTLE_MAX);
+}
+
+/* End a opens first; a waits with the event service when a_svc, b with the other method. */
+static void run_idle(enum be be, int a_svc)
+{
+    struct side sa = { be, 1, a_svc, 1, 2, ep_a }, sb = { be, 0, !a_svc, 2, 1, ep_b };
+    struct thr ta, tb;
+    struct end a, b;
+    struct result r[4];
+    uint32_t m;
+    test_no++;
+    snprintf(ep_a, sizeof(ep_a), "ipcev_idle%d_%d_a", (int)getpid(), test_no);
+    if (be == BE_CHIP) snprintf(ep_b, sizeof(ep_b), "%s", ep_a);   /* both nodes name the same endpoint */
+    else snprintf(ep_b, sizeof(ep_b), "ipcev_idle%d_%d_b", (int)getpid(), test_no);
+    if (be == BE_THREAD) assert_int_equal(write_cfg(&sa), 0);
+    start_end(be, &a, &ta, &sa);
+    assert_int_equal(tproc_recv_u32(a.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_OPENED);
+    assert_int_equal(tproc_recv(a.rd, &r[0], sizeof(r[0]), T_MS), 0);   /* a idle without a peer */
+    start_end(be, &b, &tb, &sb);
+    assert_int_equal(tproc_send_u32(b.wr, MSG_GO), 0);   /* b opens second */
+    assert_int_equal(tproc_recv_u32(b.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_OPENED);
+    assert_int_equal(tproc_recv_u32(a.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_EST);
+    assert_int_equal(tproc_recv_u32(b.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_EST);
+    assert_int_equal(tproc_send_u32(a.wr, MSG_GO), 0);
+    assert_int_equal(tproc_send_u32(b.wr, MSG_GO), 0);
+    assert_int_equal(tproc_recv(a.rd, &r[1], sizeof(r[1]), T_MS), 0);
+    assert_int_equal(tproc_recv(b.rd, &r[2], sizeof(r[2]), T_MS), 0);
+    assert_int_equal(tproc_send_u32(b.wr, MSG_QUIT), 0);   /* b closes and leaves */
+    finish_end(&b);
+    assert_int_equal(tproc_send_u32(a.wr, MSG_GO), 0);
+    assert_int_equal(tproc_recv(a.rd, &r[3], sizeof(r[3]), T_MS), 0);
+    assert_int_equal(tproc_send_u32(a.wr, MSG_QUIT), 0);
+    finish_end(&a);
+    check_result(be, 0, &r[0]);
+    check_result(be, 1, &r[1]);
+    check_result(be, 1, &r[2]);
+    check_result(be, 2, &r[3]);
+    assert_idle(be, 0, &r[0]);
+    assert_idle(be, 1, &r[1]);
+    assert_idle(be, 1, &r[2]);
+    assert_idle(be, 2, &r[3]);
+}
+
+static void test_idle_thread(void **state)
+{
+    (void)state;
+    run_idle(BE_THREAD, 0);
+    run_idle(BE_THREAD, 1);
+}
+
+static void test_idle_process(void **state)
+{
+    (void)state;
+    run_idle(BE_PROCESS, 0);
+    run_idle(BE_PROCESS, 1);
+}
+
+static void test_idle_chip(void **state)
+{
+    (void)state;
+    run_idle(BE_CHIP, 0);
+    run_idle(BE_CHIP, 1);
+}
+
+static int setup_group(void **state)
+{
+    (void)state;
+    tproc_default_fabric("ipc_idle");
+    snprintf(cfg_dir, sizeof(cfg_dir), "/tmp/osci-ipc-idle-%s", "XX" "XX" "XX");
+    assert_non_null(mkdtemp(cfg_dir));
+    return 0;
+}
+
+static int teardown_group(void **state)
+{
+    char cmd[128];
+    (void)state;
+    tproc_reap_all();
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", cfg_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_idle_thread, tproc_teardown),
+        cmocka_unit_test_teardown(test_idle_process, tproc_teardown),
+        cmocka_unit_test_teardown(test_idle_chip, tproc_teardown),
+    };
+    if (getenv("IPC_TEST_FILTER")) cmocka_set_test_filter(getenv("IPC_TEST_FILTER"));
+    return cmocka_run_group_tests(tests, setup_group, teardown_group);
+}
