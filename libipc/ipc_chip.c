@@ -387,7 +387,11 @@ static int link_peer(struct chip_ep *ce)
                       &e);
     if (e != SCI_ERR_OK) {
         ce->rseg = NULL;
-        if (e == SCI_ERR_NO_SUCH_SEGMENT || e == SCI_ERR_NO_SUCH_NODEID) return -ENOENT;
+        if (e == SCI_ERR_NO_SUCH_SEGMENT) {   /* or a node not up: a link that is down is retried */
+            SCIProbeNode(ce->sd, ce->adapter, ce->peer_node, 0, &e);
+            return e == SCI_ERR_NO_LINK_ACCESS ? -EAGAIN : -ENOENT;
+        }
+        if (e == SCI_ERR_NO_SUCH_NODEID) return -ENOENT;
         if (e == SCI_ERR_NO_LINK_ACCESS || e == SCI_ERR_TIMEOUT || e == SCI_ERR_NODE_NOT_RESPONDING ||
             e == SCI_ERR_NOT_CONNECTED)
             return -EAGAIN;
