@@ -154,7 +154,8 @@ SISCI_API_EXPORT int SCIProbeNode(sci_desc_t sd, unsigned int localAdapterNo, un
         goto out_unlock;
     }
     /* 1: reachable. 0 with OK: an id that may exist but is not up (not joined, restarting, dead);
-       0 with NO_LINK_ACCESS: the link to a live incarnation is down; 0 with NO_SUCH_NODEID: an id
+       0 with NO_LINK_ACCESS: the link to a node seen before is down (even after its incarnation was
+       declared lost: it may come back over that link); 0 with NO_SUCH_NODEID: an id
        that can never exist here (docs/sisci-compat.md, "Node ids") */
     p = &a->peer[nodeId];
     rc = osci_drv_probe(a->drv, nodeId);
@@ -162,7 +163,7 @@ SISCI_API_EXPORT int SCIProbeNode(sci_desc_t sd, unsigned int localAdapterNo, un
         rc = p->up ? 0 : p->known && !p->lost ? -ENOLINK : -EHOSTUNREACH;
     switch (rc) {
     case 0: up = 1; break;
-    case -ENOLINK: e = p->known && !p->lost ? SCI_ERR_NO_LINK_ACCESS : SCI_ERR_OK; break;
+    case -ENOLINK: e = p->known ? SCI_ERR_NO_LINK_ACCESS : SCI_ERR_OK; break;
     case -EHOSTUNREACH: break;
     case -EADDRNOTAVAIL: e = SCI_ERR_NO_SUCH_NODEID; break;
     default: e = seg__to_sci(rc); break;

@@ -1,7 +1,8 @@
 /* INTER_CHIP channels between two forked processes, each a node of a private simntb fabric (node 1 and
  * node 2) with its own config naming the same endpoint: 100k checked frames (select() on the Linux event
  * fd on one side, WaitForEvent on the other), the same over transfer maps (SCIMemCpy), SIGKILL of a peer
- * (CONN_RESET, restart, reconnect), reset in the middle of a stream, Busy, and config errors. The parent
+ * (CONN_RESET, restart, reconnect), a link cut beyond the grace period, reset in the middle of a stream, Busy,
+ * and config errors. The parent
  * never initialises a library: it only forks, steers over pipes and reaps. */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,6 +19,7 @@
 
 #include "../common/osci_test.h"
 #include "nvscievent.h"
+#include "opensci/osci.h"
 #include "nvsciipc.h"
 #include "ipc_frame.h"
 
@@ -321,6 +323,69 @@ static void test_peer_killed(void **state)
     assert_int_equal(tproc_wait(&v, T_MS), 0);
 }
 
+/* ---- a cut link: longer than the grace period, then back ---- */
+/* Node 1 cuts the link to node 2 (both ends see it) until both saw CONN_RESET, brings it back, and both
+ * ends re-establish by themselves and exchange a frame each way. */
+static int cut_main(int rd, int wr, void *arg)
+{
+    struct node_args *a = arg;
+    struct waiter w;
+    uint32_t m;
+    TCHECK(child_setup(a) == 0);
+    setenv("OSCI_GRACE_MS", "200", 1);
+    TCHECK(open_ep(&w, a->node == 2) == 0);
+    TCHECK(establish(&w) == 0);
+    TCHECK(tproc_send_u32(wr, MSG_EST) == 0);
+    if (a->node == 1) {
+        TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
+        TCHECK(osci_fault_inject(0, OSCI_FAULT_LINK_DOWN, a->peer, 0) == 0);
+    }
+    TCHECK(wait_for(&w, NV_SCI_IPC_EVENT_CONN_RESET) & NV_SCI_IPC_EVENT_CONN_RESET);
+    TCHECK(tproc_send_u32(wr, MSG_RESET) == 0);
+    if (a->node == 1) {
+        TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);   /* the peer saw its reset too */
+        usleep(3500 * 1000);   /* longer than the retries a lost peer is given: the down link itself is retried */
+        TCHECK(osci_fault_inject(0, OSCI_FAULT_LINK_UP, a->peer, 0) == 0);
+    }
+    TCHECK(establish(&w) == 0);
+    TCHECK(send_n(&w, a->node, 1) == 0);
+    TCHECK(recv_n(&w, a->peer, 1, 0) == 0);
+    TCHECK(wait_for(&w, NV_SCI_IPC_EVENT_WRITE_EMPTY) != 0);
+    TCHECK(tproc_send_u32(wr, MSG_DONE) == 0);
+    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
+    close_ep(&w);
+    return 0;
+}
+
+static void test_link_cut(void **state)
+{
+    struct node_args a1 = { 1, 2, 8, 64, 0, 0, NULL }, a2 = { 2, 1, 8, 64, 0, 0, NULL };
+    struct tproc c1, c2;
+    uint32_t m;
+    (void)state;
+    new_channel();
+    assert_int_equal(tproc_start(&c1, cut_main, &a1), 0);
+    assert_int_equal(tproc_start(&c2, cut_main, &a2), 0);
+    assert_int_equal(tproc_recv_u32(c1.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_EST);
+    assert_int_equal(tproc_recv_u32(c2.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_EST);
+    assert_int_equal(tproc_send_u32(c1.wr, MSG_GO), 0);            /* cut */
+    assert_int_equal(tproc_recv_u32(c1.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_RESET);
+    assert_int_equal(tproc_recv_u32(c2.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_RESET);
+    assert_int_equal(tproc_send_u32(c1.wr, MSG_GO), 0);            /* back */
+    assert_int_equal(tproc_recv_u32(c1.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_DONE);
+    assert_int_equal(tproc_recv_u32(c2.rd, &m, T_MS), 0);
+    assert_int_equal(m, MSG_DONE);
+    assert_int_equal(tproc_send_u32(c1.wr, MSG_GO), 0);
+    assert_int_equal(tproc_send_u32(c2.wr, MSG_GO), 0);
+    assert_int_equal(tproc_wait(&c1, T_MS), 0);
+    assert_int_equal(tproc_wait(&c2, T_MS), 0);
+}
+
 /* ---- reset in the middle of a stream ---- */
 static int restarting_writer_main(int rd, int wr, void *arg)
 {
@@ -472,6 +537,7 @@ int main(void)
         cmocka_unit_test_teardown(test_stream_transfer_map, tproc_teardown),
         cmocka_unit_test_teardown(test_peer_killed, tproc_teardown),
         cmocka_unit_test_teardown(test_reset_mid_stream, tproc_teardown),
+        cmocka_unit_test_teardown(test_link_cut, tproc_teardown),
     };
     if (getenv("IPC_TEST_FILTER")) cmocka_set_test_filter(getenv("IPC_TEST_FILTER"));
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
