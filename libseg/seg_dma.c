@@ -46,6 +46,10 @@ struct sci_dma_queue {
 
 static struct sci_dma_queue *dmaq_list;   /* guarded by seg.lock */
 
+/* Engine selectors programs pass to pick Dolphin's adapter, global or system DMA engine. OpenSCI has
+ * one engine, the driver's put/get, so each is accepted and selects it (docs/sisci-compat.md). */
+#define DMA_ENGINE_FLAGS (SCI_FLAG_DMA_GLOBAL | SCI_FLAG_DMA_SYSDMA | SCI_FLAG_DMA_ADAPTER)
+
 static void set_err(sci_error_t *error, sci_error_t e)
 {
     if (error)
@@ -252,7 +256,7 @@ SISCI_API_EXPORT void SCICreateDMAQueue(sci_desc_t sd, sci_dma_queue_t *dq, unsi
     sci_error_t e;
     int rc;
 
-    if (flags)
+    if (flags & ~DMA_ENGINE_FLAGS)
         return set_err(error, SCI_ERR_ILLEGAL_FLAG);
     if (!dq || maxEntries == 0)
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
@@ -333,7 +337,7 @@ static void dmaq_start(struct sci_dma_queue *q, sci_local_segment_t ls, sci_remo
                        unsigned int n, const dis_dma_vec_t *vec, sci_cb_dma_t cb, void *cb_arg,
                        unsigned int flags, sci_error_t *error)
 {
-    const unsigned int known = SCI_FLAG_DMA_READ | SCI_FLAG_DMA_WAIT | SCI_FLAG_USE_CALLBACK;
+    const unsigned int known = SCI_FLAG_DMA_READ | SCI_FLAG_DMA_WAIT | SCI_FLAG_USE_CALLBACK | DMA_ENGINE_FLAGS;
     struct osci_drv_rmem *rmem;
     struct seg_adapter *ra;
     size_t lsize, rsize;

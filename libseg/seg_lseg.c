@@ -15,6 +15,9 @@
 
 #define LSEG_CREATE_FLAGS (SCI_FLAG_USE_CALLBACK | SCI_FLAG_EMPTY | SCI_FLAG_PRIVATE | SCI_FLAG_AUTO_ID | \
                            SCI_FLAG_BROADCAST)
+/* DMA_GLOBAL asks for memory the global DMA engine reaches: every OpenSCI segment is (the engine is
+ * the driver's put/get), so it is accepted on create and prepare and changes nothing. */
+#define LSEG_DMA_HINTS SCI_FLAG_DMA_GLOBAL
 
 static void set_error(sci_error_t *error, int rc)
 {
@@ -461,7 +464,7 @@ SISCI_API_EXPORT void SCICreateSegment(sci_desc_t sd, sci_local_segment_t *segme
         rc = -EINVAL;
         goto out;
     }
-    if (flags & ~LSEG_CREATE_FLAGS) {
+    if (flags & ~(LSEG_CREATE_FLAGS | LSEG_DMA_HINTS)) {
         rc = -SEG_EFLAG;
         goto out;
     }
@@ -537,7 +540,7 @@ SISCI_API_EXPORT void SCIPrepareSegment(sci_local_segment_t ls, unsigned int loc
     pthread_mutex_lock(&seg.lock);
     if ((rc = lseg_enter(ls)) < 0)
         goto out;
-    if ((flags & ~(SCI_FLAG_DMA_SOURCE_ONLY | SCI_FLAG_BROADCAST)) ||
+    if ((flags & ~(SCI_FLAG_DMA_SOURCE_ONLY | SCI_FLAG_BROADCAST | LSEG_DMA_HINTS)) ||
         ((flags & SCI_FLAG_BROADCAST) && !(ls->flags & SCI_FLAG_BROADCAST))) {
         rc = -SEG_EFLAG;
         goto out;
@@ -678,15 +681,12 @@ SISCI_API_EXPORT void SCIRemoveSegment(sci_local_segment_t ls, unsigned int flag
         rc = -EBUSY;
         goto out;
     }
-    if (flags & SCI_FLAG_FORCE_REMOVE) {
-        for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++)
-            if (seg.adapter[i].drv)
-                unavailable_notify(ls, &seg.adapter[i], true);
-    }
-    if (ls->conns) {
-        rc = -EBUSY;
-        goto out;
-    }
+    /* As in Dolphin's library, connected remotes do not keep the segment: each is force-disconnected
+     * (SCI_CB_DISCONNECT, its maps revoked, mapped or not) and the memory stays quarantined until it
+     * answered or died. FORCE_REMOVE is therefore what every remove does. */
+    for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++)
+        if (seg.adapter[i].drv)
+            unavailable_notify(ls, &seg.adapter[i], true);
     for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++)
         if (seg.adapter[i].drv)
             lseg_transition(ls, i, LSEG_EV_REMOVE);

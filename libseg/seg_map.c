@@ -17,6 +17,10 @@
 
 #define MAP_FLAGS_OK (SCI_FLAG_READONLY_MAP | SCI_FLAG_SHARED_MAP | SCI_FLAG_IO_MAP_IOSPACE | \
                       SCI_FLAG_WRITE_BACK_CACHE_MAP | SCI_FLAG_NO_MEMORY_LOOPBACK_MAP)
+/* Remote-map flags of SCI-era hardware with no PCIe/RDMA counterpart: remote atomics and interrupt
+ * maps. Refused with NOT_SUPPORTED (accepting them would promise what no OpenSCI driver does). */
+#define MAP_FLAGS_NOTSUP (SCI_FLAG_LOCK_OPERATION | SCI_FLAG_CONDITIONAL_INTERRUPT_MAP | \
+                          SCI_FLAG_UNCONDITIONAL_DATA_INTERRUPT_MAP)
 
 static void set_error(sci_error_t *error, int rc)
 {
@@ -26,6 +30,8 @@ static void set_error(sci_error_t *error, int rc)
 
 static bool map_valid(sci_map_t m) { return seg__handle_live(m, SEG_MAP_MAGIC); }
 static bool seq_valid(sci_sequence_t s) { return seg__handle_live(s, SEG_SEQ_MAGIC); }
+/* A sequence whose map was unmapped (a use of it is an error; -EPERM: ILLEGAL_OPERATION). */
+static bool seq_dead(sci_sequence_t s) { return atomic_load_explicit(&s->orphan, memory_order_acquire); }
 
 static int map_args(size_t seg_size, size_t offset, size_t size, void *addr, unsigned int flags)
 {
@@ -138,6 +144,10 @@ SISCI_API_EXPORT volatile void *SCIMapRemoteSegment(sci_remote_segment_t rs, sci
         rc = -EINVAL;
         goto out;
     }
+    if (flags & MAP_FLAGS_NOTSUP) {
+        rc = -EOPNOTSUPP;
+        goto out;
+    }
     if (rs->bc) {
         ret = seg__bcast_map(rs, map, offset, size, addr, flags, &rc);
         goto out;
@@ -248,6 +258,23 @@ void seg__map_free_all(void)
         map_destroy(segx.maps);
 }
 
+/*
+ * Unmapping a map with sequences succeeds, as in Dolphin's library: its sequences stay valid handles
+ * for SCIRemoveSequence, and every use of them reports an error (seq_dead). Lock held.
+ */
+static void seq_orphan(struct sci_map *map)
+{
+    for (struct sci_sequence *s = segx.seqs; s; s = s->next) {
+        if (s->map != map)
+            continue;
+        atomic_store_explicit(&s->orphan, true, memory_order_release);
+        s->map = NULL;
+        s->fault_cnt = NULL;
+        s->health = NULL;
+    }
+    map->n_seq = 0;
+}
+
 SISCI_API_EXPORT void SCIUnmapSegment(sci_map_t map, unsigned int flags, sci_error_t *error)
 {
     int rc;
@@ -266,10 +293,8 @@ SISCI_API_EXPORT void SCIUnmapSegment(sci_map_t map, unsigned int flags, sci_err
         rc = -SEG_EFLAG;
         goto out;
     }
-    if (map->n_seq) {
-        rc = -EBUSY;
-        goto out;
-    }
+    if (map->n_seq)
+        seq_orphan(map);
     map_destroy(map);
 out:
     pthread_mutex_unlock(&seg.lock);
@@ -353,7 +378,8 @@ SISCI_API_EXPORT void SCIRemoveSequence(sci_sequence_t seq, unsigned int flags, 
             break;
         }
     }
-    seq->map->n_seq--;
+    if (seq->map)
+        seq->map->n_seq--;
     seg__handle_del(seq);
     seq->magic = 0;
     free(seq);
@@ -372,7 +398,7 @@ static int seq_flush(sci_sequence_t seq)
     int rc = 0;
 
     if (seq) {
-        if (!seq_valid(seq) || !seq->map->drv)
+        if (!seq_valid(seq) || seq_dead(seq) || !seq->map->drv)
             return 0;
         rc = osci_drv_flush(seq->map->drv, seq->map->rmem);
         if (rc < 0)
@@ -420,6 +446,10 @@ SISCI_API_EXPORT sci_sequence_status_t SCIStartSequence(sci_sequence_t seq, unsi
         set_error(error, -SEG_EFLAG);
         return SCI_SEQ_NOT_RETRIABLE;
     }
+    if (seq_dead(seq)) {
+        set_error(error, -EPERM);
+        return SCI_SEQ_NOT_RETRIABLE;
+    }
     if (seq->fault_cnt)
         seq->snap = atomic_load_explicit(seq->fault_cnt, memory_order_acquire);
     st = seq_status(seq, seq->snap);
@@ -435,6 +465,10 @@ SISCI_API_EXPORT sci_sequence_status_t SCICheckSequence(sci_sequence_t seq, unsi
     }
     if (flags & ~(SCI_FLAG_NO_FLUSH | SCI_FLAG_NO_STORE_BARRIER)) {
         set_error(error, -SEG_EFLAG);
+        return SCI_SEQ_NOT_RETRIABLE;
+    }
+    if (seq_dead(seq)) {
+        set_error(error, -EPERM);
         return SCI_SEQ_NOT_RETRIABLE;
     }
     if (!(flags & SCI_FLAG_NO_STORE_BARRIER))
@@ -499,6 +533,10 @@ SISCI_API_EXPORT void SCIMemCpy(sci_sequence_t seq, void *memAddr, sci_map_t map
     }
     if (!map_valid(map) || (seq && !seq_valid(seq))) {
         set_error(error, -EINVAL);
+        return;
+    }
+    if (seq && seq_dead(seq)) {
+        set_error(error, -EPERM);
         return;
     }
     if (!memAddr && size) {

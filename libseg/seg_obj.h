@@ -141,6 +141,7 @@ struct sci_sequence {
     _Atomic uint32_t *fault_cnt;         /* NULL for local maps */
     _Atomic uint32_t *health;
     uint32_t snap;
+    _Atomic bool orphan;                 /* its map was unmapped: map and the pointers are dead */
 };
 
 /* Library-wide lists and callback bookkeeping (seg_core.c). Lock held for every access. */

@@ -133,7 +133,6 @@ static void test_kill_remote(void **state)
     assert_int_equal(tproc_recv_u32(r.rd, &rnode, T_MS), 0);
     assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e), SCI_CB_CONNECT);
     assert_int_equal(src, rnode);
-    ERR(SCI_ERR_BUSY, SCIRemoveSegment(ls, 0, &e_));
     uint64_t t0 = now_ms();
     kill(r.pid, SIGKILL);
     assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, 5000, 0, &e), SCI_CB_LOST);
