@@ -319,19 +319,8 @@ static void teardown(void)
     if (S.lmap)
         SCIUnmapSegment(S.lmap, 0, &e);
     S.lmap = NULL;
-    if (S.lseg) {
-        uint64_t deadline = bench_now_ns() + 10000000000ull;
-        for (;;) {
-            SCIRemoveSegment(S.lseg, 0, &e);
-            if (e != SCI_ERR_BUSY || bench_now_ns() > deadline)
-                break;
-            usleep(20000);
-        }
-        if (e == SCI_ERR_BUSY) {
-            /* The peer never let go (it died, or hangs): cut its connection. */
-            SCISetSegmentUnavailable(S.lseg, S.adapter, SCI_FLAG_FORCE_DISCONNECT, &e);
-            SCIRemoveSegment(S.lseg, 0, &e);
-        }
+    if (S.lseg) {   /* a peer still connected is disconnected by the removal */
+        SCIRemoveSegment(S.lseg, 0, &e);
         if (e != SCI_ERR_OK)
             fprintf(stderr, "osci-bench: SCIRemoveSegment: %s\n", SCIGetErrorString(e));
     }
