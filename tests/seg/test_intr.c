@@ -231,40 +231,58 @@ static void test_timeout_and_cancel(void **state)
     parent_fini(sd);
 }
 
+#define NS_AUTO 150
+
 static void test_fixed_intno_and_nospc(void **state)
 {
-    sci_local_interrupt_t li[64], lx;
-    unsigned int intno, n;
+    static const unsigned int good[] = { 0, 77, 4000, 65535, 0x7fffffffu };
+    static const unsigned int bad[] = { 0x80000000u, 0xffffffffu };
+    sci_local_interrupt_t li[NS_AUTO], lf[5], lx;
+    unsigned int intno, n, k;
     sci_error_t e;
     sci_desc_t sd;
 
     (void)state;
     sd = parent_init();
-    intno = 7;
-    SCICreateInterrupt(sd, &li[0], 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    assert_int_equal(intno, 7);
-    intno = 7;
-    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-    assert_int_equal(e, SCI_ERR_INTNO_USED);
-    intno = 64;
-    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-    assert_int_equal(e, SCI_ERR_OUT_OF_RANGE);
-    /* every other bit, then no more */
-    for (n = 1; n < 64; n++) {
+    /* every number class of the namespace 0..2^31-1; beyond it OUT_OF_RANGE */
+    for (k = 0; k < 5; k++) {
+        intno = good[k];
+        SCICreateInterrupt(sd, &lf[k], 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+        assert_int_equal(intno, good[k]);
+        intno = good[k];
+        SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+        assert_int_equal(e, SCI_ERR_INTNO_USED);
+    }
+    for (k = 0; k < 2; k++) {
+        intno = bad[k];
+        SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+        assert_int_equal(e, SCI_ERR_OUT_OF_RANGE);
+    }
+    /* automatic numbers never take a fixed one, and more interrupts than doorbell bits exist */
+    for (n = 0; n < NS_AUTO; n++) {
         SCICreateInterrupt(sd, &li[n], 0, &intno, NULL, NULL, 0, &e);
         assert_int_equal(e, SCI_ERR_OK);
-        assert_int_not_equal(intno, 7);
+        for (k = 0; k < 5; k++)
+            assert_int_not_equal(intno, good[k]);
+        assert_int_equal(intno, n < 76 ? n + 1 : n + 2);     /* the lowest free: 0 and 77 are fixed */
     }
-    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_NOSPC);
-    SCIRemoveInterrupt(li[0], 0, &e);
+    /* fixed after automatic: the number is used */
+    intno = 5;
+    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+    assert_int_equal(e, SCI_ERR_INTNO_USED);
+    /* a freed number is free again */
+    SCIRemoveInterrupt(li[4], 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
-    SCICreateInterrupt(sd, &li[0], 0, &intno, NULL, NULL, 0, &e);
+    intno = 5;
+    SCICreateInterrupt(sd, &li[4], 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
     assert_int_equal(e, SCI_ERR_OK);
-    assert_int_equal(intno, 7);            /* the freed bit is reused */
-    for (n = 0; n < 64; n++) {
+    for (n = 0; n < NS_AUTO; n++) {
         SCIRemoveInterrupt(li[n], 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    for (k = 0; k < 5; k++) {
+        SCIRemoveInterrupt(lf[k], 0, &e);
         assert_int_equal(e, SCI_ERR_OK);
     }
     /* flags and parameters */
@@ -329,9 +347,9 @@ static void test_connect_errors_and_drop(void **state)
     sd = parent_init();
     cnode = precv(&p);
     cintno = precv(&p);
-    SCIConnectInterrupt(sd, &rx, cnode, 0, (cintno + 1) % 64, 5000, 0, &e);
+    SCIConnectInterrupt(sd, &rx, cnode, 0, cintno + 1, 5000, 0, &e);
     assert_int_equal(e, SCI_ERR_NO_SUCH_INTNO);
-    SCIConnectInterrupt(sd, &rx, cnode, 0, 64, 5000, 0, &e);
+    SCIConnectInterrupt(sd, &rx, cnode, 0, 0x80000000u, 5000, 0, &e);
     assert_int_equal(e, SCI_ERR_NO_SUCH_INTNO);
     SCIConnectInterrupt(sd, &rx, 200, 0, cintno, 1000, 0, &e);
     assert_int_equal(e, SCI_ERR_NO_SUCH_NODEID);
@@ -344,11 +362,13 @@ static void test_connect_errors_and_drop(void **state)
     SCIConnectInterrupt(sd, &ri, cnode, 0, cintno, 5000, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
 
-    /* a dropped doorbell: the wait times out; the next one arrives */
+    /* a dropped doorbell loses no trigger: the counter in the trigger slot carries it */
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_DROP_DOORBELL, cnode, 1), 0);
     SCITriggerInterrupt(ri, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
-    assert_int_equal(xsend(p.wfd, 300), 0);
+    assert_int_equal(xsend(p.wfd, 2000), 0);
+    assert_int_equal(precv(&p), (uint32_t)SCI_ERR_OK);
+    assert_int_equal(xsend(p.wfd, 100), 0);
     assert_int_equal(precv(&p), (uint32_t)SCI_ERR_TIMEOUT);
     SCITriggerInterrupt(ri, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
