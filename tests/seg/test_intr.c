@@ -1,7 +1,9 @@
 /*
  * Interrupts across processes on simntb: wait and callback delivery with exact counts,
- * CONTINUE/CANCEL, timeouts, CANCELLED on removal, NO_SUCH_INTNO, FIXED_INTNO collisions, NOSPC,
- * trigger after the peer died, a dropped doorbell.
+ * CONTINUE/CANCEL, timeouts, CANCELLED on removal, NO_SUCH_INTNO, the number namespace (0, 77, 4000,
+ * 65535, 2^31-1; beyond: OUT_OF_RANGE), automatic vs fixed numbers, 130 interrupts sharing the 64
+ * doorbell bits with bursts and concurrent waiters (every trigger counted, no stray wake-up), trigger
+ * after the peer died, a dropped doorbell (the trigger is not lost).
  */
 #include <errno.h>
 #include <poll.h>
@@ -390,6 +392,109 @@ static void test_connect_errors_and_drop(void **state)
     parent_fini(sd);
 }
 
+/* ---- many interrupts sharing the doorbell bits: bursts, every trigger counted, no stray wake-up ---- */
+
+#define NMANY   130               /* more than twice the 64 doorbell bits of simntb */
+#define NTHR    4
+#define MANY_NO(i) (4000u + 37u * (i))
+
+static sci_local_interrupt_t many_li[NMANY];
+static int many_bad[NTHR];
+
+static unsigned int many_count(unsigned int i)
+{
+    return 1 + i % 7;
+}
+
+/* thread t takes interrupts t, t+NTHR, ...: interrupts on one bit (i, i+64, i+128) have different waiters */
+static void *many_waiter(void *arg)
+{
+    unsigned int t = (unsigned int)(uintptr_t)arg;
+    sci_error_t e;
+
+    for (unsigned int i = t; i < NMANY; i += NTHR) {
+        for (unsigned int k = 0; k < many_count(i); k++) {
+            SCIWaitForInterrupt(many_li[i], 10000, 0, &e);
+            if (e != SCI_ERR_OK)
+                many_bad[t]++;
+        }
+    }
+    /* all delivered: no interrupt has one more (a stray wake-up or a trigger counted twice) */
+    for (unsigned int i = t; i < NMANY; i += NTHR) {
+        SCIWaitForInterrupt(many_li[i], 20, 0, &e);
+        if (e != SCI_ERR_TIMEOUT)
+            many_bad[t]++;
+    }
+    return NULL;
+}
+
+static int child_many(int rfd, int wfd)
+{
+    pthread_t th[NTHR];
+    unsigned int node, no, i;
+    uint32_t cmd;
+    sci_error_t e;
+    sci_desc_t sd = child_init(&node);
+
+    for (i = 0; i < NMANY; i++) {
+        no = MANY_NO(i);
+        SCICreateInterrupt(sd, &many_li[i], 0, &no, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+        CHK_OK(e);
+    }
+    CHK(xsend(wfd, node) == 0);
+    CHK(xrecv(rfd, &cmd, 10000) == 0 && cmd == 1);      /* connected */
+    for (i = 0; i < NTHR; i++)
+        CHK(pthread_create(&th[i], NULL, many_waiter, (void *)(uintptr_t)i) == 0);
+    for (i = 0; i < NTHR; i++) {
+        pthread_join(th[i], NULL);
+        CHK(many_bad[i] == 0);
+    }
+    CHK(xsend(wfd, 2) == 0);
+    CHK(xrecv(rfd, &cmd, 10000) == 0 && cmd == 0);
+    for (i = 0; i < NMANY; i++) {
+        SCIRemoveInterrupt(many_li[i], 0, &e);
+        CHK_OK(e);
+    }
+    child_fini(sd);
+    return 0;
+}
+
+static void test_many_shared_bits(void **state)
+{
+    static sci_remote_interrupt_t ri[NMANY];
+    struct peer p;
+    unsigned int cnode, i, r;
+    sci_error_t e;
+    sci_desc_t sd;
+
+    (void)state;
+    peer_start(&p, child_many);
+    sd = parent_init();
+    cnode = precv(&p);
+    for (i = 0; i < NMANY; i++) {
+        SCIConnectInterrupt(sd, &ri[i], cnode, 0, MANY_NO(i), 5000, 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    assert_int_equal(xsend(p.wfd, 1), 0);
+    /* rounds over all interrupts: each gets many_count(i) triggers, in bursts while its waiter is busy */
+    for (r = 0; r < 7; r++) {
+        for (i = 0; i < NMANY; i++) {
+            if (r < many_count(i)) {
+                SCITriggerInterrupt(ri[i], 0, &e);
+                assert_int_equal(e, SCI_ERR_OK);
+            }
+        }
+    }
+    assert_int_equal(precv(&p), 2);
+    for (i = 0; i < NMANY; i++) {
+        SCIDisconnectInterrupt(ri[i], 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    assert_int_equal(xsend(p.wfd, 0), 0);
+    assert_int_equal(peer_end(&p, 10000), 0);
+    parent_fini(sd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_wait_pingpong),
         cmocka_unit_test(test_callback_continue_cancel),
         cmocka_unit_test(test_connect_errors_and_drop),
+        cmocka_unit_test(test_many_shared_bits),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
