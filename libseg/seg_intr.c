@@ -593,11 +593,20 @@ void seg__intr_on_doorbell(struct seg_adapter *a, uint64_t bits)
     for (unsigned int b = 0; b < OSCI_DRV_DB_COUNT; b++)
         if (bits & (1ull << b))
             any |= reap_bit(rx, b, NULL);
-    if (any) {
-        defer_callbacks(a);
+    defer_callbacks(a);      /* also what a waiter collected for a callback interrupt and rang us for */
+    if (any)
         pthread_cond_broadcast(&intr_cv);
-    }
     pthread_mutex_unlock(&intr_mu);
+}
+
+/* A waiter (intr_mu held) collected triggers of a callback interrupt: hand them to the event thread. */
+static void defer_from_waiter(struct seg_adapter *a)
+{
+    pthread_mutex_unlock(&intr_mu);
+    pthread_mutex_lock(&seg.lock);
+    pthread_mutex_lock(&intr_mu);
+    defer_callbacks(a);
+    pthread_mutex_unlock(&seg.lock);
 }
 
 /* The least used bit, preferring bits without interrupts of the other kind (seg.lock, intr_mu held). */
@@ -746,7 +755,16 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
         }
         left = seg__ms_left(deadline);
         if (left == 0) {
-            e = SCI_ERR_TIMEOUT;
+            /* last look: triggers whose doorbell nobody took yet (timeout 0 polls) */
+            if (reap_bit(rx, b, &cb) && li->pending > 0) {
+                li->pending--;
+                e = SCI_ERR_OK;
+            } else {
+                e = SCI_ERR_TIMEOUT;
+            }
+            if (cb)
+                defer_from_waiter(a);
+            pthread_cond_broadcast(&intr_cv);
             break;
         }
         slice = (left < 0 || left > SEG_WAIT_SLICE_MS) ? SEG_WAIT_SLICE_MS : left;
@@ -775,7 +793,7 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
         if (!bit_event(a, rx, b))
             __atomic_store_n(area_armed(rx, b), 0, __ATOMIC_SEQ_CST);
         if (cb)       /* a callback interrupt joined the bit meanwhile: let the event thread deliver */
-            (void)a->drv->ops->db_ring(a->drv, a->drv->node_id, b);
+            defer_from_waiter(a);
         pthread_cond_broadcast(&intr_cv);   /* others: your triggers, or lead now */
     }
     pthread_mutex_unlock(&intr_mu);
@@ -873,6 +891,8 @@ static sci_error_t request_err(int rc)
     default: return link_err(rc);
     }
 }
+
+static void slots_release(struct seg_adapter *a, uint32_t node, uint64_t conn_id);
 
 /* Reach the owner's trigger area of a remote connection: map it, or import it for puts. Lock held. */
 static int rintr_attach(struct sci_remote_interrupt *ri, const struct seg_msg *ok)
@@ -994,9 +1014,7 @@ SISCI_API_EXPORT void SCIConnectInterrupt(sci_desc_t sd, sci_remote_interrupt_t 
 out_undo:
     ri->magic = 0;
     if (nodeId == a->drv->node_id) {
-        pthread_mutex_lock(&intr_mu);
-        memset(&rx_tab[a->no]->slot[ri->slot], 0, sizeof(struct intr_slot));
-        pthread_mutex_unlock(&intr_mu);
+        slots_release(a, nodeId, ri->conn_id);
     } else {
         rintr_detach(ri);
         send_disconnect(a, nodeId, interruptNo, SEG_INTR_PLAIN, ri->conn_id);
@@ -1005,6 +1023,32 @@ out_free:
     pthread_mutex_unlock(&seg.lock);
     free(ri);
     set_err(error, e);
+}
+
+/*
+ * A trigger to the own node, counter stored and armed: the driver need not report a doorbell from the
+ * own node to the event thread, so collect here; ring only to wake a leader blocked in db_wait.
+ */
+static sci_error_t local_trigger(struct sci_remote_interrupt *ri)
+{
+    struct seg_adapter *a = ri->a;
+    struct intr_rx *rx;
+    bool ring;
+    int rc = 0;
+
+    pthread_mutex_lock(&seg.lock);
+    pthread_mutex_lock(&intr_mu);
+    rx = rx_tab[a->no];
+    ring = rx && rx->leader[ri->bit] && !bit_event(a, rx, ri->bit);
+    if (rx && reap_bit(rx, ri->bit, NULL)) {
+        defer_callbacks(a);
+        pthread_cond_broadcast(&intr_cv);
+    }
+    pthread_mutex_unlock(&intr_mu);
+    if (ring)
+        rc = a->drv->ops->db_ring(a->drv, ri->node, ri->bit);
+    pthread_mutex_unlock(&seg.lock);
+    return rc < 0 ? link_err(rc) : SCI_ERR_OK;
 }
 
 SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned int flags, sci_error_t *error)
@@ -1040,6 +1084,8 @@ SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned in
                 return set_err(error, link_err(rc));
         } while (atomic_load(&ri->count) != v);
     }
+    if (ri->node == ri->a->drv->node_id)
+        return set_err(error, local_trigger(ri));
     rc = ri->a->drv->ops->db_ring(ri->a->drv, ri->node, ri->bit);
     set_err(error, rc < 0 ? link_err(rc) : SCI_ERR_OK);
 }
@@ -1047,8 +1093,6 @@ SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned in
 SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned int flags, sci_error_t *error)
 {
     struct sci_remote_interrupt **pp;
-    struct sci_local_interrupt *li;
-    struct intr_rx *rx;
     bool notify;
 
     if (!seg__handle_live(ri, SEG_RINTR_MAGIC))
@@ -1070,15 +1114,7 @@ SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned
     }
     notify = false;
     if (ri->node == ri->a->drv->node_id) {
-        li = find_lintr(ri->a, ri->intno);
-        if (li && li->conn[ri->node] > 0)
-            li->conn[ri->node]--;
-        rx = rx_tab[ri->a->no];
-        pthread_mutex_lock(&intr_mu);
-        (void)reap_bit(rx, ri->bit, NULL);   /* what it triggered stays delivered */
-        memset(&rx->slot[ri->slot], 0, sizeof(struct intr_slot));
-        pthread_cond_broadcast(&intr_cv);
-        pthread_mutex_unlock(&intr_mu);
+        slots_release(ri->a, ri->node, ri->conn_id);   /* what it triggered stays delivered */
     } else {
         notify = !atomic_load(&ri->lost);
         rintr_detach(ri);
@@ -1657,6 +1693,9 @@ static void on_intr_reply(struct seg_adapter *a, const struct seg_msg *m)
     }
     osci_log(OSCI_LOG_DEBUG, MOD, "stale interrupt-connect reply %llu from node %u", (unsigned long long)id,
              m->src_node);
+    /* the requester gave up (timeout): let the owner release the slot or credits it set aside */
+    if (m->type == SEG_MSG_INTR_CONNECT_OK)
+        send_disconnect(a, m->src_node, 0, m->u.intr_connect_ok.credits ? SEG_INTR_DATA : SEG_INTR_PLAIN, id);
 }
 
 /* Free the slots of node (conn_id 0: all of them) after collecting what they hold. Lock held. */
@@ -1694,9 +1733,10 @@ static void on_intr_disconnect(struct seg_adapter *a, const struct seg_msg *m)
     if (m->u.intr_disconnect.kind == SEG_INTR_PLAIN) {
         slots_release(a, src, m->u.intr_disconnect.conn_id);
     } else if (m->u.intr_disconnect.kind == SEG_INTR_DATA) {
-        struct sci_local_data_interrupt *d = find_ldintr(a, m->u.intr_disconnect.intno);
-        if (d)
-            dconn_del(d, src, m->u.intr_disconnect.conn_id);
+        /* connection ids are unique per node: no need to trust the number */
+        for (struct sci_local_data_interrupt *d = ldintr_list; d; d = d->next)
+            if (d->a == a)
+                dconn_del(d, src, m->u.intr_disconnect.conn_id);
     }
 }
 
@@ -1749,9 +1789,13 @@ void seg__intr_on_peer_lost(struct seg_adapter *a, uint32_t node)
 
     if (node >= SEG_MAX_NODES)
         return;
-    for (ri = rintr_list; ri; ri = ri->next)
-        if (ri->a == a && ri->node == node)
+    for (ri = rintr_list; ri; ri = ri->next) {
+        if (ri->a == a && ri->node == node) {
             atomic_store(&ri->lost, true);
+            if (ri->rmem)
+                (void)osci_drv_rmem_revoke(a->drv, ri->rmem);   /* a racing trigger's store lands nowhere */
+        }
+    }
     for (rd = rdintr_list; rd; rd = rd->next)
         if (rd->a == a && rd->node == node)
             rd->lost = true;

@@ -11,6 +11,8 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -495,6 +497,70 @@ static void test_many_shared_bits(void **state)
     parent_fini(sd);
 }
 
+/* ---- one process: waited and callback interrupts on shared bits, timeout 0 polls ---- */
+
+#define NLOC 66                 /* 64 waited (every bit) + callback ones that must share a bit */
+static _Atomic int loc_calls;
+
+static sci_callback_action_t loc_cb(void *arg, sci_local_interrupt_t li, sci_error_t status)
+{
+    (void)arg;
+    (void)li;
+    if (status == SCI_ERR_OK)
+        loc_calls++;
+    return SCI_CALLBACK_CONTINUE;
+}
+
+static void test_local_mixed_shared(void **state)
+{
+    sci_local_interrupt_t li[NLOC];
+    sci_remote_interrupt_t ri[NLOC];
+    unsigned int node, no, i, k;
+    sci_error_t e;
+    sci_desc_t sd;
+
+    (void)state;
+    sd = parent_init();
+    SCIGetLocalNodeId(0, &node, 0, &e);
+    for (i = 0; i < NLOC; i++) {
+        bool cb = i >= 64;
+        no = 70000 + i;
+        SCICreateInterrupt(sd, &li[i], 0, &no, cb ? loc_cb : NULL, NULL,
+                           SCI_FLAG_FIXED_INTNO | (cb ? SCI_FLAG_USE_CALLBACK : 0), &e);
+        assert_int_equal(e, SCI_ERR_OK);
+        SCIConnectInterrupt(sd, &ri[i], node, 0, no, 1000, 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    /* nothing triggered: a poll (timeout 0) times out at once */
+    SCIWaitForInterrupt(li[3], 0, 0, &e);
+    assert_int_equal(e, SCI_ERR_TIMEOUT);
+    for (k = 0; k < 3; k++)
+        for (i = 0; i < NLOC; i++) {
+            SCITriggerInterrupt(ri[i], 0, &e);
+            assert_int_equal(e, SCI_ERR_OK);
+        }
+    for (i = 0; i < 64; i++) {
+        for (k = 0; k < 3; k++) {
+            SCIWaitForInterrupt(li[i], i % 2 ? 0 : 5000, 0, &e);   /* polls find what was triggered */
+            assert_int_equal(e, SCI_ERR_OK);
+        }
+        SCIWaitForInterrupt(li[i], 0, 0, &e);
+        assert_int_equal(e, SCI_ERR_TIMEOUT);
+    }
+    for (k = 0; k < 500 && loc_calls < 3 * (NLOC - 64); k++)
+        usleep(10000);
+    assert_int_equal(loc_calls, 3 * (NLOC - 64));            /* one call per trigger, none for the others */
+    usleep(50000);
+    assert_int_equal(loc_calls, 3 * (NLOC - 64));
+    for (i = 0; i < NLOC; i++) {
+        SCIDisconnectInterrupt(ri[i], 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+        SCIRemoveInterrupt(li[i], 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    parent_fini(sd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -504,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_callback_continue_cancel),
         cmocka_unit_test(test_connect_errors_and_drop),
         cmocka_unit_test(test_many_shared_bits),
+        cmocka_unit_test(test_local_mixed_shared),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
