@@ -7,8 +7,8 @@
  * the owner exports through the driver: the slot is a counter that only the connector writes (it
  * keeps its own count and stores it), and the owner keeps the last value it saw privately. So a
  * trigger is: count + 1, store it in the slot, then ring the bit only when the owner has armed it
- * (Dekker: the owner stores armed[bit], fences and re-reads the counters before it sleeps; the
- * trigger stores the counter, fences and reads armed[bit]). A burst costs one ring; a wake-up of a
+ * (Dekker, all seq_cst: the owner stores armed[bit] and re-reads the counters before it sleeps; the
+ * trigger stores the counter and reads armed[bit]; one of the two sees the other's store). A burst costs one ring; a wake-up of a
  * shared bit only counts for the interrupts whose counters moved.
  *
  * Waiters of a bit in "leader" mode (no callback interrupt on it, driver with db_wait): one waiter
@@ -774,8 +774,7 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
         }
         /* lead: arm the bit, re-read the counters, then block in the driver without any lock */
         rx->leader[b] = true;
-        __atomic_store_n(area_armed(rx, b), 1, __ATOMIC_SEQ_CST);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        __atomic_store_n(area_armed(rx, b), 1, __ATOMIC_SEQ_CST);   /* seq_cst store, then loads: no reorder */
         if (!reap_bit(rx, b, &cb)) {
             pthread_mutex_unlock(&intr_mu);
             bits = 0;
@@ -1069,7 +1068,7 @@ SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned in
             v = atomic_load(&ri->count);
             __atomic_store_n(ri->ctr, v, __ATOMIC_SEQ_CST);
         } while (atomic_load(&ri->count) != v);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        /* seq_cst store then seq_cst load: the owner's arm-then-recheck sees one or the other */
         if (!__atomic_load_n(ri->armed, __ATOMIC_SEQ_CST))
             return set_err(error, SCI_ERR_OK);     /* not armed: the owner re-reads before it sleeps */
     } else {
