@@ -1,15 +1,27 @@
 /*
  * Interrupts and data interrupts (SISCI 2.x).
  *
- * A local interrupt owns one doorbell bit of its adapter; its number is the bit index. A remote
- * interrupt is a (node, bit) pair learnt with INTR_CONNECT; SCITriggerInterrupt rings the bit and
- * nothing else. Waiters of non-callback interrupts block in the driver (db_wait) without seg.lock
- * and without the event thread, so a round trip costs one wake-up per direction. Callback
- * interrupts put their bit in the adapter's event mask and the event thread defers the callback.
+ * Interrupt numbers are a namespace per adapter (0..SEG_INTNO_MAX), not doorbell bits. Every local
+ * interrupt is given one of the adapter's doorbell bits, shared with other interrupts when there are
+ * more interrupts than bits. Each connection to it gets a slot in the adapter's trigger area, memory
+ * the owner exports through the driver: the slot is a counter that only the connector writes (it
+ * keeps its own count and stores it), and the owner keeps the last value it saw privately. So a
+ * trigger is: count + 1, store it in the slot, then ring the bit only when the owner has armed it
+ * (Dekker, all seq_cst: the owner stores armed[bit] and re-reads the counters before it sleeps; the
+ * trigger stores the counter and reads armed[bit]; one of the two sees the other's store). A burst costs one ring; a wake-up of a
+ * shared bit only counts for the interrupts whose counters moved.
  *
- * A data interrupt carries its payload in a SEG_MSG_INTERRUPT control message; the owner queues
- * payloads (bounded) for SCIWaitForDataInterrupt or hands them to the callback. Data interrupt
- * numbers are a namespace of their own (0..SEG_DATA_INTNO_COUNT-1 per adapter).
+ * Waiters of a bit in "leader" mode (no callback interrupt on it, driver with db_wait): one waiter
+ * per bit blocks in the driver's db_wait, takes the bit, collects the counters of the bit's slots into
+ * each interrupt's `pending`, and wakes the other waiters (intr_cv) - a round trip is still one
+ * wake-up per direction. Bits with a callback interrupt, and every bit of a driver without db_wait,
+ * are in the event mask: the event thread collects them, defers one callback per trigger and wakes
+ * waiters. Each trigger is delivered once: one SCIWaitForInterrupt return or one callback.
+ *
+ * A data interrupt carries its payload in a SEG_MSG_INTERRUPT control message. Each connection holds
+ * SEG_DATA_INTR_CREDITS credits: a trigger takes one, the owner returns them (INTR_CREDIT) as payloads
+ * are consumed, so the owner always has room and never drops one. A trigger without a credit waits up
+ * to SEG_DATA_INTR_CREDIT_MS for one and then fails with SCI_ERR_TIMEOUT (the payload was not sent).
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -20,22 +32,26 @@
 
 #define MOD "intr"
 
+/* The trigger area of an adapter: armed words (written by the owner) then slot counters. */
+#define AREA_ARMED_OFF 0
+#define AREA_SLOT_OFF  (OSCI_DRV_DB_COUNT * sizeof(uint64_t))
+#define AREA_SIZE      (AREA_SLOT_OFF + SEG_INTR_SLOTS * sizeof(uint64_t))
+
 struct sci_local_interrupt {
     uint32_t magic;
     sci_desc_t sd;
     struct seg_adapter *a;
-    unsigned int intno;               /* = doorbell bit */
+    unsigned int intno;
+    unsigned int bit;                 /* doorbell bit, maybe shared */
     uint64_t mask;
     sci_cb_interrupt_t cb;
     void *cb_arg;
     _Atomic bool cb_active;           /* callback registered (not cancelled) */
-    bool use_db_wait;                 /* waiters block in the driver */
-    bool in_event_mask;
     _Atomic bool removed;
     _Atomic unsigned int waiters;
-    unsigned int cb_pending;          /* deferred callbacks queued or running */
+    unsigned int cb_pending;          /* deferred callbacks queued or running (seg.lock) */
     bool orphan;                      /* removed with callbacks pending: the last one frees */
-    bool fired;                       /* fallback waits: doorbell seen by the event thread */
+    uint64_t pending;                 /* triggers collected, not yet delivered (intr_mu) */
     uint8_t conn[SEG_MAX_NODES];      /* connections per remote node */
     struct sci_local_interrupt *next;
 };
@@ -47,13 +63,31 @@ struct sci_remote_interrupt {
     uint32_t node;
     unsigned int intno;
     unsigned int bit;
+    unsigned int slot;
+    uint64_t conn_id;
     _Atomic bool lost;
+    _Atomic uint64_t count;           /* triggers so far: the value the slot gets */
+    uint64_t *ctr;                    /* the slot, when it can be stored to (local or mapped) */
+    const uint64_t *armed;            /* the owner's armed word of `bit` (same condition) */
+    struct osci_drv_rmem *rmem;       /* imported trigger area (remote) */
+    void *map;                        /* its mapping, NULL when the driver can only put */
     struct sci_remote_interrupt *next;
 };
 
 struct dintr_payload {
+    struct dintr_payload *next;
+    uint32_t node;                    /* connection it came from: credit goes back there */
+    uint64_t conn_id;
     uint32_t len;
     uint8_t data[SEG_DATA_INTR_MAX];
+};
+
+/* A connection to a local data interrupt, owner side. */
+struct dconn {
+    uint32_t node;
+    uint64_t conn_id;
+    uint32_t unreturned;              /* consumed payloads whose credit is not sent back yet */
+    struct dconn *next;
 };
 
 struct sci_local_data_interrupt {
@@ -68,9 +102,9 @@ struct sci_local_data_interrupt {
     unsigned int waiters;
     unsigned int cb_pending;
     bool orphan;
-    unsigned int q_head, q_count;
-    uint64_t dropped;                 /* payloads lost to a full queue since the last wait */
-    struct dintr_payload q[SEG_DATA_INTR_QLEN];
+    struct dintr_payload *q_head, *q_tail;   /* bounded by the credits handed out */
+    unsigned int q_count;
+    struct dconn *conns;
     uint8_t conn[SEG_MAX_NODES];
     struct sci_local_data_interrupt *next;
 };
@@ -81,6 +115,8 @@ struct sci_remote_data_interrupt {
     struct seg_adapter *a;
     uint32_t node;
     unsigned int intno;
+    uint64_t conn_id;
+    unsigned int credits;             /* seg.lock */
     bool lost;
     struct sci_remote_data_interrupt *next;
 };
@@ -92,18 +128,53 @@ struct intr_req {
     uint32_t node;
     bool done;
     int result;
-    unsigned int bit;
+    struct seg_msg reply;
     struct intr_req *next;
 };
 
-/* Everything below is guarded by seg.lock. */
+/* Owner side of the doorbell multiplexing, per adapter (intr_mu). */
+struct intr_slot {
+    struct sci_local_interrupt *li;   /* NULL: free */
+    uint32_t node;
+    uint64_t conn_id;
+    uint64_t last;                    /* last counter value collected */
+};
+
+struct intr_rx {
+    void *area;                       /* the trigger area (local view), NULL until first needed */
+    struct osci_drv_mem_view view;    /* when the driver allocated it */
+    bool drv_mem;
+    struct osci_drv_mem *exp;
+    uint8_t xport[OSCI_DRV_XPORT_MAX];
+    size_t xport_len;
+    unsigned int slot_hwm;            /* slots [0, hwm) may be used */
+    struct intr_slot slot[SEG_INTR_SLOTS];
+    unsigned int nwait[OSCI_DRV_DB_COUNT];  /* interrupts on a bit without / with a callback */
+    unsigned int ncb[OSCI_DRV_DB_COUNT];
+    bool leader[OSCI_DRV_DB_COUNT];         /* a waiter blocks in db_wait on the bit */
+};
+
+/* Lists below are guarded by seg.lock; intr_rx, `pending` and the leaders by intr_mu (taken after seg.lock). */
 static struct sci_local_interrupt *lintr_list;
 static struct sci_remote_interrupt *rintr_list;
 static struct sci_local_data_interrupt *ldintr_list;
 static struct sci_remote_data_interrupt *rdintr_list;
 static struct intr_req *req_list;
 static uint64_t req_seq;
-static uint64_t dintno_used[OSCI_MAX_ADAPTERS];
+static struct intr_rx *rx_tab[OSCI_MAX_ADAPTERS];
+static pthread_mutex_t intr_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t intr_cv;
+static pthread_once_t intr_once = PTHREAD_ONCE_INIT;
+
+static void intr_cv_init(void)
+{
+    pthread_condattr_t ca;
+
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&intr_cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
 
 static void set_err(sci_error_t *error, sci_error_t e)
 {
@@ -163,6 +234,205 @@ static void update_event_mask(struct seg_adapter *a)
         osci_log(OSCI_LOG_WARN, MOD, "adapter %u: db_set_event_mask: %d", a->no, rc);
 }
 
+/* intr_mu held: wait on intr_cv for at most ms (< 0: no limit). */
+static void intr_cv_wait(int ms)
+{
+    struct timespec ts;
+
+    if (ms < 0) {
+        pthread_cond_wait(&intr_cv, &intr_mu);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&intr_cv, &intr_mu, &ts);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The trigger area and its slots (owner side)                                                */
+
+static bool has_db_wait(const struct seg_adapter *a)
+{
+    return a->drv->ops->db_wait != NULL;
+}
+
+static uint64_t *area_armed(struct intr_rx *rx, unsigned int bit)
+{
+    return (uint64_t *)((char *)rx->area + AREA_ARMED_OFF) + bit;
+}
+
+static uint64_t *area_slot(struct intr_rx *rx, unsigned int slot)
+{
+    return (uint64_t *)((char *)rx->area + AREA_SLOT_OFF) + slot;
+}
+
+/* The bit is taken by the event thread (callback interrupts on it, or no db_wait). */
+static bool bit_event(const struct seg_adapter *a, const struct intr_rx *rx, unsigned int bit)
+{
+    return !has_db_wait(a) || rx->ncb[bit] > 0;
+}
+
+static void rx_free(struct seg_adapter *a, struct intr_rx *rx)
+{
+    if (rx->exp)
+        a->drv->ops->mem_unexport(a->drv, rx->exp);
+    if (rx->drv_mem)
+        osci_drv_mem_free(a->drv, &rx->view);
+    else
+        free(rx->area);
+    free(rx);
+}
+
+/* The adapter's trigger area, created and exported on first use. seg.lock held. */
+static int rx_get(struct seg_adapter *a, struct intr_rx **rx_p)
+{
+    struct intr_rx *rx = rx_tab[a->no];
+    size_t xlen = OSCI_DRV_XPORT_MAX;
+    int rc;
+
+    if (rx) {
+        *rx_p = rx;
+        return 0;
+    }
+    pthread_once(&intr_once, intr_cv_init);
+    rx = calloc(1, sizeof(*rx));
+    if (!rx)
+        return -ENOMEM;
+    if (a->drv->ops->mem_alloc) {
+        rc = osci_drv_mem_alloc(a->drv, AREA_SIZE, &rx->view);
+        if (rc < 0)
+            goto err;
+        rx->drv_mem = true;
+        rx->area = rx->view.addr;
+    } else {
+        rc = posix_memalign(&rx->area, 4096, AREA_SIZE);
+        if (rc) {
+            rx->area = NULL;
+            rc = -rc;
+            goto err;
+        }
+    }
+    memset(rx->area, 0, AREA_SIZE);
+    rc = a->drv->ops->mem_export(a->drv, rx->area, AREA_SIZE, &rx->exp);
+    if (rc < 0) {
+        rx->exp = NULL;
+        goto err;
+    }
+    rc = a->drv->ops->mem_pack(a->drv, rx->exp, rx->xport, &xlen);
+    if (rc < 0 || xlen > OSCI_DRV_XPORT_MAX) {
+        rc = rc < 0 ? rc : -EOVERFLOW;
+        goto err;
+    }
+    rx->xport_len = xlen;
+    rx_tab[a->no] = rx;
+    *rx_p = rx;
+    return 0;
+
+err:
+    osci_log(OSCI_LOG_WARN, MOD, "adapter %u: cannot set up the interrupt trigger area: %s", a->no,
+             osci_strerror(rc));
+    rx_free(a, rx);
+    return rc;
+}
+
+/* Assign a slot to a connection to li (seg.lock and intr_mu held); -ENOSPC when all are taken. */
+static int slot_alloc(struct intr_rx *rx, struct sci_local_interrupt *li, uint32_t node, uint64_t conn_id)
+{
+    for (unsigned int s = 0; s < SEG_INTR_SLOTS; s++) {
+        struct intr_slot *sl = &rx->slot[s];
+        if (sl->li || sl->conn_id)
+            continue;
+        sl->li = li;
+        sl->node = node;
+        sl->conn_id = conn_id;
+        sl->last = 0;
+        __atomic_store_n(area_slot(rx, s), 0, __ATOMIC_SEQ_CST);
+        if (s >= rx->slot_hwm)
+            rx->slot_hwm = s + 1;
+        return (int)s;
+    }
+    return -ENOSPC;
+}
+
+/*
+ * Collect the counters of the slots on `bit` into their interrupts' pending counts (intr_mu held).
+ * Returns true when an interrupt got a trigger; *cb_p is set when one of them is a callback one.
+ */
+static bool reap_bit(struct intr_rx *rx, unsigned int bit, bool *cb_p)
+{
+    bool any = false;
+
+    for (unsigned int s = 0; s < rx->slot_hwm; s++) {
+        struct intr_slot *sl = &rx->slot[s];
+        uint64_t c;
+        int64_t d;
+        if (!sl->conn_id || (sl->li && sl->li->bit != bit))
+            continue;
+        c = __atomic_load_n(area_slot(rx, s), __ATOMIC_SEQ_CST);
+        d = (int64_t)(c - sl->last);
+        if (d <= 0)
+            continue;               /* nothing new, or a store overtaken by a later one */
+        sl->last = c;
+        if (!sl->li)
+            continue;               /* the interrupt was removed: the connector still writes */
+        sl->li->pending += (uint64_t)d;
+        any = true;
+        if (cb_p && atomic_load(&sl->li->cb_active))
+            *cb_p = true;
+    }
+    return any;
+}
+
+/* Recompute the event mask and the armed words after a bit's users changed (seg.lock, intr_mu held). */
+static void bits_update(struct seg_adapter *a, struct intr_rx *rx)
+{
+    uint64_t mask = 0, old = a->db_event_mask, used = 0;
+
+    for (unsigned int b = 0; b < OSCI_DRV_DB_COUNT; b++) {
+        bool in_use = rx->nwait[b] + rx->ncb[b] > 0;
+        if (in_use)
+            used |= 1ull << b;
+        if (in_use && bit_event(a, rx, b)) {
+            mask |= 1ull << b;
+            __atomic_store_n(area_armed(rx, b), 1, __ATOMIC_SEQ_CST);   /* the event thread always listens */
+        } else if (!rx->leader[b]) {
+            __atomic_store_n(area_armed(rx, b), 0, __ATOMIC_SEQ_CST);
+        }
+    }
+    a->db_allocated = used;
+    if (mask != old) {
+        a->db_event_mask = mask;
+        update_event_mask(a);
+        /* a leader blocked in db_wait on a bit that went to the event thread: ring it out */
+        for (unsigned int b = 0; b < OSCI_DRV_DB_COUNT; b++)
+            if ((mask & ~old & (1ull << b)) && rx->leader[b])
+                (void)a->drv->ops->db_ring(a->drv, a->drv->node_id, b);
+    }
+    pthread_cond_broadcast(&intr_cv);
+}
+
+/* Hand collected triggers of callback interrupts to the event thread's deferred calls (seg.lock, intr_mu). */
+static void lintr_cb_run(void *obj, void *arg);
+
+static void defer_callbacks(struct seg_adapter *a)
+{
+    struct sci_local_interrupt *li;
+
+    for (li = lintr_list; li; li = li->next) {
+        if (li->a != a || !li->pending || !atomic_load(&li->cb_active) || atomic_load(&li->removed))
+            continue;
+        for (; li->pending > 0; li->pending--) {
+            li->cb_pending++;
+            seg__defer(lintr_cb_run, li, NULL);
+        }
+    }
+}
+
 /* Wait (lock held) until the peer has said HELLO; -EHOSTUNREACH when the driver cannot reach it. */
 static int wait_peer_up(struct seg_adapter *a, uint32_t node, uint64_t deadline)
 {
@@ -185,9 +455,9 @@ static int wait_peer_up(struct seg_adapter *a, uint32_t node, uint64_t deadline)
     return 0;
 }
 
-/* INTR_CONNECT round trip, lock held. */
+/* INTR_CONNECT round trip, lock held; the reply (INTR_CONNECT_OK) goes to *ok, the connection id to *id_p. */
 static int intr_request(struct seg_adapter *a, uint32_t node, unsigned int intno, enum seg_intr_kind kind,
-                        uint64_t deadline, unsigned int *bit_p)
+                        uint64_t deadline, struct seg_msg *ok, uint64_t *id_p)
 {
     struct intr_req req = { .a = a, .node = node };
     struct intr_req **pp;
@@ -224,7 +494,8 @@ static int intr_request(struct seg_adapter *a, uint32_t node, unsigned int intno
         return rc;
     if (req.result < 0)
         return req.result;
-    *bit_p = req.bit;
+    *ok = req.reply;
+    *id_p = req.id;
     return 0;
 }
 
@@ -249,7 +520,8 @@ static struct sci_local_data_interrupt *find_ldintr(struct seg_adapter *a, unsig
 }
 
 /* Lock held (seg__send may drop it for a moment). */
-static void send_disconnect(struct seg_adapter *a, uint32_t node, unsigned int intno, enum seg_intr_kind kind)
+static void send_disconnect(struct seg_adapter *a, uint32_t node, unsigned int intno, enum seg_intr_kind kind,
+                            uint64_t conn_id)
 {
     struct seg_msg m;
     int rc;
@@ -259,6 +531,7 @@ static void send_disconnect(struct seg_adapter *a, uint32_t node, unsigned int i
     m.src_node = a->drv->node_id;
     m.u.intr_disconnect.intno = intno;
     m.u.intr_disconnect.kind = kind;
+    m.u.intr_disconnect.conn_id = conn_id;
     rc = seg__send(a, node, &m);
     if (rc < 0)
         osci_log(OSCI_LOG_DEBUG, MOD, "INTR_DISCONNECT to node %u: %d", node, rc);
@@ -282,18 +555,25 @@ static void lintr_cb_run(void *obj, void *arg)
     (void)arg;
     pthread_mutex_lock(&seg.lock);
     run = !atomic_load(&li->removed) && atomic_load(&li->cb_active);
+    if (!run && !atomic_load(&li->removed)) {
+        pthread_mutex_lock(&intr_mu);      /* cancelled meanwhile: the trigger goes to waiters */
+        li->pending++;
+        pthread_cond_broadcast(&intr_cv);
+        pthread_mutex_unlock(&intr_mu);
+    }
     pthread_mutex_unlock(&seg.lock);
     if (run)
         action = li->cb(li->cb_arg, li, SCI_ERR_OK);
     pthread_mutex_lock(&seg.lock);
     li->cb_pending--;
     if (run && action == SCI_CALLBACK_CANCEL && !atomic_load(&li->removed) && atomic_load(&li->cb_active)) {
+        struct intr_rx *rx = rx_tab[li->a->no];
         atomic_store(&li->cb_active, false);
-        if (li->use_db_wait && li->in_event_mask) {
-            li->a->db_event_mask &= ~li->mask;
-            li->in_event_mask = false;
-            update_event_mask(li->a);
-        }
+        pthread_mutex_lock(&intr_mu);
+        rx->ncb[li->bit]--;
+        rx->nwait[li->bit]++;
+        bits_update(li->a, rx);
+        pthread_mutex_unlock(&intr_mu);
         osci_log(OSCI_LOG_DEBUG, MOD, "interrupt %u: callback cancelled", li->intno);
     }
     if (atomic_load(&li->removed) && li->orphan && li->cb_pending == 0)
@@ -304,22 +584,47 @@ static void lintr_cb_run(void *obj, void *arg)
 
 void seg__intr_on_doorbell(struct seg_adapter *a, uint64_t bits)
 {
-    struct sci_local_interrupt *li;
-    bool woke = false;
+    struct intr_rx *rx = rx_tab[a->no];
+    bool any = false;
 
-    for (li = lintr_list; li; li = li->next) {
-        if (li->a != a || !(bits & li->mask) || atomic_load(&li->removed))
-            continue;
-        if (atomic_load(&li->cb_active)) {
-            li->cb_pending++;
-            seg__defer(lintr_cb_run, li, NULL);
-        } else {
-            li->fired = true;
-            woke = true;
+    if (!rx)
+        return;
+    pthread_mutex_lock(&intr_mu);
+    for (unsigned int b = 0; b < OSCI_DRV_DB_COUNT; b++)
+        if (bits & (1ull << b))
+            any |= reap_bit(rx, b, NULL);
+    defer_callbacks(a);      /* also what a waiter collected for a callback interrupt and rang us for */
+    if (any)
+        pthread_cond_broadcast(&intr_cv);
+    pthread_mutex_unlock(&intr_mu);
+}
+
+/* A waiter (intr_mu held) collected triggers of a callback interrupt: hand them to the event thread. */
+static void defer_from_waiter(struct seg_adapter *a)
+{
+    pthread_mutex_unlock(&intr_mu);
+    pthread_mutex_lock(&seg.lock);
+    pthread_mutex_lock(&intr_mu);
+    defer_callbacks(a);
+    pthread_mutex_unlock(&seg.lock);
+}
+
+/* The least used bit, preferring bits without interrupts of the other kind (seg.lock, intr_mu held). */
+static unsigned int pick_bit(const struct seg_adapter *a, const struct intr_rx *rx, bool cb)
+{
+    unsigned int n = a->info.n_doorbells > OSCI_DRV_DB_COUNT ? OSCI_DRV_DB_COUNT : a->info.n_doorbells;
+    unsigned int best = 0;
+    uint64_t best_key = UINT64_MAX;
+
+    for (unsigned int b = 0; b < n; b++) {
+        unsigned int other = cb ? rx->nwait[b] : rx->ncb[b];
+        uint64_t key = (other ? (1ull << 32) : 0) + rx->nwait[b] + rx->ncb[b];
+        if (key < best_key) {
+            best_key = key;
+            best = b;
         }
     }
-    if (woke)
-        pthread_cond_broadcast(&seg.cond);
+    return best;
 }
 
 SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *interrupt,
@@ -330,9 +635,10 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
                                SCI_FLAG_COUNTING_INT;
     struct sci_local_interrupt *li;
     struct seg_adapter *a;
-    unsigned int n, no;
-    uint64_t bits;
+    struct intr_rx *rx = NULL;
+    unsigned int no;
     sci_error_t e;
+    int rc;
 
     if (flags & ~known)
         return set_err(error, SCI_ERR_ILLEGAL_FLAG);
@@ -349,24 +655,28 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
         e = SCI_ERR_ILLEGAL_PARAMETER;
         goto out_unlock;
     }
-    n = a->info.n_doorbells > OSCI_DRV_DB_COUNT ? OSCI_DRV_DB_COUNT : a->info.n_doorbells;
+    if (a->info.n_doorbells == 0) {
+        e = SCI_ERR_NOSPC;
+        goto out_unlock;
+    }
     if (flags & SCI_FLAG_FIXED_INTNO) {
         no = *interruptNo;
-        if (no >= n) {
+        if (no > SEG_INTNO_MAX) {
             e = SCI_ERR_OUT_OF_RANGE;
             goto out_unlock;
         }
-        if (a->db_allocated & (1ull << no)) {
+        if (find_lintr(a, no)) {
             e = SCI_ERR_INTNO_USED;
             goto out_unlock;
         }
     } else {
-        for (no = 0; no < n && (a->db_allocated & (1ull << no)); no++)
+        for (no = 0; no <= SEG_INTNO_MAX && find_lintr(a, no); no++)
             ;
-        if (no == n) {
-            e = SCI_ERR_NOSPC;
-            goto out_unlock;
-        }
+    }
+    rc = rx_get(a, &rx);
+    if (rc < 0) {
+        e = SCI_ERR_NOSPC;
+        goto out_unlock;
     }
     li = calloc(1, sizeof(*li));
     if (!li) {
@@ -377,8 +687,6 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
     li->sd = sd;
     li->a = a;
     li->intno = no;
-    li->mask = 1ull << no;
-    li->use_db_wait = a->drv->ops->db_wait != NULL;
     if (flags & SCI_FLAG_USE_CALLBACK) {
         li->cb = callback;
         li->cb_arg = callbackArg;
@@ -389,18 +697,20 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
         e = SCI_ERR_NOSPC;
         goto out_unlock;
     }
-    /* a doorbell left on this bit by a former owner must not fire the new interrupt */
-    (void)osci_drv_db_poll(a->drv, li->mask, &bits);
-    a->db_allocated |= li->mask;
-    if (li->cb || !li->use_db_wait) {
-        a->db_event_mask |= li->mask;
-        li->in_event_mask = true;
-        update_event_mask(a);
-    }
+    pthread_mutex_lock(&intr_mu);
+    li->bit = pick_bit(a, rx, li->cb != NULL);
+    li->mask = 1ull << li->bit;
+    if (li->cb)
+        rx->ncb[li->bit]++;
+    else
+        rx->nwait[li->bit]++;
+    bits_update(a, rx);
+    pthread_mutex_unlock(&intr_mu);
     li->next = lintr_list;
     lintr_list = li;
     pthread_mutex_unlock(&seg.lock);
-    osci_log(OSCI_LOG_DEBUG, MOD, "adapter %u: interrupt %u created%s", a->no, no, li->cb ? " (callback)" : "");
+    osci_log(OSCI_LOG_DEBUG, MOD, "adapter %u: interrupt %u created on doorbell %u%s", a->no, no, li->bit,
+             li->cb ? " (callback)" : "");
     *interrupt = li;
     *interruptNo = no;
     return set_err(error, SCI_ERR_OK);
@@ -413,8 +723,11 @@ out_unlock:
 SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int timeout, unsigned int flags,
         sci_error_t *error)
 {
+    struct seg_adapter *a;
+    struct intr_rx *rx;
     uint64_t deadline, bits;
     sci_error_t e;
+    unsigned int b;
     int rc, left, slice;
 
     if (!seg__handle_live(li, SEG_LINTR_MAGIC))
@@ -424,57 +737,66 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
     if (atomic_load(&li->cb_active))
         return set_err(error, SCI_ERR_ILLEGAL_OPERATION);
     deadline = seg__deadline(timeout);
-
-    if (li->use_db_wait) {
-        /* fast path: no lock, no event thread */
-        atomic_fetch_add(&li->waiters, 1);
-        for (;;) {
-            if (atomic_load(&li->removed)) {
-                e = SCI_ERR_CANCELLED;
-                break;
-            }
-            left = seg__ms_left(deadline);
-            slice = (left < 0 || left > SEG_WAIT_SLICE_MS) ? SEG_WAIT_SLICE_MS : left;
-            bits = 0;
-            rc = li->a->drv->ops->db_wait(li->a->drv, li->mask, slice, &bits);
-            if (atomic_load(&li->removed)) {
-                e = SCI_ERR_CANCELLED;
-                break;
-            }
-            if (rc == 0 && (bits & li->mask)) {
+    a = li->a;
+    b = li->bit;
+    atomic_fetch_add(&li->waiters, 1);
+    pthread_mutex_lock(&intr_mu);
+    rx = rx_tab[a->no];
+    for (;;) {
+        bool cb = false;
+        if (atomic_load(&li->removed)) {
+            e = SCI_ERR_CANCELLED;
+            break;
+        }
+        if (li->pending > 0) {
+            li->pending--;
+            e = SCI_ERR_OK;
+            break;
+        }
+        left = seg__ms_left(deadline);
+        if (left == 0) {
+            /* last look: triggers whose doorbell nobody took yet (timeout 0 polls) */
+            if (reap_bit(rx, b, &cb) && li->pending > 0) {
+                li->pending--;
                 e = SCI_ERR_OK;
-                break;
+            } else {
+                e = SCI_ERR_TIMEOUT;
             }
+            if (cb)
+                defer_from_waiter(a);
+            pthread_cond_broadcast(&intr_cv);
+            break;
+        }
+        slice = (left < 0 || left > SEG_WAIT_SLICE_MS) ? SEG_WAIT_SLICE_MS : left;
+        if (bit_event(a, rx, b) || rx->leader[b]) {
+            intr_cv_wait(slice);     /* the event thread or the bit's leader collects for us */
+            continue;
+        }
+        /* lead: arm the bit, re-read the counters, then block in the driver without any lock */
+        rx->leader[b] = true;
+        __atomic_store_n(area_armed(rx, b), 1, __ATOMIC_SEQ_CST);   /* seq_cst store, then loads: no reorder */
+        if (!reap_bit(rx, b, &cb)) {
+            pthread_mutex_unlock(&intr_mu);
+            bits = 0;
+            rc = a->drv->ops->db_wait(a->drv, 1ull << b, slice, &bits);
+            pthread_mutex_lock(&intr_mu);
             if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -EAGAIN) {
+                rx->leader[b] = false;
+                pthread_cond_broadcast(&intr_cv);
                 e = seg__to_sci(rc);
                 break;
             }
-            if (left == 0) {
-                e = SCI_ERR_TIMEOUT;
-                break;
-            }
+            (void)reap_bit(rx, b, &cb);
         }
-        atomic_fetch_sub(&li->waiters, 1);   /* last touch of li */
-        return set_err(error, e);
+        rx->leader[b] = false;
+        if (!bit_event(a, rx, b))
+            __atomic_store_n(area_armed(rx, b), 0, __ATOMIC_SEQ_CST);
+        if (cb)       /* a callback interrupt joined the bit meanwhile: let the event thread deliver */
+            defer_from_waiter(a);
+        pthread_cond_broadcast(&intr_cv);   /* others: your triggers, or lead now */
     }
-
-    /* the driver cannot block on a doorbell: the event thread delivers it */
-    pthread_mutex_lock(&seg.lock);
-    atomic_fetch_add(&li->waiters, 1);
-    rc = 0;
-    while (!li->fired && !atomic_load(&li->removed) && rc == 0)
-        rc = seg__cond_wait(deadline);
-    if (atomic_load(&li->removed)) {
-        e = SCI_ERR_CANCELLED;
-    } else if (li->fired) {
-        li->fired = false;
-        e = SCI_ERR_OK;
-    } else {
-        e = SCI_ERR_TIMEOUT;
-    }
-    atomic_fetch_sub(&li->waiters, 1);
-    pthread_cond_broadcast(&seg.cond);
-    pthread_mutex_unlock(&seg.lock);
+    pthread_mutex_unlock(&intr_mu);
+    atomic_fetch_sub(&li->waiters, 1);   /* last touch of li */
     set_err(error, e);
 }
 
@@ -482,7 +804,7 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
 {
     struct sci_local_interrupt **pp;
     struct seg_adapter *a;
-    uint64_t bits;
+    struct intr_rx *rx;
 
     if (!seg__handle_live(li, SEG_LINTR_MAGIC))
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
@@ -494,6 +816,7 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
     }
     a = li->a;
+    rx = rx_tab[a->no];
     atomic_store(&li->removed, true);
     seg__handle_del(li);   /* magic is cleared at the free, after the waiters left */
     for (pp = &lintr_list; *pp; pp = &(*pp)->next) {
@@ -502,22 +825,29 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
             break;
         }
     }
-    if (li->in_event_mask) {
-        a->db_event_mask &= ~li->mask;
-        li->in_event_mask = false;
-        update_event_mask(a);
-    }
+    pthread_mutex_lock(&intr_mu);
+    /* the slots stay held until their connectors disconnect: a late trigger must not hit a new owner */
+    for (unsigned int s = 0; s < rx->slot_hwm; s++)
+        if (rx->slot[s].li == li)
+            rx->slot[s].li = NULL;
+    if (atomic_load(&li->cb_active))
+        rx->ncb[li->bit]--;
+    else
+        rx->nwait[li->bit]--;
+    bits_update(a, rx);
+    pthread_mutex_unlock(&intr_mu);
     pthread_cond_broadcast(&seg.cond);
-    /* wake driver-blocked waiters by ringing our own bit; they see `removed` and leave */
+    /* wake waiters blocked in the driver by ringing the bit; they see `removed` and leave */
     while (atomic_load(&li->waiters) > 0) {
-        if (li->use_db_wait)
-            (void)a->drv->ops->db_ring(a->drv, a->drv->node_id, li->intno);
+        pthread_mutex_lock(&intr_mu);
+        pthread_cond_broadcast(&intr_cv);
+        pthread_mutex_unlock(&intr_mu);
+        if (has_db_wait(a))
+            (void)a->drv->ops->db_ring(a->drv, a->drv->node_id, li->bit);
         pthread_mutex_unlock(&seg.lock);
         sleep_ms(1);
         pthread_mutex_lock(&seg.lock);
     }
-    (void)osci_drv_db_poll(a->drv, li->mask, &bits);
-    a->db_allocated &= ~li->mask;
     if (li->cb_pending > 0) {
         if (seg__on_event_thread()) {
             li->orphan = true;      /* removed from a callback: the last deferred run frees it */
@@ -556,8 +886,45 @@ static sci_error_t request_err(int rc)
     case -ETIMEDOUT: return SCI_ERR_TIMEOUT;
     case -EHOSTUNREACH: return SCI_ERR_NO_SUCH_NODEID;
     case -ENOENT: return SCI_ERR_NO_SUCH_INTNO;
+    case -ENOSPC: return SCI_ERR_NOSPC;
     default: return link_err(rc);
     }
+}
+
+static void slots_release(struct seg_adapter *a, uint32_t node, uint64_t conn_id);
+
+/* Reach the owner's trigger area of a remote connection: map it, or import it for puts. Lock held. */
+static int rintr_attach(struct sci_remote_interrupt *ri, const struct seg_msg *ok)
+{
+    struct seg_adapter *a = ri->a;
+    void *p = NULL;
+    int rc;
+
+    if (ok->u.intr_connect_ok.slot >= SEG_INTR_SLOTS)
+        return -EPROTO;
+    rc = a->drv->ops->rmem_import(a->drv, ri->node, ok->u.intr_connect_ok.xport, ok->u.intr_connect_ok.xport_len,
+                                  &ri->rmem);
+    if (rc < 0)
+        return rc;
+    if ((a->info.caps & OSCI_DRV_CAP_MAP_REMOTE) && osci_drv_rmem_map(a->drv, ri->rmem, 0, AREA_SIZE, 0, &p) == 0) {
+        ri->map = p;
+        ri->ctr = (uint64_t *)((char *)p + AREA_SLOT_OFF) + ri->slot;
+        ri->armed = (const uint64_t *)((char *)p + AREA_ARMED_OFF) + ri->bit;
+    }
+    return 0;
+}
+
+static void rintr_detach(struct sci_remote_interrupt *ri)
+{
+    struct seg_adapter *a = ri->a;
+
+    if (ri->map)
+        (void)osci_drv_rmem_unmap(a->drv, ri->rmem, ri->map, AREA_SIZE);
+    if (ri->rmem)
+        a->drv->ops->rmem_release(a->drv, ri->rmem);
+    ri->map = NULL;
+    ri->rmem = NULL;
+    ri->ctr = NULL;
 }
 
 SISCI_API_EXPORT void SCIConnectInterrupt(sci_desc_t sd, sci_remote_interrupt_t *interrupt, unsigned int nodeId,
@@ -567,7 +934,8 @@ SISCI_API_EXPORT void SCIConnectInterrupt(sci_desc_t sd, sci_remote_interrupt_t 
     struct sci_remote_interrupt *ri;
     struct sci_local_interrupt *li;
     struct seg_adapter *a;
-    unsigned int bit = 0;
+    struct intr_rx *rx;
+    struct seg_msg ok;
     sci_error_t e;
     int rc;
 
@@ -585,39 +953,56 @@ SISCI_API_EXPORT void SCIConnectInterrupt(sci_desc_t sd, sci_remote_interrupt_t 
     e = connect_checks(sd, nodeId, localAdapterNo, &a);
     if (e != SCI_ERR_OK)
         goto out_free;
-    if (interruptNo >= OSCI_DRV_DB_COUNT) {
+    if (interruptNo > SEG_INTNO_MAX) {
         e = SCI_ERR_NO_SUCH_INTNO;
         goto out_free;
     }
+    ri->a = a;
+    ri->node = nodeId;
+    ri->intno = interruptNo;
     if (nodeId == a->drv->node_id) {
         li = find_lintr(a, interruptNo);
         if (!li) {
             e = SCI_ERR_NO_SUCH_INTNO;
             goto out_free;
         }
+        rx = rx_tab[a->no];
+        ri->conn_id = ++req_seq;
+        pthread_mutex_lock(&intr_mu);
+        rc = slot_alloc(rx, li, nodeId, ri->conn_id);
+        pthread_mutex_unlock(&intr_mu);
+        if (rc < 0) {
+            e = SCI_ERR_NOSPC;
+            goto out_free;
+        }
         if (li->conn[nodeId] < UINT8_MAX)
             li->conn[nodeId]++;
-        bit = li->intno;
+        ri->slot = (unsigned int)rc;
+        ri->bit = li->bit;
+        ri->ctr = area_slot(rx, ri->slot);
+        ri->armed = area_armed(rx, ri->bit);
     } else {
-        rc = intr_request(a, nodeId, interruptNo, SEG_INTR_PLAIN, seg__deadline(timeout), &bit);
+        rc = intr_request(a, nodeId, interruptNo, SEG_INTR_PLAIN, seg__deadline(timeout), &ok, &ri->conn_id);
         if (rc < 0) {
             e = request_err(rc);
             goto out_free;
         }
-        if (bit >= OSCI_DRV_DB_COUNT) {
+        ri->bit = ok.u.intr_connect_ok.db_bit;
+        ri->slot = ok.u.intr_connect_ok.slot;
+        rc = rintr_attach(ri, &ok);
+        if (rc < 0) {
+            osci_log(OSCI_LOG_WARN, MOD, "interrupt %u of node %u: cannot reach its trigger area: %s", interruptNo,
+                     nodeId, osci_strerror(rc));
+            send_disconnect(a, nodeId, interruptNo, SEG_INTR_PLAIN, ri->conn_id);
             e = SCI_ERR_SYSTEM;
             goto out_free;
         }
     }
     ri->magic = SEG_RINTR_MAGIC;
     ri->sd = sd;
-    ri->a = a;
-    ri->node = nodeId;
-    ri->intno = interruptNo;
-    ri->bit = bit;
     if (seg__handle_add(ri) < 0) {
         e = SCI_ERR_NOSPC;
-        goto out_free;
+        goto out_undo;
     }
     ri->next = rintr_list;
     rintr_list = ri;
@@ -625,14 +1010,49 @@ SISCI_API_EXPORT void SCIConnectInterrupt(sci_desc_t sd, sci_remote_interrupt_t 
     *interrupt = ri;
     return set_err(error, SCI_ERR_OK);
 
+out_undo:
+    ri->magic = 0;
+    if (nodeId == a->drv->node_id) {
+        slots_release(a, nodeId, ri->conn_id);
+    } else {
+        rintr_detach(ri);
+        send_disconnect(a, nodeId, interruptNo, SEG_INTR_PLAIN, ri->conn_id);
+    }
 out_free:
     pthread_mutex_unlock(&seg.lock);
     free(ri);
     set_err(error, e);
 }
 
+/*
+ * A trigger to the own node, counter stored and armed: the driver need not report a doorbell from the
+ * own node to the event thread, so collect here; ring only to wake a leader blocked in db_wait.
+ */
+static sci_error_t local_trigger(struct sci_remote_interrupt *ri)
+{
+    struct seg_adapter *a = ri->a;
+    struct intr_rx *rx;
+    bool ring;
+    int rc = 0;
+
+    pthread_mutex_lock(&seg.lock);
+    pthread_mutex_lock(&intr_mu);
+    rx = rx_tab[a->no];
+    ring = rx && rx->leader[ri->bit] && !bit_event(a, rx, ri->bit);
+    if (rx && reap_bit(rx, ri->bit, NULL)) {
+        defer_callbacks(a);
+        pthread_cond_broadcast(&intr_cv);
+    }
+    pthread_mutex_unlock(&intr_mu);
+    if (ring)
+        rc = a->drv->ops->db_ring(a->drv, ri->node, ri->bit);
+    pthread_mutex_unlock(&seg.lock);
+    return rc < 0 ? link_err(rc) : SCI_ERR_OK;
+}
+
 SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned int flags, sci_error_t *error)
 {
+    uint64_t v;
     int rc;
 
     if (!seg__handle_live(ri, SEG_RINTR_MAGIC))
@@ -641,6 +1061,30 @@ SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned in
         return set_err(error, SCI_ERR_ILLEGAL_FLAG);
     if (atomic_load_explicit(&ri->lost, memory_order_relaxed))
         return set_err(error, SCI_ERR_NOT_CONNECTED);
+    atomic_fetch_add(&ri->count, 1);
+    if (ri->ctr) {
+        /* store the latest count; a store overtaken by another thread's is stored again */
+        do {
+            v = atomic_load(&ri->count);
+            __atomic_store_n(ri->ctr, v, __ATOMIC_SEQ_CST);
+        } while (atomic_load(&ri->count) != v);
+        /* seq_cst store then seq_cst load: the owner's arm-then-recheck sees one or the other */
+        if (!__atomic_load_n(ri->armed, __ATOMIC_SEQ_CST))
+            return set_err(error, SCI_ERR_OK);     /* not armed: the owner re-reads before it sleeps */
+    } else {
+        /* no load/store window: put the count, wait until it landed, ring every time */
+        do {
+            v = atomic_load(&ri->count);
+            rc = ri->a->drv->ops->put(ri->a->drv, ri->rmem, AREA_SLOT_OFF + ri->slot * sizeof(uint64_t), &v,
+                                      sizeof(v));
+            if (rc == 0)
+                rc = osci_drv_flush(ri->a->drv, ri->rmem);
+            if (rc < 0 && rc != -EOPNOTSUPP)
+                return set_err(error, link_err(rc));
+        } while (atomic_load(&ri->count) != v);
+    }
+    if (ri->node == ri->a->drv->node_id)
+        return set_err(error, local_trigger(ri));
     rc = ri->a->drv->ops->db_ring(ri->a->drv, ri->node, ri->bit);
     set_err(error, rc < 0 ? link_err(rc) : SCI_ERR_OK);
 }
@@ -648,7 +1092,6 @@ SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned in
 SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned int flags, sci_error_t *error)
 {
     struct sci_remote_interrupt **pp;
-    struct sci_local_interrupt *li;
     bool notify;
 
     if (!seg__handle_live(ri, SEG_RINTR_MAGIC))
@@ -670,14 +1113,13 @@ SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned
     }
     notify = false;
     if (ri->node == ri->a->drv->node_id) {
-        li = find_lintr(ri->a, ri->intno);
-        if (li && li->conn[ri->node] > 0)
-            li->conn[ri->node]--;
+        slots_release(ri->a, ri->node, ri->conn_id);   /* what it triggered stays delivered */
     } else {
         notify = !atomic_load(&ri->lost);
+        rintr_detach(ri);
     }
     if (notify)
-        send_disconnect(ri->a, ri->node, ri->intno, SEG_INTR_PLAIN);
+        send_disconnect(ri->a, ri->node, ri->intno, SEG_INTR_PLAIN, ri->conn_id);
     pthread_mutex_unlock(&seg.lock);
     free(ri);
     set_err(error, SCI_ERR_OK);
@@ -688,22 +1130,75 @@ SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned
 
 static void ldintr_free(struct sci_local_data_interrupt *d)
 {
+    struct dintr_payload *p;
+    struct dconn *c;
+
+    while ((p = d->q_head)) {
+        d->q_head = p->next;
+        free(p);
+    }
+    while ((c = d->conns)) {
+        d->conns = c->next;
+        free(c);
+    }
     d->magic = 0;
     free(d);
 }
 
-static void dintr_enqueue(struct sci_local_data_interrupt *d, const void *data, uint32_t len)
+static struct dconn *find_dconn(struct sci_local_data_interrupt *d, uint32_t node, uint64_t conn_id)
 {
-    struct dintr_payload *p;
+    struct dconn *c;
 
-    if (d->q_count == SEG_DATA_INTR_QLEN) {
-        d->dropped++;
-        osci_log(OSCI_LOG_DEBUG, MOD, "data interrupt %u: queue full, payload dropped", d->intno);
+    for (c = d->conns; c; c = c->next)
+        if (c->node == node && c->conn_id == conn_id)
+            return c;
+    return NULL;
+}
+
+/* A payload of (node, conn_id) was consumed: give its credit back. Lock held. */
+static void dintr_credit(struct sci_local_data_interrupt *d, uint32_t node, uint64_t conn_id)
+{
+    struct sci_remote_data_interrupt *rd;
+    struct dconn *c = find_dconn(d, node, conn_id);
+    struct seg_msg m;
+    int rc;
+
+    if (!c)
+        return;                       /* disconnected meanwhile */
+    /* in halves while payloads stream in; all of it once the receiver has caught up */
+    if (++c->unreturned < SEG_DATA_INTR_CREDITS / 2 && (d->q_count > 0 || d->cb_pending > 0))
+        return;
+    if (node == d->a->drv->node_id) {
+        for (rd = rdintr_list; rd; rd = rd->next) {
+            if (rd->a == d->a && rd->conn_id == conn_id && rd->node == node) {
+                rd->credits += c->unreturned;
+                pthread_cond_broadcast(&seg.cond);
+                break;
+            }
+        }
+        c->unreturned = 0;
         return;
     }
-    p = &d->q[(d->q_head + d->q_count) % SEG_DATA_INTR_QLEN];
-    p->len = len;
-    memcpy(p->data, data, len);
+    memset(&m, 0, sizeof(m));
+    m.type = SEG_MSG_INTR_CREDIT;
+    m.src_node = d->a->drv->node_id;
+    m.u.intr_credit.conn_id = conn_id;
+    m.u.intr_credit.intno = d->intno;
+    m.u.intr_credit.count = c->unreturned;
+    c->unreturned = 0;
+    rc = seg__send(d->a, node, &m);
+    if (rc < 0)
+        osci_log(OSCI_LOG_DEBUG, MOD, "INTR_CREDIT to node %u: %d", node, rc);
+}
+
+static void dintr_enqueue(struct sci_local_data_interrupt *d, struct dintr_payload *p)
+{
+    p->next = NULL;
+    if (d->q_tail)
+        d->q_tail->next = p;
+    else
+        d->q_head = p;
+    d->q_tail = p;
     d->q_count++;
     pthread_cond_broadcast(&seg.cond);
 }
@@ -717,13 +1212,17 @@ static void ldintr_cb_run(void *obj, void *arg)
 
     pthread_mutex_lock(&seg.lock);
     run = !d->removed && d->cb_active;
-    if (!d->removed && !d->cb_active)
-        dintr_enqueue(d, p->data, p->len);   /* cancelled meanwhile: the payload goes to waiters */
+    if (!d->removed && !d->cb_active) {
+        dintr_enqueue(d, p);   /* cancelled meanwhile: the payload goes to waiters */
+        p = NULL;
+    }
     pthread_mutex_unlock(&seg.lock);
     if (run)
         action = d->cb(d->cb_arg, d, p->data, p->len, SCI_ERR_OK);
     pthread_mutex_lock(&seg.lock);
     d->cb_pending--;
+    if (run && !d->removed)
+        dintr_credit(d, p->node, p->conn_id);
     if (run && action == SCI_CALLBACK_CANCEL && !d->removed)
         d->cb_active = false;
     if (d->removed && d->orphan && d->cb_pending == 0)
@@ -733,28 +1232,32 @@ static void ldintr_cb_run(void *obj, void *arg)
     free(p);
 }
 
-static void dintr_deliver(struct seg_adapter *a, const struct seg_msg *m)
+static void dintr_deliver(struct seg_adapter *a, uint32_t src, const struct seg_msg *m)
 {
     struct sci_local_data_interrupt *d = find_ldintr(a, m->u.interrupt.intno);
     struct dintr_payload *p;
     uint32_t len = m->u.interrupt.len;
 
-    if (!d || d->removed || len > SEG_DATA_INTR_MAX) {
-        osci_log(OSCI_LOG_DEBUG, MOD, "data interrupt %u from node %u: no such interrupt, dropped",
-                 m->u.interrupt.intno, m->src_node);
-        return;
-    }
-    if (!d->cb_active) {
-        dintr_enqueue(d, m->u.interrupt.data, len);
+    if (!d || d->removed || len > SEG_DATA_INTR_MAX || !find_dconn(d, src, m->u.interrupt.conn_id)) {
+        osci_log(OSCI_LOG_DEBUG, MOD, "data interrupt %u from node %u: no such connection, ignored",
+                 m->u.interrupt.intno, src);
         return;
     }
     p = malloc(sizeof(*p));
     if (!p) {
-        d->dropped++;
+        /* cannot happen silently: the sender holds the credit until the payload is consumed */
+        osci_log(OSCI_LOG_ERROR, MOD, "data interrupt %u: out of memory, payload from node %u lost",
+                 d->intno, src);
         return;
     }
+    p->node = src;
+    p->conn_id = m->u.interrupt.conn_id;
     p->len = len;
     memcpy(p->data, m->u.interrupt.data, len);
+    if (!d->cb_active) {
+        dintr_enqueue(d, p);
+        return;
+    }
     d->cb_pending++;
     seg__defer(ldintr_cb_run, d, p);
 }
@@ -767,7 +1270,6 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
     struct sci_local_data_interrupt *d;
     struct seg_adapter *a;
     unsigned int no;
-    uint64_t *used;
     sci_error_t e;
 
     if (flags & ~known)
@@ -786,31 +1288,25 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
         e = SCI_ERR_ILLEGAL_PARAMETER;
         goto out_free;
     }
-    used = &dintno_used[a->no];
     if (flags & SCI_FLAG_FIXED_INTNO) {
         no = *interruptNo;
-        if (no >= SEG_DATA_INTNO_COUNT) {
+        if (no > SEG_INTNO_MAX) {
             e = SCI_ERR_OUT_OF_RANGE;
             goto out_free;
         }
-        if (*used & (1ull << no)) {
+        if (find_ldintr(a, no)) {
             e = SCI_ERR_INTNO_USED;
             goto out_free;
         }
     } else {
-        for (no = 0; no < SEG_DATA_INTNO_COUNT && (*used & (1ull << no)); no++)
+        for (no = 0; no <= SEG_INTNO_MAX && find_ldintr(a, no); no++)
             ;
-        if (no == SEG_DATA_INTNO_COUNT) {
-            e = SCI_ERR_NOSPC;
-            goto out_free;
-        }
     }
     d->magic = SEG_LDINTR_MAGIC;
     if (seg__handle_add(d) < 0) {
         e = SCI_ERR_NOSPC;
         goto out_free;
     }
-    *used |= 1ull << no;
     d->sd = sd;
     d->a = a;
     d->intno = no;
@@ -856,25 +1352,25 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
         return set_err(error, SCI_ERR_ILLEGAL_OPERATION);
     }
     d->waiters++;
-    while (!d->removed && d->q_count == 0 && d->dropped == 0 && rc == 0)
+    while (!d->removed && d->q_count == 0 && rc == 0)
         rc = seg__cond_wait(deadline);
+    p = NULL;
     if (d->removed) {
         e = SCI_ERR_CANCELLED;
-    } else if (d->dropped) {
-        osci_log(OSCI_LOG_INFO, MOD, "data interrupt %u: %llu payloads dropped (queue full)", d->intno,
-                 (unsigned long long)d->dropped);
-        d->dropped = 0;
-        e = SCI_ERR_OVERFLOW;
     } else if (d->q_count > 0) {
-        p = &d->q[d->q_head];
+        p = d->q_head;
         if (p->len > *length) {
             *length = p->len;
+            p = NULL;
             e = SCI_ERR_OUT_OF_RANGE;
         } else {
             memcpy(data, p->data, p->len);
             *length = p->len;
-            d->q_head = (d->q_head + 1) % SEG_DATA_INTR_QLEN;
+            d->q_head = p->next;
+            if (!d->q_head)
+                d->q_tail = NULL;
             d->q_count--;
+            dintr_credit(d, p->node, p->conn_id);
             e = SCI_ERR_OK;
         }
     } else {
@@ -883,6 +1379,7 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
     d->waiters--;
     pthread_cond_broadcast(&seg.cond);
     pthread_mutex_unlock(&seg.lock);
+    free(p);
     set_err(error, e);
 }
 
@@ -908,7 +1405,6 @@ SISCI_API_EXPORT void SCIRemoveDataInterrupt(sci_local_data_interrupt_t d, unsig
             break;
         }
     }
-    dintno_used[d->a->no] &= ~(1ull << d->intno);
     pthread_cond_broadcast(&seg.cond);
     while (d->waiters > 0)
         (void)seg__cond_wait(0);
@@ -926,6 +1422,39 @@ SISCI_API_EXPORT void SCIRemoveDataInterrupt(sci_local_data_interrupt_t d, unsig
     set_err(error, SCI_ERR_OK);
 }
 
+/* A new connection to d from node (lock held). */
+static int dconn_add(struct sci_local_data_interrupt *d, uint32_t node, uint64_t conn_id)
+{
+    struct dconn *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return -ENOMEM;
+    c->node = node;
+    c->conn_id = conn_id;
+    c->next = d->conns;
+    d->conns = c;
+    if (node < SEG_MAX_NODES && d->conn[node] < UINT8_MAX)
+        d->conn[node]++;
+    return 0;
+}
+
+/* Drop the connection (node, conn_id), or every connection of node when conn_id is 0. Lock held. */
+static void dconn_del(struct sci_local_data_interrupt *d, uint32_t node, uint64_t conn_id)
+{
+    struct dconn **pp = &d->conns, *c;
+
+    while ((c = *pp)) {
+        if (c->node != node || (conn_id && c->conn_id != conn_id)) {
+            pp = &c->next;
+            continue;
+        }
+        *pp = c->next;
+        free(c);
+        if (node < SEG_MAX_NODES && d->conn[node] > 0)
+            d->conn[node]--;
+    }
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Data interrupts: connector side                                                            */
 
@@ -936,7 +1465,7 @@ SISCI_API_EXPORT void SCIConnectDataInterrupt(sci_desc_t sd, sci_remote_data_int
     struct sci_remote_data_interrupt *rd;
     struct sci_local_data_interrupt *d;
     struct seg_adapter *a;
-    unsigned int bit;
+    struct seg_msg ok;
     sci_error_t e;
     int rc;
 
@@ -951,7 +1480,7 @@ SISCI_API_EXPORT void SCIConnectDataInterrupt(sci_desc_t sd, sci_remote_data_int
     e = connect_checks(sd, nodeId, localAdapterNo, &a);
     if (e != SCI_ERR_OK)
         goto out_free;
-    if (interruptNo >= SEG_DATA_INTNO_COUNT) {
+    if (interruptNo > SEG_INTNO_MAX) {
         e = SCI_ERR_NO_SUCH_INTNO;
         goto out_free;
     }
@@ -961,14 +1490,19 @@ SISCI_API_EXPORT void SCIConnectDataInterrupt(sci_desc_t sd, sci_remote_data_int
             e = SCI_ERR_NO_SUCH_INTNO;
             goto out_free;
         }
-        if (d->conn[nodeId] < UINT8_MAX)
-            d->conn[nodeId]++;
+        rd->conn_id = ++req_seq;
+        if (dconn_add(d, nodeId, rd->conn_id) < 0) {
+            e = SCI_ERR_NOSPC;
+            goto out_free;
+        }
+        rd->credits = SEG_DATA_INTR_CREDITS;
     } else {
-        rc = intr_request(a, nodeId, interruptNo, SEG_INTR_DATA, seg__deadline(timeout), &bit);
+        rc = intr_request(a, nodeId, interruptNo, SEG_INTR_DATA, seg__deadline(timeout), &ok, &rd->conn_id);
         if (rc < 0) {
             e = request_err(rc);
             goto out_free;
         }
+        rd->credits = ok.u.intr_connect_ok.credits;
     }
     rd->magic = SEG_RDINTR_MAGIC;
     rd->sd = sd;
@@ -994,10 +1528,11 @@ out_free:
 SISCI_API_EXPORT void SCITriggerDataInterrupt(sci_remote_data_interrupt_t rd, void *data, unsigned int length,
         unsigned int flags, sci_error_t *error)
 {
+    struct sci_local_data_interrupt *d;
     struct seg_msg m;
     struct seg_adapter *a;
-    bool lost;
-    int rc;
+    uint64_t deadline;
+    int rc = 0;
 
     if (!seg__handle_live(rd, SEG_RDINTR_MAGIC) || (!data && length > 0))
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
@@ -1011,14 +1546,41 @@ SISCI_API_EXPORT void SCITriggerDataInterrupt(sci_remote_data_interrupt_t rd, vo
     m.src_node = a->drv->node_id;
     m.u.interrupt.intno = rd->intno;
     m.u.interrupt.len = length;
+    m.u.interrupt.conn_id = rd->conn_id;
     if (length)
         memcpy(m.u.interrupt.data, data, length);
 
+    deadline = seg__now_ms() + SEG_DATA_INTR_CREDIT_MS;
     pthread_mutex_lock(&seg.lock);
-    lost = rd->lost;
-    rc = lost ? -ENOTCONN : seg__send(a, rd->node, &m);
+    /* flow control: a credit is room the owner keeps for this payload */
+    while (seg__handle_live(rd, SEG_RDINTR_MAGIC) && !rd->lost && rd->credits == 0 && rc == 0)
+        rc = seg__cond_wait(deadline);
+    if (!seg__handle_live(rd, SEG_RDINTR_MAGIC)) {
+        rc = -EBADF;
+    } else if (rd->lost) {
+        rc = -ENOTCONN;
+    } else if (rd->credits == 0) {
+        rc = -ETIMEDOUT;
+    } else if (rd->node == a->drv->node_id) {
+        d = find_ldintr(a, rd->intno);
+        if (!d || d->removed) {
+            rc = -ENOTCONN;
+        } else {
+            rd->credits--;
+            dintr_deliver(a, rd->node, &m);
+        }
+    } else {
+        rc = seg__send(a, rd->node, &m);
+        if (rc == 0 && seg__handle_live(rd, SEG_RDINTR_MAGIC))
+            rd->credits--;
+    }
     pthread_mutex_unlock(&seg.lock);
-    set_err(error, rc < 0 ? link_err(rc) : SCI_ERR_OK);
+    switch (rc) {
+    case 0: return set_err(error, SCI_ERR_OK);
+    case -EBADF: return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+    case -ETIMEDOUT: return set_err(error, SCI_ERR_TIMEOUT);
+    default: return set_err(error, link_err(rc));
+    }
 }
 
 SISCI_API_EXPORT void SCIDisconnectDataInterrupt(sci_remote_data_interrupt_t rd, unsigned int flags,
@@ -1047,13 +1609,14 @@ SISCI_API_EXPORT void SCIDisconnectDataInterrupt(sci_remote_data_interrupt_t rd,
     }
     if (rd->node == rd->a->drv->node_id) {
         d = find_ldintr(rd->a, rd->intno);
-        if (d && d->conn[rd->node] > 0)
-            d->conn[rd->node]--;
+        if (d)
+            dconn_del(d, rd->node, rd->conn_id);
     } else {
         notify = !rd->lost;
     }
     if (notify)
-        send_disconnect(rd->a, rd->node, rd->intno, SEG_INTR_DATA);
+        send_disconnect(rd->a, rd->node, rd->intno, SEG_INTR_DATA, rd->conn_id);
+    pthread_cond_broadcast(&seg.cond);
     pthread_mutex_unlock(&seg.lock);
     free(rd);
     set_err(error, SCI_ERR_OK);
@@ -1065,30 +1628,42 @@ SISCI_API_EXPORT void SCIDisconnectDataInterrupt(sci_remote_data_interrupt_t rd,
 static void on_intr_connect(struct seg_adapter *a, const struct seg_msg *m)
 {
     const uint32_t src = m->src_node;
+    const uint64_t id = m->u.intr_connect.req_id;
     struct sci_local_interrupt *li = NULL;
     struct sci_local_data_interrupt *d = NULL;
+    struct intr_rx *rx = rx_tab[a->no];
     struct seg_msg r;
-    int rc;
+    int rc = -ENOENT;
 
     memset(&r, 0, sizeof(r));
     r.src_node = a->drv->node_id;
-    if (m->u.intr_connect.kind == SEG_INTR_PLAIN)
-        li = find_lintr(a, m->u.intr_connect.intno);
-    else if (m->u.intr_connect.kind == SEG_INTR_DATA)
-        d = find_ldintr(a, m->u.intr_connect.intno);
-    if (li || d) {
-        r.type = SEG_MSG_INTR_CONNECT_OK;
-        r.u.intr_connect_ok.req_id = m->u.intr_connect.req_id;
-        r.u.intr_connect_ok.db_bit = li ? li->intno : 0;
-        if (src < SEG_MAX_NODES) {
-            uint8_t *c = li ? &li->conn[src] : &d->conn[src];
-            if (*c < UINT8_MAX)
-                (*c)++;
+    if (src == 0 || src >= SEG_MAX_NODES || id == 0) {
+        rc = -EINVAL;
+    } else if (m->u.intr_connect.kind == SEG_INTR_PLAIN && (li = find_lintr(a, m->u.intr_connect.intno))) {
+        pthread_mutex_lock(&intr_mu);
+        rc = slot_alloc(rx, li, src, id);
+        pthread_mutex_unlock(&intr_mu);
+        if (rc >= 0) {
+            r.u.intr_connect_ok.db_bit = li->bit;
+            r.u.intr_connect_ok.slot = (uint32_t)rc;
+            r.u.intr_connect_ok.xport_len = (uint32_t)rx->xport_len;
+            memcpy(r.u.intr_connect_ok.xport, rx->xport, rx->xport_len);
+            if (li->conn[src] < UINT8_MAX)
+                li->conn[src]++;
+            rc = 0;
         }
+    } else if (m->u.intr_connect.kind == SEG_INTR_DATA && (d = find_ldintr(a, m->u.intr_connect.intno))) {
+        rc = dconn_add(d, src, id);
+        r.u.intr_connect_ok.credits = SEG_DATA_INTR_CREDITS;
+    }
+    if (rc == 0) {
+        r.type = SEG_MSG_INTR_CONNECT_OK;
+        r.u.intr_connect_ok.req_id = id;
     } else {
+        memset(&r.u, 0, sizeof(r.u));
         r.type = SEG_MSG_INTR_CONNECT_REFUSED;
-        r.u.refused.conn_id = m->u.intr_connect.req_id;
-        r.u.refused.reason = -ENOENT;
+        r.u.refused.conn_id = id;
+        r.u.refused.reason = rc;
     }
     rc = seg__send(a, src, &r);
     if (rc < 0)
@@ -1106,7 +1681,7 @@ static void on_intr_reply(struct seg_adapter *a, const struct seg_msg *m)
         r->done = true;
         if (m->type == SEG_MSG_INTR_CONNECT_OK) {
             r->result = 0;
-            r->bit = m->u.intr_connect_ok.db_bit;
+            r->reply = *m;
         } else {
             r->result = m->u.refused.reason > 0 ? -m->u.refused.reason : m->u.refused.reason;
             if (r->result == 0)
@@ -1117,26 +1692,66 @@ static void on_intr_reply(struct seg_adapter *a, const struct seg_msg *m)
     }
     osci_log(OSCI_LOG_DEBUG, MOD, "stale interrupt-connect reply %llu from node %u", (unsigned long long)id,
              m->src_node);
+    /* the requester gave up (timeout): let the owner release the slot or credits it set aside */
+    if (m->type == SEG_MSG_INTR_CONNECT_OK)
+        send_disconnect(a, m->src_node, 0, m->u.intr_connect_ok.credits ? SEG_INTR_DATA : SEG_INTR_PLAIN, id);
+}
+
+/* Free the slots of node (conn_id 0: all of them) after collecting what they hold. Lock held. */
+static void slots_release(struct seg_adapter *a, uint32_t node, uint64_t conn_id)
+{
+    struct intr_rx *rx = rx_tab[a->no];
+    bool any = false;
+
+    if (!rx)
+        return;
+    pthread_mutex_lock(&intr_mu);
+    for (unsigned int s = 0; s < rx->slot_hwm; s++) {
+        struct intr_slot *sl = &rx->slot[s];
+        if (!sl->conn_id || sl->node != node || (conn_id && sl->conn_id != conn_id))
+            continue;
+        if (sl->li)
+            any |= reap_bit(rx, sl->li->bit, NULL);
+        if (sl->li && sl->li->conn[node] > 0)
+            sl->li->conn[node]--;
+        memset(sl, 0, sizeof(*sl));
+    }
+    if (any) {
+        defer_callbacks(a);
+        pthread_cond_broadcast(&intr_cv);
+    }
+    pthread_mutex_unlock(&intr_mu);
 }
 
 static void on_intr_disconnect(struct seg_adapter *a, const struct seg_msg *m)
 {
     const uint32_t src = m->src_node;
-    uint8_t *c = NULL;
 
-    if (src >= SEG_MAX_NODES)
+    if (src == 0 || src >= SEG_MAX_NODES || m->u.intr_disconnect.conn_id == 0)
         return;
     if (m->u.intr_disconnect.kind == SEG_INTR_PLAIN) {
-        struct sci_local_interrupt *li = find_lintr(a, m->u.intr_disconnect.intno);
-        if (li)
-            c = &li->conn[src];
+        slots_release(a, src, m->u.intr_disconnect.conn_id);
     } else if (m->u.intr_disconnect.kind == SEG_INTR_DATA) {
-        struct sci_local_data_interrupt *d = find_ldintr(a, m->u.intr_disconnect.intno);
-        if (d)
-            c = &d->conn[src];
+        /* connection ids are unique per node: no need to trust the number */
+        for (struct sci_local_data_interrupt *d = ldintr_list; d; d = d->next)
+            if (d->a == a)
+                dconn_del(d, src, m->u.intr_disconnect.conn_id);
     }
-    if (c && *c > 0)
-        (*c)--;
+}
+
+static void on_intr_credit(struct seg_adapter *a, const struct seg_msg *m)
+{
+    struct sci_remote_data_interrupt *rd;
+
+    for (rd = rdintr_list; rd; rd = rd->next) {
+        if (rd->a == a && rd->node == m->src_node && rd->conn_id == m->u.intr_credit.conn_id) {
+            rd->credits += m->u.intr_credit.count;
+            if (rd->credits > SEG_DATA_INTR_CREDITS)
+                rd->credits = SEG_DATA_INTR_CREDITS;   /* a confused peer cannot grow the window */
+            pthread_cond_broadcast(&seg.cond);
+            return;
+        }
+    }
 }
 
 void seg__intr_on_msg(struct seg_adapter *a, const struct seg_msg *m)
@@ -1152,8 +1767,11 @@ void seg__intr_on_msg(struct seg_adapter *a, const struct seg_msg *m)
     case SEG_MSG_INTR_DISCONNECT:
         on_intr_disconnect(a, m);
         break;
+    case SEG_MSG_INTR_CREDIT:
+        on_intr_credit(a, m);
+        break;
     case SEG_MSG_INTERRUPT:
-        dintr_deliver(a, m);
+        dintr_deliver(a, m->src_node, m);
         break;
     default:
         osci_log(OSCI_LOG_DEBUG, MOD, "message %s not for interrupts, ignored", seg_msg_type_str(m->type));
@@ -1165,24 +1783,25 @@ void seg__intr_on_peer_lost(struct seg_adapter *a, uint32_t node)
 {
     struct sci_remote_interrupt *ri;
     struct sci_remote_data_interrupt *rd;
-    struct sci_local_interrupt *li;
     struct sci_local_data_interrupt *d;
     struct intr_req *r;
 
     if (node >= SEG_MAX_NODES)
         return;
-    for (ri = rintr_list; ri; ri = ri->next)
-        if (ri->a == a && ri->node == node)
+    for (ri = rintr_list; ri; ri = ri->next) {
+        if (ri->a == a && ri->node == node) {
             atomic_store(&ri->lost, true);
+            if (ri->rmem)
+                (void)osci_drv_rmem_revoke(a->drv, ri->rmem);   /* a racing trigger's store lands nowhere */
+        }
+    }
     for (rd = rdintr_list; rd; rd = rd->next)
         if (rd->a == a && rd->node == node)
             rd->lost = true;
-    for (li = lintr_list; li; li = li->next)
-        if (li->a == a)
-            li->conn[node] = 0;
+    slots_release(a, node, 0);
     for (d = ldintr_list; d; d = d->next)
         if (d->a == a)
-            d->conn[node] = 0;
+            dconn_del(d, node, 0);
     for (r = req_list; r; r = r->next) {
         if (r->a == a && r->node == node && !r->done) {
             r->done = true;
@@ -1229,6 +1848,8 @@ void seg__intr_free_all(void)
     while ((ri = rintr_list)) {
         rintr_list = ri->next;
         seg__handle_del(ri);
+        if (ri->node != ri->a->drv->node_id)
+            rintr_detach(ri);
         ri->magic = 0;
         free(ri);
     }
@@ -1243,5 +1864,14 @@ void seg__intr_free_all(void)
         rd->magic = 0;
         free(rd);
     }
-    memset(dintno_used, 0, sizeof(dintno_used));
+    for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
+        struct seg_adapter *a = &seg.adapter[i];
+        if (rx_tab[i] && a->drv) {
+            a->db_allocated = 0;
+            a->db_event_mask = 0;
+            update_event_mask(a);
+            rx_free(a, rx_tab[i]);
+        }
+        rx_tab[i] = NULL;
+    }
 }

@@ -10,8 +10,10 @@
 #include "seg_internal.h"
 
 #define SEG_DMA_CHUNK        (1024u * 1024u)  /* the DMA engine copies in chunks of this size */
-#define SEG_DATA_INTNO_COUNT 64               /* data interrupt numbers per adapter: 0..63 */
-#define SEG_DATA_INTR_QLEN   16               /* payloads queued per data interrupt */
+#define SEG_INTNO_MAX        0x7fffffffu      /* interrupt numbers: 0..2^31-1 (fit an int and the u32 field) */
+#define SEG_INTR_SLOTS       4032             /* connections to local interrupts per adapter (trigger slots) */
+#define SEG_DATA_INTR_CREDITS 16              /* payloads in flight per data-interrupt connection */
+#define SEG_DATA_INTR_CREDIT_MS 1000          /* longest wait of a data trigger for a credit */
 #define SEG_WAIT_SLICE_MS    200              /* longest single driver wait of a doorbell waiter */
 
 /* OpenSCI card types reported by SCI_Q_ADAPTER_CARD_TYPE (docs/sisci-compat.md). */

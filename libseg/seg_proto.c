@@ -1,7 +1,8 @@
 /*
  * Segment protocol codec (docs/segment-protocol.md). Fixed-width little-endian fields:
  *   header (16 bytes): u32 magic, u8 version, u8 type, u16 total length, u32 src node, u32 reserved (0)
- * then a body whose length is exact for the type (CONNECT_OK and INTERRUPT carry a counted tail).
+ * then a body whose length is exact for the type (CONNECT_OK, INTR_CONNECT_OK and INTERRUPT carry a
+ * counted tail).
  * Padding and reserved fields must be zero, so every message that decodes re-encodes to the same bytes.
  */
 #include <errno.h>
@@ -10,7 +11,8 @@
 #include "seg_proto.h"
 
 _Static_assert(SEG_MSG_HDR_SIZE == 16, "header layout");
-_Static_assert(SEG_DATA_INTR_MAX + SEG_MSG_HDR_SIZE + 8 <= OSCI_DRV_MSG_MAX, "data interrupt fits");
+_Static_assert(SEG_DATA_INTR_MAX + SEG_MSG_HDR_SIZE + 16 <= OSCI_DRV_MSG_MAX, "data interrupt fits");
+_Static_assert(SEG_MSG_HDR_SIZE + 24 + OSCI_DRV_XPORT_MAX <= OSCI_DRV_MSG_MAX, "INTR_CONNECT_OK fits");
 _Static_assert(SEG_MSG_HDR_SIZE + 20 + OSCI_DRV_XPORT_MAX <= OSCI_DRV_MSG_MAX, "CONNECT_OK fits");
 
 static void put32(uint8_t *p, uint32_t v)
@@ -37,10 +39,11 @@ static int body_len(enum seg_msg_type t)
     case SEG_MSG_HEARTBEAT: return 16;
     case SEG_MSG_INTERRUPT: return -1;
     case SEG_MSG_INTR_CONNECT: return 16;
-    case SEG_MSG_INTR_CONNECT_OK: return 16;
+    case SEG_MSG_INTR_CONNECT_OK: return -1;
     case SEG_MSG_INTR_CONNECT_REFUSED: return 16;
-    case SEG_MSG_INTR_DISCONNECT: return 8;
+    case SEG_MSG_INTR_DISCONNECT: return 16;
     case SEG_MSG_BCAST: return -1;
+    case SEG_MSG_INTR_CREDIT: return 16;
     default: return -2;
     }
 }
@@ -68,7 +71,11 @@ int seg_proto_encode(const struct seg_msg *m, void *buf, size_t cap)
     } else if (m->type == SEG_MSG_INTERRUPT) {
         if (m->u.interrupt.len > SEG_DATA_INTR_MAX)
             return -EINVAL;
-        blen = 8 + (int)m->u.interrupt.len;
+        blen = 16 + (int)m->u.interrupt.len;
+    } else if (m->type == SEG_MSG_INTR_CONNECT_OK) {
+        if (m->u.intr_connect_ok.xport_len > OSCI_DRV_XPORT_MAX)
+            return -EINVAL;
+        blen = 24 + (int)m->u.intr_connect_ok.xport_len;
     } else if (m->type == SEG_MSG_BCAST) {
         if (m->u.bcast.xport_len > OSCI_DRV_XPORT_MAX)
             return -EINVAL;
@@ -117,7 +124,8 @@ int seg_proto_encode(const struct seg_msg *m, void *buf, size_t cap)
         break;
     case SEG_MSG_INTERRUPT:
         put32(b, m->u.interrupt.intno); put32(b + 4, m->u.interrupt.len);
-        memcpy(b + 8, m->u.interrupt.data, m->u.interrupt.len);
+        put64(b + 8, m->u.interrupt.conn_id);
+        memcpy(b + 16, m->u.interrupt.data, m->u.interrupt.len);
         break;
     case SEG_MSG_INTR_CONNECT:
         if (!kind_ok(m->u.intr_connect.kind))
@@ -129,11 +137,21 @@ int seg_proto_encode(const struct seg_msg *m, void *buf, size_t cap)
         if (m->u.intr_connect_ok.db_bit >= OSCI_DRV_DB_COUNT)
             return -EINVAL;
         put64(b, m->u.intr_connect_ok.req_id); put32(b + 8, m->u.intr_connect_ok.db_bit);
+        put32(b + 12, m->u.intr_connect_ok.slot); put32(b + 16, m->u.intr_connect_ok.credits);
+        put32(b + 20, m->u.intr_connect_ok.xport_len);
+        memcpy(b + 24, m->u.intr_connect_ok.xport, m->u.intr_connect_ok.xport_len);
         break;
     case SEG_MSG_INTR_DISCONNECT:
         if (!kind_ok(m->u.intr_disconnect.kind))
             return -EINVAL;
         put32(b, m->u.intr_disconnect.intno); put32(b + 4, m->u.intr_disconnect.kind);
+        put64(b + 8, m->u.intr_disconnect.conn_id);
+        break;
+    case SEG_MSG_INTR_CREDIT:
+        if (m->u.intr_credit.count == 0)
+            return -EINVAL;
+        put64(b, m->u.intr_credit.conn_id); put32(b + 8, m->u.intr_credit.intno);
+        put32(b + 12, m->u.intr_credit.count);
         break;
     case SEG_MSG_BCAST:
         if (!bcast_op_ok(m->u.bcast.op))
@@ -222,12 +240,13 @@ int seg_proto_decode(const void *buf, size_t len, struct seg_msg *m)
         out.u.heartbeat.epoch = get64(b); out.u.heartbeat.clock_ms = get64(b + 8);
         break;
     case SEG_MSG_INTERRUPT:
-        if (blen < 8)
+        if (blen < 16)
             return -EBADMSG;
         out.u.interrupt.intno = get32(b); out.u.interrupt.len = get32(b + 4);
-        if (out.u.interrupt.len > SEG_DATA_INTR_MAX || blen != 8 + (size_t)out.u.interrupt.len)
+        out.u.interrupt.conn_id = get64(b + 8);
+        if (out.u.interrupt.len > SEG_DATA_INTR_MAX || blen != 16 + (size_t)out.u.interrupt.len)
             return -EBADMSG;
-        memcpy(out.u.interrupt.data, b + 8, out.u.interrupt.len);
+        memcpy(out.u.interrupt.data, b + 16, out.u.interrupt.len);
         break;
     case SEG_MSG_INTR_CONNECT:
         out.u.intr_connect.intno = get32(b); out.u.intr_connect.kind = get32(b + 4);
@@ -236,12 +255,19 @@ int seg_proto_decode(const void *buf, size_t len, struct seg_msg *m)
             return -EBADMSG;
         break;
     case SEG_MSG_INTR_CONNECT_OK:
-        out.u.intr_connect_ok.req_id = get64(b); out.u.intr_connect_ok.db_bit = get32(b + 8);
-        if (out.u.intr_connect_ok.db_bit >= OSCI_DRV_DB_COUNT || !zero(b + 12, 4))
+        if (blen < 24)
             return -EBADMSG;
+        out.u.intr_connect_ok.req_id = get64(b); out.u.intr_connect_ok.db_bit = get32(b + 8);
+        out.u.intr_connect_ok.slot = get32(b + 12); out.u.intr_connect_ok.credits = get32(b + 16);
+        out.u.intr_connect_ok.xport_len = get32(b + 20);
+        if (out.u.intr_connect_ok.db_bit >= OSCI_DRV_DB_COUNT || out.u.intr_connect_ok.xport_len > OSCI_DRV_XPORT_MAX ||
+            blen != 24 + (size_t)out.u.intr_connect_ok.xport_len)
+            return -EBADMSG;
+        memcpy(out.u.intr_connect_ok.xport, b + 24, out.u.intr_connect_ok.xport_len);
         break;
     case SEG_MSG_INTR_DISCONNECT:
         out.u.intr_disconnect.intno = get32(b); out.u.intr_disconnect.kind = get32(b + 4);
+        out.u.intr_disconnect.conn_id = get64(b + 8);
         if (!kind_ok(out.u.intr_disconnect.kind))
             return -EBADMSG;
         break;
@@ -254,6 +280,12 @@ int seg_proto_decode(const void *buf, size_t len, struct seg_msg *m)
             blen != 20 + (size_t)out.u.bcast.xport_len)
             return -EBADMSG;
         memcpy(out.u.bcast.xport, b + 20, out.u.bcast.xport_len);
+        break;
+    case SEG_MSG_INTR_CREDIT:
+        out.u.intr_credit.conn_id = get64(b); out.u.intr_credit.intno = get32(b + 8);
+        out.u.intr_credit.count = get32(b + 12);
+        if (out.u.intr_credit.count == 0)
+            return -EBADMSG;
         break;
     default:
         return -EPROTO;
@@ -278,6 +310,7 @@ const char *seg_msg_type_str(enum seg_msg_type t)
     case SEG_MSG_INTR_CONNECT_REFUSED: return "INTR_CONNECT_REFUSED";
     case SEG_MSG_INTR_DISCONNECT: return "INTR_DISCONNECT";
     case SEG_MSG_BCAST: return "BCAST";
+    case SEG_MSG_INTR_CREDIT: return "INTR_CREDIT";
     default: return "UNKNOWN";
     }
 }

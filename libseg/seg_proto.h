@@ -12,7 +12,7 @@
 #include "osci_drv.h"
 
 #define SEG_PROTO_MAGIC   0x4753534fu   /* "OSSG" little-endian */
-#define SEG_PROTO_VERSION 1
+#define SEG_PROTO_VERSION 2   /* 2: interrupt slots and data-interrupt credits */
 
 enum seg_msg_type {
     SEG_MSG_HELLO = 1,            /* version, node id, epoch */
@@ -22,12 +22,13 @@ enum seg_msg_type {
     SEG_MSG_DISCONNECT,           /* connection id, segment id (either side) */
     SEG_MSG_UNAVAILABLE,          /* connection id, segment id, notify/force */
     SEG_MSG_HEARTBEAT,            /* epoch, sender's clock */
-    SEG_MSG_INTERRUPT,            /* data interrupt: number, payload */
+    SEG_MSG_INTERRUPT,            /* data interrupt: number, connection id, payload */
     SEG_MSG_INTR_CONNECT,         /* interrupt number, kind, request id */
-    SEG_MSG_INTR_CONNECT_OK,      /* request id, doorbell bit */
+    SEG_MSG_INTR_CONNECT_OK,      /* request id, doorbell bit, trigger slot, credits, trigger area */
     SEG_MSG_INTR_CONNECT_REFUSED, /* request id, reason */
-    SEG_MSG_INTR_DISCONNECT,      /* interrupt number, kind */
+    SEG_MSG_INTR_DISCONNECT,      /* interrupt number, kind, connection id (= request id) */
     SEG_MSG_BCAST,                /* broadcast group membership: group id, op, size, transport bytes */
+    SEG_MSG_INTR_CREDIT,          /* data interrupt credits returned: connection id, number, count */
     SEG_MSG_TYPE_COUNT
 };
 
@@ -40,7 +41,7 @@ enum seg_intr_kind { SEG_INTR_PLAIN = 1, SEG_INTR_DATA = 2 };
 enum seg_bcast_op { SEG_BCAST_JOIN = 1, SEG_BCAST_SCAN, SEG_BCAST_ACK, SEG_BCAST_LEAVE };
 
 #define SEG_MSG_HDR_SIZE   16
-#define SEG_DATA_INTR_MAX  (OSCI_DRV_MSG_MAX - SEG_MSG_HDR_SIZE - 8)  /* largest data-interrupt payload */
+#define SEG_DATA_INTR_MAX  (OSCI_DRV_MSG_MAX - SEG_MSG_HDR_SIZE - 16)  /* largest data-interrupt payload */
 
 struct seg_msg {
     enum seg_msg_type type;
@@ -53,10 +54,12 @@ struct seg_msg {
         struct { uint64_t conn_id; uint32_t seg_id; } disconnect;
         struct { uint64_t conn_id; uint32_t seg_id; uint32_t mode; } unavailable;
         struct { uint64_t epoch; uint64_t clock_ms; } heartbeat;
-        struct { uint32_t intno; uint32_t len; uint8_t data[SEG_DATA_INTR_MAX]; } interrupt;
+        struct { uint32_t intno; uint32_t len; uint64_t conn_id; uint8_t data[SEG_DATA_INTR_MAX]; } interrupt;
         struct { uint32_t intno; uint32_t kind; uint64_t req_id; } intr_connect;
-        struct { uint64_t req_id; uint32_t db_bit; } intr_connect_ok;
-        struct { uint32_t intno; uint32_t kind; } intr_disconnect;
+        struct { uint64_t req_id; uint32_t db_bit; uint32_t slot; uint32_t credits; uint32_t xport_len;
+                 uint8_t xport[OSCI_DRV_XPORT_MAX]; } intr_connect_ok;
+        struct { uint32_t intno; uint32_t kind; uint64_t conn_id; } intr_disconnect;
+        struct { uint64_t conn_id; uint32_t intno; uint32_t count; } intr_credit;
         struct { uint32_t seg_id; uint32_t op; uint64_t size; uint32_t xport_len; uint8_t xport[OSCI_DRV_XPORT_MAX]; } bcast;
     } u;
 };

@@ -1,7 +1,9 @@
 /*
  * Interrupts across processes on simntb: wait and callback delivery with exact counts,
- * CONTINUE/CANCEL, timeouts, CANCELLED on removal, NO_SUCH_INTNO, FIXED_INTNO collisions, NOSPC,
- * trigger after the peer died, a dropped doorbell.
+ * CONTINUE/CANCEL, timeouts, CANCELLED on removal, NO_SUCH_INTNO, the number namespace (0, 77, 4000,
+ * 65535, 2^31-1; beyond: OUT_OF_RANGE), automatic vs fixed numbers, 130 interrupts sharing the 64
+ * doorbell bits with bursts and concurrent waiters (every trigger counted, no stray wake-up), trigger
+ * after the peer died, a dropped doorbell (the trigger is not lost).
  */
 #include <errno.h>
 #include <poll.h>
@@ -9,6 +11,8 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -231,40 +235,58 @@ static void test_timeout_and_cancel(void **state)
     parent_fini(sd);
 }
 
+#define NS_AUTO 150
+
 static void test_fixed_intno_and_nospc(void **state)
 {
-    sci_local_interrupt_t li[64], lx;
-    unsigned int intno, n;
+    static const unsigned int good[] = { 0, 77, 4000, 65535, 0x7fffffffu };
+    static const unsigned int bad[] = { 0x80000000u, 0xffffffffu };
+    sci_local_interrupt_t li[NS_AUTO], lf[5], lx;
+    unsigned int intno, n, k;
     sci_error_t e;
     sci_desc_t sd;
 
     (void)state;
     sd = parent_init();
-    intno = 7;
-    SCICreateInterrupt(sd, &li[0], 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    assert_int_equal(intno, 7);
-    intno = 7;
-    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-    assert_int_equal(e, SCI_ERR_INTNO_USED);
-    intno = 64;
-    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-    assert_int_equal(e, SCI_ERR_OUT_OF_RANGE);
-    /* every other bit, then no more */
-    for (n = 1; n < 64; n++) {
+    /* every number class of the namespace 0..2^31-1; beyond it OUT_OF_RANGE */
+    for (k = 0; k < 5; k++) {
+        intno = good[k];
+        SCICreateInterrupt(sd, &lf[k], 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+        assert_int_equal(intno, good[k]);
+        intno = good[k];
+        SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+        assert_int_equal(e, SCI_ERR_INTNO_USED);
+    }
+    for (k = 0; k < 2; k++) {
+        intno = bad[k];
+        SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+        assert_int_equal(e, SCI_ERR_OUT_OF_RANGE);
+    }
+    /* automatic numbers never take a fixed one, and more interrupts than doorbell bits exist */
+    for (n = 0; n < NS_AUTO; n++) {
         SCICreateInterrupt(sd, &li[n], 0, &intno, NULL, NULL, 0, &e);
         assert_int_equal(e, SCI_ERR_OK);
-        assert_int_not_equal(intno, 7);
+        for (k = 0; k < 5; k++)
+            assert_int_not_equal(intno, good[k]);
+        assert_int_equal(intno, n < 76 ? n + 1 : n + 2);     /* the lowest free: 0 and 77 are fixed */
     }
-    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_NOSPC);
-    SCIRemoveInterrupt(li[0], 0, &e);
+    /* fixed after automatic: the number is used */
+    intno = 5;
+    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+    assert_int_equal(e, SCI_ERR_INTNO_USED);
+    /* a freed number is free again */
+    SCIRemoveInterrupt(li[4], 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
-    SCICreateInterrupt(sd, &li[0], 0, &intno, NULL, NULL, 0, &e);
+    intno = 5;
+    SCICreateInterrupt(sd, &li[4], 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
     assert_int_equal(e, SCI_ERR_OK);
-    assert_int_equal(intno, 7);            /* the freed bit is reused */
-    for (n = 0; n < 64; n++) {
+    for (n = 0; n < NS_AUTO; n++) {
         SCIRemoveInterrupt(li[n], 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    for (k = 0; k < 5; k++) {
+        SCIRemoveInterrupt(lf[k], 0, &e);
         assert_int_equal(e, SCI_ERR_OK);
     }
     /* flags and parameters */
@@ -329,9 +351,9 @@ static void test_connect_errors_and_drop(void **state)
     sd = parent_init();
     cnode = precv(&p);
     cintno = precv(&p);
-    SCIConnectInterrupt(sd, &rx, cnode, 0, (cintno + 1) % 64, 5000, 0, &e);
+    SCIConnectInterrupt(sd, &rx, cnode, 0, cintno + 1, 5000, 0, &e);
     assert_int_equal(e, SCI_ERR_NO_SUCH_INTNO);
-    SCIConnectInterrupt(sd, &rx, cnode, 0, 64, 5000, 0, &e);
+    SCIConnectInterrupt(sd, &rx, cnode, 0, 0x80000000u, 5000, 0, &e);
     assert_int_equal(e, SCI_ERR_NO_SUCH_INTNO);
     SCIConnectInterrupt(sd, &rx, 200, 0, cintno, 1000, 0, &e);
     assert_int_equal(e, SCI_ERR_NO_SUCH_NODEID);
@@ -344,11 +366,13 @@ static void test_connect_errors_and_drop(void **state)
     SCIConnectInterrupt(sd, &ri, cnode, 0, cintno, 5000, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
 
-    /* a dropped doorbell: the wait times out; the next one arrives */
+    /* a dropped doorbell loses no trigger: the counter in the trigger slot carries it */
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_DROP_DOORBELL, cnode, 1), 0);
     SCITriggerInterrupt(ri, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
-    assert_int_equal(xsend(p.wfd, 300), 0);
+    assert_int_equal(xsend(p.wfd, 2000), 0);
+    assert_int_equal(precv(&p), (uint32_t)SCI_ERR_OK);
+    assert_int_equal(xsend(p.wfd, 100), 0);
     assert_int_equal(precv(&p), (uint32_t)SCI_ERR_TIMEOUT);
     SCITriggerInterrupt(ri, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
@@ -370,6 +394,173 @@ static void test_connect_errors_and_drop(void **state)
     parent_fini(sd);
 }
 
+/* ---- many interrupts sharing the doorbell bits: bursts, every trigger counted, no stray wake-up ---- */
+
+#define NMANY   130               /* more than twice the 64 doorbell bits of simntb */
+#define NTHR    4
+#define MANY_NO(i) (4000u + 37u * (i))
+
+static sci_local_interrupt_t many_li[NMANY];
+static int many_bad[NTHR];
+
+static unsigned int many_count(unsigned int i)
+{
+    return 1 + i % 7;
+}
+
+/* thread t takes interrupts t, t+NTHR, ...: interrupts on one bit (i, i+64, i+128) have different waiters */
+static void *many_waiter(void *arg)
+{
+    unsigned int t = (unsigned int)(uintptr_t)arg;
+    sci_error_t e;
+
+    for (unsigned int i = t; i < NMANY; i += NTHR) {
+        for (unsigned int k = 0; k < many_count(i); k++) {
+            SCIWaitForInterrupt(many_li[i], 10000, 0, &e);
+            if (e != SCI_ERR_OK)
+                many_bad[t]++;
+        }
+    }
+    /* all delivered: no interrupt has one more (a stray wake-up or a trigger counted twice) */
+    for (unsigned int i = t; i < NMANY; i += NTHR) {
+        SCIWaitForInterrupt(many_li[i], 20, 0, &e);
+        if (e != SCI_ERR_TIMEOUT)
+            many_bad[t]++;
+    }
+    return NULL;
+}
+
+static int child_many(int rfd, int wfd)
+{
+    pthread_t th[NTHR];
+    unsigned int node, no, i;
+    uint32_t cmd;
+    sci_error_t e;
+    sci_desc_t sd = child_init(&node);
+
+    for (i = 0; i < NMANY; i++) {
+        no = MANY_NO(i);
+        SCICreateInterrupt(sd, &many_li[i], 0, &no, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+        CHK_OK(e);
+    }
+    CHK(xsend(wfd, node) == 0);
+    CHK(xrecv(rfd, &cmd, 10000) == 0 && cmd == 1);      /* connected */
+    for (i = 0; i < NTHR; i++)
+        CHK(pthread_create(&th[i], NULL, many_waiter, (void *)(uintptr_t)i) == 0);
+    for (i = 0; i < NTHR; i++) {
+        pthread_join(th[i], NULL);
+        CHK(many_bad[i] == 0);
+    }
+    CHK(xsend(wfd, 2) == 0);
+    CHK(xrecv(rfd, &cmd, 10000) == 0 && cmd == 0);
+    for (i = 0; i < NMANY; i++) {
+        SCIRemoveInterrupt(many_li[i], 0, &e);
+        CHK_OK(e);
+    }
+    child_fini(sd);
+    return 0;
+}
+
+static void test_many_shared_bits(void **state)
+{
+    static sci_remote_interrupt_t ri[NMANY];
+    struct peer p;
+    unsigned int cnode, i, r;
+    sci_error_t e;
+    sci_desc_t sd;
+
+    (void)state;
+    peer_start(&p, child_many);
+    sd = parent_init();
+    cnode = precv(&p);
+    for (i = 0; i < NMANY; i++) {
+        SCIConnectInterrupt(sd, &ri[i], cnode, 0, MANY_NO(i), 5000, 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    assert_int_equal(xsend(p.wfd, 1), 0);
+    /* rounds over all interrupts: each gets many_count(i) triggers, in bursts while its waiter is busy */
+    for (r = 0; r < 7; r++) {
+        for (i = 0; i < NMANY; i++) {
+            if (r < many_count(i)) {
+                SCITriggerInterrupt(ri[i], 0, &e);
+                assert_int_equal(e, SCI_ERR_OK);
+            }
+        }
+    }
+    assert_int_equal(precv(&p), 2);
+    for (i = 0; i < NMANY; i++) {
+        SCIDisconnectInterrupt(ri[i], 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    assert_int_equal(xsend(p.wfd, 0), 0);
+    assert_int_equal(peer_end(&p, 10000), 0);
+    parent_fini(sd);
+}
+
+/* ---- one process: waited and callback interrupts on shared bits, timeout 0 polls ---- */
+
+#define NLOC 66                 /* 64 waited (every bit) + callback ones that must share a bit */
+static _Atomic int loc_calls;
+
+static sci_callback_action_t loc_cb(void *arg, sci_local_interrupt_t li, sci_error_t status)
+{
+    (void)arg;
+    (void)li;
+    if (status == SCI_ERR_OK)
+        loc_calls++;
+    return SCI_CALLBACK_CONTINUE;
+}
+
+static void test_local_mixed_shared(void **state)
+{
+    sci_local_interrupt_t li[NLOC];
+    sci_remote_interrupt_t ri[NLOC];
+    unsigned int node, no, i, k;
+    sci_error_t e;
+    sci_desc_t sd;
+
+    (void)state;
+    sd = parent_init();
+    SCIGetLocalNodeId(0, &node, 0, &e);
+    for (i = 0; i < NLOC; i++) {
+        bool cb = i >= 64;
+        no = 70000 + i;
+        SCICreateInterrupt(sd, &li[i], 0, &no, cb ? loc_cb : NULL, NULL,
+                           SCI_FLAG_FIXED_INTNO | (cb ? SCI_FLAG_USE_CALLBACK : 0), &e);
+        assert_int_equal(e, SCI_ERR_OK);
+        SCIConnectInterrupt(sd, &ri[i], node, 0, no, 1000, 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    /* nothing triggered: a poll (timeout 0) times out at once */
+    SCIWaitForInterrupt(li[3], 0, 0, &e);
+    assert_int_equal(e, SCI_ERR_TIMEOUT);
+    for (k = 0; k < 3; k++)
+        for (i = 0; i < NLOC; i++) {
+            SCITriggerInterrupt(ri[i], 0, &e);
+            assert_int_equal(e, SCI_ERR_OK);
+        }
+    for (i = 0; i < 64; i++) {
+        for (k = 0; k < 3; k++) {
+            SCIWaitForInterrupt(li[i], i % 2 ? 0 : 5000, 0, &e);   /* polls find what was triggered */
+            assert_int_equal(e, SCI_ERR_OK);
+        }
+        SCIWaitForInterrupt(li[i], 0, 0, &e);
+        assert_int_equal(e, SCI_ERR_TIMEOUT);
+    }
+    for (k = 0; k < 500 && loc_calls < 3 * (NLOC - 64); k++)
+        usleep(10000);
+    assert_int_equal(loc_calls, 3 * (NLOC - 64));            /* one call per trigger, none for the others */
+    usleep(50000);
+    assert_int_equal(loc_calls, 3 * (NLOC - 64));
+    for (i = 0; i < NLOC; i++) {
+        SCIDisconnectInterrupt(ri[i], 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+        SCIRemoveInterrupt(li[i], 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    parent_fini(sd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +569,8 @@ int main(void)
         cmocka_unit_test(test_wait_pingpong),
         cmocka_unit_test(test_callback_continue_cancel),
         cmocka_unit_test(test_connect_errors_and_drop),
+        cmocka_unit_test(test_many_shared_bits),
+        cmocka_unit_test(test_local_mixed_shared),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

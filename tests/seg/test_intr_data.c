@@ -1,6 +1,8 @@
 /*
  * Data interrupts across processes on simntb: payload content, too-big payloads, a small
- * receive buffer, queue overflow, callback delivery, CANCELLED on removal, bad input.
+ * receive buffer, flow control (a full receiver makes the trigger fail with TIMEOUT, never a silent
+ * drop; every payload of a long stream arrives in order), callback delivery, CANCELLED on removal,
+ * numbers of the whole namespace, bad input.
  */
 #include <errno.h>
 #include <poll.h>
@@ -24,9 +26,11 @@
 
 #include "seg_peer.h"
 
-#define DMAX 216          /* SEG_DATA_INTR_MAX */
+#define DMAX 208          /* SEG_DATA_INTR_MAX */
+#define CREDITS 16        /* SEG_DATA_INTR_CREDITS */
+#define STREAM 300
 #define NMSG 6
-static const unsigned int sizes[NMSG] = { 0, 1, 7, 100, 215, DMAX };
+static const unsigned int sizes[NMSG] = { 0, 1, 7, 100, DMAX - 1, DMAX };
 
 static uint8_t dpat(unsigned int k, unsigned int i)
 {
@@ -65,18 +69,28 @@ static int child_data_wait(int rfd, int wfd)
             CHK(buf[i] == dpat(k, i));
     }
     CHK(xsend(wfd, 1) == 0);
-    /* overflow: the sender floods, then rings `sync`; messages arrive in order */
+    /* a full receiver: the sender floods until a trigger fails, then rings `sync` */
     len = sizeof(buf);
-    SCIWaitForDataInterrupt(sync, buf, &len, 5000, 0, &e);
+    SCIWaitForDataInterrupt(sync, buf, &len, 10000, 0, &e);
     CHK_OK(e);
-    len = sizeof(buf);
-    SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e);
-    CHK(e == SCI_ERR_OVERFLOW);
-    for (k = 0; k < 16; k++) {           /* SEG_DATA_INTR_QLEN kept, the oldest first */
+    for (k = 0; k < CREDITS; k++) {      /* every payload the sender was told OK for, in order */
         len = sizeof(buf);
         SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e);
         CHK_OK(e);
         CHK(len == 4 && buf[0] == k);
+    }
+    len = sizeof(buf);
+    SCIWaitForDataInterrupt(d, buf, &len, 50, 0, &e);
+    CHK(e == SCI_ERR_TIMEOUT);
+    CHK(xsend(wfd, 2) == 0);
+    /* a long stream against a slower receiver: every payload, in order, none lost */
+    for (k = 0; k < STREAM; k++) {
+        len = sizeof(buf);
+        SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e);
+        CHK_OK(e);
+        CHK(len == 4 && buf[0] == (uint8_t)k && buf[1] == (uint8_t)(k >> 8));
+        if (k % 50 == 0)
+            usleep(20000);
     }
     len = sizeof(buf);
     SCIWaitForDataInterrupt(d, buf, &len, 50, 0, &e);
@@ -123,13 +137,23 @@ static void test_data_wait(void **state)
         assert_int_equal(e, SCI_ERR_OK);
     }
     assert_int_equal(precv(&p), 1);
-    for (k = 0; k < 16 + 3; k++) {
+    for (k = 0; k < CREDITS + 3; k++) {
         memset(buf, (int)k, 4);
         SCITriggerDataInterrupt(rd, buf, 4, 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
+        if (e != SCI_ERR_OK)
+            break;
     }
+    assert_int_equal(k, CREDITS);          /* the receiver's room, then an error the caller sees */
+    assert_int_equal(e, SCI_ERR_TIMEOUT);
     SCITriggerDataInterrupt(rsync, buf, 1, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(precv(&p), 2);
+    for (k = 0; k < STREAM; k++) {
+        buf[0] = (uint8_t)k;
+        buf[1] = (uint8_t)(k >> 8);
+        SCITriggerDataInterrupt(rd, buf, 4, 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);     /* waits for credits, never drops */
+    }
     assert_int_equal(xsend(p.wfd, 0), 0);
     assert_int_equal(peer_end(&p, 10000), 0);
     SCIDisconnectDataInterrupt(rd, 0, &e);
@@ -272,6 +296,26 @@ static void test_data_local(void **state)
     assert_int_equal(e, SCI_ERR_INTNO_USED);
     SCICreateDataInterrupt(sd, &dx, 0, &no, NULL, NULL, SCI_FLAG_COUNTING_INT, &e);
     assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    /* the namespace: 0..2^31-1, numbers in the thousands included */
+    {
+        static const unsigned int good[] = { 77, 4000, 65535, 0x7fffffffu };
+        sci_local_data_interrupt_t dn[4];
+        for (unsigned int k = 0; k < 4; k++) {
+            unsigned int x = good[k];
+            SCICreateDataInterrupt(sd, &dn[k], 0, &x, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+            assert_int_equal(e, SCI_ERR_OK);
+            assert_int_equal(x, good[k]);
+        }
+        no = 0x80000000u;
+        SCICreateDataInterrupt(sd, &dx, 0, &no, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
+        assert_int_equal(e, SCI_ERR_OUT_OF_RANGE);
+        for (unsigned int k = 0; k < 4; k++) {
+            SCIRemoveDataInterrupt(dn[k], 0, &e);
+            assert_int_equal(e, SCI_ERR_OK);
+        }
+        SCIGetLocalNodeId(0, &node, 0, &e);
+        no = 0;
+    }
     /* loopback through the own node */
     SCIConnectDataInterrupt(sd, &rd, node, 0, no, 1000, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
@@ -290,6 +334,29 @@ static void test_data_local(void **state)
     len = sizeof(buf);
     SCIWaitForDataInterrupt(d, buf, &len, 20, 0, &e);
     assert_int_equal(e, SCI_ERR_TIMEOUT);
+    /* loopback flow control: CREDITS payloads fit, the next one fails; consuming half returns credit */
+    for (unsigned int k = 0; k < CREDITS; k++) {
+        buf[0] = (uint8_t)k;
+        SCITriggerDataInterrupt(rd, buf, 1, 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+    }
+    SCITriggerDataInterrupt(rd, buf, 1, 0, &e);
+    assert_int_equal(e, SCI_ERR_TIMEOUT);
+    for (unsigned int k = 0; k < CREDITS / 2; k++) {
+        len = sizeof(buf);
+        SCIWaitForDataInterrupt(d, buf, &len, 1000, 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+        assert_int_equal(buf[0], k);
+    }
+    buf[0] = CREDITS;
+    SCITriggerDataInterrupt(rd, buf, 1, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    for (unsigned int k = CREDITS / 2; k <= CREDITS; k++) {
+        len = sizeof(buf);
+        SCIWaitForDataInterrupt(d, buf, &len, 1000, 0, &e);
+        assert_int_equal(e, SCI_ERR_OK);
+        assert_int_equal(buf[0], k);
+    }
     SCIDisconnectDataInterrupt(rd, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
 
