@@ -31,6 +31,16 @@ static uint32_t my_node(void)
     return e == SCI_ERR_OK ? n : 0;
 }
 
+/* The remote segment's state, read as the library writes it: under seg.lock. */
+static int state_of(sci_remote_segment_t rs)
+{
+    int st;
+    pthread_mutex_lock(&seg.lock);
+    st = rs->state;
+    pthread_mutex_unlock(&seg.lock);
+    return st;
+}
+
 static sci_error_t connect_retry(sci_desc_t sd, sci_remote_segment_t *rs, uint32_t node, uint32_t id,
                                  sci_cb_remote_segment_t cb, void *arg, unsigned int flags)
 {
@@ -186,7 +196,7 @@ static void test_connect_map_data(void **state)
     assert_int_equal(SCIGetRemoteSegmentSize(rs), SEGSZ);
     assert_int_equal(SCIGetRemoteSegmentId(rs), 100);
     assert_int_equal(SCIGetRemoteSegmentNodeId(rs), onode);
-    assert_int_equal(rs->state, RSEG_OPERATIONAL);
+    assert_int_equal(state_of(rs), RSEG_OPERATIONAL);
     /* the connect edge is reported as SCI_CB_CONNECT */
     assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, 1000, 0, &e), SCI_CB_CONNECT);
     assert_int_equal(e, SCI_ERR_OK);
@@ -290,7 +300,7 @@ static void test_connect_errors(void **state)
     ERR(SCI_ERR_NO_SUCH_SEGMENT, SCIConnectSegment(sd, &rs2, onode, 101, 0, NULL, NULL, 2000, 0, &e_));
     assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &e, 1000, 0, &e), SCI_CB_CONNECT);
     ERR(SCI_ERR_TIMEOUT, SCIWaitForRemoteSegmentEvent(rs, &e, 50, 0, &e_));
-    assert_int_equal(rs->state, RSEG_OPERATIONAL);
+    assert_int_equal(state_of(rs), RSEG_OPERATIONAL);
     OK(SCIDisconnectSegment(rs, 0, &e_));
     assert_int_equal(owner_cmd(&o, CMD_GO), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
     assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
@@ -320,7 +330,7 @@ static void test_unavailable_notify(void **state)
     assert_int_equal(owner_cmd(&o, CMD_NOTIFY), 0);
     assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, T_MS, 0, &e), SCI_CB_DISCONNECT);
     assert_int_equal(e, SCI_ERR_OK);
-    assert_int_equal(rs->state, RSEG_DISCONNECTING_OPERATIONAL);
+    assert_int_equal(state_of(rs), RSEG_DISCONNECTING_OPERATIONAL);
     /* notify only: the map still reaches the owner's memory until we leave */
     assert_int_equal(p[5], (uint8_t)(5 * 13 + 1));
     /* as in Dolphin's library the owner removes while we are connected (and here still mapped):
@@ -366,7 +376,7 @@ static void test_unavailable_force(void **state)
     assert_int_equal(owner_cmd(&o, CMD_FORCE), 0);
     assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, 1000, 0, &e), SCI_CB_CONNECT);
     assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, T_MS, 0, &e), SCI_CB_DISCONNECT);
-    assert_int_equal(rs->state, RSEG_DISCONNECTING_OPERATIONAL);
+    assert_int_equal(state_of(rs), RSEG_DISCONNECTING_OPERATIONAL);
     /* the map no longer reaches the owner's memory: these writes must not land there */
     for (int i = SEGSZ / 2; i < SEGSZ; i++)
         p[i] = 0;
