@@ -350,17 +350,21 @@ out_free:
     return ret;
 }
 
-int osci_conf_parse(const char *path, const char *text, size_t len, struct osci_adapter_conf *out,
-                    unsigned int max, unsigned int *count_p, char *err, size_t errlen)
+/* Parses the whole text; copies the adapters into `out` (when `count_p`) and the interchip lines into
+ * `ic_out` (when `ic_count_p`), refusing more than the caller has room for. */
+static int conf_parse_into(const char *path, const char *text, size_t len, struct osci_adapter_conf *out,
+                           unsigned int max, unsigned int *count_p, struct osci_interchip_conf *ic_out,
+                           unsigned int ic_max, unsigned int *ic_count_p, char *err, size_t errlen)
 {
     struct osci_adapter_conf *tmp;
     struct osci_interchip_conf *ic;
-    unsigned int n, n_ic;
+    const char *where = path ? path : "(config)";
+    unsigned int n = 0, n_ic = 0;
     int ret;
 
     if (err && errlen)
         err[0] = '\0';
-    if (!text || !count_p || (!out && max))
+    if (!text || (count_p && !out && max) || (ic_count_p && !ic_out && ic_max))
         return -EINVAL;
     tmp = calloc(OSCI_MAX_ADAPTERS, sizeof(*tmp));
     ic = calloc(OSCI_IC_MAX, sizeof(*ic));
@@ -370,52 +374,46 @@ int osci_conf_parse(const char *path, const char *text, size_t len, struct osci_
     }
     if ((ret = conf_parse_all(path, text, len, tmp, &n, ic, &n_ic, err, errlen)) < 0)
         goto out_free;
-    if (n > max) {
+    ret = -EINVAL;
+    if (count_p && n > max) {
         if (err && errlen)
-            snprintf(err, errlen, "%s:0: %u adapters configured, room for %u", path ? path : "(config)", n, max);
-        ret = -EINVAL;
+            snprintf(err, errlen, "%s:0: %u adapters configured, room for %u", where, n, max);
         goto out_free;
     }
-    memcpy(out, tmp, n * sizeof(*tmp));
-    *count_p = n;
+    if (ic_count_p && n_ic > ic_max) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s:0: %u interchip lines, room for %u", where, n_ic, ic_max);
+        goto out_free;
+    }
+    if (count_p) {
+        memcpy(out, tmp, n * sizeof(*tmp));
+        *count_p = n;
+    }
+    if (ic_count_p) {
+        memcpy(ic_out, ic, n_ic * sizeof(*ic));
+        *ic_count_p = n_ic;
+    }
+    ret = 0;
 out_free:
     free(ic);
     free(tmp);
     return ret;
 }
 
+int osci_conf_parse(const char *path, const char *text, size_t len, struct osci_adapter_conf *out,
+                    unsigned int max, unsigned int *count_p, char *err, size_t errlen)
+{
+    if (!count_p)
+        return -EINVAL;
+    return conf_parse_into(path, text, len, out, max, count_p, NULL, 0, NULL, err, errlen);
+}
+
 int osci_conf_parse_interchip(const char *path, const char *text, size_t len, struct osci_interchip_conf *out,
                               unsigned int max, unsigned int *count_p, char *err, size_t errlen)
 {
-    struct osci_adapter_conf *tmp;
-    struct osci_interchip_conf *ic;
-    unsigned int n, n_ic;
-    int ret;
-
-    if (err && errlen)
-        err[0] = '\0';
-    if (!text || !count_p || (!out && max))
+    if (!count_p)
         return -EINVAL;
-    tmp = calloc(OSCI_MAX_ADAPTERS, sizeof(*tmp));
-    ic = calloc(OSCI_IC_MAX, sizeof(*ic));
-    if (!tmp || !ic) {
-        ret = -ENOMEM;
-        goto out_free;
-    }
-    if ((ret = conf_parse_all(path, text, len, tmp, &n, ic, &n_ic, err, errlen)) < 0)
-        goto out_free;
-    if (n_ic > max) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s:0: %u interchip lines, room for %u", path ? path : "(config)", n_ic, max);
-        ret = -EINVAL;
-        goto out_free;
-    }
-    memcpy(out, ic, n_ic * sizeof(*ic));
-    *count_p = n_ic;
-out_free:
-    free(ic);
-    free(tmp);
-    return ret;
+    return conf_parse_into(path, text, len, NULL, 0, NULL, out, max, count_p, err, errlen);
 }
 
 const char *osci_conf_opt(const struct osci_adapter_conf *conf, const char *key)
