@@ -502,13 +502,7 @@ int seg__bcast_disconnect(struct sci_remote_segment *rs)
     if (rs->n_maps)
         return -EBUSY;
     rs_unlink(rs);
-    rs->removed = true;
-    seg__defer_purge(rs);
-    seg__cb_quiesce(rs);
-    pthread_cond_broadcast(&seg.cond);
-    while (rs->waiters)
-        seg__cond_wait(0);
-    rs->sd->n_objs--;
+    seg__rseg_retire(rs);
     rs_free(rs);
     return 0;
 }

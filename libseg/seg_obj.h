@@ -194,6 +194,8 @@ void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node, bool keep_connect
 void seg__rseg_free_all(void);
 bool seg__rseg_valid(sci_remote_segment_t rs);
 void seg__rseg_post(struct sci_remote_segment *rs, sci_segment_cb_reason_t reason);
+/* Ends a remote segment handle's life (lock held): no deferred call or waiter is left on it. */
+void seg__rseg_retire(struct sci_remote_segment *rs);
 
 /* seg_map.c */
 void seg__map_free_all(void);

@@ -530,6 +530,17 @@ static int rseg_enter(sci_remote_segment_t rs, unsigned int flags)
     return flags ? -SEG_EFLAG : 0;
 }
 
+void seg__rseg_retire(struct sci_remote_segment *rs)
+{
+    rs->removed = true;
+    seg__defer_purge(rs);
+    seg__cb_quiesce(rs);
+    pthread_cond_broadcast(&seg.cond);
+    while (rs->waiters)
+        seg__cond_wait(0);
+    rs->sd->n_objs--;
+}
+
 SISCI_API_EXPORT void SCIDisconnectSegment(sci_remote_segment_t rs, unsigned int flags, sci_error_t *error)
 {
     int rc;
@@ -550,13 +561,7 @@ SISCI_API_EXPORT void SCIDisconnectSegment(sci_remote_segment_t rs, unsigned int
     osci_log(OSCI_LOG_DEBUG, "rseg", "node %u segment %u: %s --disconnect--> [*]", rs->node, rs->seg_id,
              rseg_state_str(rs->state));
     unlink_rseg(rs);
-    rs->removed = true;
-    seg__defer_purge(rs);
-    seg__cb_quiesce(rs);
-    pthread_cond_broadcast(&seg.cond);
-    while (rs->waiters)
-        seg__cond_wait(0);
-    rs->sd->n_objs--;
+    seg__rseg_retire(rs);
     rseg_destroy(rs);
     seg__info_publish();
 out:
