@@ -22,7 +22,10 @@
  *      and checks each payload;
  *   4. the client leaves (SCISetSegmentUnavailable, SCIRemoveSegment): the server's local segment
  *      reports CB_DISCONNECT with the client's node id; a write through the broadcast map still works
- *      (only the own copy is left); both close down in Dolphin's order.
+ *      (only the own copy is left);
+ *   5. the client joins again with a new local segment (its broadcast remote segment stays connected):
+ *      CB_CONNECT on both sides, and one more round as in 2 reaches the new copy;
+ *   6. both close down in Dolphin's order; the server sees the client's second leave (CB_DISCONNECT).
  * Sync points between the hosts are files PREFIX.<name>.<role> (the lab's shared directory), never the
  * layer under test. Prints a transcript and "bcast-rdma <role>: N passed, N failed"; exit 0 only when
  * nothing failed.
@@ -293,12 +296,9 @@ struct rm {
     bool ls_gone;
 };
 
-static void rm_join(struct rm *rm)
+/* The member's side: the local broadcast segment, mapped and available (the node joins the group). */
+static void member_up(struct rm *rm)
 {
-    uint64_t t0;
-    unsigned int attempts = 0;
-    bool rdma = card_type() == CARD_RDMA;
-    volatile void *p;
     sci_error_t err;
 
     SCICreateSegment(sd, &rm->ls, GROUP_ID, GROUP_SIZE, NULL, NULL, SCI_FLAG_BROADCAST, &err);
@@ -313,6 +313,35 @@ static void rm_join(struct rm *rm)
     SCISetSegmentAvailable(rm->ls, 0, 0, &err);
     if (!check_err(err, SCI_ERR_OK, "SCISetSegmentAvailable"))
         die("broadcast segment not available");
+    rm->ls_gone = false;
+}
+
+/* Leaves the group as Dolphin's closeout does: sequence, local map, local segment. */
+static void member_leave(struct rm *rm)
+{
+    sci_error_t err;
+
+    SCIRemoveSequence(rm->seq, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCIRemoveSequence");
+    rm->seq = NULL;
+    SCIUnmapSegment(rm->lmap, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCIUnmapSegment (local map)");
+    SCISetSegmentUnavailable(rm->ls, 0, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCISetSegmentUnavailable (leaving the group)");
+    SCIRemoveSegment(rm->ls, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCIRemoveSegment (local broadcast segment)");
+    rm->ls_gone = true;
+}
+
+static void rm_join(struct rm *rm)
+{
+    uint64_t t0;
+    unsigned int attempts = 0;
+    bool rdma = card_type() == CARD_RDMA;
+    volatile void *p;
+    sci_error_t err;
+
+    member_up(rm);
     sig("joined", "ok\n");
 
     t0 = now_ms();
@@ -425,22 +454,11 @@ static void rm_close(struct rm *rm)
 {
     sci_error_t err;
 
-    SCIRemoveSequence(rm->seq, 0, &err);
-    check_err(err, SCI_ERR_OK, "SCIRemoveSequence");
-    if (!rm->ls_gone) {
-        SCIUnmapSegment(rm->lmap, 0, &err);
-        check_err(err, SCI_ERR_OK, "SCIUnmapSegment (local map)");
-        SCISetSegmentUnavailable(rm->ls, 0, 0, &err);
-        check_err(err, SCI_ERR_OK, "SCISetSegmentUnavailable");
-        SCIRemoveSegment(rm->ls, 0, &err);
-        check_err(err, SCI_ERR_OK, "SCIRemoveSegment (local broadcast segment)");
-        rm->ls_gone = true;
-    }
-    if (rm->rmap) {
-        SCIUnmapSegment(rm->rmap, 0, &err);
-        check_err(err, SCI_ERR_OK, "SCIUnmapSegment (broadcast map)");
-        rm->rmap = NULL;
-    }
+    if (!rm->ls_gone)
+        member_leave(rm);
+    SCIUnmapSegment(rm->rmap, 0, &err);
+    check_err(err, SCI_ERR_OK, "SCIUnmapSegment (broadcast map)");
+    rm->rmap = NULL;
     SCIDisconnectSegment(rm->rs, 0, &err);
     check_err(err, SCI_ERR_OK, "SCIDisconnectSegment (broadcast remote segment)");
 }
@@ -588,7 +606,7 @@ static int run(void)
     else
         intr_client();
 
-    /* 4: the client leaves; the server sees it go */
+    /* 4: the client leaves; the server sees it go and writes on alone */
     if (server) {
         uint64_t v = slot_val(self_node, rounds, 0);
 
@@ -598,26 +616,37 @@ static int run(void)
         check(err == SCI_ERR_OK && *(const volatile uint64_t *)(rm.mem + slot_off(true, 0)) == v,
               "SCIMemCpy(ERROR_CHECK) through the broadcast map after the client left: %s, own copy updated",
               SCIGetErrorString(err));
+        sig("left-seen", "ok\n");
+    } else {
+        member_leave(&rm);
+        sig("left", "ok\n");
+        wait_sig("left-seen", NULL, 0);
+    }
+
+    /* 5: the client joins again with a new segment (its broadcast remote segment stayed connected): the
+     * server sees it come back, and one more round reaches the new copy (on rdma a new, zeroed memory) */
+    if (server) {
+        member_event(rm.ls, SCI_CB_CONNECT, "the client's rejoin on the local broadcast segment");
+    } else {
+        member_up(&rm);
+        SCICreateMapSequence(rm.rmap, &rm.seq, 0, &err);
+        if (!check_err(err, SCI_ERR_OK, "SCICreateMapSequence (rejoined)"))
+            die("no sequence");
+        member_event(rm.ls, SCI_CB_CONNECT, "the server, already a member, on the rejoined local segment");
+    }
+    sig("rejoined", "ok\n");
+    wait_sig("rejoined", NULL, 0);
+    rm_round(&rm, rounds);
+
+    /* 6: the client leaves for good; Dolphin's closeout on both sides */
+    if (server) {
+        member_event(rm.ls, SCI_CB_DISCONNECT, "the client's second leave on the local broadcast segment");
+        wait_sig("closed", NULL, 0);
         rm_close(&rm);
-        sig("closed", "ok\n");
         wait_sig("finished", NULL, 0);
     } else {
-        SCIRemoveSequence(rm.seq, 0, &err);
-        check_err(err, SCI_ERR_OK, "SCIRemoveSequence");
-        rm.seq = NULL;
-        SCIUnmapSegment(rm.lmap, 0, &err);
-        check_err(err, SCI_ERR_OK, "SCIUnmapSegment (local map)");
-        SCISetSegmentUnavailable(rm.ls, 0, 0, &err);
-        check_err(err, SCI_ERR_OK, "SCISetSegmentUnavailable (leaving the group)");
-        SCIRemoveSegment(rm.ls, 0, &err);
-        check_err(err, SCI_ERR_OK, "SCIRemoveSegment (local broadcast segment)");
-        rm.ls_gone = true;
-        sig("left", "ok\n");
-        wait_sig("closed", NULL, 0);
-        SCIUnmapSegment(rm.rmap, 0, &err);
-        check_err(err, SCI_ERR_OK, "SCIUnmapSegment (broadcast map)");
-        SCIDisconnectSegment(rm.rs, 0, &err);
-        check_err(err, SCI_ERR_OK, "SCIDisconnectSegment (broadcast remote segment)");
+        rm_close(&rm);
+        sig("closed", "ok\n");
     }
     SCIClose(sd, 0, &err);
     check_err(err, SCI_ERR_OK, "SCIClose (nothing left open)");
