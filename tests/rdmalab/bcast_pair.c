@@ -42,6 +42,9 @@
 
 #include "sisci_api.h"
 
+#define LAB_NAME "bcast-rdma"
+#include "lab_report.h"
+
 #define GROUP_ID      7u                /* the broadcast group (segment id) */
 #define GROUP_SIZE    (64u * 1024u)
 #define SLOT_AREA     (16u * 1024u)     /* bytes of slots per rank: rank 0 (server) first */
@@ -53,49 +56,15 @@
 #define CARD_RDMA     0x5103u           /* SCI_Q_ADAPTER_CARD_TYPE of an rdma adapter */
 #define SYNC_MS       120000u           /* TCG guests are slow: generous, never a timing assertion */
 
-static const char *role = "?", *peer_role, *sync_prefix;
 static bool server;
 static unsigned int peer_node, self_node, values = 200, rounds = 2;
-static unsigned int n_pass, n_fail;
 static sci_desc_t sd;
 
-/* ---------------------------------------------------------------- transcript */
+/* ---------------------------------------------------------------- checks (lab_report.h) */
 
-static uint64_t now_ms(void)
+static void lab_on_die(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t t_start;
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    printf("[%6.2f] bcast-rdma %s: ", (double)(now_ms() - t_start) / 1000.0, role);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
-
-static bool check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool check(bool ok, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    say("%s: %s", ok ? "PASS" : "FAIL", buf);
-    if (ok)
-        n_pass++;
-    else
-        n_fail++;
-    return ok;
+    /* nothing held that exit() does not end */
 }
 
 static bool check_err(sci_error_t err, sci_error_t want, const char *what)
@@ -104,78 +73,6 @@ static bool check_err(sci_error_t err, sci_error_t want, const char *what)
         return check(true, "%s: %s", what, SCIGetErrorString(err));
     return check(false, "%s: %s (%#x), expected %s", what, SCIGetErrorString(err), (unsigned int)err,
                  SCIGetErrorString(want));
-}
-
-static void summary(void)
-{
-    say("%u passed, %u failed", n_pass, n_fail);
-    printf("bcast-rdma %s: %u passed, %u failed\n", role, n_pass, n_fail);
-    fflush(stdout);
-}
-
-/* ---------------------------------------------------------------- sync through files */
-
-static void sig(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sig(const char *name, const char *fmt, ...)
-{
-    char path[512], tmp[530];
-    va_list ap;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s.%s.%s", sync_prefix, name, role);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "w");
-    if (!f) {
-        say("cannot create sync file %s: %s", tmp, strerror(errno));
-        exit(2);
-    }
-    va_start(ap, fmt);
-    vfprintf(f, fmt, ap);
-    va_end(ap);
-    if (fclose(f) != 0 || rename(tmp, path) < 0) {
-        say("cannot write sync file %s: %s", path, strerror(errno));
-        exit(2);
-    }
-}
-
-/* Fatal: tell the peer, print the counts, exit. */
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    check(false, "%s (cannot go on)", buf);
-    if (sync_prefix)
-        sig("abort", "%s\n", buf);
-    summary();
-    exit(1);
-}
-
-/* Waits for the peer's PREFIX.name.<peer>; its first line goes to out. Dies on timeout or abort. */
-static void wait_sig(const char *name, char *out, size_t outlen)
-{
-    char path[512], apath[512];
-    uint64_t deadline = now_ms() + SYNC_MS;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s.%s.%s", sync_prefix, name, peer_role);
-    snprintf(apath, sizeof(apath), "%s.abort.%s", sync_prefix, peer_role);
-    while (!(f = fopen(path, "r"))) {
-        if (access(apath, F_OK) == 0)
-            die("the %s gave up before '%s'", peer_role, name);
-        if (now_ms() >= deadline)
-            die("no '%s' from the %s within %u ms", name, peer_role, SYNC_MS);
-        usleep(20000);
-    }
-    if (out && outlen) {
-        if (!fgets(out, (int)outlen, f))
-            out[0] = 0;
-        out[strcspn(out, "\n")] = 0;
-    }
-    fclose(f);
 }
 
 /* ---------------------------------------------------------------- data */
@@ -386,7 +283,7 @@ static void rm_join(struct rm *rm)
     if (!check_err(err, SCI_ERR_OK, "SCICreateMapSequence"))
         die("no sequence");
     sig("mapped", "ok\n");
-    wait_sig("mapped", NULL, 0);
+    wait_sig("mapped", SYNC_MS, NULL, 0);
 }
 
 /* 2: one round of writes and checks. */
@@ -427,7 +324,7 @@ static void rm_round(struct rm *rm, unsigned int r)
         say("round %u: slot %ld holds %#llx, expected %#llx", r, first,
             (unsigned long long)*(const volatile uint64_t *)(rm->mem + slot_off(server, (unsigned int)first)),
             (unsigned long long)slot_val(self_node, r, (unsigned int)first));
-    wait_sig(name, msg, sizeof(msg));
+    wait_sig(name, SYNC_MS, msg, sizeof(msg));
     bad = count_bad(rm->mem, !server, peer_node, r, &first);
     if (!check(!bad, "round %u: the %s's %u values (node %u) in the own copy (local map): %u differ", r, peer_role,
                values, peer_node, bad))
@@ -446,7 +343,7 @@ static void rm_round(struct rm *rm, unsigned int r)
     free(back);
     snprintf(name, sizeof(name), "checked-%u", r);
     sig(name, "ok\n");
-    wait_sig(name, NULL, 0);     /* the next round overwrites what the peer checks */
+    wait_sig(name, SYNC_MS, NULL, 0);     /* the next round overwrites what the peer checks */
 }
 
 /* Dolphin's closeout order: sequence, local map, local segment (unless gone), remote map, remote segment. */
@@ -512,7 +409,7 @@ static void intr_server(void)
     check(n_got == PAYLOADS && n_good == PAYLOADS, "data interrupt %u: %u of %u payloads received, %u of %u bytes "
           "in order and intact", DINTNO, n_got, PAYLOADS, n_good, PAYLOAD_LEN);
     sig("intr-counted", "%u %u\n", count, n_good);
-    wait_sig("intr-done", NULL, 0);
+    wait_sig("intr-done", SYNC_MS, NULL, 0);
     SCIRemoveDataInterrupt(ldi, 0, &err);
     check_err(err, SCI_ERR_OK, "SCIRemoveDataInterrupt");
     SCIRemoveInterrupt(li, 0, &err);
@@ -580,7 +477,7 @@ static void intr_client(void)
     }
     check(sent == PAYLOADS, "SCITriggerDataInterrupt %u of %u payloads of %u bytes, %llu ms, %u retries on TIMEOUT "
           "(no credit yet)", sent, PAYLOADS, PAYLOAD_LEN, (unsigned long long)(now_ms() - t0), retries);
-    wait_sig("intr-counted", msg, sizeof(msg));
+    wait_sig("intr-counted", SYNC_MS, msg, sizeof(msg));
     say("server counted (triggers, good payloads): %s", msg);
     SCIDisconnectDataInterrupt(rdi, 0, &err);
     check_err(err, SCI_ERR_OK, "SCIDisconnectDataInterrupt");
@@ -611,7 +508,7 @@ static int run(void)
         uint64_t v = slot_val(self_node, rounds, 0);
 
         member_event(rm.ls, SCI_CB_DISCONNECT, "the client's leave on the local broadcast segment");
-        wait_sig("left", NULL, 0);
+        wait_sig("left", SYNC_MS, NULL, 0);
         SCIMemCpy(rm.seq, &v, rm.rmap, slot_off(true, 0), sizeof(v), SCI_FLAG_ERROR_CHECK, &err);
         check(err == SCI_ERR_OK && *(const volatile uint64_t *)(rm.mem + slot_off(true, 0)) == v,
               "SCIMemCpy(ERROR_CHECK) through the broadcast map after the client left: %s, own copy updated",
@@ -620,7 +517,7 @@ static int run(void)
     } else {
         member_leave(&rm);
         sig("left", "ok\n");
-        wait_sig("left-seen", NULL, 0);
+        wait_sig("left-seen", SYNC_MS, NULL, 0);
     }
 
     /* 5: the client joins again with a new segment (its broadcast remote segment stayed connected): the
@@ -635,15 +532,15 @@ static int run(void)
         member_event(rm.ls, SCI_CB_CONNECT, "the server, already a member, on the rejoined local segment");
     }
     sig("rejoined", "ok\n");
-    wait_sig("rejoined", NULL, 0);
+    wait_sig("rejoined", SYNC_MS, NULL, 0);
     rm_round(&rm, rounds);
 
     /* 6: the client leaves for good; Dolphin's closeout on both sides */
     if (server) {
         member_event(rm.ls, SCI_CB_DISCONNECT, "the client's second leave on the local broadcast segment");
-        wait_sig("closed", NULL, 0);
+        wait_sig("closed", SYNC_MS, NULL, 0);
         rm_close(&rm);
-        wait_sig("finished", NULL, 0);
+        wait_sig("finished", SYNC_MS, NULL, 0);
     } else {
         rm_close(&rm);
         sig("closed", "ok\n");

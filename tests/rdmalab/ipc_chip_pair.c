@@ -35,6 +35,9 @@
 #include "nvsciipc.h"
 #include "sisci_api.h"
 
+#define LAB_NAME "ipc-chip-rdma"
+#include "lab_report.h"
+
 #define MAX_CH 4
 #define MAGIC_DATA 0x4154414443504952ull   /* "RIPCDATA" */
 #define MAGIC_SUM 0x4d55534443504952ull    /* "RIPCDSUM" */
@@ -49,48 +52,11 @@ struct channel {
     bool open;
 };
 
-static const char *role = "?", *peer_role = "?", *sync_prefix;
 static bool server, sci_ref;
 static struct channel ch[MAX_CH];
-static unsigned int n_ch, n_pass, n_fail, timeout_ms = 20000, want_card;
-static uint64_t t_start;
+static unsigned int n_ch, timeout_ms = 20000, want_card;
 
-/* ---------------------------------------------------------------- transcript */
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    printf("[%6.2f] ipc-chip-rdma %s: ", (double)(now_ms() - t_start) / 1000.0, role);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
-
-static bool check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool check(bool ok, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    say("%s: %s", ok ? "PASS" : "FAIL", buf);
-    if (ok)
-        n_pass++;
-    else
-        n_fail++;
-    return ok;
-}
+/* ---------------------------------------------------------------- checks (lab_report.h) */
 
 static bool check_err(NvSciError err, const char *what)
 {
@@ -99,49 +65,15 @@ static bool check_err(NvSciError err, const char *what)
     return check(false, "%s: NvSciError %#x", what, (unsigned int)err);
 }
 
-static void summary(void)
+/* Before a fatal exit: close what is open. */
+static void lab_on_die(void)
 {
-    say("%u passed, %u failed", n_pass, n_fail);
-    printf("ipc-chip-rdma %s: %u passed, %u failed\n", role, n_pass, n_fail);
-    fflush(stdout);
-}
-
-static bool peer_aborted(void)
-{
-    char path[512];
-    if (!sync_prefix)
-        return false;
-    snprintf(path, sizeof(path), "%s.abort.%s", sync_prefix, peer_role);
-    return access(path, F_OK) == 0;
-}
-
-/* Fatal: tell the peer, close what is open, print the counts, exit 1. */
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    check(false, "%s (cannot go on)", buf);
-    if (sync_prefix) {
-        char path[512];
-        FILE *f;
-        snprintf(path, sizeof(path), "%s.abort.%s", sync_prefix, role);
-        if ((f = fopen(path, "w"))) {
-            fprintf(f, "%s\n", buf);
-            fclose(f);
-        }
-    }
     for (unsigned int i = 0; i < n_ch; i++)
         if (ch[i].open)
             NvSciIpcCloseEndpointSafe(ch[i].h, false);
     NvSciIpcDeinit();
     if (sci_ref)
         SCITerminate();
-    summary();
-    exit(1);
 }
 
 /* ---------------------------------------------------------------- frames */
@@ -210,13 +142,6 @@ static int parse_sum(const uint64_t *w, size_t fsize, struct tally *t)
         return 0;
     *t = (struct tally){ w[1], w[2], w[3], w[4], w[5], w[6] };
     return 1;
-}
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /* Durations (us) of the successful write or read calls of one stream. */

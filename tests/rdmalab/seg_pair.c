@@ -42,6 +42,9 @@
 
 #include "sisci_api.h"
 
+#define LAB_NAME "seg-rdma"
+#include "lab_report.h"
+
 #define SEG_ID        0x5e90u           /* the server's segment */
 #define CSEG_ID       0x5e91u           /* the client's local DMA segment */
 #define SEG_SIZE      (256u * 1024u)
@@ -59,57 +62,16 @@
 #define OFF_CUT       (192u * 1024u)    /* DMA after the cut, seed 5 (checked by reading back) */
 #define GRACE_MARGIN_MS 3000u           /* OSCI_GRACE_MS >= CUT_MS + this: the cut must not lose the segment */
 
-static const char *role = "?", *sync_prefix, *marker, *cut_cmd, *heal_cmd;
-static const char *peer_role;
+static const char *marker, *cut_cmd, *heal_cmd;
 static bool server, cut_mode;
 static unsigned int peer_node, self_node, iters = 20, grace_ms = 1000;
-static unsigned int n_pass, n_fail;
 static sci_desc_t sd;
 
-/* ---------------------------------------------------------------- transcript */
+/* ---------------------------------------------------------------- checks (lab_report.h) */
 
-static uint64_t now_ms(void)
+static void lab_on_die(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static uint64_t t_start;
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    printf("[%6.2f] seg-rdma %s: ", (double)(now_ms() - t_start) / 1000.0, role);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
-
-static bool check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool check(bool ok, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    say("%s: %s", ok ? "PASS" : "FAIL", buf);
-    if (ok)
-        n_pass++;
-    else
-        n_fail++;
-    return ok;
+    /* nothing held that exit() does not end */
 }
 
 static bool check_err(sci_error_t err, sci_error_t want, const char *what)
@@ -118,13 +80,6 @@ static bool check_err(sci_error_t err, sci_error_t want, const char *what)
         return check(true, "%s: %s", what, SCIGetErrorString(err));
     return check(false, "%s: %s (%#x), expected %s", what, SCIGetErrorString(err), (unsigned int)err,
                  SCIGetErrorString(want));
-}
-
-static void summary(void)
-{
-    say("%u passed, %u failed", n_pass, n_fail);
-    printf("seg-rdma %s: %u passed, %u failed\n", role, n_pass, n_fail);
-    fflush(stdout);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -149,71 +104,6 @@ static void print_rtts(const char *what, uint64_t *us, unsigned int n)
     say("%s: min %.2f ms, median %.2f ms, max %.2f ms; each:%s", what, (double)sorted[0] / 1000.0,
         (double)sorted[n / 2] / 1000.0, (double)sorted[n - 1] / 1000.0, line);
     free(sorted);
-}
-
-/* ---------------------------------------------------------------- sync through files */
-
-static void sig(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sig(const char *name, const char *fmt, ...)
-{
-    char path[512], tmp[530];
-    va_list ap;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s.%s.%s", sync_prefix, name, role);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "w");
-    if (!f) {
-        say("cannot create sync file %s: %s", tmp, strerror(errno));
-        exit(2);
-    }
-    va_start(ap, fmt);
-    vfprintf(f, fmt, ap);
-    va_end(ap);
-    if (fclose(f) != 0 || rename(tmp, path) < 0) {
-        say("cannot write sync file %s: %s", path, strerror(errno));
-        exit(2);
-    }
-}
-
-/* Fatal: tell the peer, print the counts, exit. */
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    check(false, "%s (cannot go on)", buf);
-    if (sync_prefix)
-        sig("abort", "%s\n", buf);
-    summary();
-    exit(1);
-}
-
-/* Waits for the peer's PREFIX.name.<peer>; its first line goes to out. Dies on timeout or abort. */
-static void wait_sig(const char *name, unsigned int timeout_ms, char *out, size_t outlen)
-{
-    char path[512], apath[512];
-    uint64_t deadline = now_ms() + timeout_ms;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s.%s.%s", sync_prefix, name, peer_role);
-    snprintf(apath, sizeof(apath), "%s.abort.%s", sync_prefix, peer_role);
-    while (!(f = fopen(path, "r"))) {
-        if (access(apath, F_OK) == 0)
-            die("the %s gave up before '%s'", peer_role, name);
-        if (now_ms() >= deadline)
-            die("no '%s' from the %s within %u ms", name, peer_role, timeout_ms);
-        usleep(20000);
-    }
-    if (out && outlen) {
-        if (!fgets(out, (int)outlen, f))
-            out[0] = 0;
-        out[strcspn(out, "\n")] = 0;
-    }
-    fclose(f);
 }
 
 /* ---------------------------------------------------------------- data */

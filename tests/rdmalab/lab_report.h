@@ -1,0 +1,151 @@
+/*
+ * Transcript, checks and file sync shared by the two-host lab programs (tests/rdmalab). A program
+ * defines LAB_NAME (its transcript prefix, e.g. "seg-rdma") and lab_on_die() (what it closes before a
+ * fatal exit) and sets role, peer_role, sync_prefix and t_start in main. Sync points are files
+ * PREFIX.<name>.<role> in the lab's shared directory; PREFIX.abort.<role> tells the peer we gave up.
+ */
+#ifndef LAB_REPORT_H
+#define LAB_REPORT_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LAB_UNUSED __attribute__((unused))
+
+static const char *role = "?", *peer_role = "?", *sync_prefix;
+static unsigned int n_pass, n_fail;
+static uint64_t t_start;
+
+static void lab_on_die(void);
+
+static LAB_UNUSED uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static LAB_UNUSED uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    printf("[%6.2f] " LAB_NAME " %s: ", (double)(now_ms() - t_start) / 1000.0, role);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
+static bool check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool check(bool ok, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    say("%s: %s", ok ? "PASS" : "FAIL", buf);
+    if (ok)
+        n_pass++;
+    else
+        n_fail++;
+    return ok;
+}
+
+static void summary(void)
+{
+    say("%u passed, %u failed", n_pass, n_fail);
+    printf(LAB_NAME " %s: %u passed, %u failed\n", role, n_pass, n_fail);
+    fflush(stdout);
+}
+
+/* Publishes PREFIX.name.<role> with one formatted line, atomically (write, then rename). */
+static void sig(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sig(const char *name, const char *fmt, ...)
+{
+    char path[512], tmp[530];
+    va_list ap;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s.%s.%s", sync_prefix, name, role);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (!f) {
+        say("cannot create sync file %s: %s", tmp, strerror(errno));
+        exit(2);
+    }
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    if (fclose(f) != 0 || rename(tmp, path) < 0) {
+        say("cannot write sync file %s: %s", path, strerror(errno));
+        exit(2);
+    }
+}
+
+/* Fatal: tell the peer, close what the program holds, print the counts, exit 1. */
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    check(false, "%s (cannot go on)", buf);
+    if (sync_prefix)
+        sig("abort", "%s\n", buf);
+    lab_on_die();
+    summary();
+    exit(1);
+}
+
+/* Whether the peer gave up (PREFIX.abort.<peer>). */
+static LAB_UNUSED bool peer_aborted(void)
+{
+    char path[512];
+    if (!sync_prefix)
+        return false;
+    snprintf(path, sizeof(path), "%s.abort.%s", sync_prefix, peer_role);
+    return access(path, F_OK) == 0;
+}
+
+/* Waits for the peer's PREFIX.name.<peer>; its first line goes to out. Dies on timeout or abort. */
+static LAB_UNUSED void wait_sig(const char *name, unsigned int timeout_ms, char *out, size_t outlen)
+{
+    char path[512];
+    uint64_t deadline = now_ms() + timeout_ms;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s.%s.%s", sync_prefix, name, peer_role);
+    while (!(f = fopen(path, "r"))) {
+        if (peer_aborted())
+            die("the %s gave up before '%s'", peer_role, name);
+        if (now_ms() >= deadline)
+            die("no '%s' from the %s within %u ms", name, peer_role, timeout_ms);
+        usleep(20000);
+    }
+    if (out && outlen) {
+        if (!fgets(out, (int)outlen, f))
+            out[0] = 0;
+        out[strcspn(out, "\n")] = 0;
+    }
+    fclose(f);
+}
+
+#endif
