@@ -181,7 +181,6 @@ out:
 
 #undef STEP
 
-/* One run: `first` (0 writer, 1 reader) opens first, the other after it opened. Fills the two reports. */
 struct compat_run_stats {
     unsigned runs;
     uint64_t frames, wakes_reader, wakes_writer, wakes_after, cpu_reader_us, cpu_writer_us;
@@ -196,6 +195,60 @@ static void compat_print(const char *what, const struct compat_run_stats *s)
            (unsigned long long)s->frames, (double)s->wakes_reader / s->runs, (double)s->cpu_reader_us / s->runs,
            (unsigned long long)s->max_cpu_reader_us, (unsigned long long)s->wakes_after, s->max_wakes_after,
            (double)s->wakes_writer / s->runs);
+}
+
+static int compat_writer_prog(int rd, int wr, void *arg)
+{
+    return compat_main(rd, wr, arg, 1);
+}
+
+static int compat_reader_prog(int rd, int wr, void *arg)
+{
+    return compat_main(rd, wr, arg, 0);
+}
+
+/* One run: the program without wait_go opens first, the other after it opened. Fills the two reports. */
+static void compat_run(struct compat_prog *pw, struct compat_prog *pr, struct compat_report *rw,
+                       struct compat_report *rr)
+{
+    struct tproc w, r, *first, *second;
+    uint32_t m;
+    assert_int_equal(tproc_start(&w, compat_writer_prog, pw), 0);
+    assert_int_equal(tproc_start(&r, compat_reader_prog, pr), 0);
+    first = pw->wait_go ? &r : &w;
+    second = pw->wait_go ? &w : &r;
+    assert_int_equal(tproc_recv_u32(first->rd, &m, COMPAT_T_MS), 0);
+    assert_int_equal(m, COMPAT_OPENED);
+    assert_int_equal(tproc_send_u32(second->wr, COMPAT_GO), 0);
+    assert_int_equal(tproc_recv_u32(second->rd, &m, COMPAT_T_MS), 0);
+    assert_int_equal(m, COMPAT_OPENED);
+    assert_int_equal(tproc_recv(w.rd, rw, sizeof(*rw), COMPAT_T_MS), 0);
+    assert_int_equal(tproc_recv(r.rd, rr, sizeof(*rr), COMPAT_T_MS), 0);
+    assert_int_equal(tproc_wait(&w, COMPAT_T_MS), 0);
+    assert_int_equal(tproc_wait(&r, COMPAT_T_MS), 0);
+}
+
+/* Checks run k of n frames: all written, all read in order and intact, then CONN_RESET; the reader woke at
+ * most n + extra_wakes times, and max_after times after the reset. Adds the run to st. */
+static void compat_check(const char *what, int k, uint32_t n, const struct compat_report *rw,
+                         const struct compat_report *rr, uint32_t extra_wakes, uint32_t max_after,
+                         struct compat_run_stats *st)
+{
+    if (rw->step || rr->step || rw->frames != n || rr->frames != n || rr->bad || !rr->reset)
+        fail_msg("%s, run %d: writer wrote %u/%u (step %u); reader read %u (bad %u, reset %u, step %u)", what, k,
+                 rw->frames, n, rw->step, rr->frames, rr->bad, rr->reset, rr->step);
+    if (rr->wakes > n + extra_wakes) fail_msg("%s, run %d: reader woke %u times for %u frames", what, k, rr->wakes, n);
+    if (rr->wakes_after > max_after)
+        fail_msg("%s, run %d: reader woke %u times after CONN_RESET", what, k, rr->wakes_after);
+    st->runs++;
+    st->frames += n;
+    st->wakes_reader += rr->wakes;
+    st->wakes_writer += rw->wakes;
+    st->wakes_after += rr->wakes_after;
+    st->cpu_reader_us += rr->cpu_us;
+    st->cpu_writer_us += rw->cpu_us;
+    if (rr->wakes_after > st->max_wakes_after) st->max_wakes_after = rr->wakes_after;
+    if (rr->cpu_us > st->max_cpu_reader_us) st->max_cpu_reader_us = rr->cpu_us;
 }
 
 #endif

@@ -34,57 +34,20 @@ static void node_setup(const struct compat_prog *p)
     setenv("OSCI_NODE_ID", buf, 1);
 }
 
-static int writer_prog(int rd, int wr, void *arg)
-{
-    return compat_main(rd, wr, arg, 1);
-}
-
-static int reader_prog(int rd, int wr, void *arg)
-{
-    return compat_main(rd, wr, arg, 0);
-}
-
 static void run_pairs(enum compat_flow flow, int reader_first, const char *what)
 {
     struct compat_run_stats st = { 0 };
     int k;
     for (k = 0; k < RUNS; k++) {
         char ep[64];
-        uint32_t n = 64 + (uint32_t)(k * 37) % 193, m;   /* 64..256 frames */
+        uint32_t n = 64 + (uint32_t)(k * 37) % 193;      /* 64..256 frames */
         unsigned rnode = 1 + (unsigned)(k & 1);          /* the reader on node 1 or 2 */
         struct compat_prog pw = { flow, ep, n, reader_first, node_setup, 3 - rnode, rnode };
         struct compat_prog pr = { flow, ep, 0, !reader_first, node_setup, rnode, 3 - rnode };
         struct compat_report rw, rr;
-        struct tproc w, r, *first, *second;
         snprintf(ep, sizeof(ep), "ipcev_cc%d_%d_%d%d", (int)getpid(), k, (int)flow, reader_first);
-        assert_int_equal(tproc_start(&w, writer_prog, &pw), 0);
-        assert_int_equal(tproc_start(&r, reader_prog, &pr), 0);
-        first = reader_first ? &r : &w;
-        second = reader_first ? &w : &r;
-        assert_int_equal(tproc_recv_u32(first->rd, &m, COMPAT_T_MS), 0);
-        assert_int_equal(m, COMPAT_OPENED);
-        assert_int_equal(tproc_send_u32(second->wr, COMPAT_GO), 0);
-        assert_int_equal(tproc_recv_u32(second->rd, &m, COMPAT_T_MS), 0);
-        assert_int_equal(m, COMPAT_OPENED);
-        assert_int_equal(tproc_recv(w.rd, &rw, sizeof(rw), COMPAT_T_MS), 0);
-        assert_int_equal(tproc_recv(r.rd, &rr, sizeof(rr), COMPAT_T_MS), 0);
-        assert_int_equal(tproc_wait(&w, COMPAT_T_MS), 0);
-        assert_int_equal(tproc_wait(&r, COMPAT_T_MS), 0);
-        if (rw.step || rr.step || rw.frames != n || rr.frames != n || rr.bad || !rr.reset)
-            fail_msg("%s, run %d: writer wrote %u/%u (step %u); reader read %u (bad %u, reset %u, step %u)", what, k,
-                     rw.frames, n, rw.step, rr.frames, rr.bad, rr.reset, rr.step);
-        if (rr.wakes > n + 16) fail_msg("%s, run %d: reader woke %u times for %u frames", what, k, rr.wakes, n);
-        if (rr.wakes_after > 4)   /* the close's last notes (interrupt, segment callbacks) */
-            fail_msg("%s, run %d: reader woke %u times after CONN_RESET", what, k, rr.wakes_after);
-        st.runs++;
-        st.frames += n;
-        st.wakes_reader += rr.wakes;
-        st.wakes_writer += rw.wakes;
-        st.wakes_after += rr.wakes_after;
-        st.cpu_reader_us += rr.cpu_us;
-        st.cpu_writer_us += rw.cpu_us;
-        if (rr.wakes_after > st.max_wakes_after) st.max_wakes_after = rr.wakes_after;
-        if (rr.cpu_us > st.max_cpu_reader_us) st.max_cpu_reader_us = rr.cpu_us;
+        compat_run(&pw, &pr, &rw, &rr);
+        compat_check(what, k, n, &rw, &rr, 16, 4 /* the close's last notes: interrupt, segment callbacks */, &st);
     }
     compat_print(what, &st);
 }

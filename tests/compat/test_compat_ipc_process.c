@@ -31,16 +31,6 @@ static void write_cfg(void)
     setenv("NVSCIIPC_CFG", cfg_path, 1);
 }
 
-static int writer_prog(int rd, int wr, void *arg)
-{
-    return compat_main(rd, wr, arg, 1);
-}
-
-static int reader_prog(int rd, int wr, void *arg)
-{
-    return compat_main(rd, wr, arg, 0);
-}
-
 static unsigned leftovers(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -59,40 +49,14 @@ static void run_pairs(enum compat_flow flow, int reader_first, const char *what)
     int k;
     for (k = 0; k < RUNS; k++) {
         char ep_w[64], ep_r[64];
-        uint32_t n = 64 + (uint32_t)(k * 37) % 193, m;   /* 64..256 frames */
+        uint32_t n = 64 + (uint32_t)(k * 37) % 193;   /* 64..256 frames */
         struct compat_prog pw = { flow, ep_w, n, reader_first, NULL, 0, 0 };
         struct compat_prog pr = { flow, ep_r, 0, !reader_first, NULL, 0, 0 };
         struct compat_report rw, rr;
-        struct tproc w, r, *first, *second;
         snprintf(ep_w, sizeof(ep_w), "%s_%d_w", prefix, k);
         snprintf(ep_r, sizeof(ep_r), "%s_%d_r", prefix, k);
-        assert_int_equal(tproc_start(&w, writer_prog, &pw), 0);
-        assert_int_equal(tproc_start(&r, reader_prog, &pr), 0);
-        first = reader_first ? &r : &w;
-        second = reader_first ? &w : &r;
-        assert_int_equal(tproc_recv_u32(first->rd, &m, COMPAT_T_MS), 0);
-        assert_int_equal(m, COMPAT_OPENED);
-        assert_int_equal(tproc_send_u32(second->wr, COMPAT_GO), 0);
-        assert_int_equal(tproc_recv_u32(second->rd, &m, COMPAT_T_MS), 0);
-        assert_int_equal(m, COMPAT_OPENED);
-        assert_int_equal(tproc_recv(w.rd, &rw, sizeof(rw), COMPAT_T_MS), 0);
-        assert_int_equal(tproc_recv(r.rd, &rr, sizeof(rr), COMPAT_T_MS), 0);
-        assert_int_equal(tproc_wait(&w, COMPAT_T_MS), 0);
-        assert_int_equal(tproc_wait(&r, COMPAT_T_MS), 0);
-        if (rw.step || rr.step || rw.frames != n || rr.frames != n || rr.bad || !rr.reset)
-            fail_msg("%s, run %d: writer wrote %u/%u (step %u); reader read %u (bad %u, reset %u, step %u)", what, k,
-                     rw.frames, n, rw.step, rr.frames, rr.bad, rr.reset, rr.step);
-        if (rr.wakes > n + 8) fail_msg("%s, run %d: reader woke %u times for %u frames", what, k, rr.wakes, n);
-        assert_true(rr.wakes_after <= 2);
-        st.runs++;
-        st.frames += n;
-        st.wakes_reader += rr.wakes;
-        st.wakes_writer += rw.wakes;
-        st.wakes_after += rr.wakes_after;
-        st.cpu_reader_us += rr.cpu_us;
-        st.cpu_writer_us += rw.cpu_us;
-        if (rr.wakes_after > st.max_wakes_after) st.max_wakes_after = rr.wakes_after;
-        if (rr.cpu_us > st.max_cpu_reader_us) st.max_cpu_reader_us = rr.cpu_us;
+        compat_run(&pw, &pr, &rw, &rr);
+        compat_check(what, k, n, &rw, &rr, 8, 2, &st);
     }
     compat_print(what, &st);
     assert_int_equal(leftovers("/dev/shm"), 0);
