@@ -1,10 +1,13 @@
 /* Multi-process test helper (osci_test.h). */
 #include <errno.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -198,4 +201,43 @@ void tproc_default_fabric(const char *suite)
         return;
     snprintf(name, sizeof(name), "t%d-%s", (int)getpid(), suite);
     setenv("OSCI_FABRIC", name, 0);
+}
+
+int tdir_make(char *dir, size_t len, const char *tag)
+{
+    if (snprintf(dir, len, "/tmp/osci-%s-XXXXXX", tag) >= (int)len)
+        return -1;
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int tdir_unlink_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)type;
+    (void)ftw;
+    return remove(path);
+}
+
+int tdir_remove(const char *dir)
+{
+    return nftw(dir, tdir_unlink_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int tnode_ipc_cfg(const char *dir, unsigned int node, const char *fmt, ...)
+{
+    char path[256], id[16];
+    va_list ap;
+    FILE *f;
+    int ok;
+
+    snprintf(path, sizeof(path), "%s/node%u.cfg", dir, node);
+    if (!(f = fopen(path, "w")))
+        return -1;
+    va_start(ap, fmt);
+    ok = vfprintf(f, fmt, ap) >= 0;
+    va_end(ap);
+    if (fclose(f) != 0 || !ok)
+        return -1;
+    snprintf(id, sizeof(id), "%u", node);
+    return setenv("NVSCIIPC_CFG", path, 1) || setenv("OSCI_NODE_ID", id, 1) ? -1 : 0;
 }

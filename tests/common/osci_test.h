@@ -36,6 +36,14 @@ int tproc_recv_u32(int fd, uint32_t *v, int timeout_ms);
 /* A fabric name of this process's own for tests run by hand (OSCI_FABRIC kept when set). */
 void tproc_default_fabric(const char *suite);
 
+/* A private directory /tmp/osci-<tag>-XXXXXX, its path in dir (len >= 64): 0 or -1. */
+int tdir_make(char *dir, size_t len, const char *tag);
+/* Removes dir and everything in it: 0 or -1. */
+int tdir_remove(const char *dir);
+/* In a child, before any library call: <dir>/node<node>.cfg holds the formatted NvSciIpc config,
+ * NVSCIIPC_CFG names it and OSCI_NODE_ID is node. 0 or -1. */
+int tnode_ipc_cfg(const char *dir, unsigned int node, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #define TCHECK(cond) \
     do { \
         if (!(cond)) { \

@@ -23,15 +23,8 @@ __attribute__((visibility("default"))) const char *__tsan_default_suppressions(v
 
 static void node_setup(const struct compat_prog *p)
 {
-    char path[128], buf[16];
-    FILE *f;
-    snprintf(path, sizeof(path), "%s/node%u.cfg", cfg_dir, p->node);
-    if (!(f = fopen(path, "w"))) return;
-    fprintf(f, "#CFGVER:1\nINTER_CHIP %s 0000 36000 peer=%u nframes=%d frame_size=64\n", p->ep, p->peer, NFRAMES);
-    fclose(f);
-    setenv("NVSCIIPC_CFG", path, 1);
-    snprintf(buf, sizeof(buf), "%u", p->node);
-    setenv("OSCI_NODE_ID", buf, 1);
+    tnode_ipc_cfg(cfg_dir, p->node, "#CFGVER:1\nINTER_CHIP %s 0000 36000 peer=%u nframes=%d frame_size=64\n", p->ep,
+                  p->peer, NFRAMES);   /* on failure the program's open fails and says so */
 }
 
 static void run_pairs(enum compat_flow flow, int reader_first, const char *what)
@@ -80,18 +73,15 @@ static int setup_group(void **state)
 {
     (void)state;
     tproc_default_fabric("compat_chip");
-    snprintf(cfg_dir, sizeof(cfg_dir), "/tmp/osci-compat-chip-%s", "XX" "XX" "XX");
-    assert_non_null(mkdtemp(cfg_dir));
+    assert_int_equal(tdir_make(cfg_dir, sizeof(cfg_dir), "compat-chip"), 0);
     return 0;
 }
 
 static int teardown_group(void **state)
 {
-    char cmd[128];
     (void)state;
     tproc_reap_all();
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", cfg_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tdir_remove(cfg_dir);
 }
 
 int main(void)

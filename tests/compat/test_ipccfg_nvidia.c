@@ -371,8 +371,7 @@ static int setup_group(void **state)
     (void)state;
     tproc_default_fabric("ipccfg");
     if (access(NV_CFG, R_OK) != 0) return -1;
-    snprintf(conf_dir, sizeof(conf_dir), "/tmp/ipccfg-%s", "XX" "XX" "XX");
-    if (!mkdtemp(conf_dir) || chmod(conf_dir, 0755) != 0) return -1;
+    if (tdir_make(conf_dir, sizeof(conf_dir), "ipccfg") || chmod(conf_dir, 0755) != 0) return -1;
     for (unsigned n = 1; n <= 3; n++) {
         char path[128];
         FILE *f;
@@ -387,11 +386,9 @@ static int setup_group(void **state)
 
 static int teardown_group(void **state)
 {
-    char cmd[128];
     (void)state;
     tproc_reap_all();
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", conf_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tdir_remove(conf_dir);
 }
 
 int main(void)

@@ -59,16 +59,9 @@ static void new_channel(void)
 /* In the child: its own config file and node id, before any library call. */
 static int child_setup(const struct node_args *a)
 {
-    char path[128], buf[16];
-    FILE *f;
-    snprintf(path, sizeof(path), "%s/node%u.cfg", cfg_dir, a->node);
-    if (!(f = fopen(path, "w"))) return -1;
-    fprintf(f, "#CFGVER:1\nINTER_CHIP %s 0000 36000 peer=%u nframes=%u frame_size=%u %s\n", ep_name, a->peer,
-            a->nframes, a->fsize, a->extra ? a->extra : "");
-    fclose(f);
-    setenv("NVSCIIPC_CFG", path, 1);
-    snprintf(buf, sizeof(buf), "%u", a->node);
-    setenv("OSCI_NODE_ID", buf, 1);
+    if (tnode_ipc_cfg(cfg_dir, a->node, "#CFGVER:1\nINTER_CHIP %s 0000 36000 peer=%u nframes=%u frame_size=%u %s\n",
+                      ep_name, a->peer, a->nframes, a->fsize, a->extra ? a->extra : ""))
+        return -1;
     if (a->transfer) setenv("OSCI_IPC_CHIP_TRANSFER", "1", 1);
     return 0;
 }
@@ -515,18 +508,15 @@ static int setup_group(void **state)
 {
     (void)state;
     tproc_default_fabric("ipc_chip");
-    snprintf(cfg_dir, sizeof(cfg_dir), "/tmp/osci-ipc-chip-%s", "XX" "XX" "XX");
-    assert_non_null(mkdtemp(cfg_dir));
+    assert_int_equal(tdir_make(cfg_dir, sizeof(cfg_dir), "ipc-chip"), 0);
     return 0;
 }
 
 static int teardown_group(void **state)
 {
-    char cmd[128];
     (void)state;
     tproc_reap_all();
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", cfg_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tdir_remove(cfg_dir);
 }
 
 int main(void)

@@ -73,19 +73,14 @@ static int write_cfg(const struct side *s)
 {
     char path[128];
     FILE *f;
-    snprintf(path, sizeof(path), "%s/%s%u.cfg", cfg_dir, be_names[s->be], s->be == BE_CHIP ? s->node : 0);
-    if (!(f = fopen(path, "w"))) return -1;
     if (s->be == BE_CHIP)
-        fprintf(f, "#CFGVER:1\nINTER_CHIP %s 0000 peer=%u nframes=16 frame_size=64\n", ep_a, s->peer);
-    else
-        fprintf(f, "#CFGVER:1\n%s %s %s 16 64\n", be_names[s->be], ep_a, ep_b);
+        return tnode_ipc_cfg(cfg_dir, s->node, "#CFGVER:1\nINTER_CHIP %s 0000 peer=%u nframes=16 frame_size=64\n",
+                             ep_a, s->peer);
+    snprintf(path, sizeof(path), "%s/%s.cfg", cfg_dir, be_names[s->be]);
+    if (!(f = fopen(path, "w"))) return -1;
+    fprintf(f, "#CFGVER:1\n%s %s %s 16 64\n", be_names[s->be], ep_a, ep_b);
     fclose(f);
     setenv("NVSCIIPC_CFG", path, 1);
-    if (s->be == BE_CHIP) {
-        char buf[16];
-        snprintf(buf, sizeof(buf), "%u", s->node);
-        setenv("OSCI_NODE_ID", buf, 1);
-    }
     return 0;
 }
 
@@ -360,18 +355,15 @@ static int setup_group(void **state)
 {
     (void)state;
     tproc_default_fabric("ipc_idle");
-    snprintf(cfg_dir, sizeof(cfg_dir), "/tmp/osci-ipc-idle-%s", "XX" "XX" "XX");
-    assert_non_null(mkdtemp(cfg_dir));
+    assert_int_equal(tdir_make(cfg_dir, sizeof(cfg_dir), "ipc-idle"), 0);
     return 0;
 }
 
 static int teardown_group(void **state)
 {
-    char cmd[128];
     (void)state;
     tproc_reap_all();
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", cfg_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tdir_remove(cfg_dir);
 }
 
 int main(void)
