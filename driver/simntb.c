@@ -40,6 +40,7 @@
 #define SN_FABRIC_MAX    56           /* "simntb:<fabric>" fits osci_drv_info.name */
 #define SN_WAKE_DIR      "/dev/shm"   /* where shm_open names live; wake directories go there too */
 #define SN_NAME_TRIES    8            /* fresh random names tried when one is taken */
+#define SN_WAKE_BURST    32           /* datagrams per timer tick that no consumed arm explains: a flood */
 
 /* Loads are seq_cst: as cheap as acquire on x86-64 and arm64, and they order after the
  * seq_cst stores of the arm/wake handshake (Dekker) without a fence. */
@@ -107,6 +108,8 @@ struct sn_drv {
     unsigned int n_free, cap_free;
     /* wake-ups */
     int sock, epfd, tfd;
+    int wake_muted;                   /* flooded: the socket is out of the epoll set until the next tick */
+    unsigned int wake_spurious;       /* datagrams this tick that no consumed arm explains */
     uint64_t last_sweep_ms;
     /* local state */
     pthread_mutex_t lock;             /* known[], pending queue, allocator, imports */
@@ -650,6 +653,7 @@ static int sn_create_incarnation(struct sn_drv *d, struct sn_port *P)
             continue;
         if (ret < 0) {
             osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: cannot create window: %s", d->fabric, strerror(-ret));
+            ST(&P->name_rand, 0);
             return ret;
         }
         ret = sn_create_wake(d, rnd);
@@ -663,9 +667,11 @@ static int sn_create_incarnation(struct sn_drv *d, struct sn_port *P)
         shm_unlink(name);
         if (ret != -EEXIST) {
             osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: cannot bind wake socket: %s", d->fabric, strerror(-ret));
+            ST(&P->name_rand, 0);
             return ret;
         }
     }
+    ST(&P->name_rand, 0);             /* the names are someone else's: the reclaim must not remove them */
     osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: %u random window/wake names in a row were taken; giving up",
              d->fabric, SN_NAME_TRIES);
     return -EEXIST;
@@ -1035,22 +1041,55 @@ static void sn_drop_pidfd(struct sn_drv *d, struct sn_known *k)
     k->pid_dead = 0;
 }
 
+/* Drains the wake socket, all of it (lock held). A peer sends a datagram only after taking our arm
+ * (armed 1 -> 0), so datagrams found while we are still armed, or more than one per taken arm, come
+ * from a flood by the fabric's uid (no other uid can reach the socket). Past SN_WAKE_BURST of those
+ * in a tick the socket leaves the epoll set until the next tick, which scans everything anyway: a
+ * flood then costs an idle node a few wakes per tick, and delays a real wake-up by at most a tick. */
+static void sn_drain_wake(struct sn_drv *d)
+{
+    struct epoll_event ev = { .events = 0, .data.u64 = TAG_SOCK };
+    char buf[64];
+    unsigned int n = 0;
+
+    while (recv(d->sock, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+        n++;
+    if (n && !LD(&sn_port(d, d->me)->armed))
+        n--;                          /* one explained by a taken arm */
+    d->wake_spurious += n;
+    if (d->wake_spurious > SN_WAKE_BURST && !d->wake_muted &&
+        epoll_ctl(d->epfd, EPOLL_CTL_MOD, d->sock, &ev) == 0) {
+        d->wake_muted = 1;
+        osci_log(OSCI_LOG_DEBUG, MOD, "fabric %s: %u unexplained wake datagrams this tick; muted until the next",
+                 d->fabric, d->wake_spurious);
+    }
+}
+
+/* The timer ticked: the count starts over, a muted wake socket comes back (lock held). */
+static void sn_wake_tick(struct sn_drv *d)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_SOCK };
+
+    d->wake_spurious = 0;
+    if (d->wake_muted && epoll_ctl(d->epfd, EPOLL_CTL_MOD, d->sock, &ev) == 0)
+        d->wake_muted = 0;
+}
+
 /* Drains the wake socket and the timer, and notes which peer processes exited. */
 static void sn_sweep(struct sn_drv *d)
 {
     struct epoll_event evs[SN_PORTS + 2];
-    char buf[64];
     uint64_t ticks;
     int n = epoll_wait(d->epfd, evs, SN_PORTS + 2, 0);
 
     for (int i = 0; i < n; i++) {
         uint64_t tag = evs[i].data.u64;
         if (tag == TAG_SOCK) {
-            while (recv(d->sock, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
-                ;
+            sn_drain_wake(d);
         } else if (tag == TAG_TIMER) {
             if (read(d->tfd, &ticks, sizeof(ticks)) < 0)
                 ticks = 0;
+            sn_wake_tick(d);
         } else if (tag - TAG_PID < SN_PORTS) {
             d->known[tag - TAG_PID].pid_dead = 1;
         }
