@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -37,6 +38,9 @@
 #define SN_HB_TIMEOUT_MS 500
 #define SN_DEFAULT_WINDOW (256ull << 20)
 #define SN_FABRIC_MAX    56           /* "simntb:<fabric>" fits osci_drv_info.name */
+#define SN_WAKE_DIR      "/dev/shm"   /* where shm_open names live; wake directories go there too */
+#define SN_NAME_TRIES    8            /* fresh random names tried when one is taken */
+#define SN_WAKE_BURST    32           /* datagrams per timer tick that no consumed arm explains: a flood */
 
 /* Loads are seq_cst: as cheap as acquire on x86-64 and arm64, and they order after the
  * seq_cst stores of the arm/wake handshake (Dekker) without a fence. */
@@ -104,6 +108,8 @@ struct sn_drv {
     unsigned int n_free, cap_free;
     /* wake-ups */
     int sock, epfd, tfd;
+    int wake_muted;                   /* flooded: the socket is out of the epoll set until the next tick */
+    unsigned int wake_spurious;       /* datagrams this tick that no consumed arm explains */
     uint64_t last_sweep_ms;
     /* local state */
     pthread_mutex_t lock;             /* known[], pending queue, allocator, imports */
@@ -236,18 +242,53 @@ static int sn_fabric_name_ok(const char *f)
     return 1;
 }
 
-static void sn_win_name(const struct sn_drv *d, unsigned int port, uint64_t epoch, char *buf, size_t len)
+/* ---- per-incarnation names (docs/simntb.md §"Wake path and names") ----
+ * A port incarnation owns a window object and a wake socket. Both names carry a random part
+ * (name_rand in the port's registers, readable only by the fabric's uid), so nobody can create
+ * them ahead of the joiner; the socket sits in a 0700 directory of its own, so only the uid can
+ * connect or send to it (abstract names have no permissions). */
+
+static void sn_win_name(const struct sn_drv *d, unsigned int port, uint64_t epoch, uint64_t rnd, char *buf,
+                        size_t len)
 {
-    snprintf(buf, len, "/osci.%s.w%u.%" PRIx64, d->fabric, port, epoch);
+    snprintf(buf, len, "/osci.%s.w%u.%" PRIx64 ".%016" PRIx64, d->fabric, port, epoch, rnd);
 }
 
-static socklen_t sn_sock_addr(const struct sn_drv *d, unsigned int port, uint64_t epoch, struct sockaddr_un *sa)
+static void sn_wake_dir(const struct sn_drv *d, unsigned int port, uint64_t rnd, char *buf, size_t len)
+{
+    snprintf(buf, len, SN_WAKE_DIR "/osci.%s.s%u.%016" PRIx64, d->fabric, port, rnd);
+}
+
+static socklen_t sn_sock_addr(const struct sn_drv *d, unsigned int port, uint64_t rnd, struct sockaddr_un *sa)
 {
     int n;
     memset(sa, 0, sizeof(*sa));
     sa->sun_family = AF_UNIX;
-    n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "osci.%s.%u.%" PRIx64, d->fabric, port, epoch);
-    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+    n = snprintf(sa->sun_path, sizeof(sa->sun_path), SN_WAKE_DIR "/osci.%s.s%u.%016" PRIx64 "/w", d->fabric,
+                 port, rnd);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
+}
+
+/* Removes the wake socket and its directory of incarnation (port, rnd), if present. */
+static void sn_remove_wake(const struct sn_drv *d, unsigned int port, uint64_t rnd)
+{
+    struct sockaddr_un sa;
+    char dir[128];
+
+    if (!rnd)                         /* the joiner died before drawing one */
+        return;
+    sn_sock_addr(d, port, rnd, &sa);
+    unlink(sa.sun_path);
+    sn_wake_dir(d, port, rnd, dir, sizeof(dir));
+    rmdir(dir);
+}
+
+static uint64_t sn_random(void)
+{
+    uint64_t r = 0;
+    while (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r) || r == 0)
+        ;                             /* EINTR only: 8 bytes never block once the pool is up */
+    return r;
 }
 
 /* Checks a shm object we are about to trust: regular, ours, mode 0600, expected size. */
@@ -298,8 +339,9 @@ static void sn_reclaim_locked(struct sn_drv *d, unsigned int p)
 
     osci_log(OSCI_LOG_INFO, MOD, "fabric %s: reclaiming port %u (node %u, pid %d, epoch %" PRIx64 ")",
              d->fabric, p, P->node_id, P->pid, epoch);
-    sn_win_name(d, p, epoch, name, sizeof(name));
+    sn_win_name(d, p, epoch, LDR(&P->name_rand), name, sizeof(name));
     shm_unlink(name);
+    sn_remove_wake(d, p, LDR(&P->name_rand));
     ST(&P->state, SN_FREE);
     ST(&P->epoch, 0);
     __atomic_store_n(&P->pid, 0, __ATOMIC_RELAXED);
@@ -349,7 +391,7 @@ static void sn_kick(struct sn_drv *d, unsigned int p)
 
     if (!LD(&P->armed) || !__atomic_exchange_n(&P->armed, 0, __ATOMIC_SEQ_CST))
         return;
-    sl = sn_sock_addr(d, p, LD(&P->epoch), &sa);
+    sl = sn_sock_addr(d, p, LD(&P->name_rand), &sa);
     if (sendto(d->sock, "w", 1, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa, sl) < 0 && errno != EAGAIN)
         osci_log(OSCI_LOG_DEBUG, MOD, "wake of port %u: %s", p, strerror(errno));
 }
@@ -428,6 +470,10 @@ static int sn_fabric_attach(struct sn_drv *d)
     int fd, ret, waited = 0;
 
     fd = shm_open(d->shm_name, (d->observe ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0 && errno == ELOOP) {
+        osci_log(OSCI_LOG_ERROR, MOD, "fabric file /dev/shm%s is a symbolic link: refused", d->shm_name);
+        return -ELOOP;
+    }
     if (fd < 0)
         return errno == ENOENT && !d->observe ? 1 : -errno;
     ret = sn_check_fd(fd, d->shm_name, 0);
@@ -520,15 +566,18 @@ static void sn_fabric_detach(struct sn_drv *d)
 
 /* ---- join / leave ---- */
 
-static int sn_create_window(struct sn_drv *d, unsigned int port, uint64_t epoch)
+static int sn_create_window(struct sn_drv *d, unsigned int port, uint64_t epoch, uint64_t rnd)
 {
     char name[128];
     int fd;
 
-    sn_win_name(d, port, epoch, name, sizeof(name));
+    sn_win_name(d, port, epoch, rnd, name, sizeof(name));
     fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
+    if (fd < 0) {
+        if (errno == EEXIST)
+            osci_log(OSCI_LOG_WARN, MOD, "fabric %s: window name /dev/shm%s is taken", d->fabric, name);
         return -errno;
+    }
     if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)d->win_size) < 0)
         goto err_unlink;
     d->win = mmap(NULL, d->win_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -546,13 +595,86 @@ err_unlink: {
     }
 }
 
-static int sn_bind_sock(struct sn_drv *d)
+/* Makes the wake directory of incarnation (me, rnd) 0700 and binds the wake socket in it.
+ * -EEXIST: the name is taken (by anyone; the caller draws another). */
+static int sn_create_wake(struct sn_drv *d, uint64_t rnd)
 {
     struct sockaddr_un sa;
-    socklen_t sl = sn_sock_addr(d, d->me, d->epoch, &sa);
-    if (bind(d->sock, (struct sockaddr *)&sa, sl) < 0)
-        return -errno;
+    socklen_t sl = sn_sock_addr(d, d->me, rnd, &sa);
+    char dir[128];
+    struct stat st;
+    int dfd, ret;
+
+    sn_wake_dir(d, d->me, rnd, dir, sizeof(dir));
+    if (mkdir(dir, 0700) < 0) {
+        ret = -errno;
+        if (ret == -EEXIST)
+            osci_log(OSCI_LOG_WARN, MOD, "fabric %s: wake directory %s is taken", d->fabric, dir);
+        return ret;
+    }
+    /* Ours and just made: nobody else may rename it in the sticky /dev/shm; check anyway. */
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) {
+        ret = -errno;
+        goto err_rmdir;
+    }
+    if (fstat(dfd, &st) < 0 || fchmod(dfd, 0700) < 0) {
+        ret = -errno;
+        close(dfd);
+        goto err_rmdir;
+    }
+    close(dfd);
+    if (st.st_uid != geteuid()) {
+        osci_log(OSCI_LOG_ERROR, MOD, "%s: owned by uid %u, not %u", dir, (unsigned)st.st_uid, (unsigned)geteuid());
+        return -EACCES;               /* not ours: leave it */
+    }
+    if (bind(d->sock, (struct sockaddr *)&sa, sl) < 0) {
+        ret = -errno;
+        goto err_rmdir;
+    }
     return 0;
+err_rmdir:
+    rmdir(dir);
+    return ret;
+}
+
+/* Creates this incarnation's window and wake socket under a fresh random name, published in the
+ * port's registers first (a reclaimer finds them there); a taken name is retried with another. */
+static int sn_create_incarnation(struct sn_drv *d, struct sn_port *P)
+{
+    for (unsigned int t = 0; t < SN_NAME_TRIES; t++) {
+        uint64_t rnd = sn_random();
+        char name[128];
+        int ret;
+
+        ST(&P->name_rand, rnd);
+        ret = sn_create_window(d, d->me, d->epoch, rnd);
+        if (ret == -EEXIST)
+            continue;
+        if (ret < 0) {
+            osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: cannot create window: %s", d->fabric, strerror(-ret));
+            ST(&P->name_rand, 0);
+            return ret;
+        }
+        ret = sn_create_wake(d, rnd);
+        if (ret == 0)
+            return 0;
+        munmap(d->win, d->win_size);
+        close(d->win_fd);
+        d->win = NULL;
+        d->win_fd = -1;
+        sn_win_name(d, d->me, d->epoch, rnd, name, sizeof(name));
+        shm_unlink(name);
+        if (ret != -EEXIST) {
+            osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: cannot bind wake socket: %s", d->fabric, strerror(-ret));
+            ST(&P->name_rand, 0);
+            return ret;
+        }
+    }
+    ST(&P->name_rand, 0);             /* the names are someone else's: the reclaim must not remove them */
+    osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: %u random window/wake names in a row were taken; giving up",
+             d->fabric, SN_NAME_TRIES);
+    return -EEXIST;
 }
 
 /* Takes a port and a node id (fabric lock held). */
@@ -609,25 +731,14 @@ static int sn_join_locked(struct sn_drv *d, uint32_t want_node)
     }
     ST(&P->heartbeat_ms, sn_now_ms());
     ST(&P->epoch, d->epoch);
-    ST(&P->state, SN_JOINING);         /* from here a reclaimer knows the window name */
-    ret = sn_create_window(d, port, d->epoch);
-    if (ret < 0) {
-        osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: cannot create window: %s", d->fabric, strerror(-ret));
+    ST(&P->name_rand, 0);
+    ST(&P->state, SN_JOINING);         /* from here a reclaimer knows the window and wake names */
+    ret = sn_create_incarnation(d, P);
+    if (ret < 0)
         goto err_free_port;
-    }
-    ret = sn_bind_sock(d);
-    if (ret < 0) {
-        osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: cannot bind wake socket: %s", d->fabric, strerror(-ret));
-        goto err_unmap_window;
-    }
     ST(&P->state, SN_ACTIVE);
     d->base.node_id = node;
     return 0;
-err_unmap_window:
-    munmap(d->win, d->win_size);
-    close(d->win_fd);
-    d->win = NULL;
-    d->win_fd = -1;
 err_free_port:
     sn_reclaim_locked(d, port);
     d->me = SN_PORTS;
@@ -823,8 +934,9 @@ static void sn_exit_leave(struct sn_drv *d)
     char name[128];
     int r;
 
-    sn_win_name(d, d->me, d->epoch, name, sizeof(name));
+    sn_win_name(d, d->me, d->epoch, LDR(&P->name_rand), name, sizeof(name));
     shm_unlink(name);                 /* unique to this incarnation: safe without the lock */
+    sn_remove_wake(d, d->me, LDR(&P->name_rand));
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += 1;                   /* a thread of ours interrupted while holding it: give up */
     r = pthread_mutex_timedlock(&d->hdr->lock, &ts);
@@ -929,22 +1041,55 @@ static void sn_drop_pidfd(struct sn_drv *d, struct sn_known *k)
     k->pid_dead = 0;
 }
 
+/* Drains the wake socket, all of it (lock held). A peer sends a datagram only after taking our arm
+ * (armed 1 -> 0), so datagrams found while we are still armed, or more than one per taken arm, come
+ * from a flood by the fabric's uid (no other uid can reach the socket). Past SN_WAKE_BURST of those
+ * in a tick the socket leaves the epoll set until the next tick, which scans everything anyway: a
+ * flood then costs an idle node a few wakes per tick, and delays a real wake-up by at most a tick. */
+static void sn_drain_wake(struct sn_drv *d)
+{
+    struct epoll_event ev = { .events = 0, .data.u64 = TAG_SOCK };
+    char buf[64];
+    unsigned int n = 0;
+
+    while (recv(d->sock, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+        n++;
+    if (n && !LD(&sn_port(d, d->me)->armed))
+        n--;                          /* one explained by a taken arm */
+    d->wake_spurious += n;
+    if (d->wake_spurious > SN_WAKE_BURST && !d->wake_muted &&
+        epoll_ctl(d->epfd, EPOLL_CTL_MOD, d->sock, &ev) == 0) {
+        d->wake_muted = 1;
+        osci_log(OSCI_LOG_DEBUG, MOD, "fabric %s: %u unexplained wake datagrams this tick; muted until the next",
+                 d->fabric, d->wake_spurious);
+    }
+}
+
+/* The timer ticked: the count starts over, a muted wake socket comes back (lock held). */
+static void sn_wake_tick(struct sn_drv *d)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_SOCK };
+
+    d->wake_spurious = 0;
+    if (d->wake_muted && epoll_ctl(d->epfd, EPOLL_CTL_MOD, d->sock, &ev) == 0)
+        d->wake_muted = 0;
+}
+
 /* Drains the wake socket and the timer, and notes which peer processes exited. */
 static void sn_sweep(struct sn_drv *d)
 {
     struct epoll_event evs[SN_PORTS + 2];
-    char buf[64];
     uint64_t ticks;
     int n = epoll_wait(d->epfd, evs, SN_PORTS + 2, 0);
 
     for (int i = 0; i < n; i++) {
         uint64_t tag = evs[i].data.u64;
         if (tag == TAG_SOCK) {
-            while (recv(d->sock, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
-                ;
+            sn_drain_wake(d);
         } else if (tag == TAG_TIMER) {
             if (read(d->tfd, &ticks, sizeof(ticks)) < 0)
                 ticks = 0;
+            sn_wake_tick(d);
         } else if (tag - TAG_PID < SN_PORTS) {
             d->known[tag - TAG_PID].pid_dead = 1;
         }
@@ -1611,7 +1756,8 @@ static struct sn_pwin *sn_pwin_get(struct sn_drv *d, unsigned int port, uint64_t
             pw->refs++;
             return pw;
         }
-    sn_win_name(d, port, epoch, name, sizeof(name));
+    /* the name holds the epoch too: a register read across a re-join finds nothing (stale) */
+    sn_win_name(d, port, epoch, LD(&sn_port(d, port)->name_rand), name, sizeof(name));
     fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0) {
         *err = errno == ENOENT ? -ESTALE : -errno;

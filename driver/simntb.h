@@ -54,7 +54,8 @@ struct sn_port {
     uint32_t link_disabled;          /* bit q: link to port q disabled (fault injection) */
     uint32_t info_seq;               /* seqlock of the info area: odd while writing */
     uint32_t info_len;
-    uint8_t reserved[48];
+    uint64_t name_rand;              /* random part of this incarnation's window and wake names */
+    uint8_t reserved[40];
     uint64_t db[SN_PORTS];           /* doorbell word per source port */
 };
 

@@ -838,8 +838,9 @@ sci_error_t seg__conf_to_sci(int rc)
     switch (-rc) {
     case EINVAL: case E2BIG: case EFBIG: case ENAMETOOLONG:
         return SCI_ERR_ILLEGAL_PARAMETER;    /* malformed opensci.conf / hosts.conf, bad OSCI_* value */
-    case EACCES: case EPERM:
-        return SCI_ERR_ACCESS;               /* a configuration file or fabric this user may not open */
+    case EACCES: case EPERM: case ELOOP:
+        return SCI_ERR_ACCESS;               /* a configuration file or fabric this user may not open, or a
+                                              * symbolic link in the way (the driver logs the path) */
     case EADDRINUSE:
         return SCI_ERR_BUSY;                 /* the node id is held by a live process */
     case ENOMEM: case ENOSPC:
@@ -849,7 +850,8 @@ sci_error_t seg__conf_to_sci(int rc)
     case EPROTO: case EPROTONOSUPPORT:
         return SCI_ERR_INCONSISTENT_VERSIONS; /* a fabric of another layout version (or not a fabric) */
     default:
-        return SCI_ERR_SYSTEM;               /* a missing configuration file (-ENOENT) among others */
+        return SCI_ERR_SYSTEM;               /* a missing configuration file (-ENOENT), window/wake names
+                                              * taken for every random draw (-EEXIST), among others */
     }
 }
 

@@ -159,7 +159,8 @@ static inline int t_reap(pid_t pid, int timeout_ms)
 }
 
 /* Number of /dev/shm entries belonging to the current test fabric. */
-static inline int t_shm_count(void)
+/* Names of this test's fabric in /dev/shm: shm objects (fabric file, windows), wake directories, or both. */
+static inline int t_shm_names(int objects, int dirs)
 {
     char prefix[80];
     int n = 0;
@@ -170,11 +171,17 @@ static inline int t_shm_count(void)
         return -1;
     while ((e = readdir(dir)))
         if (!strncmp(e->d_name, prefix, strlen(prefix)) &&
-            (e->d_name[strlen(prefix)] == '\0' || e->d_name[strlen(prefix)] == '.'))
+            (e->d_name[strlen(prefix)] == '\0' || e->d_name[strlen(prefix)] == '.') &&
+            (e->d_type == DT_DIR ? dirs : objects))
             n++;
     closedir(dir);
     return n;
 }
+
+/* The fabric file and the windows. */
+static inline int t_shm_count(void) { return t_shm_names(1, 0); }
+/* Everything left, wake directories included. */
+static inline int t_names_left(void) { return t_shm_names(1, 1); }
 
 /* Children to kill if a test fails half-way; teardown also removes what the fabric left. */
 static inline pid_t t_fork(void)

@@ -79,7 +79,7 @@ static void test_two_nodes_messages(void **state)
     assert_int_equal(d->ops->msg_send(d, 2, msg, 1), -EHOSTUNREACH);
     assert_int_equal(t_shm_count(), 2);          /* fabric + own window */
     osci_drv_close(d);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 }
 
 static void test_three_nodes(void **state)
@@ -142,7 +142,7 @@ static void test_three_nodes(void **state)
         assert_int_equal(t_reap(pid[i], 10000), 0);
     }
     osci_drv_close(d);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 }
 
 static void test_doorbells(void **state)
@@ -202,7 +202,7 @@ static void test_doorbells(void **state)
     t_sync_post(s.to_child[1], 'q');
     assert_int_equal(t_reap(pid, 10000), 0);
     osci_drv_close(d);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 }
 
 static int child_writes_and_dies(void *addr)
@@ -330,7 +330,7 @@ static void test_memory(void **state)
     assert_int_equal(osci_drv_rmem_unmap(d, rm, map, 102400), 0);
     d->ops->rmem_release(d, rm);
     osci_drv_close(d);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 }
 
 static void test_query_and_info(void **state)
@@ -362,7 +362,7 @@ static void test_query_and_info(void **state)
     assert_int_equal(osci_drv_info_read(b, 9, buf, sizeof(buf), &len), -EHOSTUNREACH);
     osci_drv_close(b);
     osci_drv_close(a);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 
     /* Bad options. */
     struct osci_adapter_conf c;
@@ -373,7 +373,7 @@ static void test_query_and_info(void **state)
     t_conf(&c, 0, NULL, NULL);
     strcpy(c.opts[0].value, "../etc");
     assert_int_equal(osci_drv_open(&c, &a), -EINVAL);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 }
 
 int main(void)

@@ -78,7 +78,7 @@ static void test_exit_alone(void **state)
     t_new_fabric();
     pid = spawn_node(&s, 1, 1);
     assert_int_equal(t_reap(pid, 5000), 0);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
     close_sync(&s);
 }
 
@@ -94,7 +94,7 @@ static void test_exit_together(void **state)
         t_sync_post(b.to_child[1], 'x');
         assert_int_equal(t_reap(pa, 5000), 0);
         assert_int_equal(t_reap(pb, 5000), 0);
-        assert_int_equal(t_shm_count(), 0);
+        assert_int_equal(t_names_left(), 0);
         close_sync(&a);
         close_sync(&b);
     }
@@ -119,7 +119,7 @@ static void test_exit_peer_stays(void **state)
     assert_int_equal(t_shm_count(), 2);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, NULL), 0);
     osci_drv_close(d);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
     close_sync(&s);
 }
 
@@ -138,7 +138,7 @@ static void test_exit_after_peer_exit(void **state)
     assert_int_equal(t_shm_count(), 2);
     t_sync_post(b.to_child[1], 'c');           /* closes normally */
     assert_int_equal(t_reap(pb, 5000), 0);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
     close_sync(&a);
     close_sync(&b);
 }
@@ -167,10 +167,10 @@ static void test_close_beside_exiting(void **state)
     assert_int_equal(kill(pid, 0), 0);
     assert_int_equal(t_shm_count(), 2);        /* its window is gone already */
     osci_drv_close(d);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
     t_sync_post(s.to_child[1], 'q');
     assert_int_equal(t_reap(pid, 5000), 0);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
     close_sync(&s);
 }
 
@@ -209,9 +209,9 @@ static void test_killed_fabric_reclaimed(void **state)
             assert_int_equal(t_reap(pj, 5000), 0);
             close_sync(&j);
         }
-        assert_int_equal(t_shm_count(), 0);
+        assert_int_equal(t_names_left(), 0);
         assert_int_equal(osci_drv_open(&c, &o), -ENOENT);
-        assert_int_equal(t_shm_count(), 0);
+        assert_int_equal(t_names_left(), 0);
     }
 }
 
@@ -259,7 +259,7 @@ static void test_leave_join_race(void **state)
     t_sync_post(h.to_child[1], 'c');
     assert_int_equal(t_reap(ph, 5000), 0);
     close_sync(&h);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 }
 
 /* A fabric file whose creator never initialised it: removed by the next opener once its creator
@@ -305,7 +305,7 @@ static void test_abandoned_fabric(void **state)
         assert_int_equal(t_shm_count(), 2);
         t_sync_post(s.to_child[1], 'c');
         assert_int_equal(t_reap(pid, 5000), 0);
-        assert_int_equal(t_shm_count(), 0);
+        assert_int_equal(t_names_left(), 0);
         close_sync(&s);
     }
 }

@@ -79,7 +79,7 @@ static void test_peer_killed(void **state)
     stop_idle(&s, pid);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, NULL), 0);
     osci_drv_close(d);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 }
 
 static void test_link_down_up(void **state)
@@ -136,7 +136,7 @@ static void test_link_down_up(void **state)
     for (unsigned int i = 0; i < log.n; i++)
         assert_int_not_equal(log.ev[i].type, OSCI_DRV_EV_PEER_DEAD);
     osci_drv_close(d);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 }
 
 static void test_liveness_lost(void **state)
@@ -168,7 +168,7 @@ static void test_liveness_lost(void **state)
     assert_true(pi.heartbeat_age_ms >= 150);
     stop_idle(&s, pid);
     osci_drv_close(d);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 }
 
 static void test_corrupt_msg(void **state)
@@ -207,7 +207,7 @@ static void test_corrupt_msg(void **state)
     assert_int_equal(t_reap(pid, 10000), 0);
     assert_int_equal(osci_drv_inject(d, OSCI_FAULT_CORRUPT_MSG, 0, 1), -EINVAL);
     osci_drv_close(d);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 }
 
 static void test_stale_fabric_recycled(void **state)
@@ -235,7 +235,7 @@ static void test_stale_fabric_recycled(void **state)
     /* A node id held by a live process is refused. */
     assert_int_equal(t_open(2, &d2), -EADDRINUSE);
     osci_drv_close(d);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 
     /* A killed lone node: the next open and close leave /dev/shm clean. */
     pid[0] = spawn_idle(&s[0], 0, NULL, NULL, 0);
@@ -245,7 +245,7 @@ static void test_stale_fabric_recycled(void **state)
     assert_int_equal(t_open(0, &d), 0);
     assert_int_equal(d->node_id, 1);
     osci_drv_close(d);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 }
 
 static int shm_fd(void)
@@ -288,7 +288,7 @@ static void test_fabric_file_checked(void **state)
     assert_int_equal(t_open(2, &b), 0);
     osci_drv_close(b);
     osci_drv_close(a);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 
     /* A symlink in place of the fabric is not followed. */
     char path[128];
@@ -296,7 +296,7 @@ static void test_fabric_file_checked(void **state)
     assert_int_equal(symlink("/dev/null", path), 0);
     assert_int_equal(t_open(1, &a), -ELOOP);
     unlink(path);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 }
 
 static void test_observe(void **state)
@@ -314,7 +314,7 @@ static void test_observe(void **state)
     t_conf(&conf, 0, NULL, NULL);
     conf.observe = 1;
     assert_int_equal(osci_drv_open(&conf, &o), -ENOENT);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
     assert_int_equal(t_open(5, &a), 0);
     assert_int_equal(osci_drv_info_publish(a, "state", 6), 0);
     assert_int_equal(osci_drv_open(&conf, &o), 0);
@@ -340,7 +340,7 @@ static void test_observe(void **state)
     assert_int_equal(np, 0);
     osci_drv_close(o);
     osci_drv_close(a);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 }
 
 /* A forked child closing its copy of a driver leaves the parent's node in place. */
@@ -371,7 +371,7 @@ static void test_fork_child_close(void **state)
     (void)la;
     osci_drv_close(a);
     osci_drv_close(b);
-    assert_int_equal(t_shm_count(), 0);
+    assert_int_equal(t_names_left(), 0);
 }
 
 int main(void)

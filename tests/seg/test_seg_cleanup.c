@@ -24,7 +24,7 @@
 
 enum { HOW_EXIT = 1, HOW_TERMINATE, HOW_HANG };
 
-/* /dev/shm entries of this test's fabric: /osci.<fabric>, its windows and multicast windows. */
+/* /dev/shm entries of this test's fabric: /osci.<fabric>, its windows, wake directories and multicast windows. */
 static int shm_count(void)
 {
     const char *fabric = getenv("OSCI_FABRIC");
@@ -118,7 +118,7 @@ static void start_pair(struct tproc *o, struct tproc *r, uint32_t *onode)
     assert_int_equal(tproc_start(r, remote_exit, (void *)(uintptr_t)*onode), 0);
     assert_int_equal(tproc_recv_u32(r->rd, &rnode, T_MS), 0);
     assert_int_not_equal(rnode, *onode);
-    assert_int_equal(shm_count(), 4);   /* fabric file, two windows, the multicast window */
+    assert_int_equal(shm_count(), 6);   /* fabric file, two windows and wake directories, the multicast window */
 }
 
 static void test_owner_exits_alone(void **state)
@@ -128,7 +128,7 @@ static void test_owner_exits_alone(void **state)
     assert_int_equal(shm_count(), 0);
     assert_int_equal(tproc_start(&o, owner_exit, NULL), 0);
     assert_int_equal(tproc_recv_u32(o.rd, &node, T_MS), 0);
-    assert_int_equal(shm_count(), 3);   /* fabric file, window, multicast window */
+    assert_int_equal(shm_count(), 4);   /* fabric file, window, wake directory, multicast window */
     assert_int_equal(tproc_send_u32(o.wr, HOW_EXIT), 0);
     assert_int_equal(tproc_wait(&o, T_MS), 0);
     assert_int_equal(shm_count(), 0);
