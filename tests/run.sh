@@ -1,26 +1,39 @@
 #!/usr/bin/env bash
 # Runs the built tests of build dir $1: mode "all" (every test and fuzzer) or "tsan" (tests/tsan.list).
 # Each test runs alone with a timeout, on a fabric of its own; anything it leaves in /dev/shm or
-# /dev/mqueue fails it (so tests must run one at a time on a machine where nothing else makes such files). Ends with the line "N passed, N failed".
+# /dev/mqueue fails it. Where unshare works (root), each test gets its own IPC and mount namespace with
+# a private /dev/shm and /dev/mqueue, so only the test's own objects count; elsewhere the check compares
+# snapshots and other processes' objects can fail it. Ends with the line "N passed, N failed".
 set -u
 O=${1:?build dir}; mode=${2:-all}
 TIMEOUT=${OSCI_TEST_TIMEOUT:-300}
 if [ ! -d /dev/mqueue ] && [ "$(id -u)" = 0 ]; then mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue 2>/dev/null; fi
 pass=0; fail=0; failed=()
 snapshot() { ls -1 /dev/shm 2>/dev/null; ls -1 /dev/mqueue 2>/dev/null | sed 's|^|mq:|'; }
+# In a private namespace: fresh /dev/shm and /dev/mqueue, the test, then what it left on fd 3.
+ISOLATED='mount -t tmpfs -o mode=1777 osci-shm /dev/shm && mount -t mqueue osci-mq /dev/mqueue || exit 125
+"$@"; rc=$?; sleep 0.05
+{ ls -1 /dev/shm; ls -1 /dev/mqueue | sed "s|^|mq:|"; } >&3; exit $rc'
+isolate=0
+unshare --ipc --mount --propagation private -- sh -c "$ISOLATED" sh true 3>/dev/null 2>/dev/null && isolate=1
 
 run_one() {  # name, command...
     local name=$1; shift
     local before after leaked t0 t1 rc log
     log=$(mktemp)
-    before=$(snapshot)
     t0=$(date +%s.%N)
-    OSCI_FABRIC="t$$-$(basename "$name")" timeout -k 5 "$TIMEOUT" "$@" >"$log" 2>&1
-    rc=$?
+    if [ $isolate = 1 ]; then
+        leaked=$(OSCI_FABRIC="t$$-$(basename "$name")" timeout -k 5 "$TIMEOUT" \
+                 unshare --ipc --mount --propagation private -- sh -c "$ISOLATED" sh "$@" 3>&1 >"$log" 2>&1)
+        rc=$?
+    else
+        before=$(snapshot)
+        OSCI_FABRIC="t$$-$(basename "$name")" timeout -k 5 "$TIMEOUT" "$@" >"$log" 2>&1
+        rc=$?
+        sleep 0.05
+        leaked=$(comm -13 <(echo "$before" | sort) <(snapshot | sort) | grep -v '^$' || true)
+    fi
     t1=$(date +%s.%N)
-    sleep 0.05
-    after=$(snapshot)
-    leaked=$(comm -13 <(echo "$before" | sort) <(echo "$after" | sort) | grep -v '^$' || true)
     if [ $rc -eq 0 ] && [ -z "$leaked" ]; then
         pass=$((pass + 1)); printf 'PASS %-44s %6.2fs\n' "$name" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')"
     else
@@ -28,8 +41,8 @@ run_one() {  # name, command...
         printf 'FAIL %-44s rc=%d\n' "$name" "$rc"
         [ -n "$leaked" ] && echo "  left behind: $leaked"
         sed 's/^/  | /' "$log" | tail -60
-        # On a fresh CI machine nothing else runs: remove what the test left so the next one starts clean.
-        if [ -n "${CI:-}" ]; then
+        # Without namespaces on a fresh CI machine nothing else runs: remove what the test left.
+        if [ $isolate = 0 ] && [ -n "${CI:-}" ]; then
             for l in $leaked; do case $l in mq:*) rm -f "/dev/mqueue/${l#mq:}";; *) rm -f "/dev/shm/$l";; esac; done
         fi
     fi
@@ -52,6 +65,7 @@ else
     done
 fi
 echo
+[ $isolate = 1 ] || echo "note: no private namespaces here (not root?): objects made by other processes during a test fail it"
 [ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[@]}"
 echo "$(basename "$O"): $pass passed, $fail failed"
 echo "$pass $fail" > "$O/check-result.$mode"
