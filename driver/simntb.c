@@ -261,11 +261,12 @@ static void sn_wake_dir(const struct sn_drv *d, unsigned int port, uint64_t rnd,
 
 static socklen_t sn_sock_addr(const struct sn_drv *d, unsigned int port, uint64_t rnd, struct sockaddr_un *sa)
 {
+    char dir[sizeof(sa->sun_path) - 2];
     int n;
     memset(sa, 0, sizeof(*sa));
     sa->sun_family = AF_UNIX;
-    n = snprintf(sa->sun_path, sizeof(sa->sun_path), SN_WAKE_DIR "/osci.%s.s%u.%016" PRIx64 "/w", d->fabric,
-                 port, rnd);
+    sn_wake_dir(d, port, rnd, dir, sizeof(dir));
+    n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/w", dir);
     return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
 }
 
