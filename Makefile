@@ -6,6 +6,7 @@
 #   make vmcheck    the two-host QEMU lab (tests/vmlab)
 # Sources are found by folder: driver/*.c and libseg/*.c form libsisci, libipc/event*.c libnvscievent,
 # the other libipc/*.c libnvsciipc, libbuf/*.c libopensci-buf, tests/<suite>/test_*.c one test each.
+# common/*.c (process liveness, config file reading) go into libsisci and libnvsciipc, each a hidden copy.
 
 SAN ?=
 ifeq ($(SAN),asan)
@@ -32,7 +33,7 @@ VERSION := 0.1.0
 SOVER := 0
 
 WARN := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
-CPPFLAGS_ALL := -DOSCI_VERSION=\"$(VERSION)\" -D_GNU_SOURCE -Iinclude -Idriver -Ilibseg -Ilibipc -Ilibbuf
+CPPFLAGS_ALL := -DOSCI_VERSION=\"$(VERSION)\" -D_GNU_SOURCE -Iinclude -Icommon -Idriver -Ilibseg -Ilibipc -Ilibbuf
 CFLAGS ?= -O2 -g
 CFLAGS_ALL := -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -pthread $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
@@ -41,6 +42,7 @@ RDMA_LIBS := -libverbs -lrdmacm
 DEPS_STAMP := $(O)/.deps-ok
 
 # ---- sources ----
+COMMON_SRC := $(sort $(wildcard common/*.c))
 DRV_SRC := $(sort $(wildcard driver/*.c))
 SEG_SRC := $(sort $(wildcard libseg/*.c))
 EVT_SRC := $(sort $(wildcard libipc/event*.c))
@@ -49,11 +51,12 @@ BUF_SRC := $(sort $(wildcard libbuf/*.c))
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-DRV_OBJ := $(call obj,$(DRV_SRC))
+# The driver layer (and so libsisci and libosci-drv.a) carries common/.
+DRV_OBJ := $(call obj,$(DRV_SRC) $(COMMON_SRC))
 SISCI_OBJ := $(DRV_OBJ) $(call obj,$(SEG_SRC))
 EVT_OBJ := $(call obj,$(EVT_SRC))
-# Each library carries its own copy of the logger; libnvsciipc also of the opensci.conf parser.
-IPC_OBJ := $(call obj,$(IPC_SRC) driver/log.c driver/conf.c)
+# Each library carries its own copy of the logger; libnvsciipc also of the opensci.conf parser and common/.
+IPC_OBJ := $(call obj,$(IPC_SRC) driver/log.c driver/conf.c $(COMMON_SRC))
 BUF_OBJ := $(call obj,$(BUF_SRC))
 
 L := $(O)/lib
