@@ -122,8 +122,9 @@ int ipc__conn_event(struct ipc_conn *c, enum ipc_conn_event ev);
 void ipc__conn_handshake(struct ipc_conn *c);
 
 /* ---- peer-death watcher (ipc_watch.c) ---- */
-/* Calls fn(arg) from the watcher thread when process `pid` exits; 0 and a registration id in *id_p. */
-int ipc__watch_add(pid_t pid, void (*fn)(void *arg), void *arg, uint64_t *id_p);
+/* Calls fn(arg) from the watcher thread, once, when the process that started at `start` as `pid` exits (its
+ * pidfd polls readable: a zombie counts); 0 and a registration id in *id_p, -ESRCH when it is dead already. */
+int ipc__watch_add(pid_t pid, uint64_t start, void (*fn)(void *arg), void *arg, uint64_t *id_p);
 /* After this returns, fn of `id` is not running and will not run. */
 void ipc__watch_del(uint64_t id);
 void ipc__watch_stop(void);
@@ -131,7 +132,5 @@ void ipc__watch_stop(void);
 /* ---- process identity and access (ipc_shm.c) ---- */
 /* 1 when the caller is root or a member of group `gid`. */
 int ipc__in_group(gid_t gid);
-/* Start time of `pid` in clock ticks since boot, 0 when the process does not exist. */
-uint64_t ipc__proc_start(pid_t pid);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "ipc_internal.h"
 #include "osci_log.h"
+#include "osci_proc.h"
 
 #define SHM_MAGIC 0x4f495043u     /* "OIPC" */
 #define SHM_VERSION 2u
@@ -82,6 +83,7 @@ struct shm_ep {
     /* peer liveness */
     int32_t watched_pid;
     uint64_t watched_start, watch_id;
+    int watched_dead;            /* its pidfd fired (or it was dead when watched): reaped, never re-watched */
     _Atomic int peer_died;
     struct shm_ep *reg_next;     /* shm_reg list */
 };
@@ -95,32 +97,10 @@ static struct shm_ep *to_shm(struct ipc_ep *ep)
     return ep->be;
 }
 
-uint64_t ipc__proc_start(pid_t pid)
-{
-    char path[64], buf[1024], *p;
-    unsigned long long start = 0;
-    ssize_t n;
-    int fd, field;
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) return 0;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0) return 0;
-    buf[n] = '\0';
-    if (!(p = strrchr(buf, ')'))) return 0;
-    for (field = 2; field < 22 && p; field++) p = strchr(p + 1, ' ');   /* field 22: starttime */
-    if (!p || sscanf(p + 1, "%llu", &start) != 1) return 0;
-    if (p[-1] == 'Z') return 0;
-    return start;
-}
-
 static int claim_alive(struct shm_claim *c)
 {
     int32_t pid = atomic_load(&c->pid);
-    uint64_t st;
-    if (pid == 0) return 0;
-    st = ipc__proc_start(pid);
-    return st != 0 && st == atomic_load(&c->start);
+    return pid != 0 && osci_proc_alive(pid, atomic_load(&c->start));
 }
 
 /* ---- names ---- */
@@ -301,13 +281,14 @@ static void on_peer_exit(void *arg)
     notify_side(se, se->s, se->mq_rx);   /* wakes our own event fd */
 }
 
-/* The peer process is gone: free its claim so that a restarted peer can attach. */
-static void reap_peer(struct shm_ep *se)
+/* The watched peer process is gone: free its claim so that a restarted peer can attach. `exited`: its pidfd
+ * polled readable, which is death (a zombie's too); else /proc decides. */
+static void reap_peer(struct shm_ep *se, int exited)
 {
     struct shm_hdr *h = se->h;
-    if (hdr_lock(h) < 0) return;
+    if (hdr_lock(h) < 0) return;   /* retried by the next watch_peer */
     if (atomic_load(&h->claim[se->p].pid) == se->watched_pid &&
-        atomic_load(&h->claim[se->p].start) == se->watched_start && !claim_alive(&h->claim[se->p])) {
+        atomic_load(&h->claim[se->p].start) == se->watched_start && (exited || !claim_alive(&h->claim[se->p]))) {
         atomic_store(&h->claim[se->p].pid, 0);
         atomic_store(&h->claim[se->p].start, 0);
         atomic_store(&h->side[se->p].state, IPC_CS_DISC);
@@ -316,38 +297,39 @@ static void reap_peer(struct shm_ep *se)
         osci_log(OSCI_LOG_INFO, "ipc", "%s: peer process %d died", se->ep->cfg.name, se->watched_pid);
     }
     pthread_mutex_unlock(&h->lock);
-    se->watched_pid = 0;
 }
 
-/* Watches the peer's process when it is another process (cheap when nothing changed). */
+/* Watches the peer's process when it is another process (cheap when nothing changed). A death is acted on
+ * once: the watcher drops a watch when it fires, and the dead (pid, start) is never watched again. */
 static void watch_peer(struct shm_ep *se)
 {
     struct shm_claim *c = &se->h->claim[se->p];
     int32_t pid = atomic_load_explicit(&c->pid, memory_order_relaxed);
     uint64_t start = atomic_load_explicit(&c->start, memory_order_relaxed);
     int ret;
-    if (atomic_exchange(&se->peer_died, 0)) {
-        reap_peer(se);
+    if (atomic_exchange(&se->peer_died, 0)) se->watched_dead = 1;
+    if (se->watched_dead && pid == se->watched_pid && start == se->watched_start) {
+        reap_peer(se, 1);
         pid = atomic_load(&c->pid);
         start = atomic_load(&c->start);
     }
     if (pid == se->watched_pid && start == se->watched_start) return;
-    if (se->watch_id) {
+    if (se->watch_id) {   /* waits for a callback still running */
         ipc__watch_del(se->watch_id);
         se->watch_id = 0;
         atomic_store(&se->peer_died, 0);
     }
     se->watched_pid = pid;
     se->watched_start = start;
+    se->watched_dead = 0;
     if (pid == 0 || pid == getpid()) return;
-    ret = ipc__watch_add(pid, on_peer_exit, se, &se->watch_id);
-    if (ret == 0 && ipc__proc_start(pid) == start) return;
-    if (ret == 0) {
-        ipc__watch_del(se->watch_id);
-        se->watch_id = 0;
+    ret = ipc__watch_add(pid, start, on_peer_exit, se, &se->watch_id);
+    if (ret == -ESRCH) {   /* dead already (a zombie), or the pid names another process now */
+        se->watched_dead = 1;
+        reap_peer(se, 1);
+    } else if (ret < 0) {
+        osci_log(OSCI_LOG_WARN, "ipc", "%s: cannot watch peer %d: %s", se->ep->cfg.name, pid, strerror(-ret));
     }
-    if (ret == 0 || ret == -ESRCH) reap_peer(se);   /* gone already (or pid reused) */
-    else osci_log(OSCI_LOG_WARN, "ipc", "%s: cannot watch peer %d: %s", se->ep->cfg.name, pid, strerror(-ret));
 }
 
 /* ---- open / close ---- */
@@ -425,8 +407,14 @@ static int create_mqs(struct shm_ep *se, const struct ipc_cfg_ep *cfg)
 static int attach(struct shm_ep *se, const struct ipc_cfg_ep *cfg)
 {
     size_t fifo = (size_t)cfg->nframes * cfg->frame_size;
+    uint64_t my_start;
     int tries, ret = -EAGAIN;
     se->map_len = HDR_SIZE + 2 * fifo;
+    if ((ret = osci_proc_start(getpid(), &my_start)) < 0) {   /* what peers check our claim against */
+        osci_log(OSCI_LOG_ERROR, "ipc", "%s: cannot read /proc/%d/stat: %s", cfg->name, (int)getpid(), strerror(-ret));
+        return ret;
+    }
+    ret = -EAGAIN;
     for (tries = 0; tries < OPEN_TRIES; tries++) {
         int fd, creator = 1, waited;
         struct stat st;
@@ -507,7 +495,7 @@ static int attach(struct shm_ep *se, const struct ipc_cfg_ep *cfg)
         } else {
             h->attached++;
         }
-        atomic_store(&h->claim[se->s].start, ipc__proc_start(getpid()));
+        atomic_store(&h->claim[se->s].start, my_start);
         atomic_store(&h->claim[se->s].pid, getpid());
         atomic_store(&h->claim[se->s].exiting, 0);
         atomic_store(&h->side[se->s].state, IPC_CS_DISC);

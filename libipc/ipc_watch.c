@@ -4,14 +4,10 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ipc_internal.h"
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
+#include "osci_proc.h"
 
 struct watch {
     uint64_t id;
@@ -121,7 +117,7 @@ err_close_ep:
     return ret;
 }
 
-int ipc__watch_add(pid_t pid, void (*fn)(void *arg), void *arg, uint64_t *id_p)
+int ipc__watch_add(pid_t pid, uint64_t start, void (*fn)(void *arg), void *arg, uint64_t *id_p)
 {
     struct epoll_event ev = { .events = EPOLLIN };
     struct watch *w;
@@ -132,9 +128,9 @@ int ipc__watch_add(pid_t pid, void (*fn)(void *arg), void *arg, uint64_t *id_p)
         ret = -ENOMEM;
         goto out;
     }
-    w->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    w->pidfd = osci_pidfd_open(pid, start);
     if (w->pidfd < 0) {
-        ret = -errno;   /* -ESRCH: already gone */
+        ret = w->pidfd;   /* -ESRCH: already dead */
         free(w);
         goto out;
     }

@@ -1,0 +1,265 @@
+/* INTER_PROCESS with a peer that died and was not reaped (a zombie: the survivor is its parent and has not
+ * called waitpid): the survivor sees CONN_RESET, waits for it without burning CPU, and a new peer may take
+ * the dead one's endpoint while the zombie is still there. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/select.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "nvsciipc.h"
+
+#define WATCH_NS 1000000000ll   /* how long the survivor's event loop is watched */
+#define CPU_PCT_MAX 20          /* an idle waiter: far below this share of one core */
+
+static char cfg_path[64];
+static char ep_a[NVSCIIPC_MAX_ENDPOINT_NAME], ep_b[NVSCIIPC_MAX_ENDPOINT_NAME];
+static int test_no;
+static pid_t kids[4];
+static unsigned nkids;
+
+static void write_cfg(void)
+{
+    FILE *f;
+    int fd;
+    test_no++;
+    snprintf(cfg_path, sizeof(cfg_path), "/tmp/osci-ipc-zombie-%s", "XX" "XX" "XX");
+    fd = mkstemp(cfg_path);
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    snprintf(ep_a, sizeof(ep_a), "iz%d_%d_a", (int)getpid(), test_no);
+    snprintf(ep_b, sizeof(ep_b), "iz%d_%d_b", (int)getpid(), test_no);
+    fprintf(f, "#CFGVER:1\nINTER_PROCESS %s %s 16 64\n", ep_a, ep_b);
+    fclose(f);
+    setenv("NVSCIIPC_CFG", cfg_path, 1);
+}
+
+static int teardown(void **state)
+{
+    int i;
+    (void)state;
+    unlink(cfg_path);
+    while (nkids) {
+        pid_t pid = kids[--nkids];
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    for (i = 0; i < 4; i++) NvSciIpcDeinit();
+    return 0;
+}
+
+static int64_t now_ns(clockid_t clk)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* Waits up to us for the event fd of h; 1 readable, 0 not, -1 error. */
+static int wait_fd(NvSciIpcEndpoint h, int64_t us)
+{
+    int32_t fd;
+    fd_set rfds;
+    struct timeval tv = { (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
+    if (NvSciIpcGetLinuxEventFd(h, &fd) != NvSciError_Success) return -1;
+    FD_ZERO(&rfds);
+    FD_SET(fd, &rfds);
+    return select(fd + 1, &rfds, NULL, NULL, &tv);
+}
+
+static int establish(NvSciIpcEndpoint h)
+{
+    int64_t end = now_ns(CLOCK_MONOTONIC) + 5 * WATCH_NS;
+    if (NvSciIpcResetEndpointSafe(h) != NvSciError_Success) return -1;
+    while (now_ns(CLOCK_MONOTONIC) < end) {
+        uint32_t ev;
+        if (NvSciIpcGetEventSafe(h, &ev) != NvSciError_Success) return -1;
+        if (ev & NV_SCI_IPC_EVENT_CONN_EST) return 0;
+        if (wait_fd(h, 100000) < 0) return -1;
+    }
+    return -1;
+}
+
+/* The child: opens ep_b, connects, says so, then leaves as told: 'e' _exit(), 'k' waits for SIGKILL. */
+static int child_peer(int how, int sync_fd)
+{
+    NvSciIpcEndpoint h;
+    char c = 'r';
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (NvSciIpcInit() != NvSciError_Success) return 10;
+    if (NvSciIpcOpenEndpoint(ep_b, &h) != NvSciError_Success) return 11;
+    if (establish(h) < 0) return 12;
+    if (write(sync_fd, &c, 1) != 1) return 13;
+    if (how == 'k')
+        for (;;) pause();
+    return 0;   /* _exit: no close, no exit hook */
+}
+
+static pid_t spawn(int how, int sync_fd)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) _exit(child_peer(how, sync_fd));
+    if (nkids < 4) kids[nkids++] = pid;
+    return pid;
+}
+
+/* The pid is a zombie: dead, not yet reaped (its parent is this process). Waits up to 5 s. */
+static int is_zombie(pid_t pid)
+{
+    int64_t end = now_ns(CLOCK_MONOTONIC) + 5 * WATCH_NS;
+    while (now_ns(CLOCK_MONOTONIC) < end) {
+        siginfo_t si = { 0 };
+        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) return 0;
+        if (si.si_pid == pid) return 1;
+        usleep(1000);
+    }
+    return 0;
+}
+
+/* A select + GetEvent loop on h for WATCH_NS: CONN_RESET seen (when, CLOCK_MONOTONIC, in *reset_ns), and the CPU
+ * time the whole process used meanwhile (the peer watcher thread included), in percent of the wall time. */
+static int watch_loop(NvSciIpcEndpoint h, int64_t *reset_ns, int *cpu_pct)
+{
+    int64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID), t;
+    int resets = 0;
+    *reset_ns = -1;
+    while ((t = now_ns(CLOCK_MONOTONIC)) - t0 < WATCH_NS) {
+        uint32_t ev;
+        int r = wait_fd(h, (WATCH_NS - (t - t0)) / 1000 + 1);
+        assert_true(r >= 0);
+        if (r == 0) continue;
+        assert_int_equal(NvSciIpcGetEventSafe(h, &ev), NvSciError_Success);
+        if (ev & NV_SCI_IPC_EVENT_CONN_RESET) {
+            if (!resets) *reset_ns = now_ns(CLOCK_MONOTONIC);
+            resets++;
+        }
+    }
+    t = now_ns(CLOCK_MONOTONIC) - t0;
+    *cpu_pct = (int)((now_ns(CLOCK_PROCESS_CPUTIME_ID) - c0) * 100 / t);
+    return resets;
+}
+
+/* how: 'e' the child calls _exit(), 'k' this process SIGKILLs it; neither reaps it. */
+static void zombie_peer(int how)
+{
+    NvSciIpcEndpoint h;
+    int pipefd[2], cpu, resets;
+    int64_t reset_ns, dead_ns;
+    uint64_t buf[8] = { 0 };
+    uint32_t bytes;
+    char c;
+    pid_t pid, pid2;
+
+    write_cfg();
+    assert_int_equal(pipe(pipefd), 0);
+    pid = spawn(how, pipefd[1]);
+    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
+    assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
+    assert_int_equal(establish(h), 0);
+    assert_int_equal(read(pipefd[0], &c, 1), 1);   /* 'e': the child is exiting now */
+    dead_ns = now_ns(CLOCK_MONOTONIC);
+    if (how == 'k') kill(pid, SIGKILL);
+    resets = watch_loop(h, &reset_ns, &cpu);
+    assert_true(is_zombie(pid));   /* dead and never reaped all along */
+    print_message("%s peer, unreaped: CONN_RESET %.3f ms after its death (-1: none in 1 s), survivor CPU %d%% "
+                  "over 1 s\n", how == 'k' ? "SIGKILLed" : "_exit()ed", reset_ns < 0 ? -1.0 : (reset_ns - dead_ns) / 1e6,
+                  cpu);
+    assert_int_equal(resets, 1);   /* reported, once */
+    assert_true(cpu < CPU_PCT_MAX);
+    assert_int_equal(NvSciIpcWriteSafe(h, buf, sizeof(buf), &bytes), NvSciError_ConnectionReset);
+    /* The zombie's endpoint is free: a new peer opens it and both talk, the zombie still unreaped. */
+    pid2 = spawn('k', pipefd[1]);
+    assert_int_equal(establish(h), 0);
+    assert_int_equal(read(pipefd[0], &c, 1), 1);
+    assert_int_equal(NvSciIpcWriteSafe(h, buf, sizeof(buf), &bytes), NvSciError_Success);
+    assert_true(is_zombie(pid));
+    kill(pid2, SIGKILL);
+    assert_true(is_zombie(pid2));
+    resets = watch_loop(h, &reset_ns, &cpu);
+    assert_int_equal(resets, 1);
+    assert_true(cpu < CPU_PCT_MAX);
+    assert_int_equal(NvSciIpcCloseEndpointSafe(h, false), NvSciError_Success);
+    NvSciIpcDeinit();
+    close(pipefd[0]);
+    close(pipefd[1]);
+}
+
+static void test_peer_exit_zombie(void **state)
+{
+    (void)state;
+    zombie_peer('e');
+}
+
+static void test_peer_killed_zombie(void **state)
+{
+    (void)state;
+    zombie_peer('k');
+}
+
+/* The peer died (unreaped) before this side opened: its claim is reclaimed, no spin, no connection. */
+static void test_zombie_before_open(void **state)
+{
+    NvSciIpcEndpoint h;
+    int pipefd[2], cpu, est = 0;
+    int64_t t0, c0, t;
+    char c;
+    pid_t pid;
+    (void)state;
+
+    write_cfg();
+    assert_int_equal(pipe(pipefd), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {   /* opens, says so, dies without closing: no peer ever connects */
+        NvSciIpcEndpoint hc;
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (NvSciIpcInit() != NvSciError_Success || NvSciIpcOpenEndpoint(ep_b, &hc) != NvSciError_Success)
+            _exit(10);
+        _exit(write(pipefd[1], "r", 1) == 1 ? 0 : 11);
+    }
+    kids[nkids++] = pid;
+    assert_int_equal(read(pipefd[0], &c, 1), 1);
+    assert_true(is_zombie(pid));
+    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
+    assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
+    assert_int_equal(NvSciIpcResetEndpointSafe(h), NvSciError_Success);
+    t0 = now_ns(CLOCK_MONOTONIC);
+    c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+    while ((t = now_ns(CLOCK_MONOTONIC)) - t0 < WATCH_NS) {
+        uint32_t ev;
+        assert_int_equal(NvSciIpcGetEventSafe(h, &ev), NvSciError_Success);
+        if (ev & NV_SCI_IPC_EVENT_CONN_EST) est = 1;
+        assert_true(wait_fd(h, (WATCH_NS - (t - t0)) / 1000 + 1) >= 0);
+    }
+    cpu = (int)((now_ns(CLOCK_PROCESS_CPUTIME_ID) - c0) * 100 / (now_ns(CLOCK_MONOTONIC) - t0));
+    print_message("peer dead before open: survivor CPU %d%% of 1 s\n", cpu);
+    assert_false(est);
+    assert_true(cpu < CPU_PCT_MAX);
+    assert_int_equal(NvSciIpcCloseEndpointSafe(h, false), NvSciError_Success);   /* last user: unlinks */
+    NvSciIpcDeinit();
+    close(pipefd[0]);
+    close(pipefd[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_peer_exit_zombie, teardown),
+        cmocka_unit_test_teardown(test_peer_killed_zombie, teardown),
+        cmocka_unit_test_teardown(test_zombie_before_open, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
