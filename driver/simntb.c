@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "osci_drv.h"
+#include "osci_proc.h"
 #include "simntb.h"
 
 #define MOD "simntb"
@@ -187,49 +188,6 @@ static int sn_parse_size(const char *s, uint64_t *v_p)
     return 0;
 }
 
-/* Start time and liveness of a pid from /proc/<pid>/stat: 0 and *start_p, or -ESRCH (gone or zombie). */
-static int sn_proc_start(pid_t pid, uint64_t *start_p)
-{
-    char path[64], buf[1024], *p;
-    unsigned long long start;
-    ssize_t n;
-    int fd;
-
-    if (pid <= 0)
-        return -ESRCH;
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -ESRCH;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return -ESRCH;
-    buf[n] = '\0';
-    p = strrchr(buf, ')');
-    if (!p || p[1] != ' ')
-        return -ESRCH;
-    p += 2;                           /* field 3: state */
-    if (*p == 'Z' || *p == 'X')
-        return -ESRCH;
-    for (int field = 3; field < 22; field++) {
-        p = strchr(p, ' ');
-        if (!p)
-            return -ESRCH;
-        p++;
-    }
-    if (sscanf(p, "%llu", &start) != 1)
-        return -ESRCH;
-    *start_p = start;
-    return 0;
-}
-
-static int sn_owner_alive(pid_t pid, uint64_t start)
-{
-    uint64_t s;
-    return sn_proc_start(pid, &s) == 0 && s == start;
-}
-
 static int sn_fabric_name_ok(const char *f)
 {
     size_t n = strlen(f);
@@ -358,7 +316,7 @@ static void sn_reclaim_dead_locked(struct sn_drv *d)
 {
     for (unsigned int p = 0; p < SN_PORTS; p++) {
         struct sn_port *P = sn_port(d, p);
-        if (p != d->me && LD(&P->state) != SN_FREE && !sn_owner_alive(P->pid, P->start_time))
+        if (p != d->me && LD(&P->state) != SN_FREE && !osci_proc_alive(P->pid, P->start_time))
             sn_reclaim_locked(d, p);
     }
     sn_mc_sweep_locked(d);
@@ -709,7 +667,7 @@ static int sn_join_locked(struct sn_drv *d, uint32_t want_node)
         osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: all %u ports are taken", d->fabric, SN_PORTS);
         return -ENOSPC;
     }
-    if (sn_proc_start(getpid(), &start) < 0)
+    if (osci_proc_start(getpid(), &start) < 0)
         return -ESRCH;
     d->me = port;
     d->epoch = ++d->hdr->epoch_counter;
@@ -1098,7 +1056,7 @@ static void sn_sweep(struct sn_drv *d)
     for (unsigned int p = 0; p < SN_PORTS; p++) {
         struct sn_known *k = &d->known[p];
         if ((k->state == K_UP || k->state == K_DOWN) && k->pidfd < 0 &&
-            !sn_owner_alive(k->pid, LDR(&sn_port(d, p)->start_time)))
+            !osci_proc_alive(k->pid, LDR(&sn_port(d, p)->start_time)))
             k->pid_dead = 1;
     }
     d->last_sweep_ms = sn_now_ms();
@@ -1132,10 +1090,10 @@ static const char *sn_peer_gone(struct sn_drv *d, unsigned int p, uint64_t now)
 static void sn_reclaim_if_dead(struct sn_drv *d, unsigned int p, uint64_t epoch)
 {
     struct sn_port *P = sn_port(d, p);
-    if (LD(&P->state) == SN_FREE || LD(&P->epoch) != epoch || sn_owner_alive(P->pid, P->start_time))
+    if (LD(&P->state) == SN_FREE || LD(&P->epoch) != epoch || osci_proc_alive(P->pid, P->start_time))
         return;
     sn_lock_fabric(d);
-    if (LD(&P->state) != SN_FREE && LD(&P->epoch) == epoch && !sn_owner_alive(P->pid, P->start_time))
+    if (LD(&P->state) != SN_FREE && LD(&P->epoch) == epoch && !osci_proc_alive(P->pid, P->start_time))
         sn_reclaim_locked(d, p);
     sn_unlock_fabric(d);
 }
@@ -1175,14 +1133,18 @@ static void sn_scan(struct sn_drv *d)
             /* A new incarnation: verify its owner and watch its exit through a pidfd. */
             int32_t pid = P->pid;
             uint64_t start = P->start_time;
-            if (!sn_owner_alive(pid, start)) {
+            if (!osci_proc_alive(pid, start)) {
                 sn_reclaim_if_dead(d, p, ep);
                 continue;
             }
-            int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-            if (pfd >= 0) {
+            int pfd = osci_pidfd_open(pid, start);
+            if (pfd == -ESRCH) {      /* died since (a zombie too) */
+                sn_reclaim_if_dead(d, p, ep);
+                continue;
+            }
+            if (pfd >= 0) {           /* else no pidfds (old kernel): the sweep checks /proc */
                 struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_PID + p };
-                if (!sn_owner_alive(pid, start) || epoll_ctl(d->epfd, EPOLL_CTL_ADD, pfd, &ev) < 0) {
+                if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, pfd, &ev) < 0) {
                     close(pfd);
                     sn_reclaim_if_dead(d, p, ep);
                     continue;
@@ -2116,7 +2078,7 @@ static int sn_mc_live(struct sn_drv *d, const struct sn_mc_hdr *h)
         if (p == d->me && h->member[p].epoch == d->epoch && LD(&P->state) != SN_FREE)
             return 1;                /* our own attach (not after our port was freed: sn_close) */
         if (LD(&P->state) != SN_FREE && LD(&P->epoch) == h->member[p].epoch &&
-            sn_owner_alive(P->pid, P->start_time))
+            osci_proc_alive(P->pid, P->start_time))
             return 1;
     }
     return 0;

@@ -1,0 +1,176 @@
+/* simntb with a peer node that died and was not reaped (a zombie; the survivor is its parent): PEER_DEAD
+ * comes, the survivor sleeps meanwhile, the dead port is reclaimed and the node id can join again while the
+ * zombie is still there. Also the /proc parser of common/osci_proc.c on names that look like stat fields. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <sys/prctl.h>
+
+#include "drv_test.h"
+#include "osci_proc.h"
+
+#define WATCH_MS 1000
+#define CPU_PCT_MAX 20
+
+static int64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* A node that joins, says so, and dies as told: 'e' _exit() without closing, 'k' waits for SIGKILL. */
+static pid_t spawn_node(struct t_sync *s, uint32_t node, int how)
+{
+    pid_t pid;
+    t_sync_init(s);
+    pid = t_fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct osci_drv *c;
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        CHILD_CHECK(t_open(node, &c) == 0);
+        t_sync_post(s->to_parent[1], 'r');
+        if (how == 'k')
+            for (;;)
+                pause();
+        _exit(0);   /* no close, no exit hook */
+    }
+    assert_int_equal(t_sync_wait(s->to_parent[0], 5000), 'r');
+    return pid;
+}
+
+static int is_zombie(pid_t pid)
+{
+    siginfo_t si = { 0 };
+    return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
+}
+
+/* Sleeps on the event fd for WATCH_MS, collecting events: CPU used meanwhile in percent of the wall time. */
+static int watch(struct osci_drv *d, struct t_evlog *log, uint64_t *dead_ms)
+{
+    uint64_t t0 = t_now_ms(), t;
+    int64_t c0 = cpu_ns();
+    while ((t = t_now_ms()) - t0 < WATCH_MS) {
+        struct osci_drv_event ev[8];
+        int n = d->ops->progress(d, ev, 8);
+        assert_true(n >= 0);
+        for (int i = 0; i < n && log->n < 256; i++) {
+            if (ev[i].type == OSCI_DRV_EV_PEER_DEAD && !*dead_ms)
+                *dead_ms = t_now_ms();
+            log->ev[log->n++] = ev[i];
+        }
+        if (n == 0 && d->ops->arm(d) == 0) {
+            struct pollfd pfd = { .fd = d->ops->event_fd(d), .events = POLLIN };
+            poll(&pfd, 1, (int)(WATCH_MS - (t - t0)) + 1);
+        }
+    }
+    return (int)((cpu_ns() - c0) / 10000 / (int64_t)(t_now_ms() - t0));
+}
+
+static void zombie_node(int how)
+{
+    struct osci_drv *d;
+    struct t_evlog log = { .n = 0 };
+    struct osci_drv_event up, ev;
+    struct t_sync s;
+    uint64_t t_dead, dead_ms = 0;
+    pid_t pid, pid2;
+    int cpu;
+
+    t_new_fabric();
+    assert_int_equal(t_open(1, &d), 0);
+    pid = spawn_node(&s, 2, how);
+    assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &up), 0);
+    t_dead = t_now_ms();
+    if (how == 'k')
+        kill(pid, SIGKILL);
+    cpu = watch(d, &log, &dead_ms);
+    assert_true(is_zombie(pid));
+    print_message("%s node, unreaped: PEER_DEAD %lld ms after its death (-1: none in 1 s), survivor CPU %d%% "
+                  "over 1 s\n", how == 'k' ? "SIGKILLed" : "_exit()ed",
+                  dead_ms ? (long long)(dead_ms - t_dead) : -1ll, cpu);
+    assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 0, 1, &ev), 0);
+    assert_int_equal(ev.epoch, up.epoch);
+    assert_true(cpu < CPU_PCT_MAX);
+    /* Its port was reclaimed (window gone) and node 2 joins again, the zombie still there. */
+    assert_int_equal(t_shm_count(), 2);
+    assert_int_equal(osci_drv_probe(d, 2), -EHOSTUNREACH);
+    pid2 = spawn_node(&s, 2, 'k');
+    assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &ev), 0);
+    assert_true(ev.epoch != up.epoch);
+    assert_true(is_zombie(pid));
+    kill(pid2, SIGKILL);
+    assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, NULL), 0);
+    osci_drv_close(d);
+    assert_int_equal(t_names_left(), 0);
+}
+
+static void test_node_exit_zombie(void **state)
+{
+    zombie_node('e');
+}
+
+static void test_node_killed_zombie(void **state)
+{
+    zombie_node('k');
+}
+
+/* A command name with spaces and parentheses that mimic stat fields: the state is the field after the last
+ * ')', the start time field 22. A zombie is dead, a pidfd of an exited process is readable. */
+static void test_proc_parser(void **state)
+{
+    char st, st2;
+    uint64_t start, start2;
+    struct t_sync s;
+    int pfd;
+    pid_t pid;
+
+    t_sync_init(&s);
+    pid = t_fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_NAME, "a) Z 1 2 (b) Z");
+        t_sync_post(s.to_parent[1], 'r');
+        CHILD_CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
+        _exit(0);
+    }
+    assert_int_equal(t_sync_wait(s.to_parent[0], 5000), 'r');
+    assert_int_equal(osci_proc_stat(pid, &st, &start), 0);
+    assert_true(st == 'S' || st == 'R');
+    assert_int_equal(osci_proc_stat(getpid(), &st2, &start2), 0);
+    assert_true(start >= start2);   /* started after us */
+    assert_int_equal(osci_proc_alive(pid, start), 1);
+    assert_int_equal(osci_proc_alive(pid, start + 1), 0);   /* a reused pid is another process */
+    pfd = osci_pidfd_open(pid, start);
+    assert_true(pfd >= 0);
+    assert_int_equal(osci_pidfd_exited(pfd), 0);
+    assert_int_equal(osci_pidfd_open(pid, start + 1), -ESRCH);
+    t_sync_post(s.to_child[1], 'q');
+    for (int i = 0; i < 5000 && !is_zombie(pid); i++)
+        usleep(1000);
+    assert_true(is_zombie(pid));
+    assert_int_equal(osci_proc_stat(pid, &st, &start2), 0);
+    assert_int_equal(st, 'Z');
+    assert_int_equal(start2, start);
+    assert_int_equal(osci_proc_alive(pid, start), 0);
+    assert_int_equal(osci_proc_start(pid, &start2), -ESRCH);
+    assert_int_equal(osci_pidfd_exited(pfd), 1);
+    assert_int_equal(osci_pidfd_open(pid, start), -ESRCH);
+    assert_int_equal(t_reap(pid, 5000), 0);
+    assert_int_equal(osci_pidfd_exited(pfd), 1);
+    close(pfd);
+    assert_int_equal(osci_proc_alive(pid, start), 0);
+    assert_int_equal(osci_proc_stat(0, &st, &start), -ESRCH);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_node_exit_zombie, t_teardown),
+        cmocka_unit_test_teardown(test_node_killed_zombie, t_teardown),
+        cmocka_unit_test_teardown(test_proc_parser, t_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
