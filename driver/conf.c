@@ -5,18 +5,16 @@
  * Any malformed line is an error "<file>:<line>: <reason>", never a silent skip.
  */
 #include <ctype.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "osci_drv.h"
+#include "osci_file.h"
 
 #define CONF_LINE_MAX 1024
-#define CONF_FILE_MAX (1u << 20)
+#define CONF_FILE_MAX (1u << 20)   /* opensci.conf, hosts.conf (osci_read_file: regular files only) */
 #define CONF_DEFAULT_PATH "/etc/opensci/opensci.conf"
 #define HOSTS_DEFAULT_PATH "/etc/opensci/hosts.conf"
 
@@ -426,43 +424,6 @@ const char *osci_conf_opt(const struct osci_adapter_conf *conf, const char *key)
     return NULL;
 }
 
-/* Reads a whole config file: 0, -ENOENT when it does not exist, other errors logged. */
-static int conf_read_file(const char *path, char **text_p, size_t *len_p)
-{
-    struct stat st;
-    char *buf;
-    size_t got = 0;
-    int fd, ret;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > CONF_FILE_MAX) {
-        ret = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
-        osci_log(OSCI_LOG_ERROR, "conf", "%s: not a regular file of at most %u bytes", path, CONF_FILE_MAX);
-        close(fd);
-        return ret;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        close(fd);
-        return -ENOMEM;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    buf[got] = '\0';
-    *text_p = buf;
-    *len_p = got;
-    return 0;
-}
-
 static int conf_set_opt(struct osci_adapter_conf *a, const char *key, const char *val)
 {
     unsigned int i;
@@ -506,13 +467,14 @@ int osci_conf_load(struct osci_adapter_conf *out, unsigned int max, unsigned int
         osci_log(OSCI_LOG_ERROR, "conf", "OSCI_FABRIC must be 1..%zu characters", sizeof(tmp[0].opts[0].value) - 1);
         return -EINVAL;
     }
-    ret = conf_read_file(path, &text, &len);
+    ret = osci_read_file(path, CONF_FILE_MAX, "conf", &text, &len);
     if (ret == -ENOENT && path != env_path) {
         memset(tmp, 0, sizeof(tmp));
         strcpy(tmp[0].driver, "simntb");
         n = 1;
     } else if (ret < 0) {
-        osci_log(OSCI_LOG_ERROR, "conf", "cannot read %s: %s", path, strerror(-ret));
+        if (ret == -ENOENT)
+            osci_log(OSCI_LOG_ERROR, "conf", "cannot read %s: %s", path, strerror(-ret));
         return ret;
     } else {
         ret = osci_conf_parse(path, text, len, tmp, OSCI_MAX_ADAPTERS, &n, err, sizeof(err));
@@ -559,11 +521,12 @@ int osci_conf_interchip(uint32_t device, struct osci_interchip_conf *out, char *
         return -EINVAL;
     if (path_len)
         snprintf(path_out, path_len, "%s", path);
-    ret = conf_read_file(path, &text, &len);
+    ret = osci_read_file(path, CONF_FILE_MAX, "conf", &text, &len);
     if (ret == -ENOENT && path != env_path)
         return -ENOENT;   /* no file: nothing is mapped */
     if (ret < 0) {
-        osci_log(OSCI_LOG_ERROR, "conf", "cannot read %s: %s", path, strerror(-ret));
+        if (ret == -ENOENT)
+            osci_log(OSCI_LOG_ERROR, "conf", "cannot read %s: %s", path, strerror(-ret));
         return ret == -ENOENT ? -EINVAL : ret;
     }
     ic = calloc(OSCI_IC_MAX, sizeof(*ic));
@@ -663,13 +626,14 @@ int osci_hosts_load(struct osci_host *out, unsigned int max, unsigned int *count
     osci_log_init();
     if (!count_p || (!out && max))
         return -EINVAL;
-    ret = conf_read_file(path, &text, &len);
+    ret = osci_read_file(path, CONF_FILE_MAX, "conf", &text, &len);
     if (ret == -ENOENT && path != env_path) {
         *count_p = 0;
         return 0;
     }
     if (ret < 0) {
-        osci_log(OSCI_LOG_ERROR, "conf", "cannot read %s: %s", path, strerror(-ret));
+        if (ret == -ENOENT)
+            osci_log(OSCI_LOG_ERROR, "conf", "cannot read %s: %s", path, strerror(-ret));
         return ret;
     }
     ret = osci_hosts_parse(path, text, len, out, max, count_p, err, sizeof(err));

@@ -85,7 +85,9 @@ NVSCI_EXPORT NvSciError NvSciIpcInit(void)
     if (!path || !*path) path = IPC_CFG_DEFAULT_PATH;
     ret = ipc__cfg_load(path, &g_cfg);
     if (ret < 0) {
-        err = ret == -EINVAL ? NvSciError_BadParameter : ret == -ENOMEM ? NvSciError_InsufficientMemory :
+        /* malformed, or a FIFO / device (logged); a directory; over the size cap; else missing or unreadable */
+        err = ret == -EINVAL ? NvSciError_BadParameter : ret == -EISDIR ? NvSciError_IsDirectory :
+              ret == -EFBIG ? NvSciError_FileTooBig : ret == -ENOMEM ? NvSciError_InsufficientMemory :
               NvSciError_InvalidState;
         goto out;
     }

@@ -1,20 +1,18 @@
 /* The NvSciIpc configuration file: DRIVE OS's "#CFGVER:1" format and the older plain format. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "ipc_internal.h"
 #include "osci_drv.h"
+#include "osci_file.h"
 #include "osci_log.h"
 
 #define CFG_MAX_FIELDS 12
-#define CFG_MAX_FILE (4u << 20)
+#define CFG_MAX_FILE (4u << 20)   /* nvsciipc.cfg (osci_read_file: regular files only) */
 
 _Static_assert(IPC_CFG_MAX_NFRAMES == OSCI_IC_MAX_NFRAMES && IPC_CFG_MAX_CHANNEL == OSCI_IC_MAX_CHANNEL,
                "opensci.conf's interchip limits are NvSciIpc's");
@@ -328,31 +326,17 @@ int ipc__cfg_parse(const char *text, size_t len, const char *path, struct ipc_cf
 int ipc__cfg_load(const char *path, struct ipc_cfg *cfg)
 {
     char err[512];
-    struct stat st;
     char *buf;
-    ssize_t got;
-    size_t off = 0;
-    int fd, ret;
+    size_t len;
+    int ret;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        ret = -errno;
-        fprintf(stderr, "nvsciipc: cannot open config %s: %s\n", path, strerror(errno));
+    /* a regular file of at most CFG_MAX_FILE bytes (a FIFO, device or directory is refused, never read) */
+    ret = osci_read_file(path, CFG_MAX_FILE, "ipc", &buf, &len);
+    if (ret < 0) {
+        if (ret == -ENOENT) fprintf(stderr, "nvsciipc: cannot open config %s: %s\n", path, strerror(-ret));
         return ret;
     }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CFG_MAX_FILE) {
-        fprintf(stderr, "nvsciipc: config %s is not a regular file of at most %u bytes\n", path, CFG_MAX_FILE);
-        close(fd);
-        return -EINVAL;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        close(fd);
-        return -ENOMEM;
-    }
-    while (off < (size_t)st.st_size && (got = read(fd, buf + off, (size_t)st.st_size - off)) > 0) off += (size_t)got;
-    close(fd);
-    ret = ipc__cfg_parse(buf, off, path, cfg, err, sizeof(err));
+    ret = ipc__cfg_parse(buf, len, path, cfg, err, sizeof(err));
     if (ret < 0) fprintf(stderr, "nvsciipc: %s\n", err);
     free(buf);
     return ret;

@@ -836,8 +836,9 @@ static void set_error(sci_error_t *error, sci_error_t e)
 sci_error_t seg__conf_to_sci(int rc)
 {
     switch (-rc) {
-    case EINVAL: case E2BIG: case EFBIG: case ENAMETOOLONG:
-        return SCI_ERR_ILLEGAL_PARAMETER;    /* malformed opensci.conf / hosts.conf, bad OSCI_* value */
+    case EINVAL: case E2BIG: case EFBIG: case EISDIR: case ENAMETOOLONG:
+        return SCI_ERR_ILLEGAL_PARAMETER;    /* malformed opensci.conf / hosts.conf, bad OSCI_* value, a config
+                                              * path that is no regular file or over the size cap */
     case EACCES: case EPERM: case ELOOP:
         return SCI_ERR_ACCESS;               /* a configuration file or fabric this user may not open, or a
                                               * symbolic link in the way (the driver logs the path) */

@@ -277,7 +277,9 @@ OSCI_EXPORT int osci_fault_inject(unsigned int adapter, enum osci_fault fault, u
     X(ESTALE, "connection is gone") \
     X(ECANCELED, "cancelled") \
     X(EPROTONOSUPPORT, "inconsistent protocol versions") \
-    X(EDEADLK, "would deadlock")
+    X(EDEADLK, "would deadlock") \
+    X(EISDIR, "is a directory") \
+    X(EFBIG, "file too large")
 
 OSCI_EXPORT const char *osci_strerror(int err)
 {
