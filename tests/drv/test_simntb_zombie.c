@@ -20,7 +20,7 @@ static int64_t cpu_ns(void)
     return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
-/* A node that joins, says so, and dies as told: 'e' _exit() without closing, 'k' waits for SIGKILL. */
+/* A node that joins, says so, and once told dies as told: 'e' _exit() without closing, 'k' waits for SIGKILL. */
 static pid_t spawn_node(struct t_sync *s, uint32_t node, int how)
 {
     pid_t pid;
@@ -32,6 +32,7 @@ static pid_t spawn_node(struct t_sync *s, uint32_t node, int how)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         CHILD_CHECK(t_open(node, &c) == 0);
         t_sync_post(s->to_parent[1], 'r');
+        CHILD_CHECK(t_sync_wait(s->to_child[0], 10000) == 'g');   /* the parent saw it join */
         if (how == 'k')
             for (;;)
                 pause();
@@ -83,6 +84,7 @@ static void zombie_node(int how)
     assert_int_equal(t_open(1, &d), 0);
     pid = spawn_node(&s, 2, how);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &up), 0);
+    t_sync_post(s.to_child[1], 'g');   /* 'e': it exits now */
     t_dead = t_now_ms();
     if (how == 'k')
         kill(pid, SIGKILL);
@@ -99,6 +101,7 @@ static void zombie_node(int how)
     assert_int_equal(osci_drv_probe(d, 2), -EHOSTUNREACH);
     pid2 = spawn_node(&s, 2, 'k');
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &ev), 0);
+    t_sync_post(s.to_child[1], 'g');
     assert_true(ev.epoch != up.epoch);
     assert_true(is_zombie(pid));
     kill(pid2, SIGKILL);
