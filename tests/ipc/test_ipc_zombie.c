@@ -92,8 +92,9 @@ static int establish(NvSciIpcEndpoint h)
     return -1;
 }
 
-/* The child: opens ep_b, connects, says so, then leaves as told: 'e' _exit(), 'k' waits for SIGKILL. */
-static int child_peer(int how, int sync_fd)
+/* The child: opens ep_b, connects, says so on sync_fd, and once go_fd says the parent is connected too,
+ * leaves as told: 'e' _exit(), 'k' waits for SIGKILL. */
+static int child_peer(int how, int sync_fd, int go_fd)
 {
     NvSciIpcEndpoint h;
     char c = 'r';
@@ -102,16 +103,17 @@ static int child_peer(int how, int sync_fd)
     if (NvSciIpcOpenEndpoint(ep_b, &h) != NvSciError_Success) return 11;
     if (establish(h) < 0) return 12;
     if (write(sync_fd, &c, 1) != 1) return 13;
+    if (read(go_fd, &c, 1) != 1) return 14;
     if (how == 'k')
         for (;;) pause();
     return 0;   /* _exit: no close, no exit hook */
 }
 
-static pid_t spawn(int how, int sync_fd)
+static pid_t spawn(int how, int sync_fd, int go_fd)
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0) _exit(child_peer(how, sync_fd));
+    if (pid == 0) _exit(child_peer(how, sync_fd, go_fd));
     if (nkids < 4) kids[nkids++] = pid;
     return pid;
 }
@@ -156,7 +158,7 @@ static int watch_loop(NvSciIpcEndpoint h, int64_t *reset_ns, int *cpu_pct)
 static void zombie_peer(int how)
 {
     NvSciIpcEndpoint h;
-    int pipefd[2], cpu, resets;
+    int pipefd[2], gofd[2], cpu, resets;
     int64_t reset_ns, dead_ns;
     uint64_t buf[8] = { 0 };
     uint32_t bytes;
@@ -165,25 +167,28 @@ static void zombie_peer(int how)
 
     write_cfg();
     assert_int_equal(pipe(pipefd), 0);
-    pid = spawn(how, pipefd[1]);
+    assert_int_equal(pipe(gofd), 0);
+    pid = spawn(how, pipefd[1], gofd[0]);
     assert_int_equal(NvSciIpcInit(), NvSciError_Success);
     assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
     assert_int_equal(establish(h), 0);
-    assert_int_equal(read(pipefd[0], &c, 1), 1);   /* 'e': the child is exiting now */
+    assert_int_equal(read(pipefd[0], &c, 1), 1);
+    assert_int_equal(write(gofd[1], "g", 1), 1);   /* 'e': the child exits now */
     dead_ns = now_ns(CLOCK_MONOTONIC);
     if (how == 'k') kill(pid, SIGKILL);
     resets = watch_loop(h, &reset_ns, &cpu);
     assert_true(is_zombie(pid));   /* dead and never reaped all along */
     print_message("%s peer, unreaped: CONN_RESET %.3f ms after its death (-1: none in 1 s), survivor CPU %d%% "
-                  "over 1 s\n", how == 'k' ? "SIGKILLed" : "_exit()ed", reset_ns < 0 ? -1.0 : (reset_ns - dead_ns) / 1e6,
-                  cpu);
+                  "over 1 s\n", how == 'k' ? "SIGKILLed" : "_exit()ed",
+                  reset_ns < 0 ? -1.0 : (reset_ns - dead_ns) / 1e6, cpu);
     assert_int_equal(resets, 1);   /* reported, once */
     assert_true(cpu < CPU_PCT_MAX);
     assert_int_equal(NvSciIpcWriteSafe(h, buf, sizeof(buf), &bytes), NvSciError_ConnectionReset);
     /* The zombie's endpoint is free: a new peer opens it and both talk, the zombie still unreaped. */
-    pid2 = spawn('k', pipefd[1]);
+    pid2 = spawn('k', pipefd[1], gofd[0]);
     assert_int_equal(establish(h), 0);
     assert_int_equal(read(pipefd[0], &c, 1), 1);
+    assert_int_equal(write(gofd[1], "g", 1), 1);
     assert_int_equal(NvSciIpcWriteSafe(h, buf, sizeof(buf), &bytes), NvSciError_Success);
     assert_true(is_zombie(pid));
     kill(pid2, SIGKILL);
@@ -195,6 +200,8 @@ static void zombie_peer(int how)
     NvSciIpcDeinit();
     close(pipefd[0]);
     close(pipefd[1]);
+    close(gofd[0]);
+    close(gofd[1]);
 }
 
 static void test_peer_exit_zombie(void **state)
