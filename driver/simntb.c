@@ -541,6 +541,23 @@ static int sn_hdr_check(struct sn_drv *d, const struct sn_hdr *h)
     return 0;
 }
 
+/* A port of the fabric file fd held by a live process (its number), else -1. */
+static int sn_live_port(int fd)
+{
+    const uint8_t *m = mmap(NULL, SN_RINGS_OFF, PROT_READ, MAP_SHARED, fd, 0);
+    int found = -1;
+
+    if (m == MAP_FAILED)
+        return -1;
+    for (unsigned int p = 0; p < SN_PORTS && found < 0; p++) {
+        const struct sn_port *P = (const struct sn_port *)(m + SN_PORTS_OFF + (size_t)p * SN_PORT_SIZE);
+        if (LD(&P->state) != SN_FREE && sn_owner_alive(LDR(&P->pid), LDR(&P->start_time)))
+            found = (int)p;
+    }
+    munmap((void *)m, SN_RINGS_OFF);
+    return found;
+}
+
 /* Maps an existing fabric file after checking it. 1: retry (vanished or abandoned), 0, <0 error. */
 static int sn_fabric_attach(struct sn_drv *d)
 {
@@ -578,6 +595,13 @@ static int sn_fabric_attach(struct sn_drv *d)
             if (init > 1) {
                 osci_log(OSCI_LOG_ERROR, MOD, "%s: header field initialized = %u, expected 0 or 1: refused",
                          d->shm_name, init);
+                ret = -EPROTO;
+                goto err_close;
+            }
+            if (init == 0 && (uint64_t)st.st_size == size && (ret = sn_live_port(fd)) >= 0) {
+                /* the creator sets `initialized` before anyone takes a port: the word was overwritten */
+                osci_log(OSCI_LOG_ERROR, MOD, "%s: header field initialized = 0 while port %d is held by a live "
+                         "process: refused", d->shm_name, ret);
                 ret = -EPROTO;
                 goto err_close;
             }
@@ -1671,7 +1695,7 @@ static int sn_msg_send(struct osci_drv *drv, uint32_t node, const void *msg, siz
         if (used == SN_SLOTS)
             return -EAGAIN;
         /* the receiver's tail is not within a ring of our head: its region is inconsistent */
-        sn_fault(d, (unsigned int)p, LD(&sn_port(d, (unsigned int)p)->epoch), "ring tail behind head by", used);
+        sn_fault(d, (unsigned int)p, LD(&sn_port(d, (unsigned int)p)->epoch), "ring head - tail, seen by the sender", used);
         return -EHOSTUNREACH;
     }
     sl = &r->slot[head % SN_SLOTS];
