@@ -63,7 +63,7 @@ else
         corpus="tests/fuzz/corpus/${f#fuzz_}"
         runs=${OSCI_FUZZ_RUNS:-20000}
         # a fuzz_shm run opens and closes three simntb nodes: fewer runs keep it to seconds
-        [ "$f" = fuzz_shm ] && runs=${OSCI_FUZZ_SHM_RUNS:-1500}
+        [ "$f" = fuzz_shm ] && runs=${OSCI_FUZZ_SHM_RUNS:-8000}
         run_one "fuzz/$f" "$O/fuzz/$f" -runs="$runs" "$corpus"
     done
 fi
