@@ -832,11 +832,15 @@ static int sn_join_locked(struct sn_drv *d, uint32_t want_node)
         struct sn_ring *in = sn_ring(d, port, p), *out = sn_ring(d, p, port);
         __atomic_store_n(&P->db[p], 0, __ATOMIC_RELAXED);
         __atomic_fetch_and(&sn_port(d, p)->link_disabled, ~(1u << port), __ATOMIC_SEQ_CST);
-        /* Our rings start empty, whatever their indices: we own the tail of [port][p] (our copy is
-         * the truth) and the head of [p][port]; a receiver resyncs when it announces us (sn_scan). */
+        /* Our inbound rings start empty, whatever their indices (we own their tails; our copy is the
+         * truth). An outbound ring keeps its head (a live receiver may still be dropping what our
+         * port's last incarnation sent) unless it is inconsistent: then head := tail, and the
+         * receiver resyncs when it announces us (sn_scan). */
         d->rx_tail[p] = LD(&in->head);
         ST(&in->tail, d->rx_tail[p]);
-        ST(&out->head, LD(&out->tail));
+        uint32_t t = LD(&out->tail);
+        if (LD(&out->head) - t > SN_SLOTS)
+            ST(&out->head, t);
     }
     ST(&P->heartbeat_ms, sn_now_ms());
     ST(&P->epoch, d->epoch);
@@ -1319,6 +1323,8 @@ static void sn_ring_drain(struct sn_drv *d, unsigned int s)
     sn_rx_set(d, s, LD(&sn_ring(d, d->me, s)->head));
 }
 
+static uint64_t sn_db_take(struct sn_drv *d, unsigned int s, uint64_t mask);
+
 /* Compares the port registers with what this node knows; queues link events (lock held). Deaths
  * first, then new incarnations, so a node id freed and taken again in between is never seen twice. */
 static int sn_take_msg(struct sn_drv *d, unsigned int s, struct osci_drv_event *ev);
@@ -1342,6 +1348,11 @@ static void sn_scan(struct sn_drv *d)
                 /* what the peer sent before it died comes first, as on a link that delivers in order */
                 for (unsigned int i = 0; i < SN_SLOTS && sn_take_msg(d, p, &d->pend[(d->pend_head + d->pend_count) % SN_PEND]); i++)
                     d->pend_count++;
+                uint64_t bits = sn_db_take(d, p, __atomic_load_n(&d->event_mask, __ATOMIC_RELAXED));
+                if (bits) {           /* its last doorbells too (sn_push leaves room for this one) */
+                    sn_push(d, OSCI_DRV_EV_DOORBELL, k->node, k->epoch);
+                    d->pend[(d->pend_head + d->pend_count - 1) % SN_PEND].db_bits = bits;
+                }
             }
             sn_push(d, OSCI_DRV_EV_PEER_DEAD, k->node, k->epoch);
             __atomic_store_n(&d->dead_epoch[p], k->epoch, __ATOMIC_RELEASE);
