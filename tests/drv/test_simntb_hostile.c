@@ -1,6 +1,7 @@
 /* simntb with a hostile fabric file: garbage written into the shared region under live nodes
  * (header offsets, message ring indices, port registers) must not crash, hang or stall anyone;
- * the inconsistent port is declared faulty (its peers see it lost) with a log line naming the field. */
+ * the inconsistent port is declared faulty (its peers see it lost) with a log line naming the field;
+ * a fabric lock word that stays taken times out. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -303,6 +304,43 @@ static void test_register_garbage(void **state)
     assert_int_equal(t_names_left(), 0);
 }
 
+/* A lock word that stays taken (garbage: no such owner ever unlocks it): a joiner gives up with
+ * -ETIMEDOUT and a line instead of hanging; the nodes on the fabric keep talking (no data path
+ * takes the lock). */
+static void test_lock_garbage(void **state)
+{
+    struct osci_drv *a, *b, *c;
+    struct t_evlog lb = { .n = 0 };
+    struct osci_drv_event ev;
+    uint8_t saved[sizeof(pthread_mutex_t)], *m;
+    struct sn_hdr *h;
+    const char *out;
+    size_t len;
+
+    t_new_fabric();
+    assert_int_equal(t_open(1, &a), 0);
+    assert_int_equal(t_open(2, &b), 0);
+    assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL), 0);
+    m = map_fabric(&len);
+    h = (struct sn_hdr *)m;
+    memcpy(saved, &h->lock, sizeof(saved));
+    __atomic_store_n((int *)&h->lock, 0x3fff0001, __ATOMIC_SEQ_CST);   /* "held" by a thread that never was */
+    cap_begin();
+    int r = t_open(3, &c);
+    out = cap_end();
+    assert_int_equal(r, -ETIMEDOUT);
+    assert_non_null(strstr(out, "fabric lock"));
+    assert_int_equal(a->ops->msg_send(a, 2, "lk", 2), 0);
+    assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_MSG, 1, 5000, 1, &ev), 0);
+    memcpy(&h->lock, saved, sizeof(saved));
+    assert_int_equal(t_open(3, &c), 0);
+    osci_drv_close(c);
+    munmap(m, len);
+    osci_drv_close(b);
+    osci_drv_close(a);
+    assert_int_equal(t_names_left(), 0);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +348,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_ring_head_ahead, t_teardown),
         cmocka_unit_test_teardown(test_joiner_bad_indices, t_teardown),
         cmocka_unit_test_teardown(test_register_garbage, t_teardown),
+        cmocka_unit_test_teardown(test_lock_garbage, t_teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);   /* one case by name */

@@ -8,7 +8,7 @@
  *
  * Input: records {u8 target, u32 offset (LE), u8 n, n+1 bytes} (docs/simntb.md "Fuzzer"); target 7
  * runs a round of operations. The fabric lock (a host-local pthread mutex) is not patched: a lock word
- * that stays taken only times out (test_simntb_hostile has no case for it either; docs say why).
+ * that stays taken only times out, after 5 s (test_simntb_hostile's test_lock_garbage).
  */
 #include <dirent.h>
 #include <errno.h>
