@@ -42,6 +42,9 @@
 #define SN_WAKE_DIR      "/dev/shm"   /* where shm_open names live; wake directories go there too */
 #define SN_NAME_TRIES    8            /* fresh random names tried when one is taken */
 #define SN_WAKE_BURST    32           /* datagrams per timer tick that no consumed arm explains: a flood */
+#define SN_WAKE_DRAIN    1024         /* datagrams read per drain at most */
+#define SN_LOCK_MS       5000         /* fabric lock wait for join / leave / group objects */
+#define SN_RECLAIM_LOCK_MS 1000       /* fabric lock wait of a reclaim from progress() */
 
 /* Loads are seq_cst: as cheap as acquire on x86-64 and arm64, and they order after the
  * seq_cst stores of the arm/wake handshake (Dekker) without a fence. */
@@ -117,6 +120,10 @@ struct sn_drv {
     pthread_mutex_t send_lock;        /* one producer per outbound ring */
     struct sn_known known[SN_PORTS];
     uint64_t dead_epoch[SN_PORTS];    /* epochs this node declared dead (atomic) */
+    uint64_t faulty_epoch[SN_PORTS];  /* incarnations declared faulty (atomic); ~0: none */
+    uint32_t rx_tail[SN_PORTS];       /* our tail of ring [me][s]: we own it, the shared word is a copy */
+    uint64_t event_mask;              /* ours; the shared word is a copy for ringers */
+    uint64_t default_window;          /* the header's, checked at attach */
     struct osci_drv_event pend[SN_PEND];
     unsigned int pend_head, pend_count;
     uint32_t drop_db[256], corrupt[256]; /* fault counters by node id (atomic) */
@@ -145,19 +152,21 @@ static uint64_t sn_layout_size(void)
     return (s + SN_PAGE - 1) & ~(uint64_t)(SN_PAGE - 1);
 }
 
+/* Regions at this build's constant offsets: nothing here is read from shared memory. */
 static inline struct sn_port *sn_port(struct sn_drv *d, unsigned int p)
 {
-    return (struct sn_port *)(d->map + d->hdr->ports_off + (size_t)p * SN_PORT_SIZE);
+    return (struct sn_port *)(d->map + SN_PORTS_OFF + (size_t)(p % SN_PORTS) * SN_PORT_SIZE);
 }
 
 static inline struct sn_ring *sn_ring(struct sn_drv *d, unsigned int dst, unsigned int src)
 {
-    return (struct sn_ring *)(d->map + d->hdr->rings_off + ((size_t)dst * SN_PORTS + src) * sizeof(struct sn_ring));
+    return (struct sn_ring *)(d->map + SN_RINGS_OFF +
+                              ((size_t)(dst % SN_PORTS) * SN_PORTS + src % SN_PORTS) * sizeof(struct sn_ring));
 }
 
 static inline uint8_t *sn_info(struct sn_drv *d, unsigned int p)
 {
-    return d->map + d->hdr->info_off + (size_t)p * SN_INFO_SIZE;
+    return d->map + SN_INFO_OFF + (size_t)(p % SN_PORTS) * SN_INFO_SIZE;
 }
 
 static long sn_futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
@@ -275,13 +284,30 @@ static int sn_check_fd(int fd, const char *name, uint64_t size)
     return 0;
 }
 
-static void sn_lock_fabric(struct sn_drv *d)
+/* Takes the fabric lock, waiting at most ms: 0, or -errno with a log line (a lock word that stays
+ * taken or is garbage must not hang a node). */
+static int sn_lock_fabric(struct sn_drv *d, unsigned int ms)
 {
-    int r = pthread_mutex_lock(&d->hdr->lock);
+    struct timespec ts;
+    int r;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    r = pthread_mutex_timedlock(&d->hdr->lock, &ts);
     if (r == EOWNERDEAD) {
         osci_log(OSCI_LOG_WARN, MOD, "fabric %s: lock owner died; recovering", d->fabric);
         pthread_mutex_consistent(&d->hdr->lock);
+        r = 0;
     }
+    if (r)
+        osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: cannot take the fabric lock within %u ms: %s", d->fabric, ms,
+                 strerror(r));
+    return -r;
 }
 
 static void sn_unlock_fabric(struct sn_drv *d)
@@ -322,10 +348,19 @@ static void sn_reclaim_dead_locked(struct sn_drv *d)
     sn_mc_sweep_locked(d);
 }
 
+/* 1 when our fabric file is no longer linked (the last node removed it), from the file itself: the
+ * shared `closing` word is only informative. */
+static int sn_fabric_unlinked(struct sn_drv *d)
+{
+    struct stat st;
+    return fstat(d->fd, &st) < 0 || st.st_nlink == 0;
+}
+
 /* Unlinks the fabric file when no port is held by a process that stays (lock held): ports of dead
- * processes are reclaimed first, ports flagged EXITING do not count. `closing` makes an attacher
- * that opened the file before the unlink start over, and keeps the name from being unlinked twice
- * (a second unlink would remove a fabric created since). 1 when removed. */
+ * processes are reclaimed first, ports flagged EXITING do not count. The unlink happens under the
+ * lock, so an attacher that opened the file before it sees it unlinked once it has the lock and
+ * starts over, and the name is never unlinked twice (a second unlink would remove a fabric created
+ * since). 1 when removed. */
 static int sn_remove_if_last_locked(struct sn_drv *d)
 {
     sn_reclaim_dead_locked(d);
@@ -334,7 +369,7 @@ static int sn_remove_if_last_locked(struct sn_drv *d)
         if (p != d->me && LD(&P->state) != SN_FREE && !(LD(&P->flags) & SN_F_EXITING))
             return 0;
     }
-    if (d->hdr->closing)
+    if (sn_fabric_unlinked(d))
         return 0;
     d->hdr->closing = 1;
     shm_unlink(d->shm_name);
@@ -397,6 +432,7 @@ static int sn_fabric_create(struct sn_drv *d, uint64_t window)
     d->hdr->rings_off = d->hdr->ports_off + (uint64_t)SN_PORTS * SN_PORT_SIZE;
     d->hdr->info_off = d->hdr->rings_off + (uint64_t)SN_PORTS * SN_PORTS * sizeof(struct sn_ring);
     d->hdr->default_window = window;
+    d->default_window = window;
     clock_gettime(CLOCK_REALTIME, &ts);
     d->hdr->epoch_counter = ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u) << 8;
     pthread_mutexattr_init(&ma);
@@ -418,6 +454,66 @@ err_unlink: {
         close(fd);
         return e;
     }
+}
+
+/* Checks a snapshot of an initialised header against this build's layout: -EPROTO and a line naming the
+ * first field that differs. After this, nothing of the header is read again but the lock, `closing`
+ * and the epoch counter (all under the lock, none used as an offset or size). */
+static int sn_hdr_check(struct sn_drv *d, const struct sn_hdr *h)
+{
+    const struct { const char *name; uint64_t got, want; } f[] = {
+        { "total_size", h->total_size, sn_layout_size() },
+        { "hdr_size", h->hdr_size, SN_HDR_SIZE },
+        { "max_ports", h->max_ports, SN_PORTS },
+        { "port_size", h->port_size, SN_PORT_SIZE },
+        { "ring_size", h->ring_size, sizeof(struct sn_ring) },
+        { "ring_slots", h->ring_slots, SN_SLOTS },
+        { "slot_size", h->slot_size, sizeof(struct sn_slot) },
+        { "info_size", h->info_size, SN_INFO_SIZE },
+        { "ports_off", h->ports_off, SN_PORTS_OFF },
+        { "rings_off", h->rings_off, SN_RINGS_OFF },
+        { "info_off", h->info_off, SN_INFO_OFF },
+    };
+
+    if (h->magic != SN_MAGIC) {
+        osci_log(OSCI_LOG_ERROR, MOD, "%s: not a simntb fabric (bad magic)", d->shm_name);
+        return -EPROTO;
+    }
+    if (h->version != SN_VERSION) {
+        osci_log(OSCI_LOG_ERROR, MOD, "%s: fabric layout version %u, this library speaks %u", d->shm_name,
+                 h->version, SN_VERSION);
+        return -EPROTO;
+    }
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+        if (f[i].got != f[i].want) {
+            osci_log(OSCI_LOG_ERROR, MOD, "%s: header field %s = %" PRIu64 ", this library's layout has %" PRIu64
+                     ": refused", d->shm_name, f[i].name, f[i].got, f[i].want);
+            return -EPROTO;
+        }
+    if (h->default_window < SN_PAGE || h->default_window > (1ull << 40) || h->default_window % SN_PAGE) {
+        osci_log(OSCI_LOG_ERROR, MOD, "%s: header field default_window = %" PRIu64 " is not a multiple of 4K in 4K..1T"
+                 ": refused", d->shm_name, h->default_window);
+        return -EPROTO;
+    }
+    d->default_window = h->default_window;
+    return 0;
+}
+
+/* A port of the fabric file fd held by a live process (its number), else -1. */
+static int sn_live_port(int fd)
+{
+    const uint8_t *m = mmap(NULL, SN_RINGS_OFF, PROT_READ, MAP_SHARED, fd, 0);
+    int found = -1;
+
+    if (m == MAP_FAILED)
+        return -1;
+    for (unsigned int p = 0; p < SN_PORTS && found < 0; p++) {
+        const struct sn_port *P = (const struct sn_port *)(m + SN_PORTS_OFF + (size_t)p * SN_PORT_SIZE);
+        if (LD(&P->state) != SN_FREE && osci_proc_alive(LDR(&P->pid), LDR(&P->start_time)))
+            found = (int)p;
+    }
+    munmap((void *)m, SN_RINGS_OFF);
+    return found;
 }
 
 /* Maps an existing fabric file after checking it. 1: retry (vanished or abandoned), 0, <0 error. */
@@ -450,28 +546,32 @@ static int sn_fabric_attach(struct sn_drv *d)
                 ret = -errno;
                 goto err_close;
             }
-            int ready = LD(&h->initialized) == 1;
-            uint64_t magic = h->magic, total = h->total_size;
-            uint32_t version = h->version;
+            uint32_t init = LD(&h->initialized);
+            struct sn_hdr copy;
+            memcpy(&copy, h, offsetof(struct sn_hdr, lock));   /* one snapshot, checked once */
             munmap(h, SN_HDR_SIZE);
-            if (ready) {
-                if (magic != SN_MAGIC) {
-                    osci_log(OSCI_LOG_ERROR, MOD, "%s: not a simntb fabric (bad magic)", d->shm_name);
+            if (init > 1) {
+                osci_log(OSCI_LOG_ERROR, MOD, "%s: header field initialized = %u, expected 0 or 1: refused",
+                         d->shm_name, init);
+                ret = -EPROTO;
+                goto err_close;
+            }
+            if (init == 0 && (uint64_t)st.st_size == size && (ret = sn_live_port(fd)) >= 0) {
+                /* the creator sets `initialized` before anyone takes a port: the word was overwritten */
+                osci_log(OSCI_LOG_ERROR, MOD, "%s: header field initialized = 0 while port %d is held by a live "
+                         "process: refused", d->shm_name, ret);
+                ret = -EPROTO;
+                goto err_close;
+            }
+            if (init == 1) {
+                if ((uint64_t)st.st_size != size) {
+                    osci_log(OSCI_LOG_ERROR, MOD, "%s: size %lld, expected %" PRIu64, d->shm_name,
+                             (long long)st.st_size, size);
                     ret = -EPROTO;
                     goto err_close;
                 }
-                if (version != SN_VERSION) {
-                    osci_log(OSCI_LOG_ERROR, MOD, "%s: fabric layout version %u, this library speaks %u",
-                             d->shm_name, version, SN_VERSION);
-                    ret = -EPROTO;
+                if ((ret = sn_hdr_check(d, &copy)) < 0)
                     goto err_close;
-                }
-                if (total != size || (uint64_t)st.st_size != size) {
-                    osci_log(OSCI_LOG_ERROR, MOD, "%s: size %lld (header %" PRIu64 "), expected %" PRIu64,
-                             d->shm_name, (long long)st.st_size, total, size);
-                    ret = -EPROTO;
-                    goto err_close;
-                }
                 break;
             }
         }
@@ -671,6 +771,8 @@ static int sn_join_locked(struct sn_drv *d, uint32_t want_node)
         return -ESRCH;
     d->me = port;
     d->epoch = ++d->hdr->epoch_counter;
+    if (!d->epoch)                    /* 0 means "no incarnation" */
+        d->epoch = ++d->hdr->epoch_counter;
     P = sn_port(d, port);
     P->pid = getpid();
     P->start_time = start;
@@ -685,8 +787,18 @@ static int sn_join_locked(struct sn_drv *d, uint32_t want_node)
     if (P->info_seq & 1)
         P->info_seq++;
     for (p = 0; p < SN_PORTS; p++) {
+        struct sn_ring *in = sn_ring(d, port, p), *out = sn_ring(d, p, port);
         __atomic_store_n(&P->db[p], 0, __ATOMIC_RELAXED);
         __atomic_fetch_and(&sn_port(d, p)->link_disabled, ~(1u << port), __ATOMIC_SEQ_CST);
+        /* Our inbound rings start empty, whatever their indices (we own their tails; our copy is the
+         * truth). An outbound ring keeps its head (a live receiver may still be dropping what our
+         * port's last incarnation sent) unless it is inconsistent: then head := tail, and the
+         * receiver resyncs when it announces us (sn_scan). */
+        d->rx_tail[p] = LD(&in->head);
+        ST(&in->tail, d->rx_tail[p]);
+        uint32_t t = LD(&out->tail);
+        if (LD(&out->head) - t > SN_SLOTS)
+            ST(&out->head, t);
     }
     ST(&P->heartbeat_ms, sn_now_ms());
     ST(&P->epoch, d->epoch);
@@ -813,8 +925,10 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
     d->win_size = window;
     pthread_mutex_init(&d->lock, NULL);
     pthread_mutex_init(&d->send_lock, NULL);
-    for (unsigned int p = 0; p < SN_PORTS; p++)
+    for (unsigned int p = 0; p < SN_PORTS; p++) {
         d->known[p].pidfd = -1;
+        d->faulty_epoch[p] = ~0ull;
+    }
     snprintf(d->fabric, sizeof(d->fabric), "%s", fabric);
     snprintf(d->shm_name, sizeof(d->shm_name), "/osci.%s", fabric);
 
@@ -838,7 +952,8 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
         }
         ret = sn_fabric_create(d, window);
         if (ret == 0) {
-            sn_lock_fabric(d);
+            if ((ret = sn_lock_fabric(d, SN_LOCK_MS)) < 0)
+                goto err_detach;
             break;
         }
         if (ret == -EAGAIN)
@@ -850,10 +965,11 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
             goto err_free;
         if (ret == 1)
             continue;
-        sn_lock_fabric(d);
-        if (!d->hdr->closing)
+        if ((ret = sn_lock_fabric(d, SN_LOCK_MS)) < 0)
+            goto err_detach;
+        if (!sn_fabric_unlinked(d))
             break;
-        sn_unlock_fabric(d);            /* the last node is removing it: start over */
+        sn_unlock_fabric(d);            /* the last node removed it: start over */
         sn_fabric_detach(d);
     }
     ret = sn_join_locked(d, conf->node_id);
@@ -869,9 +985,11 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
     *drv_p = &d->base;
     return 0;
 err_leave:
-    sn_lock_fabric(d);
-    sn_remove_if_last_locked(d);
-    sn_unlock_fabric(d);
+    if (sn_lock_fabric(d, SN_LOCK_MS) == 0) {
+        sn_remove_if_last_locked(d);
+        sn_unlock_fabric(d);
+    }
+err_detach:
     sn_fabric_detach(d);
 err_free:
     sn_free_drv(d);
@@ -950,11 +1068,18 @@ static void sn_close(struct osci_drv *drv)
         sn_free_drv(d);
         return;
     }
-    sn_lock_fabric(d);
-    sn_reclaim_locked(d, d->me);
-    if (sn_remove_if_last_locked(d))
-        osci_log(OSCI_LOG_INFO, MOD, "fabric %s: last node left; removed", d->fabric);
-    sn_unlock_fabric(d);
+    if (sn_lock_fabric(d, SN_LOCK_MS) == 0) {
+        sn_reclaim_locked(d, d->me);
+        if (sn_remove_if_last_locked(d))
+            osci_log(OSCI_LOG_INFO, MOD, "fabric %s: last node left; removed", d->fabric);
+        sn_unlock_fabric(d);
+    } else {                          /* our names at least; the port goes to the next reclaim */
+        struct sn_port *P = sn_port(d, d->me);
+        char name[128];
+        sn_win_name(d, d->me, d->epoch, LDR(&P->name_rand), name, sizeof(name));
+        shm_unlink(name);
+        sn_remove_wake(d, d->me, LDR(&P->name_rand));
+    }
     sn_reg_del(d);
     pthread_mutex_unlock(&sn_reg_lock);
     for (unsigned int p = 0; p < SN_PORTS; p++)
@@ -1011,7 +1136,7 @@ static void sn_drain_wake(struct sn_drv *d)
     char buf[64];
     unsigned int n = 0;
 
-    while (recv(d->sock, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+    while (n < SN_WAKE_DRAIN && recv(d->sock, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
         n++;
     if (n && !LD(&sn_port(d, d->me)->armed))
         n--;                          /* one explained by a taken arm */
@@ -1062,16 +1187,42 @@ static void sn_sweep(struct sn_drv *d)
     d->last_sweep_ms = sn_now_ms();
 }
 
+/*
+ * A port whose region is inconsistent is faulty: one line naming the port, the field and its value;
+ * its incarnation `ep` is dead for this node from now on (sends, probes and imports refuse it, the next
+ * scan reports PEER_DEAD as for a dead peer, nothing it wrote is followed), and our link to it is
+ * marked down in our own registers, so it sees LINK_DOWN instead of writing into a void. Atomics only:
+ * callable with or without the driver lock. A new incarnation of the port starts clean.
+ */
+static void sn_fault(struct sn_drv *d, unsigned int p, uint64_t ep, const char *field, uint64_t value)
+{
+    if (p >= SN_PORTS || __atomic_exchange_n(&d->faulty_epoch[p], ep, __ATOMIC_ACQ_REL) == ep)
+        return;
+    osci_log(OSCI_LOG_WARN, MOD, "fabric %s: port %u (epoch %" PRIx64 ") is faulty: %s = %" PRIu64 " (0x%" PRIx64
+             "); no longer followed", d->fabric, p, ep, field, value, value);
+    if (d->observe)
+        return;
+    __atomic_store_n(&d->dead_epoch[p], ep, __ATOMIC_RELEASE);
+    __atomic_fetch_or(&sn_port(d, d->me)->link_disabled, 1u << p, __ATOMIC_SEQ_CST);
+    sn_kick(d, p);
+    sn_kick(d, d->me);
+}
+
 /* Why peer p (known incarnation) should be considered dead now; NULL if it is alive. */
 static const char *sn_peer_gone(struct sn_drv *d, unsigned int p, uint64_t now)
 {
     struct sn_port *P = sn_port(d, p);
     struct sn_known *k = &d->known[p];
+    uint32_t node;
 
     if (LD(&P->state) != SN_ACTIVE)
         return "port freed";
     if (LD(&P->epoch) != k->epoch)
         return "new incarnation";
+    if ((node = LDR(&P->node_id)) != k->node)
+        sn_fault(d, p, k->epoch, "node_id", node);   /* fixed for an incarnation */
+    if (__atomic_load_n(&d->faulty_epoch[p], __ATOMIC_ACQUIRE) == k->epoch)
+        return "faulty";
     if (LD(&P->flags) & SN_F_LIVENESS_LOST) {
         uint64_t hb = LD(&P->heartbeat_ms);
         return now > hb && now - hb > d->hb_timeout_ms ? "heartbeat timeout" : NULL;
@@ -1092,13 +1243,48 @@ static void sn_reclaim_if_dead(struct sn_drv *d, unsigned int p, uint64_t epoch)
     struct sn_port *P = sn_port(d, p);
     if (LD(&P->state) == SN_FREE || LD(&P->epoch) != epoch || osci_proc_alive(P->pid, P->start_time))
         return;
-    sn_lock_fabric(d);
+    if (sn_lock_fabric(d, SN_RECLAIM_LOCK_MS) < 0)
+        return;                       /* the next join reclaims it */
     if (LD(&P->state) != SN_FREE && LD(&P->epoch) == epoch && !osci_proc_alive(P->pid, P->start_time))
         sn_reclaim_locked(d, p);
     sn_unlock_fabric(d);
 }
 
-/* Compares the port registers with what this node knows; queues link events (lock held). */
+static void sn_rx_set(struct sn_drv *d, unsigned int s, uint32_t tail)
+{
+    d->rx_tail[s] = tail;
+    ST(&sn_ring(d, d->me, s)->tail, tail);
+}
+
+/* Ring [me][s] has head - tail > SN_SLOTS while no incarnation of s is announced here (lock held):
+ * what it holds came before that incarnation, except the last slots it already addressed to us
+ * (epochs ep -> ours), which stay to be delivered once it is announced. At most SN_SLOTS reads. */
+static void sn_ring_resync(struct sn_drv *d, unsigned int s, uint64_t ep)
+{
+    struct sn_ring *r = sn_ring(d, d->me, s);
+    uint32_t head = LD(&r->head), n = 0;
+
+    while (n < SN_SLOTS) {
+        struct sn_slot *sl = &r->slot[(head - n - 1) % SN_SLOTS];
+        if (LDR(&sl->src_epoch) != ep || LDR(&sl->dst_epoch) != d->epoch || LDR(&sl->len) > OSCI_DRV_MSG_MAX)
+            break;
+        n++;
+    }
+    osci_log(OSCI_LOG_DEBUG, MOD, "fabric %s: ring from port %u resynced (head %" PRIu32 ", tail %" PRIu32
+             ", %u kept)", d->fabric, s, head, d->rx_tail[s], n);
+    sn_rx_set(d, s, head - n);
+}
+
+/* Ring [me][s] of a faulty sender: everything in it is dropped (lock held). */
+static void sn_ring_drain(struct sn_drv *d, unsigned int s)
+{
+    sn_rx_set(d, s, LD(&sn_ring(d, d->me, s)->head));
+}
+
+static uint64_t sn_db_take(struct sn_drv *d, unsigned int s, uint64_t mask);
+
+/* Compares the port registers with what this node knows; queues link events (lock held). Deaths
+ * first, then new incarnations, so a node id freed and taken again in between is never seen twice. */
 static int sn_take_msg(struct sn_drv *d, unsigned int s, struct osci_drv_event *ev);
 
 static void sn_scan(struct sn_drv *d)
@@ -1106,40 +1292,78 @@ static void sn_scan(struct sn_drv *d)
     uint64_t now = sn_now_ms();
 
     for (unsigned int p = 0; p < SN_PORTS; p++) {
-        struct sn_port *P = sn_port(d, p);
         struct sn_known *k = &d->known[p];
         const char *why;
 
-        if (p == d->me || d->pend_count > SN_PEND - 3)
+        if (p == d->me || d->pend_count + SN_SLOTS + 3 > SN_PEND)
             continue;
-        if ((k->state == K_UP || k->state == K_DOWN) && d->pend_count + SN_SLOTS + 3 <= SN_PEND &&
-            (why = sn_peer_gone(d, p, now))) {
+        if ((k->state == K_UP || k->state == K_DOWN) && (why = sn_peer_gone(d, p, now))) {
             osci_log(OSCI_LOG_INFO, MOD, "fabric %s: node %u (epoch %" PRIx64 ") dead: %s", d->fabric, k->node,
                      k->epoch, why);
-            /* what the peer sent before it died comes first, as on a link that delivers in order */
-            while (sn_take_msg(d, p, &d->pend[(d->pend_head + d->pend_count) % SN_PEND]))
-                d->pend_count++;
+            if (strcmp(why, "faulty") == 0) {
+                sn_ring_drain(d, p);  /* nothing of a faulty port is delivered */
+            } else {
+                /* what the peer sent before it died comes first, as on a link that delivers in order */
+                for (unsigned int i = 0; i < SN_SLOTS && sn_take_msg(d, p, &d->pend[(d->pend_head + d->pend_count) % SN_PEND]); i++)
+                    d->pend_count++;
+                uint64_t bits = sn_db_take(d, p, __atomic_load_n(&d->event_mask, __ATOMIC_RELAXED));
+                if (bits) {           /* its last doorbells too (sn_push leaves room for this one) */
+                    sn_push(d, OSCI_DRV_EV_DOORBELL, k->node, k->epoch);
+                    d->pend[(d->pend_head + d->pend_count - 1) % SN_PEND].db_bits = bits;
+                }
+            }
             sn_push(d, OSCI_DRV_EV_PEER_DEAD, k->node, k->epoch);
             __atomic_store_n(&d->dead_epoch[p], k->epoch, __ATOMIC_RELEASE);
             sn_drop_pidfd(d, k);
             k->state = K_DEAD;
             sn_reclaim_if_dead(d, p, k->epoch);
         }
+    }
+    for (unsigned int p = 0; p < SN_PORTS; p++) {
+        struct sn_port *P = sn_port(d, p);
+        struct sn_known *k = &d->known[p];
+
+        if (p == d->me || d->pend_count > SN_PEND - 3)
+            continue;
         uint32_t st = LD(&P->state);
         uint64_t ep = LD(&P->epoch);
         if (st != SN_ACTIVE)
             continue;
         if ((k->state == K_NONE || k->state == K_DEAD) && ep != k->epoch) {
-            /* A new incarnation: verify its owner and watch its exit through a pidfd. */
+            /* A new incarnation: check its registers and owner, watch its exit through a pidfd. */
             int32_t pid = P->pid;
             uint64_t start = P->start_time;
+            uint32_t node = LDR(&P->node_id);
+            unsigned int q;
+            if (node == 0 || node > 255) {
+                sn_fault(d, p, ep, "node_id", node);
+                k->state = K_DEAD;    /* never announced: nothing to report */
+                k->epoch = ep;
+                continue;
+            }
+            for (q = 0; q < SN_PORTS; q++)
+                if (q != p && (d->known[q].state == K_UP || d->known[q].state == K_DOWN) && d->known[q].node == node)
+                    break;
+            if (q < SN_PORTS) {
+                struct sn_port *Q = sn_port(d, q);
+                if (LD(&Q->state) == SN_ACTIVE && LD(&Q->epoch) == d->known[q].epoch) {
+                    sn_fault(d, p, ep, "node_id (held by another port)", node);
+                    k->state = K_DEAD;
+                    k->epoch = ep;
+                }
+                continue;             /* else q's death is reported first, by the next scan */
+            }
             if (!osci_proc_alive(pid, start)) {
                 sn_reclaim_if_dead(d, p, ep);
+                k->state = K_DEAD;    /* an active port of a gone process: never followed */
+                k->epoch = ep;
                 continue;
             }
             int pfd = osci_pidfd_open(pid, start);
             if (pfd == -ESRCH) {      /* died since (a zombie too) */
                 sn_reclaim_if_dead(d, p, ep);
+                k->state = K_DEAD;
+                k->epoch = ep;
                 continue;
             }
             if (pfd >= 0) {           /* else no pidfds (old kernel): the sweep checks /proc */
@@ -1153,8 +1377,10 @@ static void sn_scan(struct sn_drv *d)
             k->pidfd = pfd;
             k->pid_dead = 0;
             k->epoch = ep;
-            k->node = P->node_id;
+            k->node = node;
             k->pid = pid;
+            if (LD(&sn_ring(d, d->me, p)->head) - d->rx_tail[p] > SN_SLOTS)
+                sn_ring_resync(d, p, ep);
             if (sn_link_disabled(d, p)) {
                 k->state = K_DOWN;
             } else {
@@ -1177,34 +1403,52 @@ static void sn_heartbeat(struct sn_drv *d, uint64_t now)
         ST(&sn_port(d, d->me)->heartbeat_ms, now);
 }
 
-/* Takes one message from src's ring: 1 taken, 0 empty or held back (sender not yet known). */
+/* Takes one message from src's ring: 1 taken, 0 empty or held back (sender not yet known). Every
+ * index, length and epoch is read once and bounded; at most SN_SLOTS + 1 slots are looked at. */
 static int sn_take_msg(struct sn_drv *d, unsigned int s, struct osci_drv_event *ev)
 {
     struct sn_ring *r = sn_ring(d, d->me, s);
     struct sn_known *k = &d->known[s];
+    int known = k->state == K_UP || k->state == K_DOWN;
 
-    for (;;) {
-        uint32_t tail = LDR(&r->tail), head = LD(&r->head);
+    for (unsigned int i = 0; i <= SN_SLOTS; i++) {
+        uint32_t tail = d->rx_tail[s], head = LD(&r->head);
         struct sn_slot *sl = &r->slot[tail % SN_SLOTS];
         if (tail == head)
             return 0;
-        uint64_t se = sl->src_epoch;
-        uint32_t len = sl->len;
-        int mine = sl->dst_epoch == d->epoch && len <= OSCI_DRV_MSG_MAX;
-        if (mine && (k->state == K_UP || k->state == K_DOWN) && se == k->epoch) {
+        if (head - tail > SN_SLOTS) {
+            uint64_t pep = LD(&sn_port(d, s)->epoch);
+            if (known && pep == k->epoch) {
+                sn_fault(d, s, k->epoch, "ring head - tail", head - tail);
+                sn_ring_drain(d, s);
+                return 0;
+            }
+            sn_ring_resync(d, s, pep);   /* left by an incarnation not followed (any more) */
+            continue;
+        }
+        uint64_t se = LDR(&sl->src_epoch), de = LDR(&sl->dst_epoch);
+        uint32_t len = LDR(&sl->len);
+        int mine = de == d->epoch;
+        if (mine && known && se == k->epoch) {
+            if (len > OSCI_DRV_MSG_MAX) {
+                sn_fault(d, s, k->epoch, "message length", len);
+                sn_ring_drain(d, s);
+                return 0;
+            }
             ev->type = OSCI_DRV_EV_MSG;
             ev->node = k->node;
             ev->epoch = se;
             ev->db_bits = 0;
             ev->len = len;
             memcpy(ev->msg, sl->data, len);
-            ST(&r->tail, tail + 1);
+            sn_rx_set(d, s, tail + 1);
             return 1;
         }
         if (mine && se == LD(&sn_port(d, s)->epoch) && LD(&sn_port(d, s)->state) == SN_ACTIVE && k->epoch != se)
             return 0;                 /* from an incarnation the next scan will announce */
-        ST(&r->tail, tail + 1);       /* stale: for an earlier incarnation of either end */
+        sn_rx_set(d, s, tail + 1);    /* stale: for an earlier incarnation of either end */
     }
+    return 0;
 }
 
 static uint64_t sn_db_take(struct sn_drv *d, unsigned int s, uint64_t mask)
@@ -1240,13 +1484,15 @@ static int sn_progress(struct osci_drv *drv, struct osci_drv_event *ev, unsigned
         for (unsigned int s = 0; s < SN_PORTS && out < max; s++)
             while (s != d->me && out < max && sn_take_msg(d, s, &ev[out]))
                 out++;
-        mask = LD(&sn_port(d, d->me)->event_mask);
+        mask = __atomic_load_n(&d->event_mask, __ATOMIC_RELAXED);
         for (unsigned int s = 0; s < SN_PORTS && out < max && mask; s++) {
-            uint64_t bits = s == d->me ? 0 : sn_db_take(d, s, mask);
+            struct sn_known *k = &d->known[s];
+            /* only from announced peers: a node id and epoch this node checked */
+            uint64_t bits = s == d->me || (k->state != K_UP && k->state != K_DOWN) ? 0 : sn_db_take(d, s, mask);
             if (bits) {
                 ev[out].type = OSCI_DRV_EV_DOORBELL;
-                ev[out].node = LDR(&sn_port(d, s)->node_id);
-                ev[out].epoch = LDR(&sn_port(d, s)->epoch);
+                ev[out].node = k->node;
+                ev[out].epoch = k->epoch;
                 ev[out].db_bits = bits;
                 ev[out].len = 0;
                 out++;
@@ -1261,15 +1507,16 @@ static int sn_progress(struct osci_drv *drv, struct osci_drv_event *ev, unsigned
 static int sn_pending(struct sn_drv *d)
 {
     struct sn_port *me = sn_port(d, d->me);
-    uint64_t mask = LD(&me->event_mask);
+    uint64_t mask = __atomic_load_n(&d->event_mask, __ATOMIC_RELAXED);
 
     if (d->pend_count)
         return 1;
     for (unsigned int s = 0; s < SN_PORTS; s++) {
         struct sn_ring *r = sn_ring(d, d->me, s);
+        int known = d->known[s].state == K_UP || d->known[s].state == K_DOWN;
         if (s == d->me)
             continue;
-        if (LDR(&r->tail) != LD(&r->head) || (LD(&me->db[s]) & mask))  /* seq_cst: after arming */
+        if (d->rx_tail[s] != LD(&r->head) || (known && (LD(&me->db[s]) & mask)))  /* seq_cst: after arming */
             return 1;
     }
     return 0;
@@ -1335,10 +1582,11 @@ static int sn_peers(struct osci_drv *drv, struct osci_peer_info *out, unsigned i
         return -EINVAL;
     for (unsigned int p = 0; p < SN_PORTS && n < max; p++) {
         struct sn_port *P = sn_port(d, p);
-        if (p == d->me || LD(&P->state) != SN_ACTIVE)
-            continue;
+        uint32_t node = LDR(&P->node_id);
+        if (p == d->me || LD(&P->state) != SN_ACTIVE || node == 0 || node > 255)
+            continue;                 /* not a port anyone could talk to */
         uint64_t hb = LD(&P->heartbeat_ms);
-        out[n].node_id = LDR(&P->node_id);
+        out[n].node_id = node;
         out[n].epoch = LD(&P->epoch);
         out[n].pid = (LD(&P->flags) & SN_F_LIVENESS_LOST) ? -1 : P->pid;
         out[n].heartbeat_age_ms = now > hb ? now - hb : 0;
@@ -1376,7 +1624,7 @@ static int sn_query(struct osci_drv *drv, struct osci_drv_info *info)
     snprintf(info->name, sizeof(info->name), "simntb:%s", d->fabric);
     info->node_id = d->base.node_id;
     info->max_nodes = 255;
-    info->max_mem_size = d->observe ? d->hdr->default_window : d->win_size;
+    info->max_mem_size = d->observe ? d->default_window : d->win_size;
     info->mem_align = SN_PAGE;
     info->n_doorbells = OSCI_DRV_DB_COUNT;
     info->caps = OSCI_DRV_CAP_MAP_REMOTE | OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_MEM_ALLOC | OSCI_DRV_CAP_DB_WAIT;
@@ -1401,7 +1649,7 @@ static int sn_msg_send(struct osci_drv *drv, uint32_t node, const void *msg, siz
     struct sn_drv *d = to_sn(drv);
     struct sn_ring *r;
     struct sn_slot *sl;
-    uint32_t head;
+    uint32_t head, used;
     int p;
 
     if (d->observe)
@@ -1415,10 +1663,15 @@ static int sn_msg_send(struct osci_drv *drv, uint32_t node, const void *msg, siz
         return p;
     r = sn_ring(d, (unsigned int)p, d->me);
     pthread_mutex_lock(&d->send_lock);
-    head = LDR(&r->head);
-    if (head - LD(&r->tail) >= SN_SLOTS) {
+    head = LDR(&r->head);             /* ours; adopted as found at join */
+    used = head - LD(&r->tail);
+    if (used >= SN_SLOTS) {
         pthread_mutex_unlock(&d->send_lock);
-        return -EAGAIN;
+        if (used == SN_SLOTS)
+            return -EAGAIN;
+        /* the receiver's tail is not within a ring of our head: its region is inconsistent */
+        sn_fault(d, (unsigned int)p, LD(&sn_port(d, (unsigned int)p)->epoch), "ring head - tail, seen by the sender", used);
+        return -EHOSTUNREACH;
     }
     sl = &r->slot[head % SN_SLOTS];
     sl->len = (uint32_t)len;
@@ -1540,6 +1793,7 @@ static int sn_db_set_event_mask(struct osci_drv *drv, uint64_t mask)
     struct sn_drv *d = to_sn(drv);
     if (d->observe)
         return -EPERM;
+    __atomic_store_n(&d->event_mask, mask, __ATOMIC_RELAXED);
     __atomic_store_n(&sn_port(d, d->me)->event_mask, mask, __ATOMIC_SEQ_CST);
     return 0;
 }
@@ -1805,6 +2059,12 @@ static int sn_rmem_import(struct osci_drv *drv, uint32_t node, const void *buf, 
         return -ENOMEM;
     pthread_mutex_lock(&d->lock);
     rm->pw = sn_pwin_get(d, port, epoch, wsize, &err);
+    if (rm->pw && (off > rm->pw->size || size > rm->pw->size - off)) {
+        /* the registers' window size changed since the window was mapped (checked against its object) */
+        sn_pwin_put(d, rm->pw);
+        rm->pw = NULL;
+        err = -EINVAL;
+    }
     pthread_mutex_unlock(&d->lock);
     if (!rm->pw) {
         free(rm);
@@ -1987,8 +2247,12 @@ static int sn_info_read(struct osci_drv *drv, uint32_t node, void *buf, size_t l
             continue;
         }
         uint32_t l = __atomic_load_n(&P->info_len, __ATOMIC_RELAXED);
-        if (l > SN_INFO_SIZE)
-            l = SN_INFO_SIZE;
+        if (l > SN_INFO_SIZE) {
+            if (LD(&P->info_seq) != s1)
+                continue;             /* torn read */
+            sn_fault(d, p, LD(&P->epoch), "info_len", l);
+            return -EPROTO;
+        }
         if (l > len)
             return -EMSGSIZE;
         memcpy(buf, sn_info(d, p), l);
@@ -2144,7 +2408,8 @@ static int sn_mcast_attach(struct osci_drv *drv, uint32_t group, size_t size, st
     if (len > d->win_size)
         return -ENOMEM;              /* a group is no larger than a node's window */
     sn_mc_name(d, group, name, sizeof(name));
-    sn_lock_fabric(d);
+    if ((rc = sn_lock_fabric(d, SN_LOCK_MS)) < 0)
+        return rc;
     rc = sn_mc_open_locked(d, name, &fd, &h);
     if (rc == 0 || rc == -ENOENT) {
         fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -2201,14 +2466,23 @@ static void sn_mcast_detach(struct osci_drv *drv, struct osci_drv_mem_view *view
     if (d->observe || !view || !view->addr)
         return;
     h = (struct sn_mc_hdr *)((uint8_t *)view->addr - SN_PAGE);
-    sn_lock_fabric(d);
-    if (h->member[d->me].epoch == d->epoch && h->member[d->me].count)
-        h->member[d->me].count--;
-    if (!sn_mc_live(d, h)) {
-        sn_mc_name(d, h->group, name, sizeof(name));
-        shm_unlink(name);
+    if (sn_lock_fabric(d, SN_LOCK_MS) == 0) {
+        if (h->member[d->me].epoch == d->epoch && h->member[d->me].count)
+            h->member[d->me].count--;
+        if (!sn_mc_live(d, h)) {
+            /* The group id is in shared memory: unlink the name only if it is this very object. */
+            struct stat a, b;
+            char path[160];
+            sn_mc_name(d, LDR(&h->group), name, sizeof(name));
+            snprintf(path, sizeof(path), "/dev/shm%s", name);
+            if (fstat(view->fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+                shm_unlink(name);
+            else
+                osci_log(OSCI_LOG_WARN, MOD, "%s: group id %" PRIx32 " in the group header is not this object's: "
+                         "not unlinked", name, LDR(&h->group));
+        }
+        sn_unlock_fabric(d);
     }
-    sn_unlock_fabric(d);
     munmap(h, SN_PAGE + view->size);
     close(view->fd);
     memset(view, 0, sizeof(*view));

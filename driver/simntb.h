@@ -76,6 +76,12 @@ struct sn_ring {
     struct sn_slot slot[SN_SLOTS];
 };
 
+/* Region offsets: constants of this build. The header's copies are checked once at attach
+ * (docs/simntb.md §3) and never read again. */
+#define SN_PORTS_OFF ((uint64_t)SN_HDR_SIZE)
+#define SN_RINGS_OFF (SN_PORTS_OFF + (uint64_t)SN_PORTS * SN_PORT_SIZE)
+#define SN_INFO_OFF  (SN_RINGS_OFF + (uint64_t)SN_PORTS * SN_PORTS * sizeof(struct sn_ring))
+
 _Static_assert(sizeof(struct sn_hdr) <= SN_HDR_SIZE, "header fits its page");
 _Static_assert(sizeof(struct sn_port) <= SN_PORT_SIZE, "port registers fit");
 _Static_assert(sizeof(struct sn_slot) == 264, "slot layout");

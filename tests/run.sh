@@ -61,7 +61,10 @@ else
     done
     for f in $(cd "$O/fuzz" 2>/dev/null && ls fuzz_* 2>/dev/null); do
         corpus="tests/fuzz/corpus/${f#fuzz_}"
-        run_one "fuzz/$f" "$O/fuzz/$f" -runs="${OSCI_FUZZ_RUNS:-20000}" "$corpus"
+        runs=${OSCI_FUZZ_RUNS:-20000}
+        # a fuzz_shm run opens and closes three simntb nodes: fewer runs keep it to seconds
+        [ "$f" = fuzz_shm ] && runs=${OSCI_FUZZ_SHM_RUNS:-8000}
+        run_one "fuzz/$f" "$O/fuzz/$f" -runs="$runs" "$corpus"
     done
 fi
 echo

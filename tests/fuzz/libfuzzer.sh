@@ -10,5 +10,5 @@ for src in tests/fuzz/fuzz_*.c; do
         "$src" "$out"/lib/libnvsciipc.a "$out"/lib/libnvscievent.a "$out"/lib/libsisci.a \
         -libverbs -lrdmacm -lrt -lm -pthread -o "$out/$n"
     mkdir -p "$out/corpus-$n"
-    "$out/$n" -max_total_time="${FUZZ_SECONDS:-60}" "$out/corpus-$n" "tests/fuzz/corpus/${n#fuzz_}"
+    "$out/$n" -max_total_time="${FUZZ_SECONDS:-60}" -timeout="${FUZZ_TIMEOUT:-25}" "$out/corpus-$n" "tests/fuzz/corpus/${n#fuzz_}"
 done
