@@ -18,15 +18,25 @@ struct sci_desc {
 
 /* One owner event for a local segment, or one event of a remote segment. */
 struct seg_sevent {
-    struct seg_sevent *next;
     sci_segment_cb_reason_t reason;
     uint32_t node;
     unsigned int adapter;
     sci_error_t status;
 };
 
+/*
+ * A segment's event queue: a fixed ring inside the object, so a flood of events costs no memory.
+ * Full, it coalesces (an event and the next one of the same node and adapter that undoes it go),
+ * else drops its oldest event; either way `lost` makes the next take report -EOVERFLOW once.
+ * All of it under seg.lock.
+ */
+#define SEG_EVQ_LEN 64u
 struct seg_evq {
-    struct seg_sevent *head, **tail;
+    struct seg_sevent ev[SEG_EVQ_LEN];
+    unsigned int head, count;
+    bool remote;                         /* a remote segment's: its DISCONNECT and LOST never merge */
+    bool lost;                           /* events merged or dropped since the last take */
+    bool dropped;                        /* ... and some dropped (logged once) */
 };
 
 /* A remote node's connection to a local segment (owner side). */
@@ -162,7 +172,10 @@ extern struct seg_objs segx;
 /* seg_core.c */
 void seg__evq_push(struct seg_evq *q, sci_segment_cb_reason_t reason, uint32_t node, unsigned int adapter,
                    sci_error_t status);
-struct seg_sevent *seg__evq_pop(struct seg_evq *q);
+/* The oldest event into *e: 0; -EOVERFLOW once after events were merged or dropped (nothing
+ * taken: the queue still holds events); -EAGAIN when empty. */
+int seg__evq_take(struct seg_evq *q, struct seg_sevent *e);
+static inline bool seg__evq_empty(const struct seg_evq *q) { return q->count == 0 && !q->lost; }
 void seg__evq_clear(struct seg_evq *q);
 /* Wait (lock held) until no callback of `obj` runs, unless called from that callback. */
 void seg__cb_quiesce(void *obj);
