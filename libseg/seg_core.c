@@ -195,9 +195,14 @@ void seg__wake_event_thread(void)
 
 /* ---------------------------------------------------------------- events and callbacks */
 
+void seg__evq_init(struct seg_evq *q, struct seg_sevent *buf, unsigned int cap, bool remote)
+{
+    *q = (struct seg_evq){ .ev = buf, .cap = cap, .remote = remote };
+}
+
 static struct seg_sevent *evq_at(struct seg_evq *q, unsigned int i)
 {
-    return &q->ev[(q->head + i) % SEG_EVQ_LEN];
+    return &q->ev[(q->head + i) % q->cap];
 }
 
 /* Removes the i-th oldest event. */
@@ -265,15 +270,15 @@ void seg__evq_push(struct seg_evq *q, sci_segment_cb_reason_t reason, uint32_t n
     struct seg_sevent ev = { .reason = reason, .node = node, .adapter = adapter, .status = status };
     int rc = 0;
 
-    if (q->count == SEG_EVQ_LEN) {
+    if (q->count == q->cap) {
         rc = evq_coalesce(q, &ev);
         if (rc < 0) {                      /* the newest state matters most: the oldest event goes */
-            q->head = (q->head + 1) % SEG_EVQ_LEN;
+            q->head = (q->head + 1) % q->cap;
             q->count--;
         }
         if (!q->lost || (rc < 0 && !q->dropped))
             osci_log(OSCI_LOG_WARN, "seg", "event queue full (%u events, nobody takes them): %s; the next "
-                     "wait reports SCI_ERR_OVERFLOW", SEG_EVQ_LEN, rc < 0 ? "oldest events dropped" :
+                     "wait reports SCI_ERR_OVERFLOW", q->cap, rc < 0 ? "oldest events dropped" :
                      "events that undo each other merged");
         q->lost = true;
         q->dropped |= rc < 0;
@@ -292,7 +297,7 @@ int seg__evq_take(struct seg_evq *q, struct seg_sevent *e)
     if (q->count == 0)
         return -EAGAIN;
     *e = *evq_at(q, 0);
-    q->head = (q->head + 1) % SEG_EVQ_LEN;
+    q->head = (q->head + 1) % q->cap;
     q->count--;
     return 0;
 }

@@ -499,6 +499,7 @@ SISCI_API_EXPORT void SCICreateSegment(sci_desc_t sd, sci_local_segment_t *segme
     ls->id = segmentId;
     ls->size = size;
     ls->flags = flags;
+    seg__evq_init(&ls->evq, ls->evbuf, SEG_LSEG_EVQ_LEN, false);
     if (flags & SCI_FLAG_USE_CALLBACK) {
         ls->cb = callback;
         ls->cb_arg = callbackArg;

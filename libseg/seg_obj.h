@@ -28,12 +28,15 @@ struct seg_sevent {
  * A segment's event queue: a fixed ring inside the object, so a flood of events costs no memory.
  * Full, it coalesces (an event and the next one of the same node and adapter that undoes it go),
  * else drops its oldest event; either way `lost` makes the next take report -EOVERFLOW once.
- * All of it under seg.lock.
+ * A local segment's ring has room for an event from every node at once (a fabric's links going
+ * down); a remote segment's events merge down to at most CONNECT, NOT_OPERATIONAL, DISCONNECT,
+ * OPERATIONAL, LOST. All of it under seg.lock.
  */
-#define SEG_EVQ_LEN 64u
+#define SEG_LSEG_EVQ_LEN SEG_MAX_NODES
+#define SEG_RSEG_EVQ_LEN 16u
 struct seg_evq {
-    struct seg_sevent ev[SEG_EVQ_LEN];
-    unsigned int head, count;
+    struct seg_sevent *ev;               /* the ring, in the object */
+    unsigned int cap, head, count;
     bool remote;                         /* a remote segment's: its DISCONNECT and LOST never merge */
     bool lost;                           /* events merged or dropped since the last take */
     bool dropped;                        /* ... and some dropped (logged once) */
@@ -88,6 +91,7 @@ struct sci_local_segment {
     bool cb_active;
     bool drain_sched;
     struct seg_evq evq;
+    struct seg_sevent evbuf[SEG_LSEG_EVQ_LEN];
     unsigned int waiters;
     bool removed;
     unsigned int bcast_joined;           /* BROADCAST: bit i, a member of its group on adapter i */
@@ -119,6 +123,7 @@ struct sci_remote_segment {
     bool cb_active;
     bool drain_sched;
     struct seg_evq evq;
+    struct seg_sevent evbuf[SEG_RSEG_EVQ_LEN];
     unsigned int waiters;
     bool removed;
     bool connect_done;
@@ -170,6 +175,7 @@ struct seg_objs {
 extern struct seg_objs segx;
 
 /* seg_core.c */
+void seg__evq_init(struct seg_evq *q, struct seg_sevent *buf, unsigned int cap, bool remote);
 void seg__evq_push(struct seg_evq *q, sci_segment_cb_reason_t reason, uint32_t node, unsigned int adapter,
                    sci_error_t status);
 /* The oldest event into *e: 0; -EOVERFLOW once after events were merged or dropped (nothing

@@ -474,7 +474,7 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
     rs->adapter = a->no;
     rs->conn_id = seg__new_conn_id(a);
     rs->state = RSEG_CONNECTING;
-    rs->evq.remote = true;
+    seg__evq_init(&rs->evq, rs->evbuf, SEG_RSEG_EVQ_LEN, true);
     atomic_init(&rs->fault_cnt, 0);
     atomic_init(&rs->health, SEG_HEALTH_NOTOP);
     if (flags & SCI_FLAG_USE_CALLBACK) {

@@ -29,8 +29,8 @@
 
 #include "seg_owner.h"
 
-#ifdef SEG_EVQ_LEN
-#define QLEN SEG_EVQ_LEN
+#ifdef SEG_LSEG_EVQ_LEN
+#define QLEN SEG_LSEG_EVQ_LEN
 #else
 #define QLEN 64u            /* main before the bound: the tests still build, and fail */
 #endif
@@ -290,7 +290,7 @@ static void test_keeps_up(void **state)
     owner_stop(&o);
 }
 
-#ifdef SEG_EVQ_LEN
+#ifdef SEG_LSEG_EVQ_LEN
 static void push(struct seg_evq *q, sci_segment_cb_reason_t r, uint32_t node)
 {
     seg__evq_push(q, r, node, 0, SCI_ERR_OK);
@@ -312,38 +312,59 @@ static int take(struct seg_evq *q, uint32_t *node)
 /* The merge rules, on queues directly (no other thread: no lock needed). */
 static void test_queue_rules(void **state)
 {
-#ifdef SEG_EVQ_LEN
-    struct seg_evq *q = calloc(1, sizeof(*q));
+#ifdef SEG_LSEG_EVQ_LEN
+    static struct seg_sevent rbuf[SEG_RSEG_EVQ_LEN], lbuf[SEG_LSEG_EVQ_LEN];
+    struct seg_evq rq, lq, *q;
     uint32_t node;
+    int r, prev;
+    unsigned int n;
 
     (void)state;
-    assert_non_null(q);
-
     /* a remote segment: link flaps merge, its DISCONNECT and LOST stay, in order */
-    q->remote = true;
+    q = &rq;
+    seg__evq_init(q, rbuf, SEG_RSEG_EVQ_LEN, true);
     push(q, SCI_CB_CONNECT, 5);
-    for (unsigned int k = 0; k < 10 * QLEN; k++)
+    for (unsigned int k = 0; k < 1001; k++)
         push(q, k % 2 ? SCI_CB_OPERATIONAL : SCI_CB_NOT_OPERATIONAL, 5);
-    push(q, SCI_CB_NOT_OPERATIONAL, 5);
     push(q, SCI_CB_DISCONNECT, 5);
     push(q, SCI_CB_OPERATIONAL, 5);
     push(q, SCI_CB_LOST, 5);
     assert_int_equal(take(q, &node), -EOVERFLOW);
     assert_int_equal(take(q, &node), SCI_CB_CONNECT);
-    int r, prev = SCI_CB_CONNECT;
-    unsigned int n = 1;
+    prev = SCI_CB_CONNECT;
+    n = 1;
     while ((r = take(q, &node)) >= 0) {
-        assert_int_not_equal(r, prev);        /* no two of a kind: what is left alternates */
+        assert_int_not_equal(r, prev);          /* what is left alternates */
+        assert_int_equal(node, 5);
         prev = r;
         n++;
     }
-    assert_int_equal(prev, SCI_CB_LOST);        /* the last state, and the order, are kept */
-    assert_true(n <= QLEN);
+    assert_int_equal(r, -EAGAIN);
+    assert_int_equal(prev, SCI_CB_LOST);        /* the last state is kept */
+    assert_true(n <= SEG_RSEG_EVQ_LEN);
+
+    /* the same on a local segment: a connection that came and went merges too */
+    q = &lq;
+    seg__evq_init(q, lbuf, SEG_LSEG_EVQ_LEN, false);
+    for (unsigned int k = 0; k < 10 * QLEN; k++)
+        push(q, k % 2 ? SCI_CB_DISCONNECT : SCI_CB_CONNECT, 7);
+    push(q, SCI_CB_CONNECT, 7);
+    push(q, SCI_CB_NOT_OPERATIONAL, 7);
+    push(q, SCI_CB_LOST, 7);
+    assert_int_equal(take(q, &node), -EOVERFLOW);
+    for (n = 0, r = 0; (prev = take(q, &node)) >= 0; n++) {
+        assert_int_equal(node, 7);
+        r += prev == SCI_CB_CONNECT ? 1 : prev == SCI_CB_DISCONNECT || prev == SCI_CB_LOST ? -1 : 0;
+        if (prev != SCI_CB_NOT_OPERATIONAL && prev != SCI_CB_LOST)
+            assert_true(prev == SCI_CB_CONNECT || prev == SCI_CB_DISCONNECT);
+        if (prev == SCI_CB_LOST)
+            break;
+    }
+    assert_int_equal(r, 0);                     /* one connection came and was lost: counts match */
     assert_int_equal(take(q, &node), -EAGAIN);
 
-    /* a local segment: a connection per node from QLEN + 3 nodes cannot merge: the oldest go */
+    /* a connection per node from QLEN + 3 nodes cannot merge: the oldest go */
     seg__evq_clear(q);
-    q->remote = false;
     for (uint32_t k = 1; k <= QLEN + 3; k++)
         push(q, SCI_CB_CONNECT, k);
     assert_int_equal(take(q, &node), -EOVERFLOW);
@@ -358,16 +379,15 @@ static void test_queue_rules(void **state)
     push(q, SCI_CB_LOST, 1);
     for (uint32_t k = 2; k <= QLEN - 1; k++)
         push(q, SCI_CB_CONNECT, k);
-    push(q, SCI_CB_CONNECT, 100);
+    push(q, SCI_CB_CONNECT, 1000);
     assert_int_equal(take(q, &node), -EOVERFLOW);
     for (uint32_t k = 2; k <= QLEN - 1; k++) {
         assert_int_equal(take(q, &node), SCI_CB_CONNECT);
         assert_int_equal(node, k);
     }
     assert_int_equal(take(q, &node), SCI_CB_CONNECT);
-    assert_int_equal(node, 100);
+    assert_int_equal(node, 1000);
     assert_int_equal(take(q, &node), -EAGAIN);
-    free(q);
 #else
     (void)state;
     fail_msg("segment event queues are not bounded");
