@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +27,7 @@
 #define T_MS 10000
 #define SEGID 310
 #define INTNO 3100          /* the data interrupt the peer rings once its messages before are sent */
+#define CB_INTNO 3101       /* the owner's callback interrupt the peer floods */
 
 #include "seg_owner.h"
 
@@ -43,6 +45,9 @@
 #endif
 /* Heap growth allowed over the flood: an unbounded queue takes >= 24 bytes an event, 48 a cycle. */
 #define FLOOD_GROWTH_MAX ((size_t)FLOOD * 8u)
+/* Triggers of a callback interrupt sent while its callback is busy (a queued call each took >= 32 bytes). */
+#define TRIGGERS 100000u
+#define TRIGGER_GROWTH_MAX ((size_t)TRIGGERS * 8u)
 
 extern size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
 
@@ -59,13 +64,14 @@ static size_t heap_used(void)
 
 /* ---- the peer: a remote that connects and disconnects on command ---- */
 
-enum { P_CYCLES = 1, P_CONNECT, P_DISCONNECT, P_LOCKSTEP, P_QUIT };
+enum { P_CYCLES = 1, P_CONNECT, P_DISCONNECT, P_LOCKSTEP, P_TRIGGERS, P_QUIT };
 #define PCMD(c, n) ((uint32_t)(c) << 24 | (uint32_t)(n))
 
 /*
  * Commands (u32, command << 24 | count): CYCLES n connect/disconnect cycles, CONNECT (kept),
  * DISCONNECT, each followed by a ring of the owner's data interrupt; LOCKSTEP n cycles, each step
- * after the owner's go on the pipe; QUIT.
+ * after the owner's go on the pipe; TRIGGERS n triggers of the owner's callback interrupt, then a
+ * word on the pipe; QUIT.
  */
 static int peer_main(int rd, int wr, void *arg)
 {
@@ -113,6 +119,17 @@ static int peer_main(int rd, int wr, void *arg)
                 SCIDisconnectSegment(rs, 0, &e); TCHECK(e == SCI_ERR_OK);
             }
             continue;
+        case P_TRIGGERS: {
+            sci_remote_interrupt_t ti;
+            SCIConnectInterrupt(sd, &ti, onode, 0, CB_INTNO, SCI_INFINITE_TIMEOUT, 0, &e);
+            TCHECK(e == SCI_ERR_OK);
+            for (uint32_t k = 0; k < n; k++) {
+                SCITriggerInterrupt(ti, 0, &e); TCHECK(e == SCI_ERR_OK);
+            }
+            SCIDisconnectInterrupt(ti, 0, &e); TCHECK(e == SCI_ERR_OK);
+            TCHECK(tproc_send_u32(wr, n) == 0);
+            continue;
+        }
         case P_QUIT:
             SCIDisconnectDataInterrupt(ri, 0, &e); TCHECK(e == SCI_ERR_OK);
             SCIClose(sd, 0, &e); TCHECK(e == SCI_ERR_OK);
@@ -290,6 +307,62 @@ static void test_keeps_up(void **state)
     owner_stop(&o);
 }
 
+/* The callback interrupt: the first call waits until the peer has sent every trigger (the event
+ * thread is busy meanwhile, so they pile up); every call records the largest heap seen. */
+static struct {
+    struct owner *o;
+    _Atomic unsigned int calls;
+    _Atomic size_t peak;
+    _Atomic int err;
+} icb;
+
+static sci_callback_action_t flood_cb(void *arg, sci_local_interrupt_t li, sci_error_t status)
+{
+    size_t h = heap_used();
+    uint32_t n;
+
+    (void)li;
+    if (arg != &icb || status != SCI_ERR_OK)
+        atomic_store(&icb.err, 1);
+    if (atomic_fetch_add(&icb.calls, 1) == 0 &&
+        (tproc_recv_u32(icb.o->p.rd, &n, 60000) != 0 || n != TRIGGERS))
+        atomic_store(&icb.err, 2);
+    if (h > atomic_load(&icb.peak))
+        atomic_store(&icb.peak, h);
+    return SCI_CALLBACK_CONTINUE;
+}
+
+/* A callback interrupt flooded while its callback is busy: a count, not a queued call per trigger;
+ * each trigger still calls back exactly once. */
+static void test_intr_flood(void **state)
+{
+    struct owner o;
+    sci_local_interrupt_t li;
+    unsigned int intno = CB_INTNO;
+    size_t before;
+
+    (void)state;
+    owner_start(&o);
+    icb.o = &o;
+    atomic_store(&icb.calls, 0);
+    atomic_store(&icb.err, 0);
+    OK(SCICreateInterrupt(o.sd, &li, 0, &intno, flood_cb, &icb, SCI_FLAG_FIXED_INTNO | SCI_FLAG_USE_CALLBACK,
+                          &e_));
+    before = heap_used();
+    atomic_store(&icb.peak, before);
+    assert_int_equal(tproc_send_u32(o.p.wr, PCMD(P_TRIGGERS, TRIGGERS)), 0);
+    for (int i = 0; i < 6000 && atomic_load(&icb.calls) < TRIGGERS; i++)
+        usleep(10000);
+    usleep(20000);                              /* not one more */
+    assert_int_equal(atomic_load(&icb.err), 0);
+    assert_int_equal(atomic_load(&icb.calls), TRIGGERS);
+    print_message("heap before %zu, peak over %u triggers %zu (growth %zd bytes)\n", before, TRIGGERS,
+                  atomic_load(&icb.peak), (ssize_t)(atomic_load(&icb.peak) - before));
+    assert_true(atomic_load(&icb.peak) < before + TRIGGER_GROWTH_MAX);
+    OK(SCIRemoveInterrupt(li, 0, &e_));
+    owner_stop(&o);
+}
+
 #ifdef SEG_LSEG_EVQ_LEN
 static void push(struct seg_evq *q, sci_segment_cb_reason_t r, uint32_t node)
 {
@@ -400,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_queue_rules),
         cmocka_unit_test_teardown(test_keeps_up, tproc_teardown),
         cmocka_unit_test_teardown(test_flood_unconsumed, tproc_teardown),
+        cmocka_unit_test_teardown(test_intr_flood, tproc_teardown),
     };
     tproc_default_fabric("seg_evq");
     return cmocka_run_group_tests(tests, NULL, NULL);
