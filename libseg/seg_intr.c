@@ -15,8 +15,9 @@
  * per bit blocks in the driver's db_wait, takes the bit, collects the counters of the bit's slots into
  * each interrupt's `pending`, and wakes the other waiters (intr_cv) - a round trip is still one
  * wake-up per direction. Bits with a callback interrupt, and every bit of a driver without db_wait,
- * are in the event mask: the event thread collects them, defers one callback per trigger and wakes
- * waiters. Each trigger is delivered once: one SCIWaitForInterrupt return or one callback.
+ * are in the event mask: the event thread collects them, defers one run per interrupt that calls back
+ * once per trigger, and wakes waiters. Each trigger is delivered once: one SCIWaitForInterrupt return
+ * or one callback.
  *
  * A data interrupt carries its payload in a SEG_MSG_INTERRUPT control message. Each connection holds
  * SEG_DATA_INTR_CREDITS credits: a trigger takes one, the owner returns them (INTR_CREDIT) as payloads
@@ -565,7 +566,7 @@ static void lintr_cb_run(void *obj, void *arg)
             li->pending--;
         pthread_mutex_unlock(&intr_mu);
         if (!run)
-            break;                         /* with seg.lock held to the end: defer_callbacks sees cb_pending */
+            break;                     /* seg.lock kept to the end: defer_callbacks sees cb_pending */
         pthread_mutex_unlock(&seg.lock);
         action = li->cb(li->cb_arg, li, SCI_ERR_OK);
         pthread_mutex_lock(&seg.lock);
