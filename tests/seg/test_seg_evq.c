@@ -4,7 +4,8 @@
  * waits at last it gets SCI_ERR_OVERFLOW once, then the coalesced events, the last of which tells
  * the connection's state truthfully. An owner that keeps up sees every event in order and no
  * overflow. The merge rules of the queue itself (remote segments keep DISCONNECT and LOST, a full
- * queue of distinct connections drops its oldest) are checked on the queue directly.
+ * queue of distinct connections drops its oldest) are checked on the queue directly. A callback
+ * interrupt flooded while its callback is busy keeps its memory too, and calls back once per trigger.
  */
 #include <errno.h>
 #include <malloc.h>
