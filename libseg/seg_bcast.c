@@ -426,7 +426,7 @@ int seg__bcast_connect(sci_desc_t sd, sci_remote_segment_t *segment, unsigned in
     rs->seg_id = id;
     rs->adapter = a->no;
     rs->state = RSEG_CONNECTING;
-    rs->evq.tail = &rs->evq.head;
+    seg__evq_init(&rs->evq, rs->evbuf, SEG_RSEG_EVQ_LEN, true);
     rs->bc = bc;
     atomic_init(&rs->fault_cnt, 0);
     atomic_init(&rs->health, SEG_HEALTH_NOTOP);

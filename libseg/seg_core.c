@@ -195,42 +195,117 @@ void seg__wake_event_thread(void)
 
 /* ---------------------------------------------------------------- events and callbacks */
 
+void seg__evq_init(struct seg_evq *q, struct seg_sevent *buf, unsigned int cap, bool remote)
+{
+    *q = (struct seg_evq){ .ev = buf, .cap = cap, .remote = remote };
+}
+
+static struct seg_sevent *evq_at(struct seg_evq *q, unsigned int i)
+{
+    return &q->ev[(q->head + i) % q->cap];
+}
+
+/* Removes the i-th oldest event. */
+static void evq_remove(struct seg_evq *q, unsigned int i)
+{
+    for (; i + 1 < q->count; i++)
+        *evq_at(q, i) = *evq_at(q, i + 1);
+    q->count--;
+}
+
+static bool evq_same_conn(const struct seg_sevent *a, const struct seg_sevent *b)
+{
+    return a->node == b->node && a->adapter == b->adapter;
+}
+
+/*
+ * Whether b, the next event of a's node and adapter, undoes a. A link flap always does. On a local
+ * segment, whose owner knows its connections only from events, so do a connection that came and
+ * went (CONNECT, then DISCONNECT or LOST) and a disconnect followed by a connect: the count of
+ * each node's connections stays right. A remote segment is connected from SCIConnectSegment on, so
+ * its DISCONNECT and LOST always stay; LOST is never undone.
+ */
+static bool evq_undoes(const struct seg_evq *q, sci_segment_cb_reason_t a, sci_segment_cb_reason_t b)
+{
+    switch (a) {
+    case SCI_CB_NOT_OPERATIONAL: return b == SCI_CB_OPERATIONAL;
+    case SCI_CB_OPERATIONAL: return b == SCI_CB_NOT_OPERATIONAL;
+    case SCI_CB_CONNECT: return !q->remote && (b == SCI_CB_DISCONNECT || b == SCI_CB_LOST);
+    case SCI_CB_DISCONNECT: return !q->remote && b == SCI_CB_CONNECT;
+    default: return false;
+    }
+}
+
+/* A full queue makes room by removing a pair of events that undo each other. 1: the new event undid
+ * the last queued one of its connection (nothing to add); 0: an older pair went; -1: no pair. */
+static int evq_coalesce(struct seg_evq *q, const struct seg_sevent *ev)
+{
+    for (unsigned int i = q->count; i-- > 0;) {
+        if (!evq_same_conn(evq_at(q, i), ev))
+            continue;
+        if (evq_undoes(q, evq_at(q, i)->reason, ev->reason)) {
+            evq_remove(q, i);
+            return 1;
+        }
+        break;
+    }
+    for (unsigned int i = 0; i < q->count; i++) {
+        for (unsigned int j = i + 1; j < q->count; j++) {
+            if (!evq_same_conn(evq_at(q, i), evq_at(q, j)))
+                continue;
+            if (evq_undoes(q, evq_at(q, i)->reason, evq_at(q, j)->reason)) {
+                evq_remove(q, j);
+                evq_remove(q, i);
+                return 0;
+            }
+            break;
+        }
+    }
+    return -1;
+}
+
 void seg__evq_push(struct seg_evq *q, sci_segment_cb_reason_t reason, uint32_t node, unsigned int adapter,
                    sci_error_t status)
 {
-    struct seg_sevent *e = calloc(1, sizeof(*e));
-    if (!e) {
-        osci_log(OSCI_LOG_ERROR, "seg", "out of memory: event %d from node %u dropped", (int)reason, node);
-        return;
+    struct seg_sevent ev = { .reason = reason, .node = node, .adapter = adapter, .status = status };
+    int rc = 0;
+
+    if (q->count == q->cap) {
+        rc = evq_coalesce(q, &ev);
+        if (rc < 0) {                      /* the newest state matters most: the oldest event goes */
+            q->head = (q->head + 1) % q->cap;
+            q->count--;
+        }
+        if (!q->lost || (rc < 0 && !q->dropped))
+            osci_log(OSCI_LOG_WARN, "seg", "event queue full (%u events, nobody takes them): %s; the next "
+                     "wait reports SCI_ERR_OVERFLOW", q->cap, rc < 0 ? "oldest events dropped" :
+                     "events that undo each other merged");
+        q->lost = true;
+        q->dropped |= rc < 0;
     }
-    e->reason = reason;
-    e->node = node;
-    e->adapter = adapter;
-    e->status = status;
-    if (!q->tail)
-        q->tail = &q->head;
-    *q->tail = e;
-    q->tail = &e->next;
+    if (rc <= 0)
+        *evq_at(q, q->count++) = ev;
     pthread_cond_broadcast(&seg.cond);
 }
 
-struct seg_sevent *seg__evq_pop(struct seg_evq *q)
+int seg__evq_take(struct seg_evq *q, struct seg_sevent *e)
 {
-    struct seg_sevent *e = q->head;
-    if (!e)
-        return NULL;
-    q->head = e->next;
-    if (!q->head)
-        q->tail = &q->head;
-    e->next = NULL;
-    return e;
+    if (q->lost) {
+        q->lost = q->dropped = false;
+        return -EOVERFLOW;
+    }
+    if (q->count == 0)
+        return -EAGAIN;
+    *e = *evq_at(q, 0);
+    q->head = (q->head + 1) % q->cap;
+    q->count--;
+    return 0;
 }
 
 void seg__evq_clear(struct seg_evq *q)
 {
-    struct seg_sevent *e;
-    while ((e = seg__evq_pop(q)))
-        free(e);
+    q->head = q->count = 0;
+    q->lost = q->dropped = false;
 }
 
 void seg__defer(seg_deferred_fn fn, void *obj, void *arg)

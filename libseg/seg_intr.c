@@ -15,8 +15,9 @@
  * per bit blocks in the driver's db_wait, takes the bit, collects the counters of the bit's slots into
  * each interrupt's `pending`, and wakes the other waiters (intr_cv) - a round trip is still one
  * wake-up per direction. Bits with a callback interrupt, and every bit of a driver without db_wait,
- * are in the event mask: the event thread collects them, defers one callback per trigger and wakes
- * waiters. Each trigger is delivered once: one SCIWaitForInterrupt return or one callback.
+ * are in the event mask: the event thread collects them, defers one run per interrupt that calls back
+ * once per trigger, and wakes waiters. Each trigger is delivered once: one SCIWaitForInterrupt return
+ * or one callback.
  *
  * A data interrupt carries its payload in a SEG_MSG_INTERRUPT control message. Each connection holds
  * SEG_DATA_INTR_CREDITS credits: a trigger takes one, the owner returns them (INTR_CREDIT) as payloads
@@ -49,7 +50,7 @@ struct sci_local_interrupt {
     _Atomic bool cb_active;           /* callback registered (not cancelled) */
     _Atomic bool removed;
     _Atomic unsigned int waiters;
-    unsigned int cb_pending;          /* deferred callbacks queued or running (seg.lock) */
+    unsigned int cb_pending;          /* its deferred run queued or running: 0 or 1 (seg.lock) */
     bool orphan;                      /* removed with callbacks pending: the last one frees */
     uint64_t pending;                 /* triggers collected, not yet delivered (intr_mu) */
     uint8_t conn[SEG_MAX_NODES];      /* connections per remote node */
@@ -416,7 +417,10 @@ static void bits_update(struct seg_adapter *a, struct intr_rx *rx)
     pthread_cond_broadcast(&intr_cv);
 }
 
-/* Hand collected triggers of callback interrupts to the event thread's deferred calls (seg.lock, intr_mu). */
+/*
+ * Collected triggers of callback interrupts: one deferred run per interrupt, which calls back once
+ * per trigger until `pending` is 0, so a flood costs a count, not a queued call each (seg.lock, intr_mu).
+ */
 static void lintr_cb_run(void *obj, void *arg);
 
 static void defer_callbacks(struct seg_adapter *a)
@@ -424,12 +428,11 @@ static void defer_callbacks(struct seg_adapter *a)
     struct sci_local_interrupt *li;
 
     for (li = lintr_list; li; li = li->next) {
-        if (li->a != a || !li->pending || !atomic_load(&li->cb_active) || atomic_load(&li->removed))
+        if (li->a != a || !li->pending || !atomic_load(&li->cb_active) || atomic_load(&li->removed) ||
+            li->cb_pending > 0)
             continue;
-        for (; li->pending > 0; li->pending--) {
-            li->cb_pending++;
-            seg__defer(lintr_cb_run, li, NULL);
-        }
+        li->cb_pending++;
+        seg__defer(lintr_cb_run, li, NULL);
     }
 }
 
@@ -546,36 +549,39 @@ static void lintr_free(struct sci_local_interrupt *li)
     free(li);
 }
 
+/* Calls back once per pending trigger. Cancelled or removed meanwhile: the rest stays for waiters. */
 static void lintr_cb_run(void *obj, void *arg)
 {
     struct sci_local_interrupt *li = obj;
-    sci_callback_action_t action = SCI_CALLBACK_CONTINUE;
-    bool run;
 
     (void)arg;
     pthread_mutex_lock(&seg.lock);
-    run = !atomic_load(&li->removed) && atomic_load(&li->cb_active);
-    if (!run && !atomic_load(&li->removed)) {
-        pthread_mutex_lock(&intr_mu);      /* cancelled meanwhile: the trigger goes to waiters */
-        li->pending++;
-        pthread_cond_broadcast(&intr_cv);
-        pthread_mutex_unlock(&intr_mu);
-    }
-    pthread_mutex_unlock(&seg.lock);
-    if (run)
-        action = li->cb(li->cb_arg, li, SCI_ERR_OK);
-    pthread_mutex_lock(&seg.lock);
-    li->cb_pending--;
-    if (run && action == SCI_CALLBACK_CANCEL && !atomic_load(&li->removed) && atomic_load(&li->cb_active)) {
-        struct intr_rx *rx = rx_tab[li->a->no];
-        atomic_store(&li->cb_active, false);
+    for (;;) {
+        sci_callback_action_t action;
+        bool run;
+
         pthread_mutex_lock(&intr_mu);
-        rx->ncb[li->bit]--;
-        rx->nwait[li->bit]++;
-        bits_update(li->a, rx);
+        run = !atomic_load(&li->removed) && atomic_load(&li->cb_active) && li->pending > 0;
+        if (run)
+            li->pending--;
         pthread_mutex_unlock(&intr_mu);
-        osci_log(OSCI_LOG_DEBUG, MOD, "interrupt %u: callback cancelled", li->intno);
+        if (!run)
+            break;                     /* seg.lock kept to the end: defer_callbacks sees cb_pending */
+        pthread_mutex_unlock(&seg.lock);
+        action = li->cb(li->cb_arg, li, SCI_ERR_OK);
+        pthread_mutex_lock(&seg.lock);
+        if (action == SCI_CALLBACK_CANCEL && !atomic_load(&li->removed) && atomic_load(&li->cb_active)) {
+            struct intr_rx *rx = rx_tab[li->a->no];
+            atomic_store(&li->cb_active, false);
+            pthread_mutex_lock(&intr_mu);
+            rx->ncb[li->bit]--;
+            rx->nwait[li->bit]++;
+            bits_update(li->a, rx);        /* wakes waiters for the triggers left */
+            pthread_mutex_unlock(&intr_mu);
+            osci_log(OSCI_LOG_DEBUG, MOD, "interrupt %u: callback cancelled", li->intno);
+        }
     }
+    li->cb_pending--;
     if (atomic_load(&li->removed) && li->orphan && li->cb_pending == 0)
         lintr_free(li);
     pthread_cond_broadcast(&seg.cond);

@@ -104,22 +104,25 @@ static void lseg_drain(void *obj, void *arg)
     (void)arg;
     pthread_mutex_lock(&seg.lock);
     for (;;) {
-        struct seg_sevent *e;
+        struct seg_sevent e;
         sci_cb_local_segment_t cb;
         void *cb_arg;
         sci_callback_action_t act;
 
-        if (!ls->cb_active || ls->removed || !ls->evq.head) {
+        if (!ls->cb_active || ls->removed || seg__evq_empty(&ls->evq)) {
             ls->drain_sched = false;
             break;
         }
-        e = seg__evq_pop(&ls->evq);
+        if (seg__evq_take(&ls->evq, &e) == -EOVERFLOW) {
+            if (seg__evq_take(&ls->evq, &e) < 0)
+                continue;                  /* cannot be: a queue that lost events is not empty */
+            e.status = SCI_ERR_OVERFLOW;   /* events were lost before this one */
+        }
         cb = ls->cb;
         cb_arg = ls->cb_arg;
         segx.cb_running = ls;
         pthread_mutex_unlock(&seg.lock);
-        act = cb(cb_arg, ls, e->reason, e->node, e->adapter, e->status);
-        free(e);
+        act = cb(cb_arg, ls, e.reason, e.node, e.adapter, e.status);
         pthread_mutex_lock(&seg.lock);
         segx.cb_running = NULL;
         pthread_cond_broadcast(&seg.cond);
@@ -496,7 +499,7 @@ SISCI_API_EXPORT void SCICreateSegment(sci_desc_t sd, sci_local_segment_t *segme
     ls->id = segmentId;
     ls->size = size;
     ls->flags = flags;
-    ls->evq.tail = &ls->evq.head;
+    seg__evq_init(&ls->evq, ls->evbuf, SEG_LSEG_EVQ_LEN, false);
     if (flags & SCI_FLAG_USE_CALLBACK) {
         ls->cb = callback;
         ls->cb_arg = callbackArg;
@@ -726,7 +729,7 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForLocalSegmentEvent(sci_local_s
         unsigned int *sourcenodeId, unsigned int *localAdapterNo, unsigned int timeout, unsigned int flags,
         sci_error_t *error)
 {
-    struct seg_sevent *e = NULL;
+    struct seg_sevent e;
     sci_segment_cb_reason_t reason = 0;
     uint64_t deadline;
     int rc;
@@ -749,8 +752,8 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForLocalSegmentEvent(sci_local_s
             rc = -ECANCELED;
             break;
         }
-        if ((e = seg__evq_pop(&ls->evq)))
-            break;
+        if ((rc = seg__evq_take(&ls->evq, &e)) != -EAGAIN)
+            break;                         /* an event, or -EOVERFLOW once after lost ones */
         if (ls->cb_active) {
             rc = -EPERM;
             break;
@@ -761,14 +764,12 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForLocalSegmentEvent(sci_local_s
     ls->waiters--;
     if (ls->removed)
         pthread_cond_broadcast(&seg.cond);
-    if (e) {
-        rc = 0;
-        reason = e->reason;
+    if (rc == 0) {
+        reason = e.reason;
         if (sourcenodeId)
-            *sourcenodeId = e->node;
+            *sourcenodeId = e.node;
         if (localAdapterNo)
-            *localAdapterNo = e->adapter;
-        free(e);
+            *localAdapterNo = e.adapter;
     }
 out:
     pthread_mutex_unlock(&seg.lock);

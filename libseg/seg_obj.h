@@ -18,15 +18,28 @@ struct sci_desc {
 
 /* One owner event for a local segment, or one event of a remote segment. */
 struct seg_sevent {
-    struct seg_sevent *next;
     sci_segment_cb_reason_t reason;
     uint32_t node;
     unsigned int adapter;
     sci_error_t status;
 };
 
+/*
+ * A segment's event queue: a fixed ring inside the object, so a flood of events costs no memory.
+ * Full, it coalesces (an event and the next one of the same node and adapter that undoes it go),
+ * else drops its oldest event; either way `lost` makes the next take report -EOVERFLOW once.
+ * A local segment's ring has room for an event from every node at once (a fabric's links going
+ * down); a remote segment's events merge down to at most CONNECT, NOT_OPERATIONAL, DISCONNECT,
+ * OPERATIONAL, LOST. All of it under seg.lock.
+ */
+#define SEG_LSEG_EVQ_LEN SEG_MAX_NODES
+#define SEG_RSEG_EVQ_LEN 16u
 struct seg_evq {
-    struct seg_sevent *head, **tail;
+    struct seg_sevent *ev;               /* the ring, in the object */
+    unsigned int cap, head, count;
+    bool remote;                         /* a remote segment's: its DISCONNECT and LOST never merge */
+    bool lost;                           /* events merged or dropped since the last take */
+    bool dropped;                        /* ... and some dropped (logged once) */
 };
 
 /* A remote node's connection to a local segment (owner side). */
@@ -78,6 +91,7 @@ struct sci_local_segment {
     bool cb_active;
     bool drain_sched;
     struct seg_evq evq;
+    struct seg_sevent evbuf[SEG_LSEG_EVQ_LEN];
     unsigned int waiters;
     bool removed;
     unsigned int bcast_joined;           /* BROADCAST: bit i, a member of its group on adapter i */
@@ -109,6 +123,7 @@ struct sci_remote_segment {
     bool cb_active;
     bool drain_sched;
     struct seg_evq evq;
+    struct seg_sevent evbuf[SEG_RSEG_EVQ_LEN];
     unsigned int waiters;
     bool removed;
     bool connect_done;
@@ -160,9 +175,13 @@ struct seg_objs {
 extern struct seg_objs segx;
 
 /* seg_core.c */
+void seg__evq_init(struct seg_evq *q, struct seg_sevent *buf, unsigned int cap, bool remote);
 void seg__evq_push(struct seg_evq *q, sci_segment_cb_reason_t reason, uint32_t node, unsigned int adapter,
                    sci_error_t status);
-struct seg_sevent *seg__evq_pop(struct seg_evq *q);
+/* The oldest event into *e: 0; -EOVERFLOW once after events were merged or dropped (nothing
+ * taken: the queue still holds events); -EAGAIN when empty. */
+int seg__evq_take(struct seg_evq *q, struct seg_sevent *e);
+static inline bool seg__evq_empty(const struct seg_evq *q) { return q->count == 0 && !q->lost; }
 void seg__evq_clear(struct seg_evq *q);
 /* Wait (lock held) until no callback of `obj` runs, unless called from that callback. */
 void seg__cb_quiesce(void *obj);

@@ -96,22 +96,25 @@ static void rseg_drain(void *obj, void *arg)
     (void)arg;
     pthread_mutex_lock(&seg.lock);
     for (;;) {
-        struct seg_sevent *e;
+        struct seg_sevent e;
         sci_cb_remote_segment_t cb;
         void *cb_arg;
         sci_callback_action_t act;
 
-        if (!rs->cb_active || rs->removed || !rs->evq.head) {
+        if (!rs->cb_active || rs->removed || seg__evq_empty(&rs->evq)) {
             rs->drain_sched = false;
             break;
         }
-        e = seg__evq_pop(&rs->evq);
+        if (seg__evq_take(&rs->evq, &e) == -EOVERFLOW) {
+            if (seg__evq_take(&rs->evq, &e) < 0)
+                continue;                  /* cannot be: a queue that lost events is not empty */
+            e.status = SCI_ERR_OVERFLOW;   /* events were lost before this one */
+        }
         cb = rs->cb;
         cb_arg = rs->cb_arg;
         segx.cb_running = rs;
         pthread_mutex_unlock(&seg.lock);
-        act = cb(cb_arg, rs, e->reason, e->status);
-        free(e);
+        act = cb(cb_arg, rs, e.reason, e.status);
         pthread_mutex_lock(&seg.lock);
         segx.cb_running = NULL;
         pthread_cond_broadcast(&seg.cond);
@@ -471,7 +474,7 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
     rs->adapter = a->no;
     rs->conn_id = seg__new_conn_id(a);
     rs->state = RSEG_CONNECTING;
-    rs->evq.tail = &rs->evq.head;
+    seg__evq_init(&rs->evq, rs->evbuf, SEG_RSEG_EVQ_LEN, true);
     atomic_init(&rs->fault_cnt, 0);
     atomic_init(&rs->health, SEG_HEALTH_NOTOP);
     if (flags & SCI_FLAG_USE_CALLBACK) {
@@ -587,7 +590,7 @@ SISCI_API_EXPORT unsigned int SCIGetRemoteSegmentNodeId(sci_remote_segment_t rs)
 SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForRemoteSegmentEvent(sci_remote_segment_t rs,
         sci_error_t *status, unsigned int timeout, unsigned int flags, sci_error_t *error)
 {
-    struct seg_sevent *e = NULL;
+    struct seg_sevent e;
     sci_segment_cb_reason_t reason = 0;
     uint64_t deadline;
     int rc;
@@ -606,8 +609,8 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForRemoteSegmentEvent(sci_remote
             rc = -ECANCELED;
             break;
         }
-        if ((e = seg__evq_pop(&rs->evq)))
-            break;
+        if ((rc = seg__evq_take(&rs->evq, &e)) != -EAGAIN)
+            break;                         /* an event, or -EOVERFLOW once after lost ones */
         if (rs->cb_active) {
             rc = -EPERM;
             break;
@@ -618,12 +621,10 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForRemoteSegmentEvent(sci_remote
     rs->waiters--;
     if (rs->removed)
         pthread_cond_broadcast(&seg.cond);
-    if (e) {
-        rc = 0;
-        reason = e->reason;
+    if (rc == 0) {
+        reason = e.reason;
         if (status)
-            *status = e->status;
-        free(e);
+            *status = e.status;
     }
 out:
     pthread_mutex_unlock(&seg.lock);
