@@ -52,8 +52,8 @@ obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 DRV_OBJ := $(call obj,$(DRV_SRC))
 SISCI_OBJ := $(DRV_OBJ) $(call obj,$(SEG_SRC))
 EVT_OBJ := $(call obj,$(EVT_SRC))
-# Each library carries its own copy of the logger; libnvsciipc also of the opensci.conf parser.
-IPC_OBJ := $(call obj,$(IPC_SRC) driver/log.c driver/conf.c)
+# libnvsciipc carries its own copy of the opensci.conf parser; the one logger is libsisci's (driver/log.c).
+IPC_OBJ := $(call obj,$(IPC_SRC) driver/conf.c)
 BUF_OBJ := $(call obj,$(BUF_SRC))
 
 L := $(O)/lib

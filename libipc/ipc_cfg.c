@@ -337,11 +337,11 @@ int ipc__cfg_load(const char *path, struct ipc_cfg *cfg)
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         ret = -errno;
-        fprintf(stderr, "nvsciipc: cannot open config %s: %s\n", path, strerror(errno));
+        osci_log(OSCI_LOG_ERROR, "ipc", "cannot open config %s: %s", path, strerror(errno));
         return ret;
     }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CFG_MAX_FILE) {
-        fprintf(stderr, "nvsciipc: config %s is not a regular file of at most %u bytes\n", path, CFG_MAX_FILE);
+        osci_log(OSCI_LOG_ERROR, "ipc", "config %s is not a regular file of at most %u bytes", path, CFG_MAX_FILE);
         close(fd);
         return -EINVAL;
     }
@@ -353,7 +353,7 @@ int ipc__cfg_load(const char *path, struct ipc_cfg *cfg)
     while (off < (size_t)st.st_size && (got = read(fd, buf + off, (size_t)st.st_size - off)) > 0) off += (size_t)got;
     close(fd);
     ret = ipc__cfg_parse(buf, off, path, cfg, err, sizeof(err));
-    if (ret < 0) fprintf(stderr, "nvsciipc: %s\n", err);
+    if (ret < 0) osci_log(OSCI_LOG_ERROR, "ipc", "%s", err);
     free(buf);
     return ret;
 }
