@@ -171,7 +171,11 @@ check-unit: tests tools
 check-tsan: $(TSAN_TESTS)
 	@bash tests/run.sh $(O) tsan
 
-demo: all
+# The compiler lines go to $(O)/build.log (shown when the build fails), so they do not bury the demo's output.
+demo: | $(DEPS_STAMP)
+	@mkdir -p $(O) && echo "demo: building (make all; compiler output in $(O)/build.log)"
+	@$(MAKE) --no-print-directory all > $(O)/build.log 2>&1 || { cat $(O)/build.log; echo "demo: build failed"; exit 1; }
+	@echo "demo: built $(notdir $(LIBS_SO)) and $(notdir $(TOOLS)) in $(O)/"
 	@bash tools/demo.sh $(O)
 
 vmcheck: all tests

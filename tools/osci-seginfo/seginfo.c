@@ -365,6 +365,30 @@ static int simntb_adapter(unsigned int *adapter, char *fabric, size_t len)
     return -1;
 }
 
+/* The simntb driver's other files in /dev/shm are named after their fabric: osci.<fabric>.w<port>.<hex>...
+ * (windows), osci.<fabric>.s<port>.<hex> (wake directories), osci.<fabric>.mc<hex> (multicast groups). They
+ * are skipped by name: attaching to one would wait for a fabric header that never comes. */
+static int fabric_subfile(const char *name)
+{
+    for (const char *p = strchr(name, '.'); p; p = strchr(p + 1, '.')) {
+        const char *q = p + 1;
+        if ((*q == 'w' || *q == 's') && q[1] >= '0' && q[1] <= '9') {
+            q++;
+            while (*q >= '0' && *q <= '9')
+                q++;
+            if (*q == '.')
+                return 1;
+        } else if (q[0] == 'm' && q[1] == 'c' && q[2]) {
+            q += 2;
+            while ((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f'))
+                q++;
+            if (!*q)
+                return 1;
+        }
+    }
+    return 0;
+}
+
 /* Every /dev/shm/osci.<name> that the simntb driver attaches to in observe mode (read-only, no node id taken)
  * is a fabric; the other osci.* files (wake directories, windows, multicast groups) do not attach. */
 static int list_fabrics(const struct opts *o)
@@ -395,7 +419,7 @@ static int list_fabrics(const struct opts *o)
         if (strncmp(de->d_name, "osci.", 5) || strlen(de->d_name + 5) >= sizeof(fab[0].name) || !de->d_name[5])
             continue;
         snprintf(path, sizeof(path), SHM_DIR "/%s", de->d_name);
-        if (lstat(path, &st) || !S_ISREG(st.st_mode))
+        if (fabric_subfile(de->d_name + 5) || lstat(path, &st) || !S_ISREG(st.st_mode) || st.st_size == 0)
             continue;
         setenv("OSCI_FABRIC", de->d_name + 5, 1);
         if (osci_info_peers(adapter, peers, MAX_PEERS, &np))
