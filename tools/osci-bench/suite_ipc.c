@@ -467,10 +467,11 @@ static int parse_ucx(const char *out, struct ucx_csv *u)
 {
     const char *header = NULL, *last = NULL;
     for (const char *line = out; line && *line;) {
+        const char *v = line + strspn(line, " ");   /* the values are right-aligned: " 100,0.175,..." */
         if (!strncmp(line, "iterations,", 11))
             header = line;
-        else if (header && *line >= '0' && *line <= '9')
-            last = line;
+        else if (header && *v >= '0' && *v <= '9')
+            last = v;
         line = strchr(line, '\n');
         if (line)
             line++;
