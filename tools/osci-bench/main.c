@@ -115,12 +115,12 @@ static int parse_sizes(struct bench_opts *o, const char *arg)
     for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         size_t v;
         if (parse_size(tok, &v) || v == 0) {
-            fprintf(stderr, "osci-bench: bad size '%s' (a positive number, optionally with K, M or G)\n", tok);
+            fprintf(stderr, "osci-bench: --size: bad size '%s' (a positive number, optionally with K, M or G)\n", tok);
             rc = -1;
             break;
         }
         if (o->n_sizes == BENCH_MAX_SIZES) {
-            fprintf(stderr, "osci-bench: at most %d sizes\n", BENCH_MAX_SIZES);
+            fprintf(stderr, "osci-bench: --size %s: at most %d sizes\n", arg, BENCH_MAX_SIZES);
             rc = -1;
             break;
         }
@@ -946,7 +946,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(suite_arg, "all") && strcmp(suite_arg, "seg") && strcmp(suite_arg, "ipc") &&
         strcmp(suite_arg, "rdma")) {
-        fprintf(stderr, "osci-bench: unknown suite '%s' (seg, ipc, rdma or all)\n", suite_arg);
+        fprintf(stderr, "osci-bench: --suite '%s': not a suite (seg, ipc, rdma or all)\n", suite_arg);
         return EXIT_USAGE;
     }
     for (unsigned int i = 0; i < o.n_test_iters; i++) {
