@@ -55,8 +55,8 @@ obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 DRV_OBJ := $(call obj,$(DRV_SRC) $(COMMON_SRC))
 SISCI_OBJ := $(DRV_OBJ) $(call obj,$(SEG_SRC))
 EVT_OBJ := $(call obj,$(EVT_SRC))
-# Each library carries its own copy of the logger; libnvsciipc also of the opensci.conf parser and common/.
-IPC_OBJ := $(call obj,$(IPC_SRC) driver/log.c driver/conf.c $(COMMON_SRC))
+# libnvsciipc carries its own copies of the opensci.conf parser and common/; the one logger is libsisci's (driver/log.c).
+IPC_OBJ := $(call obj,$(IPC_SRC) driver/conf.c $(COMMON_SRC))
 BUF_OBJ := $(call obj,$(BUF_SRC))
 
 L := $(O)/lib
@@ -174,7 +174,11 @@ check-unit: tests tools
 check-tsan: $(TSAN_TESTS)
 	@bash tests/run.sh $(O) tsan
 
-demo: all
+# The compiler lines go to $(O)/build.log (shown when the build fails), so they do not bury the demo's output.
+demo: | $(DEPS_STAMP)
+	@mkdir -p $(O) && echo "demo: building (make all; compiler output in $(O)/build.log)"
+	@$(MAKE) --no-print-directory all > $(O)/build.log 2>&1 || { cat $(O)/build.log; echo "demo: build failed"; exit 1; }
+	@echo "demo: built $(notdir $(LIBS_SO)) and $(notdir $(TOOLS)) in $(O)/"
 	@bash tools/demo.sh $(O)
 
 vmcheck: all tests

@@ -333,11 +333,11 @@ int ipc__cfg_load(const char *path, struct ipc_cfg *cfg)
     /* a regular file of at most CFG_MAX_FILE bytes (a FIFO, device or directory is refused, never read) */
     ret = osci_read_file(path, CFG_MAX_FILE, "ipc", &buf, &len);
     if (ret < 0) {
-        if (ret == -ENOENT) fprintf(stderr, "nvsciipc: cannot open config %s: %s\n", path, strerror(-ret));
+        if (ret == -ENOENT) osci_log(OSCI_LOG_ERROR, "ipc", "cannot open config %s: %s", path, strerror(-ret));
         return ret;
     }
     ret = ipc__cfg_parse(buf, len, path, cfg, err, sizeof(err));
-    if (ret < 0) fprintf(stderr, "nvsciipc: %s\n", err);
+    if (ret < 0) osci_log(OSCI_LOG_ERROR, "ipc", "%s", err);
     free(buf);
     return ret;
 }

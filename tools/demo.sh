@@ -23,6 +23,32 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# How to run the two roles by hand and watch them.
+hand() {
+    cat <<EOF
+
+demo: to run it by hand, in two terminals (the same OSCI_FABRIC; unset: the fabric "default"):
+        $BIN server --timeout 120        # prints "[A] node N on adapter 0"
+        $BIN client --node N
+      and, while they run, in a third:
+        $O/bin/osci-seginfo -v            # the nodes, the segment and its state
+        $O/bin/osci-seginfo --fabrics     # the fabrics running on this host
+EOF
+}
+
+# One short benchmark line: the two paths the demo used, one-way p50 at 64 bytes (osci-bench, a private
+# fabric, a few thousand round trips; docs/bench.md for the whole suite).
+bench_line() {
+    local bench=$O/bin/osci-bench csv pio chip
+    [ -x "$bench" ] || return 0
+    csv=$(timeout 60 "$bench" -t seg.pio.lat,ipc.chip.lat.poll -s 64 -n 5000 --units us --csv 2>/dev/null) || return 0
+    pio=$(printf '%s\n' "$csv" | awk -F, '$1 == "seg.pio.lat" && $7 != "" { print $7 }')
+    chip=$(printf '%s\n' "$csv" | awk -F, '$1 == "ipc.chip.lat.poll" && $7 != "" { print $7 }')
+    echo
+    echo "demo: bench, one-way p50 at 64 B: segment store ${pio:-n/a} us, NvSciIpc INTER_CHIP ${chip:-n/a} us" \
+         "(osci-bench -t seg.pio.lat,ipc.chip.lat.poll -s 64 -n 5000; all tests: osci-bench)"
+}
+
 echo "demo: node A (server) and node B (client) on fabric '${OSCI_FABRIC:-default}'"
 TMPDIR="$dir" timeout -k 2 "$TIMEOUT" "$BIN" server --timeout "$TIMEOUT" > >(tee "$dir/a.log") 2>&1 &
 apid=$!
@@ -52,6 +78,8 @@ if [ $arc -eq 0 ] && [ $brc -eq 0 ] && grep -q '^\[A\] segment .*pattern verifie
    && grep -q '^\[A\] channel: .* frames received and verified' "$dir/a.log" \
    && grep -q '^\[B\] channel: reply from node' "$dir/b.log"; then
     echo "demo: OK"
+    hand
+    bench_line
     exit 0
 fi
 [ $arc -eq 124 ] || [ $brc -eq 124 ] && echo "demo: timed out after ${TIMEOUT}s" >&2

@@ -71,6 +71,27 @@ OSCI_EXPORT int osci_info_peers(unsigned int adapter, struct osci_peer_info *out
 OSCI_EXPORT int osci_info_segments(unsigned int adapter, uint32_t node, struct osci_seg_info *out,
                                    unsigned int max, unsigned int *count_p);
 
+/* ---- Effective configuration (osci-seginfo --config) ---- */
+struct osci_config_opt {
+    char key[32];
+    char value[128];
+    char source[160];                 /* "environment OSCI_FABRIC", "/etc/opensci/opensci.conf", "default" */
+};
+
+#define OSCI_CONFIG_MAX_OPTS 18
+struct osci_adapter_config {
+    unsigned int adapter_no;
+    char driver[OSCI_NAME_MAX];
+    unsigned int n_opts;              /* "driver" and "node_id" first, then the driver's options */
+    struct osci_config_opt opts[OSCI_CONFIG_MAX_OPTS];
+};
+
+/* The adapters as this process would configure them now (opensci.conf and the OSCI_* environment), each
+ * value with where it came from. path: the configuration file read or looked for; file_found: whether it
+ * exists (0: the built-in default, one simntb adapter). 0 or a negative errno (a malformed file: -EINVAL). */
+OSCI_EXPORT int osci_info_config(struct osci_adapter_config *out, unsigned int max, unsigned int *count_p,
+                                 char *path, size_t path_len, int *file_found);
+
 OSCI_EXPORT const char *osci_strerror(int err);
 
 #ifdef __cplusplus

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
 #include "tool_util.h"
 
 static char bench[PATH_MAX];
@@ -169,6 +171,188 @@ static void test_bad_args(void **state)
     expect_usage_error(a7);
 }
 
+/* Every bad option value: exit 2, nothing on stdout, a message naming the option and the value. */
+static void test_bad_values(void **state)
+{
+    static const struct {
+        const char *args[6];
+        const char *option, *value;
+    } cases[] = {
+        { { "-t", "no.such.test" }, "--test", "no.such.test" },
+        { { "--test", "seg.pio.lat,bogus" }, "--test", "bogus" },
+        { { "-n", "abc" }, "--iters", "abc" },
+        { { "-n", "nope=5" }, "--iters", "nope" },
+        { { "-w", "-1" }, "--warmup", "-1" },
+        { { "-s", "12Q" }, "--size", "12Q" },
+        { { "--units", "furlongs" }, "--units", "furlongs" },
+        { { "--suite", "nope" }, "--suite", "nope" },
+        { { "--suite", "rdma", "--role", "boss" }, "--role", "boss" },
+        { { "--suite", "rdma", "--peer-node", "x" }, "--peer-node", "x" },
+        { { "--suite", "rdma", "--adapter", "99" }, "--adapter", "99" },
+        { { "--suite", "rdma", "--dma-queues", "0" }, "--dma-queues", "0" },
+        { { "--suite", "rdma", "--path", "warp" }, "--path", "warp" },
+        { { "--suite", "seg", "-t", "peer.mq.lat" }, "--test", "peer.mq.lat" },
+        { { "-t", "rdma.write.lat" }, "--test", "rdma.write.lat" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *argv[8] = { bench };
+        struct tu_run run;
+        for (int k = 0; k < 6 && cases[i].args[k]; k++)
+            argv[k + 1] = (char *)cases[i].args[k];
+        assert_int_equal(tu_run_merged(argv, 10000, &run), 0);
+        if (tu_exit_code(&run) != 2 || !strstr(run.out, cases[i].option) || !strstr(run.out, cases[i].value))
+            fprintf(stderr, "case %zu (%s %s): exit %d, said: %s\n", i, cases[i].option, cases[i].value,
+                    tu_exit_code(&run), run.out);
+        assert_int_equal(tu_exit_code(&run), 2);
+        assert_non_null(strstr(run.out, cases[i].option));
+        assert_non_null(strstr(run.out, cases[i].value));
+        assert_non_null(strstr(run.out, "osci-bench: "));
+        tu_run_free(&run);
+    }
+}
+
+static void test_version(void **state)
+{
+    char *argv[] = { bench, "--version", NULL };
+    char *argv2[] = { bench, "-V", NULL };
+    struct tu_run run;
+    assert_int_equal(tu_run(argv, 10000, &run), 0);
+    assert_int_equal(tu_exit_code(&run), 0);
+    assert_true(!strncmp(run.out, "osci-bench ", 11));
+    assert_true(run.len > 12 && run.out[run.len - 1] == '\n');
+    assert_true(strchr(run.out, ' ') == strrchr(run.out, ' '));   /* "osci-bench VERSION" */
+    tu_run_free(&run);
+    assert_int_equal(tu_run(argv2, 10000, &run), 0);
+    assert_int_equal(tu_exit_code(&run), 0);
+    assert_true(!strncmp(run.out, "osci-bench ", 11));
+    tu_run_free(&run);
+}
+
+/* -t runs exactly the tests named, once each, in the order given; the CPU and stdev figures come along. */
+static void test_select(void **state)
+{
+    char *argv[] = { bench, "-t", "floor.futex.rtt,floor.spin.lat", "-t", "floor.futex.rtt", "-n", "200",
+                     "-s", "8", "--json", NULL };
+    struct tu_run run;
+    assert_int_equal(tu_run(argv, 60000, &run), 0);
+    assert_int_equal(tu_exit_code(&run), 0);
+    struct tu_json *j = tu_json_parse(run.out);
+    assert_non_null(j);
+    const struct tu_json *res = tu_get(j, "results");
+    assert_non_null(res);
+    assert_int_equal(res->n, 2);              /* futex: size 0 only; spin: -s 8 */
+    assert_string_equal(tu_str(res->items[0], "test"), "floor.futex.rtt");
+    assert_string_equal(tu_str(res->items[1], "test"), "floor.spin.lat");
+    for (size_t i = 0; i < res->n; i++) {
+        const struct tu_json *r = res->items[i];
+        assert_null(tu_str(r, "error"));
+        assert_true(tu_num(tu_get(r, "lat_ns"), "stdev") >= 0);
+        assert_true(tu_num(tu_get(r, "cpu"), "a_pct") >= 0);   /* both are two-node figures */
+        assert_true(tu_num(tu_get(r, "cpu"), "b_us_per_iter") >= 0);
+    }
+    /* only the ratio whose two sides ran: none here */
+    assert_int_equal(tu_get(j, "ratios")->n, 0);
+    tu_json_free(j);
+    tu_run_free(&run);
+}
+
+/* A sleeping figure carries the CPU columns in text without --cpu; a polling one only with --cpu; --units us. */
+static void test_text_cpu_units(void **state)
+{
+    char *a1[] = { bench, "-t", "floor.futex.rtt,floor.spin.lat", "-n", "100", "-s", "8", NULL };
+    char *a2[] = { bench, "-t", "floor.spin.lat", "-n", "100", "-s", "8", "--cpu", "--units", "perftest", NULL };
+    char *a3[] = { bench, "-t", "floor.spin.lat", "-n", "100", "-s", "8", "--csv", "--units", "us,MiB/s", NULL };
+    struct tu_run run;
+    assert_int_equal(tu_run(a1, 60000, &run), 0);
+    assert_int_equal(tu_exit_code(&run), 0);
+    char *futex = strstr(run.out, "floor.futex.rtt"), *spin = strstr(run.out, "floor.spin.lat");
+    assert_non_null(futex);
+    assert_non_null(spin);
+    *spin = 0;                                 /* futex's block, then spin's */
+    assert_non_null(strstr(futex, "cpuA%"));
+    assert_non_null(strstr(futex, "stdev"));
+    assert_null(strstr(spin + 1, "cpuA%"));
+    assert_non_null(strstr(spin + 1, "RTT/2, ns"));
+    tu_run_free(&run);
+    assert_int_equal(tu_run(a2, 60000, &run), 0);
+    assert_int_equal(tu_exit_code(&run), 0);
+    assert_non_null(strstr(run.out, "cpuA%"));
+    assert_non_null(strstr(run.out, "RTT/2, us"));
+    tu_run_free(&run);
+    assert_int_equal(tu_run(a3, 60000, &run), 0);
+    assert_int_equal(tu_exit_code(&run), 0);
+    assert_non_null(strstr(run.out, ",p50_us,"));
+    assert_non_null(strstr(run.out, ",bw_MiBps,"));
+    assert_non_null(strstr(run.out, ",stdev_us,cpu_a_us_per_iter,cpu_b_us_per_iter\n"));
+    tu_run_free(&run);
+}
+
+/* ucx_perftest, when installed, is read from its CSV output: a median and an average, a rate. */
+static void test_ucx_peer(void **state)
+{
+    /* 100 iterations: ucx_perftest right-aligns the count (" 100,0.175,..."), which must parse too */
+    char *argv[] = { bench, "-t", "peer.ucx.am_lat,peer.ucx.am_rate", "-n", "100", "-w", "10", "-s", "64",
+                     "--json", NULL };
+    struct tu_run run;
+    if (system("command -v ucx_perftest >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "ucx_perftest not installed: skipped\n");
+        skip();
+    }
+    assert_int_equal(tu_run(argv, 120000, &run), 0);
+    assert_int_equal(tu_exit_code(&run), 0);
+    struct tu_json *j = tu_json_parse(run.out);
+    assert_non_null(j);
+    const struct tu_json *res = tu_get(j, "results");
+    assert_int_equal(res->n, 2);
+    const struct tu_json *lat = res->items[0], *rate = res->items[1];
+    if (tu_str(lat, "error") || tu_str(rate, "error"))
+        fprintf(stderr, "ucx: %s / %s\n", tu_str(lat, "error"), tu_str(rate, "error"));
+    assert_null(tu_str(lat, "error"));
+    assert_true(tu_num(lat, "iters") == 100);
+    assert_true(tu_num(tu_get(lat, "lat_ns"), "p50") > 0);
+    assert_true(tu_num(tu_get(lat, "lat_ns"), "avg") > 0);
+    assert_int_equal(tu_get(tu_get(lat, "lat_ns"), "max")->t, TJ_NULL);
+    assert_null(tu_str(rate, "error"));
+    double mps = tu_num(rate, "rate_Mps"), mbps = tu_num(rate, "bw_MBps");
+    assert_true(mps > 0);
+    /* decimal MB/s = messages/s x size */
+    assert_true(mbps > mps * 64 * 0.999 && mbps < mps * 64 * 1.001);
+    tu_json_free(j);
+    tu_run_free(&run);
+}
+
+/* --plot draws every suite's figures, a rate alone too (it used to fail: "all points y value undefined"). */
+static void test_plot(void **state)
+{
+    char png[] = "/tmp/osci-test-plot-XXXXXX";
+    int fd = mkstemp(png);
+    assert_true(fd >= 0);
+    close(fd);
+    char *a1[] = { bench, "-t", "ipc.process.rate", "-n", "500", "-s", "64", "--plot", png, NULL };
+    char *a2[] = { bench, "-t", "floor.futex.rtt,floor.memcpy.bw", "-n", "100", "-s", "4K", "--quick", "--plot", png,
+                   NULL };
+    char **runs[] = { a1, a2 };
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        unlink(png);
+        fprintf(stderr, "gnuplot not installed: skipped\n");
+        skip();
+    }
+    for (int i = 0; i < 2; i++) {
+        struct tu_run run;
+        struct stat st;
+        assert_int_equal(truncate(png, 0), 0);
+        assert_int_equal(tu_run_merged(runs[i], 60000, &run), 0);
+        if (tu_exit_code(&run) != 0)
+            fprintf(stderr, "%s\n", run.out);
+        assert_int_equal(tu_exit_code(&run), 0);
+        assert_null(strstr(run.out, "undefined"));
+        assert_int_equal(stat(png, &st), 0);
+        assert_true(st.st_size > 1000);
+        tu_run_free(&run);
+    }
+    unlink(png);
+}
+
 static void test_list(void **state)
 {
     char *argv[] = { bench, "--list", NULL };
@@ -208,6 +392,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_args),
+        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_version),
+        cmocka_unit_test(test_select),
+        cmocka_unit_test(test_text_cpu_units),
+        cmocka_unit_test(test_ucx_peer),
+        cmocka_unit_test(test_plot),
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_seg_json),
         cmocka_unit_test(test_csv),

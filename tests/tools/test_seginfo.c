@@ -68,7 +68,20 @@ static void test_no_fabric(void **state)
     if (!j)
         fprintf(stderr, "not JSON:\n%s\n", run.out);
     assert_non_null(j);
+    /* the fabric it looked for is named */
+    const struct tu_json *ads = tu_get(j, "adapters");
+    assert_true(ads && ads->n >= 1);
+    assert_string_equal(tu_str(ads->items[0], "fabric"), name);
+    assert_string_equal(tu_str(ads->items[0], "error"), "fabric not running");
     tu_json_free(j);
+    tu_run_free(&run);
+    assert_int_equal(tu_run_merged(a1, 20000, &run), 0);
+    assert_int_equal(tu_exit_code(&run), 3);
+    char want[160];
+    snprintf(want, sizeof(want), "no fabric \"%s\" (/dev/shm/osci.%s)", name, name);
+    assert_non_null(strstr(run.out, want));
+    snprintf(want, sizeof(want), "fabric:\t\t\t%s (not running)", name);
+    assert_non_null(strstr(run.out, want));
     tu_run_free(&run);
     if (saved) {
         setenv("OSCI_FABRIC", saved, 1);
@@ -125,6 +138,47 @@ static const struct tu_json *find_seg(const struct tu_json *peer, const char *ki
             return segs->items[i];
     }
     return NULL;
+}
+
+/* --fabrics (text and JSON) lists this test's fabric with its two nodes and marks it configured. */
+static void check_fabrics_lists(unsigned int me, unsigned int child)
+{
+    const char *fabric = getenv("OSCI_FABRIC") && *getenv("OSCI_FABRIC") ? getenv("OSCI_FABRIC") : "default";
+    char *atext[] = { seginfo, "--fabrics", NULL };
+    char *ajson[] = { seginfo, "--fabrics", "--json", NULL };
+    struct tu_run run;
+    char want[256];
+    int found = 0;
+
+    assert_int_equal(run_code(atext, &run), 0);
+    snprintf(want, sizeof(want), "\n%-32s %-5u %-5u", fabric, 2u, 2u);
+    if (!strstr(run.out, want))
+        fprintf(stderr, "--fabrics said:\n%s\n", run.out);
+    assert_non_null(strstr(run.out, want));
+    assert_non_null(strstr(strstr(run.out, want), "(configured)"));
+    tu_run_free(&run);
+
+    assert_int_equal(run_code(ajson, &run), 0);
+    struct tu_json *j = tu_json_parse(run.out);
+    assert_non_null(j);
+    assert_string_equal(tu_str(j, "configured_fabric"), fabric);
+    const struct tu_json *fabs = tu_get(j, "fabrics");
+    assert_non_null(fabs);
+    for (size_t i = 0; i < fabs->n; i++) {
+        const struct tu_json *f = fabs->items[i];
+        if (strcmp(tu_str(f, "name"), fabric))
+            continue;
+        found = 1;
+        assert_true(tu_num(f, "nodes") == 2 && tu_num(f, "up") == 2);
+        const struct tu_json *ids = tu_get(f, "node_ids");
+        assert_int_equal(ids->n, 2);
+        assert_true((ids->items[0]->num == me && ids->items[1]->num == child) ||
+                    (ids->items[0]->num == child && ids->items[1]->num == me));
+        assert_true(tu_get(f, "configured")->b);
+    }
+    assert_true(found);
+    tu_json_free(j);
+    tu_run_free(&run);
 }
 
 static void test_live_fabric(void **state)
@@ -217,9 +271,14 @@ static void test_live_fabric(void **state)
         snprintf(want, sizeof(want), "segment %u@node %u", SEG_ID, me);
         assert_non_null(strstr(run.out, want));
         assert_non_null(strstr(run.out, "none (observing)"));
+        /* the words of the JSON: link up, the segment's state */
+        assert_non_null(strstr(run.out, "link:\t\tup\n"));
+        assert_null(strstr(run.out, "PORT_"));
+        assert_non_null(strstr(run.out, ", AVAILABLE, 1 connection"));
         tu_run_free(&run);
         assert_int_equal(run_code(amissing, &run), 3);
         tu_run_free(&run);
+        check_fabrics_lists(me, child_node);
     }
 
     close(hold[1]);
@@ -239,12 +298,72 @@ static void test_live_fabric(void **state)
     assert_true(ok);
 }
 
+/* --config: every value with its source, the environment's and the file's, unknown OSCI_* variables named. */
+static void test_config(void **state)
+{
+    char *saved = getenv("OSCI_FABRIC") ? strdup(getenv("OSCI_FABRIC")) : NULL, name[64], want[256];
+    char *atext[] = { seginfo, "--config", NULL };
+    char *ajson[] = { seginfo, "-c", "--json", NULL };
+    char *afab[] = { seginfo, "--config", "-a", "0", NULL };
+    struct tu_run run;
+
+    snprintf(name, sizeof(name), "h6-conf-%ld", (long)getpid());
+    setenv("OSCI_FABRIC", name, 1);
+    setenv("OSCI_H6_BOGUS", "1", 1);
+    setenv("OSCI_LOG", "info", 1);
+    assert_int_equal(run_code(atext, &run), 0);
+    snprintf(want, sizeof(want), "\nOSCI_FABRIC=%s", name);
+    assert_non_null(strstr(run.out, want));
+    assert_non_null(strstr(strstr(run.out, want), "# environment\n"));
+    assert_non_null(strstr(run.out, "\nOSCI_LOG=info"));
+    assert_non_null(strstr(run.out, "\nOSCI_HEARTBEAT_MS=200"));
+    assert_non_null(strstr(strstr(run.out, "\nOSCI_HEARTBEAT_MS=200"), "# default\n"));
+    assert_non_null(strstr(run.out, "\nOSCI_H6_BOGUS=1"));
+    assert_non_null(strstr(strstr(run.out, "\nOSCI_H6_BOGUS=1"), "# unknown: ignored\n"));
+    assert_non_null(strstr(run.out, "\nadapter.0.driver="));
+    assert_non_null(strstr(run.out, "environment OSCI_FABRIC\n"));
+    tu_run_free(&run);
+
+    assert_int_equal(run_code(ajson, &run), 0);
+    struct tu_json *j = tu_json_parse(run.out);
+    if (!j)
+        fprintf(stderr, "not JSON:\n%s\n", run.out);
+    assert_non_null(j);
+    assert_non_null(tu_str(tu_get(j, "config_file"), "path"));
+    const struct tu_json *env = tu_get(j, "environment"), *unknown = tu_get(j, "unknown_environment");
+    int seen = 0;
+    for (size_t i = 0; env && i < env->n; i++)
+        if (!strcmp(tu_str(env->items[i], "name"), "OSCI_FABRIC")) {
+            assert_string_equal(tu_str(env->items[i], "value"), name);
+            assert_string_equal(tu_str(env->items[i], "source"), "environment");
+            seen = 1;
+        }
+    assert_true(seen);
+    assert_true(unknown && unknown->n >= 1);
+    const struct tu_json *ads = tu_get(j, "adapters");
+    assert_true(ads && ads->n >= 1);
+    tu_json_free(j);
+    tu_run_free(&run);
+
+    assert_int_equal(run_code(afab, &run), 2);   /* -a has no meaning there */
+    tu_run_free(&run);
+    unsetenv("OSCI_H6_BOGUS");
+    unsetenv("OSCI_LOG");
+    if (saved) {
+        setenv("OSCI_FABRIC", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("OSCI_FABRIC");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_usage),
         cmocka_unit_test(test_no_fabric),
         cmocka_unit_test(test_live_fabric),
+        cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -47,7 +47,9 @@ static TU_UNUSED void tu_run_free(struct tu_run *r)
     r->out = NULL;
 }
 
-/* Starts argv with stdout on a pipe (read end in *fd_p); stderr stays ours. */
+/* Starts argv with stdout (and stderr too when tu_merge_stderr is set) on a pipe (read end in *fd_p). */
+static int tu_merge_stderr;
+
 static TU_UNUSED pid_t tu_spawn(char *const argv[], int *fd_p)
 {
     int p[2];
@@ -56,6 +58,8 @@ static TU_UNUSED pid_t tu_spawn(char *const argv[], int *fd_p)
     pid_t pid = fork();
     if (pid == 0) {
         dup2(p[1], 1);
+        if (tu_merge_stderr)
+            dup2(p[1], 2);
         close(p[0]);
         close(p[1]);
         execv(argv[0], argv);
@@ -115,6 +119,15 @@ static TU_UNUSED int tu_run(char *const argv[], long timeout_ms, struct tu_run *
     close(fd);
     waitpid(pid, &r->status, 0);
     return 0;
+}
+
+/* tu_run with stderr in r->out after (or among) stdout: for messages on stderr. */
+static TU_UNUSED int tu_run_merged(char *const argv[], long timeout_ms, struct tu_run *r)
+{
+    tu_merge_stderr = 1;
+    int rc = tu_run(argv, timeout_ms, r);
+    tu_merge_stderr = 0;
+    return rc;
 }
 
 /* ---- a small JSON parser (enough to check the tools' output strictly) ---- */

@@ -25,6 +25,10 @@ struct bench_opts {
     unsigned int n_sizes;
     const char *plot;
     int ncpu;
+    int cpu;                           /* --cpu: CPU columns for every two-node result */
+    int lat_us;                        /* --units: latency in microseconds (perftest, ucx_perftest) */
+    int bw_unit;                       /* --units: 0 MB/s (10^6), 1 MiB/s (ucx_perftest, perftest), 2 Gbit/s */
+    int progress;                      /* --progress, or stderr is a terminal */
     /* -n TEST=N: iterations of one test (the rdma suite matches perftest's counts this way) */
     struct { char name[48]; long iters; } test_iters[16];
     unsigned int n_test_iters;
@@ -38,6 +42,7 @@ struct bench_opts {
 
 struct bench_stats {
     double min, p50, avg, p99, p999, max;   /* nanoseconds */
+    double stdev;                           /* population standard deviation (perftest's t_stdev), ns */
 };
 
 struct bench_result {

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,14 @@
 
 #include "bench.h"
 
+#ifdef OSCI_VERSION
+#define BENCH_VERSION OSCI_VERSION
+#else
 #define BENCH_VERSION "0.1.0"
+#endif
 #define EXIT_USAGE 2
+#define MAX_SELECTED 64
+#define PROGRESS_AFTER_S 3          /* a test running longer than this shows its progress */
 
 static const unsigned int no_ratios;
 
@@ -48,6 +55,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: osci-bench [options]\n"
             "  --suite seg|ipc|all   which tests to run (default all: seg and ipc)\n"
+            "  -t, --test NAME[,NAME...]\n"
+            "                        run only these tests (repeatable; names from --list)\n"
             "  --suite rdma --role server|client --peer-node N\n"
             "                        RDMA tests between two hosts (one process on each; the client prints)\n"
             "  --adapter N           rdma suite: the local adapter (default: the first rdma adapter)\n"
@@ -63,9 +72,17 @@ static void usage(FILE *f)
             "  -w, --warmup N        warm-up iterations, not measured (default iters/10)\n"
             "  -s, --size S          message / copy size, e.g. 64, 4K, 1M (repeatable or a comma list)\n"
             "  --quick               fewer iterations and shorter bandwidth runs\n"
+            "  --cpu                 CPU columns (each node's %% of wall time and us per iteration) for every\n"
+            "                        two-node result (perftest's --cpu_util); event and sleep modes always show them\n"
+            "  --units U[,U]         text and CSV units: latency ns (default) or us; bandwidth MB/s (default,\n"
+            "                        10^6 B/s), MiB/s or Gbit/s; perftest or ucx: us,MiB/s (their units)\n"
+            "  --progress            progress of long tests on stderr (default: when stderr is a terminal)\n"
             "  --plot FILE.png       draw the results with gnuplot\n"
             "  -l, --list            list the tests\n"
-            "  -h, --help            this text\n");
+            "  -V, --version         print the version\n"
+            "  -h, --help            this text\n"
+            "exit: 0 ran (a failed test or a missed target is reported, not an exit code), 1 could not run,\n"
+            "      2 usage error\n");
 }
 
 static int parse_size(const char *s, size_t *out)
@@ -98,12 +115,12 @@ static int parse_sizes(struct bench_opts *o, const char *arg)
     for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         size_t v;
         if (parse_size(tok, &v) || v == 0) {
-            fprintf(stderr, "osci-bench: bad size '%s' (a positive number, optionally with K, M or G)\n", tok);
+            fprintf(stderr, "osci-bench: --size: bad size '%s' (a positive number, optionally with K, M or G)\n", tok);
             rc = -1;
             break;
         }
         if (o->n_sizes == BENCH_MAX_SIZES) {
-            fprintf(stderr, "osci-bench: at most %d sizes\n", BENCH_MAX_SIZES);
+            fprintf(stderr, "osci-bench: --size %s: at most %d sizes\n", arg, BENCH_MAX_SIZES);
             rc = -1;
             break;
         }
@@ -150,6 +167,94 @@ static int parse_iters(struct bench_opts *o, const char *arg)
     return 0;
 }
 
+/* --units: a comma list of ns, us, MB/s, MiB/s, Gbit/s, or perftest / ucx (us and MiB/s). */
+static int parse_units(struct bench_opts *o, const char *arg)
+{
+    char *dup = strdup(arg), *save = NULL;
+    int rc = 0;
+    if (!dup)
+        return -1;
+    for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(tok, "ns"))
+            o->lat_us = 0;
+        else if (!strcmp(tok, "us") || !strcmp(tok, "usec"))
+            o->lat_us = 1;
+        else if (!strcmp(tok, "MB/s") || !strcmp(tok, "MB") || !strcmp(tok, "MBps"))
+            o->bw_unit = 0;
+        else if (!strcmp(tok, "MiB/s") || !strcmp(tok, "MiB") || !strcmp(tok, "MiBps"))
+            o->bw_unit = 1;
+        else if (!strcmp(tok, "Gbit/s") || !strcmp(tok, "Gb") || !strcmp(tok, "Gbps"))
+            o->bw_unit = 2;
+        else if (!strcmp(tok, "perftest") || !strcmp(tok, "ucx"))
+            o->lat_us = 1, o->bw_unit = 1;
+        else {
+            fprintf(stderr, "osci-bench: --units: '%s' is not one of ns, us, MB/s, MiB/s, Gbit/s, perftest, ucx\n",
+                    tok);
+            rc = -1;
+            break;
+        }
+    }
+    free(dup);
+    return rc;
+}
+
+static const char *const bw_unit_names[] = { "MB/s", "MiB/s", "Gbit/s" };
+static const char *const bw_csv_names[] = { "MBps", "MiBps", "Gbps" };
+
+static double bw_in_unit(const struct bench_opts *o, double MBps)
+{
+    return o->bw_unit == 1 ? MBps * 1e6 / 1048576.0 : o->bw_unit == 2 ? MBps * 8 / 1000 : MBps;
+}
+
+static const struct bench_test *find_test(const char *name, const char **suite_p)
+{
+    for (unsigned int s = 0; s < N_SUITES; s++)
+        for (unsigned int i = 0; i < *suites[s].n_tests; i++)
+            if (!strcmp(suites[s].tests[i].name, name)) {
+                if (suite_p)
+                    *suite_p = suites[s].name;
+                return &suites[s].tests[i];
+            }
+    return NULL;
+}
+
+static const struct bench_test *selected[MAX_SELECTED];
+static unsigned int n_selected;
+
+/* -t NAME[,NAME...]: every name must be a test; duplicates run once. */
+static int parse_tests(const char *arg)
+{
+    char *dup = strdup(arg), *save = NULL;
+    int rc = 0;
+    if (!dup)
+        return -1;
+    if (!*arg) {
+        fprintf(stderr, "osci-bench: --test needs a test name (see --list), not ''\n");
+        rc = -1;
+    }
+    for (char *tok = strtok_r(dup, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+        const struct bench_test *t = find_test(tok, NULL);
+        unsigned int i;
+        if (!t) {
+            fprintf(stderr, "osci-bench: --test '%s': no such test (see --list)\n", tok);
+            rc = -1;
+            break;
+        }
+        for (i = 0; i < n_selected && selected[i] != t; i++)
+            ;
+        if (i < n_selected)
+            continue;
+        if (n_selected == MAX_SELECTED) {
+            fprintf(stderr, "osci-bench: at most %d tests with --test\n", MAX_SELECTED);
+            rc = -1;
+            break;
+        }
+        selected[n_selected++] = t;
+    }
+    free(dup);
+    return rc;
+}
+
 static int known_test(const char *name)
 {
     for (unsigned int s = 0; s < N_SUITES; s++)
@@ -165,6 +270,83 @@ static int have_program(const char *prog)
     snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
     int st = system(cmd);
     return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* ---- progress ----
+ * A thread looks at the running test once a second; past PROGRESS_AFTER_S it writes one status line to stderr
+ * (overwritten in place on a terminal, one line every 5 s otherwise). It writes with write(2) and takes only
+ * its own mutex, never a stdio lock, because the test forks its node processes meanwhile. */
+static struct {
+    pthread_mutex_t lock;
+    int on, tty, shown;
+    const char *name;                 /* NULL: no test running */
+    size_t size;
+    unsigned int index, total;
+    uint64_t start_ns;
+} prog = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void prog_write(const char *s)
+{
+    size_t len = strlen(s);
+    while (len) {
+        ssize_t w = write(STDERR_FILENO, s, len);
+        if (w <= 0)
+            return;
+        s += w;
+        len -= (size_t)w;
+    }
+}
+
+static void *prog_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct timespec ts = { 1, 0 };
+        char line[256];
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&prog.lock);
+        if (prog.name) {
+            uint64_t el = (bench_now_ns() - prog.start_ns) / 1000000000ull;
+            if (el >= PROGRESS_AFTER_S && (prog.tty || el % 5 == 0)) {
+                snprintf(line, sizeof(line), "%sosci-bench: [%u/%u] %s size %zu: running for %llu s%s",
+                         prog.tty ? "\r\033[K" : "", prog.index, prog.total, prog.name, prog.size,
+                         (unsigned long long)el, prog.tty ? "" : "\n");
+                prog_write(line);
+                prog.shown = 1;
+            }
+        }
+        pthread_mutex_unlock(&prog.lock);
+    }
+    return NULL;
+}
+
+static void prog_start(const struct bench_opts *o, unsigned int total)
+{
+    pthread_t th;
+    prog.tty = isatty(STDERR_FILENO);
+    prog.on = o->progress || prog.tty;
+    prog.total = total;
+    if (prog.on && pthread_create(&th, NULL, prog_thread, NULL) == 0)
+        pthread_detach(th);
+    else
+        prog.on = 0;
+}
+
+static void prog_test(const char *name, size_t size)
+{
+    if (!prog.on)
+        return;
+    pthread_mutex_lock(&prog.lock);
+    if (name) {
+        prog.index++;
+        prog.start_ns = bench_now_ns();
+        prog.size = size;
+    } else if (prog.shown && prog.tty) {
+        prog_write("\r\033[K");   /* the result replaces the status line */
+    }
+    prog.shown = 0;
+    prog.name = name;
+    pthread_mutex_unlock(&prog.lock);
 }
 
 /* ---- running ---- */
@@ -219,102 +401,137 @@ static void compute_ratios(const struct suite *s)
     }
 }
 
-static void print_text_header(const struct bench_test *t, const char *mode)
+/* The CPU columns: always beside a figure whose nodes sleep while they wait (event, sleep), on every row
+ * with --cpu. */
+static int show_cpu(const struct bench_opts *o, const char *mode)
 {
-    printf("\n%s  [%s]  %s\n", t->name, mode ? mode : t->mode, t->what);
+    return o->cpu || !strcmp(mode, "event") || !strcmp(mode, "sleep");
+}
+
+static void print_text_header(const struct bench_opts *o, const struct bench_test *t, const char *mode)
+{
+    const char *lu = o->lat_us ? "us" : "ns", *bu = bw_unit_names[o->bw_unit];
+    mode = mode ? mode : t->mode;
+    printf("\n%s  [%s]  %s\n", t->name, mode, t->what);
     switch (t->kind) {
     case BENCH_LAT:
-        printf("%10s %10s %10s %10s %10s %10s %10s %10s %10s   one-way = RTT/2, ns\n", "size", "iters", "min",
-               "p50", "avg", "p99", "p99.9", "max", "rtt.p50");
-        break;
     case BENCH_RTT:
-        printf("%10s %10s %10s %10s %10s %10s %10s %10s   round trip, ns\n", "size", "iters", "min", "p50", "avg",
-               "p99", "p99.9", "max");
+        printf("%9s %9s %9s %9s %9s %9s %9s %9s %9s", "size", "iters", "min", "p50", "avg", "stdev", "p99", "p99.9",
+               "max");
+        if (t->kind == BENCH_LAT)
+            printf(" %9s", "rtt.p50");
+        if (show_cpu(o, mode))
+            printf(" %6s %6s %8s %8s", "cpuA%", "cpuB%", "A.us/it", "B.us/it");
+        printf("   %s, %s\n", t->kind == BENCH_LAT ? "one-way = RTT/2" : "round trip", lu);
         break;
     case BENCH_BW:
-        printf("%10s %10s %12s %10s %8s\n", "size", "copies", "MB/s", "Gbit/s", "secs");
+        printf("%9s %9s %12s %8s\n", "size", "copies", bu, "secs");
         break;
     case BENCH_RATE:
-        printf("%10s %10s %12s %12s\n", "size", "msgs", "Mmsg/s", "MB/s");
+        printf("%9s %9s %12s %12s", "size", "msgs", "Mmsg/s", bu);
+        if (show_cpu(o, mode))
+            printf(" %6s %6s %8s %8s", "cpuA%", "cpuB%", "A.us/it", "B.us/it");
+        printf("\n");
         break;
     }
     fflush(stdout);
 }
 
-static void pnum(double v, int width)
+static void pnum(double v, int width, int prec)
 {
     if (isnan(v))
         printf(" %*s", width, "-");
     else
-        printf(" %*.1f", width, v);
+        printf(" %*.*f", width, prec, v);
 }
 
-static void print_text_row(const struct bench_result *r)
+static void plat(const struct bench_opts *o, double ns)
 {
-    printf("%10zu", r->size);
+    o->lat_us ? pnum(ns / 1e3, 9, 2) : pnum(ns, 9, 1);
+}
+
+static void print_text_row(const struct bench_opts *o, const struct bench_result *r)
+{
+    const char *mode = r->mode ? r->mode : r->test->mode;
+    printf("%9zu", r->size);
     if (r->error[0]) {
         printf("   error: %s\n", r->error);
         fflush(stdout);
         return;
     }
-    printf(" %10llu", (unsigned long long)r->iters);
+    printf(" %9llu", (unsigned long long)r->iters);
     switch (r->test->kind) {
     case BENCH_LAT:
     case BENCH_RTT:
-        pnum(r->lat.min, 10);
-        pnum(r->lat.p50, 10);
-        pnum(r->lat.avg, 10);
-        pnum(r->lat.p99, 10);
-        pnum(r->lat.p999, 10);
-        pnum(r->lat.max, 10);
+        plat(o, r->lat.min);
+        plat(o, r->lat.p50);
+        plat(o, r->lat.avg);
+        plat(o, r->lat.stdev);
+        plat(o, r->lat.p99);
+        plat(o, r->lat.p999);
+        plat(o, r->lat.max);
         if (r->test->kind == BENCH_LAT)
-            pnum(r->rtt.p50, 10);
+            plat(o, r->rtt.p50);
         break;
     case BENCH_BW:
-        printf(" %12.1f %10.2f %8.3f", r->bw_MBps, r->bw_MBps * 8 / 1000, r->seconds);
+        printf(" %12.*f %8.3f", o->bw_unit == 2 ? 2 : 1, bw_in_unit(o, r->bw_MBps), r->seconds);
         break;
     case BENCH_RATE:
-        printf(" %12.3f %12.1f", r->rate_Mps, r->bw_MBps);
+        printf(" %12.3f %12.*f", r->rate_Mps, o->bw_unit == 2 ? 2 : 1, bw_in_unit(o, r->bw_MBps));
         break;
     }
-    printf("\n");
-    if (r->has_cpu) {
-        printf("%10s CPU (getrusage, each node process over the timed loop): node A %.1f%% of wall time, %.2f us/iter; "
-               "node B %.1f%%, %.2f us/iter", "", r->cpu_pct[0], r->cpu_us_per_iter[0], r->cpu_pct[1],
-               r->cpu_us_per_iter[1]);
-        if (!isnan(r->waits_per_iter[0]))
-            printf("; blocking waits/iter A %.2f, B %.2f", r->waits_per_iter[0], r->waits_per_iter[1]);
-        printf("\n");
+    if (r->test->kind != BENCH_BW && show_cpu(o, mode)) {
+        if (r->has_cpu) {
+            pnum(r->cpu_pct[0], 6, 1);
+            pnum(r->cpu_pct[1], 6, 1);
+            pnum(r->cpu_us_per_iter[0], 8, 2);
+            pnum(r->cpu_us_per_iter[1], 8, 2);
+        } else {
+            printf(" %6s %6s %8s %8s", "-", "-", "-", "-");
+        }
+        if (r->has_cpu && !isnan(r->waits_per_iter[0]))
+            printf("   waits/it A %.2f B %.2f", r->waits_per_iter[0], r->waits_per_iter[1]);
     }
+    printf("\n");
     fflush(stdout);
+}
+
+/* The sizes a test runs: -s replaces the defaults, except for tests that carry no payload (size 0). */
+static unsigned int test_sizes(const struct bench_test *t, const struct bench_opts *o, const size_t **sizes_p)
+{
+    unsigned int n = 0;
+    if (o->n_sizes && t->sizes[0] != 0) {
+        if (sizes_p)
+            *sizes_p = o->sizes;
+        return o->n_sizes;
+    }
+    while (n < sizeof(t->sizes) / sizeof(t->sizes[0]) && (n == 0 || t->sizes[n]))
+        n++;
+    if (sizes_p)
+        *sizes_p = t->sizes;
+    return n;
 }
 
 static void run_test(const struct bench_test *t, const struct bench_opts *o)
 {
-    const size_t *sizes = t->sizes;
-    unsigned int n = 0;
-    /* -s replaces the default sizes, except for tests that carry no payload (size 0). */
-    if (o->n_sizes && t->sizes[0] != 0) {
-        sizes = o->sizes;
-        n = o->n_sizes;
-    } else {
-        while (n < sizeof(t->sizes) / sizeof(t->sizes[0]) && (n == 0 || t->sizes[n]))
-            n++;
-    }
+    const size_t *sizes;
+    unsigned int n = test_sizes(t, o, &sizes);
     for (unsigned int i = 0; i < n; i++) {
         struct bench_result r;
         memset(&r, 0, sizeof(r));
         r.test = t;
         r.size = sizes[i];
+        prog_test(t->name, sizes[i]);
         t->run(t, o, sizes[i], &r);
+        prog_test(NULL, 0);
         if (add_result(&r)) {
             fprintf(stderr, "osci-bench: out of memory\n");
             exit(1);
         }
         if (!o->json && !o->csv && i == 0)
-            print_text_header(t, r.mode);
+            print_text_header(o, t, r.mode);
         if (!o->json && !o->csv)
-            print_text_row(&r);
+            print_text_row(o, &r);
         else if (r.error[0])
             fprintf(stderr, "osci-bench: %s size %zu: %s\n", t->name, r.size, r.error);
     }
@@ -360,6 +577,8 @@ static void json_stats(const char *key, const struct bench_stats *s)
     json_num(s->p999);
     printf(", \"max\": ");
     json_num(s->max);
+    printf(", \"stdev\": ");
+    json_num(s->stdev);
     printf("}");
 }
 
@@ -484,10 +703,20 @@ static void print_json(const struct bench_opts *o, const char *suite_arg)
     printf("\n  ]\n}\n");
 }
 
-static void print_csv(void)
+static void csv_num(double v, int prec)
 {
-    printf("test,suite,mode,size,iters,min_ns,p50_ns,avg_ns,p99_ns,p999_ns,max_ns,rtt_p50_ns,bw_MBps,rate_Mps,error,"
-           "cpu_a_pct,cpu_b_pct\n");
+    isnan(v) ? printf(",") : printf("%.*f,", prec, v);
+}
+
+/* The columns of docs/bench.md, then stdev and the CPU time per iteration; latency and bandwidth in --units. */
+static void print_csv(const struct bench_opts *o)
+{
+    const char *lu = o->lat_us ? "us" : "ns", *bu = bw_csv_names[o->bw_unit];
+    double ls = o->lat_us ? 1e-3 : 1;
+    int lp = o->lat_us ? 3 : 1;
+    printf("test,suite,mode,size,iters,min_%s,p50_%s,avg_%s,p99_%s,p999_%s,max_%s,rtt_p50_%s,bw_%s,rate_Mps,error,"
+           "cpu_a_pct,cpu_b_pct,stdev_%s,cpu_a_us_per_iter,cpu_b_us_per_iter\n",
+           lu, lu, lu, lu, lu, lu, lu, bu, lu);
     for (unsigned int i = 0; i < n_results; i++) {
         const struct bench_result *r = &results[i];
         printf("%s,%s,%s,%zu,", r->test->name, r->test->suite, r->mode ? r->mode : r->test->mode, r->size);
@@ -495,24 +724,26 @@ static void print_csv(void)
             printf(",,,,,,,,,,\"");
             for (const char *p = r->error; *p; p++)
                 printf(*p == '"' ? "\"\"" : "%c", *p);
-            printf("\",,\n");
+            printf("\",,,,,\n");
             continue;
         }
         printf("%llu,", (unsigned long long)r->iters);
-        if (r->test->kind == BENCH_LAT || r->test->kind == BENCH_RTT) {
+        int lat = r->test->kind == BENCH_LAT || r->test->kind == BENCH_RTT;
+        if (lat) {
             const double v[] = { r->lat.min, r->lat.p50, r->lat.avg, r->lat.p99, r->lat.p999, r->lat.max,
                                  r->test->kind == BENCH_LAT ? r->rtt.p50 : NAN };
             for (unsigned int k = 0; k < 7; k++)
-                isnan(v[k]) ? printf(",") : printf("%.1f,", v[k]);
+                csv_num(v[k] * ls, lp);
             printf(",,");
         } else {
-            printf(",,,,,,,%.1f,", r->bw_MBps);
+            printf(",,,,,,,");
+            csv_num(bw_in_unit(o, r->bw_MBps), o->bw_unit == 2 ? 3 : 1);
             r->test->kind == BENCH_RATE ? printf("%.4f,", r->rate_Mps) : printf(",");
         }
-        if (r->has_cpu)
-            printf(",%.1f,%.1f\n", r->cpu_pct[0], r->cpu_pct[1]);
-        else
-            printf(",,\n");
+        printf(",");                                           /* error */
+        r->has_cpu ? printf("%.1f,%.1f,", r->cpu_pct[0], r->cpu_pct[1]) : printf(",,");
+        lat ? csv_num(r->lat.stdev * ls, lp) : printf(",");
+        r->has_cpu ? printf("%.3f,%.3f\n", r->cpu_us_per_iter[0], r->cpu_us_per_iter[1]) : printf(",\n");
     }
 }
 
@@ -539,10 +770,18 @@ static void print_text_ratios(void)
 
 /* ---- plot ---- */
 
+/* One panel per kind of figure that has results (latency, bandwidth, message rate): an empty panel or a
+ * zero on a log scale is what made gnuplot fail with "all points y value undefined". */
 static int plot(const char *png)
 {
+    static const struct { const char *title, *color; } panel[3] = {
+        { "latency p50 (us; one-way for .lat, round trip for .rtt)", "#3060c0" },
+        { "bandwidth (MB/s, decimal)", "#30a050" },
+        { "message rate (Mmsg/s)", "#c06030" },
+    };
     char dat[] = "/tmp/osci-bench-plot-XXXXXX";
-    int fd = mkstemp(dat), rc;
+    int fd = mkstemp(dat), rc, has[3] = { 0, 0, 0 }, npanels = 0, index = 0;
+    double lo[3] = { INFINITY, INFINITY, INFINITY }, hi[3] = { 0, 0, 0 };
     FILE *f, *g;
     if (fd < 0 || !(f = fdopen(fd, "w"))) {
         fprintf(stderr, "osci-bench: plot data file: %s\n", strerror(errno));
@@ -550,35 +789,49 @@ static int plot(const char *png)
             close(fd);
         return -1;
     }
-    /* Two blocks: latency (us) then bandwidth (MB/s); label "test size". */
-    for (int pass = 0; pass < 2; pass++) {
-        int any = 0;
+    /* One data block per non-empty panel; rows "test size" value, values > 0 only (log scales). */
+    for (int pass = 0; pass < 3; pass++) {
         for (unsigned int i = 0; i < n_results; i++) {
             const struct bench_result *r = &results[i];
-            int lat = r->test->kind == BENCH_LAT || r->test->kind == BENCH_RTT;
-            if (r->error[0] || lat != (pass == 0) || r->test->kind == BENCH_RATE)
+            int kind = r->test->kind == BENCH_BW ? 1 : r->test->kind == BENCH_RATE ? 2 : 0;
+            double v = kind == 0 ? r->lat.p50 / 1000 : kind == 1 ? r->bw_MBps : r->rate_Mps;
+            if (r->error[0] || kind != pass || !(v > 0))
                 continue;
-            fprintf(f, "\"%s %zu\" %g\n", r->test->name, r->size, lat ? r->lat.p50 / 1000 : r->bw_MBps);
-            any = 1;
+            fprintf(f, "\"%s %zu\" %g\n", r->test->name, r->size, v);
+            has[pass] = 1;
+            lo[pass] = v < lo[pass] ? v : lo[pass];
+            hi[pass] = v > hi[pass] ? v : hi[pass];
         }
-        if (!any)
-            fprintf(f, "\"none\" 0\n");
-        fprintf(f, "\n\n");
+        if (has[pass]) {
+            fprintf(f, "\n\n");
+            npanels++;
+        }
     }
     fclose(f);
+    if (!npanels) {
+        fprintf(stderr, "osci-bench: --plot: no result to draw (every test failed)\n");
+        unlink(dat);
+        return -1;
+    }
     if (!(g = popen("gnuplot", "w"))) {
         fprintf(stderr, "osci-bench: cannot run gnuplot: %s\n", strerror(errno));
         unlink(dat);
         return -1;
     }
-    fprintf(g, "set terminal pngcairo size 1400,600 noenhanced\nset output '%s'\n"
-               "set multiplot layout 1,2 title 'osci-bench'\nset style data histograms\n"
+    fprintf(g, "set terminal pngcairo size %d,600 noenhanced\nset output '%s'\n"
+               "set multiplot layout 1,%d title 'osci-bench'\nset style data histograms\n"
                "set style fill solid 0.8 border -1\nset xtics rotate by -40 font ',8'\nset grid ytics\n"
-               "set logscale y\nset title 'latency p50 (us; one-way for .lat, round trip for .rtt)'\n"
-               "plot '%s' index 0 using 2:xtic(1) notitle lc rgb '#3060c0'\n"
-               "set title 'bandwidth (MB/s, decimal)'\n"
-               "plot '%s' index 1 using 2:xtic(1) notitle lc rgb '#30a050'\nunset multiplot\n",
-            png, dat, dat);
+               "set logscale y\n",
+            npanels * 700, png, npanels);
+    for (int pass = 0; pass < 3; pass++) {
+        if (!has[pass])
+            continue;
+        /* whole decades around the values: labelled ticks, and never the empty range of a single value */
+        double ylo = pow(10, floor(log10(lo[pass]))), yhi = pow(10, ceil(log10(hi[pass])));
+        fprintf(g, "set yrange [%g:%g]\nset title '%s'\nplot '%s' index %d using 2:xtic(1) notitle lc rgb '%s'\n",
+                ylo, yhi > ylo ? yhi : ylo * 10, panel[pass].title, dat, index++, panel[pass].color);
+    }
+    fprintf(g, "unset multiplot\n");
     rc = pclose(g);
     unlink(dat);
     if (rc != 0) {
@@ -598,17 +851,24 @@ int main(int argc, char **argv)
         { "list", no_argument, NULL, 'l' },        { "help", no_argument, NULL, 'h' },
         { "role", required_argument, NULL, 'R' },  { "peer-node", required_argument, NULL, 'N' },
         { "adapter", required_argument, NULL, 'A' }, { "path", required_argument, NULL, 'T' },
-        { "dma-queues", required_argument, NULL, 'D' },
+        { "dma-queues", required_argument, NULL, 'D' }, { "test", required_argument, NULL, 't' },
+        { "version", no_argument, NULL, 'V' },     { "cpu", no_argument, NULL, 'c' },
+        { "units", required_argument, NULL, 'U' }, { "progress", no_argument, NULL, 'G' },
         { NULL, 0, NULL, 0 },
     };
     struct bench_opts o = { .warmup = -1, .adapter = -1 };
-    long v;
+    long v = 0;
     const char *suite_arg = "all";
-    int ch, list = 0;
+    int ch, list = 0, suite_given = 0;
 
-    while ((ch = getopt_long(argc, argv, "n:w:s:lh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "n:w:s:t:lhV", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'S': suite_arg = optarg; break;
+        case 'S': suite_arg = optarg; suite_given = 1; break;
+        case 't': if (parse_tests(optarg)) return EXIT_USAGE; break;
+        case 'V': printf("osci-bench %s\n", BENCH_VERSION); return 0;
+        case 'c': o.cpu = 1; break;
+        case 'U': if (parse_units(&o, optarg)) return EXIT_USAGE; break;
+        case 'G': o.progress = 1; break;
         case 'J': o.json = 1; break;
         case 'C': o.csv = 1; break;
         case 'n': if (parse_iters(&o, optarg)) return EXIT_USAGE; break;
@@ -663,7 +923,13 @@ int main(int argc, char **argv)
         case 'w': if (parse_count("--warmup", optarg, 0, &o.warmup)) return EXIT_USAGE; break;
         case 's': if (parse_sizes(&o, optarg)) return EXIT_USAGE; break;
         case 'Q': o.quick = 1; break;
-        case 'P': o.plot = optarg; break;
+        case 'P':
+            if (!*optarg) {
+                fprintf(stderr, "osci-bench: --plot needs a file name, not ''\n");
+                return EXIT_USAGE;
+            }
+            o.plot = optarg;
+            break;
         case 'l': list = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return EXIT_USAGE;
@@ -680,7 +946,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(suite_arg, "all") && strcmp(suite_arg, "seg") && strcmp(suite_arg, "ipc") &&
         strcmp(suite_arg, "rdma")) {
-        fprintf(stderr, "osci-bench: unknown suite '%s' (seg, ipc, rdma or all)\n", suite_arg);
+        fprintf(stderr, "osci-bench: --suite '%s': not a suite (seg, ipc, rdma or all)\n", suite_arg);
         return EXIT_USAGE;
     }
     for (unsigned int i = 0; i < o.n_test_iters; i++) {
@@ -690,6 +956,19 @@ int main(int argc, char **argv)
         }
     }
     int rdma = !strcmp(suite_arg, "rdma");
+    for (unsigned int i = 0; i < n_selected; i++) {
+        const char *ts = NULL;
+        find_test(selected[i]->name, &ts);
+        if (!strcmp(ts, "rdma") && !rdma) {
+            fprintf(stderr, "osci-bench: --test %s runs between two hosts: add --suite rdma\n", selected[i]->name);
+            return EXIT_USAGE;
+        }
+        if (suite_given && strcmp(suite_arg, "all") && strcmp(ts, suite_arg)) {
+            fprintf(stderr, "osci-bench: --test %s is in suite %s, not --suite %s\n", selected[i]->name, ts,
+                    suite_arg);
+            return EXIT_USAGE;
+        }
+    }
     if (!rdma && (o.role || o.peer_node || o.adapter >= 0 || o.path || o.dma_queues)) {
         fprintf(stderr, "osci-bench: --role, --peer-node, --adapter, --path and --dma-queues belong to "
                         "--suite rdma\n");
@@ -721,28 +1000,38 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    for (unsigned int s = 0; s < N_SUITES; s++) {
-        if (strcmp(suite_arg, "all") && strcmp(suite_arg, suites[s].name))
-            continue;
-        if (!strcmp(suite_arg, "all") && !strcmp(suites[s].name, "rdma") && !list)
-            continue;
-        if (list) {
+    if (list) {
+        for (unsigned int s = 0; s < N_SUITES; s++) {
+            if (strcmp(suite_arg, "all") && strcmp(suite_arg, suites[s].name))
+                continue;
             for (unsigned int i = 0; i < *suites[s].n_tests; i++)
                 printf("%-24s %-6s %s\n", suites[s].tests[i].name, suites[s].tests[i].mode, suites[s].tests[i].what);
-            continue;
         }
-        for (unsigned int i = 0; i < *suites[s].n_tests; i++)
-            run_test(&suites[s].tests[i], &o);
-        compute_ratios(&suites[s]);
-    }
-    if (list)
         return 0;
+    }
+    /* What runs: the -t tests in the order given, or every test of the chosen suites. */
+    if (!n_selected) {
+        for (unsigned int s = 0; s < N_SUITES; s++) {
+            if (strcmp(suite_arg, "all") ? strcmp(suite_arg, suites[s].name) != 0 : !strcmp(suites[s].name, "rdma"))
+                continue;
+            for (unsigned int i = 0; i < *suites[s].n_tests && n_selected < MAX_SELECTED; i++)
+                selected[n_selected++] = &suites[s].tests[i];
+        }
+    }
+    unsigned int runs = 0;
+    for (unsigned int i = 0; i < n_selected; i++)
+        runs += test_sizes(selected[i], &o, NULL);
+    prog_start(&o, runs);
+    for (unsigned int i = 0; i < n_selected; i++)
+        run_test(selected[i], &o);
+    for (unsigned int s = 0; s < N_SUITES; s++)
+        compute_ratios(&suites[s]);
     if (rdma)
         bench_rdma_close();
     if (o.json)
         print_json(&o, suite_arg);
     else if (o.csv)
-        print_csv();
+        print_csv(&o);
     else
         print_text_ratios();
     fflush(stdout);

@@ -1,4 +1,5 @@
 /* osci-bench: sample statistics and per-test defaults. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,10 @@ void bench_stats_compute(uint64_t *samples, uint64_t n, double scale, struct ben
     st->p99 = pct(samples, n, 0.99) * scale;
     st->p999 = pct(samples, n, 0.999) * scale;
     st->max = (double)samples[n - 1] * scale;
+    long double mean = sum / n, var = 0;
+    for (uint64_t i = 0; i < n; i++)
+        var += ((long double)samples[i] - mean) * ((long double)samples[i] - mean);
+    st->stdev = sqrt((double)(var / n)) * scale;
 }
 
 void bench_iters(const struct bench_test *t, const struct bench_opts *o, uint64_t *iters_p, uint64_t *warmup_p)

@@ -299,6 +299,7 @@ static int mq_node(struct pair_ctl *c, int me)
     uint64_t total = c->warmup + c->iters;
     if (bench_pair_barrier(c))
         return -1;
+    bench_pair_cpu(c, me, 1);
     for (uint64_t i = 0; i < total; i++) {
         uint64_t t0 = bench_now_ns();
         if (me == 0 && mq_send(mq[1], buf, c->size, 0)) {
@@ -321,6 +322,7 @@ static int mq_node(struct pair_ctl *c, int me)
             return -1;
         }
     }
+    bench_pair_cpu(c, me, 0);
     return 0;
 }
 
@@ -354,6 +356,7 @@ static void run_mq_lat(const struct bench_test *t, const struct bench_opts *o, s
         r->warmup = warmup;
         bench_stats_compute(c->samples, iters, 1.0, &r->rtt);
         bench_stats_compute(c->samples, iters, 0.5, &r->lat);
+        bench_pair_cpu_result(c, warmup + iters, 0, r);
     }
 out:
     bench_pair_free(c);
@@ -412,24 +415,74 @@ static int wait_pid_timeout(pid_t pid, int seconds, int *status)
     return -1;
 }
 
-/* The final numbers line: iterations, then latency p50/avg/overall (us), bw avg/overall (MB/s), rate avg/overall. */
-static int parse_ucx(const char *out, double v[8])
+/*
+ * ucx_perftest -v (CSV, documented in its -h): a header line naming the columns, e.g.
+ *   iterations,50.0_percentile_lat,avg_lat,overall_lat,avg_bw,overall_bw,avg_mr,overall_mr
+ * then one line of values per report; the last is the final one. Latency in microseconds (one-way),
+ * bandwidth in MiB/s (ucx_perftest's "MB/s" divides by 2^20), message rate in messages per second.
+ * The columns are found by name, so a UCX that adds or reorders columns still parses.
+ */
+struct ucx_csv {
+    double iters, lat_pct, lat_avg, mr;   /* NAN when the column is missing */
+};
+
+static int ucx_col(const char *header, const char *want, int prefix_match)
 {
-    const char *line = out, *best = NULL;
-    while (line && *line) {
-        double t[8];
-        const char *p = line;
-        if (strncmp(p, "Final:", 6) == 0)
-            p += 6;
-        if (sscanf(p, "%lf %lf %lf %lf %lf %lf %lf %lf", &t[0], &t[1], &t[2], &t[3], &t[4], &t[5], &t[6], &t[7]) == 8) {
-            memcpy(v, t, sizeof(t));
-            best = line;
+    int col = 0;
+    for (const char *p = header; *p; col++) {
+        size_t len = strcspn(p, ",\r\n");
+        const char *name = p;
+        if (prefix_match) {
+            /* "50.0_percentile_lat": any percentile rank (-R) */
+            if (len > strlen(want) && !strncmp(name + len - strlen(want), want, strlen(want)))
+                return col;
+        } else if (len == strlen(want) && !strncmp(name, want, len)) {
+            return col;
         }
+        p += len;
+        if (*p != ',')
+            break;
+        p++;
+    }
+    return -1;
+}
+
+static double ucx_field(const char *line, int col)
+{
+    const char *p = line;
+    char *end;
+    if (col < 0)
+        return NAN;
+    for (int i = 0; i < col; i++) {
+        p = strchr(p, ',');
+        if (!p)
+            return NAN;
+        p++;
+    }
+    double v = strtod(p, &end);
+    return end == p ? NAN : v;
+}
+
+static int parse_ucx(const char *out, struct ucx_csv *u)
+{
+    const char *header = NULL, *last = NULL;
+    for (const char *line = out; line && *line;) {
+        const char *v = line + strspn(line, " ");   /* the values are right-aligned: " 100,0.175,..." */
+        if (!strncmp(line, "iterations,", 11))
+            header = line;
+        else if (header && *v >= '0' && *v <= '9')
+            last = v;
         line = strchr(line, '\n');
         if (line)
             line++;
     }
-    return best ? 0 : -1;
+    if (!header || !last)
+        return -1;
+    u->iters = ucx_field(last, ucx_col(header, "iterations", 0));
+    u->lat_pct = ucx_field(last, ucx_col(header, "_percentile_lat", 1));
+    u->lat_avg = ucx_field(last, ucx_col(header, "avg_lat", 0));
+    u->mr = ucx_field(last, ucx_col(header, "overall_mr", 0));
+    return isnan(u->iters) ? -1 : 0;
 }
 
 static void run_ucx(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r,
@@ -439,7 +492,7 @@ static void run_ucx(const struct bench_test *t, const struct bench_opts *o, size
     uint64_t iters, warmup;
     char s_size[24], s_iters[24], s_warm[24], s_port[16], out[16384];
     int pipefd[2], status = 0, ok = 0;
-    double v[8];
+    struct ucx_csv v;
     pid_t server, client;
     if (!find_in_path("ucx_perftest")) {
         snprintf(r->error, sizeof(r->error), "ucx_perftest not installed");
@@ -455,7 +508,7 @@ static void run_ucx(const struct bench_test *t, const struct bench_opts *o, size
                           "-s", s_size, "-n", s_iters, "-w", s_warm, "-p", s_port, "-c", "1", NULL };
         char *cargv[] = { "ucx_perftest", "localhost", "-t", (char *)ucx_test, "-x", "posix", "-d", "memory",
                           "-D", "bcopy", "-s", s_size, "-n", s_iters, "-w", s_warm, "-p", s_port, "-c", "0", "-f",
-                          NULL };
+                          "-v", NULL };
         server = spawn_ucx(sargv, -1);
         if (server < 0)
             break;
@@ -473,7 +526,7 @@ static void run_ucx(const struct bench_test *t, const struct bench_opts *o, size
             close(pipefd[0]);
             if (client < 0 || wait_pid_timeout(client, 60, &status))
                 break;
-            if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && parse_ucx(out, v) == 0)
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && parse_ucx(out, &v) == 0)
                 ok = 1;
             if (waitpid(server, &status, WNOHANG) == server) {
                 server = -1;
@@ -487,15 +540,16 @@ static void run_ucx(const struct bench_test *t, const struct bench_opts *o, size
         snprintf(r->error, sizeof(r->error), "ucx_perftest -t %s -x posix -d memory failed", ucx_test);
         return;
     }
-    r->iters = (uint64_t)v[0];
+    r->iters = (uint64_t)v.iters;
     r->warmup = warmup;
     if (t->kind == BENCH_LAT) {
-        /* ucx_perftest reports one-way latency (RTT/2): median and average only. */
-        r->lat = (struct bench_stats){ NAN, v[1] * 1e3, v[2] * 1e3, NAN, NAN, NAN };
-        r->rtt = (struct bench_stats){ NAN, v[1] * 2e3, v[2] * 2e3, NAN, NAN, NAN };
+        /* ucx_perftest reports one-way latency (RTT/2): the percentile (median) and average only. */
+        r->lat = (struct bench_stats){ NAN, v.lat_pct * 1e3, v.lat_avg * 1e3, NAN, NAN, NAN, NAN };
+        r->rtt = (struct bench_stats){ NAN, v.lat_pct * 2e3, v.lat_avg * 2e3, NAN, NAN, NAN, NAN };
     } else {
-        r->bw_MBps = v[5];
-        r->rate_Mps = v[7] / 1e6;
+        /* decimal MB/s like every other row (ucx_perftest's own column is MiB/s) */
+        r->rate_Mps = v.mr / 1e6;
+        r->bw_MBps = r->rate_Mps * (double)size;
     }
 }
 

@@ -182,6 +182,7 @@ static int pingpong(struct pair_ctl *c, int me, volatile uint8_t *mine, volatile
     memset(payload, 0x5a, sizeof(payload));
     if (bench_pair_barrier(c))
         return -1;
+    bench_pair_cpu(c, me, 1);
     for (uint64_t i = 0; i < total; i++) {
         uint64_t seq = i + 1;
         if (me == 0) {
@@ -200,6 +201,7 @@ static int pingpong(struct pair_ctl *c, int me, volatile uint8_t *mine, volatile
             post(theirs, payload, size, seq, flush);
         }
     }
+    bench_pair_cpu(c, me, 0);
     return 0;
 }
 
@@ -267,6 +269,7 @@ static void run_lat(const struct bench_test *t, const struct bench_opts *o, size
         r->warmup = warmup;
         bench_stats_compute(c->samples, iters, 1.0, &r->rtt);
         bench_stats_compute(c->samples, iters, 0.5, &r->lat);
+        bench_pair_cpu_result(c, warmup + iters, 0, r);
     }
     bench_pair_free(c);
 }

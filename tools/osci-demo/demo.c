@@ -494,7 +494,7 @@ static int run_server(const struct opts *o)
     }
     avail = 1;
     say("segment %u: CREATED -> PREPARED -> AVAILABLE (%zu bytes)", o->segment_id, o->size);
-    say("waiting for a client: osci-demo client --node %u", node);
+    say("waiting for a client: osci-demo client --node %u   (watch: osci-seginfo -v)", node);
 
     if (wait_local_event(seg, o->segment_id, SCI_CB_CONNECT, deadline, &client))
         goto out_seg;
@@ -688,7 +688,13 @@ static void usage(FILE *f)
                "  -t, --timeout S       give up after S seconds (default 20)\n"
                "After the segment, both open the NvSciIpc INTER_CHIP channel " CHAN_NAME ": each writes its own\n"
                "config (peer = the other node) under $TMPDIR or /tmp, loads it and removes it (NVSCIIPC_CFG is\n"
-               "overridden).\n");
+               "overridden).\n"
+               "\n"
+               "By hand, in two terminals on one host (the same OSCI_FABRIC, default \"default\"):\n"
+               "  osci-demo server --timeout 120        prints \"[A] node N on adapter 0\"\n"
+               "  osci-demo client --node N\n"
+               "and in a third, while they run: osci-seginfo -v (the nodes, the segment and its state),\n"
+               "osci-seginfo --fabrics (the fabrics on this host).\n");
 }
 
 static int parse_uint(const char *opt, const char *arg, unsigned long max, unsigned long *out)

@@ -1,15 +1,23 @@
 /* osci-seginfo: show OpenSCI adapters, the nodes on their fabrics and every node's segments (ibv_devinfo style).
  * It observes: it joins no fabric and takes no node id. Exit codes are listed in osci-seginfo(1). */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "opensci/osci.h"
+#include "opensci/osci_log.h"
 
+#ifdef OSCI_VERSION
+#define SEGINFO_VERSION OSCI_VERSION
+#else
 #define SEGINFO_VERSION "0.1.0"
+#endif
+#define SHM_DIR "/dev/shm"
 
 enum {
     EXIT_OK = 0,
@@ -26,6 +34,29 @@ enum {
 struct opts {
     int json, verbose, adapter;   /* adapter -1: all */
 };
+
+/* The words for a link, the same in text and JSON. */
+static const char *link_word(uint32_t up)
+{
+    return up ? "up" : "down";
+}
+
+/* The fabric a simntb adapter attaches to, from the effective configuration; "" when unknown. */
+static void adapter_fabric(unsigned int adapter, char *out, size_t len)
+{
+    static struct osci_adapter_config cfg[MAX_ADAPTERS];
+    unsigned int n = 0;
+    out[0] = 0;
+    if (osci_info_config(cfg, MAX_ADAPTERS, &n, NULL, 0, NULL))
+        return;
+    for (unsigned int i = 0; i < n && i < MAX_ADAPTERS; i++) {
+        if (cfg[i].adapter_no != adapter || strcmp(cfg[i].driver, "simntb"))
+            continue;
+        for (unsigned int k = 0; k < cfg[i].n_opts; k++)
+            if (!strcmp(cfg[i].opts[k].key, "fabric"))
+                snprintf(out, len, "%s", cfg[i].opts[k].value);
+    }
+}
 
 static int no_fabric_err(int err)
 {
@@ -184,7 +215,7 @@ static int show_adapter(const struct osci_adapter_info *a, const struct opts *o,
             text_opt("port:\t\t\t", rd.port, why);
             text_opt("GID:\t\t\t", rd.gid, why);
             text_opt("link state:\t\t", rd.state, why);
-        } else {
+        } else if (name[0]) {
             printf("\tfabric:\t\t\t%s\n", name);
         }
         if (a->node_id)
@@ -199,16 +230,29 @@ static int show_adapter(const struct osci_adapter_info *a, const struct opts *o,
         }
     }
     if (err) {
+        char fabric[128];
         rc = no_fabric_err(err) ? EXIT_NO_FABRIC : EXIT_INTROSPECT;
+        adapter_fabric(a->adapter_no, fabric, sizeof(fabric));
         if (o->json) {
+            if (fabric[0]) {
+                printf(", \"fabric\": ");
+                json_str(fabric);
+            }
             printf(", \"error\": ");
             json_str(rc == EXIT_NO_FABRIC ? "fabric not running" : osci_strerror(err));
             printf(", \"peers\": []}");
         } else {
+            if (fabric[0] && !name[0])
+                printf("\tfabric:\t\t\t%s (not running)\n", fabric);
             printf("\tpeers:\t\t\tnone\n");
         }
-        fprintf(stderr, "osci-seginfo: adapter %u: %s: %s\n", a->adapter_no,
-                rc == EXIT_NO_FABRIC ? "fabric not running" : "cannot read the peers", osci_strerror(err));
+        if (rc == EXIT_NO_FABRIC && fabric[0])
+            fprintf(stderr, "osci-seginfo: adapter %u: fabric not running: no fabric \"%s\" (" SHM_DIR "/osci.%s) on "
+                            "this host; set OSCI_FABRIC or see the running ones with osci-seginfo --fabrics\n",
+                    a->adapter_no, fabric, fabric);
+        else
+            fprintf(stderr, "osci-seginfo: adapter %u: %s: %s\n", a->adapter_no,
+                    rc == EXIT_NO_FABRIC ? "fabric not running" : "cannot read the peers", osci_strerror(err));
         return rc;
     }
     if (np > MAX_PEERS)
@@ -232,7 +276,7 @@ static int show_adapter(const struct osci_adapter_info *a, const struct opts *o,
         }
         if (o->json) {
             printf("%s\n      {\"node_id\": %u, \"link\": \"%s\", \"epoch\": \"%#" PRIx64 "\", \"pid\": ", i ? "," : "",
-                   p->node_id, p->link_up ? "up" : "down", p->epoch);
+                   p->node_id, link_word(p->link_up), p->epoch);
             p->pid >= 0 ? printf("%" PRId64, p->pid) : printf("null");
             printf(", \"heartbeat_age_ms\": %" PRIu64, p->heartbeat_age_ms);
             if (elsewhere) {
@@ -252,7 +296,7 @@ static int show_adapter(const struct osci_adapter_info *a, const struct opts *o,
             continue;
         }
         printf("\t\tnode %u\n", p->node_id);
-        printf("\t\t\tlink:\t\t%s\n", p->link_up ? "PORT_UP" : "PORT_DOWN");
+        printf("\t\t\tlink:\t\t%s\n", link_word(p->link_up));
         printf("\t\t\tepoch:\t\t%#" PRIx64 "\n", p->epoch);
         if (p->pid >= 0)
             printf("\t\t\tpid:\t\t%" PRId64 "\n", p->pid);
@@ -284,12 +328,292 @@ static int show_adapter(const struct osci_adapter_info *a, const struct opts *o,
     return rc;
 }
 
+/* ---- --fabrics: the simntb fabrics on this host ---- */
+
+static void quiet_log(int level, const char *line, void *arg)
+{
+    (void)level;
+    (void)line;
+    (void)arg;
+}
+
+struct fabric {
+    char name[128];
+    unsigned int n_nodes, n_up;
+    uint32_t node[16];
+};
+
+static int fabric_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct fabric *)a)->name, ((const struct fabric *)b)->name);
+}
+
+/* The first simntb adapter of the effective configuration and its fabric: 0, or -1 when there is none. */
+static int simntb_adapter(unsigned int *adapter, char *fabric, size_t len)
+{
+    static struct osci_adapter_config cfg[MAX_ADAPTERS];
+    unsigned int n = 0;
+    if (osci_info_config(cfg, MAX_ADAPTERS, &n, NULL, 0, NULL))
+        return -1;
+    for (unsigned int i = 0; i < n && i < MAX_ADAPTERS; i++) {
+        if (strcmp(cfg[i].driver, "simntb"))
+            continue;
+        *adapter = cfg[i].adapter_no;
+        adapter_fabric(cfg[i].adapter_no, fabric, len);
+        return 0;
+    }
+    return -1;
+}
+
+/* The simntb driver's other files in /dev/shm are named after their fabric: osci.<fabric>.w<port>.<hex>...
+ * (windows), osci.<fabric>.s<port>.<hex> (wake directories), osci.<fabric>.mc<hex> (multicast groups). They
+ * are skipped by name: attaching to one would wait for a fabric header that never comes. */
+static int fabric_subfile(const char *name)
+{
+    for (const char *p = strchr(name, '.'); p; p = strchr(p + 1, '.')) {
+        const char *q = p + 1;
+        if ((*q == 'w' || *q == 's') && q[1] >= '0' && q[1] <= '9') {
+            q++;
+            while (*q >= '0' && *q <= '9')
+                q++;
+            if (*q == '.')
+                return 1;
+        } else if (q[0] == 'm' && q[1] == 'c' && q[2]) {
+            q += 2;
+            while ((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f'))
+                q++;
+            if (!*q)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Every /dev/shm/osci.<name> that the simntb driver attaches to in observe mode (read-only, no node id taken)
+ * is a fabric; the other osci.* files (wake directories, windows, multicast groups) do not attach. */
+static int list_fabrics(const struct opts *o)
+{
+    static struct osci_peer_info peers[MAX_PEERS];
+    static struct fabric fab[256];
+    const char *saved = getenv("OSCI_FABRIC");
+    char *old = saved ? strdup(saved) : NULL, current[128];
+    unsigned int adapter, nf = 0;
+    struct dirent *de;
+    DIR *dir;
+
+    if (simntb_adapter(&adapter, current, sizeof(current))) {
+        fprintf(stderr, "osci-seginfo: --fabrics: no simntb adapter is configured (osci-seginfo --config)\n");
+        free(old);
+        return EXIT_NO_FABRIC;
+    }
+    if (!(dir = opendir(SHM_DIR))) {
+        fprintf(stderr, "osci-seginfo: " SHM_DIR ": %s\n", strerror(errno));
+        free(old);
+        return EXIT_INTROSPECT;
+    }
+    osci_log_set_handler(quiet_log, NULL);   /* the files that are not fabrics fail to attach, loudly */
+    while ((de = readdir(dir)) && nf < sizeof(fab) / sizeof(fab[0])) {
+        char path[512];
+        struct stat st;
+        unsigned int np = 0;
+        if (strncmp(de->d_name, "osci.", 5) || strlen(de->d_name + 5) >= sizeof(fab[0].name) || !de->d_name[5])
+            continue;
+        snprintf(path, sizeof(path), SHM_DIR "/%s", de->d_name);
+        if (fabric_subfile(de->d_name + 5) || lstat(path, &st) || !S_ISREG(st.st_mode) || st.st_size == 0)
+            continue;
+        setenv("OSCI_FABRIC", de->d_name + 5, 1);
+        if (osci_info_peers(adapter, peers, MAX_PEERS, &np))
+            continue;
+        struct fabric *f = &fab[nf++];
+        memset(f, 0, sizeof(*f));
+        snprintf(f->name, sizeof(f->name), "%s", de->d_name + 5);
+        f->n_nodes = np < MAX_PEERS ? np : MAX_PEERS;
+        for (unsigned int i = 0; i < f->n_nodes; i++) {
+            if (i < sizeof(f->node) / sizeof(f->node[0]))
+                f->node[i] = peers[i].node_id;
+            f->n_up += peers[i].link_up != 0;
+        }
+    }
+    closedir(dir);
+    osci_log_set_handler(NULL, NULL);
+    if (old)
+        setenv("OSCI_FABRIC", old, 1);
+    else
+        unsetenv("OSCI_FABRIC");
+    free(old);
+    qsort(fab, nf, sizeof(fab[0]), fabric_cmp);
+    if (o->json) {
+        printf("{\"tool\": \"osci-seginfo\", \"version\": \"%s\", \"configured_fabric\": ", SEGINFO_VERSION);
+        json_str(current);
+        printf(", \"fabrics\": [");
+    } else if (nf) {
+        printf("%-32s %-5s %-5s %s\n", "fabric", "nodes", "up", "node ids");
+    }
+    for (unsigned int i = 0; i < nf; i++) {
+        const struct fabric *f = &fab[i];
+        unsigned int shown = f->n_nodes < 16 ? f->n_nodes : 16;
+        if (o->json) {
+            printf("%s\n    {\"name\": ", i ? "," : "");
+            json_str(f->name);
+            printf(", \"nodes\": %u, \"up\": %u, \"node_ids\": [", f->n_nodes, f->n_up);
+            for (unsigned int k = 0; k < shown; k++)
+                printf("%s%u", k ? ", " : "", f->node[k]);
+            printf("], \"configured\": %s}", strcmp(f->name, current) ? "false" : "true");
+            continue;
+        }
+        printf("%-32s %-5u %-5u", f->name, f->n_nodes, f->n_up);
+        for (unsigned int k = 0; k < shown; k++)
+            printf("%s%u", k ? " " : "", f->node[k]);
+        if (!shown)
+            printf("-");
+        printf("%s%s\n", f->n_nodes > shown ? " ..." : "", strcmp(f->name, current) ? "" : "   (configured)");
+    }
+    if (o->json)
+        printf("%s]}\n", nf ? "\n  " : "");
+    if (!nf)
+        fprintf(stderr, "osci-seginfo: no fabric is running on this host (no " SHM_DIR "/osci.<fabric>); the "
+                        "configured one is \"%s\"\n", current);
+    return nf ? EXIT_OK : EXIT_NO_FABRIC;
+}
+
+/* ---- --config: the effective configuration and environment (ucx_info -c style) ---- */
+
+static const struct {
+    const char *name, *def, *what;
+} env_vars[] = {
+    { "OSCI_CONF", "/etc/opensci/opensci.conf", "opensci.conf, the adapters (opensci.conf(5))" },
+    { "OSCI_HOSTS", "/etc/opensci/hosts.conf", "hosts.conf, node ids of the network drivers (hosts.conf(5))" },
+    { "OSCI_FABRIC", "default", "fabric of every simntb adapter" },
+    { "OSCI_NODE_ID", "auto", "node id of every adapter, 1..255 (auto: the driver picks a free one)" },
+    { "OSCI_LOG", "warn", "log level: error, warn, info or debug" },
+    { "OSCI_GRACE_MS", "1000", "how long a peer may be down before its segments are lost" },
+    { "OSCI_HEARTBEAT", "auto", "heartbeats: auto (drivers that do not see peer death), on, off" },
+    { "OSCI_HEARTBEAT_MS", "200", "heartbeat period" },
+    { "OSCI_HEARTBEAT_TIMEOUT_MS", "1500", "silence after which a peer is down" },
+    { "OSCI_IPC_CHIP_TRANSFER", "0", "1: NvSciIpc INTER_CHIP copies through a transfer map on every adapter" },
+    { "NVSCIIPC_CFG", "/etc/nvsciipc.cfg", "the NvSciIpc endpoint configuration (nvsciipc.cfg(5))" },
+};
+#define N_ENV (sizeof(env_vars) / sizeof(env_vars[0]))
+
+static int known_env(const char *name, size_t len)
+{
+    for (unsigned int i = 0; i < N_ENV; i++)
+        if (strlen(env_vars[i].name) == len && !strncmp(env_vars[i].name, name, len))
+            return 1;
+    return 0;
+}
+
+static void config_line(const char *name, const char *value, const char *source)
+{
+    char kv[512];
+    snprintf(kv, sizeof(kv), "%s=%s", name, value);
+    printf("%-48s # %s\n", kv, source);
+}
+
+static int show_config(const struct opts *o)
+{
+    static const char *const levels[] = { "error", "warn", "info", "debug" };
+    static struct osci_adapter_config cfg[MAX_ADAPTERS];
+    extern char **environ;
+    char path[512], name[64];
+    unsigned int n = 0, first = 1;
+    int found = 0, err;
+
+    err = osci_info_config(cfg, MAX_ADAPTERS, &n, path, sizeof(path), &found);
+    if (o->json) {
+        printf("{\"tool\": \"osci-seginfo\", \"version\": \"%s\", \"config_file\": {\"path\": ", SEGINFO_VERSION);
+        json_str(path);
+        printf(", \"found\": %s}, \"environment\": [", found ? "true" : "false");
+    } else {
+        printf("# configuration file: %s (%s)\n", path,
+               err ? "malformed" : found ? "read" : "not found: the built-in default, one simntb adapter");
+        printf("# environment\n");
+    }
+    for (unsigned int i = 0; i < N_ENV; i++) {
+        const char *v = getenv(env_vars[i].name);
+        const char *val = v && *v ? v : env_vars[i].def;
+        if (!strcmp(env_vars[i].name, "OSCI_LOG"))
+            val = levels[osci_log_get_level()];   /* an invalid OSCI_LOG means warn */
+        if (o->json) {
+            printf("%s\n    {\"name\": \"%s\", \"value\": ", i ? "," : "", env_vars[i].name);
+            json_str(val);
+            printf(", \"source\": \"%s\", \"description\": ", v && *v ? "environment" : "default");
+            json_str(env_vars[i].what);
+            printf("}");
+        } else {
+            config_line(env_vars[i].name, val, v && *v ? "environment" : "default");
+        }
+    }
+    if (o->json)
+        printf("\n  ], \"unknown_environment\": [");
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (strncmp(*e, "OSCI_", 5) || !eq || known_env(*e, (size_t)(eq - *e)))
+            continue;
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - *e), *e);
+        if (o->json) {
+            printf("%s\n    {\"name\": ", first ? "" : ",");
+            json_str(name);
+            printf(", \"value\": ");
+            json_str(eq + 1);
+            printf("}");
+        } else {
+            if (first)
+                printf("# OSCI_* variables OpenSCI does not read\n");
+            config_line(name, eq + 1, "unknown: ignored");
+        }
+        first = 0;
+    }
+    if (o->json)
+        printf("%s], \"adapters\": [", first ? "" : "\n  ");
+    for (unsigned int i = 0; !err && i < n && i < MAX_ADAPTERS; i++) {
+        const struct osci_adapter_config *a = &cfg[i];
+        if (o->json)
+            printf("%s\n    {\"adapter\": %u, \"options\": [", i ? "," : "", a->adapter_no);
+        else
+            printf("# adapter %u\n", a->adapter_no);
+        for (unsigned int k = 0; k < a->n_opts && k < OSCI_CONFIG_MAX_OPTS; k++) {
+            const struct osci_config_opt *op = &a->opts[k];
+            if (o->json) {
+                printf("%s{\"key\": ", k ? ", " : "");
+                json_str(op->key);
+                printf(", \"value\": ");
+                json_str(op->value);
+                printf(", \"source\": ");
+                json_str(op->source);
+                printf("}");
+            } else {
+                char key[96];
+                snprintf(key, sizeof(key), "adapter.%u.%s", a->adapter_no, op->key);
+                config_line(key, op->value, op->source);
+            }
+        }
+        if (o->json)
+            printf("]}");
+    }
+    if (o->json) {
+        printf("%s]", n && !err ? "\n  " : "");
+        if (err) {
+            printf(", \"error\": ");
+            json_str(osci_strerror(err));
+        }
+        printf("}\n");
+    }
+    if (err) {
+        fprintf(stderr, "osci-seginfo: cannot load the configuration %s: %s\n", path, osci_strerror(err));
+        return EXIT_NO_FABRIC;
+    }
+    return EXIT_OK;
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: osci-seginfo [-a N] [-v] [--json] [--version] [-h]\n"
+    fprintf(f, "usage: osci-seginfo [-a N] [-v] [--json] [--fabrics | --config] [--version] [-h]\n"
                "  -a, --adapter N   only local adapter N\n"
                "  -v, --verbose     adapter limits and the nodes connected to each segment\n"
                "  -j, --json        machine-readable output\n"
+               "  -f, --fabrics     the simntb fabrics on this host, their nodes, the configured one\n"
+               "  -c, --config      the effective configuration and OSCI_* environment, each value with its source\n"
                "  -V, --version     print the version\n"
                "  -h, --help        this text\n"
                "exit: 0 ok, 1 output error, 2 usage, 3 no fabric / adapter not configured, 4 introspection failed\n");
@@ -300,15 +624,16 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         { "adapter", required_argument, NULL, 'a' }, { "verbose", no_argument, NULL, 'v' },
         { "json", no_argument, NULL, 'j' },          { "version", no_argument, NULL, 'V' },
-        { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
+        { "help", no_argument, NULL, 'h' },          { "fabrics", no_argument, NULL, 'f' },
+        { "config", no_argument, NULL, 'c' },        { NULL, 0, NULL, 0 },
     };
     static struct osci_adapter_info ad[MAX_ADAPTERS];
     struct opts o = { .adapter = -1 };
     unsigned int n = 0, shown = 0;
-    int ch, err, rc = EXIT_OK;
+    int ch, err, rc = EXIT_OK, fabrics = 0, config = 0;
     char *end;
 
-    while ((ch = getopt_long(argc, argv, "a:vjVh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "a:vjVhfc", longopts, NULL)) != -1) {
         switch (ch) {
         case 'a': {
             errno = 0;
@@ -323,6 +648,8 @@ int main(int argc, char **argv)
         }
         case 'v': o.verbose = 1; break;
         case 'j': o.json = 1; break;
+        case 'f': fabrics = 1; break;
+        case 'c': config = 1; break;
         case 'V': printf("osci-seginfo %s\n", SEGINFO_VERSION); return EXIT_OK;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
@@ -332,6 +659,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "osci-seginfo: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
         return EXIT_USAGE;
+    }
+    if (fabrics && config) {
+        fprintf(stderr, "osci-seginfo: choose one of --fabrics and --config\n");
+        return EXIT_USAGE;
+    }
+    if ((fabrics || config) && o.adapter >= 0) {
+        fprintf(stderr, "osci-seginfo: --adapter does not go with --%s\n", fabrics ? "fabrics" : "config");
+        return EXIT_USAGE;
+    }
+    if (fabrics || config) {
+        rc = fabrics ? list_fabrics(&o) : show_config(&o);
+        if (fflush(stdout) || ferror(stdout)) {
+            fprintf(stderr, "osci-seginfo: writing the output failed\n");
+            return EXIT_OUTPUT;
+        }
+        return rc;
     }
     err = osci_info_adapters(ad, MAX_ADAPTERS, &n);
     if (err) {
