@@ -63,8 +63,9 @@ for t in sisci:opensci-seg nvsciipc:opensci-ipc; do
     "$CC" -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -o "$work/$name" "$here/$name.c" $flags ||
         die "$name does not build against the installed $pc"
     if [ "$mode" = system ]; then
-        # Resolved by the dynamic loader's default paths, nothing else.
-        ldd "$work/$name" | grep -q "libsisci.so.0 => $libdir/libsisci.so.0" ||
+        # Resolved by the dynamic loader's default paths, nothing else (/lib is /usr/lib on merged-/usr systems).
+        got=$(ldd "$work/$name" | awk '$1 == "libsisci.so.0" {print $3}')
+        [ -n "$got" ] && [ "$(readlink -f "$got")" = "$(readlink -f "$libdir/libsisci.so.0")" ] ||
             die "$name does not load libsisci from $libdir: $(ldd "$work/$name")"
     fi
     out=$(timeout 60 "$work/$name") || die "$name exited with $?"
