@@ -203,7 +203,9 @@ demo: all
 vmcheck: all tests
 	@bash tests/vmlab/run.sh $(O)
 
+# clang and libFuzzer are installed for this target only (scripts/deps.sh fuzz).
 fuzz:
+	@bash scripts/deps.sh fuzz
 	@bash tests/fuzz/libfuzzer.sh
 
 # ---- install ----
