@@ -212,13 +212,13 @@ fuzz:
 # make install [PREFIX=/usr/local] [DESTDIR=] [LIBDIR= INCLUDEDIR= BINDIR= MANDIR=]; make uninstall (same variables)
 #   $(LIBDIR)                 lib*.so.$(LIBVER), lib*.so.$(SOVER) -> it, lib*.so -> that, lib*.a; pkgconfig/*.pc
 #   $(INCLUDEDIR)/opensci/    every public header (the .pc Cflags name this folder, so <sisci_api.h> and
-#                             <nvsciipc.h> do not collide with Dolphin's or NVIDIA's SDK); opensci/osci.h
+#                             <nvsciipc.h> do not collide with Dolphin's or NVIDIA's SDK), with osci.h
+#                             (<opensci/osci.h> as in the tree) and dis/dis_types.h
 #   $(BINDIR)                 the tools; $(MANDIR)/man[157] the man pages (man/, and docs/man/ not in man/)
 # The installed libraries and tools are linked again without the build tree's run paths ($(O)/inst).
 # ldconfig runs when installing to this system (no DESTDIR) as root.
 PCS := $(patsubst packaging/%.pc.in,%,$(wildcard packaging/*.pc.in))
 HEADERS := $(wildcard include/*.h)
-HEADERS_SUB := $(wildcard include/dis/*.h) $(wildcard include/opensci/*.h)
 MAN_SRC := $(sort $(wildcard man/*.[157]) \
            $(filter-out $(addprefix docs/man/,$(notdir $(wildcard man/*))),$(wildcard docs/man/*.[157])))
 LIB_NAMES := $(patsubst $(L)/lib%.so.$(SOVER),%,$(LIBS_SO))
@@ -235,10 +235,8 @@ install: all
 		echo "ldconfig"; ldconfig; fi
 
 install-files: $(INST_LIBS) $(INST_TOOLS)
-	install -d $(D)$(LIBDIR)/pkgconfig $(D)$(INCLUDEDIR)/opensci/opensci $(D)$(INCLUDEDIR)/opensci/dis \
-		$(D)$(BINDIR)
-	install -m 0644 $(HEADERS) $(D)$(INCLUDEDIR)/opensci/
-	install -m 0644 include/opensci/*.h $(D)$(INCLUDEDIR)/opensci/opensci/
+	install -d $(D)$(LIBDIR)/pkgconfig $(D)$(INCLUDEDIR)/opensci/dis $(D)$(BINDIR)
+	install -m 0644 $(HEADERS) include/opensci/*.h $(D)$(INCLUDEDIR)/opensci/
 	install -m 0644 include/dis/*.h $(D)$(INCLUDEDIR)/opensci/dis/
 	for n in $(LIB_NAMES); do \
 		install -m 0644 $(O)/inst/lib/lib$$n.so.$(LIBVER) $(D)$(LIBDIR)/ && \
@@ -256,14 +254,14 @@ install-files: $(INST_LIBS) $(INST_TOOLS)
 # when they are left empty.
 uninstall:
 	rm -f $(addprefix $(D)$(INCLUDEDIR)/opensci/,$(notdir $(HEADERS))) \
-		$(addprefix $(D)$(INCLUDEDIR)/opensci/opensci/,$(notdir $(wildcard include/opensci/*.h))) \
+		$(addprefix $(D)$(INCLUDEDIR)/opensci/,$(notdir $(wildcard include/opensci/*.h))) \
 		$(addprefix $(D)$(INCLUDEDIR)/opensci/dis/,$(notdir $(wildcard include/dis/*.h)))
 	for n in $(LIB_NAMES); do rm -f $(D)$(LIBDIR)/lib$$n.so.$(LIBVER) $(D)$(LIBDIR)/lib$$n.so.$(SOVER) \
 		$(D)$(LIBDIR)/lib$$n.so $(D)$(LIBDIR)/lib$$n.a; done
 	rm -f $(addprefix $(D)$(BINDIR)/,$(notdir $(TOOLS)))
 	for f in $(MAN_SRC); do rm -f $(D)$(MANDIR)/man$${f##*.}/$${f##*/}; done
 	rm -f $(patsubst %,$(D)$(LIBDIR)/pkgconfig/%.pc,$(PCS))
-	-rmdir $(D)$(INCLUDEDIR)/opensci/opensci $(D)$(INCLUDEDIR)/opensci/dis $(D)$(INCLUDEDIR)/opensci 2>/dev/null
+	-rmdir $(D)$(INCLUDEDIR)/opensci/dis $(D)$(INCLUDEDIR)/opensci 2>/dev/null
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
 		echo "ldconfig"; ldconfig; fi
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* A SISCI program built against an installed OpenSCI (tests/pkg/check-installed.sh): it opens the
- * embedded default fabric (simntb; OSCI_FABRIC names it) and prints this process's node id. */
+ * embedded default fabric (simntb; OSCI_FABRIC names it) and prints this process's node id, and the
+ * adapter's driver and fabric from OpenSCI's own header <opensci/osci.h>. */
 #include <stdio.h>
 #include <sisci_api.h>
+#include <opensci/osci.h>
 
 int main(void)
 {
@@ -28,7 +30,16 @@ int main(void)
         SCITerminate();
         return 1;
     }
-    printf("hello_sisci: node %u on adapter 0\n", node);
+    struct osci_adapter_info ai[4];
+    unsigned int n = 0;
+    int rc = osci_info_adapters(ai, 4, &n);
+    if (rc < 0 || n == 0) {
+        fprintf(stderr, "hello_sisci: osci_info_adapters: %s (%u adapters)\n", osci_strerror(rc), n);
+        SCIClose(sd, 0, &err);
+        SCITerminate();
+        return 1;
+    }
+    printf("hello_sisci: node %u on adapter 0 (%s %s)\n", node, ai[0].driver, ai[0].name);
     SCIClose(sd, 0, &err);
     SCITerminate();
     return err == SCI_ERR_OK ? 0 : 1;
