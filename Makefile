@@ -2,8 +2,9 @@
 #   make            libraries (shared with soname + static) and tools
 #   make check      every test: cmocka suites, multi-process tests, fuzzers, ASan+UBSan, TSan
 #   make demo       the main job: two nodes on the default simntb fabric
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=    (make uninstall, same variables; docs/packaging.md)
 #   make vmcheck    the two-host QEMU lab (tests/vmlab)
+#   make fuzz       the fuzzers under libFuzzer (installs clang: scripts/deps.sh fuzz)
 # Sources are found by folder: driver/*.c and libseg/*.c form libsisci, libipc/event*.c libnvscievent,
 # the other libipc/*.c libnvsciipc, libbuf/*.c libopensci-buf, tests/<suite>/test_*.c one test each.
 
