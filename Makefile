@@ -27,8 +27,9 @@ endif
 
 PREFIX ?= /usr/local
 DESTDIR ?=
-# The multiarch triplet (x86_64-linux-gnu); only looked up when an install rule needs it.
-MULTIARCH = $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || $(CC) -print-multiarch 2>/dev/null)
+# The multiarch triplet (x86_64-linux-gnu); looked up once, when an install rule first needs it.
+MULTIARCH = $(eval MULTIARCH := $$(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || \
+	$(CC) -print-multiarch 2>/dev/null))$(MULTIARCH)
 # /usr installs into the multiarch library folder (lib/x86_64-linux-gnu), any other prefix into lib.
 LIBDIR ?= $(PREFIX)/lib$(if $(filter /usr /usr/,$(PREFIX)),$(if $(MULTIARCH),/$(MULTIARCH)))
 INCLUDEDIR ?= $(PREFIX)/include
