@@ -2,8 +2,9 @@
 #   make            libraries (shared with soname + static) and tools
 #   make check      every test: cmocka suites, multi-process tests, fuzzers, ASan+UBSan, TSan
 #   make demo       the main job: two nodes on the default simntb fabric
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=    (make uninstall, same variables; docs/packaging.md)
 #   make vmcheck    the two-host QEMU lab (tests/vmlab)
+#   make fuzz       the fuzzers under libFuzzer (installs clang: scripts/deps.sh fuzz)
 # Sources are found by folder: driver/*.c and libseg/*.c form libsisci, libipc/event*.c libnvscievent,
 # the other libipc/*.c libnvsciipc, libbuf/*.c libopensci-buf, tests/<suite>/test_*.c one test each.
 # common/*.c (process liveness, config file reading) go into libsisci and libnvsciipc, each a hidden copy.
@@ -27,19 +28,32 @@ endif
 
 PREFIX ?= /usr/local
 DESTDIR ?=
-LIBDIR ?= $(PREFIX)/lib
+# The multiarch triplet (x86_64-linux-gnu); looked up once, when an install rule first needs it.
+MULTIARCH = $(eval MULTIARCH := $$(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || \
+	$(CC) -print-multiarch 2>/dev/null))$(MULTIARCH)
+# /usr installs into the multiarch library folder (lib/x86_64-linux-gnu), any other prefix into lib.
+LIBDIR ?= $(PREFIX)/lib$(if $(filter /usr /usr/,$(PREFIX)),$(if $(MULTIARCH),/$(MULTIARCH)))
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
 CC ?= gcc
 VERSION := 0.1.0
+# Shared libraries: the file lib*.so.$(LIBVER), the soname link lib*.so.$(SOVER), the link lib*.so.
 SOVER := 0
+LIBVER := $(SOVER).1.0
 
 WARN := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
 CPPFLAGS_ALL := -DOSCI_VERSION=\"$(VERSION)\" -D_GNU_SOURCE -Iinclude -Icommon -Idriver -Ilibseg -Ilibipc -Ilibbuf
 CFLAGS ?= -O2 -g
 CFLAGS_ALL := -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -pthread $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
+CPPFLAGS_ALL += $(CPPFLAGS)
 RDMA_LIBS := -libverbs -lrdmacm
 
-DEPS_STAMP := $(O)/.deps-ok
+# scripts/deps.sh runs once per build folder; DEPS=no skips it (package builds, whose build
+# dependencies are debian/control's).
+DEPS ?= yes
+DEPS_STAMP := $(if $(filter no,$(DEPS)),,$(O)/.deps-ok)
 
 # ---- sources ----
 COMMON_SRC := $(sort $(wildcard common/*.c))
@@ -100,9 +114,11 @@ SYS_LIBS := $(RDMA_LIBS) -lrt -lm
 all: libs tools
 
 deps: $(DEPS_STAMP)
+ifneq ($(DEPS_STAMP),)
 $(DEPS_STAMP):
 	@bash scripts/deps.sh
 	@mkdir -p $(dir $@) && touch $@
+endif
 
 libs: $(LIBS_SO) $(LIBS_A)
 tools: $(TOOLS)
@@ -112,12 +128,18 @@ $(O)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
+# The build tree's libraries find each other beside them ($$ORIGIN); `make install` links its own copies
+# without a run path (install-lib below).
 define shlib
 $(L)/lib$(1).so.$(SOVER): $(2) $(4)
 	@mkdir -p $(L)
-	$(CC) -shared -Wl,-soname,lib$(1).so.$(SOVER) -Wl,--no-undefined -o $$@ $(2) $(LDFLAGS_ALL) \
-		-L$(L) $(3) -Wl,-rpath,'$$$$ORIGIN'
+	$(CC) -shared -Wl,-soname,lib$(1).so.$(SOVER) -Wl,--no-undefined -o $(L)/lib$(1).so.$(LIBVER) $(2) \
+		$(LDFLAGS_ALL) -L$(L) $(3) -Wl,-rpath,'$$$$ORIGIN'
+	ln -sf lib$(1).so.$(LIBVER) $$@
 	ln -sf lib$(1).so.$(SOVER) $(L)/lib$(1).so
+$(O)/inst/lib/lib$(1).so.$(LIBVER): $(2) $(4)
+	@mkdir -p $(O)/inst/lib
+	$(CC) -shared -Wl,-soname,lib$(1).so.$(SOVER) -Wl,--no-undefined -o $$@ $(2) $(LDFLAGS_ALL) -L$(L) $(3)
 $(L)/lib$(1).a: $(2)
 	@mkdir -p $(L)
 	rm -f $$@ && ar rcs $$@ $(2)
@@ -128,11 +150,17 @@ $(eval $(call shlib,nvsciipc,$(IPC_OBJ),-lnvscievent -lsisci -lrt,$(L)/libnvscie
 $(eval $(call shlib,opensci-buf,$(BUF_OBJ),-lnvsciipc -lnvscievent -lsisci -lrt,$(filter-out %opensci-buf.so.$(SOVER),$(LIBS_SO))))
 
 # Tools link the shared libraries and find them beside them: bin/../lib.
-TOOL_LDLIBS := -L$(L) $(patsubst $(L)/lib%.so.$(SOVER),-l%,$(LIBS_SO)) -Wl,-rpath,'$$ORIGIN/../lib' -lm -lrt
+TOOL_LIBS := -L$(L) $(patsubst $(L)/lib%.so.$(SOVER),-l%,$(LIBS_SO)) -lm -lrt
+TOOL_LDLIBS := $(TOOL_LIBS) -Wl,-rpath,'$$ORIGIN/../lib'
 .SECONDEXPANSION:
 $(O)/bin/%: $$(call obj,$$(wildcard tools/$$*/*.c) $$(wildcard tools/$$*.c)) $(LIBS_SO)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) $(TOOL_LDLIBS)
+# Installed tools: no run path into the build tree; one to LIBDIR when that is not searched by default.
+INST_RPATH = $(if $(filter /usr/lib% /lib% /usr/local/lib,$(LIBDIR)),,-Wl,-rpath,$(LIBDIR))
+$(O)/inst/bin/%: $$(call obj,$$(wildcard tools/$$*/*.c) $$(wildcard tools/$$*.c)) $(LIBS_SO)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) $(TOOL_LIBS) $(INST_RPATH)
 
 # Tests link the static libraries, so internal symbols are reachable.
 TEST_COMMON_OBJ := $(call obj,$(TEST_COMMON))
@@ -184,23 +212,67 @@ demo: | $(DEPS_STAMP)
 vmcheck: all tests
 	@bash tests/vmlab/run.sh $(O)
 
+# clang and libFuzzer are installed for this target only (scripts/deps.sh fuzz).
 fuzz:
+	@bash scripts/deps.sh fuzz
 	@bash tests/fuzz/libfuzzer.sh
 
 # ---- install ----
+# make install [PREFIX=/usr/local] [DESTDIR=] [LIBDIR= INCLUDEDIR= BINDIR= MANDIR=]; make uninstall (same variables)
+#   $(LIBDIR)                 lib*.so.$(LIBVER), lib*.so.$(SOVER) -> it, lib*.so -> that, lib*.a; pkgconfig/*.pc
+#   $(INCLUDEDIR)/opensci/    every public header (the .pc Cflags name this folder, so <sisci_api.h> and
+#                             <nvsciipc.h> do not collide with Dolphin's or NVIDIA's SDK), with osci.h
+#                             (<opensci/osci.h> as in the tree) and dis/dis_types.h
+#   $(BINDIR)                 the tools; $(MANDIR)/man[157] the man pages (man/, and docs/man/ not in man/)
+# The installed libraries and tools are linked again without the build tree's run paths ($(O)/inst).
+# ldconfig runs when installing to this system (no DESTDIR) as root.
 PCS := $(patsubst packaging/%.pc.in,%,$(wildcard packaging/*.pc.in))
+HEADERS := $(wildcard include/*.h)
+MAN_SRC := $(sort $(wildcard man/*.[157]) \
+           $(filter-out $(addprefix docs/man/,$(notdir $(wildcard man/*))),$(wildcard docs/man/*.[157])))
+LIB_NAMES := $(patsubst $(L)/lib%.so.$(SOVER),%,$(LIBS_SO))
+INST_LIBS := $(patsubst %,$(O)/inst/lib/lib%.so.$(LIBVER),$(LIB_NAMES))
+INST_TOOLS := $(patsubst $(O)/bin/%,$(O)/inst/bin/%,$(TOOLS))
+D := $(DESTDIR)
+
+.PHONY: uninstall install-files
 install: all
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include/opensci $(DESTDIR)$(PREFIX)/bin \
-		$(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 0644 include/*.h $(DESTDIR)$(PREFIX)/include/
-	install -m 0644 include/opensci/*.h $(DESTDIR)$(PREFIX)/include/opensci/
-	install -d $(DESTDIR)$(PREFIX)/include/dis && install -m 0644 include/dis/*.h $(DESTDIR)$(PREFIX)/include/dis/
-	for f in $(LIBS_SO) $(LIBS_A); do install -m 0644 $$f $(DESTDIR)$(LIBDIR)/; done
-	for f in $(LIBS_SO); do b=$$(basename $$f); ln -sf $$b $(DESTDIR)$(LIBDIR)/$${b%.$(SOVER)}; done
-	for f in $(TOOLS); do install -m 0755 $$f $(DESTDIR)$(PREFIX)/bin/; done
-	for f in docs/man/*.1; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
+	@rm -rf $(O)/inst
+	@$(MAKE) --no-print-directory install-files PREFIX='$(PREFIX)' LIBDIR='$(LIBDIR)' INCLUDEDIR='$(INCLUDEDIR)' \
+		BINDIR='$(BINDIR)' MANDIR='$(MANDIR)' DESTDIR='$(DESTDIR)'
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+		echo "ldconfig"; ldconfig; fi
+
+install-files: $(INST_LIBS) $(INST_TOOLS)
+	install -d $(D)$(LIBDIR)/pkgconfig $(D)$(INCLUDEDIR)/opensci/dis $(D)$(BINDIR)
+	install -m 0644 $(HEADERS) include/opensci/*.h $(D)$(INCLUDEDIR)/opensci/
+	install -m 0644 include/dis/*.h $(D)$(INCLUDEDIR)/opensci/dis/
+	for n in $(LIB_NAMES); do \
+		install -m 0644 $(O)/inst/lib/lib$$n.so.$(LIBVER) $(D)$(LIBDIR)/ && \
+		ln -sfn lib$$n.so.$(LIBVER) $(D)$(LIBDIR)/lib$$n.so.$(SOVER) && \
+		ln -sfn lib$$n.so.$(SOVER) $(D)$(LIBDIR)/lib$$n.so && \
+		install -m 0644 $(L)/lib$$n.a $(D)$(LIBDIR)/ || exit 1; done
+	install -m 0755 $(INST_TOOLS) $(D)$(BINDIR)/
+	for f in $(MAN_SRC); do s=$${f##*.}; install -d $(D)$(MANDIR)/man$$s && \
+		install -m 0644 $$f $(D)$(MANDIR)/man$$s/ || exit 1; done
 	for p in $(PCS); do sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-		-e 's|@VERSION@|$(VERSION)|g' packaging/$$p.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/$$p.pc; done
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+		packaging/$$p.pc.in > $(D)$(LIBDIR)/pkgconfig/$$p.pc || exit 1; done
+
+# Removes exactly what install installs (the same variables must be given), then the folders it made
+# when they are left empty.
+uninstall:
+	rm -f $(addprefix $(D)$(INCLUDEDIR)/opensci/,$(notdir $(HEADERS))) \
+		$(addprefix $(D)$(INCLUDEDIR)/opensci/,$(notdir $(wildcard include/opensci/*.h))) \
+		$(addprefix $(D)$(INCLUDEDIR)/opensci/dis/,$(notdir $(wildcard include/dis/*.h)))
+	for n in $(LIB_NAMES); do rm -f $(D)$(LIBDIR)/lib$$n.so.$(LIBVER) $(D)$(LIBDIR)/lib$$n.so.$(SOVER) \
+		$(D)$(LIBDIR)/lib$$n.so $(D)$(LIBDIR)/lib$$n.a; done
+	rm -f $(addprefix $(D)$(BINDIR)/,$(notdir $(TOOLS)))
+	for f in $(MAN_SRC); do rm -f $(D)$(MANDIR)/man$${f##*.}/$${f##*/}; done
+	rm -f $(patsubst %,$(D)$(LIBDIR)/pkgconfig/%.pc,$(PCS))
+	-rmdir $(D)$(INCLUDEDIR)/opensci/dis $(D)$(INCLUDEDIR)/opensci 2>/dev/null
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+		echo "ldconfig"; ldconfig; fi
 
 clean:
 	rm -rf build build-asan build-tsan
