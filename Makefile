@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # OpenSCI top-level build (GNU make, non-recursive).
 #   make            libraries (shared with soname + static) and tools
 #   make check      every test: cmocka suites, multi-process tests, fuzzers, ASan+UBSan, TSan

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Reading a configuration file: regular files only, size capped, never blocking (common/osci_file.h). */
 #include <errno.h>
 #include <fcntl.h>

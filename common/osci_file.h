@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Reading a configuration file (common/osci_file.c; every library that needs it carries a hidden copy). */
 #ifndef OSCI_FILE_H
 #define OSCI_FILE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Process identity and liveness: the one /proc/<pid>/stat parser (common/osci_proc.h). */
 #include <errno.h>
 #include <fcntl.h>

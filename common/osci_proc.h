@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Process identity and liveness from /proc and pidfds (common/osci_proc.c; every library that needs it
  * carries its own hidden copy). A process is named by its pid and its start time, so a reused pid is
  * never taken for the process that held it. A zombie (state Z) or a dying process (X) is dead, and so is

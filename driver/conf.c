@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Configuration: opensci.conf (adapters, NvSciIpc's interchip device mapping) and hosts.conf
  * (node id -> address). The parsers are pure (text in, tables out) so they can be fuzzed; *_load

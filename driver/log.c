@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Logging: OSCI_LOG=error|warn|info|debug (default warn); lines "osci[<pid>] <module>: <text>", one write(2)
  * per line to stderr, or to the application's handler (osci_log_set_handler). One copy, in libsisci. */
 #include <errno.h>

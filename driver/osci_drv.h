@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * The fabric-driver contract (ARCHITECTURE §3): one ops table per driver, reached only
  * through the osci_drv_* wrappers below. Every call returns 0 or a negative errno.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * rdma fabric driver (ARCHITECTURE §3.3): one RC QP per peer set up with librdmacm, control
  * messages and doorbells as SENDs into pre-posted receive buffers, exported memory registered in

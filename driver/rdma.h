@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * rdma driver internals that need no RDMA device: options, wire formats (CM private data,
  * control-message header, packed transport bytes), transfer splitting and the hosts.conf

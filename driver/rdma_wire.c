@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* rdma driver: the parts that need no device (options, wire formats, splitting, admission). */
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Driver registry: ops tables checked once, built-in drivers from a static table. */
 #include <pthread.h>
 #include <string.h>

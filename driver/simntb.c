@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * simntb: an emulated NTB switch in POSIX shared memory (ARCHITECTURE §3.1, docs/simntb.md).
  * A fabric file holds the header, per-port registers (state, epoch, heartbeat, doorbells),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * simntb fabric layout (see docs/simntb.md). Everything here lives in the shared fabric file
  * /dev/shm/osci.<fabric>; fields shared between processes are accessed with __atomic builtins.

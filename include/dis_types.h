@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * OpenSCI: Dolphin's companion declarations <dis_types.h> that SISCI programs include (node id
  * lists, adapter types, broadcast node ids). Names as public SISCI programs use them; the values

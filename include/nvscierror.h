@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* NvSciError: the status codes shared by NvSciIpc, NvSciEventService and NvSciBuf (OpenSCI implementation;
  * names and values follow the DRIVE OS 6.0.10 ABI so that programs compile and link unchanged). */
 #ifndef INCLUDED_NVSCI_ERROR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* NvSciEventService: event loop service, native event notifiers, local events (OpenSCI implementation of the
  * NvSciEvent 1.4 API as found on DRIVE OS Linux). */
 #ifndef INCLUDED_NVSCIEVENT_H

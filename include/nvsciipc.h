@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* NvSciIpc: fixed-frame IPC channels between two endpoints (OpenSCI implementation of the NvSciIpc 1.4 API as
  * found on DRIVE OS Linux). Backends: INTER_THREAD and INTER_PROCESS (POSIX shared memory + mqueue). */
 #ifndef INCLUDED_NVSCIIPC_H

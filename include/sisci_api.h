@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* OpenSCI: the SISCI 2.x API (source-compatible; plain symbols, not Dolphin's mangled ones). */
 #ifndef SISCI_API_H
 #define SISCI_API_H

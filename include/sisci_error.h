@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* OpenSCI: SISCI 2.x error codes (source-compatible). */
 #ifndef SISCI_ERROR_H
 #define SISCI_ERROR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* OpenSCI: SISCI 2.x types, flags and constants (source-compatible). */
 #ifndef SISCI_TYPES_H
 #define SISCI_TYPES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* NvSciEventService: one loop service per call to NvSciEventLoopServiceCreate*, notifiers over pollable fds
  * (native events from NvSciIpc, local events over eventfd), waits with ppoll and microsecond timeouts. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* The NvSciNativeEvent layout that libnvsciipc and libnvscievent agree on (private to OpenSCI). */
 #ifndef OSCI_EVENT_NATIVE_H
 #define OSCI_EVENT_NATIVE_H

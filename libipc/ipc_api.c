@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* NvSciIpc public API: library state, endpoint handles, backend dispatch, errno -> NvSciError. */
 #include <errno.h>
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* The NvSciIpc configuration file: DRIVE OS's "#CFGVER:1" format and the older plain format. */
 #include <errno.h>
 #include <limits.h>

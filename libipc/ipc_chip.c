@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* INTER_CHIP backend, built on libseg's public SISCI API: each endpoint's receive FIFO is a segment on
  * the configured adapter, the peer writes frames into it through its map of that segment, notifications
  * are SISCI interrupts whose callback writes an eventfd. The Linux event fd is an epoll fd over that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* The connection handshake every NvSciIpc backend runs: per side DISC, SYNC, ACK, EST; the backend
  * publishes our state, reports the peer's, clears the indices it owns and wakes the peer. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* libnvsciipc internals: configuration, endpoints, backend ops table. Errors are 0 or a negative errno. */
 #ifndef OSCI_IPC_INTERNAL_H
 #define OSCI_IPC_INTERNAL_H

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* The log hook (include/opensci/osci_log.h) exported by libnvsciipc too, so that an NvSciIpc application
  * linked with -lnvsciipc alone finds it. The one logger is libsisci's: these forward to it. Weak: a static
  * link with libsisci.a takes libsisci's definitions. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* INTER_THREAD / INTER_PROCESS backend: two frame FIFOs in POSIX shared memory, one POSIX mqueue per endpoint
  * for notifications. The connection handshake (ipc_conn.c) publishes each side's state in the shared header. */
 #include <errno.h>

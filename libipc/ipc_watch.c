@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Peer-death watcher: one thread per process polls pidfds of peer processes and calls back on exit. */
 #include <errno.h>
 #include <pthread.h>

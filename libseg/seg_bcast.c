@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * SCI_FLAG_BROADCAST: Dolphin's reflective memory. Every member creates a local segment with the group
  * id and SCI_FLAG_BROADCAST and sets it available; a remote segment connected to node

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * SCI_FLAG_BROADCAST: reflective memory groups (docs/sisci-compat.md "Reflective memory"). The hooks
  * the segment, map and core files call; everything else lives in seg_bcast.c. Lock held for all but

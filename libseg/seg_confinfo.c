@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* osci_info_config: the effective adapter configuration with the source of every value, for osci-seginfo
  * --config. It loads opensci.conf and the environment as SCIInitialize does (osci_conf_load), then parses
  * the file alone to tell which values the file gave. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * libseg core: library state, SCIInitialize/SCITerminate/SCIOpen/SCIClose, the live-handle
  * registry, error mapping, deferred callbacks and the event thread that pulls every driver's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * DMA queues (SISCI 2.x): a copy engine of the library's own. Each queue has one worker thread
  * that copies the posted transfer in chunks of SEG_DMA_CHUNK with the driver's put (local ->

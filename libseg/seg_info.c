@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Introspection and error strings: this node's segment table published through the driver's
  * info area, the osci_info_* readers (observe mode, no SCIInitialize needed), osci_fault_inject,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * libseg internals shared by its files. One process-wide library state `seg`, guarded by
  * seg.lock (never held on a data path: PIO, SCIMemCpy and doorbell waits take no lock).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Internals of seg_intr.c, seg_dma.c and seg_query.c (interrupts, data interrupts, DMA queues,
  * queries) that more than one of those files needs.

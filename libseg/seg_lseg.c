@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Local segments (ARCHITECTURE §4.1): creation, memory, the per-adapter state machine
  * CREATED -> PREPARED <-> AVAILABLE (+ REMOVED), the owner side of the segment protocol

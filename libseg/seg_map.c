@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Maps, sequences and PIO: SCIMapLocalSegment/SCIMapRemoteSegment/SCIUnmapSegment, sequences
  * (lock-free Start/Check on the remote segment's health word), barriers, SCIMemCpy, SCIMemWrite.

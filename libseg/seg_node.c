@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Dolphin's node look-ups by name: SCIGetNodeIdByAdapterName and SCIGetNodeInfoByAdapterName.
  * A name is an address of hosts.conf (OSCI_HOSTS; docs/simntb.md), compared without case: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * The segment objects behind the SISCI handles (descriptors, local and remote segments, maps,
  * sequences) and the functions seg_core/lseg/rseg/map/info share. Private to those files.

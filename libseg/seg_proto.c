@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Segment protocol codec (docs/segment-protocol.md). Fixed-width little-endian fields:
  *   header (16 bytes): u32 magic, u8 version, u8 type, u16 total length, u32 src node, u32 reserved (0)

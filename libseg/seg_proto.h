@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * The segment protocol (ARCHITECTURE §4.4): a small versioned message set carried by the
  * driver's control messages. Every message starts with magic + version + type + length;

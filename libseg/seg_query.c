@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* SCIQuery, SCIProbeNode, SCIGetLocalNodeId (SISCI 2.x). */
 #include <string.h>
 

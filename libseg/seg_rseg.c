@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Remote segments (ARCHITECTURE §4.2): connect/disconnect over the segment protocol and the remote
  * state machine CONNECTING, OPERATIONAL, NOT_OPERATIONAL, DISCONNECTING_{OPERATIONAL,NOT_OPERATIONAL},

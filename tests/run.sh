@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Runs the built tests of build dir $1: mode "all" (every test and fuzzer) or "tsan" (tests/tsan.list).
 # Each test runs alone with a timeout, on a fabric of its own; anything it leaves in /dev/shm or
 # /dev/mqueue fails it. Where unshare works (root), each test gets its own IPC and mount namespace with

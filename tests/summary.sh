@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Adds up the per-build results that tests/run.sh wrote; a missing result counts as one failure.
 pass=0; fail=0
 for f in "$@"; do

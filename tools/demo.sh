@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # make demo: two nodes on the default simntb fabric (no configuration) share a segment, an interrupt and an
 # NvSciIpc INTER_CHIP channel. Node A (server) exports a segment; node B (client) connects, writes a pattern and
 # interrupts A; A verifies it. Then both open the channel (each node writes its own NvSciIpc config naming the

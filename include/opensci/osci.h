@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* OpenSCI extensions beside the SISCI API: fault injection for tests, fabric introspection for tools. */
 #ifndef OPENSCI_OSCI_H
 #define OPENSCI_OSCI_H

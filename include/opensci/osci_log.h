@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* OpenSCI log lines: one format for every OpenSCI library, and a hook for the application.
  *
  * Every library (libsisci, libnvsciipc) writes its diagnostics through one logger, as lines

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Multi-process test helper (osci_test.h). */
 #include <errno.h>
 #include <ftw.h>

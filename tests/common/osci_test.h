@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Multi-process test helper: fork a child running a function, talk to it over two pipes, and
  * kill + reap it on every path (tproc_reap_all in a cmocka teardown, and at exit).

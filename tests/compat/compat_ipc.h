@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * NVIDIA's documented NvSciIpc read and write flows (apis.md §2.2 "Typical flow"), line by line, as two
  * programs run in forked processes: with NvSciEventService (OpenEndpointWithEventService, GetEventNotifier,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* NVIDIA's NvSciIpc read and write flows (compat_ipc.h) over INTER_CHIP between two forked processes, nodes
  * 1 and 2 of a private simntb fabric, each with its own config naming the same endpoint: with WaitForEvent
  * and with select(), writer first and reader first, RUNS runs each. Every frame written before the writer's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* NVIDIA's NvSciIpc read and write flows (compat_ipc.h) over INTER_PROCESS: with WaitForEvent and with
  * select(), writer first and reader first, 100 runs each. Every frame written before the writer's close is
  * read, in order and intact, then CONN_RESET; the reader does not spin while it waits or after the reset;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * A SISCI pair that follows the documented flow line by line, run in both start orders many times.
  * Server: SCIInitialize, SCIOpen, SCICreateSegment, SCIPrepareSegment, SCIMapLocalSegment,

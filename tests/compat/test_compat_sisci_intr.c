@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * A pair of SISCI programs following Dolphin's interrupt flow, started one after the other in both
  * orders, many times: SCIInitialize, SCIOpen, SCICreateInterrupt with SCI_FLAG_FIXED_INTNO 4000,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Reflective memory between three nodes, as Dolphin's reflective-memory example does it: each node
  * SCICreateSegment(group id, SCI_FLAG_BROADCAST), SCIPrepareSegment(SCI_FLAG_BROADCAST),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * A SISCI server/client pair following Dolphin's documented teardown order, with the public API
  * only. Server: create, prepare, set available, wait for the client's data, then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* NVIDIA's shipped DRIVE OS 6.0.8.1 x86 nvsciipc.cfg, unchanged (tests/ipc/nvidia_x86_6081.cfg), on simntb:
  * each node's opensci.conf maps the file's INTER_CHIP device numbers to a peer node ("interchip" lines), and
  * forked processes, one per node, follow NVIDIA's documented flow (event service: CreateSafe, Init,

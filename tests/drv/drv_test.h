@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Helpers for the driver tests: fabrics of their own, event collection, forked peers. */
 #ifndef DRV_TEST_H
 #define DRV_TEST_H

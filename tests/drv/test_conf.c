@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* opensci.conf / hosts.conf parsing, conf_load with the environment, registry validity checks. */
 #include <setjmp.h>
 #include <stdarg.h>

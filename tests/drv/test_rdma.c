@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * rdma driver, host side: options, CM private data, message header, transport bytes (with
  * corrupted and truncated input), chunk arithmetic, hosts.conf admission, the publish file that

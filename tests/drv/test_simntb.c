@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* simntb with two and three processes: link up, messages, doorbells, window memory. */
 #include <setjmp.h>
 #include <stdarg.h>

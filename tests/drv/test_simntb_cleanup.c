@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Nothing left in /dev/shm (docs/simntb.md §6): a process that exits without closing its driver
  * leaves nothing; a fabric whose every node was killed is reclaimed by the next node to join and
  * removed when it leaves; the last node leaving while another joins never loses the joiner's fabric. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* simntb faults: peer killed, link down/up, liveness lost, corrupted messages, stale fabrics,
  * refused fabric files, observe mode. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* simntb with a hostile fabric file: garbage written into the shared region under live nodes
  * (header offsets, message ring indices, port registers) must not crash, hang or stall anyone;
  * the inconsistent port is declared faulty (its peers see it lost) with a log line naming the field;

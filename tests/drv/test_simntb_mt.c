@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* simntb with threads (run under TSan): two nodes in one process, a sender thread, a progress
  * thread sleeping on the event fd, a db_wait thread and a put/get thread, all at once. */
 #include <setjmp.h>

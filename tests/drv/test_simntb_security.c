@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Another uid against a simntb fabric (docs/simntb.md "Wake path and names"): it cannot reach a
  * node's wake socket, so its datagram flood costs an idle node nothing; it cannot take a joiner's
  * names ahead of it (old predictable names are no longer used, a taken random name is drawn again).

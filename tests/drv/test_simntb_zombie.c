@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* simntb with a peer node that died and was not reaped (a zombie; the survivor is its parent): PEER_DEAD
  * comes, the survivor sleeps meanwhile, the dead port is reclaimed and the node id can join again while the
  * zombie is still there. Also the /proc parser of common/osci_proc.c on names that look like stat fields. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Fuzzes both configuration parsers: opensci.conf (adapters and interchip lines) and hosts.conf. */
 #include <stdint.h>
 #include <string.h>

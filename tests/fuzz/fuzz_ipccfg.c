@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Fuzzes the NvSciIpc configuration parser: any input is accepted or refused with a message, never a crash;
  * an accepted config satisfies the documented rules. */
 #include <stdint.h>

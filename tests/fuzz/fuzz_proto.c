@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Fuzzes the segment-protocol decoder: arbitrary bytes either fail cleanly or decode to a message
  * that re-encodes to exactly the same bytes. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Fuzzes simntb with a hostile fabric file: two live nodes (A node 1 on port 0, B node 2 on port 1,
  * both in this process) exchange messages, doorbells, puts and info; the input is a list of patches

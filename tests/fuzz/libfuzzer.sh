@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Builds every tests/fuzz/fuzz_*.c with clang's libFuzzer against coverage-instrumented libraries
 # (make SAN=fuzz) and runs each for FUZZ_SECONDS (default 60), keeping its corpus in build-fuzz/.
 set -euo pipefail

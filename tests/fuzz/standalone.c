@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Runs a libFuzzer-style target without libFuzzer: every seed file, then -runs=N deterministic
  * mutations of them (bit flips, truncations, splices, random bytes). */
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* The checked frame of the ipc tests: seq, 6 payload words derived from seq, a checksum (64 bytes). */
 #ifndef IPC_FRAME_H
 #define IPC_FRAME_H

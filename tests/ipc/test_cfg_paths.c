@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Configuration paths that name no regular file: a FIFO (with no writer), a directory, a device (/dev/zero),
  * a file over the size cap. NvSciIpcInit (NVSCIIPC_CFG), SCIInitialize (OSCI_CONF), the hosts.conf look-up
  * (OSCI_HOSTS) and osci-seginfo each refuse them promptly with an error; each call runs in a child under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* NvSciIpc configuration: both formats, every refusal (file, line, reason), Init/Open errors, backends that are
  * not supported yet, version checks. */
 #include <errno.h>

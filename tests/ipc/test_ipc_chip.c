@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* INTER_CHIP channels between two forked processes, each a node of a private simntb fabric (node 1 and
  * node 2) with its own config naming the same endpoint: 100k checked frames (select() on the Linux event
  * fd on one side, WaitForEvent on the other), the same over transfer maps (SCIMemCpy), SIGKILL of a peer

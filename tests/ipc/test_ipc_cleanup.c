@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Nothing left in /dev/shm or /dev/mqueue by NvSciIpc INTER_PROCESS / INTER_THREAD channels
  * (docs/nvsciipc.md): a process that exits with endpoints open and never calls NvSciIpcDeinit leaves
  * nothing once no other side stays; a channel whose every process was killed is reclaimed by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* NvSciIpc and NvSciEventService error paths and event semantics, both ends of an INTER_THREAD channel driven
  * from one thread. */
 #include <setjmp.h>

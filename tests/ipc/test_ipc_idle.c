@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* An idle waiter costs nothing, on every backend, whichever end opened first: two ends of an established
  * channel both wait ~300 ms with nothing sent, one in select() on its Linux event fd, the other in
  * WaitForEvent (then swapped), and count their wake-ups and the CPU time they used. INTER_THREAD: two

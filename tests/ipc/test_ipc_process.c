@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* INTER_PROCESS channels between forked processes: 100k checked frames, SIGKILL of a peer (CONN_RESET, no leak,
  * restart), reset in the middle of a stream, Busy on double open, gid enforcement. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* INTER_THREAD channels between two threads: the seed's usage flows (select() on the Linux event fd,
  * WaitForEvent, WaitForMultipleEvents, zero-copy frames, local events), 100k+ checked frames each. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* INTER_PROCESS with a peer that died and was not reaped (a zombie: the survivor is its parent and has not
  * called waitpid): the survivor sees CONN_RESET, waits for it without burning CPU, and a new peer may take
  * the dead one's endpoint while the zombie is still there. */

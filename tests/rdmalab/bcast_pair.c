@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Two-host test of reflective memory (SCI_FLAG_BROADCAST) and interrupts over adapter 0, run by
  * tests/vmlab/steps/52-bcast-rdma.sh on two guests with soft-RoCE (adapter 0 = rdma). Also runs on one

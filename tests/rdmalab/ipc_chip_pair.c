@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Two-host test of NvSciIpc INTER_CHIP channels (libipc/ipc_chip.c over libseg), run by
  * tests/vmlab/steps/60-ipc-chip-rdma.sh on two guests with soft-RoCE (adapter 0 = rdma: the backend

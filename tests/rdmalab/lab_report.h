@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Transcript, checks and file sync shared by the two-host lab programs (tests/rdmalab). A program
  * defines LAB_NAME (its transcript prefix, e.g. "seg-rdma") and lab_on_die() (what it closes before a

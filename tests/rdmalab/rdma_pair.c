@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Two-host test of the rdma driver, run by tests/vmlab/steps/40-rdma-driver.sh on two guests with
  * soft-RoCE. Opens adapter 0 from OSCI_CONF (hosts from OSCI_HOSTS) and checks, against the peer:

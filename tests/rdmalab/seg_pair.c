@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Two-host test of libseg (the SISCI API) over adapter 0, run by tests/vmlab/steps/50-seg-rdma.sh on
  * two guests with soft-RoCE (adapter 0 = rdma), and by 51-seg-rdma-cut.sh (--mode cut). Also runs on

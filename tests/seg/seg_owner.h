@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * The owner process and helpers shared by the segment fault and heartbeat tests. The including
  * file defines SEGSZ (segment size) and T_MS (event wait, ms) first.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Two-process plumbing shared by the interrupt, DMA and query tests: a peer process forked with
  * two pipes, u32 messages, reaping with a timeout, and library set-up on either side.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * SCI_FLAG_BROADCAST (reflective memory): members forked as processes follow Dolphin's flow (create +
  * prepare with BROADCAST, map local, set available, connect to DIS_BROADCAST_NODEID_GROUP_ALL with

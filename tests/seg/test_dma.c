@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * DMA queues across processes on simntb: write and read transfers (data checked through a
  * remote map), vector transfers, DMA_WAIT, callbacks, abort, remove BUSY, bad offsets, sizes,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Interrupts across processes on simntb: wait and callback delivery with exact counts,
  * CONTINUE/CANCEL, timeouts, CANCELLED on removal, NO_SUCH_INTNO, the number namespace (0, 77, 4000,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Data interrupts across processes on simntb: payload content, too-big payloads, a small
  * receive buffer, flow control (a full receiver makes the trigger fail with TIMEOUT, never a silent

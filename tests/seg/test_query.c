@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * SCIQuery (vendor, API, adapter subcommands), SCIProbeNode and SCIGetLocalNodeId, with good
  * and bad input; a forked peer for the probe and the link state.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Nothing left in /dev/shm by SISCI programs (docs/simntb.md §6): a process that returns from main
  * without SCITerminate (its event thread still running) leaves no fabric file; when every node of a
  * fabric was SIGKILLed, the next program to run on it reclaims everything and leaves nothing. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Segment event queues are bounded (issue 8). An owner that exports a segment, has no callback and
  * never waits while a peer connects and disconnects thousands of times keeps its memory; when it

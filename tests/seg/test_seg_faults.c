@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Segment fault tests across processes: SIGKILL of the owner or of a remote (CB_LOST), link flap by
  * fault injection (NOT_OPERATIONAL then OPERATIONAL), link down beyond the grace period (LOST),
  * sequences across those faults (RETRIABLE / NOT_RETRIABLE), corrupted control messages. */

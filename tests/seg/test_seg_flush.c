@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Flushing posted puts (osci_drv.h flush): the wrapper's default for drivers without the op (simntb is
  * synchronous), and every libseg path that flushes a transfer map, on simntb: SCIMemCpy through a
  * transfer map, SCIFlush (a sequence, NULL, CPU buffers only), SCIStoreBarrier, SCICheckSequence with and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* libseg heartbeats (docs/segment-protocol.md, Liveness) over simntb with OSCI_HEARTBEAT=on: a peer
  * process stopped with SIGSTOP keeps its pid and its simntb port, so only its silence shows. Remote
  * and owner side see NOT_OPERATIONAL then LOST; a peer resumed within the grace period comes back

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* libseg in one process: initialisation, descriptors, local segments and their state machine,
  * local maps, sequences on local maps, waits, bad input on every entry point, error strings. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Node ids and SCIInitialize causes (docs/sisci-compat.md "Node ids", SCIInitialize):
  * - SCIInitialize reports each cause it logs with its own sci_error_t (missing, malformed or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Two- and three-node segment tests on simntb, each node a process: connect, data through remote maps
  * and SCIMemCpy, transfer maps, disconnect, SetSegmentUnavailable with no flag / NOTIFY / FORCE_DISCONNECT seen from
  * the remote, callbacks (CONTINUE/CANCEL) versus queued events, loopback to this node's own segment,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Teardown as Dolphin's library does it, and the flags real programs pass: SCIRemoveSegment while a
  * remote is connected (unmapped, or still mapped) force-disconnects it and quarantines the memory
  * until it answered; SCIUnmapSegment with a live sequence orphans the sequence; SCI_FLAG_DMA_GLOBAL

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* osci-bench as a child process: the seg suite's JSON contract, CSV, and argument errors. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* osci-bench --suite rdma on one host: argument handling, the error without an rdma adapter, and a
  * server/client run over simntb (--adapter 0) on both transfer paths, checking the JSON contract. */
 #include <fcntl.h>

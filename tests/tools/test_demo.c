@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* The demo program end to end: server and client as child processes on the test's fabric, sharing a segment,
  * an interrupt and an NvSciIpc INTER_CHIP channel. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* One log format for every library and the application's hook (include/opensci/osci_log.h): lines of libsisci
  * (its config loader) and of libnvsciipc (its endpoint config) reach the handler as "osci[<pid>] <module>: ",
  * at their level, and none reaches stderr meanwhile; without a handler they go to stderr in the same form. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* osci-seginfo as a child process: exit codes, and the JSON it prints for a live two-node fabric. */
 #include <setjmp.h>
 #include <stdarg.h>

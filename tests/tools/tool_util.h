@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Helpers for the tool tests: find the built binaries, run one with a timeout capturing stdout, parse JSON. */
 #ifndef TOOL_UTIL_H
 #define TOOL_UTIL_H

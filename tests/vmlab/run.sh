@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # The two-host lab: boots guests A (server) and B (client) under QEMU, linked by a socket network
 # with soft-RoCE (rdma_rxe) on top, runs tests/vmlab/steps/*.sh on both in lockstep, and reports.
 # Usage: bash tests/vmlab/run.sh [build-dir]      (default: build; `make vmcheck O=...` calls this)

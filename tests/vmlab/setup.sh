@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Prepare the two-host QEMU lab: host packages, the guest kernel (bookworm 6.12, unpacked, not
 # installed) and an initramfs (busybox-static, the modules soft-RoCE and 9p need, the guest init).
 # Idempotent: everything is cached under tests/vmlab/work/ and rebuilt only when an input changes.

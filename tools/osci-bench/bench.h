@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* osci-bench: shared types. Suites are tables of tests; each test measures one size at a time. */
 #ifndef OSCI_BENCH_H
 #define OSCI_BENCH_H

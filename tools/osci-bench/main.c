@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* osci-bench: inter-node latency, bandwidth and message rate of OpenSCI, beside the raw floors and the peers. */
 #include <errno.h>
 #include <getopt.h>

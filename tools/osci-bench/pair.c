@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* osci-bench: two node processes forked on a private fabric, sharing a control page. */
 #include <errno.h>
 #include <sched.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* osci-bench: sample statistics and per-test defaults. */
 #include <math.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* osci-bench ipc suite: NvSciIpc INTER_PROCESS and INTER_CHIP (two simntb nodes) channels, and the peers
  * installed on this machine (POSIX mqueue ping-pong, UCX ucx_perftest over posix shared memory). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * osci-bench rdma suite: RDMA WRITE bandwidth, write ping-pong latency and read latency through the
  * SISCI API on an rdma adapter, between two hosts (the same operations as perftest's ib_write_bw,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* osci-bench seg suite: segment PIO, SCIMemCpy and interrupts, each beside its raw floor. */
 #include <errno.h>
 #include <limits.h>

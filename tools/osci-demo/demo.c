@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* osci-demo: two nodes share a segment, an interrupt and an NvSciIpc INTER_CHIP channel (run by
  * tools/demo.sh, `make demo`).
  *   osci-demo server [options]            node A: exports a segment, waits for the client's interrupt

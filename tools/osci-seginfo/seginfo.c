@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* osci-seginfo: show OpenSCI adapters, the nodes on their fabrics and every node's segments (ibv_devinfo style).
  * It observes: it joins no fabric and takes no node id. Exit codes are listed in osci-seginfo(1). */
 #include <dirent.h>

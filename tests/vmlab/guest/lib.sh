@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Helpers for vmlab step scripts: `. "$VMLAB_LIB"` at the top of a step.
 # A step runs with ROLE (server|client), SELF_ADDR, PEER_ADDR, NODE_ID, PEER_NODE_ID, OUT (its
 # result directory, also its working directory), STEP, SRC (project checkout), BUILD (build dir)

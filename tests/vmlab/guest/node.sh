@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # vmlab guest driver, run by init on each guest: bring up eth0 and soft-RoCE, meet the peer, then
 # run every step listed in /lab/config.sh in lockstep with it, recording each step's exit status and
 # output under /lab/results/<node>/<step>/. Node A is the server, node B the client.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Step: rxe0 exists and its port 1 is PORT_ACTIVE on this guest.
 # vmlab-timeout: 30
 . "$VMLAB_LIB"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Step: the ivshmem-plain device (PCI 1af4:1110) is a shared window between the guests: the server
 # writes a random token at offset 0 of BAR2, the client reads it back and answers at offset 4096.
 # vmlab-timeout: 60

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Step: perftest ib_write_lat, 8-byte messages.
 # vmlab-timeout: 90
 . "$VMLAB_LIB"

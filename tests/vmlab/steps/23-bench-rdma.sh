@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Step: osci-bench's rdma suite between the guests, right after perftest (steps 20-22), with the same
 # sizes and iteration counts, and the ratios against perftest's figures of this run:
 #   rdma.write.bw  (64 KiB, MB/s)          / ib_write_bw  average MB/s       target >= 0.9

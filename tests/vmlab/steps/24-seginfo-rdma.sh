@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Step: osci-seginfo on each guest while an rdma node runs there (osci-bench's rdma suite between the
 # guests, 300 write ping-pongs so the nodes stay up a while). Each side polls `osci-seginfo --json` until its
 # own node and the peer's link show up, then checks the rdma fields (device rxe0, port 1, a GID, state

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Step: the project's own binaries execute in the guest. Runs $BUILD/bin/osci-seginfo --version when
 # the tools are built; otherwise the first project test binary (sorted) from $BUILD/tests, or the one
 # named by VMLAB_SELFTEST (a path under $BUILD/tests, e.g. drv/test_conf), which must need no peer.

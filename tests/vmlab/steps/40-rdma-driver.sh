@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Step: the rdma driver between the guests (tests/rdmalab/rdma_pair.c). Both open adapter 0 from an
 # opensci.conf written here (node ids found by matching the local address in hosts.conf), exchange
 # messages and doorbells; the server exports 1 MiB, the client imports it and puts/gets with data

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Step: libseg (the SISCI API) between the guests over the rdma adapter (tests/rdmalab/seg_pair.c).
 # Both are OpenSCI nodes on `adapter 0 rdma dev=rxe0`; the server exports a segment, an interrupt
 # and a data interrupt; the client connects, checks that SCIMapRemoteSegment is not supported,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Step: a cut link under libseg over the rdma adapter (tests/rdmalab/seg_pair.c --mode cut). The
 # client connects to the server's segment, takes eth0 (under rxe0) down for 3 s (idle for 1.5 s, then
 # a DMA write into the cut), brings it up, and checks that the cut was seen (CB_NOT_OPERATIONAL or

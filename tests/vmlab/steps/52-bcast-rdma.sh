@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Step: reflective memory (SCI_FLAG_BROADCAST) and interrupts between the guests over the rdma adapter
 # (tests/rdmalab/bcast_pair.c). Both guests join broadcast group 7 in Dolphin's flow; the broadcast
 # remote segment is written through a transfer map (one put per member); each side checks the other's

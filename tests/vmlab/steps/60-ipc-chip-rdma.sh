@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Step: NvSciIpc INTER_CHIP channels between the guests over the rdma adapter (tests/rdmalab/ipc_chip_pair.c;
 # libipc/ipc_chip.c on libseg, which takes transfer maps and SCIMemCpy there). Both guests name the same two
 # endpoints in their NVSCIIPC_CFG (peer= the other node) on adapter 0 = rdma; both open, reset and wait for
