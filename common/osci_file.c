@@ -43,8 +43,8 @@ static int check_stat(const char *path, const struct stat *st, size_t max, const
 int osci_read_file(const char *path, size_t max_size, const char *mod, char **buf_p, size_t *len_p)
 {
     struct stat st;
-    char *buf = NULL, *nb;
-    size_t cap, len = 0;
+    char *buf = NULL;
+    size_t len = 0;
     int fd, ret;
 
     osci_log_init();
@@ -67,43 +67,15 @@ int osci_read_file(const char *path, size_t max_size, const char *mod, char **bu
     }
     if ((ret = check_stat(path, &st, max_size, mod)) < 0)
         goto err_close;
-    /* Read to the end, not st_size: a file may grow (or be a /proc file of size 0); the cap holds anyway. */
-    cap = (size_t)st.st_size < 4095 ? 4096 : (size_t)st.st_size + 1;
-    if (cap > max_size + 1)
-        cap = max_size + 1;
-    if (!(buf = malloc(cap))) {
+    /* Read to the end, not st_size: a file may grow since the fstat; one byte past the cap tells. */
+    if (!(buf = malloc(max_size + 2))) {
         ret = -ENOMEM;
         goto err_close;
     }
-    for (;;) {
-        ssize_t r;
-        if (len == cap - 1) {         /* full */
-            if (len == max_size) {    /* one more byte tells whether it is too big */
-                char extra;
-                do
-                    r = read(fd, &extra, 1);
-                while (r < 0 && errno == EINTR);
-                if (r < 0) {
-                    ret = -errno;
-                    goto err_close_log;
-                }
-                if (r == 0)
-                    break;
-                osci_log(OSCI_LOG_ERROR, mod, "%s: more than the %zu bytes a configuration file may have: refused",
-                         path, max_size);
-                ret = -EFBIG;
-                goto err_close;
-            }
-            cap = cap > max_size / 2 ? max_size + 1 : cap * 2;
-            if (!(nb = realloc(buf, cap))) {
-                ret = -ENOMEM;
-                goto err_close;
-            }
-            buf = nb;
-        }
-        do
-            r = read(fd, buf + len, cap - 1 - len);
-        while (r < 0 && errno == EINTR);
+    while (len <= max_size) {
+        ssize_t r = read(fd, buf + len, max_size + 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
         if (r < 0) {
             ret = -errno;
             goto err_close_log;
@@ -111,6 +83,12 @@ int osci_read_file(const char *path, size_t max_size, const char *mod, char **bu
         if (r == 0)
             break;
         len += (size_t)r;
+    }
+    if (len > max_size) {
+        osci_log(OSCI_LOG_ERROR, mod, "%s: more than the %zu bytes a configuration file may have: refused", path,
+                 max_size);
+        ret = -EFBIG;
+        goto err_close;
     }
     close(fd);
     buf[len] = '\0';
