@@ -44,39 +44,10 @@ sci_error_t seg__to_sci(int err)
 {
     if (err >= 0)
         return SCI_ERR_OK;
-    switch (-err) {
-    case EINVAL: return SCI_ERR_ILLEGAL_PARAMETER;
-    case SEG_EFLAG: return SCI_ERR_ILLEGAL_FLAG;
-    case EBUSY: return SCI_ERR_BUSY;
-    case ENOMEM: case ENOSPC: return SCI_ERR_NOSPC;
-    case ETIMEDOUT: return SCI_ERR_TIMEOUT;
-    case ECANCELED: return SCI_ERR_CANCELLED;
-    case EOPNOTSUPP: return SCI_ERR_NOT_SUPPORTED;
-    case ENOENT: return SCI_ERR_NO_SUCH_SEGMENT;
-    case EEXIST: return SCI_ERR_SEGMENTID_USED;
-    case ECONNREFUSED: return SCI_ERR_CONNECTION_REFUSED;
-    case EHOSTUNREACH: return SCI_ERR_NO_SUCH_NODEID;
-    case ENOLINK: return SCI_ERR_NO_LINK_ACCESS;
-    case EHOSTDOWN: return SCI_ERR_NODE_NOT_RESPONDING;
-    case ERANGE: return SCI_ERR_OUT_OF_RANGE;
-    case EPERM: case EPROTO: return SCI_ERR_ILLEGAL_OPERATION;
-    case EACCES: return SCI_ERR_ACCESS;
-    case SEG_EADAPTER: return SCI_ERR_ILLEGAL_ADAPTERNO;
-    case ENODEV: return SCI_ERR_NO_SUCH_ADAPTERNO;
-    case ENOTCONN: return SCI_ERR_NOT_CONNECTED;
-    case ESTALE: return SCI_ERR_SEGMENT_NOT_CONNECTED;
-    case SEG_ENOTPREP: return SCI_ERR_SEGMENT_NOT_PREPARED;
-    case SEG_ESIZE: return SCI_ERR_SIZE_ALIGNMENT;
-    case SEG_EOFFSET: return SCI_ERR_OFFSET_ALIGNMENT;
-    case EFAULT: return SCI_ERR_ILLEGAL_ADDRESS;
-    case EIO: return SCI_ERR_TRANSFER_FAILED;
-    case SEG_ENOTINIT: return SCI_ERR_NOT_INITIALIZED;
-    case EPROTONOSUPPORT: return SCI_ERR_INCONSISTENT_VERSIONS;
-    case EOVERFLOW: return SCI_ERR_OVERFLOW;
-    case E2BIG: return SCI_ERR_MAX_ENTRIES;
-    case SEG_EQUERY: return SCI_ERR_ILLEGAL_QUERY;
-    case EADDRNOTAVAIL: return SCI_ERR_ILLEGAL_NODEID;
-    case SEG_EINTNO_USED: return SCI_ERR_INTNO_USED;
+    switch (err) {
+#define X(code, sci, nv, text) case -(code): return sci;
+    OSCI_ERRNO_LIST(X)
+#undef X
     default: return SCI_ERR_SYSTEM;
     }
 }

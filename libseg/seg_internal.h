@@ -17,6 +17,7 @@
 #include "sisci_api.h"
 #include "opensci/osci.h"
 #include "osci_drv.h"
+#include "osci_errors.h"
 #include "seg_proto.h"
 
 #define SEG_MAX_NODES 256           /* node ids 1..255 */
@@ -71,18 +72,9 @@ struct seg_lib {
 extern struct seg_lib seg;
 
 /*
- * Internal errors and what seg__to_sci makes of them at the API edge:
- *   -EINVAL ILLEGAL_PARAMETER   -SEG_EFLAG ILLEGAL_FLAG          -EBUSY BUSY
- *   -ENOMEM/-ENOSPC NOSPC       -ETIMEDOUT TIMEOUT               -ECANCELED CANCELLED
- *   -EOPNOTSUPP NOT_SUPPORTED   -ENOENT NO_SUCH_SEGMENT          -EEXIST SEGMENTID_USED
- *   -ECONNREFUSED CONNECTION_REFUSED  -EHOSTUNREACH NO_SUCH_NODEID  -ENOLINK NO_LINK_ACCESS
- *   -EHOSTDOWN NODE_NOT_RESPONDING    -ERANGE OUT_OF_RANGE      -EPERM/-EPROTO ILLEGAL_OPERATION
- *   -EACCES ACCESS              -SEG_EADAPTER ILLEGAL_ADAPTERNO  -ENODEV NO_SUCH_ADAPTERNO
- *   -ENOTCONN NOT_CONNECTED     -ESTALE SEGMENT_NOT_CONNECTED    -SEG_ENOTPREP SEGMENT_NOT_PREPARED
- *   -SEG_ESIZE SIZE_ALIGNMENT   -SEG_EOFFSET OFFSET_ALIGNMENT    -EFAULT ILLEGAL_ADDRESS
- *   -EIO TRANSFER_FAILED        -SEG_ENOTINIT NOT_INITIALIZED    -EPROTONOSUPPORT INCONSISTENT_VERSIONS
- *   -EOVERFLOW OVERFLOW         -E2BIG MAX_ENTRIES               -SEG_EQUERY ILLEGAL_QUERY
- *   -EADDRNOTAVAIL ILLEGAL_NODEID     -SEG_EINTNO_USED INTNO_USED anything else SYSTEM
+ * Internal errors are 0 or -errno; seg__to_sci makes them sci_error_t at the API edge through the
+ * one list (common/osci_errors.h, docs/sisci-compat.md "Error codes"). A few errnos carry a SISCI
+ * meaning of their own:
  */
 #define SEG_EFLAG        EBADRQC
 #define SEG_EADAPTER     ECHRNG
