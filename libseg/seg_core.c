@@ -363,6 +363,13 @@ int seg__adapter_check(unsigned int no, struct seg_adapter **a_p)
     return 0;
 }
 
+int seg__api_adapter(unsigned int no, struct seg_adapter **a_p)
+{
+    int rc = seg__check_init();
+
+    return rc < 0 ? rc : seg__adapter_check(no, a_p);
+}
+
 uint64_t seg__new_conn_id(struct seg_adapter *a)
 {
     return ((uint64_t)a->drv->node_id << 48) ^ ((uint64_t)getpid() << 24) ^ ++segx.next_conn;

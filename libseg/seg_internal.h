@@ -88,6 +88,14 @@ extern struct seg_lib seg;
 /* seg_core.c */
 sci_error_t seg__to_sci(int err);                 /* -errno -> sci_error_t (edge only) */
 sci_error_t seg__conf_to_sci(int err);            /* the same for configuration / init causes */
+/* The one way an entry point reports: *error (if given) = seg__to_sci(rc). */
+static inline void seg__set_error(sci_error_t *error, int rc)
+{
+    if (error)
+        *error = seg__to_sci(rc);
+}
+/* Entry check of an adapter number: -SEG_ENOTINIT, -SEG_EADAPTER, -ENODEV or 0 and *a_p. Lock held. */
+int seg__api_adapter(unsigned int adapter_no, struct seg_adapter **a_p);
 /* Live-handle registry: membership is checked lock-free (data paths), add/del under seg.lock. */
 int seg__handle_add(void *h);
 void seg__handle_del(void *h);

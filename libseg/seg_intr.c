@@ -184,21 +184,6 @@ static void set_err(sci_error_t *error, sci_error_t e)
         *error = e;
 }
 
-sci_error_t seg__api_adapter(unsigned int adapter_no, struct seg_adapter **a_p)
-{
-    struct seg_adapter *a;
-
-    if (!seg.initialized)
-        return SCI_ERR_NOT_INITIALIZED;
-    if (adapter_no >= OSCI_MAX_ADAPTERS)
-        return SCI_ERR_ILLEGAL_ADAPTERNO;
-    a = seg__adapter(adapter_no);
-    if (!a || !a->drv)
-        return SCI_ERR_NO_SUCH_ADAPTERNO;
-    *a_p = a;
-    return SCI_ERR_OK;
-}
-
 int seg__ms_left(uint64_t deadline_ms)
 {
     uint64_t now;
@@ -655,7 +640,7 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
         return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
 
     pthread_mutex_lock(&seg.lock);
-    e = seg__api_adapter(localAdapterNo, &a);
+    e = seg__to_sci(seg__api_adapter(localAdapterNo, &a));
     if (e != SCI_ERR_OK)
         goto out_unlock;
     if (!seg__desc_valid(sd)) {
@@ -876,7 +861,7 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
 static sci_error_t connect_checks(sci_desc_t sd, unsigned int node, unsigned int adapter_no,
                                   struct seg_adapter **a_p)
 {
-    sci_error_t e = seg__api_adapter(adapter_no, a_p);
+    sci_error_t e = seg__to_sci(seg__api_adapter(adapter_no, a_p));
 
     if (e != SCI_ERR_OK)
         return e;
@@ -1288,7 +1273,7 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
         return set_err(error, SCI_ERR_NOSPC);
 
     pthread_mutex_lock(&seg.lock);
-    e = seg__api_adapter(localAdapterNo, &a);
+    e = seg__to_sci(seg__api_adapter(localAdapterNo, &a));
     if (e != SCI_ERR_OK)
         goto out_free;
     if (!seg__desc_valid(sd)) {
