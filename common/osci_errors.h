@@ -58,6 +58,9 @@
     X(EDEADLK,         SCI_ERR_SYSTEM,                NvSciError_ResourceError,        "would deadlock") \
     X(EISDIR,          SCI_ERR_SYSTEM,                NvSciError_ResourceError,        "is a directory") \
     X(EFBIG,           SCI_ERR_SYSTEM,                NvSciError_ResourceError,        "file too large") \
+    X(EBADSLT,         SCI_ERR_NO_SUCH_INTNO,         NvSciError_ResourceError,        "no such interrupt number") /* SEG_ENOINTNO */ \
+    X(ENOPROTOOPT,     SCI_ERR_FLAG_NOT_IMPLEMENTED,  NvSciError_ResourceError,        "flag not implemented") /* SEG_EFLAGNI */ \
+    X(EREMOTEIO,       SCI_ERR_SYSTEM,                NvSciError_ResourceError,        "remote I/O error") /* SEG_ESYSTEM */ \
     X(EINTR,           SCI_ERR_SYSTEM,                NvSciError_InterruptedCall,      OSCI_ENOTEXT) \
     X(EMFILE,          SCI_ERR_SYSTEM,                NvSciError_InsufficientResource, OSCI_ENOTEXT) \
     X(ENFILE,          SCI_ERR_SYSTEM,                NvSciError_InsufficientResource, OSCI_ENOTEXT)

@@ -84,6 +84,9 @@ extern struct seg_lib seg;
 #define SEG_ENOTINIT     ESHUTDOWN
 #define SEG_EQUERY       ENOTTY
 #define SEG_EINTNO_USED  EADDRINUSE
+#define SEG_ENOINTNO     EBADSLT        /* SCI_ERR_NO_SUCH_INTNO */
+#define SEG_EFLAGNI      ENOPROTOOPT    /* SCI_ERR_FLAG_NOT_IMPLEMENTED */
+#define SEG_ESYSTEM      EREMOTEIO      /* SCI_ERR_SYSTEM: a peer's resource we cannot use */
 
 /* seg_core.c */
 sci_error_t seg__to_sci(int err);                 /* -errno -> sci_error_t (edge only) */
