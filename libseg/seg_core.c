@@ -876,12 +876,6 @@ err_close:
     return rc;
 }
 
-static void set_error(sci_error_t *error, sci_error_t e)
-{
-    if (error)
-        *error = e;
-}
-
 /*
  * What SCIInitialize (and the look-ups reading hosts.conf) report for the cause they logged
  * (docs/sisci-compat.md, SCIInitialize): not seg__to_sci, whose segment and interrupt meanings
@@ -916,14 +910,14 @@ SISCI_API_EXPORT void SCIInitialize(unsigned int flags, sci_error_t *error)
 
     pthread_once(&cond_once, cond_init);
     if (flags) {
-        set_error(error, SCI_ERR_ILLEGAL_FLAG);
+        seg__set_error(error, -SEG_EFLAG);
         return;
     }
     pthread_mutex_lock(&seg.lock);
     if (seg.initialized > 0) {
         seg.initialized++;
         pthread_mutex_unlock(&seg.lock);
-        set_error(error, SCI_ERR_OK);
+        seg__set_error(error, 0);
         return;
     }
     osci_log_init();
@@ -964,7 +958,7 @@ SISCI_API_EXPORT void SCIInitialize(unsigned int flags, sci_error_t *error)
     }
     seg__info_publish();
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, SCI_ERR_OK);
+    seg__set_error(error, 0);
     return;
 
 err_wake:
@@ -974,7 +968,8 @@ err_adapters:
     close_adapters();
 err_unlock:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, seg__conf_to_sci(rc));
+    if (error)
+        *error = seg__conf_to_sci(rc);   /* this context's own mapping (above) */
 }
 
 SISCI_API_EXPORT void SCITerminate(void)
@@ -1067,7 +1062,7 @@ SISCI_API_EXPORT void SCIOpen(sci_desc_t *sd, unsigned int flags, sci_error_t *e
     *sd = d;
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, seg__to_sci(rc));
+    seg__set_error(error, rc);
 }
 
 SISCI_API_EXPORT void SCIClose(sci_desc_t sd, unsigned int flags, sci_error_t *error)
@@ -1094,5 +1089,5 @@ SISCI_API_EXPORT void SCIClose(sci_desc_t sd, unsigned int flags, sci_error_t *e
     free(sd);
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, seg__to_sci(rc));
+    seg__set_error(error, rc);
 }
