@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ipc_internal.h"
+#include "osci_errors.h"
 #include "osci_log.h"
 
 #define EP_MAX 1024u   /* endpoints open at once in one process */
@@ -27,26 +28,14 @@ static const struct ipc_backend_ops *const g_backends[IPC_BE_COUNT] = {
     [IPC_BE_CHIP] = &ipc__chip_ops,
 };
 
+/* -errno -> NvSciError through the one list (common/osci_errors.h). */
 static NvSciError to_nverr(int err)
 {
     switch (err) {
     case 0: return NvSciError_Success;
-    case -EINVAL: return NvSciError_BadParameter;
-    case -ENOENT: return NvSciError_NoSuchEntry;
-    case -EBUSY: return NvSciError_Busy;
-    case -EAGAIN: return NvSciError_InsufficientMemory;
-    case -ENOMEM: return NvSciError_InsufficientMemory;
-    case -ECONNRESET: return NvSciError_ConnectionReset;
-    case -EOPNOTSUPP: return NvSciError_NotSupported;
-    case -EACCES:
-    case -EPERM: return NvSciError_NotPermitted;
-    case -EPROTO: return NvSciError_InvalidState;
-    case -ENODEV: return NvSciError_NoSuchDevice;
-    case -ETIMEDOUT: return NvSciError_Timeout;
-    case -EINTR: return NvSciError_InterruptedCall;
-    case -EMFILE:
-    case -ENFILE:
-    case -ENOSPC: return NvSciError_InsufficientResource;
+#define X(code, sci, nv, text) case -(code): return nv;
+    OSCI_ERRNO_LIST(X)
+#undef X
     default: return NvSciError_ResourceError;
     }
 }

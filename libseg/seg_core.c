@@ -44,39 +44,10 @@ sci_error_t seg__to_sci(int err)
 {
     if (err >= 0)
         return SCI_ERR_OK;
-    switch (-err) {
-    case EINVAL: return SCI_ERR_ILLEGAL_PARAMETER;
-    case SEG_EFLAG: return SCI_ERR_ILLEGAL_FLAG;
-    case EBUSY: return SCI_ERR_BUSY;
-    case ENOMEM: case ENOSPC: return SCI_ERR_NOSPC;
-    case ETIMEDOUT: return SCI_ERR_TIMEOUT;
-    case ECANCELED: return SCI_ERR_CANCELLED;
-    case EOPNOTSUPP: return SCI_ERR_NOT_SUPPORTED;
-    case ENOENT: return SCI_ERR_NO_SUCH_SEGMENT;
-    case EEXIST: return SCI_ERR_SEGMENTID_USED;
-    case ECONNREFUSED: return SCI_ERR_CONNECTION_REFUSED;
-    case EHOSTUNREACH: return SCI_ERR_NO_SUCH_NODEID;
-    case ENOLINK: return SCI_ERR_NO_LINK_ACCESS;
-    case EHOSTDOWN: return SCI_ERR_NODE_NOT_RESPONDING;
-    case ERANGE: return SCI_ERR_OUT_OF_RANGE;
-    case EPERM: case EPROTO: return SCI_ERR_ILLEGAL_OPERATION;
-    case EACCES: return SCI_ERR_ACCESS;
-    case SEG_EADAPTER: return SCI_ERR_ILLEGAL_ADAPTERNO;
-    case ENODEV: return SCI_ERR_NO_SUCH_ADAPTERNO;
-    case ENOTCONN: return SCI_ERR_NOT_CONNECTED;
-    case ESTALE: return SCI_ERR_SEGMENT_NOT_CONNECTED;
-    case SEG_ENOTPREP: return SCI_ERR_SEGMENT_NOT_PREPARED;
-    case SEG_ESIZE: return SCI_ERR_SIZE_ALIGNMENT;
-    case SEG_EOFFSET: return SCI_ERR_OFFSET_ALIGNMENT;
-    case EFAULT: return SCI_ERR_ILLEGAL_ADDRESS;
-    case EIO: return SCI_ERR_TRANSFER_FAILED;
-    case SEG_ENOTINIT: return SCI_ERR_NOT_INITIALIZED;
-    case EPROTONOSUPPORT: return SCI_ERR_INCONSISTENT_VERSIONS;
-    case EOVERFLOW: return SCI_ERR_OVERFLOW;
-    case E2BIG: return SCI_ERR_MAX_ENTRIES;
-    case SEG_EQUERY: return SCI_ERR_ILLEGAL_QUERY;
-    case EADDRNOTAVAIL: return SCI_ERR_ILLEGAL_NODEID;
-    case SEG_EINTNO_USED: return SCI_ERR_INTNO_USED;
+    switch (err) {
+#define X(code, sci, nv, text) case -(code): return sci;
+    OSCI_ERRNO_LIST(X)
+#undef X
     default: return SCI_ERR_SYSTEM;
     }
 }
@@ -390,6 +361,13 @@ int seg__adapter_check(unsigned int no, struct seg_adapter **a_p)
         return -ENODEV;
     *a_p = &seg.adapter[no];
     return 0;
+}
+
+int seg__api_adapter(unsigned int no, struct seg_adapter **a_p)
+{
+    int rc = seg__check_init();
+
+    return rc < 0 ? rc : seg__adapter_check(no, a_p);
 }
 
 uint64_t seg__new_conn_id(struct seg_adapter *a)
@@ -898,12 +876,6 @@ err_close:
     return rc;
 }
 
-static void set_error(sci_error_t *error, sci_error_t e)
-{
-    if (error)
-        *error = e;
-}
-
 /*
  * What SCIInitialize (and the look-ups reading hosts.conf) report for the cause they logged
  * (docs/sisci-compat.md, SCIInitialize): not seg__to_sci, whose segment and interrupt meanings
@@ -938,14 +910,14 @@ SISCI_API_EXPORT void SCIInitialize(unsigned int flags, sci_error_t *error)
 
     pthread_once(&cond_once, cond_init);
     if (flags) {
-        set_error(error, SCI_ERR_ILLEGAL_FLAG);
+        seg__set_error(error, -SEG_EFLAG);
         return;
     }
     pthread_mutex_lock(&seg.lock);
     if (seg.initialized > 0) {
         seg.initialized++;
         pthread_mutex_unlock(&seg.lock);
-        set_error(error, SCI_ERR_OK);
+        seg__set_error(error, 0);
         return;
     }
     osci_log_init();
@@ -986,7 +958,7 @@ SISCI_API_EXPORT void SCIInitialize(unsigned int flags, sci_error_t *error)
     }
     seg__info_publish();
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, SCI_ERR_OK);
+    seg__set_error(error, 0);
     return;
 
 err_wake:
@@ -996,7 +968,8 @@ err_adapters:
     close_adapters();
 err_unlock:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, seg__conf_to_sci(rc));
+    if (error)
+        *error = seg__conf_to_sci(rc);   /* this context's own mapping (above) */
 }
 
 SISCI_API_EXPORT void SCITerminate(void)
@@ -1089,7 +1062,7 @@ SISCI_API_EXPORT void SCIOpen(sci_desc_t *sd, unsigned int flags, sci_error_t *e
     *sd = d;
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, seg__to_sci(rc));
+    seg__set_error(error, rc);
 }
 
 SISCI_API_EXPORT void SCIClose(sci_desc_t sd, unsigned int flags, sci_error_t *error)
@@ -1116,5 +1089,5 @@ SISCI_API_EXPORT void SCIClose(sci_desc_t sd, unsigned int flags, sci_error_t *e
     free(sd);
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, seg__to_sci(rc));
+    seg__set_error(error, rc);
 }

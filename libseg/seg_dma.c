@@ -37,7 +37,7 @@ struct sci_dma_queue {
     sci_cb_dma_t cb;
     void *cb_arg;
     _Atomic bool abort;
-    sci_error_t status;                /* outcome of the last transfer */
+    int status;                        /* outcome of the last transfer: 0 or -errno */
     unsigned int waiters;
     unsigned int cb_pending;
     bool in_cb;                        /* its callback is running */
@@ -50,12 +50,6 @@ static struct sci_dma_queue *dmaq_list;   /* guarded by seg.lock */
 /* Engine selectors programs pass to pick Dolphin's adapter, global or system DMA engine. OpenSCI has
  * one engine, the driver's put/get, so each is accepted and selects it (docs/sisci-compat.md). */
 #define DMA_ENGINE_FLAGS (SCI_FLAG_DMA_GLOBAL | SCI_FLAG_DMA_SYSDMA | SCI_FLAG_DMA_ADAPTER)
-
-static void set_err(sci_error_t *error, sci_error_t e)
-{
-    if (error)
-        *error = e;
-}
 
 static const char *dmaq_state_str(sci_dma_queue_state_t s)
 {
@@ -186,7 +180,7 @@ static int dmaq_copy_vec(struct sci_dma_queue *q, struct seg_adapter **put_a, st
 static void dmaq_cb_run(void *obj, void *arg)
 {
     struct sci_dma_queue *q = obj;
-    sci_error_t status;
+    int status;
     sci_cb_dma_t cb;
     void *cb_arg;
 
@@ -197,7 +191,7 @@ static void dmaq_cb_run(void *obj, void *arg)
     cb_arg = q->cb_arg;
     q->in_cb = true;
     pthread_mutex_unlock(&seg.lock);
-    (void)cb(cb_arg, q, status);   /* one call per transfer: the action does not matter */
+    (void)cb(cb_arg, q, seg__to_sci(status));   /* one call per transfer: the action does not matter */
     pthread_mutex_lock(&seg.lock);
     q->in_cb = false;
     q->cb_pending--;
@@ -215,7 +209,6 @@ static void dmaq_cb_run(void *obj, void *arg)
 static void *dmaq_worker(void *arg)
 {
     struct sci_dma_queue *q = arg;
-    sci_error_t status;
     int rc;
 
     pthread_mutex_lock(&seg.lock);
@@ -229,17 +222,15 @@ static void *dmaq_worker(void *arg)
         rc = dmaq_copy(q);
         pthread_mutex_lock(&seg.lock);
         if (rc == 0) {
-            status = SCI_ERR_OK;
             (void)dmaq_transition(q, DMAQ_EV_COMPLETE);
         } else if (rc == -ECANCELED) {
-            status = SCI_ERR_CANCELLED;
             (void)dmaq_transition(q, DMAQ_EV_ABORT);
         } else {
-            status = link_errno(rc) ? SCI_ERR_NOT_CONNECTED : SCI_ERR_TRANSFER_FAILED;
             osci_log(OSCI_LOG_INFO, MOD, "queue %p: transfer failed: %d", (void *)q, rc);
+            rc = link_errno(rc) ? -ENOTCONN : -EIO;   /* NOT_CONNECTED or TRANSFER_FAILED */
             (void)dmaq_transition(q, DMAQ_EV_FAIL);
         }
-        q->status = status;
+        q->status = rc;
         if (q->cb) {
             q->cb_pending++;
             seg__defer(dmaq_cb_run, q, NULL);
@@ -254,21 +245,20 @@ SISCI_API_EXPORT void SCICreateDMAQueue(sci_desc_t sd, sci_dma_queue_t *dq, unsi
 {
     struct sci_dma_queue *q;
     struct seg_adapter *a;
-    sci_error_t e;
     int rc;
 
     if (flags & ~DMA_ENGINE_FLAGS)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     if (!dq || maxEntries == 0)
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     q = calloc(1, sizeof(*q));
     if (!q)
-        return set_err(error, SCI_ERR_NOSPC);
+        return seg__set_error(error, -ENOMEM);
     q->max_entries = maxEntries > DIS_DMA_MAX_VECLEN ? DIS_DMA_MAX_VECLEN : maxEntries;
     q->vec = calloc(q->max_entries, sizeof(*q->vec));
     if (!q->vec) {
         free(q);
-        return set_err(error, SCI_ERR_NOSPC);
+        return seg__set_error(error, -ENOMEM);
     }
     pthread_cond_init(&q->cond, NULL);
     q->magic = SEG_DMAQ_MAGIC;
@@ -276,29 +266,29 @@ SISCI_API_EXPORT void SCICreateDMAQueue(sci_desc_t sd, sci_dma_queue_t *dq, unsi
     q->state = SCI_DMAQUEUE_IDLE;
 
     pthread_mutex_lock(&seg.lock);
-    e = seg__api_adapter(localAdapterNo, &a);
-    if (e != SCI_ERR_OK)
+    rc = seg__api_adapter(localAdapterNo, &a);
+    if (rc < 0)
         goto err_free;
     if (!seg__desc_valid(sd)) {
-        e = SCI_ERR_ILLEGAL_PARAMETER;
+        rc = -EINVAL;
         goto err_free;
     }
     q->a = a;
     if (seg__handle_add(q) < 0) {
-        e = SCI_ERR_NOSPC;
+        rc = -ENOMEM;
         goto err_free;
     }
     rc = pthread_create(&q->worker, NULL, dmaq_worker, q);
     if (rc != 0) {
         osci_log(OSCI_LOG_ERROR, MOD, "DMA worker thread: %s", strerror(rc));
-        e = SCI_ERR_NOSPC;
+        rc = -ENOMEM;
         goto err_unregister;
     }
     q->next = dmaq_list;
     dmaq_list = q;
     pthread_mutex_unlock(&seg.lock);
     *dq = q;
-    return set_err(error, SCI_ERR_OK);
+    return seg__set_error(error, 0);
 
 err_unregister:
     seg__handle_del(q);
@@ -307,7 +297,7 @@ err_free:
     pthread_cond_destroy(&q->cond);
     free(q->vec);
     free(q);
-    set_err(error, e);
+    seg__set_error(error, rc);
 }
 
 static bool dmaq_valid(struct sci_dma_queue *q)
@@ -328,9 +318,9 @@ static int dmaq_wait_final(struct sci_dma_queue *q, uint64_t deadline)
     return q->state == SCI_DMAQUEUE_POSTED ? -ETIMEDOUT : 0;
 }
 
-static sci_error_t final_err(struct sci_dma_queue *q)
+static int final_err(struct sci_dma_queue *q)
 {
-    return q->state == SCI_DMAQUEUE_ERROR ? q->status : SCI_ERR_OK;
+    return q->state == SCI_DMAQUEUE_ERROR ? q->status : 0;
 }
 
 /* Validate and post a transfer of n entries; the common part of both start calls. */
@@ -344,18 +334,17 @@ static void dmaq_start(struct sci_dma_queue *q, sci_local_segment_t ls, sci_remo
     size_t lsize, rsize;
     bool remote_gone = false;
     unsigned int i;
-    sci_error_t e;
     void *laddr;
     int rc;
 
     if (flags & ~known)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     if ((flags & SCI_FLAG_USE_CALLBACK) && !cb)
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
 
     pthread_mutex_lock(&seg.lock);
     if (!dmaq_valid(q)) {
-        e = SCI_ERR_ILLEGAL_PARAMETER;
+        rc = -EINVAL;
         goto out_unlock;
     }
     /* a completion callback still to run reads the queue: wait for it (off the event thread), or busy
@@ -364,23 +353,23 @@ static void dmaq_start(struct sci_dma_queue *q, sci_local_segment_t ls, sci_remo
            seg__handle_live(q, SEG_DMAQ_MAGIC))
         (void)seg__cond_wait(0);
     if (!dmaq_valid(q)) {
-        e = SCI_ERR_ILLEGAL_PARAMETER;
+        rc = -EINVAL;
         goto out_unlock;
     }
     if (q->state == SCI_DMAQUEUE_POSTED ||
         (q->cb_pending > 0 && !(q->in_cb && q->cb_pending == 1 && seg__on_event_thread()))) {
-        e = SCI_ERR_BUSY;
+        rc = -EBUSY;
         goto out_unlock;
     }
     rc = seg__lseg_addr(ls, &laddr, &lsize);
     if (rc < 0) {
-        e = rc == -EPERM ? SCI_ERR_ILLEGAL_OPERATION : SCI_ERR_ILLEGAL_PARAMETER;   /* EPERM: no memory */
+        rc = rc == -EPERM ? -EPERM : -EINVAL;   /* EPERM: no memory (ILLEGAL_OPERATION) */
         goto out_unlock;
     }
     rc = seg__rseg_target(rs, &ra, &rmem, &rsize);
     if (rc < 0) {
         if (!link_errno(rc)) {
-            e = rc == -EOPNOTSUPP ? SCI_ERR_NOT_SUPPORTED : SCI_ERR_ILLEGAL_PARAMETER;  /* broadcast group */
+            rc = rc == -EOPNOTSUPP ? -EOPNOTSUPP : -EINVAL;  /* EOPNOTSUPP: a broadcast group */
             goto out_unlock;
         }
         remote_gone = true;   /* posted anyway: the worker ends it in ERROR */
@@ -389,16 +378,16 @@ static void dmaq_start(struct sci_dma_queue *q, sci_local_segment_t ls, sci_remo
         const dis_dma_vec_t *v = &vec[i];
 
         if (v->flags) {
-            e = SCI_ERR_ILLEGAL_FLAG;
+            rc = -SEG_EFLAG;
             goto out_unlock;
         }
         if (v->size == 0) {
-            e = SCI_ERR_ILLEGAL_PARAMETER;
+            rc = -EINVAL;
             goto out_unlock;
         }
         if (v->local_offset > lsize || v->size > lsize - v->local_offset ||
             (!remote_gone && (v->remote_offset > rsize || v->size > rsize - v->remote_offset))) {
-            e = SCI_ERR_OUT_OF_RANGE;
+            rc = -ERANGE;
             goto out_unlock;
         }
     }
@@ -409,23 +398,23 @@ static void dmaq_start(struct sci_dma_queue *q, sci_local_segment_t ls, sci_remo
     q->read = flags & SCI_FLAG_DMA_READ;
     q->cb = (flags & SCI_FLAG_USE_CALLBACK) ? cb : NULL;
     q->cb_arg = cb_arg;
-    q->status = SCI_ERR_OK;
+    q->status = 0;
     atomic_store(&q->abort, false);
     rc = dmaq_transition(q, DMAQ_EV_START);
     if (rc < 0) {
-        e = SCI_ERR_BUSY;
+        rc = -EBUSY;
         goto out_unlock;
     }
     q->job_ready = true;
     pthread_cond_signal(&q->cond);
-    e = SCI_ERR_OK;
+    rc = 0;
     if (flags & SCI_FLAG_DMA_WAIT) {
         (void)dmaq_wait_final(q, 0);
-        e = q->state == SCI_DMAQUEUE_ABORTED ? SCI_ERR_CANCELLED : final_err(q);
+        rc = q->state == SCI_DMAQUEUE_ABORTED ? -ECANCELED : final_err(q);
     }
 out_unlock:
     pthread_mutex_unlock(&seg.lock);
-    set_err(error, e);
+    seg__set_error(error, rc);
 }
 
 SISCI_API_EXPORT void SCIStartDmaTransfer(sci_dma_queue_t dq, sci_local_segment_t localSegment,
@@ -444,14 +433,14 @@ SISCI_API_EXPORT void SCIStartDmaTransferVec(sci_dma_queue_t dq, sci_local_segme
     unsigned int max;
 
     if (!disDmaVec || vecLength == 0)
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     pthread_mutex_lock(&seg.lock);
     max = dmaq_valid(dq) ? dq->max_entries : 0;
     pthread_mutex_unlock(&seg.lock);
     if (max == 0)
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     if (vecLength > max)
-        return set_err(error, SCI_ERR_MAX_ENTRIES);
+        return seg__set_error(error, -E2BIG);
     dmaq_start(dq, localSegment, remoteSegment, (unsigned int)vecLength, disDmaVec, callback, callbackArg, flags,
                error);
 }
@@ -471,40 +460,40 @@ SISCI_API_EXPORT sci_dma_queue_state_t SCIWaitForDMAQueue(sci_dma_queue_t dq, un
         unsigned int flags, sci_error_t *error)
 {
     sci_dma_queue_state_t s;
-    sci_error_t e;
+    int rc;
 
     if (flags) {
-        set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        seg__set_error(error, -SEG_EFLAG);
         return SCI_DMAQUEUE_ERROR;
     }
     pthread_mutex_lock(&seg.lock);
     if (!dmaq_valid(dq)) {
         pthread_mutex_unlock(&seg.lock);
-        set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        seg__set_error(error, -EINVAL);
         return SCI_DMAQUEUE_ERROR;
     }
-    e = dmaq_wait_final(dq, seg__deadline(timeout)) < 0 ? SCI_ERR_TIMEOUT : final_err(dq);
+    rc = dmaq_wait_final(dq, seg__deadline(timeout)) < 0 ? -ETIMEDOUT : final_err(dq);
     s = dq->state;
     pthread_mutex_unlock(&seg.lock);
-    set_err(error, e);
+    seg__set_error(error, rc);
     return s;
 }
 
 SISCI_API_EXPORT void SCIAbortDMAQueue(sci_dma_queue_t dq, unsigned int flags, sci_error_t *error)
 {
     if (flags)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     pthread_mutex_lock(&seg.lock);
     if (!dmaq_valid(dq)) {
         pthread_mutex_unlock(&seg.lock);
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     }
     if (dq->state == SCI_DMAQUEUE_POSTED) {
         atomic_store(&dq->abort, true);
         (void)dmaq_wait_final(dq, 0);   /* at most one chunk */
     }
     pthread_mutex_unlock(&seg.lock);
-    set_err(error, SCI_ERR_OK);
+    seg__set_error(error, 0);
 }
 
 SISCI_API_EXPORT void SCIRemoveDMAQueue(sci_dma_queue_t dq, unsigned int flags, sci_error_t *error)
@@ -513,11 +502,11 @@ SISCI_API_EXPORT void SCIRemoveDMAQueue(sci_dma_queue_t dq, unsigned int flags, 
     bool own_cb;
 
     if (flags)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     pthread_mutex_lock(&seg.lock);
     if (!dmaq_valid(dq)) {
         pthread_mutex_unlock(&seg.lock);
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     }
     own_cb = dq->in_cb && seg__on_event_thread();
     /* a completion callback still to run: wait for it, unless this thread is the one to run it */
@@ -525,7 +514,7 @@ SISCI_API_EXPORT void SCIRemoveDMAQueue(sci_dma_queue_t dq, unsigned int flags, 
         (void)seg__cond_wait(0);
     if (dq->state == SCI_DMAQUEUE_POSTED || (dq->cb_pending > 0 && !own_cb) || dq->waiters > 0) {
         pthread_mutex_unlock(&seg.lock);
-        return set_err(error, SCI_ERR_BUSY);
+        return seg__set_error(error, -EBUSY);
     }
     seg__handle_del(dq);
     dq->magic = 0;
@@ -543,12 +532,12 @@ SISCI_API_EXPORT void SCIRemoveDMAQueue(sci_dma_queue_t dq, unsigned int flags, 
         pthread_mutex_lock(&seg.lock);
         dq->orphan = true;     /* dmaq_cb_run frees it when the callback returns */
         pthread_mutex_unlock(&seg.lock);
-        return set_err(error, SCI_ERR_OK);
+        return seg__set_error(error, 0);
     }
     pthread_cond_destroy(&dq->cond);
     free(dq->vec);
     free(dq);
-    set_err(error, SCI_ERR_OK);
+    seg__set_error(error, 0);
 }
 
 bool seg__dma_desc_busy(sci_desc_t sd)

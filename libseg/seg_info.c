@@ -239,113 +239,24 @@ OSCI_EXPORT int osci_fault_inject(unsigned int adapter, enum osci_fault fault, u
 
 /* ---------------------------------------------------------------- strings */
 
-#define OSCI_ERRNO_MAP(X) \
-    X(EPERM, "operation not permitted in this state") \
-    X(ENOENT, "no such object") \
-    X(EIO, "I/O error: the transfer failed") \
-    X(ENXIO, "segment not prepared") \
-    X(E2BIG, "too many entries") \
-    X(EAGAIN, "resource temporarily unavailable") \
-    X(ENOMEM, "out of memory") \
-    X(EACCES, "access denied") \
-    X(EFAULT, "bad address") \
-    X(EBUSY, "busy: still in use") \
-    X(EEXIST, "already exists") \
-    X(EXDEV, "memory is not in this device's window") \
-    X(ENODEV, "no such adapter or device") \
-    X(EINVAL, "invalid argument") \
-    X(ENOSPC, "no space left") \
-    X(ESPIPE, "offset alignment") \
-    X(ERANGE, "out of range") \
-    X(ENOTTY, "illegal query") \
-    X(EMSGSIZE, "size alignment / message too long") \
-    X(ENOLINK, "link is down") \
-    X(EPROTO, "protocol error or illegal state transition") \
-    X(EBADMSG, "malformed message") \
-    X(EOVERFLOW, "value too large") \
-    X(EBADRQC, "illegal flag") \
-    X(ECHRNG, "illegal adapter number") \
-    X(EOPNOTSUPP, "not supported") \
-    X(EADDRINUSE, "number already in use") \
-    X(EADDRNOTAVAIL, "illegal node id") \
-    X(ENOTCONN, "not connected") \
-    X(ESHUTDOWN, "library not initialised") \
-    X(ETIMEDOUT, "timed out") \
-    X(ECONNREFUSED, "connection refused") \
-    X(ECONNRESET, "connection reset by peer") \
-    X(EHOSTDOWN, "node is not responding") \
-    X(EHOSTUNREACH, "no such node") \
-    X(ESTALE, "connection is gone") \
-    X(ECANCELED, "cancelled") \
-    X(EPROTONOSUPPORT, "inconsistent protocol versions") \
-    X(EDEADLK, "would deadlock") \
-    X(EISDIR, "is a directory") \
-    X(EFBIG, "file too large")
-
 OSCI_EXPORT const char *osci_strerror(int err)
 {
     if (err == 0)
         return "success";
-#define X(code, text) if (err == -(code)) return text;
-    OSCI_ERRNO_MAP(X)
+    switch (err) {
+#define X(code, sci, nv, text) case -(code): return (text) ? (text) : "unknown error";
+    OSCI_ERRNO_LIST(X)
 #undef X
-    return "unknown error";
+    default: return "unknown error";
+    }
 }
 
 SISCI_API_EXPORT const char *SCIGetErrorString(sci_error_t error)
 {
     switch (error) {
-    case SCI_ERR_OK: return "OK";
-    case SCI_ERR_BUSY: return "Busy: the resource is still in use";
-    case SCI_ERR_FLAG_NOT_IMPLEMENTED: return "Flag not implemented";
-    case SCI_ERR_ILLEGAL_FLAG: return "Illegal flag";
-    case SCI_ERR_NOSPC: return "No space: out of resources";
-    case SCI_ERR_API_NOSPC: return "No space in the API";
-    case SCI_ERR_HW_NOSPC: return "No space in the hardware";
-    case SCI_ERR_NOT_IMPLEMENTED: return "Not implemented";
-    case SCI_ERR_ILLEGAL_ADAPTERNO: return "Illegal adapter number";
-    case SCI_ERR_NO_SUCH_ADAPTERNO: return "No such adapter number";
-    case SCI_ERR_TIMEOUT: return "Timed out";
-    case SCI_ERR_OUT_OF_RANGE: return "Out of range";
-    case SCI_ERR_NO_SUCH_SEGMENT: return "No such segment (or interrupt number)";
-    case SCI_ERR_ILLEGAL_NODEID: return "Illegal node id";
-    case SCI_ERR_CONNECTION_REFUSED: return "Connection refused";
-    case SCI_ERR_SEGMENT_NOT_CONNECTED: return "Segment not connected";
-    case SCI_ERR_SIZE_ALIGNMENT: return "Size alignment (or zero size)";
-    case SCI_ERR_OFFSET_ALIGNMENT: return "Offset alignment";
-    case SCI_ERR_ILLEGAL_PARAMETER: return "Illegal parameter";
-    case SCI_ERR_MAX_ENTRIES: return "Maximum number of entries exceeded";
-    case SCI_ERR_SEGMENT_NOT_PREPARED: return "Segment not prepared";
-    case SCI_ERR_ILLEGAL_ADDRESS: return "Illegal address";
-    case SCI_ERR_ILLEGAL_OPERATION: return "Illegal operation";
-    case SCI_ERR_ILLEGAL_QUERY: return "Illegal query";
-    case SCI_ERR_SEGMENTID_USED: return "Segment id already used";
-    case SCI_ERR_SYSTEM: return "System error";
-    case SCI_ERR_CANCELLED: return "Cancelled";
-    case SCI_ERR_NOT_CONNECTED: return "Not connected";
-    case SCI_ERR_NOT_AVAILABLE: return "Not available";
-    case SCI_ERR_INCONSISTENT_VERSIONS: return "Inconsistent versions";
-    case SCI_ERR_COND_INT_RACE_PROBLEM: return "Conditional interrupt race";
-    case SCI_ERR_OVERFLOW: return "Overflow";
-    case SCI_ERR_NOT_INITIALIZED: return "Not initialized: call SCIInitialize first";
-    case SCI_ERR_ACCESS: return "Access denied";
-    case SCI_ERR_NOT_SUPPORTED: return "Not supported by OpenSCI or this driver";
-    case SCI_ERR_DEPRECATED: return "Deprecated";
-    case SCI_ERR_DMA_NOT_AVAILABLE: return "DMA not available";
-    case SCI_ERR_DMA_DISABLED: return "DMA disabled";
-    case SCI_ERR_EWOULD_BLOCK: return "Would block";
-    case SCI_ERR_SEMAPHORE_COUNT_EXCEEDED: return "Semaphore count exceeded";
-    case SCI_ERR_IRQL_ILLEGAL: return "Illegal IRQ level";
-    case SCI_ERR_REMOTE_BUSY: return "Remote busy";
-    case SCI_ERR_LOCAL_BUSY: return "Local busy";
-    case SCI_ERR_ALL_BUSY: return "All busy";
-    case SCI_ERR_NO_SUCH_FDID: return "No such fabric device id";
-    case SCI_ERR_INTNO_USED: return "Interrupt number already used";
-    case SCI_ERR_NO_SUCH_NODEID: return "No such node id";
-    case SCI_ERR_NODE_NOT_RESPONDING: return "Node not responding";
-    case SCI_ERR_NO_REMOTE_LINK_ACCESS: return "No remote link access";
-    case SCI_ERR_NO_LINK_ACCESS: return "No link access: the link is down";
-    case SCI_ERR_TRANSFER_FAILED: return "Transfer failed";
+#define X(code, text) case code: return text;
+    OSCI_SCI_ERROR_LIST(X)
+#undef X
     }
     return "Unknown SISCI error";
 }

@@ -17,6 +17,7 @@
 #include "sisci_api.h"
 #include "opensci/osci.h"
 #include "osci_drv.h"
+#include "osci_errors.h"
 #include "seg_proto.h"
 
 #define SEG_MAX_NODES 256           /* node ids 1..255 */
@@ -71,18 +72,9 @@ struct seg_lib {
 extern struct seg_lib seg;
 
 /*
- * Internal errors and what seg__to_sci makes of them at the API edge:
- *   -EINVAL ILLEGAL_PARAMETER   -SEG_EFLAG ILLEGAL_FLAG          -EBUSY BUSY
- *   -ENOMEM/-ENOSPC NOSPC       -ETIMEDOUT TIMEOUT               -ECANCELED CANCELLED
- *   -EOPNOTSUPP NOT_SUPPORTED   -ENOENT NO_SUCH_SEGMENT          -EEXIST SEGMENTID_USED
- *   -ECONNREFUSED CONNECTION_REFUSED  -EHOSTUNREACH NO_SUCH_NODEID  -ENOLINK NO_LINK_ACCESS
- *   -EHOSTDOWN NODE_NOT_RESPONDING    -ERANGE OUT_OF_RANGE      -EPERM/-EPROTO ILLEGAL_OPERATION
- *   -EACCES ACCESS              -SEG_EADAPTER ILLEGAL_ADAPTERNO  -ENODEV NO_SUCH_ADAPTERNO
- *   -ENOTCONN NOT_CONNECTED     -ESTALE SEGMENT_NOT_CONNECTED    -SEG_ENOTPREP SEGMENT_NOT_PREPARED
- *   -SEG_ESIZE SIZE_ALIGNMENT   -SEG_EOFFSET OFFSET_ALIGNMENT    -EFAULT ILLEGAL_ADDRESS
- *   -EIO TRANSFER_FAILED        -SEG_ENOTINIT NOT_INITIALIZED    -EPROTONOSUPPORT INCONSISTENT_VERSIONS
- *   -EOVERFLOW OVERFLOW         -E2BIG MAX_ENTRIES               -SEG_EQUERY ILLEGAL_QUERY
- *   -EADDRNOTAVAIL ILLEGAL_NODEID     -SEG_EINTNO_USED INTNO_USED anything else SYSTEM
+ * Internal errors are 0 or -errno; seg__to_sci makes them sci_error_t at the API edge through the
+ * one list (common/osci_errors.h, docs/sisci-compat.md "Error codes"). A few errnos carry a SISCI
+ * meaning of their own:
  */
 #define SEG_EFLAG        EBADRQC
 #define SEG_EADAPTER     ECHRNG
@@ -92,10 +84,21 @@ extern struct seg_lib seg;
 #define SEG_ENOTINIT     ESHUTDOWN
 #define SEG_EQUERY       ENOTTY
 #define SEG_EINTNO_USED  EADDRINUSE
+#define SEG_ENOINTNO     EBADSLT        /* SCI_ERR_NO_SUCH_INTNO */
+#define SEG_EFLAGNI      ENOPROTOOPT    /* SCI_ERR_FLAG_NOT_IMPLEMENTED */
+#define SEG_ESYSTEM      EREMOTEIO      /* SCI_ERR_SYSTEM: a peer's resource we cannot use */
 
 /* seg_core.c */
 sci_error_t seg__to_sci(int err);                 /* -errno -> sci_error_t (edge only) */
 sci_error_t seg__conf_to_sci(int err);            /* the same for configuration / init causes */
+/* The one way an entry point reports: *error (if given) = seg__to_sci(rc). */
+static inline void seg__set_error(sci_error_t *error, int rc)
+{
+    if (error)
+        *error = seg__to_sci(rc);
+}
+/* Entry check of an adapter number: -SEG_ENOTINIT, -SEG_EADAPTER, -ENODEV or 0 and *a_p. Lock held. */
+int seg__api_adapter(unsigned int adapter_no, struct seg_adapter **a_p);
 /* Live-handle registry: membership is checked lock-free (data paths), add/del under seg.lock. */
 int seg__handle_add(void *h);
 void seg__handle_del(void *h);

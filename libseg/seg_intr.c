@@ -178,26 +178,6 @@ static void intr_cv_init(void)
     pthread_condattr_destroy(&ca);
 }
 
-static void set_err(sci_error_t *error, sci_error_t e)
-{
-    if (error)
-        *error = e;
-}
-
-sci_error_t seg__api_adapter(unsigned int adapter_no, struct seg_adapter **a_p)
-{
-    struct seg_adapter *a;
-
-    if (!seg.initialized)
-        return SCI_ERR_NOT_INITIALIZED;
-    if (adapter_no >= OSCI_MAX_ADAPTERS)
-        return SCI_ERR_ILLEGAL_ADAPTERNO;
-    a = seg__adapter(adapter_no);
-    if (!a || !a->drv)
-        return SCI_ERR_NO_SUCH_ADAPTERNO;
-    *a_p = a;
-    return SCI_ERR_OK;
-}
 
 int seg__ms_left(uint64_t deadline_ms)
 {
@@ -211,13 +191,14 @@ int seg__ms_left(uint64_t deadline_ms)
     return deadline_ms - now > INT32_MAX ? INT32_MAX : (int)(deadline_ms - now);
 }
 
-static sci_error_t link_err(int err)
+/* A connection's link failures are one public code here: -ENOTCONN (SCI_ERR_NOT_CONNECTED). */
+static int link_err(int err)
 {
     switch (err) {
     case -ENOTCONN: case -ECONNRESET: case -EHOSTUNREACH: case -ENOLINK: case -EPIPE: case -ESRCH: case -ESTALE:
-        return SCI_ERR_NOT_CONNECTED;
+        return -ENOTCONN;
     default:
-        return seg__to_sci(err);
+        return err;
     }
 }
 
@@ -644,36 +625,36 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
     struct seg_adapter *a;
     struct intr_rx *rx = NULL;
     unsigned int no;
-    sci_error_t e;
+    int e;                      /* 0 or -errno */
     int rc;
 
     if (flags & ~known)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     if (flags & (SCI_FLAG_SHARED_INT | SCI_FLAG_COUNTING_INT))
-        return set_err(error, SCI_ERR_FLAG_NOT_IMPLEMENTED);
+        return seg__set_error(error, -SEG_EFLAGNI);
     if (!interrupt || !interruptNo || ((flags & SCI_FLAG_USE_CALLBACK) && !callback))
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
 
     pthread_mutex_lock(&seg.lock);
     e = seg__api_adapter(localAdapterNo, &a);
-    if (e != SCI_ERR_OK)
+    if (e < 0)
         goto out_unlock;
     if (!seg__desc_valid(sd)) {
-        e = SCI_ERR_ILLEGAL_PARAMETER;
+        e = -EINVAL;
         goto out_unlock;
     }
     if (a->info.n_doorbells == 0) {
-        e = SCI_ERR_NOSPC;
+        e = -ENOMEM;
         goto out_unlock;
     }
     if (flags & SCI_FLAG_FIXED_INTNO) {
         no = *interruptNo;
         if (no > SEG_INTNO_MAX) {
-            e = SCI_ERR_OUT_OF_RANGE;
+            e = -ERANGE;
             goto out_unlock;
         }
         if (find_lintr(a, no)) {
-            e = SCI_ERR_INTNO_USED;
+            e = -SEG_EINTNO_USED;
             goto out_unlock;
         }
     } else {
@@ -682,12 +663,12 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
     }
     rc = rx_get(a, &rx);
     if (rc < 0) {
-        e = SCI_ERR_NOSPC;
+        e = -ENOMEM;
         goto out_unlock;
     }
     li = calloc(1, sizeof(*li));
     if (!li) {
-        e = SCI_ERR_NOSPC;
+        e = -ENOMEM;
         goto out_unlock;
     }
     li->magic = SEG_LINTR_MAGIC;
@@ -701,7 +682,7 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
     }
     if (seg__handle_add(li) < 0) {
         free(li);
-        e = SCI_ERR_NOSPC;
+        e = -ENOMEM;
         goto out_unlock;
     }
     pthread_mutex_lock(&intr_mu);
@@ -720,11 +701,11 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
              li->cb ? " (callback)" : "");
     *interrupt = li;
     *interruptNo = no;
-    return set_err(error, SCI_ERR_OK);
+    return seg__set_error(error, 0);
 
 out_unlock:
     pthread_mutex_unlock(&seg.lock);
-    set_err(error, e);
+    seg__set_error(error, e);
 }
 
 SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int timeout, unsigned int flags,
@@ -733,16 +714,16 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
     struct seg_adapter *a;
     struct intr_rx *rx;
     uint64_t deadline, bits;
-    sci_error_t e;
+    int e;                      /* 0 or -errno */
     unsigned int b;
     int rc, left, slice;
 
     if (!seg__handle_live(li, SEG_LINTR_MAGIC))
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     if (flags)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     if (atomic_load(&li->cb_active))
-        return set_err(error, SCI_ERR_ILLEGAL_OPERATION);
+        return seg__set_error(error, -EPERM);
     deadline = seg__deadline(timeout);
     a = li->a;
     b = li->bit;
@@ -752,12 +733,12 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
     for (;;) {
         bool cb = false;
         if (atomic_load(&li->removed)) {
-            e = SCI_ERR_CANCELLED;
+            e = -ECANCELED;
             break;
         }
         if (li->pending > 0) {
             li->pending--;
-            e = SCI_ERR_OK;
+            e = 0;
             break;
         }
         left = seg__ms_left(deadline);
@@ -765,9 +746,9 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
             /* last look: triggers whose doorbell nobody took yet (timeout 0 polls) */
             if (reap_bit(rx, b, &cb) && li->pending > 0) {
                 li->pending--;
-                e = SCI_ERR_OK;
+                e = 0;
             } else {
-                e = SCI_ERR_TIMEOUT;
+                e = -ETIMEDOUT;
             }
             if (cb)
                 defer_from_waiter(a);
@@ -790,7 +771,7 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
             if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -EAGAIN) {
                 rx->leader[b] = false;
                 pthread_cond_broadcast(&intr_cv);
-                e = seg__to_sci(rc);
+                e = rc;
                 break;
             }
             (void)reap_bit(rx, b, &cb);
@@ -804,7 +785,7 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
     }
     pthread_mutex_unlock(&intr_mu);
     atomic_fetch_sub(&li->waiters, 1);   /* last touch of li */
-    set_err(error, e);
+    seg__set_error(error, e);
 }
 
 SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int flags, sci_error_t *error)
@@ -814,13 +795,13 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
     struct intr_rx *rx;
 
     if (!seg__handle_live(li, SEG_LINTR_MAGIC))
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     if (flags)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     pthread_mutex_lock(&seg.lock);
     if (!seg__handle_live(li, SEG_LINTR_MAGIC) || atomic_load(&li->removed)) {
         pthread_mutex_unlock(&seg.lock);
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     }
     a = li->a;
     rx = rx_tab[a->no];
@@ -859,7 +840,7 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
         if (seg__on_event_thread()) {
             li->orphan = true;      /* removed from a callback: the last deferred run frees it */
             pthread_mutex_unlock(&seg.lock);
-            return set_err(error, SCI_ERR_OK);
+            return seg__set_error(error, 0);
         }
         while (li->cb_pending > 0)
             (void)seg__cond_wait(0);
@@ -867,33 +848,32 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
     pthread_mutex_unlock(&seg.lock);
     osci_log(OSCI_LOG_DEBUG, MOD, "adapter %u: interrupt %u removed", a->no, li->intno);
     lintr_free(li);
-    set_err(error, SCI_ERR_OK);
+    seg__set_error(error, 0);
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Plain interrupts: connector side                                                           */
 
-static sci_error_t connect_checks(sci_desc_t sd, unsigned int node, unsigned int adapter_no,
-                                  struct seg_adapter **a_p)
+static int connect_checks(sci_desc_t sd, unsigned int node, unsigned int adapter_no, struct seg_adapter **a_p)
 {
-    sci_error_t e = seg__api_adapter(adapter_no, a_p);
+    int rc = seg__api_adapter(adapter_no, a_p);
 
-    if (e != SCI_ERR_OK)
-        return e;
+    if (rc < 0)
+        return rc;
     if (!seg__desc_valid(sd))
-        return SCI_ERR_ILLEGAL_PARAMETER;
+        return -EINVAL;
     if (node == 0 || node >= SEG_MAX_NODES)
-        return SCI_ERR_ILLEGAL_NODEID;
-    return SCI_ERR_OK;
+        return -EADDRNOTAVAIL;
+    return 0;
 }
 
-static sci_error_t request_err(int rc)
+/* A connect request's failure: the owner's -ENOENT is no such interrupt number; a link failure NOT_CONNECTED;
+ * -EHOSTUNREACH stays NO_SUCH_NODEID. */
+static int request_err(int rc)
 {
     switch (rc) {
-    case -ETIMEDOUT: return SCI_ERR_TIMEOUT;
-    case -EHOSTUNREACH: return SCI_ERR_NO_SUCH_NODEID;
-    case -ENOENT: return SCI_ERR_NO_SUCH_INTNO;
-    case -ENOSPC: return SCI_ERR_NOSPC;
+    case -ETIMEDOUT: case -EHOSTUNREACH: case -ENOSPC: return rc;
+    case -ENOENT: return -SEG_ENOINTNO;
     default: return link_err(rc);
     }
 }
@@ -943,25 +923,25 @@ SISCI_API_EXPORT void SCIConnectInterrupt(sci_desc_t sd, sci_remote_interrupt_t 
     struct seg_adapter *a;
     struct intr_rx *rx;
     struct seg_msg ok;
-    sci_error_t e;
+    int e;                      /* 0 or -errno */
     int rc;
 
     if (flags & SCI_FLAG_COUNTING_INT)
-        return set_err(error, SCI_ERR_FLAG_NOT_IMPLEMENTED);
+        return seg__set_error(error, -SEG_EFLAGNI);
     if (flags)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     if (!interrupt)
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     ri = calloc(1, sizeof(*ri));
     if (!ri)
-        return set_err(error, SCI_ERR_NOSPC);
+        return seg__set_error(error, -ENOMEM);
 
     pthread_mutex_lock(&seg.lock);
     e = connect_checks(sd, nodeId, localAdapterNo, &a);
-    if (e != SCI_ERR_OK)
+    if (e < 0)
         goto out_free;
     if (interruptNo > SEG_INTNO_MAX) {
-        e = SCI_ERR_NO_SUCH_INTNO;
+        e = -SEG_ENOINTNO;
         goto out_free;
     }
     ri->a = a;
@@ -970,7 +950,7 @@ SISCI_API_EXPORT void SCIConnectInterrupt(sci_desc_t sd, sci_remote_interrupt_t 
     if (nodeId == a->drv->node_id) {
         li = find_lintr(a, interruptNo);
         if (!li) {
-            e = SCI_ERR_NO_SUCH_INTNO;
+            e = -SEG_ENOINTNO;
             goto out_free;
         }
         rx = rx_tab[a->no];
@@ -979,7 +959,7 @@ SISCI_API_EXPORT void SCIConnectInterrupt(sci_desc_t sd, sci_remote_interrupt_t 
         rc = slot_alloc(rx, li, nodeId, ri->conn_id);
         pthread_mutex_unlock(&intr_mu);
         if (rc < 0) {
-            e = SCI_ERR_NOSPC;
+            e = -ENOMEM;
             goto out_free;
         }
         if (li->conn[nodeId] < UINT8_MAX)
@@ -1001,21 +981,21 @@ SISCI_API_EXPORT void SCIConnectInterrupt(sci_desc_t sd, sci_remote_interrupt_t 
             osci_log(OSCI_LOG_WARN, MOD, "interrupt %u of node %u: cannot reach its trigger area: %s", interruptNo,
                      nodeId, osci_strerror(rc));
             send_disconnect(a, nodeId, interruptNo, SEG_INTR_PLAIN, ri->conn_id);
-            e = SCI_ERR_SYSTEM;
+            e = -SEG_ESYSTEM;
             goto out_free;
         }
     }
     ri->magic = SEG_RINTR_MAGIC;
     ri->sd = sd;
     if (seg__handle_add(ri) < 0) {
-        e = SCI_ERR_NOSPC;
+        e = -ENOMEM;
         goto out_undo;
     }
     ri->next = rintr_list;
     rintr_list = ri;
     pthread_mutex_unlock(&seg.lock);
     *interrupt = ri;
-    return set_err(error, SCI_ERR_OK);
+    return seg__set_error(error, 0);
 
 out_undo:
     ri->magic = 0;
@@ -1028,14 +1008,14 @@ out_undo:
 out_free:
     pthread_mutex_unlock(&seg.lock);
     free(ri);
-    set_err(error, e);
+    seg__set_error(error, e);
 }
 
 /*
  * A trigger to the own node, counter stored and armed: the driver need not report a doorbell from the
  * own node to the event thread, so collect here; ring only to wake a leader blocked in db_wait.
  */
-static sci_error_t local_trigger(struct sci_remote_interrupt *ri)
+static int local_trigger(struct sci_remote_interrupt *ri)
 {
     struct seg_adapter *a = ri->a;
     struct intr_rx *rx;
@@ -1054,7 +1034,7 @@ static sci_error_t local_trigger(struct sci_remote_interrupt *ri)
     if (ring)
         rc = a->drv->ops->db_ring(a->drv, ri->node, ri->bit);
     pthread_mutex_unlock(&seg.lock);
-    return rc < 0 ? link_err(rc) : SCI_ERR_OK;
+    return rc < 0 ? link_err(rc) : 0;
 }
 
 SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned int flags, sci_error_t *error)
@@ -1063,11 +1043,11 @@ SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned in
     int rc;
 
     if (!seg__handle_live(ri, SEG_RINTR_MAGIC))
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     if (flags)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     if (atomic_load_explicit(&ri->lost, memory_order_relaxed))
-        return set_err(error, SCI_ERR_NOT_CONNECTED);
+        return seg__set_error(error, -ENOTCONN);
     atomic_fetch_add(&ri->count, 1);
     if (ri->ctr) {
         /* store the latest count; a store overtaken by another thread's is stored again */
@@ -1077,7 +1057,7 @@ SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned in
         } while (atomic_load(&ri->count) != v);
         /* seq_cst store then seq_cst load: the owner's arm-then-recheck sees one or the other */
         if (!__atomic_load_n(ri->armed, __ATOMIC_SEQ_CST))
-            return set_err(error, SCI_ERR_OK);     /* not armed: the owner re-reads before it sleeps */
+            return seg__set_error(error, 0);     /* not armed: the owner re-reads before it sleeps */
     } else {
         /* no load/store window: put the count, wait until it landed, ring every time */
         do {
@@ -1087,13 +1067,13 @@ SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned in
             if (rc == 0)
                 rc = osci_drv_flush(ri->a->drv, ri->rmem);
             if (rc < 0 && rc != -EOPNOTSUPP)
-                return set_err(error, link_err(rc));
+                return seg__set_error(error, link_err(rc));
         } while (atomic_load(&ri->count) != v);
     }
     if (ri->node == ri->a->drv->node_id)
-        return set_err(error, local_trigger(ri));
+        return seg__set_error(error, local_trigger(ri));
     rc = ri->a->drv->ops->db_ring(ri->a->drv, ri->node, ri->bit);
-    set_err(error, rc < 0 ? link_err(rc) : SCI_ERR_OK);
+    seg__set_error(error, rc < 0 ? link_err(rc) : 0);
 }
 
 SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned int flags, sci_error_t *error)
@@ -1102,13 +1082,13 @@ SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned
     bool notify;
 
     if (!seg__handle_live(ri, SEG_RINTR_MAGIC))
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     if (flags)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     pthread_mutex_lock(&seg.lock);
     if (!seg__handle_live(ri, SEG_RINTR_MAGIC)) {
         pthread_mutex_unlock(&seg.lock);
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     }
     seg__handle_del(ri);
     ri->magic = 0;
@@ -1129,7 +1109,7 @@ SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned
         send_disconnect(ri->a, ri->node, ri->intno, SEG_INTR_PLAIN, ri->conn_id);
     pthread_mutex_unlock(&seg.lock);
     free(ri);
-    set_err(error, SCI_ERR_OK);
+    seg__set_error(error, 0);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1277,32 +1257,32 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
     struct sci_local_data_interrupt *d;
     struct seg_adapter *a;
     unsigned int no;
-    sci_error_t e;
+    int e;                      /* 0 or -errno */
 
     if (flags & ~known)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     if (!interrupt || !interruptNo || ((flags & SCI_FLAG_USE_CALLBACK) && !callback))
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     d = calloc(1, sizeof(*d));
     if (!d)
-        return set_err(error, SCI_ERR_NOSPC);
+        return seg__set_error(error, -ENOMEM);
 
     pthread_mutex_lock(&seg.lock);
     e = seg__api_adapter(localAdapterNo, &a);
-    if (e != SCI_ERR_OK)
+    if (e < 0)
         goto out_free;
     if (!seg__desc_valid(sd)) {
-        e = SCI_ERR_ILLEGAL_PARAMETER;
+        e = -EINVAL;
         goto out_free;
     }
     if (flags & SCI_FLAG_FIXED_INTNO) {
         no = *interruptNo;
         if (no > SEG_INTNO_MAX) {
-            e = SCI_ERR_OUT_OF_RANGE;
+            e = -ERANGE;
             goto out_free;
         }
         if (find_ldintr(a, no)) {
-            e = SCI_ERR_INTNO_USED;
+            e = -SEG_EINTNO_USED;
             goto out_free;
         }
     } else {
@@ -1311,7 +1291,7 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
     }
     d->magic = SEG_LDINTR_MAGIC;
     if (seg__handle_add(d) < 0) {
-        e = SCI_ERR_NOSPC;
+        e = -ENOMEM;
         goto out_free;
     }
     d->sd = sd;
@@ -1328,12 +1308,12 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
     osci_log(OSCI_LOG_DEBUG, MOD, "adapter %u: data interrupt %u created", a->no, no);
     *interrupt = d;
     *interruptNo = no;
-    return set_err(error, SCI_ERR_OK);
+    return seg__set_error(error, 0);
 
 out_free:
     pthread_mutex_unlock(&seg.lock);
     free(d);
-    set_err(error, e);
+    seg__set_error(error, e);
 }
 
 SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void *data, unsigned int *length,
@@ -1341,35 +1321,35 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
 {
     struct dintr_payload *p;
     uint64_t deadline;
-    sci_error_t e;
+    int e;                      /* 0 or -errno */
     int rc = 0;
 
     if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || !length || (!data && *length > 0))
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     if (flags)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     deadline = seg__deadline(timeout);
     pthread_mutex_lock(&seg.lock);
     if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->removed) {
         pthread_mutex_unlock(&seg.lock);
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     }
     if (d->cb_active) {
         pthread_mutex_unlock(&seg.lock);
-        return set_err(error, SCI_ERR_ILLEGAL_OPERATION);
+        return seg__set_error(error, -EPERM);
     }
     d->waiters++;
     while (!d->removed && d->q_count == 0 && rc == 0)
         rc = seg__cond_wait(deadline);
     p = NULL;
     if (d->removed) {
-        e = SCI_ERR_CANCELLED;
+        e = -ECANCELED;
     } else if (d->q_count > 0) {
         p = d->q_head;
         if (p->len > *length) {
             *length = p->len;
             p = NULL;
-            e = SCI_ERR_OUT_OF_RANGE;
+            e = -ERANGE;
         } else {
             memcpy(data, p->data, p->len);
             *length = p->len;
@@ -1378,16 +1358,16 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
                 d->q_tail = NULL;
             d->q_count--;
             dintr_credit(d, p->node, p->conn_id);
-            e = SCI_ERR_OK;
+            e = 0;
         }
     } else {
-        e = SCI_ERR_TIMEOUT;
+        e = -ETIMEDOUT;
     }
     d->waiters--;
     pthread_cond_broadcast(&seg.cond);
     pthread_mutex_unlock(&seg.lock);
     free(p);
-    set_err(error, e);
+    seg__set_error(error, e);
 }
 
 SISCI_API_EXPORT void SCIRemoveDataInterrupt(sci_local_data_interrupt_t d, unsigned int flags, sci_error_t *error)
@@ -1395,13 +1375,13 @@ SISCI_API_EXPORT void SCIRemoveDataInterrupt(sci_local_data_interrupt_t d, unsig
     struct sci_local_data_interrupt **pp;
 
     if (!seg__handle_live(d, SEG_LDINTR_MAGIC))
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     if (flags)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     pthread_mutex_lock(&seg.lock);
     if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->removed) {
         pthread_mutex_unlock(&seg.lock);
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     }
     d->removed = true;
     seg__handle_del(d);
@@ -1419,14 +1399,14 @@ SISCI_API_EXPORT void SCIRemoveDataInterrupt(sci_local_data_interrupt_t d, unsig
         if (seg__on_event_thread()) {
             d->orphan = true;
             pthread_mutex_unlock(&seg.lock);
-            return set_err(error, SCI_ERR_OK);
+            return seg__set_error(error, 0);
         }
         while (d->cb_pending > 0)
             (void)seg__cond_wait(0);
     }
     pthread_mutex_unlock(&seg.lock);
     ldintr_free(d);
-    set_err(error, SCI_ERR_OK);
+    seg__set_error(error, 0);
 }
 
 /* A new connection to d from node (lock held). */
@@ -1473,33 +1453,33 @@ SISCI_API_EXPORT void SCIConnectDataInterrupt(sci_desc_t sd, sci_remote_data_int
     struct sci_local_data_interrupt *d;
     struct seg_adapter *a;
     struct seg_msg ok;
-    sci_error_t e;
+    int e;                      /* 0 or -errno */
     int rc;
 
     if (flags)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     if (!interrupt)
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     rd = calloc(1, sizeof(*rd));
     if (!rd)
-        return set_err(error, SCI_ERR_NOSPC);
+        return seg__set_error(error, -ENOMEM);
     pthread_mutex_lock(&seg.lock);
     e = connect_checks(sd, nodeId, localAdapterNo, &a);
-    if (e != SCI_ERR_OK)
+    if (e < 0)
         goto out_free;
     if (interruptNo > SEG_INTNO_MAX) {
-        e = SCI_ERR_NO_SUCH_INTNO;
+        e = -SEG_ENOINTNO;
         goto out_free;
     }
     if (nodeId == a->drv->node_id) {
         d = find_ldintr(a, interruptNo);
         if (!d) {
-            e = SCI_ERR_NO_SUCH_INTNO;
+            e = -SEG_ENOINTNO;
             goto out_free;
         }
         rd->conn_id = ++req_seq;
         if (dconn_add(d, nodeId, rd->conn_id) < 0) {
-            e = SCI_ERR_NOSPC;
+            e = -ENOMEM;
             goto out_free;
         }
         rd->credits = SEG_DATA_INTR_CREDITS;
@@ -1517,19 +1497,19 @@ SISCI_API_EXPORT void SCIConnectDataInterrupt(sci_desc_t sd, sci_remote_data_int
     rd->node = nodeId;
     rd->intno = interruptNo;
     if (seg__handle_add(rd) < 0) {
-        e = SCI_ERR_NOSPC;
+        e = -ENOMEM;
         goto out_free;
     }
     rd->next = rdintr_list;
     rdintr_list = rd;
     pthread_mutex_unlock(&seg.lock);
     *interrupt = rd;
-    return set_err(error, SCI_ERR_OK);
+    return seg__set_error(error, 0);
 
 out_free:
     pthread_mutex_unlock(&seg.lock);
     free(rd);
-    set_err(error, e);
+    seg__set_error(error, e);
 }
 
 SISCI_API_EXPORT void SCITriggerDataInterrupt(sci_remote_data_interrupt_t rd, void *data, unsigned int length,
@@ -1542,11 +1522,11 @@ SISCI_API_EXPORT void SCITriggerDataInterrupt(sci_remote_data_interrupt_t rd, vo
     int rc = 0;
 
     if (!seg__handle_live(rd, SEG_RDINTR_MAGIC) || (!data && length > 0))
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     if (flags)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     if (length > SEG_DATA_INTR_MAX)
-        return set_err(error, SCI_ERR_OUT_OF_RANGE);
+        return seg__set_error(error, -ERANGE);
     a = rd->a;
     memset(&m, 0, sizeof(m));
     m.type = SEG_MSG_INTERRUPT;
@@ -1583,10 +1563,9 @@ SISCI_API_EXPORT void SCITriggerDataInterrupt(sci_remote_data_interrupt_t rd, vo
     }
     pthread_mutex_unlock(&seg.lock);
     switch (rc) {
-    case 0: return set_err(error, SCI_ERR_OK);
-    case -EBADF: return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
-    case -ETIMEDOUT: return set_err(error, SCI_ERR_TIMEOUT);
-    default: return set_err(error, link_err(rc));
+    case 0: case -ETIMEDOUT: return seg__set_error(error, rc);
+    case -EBADF: return seg__set_error(error, -EINVAL);
+    default: return seg__set_error(error, link_err(rc));
     }
 }
 
@@ -1598,13 +1577,13 @@ SISCI_API_EXPORT void SCIDisconnectDataInterrupt(sci_remote_data_interrupt_t rd,
     bool notify = false;
 
     if (!seg__handle_live(rd, SEG_RDINTR_MAGIC))
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     if (flags)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     pthread_mutex_lock(&seg.lock);
     if (!seg__handle_live(rd, SEG_RDINTR_MAGIC)) {
         pthread_mutex_unlock(&seg.lock);
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     }
     seg__handle_del(rd);
     rd->magic = 0;
@@ -1626,7 +1605,7 @@ SISCI_API_EXPORT void SCIDisconnectDataInterrupt(sci_remote_data_interrupt_t rd,
     pthread_cond_broadcast(&seg.cond);
     pthread_mutex_unlock(&seg.lock);
     free(rd);
-    set_err(error, SCI_ERR_OK);
+    seg__set_error(error, 0);
 }
 
 /* ------------------------------------------------------------------------------------------ */

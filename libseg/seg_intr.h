@@ -24,11 +24,6 @@
 #define SEG_CARD_TYPE_RDMA    0x5103
 #define SEG_CARD_TYPE_NTB     0x5104
 
-/*
- * Entry checks shared by the API calls of these files, lock held: library initialised,
- * adapter number legal and configured. Returns SCI_ERR_OK or the API error to report.
- */
-sci_error_t seg__api_adapter(unsigned int adapter_no, struct seg_adapter **a_p);
 /* Milliseconds left until deadline_ms (0 = infinite: returns -1), at least 0. */
 int seg__ms_left(uint64_t deadline_ms);
 

@@ -20,12 +20,6 @@
  * the driver's put/get), so it is accepted on create and prepare and changes nothing. */
 #define LSEG_DMA_HINTS SCI_FLAG_DMA_GLOBAL
 
-static void set_error(sci_error_t *error, int rc)
-{
-    if (error)
-        *error = seg__to_sci(rc);
-}
-
 const char *lseg_state_str(enum lseg_state s)
 {
     static const char *const n[] = { "CREATED", "PREPARED", "AVAILABLE", "REMOVED" };
@@ -530,7 +524,7 @@ err_free:
     free(ls);
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc);
+    seg__set_error(error, rc);
 }
 
 SISCI_API_EXPORT void SCIPrepareSegment(sci_local_segment_t ls, unsigned int localAdapterNo, unsigned int flags,
@@ -589,7 +583,7 @@ err_unexport:
     a->drv->ops->mem_unexport(a->drv, mem);
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc);
+    seg__set_error(error, rc);
 }
 
 SISCI_API_EXPORT void SCISetSegmentAvailable(sci_local_segment_t ls, unsigned int localAdapterNo,
@@ -614,7 +608,7 @@ SISCI_API_EXPORT void SCISetSegmentAvailable(sci_local_segment_t ls, unsigned in
         seg__info_publish();
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc);
+    seg__set_error(error, rc);
 }
 
 /* Tells each connected remote on `adapter` that the segment went away; force also drops them. */
@@ -667,7 +661,7 @@ SISCI_API_EXPORT void SCISetSegmentUnavailable(sci_local_segment_t ls, unsigned 
     seg__info_publish();
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc);
+    seg__set_error(error, rc);
 }
 
 SISCI_API_EXPORT void SCIRemoveSegment(sci_local_segment_t ls, unsigned int flags, sci_error_t *error)
@@ -723,7 +717,7 @@ SISCI_API_EXPORT void SCIRemoveSegment(sci_local_segment_t ls, unsigned int flag
     seg__info_publish();
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc);
+    seg__set_error(error, rc);
 }
 
 SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForLocalSegmentEvent(sci_local_segment_t ls,
@@ -774,7 +768,7 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForLocalSegmentEvent(sci_local_s
     }
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc);
+    seg__set_error(error, rc);
     return reason;
 }
 
@@ -821,7 +815,7 @@ SISCI_API_EXPORT void SCIRegisterSegmentMemory(void *address, size_t size, sci_l
     ls->mem.view = (struct osci_drv_mem_view){ .addr = address, .size = size, .fd = -1, .fd_offset = 0 };
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc);
+    seg__set_error(error, rc);
 }
 
 SISCI_API_EXPORT void SCIAttachPhysicalMemory(sci_ioaddr_t ioaddress, void *address, unsigned int busNo,
@@ -833,7 +827,7 @@ SISCI_API_EXPORT void SCIAttachPhysicalMemory(sci_ioaddr_t ioaddress, void *addr
     rc = seg__check_init();
     pthread_mutex_unlock(&seg.lock);
     /* No physical addresses in user space on any OpenSCI driver (docs/sisci-compat.md). */
-    set_error(error, rc < 0 ? rc : -EOPNOTSUPP);
+    seg__set_error(error, rc < 0 ? rc : -EOPNOTSUPP);
 }
 
 SISCI_API_EXPORT void SCIShareSegment(sci_local_segment_t ls, unsigned int flags, sci_error_t *error)
@@ -842,7 +836,7 @@ SISCI_API_EXPORT void SCIShareSegment(sci_local_segment_t ls, unsigned int flags
     pthread_mutex_lock(&seg.lock);
     rc = seg__check_init();
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc < 0 ? rc : -EOPNOTSUPP);
+    seg__set_error(error, rc < 0 ? rc : -EOPNOTSUPP);
 }
 
 SISCI_API_EXPORT void SCIAttachLocalSegment(sci_desc_t sd, sci_local_segment_t *segment, unsigned int segmentId,
@@ -853,5 +847,5 @@ SISCI_API_EXPORT void SCIAttachLocalSegment(sci_desc_t sd, sci_local_segment_t *
     pthread_mutex_lock(&seg.lock);
     rc = seg__check_init();
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc < 0 ? rc : -EOPNOTSUPP);
+    seg__set_error(error, rc < 0 ? rc : -EOPNOTSUPP);
 }

@@ -23,12 +23,6 @@
 #define MAP_FLAGS_NOTSUP (SCI_FLAG_LOCK_OPERATION | SCI_FLAG_CONDITIONAL_INTERRUPT_MAP | \
                           SCI_FLAG_UNCONDITIONAL_DATA_INTERRUPT_MAP)
 
-static void set_error(sci_error_t *error, int rc)
-{
-    if (error)
-        *error = seg__to_sci(rc);
-}
-
 static bool map_valid(sci_map_t m) { return seg__handle_live(m, SEG_MAP_MAGIC); }
 static bool seq_valid(sci_sequence_t s) { return seg__handle_live(s, SEG_SEQ_MAGIC); }
 /* A sequence whose map was unmapped (a use of it is an error; -EPERM: ILLEGAL_OPERATION). */
@@ -125,7 +119,7 @@ err_map:
     free(m);
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc);
+    seg__set_error(error, rc);
     return ret;
 }
 
@@ -213,7 +207,7 @@ SISCI_API_EXPORT volatile void *SCIMapRemoteSegment(sci_remote_segment_t rs, sci
     *map = m;
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc);
+    seg__set_error(error, rc);
     return ret;
 }
 
@@ -299,7 +293,7 @@ SISCI_API_EXPORT void SCIUnmapSegment(sci_map_t map, unsigned int flags, sci_err
     map_destroy(map);
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc);
+    seg__set_error(error, rc);
 }
 
 SISCI_API_EXPORT volatile void *SCIGetMapPointer(sci_map_t map)
@@ -355,7 +349,7 @@ SISCI_API_EXPORT void SCICreateMapSequence(sci_map_t map, sci_sequence_t *sequen
     *sequence = s;
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc);
+    seg__set_error(error, rc);
 }
 
 SISCI_API_EXPORT void SCIRemoveSequence(sci_sequence_t seq, unsigned int flags, sci_error_t *error)
@@ -386,7 +380,7 @@ SISCI_API_EXPORT void SCIRemoveSequence(sci_sequence_t seq, unsigned int flags, 
     free(seq);
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc);
+    seg__set_error(error, rc);
 }
 
 /*
@@ -440,43 +434,43 @@ SISCI_API_EXPORT sci_sequence_status_t SCIStartSequence(sci_sequence_t seq, unsi
 {
     sci_sequence_status_t st;
     if (!seq_valid(seq)) {
-        set_error(error, -EINVAL);
+        seg__set_error(error, -EINVAL);
         return SCI_SEQ_NOT_RETRIABLE;
     }
     if (flags) {
-        set_error(error, -SEG_EFLAG);
+        seg__set_error(error, -SEG_EFLAG);
         return SCI_SEQ_NOT_RETRIABLE;
     }
     if (seq_dead(seq)) {
-        set_error(error, -EPERM);
+        seg__set_error(error, -EPERM);
         return SCI_SEQ_NOT_RETRIABLE;
     }
     if (seq->fault_cnt)
         seq->snap = atomic_load_explicit(seq->fault_cnt, memory_order_acquire);
     st = seq_status(seq, seq->snap);
-    set_error(error, 0);
+    seg__set_error(error, 0);
     return st;
 }
 
 SISCI_API_EXPORT sci_sequence_status_t SCICheckSequence(sci_sequence_t seq, unsigned int flags, sci_error_t *error)
 {
     if (!seq_valid(seq)) {
-        set_error(error, -EINVAL);
+        seg__set_error(error, -EINVAL);
         return SCI_SEQ_NOT_RETRIABLE;
     }
     if (flags & ~(SCI_FLAG_NO_FLUSH | SCI_FLAG_NO_STORE_BARRIER)) {
-        set_error(error, -SEG_EFLAG);
+        seg__set_error(error, -SEG_EFLAG);
         return SCI_SEQ_NOT_RETRIABLE;
     }
     if (seq_dead(seq)) {
-        set_error(error, -EPERM);
+        seg__set_error(error, -EPERM);
         return SCI_SEQ_NOT_RETRIABLE;
     }
     if (!(flags & SCI_FLAG_NO_STORE_BARRIER))
         atomic_thread_fence(memory_order_seq_cst);
     if (!(flags & SCI_FLAG_NO_FLUSH))
         (void)seq_flush(seq);       /* a failure shows in seq_status() */
-    set_error(error, 0);
+    seg__set_error(error, 0);
     return seq_status(seq, seq->snap);
 }
 
@@ -497,27 +491,27 @@ SISCI_API_EXPORT void SCIFlush(sci_sequence_t seq, unsigned int flags)
 SISCI_API_EXPORT void SCICacheSync(sci_map_t map, void *addr, size_t length, unsigned int flags, sci_error_t *error)
 {
     if (flags & ~(SCI_FLAG_CACHE_FLUSH | SCI_FLAG_CACHE_INVALIDATE)) {
-        set_error(error, -SEG_EFLAG);
+        seg__set_error(error, -SEG_EFLAG);
         return;
     }
     if (length && !addr) {
-        set_error(error, -EFAULT);
+        seg__set_error(error, -EFAULT);
         return;
     }
     if (map) {
         if (!map_valid(map)) {
-            set_error(error, -EINVAL);
+            seg__set_error(error, -EINVAL);
             return;
         }
         if (length && ((uint8_t *)addr < map->addr || length > map->size ||
                        (uint8_t *)addr - map->addr > (ptrdiff_t)(map->size - length))) {
-            set_error(error, -ERANGE);
+            seg__set_error(error, -ERANGE);
             return;
         }
     }
     /* The CPU caches are coherent with every OpenSCI window: a full fence orders the accesses. */
     atomic_thread_fence(memory_order_seq_cst);
-    set_error(error, 0);
+    seg__set_error(error, 0);
 }
 
 /* ---------------------------------------------------------------- PIO */
@@ -529,33 +523,33 @@ SISCI_API_EXPORT void SCIMemCpy(sci_sequence_t seq, void *memAddr, sci_map_t map
     _Atomic uint32_t *health = NULL;
 
     if (flags & ~(SCI_FLAG_BLOCK_READ | SCI_FLAG_ERROR_CHECK)) {
-        set_error(error, -SEG_EFLAG);
+        seg__set_error(error, -SEG_EFLAG);
         return;
     }
     if (!map_valid(map) || (seq && !seq_valid(seq))) {
-        set_error(error, -EINVAL);
+        seg__set_error(error, -EINVAL);
         return;
     }
     if (seq && seq_dead(seq)) {
-        set_error(error, -EPERM);
+        seg__set_error(error, -EPERM);
         return;
     }
     if (!memAddr && size) {
-        set_error(error, -EFAULT);
+        seg__set_error(error, -EFAULT);
         return;
     }
     if (remoteOffset > map->size || size > map->size - remoteOffset) {
-        set_error(error, -ERANGE);
+        seg__set_error(error, -ERANGE);
         return;
     }
     if (!rd && map->readonly) {
-        set_error(error, -EACCES);
+        seg__set_error(error, -EACCES);
         return;
     }
     if (map->kind == SEG_MAP_REMOTE) {
         health = &map->rs->health;
         if (atomic_load_explicit(health, memory_order_acquire) == SEG_HEALTH_DEAD) {
-            set_error(error, -EIO);         /* the mapping no longer reaches the segment */
+            seg__set_error(error, -EIO);         /* the mapping no longer reaches the segment */
             return;
         }
     }
@@ -566,7 +560,7 @@ SISCI_API_EXPORT void SCIMemCpy(sci_sequence_t seq, void *memAddr, sci_map_t map
         if (rc == 0 && !rd && (flags & SCI_FLAG_ERROR_CHECK))
             rc = osci_drv_flush(map->drv, map->rmem);     /* the check covers where the data landed */
         if (rc < 0) {
-            set_error(error, rc == -ENOTCONN || rc == -ECONNRESET ? -EIO : rc);
+            seg__set_error(error, rc == -ENOTCONN || rc == -ECONNRESET ? -EIO : rc);
             return;
         }
     } else if (rd) {
@@ -581,25 +575,25 @@ SISCI_API_EXPORT void SCIMemCpy(sci_sequence_t seq, void *memAddr, sci_map_t map
         if (seq && seq->fault_cnt && atomic_load_explicit(seq->fault_cnt, memory_order_acquire) != seq->snap)
             failed = true;
         if (failed) {
-            set_error(error, -EIO);
+            seg__set_error(error, -EIO);
             return;
         }
     }
-    set_error(error, 0);
+    seg__set_error(error, 0);
 }
 
 SISCI_API_EXPORT void SCIMemWrite(void *memAddr, volatile void *remoteAddr, size_t size, unsigned int flags,
                                   sci_error_t *error)
 {
     if (flags & ~SCI_FLAG_ERROR_CHECK) {
-        set_error(error, -SEG_EFLAG);
+        seg__set_error(error, -SEG_EFLAG);
         return;
     }
     if (size && (!memAddr || !remoteAddr)) {
-        set_error(error, -EFAULT);
+        seg__set_error(error, -EFAULT);
         return;
     }
     memcpy((void *)remoteAddr, memAddr, size);
     atomic_thread_fence(memory_order_seq_cst);
-    set_error(error, 0);
+    seg__set_error(error, 0);
 }

@@ -6,12 +6,6 @@
 
 #define MOD "query"
 
-static void set_err(sci_error_t *error, sci_error_t e)
-{
-    if (error)
-        *error = e;
-}
-
 static unsigned int card_type(const struct seg_adapter *a)
 {
     static const struct { const char *driver; unsigned int type; } types[] = {
@@ -29,16 +23,16 @@ static unsigned int card_type(const struct seg_adapter *a)
     return SEG_CARD_TYPE_UNKNOWN;
 }
 
-static sci_error_t query_string(sci_query_string_t *q, const char *s)
+static int query_string(sci_query_string_t *q, const char *s)
 {
     size_t n = strlen(s) + 1;
 
     if (!q->str || q->length == 0)
-        return SCI_ERR_ILLEGAL_PARAMETER;
+        return -EINVAL;
     if (n > q->length)
-        return SCI_ERR_OUT_OF_RANGE;
+        return -ERANGE;
     memcpy(q->str, s, n);
-    return SCI_ERR_OK;
+    return 0;
 }
 
 static bool any_peer_up(const struct seg_adapter *a)
@@ -51,22 +45,22 @@ static bool any_peer_up(const struct seg_adapter *a)
     return false;
 }
 
-static sci_error_t query_adapter(sci_query_adapter_t *q)
+static int query_adapter(sci_query_adapter_t *q)
 {
     unsigned int *out = q->data, v;
     struct seg_adapter *a;
-    sci_error_t e;
+    int rc;
 
     if (!out)
-        return SCI_ERR_ILLEGAL_PARAMETER;
+        return -EINVAL;
     pthread_mutex_lock(&seg.lock);
-    e = seg__api_adapter(q->localAdapterNo, &a);
-    if (e == SCI_ERR_NO_SUCH_ADAPTERNO && q->subcommand == SCI_Q_ADAPTER_CONFIGURED) {
+    rc = seg__api_adapter(q->localAdapterNo, &a);
+    if (rc == -ENODEV && q->subcommand == SCI_Q_ADAPTER_CONFIGURED) {
         pthread_mutex_unlock(&seg.lock);
         *out = 0;             /* a legal adapter number that is not configured */
-        return SCI_ERR_OK;
+        return 0;
     }
-    if (e != SCI_ERR_OK)
+    if (rc < 0)
         goto out_unlock;
     switch (q->subcommand) {
     case SCI_Q_ADAPTER_NODEID: v = a->info.node_id; break;
@@ -78,7 +72,7 @@ static sci_error_t query_adapter(sci_query_adapter_t *q)
     case SCI_Q_ADAPTER_LINK_OPERATIONAL:
     case SCI_Q_ADAPTER_LINK_ENABLED:
         if (q->portNo != 0) {
-            e = SCI_ERR_ILLEGAL_PARAMETER;     /* one link per adapter: port 0 */
+            rc = -EINVAL;                      /* one link per adapter: port 0 */
             goto out_unlock;
         }
         v = q->subcommand == SCI_Q_ADAPTER_LINK_ENABLED ? 1 : any_peer_up(a);
@@ -86,44 +80,44 @@ static sci_error_t query_adapter(sci_query_adapter_t *q)
     default:
         /* MCAST_MAX_GROUPS, BDF, LINK_WIDTH/SPEED/UPTIME/DOWNTIME/CABLE_INSERTED/PARTNER_PORT_NO:
            no such property on an emulated or network fabric (docs/sisci-compat.md) */
-        e = SCI_ERR_ILLEGAL_QUERY;
+        rc = -SEG_EQUERY;
         goto out_unlock;
     }
     pthread_mutex_unlock(&seg.lock);
     *out = v;
-    return SCI_ERR_OK;
+    return 0;
 
 out_unlock:
     pthread_mutex_unlock(&seg.lock);
-    return e;
+    return rc;
 }
 
 SISCI_API_EXPORT void SCIQuery(unsigned int command, void *data, unsigned int flags, sci_error_t *error)
 {
-    sci_error_t e;
+    int rc;
 
     if (flags)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     if (!data)
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     switch (command) {
     case SCI_Q_VENDORID:
-        e = query_string(data, "OpenSCI");
+        rc = query_string(data, "OpenSCI");
         break;
     case SCI_Q_API:
-        e = query_string(data, "OpenSCI SISCI 2.x compatible " OSCI_VERSION);
+        rc = query_string(data, "OpenSCI SISCI 2.x compatible " OSCI_VERSION);
         break;
     case SCI_Q_ADAPTER:
-        e = query_adapter(data);
+        rc = query_adapter(data);
         break;
     default:
         /* SYSTEM, LOCAL_SEGMENT, REMOTE_SEGMENT, MAP, DMA, DEVICE, SISCI_DRIVER_VERSION and unknown
            commands (docs/sisci-compat.md) */
         osci_log(OSCI_LOG_DEBUG, MOD, "SCIQuery: command %u not supported", command);
-        e = SCI_ERR_ILLEGAL_QUERY;
+        rc = -SEG_EQUERY;
         break;
     }
-    set_err(error, e);
+    seg__set_error(error, rc);
 }
 
 SISCI_API_EXPORT int SCIProbeNode(sci_desc_t sd, unsigned int localAdapterNo, unsigned int nodeId,
@@ -131,23 +125,22 @@ SISCI_API_EXPORT int SCIProbeNode(sci_desc_t sd, unsigned int localAdapterNo, un
 {
     struct seg_adapter *a;
     struct seg_peer *p;
-    sci_error_t e;
     int rc, up = 0;
 
     if (flags) {
-        set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        seg__set_error(error, -SEG_EFLAG);
         return 0;
     }
     pthread_mutex_lock(&seg.lock);
-    e = seg__api_adapter(localAdapterNo, &a);
-    if (e != SCI_ERR_OK)
+    rc = seg__api_adapter(localAdapterNo, &a);
+    if (rc < 0)
         goto out_unlock;
     if (!seg__desc_valid(sd)) {
-        e = SCI_ERR_ILLEGAL_PARAMETER;
+        rc = -EINVAL;
         goto out_unlock;
     }
     if (nodeId == 0 || nodeId >= SEG_MAX_NODES) {
-        e = SCI_ERR_ILLEGAL_NODEID;
+        rc = -EADDRNOTAVAIL;
         goto out_unlock;
     }
     if (nodeId == a->info.node_id) {
@@ -164,14 +157,14 @@ SISCI_API_EXPORT int SCIProbeNode(sci_desc_t sd, unsigned int localAdapterNo, un
         rc = p->up ? 0 : p->known && !p->lost ? -ENOLINK : -EHOSTUNREACH;
     switch (rc) {
     case 0: up = 1; break;
-    case -ENOLINK: e = p->known ? SCI_ERR_NO_LINK_ACCESS : SCI_ERR_OK; break;
-    case -EHOSTUNREACH: break;
-    case -EADDRNOTAVAIL: e = SCI_ERR_NO_SUCH_NODEID; break;
-    default: e = seg__to_sci(rc); break;
+    case -ENOLINK: rc = p->known ? -ENOLINK : 0; break;
+    case -EHOSTUNREACH: rc = 0; break;
+    case -EADDRNOTAVAIL: rc = -EHOSTUNREACH; break;   /* the driver's "no such id": NO_SUCH_NODEID */
+    default: break;
     }
 out_unlock:
     pthread_mutex_unlock(&seg.lock);
-    set_err(error, e);
+    seg__set_error(error, rc);
     return up;
 }
 
@@ -179,19 +172,19 @@ SISCI_API_EXPORT void SCIGetLocalNodeId(unsigned int adapterNo, unsigned int *no
         sci_error_t *error)
 {
     struct seg_adapter *a;
-    sci_error_t e;
     unsigned int id = 0;
+    int rc;
 
     if (flags)
-        return set_err(error, SCI_ERR_ILLEGAL_FLAG);
+        return seg__set_error(error, -SEG_EFLAG);
     if (!nodeId)
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
+        return seg__set_error(error, -EINVAL);
     pthread_mutex_lock(&seg.lock);
-    e = seg__api_adapter(adapterNo, &a);
-    if (e == SCI_ERR_OK)
+    rc = seg__api_adapter(adapterNo, &a);
+    if (rc == 0)
         id = a->info.node_id;
     pthread_mutex_unlock(&seg.lock);
-    if (e == SCI_ERR_OK)
+    if (rc == 0)
         *nodeId = id;
-    set_err(error, e);
+    seg__set_error(error, rc);
 }

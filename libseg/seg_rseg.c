@@ -21,12 +21,6 @@ struct seg_pending_disc {
 };
 static struct seg_pending_disc *pending_disc;
 
-static void set_error(sci_error_t *error, int rc)
-{
-    if (error)
-        *error = seg__to_sci(rc);
-}
-
 const char *rseg_state_str(enum rseg_state s)
 {
     static const char *const n[] = { "CONNECTING", "OPERATIONAL", "NOT_OPERATIONAL", "DISCONNECTING_OPERATIONAL",
@@ -520,7 +514,7 @@ err_free:
     rseg_destroy(rs);
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc);
+    seg__set_error(error, rc);
 }
 
 /* Entry checks of the calls on a remote segment that take no flags (lock held). */
@@ -570,7 +564,7 @@ SISCI_API_EXPORT void SCIDisconnectSegment(sci_remote_segment_t rs, unsigned int
     seg__info_publish();
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc);
+    seg__set_error(error, rc);
 }
 
 SISCI_API_EXPORT size_t SCIGetRemoteSegmentSize(sci_remote_segment_t rs)
@@ -629,6 +623,6 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForRemoteSegmentEvent(sci_remote
     }
 out:
     pthread_mutex_unlock(&seg.lock);
-    set_error(error, rc);
+    seg__set_error(error, rc);
     return reason;
 }
