@@ -174,12 +174,14 @@ void osci_drv_close(struct osci_drv *drv);
 /*
  * The wrappers: one per op, the only way libseg and the tools reach a driver. Context: any thread of the
  * process that opened the instance; none may be called from a signal handler. "May block" means it may
- * sleep (a connection, a completion, a timeout); the others return without waiting for a peer.
+ * sleep (a connection, a completion, a timeout); the others return without waiting for a peer. On an
+ * observing instance (conf->observe) the ops that need a node id answer -EPERM.
  */
 
 /**
  * osci_drv_query() - facts about the instance (struct osci_drv_info, OSCI_DRV_CAP_*).
- * Return: 0, or a negative errno. Does not block; the answer does not change while the instance is open.
+ * Return: 0, or a negative errno. Does not block; caps, card type and limits do not change while the
+ * instance is open (the name may: rdma names the port state).
  */
 static inline int osci_drv_query(struct osci_drv *d, struct osci_drv_info *info)
 { return d->ops->query(d, info); }
@@ -264,8 +266,8 @@ static inline int osci_drv_mem_pack(struct osci_drv *d, struct osci_drv_mem *m, 
 
 /**
  * osci_drv_rmem_import() - imports the memory @node packed into @buf (bytes from the peer: checked).
- * Return: 0 with *@rmem_p, -EINVAL / -EPROTO (malformed description), -EHOSTUNREACH, -ECONNRESET (from
- * an earlier incarnation of the peer), or a negative errno. May block (rdma connects).
+ * Return: 0 with *@rmem_p, -EINVAL / -EPROTO (malformed description), -EHOSTUNREACH, -ESTALE /
+ * -ECONNRESET (the memory or the peer incarnation is gone), or a negative errno. May block (rdma connects).
  */
 static inline int osci_drv_rmem_import(struct osci_drv *d, uint32_t node, const void *buf, size_t len,
                                        struct osci_drv_rmem **rmem_p)
@@ -296,8 +298,8 @@ static inline int osci_drv_get(struct osci_drv *d, struct osci_drv_rmem *r, size
 
 /**
  * osci_drv_mem_alloc() - exportable memory from the driver (window devices, OSCI_DRV_CAP_MEM_ALLOC).
- * Return: 0 with *@v filled, -EOPNOTSUPP (no such op), -ENOSPC / -ENOMEM, or a negative errno. Does not
- * block.
+ * Return: 0 with *@v filled, -EOPNOTSUPP (no such op), -EINVAL (size), -ENOMEM, or a negative errno.
+ * Does not block.
  */
 static inline int osci_drv_mem_alloc(struct osci_drv *d, size_t size, struct osci_drv_mem_view *v)
 { return d->ops->mem_alloc(d, size, v); }
@@ -308,8 +310,8 @@ static inline void osci_drv_mem_free(struct osci_drv *d, struct osci_drv_mem_vie
 
 /**
  * osci_drv_rmem_map() - CPU load/store access to [@off, @off + @len) of @r (OSCI_DRV_CAP_MAP_REMOTE).
- * Return: 0 with *@addr_p, -EOPNOTSUPP (no such op), -EINVAL (range, alignment), or a negative errno.
- * Does not block.
+ * Return: 0 with *@addr_p, -EOPNOTSUPP (no such op), -EINVAL (range, alignment), -ECONNRESET (the
+ * peer is gone), -ENOMEM, or a negative errno. Does not block.
  */
 static inline int osci_drv_rmem_map(struct osci_drv *d, struct osci_drv_rmem *r, size_t off, size_t len,
                                     int ro, void **addr_p)
@@ -329,7 +331,7 @@ static inline int osci_drv_rmem_revoke(struct osci_drv *d, struct osci_drv_rmem 
 /**
  * osci_drv_db_wait() - waits up to @timeout_ms (-1: forever) for doorbell bits in @mask outside the
  * event mask and takes them into *@bits_p (OSCI_DRV_CAP_DB_WAIT).
- * Return: 0, -ETIMEDOUT, -EINTR, -EOPNOTSUPP (no such op), or a negative errno. Blocks.
+ * Return: 0, -ETIMEDOUT, -EOPNOTSUPP (no such op), or a negative errno. Blocks.
  */
 static inline int osci_drv_db_wait(struct osci_drv *d, uint64_t mask, int timeout_ms, uint64_t *bits_p)
 { return d->ops->db_wait(d, mask, timeout_ms, bits_p); }
@@ -357,14 +359,16 @@ static inline int osci_drv_info_publish(struct osci_drv *d, const void *buf, siz
 
 /**
  * osci_drv_info_read() - reads the table @node published (*@len_p: its length).
- * Return: 0, -ENOENT (none), -EOPNOTSUPP, or a negative errno. Does not block.
+ * Return: 0, -EHOSTUNREACH (no such node), -EMSGSIZE (@len too small), -EAGAIN (being rewritten: retry),
+ * -EPROTO (malformed), -EOPNOTSUPP, or a negative errno. Does not block.
  */
 static inline int osci_drv_info_read(struct osci_drv *d, uint32_t node, void *buf, size_t len, size_t *len_p)
 { return d->ops->info_read(d, node, buf, len, len_p); }
 
 /**
  * osci_drv_inject() - arms fault @f for the next @count operations towards @node (tests, tools).
- * Return: 0, -EINVAL (a fault this driver cannot inject), -EOPNOTSUPP, or a negative errno.
+ * Return: 0, -EINVAL (a fault this driver cannot inject), -EHOSTUNREACH (no such peer), -EOPNOTSUPP, or
+ * a negative errno.
  */
 static inline int osci_drv_inject(struct osci_drv *d, enum osci_fault f, uint32_t node, unsigned int count)
 { return d->ops->inject(d, f, node, count); }
