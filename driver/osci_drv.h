@@ -398,6 +398,9 @@ int osci_conf_load(struct osci_adapter_conf *out, unsigned int max, unsigned int
 int osci_conf_parse(const char *path, const char *text, size_t len, struct osci_adapter_conf *out,
                     unsigned int max, unsigned int *count_p, char *err, size_t errlen);
 const char *osci_conf_opt(const struct osci_adapter_conf *conf, const char *key);
+/* The environment variable that overrides option `key` of `conf` in osci_conf_load (OSCI_FABRIC: a simntb
+ * adapter's fabric), or NULL. */
+const char *osci_conf_opt_env(const struct osci_adapter_conf *conf, const char *key);
 
 /* NvSciIpc INTER_CHIP device mapping, opensci.conf lines
  * "interchip <device> [adapter=<n>] peer=<node> [nframes=<n>] [frame_size=<bytes>]". */

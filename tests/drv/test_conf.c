@@ -317,6 +317,29 @@ static int parse_ic(const char *text, struct osci_interchip_conf *out, unsigned 
 }
 
 /* interchip <device> [adapter=<n>] peer=<node> [nframes=<n>] [frame_size=<bytes>] */
+/* Which options the environment overrides: OSCI_FABRIC, for a simntb adapter's fabric only. */
+static void test_opt_env(void **state)
+{
+    struct osci_adapter_conf c;
+    char *saved = getenv("OSCI_FABRIC") ? strdup(getenv("OSCI_FABRIC")) : NULL;
+
+    (void)state;
+    memset(&c, 0, sizeof(c));
+    strcpy(c.driver, "simntb");
+    unsetenv("OSCI_FABRIC");
+    assert_null(osci_conf_opt_env(&c, "fabric"));
+    setenv("OSCI_FABRIC", "x", 1);
+    assert_string_equal(osci_conf_opt_env(&c, "fabric"), "OSCI_FABRIC");
+    assert_null(osci_conf_opt_env(&c, "window"));
+    strcpy(c.driver, "rdma");
+    assert_null(osci_conf_opt_env(&c, "fabric"));
+    if (saved)
+        setenv("OSCI_FABRIC", saved, 1);
+    else
+        unsetenv("OSCI_FABRIC");
+    free(saved);
+}
+
 static void test_interchip(void **state)
 {
     static struct osci_interchip_conf ic[OSCI_IC_MAX];
@@ -431,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_hosts),
         cmocka_unit_test(test_load_env),
         cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_opt_env),
         cmocka_unit_test(test_interchip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
