@@ -168,7 +168,8 @@ const struct osci_drv_ops *osci_drv_find(const char *name);
 /* Opens the adapter conf names with the driver conf->driver names: 0, -ENODEV (no such driver), -EINVAL,
  * or the driver's open error. May block (rdma resolves its hosts); call from a thread, not a callback. */
 int osci_drv_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p);
-/* Closes the instance; every mem, rmem and view it gave must be released first. May block. */
+/* Closes the instance (libseg releases its mems, rmems and views first; what is left becomes invalid).
+ * May block (rdma disconnects). */
 void osci_drv_close(struct osci_drv *drv);
 
 /*
