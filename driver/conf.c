@@ -443,6 +443,13 @@ static int conf_set_opt(struct osci_adapter_conf *a, const char *key, const char
     return 0;
 }
 
+const char *osci_conf_opt_env(const struct osci_adapter_conf *conf, const char *key)
+{
+    if (!strcmp(conf->driver, "simntb") && !strcmp(key, "fabric") && getenv("OSCI_FABRIC"))
+        return "OSCI_FABRIC";
+    return NULL;
+}
+
 int osci_conf_load(struct osci_adapter_conf *out, unsigned int max, unsigned int *count_p)
 {
     const char *env_path = getenv("OSCI_CONF");
@@ -492,7 +499,8 @@ int osci_conf_load(struct osci_adapter_conf *out, unsigned int max, unsigned int
     for (unsigned int i = 0; i < n; i++) {
         if (node)
             tmp[i].node_id = node;
-        if (!strcmp(tmp[i].driver, "simntb") && (fabric || !osci_conf_opt(&tmp[i], "fabric"))) {
+        if (osci_conf_opt_env(&tmp[i], "fabric") || (!strcmp(tmp[i].driver, "simntb") &&
+                                                    !osci_conf_opt(&tmp[i], "fabric"))) {
             ret = conf_set_opt(&tmp[i], "fabric", fabric ? fabric : "default");
             if (ret < 0) {
                 osci_log(OSCI_LOG_ERROR, "conf", "adapter %u: cannot set fabric: %s", tmp[i].adapter_no,

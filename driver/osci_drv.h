@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * The fabric-driver contract (ARCHITECTURE §3): one ops table per driver, reached only
- * through the osci_drv_* wrappers below. Every call returns 0 or a negative errno.
+ * through the osci_drv_* wrappers below (no `->ops->` outside driver/).
+ * Every call returns 0 or a negative errno.
  * Drivers own no threads: upward events are pulled with progress() when the event fd
  * polls readable (after arm()), or by spinning on progress().
  */
@@ -43,11 +44,24 @@ struct osci_drv_info {
     uint64_t mem_align;                /* alignment of exported memory and map offsets */
     uint32_t n_doorbells;              /* usable doorbell bits (<= OSCI_DRV_DB_COUNT) */
     uint32_t caps;                     /* OSCI_DRV_CAP_* */
+    uint32_t card_type;                /* SCIQuery(SCI_Q_ADAPTER_CARD_TYPE): OSCI_DRV_CARD_* */
 };
+/* What a driver can do, stated by the driver: libseg and the tools decide from these, never from the
+ * driver's name. */
 #define OSCI_DRV_CAP_MAP_REMOTE  0x1   /* rmem_map gives CPU load/store access */
 #define OSCI_DRV_CAP_PUT_GET     0x2
 #define OSCI_DRV_CAP_MEM_ALLOC   0x4   /* mem_alloc gives exportable memory (window devices) */
 #define OSCI_DRV_CAP_DB_WAIT     0x8   /* db_wait blocks without the event fd */
+#define OSCI_DRV_CAP_INFO        0x10  /* info_publish/info_read carry a segment table for the tools */
+#define OSCI_DRV_CAP_OWN_LIVENESS 0x20 /* reports PEER_DEAD itself (no heartbeats needed) */
+#define OSCI_DRV_CAP_FULL_VIEW   0x40  /* every node sees every other one (one shared fabric) */
+
+/* Card types (docs/sisci-compat.md), one per driver: what SCIQuery reports for its adapters. */
+#define OSCI_DRV_CARD_UNKNOWN    0
+#define OSCI_DRV_CARD_SIMNTB     0x5101
+#define OSCI_DRV_CARD_PCISHM     0x5102
+#define OSCI_DRV_CARD_RDMA       0x5103
+#define OSCI_DRV_CARD_NTB        0x5104
 
 enum osci_drv_event_type {
     OSCI_DRV_EV_LINK_UP = 1,           /* peer reachable; epoch identifies its incarnation */
@@ -101,7 +115,7 @@ struct osci_drv_ops {
     int (*put)(struct osci_drv *drv, struct osci_drv_rmem *rmem, size_t roff, const void *src, size_t len);
     int (*get)(struct osci_drv *drv, struct osci_drv_rmem *rmem, size_t roff, void *dst, size_t len);
 
-    /* optional (NULL: the wrapper returns -EOPNOTSUPP or a documented default) */
+    /* optional (NULL: the registry fills in a stub returning -EOPNOTSUPP or the documented default) */
     int (*mem_alloc)(struct osci_drv *drv, size_t size, struct osci_drv_mem_view *view);
     void (*mem_free)(struct osci_drv *drv, struct osci_drv_mem_view *view);
     int (*rmem_map)(struct osci_drv *drv, struct osci_drv_rmem *rmem, size_t off, size_t len, int readonly,
@@ -145,49 +159,249 @@ struct osci_drv {
 #define osci_fence_release() __atomic_thread_fence(__ATOMIC_RELEASE)
 #endif
 
-/* Registry (driver/registry.c). */
+/* Registry (driver/registry.c). osci_drv_register() checks a table once and keeps a copy in which every
+ * missing optional op is a stub (-EOPNOTSUPP, or the documented default below), so the wrappers call
+ * through without NULL checks; a missing required op, or an optional one without its partner, is -EINVAL.
+ * osci_drv_find() returns that filled copy. */
 int osci_drv_register(const struct osci_drv_ops *ops);      /* -EINVAL for an invalid table */
 const struct osci_drv_ops *osci_drv_find(const char *name);
+/* Opens the adapter conf names with the driver conf->driver names: 0, -ENODEV (no such driver), -EINVAL,
+ * or the driver's open error. May block (rdma resolves its hosts); call from a thread, not a callback. */
 int osci_drv_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p);
+/* Closes the instance (libseg releases its mems, rmems and views first; what is left becomes invalid).
+ * May block (rdma disconnects). */
 void osci_drv_close(struct osci_drv *drv);
 
+/*
+ * The wrappers: one per op, the only way libseg and the tools reach a driver. Context: any thread of the
+ * process that opened the instance; none may be called from a signal handler. "May block" means it may
+ * sleep (a connection, a completion, a timeout); the others return without waiting for a peer. On an
+ * observing instance (conf->observe) the ops that need a node id answer -EPERM.
+ */
+
+/**
+ * osci_drv_query() - facts about the instance (struct osci_drv_info, OSCI_DRV_CAP_*).
+ * Return: 0, or a negative errno. Does not block; caps, card type and limits do not change while the
+ * instance is open (the name may: rdma names the port state).
+ */
+static inline int osci_drv_query(struct osci_drv *d, struct osci_drv_info *info)
+{ return d->ops->query(d, info); }
+
+/**
+ * osci_drv_event_fd() - the fd that polls readable when progress() has events (after arm()).
+ * Return: the fd (owned by the driver, valid until close), or a negative errno. Does not block.
+ */
+static inline int osci_drv_event_fd(struct osci_drv *d)
+{ return d->ops->event_fd(d); }
+
+/**
+ * osci_drv_arm() - asks for a wakeup of the event fd at the next event.
+ * Return: 0 (sleep on the fd), -EAGAIN (events are pending: call progress() first, do not sleep), or a
+ * negative errno. Does not block.
+ */
+static inline int osci_drv_arm(struct osci_drv *d)
+{ return d->ops->arm(d); }
+
+/**
+ * osci_drv_progress() - takes up to @max pending upward events into @ev (link, peer death, messages,
+ * doorbells in the event mask).
+ * Return: the number of events (0: none), or a negative errno. Does not block; one caller at a time
+ * (libseg's event thread).
+ */
+static inline int osci_drv_progress(struct osci_drv *d, struct osci_drv_event *ev, unsigned int max)
+{ return d->ops->progress(d, ev, max); }
+
+/**
+ * osci_drv_peers() - the nodes the instance sees now, up to @max, with their count in *@count_p.
+ * Return: 0, or a negative errno. Does not block.
+ */
+static inline int osci_drv_peers(struct osci_drv *d, struct osci_peer_info *out, unsigned int max,
+                                 unsigned int *count_p)
+{ return d->ops->peers(d, out, max, count_p); }
+
+/**
+ * osci_drv_msg_send() - sends a control message of at most OSCI_DRV_MSG_MAX bytes to @node, which
+ * receives it as OSCI_DRV_EV_MSG, in order per sender.
+ * Return: 0 (queued to the peer), -EMSGSIZE, -EHOSTUNREACH / -ENOTCONN (peer not there), -EAGAIN
+ * (its queue is full), or another negative errno. May block (rdma connects on first use).
+ */
+static inline int osci_drv_msg_send(struct osci_drv *d, uint32_t node, const void *msg, size_t len)
+{ return d->ops->msg_send(d, node, msg, len); }
+
+/**
+ * osci_drv_db_ring() - sets doorbell @bit (< OSCI_DRV_DB_COUNT) of @node.
+ * Return: 0, -EINVAL (bit out of range), -EHOSTUNREACH / -ENOTCONN, or a negative errno. May block
+ * (rdma connects on first use).
+ */
+static inline int osci_drv_db_ring(struct osci_drv *d, uint32_t node, unsigned int bit)
+{ return d->ops->db_ring(d, node, bit); }
+
+/**
+ * osci_drv_db_set_event_mask() - the doorbell bits progress() reports; the others stay pending for
+ * db_poll()/db_wait(). Return: 0, or a negative errno. Does not block.
+ */
+static inline int osci_drv_db_set_event_mask(struct osci_drv *d, uint64_t mask)
+{ return d->ops->db_set_event_mask(d, mask); }
+
+/**
+ * osci_drv_mem_export() - makes [@addr, @addr + @size) importable by peers (after mem_pack()).
+ * Return: 0 with *@mem_p, -EXDEV (this driver cannot export memory it did not allocate: use
+ * mem_alloc()), -EINVAL (alignment, size), -ENOMEM, or a negative errno. May block (registration).
+ */
+static inline int osci_drv_mem_export(struct osci_drv *d, void *addr, size_t size, struct osci_drv_mem **mem_p)
+{ return d->ops->mem_export(d, addr, size, mem_p); }
+
+/**
+ * osci_drv_mem_unexport() - ends an export; imports of it stop reaching the memory. May block.
+ */
+static inline void osci_drv_mem_unexport(struct osci_drv *d, struct osci_drv_mem *m)
+{ d->ops->mem_unexport(d, m); }
+
+/**
+ * osci_drv_mem_pack() - the transport description of @m (at most OSCI_DRV_XPORT_MAX bytes) that a
+ * peer passes to rmem_import(). *@len_p: buffer size in, bytes written out.
+ * Return: 0, -ENOSPC (buffer too small), or a negative errno. Does not block.
+ */
+static inline int osci_drv_mem_pack(struct osci_drv *d, struct osci_drv_mem *m, void *buf, size_t *len_p)
+{ return d->ops->mem_pack(d, m, buf, len_p); }
+
+/**
+ * osci_drv_rmem_import() - imports the memory @node packed into @buf (bytes from the peer: checked).
+ * Return: 0 with *@rmem_p, -EINVAL / -EPROTO (malformed description), -EHOSTUNREACH, -ESTALE /
+ * -ECONNRESET (the memory or the peer incarnation is gone), or a negative errno. May block (rdma connects).
+ */
+static inline int osci_drv_rmem_import(struct osci_drv *d, uint32_t node, const void *buf, size_t len,
+                                       struct osci_drv_rmem **rmem_p)
+{ return d->ops->rmem_import(d, node, buf, len, rmem_p); }
+
+/**
+ * osci_drv_rmem_release() - drops an import; its maps must be unmapped first. May block.
+ */
+static inline void osci_drv_rmem_release(struct osci_drv *d, struct osci_drv_rmem *r)
+{ d->ops->rmem_release(d, r); }
+
+/**
+ * osci_drv_put() - writes @len bytes from @src at offset @roff of @r (see the ops table for when the
+ * data has landed: at return, or after flush()).
+ * Return: 0, -EINVAL (range), -ECONNRESET / -ENOTCONN / -EIO (this or an earlier put failed), or a
+ * negative errno. May block (rdma waits for queue space and, for large buffers, the transfer).
+ */
+static inline int osci_drv_put(struct osci_drv *d, struct osci_drv_rmem *r, size_t roff, const void *src,
+                               size_t len)
+{ return d->ops->put(d, r, roff, src, len); }
+
+/**
+ * osci_drv_get() - reads @len bytes at offset @roff of @r into @dst; returns when @dst holds them.
+ * Return: 0, -EINVAL (range), -ECONNRESET / -ENOTCONN / -EIO, or a negative errno. May block.
+ */
+static inline int osci_drv_get(struct osci_drv *d, struct osci_drv_rmem *r, size_t roff, void *dst, size_t len)
+{ return d->ops->get(d, r, roff, dst, len); }
+
+/**
+ * osci_drv_mem_alloc() - exportable memory from the driver (window devices, OSCI_DRV_CAP_MEM_ALLOC).
+ * Return: 0 with *@v filled, -EOPNOTSUPP (no such op), -EINVAL (size), -ENOMEM, or a negative errno.
+ * Does not block.
+ */
 static inline int osci_drv_mem_alloc(struct osci_drv *d, size_t size, struct osci_drv_mem_view *v)
-{ return d->ops->mem_alloc ? d->ops->mem_alloc(d, size, v) : -EOPNOTSUPP; }
+{ return d->ops->mem_alloc(d, size, v); }
+
+/** osci_drv_mem_free() - frees what mem_alloc() gave (a no-op stub without mem_alloc). */
 static inline void osci_drv_mem_free(struct osci_drv *d, struct osci_drv_mem_view *v)
-{ if (d->ops->mem_free) d->ops->mem_free(d, v); }
+{ d->ops->mem_free(d, v); }
+
+/**
+ * osci_drv_rmem_map() - CPU load/store access to [@off, @off + @len) of @r (OSCI_DRV_CAP_MAP_REMOTE).
+ * Return: 0 with *@addr_p, -EOPNOTSUPP (no such op), -EINVAL (range, alignment), -ECONNRESET (the
+ * peer is gone), -ENOMEM, or a negative errno. Does not block.
+ */
 static inline int osci_drv_rmem_map(struct osci_drv *d, struct osci_drv_rmem *r, size_t off, size_t len,
                                     int ro, void **addr_p)
-{ return d->ops->rmem_map ? d->ops->rmem_map(d, r, off, len, ro, addr_p) : -EOPNOTSUPP; }
+{ return d->ops->rmem_map(d, r, off, len, ro, addr_p); }
+
+/** osci_drv_rmem_unmap() - undoes rmem_map(). Return: 0, -EOPNOTSUPP, or a negative errno. */
 static inline int osci_drv_rmem_unmap(struct osci_drv *d, struct osci_drv_rmem *r, void *addr, size_t len)
-{ return d->ops->rmem_unmap ? d->ops->rmem_unmap(d, r, addr, len) : -EOPNOTSUPP; }
+{ return d->ops->rmem_unmap(d, r, addr, len); }
+
+/**
+ * osci_drv_rmem_revoke() - makes every map of @r stop reaching the remote memory (reads see no data,
+ * writes are dropped). Return: 0 (also the stub of a driver without maps), or a negative errno.
+ */
 static inline int osci_drv_rmem_revoke(struct osci_drv *d, struct osci_drv_rmem *r)
-{ return d->ops->rmem_revoke ? d->ops->rmem_revoke(d, r) : 0; }
+{ return d->ops->rmem_revoke(d, r); }
+
+/**
+ * osci_drv_db_wait() - waits up to @timeout_ms (-1: forever) for doorbell bits in @mask outside the
+ * event mask and takes them into *@bits_p (OSCI_DRV_CAP_DB_WAIT).
+ * Return: 0, -ETIMEDOUT, -EOPNOTSUPP (no such op), or a negative errno. Blocks.
+ */
 static inline int osci_drv_db_wait(struct osci_drv *d, uint64_t mask, int timeout_ms, uint64_t *bits_p)
-{ return d->ops->db_wait ? d->ops->db_wait(d, mask, timeout_ms, bits_p) : -EOPNOTSUPP; }
+{ return d->ops->db_wait(d, mask, timeout_ms, bits_p); }
+
+/**
+ * osci_drv_db_poll() - takes the pending doorbell bits in @mask into *@bits_p (0 when none).
+ * Return: 0, -EOPNOTSUPP (no such op), or a negative errno. Never blocks.
+ */
 static inline int osci_drv_db_poll(struct osci_drv *d, uint64_t mask, uint64_t *bits_p)
-{ return d->ops->db_poll ? d->ops->db_poll(d, mask, bits_p) : -EOPNOTSUPP; }
+{ return d->ops->db_poll(d, mask, bits_p); }
+
+/**
+ * osci_drv_probe() - is @node there? Return: see the probe op (0, -EHOSTUNREACH, -ENOLINK,
+ * -EADDRNOTAVAIL), or -EOPNOTSUPP. Does not block.
+ */
 static inline int osci_drv_probe(struct osci_drv *d, uint32_t node)
-{ return d->ops->probe ? d->ops->probe(d, node) : -EOPNOTSUPP; }
+{ return d->ops->probe(d, node); }
+
+/**
+ * osci_drv_info_publish() - publishes this node's segment table (tools read it with info_read()).
+ * Return: 0, -EMSGSIZE, -EOPNOTSUPP (no such op), or a negative errno. Does not block.
+ */
 static inline int osci_drv_info_publish(struct osci_drv *d, const void *buf, size_t len)
-{ return d->ops->info_publish ? d->ops->info_publish(d, buf, len) : -EOPNOTSUPP; }
+{ return d->ops->info_publish(d, buf, len); }
+
+/**
+ * osci_drv_info_read() - reads the table @node published (*@len_p: its length).
+ * Return: 0, -EHOSTUNREACH (no such node), -EMSGSIZE (@len too small), -EAGAIN (being rewritten: retry),
+ * -EPROTO (malformed), -EOPNOTSUPP, or a negative errno. Does not block.
+ */
 static inline int osci_drv_info_read(struct osci_drv *d, uint32_t node, void *buf, size_t len, size_t *len_p)
-{ return d->ops->info_read ? d->ops->info_read(d, node, buf, len, len_p) : -EOPNOTSUPP; }
+{ return d->ops->info_read(d, node, buf, len, len_p); }
+
+/**
+ * osci_drv_inject() - arms fault @f for the next @count operations towards @node (tests, tools).
+ * Return: 0, -EINVAL (a fault this driver cannot inject), -EHOSTUNREACH (no such peer), -EOPNOTSUPP, or
+ * a negative errno.
+ */
 static inline int osci_drv_inject(struct osci_drv *d, enum osci_fault f, uint32_t node, unsigned int count)
-{ return d->ops->inject ? d->ops->inject(d, f, node, count) : -EOPNOTSUPP; }
+{ return d->ops->inject(d, f, node, count); }
+
+/**
+ * osci_drv_mcast_attach() - attaches multicast group @group of @size bytes (see the ops table).
+ * Return: 0 with *@v, -EINVAL (other size), -EOPNOTSUPP (no multicast window here), or a negative errno.
+ */
 static inline int osci_drv_mcast_attach(struct osci_drv *d, uint32_t group, size_t size,
                                         struct osci_drv_mem_view *v)
-{ return d->ops->mcast_attach ? d->ops->mcast_attach(d, group, size, v) : -EOPNOTSUPP; }
+{ return d->ops->mcast_attach(d, group, size, v); }
+
+/** osci_drv_mcast_detach() - drops one attach of mcast_attach() (a no-op stub without it). */
 static inline void osci_drv_mcast_detach(struct osci_drv *d, struct osci_drv_mem_view *v)
-{ if (d->ops->mcast_detach) d->ops->mcast_detach(d, v); }
-/* Synchronous drivers (no flush op): every put has landed when it returns. */
+{ d->ops->mcast_detach(d, v); }
+
+/**
+ * osci_drv_flush() - waits until every put issued so far on @r (NULL: every rmem) has landed.
+ * Return: 0 (also the stub of a synchronous driver, whose puts land before they return), or the first
+ * error of them (-EIO, -ECONNRESET, -ENOTCONN), reported once. Blocks.
+ */
 static inline int osci_drv_flush(struct osci_drv *d, struct osci_drv_rmem *r)
-{ return d->ops->flush ? d->ops->flush(d, r) : 0; }
+{ return d->ops->flush(d, r); }
 
 /* Configuration (driver/conf.c): OSCI_CONF or /etc/opensci/opensci.conf, OSCI_NODE_ID, OSCI_FABRIC. */
 int osci_conf_load(struct osci_adapter_conf *out, unsigned int max, unsigned int *count_p);
 int osci_conf_parse(const char *path, const char *text, size_t len, struct osci_adapter_conf *out,
                     unsigned int max, unsigned int *count_p, char *err, size_t errlen);
 const char *osci_conf_opt(const struct osci_adapter_conf *conf, const char *key);
+/* The environment variable that overrides option `key` of `conf` in osci_conf_load (OSCI_FABRIC: a simntb
+ * adapter's fabric), or NULL. */
+const char *osci_conf_opt_env(const struct osci_adapter_conf *conf, const char *key);
 
 /* NvSciIpc INTER_CHIP device mapping, opensci.conf lines
  * "interchip <device> [adapter=<n>] peer=<node> [nframes=<n>] [frame_size=<bytes>]". */

@@ -2090,7 +2090,9 @@ static int rdma_query(struct osci_drv *drv, struct osci_drv_info *info)
     info->max_mem_size = d->o.mr_chunk * RDMA_XPORT_MAX_CHUNKS;
     info->mem_align = 4096;
     info->n_doorbells = OSCI_DRV_DB_COUNT;
-    info->caps = OSCI_DRV_CAP_PUT_GET;
+    /* A cut link or a hung peer is only silence (heartbeats); peers are the configured hosts. */
+    info->caps = OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_INFO;
+    info->card_type = OSCI_DRV_CARD_RDMA;
     return 0;
 }
 

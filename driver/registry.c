@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
-/* Driver registry: ops tables checked once, built-in drivers from a static table. */
+/* Driver registry: ops tables checked once and copied with stubs for the missing optional ops
+ * (rdma-core's verbs_set_ops over dummy ops); built-in drivers from a static table. */
 #include <pthread.h>
 #include <string.h>
 
@@ -11,7 +12,8 @@ extern const struct osci_drv_ops osci_simntb_ops;
 extern const struct osci_drv_ops osci_rdma_ops;
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static const struct osci_drv_ops *reg_tab[REG_MAX];
+static const struct osci_drv_ops *reg_src[REG_MAX];   /* the tables drivers registered */
+static struct osci_drv_ops reg_tab[REG_MAX];           /* their copies with every op set */
 static unsigned int reg_count;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
 
@@ -32,14 +34,65 @@ static int drv_ops_is_valid(const struct osci_drv_ops *ops)
         !ops->mcast_attach == !ops->mcast_detach;
 }
 
+/* Stubs of the optional ops: not supported, or the default the wrapper documents. */
+static int stub_mem_alloc(struct osci_drv *d, size_t s, struct osci_drv_mem_view *v)
+{ (void)d; (void)s; (void)v; return -EOPNOTSUPP; }
+static void stub_mem_free(struct osci_drv *d, struct osci_drv_mem_view *v) { (void)d; (void)v; }
+static int stub_rmem_map(struct osci_drv *d, struct osci_drv_rmem *r, size_t off, size_t len, int ro,
+                         void **addr_p)
+{ (void)d; (void)r; (void)off; (void)len; (void)ro; (void)addr_p; return -EOPNOTSUPP; }
+static int stub_rmem_unmap(struct osci_drv *d, struct osci_drv_rmem *r, void *addr, size_t len)
+{ (void)d; (void)r; (void)addr; (void)len; return -EOPNOTSUPP; }
+/* Without maps nothing reaches the memory but put/get, which release() stops. */
+static int stub_rmem_revoke(struct osci_drv *d, struct osci_drv_rmem *r) { (void)d; (void)r; return 0; }
+static int stub_db_wait(struct osci_drv *d, uint64_t mask, int timeout_ms, uint64_t *bits_p)
+{ (void)d; (void)mask; (void)timeout_ms; (void)bits_p; return -EOPNOTSUPP; }
+static int stub_db_poll(struct osci_drv *d, uint64_t mask, uint64_t *bits_p)
+{ (void)d; (void)mask; (void)bits_p; return -EOPNOTSUPP; }
+static int stub_probe(struct osci_drv *d, uint32_t node) { (void)d; (void)node; return -EOPNOTSUPP; }
+static int stub_info_publish(struct osci_drv *d, const void *buf, size_t len)
+{ (void)d; (void)buf; (void)len; return -EOPNOTSUPP; }
+static int stub_info_read(struct osci_drv *d, uint32_t node, void *buf, size_t len, size_t *len_p)
+{ (void)d; (void)node; (void)buf; (void)len; (void)len_p; return -EOPNOTSUPP; }
+static int stub_inject(struct osci_drv *d, enum osci_fault f, uint32_t node, unsigned int count)
+{ (void)d; (void)f; (void)node; (void)count; return -EOPNOTSUPP; }
+/* A driver without flush is synchronous: its puts have landed when they return. */
+static int stub_flush(struct osci_drv *d, struct osci_drv_rmem *r) { (void)d; (void)r; return 0; }
+static int stub_mcast_attach(struct osci_drv *d, uint32_t group, size_t size, struct osci_drv_mem_view *v)
+{ (void)d; (void)group; (void)size; (void)v; return -EOPNOTSUPP; }
+static void stub_mcast_detach(struct osci_drv *d, struct osci_drv_mem_view *v) { (void)d; (void)v; }
+
+#define FILL(t, op) do { if (!(t)->op) (t)->op = stub_##op; } while (0)
+
+static void fill_optional(struct osci_drv_ops *t)
+{
+    FILL(t, mem_alloc);
+    FILL(t, mem_free);
+    FILL(t, rmem_map);
+    FILL(t, rmem_unmap);
+    FILL(t, rmem_revoke);
+    FILL(t, db_wait);
+    FILL(t, db_poll);
+    FILL(t, probe);
+    FILL(t, info_publish);
+    FILL(t, info_read);
+    FILL(t, inject);
+    FILL(t, flush);
+    FILL(t, mcast_attach);
+    FILL(t, mcast_detach);
+}
+
 static int reg_add_locked(const struct osci_drv_ops *ops)
 {
     for (unsigned int i = 0; i < reg_count; i++)
-        if (!strcmp(reg_tab[i]->name, ops->name))
-            return reg_tab[i] == ops ? 0 : -EEXIST;
+        if (!strcmp(reg_tab[i].name, ops->name))
+            return reg_src[i] == ops ? 0 : -EEXIST;
     if (reg_count == REG_MAX)
         return -ENOSPC;
-    reg_tab[reg_count++] = ops;
+    reg_src[reg_count] = ops;
+    reg_tab[reg_count] = *ops;
+    fill_optional(&reg_tab[reg_count]);
+    reg_count++;
     return 0;
 }
 
@@ -85,8 +138,8 @@ const struct osci_drv_ops *osci_drv_find(const char *name)
         return NULL;
     pthread_mutex_lock(&reg_lock);
     for (unsigned int i = 0; i < reg_count; i++)
-        if (!strcmp(reg_tab[i]->name, name))
-            ops = reg_tab[i];
+        if (!strcmp(reg_tab[i].name, name))
+            ops = &reg_tab[i];
     pthread_mutex_unlock(&reg_lock);
     return ops;
 }

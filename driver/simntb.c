@@ -1628,7 +1628,11 @@ static int sn_query(struct osci_drv *drv, struct osci_drv_info *info)
     info->max_mem_size = d->observe ? d->default_window : d->win_size;
     info->mem_align = SN_PAGE;
     info->n_doorbells = OSCI_DRV_DB_COUNT;
-    info->caps = OSCI_DRV_CAP_MAP_REMOTE | OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_MEM_ALLOC | OSCI_DRV_CAP_DB_WAIT;
+    info->caps = OSCI_DRV_CAP_MAP_REMOTE | OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_MEM_ALLOC | OSCI_DRV_CAP_DB_WAIT |
+                 OSCI_DRV_CAP_INFO |
+                 OSCI_DRV_CAP_OWN_LIVENESS |   /* a pidfd per peer process: death is seen at once */
+                 OSCI_DRV_CAP_FULL_VIEW;       /* one /dev/shm fabric: every joined node is a peer */
+    info->card_type = OSCI_DRV_CARD_SIMNTB;
     return 0;
 }
 

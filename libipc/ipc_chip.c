@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ipc_internal.h"
+#include "opensci/osci.h"
 #include "osci_log.h"
 #include "sisci_api.h"
 
@@ -35,7 +36,6 @@
 #define LINK_BACKOFF_NS 50000000ull  /* the retry timer's first delay; doubled after each failed retry ... */
 #define LINK_BACKOFF_MAX_NS 2000000000ull   /* ... up to this */
 #define LINK_KICK_TRIES 6u           /* timer retries of a peer that connected to us but is not found */
-#define CARD_TYPE_SIMNTB 0x5101u     /* SCIQuery(SCI_Q_ADAPTER_CARD_TYPE), docs/sisci-compat.md */
 
 enum { ARM_READ = 0, ARM_WRITE = 1, ARM_EMPTY = 2, ARM_N };
 
@@ -640,11 +640,8 @@ static int chip_open(struct ipc_ep *ep)
         goto err;
     }
     {
-        unsigned int type = 0;
-        sci_query_adapter_t q = { .localAdapterNo = ce->adapter, .subcommand = SCI_Q_ADAPTER_CARD_TYPE,
-                                  .data = &type };
-        SCIQuery(SCI_Q_ADAPTER, &q, 0, &e);
-        ce->full_view = e == SCI_ERR_OK && type == CARD_TYPE_SIMNTB;
+        uint32_t caps = 0;
+        ce->full_view = osci_adapter_caps(ce->adapter, &caps) == 0 && (caps & OSCI_ADAPTER_FULL_VIEW);
     }
     if (ce->my_node == ce->peer_node) {
         osci_log(OSCI_LOG_ERROR, "ipc", "%s: peer=%u is this process's own node on adapter %u", cfg->name,

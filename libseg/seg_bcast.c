@@ -157,7 +157,7 @@ static void rs_import(struct sci_remote_segment *rs, uint32_t node)
                  rs->seg_id, node, (unsigned long long)mb->size, (unsigned long long)rs->size);
         return;
     }
-    rc = drv->ops->rmem_import(drv, node, mb->xport, mb->xport_len, &r);
+    rc = osci_drv_rmem_import(drv, node, mb->xport, mb->xport_len, &r);
     if (rc < 0) {
         osci_log(OSCI_LOG_WARN, "bcast", "group %u: member %u: import: %s", rs->seg_id, node, osci_strerror(rc));
         return;
@@ -178,7 +178,7 @@ static void rs_release(struct sci_remote_segment *rs, uint32_t node)
     bc->rmem[node] = NULL;
     pthread_mutex_unlock(&bc->lock);
     if (r && drv)
-        drv->ops->rmem_release(drv, r);
+        osci_drv_rmem_release(drv, r);
 }
 
 static void member_event(struct bcast_group *g, sci_segment_cb_reason_t reason, uint32_t node)
@@ -245,7 +245,7 @@ int seg__bcast_alloc(struct seg_lmem *mem, uint32_t id, size_t size)
     for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
         struct seg_adapter *a = &seg.adapter[i];
         int rc;
-        if (!a->drv || !a->drv->ops->mcast_attach)
+        if (!a->drv)
             continue;
         rc = osci_drv_mcast_attach(a->drv, id, size, &mem->view);
         if (rc == -EOPNOTSUPP)
@@ -617,13 +617,13 @@ int seg__bcast_xfer(struct sci_map *m, size_t off, void *buf, size_t len, bool r
         }
         for (uint32_t n = 1; n < SEG_MAX_NODES && rc < 0; n++)
             if (bc->rmem[n])
-                rc = drv->ops->get(drv, bc->rmem[n], off, buf, len);
+                rc = osci_drv_get(drv, bc->rmem[n], off, buf, len);
     } else {
         for (uint32_t n = 1; n < SEG_MAX_NODES; n++) {
             int r;
             if (!bc->rmem[n])
                 continue;
-            r = drv->ops->put(drv, bc->rmem[n], off, buf, len);
+            r = osci_drv_put(drv, bc->rmem[n], off, buf, len);
             if (r < 0 && !rc)
                 rc = r;
         }

@@ -64,7 +64,7 @@ OSCI_EXPORT int osci_info_config(struct osci_adapter_config *out, unsigned int m
                                  char *path_out, size_t path_len, int *file_found)
 {
     struct osci_adapter_conf eff[OSCI_MAX_ADAPTERS], file[OSCI_MAX_ADAPTERS];
-    const char *env_path = getenv("OSCI_CONF"), *env_fabric = getenv("OSCI_FABRIC");
+    const char *env_path = getenv("OSCI_CONF");
     const char *env_node = getenv("OSCI_NODE_ID");
     const char *path = env_path && *env_path ? env_path : CONF_DEFAULT;
     unsigned int n = 0, nf = 0, k = 0;
@@ -103,9 +103,12 @@ OSCI_EXPORT int osci_info_config(struct osci_adapter_config *out, unsigned int m
                 : f && f->node_id ? path : "default (the driver picks a free node id at SCIInitialize)");
         for (unsigned int o = 0; o < eff[i].n_opts && o < sizeof(eff[i].opts) / sizeof(eff[i].opts[0]); o++) {
             const char *key = eff[i].opts[o].key, *val = eff[i].opts[o].value, *fv = f ? osci_conf_opt(f, key) : NULL;
-            const char *src = "default";
-            if (!strcmp(key, "fabric") && !strcmp(eff[i].driver, "simntb") && env_fabric)
-                src = "environment OSCI_FABRIC";
+            const char *src = "default", *env = osci_conf_opt_env(&eff[i], key);
+            char src_env[64];
+            if (env) {
+                snprintf(src_env, sizeof(src_env), "environment %s", env);
+                src = src_env;
+            }
             else if (fv && !strcmp(fv, val))
                 src = path;
             add_opt(a, key, val, src);

@@ -401,7 +401,7 @@ int seg__send(struct seg_adapter *a, uint32_t node, const struct seg_msg *m)
         return 0;
     }
     for (int tries = 0; tries < 200; tries++) {
-        rc = a->drv->ops->msg_send(a->drv, node, buf, (size_t)len);
+        rc = osci_drv_msg_send(a->drv, node, buf, (size_t)len);
         if (rc != -EAGAIN)
             break;
         pthread_mutex_unlock(&seg.lock);
@@ -619,7 +619,7 @@ static void send_heartbeat(struct seg_adapter *a, uint32_t node, uint64_t now)
     len = seg_proto_encode(&m, buf, sizeof(buf));
     if (len < 0)
         return;
-    rc = a->drv->ops->msg_send(a->drv, node, buf, (size_t)len);
+    rc = osci_drv_msg_send(a->drv, node, buf, (size_t)len);
     if (rc < 0 && rc != -EAGAIN)
         osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: HEARTBEAT to node %u: %d", a->no, node, rc);
 }
@@ -681,7 +681,7 @@ static bool pump(void)
         if (!a->drv)
             continue;
         for (int round = 0; round < 64; round++) {
-            n = a->drv->ops->progress(a->drv, evs, 16);
+            n = osci_drv_progress(a->drv, evs, 16);
             if (n <= 0)
                 break;
             for (int k = 0; k < n; k++)
@@ -736,7 +736,7 @@ static void *event_thread(void *arg)
             struct seg_adapter *a = &seg.adapter[i];
             if (!a->drv)
                 continue;
-            if (a->drv->ops->arm(a->drv) == -EAGAIN)
+            if (osci_drv_arm(a->drv) == -EAGAIN)
                 pending = true;
             if (seg.ev_fd[i] >= 0)
                 pfd[n++] = (struct pollfd){ .fd = seg.ev_fd[i], .events = POLLIN };
@@ -773,12 +773,11 @@ static void close_adapters(void)
 
 /*
  * Heartbeats (OSCI_HEARTBEAT=auto|on|off, default auto): auto runs them on every adapter whose
- * driver does not detect peer death itself. simntb does (a pidfd per peer process, one host);
- * the network drivers (rdma) do not: a cut link or a hung peer is only seen as silence.
+ * driver does not detect peer death itself (OSCI_DRV_CAP_OWN_LIVENESS: simntb, a pidfd per peer
+ * process); the network drivers (rdma) do not: a cut link or a hung peer is only seen as silence.
  */
-static bool heartbeat_wanted(const struct osci_drv *drv)
+static bool heartbeat_wanted(const struct osci_drv_info *info)
 {
-    static const char *const own_liveness[] = { "simntb" };
     const char *v = getenv("OSCI_HEARTBEAT");
 
     if (seg.hb_ms == 0 || (v && !strcmp(v, "off")))
@@ -787,10 +786,7 @@ static bool heartbeat_wanted(const struct osci_drv *drv)
         return true;
     if (v && *v && strcmp(v, "auto"))
         osci_log(OSCI_LOG_WARN, "seg", "OSCI_HEARTBEAT=%s is not one of auto|on|off; using auto", v);
-    for (size_t i = 0; i < sizeof(own_liveness) / sizeof(own_liveness[0]); i++)
-        if (!strcmp(drv->ops->name, own_liveness[i]))
-            return false;
-    return true;
+    return !(info->caps & OSCI_DRV_CAP_OWN_LIVENESS);
 }
 
 /* A millisecond count from the environment: `def` when unset, `def` and a warning when invalid. */
@@ -845,14 +841,14 @@ static int open_adapters(void)
             goto err_close;
         }
         a->no = conf[i].adapter_no;
-        rc = a->drv->ops->query(a->drv, &a->info);
+        rc = osci_drv_query(a->drv, &a->info);
         if (rc < 0)
             goto err_close;
-        seg.ev_fd[a->no] = a->drv->ops->event_fd(a->drv);
-        a->heartbeat = heartbeat_wanted(a->drv);
+        seg.ev_fd[a->no] = osci_drv_event_fd(a->drv);
+        a->heartbeat = heartbeat_wanted(&a->info);
         seg.n_adapters++;
         peers = calloc(SEG_MAX_NODES, sizeof(*peers));
-        if (peers && a->drv->ops->peers(a->drv, peers, SEG_MAX_NODES, &np) == 0) {
+        if (peers && osci_drv_peers(a->drv, peers, SEG_MAX_NODES, &np) == 0) {
             for (unsigned int k = 0; k < np && k < SEG_MAX_NODES; k++) {
                 uint32_t nd = peers[k].node_id;
                 if (nd == 0 || nd >= SEG_MAX_NODES)

@@ -162,12 +162,12 @@ static int dmaq_copy_vec(struct sci_dma_queue *q, struct seg_adapter **put_a, st
             if (v->local_offset + v->size > lsize || v->remote_offset + v->size > rsize)
                 return -ERANGE;
             if (q->read)
-                rc = ra->drv->ops->get(ra->drv, rmem, v->remote_offset + done,
+                rc = osci_drv_get(ra->drv, rmem, v->remote_offset + done,
                                        (char *)laddr + v->local_offset + done, len);
             else {
                 *put_a = ra;              /* rs->rmem is the same for the segment's whole life */
                 *put_rmem = rmem;
-                rc = ra->drv->ops->put(ra->drv, rmem, v->remote_offset + done,
+                rc = osci_drv_put(ra->drv, rmem, v->remote_offset + done,
                                        (const char *)laddr + v->local_offset + done, len);
             }
             if (rc < 0)

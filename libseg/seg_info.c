@@ -39,7 +39,7 @@ void seg__info_publish(void)
         struct osci_seg_info *e = (struct osci_seg_info *)(buf + INFO_HDR);
         unsigned int n = 0;
 
-        if (!a->drv || !a->drv->ops->info_publish)
+        if (!a->drv || !(a->info.caps & OSCI_DRV_CAP_INFO))
             continue;
         for (struct sci_local_segment *ls = segx.lsegs; ls && n < INFO_MAX; ls = ls->next, n++) {
             memset(&e[n], 0, sizeof(e[n]));
@@ -67,7 +67,7 @@ void seg__info_publish(void)
             n++;
         }
         put_hdr(buf, n);
-        int rc = a->drv->ops->info_publish(a->drv, buf, INFO_HDR + n * sizeof(struct osci_seg_info));
+        int rc = osci_drv_info_publish(a->drv, buf, INFO_HDR + n * sizeof(struct osci_seg_info));
         if (rc < 0)
             osci_log(OSCI_LOG_INFO, "info", "adapter %u: publish: %s", i, osci_strerror(rc));
     }
@@ -132,7 +132,7 @@ OSCI_EXPORT int osci_info_adapters(struct osci_adapter_info *out, unsigned int m
         out[k].adapter_no = conf[i].adapter_no;
         snprintf(out[k].driver, sizeof(out[k].driver), "%s", conf[i].driver);
         if (observe_open(conf[i].adapter_no, &drv, &opened) == 0) {
-            if (drv->ops->query(drv, &info) == 0) {
+            if (osci_drv_query(drv, &info) == 0) {
                 snprintf(out[k].name, sizeof(out[k].name), "%s", info.name);
                 out[k].node_id = opened ? 0 : info.node_id;
                 out[k].max_nodes = info.max_nodes;
@@ -160,7 +160,7 @@ OSCI_EXPORT int osci_info_peers(unsigned int adapter, struct osci_peer_info *out
     rc = observe_open(adapter, &drv, &opened);
     if (rc < 0)
         return rc;
-    rc = drv->ops->peers(drv, out, max, count_p);
+    rc = osci_drv_peers(drv, out, max, count_p);
     observe_close(drv, opened);
     return rc;
 }
@@ -219,6 +219,23 @@ OSCI_EXPORT int osci_info_segments(unsigned int adapter, uint32_t node, struct o
     }
 out_free:
     free(buf);
+    return rc;
+}
+
+OSCI_EXPORT int osci_adapter_caps(unsigned int adapter, uint32_t *caps_p)
+{
+    int rc = 0;
+
+    if (!caps_p)
+        return -EINVAL;
+    pthread_mutex_lock(&seg.lock);
+    if (!seg.initialized)
+        rc = -SEG_ENOTINIT;
+    else if (adapter >= OSCI_MAX_ADAPTERS || !seg.adapter[adapter].drv)
+        rc = -ENODEV;
+    else
+        *caps_p = (seg.adapter[adapter].info.caps & OSCI_DRV_CAP_FULL_VIEW) ? OSCI_ADAPTER_FULL_VIEW : 0;
+    pthread_mutex_unlock(&seg.lock);
     return rc;
 }
 

@@ -211,7 +211,7 @@ static void sleep_ms(unsigned int ms)
 
 static void update_event_mask(struct seg_adapter *a)
 {
-    int rc = a->drv->ops->db_set_event_mask(a->drv, a->db_event_mask);
+    int rc = osci_drv_db_set_event_mask(a->drv, a->db_event_mask);
 
     if (rc < 0)
         osci_log(OSCI_LOG_WARN, MOD, "adapter %u: db_set_event_mask: %d", a->no, rc);
@@ -241,7 +241,7 @@ static void intr_cv_wait(int ms)
 
 static bool has_db_wait(const struct seg_adapter *a)
 {
-    return a->drv->ops->db_wait != NULL;
+    return a->info.caps & OSCI_DRV_CAP_DB_WAIT;
 }
 
 static uint64_t *area_armed(struct intr_rx *rx, unsigned int bit)
@@ -263,7 +263,7 @@ static bool bit_event(const struct seg_adapter *a, const struct intr_rx *rx, uns
 static void rx_free(struct seg_adapter *a, struct intr_rx *rx)
 {
     if (rx->exp)
-        a->drv->ops->mem_unexport(a->drv, rx->exp);
+        osci_drv_mem_unexport(a->drv, rx->exp);
     if (rx->drv_mem)
         osci_drv_mem_free(a->drv, &rx->view);
     else
@@ -286,7 +286,7 @@ static int rx_get(struct seg_adapter *a, struct intr_rx **rx_p)
     rx = calloc(1, sizeof(*rx));
     if (!rx)
         return -ENOMEM;
-    if (a->drv->ops->mem_alloc) {
+    if (a->info.caps & OSCI_DRV_CAP_MEM_ALLOC) {
         rc = osci_drv_mem_alloc(a->drv, AREA_SIZE, &rx->view);
         if (rc < 0)
             goto err;
@@ -301,12 +301,12 @@ static int rx_get(struct seg_adapter *a, struct intr_rx **rx_p)
         }
     }
     memset(rx->area, 0, AREA_SIZE);
-    rc = a->drv->ops->mem_export(a->drv, rx->area, AREA_SIZE, &rx->exp);
+    rc = osci_drv_mem_export(a->drv, rx->area, AREA_SIZE, &rx->exp);
     if (rc < 0) {
         rx->exp = NULL;
         goto err;
     }
-    rc = a->drv->ops->mem_pack(a->drv, rx->exp, rx->xport, &xlen);
+    rc = osci_drv_mem_pack(a->drv, rx->exp, rx->xport, &xlen);
     if (rc < 0 || xlen > OSCI_DRV_XPORT_MAX) {
         rc = rc < 0 ? rc : -EOVERFLOW;
         goto err;
@@ -394,7 +394,7 @@ static void bits_update(struct seg_adapter *a, struct intr_rx *rx)
         /* a leader blocked in db_wait on a bit that went to the event thread: ring it out */
         for (unsigned int b = 0; b < OSCI_DRV_DB_COUNT; b++)
             if ((mask & ~old & (1ull << b)) && rx->leader[b])
-                (void)a->drv->ops->db_ring(a->drv, a->drv->node_id, b);
+                (void)osci_drv_db_ring(a->drv, a->drv->node_id, b);
     }
     pthread_cond_broadcast(&intr_cv);
 }
@@ -766,7 +766,7 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
         if (!reap_bit(rx, b, &cb)) {
             pthread_mutex_unlock(&intr_mu);
             bits = 0;
-            rc = a->drv->ops->db_wait(a->drv, 1ull << b, slice, &bits);
+            rc = osci_drv_db_wait(a->drv, 1ull << b, slice, &bits);
             pthread_mutex_lock(&intr_mu);
             if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -EAGAIN) {
                 rx->leader[b] = false;
@@ -831,7 +831,7 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
         pthread_cond_broadcast(&intr_cv);
         pthread_mutex_unlock(&intr_mu);
         if (has_db_wait(a))
-            (void)a->drv->ops->db_ring(a->drv, a->drv->node_id, li->bit);
+            (void)osci_drv_db_ring(a->drv, a->drv->node_id, li->bit);
         pthread_mutex_unlock(&seg.lock);
         sleep_ms(1);
         pthread_mutex_lock(&seg.lock);
@@ -889,7 +889,7 @@ static int rintr_attach(struct sci_remote_interrupt *ri, const struct seg_msg *o
 
     if (ok->u.intr_connect_ok.slot >= SEG_INTR_SLOTS)
         return -EPROTO;
-    rc = a->drv->ops->rmem_import(a->drv, ri->node, ok->u.intr_connect_ok.xport, ok->u.intr_connect_ok.xport_len,
+    rc = osci_drv_rmem_import(a->drv, ri->node, ok->u.intr_connect_ok.xport, ok->u.intr_connect_ok.xport_len,
                                   &ri->rmem);
     if (rc < 0)
         return rc;
@@ -908,7 +908,7 @@ static void rintr_detach(struct sci_remote_interrupt *ri)
     if (ri->map)
         (void)osci_drv_rmem_unmap(a->drv, ri->rmem, ri->map, AREA_SIZE);
     if (ri->rmem)
-        a->drv->ops->rmem_release(a->drv, ri->rmem);
+        osci_drv_rmem_release(a->drv, ri->rmem);
     ri->map = NULL;
     ri->rmem = NULL;
     ri->ctr = NULL;
@@ -1032,7 +1032,7 @@ static int local_trigger(struct sci_remote_interrupt *ri)
     }
     pthread_mutex_unlock(&intr_mu);
     if (ring)
-        rc = a->drv->ops->db_ring(a->drv, ri->node, ri->bit);
+        rc = osci_drv_db_ring(a->drv, ri->node, ri->bit);
     pthread_mutex_unlock(&seg.lock);
     return rc < 0 ? link_err(rc) : 0;
 }
@@ -1062,7 +1062,7 @@ SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned in
         /* no load/store window: put the count, wait until it landed, ring every time */
         do {
             v = atomic_load(&ri->count);
-            rc = ri->a->drv->ops->put(ri->a->drv, ri->rmem, AREA_SLOT_OFF + ri->slot * sizeof(uint64_t), &v,
+            rc = osci_drv_put(ri->a->drv, ri->rmem, AREA_SLOT_OFF + ri->slot * sizeof(uint64_t), &v,
                                       sizeof(v));
             if (rc == 0)
                 rc = osci_drv_flush(ri->a->drv, ri->rmem);
@@ -1072,7 +1072,7 @@ SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned in
     }
     if (ri->node == ri->a->drv->node_id)
         return seg__set_error(error, local_trigger(ri));
-    rc = ri->a->drv->ops->db_ring(ri->a->drv, ri->node, ri->bit);
+    rc = osci_drv_db_ring(ri->a->drv, ri->node, ri->bit);
     seg__set_error(error, rc < 0 ? link_err(rc) : 0);
 }
 

@@ -17,13 +17,6 @@
 #define SEG_DATA_INTR_CREDIT_MS 1000          /* longest wait of a data trigger for a credit */
 #define SEG_WAIT_SLICE_MS    200              /* longest single driver wait of a doorbell waiter */
 
-/* OpenSCI card types reported by SCI_Q_ADAPTER_CARD_TYPE (docs/sisci-compat.md). */
-#define SEG_CARD_TYPE_UNKNOWN 0
-#define SEG_CARD_TYPE_SIMNTB  0x5101
-#define SEG_CARD_TYPE_PCISHM  0x5102
-#define SEG_CARD_TYPE_RDMA    0x5103
-#define SEG_CARD_TYPE_NTB     0x5104
-
 /* Milliseconds left until deadline_ms (0 = infinite: returns -1), at least 0. */
 int seg__ms_left(uint64_t deadline_ms);
 

@@ -155,7 +155,7 @@ void seg__lmem_release(struct seg_lmem *mem)
 {
     for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
         if (mem->exp[i] && seg.adapter[i].drv)
-            seg.adapter[i].drv->ops->mem_unexport(seg.adapter[i].drv, mem->exp[i]);
+            osci_drv_mem_unexport(seg.adapter[i].drv, mem->exp[i]);
         mem->exp[i] = NULL;
     }
     switch (mem->kind) {
@@ -187,7 +187,7 @@ static int lmem_alloc(struct seg_lmem *mem, size_t size)
     for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
         struct seg_adapter *a = &seg.adapter[i];
         int rc;
-        if (!a->drv || !a->drv->ops->mem_alloc)
+        if (!a->drv || !(a->info.caps & OSCI_DRV_CAP_MEM_ALLOC))
             continue;
         rc = osci_drv_mem_alloc(a->drv, size, &mem->view);
         if (rc < 0) {
@@ -558,7 +558,7 @@ SISCI_API_EXPORT void SCIPrepareSegment(sci_local_segment_t ls, unsigned int loc
         rc = lseg_transition(ls, a->no, LSEG_EV_PREPARE);
         goto out;
     }
-    rc = a->drv->ops->mem_export(a->drv, ls->mem.view.addr, ls->mem.view.size, &mem);
+    rc = osci_drv_mem_export(a->drv, ls->mem.view.addr, ls->mem.view.size, &mem);
     if (rc < 0) {
         if (ls->mem.kind != SEG_MEM_DRV || ls->mem.drv_adapter != a->no)
             rc = -EOPNOTSUPP;      /* this device exports only memory of its own window */
@@ -566,7 +566,7 @@ SISCI_API_EXPORT void SCIPrepareSegment(sci_local_segment_t ls, unsigned int loc
                  osci_strerror(rc));
         goto out;
     }
-    rc = a->drv->ops->mem_pack(a->drv, mem, ls->xport[a->no], &xlen);
+    rc = osci_drv_mem_pack(a->drv, mem, ls->xport[a->no], &xlen);
     if (rc < 0 || xlen > OSCI_DRV_XPORT_MAX) {
         rc = rc < 0 ? rc : -EOVERFLOW;
         goto err_unexport;
@@ -580,7 +580,7 @@ SISCI_API_EXPORT void SCIPrepareSegment(sci_local_segment_t ls, unsigned int loc
     goto out;
 
 err_unexport:
-    a->drv->ops->mem_unexport(a->drv, mem);
+    osci_drv_mem_unexport(a->drv, mem);
 out:
     pthread_mutex_unlock(&seg.lock);
     seg__set_error(error, rc);

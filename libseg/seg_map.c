@@ -555,8 +555,8 @@ SISCI_API_EXPORT void SCIMemCpy(sci_sequence_t seq, void *memAddr, sci_map_t map
     }
     if (map->drv) {
         int rc = map->rs->bc ? seg__bcast_xfer(map, remoteOffset, memAddr, size, rd)
-               : rd ? map->drv->ops->get(map->drv, map->rmem, map->offset + remoteOffset, memAddr, size)
-                    : map->drv->ops->put(map->drv, map->rmem, map->offset + remoteOffset, memAddr, size);
+               : rd ? osci_drv_get(map->drv, map->rmem, map->offset + remoteOffset, memAddr, size)
+                    : osci_drv_put(map->drv, map->rmem, map->offset + remoteOffset, memAddr, size);
         if (rc == 0 && !rd && (flags & SCI_FLAG_ERROR_CHECK))
             rc = osci_drv_flush(map->drv, map->rmem);     /* the check covers where the data landed */
         if (rc < 0) {

@@ -6,23 +6,6 @@
 
 #define MOD "query"
 
-static unsigned int card_type(const struct seg_adapter *a)
-{
-    static const struct { const char *driver; unsigned int type; } types[] = {
-        { "simntb", SEG_CARD_TYPE_SIMNTB },
-        { "pcishm", SEG_CARD_TYPE_PCISHM },
-        { "rdma", SEG_CARD_TYPE_RDMA },
-        { "ntb", SEG_CARD_TYPE_NTB },
-    };
-    const char *name = a->drv->ops->name;
-    size_t i;
-
-    for (i = 0; name && i < sizeof(types) / sizeof(types[0]); i++)
-        if (strcmp(name, types[i].driver) == 0)
-            return types[i].type;
-    return SEG_CARD_TYPE_UNKNOWN;
-}
-
 static int query_string(sci_query_string_t *q, const char *s)
 {
     size_t n = strlen(s) + 1;
@@ -65,7 +48,7 @@ static int query_adapter(sci_query_adapter_t *q)
     switch (q->subcommand) {
     case SCI_Q_ADAPTER_NODEID: v = a->info.node_id; break;
     case SCI_Q_ADAPTER_SERIAL_NUMBER: v = a->no; break;
-    case SCI_Q_ADAPTER_CARD_TYPE: v = card_type(a); break;
+    case SCI_Q_ADAPTER_CARD_TYPE: v = a->info.card_type; break;   /* the driver states it */
     case SCI_Q_ADAPTER_CONFIGURED: v = 1; break;
     case SCI_Q_ADAPTER_NUMBER_OF_LINKS: v = 1; break;
     case SCI_Q_ADAPTER_DMA_MTU: v = SEG_DMA_CHUNK; break;

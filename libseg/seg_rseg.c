@@ -204,7 +204,7 @@ static void on_connect_ok(struct seg_adapter *a, const struct seg_msg *m)
         rc = -EPROTO;
         goto err_refuse;
     }
-    rc = a->drv->ops->rmem_import(a->drv, rs->node, m->u.connect_ok.xport, m->u.connect_ok.xport_len, &rs->rmem);
+    rc = osci_drv_rmem_import(a->drv, rs->node, m->u.connect_ok.xport, m->u.connect_ok.xport_len, &rs->rmem);
     if (rc < 0) {
         rs->rmem = NULL;
         if (rs->node == a->drv->node_id)
@@ -354,7 +354,7 @@ static void unlink_rseg(struct sci_remote_segment *rs)
 static void rseg_destroy(struct sci_remote_segment *rs)
 {
     if (rs->rmem && seg.adapter[rs->adapter].drv)
-        seg.adapter[rs->adapter].drv->ops->rmem_release(seg.adapter[rs->adapter].drv, rs->rmem);
+        osci_drv_rmem_release(seg.adapter[rs->adapter].drv, rs->rmem);
     rs->rmem = NULL;
     seg__evq_clear(&rs->evq);
     seg__handle_del(rs);

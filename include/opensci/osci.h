@@ -27,6 +27,11 @@ enum osci_fault {
 OSCI_EXPORT int osci_fault_inject(unsigned int adapter, enum osci_fault fault, unsigned int node,
                                   unsigned int count);
 
+/* What local adapter `adapter` can do, as its driver states it (libipc decides from these, not from card
+ * types). 0 with *caps_p, -ENODEV (not configured), or another negative errno; after SCIInitialize. */
+#define OSCI_ADAPTER_FULL_VIEW  0x1   /* every node of the fabric sees every other one from the moment it joins */
+OSCI_EXPORT int osci_adapter_caps(unsigned int adapter, uint32_t *caps_p);
+
 /* ---- Introspection (osci-seginfo) ---- */
 #define OSCI_NAME_MAX 32
 

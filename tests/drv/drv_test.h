@@ -83,15 +83,15 @@ static inline int t_wait_ev(struct osci_drv *d, struct t_evlog *log, enum osci_d
         if (t_now_ms() > deadline)
             return -ETIMEDOUT;
         struct osci_drv_event ev[8];
-        int n = d->ops->progress(d, ev, 8);
+        int n = osci_drv_progress(d, ev, 8);
         if (n < 0)
             return n;
         for (int i = 0; i < n && log->n < 256; i++)
             log->ev[log->n++] = ev[i];
         if (n == 0) {
             if (use_fd) {
-                if (d->ops->arm(d) == 0) {
-                    struct pollfd pfd = { .fd = d->ops->event_fd(d), .events = POLLIN };
+                if (osci_drv_arm(d) == 0) {
+                    struct pollfd pfd = { .fd = osci_drv_event_fd(d), .events = POLLIN };
                     poll(&pfd, 1, 50);
                 }
             } else {
@@ -107,7 +107,7 @@ static inline void t_idle(struct osci_drv *d, struct t_evlog *log, int ms)
     uint64_t end = t_now_ms() + (uint64_t)ms;
     while (t_now_ms() < end) {
         struct osci_drv_event ev[8];
-        int n = d->ops->progress(d, ev, 8);
+        int n = osci_drv_progress(d, ev, 8);
         for (int i = 0; i < n && log && log->n < 256; i++)
             log->ev[log->n++] = ev[i];
         usleep(1000);

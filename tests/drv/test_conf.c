@@ -289,7 +289,15 @@ static void test_registry(void **state)
     ok = good_ops("fake");
     assert_int_equal(osci_drv_register(&ok), 0);
     assert_int_equal(osci_drv_register(&ok), 0);              /* the same table again */
-    assert_ptr_equal(osci_drv_find("fake"), &ok);
+    const struct osci_drv_ops *f = osci_drv_find("fake");    /* a copy, every optional op filled */
+    assert_non_null(f);
+    assert_ptr_equal(f->open, ok.open);
+    assert_non_null(f->mem_alloc);
+    assert_non_null(f->mcast_detach);
+    assert_int_equal(f->probe(NULL, 1), -EOPNOTSUPP);
+    assert_int_equal(f->db_poll(NULL, 1, NULL), -EOPNOTSUPP);
+    assert_int_equal(f->flush(NULL, NULL), 0);                /* synchronous by default */
+    assert_int_equal(f->rmem_revoke(NULL, NULL), 0);
     bad = good_ops("simntb");
     assert_int_equal(osci_drv_register(&bad), -EEXIST);
 
@@ -309,6 +317,29 @@ static int parse_ic(const char *text, struct osci_interchip_conf *out, unsigned 
 }
 
 /* interchip <device> [adapter=<n>] peer=<node> [nframes=<n>] [frame_size=<bytes>] */
+/* Which options the environment overrides: OSCI_FABRIC, for a simntb adapter's fabric only. */
+static void test_opt_env(void **state)
+{
+    struct osci_adapter_conf c;
+    char *saved = getenv("OSCI_FABRIC") ? strdup(getenv("OSCI_FABRIC")) : NULL;
+
+    (void)state;
+    memset(&c, 0, sizeof(c));
+    strcpy(c.driver, "simntb");
+    unsetenv("OSCI_FABRIC");
+    assert_null(osci_conf_opt_env(&c, "fabric"));
+    setenv("OSCI_FABRIC", "x", 1);
+    assert_string_equal(osci_conf_opt_env(&c, "fabric"), "OSCI_FABRIC");
+    assert_null(osci_conf_opt_env(&c, "window"));
+    strcpy(c.driver, "rdma");
+    assert_null(osci_conf_opt_env(&c, "fabric"));
+    if (saved)
+        setenv("OSCI_FABRIC", saved, 1);
+    else
+        unsetenv("OSCI_FABRIC");
+    free(saved);
+}
+
 static void test_interchip(void **state)
 {
     static struct osci_interchip_conf ic[OSCI_IC_MAX];
@@ -423,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_hosts),
         cmocka_unit_test(test_load_env),
         cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_opt_env),
         cmocka_unit_test(test_interchip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

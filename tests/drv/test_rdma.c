@@ -449,7 +449,7 @@ static void test_cm_admit(void **state)
 static void test_ops_registered(void **state)
 {
     (void)state;
-    assert_ptr_equal(osci_drv_find("rdma"), &osci_rdma_ops);
+    assert_ptr_equal(osci_drv_find("rdma")->open, osci_rdma_ops.open);   /* the registry's filled copy */
     assert_null(osci_rdma_ops.rmem_map);       /* no load/store over RDMA */
     assert_null(osci_rdma_ops.mem_alloc);
     assert_null(osci_rdma_ops.db_wait);

@@ -40,16 +40,16 @@ static void test_two_nodes_messages(void **state)
                 CHILD_CHECK(ev.msg[k] == (uint8_t)(i * 7 + k));
         }
         memset(msg, 0xab, sizeof(msg));
-        CHILD_CHECK(c->ops->msg_send(c, 1, msg, OSCI_DRV_MSG_MAX + 1) == -EMSGSIZE);
-        CHILD_CHECK(c->ops->msg_send(c, 9, msg, 4) == -EHOSTUNREACH);
-        CHILD_CHECK(c->ops->msg_send(c, 1, msg, OSCI_DRV_MSG_MAX) == 0);
+        CHILD_CHECK(osci_drv_msg_send(c, 1, msg, OSCI_DRV_MSG_MAX + 1) == -EMSGSIZE);
+        CHILD_CHECK(osci_drv_msg_send(c, 9, msg, 4) == -EHOSTUNREACH);
+        CHILD_CHECK(osci_drv_msg_send(c, 1, msg, OSCI_DRV_MSG_MAX) == 0);
         CHILD_CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
         osci_drv_close(c);
         _exit(0);
     }
     assert_int_equal(t_sync_wait(s.to_parent[0], 5000), 'r');
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 0, &ev), 0);
-    assert_int_equal(d->ops->peers(d, pi, 4, &np), 0);
+    assert_int_equal(osci_drv_peers(d, pi, 4, &np), 0);
     assert_int_equal(np, 1);
     assert_int_equal(pi[0].node_id, 2);
     assert_int_equal(pi[0].link_up, 1);
@@ -62,22 +62,22 @@ static void test_two_nodes_messages(void **state)
     for (int i = 0; i < 16; i++) {
         for (int k = 0; k <= i; k++)
             msg[k] = (uint8_t)(i * 7 + k);
-        assert_int_equal(d->ops->msg_send(d, 2, msg, (size_t)i + 1), 0);
+        assert_int_equal(osci_drv_msg_send(d, 2, msg, (size_t)i + 1), 0);
     }
-    assert_int_equal(d->ops->msg_send(d, 2, msg, 1), -EAGAIN);
+    assert_int_equal(osci_drv_msg_send(d, 2, msg, 1), -EAGAIN);
     t_sync_post(s.to_child[1], 'g');
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_MSG, 2, 5000, 1, &ev), 0);
     assert_int_equal(ev.len, OSCI_DRV_MSG_MAX);
     for (int k = 0; k < OSCI_DRV_MSG_MAX; k++)
         assert_int_equal(ev.msg[k], 0xab);
     /* The ring drained: sending works again. */
-    assert_int_equal(d->ops->msg_send(d, 2, msg, 1), 0);
+    assert_int_equal(osci_drv_msg_send(d, 2, msg, 1), 0);
     t_sync_post(s.to_child[1], 'q');
     assert_int_equal(t_reap(pid, 10000), 0);
     /* A clean close is seen as the end of that incarnation. */
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, &ev), 0);
     assert_int_equal(ev.epoch, pi[0].epoch);
-    assert_int_equal(d->ops->msg_send(d, 2, msg, 1), -EHOSTUNREACH);
+    assert_int_equal(osci_drv_msg_send(d, 2, msg, 1), -EHOSTUNREACH);
     assert_int_equal(t_shm_count(), 2);          /* fabric + own window */
     osci_drv_close(d);
     assert_int_equal(t_names_left(), 0);
@@ -108,8 +108,8 @@ static void test_three_nodes(void **state)
             CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL) == 0);
             CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, other, 5000, 1, NULL) == 0);
             uint8_t m = (uint8_t)c->node_id;
-            CHILD_CHECK(c->ops->msg_send(c, 1, &m, 1) == 0);
-            CHILD_CHECK(c->ops->msg_send(c, other, &m, 1) == 0);
+            CHILD_CHECK(osci_drv_msg_send(c, 1, &m, 1) == 0);
+            CHILD_CHECK(osci_drv_msg_send(c, other, &m, 1) == 0);
             while (n < 2) {
                 CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_MSG, 0, 5000, 1, &ev) == 0);
                 CHILD_CHECK(ev.len == 1 && ev.msg[0] == ev.node && !got[ev.node]);
@@ -128,7 +128,7 @@ static void test_three_nodes(void **state)
         assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 0, 5000, 1, &ev), 0);
         assert_true(ev.node == 2 || ev.node == 3);
         uint8_t m = 1;
-        assert_int_equal(d->ops->msg_send(d, ev.node, &m, 1), 0);
+        assert_int_equal(osci_drv_msg_send(d, ev.node, &m, 1), 0);
     }
     for (int i = 0; i < 2; i++) {
         assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_MSG, 0, 5000, 1, &ev), 0);
@@ -164,7 +164,7 @@ static void test_doorbells(void **state)
         struct osci_drv_event ev;
         uint64_t bits = 0;
         CHILD_CHECK(t_open(2, &c) == 0);
-        CHILD_CHECK(c->ops->db_set_event_mask(c, 0xf00) == 0);
+        CHILD_CHECK(osci_drv_db_set_event_mask(c, 0xf00) == 0);
         CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL) == 0);
         CHILD_CHECK(osci_drv_db_poll(c, 0xff, &bits) == -EAGAIN);
         t_sync_post(s.to_parent[1], 'r');
@@ -187,17 +187,17 @@ static void test_doorbells(void **state)
     }
     assert_int_equal(t_sync_wait(s.to_parent[0], 5000), 'r');
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 0, NULL), 0);
-    assert_int_equal(d->ops->db_ring(d, 2, 64), -EINVAL);
-    assert_int_equal(d->ops->db_ring(d, 7, 1), -EHOSTUNREACH);
+    assert_int_equal(osci_drv_db_ring(d, 2, 64), -EINVAL);
+    assert_int_equal(osci_drv_db_ring(d, 7, 1), -EHOSTUNREACH);
     usleep(20000);                                /* let the child block in db_wait */
-    assert_int_equal(d->ops->db_ring(d, 2, 3), 0);
+    assert_int_equal(osci_drv_db_ring(d, 2, 3), 0);
     assert_int_equal(t_sync_wait(s.to_parent[0], 5000), '1');
     usleep(20000);                                /* let it sleep on its event fd */
-    assert_int_equal(d->ops->db_ring(d, 2, 9), 0);
+    assert_int_equal(osci_drv_db_ring(d, 2, 9), 0);
     assert_int_equal(t_sync_wait(s.to_parent[0], 5000), '2');
     assert_int_equal(osci_drv_inject(d, OSCI_FAULT_DROP_DOORBELL, 2, 1), 0);
-    assert_int_equal(d->ops->db_ring(d, 2, 4), 0);
-    assert_int_equal(d->ops->db_ring(d, 2, 5), 0);
+    assert_int_equal(osci_drv_db_ring(d, 2, 4), 0);
+    assert_int_equal(osci_drv_db_ring(d, 2, 5), 0);
     t_sync_post(s.to_child[1], '3');
     assert_int_equal(t_sync_wait(s.to_parent[0], 5000), '3');
     t_sync_post(s.to_child[1], 'q');
@@ -247,13 +247,13 @@ static void test_memory(void **state)
         CHILD_CHECK(osci_drv_mem_alloc(c, 100000, &v) == 0);
         CHILD_CHECK(v.size == 102400 && v.fd >= 0 && (uintptr_t)v.addr % 4096 == 0);
         CHILD_CHECK(osci_drv_mem_alloc(c, 4096, &v2) == 0 && v2.fd_offset == v.fd_offset + 102400);
-        CHILD_CHECK(c->ops->mem_export(c, stack, sizeof(stack), &m) == -EXDEV);
-        CHILD_CHECK(c->ops->mem_export(c, v.addr, v.size, &m) == 0);
+        CHILD_CHECK(osci_drv_mem_export(c, stack, sizeof(stack), &m) == -EXDEV);
+        CHILD_CHECK(osci_drv_mem_export(c, v.addr, v.size, &m) == 0);
         for (size_t i = 0; i < v.size; i++)
             ((uint8_t *)v.addr)[i] = (uint8_t)(i * 13);
-        CHILD_CHECK(c->ops->mem_pack(c, m, xp, &len) == 0 && len == 40);
+        CHILD_CHECK(osci_drv_mem_pack(c, m, xp, &len) == 0 && len == 40);
         CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL) == 0);
-        CHILD_CHECK(c->ops->msg_send(c, 1, xp, len) == 0);
+        CHILD_CHECK(osci_drv_msg_send(c, 1, xp, len) == 0);
         /* The parent writes through its map and by put; check every byte. */
         CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_MSG, 1, 10000, 1, &ev) == 0);
         uint8_t *a = v.addr;
@@ -264,7 +264,7 @@ static void test_memory(void **state)
         for (size_t i = 8192 + 256; i < v.size; i++)
             CHILD_CHECK(a[i] == (uint8_t)(i * 13));
         /* Freed memory comes back zeroed. */
-        c->ops->mem_unexport(c, m);
+        osci_drv_mem_unexport(c, m);
         osci_drv_mem_free(c, &v2);
         CHILD_CHECK(osci_drv_mem_alloc(c, 4096, &v2) == 0 && ((uint8_t *)v2.addr)[0] == 0);
         t_sync_post(s.to_parent[1], 'v');
@@ -279,22 +279,22 @@ static void test_memory(void **state)
 
     /* Forged or wrong descriptions are refused. */
     memcpy(bad, xp, 40); bad[0] ^= 1;
-    assert_int_equal(d->ops->rmem_import(d, 2, bad, 40, &rm), -EINVAL);
-    assert_int_equal(d->ops->rmem_import(d, 2, xp, 39, &rm), -EINVAL);
-    assert_int_equal(d->ops->rmem_import(d, 3, xp, 40, &rm), -EINVAL);
+    assert_int_equal(osci_drv_rmem_import(d, 2, bad, 40, &rm), -EINVAL);
+    assert_int_equal(osci_drv_rmem_import(d, 2, xp, 39, &rm), -EINVAL);
+    assert_int_equal(osci_drv_rmem_import(d, 3, xp, 40, &rm), -EINVAL);
     memcpy(bad, xp, 40); bad[4] = 2;
-    assert_int_equal(d->ops->rmem_import(d, 2, bad, 40, &rm), -EPROTO);
+    assert_int_equal(osci_drv_rmem_import(d, 2, bad, 40, &rm), -EPROTO);
     memcpy(bad, xp, 40); bad[16] ^= 1;
-    assert_int_equal(d->ops->rmem_import(d, 2, bad, 40, &rm), -ESTALE);
+    assert_int_equal(osci_drv_rmem_import(d, 2, bad, 40, &rm), -ESTALE);
     memcpy(bad, xp, 40); bad[24 + 1] = 0x10;      /* offset not page-aligned... */
     bad[24] = 1;
-    assert_int_equal(d->ops->rmem_import(d, 2, bad, 40, &rm), -EINVAL);
+    assert_int_equal(osci_drv_rmem_import(d, 2, bad, 40, &rm), -EINVAL);
     memcpy(bad, xp, 40); bad[32 + 3] = 0x40;      /* size beyond the 16M window */
-    assert_int_equal(d->ops->rmem_import(d, 2, bad, 40, &rm), -EINVAL);
+    assert_int_equal(osci_drv_rmem_import(d, 2, bad, 40, &rm), -EINVAL);
     memcpy(bad, xp, 40); bad[8] = 40;             /* port out of range */
-    assert_int_equal(d->ops->rmem_import(d, 2, bad, 40, &rm), -EINVAL);
+    assert_int_equal(osci_drv_rmem_import(d, 2, bad, 40, &rm), -EINVAL);
 
-    assert_int_equal(d->ops->rmem_import(d, 2, xp, xlen, &rm), 0);
+    assert_int_equal(osci_drv_rmem_import(d, 2, xp, xlen, &rm), 0);
     assert_int_equal(osci_drv_rmem_map(d, rm, 0, 102400, 0, (void **)&map), 0);
     assert_int_equal(osci_drv_rmem_map(d, rm, 100, 10, 0, (void **)&ro), -EINVAL);
     assert_int_equal(osci_drv_rmem_map(d, rm, 0, 102401, 0, (void **)&ro), -EINVAL);
@@ -305,10 +305,10 @@ static void test_memory(void **state)
         map[i] = (uint8_t)(i ^ 0x5a);
     for (size_t i = 0; i < sizeof(buf); i++)
         buf[i] = (uint8_t)(0xc3 + 8192 + i);
-    assert_int_equal(d->ops->put(d, rm, 8192, buf, sizeof(buf)), 0);
-    assert_int_equal(d->ops->put(d, rm, 102400 - 8, buf, 16), -EINVAL);
+    assert_int_equal(osci_drv_put(d, rm, 8192, buf, sizeof(buf)), 0);
+    assert_int_equal(osci_drv_put(d, rm, 102400 - 8, buf, 16), -EINVAL);
     memset(buf, 0, sizeof(buf));
-    assert_int_equal(d->ops->get(d, rm, 100, buf, 16), 0);
+    assert_int_equal(osci_drv_get(d, rm, 100, buf, 16), 0);
     for (size_t i = 0; i < 16; i++)
         assert_int_equal(buf[i], (uint8_t)((100 + i) ^ 0x5a));
     /* A readonly map really is read-only. */
@@ -319,17 +319,17 @@ static void test_memory(void **state)
     assert_int_equal(osci_drv_rmem_unmap(d, rm, ro, 4096), 0);
     assert_int_equal(osci_drv_rmem_unmap(d, rm, ro, 4096), -EINVAL);
     uint8_t z = 1;
-    assert_int_equal(d->ops->msg_send(d, 2, &z, 1), 0);
+    assert_int_equal(osci_drv_msg_send(d, 2, &z, 1), 0);
     assert_int_equal(t_sync_wait(s.to_parent[0], 10000), 'v');
     /* Revoke: stores land nowhere that matters, never fault; put/get refuse. */
     assert_int_equal(osci_drv_rmem_revoke(d, rm), 0);
     map[0] = 0xee;
-    assert_int_equal(d->ops->get(d, rm, 0, buf, 1), -ECONNRESET);
-    assert_int_equal(d->ops->put(d, rm, 0, buf, 1), -ECONNRESET);
+    assert_int_equal(osci_drv_get(d, rm, 0, buf, 1), -ECONNRESET);
+    assert_int_equal(osci_drv_put(d, rm, 0, buf, 1), -ECONNRESET);
     t_sync_post(s.to_child[1], 'q');
     assert_int_equal(t_reap(pid, 10000), 0);
     assert_int_equal(osci_drv_rmem_unmap(d, rm, map, 102400), 0);
-    d->ops->rmem_release(d, rm);
+    osci_drv_rmem_release(d, rm);
     osci_drv_close(d);
     assert_int_equal(t_names_left(), 0);
 }
@@ -346,7 +346,7 @@ static void test_query_and_info(void **state)
     assert_int_equal(t_open(1, &b), -EADDRINUSE);
     assert_int_equal(t_open(0, &b), 0);
     assert_int_equal(b->node_id, 2);
-    assert_int_equal(a->ops->query(a, &info), 0);
+    assert_int_equal(osci_drv_query(a, &info), 0);
     assert_true(!strncmp(info.name, "simntb:", 7) && strstr(info.name, t_fabric));
     assert_int_equal(info.node_id, 1);
     assert_int_equal(info.max_nodes, 255);
@@ -354,7 +354,9 @@ static void test_query_and_info(void **state)
     assert_int_equal(info.mem_align, 4096);
     assert_int_equal(info.n_doorbells, 64);
     assert_int_equal(info.caps, OSCI_DRV_CAP_MAP_REMOTE | OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_MEM_ALLOC |
-                                OSCI_DRV_CAP_DB_WAIT);
+                                OSCI_DRV_CAP_DB_WAIT | OSCI_DRV_CAP_INFO | OSCI_DRV_CAP_OWN_LIVENESS |
+                                OSCI_DRV_CAP_FULL_VIEW);
+    assert_int_equal(info.card_type, OSCI_DRV_CARD_SIMNTB);
     assert_int_equal(osci_drv_info_publish(a, "segments: 3", 12), 0);
     assert_int_equal(osci_drv_info_read(b, 1, buf, sizeof(buf), &len), 0);
     assert_int_equal(len, 12);

@@ -61,7 +61,7 @@ static void test_peer_killed(void **state)
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &up), 0);
     assert_int_equal(t_shm_count(), 3);
     /* Sleep on the event fd: the pidfd wakes us when the peer dies. */
-    assert_int_equal(d->ops->arm(d), 0);
+    assert_int_equal(osci_drv_arm(d), 0);
     uint64_t t0 = t_now_ms();
     kill(pid, SIGKILL);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 2000, 1, &ev), 0);
@@ -70,7 +70,7 @@ static void test_peer_killed(void **state)
     assert_true(WIFSIGNALED(t_reap(pid, 5000)));
     /* The detector reclaimed the dead port: its window is gone. */
     assert_int_equal(t_shm_count(), 2);
-    assert_int_equal(d->ops->msg_send(d, 2, "x", 1), -EHOSTUNREACH);
+    assert_int_equal(osci_drv_msg_send(d, 2, "x", 1), -EHOSTUNREACH);
     assert_int_equal(osci_drv_probe(d, 2), -EHOSTUNREACH);
 
     /* The node comes back: a new incarnation with a new epoch. */
@@ -104,9 +104,9 @@ static void test_link_down_up(void **state)
         CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, &cup) == 0);
         t_sync_post(s.to_parent[1], 'r');
         CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_DOWN, 1, 5000, 1, &cev) == 0 && cev.epoch == cup.epoch);
-        CHILD_CHECK(c->ops->msg_send(c, 1, "x", 1) == -ENOTCONN);
+        CHILD_CHECK(osci_drv_msg_send(c, 1, "x", 1) == -ENOTCONN);
         CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, &cev) == 0 && cev.epoch == cup.epoch);
-        CHILD_CHECK(c->ops->msg_send(c, 1, "y", 1) == 0);
+        CHILD_CHECK(osci_drv_msg_send(c, 1, "y", 1) == 0);
         CHILD_CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
         osci_drv_close(c);
         _exit(0);
@@ -116,12 +116,12 @@ static void test_link_down_up(void **state)
     assert_int_equal(osci_drv_inject(d, OSCI_FAULT_LINK_DOWN, 2, 0), 0);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_DOWN, 2, 5000, 1, &ev), 0);
     assert_int_equal(ev.epoch, up.epoch);
-    assert_int_equal(d->ops->msg_send(d, 2, "x", 1), -ENOTCONN);
-    assert_int_equal(d->ops->db_ring(d, 2, 1), -ENOTCONN);
+    assert_int_equal(osci_drv_msg_send(d, 2, "x", 1), -ENOTCONN);
+    assert_int_equal(osci_drv_db_ring(d, 2, 1), -ENOTCONN);
     assert_int_equal(osci_drv_probe(d, 2), -ENOLINK);
     struct osci_peer_info pi;
     unsigned int np;
-    assert_int_equal(d->ops->peers(d, &pi, 1, &np), 0);
+    assert_int_equal(osci_drv_peers(d, &pi, 1, &np), 0);
     assert_int_equal(np, 1);
     assert_int_equal(pi.link_up, 0);
     t_idle(d, &log, 30);
@@ -159,10 +159,10 @@ static void test_liveness_lost(void **state)
     /* Declared dead by the heartbeat while its process lives: nothing is reclaimed under it. */
     assert_int_equal(kill(pid, 0), 0);
     assert_int_equal(t_shm_count(), 3);
-    assert_int_equal(d->ops->msg_send(d, 2, "x", 1), -EHOSTUNREACH);
+    assert_int_equal(osci_drv_msg_send(d, 2, "x", 1), -EHOSTUNREACH);
     struct osci_peer_info pi;
     unsigned int np;
-    assert_int_equal(d->ops->peers(d, &pi, 1, &np), 0);
+    assert_int_equal(osci_drv_peers(d, &pi, 1, &np), 0);
     assert_int_equal(np, 1);
     assert_int_equal(pi.link_up, 0);
     assert_int_equal(pi.pid, -1);
@@ -201,8 +201,8 @@ static void test_corrupt_msg(void **state)
     }
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, NULL), 0);
     assert_int_equal(osci_drv_inject(d, OSCI_FAULT_CORRUPT_MSG, 2, 1), 0);
-    assert_int_equal(d->ops->msg_send(d, 2, text, sizeof(text)), 0);
-    assert_int_equal(d->ops->msg_send(d, 2, text, sizeof(text)), 0);
+    assert_int_equal(osci_drv_msg_send(d, 2, text, sizeof(text)), 0);
+    assert_int_equal(osci_drv_msg_send(d, 2, text, sizeof(text)), 0);
     assert_int_equal(t_sync_wait(s.to_parent[0], 5000), 'd');
     t_sync_post(s.to_child[1], 'q');
     assert_int_equal(t_reap(pid, 10000), 0);
@@ -231,7 +231,7 @@ static void test_stale_fabric_recycled(void **state)
     /* The next node takes node id 2 again: the dead owner's claim is recycled. */
     assert_int_equal(t_open(2, &d), 0);
     assert_int_equal(t_shm_count(), 2);
-    assert_int_equal(d->ops->peers(d, pi, 4, &np), 0);
+    assert_int_equal(osci_drv_peers(d, pi, 4, &np), 0);
     assert_int_equal(np, 0);
     /* A node id held by a live process is refused. */
     assert_int_equal(t_open(2, &d2), -EADDRINUSE);
@@ -320,24 +320,24 @@ static void test_observe(void **state)
     assert_int_equal(osci_drv_info_publish(a, "state", 6), 0);
     assert_int_equal(osci_drv_open(&conf, &o), 0);
     assert_int_equal(o->node_id, 0);
-    assert_int_equal(o->ops->peers(o, pi, 2, &np), 0);
+    assert_int_equal(osci_drv_peers(o, pi, 2, &np), 0);
     assert_int_equal(np, 1);
     assert_int_equal(pi[0].node_id, 5);
     assert_int_equal(pi[0].pid, getpid());
     assert_int_equal(osci_drv_info_read(o, 5, buf, sizeof(buf), &len), 0);
     assert_string_equal(buf, "state");
-    assert_int_equal(o->ops->query(o, &info), 0);
+    assert_int_equal(osci_drv_query(o, &info), 0);
     assert_int_equal(info.node_id, 0);
-    assert_int_equal(o->ops->msg_send(o, 5, "x", 1), -EPERM);
-    assert_int_equal(o->ops->db_ring(o, 5, 1), -EPERM);
-    assert_int_equal(o->ops->progress(o, &ev, 1), -EPERM);
-    assert_int_equal(o->ops->arm(o), -EPERM);
-    assert_int_equal(o->ops->event_fd(o), -EPERM);
+    assert_int_equal(osci_drv_msg_send(o, 5, "x", 1), -EPERM);
+    assert_int_equal(osci_drv_db_ring(o, 5, 1), -EPERM);
+    assert_int_equal(osci_drv_progress(o, &ev, 1), -EPERM);
+    assert_int_equal(osci_drv_arm(o), -EPERM);
+    assert_int_equal(osci_drv_event_fd(o), -EPERM);
     assert_int_equal(osci_drv_inject(o, OSCI_FAULT_LINK_DOWN, 5, 0), -EPERM);
     struct osci_drv_mem_view v;
     assert_int_equal(osci_drv_mem_alloc(o, 4096, &v), -EPERM);
     /* The observer is not a node: the owner sees no peer. */
-    assert_int_equal(a->ops->peers(a, pi, 2, &np), 0);
+    assert_int_equal(osci_drv_peers(a, pi, 2, &np), 0);
     assert_int_equal(np, 0);
     osci_drv_close(o);
     osci_drv_close(a);
@@ -366,7 +366,7 @@ static void test_fork_child_close(void **state)
     t_idle(b, &lb, 50);
     for (unsigned int i = 0; i < lb.n; i++)
         assert_int_not_equal(lb.ev[i].type, OSCI_DRV_EV_PEER_DEAD);
-    assert_int_equal(a->ops->msg_send(a, 2, "k", 1), 0);
+    assert_int_equal(osci_drv_msg_send(a, 2, "k", 1), 0);
     assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_MSG, 1, 5000, 0, &ev), 0);
     assert_int_equal(t_shm_count(), 3);
     (void)la;

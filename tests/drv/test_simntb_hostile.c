@@ -91,7 +91,7 @@ static pid_t spawn_echo(struct t_sync *s, uint32_t node, uint32_t peer)
             struct osci_drv_event ev;
             char cmd;
             while (t_wait_ev(c, &cl, OSCI_DRV_EV_MSG, peer, 0, 0, &ev) == 0)
-                c->ops->msg_send(c, peer, ev.msg, ev.len);
+                osci_drv_msg_send(c, peer, ev.msg, ev.len);
             t_idle(c, &cl, 2);
             if (poll(&pfd, 1, 0) != 1)
                 continue;
@@ -99,7 +99,7 @@ static pid_t spawn_echo(struct t_sync *s, uint32_t node, uint32_t peer)
             if (cmd == 'q')
                 break;
             if (cmd == 's') {
-                int r = c->ops->msg_send(c, peer, "ping", 4);
+                int r = osci_drv_msg_send(c, peer, "ping", 4);
                 t_sync_post(s->to_parent[1], r == 0 ? '0' : r == -ENOTCONN ? 'N' : r == -EHOSTUNREACH ? 'H' : 'x');
             } else if (cmd == 'w') {
                 int seen = t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_DOWN, peer, 3000, 1, NULL) == 0 ||
@@ -138,7 +138,7 @@ static void test_header_garbage_after_attach(void **state)
     h->ring_slots = 1u << 31;
     h->slot_size = 7;
     /* Both nodes still work: a round trip through the rings. */
-    assert_int_equal(a->ops->msg_send(a, 2, "hdr", 3), 0);
+    assert_int_equal(osci_drv_msg_send(a, 2, "hdr", 3), 0);
     assert_int_equal(t_wait_ev(a, &log, OSCI_DRV_EV_MSG, 2, 5000, 1, &ev), 0);
     assert_int_equal(ev.len, 3);
     assert_memory_equal(ev.msg, "hdr", 3);
@@ -175,7 +175,7 @@ static void test_ring_head_ahead(void **state)
     assert_int_equal(t_open(1, &a), 0);              /* port 0 */
     pid = spawn_echo(&s, 2, 1);                      /* port 1 */
     assert_int_equal(t_wait_ev(a, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &up), 0);
-    assert_int_equal(a->ops->msg_send(a, 2, "x", 1), 0);
+    assert_int_equal(osci_drv_msg_send(a, 2, "x", 1), 0);
     assert_int_equal(t_wait_ev(a, &log, OSCI_DRV_EV_MSG, 2, 5000, 1, NULL), 0);
     m = map_fabric(&len);
     r = ring_at(m, 0, 1);                            /* node 2 -> node 1 */
@@ -189,7 +189,7 @@ static void test_ring_head_ahead(void **state)
     assert_int_equal(ev.epoch, up.epoch);
     assert_non_null(strstr(out, "faulty"));
     assert_non_null(strstr(out, "head"));
-    assert_int_equal(a->ops->msg_send(a, 2, "y", 1), -EHOSTUNREACH);
+    assert_int_equal(osci_drv_msg_send(a, 2, "y", 1), -EHOSTUNREACH);
     assert_int_equal(osci_drv_probe(a, 2), -EHOSTUNREACH);
     /* The sender is told: its link to node 1 is down. */
     t_sync_post(s.to_child[1], 'w');
@@ -198,7 +198,7 @@ static void test_ring_head_ahead(void **state)
     assert_int_equal(t_sync_wait(s.to_parent[0], 10000), 'N');
     /* Nothing from it is followed any more, and progress stays quick. */
     for (int i = 0; i < 100; i++)
-        assert_true(a->ops->progress(a, &ev, 1) >= 0);
+        assert_true(osci_drv_progress(a, &ev, 1) >= 0);
     t_sync_post(s.to_child[1], 'q');
     assert_int_equal(t_reap(pid, 10000), 0);
     munmap(m, len);
@@ -235,11 +235,11 @@ static void test_joiner_bad_indices(void **state)
     for (int i = 0; i < 20; i++) {
         char msg[8];
         snprintf(msg, sizeof(msg), "m%d", i);
-        assert_int_equal(a->ops->msg_send(a, 2, msg, strlen(msg)), 0);
+        assert_int_equal(osci_drv_msg_send(a, 2, msg, strlen(msg)), 0);
         assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_MSG, 1, 5000, 1, &ev), 0);
         assert_int_equal(ev.len, strlen(msg));
         assert_memory_equal(ev.msg, msg, ev.len);
-        assert_int_equal(b->ops->msg_send(b, 1, msg, strlen(msg)), 0);
+        assert_int_equal(osci_drv_msg_send(b, 1, msg, strlen(msg)), 0);
         assert_int_equal(t_wait_ev(a, &la, OSCI_DRV_EV_MSG, 2, 5000, 1, &ev), 0);
         assert_memory_equal(ev.msg, msg, ev.len);
     }
@@ -277,17 +277,17 @@ static void test_register_garbage(void **state)
     struct sn_port *pb = (struct sn_port *)(m + SN_HDR_SIZE + 1 * SN_PORT_SIZE);
     /* A window size larger than the object: an import past the real window is refused. */
     assert_int_equal(osci_drv_mem_alloc(b, 4096, &v), 0);
-    assert_int_equal(b->ops->mem_export(b, v.addr, 4096, &mem), 0);
-    assert_int_equal(b->ops->mem_pack(b, mem, buf, &blen), 0);
-    assert_int_equal(a->ops->rmem_import(a, 2, buf, blen, &rm), 0);
+    assert_int_equal(osci_drv_mem_export(b, v.addr, 4096, &mem), 0);
+    assert_int_equal(osci_drv_mem_pack(b, mem, buf, &blen), 0);
+    assert_int_equal(osci_drv_rmem_import(a, 2, buf, blen, &rm), 0);
     uint64_t real = pb->window_size;
     pb->window_size = real * 64;
     buf[24 + 3] = (uint8_t)((real * 2) >> 24);      /* offset field: 2x the real window */
     buf[24 + 2] = (uint8_t)((real * 2) >> 16);
-    assert_int_equal(a->ops->rmem_import(a, 2, buf, blen, &rm2), -EINVAL);
+    assert_int_equal(osci_drv_rmem_import(a, 2, buf, blen, &rm2), -EINVAL);
     pb->window_size = real;
-    a->ops->rmem_release(a, rm);
-    b->ops->mem_unexport(b, mem);
+    osci_drv_rmem_release(a, rm);
+    osci_drv_mem_unexport(b, mem);
     osci_drv_mem_free(b, &v);
     /* A node id out of range: faulty, seen dead, never reported as a peer. */
     cap_begin();
@@ -296,7 +296,7 @@ static void test_register_garbage(void **state)
     out = cap_end();
     assert_int_equal(got, 0);
     assert_non_null(strstr(out, "node_id"));
-    assert_int_equal(a->ops->peers(a, pi, 4, &np), 0);
+    assert_int_equal(osci_drv_peers(a, pi, 4, &np), 0);
     assert_int_equal(np, 0);
     pb->node_id = 2;
     munmap(m, len);
@@ -331,7 +331,7 @@ static void test_lock_garbage(void **state)
     out = cap_end();
     assert_int_equal(r, -ETIMEDOUT);
     assert_non_null(strstr(out, "fabric lock"));
-    assert_int_equal(a->ops->msg_send(a, 2, "lk", 2), 0);
+    assert_int_equal(osci_drv_msg_send(a, 2, "lk", 2), 0);
     assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_MSG, 1, 5000, 1, &ev), 0);
     memcpy(&h->lock, saved, sizeof(saved));
     assert_int_equal(t_open(3, &c), 0);

@@ -24,12 +24,12 @@ static void *sender(void *arg)
     struct mt *t = arg;
     for (uint32_t i = 0; i < N_MSG; i++) {
         int r;
-        while ((r = t->a->ops->msg_send(t->a, t->b->node_id, &i, sizeof(i))) == -EAGAIN)
+        while ((r = osci_drv_msg_send(t->a, t->b->node_id, &i, sizeof(i))) == -EAGAIN)
             sched_yield();
         if (r)
             return (void *)1;
         if (i % 4 == 0 && i / 4 < N_DB)
-            t->a->ops->db_ring(t->a, t->b->node_id, 1);   /* in b's event mask */
+            osci_drv_db_ring(t->a, t->b->node_id, 1);   /* in b's event mask */
     }
     return NULL;
 }
@@ -38,7 +38,7 @@ static void *ringer(void *arg)
 {
     struct mt *t = arg;
     for (int i = 0; i < N_DB; i++) {
-        t->a->ops->db_ring(t->a, t->b->node_id, 40);      /* taken by db_wait */
+        osci_drv_db_ring(t->a, t->b->node_id, 40);      /* taken by db_wait */
         usleep(100);
     }
     return NULL;
@@ -51,7 +51,7 @@ static void *progress_thread(void *arg)
     uint64_t end = t_now_ms() + 15000;
     while (next < N_MSG && t_now_ms() < end) {
         struct osci_drv_event ev[16];
-        int n = t->b->ops->progress(t->b, ev, 16);
+        int n = osci_drv_progress(t->b, ev, 16);
         for (int i = 0; i < n; i++) {
             if (ev[i].type == OSCI_DRV_EV_MSG) {
                 uint32_t v;
@@ -64,8 +64,8 @@ static void *progress_thread(void *arg)
                 t->db_events++;
             }
         }
-        if (n == 0 && t->b->ops->arm(t->b) == 0) {
-            struct pollfd pfd = { .fd = t->b->ops->event_fd(t->b), .events = POLLIN };
+        if (n == 0 && osci_drv_arm(t->b) == 0) {
+            struct pollfd pfd = { .fd = osci_drv_event_fd(t->b), .events = POLLIN };
             poll(&pfd, 1, 100);
         }
     }
@@ -96,8 +96,8 @@ static void *copier(void *arg)
     uint8_t buf[512], back[512];
     for (int i = 0; i < 500; i++) {
         memset(buf, i, sizeof(buf));
-        if (t->a->ops->put(t->a, t->rm, (size_t)(i % 8) * 512, buf, sizeof(buf)) ||
-            t->a->ops->get(t->a, t->rm, (size_t)(i % 8) * 512, back, sizeof(back)) || memcmp(buf, back, sizeof(buf)))
+        if (osci_drv_put(t->a, t->rm, (size_t)(i % 8) * 512, buf, sizeof(buf)) ||
+            osci_drv_get(t->a, t->rm, (size_t)(i % 8) * 512, back, sizeof(back)) || memcmp(buf, back, sizeof(buf)))
             return (void *)1;
     }
     return NULL;
@@ -119,11 +119,11 @@ static void test_threads(void **state)
     assert_int_equal(t_open(2, &t.b), 0);
     assert_int_equal(t_wait_ev(t.a, &la, OSCI_DRV_EV_LINK_UP, 2, 5000, 0, NULL), 0);
     assert_int_equal(t_wait_ev(t.b, &lb, OSCI_DRV_EV_LINK_UP, 1, 5000, 0, NULL), 0);
-    assert_int_equal(t.b->ops->db_set_event_mask(t.b, 0x2), 0);
+    assert_int_equal(osci_drv_db_set_event_mask(t.b, 0x2), 0);
     assert_int_equal(osci_drv_mem_alloc(t.b, 8 * 512, &v), 0);
-    assert_int_equal(t.b->ops->mem_export(t.b, v.addr, v.size, &m), 0);
-    assert_int_equal(t.b->ops->mem_pack(t.b, m, xp, &xl), 0);
-    assert_int_equal(t.a->ops->rmem_import(t.a, 2, xp, xl, &t.rm), 0);
+    assert_int_equal(osci_drv_mem_export(t.b, v.addr, v.size, &m), 0);
+    assert_int_equal(osci_drv_mem_pack(t.b, m, xp, &xl), 0);
+    assert_int_equal(osci_drv_rmem_import(t.a, 2, xp, xl, &t.rm), 0);
 
     assert_int_equal(pthread_create(&th[0], NULL, progress_thread, &t), 0);
     assert_int_equal(pthread_create(&th[1], NULL, waiter, &t), 0);
@@ -139,8 +139,8 @@ static void test_threads(void **state)
     assert_true(t.db_waits >= 1);
     assert_int_equal(t.db_wait_bits, 1ull << 40);
 
-    t.a->ops->rmem_release(t.a, t.rm);
-    t.b->ops->mem_unexport(t.b, m);
+    osci_drv_rmem_release(t.a, t.rm);
+    osci_drv_mem_unexport(t.b, m);
     osci_drv_mem_free(t.b, &v);
     osci_drv_close(t.a);
     assert_int_equal(t_wait_ev(t.b, &lb, OSCI_DRV_EV_PEER_DEAD, 1, 5000, 0, NULL), 0);

@@ -111,11 +111,11 @@ static void idle_node(struct t_sync *s)
     CHILD_CHECK(t_open(1, &d) == 0);
     t_sync_post(s->to_parent[1], 'o');
     for (;;) {
-        struct pollfd pfd[2] = { { .fd = d->ops->event_fd(d), .events = POLLIN },
+        struct pollfd pfd[2] = { { .fd = osci_drv_event_fd(d), .events = POLLIN },
                                  { .fd = s->to_child[0], .events = POLLIN } };
-        while (d->ops->progress(d, ev, 8) > 0)
+        while (osci_drv_progress(d, ev, 8) > 0)
             ;
-        if (d->ops->arm(d) == 0 && poll(pfd, 2, 1000) > 0 && (pfd[1].revents & POLLIN))
+        if (osci_drv_arm(d) == 0 && poll(pfd, 2, 1000) > 0 && (pfd[1].revents & POLLIN))
             break;
     }
     osci_drv_close(d);

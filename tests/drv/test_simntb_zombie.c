@@ -62,15 +62,15 @@ static int watch(struct osci_drv *d, struct t_evlog *log, pid_t pid, uint64_t *d
             z = t_now_ms();
             c0 = cpu_ns();
         }
-        n = d->ops->progress(d, ev, 8);
+        n = osci_drv_progress(d, ev, 8);
         assert_true(n >= 0);
         for (int i = 0; i < n && log->n < 256; i++) {
             if (ev[i].type == OSCI_DRV_EV_PEER_DEAD && !*dead_ms)
                 *dead_ms = t_now_ms();
             log->ev[log->n++] = ev[i];
         }
-        if (n == 0 && d->ops->arm(d) == 0) {
-            struct pollfd pfd = { .fd = d->ops->event_fd(d), .events = POLLIN };
+        if (n == 0 && osci_drv_arm(d) == 0) {
+            struct pollfd pfd = { .fd = osci_drv_event_fd(d), .events = POLLIN };
             poll(&pfd, 1, z ? (int)(WATCH_MS - (t - z)) + 1 : 1);
         }
     }

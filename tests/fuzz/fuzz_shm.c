@@ -115,7 +115,7 @@ static void fz_progress(struct fz *f, int i)
     if (!f->n[i] || f->closed[i])
         return;
     for (int round = 0; round < 4; round++) {
-        int n = f->n[i]->ops->progress(f->n[i], ev, 16);
+        int n = osci_drv_progress(f->n[i], ev, 16);
         if (n < 0 || n > 16)
             fz_fail("progress returned out of range");
         for (int k = 0; k < n; k++) {
@@ -142,27 +142,27 @@ static void fz_round(struct fz *f, int first)
         struct osci_drv *d = f->n[i];
         uint32_t peer = i == 0 ? 2 : 1;
         fz_progress(f, i);
-        d->ops->msg_send(d, peer, i == 0 ? "from A" : "from B", 6);
-        d->ops->db_ring(d, peer, 1);
-        d->ops->db_ring(d, d->node_id, 2);
+        osci_drv_msg_send(d, peer, i == 0 ? "from A" : "from B", 6);
+        osci_drv_db_ring(d, peer, 1);
+        osci_drv_db_ring(d, d->node_id, 2);
         osci_drv_db_poll(d, 0x6, &bits);
         osci_drv_db_wait(d, 0x6, 0, &bits);
         if (first)
             osci_drv_info_publish(d, "fuzz", 4);
         osci_drv_info_read(d, peer, buf, sizeof(buf), &len);
         osci_drv_probe(d, peer);
-        if (d->ops->peers(d, pi, SN_PORTS, &np) < 0 || np > SN_PORTS)
+        if (osci_drv_peers(d, pi, SN_PORTS, &np) < 0 || np > SN_PORTS)
             fz_fail("peers failed");
         for (unsigned int k = 0; k < np; k++)
             if (pi[k].node_id == 0 || pi[k].node_id > 255)
                 fz_fail("peers() lists a node id out of 1..255");
-        d->ops->arm(d);
+        osci_drv_arm(d);
         fz_progress(f, i);
     }
     if (f->rm) {
         uint64_t v = 0x1122334455667788ull;
-        f->n[0]->ops->put(f->n[0], f->rm, 8, &v, sizeof(v));
-        f->n[0]->ops->get(f->n[0], f->rm, 8, &v, sizeof(v));
+        osci_drv_put(f->n[0], f->rm, 8, &v, sizeof(v));
+        osci_drv_get(f->n[0], f->rm, 8, &v, sizeof(v));
     }
 }
 
@@ -263,15 +263,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fz_open(&f.n[0], 1) || fz_open(&f.n[1], 2))
         fz_fail("cannot open the two nodes of a clean fabric");
     for (int k = 0; k < 2; k++)
-        f.n[k]->ops->db_set_event_mask(f.n[k], 0x6);
+        osci_drv_db_set_event_mask(f.n[k], 0x6);
     fz_round(&f, 1);
     /* exported memory, an import, a map of it, a multicast group */
     if (osci_drv_mem_alloc(f.n[1], 4096, &f.bview) == 0) {
         uint8_t pk[SN_XPORT_LEN];
         size_t pl = sizeof(pk);
-        if (f.n[1]->ops->mem_export(f.n[1], f.bview.addr, 4096, &f.bmem) == 0 &&
-            f.n[1]->ops->mem_pack(f.n[1], f.bmem, pk, &pl) == 0 &&
-            f.n[0]->ops->rmem_import(f.n[0], 2, pk, pl, &f.rm) == 0 &&
+        if (osci_drv_mem_export(f.n[1], f.bview.addr, 4096, &f.bmem) == 0 &&
+            osci_drv_mem_pack(f.n[1], f.bmem, pk, &pl) == 0 &&
+            osci_drv_rmem_import(f.n[0], 2, pk, pl, &f.rm) == 0 &&
             osci_drv_rmem_map(f.n[0], f.rm, 0, 4096, 0, &f.rmap) != 0)
             f.rmap = NULL;
     }
@@ -314,7 +314,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = fz_open(&f.n[2], 3);
     if (rc == 0) {
         fz_progress(&f, 2);
-        f.n[2]->ops->msg_send(f.n[2], 1, "from C", 6);
+        osci_drv_msg_send(f.n[2], 1, "from C", 6);
         fz_progress(&f, 0);
         fz_progress(&f, 2);
         osci_drv_close(f.n[2]);
@@ -340,10 +340,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (f.rm) {
         if (f.rmap)
             osci_drv_rmem_unmap(f.n[0], f.rm, f.rmap, 4096);
-        f.n[0]->ops->rmem_release(f.n[0], f.rm);
+        osci_drv_rmem_release(f.n[0], f.rm);
     }
     if (f.bmem)
-        f.n[1]->ops->mem_unexport(f.n[1], f.bmem);
+        osci_drv_mem_unexport(f.n[1], f.bmem);
     osci_drv_close(f.n[1]);
     osci_drv_close(f.n[0]);
     fz_sweep();

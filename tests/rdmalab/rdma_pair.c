@@ -85,7 +85,7 @@ static const char *ev_name(enum osci_drv_event_type t)
 static void pump(int sleep_ms)
 {
     struct osci_drv_event ev[16];
-    int n = drv->ops->progress(drv, ev, 16);
+    int n = osci_drv_progress(drv, ev, 16);
     struct pollfd pfd;
 
     if (n < 0)
@@ -98,9 +98,9 @@ static void pump(int sleep_ms)
             die("more than %u unconsumed events", n_backlog);
         backlog[n_backlog++] = ev[i];
     }
-    if (n > 0 || drv->ops->arm(drv) == -EAGAIN)
+    if (n > 0 || osci_drv_arm(drv) == -EAGAIN)
         return;
-    pfd.fd = drv->ops->event_fd(drv);
+    pfd.fd = osci_drv_event_fd(drv);
     pfd.events = POLLIN;
     if (poll(&pfd, 1, sleep_ms) < 0 && errno != EINTR)
         die("poll: %s", strerror(errno));
@@ -131,7 +131,7 @@ static void send_retry(const void *msg, size_t len)
 {
     uint64_t deadline = now_ms() + 10000;
     int r;
-    while ((r = drv->ops->msg_send(drv, peer_id, msg, len)) == -EAGAIN && now_ms() < deadline)
+    while ((r = osci_drv_msg_send(drv, peer_id, msg, len)) == -EAGAIN && now_ms() < deadline)
         pump(1);
     if (r < 0)
         die("msg_send of %zu bytes: %s", len, strerror(-r));
@@ -163,16 +163,17 @@ static void open_adapter(void)
     r = osci_drv_open(&conf[0], &drv);
     if (r < 0)
         die("osci_drv_open: %s", strerror(-r));
-    r = drv->ops->query(drv, &info);
+    r = osci_drv_query(drv, &info);
     if (r < 0)
         die("query: %s", strerror(-r));
     say("opened %s as node %u (expected %u), caps %#x, max export %" PRIu64 " bytes", info.name, info.node_id,
         self_id, info.caps, info.max_mem_size);
     if (info.node_id != self_id)
         die("node id %u found from hosts.conf, expected %u", info.node_id, self_id);
-    if (info.caps != OSCI_DRV_CAP_PUT_GET || info.n_doorbells != 64 || strncmp(info.name, "rdma:", 5))
+    if (info.caps != (OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_INFO) || info.card_type != OSCI_DRV_CARD_RDMA ||
+        info.n_doorbells != 64 || strncmp(info.name, "rdma:", 5))
         die("unexpected query result");
-    r = drv->ops->db_set_event_mask(drv, 0xffffffffull);
+    r = osci_drv_db_set_event_mask(drv, 0xffffffffull);
     if (r < 0)
         die("db_set_event_mask: %s", strerror(-r));
 }
@@ -187,10 +188,10 @@ static uint64_t wait_link_up(int timeout_ms)
         die("no LINK_UP within %d ms", timeout_ms);
     if (ev.node != peer_id || !ev.epoch)
         die("LINK_UP from node %u epoch %" PRIx64, ev.node, ev.epoch);
-    if (drv->ops->peers(drv, pi, 4, &n) < 0 || n != 1 || pi[0].node_id != peer_id || !pi[0].link_up ||
+    if (osci_drv_peers(drv, pi, 4, &n) < 0 || n != 1 || pi[0].node_id != peer_id || !pi[0].link_up ||
         pi[0].epoch != ev.epoch || pi[0].pid != -1)
         die("peers() disagrees with LINK_UP");
-    if (drv->ops->probe(drv, peer_id) != 0 || drv->ops->probe(drv, 77) != -EADDRNOTAVAIL)
+    if (osci_drv_probe(drv, peer_id) != 0 || osci_drv_probe(drv, 77) != -EADDRNOTAVAIL)
         die("probe");
     return ev.epoch;
 }
@@ -211,9 +212,9 @@ static void exchange_messages(void)
     const unsigned int count = 40;
 
     memset(b, 0, sizeof(b));
-    if (drv->ops->msg_send(drv, peer_id, b, OSCI_DRV_MSG_MAX + 1) != -EMSGSIZE)
+    if (osci_drv_msg_send(drv, peer_id, b, OSCI_DRV_MSG_MAX + 1) != -EMSGSIZE)
         die("oversized msg_send not refused with EMSGSIZE");
-    if (drv->ops->msg_send(drv, 99, b, 1) != -EHOSTUNREACH)
+    if (osci_drv_msg_send(drv, 99, b, 1) != -EHOSTUNREACH)
         die("msg_send to an unknown node not refused with EHOSTUNREACH");
     for (unsigned int i = 0; i < count; i++) {
         size_t len = fill_msg(b, self_id, i);
@@ -233,9 +234,9 @@ static void doorbells(void)
     struct osci_drv_event ev;
     uint64_t bits = 0, deadline;
 
-    if (drv->ops->db_ring(drv, peer_id, 64) != -EINVAL)
+    if (osci_drv_db_ring(drv, peer_id, 64) != -EINVAL)
         die("db_ring of bit 64 not refused");
-    if (drv->ops->db_ring(drv, peer_id, 3) < 0 || drv->ops->db_ring(drv, peer_id, 40) < 0)
+    if (osci_drv_db_ring(drv, peer_id, 3) < 0 || osci_drv_db_ring(drv, peer_id, 40) < 0)
         die("db_ring");
     if (take(OSCI_DRV_EV_DOORBELL, OSCI_DRV_EV_DOORBELL, 30000, &ev) < 0)
         die("no DOORBELL event for bit 3");
@@ -245,7 +246,7 @@ static void doorbells(void)
     while (!(bits & (1ull << 40)) && now_ms() < deadline) {
         uint64_t b = 0;
         pump(20);
-        if (drv->ops->db_poll(drv, 1ull << 40, &b) < 0)
+        if (osci_drv_db_poll(drv, 1ull << 40, &b) < 0)
             die("db_poll");
         bits |= b;
     }
@@ -261,14 +262,14 @@ static void link_flap(uint64_t epoch)
     int r;
 
     if (!strcmp(role, "client")) {
-        r = drv->ops->inject(drv, OSCI_FAULT_LINK_DOWN, peer_id, 0);
+        r = osci_drv_inject(drv, OSCI_FAULT_LINK_DOWN, peer_id, 0);
         if (r < 0)
             die("inject LINK_DOWN: %s", strerror(-r));
     }
     if (take(OSCI_DRV_EV_LINK_DOWN, OSCI_DRV_EV_PEER_DEAD, 30000, &ev) < 0 || ev.type != OSCI_DRV_EV_LINK_DOWN ||
         ev.epoch != epoch)
         die("no LINK_DOWN (epoch %016" PRIx64 ") after the injected link cut", epoch);
-    if (drv->ops->msg_send(drv, peer_id, "x", 1) != -ENOTCONN)
+    if (osci_drv_msg_send(drv, peer_id, "x", 1) != -ENOTCONN)
         die("msg_send on a cut link is not -ENOTCONN");
     if (!strcmp(role, "client")) {
         uint64_t until = now_ms() + 1500;
@@ -276,7 +277,7 @@ static void link_flap(uint64_t epoch)
             pump(50);
         if (n_backlog)
             die("event %d while the link is held down", (int)backlog[0].type);
-        r = drv->ops->inject(drv, OSCI_FAULT_LINK_UP, peer_id, 0);
+        r = osci_drv_inject(drv, OSCI_FAULT_LINK_UP, peer_id, 0);
         if (r < 0)
             die("inject LINK_UP: %s", strerror(-r));
     }
@@ -316,13 +317,13 @@ static void server_memory(const char *marker)
 
     for (size_t i = 0; i < MIB; i++)
         mem[i] = pat(1, i);
-    r = drv->ops->mem_export(drv, mem, 16 * MIB, &big);   /* 64 chunks of 256K: too many */
+    r = osci_drv_mem_export(drv, mem, 16 * MIB, &big);   /* 64 chunks of 256K: too many */
     if (r != -E2BIG)
         die("export beyond 10 chunks gave %d, expected -E2BIG", r);
-    r = drv->ops->mem_export(drv, mem, MIB, &m);
+    r = osci_drv_mem_export(drv, mem, MIB, &m);
     if (r < 0)
         die("mem_export of 1 MiB: %s", strerror(-r));
-    r = drv->ops->mem_pack(drv, m, xp + 1, &len);
+    r = osci_drv_mem_pack(drv, m, xp + 1, &len);
     if (r < 0)
         die("mem_pack: %s", strerror(-r));
     xp[0] = 'X';
@@ -367,17 +368,17 @@ static void client_memory(void)
         die("expected transport bytes");
     memcpy(bad, ev.msg + 1, ev.len - 1);
     bad[5] ^= 1;   /* chunk count */
-    if ((r = drv->ops->rmem_import(drv, peer_id, bad, ev.len - 1, &rm)) >= 0)
+    if ((r = osci_drv_rmem_import(drv, peer_id, bad, ev.len - 1, &rm)) >= 0)
         die("corrupted transport bytes imported");
-    if ((r = drv->ops->rmem_import(drv, peer_id, ev.msg + 1, ev.len - 2, &rm)) >= 0)
+    if ((r = osci_drv_rmem_import(drv, peer_id, ev.msg + 1, ev.len - 2, &rm)) >= 0)
         die("truncated transport bytes imported");
-    r = drv->ops->rmem_import(drv, peer_id, ev.msg + 1, ev.len - 1, &rm);
+    r = osci_drv_rmem_import(drv, peer_id, ev.msg + 1, ev.len - 1, &rm);
     if (r < 0)
         die("rmem_import: %s", strerror(-r));
-    if (drv->ops->get(drv, rm, MIB - 10, buf, 11) != -ERANGE)
+    if (osci_drv_get(drv, rm, MIB - 10, buf, 11) != -ERANGE)
         die("get beyond the export not refused");
     t0 = now_ms();
-    r = drv->ops->get(drv, rm, 0, buf, MIB);
+    r = osci_drv_get(drv, rm, 0, buf, MIB);
     if (r < 0)
         die("get of 1 MiB: %s", strerror(-r));
     check_buf(buf, 0, MIB, 1, "get of the server's 1 MiB");
@@ -385,26 +386,26 @@ static void client_memory(void)
     /* put through the bounce buffer, crossing the 256K registration chunks */
     for (size_t i = 0; i < 600 * 1024; i++)
         buf[i] = pat(2, 4096 + i);
-    r = drv->ops->put(drv, rm, 4096, buf, 600 * 1024);
+    r = osci_drv_put(drv, rm, 4096, buf, 600 * 1024);
     if (r < 0)
         die("put (bounce) of 600K: %s", strerror(-r));
     /* put and get from registered (exported) memory: zero copy */
-    r = drv->ops->mem_export(drv, reg, MIB, &lm);
+    r = osci_drv_mem_export(drv, reg, MIB, &lm);
     if (r < 0)
         die("client mem_export: %s", strerror(-r));
     for (size_t i = 0; i < MIB - 700 * 1024; i++)
         reg[100 + i] = pat(3, 700 * 1024 + i);
-    r = drv->ops->put(drv, rm, 700 * 1024, reg + 100, MIB - 700 * 1024);
+    r = osci_drv_put(drv, rm, 700 * 1024, reg + 100, MIB - 700 * 1024);
     if (r < 0)
         die("put (registered) of 324K: %s", strerror(-r));
     memset(reg, 0, MIB);
-    r = drv->ops->get(drv, rm, 0, reg, MIB);
+    r = osci_drv_get(drv, rm, 0, reg, MIB);
     if (r < 0)
         die("get (registered) of 1 MiB: %s", strerror(-r));
     check_buf(reg, 0, 4096, 1, "get back [0, 4K)");
     check_buf(reg + 4096, 4096, 600 * 1024, 2, "get back of the bounce put");
     check_buf(reg + 700 * 1024, 700 * 1024, MIB - 700 * 1024, 3, "get back of the registered put");
-    drv->ops->mem_unexport(drv, lm);
+    osci_drv_mem_unexport(drv, lm);
     say("puts (bounce and registered) read back correctly");
     send_retry("PUT!", 4);
     recv_msg(&ev, 60000, "server verification");
@@ -413,7 +414,7 @@ static void client_memory(void)
     send_retry("ACK!", 4);
     say("server confirmed the puts");
     /* the server is killed now; put/get must fail cleanly, never abort */
-    drv->ops->rmem_release(drv, rm);
+    osci_drv_rmem_release(drv, rm);
     free(buf);
     free(reg);
 }
@@ -447,7 +448,7 @@ int main(int argc, char **argv)
         if (ev.len != 3 || memcmp(ev.msg, "ACK", 3))
             die("no ACK after restart");
         say("restarted server talked to the client");
-        drv->ops->close(drv);
+        osci_drv_close(drv);
         return 0;
     }
     exchange_messages();
@@ -467,10 +468,10 @@ int main(int argc, char **argv)
         saw_dead = ev.type == OSCI_DRV_EV_PEER_DEAD;
         say("server loss seen as %s (epoch %016" PRIx64 ") after %" PRIu64 " ms", ev_name(ev.type), ev.epoch,
             now_ms() - t0);
-        r = drv->ops->msg_send(drv, peer_id, "x", 1);
+        r = osci_drv_msg_send(drv, peer_id, "x", 1);
         if (r != -ENOTCONN)
             die("msg_send to the dead server gave %d, expected -ENOTCONN", r);
-        if (drv->ops->probe(drv, peer_id) != -ENOLINK)
+        if (osci_drv_probe(drv, peer_id) != -ENOLINK)
             die("probe of the dead server is not -ENOLINK");
         touch(argv[4]);
     }
@@ -491,7 +492,7 @@ int main(int argc, char **argv)
             die("the restarted server's close was not noticed");
         say("restarted server: new epoch %016" PRIx64 ", old one dead, message exchanged, close seen", up.epoch);
     }
-    drv->ops->close(drv);
+    osci_drv_close(drv);
     say("PASS");
     return 0;
 }

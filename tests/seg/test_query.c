@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "opensci/osci.h"
 #include "sisci_api.h"
 #include "seg_peer.h"
 
@@ -95,6 +96,13 @@ static void test_adapter_queries(void **state)
     assert_int_equal(e, SCI_ERR_OK);
     assert_int_equal(adapter_q(0, SCI_Q_ADAPTER_SERIAL_NUMBER, &e), 0);
     assert_int_equal(adapter_q(0, SCI_Q_ADAPTER_CARD_TYPE, &e), 0x5101);   /* simntb */
+    {
+        uint32_t caps = 0;
+        assert_int_equal(osci_adapter_caps(0, &caps), 0);
+        assert_int_equal(caps, OSCI_ADAPTER_FULL_VIEW);                   /* simntb: one /dev/shm fabric */
+        assert_int_equal(osci_adapter_caps(3, &caps), -ENODEV);
+        assert_int_equal(osci_adapter_caps(0, NULL), -EINVAL);
+    }
     assert_int_equal(adapter_q(0, SCI_Q_ADAPTER_CONFIGURED, &e), 1);
     assert_int_equal(adapter_q(3, SCI_Q_ADAPTER_CONFIGURED, &e), 0);
     assert_int_equal(e, SCI_ERR_OK);

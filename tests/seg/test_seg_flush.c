@@ -18,6 +18,8 @@
 #include "seg_owner.h"
 #include "seg_obj.h"
 
+extern const struct osci_drv_ops osci_simntb_ops;
+
 #define OK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; assert_int_equal(e_, SCI_ERR_OK); } while (0)
 
 static void test_wrapper_default(void **state)
@@ -28,7 +30,8 @@ static void test_wrapper_default(void **state)
 
     assert_non_null(sim);
     assert_non_null(rdma);
-    assert_null(sim->flush);              /* synchronous: a put has landed when it returns */
+    assert_null(osci_simntb_ops.flush);   /* synchronous: a put has landed when it returns */
+    assert_non_null(sim->flush);          /* the registry's stub */
     assert_non_null(rdma->flush);         /* posted puts */
     SCIInitialize(0, &e);
     assert_int_equal(e, SCI_ERR_OK);
