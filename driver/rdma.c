@@ -45,6 +45,7 @@
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
+#include "osci_time.h"
 #include "rdma.h"
 
 #define MOD "rdma"
@@ -191,13 +192,6 @@ static inline struct rdma_drv *to_rdma(struct osci_drv *drv)
     return (struct rdma_drv *)((char *)drv - offsetof(struct rdma_drv, base));
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static const char *addr_str(const struct sockaddr *sa, char *buf, size_t len)
 {
     const void *a = NULL;
@@ -334,7 +328,7 @@ static struct rdma_conn *conn_new(struct rdma_drv *d, uint32_t node, bool active
     c->d = d;
     c->node = node;
     c->active = active;
-    c->started_ms = now_ms();
+    c->started_ms = osci_now_ms();
     c->state = CONN_NEW;
     return c;
 }
@@ -495,7 +489,7 @@ static bool port_active(struct rdma_drv *d)
 
 static void peer_schedule_retry(struct rdma_drv *d, uint32_t node, uint64_t delay_ms)
 {
-    d->peer[node].next_retry_ms = now_ms() + delay_ms;
+    d->peer[node].next_retry_ms = osci_now_ms() + delay_ms;
 }
 
 /*
@@ -548,7 +542,7 @@ static void conn_up(struct rdma_drv *d, struct rdma_conn *c, uint64_t epoch)
     }
     p->epoch = epoch;
     p->link_up = true;
-    p->last_rx_ms = now_ms();
+    p->last_rx_ms = osci_now_ms();
     osci_log(OSCI_LOG_INFO, MOD, "node %u: link up (epoch %016" PRIx64 ")", c->node, epoch);
     evq_push(d, OSCI_DRV_EV_LINK_UP, c->node, epoch, NULL, 0);
 }
@@ -798,7 +792,7 @@ static void conn_on_recv(struct rdma_drv *d, struct rdma_conn *c, const struct i
         conn_up(d, c, c->peer_epoch);     /* data before the CM's ESTABLISHED: the link is up */
     if (c->state != CONN_UP || wc->opcode != IBV_WC_RECV || wc->wr_id >= RDMA_RECV_DEPTH)
         return;
-    p->last_rx_ms = now_ms();
+    p->last_rx_ms = osci_now_ms();
     buf = c->recv_buf + (size_t)wc->wr_id * RDMA_MSG_BUF;
     if (rdma__msg_hdr_unpack(buf, wc->byte_len, &h) < 0) {
         osci_log(OSCI_LOG_WARN, MOD, "node %u: malformed control message (%u bytes) dropped", c->node, wc->byte_len);
@@ -905,7 +899,7 @@ static bool conn_stalled(struct rdma_drv *d, struct rdma_conn *c, uint64_t now, 
 /* Send-side errors seen by user threads, stalled sends, attempts that take too long, new attempts, zombies. */
 static void housekeeping(struct rdma_drv *d)
 {
-    uint64_t now = now_ms();
+    uint64_t now = osci_now_ms();
 
     for (unsigned int i = 0; i < d->n_hosts; i++) {
         uint32_t node = d->hosts[i].node_id;
@@ -1061,7 +1055,7 @@ static void send_reap(struct rdma_drv *d, struct rdma_conn *c)
     int n;
 
     while ((n = ibv_poll_cq(c->send_cq, 16, wc)) > 0) {
-        c->sq_progress_ms = now_ms();
+        c->sq_progress_ms = osci_now_ms();
         for (int i = 0; i < n; i++) {
             c->sq_out--;
             if (wc[i].wr_id & 1) {
@@ -1135,7 +1129,7 @@ static int post_msg(struct rdma_drv *d, struct rdma_conn *c, const struct rdma_m
         goto out;
     }
     if (!c->sq_out++)
-        c->sq_progress_ms = now_ms();
+        c->sq_progress_ms = osci_now_ms();
     c->msg_posted++;
 out:
     pthread_mutex_unlock(&c->send_lock);
@@ -1362,13 +1356,6 @@ static int wc_errno(enum ibv_wc_status s)
     }
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -1446,7 +1433,7 @@ static void wait_abandon(struct rdma_drv *d, struct rdma_conn *c)
  */
 static int wait_cq(struct rdma_drv *d, struct rdma_conn *c, const struct rdma_cond *k)
 {
-    uint64_t t0 = now_ns(), spin_ns = (uint64_t)d->o.spin_us * 1000, spin_end;
+    uint64_t t0 = osci_now_ns(), spin_ns = (uint64_t)d->o.spin_us * 1000, spin_end;
     uint64_t deadline = t0 + (uint64_t)d->o.wait_ms * 1000000;
 
     if (k->what == WAIT_DONE && 3 * c->done_ns > spin_ns)
@@ -1454,7 +1441,7 @@ static int wait_cq(struct rdma_drv *d, struct rdma_conn *c, const struct rdma_co
     spin_end = t0 + spin_ns;
 
     send_reap(d, c);
-    while (!wait_met(c, k) && !c->abandoned && now_ns() < spin_end) {
+    while (!wait_met(c, k) && !c->abandoned && osci_now_ns() < spin_end) {
         pthread_mutex_unlock(&c->send_lock);
         if (d->one_cpu)
             sched_yield();            /* the device's work (soft-RoCE) needs this CPU */
@@ -1472,18 +1459,13 @@ static int wait_cq(struct rdma_drv *d, struct rdma_conn *c, const struct rdma_co
             return 0;
         if (c->abandoned)
             return -EIO;
-        now = now_ns();
+        now = osci_now_ns();
         if (now >= deadline) {
             wait_abandon(d, c);
             return -ETIMEDOUT;
         }
         if (c->send_leader) {
-            struct timespec ts;
-            uint64_t until;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            until = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 100000000ull;
-            ts.tv_sec = (time_t)(until / 1000000000ull);
-            ts.tv_nsec = (long)(until % 1000000000ull);
+            struct timespec ts = osci_ts_after_ms(CLOCK_REALTIME, 100);
             (void)pthread_cond_timedwait(&c->send_cond, &c->send_lock, &ts);
             send_reap(d, c);
             continue;
@@ -1602,16 +1584,16 @@ static int xfer_sync(struct rdma_drv *d, struct rdma_conn *c, struct osci_drv_rm
                 break;
             }
             if (!c->sq_out++)
-                c->sq_progress_ms = now_ms();
+                c->sq_progress_ms = osci_now_ms();
             w.pending++;
             off += piece;
         }
         if (w.pending) {
-            uint64_t t0 = now_ns();
+            uint64_t t0 = osci_now_ns();
             int r = wait_cq(d, c, &all);
             if (r < 0 && !ret)
                 ret = r;
-            c->done_ns += ((int64_t)(now_ns() - t0) - (int64_t)c->done_ns) / 8;
+            c->done_ns += ((int64_t)(osci_now_ns() - t0) - (int64_t)c->done_ns) / 8;
         }
         if (!ret && (w.failed || (off < batch && atomic_load(&c->wc_error)))) {
             enum ibv_wc_status st = w.failed ? w.status : (enum ibv_wc_status)(atomic_load(&c->wc_error) - 1);
@@ -1713,7 +1695,7 @@ static int put_posted(struct rdma_drv *d, struct rdma_conn *c, struct osci_drv_r
         if (!inl)
             c->ring_head = start + piece;
         if (!c->sq_out++)
-            c->sq_progress_ms = now_ms();
+            c->sq_progress_ms = osci_now_ms();
         c->post_seq++;
         *posted_p = true;
         done += piece;
@@ -1942,7 +1924,7 @@ static int rdma_peers(struct osci_drv *drv, struct osci_peer_info *out, unsigned
 {
     struct rdma_drv *d = to_rdma(drv);
     unsigned int n = 0;
-    uint64_t now = now_ms();
+    uint64_t now = osci_now_ms();
 
     if (!count_p || (!out && max))
         return -EINVAL;
@@ -2439,7 +2421,7 @@ static int rdma_open(const struct osci_adapter_conf *conf, struct osci_drv **drv
                  "refuse it", d->base.node_id, a, d->dev_name);
     d->one_cpu = sysconf(_SC_NPROCESSORS_ONLN) == 1;
     if (getrandom(&d->epoch, sizeof(d->epoch), 0) != sizeof(d->epoch) || !d->epoch)
-        d->epoch = ((uint64_t)now_ms() << 20) ^ (uint64_t)getpid() ^ 1;
+        d->epoch = ((uint64_t)osci_now_ms() << 20) ^ (uint64_t)getpid() ^ 1;
 
     ret = -pthread_mutex_init(&d->lock, NULL);
     if (ret < 0)

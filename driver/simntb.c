@@ -31,6 +31,7 @@
 
 #include "osci_drv.h"
 #include "osci_proc.h"
+#include "osci_time.h"
 #include "simntb.h"
 
 #define MOD "simntb"
@@ -138,13 +139,6 @@ static pthread_mutex_t sn_reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sn_drv *sn_reg;
 
 static inline struct sn_drv *to_sn(struct osci_drv *d) { return (struct sn_drv *)d; }
-
-static uint64_t sn_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static uint64_t sn_layout_size(void)
 {
@@ -292,13 +286,7 @@ static int sn_lock_fabric(struct sn_drv *d, unsigned int ms)
     struct timespec ts;
     int r;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    ts = osci_ts_after_ms(CLOCK_REALTIME, ms);
     r = pthread_mutex_timedlock(&d->hdr->lock, &ts);
     if (r == EOWNERDEAD) {
         osci_log(OSCI_LOG_WARN, MOD, "fabric %s: lock owner died; recovering", d->fabric);
@@ -801,7 +789,7 @@ static int sn_join_locked(struct sn_drv *d, uint32_t want_node)
         if (LD(&out->head) - t > SN_SLOTS)
             ST(&out->head, t);
     }
-    ST(&P->heartbeat_ms, sn_now_ms());
+    ST(&P->heartbeat_ms, osci_now_ms());
     ST(&P->epoch, d->epoch);
     ST(&P->name_rand, 0);
     ST(&P->state, SN_JOINING);         /* from here a reclaimer knows the window and wake names */
@@ -1015,8 +1003,7 @@ static void sn_exit_leave(struct sn_drv *d)
     sn_win_name(d, d->me, d->epoch, LDR(&P->name_rand), name, sizeof(name));
     shm_unlink(name);                 /* unique to this incarnation: safe without the lock */
     sn_remove_wake(d, d->me, LDR(&P->name_rand));
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 1;                   /* a thread of ours interrupted while holding it: give up */
+    ts = osci_ts_after_ms(CLOCK_REALTIME, 1000); /* a thread of ours interrupted while holding it: give up */
     r = pthread_mutex_timedlock(&d->hdr->lock, &ts);
     if (r == EOWNERDEAD)
         pthread_mutex_consistent(&d->hdr->lock);
@@ -1033,8 +1020,7 @@ __attribute__((destructor)) static void sn_exit_hook(void)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 1;
+    ts = osci_ts_after_ms(CLOCK_REALTIME, 1000);
     if (pthread_mutex_timedlock(&sn_reg_lock, &ts))
         return;
     for (struct sn_drv *d = sn_reg; d; d = d->reg_next)
@@ -1185,7 +1171,7 @@ static void sn_sweep(struct sn_drv *d)
             !osci_proc_alive(k->pid, LDR(&sn_port(d, p)->start_time)))
             k->pid_dead = 1;
     }
-    d->last_sweep_ms = sn_now_ms();
+    d->last_sweep_ms = osci_now_ms();
 }
 
 /*
@@ -1290,7 +1276,7 @@ static int sn_take_msg(struct sn_drv *d, unsigned int s, struct osci_drv_event *
 
 static void sn_scan(struct sn_drv *d)
 {
-    uint64_t now = sn_now_ms();
+    uint64_t now = osci_now_ms();
 
     for (unsigned int p = 0; p < SN_PORTS; p++) {
         struct sn_known *k = &d->known[p];
@@ -1471,7 +1457,7 @@ static int sn_progress(struct osci_drv *drv, struct osci_drv_event *ev, unsigned
     if (!ev && max)
         return -EINVAL;
     pthread_mutex_lock(&d->lock);
-    now = sn_now_ms();
+    now = osci_now_ms();
     sn_heartbeat(d, now);
     if (now - d->last_sweep_ms >= SN_SWEEP_MS)
         sn_sweep(d);
@@ -1533,7 +1519,7 @@ static int sn_arm(struct osci_drv *drv)
         return -EPERM;
     me = sn_port(d, d->me);
     pthread_mutex_lock(&d->lock);
-    sn_heartbeat(d, sn_now_ms());
+    sn_heartbeat(d, osci_now_ms());
     sn_sweep(d);
     sn_scan(d);
     __atomic_store_n(&me->armed, 1, __ATOMIC_SEQ_CST);
@@ -1576,7 +1562,7 @@ static int sn_dead(struct sn_drv *d, unsigned int p)
 static int sn_peers(struct osci_drv *drv, struct osci_peer_info *out, unsigned int max, unsigned int *count_p)
 {
     struct sn_drv *d = to_sn(drv);
-    uint64_t now = sn_now_ms();
+    uint64_t now = osci_now_ms();
     unsigned int n = 0;
 
     if (!count_p || (!out && max))
@@ -1761,7 +1747,7 @@ static int sn_db_wait(struct osci_drv *drv, uint64_t mask, int timeout_ms, uint6
         return -EINVAL;
     me = sn_port(d, d->me);
     if (timeout_ms >= 0)
-        deadline = sn_now_ms() + (uint64_t)timeout_ms;
+        deadline = osci_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
         if ((bits = sn_db_take_all(d, mask)))
             break;
@@ -1773,7 +1759,7 @@ static int sn_db_wait(struct osci_drv *drv, uint64_t mask, int timeout_ms, uint6
         }
         struct timespec ts, *tsp = NULL;
         if (timeout_ms >= 0) {
-            now = sn_now_ms();
+            now = osci_now_ms();
             if (now >= deadline) {
                 __atomic_fetch_sub(&me->db_waiters, 1, __ATOMIC_SEQ_CST);
                 return -ETIMEDOUT;

@@ -15,6 +15,7 @@
 
 #include "event_native.h"
 #include "nvscievent.h"
+#include "osci_time.h"
 
 #define EVT_SVC_MAGIC 0x45565356u    /* "EVSV" */
 #define EVT_NOTE_MAGIC 0x45564e54u   /* "EVNT" */
@@ -277,13 +278,6 @@ static NvSciError loop_create_loop(NvSciEventLoopService *self, NvSciEventLoop *
     return to_svc(&self->EventService) ? NvSciError_NotSupported : NvSciError_BadParameter;
 }
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Runs the handler of `n` once, if it still belongs to `svc` and has one. */
 static void dispatch(struct evt_service *svc, struct evt_notifier *n)
 {
@@ -315,7 +309,7 @@ static NvSciError wait_many(struct evt_service *svc, struct evt_notifier **w, si
 {
     struct pollfd pfd[EVT_MAX_WAIT];
     struct evt_notifier *hs[EVT_MAX_WAIT];
-    int64_t deadline = us < 0 ? -1 : now_us() + us;
+    int64_t deadline = us < 0 ? -1 : (int64_t)osci_now_us() + us;
     NvSciError ret = NvSciError_Timeout;
     size_t i, nh;
 
@@ -347,7 +341,7 @@ static NvSciError wait_many(struct evt_service *svc, struct evt_notifier **w, si
             pthread_mutex_unlock(&svc->lock);
         }
         if (deadline >= 0) {
-            int64_t left = deadline - now_us();
+            int64_t left = deadline - (int64_t)osci_now_us();
             if (left < 0) left = 0;
             ts.tv_sec = left / 1000000;
             ts.tv_nsec = (left % 1000000) * 1000;
@@ -375,7 +369,7 @@ static NvSciError wait_many(struct evt_service *svc, struct evt_notifier **w, si
             ret = NvSciError_Success;
             break;
         }
-        if (deadline >= 0 && now_us() >= deadline) break;
+        if (deadline >= 0 && (int64_t)osci_now_us() >= deadline) break;
     }
 out:
     for (i = 0; i < count; i++) atomic_store(&w[i]->waiting, 0);

@@ -17,6 +17,7 @@
 #include "ipc_internal.h"
 #include "osci_log.h"
 #include "osci_proc.h"
+#include "osci_time.h"
 
 #define SHM_MAGIC 0x4f495043u     /* "OIPC" */
 #define SHM_VERSION 2u
@@ -565,8 +566,7 @@ static void shm_exit_leave(struct shm_ep *se)
     struct timespec ts;
     int rc;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 1;                  /* a thread of ours interrupted while holding it: give up */
+    ts = osci_ts_after_ms(CLOCK_REALTIME, 1000); /* a thread of ours interrupted while holding it: give up */
     rc = pthread_mutex_timedlock(&h->lock, &ts);
     if (rc == EOWNERDEAD) pthread_mutex_consistent(&h->lock);
     else if (rc) return;
@@ -584,8 +584,7 @@ static void shm_exit_leave(struct shm_ep *se)
 __attribute__((destructor)) static void shm_exit_hook(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 1;
+    ts = osci_ts_after_ms(CLOCK_REALTIME, 1000);
     if (pthread_mutex_timedlock(&shm_reg_lock, &ts)) return;
     for (struct shm_ep *se = shm_reg; se; se = se->reg_next)
         if (atomic_load(&se->h->claim[se->s].pid) == getpid()) shm_exit_leave(se);

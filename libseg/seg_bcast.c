@@ -450,7 +450,7 @@ int seg__bcast_connect(sci_desc_t sd, sci_remote_segment_t *segment, unsigned in
     /* Ask every peer; wait for the answers (a peer that dies answers by being lost). */
     ls = self_lseg(g);
     send_all(g, ls ? SEG_BCAST_JOIN : SEG_BCAST_SCAN, ls);
-    deadline = seg__now_ms() + (timeout == SCI_INFINITE_TIMEOUT ? SEG_DEFAULT_CONNECT_MS : timeout);
+    deadline = osci_now_ms() + (timeout == SCI_INFINITE_TIMEOUT ? SEG_DEFAULT_CONNECT_MS : timeout);
     while (asked_any(g) && seg__cond_wait(deadline) == 0)
         ;
     if ((ls = self_lseg(g)))

@@ -410,13 +410,13 @@ static int peer_ready(struct seg_adapter *a, uint32_t node, uint64_t deadline)
         if (rc != 0 || p->known)
             return -ENOENT;                 /* not there, or down: SCIProbeNode tells which */
         /* just joined: the driver sees it, its LINK_UP is on its way to the event thread */
-        uint64_t slice = seg__now_ms() + 50;
+        uint64_t slice = osci_now_ms() + 50;
         if (slice > deadline)
             slice = deadline;
         rc = seg__cond_wait(slice);
         if (seg__check_init() < 0 || !a->drv)
             return -SEG_ENOTINIT;           /* SCITerminate meanwhile */
-        if (rc == -ETIMEDOUT && seg__now_ms() >= deadline)
+        if (rc == -ETIMEDOUT && osci_now_ms() >= deadline)
             return a->peer[node].up ? 0 : -ENOENT;
     }
 }
@@ -461,7 +461,7 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
         rc = -EPERM;        /* the reply is delivered by this very thread */
         goto out;
     }
-    deadline = seg__now_ms() + (timeout == SCI_INFINITE_TIMEOUT ? SEG_DEFAULT_CONNECT_MS : timeout);
+    deadline = osci_now_ms() + (timeout == SCI_INFINITE_TIMEOUT ? SEG_DEFAULT_CONNECT_MS : timeout);
     if (nodeId != a->drv->node_id && (rc = peer_ready(a, nodeId, deadline)) < 0)
         goto out;
     rs = calloc(1, sizeof(*rs));
