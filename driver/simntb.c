@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "osci_drv.h"
+#include "osci_parse.h"
 #include "osci_proc.h"
 #include "osci_time.h"
 #include "simntb.h"
@@ -167,29 +168,6 @@ static inline uint8_t *sn_info(struct sn_drv *d, unsigned int p)
 static long sn_futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
 {
     return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
-}
-
-/* "256M", "4096", "1G": bytes; -1 when malformed. */
-static int sn_parse_size(const char *s, uint64_t *v_p)
-{
-    char *end;
-    unsigned long long v;
-    if (!s || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno)
-        return -1;
-    switch (*end) {
-    case 'K': case 'k': v <<= 10; end++; break;
-    case 'M': case 'm': v <<= 20; end++; break;
-    case 'G': case 'g': v <<= 30; end++; break;
-    default: break;
-    }
-    if (*end || v > (1ull << 40))
-        return -1;
-    *v_p = v;
-    return 0;
 }
 
 static int sn_fabric_name_ok(const char *f)
@@ -877,12 +855,12 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
         return -EINVAL;
     }
     if ((v = osci_conf_opt(conf, "window")) &&
-        (sn_parse_size(v, &window) < 0 || window < SN_PAGE || window % SN_PAGE)) {
+        (osci_parse_size(v, 1ull << 40, &window) < 0 || window < SN_PAGE || window % SN_PAGE)) {
         osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: window=%s is not a multiple of 4K in 4K..1T",
                  conf->adapter_no, v);
         return -EINVAL;
     }
-    if ((v = osci_conf_opt(conf, "hb_timeout")) && (sn_parse_size(v, &hb) < 0 || hb < 20 || hb > 600000)) {
+    if ((v = osci_conf_opt(conf, "hb_timeout")) && (osci_parse_size(v, 1ull << 40, &hb) < 0 || hb < 20 || hb > 600000)) {
         osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: hb_timeout=%s is not in 20..600000 ms", conf->adapter_no, v);
         return -EINVAL;
     }
