@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "osci_drv.h"
+#include "osci_exit.h"
 #include "osci_parse.h"
 #include "osci_proc.h"
 #include "osci_time.h"
@@ -131,13 +132,9 @@ struct sn_drv {
     unsigned int pend_head, pend_count;
     uint32_t drop_db[256], corrupt[256]; /* fault counters by node id (atomic) */
     struct sn_pwin *pwins;
-    struct sn_drv *reg_next;          /* sn_reg list */
+    struct osci_exit_entry exit_e;    /* in the exit hook's registry (not observers) */
 };
 
-/* Drivers this process opened (not observers), for the exit hook. Lock order: sn_reg_lock, then
- * the fabric lock. */
-static pthread_mutex_t sn_reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct sn_drv *sn_reg;
 
 static inline struct sn_drv *to_sn(struct osci_drv *d) { return (struct sn_drv *)d; }
 
@@ -814,29 +811,7 @@ static void sn_free_drv(struct sn_drv *d)
     free(d);
 }
 
-static void sn_reg_atfork_lock(void) { pthread_mutex_lock(&sn_reg_lock); }
-static void sn_reg_atfork_unlock(void) { pthread_mutex_unlock(&sn_reg_lock); }
-static void sn_reg_once(void) { pthread_atfork(sn_reg_atfork_lock, sn_reg_atfork_unlock, sn_reg_atfork_unlock); }
-
-static void sn_reg_add(struct sn_drv *d)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, sn_reg_once);
-    pthread_mutex_lock(&sn_reg_lock);
-    d->reg_next = sn_reg;
-    sn_reg = d;
-    pthread_mutex_unlock(&sn_reg_lock);
-}
-
-/* sn_reg_lock held. */
-static void sn_reg_del(struct sn_drv *d)
-{
-    for (struct sn_drv **pp = &sn_reg; *pp; pp = &(*pp)->reg_next)
-        if (*pp == d) {
-            *pp = d->reg_next;
-            break;
-        }
-}
+static void sn_exit_leave(struct osci_exit_entry *e);
 
 static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p)
 {
@@ -948,7 +923,8 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
     for (unsigned int p = 0; p < SN_PORTS; p++)
         if (p != d->me && LD(&sn_port(d, p)->state) == SN_ACTIVE)
             sn_kick(d, p);
-    sn_reg_add(d);
+    d->exit_e.leave = sn_exit_leave;
+    osci_exit_add(&d->exit_e);
     *drv_p = &d->base;
     return 0;
 err_leave:
@@ -971,13 +947,17 @@ err_free:
  * by a process that stays, the fabric file is unlinked. Nothing is unmapped or freed. _exit() and
  * SIGKILL run no hook: the next node to join or leave reclaims such ports.
  */
-static void sn_exit_leave(struct sn_drv *d)
+static void sn_exit_leave(struct osci_exit_entry *e)
 {
-    struct sn_port *P = sn_port(d, d->me);
+    struct sn_drv *d = osci_container_of(e, struct sn_drv, exit_e);
+    struct sn_port *P;
     struct timespec ts;
     char name[128];
     int r;
 
+    if (d->pid != getpid())           /* a fork child inherits the registry, not the port */
+        return;
+    P = sn_port(d, d->me);
     sn_win_name(d, d->me, d->epoch, LDR(&P->name_rand), name, sizeof(name));
     shm_unlink(name);                 /* unique to this incarnation: safe without the lock */
     sn_remove_wake(d, d->me, LDR(&P->name_rand));
@@ -994,19 +974,6 @@ static void sn_exit_leave(struct sn_drv *d)
     sn_unlock_fabric(d);
 }
 
-__attribute__((destructor)) static void sn_exit_hook(void)
-{
-    struct timespec ts;
-
-    ts = osci_ts_after_ms(CLOCK_REALTIME, 1000);
-    if (pthread_mutex_timedlock(&sn_reg_lock, &ts))
-        return;
-    for (struct sn_drv *d = sn_reg; d; d = d->reg_next)
-        if (d->pid == getpid())
-            sn_exit_leave(d);
-    pthread_mutex_unlock(&sn_reg_lock);
-}
-
 static void sn_close(struct osci_drv *drv)
 {
     struct sn_drv *d = to_sn(drv);
@@ -1021,10 +988,10 @@ static void sn_close(struct osci_drv *drv)
     for (unsigned int p = 0; p < SN_PORTS; p++)
         if (d->known[p].pidfd >= 0)
             close(d->known[p].pidfd);
-    pthread_mutex_lock(&sn_reg_lock);   /* held until the port is left: the exit hook waits */
+    osci_exit_lock();                   /* held until the port is left: the exit hook waits */
     if (d->observe || getpid() != d->pid) {
-        sn_reg_del(d);
-        pthread_mutex_unlock(&sn_reg_lock);
+        osci_exit_del_locked(&d->exit_e);
+        osci_exit_unlock();
         if (d->win)
             munmap(d->win, d->win_size);
         if (d->win_fd >= 0)
@@ -1045,8 +1012,8 @@ static void sn_close(struct osci_drv *drv)
         shm_unlink(name);
         sn_remove_wake(d, d->me, LDR(&P->name_rand));
     }
-    sn_reg_del(d);
-    pthread_mutex_unlock(&sn_reg_lock);
+    osci_exit_del_locked(&d->exit_e);
+    osci_exit_unlock();
     for (unsigned int p = 0; p < SN_PORTS; p++)
         if (p != d->me && LD(&sn_port(d, p)->state) == SN_ACTIVE)
             sn_kick(d, p);
