@@ -31,6 +31,7 @@
 
 #include "osci_drv.h"
 #include "osci_exit.h"
+#include "osci_list.h"
 #include "osci_parse.h"
 #include "osci_proc.h"
 #include "osci_time.h"
@@ -71,7 +72,7 @@ struct sn_known {                     /* what this node knows of a port */
 struct sn_range { uint64_t off, len; };
 
 struct sn_pwin {                      /* a mapped peer window incarnation */
-    struct sn_pwin *next;
+    struct osci_list_node link;       /* in sn_drv.pwins */
     unsigned int port;
     uint64_t epoch;
     int fd;
@@ -80,7 +81,7 @@ struct sn_pwin {                      /* a mapped peer window incarnation */
     unsigned int refs;
 };
 
-struct sn_map { struct sn_map *next; void *addr; size_t len; int prot; };
+struct sn_map { struct osci_list_node link; void *addr; size_t len; int prot; };   /* in rmem.maps */
 
 struct osci_drv_mem { uint64_t off, size; };
 
@@ -90,7 +91,7 @@ struct osci_drv_rmem {
     uint32_t node;
     uint64_t epoch, off, size;
     int revoked;
-    struct sn_map *maps;
+    struct osci_list_head maps;       /* under the driver lock */
 };
 
 struct sn_drv {
@@ -131,7 +132,7 @@ struct sn_drv {
     struct osci_drv_event pend[SN_PEND];
     unsigned int pend_head, pend_count;
     uint32_t drop_db[256], corrupt[256]; /* fault counters by node id (atomic) */
-    struct sn_pwin *pwins;
+    struct osci_list_head pwins;      /* under lock */
     struct osci_exit_entry exit_e;    /* in the exit hook's registry (not observers) */
 };
 
@@ -858,6 +859,7 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
     d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
+    osci_list_init(&d->pwins);
     d->fd = d->win_fd = d->sock = d->epfd = d->tfd = -1;
     d->me = SN_PORTS;
     d->pid = getpid();
@@ -977,10 +979,10 @@ static void sn_exit_leave(struct osci_exit_entry *e)
 static void sn_close(struct osci_drv *drv)
 {
     struct sn_drv *d = to_sn(drv);
+    struct sn_pwin *pw, *tmp;
 
-    while (d->pwins) {
-        struct sn_pwin *pw = d->pwins;
-        d->pwins = pw->next;
+    osci_list_for_each_safe(pw, tmp, &d->pwins, link) {
+        osci_list_del(&pw->link);
         munmap(pw->base, pw->size);
         close(pw->fd);
         free(pw);
@@ -1900,7 +1902,7 @@ static struct sn_pwin *sn_pwin_get(struct sn_drv *d, unsigned int port, uint64_t
     char name[128];
     int fd;
 
-    for (pw = d->pwins; pw; pw = pw->next)
+    osci_list_for_each(pw, &d->pwins, link)
         if (pw->port == port && pw->epoch == epoch) {
             pw->refs++;
             return pw;
@@ -1934,21 +1936,15 @@ static struct sn_pwin *sn_pwin_get(struct sn_drv *d, unsigned int port, uint64_t
     pw->fd = fd;
     pw->size = size;
     pw->refs = 1;
-    pw->next = d->pwins;
-    d->pwins = pw;
+    osci_list_add(&d->pwins, &pw->link);
     return pw;
 }
 
 static void sn_pwin_put(struct sn_drv *d, struct sn_pwin *pw)
 {
-    struct sn_pwin **pp;
     if (--pw->refs)
         return;
-    for (pp = &d->pwins; *pp; pp = &(*pp)->next)
-        if (*pp == pw) {
-            *pp = pw->next;
-            break;
-        }
+    osci_list_del(&pw->link);
     munmap(pw->base, pw->size);
     close(pw->fd);
     free(pw);
@@ -1989,6 +1985,7 @@ static int sn_rmem_import(struct osci_drv *drv, uint32_t node, const void *buf, 
     rm = calloc(1, sizeof(*rm));
     if (!rm)
         return -ENOMEM;
+    osci_list_init(&rm->maps);
     pthread_mutex_lock(&d->lock);
     rm->pw = sn_pwin_get(d, port, epoch, wsize, &err);
     if (rm->pw && (off > rm->pw->size || size > rm->pw->size - off)) {
@@ -2014,12 +2011,12 @@ static int sn_rmem_import(struct osci_drv *drv, uint32_t node, const void *buf, 
 static void sn_rmem_release(struct osci_drv *drv, struct osci_drv_rmem *rm)
 {
     struct sn_drv *d = to_sn(drv);
+    struct sn_map *m, *tmp;
     if (!rm)
         return;
     pthread_mutex_lock(&d->lock);
-    while (rm->maps) {
-        struct sn_map *m = rm->maps;
-        rm->maps = m->next;
+    osci_list_for_each_safe(m, tmp, &rm->maps, link) {
+        osci_list_del(&m->link);
         munmap(m->addr, m->len);
         free(m);
     }
@@ -2089,8 +2086,7 @@ static int sn_rmem_map(struct osci_drv *drv, struct osci_drv_rmem *rm, size_t of
     m->len = mlen;
     m->prot = prot;
     pthread_mutex_lock(&d->lock);
-    m->next = rm->maps;
-    rm->maps = m;
+    osci_list_add(&rm->maps, &m->link);
     pthread_mutex_unlock(&d->lock);
     *addr_p = m->addr;
     return 0;
@@ -2099,15 +2095,15 @@ static int sn_rmem_map(struct osci_drv *drv, struct osci_drv_rmem *rm, size_t of
 static int sn_rmem_unmap(struct osci_drv *drv, struct osci_drv_rmem *rm, void *addr, size_t len)
 {
     struct sn_drv *d = to_sn(drv);
-    struct sn_map **mp, *m = NULL;
+    struct sn_map *it, *m = NULL;
 
     if (!rm)
         return -EINVAL;
     pthread_mutex_lock(&d->lock);
-    for (mp = &rm->maps; *mp; mp = &(*mp)->next)
-        if ((*mp)->addr == addr) {
-            m = *mp;
-            *mp = m->next;
+    osci_list_for_each(it, &rm->maps, link)
+        if (it->addr == addr) {
+            m = it;
+            osci_list_del(&m->link);
             break;
         }
     pthread_mutex_unlock(&d->lock);
@@ -2121,13 +2117,14 @@ static int sn_rmem_unmap(struct osci_drv *drv, struct osci_drv_rmem *rm, void *a
 static int sn_rmem_revoke(struct osci_drv *drv, struct osci_drv_rmem *rm)
 {
     struct sn_drv *d = to_sn(drv);
+    struct sn_map *m;
     int ret = 0;
 
     if (!rm)
         return -EINVAL;
     pthread_mutex_lock(&d->lock);
     __atomic_store_n(&rm->revoked, 1, __ATOMIC_RELEASE);
-    for (struct sn_map *m = rm->maps; m; m = m->next)
+    osci_list_for_each(m, &rm->maps, link)
         if (mmap(m->addr, m->len, m->prot, MAP_FIXED | MAP_ANONYMOUS | MAP_PRIVATE, -1, 0) == MAP_FAILED)
             ret = -errno;
     pthread_mutex_unlock(&d->lock);
