@@ -45,6 +45,7 @@
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
+#include "osci_list.h"
 #include "osci_time.h"
 #include "rdma.h"
 
@@ -77,7 +78,7 @@ struct rdma_drv;
 
 struct rdma_conn {
     struct rdma_drv *d;
-    struct rdma_conn *next_zombie;
+    struct osci_list_node zombie_link; /* in d->zombies once failed */
     uint32_t node;
     bool active;                     /* we connect (else we accepted the peer's request) */
     uint64_t started_ms;             /* attempt or accept began */
@@ -128,7 +129,7 @@ struct rdma_peer {
 };
 
 struct osci_drv_mem {
-    struct osci_drv_mem *next;
+    struct osci_list_node link;      /* in d->exports */
     uint8_t *addr;
     size_t size;
     uint64_t chunk;
@@ -169,12 +170,12 @@ struct rdma_drv {
     unsigned int n_hosts;
     struct rdma_host hosts[RDMA_MAX_HOSTS];
     struct rdma_peer peer[256];
-    struct rdma_conn *zombies;
+    struct osci_list_head zombies;   /* failed connections (lock) */
     unsigned int evq_head, evq_n;
     struct osci_drv_event evq[RDMA_EVQ];
     _Atomic uint64_t db_pending, db_mask;
     _Atomic uint32_t db_last_node;
-    struct osci_drv_mem *exports;
+    struct osci_list_head exports;   /* exported memory (lock) */
     bool one_cpu;                    /* one CPU online: a spinning waiter yields it */
     pthread_mutex_t bounce_lock;     /* the bounce buffer of gets (and large puts) from unregistered memory */
     uint8_t *bounce;
@@ -524,8 +525,7 @@ static void conn_fail(struct rdma_drv *d, struct rdma_conn *c, enum conn_fail_wh
         }
         peer_schedule_retry(d, c->node, why == WHY_LOCAL ? 0 : d->o.retry_ms);
     }
-    c->next_zombie = d->zombies;
-    d->zombies = c;
+    osci_list_add(&d->zombies, &c->zombie_link);
 }
 
 static void conn_up(struct rdma_drv *d, struct rdma_conn *c, uint64_t epoch)
@@ -851,11 +851,10 @@ static void drain_fds(struct rdma_drv *d)
 /* Disconnects failed connections (the peer gets a DREQ) once the port can send, frees unused ones. */
 static void zombies_reap(struct rdma_drv *d)
 {
-    struct rdma_conn **pp = &d->zombies;
+    struct rdma_conn *c, *tmp;
     int port_ok = -1;
 
-    while (*pp) {
-        struct rdma_conn *c = *pp;
+    osci_list_for_each_safe(c, tmp, &d->zombies, zombie_link) {
         if (c->cm_live && !c->disconnected) {
             if (port_ok < 0)
                 port_ok = port_active(d);
@@ -864,11 +863,9 @@ static void zombies_reap(struct rdma_drv *d)
                 c->disconnected = true;
             }
         }
-        if (c->refs || (c->cm_live && !c->disconnected)) {
-            pp = &c->next_zombie;
+        if (c->refs || (c->cm_live && !c->disconnected))
             continue;
-        }
-        *pp = c->next_zombie;
+        osci_list_del(&c->zombie_link);
         conn_free(c);
     }
 }
@@ -1241,8 +1238,7 @@ static int rdma_mem_export(struct osci_drv *drv, void *addr, size_t size, struct
         }
     }
     pthread_mutex_lock(&d->lock);
-    m->next = d->exports;
-    d->exports = m;
+    osci_list_add(&d->exports, &m->link);
     pthread_mutex_unlock(&d->lock);
     *mem_p = m;
     return 0;
@@ -1264,15 +1260,11 @@ static void mem_free(struct osci_drv_mem *m)
 static void rdma_mem_unexport(struct osci_drv *drv, struct osci_drv_mem *mem)
 {
     struct rdma_drv *d = to_rdma(drv);
-    struct osci_drv_mem **pp;
 
     if (!mem)
         return;
     pthread_mutex_lock(&d->lock);
-    for (pp = &d->exports; *pp && *pp != mem; pp = &(*pp)->next)
-        ;
-    if (*pp)
-        *pp = mem->next;
+    osci_list_del(&mem->link);
     pthread_mutex_unlock(&d->lock);
     mem_free(mem);
 }
@@ -1503,11 +1495,13 @@ static struct osci_drv_mem *export_of(struct rdma_drv *d, const uint8_t *local, 
     struct osci_drv_mem *lm;
 
     pthread_mutex_lock(&d->lock);
-    for (lm = d->exports; lm; lm = lm->next)
+    osci_list_for_each(lm, &d->exports, link)
         if (local >= lm->addr && (size_t)(local - lm->addr) <= lm->size &&
             len <= lm->size - (size_t)(local - lm->addr))
             break;
     pthread_mutex_unlock(&d->lock);
+    if (&lm->link == &d->exports.n)
+        lm = NULL;
     return lm;
 }
 
@@ -1812,11 +1806,11 @@ static int rdma_get(struct osci_drv *drv, struct osci_drv_rmem *rm, size_t roff,
 /* Every connection, current and failed, with a reference each (for flush(NULL)). */
 static int conns_hold(struct rdma_drv *d, struct rdma_conn ***v_p, unsigned int *n_p)
 {
-    struct rdma_conn **v;
+    struct rdma_conn **v, *z;
     unsigned int n = 0, max = d->n_hosts;
 
     pthread_mutex_lock(&d->lock);
-    for (struct rdma_conn *z = d->zombies; z; z = z->next_zombie)
+    osci_list_for_each(z, &d->zombies, zombie_link)
         max++;
     v = malloc((max ? max : 1) * sizeof(*v));
     if (!v) {
@@ -1828,7 +1822,7 @@ static int conns_hold(struct rdma_drv *d, struct rdma_conn ***v_p, unsigned int 
         if (c && c->has_qp)
             c->refs++, v[n++] = c;
     }
-    for (struct rdma_conn *z = d->zombies; z; z = z->next_zombie)
+    osci_list_for_each(z, &d->zombies, zombie_link)
         if (z->has_qp)
             z->refs++, v[n++] = z;
     pthread_mutex_unlock(&d->lock);
@@ -2260,6 +2254,8 @@ static int rdma_drv_alloc(const struct osci_adapter_conf *conf, struct rdma_drv 
     d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
+    osci_list_init(&d->zombies);
+    osci_list_init(&d->exports);
     d->observe = conf->observe != 0;
     d->epfd = d->tfd = d->wfd = -1;
     ret = rdma__opts_parse(conf, &d->o, err, sizeof(err));
@@ -2523,6 +2519,8 @@ err_free:
 static void rdma_close(struct osci_drv *drv)
 {
     struct rdma_drv *d = to_rdma(drv);
+    struct rdma_conn *c, *ctmp;
+    struct osci_drv_mem *m, *mtmp;
 
     if (d->observe) {
         free(d);
@@ -2539,17 +2537,15 @@ static void rdma_close(struct osci_drv *drv)
             conn_fail(d, p->conn, WHY_LOCAL);
     }
     zombies_reap(d);             /* peers get a DREQ now (destroying an established id would send one anyway) */
-    while (d->zombies) {
-        struct rdma_conn *c = d->zombies;
+    osci_list_for_each_safe(c, ctmp, &d->zombies, zombie_link) {
         if (c->refs)
             osci_log(OSCI_LOG_ERROR, MOD, "close: node %u connection still used by %u call(s)", c->node, c->refs);
-        d->zombies = c->next_zombie;
+        osci_list_del(&c->zombie_link);
         conn_free(c);
     }
-    while (d->exports) {
-        struct osci_drv_mem *m = d->exports;
+    osci_list_for_each_safe(m, mtmp, &d->exports, link) {
         osci_log(OSCI_LOG_WARN, MOD, "close: export of %zu bytes was not unexported", m->size);
-        d->exports = m->next;
+        osci_list_del(&m->link);
         mem_free(m);
     }
     pthread_mutex_unlock(&d->lock);
