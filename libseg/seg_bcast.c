@@ -568,8 +568,7 @@ void *seg__bcast_map(struct sci_remote_segment *rs, sci_map_t *map, size_t offse
     }
     m->magic = SEG_MAP_MAGIC;
     m->kind = SEG_MAP_REMOTE;
-    m->next = segx.maps;
-    segx.maps = m;
+    osci_list_add(&segx.maps, &m->link);
     m->rs = rs;
     m->offset = offset;
     m->size = size;

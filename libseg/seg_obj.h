@@ -8,6 +8,7 @@
 
 #include <stdatomic.h>
 
+#include "osci_list.h"
 #include "seg_internal.h"
 
 #define SEG_DEFAULT_CONNECT_MS 5000u
@@ -136,7 +137,7 @@ enum seg_map_kind { SEG_MAP_LOCAL = 1, SEG_MAP_REMOTE = 2 };
 
 struct sci_map {
     uint32_t magic;
-    struct sci_map *next;
+    struct osci_list_node link;          /* in segx.maps */
     enum seg_map_kind kind;
     sci_local_segment_t ls;
     sci_remote_segment_t rs;
@@ -152,7 +153,7 @@ struct sci_map {
 
 struct sci_sequence {
     uint32_t magic;
-    struct sci_sequence *next;
+    struct osci_list_node link;          /* in segx.seqs */
     sci_map_t map;
     _Atomic uint32_t *fault_cnt;         /* NULL for local maps */
     _Atomic uint32_t *health;
@@ -165,8 +166,8 @@ struct seg_objs {
     struct sci_local_segment *lsegs;
     struct sci_remote_segment *rsegs;
     struct seg_quarantine *quar;
-    struct sci_map *maps;
-    struct sci_sequence *seqs;
+    struct osci_list_head maps;          /* struct sci_map */
+    struct osci_list_head seqs;          /* struct sci_sequence */
     void *cb_running;                    /* the object whose callback runs now (event thread) */
     void *defer_running;                 /* the object whose deferred call runs now (event thread) */
     bool cb_removed;                     /* it was removed from inside its callback */
