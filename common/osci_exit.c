@@ -28,8 +28,7 @@ void osci_exit_add(struct osci_exit_entry *e)
 
 void osci_exit_del_locked(struct osci_exit_entry *e)
 {
-    if (e->node.next)                /* added once at least (a zeroed entry never was) */
-        osci_list_del(&e->node);
+    osci_list_del(&e->node);         /* nothing when never added */
 }
 
 void osci_exit_del(struct osci_exit_entry *e)

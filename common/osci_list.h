@@ -38,10 +38,10 @@ static inline bool osci_list_empty(const struct osci_list_head *h)
     return h->n.next == &h->n;
 }
 
-/* True when n is on a list (it was added and not deleted since). */
+/* True when n is on a list: added and not deleted since (a zeroed node, as calloc leaves it, is on none). */
 static inline bool osci_list_linked(const struct osci_list_node *n)
 {
-    return n->next != n;
+    return n->next && n->next != n;
 }
 
 static inline void osci_list__insert(struct osci_list_node *n, struct osci_list_node *prev,
@@ -65,9 +65,12 @@ static inline void osci_list_add_tail(struct osci_list_head *h, struct osci_list
     osci_list__insert(n, h->n.prev, &h->n);
 }
 
-/* Unlinks n from its list and leaves it unlinked (deleting it again does nothing). */
+/* Unlinks n from its list and leaves it unlinked. A node on no list (deleted already, or zeroed and
+ * never added) stays as it is, as the hand-written "unlink if found" loops did. */
 static inline void osci_list_del(struct osci_list_node *n)
 {
+    if (!osci_list_linked(n))
+        return;
     n->prev->next = n->next;
     n->next->prev = n->prev;
     osci_list_node_init(n);

@@ -54,7 +54,7 @@ struct seg_bcast_rs {
 };
 
 static struct bcast_group *groups;
-static struct sci_remote_segment *brsegs;   /* broadcast remote segments (not in segx.rsegs) */
+static struct osci_list_head brsegs = OSCI_LIST_HEAD_INIT(brsegs);   /* broadcast remote segments (not in segx.rsegs) */
 
 static struct bcast_group *group_find(unsigned int adapter, uint32_t id)
 {
@@ -133,7 +133,9 @@ static void send_all(struct bcast_group *g, enum seg_bcast_op op, const struct s
 static void refresh_self(struct bcast_group *g)
 {
     struct sci_local_segment *ls = self_lseg(g);
-    for (struct sci_remote_segment *rs = brsegs; rs; rs = rs->next) {
+    struct sci_remote_segment *rs;
+
+    osci_list_for_each(rs, &brsegs, link) {
         if (rs->bc->g != g || rs->bc->mcast)
             continue;
         pthread_mutex_lock(&rs->bc->lock);
@@ -191,13 +193,14 @@ static void member_event(struct bcast_group *g, sci_segment_cb_reason_t reason, 
 static void member_add(struct bcast_group *g, uint32_t node, const struct seg_msg *m)
 {
     struct bcast_member *mb = &g->m[node];
+    struct sci_remote_segment *rs;
     bool was = mb->on;
 
     if (was && mb->size == m->u.bcast.size && mb->xport_len == m->u.bcast.xport_len &&
         !memcmp(mb->xport, m->u.bcast.xport, mb->xport_len))
         return;
     if (was)
-        for (struct sci_remote_segment *rs = brsegs; rs; rs = rs->next)
+        osci_list_for_each(rs, &brsegs, link)
             if (rs->bc->g == g)
                 rs_release(rs, node);
     mb->on = true;
@@ -205,7 +208,7 @@ static void member_add(struct bcast_group *g, uint32_t node, const struct seg_ms
     mb->xport_len = m->u.bcast.xport_len;
     memcpy(mb->xport, m->u.bcast.xport, mb->xport_len);
     osci_log(OSCI_LOG_DEBUG, "bcast", "group %u adapter %u: node %u joined", g->id, g->adapter, node);
-    for (struct sci_remote_segment *rs = brsegs; rs; rs = rs->next)
+    osci_list_for_each(rs, &brsegs, link)
         if (rs->bc->g == g)
             rs_import(rs, node);
     if (!was)
@@ -214,12 +217,14 @@ static void member_add(struct bcast_group *g, uint32_t node, const struct seg_ms
 
 static void member_del(struct bcast_group *g, uint32_t node, sci_segment_cb_reason_t reason)
 {
+    struct sci_remote_segment *rs;
+
     if (!g->m[node].on)
         return;
     g->m[node].on = false;
     osci_log(OSCI_LOG_DEBUG, "bcast", "group %u adapter %u: node %u %s", g->id, g->adapter, node,
              reason == SCI_CB_LOST ? "lost" : "left");
-    for (struct sci_remote_segment *rs = brsegs; rs; rs = rs->next) {
+    osci_list_for_each(rs, &brsegs, link) {
         if (rs->bc->g != g)
             continue;
         rs_release(rs, node);
@@ -467,8 +472,7 @@ int seg__bcast_connect(sci_desc_t sd, sci_remote_segment_t *segment, unsigned in
     if (rc < 0 && rc != -EOPNOTSUPP)
         goto err;
     bc->mcast = rc == 0;
-    rs->next = brsegs;
-    brsegs = rs;
+    osci_list_add(&brsegs, &rs->link);
     for (uint32_t n = 1; n < SEG_MAX_NODES; n++)
         if (g->m[n].on)
             rs_import(rs, n);
@@ -490,12 +494,7 @@ err:
 
 static void rs_unlink(struct sci_remote_segment *rs)
 {
-    for (struct sci_remote_segment **pp = &brsegs; *pp; pp = &(*pp)->next) {
-        if (*pp == rs) {
-            *pp = rs->next;
-            return;
-        }
-    }
+    osci_list_del(&rs->link);
 }
 
 int seg__bcast_disconnect(struct sci_remote_segment *rs)
@@ -510,9 +509,10 @@ int seg__bcast_disconnect(struct sci_remote_segment *rs)
 
 void seg__bcast_free_all(void)
 {
-    while (brsegs) {
-        struct sci_remote_segment *rs = brsegs;
-        brsegs = rs->next;
+    struct sci_remote_segment *rs;
+
+    while ((rs = osci_list_first(&brsegs, struct sci_remote_segment, link))) {
+        osci_list_del(&rs->link);
         rs->removed = true;
         pthread_cond_broadcast(&seg.cond);
         while (rs->waiters)

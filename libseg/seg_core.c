@@ -17,7 +17,8 @@
 #include "seg_obj.h"
 
 struct seg_lib seg = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1 };
-struct seg_objs segx = { .maps = OSCI_LIST_HEAD_INIT(segx.maps), .seqs = OSCI_LIST_HEAD_INIT(segx.seqs) };
+struct seg_objs segx = { .rsegs = OSCI_LIST_HEAD_INIT(segx.rsegs), .maps = OSCI_LIST_HEAD_INIT(segx.maps),
+                         .seqs = OSCI_LIST_HEAD_INIT(segx.seqs) };
 
 static pthread_once_t cond_once = PTHREAD_ONCE_INIT;
 static pthread_t ev_thread_id;

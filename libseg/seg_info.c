@@ -37,6 +37,7 @@ void seg__info_publish(void)
     for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
         struct seg_adapter *a = &seg.adapter[i];
         struct osci_seg_info *e = (struct osci_seg_info *)(buf + INFO_HDR);
+        struct sci_remote_segment *rs;
         unsigned int n = 0;
 
         if (!a->drv || !a->drv->ops->info_publish)
@@ -54,7 +55,9 @@ void seg__info_publish(void)
                 if (c->adapter == i && e[n].n_conn < OSCI_SEG_INFO_MAX_CONN)
                     e[n].conn_node[e[n].n_conn++] = c->node;
         }
-        for (struct sci_remote_segment *rs = segx.rsegs; rs && n < INFO_MAX; rs = rs->next) {
+        osci_list_for_each(rs, &segx.rsegs, link) {
+            if (n >= INFO_MAX)
+                break;
             if (rs->adapter != i || rs->state == RSEG_CONNECTING)
                 continue;
             memset(&e[n], 0, sizeof(e[n]));

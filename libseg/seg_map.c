@@ -244,14 +244,14 @@ static void map_destroy(struct sci_map *m)
 void seg__map_free_all(void)
 {
     struct sci_sequence *s, *stmp;
-    struct sci_map *m, *mtmp;
+    struct sci_map *m;
 
     osci_list_for_each_safe(s, stmp, &segx.seqs, link) {
         osci_list_del(&s->link);
         seg__handle_del(s);
         free(s);
     }
-    osci_list_for_each_safe(m, mtmp, &segx.maps, link)
+    while ((m = osci_list_first(&segx.maps, struct sci_map, link)))
         map_destroy(m);
 }
 

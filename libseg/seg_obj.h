@@ -107,7 +107,7 @@ enum { SEG_HEALTH_OK = 0, SEG_HEALTH_NOTOP = 1, SEG_HEALTH_DEAD = 2 };
 struct sci_remote_segment {
     uint32_t magic;
     sci_desc_t sd;
-    struct sci_remote_segment *next;
+    struct osci_list_node link;          /* in segx.rsegs, or the broadcast list (seg_bcast.c) */
     uint32_t node;
     uint32_t seg_id;
     unsigned int adapter;
@@ -164,7 +164,7 @@ struct sci_sequence {
 /* Library-wide lists and callback bookkeeping (seg_core.c). Lock held for every access. */
 struct seg_objs {
     struct sci_local_segment *lsegs;
-    struct sci_remote_segment *rsegs;
+    struct osci_list_head rsegs;         /* struct sci_remote_segment (not broadcast ones) */
     struct seg_quarantine *quar;
     struct osci_list_head maps;          /* struct sci_map */
     struct osci_list_head seqs;          /* struct sci_sequence */

@@ -14,12 +14,12 @@
 
 /* A DISCONNECT that could not be sent while the link was down; resent when it comes back. */
 struct seg_pending_disc {
-    struct seg_pending_disc *next;
+    struct osci_list_node link;          /* in pending_disc */
     unsigned int adapter;
     uint32_t node, seg_id;
     uint64_t conn_id;
 };
-static struct seg_pending_disc *pending_disc;
+static struct osci_list_head pending_disc = OSCI_LIST_HEAD_INIT(pending_disc);
 
 static void set_error(sci_error_t *error, int rc)
 {
@@ -168,7 +168,9 @@ static void revoke(struct sci_remote_segment *rs)
 
 static struct sci_remote_segment *find_conn(struct seg_adapter *a, uint32_t node, uint64_t conn_id)
 {
-    for (struct sci_remote_segment *rs = segx.rsegs; rs; rs = rs->next)
+    struct sci_remote_segment *rs;
+
+    osci_list_for_each(rs, &segx.rsegs, link)
         if (rs->conn_id == conn_id && rs->node == node && rs->adapter == a->no)
             return rs;
     return NULL;
@@ -182,9 +184,9 @@ static void send_disconnect(struct seg_adapter *a, uint32_t node, uint64_t conn_
     if (seg__send(a, node, &m) < 0 && !a->peer[node].lost) {
         struct seg_pending_disc *p = calloc(1, sizeof(*p));
         if (p) {
-            *p = (struct seg_pending_disc){ .next = pending_disc, .adapter = a->no, .node = node,
-                                            .seg_id = seg_id, .conn_id = conn_id };
-            pending_disc = p;
+            *p = (struct seg_pending_disc){ .adapter = a->no, .node = node, .seg_id = seg_id,
+                                            .conn_id = conn_id };
+            osci_list_add(&pending_disc, &p->link);
         }
     }
 }
@@ -270,7 +272,10 @@ void seg__rseg_on_msg(struct seg_adapter *a, const struct seg_msg *m)
 
 void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_t reason)
 {
-    for (struct sci_remote_segment *rs = segx.rsegs; rs; rs = rs->next) {
+    struct sci_remote_segment *rs;
+    struct seg_pending_disc *p, *tmp;
+
+    osci_list_for_each(rs, &segx.rsegs, link) {
         if (rs->node != node || rs->adapter != a->no)
             continue;
         if (rs->state == RSEG_CONNECTING) {
@@ -291,13 +296,11 @@ void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_
         rseg_step(rs, reason, SCI_ERR_OK);
     }
     if (reason == SCI_CB_OPERATIONAL) {
-        for (struct seg_pending_disc **pp = &pending_disc, *p; (p = *pp);) {
+        osci_list_for_each_safe(p, tmp, &pending_disc, link) {
             if (p->adapter == a->no && p->node == node) {
-                *pp = p->next;
-                send_disconnect(a, p->node, p->conn_id, p->seg_id);
+                osci_list_del(&p->link);
+                send_disconnect(a, p->node, p->conn_id, p->seg_id);   /* may queue it again, first */
                 free(p);
-            } else {
-                pp = &p->next;
             }
         }
     }
@@ -305,7 +308,10 @@ void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_
 
 void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node, bool keep_connecting)
 {
-    for (struct sci_remote_segment *rs = segx.rsegs; rs; rs = rs->next) {
+    struct sci_remote_segment *rs;
+    struct seg_pending_disc *p, *tmp;
+
+    osci_list_for_each(rs, &segx.rsegs, link) {
         if (rs->node != node || rs->adapter != a->no)
             continue;
         if (rs->state == RSEG_CONNECTING) {
@@ -318,12 +324,10 @@ void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node, bool keep_connect
         revoke(rs);
         rseg_step(rs, SCI_CB_LOST, SCI_ERR_OK);
     }
-    for (struct seg_pending_disc **pp = &pending_disc, *p; (p = *pp);) {
+    osci_list_for_each_safe(p, tmp, &pending_disc, link) {
         if (p->adapter == a->no && p->node == node) {
-            *pp = p->next;
+            osci_list_del(&p->link);
             free(p);
-        } else {
-            pp = &p->next;
         }
     }
 }
@@ -349,12 +353,7 @@ int seg__rseg_target(sci_remote_segment_t rs, struct seg_adapter **a_p, struct o
 
 static void unlink_rseg(struct sci_remote_segment *rs)
 {
-    for (struct sci_remote_segment **pp = &segx.rsegs; *pp; pp = &(*pp)->next) {
-        if (*pp == rs) {
-            *pp = rs->next;
-            return;
-        }
-    }
+    osci_list_del(&rs->link);            /* nothing when seg__rseg_free_all took it already */
 }
 
 static void rseg_destroy(struct sci_remote_segment *rs)
@@ -370,9 +369,11 @@ static void rseg_destroy(struct sci_remote_segment *rs)
 
 void seg__rseg_free_all(void)
 {
-    while (segx.rsegs) {
-        struct sci_remote_segment *rs = segx.rsegs;
-        segx.rsegs = rs->next;
+    struct sci_remote_segment *rs;
+    struct seg_pending_disc *p;
+
+    while ((rs = osci_list_first(&segx.rsegs, struct sci_remote_segment, link))) {
+        osci_list_del(&rs->link);
         rs->removed = true;
         pthread_cond_broadcast(&seg.cond);
         while (rs->waiters)
@@ -381,9 +382,8 @@ void seg__rseg_free_all(void)
             rs->sd->n_objs--;
         rseg_destroy(rs);
     }
-    while (pending_disc) {
-        struct seg_pending_disc *p = pending_disc;
-        pending_disc = p->next;
+    while ((p = osci_list_first(&pending_disc, struct seg_pending_disc, link))) {
+        osci_list_del(&p->link);
         free(p);
     }
 }
@@ -487,8 +487,7 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
     rc = seg__handle_add(rs);
     if (rc < 0)
         goto err_free;
-    rs->next = segx.rsegs;
-    segx.rsegs = rs;
+    osci_list_add(&segx.rsegs, &rs->link);
     m.u.connect.seg_id = segmentId;
     m.u.connect.requester = a->drv->node_id;
     m.u.connect.conn_id = rs->conn_id;
