@@ -76,6 +76,18 @@ static inline void osci_list_del(struct osci_list_node *n)
     osci_list_node_init(n);
 }
 
+/* Moves every element of from to the front of to, in their order; from is left empty. */
+static inline void osci_list_splice(struct osci_list_head *to, struct osci_list_head *from)
+{
+    if (osci_list_empty(from))
+        return;
+    from->n.prev->next = to->n.next;
+    to->n.next->prev = from->n.prev;
+    to->n.next = from->n.next;
+    from->n.next->prev = &to->n;
+    osci_list_init(from);
+}
+
 #define osci_list_entry(node, type, member) osci_container_of(node, type, member)
 
 /* The first element, or NULL when the list is empty. */

@@ -96,7 +96,9 @@ static void group_put(struct bcast_group *g)
 /* This process's member segment of g, if any. */
 static struct sci_local_segment *self_lseg(const struct bcast_group *g)
 {
-    for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next)
+    struct sci_local_segment *ls;
+
+    osci_list_for_each(ls, &segx.lsegs, link)
         if ((ls->flags & SCI_FLAG_BROADCAST) && ls->id == g->id && (ls->bcast_joined & (1u << g->adapter)))
             return ls;
     return NULL;
@@ -185,7 +187,9 @@ static void rs_release(struct sci_remote_segment *rs, uint32_t node)
 
 static void member_event(struct bcast_group *g, sci_segment_cb_reason_t reason, uint32_t node)
 {
-    for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next)
+    struct sci_local_segment *ls;
+
+    osci_list_for_each(ls, &segx.lsegs, link)
         if ((ls->flags & SCI_FLAG_BROADCAST) && ls->id == g->id && (ls->bcast_joined & (1u << g->adapter)))
             seg__lseg_post(ls, reason, node, g->adapter);
 }

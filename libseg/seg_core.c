@@ -17,7 +17,8 @@
 #include "seg_obj.h"
 
 struct seg_lib seg = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1 };
-struct seg_objs segx = { .rsegs = OSCI_LIST_HEAD_INIT(segx.rsegs), .maps = OSCI_LIST_HEAD_INIT(segx.maps),
+struct seg_objs segx = { .lsegs = OSCI_LIST_HEAD_INIT(segx.lsegs), .rsegs = OSCI_LIST_HEAD_INIT(segx.rsegs),
+                         .quar = OSCI_LIST_HEAD_INIT(segx.quar), .maps = OSCI_LIST_HEAD_INIT(segx.maps),
                          .seqs = OSCI_LIST_HEAD_INIT(segx.seqs) };
 
 static pthread_once_t cond_once = PTHREAD_ONCE_INIT;
