@@ -36,7 +36,7 @@ struct bcast_member {
 
 /* What this process knows of one group on one adapter; alive while a local or remote segment uses it. */
 struct bcast_group {
-    struct bcast_group *next;
+    struct osci_list_node link;             /* in groups */
     unsigned int adapter;
     uint32_t id;
     unsigned int refs;
@@ -53,12 +53,14 @@ struct seg_bcast_rs {
     uint8_t *self;                          /* own member copy (not mcast), NULL when not a member */
 };
 
-static struct bcast_group *groups;
+static struct osci_list_head groups = OSCI_LIST_HEAD_INIT(groups);
 static struct osci_list_head brsegs = OSCI_LIST_HEAD_INIT(brsegs);   /* broadcast remote segments (not in segx.rsegs) */
 
 static struct bcast_group *group_find(unsigned int adapter, uint32_t id)
 {
-    for (struct bcast_group *g = groups; g; g = g->next)
+    struct bcast_group *g;
+
+    osci_list_for_each(g, &groups, link)
         if (g->adapter == adapter && g->id == id)
             return g;
     return NULL;
@@ -73,8 +75,7 @@ static struct bcast_group *group_get(unsigned int adapter, uint32_t id)
             return NULL;
         g->adapter = adapter;
         g->id = id;
-        g->next = groups;
-        groups = g;
+        osci_list_add(&groups, &g->link);
     }
     g->refs++;
     return g;
@@ -84,12 +85,7 @@ static void group_put(struct bcast_group *g)
 {
     if (--g->refs)
         return;
-    for (struct bcast_group **pp = &groups; *pp; pp = &(*pp)->next) {
-        if (*pp == g) {
-            *pp = g->next;
-            break;
-        }
-    }
+    osci_list_del(&g->link);
     free(g);
 }
 
@@ -346,7 +342,9 @@ void seg__bcast_on_msg(struct seg_adapter *a, const struct seg_msg *m)
 
 void seg__bcast_peer_up(struct seg_adapter *a, uint32_t node)
 {
-    for (struct bcast_group *g = groups; g; g = g->next) {
+    struct bcast_group *g;
+
+    osci_list_for_each(g, &groups, link) {
         struct sci_local_segment *ls;
         if (g->adapter != a->no)
             continue;
@@ -358,7 +356,9 @@ void seg__bcast_peer_up(struct seg_adapter *a, uint32_t node)
 
 void seg__bcast_peer_lost(struct seg_adapter *a, uint32_t node)
 {
-    for (struct bcast_group *g = groups; g; g = g->next) {
+    struct bcast_group *g;
+
+    osci_list_for_each(g, &groups, link) {
         if (g->adapter != a->no)
             continue;
         g->asked[node] = false;
