@@ -17,6 +17,7 @@
 #include "sisci_api.h"
 #include "opensci/osci.h"
 #include "osci_drv.h"
+#include "osci_list.h"
 #include "osci_time.h"
 #include "seg_proto.h"
 

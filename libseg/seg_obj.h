@@ -8,7 +8,6 @@
 
 #include <stdatomic.h>
 
-#include "osci_list.h"
 #include "seg_internal.h"
 
 #define SEG_DEFAULT_CONNECT_MS 5000u
