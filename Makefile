@@ -8,7 +8,8 @@
 #   make fuzz       the fuzzers under libFuzzer (installs clang: scripts/deps.sh fuzz)
 # Sources are found by folder: driver/*.c and libseg/*.c form libsisci, libipc/event*.c libnvscievent,
 # the other libipc/*.c libnvsciipc, libbuf/*.c libopensci-buf, tests/<suite>/test_*.c one test each.
-# common/*.c (process liveness, config file reading) go into libsisci and libnvsciipc, each a hidden copy.
+# common/*.c (process liveness, config file reading, size parsing, the exit hook) go into libsisci and
+# libnvsciipc, each a hidden copy; common/*.h alone (clock, list) are inline.
 
 SAN ?=
 ifeq ($(SAN),asan)

@@ -45,6 +45,8 @@
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
+#include "osci_list.h"
+#include "osci_time.h"
 #include "rdma.h"
 
 #define MOD "rdma"
@@ -76,7 +78,7 @@ struct rdma_drv;
 
 struct rdma_conn {
     struct rdma_drv *d;
-    struct rdma_conn *next_zombie;
+    struct osci_list_node zombie_link; /* in d->zombies once failed */
     uint32_t node;
     bool active;                     /* we connect (else we accepted the peer's request) */
     uint64_t started_ms;             /* attempt or accept began */
@@ -127,7 +129,7 @@ struct rdma_peer {
 };
 
 struct osci_drv_mem {
-    struct osci_drv_mem *next;
+    struct osci_list_node link;      /* in d->exports */
     uint8_t *addr;
     size_t size;
     uint64_t chunk;
@@ -168,12 +170,12 @@ struct rdma_drv {
     unsigned int n_hosts;
     struct rdma_host hosts[RDMA_MAX_HOSTS];
     struct rdma_peer peer[256];
-    struct rdma_conn *zombies;
+    struct osci_list_head zombies;   /* failed connections (lock) */
     unsigned int evq_head, evq_n;
     struct osci_drv_event evq[RDMA_EVQ];
     _Atomic uint64_t db_pending, db_mask;
     _Atomic uint32_t db_last_node;
-    struct osci_drv_mem *exports;
+    struct osci_list_head exports;   /* exported memory (lock) */
     bool one_cpu;                    /* one CPU online: a spinning waiter yields it */
     pthread_mutex_t bounce_lock;     /* the bounce buffer of gets (and large puts) from unregistered memory */
     uint8_t *bounce;
@@ -189,13 +191,6 @@ struct rdma_wait {
 static inline struct rdma_drv *to_rdma(struct osci_drv *drv)
 {
     return (struct rdma_drv *)((char *)drv - offsetof(struct rdma_drv, base));
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static const char *addr_str(const struct sockaddr *sa, char *buf, size_t len)
@@ -334,7 +329,7 @@ static struct rdma_conn *conn_new(struct rdma_drv *d, uint32_t node, bool active
     c->d = d;
     c->node = node;
     c->active = active;
-    c->started_ms = now_ms();
+    c->started_ms = osci_now_ms();
     c->state = CONN_NEW;
     return c;
 }
@@ -495,7 +490,7 @@ static bool port_active(struct rdma_drv *d)
 
 static void peer_schedule_retry(struct rdma_drv *d, uint32_t node, uint64_t delay_ms)
 {
-    d->peer[node].next_retry_ms = now_ms() + delay_ms;
+    d->peer[node].next_retry_ms = osci_now_ms() + delay_ms;
 }
 
 /*
@@ -530,8 +525,7 @@ static void conn_fail(struct rdma_drv *d, struct rdma_conn *c, enum conn_fail_wh
         }
         peer_schedule_retry(d, c->node, why == WHY_LOCAL ? 0 : d->o.retry_ms);
     }
-    c->next_zombie = d->zombies;
-    d->zombies = c;
+    osci_list_add(&d->zombies, &c->zombie_link);
 }
 
 static void conn_up(struct rdma_drv *d, struct rdma_conn *c, uint64_t epoch)
@@ -548,7 +542,7 @@ static void conn_up(struct rdma_drv *d, struct rdma_conn *c, uint64_t epoch)
     }
     p->epoch = epoch;
     p->link_up = true;
-    p->last_rx_ms = now_ms();
+    p->last_rx_ms = osci_now_ms();
     osci_log(OSCI_LOG_INFO, MOD, "node %u: link up (epoch %016" PRIx64 ")", c->node, epoch);
     evq_push(d, OSCI_DRV_EV_LINK_UP, c->node, epoch, NULL, 0);
 }
@@ -798,7 +792,7 @@ static void conn_on_recv(struct rdma_drv *d, struct rdma_conn *c, const struct i
         conn_up(d, c, c->peer_epoch);     /* data before the CM's ESTABLISHED: the link is up */
     if (c->state != CONN_UP || wc->opcode != IBV_WC_RECV || wc->wr_id >= RDMA_RECV_DEPTH)
         return;
-    p->last_rx_ms = now_ms();
+    p->last_rx_ms = osci_now_ms();
     buf = c->recv_buf + (size_t)wc->wr_id * RDMA_MSG_BUF;
     if (rdma__msg_hdr_unpack(buf, wc->byte_len, &h) < 0) {
         osci_log(OSCI_LOG_WARN, MOD, "node %u: malformed control message (%u bytes) dropped", c->node, wc->byte_len);
@@ -857,11 +851,10 @@ static void drain_fds(struct rdma_drv *d)
 /* Disconnects failed connections (the peer gets a DREQ) once the port can send, frees unused ones. */
 static void zombies_reap(struct rdma_drv *d)
 {
-    struct rdma_conn **pp = &d->zombies;
+    struct rdma_conn *c, *tmp;
     int port_ok = -1;
 
-    while (*pp) {
-        struct rdma_conn *c = *pp;
+    osci_list_for_each_safe(c, tmp, &d->zombies, zombie_link) {
         if (c->cm_live && !c->disconnected) {
             if (port_ok < 0)
                 port_ok = port_active(d);
@@ -870,11 +863,9 @@ static void zombies_reap(struct rdma_drv *d)
                 c->disconnected = true;
             }
         }
-        if (c->refs || (c->cm_live && !c->disconnected)) {
-            pp = &c->next_zombie;
+        if (c->refs || (c->cm_live && !c->disconnected))
             continue;
-        }
-        *pp = c->next_zombie;
+        osci_list_del(&c->zombie_link);
         conn_free(c);
     }
 }
@@ -905,7 +896,7 @@ static bool conn_stalled(struct rdma_drv *d, struct rdma_conn *c, uint64_t now, 
 /* Send-side errors seen by user threads, stalled sends, attempts that take too long, new attempts, zombies. */
 static void housekeeping(struct rdma_drv *d)
 {
-    uint64_t now = now_ms();
+    uint64_t now = osci_now_ms();
 
     for (unsigned int i = 0; i < d->n_hosts; i++) {
         uint32_t node = d->hosts[i].node_id;
@@ -1061,7 +1052,7 @@ static void send_reap(struct rdma_drv *d, struct rdma_conn *c)
     int n;
 
     while ((n = ibv_poll_cq(c->send_cq, 16, wc)) > 0) {
-        c->sq_progress_ms = now_ms();
+        c->sq_progress_ms = osci_now_ms();
         for (int i = 0; i < n; i++) {
             c->sq_out--;
             if (wc[i].wr_id & 1) {
@@ -1135,7 +1126,7 @@ static int post_msg(struct rdma_drv *d, struct rdma_conn *c, const struct rdma_m
         goto out;
     }
     if (!c->sq_out++)
-        c->sq_progress_ms = now_ms();
+        c->sq_progress_ms = osci_now_ms();
     c->msg_posted++;
 out:
     pthread_mutex_unlock(&c->send_lock);
@@ -1247,8 +1238,7 @@ static int rdma_mem_export(struct osci_drv *drv, void *addr, size_t size, struct
         }
     }
     pthread_mutex_lock(&d->lock);
-    m->next = d->exports;
-    d->exports = m;
+    osci_list_add(&d->exports, &m->link);
     pthread_mutex_unlock(&d->lock);
     *mem_p = m;
     return 0;
@@ -1270,15 +1260,11 @@ static void mem_free(struct osci_drv_mem *m)
 static void rdma_mem_unexport(struct osci_drv *drv, struct osci_drv_mem *mem)
 {
     struct rdma_drv *d = to_rdma(drv);
-    struct osci_drv_mem **pp;
 
     if (!mem)
         return;
     pthread_mutex_lock(&d->lock);
-    for (pp = &d->exports; *pp && *pp != mem; pp = &(*pp)->next)
-        ;
-    if (*pp)
-        *pp = mem->next;
+    osci_list_del(&mem->link);
     pthread_mutex_unlock(&d->lock);
     mem_free(mem);
 }
@@ -1362,13 +1348,6 @@ static int wc_errno(enum ibv_wc_status s)
     }
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -1446,7 +1425,7 @@ static void wait_abandon(struct rdma_drv *d, struct rdma_conn *c)
  */
 static int wait_cq(struct rdma_drv *d, struct rdma_conn *c, const struct rdma_cond *k)
 {
-    uint64_t t0 = now_ns(), spin_ns = (uint64_t)d->o.spin_us * 1000, spin_end;
+    uint64_t t0 = osci_now_ns(), spin_ns = (uint64_t)d->o.spin_us * 1000, spin_end;
     uint64_t deadline = t0 + (uint64_t)d->o.wait_ms * 1000000;
 
     if (k->what == WAIT_DONE && 3 * c->done_ns > spin_ns)
@@ -1454,7 +1433,7 @@ static int wait_cq(struct rdma_drv *d, struct rdma_conn *c, const struct rdma_co
     spin_end = t0 + spin_ns;
 
     send_reap(d, c);
-    while (!wait_met(c, k) && !c->abandoned && now_ns() < spin_end) {
+    while (!wait_met(c, k) && !c->abandoned && osci_now_ns() < spin_end) {
         pthread_mutex_unlock(&c->send_lock);
         if (d->one_cpu)
             sched_yield();            /* the device's work (soft-RoCE) needs this CPU */
@@ -1472,18 +1451,13 @@ static int wait_cq(struct rdma_drv *d, struct rdma_conn *c, const struct rdma_co
             return 0;
         if (c->abandoned)
             return -EIO;
-        now = now_ns();
+        now = osci_now_ns();
         if (now >= deadline) {
             wait_abandon(d, c);
             return -ETIMEDOUT;
         }
         if (c->send_leader) {
-            struct timespec ts;
-            uint64_t until;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            until = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 100000000ull;
-            ts.tv_sec = (time_t)(until / 1000000000ull);
-            ts.tv_nsec = (long)(until % 1000000000ull);
+            struct timespec ts = osci_ts_after_ms(CLOCK_REALTIME, 100);
             (void)pthread_cond_timedwait(&c->send_cond, &c->send_lock, &ts);
             send_reap(d, c);
             continue;
@@ -1521,11 +1495,13 @@ static struct osci_drv_mem *export_of(struct rdma_drv *d, const uint8_t *local, 
     struct osci_drv_mem *lm;
 
     pthread_mutex_lock(&d->lock);
-    for (lm = d->exports; lm; lm = lm->next)
+    osci_list_for_each(lm, &d->exports, link)
         if (local >= lm->addr && (size_t)(local - lm->addr) <= lm->size &&
             len <= lm->size - (size_t)(local - lm->addr))
             break;
     pthread_mutex_unlock(&d->lock);
+    if (&lm->link == &d->exports.n)
+        lm = NULL;
     return lm;
 }
 
@@ -1602,16 +1578,16 @@ static int xfer_sync(struct rdma_drv *d, struct rdma_conn *c, struct osci_drv_rm
                 break;
             }
             if (!c->sq_out++)
-                c->sq_progress_ms = now_ms();
+                c->sq_progress_ms = osci_now_ms();
             w.pending++;
             off += piece;
         }
         if (w.pending) {
-            uint64_t t0 = now_ns();
+            uint64_t t0 = osci_now_ns();
             int r = wait_cq(d, c, &all);
             if (r < 0 && !ret)
                 ret = r;
-            c->done_ns += ((int64_t)(now_ns() - t0) - (int64_t)c->done_ns) / 8;
+            c->done_ns += ((int64_t)(osci_now_ns() - t0) - (int64_t)c->done_ns) / 8;
         }
         if (!ret && (w.failed || (off < batch && atomic_load(&c->wc_error)))) {
             enum ibv_wc_status st = w.failed ? w.status : (enum ibv_wc_status)(atomic_load(&c->wc_error) - 1);
@@ -1713,7 +1689,7 @@ static int put_posted(struct rdma_drv *d, struct rdma_conn *c, struct osci_drv_r
         if (!inl)
             c->ring_head = start + piece;
         if (!c->sq_out++)
-            c->sq_progress_ms = now_ms();
+            c->sq_progress_ms = osci_now_ms();
         c->post_seq++;
         *posted_p = true;
         done += piece;
@@ -1830,11 +1806,11 @@ static int rdma_get(struct osci_drv *drv, struct osci_drv_rmem *rm, size_t roff,
 /* Every connection, current and failed, with a reference each (for flush(NULL)). */
 static int conns_hold(struct rdma_drv *d, struct rdma_conn ***v_p, unsigned int *n_p)
 {
-    struct rdma_conn **v;
+    struct rdma_conn **v, *z;
     unsigned int n = 0, max = d->n_hosts;
 
     pthread_mutex_lock(&d->lock);
-    for (struct rdma_conn *z = d->zombies; z; z = z->next_zombie)
+    osci_list_for_each(z, &d->zombies, zombie_link)
         max++;
     v = malloc((max ? max : 1) * sizeof(*v));
     if (!v) {
@@ -1846,7 +1822,7 @@ static int conns_hold(struct rdma_drv *d, struct rdma_conn ***v_p, unsigned int 
         if (c && c->has_qp)
             c->refs++, v[n++] = c;
     }
-    for (struct rdma_conn *z = d->zombies; z; z = z->next_zombie)
+    osci_list_for_each(z, &d->zombies, zombie_link)
         if (z->has_qp)
             z->refs++, v[n++] = z;
     pthread_mutex_unlock(&d->lock);
@@ -1942,7 +1918,7 @@ static int rdma_peers(struct osci_drv *drv, struct osci_peer_info *out, unsigned
 {
     struct rdma_drv *d = to_rdma(drv);
     unsigned int n = 0;
-    uint64_t now = now_ms();
+    uint64_t now = osci_now_ms();
 
     if (!count_p || (!out && max))
         return -EINVAL;
@@ -2280,6 +2256,8 @@ static int rdma_drv_alloc(const struct osci_adapter_conf *conf, struct rdma_drv 
     d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
+    osci_list_init(&d->zombies);
+    osci_list_init(&d->exports);
     d->observe = conf->observe != 0;
     d->epfd = d->tfd = d->wfd = -1;
     ret = rdma__opts_parse(conf, &d->o, err, sizeof(err));
@@ -2441,7 +2419,7 @@ static int rdma_open(const struct osci_adapter_conf *conf, struct osci_drv **drv
                  "refuse it", d->base.node_id, a, d->dev_name);
     d->one_cpu = sysconf(_SC_NPROCESSORS_ONLN) == 1;
     if (getrandom(&d->epoch, sizeof(d->epoch), 0) != sizeof(d->epoch) || !d->epoch)
-        d->epoch = ((uint64_t)now_ms() << 20) ^ (uint64_t)getpid() ^ 1;
+        d->epoch = ((uint64_t)osci_now_ms() << 20) ^ (uint64_t)getpid() ^ 1;
 
     ret = -pthread_mutex_init(&d->lock, NULL);
     if (ret < 0)
@@ -2543,6 +2521,8 @@ err_free:
 static void rdma_close(struct osci_drv *drv)
 {
     struct rdma_drv *d = to_rdma(drv);
+    struct rdma_conn *c, *ctmp;
+    struct osci_drv_mem *m, *mtmp;
 
     if (d->observe) {
         free(d);
@@ -2559,17 +2539,15 @@ static void rdma_close(struct osci_drv *drv)
             conn_fail(d, p->conn, WHY_LOCAL);
     }
     zombies_reap(d);             /* peers get a DREQ now (destroying an established id would send one anyway) */
-    while (d->zombies) {
-        struct rdma_conn *c = d->zombies;
+    osci_list_for_each_safe(c, ctmp, &d->zombies, zombie_link) {
         if (c->refs)
             osci_log(OSCI_LOG_ERROR, MOD, "close: node %u connection still used by %u call(s)", c->node, c->refs);
-        d->zombies = c->next_zombie;
+        osci_list_del(&c->zombie_link);
         conn_free(c);
     }
-    while (d->exports) {
-        struct osci_drv_mem *m = d->exports;
+    osci_list_for_each_safe(m, mtmp, &d->exports, link) {
         osci_log(OSCI_LOG_WARN, MOD, "close: export of %zu bytes was not unexported", m->size);
-        d->exports = m->next;
+        osci_list_del(&m->link);
         mem_free(m);
     }
     pthread_mutex_unlock(&d->lock);

@@ -40,8 +40,6 @@ struct rdma_opts {
 
 /* Fills *o from conf's options (defaults for absent keys). -EINVAL with a message in err on bad input. */
 int rdma__opts_parse(const struct osci_adapter_conf *conf, struct rdma_opts *o, char *err, size_t errlen);
-/* "<decimal>[K|M|G]" (binary units) into *v_p; -EINVAL when malformed or above max. */
-int rdma__size_parse(const char *s, uint64_t max, uint64_t *v_p);
 
 /* ---- CM private data (connect request and accept) ---- */
 #define RDMA_CM_MAGIC    0x4d43534fu   /* "OSCM" */

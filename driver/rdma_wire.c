@@ -15,6 +15,7 @@
 
 #include <stdatomic.h>
 
+#include "osci_parse.h"
 #include "rdma.h"
 
 static void put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
@@ -40,38 +41,10 @@ static int is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
 
 /* ---- options ---- */
 
-int rdma__size_parse(const char *s, uint64_t max, uint64_t *v_p)
-{
-    uint64_t v = 0, mul = 1;
-    const char *p = s;
-
-    if (!s || *s < '0' || *s > '9')
-        return -EINVAL;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (v > (UINT64_MAX - 9) / 10)
-            return -EINVAL;
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
-    if (*p) {
-        switch (*p) {
-        case 'k': case 'K': mul = 1ull << 10; break;
-        case 'm': case 'M': mul = 1ull << 20; break;
-        case 'g': case 'G': mul = 1ull << 30; break;
-        default: return -EINVAL;
-        }
-        if (p[1])
-            return -EINVAL;
-    }
-    if (v > max / mul)
-        return -EINVAL;
-    *v_p = v * mul;
-    return 0;
-}
-
 static int opt_uint(const char *s, unsigned long min, unsigned long max, unsigned long *v_p)
 {
     uint64_t v;
-    if (rdma__size_parse(s, max, &v) < 0 || strpbrk(s, "kKmMgG") || v < min)
+    if (osci_parse_size(s, max, &v) < 0 || strpbrk(s, "kKmMgG") || v < min)
         return -EINVAL;
     *v_p = (unsigned long)v;
     return 0;
@@ -128,11 +101,11 @@ int rdma__opts_parse(const struct osci_adapter_conf *conf, struct rdma_opts *o, 
                 return opt_err(err, errlen, "rdma option %s=\"%s\": expected a TCP port in 1..65535", k, v);
             t.listen = (uint16_t)u;
         } else if (!strcmp(k, "mr_chunk")) {
-            if (rdma__size_parse(v, RDMA_MAX_CHUNK, &t.mr_chunk) < 0 || !is_pow2(t.mr_chunk) ||
+            if (osci_parse_size(v, RDMA_MAX_CHUNK, &t.mr_chunk) < 0 || !is_pow2(t.mr_chunk) ||
                 t.mr_chunk < RDMA_MIN_CHUNK)
                 return opt_err(err, errlen, "rdma option %s=\"%s\": expected a power of two from 4K to 1G", k, v);
         } else if (!strcmp(k, "bounce")) {
-            if (rdma__size_parse(v, 64ull << 20, &t.bounce) < 0 || t.bounce < 4096)
+            if (osci_parse_size(v, 64ull << 20, &t.bounce) < 0 || t.bounce < 4096)
                 return opt_err(err, errlen, "rdma option %s=\"%s\": expected a size from 4K to 64M", k, v);
         } else if (!strcmp(k, "retry_ms")) {
             if (opt_uint(v, 50, 600000, &u) < 0)

@@ -30,7 +30,11 @@
 #include <unistd.h>
 
 #include "osci_drv.h"
+#include "osci_exit.h"
+#include "osci_list.h"
+#include "osci_parse.h"
 #include "osci_proc.h"
+#include "osci_time.h"
 #include "simntb.h"
 
 #define MOD "simntb"
@@ -68,7 +72,7 @@ struct sn_known {                     /* what this node knows of a port */
 struct sn_range { uint64_t off, len; };
 
 struct sn_pwin {                      /* a mapped peer window incarnation */
-    struct sn_pwin *next;
+    struct osci_list_node link;       /* in sn_drv.pwins */
     unsigned int port;
     uint64_t epoch;
     int fd;
@@ -77,7 +81,7 @@ struct sn_pwin {                      /* a mapped peer window incarnation */
     unsigned int refs;
 };
 
-struct sn_map { struct sn_map *next; void *addr; size_t len; int prot; };
+struct sn_map { struct osci_list_node link; void *addr; size_t len; int prot; };   /* in rmem.maps */
 
 struct osci_drv_mem { uint64_t off, size; };
 
@@ -87,7 +91,7 @@ struct osci_drv_rmem {
     uint32_t node;
     uint64_t epoch, off, size;
     int revoked;
-    struct sn_map *maps;
+    struct osci_list_head maps;       /* under the driver lock */
 };
 
 struct sn_drv {
@@ -128,23 +132,12 @@ struct sn_drv {
     struct osci_drv_event pend[SN_PEND];
     unsigned int pend_head, pend_count;
     uint32_t drop_db[256], corrupt[256]; /* fault counters by node id (atomic) */
-    struct sn_pwin *pwins;
-    struct sn_drv *reg_next;          /* sn_reg list */
+    struct osci_list_head pwins;      /* under lock */
+    struct osci_exit_entry exit_e;    /* in the exit hook's registry (not observers) */
 };
 
-/* Drivers this process opened (not observers), for the exit hook. Lock order: sn_reg_lock, then
- * the fabric lock. */
-static pthread_mutex_t sn_reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct sn_drv *sn_reg;
 
 static inline struct sn_drv *to_sn(struct osci_drv *d) { return (struct sn_drv *)d; }
-
-static uint64_t sn_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static uint64_t sn_layout_size(void)
 {
@@ -173,29 +166,6 @@ static inline uint8_t *sn_info(struct sn_drv *d, unsigned int p)
 static long sn_futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
 {
     return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
-}
-
-/* "256M", "4096", "1G": bytes; -1 when malformed. */
-static int sn_parse_size(const char *s, uint64_t *v_p)
-{
-    char *end;
-    unsigned long long v;
-    if (!s || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno)
-        return -1;
-    switch (*end) {
-    case 'K': case 'k': v <<= 10; end++; break;
-    case 'M': case 'm': v <<= 20; end++; break;
-    case 'G': case 'g': v <<= 30; end++; break;
-    default: break;
-    }
-    if (*end || v > (1ull << 40))
-        return -1;
-    *v_p = v;
-    return 0;
 }
 
 static int sn_fabric_name_ok(const char *f)
@@ -292,13 +262,7 @@ static int sn_lock_fabric(struct sn_drv *d, unsigned int ms)
     struct timespec ts;
     int r;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    ts = osci_ts_after_ms(CLOCK_REALTIME, ms);
     r = pthread_mutex_timedlock(&d->hdr->lock, &ts);
     if (r == EOWNERDEAD) {
         osci_log(OSCI_LOG_WARN, MOD, "fabric %s: lock owner died; recovering", d->fabric);
@@ -801,7 +765,7 @@ static int sn_join_locked(struct sn_drv *d, uint32_t want_node)
         if (LD(&out->head) - t > SN_SLOTS)
             ST(&out->head, t);
     }
-    ST(&P->heartbeat_ms, sn_now_ms());
+    ST(&P->heartbeat_ms, osci_now_ms());
     ST(&P->epoch, d->epoch);
     ST(&P->name_rand, 0);
     ST(&P->state, SN_JOINING);         /* from here a reclaimer knows the window and wake names */
@@ -848,29 +812,7 @@ static void sn_free_drv(struct sn_drv *d)
     free(d);
 }
 
-static void sn_reg_atfork_lock(void) { pthread_mutex_lock(&sn_reg_lock); }
-static void sn_reg_atfork_unlock(void) { pthread_mutex_unlock(&sn_reg_lock); }
-static void sn_reg_once(void) { pthread_atfork(sn_reg_atfork_lock, sn_reg_atfork_unlock, sn_reg_atfork_unlock); }
-
-static void sn_reg_add(struct sn_drv *d)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, sn_reg_once);
-    pthread_mutex_lock(&sn_reg_lock);
-    d->reg_next = sn_reg;
-    sn_reg = d;
-    pthread_mutex_unlock(&sn_reg_lock);
-}
-
-/* sn_reg_lock held. */
-static void sn_reg_del(struct sn_drv *d)
-{
-    for (struct sn_drv **pp = &sn_reg; *pp; pp = &(*pp)->reg_next)
-        if (*pp == d) {
-            *pp = d->reg_next;
-            break;
-        }
-}
+static void sn_exit_leave(struct osci_exit_entry *e);
 
 static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p)
 {
@@ -889,12 +831,12 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
         return -EINVAL;
     }
     if ((v = osci_conf_opt(conf, "window")) &&
-        (sn_parse_size(v, &window) < 0 || window < SN_PAGE || window % SN_PAGE)) {
+        (osci_parse_size(v, 1ull << 40, &window) < 0 || window < SN_PAGE || window % SN_PAGE)) {
         osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: window=%s is not a multiple of 4K in 4K..1T",
                  conf->adapter_no, v);
         return -EINVAL;
     }
-    if ((v = osci_conf_opt(conf, "hb_timeout")) && (sn_parse_size(v, &hb) < 0 || hb < 20 || hb > 600000)) {
+    if ((v = osci_conf_opt(conf, "hb_timeout")) && (osci_parse_size(v, 1ull << 40, &hb) < 0 || hb < 20 || hb > 600000)) {
         osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: hb_timeout=%s is not in 20..600000 ms", conf->adapter_no, v);
         return -EINVAL;
     }
@@ -917,6 +859,7 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
     d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
+    osci_list_init(&d->pwins);
     d->fd = d->win_fd = d->sock = d->epfd = d->tfd = -1;
     d->me = SN_PORTS;
     d->pid = getpid();
@@ -982,7 +925,8 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
     for (unsigned int p = 0; p < SN_PORTS; p++)
         if (p != d->me && LD(&sn_port(d, p)->state) == SN_ACTIVE)
             sn_kick(d, p);
-    sn_reg_add(d);
+    d->exit_e.leave = sn_exit_leave;
+    osci_exit_add(&d->exit_e);
     *drv_p = &d->base;
     return 0;
 err_leave:
@@ -1005,18 +949,21 @@ err_free:
  * by a process that stays, the fabric file is unlinked. Nothing is unmapped or freed. _exit() and
  * SIGKILL run no hook: the next node to join or leave reclaims such ports.
  */
-static void sn_exit_leave(struct sn_drv *d)
+static void sn_exit_leave(struct osci_exit_entry *e)
 {
-    struct sn_port *P = sn_port(d, d->me);
+    struct sn_drv *d = osci_container_of(e, struct sn_drv, exit_e);
+    struct sn_port *P;
     struct timespec ts;
     char name[128];
     int r;
 
+    if (d->pid != getpid())           /* a fork child inherits the registry, not the port */
+        return;
+    P = sn_port(d, d->me);
     sn_win_name(d, d->me, d->epoch, LDR(&P->name_rand), name, sizeof(name));
     shm_unlink(name);                 /* unique to this incarnation: safe without the lock */
     sn_remove_wake(d, d->me, LDR(&P->name_rand));
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 1;                   /* a thread of ours interrupted while holding it: give up */
+    ts = osci_ts_after_ms(CLOCK_REALTIME, 1000); /* a thread of ours interrupted while holding it: give up */
     r = pthread_mutex_timedlock(&d->hdr->lock, &ts);
     if (r == EOWNERDEAD)
         pthread_mutex_consistent(&d->hdr->lock);
@@ -1029,27 +976,13 @@ static void sn_exit_leave(struct sn_drv *d)
     sn_unlock_fabric(d);
 }
 
-__attribute__((destructor)) static void sn_exit_hook(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 1;
-    if (pthread_mutex_timedlock(&sn_reg_lock, &ts))
-        return;
-    for (struct sn_drv *d = sn_reg; d; d = d->reg_next)
-        if (d->pid == getpid())
-            sn_exit_leave(d);
-    pthread_mutex_unlock(&sn_reg_lock);
-}
-
 static void sn_close(struct osci_drv *drv)
 {
     struct sn_drv *d = to_sn(drv);
+    struct sn_pwin *pw, *tmp;
 
-    while (d->pwins) {
-        struct sn_pwin *pw = d->pwins;
-        d->pwins = pw->next;
+    osci_list_for_each_safe(pw, tmp, &d->pwins, link) {
+        osci_list_del(&pw->link);
         munmap(pw->base, pw->size);
         close(pw->fd);
         free(pw);
@@ -1057,10 +990,10 @@ static void sn_close(struct osci_drv *drv)
     for (unsigned int p = 0; p < SN_PORTS; p++)
         if (d->known[p].pidfd >= 0)
             close(d->known[p].pidfd);
-    pthread_mutex_lock(&sn_reg_lock);   /* held until the port is left: the exit hook waits */
+    osci_exit_lock();                   /* held until the port is left: the exit hook waits */
     if (d->observe || getpid() != d->pid) {
-        sn_reg_del(d);
-        pthread_mutex_unlock(&sn_reg_lock);
+        osci_exit_del_locked(&d->exit_e);
+        osci_exit_unlock();
         if (d->win)
             munmap(d->win, d->win_size);
         if (d->win_fd >= 0)
@@ -1081,8 +1014,8 @@ static void sn_close(struct osci_drv *drv)
         shm_unlink(name);
         sn_remove_wake(d, d->me, LDR(&P->name_rand));
     }
-    sn_reg_del(d);
-    pthread_mutex_unlock(&sn_reg_lock);
+    osci_exit_del_locked(&d->exit_e);
+    osci_exit_unlock();
     for (unsigned int p = 0; p < SN_PORTS; p++)
         if (p != d->me && LD(&sn_port(d, p)->state) == SN_ACTIVE)
             sn_kick(d, p);
@@ -1185,7 +1118,7 @@ static void sn_sweep(struct sn_drv *d)
             !osci_proc_alive(k->pid, LDR(&sn_port(d, p)->start_time)))
             k->pid_dead = 1;
     }
-    d->last_sweep_ms = sn_now_ms();
+    d->last_sweep_ms = osci_now_ms();
 }
 
 /*
@@ -1290,7 +1223,7 @@ static int sn_take_msg(struct sn_drv *d, unsigned int s, struct osci_drv_event *
 
 static void sn_scan(struct sn_drv *d)
 {
-    uint64_t now = sn_now_ms();
+    uint64_t now = osci_now_ms();
 
     for (unsigned int p = 0; p < SN_PORTS; p++) {
         struct sn_known *k = &d->known[p];
@@ -1471,7 +1404,7 @@ static int sn_progress(struct osci_drv *drv, struct osci_drv_event *ev, unsigned
     if (!ev && max)
         return -EINVAL;
     pthread_mutex_lock(&d->lock);
-    now = sn_now_ms();
+    now = osci_now_ms();
     sn_heartbeat(d, now);
     if (now - d->last_sweep_ms >= SN_SWEEP_MS)
         sn_sweep(d);
@@ -1533,7 +1466,7 @@ static int sn_arm(struct osci_drv *drv)
         return -EPERM;
     me = sn_port(d, d->me);
     pthread_mutex_lock(&d->lock);
-    sn_heartbeat(d, sn_now_ms());
+    sn_heartbeat(d, osci_now_ms());
     sn_sweep(d);
     sn_scan(d);
     __atomic_store_n(&me->armed, 1, __ATOMIC_SEQ_CST);
@@ -1576,7 +1509,7 @@ static int sn_dead(struct sn_drv *d, unsigned int p)
 static int sn_peers(struct osci_drv *drv, struct osci_peer_info *out, unsigned int max, unsigned int *count_p)
 {
     struct sn_drv *d = to_sn(drv);
-    uint64_t now = sn_now_ms();
+    uint64_t now = osci_now_ms();
     unsigned int n = 0;
 
     if (!count_p || (!out && max))
@@ -1765,7 +1698,7 @@ static int sn_db_wait(struct osci_drv *drv, uint64_t mask, int timeout_ms, uint6
         return -EINVAL;
     me = sn_port(d, d->me);
     if (timeout_ms >= 0)
-        deadline = sn_now_ms() + (uint64_t)timeout_ms;
+        deadline = osci_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
         if ((bits = sn_db_take_all(d, mask)))
             break;
@@ -1777,7 +1710,7 @@ static int sn_db_wait(struct osci_drv *drv, uint64_t mask, int timeout_ms, uint6
         }
         struct timespec ts, *tsp = NULL;
         if (timeout_ms >= 0) {
-            now = sn_now_ms();
+            now = osci_now_ms();
             if (now >= deadline) {
                 __atomic_fetch_sub(&me->db_waiters, 1, __ATOMIC_SEQ_CST);
                 return -ETIMEDOUT;
@@ -1973,7 +1906,7 @@ static struct sn_pwin *sn_pwin_get(struct sn_drv *d, unsigned int port, uint64_t
     char name[128];
     int fd;
 
-    for (pw = d->pwins; pw; pw = pw->next)
+    osci_list_for_each(pw, &d->pwins, link)
         if (pw->port == port && pw->epoch == epoch) {
             pw->refs++;
             return pw;
@@ -2007,21 +1940,15 @@ static struct sn_pwin *sn_pwin_get(struct sn_drv *d, unsigned int port, uint64_t
     pw->fd = fd;
     pw->size = size;
     pw->refs = 1;
-    pw->next = d->pwins;
-    d->pwins = pw;
+    osci_list_add(&d->pwins, &pw->link);
     return pw;
 }
 
 static void sn_pwin_put(struct sn_drv *d, struct sn_pwin *pw)
 {
-    struct sn_pwin **pp;
     if (--pw->refs)
         return;
-    for (pp = &d->pwins; *pp; pp = &(*pp)->next)
-        if (*pp == pw) {
-            *pp = pw->next;
-            break;
-        }
+    osci_list_del(&pw->link);
     munmap(pw->base, pw->size);
     close(pw->fd);
     free(pw);
@@ -2062,6 +1989,7 @@ static int sn_rmem_import(struct osci_drv *drv, uint32_t node, const void *buf, 
     rm = calloc(1, sizeof(*rm));
     if (!rm)
         return -ENOMEM;
+    osci_list_init(&rm->maps);
     pthread_mutex_lock(&d->lock);
     rm->pw = sn_pwin_get(d, port, epoch, wsize, &err);
     if (rm->pw && (off > rm->pw->size || size > rm->pw->size - off)) {
@@ -2087,12 +2015,12 @@ static int sn_rmem_import(struct osci_drv *drv, uint32_t node, const void *buf, 
 static void sn_rmem_release(struct osci_drv *drv, struct osci_drv_rmem *rm)
 {
     struct sn_drv *d = to_sn(drv);
+    struct sn_map *m, *tmp;
     if (!rm)
         return;
     pthread_mutex_lock(&d->lock);
-    while (rm->maps) {
-        struct sn_map *m = rm->maps;
-        rm->maps = m->next;
+    osci_list_for_each_safe(m, tmp, &rm->maps, link) {
+        osci_list_del(&m->link);
         munmap(m->addr, m->len);
         free(m);
     }
@@ -2162,8 +2090,7 @@ static int sn_rmem_map(struct osci_drv *drv, struct osci_drv_rmem *rm, size_t of
     m->len = mlen;
     m->prot = prot;
     pthread_mutex_lock(&d->lock);
-    m->next = rm->maps;
-    rm->maps = m;
+    osci_list_add(&rm->maps, &m->link);
     pthread_mutex_unlock(&d->lock);
     *addr_p = m->addr;
     return 0;
@@ -2172,15 +2099,15 @@ static int sn_rmem_map(struct osci_drv *drv, struct osci_drv_rmem *rm, size_t of
 static int sn_rmem_unmap(struct osci_drv *drv, struct osci_drv_rmem *rm, void *addr, size_t len)
 {
     struct sn_drv *d = to_sn(drv);
-    struct sn_map **mp, *m = NULL;
+    struct sn_map *it, *m = NULL;
 
     if (!rm)
         return -EINVAL;
     pthread_mutex_lock(&d->lock);
-    for (mp = &rm->maps; *mp; mp = &(*mp)->next)
-        if ((*mp)->addr == addr) {
-            m = *mp;
-            *mp = m->next;
+    osci_list_for_each(it, &rm->maps, link)
+        if (it->addr == addr) {
+            m = it;
+            osci_list_del(&m->link);
             break;
         }
     pthread_mutex_unlock(&d->lock);
@@ -2194,13 +2121,14 @@ static int sn_rmem_unmap(struct osci_drv *drv, struct osci_drv_rmem *rm, void *a
 static int sn_rmem_revoke(struct osci_drv *drv, struct osci_drv_rmem *rm)
 {
     struct sn_drv *d = to_sn(drv);
+    struct sn_map *m;
     int ret = 0;
 
     if (!rm)
         return -EINVAL;
     pthread_mutex_lock(&d->lock);
     __atomic_store_n(&rm->revoked, 1, __ATOMIC_RELEASE);
-    for (struct sn_map *m = rm->maps; m; m = m->next)
+    osci_list_for_each(m, &rm->maps, link)
         if (mmap(m->addr, m->len, m->prot, MAP_FIXED | MAP_ANONYMOUS | MAP_PRIVATE, -1, 0) == MAP_FAILED)
             ret = -errno;
     pthread_mutex_unlock(&d->lock);

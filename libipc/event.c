@@ -15,6 +15,8 @@
 
 #include "event_native.h"
 #include "nvscievent.h"
+#include "osci_list.h"
+#include "osci_time.h"
 
 #define EVT_SVC_MAGIC 0x45565356u    /* "EVSV" */
 #define EVT_NOTE_MAGIC 0x45564e54u   /* "EVNT" */
@@ -29,7 +31,7 @@ struct evt_service {
     NvSciEventLoopService pub;        /* first: the public pointer converts back */
     uint32_t magic;
     pthread_mutex_t lock;             /* protects the list and each member's svc pointer */
-    struct evt_notifier *head;
+    struct osci_list_head notes;      /* its notifiers, newest first */
 };
 
 struct evt_notifier {
@@ -39,7 +41,7 @@ struct evt_notifier {
     int fd;
     NvSciNativeEvent *native;
     struct evt_service *svc;
-    struct evt_notifier *prev, *next;
+    struct osci_list_node link;       /* in svc->notes */
     pthread_mutex_t hlock;            /* held while the handler runs: never concurrent with itself */
     void (*cb)(void *cookie);
     void *cookie;
@@ -78,18 +80,12 @@ static int in_own_handler(struct evt_notifier *n)
 static void svc_link(struct evt_service *svc, struct evt_notifier *n)
 {
     __atomic_store_n(&n->svc, svc, __ATOMIC_RELEASE);
-    n->prev = NULL;
-    n->next = svc->head;
-    if (svc->head) svc->head->prev = n;
-    svc->head = n;
+    osci_list_add(&svc->notes, &n->link);
 }
 
 static void svc_unlink(struct evt_service *svc, struct evt_notifier *n)
 {
-    if (n->prev) n->prev->next = n->next;
-    else svc->head = n->next;
-    if (n->next) n->next->prev = n->prev;
-    n->prev = n->next = NULL;
+    osci_list_del(&n->link);
     __atomic_store_n(&n->svc, NULL, __ATOMIC_RELEASE);
 }
 
@@ -264,7 +260,8 @@ static void svc_delete(NvSciEventService *self)
     struct evt_service *svc = to_svc(self);
     if (!svc) return;
     pthread_mutex_lock(&svc->lock);
-    while (svc->head) svc_unlink(svc, svc->head);   /* notifiers still alive stay usable, unattached */
+    while (!osci_list_empty(&svc->notes))           /* notifiers still alive stay usable, unattached */
+        svc_unlink(svc, osci_list_first(&svc->notes, struct evt_notifier, link));
     svc->magic = 0;
     pthread_mutex_unlock(&svc->lock);
     pthread_mutex_destroy(&svc->lock);
@@ -277,21 +274,15 @@ static NvSciError loop_create_loop(NvSciEventLoopService *self, NvSciEventLoop *
     return to_svc(&self->EventService) ? NvSciError_NotSupported : NvSciError_BadParameter;
 }
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Runs the handler of `n` once, if it still belongs to `svc` and has one. */
 static void dispatch(struct evt_service *svc, struct evt_notifier *n)
 {
     struct evt_notifier *it;
     int doomed;
     pthread_mutex_lock(&svc->lock);
-    for (it = svc->head; it && it != n; it = it->next) {}
-    if (!it || pthread_mutex_trylock(&n->hlock) != 0) {   /* gone, or its handler runs elsewhere */
+    osci_list_for_each(it, &svc->notes, link)
+        if (it == n) break;
+    if (it != n || pthread_mutex_trylock(&n->hlock) != 0) {   /* gone, or its handler runs elsewhere */
         pthread_mutex_unlock(&svc->lock);
         return;
     }
@@ -315,7 +306,7 @@ static NvSciError wait_many(struct evt_service *svc, struct evt_notifier **w, si
 {
     struct pollfd pfd[EVT_MAX_WAIT];
     struct evt_notifier *hs[EVT_MAX_WAIT];
-    int64_t deadline = us < 0 ? -1 : now_us() + us;
+    int64_t deadline = us < 0 ? -1 : (int64_t)osci_now_us() + us;
     NvSciError ret = NvSciError_Timeout;
     size_t i, nh;
 
@@ -335,8 +326,9 @@ static NvSciError wait_many(struct evt_service *svc, struct evt_notifier **w, si
         if (svc) {
             struct evt_notifier *it;
             pthread_mutex_lock(&svc->lock);
-            for (it = svc->head; it && count + nh < EVT_MAX_WAIT; it = it->next) {
+            osci_list_for_each(it, &svc->notes, link) {
                 size_t k;
+                if (count + nh >= EVT_MAX_WAIT) break;
                 if (!__atomic_load_n(&it->cb, __ATOMIC_RELAXED)) continue;
                 for (k = 0; k < count && w[k] != it; k++) {}
                 if (k < count) continue;
@@ -347,7 +339,7 @@ static NvSciError wait_many(struct evt_service *svc, struct evt_notifier **w, si
             pthread_mutex_unlock(&svc->lock);
         }
         if (deadline >= 0) {
-            int64_t left = deadline - now_us();
+            int64_t left = deadline - (int64_t)osci_now_us();
             if (left < 0) left = 0;
             ts.tv_sec = left / 1000000;
             ts.tv_nsec = (left % 1000000) * 1000;
@@ -375,7 +367,7 @@ static NvSciError wait_many(struct evt_service *svc, struct evt_notifier **w, si
             ret = NvSciError_Success;
             break;
         }
-        if (deadline >= 0 && now_us() >= deadline) break;
+        if (deadline >= 0 && (int64_t)osci_now_us() >= deadline) break;
     }
 out:
     for (i = 0; i < count; i++) atomic_store(&w[i]->waiting, 0);
@@ -441,6 +433,7 @@ static NvSciError service_create(size_t maxEventLoops, void *config, NvSciEventL
     if (maxEventLoops != 1 || config != NULL || !out) return NvSciError_BadParameter;
     svc = calloc(1, sizeof(*svc));
     if (!svc) return NvSciError_InsufficientMemory;
+    osci_list_init(&svc->notes);
     svc->pub.EventService.CreateNativeEventNotifier = svc_create_native;
     svc->pub.EventService.CreateLocalEvent = svc_create_local;
     svc->pub.EventService.CreateTimerEvent = svc_create_timer;

@@ -24,6 +24,7 @@
 #include "ipc_internal.h"
 #include "opensci/osci.h"
 #include "osci_log.h"
+#include "osci_time.h"
 #include "sisci_api.h"
 
 #define CHIP_MAGIC 0x4f434850u       /* "OCHP" */
@@ -138,13 +139,6 @@ static int sci_to_errno(sci_error_t e)
     case SCI_ERR_ILLEGAL_NODEID: return -EPROTO;
     default: return -EIO;
     }
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static struct chip_ep *to_chip(struct ipc_ep *ep)
@@ -491,7 +485,7 @@ static void progress(struct chip_ep *ce, int force)
         set_timer(ce, 0);
         return;
     }
-    now = now_ns();
+    now = osci_now_ns();
     if (!force && now < ce->next_try_ns) return;
     ret = link_peer(ce);
     if (ret == 0) {
@@ -612,7 +606,7 @@ static int chip_open(struct ipc_ep *ep)
     force = getenv("OSCI_IPC_CHIP_TRANSFER");
     ce->force_transfer = force && *force == '1';
     while (ce->session == 0)
-        if (getrandom(&ce->session, sizeof(ce->session), 0) != sizeof(ce->session)) ce->session = (uint32_t)now_ns();
+        if (getrandom(&ce->session, sizeof(ce->session), 0) != sizeof(ce->session)) ce->session = (uint32_t)osci_now_ns();
     memcpy(ce->arm_mine, (uint32_t[ARM_N]){ ce->session, ce->session * 3u, ce->session * 5u }, sizeof(ce->arm_mine));
     atomic_init(&ce->lost, 0);
     atomic_init(&ce->kick, 0);

@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "ipc_internal.h"
+#include "osci_exit.h"
 #include "osci_log.h"
 #include "osci_proc.h"
+#include "osci_time.h"
 
 #define SHM_MAGIC 0x4f495043u     /* "OIPC" */
 #define SHM_VERSION 2u
@@ -86,12 +88,9 @@ struct shm_ep {
     uint64_t watched_start, watch_id;
     int watched_dead;            /* its pidfd fired (or it was dead when watched): reaped, never re-watched */
     _Atomic int peer_died;
-    struct shm_ep *reg_next;     /* shm_reg list */
+    struct osci_exit_entry exit_e; /* in the exit hook's registry */
 };
 
-/* Endpoints this process opened, for the exit hook (lock order: shm_reg_lock, then a header lock). */
-static pthread_mutex_t shm_reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct shm_ep *shm_reg;
 
 static struct shm_ep *to_shm(struct ipc_ep *ep)
 {
@@ -529,44 +528,20 @@ err_close_rx:
 }
 
 /* ---- exit without close ---- */
-static void shm_reg_atfork_lock(void) { pthread_mutex_lock(&shm_reg_lock); }
-static void shm_reg_atfork_unlock(void) { pthread_mutex_unlock(&shm_reg_lock); }
-static void shm_reg_once(void) { pthread_atfork(shm_reg_atfork_lock, shm_reg_atfork_unlock, shm_reg_atfork_unlock); }
-
-static void shm_reg_add(struct shm_ep *se)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, shm_reg_once);
-    pthread_mutex_lock(&shm_reg_lock);
-    se->reg_next = shm_reg;
-    shm_reg = se;
-    pthread_mutex_unlock(&shm_reg_lock);
-}
-
-static void shm_reg_del(struct shm_ep *se)
-{
-    pthread_mutex_lock(&shm_reg_lock);
-    for (struct shm_ep **pp = &shm_reg; *pp; pp = &(*pp)->reg_next)
-        if (*pp == se) {
-            *pp = se->reg_next;
-            break;
-        }
-    pthread_mutex_unlock(&shm_reg_lock);
-}
-
 /* A process that returns from main or calls exit() with endpoints open: each channel whose other side
  * does not stay (free, dead, exiting too, or ours) loses its names, as on the last close; else its claim
  * is marked exiting, and the peer unlinks them when it leaves. Nothing is unmapped or closed: other
  * threads may still use the endpoint. _exit() and SIGKILL run no hook: the next opener reclaims. */
-static void shm_exit_leave(struct shm_ep *se)
+static void shm_exit_leave(struct osci_exit_entry *e)
 {
+    struct shm_ep *se = osci_container_of(e, struct shm_ep, exit_e);
     struct shm_hdr *h = se->h;
     struct shm_claim *peer = &h->claim[se->p];
     struct timespec ts;
     int rc;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 1;                  /* a thread of ours interrupted while holding it: give up */
+    if (atomic_load(&h->claim[se->s].pid) != getpid()) return;   /* a fork child's inherited entry */
+    ts = osci_ts_after_ms(CLOCK_REALTIME, 1000); /* a thread of ours interrupted while holding it: give up */
     rc = pthread_mutex_timedlock(&h->lock, &ts);
     if (rc == EOWNERDEAD) pthread_mutex_consistent(&h->lock);
     else if (rc) return;
@@ -581,16 +556,6 @@ static void shm_exit_leave(struct shm_ep *se)
     pthread_mutex_unlock(&h->lock);
 }
 
-__attribute__((destructor)) static void shm_exit_hook(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 1;
-    if (pthread_mutex_timedlock(&shm_reg_lock, &ts)) return;
-    for (struct shm_ep *se = shm_reg; se; se = se->reg_next)
-        if (atomic_load(&se->h->claim[se->s].pid) == getpid()) shm_exit_leave(se);
-    pthread_mutex_unlock(&shm_reg_lock);
-}
 
 static int shm_open_ep(struct ipc_ep *ep)
 {
@@ -614,7 +579,8 @@ static int shm_open_ep(struct ipc_ep *ep)
     se->rx_frames = (uint8_t *)se->h + HDR_SIZE + (size_t)se->p * se->nframes * se->fsize;
     ep->be = se;
     ep->native.fd = se->mq_rx;
-    shm_reg_add(se);
+    se->exit_e.leave = shm_exit_leave;
+    osci_exit_add(&se->exit_e);
     return 0;
 err_release:
     release_claim(se, 1);
@@ -629,7 +595,7 @@ static void shm_close(struct ipc_ep *ep, int clear)
 {
     struct shm_ep *se = to_shm(ep);
     (void)clear;   /* the channel's data is discarded either way */
-    shm_reg_del(se);
+    osci_exit_del(&se->exit_e);
     if (se->watch_id) ipc__watch_del(se->watch_id);
     if (my_state(se) != IPC_CS_DISC) conn_transition(se, IPC_CE_CLOSE);
     release_claim(se, 1);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ipc_internal.h"
+#include "osci_list.h"
 #include "osci_proc.h"
 
 struct watch {
@@ -15,12 +16,12 @@ struct watch {
     int pidfd;
     void (*fn)(void *arg);
     void *arg;
-    struct watch *next;
+    struct osci_list_node link;   /* in wlist */
 };
 
 static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wdone = PTHREAD_COND_INITIALIZER;
-static struct watch *wlist;
+static struct osci_list_head wlist = OSCI_LIST_HEAD_INIT(wlist);
 static int epfd = -1, ctlfd = -1;
 static pthread_t wthread;
 static int wrunning;
@@ -29,10 +30,10 @@ static uint64_t wcalling;   /* id whose callback runs now, 0 if none */
 
 static struct watch *take(uint64_t id)
 {
-    struct watch **pp, *w;
-    for (pp = &wlist; (w = *pp); pp = &w->next) {
+    struct watch *w;
+    osci_list_for_each(w, &wlist, link) {
         if (w->id == id) {
-            *pp = w->next;
+            osci_list_del(&w->link);
             epoll_ctl(epfd, EPOLL_CTL_DEL, w->pidfd, NULL);
             close(w->pidfd);
             return w;
@@ -77,7 +78,7 @@ static void atfork_child(void)
     if (ctlfd >= 0) close(ctlfd);
     epfd = ctlfd = -1;
     wrunning = 0;
-    wlist = NULL;   /* the parent's entries: not ours to watch */
+    osci_list_init(&wlist);   /* the parent's entries: not ours to watch */
     wcalling = 0;
     pthread_mutex_init(&wlock, NULL);
     pthread_cond_init(&wdone, NULL);
@@ -145,8 +146,7 @@ int ipc__watch_add(pid_t pid, uint64_t start, void (*fn)(void *arg), void *arg, 
         free(w);
         goto out;
     }
-    w->next = wlist;
-    wlist = w;
+    osci_list_add(&wlist, &w->link);
     *id_p = w->id;
 out:
     pthread_mutex_unlock(&wlock);
@@ -165,6 +165,7 @@ void ipc__watch_del(uint64_t id)
 
 void ipc__watch_stop(void)
 {
+    struct watch *w;
     uint64_t one = 1;
     pthread_mutex_lock(&wlock);
     if (!wrunning) {
@@ -176,7 +177,7 @@ void ipc__watch_stop(void)
     if (write(ctlfd, &one, sizeof(one)) < 0) {}
     pthread_join(wthread, NULL);
     pthread_mutex_lock(&wlock);
-    while (wlist) free(take(wlist->id));
+    while ((w = osci_list_first(&wlist, struct watch, link))) free(take(w->id));
     close(ctlfd);
     close(epfd);
     ctlfd = epfd = -1;

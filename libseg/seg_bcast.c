@@ -36,7 +36,7 @@ struct bcast_member {
 
 /* What this process knows of one group on one adapter; alive while a local or remote segment uses it. */
 struct bcast_group {
-    struct bcast_group *next;
+    struct osci_list_node link;             /* in groups */
     unsigned int adapter;
     uint32_t id;
     unsigned int refs;
@@ -53,12 +53,14 @@ struct seg_bcast_rs {
     uint8_t *self;                          /* own member copy (not mcast), NULL when not a member */
 };
 
-static struct bcast_group *groups;
-static struct sci_remote_segment *brsegs;   /* broadcast remote segments (not in segx.rsegs) */
+static struct osci_list_head groups = OSCI_LIST_HEAD_INIT(groups);
+static struct osci_list_head brsegs = OSCI_LIST_HEAD_INIT(brsegs);   /* broadcast remote segments (not in segx.rsegs) */
 
 static struct bcast_group *group_find(unsigned int adapter, uint32_t id)
 {
-    for (struct bcast_group *g = groups; g; g = g->next)
+    struct bcast_group *g;
+
+    osci_list_for_each(g, &groups, link)
         if (g->adapter == adapter && g->id == id)
             return g;
     return NULL;
@@ -73,8 +75,7 @@ static struct bcast_group *group_get(unsigned int adapter, uint32_t id)
             return NULL;
         g->adapter = adapter;
         g->id = id;
-        g->next = groups;
-        groups = g;
+        osci_list_add(&groups, &g->link);
     }
     g->refs++;
     return g;
@@ -84,19 +85,16 @@ static void group_put(struct bcast_group *g)
 {
     if (--g->refs)
         return;
-    for (struct bcast_group **pp = &groups; *pp; pp = &(*pp)->next) {
-        if (*pp == g) {
-            *pp = g->next;
-            break;
-        }
-    }
+    osci_list_del(&g->link);
     free(g);
 }
 
 /* This process's member segment of g, if any. */
 static struct sci_local_segment *self_lseg(const struct bcast_group *g)
 {
-    for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next)
+    struct sci_local_segment *ls;
+
+    osci_list_for_each(ls, &segx.lsegs, link)
         if ((ls->flags & SCI_FLAG_BROADCAST) && ls->id == g->id && (ls->bcast_joined & (1u << g->adapter)))
             return ls;
     return NULL;
@@ -133,7 +131,9 @@ static void send_all(struct bcast_group *g, enum seg_bcast_op op, const struct s
 static void refresh_self(struct bcast_group *g)
 {
     struct sci_local_segment *ls = self_lseg(g);
-    for (struct sci_remote_segment *rs = brsegs; rs; rs = rs->next) {
+    struct sci_remote_segment *rs;
+
+    osci_list_for_each(rs, &brsegs, link) {
         if (rs->bc->g != g || rs->bc->mcast)
             continue;
         pthread_mutex_lock(&rs->bc->lock);
@@ -183,7 +183,9 @@ static void rs_release(struct sci_remote_segment *rs, uint32_t node)
 
 static void member_event(struct bcast_group *g, sci_segment_cb_reason_t reason, uint32_t node)
 {
-    for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next)
+    struct sci_local_segment *ls;
+
+    osci_list_for_each(ls, &segx.lsegs, link)
         if ((ls->flags & SCI_FLAG_BROADCAST) && ls->id == g->id && (ls->bcast_joined & (1u << g->adapter)))
             seg__lseg_post(ls, reason, node, g->adapter);
 }
@@ -191,13 +193,14 @@ static void member_event(struct bcast_group *g, sci_segment_cb_reason_t reason, 
 static void member_add(struct bcast_group *g, uint32_t node, const struct seg_msg *m)
 {
     struct bcast_member *mb = &g->m[node];
+    struct sci_remote_segment *rs;
     bool was = mb->on;
 
     if (was && mb->size == m->u.bcast.size && mb->xport_len == m->u.bcast.xport_len &&
         !memcmp(mb->xport, m->u.bcast.xport, mb->xport_len))
         return;
     if (was)
-        for (struct sci_remote_segment *rs = brsegs; rs; rs = rs->next)
+        osci_list_for_each(rs, &brsegs, link)
             if (rs->bc->g == g)
                 rs_release(rs, node);
     mb->on = true;
@@ -205,7 +208,7 @@ static void member_add(struct bcast_group *g, uint32_t node, const struct seg_ms
     mb->xport_len = m->u.bcast.xport_len;
     memcpy(mb->xport, m->u.bcast.xport, mb->xport_len);
     osci_log(OSCI_LOG_DEBUG, "bcast", "group %u adapter %u: node %u joined", g->id, g->adapter, node);
-    for (struct sci_remote_segment *rs = brsegs; rs; rs = rs->next)
+    osci_list_for_each(rs, &brsegs, link)
         if (rs->bc->g == g)
             rs_import(rs, node);
     if (!was)
@@ -214,12 +217,14 @@ static void member_add(struct bcast_group *g, uint32_t node, const struct seg_ms
 
 static void member_del(struct bcast_group *g, uint32_t node, sci_segment_cb_reason_t reason)
 {
+    struct sci_remote_segment *rs;
+
     if (!g->m[node].on)
         return;
     g->m[node].on = false;
     osci_log(OSCI_LOG_DEBUG, "bcast", "group %u adapter %u: node %u %s", g->id, g->adapter, node,
              reason == SCI_CB_LOST ? "lost" : "left");
-    for (struct sci_remote_segment *rs = brsegs; rs; rs = rs->next) {
+    osci_list_for_each(rs, &brsegs, link) {
         if (rs->bc->g != g)
             continue;
         rs_release(rs, node);
@@ -337,7 +342,9 @@ void seg__bcast_on_msg(struct seg_adapter *a, const struct seg_msg *m)
 
 void seg__bcast_peer_up(struct seg_adapter *a, uint32_t node)
 {
-    for (struct bcast_group *g = groups; g; g = g->next) {
+    struct bcast_group *g;
+
+    osci_list_for_each(g, &groups, link) {
         struct sci_local_segment *ls;
         if (g->adapter != a->no)
             continue;
@@ -349,7 +356,9 @@ void seg__bcast_peer_up(struct seg_adapter *a, uint32_t node)
 
 void seg__bcast_peer_lost(struct seg_adapter *a, uint32_t node)
 {
-    for (struct bcast_group *g = groups; g; g = g->next) {
+    struct bcast_group *g;
+
+    osci_list_for_each(g, &groups, link) {
         if (g->adapter != a->no)
             continue;
         g->asked[node] = false;
@@ -450,7 +459,7 @@ int seg__bcast_connect(sci_desc_t sd, sci_remote_segment_t *segment, unsigned in
     /* Ask every peer; wait for the answers (a peer that dies answers by being lost). */
     ls = self_lseg(g);
     send_all(g, ls ? SEG_BCAST_JOIN : SEG_BCAST_SCAN, ls);
-    deadline = seg__now_ms() + (timeout == SCI_INFINITE_TIMEOUT ? SEG_DEFAULT_CONNECT_MS : timeout);
+    deadline = osci_now_ms() + (timeout == SCI_INFINITE_TIMEOUT ? SEG_DEFAULT_CONNECT_MS : timeout);
     while (asked_any(g) && seg__cond_wait(deadline) == 0)
         ;
     if ((ls = self_lseg(g)))
@@ -467,8 +476,7 @@ int seg__bcast_connect(sci_desc_t sd, sci_remote_segment_t *segment, unsigned in
     if (rc < 0 && rc != -EOPNOTSUPP)
         goto err;
     bc->mcast = rc == 0;
-    rs->next = brsegs;
-    brsegs = rs;
+    osci_list_add(&brsegs, &rs->link);
     for (uint32_t n = 1; n < SEG_MAX_NODES; n++)
         if (g->m[n].on)
             rs_import(rs, n);
@@ -490,12 +498,7 @@ err:
 
 static void rs_unlink(struct sci_remote_segment *rs)
 {
-    for (struct sci_remote_segment **pp = &brsegs; *pp; pp = &(*pp)->next) {
-        if (*pp == rs) {
-            *pp = rs->next;
-            return;
-        }
-    }
+    osci_list_del(&rs->link);
 }
 
 int seg__bcast_disconnect(struct sci_remote_segment *rs)
@@ -510,9 +513,10 @@ int seg__bcast_disconnect(struct sci_remote_segment *rs)
 
 void seg__bcast_free_all(void)
 {
-    while (brsegs) {
-        struct sci_remote_segment *rs = brsegs;
-        brsegs = rs->next;
+    struct sci_remote_segment *rs;
+
+    while ((rs = osci_list_first(&brsegs, struct sci_remote_segment, link))) {
+        osci_list_del(&rs->link);
         rs->removed = true;
         pthread_cond_broadcast(&seg.cond);
         while (rs->waiters)
@@ -568,8 +572,7 @@ void *seg__bcast_map(struct sci_remote_segment *rs, sci_map_t *map, size_t offse
     }
     m->magic = SEG_MAP_MAGIC;
     m->kind = SEG_MAP_REMOTE;
-    m->next = segx.maps;
-    segx.maps = m;
+    osci_list_add(&segx.maps, &m->link);
     m->rs = rs;
     m->offset = offset;
     m->size = size;

@@ -17,7 +17,9 @@
 #include "seg_obj.h"
 
 struct seg_lib seg = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1 };
-struct seg_objs segx;
+struct seg_objs segx = { .lsegs = OSCI_LIST_HEAD_INIT(segx.lsegs), .rsegs = OSCI_LIST_HEAD_INIT(segx.rsegs),
+                         .quar = OSCI_LIST_HEAD_INIT(segx.quar), .maps = OSCI_LIST_HEAD_INIT(segx.maps),
+                         .seqs = OSCI_LIST_HEAD_INIT(segx.seqs) };
 
 static pthread_once_t cond_once = PTHREAD_ONCE_INIT;
 static pthread_t ev_thread_id;
@@ -113,18 +115,11 @@ bool seg__desc_valid(sci_desc_t sd) { return seg__handle_live(sd, SEG_DESC_MAGIC
 
 /* ---------------------------------------------------------------- time and waiting */
 
-uint64_t seg__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 uint64_t seg__deadline(unsigned int timeout_ms)
 {
     if (timeout_ms == SCI_INFINITE_TIMEOUT)
         return 0;
-    return seg__now_ms() + timeout_ms;
+    return osci_now_ms() + timeout_ms;
 }
 
 static void cond_init(void)
@@ -143,12 +138,12 @@ int seg__cond_wait(uint64_t deadline_ms)
         pthread_cond_wait(&seg.cond, &seg.lock);
         return 0;
     }
-    if (seg__now_ms() >= deadline_ms)
+    if (osci_now_ms() >= deadline_ms)
         return -ETIMEDOUT;
     ts.tv_sec = (time_t)(deadline_ms / 1000u);
     ts.tv_nsec = (long)(deadline_ms % 1000u) * 1000000L;
     if (pthread_cond_timedwait(&seg.cond, &seg.lock, &ts) == ETIMEDOUT)
-        return seg__now_ms() >= deadline_ms ? -ETIMEDOUT : 0;
+        return osci_now_ms() >= deadline_ms ? -ETIMEDOUT : 0;
     return 0;
 }
 
@@ -459,7 +454,7 @@ static void on_link_up(struct seg_adapter *a, uint32_t node, uint64_t epoch)
     p->down_since_ms = 0;
     p->lost = false;
     p->hb_down = false;
-    p->last_rx_ms = seg__now_ms();
+    p->last_rx_ms = osci_now_ms();
     osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: node %u up (epoch %llu)", a->no, node, (unsigned long long)epoch);
     send_hello(a, node, forgot ? SEG_HELLO_RESET : 0);
     seg__bcast_peer_up(a, node);
@@ -477,7 +472,7 @@ static void link_down(struct seg_adapter *a, uint32_t node, bool silent)
     struct seg_peer *p = &a->peer[node];
     p->up = false;
     p->hb_down = silent;
-    p->down_since_ms = seg__now_ms();
+    p->down_since_ms = osci_now_ms();
     if (!p->down_since_ms)
         p->down_since_ms = 1;
     if (silent)
@@ -557,7 +552,7 @@ static void on_msg(struct seg_adapter *a, uint32_t node, const void *buf, size_t
         return;
     }
     if (node != a->drv->node_id)
-        a->peer[node].last_rx_ms = seg__now_ms();
+        a->peer[node].last_rx_ms = osci_now_ms();
     if (m.type != SEG_MSG_HEARTBEAT)
         osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: %s from node %u", a->no, seg_msg_type_str(m.type), node);
     switch (m.type) {
@@ -700,7 +695,7 @@ static bool pump(void)
         free(l);
     }
     /* heartbeats, then the grace period */
-    uint64_t now = seg__now_ms();
+    uint64_t now = osci_now_ms();
     heartbeat_tick(now);
     for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
         struct seg_adapter *a = &seg.adapter[i];
@@ -859,7 +854,7 @@ static int open_adapters(void)
                 if (peers[k].link_up) {
                     a->peer[nd].known = true;
                     a->peer[nd].up = true;
-                    a->peer[nd].last_rx_ms = seg__now_ms();
+                    a->peer[nd].last_rx_ms = osci_now_ms();
                 }
             }
         }

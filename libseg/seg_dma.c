@@ -42,10 +42,10 @@ struct sci_dma_queue {
     unsigned int cb_pending;
     bool in_cb;                        /* its callback is running */
     bool orphan;                       /* removed from its own callback: the callback runner frees it */
-    struct sci_dma_queue *next;
+    struct osci_list_node link;        /* in dmaq_list */
 };
 
-static struct sci_dma_queue *dmaq_list;   /* guarded by seg.lock */
+static struct osci_list_head dmaq_list = OSCI_LIST_HEAD_INIT(dmaq_list);   /* guarded by seg.lock */
 
 /* Engine selectors programs pass to pick Dolphin's adapter, global or system DMA engine. OpenSCI has
  * one engine, the driver's put/get, so each is accepted and selects it (docs/sisci-compat.md). */
@@ -284,8 +284,7 @@ SISCI_API_EXPORT void SCICreateDMAQueue(sci_desc_t sd, sci_dma_queue_t *dq, unsi
         rc = -ENOMEM;
         goto err_unregister;
     }
-    q->next = dmaq_list;
-    dmaq_list = q;
+    osci_list_add(&dmaq_list, &q->link);
     pthread_mutex_unlock(&seg.lock);
     *dq = q;
     return seg__set_error(error, 0);
@@ -498,7 +497,6 @@ SISCI_API_EXPORT void SCIAbortDMAQueue(sci_dma_queue_t dq, unsigned int flags, s
 
 SISCI_API_EXPORT void SCIRemoveDMAQueue(sci_dma_queue_t dq, unsigned int flags, sci_error_t *error)
 {
-    struct sci_dma_queue **pp;
     bool own_cb;
 
     if (flags)
@@ -518,12 +516,7 @@ SISCI_API_EXPORT void SCIRemoveDMAQueue(sci_dma_queue_t dq, unsigned int flags, 
     }
     seg__handle_del(dq);
     dq->magic = 0;
-    for (pp = &dmaq_list; *pp; pp = &(*pp)->next) {
-        if (*pp == dq) {
-            *pp = dq->next;
-            break;
-        }
-    }
+    osci_list_del(&dq->link);
     dq->stop = true;
     pthread_cond_signal(&dq->cond);
     pthread_mutex_unlock(&seg.lock);
@@ -544,7 +537,7 @@ bool seg__dma_desc_busy(sci_desc_t sd)
 {
     struct sci_dma_queue *q;
 
-    for (q = dmaq_list; q; q = q->next)
+    osci_list_for_each(q, &dmaq_list, link)
         if (q->sd == sd)
             return true;
     return false;
@@ -554,7 +547,7 @@ bool seg__dma_lseg_busy(sci_local_segment_t ls)
 {
     struct sci_dma_queue *q;
 
-    for (q = dmaq_list; q; q = q->next)
+    osci_list_for_each(q, &dmaq_list, link)
         if (q->state == SCI_DMAQUEUE_POSTED && q->ls == ls)
             return true;
     return false;
@@ -564,7 +557,7 @@ bool seg__dma_rseg_busy(sci_remote_segment_t rs)
 {
     struct sci_dma_queue *q;
 
-    for (q = dmaq_list; q; q = q->next)
+    osci_list_for_each(q, &dmaq_list, link)
         if (q->state == SCI_DMAQUEUE_POSTED && q->rs == rs)
             return true;
     return false;
@@ -574,8 +567,8 @@ void seg__dma_free_all(void)
 {
     struct sci_dma_queue *q;
 
-    while ((q = dmaq_list)) {
-        dmaq_list = q->next;
+    while ((q = osci_list_first(&dmaq_list, struct sci_dma_queue, link))) {
+        osci_list_del(&q->link);
         seg__handle_del(q);
         q->magic = 0;
         atomic_store(&q->abort, true);

@@ -37,11 +37,16 @@ void seg__info_publish(void)
     for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
         struct seg_adapter *a = &seg.adapter[i];
         struct osci_seg_info *e = (struct osci_seg_info *)(buf + INFO_HDR);
+        struct sci_local_segment *ls;
+        struct sci_remote_segment *rs;
+        struct seg_conn *c;
         unsigned int n = 0;
 
         if (!a->drv || !(a->info.caps & OSCI_DRV_CAP_INFO))
             continue;
-        for (struct sci_local_segment *ls = segx.lsegs; ls && n < INFO_MAX; ls = ls->next, n++) {
+        osci_list_for_each(ls, &segx.lsegs, link) {
+            if (n >= INFO_MAX)
+                break;
             memset(&e[n], 0, sizeof(e[n]));
             e[n].kind = OSCI_SEG_LOCAL;
             e[n].segment_id = ls->id;
@@ -50,11 +55,14 @@ void seg__info_publish(void)
             e[n].size = ls->size;
             snprintf(e[n].state, sizeof(e[n].state), "%s%s", lseg_state_str(ls->state[i]),
                      (ls->flags & SCI_FLAG_PRIVATE) ? " PRIVATE" : "");
-            for (struct seg_conn *c = ls->conns; c; c = c->next)
+            osci_list_for_each(c, &ls->conns, link)
                 if (c->adapter == i && e[n].n_conn < OSCI_SEG_INFO_MAX_CONN)
                     e[n].conn_node[e[n].n_conn++] = c->node;
+            n++;
         }
-        for (struct sci_remote_segment *rs = segx.rsegs; rs && n < INFO_MAX; rs = rs->next) {
+        osci_list_for_each(rs, &segx.rsegs, link) {
+            if (n >= INFO_MAX)
+                break;
             if (rs->adapter != i || rs->state == RSEG_CONNECTING)
                 continue;
             memset(&e[n], 0, sizeof(e[n]));

@@ -18,6 +18,8 @@
 #include "opensci/osci.h"
 #include "osci_drv.h"
 #include "osci_errors.h"
+#include "osci_list.h"
+#include "osci_time.h"
 #include "seg_proto.h"
 
 #define SEG_MAX_NODES 256           /* node ids 1..255 */
@@ -107,7 +109,6 @@ bool seg__on_event_thread(void);
 /* Drop every deferred call queued for `obj` (lock held), e.g. before freeing it. */
 void seg__defer_purge(void *obj);
 struct seg_adapter *seg__adapter(unsigned int no); /* NULL if not configured; lock held */
-uint64_t seg__now_ms(void);
 void seg__wake_event_thread(void);
 int seg__send(struct seg_adapter *a, uint32_t node, const struct seg_msg *m); /* encode + msg_send, retries -EAGAIN briefly */
 /* Wait on seg.cond until `deadline_ms` (0 = infinite); -ETIMEDOUT on expiry. Lock held. */

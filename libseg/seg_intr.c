@@ -185,7 +185,7 @@ int seg__ms_left(uint64_t deadline_ms)
 
     if (deadline_ms == 0)
         return -1;
-    now = seg__now_ms();
+    now = osci_now_ms();
     if (now >= deadline_ms)
         return 0;
     return deadline_ms - now > INT32_MAX ? INT32_MAX : (int)(deadline_ms - now);
@@ -226,13 +226,7 @@ static void intr_cv_wait(int ms)
         pthread_cond_wait(&intr_cv, &intr_mu);
         return;
     }
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    ts = osci_ts_after_ms(CLOCK_MONOTONIC, (unsigned int)ms);
     pthread_cond_timedwait(&intr_cv, &intr_mu, &ts);
 }
 
@@ -430,11 +424,11 @@ static int wait_peer_up(struct seg_adapter *a, uint32_t node, uint64_t deadline)
         if (rc == -EOPNOTSUPP && !a->peer[node].known)
             return -EHOSTUNREACH;
         /* reachable but the handshake is not done yet: wait a little and look again */
-        uint64_t slice = seg__now_ms() + 50;
+        uint64_t slice = osci_now_ms() + 50;
         if (deadline && deadline < slice)
             slice = deadline;
         rc = seg__cond_wait(slice);
-        if (rc == -ETIMEDOUT && deadline && seg__now_ms() >= deadline)
+        if (rc == -ETIMEDOUT && deadline && osci_now_ms() >= deadline)
             return a->peer[node].up ? 0 : -ETIMEDOUT;
     }
     return 0;
@@ -1537,7 +1531,7 @@ SISCI_API_EXPORT void SCITriggerDataInterrupt(sci_remote_data_interrupt_t rd, vo
     if (length)
         memcpy(m.u.interrupt.data, data, length);
 
-    deadline = seg__now_ms() + SEG_DATA_INTR_CREDIT_MS;
+    deadline = osci_now_ms() + SEG_DATA_INTR_CREDIT_MS;
     pthread_mutex_lock(&seg.lock);
     /* flow control: a credit is room the owner keeps for this payload */
     while (seg__handle_live(rd, SEG_RDINTR_MAGIC) && !rd->lost && rd->credits == 0 && rc == 0)

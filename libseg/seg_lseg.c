@@ -234,17 +234,21 @@ int seg__lseg_addr(sci_local_segment_t ls, void **addr_p, size_t *size_p)
 
 static struct sci_local_segment *find_available(unsigned int adapter, uint32_t id)
 {
-    for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next)
+    struct sci_local_segment *ls;
+
+    osci_list_for_each(ls, &segx.lsegs, link)
         if (!(ls->flags & (SCI_FLAG_PRIVATE | SCI_FLAG_BROADCAST)) && ls->id == id && ls->state[adapter] == LSEG_AVAILABLE)
             return ls;
     return NULL;
 }
 
-static bool conn_unlink(struct seg_conn **list, uint32_t node, unsigned int adapter, uint64_t conn_id)
+static bool conn_unlink(struct osci_list_head *list, uint32_t node, unsigned int adapter, uint64_t conn_id)
 {
-    for (struct seg_conn **pp = list, *c; (c = *pp); pp = &c->next) {
+    struct seg_conn *c;
+
+    osci_list_for_each(c, list, link) {
         if (c->node == node && c->adapter == adapter && c->conn_id == conn_id) {
-            *pp = c->next;
+            osci_list_del(&c->link);
             free(c);
             return true;
         }
@@ -255,14 +259,14 @@ static bool conn_unlink(struct seg_conn **list, uint32_t node, unsigned int adap
 /* Drops quarantine entries whose every remote answered or died. */
 static void quarantine_sweep(void)
 {
-    for (struct seg_quarantine **pp = &segx.quar, *q; (q = *pp);) {
-        if (!q->conns) {
+    struct seg_quarantine *q, *tmp;
+
+    osci_list_for_each_safe(q, tmp, &segx.quar, link) {
+        if (osci_list_empty(&q->conns)) {
             osci_log(OSCI_LOG_DEBUG, "lseg", "segment %u: quarantined memory released", q->seg_id);
-            *pp = q->next;
+            osci_list_del(&q->link);
             seg__lmem_release(&q->mem);
             free(q);
-        } else {
-            pp = &q->next;
         }
     }
 }
@@ -301,8 +305,7 @@ static void on_connect(struct seg_adapter *a, const struct seg_msg *m)
         free(c);
         return;
     }
-    c->next = ls->conns;
-    ls->conns = c;
+    osci_list_add(&ls->conns, &c->link);
     lseg_event(ls, SCI_CB_CONNECT, c->node, a->no);
     seg__info_publish();
 }
@@ -311,8 +314,10 @@ static void on_disconnect(struct seg_adapter *a, const struct seg_msg *m)
 {
     uint32_t node = m->src_node;
     uint64_t id = m->u.disconnect.conn_id;
+    struct sci_local_segment *ls;
+    struct seg_quarantine *q;
 
-    for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next) {
+    osci_list_for_each(ls, &segx.lsegs, link) {
         if (conn_unlink(&ls->conns, node, a->no, id)) {
             lseg_event(ls, SCI_CB_DISCONNECT, node, a->no);
             seg__info_publish();
@@ -321,7 +326,7 @@ static void on_disconnect(struct seg_adapter *a, const struct seg_msg *m)
         if (conn_unlink(&ls->quar, node, a->no, id))
             return;
     }
-    for (struct seg_quarantine *q = segx.quar; q; q = q->next)
+    osci_list_for_each(q, &segx.quar, link)
         if (conn_unlink(&q->conns, node, a->no, id))
             break;
     quarantine_sweep();
@@ -335,9 +340,11 @@ void seg__lseg_on_msg(struct seg_adapter *a, const struct seg_msg *m)
         on_disconnect(a, m);
 }
 
-static void resend_force(struct seg_adapter *a, uint32_t node, struct seg_conn *list, uint32_t seg_id)
+static void resend_force(struct seg_adapter *a, uint32_t node, struct osci_list_head *list, uint32_t seg_id)
 {
-    for (struct seg_conn *c = list; c; c = c->next) {
+    struct seg_conn *c;
+
+    osci_list_for_each(c, list, link) {
         if (c->node == node && c->adapter == a->no) {
             struct seg_msg m = { .type = SEG_MSG_UNAVAILABLE };
             m.u.unavailable.conn_id = c->conn_id;
@@ -350,49 +357,58 @@ static void resend_force(struct seg_adapter *a, uint32_t node, struct seg_conn *
 
 void seg__lseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_t reason)
 {
-    for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next) {
-        for (struct seg_conn *c = ls->conns; c; c = c->next)
+    struct sci_local_segment *ls;
+    struct seg_quarantine *q;
+    struct seg_conn *c;
+
+    osci_list_for_each(ls, &segx.lsegs, link) {
+        osci_list_for_each(c, &ls->conns, link)
             if (c->node == node && c->adapter == a->no)
                 lseg_event(ls, reason, node, a->no);
         if (reason == SCI_CB_OPERATIONAL)
-            resend_force(a, node, ls->quar, ls->id);
+            resend_force(a, node, &ls->quar, ls->id);
     }
     if (reason == SCI_CB_OPERATIONAL)
-        for (struct seg_quarantine *q = segx.quar; q; q = q->next)
-            resend_force(a, node, q->conns, q->seg_id);
+        osci_list_for_each(q, &segx.quar, link)
+            resend_force(a, node, &q->conns, q->seg_id);
 }
 
-static void drop_node(struct seg_conn **list, uint32_t node, unsigned int adapter, struct sci_local_segment *ls)
+static void drop_node(struct osci_list_head *list, uint32_t node, unsigned int adapter,
+                      struct sci_local_segment *ls)
 {
-    for (struct seg_conn **pp = list, *c; (c = *pp);) {
+    struct seg_conn *c, *tmp;
+
+    osci_list_for_each_safe(c, tmp, list, link) {
         if (c->node == node && c->adapter == adapter) {
-            *pp = c->next;
+            osci_list_del(&c->link);
             free(c);
             if (ls)
                 lseg_event(ls, SCI_CB_LOST, node, adapter);
-        } else {
-            pp = &c->next;
         }
     }
 }
 
 void seg__lseg_peer_lost(struct seg_adapter *a, uint32_t node)
 {
-    for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next) {
+    struct sci_local_segment *ls;
+    struct seg_quarantine *q;
+
+    osci_list_for_each(ls, &segx.lsegs, link) {
         drop_node(&ls->conns, node, a->no, ls);
         drop_node(&ls->quar, node, a->no, NULL);
     }
-    for (struct seg_quarantine *q = segx.quar; q; q = q->next)
+    osci_list_for_each(q, &segx.quar, link)
         drop_node(&q->conns, node, a->no, NULL);
     quarantine_sweep();
 }
 
-static void free_conns(struct seg_conn *c)
+static void free_conns(struct osci_list_head *list)
 {
-    while (c) {
-        struct seg_conn *n = c->next;
+    struct seg_conn *c, *tmp;
+
+    osci_list_for_each_safe(c, tmp, list, link) {
+        osci_list_del(&c->link);
         free(c);
-        c = n;
     }
 }
 
@@ -401,8 +417,8 @@ static void lseg_destroy(struct sci_local_segment *ls)
     for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS && (ls->flags & SCI_FLAG_BROADCAST); i++)
         seg__bcast_lseg_changed(ls, i);     /* removed: leaves its groups */
     seg__evq_clear(&ls->evq);
-    free_conns(ls->conns);
-    free_conns(ls->quar);
+    free_conns(&ls->conns);
+    free_conns(&ls->quar);
     seg__lmem_release(&ls->mem);
     seg__handle_del(ls);
     ls->sd->n_objs--;
@@ -412,19 +428,20 @@ static void lseg_destroy(struct sci_local_segment *ls)
 
 void seg__lseg_free_all(void)
 {
-    while (segx.lsegs) {
-        struct sci_local_segment *ls = segx.lsegs;
-        segx.lsegs = ls->next;
+    struct sci_local_segment *ls;
+    struct seg_quarantine *q;
+
+    while ((ls = osci_list_first(&segx.lsegs, struct sci_local_segment, link))) {
+        osci_list_del(&ls->link);
         ls->removed = true;
         pthread_cond_broadcast(&seg.cond);
         while (ls->waiters)
             seg__cond_wait(0);
         lseg_destroy(ls);
     }
-    while (segx.quar) {
-        struct seg_quarantine *q = segx.quar;
-        segx.quar = q->next;
-        free_conns(q->conns);
+    while ((q = osci_list_first(&segx.quar, struct seg_quarantine, link))) {
+        osci_list_del(&q->link);
+        free_conns(&q->conns);
         seg__lmem_release(&q->mem);
         free(q);
     }
@@ -442,7 +459,9 @@ static int lseg_enter(sci_local_segment_t ls)
 
 static bool id_used(uint32_t id)
 {
-    for (struct sci_local_segment *ls = segx.lsegs; ls; ls = ls->next)
+    struct sci_local_segment *ls;
+
+    osci_list_for_each(ls, &segx.lsegs, link)
         if (!(ls->flags & SCI_FLAG_PRIVATE) && ls->id == id)
             return true;
     return false;
@@ -491,6 +510,8 @@ SISCI_API_EXPORT void SCICreateSegment(sci_desc_t sd, sci_local_segment_t *segme
     }
     ls->magic = SEG_LSEG_MAGIC;
     ls->sd = sd;
+    osci_list_init(&ls->conns);
+    osci_list_init(&ls->quar);
     ls->id = segmentId;
     ls->size = size;
     ls->flags = flags;
@@ -510,8 +531,7 @@ SISCI_API_EXPORT void SCICreateSegment(sci_desc_t sd, sci_local_segment_t *segme
     rc = seg__handle_add(ls);
     if (rc < 0)
         goto err_mem;
-    ls->next = segx.lsegs;
-    segx.lsegs = ls;
+    osci_list_add(&segx.lsegs, &ls->link);
     sd->n_objs++;
     osci_log(OSCI_LOG_DEBUG, "lseg", "segment %u: created (%zu bytes, flags 0x%x)", ls->id, size, flags);
     *segment = ls;
@@ -614,24 +634,20 @@ out:
 /* Tells each connected remote on `adapter` that the segment went away; force also drops them. */
 static void unavailable_notify(struct sci_local_segment *ls, struct seg_adapter *a, bool force)
 {
-    struct seg_conn **pp = &ls->conns, *c;
-    while ((c = *pp)) {
+    struct seg_conn *c, *tmp;
+
+    osci_list_for_each_safe(c, tmp, &ls->conns, link) {
         struct seg_msg m = { .type = SEG_MSG_UNAVAILABLE };
-        if (c->adapter != a->no) {
-            pp = &c->next;
+        if (c->adapter != a->no)
             continue;
-        }
         m.u.unavailable.conn_id = c->conn_id;
         m.u.unavailable.seg_id = ls->id;
         m.u.unavailable.mode = force ? SEG_UNAVAIL_FORCE : SEG_UNAVAIL_NOTIFY;
         seg__send(a, c->node, &m);
         if (force) {
             /* quarantined until it answers or is lost; resent when a down link comes back */
-            *pp = c->next;
-            c->next = ls->quar;
-            ls->quar = c;
-        } else {
-            pp = &c->next;
+            osci_list_del(&c->link);
+            osci_list_add(&ls->quar, &c->link);
         }
     }
 }
@@ -688,28 +704,22 @@ SISCI_API_EXPORT void SCIRemoveSegment(sci_local_segment_t ls, unsigned int flag
     for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++)
         if (seg.adapter[i].drv)
             lseg_transition(ls, i, LSEG_EV_REMOVE);
-    for (struct sci_local_segment **pp = &segx.lsegs; *pp; pp = &(*pp)->next) {
-        if (*pp == ls) {
-            *pp = ls->next;
-            break;
-        }
-    }
+    osci_list_del(&ls->link);
     ls->removed = true;
     seg__defer_purge(ls);
     seg__cb_quiesce(ls);
     pthread_cond_broadcast(&seg.cond);
     while (ls->waiters)
         seg__cond_wait(0);
-    if (ls->quar) {
+    if (!osci_list_empty(&ls->quar)) {
         struct seg_quarantine *q = calloc(1, sizeof(*q));
         if (q) {
             q->seg_id = ls->id;
             q->mem = ls->mem;
-            q->conns = ls->quar;
+            osci_list_init(&q->conns);
+            osci_list_splice(&q->conns, &ls->quar);
             memset(&ls->mem, 0, sizeof(ls->mem));
-            ls->quar = NULL;
-            q->next = segx.quar;
-            segx.quar = q;
+            osci_list_add(&segx.quar, &q->link);
             osci_log(OSCI_LOG_DEBUG, "lseg", "segment %u: memory quarantined until remotes answer", q->seg_id);
         }
     }

@@ -54,8 +54,7 @@ static struct sci_map *map_new(enum seg_map_kind kind)
         free(m);
         return NULL;
     }
-    m->next = segx.maps;
-    segx.maps = m;
+    osci_list_add(&segx.maps, &m->link);
     return m;
 }
 
@@ -114,7 +113,7 @@ SISCI_API_EXPORT void *SCIMapLocalSegment(sci_local_segment_t ls, sci_map_t *map
     goto out;
 
 err_map:
-    segx.maps = m->next;
+    osci_list_del(&m->link);
     seg__handle_del(m);
     free(m);
 out:
@@ -230,12 +229,7 @@ static void map_destroy(struct sci_map *m)
         m->rs->n_maps--;
         m->rs->sd->n_objs--;
     }
-    for (struct sci_map **pp = &segx.maps; *pp; pp = &(*pp)->next) {
-        if (*pp == m) {
-            *pp = m->next;
-            break;
-        }
-    }
+    osci_list_del(&m->link);
     seg__handle_del(m);
     m->magic = 0;
     free(m);
@@ -243,14 +237,16 @@ static void map_destroy(struct sci_map *m)
 
 void seg__map_free_all(void)
 {
-    while (segx.seqs) {
-        struct sci_sequence *s = segx.seqs;
-        segx.seqs = s->next;
+    struct sci_sequence *s, *stmp;
+    struct sci_map *m;
+
+    osci_list_for_each_safe(s, stmp, &segx.seqs, link) {
+        osci_list_del(&s->link);
         seg__handle_del(s);
         free(s);
     }
-    while (segx.maps)
-        map_destroy(segx.maps);
+    while ((m = osci_list_first(&segx.maps, struct sci_map, link)))
+        map_destroy(m);
 }
 
 /*
@@ -259,7 +255,9 @@ void seg__map_free_all(void)
  */
 static void seq_orphan(struct sci_map *map)
 {
-    for (struct sci_sequence *s = segx.seqs; s; s = s->next) {
+    struct sci_sequence *s;
+
+    osci_list_for_each(s, &segx.seqs, link) {
         if (s->map != map)
             continue;
         atomic_store_explicit(&s->orphan, true, memory_order_release);
@@ -343,8 +341,7 @@ SISCI_API_EXPORT void SCICreateMapSequence(sci_map_t map, sci_sequence_t *sequen
         free(s);
         goto out;
     }
-    s->next = segx.seqs;
-    segx.seqs = s;
+    osci_list_add(&segx.seqs, &s->link);
     map->n_seq++;
     *sequence = s;
 out:
@@ -367,12 +364,7 @@ SISCI_API_EXPORT void SCIRemoveSequence(sci_sequence_t seq, unsigned int flags, 
         rc = -SEG_EFLAG;
         goto out;
     }
-    for (struct sci_sequence **pp = &segx.seqs; *pp; pp = &(*pp)->next) {
-        if (*pp == seq) {
-            *pp = seq->next;
-            break;
-        }
-    }
+    osci_list_del(&seq->link);
     if (seq->map)
         seq->map->n_seq--;
     seg__handle_del(seq);
@@ -402,6 +394,7 @@ static int seq_flush(sci_sequence_t seq)
     }
     for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
         struct osci_drv *drv = seg.adapter[i].drv;
+        struct sci_map *m;
         int r;
 
         if (!drv || (r = osci_drv_flush(drv, NULL)) == 0)
@@ -409,7 +402,7 @@ static int seq_flush(sci_sequence_t seq)
         if (!rc)
             rc = r;
         pthread_mutex_lock(&seg.lock);
-        for (struct sci_map *m = segx.maps; m; m = m->next)
+        osci_list_for_each(m, &segx.maps, link)
             if (m->kind == SEG_MAP_REMOTE && m->drv == drv)
                 atomic_fetch_add_explicit(&m->rs->fault_cnt, 1, memory_order_release);
         pthread_mutex_unlock(&seg.lock);

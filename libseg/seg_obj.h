@@ -45,7 +45,7 @@ struct seg_evq {
 
 /* A remote node's connection to a local segment (owner side). */
 struct seg_conn {
-    struct seg_conn *next;
+    struct osci_list_node link;          /* in a segment's conns or quar, or a quarantine's conns */
     uint32_t node;
     unsigned int adapter;
     uint64_t conn_id;
@@ -63,10 +63,10 @@ struct seg_lmem {
 
 /* Memory of a removed segment kept until every force-disconnected remote answered or died. */
 struct seg_quarantine {
-    struct seg_quarantine *next;
+    struct osci_list_node link;          /* in segx.quar */
     uint32_t seg_id;
     struct seg_lmem mem;
-    struct seg_conn *conns;
+    struct osci_list_head conns;         /* struct seg_conn */
 };
 
 enum lseg_state { LSEG_CREATED = 0, LSEG_PREPARED, LSEG_AVAILABLE, LSEG_REMOVED, LSEG_STATE_COUNT };
@@ -76,7 +76,7 @@ enum lseg_event { LSEG_EV_PREPARE = 0, LSEG_EV_SET_AVAILABLE, LSEG_EV_SET_UNAVAI
 struct sci_local_segment {
     uint32_t magic;
     sci_desc_t sd;
-    struct sci_local_segment *next;
+    struct osci_list_node link;          /* in segx.lsegs */
     uint32_t id;
     size_t size;
     unsigned int flags;
@@ -84,8 +84,8 @@ struct sci_local_segment {
     enum lseg_state state[OSCI_MAX_ADAPTERS];      /* written only by lseg_transition */
     uint8_t xport[OSCI_MAX_ADAPTERS][OSCI_DRV_XPORT_MAX];
     uint32_t xport_len[OSCI_MAX_ADAPTERS];
-    struct seg_conn *conns;              /* live connections */
-    struct seg_conn *quar;               /* force-disconnected, not yet answered */
+    struct osci_list_head conns;         /* live connections (struct seg_conn) */
+    struct osci_list_head quar;          /* force-disconnected, not yet answered */
     unsigned int n_maps;
     sci_cb_local_segment_t cb;
     void *cb_arg;
@@ -106,7 +106,7 @@ enum { SEG_HEALTH_OK = 0, SEG_HEALTH_NOTOP = 1, SEG_HEALTH_DEAD = 2 };
 struct sci_remote_segment {
     uint32_t magic;
     sci_desc_t sd;
-    struct sci_remote_segment *next;
+    struct osci_list_node link;          /* in segx.rsegs, or the broadcast list (seg_bcast.c) */
     uint32_t node;
     uint32_t seg_id;
     unsigned int adapter;
@@ -136,7 +136,7 @@ enum seg_map_kind { SEG_MAP_LOCAL = 1, SEG_MAP_REMOTE = 2 };
 
 struct sci_map {
     uint32_t magic;
-    struct sci_map *next;
+    struct osci_list_node link;          /* in segx.maps */
     enum seg_map_kind kind;
     sci_local_segment_t ls;
     sci_remote_segment_t rs;
@@ -152,7 +152,7 @@ struct sci_map {
 
 struct sci_sequence {
     uint32_t magic;
-    struct sci_sequence *next;
+    struct osci_list_node link;          /* in segx.seqs */
     sci_map_t map;
     _Atomic uint32_t *fault_cnt;         /* NULL for local maps */
     _Atomic uint32_t *health;
@@ -162,11 +162,11 @@ struct sci_sequence {
 
 /* Library-wide lists and callback bookkeeping (seg_core.c). Lock held for every access. */
 struct seg_objs {
-    struct sci_local_segment *lsegs;
-    struct sci_remote_segment *rsegs;
-    struct seg_quarantine *quar;
-    struct sci_map *maps;
-    struct sci_sequence *seqs;
+    struct osci_list_head lsegs;         /* struct sci_local_segment */
+    struct osci_list_head rsegs;         /* struct sci_remote_segment (not broadcast ones) */
+    struct osci_list_head quar;          /* struct seg_quarantine */
+    struct osci_list_head maps;          /* struct sci_map */
+    struct osci_list_head seqs;          /* struct sci_sequence */
     void *cb_running;                    /* the object whose callback runs now (event thread) */
     void *defer_running;                 /* the object whose deferred call runs now (event thread) */
     bool cb_removed;                     /* it was removed from inside its callback */

@@ -14,12 +14,12 @@
 
 /* A DISCONNECT that could not be sent while the link was down; resent when it comes back. */
 struct seg_pending_disc {
-    struct seg_pending_disc *next;
+    struct osci_list_node link;          /* in pending_disc */
     unsigned int adapter;
     uint32_t node, seg_id;
     uint64_t conn_id;
 };
-static struct seg_pending_disc *pending_disc;
+static struct osci_list_head pending_disc = OSCI_LIST_HEAD_INIT(pending_disc);
 
 const char *rseg_state_str(enum rseg_state s)
 {
@@ -162,7 +162,9 @@ static void revoke(struct sci_remote_segment *rs)
 
 static struct sci_remote_segment *find_conn(struct seg_adapter *a, uint32_t node, uint64_t conn_id)
 {
-    for (struct sci_remote_segment *rs = segx.rsegs; rs; rs = rs->next)
+    struct sci_remote_segment *rs;
+
+    osci_list_for_each(rs, &segx.rsegs, link)
         if (rs->conn_id == conn_id && rs->node == node && rs->adapter == a->no)
             return rs;
     return NULL;
@@ -176,9 +178,9 @@ static void send_disconnect(struct seg_adapter *a, uint32_t node, uint64_t conn_
     if (seg__send(a, node, &m) < 0 && !a->peer[node].lost) {
         struct seg_pending_disc *p = calloc(1, sizeof(*p));
         if (p) {
-            *p = (struct seg_pending_disc){ .next = pending_disc, .adapter = a->no, .node = node,
-                                            .seg_id = seg_id, .conn_id = conn_id };
-            pending_disc = p;
+            *p = (struct seg_pending_disc){ .adapter = a->no, .node = node, .seg_id = seg_id,
+                                            .conn_id = conn_id };
+            osci_list_add(&pending_disc, &p->link);
         }
     }
 }
@@ -264,7 +266,10 @@ void seg__rseg_on_msg(struct seg_adapter *a, const struct seg_msg *m)
 
 void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_t reason)
 {
-    for (struct sci_remote_segment *rs = segx.rsegs; rs; rs = rs->next) {
+    struct sci_remote_segment *rs;
+    struct seg_pending_disc *p, *tmp;
+
+    osci_list_for_each(rs, &segx.rsegs, link) {
         if (rs->node != node || rs->adapter != a->no)
             continue;
         if (rs->state == RSEG_CONNECTING) {
@@ -285,13 +290,11 @@ void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_
         rseg_step(rs, reason, SCI_ERR_OK);
     }
     if (reason == SCI_CB_OPERATIONAL) {
-        for (struct seg_pending_disc **pp = &pending_disc, *p; (p = *pp);) {
+        osci_list_for_each_safe(p, tmp, &pending_disc, link) {
             if (p->adapter == a->no && p->node == node) {
-                *pp = p->next;
-                send_disconnect(a, p->node, p->conn_id, p->seg_id);
+                osci_list_del(&p->link);
+                send_disconnect(a, p->node, p->conn_id, p->seg_id);   /* may queue it again, first */
                 free(p);
-            } else {
-                pp = &p->next;
             }
         }
     }
@@ -299,7 +302,10 @@ void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_
 
 void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node, bool keep_connecting)
 {
-    for (struct sci_remote_segment *rs = segx.rsegs; rs; rs = rs->next) {
+    struct sci_remote_segment *rs;
+    struct seg_pending_disc *p, *tmp;
+
+    osci_list_for_each(rs, &segx.rsegs, link) {
         if (rs->node != node || rs->adapter != a->no)
             continue;
         if (rs->state == RSEG_CONNECTING) {
@@ -312,12 +318,10 @@ void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node, bool keep_connect
         revoke(rs);
         rseg_step(rs, SCI_CB_LOST, SCI_ERR_OK);
     }
-    for (struct seg_pending_disc **pp = &pending_disc, *p; (p = *pp);) {
+    osci_list_for_each_safe(p, tmp, &pending_disc, link) {
         if (p->adapter == a->no && p->node == node) {
-            *pp = p->next;
+            osci_list_del(&p->link);
             free(p);
-        } else {
-            pp = &p->next;
         }
     }
 }
@@ -343,12 +347,7 @@ int seg__rseg_target(sci_remote_segment_t rs, struct seg_adapter **a_p, struct o
 
 static void unlink_rseg(struct sci_remote_segment *rs)
 {
-    for (struct sci_remote_segment **pp = &segx.rsegs; *pp; pp = &(*pp)->next) {
-        if (*pp == rs) {
-            *pp = rs->next;
-            return;
-        }
-    }
+    osci_list_del(&rs->link);            /* nothing when seg__rseg_free_all took it already */
 }
 
 static void rseg_destroy(struct sci_remote_segment *rs)
@@ -364,9 +363,11 @@ static void rseg_destroy(struct sci_remote_segment *rs)
 
 void seg__rseg_free_all(void)
 {
-    while (segx.rsegs) {
-        struct sci_remote_segment *rs = segx.rsegs;
-        segx.rsegs = rs->next;
+    struct sci_remote_segment *rs;
+    struct seg_pending_disc *p;
+
+    while ((rs = osci_list_first(&segx.rsegs, struct sci_remote_segment, link))) {
+        osci_list_del(&rs->link);
         rs->removed = true;
         pthread_cond_broadcast(&seg.cond);
         while (rs->waiters)
@@ -375,9 +376,8 @@ void seg__rseg_free_all(void)
             rs->sd->n_objs--;
         rseg_destroy(rs);
     }
-    while (pending_disc) {
-        struct seg_pending_disc *p = pending_disc;
-        pending_disc = p->next;
+    while ((p = osci_list_first(&pending_disc, struct seg_pending_disc, link))) {
+        osci_list_del(&p->link);
         free(p);
     }
 }
@@ -404,13 +404,13 @@ static int peer_ready(struct seg_adapter *a, uint32_t node, uint64_t deadline)
         if (rc != 0 || p->known)
             return -ENOENT;                 /* not there, or down: SCIProbeNode tells which */
         /* just joined: the driver sees it, its LINK_UP is on its way to the event thread */
-        uint64_t slice = seg__now_ms() + 50;
+        uint64_t slice = osci_now_ms() + 50;
         if (slice > deadline)
             slice = deadline;
         rc = seg__cond_wait(slice);
         if (seg__check_init() < 0 || !a->drv)
             return -SEG_ENOTINIT;           /* SCITerminate meanwhile */
-        if (rc == -ETIMEDOUT && seg__now_ms() >= deadline)
+        if (rc == -ETIMEDOUT && osci_now_ms() >= deadline)
             return a->peer[node].up ? 0 : -ENOENT;
     }
 }
@@ -455,7 +455,7 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
         rc = -EPERM;        /* the reply is delivered by this very thread */
         goto out;
     }
-    deadline = seg__now_ms() + (timeout == SCI_INFINITE_TIMEOUT ? SEG_DEFAULT_CONNECT_MS : timeout);
+    deadline = osci_now_ms() + (timeout == SCI_INFINITE_TIMEOUT ? SEG_DEFAULT_CONNECT_MS : timeout);
     if (nodeId != a->drv->node_id && (rc = peer_ready(a, nodeId, deadline)) < 0)
         goto out;
     rs = calloc(1, sizeof(*rs));
@@ -481,8 +481,7 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
     rc = seg__handle_add(rs);
     if (rc < 0)
         goto err_free;
-    rs->next = segx.rsegs;
-    segx.rsegs = rs;
+    osci_list_add(&segx.rsegs, &rs->link);
     m.u.connect.seg_id = segmentId;
     m.u.connect.requester = a->drv->node_id;
     m.u.connect.conn_id = rs->conn_id;

@@ -14,17 +14,11 @@
 #include <unistd.h>
 
 #include "osci_test.h"
+#include "osci_time.h"
 
 #define MAX_CHILDREN 32
 static pid_t children[MAX_CHILDREN];
 static int atexit_done;
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void track(pid_t pid, int add)
 {
@@ -118,7 +112,7 @@ static void close_fds(struct tproc *p)
 
 int tproc_wait(struct tproc *p, int timeout_ms)
 {
-    uint64_t end = now_ms() + (uint64_t)timeout_ms;
+    uint64_t end = osci_now_ms() + (uint64_t)timeout_ms;
     int st;
 
     if (p->pid <= 0)
@@ -133,7 +127,7 @@ int tproc_wait(struct tproc *p, int timeout_ms)
                 return WEXITSTATUS(st);
             return 200 + (WIFSIGNALED(st) ? WTERMSIG(st) % 50 : 0);
         }
-        if (now_ms() >= end) {
+        if (osci_now_ms() >= end) {
             tproc_kill(p);
             return -1;
         }
@@ -170,10 +164,10 @@ int tproc_send(int fd, const void *buf, size_t len)
 int tproc_recv(int fd, void *buf, size_t len, int timeout_ms)
 {
     char *b = buf;
-    uint64_t end = now_ms() + (uint64_t)timeout_ms;
+    uint64_t end = osci_now_ms() + (uint64_t)timeout_ms;
     while (len) {
         struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        uint64_t now = now_ms();
+        uint64_t now = osci_now_ms();
         if (now >= end)
             return -ETIMEDOUT;
         int r = poll(&pfd, 1, (int)(end - now));

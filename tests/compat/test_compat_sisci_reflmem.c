@@ -26,6 +26,7 @@
 
 #include "sisci_api.h"
 #include "../common/osci_test.h"
+#include "osci_time.h"
 
 #define NO_CALLBACK NULL
 #define NO_FLAGS    0
@@ -42,20 +43,13 @@
 
 struct rm_arg { unsigned int rank, run; };
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Waits until every rank's flag at base holds want (10 s at most). */
 static int wait_all(volatile uint32_t *rd, unsigned int base, uint32_t want)
 {
-    uint64_t end = now_ms() + 10000;
+    uint64_t end = osci_now_ms() + 10000;
     for (unsigned int r = 0; r < NODES; r++)
         while (rd[base + r] != want)
-            if (now_ms() > end)
+            if (osci_now_ms() > end)
                 return -1;
             else
                 usleep(50);

@@ -14,16 +14,10 @@
 #include <unistd.h>
 
 #include "osci_drv.h"
+#include "osci_time.h"
 
 static char t_fabric[64];
 static pid_t t_children[8];
-
-static inline uint64_t t_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* A fabric name unique to this test case. */
 static inline const char *t_new_fabric(void)
@@ -69,7 +63,7 @@ static inline int t_match(const struct osci_drv_event *e, enum osci_drv_event_ty
 static inline int t_wait_ev(struct osci_drv *d, struct t_evlog *log, enum osci_drv_event_type type, uint32_t node,
                             int timeout_ms, int use_fd, struct osci_drv_event *out)
 {
-    uint64_t deadline = t_now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = osci_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
         for (unsigned int i = 0; i < log->n; i++) {
             if (t_match(&log->ev[i], type, node)) {
@@ -80,7 +74,7 @@ static inline int t_wait_ev(struct osci_drv *d, struct t_evlog *log, enum osci_d
                 return 0;
             }
         }
-        if (t_now_ms() > deadline)
+        if (osci_now_ms() > deadline)
             return -ETIMEDOUT;
         struct osci_drv_event ev[8];
         int n = osci_drv_progress(d, ev, 8);
@@ -104,8 +98,8 @@ static inline int t_wait_ev(struct osci_drv *d, struct t_evlog *log, enum osci_d
 /* Keeps a node alive and answering progress() for ms milliseconds. */
 static inline void t_idle(struct osci_drv *d, struct t_evlog *log, int ms)
 {
-    uint64_t end = t_now_ms() + (uint64_t)ms;
-    while (t_now_ms() < end) {
+    uint64_t end = osci_now_ms() + (uint64_t)ms;
+    while (osci_now_ms() < end) {
         struct osci_drv_event ev[8];
         int n = osci_drv_progress(d, ev, 8);
         for (int i = 0; i < n && log && log->n < 256; i++)
@@ -143,8 +137,8 @@ static inline void t_sync_post(int fd, char c)
 static inline int t_reap(pid_t pid, int timeout_ms)
 {
     int st;
-    uint64_t end = t_now_ms() + (uint64_t)timeout_ms;
-    while (t_now_ms() < end) {
+    uint64_t end = osci_now_ms() + (uint64_t)timeout_ms;
+    while (osci_now_ms() < end) {
         pid_t r = waitpid(pid, &st, WNOHANG);
         if (r == pid) {
             for (int i = 0; i < 8; i++)

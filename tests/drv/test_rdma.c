@@ -25,6 +25,7 @@
 #include <infiniband/verbs.h>
 
 #include "osci_drv.h"
+#include "osci_parse.h"
 #include "rdma.h"
 
 extern const struct osci_drv_ops osci_rdma_ops;
@@ -139,20 +140,22 @@ static void test_size_parse(void **state)
 {
     uint64_t v;
     (void)state;
-    assert_int_equal(rdma__size_parse("0", 10, &v), 0);
+    assert_int_equal(osci_parse_size("0", 10, &v), 0);
     assert_int_equal(v, 0);
-    assert_int_equal(rdma__size_parse("4k", 1ull << 40, &v), 0);
+    assert_int_equal(osci_parse_size("4k", 1ull << 40, &v), 0);
     assert_int_equal(v, 4096);
-    assert_int_equal(rdma__size_parse("16M", 1ull << 40, &v), 0);
+    assert_int_equal(osci_parse_size("16M", 1ull << 40, &v), 0);
     assert_int_equal(v, 16u << 20);
-    assert_int_equal(rdma__size_parse("1G", 1ull << 30, &v), 0);
-    assert_int_equal(rdma__size_parse("1G", (1ull << 30) - 1, &v), -EINVAL);
-    assert_int_equal(rdma__size_parse("", 10, &v), -EINVAL);
-    assert_int_equal(rdma__size_parse("M", 10, &v), -EINVAL);
-    assert_int_equal(rdma__size_parse("1MB", 1ull << 40, &v), -EINVAL);
-    assert_int_equal(rdma__size_parse(" 1", 10, &v), -EINVAL);
-    assert_int_equal(rdma__size_parse("99999999999999999999999", UINT64_MAX, &v), -EINVAL);
-    assert_int_equal(rdma__size_parse("17179869184G", UINT64_MAX, &v), -EINVAL);
+    assert_int_equal(osci_parse_size("1G", 1ull << 30, &v), 0);
+    assert_int_equal(osci_parse_size("1G", (1ull << 30) - 1, &v), -EINVAL);
+    assert_int_equal(osci_parse_size("", 10, &v), -EINVAL);
+    assert_int_equal(osci_parse_size("M", 10, &v), -EINVAL);
+    assert_int_equal(osci_parse_size("1MB", 1ull << 40, &v), -EINVAL);
+    assert_int_equal(osci_parse_size(" 1", 10, &v), -EINVAL);
+    assert_int_equal(osci_parse_size("99999999999999999999999", UINT64_MAX, &v), -EINVAL);
+    assert_int_equal(osci_parse_size("17179869184G", UINT64_MAX, &v), -EINVAL);
+    /* a multiplier that wraps to a small value (2^34 + 1 G = 2^64 + 2^30) is too big, not 1 G */
+    assert_int_equal(osci_parse_size("17179869185G", 1ull << 40, &v), -EINVAL);
 }
 
 /* ---- CM private data ---- */

@@ -62,10 +62,10 @@ static void test_peer_killed(void **state)
     assert_int_equal(t_shm_count(), 3);
     /* Sleep on the event fd: the pidfd wakes us when the peer dies. */
     assert_int_equal(osci_drv_arm(d), 0);
-    uint64_t t0 = t_now_ms();
+    uint64_t t0 = osci_now_ms();
     kill(pid, SIGKILL);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 2000, 1, &ev), 0);
-    print_message("PEER_DEAD %llu ms after SIGKILL\n", (unsigned long long)(t_now_ms() - t0));
+    print_message("PEER_DEAD %llu ms after SIGKILL\n", (unsigned long long)(osci_now_ms() - t0));
     assert_int_equal(ev.epoch, up.epoch);
     assert_true(WIFSIGNALED(t_reap(pid, 5000)));
     /* The detector reclaimed the dead port: its window is gone. */

@@ -82,11 +82,11 @@ static pid_t spawn_echo(struct t_sync *s, uint32_t node, uint32_t peer)
     if (pid == 0) {
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };
-        uint64_t end = t_now_ms() + 20000;
+        uint64_t end = osci_now_ms() + 20000;
         CHILD_CHECK(t_open(node, &c) == 0);
         CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, peer, 5000, 1, NULL) == 0);
         t_sync_post(s->to_parent[1], 'r');
-        while (t_now_ms() < end) {
+        while (osci_now_ms() < end) {
             struct pollfd pfd = { .fd = s->to_child[0], .events = POLLIN };
             struct osci_drv_event ev;
             char cmd;
@@ -180,11 +180,11 @@ static void test_ring_head_ahead(void **state)
     m = map_fabric(&len);
     r = ring_at(m, 0, 1);                            /* node 2 -> node 1 */
     __atomic_store_n(&r->head, r->tail + 0x80000000u, __ATOMIC_SEQ_CST);
-    uint64_t t0 = t_now_ms();
+    uint64_t t0 = osci_now_ms();
     cap_begin();
     int got = t_wait_ev(a, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, &ev);
     out = cap_end();
-    print_message("receiver: PEER_DEAD %llu ms after the corruption\n", (unsigned long long)(t_now_ms() - t0));
+    print_message("receiver: PEER_DEAD %llu ms after the corruption\n", (unsigned long long)(osci_now_ms() - t0));
     assert_int_equal(got, 0);
     assert_int_equal(ev.epoch, up.epoch);
     assert_non_null(strstr(out, "faulty"));
@@ -227,11 +227,11 @@ static void test_joiner_bad_indices(void **state)
         o->tail = 0x12345678u + q;
         memset(in->slot, 0xa5, sizeof(in->slot));
     }
-    uint64_t t0 = t_now_ms();
+    uint64_t t0 = osci_now_ms();
     assert_int_equal(t_open(2, &b), 0);
     assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL), 0);
     assert_int_equal(t_wait_ev(a, &la, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, NULL), 0);
-    print_message("joined and linked %llu ms after open\n", (unsigned long long)(t_now_ms() - t0));
+    print_message("joined and linked %llu ms after open\n", (unsigned long long)(osci_now_ms() - t0));
     for (int i = 0; i < 20; i++) {
         char msg[8];
         snprintf(msg, sizeof(msg), "m%d", i);

@@ -48,8 +48,8 @@ static void *progress_thread(void *arg)
 {
     struct mt *t = arg;
     uint32_t next = 0;
-    uint64_t end = t_now_ms() + 15000;
-    while (next < N_MSG && t_now_ms() < end) {
+    uint64_t end = osci_now_ms() + 15000;
+    while (next < N_MSG && osci_now_ms() < end) {
         struct osci_drv_event ev[16];
         int n = osci_drv_progress(t->b, ev, 16);
         for (int i = 0; i < n; i++) {
@@ -76,8 +76,8 @@ static void *progress_thread(void *arg)
 static void *waiter(void *arg)
 {
     struct mt *t = arg;
-    uint64_t end = t_now_ms() + 15000;
-    while (t_now_ms() < end) {
+    uint64_t end = osci_now_ms() + 15000;
+    while (osci_now_ms() < end) {
         uint64_t bits;
         int r = osci_drv_db_wait(t->b, 1ull << 40, 200, &bits);
         if (r == 0) {

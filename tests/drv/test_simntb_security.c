@@ -143,8 +143,8 @@ static void flood(uid_t uid, int ms, long *sent, long *refused, int *last_errno)
         CHILD_CHECK(wake_target(&sa, &sl) > 0);
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         CHILD_CHECK(fd >= 0);
-        end = t_now_ms() + (uint64_t)ms;
-        while (t_now_ms() < end)
+        end = osci_now_ms() + (uint64_t)ms;
+        while (osci_now_ms() < end)
             for (int i = 0; i < 64; i++) {
                 if (sendto(fd, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&sa, sl) == 1) {
                     r[0]++;
@@ -241,10 +241,10 @@ static void test_flood_idle_cpu(void **state)
     assert_int_equal(t_sync_wait(s.to_parent[0], 5000), 'o');
 
     c0 = cpu_ns(node);
-    t0 = t_now_ms();
+    t0 = osci_now_ms();
     flood(NOBODY, FLOOD_MS, &sent, &refused, &err);
     c1 = cpu_ns(node);
-    t1 = t_now_ms();
+    t1 = osci_now_ms();
     pct = 100.0 * (double)(c1 - c0) / 1e6 / (double)(t1 - t0);
     print_message("other uid: %ld datagrams accepted, %ld refused (%s); idle node CPU %.1f%%\n", sent, refused,
                   strerror(err), pct);
@@ -254,10 +254,10 @@ static void test_flood_idle_cpu(void **state)
     assert_true(pct < 20.0);
 
     c0 = cpu_ns(node);
-    t0 = t_now_ms();
+    t0 = osci_now_ms();
     flood(0, FLOOD_MS, &sent, &refused, &err);
     c1 = cpu_ns(node);
-    t1 = t_now_ms();
+    t1 = osci_now_ms();
     pct = 100.0 * (double)(c1 - c0) / 1e6 / (double)(t1 - t0);
     print_message("same uid: %ld datagrams accepted, %ld refused; idle node CPU %.1f%%\n", sent, refused, pct);
     assert_true(sent > 0);

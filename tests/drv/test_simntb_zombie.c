@@ -53,20 +53,20 @@ static int is_zombie(pid_t pid)
  * more): the CPU used over those WATCH_MS in percent of the wall time; the first PEER_DEAD's time in *dead_ms. */
 static int watch(struct osci_drv *d, struct t_evlog *log, pid_t pid, uint64_t *dead_ms)
 {
-    uint64_t t0 = t_now_ms(), z = 0, t;
+    uint64_t t0 = osci_now_ms(), z = 0, t;
     int64_t c0 = 0;
-    while ((t = t_now_ms()) - t0 < 6 * WATCH_MS && (!z || t - z < WATCH_MS)) {
+    while ((t = osci_now_ms()) - t0 < 6 * WATCH_MS && (!z || t - z < WATCH_MS)) {
         struct osci_drv_event ev[8];
         int n;
         if (!z && is_zombie(pid)) {   /* the watched window starts */
-            z = t_now_ms();
+            z = osci_now_ms();
             c0 = cpu_ns();
         }
         n = osci_drv_progress(d, ev, 8);
         assert_true(n >= 0);
         for (int i = 0; i < n && log->n < 256; i++) {
             if (ev[i].type == OSCI_DRV_EV_PEER_DEAD && !*dead_ms)
-                *dead_ms = t_now_ms();
+                *dead_ms = osci_now_ms();
             log->ev[log->n++] = ev[i];
         }
         if (n == 0 && osci_drv_arm(d) == 0) {
@@ -75,7 +75,7 @@ static int watch(struct osci_drv *d, struct t_evlog *log, pid_t pid, uint64_t *d
         }
     }
     assert_true(z != 0);   /* it died, and nobody reaped it */
-    return (int)((cpu_ns() - c0) / 10000 / (int64_t)(t_now_ms() - z));
+    return (int)((cpu_ns() - c0) / 10000 / (int64_t)(osci_now_ms() - z));
 }
 
 static void zombie_node(int how)
@@ -93,7 +93,7 @@ static void zombie_node(int how)
     pid = spawn_node(&s, 2, how);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &up), 0);
     t_sync_post(s.to_child[1], 'g');   /* 'e': it exits now */
-    t_dead = t_now_ms();
+    t_dead = osci_now_ms();
     if (how == 'k')
         kill(pid, SIGKILL);
     cpu = watch(d, &log, pid, &dead_ms);

@@ -22,6 +22,7 @@
 #include "../common/osci_test.h"
 #include "nvscievent.h"
 #include "nvsciipc.h"
+#include "osci_time.h"
 
 #define IDLE_US 300000
 #define CPU_MAX_US 20000          /* a behaviour bound: a spinning waiter burns ~IDLE_US */
@@ -60,13 +61,6 @@ static uint64_t cpu_us(int who)
     getrusage(who, &ru);
     return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
            (uint64_t)ru.ru_stime.tv_usec;
-}
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Config: one INTER_THREAD or INTER_PROCESS pair (shared by both ends), or this node's INTER_CHIP line. */
@@ -115,10 +109,10 @@ static int wait_once(struct ep *e, int64_t us)
 static int idle_window(struct ep *e, int64_t us, struct result *r)
 {
     uint64_t t_cpu = cpu_us(RUSAGE_THREAD), p_cpu = cpu_us(RUSAGE_SELF);
-    int64_t end = now_us() + us;
+    int64_t end = (int64_t)osci_now_us() + us;
     uint32_t ev;
     for (;;) {
-        int64_t left = end - now_us();
+        int64_t left = end - (int64_t)osci_now_us();
         int rc;
         if (left <= 0) break;
         rc = wait_once(e, left);

@@ -140,10 +140,10 @@ static unsigned int card_type(void)
 /* Local segment events until `want` from the peer node (others are printed and skipped). */
 static bool member_event(sci_local_segment_t ls, sci_segment_cb_reason_t want, const char *what)
 {
-    uint64_t t0 = now_ms(), deadline = t0 + SYNC_MS;
+    uint64_t t0 = osci_now_ms(), deadline = t0 + SYNC_MS;
 
     for (;;) {
-        uint64_t t = now_ms();
+        uint64_t t = osci_now_ms();
         unsigned int node = 0, adapter = 99;
         sci_segment_cb_reason_t r;
         sci_error_t err;
@@ -158,7 +158,7 @@ static bool member_event(sci_local_segment_t ls, sci_segment_cb_reason_t want, c
         say("local broadcast segment: %s from node %u adapter %u", reason_str(r), node, adapter);
         if (r == want && node == peer_node)
             return check(adapter == 0, "%s: %s with node %u (adapter %u), %llu ms", what, reason_str(r), node,
-                         adapter, (unsigned long long)(now_ms() - t0));
+                         adapter, (unsigned long long)(osci_now_ms() - t0));
     }
     return check(false, "%s: no %s with node %u within %u ms", what, reason_str(want), peer_node, SYNC_MS);
 }
@@ -242,18 +242,18 @@ static void rm_join(struct rm *rm)
     member_up(rm);
     sig("joined", "ok\n");
 
-    t0 = now_ms();
+    t0 = osci_now_ms();
     for (;;) {
         attempts++;
         SCIConnectSegment(sd, &rm->rs, DIS_BROADCAST_NODEID_GROUP_ALL, GROUP_ID, 0, NULL, NULL, 10000,
                           SCI_FLAG_BROADCAST, &err);
-        if (err != SCI_ERR_NO_SUCH_SEGMENT || now_ms() - t0 > SYNC_MS)
+        if (err != SCI_ERR_NO_SUCH_SEGMENT || osci_now_ms() - t0 > SYNC_MS)
             break;
         usleep(100000);
     }
     if (!check(err == SCI_ERR_OK, "SCIConnectSegment(DIS_BROADCAST_NODEID_GROUP_ALL, SCI_FLAG_BROADCAST): %s "
                "after %u attempt(s), %llu ms", SCIGetErrorString(err), attempts,
-               (unsigned long long)(now_ms() - t0)))
+               (unsigned long long)(osci_now_ms() - t0)))
         die("not connected to the group");
     check(SCIGetRemoteSegmentSize(rm->rs) == GROUP_SIZE && SCIGetRemoteSegmentId(rm->rs) == GROUP_ID,
           "broadcast remote segment: size %zu, id %u", SCIGetRemoteSegmentSize(rm->rs),
@@ -300,7 +300,7 @@ static void rm_round(struct rm *rm, unsigned int r)
     sst = SCIStartSequence(rm->seq, 0, &err);
     check(sst == SCI_SEQ_OK && err == SCI_ERR_OK, "round %u: SCIStartSequence: %d (SCI_SEQ_OK=%d), %s", r,
           (int)sst, (int)SCI_SEQ_OK, SCIGetErrorString(err));
-    t0 = now_ms();
+    t0 = osci_now_ms();
     for (unsigned int i = 0; i < values; i++) {
         uint64_t v = slot_val(self_node, r, i);
         SCIMemCpy(rm->seq, &v, rm->rmap, slot_off(server, i), sizeof(v), i + 1 == values ? SCI_FLAG_ERROR_CHECK : 0,
@@ -312,7 +312,7 @@ static void rm_round(struct rm *rm, unsigned int r)
     }
     SCIFlush(rm->seq, 0);
     check(n_ok == values, "round %u: %u of %u SCIMemCpy of 8 bytes through the broadcast map OK (the last with "
-          "ERROR_CHECK), %llu ms with the flush%s%s", r, n_ok, values, (unsigned long long)(now_ms() - t0),
+          "ERROR_CHECK), %llu ms with the flush%s%s", r, n_ok, values, (unsigned long long)(osci_now_ms() - t0),
           n_ok == values ? "" : "; first error ", n_ok == values ? "" : SCIGetErrorString(first_err));
     sst = SCICheckSequence(rm->seq, 0, &err);
     check(sst == SCI_SEQ_OK && err == SCI_ERR_OK, "round %u: SCICheckSequence after the writes: %d (SCI_SEQ_OK=%d), "
@@ -424,21 +424,21 @@ static void intr_client(void)
     unsigned int attempts = 0, sent = 0, retries = 0;
     uint8_t buf[PAYLOAD_LEN];
     char msg[64];
-    uint64_t t0 = now_ms();
+    uint64_t t0 = osci_now_ms();
     sci_error_t err;
 
     /* NO_SUCH_INTNO is NO_SUCH_SEGMENT's value: the server creates its interrupts only now */
     for (;;) {
         attempts++;
         SCIConnectInterrupt(sd, &ri, peer_node, 0, INTNO, 10000, 0, &err);
-        if (err != SCI_ERR_NO_SUCH_INTNO || now_ms() - t0 > SYNC_MS)
+        if (err != SCI_ERR_NO_SUCH_INTNO || osci_now_ms() - t0 > SYNC_MS)
             break;
         usleep(50000);
     }
     if (!check(err == SCI_ERR_OK, "SCIConnectInterrupt(node %u, %u): %s after %u attempt(s), %llu ms", peer_node,
-               INTNO, SCIGetErrorString(err), attempts, (unsigned long long)(now_ms() - t0)))
+               INTNO, SCIGetErrorString(err), attempts, (unsigned long long)(osci_now_ms() - t0)))
         die("no interrupt");
-    t0 = now_ms();
+    t0 = osci_now_ms();
     for (unsigned int i = 0; i < TRIGGERS; i++) {
         SCITriggerInterrupt(ri, 0, &err);
         if (err != SCI_ERR_OK) {
@@ -448,13 +448,13 @@ static void intr_client(void)
         sent++;
     }
     check(sent == TRIGGERS, "SCITriggerInterrupt %u of %u times, %llu ms", sent, TRIGGERS,
-          (unsigned long long)(now_ms() - t0));
+          (unsigned long long)(osci_now_ms() - t0));
     attempts = 0;
-    t0 = now_ms();
+    t0 = osci_now_ms();
     for (;;) {
         attempts++;
         SCIConnectDataInterrupt(sd, &rdi, peer_node, 0, DINTNO, 10000, 0, &err);
-        if (err != SCI_ERR_NO_SUCH_INTNO || now_ms() - t0 > SYNC_MS)
+        if (err != SCI_ERR_NO_SUCH_INTNO || osci_now_ms() - t0 > SYNC_MS)
             break;
         usleep(50000);
     }
@@ -462,7 +462,7 @@ static void intr_client(void)
                SCIGetErrorString(err), attempts))
         die("no data interrupt");
     sent = 0;
-    t0 = now_ms();
+    t0 = osci_now_ms();
     for (unsigned int k = 0; k < PAYLOADS; k++) {
         for (size_t i = 0; i < sizeof(buf); i++)
             buf[i] = pat(k, i);
@@ -477,7 +477,7 @@ static void intr_client(void)
         sent++;
     }
     check(sent == PAYLOADS, "SCITriggerDataInterrupt %u of %u payloads of %u bytes, %llu ms, %u retries on TIMEOUT "
-          "(no credit yet)", sent, PAYLOADS, PAYLOAD_LEN, (unsigned long long)(now_ms() - t0), retries);
+          "(no credit yet)", sent, PAYLOADS, PAYLOAD_LEN, (unsigned long long)(osci_now_ms() - t0), retries);
     wait_sig("intr-counted", SYNC_MS, msg, sizeof(msg));
     say("server counted (triggers, good payloads): %s", msg);
     SCIDisconnectDataInterrupt(rdi, 0, &err);
@@ -578,7 +578,7 @@ static unsigned int num(const char *s)
 
 int main(int argc, char **argv)
 {
-    t_start = now_ms();
+    t_start = osci_now_ms();
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)

@@ -190,7 +190,7 @@ static const char *ev_str(uint32_t ev, char *buf, size_t len)
  * `timeout` ms passed without them or the peer aborted. An unwanted CONN_RESET ends it too (returned). */
 static uint32_t wait_for(struct channel *c, uint32_t want, unsigned int timeout)
 {
-    uint64_t deadline = now_ms() + timeout;
+    uint64_t deadline = osci_now_ms() + timeout;
     for (;;) {
         uint32_t ev = 0;
         fd_set rfds;
@@ -202,7 +202,7 @@ static uint32_t wait_for(struct channel *c, uint32_t want, unsigned int timeout)
             return ev;
         if (ev & NV_SCI_IPC_EVENT_CONN_RESET)
             return ev;
-        if (now_ms() >= deadline || peer_aborted())
+        if (osci_now_ms() >= deadline || peer_aborted())
             return 0;
         FD_ZERO(&rfds);
         FD_SET(c->fd, &rfds);
@@ -240,7 +240,7 @@ static void establish(struct channel *c, uint64_t t0)
     char buf[80];
     uint32_t ev = wait_for(c, NV_SCI_IPC_EVENT_CONN_EST, timeout_ms);
     if (!check(ev & NV_SCI_IPC_EVENT_CONN_EST, "%s: CONN_EST after %llu ms (events%s)", c->name,
-               (unsigned long long)(now_ms() - t0), ev_str(ev, buf, sizeof(buf))))
+               (unsigned long long)(osci_now_ms() - t0), ev_str(ev, buf, sizeof(buf))))
         die("%s: the connection was not established within %u ms", c->name, timeout_ms);
 }
 
@@ -289,11 +289,11 @@ static bool send_one(struct channel *c, const uint64_t *w, bool zc, uint64_t *wa
     for (;;) {
         char buf[80];
         uint32_t ev;
-        uint64_t t0 = now_us();
+        uint64_t t0 = osci_now_us();
         NvSciError err = put_frame(c, w, zc);
         if (err == NvSciError_Success) {
             if (l)
-                l->us[l->n++] = now_us() - t0;
+                l->us[l->n++] = osci_now_us() - t0;
             return true;
         }
         if (err != NvSciError_InsufficientMemory)
@@ -313,11 +313,11 @@ static bool recv_one(struct channel *c, uint64_t *w, bool zc, uint64_t *waits, s
     for (;;) {
         char buf[80];
         uint32_t ev;
-        uint64_t t0 = now_us();
+        uint64_t t0 = osci_now_us();
         NvSciError err = get_frame(c, w, zc);
         if (err == NvSciError_Success) {
             if (l)
-                l->us[l->n++] = now_us() - t0;
+                l->us[l->n++] = osci_now_us() - t0;
             return true;
         }
         if (err != NvSciError_InsufficientMemory)
@@ -338,7 +338,7 @@ static double per_s(uint64_t n, uint64_t ms)
 
 static void client_stream(struct channel *c, bool zc)
 {
-    uint64_t *w = calloc(1, c->fsize), waits = 0, t0 = now_ms(), ms, seq;
+    uint64_t *w = calloc(1, c->fsize), waits = 0, t0 = osci_now_ms(), ms, seq;
     struct tally t = { 0 };
     struct lat l = { calloc(c->count, sizeof(uint64_t)), 0 };
     char lbuf[200];
@@ -349,7 +349,7 @@ static void client_stream(struct channel *c, bool zc)
         if (!send_one(c, w, zc, &waits, &l))
             break;
     }
-    ms = now_ms() - t0;
+    ms = osci_now_ms() - t0;
     say("%s: writes: %s", c->name, lat_str(&l, lbuf, sizeof(lbuf)));
     check(seq == c->count, "%s: wrote %llu of %llu frames of %u B (%s) in %llu ms, %.0f frames/s, %llu waits for WRITE",
           c->name, (unsigned long long)seq, (unsigned long long)c->count, c->fsize,
@@ -382,7 +382,7 @@ static void server_stream(struct channel *c, bool zc)
         if (!recv_one(c, w, zc, &waits, &l))
             break;
         if (t.received++ == 0)
-            t0 = now_ms();
+            t0 = osci_now_ms();
         if (!parse_data(w, c->fsize, c->count, &seq)) {
             if (t.corrupt++ < 5)
                 say("%s: frame %llu corrupted (word 0 %#llx, word 1 %llu)", c->name,
@@ -403,7 +403,7 @@ static void server_stream(struct channel *c, bool zc)
         }
         next = seq + 1;
     }
-    ms = t0 ? now_ms() - t0 : 0;
+    ms = t0 ? osci_now_ms() - t0 : 0;
     say("%s: reads that found a frame: %s", c->name, lat_str(&l, lbuf, sizeof(lbuf)));
     for (seq = 0; seq < c->count; seq++)
         t.lost += !seen[seq];
@@ -453,7 +453,7 @@ static int run(void)
         die("NvSciIpcInit failed (NVSCIIPC_CFG=%s)", getenv("NVSCIIPC_CFG") ? getenv("NVSCIIPC_CFG") : "unset");
     for (unsigned int i = 0; i < n_ch; i++)
         open_channel(&ch[i]);
-    t0 = now_ms();
+    t0 = osci_now_ms();
     for (unsigned int i = 0; i < n_ch; i++)
         if (!check(NvSciIpcResetEndpointSafe(ch[i].h) == NvSciError_Success, "%s: NvSciIpcResetEndpointSafe", ch[i].name))
             die("reset failed");
@@ -474,10 +474,10 @@ static int run(void)
         struct channel *c = &ch[i];
         if (server) {
             char buf[80];
-            uint64_t t1 = now_ms();
+            uint64_t t1 = osci_now_ms();
             uint32_t ev = wait_for(c, NV_SCI_IPC_EVENT_CONN_RESET, timeout_ms);
             check(ev & NV_SCI_IPC_EVENT_CONN_RESET, "%s: the client's close seen as CONN_RESET after %llu ms "
-                  "(events%s)", c->name, (unsigned long long)(now_ms() - t1), ev_str(ev, buf, sizeof(buf)));
+                  "(events%s)", c->name, (unsigned long long)(osci_now_ms() - t1), ev_str(ev, buf, sizeof(buf)));
         }
         c->open = false;
         NvSciIpcCloseEndpointSafe(c->h, false);
@@ -538,7 +538,7 @@ static void parse_channel(const char *arg)
 
 int main(int argc, char **argv)
 {
-    t_start = now_ms();
+    t_start = osci_now_ms();
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "osci_time.h"
+
 #define LAB_UNUSED __attribute__((unused))
 
 static const char *role = "?", *peer_role = "?", *sync_prefix;
@@ -26,25 +28,11 @@ static uint64_t t_start;
 
 static void lab_on_die(void);
 
-static LAB_UNUSED uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static LAB_UNUSED uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
     va_list ap;
-    printf("[%6.2f] " LAB_NAME " %s: ", (double)(now_ms() - t_start) / 1000.0, role);
+    printf("[%6.2f] " LAB_NAME " %s: ", (double)(osci_now_ms() - t_start) / 1000.0, role);
     va_start(ap, fmt);
     vprintf(fmt, ap);
     va_end(ap);
@@ -130,14 +118,14 @@ static LAB_UNUSED bool peer_aborted(void)
 static LAB_UNUSED void wait_sig(const char *name, unsigned int timeout_ms, char *out, size_t outlen)
 {
     char path[512];
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = osci_now_ms() + timeout_ms;
     FILE *f;
 
     snprintf(path, sizeof(path), "%s.%s.%s", sync_prefix, name, peer_role);
     while (!(f = fopen(path, "r"))) {
         if (peer_aborted())
             die("the %s gave up before '%s'", peer_role, name);
-        if (now_ms() >= deadline)
+        if (osci_now_ms() >= deadline)
             die("no '%s' from the %s within %u ms", name, peer_role, timeout_ms);
         usleep(20000);
     }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "osci_drv.h"
+#include "osci_time.h"
 
 #define MIB (1u << 20)
 
@@ -60,13 +61,6 @@ static void say(const char *fmt, ...)
     va_end(ap);
     putchar('\n');
     fflush(stdout);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static const char *ev_name(enum osci_drv_event_type t)
@@ -110,7 +104,7 @@ static void pump(int sleep_ms)
 static int take(enum osci_drv_event_type type, enum osci_drv_event_type type2, int timeout_ms,
                 struct osci_drv_event *out)
 {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = osci_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
         for (unsigned int i = 0; i < n_backlog; i++) {
             if (backlog[i].type == type || backlog[i].type == type2) {
@@ -121,7 +115,7 @@ static int take(enum osci_drv_event_type type, enum osci_drv_event_type type2, i
                 return 0;
             }
         }
-        if (now_ms() >= deadline)
+        if (osci_now_ms() >= deadline)
             return -ETIMEDOUT;
         pump(50);
     }
@@ -129,9 +123,9 @@ static int take(enum osci_drv_event_type type, enum osci_drv_event_type type2, i
 
 static void send_retry(const void *msg, size_t len)
 {
-    uint64_t deadline = now_ms() + 10000;
+    uint64_t deadline = osci_now_ms() + 10000;
     int r;
-    while ((r = osci_drv_msg_send(drv, peer_id, msg, len)) == -EAGAIN && now_ms() < deadline)
+    while ((r = osci_drv_msg_send(drv, peer_id, msg, len)) == -EAGAIN && osci_now_ms() < deadline)
         pump(1);
     if (r < 0)
         die("msg_send of %zu bytes: %s", len, strerror(-r));
@@ -242,8 +236,8 @@ static void doorbells(void)
         die("no DOORBELL event for bit 3");
     if (ev.db_bits != (1ull << 3))
         die("DOORBELL bits %016" PRIx64 ", expected bit 3 only (bit 40 is not in the event mask)", ev.db_bits);
-    deadline = now_ms() + 30000;
-    while (!(bits & (1ull << 40)) && now_ms() < deadline) {
+    deadline = osci_now_ms() + 30000;
+    while (!(bits & (1ull << 40)) && osci_now_ms() < deadline) {
         uint64_t b = 0;
         pump(20);
         if (osci_drv_db_poll(drv, 1ull << 40, &b) < 0)
@@ -272,8 +266,8 @@ static void link_flap(uint64_t epoch)
     if (osci_drv_msg_send(drv, peer_id, "x", 1) != -ENOTCONN)
         die("msg_send on a cut link is not -ENOTCONN");
     if (!strcmp(role, "client")) {
-        uint64_t until = now_ms() + 1500;
-        while (now_ms() < until)     /* the server's reconnect attempts are refused meanwhile */
+        uint64_t until = osci_now_ms() + 1500;
+        while (osci_now_ms() < until)     /* the server's reconnect attempts are refused meanwhile */
             pump(50);
         if (n_backlog)
             die("event %d while the link is held down", (int)backlog[0].type);
@@ -377,12 +371,12 @@ static void client_memory(void)
         die("rmem_import: %s", strerror(-r));
     if (osci_drv_get(drv, rm, MIB - 10, buf, 11) != -ERANGE)
         die("get beyond the export not refused");
-    t0 = now_ms();
+    t0 = osci_now_ms();
     r = osci_drv_get(drv, rm, 0, buf, MIB);
     if (r < 0)
         die("get of 1 MiB: %s", strerror(-r));
     check_buf(buf, 0, MIB, 1, "get of the server's 1 MiB");
-    say("get 1 MiB (bounce path) in %" PRIu64 " ms, data checked", now_ms() - t0);
+    say("get 1 MiB (bounce path) in %" PRIu64 " ms, data checked", osci_now_ms() - t0);
     /* put through the bounce buffer, crossing the 256K registration chunks */
     for (size_t i = 0; i < 600 * 1024; i++)
         buf[i] = pat(2, 4096 + i);
@@ -461,13 +455,13 @@ int main(int argc, char **argv)
     }
     client_memory();
     {
-        uint64_t t0 = now_ms();
+        uint64_t t0 = osci_now_ms();
         int r;
         if (take(OSCI_DRV_EV_LINK_DOWN, OSCI_DRV_EV_PEER_DEAD, 90000, &ev) < 0)
             die("the killed server was not noticed within 90 s");
         saw_dead = ev.type == OSCI_DRV_EV_PEER_DEAD;
         say("server loss seen as %s (epoch %016" PRIx64 ") after %" PRIu64 " ms", ev_name(ev.type), ev.epoch,
-            now_ms() - t0);
+            osci_now_ms() - t0);
         r = osci_drv_msg_send(drv, peer_id, "x", 1);
         if (r != -ENOTCONN)
             die("msg_send to the dead server gave %d, expected -ENOTCONN", r);

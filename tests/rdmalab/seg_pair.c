@@ -223,9 +223,9 @@ static sci_segment_cb_reason_t next_local_event(sci_local_segment_t ls, unsigned
 
 static bool owner_sees(sci_local_segment_t ls, sci_segment_cb_reason_t want, unsigned int timeout_ms)
 {
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = osci_now_ms() + timeout_ms;
     for (;;) {
-        uint64_t t = now_ms();
+        uint64_t t = osci_now_ms();
         unsigned int node = 0;
         sci_segment_cb_reason_t r;
         if (t >= deadline)
@@ -243,7 +243,7 @@ static bool owner_sees(sci_local_segment_t ls, sci_segment_cb_reason_t want, uns
 /* Connects to the server's segment, retrying while it (or the node) is not there yet. */
 static sci_remote_segment_t connect_loop(bool with_callback)
 {
-    uint64_t t0 = now_ms(), deadline = t0 + (cut_mode ? 20000 : 60000);
+    uint64_t t0 = osci_now_ms(), deadline = t0 + (cut_mode ? 20000 : 60000);
     sci_remote_segment_t rs = NULL;
     unsigned int attempts = 0;
     sci_error_t err, last = SCI_ERR_OK;
@@ -260,12 +260,12 @@ static sci_remote_segment_t connect_loop(bool with_callback)
         /* as SISCI programs do: a node not up yet answers NO_SUCH_SEGMENT too; TIMEOUT for a slow owner */
         if (err != SCI_ERR_NO_SUCH_SEGMENT && err != SCI_ERR_TIMEOUT)
             die("SCIConnectSegment: %s", SCIGetErrorString(err));
-        if (now_ms() >= deadline)
+        if (osci_now_ms() >= deadline)
             die("SCIConnectSegment: still %s after %u attempts", SCIGetErrorString(err), attempts);
         usleep(100000);
     }
     check(true, "connected to node %u segment %#x after %u attempt(s), %llu ms (%s)", peer_node, SEG_ID,
-          attempts, (unsigned long long)(now_ms() - t0), with_callback ? "callback mode" : "queue mode");
+          attempts, (unsigned long long)(osci_now_ms() - t0), with_callback ? "callback mode" : "queue mode");
     check(SCIGetRemoteSegmentSize(rs) == SEG_SIZE && SCIGetRemoteSegmentId(rs) == SEG_ID &&
           SCIGetRemoteSegmentNodeId(rs) == peer_node,
           "remote segment size %zu id %#x node %u", SCIGetRemoteSegmentSize(rs), SCIGetRemoteSegmentId(rs),
@@ -465,7 +465,7 @@ static sci_segment_cb_reason_t watch(sci_remote_segment_t rs, uint64_t deadline,
 {
     sci_error_t err, status;
     for (;;) {
-        uint64_t t = now_ms();
+        uint64_t t = osci_now_ms();
         sci_segment_cb_reason_t r;
         if (t >= deadline)
             return 0;
@@ -477,9 +477,9 @@ static sci_segment_cb_reason_t watch(sci_remote_segment_t rs, uint64_t deadline,
             return 0;
         }
         say("remote segment event %s (status %s) at %+lld ms", reason_str(r), SCIGetErrorString(status),
-            (long long)(now_ms() - t_ref));
+            (long long)(osci_now_ms() - t_ref));
         if (r <= SCI_CB_LOST && !t_seen[r])
-            t_seen[r] = now_ms();
+            t_seen[r] = osci_now_ms();
         if (r == stop1 || r == stop2)
             return r;
     }
@@ -513,9 +513,9 @@ static sci_remote_segment_t link_cut(sci_remote_segment_t rs, sci_dma_queue_t dq
     bool idle_seen, dma_posted;
     sci_error_t err;
 
-    (void)watch(rs, now_ms() + 300, 0, 0, now_ms(), seen);   /* the reconnection's own events */
+    (void)watch(rs, osci_now_ms() + 300, 0, 0, osci_now_ms(), seen);   /* the reconnection's own events */
     memset(seen, 0, sizeof(seen));
-    t_cut = now_ms();
+    t_cut = osci_now_ms();
     if (shell("cut the link", cut_cmd) != 0)
         die("the link cut command failed");
     r = watch(rs, t_cut + CUT_MS / 2, SCI_CB_LOST, SCI_CB_LOST, t_cut, seen);
@@ -523,14 +523,14 @@ static sci_remote_segment_t link_cut(sci_remote_segment_t rs, sci_dma_queue_t dq
     check(idle_seen, "a link cut without traffic is seen within %u ms (CB_NOT_OPERATIONAL or CB_LOST)", CUT_MS / 2);
     /* traffic into the cut */
     fill(cmem, OFF_CUT, 4096, 6);
-    t_dma = now_ms();
+    t_dma = osci_now_ms();
     SCIStartDmaTransfer(dq, cls, rs, 0, 4096, OFF_CUT, NULL, NULL, 0, &err);
     dma_posted = err == SCI_ERR_OK;
     say("DMA write into the cut: %s", SCIGetErrorString(err));
     if (dma_posted) {
         st = SCIWaitForDMAQueue(dq, CUT_MS / 2, 0, &err);
         say("DMA write into the cut: %s, queue state %d after %llu ms", SCIGetErrorString(err), (int)st,
-            (unsigned long long)(now_ms() - t_dma));
+            (unsigned long long)(osci_now_ms() - t_dma));
     }
     if (dma_posted && st == SCI_DMAQUEUE_DONE && !idle_seen)
         check(false, "the link cut did not stop the traffic: the DMA write completed during the cut");
@@ -539,13 +539,13 @@ static sci_remote_segment_t link_cut(sci_remote_segment_t rs, sci_dma_queue_t dq
     if (!idle_seen)
         check(seen[SCI_CB_NOT_OPERATIONAL] || seen[SCI_CB_LOST],
               "the link cut is seen once there is traffic (CB_NOT_OPERATIONAL or CB_LOST)");
-    t_heal = now_ms();
+    t_heal = osci_now_ms();
     if (shell("heal the link", heal_cmd) != 0)
         die("the link heal command failed");
     if (dma_posted && st == SCI_DMAQUEUE_POSTED) {
         st = SCIWaitForDMAQueue(dq, HEAL_MS, 0, &err);
         say("DMA write into the cut: %s, queue state %d, %llu ms after it started", SCIGetErrorString(err), (int)st,
-            (unsigned long long)(now_ms() - t_dma));
+            (unsigned long long)(osci_now_ms() - t_dma));
     }
     check(!dma_posted || st == SCI_DMAQUEUE_DONE || st == SCI_DMAQUEUE_ERROR || st == SCI_DMAQUEUE_ABORTED,
           "the DMA write into the cut ended (state %d: DONE=%d, ERROR=%d) instead of hanging", (int)st,
@@ -562,7 +562,7 @@ static sci_remote_segment_t link_cut(sci_remote_segment_t rs, sci_dma_queue_t dq
         check_err(err, SCI_ERR_OK, "SCIDisconnectSegment of the segment lost in the cut");
         rs = connect_loop(false);
         sig("cut-done", "lost\n");
-        (void)watch(rs, now_ms() + 300, 0, 0, t_cut, seen);
+        (void)watch(rs, osci_now_ms() + 300, 0, 0, t_cut, seen);
     } else if (seen[SCI_CB_OPERATIONAL]) {
         say("link cut: CB_OPERATIONAL %lld ms after the cut (%lld ms after the heal)",
             (long long)(seen[SCI_CB_OPERATIONAL] - t_cut), (long long)(seen[SCI_CB_OPERATIONAL] - t_heal));
@@ -661,10 +661,10 @@ static int run_client(void)
         sst = seq ? SCIStartSequence(seq, 0, &err) : SCI_SEQ_OK;
         check(sst == SCI_SEQ_OK, "SCIStartSequence: %d (SCI_SEQ_OK=%d)", (int)sst, (int)SCI_SEQ_OK);
         fill(buf, OFF_MEMCPY, XFER, 2);
-        t0 = now_ms();
+        t0 = osci_now_ms();
         SCIMemCpy(seq, buf, rmap, OFF_MEMCPY, XFER, SCI_FLAG_ERROR_CHECK, &err);
         check_err(err, SCI_ERR_OK, "SCIMemCpy client -> server, 64 KiB, ERROR_CHECK in a sequence");
-        say("SCIMemCpy write: %llu ms, %.1f MB/s", (unsigned long long)(now_ms() - t0), mb_s(XFER, now_ms() - t0));
+        say("SCIMemCpy write: %llu ms, %.1f MB/s", (unsigned long long)(osci_now_ms() - t0), mb_s(XFER, osci_now_ms() - t0));
         if (seq) {
             sst = SCICheckSequence(seq, 0, &err);
             check(err == SCI_ERR_OK && sst == SCI_SEQ_OK, "SCICheckSequence after the write: %d (SCI_SEQ_OK=%d), %s",
@@ -676,11 +676,11 @@ static int run_client(void)
         wait_sig("memcpy-verified", 60000, msg, sizeof(msg));
         check(!strcmp(msg, "ok"), "server verified the SCIMemCpy data: %s", msg);
         memset(buf, 0, XFER);
-        t0 = now_ms();
+        t0 = osci_now_ms();
         SCIMemCpy(NULL, buf, rmap, OFF_SERVER, XFER, SCI_FLAG_BLOCK_READ | SCI_FLAG_ERROR_CHECK, &err);
         bad = verify(buf, OFF_SERVER, XFER, 1);
         check(err == SCI_ERR_OK && bad < 0, "SCIMemCpy BLOCK_READ server -> client, 64 KiB, %llu ms: %s, first bad "
-              "byte %ld", (unsigned long long)(now_ms() - t0), SCIGetErrorString(err), bad);
+              "byte %ld", (unsigned long long)(osci_now_ms() - t0), SCIGetErrorString(err), bad);
         SCIUnmapSegment(rmap, 0, &err);
         check_err(err, SCI_ERR_OK, "SCIUnmapSegment");
     } else {
@@ -696,23 +696,23 @@ static int run_client(void)
     if (!check_err(err, SCI_ERR_OK, "SCICreateDMAQueue"))
         die("no DMA queue");
     fill(cmem, OFF_DMA, XFER, 3);
-    t0 = now_ms();
+    t0 = osci_now_ms();
     SCIStartDmaTransfer(dq, cls, rs, 0, XFER, OFF_DMA, NULL, NULL, 0, &err);
     st = err == SCI_ERR_OK ? SCIWaitForDMAQueue(dq, 30000, 0, &err) : SCI_DMAQUEUE_ERROR;
     check(err == SCI_ERR_OK && st == SCI_DMAQUEUE_DONE, "DMA write 64 KiB: %s, queue state %d (DONE=%d), %llu ms, "
-          "%.1f MB/s", SCIGetErrorString(err), (int)st, (int)SCI_DMAQUEUE_DONE, (unsigned long long)(now_ms() - t0),
-          mb_s(XFER, now_ms() - t0));
+          "%.1f MB/s", SCIGetErrorString(err), (int)st, (int)SCI_DMAQUEUE_DONE, (unsigned long long)(osci_now_ms() - t0),
+          mb_s(XFER, osci_now_ms() - t0));
     sig("dma-written", "%s\n", st == SCI_DMAQUEUE_DONE ? "written" : "failed");
     wait_sig("dma-verified", 60000, msg, sizeof(msg));
     check(!strcmp(msg, "ok"), "server verified the DMA write: %s", msg);
     memset((void *)(cmem + XFER), 0, XFER);
-    t0 = now_ms();
+    t0 = osci_now_ms();
     SCIStartDmaTransfer(dq, cls, rs, XFER, XFER, OFF_SERVER, NULL, NULL, SCI_FLAG_DMA_READ | SCI_FLAG_DMA_WAIT,
                         &err);
     st = SCIDMAQueueState(dq);
     bad = verify(cmem + XFER, OFF_SERVER, XFER, 1);
     check(err == SCI_ERR_OK && st == SCI_DMAQUEUE_DONE && bad < 0, "DMA_READ|DMA_WAIT 64 KiB: %s, state %d, %llu ms, "
-          "first bad byte %ld", SCIGetErrorString(err), (int)st, (unsigned long long)(now_ms() - t0), bad);
+          "first bad byte %ld", SCIGetErrorString(err), (int)st, (unsigned long long)(osci_now_ms() - t0), bad);
 
     /* 5: interrupts */
     SCIConnectInterrupt(sd, &ri, peer_node, 0, INTNO_SERVER, 10000, 0, &err);
@@ -720,12 +720,12 @@ static int run_client(void)
         die("no interrupt path to the server");
     sig("intr-ready", "ok\n");
     wait_sig("intr-connected", 60000, NULL, 0);
-    t0 = now_ms();
+    t0 = osci_now_ms();
     rtt_us = calloc(iters, sizeof(*rtt_us));
     if (!rtt_us)
         die("out of memory");
     for (unsigned int i = 0; i < iters; i++) {
-        uint64_t t_i = now_us();
+        uint64_t t_i = osci_now_us();
         SCITriggerInterrupt(ri, 0, &err);
         if (err != SCI_ERR_OK) {
             say("SCITriggerInterrupt %u: %s", i, SCIGetErrorString(err));
@@ -736,15 +736,15 @@ static int run_client(void)
             say("SCIWaitForInterrupt %u: %s", i, SCIGetErrorString(err));
             break;
         }
-        rtt_us[got++] = now_us() - t_i;
+        rtt_us[got++] = osci_now_us() - t_i;
     }
     check(got == iters, "%u interrupt round trips of %u, %.2f ms each", got, iters,
-          got ? (double)(now_ms() - t0) / got : 0.0);
+          got ? (double)(osci_now_ms() - t0) / got : 0.0);
     print_rtts("interrupt round trips", rtt_us, got);
     free(rtt_us);
-    t0 = now_us();
+    t0 = osci_now_us();
     SCIConnectDataInterrupt(sd, &rdi, peer_node, 0, DINTNO_SERVER, 10000, 0, &err);
-    say("SCIConnectDataInterrupt (one control message round trip): %.2f ms", (double)(now_us() - t0) / 1000.0);
+    say("SCIConnectDataInterrupt (one control message round trip): %.2f ms", (double)(osci_now_us() - t0) / 1000.0);
     if (check_err(err, SCI_ERR_OK, "SCIConnectDataInterrupt")) {
         static const unsigned int lens[3] = { 1, 100, 200 };
         uint8_t big[4096];
@@ -775,10 +775,10 @@ static int run_client(void)
     sig("reconnected", "ok\n");
     wait_sig("ready-to-die", 60000, NULL, 0);
     {
-        uint64_t t_ready = now_ms(), t_notop = 0, t_lost = 0, deadline = t_ready + LOST_BOUND_MS;
-        while (!t_lost && now_ms() < deadline) {
+        uint64_t t_ready = osci_now_ms(), t_notop = 0, t_lost = 0, deadline = t_ready + LOST_BOUND_MS;
+        while (!t_lost && osci_now_ms() < deadline) {
             sci_segment_cb_reason_t r = SCIWaitForRemoteSegmentEvent(rs, &status,
-                                                                     (unsigned int)(deadline - now_ms()), 0, &err);
+                                                                     (unsigned int)(deadline - osci_now_ms()), 0, &err);
             if (err == SCI_ERR_TIMEOUT)
                 break;
             if (err != SCI_ERR_OK) {
@@ -786,11 +786,11 @@ static int run_client(void)
                 break;
             }
             say("remote segment event %s (status %s) %llu ms after the server's last word", reason_str(r),
-                SCIGetErrorString(status), (unsigned long long)(now_ms() - t_ready));
+                SCIGetErrorString(status), (unsigned long long)(osci_now_ms() - t_ready));
             if (r == SCI_CB_NOT_OPERATIONAL && !t_notop)
-                t_notop = now_ms();
+                t_notop = osci_now_ms();
             if (r == SCI_CB_LOST)
-                t_lost = now_ms();
+                t_lost = osci_now_ms();
         }
         if (check(t_lost != 0, "CB_LOST after the server's SIGKILL within %u ms", LOST_BOUND_MS)) {
             say("CB_LOST %llu ms after the server's last word (including the step's kill)%s",
@@ -848,7 +848,7 @@ static unsigned int num(const char *s)
 
 int main(int argc, char **argv)
 {
-    t_start = now_ms();
+    t_start = osci_now_ms();
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)

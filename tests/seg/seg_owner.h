@@ -12,6 +12,7 @@
 
 #include "sisci_api.h"
 #include "../common/osci_test.h"
+#include "osci_time.h"
 
 enum { CMD_EVENT = 1, CMD_QUIT };
 
@@ -21,13 +22,6 @@ static inline uint32_t my_node(void)
     sci_error_t e;
     SCIGetLocalNodeId(0, &n, 0, &e);
     return n;
-}
-
-static inline uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static inline sci_error_t connect_retry(sci_desc_t sd, sci_remote_segment_t *rs, uint32_t node, uint32_t id)

@@ -27,6 +27,7 @@
 #include "sisci_api.h"
 #include "../common/osci_test.h"
 #include "seg_peer.h"
+#include "osci_time.h"
 
 #define GROUP 3u
 #define SIZE  8192u
@@ -36,13 +37,6 @@ enum { CMD_WRITE = 1, CMD_READ_WAIT, CMD_WAIT_EVENT, CMD_QUIT };
 /* 1: the members run simntb with multicast=0, so the group is written by one put per member, the rdma
  * way: the broadcast map is a transfer map and stores are SCIMemCpy. */
 static int put_mode;
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* A member: Dolphin's flow, then commands (cmd, a, b) from the parent, one u32 answer each. */
 static int member(int rfd, int wfd)
@@ -97,13 +91,13 @@ static int member(int rfd, int wfd)
             wr[a] = b;
             SCIFlush(seq, SCI_FLAG_FLUSH_CPU_BUFFERS_ONLY);
         } else if (cmd == CMD_READ_WAIT) {           /* 1 when slot a holds b within 5 s */
-            uint64_t end = now_ms() + 5000;
-            while (rd[a] != b && now_ms() < end)
+            uint64_t end = osci_now_ms() + 5000;
+            while (rd[a] != b && osci_now_ms() < end)
                 usleep(100);
             ans = rd[a] == b;
         } else if (cmd == CMD_WAIT_EVENT) {          /* 1 when event a from node b arrives within 5 s */
-            uint64_t end = now_ms() + 5000;
-            while (!ans && now_ms() < end) {
+            uint64_t end = osci_now_ms() + 5000;
+            while (!ans && osci_now_ms() < end) {
                 unsigned int src = 0, ad = 0;
                 sci_segment_cb_reason_t r = SCIWaitForLocalSegmentEvent(ls, &src, &ad, 200, 0, &e);
                 if (e == SCI_ERR_OK && r == (sci_segment_cb_reason_t)a && src == b)

@@ -78,10 +78,10 @@ static void test_kill_owner(void **state)
     connect_owner(&c, 200);
     assert_int_equal(SCIStartSequence(c.seq, 0, &e), SCI_SEQ_OK);
     c.p[0] = 1;
-    uint64_t t0 = now_ms();
+    uint64_t t0 = osci_now_ms();
     kill(c.o.pid, SIGKILL);
     assert_int_equal(next_event(c.rs, 5000), SCI_CB_LOST);
-    uint64_t dt = now_ms() - t0;
+    uint64_t dt = osci_now_ms() - t0;
     print_message("CB_LOST %llu ms after SIGKILL of the owner\n", (unsigned long long)dt);
     tproc_kill(&c.o);
     assert_int_equal(c.rs->state, RSEG_LOST);
@@ -134,10 +134,10 @@ static void test_kill_remote(void **state)
     assert_int_equal(tproc_recv_u32(r.rd, &rnode, T_MS), 0);
     assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e), SCI_CB_CONNECT);
     assert_int_equal(src, rnode);
-    uint64_t t0 = now_ms();
+    uint64_t t0 = osci_now_ms();
     kill(r.pid, SIGKILL);
     assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, 5000, 0, &e), SCI_CB_LOST);
-    print_message("owner CB_LOST %llu ms after SIGKILL of the remote\n", (unsigned long long)(now_ms() - t0));
+    print_message("owner CB_LOST %llu ms after SIGKILL of the remote\n", (unsigned long long)(osci_now_ms() - t0));
     assert_int_equal(src, rnode);
     tproc_kill(&r);
     OK(SCIRemoveSegment(ls, 0, &e_));

@@ -96,12 +96,12 @@ static void test_silent_owner_lost(void **state)
     assert_int_equal(next_event(c.rs, 1500), 0);
     assert_int_equal(rstate(c.rs), RSEG_OPERATIONAL);
 
-    t0 = now_ms();
+    t0 = osci_now_ms();
     assert_int_equal(kill(c.o.pid, SIGSTOP), 0);
     assert_int_equal(next_event(c.rs, T_MS), SCI_CB_NOT_OPERATIONAL);
-    t_notop = now_ms();
+    t_notop = osci_now_ms();
     assert_int_equal(next_event(c.rs, T_MS), SCI_CB_LOST);
-    t_lost = now_ms();
+    t_lost = osci_now_ms();
     print_message("silent owner: CB_NOT_OPERATIONAL %llu ms after SIGSTOP, CB_LOST %llu ms later\n",
                   (unsigned long long)(t_notop - t0), (unsigned long long)(t_lost - t_notop));
     assert_int_equal(rstate(c.rs), RSEG_LOST);

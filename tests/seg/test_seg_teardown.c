@@ -50,9 +50,10 @@ static void fini_desc(sci_desc_t sd)
 /* The quarantined memory of segment `id` (NULL: none), read under the library lock. */
 static void *quarantined(uint32_t id)
 {
+    struct seg_quarantine *q;
     void *addr = NULL;
     pthread_mutex_lock(&seg.lock);
-    for (struct seg_quarantine *q = segx.quar; q; q = q->next)
+    osci_list_for_each(q, &segx.quar, link)
         if (q->seg_id == id)
             addr = q->mem.view.addr;
     pthread_mutex_unlock(&seg.lock);
