@@ -169,16 +169,9 @@ static sci_callback_action_t rseg_cb(void *arg, sci_remote_segment_t rs, sci_seg
 
 static bool wait_cb(sci_segment_cb_reason_t want, unsigned int timeout_ms)
 {
-    struct timespec ts;
+    struct timespec ts = osci_ts_after_ms(CLOCK_REALTIME, timeout_ms);
     bool found = false;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&cb_lock);
     for (;;) {
         for (unsigned int i = 0; i < n_cb_seen && !found; i++)
