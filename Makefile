@@ -130,18 +130,27 @@ $(O)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
+# Each shared library's exports: a linker version script beside its sources (docs/packaging.md "Exported
+# symbols"); a symbol is exported when the source marks it and its map lists it (local: * hides the rest).
+VSCRIPT_sisci := libseg/libsisci.map
+VSCRIPT_nvscievent := libipc/libnvscievent.map
+VSCRIPT_nvsciipc := libipc/libnvsciipc.map
+comma := ,
+vscript = $(if $(VSCRIPT_$(1)),-Wl$(comma)--version-script=$(VSCRIPT_$(1)) -Wl$(comma)--no-undefined-version)
+
 # The build tree's libraries find each other beside them ($$ORIGIN); `make install` links its own copies
 # without a run path (install-lib below).
 define shlib
-$(L)/lib$(1).so.$(SOVER): $(2) $(4)
+$(L)/lib$(1).so.$(SOVER): $(2) $(4) $(VSCRIPT_$(1))
 	@mkdir -p $(L)
-	$(CC) -shared -Wl,-soname,lib$(1).so.$(SOVER) -Wl,--no-undefined -o $(L)/lib$(1).so.$(LIBVER) $(2) \
-		$(LDFLAGS_ALL) -L$(L) $(3) -Wl,-rpath,'$$$$ORIGIN'
+	$(CC) -shared -Wl,-soname,lib$(1).so.$(SOVER) -Wl,--no-undefined $(call vscript,$(1)) \
+		-o $(L)/lib$(1).so.$(LIBVER) $(2) $(LDFLAGS_ALL) -L$(L) $(3) -Wl,-rpath,'$$$$ORIGIN'
 	ln -sf lib$(1).so.$(LIBVER) $$@
 	ln -sf lib$(1).so.$(SOVER) $(L)/lib$(1).so
-$(O)/inst/lib/lib$(1).so.$(LIBVER): $(2) $(4)
+$(O)/inst/lib/lib$(1).so.$(LIBVER): $(2) $(4) $(VSCRIPT_$(1))
 	@mkdir -p $(O)/inst/lib
-	$(CC) -shared -Wl,-soname,lib$(1).so.$(SOVER) -Wl,--no-undefined -o $$@ $(2) $(LDFLAGS_ALL) -L$(L) $(3)
+	$(CC) -shared -Wl,-soname,lib$(1).so.$(SOVER) -Wl,--no-undefined $(call vscript,$(1)) -o $$@ $(2) \
+		$(LDFLAGS_ALL) -L$(L) $(3)
 $(L)/lib$(1).a: $(2)
 	@mkdir -p $(L)
 	rm -f $$@ && ar rcs $$@ $(2)

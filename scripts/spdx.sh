@@ -22,7 +22,7 @@ style() {
         LICENSE|COPYING*|tests/fuzz/corpus/*|*.conf|*.cfg|*.list|*.json|*.csv|*.txt) return ;;
         debian/rules) echo hash; return ;;
         debian/*) return ;;
-        *.c|*.h|*.ld|*.lds) echo c ;;
+        *.c|*.h|*.ld|*.lds|*.map) echo c ;;
         *.sh|*.bash|*.py|*.inc|*.mk|Makefile|*/Makefile|Kbuild|*/Kbuild|*.pc.in|.ci/*) echo hash ;;
         *.[1-8]) echo roff ;;
         *.md) echo md ;;
