@@ -77,7 +77,7 @@ struct sci_remote_interrupt {
 };
 
 struct dintr_payload {
-    struct dintr_payload *next;
+    struct osci_list_node link;       /* in its interrupt's queue */
     uint32_t node;                    /* connection it came from: credit goes back there */
     uint64_t conn_id;
     uint32_t len;
@@ -89,7 +89,7 @@ struct dconn {
     uint32_t node;
     uint64_t conn_id;
     uint32_t unreturned;              /* consumed payloads whose credit is not sent back yet */
-    struct dconn *next;
+    struct osci_list_node link;       /* in its interrupt's conns */
 };
 
 struct sci_local_data_interrupt {
@@ -104,9 +104,9 @@ struct sci_local_data_interrupt {
     unsigned int waiters;
     unsigned int cb_pending;
     bool orphan;
-    struct dintr_payload *q_head, *q_tail;   /* bounded by the credits handed out */
+    struct osci_list_head queue;      /* payloads, oldest first; bounded by the credits handed out */
     unsigned int q_count;
-    struct dconn *conns;
+    struct osci_list_head conns;      /* struct dconn */
     uint8_t conn[SEG_MAX_NODES];
     struct osci_list_node link;       /* in ldintr_list */
 };
@@ -1090,17 +1090,13 @@ SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned
 
 static void ldintr_free(struct sci_local_data_interrupt *d)
 {
-    struct dintr_payload *p;
-    struct dconn *c;
+    struct dintr_payload *p, *pt;
+    struct dconn *c, *ct;
 
-    while ((p = d->q_head)) {
-        d->q_head = p->next;
+    osci_list_for_each_safe(p, pt, &d->queue, link)
         free(p);
-    }
-    while ((c = d->conns)) {
-        d->conns = c->next;
+    osci_list_for_each_safe(c, ct, &d->conns, link)
         free(c);
-    }
     d->magic = 0;
     free(d);
 }
@@ -1109,7 +1105,7 @@ static struct dconn *find_dconn(struct sci_local_data_interrupt *d, uint32_t nod
 {
     struct dconn *c;
 
-    for (c = d->conns; c; c = c->next)
+    osci_list_for_each(c, &d->conns, link)
         if (c->node == node && c->conn_id == conn_id)
             return c;
     return NULL;
@@ -1153,12 +1149,7 @@ static void dintr_credit(struct sci_local_data_interrupt *d, uint32_t node, uint
 
 static void dintr_enqueue(struct sci_local_data_interrupt *d, struct dintr_payload *p)
 {
-    p->next = NULL;
-    if (d->q_tail)
-        d->q_tail->next = p;
-    else
-        d->q_head = p;
-    d->q_tail = p;
+    osci_list_add_tail(&d->queue, &p->link);
     d->q_count++;
     pthread_cond_broadcast(&seg.cond);
 }
@@ -1239,6 +1230,8 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
     d = calloc(1, sizeof(*d));
     if (!d)
         return seg__set_error(error, -ENOMEM);
+    osci_list_init(&d->queue);
+    osci_list_init(&d->conns);
 
     pthread_mutex_lock(&seg.lock);
     e = seg__api_adapter(localAdapterNo, &a);
@@ -1317,7 +1310,7 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
     if (d->removed) {
         e = -ECANCELED;
     } else if (d->q_count > 0) {
-        p = d->q_head;
+        p = osci_list_first(&d->queue, struct dintr_payload, link);
         if (p->len > *length) {
             *length = p->len;
             p = NULL;
@@ -1325,9 +1318,7 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
         } else {
             memcpy(data, p->data, p->len);
             *length = p->len;
-            d->q_head = p->next;
-            if (!d->q_head)
-                d->q_tail = NULL;
+            osci_list_del(&p->link);
             d->q_count--;
             dintr_credit(d, p->node, p->conn_id);
             e = 0;
@@ -1384,8 +1375,7 @@ static int dconn_add(struct sci_local_data_interrupt *d, uint32_t node, uint64_t
         return -ENOMEM;
     c->node = node;
     c->conn_id = conn_id;
-    c->next = d->conns;
-    d->conns = c;
+    osci_list_add(&d->conns, &c->link);
     if (node < SEG_MAX_NODES && d->conn[node] < UINT8_MAX)
         d->conn[node]++;
     return 0;
@@ -1394,14 +1384,12 @@ static int dconn_add(struct sci_local_data_interrupt *d, uint32_t node, uint64_t
 /* Drop the connection (node, conn_id), or every connection of node when conn_id is 0. Lock held. */
 static void dconn_del(struct sci_local_data_interrupt *d, uint32_t node, uint64_t conn_id)
 {
-    struct dconn **pp = &d->conns, *c;
+    struct dconn *c, *tmp;
 
-    while ((c = *pp)) {
-        if (c->node != node || (conn_id && c->conn_id != conn_id)) {
-            pp = &c->next;
+    osci_list_for_each_safe(c, tmp, &d->conns, link) {
+        if (c->node != node || (conn_id && c->conn_id != conn_id))
             continue;
-        }
-        *pp = c->next;
+        osci_list_del(&c->link);
         free(c);
         if (node < SEG_MAX_NODES && d->conn[node] > 0)
             d->conn[node]--;
