@@ -26,19 +26,19 @@ static pthread_t ev_thread_id;
 static _Atomic int ev_thread_running;
 
 struct seg_deferred {
-    struct seg_deferred *next;
+    struct osci_list_node link;       /* in defer_list */
     seg_deferred_fn fn;
     void *obj, *arg;
 };
-static struct seg_deferred *defer_head, **defer_tail = &defer_head;
+static struct osci_list_head defer_list = OSCI_LIST_HEAD_INIT(defer_list);   /* FIFO, seg.lock */
 
 struct seg_loopmsg {
-    struct seg_loopmsg *next;
+    struct osci_list_node link;       /* in loop_list */
     unsigned int adapter;
     uint32_t len;
     uint8_t buf[OSCI_DRV_MSG_MAX];
 };
-static struct seg_loopmsg *loop_head, **loop_tail = &loop_head;
+static struct osci_list_head loop_list = OSCI_LIST_HEAD_INIT(loop_list);     /* FIFO, seg.lock */
 
 /* ---------------------------------------------------------------- errors */
 
@@ -285,26 +285,20 @@ void seg__defer(seg_deferred_fn fn, void *obj, void *arg)
     d->fn = fn;
     d->obj = obj;
     d->arg = arg;
-    *defer_tail = d;
-    defer_tail = &d->next;
+    osci_list_add_tail(&defer_list, &d->link);
     if (!seg__on_event_thread())
         seg__wake_event_thread();
 }
 
 void seg__defer_purge(void *obj)
 {
-    struct seg_deferred **pp = &defer_head, *d;
-    while ((d = *pp)) {
+    struct seg_deferred *d, *tmp;
+    osci_list_for_each_safe(d, tmp, &defer_list, link) {
         if (d->obj == obj) {
-            *pp = d->next;
+            osci_list_del(&d->link);
             free(d);
-        } else {
-            pp = &d->next;
         }
     }
-    defer_tail = &defer_head;
-    while (*defer_tail)
-        defer_tail = &(*defer_tail)->next;
 }
 
 /* Before an object is freed: no deferred call or callback of it may still run (lock held). */
@@ -323,10 +317,8 @@ void seg__cb_quiesce(void *obj)
 static void run_deferred(void)
 {
     struct seg_deferred *d;
-    while ((d = defer_head) && !seg.stopping) {
-        defer_head = d->next;
-        if (!defer_head)
-            defer_tail = &defer_head;
+    while ((d = osci_list_first(&defer_list, struct seg_deferred, link)) && !seg.stopping) {
+        osci_list_del(&d->link);
         segx.defer_running = d->obj;      /* seg__cb_quiesce waits for it: obj outlives the call */
         pthread_mutex_unlock(&seg.lock);
         d->fn(d->obj, d->arg);
@@ -389,8 +381,7 @@ int seg__send(struct seg_adapter *a, uint32_t node, const struct seg_msg *m)
         l->adapter = a->no;
         l->len = (uint32_t)len;
         memcpy(l->buf, buf, (size_t)len);
-        *loop_tail = l;
-        loop_tail = &l->next;
+        osci_list_add_tail(&loop_list, &l->link);
         if (!seg__on_event_thread())
             seg__wake_event_thread();
         return 0;
@@ -685,11 +676,9 @@ static bool pump(void)
         if (n == 16)
             more = true;
     }
-    while (loop_head) {
-        struct seg_loopmsg *l = loop_head;
-        loop_head = l->next;
-        if (!loop_head)
-            loop_tail = &loop_head;
+    struct seg_loopmsg *l;
+    while ((l = osci_list_first(&loop_list, struct seg_loopmsg, link))) {
+        osci_list_del(&l->link);
         if (seg.adapter[l->adapter].drv)
             on_msg(&seg.adapter[l->adapter], seg.adapter[l->adapter].drv->node_id, l->buf, l->len);
         free(l);
@@ -725,7 +714,7 @@ static void *event_thread(void *arg)
         run_deferred();
         if (seg.stopping)
             break;
-        if (pending || defer_head || loop_head)
+        if (pending || !osci_list_empty(&defer_list) || !osci_list_empty(&loop_list))
             continue;
         for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
             struct seg_adapter *a = &seg.adapter[i];
@@ -1003,18 +992,14 @@ SISCI_API_EXPORT void SCITerminate(void)
     seg__bcast_free_all();
     seg__rseg_free_all();
     seg__lseg_free_all();
-    while (defer_head) {
-        struct seg_deferred *d = defer_head;
-        defer_head = d->next;
+    struct seg_deferred *d, *dt;
+    struct seg_loopmsg *l, *lt;
+    osci_list_for_each_safe(d, dt, &defer_list, link)
         free(d);
-    }
-    defer_tail = &defer_head;
-    while (loop_head) {
-        struct seg_loopmsg *l = loop_head;
-        loop_head = l->next;
+    osci_list_init(&defer_list);
+    osci_list_for_each_safe(l, lt, &loop_list, link)
         free(l);
-    }
-    loop_tail = &loop_head;
+    osci_list_init(&loop_list);
     close_adapters();
     close(seg.wake_fd);
     seg.wake_fd = -1;

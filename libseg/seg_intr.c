@@ -55,7 +55,7 @@ struct sci_local_interrupt {
     bool orphan;                      /* removed with callbacks pending: the last one frees */
     uint64_t pending;                 /* triggers collected, not yet delivered (intr_mu) */
     uint8_t conn[SEG_MAX_NODES];      /* connections per remote node */
-    struct sci_local_interrupt *next;
+    struct osci_list_node link;       /* in lintr_list */
 };
 
 struct sci_remote_interrupt {
@@ -73,11 +73,11 @@ struct sci_remote_interrupt {
     const uint64_t *armed;            /* the owner's armed word of `bit` (same condition) */
     struct osci_drv_rmem *rmem;       /* imported trigger area (remote) */
     void *map;                        /* its mapping, NULL when the driver can only put */
-    struct sci_remote_interrupt *next;
+    struct osci_list_node link;       /* in rintr_list */
 };
 
 struct dintr_payload {
-    struct dintr_payload *next;
+    struct osci_list_node link;       /* in its interrupt's queue */
     uint32_t node;                    /* connection it came from: credit goes back there */
     uint64_t conn_id;
     uint32_t len;
@@ -89,7 +89,7 @@ struct dconn {
     uint32_t node;
     uint64_t conn_id;
     uint32_t unreturned;              /* consumed payloads whose credit is not sent back yet */
-    struct dconn *next;
+    struct osci_list_node link;       /* in its interrupt's conns */
 };
 
 struct sci_local_data_interrupt {
@@ -104,11 +104,11 @@ struct sci_local_data_interrupt {
     unsigned int waiters;
     unsigned int cb_pending;
     bool orphan;
-    struct dintr_payload *q_head, *q_tail;   /* bounded by the credits handed out */
+    struct osci_list_head queue;      /* payloads, oldest first; bounded by the credits handed out */
     unsigned int q_count;
-    struct dconn *conns;
+    struct osci_list_head conns;      /* struct dconn */
     uint8_t conn[SEG_MAX_NODES];
-    struct sci_local_data_interrupt *next;
+    struct osci_list_node link;       /* in ldintr_list */
 };
 
 struct sci_remote_data_interrupt {
@@ -120,7 +120,7 @@ struct sci_remote_data_interrupt {
     uint64_t conn_id;
     unsigned int credits;             /* seg.lock */
     bool lost;
-    struct sci_remote_data_interrupt *next;
+    struct osci_list_node link;       /* in rdintr_list */
 };
 
 /* A pending INTR_CONNECT, on the requester's stack. */
@@ -131,7 +131,7 @@ struct intr_req {
     bool done;
     int result;
     struct seg_msg reply;
-    struct intr_req *next;
+    struct osci_list_node link;       /* in req_list */
 };
 
 /* Owner side of the doorbell multiplexing, per adapter (intr_mu). */
@@ -157,11 +157,11 @@ struct intr_rx {
 };
 
 /* Lists below are guarded by seg.lock; intr_rx, `pending` and the leaders by intr_mu (taken after seg.lock). */
-static struct sci_local_interrupt *lintr_list;
-static struct sci_remote_interrupt *rintr_list;
-static struct sci_local_data_interrupt *ldintr_list;
-static struct sci_remote_data_interrupt *rdintr_list;
-static struct intr_req *req_list;
+static struct osci_list_head lintr_list = OSCI_LIST_HEAD_INIT(lintr_list);
+static struct osci_list_head rintr_list = OSCI_LIST_HEAD_INIT(rintr_list);
+static struct osci_list_head ldintr_list = OSCI_LIST_HEAD_INIT(ldintr_list);
+static struct osci_list_head rdintr_list = OSCI_LIST_HEAD_INIT(rdintr_list);
+static struct osci_list_head req_list = OSCI_LIST_HEAD_INIT(req_list);
 static uint64_t req_seq;
 static struct intr_rx *rx_tab[OSCI_MAX_ADAPTERS];
 static pthread_mutex_t intr_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -403,7 +403,7 @@ static void defer_callbacks(struct seg_adapter *a)
 {
     struct sci_local_interrupt *li;
 
-    for (li = lintr_list; li; li = li->next) {
+    osci_list_for_each(li, &lintr_list, link) {
         if (li->a != a || !li->pending || !atomic_load(&li->cb_active) || atomic_load(&li->removed) ||
             li->cb_pending > 0)
             continue;
@@ -439,7 +439,6 @@ static int intr_request(struct seg_adapter *a, uint32_t node, unsigned int intno
                         uint64_t deadline, struct seg_msg *ok, uint64_t *id_p)
 {
     struct intr_req req = { .a = a, .node = node };
-    struct intr_req **pp;
     struct seg_msg m;
     int rc;
 
@@ -447,8 +446,7 @@ static int intr_request(struct seg_adapter *a, uint32_t node, unsigned int intno
     if (rc < 0)
         return rc;
     req.id = ++req_seq;
-    req.next = req_list;
-    req_list = &req;
+    osci_list_add(&req_list, &req.link);
 
     memset(&m, 0, sizeof(m));
     m.type = SEG_MSG_INTR_CONNECT;
@@ -463,12 +461,7 @@ static int intr_request(struct seg_adapter *a, uint32_t node, unsigned int intno
         if (req.done)
             rc = 0;
     }
-    for (pp = &req_list; *pp; pp = &(*pp)->next) {
-        if (*pp == &req) {
-            *pp = req.next;
-            break;
-        }
-    }
+    osci_list_del(&req.link);
     if (rc < 0)
         return rc;
     if (req.result < 0)
@@ -482,7 +475,7 @@ static struct sci_local_interrupt *find_lintr(struct seg_adapter *a, unsigned in
 {
     struct sci_local_interrupt *li;
 
-    for (li = lintr_list; li; li = li->next)
+    osci_list_for_each(li, &lintr_list, link)
         if (li->a == a && li->intno == intno)
             return li;
     return NULL;
@@ -492,7 +485,7 @@ static struct sci_local_data_interrupt *find_ldintr(struct seg_adapter *a, unsig
 {
     struct sci_local_data_interrupt *d;
 
-    for (d = ldintr_list; d; d = d->next)
+    osci_list_for_each(d, &ldintr_list, link)
         if (d->a == a && d->intno == intno)
             return d;
     return NULL;
@@ -688,8 +681,7 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
         rx->nwait[li->bit]++;
     bits_update(a, rx);
     pthread_mutex_unlock(&intr_mu);
-    li->next = lintr_list;
-    lintr_list = li;
+    osci_list_add(&lintr_list, &li->link);
     pthread_mutex_unlock(&seg.lock);
     osci_log(OSCI_LOG_DEBUG, MOD, "adapter %u: interrupt %u created on doorbell %u%s", a->no, no, li->bit,
              li->cb ? " (callback)" : "");
@@ -784,7 +776,6 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
 
 SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int flags, sci_error_t *error)
 {
-    struct sci_local_interrupt **pp;
     struct seg_adapter *a;
     struct intr_rx *rx;
 
@@ -801,12 +792,7 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
     rx = rx_tab[a->no];
     atomic_store(&li->removed, true);
     seg__handle_del(li);   /* magic is cleared at the free, after the waiters left */
-    for (pp = &lintr_list; *pp; pp = &(*pp)->next) {
-        if (*pp == li) {
-            *pp = li->next;
-            break;
-        }
-    }
+    osci_list_del(&li->link);
     pthread_mutex_lock(&intr_mu);
     /* the slots stay held until their connectors disconnect: a late trigger must not hit a new owner */
     for (unsigned int s = 0; s < rx->slot_hwm; s++)
@@ -985,8 +971,7 @@ SISCI_API_EXPORT void SCIConnectInterrupt(sci_desc_t sd, sci_remote_interrupt_t 
         e = -ENOMEM;
         goto out_undo;
     }
-    ri->next = rintr_list;
-    rintr_list = ri;
+    osci_list_add(&rintr_list, &ri->link);
     pthread_mutex_unlock(&seg.lock);
     *interrupt = ri;
     return seg__set_error(error, 0);
@@ -1072,7 +1057,6 @@ SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned in
 
 SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned int flags, sci_error_t *error)
 {
-    struct sci_remote_interrupt **pp;
     bool notify;
 
     if (!seg__handle_live(ri, SEG_RINTR_MAGIC))
@@ -1086,12 +1070,7 @@ SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned
     }
     seg__handle_del(ri);
     ri->magic = 0;
-    for (pp = &rintr_list; *pp; pp = &(*pp)->next) {
-        if (*pp == ri) {
-            *pp = ri->next;
-            break;
-        }
-    }
+    osci_list_del(&ri->link);
     notify = false;
     if (ri->node == ri->a->drv->node_id) {
         slots_release(ri->a, ri->node, ri->conn_id);   /* what it triggered stays delivered */
@@ -1111,17 +1090,13 @@ SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned
 
 static void ldintr_free(struct sci_local_data_interrupt *d)
 {
-    struct dintr_payload *p;
-    struct dconn *c;
+    struct dintr_payload *p, *pt;
+    struct dconn *c, *ct;
 
-    while ((p = d->q_head)) {
-        d->q_head = p->next;
+    osci_list_for_each_safe(p, pt, &d->queue, link)
         free(p);
-    }
-    while ((c = d->conns)) {
-        d->conns = c->next;
+    osci_list_for_each_safe(c, ct, &d->conns, link)
         free(c);
-    }
     d->magic = 0;
     free(d);
 }
@@ -1130,7 +1105,7 @@ static struct dconn *find_dconn(struct sci_local_data_interrupt *d, uint32_t nod
 {
     struct dconn *c;
 
-    for (c = d->conns; c; c = c->next)
+    osci_list_for_each(c, &d->conns, link)
         if (c->node == node && c->conn_id == conn_id)
             return c;
     return NULL;
@@ -1150,7 +1125,7 @@ static void dintr_credit(struct sci_local_data_interrupt *d, uint32_t node, uint
     if (++c->unreturned < SEG_DATA_INTR_CREDITS / 2 && (d->q_count > 0 || d->cb_pending > 0))
         return;
     if (node == d->a->drv->node_id) {
-        for (rd = rdintr_list; rd; rd = rd->next) {
+        osci_list_for_each(rd, &rdintr_list, link) {
             if (rd->a == d->a && rd->conn_id == conn_id && rd->node == node) {
                 rd->credits += c->unreturned;
                 pthread_cond_broadcast(&seg.cond);
@@ -1174,12 +1149,7 @@ static void dintr_credit(struct sci_local_data_interrupt *d, uint32_t node, uint
 
 static void dintr_enqueue(struct sci_local_data_interrupt *d, struct dintr_payload *p)
 {
-    p->next = NULL;
-    if (d->q_tail)
-        d->q_tail->next = p;
-    else
-        d->q_head = p;
-    d->q_tail = p;
+    osci_list_add_tail(&d->queue, &p->link);
     d->q_count++;
     pthread_cond_broadcast(&seg.cond);
 }
@@ -1260,6 +1230,8 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
     d = calloc(1, sizeof(*d));
     if (!d)
         return seg__set_error(error, -ENOMEM);
+    osci_list_init(&d->queue);
+    osci_list_init(&d->conns);
 
     pthread_mutex_lock(&seg.lock);
     e = seg__api_adapter(localAdapterNo, &a);
@@ -1296,8 +1268,7 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
         d->cb_arg = callbackArg;
         d->cb_active = true;
     }
-    d->next = ldintr_list;
-    ldintr_list = d;
+    osci_list_add(&ldintr_list, &d->link);
     pthread_mutex_unlock(&seg.lock);
     osci_log(OSCI_LOG_DEBUG, MOD, "adapter %u: data interrupt %u created", a->no, no);
     *interrupt = d;
@@ -1339,7 +1310,7 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
     if (d->removed) {
         e = -ECANCELED;
     } else if (d->q_count > 0) {
-        p = d->q_head;
+        p = osci_list_first(&d->queue, struct dintr_payload, link);
         if (p->len > *length) {
             *length = p->len;
             p = NULL;
@@ -1347,9 +1318,7 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
         } else {
             memcpy(data, p->data, p->len);
             *length = p->len;
-            d->q_head = p->next;
-            if (!d->q_head)
-                d->q_tail = NULL;
+            osci_list_del(&p->link);
             d->q_count--;
             dintr_credit(d, p->node, p->conn_id);
             e = 0;
@@ -1366,7 +1335,6 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
 
 SISCI_API_EXPORT void SCIRemoveDataInterrupt(sci_local_data_interrupt_t d, unsigned int flags, sci_error_t *error)
 {
-    struct sci_local_data_interrupt **pp;
 
     if (!seg__handle_live(d, SEG_LDINTR_MAGIC))
         return seg__set_error(error, -EINVAL);
@@ -1380,12 +1348,7 @@ SISCI_API_EXPORT void SCIRemoveDataInterrupt(sci_local_data_interrupt_t d, unsig
     d->removed = true;
     seg__handle_del(d);
     d->magic = 0;
-    for (pp = &ldintr_list; *pp; pp = &(*pp)->next) {
-        if (*pp == d) {
-            *pp = d->next;
-            break;
-        }
-    }
+    osci_list_del(&d->link);
     pthread_cond_broadcast(&seg.cond);
     while (d->waiters > 0)
         (void)seg__cond_wait(0);
@@ -1412,8 +1375,7 @@ static int dconn_add(struct sci_local_data_interrupt *d, uint32_t node, uint64_t
         return -ENOMEM;
     c->node = node;
     c->conn_id = conn_id;
-    c->next = d->conns;
-    d->conns = c;
+    osci_list_add(&d->conns, &c->link);
     if (node < SEG_MAX_NODES && d->conn[node] < UINT8_MAX)
         d->conn[node]++;
     return 0;
@@ -1422,14 +1384,12 @@ static int dconn_add(struct sci_local_data_interrupt *d, uint32_t node, uint64_t
 /* Drop the connection (node, conn_id), or every connection of node when conn_id is 0. Lock held. */
 static void dconn_del(struct sci_local_data_interrupt *d, uint32_t node, uint64_t conn_id)
 {
-    struct dconn **pp = &d->conns, *c;
+    struct dconn *c, *tmp;
 
-    while ((c = *pp)) {
-        if (c->node != node || (conn_id && c->conn_id != conn_id)) {
-            pp = &c->next;
+    osci_list_for_each_safe(c, tmp, &d->conns, link) {
+        if (c->node != node || (conn_id && c->conn_id != conn_id))
             continue;
-        }
-        *pp = c->next;
+        osci_list_del(&c->link);
         free(c);
         if (node < SEG_MAX_NODES && d->conn[node] > 0)
             d->conn[node]--;
@@ -1494,8 +1454,7 @@ SISCI_API_EXPORT void SCIConnectDataInterrupt(sci_desc_t sd, sci_remote_data_int
         e = -ENOMEM;
         goto out_free;
     }
-    rd->next = rdintr_list;
-    rdintr_list = rd;
+    osci_list_add(&rdintr_list, &rd->link);
     pthread_mutex_unlock(&seg.lock);
     *interrupt = rd;
     return seg__set_error(error, 0);
@@ -1566,7 +1525,6 @@ SISCI_API_EXPORT void SCITriggerDataInterrupt(sci_remote_data_interrupt_t rd, vo
 SISCI_API_EXPORT void SCIDisconnectDataInterrupt(sci_remote_data_interrupt_t rd, unsigned int flags,
         sci_error_t *error)
 {
-    struct sci_remote_data_interrupt **pp;
     struct sci_local_data_interrupt *d;
     bool notify = false;
 
@@ -1581,12 +1539,7 @@ SISCI_API_EXPORT void SCIDisconnectDataInterrupt(sci_remote_data_interrupt_t rd,
     }
     seg__handle_del(rd);
     rd->magic = 0;
-    for (pp = &rdintr_list; *pp; pp = &(*pp)->next) {
-        if (*pp == rd) {
-            *pp = rd->next;
-            break;
-        }
-    }
+    osci_list_del(&rd->link);
     if (rd->node == rd->a->drv->node_id) {
         d = find_ldintr(rd->a, rd->intno);
         if (d)
@@ -1655,7 +1608,7 @@ static void on_intr_reply(struct seg_adapter *a, const struct seg_msg *m)
     uint64_t id = m->type == SEG_MSG_INTR_CONNECT_OK ? m->u.intr_connect_ok.req_id : m->u.refused.conn_id;
     struct intr_req *r;
 
-    for (r = req_list; r; r = r->next) {
+    osci_list_for_each(r, &req_list, link) {
         if (r->a != a || r->node != m->src_node || r->id != id || r->done)
             continue;
         r->done = true;
@@ -1713,7 +1666,9 @@ static void on_intr_disconnect(struct seg_adapter *a, const struct seg_msg *m)
         slots_release(a, src, m->u.intr_disconnect.conn_id);
     } else if (m->u.intr_disconnect.kind == SEG_INTR_DATA) {
         /* connection ids are unique per node: no need to trust the number */
-        for (struct sci_local_data_interrupt *d = ldintr_list; d; d = d->next)
+        struct sci_local_data_interrupt *d;
+
+        osci_list_for_each(d, &ldintr_list, link)
             if (d->a == a)
                 dconn_del(d, src, m->u.intr_disconnect.conn_id);
     }
@@ -1723,7 +1678,7 @@ static void on_intr_credit(struct seg_adapter *a, const struct seg_msg *m)
 {
     struct sci_remote_data_interrupt *rd;
 
-    for (rd = rdintr_list; rd; rd = rd->next) {
+    osci_list_for_each(rd, &rdintr_list, link) {
         if (rd->a == a && rd->node == m->src_node && rd->conn_id == m->u.intr_credit.conn_id) {
             rd->credits += m->u.intr_credit.count;
             if (rd->credits > SEG_DATA_INTR_CREDITS)
@@ -1768,21 +1723,21 @@ void seg__intr_on_peer_lost(struct seg_adapter *a, uint32_t node)
 
     if (node >= SEG_MAX_NODES)
         return;
-    for (ri = rintr_list; ri; ri = ri->next) {
+    osci_list_for_each(ri, &rintr_list, link) {
         if (ri->a == a && ri->node == node) {
             atomic_store(&ri->lost, true);
             if (ri->rmem)
                 (void)osci_drv_rmem_revoke(a->drv, ri->rmem);   /* a racing trigger's store lands nowhere */
         }
     }
-    for (rd = rdintr_list; rd; rd = rd->next)
+    osci_list_for_each(rd, &rdintr_list, link)
         if (rd->a == a && rd->node == node)
             rd->lost = true;
     slots_release(a, node, 0);
-    for (d = ldintr_list; d; d = d->next)
+    osci_list_for_each(d, &ldintr_list, link)
         if (d->a == a)
             dconn_del(d, node, 0);
-    for (r = req_list; r; r = r->next) {
+    osci_list_for_each(r, &req_list, link) {
         if (r->a == a && r->node == node && !r->done) {
             r->done = true;
             r->result = -ECONNRESET;
@@ -1798,16 +1753,16 @@ bool seg__intr_desc_busy(sci_desc_t sd)
     struct sci_local_data_interrupt *d;
     struct sci_remote_data_interrupt *rd;
 
-    for (li = lintr_list; li; li = li->next)
+    osci_list_for_each(li, &lintr_list, link)
         if (li->sd == sd)
             return true;
-    for (ri = rintr_list; ri; ri = ri->next)
+    osci_list_for_each(ri, &rintr_list, link)
         if (ri->sd == sd)
             return true;
-    for (d = ldintr_list; d; d = d->next)
+    osci_list_for_each(d, &ldintr_list, link)
         if (d->sd == sd)
             return true;
-    for (rd = rdintr_list; rd; rd = rd->next)
+    osci_list_for_each(rd, &rdintr_list, link)
         if (rd->sd == sd)
             return true;
     return false;
@@ -1820,26 +1775,26 @@ void seg__intr_free_all(void)
     struct sci_local_data_interrupt *d;
     struct sci_remote_data_interrupt *rd;
 
-    while ((li = lintr_list)) {
-        lintr_list = li->next;
+    while ((li = osci_list_first(&lintr_list, struct sci_local_interrupt, link))) {
+        osci_list_del(&li->link);
         seg__handle_del(li);
         lintr_free(li);
     }
-    while ((ri = rintr_list)) {
-        rintr_list = ri->next;
+    while ((ri = osci_list_first(&rintr_list, struct sci_remote_interrupt, link))) {
+        osci_list_del(&ri->link);
         seg__handle_del(ri);
         if (ri->node != ri->a->drv->node_id)
             rintr_detach(ri);
         ri->magic = 0;
         free(ri);
     }
-    while ((d = ldintr_list)) {
-        ldintr_list = d->next;
+    while ((d = osci_list_first(&ldintr_list, struct sci_local_data_interrupt, link))) {
+        osci_list_del(&d->link);
         seg__handle_del(d);
         ldintr_free(d);
     }
-    while ((rd = rdintr_list)) {
-        rdintr_list = rd->next;
+    while ((rd = osci_list_first(&rdintr_list, struct sci_remote_data_interrupt, link))) {
+        osci_list_del(&rd->link);
         seg__handle_del(rd);
         rd->magic = 0;
         free(rd);
