@@ -450,6 +450,22 @@ const char *osci_conf_opt_env(const struct osci_adapter_conf *conf, const char *
     return NULL;
 }
 
+int osci_conf_read(const char *path, struct osci_adapter_conf *out, unsigned int max, unsigned int *count_p)
+{
+    char err[512];
+    char *text;
+    size_t len;
+    int ret = osci_read_file(path, CONF_FILE_MAX, "conf", &text, &len);
+
+    if (ret < 0)
+        return ret;
+    ret = osci_conf_parse(path, text, len, out, max, count_p, err, sizeof(err));
+    free(text);
+    if (ret < 0)
+        osci_log(OSCI_LOG_ERROR, "conf", "%s", err);
+    return ret;
+}
+
 int osci_conf_load(struct osci_adapter_conf *out, unsigned int max, unsigned int *count_p)
 {
     const char *env_path = getenv("OSCI_CONF");
@@ -457,9 +473,6 @@ int osci_conf_load(struct osci_adapter_conf *out, unsigned int max, unsigned int
     const char *fabric = getenv("OSCI_FABRIC");
     const char *node_env = getenv("OSCI_NODE_ID");
     struct osci_adapter_conf tmp[OSCI_MAX_ADAPTERS];
-    char err[512];
-    char *text = NULL;
-    size_t len = 0;
     unsigned int n;
     uint32_t node = 0;
     int ret;
@@ -475,7 +488,7 @@ int osci_conf_load(struct osci_adapter_conf *out, unsigned int max, unsigned int
         osci_log(OSCI_LOG_ERROR, "conf", "OSCI_FABRIC must be 1..%zu characters", sizeof(tmp[0].opts[0].value) - 1);
         return -EINVAL;
     }
-    ret = osci_read_file(path, CONF_FILE_MAX, "conf", &text, &len);
+    ret = osci_conf_read(path, tmp, OSCI_MAX_ADAPTERS, &n);
     if (ret == -ENOENT && path != env_path) {
         memset(tmp, 0, sizeof(tmp));
         strcpy(tmp[0].driver, "simntb");
@@ -484,13 +497,6 @@ int osci_conf_load(struct osci_adapter_conf *out, unsigned int max, unsigned int
         if (ret == -ENOENT)
             osci_log(OSCI_LOG_ERROR, "conf", "cannot read %s: %s", path, strerror(-ret));
         return ret;
-    } else {
-        ret = osci_conf_parse(path, text, len, tmp, OSCI_MAX_ADAPTERS, &n, err, sizeof(err));
-        free(text);
-        if (ret < 0) {
-            osci_log(OSCI_LOG_ERROR, "conf", "%s", err);
-            return ret;
-        }
     }
     if (n > max) {
         osci_log(OSCI_LOG_ERROR, "conf", "%s: %u adapters configured, room for %u", path, n, max);

@@ -396,6 +396,9 @@ static inline int osci_drv_flush(struct osci_drv *d, struct osci_drv_rmem *r)
 
 /* Configuration (driver/conf.c): OSCI_CONF or /etc/opensci/opensci.conf, OSCI_NODE_ID, OSCI_FABRIC. */
 int osci_conf_load(struct osci_adapter_conf *out, unsigned int max, unsigned int *count_p);
+/* The adapters of opensci.conf `path` as written, no environment applied: 0, or -errno (-ENOENT: no file,
+ * not logged; anything else logged). */
+int osci_conf_read(const char *path, struct osci_adapter_conf *out, unsigned int max, unsigned int *count_p);
 int osci_conf_parse(const char *path, const char *text, size_t len, struct osci_adapter_conf *out,
                     unsigned int max, unsigned int *count_p, char *err, size_t errlen);
 const char *osci_conf_opt(const struct osci_adapter_conf *conf, const char *key);

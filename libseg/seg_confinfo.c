@@ -3,52 +3,13 @@
  * --config. It loads opensci.conf and the environment as SCIInitialize does (osci_conf_load), then parses
  * the file alone to tell which values the file gave. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "seg_obj.h"
 
 #define CONF_DEFAULT "/etc/opensci/opensci.conf"
-#define CONF_READ_MAX (1u << 20)
-
-/* The file's adapters as written, no environment applied: 0 (n_p 0 when there is no file) or -errno. */
-static int file_conf(const char *path, struct osci_adapter_conf *out, unsigned int *n_p)
-{
-    char err[512];
-    struct stat st;
-    char *text;
-    size_t got = 0;
-    int fd, rc;
-
-    *n_p = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? 0 : -errno;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > CONF_READ_MAX) {
-        close(fd);
-        return -EINVAL;
-    }
-    text = malloc((size_t)st.st_size + 1);
-    if (!text) {
-        close(fd);
-        return -ENOMEM;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, text + got, (size_t)st.st_size - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    text[got] = 0;
-    rc = osci_conf_parse(path, text, got, out, OSCI_MAX_ADAPTERS, n_p, err, sizeof(err));
-    free(text);
-    return rc;
-}
 
 static void add_opt(struct osci_adapter_config *a, const char *key, const char *value, const char *source)
 {
@@ -79,11 +40,11 @@ OSCI_EXPORT int osci_info_config(struct osci_adapter_config *out, unsigned int m
     rc = osci_conf_load(eff, OSCI_MAX_ADAPTERS, &n);
     if (rc < 0)
         return rc;
-    rc = file_conf(path, file, &nf);
-    if (rc < 0)
+    rc = osci_conf_read(path, file, OSCI_MAX_ADAPTERS, &nf);   /* to tell which values the file gave */
+    if (rc < 0 && rc != -ENOENT)
         return rc;
     if (file_found)
-        *file_found = access(path, F_OK) == 0;
+        *file_found = rc == 0;
     for (unsigned int i = 0; i < n && k < max; i++, k++) {
         struct osci_adapter_config *a = &out[k];
         const struct osci_adapter_conf *f = NULL;
