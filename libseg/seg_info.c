@@ -230,18 +230,23 @@ out_free:
     return rc;
 }
 
+/* The entry check of the osci_* adapter calls, seg.lock held: 0, -SEG_ENOTINIT or -ENODEV. */
+static int info_adapter(unsigned int adapter)
+{
+    if (!seg.initialized)
+        return -SEG_ENOTINIT;
+    return adapter < OSCI_MAX_ADAPTERS && seg.adapter[adapter].drv ? 0 : -ENODEV;
+}
+
 OSCI_EXPORT int osci_adapter_caps(unsigned int adapter, uint32_t *caps_p)
 {
-    int rc = 0;
+    int rc;
 
     if (!caps_p)
         return -EINVAL;
     pthread_mutex_lock(&seg.lock);
-    if (!seg.initialized)
-        rc = -SEG_ENOTINIT;
-    else if (adapter >= OSCI_MAX_ADAPTERS || !seg.adapter[adapter].drv)
-        rc = -ENODEV;
-    else
+    rc = info_adapter(adapter);
+    if (rc == 0)
         *caps_p = (seg.adapter[adapter].info.caps & OSCI_DRV_CAP_FULL_VIEW) ? OSCI_ADAPTER_FULL_VIEW : 0;
     pthread_mutex_unlock(&seg.lock);
     return rc;
@@ -252,11 +257,8 @@ OSCI_EXPORT int osci_fault_inject(unsigned int adapter, enum osci_fault fault, u
 {
     int rc;
     pthread_mutex_lock(&seg.lock);
-    if (!seg.initialized)
-        rc = -SEG_ENOTINIT;
-    else if (adapter >= OSCI_MAX_ADAPTERS || !seg.adapter[adapter].drv)
-        rc = -ENODEV;
-    else
+    rc = info_adapter(adapter);
+    if (rc == 0)
         rc = osci_drv_inject(seg.adapter[adapter].drv, fault, node, count);
     pthread_mutex_unlock(&seg.lock);
     return rc;
