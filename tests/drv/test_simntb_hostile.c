@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -40,31 +41,36 @@ static struct sn_ring *ring_at(uint8_t *m, unsigned int dst, unsigned int src)
     return (struct sn_ring *)(m + RINGS_OFF + ((size_t)dst * SN_PORTS + src) * sizeof(struct sn_ring));
 }
 
-/* stderr into a temporary file, to check the log lines. */
-static int cap_fd = -1, cap_saved = -1;
+/* The log lines between cap_begin and cap_end, through the log hook (echoed to stderr too). */
+static pthread_mutex_t cap_lock = PTHREAD_MUTEX_INITIALIZER;
+static char cap_buf[16384];
+static size_t cap_len;
+static void cap_line(int level, const char *line, void *arg)
+{
+    size_t n = strlen(line);
+    (void)level;
+    (void)arg;
+    fprintf(stderr, "%s\n", line);
+    pthread_mutex_lock(&cap_lock);
+    if (cap_len + n + 1 < sizeof(cap_buf)) {
+        memcpy(cap_buf + cap_len, line, n);
+        cap_len += n;
+        cap_buf[cap_len++] = '\n';
+        cap_buf[cap_len] = '\0';
+    }
+    pthread_mutex_unlock(&cap_lock);
+}
 static void cap_begin(void)
 {
-    char path[] = "/tmp/osci-hostile-XXXXXX";
-    fflush(stderr);
-    cap_fd = mkstemp(path);
-    assert_true(cap_fd >= 0);
-    unlink(path);
-    cap_saved = dup(STDERR_FILENO);
-    dup2(cap_fd, STDERR_FILENO);
+    cap_len = 0;
+    cap_buf[0] = '\0';
+    osci_log_set_handler(cap_line, NULL);
 }
-/* Restores stderr and returns what was logged (static buffer), echoing it. */
+/* Ends the capture and returns what was logged. */
 static const char *cap_end(void)
 {
-    static char buf[16384];
-    ssize_t n;
-    fflush(stderr);
-    dup2(cap_saved, STDERR_FILENO);
-    close(cap_saved);
-    n = pread(cap_fd, buf, sizeof(buf) - 1, 0);
-    close(cap_fd);
-    buf[n > 0 ? n : 0] = '\0';
-    fputs(buf, stderr);
-    return buf;
+    osci_log_set_handler(NULL, NULL);
+    return cap_buf;
 }
 
 /*
