@@ -6,7 +6,7 @@
 #   make install PREFIX=/usr/local DESTDIR=    (make uninstall, same variables; docs/packaging.md)
 #   make vmcheck    the two-host QEMU lab (tests/vmlab)
 #   make fuzz       the fuzzers under libFuzzer (installs clang: scripts/deps.sh fuzz)
-# Sources are found by folder: driver/*.c and libseg/*.c form libsisci, libipc/event*.c libnvscievent,
+# Sources are found by folder: driver/*/*.c (core, simntb, rdma) and libseg/*.c form libsisci, libipc/event*.c libnvscievent,
 # the other libipc/*.c libnvsciipc, libbuf/*.c libopensci-buf, tests/<suite>/test_*.c one test each.
 # common/*.c (process liveness, config file reading, size parsing, the exit hook) go into libsisci and
 # libnvsciipc, each a hidden copy; common/*.h alone (clock, list) are inline.
@@ -45,7 +45,16 @@ SOVER := 0
 LIBVER := $(SOVER).1.0
 
 WARN := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
-CPPFLAGS_ALL := -DOSCI_VERSION=\"$(VERSION)\" -D_GNU_SOURCE -Iinclude -Icommon -Idriver -Ilibseg -Ilibipc -Ilibbuf
+CPPFLAGS_ALL := -DOSCI_VERSION=\"$(VERSION)\" -D_GNU_SOURCE
+# Include paths per layer (the first folder of a source's path): tools see the public headers only,
+# libipc and libbuf also common/, only the driver layer and libseg see driver/core/. Tests see everything.
+INC_common := -Iinclude -Icommon
+INC_driver := $(INC_common) -Idriver/core
+INC_libseg := $(INC_common) -Idriver/core -Ilibseg
+INC_libipc := $(INC_common) -Ilibipc
+INC_libbuf := $(INC_common) -Ilibbuf
+INC_tools := -Iinclude
+INC_tests := $(INC_common) -Idriver/core -Idriver/simntb -Idriver/rdma -Ilibseg -Ilibipc -Ilibbuf
 CFLAGS ?= -O2 -g
 CFLAGS_ALL := -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -pthread $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
@@ -59,7 +68,9 @@ DEPS_STAMP := $(if $(filter no,$(DEPS)),,$(O)/.deps-ok)
 
 # ---- sources ----
 COMMON_SRC := $(sort $(wildcard common/*.c))
-DRV_SRC := $(sort $(wildcard driver/*.c))
+# The one logger lives in libsisci; the other libraries reach it there (docs/logging.md).
+LOG_SRC := common/osci_log.c
+DRV_SRC := $(sort $(wildcard driver/*/*.c))
 SEG_SRC := $(sort $(wildcard libseg/*.c))
 EVT_SRC := $(sort $(wildcard libipc/event*.c))
 IPC_SRC := $(sort $(filter-out $(EVT_SRC),$(wildcard libipc/*.c)))
@@ -71,8 +82,8 @@ obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 DRV_OBJ := $(call obj,$(DRV_SRC) $(COMMON_SRC))
 SISCI_OBJ := $(DRV_OBJ) $(call obj,$(SEG_SRC))
 EVT_OBJ := $(call obj,$(EVT_SRC))
-# libnvsciipc carries its own copies of the opensci.conf parser and common/; the one logger is libsisci's (driver/log.c).
-IPC_OBJ := $(call obj,$(IPC_SRC) driver/conf.c $(COMMON_SRC))
+# libnvsciipc carries its own copy of common/ (with the opensci.conf parser) but not the logger.
+IPC_OBJ := $(call obj,$(IPC_SRC) $(filter-out $(LOG_SRC),$(COMMON_SRC)))
 BUF_OBJ := $(call obj,$(BUF_SRC))
 
 L := $(O)/lib
@@ -128,7 +139,7 @@ tests: $(TESTS) $(FUZZERS) $(LAB_PROGS)
 
 $(O)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS_ALL) $(INC_$(firstword $(subst /, ,$*))) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 # Each shared library's exports: a linker version script beside its sources (docs/packaging.md "Exported
 # symbols"); a symbol is exported when the source marks it and its map lists it (local: * hides the rest).

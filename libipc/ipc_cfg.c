@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "ipc_internal.h"
-#include "osci_drv.h"
+#include "osci_conf.h"
 #include "osci_file.h"
 #include "osci_log.h"
 

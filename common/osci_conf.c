@@ -6,13 +6,15 @@
  * Any malformed line is an error "<file>:<line>: <reason>", never a silent skip.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "osci_drv.h"
+#include "osci_conf.h"
 #include "osci_file.h"
+#include "osci_log.h"
 
 #define CONF_LINE_MAX 1024
 #define CONF_FILE_MAX (1u << 20)   /* opensci.conf, hosts.conf (osci_read_file: regular files only) */

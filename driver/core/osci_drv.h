@@ -15,26 +15,16 @@
 #include <sys/types.h>
 
 #include "opensci/osci.h"
+#include "osci_conf.h"
 #include "osci_log.h"
 
 #define OSCI_DRV_MSG_MAX      240   /* largest control message payload */
 #define OSCI_DRV_XPORT_MAX    64    /* largest packed transport description of exported memory */
 #define OSCI_DRV_DB_COUNT     64    /* doorbell bits per node */
-#define OSCI_MAX_ADAPTERS     8
 
 struct osci_drv;
 struct osci_drv_mem;     /* local memory exported through the adapter */
 struct osci_drv_rmem;    /* imported remote memory */
-
-/* Options of one configured adapter (opensci.conf, environment). */
-struct osci_adapter_conf {
-    unsigned int adapter_no;
-    char driver[OSCI_NAME_MAX];
-    uint32_t node_id;                  /* 0: driver picks a free one */
-    int observe;                       /* 1: attach read-only, take no node id (tools) */
-    unsigned int n_opts;
-    struct { char key[32]; char value[128]; } opts[16];   /* driver options, key=value */
-};
 
 struct osci_drv_info {
     char name[64];                     /* fabric / device name */
@@ -159,7 +149,7 @@ struct osci_drv {
 #define osci_fence_release() __atomic_thread_fence(__ATOMIC_RELEASE)
 #endif
 
-/* Registry (driver/registry.c). osci_drv_register() checks a table once and keeps a copy in which every
+/* Registry (driver/core/registry.c). osci_drv_register() checks a table once and keeps a copy in which every
  * missing optional op is a stub (-EOPNOTSUPP, or the documented default below), so the wrappers call
  * through without NULL checks; a missing required op, or an optional one without its partner, is -EINVAL.
  * osci_drv_find() returns that filled copy. */
@@ -393,44 +383,5 @@ static inline void osci_drv_mcast_detach(struct osci_drv *d, struct osci_drv_mem
  */
 static inline int osci_drv_flush(struct osci_drv *d, struct osci_drv_rmem *r)
 { return d->ops->flush(d, r); }
-
-/* Configuration (driver/conf.c): OSCI_CONF or /etc/opensci/opensci.conf, OSCI_NODE_ID, OSCI_FABRIC. */
-int osci_conf_load(struct osci_adapter_conf *out, unsigned int max, unsigned int *count_p);
-/* The adapters of opensci.conf `path` as written, no environment applied: 0, or -errno (-ENOENT: no file,
- * not logged; anything else logged). */
-int osci_conf_read(const char *path, struct osci_adapter_conf *out, unsigned int max, unsigned int *count_p);
-int osci_conf_parse(const char *path, const char *text, size_t len, struct osci_adapter_conf *out,
-                    unsigned int max, unsigned int *count_p, char *err, size_t errlen);
-const char *osci_conf_opt(const struct osci_adapter_conf *conf, const char *key);
-/* The environment variable that overrides option `key` of `conf` in osci_conf_load (OSCI_FABRIC: a simntb
- * adapter's fabric), or NULL. */
-const char *osci_conf_opt_env(const struct osci_adapter_conf *conf, const char *key);
-
-/* NvSciIpc INTER_CHIP device mapping, opensci.conf lines
- * "interchip <device> [adapter=<n>] peer=<node> [nframes=<n>] [frame_size=<bytes>]". */
-#define OSCI_IC_MAX           128         /* interchip lines per file */
-#define OSCI_IC_MAX_DEVICE    9999u       /* device = nvsciipc.cfg's INTER_CHIP backend info */
-#define OSCI_IC_MAX_NFRAMES   65536u      /* the NvSciIpc config's limits */
-#define OSCI_IC_MAX_CHANNEL   (256u << 20)
-struct osci_interchip_conf {
-    uint32_t device;
-    unsigned int adapter_no;
-    uint32_t peer_node;                /* 1..255 */
-    uint32_t nframes, frame_size;      /* 0: not given */
-    unsigned int line;                 /* where it is defined */
-};
-/* Parses the interchip lines of opensci.conf (and checks the whole file as osci_conf_parse does). */
-int osci_conf_parse_interchip(const char *path, const char *text, size_t len, struct osci_interchip_conf *out,
-                              unsigned int max, unsigned int *count_p, char *err, size_t errlen);
-/* Looks `device` up in OSCI_CONF or /etc/opensci/opensci.conf: 0, -ENOENT when no line maps it (or there is
- * no default file), -EINVAL (logged) when the file is malformed or the file OSCI_CONF names is missing, other
- * errors (logged) when unreadable. The file's path is written into path (when path_len > 0). */
-int osci_conf_interchip(uint32_t device, struct osci_interchip_conf *out, char *path, size_t path_len);
-
-/* hosts.conf (OSCI_HOSTS or /etc/opensci/hosts.conf): node id -> host address. */
-struct osci_host { uint32_t node_id; char addr[64]; };
-int osci_hosts_load(struct osci_host *out, unsigned int max, unsigned int *count_p);
-int osci_hosts_parse(const char *path, const char *text, size_t len, struct osci_host *out, unsigned int max,
-                     unsigned int *count_p, char *err, size_t errlen);
 
 #endif

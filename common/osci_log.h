@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
-/* Logging shared by every OpenSCI library: one logger (driver/log.c, in libsisci, which libnvsciipc links
+/* Logging shared by every OpenSCI library: one logger (common/osci_log.c, in libsisci, which libnvsciipc links
  * against), its public side in include/opensci/osci_log.h. */
 #ifndef OSCI_LOG_H
 #define OSCI_LOG_H
