@@ -6,7 +6,8 @@
 # Environment: VMLAB_STEPS="10-devinfo 30-project-bin" (a subset, default all), VMLAB_ACCEL (tcg),
 # VMLAB_MEM (256M), VMLAB_LOGLEVEL (guest kernel console level, 4), VMLAB_BOOT_TIMEOUT (120 s), VMLAB_TIMEOUT (whole run, 540 s),
 # VMLAB_STEP_TIMEOUT (default per step, 60 s; a step may set its own with "# vmlab-timeout: N"),
-# VMLAB_IVSHMEM_SIZE (the ivshmem-plain window both guests share, 4M).
+# VMLAB_IVSHMEM_SIZE (the ivshmem-plain window both guests share, 4M), VMLAB_DOORBELL_SIZE (the memory of
+# the ivshmem-doorbell device that build/bin/osci-ivshmem-server serves to both guests, 1M).
 # Ends with "vmlab: N passed, N failed"; exits non-zero on any failure, including when the lab
 # cannot run at all.
 set -uo pipefail
@@ -21,6 +22,8 @@ BOOT_TIMEOUT=${VMLAB_BOOT_TIMEOUT:-120}
 TOTAL_TIMEOUT=${VMLAB_TIMEOUT:-540}
 MTU=4200
 IVSHMEM_SIZE=${VMLAB_IVSHMEM_SIZE:-4M}
+DOORBELL_SIZE=${VMLAB_DOORBELL_SIZE:-1M}
+DOORBELL_VECTORS=4
 
 elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 summary() { # passed failed
@@ -87,8 +90,21 @@ cleanup() {
     for n in "${!PID[@]}"; do wait "${PID[$n]}" 2>/dev/null; done
     PID=()
 }
-trap cleanup EXIT
+stop_all() {
+    cleanup
+    [ -n "${IVPID:-}" ] && { kill "$IVPID" 2>/dev/null; wait "$IVPID" 2>/dev/null; IVPID=""; }
+}
+trap stop_all EXIT
 trap 'echo "vmlab: interrupted" >&2; exit 130' INT TERM
+
+# Both guests also get an ivshmem-doorbell device: memory and interrupts from our ivshmem server.
+IVSERVER=$BUILD/bin/osci-ivshmem-server
+[ -x "$IVSERVER" ] || abort "$IVSERVER not built (make all)"
+IVSOCK=$RUN/ivshmem.sock
+"$IVSERVER" -S "$IVSOCK" -l "$DOORBELL_SIZE" -n "$DOORBELL_VECTORS" >"$RUN/ivshmem-server.log" 2>&1 &
+IVPID=$!
+for _ in $(seq 1 50); do [ -S "$IVSOCK" ] && break; sleep 0.1; done
+[ -S "$IVSOCK" ] || { cat "$RUN/ivshmem-server.log" >&2; abort "osci-ivshmem-server did not start"; }
 
 append="console=ttyS0 loglevel=${VMLAB_LOGLEVEL:-4} panic=-1 vmlab.src=$SRC"
 case "$BUILD/" in "$SRC"/*) ;; *) append="$append vmlab.build=$BUILD" ;; esac
@@ -102,6 +118,7 @@ start_guest() { # node mac netdev-option
         -netdev "socket,id=n0,$net" -device "virtio-net-pci,netdev=n0,mac=$mac,romfile="
         -object "memory-backend-file,id=shm0,size=$IVSHMEM_SIZE,share=on,mem-path=$RUN/ivshmem.mem"
         -device ivshmem-plain,memdev=shm0
+        -chardev "socket,path=$IVSOCK,id=ivc" -device "ivshmem-doorbell,chardev=ivc,vectors=$DOORBELL_VECTORS"
         -virtfs "local,path=/usr,mount_tag=hostusr,security_model=none,readonly=on,multidevs=remap"
         -virtfs "local,path=$SRC,mount_tag=src,security_model=none,readonly=on,multidevs=remap"
         -virtfs "local,path=$RUN/lab,mount_tag=lab,security_model=none,multidevs=remap"
@@ -114,6 +131,7 @@ start_guest() { # node mac netdev-option
 }
 show_logs() {
     local n
+    [ -s "$RUN/ivshmem-server.log" ] && { echo "---- $RUN/ivshmem-server.log ----"; tail -n 50 "$RUN/ivshmem-server.log"; }
     for n in A B; do
         for f in "$RUN/$n.qemu.log" "$RUN/$n.console"; do
             [ -s "$f" ] || continue

@@ -64,15 +64,20 @@ lab_wait_listen() {
 # lab_result JSON-OBJECT: append one result record (one JSON object per line) to this step's results.
 lab_result() { echo "$1" >>"$OUT/results.jsonl"; }
 
-# lab_ivshmem_dev: print the sysfs directory of the ivshmem-plain device (PCI 1af4:1110) both guests
-# share; its resource2 is the shared window (mmap it), resource0 the register BAR.
+# lab_ivshmem_dev [doorbell]: print the sysfs directory of the ivshmem-plain device (PCI 1af4:1110, no
+# MSI-X BAR) both guests share, or with "doorbell" of the ivshmem-doorbell device (BAR1 is its MSI-X
+# table) that osci-ivshmem-server serves; resource2 is the shared window (mmap it), resource0 the registers.
 lab_ivshmem_dev() {
     local d
     for d in /sys/bus/pci/devices/*; do
-        if [ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1110 ]; then
-            echo "$d"
-            return 0
+        [ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1110 ] || continue
+        if [ -e "$d/resource1" ] && [ "$(stat -c %s "$d/resource1")" != 0 ]; then
+            [ "${1:-}" = doorbell ] || continue
+        else
+            [ "${1:-}" != doorbell ] || continue
         fi
+        echo "$d"
+        return 0
     done
     return 1
 }
