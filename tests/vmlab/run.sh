@@ -68,6 +68,8 @@ exec 8>"$RUN/.lock"
 flock -n 8 || abort "another vmlab run uses $RUN"
 rm -rf "$RUN/lab" "$RUN"/*.console "$RUN"/*.qemu.log
 mkdir -p "$RUN/lab/results" "$RUN/lab/sync"
+mkdir -p "$RUN/lab/kmod"
+cp "$WORK"/kmod/*.ko "$RUN/lab/kmod/" 2>/dev/null
 # Both guests map this file as an ivshmem-plain BAR: a PCIe shared-memory window between them.
 # It lives on disk beside the run, not in /dev/shm, where the unit tests look for leaks.
 rm -f "$RUN/ivshmem.mem"

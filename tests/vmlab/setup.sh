@@ -75,6 +75,9 @@ KV=$(ls "$WORK/kernel/lib/modules" | head -1)
 [ -f "$WORK/kernel/lib/modules/$KV/modules.dep" ] || depmod -b "$WORK/kernel" "$KV"
 grep -q '^CONFIG_RDMA_RXE=[ym]' "$WORK/kernel/boot/config-$KV" || die "kernel $KV has no CONFIG_RDMA_RXE"
 
+# ---- OpenSCI's kernel modules (kernel/) for that kernel ----
+bash "$LAB/../../kernel/build.sh" "$WORK" "$KV" || die "building the kernel modules failed"
+
 # ---- initramfs ----
 # Rebuilt when any input changes: this script, the guest init, the kernel, the module list,
 # busybox and the host's dynamic-loader cache (copied in so the host /usr works in the guest).
