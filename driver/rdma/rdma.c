@@ -1202,9 +1202,11 @@ static int rdma_db_poll(struct osci_drv *drv, uint64_t mask, uint64_t *bits_p)
 
 /* ---- memory ---- */
 
-static int rdma_mem_export(struct osci_drv *drv, void *addr, size_t size, struct osci_drv_mem **mem_p)
+static int rdma_mem_export(struct osci_drv *drv, const struct osci_drv_mem_view *view, struct osci_drv_mem **mem_p)
 {
     struct rdma_drv *d = to_rdma(drv);
+    void *addr = view ? view->addr : NULL;             /* registered by its mapping; the fd is not needed */
+    size_t size = view ? view->size : 0;
     struct osci_drv_mem *m;
     uint64_t n = rdma__n_chunks(size, d->o.mr_chunk);
     int ret;
@@ -2067,7 +2069,7 @@ static int rdma_query(struct osci_drv *drv, struct osci_drv_info *info)
     info->mem_align = 4096;
     info->n_doorbells = OSCI_DRV_DB_COUNT;
     /* A cut link or a hung peer is only silence (heartbeats); peers are the configured hosts. */
-    info->caps = OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_INFO;
+    info->caps = OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_INFO | OSCI_DRV_CAP_EXPORT_FOREIGN;
     info->card_type = OSCI_DRV_CARD_RDMA;
     return 0;
 }

@@ -1832,10 +1832,11 @@ static void sn_mem_free(struct osci_drv *drv, struct osci_drv_mem_view *view)
     pthread_mutex_unlock(&d->lock);
 }
 
-static int sn_mem_export(struct osci_drv *drv, void *addr, size_t size, struct osci_drv_mem **mem_p)
+static int sn_mem_export(struct osci_drv *drv, const struct osci_drv_mem_view *view, struct osci_drv_mem **mem_p)
 {
     struct sn_drv *d = to_sn(drv);
-    uint8_t *a = addr;
+    uint8_t *a = view ? view->addr : NULL;
+    size_t size = view ? view->size : 0;
     struct osci_drv_mem *m;
     uint64_t len = ((uint64_t)size + SN_PAGE - 1) & ~(uint64_t)(SN_PAGE - 1);
 

@@ -311,10 +311,11 @@ static void server_memory(const char *marker)
 
     for (size_t i = 0; i < MIB; i++)
         mem[i] = pat(1, i);
-    r = osci_drv_mem_export(drv, mem, 16 * MIB, &big);   /* 64 chunks of 256K: too many */
+    /* 64 chunks of 256K: too many */
+    r = osci_drv_mem_export(drv, &(struct osci_drv_mem_view){ .addr = mem, .size = 16 * MIB, .fd = -1 }, &big);
     if (r != -E2BIG)
         die("export beyond 10 chunks gave %d, expected -E2BIG", r);
-    r = osci_drv_mem_export(drv, mem, MIB, &m);
+    r = osci_drv_mem_export(drv, &(struct osci_drv_mem_view){ .addr = mem, .size = MIB, .fd = -1 }, &m);
     if (r < 0)
         die("mem_export of 1 MiB: %s", strerror(-r));
     r = osci_drv_mem_pack(drv, m, xp + 1, &len);
@@ -384,7 +385,7 @@ static void client_memory(void)
     if (r < 0)
         die("put (bounce) of 600K: %s", strerror(-r));
     /* put and get from registered (exported) memory: zero copy */
-    r = osci_drv_mem_export(drv, reg, MIB, &lm);
+    r = osci_drv_mem_export(drv, &(struct osci_drv_mem_view){ .addr = reg, .size = MIB, .fd = -1 }, &lm);
     if (r < 0)
         die("client mem_export: %s", strerror(-r));
     for (size_t i = 0; i < MIB - 700 * 1024; i++)
