@@ -135,11 +135,15 @@ struct osci_drv_ops {
     void (*mcast_detach)(struct osci_drv *drv, struct osci_drv_mem_view *view);
 };
 
-/* Every driver instance starts with this (container_of from the driver's own struct). */
+struct osci_drv_hook;     /* the fault interposer's state of one instance (driver/core/hook.c) */
+
+/* Every driver instance starts with this (container_of from the driver's own struct). osci_drv_open() sets
+ * ops (the interposed table, see "Fault injection" below), adapter_no and hook; the driver sets node_id. */
 struct osci_drv {
     const struct osci_drv_ops *ops;
     unsigned int adapter_no;
     uint32_t node_id;
+    struct osci_drv_hook *hook;
 };
 
 /* Seqlock fences. TSan does not model fences (and GCC refuses them under it): there they are compiler
@@ -155,7 +159,8 @@ struct osci_drv {
 /* Registry (driver/core/registry.c). osci_drv_register() checks a table once and keeps a copy in which every
  * missing optional op is a stub (-EOPNOTSUPP, or the documented default below), so the wrappers call
  * through without NULL checks; a missing required op, or an optional one without its partner, is -EINVAL.
- * osci_drv_find() returns that filled copy. */
+ * osci_drv_find() returns that filled copy with the fault interposer over it: what every instance's ops
+ * point at. */
 int osci_drv_register(const struct osci_drv_ops *ops);      /* -EINVAL for an invalid table */
 const struct osci_drv_ops *osci_drv_find(const char *name);
 /* Opens the adapter conf names with the driver conf->driver names: 0, -ENODEV (no such driver), -EINVAL,
@@ -366,9 +371,18 @@ static inline int osci_drv_info_read(struct osci_drv *d, uint32_t node, void *bu
 { return d->ops->info_read(d, node, buf, len, len_p); }
 
 /**
- * osci_drv_inject() - arms fault @f for the next @count operations towards @node (tests, tools).
- * Return: 0, -EINVAL (a fault this driver cannot inject), -EHOSTUNREACH (no such peer), -EOPNOTSUPP, or
- * a negative errno.
+ * osci_drv_inject() - injects fault @f towards @node (tests, tools).
+ * Two knobs mean the same on every driver: the fault interposer (driver/core/hook.c) implements them over
+ * the driver's msg_send and db_ring, and the driver's inject op never sees them:
+ *  - OSCI_FAULT_DROP_DOORBELL: the next @count db_ring() calls towards @node with a valid bit return 0
+ *    and ring nothing;
+ *  - OSCI_FAULT_CORRUPT_MSG: the next @count non-empty messages the driver accepts for @node go out with
+ *    every payload byte XOR 0xa5 (an empty message passes unchanged and does not count);
+ * for both, @count replaces what is left of an earlier one (0 disarms), @node is 1..255 (-EINVAL), one
+ * the driver's probe calls impossible here is -EHOSTUNREACH, and an observer gets -EPERM.
+ * The other faults (LINK_DOWN, LINK_UP, LIVENESS_LOST) go to the driver's inject op: only it can do them.
+ * Return: 0, -EINVAL (a fault this driver cannot inject, or a bad node id), -EHOSTUNREACH (no such peer),
+ * -EPERM (observer), -EOPNOTSUPP, or a negative errno. Does not block.
  */
 static inline int osci_drv_inject(struct osci_drv *d, enum osci_fault f, uint32_t node, unsigned int count)
 { return d->ops->inject(d, f, node, count); }
