@@ -164,7 +164,8 @@ static void open_adapter(void)
         self_id, info.caps, info.max_mem_size);
     if (info.node_id != self_id)
         die("node id %u found from hosts.conf, expected %u", info.node_id, self_id);
-    if (info.caps != (OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_INFO) || info.card_type != OSCI_DRV_CARD_RDMA ||
+    if (info.caps != (OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_INFO | OSCI_DRV_CAP_EXPORT_FOREIGN) ||
+        info.card_type != OSCI_DRV_CARD_RDMA ||
         info.n_doorbells != 64 || strncmp(info.name, "rdma:", 5))
         die("unexpected query result");
     r = osci_drv_db_set_event_mask(drv, 0xffffffffull);
