@@ -128,6 +128,15 @@ bool seg__intr_desc_busy(sci_desc_t sd);
 bool seg__dma_desc_busy(sci_desc_t sd);
 /* Segment accessors the DMA engine needs (seg_lseg.c / seg_rseg.c). */
 int seg__lseg_addr(sci_local_segment_t ls, void **addr_p, size_t *size_p);
+/* Gives the EMPTY local segment @ls the caller's memory @view (SCIRegisterSegmentMemory; libbuf's memfds
+ * and dma-bufs through the export API): addr its page-aligned mapping here, size a page multiple not below
+ * the segment's size, fd (-1: none) and fd_offset (page-aligned) the same memory, for drivers and
+ * read-only maps that work from the fd. The memory stays the caller's: addr and fd must stay valid until
+ * the segment is removed (libseg neither unmaps nor closes them). Whether an adapter can export it is its
+ * OSCI_DRV_CAP_EXPORT_FOREIGN, decided at SCIPrepareSegment. @flags: SCI_FLAG_LOCK_USER_MEM or 0. Takes
+ * seg.lock. 0, or -SEG_EFLAG, -EPERM (not EMPTY, or has memory), -EFAULT (address), -SEG_ESIZE, -ERANGE
+ * (smaller than the segment), -EINVAL (fd offset), or an entry error. */
+int seg__lseg_register(sci_local_segment_t ls, const struct osci_drv_mem_view *view, unsigned int flags);
 int seg__rseg_target(sci_remote_segment_t rs, struct seg_adapter **a_p, struct osci_drv_rmem **rmem_p,
                      size_t *size_p);
 bool seg__desc_valid(sci_desc_t sd);

@@ -144,7 +144,7 @@ struct intr_slot {
 
 struct intr_rx {
     void *area;                       /* the trigger area (local view), NULL until first needed */
-    struct osci_drv_mem_view view;    /* when the driver allocated it */
+    struct osci_drv_mem_view view;    /* the area: the driver's (drv_mem) or ours */
     bool drv_mem;
     struct osci_drv_mem *exp;
     uint8_t xport[OSCI_DRV_XPORT_MAX];
@@ -286,6 +286,9 @@ static int rx_get(struct seg_adapter *a, struct intr_rx **rx_p)
             goto err;
         rx->drv_mem = true;
         rx->area = rx->view.addr;
+    } else if (!(a->info.caps & OSCI_DRV_CAP_EXPORT_FOREIGN)) {
+        rc = -EOPNOTSUPP;                 /* exports no memory of ours, and allocates none */
+        goto err;
     } else {
         rc = posix_memalign(&rx->area, 4096, AREA_SIZE);
         if (rc) {
@@ -295,7 +298,9 @@ static int rx_get(struct seg_adapter *a, struct intr_rx **rx_p)
         }
     }
     memset(rx->area, 0, AREA_SIZE);
-    rc = osci_drv_mem_export(a->drv, rx->area, AREA_SIZE, &rx->exp);
+    if (!rx->drv_mem)
+        rx->view = (struct osci_drv_mem_view){ .addr = rx->area, .size = AREA_SIZE, .fd = -1 };
+    rc = osci_drv_mem_export(a->drv, &rx->view, &rx->exp);
     if (rc < 0) {
         rx->exp = NULL;
         goto err;

@@ -578,10 +578,14 @@ SISCI_API_EXPORT void SCIPrepareSegment(sci_local_segment_t ls, unsigned int loc
         rc = lseg_transition(ls, a->no, LSEG_EV_PREPARE);
         goto out;
     }
-    rc = osci_drv_mem_export(a->drv, ls->mem.view.addr, ls->mem.view.size, &mem);
+    if ((ls->mem.kind != SEG_MEM_DRV || ls->mem.drv_adapter != a->no) &&
+        !(a->info.caps & OSCI_DRV_CAP_EXPORT_FOREIGN)) {
+        osci_log(OSCI_LOG_INFO, "lseg", "segment %u: adapter %u exports only memory it allocated", ls->id, a->no);
+        rc = -EOPNOTSUPP;
+        goto out;
+    }
+    rc = osci_drv_mem_export(a->drv, &ls->mem.view, &mem);
     if (rc < 0) {
-        if (ls->mem.kind != SEG_MEM_DRV || ls->mem.drv_adapter != a->no)
-            rc = -EOPNOTSUPP;      /* this device exports only memory of its own window */
         osci_log(OSCI_LOG_INFO, "lseg", "segment %u: adapter %u cannot export its memory: %s", ls->id, a->no,
                  osci_strerror(rc));
         goto out;
@@ -792,8 +796,7 @@ SISCI_API_EXPORT unsigned int SCIGetLocalSegmentId(sci_local_segment_t ls)
     return seg__lseg_valid(ls) ? ls->id : 0;
 }
 
-SISCI_API_EXPORT void SCIRegisterSegmentMemory(void *address, size_t size, sci_local_segment_t ls,
-                                               unsigned int flags, sci_error_t *error)
+int seg__lseg_register(sci_local_segment_t ls, const struct osci_drv_mem_view *view, unsigned int flags)
 {
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
     int rc;
@@ -809,23 +812,37 @@ SISCI_API_EXPORT void SCIRegisterSegmentMemory(void *address, size_t size, sci_l
         rc = -EPERM;               /* only an EMPTY segment without memory takes user memory */
         goto out;
     }
-    if (!address || ((uintptr_t)address & (pg - 1))) {
+    if (!view->addr || ((uintptr_t)view->addr & (pg - 1))) {
         rc = -EFAULT;
         goto out;
     }
-    if (size == 0 || (size & (pg - 1))) {
+    if (view->size == 0 || (view->size & (pg - 1))) {
         rc = -SEG_ESIZE;
         goto out;
     }
-    if (size < ls->size) {
+    if (view->size < ls->size) {
         rc = -ERANGE;
         goto out;
     }
+    if (view->fd >= 0 && (view->fd_offset < 0 || ((size_t)view->fd_offset & (pg - 1)))) {
+        rc = -EINVAL;
+        goto out;
+    }
     ls->mem.kind = SEG_MEM_USER;
-    ls->mem.view = (struct osci_drv_mem_view){ .addr = address, .size = size, .fd = -1, .fd_offset = 0 };
+    ls->mem.view = *view;
+    if (view->fd < 0)
+        ls->mem.view = (struct osci_drv_mem_view){ .addr = view->addr, .size = view->size, .fd = -1 };
 out:
     pthread_mutex_unlock(&seg.lock);
-    seg__set_error(error, rc);
+    return rc;
+}
+
+SISCI_API_EXPORT void SCIRegisterSegmentMemory(void *address, size_t size, sci_local_segment_t ls,
+                                               unsigned int flags, sci_error_t *error)
+{
+    const struct osci_drv_mem_view v = { .addr = address, .size = size, .fd = -1, .fd_offset = 0 };
+
+    seg__set_error(error, seg__lseg_register(ls, &v, flags));
 }
 
 SISCI_API_EXPORT void SCIAttachPhysicalMemory(sci_ioaddr_t ioaddress, void *address, unsigned int busNo,

@@ -45,6 +45,8 @@ struct osci_drv_info {
 #define OSCI_DRV_CAP_INFO        0x10  /* info_publish/info_read carry a segment table for the tools */
 #define OSCI_DRV_CAP_OWN_LIVENESS 0x20 /* reports PEER_DEAD itself (no heartbeats needed) */
 #define OSCI_DRV_CAP_FULL_VIEW   0x40  /* every node sees every other one (one shared fabric) */
+#define OSCI_DRV_CAP_EXPORT_FOREIGN 0x80 /* mem_export takes memory the driver did not allocate (rdma
+                                          * registers any mapping); without it only mem_alloc() memory */
 
 /* Card types (docs/sisci-compat.md), one per driver: what SCIQuery reports for its adapters. */
 #define OSCI_DRV_CARD_UNKNOWN    0
@@ -70,9 +72,10 @@ struct osci_drv_event {
     uint8_t msg[OSCI_DRV_MSG_MAX];     /* MSG */
 };
 
-/* A view of exported local memory: where it is, and an fd a second view can be mmapped from. */
+/* A view of local memory: where it is mapped in this process, and an fd (with the offset of the memory in
+ * it) a second view can be mmapped from. mem_alloc() and mcast_attach() fill one; mem_export() takes one. */
 struct osci_drv_mem_view {
-    void *addr;
+    void *addr;                        /* the mapping; NULL: none (memory given by its fd only) */
     size_t size;
     int fd;                            /* -1 when there is none */
     off_t fd_offset;
@@ -93,7 +96,7 @@ struct osci_drv_ops {
     int (*msg_send)(struct osci_drv *drv, uint32_t node, const void *msg, size_t len);
     int (*db_ring)(struct osci_drv *drv, uint32_t node, unsigned int bit);
     int (*db_set_event_mask)(struct osci_drv *drv, uint64_t mask);  /* bits reported by progress() */
-    int (*mem_export)(struct osci_drv *drv, void *addr, size_t size, struct osci_drv_mem **mem_p);
+    int (*mem_export)(struct osci_drv *drv, const struct osci_drv_mem_view *view, struct osci_drv_mem **mem_p);
     void (*mem_unexport)(struct osci_drv *drv, struct osci_drv_mem *mem);
     int (*mem_pack)(struct osci_drv *drv, struct osci_drv_mem *mem, void *buf, size_t *len_p);
     int (*rmem_import)(struct osci_drv *drv, uint32_t node, const void *buf, size_t len,
@@ -132,11 +135,15 @@ struct osci_drv_ops {
     void (*mcast_detach)(struct osci_drv *drv, struct osci_drv_mem_view *view);
 };
 
-/* Every driver instance starts with this (container_of from the driver's own struct). */
+struct osci_drv_hook;     /* the fault interposer's state of one instance (driver/core/hook.c) */
+
+/* Every driver instance starts with this (container_of from the driver's own struct). osci_drv_open() sets
+ * ops (the interposed table, see "Fault injection" below), adapter_no and hook; the driver sets node_id. */
 struct osci_drv {
     const struct osci_drv_ops *ops;
     unsigned int adapter_no;
     uint32_t node_id;
+    struct osci_drv_hook *hook;
 };
 
 /* Seqlock fences. TSan does not model fences (and GCC refuses them under it): there they are compiler
@@ -152,7 +159,8 @@ struct osci_drv {
 /* Registry (driver/core/registry.c). osci_drv_register() checks a table once and keeps a copy in which every
  * missing optional op is a stub (-EOPNOTSUPP, or the documented default below), so the wrappers call
  * through without NULL checks; a missing required op, or an optional one without its partner, is -EINVAL.
- * osci_drv_find() returns that filled copy. */
+ * osci_drv_find() returns that filled copy with the fault interposer over it: what every instance's ops
+ * point at. */
 int osci_drv_register(const struct osci_drv_ops *ops);      /* -EINVAL for an invalid table */
 const struct osci_drv_ops *osci_drv_find(const char *name);
 /* Opens the adapter conf names with the driver conf->driver names: 0, -ENODEV (no such driver), -EINVAL,
@@ -234,12 +242,18 @@ static inline int osci_drv_db_set_event_mask(struct osci_drv *d, uint64_t mask)
 { return d->ops->db_set_event_mask(d, mask); }
 
 /**
- * osci_drv_mem_export() - makes [@addr, @addr + @size) importable by peers (after mem_pack()).
- * Return: 0 with *@mem_p, -EXDEV (this driver cannot export memory it did not allocate: use
- * mem_alloc()), -EINVAL (alignment, size), -ENOMEM, or a negative errno. May block (registration).
+ * osci_drv_mem_export() - makes the memory @v describes importable by peers (after mem_pack()). A driver
+ * without OSCI_DRV_CAP_EXPORT_FOREIGN exports only what its mem_alloc() gave (callers decide from the
+ * capability and do not ask it for other memory); one with it also takes any other page-aligned memory.
+ * @v->addr is the mapping simntb locates its window memory by and rdma registers (both need it); @v->fd and
+ * @v->fd_offset describe the same memory for a driver that works from the fd (-1: none; neither built-in
+ * driver needs it). The view is read during the call only; the memory must stay until mem_unexport().
+ * Return: 0 with *@mem_p, -EXDEV (memory this driver did not allocate, without the capability), -EINVAL
+ * (alignment, size, no address), -ENOMEM, or a negative errno. May block (registration).
  */
-static inline int osci_drv_mem_export(struct osci_drv *d, void *addr, size_t size, struct osci_drv_mem **mem_p)
-{ return d->ops->mem_export(d, addr, size, mem_p); }
+static inline int osci_drv_mem_export(struct osci_drv *d, const struct osci_drv_mem_view *v,
+                                      struct osci_drv_mem **mem_p)
+{ return d->ops->mem_export(d, v, mem_p); }
 
 /**
  * osci_drv_mem_unexport() - ends an export; imports of it stop reaching the memory. May block.
@@ -357,9 +371,18 @@ static inline int osci_drv_info_read(struct osci_drv *d, uint32_t node, void *bu
 { return d->ops->info_read(d, node, buf, len, len_p); }
 
 /**
- * osci_drv_inject() - arms fault @f for the next @count operations towards @node (tests, tools).
- * Return: 0, -EINVAL (a fault this driver cannot inject), -EHOSTUNREACH (no such peer), -EOPNOTSUPP, or
- * a negative errno.
+ * osci_drv_inject() - injects fault @f towards @node (tests, tools).
+ * Two knobs mean the same on every driver: the fault interposer (driver/core/hook.c) implements them over
+ * the driver's msg_send and db_ring, and the driver's inject op never sees them:
+ *  - OSCI_FAULT_DROP_DOORBELL: the next @count db_ring() calls towards @node with a valid bit return 0
+ *    and ring nothing;
+ *  - OSCI_FAULT_CORRUPT_MSG: the next @count non-empty messages the driver accepts for @node go out with
+ *    every payload byte XOR 0xa5 (an empty message passes unchanged and does not count);
+ * for both, @count replaces what is left of an earlier one (0 disarms), @node is 1..255 (-EINVAL), one
+ * the driver's probe calls impossible here is -EHOSTUNREACH, and an observer gets -EPERM.
+ * The other faults (LINK_DOWN, LINK_UP, LIVENESS_LOST) go to the driver's inject op: only it can do them.
+ * Return: 0, -EINVAL (a fault this driver cannot inject, or a bad node id), -EHOSTUNREACH (no such peer),
+ * -EPERM (observer), -EOPNOTSUPP, or a negative errno. Does not block.
  */
 static inline int osci_drv_inject(struct osci_drv *d, enum osci_fault f, uint32_t node, unsigned int count)
 { return d->ops->inject(d, f, node, count); }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Driver registry: ops tables checked once and copied with stubs for the missing optional ops
- * (rdma-core's verbs_set_ops over dummy ops); built-in drivers from a static table. */
+ * (rdma-core's verbs_set_ops over dummy ops), the fault interposer over each copy (hook.c); built-in
+ * drivers from a static table. */
 #include <pthread.h>
 #include <string.h>
 
+#include "hook.h"
 #include "osci_drv.h"
 
 #define REG_MAX 16
@@ -13,7 +15,8 @@ extern const struct osci_drv_ops osci_rdma_ops;
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct osci_drv_ops *reg_src[REG_MAX];   /* the tables drivers registered */
-static struct osci_drv_ops reg_tab[REG_MAX];           /* their copies with every op set */
+static struct osci_drv_ops reg_inner[REG_MAX];         /* their copies with every op set */
+static struct osci_drv_ops reg_tab[REG_MAX];           /* the interposer over each: what instances use */
 static unsigned int reg_count;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
 
@@ -90,8 +93,9 @@ static int reg_add_locked(const struct osci_drv_ops *ops)
     if (reg_count == REG_MAX)
         return -ENOSPC;
     reg_src[reg_count] = ops;
-    reg_tab[reg_count] = *ops;
-    fill_optional(&reg_tab[reg_count]);
+    reg_inner[reg_count] = *ops;
+    fill_optional(&reg_inner[reg_count]);
+    osci_hook_table(&reg_tab[reg_count], &reg_inner[reg_count]);
     reg_count++;
     return 0;
 }
@@ -129,40 +133,53 @@ int osci_drv_register(const struct osci_drv_ops *ops)
     return ret;
 }
 
-const struct osci_drv_ops *osci_drv_find(const char *name)
+/* The index of the driver named `name`, or -1. */
+static int reg_index(const char *name)
 {
-    const struct osci_drv_ops *ops = NULL;
+    int idx = -1;
 
     pthread_once(&reg_once, reg_builtins);
     if (!name)
-        return NULL;
+        return -1;
     pthread_mutex_lock(&reg_lock);
     for (unsigned int i = 0; i < reg_count; i++)
         if (!strcmp(reg_tab[i].name, name))
-            ops = &reg_tab[i];
+            idx = (int)i;
     pthread_mutex_unlock(&reg_lock);
-    return ops;
+    return idx;
+}
+
+const struct osci_drv_ops *osci_drv_find(const char *name)
+{
+    int idx = reg_index(name);
+    return idx < 0 ? NULL : &reg_tab[idx];
 }
 
 int osci_drv_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p)
 {
-    const struct osci_drv_ops *ops;
+    struct osci_drv_hook *hook;
     struct osci_drv *drv = NULL;
-    int ret;
+    int idx, ret;
 
     if (!conf || !drv_p || conf->adapter_no >= OSCI_MAX_ADAPTERS)
         return -EINVAL;
-    ops = osci_drv_find(conf->driver);
-    if (!ops) {
+    idx = reg_index(conf->driver);
+    if (idx < 0) {
         osci_log(OSCI_LOG_ERROR, "registry", "adapter %u: no driver named \"%.*s\"", conf->adapter_no,
                  (int)sizeof(conf->driver), conf->driver);
         return -ENODEV;
     }
-    ret = ops->open(conf, &drv);
-    if (ret < 0)
+    hook = osci_hook_new(&reg_inner[idx], conf->observe);
+    if (!hook)
+        return -ENOMEM;
+    ret = reg_inner[idx].open(conf, &drv);
+    if (ret < 0) {
+        osci_hook_free(hook);
         return ret;
-    drv->ops = ops;
+    }
+    drv->ops = &reg_tab[idx];
     drv->adapter_no = conf->adapter_no;
+    drv->hook = hook;
     *drv_p = drv;
     return 0;
 }

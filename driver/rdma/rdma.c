@@ -125,7 +125,6 @@ struct rdma_peer {
     uint64_t dead_epoch;             /* PEER_DEAD reported for it */
     uint64_t next_retry_ms;
     uint64_t last_rx_ms;
-    _Atomic unsigned int drop_db, corrupt_msg;
 };
 
 struct osci_drv_mem {
@@ -1080,8 +1079,7 @@ static void send_reap(struct rdma_drv *d, struct rdma_conn *c)
     }
 }
 
-static int post_msg(struct rdma_drv *d, struct rdma_conn *c, const struct rdma_msg_hdr *h, const void *payload,
-                    bool corrupt)
+static int post_msg(struct rdma_drv *d, struct rdma_conn *c, const struct rdma_msg_hdr *h, const void *payload)
 {
     struct ibv_send_wr wr, *bad;
     struct ibv_sge sge;
@@ -1102,13 +1100,6 @@ static int post_msg(struct rdma_drv *d, struct rdma_conn *c, const struct rdma_m
     rdma__msg_hdr_pack(h, slot);
     if (h->len)
         memcpy(slot + RDMA_MSG_HDR, payload, h->len);
-    if (corrupt) {
-        if (h->len)
-            for (unsigned int i = 0; i < h->len; i++)
-                slot[RDMA_MSG_HDR + i] ^= 0xa5;
-        else
-            slot[0] ^= 0xff;
-    }
     memset(&wr, 0, sizeof(wr));
     sge.addr = (uintptr_t)slot;
     sge.length = RDMA_MSG_HDR + h->len;
@@ -1133,16 +1124,6 @@ out:
     return ret;
 }
 
-static bool take_one(_Atomic unsigned int *counter)
-{
-    unsigned int v = atomic_load(counter);
-    while (v) {
-        if (atomic_compare_exchange_weak(counter, &v, v - 1))
-            return true;
-    }
-    return false;
-}
-
 static int rdma_msg_send(struct osci_drv *drv, uint32_t node, const void *msg, size_t len)
 {
     struct rdma_drv *d = to_rdma(drv);
@@ -1157,7 +1138,7 @@ static int rdma_msg_send(struct osci_drv *drv, uint32_t node, const void *msg, s
     ret = conn_get(d, node, &c);
     if (ret < 0)
         return ret;
-    ret = post_msg(d, c, &h, msg, take_one(&d->peer[node].corrupt_msg));
+    ret = post_msg(d, c, &h, msg);
     conn_put(d, c);
     return ret;
 }
@@ -1174,10 +1155,7 @@ static int rdma_db_ring(struct osci_drv *drv, uint32_t node, unsigned int bit)
     ret = conn_get(d, node, &c);
     if (ret < 0)
         return ret;
-    if (take_one(&d->peer[node].drop_db))
-        ret = 0;                               /* dropped by fault injection */
-    else
-        ret = post_msg(d, c, &h, NULL, false);
+    ret = post_msg(d, c, &h, NULL);
     conn_put(d, c);
     return ret;
 }
@@ -1202,9 +1180,11 @@ static int rdma_db_poll(struct osci_drv *drv, uint64_t mask, uint64_t *bits_p)
 
 /* ---- memory ---- */
 
-static int rdma_mem_export(struct osci_drv *drv, void *addr, size_t size, struct osci_drv_mem **mem_p)
+static int rdma_mem_export(struct osci_drv *drv, const struct osci_drv_mem_view *view, struct osci_drv_mem **mem_p)
 {
     struct rdma_drv *d = to_rdma(drv);
+    void *addr = view ? view->addr : NULL;             /* registered by its mapping; the fd is not needed */
+    size_t size = view ? view->size : 0;
     struct osci_drv_mem *m;
     uint64_t n = rdma__n_chunks(size, d->o.mr_chunk);
     int ret;
@@ -2067,7 +2047,7 @@ static int rdma_query(struct osci_drv *drv, struct osci_drv_info *info)
     info->mem_align = 4096;
     info->n_doorbells = OSCI_DRV_DB_COUNT;
     /* A cut link or a hung peer is only silence (heartbeats); peers are the configured hosts. */
-    info->caps = OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_INFO;
+    info->caps = OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_INFO | OSCI_DRV_CAP_EXPORT_FOREIGN;
     info->card_type = OSCI_DRV_CARD_RDMA;
     return 0;
 }
@@ -2098,13 +2078,7 @@ static int rdma_inject(struct osci_drv *drv, enum osci_fault fault, uint32_t nod
         pthread_mutex_unlock(&d->lock);
         wake(d);
         return 0;
-    case OSCI_FAULT_DROP_DOORBELL:
-        atomic_fetch_add(&p->drop_db, count);
-        return 0;
-    case OSCI_FAULT_CORRUPT_MSG:
-        atomic_fetch_add(&p->corrupt_msg, count);
-        return 0;
-    default:
+    default:                       /* DROP_DOORBELL, CORRUPT_MSG: the fault interposer's (driver/core/hook.c) */
         return -EOPNOTSUPP;        /* LIVENESS_LOST: heartbeats are libseg's, the QP cannot fake death */
     }
 }

@@ -131,7 +131,6 @@ struct sn_drv {
     uint64_t default_window;          /* the header's, checked at attach */
     struct osci_drv_event pend[SN_PEND];
     unsigned int pend_head, pend_count;
-    uint32_t drop_db[256], corrupt[256]; /* fault counters by node id (atomic) */
     struct osci_list_head pwins;      /* under lock */
     struct osci_exit_entry exit_e;    /* in the exit hook's registry (not observers) */
 };
@@ -1616,12 +1615,6 @@ static int sn_msg_send(struct osci_drv *drv, uint32_t node, const void *msg, siz
     sl->src_epoch = d->epoch;
     sl->dst_epoch = LD(&sn_port(d, (unsigned int)p)->epoch);
     memcpy(sl->data, msg, len);
-    if (__atomic_load_n(&d->corrupt[node], __ATOMIC_RELAXED)) {
-        if (__atomic_fetch_sub(&d->corrupt[node], 1, __ATOMIC_RELAXED) > 0 && len) {
-            sl->data[0] ^= 0xff;          /* the first byte and the middle one, bit-inverted */
-            sl->data[len / 2] ^= 0xa5;
-        }
-    }
     __atomic_store_n(&r->head, head + 1, __ATOMIC_SEQ_CST);   /* before sn_kick reads `armed` */
     pthread_mutex_unlock(&d->send_lock);
     sn_kick(d, (unsigned int)p);
@@ -1643,15 +1636,6 @@ static int sn_db_ring(struct osci_drv *drv, uint32_t node, unsigned int bit)
     p = node == drv->node_id ? (int)d->me : sn_target(d, node);   /* loopback rings our own port */
     if (p < 0)
         return p;
-    if (__atomic_load_n(&d->drop_db[node], __ATOMIC_RELAXED)) {
-        uint32_t c = __atomic_load_n(&d->drop_db[node], __ATOMIC_RELAXED);
-        while (c && !__atomic_compare_exchange_n(&d->drop_db[node], &c, c - 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-            ;
-        if (c) {
-            osci_log(OSCI_LOG_DEBUG, MOD, "fault: dropped doorbell %u to node %u", bit, node);
-            return 0;
-        }
-    }
     P = sn_port(d, (unsigned int)p);
     __atomic_fetch_or(&P->db[d->me], 1ull << bit, __ATOMIC_SEQ_CST);
     __atomic_fetch_add(&P->futex, 1, __ATOMIC_SEQ_CST);
@@ -1832,10 +1816,11 @@ static void sn_mem_free(struct osci_drv *drv, struct osci_drv_mem_view *view)
     pthread_mutex_unlock(&d->lock);
 }
 
-static int sn_mem_export(struct osci_drv *drv, void *addr, size_t size, struct osci_drv_mem **mem_p)
+static int sn_mem_export(struct osci_drv *drv, const struct osci_drv_mem_view *view, struct osci_drv_mem **mem_p)
 {
     struct sn_drv *d = to_sn(drv);
-    uint8_t *a = addr;
+    uint8_t *a = view ? view->addr : NULL;
+    size_t size = view ? view->size : 0;
     struct osci_drv_mem *m;
     uint64_t len = ((uint64_t)size + SN_PAGE - 1) & ~(uint64_t)(SN_PAGE - 1);
 
@@ -2227,11 +2212,7 @@ static int sn_inject(struct osci_drv *drv, enum osci_fault fault, uint32_t node,
         return 0;
     case OSCI_FAULT_DROP_DOORBELL:
     case OSCI_FAULT_CORRUPT_MSG:
-        if (node == 0 || node > 255)
-            return -EINVAL;
-        __atomic_store_n(fault == OSCI_FAULT_DROP_DOORBELL ? &d->drop_db[node] : &d->corrupt[node], count,
-                         __ATOMIC_RELAXED);
-        return 0;
+        break;                        /* the fault interposer's (driver/core/hook.c) */
     case OSCI_FAULT_LIVENESS_LOST:
         d->liveness_lost = 1;
         __atomic_fetch_or(&sn_port(d, d->me)->flags, SN_F_LIVENESS_LOST, __ATOMIC_SEQ_CST);

@@ -20,8 +20,11 @@ enum osci_fault {
     OSCI_FAULT_LINK_UP = 2,          /* bring it back (same epochs) */
     OSCI_FAULT_DROP_DOORBELL = 3,    /* drop the next `count` doorbells rung towards `node` */
     OSCI_FAULT_LIVENESS_LOST = 4,    /* this node stops heartbeating and its pid is hidden: peers see it die */
-    OSCI_FAULT_CORRUPT_MSG = 5,      /* corrupt the next `count` control messages sent to `node` */
+    OSCI_FAULT_CORRUPT_MSG = 5,      /* corrupt the next `count` non-empty control messages sent to `node`
+                                      * (every payload byte XOR 0xa5) */
 };
+/* DROP_DOORBELL and CORRUPT_MSG mean the same on every driver: `count` replaces what is left of an earlier
+ * one (0 disarms); `node` is 1..255. */
 
 /* 0 or a negative errno. Works once SCIInitialize has run; `adapter` is a local adapter number. */
 OSCI_EXPORT int osci_fault_inject(unsigned int adapter, enum osci_fault fault, unsigned int node,

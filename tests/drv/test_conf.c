@@ -239,7 +239,7 @@ static int f_peers(struct osci_drv *d, struct osci_peer_info *o, unsigned int m,
 static int f_send(struct osci_drv *d, uint32_t n, const void *m, size_t l) { return 0; }
 static int f_ring(struct osci_drv *d, uint32_t n, unsigned int b) { return 0; }
 static int f_mask(struct osci_drv *d, uint64_t m) { return 0; }
-static int f_export(struct osci_drv *d, void *a, size_t s, struct osci_drv_mem **m) { return 0; }
+static int f_export(struct osci_drv *d, const struct osci_drv_mem_view *v, struct osci_drv_mem **m) { return 0; }
 static void f_unexport(struct osci_drv *d, struct osci_drv_mem *m) { }
 static int f_pack(struct osci_drv *d, struct osci_drv_mem *m, void *b, size_t *l) { return 0; }
 static int f_import(struct osci_drv *d, uint32_t n, const void *b, size_t l, struct osci_drv_rmem **r) { return 0; }

@@ -242,13 +242,14 @@ static void test_memory(void **state)
         struct osci_drv_mem_view v, v2;
         struct osci_drv_mem *m;
         uint8_t stack[64];
+        struct osci_drv_mem_view sv = { .addr = stack, .size = sizeof(stack), .fd = -1 };
         size_t len = sizeof(xp);
         CHILD_CHECK(t_open(2, &c) == 0);
         CHILD_CHECK(osci_drv_mem_alloc(c, 100000, &v) == 0);
         CHILD_CHECK(v.size == 102400 && v.fd >= 0 && (uintptr_t)v.addr % 4096 == 0);
         CHILD_CHECK(osci_drv_mem_alloc(c, 4096, &v2) == 0 && v2.fd_offset == v.fd_offset + 102400);
-        CHILD_CHECK(osci_drv_mem_export(c, stack, sizeof(stack), &m) == -EXDEV);
-        CHILD_CHECK(osci_drv_mem_export(c, v.addr, v.size, &m) == 0);
+        CHILD_CHECK(osci_drv_mem_export(c, &sv, &m) == -EXDEV);
+        CHILD_CHECK(osci_drv_mem_export(c, &v, &m) == 0);
         for (size_t i = 0; i < v.size; i++)
             ((uint8_t *)v.addr)[i] = (uint8_t)(i * 13);
         CHILD_CHECK(osci_drv_mem_pack(c, m, xp, &len) == 0 && len == 40);

@@ -283,7 +283,7 @@ static void test_register_garbage(void **state)
     struct sn_port *pb = (struct sn_port *)(m + SN_HDR_SIZE + 1 * SN_PORT_SIZE);
     /* A window size larger than the object: an import past the real window is refused. */
     assert_int_equal(osci_drv_mem_alloc(b, 4096, &v), 0);
-    assert_int_equal(osci_drv_mem_export(b, v.addr, 4096, &mem), 0);
+    assert_int_equal(osci_drv_mem_export(b, &v, &mem), 0);
     assert_int_equal(osci_drv_mem_pack(b, mem, buf, &blen), 0);
     assert_int_equal(osci_drv_rmem_import(a, 2, buf, blen, &rm), 0);
     uint64_t real = pb->window_size;

@@ -121,7 +121,7 @@ static void test_threads(void **state)
     assert_int_equal(t_wait_ev(t.b, &lb, OSCI_DRV_EV_LINK_UP, 1, 5000, 0, NULL), 0);
     assert_int_equal(osci_drv_db_set_event_mask(t.b, 0x2), 0);
     assert_int_equal(osci_drv_mem_alloc(t.b, 8 * 512, &v), 0);
-    assert_int_equal(osci_drv_mem_export(t.b, v.addr, v.size, &m), 0);
+    assert_int_equal(osci_drv_mem_export(t.b, &v, &m), 0);
     assert_int_equal(osci_drv_mem_pack(t.b, m, xp, &xl), 0);
     assert_int_equal(osci_drv_rmem_import(t.a, 2, xp, xl, &t.rm), 0);
 

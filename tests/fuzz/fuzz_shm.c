@@ -269,7 +269,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (osci_drv_mem_alloc(f.n[1], 4096, &f.bview) == 0) {
         uint8_t pk[SN_XPORT_LEN];
         size_t pl = sizeof(pk);
-        if (osci_drv_mem_export(f.n[1], f.bview.addr, 4096, &f.bmem) == 0 &&
+        if (osci_drv_mem_export(f.n[1], &f.bview, &f.bmem) == 0 &&
             osci_drv_mem_pack(f.n[1], f.bmem, pk, &pl) == 0 &&
             osci_drv_rmem_import(f.n[0], 2, pk, pl, &f.rm) == 0 &&
             osci_drv_rmem_map(f.n[0], f.rm, 0, 4096, 0, &f.rmap) != 0)

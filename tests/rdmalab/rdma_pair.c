@@ -164,7 +164,8 @@ static void open_adapter(void)
         self_id, info.caps, info.max_mem_size);
     if (info.node_id != self_id)
         die("node id %u found from hosts.conf, expected %u", info.node_id, self_id);
-    if (info.caps != (OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_INFO) || info.card_type != OSCI_DRV_CARD_RDMA ||
+    if (info.caps != (OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_INFO | OSCI_DRV_CAP_EXPORT_FOREIGN) ||
+        info.card_type != OSCI_DRV_CARD_RDMA ||
         info.n_doorbells != 64 || strncmp(info.name, "rdma:", 5))
         die("unexpected query result");
     r = osci_drv_db_set_event_mask(drv, 0xffffffffull);
@@ -311,10 +312,11 @@ static void server_memory(const char *marker)
 
     for (size_t i = 0; i < MIB; i++)
         mem[i] = pat(1, i);
-    r = osci_drv_mem_export(drv, mem, 16 * MIB, &big);   /* 64 chunks of 256K: too many */
+    /* 64 chunks of 256K: too many */
+    r = osci_drv_mem_export(drv, &(struct osci_drv_mem_view){ .addr = mem, .size = 16 * MIB, .fd = -1 }, &big);
     if (r != -E2BIG)
         die("export beyond 10 chunks gave %d, expected -E2BIG", r);
-    r = osci_drv_mem_export(drv, mem, MIB, &m);
+    r = osci_drv_mem_export(drv, &(struct osci_drv_mem_view){ .addr = mem, .size = MIB, .fd = -1 }, &m);
     if (r < 0)
         die("mem_export of 1 MiB: %s", strerror(-r));
     r = osci_drv_mem_pack(drv, m, xp + 1, &len);
@@ -384,7 +386,7 @@ static void client_memory(void)
     if (r < 0)
         die("put (bounce) of 600K: %s", strerror(-r));
     /* put and get from registered (exported) memory: zero copy */
-    r = osci_drv_mem_export(drv, reg, MIB, &lm);
+    r = osci_drv_mem_export(drv, &(struct osci_drv_mem_view){ .addr = reg, .size = MIB, .fd = -1 }, &lm);
     if (r < 0)
         die("client mem_export: %s", strerror(-r));
     for (size_t i = 0; i < MIB - 700 * 1024; i++)
