@@ -27,8 +27,8 @@ static _Atomic int ev_thread_running;
 
 struct seg_deferred {
     struct osci_list_node link;       /* in defer_list */
-    seg_deferred_fn fn;
-    void *obj, *arg;
+    struct seg_obj *obj;              /* holds a reference */
+    void *arg;
 };
 static struct osci_list_head defer_list = OSCI_LIST_HEAD_INIT(defer_list);   /* FIFO, seg.lock */
 
@@ -275,57 +275,115 @@ void seg__evq_clear(struct seg_evq *q)
     q->lost = q->dropped = false;
 }
 
-void seg__defer(seg_deferred_fn fn, void *obj, void *arg)
+/* ---------------------------------------------------------------- objects and the callback runner */
+
+void seg__obj_init(struct seg_obj *o, uint32_t magic, const struct seg_obj_ops *ops, void (*cb)(void),
+                   void *cb_arg)
+{
+    o->magic = magic;
+    o->refs = 1;
+    atomic_init(&o->removed, false);
+    atomic_init(&o->cb_active, cb != NULL);
+    o->in_cb = o->sched = false;
+    o->cb = cb;
+    o->cb_arg = cb_arg;
+    o->ops = ops;
+}
+
+void seg__obj_defer(struct seg_obj *o, void *arg)
 {
     struct seg_deferred *d = calloc(1, sizeof(*d));
     if (!d) {
-        osci_log(OSCI_LOG_ERROR, "seg", "out of memory: deferred callback dropped");
+        osci_log(OSCI_LOG_ERROR, "seg", "%s: out of memory: callback dropped", o->ops->name);
+        if (o->ops->end)
+            o->ops->end(o, arg, false);
         return;
     }
-    d->fn = fn;
-    d->obj = obj;
+    o->refs++;
+    d->obj = o;
     d->arg = arg;
     osci_list_add_tail(&defer_list, &d->link);
     if (!seg__on_event_thread())
         seg__wake_event_thread();
 }
 
-void seg__defer_purge(void *obj)
+void seg__obj_kick(struct seg_obj *o)
 {
-    struct seg_deferred *d, *tmp;
-    osci_list_for_each_safe(d, tmp, &defer_list, link) {
-        if (d->obj == obj) {
-            osci_list_del(&d->link);
-            free(d);
-        }
-    }
+    if (o->sched || o->removed || !o->cb_active)
+        return;
+    o->sched = true;
+    seg__obj_defer(o, NULL);
 }
 
-/* Before an object is freed: no deferred call or callback of it may still run (lock held). */
-void seg__cb_quiesce(void *obj)
+void seg__obj_put(struct seg_obj *o)
 {
-    if (seg__on_event_thread()) {
-        if (segx.cb_running == obj)
-            segx.cb_removed = true;
+    if (--o->refs == 0)
+        o->ops->free(o);
+}
+
+void seg__obj_remove(struct seg_obj *o)
+{
+    o->removed = true;
+    pthread_cond_broadcast(&seg.cond);
+    /* on the event thread no other callback runs: either none of o's, or this is o's own */
+    if (seg__on_event_thread())
         return;
-    }
-    while (segx.cb_running == obj || segx.defer_running == obj)
+    while (o->in_cb)
         seg__cond_wait(0);
 }
 
-/* Runs deferred calls one at a time without the lock; returns with it held. */
+/* One queued run of `o` (lock held; dropped around each user callback). */
+static void obj_run(struct seg_obj *o, void *arg)
+{
+    const struct seg_obj_ops *ops = o->ops;
+    struct seg_sevent ev;
+    bool called = false;
+
+    while (!o->removed && o->cb_active && ops->take(o, arg, &ev)) {
+        sci_callback_action_t act;
+
+        o->in_cb = true;
+        pthread_mutex_unlock(&seg.lock);
+        act = ops->call(o, arg, &ev);
+        pthread_mutex_lock(&seg.lock);
+        o->in_cb = false;
+        called = true;
+        pthread_cond_broadcast(&seg.cond);
+        if (o->removed)
+            break;                     /* removed from its callback (or meanwhile): call nothing more */
+        if (ops->done)
+            ops->done(o, act);
+        else if (act == SCI_CALLBACK_CANCEL)
+            o->cb_active = false;
+        if (ops->once)
+            break;
+    }
+    if (!ops->once)
+        o->sched = false;
+    if (ops->end)
+        ops->end(o, arg, called);
+    pthread_cond_broadcast(&seg.cond);
+    seg__obj_put(o);
+}
+
+/* A run that will not happen (SCITerminate): its end, and its reference (lock held). */
+static void obj_drop_run(struct seg_obj *o, void *arg)
+{
+    if (!o->ops->once)
+        o->sched = false;
+    if (o->ops->end)
+        o->ops->end(o, arg, false);
+    seg__obj_put(o);
+}
+
+/* Runs queued callback runs one at a time; returns with the lock held. */
 static void run_deferred(void)
 {
     struct seg_deferred *d;
     while ((d = osci_list_first(&defer_list, struct seg_deferred, link)) && !seg.stopping) {
         osci_list_del(&d->link);
-        segx.defer_running = d->obj;      /* seg__cb_quiesce waits for it: obj outlives the call */
-        pthread_mutex_unlock(&seg.lock);
-        d->fn(d->obj, d->arg);
+        obj_run(d->obj, d->arg);
         free(d);
-        pthread_mutex_lock(&seg.lock);
-        segx.defer_running = NULL;
-        pthread_cond_broadcast(&seg.cond);
     }
 }
 
@@ -986,17 +1044,19 @@ SISCI_API_EXPORT void SCITerminate(void)
     atomic_store(&ev_thread_running, 0);
 
     pthread_mutex_lock(&seg.lock);
+    struct seg_deferred *d, *dt;
+    osci_list_for_each_safe(d, dt, &defer_list, link) {
+        osci_list_del(&d->link);
+        obj_drop_run(d->obj, d->arg);
+        free(d);
+    }
     seg__intr_free_all();
     seg__dma_free_all();
     seg__map_free_all();
     seg__bcast_free_all();
     seg__rseg_free_all();
     seg__lseg_free_all();
-    struct seg_deferred *d, *dt;
     struct seg_loopmsg *l, *lt;
-    osci_list_for_each_safe(d, dt, &defer_list, link)
-        free(d);
-    osci_list_init(&defer_list);
     osci_list_for_each_safe(l, lt, &loop_list, link)
         free(l);
     osci_list_init(&loop_list);

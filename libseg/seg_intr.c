@@ -40,19 +40,13 @@
 #define AREA_SIZE      (AREA_SLOT_OFF + SEG_INTR_SLOTS * sizeof(uint64_t))
 
 struct sci_local_interrupt {
-    uint32_t magic;
+    struct seg_obj o;                 /* first: magic, references, removed, callback */
     sci_desc_t sd;
     struct seg_adapter *a;
     unsigned int intno;
     unsigned int bit;                 /* doorbell bit, maybe shared */
     uint64_t mask;
-    sci_cb_interrupt_t cb;
-    void *cb_arg;
-    _Atomic bool cb_active;           /* callback registered (not cancelled) */
-    _Atomic bool removed;
     _Atomic unsigned int waiters;
-    unsigned int cb_pending;          /* its deferred run queued or running: 0 or 1 (seg.lock) */
-    bool orphan;                      /* removed with callbacks pending: the last one frees */
     uint64_t pending;                 /* triggers collected, not yet delivered (intr_mu) */
     uint8_t conn[SEG_MAX_NODES];      /* connections per remote node */
     struct osci_list_node link;       /* in lintr_list */
@@ -93,17 +87,11 @@ struct dconn {
 };
 
 struct sci_local_data_interrupt {
-    uint32_t magic;
+    struct seg_obj o;                 /* first: magic, references, removed, callback */
     sci_desc_t sd;
     struct seg_adapter *a;
     unsigned int intno;
-    sci_cb_data_interrupt_t cb;
-    void *cb_arg;
-    bool cb_active;
-    bool removed;
     unsigned int waiters;
-    unsigned int cb_pending;
-    bool orphan;
     struct osci_list_head queue;      /* payloads, oldest first; bounded by the credits handed out */
     unsigned int q_count;
     struct osci_list_head conns;      /* struct dconn */
@@ -359,7 +347,7 @@ static bool reap_bit(struct intr_rx *rx, unsigned int bit, bool *cb_p)
             continue;               /* the interrupt was removed: the connector still writes */
         sl->li->pending += (uint64_t)d;
         any = true;
-        if (cb_p && atomic_load(&sl->li->cb_active))
+        if (cb_p && atomic_load(&sl->li->o.cb_active))
             *cb_p = true;
     }
     return any;
@@ -397,19 +385,13 @@ static void bits_update(struct seg_adapter *a, struct intr_rx *rx)
  * Collected triggers of callback interrupts: one deferred run per interrupt, which calls back once
  * per trigger until `pending` is 0, so a flood costs a count, not a queued call each (seg.lock, intr_mu).
  */
-static void lintr_cb_run(void *obj, void *arg);
-
 static void defer_callbacks(struct seg_adapter *a)
 {
     struct sci_local_interrupt *li;
 
-    osci_list_for_each(li, &lintr_list, link) {
-        if (li->a != a || !li->pending || !atomic_load(&li->cb_active) || atomic_load(&li->removed) ||
-            li->cb_pending > 0)
-            continue;
-        li->cb_pending++;
-        seg__defer(lintr_cb_run, li, NULL);
-    }
+    osci_list_for_each(li, &lintr_list, link)
+        if (li->a == a && li->pending)
+            seg__obj_kick(&li->o);
 }
 
 /* Wait (lock held) until the peer has said HELLO; -EHOSTUNREACH when the driver cannot reach it. */
@@ -514,48 +496,55 @@ static void send_disconnect(struct seg_adapter *a, uint32_t node, unsigned int i
 
 static void lintr_free(struct sci_local_interrupt *li)
 {
-    li->magic = 0;
+    li->o.magic = 0;
     free(li);
 }
 
-/* Calls back once per pending trigger. Cancelled or removed meanwhile: the rest stays for waiters. */
-static void lintr_cb_run(void *obj, void *arg)
+/* The callback, through the one runner (seg_core.c): once per pending trigger. Cancelled or removed
+ * meanwhile: the rest stays for waiters. */
+static bool lintr_take(struct seg_obj *o, void *arg, struct seg_sevent *ev)
 {
-    struct sci_local_interrupt *li = obj;
+    struct sci_local_interrupt *li = (struct sci_local_interrupt *)o;
+    bool run;
 
     (void)arg;
-    pthread_mutex_lock(&seg.lock);
-    for (;;) {
-        sci_callback_action_t action;
-        bool run;
-
-        pthread_mutex_lock(&intr_mu);
-        run = !atomic_load(&li->removed) && atomic_load(&li->cb_active) && li->pending > 0;
-        if (run)
-            li->pending--;
-        pthread_mutex_unlock(&intr_mu);
-        if (!run)
-            break;                     /* seg.lock kept to the end: defer_callbacks sees cb_pending */
-        pthread_mutex_unlock(&seg.lock);
-        action = li->cb(li->cb_arg, li, SCI_ERR_OK);
-        pthread_mutex_lock(&seg.lock);
-        if (action == SCI_CALLBACK_CANCEL && !atomic_load(&li->removed) && atomic_load(&li->cb_active)) {
-            struct intr_rx *rx = rx_tab[li->a->no];
-            atomic_store(&li->cb_active, false);
-            pthread_mutex_lock(&intr_mu);
-            rx->ncb[li->bit]--;
-            rx->nwait[li->bit]++;
-            bits_update(li->a, rx);        /* wakes waiters for the triggers left */
-            pthread_mutex_unlock(&intr_mu);
-            osci_log(OSCI_LOG_DEBUG, MOD, "interrupt %u: callback cancelled", li->intno);
-        }
-    }
-    li->cb_pending--;
-    if (atomic_load(&li->removed) && li->orphan && li->cb_pending == 0)
-        lintr_free(li);
-    pthread_cond_broadcast(&seg.cond);
-    pthread_mutex_unlock(&seg.lock);
+    (void)ev;
+    pthread_mutex_lock(&intr_mu);
+    run = li->pending > 0;
+    if (run)
+        li->pending--;
+    pthread_mutex_unlock(&intr_mu);
+    return run;                        /* false: seg.lock kept to the end, defer_callbacks sees `sched` */
 }
+
+static sci_callback_action_t lintr_call(struct seg_obj *o, void *arg, const struct seg_sevent *ev)
+{
+    (void)arg;
+    (void)ev;
+    return ((sci_cb_interrupt_t)o->cb)(o->cb_arg, (sci_local_interrupt_t)o, SCI_ERR_OK);
+}
+
+static void lintr_done(struct seg_obj *o, sci_callback_action_t action)
+{
+    struct sci_local_interrupt *li = (struct sci_local_interrupt *)o;
+    struct intr_rx *rx = rx_tab[li->a->no];
+
+    if (action != SCI_CALLBACK_CANCEL)
+        return;
+    li->o.cb_active = false;
+    pthread_mutex_lock(&intr_mu);
+    rx->ncb[li->bit]--;
+    rx->nwait[li->bit]++;
+    bits_update(li->a, rx);            /* wakes waiters for the triggers left */
+    pthread_mutex_unlock(&intr_mu);
+    osci_log(OSCI_LOG_DEBUG, MOD, "interrupt %u: callback cancelled", li->intno);
+}
+
+static void lintr_obj_free(struct seg_obj *o) { lintr_free((struct sci_local_interrupt *)o); }
+
+static const struct seg_obj_ops lintr_ops = {
+    .name = "interrupt", .take = lintr_take, .call = lintr_call, .done = lintr_done, .free = lintr_obj_free,
+};
 
 void seg__intr_on_doorbell(struct seg_adapter *a, uint64_t bits)
 {
@@ -658,24 +647,20 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
         e = -ENOMEM;
         goto out_unlock;
     }
-    li->magic = SEG_LINTR_MAGIC;
+    seg__obj_init(&li->o, SEG_LINTR_MAGIC, &lintr_ops,
+                  flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))callback : NULL, callbackArg);
     li->sd = sd;
     li->a = a;
     li->intno = no;
-    if (flags & SCI_FLAG_USE_CALLBACK) {
-        li->cb = callback;
-        li->cb_arg = callbackArg;
-        atomic_store(&li->cb_active, true);
-    }
     if (seg__handle_add(li) < 0) {
         free(li);
         e = -ENOMEM;
         goto out_unlock;
     }
     pthread_mutex_lock(&intr_mu);
-    li->bit = pick_bit(a, rx, li->cb != NULL);
+    li->bit = pick_bit(a, rx, li->o.cb != NULL);
     li->mask = 1ull << li->bit;
-    if (li->cb)
+    if (li->o.cb)
         rx->ncb[li->bit]++;
     else
         rx->nwait[li->bit]++;
@@ -684,7 +669,7 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
     osci_list_add(&lintr_list, &li->link);
     pthread_mutex_unlock(&seg.lock);
     osci_log(OSCI_LOG_DEBUG, MOD, "adapter %u: interrupt %u created on doorbell %u%s", a->no, no, li->bit,
-             li->cb ? " (callback)" : "");
+             li->o.cb ? " (callback)" : "");
     *interrupt = li;
     *interruptNo = no;
     return seg__set_error(error, 0);
@@ -708,7 +693,7 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
         return seg__set_error(error, -EINVAL);
     if (flags)
         return seg__set_error(error, -SEG_EFLAG);
-    if (atomic_load(&li->cb_active))
+    if (atomic_load(&li->o.cb_active))
         return seg__set_error(error, -EPERM);
     deadline = seg__deadline(timeout);
     a = li->a;
@@ -718,7 +703,7 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
     rx = rx_tab[a->no];
     for (;;) {
         bool cb = false;
-        if (atomic_load(&li->removed)) {
+        if (atomic_load(&li->o.removed)) {
             e = -ECANCELED;
             break;
         }
@@ -784,13 +769,13 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
     if (flags)
         return seg__set_error(error, -SEG_EFLAG);
     pthread_mutex_lock(&seg.lock);
-    if (!seg__handle_live(li, SEG_LINTR_MAGIC) || atomic_load(&li->removed)) {
+    if (!seg__handle_live(li, SEG_LINTR_MAGIC) || atomic_load(&li->o.removed)) {
         pthread_mutex_unlock(&seg.lock);
         return seg__set_error(error, -EINVAL);
     }
     a = li->a;
     rx = rx_tab[a->no];
-    atomic_store(&li->removed, true);
+    atomic_store(&li->o.removed, true);
     seg__handle_del(li);   /* magic is cleared at the free, after the waiters left */
     osci_list_del(&li->link);
     pthread_mutex_lock(&intr_mu);
@@ -798,7 +783,7 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
     for (unsigned int s = 0; s < rx->slot_hwm; s++)
         if (rx->slot[s].li == li)
             rx->slot[s].li = NULL;
-    if (atomic_load(&li->cb_active))
+    if (atomic_load(&li->o.cb_active))
         rx->ncb[li->bit]--;
     else
         rx->nwait[li->bit]--;
@@ -816,18 +801,10 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
         sleep_ms(1);
         pthread_mutex_lock(&seg.lock);
     }
-    if (li->cb_pending > 0) {
-        if (seg__on_event_thread()) {
-            li->orphan = true;      /* removed from a callback: the last deferred run frees it */
-            pthread_mutex_unlock(&seg.lock);
-            return seg__set_error(error, 0);
-        }
-        while (li->cb_pending > 0)
-            (void)seg__cond_wait(0);
-    }
-    pthread_mutex_unlock(&seg.lock);
+    seg__obj_remove(&li->o);
     osci_log(OSCI_LOG_DEBUG, MOD, "adapter %u: interrupt %u removed", a->no, li->intno);
-    lintr_free(li);
+    seg__obj_put(&li->o);           /* freed here or by its last queued run */
+    pthread_mutex_unlock(&seg.lock);
     seg__set_error(error, 0);
 }
 
@@ -1097,7 +1074,7 @@ static void ldintr_free(struct sci_local_data_interrupt *d)
         free(p);
     osci_list_for_each_safe(c, ct, &d->conns, link)
         free(c);
-    d->magic = 0;
+    d->o.magic = 0;
     free(d);
 }
 
@@ -1112,7 +1089,8 @@ static struct dconn *find_dconn(struct sci_local_data_interrupt *d, uint32_t nod
 }
 
 /* A payload of (node, conn_id) was consumed: give its credit back. Lock held. */
-static void dintr_credit(struct sci_local_data_interrupt *d, uint32_t node, uint64_t conn_id)
+/* `self`: 1 when called from a callback run (which counts among the runs), else 0. */
+static void dintr_credit(struct sci_local_data_interrupt *d, uint32_t node, uint64_t conn_id, unsigned int self)
 {
     struct sci_remote_data_interrupt *rd;
     struct dconn *c = find_dconn(d, node, conn_id);
@@ -1122,7 +1100,7 @@ static void dintr_credit(struct sci_local_data_interrupt *d, uint32_t node, uint
     if (!c)
         return;                       /* disconnected meanwhile */
     /* in halves while payloads stream in; all of it once the receiver has caught up */
-    if (++c->unreturned < SEG_DATA_INTR_CREDITS / 2 && (d->q_count > 0 || d->cb_pending > 0))
+    if (++c->unreturned < SEG_DATA_INTR_CREDITS / 2 && (d->q_count > 0 || seg__obj_runs(&d->o) > self))
         return;
     if (node == d->a->drv->node_id) {
         osci_list_for_each(rd, &rdintr_list, link) {
@@ -1154,34 +1132,44 @@ static void dintr_enqueue(struct sci_local_data_interrupt *d, struct dintr_paylo
     pthread_cond_broadcast(&seg.cond);
 }
 
-static void ldintr_cb_run(void *obj, void *arg)
+/* The callback, through the one runner (seg_core.c): one run per payload (arg). */
+static bool ldintr_take(struct seg_obj *o, void *arg, struct seg_sevent *ev)
 {
-    struct sci_local_data_interrupt *d = obj;
-    struct dintr_payload *p = arg;
-    sci_callback_action_t action = SCI_CALLBACK_CONTINUE;
-    bool run;
+    (void)o;
+    (void)arg;
+    (void)ev;
+    return true;
+}
 
-    pthread_mutex_lock(&seg.lock);
-    run = !d->removed && d->cb_active;
-    if (!d->removed && !d->cb_active) {
+static sci_callback_action_t ldintr_call(struct seg_obj *o, void *arg, const struct seg_sevent *ev)
+{
+    struct dintr_payload *p = arg;
+
+    (void)ev;
+    return ((sci_cb_data_interrupt_t)o->cb)(o->cb_arg, (sci_local_data_interrupt_t)o, p->data, p->len,
+                                             SCI_ERR_OK);
+}
+
+static void ldintr_end(struct seg_obj *o, void *arg, bool called)
+{
+    struct sci_local_data_interrupt *d = (struct sci_local_data_interrupt *)o;
+    struct dintr_payload *p = arg;
+
+    if (!called && !o->removed && !o->cb_active) {
         dintr_enqueue(d, p);   /* cancelled meanwhile: the payload goes to waiters */
-        p = NULL;
+        return;
     }
-    pthread_mutex_unlock(&seg.lock);
-    if (run)
-        action = d->cb(d->cb_arg, d, p->data, p->len, SCI_ERR_OK);
-    pthread_mutex_lock(&seg.lock);
-    d->cb_pending--;
-    if (run && !d->removed)
-        dintr_credit(d, p->node, p->conn_id);
-    if (run && action == SCI_CALLBACK_CANCEL && !d->removed)
-        d->cb_active = false;
-    if (d->removed && d->orphan && d->cb_pending == 0)
-        ldintr_free(d);
-    pthread_cond_broadcast(&seg.cond);
-    pthread_mutex_unlock(&seg.lock);
+    if (called && !o->removed)
+        dintr_credit(d, p->node, p->conn_id, 1);
     free(p);
 }
+
+static void ldintr_obj_free(struct seg_obj *o) { ldintr_free((struct sci_local_data_interrupt *)o); }
+
+static const struct seg_obj_ops ldintr_ops = {
+    .name = "data interrupt", .once = true, .take = ldintr_take, .call = ldintr_call, .end = ldintr_end,
+    .free = ldintr_obj_free,
+};
 
 static void dintr_deliver(struct seg_adapter *a, uint32_t src, const struct seg_msg *m)
 {
@@ -1189,7 +1177,7 @@ static void dintr_deliver(struct seg_adapter *a, uint32_t src, const struct seg_
     struct dintr_payload *p;
     uint32_t len = m->u.interrupt.len;
 
-    if (!d || d->removed || len > SEG_DATA_INTR_MAX || !find_dconn(d, src, m->u.interrupt.conn_id)) {
+    if (!d || d->o.removed || len > SEG_DATA_INTR_MAX || !find_dconn(d, src, m->u.interrupt.conn_id)) {
         osci_log(OSCI_LOG_DEBUG, MOD, "data interrupt %u from node %u: no such connection, ignored",
                  m->u.interrupt.intno, src);
         return;
@@ -1205,12 +1193,11 @@ static void dintr_deliver(struct seg_adapter *a, uint32_t src, const struct seg_
     p->conn_id = m->u.interrupt.conn_id;
     p->len = len;
     memcpy(p->data, m->u.interrupt.data, len);
-    if (!d->cb_active) {
+    if (!d->o.cb_active) {
         dintr_enqueue(d, p);
         return;
     }
-    d->cb_pending++;
-    seg__defer(ldintr_cb_run, d, p);
+    seg__obj_defer(&d->o, p);
 }
 
 SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_interrupt_t *interrupt,
@@ -1255,7 +1242,8 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
         for (no = 0; no <= SEG_INTNO_MAX && find_ldintr(a, no); no++)
             ;
     }
-    d->magic = SEG_LDINTR_MAGIC;
+    seg__obj_init(&d->o, SEG_LDINTR_MAGIC, &ldintr_ops,
+                  flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))callback : NULL, callbackArg);
     if (seg__handle_add(d) < 0) {
         e = -ENOMEM;
         goto out_free;
@@ -1263,11 +1251,6 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
     d->sd = sd;
     d->a = a;
     d->intno = no;
-    if (flags & SCI_FLAG_USE_CALLBACK) {
-        d->cb = callback;
-        d->cb_arg = callbackArg;
-        d->cb_active = true;
-    }
     osci_list_add(&ldintr_list, &d->link);
     pthread_mutex_unlock(&seg.lock);
     osci_log(OSCI_LOG_DEBUG, MOD, "adapter %u: data interrupt %u created", a->no, no);
@@ -1295,19 +1278,19 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
         return seg__set_error(error, -SEG_EFLAG);
     deadline = seg__deadline(timeout);
     pthread_mutex_lock(&seg.lock);
-    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->removed) {
+    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->o.removed) {
         pthread_mutex_unlock(&seg.lock);
         return seg__set_error(error, -EINVAL);
     }
-    if (d->cb_active) {
+    if (d->o.cb_active) {
         pthread_mutex_unlock(&seg.lock);
         return seg__set_error(error, -EPERM);
     }
     d->waiters++;
-    while (!d->removed && d->q_count == 0 && rc == 0)
+    while (!d->o.removed && d->q_count == 0 && rc == 0)
         rc = seg__cond_wait(deadline);
     p = NULL;
-    if (d->removed) {
+    if (d->o.removed) {
         e = -ECANCELED;
     } else if (d->q_count > 0) {
         p = osci_list_first(&d->queue, struct dintr_payload, link);
@@ -1320,7 +1303,7 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
             *length = p->len;
             osci_list_del(&p->link);
             d->q_count--;
-            dintr_credit(d, p->node, p->conn_id);
+            dintr_credit(d, p->node, p->conn_id, 0);
             e = 0;
         }
     } else {
@@ -1341,28 +1324,18 @@ SISCI_API_EXPORT void SCIRemoveDataInterrupt(sci_local_data_interrupt_t d, unsig
     if (flags)
         return seg__set_error(error, -SEG_EFLAG);
     pthread_mutex_lock(&seg.lock);
-    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->removed) {
+    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->o.removed) {
         pthread_mutex_unlock(&seg.lock);
         return seg__set_error(error, -EINVAL);
     }
-    d->removed = true;
     seg__handle_del(d);
-    d->magic = 0;
+    d->o.magic = 0;
     osci_list_del(&d->link);
-    pthread_cond_broadcast(&seg.cond);
+    seg__obj_remove(&d->o);
     while (d->waiters > 0)
         (void)seg__cond_wait(0);
-    if (d->cb_pending > 0) {
-        if (seg__on_event_thread()) {
-            d->orphan = true;
-            pthread_mutex_unlock(&seg.lock);
-            return seg__set_error(error, 0);
-        }
-        while (d->cb_pending > 0)
-            (void)seg__cond_wait(0);
-    }
+    seg__obj_put(&d->o);           /* freed here or by its last queued run */
     pthread_mutex_unlock(&seg.lock);
-    ldintr_free(d);
     seg__set_error(error, 0);
 }
 
@@ -1503,7 +1476,7 @@ SISCI_API_EXPORT void SCITriggerDataInterrupt(sci_remote_data_interrupt_t rd, vo
         rc = -ETIMEDOUT;
     } else if (rd->node == a->drv->node_id) {
         d = find_ldintr(a, rd->intno);
-        if (!d || d->removed) {
+        if (!d || d->o.removed) {
             rc = -ENOTCONN;
         } else {
             rd->credits--;
