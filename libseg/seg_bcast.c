@@ -119,7 +119,7 @@ static void send_all(struct bcast_group *g, enum seg_bcast_op op, const struct s
 {
     struct seg_adapter *a = &seg.adapter[g->adapter];
     for (uint32_t n = 1; n < SEG_MAX_NODES; n++) {
-        if (n == a->drv->node_id || !a->peer[n].up)
+        if (n == a->drv->node_id || !seg__peer_up(&a->peer[n]))
             continue;
         if (op != SEG_BCAST_LEAVE)
             g->asked[n] = true;
@@ -373,7 +373,7 @@ void seg__bcast_peer_lost(struct seg_adapter *a, uint32_t node)
 static bool asked_any(const struct bcast_group *g)
 {
     for (uint32_t n = 1; n < SEG_MAX_NODES; n++)
-        if (g->asked[n] && seg.adapter[g->adapter].peer[n].up)
+        if (g->asked[n] && seg__peer_up(&seg.adapter[g->adapter].peer[n]))
             return true;
     return false;
 }

@@ -466,16 +466,79 @@ static void send_hello(struct seg_adapter *a, uint32_t node, uint32_t flags)
     seg__send(a, node, &m);
 }
 
-void seg__peer_lost(struct seg_adapter *a, uint32_t node)
+/* ---------------------------------------------------------------- peer liveness */
+
+static const char *peer_state_str(enum seg_peer_state st)
+{
+    static const char *const n[] = { "UNKNOWN", "UP", "DOWN", "SILENT", "LOST", "LOST_SILENT" };
+    return (unsigned int)st < PEER_STATE_COUNT ? n[st] : "?";
+}
+
+static const char *peer_event_str(enum seg_peer_event ev)
+{
+    static const char *const n[] = { "link-up", "alive", "link-down", "silent", "grace", "dead" };
+    return (unsigned int)ev < PEER_EV_COUNT ? n[ev] : "?";
+}
+
+/* The edges (docs/segment-protocol.md, "Peer liveness"); PEER_STATE_COUNT: no edge. */
+#define NO_EDGE PEER_STATE_COUNT
+static const enum seg_peer_state peer_next[PEER_STATE_COUNT][PEER_EV_COUNT] = {
+    /*                  LINK_UP  ALIVE    LINK_DOWN     SILENT       GRACE             DEAD */
+    [PEER_UNKNOWN]     = { PEER_UP, NO_EDGE, PEER_UNKNOWN, NO_EDGE,     NO_EDGE,          NO_EDGE },
+    [PEER_UP]          = { PEER_UP, NO_EDGE, PEER_DOWN,    PEER_SILENT, NO_EDGE,          PEER_LOST },
+    [PEER_DOWN]        = { PEER_UP, NO_EDGE, PEER_DOWN,    NO_EDGE,     PEER_LOST,        PEER_LOST },
+    [PEER_SILENT]      = { PEER_UP, PEER_UP, PEER_DOWN,    NO_EDGE,     PEER_LOST_SILENT, PEER_LOST_SILENT },
+    [PEER_LOST]        = { PEER_UP, NO_EDGE, PEER_LOST,    NO_EDGE,     NO_EDGE,          NO_EDGE },
+    [PEER_LOST_SILENT] = { PEER_UP, PEER_UP, PEER_LOST,    NO_EDGE,     NO_EDGE,          NO_EDGE },
+};
+
+/*
+ * The only writer of a peer's state (lock held): 0 after the edge (a self-loop changes nothing and
+ * is not logged), -EPROTO when `ev` has no edge from the current state. UP restarts the silence
+ * clock; leaving UP for DOWN or SILENT starts the grace period.
+ */
+static int peer_transition(struct seg_adapter *a, uint32_t node, enum seg_peer_event ev)
 {
     struct seg_peer *p = &a->peer[node];
-    if (p->lost)
+    enum seg_peer_state old = p->state, new;
+
+    if ((unsigned int)old >= PEER_STATE_COUNT || (unsigned int)ev >= PEER_EV_COUNT)
+        return -EPROTO;
+    new = peer_next[old][ev];
+    if (new == NO_EDGE)
+        return -EPROTO;
+    if (new == old)
+        return 0;
+    osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: node %u: %s --%s--> %s", a->no, node, peer_state_str(old),
+             peer_event_str(ev), peer_state_str(new));
+    p->state = new;
+    switch (new) {
+    case PEER_UP:
+        p->down_since_ms = 0;
+        p->last_rx_ms = osci_now_ms();
+        break;
+    case PEER_DOWN:
+    case PEER_SILENT:
+        if (old == PEER_UP) {
+            p->down_since_ms = osci_now_ms();
+            if (!p->down_since_ms)
+                p->down_since_ms = 1;
+        }
+        break;
+    default:
+        p->down_since_ms = 0;
+        break;
+    }
+    return 0;
+}
+
+void seg__peer_lost(struct seg_adapter *a, uint32_t node, enum seg_peer_event ev)
+{
+    struct seg_peer *p = &a->peer[node];
+    if (seg__peer_lost_state(p) || peer_transition(a, node, ev) < 0)
         return;
     osci_log(OSCI_LOG_INFO, "seg", "adapter %u: node %u (epoch %llu) lost", a->no, node,
              (unsigned long long)p->epoch);
-    p->lost = true;
-    p->up = false;
-    p->down_since_ms = 0;
     seg__rseg_peer_lost(a, node, false);
     seg__lseg_peer_lost(a, node);
     seg__intr_on_peer_lost(a, node);
@@ -484,26 +547,21 @@ void seg__peer_lost(struct seg_adapter *a, uint32_t node)
     pthread_cond_broadcast(&seg.cond);
 }
 
-static void on_link_up(struct seg_adapter *a, uint32_t node, uint64_t epoch)
+/* LINK_UP from the driver, or (ev ALIVE) a peer down for its silence heard again. */
+static void on_link_up(struct seg_adapter *a, uint32_t node, uint64_t epoch, enum seg_peer_event ev)
 {
     struct seg_peer *p = &a->peer[node];
     bool recovered, forgot;
 
-    if (p->known && p->epoch != epoch && !p->lost)
-        seg__peer_lost(a, node);           /* the old incarnation is gone */
-    recovered = p->known && !p->lost && !p->up && p->epoch == epoch;
-    forgot = p->known && p->lost && p->epoch == epoch;   /* it may still hold what we dropped */
-    if (p->epoch != epoch)
-        p->lost = false;
-    if (p->up && p->epoch == epoch)
+    if (seg__peer_known(p) && p->epoch != epoch && !seg__peer_lost_state(p))
+        seg__peer_lost(a, node, PEER_EV_DEAD);   /* the old incarnation is gone */
+    recovered = seg__peer_in_grace(p) && p->epoch == epoch;
+    forgot = seg__peer_lost_state(p) && p->epoch == epoch;   /* it may still hold what we dropped */
+    if (seg__peer_up(p) && p->epoch == epoch)
         return;
-    p->known = true;
-    p->up = true;
+    if (peer_transition(a, node, ev) < 0)
+        return;
     p->epoch = epoch;
-    p->down_since_ms = 0;
-    p->lost = false;
-    p->hb_down = false;
-    p->last_rx_ms = osci_now_ms();
     osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: node %u up (epoch %llu)", a->no, node, (unsigned long long)epoch);
     send_hello(a, node, forgot ? SEG_HELLO_RESET : 0);
     seg__bcast_peer_up(a, node);
@@ -515,16 +573,13 @@ static void on_link_up(struct seg_adapter *a, uint32_t node, uint64_t epoch)
     pthread_cond_broadcast(&seg.cond);
 }
 
-/* The link to `node` is down: from the driver, or (silent) because it stopped heartbeating. */
-static void link_down(struct seg_adapter *a, uint32_t node, bool silent)
+/* The link to an UP peer is down: from the driver (LINK_DOWN), or because it stopped heartbeating (SILENT). */
+static void link_down(struct seg_adapter *a, uint32_t node, enum seg_peer_event ev)
 {
     struct seg_peer *p = &a->peer[node];
-    p->up = false;
-    p->hb_down = silent;
-    p->down_since_ms = osci_now_ms();
-    if (!p->down_since_ms)
-        p->down_since_ms = 1;
-    if (silent)
+    if (peer_transition(a, node, ev) < 0)
+        return;
+    if (ev == PEER_EV_SILENT)
         osci_log(OSCI_LOG_INFO, "seg", "adapter %u: node %u silent for %llu ms: link down", a->no, node,
                  (unsigned long long)(p->down_since_ms - p->last_rx_ms));
     else
@@ -540,21 +595,22 @@ static void on_link_down(struct seg_adapter *a, uint32_t node, uint64_t epoch)
     struct seg_peer *p = &a->peer[node];
     if (epoch && p->epoch != epoch)
         return;
-    if (!p->up) {
-        p->hb_down = false;                /* the driver knows now: only its LINK_UP brings it back */
+    if (!seg__peer_up(p)) {
+        /* the driver knows now: only its LINK_UP brings it back (SILENT -> DOWN, LOST_SILENT -> LOST) */
+        (void)peer_transition(a, node, PEER_EV_LINK_DOWN);
         return;
     }
-    link_down(a, node, false);
+    link_down(a, node, PEER_EV_LINK_DOWN);
 }
 
 /* A HEARTBEAT or HELLO from a peer we took down for its silence: back if the incarnation is the same. */
 static void on_alive(struct seg_adapter *a, uint32_t node, uint64_t epoch)
 {
     struct seg_peer *p = &a->peer[node];
-    if (!p->hb_down || p->up || !p->known || (epoch && epoch != p->epoch))
+    if (!seg__peer_silent(p) || (epoch && epoch != p->epoch))
         return;
     osci_log(OSCI_LOG_INFO, "seg", "adapter %u: node %u heard again", a->no, node);
-    on_link_up(a, node, p->epoch);
+    on_link_up(a, node, p->epoch, PEER_EV_ALIVE);
 }
 
 /*
@@ -566,7 +622,7 @@ static void on_alive(struct seg_adapter *a, uint32_t node, uint64_t epoch)
 static void on_reset(struct seg_adapter *a, uint32_t node, uint64_t epoch)
 {
     struct seg_peer *p = &a->peer[node];
-    if (!p->known || p->lost || (epoch && epoch != p->epoch))
+    if (!seg__peer_known(p) || seg__peer_lost_state(p) || (epoch && epoch != p->epoch))
         return;
     osci_log(OSCI_LOG_INFO, "seg", "adapter %u: node %u dropped our connections: dropping its", a->no, node);
     seg__rseg_peer_lost(a, node, true);
@@ -579,11 +635,11 @@ static void on_reset(struct seg_adapter *a, uint32_t node, uint64_t epoch)
 static void on_peer_dead(struct seg_adapter *a, uint32_t node, uint64_t epoch)
 {
     struct seg_peer *p = &a->peer[node];
-    if (!p->known || p->lost)
+    if (!seg__peer_known(p) || seg__peer_lost_state(p))
         return;
     if (epoch && p->epoch != epoch)
         return;                            /* an older incarnation, already replaced */
-    seg__peer_lost(a, node);
+    seg__peer_lost(a, node, PEER_EV_DEAD);
 }
 
 static void on_msg(struct seg_adapter *a, uint32_t node, const void *buf, size_t len)
@@ -639,7 +695,7 @@ static void dispatch(struct seg_adapter *a, const struct osci_drv_event *ev)
         return;
     }
     switch (ev->type) {
-    case OSCI_DRV_EV_LINK_UP: on_link_up(a, ev->node, ev->epoch); break;
+    case OSCI_DRV_EV_LINK_UP: on_link_up(a, ev->node, ev->epoch, PEER_EV_LINK_UP); break;
     case OSCI_DRV_EV_LINK_DOWN: on_link_down(a, ev->node, ev->epoch); break;
     case OSCI_DRV_EV_PEER_DEAD: on_peer_dead(a, ev->node, ev->epoch); break;
     case OSCI_DRV_EV_MSG:
@@ -697,14 +753,14 @@ static void heartbeat_tick(uint64_t now)
             if (n == a->drv->node_id)
                 continue;
             /* a peer down for its silence still gets them: each side must hear the other to come back */
-            if (p->hb_down && send)
+            if (seg__peer_silent(p) && send)
                 send_heartbeat(a, n, now);
-            if (!p->up)
+            if (!seg__peer_up(p))
                 continue;
             if (stalled || now < p->last_rx_ms)
                 p->last_rx_ms = now;
             if (now - p->last_rx_ms >= seg.hb_timeout_ms) {
-                link_down(a, n, true);
+                link_down(a, n, PEER_EV_SILENT);
                 continue;
             }
             if (send)
@@ -751,9 +807,8 @@ static bool pump(void)
         for (unsigned int n = 1; n < SEG_MAX_NODES; n++) {
             struct seg_peer *p = &a->peer[n];
             /* down_since may be a tick later than `now` (stamped after it was read): no underflow */
-            if (p->known && !p->up && !p->lost && p->down_since_ms && now >= p->down_since_ms &&
-                now - p->down_since_ms >= seg.grace_ms)
-                seg__peer_lost(a, n);
+            if (seg__peer_in_grace(p) && now >= p->down_since_ms && now - p->down_since_ms >= seg.grace_ms)
+                seg__peer_lost(a, n, PEER_EV_GRACE);
         }
     }
     return more;
@@ -898,11 +953,8 @@ static int open_adapters(void)
                 a->peer[nd].epoch = peers[k].epoch;
                 if (nd == a->drv->node_id)
                     continue;
-                if (peers[k].link_up) {
-                    a->peer[nd].known = true;
-                    a->peer[nd].up = true;
-                    a->peer[nd].last_rx_ms = osci_now_ms();
-                }
+                if (peers[k].link_up)
+                    (void)peer_transition(a, nd, PEER_EV_LINK_UP);
             }
         }
         free(peers);
@@ -991,7 +1043,7 @@ SISCI_API_EXPORT void SCIInitialize(unsigned int flags, sci_error_t *error)
         if (!a->drv)
             continue;
         for (unsigned int n = 1; n < SEG_MAX_NODES; n++)
-            if (a->peer[n].up)
+            if (seg__peer_up(&a->peer[n]))
                 send_hello(a, n, 0);
     }
     seg__info_publish();

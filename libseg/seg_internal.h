@@ -35,16 +35,44 @@
 #define SEG_LDINTR_MAGIC 0x53434939u
 #define SEG_RDINTR_MAGIC 0x5343493au
 
+/*
+ * A peer's liveness on one adapter (docs/segment-protocol.md, "Peer liveness"), written only by
+ * peer_transition (seg_core.c), which logs every edge.
+ *   UNKNOWN      never seen
+ *   UP           link up (LINK_UP taken, HELLO sent)
+ *   DOWN         the driver said link down; the grace period runs from down_since_ms
+ *   SILENT       down because it stopped heartbeating; grace runs; heartbeats still go to it
+ *   LOST         incarnation `epoch` declared gone (CB_LOST delivered)
+ *   LOST_SILENT  the same, reached from SILENT: still heartbeated, its heartbeat brings it back
+ */
+enum seg_peer_state { PEER_UNKNOWN = 0, PEER_UP, PEER_DOWN, PEER_SILENT, PEER_LOST, PEER_LOST_SILENT,
+                      PEER_STATE_COUNT };
+enum seg_peer_event { PEER_EV_LINK_UP = 0, PEER_EV_ALIVE, PEER_EV_LINK_DOWN, PEER_EV_SILENT, PEER_EV_GRACE,
+                      PEER_EV_DEAD, PEER_EV_COUNT };
+
 /* What this node knows of a peer on one adapter. */
 struct seg_peer {
-    bool up;                         /* link up and HELLO exchanged */
-    bool known;                      /* seen at least once */
+    enum seg_peer_state state;
     uint64_t epoch;                  /* peer incarnation */
-    uint64_t down_since_ms;          /* link down time (grace period), 0 when up */
-    bool lost;                       /* incarnation `epoch` declared gone (CB_LOST delivered) */
+    uint64_t down_since_ms;          /* DOWN, SILENT: when it went down (grace period) */
     uint64_t last_rx_ms;             /* last message received from it, or its link-up time */
-    bool hb_down;                    /* down because it fell silent, not because the driver said so */
 };
+static inline bool seg__peer_up(const struct seg_peer *p) { return p->state == PEER_UP; }
+static inline bool seg__peer_known(const struct seg_peer *p) { return p->state != PEER_UNKNOWN; }
+static inline bool seg__peer_lost_state(const struct seg_peer *p)
+{
+    return p->state == PEER_LOST || p->state == PEER_LOST_SILENT;
+}
+/* Down and in its grace period (not yet lost). */
+static inline bool seg__peer_in_grace(const struct seg_peer *p)
+{
+    return p->state == PEER_DOWN || p->state == PEER_SILENT;
+}
+/* Down for its silence (lost or not): heartbeats still go to it, and its own bring it back. */
+static inline bool seg__peer_silent(const struct seg_peer *p)
+{
+    return p->state == PEER_SILENT || p->state == PEER_LOST_SILENT;
+}
 
 struct seg_adapter {
     unsigned int no;

@@ -399,11 +399,11 @@ static int wait_peer_up(struct seg_adapter *a, uint32_t node, uint64_t deadline)
 {
     int rc;
 
-    while (!a->peer[node].up) {
+    while (!seg__peer_up(&a->peer[node])) {
         rc = osci_drv_probe(a->drv, node);
         if (rc < 0 && rc != -EOPNOTSUPP)
             return -EHOSTUNREACH;
-        if (rc == -EOPNOTSUPP && !a->peer[node].known)
+        if (rc == -EOPNOTSUPP && !seg__peer_known(&a->peer[node]))
             return -EHOSTUNREACH;
         /* reachable but the handshake is not done yet: wait a little and look again */
         uint64_t slice = osci_now_ms() + 50;
@@ -411,7 +411,7 @@ static int wait_peer_up(struct seg_adapter *a, uint32_t node, uint64_t deadline)
             slice = deadline;
         rc = seg__cond_wait(slice);
         if (rc == -ETIMEDOUT && deadline && osci_now_ms() >= deadline)
-            return a->peer[node].up ? 0 : -ETIMEDOUT;
+            return seg__peer_up(&a->peer[node]) ? 0 : -ETIMEDOUT;
     }
     return 0;
 }

@@ -166,7 +166,8 @@ void seg__evq_clear(struct seg_evq *q);
 int seg__check_init(void);           /* 0 or -SEG_ENOTINIT; lock held */
 int seg__adapter_check(unsigned int no, struct seg_adapter **a_p);  /* lock held */
 uint64_t seg__new_conn_id(struct seg_adapter *a);
-void seg__peer_lost(struct seg_adapter *a, uint32_t node);
+/* Declare a peer's incarnation gone (ev: PEER_EV_GRACE or PEER_EV_DEAD) and drop what it had. */
+void seg__peer_lost(struct seg_adapter *a, uint32_t node, enum seg_peer_event ev);
 
 /* seg_lseg.c */
 extern const struct seg_obj_ops seg__lseg_ops;

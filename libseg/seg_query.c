@@ -23,7 +23,7 @@ static bool any_peer_up(const struct seg_adapter *a)
     unsigned int n;
 
     for (n = 1; n < SEG_MAX_NODES; n++)
-        if (a->peer[n].up)
+        if (seg__peer_up(&a->peer[n]))
             return true;
     return false;
 }
@@ -137,10 +137,10 @@ SISCI_API_EXPORT int SCIProbeNode(sci_desc_t sd, unsigned int localAdapterNo, un
     p = &a->peer[nodeId];
     rc = osci_drv_probe(a->drv, nodeId);
     if (rc == -EOPNOTSUPP)
-        rc = p->up ? 0 : p->known && !p->lost ? -ENOLINK : -EHOSTUNREACH;
+        rc = seg__peer_up(p) ? 0 : seg__peer_known(p) && !seg__peer_lost_state(p) ? -ENOLINK : -EHOSTUNREACH;
     switch (rc) {
     case 0: up = 1; break;
-    case -ENOLINK: rc = p->known ? -ENOLINK : 0; break;
+    case -ENOLINK: rc = seg__peer_known(p) ? -ENOLINK : 0; break;
     case -EHOSTUNREACH: rc = 0; break;
     case -EADDRNOTAVAIL: rc = -EHOSTUNREACH; break;   /* the driver's "no such id": NO_SUCH_NODEID */
     default: break;

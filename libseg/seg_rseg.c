@@ -162,7 +162,7 @@ static void send_disconnect(struct seg_adapter *a, uint32_t node, uint64_t conn_
     struct seg_msg m = { .type = SEG_MSG_DISCONNECT };
     m.u.disconnect.conn_id = conn_id;
     m.u.disconnect.seg_id = seg_id;
-    if (seg__send(a, node, &m) < 0 && !a->peer[node].lost) {
+    if (seg__send(a, node, &m) < 0 && !seg__peer_lost_state(&a->peer[node])) {
         struct seg_pending_disc *p = calloc(1, sizeof(*p));
         if (p) {
             *p = (struct seg_pending_disc){ .adapter = a->no, .node = node, .seg_id = seg_id,
@@ -383,12 +383,12 @@ static int peer_ready(struct seg_adapter *a, uint32_t node, uint64_t deadline)
         struct seg_peer *p = &a->peer[node];
         int rc;
 
-        if (p->up)
+        if (seg__peer_up(p))
             return 0;
         rc = osci_drv_probe(a->drv, node);
         if (rc == -EADDRNOTAVAIL)
             return -EHOSTUNREACH;
-        if (rc != 0 || p->known)
+        if (rc != 0 || seg__peer_known(p))
             return -ENOENT;                 /* not there, or down: SCIProbeNode tells which */
         /* just joined: the driver sees it, its LINK_UP is on its way to the event thread */
         uint64_t slice = osci_now_ms() + 50;
@@ -398,7 +398,7 @@ static int peer_ready(struct seg_adapter *a, uint32_t node, uint64_t deadline)
         if (seg__check_init() < 0 || !a->drv)
             return -SEG_ENOTINIT;           /* SCITerminate meanwhile */
         if (rc == -ETIMEDOUT && osci_now_ms() >= deadline)
-            return a->peer[node].up ? 0 : -ENOENT;
+            return seg__peer_up(&a->peer[node]) ? 0 : -ENOENT;
     }
 }
 
