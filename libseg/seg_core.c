@@ -396,7 +396,16 @@ struct seg_adapter *seg__adapter(unsigned int no)
     return &seg.adapter[no];
 }
 
-int seg__check_init(void) { return seg.initialized > 0 ? 0 : -SEG_ENOTINIT; }
+int seg__check_init(void) { return atomic_load(&seg.initialized) > 0 ? 0 : -SEG_ENOTINIT; }
+
+int seg__enter(const void *h, uint32_t magic, unsigned int flags, unsigned int allowed)
+{
+    if (atomic_load_explicit(&seg.initialized, memory_order_acquire) <= 0)
+        return -SEG_ENOTINIT;
+    if (magic && !seg__handle_live(h, magic))
+        return -EINVAL;
+    return flags & ~allowed ? -SEG_EFLAG : 0;
+}
 
 int seg__adapter_check(unsigned int no, struct seg_adapter **a_p)
 {
@@ -1058,8 +1067,7 @@ err_adapters:
     close_adapters();
 err_unlock:
     pthread_mutex_unlock(&seg.lock);
-    if (error)
-        *error = seg__conf_to_sci(rc);   /* this context's own mapping (above) */
+    seg__set_conf_error(error, rc);      /* this context's own mapping (above) */
 }
 
 SISCI_API_EXPORT void SCITerminate(void)
@@ -1126,14 +1134,10 @@ SISCI_API_EXPORT void SCIOpen(sci_desc_t *sd, unsigned int flags, sci_error_t *e
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__check_init()) < 0)
+    if ((rc = seg__enter(NULL, 0, flags, SCI_FLAG_THREAD_SAFE)) < 0)
         goto out;
     if (!sd) {
         rc = -EINVAL;
-        goto out;
-    }
-    if (flags & ~SCI_FLAG_THREAD_SAFE) {
-        rc = -SEG_EFLAG;
         goto out;
     }
     d = calloc(1, sizeof(*d));
@@ -1158,16 +1162,8 @@ SISCI_API_EXPORT void SCIClose(sci_desc_t sd, unsigned int flags, sci_error_t *e
     int rc = 0;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__check_init()) < 0)
+    if ((rc = seg__enter(sd, SEG_DESC_MAGIC, flags, 0)) < 0)
         goto out;
-    if (!seg__desc_valid(sd)) {
-        rc = -EINVAL;
-        goto out;
-    }
-    if (flags) {
-        rc = -SEG_EFLAG;
-        goto out;
-    }
     if (sd->n_objs || seg__intr_desc_busy(sd) || seg__dma_desc_busy(sd)) {
         rc = -EBUSY;
         goto out;

@@ -245,8 +245,8 @@ SISCI_API_EXPORT void SCICreateDMAQueue(sci_desc_t sd, sci_dma_queue_t *dq, unsi
     struct seg_adapter *a;
     int rc;
 
-    if (flags & ~DMA_ENGINE_FLAGS)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((rc = seg__enter(sd, SEG_DESC_MAGIC, flags, DMA_ENGINE_FLAGS)) < 0)
+        return seg__set_error(error, rc);
     if (!dq || maxEntries == 0)
         return seg__set_error(error, -EINVAL);
     q = calloc(1, sizeof(*q));
@@ -334,8 +334,8 @@ static void dmaq_start(struct sci_dma_queue *q, sci_local_segment_t ls, sci_remo
     void *laddr;
     int rc;
 
-    if (flags & ~known)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((rc = seg__enter(q, SEG_DMAQ_MAGIC, flags, known)) < 0)
+        return seg__set_error(error, rc);
     if ((flags & SCI_FLAG_USE_CALLBACK) && !cb)
         return seg__set_error(error, -EINVAL);
 
@@ -460,8 +460,8 @@ SISCI_API_EXPORT sci_dma_queue_state_t SCIWaitForDMAQueue(sci_dma_queue_t dq, un
     sci_dma_queue_state_t s;
     int rc;
 
-    if (flags) {
-        seg__set_error(error, -SEG_EFLAG);
+    if ((rc = seg__enter(dq, SEG_DMAQ_MAGIC, flags, 0)) < 0) {
+        seg__set_error(error, rc);
         return SCI_DMAQUEUE_ERROR;
     }
     pthread_mutex_lock(&seg.lock);
@@ -479,8 +479,10 @@ SISCI_API_EXPORT sci_dma_queue_state_t SCIWaitForDMAQueue(sci_dma_queue_t dq, un
 
 SISCI_API_EXPORT void SCIAbortDMAQueue(sci_dma_queue_t dq, unsigned int flags, sci_error_t *error)
 {
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    int rc = seg__enter(dq, SEG_DMAQ_MAGIC, flags, 0);
+
+    if (rc < 0)
+        return seg__set_error(error, rc);
     pthread_mutex_lock(&seg.lock);
     if (!dmaq_valid(dq)) {
         pthread_mutex_unlock(&seg.lock);
@@ -497,9 +499,10 @@ SISCI_API_EXPORT void SCIAbortDMAQueue(sci_dma_queue_t dq, unsigned int flags, s
 SISCI_API_EXPORT void SCIRemoveDMAQueue(sci_dma_queue_t dq, unsigned int flags, sci_error_t *error)
 {
     bool own_cb;
+    int rc = seg__enter(dq, SEG_DMAQ_MAGIC, flags, 0);
 
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if (rc < 0)
+        return seg__set_error(error, rc);
     pthread_mutex_lock(&seg.lock);
     if (!dmaq_valid(dq)) {
         pthread_mutex_unlock(&seg.lock);

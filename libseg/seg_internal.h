@@ -88,7 +88,7 @@ struct seg_adapter {
 struct seg_lib {
     pthread_mutex_t lock;
     pthread_cond_t cond;             /* broadcast on every state change; waiters re-check */
-    int initialized;                 /* SCIInitialize count */
+    _Atomic int initialized;         /* SCIInitialize count (written under lock, read lock-free) */
     unsigned int n_adapters;
     struct seg_adapter adapter[OSCI_MAX_ADAPTERS];
     pthread_t ev_thread;
@@ -186,6 +186,19 @@ static inline void seg__set_error(sci_error_t *error, int rc)
     if (error)
         *error = seg__to_sci(rc);
 }
+/* The same for an error whose cause is configuration (opening adapters, reading hosts.conf). */
+static inline void seg__set_conf_error(sci_error_t *error, int rc)
+{
+    if (error)
+        *error = seg__conf_to_sci(rc);
+}
+/*
+ * The one entry check of a public call, in the order docs/sisci-compat.md states the common rules:
+ * the library initialized (-SEG_ENOTINIT), `h` a live handle of kind `magic` (-EINVAL; magic 0: the
+ * call takes no handle), no flag outside `allowed` (-SEG_EFLAG). Lock-free: data paths use it too;
+ * a call that then takes seg.lock checks what it needs of the object again under it.
+ */
+int seg__enter(const void *h, uint32_t magic, unsigned int flags, unsigned int allowed);
 /* Entry check of an adapter number: -SEG_ENOTINIT, -SEG_EADAPTER, -ENODEV or 0 and *a_p. Lock held. */
 int seg__api_adapter(unsigned int adapter_no, struct seg_adapter **a_p);
 /* Live-handle registry: membership is checked lock-free (data paths), add/del under seg.lock. */

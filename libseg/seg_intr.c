@@ -604,8 +604,8 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
     int e;                      /* 0 or -errno */
     int rc;
 
-    if (flags & ~known)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((e = seg__enter(sd, SEG_DESC_MAGIC, flags, known)) < 0)
+        return seg__set_error(error, e);
     if (flags & (SCI_FLAG_SHARED_INT | SCI_FLAG_COUNTING_INT))
         return seg__set_error(error, -SEG_EFLAGNI);
     if (!interrupt || !interruptNo || ((flags & SCI_FLAG_USE_CALLBACK) && !callback))
@@ -689,10 +689,8 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
     unsigned int b;
     int rc, left, slice;
 
-    if (!seg__handle_live(li, SEG_LINTR_MAGIC))
-        return seg__set_error(error, -EINVAL);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((e = seg__enter(li, SEG_LINTR_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, e);
     if (atomic_load(&li->o.cb_active))
         return seg__set_error(error, -EPERM);
     deadline = seg__deadline(timeout);
@@ -763,11 +761,10 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
 {
     struct seg_adapter *a;
     struct intr_rx *rx;
+    int e;                     /* 0 or -errno */
 
-    if (!seg__handle_live(li, SEG_LINTR_MAGIC))
-        return seg__set_error(error, -EINVAL);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((e = seg__enter(li, SEG_LINTR_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, e);
     pthread_mutex_lock(&seg.lock);
     if (!seg__handle_live(li, SEG_LINTR_MAGIC) || atomic_load(&li->o.removed)) {
         pthread_mutex_unlock(&seg.lock);
@@ -883,10 +880,10 @@ SISCI_API_EXPORT void SCIConnectInterrupt(sci_desc_t sd, sci_remote_interrupt_t 
     int e;                      /* 0 or -errno */
     int rc;
 
+    if ((e = seg__enter(sd, SEG_DESC_MAGIC, flags, SCI_FLAG_COUNTING_INT)) < 0)
+        return seg__set_error(error, e);
     if (flags & SCI_FLAG_COUNTING_INT)
         return seg__set_error(error, -SEG_EFLAGNI);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
     if (!interrupt)
         return seg__set_error(error, -EINVAL);
     ri = calloc(1, sizeof(*ri));
@@ -998,10 +995,8 @@ SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned in
     uint64_t v;
     int rc;
 
-    if (!seg__handle_live(ri, SEG_RINTR_MAGIC))
-        return seg__set_error(error, -EINVAL);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((rc = seg__enter(ri, SEG_RINTR_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, rc);
     if (atomic_load_explicit(&ri->lost, memory_order_relaxed))
         return seg__set_error(error, -ENOTCONN);
     atomic_fetch_add(&ri->count, 1);
@@ -1035,11 +1030,10 @@ SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned in
 SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned int flags, sci_error_t *error)
 {
     bool notify;
+    int e;                     /* 0 or -errno */
 
-    if (!seg__handle_live(ri, SEG_RINTR_MAGIC))
-        return seg__set_error(error, -EINVAL);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((e = seg__enter(ri, SEG_RINTR_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, e);
     pthread_mutex_lock(&seg.lock);
     if (!seg__handle_live(ri, SEG_RINTR_MAGIC)) {
         pthread_mutex_unlock(&seg.lock);
@@ -1210,8 +1204,8 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
     unsigned int no;
     int e;                      /* 0 or -errno */
 
-    if (flags & ~known)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((e = seg__enter(sd, SEG_DESC_MAGIC, flags, known)) < 0)
+        return seg__set_error(error, e);
     if (!interrupt || !interruptNo || ((flags & SCI_FLAG_USE_CALLBACK) && !callback))
         return seg__set_error(error, -EINVAL);
     d = calloc(1, sizeof(*d));
@@ -1272,10 +1266,10 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
     int e;                      /* 0 or -errno */
     int rc = 0;
 
-    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || !length || (!data && *length > 0))
+    if ((e = seg__enter(d, SEG_LDINTR_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, e);
+    if (!length || (!data && *length > 0))
         return seg__set_error(error, -EINVAL);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
     deadline = seg__deadline(timeout);
     pthread_mutex_lock(&seg.lock);
     if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->o.removed) {
@@ -1318,11 +1312,10 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
 
 SISCI_API_EXPORT void SCIRemoveDataInterrupt(sci_local_data_interrupt_t d, unsigned int flags, sci_error_t *error)
 {
+    int e;                     /* 0 or -errno */
 
-    if (!seg__handle_live(d, SEG_LDINTR_MAGIC))
-        return seg__set_error(error, -EINVAL);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((e = seg__enter(d, SEG_LDINTR_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, e);
     pthread_mutex_lock(&seg.lock);
     if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->o.removed) {
         pthread_mutex_unlock(&seg.lock);
@@ -1383,8 +1376,8 @@ SISCI_API_EXPORT void SCIConnectDataInterrupt(sci_desc_t sd, sci_remote_data_int
     int e;                      /* 0 or -errno */
     int rc;
 
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((e = seg__enter(sd, SEG_DESC_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, e);
     if (!interrupt)
         return seg__set_error(error, -EINVAL);
     rd = calloc(1, sizeof(*rd));
@@ -1447,10 +1440,10 @@ SISCI_API_EXPORT void SCITriggerDataInterrupt(sci_remote_data_interrupt_t rd, vo
     uint64_t deadline;
     int rc = 0;
 
-    if (!seg__handle_live(rd, SEG_RDINTR_MAGIC) || (!data && length > 0))
+    if ((rc = seg__enter(rd, SEG_RDINTR_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, rc);
+    if (!data && length > 0)
         return seg__set_error(error, -EINVAL);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
     if (length > SEG_DATA_INTR_MAX)
         return seg__set_error(error, -ERANGE);
     a = rd->a;
@@ -1500,11 +1493,10 @@ SISCI_API_EXPORT void SCIDisconnectDataInterrupt(sci_remote_data_interrupt_t rd,
 {
     struct sci_local_data_interrupt *d;
     bool notify = false;
+    int e;                     /* 0 or -errno */
 
-    if (!seg__handle_live(rd, SEG_RDINTR_MAGIC))
-        return seg__set_error(error, -EINVAL);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((e = seg__enter(rd, SEG_RDINTR_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, e);
     pthread_mutex_lock(&seg.lock);
     if (!seg__handle_live(rd, SEG_RDINTR_MAGIC)) {
         pthread_mutex_unlock(&seg.lock);

@@ -437,13 +437,8 @@ void seg__lseg_free_all(void)
 
 /* ---------------------------------------------------------------- API */
 
-static int lseg_enter(sci_local_segment_t ls)
-{
-    int rc = seg__check_init();
-    if (rc < 0)
-        return rc;
-    return seg__lseg_valid(ls) ? 0 : -EINVAL;
-}
+/* seg__enter on a local segment with its flags checked by the caller (lock held). */
+static int lseg_enter(sci_local_segment_t ls) { return seg__enter(ls, SEG_LSEG_MAGIC, 0, 0); }
 
 static bool id_used(uint32_t id)
 {
@@ -463,14 +458,10 @@ SISCI_API_EXPORT void SCICreateSegment(sci_desc_t sd, sci_local_segment_t *segme
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__check_init()) < 0)
+    if ((rc = seg__enter(sd, SEG_DESC_MAGIC, flags, LSEG_CREATE_FLAGS | LSEG_DMA_HINTS)) < 0)
         goto out;
-    if (!seg__desc_valid(sd) || !segment) {
+    if (!segment) {
         rc = -EINVAL;
-        goto out;
-    }
-    if (flags & ~(LSEG_CREATE_FLAGS | LSEG_DMA_HINTS)) {
-        rc = -SEG_EFLAG;
         goto out;
     }
     if ((flags & SCI_FLAG_BROADCAST) && (rc = seg__bcast_create_check(flags)) < 0)
@@ -540,10 +531,10 @@ SISCI_API_EXPORT void SCIPrepareSegment(sci_local_segment_t ls, unsigned int loc
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = lseg_enter(ls)) < 0)
+    if ((rc = seg__enter(ls, SEG_LSEG_MAGIC, flags, SCI_FLAG_DMA_SOURCE_ONLY | SCI_FLAG_BROADCAST |
+                         LSEG_DMA_HINTS)) < 0)
         goto out;
-    if ((flags & ~(SCI_FLAG_DMA_SOURCE_ONLY | SCI_FLAG_BROADCAST | LSEG_DMA_HINTS)) ||
-        ((flags & SCI_FLAG_BROADCAST) && !(ls->flags & SCI_FLAG_BROADCAST))) {
+    if ((flags & SCI_FLAG_BROADCAST) && !(ls->flags & SCI_FLAG_BROADCAST)) {
         rc = -SEG_EFLAG;
         goto out;
     }
@@ -597,12 +588,8 @@ SISCI_API_EXPORT void SCISetSegmentAvailable(sci_local_segment_t ls, unsigned in
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = lseg_enter(ls)) < 0)
+    if ((rc = seg__enter(ls, SEG_LSEG_MAGIC, flags, 0)) < 0)
         goto out;
-    if (flags) {
-        rc = -SEG_EFLAG;
-        goto out;
-    }
     if ((rc = seg__adapter_check(localAdapterNo, &a)) < 0)
         goto out;
     rc = lseg_transition(ls, a->no, LSEG_EV_SET_AVAILABLE);
@@ -643,12 +630,8 @@ SISCI_API_EXPORT void SCISetSegmentUnavailable(sci_local_segment_t ls, unsigned 
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = lseg_enter(ls)) < 0)
+    if ((rc = seg__enter(ls, SEG_LSEG_MAGIC, flags, SCI_FLAG_NOTIFY | SCI_FLAG_FORCE_DISCONNECT)) < 0)
         goto out;
-    if (flags & ~(SCI_FLAG_NOTIFY | SCI_FLAG_FORCE_DISCONNECT)) {
-        rc = -SEG_EFLAG;
-        goto out;
-    }
     if ((rc = seg__adapter_check(localAdapterNo, &a)) < 0)
         goto out;
     rc = lseg_transition(ls, a->no, LSEG_EV_SET_UNAVAILABLE);
@@ -669,12 +652,8 @@ SISCI_API_EXPORT void SCIRemoveSegment(sci_local_segment_t ls, unsigned int flag
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = lseg_enter(ls)) < 0)
+    if ((rc = seg__enter(ls, SEG_LSEG_MAGIC, flags, SCI_FLAG_FORCE_REMOVE)) < 0)
         goto out;
-    if (flags & ~SCI_FLAG_FORCE_REMOVE) {
-        rc = -SEG_EFLAG;
-        goto out;
-    }
     if (ls->n_maps || seg__dma_lseg_busy(ls)) {
         rc = -EBUSY;
         goto out;
@@ -721,12 +700,8 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForLocalSegmentEvent(sci_local_s
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = lseg_enter(ls)) < 0)
+    if ((rc = seg__enter(ls, SEG_LSEG_MAGIC, flags, 0)) < 0)
         goto out;
-    if (flags) {
-        rc = -SEG_EFLAG;
-        goto out;
-    }
     if (ls->o.cb_active) {
         rc = -EPERM;
         goto out;
@@ -813,20 +788,16 @@ SISCI_API_EXPORT void SCIAttachPhysicalMemory(sci_ioaddr_t ioaddress, void *addr
                                               size_t size, sci_local_segment_t ls, unsigned int flags,
                                               sci_error_t *error)
 {
-    int rc;
-    pthread_mutex_lock(&seg.lock);
-    rc = seg__check_init();
-    pthread_mutex_unlock(&seg.lock);
+    int rc = seg__enter(NULL, 0, 0, 0);   /* not supported, whatever the arguments */
+
     /* No physical addresses in user space on any OpenSCI driver (docs/sisci-compat.md). */
     seg__set_error(error, rc < 0 ? rc : -EOPNOTSUPP);
 }
 
 SISCI_API_EXPORT void SCIShareSegment(sci_local_segment_t ls, unsigned int flags, sci_error_t *error)
 {
-    int rc;
-    pthread_mutex_lock(&seg.lock);
-    rc = seg__check_init();
-    pthread_mutex_unlock(&seg.lock);
+    int rc = seg__enter(NULL, 0, 0, 0);   /* not supported, whatever the arguments */
+
     seg__set_error(error, rc < 0 ? rc : -EOPNOTSUPP);
 }
 
@@ -834,9 +805,7 @@ SISCI_API_EXPORT void SCIAttachLocalSegment(sci_desc_t sd, sci_local_segment_t *
                                             size_t *size, sci_cb_local_segment_t callback, void *callbackArg,
                                             unsigned int flags, sci_error_t *error)
 {
-    int rc;
-    pthread_mutex_lock(&seg.lock);
-    rc = seg__check_init();
-    pthread_mutex_unlock(&seg.lock);
+    int rc = seg__enter(NULL, 0, 0, 0);   /* not supported, whatever the arguments */
+
     seg__set_error(error, rc < 0 ? rc : -EOPNOTSUPP);
 }

@@ -110,18 +110,14 @@ SISCI_API_EXPORT int SCIProbeNode(sci_desc_t sd, unsigned int localAdapterNo, un
     struct seg_peer *p;
     int rc, up = 0;
 
-    if (flags) {
-        seg__set_error(error, -SEG_EFLAG);
+    if ((rc = seg__enter(sd, SEG_DESC_MAGIC, flags, 0)) < 0) {
+        seg__set_error(error, rc);
         return 0;
     }
     pthread_mutex_lock(&seg.lock);
     rc = seg__api_adapter(localAdapterNo, &a);
     if (rc < 0)
         goto out_unlock;
-    if (!seg__desc_valid(sd)) {
-        rc = -EINVAL;
-        goto out_unlock;
-    }
     if (nodeId == 0 || nodeId >= SEG_MAX_NODES) {
         rc = -EADDRNOTAVAIL;
         goto out_unlock;
@@ -158,8 +154,8 @@ SISCI_API_EXPORT void SCIGetLocalNodeId(unsigned int adapterNo, unsigned int *no
     unsigned int id = 0;
     int rc;
 
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((rc = seg__enter(NULL, 0, flags, 0)) < 0)
+        return seg__set_error(error, rc);
     if (!nodeId)
         return seg__set_error(error, -EINVAL);
     pthread_mutex_lock(&seg.lock);

@@ -414,18 +414,16 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__check_init()) < 0)
+    /* BROADCAST takes its own flags (seg_bcast.c) */
+    if ((rc = seg__enter(sd, SEG_DESC_MAGIC, flags, flags & SCI_FLAG_BROADCAST ? ~0u :
+                         SCI_FLAG_USE_CALLBACK | SCI_FLAG_ASYNCHRONOUS_CONNECT)) < 0)
         goto out;
-    if (!seg__desc_valid(sd) || !segment || ((flags & SCI_FLAG_USE_CALLBACK) && !callback)) {
+    if (!segment || ((flags & SCI_FLAG_USE_CALLBACK) && !callback)) {
         rc = -EINVAL;
         goto out;
     }
     if (flags & SCI_FLAG_BROADCAST) {
         rc = seg__bcast_connect(sd, segment, nodeId, segmentId, localAdapterNo, callback, callbackArg, timeout, flags);
-        goto out;
-    }
-    if (flags & ~(SCI_FLAG_USE_CALLBACK | SCI_FLAG_ASYNCHRONOUS_CONNECT)) {
-        rc = -SEG_EFLAG;
         goto out;
     }
     if (flags & SCI_FLAG_ASYNCHRONOUS_CONNECT) {
@@ -498,15 +496,12 @@ out:
     seg__set_error(error, rc);
 }
 
-/* Entry checks of the calls on a remote segment that take no flags (lock held). */
+/* seg__enter on a remote segment the user holds (not one still connecting), for calls that take no
+ * flags (lock held). */
 static int rseg_enter(sci_remote_segment_t rs, unsigned int flags)
 {
-    int rc = seg__check_init();
-    if (rc < 0)
-        return rc;
-    if (!seg__rseg_valid(rs) || !rs->sd)
-        return -EINVAL;
-    return flags ? -SEG_EFLAG : 0;
+    int rc = seg__enter(rs, SEG_RSEG_MAGIC, flags, 0);
+    return rc == 0 && !rs->sd ? -EINVAL : rc;
 }
 
 void seg__rseg_retire(struct sci_remote_segment *rs)
