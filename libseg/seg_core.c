@@ -295,6 +295,8 @@ void seg__obj_defer(struct seg_obj *o, void *arg)
     struct seg_deferred *d = calloc(1, sizeof(*d));
     if (!d) {
         osci_log(OSCI_LOG_ERROR, "seg", "%s: out of memory: callback dropped", o->ops->name);
+        if (!o->ops->once)
+            o->sched = false;              /* the next event tries again */
         if (o->ops->end)
             o->ops->end(o, arg, false);
         return;
@@ -514,8 +516,11 @@ static int peer_transition(struct seg_adapter *a, uint32_t node, enum seg_peer_e
     if ((unsigned int)old >= PEER_STATE_COUNT || (unsigned int)ev >= PEER_EV_COUNT)
         return -EPROTO;
     new = peer_next[old][ev];
-    if (new == NO_EDGE)
+    if (new == NO_EDGE) {
+        osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: node %u: %s --%s--> refused", a->no, node,
+                 peer_state_str(old), peer_event_str(ev));
         return -EPROTO;
+    }
     if (new == old)
         return 0;
     osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: node %u: %s --%s--> %s", a->no, node, peer_state_str(old),
