@@ -119,7 +119,7 @@ static void send_all(struct bcast_group *g, enum seg_bcast_op op, const struct s
 {
     struct seg_adapter *a = &seg.adapter[g->adapter];
     for (uint32_t n = 1; n < SEG_MAX_NODES; n++) {
-        if (n == a->drv->node_id || !a->peer[n].up)
+        if (n == a->drv->node_id || !seg__peer_up(&a->peer[n]))
             continue;
         if (op != SEG_BCAST_LEAVE)
             g->asked[n] = true;
@@ -279,7 +279,7 @@ int seg__bcast_prepare(struct sci_local_segment *ls, struct seg_adapter *a)
 
 void seg__bcast_lseg_changed(struct sci_local_segment *ls, unsigned int adapter)
 {
-    bool member = !ls->removed && ls->state[adapter] == LSEG_AVAILABLE;
+    bool member = !ls->o.removed && ls->state[adapter] == LSEG_AVAILABLE;
     bool joined = (ls->bcast_joined & (1u << adapter)) != 0;
     struct bcast_group *g;
 
@@ -373,7 +373,7 @@ void seg__bcast_peer_lost(struct seg_adapter *a, uint32_t node)
 static bool asked_any(const struct bcast_group *g)
 {
     for (uint32_t n = 1; n < SEG_MAX_NODES; n++)
-        if (g->asked[n] && seg.adapter[g->adapter].peer[n].up)
+        if (g->asked[n] && seg__peer_up(&seg.adapter[g->adapter].peer[n]))
             return true;
     return false;
 }
@@ -392,11 +392,12 @@ static void rs_free(struct sci_remote_segment *rs)
             group_put(bc->g);
         pthread_mutex_destroy(&bc->lock);
         free(bc);
+        rs->bc = NULL;
     }
     seg__evq_clear(&rs->evq);
     seg__handle_del(rs);
-    rs->magic = 0;
-    free(rs);
+    rs->o.magic = 0;
+    seg__obj_put(&rs->o);                 /* the handle's reference: freed here or by its last run */
 }
 
 int seg__bcast_connect(sci_desc_t sd, sci_remote_segment_t *segment, unsigned int node, unsigned int id,
@@ -431,7 +432,8 @@ int seg__bcast_connect(sci_desc_t sd, sci_remote_segment_t *segment, unsigned in
     }
     pthread_mutex_init(&bc->lock, NULL);
     bc->view.fd = -1;
-    rs->magic = SEG_RSEG_MAGIC;
+    seg__obj_init(&rs->o, SEG_RSEG_MAGIC, &seg__rseg_ops,
+                  flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))cb : NULL, cb_arg);
     rs->node = node;
     rs->seg_id = id;
     rs->adapter = a->no;
@@ -440,11 +442,6 @@ int seg__bcast_connect(sci_desc_t sd, sci_remote_segment_t *segment, unsigned in
     rs->bc = bc;
     atomic_init(&rs->fault_cnt, 0);
     atomic_init(&rs->health, SEG_HEALTH_NOTOP);
-    if (flags & SCI_FLAG_USE_CALLBACK) {
-        rs->cb = cb;
-        rs->cb_arg = cb_arg;
-        rs->cb_active = true;
-    }
     if ((rc = seg__handle_add(rs)) < 0) {
         pthread_mutex_destroy(&bc->lock);
         free(bc);
@@ -517,7 +514,7 @@ void seg__bcast_free_all(void)
 
     while ((rs = osci_list_first(&brsegs, struct sci_remote_segment, link))) {
         osci_list_del(&rs->link);
-        rs->removed = true;
+        rs->o.removed = true;
         pthread_cond_broadcast(&seg.cond);
         while (rs->waiters)
             seg__cond_wait(0);

@@ -27,8 +27,8 @@ static _Atomic int ev_thread_running;
 
 struct seg_deferred {
     struct osci_list_node link;       /* in defer_list */
-    seg_deferred_fn fn;
-    void *obj, *arg;
+    struct seg_obj *obj;              /* holds a reference */
+    void *arg;
 };
 static struct osci_list_head defer_list = OSCI_LIST_HEAD_INIT(defer_list);   /* FIFO, seg.lock */
 
@@ -275,57 +275,117 @@ void seg__evq_clear(struct seg_evq *q)
     q->lost = q->dropped = false;
 }
 
-void seg__defer(seg_deferred_fn fn, void *obj, void *arg)
+/* ---------------------------------------------------------------- objects and the callback runner */
+
+void seg__obj_init(struct seg_obj *o, uint32_t magic, const struct seg_obj_ops *ops, void (*cb)(void),
+                   void *cb_arg)
+{
+    o->magic = magic;
+    o->refs = 1;
+    atomic_init(&o->removed, false);
+    atomic_init(&o->cb_active, cb != NULL);
+    o->in_cb = o->sched = false;
+    o->cb = cb;
+    o->cb_arg = cb_arg;
+    o->ops = ops;
+}
+
+void seg__obj_defer(struct seg_obj *o, void *arg)
 {
     struct seg_deferred *d = calloc(1, sizeof(*d));
     if (!d) {
-        osci_log(OSCI_LOG_ERROR, "seg", "out of memory: deferred callback dropped");
+        osci_log(OSCI_LOG_ERROR, "seg", "%s: out of memory: callback dropped", o->ops->name);
+        if (!o->ops->once)
+            o->sched = false;              /* the next event tries again */
+        if (o->ops->end)
+            o->ops->end(o, arg, false);
         return;
     }
-    d->fn = fn;
-    d->obj = obj;
+    o->refs++;
+    d->obj = o;
     d->arg = arg;
     osci_list_add_tail(&defer_list, &d->link);
     if (!seg__on_event_thread())
         seg__wake_event_thread();
 }
 
-void seg__defer_purge(void *obj)
+void seg__obj_kick(struct seg_obj *o)
 {
-    struct seg_deferred *d, *tmp;
-    osci_list_for_each_safe(d, tmp, &defer_list, link) {
-        if (d->obj == obj) {
-            osci_list_del(&d->link);
-            free(d);
-        }
-    }
+    if (o->sched || o->removed || !o->cb_active)
+        return;
+    o->sched = true;
+    seg__obj_defer(o, NULL);
 }
 
-/* Before an object is freed: no deferred call or callback of it may still run (lock held). */
-void seg__cb_quiesce(void *obj)
+void seg__obj_put(struct seg_obj *o)
 {
-    if (seg__on_event_thread()) {
-        if (segx.cb_running == obj)
-            segx.cb_removed = true;
+    if (--o->refs == 0)
+        o->ops->free(o);
+}
+
+void seg__obj_remove(struct seg_obj *o)
+{
+    o->removed = true;
+    pthread_cond_broadcast(&seg.cond);
+    /* on the event thread no other callback runs: either none of o's, or this is o's own */
+    if (seg__on_event_thread())
         return;
-    }
-    while (segx.cb_running == obj || segx.defer_running == obj)
+    while (o->in_cb)
         seg__cond_wait(0);
 }
 
-/* Runs deferred calls one at a time without the lock; returns with it held. */
+/* One queued run of `o` (lock held; dropped around each user callback). */
+static void obj_run(struct seg_obj *o, void *arg)
+{
+    const struct seg_obj_ops *ops = o->ops;
+    struct seg_sevent ev;
+    bool called = false;
+
+    while (!o->removed && o->cb_active && ops->take(o, arg, &ev)) {
+        sci_callback_action_t act;
+
+        o->in_cb = true;
+        pthread_mutex_unlock(&seg.lock);
+        act = ops->call(o, arg, &ev);
+        pthread_mutex_lock(&seg.lock);
+        o->in_cb = false;
+        called = true;
+        pthread_cond_broadcast(&seg.cond);
+        if (o->removed)
+            break;                     /* removed from its callback (or meanwhile): call nothing more */
+        if (ops->done)
+            ops->done(o, act);
+        else if (act == SCI_CALLBACK_CANCEL)
+            o->cb_active = false;
+        if (ops->once)
+            break;
+    }
+    if (!ops->once)
+        o->sched = false;
+    if (ops->end)
+        ops->end(o, arg, called);
+    pthread_cond_broadcast(&seg.cond);
+    seg__obj_put(o);
+}
+
+/* A run that will not happen (SCITerminate): its end, and its reference (lock held). */
+static void obj_drop_run(struct seg_obj *o, void *arg)
+{
+    if (!o->ops->once)
+        o->sched = false;
+    if (o->ops->end)
+        o->ops->end(o, arg, false);
+    seg__obj_put(o);
+}
+
+/* Runs queued callback runs one at a time; returns with the lock held. */
 static void run_deferred(void)
 {
     struct seg_deferred *d;
     while ((d = osci_list_first(&defer_list, struct seg_deferred, link)) && !seg.stopping) {
         osci_list_del(&d->link);
-        segx.defer_running = d->obj;      /* seg__cb_quiesce waits for it: obj outlives the call */
-        pthread_mutex_unlock(&seg.lock);
-        d->fn(d->obj, d->arg);
+        obj_run(d->obj, d->arg);
         free(d);
-        pthread_mutex_lock(&seg.lock);
-        segx.defer_running = NULL;
-        pthread_cond_broadcast(&seg.cond);
     }
 }
 
@@ -338,7 +398,16 @@ struct seg_adapter *seg__adapter(unsigned int no)
     return &seg.adapter[no];
 }
 
-int seg__check_init(void) { return seg.initialized > 0 ? 0 : -SEG_ENOTINIT; }
+int seg__check_init(void) { return atomic_load(&seg.initialized) > 0 ? 0 : -SEG_ENOTINIT; }
+
+int seg__enter(const void *h, uint32_t magic, unsigned int flags, unsigned int allowed)
+{
+    if (atomic_load_explicit(&seg.initialized, memory_order_acquire) <= 0)
+        return -SEG_ENOTINIT;
+    if (magic && !seg__handle_live(h, magic))
+        return -EINVAL;
+    return flags & ~allowed ? -SEG_EFLAG : 0;
+}
 
 int seg__adapter_check(unsigned int no, struct seg_adapter **a_p)
 {
@@ -408,16 +477,82 @@ static void send_hello(struct seg_adapter *a, uint32_t node, uint32_t flags)
     seg__send(a, node, &m);
 }
 
-void seg__peer_lost(struct seg_adapter *a, uint32_t node)
+/* ---------------------------------------------------------------- peer liveness */
+
+static const char *peer_state_str(enum seg_peer_state st)
+{
+    static const char *const n[] = { "UNKNOWN", "UP", "DOWN", "SILENT", "LOST", "LOST_SILENT" };
+    return (unsigned int)st < PEER_STATE_COUNT ? n[st] : "?";
+}
+
+static const char *peer_event_str(enum seg_peer_event ev)
+{
+    static const char *const n[] = { "link-up", "alive", "link-down", "silent", "grace", "dead" };
+    return (unsigned int)ev < PEER_EV_COUNT ? n[ev] : "?";
+}
+
+/* The edges (docs/segment-protocol.md, "Peer liveness"); PEER_STATE_COUNT: no edge. */
+#define NO_EDGE PEER_STATE_COUNT
+static const enum seg_peer_state peer_next[PEER_STATE_COUNT][PEER_EV_COUNT] = {
+    /*                  LINK_UP  ALIVE    LINK_DOWN     SILENT       GRACE             DEAD */
+    [PEER_UNKNOWN]     = { PEER_UP, NO_EDGE, PEER_UNKNOWN, NO_EDGE,     NO_EDGE,          NO_EDGE },
+    [PEER_UP]          = { PEER_UP, NO_EDGE, PEER_DOWN,    PEER_SILENT, NO_EDGE,          PEER_LOST },
+    [PEER_DOWN]        = { PEER_UP, NO_EDGE, PEER_DOWN,    NO_EDGE,     PEER_LOST,        PEER_LOST },
+    [PEER_SILENT]      = { PEER_UP, PEER_UP, PEER_DOWN,    NO_EDGE,     PEER_LOST_SILENT, PEER_LOST_SILENT },
+    [PEER_LOST]        = { PEER_UP, NO_EDGE, PEER_LOST,    NO_EDGE,     NO_EDGE,          NO_EDGE },
+    [PEER_LOST_SILENT] = { PEER_UP, PEER_UP, PEER_LOST,    NO_EDGE,     NO_EDGE,          NO_EDGE },
+};
+
+/*
+ * The only writer of a peer's state (lock held): 0 after the edge (a self-loop changes nothing and
+ * is not logged), -EPROTO when `ev` has no edge from the current state. UP restarts the silence
+ * clock; leaving UP for DOWN or SILENT starts the grace period.
+ */
+static int peer_transition(struct seg_adapter *a, uint32_t node, enum seg_peer_event ev)
 {
     struct seg_peer *p = &a->peer[node];
-    if (p->lost)
+    enum seg_peer_state old = p->state, new;
+
+    if ((unsigned int)old >= PEER_STATE_COUNT || (unsigned int)ev >= PEER_EV_COUNT)
+        return -EPROTO;
+    new = peer_next[old][ev];
+    if (new == NO_EDGE) {
+        osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: node %u: %s --%s--> refused", a->no, node,
+                 peer_state_str(old), peer_event_str(ev));
+        return -EPROTO;
+    }
+    if (new == old)
+        return 0;
+    osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: node %u: %s --%s--> %s", a->no, node, peer_state_str(old),
+             peer_event_str(ev), peer_state_str(new));
+    p->state = new;
+    switch (new) {
+    case PEER_UP:
+        p->down_since_ms = 0;
+        p->last_rx_ms = osci_now_ms();
+        break;
+    case PEER_DOWN:
+    case PEER_SILENT:
+        if (old == PEER_UP) {
+            p->down_since_ms = osci_now_ms();
+            if (!p->down_since_ms)
+                p->down_since_ms = 1;
+        }
+        break;
+    default:
+        p->down_since_ms = 0;
+        break;
+    }
+    return 0;
+}
+
+void seg__peer_lost(struct seg_adapter *a, uint32_t node, enum seg_peer_event ev)
+{
+    struct seg_peer *p = &a->peer[node];
+    if (seg__peer_lost_state(p) || peer_transition(a, node, ev) < 0)
         return;
     osci_log(OSCI_LOG_INFO, "seg", "adapter %u: node %u (epoch %llu) lost", a->no, node,
              (unsigned long long)p->epoch);
-    p->lost = true;
-    p->up = false;
-    p->down_since_ms = 0;
     seg__rseg_peer_lost(a, node, false);
     seg__lseg_peer_lost(a, node);
     seg__intr_on_peer_lost(a, node);
@@ -426,26 +561,21 @@ void seg__peer_lost(struct seg_adapter *a, uint32_t node)
     pthread_cond_broadcast(&seg.cond);
 }
 
-static void on_link_up(struct seg_adapter *a, uint32_t node, uint64_t epoch)
+/* LINK_UP from the driver, or (ev ALIVE) a peer down for its silence heard again. */
+static void on_link_up(struct seg_adapter *a, uint32_t node, uint64_t epoch, enum seg_peer_event ev)
 {
     struct seg_peer *p = &a->peer[node];
     bool recovered, forgot;
 
-    if (p->known && p->epoch != epoch && !p->lost)
-        seg__peer_lost(a, node);           /* the old incarnation is gone */
-    recovered = p->known && !p->lost && !p->up && p->epoch == epoch;
-    forgot = p->known && p->lost && p->epoch == epoch;   /* it may still hold what we dropped */
-    if (p->epoch != epoch)
-        p->lost = false;
-    if (p->up && p->epoch == epoch)
+    if (seg__peer_known(p) && p->epoch != epoch && !seg__peer_lost_state(p))
+        seg__peer_lost(a, node, PEER_EV_DEAD);   /* the old incarnation is gone */
+    recovered = seg__peer_in_grace(p) && p->epoch == epoch;
+    forgot = seg__peer_lost_state(p) && p->epoch == epoch;   /* it may still hold what we dropped */
+    if (seg__peer_up(p) && p->epoch == epoch)
         return;
-    p->known = true;
-    p->up = true;
+    if (peer_transition(a, node, ev) < 0)
+        return;
     p->epoch = epoch;
-    p->down_since_ms = 0;
-    p->lost = false;
-    p->hb_down = false;
-    p->last_rx_ms = osci_now_ms();
     osci_log(OSCI_LOG_DEBUG, "seg", "adapter %u: node %u up (epoch %llu)", a->no, node, (unsigned long long)epoch);
     send_hello(a, node, forgot ? SEG_HELLO_RESET : 0);
     seg__bcast_peer_up(a, node);
@@ -457,16 +587,13 @@ static void on_link_up(struct seg_adapter *a, uint32_t node, uint64_t epoch)
     pthread_cond_broadcast(&seg.cond);
 }
 
-/* The link to `node` is down: from the driver, or (silent) because it stopped heartbeating. */
-static void link_down(struct seg_adapter *a, uint32_t node, bool silent)
+/* The link to an UP peer is down: from the driver (LINK_DOWN), or because it stopped heartbeating (SILENT). */
+static void link_down(struct seg_adapter *a, uint32_t node, enum seg_peer_event ev)
 {
     struct seg_peer *p = &a->peer[node];
-    p->up = false;
-    p->hb_down = silent;
-    p->down_since_ms = osci_now_ms();
-    if (!p->down_since_ms)
-        p->down_since_ms = 1;
-    if (silent)
+    if (peer_transition(a, node, ev) < 0)
+        return;
+    if (ev == PEER_EV_SILENT)
         osci_log(OSCI_LOG_INFO, "seg", "adapter %u: node %u silent for %llu ms: link down", a->no, node,
                  (unsigned long long)(p->down_since_ms - p->last_rx_ms));
     else
@@ -482,21 +609,22 @@ static void on_link_down(struct seg_adapter *a, uint32_t node, uint64_t epoch)
     struct seg_peer *p = &a->peer[node];
     if (epoch && p->epoch != epoch)
         return;
-    if (!p->up) {
-        p->hb_down = false;                /* the driver knows now: only its LINK_UP brings it back */
+    if (!seg__peer_up(p)) {
+        /* the driver knows now: only its LINK_UP brings it back (SILENT -> DOWN, LOST_SILENT -> LOST) */
+        (void)peer_transition(a, node, PEER_EV_LINK_DOWN);
         return;
     }
-    link_down(a, node, false);
+    link_down(a, node, PEER_EV_LINK_DOWN);
 }
 
 /* A HEARTBEAT or HELLO from a peer we took down for its silence: back if the incarnation is the same. */
 static void on_alive(struct seg_adapter *a, uint32_t node, uint64_t epoch)
 {
     struct seg_peer *p = &a->peer[node];
-    if (!p->hb_down || p->up || !p->known || (epoch && epoch != p->epoch))
+    if (!seg__peer_silent(p) || (epoch && epoch != p->epoch))
         return;
     osci_log(OSCI_LOG_INFO, "seg", "adapter %u: node %u heard again", a->no, node);
-    on_link_up(a, node, p->epoch);
+    on_link_up(a, node, p->epoch, PEER_EV_ALIVE);
 }
 
 /*
@@ -508,7 +636,7 @@ static void on_alive(struct seg_adapter *a, uint32_t node, uint64_t epoch)
 static void on_reset(struct seg_adapter *a, uint32_t node, uint64_t epoch)
 {
     struct seg_peer *p = &a->peer[node];
-    if (!p->known || p->lost || (epoch && epoch != p->epoch))
+    if (!seg__peer_known(p) || seg__peer_lost_state(p) || (epoch && epoch != p->epoch))
         return;
     osci_log(OSCI_LOG_INFO, "seg", "adapter %u: node %u dropped our connections: dropping its", a->no, node);
     seg__rseg_peer_lost(a, node, true);
@@ -521,11 +649,11 @@ static void on_reset(struct seg_adapter *a, uint32_t node, uint64_t epoch)
 static void on_peer_dead(struct seg_adapter *a, uint32_t node, uint64_t epoch)
 {
     struct seg_peer *p = &a->peer[node];
-    if (!p->known || p->lost)
+    if (!seg__peer_known(p) || seg__peer_lost_state(p))
         return;
     if (epoch && p->epoch != epoch)
         return;                            /* an older incarnation, already replaced */
-    seg__peer_lost(a, node);
+    seg__peer_lost(a, node, PEER_EV_DEAD);
 }
 
 static void on_msg(struct seg_adapter *a, uint32_t node, const void *buf, size_t len)
@@ -581,7 +709,7 @@ static void dispatch(struct seg_adapter *a, const struct osci_drv_event *ev)
         return;
     }
     switch (ev->type) {
-    case OSCI_DRV_EV_LINK_UP: on_link_up(a, ev->node, ev->epoch); break;
+    case OSCI_DRV_EV_LINK_UP: on_link_up(a, ev->node, ev->epoch, PEER_EV_LINK_UP); break;
     case OSCI_DRV_EV_LINK_DOWN: on_link_down(a, ev->node, ev->epoch); break;
     case OSCI_DRV_EV_PEER_DEAD: on_peer_dead(a, ev->node, ev->epoch); break;
     case OSCI_DRV_EV_MSG:
@@ -639,14 +767,14 @@ static void heartbeat_tick(uint64_t now)
             if (n == a->drv->node_id)
                 continue;
             /* a peer down for its silence still gets them: each side must hear the other to come back */
-            if (p->hb_down && send)
+            if (seg__peer_silent(p) && send)
                 send_heartbeat(a, n, now);
-            if (!p->up)
+            if (!seg__peer_up(p))
                 continue;
             if (stalled || now < p->last_rx_ms)
                 p->last_rx_ms = now;
             if (now - p->last_rx_ms >= seg.hb_timeout_ms) {
-                link_down(a, n, true);
+                link_down(a, n, PEER_EV_SILENT);
                 continue;
             }
             if (send)
@@ -693,9 +821,8 @@ static bool pump(void)
         for (unsigned int n = 1; n < SEG_MAX_NODES; n++) {
             struct seg_peer *p = &a->peer[n];
             /* down_since may be a tick later than `now` (stamped after it was read): no underflow */
-            if (p->known && !p->up && !p->lost && p->down_since_ms && now >= p->down_since_ms &&
-                now - p->down_since_ms >= seg.grace_ms)
-                seg__peer_lost(a, n);
+            if (seg__peer_in_grace(p) && now >= p->down_since_ms && now - p->down_since_ms >= seg.grace_ms)
+                seg__peer_lost(a, n, PEER_EV_GRACE);
         }
     }
     return more;
@@ -840,11 +967,8 @@ static int open_adapters(void)
                 a->peer[nd].epoch = peers[k].epoch;
                 if (nd == a->drv->node_id)
                     continue;
-                if (peers[k].link_up) {
-                    a->peer[nd].known = true;
-                    a->peer[nd].up = true;
-                    a->peer[nd].last_rx_ms = osci_now_ms();
-                }
+                if (peers[k].link_up)
+                    (void)peer_transition(a, nd, PEER_EV_LINK_UP);
             }
         }
         free(peers);
@@ -933,7 +1057,7 @@ SISCI_API_EXPORT void SCIInitialize(unsigned int flags, sci_error_t *error)
         if (!a->drv)
             continue;
         for (unsigned int n = 1; n < SEG_MAX_NODES; n++)
-            if (a->peer[n].up)
+            if (seg__peer_up(&a->peer[n]))
                 send_hello(a, n, 0);
     }
     seg__info_publish();
@@ -948,8 +1072,7 @@ err_adapters:
     close_adapters();
 err_unlock:
     pthread_mutex_unlock(&seg.lock);
-    if (error)
-        *error = seg__conf_to_sci(rc);   /* this context's own mapping (above) */
+    seg__set_conf_error(error, rc);      /* this context's own mapping (above) */
 }
 
 SISCI_API_EXPORT void SCITerminate(void)
@@ -986,17 +1109,19 @@ SISCI_API_EXPORT void SCITerminate(void)
     atomic_store(&ev_thread_running, 0);
 
     pthread_mutex_lock(&seg.lock);
+    struct seg_deferred *d, *dt;
+    osci_list_for_each_safe(d, dt, &defer_list, link) {
+        osci_list_del(&d->link);
+        obj_drop_run(d->obj, d->arg);
+        free(d);
+    }
     seg__intr_free_all();
     seg__dma_free_all();
     seg__map_free_all();
     seg__bcast_free_all();
     seg__rseg_free_all();
     seg__lseg_free_all();
-    struct seg_deferred *d, *dt;
     struct seg_loopmsg *l, *lt;
-    osci_list_for_each_safe(d, dt, &defer_list, link)
-        free(d);
-    osci_list_init(&defer_list);
     osci_list_for_each_safe(l, lt, &loop_list, link)
         free(l);
     osci_list_init(&loop_list);
@@ -1014,14 +1139,10 @@ SISCI_API_EXPORT void SCIOpen(sci_desc_t *sd, unsigned int flags, sci_error_t *e
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__check_init()) < 0)
+    if ((rc = seg__enter(NULL, 0, flags, SCI_FLAG_THREAD_SAFE)) < 0)
         goto out;
     if (!sd) {
         rc = -EINVAL;
-        goto out;
-    }
-    if (flags & ~SCI_FLAG_THREAD_SAFE) {
-        rc = -SEG_EFLAG;
         goto out;
     }
     d = calloc(1, sizeof(*d));
@@ -1046,16 +1167,8 @@ SISCI_API_EXPORT void SCIClose(sci_desc_t sd, unsigned int flags, sci_error_t *e
     int rc = 0;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__check_init()) < 0)
+    if ((rc = seg__enter(sd, SEG_DESC_MAGIC, flags, 0)) < 0)
         goto out;
-    if (!seg__desc_valid(sd)) {
-        rc = -EINVAL;
-        goto out;
-    }
-    if (flags) {
-        rc = -SEG_EFLAG;
-        goto out;
-    }
     if (sd->n_objs || seg__intr_desc_busy(sd) || seg__dma_desc_busy(sd)) {
         rc = -EBUSY;
         goto out;

@@ -19,7 +19,7 @@
 enum dmaq_event { DMAQ_EV_START, DMAQ_EV_COMPLETE, DMAQ_EV_ABORT, DMAQ_EV_FAIL, DMAQ_EV_COUNT };
 
 struct sci_dma_queue {
-    uint32_t magic;
+    struct seg_obj o;                  /* first: magic, references, removed, the transfer's callback */
     sci_desc_t sd;
     struct seg_adapter *a;
     unsigned int max_entries;          /* vector entries per transfer */
@@ -34,14 +34,9 @@ struct sci_dma_queue {
     unsigned int n;
     dis_dma_vec_t *vec;
     bool read;
-    sci_cb_dma_t cb;
-    void *cb_arg;
     _Atomic bool abort;
     int status;                        /* outcome of the last transfer: 0 or -errno */
     unsigned int waiters;
-    unsigned int cb_pending;
-    bool in_cb;                        /* its callback is running */
-    bool orphan;                       /* removed from its own callback: the callback runner frees it */
     struct osci_list_node link;        /* in dmaq_list */
 };
 
@@ -177,34 +172,39 @@ static int dmaq_copy_vec(struct sci_dma_queue *q, struct seg_adapter **put_a, st
     return 0;
 }
 
-static void dmaq_cb_run(void *obj, void *arg)
+/* The completion callback, through the one runner (seg_core.c): one run per transfer. */
+static bool dmaq_take(struct seg_obj *o, void *arg, struct seg_sevent *ev)
 {
-    struct sci_dma_queue *q = obj;
-    int status;
-    sci_cb_dma_t cb;
-    void *cb_arg;
-
     (void)arg;
-    pthread_mutex_lock(&seg.lock);
-    status = q->status;
-    cb = q->cb;
-    cb_arg = q->cb_arg;
-    q->in_cb = true;
-    pthread_mutex_unlock(&seg.lock);
-    (void)cb(cb_arg, q, seg__to_sci(status));   /* one call per transfer: the action does not matter */
-    pthread_mutex_lock(&seg.lock);
-    q->in_cb = false;
-    q->cb_pending--;
-    pthread_cond_broadcast(&seg.cond);
-    if (q->orphan) {
-        pthread_mutex_unlock(&seg.lock);
-        free(q->vec);
-        pthread_cond_destroy(&q->cond);
-        free(q);
-        return;
-    }
-    pthread_mutex_unlock(&seg.lock);
+    ev->status = seg__to_sci(((struct sci_dma_queue *)o)->status);
+    return true;
 }
+
+static sci_callback_action_t dmaq_call(struct seg_obj *o, void *arg, const struct seg_sevent *ev)
+{
+    (void)arg;
+    return ((sci_cb_dma_t)o->cb)(o->cb_arg, (sci_dma_queue_t)o, ev->status);
+}
+
+static void dmaq_done(struct seg_obj *o, sci_callback_action_t act)
+{
+    (void)o;
+    (void)act;                         /* one call per transfer: the action does not matter */
+}
+
+static void dmaq_free(struct seg_obj *o)
+{
+    struct sci_dma_queue *q = (struct sci_dma_queue *)o;
+
+    pthread_cond_destroy(&q->cond);
+    free(q->vec);
+    free(q);
+}
+
+static const struct seg_obj_ops dmaq_ops = {
+    .name = "DMA queue", .once = true, .take = dmaq_take, .call = dmaq_call, .done = dmaq_done,
+    .free = dmaq_free,
+};
 
 static void *dmaq_worker(void *arg)
 {
@@ -231,10 +231,8 @@ static void *dmaq_worker(void *arg)
             (void)dmaq_transition(q, DMAQ_EV_FAIL);
         }
         q->status = rc;
-        if (q->cb) {
-            q->cb_pending++;
-            seg__defer(dmaq_cb_run, q, NULL);
-        }
+        if (q->o.cb)
+            seg__obj_defer(&q->o, NULL);
     }
     pthread_mutex_unlock(&seg.lock);
     return NULL;
@@ -247,8 +245,8 @@ SISCI_API_EXPORT void SCICreateDMAQueue(sci_desc_t sd, sci_dma_queue_t *dq, unsi
     struct seg_adapter *a;
     int rc;
 
-    if (flags & ~DMA_ENGINE_FLAGS)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((rc = seg__enter(sd, SEG_DESC_MAGIC, flags, DMA_ENGINE_FLAGS)) < 0)
+        return seg__set_error(error, rc);
     if (!dq || maxEntries == 0)
         return seg__set_error(error, -EINVAL);
     q = calloc(1, sizeof(*q));
@@ -261,7 +259,7 @@ SISCI_API_EXPORT void SCICreateDMAQueue(sci_desc_t sd, sci_dma_queue_t *dq, unsi
         return seg__set_error(error, -ENOMEM);
     }
     pthread_cond_init(&q->cond, NULL);
-    q->magic = SEG_DMAQ_MAGIC;
+    seg__obj_init(&q->o, SEG_DMAQ_MAGIC, &dmaq_ops, NULL, NULL);
     q->sd = sd;
     q->state = SCI_DMAQUEUE_IDLE;
 
@@ -336,8 +334,8 @@ static void dmaq_start(struct sci_dma_queue *q, sci_local_segment_t ls, sci_remo
     void *laddr;
     int rc;
 
-    if (flags & ~known)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((rc = seg__enter(q, SEG_DMAQ_MAGIC, flags, known)) < 0)
+        return seg__set_error(error, rc);
     if ((flags & SCI_FLAG_USE_CALLBACK) && !cb)
         return seg__set_error(error, -EINVAL);
 
@@ -348,7 +346,7 @@ static void dmaq_start(struct sci_dma_queue *q, sci_local_segment_t ls, sci_remo
     }
     /* a completion callback still to run reads the queue: wait for it (off the event thread), or busy
        unless this is that callback */
-    while (q->state != SCI_DMAQUEUE_POSTED && q->cb_pending > 0 && !seg__on_event_thread() &&
+    while (q->state != SCI_DMAQUEUE_POSTED && seg__obj_runs(&q->o) > 0 && !seg__on_event_thread() &&
            seg__handle_live(q, SEG_DMAQ_MAGIC))
         (void)seg__cond_wait(0);
     if (!dmaq_valid(q)) {
@@ -356,7 +354,7 @@ static void dmaq_start(struct sci_dma_queue *q, sci_local_segment_t ls, sci_remo
         goto out_unlock;
     }
     if (q->state == SCI_DMAQUEUE_POSTED ||
-        (q->cb_pending > 0 && !(q->in_cb && q->cb_pending == 1 && seg__on_event_thread()))) {
+        (seg__obj_runs(&q->o) > 0 && !(q->o.in_cb && seg__obj_runs(&q->o) == 1 && seg__on_event_thread()))) {
         rc = -EBUSY;
         goto out_unlock;
     }
@@ -395,8 +393,9 @@ static void dmaq_start(struct sci_dma_queue *q, sci_local_segment_t ls, sci_remo
     q->ls = ls;
     q->rs = rs;
     q->read = flags & SCI_FLAG_DMA_READ;
-    q->cb = (flags & SCI_FLAG_USE_CALLBACK) ? cb : NULL;
-    q->cb_arg = cb_arg;
+    q->o.cb = (flags & SCI_FLAG_USE_CALLBACK) ? (void (*)(void))cb : NULL;
+    q->o.cb_arg = cb_arg;
+    q->o.cb_active = q->o.cb != NULL;
     q->status = 0;
     atomic_store(&q->abort, false);
     rc = dmaq_transition(q, DMAQ_EV_START);
@@ -461,8 +460,8 @@ SISCI_API_EXPORT sci_dma_queue_state_t SCIWaitForDMAQueue(sci_dma_queue_t dq, un
     sci_dma_queue_state_t s;
     int rc;
 
-    if (flags) {
-        seg__set_error(error, -SEG_EFLAG);
+    if ((rc = seg__enter(dq, SEG_DMAQ_MAGIC, flags, 0)) < 0) {
+        seg__set_error(error, rc);
         return SCI_DMAQUEUE_ERROR;
     }
     pthread_mutex_lock(&seg.lock);
@@ -480,8 +479,10 @@ SISCI_API_EXPORT sci_dma_queue_state_t SCIWaitForDMAQueue(sci_dma_queue_t dq, un
 
 SISCI_API_EXPORT void SCIAbortDMAQueue(sci_dma_queue_t dq, unsigned int flags, sci_error_t *error)
 {
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    int rc = seg__enter(dq, SEG_DMAQ_MAGIC, flags, 0);
+
+    if (rc < 0)
+        return seg__set_error(error, rc);
     pthread_mutex_lock(&seg.lock);
     if (!dmaq_valid(dq)) {
         pthread_mutex_unlock(&seg.lock);
@@ -498,38 +499,34 @@ SISCI_API_EXPORT void SCIAbortDMAQueue(sci_dma_queue_t dq, unsigned int flags, s
 SISCI_API_EXPORT void SCIRemoveDMAQueue(sci_dma_queue_t dq, unsigned int flags, sci_error_t *error)
 {
     bool own_cb;
+    int rc = seg__enter(dq, SEG_DMAQ_MAGIC, flags, 0);
 
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if (rc < 0)
+        return seg__set_error(error, rc);
     pthread_mutex_lock(&seg.lock);
     if (!dmaq_valid(dq)) {
         pthread_mutex_unlock(&seg.lock);
         return seg__set_error(error, -EINVAL);
     }
-    own_cb = dq->in_cb && seg__on_event_thread();
+    own_cb = dq->o.in_cb && seg__on_event_thread();
     /* a completion callback still to run: wait for it, unless this thread is the one to run it */
-    while (dq->state != SCI_DMAQUEUE_POSTED && dq->cb_pending > 0 && !own_cb && !seg__on_event_thread())
+    while (dq->state != SCI_DMAQUEUE_POSTED && seg__obj_runs(&dq->o) > 0 && !own_cb && !seg__on_event_thread())
         (void)seg__cond_wait(0);
-    if (dq->state == SCI_DMAQUEUE_POSTED || (dq->cb_pending > 0 && !own_cb) || dq->waiters > 0) {
+    if (dq->state == SCI_DMAQUEUE_POSTED || (seg__obj_runs(&dq->o) > 0 && !own_cb) || dq->waiters > 0) {
         pthread_mutex_unlock(&seg.lock);
         return seg__set_error(error, -EBUSY);
     }
     seg__handle_del(dq);
-    dq->magic = 0;
+    dq->o.magic = 0;
     osci_list_del(&dq->link);
     dq->stop = true;
     pthread_cond_signal(&dq->cond);
     pthread_mutex_unlock(&seg.lock);
     pthread_join(dq->worker, NULL);
-    if (own_cb) {
-        pthread_mutex_lock(&seg.lock);
-        dq->orphan = true;     /* dmaq_cb_run frees it when the callback returns */
-        pthread_mutex_unlock(&seg.lock);
-        return seg__set_error(error, 0);
-    }
-    pthread_cond_destroy(&dq->cond);
-    free(dq->vec);
-    free(dq);
+    pthread_mutex_lock(&seg.lock);
+    seg__obj_remove(&dq->o);
+    seg__obj_put(&dq->o);      /* freed here, or by its run when removed from its own callback */
+    pthread_mutex_unlock(&seg.lock);
     seg__set_error(error, 0);
 }
 
@@ -570,15 +567,13 @@ void seg__dma_free_all(void)
     while ((q = osci_list_first(&dmaq_list, struct sci_dma_queue, link))) {
         osci_list_del(&q->link);
         seg__handle_del(q);
-        q->magic = 0;
+        q->o.magic = 0;
         atomic_store(&q->abort, true);
         q->stop = true;
         pthread_cond_signal(&q->cond);
         pthread_mutex_unlock(&seg.lock);
         pthread_join(q->worker, NULL);
         pthread_mutex_lock(&seg.lock);
-        pthread_cond_destroy(&q->cond);
-        free(q->vec);
-        free(q);
+        seg__obj_put(&q->o);
     }
 }

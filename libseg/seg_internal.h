@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,16 +35,44 @@
 #define SEG_LDINTR_MAGIC 0x53434939u
 #define SEG_RDINTR_MAGIC 0x5343493au
 
+/*
+ * A peer's liveness on one adapter (docs/segment-protocol.md, "Peer liveness"), written only by
+ * peer_transition (seg_core.c), which logs every edge.
+ *   UNKNOWN      never seen
+ *   UP           link up (LINK_UP taken, HELLO sent)
+ *   DOWN         the driver said link down; the grace period runs from down_since_ms
+ *   SILENT       down because it stopped heartbeating; grace runs; heartbeats still go to it
+ *   LOST         incarnation `epoch` declared gone (CB_LOST delivered)
+ *   LOST_SILENT  the same, reached from SILENT: still heartbeated, its heartbeat brings it back
+ */
+enum seg_peer_state { PEER_UNKNOWN = 0, PEER_UP, PEER_DOWN, PEER_SILENT, PEER_LOST, PEER_LOST_SILENT,
+                      PEER_STATE_COUNT };
+enum seg_peer_event { PEER_EV_LINK_UP = 0, PEER_EV_ALIVE, PEER_EV_LINK_DOWN, PEER_EV_SILENT, PEER_EV_GRACE,
+                      PEER_EV_DEAD, PEER_EV_COUNT };
+
 /* What this node knows of a peer on one adapter. */
 struct seg_peer {
-    bool up;                         /* link up and HELLO exchanged */
-    bool known;                      /* seen at least once */
+    enum seg_peer_state state;
     uint64_t epoch;                  /* peer incarnation */
-    uint64_t down_since_ms;          /* link down time (grace period), 0 when up */
-    bool lost;                       /* incarnation `epoch` declared gone (CB_LOST delivered) */
+    uint64_t down_since_ms;          /* DOWN, SILENT: when it went down (grace period) */
     uint64_t last_rx_ms;             /* last message received from it, or its link-up time */
-    bool hb_down;                    /* down because it fell silent, not because the driver said so */
 };
+static inline bool seg__peer_up(const struct seg_peer *p) { return p->state == PEER_UP; }
+static inline bool seg__peer_known(const struct seg_peer *p) { return p->state != PEER_UNKNOWN; }
+static inline bool seg__peer_lost_state(const struct seg_peer *p)
+{
+    return p->state == PEER_LOST || p->state == PEER_LOST_SILENT;
+}
+/* Down and in its grace period (not yet lost). */
+static inline bool seg__peer_in_grace(const struct seg_peer *p)
+{
+    return p->state == PEER_DOWN || p->state == PEER_SILENT;
+}
+/* Down for its silence (lost or not): heartbeats still go to it, and its own bring it back. */
+static inline bool seg__peer_silent(const struct seg_peer *p)
+{
+    return p->state == PEER_SILENT || p->state == PEER_LOST_SILENT;
+}
 
 struct seg_adapter {
     unsigned int no;
@@ -59,7 +88,7 @@ struct seg_adapter {
 struct seg_lib {
     pthread_mutex_t lock;
     pthread_cond_t cond;             /* broadcast on every state change; waiters re-check */
-    int initialized;                 /* SCIInitialize count */
+    _Atomic int initialized;         /* SCIInitialize count (written under lock, read lock-free) */
     unsigned int n_adapters;
     struct seg_adapter adapter[OSCI_MAX_ADAPTERS];
     pthread_t ev_thread;
@@ -90,6 +119,64 @@ extern struct seg_lib seg;
 #define SEG_EFLAGNI      ENOPROTOOPT    /* SCI_ERR_FLAG_NOT_IMPLEMENTED */
 #define SEG_ESYSTEM      EREMOTEIO      /* SCI_ERR_SYSTEM: a peer's resource we cannot use */
 
+/* One owner event for a local segment, or one event of a remote segment; a DMA completion's status. */
+struct seg_sevent {
+    sci_segment_cb_reason_t reason;
+    uint32_t node;
+    unsigned int adapter;
+    sci_error_t status;
+};
+
+/*
+ * The header every SISCI object with a user callback starts with (local and remote segments, local
+ * interrupts and data interrupts, DMA queues). Its user callback runs only on the event thread, one
+ * at a time, through the one runner (seg__obj_kick, seg__obj_defer). Lifetime by reference count:
+ * the handle holds one and every queued or running callback run holds one; the last put frees.
+ * Removed while its callback runs: seg__obj_remove marks it, waits for the callback to return
+ * unless called from that callback (or another one: then none of its callbacks runs), and the
+ * handle's reference goes with the remover's put; a run that finds it removed calls nothing.
+ * seg.lock guards every field; `removed` and `cb_active` are atomic for lock-free readers.
+ */
+struct seg_obj;
+struct seg_obj_ops {
+    const char *name;
+    bool once;           /* one call per queued run (per payload, per transfer), else drains */
+    /* Lock held: the next call's event into *ev; false when there is nothing (more) to call. */
+    bool (*take)(struct seg_obj *o, void *arg, struct seg_sevent *ev);
+    /* No lock: call the user's callback with *ev. */
+    sci_callback_action_t (*call)(struct seg_obj *o, void *arg, const struct seg_sevent *ev);
+    /* Lock held, not removed: what the callback's action does (NULL: CANCEL ends the callback). */
+    void (*done)(struct seg_obj *o, sci_callback_action_t act);
+    /* Lock held: a run ends, `called` whether it called back (NULL: nothing to do). */
+    void (*end)(struct seg_obj *o, void *arg, bool called);
+    /* Lock held: the last reference went. */
+    void (*free)(struct seg_obj *o);
+};
+struct seg_obj {
+    uint32_t magic;                  /* first: seg__handle_live reads it */
+    unsigned int refs;               /* the handle's + one per queued or running run */
+    _Atomic bool removed;
+    _Atomic bool cb_active;          /* a callback is registered and not cancelled */
+    bool in_cb;                      /* its callback runs now */
+    bool sched;                      /* a draining run is queued or running (not `once` objects) */
+    void (*cb)(void);                /* the user's callback, cast back by ops->call */
+    void *cb_arg;
+    const struct seg_obj_ops *ops;
+};
+/* A new object's header (refs 1: the handle's); cb NULL: no callback. */
+void seg__obj_init(struct seg_obj *o, uint32_t magic, const struct seg_obj_ops *ops, void (*cb)(void),
+                   void *cb_arg);
+/* Queue a draining run unless one is queued or the callback is off (lock held). */
+void seg__obj_kick(struct seg_obj *o);
+/* Queue one run with `arg` (a `once` object's payload or transfer) (lock held). */
+void seg__obj_defer(struct seg_obj *o, void *arg);
+/* Mark removed; off the event thread wait until its callback returned (lock held, may drop it). */
+void seg__obj_remove(struct seg_obj *o);
+/* Drop a reference; the last one calls ops->free (lock held). */
+void seg__obj_put(struct seg_obj *o);
+/* Runs queued or running (the references beyond the handle's, before the remove). */
+static inline unsigned int seg__obj_runs(const struct seg_obj *o) { return o->refs - 1; }
+
 /* seg_core.c */
 sci_error_t seg__to_sci(int err);                 /* -errno -> sci_error_t (edge only) */
 sci_error_t seg__conf_to_sci(int err);            /* the same for configuration / init causes */
@@ -99,6 +186,19 @@ static inline void seg__set_error(sci_error_t *error, int rc)
     if (error)
         *error = seg__to_sci(rc);
 }
+/* The same for an error whose cause is configuration (opening adapters, reading hosts.conf). */
+static inline void seg__set_conf_error(sci_error_t *error, int rc)
+{
+    if (error)
+        *error = seg__conf_to_sci(rc);
+}
+/*
+ * The one entry check of a public call, in the order docs/sisci-compat.md states the common rules:
+ * the library initialized (-SEG_ENOTINIT), `h` a live handle of kind `magic` (-EINVAL; magic 0: the
+ * call takes no handle), no flag outside `allowed` (-SEG_EFLAG). Lock-free: data paths use it too;
+ * a call that then takes seg.lock checks what it needs of the object again under it.
+ */
+int seg__enter(const void *h, uint32_t magic, unsigned int flags, unsigned int allowed);
 /* Entry check of an adapter number: -SEG_ENOTINIT, -SEG_EADAPTER, -ENODEV or 0 and *a_p. Lock held. */
 int seg__api_adapter(unsigned int adapter_no, struct seg_adapter **a_p);
 /* Live-handle registry: membership is checked lock-free (data paths), add/del under seg.lock. */
@@ -106,8 +206,6 @@ int seg__handle_add(void *h);
 void seg__handle_del(void *h);
 bool seg__handle_live(const void *h, uint32_t magic); /* registered and the first u32 is `magic` */
 bool seg__on_event_thread(void);
-/* Drop every deferred call queued for `obj` (lock held), e.g. before freeing it. */
-void seg__defer_purge(void *obj);
 struct seg_adapter *seg__adapter(unsigned int no); /* NULL if not configured; lock held */
 void seg__wake_event_thread(void);
 int seg__send(struct seg_adapter *a, uint32_t node, const struct seg_msg *m); /* encode + msg_send, retries -EAGAIN briefly */
@@ -115,9 +213,6 @@ int seg__send(struct seg_adapter *a, uint32_t node, const struct seg_msg *m); /*
 int seg__cond_wait(uint64_t deadline_ms);
 uint64_t seg__deadline(unsigned int timeout_ms);   /* SCI_INFINITE_TIMEOUT -> 0 */
 
-/* Deferred user callbacks: queued under seg.lock, run by the event thread without it. */
-typedef void (*seg_deferred_fn)(void *obj, void *arg);
-void seg__defer(seg_deferred_fn fn, void *obj, void *arg);
 
 /* Hooks the core calls for messages and events it does not own (seg_intr.c, seg_dma.c). Lock held. */
 void seg__intr_on_msg(struct seg_adapter *a, const struct seg_msg *m);

@@ -40,19 +40,13 @@
 #define AREA_SIZE      (AREA_SLOT_OFF + SEG_INTR_SLOTS * sizeof(uint64_t))
 
 struct sci_local_interrupt {
-    uint32_t magic;
+    struct seg_obj o;                 /* first: magic, references, removed, callback */
     sci_desc_t sd;
     struct seg_adapter *a;
     unsigned int intno;
     unsigned int bit;                 /* doorbell bit, maybe shared */
     uint64_t mask;
-    sci_cb_interrupt_t cb;
-    void *cb_arg;
-    _Atomic bool cb_active;           /* callback registered (not cancelled) */
-    _Atomic bool removed;
     _Atomic unsigned int waiters;
-    unsigned int cb_pending;          /* its deferred run queued or running: 0 or 1 (seg.lock) */
-    bool orphan;                      /* removed with callbacks pending: the last one frees */
     uint64_t pending;                 /* triggers collected, not yet delivered (intr_mu) */
     uint8_t conn[SEG_MAX_NODES];      /* connections per remote node */
     struct osci_list_node link;       /* in lintr_list */
@@ -93,17 +87,11 @@ struct dconn {
 };
 
 struct sci_local_data_interrupt {
-    uint32_t magic;
+    struct seg_obj o;                 /* first: magic, references, removed, callback */
     sci_desc_t sd;
     struct seg_adapter *a;
     unsigned int intno;
-    sci_cb_data_interrupt_t cb;
-    void *cb_arg;
-    bool cb_active;
-    bool removed;
     unsigned int waiters;
-    unsigned int cb_pending;
-    bool orphan;
     struct osci_list_head queue;      /* payloads, oldest first; bounded by the credits handed out */
     unsigned int q_count;
     struct osci_list_head conns;      /* struct dconn */
@@ -364,7 +352,7 @@ static bool reap_bit(struct intr_rx *rx, unsigned int bit, bool *cb_p)
             continue;               /* the interrupt was removed: the connector still writes */
         sl->li->pending += (uint64_t)d;
         any = true;
-        if (cb_p && atomic_load(&sl->li->cb_active))
+        if (cb_p && atomic_load(&sl->li->o.cb_active))
             *cb_p = true;
     }
     return any;
@@ -402,19 +390,13 @@ static void bits_update(struct seg_adapter *a, struct intr_rx *rx)
  * Collected triggers of callback interrupts: one deferred run per interrupt, which calls back once
  * per trigger until `pending` is 0, so a flood costs a count, not a queued call each (seg.lock, intr_mu).
  */
-static void lintr_cb_run(void *obj, void *arg);
-
 static void defer_callbacks(struct seg_adapter *a)
 {
     struct sci_local_interrupt *li;
 
-    osci_list_for_each(li, &lintr_list, link) {
-        if (li->a != a || !li->pending || !atomic_load(&li->cb_active) || atomic_load(&li->removed) ||
-            li->cb_pending > 0)
-            continue;
-        li->cb_pending++;
-        seg__defer(lintr_cb_run, li, NULL);
-    }
+    osci_list_for_each(li, &lintr_list, link)
+        if (li->a == a && li->pending)
+            seg__obj_kick(&li->o);
 }
 
 /* Wait (lock held) until the peer has said HELLO; -EHOSTUNREACH when the driver cannot reach it. */
@@ -422,11 +404,11 @@ static int wait_peer_up(struct seg_adapter *a, uint32_t node, uint64_t deadline)
 {
     int rc;
 
-    while (!a->peer[node].up) {
+    while (!seg__peer_up(&a->peer[node])) {
         rc = osci_drv_probe(a->drv, node);
         if (rc < 0 && rc != -EOPNOTSUPP)
             return -EHOSTUNREACH;
-        if (rc == -EOPNOTSUPP && !a->peer[node].known)
+        if (rc == -EOPNOTSUPP && !seg__peer_known(&a->peer[node]))
             return -EHOSTUNREACH;
         /* reachable but the handshake is not done yet: wait a little and look again */
         uint64_t slice = osci_now_ms() + 50;
@@ -434,7 +416,7 @@ static int wait_peer_up(struct seg_adapter *a, uint32_t node, uint64_t deadline)
             slice = deadline;
         rc = seg__cond_wait(slice);
         if (rc == -ETIMEDOUT && deadline && osci_now_ms() >= deadline)
-            return a->peer[node].up ? 0 : -ETIMEDOUT;
+            return seg__peer_up(&a->peer[node]) ? 0 : -ETIMEDOUT;
     }
     return 0;
 }
@@ -519,48 +501,55 @@ static void send_disconnect(struct seg_adapter *a, uint32_t node, unsigned int i
 
 static void lintr_free(struct sci_local_interrupt *li)
 {
-    li->magic = 0;
+    li->o.magic = 0;
     free(li);
 }
 
-/* Calls back once per pending trigger. Cancelled or removed meanwhile: the rest stays for waiters. */
-static void lintr_cb_run(void *obj, void *arg)
+/* The callback, through the one runner (seg_core.c): once per pending trigger. Cancelled or removed
+ * meanwhile: the rest stays for waiters. */
+static bool lintr_take(struct seg_obj *o, void *arg, struct seg_sevent *ev)
 {
-    struct sci_local_interrupt *li = obj;
+    struct sci_local_interrupt *li = (struct sci_local_interrupt *)o;
+    bool run;
 
     (void)arg;
-    pthread_mutex_lock(&seg.lock);
-    for (;;) {
-        sci_callback_action_t action;
-        bool run;
-
-        pthread_mutex_lock(&intr_mu);
-        run = !atomic_load(&li->removed) && atomic_load(&li->cb_active) && li->pending > 0;
-        if (run)
-            li->pending--;
-        pthread_mutex_unlock(&intr_mu);
-        if (!run)
-            break;                     /* seg.lock kept to the end: defer_callbacks sees cb_pending */
-        pthread_mutex_unlock(&seg.lock);
-        action = li->cb(li->cb_arg, li, SCI_ERR_OK);
-        pthread_mutex_lock(&seg.lock);
-        if (action == SCI_CALLBACK_CANCEL && !atomic_load(&li->removed) && atomic_load(&li->cb_active)) {
-            struct intr_rx *rx = rx_tab[li->a->no];
-            atomic_store(&li->cb_active, false);
-            pthread_mutex_lock(&intr_mu);
-            rx->ncb[li->bit]--;
-            rx->nwait[li->bit]++;
-            bits_update(li->a, rx);        /* wakes waiters for the triggers left */
-            pthread_mutex_unlock(&intr_mu);
-            osci_log(OSCI_LOG_DEBUG, MOD, "interrupt %u: callback cancelled", li->intno);
-        }
-    }
-    li->cb_pending--;
-    if (atomic_load(&li->removed) && li->orphan && li->cb_pending == 0)
-        lintr_free(li);
-    pthread_cond_broadcast(&seg.cond);
-    pthread_mutex_unlock(&seg.lock);
+    (void)ev;
+    pthread_mutex_lock(&intr_mu);
+    run = li->pending > 0;
+    if (run)
+        li->pending--;
+    pthread_mutex_unlock(&intr_mu);
+    return run;                        /* false: seg.lock kept to the end, defer_callbacks sees `sched` */
 }
+
+static sci_callback_action_t lintr_call(struct seg_obj *o, void *arg, const struct seg_sevent *ev)
+{
+    (void)arg;
+    (void)ev;
+    return ((sci_cb_interrupt_t)o->cb)(o->cb_arg, (sci_local_interrupt_t)o, SCI_ERR_OK);
+}
+
+static void lintr_done(struct seg_obj *o, sci_callback_action_t action)
+{
+    struct sci_local_interrupt *li = (struct sci_local_interrupt *)o;
+    struct intr_rx *rx = rx_tab[li->a->no];
+
+    if (action != SCI_CALLBACK_CANCEL)
+        return;
+    li->o.cb_active = false;
+    pthread_mutex_lock(&intr_mu);
+    rx->ncb[li->bit]--;
+    rx->nwait[li->bit]++;
+    bits_update(li->a, rx);            /* wakes waiters for the triggers left */
+    pthread_mutex_unlock(&intr_mu);
+    osci_log(OSCI_LOG_DEBUG, MOD, "interrupt %u: callback cancelled", li->intno);
+}
+
+static void lintr_obj_free(struct seg_obj *o) { lintr_free((struct sci_local_interrupt *)o); }
+
+static const struct seg_obj_ops lintr_ops = {
+    .name = "interrupt", .take = lintr_take, .call = lintr_call, .done = lintr_done, .free = lintr_obj_free,
+};
 
 void seg__intr_on_doorbell(struct seg_adapter *a, uint64_t bits)
 {
@@ -620,8 +609,8 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
     int e;                      /* 0 or -errno */
     int rc;
 
-    if (flags & ~known)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((e = seg__enter(sd, SEG_DESC_MAGIC, flags, known)) < 0)
+        return seg__set_error(error, e);
     if (flags & (SCI_FLAG_SHARED_INT | SCI_FLAG_COUNTING_INT))
         return seg__set_error(error, -SEG_EFLAGNI);
     if (!interrupt || !interruptNo || ((flags & SCI_FLAG_USE_CALLBACK) && !callback))
@@ -663,24 +652,20 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
         e = -ENOMEM;
         goto out_unlock;
     }
-    li->magic = SEG_LINTR_MAGIC;
+    seg__obj_init(&li->o, SEG_LINTR_MAGIC, &lintr_ops,
+                  flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))callback : NULL, callbackArg);
     li->sd = sd;
     li->a = a;
     li->intno = no;
-    if (flags & SCI_FLAG_USE_CALLBACK) {
-        li->cb = callback;
-        li->cb_arg = callbackArg;
-        atomic_store(&li->cb_active, true);
-    }
     if (seg__handle_add(li) < 0) {
         free(li);
         e = -ENOMEM;
         goto out_unlock;
     }
     pthread_mutex_lock(&intr_mu);
-    li->bit = pick_bit(a, rx, li->cb != NULL);
+    li->bit = pick_bit(a, rx, li->o.cb != NULL);
     li->mask = 1ull << li->bit;
-    if (li->cb)
+    if (li->o.cb)
         rx->ncb[li->bit]++;
     else
         rx->nwait[li->bit]++;
@@ -689,7 +674,7 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
     osci_list_add(&lintr_list, &li->link);
     pthread_mutex_unlock(&seg.lock);
     osci_log(OSCI_LOG_DEBUG, MOD, "adapter %u: interrupt %u created on doorbell %u%s", a->no, no, li->bit,
-             li->cb ? " (callback)" : "");
+             li->o.cb ? " (callback)" : "");
     *interrupt = li;
     *interruptNo = no;
     return seg__set_error(error, 0);
@@ -709,11 +694,9 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
     unsigned int b;
     int rc, left, slice;
 
-    if (!seg__handle_live(li, SEG_LINTR_MAGIC))
-        return seg__set_error(error, -EINVAL);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
-    if (atomic_load(&li->cb_active))
+    if ((e = seg__enter(li, SEG_LINTR_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, e);
+    if (atomic_load(&li->o.cb_active))
         return seg__set_error(error, -EPERM);
     deadline = seg__deadline(timeout);
     a = li->a;
@@ -723,7 +706,7 @@ SISCI_API_EXPORT void SCIWaitForInterrupt(sci_local_interrupt_t li, unsigned int
     rx = rx_tab[a->no];
     for (;;) {
         bool cb = false;
-        if (atomic_load(&li->removed)) {
+        if (atomic_load(&li->o.removed)) {
             e = -ECANCELED;
             break;
         }
@@ -783,19 +766,18 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
 {
     struct seg_adapter *a;
     struct intr_rx *rx;
+    int e;                     /* 0 or -errno */
 
-    if (!seg__handle_live(li, SEG_LINTR_MAGIC))
-        return seg__set_error(error, -EINVAL);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((e = seg__enter(li, SEG_LINTR_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, e);
     pthread_mutex_lock(&seg.lock);
-    if (!seg__handle_live(li, SEG_LINTR_MAGIC) || atomic_load(&li->removed)) {
+    if (!seg__handle_live(li, SEG_LINTR_MAGIC) || atomic_load(&li->o.removed)) {
         pthread_mutex_unlock(&seg.lock);
         return seg__set_error(error, -EINVAL);
     }
     a = li->a;
     rx = rx_tab[a->no];
-    atomic_store(&li->removed, true);
+    atomic_store(&li->o.removed, true);
     seg__handle_del(li);   /* magic is cleared at the free, after the waiters left */
     osci_list_del(&li->link);
     pthread_mutex_lock(&intr_mu);
@@ -803,7 +785,7 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
     for (unsigned int s = 0; s < rx->slot_hwm; s++)
         if (rx->slot[s].li == li)
             rx->slot[s].li = NULL;
-    if (atomic_load(&li->cb_active))
+    if (atomic_load(&li->o.cb_active))
         rx->ncb[li->bit]--;
     else
         rx->nwait[li->bit]--;
@@ -821,18 +803,10 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
         sleep_ms(1);
         pthread_mutex_lock(&seg.lock);
     }
-    if (li->cb_pending > 0) {
-        if (seg__on_event_thread()) {
-            li->orphan = true;      /* removed from a callback: the last deferred run frees it */
-            pthread_mutex_unlock(&seg.lock);
-            return seg__set_error(error, 0);
-        }
-        while (li->cb_pending > 0)
-            (void)seg__cond_wait(0);
-    }
-    pthread_mutex_unlock(&seg.lock);
+    seg__obj_remove(&li->o);
     osci_log(OSCI_LOG_DEBUG, MOD, "adapter %u: interrupt %u removed", a->no, li->intno);
-    lintr_free(li);
+    seg__obj_put(&li->o);           /* freed here or by its last queued run */
+    pthread_mutex_unlock(&seg.lock);
     seg__set_error(error, 0);
 }
 
@@ -911,10 +885,10 @@ SISCI_API_EXPORT void SCIConnectInterrupt(sci_desc_t sd, sci_remote_interrupt_t 
     int e;                      /* 0 or -errno */
     int rc;
 
+    if ((e = seg__enter(sd, SEG_DESC_MAGIC, flags, SCI_FLAG_COUNTING_INT)) < 0)
+        return seg__set_error(error, e);
     if (flags & SCI_FLAG_COUNTING_INT)
         return seg__set_error(error, -SEG_EFLAGNI);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
     if (!interrupt)
         return seg__set_error(error, -EINVAL);
     ri = calloc(1, sizeof(*ri));
@@ -1026,10 +1000,8 @@ SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned in
     uint64_t v;
     int rc;
 
-    if (!seg__handle_live(ri, SEG_RINTR_MAGIC))
-        return seg__set_error(error, -EINVAL);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((rc = seg__enter(ri, SEG_RINTR_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, rc);
     if (atomic_load_explicit(&ri->lost, memory_order_relaxed))
         return seg__set_error(error, -ENOTCONN);
     atomic_fetch_add(&ri->count, 1);
@@ -1063,11 +1035,10 @@ SISCI_API_EXPORT void SCITriggerInterrupt(sci_remote_interrupt_t ri, unsigned in
 SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned int flags, sci_error_t *error)
 {
     bool notify;
+    int e;                     /* 0 or -errno */
 
-    if (!seg__handle_live(ri, SEG_RINTR_MAGIC))
-        return seg__set_error(error, -EINVAL);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((e = seg__enter(ri, SEG_RINTR_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, e);
     pthread_mutex_lock(&seg.lock);
     if (!seg__handle_live(ri, SEG_RINTR_MAGIC)) {
         pthread_mutex_unlock(&seg.lock);
@@ -1102,7 +1073,7 @@ static void ldintr_free(struct sci_local_data_interrupt *d)
         free(p);
     osci_list_for_each_safe(c, ct, &d->conns, link)
         free(c);
-    d->magic = 0;
+    d->o.magic = 0;
     free(d);
 }
 
@@ -1117,7 +1088,8 @@ static struct dconn *find_dconn(struct sci_local_data_interrupt *d, uint32_t nod
 }
 
 /* A payload of (node, conn_id) was consumed: give its credit back. Lock held. */
-static void dintr_credit(struct sci_local_data_interrupt *d, uint32_t node, uint64_t conn_id)
+/* `self`: 1 when called from a callback run (which counts among the runs), else 0. */
+static void dintr_credit(struct sci_local_data_interrupt *d, uint32_t node, uint64_t conn_id, unsigned int self)
 {
     struct sci_remote_data_interrupt *rd;
     struct dconn *c = find_dconn(d, node, conn_id);
@@ -1127,7 +1099,7 @@ static void dintr_credit(struct sci_local_data_interrupt *d, uint32_t node, uint
     if (!c)
         return;                       /* disconnected meanwhile */
     /* in halves while payloads stream in; all of it once the receiver has caught up */
-    if (++c->unreturned < SEG_DATA_INTR_CREDITS / 2 && (d->q_count > 0 || d->cb_pending > 0))
+    if (++c->unreturned < SEG_DATA_INTR_CREDITS / 2 && (d->q_count > 0 || seg__obj_runs(&d->o) > self))
         return;
     if (node == d->a->drv->node_id) {
         osci_list_for_each(rd, &rdintr_list, link) {
@@ -1159,34 +1131,44 @@ static void dintr_enqueue(struct sci_local_data_interrupt *d, struct dintr_paylo
     pthread_cond_broadcast(&seg.cond);
 }
 
-static void ldintr_cb_run(void *obj, void *arg)
+/* The callback, through the one runner (seg_core.c): one run per payload (arg). */
+static bool ldintr_take(struct seg_obj *o, void *arg, struct seg_sevent *ev)
 {
-    struct sci_local_data_interrupt *d = obj;
-    struct dintr_payload *p = arg;
-    sci_callback_action_t action = SCI_CALLBACK_CONTINUE;
-    bool run;
+    (void)o;
+    (void)arg;
+    (void)ev;
+    return true;
+}
 
-    pthread_mutex_lock(&seg.lock);
-    run = !d->removed && d->cb_active;
-    if (!d->removed && !d->cb_active) {
+static sci_callback_action_t ldintr_call(struct seg_obj *o, void *arg, const struct seg_sevent *ev)
+{
+    struct dintr_payload *p = arg;
+
+    (void)ev;
+    return ((sci_cb_data_interrupt_t)o->cb)(o->cb_arg, (sci_local_data_interrupt_t)o, p->data, p->len,
+                                             SCI_ERR_OK);
+}
+
+static void ldintr_end(struct seg_obj *o, void *arg, bool called)
+{
+    struct sci_local_data_interrupt *d = (struct sci_local_data_interrupt *)o;
+    struct dintr_payload *p = arg;
+
+    if (!called && !o->removed && !o->cb_active) {
         dintr_enqueue(d, p);   /* cancelled meanwhile: the payload goes to waiters */
-        p = NULL;
+        return;
     }
-    pthread_mutex_unlock(&seg.lock);
-    if (run)
-        action = d->cb(d->cb_arg, d, p->data, p->len, SCI_ERR_OK);
-    pthread_mutex_lock(&seg.lock);
-    d->cb_pending--;
-    if (run && !d->removed)
-        dintr_credit(d, p->node, p->conn_id);
-    if (run && action == SCI_CALLBACK_CANCEL && !d->removed)
-        d->cb_active = false;
-    if (d->removed && d->orphan && d->cb_pending == 0)
-        ldintr_free(d);
-    pthread_cond_broadcast(&seg.cond);
-    pthread_mutex_unlock(&seg.lock);
+    if (called && !o->removed)
+        dintr_credit(d, p->node, p->conn_id, 1);
     free(p);
 }
+
+static void ldintr_obj_free(struct seg_obj *o) { ldintr_free((struct sci_local_data_interrupt *)o); }
+
+static const struct seg_obj_ops ldintr_ops = {
+    .name = "data interrupt", .once = true, .take = ldintr_take, .call = ldintr_call, .end = ldintr_end,
+    .free = ldintr_obj_free,
+};
 
 static void dintr_deliver(struct seg_adapter *a, uint32_t src, const struct seg_msg *m)
 {
@@ -1194,7 +1176,7 @@ static void dintr_deliver(struct seg_adapter *a, uint32_t src, const struct seg_
     struct dintr_payload *p;
     uint32_t len = m->u.interrupt.len;
 
-    if (!d || d->removed || len > SEG_DATA_INTR_MAX || !find_dconn(d, src, m->u.interrupt.conn_id)) {
+    if (!d || d->o.removed || len > SEG_DATA_INTR_MAX || !find_dconn(d, src, m->u.interrupt.conn_id)) {
         osci_log(OSCI_LOG_DEBUG, MOD, "data interrupt %u from node %u: no such connection, ignored",
                  m->u.interrupt.intno, src);
         return;
@@ -1210,12 +1192,11 @@ static void dintr_deliver(struct seg_adapter *a, uint32_t src, const struct seg_
     p->conn_id = m->u.interrupt.conn_id;
     p->len = len;
     memcpy(p->data, m->u.interrupt.data, len);
-    if (!d->cb_active) {
+    if (!d->o.cb_active) {
         dintr_enqueue(d, p);
         return;
     }
-    d->cb_pending++;
-    seg__defer(ldintr_cb_run, d, p);
+    seg__obj_defer(&d->o, p);
 }
 
 SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_interrupt_t *interrupt,
@@ -1228,8 +1209,8 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
     unsigned int no;
     int e;                      /* 0 or -errno */
 
-    if (flags & ~known)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((e = seg__enter(sd, SEG_DESC_MAGIC, flags, known)) < 0)
+        return seg__set_error(error, e);
     if (!interrupt || !interruptNo || ((flags & SCI_FLAG_USE_CALLBACK) && !callback))
         return seg__set_error(error, -EINVAL);
     d = calloc(1, sizeof(*d));
@@ -1260,7 +1241,8 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
         for (no = 0; no <= SEG_INTNO_MAX && find_ldintr(a, no); no++)
             ;
     }
-    d->magic = SEG_LDINTR_MAGIC;
+    seg__obj_init(&d->o, SEG_LDINTR_MAGIC, &ldintr_ops,
+                  flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))callback : NULL, callbackArg);
     if (seg__handle_add(d) < 0) {
         e = -ENOMEM;
         goto out_free;
@@ -1268,11 +1250,6 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
     d->sd = sd;
     d->a = a;
     d->intno = no;
-    if (flags & SCI_FLAG_USE_CALLBACK) {
-        d->cb = callback;
-        d->cb_arg = callbackArg;
-        d->cb_active = true;
-    }
     osci_list_add(&ldintr_list, &d->link);
     pthread_mutex_unlock(&seg.lock);
     osci_log(OSCI_LOG_DEBUG, MOD, "adapter %u: data interrupt %u created", a->no, no);
@@ -1294,25 +1271,25 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
     int e;                      /* 0 or -errno */
     int rc = 0;
 
-    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || !length || (!data && *length > 0))
+    if ((e = seg__enter(d, SEG_LDINTR_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, e);
+    if (!length || (!data && *length > 0))
         return seg__set_error(error, -EINVAL);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
     deadline = seg__deadline(timeout);
     pthread_mutex_lock(&seg.lock);
-    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->removed) {
+    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->o.removed) {
         pthread_mutex_unlock(&seg.lock);
         return seg__set_error(error, -EINVAL);
     }
-    if (d->cb_active) {
+    if (d->o.cb_active) {
         pthread_mutex_unlock(&seg.lock);
         return seg__set_error(error, -EPERM);
     }
     d->waiters++;
-    while (!d->removed && d->q_count == 0 && rc == 0)
+    while (!d->o.removed && d->q_count == 0 && rc == 0)
         rc = seg__cond_wait(deadline);
     p = NULL;
-    if (d->removed) {
+    if (d->o.removed) {
         e = -ECANCELED;
     } else if (d->q_count > 0) {
         p = osci_list_first(&d->queue, struct dintr_payload, link);
@@ -1325,7 +1302,7 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
             *length = p->len;
             osci_list_del(&p->link);
             d->q_count--;
-            dintr_credit(d, p->node, p->conn_id);
+            dintr_credit(d, p->node, p->conn_id, 0);
             e = 0;
         }
     } else {
@@ -1340,34 +1317,23 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
 
 SISCI_API_EXPORT void SCIRemoveDataInterrupt(sci_local_data_interrupt_t d, unsigned int flags, sci_error_t *error)
 {
+    int e;                     /* 0 or -errno */
 
-    if (!seg__handle_live(d, SEG_LDINTR_MAGIC))
-        return seg__set_error(error, -EINVAL);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((e = seg__enter(d, SEG_LDINTR_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, e);
     pthread_mutex_lock(&seg.lock);
-    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->removed) {
+    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->o.removed) {
         pthread_mutex_unlock(&seg.lock);
         return seg__set_error(error, -EINVAL);
     }
-    d->removed = true;
     seg__handle_del(d);
-    d->magic = 0;
+    d->o.magic = 0;
     osci_list_del(&d->link);
-    pthread_cond_broadcast(&seg.cond);
+    seg__obj_remove(&d->o);
     while (d->waiters > 0)
         (void)seg__cond_wait(0);
-    if (d->cb_pending > 0) {
-        if (seg__on_event_thread()) {
-            d->orphan = true;
-            pthread_mutex_unlock(&seg.lock);
-            return seg__set_error(error, 0);
-        }
-        while (d->cb_pending > 0)
-            (void)seg__cond_wait(0);
-    }
+    seg__obj_put(&d->o);           /* freed here or by its last queued run */
     pthread_mutex_unlock(&seg.lock);
-    ldintr_free(d);
     seg__set_error(error, 0);
 }
 
@@ -1415,8 +1381,8 @@ SISCI_API_EXPORT void SCIConnectDataInterrupt(sci_desc_t sd, sci_remote_data_int
     int e;                      /* 0 or -errno */
     int rc;
 
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((e = seg__enter(sd, SEG_DESC_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, e);
     if (!interrupt)
         return seg__set_error(error, -EINVAL);
     rd = calloc(1, sizeof(*rd));
@@ -1479,10 +1445,10 @@ SISCI_API_EXPORT void SCITriggerDataInterrupt(sci_remote_data_interrupt_t rd, vo
     uint64_t deadline;
     int rc = 0;
 
-    if (!seg__handle_live(rd, SEG_RDINTR_MAGIC) || (!data && length > 0))
+    if ((rc = seg__enter(rd, SEG_RDINTR_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, rc);
+    if (!data && length > 0)
         return seg__set_error(error, -EINVAL);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
     if (length > SEG_DATA_INTR_MAX)
         return seg__set_error(error, -ERANGE);
     a = rd->a;
@@ -1508,7 +1474,7 @@ SISCI_API_EXPORT void SCITriggerDataInterrupt(sci_remote_data_interrupt_t rd, vo
         rc = -ETIMEDOUT;
     } else if (rd->node == a->drv->node_id) {
         d = find_ldintr(a, rd->intno);
-        if (!d || d->removed) {
+        if (!d || d->o.removed) {
             rc = -ENOTCONN;
         } else {
             rd->credits--;
@@ -1532,11 +1498,10 @@ SISCI_API_EXPORT void SCIDisconnectDataInterrupt(sci_remote_data_interrupt_t rd,
 {
     struct sci_local_data_interrupt *d;
     bool notify = false;
+    int e;                     /* 0 or -errno */
 
-    if (!seg__handle_live(rd, SEG_RDINTR_MAGIC))
-        return seg__set_error(error, -EINVAL);
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((e = seg__enter(rd, SEG_RDINTR_MAGIC, flags, 0)) < 0)
+        return seg__set_error(error, e);
     pthread_mutex_lock(&seg.lock);
     if (!seg__handle_live(rd, SEG_RDINTR_MAGIC)) {
         pthread_mutex_unlock(&seg.lock);

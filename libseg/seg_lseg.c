@@ -93,43 +93,34 @@ bool seg__lseg_valid(sci_local_segment_t ls) { return seg__handle_live(ls, SEG_L
 
 /* ---------------------------------------------------------------- owner events */
 
-static void lseg_drain(void *obj, void *arg)
+/* The owner callback, through the one runner (seg_core.c): one call per queued event. */
+static bool lseg_take(struct seg_obj *o, void *arg, struct seg_sevent *e)
 {
-    struct sci_local_segment *ls = obj;
-    (void)arg;
-    pthread_mutex_lock(&seg.lock);
-    for (;;) {
-        struct seg_sevent e;
-        sci_cb_local_segment_t cb;
-        void *cb_arg;
-        sci_callback_action_t act;
+    struct sci_local_segment *ls = (struct sci_local_segment *)o;
+    int rc = seg__evq_take(&ls->evq, e);
 
-        if (!ls->cb_active || ls->removed || seg__evq_empty(&ls->evq)) {
-            ls->drain_sched = false;
-            break;
-        }
-        if (seg__evq_take(&ls->evq, &e) == -EOVERFLOW) {
-            if (seg__evq_take(&ls->evq, &e) < 0)
-                continue;                  /* cannot be: a queue that lost events is not empty */
-            e.status = SCI_ERR_OVERFLOW;   /* events were lost before this one */
-        }
-        cb = ls->cb;
-        cb_arg = ls->cb_arg;
-        segx.cb_running = ls;
-        pthread_mutex_unlock(&seg.lock);
-        act = cb(cb_arg, ls, e.reason, e.node, e.adapter, e.status);
-        pthread_mutex_lock(&seg.lock);
-        segx.cb_running = NULL;
-        pthread_cond_broadcast(&seg.cond);
-        if (segx.cb_removed) {             /* removed from inside the callback: ls is gone */
-            segx.cb_removed = false;
-            break;
-        }
-        if (act == SCI_CALLBACK_CANCEL)
-            ls->cb_active = false;
+    (void)arg;
+    if (rc == -EOVERFLOW) {
+        if (seg__evq_take(&ls->evq, e) < 0)
+            return false;                  /* cannot be: a queue that lost events is not empty */
+        e->status = SCI_ERR_OVERFLOW;      /* events were lost before this one */
+        return true;
     }
-    pthread_mutex_unlock(&seg.lock);
+    return rc == 0;
 }
+
+static sci_callback_action_t lseg_call(struct seg_obj *o, void *arg, const struct seg_sevent *e)
+{
+    (void)arg;
+    return ((sci_cb_local_segment_t)o->cb)(o->cb_arg, (sci_local_segment_t)o, e->reason, e->node, e->adapter,
+                                            e->status);
+}
+
+static void lseg_free(struct seg_obj *o) { free(o); }
+
+const struct seg_obj_ops seg__lseg_ops = {
+    .name = "local segment", .take = lseg_take, .call = lseg_call, .free = lseg_free,
+};
 
 static void lseg_event(struct sci_local_segment *ls, sci_segment_cb_reason_t reason, uint32_t node,
                        unsigned int adapter)
@@ -137,10 +128,7 @@ static void lseg_event(struct sci_local_segment *ls, sci_segment_cb_reason_t rea
     osci_log(OSCI_LOG_DEBUG, "lseg", "segment %u: event %d node %u adapter %u", ls->id, (int)reason, node,
              adapter);
     seg__evq_push(&ls->evq, reason, node, adapter, SCI_ERR_OK);
-    if (ls->cb_active && !ls->drain_sched) {
-        ls->drain_sched = true;
-        seg__defer(lseg_drain, ls, NULL);
-    }
+    seg__obj_kick(&ls->o);
 }
 
 void seg__lseg_post(struct sci_local_segment *ls, sci_segment_cb_reason_t reason, uint32_t node,
@@ -422,8 +410,8 @@ static void lseg_destroy(struct sci_local_segment *ls)
     seg__lmem_release(&ls->mem);
     seg__handle_del(ls);
     ls->sd->n_objs--;
-    ls->magic = 0;
-    free(ls);
+    ls->o.magic = 0;
+    seg__obj_put(&ls->o);                 /* the handle's reference: freed here or by its last run */
 }
 
 void seg__lseg_free_all(void)
@@ -433,7 +421,7 @@ void seg__lseg_free_all(void)
 
     while ((ls = osci_list_first(&segx.lsegs, struct sci_local_segment, link))) {
         osci_list_del(&ls->link);
-        ls->removed = true;
+        ls->o.removed = true;
         pthread_cond_broadcast(&seg.cond);
         while (ls->waiters)
             seg__cond_wait(0);
@@ -449,13 +437,8 @@ void seg__lseg_free_all(void)
 
 /* ---------------------------------------------------------------- API */
 
-static int lseg_enter(sci_local_segment_t ls)
-{
-    int rc = seg__check_init();
-    if (rc < 0)
-        return rc;
-    return seg__lseg_valid(ls) ? 0 : -EINVAL;
-}
+/* seg__enter on a local segment with its flags checked by the caller (lock held). */
+static int lseg_enter(sci_local_segment_t ls) { return seg__enter(ls, SEG_LSEG_MAGIC, 0, 0); }
 
 static bool id_used(uint32_t id)
 {
@@ -475,14 +458,10 @@ SISCI_API_EXPORT void SCICreateSegment(sci_desc_t sd, sci_local_segment_t *segme
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__check_init()) < 0)
+    if ((rc = seg__enter(sd, SEG_DESC_MAGIC, flags, LSEG_CREATE_FLAGS | LSEG_DMA_HINTS)) < 0)
         goto out;
-    if (!seg__desc_valid(sd) || !segment) {
+    if (!segment) {
         rc = -EINVAL;
-        goto out;
-    }
-    if (flags & ~(LSEG_CREATE_FLAGS | LSEG_DMA_HINTS)) {
-        rc = -SEG_EFLAG;
         goto out;
     }
     if ((flags & SCI_FLAG_BROADCAST) && (rc = seg__bcast_create_check(flags)) < 0)
@@ -508,7 +487,8 @@ SISCI_API_EXPORT void SCICreateSegment(sci_desc_t sd, sci_local_segment_t *segme
         rc = -ENOMEM;
         goto out;
     }
-    ls->magic = SEG_LSEG_MAGIC;
+    seg__obj_init(&ls->o, SEG_LSEG_MAGIC, &seg__lseg_ops,
+                  flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))callback : NULL, callbackArg);
     ls->sd = sd;
     osci_list_init(&ls->conns);
     osci_list_init(&ls->quar);
@@ -516,11 +496,6 @@ SISCI_API_EXPORT void SCICreateSegment(sci_desc_t sd, sci_local_segment_t *segme
     ls->size = size;
     ls->flags = flags;
     seg__evq_init(&ls->evq, ls->evbuf, SEG_LSEG_EVQ_LEN, false);
-    if (flags & SCI_FLAG_USE_CALLBACK) {
-        ls->cb = callback;
-        ls->cb_arg = callbackArg;
-        ls->cb_active = true;
-    }
     if (!(flags & SCI_FLAG_EMPTY)) {
         rc = flags & SCI_FLAG_BROADCAST ? seg__bcast_alloc(&ls->mem, segmentId, size) : -EOPNOTSUPP;
         if (rc == -EOPNOTSUPP)
@@ -556,10 +531,10 @@ SISCI_API_EXPORT void SCIPrepareSegment(sci_local_segment_t ls, unsigned int loc
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = lseg_enter(ls)) < 0)
+    if ((rc = seg__enter(ls, SEG_LSEG_MAGIC, flags, SCI_FLAG_DMA_SOURCE_ONLY | SCI_FLAG_BROADCAST |
+                         LSEG_DMA_HINTS)) < 0)
         goto out;
-    if ((flags & ~(SCI_FLAG_DMA_SOURCE_ONLY | SCI_FLAG_BROADCAST | LSEG_DMA_HINTS)) ||
-        ((flags & SCI_FLAG_BROADCAST) && !(ls->flags & SCI_FLAG_BROADCAST))) {
+    if ((flags & SCI_FLAG_BROADCAST) && !(ls->flags & SCI_FLAG_BROADCAST)) {
         rc = -SEG_EFLAG;
         goto out;
     }
@@ -617,12 +592,8 @@ SISCI_API_EXPORT void SCISetSegmentAvailable(sci_local_segment_t ls, unsigned in
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = lseg_enter(ls)) < 0)
+    if ((rc = seg__enter(ls, SEG_LSEG_MAGIC, flags, 0)) < 0)
         goto out;
-    if (flags) {
-        rc = -SEG_EFLAG;
-        goto out;
-    }
     if ((rc = seg__adapter_check(localAdapterNo, &a)) < 0)
         goto out;
     rc = lseg_transition(ls, a->no, LSEG_EV_SET_AVAILABLE);
@@ -663,12 +634,8 @@ SISCI_API_EXPORT void SCISetSegmentUnavailable(sci_local_segment_t ls, unsigned 
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = lseg_enter(ls)) < 0)
+    if ((rc = seg__enter(ls, SEG_LSEG_MAGIC, flags, SCI_FLAG_NOTIFY | SCI_FLAG_FORCE_DISCONNECT)) < 0)
         goto out;
-    if (flags & ~(SCI_FLAG_NOTIFY | SCI_FLAG_FORCE_DISCONNECT)) {
-        rc = -SEG_EFLAG;
-        goto out;
-    }
     if ((rc = seg__adapter_check(localAdapterNo, &a)) < 0)
         goto out;
     rc = lseg_transition(ls, a->no, LSEG_EV_SET_UNAVAILABLE);
@@ -689,12 +656,8 @@ SISCI_API_EXPORT void SCIRemoveSegment(sci_local_segment_t ls, unsigned int flag
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = lseg_enter(ls)) < 0)
+    if ((rc = seg__enter(ls, SEG_LSEG_MAGIC, flags, SCI_FLAG_FORCE_REMOVE)) < 0)
         goto out;
-    if (flags & ~SCI_FLAG_FORCE_REMOVE) {
-        rc = -SEG_EFLAG;
-        goto out;
-    }
     if (ls->n_maps || seg__dma_lseg_busy(ls)) {
         rc = -EBUSY;
         goto out;
@@ -709,10 +672,7 @@ SISCI_API_EXPORT void SCIRemoveSegment(sci_local_segment_t ls, unsigned int flag
         if (seg.adapter[i].drv)
             lseg_transition(ls, i, LSEG_EV_REMOVE);
     osci_list_del(&ls->link);
-    ls->removed = true;
-    seg__defer_purge(ls);
-    seg__cb_quiesce(ls);
-    pthread_cond_broadcast(&seg.cond);
+    seg__obj_remove(&ls->o);
     while (ls->waiters)
         seg__cond_wait(0);
     if (!osci_list_empty(&ls->quar)) {
@@ -744,26 +704,22 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForLocalSegmentEvent(sci_local_s
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = lseg_enter(ls)) < 0)
+    if ((rc = seg__enter(ls, SEG_LSEG_MAGIC, flags, 0)) < 0)
         goto out;
-    if (flags) {
-        rc = -SEG_EFLAG;
-        goto out;
-    }
-    if (ls->cb_active) {
+    if (ls->o.cb_active) {
         rc = -EPERM;
         goto out;
     }
     deadline = seg__deadline(timeout);
     ls->waiters++;
     for (;;) {
-        if (ls->removed) {
+        if (ls->o.removed) {
             rc = -ECANCELED;
             break;
         }
         if ((rc = seg__evq_take(&ls->evq, &e)) != -EAGAIN)
             break;                         /* an event, or -EOVERFLOW once after lost ones */
-        if (ls->cb_active) {
+        if (ls->o.cb_active) {
             rc = -EPERM;
             break;
         }
@@ -771,7 +727,7 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForLocalSegmentEvent(sci_local_s
             break;
     }
     ls->waiters--;
-    if (ls->removed)
+    if (ls->o.removed)
         pthread_cond_broadcast(&seg.cond);
     if (rc == 0) {
         reason = e.reason;
@@ -849,20 +805,16 @@ SISCI_API_EXPORT void SCIAttachPhysicalMemory(sci_ioaddr_t ioaddress, void *addr
                                               size_t size, sci_local_segment_t ls, unsigned int flags,
                                               sci_error_t *error)
 {
-    int rc;
-    pthread_mutex_lock(&seg.lock);
-    rc = seg__check_init();
-    pthread_mutex_unlock(&seg.lock);
+    int rc = seg__enter(NULL, 0, 0, 0);   /* not supported, whatever the arguments */
+
     /* No physical addresses in user space on any OpenSCI driver (docs/sisci-compat.md). */
     seg__set_error(error, rc < 0 ? rc : -EOPNOTSUPP);
 }
 
 SISCI_API_EXPORT void SCIShareSegment(sci_local_segment_t ls, unsigned int flags, sci_error_t *error)
 {
-    int rc;
-    pthread_mutex_lock(&seg.lock);
-    rc = seg__check_init();
-    pthread_mutex_unlock(&seg.lock);
+    int rc = seg__enter(NULL, 0, 0, 0);   /* not supported, whatever the arguments */
+
     seg__set_error(error, rc < 0 ? rc : -EOPNOTSUPP);
 }
 
@@ -870,9 +822,7 @@ SISCI_API_EXPORT void SCIAttachLocalSegment(sci_desc_t sd, sci_local_segment_t *
                                             size_t *size, sci_cb_local_segment_t callback, void *callbackArg,
                                             unsigned int flags, sci_error_t *error)
 {
-    int rc;
-    pthread_mutex_lock(&seg.lock);
-    rc = seg__check_init();
-    pthread_mutex_unlock(&seg.lock);
+    int rc = seg__enter(NULL, 0, 0, 0);   /* not supported, whatever the arguments */
+
     seg__set_error(error, rc < 0 ? rc : -EOPNOTSUPP);
 }

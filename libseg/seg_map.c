@@ -66,9 +66,9 @@ SISCI_API_EXPORT void *SCIMapLocalSegment(sci_local_segment_t ls, sci_map_t *map
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__check_init()) < 0)
+    if ((rc = seg__enter(ls, SEG_LSEG_MAGIC, 0, 0)) < 0)   /* flags: map_args */
         goto out;
-    if (!seg__lseg_valid(ls) || !map) {
+    if (!map) {
         rc = -EINVAL;
         goto out;
     }
@@ -132,9 +132,9 @@ SISCI_API_EXPORT volatile void *SCIMapRemoteSegment(sci_remote_segment_t rs, sci
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__check_init()) < 0)
+    if ((rc = seg__enter(rs, SEG_RSEG_MAGIC, 0, 0)) < 0)   /* flags: map_args */
         goto out;
-    if (!seg__rseg_valid(rs) || !rs->sd || !map) {
+    if (!rs->sd || !map) {
         rc = -EINVAL;
         goto out;
     }
@@ -276,16 +276,8 @@ SISCI_API_EXPORT void SCIUnmapSegment(sci_map_t map, unsigned int flags, sci_err
     if (map_valid(map) && map->drv && !flags && (rc = osci_drv_flush(map->drv, map->rmem)) < 0)
         osci_log(OSCI_LOG_WARN, "map", "unmap: earlier SCIMemCpy writes did not all land: %s", osci_strerror(rc));
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__check_init()) < 0)
+    if ((rc = seg__enter(map, SEG_MAP_MAGIC, flags, 0)) < 0)
         goto out;
-    if (!map_valid(map)) {
-        rc = -EINVAL;
-        goto out;
-    }
-    if (flags) {
-        rc = -SEG_EFLAG;
-        goto out;
-    }
     if (map->n_seq)
         seq_orphan(map);
     map_destroy(map);
@@ -315,14 +307,10 @@ SISCI_API_EXPORT void SCICreateMapSequence(sci_map_t map, sci_sequence_t *sequen
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__check_init()) < 0)
+    if ((rc = seg__enter(map, SEG_MAP_MAGIC, flags, SCI_FLAG_FAST_BARRIER)) < 0)
         goto out;
-    if (!map_valid(map) || !sequence) {
+    if (!sequence) {
         rc = -EINVAL;
-        goto out;
-    }
-    if (flags & ~SCI_FLAG_FAST_BARRIER) {
-        rc = -SEG_EFLAG;
         goto out;
     }
     s = calloc(1, sizeof(*s));
@@ -354,16 +342,8 @@ SISCI_API_EXPORT void SCIRemoveSequence(sci_sequence_t seq, unsigned int flags, 
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__check_init()) < 0)
+    if ((rc = seg__enter(seq, SEG_SEQ_MAGIC, flags, 0)) < 0)
         goto out;
-    if (!seq_valid(seq)) {
-        rc = -EINVAL;
-        goto out;
-    }
-    if (flags) {
-        rc = -SEG_EFLAG;
-        goto out;
-    }
     osci_list_del(&seq->link);
     if (seq->map)
         seq->map->n_seq--;
@@ -426,12 +406,10 @@ static sci_sequence_status_t seq_status(const struct sci_sequence *s, uint32_t s
 SISCI_API_EXPORT sci_sequence_status_t SCIStartSequence(sci_sequence_t seq, unsigned int flags, sci_error_t *error)
 {
     sci_sequence_status_t st;
-    if (!seq_valid(seq)) {
-        seg__set_error(error, -EINVAL);
-        return SCI_SEQ_NOT_RETRIABLE;
-    }
-    if (flags) {
-        seg__set_error(error, -SEG_EFLAG);
+    int rc = seg__enter(seq, SEG_SEQ_MAGIC, flags, 0);
+
+    if (rc < 0) {
+        seg__set_error(error, rc);
         return SCI_SEQ_NOT_RETRIABLE;
     }
     if (seq_dead(seq)) {
@@ -447,12 +425,10 @@ SISCI_API_EXPORT sci_sequence_status_t SCIStartSequence(sci_sequence_t seq, unsi
 
 SISCI_API_EXPORT sci_sequence_status_t SCICheckSequence(sci_sequence_t seq, unsigned int flags, sci_error_t *error)
 {
-    if (!seq_valid(seq)) {
-        seg__set_error(error, -EINVAL);
-        return SCI_SEQ_NOT_RETRIABLE;
-    }
-    if (flags & ~(SCI_FLAG_NO_FLUSH | SCI_FLAG_NO_STORE_BARRIER)) {
-        seg__set_error(error, -SEG_EFLAG);
+    int rc = seg__enter(seq, SEG_SEQ_MAGIC, flags, SCI_FLAG_NO_FLUSH | SCI_FLAG_NO_STORE_BARRIER);
+
+    if (rc < 0) {
+        seg__set_error(error, rc);
         return SCI_SEQ_NOT_RETRIABLE;
     }
     if (seq_dead(seq)) {
@@ -483,8 +459,10 @@ SISCI_API_EXPORT void SCIFlush(sci_sequence_t seq, unsigned int flags)
 
 SISCI_API_EXPORT void SCICacheSync(sci_map_t map, void *addr, size_t length, unsigned int flags, sci_error_t *error)
 {
-    if (flags & ~(SCI_FLAG_CACHE_FLUSH | SCI_FLAG_CACHE_INVALIDATE)) {
-        seg__set_error(error, -SEG_EFLAG);
+    int rc = seg__enter(NULL, 0, flags, SCI_FLAG_CACHE_FLUSH | SCI_FLAG_CACHE_INVALIDATE);
+
+    if (rc < 0) {
+        seg__set_error(error, rc);
         return;
     }
     if (length && !addr) {
@@ -514,13 +492,10 @@ SISCI_API_EXPORT void SCIMemCpy(sci_sequence_t seq, void *memAddr, sci_map_t map
 {
     bool rd = (flags & SCI_FLAG_BLOCK_READ) != 0;
     _Atomic uint32_t *health = NULL;
+    int rc = seg__enter(map, SEG_MAP_MAGIC, flags, SCI_FLAG_BLOCK_READ | SCI_FLAG_ERROR_CHECK);
 
-    if (flags & ~(SCI_FLAG_BLOCK_READ | SCI_FLAG_ERROR_CHECK)) {
-        seg__set_error(error, -SEG_EFLAG);
-        return;
-    }
-    if (!map_valid(map) || (seq && !seq_valid(seq))) {
-        seg__set_error(error, -EINVAL);
+    if (rc < 0 || (seq && !seq_valid(seq))) {
+        seg__set_error(error, rc < 0 ? rc : -EINVAL);
         return;
     }
     if (seq && seq_dead(seq)) {
@@ -547,7 +522,7 @@ SISCI_API_EXPORT void SCIMemCpy(sci_sequence_t seq, void *memAddr, sci_map_t map
         }
     }
     if (map->drv) {
-        int rc = map->rs->bc ? seg__bcast_xfer(map, remoteOffset, memAddr, size, rd)
+        rc = map->rs->bc ? seg__bcast_xfer(map, remoteOffset, memAddr, size, rd)
                : rd ? osci_drv_get(map->drv, map->rmem, map->offset + remoteOffset, memAddr, size)
                     : osci_drv_put(map->drv, map->rmem, map->offset + remoteOffset, memAddr, size);
         if (rc == 0 && !rd && (flags & SCI_FLAG_ERROR_CHECK))
@@ -578,8 +553,10 @@ SISCI_API_EXPORT void SCIMemCpy(sci_sequence_t seq, void *memAddr, sci_map_t map
 SISCI_API_EXPORT void SCIMemWrite(void *memAddr, volatile void *remoteAddr, size_t size, unsigned int flags,
                                   sci_error_t *error)
 {
-    if (flags & ~SCI_FLAG_ERROR_CHECK) {
-        seg__set_error(error, -SEG_EFLAG);
+    int rc = seg__enter(NULL, 0, flags, SCI_FLAG_ERROR_CHECK);
+
+    if (rc < 0) {
+        seg__set_error(error, rc);
         return;
     }
     if (size && (!memAddr || !remoteAddr)) {

@@ -14,45 +14,38 @@
 
 #define MOD "node"
 
-static void set_err(sci_error_t *error, sci_error_t e)
-{
-    if (error)
-        *error = e;
-}
-
-/* Fills nodes[] (and adapters[] when per_adapter) from index 0, zeroing the rest; an sci_error_t. */
-static sci_error_t lookup(const char *name, bool per_adapter, unsigned int *adapters, unsigned int *nodes,
-                          unsigned int flags)
+/*
+ * Fills nodes[] (and adapters[] when per_adapter) from index 0, zeroing the rest (also on most errors).
+ * 0 or -errno; *conf_p set when the error comes from reading hosts.conf (its own mapping).
+ */
+static int lookup(const char *name, bool per_adapter, unsigned int *adapters, unsigned int *nodes,
+                  unsigned int flags, bool *conf_p)
 {
     struct osci_host *hosts = NULL;
     unsigned int nh = 0, n = 0;
-    sci_error_t e = SCI_ERR_OK;
     int rc;
 
+    *conf_p = false;
     if (flags)
-        return SCI_ERR_ILLEGAL_FLAG;
+        return -SEG_EFLAG;
     if (!name || !*name || !nodes)
-        return SCI_ERR_ILLEGAL_PARAMETER;
+        return -EINVAL;
     memset(nodes, 0, sizeof(dis_nodeId_list_t));
     if (adapters)
         memset(adapters, 0, DIS_MAX_NSCIS * sizeof(*adapters));
-    pthread_mutex_lock(&seg.lock);
-    rc = seg__check_init();
-    pthread_mutex_unlock(&seg.lock);
-    if (rc < 0)
-        return SCI_ERR_NOT_INITIALIZED;
+    if ((rc = seg__enter(NULL, 0, flags, 0)) < 0)
+        return rc;
     hosts = calloc(SEG_MAX_NODES, sizeof(*hosts));
     if (!hosts)
-        return SCI_ERR_NOSPC;
+        return -ENOMEM;
     rc = osci_hosts_load(hosts, SEG_MAX_NODES, &nh);
     if (rc < 0) {
-        e = seg__conf_to_sci(rc);
+        *conf_p = true;
         goto out;
     }
     pthread_mutex_lock(&seg.lock);
-    if (seg__check_init() < 0)
-        e = SCI_ERR_NOT_INITIALIZED;
-    for (unsigned int h = 0; h < nh && e == SCI_ERR_OK; h++) {
+    rc = seg__check_init();
+    for (unsigned int h = 0; h < nh && rc == 0; h++) {
         if (strcasecmp(hosts[h].addr, name))
             continue;
         for (unsigned int i = 0; i < OSCI_MAX_ADAPTERS; i++) {
@@ -74,35 +67,41 @@ static sci_error_t lookup(const char *name, bool per_adapter, unsigned int *adap
     }
 unlock:
     pthread_mutex_unlock(&seg.lock);
-    if (e == SCI_ERR_OK && n == 0) {
+    if (rc == 0 && n == 0) {
         osci_log(OSCI_LOG_DEBUG, MOD, "\"%s\": no node of hosts.conf has this address", name);
-        e = SCI_ERR_NO_SUCH_NODEID;
+        rc = -EHOSTUNREACH;                /* NO_SUCH_NODEID */
     }
 out:
     free(hosts);
-    return e;
+    return rc;
 }
 
 SISCI_API_EXPORT void SCIGetNodeIdByAdapterName(char *adaptername, dis_nodeId_list_t *nodeId,
         dis_virt_adapter_t *type, unsigned int flags, sci_error_t *error)
 {
-    sci_error_t e;
+    bool conf;
+    int rc;
 
     if (!nodeId || !type)
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
-    e = lookup(adaptername, false, NULL, *nodeId, flags);
+        return seg__set_error(error, -EINVAL);
+    rc = lookup(adaptername, false, NULL, *nodeId, flags, &conf);
     *type = DIS_ADAPTER_TYPE_NONE;
-    set_err(error, e);
+    if (conf)
+        return seg__set_conf_error(error, rc);
+    seg__set_error(error, rc);
 }
 
 SISCI_API_EXPORT void SCIGetNodeInfoByAdapterName(char *adaptername, unsigned int *adapterNo,
         dis_nodeId_list_t *nodeIdlist, dis_adapter_type_t *type, unsigned int flags, sci_error_t *error)
 {
-    sci_error_t e;
+    bool conf;
+    int rc;
 
     if (!adapterNo || !nodeIdlist || !type)
-        return set_err(error, SCI_ERR_ILLEGAL_PARAMETER);
-    e = lookup(adaptername, true, adapterNo, *nodeIdlist, flags);
+        return seg__set_error(error, -EINVAL);
+    rc = lookup(adaptername, true, adapterNo, *nodeIdlist, flags, &conf);
     *type = DIS_ADAPTER_TYPE_NONE;
-    set_err(error, e);
+    if (conf)
+        return seg__set_conf_error(error, rc);
+    seg__set_error(error, rc);
 }

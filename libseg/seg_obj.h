@@ -17,14 +17,6 @@ struct sci_desc {
     unsigned int n_objs;                 /* local + remote segments + maps owned */
 };
 
-/* One owner event for a local segment, or one event of a remote segment. */
-struct seg_sevent {
-    sci_segment_cb_reason_t reason;
-    uint32_t node;
-    unsigned int adapter;
-    sci_error_t status;
-};
-
 /*
  * A segment's event queue: a fixed ring inside the object, so a flood of events costs no memory.
  * Full, it coalesces (an event and the next one of the same node and adapter that undoes it go),
@@ -74,7 +66,7 @@ enum lseg_event { LSEG_EV_PREPARE = 0, LSEG_EV_SET_AVAILABLE, LSEG_EV_SET_UNAVAI
                   LSEG_EV_COUNT };
 
 struct sci_local_segment {
-    uint32_t magic;
+    struct seg_obj o;                    /* first: magic, references, removed, callback */
     sci_desc_t sd;
     struct osci_list_node link;          /* in segx.lsegs */
     uint32_t id;
@@ -87,14 +79,9 @@ struct sci_local_segment {
     struct osci_list_head conns;         /* live connections (struct seg_conn) */
     struct osci_list_head quar;          /* force-disconnected, not yet answered */
     unsigned int n_maps;
-    sci_cb_local_segment_t cb;
-    void *cb_arg;
-    bool cb_active;
-    bool drain_sched;
     struct seg_evq evq;
     struct seg_sevent evbuf[SEG_LSEG_EVQ_LEN];
     unsigned int waiters;
-    bool removed;
     unsigned int bcast_joined;           /* BROADCAST: bit i, a member of its group on adapter i */
 };
 
@@ -104,7 +91,7 @@ enum rseg_state { RSEG_CONNECTING = 0, RSEG_OPERATIONAL, RSEG_NOT_OPERATIONAL, R
 enum { SEG_HEALTH_OK = 0, SEG_HEALTH_NOTOP = 1, SEG_HEALTH_DEAD = 2 };
 
 struct sci_remote_segment {
-    uint32_t magic;
+    struct seg_obj o;                    /* first: magic, references, removed, callback */
     sci_desc_t sd;
     struct osci_list_node link;          /* in segx.rsegs, or the broadcast list (seg_bcast.c) */
     uint32_t node;
@@ -119,14 +106,9 @@ struct sci_remote_segment {
     _Atomic uint32_t fault_cnt;          /* bumped on every NOT_OPERATIONAL edge and failed flush */
     _Atomic uint32_t health;
     unsigned int n_maps;
-    sci_cb_remote_segment_t cb;
-    void *cb_arg;
-    bool cb_active;
-    bool drain_sched;
     struct seg_evq evq;
     struct seg_sevent evbuf[SEG_RSEG_EVQ_LEN];
     unsigned int waiters;
-    bool removed;
     bool connect_done;
     int connect_rc;
     struct seg_bcast_rs *bc;             /* BROADCAST: the group it writes to (seg_bcast.c) */
@@ -167,9 +149,6 @@ struct seg_objs {
     struct osci_list_head quar;          /* struct seg_quarantine */
     struct osci_list_head maps;          /* struct sci_map */
     struct osci_list_head seqs;          /* struct sci_sequence */
-    void *cb_running;                    /* the object whose callback runs now (event thread) */
-    void *defer_running;                 /* the object whose deferred call runs now (event thread) */
-    bool cb_removed;                     /* it was removed from inside its callback */
     uint64_t next_conn;
     uint32_t next_auto_id;
 };
@@ -184,14 +163,14 @@ void seg__evq_push(struct seg_evq *q, sci_segment_cb_reason_t reason, uint32_t n
 int seg__evq_take(struct seg_evq *q, struct seg_sevent *e);
 static inline bool seg__evq_empty(const struct seg_evq *q) { return q->count == 0 && !q->lost; }
 void seg__evq_clear(struct seg_evq *q);
-/* Wait (lock held) until no callback of `obj` runs, unless called from that callback. */
-void seg__cb_quiesce(void *obj);
 int seg__check_init(void);           /* 0 or -SEG_ENOTINIT; lock held */
 int seg__adapter_check(unsigned int no, struct seg_adapter **a_p);  /* lock held */
 uint64_t seg__new_conn_id(struct seg_adapter *a);
-void seg__peer_lost(struct seg_adapter *a, uint32_t node);
+/* Declare a peer's incarnation gone (ev: PEER_EV_GRACE or PEER_EV_DEAD) and drop what it had. */
+void seg__peer_lost(struct seg_adapter *a, uint32_t node, enum seg_peer_event ev);
 
 /* seg_lseg.c */
+extern const struct seg_obj_ops seg__lseg_ops;
 const char *lseg_state_str(enum lseg_state s);
 const char *lseg_event_str(enum lseg_event e);
 int lseg_transition(struct sci_local_segment *ls, unsigned int adapter, enum lseg_event ev);
@@ -205,6 +184,7 @@ void seg__lseg_post(struct sci_local_segment *ls, sci_segment_cb_reason_t reason
                     unsigned int adapter);
 
 /* seg_rseg.c */
+extern const struct seg_obj_ops seg__rseg_ops;
 const char *rseg_state_str(enum rseg_state s);
 int rseg_transition(struct sci_remote_segment *rs, sci_segment_cb_reason_t ev);
 void seg__rseg_on_msg(struct seg_adapter *a, const struct seg_msg *m);

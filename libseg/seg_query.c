@@ -23,7 +23,7 @@ static bool any_peer_up(const struct seg_adapter *a)
     unsigned int n;
 
     for (n = 1; n < SEG_MAX_NODES; n++)
-        if (a->peer[n].up)
+        if (seg__peer_up(&a->peer[n]))
             return true;
     return false;
 }
@@ -110,18 +110,14 @@ SISCI_API_EXPORT int SCIProbeNode(sci_desc_t sd, unsigned int localAdapterNo, un
     struct seg_peer *p;
     int rc, up = 0;
 
-    if (flags) {
-        seg__set_error(error, -SEG_EFLAG);
+    if ((rc = seg__enter(sd, SEG_DESC_MAGIC, flags, 0)) < 0) {
+        seg__set_error(error, rc);
         return 0;
     }
     pthread_mutex_lock(&seg.lock);
     rc = seg__api_adapter(localAdapterNo, &a);
     if (rc < 0)
         goto out_unlock;
-    if (!seg__desc_valid(sd)) {
-        rc = -EINVAL;
-        goto out_unlock;
-    }
     if (nodeId == 0 || nodeId >= SEG_MAX_NODES) {
         rc = -EADDRNOTAVAIL;
         goto out_unlock;
@@ -137,10 +133,10 @@ SISCI_API_EXPORT int SCIProbeNode(sci_desc_t sd, unsigned int localAdapterNo, un
     p = &a->peer[nodeId];
     rc = osci_drv_probe(a->drv, nodeId);
     if (rc == -EOPNOTSUPP)
-        rc = p->up ? 0 : p->known && !p->lost ? -ENOLINK : -EHOSTUNREACH;
+        rc = seg__peer_up(p) ? 0 : seg__peer_known(p) && !seg__peer_lost_state(p) ? -ENOLINK : -EHOSTUNREACH;
     switch (rc) {
     case 0: up = 1; break;
-    case -ENOLINK: rc = p->known ? -ENOLINK : 0; break;
+    case -ENOLINK: rc = seg__peer_known(p) ? -ENOLINK : 0; break;
     case -EHOSTUNREACH: rc = 0; break;
     case -EADDRNOTAVAIL: rc = -EHOSTUNREACH; break;   /* the driver's "no such id": NO_SUCH_NODEID */
     default: break;
@@ -158,8 +154,8 @@ SISCI_API_EXPORT void SCIGetLocalNodeId(unsigned int adapterNo, unsigned int *no
     unsigned int id = 0;
     int rc;
 
-    if (flags)
-        return seg__set_error(error, -SEG_EFLAG);
+    if ((rc = seg__enter(NULL, 0, flags, 0)) < 0)
+        return seg__set_error(error, rc);
     if (!nodeId)
         return seg__set_error(error, -EINVAL);
     pthread_mutex_lock(&seg.lock);

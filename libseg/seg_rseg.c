@@ -85,51 +85,38 @@ bool seg__rseg_valid(sci_remote_segment_t rs) { return seg__handle_live(rs, SEG_
 
 /* ---------------------------------------------------------------- events */
 
-static void rseg_drain(void *obj, void *arg)
+/* The segment's callback, through the one runner (seg_core.c): one call per queued event. */
+static bool rseg_take(struct seg_obj *o, void *arg, struct seg_sevent *e)
 {
-    struct sci_remote_segment *rs = obj;
-    (void)arg;
-    pthread_mutex_lock(&seg.lock);
-    for (;;) {
-        struct seg_sevent e;
-        sci_cb_remote_segment_t cb;
-        void *cb_arg;
-        sci_callback_action_t act;
+    struct sci_remote_segment *rs = (struct sci_remote_segment *)o;
+    int rc = seg__evq_take(&rs->evq, e);
 
-        if (!rs->cb_active || rs->removed || seg__evq_empty(&rs->evq)) {
-            rs->drain_sched = false;
-            break;
-        }
-        if (seg__evq_take(&rs->evq, &e) == -EOVERFLOW) {
-            if (seg__evq_take(&rs->evq, &e) < 0)
-                continue;                  /* cannot be: a queue that lost events is not empty */
-            e.status = SCI_ERR_OVERFLOW;   /* events were lost before this one */
-        }
-        cb = rs->cb;
-        cb_arg = rs->cb_arg;
-        segx.cb_running = rs;
-        pthread_mutex_unlock(&seg.lock);
-        act = cb(cb_arg, rs, e.reason, e.status);
-        pthread_mutex_lock(&seg.lock);
-        segx.cb_running = NULL;
-        pthread_cond_broadcast(&seg.cond);
-        if (segx.cb_removed) {
-            segx.cb_removed = false;
-            break;
-        }
-        if (act == SCI_CALLBACK_CANCEL)
-            rs->cb_active = false;
+    (void)arg;
+    if (rc == -EOVERFLOW) {
+        if (seg__evq_take(&rs->evq, e) < 0)
+            return false;                  /* cannot be: a queue that lost events is not empty */
+        e->status = SCI_ERR_OVERFLOW;      /* events were lost before this one */
+        return true;
     }
-    pthread_mutex_unlock(&seg.lock);
+    return rc == 0;
 }
+
+static sci_callback_action_t rseg_call(struct seg_obj *o, void *arg, const struct seg_sevent *e)
+{
+    (void)arg;
+    return ((sci_cb_remote_segment_t)o->cb)(o->cb_arg, (sci_remote_segment_t)o, e->reason, e->status);
+}
+
+static void rseg_free(struct seg_obj *o) { free(o); }
+
+const struct seg_obj_ops seg__rseg_ops = {
+    .name = "remote segment", .take = rseg_take, .call = rseg_call, .free = rseg_free,
+};
 
 static void rseg_event(struct sci_remote_segment *rs, sci_segment_cb_reason_t reason, sci_error_t status)
 {
     seg__evq_push(&rs->evq, reason, rs->node, rs->adapter, status);
-    if (rs->cb_active && !rs->drain_sched) {
-        rs->drain_sched = true;
-        seg__defer(rseg_drain, rs, NULL);
-    }
+    seg__obj_kick(&rs->o);
 }
 
 void seg__rseg_post(struct sci_remote_segment *rs, sci_segment_cb_reason_t reason)
@@ -175,7 +162,7 @@ static void send_disconnect(struct seg_adapter *a, uint32_t node, uint64_t conn_
     struct seg_msg m = { .type = SEG_MSG_DISCONNECT };
     m.u.disconnect.conn_id = conn_id;
     m.u.disconnect.seg_id = seg_id;
-    if (seg__send(a, node, &m) < 0 && !a->peer[node].lost) {
+    if (seg__send(a, node, &m) < 0 && !seg__peer_lost_state(&a->peer[node])) {
         struct seg_pending_disc *p = calloc(1, sizeof(*p));
         if (p) {
             *p = (struct seg_pending_disc){ .adapter = a->no, .node = node, .seg_id = seg_id,
@@ -357,8 +344,8 @@ static void rseg_destroy(struct sci_remote_segment *rs)
     rs->rmem = NULL;
     seg__evq_clear(&rs->evq);
     seg__handle_del(rs);
-    rs->magic = 0;
-    free(rs);
+    rs->o.magic = 0;
+    seg__obj_put(&rs->o);                 /* the handle's reference: freed here or by its last run */
 }
 
 void seg__rseg_free_all(void)
@@ -368,7 +355,7 @@ void seg__rseg_free_all(void)
 
     while ((rs = osci_list_first(&segx.rsegs, struct sci_remote_segment, link))) {
         osci_list_del(&rs->link);
-        rs->removed = true;
+        rs->o.removed = true;
         pthread_cond_broadcast(&seg.cond);
         while (rs->waiters)
             seg__cond_wait(0);
@@ -396,12 +383,12 @@ static int peer_ready(struct seg_adapter *a, uint32_t node, uint64_t deadline)
         struct seg_peer *p = &a->peer[node];
         int rc;
 
-        if (p->up)
+        if (seg__peer_up(p))
             return 0;
         rc = osci_drv_probe(a->drv, node);
         if (rc == -EADDRNOTAVAIL)
             return -EHOSTUNREACH;
-        if (rc != 0 || p->known)
+        if (rc != 0 || seg__peer_known(p))
             return -ENOENT;                 /* not there, or down: SCIProbeNode tells which */
         /* just joined: the driver sees it, its LINK_UP is on its way to the event thread */
         uint64_t slice = osci_now_ms() + 50;
@@ -411,7 +398,7 @@ static int peer_ready(struct seg_adapter *a, uint32_t node, uint64_t deadline)
         if (seg__check_init() < 0 || !a->drv)
             return -SEG_ENOTINIT;           /* SCITerminate meanwhile */
         if (rc == -ETIMEDOUT && osci_now_ms() >= deadline)
-            return a->peer[node].up ? 0 : -ENOENT;
+            return seg__peer_up(&a->peer[node]) ? 0 : -ENOENT;
     }
 }
 
@@ -427,18 +414,16 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__check_init()) < 0)
+    /* BROADCAST takes its own flags (seg_bcast.c) */
+    if ((rc = seg__enter(sd, SEG_DESC_MAGIC, flags, flags & SCI_FLAG_BROADCAST ? ~0u :
+                         SCI_FLAG_USE_CALLBACK | SCI_FLAG_ASYNCHRONOUS_CONNECT)) < 0)
         goto out;
-    if (!seg__desc_valid(sd) || !segment || ((flags & SCI_FLAG_USE_CALLBACK) && !callback)) {
+    if (!segment || ((flags & SCI_FLAG_USE_CALLBACK) && !callback)) {
         rc = -EINVAL;
         goto out;
     }
     if (flags & SCI_FLAG_BROADCAST) {
         rc = seg__bcast_connect(sd, segment, nodeId, segmentId, localAdapterNo, callback, callbackArg, timeout, flags);
-        goto out;
-    }
-    if (flags & ~(SCI_FLAG_USE_CALLBACK | SCI_FLAG_ASYNCHRONOUS_CONNECT)) {
-        rc = -SEG_EFLAG;
         goto out;
     }
     if (flags & SCI_FLAG_ASYNCHRONOUS_CONNECT) {
@@ -463,7 +448,8 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
         rc = -ENOMEM;
         goto out;
     }
-    rs->magic = SEG_RSEG_MAGIC;
+    seg__obj_init(&rs->o, SEG_RSEG_MAGIC, &seg__rseg_ops,
+                  flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))callback : NULL, callbackArg);
     rs->node = nodeId;
     rs->seg_id = segmentId;
     rs->adapter = a->no;
@@ -472,11 +458,6 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
     seg__evq_init(&rs->evq, rs->evbuf, SEG_RSEG_EVQ_LEN, true);
     atomic_init(&rs->fault_cnt, 0);
     atomic_init(&rs->health, SEG_HEALTH_NOTOP);
-    if (flags & SCI_FLAG_USE_CALLBACK) {
-        rs->cb = callback;
-        rs->cb_arg = callbackArg;
-        rs->cb_active = true;
-    }
     osci_log(OSCI_LOG_DEBUG, "rseg", "node %u segment %u: [*] --connect--> CONNECTING", nodeId, segmentId);
     rc = seg__handle_add(rs);
     if (rc < 0)
@@ -507,8 +488,7 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
 
 err_unlink:
     unlink_rseg(rs);
-    seg__defer_purge(rs);
-    seg__cb_quiesce(rs);
+    seg__obj_remove(&rs->o);
 err_free:
     rseg_destroy(rs);
 out:
@@ -516,23 +496,17 @@ out:
     seg__set_error(error, rc);
 }
 
-/* Entry checks of the calls on a remote segment that take no flags (lock held). */
+/* seg__enter on a remote segment the user holds (not one still connecting), for calls that take no
+ * flags (lock held). */
 static int rseg_enter(sci_remote_segment_t rs, unsigned int flags)
 {
-    int rc = seg__check_init();
-    if (rc < 0)
-        return rc;
-    if (!seg__rseg_valid(rs) || !rs->sd)
-        return -EINVAL;
-    return flags ? -SEG_EFLAG : 0;
+    int rc = seg__enter(rs, SEG_RSEG_MAGIC, flags, 0);
+    return rc == 0 && !rs->sd ? -EINVAL : rc;
 }
 
 void seg__rseg_retire(struct sci_remote_segment *rs)
 {
-    rs->removed = true;
-    seg__defer_purge(rs);
-    seg__cb_quiesce(rs);
-    pthread_cond_broadcast(&seg.cond);
+    seg__obj_remove(&rs->o);
     while (rs->waiters)
         seg__cond_wait(0);
     rs->sd->n_objs--;
@@ -592,20 +566,20 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForRemoteSegmentEvent(sci_remote
     pthread_mutex_lock(&seg.lock);
     if ((rc = rseg_enter(rs, flags)) < 0)
         goto out;
-    if (rs->cb_active) {
+    if (rs->o.cb_active) {
         rc = -EPERM;
         goto out;
     }
     deadline = seg__deadline(timeout);
     rs->waiters++;
     for (;;) {
-        if (rs->removed) {
+        if (rs->o.removed) {
             rc = -ECANCELED;
             break;
         }
         if ((rc = seg__evq_take(&rs->evq, &e)) != -EAGAIN)
             break;                         /* an event, or -EOVERFLOW once after lost ones */
-        if (rs->cb_active) {
+        if (rs->o.cb_active) {
             rc = -EPERM;
             break;
         }
@@ -613,7 +587,7 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForRemoteSegmentEvent(sci_remote
             break;
     }
     rs->waiters--;
-    if (rs->removed)
+    if (rs->o.removed)
         pthread_cond_broadcast(&seg.cond);
     if (rc == 0) {
         reason = e.reason;

@@ -69,6 +69,16 @@ static sci_segment_cb_reason_t next_event(sci_remote_segment_t rs, unsigned int 
     return e == SCI_ERR_OK ? r : 0;
 }
 
+/* A peer's liveness on adapter 0 (docs/segment-protocol.md, "Peer liveness state machine"). */
+static enum seg_peer_state pstate(uint32_t node)
+{
+    enum seg_peer_state st;
+    pthread_mutex_lock(&seg.lock);
+    st = seg.adapter[0].peer[node].state;
+    pthread_mutex_unlock(&seg.lock);
+    return st;
+}
+
 static void test_kill_owner(void **state)
 {
     struct conn c;
@@ -85,6 +95,7 @@ static void test_kill_owner(void **state)
     print_message("CB_LOST %llu ms after SIGKILL of the owner\n", (unsigned long long)dt);
     tproc_kill(&c.o);
     assert_int_equal(c.rs->state, RSEG_LOST);
+    assert_int_equal(pstate(c.onode), PEER_LOST);           /* UP --dead--> LOST */
     assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_NOT_RETRIABLE);
     assert_int_equal(SCIStartSequence(c.seq, 0, &e), SCI_SEQ_NOT_RETRIABLE);
     ERR(SCI_ERR_TRANSFER_FAILED, SCIMemCpy(c.seq, buf, c.m, 0, sizeof(buf), 0, &e_));
@@ -156,6 +167,7 @@ static void test_link_flap(void **state)
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_DOWN, c.onode, 0), 0);
     assert_int_equal(next_event(c.rs, 5000), SCI_CB_NOT_OPERATIONAL);
     assert_int_equal(c.rs->state, RSEG_NOT_OPERATIONAL);
+    assert_int_equal(pstate(c.onode), PEER_DOWN);           /* UP --link-down--> DOWN */
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_NOT_OPERATIONAL << 16 | my_node());
     assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_RETRIABLE);
     ERR(SCI_ERR_TRANSFER_FAILED, SCIMemCpy(c.seq, buf, c.m, 0, sizeof(buf), SCI_FLAG_ERROR_CHECK, &e_));
@@ -163,6 +175,7 @@ static void test_link_flap(void **state)
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_UP, c.onode, 0), 0);
     assert_int_equal(next_event(c.rs, 5000), SCI_CB_OPERATIONAL);
     assert_int_equal(c.rs->state, RSEG_OPERATIONAL);
+    assert_int_equal(pstate(c.onode), PEER_UP);             /* DOWN --link-up--> UP */
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_OPERATIONAL << 16 | my_node());
     /* a sequence started before the flap stays RETRIABLE; a new start is OK */
     assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_RETRIABLE);
@@ -191,6 +204,7 @@ static void test_grace_expiry(void **state)
     assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_RETRIABLE);
     assert_int_equal(next_event(c.rs, 5000), SCI_CB_LOST);
     assert_int_equal(c.rs->state, RSEG_LOST);
+    assert_int_equal(pstate(c.onode), PEER_LOST);           /* DOWN --grace--> LOST */
     assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_NOT_RETRIABLE);
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_NOT_OPERATIONAL << 16 | my_node());
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_LOST << 16 | my_node());

@@ -55,6 +55,16 @@ static enum rseg_state rstate(sci_remote_segment_t rs)
     return st;
 }
 
+/* A peer's liveness on adapter 0 (docs/segment-protocol.md, "Peer liveness state machine"). */
+static enum seg_peer_state pstate(uint32_t node)
+{
+    enum seg_peer_state st;
+    pthread_mutex_lock(&seg.lock);
+    st = seg.adapter[0].peer[node].state;
+    pthread_mutex_unlock(&seg.lock);
+    return st;
+}
+
 static sci_segment_cb_reason_t next_event(sci_remote_segment_t rs, unsigned int ms)
 {
     sci_error_t e, st;
@@ -95,6 +105,7 @@ static void test_silent_owner_lost(void **state)
     /* idle but alive: heartbeats keep the link up for several timeouts' worth of periods */
     assert_int_equal(next_event(c.rs, 1500), 0);
     assert_int_equal(rstate(c.rs), RSEG_OPERATIONAL);
+    assert_int_equal(pstate(c.onode), PEER_UP);
 
     t0 = osci_now_ms();
     assert_int_equal(kill(c.o.pid, SIGSTOP), 0);
@@ -105,6 +116,7 @@ static void test_silent_owner_lost(void **state)
     print_message("silent owner: CB_NOT_OPERATIONAL %llu ms after SIGSTOP, CB_LOST %llu ms later\n",
                   (unsigned long long)(t_notop - t0), (unsigned long long)(t_lost - t_notop));
     assert_int_equal(rstate(c.rs), RSEG_LOST);
+    assert_int_equal(pstate(c.onode), PEER_LOST_SILENT);    /* still heartbeated: it may come back */
     /* the silent node is gone for new connections: as a segment not there (yet) */
     SCIConnectSegment(c.sd, &rs2, c.onode, 300, 0, NULL, NULL, 500, 0, &e);
     assert_int_equal(e, SCI_ERR_NO_SUCH_SEGMENT);
@@ -129,12 +141,14 @@ static void test_silent_owner_back(void **state)
     assert_int_equal(kill(c.o.pid, SIGSTOP), 0);
     assert_int_equal(next_event(c.rs, T_MS), SCI_CB_NOT_OPERATIONAL);
     assert_int_equal(rstate(c.rs), RSEG_NOT_OPERATIONAL);
+    assert_int_equal(pstate(c.onode), PEER_SILENT);
     p = SCIMapRemoteSegment(c.rs, &m, 0, SEGSZ, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_NO_LINK_ACCESS);
     assert_null(p);
     assert_int_equal(kill(c.o.pid, SIGCONT), 0);
     assert_int_equal(next_event(c.rs, T_MS), SCI_CB_OPERATIONAL);
     assert_int_equal(rstate(c.rs), RSEG_OPERATIONAL);
+    assert_int_equal(pstate(c.onode), PEER_UP);             /* SILENT --alive--> UP */
     p = SCIMapRemoteSegment(c.rs, &m, 0, SEGSZ, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     p[0] = 0x5a;
@@ -165,6 +179,7 @@ static void test_silent_owner_reset(void **state)
     assert_int_equal(kill(c.o.pid, SIGCONT), 0);
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_LOST << 16 | my_node());
     assert_int_equal(connect_retry(c.sd, &rs2, c.onode, 303), SCI_ERR_OK);
+    assert_int_equal(pstate(c.onode), PEER_UP);             /* LOST_SILENT --alive--> UP */
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_CONNECT << 16 | my_node());
     OK(SCIDisconnectSegment(rs2, 0, &e_));
     OK(SCIDisconnectSegment(c.rs, 0, &e_));
@@ -220,6 +235,7 @@ static void test_silent_remote_lost(void **state)
     assert_int_equal(src, rnode);
     assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e), SCI_CB_LOST);
     assert_int_equal(src, rnode);
+    assert_int_equal(pstate(rnode), PEER_LOST_SILENT);
     OK(SCIRemoveSegment(ls, 0, &e_));
     tproc_kill(&r);
     OK(SCIClose(sd, 0, &e_));
