@@ -119,12 +119,18 @@ int ipc__fifo_read_advance(struct ipc_fifo *f)
     if (ret < 0) return ret;
     f->rx_head++;
     put_word(f, IPC_FW_HEAD, f->rx_head);   /* seq_cst, then a load of the peer's arm */
-    if (f->rx_head == f->rx_tail_cache && f->rx_head == atomic_load(f->in_tail)) {
-        bits |= 1u << IPC_FIFO_ARM(IPC_FW_ARM_EMPTY);
-        if (f->conn->draining) {   /* the departed peer's last frame: wake our fd for its CONN_RESET */
+    if (f->conn->draining) {
+        if (f->rx_head == f->rx_tail_cache && f->rx_head == atomic_load(f->in_tail)) {
+            /* the departed peer's last frame: wake our fd for its CONN_RESET */
             f->be->notify(f->ctx, IPC_FIFO_SELF);
             return 0;
         }
+    } else if (f->rx_head == f->rx_tail_cache && *f->notify_enabled &&
+               atomic_load(f->in_arm[IPC_FIFO_ARM(IPC_FW_ARM_EMPTY)]) != f->arm_seen[IPC_FIFO_ARM(IPC_FW_ARM_EMPTY)] &&
+               f->rx_head == atomic_load(f->in_tail)) {
+        /* the peer waits for WRITE_EMPTY (checked first: a streaming reader does not reload the tail the
+         * writer is storing) and we read everything */
+        bits |= 1u << IPC_FIFO_ARM(IPC_FW_ARM_EMPTY);
     }
     notify_if_armed(f, bits);
     return 0;
