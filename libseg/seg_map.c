@@ -562,7 +562,14 @@ SISCI_API_EXPORT void SCIMemCpy(sci_sequence_t seq, void *memAddr, sci_map_t map
     } else {
         memcpy(map->addr + remoteOffset, memAddr, size);
     }
-    atomic_thread_fence(memory_order_seq_cst);
+    /* The copy is ordered before the caller's later loads and stores of other memory (acq_rel: no
+     * instruction on x86); a full fence (a locked RMW, which waits for the whole copy to leave the store
+     * buffer: a fifth of a 4 KiB call) only where the error check must come after the stores. SCIFlush and
+     * SCIStoreBarrier are the full fences, as in SISCI. */
+    if (flags & SCI_FLAG_ERROR_CHECK)
+        atomic_thread_fence(memory_order_seq_cst);
+    else
+        atomic_thread_fence(memory_order_acq_rel);
     if ((flags & SCI_FLAG_ERROR_CHECK) && health) {
         uint32_t h = atomic_load_explicit(health, memory_order_acquire);
         bool failed = h != SEG_HEALTH_OK;
