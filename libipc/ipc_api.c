@@ -225,7 +225,7 @@ NVSCI_EXPORT NvSciError NvSciIpcReadGetNextFrame(NvSciIpcEndpoint handle, const 
     NvSciError err = lookup(handle, &ep);
     if (err != NvSciError_Success) return err;
     if (!buf) return NvSciError_BadParameter;
-    return to_nverr(ep->ops->read_frame(ep, buf));
+    return to_nverr(ipc__fifo_read_frame(ep->fifo, buf));
 }
 
 NVSCI_EXPORT NvSciError NvSciIpcReadAdvance(NvSciIpcEndpoint handle)
@@ -233,7 +233,7 @@ NVSCI_EXPORT NvSciError NvSciIpcReadAdvance(NvSciIpcEndpoint handle)
     struct ipc_ep *ep;
     NvSciError err = lookup(handle, &ep);
     if (err != NvSciError_Success) return err;
-    return to_nverr(ep->ops->read_advance(ep));
+    return to_nverr(ipc__fifo_read_advance(ep->fifo));
 }
 
 NVSCI_EXPORT NvSciError NvSciIpcWriteGetNextFrame(NvSciIpcEndpoint handle, volatile void **buf)
@@ -242,7 +242,7 @@ NVSCI_EXPORT NvSciError NvSciIpcWriteGetNextFrame(NvSciIpcEndpoint handle, volat
     NvSciError err = lookup(handle, &ep);
     if (err != NvSciError_Success) return err;
     if (!buf) return NvSciError_BadParameter;
-    return to_nverr(ep->ops->write_frame(ep, buf));
+    return to_nverr(ipc__fifo_write_frame(ep->fifo, buf));
 }
 
 NVSCI_EXPORT NvSciError NvSciIpcWriteAdvance(NvSciIpcEndpoint handle)
@@ -250,7 +250,7 @@ NVSCI_EXPORT NvSciError NvSciIpcWriteAdvance(NvSciIpcEndpoint handle)
     struct ipc_ep *ep;
     NvSciError err = lookup(handle, &ep);
     if (err != NvSciError_Success) return err;
-    return to_nverr(ep->ops->write_advance(ep));
+    return to_nverr(ipc__fifo_write_advance(ep->fifo));
 }
 
 NVSCI_EXPORT NvSciError NvSciIpcReadSafe(NvSciIpcEndpoint handle, void *buf, uint32_t size, uint32_t *bytes)
@@ -261,9 +261,9 @@ NVSCI_EXPORT NvSciError NvSciIpcReadSafe(NvSciIpcEndpoint handle, void *buf, uin
     int ret;
     if (err != NvSciError_Success) return err;
     if (!buf || !bytes || size == 0 || size > ep->cfg.frame_size) return NvSciError_BadParameter;
-    if ((ret = ep->ops->read_frame(ep, &frame)) < 0) return to_nverr(ret);
+    if ((ret = ipc__fifo_read_frame(ep->fifo, &frame)) < 0) return to_nverr(ret);
     memcpy(buf, (const void *)frame, size);   /* the rest of a longer frame is dropped */
-    if ((ret = ep->ops->read_advance(ep)) < 0) return to_nverr(ret);
+    if ((ret = ipc__fifo_read_advance(ep->fifo)) < 0) return to_nverr(ret);
     *bytes = size;
     return NvSciError_Success;
 }
@@ -276,10 +276,10 @@ NVSCI_EXPORT NvSciError NvSciIpcWriteSafe(NvSciIpcEndpoint handle, const void *b
     int ret;
     if (err != NvSciError_Success) return err;
     if (!buf || !bytes || size == 0 || size > ep->cfg.frame_size) return NvSciError_BadParameter;
-    if ((ret = ep->ops->write_frame(ep, &frame)) < 0) return to_nverr(ret);
+    if ((ret = ipc__fifo_write_frame(ep->fifo, &frame)) < 0) return to_nverr(ret);
     memcpy((void *)frame, buf, size);
     if (size < ep->cfg.frame_size) memset((char *)frame + size, 0, ep->cfg.frame_size - size);
-    if ((ret = ep->ops->write_advance(ep)) < 0) return to_nverr(ret);
+    if ((ret = ipc__fifo_write_advance(ep->fifo)) < 0) return to_nverr(ret);
     *bytes = size;
     return NvSciError_Success;
 }

@@ -24,6 +24,7 @@
 #include "ipc_internal.h"
 #include "opensci/osci.h"
 #include "osci_log.h"
+#include "osci_seg_priv.h"
 #include "osci_time.h"
 #include "sisci_api.h"
 
@@ -38,7 +39,6 @@
 #define LINK_BACKOFF_MAX_NS 2000000000ull   /* ... up to this */
 #define LINK_KICK_TRIES 6u           /* timer retries of a peer that connected to us but is not found */
 
-enum { ARM_READ = 0, ARM_WRITE = 1, ARM_EMPTY = 2, ARM_N };
 
 /* The receive FIFO segment. `info` is written by the owner before the segment becomes available. */
 struct chip_info {
@@ -53,7 +53,7 @@ struct chip_hdr {
     _Atomic uint64_t state __attribute__((aligned(CL)));     /* peer: its session << 32 | its conn state */
     _Atomic uint32_t tail __attribute__((aligned(CL)));      /* peer: frames it wrote into this FIFO */
     _Atomic uint32_t head __attribute__((aligned(CL)));      /* peer: frames it consumed of the owner's FIFO */
-    _Atomic uint32_t armed[ARM_N] __attribute__((aligned(CL)));   /* peer: raised when it waits for an event */
+    _Atomic uint32_t armed[IPC_FIFO_ARM_N] __attribute__((aligned(CL)));   /* peer: its FIFO arm counters */
 };
 
 #define HDR_SIZE ((sizeof(struct chip_hdr) + CL - 1) & ~(size_t)(CL - 1))
@@ -76,15 +76,13 @@ struct chip_ep {
     sci_local_segment_t lseg;
     sci_map_t lmap;
     struct chip_hdr *lh;
-    uint8_t *rx_frames;
     sci_local_interrupt_t lintr;
     unsigned intr_no;
     /* the peer's, while linked */
     int linked, transfer, force_transfer, geometry_warned;
     sci_remote_segment_t rseg;
     sci_map_t rmap;
-    sci_sequence_t rseq;              /* on a transfer map: SCIFlush of its posted puts */
-    volatile struct chip_hdr *rh;     /* NULL on a transfer map (SCIMemCpy) */
+    volatile struct chip_hdr *rh;     /* NULL on a transfer map (osci__map_put_word, SCIMemCpy) */
     sci_remote_interrupt_t rintr;
     uint32_t peer_session;
     uint64_t next_try_ns;
@@ -94,12 +92,8 @@ struct chip_ep {
     _Atomic int linked_view;          /* = linked, for the callbacks */
     _Atomic uint64_t posted;          /* eventfd writes, counted before each write */
     uint64_t posted_seen;             /* of them, read */
-    _Atomic int barrier;              /* full_barrier's RMW target */
-    /* data path, local copies */
-    uint32_t tx_tail, tx_head_cache, rx_head, rx_tail_cache;
-    int rearm_rx, rearm_tx;           /* GetEvent last reported READ / WRITE: arm when the I/O runs dry */
-    uint32_t arm_seen[ARM_N];         /* the peer's armed[] values already answered */
-    uint32_t arm_mine[ARM_N];         /* what we last wrote into the peer's armed[] */
+    _Atomic int barrier;              /* store_word's RMW target */
+    struct ipc_fifo fifo;             /* the data path */
     uint8_t *bounce;                  /* transfer map: the frame being written */
 };
 
@@ -218,46 +212,50 @@ static void poll_rseg(struct chip_ep *ce)
 }
 
 /* ---- stores into the peer's segment ---- */
-static void put_remote(struct chip_ep *ce, size_t off, const void *src, size_t len)
+/* Offset of our word `w` in the peer's FIFO segment header. */
+static size_t word_off(enum ipc_fifo_word w)
 {
-    sci_error_t e;
-    SCIMemCpy(NULL, (void *)src, ce->rmap, off, len, 0, &e);
-    if (e != SCI_ERR_OK)   /* the peer is gone: its callback brings the reset */
-        osci_log(OSCI_LOG_DEBUG, "ipc", "%s: SCIMemCpy: %s", ce->ep->cfg.name, SCIGetErrorString(e));
+    switch (w) {
+    case IPC_FW_TAIL: return offsetof(struct chip_hdr, tail);
+    case IPC_FW_HEAD: return offsetof(struct chip_hdr, head);
+    default: return offsetof(struct chip_hdr, armed) + (size_t)IPC_FIFO_ARM(w) * sizeof(uint32_t);
+    }
 }
 
 /*
- * After a put by SCIMemCpy: Dekker needs the store to have landed in the peer's memory before our next
- * load, and a transfer map's puts may be posted (rdma), so flush them; then a full barrier (a locked
- * RMW; TSan does not take atomic_thread_fence). The flush also covers the frames put before an index.
+ * Through a transfer map (rdma): one libseg call puts the frame (if any) and the word, waits until they
+ * landed (Dekker needs the store in the peer's memory before our next load: a put is posted) and fences.
+ * Then a full barrier of our own (a locked RMW; TSan does not take atomic_thread_fence).
  */
-static void full_barrier(struct chip_ep *ce)
+static void put_word(struct chip_ep *ce, size_t off, const void *frame, size_t len, size_t woff, uint32_t v)
 {
-    if (ce->rseq) SCIFlush(ce->rseq, 0);
+    int ret;
+    if (!ce->linked) return;   /* the peer left: nobody reads it */
+    if ((ret = osci__map_put_word(ce->rmap, off, frame, len, woff, v)) < 0)   /* the peer is gone: its callback brings the reset */
+        osci_log(OSCI_LOG_DEBUG, "ipc", "%s: put into the peer's FIFO: %s", ce->ep->cfg.name, strerror(-ret));
     atomic_fetch_add(&ce->barrier, 0);
 }
 
 /* Sequentially consistent: Dekker with the local load of the peer's index or armed word after it. */
 static void store32(struct chip_ep *ce, size_t off, uint32_t v)
 {
-    if (!ce->linked) return;   /* the peer left: nobody reads it */
-    if (ce->rh) {
-        atomic_store((_Atomic uint32_t *)((volatile uint8_t *)ce->rh + off), v);
-    } else {
-        put_remote(ce, off, &v, sizeof(v));
-        full_barrier(ce);
-    }
+    if (!ce->linked) return;
+    if (ce->rh) atomic_store((_Atomic uint32_t *)((volatile uint8_t *)ce->rh + off), v);
+    else put_word(ce, 0, NULL, 0, off, v);
 }
 
 static void store64(struct chip_ep *ce, size_t off, uint64_t v)
 {
+    sci_error_t e;
     if (!ce->linked) return;
     if (ce->rh) {
         atomic_store((_Atomic uint64_t *)((volatile uint8_t *)ce->rh + off), v);
-    } else {
-        put_remote(ce, off, &v, sizeof(v));
-        full_barrier(ce);
+        return;
     }
+    SCIMemCpy(NULL, &v, ce->rmap, off, sizeof(v), SCI_FLAG_ERROR_CHECK, &e);   /* ERROR_CHECK: put and flush */
+    if (e != SCI_ERR_OK)
+        osci_log(OSCI_LOG_DEBUG, "ipc", "%s: SCIMemCpy: %s", ce->ep->cfg.name, SCIGetErrorString(e));
+    atomic_fetch_add(&ce->barrier, 0);
 }
 
 static void trigger(struct chip_ep *ce)
@@ -269,30 +267,39 @@ static void trigger(struct chip_ep *ce)
         osci_log(OSCI_LOG_DEBUG, "ipc", "%s: SCITriggerInterrupt: %s", ce->ep->cfg.name, SCIGetErrorString(e));
 }
 
-/* Notifies the peer if it raised one of `bits` (ARM_* bit masks) since we last answered it. Called right
- * after a sequentially consistent store of a FIFO index. */
-static void notify_if_armed(struct chip_ep *ce, unsigned bits)
+/* ---- the FIFO's hooks: our words are in the peer's segment, the peer's in ours ---- */
+static void fifo_store(void *ctx, enum ipc_fifo_word w, uint32_t v)
 {
-    int i, hit = 0;
-    if (!ce->ep->notify_enabled) return;
-    for (i = 0; i < ARM_N; i++) {
-        uint32_t a;
-        if (!(bits & (1u << i))) continue;
-        a = atomic_load(&ce->lh->armed[i]);
-        if (a != ce->arm_seen[i]) {
-            ce->arm_seen[i] = a;
-            hit = 1;
-        }
-    }
-    if (hit) trigger(ce);
+    store32(ctx, word_off(w), v);
 }
 
-/* We are about to report "nothing": tell the peer to notify us. A sequentially consistent store, then
- * the caller reloads the peer's index (Dekker). */
-static void arm(struct chip_ep *ce, int which)
+static void fifo_put_frame(void *ctx, uint32_t slot, const void *frame, uint32_t tail)
 {
-    ce->arm_mine[which]++;
-    store32(ce, offsetof(struct chip_hdr, armed) + (size_t)which * sizeof(uint32_t), ce->arm_mine[which]);
+    struct chip_ep *ce = ctx;
+    put_word(ce, HDR_SIZE + (size_t)slot * ce->fsize, frame, ce->fsize, word_off(IPC_FW_TAIL), tail);
+}
+
+static void fifo_notify(void *ctx, enum ipc_fifo_whom whom)
+{
+    if (whom == IPC_FIFO_SELF) wake(ctx);
+    else trigger(ctx);
+}
+
+static const struct ipc_fifo_backend chip_fifo_be = {
+    .store = fifo_store,
+    .put_frame = fifo_put_frame,
+    .notify = fifo_notify,
+};
+
+/* Points the FIFO's stores at the peer's segment (a load/store map) or at fifo_store (a transfer map, or
+ * unlinked: nothing is stored). */
+static void fifo_link(struct chip_ep *ce)
+{
+    struct ipc_fifo *f = &ce->fifo;
+    volatile uint8_t *rh = ce->linked ? (volatile uint8_t *)ce->rh : NULL;
+    int w;
+    for (w = 0; w < IPC_FW_N; w++) f->out[w] = rh ? (_Atomic uint32_t *)(rh + word_off(w)) : NULL;
+    f->tx_frames = rh ? (uint8_t *)rh + HDR_SIZE : NULL;
 }
 
 /* ---- the handshake's hooks (ipc_conn.c) ---- */
@@ -309,7 +316,7 @@ static void conn_clear(void *ctx)
         store32(ce, offsetof(struct chip_hdr, tail), 0);
         store32(ce, offsetof(struct chip_hdr, head), 0);
     }
-    ce->tx_tail = ce->tx_head_cache = ce->rx_head = ce->rx_tail_cache = 0;
+    ipc__fifo_clear(&ce->fifo);
 }
 
 static void conn_notify(void *ctx)
@@ -332,8 +339,7 @@ static uint32_t conn_peer_state(void *ctx)
 static int conn_rx_pending(void *ctx)
 {
     struct chip_ep *ce = ctx;
-    uint32_t n = atomic_load_explicit(&ce->lh->tail, memory_order_acquire) - ce->rx_head;
-    return n != 0 && n <= ce->nframes;
+    return ipc__fifo_rx_pending(&ce->fifo);
 }
 
 static const struct ipc_conn_ops chip_conn_ops = {
@@ -349,8 +355,6 @@ static void unlink_peer(struct chip_ep *ce)
 {
     sci_error_t e;
     if (ce->rintr) SCIDisconnectInterrupt(ce->rintr, 0, &e);
-    if (ce->rseq) SCIRemoveSequence(ce->rseq, 0, &e);
-    ce->rseq = NULL;
     if (ce->rmap) SCIUnmapSegment(ce->rmap, 0, &e);
     if (ce->rseg) SCIDisconnectSegment(ce->rseg, 0, &e);
     ce->rintr = NULL;
@@ -358,6 +362,7 @@ static void unlink_peer(struct chip_ep *ce)
     ce->rseg = NULL;
     ce->rh = NULL;
     ce->linked = 0;
+    fifo_link(ce);
     atomic_store(&ce->linked_view, 0);
     ce->peer_session = 0;
     atomic_store(&ce->lost, 0);
@@ -408,14 +413,6 @@ static int link_peer(struct chip_ep *ce)
     }
     ce->rh = p;
     ce->transfer = p == NULL;
-    if (ce->transfer) {
-        SCICreateMapSequence(ce->rmap, &ce->rseq, 0, &e);
-        if (e != SCI_ERR_OK) {
-            ce->rseq = NULL;
-            unlink_peer(ce);
-            return -EAGAIN;
-        }
-    }
     if (read_peer_info(ce, &info) < 0) {
         unlink_peer(ce);
         return -EAGAIN;
@@ -431,6 +428,7 @@ static int link_peer(struct chip_ep *ce)
     }
     ce->peer_session = info.session;
     ce->linked = 1;
+    fifo_link(ce);
     atomic_store(&ce->linked_view, 1);
     osci_log(OSCI_LOG_DEBUG, "ipc", "%s: linked to node %u (session %08x, %s)", ce->ep->cfg.name, ce->peer_node,
              info.session, ce->transfer ? "transfer map" : "load/store map");
@@ -534,6 +532,7 @@ static void chip_free(struct chip_ep *ce)
 static int create_fifo(struct chip_ep *ce)
 {
     sci_error_t e;
+    unsigned i;
     struct chip_hdr *h;
     SCICreateInterrupt(ce->sd, &ce->lintr, ce->adapter, &ce->intr_no, intr_cb, ce, SCI_FLAG_USE_CALLBACK, &e);
     if (e != SCI_ERR_OK) {
@@ -559,7 +558,10 @@ static int create_fifo(struct chip_ep *ce)
                                   .frame_size = ce->fsize, .intr_no = ce->intr_no, .session = ce->session,
                                   .node = ce->my_node };
     ce->lh = h;
-    ce->rx_frames = (uint8_t *)h + HDR_SIZE;
+    ce->fifo.rx_frames = (uint8_t *)h + HDR_SIZE;
+    ce->fifo.in_tail = &h->tail;
+    ce->fifo.in_head = &h->head;
+    for (i = 0; i < IPC_FIFO_ARM_N; i++) ce->fifo.in_arm[i] = &h->armed[i];
     SCIPrepareSegment(ce->lseg, ce->adapter, 0, &e);
     if (e == SCI_ERR_OK) SCISetSegmentAvailable(ce->lseg, ce->adapter, 0, &e);
     if (e != SCI_ERR_OK) {
@@ -607,7 +609,10 @@ static int chip_open(struct ipc_ep *ep)
     ce->force_transfer = force && *force == '1';
     while (ce->session == 0)
         if (getrandom(&ce->session, sizeof(ce->session), 0) != sizeof(ce->session)) ce->session = (uint32_t)osci_now_ns();
-    memcpy(ce->arm_mine, (uint32_t[ARM_N]){ ce->session, ce->session * 3u, ce->session * 5u }, sizeof(ce->arm_mine));
+    ce->fifo = (struct ipc_fifo){ .be = &chip_fifo_be, .ctx = ce, .conn = &ce->conn,
+                                  .notify_enabled = &ep->notify_enabled, .nframes = ce->nframes, .fsize = ce->fsize,
+                                  /* a new session's counters differ from what the peer answered before */
+                                  .arm_mine = { ce->session, ce->session * 3u, ce->session * 5u } };
     atomic_init(&ce->lost, 0);
     atomic_init(&ce->kick, 0);
     atomic_init(&ce->linked_view, 0);
@@ -617,6 +622,7 @@ static int chip_open(struct ipc_ep *ep)
         free(ce);
         return -ENOMEM;
     }
+    ce->fifo.bounce = ce->bounce;
     if ((ret = make_fds(ce)) < 0) goto err;
     if ((ret = sci_get()) < 0) goto err;
     SCIOpen(&ce->sd, 0, &e);
@@ -645,6 +651,7 @@ static int chip_open(struct ipc_ep *ep)
     }
     if ((ret = create_fifo(ce)) < 0) goto err;
     ep->be = ce;
+    ep->fifo = &ce->fifo;
     ep->native.fd = ce->epfd;
     progress(ce, 1);
     return 0;
@@ -672,95 +679,6 @@ static int chip_reset(struct ipc_ep *ep)
     return 0;
 }
 
-/* ---- data path ---- */
-static int chip_write_frame(struct ipc_ep *ep, volatile void **frame_p)
-{
-    struct chip_ep *ce = to_chip(ep);
-    if (ce->conn.state != IPC_CS_EST || ce->conn.draining) return -ECONNRESET;
-    if (ce->tx_tail - ce->tx_head_cache >= ce->nframes) {
-        ce->tx_head_cache = atomic_load_explicit(&ce->lh->head, memory_order_acquire);
-        if (ce->tx_tail - ce->tx_head_cache > ce->nframes) return -ECONNRESET;   /* corrupt or stale */
-        if (ce->tx_tail - ce->tx_head_cache == ce->nframes) {
-            /* Full. Arm only when GetEvent last reported WRITE (the caller drains it and may wait next);
-             * otherwise the caller polls, or its GetEvent arms: a polling writer costs the reader nothing. */
-            if (!ce->rearm_tx) return -EAGAIN;
-            ce->rearm_tx = 0;
-            arm(ce, ARM_WRITE);
-            ce->tx_head_cache = atomic_load(&ce->lh->head);
-            if (ce->tx_tail - ce->tx_head_cache >= ce->nframes) return -EAGAIN;
-        }
-    }
-    if (ce->transfer) *frame_p = ce->bounce;
-    else *frame_p = (volatile uint8_t *)ce->rh + HDR_SIZE + (size_t)(ce->tx_tail % ce->nframes) * ce->fsize;
-    return 0;
-}
-
-static int chip_write_advance(struct ipc_ep *ep)
-{
-    struct chip_ep *ce = to_chip(ep);
-    volatile void *f;
-    int ret = chip_write_frame(ep, &f);
-    if (ret < 0) return ret;
-    if (ce->transfer) put_remote(ce, HDR_SIZE + (size_t)(ce->tx_tail % ce->nframes) * ce->fsize, ce->bounce, ce->fsize);
-    ce->tx_tail++;
-    store32(ce, offsetof(struct chip_hdr, tail), ce->tx_tail);   /* seq_cst, then a local load of armed */
-    notify_if_armed(ce, 1u << ARM_READ);
-    return 0;
-}
-
-static int chip_read_frame(struct ipc_ep *ep, const volatile void **frame_p)
-{
-    struct chip_ep *ce = to_chip(ep);
-    if (ce->conn.state != IPC_CS_EST) return -ECONNRESET;
-    if (ce->rx_head == ce->rx_tail_cache) {
-        ce->rx_tail_cache = atomic_load_explicit(&ce->lh->tail, memory_order_acquire);
-        if (ce->rx_tail_cache - ce->rx_head > ce->nframes) return -ECONNRESET;
-        if (ce->rx_head == ce->rx_tail_cache) {
-            /* Empty. Arm only when GetEvent last reported READ (see chip_write_frame). */
-            if (!ce->rearm_rx) return -EAGAIN;
-            ce->rearm_rx = 0;
-            arm(ce, ARM_READ);
-            ce->rx_tail_cache = atomic_load(&ce->lh->tail);
-            if (ce->rx_tail_cache - ce->rx_head > ce->nframes) return -ECONNRESET;
-            if (ce->rx_head == ce->rx_tail_cache) return -EAGAIN;
-        }
-    }
-    *frame_p = ce->rx_frames + (size_t)(ce->rx_head % ce->nframes) * ce->fsize;
-    return 0;
-}
-
-static int chip_read_advance(struct ipc_ep *ep)
-{
-    struct chip_ep *ce = to_chip(ep);
-    const volatile void *f;
-    unsigned bits = 1u << ARM_WRITE;
-    int ret = chip_read_frame(ep, &f);
-    if (ret < 0) return ret;
-    ce->rx_head++;
-    store32(ce, offsetof(struct chip_hdr, head), ce->rx_head);   /* seq_cst, then a local load of armed */
-    if (ce->rx_head == ce->rx_tail_cache && ce->rx_head == atomic_load(&ce->lh->tail)) {
-        bits |= 1u << ARM_EMPTY;
-        if (ce->conn.draining) {   /* the departed peer's last frame: wake our fd for its CONN_RESET */
-            wake(ce);
-            return 0;
-        }
-    }
-    notify_if_armed(ce, bits);
-    return 0;
-}
-
-/* Level events of an established channel: local loads only. */
-static uint32_t levels(struct chip_ep *ce)
-{
-    uint32_t ev = 0, tail = atomic_load(&ce->lh->tail), head = atomic_load(&ce->lh->head);
-    ce->rx_tail_cache = tail;
-    ce->tx_head_cache = head;
-    if (tail != ce->rx_head) ev |= NV_SCI_IPC_EVENT_READ;
-    if (ce->tx_tail - head < ce->nframes) ev |= NV_SCI_IPC_EVENT_WRITE;
-    if (ce->tx_tail == head) ev |= NV_SCI_IPC_EVENT_WRITE_EMPTY;
-    return ev;
-}
-
 static int chip_get_event(struct ipc_ep *ep, uint32_t *events_p)
 {
     struct chip_ep *ce = to_chip(ep);
@@ -770,20 +688,7 @@ static int chip_get_event(struct ipc_ep *ep, uint32_t *events_p)
     ipc__conn_handshake(&ce->conn);
     ev = ce->conn.pending;
     ce->conn.pending = 0;
-    if (ce->conn.state == IPC_CS_EST && ce->conn.draining) {   /* the peer left: only its last frames */
-        ev |= levels(ce) & NV_SCI_IPC_EVENT_READ;
-        ce->rearm_rx = ce->rearm_tx = 0;
-    } else if (ce->conn.state == IPC_CS_EST) {
-        uint32_t lv = levels(ce);
-        int armed = 0;
-        if (!(lv & NV_SCI_IPC_EVENT_READ)) arm(ce, ARM_READ), armed = 1;
-        if (!(lv & NV_SCI_IPC_EVENT_WRITE)) arm(ce, ARM_WRITE), armed = 1;
-        if (!(lv & NV_SCI_IPC_EVENT_WRITE_EMPTY)) arm(ce, ARM_EMPTY), armed = 1;
-        if (armed) lv = levels(ce);   /* Dekker with the peer's store-then-check */
-        ce->rearm_rx = !!(lv & NV_SCI_IPC_EVENT_READ);
-        ce->rearm_tx = !!(lv & NV_SCI_IPC_EVENT_WRITE);
-        ev |= lv;
-    }
+    ipc__fifo_events(&ce->fifo, &ev);
     *events_p = ev;
     return 0;
 }
@@ -799,9 +704,5 @@ const struct ipc_backend_ops ipc__chip_ops = {
     .event_fd = chip_event_fd,
     .get_event = chip_get_event,
     .open = chip_open,
-    .read_advance = chip_read_advance,
-    .read_frame = chip_read_frame,
     .reset = chip_reset,
-    .write_advance = chip_write_advance,
-    .write_frame = chip_write_frame,
 };

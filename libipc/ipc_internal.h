@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "event_native.h"
+#include "ipc_fifo.h"
 #include "nvsciipc.h"
 
 /* ---- configuration (ipc_cfg.c) ---- */
@@ -65,17 +66,14 @@ int ipc__chip_route(struct ipc_cfg_ep *ep);
 /* ---- endpoints ---- */
 struct ipc_ep;
 
-/* A backend. Required: open, close. The API layer maps a NULL member to -EOPNOTSUPP. */
+/* A backend. Required: open (which sets ep->fifo), close, get_event. The API layer maps a NULL member to
+ * -EOPNOTSUPP. The data path is the backend's FIFO (ipc_fifo.h), called by the API layer directly. */
 struct ipc_backend_ops {
     size_t size;
     int (*open)(struct ipc_ep *ep);
     void (*close)(struct ipc_ep *ep, int clear);
     int (*reset)(struct ipc_ep *ep);
     int (*get_event)(struct ipc_ep *ep, uint32_t *events_p);
-    int (*read_frame)(struct ipc_ep *ep, const volatile void **frame_p);
-    int (*read_advance)(struct ipc_ep *ep);
-    int (*write_frame)(struct ipc_ep *ep, volatile void **frame_p);
-    int (*write_advance)(struct ipc_ep *ep);
     int (*event_fd)(struct ipc_ep *ep);
 };
 
@@ -87,6 +85,7 @@ struct ipc_ep {
     NvSciEventNotifier *notifier;      /* only with OpenEndpointWithEventService */
     int notify_enabled;
     void *be;                          /* backend state */
+    struct ipc_fifo *fifo;             /* the backend's FIFO: the data path */
 };
 
 extern const struct ipc_backend_ops ipc__shm_ops;   /* INTER_THREAD and INTER_PROCESS */

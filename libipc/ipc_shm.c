@@ -21,18 +21,13 @@
 #include "osci_time.h"
 
 #define SHM_MAGIC 0x4f495043u     /* "OIPC" */
-#define SHM_VERSION 2u
+#define SHM_VERSION 3u
 #define CL 64
 #define MQ_MAXMSG 8
 #define MQ_MSGSIZE 8
 #define ATTACH_WAIT_MS 2000
 #define OPEN_TRIES 64
 
-
-/* What a side waits for; set by that side in GetEvent, cleared by the peer when it notifies. */
-#define ARM_READ 1u
-#define ARM_WRITE 2u
-#define ARM_EMPTY 4u
 
 struct shm_claim {
     _Atomic int32_t pid;         /* 0: free */
@@ -42,13 +37,16 @@ struct shm_claim {
 
 struct shm_side {
     _Atomic uint32_t state;      /* enum conn_state, written by this side (by the survivor when it dies) */
-    _Atomic uint32_t armed;      /* ARM_* */
     _Atomic uint64_t notes;      /* notifications posted to this side's mqueue */
     _Atomic uint64_t taken;      /* of them, received by this side's owners */
 } __attribute__((aligned(CL)));
 
 struct shm_idx {
     _Atomic uint32_t v;
+} __attribute__((aligned(CL)));
+
+struct shm_arm {
+    _Atomic uint32_t v[IPC_FIFO_ARM_N];   /* the FIFO's arm counters, stored by this side */
 } __attribute__((aligned(CL)));
 
 struct shm_hdr {
@@ -64,6 +62,7 @@ struct shm_hdr {
     struct shm_side side[2];
     struct shm_idx tail[2];      /* FIFO s: frames written, stored by side s */
     struct shm_idx head[2];      /* FIFO s: frames consumed, stored by the other side */
+    struct shm_arm arm[2];
 };
 
 #define HDR_SIZE ((sizeof(struct shm_hdr) + CL - 1) & ~(size_t)(CL - 1))
@@ -72,15 +71,12 @@ struct shm_ep {
     struct ipc_ep *ep;
     struct shm_hdr *h;
     size_t map_len;
-    uint8_t *tx_frames, *rx_frames;
     int s, p;
     uint32_t nframes, fsize;
     mqd_t mq_rx, mq_tx;
     char shm_name[200], mq_name[2][208];
     mode_t mode;
-    /* data path, local copies */
-    uint32_t tx_tail, tx_head_cache, rx_head, rx_tail_cache;
-    int rearm_rx, rearm_tx;      /* GetEvent last reported READ / WRITE: arm when the I/O runs dry */
+    struct ipc_fifo fifo;        /* the data path */
     struct ipc_conn conn;        /* our handshake state, pending edge events */
     uint64_t notes_seen;
     /* peer liveness */
@@ -196,14 +192,36 @@ static void notify_peer(struct shm_ep *se)
     notify_side(se, se->p, se->mq_tx);
 }
 
-/* Notify the peer if it armed any of `bits` (called right after a seq_cst store of a FIFO index). */
-static void notify_if_armed(struct shm_ep *se, uint32_t bits)
+/* The FIFO's hook: every word is in the shared mapping (out[] set), so it only notifies. */
+static void fifo_notify(void *ctx, enum ipc_fifo_whom whom)
 {
-    _Atomic uint32_t *armed = &se->h->side[se->p].armed;
-    if (!se->ep->notify_enabled) return;
-    if ((atomic_load(armed) & bits) &&
-        (atomic_fetch_and(armed, ~bits) & bits))
-        notify_peer(se);
+    struct shm_ep *se = ctx;
+    if (whom == IPC_FIFO_SELF) notify_side(se, se->s, se->mq_rx);
+    else notify_peer(se);
+}
+
+static const struct ipc_fifo_backend shm_fifo_be = {
+    .notify = fifo_notify,
+};
+
+static void fifo_setup(struct shm_ep *se)
+{
+    struct shm_hdr *h = se->h;
+    struct ipc_fifo *f = &se->fifo;
+    unsigned i;
+    *f = (struct ipc_fifo){ .be = &shm_fifo_be, .ctx = se, .conn = &se->conn,
+                            .notify_enabled = &se->ep->notify_enabled, .nframes = se->nframes, .fsize = se->fsize,
+                            .in_tail = &h->tail[se->p].v, .in_head = &h->head[se->s].v };
+    f->out[IPC_FW_TAIL] = &h->tail[se->s].v;
+    f->out[IPC_FW_HEAD] = &h->head[se->p].v;
+    for (i = 0; i < IPC_FIFO_ARM_N; i++) {
+        f->in_arm[i] = &h->arm[se->p].v[i];
+        f->out[IPC_FW_ARM_READ + i] = &h->arm[se->s].v[i];
+        f->arm_mine[i] = atomic_load(&h->arm[se->s].v[i]);   /* counters go on from an earlier owner's */
+    }
+    ipc__fifo_forget_arms(f);
+    f->tx_frames = (uint8_t *)h + HDR_SIZE + (size_t)se->s * se->nframes * se->fsize;
+    f->rx_frames = (uint8_t *)h + HDR_SIZE + (size_t)se->p * se->nframes * se->fsize;
 }
 
 /* Receives the counted messages; one still in flight is received on a later call (its arrival wakes us). */
@@ -233,7 +251,7 @@ static void conn_clear(void *ctx)
     struct shm_ep *se = ctx;
     atomic_store_explicit(&se->h->tail[se->s].v, 0, memory_order_relaxed);
     atomic_store_explicit(&se->h->head[se->p].v, 0, memory_order_relaxed);
-    se->tx_tail = se->tx_head_cache = se->rx_head = se->rx_tail_cache = 0;
+    ipc__fifo_clear(&se->fifo);
 }
 
 static void conn_notify(void *ctx)
@@ -250,8 +268,7 @@ static uint32_t conn_peer_state(void *ctx)
 static int conn_rx_pending(void *ctx)
 {
     struct shm_ep *se = ctx;
-    uint32_t n = atomic_load_explicit(&se->h->tail[se->p].v, memory_order_acquire) - se->rx_head;
-    return n != 0 && n <= se->nframes;
+    return ipc__fifo_rx_pending(&se->fifo);
 }
 
 static const struct ipc_conn_ops shm_conn_ops = {
@@ -292,7 +309,7 @@ static void reap_peer(struct shm_ep *se, int exited)
         atomic_store(&h->claim[se->p].pid, 0);
         atomic_store(&h->claim[se->p].start, 0);
         atomic_store(&h->side[se->p].state, IPC_CS_DISC);
-        atomic_store(&h->side[se->p].armed, 0);
+        ipc__fifo_forget_arms(&se->fifo);   /* the dead peer's waits need no notification */
         h->attached--;
         osci_log(OSCI_LOG_INFO, "ipc", "%s: peer process %d died", se->ep->cfg.name, se->watched_pid);
     }
@@ -499,7 +516,6 @@ static int attach(struct shm_ep *se, const struct ipc_cfg_ep *cfg)
         atomic_store(&h->claim[se->s].pid, getpid());
         atomic_store(&h->claim[se->s].exiting, 0);
         atomic_store(&h->side[se->s].state, IPC_CS_DISC);
-        atomic_store(&h->side[se->s].armed, 0);
         se->notes_seen = atomic_load(&h->side[se->s].taken);   /* what earlier owners received */
         pthread_mutex_unlock(&h->lock);
         return 0;
@@ -575,9 +591,9 @@ static int shm_open_ep(struct ipc_ep *ep)
     make_names(se, cfg);
     if ((ret = attach(se, cfg)) < 0) goto err_free;
     if ((ret = open_mqs(se, cfg)) < 0) goto err_release;
-    se->tx_frames = (uint8_t *)se->h + HDR_SIZE + (size_t)se->s * se->nframes * se->fsize;
-    se->rx_frames = (uint8_t *)se->h + HDR_SIZE + (size_t)se->p * se->nframes * se->fsize;
+    fifo_setup(se);
     ep->be = se;
+    ep->fifo = &se->fifo;
     ep->native.fd = se->mq_rx;
     se->exit_e.leave = shm_exit_leave;
     osci_exit_add(&se->exit_e);
@@ -615,94 +631,6 @@ static int shm_reset(struct ipc_ep *ep)
     return 0;
 }
 
-/* ---- data path: no lock, no system call unless the peer armed itself ---- */
-static int shm_write_frame(struct ipc_ep *ep, volatile void **frame_p)
-{
-    struct shm_ep *se = to_shm(ep);
-    if (my_state(se) != IPC_CS_EST || se->conn.draining) return -ECONNRESET;
-    if (se->tx_tail - se->tx_head_cache >= se->nframes) {
-        se->tx_head_cache = atomic_load_explicit(&se->h->head[se->s].v, memory_order_acquire);
-        if (se->tx_tail - se->tx_head_cache > se->nframes) return -ECONNRESET;   /* corrupt or stale */
-        if (se->tx_tail - se->tx_head_cache == se->nframes) {
-            /* Full. Arm only when GetEvent last reported WRITE (the caller drains it and may wait next);
-             * otherwise the caller polls, or its GetEvent arms: a polling writer costs the reader nothing. */
-            if (!se->rearm_tx) return -EAGAIN;
-            se->rearm_tx = 0;
-            atomic_fetch_or(&se->h->side[se->s].armed, ARM_WRITE);   /* seq_cst: Dekker with the reader */
-            se->tx_head_cache = atomic_load(&se->h->head[se->s].v);
-            if (se->tx_tail - se->tx_head_cache >= se->nframes) return -EAGAIN;
-        }
-    }
-    *frame_p = se->tx_frames + (size_t)(se->tx_tail % se->nframes) * se->fsize;
-    return 0;
-}
-
-static int shm_write_advance(struct ipc_ep *ep)
-{
-    struct shm_ep *se = to_shm(ep);
-    volatile void *f;
-    int ret = shm_write_frame(ep, &f);
-    if (ret < 0) return ret;
-    se->tx_tail++;
-    atomic_store(&se->h->tail[se->s].v, se->tx_tail);   /* seq_cst store, then a seq_cst load of armed */
-    notify_if_armed(se, ARM_READ);
-    return 0;
-}
-
-static int shm_read_frame(struct ipc_ep *ep, const volatile void **frame_p)
-{
-    struct shm_ep *se = to_shm(ep);
-    if (my_state(se) != IPC_CS_EST) return -ECONNRESET;
-    if (se->rx_head == se->rx_tail_cache) {
-        se->rx_tail_cache = atomic_load_explicit(&se->h->tail[se->p].v, memory_order_acquire);
-        if (se->rx_tail_cache - se->rx_head > se->nframes) return -ECONNRESET;
-        if (se->rx_head == se->rx_tail_cache) {
-            /* Empty. Arm only when GetEvent last reported READ (see shm_write_frame). */
-            if (!se->rearm_rx) return -EAGAIN;
-            se->rearm_rx = 0;
-            atomic_fetch_or(&se->h->side[se->s].armed, ARM_READ);   /* seq_cst: Dekker with the writer */
-            se->rx_tail_cache = atomic_load(&se->h->tail[se->p].v);
-            if (se->rx_tail_cache - se->rx_head > se->nframes) return -ECONNRESET;
-            if (se->rx_head == se->rx_tail_cache) return -EAGAIN;
-        }
-    }
-    *frame_p = se->rx_frames + (size_t)(se->rx_head % se->nframes) * se->fsize;
-    return 0;
-}
-
-static int shm_read_advance(struct ipc_ep *ep)
-{
-    struct shm_ep *se = to_shm(ep);
-    const volatile void *f;
-    uint32_t bits = ARM_WRITE;
-    int ret = shm_read_frame(ep, &f);
-    if (ret < 0) return ret;
-    se->rx_head++;
-    atomic_store(&se->h->head[se->p].v, se->rx_head);   /* seq_cst store, then a seq_cst load of armed */
-    if (se->rx_head == se->rx_tail_cache && se->rx_head == atomic_load(&se->h->tail[se->p].v)) {
-        bits |= ARM_EMPTY;
-        if (se->conn.draining) {   /* the departed peer's last frame: wake our fd for its CONN_RESET */
-            notify_side(se, se->s, se->mq_rx);
-            return 0;
-        }
-    }
-    notify_if_armed(se, bits);
-    return 0;
-}
-
-/* Level events of an established channel. */
-static uint32_t levels(struct shm_ep *se)
-{
-    uint32_t ev = 0, tail = atomic_load(&se->h->tail[se->p].v);   /* seq_cst: after arming, see the peer */
-    uint32_t head = atomic_load(&se->h->head[se->s].v);
-    se->rx_tail_cache = tail;
-    se->tx_head_cache = head;
-    if (tail != se->rx_head) ev |= NV_SCI_IPC_EVENT_READ;
-    if (se->tx_tail - head < se->nframes) ev |= NV_SCI_IPC_EVENT_WRITE;
-    if (se->tx_tail == head) ev |= NV_SCI_IPC_EVENT_WRITE_EMPTY;
-    return ev;
-}
-
 static int shm_get_event(struct ipc_ep *ep, uint32_t *events_p)
 {
     struct shm_ep *se = to_shm(ep);
@@ -712,22 +640,7 @@ static int shm_get_event(struct ipc_ep *ep, uint32_t *events_p)
     handshake(se);
     ev = se->conn.pending;
     se->conn.pending = 0;
-    if (my_state(se) == IPC_CS_EST && se->conn.draining) {   /* the peer left: only its last frames */
-        ev |= levels(se) & NV_SCI_IPC_EVENT_READ;
-        se->rearm_rx = se->rearm_tx = 0;
-    } else if (my_state(se) == IPC_CS_EST) {
-        uint32_t lv = levels(se), want = 0;
-        if (!(lv & NV_SCI_IPC_EVENT_READ)) want |= ARM_READ;
-        if (!(lv & NV_SCI_IPC_EVENT_WRITE)) want |= ARM_WRITE;
-        if (!(lv & NV_SCI_IPC_EVENT_WRITE_EMPTY)) want |= ARM_EMPTY;
-        if (want) {   /* Dekker with the peer's publish-then-check: one of us sees the other */
-            atomic_fetch_or(&se->h->side[se->s].armed, want);
-            lv = levels(se);
-        }
-        se->rearm_rx = !!(lv & NV_SCI_IPC_EVENT_READ);
-        se->rearm_tx = !!(lv & NV_SCI_IPC_EVENT_WRITE);
-        ev |= lv;
-    }
+    ipc__fifo_events(&se->fifo, &ev);
     *events_p = ev;
     return 0;
 }
@@ -743,9 +656,5 @@ const struct ipc_backend_ops ipc__shm_ops = {
     .event_fd = shm_event_fd,
     .get_event = shm_get_event,
     .open = shm_open_ep,
-    .read_advance = shm_read_advance,
-    .read_frame = shm_read_frame,
     .reset = shm_reset,
-    .write_advance = shm_write_advance,
-    .write_frame = shm_write_frame,
 };

@@ -3,8 +3,10 @@
  * synchronous), and every libseg path that flushes a transfer map, on simntb: SCIMemCpy through a
  * transfer map, SCIFlush (a sequence, NULL, CPU buffers only), SCIStoreBarrier, SCICheckSequence with and
  * without NO_FLUSH, SCI_FLAG_ERROR_CHECK, SCIUnmapSegment, and a DMA transfer that is DONE. The data is
- * checked through a load/store map of the same segment. The rdma driver's posted puts need a device:
+ * checked through a load/store map of the same segment. Also osci__map_put_word (libnvsciipc's frame +
+ * index + fence in one call) through both kinds of map, and its refusals. The rdma driver's posted puts need a device:
  * they run in the two-host lab (docs/vmlab.md, steps 23, 50, 51, 60). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 
 #define SEGSZ (64 * 1024)
 #define T_MS 10000
+#include "osci_seg_priv.h"
 #include "seg_owner.h"
 #include "seg_obj.h"
 
@@ -113,6 +116,64 @@ static void test_transfer_map_flush(void **state)
     SCITerminate();
 }
 
+/* osci__map_put_word: the frame and then the word land (transfer map: put, put, flush); bad arguments. */
+static void test_map_put_word(void **state)
+{
+    (void)state;
+    struct tproc o;
+    uint32_t onode;
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+    sci_map_t m, mt, mr;
+    sci_error_t e;
+    uint8_t frame[1536];
+
+    assert_int_equal(tproc_start(&o, owner_main, (void *)(uintptr_t)301), 0);
+    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
+    OK(SCIInitialize(0, &e_));
+    OK(SCIOpen(&sd, 0, &e_));
+    assert_int_equal(connect_retry(sd, &rs, onode, 301), SCI_ERR_OK);
+    volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
+    assert_int_equal(e, SCI_ERR_OK);
+    assert_null(SCIMapRemoteSegment(rs, &mt, 0, SEGSZ, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e));
+    assert_int_equal(e, SCI_ERR_OK);
+
+    for (uint32_t k = 1; k <= 4; k++) {
+        memset(frame, (int)k, sizeof(frame));
+        assert_int_equal(osci__map_put_word(k & 1 ? mt : m, 4096 + (k - 1) * sizeof(frame), frame, sizeof(frame),
+                                            128, k), 0);
+        assert_int_equal(*(volatile uint32_t *)(p + 128), k);
+        for (size_t i = 0; i < sizeof(frame); i++)
+            if (p[4096 + (k - 1) * sizeof(frame) + i] != (uint8_t)k)
+                fail_msg("byte %zu of frame %u did not land", i, k);
+    }
+    assert_int_equal(osci__map_put_word(mt, 0, NULL, 0, 256, 77), 0);   /* the word alone */
+    assert_int_equal(*(volatile uint32_t *)(p + 256), 77);
+
+    assert_int_equal(osci__map_put_word(mt, 0, NULL, 0, 130, 1), -EINVAL);            /* unaligned word */
+    assert_int_equal(osci__map_put_word(mt, 0, NULL, 0, SEGSZ - 2, 1), -EINVAL);
+    assert_int_equal(osci__map_put_word(mt, 0, NULL, 0, SEGSZ, 1), -ERANGE);
+    assert_int_equal(osci__map_put_word(mt, SEGSZ - 8, frame, 16, 0, 1), -ERANGE);
+    assert_int_equal(osci__map_put_word(mt, 0, NULL, 16, 0, 1), -EFAULT);
+    assert_int_equal(osci__map_put_word(NULL, 0, NULL, 0, 0, 1), -EINVAL);
+    assert_null(SCIMapRemoteSegment(rs, &mr, 0, SEGSZ, NULL, SCI_FLAG_OSCI_TRANSFER_MAP | SCI_FLAG_READONLY_MAP,
+                                    &e));
+    if (e == SCI_ERR_OK) {
+        assert_int_equal(osci__map_put_word(mr, 0, NULL, 0, 0, 1), -EACCES);
+        OK(SCIUnmapSegment(mr, 0, &e_));
+    }
+    assert_int_equal(*(volatile uint32_t *)(p + 0), 0);
+
+    OK(SCIUnmapSegment(mt, 0, &e_));
+    assert_int_equal(osci__map_put_word(mt, 0, NULL, 0, 0, 1), -EINVAL);              /* unmapped */
+    OK(SCIUnmapSegment(m, 0, &e_));
+    OK(SCIDisconnectSegment(rs, 0, &e_));
+    assert_int_equal(tproc_send_u32(o.wr, CMD_QUIT), 0);
+    assert_int_equal(tproc_wait(&o, T_MS), 0);
+    OK(SCIClose(sd, 0, &e_));
+    SCITerminate();
+}
+
 /* A DMA write is DONE only once its data landed (the engine flushes before DONE). */
 static void test_dma_done_landed(void **state)
 {
@@ -170,6 +231,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_wrapper_default, td),
         cmocka_unit_test_teardown(test_transfer_map_flush, td),
+        cmocka_unit_test_teardown(test_map_put_word, td),
         cmocka_unit_test_teardown(test_dma_done_landed, td),
     };
     tproc_default_fabric("seg_flush");

@@ -108,6 +108,53 @@ static int ipc_send(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, con
     }
 }
 
+/* Zero-copy: the writer fills the channel's frame in place (size bytes, a sequence number first), the
+ * reader checks the sequence number where the frame lies, as ucx_perftest's am_bw handler reads only the
+ * message's sequence number. */
+static int ipc_send_zc(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, const void *buf, uint32_t size,
+                       uint64_t seq)
+{
+    volatile void *frame;
+    unsigned int spins = 0;
+    for (;;) {
+        NvSciError e = NvSciIpcWriteGetNextFrame(ep, &frame);
+        if (e == NvSciError_Success)
+            break;
+        if (e != NvSciError_InsufficientMemory)
+            return ipc_fail(c, me, "NvSciIpcWriteGetNextFrame", e);
+        if (ipc_await(c, me, ep, fd, NV_SCI_IPC_EVENT_WRITE, &spins))
+            return -1;
+    }
+    memcpy((void *)frame, buf, size);
+    if (size >= sizeof(seq))
+        memcpy((void *)frame, &seq, sizeof(seq));
+    NvSciError e = NvSciIpcWriteAdvance(ep);
+    return e == NvSciError_Success ? 0 : ipc_fail(c, me, "NvSciIpcWriteAdvance", e);
+}
+
+static int ipc_recv_zc(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, uint32_t size, uint64_t seq)
+{
+    const volatile void *frame;
+    unsigned int spins = 0;
+    for (;;) {
+        NvSciError e = NvSciIpcReadGetNextFrame(ep, &frame);
+        if (e == NvSciError_Success)
+            break;
+        if (e != NvSciError_InsufficientMemory)
+            return ipc_fail(c, me, "NvSciIpcReadGetNextFrame", e);
+        if (ipc_await(c, me, ep, fd, NV_SCI_IPC_EVENT_READ, &spins))
+            return -1;
+    }
+    if (size >= sizeof(seq) && *(const volatile uint64_t *)frame != seq) {
+        bench_pair_fail(c, me, "node %c: frame %llu carries %llu", 'A' + me, (unsigned long long)seq,
+                        (unsigned long long)*(const volatile uint64_t *)frame);
+        return -1;
+    }
+    NvSciError e = NvSciIpcReadAdvance(ep);
+    return e == NvSciError_Success ? 0 : ipc_fail(c, me, "NvSciIpcReadAdvance", e);
+}
+
+/* rate: 0 ping-pong, 1 stream with WriteSafe/ReadSafe, 2 stream with the zero-copy calls */
 static int ipc_node(struct pair_ctl *c, int me, int rate)
 {
     char name[48];
@@ -153,8 +200,12 @@ static int ipc_node(struct pair_ctl *c, int me, int rate)
         for (uint64_t i = 0; i < total; i++) {
             if (i == c->warmup && me == 0)
                 t0 = bench_now_ns();
-            if (me == 0 ? ipc_send(c, me, ep, fd, buf, size) : ipc_recv(c, me, ep, fd, buf, size))
+            if (rate == 2) {
+                if (me == 0 ? ipc_send_zc(c, me, ep, fd, buf, size, i) : ipc_recv_zc(c, me, ep, fd, size, i))
+                    goto out;
+            } else if (me == 0 ? ipc_send(c, me, ep, fd, buf, size) : ipc_recv(c, me, ep, fd, buf, size)) {
                 goto out;
+            }
         }
         if (me == 0 ? ipc_recv(c, me, ep, fd, buf, size) : ipc_send(c, me, ep, fd, buf, size))
             goto out;
@@ -193,6 +244,11 @@ static int ipc_lat_node(struct pair_ctl *c, int me)
 static int ipc_rate_node(struct pair_ctl *c, int me)
 {
     return ipc_node(c, me, 1);
+}
+
+static int ipc_zc_node(struct pair_ctl *c, int me)
+{
+    return ipc_node(c, me, 2);
 }
 
 static int ipc_write_cfg(size_t size, struct bench_result *r)
@@ -237,7 +293,8 @@ static void run_ipc(const struct bench_test *t, const struct bench_opts *o, size
         goto out;
     }
     c->iters = iters;
-    if (bench_pair_run(c, rate ? ipc_rate_node : ipc_lat_node, rate ? ipc_rate_node : ipc_lat_node, chip, r) == 0) {
+    pair_fn node = rate == 2 ? ipc_zc_node : rate ? ipc_rate_node : ipc_lat_node;
+    if (bench_pair_run(c, node, node, chip, r) == 0) {
         r->iters = iters;
         r->warmup = warmup;
         if (rate) {
@@ -277,6 +334,12 @@ static void run_ipc_event(const struct bench_test *t, const struct bench_opts *o
 static void run_ipc_rate(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
 {
     run_ipc(t, o, size, r, 0, 1, 0);
+}
+
+static void run_ipc_rate_zc(const struct bench_test *t, const struct bench_opts *o, size_t size,
+                            struct bench_result *r)
+{
+    run_ipc(t, o, size, r, 0, 2, 0);
 }
 
 static void run_chip_poll(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
@@ -571,6 +634,9 @@ const struct bench_test bench_ipc_tests[] = {
       BENCH_LAT, { 64, 1536 }, 10000, 300, run_ipc_event },
     { "ipc.process.rate", "ipc", "poll", "NvSciIpc INTER_PROCESS one-way stream (frames per second)",
       BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ipc_rate },
+    { "ipc.process.rate.zc", "ipc", "poll",
+      "NvSciIpc INTER_PROCESS one-way stream, zero-copy (WriteGetNextFrame/WriteAdvance, ReadGetNextFrame/ReadAdvance)",
+      BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ipc_rate_zc },
     { "ipc.chip.lat.poll", "ipc", "poll", "NvSciIpc INTER_CHIP ping-pong between two simntb nodes, polling ReadSafe",
       BENCH_LAT, { 64, 1536 }, 100000, 5000, run_chip_poll },
     { "ipc.chip.lat.event", "ipc", "event",
@@ -586,11 +652,13 @@ const struct bench_test bench_ipc_tests[] = {
 const unsigned int bench_ipc_n_tests = sizeof(bench_ipc_tests) / sizeof(bench_ipc_tests[0]);
 
 const struct bench_ratio_def bench_ipc_ratios[] = {
-    /* one-way p50 <= UCX posix AM; event mode <= 1.1x the mqueue it is built on; 64 B stream >= UCX's rate;
-     * INTER_CHIP over simntb <= 1.5x INTER_PROCESS */
+    /* one-way p50 <= UCX posix AM; event mode <= 1.1x the mqueue it is built on; 64 B stream >= UCX's rate,
+     * 1536 B zero-copy stream >= UCX's rate; INTER_CHIP over simntb <= 1.5x INTER_PROCESS */
     { "ipc.process.lat.poll", "peer.ucx.am_lat", 64, 0, 1.0 },
     { "ipc.process.lat.event", "peer.mq.lat", 64, 0, 1.1 },
     { "ipc.process.rate", "peer.ucx.am_rate", 64, 1, 1.0 },
+    { "ipc.process.rate.zc", "peer.ucx.am_rate", 64, 1, 1.0 },
+    { "ipc.process.rate.zc", "peer.ucx.am_rate", 1536, 1, 1.0 },
     { "ipc.chip.lat.poll", "ipc.process.lat.poll", 64, 0, 1.5 },
     { "ipc.chip.lat.poll", "ipc.process.lat.poll", 1536, 0, 1.5 },
 };
