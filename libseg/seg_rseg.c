@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "seg_bcast.h"
+#include "seg_export.h"
 #include "seg_intr.h"
 #include "seg_obj.h"
 
@@ -485,6 +486,7 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
     m.u.connect.seg_id = segmentId;
     m.u.connect.requester = a->drv->node_id;
     m.u.connect.conn_id = rs->conn_id;
+    seg__export_key_fill(m.u.connect.key);      /* zero unless osci_import_connect */
     rc = seg__send(a, nodeId, &m);
     if (rc < 0) {
         /* its queue full: not responding; gone or down (not yet seen by the event thread): not there */
