@@ -39,6 +39,7 @@ struct osci_import {
     sci_map_t map;
     void *ptr;                           /* load/store mapping, NULL on a transfer map */
     uint64_t size;
+    bool readonly;
 };
 
 static struct osci_list_head exports = OSCI_LIST_HEAD_INIT(exports);
@@ -319,14 +320,14 @@ OSCI_EXPORT int osci_export_connections(struct osci_export *e, unsigned int *cou
 }
 
 OSCI_EXPORT int osci_import_connect(unsigned int adapter, const struct osci_export_info *info,
-                                    unsigned int timeout_ms, struct osci_import **imp_p)
+                                    unsigned int flags, unsigned int timeout_ms, struct osci_import **imp_p)
 {
     struct osci_import *imp;
     sci_error_t err;
     volatile void *p;
     int rc;
 
-    if (!info || !imp_p || !info->size)
+    if (!info || !imp_p || !info->size || (flags & ~OSCI_IMPORT_READONLY))
         return -EINVAL;
     imp = calloc(1, sizeof(*imp));
     if (!imp)
@@ -348,7 +349,8 @@ OSCI_EXPORT int osci_import_connect(unsigned int adapter, const struct osci_expo
         rc = -EMSGSIZE;
         goto err_disconnect;
     }
-    SCIMapRemoteSegment(imp->rs, &imp->map, 0, imp->size, NULL, 0, &err);
+    imp->readonly = (flags & OSCI_IMPORT_READONLY) != 0;
+    SCIMapRemoteSegment(imp->rs, &imp->map, 0, imp->size, NULL, imp->readonly ? SCI_FLAG_READONLY_MAP : 0, &err);
     if (err != SCI_ERR_OK) {
         rc = sci_to_errno(err);
         goto err_disconnect;
@@ -403,6 +405,8 @@ OSCI_EXPORT int osci_import_copy(struct osci_import *imp, uint64_t off, void *bu
         return -EINVAL;
     if (off > imp->size || len > imp->size - off)
         return -ERANGE;
+    if (write && imp->readonly)
+        return -EACCES;
     if (!len)
         return osci_import_check(imp);
     if ((rc = osci_import_check(imp)) < 0)
