@@ -255,7 +255,9 @@ void seg__rseg_on_msg(struct seg_adapter *a, const struct seg_msg *m)
     case SEG_MSG_CONNECT_REFUSED:
         rs = find_conn(a, m->src_node, m->u.refused.conn_id);
         if (rs && rs->state == RSEG_CONNECTING && !rs->connect_done)
-            connect_done(rs, m->u.refused.reason == -ENOENT ? -ENOENT : -ECONNREFUSED);
+            /* -EACCES: a wrong connect key (seg_export.c), SCI_ERR_ACCESS */
+            connect_done(rs, m->u.refused.reason == -ENOENT || m->u.refused.reason == -EACCES ? m->u.refused.reason
+                                                                                            : -ECONNREFUSED);
         break;
     case SEG_MSG_UNAVAILABLE:
         on_unavailable(a, m);
