@@ -729,3 +729,26 @@ DOCA_STABLE doca_error_t doca_osci_mmap_unmap(struct doca_mmap *m, void *addr)
     pthread_mutex_unlock(&m->lock);
     return r;
 }
+
+DOCA_STABLE doca_error_t doca_osci_desc_decode(const void *desc, size_t len, struct doca_osci_desc_info *info)
+{
+    struct buf_desc d;
+    const uint8_t *b = desc;
+    int rc;
+
+    if (!desc || !info)
+        return DOCA_ERROR_INVALID_VALUE;
+    rc = buf_desc_decode(desc, len, &d);
+    if (rc == -EPROTONOSUPPORT)
+        return DOCA_ERROR_UNSUPPORTED_VERSION;
+    if (rc < 0)
+        return DOCA_ERROR_INVALID_VALUE;
+    *info = (struct doca_osci_desc_info){ .version = BUF_DESC_VERSION, .kind = d.kind, .length = (uint32_t)len,
+                                          .node_id = d.node_id, .adapter_no = d.adapter_no,
+                                          .segment_id = d.segment_id, .size = d.size, .addr = d.addr,
+                                          .access = d.access, .xport_len = d.xport_len };
+    for (int i = 0; i < 4; i++)
+        info->checksum |= (uint32_t)b[len - 4 + (size_t)i] << (8 * i);
+    memset(&d, 0, sizeof(d));
+    return DOCA_SUCCESS;
+}

@@ -44,6 +44,22 @@ DOCA_STABLE
 doca_error_t doca_osci_devinfo_get_adapter(const struct doca_devinfo *devinfo, uint32_t *adapter_no,
 					   uint32_t *node_id);
 
+/* What an export descriptor says (the key itself is not given out). */
+struct doca_osci_desc_info {
+	uint32_t version;                /* format version */
+	uint32_t kind;                   /* 1 pci (export_pci), 2 rdma (export_rdma) */
+	uint32_t length;                 /* bytes */
+	uint32_t node_id, adapter_no, segment_id;
+	uint64_t size, addr;             /* bytes; the exporter's address of the range */
+	uint32_t access;                 /* enum doca_access_flag bits granted */
+	uint32_t xport_len;              /* transport bytes */
+	uint32_t checksum;               /* CRC-32 */
+};
+/* Decodes and checks a descriptor as create_from_export does, without connecting anything.
+ * INVALID_VALUE (malformed, truncated, bad checksum), UNSUPPORTED_VERSION (another format version). */
+DOCA_STABLE
+doca_error_t doca_osci_desc_decode(const void *desc, size_t len, struct doca_osci_desc_info *info);
+
 #ifdef __cplusplus
 }
 #endif
