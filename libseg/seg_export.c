@@ -323,6 +323,8 @@ OSCI_EXPORT int osci_import_connect(unsigned int adapter, const struct osci_expo
                                     unsigned int flags, unsigned int timeout_ms, struct osci_import **imp_p)
 {
     struct osci_import *imp;
+    struct seg_adapter *a;
+    unsigned int map_flags;
     sci_error_t err;
     volatile void *p;
     int rc;
@@ -350,7 +352,14 @@ OSCI_EXPORT int osci_import_connect(unsigned int adapter, const struct osci_expo
         goto err_disconnect;
     }
     imp->readonly = (flags & OSCI_IMPORT_READONLY) != 0;
-    SCIMapRemoteSegment(imp->rs, &imp->map, 0, imp->size, NULL, imp->readonly ? SCI_FLAG_READONLY_MAP : 0, &err);
+    pthread_mutex_lock(&seg.lock);
+    a = seg__adapter(adapter);
+    map_flags = a && (a->info.caps & OSCI_DRV_CAP_MAP_REMOTE) ? 0 : SCI_FLAG_OSCI_TRANSFER_MAP;
+    pthread_mutex_unlock(&seg.lock);
+    if (imp->readonly)
+        map_flags |= SCI_FLAG_READONLY_MAP;
+    /* a transfer map where the adapter has no load/store access: SCIMemCpy is then put/get */
+    SCIMapRemoteSegment(imp->rs, &imp->map, 0, imp->size, NULL, map_flags, &err);
     if (err != SCI_ERR_OK) {
         rc = sci_to_errno(err);
         goto err_disconnect;
