@@ -117,6 +117,7 @@ static void drop_exports(struct doca_mmap *m)
                      strerror(-rc));
         osci_list_del(&e->link);
         free(e);
+        buf_lib_put();
     }
 }
 
@@ -309,11 +310,18 @@ static doca_error_t export(struct doca_mmap *m, const struct doca_dev *dev, uint
         r = DOCA_ERROR_NO_MEMORY;
         goto out;
     }
+    /* each export keeps the library initialised until stop, even when its device is closed first */
+    if (buf_lib_get() < 0) {
+        free(e);
+        r = DOCA_ERROR_INITIALIZATION;
+        goto out;
+    }
     rc = osci_export_create(dev->info.ad.adapter_no, m->addr, m->len, m->dmabuf_fd, m->dmabuf_off, &e->exp, &info);
     if (rc < 0) {
         osci_log(OSCI_LOG_INFO, "doca", "mmap %p: export on adapter %u: %s", (void *)m, dev->info.ad.adapter_no,
                  strerror(-rc));
         free(e);
+        buf_lib_put();
         r = rc == -EINVAL ? DOCA_ERROR_INVALID_VALUE : rc == -EOPNOTSUPP ? DOCA_ERROR_NOT_SUPPORTED
                                                      : rc == -ENOMEM ? DOCA_ERROR_NO_MEMORY : DOCA_ERROR_DRIVER;
         goto out;
@@ -335,6 +343,7 @@ static doca_error_t export(struct doca_mmap *m, const struct doca_dev *dev, uint
     if (rc < 0) {
         osci_export_destroy(e->exp);
         free(e);
+        buf_lib_put();
         r = DOCA_ERROR_DRIVER;
         goto out;
     }
