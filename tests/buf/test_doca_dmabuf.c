@@ -177,6 +177,18 @@ static void test_kernel_storage(void **state)
         assert_int_equal(osci_dmabuf_begin_cpu_access(b, OSCI_DMABUF_SYNC_WRITE), 0);
         memset(m.addr, 1, SZ);
         assert_int_equal(osci_dmabuf_end_cpu_access(b, OSCI_DMABUF_SYNC_WRITE), 0);
+        /* doca_mmap takes the kernel dma-buf fd and maps it itself */
+        struct doca_mmap *mm;
+        void *addr;
+        size_t len;
+        assert_int_equal(doca_mmap_create(&mm), DOCA_SUCCESS);
+        assert_int_equal(doca_mmap_set_dmabuf_memrange(mm, m.fd, NULL, 0, SZ), DOCA_SUCCESS);
+        assert_int_equal(doca_mmap_get_memrange(mm, &addr, &len), DOCA_SUCCESS);
+        assert_int_equal(len, SZ);
+        assert_int_equal(((unsigned char *)addr)[SZ - 1], 1);
+        ((unsigned char *)addr)[0] = 2;
+        assert_int_equal(((unsigned char *)m.addr)[0], 2);
+        assert_int_equal(doca_mmap_destroy(mm), DOCA_SUCCESS);
         assert_int_equal(osci_dmabuf_unmap(a, &m), 0);
     }
     assert_int_equal(osci_dmabuf_detach(a), 0);
