@@ -405,10 +405,14 @@ OSCI_EXPORT int osci_import_map(struct osci_import *imp, void **addr_p)
     return 0;
 }
 
+static bool import_dead(const struct osci_import *imp)
+{
+    return atomic_load_explicit(&imp->rs->health, memory_order_acquire) == SEG_HEALTH_DEAD;
+}
+
 OSCI_EXPORT int osci_import_copy(struct osci_import *imp, uint64_t off, void *buf, size_t len, int write)
 {
     sci_error_t err;
-    int rc;
 
     if (!imp || (!buf && len))
         return -EINVAL;
@@ -416,15 +420,16 @@ OSCI_EXPORT int osci_import_copy(struct osci_import *imp, uint64_t off, void *bu
         return -ERANGE;
     if (write && imp->readonly)
         return -EACCES;
+    /* the data path takes no lock: the health word turns DEAD before a revoke (forced disconnect, the
+     * owner lost), so a copy that raced with the exporter's stop, and reached revoked pages, is caught */
+    if (import_dead(imp))
+        return -ECONNRESET;
     if (!len)
-        return osci_import_check(imp);
-    if ((rc = osci_import_check(imp)) < 0)
-        return rc;
+        return 0;
     SCIMemCpy(NULL, buf, imp->map, (size_t)off, len, write ? 0 : SCI_FLAG_BLOCK_READ, &err);
-    if (err != SCI_ERR_OK)
-        return osci_import_check(imp) < 0 ? -ECONNRESET : sci_to_errno(err);
-    /* a copy that raced with the exporter's stop reached revoked pages, not its memory */
-    return osci_import_check(imp);
+    if (import_dead(imp))
+        return -ECONNRESET;
+    return err == SCI_ERR_OK ? 0 : sci_to_errno(err);
 }
 
 OSCI_EXPORT int osci_import_release(struct osci_import *imp)
