@@ -21,7 +21,10 @@ doca_error_t buf_doca_err(int rc)
     switch (-rc) {
     case 0: return DOCA_SUCCESS;
     case EINVAL: case ERANGE: case EMSGSIZE: case EBADMSG: case EPROTONOSUPPORT: return DOCA_ERROR_INVALID_VALUE;
-    case EPERM: case EACCES: case ENOENT: case EHOSTUNREACH: case EADDRNOTAVAIL: return DOCA_ERROR_NOT_PERMITTED;
+    /* what a stale or forged descriptor gets from the exporter's side: refused, gone, no such node */
+    case EPERM: case EACCES: case ENOENT: case EHOSTUNREACH: case EADDRNOTAVAIL: case ECONNREFUSED:
+        return DOCA_ERROR_NOT_PERMITTED;
+    case EHOSTDOWN: return DOCA_ERROR_NOT_CONNECTED;
     case ENOMEM: case ENOSPC: return DOCA_ERROR_NO_MEMORY;
     case EOPNOTSUPP: return DOCA_ERROR_NOT_SUPPORTED;
     case ETIMEDOUT: return DOCA_ERROR_TIME_OUT;

@@ -53,6 +53,9 @@ static int sci_to_errno(sci_error_t e)
     case SCI_ERR_ACCESS: return -EACCES;
     case SCI_ERR_TIMEOUT: return -ETIMEDOUT;
     case SCI_ERR_NO_SUCH_NODEID: return -EHOSTUNREACH;
+    case SCI_ERR_ILLEGAL_NODEID: return -EADDRNOTAVAIL;
+    case SCI_ERR_CONNECTION_REFUSED: return -ECONNREFUSED;
+    case SCI_ERR_NODE_NOT_RESPONDING: return -EHOSTDOWN;
     case SCI_ERR_NO_SUCH_ADAPTERNO: case SCI_ERR_ILLEGAL_ADAPTERNO: return -ENODEV;
     case SCI_ERR_NOSPC: return -ENOMEM;
     case SCI_ERR_NOT_SUPPORTED: return -EOPNOTSUPP;
@@ -140,6 +143,14 @@ out:
     return rc;
 }
 
+/* The owner's segment events (CB_CONNECT, CB_DISCONNECT of importers) are taken and dropped here, so
+ * nobody has to wait for them and the segment's bounded queue never fills. */
+static sci_callback_action_t export_event(void *arg, sci_local_segment_t ls, sci_segment_cb_reason_t reason,
+                                          unsigned int node, unsigned int adapter, sci_error_t error)
+{
+    return SCI_CALLBACK_CONTINUE;
+}
+
 /* The window memory of `ls` replaces the pages of [addr, addr + len), content kept. */
 static int take_over(sci_local_segment_t ls, void *addr, size_t len)
 {
@@ -223,7 +234,8 @@ OSCI_EXPORT int osci_export_create(unsigned int adapter, void *addr, size_t len,
         rc = sci_to_errno(err);
         goto err_free;
     }
-    SCICreateSegment(e->sd, &e->ls, 0, len, NULL, NULL, SCI_FLAG_AUTO_ID | (take ? 0 : SCI_FLAG_EMPTY), &err);
+    SCICreateSegment(e->sd, &e->ls, 0, len, export_event, NULL,
+                     SCI_FLAG_AUTO_ID | SCI_FLAG_USE_CALLBACK | (take ? 0 : SCI_FLAG_EMPTY), &err);
     if (err != SCI_ERR_OK) {
         rc = sci_to_errno(err);
         goto err_close;
