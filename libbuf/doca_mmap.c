@@ -30,6 +30,21 @@
 #define ACCESS_PCI       (DOCA_ACCESS_FLAG_PCI_READ_ONLY | DOCA_ACCESS_FLAG_PCI_READ_WRITE)
 #define ACCESS_RDMA      (DOCA_ACCESS_FLAG_RDMA_READ | DOCA_ACCESS_FLAG_RDMA_WRITE | DOCA_ACCESS_FLAG_RDMA_ATOMIC)
 #define CONNECT_TIMEOUT_MS 3000u
+#define NODE_WAIT_MS 3000u
+
+/* How long create_from_export waits for an exporter's node this process has not seen yet (it may be
+ * starting): OSCI_DOCA_NODE_WAIT_MS, default 3000 (docs/doca.md). */
+static unsigned int node_wait_ms(void)
+{
+    const char *v = getenv("OSCI_DOCA_NODE_WAIT_MS");
+    char *end;
+    unsigned long ms;
+
+    if (!v || !*v)
+        return NODE_WAIT_MS;
+    ms = strtoul(v, &end, 10);
+    return *end || ms > 600000 ? NODE_WAIT_MS : (unsigned int)ms;
+}
 
 struct mmap_export {
     struct osci_list_node link;
@@ -406,7 +421,7 @@ DOCA_STABLE doca_error_t doca_mmap_create_from_export(const union doca_data *use
     info.size = d.size;
     memcpy(info.key, d.key, sizeof(info.key));
     flags = (d.access & (DOCA_ACCESS_FLAG_PCI_READ_WRITE | DOCA_ACCESS_FLAG_RDMA_WRITE)) ? 0 : OSCI_IMPORT_READONLY;
-    rc = osci_import_connect(dev->info.ad.adapter_no, &info, flags, CONNECT_TIMEOUT_MS, &m->imp);
+    rc = osci_import_connect(dev->info.ad.adapter_no, &info, flags, CONNECT_TIMEOUT_MS, node_wait_ms(), &m->imp);
     memset(&info, 0, sizeof(info));
     if (rc < 0) {
         osci_log(OSCI_LOG_INFO, "doca", "create_from_export: node %u segment %u: %s", d.node_id, d.segment_id,

@@ -331,12 +331,28 @@ OSCI_EXPORT int osci_export_connections(struct osci_export *e, unsigned int *cou
     return 0;
 }
 
+/* Whether `node` may still come: never seen by this process and not impossible for the driver. */
+static bool node_unseen(unsigned int adapter, uint32_t node)
+{
+    struct seg_adapter *a;
+    bool r = false;
+
+    pthread_mutex_lock(&seg.lock);
+    a = seg__adapter(adapter);
+    if (a && node > 0 && node < SEG_MAX_NODES && !a->peer[node].known && !a->peer[node].up)
+        r = osci_drv_probe(a->drv, node) != -EADDRNOTAVAIL;
+    pthread_mutex_unlock(&seg.lock);
+    return r;
+}
+
 OSCI_EXPORT int osci_import_connect(unsigned int adapter, const struct osci_export_info *info,
-                                    unsigned int flags, unsigned int timeout_ms, struct osci_import **imp_p)
+                                    unsigned int flags, unsigned int timeout_ms, unsigned int node_wait_ms,
+                                    struct osci_import **imp_p)
 {
     struct osci_import *imp;
     struct seg_adapter *a;
     unsigned int map_flags;
+    uint64_t wait_end;
     sci_error_t err;
     volatile void *p;
     int rc;
@@ -351,9 +367,17 @@ OSCI_EXPORT int osci_import_connect(unsigned int adapter, const struct osci_expo
         rc = sci_to_errno(err);
         goto err_free;
     }
-    connect_key = info->key;
-    SCIConnectSegment(imp->sd, &imp->rs, info->node_id, info->segment_id, adapter, NULL, NULL, timeout_ms, 0, &err);
-    connect_key = NULL;
+    wait_end = osci_now_ms() + node_wait_ms;
+    for (;;) {
+        connect_key = info->key;
+        SCIConnectSegment(imp->sd, &imp->rs, info->node_id, info->segment_id, adapter, NULL, NULL, timeout_ms, 0,
+                          &err);
+        connect_key = NULL;
+        /* a node not seen yet answers NO_SUCH_SEGMENT like a segment that is gone: wait for it a while */
+        if (err != SCI_ERR_NO_SUCH_SEGMENT || osci_now_ms() >= wait_end || !node_unseen(adapter, info->node_id))
+            break;
+        usleep(20000);
+    }
     if (err != SCI_ERR_OK) {
         rc = sci_to_errno(err);
         goto err_close;

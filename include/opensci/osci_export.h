@@ -78,13 +78,16 @@ OSCI_EXPORT int osci_export_connections(struct osci_export *exp, unsigned int *c
 
 /*
  * Connect the segment `info` names (node_id, segment_id, key; size is checked against the owner's)
- * through local adapter `adapter`, waiting up to timeout_ms for the owner. flags: OSCI_IMPORT_*.
- * -ENOENT: no such segment (stopped); -EACCES: the owner refused the key; -ETIMEDOUT; -EHOSTUNREACH:
- * the node is not there; -EMSGSIZE: the owner's segment has another size.
+ * through local adapter `adapter`, waiting up to timeout_ms for the owner's answer. A node this process
+ * has never seen (it may still be starting, or its link still coming up) is waited for up to
+ * node_wait_ms; a node seen before and gone is not. flags: OSCI_IMPORT_*.
+ * -ENOENT: no such segment (stopped), or the node is not there; -EACCES: the owner refused the key;
+ * -ETIMEDOUT; -EHOSTUNREACH / -EADDRNOTAVAIL: no such node; -EMSGSIZE: the owner's segment has another size.
  */
 #define OSCI_IMPORT_READONLY 0x1    /* map read-only, refuse copies into the segment (-EACCES) */
 OSCI_EXPORT int osci_import_connect(unsigned int adapter, const struct osci_export_info *info,
-                                    unsigned int flags, unsigned int timeout_ms, struct osci_import **imp_p);
+                                    unsigned int flags, unsigned int timeout_ms, unsigned int node_wait_ms,
+                                    struct osci_import **imp_p);
 /* The size of the imported segment. */
 OSCI_EXPORT uint64_t osci_import_size(const struct osci_import *imp);
 /* A load/store mapping of the whole segment (-EOPNOTSUPP where the adapter has none). The same address

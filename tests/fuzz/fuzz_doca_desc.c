@@ -49,6 +49,7 @@ static void live_init(void)
 
     live_state = -1;
     osci_log_set_level(OSCI_LOG_ERROR);         /* every refused key would log a warning */
+    setenv("OSCI_DOCA_NODE_WAIT_MS", "0", 1);   /* forged node ids: refused at once, not waited for */
     if (doca_devinfo_create_list(&list, &n) != DOCA_SUCCESS)
         return;
     if (n == 0 || doca_dev_open(list[0], &dev) != DOCA_SUCCESS) {
