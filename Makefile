@@ -74,7 +74,8 @@ DRV_SRC := $(sort $(wildcard driver/*/*.c))
 SEG_SRC := $(sort $(wildcard libseg/*.c))
 EVT_SRC := $(sort $(wildcard libipc/event*.c))
 IPC_SRC := $(sort $(filter-out $(EVT_SRC),$(wildcard libipc/*.c)))
-BUF_SRC := $(sort $(wildcard libbuf/*.c))
+# libbuf/nvscibuf*.c form libnvscibuf, the rest libopensci-buf.
+BUF_SRC := $(sort $(filter-out libbuf/nvscibuf%,$(wildcard libbuf/*.c)))
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
@@ -146,6 +147,7 @@ $(O)/obj/%.o: %.c | $(DEPS_STAMP)
 VSCRIPT_sisci := libseg/libsisci.map
 VSCRIPT_nvscievent := libipc/libnvscievent.map
 VSCRIPT_nvsciipc := libipc/libnvsciipc.map
+VSCRIPT_opensci-buf := libbuf/libopensci-buf.map
 comma := ,
 vscript = $(if $(VSCRIPT_$(1)),-Wl$(comma)--version-script=$(VSCRIPT_$(1)) -Wl$(comma)--no-undefined-version)
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "seg_bcast.h"
+#include "seg_export.h"
 #include "seg_intr.h"
 #include "seg_obj.h"
 
@@ -265,10 +266,13 @@ static void on_connect(struct seg_adapter *a, const struct seg_msg *m)
     struct sci_local_segment *ls = find_available(a->no, m->u.connect.seg_id);
     struct seg_conn *c;
 
-    if (!ls) {
+    if (!ls || seg__export_key_check(ls, m->u.connect.key) < 0) {
+        if (ls)
+            osci_log(OSCI_LOG_WARN, "lseg", "segment %u: connect from node %u refused: wrong key", ls->id,
+                     m->src_node);
         r.type = SEG_MSG_CONNECT_REFUSED;
         r.u.refused.conn_id = m->u.connect.conn_id;
-        r.u.refused.reason = -ENOENT;
+        r.u.refused.reason = ls ? -EACCES : -ENOENT;
         seg__send(a, m->src_node, &r);
         return;
     }

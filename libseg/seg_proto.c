@@ -32,7 +32,7 @@ static int body_len(enum seg_msg_type t)
 {
     switch (t) {
     case SEG_MSG_HELLO: return 16;
-    case SEG_MSG_CONNECT: return 24;
+    case SEG_MSG_CONNECT: return 32;
     case SEG_MSG_CONNECT_OK: return -1;
     case SEG_MSG_CONNECT_REFUSED: return 16;
     case SEG_MSG_DISCONNECT: return 16;
@@ -98,7 +98,7 @@ int seg_proto_encode(const struct seg_msg *m, void *buf, size_t cap)
         break;
     case SEG_MSG_CONNECT:
         put32(b, m->u.connect.seg_id); put32(b + 4, m->u.connect.requester);
-        put64(b + 8, m->u.connect.conn_id); put64(b + 16, m->u.connect.key);
+        put64(b + 8, m->u.connect.conn_id); memcpy(b + 16, m->u.connect.key, SEG_KEY_LEN);
         break;
     case SEG_MSG_CONNECT_OK:
         put64(b, m->u.connect_ok.conn_id); put64(b + 8, m->u.connect_ok.size);
@@ -209,7 +209,7 @@ int seg_proto_decode(const void *buf, size_t len, struct seg_msg *m)
         break;
     case SEG_MSG_CONNECT:
         out.u.connect.seg_id = get32(b); out.u.connect.requester = get32(b + 4);
-        out.u.connect.conn_id = get64(b + 8); out.u.connect.key = get64(b + 16);
+        out.u.connect.conn_id = get64(b + 8); memcpy(out.u.connect.key, b + 16, SEG_KEY_LEN);
         break;
     case SEG_MSG_CONNECT_OK:
         if (blen < 20)

@@ -13,11 +13,11 @@
 #include "osci_drv.h"
 
 #define SEG_PROTO_MAGIC   0x4753534fu   /* "OSSG" little-endian */
-#define SEG_PROTO_VERSION 2   /* 2: interrupt slots and data-interrupt credits */
+#define SEG_PROTO_VERSION 3   /* 2: interrupt slots and data-interrupt credits; 3: 128-bit connect key */
 
 enum seg_msg_type {
     SEG_MSG_HELLO = 1,            /* version, node id, epoch */
-    SEG_MSG_CONNECT,              /* segment id, requester node, connection id, key */
+    SEG_MSG_CONNECT,              /* segment id, requester node, connection id, 128-bit key (0: plain) */
     SEG_MSG_CONNECT_OK,           /* connection id, size, transport bytes */
     SEG_MSG_CONNECT_REFUSED,      /* connection id, reason (errno) */
     SEG_MSG_DISCONNECT,           /* connection id, segment id (either side) */
@@ -41,6 +41,9 @@ enum seg_intr_kind { SEG_INTR_PLAIN = 1, SEG_INTR_DATA = 2 };
  * members, answer with ACK. ACK: the sender's membership (size 0: not a member). LEAVE: no longer one. */
 enum seg_bcast_op { SEG_BCAST_JOIN = 1, SEG_BCAST_SCAN, SEG_BCAST_ACK, SEG_BCAST_LEAVE };
 
+/* The connect key: all zero for a plain SISCI connect, else the random key of an exported segment
+ * (libseg/seg_export.c) that the owner compares before it answers CONNECT_OK. */
+#define SEG_KEY_LEN        16
 #define SEG_MSG_HDR_SIZE   16
 #define SEG_DATA_INTR_MAX  (OSCI_DRV_MSG_MAX - SEG_MSG_HDR_SIZE - 16)  /* largest data-interrupt payload */
 
@@ -49,7 +52,7 @@ struct seg_msg {
     uint32_t src_node;
     union {
         struct { uint32_t node; uint32_t flags; uint64_t epoch; } hello;
-        struct { uint32_t seg_id; uint32_t requester; uint64_t conn_id; uint64_t key; } connect;
+        struct { uint32_t seg_id; uint32_t requester; uint64_t conn_id; uint8_t key[SEG_KEY_LEN]; } connect;
         struct { uint64_t conn_id; uint64_t size; uint32_t xport_len; uint8_t xport[OSCI_DRV_XPORT_MAX]; } connect_ok;
         struct { uint64_t conn_id; int32_t reason; } refused;        /* CONNECT_REFUSED, INTR_CONNECT_REFUSED */
         struct { uint64_t conn_id; uint32_t seg_id; } disconnect;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "seg_bcast.h"
+#include "seg_export.h"
 #include "seg_intr.h"
 #include "seg_obj.h"
 
@@ -241,7 +242,9 @@ void seg__rseg_on_msg(struct seg_adapter *a, const struct seg_msg *m)
     case SEG_MSG_CONNECT_REFUSED:
         rs = find_conn(a, m->src_node, m->u.refused.conn_id);
         if (rs && rs->state == RSEG_CONNECTING && !rs->connect_done)
-            connect_done(rs, m->u.refused.reason == -ENOENT ? -ENOENT : -ECONNREFUSED);
+            /* -EACCES: a wrong connect key (seg_export.c), SCI_ERR_ACCESS */
+            connect_done(rs, m->u.refused.reason == -ENOENT || m->u.refused.reason == -EACCES ? m->u.refused.reason
+                                                                                            : -ECONNREFUSED);
         break;
     case SEG_MSG_UNAVAILABLE:
         on_unavailable(a, m);
@@ -466,6 +469,7 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
     m.u.connect.seg_id = segmentId;
     m.u.connect.requester = a->drv->node_id;
     m.u.connect.conn_id = rs->conn_id;
+    seg__export_key_fill(m.u.connect.key);      /* zero unless osci_import_connect */
     rc = seg__send(a, nodeId, &m);
     if (rc < 0) {
         /* its queue full: not responding; gone or down (not yet seen by the event thread): not there */

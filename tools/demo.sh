@@ -4,6 +4,9 @@
 # NvSciIpc INTER_CHIP channel. Node A (server) exports a segment; node B (client) connects, writes a pattern and
 # interrupts A; A verifies it. Then both open the channel (each node writes its own NvSciIpc config naming the
 # other node, under $TMPDIR = this script's temporary directory), B sends 8 frames, A verifies them and answers.
+# Then a doca_mmap step (osci-doca, libopensci-buf): node A exports a memory range (export_pci) and writes the
+# descriptor to a file, osci-seginfo --desc decodes it, node B imports it (create_from_export), checks A's data
+# and writes its own, A verifies it in its own range and stops the export.
 # Usage: tools/demo.sh <build-dir>. Builds nothing (make does). Prints "demo: OK" or exits non-zero.
 set -u
 O=${1:?usage: demo.sh <build-dir>}
@@ -75,9 +78,32 @@ wait "$bpid"; brc=$?
 wait "$apid"; arc=$?
 apid=""; bpid=""
 sleep 0.1   # let tee flush
+# doca_mmap: export on node A, the descriptor through a file, import on node B.
+doca_step() {
+    local doca=$O/bin/osci-doca a b
+    [ -x "$doca" ] || { echo "demo: $doca is not built" >&2; return 1; }
+    echo
+    echo "demo: doca_mmap: node A exports a memory range, node B imports it from the descriptor file"
+    timeout -k 2 "$TIMEOUT" "$doca" export --desc "$dir/mmap.desc" --timeout "$TIMEOUT" > >(tee "$dir/da.log") 2>&1 &
+    apid=$!
+    for _ in $(seq 1 200); do
+        [ -s "$dir/mmap.desc" ] && break
+        kill -0 "$apid" 2>/dev/null || break
+        sleep 0.05
+    done
+    "$O/bin/osci-seginfo" --desc "$dir/mmap.desc" || return 1
+    timeout -k 2 "$TIMEOUT" "$doca" import --desc "$dir/mmap.desc" --timeout "$TIMEOUT" > >(tee "$dir/db.log") 2>&1
+    b=$?
+    wait "$apid"; a=$?
+    apid=""
+    sleep 0.1
+    [ $a -eq 0 ] && [ $b -eq 0 ] && grep -q "^\[A\] the importer's .* verified" "$dir/da.log" \
+        && grep -q "^\[B\] the exporter's pattern read and verified" "$dir/db.log"
+}
+
 if [ $arc -eq 0 ] && [ $brc -eq 0 ] && grep -q '^\[A\] segment .*pattern verified' "$dir/a.log" \
    && grep -q '^\[A\] channel: .* frames received and verified' "$dir/a.log" \
-   && grep -q '^\[B\] channel: reply from node' "$dir/b.log"; then
+   && grep -q '^\[B\] channel: reply from node' "$dir/b.log" && doca_step; then
     echo "demo: OK"
     hand
     bench_line

@@ -94,6 +94,10 @@ extern const struct bench_test bench_ipc_tests[];
 extern const unsigned int bench_ipc_n_tests;
 extern const struct bench_ratio_def bench_ipc_ratios[];
 extern const unsigned int bench_ipc_n_ratios;
+extern const struct bench_test bench_buf_tests[];
+extern const unsigned int bench_buf_n_tests;
+extern const struct bench_ratio_def bench_buf_ratios[];
+extern const unsigned int bench_buf_n_ratios;
 
 extern const struct bench_test bench_rdma_tests[];
 extern const unsigned int bench_rdma_n_tests;

@@ -35,6 +35,8 @@ struct suite {
 static const struct suite suites[] = {
     { "seg", bench_seg_tests, &bench_seg_n_tests, bench_seg_ratios, &bench_seg_n_ratios },
     { "ipc", bench_ipc_tests, &bench_ipc_n_tests, bench_ipc_ratios, &bench_ipc_n_ratios },
+    /* doca_mmap (libopensci-buf): not part of "all", so "all" runs what it ran before (docs/bench.md) */
+    { "buf", bench_buf_tests, &bench_buf_n_tests, bench_buf_ratios, &bench_buf_n_ratios },
     /* two hosts: not part of "all"; its ratios against perftest are the lab's (docs/bench.md) */
     { "rdma", bench_rdma_tests, &bench_rdma_n_tests, NULL, &no_ratios },
 };
@@ -56,6 +58,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: osci-bench [options]\n"
             "  --suite seg|ipc|all   which tests to run (default all: seg and ipc)\n"
+            "  --suite buf           doca_mmap export/import latency and copy bandwidth (libopensci-buf)\n"
             "  -t, --test NAME[,NAME...]\n"
             "                        run only these tests (repeatable; names from --list)\n"
             "  --suite rdma --role server|client --peer-node N\n"
@@ -946,8 +949,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (strcmp(suite_arg, "all") && strcmp(suite_arg, "seg") && strcmp(suite_arg, "ipc") &&
-        strcmp(suite_arg, "rdma")) {
-        fprintf(stderr, "osci-bench: --suite '%s': not a suite (seg, ipc, rdma or all)\n", suite_arg);
+        strcmp(suite_arg, "rdma") && strcmp(suite_arg, "buf")) {
+        fprintf(stderr, "osci-bench: --suite '%s': not a suite (seg, ipc, buf, rdma or all)\n", suite_arg);
         return EXIT_USAGE;
     }
     for (unsigned int i = 0; i < o.n_test_iters; i++) {
@@ -1013,7 +1016,8 @@ int main(int argc, char **argv)
     /* What runs: the -t tests in the order given, or every test of the chosen suites. */
     if (!n_selected) {
         for (unsigned int s = 0; s < N_SUITES; s++) {
-            if (strcmp(suite_arg, "all") ? strcmp(suite_arg, suites[s].name) != 0 : !strcmp(suites[s].name, "rdma"))
+            if (strcmp(suite_arg, "all") ? strcmp(suite_arg, suites[s].name) != 0
+                                         : !strcmp(suites[s].name, "rdma") || !strcmp(suites[s].name, "buf"))
                 continue;
             for (unsigned int i = 0; i < *suites[s].n_tests && n_selected < MAX_SELECTED; i++)
                 selected[n_selected++] = &suites[s].tests[i];

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "opensci/doca_osci.h"
 #include "opensci/osci.h"
 #include "opensci/osci_log.h"
 
@@ -26,6 +27,8 @@ enum {
     EXIT_USAGE = 2,
     EXIT_NO_FABRIC = 3,   /* no adapter configured, the requested one missing, or its fabric not running */
     EXIT_INTROSPECT = 4,  /* peers or segments could not be read */
+    EXIT_DESC = 5,        /* --desc: the file is no valid export descriptor */
+    EXIT_DESC_READ = 6,   /* --desc: the file cannot be read */
 };
 
 #define MAX_ADAPTERS 8
@@ -607,17 +610,79 @@ static int show_config(const struct opts *o)
     return EXIT_OK;
 }
 
+static const char *access_words(uint32_t a, char *buf, size_t len)
+{
+    static const char *const names[] = { "local_rw", "rdma_read", "rdma_write", "rdma_atomic", "pci_ro", "pci_rw",
+                                         "pci_relaxed_ordering" };
+    size_t o = 0;
+
+    buf[0] = '\0';
+    for (unsigned int i = 0; i < 7; i++)
+        if (a & (1u << i))
+            o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%s%s", o ? "," : "", names[i]);
+    if (!o)
+        snprintf(buf, len, "local_ro");
+    return buf;
+}
+
+/* --desc FILE: decode a doca_mmap export descriptor (docs/doca.md "Export descriptor"). */
+static int show_desc(const char *path, const struct opts *o)
+{
+    struct doca_osci_desc_info di;
+    unsigned char buf[1024];
+    char acc[160];
+    doca_error_t r;
+    size_t n;
+    FILE *f = fopen(path, "rb");
+
+    if (!f) {
+        fprintf(stderr, "osci-seginfo: cannot open %s: %s\n", path, strerror(errno));
+        return EXIT_DESC_READ;
+    }
+    n = fread(buf, 1, sizeof(buf), f);
+    if (ferror(f)) {
+        fprintf(stderr, "osci-seginfo: cannot read %s\n", path);
+        fclose(f);
+        return EXIT_DESC_READ;
+    }
+    fclose(f);
+    r = doca_osci_desc_decode(buf, n, &di);
+    if (r != DOCA_SUCCESS) {
+        fprintf(stderr, "osci-seginfo: %s is no valid export descriptor (%zu bytes): %s\n", path, n,
+                r == DOCA_ERROR_UNSUPPORTED_VERSION ? "another format version" : "malformed, truncated or corrupted");
+        return EXIT_DESC;
+    }
+    access_words(di.access, acc, sizeof(acc));
+    if (o->json) {
+        printf("{\"tool\": \"osci-seginfo\", \"version\": \"%s\", \"descriptor\": {\"format\": %u, \"kind\": \"%s\", "
+               "\"length\": %u, \"node\": %u, \"adapter\": %u, \"segment\": %u, \"size\": %" PRIu64 ", "
+               "\"address\": \"0x%" PRIx64 "\", \"access\": \"%s\", \"xport_len\": %u, \"key_bits\": 128, "
+               "\"checksum\": \"0x%08x\"}}\n", SEGINFO_VERSION, di.version, di.kind == 1 ? "pci" : "rdma", di.length,
+               di.node_id, di.adapter_no, di.segment_id, di.size, di.addr, acc, di.xport_len, di.checksum);
+    } else {
+        printf("export descriptor %s\n"
+               "\tformat:\t\t%u\n\tkind:\t\t%s\n\tlength:\t\t%u bytes\n\texporter:\tnode %u, adapter %u\n"
+               "\tsegment:\t%u\n\tsize:\t\t%" PRIu64 " bytes\n\taddress:\t0x%" PRIx64 "\n\taccess:\t\t%s\n"
+               "\ttransport:\t%u bytes\n\tkey:\t\t128 bits (not shown)\n\tchecksum:\t0x%08x (valid)\n",
+               path, di.version, di.kind == 1 ? "pci (export_pci)" : "rdma (export_rdma)", di.length, di.node_id,
+               di.adapter_no, di.segment_id, di.size, di.addr, acc, di.xport_len, di.checksum);
+    }
+    return EXIT_OK;
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: osci-seginfo [-a N] [-v] [--json] [--fabrics | --config] [--version] [-h]\n"
+    fprintf(f, "usage: osci-seginfo [-a N] [-v] [--json] [--fabrics | --config | --desc FILE] [--version] [-h]\n"
                "  -a, --adapter N   only local adapter N\n"
                "  -v, --verbose     adapter limits and the nodes connected to each segment\n"
                "  -j, --json        machine-readable output\n"
                "  -f, --fabrics     the simntb fabrics on this host, their nodes, the configured one\n"
                "  -c, --config      the effective configuration and OSCI_* environment, each value with its source\n"
+               "  -d, --desc FILE   decode a doca_mmap export descriptor file\n"
                "  -V, --version     print the version\n"
                "  -h, --help        this text\n"
-               "exit: 0 ok, 1 output error, 2 usage, 3 no fabric / adapter not configured, 4 introspection failed\n");
+               "exit: 0 ok, 1 output error, 2 usage, 3 no fabric / adapter not configured, 4 introspection failed,\n"
+               "      5 not a valid descriptor, 6 descriptor file unreadable\n");
 }
 
 int main(int argc, char **argv)
@@ -626,15 +691,17 @@ int main(int argc, char **argv)
         { "adapter", required_argument, NULL, 'a' }, { "verbose", no_argument, NULL, 'v' },
         { "json", no_argument, NULL, 'j' },          { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },          { "fabrics", no_argument, NULL, 'f' },
-        { "config", no_argument, NULL, 'c' },        { NULL, 0, NULL, 0 },
+        { "config", no_argument, NULL, 'c' },        { "desc", required_argument, NULL, 'd' },
+        { NULL, 0, NULL, 0 },
     };
     static struct osci_adapter_info ad[MAX_ADAPTERS];
     struct opts o = { .adapter = -1 };
     unsigned int n = 0, shown = 0;
     int ch, err, rc = EXIT_OK, fabrics = 0, config = 0;
+    const char *desc = NULL;
     char *end;
 
-    while ((ch = getopt_long(argc, argv, "a:vjVhfc", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "a:vjVhfcd:", longopts, NULL)) != -1) {
         switch (ch) {
         case 'a': {
             errno = 0;
@@ -651,6 +718,7 @@ int main(int argc, char **argv)
         case 'j': o.json = 1; break;
         case 'f': fabrics = 1; break;
         case 'c': config = 1; break;
+        case 'd': desc = optarg; break;
         case 'V': printf("osci-seginfo %s\n", SEGINFO_VERSION); return EXIT_OK;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
@@ -661,9 +729,21 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (fabrics && config) {
-        fprintf(stderr, "osci-seginfo: choose one of --fabrics and --config\n");
+    if (fabrics + config + (desc != NULL) > 1) {
+        fprintf(stderr, "osci-seginfo: choose one of --fabrics, --config and --desc\n");
         return EXIT_USAGE;
+    }
+    if (desc) {
+        if (o.adapter >= 0) {
+            fprintf(stderr, "osci-seginfo: --adapter does not go with --desc\n");
+            return EXIT_USAGE;
+        }
+        rc = show_desc(desc, &o);
+        if (fflush(stdout) || ferror(stdout)) {
+            fprintf(stderr, "osci-seginfo: writing the output failed\n");
+            return EXIT_OUTPUT;
+        }
+        return rc;
     }
     if ((fabrics || config) && o.adapter >= 0) {
         fprintf(stderr, "osci-seginfo: --adapter does not go with --%s\n", fabrics ? "fabrics" : "config");

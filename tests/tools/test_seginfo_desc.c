@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* osci-seginfo --desc: decodes a descriptor that a real export_pci wrote to a file; refuses a truncated
+ * or corrupted one (exit 5) and an unreadable file (exit 6). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <cmocka.h>
+
+#include "doca_mmap.h"
+#include "tool_util.h"
+
+#define LEN (4 * 4096)
+
+static char seginfo[PATH_MAX];
+
+static int run_code(char **argv, struct tu_run *run)
+{
+    assert_int_equal(tu_run(argv, 20000, run), 0);
+    assert_false(run->timed_out);
+    return tu_exit_code(run);
+}
+
+static void write_file(const char *path, const void *b, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_desc(void **state)
+{
+    struct doca_devinfo **list;
+    struct doca_dev *dev;
+    struct doca_mmap *m;
+    const void *desc;
+    size_t dlen;
+    uint32_t n;
+    unsigned char copy[256];
+    char path[] = "/tmp/osci-desc-XXXXXX", want[64];
+    struct tu_run run;
+    void *p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int fd;
+
+    (void)state;
+    assert_true(p != MAP_FAILED);
+    assert_int_equal(doca_devinfo_create_list(&list, &n), DOCA_SUCCESS);
+    assert_int_equal(doca_dev_open(list[0], &dev), DOCA_SUCCESS);
+    doca_devinfo_destroy_list(list);
+    assert_int_equal(doca_mmap_create(&m), DOCA_SUCCESS);
+    assert_int_equal(doca_mmap_add_dev(m, dev), DOCA_SUCCESS);
+    assert_int_equal(doca_mmap_set_permissions(m, DOCA_ACCESS_FLAG_PCI_READ_ONLY), DOCA_SUCCESS);
+    assert_int_equal(doca_mmap_set_memrange(m, p, LEN), DOCA_SUCCESS);
+    assert_int_equal(doca_mmap_start(m), DOCA_SUCCESS);
+    assert_int_equal(doca_mmap_export_pci(m, dev, &desc, &dlen), DOCA_SUCCESS);
+    assert_true(dlen <= sizeof(copy));
+    memcpy(copy, desc, dlen);
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_file(path, copy, dlen);
+
+    char *a[] = { seginfo, "--desc", path, NULL };
+    assert_int_equal(run_code(a, &run), 0);
+    assert_non_null(strstr(run.out, "pci (export_pci)"));
+    snprintf(want, sizeof(want), "size:\t\t%d bytes", LEN);
+    assert_non_null(strstr(run.out, want));
+    assert_non_null(strstr(run.out, "pci_ro"));
+    assert_null(strstr(run.out, "\tkey:\t\t0"));
+    tu_run_free(&run);
+    char *j[] = { seginfo, "-j", "-d", path, NULL };
+    assert_int_equal(run_code(j, &run), 0);
+    assert_non_null(strstr(run.out, "\"kind\": \"pci\""));
+    tu_run_free(&run);
+    /* truncated, corrupted */
+    write_file(path, copy, dlen - 1);
+    assert_int_equal(run_code(a, &run), 5);
+    tu_run_free(&run);
+    copy[25] ^= 1;
+    write_file(path, copy, dlen);
+    assert_int_equal(run_code(a, &run), 5);
+    tu_run_free(&run);
+    unlink(path);
+    assert_int_equal(run_code(a, &run), 6);
+    tu_run_free(&run);
+    char *both[] = { seginfo, "--desc", path, "--config", NULL };
+    assert_int_equal(run_code(both, &run), 2);
+    tu_run_free(&run);
+
+    assert_int_equal(doca_mmap_destroy(m), DOCA_SUCCESS);
+    assert_int_equal(doca_dev_close(dev), DOCA_SUCCESS);
+    munmap(p, LEN);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_desc),
+    };
+    tu_bin("osci-seginfo", seginfo, sizeof(seginfo));
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
