@@ -339,7 +339,7 @@ static bool node_unseen(unsigned int adapter, uint32_t node)
 
     pthread_mutex_lock(&seg.lock);
     a = seg__adapter(adapter);
-    if (a && node > 0 && node < SEG_MAX_NODES && !a->peer[node].known && !a->peer[node].up)
+    if (a && node > 0 && node < SEG_MAX_NODES && !seg__peer_known(&a->peer[node]))
         r = osci_drv_probe(a->drv, node) != -EADDRNOTAVAIL;
     pthread_mutex_unlock(&seg.lock);
     return r;
