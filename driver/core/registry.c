@@ -9,7 +9,9 @@
 #define REG_MAX 16
 
 extern const struct osci_drv_ops osci_simntb_ops;
+#ifdef OSCI_HAVE_RDMA
 extern const struct osci_drv_ops osci_rdma_ops;
+#endif
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct osci_drv_ops *reg_src[REG_MAX];   /* the tables drivers registered */
@@ -100,7 +102,9 @@ static void reg_builtins(void)
 {
     const struct osci_drv_ops *builtin[] = {
         &osci_simntb_ops,
+#ifdef OSCI_HAVE_RDMA
         &osci_rdma_ops,
+#endif
     };
     osci_log_init();
     pthread_mutex_lock(&reg_lock);
@@ -154,6 +158,11 @@ int osci_drv_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p)
         return -EINVAL;
     ops = osci_drv_find(conf->driver);
     if (!ops) {
+#ifndef OSCI_HAVE_RDMA
+        if (!strncmp(conf->driver, "rdma", sizeof(conf->driver)))
+            osci_log(OSCI_LOG_ERROR, "registry", "adapter %u: this build has no rdma support (built with RDMA=no)",
+                     conf->adapter_no);
+#endif
         osci_log(OSCI_LOG_ERROR, "registry", "adapter %u: no driver named \"%.*s\"", conf->adapter_no,
                  (int)sizeof(conf->driver), conf->driver);
         return -ENODEV;
