@@ -6,7 +6,7 @@
 #   make install PREFIX=/usr/local DESTDIR=    (make uninstall, same variables; docs/packaging.md)
 #   make vmcheck    the two-host QEMU lab (tests/vmlab)
 #   make fuzz       the fuzzers under libFuzzer (installs clang: scripts/deps.sh fuzz)
-# Sources are found by folder: driver/*/*.c (core, simntb, rdma) and libseg/*.c form libsisci, libipc/event*.c libnvscievent,
+# Sources are found by folder: driver/*/*.c (core, simntb, rdma unless RDMA=no) and libseg/*.c form libsisci, libipc/event*.c libnvscievent,
 # the other libipc/*.c libnvsciipc, libbuf/*.c libopensci-buf, tests/<suite>/test_*.c one test each.
 # common/*.c (process liveness, config file reading, size parsing, the exit hook) go into libsisci and
 # libnvsciipc, each a hidden copy; common/*.h alone (clock, list) are inline.

@@ -51,6 +51,7 @@
 
 #include "osci_list.h"
 #include "rdma.h"
+
 #define MOD "rdma"
 #define RDMA_RECV_DEPTH   64
 #define RDMA_SEND_DEPTH   128
@@ -67,7 +68,7 @@
 #define RDMA_PUT_DEPTH    (RDMA_SEND_DEPTH - 16)   /* posted puts leave room for messages and doorbells */
 #define RDMA_PUT_PIECE    (256u << 10)     /* largest piece of a posted put (at most half the ring) */
 #define RDMA_COPY_MAX     (256u << 10)     /* a larger put from exported memory goes zero copy, waited for */
-#define RDMA_SPIN_MAX_US  5000             /* longest spin of a waiter for its own work (see wait_cq) */
+#define RDMA_SPIN_MAX_US  5000             /* longest spin of a waiter for its own work (see wait_cq, rdma_xfer.c) */
 
 enum conn_state { CONN_NEW, CONN_RESOLVING_ADDR, CONN_RESOLVING_ROUTE, CONN_CONNECTING, CONN_ACCEPTING, CONN_UP,
                   CONN_CLOSED, CONN_STATE_COUNT };
