@@ -6,7 +6,7 @@
 #   make install PREFIX=/usr/local DESTDIR=    (make uninstall, same variables; docs/packaging.md)
 #   make vmcheck    the two-host QEMU lab (tests/vmlab)
 #   make fuzz       the fuzzers under libFuzzer (installs clang: scripts/deps.sh fuzz)
-# Sources are found by folder: driver/*/*.c (core, simntb, rdma) and libseg/*.c form libsisci, libipc/event*.c libnvscievent,
+# Sources are found by folder: driver/*/*.c (core, simntb, rdma unless RDMA=no) and libseg/*.c form libsisci, libipc/event*.c libnvscievent,
 # the other libipc/*.c libnvsciipc, libbuf/*.c libopensci-buf, tests/<suite>/test_*.c one test each.
 # common/*.c (process liveness, config file reading, size parsing, the exit hook) go into libsisci and
 # libnvsciipc, each a hidden copy; common/*.h alone (clock, list) are inline.
@@ -59,18 +59,44 @@ CFLAGS ?= -O2 -g
 CFLAGS_ALL := -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -pthread $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
 CPPFLAGS_ALL += $(CPPFLAGS)
-RDMA_LIBS := -libverbs -lrdmacm
 
 # scripts/deps.sh runs once per build folder; DEPS=no skips it (package builds, whose build
 # dependencies are debian/control's).
 DEPS ?= yes
 DEPS_STAMP := $(if $(filter no,$(DEPS)),,$(O)/.deps-ok)
 
+# The rdma driver (driver/rdma/, rdma-core's libibverbs and librdmacm): RDMA=yes, no, or auto (the
+# default: yes when rdma-core's headers are there, or when scripts/deps.sh is about to install them in
+# this build folder's first build). With RDMA=no nothing links rdma-core, the registry knows no "rdma"
+# driver, and the tests that need it are not built (docs/rdma.md "Building without rdma").
+RDMA ?= auto
+RDMA_HDRS = $(shell printf '\#include <infiniband/verbs.h>\n\#include <rdma/rdma_cma.h>\n' | \
+	$(CC) $(CPPFLAGS) -E -x c - >/dev/null 2>&1 && echo yes)
+ifeq ($(RDMA),no)
+RDMA_ON := no
+else ifeq ($(RDMA),yes)
+RDMA_ON := yes
+ifeq ($(if $(and $(DEPS_STAMP),$(if $(wildcard $(DEPS_STAMP)),,1)),yes,$(RDMA_HDRS)),)
+$(error RDMA=yes but rdma-core's headers (infiniband/verbs.h, rdma/rdma_cma.h) are missing: install \
+	libibverbs-dev and librdmacm-dev (scripts/deps.sh), or build with RDMA=no)
+endif
+else ifeq ($(RDMA),auto)
+RDMA_ON := $(if $(and $(DEPS_STAMP),$(if $(wildcard $(DEPS_STAMP)),,1)),yes,$(if $(RDMA_HDRS),yes,no))
+else
+$(error RDMA=$(RDMA): use RDMA=yes, RDMA=no or RDMA=auto)
+endif
+ifeq ($(RDMA_ON),yes)
+RDMA_LIBS := -libverbs -lrdmacm
+CPPFLAGS_ALL += -DOSCI_HAVE_RDMA=1
+else
+RDMA_LIBS :=
+endif
+
 # ---- sources ----
 COMMON_SRC := $(sort $(wildcard common/*.c))
 # The one logger lives in libsisci; the other libraries reach it there (docs/logging.md).
 LOG_SRC := common/osci_log.c
-DRV_SRC := $(sort $(wildcard driver/*/*.c))
+DRV_SRC := $(sort $(filter-out $(if $(filter no,$(RDMA_ON)),driver/rdma/%),$(wildcard driver/*/*.c)))
 SEG_SRC := $(sort $(wildcard libseg/*.c))
 EVT_SRC := $(sort $(wildcard libipc/event*.c))
 IPC_SRC := $(sort $(filter-out $(EVT_SRC),$(wildcard libipc/*.c)))
@@ -109,13 +135,15 @@ TOOL_FILES := $(sort $(basename $(notdir $(wildcard tools/*.c))))
 TOOLS := $(addprefix $(O)/bin/,$(TOOL_DIRS) $(TOOL_FILES))
 
 # ---- tests ----
-TEST_SRC := $(sort $(wildcard tests/*/test_*.c))
+# Without rdma: no tests/drv/test_rdma, no rdma fuzzers, no lab programs (the lab is rdma's).
+NEED_RDMA := $(if $(filter no,$(RDMA_ON)),tests/drv/test_rdma.c tests/fuzz/fuzz_rdma_%.c tests/rdmalab/%.c)
+TEST_SRC := $(sort $(filter-out $(NEED_RDMA),$(wildcard tests/*/test_*.c)))
 TEST_COMMON := $(sort $(wildcard tests/common/*.c))
 TESTS := $(patsubst tests/%.c,$(O)/tests/%,$(TEST_SRC))
 # Programs the two-host lab runs in its guests (built with the tests, not run on the host).
-LAB_SRC := $(sort $(wildcard tests/rdmalab/*.c))
+LAB_SRC := $(sort $(filter-out $(NEED_RDMA),$(wildcard tests/rdmalab/*.c)))
 LAB_PROGS := $(patsubst tests/%.c,$(O)/tests/%,$(LAB_SRC))
-FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SRC := $(sort $(filter-out $(NEED_RDMA),$(wildcard tests/fuzz/fuzz_*.c)))
 FUZZERS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRC))
 
 STATIC_LIBS := $(filter %libnvsciipc.a,$(LIBS_A)) $(filter %libopensci-buf.a,$(LIBS_A)) \
@@ -130,7 +158,7 @@ all: libs tools
 deps: $(DEPS_STAMP)
 ifneq ($(DEPS_STAMP),)
 $(DEPS_STAMP):
-	@bash scripts/deps.sh
+	@OSCI_RDMA=$(RDMA_ON) bash scripts/deps.sh
 	@mkdir -p $(dir $@) && touch $@
 endif
 
@@ -141,6 +169,11 @@ tests: $(TESTS) $(FUZZERS) $(LAB_PROGS)
 $(O)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(INC_$(firstword $(subst /, ,$*))) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+# The registry is compiled again when RDMA's outcome changes in a build folder.
+$(O)/obj/driver/core/registry.o: $(O)/.rdma-$(RDMA_ON)
+$(O)/.rdma-$(RDMA_ON):
+	@mkdir -p $(O) && rm -f $(O)/.rdma-* && touch $@
 
 # Each shared library's exports: a linker version script beside its sources (docs/packaging.md "Exported
 # symbols"); a symbol is exported when the source marks it and its map lists it (local: * hides the rest).
@@ -234,12 +267,14 @@ demo: | $(DEPS_STAMP)
 	@bash tools/demo.sh $(O)
 
 vmcheck: all tests
+	@if [ "$(RDMA_ON)" = no ]; then echo "vmcheck: the lab tests the rdma driver; this build has none (RDMA=no)"; \
+		exit 1; fi
 	@bash tests/vmlab/run.sh $(O)
 
 # clang and libFuzzer are installed for this target only (scripts/deps.sh fuzz).
 fuzz:
-	@bash scripts/deps.sh fuzz
-	@bash tests/fuzz/libfuzzer.sh
+	@OSCI_RDMA=$(RDMA_ON) bash scripts/deps.sh fuzz
+	@RDMA=$(RDMA_ON) bash tests/fuzz/libfuzzer.sh
 
 # ---- install ----
 # make install [PREFIX=/usr/local] [DESTDIR=] [LIBDIR= INCLUDEDIR= BINDIR= MANDIR=]; make uninstall (same variables)
@@ -281,6 +316,7 @@ install-files: $(INST_LIBS) $(INST_TOOLS)
 		install -m 0644 $$f $(D)$(MANDIR)/man$$s/ || exit 1; done
 	for p in $(PCS); do sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+		$(if $(filter no,$(RDMA_ON)),-e '/^Requires.private: libibverbs librdmacm$$/d') \
 		packaging/$$p.pc.in > $(D)$(LIBDIR)/pkgconfig/$$p.pc || exit 1; done
 
 # Removes exactly what install installs (the same variables must be given), then the folders it made

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Installs the Debian packages a task needs, when any is missing (as root; otherwise prints the command).
-#   scripts/deps.sh          the build, make demo and make check: compiler, rdma-core headers, cmocka
+#   scripts/deps.sh          the build, make demo and make check: compiler, rdma-core headers (not with
+#                            OSCI_RDMA=no, which make RDMA=no passes), cmocka
 #   scripts/deps.sh fuzz     make fuzz: clang and its libFuzzer runtime, whichever version the release offers
 #   scripts/deps.sh bench    osci-bench's peers (ucx_perftest, perftest) and gnuplot for --plot
 #   scripts/deps.sh pkg      dpkg-buildpackage's build dependencies (debian/control) and lintian
@@ -24,7 +25,8 @@ apt_update() {
 }
 
 need_root() {
-    [ "$(id -u)" = 0 ] || die "missing packages and not root; run: sudo apt-get install $*"
+    [ "$(id -u)" = 0 ] || die "missing packages and not root; run: sudo apt-get install $*$(case " $* " in
+        *" libibverbs-dev "*|*" librdmacm-dev "*) echo " (or build without the rdma driver: make RDMA=no)";; esac)"
 }
 
 install_missing() {
@@ -70,14 +72,19 @@ pkg_deps() {
     fi
 }
 
+# rdma-core's headers, unless the build leaves the rdma driver out (the Makefile passes OSCI_RDMA=no for RDMA=no).
+RDMA_PKGS="libibverbs-dev librdmacm-dev"
+[ "${OSCI_RDMA:-yes}" = no ] && RDMA_PKGS=""
+
 [ $# -eq 0 ] && set -- build
 for task in "$@"; do
     case $task in
-        build) install_missing build-essential pkg-config libcmocka-dev libibverbs-dev librdmacm-dev ;;
+        # shellcheck disable=SC2086
+        build) install_missing build-essential pkg-config libcmocka-dev $RDMA_PKGS ;;
         fuzz)
             pkgs=$(fuzz_packages)
             # shellcheck disable=SC2086
-            install_missing build-essential libibverbs-dev librdmacm-dev $pkgs
+            install_missing build-essential $RDMA_PKGS $pkgs
             ;;
         bench) install_missing ucx-utils perftest gnuplot-nox ;;
         pkg) pkg_deps ;;

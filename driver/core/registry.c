@@ -11,7 +11,9 @@
 #define REG_MAX 16
 
 extern const struct osci_drv_ops osci_simntb_ops;
+#ifdef OSCI_HAVE_RDMA
 extern const struct osci_drv_ops osci_rdma_ops;
+#endif
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct osci_drv_ops *reg_src[REG_MAX];   /* the tables drivers registered */
@@ -104,7 +106,9 @@ static void reg_builtins(void)
 {
     const struct osci_drv_ops *builtin[] = {
         &osci_simntb_ops,
+#ifdef OSCI_HAVE_RDMA
         &osci_rdma_ops,
+#endif
     };
     osci_log_init();
     pthread_mutex_lock(&reg_lock);
@@ -165,6 +169,11 @@ int osci_drv_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p)
         return -EINVAL;
     idx = reg_index(conf->driver);
     if (idx < 0) {
+#ifndef OSCI_HAVE_RDMA
+        if (!strncmp(conf->driver, "rdma", sizeof(conf->driver)))
+            osci_log(OSCI_LOG_ERROR, "registry", "adapter %u: this build has no rdma support (built with RDMA=no)",
+                     conf->adapter_no);
+#endif
         osci_log(OSCI_LOG_ERROR, "registry", "adapter %u: no driver named \"%.*s\"", conf->adapter_no,
                  (int)sizeof(conf->driver), conf->driver);
         return -ENODEV;

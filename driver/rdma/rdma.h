@@ -2,7 +2,7 @@
 /*
  * rdma driver internals that need no RDMA device: options, wire formats (CM private data,
  * control-message header, packed transport bytes), transfer splitting and the hosts.conf
- * admission check. driver/rdma/rdma_wire.c implements them; driver/rdma/rdma.c uses them; the host
+ * admission check. driver/rdma/rdma_wire.c implements them; the driver (rdma_int.h) uses them; the host
  * unit tests (tests/drv/test_rdma.c) exercise them. All multi-byte wire fields are little-endian.
  */
 #ifndef OSCI_RDMA_H
