@@ -74,7 +74,9 @@ DRV_SRC := $(sort $(wildcard driver/*/*.c))
 SEG_SRC := $(sort $(wildcard libseg/*.c))
 EVT_SRC := $(sort $(wildcard libipc/event*.c))
 IPC_SRC := $(sort $(filter-out $(EVT_SRC),$(wildcard libipc/*.c)))
-BUF_SRC := $(sort $(wildcard libbuf/*.c))
+# libbuf/nvscibuf*.c form libnvscibuf, the other libbuf/*.c libopensci-buf.
+NVSCIBUF_SRC := $(sort $(wildcard libbuf/nvscibuf*.c))
+BUF_SRC := $(sort $(filter-out $(NVSCIBUF_SRC),$(wildcard libbuf/*.c)))
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
@@ -85,6 +87,7 @@ EVT_OBJ := $(call obj,$(EVT_SRC))
 # libnvsciipc carries its own copy of common/ (with the opensci.conf parser) but not the logger.
 IPC_OBJ := $(call obj,$(IPC_SRC) $(filter-out $(LOG_SRC),$(COMMON_SRC)))
 BUF_OBJ := $(call obj,$(BUF_SRC))
+NVSCIBUF_OBJ := $(call obj,$(NVSCIBUF_SRC))
 
 L := $(O)/lib
 LIBS_SO := $(L)/libsisci.so.$(SOVER)
@@ -100,6 +103,10 @@ endif
 ifneq ($(BUF_SRC),)
 LIBS_SO += $(L)/libopensci-buf.so.$(SOVER)
 LIBS_A += $(L)/libopensci-buf.a
+endif
+ifneq ($(NVSCIBUF_SRC),)
+LIBS_SO += $(L)/libnvscibuf.so.$(SOVER)
+LIBS_A += $(L)/libnvscibuf.a
 endif
 
 # ---- tools ----
@@ -117,7 +124,7 @@ LAB_PROGS := $(patsubst tests/%.c,$(O)/tests/%,$(LAB_SRC))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZERS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRC))
 
-STATIC_LIBS := $(filter %libnvsciipc.a,$(LIBS_A)) $(filter %libopensci-buf.a,$(LIBS_A)) \
+STATIC_LIBS := $(filter %libnvscibuf.a,$(LIBS_A)) $(filter %libnvsciipc.a,$(LIBS_A)) $(filter %libopensci-buf.a,$(LIBS_A)) \
                $(filter %libnvscievent.a,$(LIBS_A)) $(L)/libsisci.a
 SYS_LIBS := $(RDMA_LIBS) -lrt -lm
 
@@ -146,6 +153,7 @@ $(O)/obj/%.o: %.c | $(DEPS_STAMP)
 VSCRIPT_sisci := libseg/libsisci.map
 VSCRIPT_nvscievent := libipc/libnvscievent.map
 VSCRIPT_nvsciipc := libipc/libnvsciipc.map
+VSCRIPT_nvscibuf := libbuf/libnvscibuf.map
 comma := ,
 vscript = $(if $(VSCRIPT_$(1)),-Wl$(comma)--version-script=$(VSCRIPT_$(1)) -Wl$(comma)--no-undefined-version)
 
@@ -170,6 +178,7 @@ $(eval $(call shlib,sisci,$(SISCI_OBJ),$(SYS_LIBS),))
 $(eval $(call shlib,nvscievent,$(EVT_OBJ),-lrt,))
 $(eval $(call shlib,nvsciipc,$(IPC_OBJ),-lnvscievent -lsisci -lrt,$(L)/libnvscievent.so.$(SOVER) $(L)/libsisci.so.$(SOVER)))
 $(eval $(call shlib,opensci-buf,$(BUF_OBJ),-lnvsciipc -lnvscievent -lsisci -lrt,$(filter-out %opensci-buf.so.$(SOVER),$(LIBS_SO))))
+$(eval $(call shlib,nvscibuf,$(NVSCIBUF_OBJ),-lnvsciipc -lnvscievent -lsisci -lrt,$(L)/libnvsciipc.so.$(SOVER) $(L)/libnvscievent.so.$(SOVER) $(L)/libsisci.so.$(SOVER)))
 
 # Tools link the shared libraries and find them beside them: bin/../lib.
 TOOL_LIBS := -L$(L) $(patsubst $(L)/lib%.so.$(SOVER),-l%,$(LIBS_SO)) -lm -lrt
