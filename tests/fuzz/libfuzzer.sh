@@ -3,12 +3,12 @@
 # Builds every tests/fuzz/fuzz_*.c with clang's libFuzzer against coverage-instrumented libraries
 # (make SAN=fuzz) and runs each for FUZZ_SECONDS (default 60), keeping its corpus in build-fuzz/.
 set -euo pipefail
-make -s SAN=fuzz build-fuzz/lib/libsisci.a build-fuzz/lib/libnvscievent.a build-fuzz/lib/libnvsciipc.a
+make -s SAN=fuzz build-fuzz/lib/libnvscibuf.a build-fuzz/lib/libsisci.a build-fuzz/lib/libnvscievent.a build-fuzz/lib/libnvsciipc.a
 out=build-fuzz
 for src in tests/fuzz/fuzz_*.c; do
     n=$(basename "$src" .c)
-    clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Idriver -Ilibseg -Ilibipc -Ilibbuf \
-        "$src" "$out"/lib/libnvsciipc.a "$out"/lib/libnvscievent.a "$out"/lib/libsisci.a \
+    clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Icommon -Idriver -Ilibseg -Ilibipc -Ilibbuf \
+        "$src" "$out"/lib/libnvscibuf.a "$out"/lib/libnvsciipc.a "$out"/lib/libnvscievent.a "$out"/lib/libsisci.a \
         -libverbs -lrdmacm -lrt -lm -pthread -o "$out/$n"
     mkdir -p "$out/corpus-$n"
     "$out/$n" -max_total_time="${FUZZ_SECONDS:-60}" -timeout="${FUZZ_TIMEOUT:-25}" "$out/corpus-$n" "tests/fuzz/corpus/${n#fuzz_}"
