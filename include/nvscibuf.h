@@ -157,6 +157,83 @@ typedef enum {
     NvSciBufScan_InterlaceType,
 } NvSciBufAttrValImageScanType;
 
+/* Image and tensor value types (declaration order = NVIDIA's values, from 0). */
+typedef enum {
+    NvSciColor_LowerBound, NvSciColor_Bayer8RGGB, NvSciColor_Bayer8CCCC, NvSciColor_Bayer8BGGR,
+    NvSciColor_Bayer8GBRG, NvSciColor_Bayer8GRBG, NvSciColor_Bayer16BGGR, NvSciColor_Bayer16CCCC,
+    NvSciColor_Bayer16GBRG, NvSciColor_Bayer16GRBG, NvSciColor_Bayer16RGGB, NvSciColor_Bayer16RCCB,
+    NvSciColor_Bayer16BCCR, NvSciColor_Bayer16CRBC, NvSciColor_Bayer16CBRC, NvSciColor_Bayer16RCCC,
+    NvSciColor_Bayer16CCCR, NvSciColor_Bayer16CRCC, NvSciColor_Bayer16CCRC, NvSciColor_X2Bayer14GBRG,
+    NvSciColor_X4Bayer12GBRG, NvSciColor_X6Bayer10GBRG, NvSciColor_X2Bayer14GRBG, NvSciColor_X4Bayer12GRBG,
+    NvSciColor_X6Bayer10GRBG, NvSciColor_X2Bayer14BGGR, NvSciColor_X4Bayer12BGGR, NvSciColor_X6Bayer10BGGR,
+    NvSciColor_X2Bayer14RGGB, NvSciColor_X4Bayer12RGGB, NvSciColor_X6Bayer10RGGB, NvSciColor_X2Bayer14CCCC,
+    NvSciColor_X4Bayer12CCCC, NvSciColor_X6Bayer10CCCC, NvSciColor_X4Bayer12RCCB, NvSciColor_X4Bayer12BCCR,
+    NvSciColor_X4Bayer12CRBC, NvSciColor_X4Bayer12CBRC, NvSciColor_X4Bayer12RCCC, NvSciColor_X4Bayer12CCCR,
+    NvSciColor_X4Bayer12CRCC, NvSciColor_X4Bayer12CCRC, NvSciColor_Signed_X2Bayer14CCCC,
+    NvSciColor_Signed_X4Bayer12CCCC, NvSciColor_Signed_X6Bayer10CCCC, NvSciColor_Signed_Bayer16CCCC,
+    NvSciColor_FloatISP_Bayer16CCCC, NvSciColor_FloatISP_Bayer16RGGB, NvSciColor_FloatISP_Bayer16BGGR,
+    NvSciColor_FloatISP_Bayer16GRBG, NvSciColor_FloatISP_Bayer16GBRG, NvSciColor_FloatISP_Bayer16RCCB,
+    NvSciColor_FloatISP_Bayer16BCCR, NvSciColor_FloatISP_Bayer16CRBC, NvSciColor_FloatISP_Bayer16CBRC,
+    NvSciColor_FloatISP_Bayer16RCCC, NvSciColor_FloatISP_Bayer16CCCR, NvSciColor_FloatISP_Bayer16CRCC,
+    NvSciColor_FloatISP_Bayer16CCRC, NvSciColor_X12Bayer20CCCC, NvSciColor_X12Bayer20BGGR,
+    NvSciColor_X12Bayer20RGGB, NvSciColor_X12Bayer20GRBG, NvSciColor_X12Bayer20GBRG,
+    NvSciColor_X12Bayer20RCCB, NvSciColor_X12Bayer20BCCR, NvSciColor_X12Bayer20CRBC,
+    NvSciColor_X12Bayer20CBRC, NvSciColor_X12Bayer20RCCC, NvSciColor_X12Bayer20CCCR,
+    NvSciColor_X12Bayer20CRCC, NvSciColor_X12Bayer20CCRC, NvSciColor_Signed_X12Bayer20CCCC,
+    NvSciColor_Signed_X12Bayer20GBRG, NvSciColor_U8V8, NvSciColor_U8_V8, NvSciColor_V8U8, NvSciColor_V8_U8,
+    NvSciColor_U10V10, NvSciColor_V10U10, NvSciColor_U12V12, NvSciColor_V12U12, NvSciColor_U16V16,
+    NvSciColor_V16U16, NvSciColor_Y8, NvSciColor_Y10, NvSciColor_Y12, NvSciColor_Y16, NvSciColor_U8,
+    NvSciColor_V8, NvSciColor_U10, NvSciColor_V10, NvSciColor_U12, NvSciColor_V12, NvSciColor_U16,
+    NvSciColor_V16, NvSciColor_A8Y8U8V8, NvSciColor_Y8U8Y8V8, NvSciColor_Y8V8Y8U8, NvSciColor_U8Y8V8Y8,
+    NvSciColor_V8Y8U8Y8, NvSciColor_A16Y16U16V16, NvSciColor_A8, NvSciColor_Signed_A8, NvSciColor_B8G8R8A8,
+    NvSciColor_A8R8G8B8, NvSciColor_A8B8G8R8, NvSciColor_A2R10G10B10, NvSciColor_A16, NvSciColor_Signed_A16,
+    NvSciColor_Signed_R16G16, NvSciColor_A16B16G16R16, NvSciColor_Signed_A16B16G16R16,
+    NvSciColor_Float_A16B16G16R16, NvSciColor_A32, NvSciColor_Signed_A32, NvSciColor_Float_A16,
+    NvSciColor_X6Bayer10BGGI_RGGI, NvSciColor_X6Bayer10GBIG_GRIG, NvSciColor_X6Bayer10GIBG_GIRG,
+    NvSciColor_X6Bayer10IGGB_IGGR, NvSciColor_X6Bayer10RGGI_BGGI, NvSciColor_X6Bayer10GRIG_GBIG,
+    NvSciColor_X6Bayer10GIRG_GIBG, NvSciColor_X6Bayer10IGGR_IGGB, NvSciColor_X4Bayer12BGGI_RGGI,
+    NvSciColor_X4Bayer12GBIG_GRIG, NvSciColor_X4Bayer12GIBG_GIRG, NvSciColor_X4Bayer12IGGB_IGGR,
+    NvSciColor_X4Bayer12RGGI_BGGI, NvSciColor_X4Bayer12GRIG_GBIG, NvSciColor_X4Bayer12GIRG_GIBG,
+    NvSciColor_X4Bayer12IGGR_IGGB, NvSciColor_X2Bayer14BGGI_RGGI, NvSciColor_X2Bayer14GBIG_GRIG,
+    NvSciColor_X2Bayer14GIBG_GIRG, NvSciColor_X2Bayer14IGGB_IGGR, NvSciColor_X2Bayer14RGGI_BGGI,
+    NvSciColor_X2Bayer14GRIG_GBIG, NvSciColor_X2Bayer14GIRG_GIBG, NvSciColor_X2Bayer14IGGR_IGGB,
+    NvSciColor_Bayer16BGGI_RGGI, NvSciColor_Bayer16GBIG_GRIG, NvSciColor_Bayer16GIBG_GIRG,
+    NvSciColor_Bayer16IGGB_IGGR, NvSciColor_Bayer16RGGI_BGGI, NvSciColor_Bayer16GRIG_GBIG,
+    NvSciColor_Bayer16GIRG_GIBG, NvSciColor_Bayer16IGGR_IGGB, NvSciColor_X4Bayer12RGGB_RJ, NvSciColor_R8,
+    NvSciColor_G8, NvSciColor_B8, NvSciColor_UpperBound,
+} NvSciBufAttrValColorFmt;
+
+typedef enum {
+    NvSciColorStd_SRGB, NvSciColorStd_REC601_SR, NvSciColorStd_REC601_ER, NvSciColorStd_REC709_SR,
+    NvSciColorStd_REC709_ER, NvSciColorStd_REC2020_RGB, NvSciColorStd_REC2020_SR, NvSciColorStd_REC2020_ER,
+    NvSciColorStd_YcCbcCrc_SR, NvSciColorStd_YcCbcCrc_ER, NvSciColorStd_SENSOR_RGBA,
+    NvSciColorStd_REQ2020PQ_ER,
+} NvSciBufAttrValColorStd;
+
+typedef enum {
+    NvSciSurfType_YUV, NvSciSurfType_RGBA, NvSciSurfType_RAW, NvSciSurfType_MaxValid,
+} NvSciBufSurfType;
+
+typedef enum {
+    NvSciSurfMemLayout_Packed, NvSciSurfMemLayout_SemiPlanar, NvSciSurfMemLayout_Planar,
+    NvSciSurfMemLayout_MaxValid,
+} NvSciBufSurfMemLayout;
+
+typedef enum {
+    NvSciSurfSampleType_420, NvSciSurfSampleType_422, NvSciSurfSampleType_444, NvSciSurfSampleType_422R,
+    NvSciSurfSampleType_400, NvSciSurfSampleType_MaxValid,
+} NvSciBufSurfSampleType;
+
+typedef enum {
+    NvSciSurfBPC_Layout_16_8_8, NvSciSurfBPC_Layout_10_8_8, NvSciSurfBPC_8, NvSciSurfBPC_10, NvSciSurfBPC_12,
+    NvSciSurfBPC_14, NvSciSurfBPC_16, NvSciSurfBPC_MaxValid,
+} NvSciBufSurfBPC;
+
+typedef enum {
+    NvSciSurfComponentOrder_YUV, NvSciSurfComponentOrder_YVU, NvSciSurfComponentOrder_Luma,
+    NvSciSurfComponentOrder_MaxValid,
+} NvSciBufSurfComponentOrder;
+
 typedef enum {
     NvSciDataType_Int4,
     NvSciDataType_Uint4,
