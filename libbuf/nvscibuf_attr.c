@@ -89,6 +89,7 @@ NVSCI_EXPORT NvSciError NvSciBufModuleOpen(NvSciBufModule *newModule)
     if (!(m = calloc(1, sizeof(*m)))) return NvSciError_InsufficientMemory;
     m->magic = NB_MAGIC_MODULE;
     atomic_init(&m->refs, 1);
+    atomic_init(&m->closed, 0);
     if (nb_reg_add(m)) { free(m); return NvSciError_InsufficientMemory; }
     *newModule = m;
     return NvSciError_Success;
@@ -97,7 +98,7 @@ NVSCI_EXPORT NvSciError NvSciBufModuleOpen(NvSciBufModule *newModule)
 /* The module goes when its last list and object are freed too. */
 NVSCI_EXPORT void NvSciBufModuleClose(NvSciBufModule module)
 {
-    if (!nb_reg_has(module, NB_MAGIC_MODULE)) return;
+    if (!nb_reg_has(module, NB_MAGIC_MODULE) || atomic_exchange(&module->closed, 1)) return;
     nb_module_put(module);
 }
 
@@ -302,7 +303,7 @@ int nb_list_copy(NvSciBufAttrList src, NvSciBufAttrList *out)
 
 NVSCI_EXPORT NvSciError NvSciBufAttrListCreate(NvSciBufModule module, NvSciBufAttrList *newAttrList)
 {
-    if (!nb_reg_has(module, NB_MAGIC_MODULE) || !newAttrList) return NvSciError_BadParameter;
+    if (!nb_reg_has(module, NB_MAGIC_MODULE) || !newAttrList || atomic_load(&module->closed)) return NvSciError_BadParameter;
     return nb_nverr(nb_list_new(module, NB_UNRECON, 1, newAttrList));
 }
 

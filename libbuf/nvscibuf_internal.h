@@ -77,6 +77,7 @@ struct nb_route {
 struct NvSciBufModuleRec {
     uint32_t magic;
     atomic_uint refs;                /* the module itself + every list and object of it */
+    atomic_int closed;               /* NvSciBufModuleClose was called (once counts) */
 };
 
 struct NvSciBufAttrListRec {

@@ -542,6 +542,9 @@ static void test_bad_handles(void **state)
     in[1] = l2;
     assert_int_equal(NvSciBufAttrListReconcile(in, 2, &r, NULL), NvSciError_BadParameter);
     NvSciBufModuleClose(m2);                     /* the module stays until its last list goes */
+    NvSciBufModuleClose(m2);                     /* a second close counts for nothing */
+    assert_int_equal(NvSciBufAttrListCreate(m2, &r), NvSciError_BadParameter);
+    assert_int_equal(NvSciBufAttrListGetSlotCount(l2), 1);
     NvSciBufAttrListFree(l2);
     NvSciBufAttrListFree(l);
     bool comp;
