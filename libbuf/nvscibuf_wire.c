@@ -129,7 +129,7 @@ int nb_wire_import(NvSciBufModule m, const void *buf, size_t len, enum nb_kind k
                    NvSciBufAttrList *out)
 {
     struct rbuf r = { buf, len, 0 };
-    uint32_t magic, ver, total, nslots, sum;
+    uint32_t magic = 0, ver = 0, total = 0, nslots = 0, sum;
     NvSciBufAttrList l = NULL;
     int rc;
     if (!buf || len < WIRE_HDR + 4 || len > WIRE_MAX) { nb_err("descriptor: length %zu out of range", len); return -EINVAL; }

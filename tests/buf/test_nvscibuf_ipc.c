@@ -256,6 +256,12 @@ static int allocator(int rd, int wr, void *arg)
     TCHECK(res == 0);
     for (size_t i = 0; i < SIZE; i++)
         TCHECK(p[i] == pat(i, ro->perm == NvSciBufAccessPerm_ReadWrite ? 2 : 1));
+    if (!ro->late) {
+        /* the list and the object in one descriptor */
+        TCHECK(NvSciBufIpcExportAttrListAndObj(obj, NvSciBufAccessPerm_Auto, h, &d, &n) == NvSciError_Success);
+        TCHECK(msg_send(h, d, n) == 0);
+        NvSciBufAttrListAndObjFreeDesc(d);
+    }
     TCHECK(send_u32(h, 0) == 0);                             /* done: the peer frees first */
     TCHECK(recv_u32(h, &res) == 0);
     NvSciBufObjFree(obj);
@@ -331,6 +337,17 @@ static int peer(int rd, int wr, void *arg)
         TCHECK(cp[0] == pat(0, 1));
     }
     TCHECK(send_u32(h, 0) == 0);
+    if (!ro->late) {
+        NvSciBufObj both;
+        const uint8_t *bp;
+        TCHECK(msg_recv(h, &d, &n) == 0);
+        TCHECK(NvSciBufIpcImportAttrListAndObj(m, h, d, n, &own, 1, ro->perm, 1000000, &both) == NvSciError_Success);
+        TCHECK(NvSciBufIpcImportAttrListAndObj(m, h, d, n, &own, 1, ro->perm, 1000000, &again) == NvSciError_AlreadyDone);
+        free(d);
+        TCHECK(NvSciBufObjGetConstCpuPtr(both, (const void **)&bp) == NvSciError_Success);
+        TCHECK(bp[SIZE - 1] == cp[SIZE - 1] && bp[0] == cp[0]);
+        NvSciBufObjFree(both);
+    }
     TCHECK(recv_u32(h, &v) == 0);
     NvSciBufObjFree(obj);
     NvSciBufAttrListFree(rec);
