@@ -627,7 +627,7 @@ NVSCI_EXPORT NvSciError NvSciBufObjIpcImport(NvSciIpcEndpoint ipcEndpoint, const
     if (d.data_len != reconciledAttrList->alloc_len) {
         nb_err("ObjIpcImport: the descriptor's %llu bytes do not match the reconciled list's %llu",
                (unsigned long long)d.data_len, (unsigned long long)reconciledAttrList->alloc_len);
-        return NvSciError_BadParameter;
+        return NvSciError_AttrListValidationFailed;
     }
     if (minPermissions != NvSciBufAccessPerm_Auto && (uint32_t)minPermissions > d.perm) {
         nb_err("ObjIpcImport: granted permission %u is below the minimum %u", d.perm, (unsigned)minPermissions);

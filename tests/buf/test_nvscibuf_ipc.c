@@ -300,6 +300,11 @@ static int peer(int rd, int wr, void *arg)
     }
     TCHECK(send_list(h, own) == 0);
     TCHECK(msg_recv(h, &d, &n) == 0);
+    {   /* a reconciled list that does not satisfy the lists given is refused */
+        NvSciBufAttrList odd = list_of(m, 2 * SIZE, 0, ro->perm, NULL);
+        TCHECK(odd && NvSciBufAttrListIpcImportReconciled(m, h, d, n, &odd, 1, &rec) == NvSciError_AttrListValidationFailed);
+        NvSciBufAttrListFree(odd);
+    }
     TCHECK(NvSciBufAttrListIpcImportReconciled(m, h, d, n, &own, 1, &rec) == NvSciError_Success);
     free(d);
     TCHECK(msg_recv(h, &d, &n) == 0 && n == sizeof(od));

@@ -3,7 +3,8 @@
  * Fuzzes NvSciBuf's descriptor parsers: attribute-list descriptors (unreconciled and reconciled) and object
  * descriptors (docs/nvscibuf.md "Formats"). Each run patches a fresh valid descriptor (so the mutations
  * reach past the header and checksum) or feeds raw bytes. Asserted: no crash; malformed input gives
- * NvSciError_BadParameter (an object descriptor also NotPermitted / AlreadyDone / AccessDenied); an
+ * NvSciError_BadParameter (an object descriptor also NotPermitted / AlreadyDone / AccessDenied /
+ * AttrListValidationFailed for a length other than the reconciled list's); an
  * accepted list exports and imports again and reconciles or is refused cleanly; an accepted object is the
  * exported memory.
  *
@@ -181,7 +182,7 @@ static void try_obj(const uint8_t *buf, size_t len)
     memcpy(&d, buf, sizeof(d));
     e = NvSciBufObjIpcImport(ep_b, &d, rec, NvSciBufAccessPerm_Readonly, 0, &o);
     if (e == NvSciError_BadParameter || e == NvSciError_NotPermitted || e == NvSciError_AlreadyDone ||
-        e == NvSciError_AccessDenied)
+        e == NvSciError_AccessDenied || e == NvSciError_AttrListValidationFailed)
         return;
     if (e != NvSciError_Success) abort();
     if (NvSciBufObjGetConstCpuPtr(o, (const void **)&p) != NvSciError_Success || strcmp(p, "nvscibuf-fuzz")) abort();
