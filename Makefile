@@ -7,7 +7,8 @@
 #   make vmcheck    the two-host QEMU lab (tests/vmlab)
 #   make fuzz       the fuzzers under libFuzzer (installs clang: scripts/deps.sh fuzz)
 # Sources are found by folder: driver/*/*.c (core, simntb, rdma) and libseg/*.c form libsisci, libipc/event*.c libnvscievent,
-# the other libipc/*.c libnvsciipc, libbuf/*.c libopensci-buf, tests/<suite>/test_*.c one test each.
+# the other libipc/*.c libnvsciipc, libbuf/nvscibuf*.c libnvscibuf, the other libbuf/*.c libopensci-buf,
+# tests/<suite>/test_*.c one test each.
 # common/*.c (process liveness, config file reading, size parsing, the exit hook) go into libsisci and
 # libnvsciipc, each a hidden copy; common/*.h alone (clock, list) are inline.
 
@@ -124,8 +125,10 @@ LAB_PROGS := $(patsubst tests/%.c,$(O)/tests/%,$(LAB_SRC))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZERS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRC))
 
-STATIC_LIBS := $(filter %libnvscibuf.a,$(LIBS_A)) $(filter %libnvsciipc.a,$(LIBS_A)) $(filter %libopensci-buf.a,$(LIBS_A)) \
+STATIC_LIBS := $(filter %libnvsciipc.a,$(LIBS_A)) $(filter %libopensci-buf.a,$(LIBS_A)) \
                $(filter %libnvscievent.a,$(LIBS_A)) $(L)/libsisci.a
+# libnvscibuf first: it uses libnvsciipc and libsisci.
+STATIC_LIBS := $(filter %libnvscibuf.a,$(LIBS_A)) $(STATIC_LIBS)
 SYS_LIBS := $(RDMA_LIBS) -lrt -lm
 
 .SECONDARY:
