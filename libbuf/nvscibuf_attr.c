@@ -7,45 +7,87 @@
 
 #include "nvscibuf_internal.h"
 
-/* ---- handle registry ---- */
+/* ---- handle registry: an open-addressing set of live handles (linear probing, tombstones) ---- */
+#define REG_TOMB ((void *)1)
 static pthread_mutex_t g_reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static void **g_reg;
-static size_t g_reg_n, g_reg_cap;
+static size_t g_reg_cap, g_reg_used, g_reg_live;   /* used: live + tombstones */
+
+static size_t reg_hash(const void *h, size_t cap)
+{
+    uint64_t x = (uint64_t)(uintptr_t)h;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return (size_t)x & (cap - 1);
+}
+
+/* Rebuilds the table at `cap` slots without tombstones. */
+static int reg_grow(size_t cap)
+{
+    void **n = calloc(cap, sizeof(*n));
+    size_t used = 0;
+    if (!n) return -ENOMEM;
+    for (size_t i = 0; i < g_reg_cap; i++) {
+        size_t at;
+        if (!g_reg[i] || g_reg[i] == REG_TOMB) continue;
+        for (at = reg_hash(g_reg[i], cap); n[at]; at = (at + 1) & (cap - 1)) {}
+        n[at] = g_reg[i];
+        used++;
+    }
+    free(g_reg);
+    g_reg = n;
+    g_reg_cap = cap;
+    g_reg_used = used;
+    return 0;
+}
 
 int nb_reg_add(void *h)
 {
     int rc = 0;
+    size_t at;
     pthread_mutex_lock(&g_reg_lock);
-    if (g_reg_n == g_reg_cap) {
-        size_t cap = g_reg_cap ? g_reg_cap * 2 : 64;
-        void **n = realloc(g_reg, cap * sizeof(*n));
-        if (!n) { rc = -ENOMEM; goto out; }
-        g_reg = n;
-        g_reg_cap = cap;
-    }
-    g_reg[g_reg_n++] = h;
+    /* at most half full; tombstones are dropped by rebuilding at the same size when few handles live */
+    if ((g_reg_used + 1) * 2 > g_reg_cap &&
+        (rc = reg_grow(!g_reg_cap ? 64 : (g_reg_live + 1) * 4 > g_reg_cap ? g_reg_cap * 2 : g_reg_cap)))
+        goto out;
+    for (at = reg_hash(h, g_reg_cap); g_reg[at] && g_reg[at] != REG_TOMB; at = (at + 1) & (g_reg_cap - 1)) {}
+    if (!g_reg[at]) g_reg_used++;
+    g_reg[at] = h;
+    g_reg_live++;
 out:
     pthread_mutex_unlock(&g_reg_lock);
     return rc;
 }
 
+/* The slot of h, or SIZE_MAX; under the lock. */
+static size_t reg_find(const void *h)
+{
+    if (!g_reg_cap) return SIZE_MAX;
+    for (size_t at = reg_hash(h, g_reg_cap), n = 0; g_reg[at] && n < g_reg_cap; at = (at + 1) & (g_reg_cap - 1), n++)
+        if (g_reg[at] == h) return at;
+    return SIZE_MAX;
+}
+
 void nb_reg_del(void *h)
 {
+    size_t at;
     pthread_mutex_lock(&g_reg_lock);
-    for (size_t i = 0; i < g_reg_n; i++)
-        if (g_reg[i] == h) { g_reg[i] = g_reg[--g_reg_n]; break; }
+    if ((at = reg_find(h)) != SIZE_MAX) {
+        g_reg[at] = REG_TOMB;
+        g_reg_live--;
+    }
     pthread_mutex_unlock(&g_reg_lock);
 }
 
 int nb_reg_has(const void *h, uint32_t magic)
 {
-    int found = 0;
-    if (!h) return 0;
+    int found;
+    if (!h || h == REG_TOMB) return 0;
     pthread_mutex_lock(&g_reg_lock);
-    for (size_t i = 0; i < g_reg_n && !found; i++)
-        found = g_reg[i] == h;
+    found = reg_find(h) != SIZE_MAX && *(const uint32_t *)h == magic;
     pthread_mutex_unlock(&g_reg_lock);
-    return found && *(const uint32_t *)h == magic;
+    return found;
 }
 
 NvSciError nb_nverr(int err)

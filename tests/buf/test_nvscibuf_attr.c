@@ -547,6 +547,25 @@ static void test_bad_handles(void **state)
     assert_int_equal(NvSciBufAttrListGetSlotCount(l2), 1);
     NvSciBufAttrListFree(l2);
     NvSciBufAttrListFree(l);
+    /* many handles: the live ones stay valid, the freed ones are refused */
+    {
+        enum { N = 3000 };
+        NvSciBufAttrList *many = calloc(N, sizeof(*many));
+        assert_non_null(many);
+        for (int round = 0; round < 3; round++) {
+            for (int i = 0; i < N; i++)
+                if (!many[i]) assert_int_equal(NvSciBufAttrListCreate(mod, &many[i]), NvSciError_Success);
+            for (int i = round % 2; i < N; i += 2) {
+                NvSciBufAttrListFree(many[i]);
+                assert_int_equal(NvSciBufAttrListIsReconciled(many[i], &b), NvSciError_BadParameter);
+                many[i] = NULL;
+            }
+            for (int i = 0; i < N; i++)
+                if (many[i]) assert_int_equal(NvSciBufAttrListIsReconciled(many[i], &b), NvSciError_Success);
+        }
+        for (int i = 0; i < N; i++) NvSciBufAttrListFree(many[i]);
+        free(many);
+    }
     bool comp;
     assert_int_equal(NvSciBufCheckVersionCompatibility(2, 11, &comp), NvSciError_Success);
     assert_true(comp);
