@@ -88,7 +88,8 @@ EVT_OBJ := $(call obj,$(EVT_SRC))
 # libnvsciipc carries its own copy of common/ (with the opensci.conf parser) but not the logger.
 IPC_OBJ := $(call obj,$(IPC_SRC) $(filter-out $(LOG_SRC),$(COMMON_SRC)))
 BUF_OBJ := $(call obj,$(BUF_SRC))
-NVSCIBUF_OBJ := $(call obj,$(NVSCIBUF_SRC))
+# libnvscibuf carries its own hidden copy of common/osci_proc.c (owner liveness of its shared memory).
+NVSCIBUF_OBJ := $(call obj,$(NVSCIBUF_SRC) common/osci_proc.c)
 
 L := $(O)/lib
 LIBS_SO := $(L)/libsisci.so.$(SOVER)

@@ -3,6 +3,7 @@
  * another chip), handles with their own permission, and export/import over NvSciIpc endpoints with the
  * 256-byte descriptor of docs/nvscibuf.md. The memory starts with one control page (struct nb_ctl) that
  * holds the export slots: a descriptor names a slot and its 128-bit key, and imports once. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "nvscibuf_internal.h"
+#include "osci_proc.h"
 #include "sisci_api.h"
 
 #define CTL_MAGIC 0x4c43424eu        /* "NBCL" */
@@ -177,11 +179,37 @@ static void ctl_init(struct nb_ctl *c, uint64_t len)
     c->data_len = len;
 }
 
+/* Once per process (a forked child too): removes the shared-memory objects of allocators that died without freeing (the name
+ * carries the owner's pid and start time, so a reused pid does not keep them). */
+static void sweep_dead(void)
+{
+    DIR *d = opendir("/dev/shm");
+    struct dirent *e;
+    if (!d) return;
+    while ((e = readdir(d))) {
+        int pid;
+        unsigned long long start;
+        char path[300];
+        if (strncmp(e->d_name, SHM_PREFIX + 1, strlen(SHM_PREFIX) - 1) ||
+            sscanf(e->d_name + strlen(SHM_PREFIX) - 1, "%d-%llu-", &pid, &start) != 2 || pid <= 0 || pid == getpid())
+            continue;
+        if (osci_proc_alive(pid, start)) continue;
+        snprintf(path, sizeof(path), "/%s", e->d_name);
+        if (shm_unlink(path) == 0) nb_dbg("removed %s: its allocator (pid %d) is gone", path, pid);
+    }
+    closedir(d);
+}
+
 static int alloc_shm(struct nb_mem *mem)
 {
-    uint64_t rnd;
+    static atomic_int swept_by;
+    uint64_t rnd, start;
+    int rc;
+    if (atomic_exchange(&swept_by, (int)getpid()) != (int)getpid()) sweep_dead();
     if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd)) return -EIO;
-    snprintf(mem->name, sizeof(mem->name), SHM_PREFIX "%d-%016llx", (int)getpid(), (unsigned long long)rnd);
+    if ((rc = osci_proc_start(getpid(), &start)) < 0) return rc;
+    snprintf(mem->name, sizeof(mem->name), SHM_PREFIX "%d-%llu-%016llx", (int)getpid(), (unsigned long long)start,
+             (unsigned long long)rnd);
     mem->fd = shm_open(mem->name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (mem->fd < 0) {
         int rc = -errno;

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "nvscibuf.h"
 #include "nvscibuf_internal.h"
@@ -573,6 +574,60 @@ static void test_bad_handles(void **state)
     assert_false(comp);
 }
 
+/* Objects of this name prefix in /dev/shm left by pid. */
+static int shm_of(pid_t pid)
+{
+    char pre[64];
+    int n = 0;
+    DIR *d = opendir("/dev/shm");
+    struct dirent *e;
+    snprintf(pre, sizeof(pre), "osci-nvscibuf-%d-", (int)pid);
+    while (d && (e = readdir(d))) n += !strncmp(e->d_name, pre, strlen(pre));
+    if (d) closedir(d);
+    return n;
+}
+
+/* In a fresh process: allocate (and free when `tidy`), then exit. */
+static pid_t alloc_in_child(int tidy)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        NvSciBufModule m;
+        NvSciBufAttrList l;
+        NvSciBufObj o;
+        NvSciBufType t = NvSciBufType_RawBuffer;
+        uint64_t size = 4096;
+        NvSciBufAttrKeyValuePair kv[2] = { KV(NvSciBufGeneralAttrKey_Types, t), KV(NvSciBufRawBufferAttrKey_Size, size) };
+        if (NvSciBufModuleOpen(&m) || NvSciBufAttrListCreate(m, &l) || NvSciBufAttrListSetAttrs(l, kv, 2) ||
+            NvSciBufAttrListReconcileAndObjAlloc(&l, 1, &o, NULL))
+            _exit(1);
+        if (tidy) {
+            NvSciBufObjFree(o);
+            NvSciBufAttrListFree(l);
+            NvSciBufModuleClose(m);
+        }
+        _exit(0);
+    }
+    return pid;
+}
+
+/* An allocator that died without freeing leaves its object; the next process that allocates removes it. */
+static void test_dead_owner_swept(void **state)
+{
+    int st;
+    pid_t dead, tidy;
+    (void)state;
+    dead = alloc_in_child(0);
+    assert_int_equal(waitpid(dead, &st, 0), dead);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(shm_of(dead), 1);
+    tidy = alloc_in_child(1);
+    assert_int_equal(waitpid(tidy, &st, 0), tidy);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(shm_of(dead), 0);
+    assert_int_equal(shm_of(tidy), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -586,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_objects_local),
         cmocka_unit_test(test_bad_handles),
+        cmocka_unit_test(test_dead_owner_swept),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
