@@ -73,7 +73,7 @@ struct nb_mem {
     /* shm */
     int fd;
     char name[64];
-    void *map, *romap;
+    void *map, *romap, *impmap;      /* the owner's whole object, a read-only view, an import's data */
     /* segment */
     sci_desc_t sd;
     sci_local_segment_t lseg;
@@ -138,6 +138,7 @@ static void mem_release(struct nb_mem *mem)
     sci_error_t e;
     if (mem->place == NB_PLACE_SHM) {
         if (mem->romap) munmap(mem->romap, mem->len);
+        if (mem->impmap) munmap(mem->impmap, mem->len);
         if (mem->map) munmap(mem->map, NB_PAGE + mem->len);
         if (mem->fd >= 0) close(mem->fd);
         if (mem->owner && mem->name[0]) shm_unlink(mem->name);
@@ -346,7 +347,11 @@ static int ro_view(struct nb_mem *mem)
         if (e != SCI_ERR_OK) { mem->map_ro = NULL; rc = -ENOMEM; goto out; }
         mem->rodata = p;
     } else {
-        mem->rodata = mem->data;     /* an import: its only view already has the granted permission */
+        sci_error_t e;
+        const void *p = (const void *)(uintptr_t)SCIMapRemoteSegment(mem->rseg, &mem->map_ro, NB_PAGE, mem->len, NULL,
+                                                                     SCI_FLAG_READONLY_MAP, &e);
+        if (e != SCI_ERR_OK) { mem->map_ro = NULL; rc = -ENOMEM; goto out; }
+        mem->rodata = p;
     }
 out:
     pthread_mutex_unlock(&mem->lock);
@@ -590,13 +595,13 @@ static int import_shm(struct nb_mem *mem, const struct nb_desc *d)
     /* The data view from a descriptor of the granted mode: a read-only grant cannot be made writable. */
     fd = shm_open(d->u.name, (d->perm == NvSciBufAccessPerm_ReadWrite ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0) return -EINVAL;
+    mem->fd = fd;         /* kept: a read-only duplicate maps it again PROT_READ */
     c = mmap(NULL, mem->len, d->perm == NvSciBufAccessPerm_ReadWrite ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED,
              fd, NB_PAGE);
-    close(fd);
     if (c == MAP_FAILED) return -ENOMEM;
-    mem->romap = c;       /* unmapped with len bytes */
+    mem->impmap = c;
     if (d->perm == NvSciBufAccessPerm_ReadWrite) mem->data = c;
-    mem->rodata = c;
+    else mem->rodata = c;
     return 0;
 }
 
@@ -631,7 +636,7 @@ static int import_seg(struct nb_mem *mem, const struct nb_desc *d, uint32_t adap
                                                      d->perm == NvSciBufAccessPerm_ReadWrite ? 0 : SCI_FLAG_READONLY_MAP, &e);
     if (e != SCI_ERR_OK) { mem->map_rw = NULL; return -ENOMEM; }
     if (d->perm == NvSciBufAccessPerm_ReadWrite) mem->data = (uint8_t *)(uintptr_t)p;
-    mem->rodata = p;
+    else mem->rodata = p;
     return 0;
 }
 

@@ -273,6 +273,21 @@ static int allocator(int rd, int wr, void *arg)
     return 0;
 }
 
+/* 1 when a store through p kills a child with SIGSEGV or SIGBUS. */
+static int store_faults(const uint8_t *p)
+{
+    int st;
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGSEGV, SIG_DFL);
+        signal(SIGBUS, SIG_DFL);
+        *(volatile uint8_t *)p = 7;
+        _exit(0);
+    }
+    if (pid < 0 || waitpid(pid, &st, 0) != pid) return 0;
+    return WIFSIGNALED(st) && (WTERMSIG(st) == SIGSEGV || WTERMSIG(st) == SIGBUS);
+}
+
 /* ---- the peer (node 2) ---- */
 static int peer(int rd, int wr, void *arg)
 {
@@ -325,20 +340,19 @@ static int peer(int rd, int wr, void *arg)
         TCHECK(NvSciBufObjGetCpuPtr(obj, (void **)&p) == NvSciError_Success);
         for (size_t i = 0; i < SIZE; i++) p[i] = pat(i, 2);
         TCHECK(NvSciBufObjFlushCpuCacheRange(obj, 0, SIZE) == NvSciError_Success);
+        {   /* a read-only duplicate of the import has a read-only view of the same memory */
+            NvSciBufObj rdup;
+            const uint8_t *rp;
+            TCHECK(NvSciBufObjDupWithReducePerm(obj, NvSciBufAccessPerm_Readonly, &rdup) == NvSciError_Success);
+            TCHECK(NvSciBufObjGetConstCpuPtr(rdup, (const void **)&rp) == NvSciError_Success);
+            TCHECK(rp != (const uint8_t *)p && rp[SIZE - 1] == pat(SIZE - 1, 2));
+            TCHECK(store_faults(rp));
+            NvSciBufObjFree(rdup);
+        }
     } else {
         void *p;
-        pid_t pid;
-        int st;
         TCHECK(NvSciBufObjGetCpuPtr(obj, &p) == NvSciError_BadParameter);
-        pid = fork();
-        if (pid == 0) {
-            signal(SIGSEGV, SIG_DFL);
-            signal(SIGBUS, SIG_DFL);
-            *(volatile uint8_t *)cp = 7;
-            _exit(0);
-        }
-        TCHECK(waitpid(pid, &st, 0) == pid);
-        TCHECK(WIFSIGNALED(st) && (WTERMSIG(st) == SIGSEGV || WTERMSIG(st) == SIGBUS));
+        TCHECK(store_faults(cp));
         TCHECK(cp[0] == pat(0, 1));
     }
     TCHECK(send_u32(h, 0) == 0);
