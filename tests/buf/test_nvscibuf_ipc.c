@@ -247,6 +247,11 @@ static int allocator(int rd, int wr, void *arg)
         TCHECK(NvSciBufObjGetAttrList(obj, &ol) == NvSciError_Success);
         TCHECK(ol->place == (ro->chip ? NB_PLACE_SEG : NB_PLACE_SHM));
     }
+    {
+        NvSciBufAttrValAccessPerm mp;
+        TCHECK(NvSciBufObjGetMaxPerm(obj, h, &mp) == NvSciError_Success && mp == ro->perm);
+        TCHECK(NvSciBufObjGetMaxPerm(obj, h + 1, &mp) == NvSciError_NotPermitted);
+    }
     /* more than the peer's handle allows: refused; Auto: what the peer asked */
     if (ro->perm == NvSciBufAccessPerm_ReadWrite)
         TCHECK(NvSciBufObjIpcExport(obj, NvSciBufAccessPerm_Readonly, h, &od) == NvSciError_InvalidOperation);
