@@ -6,8 +6,9 @@
 #   make install PREFIX=/usr/local DESTDIR=    (make uninstall, same variables; docs/packaging.md)
 #   make vmcheck    the two-host QEMU lab (tests/vmlab)
 #   make fuzz       the fuzzers under libFuzzer (installs clang: scripts/deps.sh fuzz)
-# Sources are found by folder: driver/*/*.c (core, simntb, rdma unless RDMA=no) and libseg/*.c form libsisci, libipc/event*.c libnvscievent,
-# the other libipc/*.c libnvsciipc, libbuf/*.c libopensci-buf, tests/<suite>/test_*.c one test each.
+# Sources are found by folder: driver/*/*.c (core, simntb, rdma unless RDMA=no) and libseg/*.c form libsisci,
+# libipc/event*.c libnvscievent, the other libipc/*.c libnvsciipc, libbuf/nvscibuf*.c libnvscibuf, the other
+# libbuf/*.c libopensci-buf, tests/<suite>/test_*.c one test each.
 # common/*.c (process liveness, config file reading, size parsing, the exit hook) go into libsisci and
 # libnvsciipc, each a hidden copy; common/*.h alone (clock, list) are inline.
 
@@ -100,8 +101,9 @@ DRV_SRC := $(sort $(filter-out $(if $(filter no,$(RDMA_ON)),driver/rdma/%),$(wil
 SEG_SRC := $(sort $(wildcard libseg/*.c))
 EVT_SRC := $(sort $(wildcard libipc/event*.c))
 IPC_SRC := $(sort $(filter-out $(EVT_SRC),$(wildcard libipc/*.c)))
-# libbuf/nvscibuf*.c form libnvscibuf, the rest libopensci-buf.
-BUF_SRC := $(sort $(filter-out libbuf/nvscibuf%,$(wildcard libbuf/*.c)))
+# libbuf/nvscibuf*.c form libnvscibuf, the other libbuf/*.c libopensci-buf.
+NVSCIBUF_SRC := $(sort $(wildcard libbuf/nvscibuf*.c))
+BUF_SRC := $(sort $(filter-out $(NVSCIBUF_SRC),$(wildcard libbuf/*.c)))
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
@@ -112,6 +114,8 @@ EVT_OBJ := $(call obj,$(EVT_SRC))
 # libnvsciipc carries its own copy of common/ (with the opensci.conf parser) but not the logger.
 IPC_OBJ := $(call obj,$(IPC_SRC) $(filter-out $(LOG_SRC),$(COMMON_SRC)))
 BUF_OBJ := $(call obj,$(BUF_SRC))
+# libnvscibuf carries its own hidden copy of common/osci_proc.c (owner liveness of its shared memory).
+NVSCIBUF_OBJ := $(call obj,$(NVSCIBUF_SRC) common/osci_proc.c)
 
 L := $(O)/lib
 LIBS_SO := $(L)/libsisci.so.$(SOVER)
@@ -127,6 +131,10 @@ endif
 ifneq ($(BUF_SRC),)
 LIBS_SO += $(L)/libopensci-buf.so.$(SOVER)
 LIBS_A += $(L)/libopensci-buf.a
+endif
+ifneq ($(NVSCIBUF_SRC),)
+LIBS_SO += $(L)/libnvscibuf.so.$(SOVER)
+LIBS_A += $(L)/libnvscibuf.a
 endif
 
 # ---- tools ----
@@ -148,6 +156,8 @@ FUZZERS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRC))
 
 STATIC_LIBS := $(filter %libnvsciipc.a,$(LIBS_A)) $(filter %libopensci-buf.a,$(LIBS_A)) \
                $(filter %libnvscievent.a,$(LIBS_A)) $(L)/libsisci.a
+# libnvscibuf first: it uses libnvsciipc and libsisci.
+STATIC_LIBS := $(filter %libnvscibuf.a,$(LIBS_A)) $(STATIC_LIBS)
 SYS_LIBS := $(RDMA_LIBS) -lrt -lm
 
 .SECONDARY:
@@ -181,6 +191,7 @@ VSCRIPT_sisci := libseg/libsisci.map
 VSCRIPT_nvscievent := libipc/libnvscievent.map
 VSCRIPT_nvsciipc := libipc/libnvsciipc.map
 VSCRIPT_opensci-buf := libbuf/libopensci-buf.map
+VSCRIPT_nvscibuf := libbuf/libnvscibuf.map
 comma := ,
 vscript = $(if $(VSCRIPT_$(1)),-Wl$(comma)--version-script=$(VSCRIPT_$(1)) -Wl$(comma)--no-undefined-version)
 
@@ -205,6 +216,7 @@ $(eval $(call shlib,sisci,$(SISCI_OBJ),$(SYS_LIBS),))
 $(eval $(call shlib,nvscievent,$(EVT_OBJ),-lrt,))
 $(eval $(call shlib,nvsciipc,$(IPC_OBJ),-lnvscievent -lsisci -lrt,$(L)/libnvscievent.so.$(SOVER) $(L)/libsisci.so.$(SOVER)))
 $(eval $(call shlib,opensci-buf,$(BUF_OBJ),-lnvsciipc -lnvscievent -lsisci -lrt,$(filter-out %opensci-buf.so.$(SOVER),$(LIBS_SO))))
+$(eval $(call shlib,nvscibuf,$(NVSCIBUF_OBJ),-lnvsciipc -lnvscievent -lsisci -lrt,$(L)/libnvsciipc.so.$(SOVER) $(L)/libnvscievent.so.$(SOVER) $(L)/libsisci.so.$(SOVER)))
 
 # Tools link the shared libraries and find them beside them: bin/../lib.
 TOOL_LIBS := -L$(L) $(patsubst $(L)/lib%.so.$(SOVER),-l%,$(LIBS_SO)) -lm -lrt

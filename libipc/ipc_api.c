@@ -373,3 +373,20 @@ NVSCI_EXPORT NvSciError NvSciIpcCheckVersionCompatibility(uint32_t majorVer, uin
     *isCompatible = ev_ok && majorVer == NvSciIpcMajorVersion && minorVer <= NvSciIpcMinorVersion;
     return NvSciError_Success;
 }
+
+/* OpenSCI-private, for libnvscibuf (libbuf/nvscibuf_internal.h): the backend of an open endpoint (the
+ * enum ipc_backend number) and, for INTER_CHIP, its adapter and peer node (0 otherwise). */
+NVSCI_EXPORT NvSciError osci_ipc_endpoint_route(NvSciIpcEndpoint handle, uint32_t *backend, uint32_t *adapter,
+                                                uint32_t *peer_node);
+NVSCI_EXPORT NvSciError osci_ipc_endpoint_route(NvSciIpcEndpoint handle, uint32_t *backend, uint32_t *adapter,
+                                                uint32_t *peer_node)
+{
+    struct ipc_ep *ep;
+    NvSciError err = lookup(handle, &ep);
+    if (err != NvSciError_Success) return err;
+    if (!backend || !adapter || !peer_node) return NvSciError_BadParameter;
+    *backend = (uint32_t)ep->cfg.backend;
+    *adapter = ep->cfg.backend == IPC_BE_CHIP ? ep->cfg.adapter : 0;
+    *peer_node = ep->cfg.backend == IPC_BE_CHIP ? ep->cfg.peer_node : 0;
+    return NvSciError_Success;
+}

@@ -5,7 +5,7 @@
 set -euo pipefail
 # RDMA=no (from make fuzz RDMA=no): the libraries have no rdma driver, so its fuzzers are left out.
 rdma=${RDMA:-yes}
-make -s SAN=fuzz RDMA="$rdma" build-fuzz/lib/libsisci.a build-fuzz/lib/libnvscievent.a build-fuzz/lib/libnvsciipc.a
+make -s SAN=fuzz RDMA="$rdma" build-fuzz/lib/libnvscibuf.a build-fuzz/lib/libopensci-buf.a build-fuzz/lib/libsisci.a build-fuzz/lib/libnvscievent.a build-fuzz/lib/libnvsciipc.a
 out=build-fuzz
 libs="-lrt -lm -pthread"
 [ "$rdma" = no ] || libs="-libverbs -lrdmacm $libs"
@@ -15,7 +15,8 @@ for src in tests/fuzz/fuzz_*.c; do
     # shellcheck disable=SC2086
     clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Icommon -Idriver/core -Idriver/simntb \
         -Idriver/rdma -Ilibseg -Ilibipc -Ilibbuf \
-        "$src" "$out"/lib/libnvsciipc.a "$out"/lib/libnvscievent.a "$out"/lib/libsisci.a $libs -o "$out/$n"
+        "$src" "$out"/lib/libnvscibuf.a "$out"/lib/libopensci-buf.a "$out"/lib/libnvsciipc.a "$out"/lib/libnvscievent.a \
+        "$out"/lib/libsisci.a $libs -o "$out/$n"
     mkdir -p "$out/corpus-$n"
     "$out/$n" -max_total_time="${FUZZ_SECONDS:-60}" -timeout="${FUZZ_TIMEOUT:-25}" "$out/corpus-$n" "tests/fuzz/corpus/${n#fuzz_}"
 done

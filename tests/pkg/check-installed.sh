@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-# Compiles and runs a SISCI, an NvSciIpc and a doca_mmap program against an installed OpenSCI, found through
-# pkg-config (opensci-seg, opensci-ipc, opensci-buf) only.
+# Compiles and runs a SISCI, an NvSciIpc, a doca_mmap and an NvSciBuf program against an installed OpenSCI,
+# found through pkg-config (opensci-seg, opensci-ipc, opensci-buf, opensci-nvscibuf) only.
 #   tests/pkg/check-installed.sh system            the system's install (packages or make install PREFIX=/usr):
 #                                                  no PKG_CONFIG_* and no LD_LIBRARY_PATH
 #   tests/pkg/check-installed.sh DESTDIR [PREFIX]  a staged `make install DESTDIR=... PREFIX=...` (default /usr):
@@ -34,11 +34,11 @@ if [ -n "$root" ]; then
 fi
 
 # ---- layout ----
-for h in sisci_api.h nvsciipc.h doca_mmap.h; do
+for h in sisci_api.h nvsciipc.h doca_mmap.h nvscibuf.h; do
     [ -f "$root$prefix/include/opensci/$h" ] || die "$prefix/include/opensci/$h is not installed"
     [ ! -e "$root$prefix/include/$h" ] || die "$prefix/include/$h exists: it would collide with the vendor's SDK"
 done
-for lib in libsisci libnvsciipc libnvscievent libopensci-buf; do
+for lib in libsisci libnvsciipc libnvscievent libopensci-buf libnvscibuf; do
     so=$root$libdir/$lib.so.0
     [ -L "$so" ] || die "$libdir/$lib.so.0 is not a link (to the versioned file)"
     real=$(readlink "$so")
@@ -55,7 +55,7 @@ done
 work=$(mktemp -d /tmp/osci-check-installed.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export OSCI_FABRIC=pkgchk-$$
-for t in sisci:opensci-seg nvsciipc:opensci-ipc doca:opensci-buf; do
+for t in sisci:opensci-seg nvsciipc:opensci-ipc doca:opensci-buf nvscibuf:opensci-nvscibuf; do
     name=hello_${t%%:*}; pc=${t#*:}
     flags=$(pkg-config --cflags --libs "$pc") || die "pkg-config $pc"
     say "$CC $name.c $flags"
