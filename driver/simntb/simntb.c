@@ -122,7 +122,12 @@ struct sn_drv {
     uint64_t last_sweep_ms;
     /* local state */
     pthread_mutex_t lock;             /* known[], pending queue, allocator, imports */
-    pthread_mutex_t send_lock;        /* one producer per outbound ring */
+    pthread_mutex_t send_lock;        /* one producer per outbound ring and doorbell counter */
+    pthread_mutex_t db_lock;          /* one consumer of the inbound doorbell counters */
+    pthread_mutex_t fab_lock;         /* this instance's half of the host-local claim lock */
+    int lock_fd;                      /* the claim lock's own open file (flock) while held, else -1 */
+    uint32_t flags;                   /* ours; the shared word is a copy (SN_F_*) */
+    uint32_t db_seen[SN_PORTS];       /* db_count of ring [me][s] when nothing of it was left pending */
     struct sn_known known[SN_PORTS];
     uint64_t dead_epoch[SN_PORTS];    /* epochs this node declared dead (atomic) */
     uint64_t faulty_epoch[SN_PORTS];  /* incarnations declared faulty (atomic); ~0: none */
@@ -141,8 +146,7 @@ static inline struct sn_drv *to_sn(struct osci_drv *d) { return (struct sn_drv *
 
 static uint64_t sn_layout_size(void)
 {
-    uint64_t s = SN_HDR_SIZE + (uint64_t)SN_PORTS * SN_PORT_SIZE +
-                 (uint64_t)SN_PORTS * SN_PORTS * sizeof(struct sn_ring) + (uint64_t)SN_PORTS * SN_INFO_SIZE;
+    uint64_t s = SN_LOCAL_OFF + (uint64_t)SN_PORTS * SN_LOCAL_SIZE;
     return (s + SN_PAGE - 1) & ~(uint64_t)(SN_PAGE - 1);
 }
 
@@ -161,6 +165,11 @@ static inline struct sn_ring *sn_ring(struct sn_drv *d, unsigned int dst, unsign
 static inline uint8_t *sn_info(struct sn_drv *d, unsigned int p)
 {
     return d->map + SN_INFO_OFF + (size_t)(p % SN_PORTS) * SN_INFO_SIZE;
+}
+
+static inline struct sn_local *sn_local(struct sn_drv *d, unsigned int p)
+{
+    return (struct sn_local *)(d->map + SN_LOCAL_OFF + (size_t)(p % SN_PORTS) * SN_LOCAL_SIZE);
 }
 
 static long sn_futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
@@ -255,49 +264,77 @@ static int sn_check_fd(int fd, const char *name, uint64_t size)
     return 0;
 }
 
-/* Takes the fabric lock, waiting at most ms: 0, or -errno with a log line (a lock word that stays
- * taken or is garbage must not hang a node). */
+/*
+ * The claim lock: join, leave, reclaim and group objects of one host serialise on an flock of the
+ * fabric file, taken through an open file of its own per holder (so two threads, or two instances in
+ * one process, exclude each other too) and released by the kernel when its holder dies. It is the
+ * provider's host-local claim protocol: nothing of it is in the shared region (docs/wdev.md). Waits
+ * at most ms: 0, or -errno with a log line (a holder that never lets go must not hang a node).
+ */
 static int sn_lock_fabric(struct sn_drv *d, unsigned int ms)
 {
-    struct timespec ts;
-    int r;
+    struct timespec ts = osci_ts_after_ms(CLOCK_REALTIME, ms);
+    uint64_t deadline = osci_now_ms() + ms;
+    char path[64];
+    int r, fd;
 
-    ts = osci_ts_after_ms(CLOCK_REALTIME, ms);
-    r = pthread_mutex_timedlock(&d->hdr->lock, &ts);
-    if (r == EOWNERDEAD) {
-        osci_log(OSCI_LOG_WARN, MOD, "fabric %s: lock owner died; recovering", d->fabric);
-        pthread_mutex_consistent(&d->hdr->lock);
-        r = 0;
-    }
-    if (r)
+    r = pthread_mutex_timedlock(&d->fab_lock, &ts);
+    if (r) {
         osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: cannot take the fabric lock within %u ms: %s", d->fabric, ms,
                  strerror(r));
-    return -r;
+        return -r;
+    }
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", d->fd);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        r = -errno;
+        osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: cannot reopen the fabric file for its lock: %s", d->fabric,
+                 strerror(-r));
+        pthread_mutex_unlock(&d->fab_lock);
+        return r;
+    }
+    while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if ((errno != EWOULDBLOCK && errno != EINTR) || osci_now_ms() >= deadline) {
+            r = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+            osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: cannot take the fabric lock within %u ms: %s", d->fabric,
+                     ms, strerror(-r));
+            close(fd);
+            pthread_mutex_unlock(&d->fab_lock);
+            return r;
+        }
+        usleep(1000);                 /* control path only: join, leave, reclaim, group objects */
+    }
+    d->lock_fd = fd;
+    return 0;
 }
 
 static void sn_unlock_fabric(struct sn_drv *d)
 {
-    pthread_mutex_unlock(&d->hdr->lock);
+    int fd = d->lock_fd;
+    d->lock_fd = -1;
+    close(fd);                        /* drops the flock */
+    pthread_mutex_unlock(&d->fab_lock);
 }
 
 /* Frees port p (lock held): unlinks its window object and clears its registers. */
 static void sn_reclaim_locked(struct sn_drv *d, unsigned int p)
 {
     struct sn_port *P = sn_port(d, p);
+    struct sn_local *L = sn_local(d, p);
     char name[128];
     uint64_t epoch = LDR(&P->epoch);
 
     osci_log(OSCI_LOG_INFO, MOD, "fabric %s: reclaiming port %u (node %u, pid %d, epoch %" PRIx64 ")",
-             d->fabric, p, P->node_id, P->pid, epoch);
-    sn_win_name(d, p, epoch, LDR(&P->name_rand), name, sizeof(name));
+             d->fabric, p, LDR(&P->node_id), LDR(&L->pid), epoch);
+    sn_win_name(d, p, epoch, LDR(&L->name_rand), name, sizeof(name));
     shm_unlink(name);
-    sn_remove_wake(d, p, LDR(&P->name_rand));
+    sn_remove_wake(d, p, LDR(&L->name_rand));
     ST(&P->state, SN_FREE);
     ST(&P->epoch, 0);
-    __atomic_store_n(&P->pid, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&P->node_id, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&P->flags, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&P->armed, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&L->pid, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&L->armed, 0, __ATOMIC_RELAXED);
 }
 
 static void sn_mc_sweep_locked(struct sn_drv *d);
@@ -307,7 +344,8 @@ static void sn_reclaim_dead_locked(struct sn_drv *d)
 {
     for (unsigned int p = 0; p < SN_PORTS; p++) {
         struct sn_port *P = sn_port(d, p);
-        if (p != d->me && LD(&P->state) != SN_FREE && !osci_proc_alive(P->pid, P->start_time))
+        struct sn_local *L = sn_local(d, p);
+        if (p != d->me && LD(&P->state) != SN_FREE && !osci_proc_alive(LDR(&L->pid), LDR(&L->start_time)))
             sn_reclaim_locked(d, p);
     }
     sn_mc_sweep_locked(d);
@@ -344,13 +382,13 @@ static int sn_remove_if_last_locked(struct sn_drv *d)
 /* Wakes port p if it sleeps on its event fd (it re-checks everything after arming). */
 static void sn_kick(struct sn_drv *d, unsigned int p)
 {
-    struct sn_port *P = sn_port(d, p);
+    struct sn_local *L = sn_local(d, p);
     struct sockaddr_un sa;
     socklen_t sl;
 
-    if (!LD(&P->armed) || !__atomic_exchange_n(&P->armed, 0, __ATOMIC_SEQ_CST))
+    if (!LD(&L->armed) || !__atomic_exchange_n(&L->armed, 0, __ATOMIC_SEQ_CST))
         return;
-    sl = sn_sock_addr(d, p, LD(&P->name_rand), &sa);
+    sl = sn_sock_addr(d, p, LD(&L->name_rand), &sa);
     if (sendto(d->sock, "w", 1, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa, sl) < 0 && errno != EAGAIN)
         osci_log(OSCI_LOG_DEBUG, MOD, "wake of port %u: %s", p, strerror(errno));
 }
@@ -360,8 +398,6 @@ static void sn_kick(struct sn_drv *d, unsigned int p)
 static int sn_fabric_create(struct sn_drv *d, uint64_t window)
 {
     uint64_t size = sn_layout_size();
-    pthread_mutexattr_t ma;
-    struct timespec ts;
     int fd;
 
     fd = shm_open(d->shm_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -397,14 +433,10 @@ static int sn_fabric_create(struct sn_drv *d, uint64_t window)
     d->hdr->rings_off = d->hdr->ports_off + (uint64_t)SN_PORTS * SN_PORT_SIZE;
     d->hdr->info_off = d->hdr->rings_off + (uint64_t)SN_PORTS * SN_PORTS * sizeof(struct sn_ring);
     d->hdr->default_window = window;
+    d->hdr->local_off = SN_LOCAL_OFF;
+    d->hdr->local_size = SN_LOCAL_SIZE;
+    d->hdr->n_doorbells = SN_DBS;
     d->default_window = window;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    d->hdr->epoch_counter = ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u) << 8;
-    pthread_mutexattr_init(&ma);
-    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
-    pthread_mutex_init(&d->hdr->lock, &ma);
-    pthread_mutexattr_destroy(&ma);
     ST(&d->hdr->initialized, 1);
     flock(fd, LOCK_UN);
     d->fd = fd;
@@ -422,8 +454,8 @@ err_unlink: {
 }
 
 /* Checks a snapshot of an initialised header against this build's layout: -EPROTO and a line naming the
- * first field that differs. After this, nothing of the header is read again but the lock, `closing`
- * and the epoch counter (all under the lock, none used as an offset or size). */
+ * first field that differs. After this, nothing of the header is read again (`closing` is written
+ * once, by the last node, and never read). */
 static int sn_hdr_check(struct sn_drv *d, const struct sn_hdr *h)
 {
     const struct { const char *name; uint64_t got, want; } f[] = {
@@ -438,6 +470,9 @@ static int sn_hdr_check(struct sn_drv *d, const struct sn_hdr *h)
         { "ports_off", h->ports_off, SN_PORTS_OFF },
         { "rings_off", h->rings_off, SN_RINGS_OFF },
         { "info_off", h->info_off, SN_INFO_OFF },
+        { "local_off", h->local_off, SN_LOCAL_OFF },
+        { "local_size", h->local_size, SN_LOCAL_SIZE },
+        { "n_doorbells", h->n_doorbells, SN_DBS },
     };
 
     if (h->magic != SN_MAGIC) {
@@ -467,17 +502,19 @@ static int sn_hdr_check(struct sn_drv *d, const struct sn_hdr *h)
 /* A port of the fabric file fd held by a live process (its number), else -1. */
 static int sn_live_port(int fd)
 {
-    const uint8_t *m = mmap(NULL, SN_RINGS_OFF, PROT_READ, MAP_SHARED, fd, 0);
+    size_t len = sn_layout_size();
+    const uint8_t *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
     int found = -1;
 
     if (m == MAP_FAILED)
         return -1;
     for (unsigned int p = 0; p < SN_PORTS && found < 0; p++) {
         const struct sn_port *P = (const struct sn_port *)(m + SN_PORTS_OFF + (size_t)p * SN_PORT_SIZE);
-        if (LD(&P->state) != SN_FREE && osci_proc_alive(LDR(&P->pid), LDR(&P->start_time)))
+        const struct sn_local *L = (const struct sn_local *)(m + SN_LOCAL_OFF + (size_t)p * SN_LOCAL_SIZE);
+        if (LD(&P->state) != SN_FREE && osci_proc_alive(LDR(&L->pid), LDR(&L->start_time)))
             found = (int)p;
     }
-    munmap((void *)m, SN_RINGS_OFF);
+    munmap((void *)m, len);
     return found;
 }
 
@@ -513,7 +550,7 @@ static int sn_fabric_attach(struct sn_drv *d)
             }
             uint32_t init = LD(&h->initialized);
             struct sn_hdr copy;
-            memcpy(&copy, h, offsetof(struct sn_hdr, lock));   /* one snapshot, checked once */
+            memcpy(&copy, h, sizeof(copy));   /* one snapshot, checked once */
             munmap(h, SN_HDR_SIZE);
             if (init > 1) {
                 osci_log(OSCI_LOG_ERROR, MOD, "%s: header field initialized = %u, expected 0 or 1: refused",
@@ -664,20 +701,20 @@ err_rmdir:
 
 /* Creates this incarnation's window and wake socket under a fresh random name, published in the
  * port's registers first (a reclaimer finds them there); a taken name is retried with another. */
-static int sn_create_incarnation(struct sn_drv *d, struct sn_port *P)
+static int sn_create_incarnation(struct sn_drv *d, struct sn_local *L)
 {
     for (unsigned int t = 0; t < SN_NAME_TRIES; t++) {
         uint64_t rnd = sn_random();
         char name[128];
         int ret;
 
-        ST(&P->name_rand, rnd);
+        ST(&L->name_rand, rnd);
         ret = sn_create_window(d, d->me, d->epoch, rnd);
         if (ret == -EEXIST)
             continue;
         if (ret < 0) {
             osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: cannot create window: %s", d->fabric, strerror(-ret));
-            ST(&P->name_rand, 0);
+            ST(&L->name_rand, 0);
             return ret;
         }
         ret = sn_create_wake(d, rnd);
@@ -691,11 +728,11 @@ static int sn_create_incarnation(struct sn_drv *d, struct sn_port *P)
         shm_unlink(name);
         if (ret != -EEXIST) {
             osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: cannot bind wake socket: %s", d->fabric, strerror(-ret));
-            ST(&P->name_rand, 0);
+            ST(&L->name_rand, 0);
             return ret;
         }
     }
-    ST(&P->name_rand, 0);             /* the names are someone else's: the reclaim must not remove them */
+    ST(&L->name_rand, 0);             /* the names are someone else's: the reclaim must not remove them */
     osci_log(OSCI_LOG_ERROR, MOD, "fabric %s: %u random window/wake names in a row were taken; giving up",
              d->fabric, SN_NAME_TRIES);
     return -EEXIST;
@@ -708,6 +745,7 @@ static int sn_join_locked(struct sn_drv *d, uint32_t want_node)
     unsigned int p, port = SN_PORTS;
     uint32_t node = want_node;
     struct sn_port *P;
+    struct sn_local *L;
     uint64_t start;
     int ret;
 
@@ -735,41 +773,42 @@ static int sn_join_locked(struct sn_drv *d, uint32_t want_node)
     if (osci_proc_start(getpid(), &start) < 0)
         return -ESRCH;
     d->me = port;
-    d->epoch = ++d->hdr->epoch_counter;
-    if (!d->epoch)                    /* 0 means "no incarnation" */
-        d->epoch = ++d->hdr->epoch_counter;
+    d->epoch = sn_random();           /* never 0, which means "no incarnation"; no shared counter */
     P = sn_port(d, port);
-    P->pid = getpid();
-    P->start_time = start;
+    L = sn_local(d, port);
+    L->pid = getpid();
+    L->start_time = start;
+    L->armed = 0;
+    L->db_waiters = 0;
     P->node_id = node;
     P->window_size = d->win_size;
     P->flags = 0;
-    P->armed = 0;
     P->event_mask = 0;
-    P->db_waiters = 0;
-    P->link_disabled = 0;
     P->info_len = 0;
     if (P->info_seq & 1)
         P->info_seq++;
     for (p = 0; p < SN_PORTS; p++) {
         struct sn_ring *in = sn_ring(d, port, p), *out = sn_ring(d, p, port);
-        __atomic_store_n(&P->db[p], 0, __ATOMIC_RELAXED);
-        __atomic_fetch_and(&sn_port(d, p)->link_disabled, ~(1u << port), __ATOMIC_SEQ_CST);
-        /* Our inbound rings start empty, whatever their indices (we own their tails; our copy is the
-         * truth). An outbound ring keeps its head (a live receiver may still be dropping what our
-         * port's last incarnation sent) unless it is inconsistent: then head := tail, and the
-         * receiver resyncs when it announces us (sn_scan). */
+        ST(&P->link_down[p], 0);
+        /* Our inbound rings start empty, whatever their indices (we own their tails and doorbell
+         * acknowledgements; our copy is the truth). An outbound ring keeps its head and doorbell
+         * counters (a live receiver may still be dropping what our port's last incarnation sent)
+         * unless it is inconsistent: then head := tail, and the receiver resyncs when it announces
+         * us (sn_scan). */
         d->rx_tail[p] = LD(&in->head);
         ST(&in->tail, d->rx_tail[p]);
+        for (unsigned int b = 0; b < SN_DBS; b++)
+            ST(&in->db_ack[b], LD(&in->db_seq[b]));
+        d->db_seen[p] = LD(&in->db_count);
         uint32_t t = LD(&out->tail);
         if (LD(&out->head) - t > SN_SLOTS)
             ST(&out->head, t);
     }
     ST(&P->heartbeat_ms, osci_now_ms());
     ST(&P->epoch, d->epoch);
-    ST(&P->name_rand, 0);
+    ST(&L->name_rand, 0);
     ST(&P->state, SN_JOINING);         /* from here a reclaimer knows the window and wake names */
-    ret = sn_create_incarnation(d, P);
+    ret = sn_create_incarnation(d, L);
     if (ret < 0)
         goto err_free_port;
     ST(&P->state, SN_ACTIVE);
@@ -808,6 +847,8 @@ static void sn_free_drv(struct sn_drv *d)
     if (d->tfd >= 0) close(d->tfd);
     pthread_mutex_destroy(&d->lock);
     pthread_mutex_destroy(&d->send_lock);
+    pthread_mutex_destroy(&d->db_lock);
+    pthread_mutex_destroy(&d->fab_lock);
     free(d->free_r);
     free(d);
 }
@@ -869,6 +910,9 @@ static int sn_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
     d->win_size = window;
     pthread_mutex_init(&d->lock, NULL);
     pthread_mutex_init(&d->send_lock, NULL);
+    pthread_mutex_init(&d->db_lock, NULL);
+    pthread_mutex_init(&d->fab_lock, NULL);
+    d->lock_fd = -1;
     for (unsigned int p = 0; p < SN_PORTS; p++) {
         d->known[p].pidfd = -1;
         d->faulty_epoch[p] = ~0ull;
@@ -952,24 +996,18 @@ err_free:
 static void sn_exit_leave(struct osci_exit_entry *e)
 {
     struct sn_drv *d = osci_container_of(e, struct sn_drv, exit_e);
-    struct sn_port *P;
-    struct timespec ts;
+    struct sn_local *L;
     char name[128];
-    int r;
 
     if (d->pid != getpid())           /* a fork child inherits the registry, not the port */
         return;
-    P = sn_port(d, d->me);
-    sn_win_name(d, d->me, d->epoch, LDR(&P->name_rand), name, sizeof(name));
+    L = sn_local(d, d->me);
+    sn_win_name(d, d->me, d->epoch, LDR(&L->name_rand), name, sizeof(name));
     shm_unlink(name);                 /* unique to this incarnation: safe without the lock */
-    sn_remove_wake(d, d->me, LDR(&P->name_rand));
-    ts = osci_ts_after_ms(CLOCK_REALTIME, 1000); /* a thread of ours interrupted while holding it: give up */
-    r = pthread_mutex_timedlock(&d->hdr->lock, &ts);
-    if (r == EOWNERDEAD)
-        pthread_mutex_consistent(&d->hdr->lock);
-    else if (r)
+    sn_remove_wake(d, d->me, LDR(&L->name_rand));
+    if (sn_lock_fabric(d, 1000) < 0)  /* a thread of ours interrupted while holding it: give up */
         return;
-    __atomic_fetch_or(&P->flags, SN_F_EXITING, __ATOMIC_SEQ_CST);
+    ST(&sn_port(d, d->me)->flags, __atomic_or_fetch(&d->flags, SN_F_EXITING, __ATOMIC_SEQ_CST));
     sn_mc_sweep_locked(d);            /* multicast groups whose last live member was us */
     if (sn_remove_if_last_locked(d))
         osci_log(OSCI_LOG_INFO, MOD, "fabric %s: last node exited; removed", d->fabric);
@@ -1008,11 +1046,11 @@ static void sn_close(struct osci_drv *drv)
             osci_log(OSCI_LOG_INFO, MOD, "fabric %s: last node left; removed", d->fabric);
         sn_unlock_fabric(d);
     } else {                          /* our names at least; the port goes to the next reclaim */
-        struct sn_port *P = sn_port(d, d->me);
+        struct sn_local *L = sn_local(d, d->me);
         char name[128];
-        sn_win_name(d, d->me, d->epoch, LDR(&P->name_rand), name, sizeof(name));
+        sn_win_name(d, d->me, d->epoch, LDR(&L->name_rand), name, sizeof(name));
         shm_unlink(name);
-        sn_remove_wake(d, d->me, LDR(&P->name_rand));
+        sn_remove_wake(d, d->me, LDR(&L->name_rand));
     }
     osci_exit_del_locked(&d->exit_e);
     osci_exit_unlock();
@@ -1043,10 +1081,13 @@ static void sn_push(struct sn_drv *d, enum osci_drv_event_type type, uint32_t no
              names[type <= 3 ? type : 0], node, epoch);
 }
 
+/* The link to port p is down when either end took it down for the other's current incarnation
+ * (each end writes only its own link_down words). */
 static int sn_link_disabled(struct sn_drv *d, unsigned int p)
 {
-    return (LD(&sn_port(d, d->me)->link_disabled) & (1u << p)) ||
-           (LD(&sn_port(d, p)->link_disabled) & (1u << d->me));
+    uint64_t ep = LD(&sn_port(d, p)->epoch);
+    return (ep && LD(&sn_port(d, d->me)->link_down[p % SN_PORTS]) == ep) ||
+           LD(&sn_port(d, p)->link_down[d->me % SN_PORTS]) == d->epoch;
 }
 
 static void sn_drop_pidfd(struct sn_drv *d, struct sn_known *k)
@@ -1072,7 +1113,7 @@ static void sn_drain_wake(struct sn_drv *d)
 
     while (n < SN_WAKE_DRAIN && recv(d->sock, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
         n++;
-    if (n && !LD(&sn_port(d, d->me)->armed))
+    if (n && !LD(&sn_local(d, d->me)->armed))
         n--;                          /* one explained by a taken arm */
     d->wake_spurious += n;
     if (d->wake_spurious > SN_WAKE_BURST && !d->wake_muted &&
@@ -1115,7 +1156,7 @@ static void sn_sweep(struct sn_drv *d)
     for (unsigned int p = 0; p < SN_PORTS; p++) {
         struct sn_known *k = &d->known[p];
         if ((k->state == K_UP || k->state == K_DOWN) && k->pidfd < 0 &&
-            !osci_proc_alive(k->pid, LDR(&sn_port(d, p)->start_time)))
+            !osci_proc_alive(k->pid, LDR(&sn_local(d, p)->start_time)))
             k->pid_dead = 1;
     }
     d->last_sweep_ms = osci_now_ms();
@@ -1137,7 +1178,7 @@ static void sn_fault(struct sn_drv *d, unsigned int p, uint64_t ep, const char *
     if (d->observe)
         return;
     __atomic_store_n(&d->dead_epoch[p], ep, __ATOMIC_RELEASE);
-    __atomic_fetch_or(&sn_port(d, d->me)->link_disabled, 1u << p, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&sn_port(d, d->me)->link_down[p], ep, __ATOMIC_SEQ_CST);
     sn_kick(d, p);
     sn_kick(d, d->me);
 }
@@ -1175,11 +1216,12 @@ static const char *sn_peer_gone(struct sn_drv *d, unsigned int p, uint64_t now)
 static void sn_reclaim_if_dead(struct sn_drv *d, unsigned int p, uint64_t epoch)
 {
     struct sn_port *P = sn_port(d, p);
-    if (LD(&P->state) == SN_FREE || LD(&P->epoch) != epoch || osci_proc_alive(P->pid, P->start_time))
+    struct sn_local *L = sn_local(d, p);
+    if (LD(&P->state) == SN_FREE || LD(&P->epoch) != epoch || osci_proc_alive(LDR(&L->pid), LDR(&L->start_time)))
         return;
     if (sn_lock_fabric(d, SN_RECLAIM_LOCK_MS) < 0)
         return;                       /* the next join reclaims it */
-    if (LD(&P->state) != SN_FREE && LD(&P->epoch) == epoch && !osci_proc_alive(P->pid, P->start_time))
+    if (LD(&P->state) != SN_FREE && LD(&P->epoch) == epoch && !osci_proc_alive(LDR(&L->pid), LDR(&L->start_time)))
         sn_reclaim_locked(d, p);
     sn_unlock_fabric(d);
 }
@@ -1265,8 +1307,8 @@ static void sn_scan(struct sn_drv *d)
             continue;
         if ((k->state == K_NONE || k->state == K_DEAD) && ep != k->epoch) {
             /* A new incarnation: check its registers and owner, watch its exit through a pidfd. */
-            int32_t pid = P->pid;
-            uint64_t start = P->start_time;
+            int32_t pid = LDR(&sn_local(d, p)->pid);
+            uint64_t start = LDR(&sn_local(d, p)->start_time);
             uint32_t node = LDR(&P->node_id);
             unsigned int q;
             if (node == 0 || node > 255) {
@@ -1385,12 +1427,47 @@ static int sn_take_msg(struct sn_drv *d, unsigned int s, struct osci_drv_event *
     return 0;
 }
 
+/* Bits of mask pending from s (rung since we acknowledged them), without taking them. */
+static uint64_t sn_db_peek(struct sn_drv *d, unsigned int s, uint64_t mask)
+{
+    struct sn_ring *r = sn_ring(d, d->me, s);
+    uint64_t bits = 0;
+
+    if (LD(&r->db_count) == __atomic_load_n(&d->db_seen[s], __ATOMIC_RELAXED))
+        return 0;                     /* nothing rung since the last take left none pending */
+    for (unsigned int b = 0; b < SN_DBS; b++)
+        if ((mask >> b & 1) && LD(&r->db_seq[b]) != LDR(&r->db_ack[b]))
+            bits |= 1ull << b;
+    return bits;
+}
+
+/* Takes the bits of mask pending from s: we acknowledge each one (db_ack := db_seq, our words
+ * only). One taker at a time in this process (db_lock), so a ring is reported once. */
 static uint64_t sn_db_take(struct sn_drv *d, unsigned int s, uint64_t mask)
 {
-    uint64_t *w = &sn_port(d, d->me)->db[s];
-    if (!(LDR(w) & mask))
+    struct sn_ring *r = sn_ring(d, d->me, s);
+    uint64_t bits = 0, left = 0;
+    uint32_t count = LD(&r->db_count);
+
+    if (count == __atomic_load_n(&d->db_seen[s], __ATOMIC_RELAXED))
         return 0;
-    return __atomic_fetch_and(w, ~mask, __ATOMIC_SEQ_CST) & mask;
+    pthread_mutex_lock(&d->db_lock);
+    count = LD(&r->db_count);         /* read before the counters: a later ring changes it again */
+    for (unsigned int b = 0; b < SN_DBS; b++) {
+        uint32_t seq = LD(&r->db_seq[b]);
+        if (seq == LDR(&r->db_ack[b]))
+            continue;
+        if (mask >> b & 1) {
+            bits |= 1ull << b;
+            __atomic_store_n(&r->db_ack[b], seq, __ATOMIC_RELEASE);
+        } else {
+            left |= 1ull << b;
+        }
+    }
+    if (!left)
+        __atomic_store_n(&d->db_seen[s], count, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&d->db_lock);
+    return bits;
 }
 
 static int sn_progress(struct osci_drv *drv, struct osci_drv_event *ev, unsigned int max)
@@ -1440,7 +1517,6 @@ static int sn_progress(struct osci_drv *drv, struct osci_drv_event *ev, unsigned
 /* Anything progress() would report now? (lock held) */
 static int sn_pending(struct sn_drv *d)
 {
-    struct sn_port *me = sn_port(d, d->me);
     uint64_t mask = __atomic_load_n(&d->event_mask, __ATOMIC_RELAXED);
 
     if (d->pend_count)
@@ -1450,7 +1526,7 @@ static int sn_pending(struct sn_drv *d)
         int known = d->known[s].state == K_UP || d->known[s].state == K_DOWN;
         if (s == d->me)
             continue;
-        if (d->rx_tail[s] != LD(&r->head) || (known && (LD(&me->db[s]) & mask)))  /* seq_cst: after arming */
+        if (d->rx_tail[s] != LD(&r->head) || (known && sn_db_peek(d, s, mask)))  /* seq_cst: after arming */
             return 1;
     }
     return 0;
@@ -1459,12 +1535,12 @@ static int sn_pending(struct sn_drv *d)
 static int sn_arm(struct osci_drv *drv)
 {
     struct sn_drv *d = to_sn(drv);
-    struct sn_port *me;
+    struct sn_local *me;
     int ret = 0;
 
     if (d->observe)
         return -EPERM;
-    me = sn_port(d, d->me);
+    me = sn_local(d, d->me);
     pthread_mutex_lock(&d->lock);
     sn_heartbeat(d, osci_now_ms());
     sn_sweep(d);
@@ -1522,11 +1598,16 @@ static int sn_peers(struct osci_drv *drv, struct osci_peer_info *out, unsigned i
         uint64_t hb = LD(&P->heartbeat_ms);
         out[n].node_id = node;
         out[n].epoch = LD(&P->epoch);
-        out[n].pid = (LD(&P->flags) & SN_F_LIVENESS_LOST) ? -1 : P->pid;
+        out[n].pid = (LD(&P->flags) & SN_F_LIVENESS_LOST) ? -1 : LDR(&sn_local(d, p)->pid);
         out[n].heartbeat_age_ms = now > hb ? now - hb : 0;
-        if (d->observe)
-            out[n].link_up = LD(&P->link_disabled) == 0;
-        else
+        if (d->observe) {
+            out[n].link_up = 1;       /* down if it took down its link to any current incarnation */
+            for (unsigned int q = 0; q < SN_PORTS; q++) {
+                uint64_t ld = LD(&P->link_down[q]);
+                if (ld && ld == LD(&sn_port(d, q)->epoch))
+                    out[n].link_up = 0;
+            }
+        } else
             out[n].link_up = !sn_link_disabled(d, p) && !sn_dead(d, p);
         n++;
     }
@@ -1634,6 +1715,8 @@ static int sn_db_ring(struct osci_drv *drv, uint32_t node, unsigned int bit)
 {
     struct sn_drv *d = to_sn(drv);
     struct sn_port *P;
+    struct sn_local *L;
+    struct sn_ring *r;
     int p;
 
     if (d->observe)
@@ -1653,10 +1736,16 @@ static int sn_db_ring(struct osci_drv *drv, uint32_t node, unsigned int bit)
         }
     }
     P = sn_port(d, (unsigned int)p);
-    __atomic_fetch_or(&P->db[d->me], 1ull << bit, __ATOMIC_SEQ_CST);
-    __atomic_fetch_add(&P->futex, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&P->db_waiters, __ATOMIC_SEQ_CST))
-        sn_futex(&P->futex, FUTEX_WAKE, INT_MAX, NULL);
+    L = sn_local(d, (unsigned int)p);
+    r = sn_ring(d, (unsigned int)p, d->me);
+    /* Our counters of this direction: we are their only writer (one thread at a time). */
+    pthread_mutex_lock(&d->send_lock);
+    __atomic_store_n(&r->db_seq[bit], LDR(&r->db_seq[bit]) + 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&r->db_count, LDR(&r->db_count) + 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&d->send_lock);
+    __atomic_fetch_add(&L->futex, 1, __ATOMIC_SEQ_CST);    /* host-local word */
+    if (__atomic_load_n(&L->db_waiters, __ATOMIC_SEQ_CST))
+        sn_futex(&L->futex, FUTEX_WAKE, INT_MAX, NULL);
     if (LD(&P->event_mask) & (1ull << bit))
         sn_kick(d, (unsigned int)p);
     return 0;
@@ -1689,14 +1778,14 @@ static int sn_db_poll(struct osci_drv *drv, uint64_t mask, uint64_t *bits_p)
 static int sn_db_wait(struct osci_drv *drv, uint64_t mask, int timeout_ms, uint64_t *bits_p)
 {
     struct sn_drv *d = to_sn(drv);
-    struct sn_port *me;
+    struct sn_local *me;
     uint64_t bits, deadline = 0, now;
 
     if (d->observe)
         return -EPERM;
     if (!bits_p || !mask)
         return -EINVAL;
-    me = sn_port(d, d->me);
+    me = sn_local(d, d->me);
     if (timeout_ms >= 0)
         deadline = osci_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
@@ -1912,7 +2001,7 @@ static struct sn_pwin *sn_pwin_get(struct sn_drv *d, unsigned int port, uint64_t
             return pw;
         }
     /* the name holds the epoch too: a register read across a re-join finds nothing (stale) */
-    sn_win_name(d, port, epoch, LD(&sn_port(d, port)->name_rand), name, sizeof(name));
+    sn_win_name(d, port, epoch, LD(&sn_local(d, port)->name_rand), name, sizeof(name));
     fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0) {
         *err = errno == ENOENT ? -ESTALE : -errno;
@@ -2150,10 +2239,12 @@ static int sn_info_publish(struct osci_drv *drv, const void *buf, size_t len)
         return -EINVAL;
     me = sn_port(d, d->me);
     pthread_mutex_lock(&d->lock);
-    __atomic_fetch_add(&me->info_seq, 1, __ATOMIC_SEQ_CST);
+    uint32_t seq = LDR(&me->info_seq) | 1;   /* our word: odd while writing */
+    __atomic_store_n(&me->info_seq, seq, __ATOMIC_SEQ_CST);
+    osci_fence_release();
     memcpy(sn_info(d, d->me), buf, len);
     __atomic_store_n(&me->info_len, (uint32_t)len, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&me->info_seq, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&me->info_seq, seq + 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&d->lock);
     return 0;
 }
@@ -2213,13 +2304,11 @@ static int sn_inject(struct osci_drv *drv, enum osci_fault fault, uint32_t node,
         p = sn_port_of(d, node);
         if (p < 0)
             return -EHOSTUNREACH;
-        if (fault == OSCI_FAULT_LINK_DOWN) {
-            __atomic_fetch_or(&sn_port(d, d->me)->link_disabled, 1u << p, __ATOMIC_SEQ_CST);
-            __atomic_fetch_or(&sn_port(d, (unsigned int)p)->link_disabled, 1u << d->me, __ATOMIC_SEQ_CST);
-        } else {
-            __atomic_fetch_and(&sn_port(d, d->me)->link_disabled, ~(1u << p), __ATOMIC_SEQ_CST);
-            __atomic_fetch_and(&sn_port(d, (unsigned int)p)->link_disabled, ~(1u << d->me), __ATOMIC_SEQ_CST);
-        }
+        /* Our word only: the peer sees the link down through it (sn_link_disabled reads both ends).
+         * LINK_UP clears what we took down; a link the peer took down stays down until it brings it up. */
+        __atomic_store_n(&sn_port(d, d->me)->link_down[p],
+                         fault == OSCI_FAULT_LINK_DOWN ? LD(&sn_port(d, (unsigned int)p)->epoch) : 0,
+                         __ATOMIC_SEQ_CST);
         osci_log(OSCI_LOG_INFO, MOD, "fault: link %u<->%u %s", d->base.node_id, node,
                  fault == OSCI_FAULT_LINK_DOWN ? "down" : "up");
         sn_kick(d, (unsigned int)p);
@@ -2234,7 +2323,7 @@ static int sn_inject(struct osci_drv *drv, enum osci_fault fault, uint32_t node,
         return 0;
     case OSCI_FAULT_LIVENESS_LOST:
         d->liveness_lost = 1;
-        __atomic_fetch_or(&sn_port(d, d->me)->flags, SN_F_LIVENESS_LOST, __ATOMIC_SEQ_CST);
+        ST(&sn_port(d, d->me)->flags, __atomic_or_fetch(&d->flags, SN_F_LIVENESS_LOST, __ATOMIC_SEQ_CST));
         osci_log(OSCI_LOG_INFO, MOD, "fault: node %u stops heartbeating", d->base.node_id);
         return 0;
     }
@@ -2268,6 +2357,7 @@ static int sn_mc_live(struct sn_drv *d, const struct sn_mc_hdr *h)
 {
     for (unsigned int p = 0; p < SN_PORTS; p++) {
         struct sn_port *P = sn_port(d, p);
+        struct sn_local *L = sn_local(d, p);
         if (!h->member[p].count)
             continue;
         if (LD(&P->flags) & SN_F_EXITING)
@@ -2275,7 +2365,7 @@ static int sn_mc_live(struct sn_drv *d, const struct sn_mc_hdr *h)
         if (p == d->me && h->member[p].epoch == d->epoch && LD(&P->state) != SN_FREE)
             return 1;                /* our own attach (not after our port was freed: sn_close) */
         if (LD(&P->state) != SN_FREE && LD(&P->epoch) == h->member[p].epoch &&
-            osci_proc_alive(P->pid, P->start_time))
+            osci_proc_alive(LDR(&L->pid), LDR(&L->start_time)))
             return 1;
     }
     return 0;
