@@ -16,7 +16,7 @@
 #include "drv_test.h"
 #include "simntb.h"
 
-#define RINGS_OFF (SN_HDR_SIZE + SN_PORTS * SN_PORT_SIZE)
+#define RINGS_OFF (WD_HDR_SIZE + WD_PORTS * WD_PORT_SIZE)
 
 /* The whole fabric file of the current test fabric, mapped read-write. */
 static uint8_t *map_fabric(size_t *len_p)
@@ -37,9 +37,9 @@ static uint8_t *map_fabric(size_t *len_p)
     return m;
 }
 
-static struct sn_ring *ring_at(uint8_t *m, unsigned int dst, unsigned int src)
+static struct wd_ring *ring_at(uint8_t *m, unsigned int dst, unsigned int src)
 {
-    return (struct sn_ring *)(m + RINGS_OFF + ((size_t)dst * SN_PORTS + src) * sizeof(struct sn_ring));
+    return (struct wd_ring *)(m + RINGS_OFF + ((size_t)dst * WD_PORTS + src) * sizeof(struct wd_ring));
 }
 
 /* The log lines between cap_begin and cap_end, through the log hook (echoed to stderr too). */
@@ -129,7 +129,7 @@ static void test_header_garbage_after_attach(void **state)
     struct t_evlog log = { .n = 0 };
     struct osci_drv_event ev;
     struct t_sync s;
-    struct sn_hdr *h;
+    struct wd_hdr *h;
     const char *out;
     size_t len;
     pid_t pid;
@@ -138,7 +138,7 @@ static void test_header_garbage_after_attach(void **state)
     assert_int_equal(t_open(1, &a), 0);
     pid = spawn_echo(&s, 2, 1);
     assert_int_equal(t_wait_ev(a, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, NULL), 0);
-    h = (struct sn_hdr *)map_fabric(&len);
+    h = (struct wd_hdr *)map_fabric(&len);
     h->ports_off = 0x7fffdeadbeef000ull;
     h->rings_off = ~0ull;
     h->info_off = 1ull << 62;
@@ -172,7 +172,7 @@ static void test_ring_head_ahead(void **state)
     struct t_evlog log = { .n = 0 };
     struct osci_drv_event up, ev;
     struct t_sync s;
-    struct sn_ring *r;
+    struct wd_ring *r;
     const char *out;
     uint8_t *m;
     size_t len;
@@ -226,8 +226,8 @@ static void test_joiner_bad_indices(void **state)
     t_new_fabric();
     assert_int_equal(t_open(1, &a), 0);              /* port 0; the joiner gets port 1 */
     m = map_fabric(&len);
-    for (unsigned int q = 0; q < SN_PORTS; q++) {
-        struct sn_ring *in = ring_at(m, 1, q), *o = ring_at(m, q, 1);
+    for (unsigned int q = 0; q < WD_PORTS; q++) {
+        struct wd_ring *in = ring_at(m, 1, q), *o = ring_at(m, q, 1);
         in->tail = 0x40000000u + q;
         in->head = in->tail - 1;                     /* 2^32 - 1 "messages" */
         o->head = 0x9abcdef0u;
@@ -271,7 +271,7 @@ static void test_register_garbage(void **state)
     struct t_evlog la = { .n = 0 }, lb = { .n = 0 };
     struct osci_peer_info pi[4];
     unsigned int np;
-    uint8_t buf[SN_XPORT_LEN], *m;
+    uint8_t buf[WD_XPORT_LEN], *m;
     size_t len, blen = sizeof(buf);
     const char *out;
 
@@ -281,7 +281,7 @@ static void test_register_garbage(void **state)
     assert_int_equal(t_wait_ev(a, &la, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, NULL), 0);
     assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL), 0);
     m = map_fabric(&len);
-    struct sn_port *pb = (struct sn_port *)(m + SN_HDR_SIZE + 1 * SN_PORT_SIZE);
+    struct wd_port *pb = (struct wd_port *)(m + WD_HDR_SIZE + 1 * WD_PORT_SIZE);
     /* A window size larger than the object: an import past the real window is refused. */
     assert_int_equal(osci_drv_mem_alloc(b, 4096, &v), 0);
     assert_int_equal(osci_drv_mem_export(b, v.addr, 4096, &mem), 0);

@@ -274,21 +274,21 @@ static void next_join(unsigned int *port, uint64_t *epoch, uint64_t r)
 {
     char name[96];
     int fd;
-    struct sn_hdr *h;
+    struct wd_hdr *h;
 
     snprintf(name, sizeof(name), "/osci.%s", t_fabric);
     fd = shm_open(name, O_RDONLY, 0);
     assert_true(fd >= 0);
-    h = mmap(NULL, SN_HDR_SIZE + SN_PORTS * SN_PORT_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+    h = mmap(NULL, WD_HDR_SIZE + WD_PORTS * WD_PORT_SIZE, PROT_READ, MAP_SHARED, fd, 0);
     assert_true(h != MAP_FAILED);
     *epoch = r;
-    *port = SN_PORTS;
-    for (unsigned int p = 0; p < SN_PORTS && *port == SN_PORTS; p++) {
-        struct sn_port *P = (struct sn_port *)((uint8_t *)h + SN_HDR_SIZE + p * SN_PORT_SIZE);
-        if (__atomic_load_n(&P->state, __ATOMIC_SEQ_CST) == SN_FREE)
+    *port = WD_PORTS;
+    for (unsigned int p = 0; p < WD_PORTS && *port == WD_PORTS; p++) {
+        struct wd_port *P = (struct wd_port *)((uint8_t *)h + WD_HDR_SIZE + p * WD_PORT_SIZE);
+        if (__atomic_load_n(&P->state, __ATOMIC_SEQ_CST) == WD_FREE)
             *port = p;
     }
-    munmap(h, SN_HDR_SIZE + SN_PORTS * SN_PORT_SIZE);
+    munmap(h, WD_HDR_SIZE + WD_PORTS * WD_PORT_SIZE);
     close(fd);
 }
 

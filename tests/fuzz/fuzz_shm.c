@@ -132,7 +132,7 @@ static void fz_progress(struct fz *f, int i)
 /* first: a round before any patch (publishes the info areas once, so a patched info_len stays) */
 static void fz_round(struct fz *f, int first)
 {
-    struct osci_peer_info pi[SN_PORTS];
+    struct osci_peer_info pi[WD_PORTS];
     unsigned int np;
     uint64_t bits;
     char buf[64];
@@ -151,7 +151,7 @@ static void fz_round(struct fz *f, int first)
             osci_drv_info_publish(d, "fuzz", 4);
         osci_drv_info_read(d, peer, buf, sizeof(buf), &len);
         osci_drv_probe(d, peer);
-        if (osci_drv_peers(d, pi, SN_PORTS, &np) < 0 || np > SN_PORTS)
+        if (osci_drv_peers(d, pi, WD_PORTS, &np) < 0 || np > WD_PORTS)
             fz_fail("peers failed");
         for (unsigned int k = 0; k < np; k++)
             if (pi[k].node_id == 0 || pi[k].node_id > 255)
@@ -175,28 +175,28 @@ static void fz_patch(struct fz *f, unsigned int target, uint32_t off, const uint
     switch (target) {
     case 0:                           /* header */
         base = f->map;
-        span = sizeof(struct sn_hdr);
+        span = sizeof(struct wd_hdr);
         break;
     case 1:                           /* registers of port 0, 1 or 2 */
-        base = f->map + SN_PORTS_OFF + (size_t)(sel % 3) * SN_PORT_SIZE;
-        span = sizeof(struct sn_port);
+        base = f->map + WD_PORTS_OFF + (size_t)(sel % 3) * WD_PORT_SIZE;
+        span = sizeof(struct wd_port);
         off &= 0xffff;
         break;
     case 2: {                         /* a ring between ports 0..2 */
         unsigned int pair = sel % 9;
-        base = f->map + SN_RINGS_OFF + ((size_t)(pair / 3) * SN_PORTS + pair % 3) * sizeof(struct sn_ring);
-        span = sizeof(struct sn_ring);
+        base = f->map + WD_RINGS_OFF + ((size_t)(pair / 3) * WD_PORTS + pair % 3) * sizeof(struct wd_ring);
+        span = sizeof(struct wd_ring);
         off &= 0xffff;
         break;
     }
     case 3:                           /* info area of port 0..2 */
-        base = f->map + SN_INFO_OFF + (size_t)(sel % 3) * SN_INFO_SIZE;
+        base = f->map + WD_INFO_OFF + (size_t)(sel % 3) * WD_INFO_SIZE;
         span = 64;
         off &= 0xffff;
         break;
     case 4:                           /* the multicast group's header page */
         if (f->mc.addr) {
-            base = (uint8_t *)f->mc.addr - SN_PAGE;
+            base = (uint8_t *)f->mc.addr - WD_PAGE;
             span = FZ_MC_HDR;
         }
         break;
@@ -265,7 +265,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_round(&f, 1);
     /* exported memory, an import, a map of it, a multicast group */
     if (osci_drv_mem_alloc(f.n[1], 4096, &f.bview) == 0) {
-        uint8_t pk[SN_XPORT_LEN];
+        uint8_t pk[WD_XPORT_LEN];
         size_t pl = sizeof(pk);
         if (osci_drv_mem_export(f.n[1], f.bview.addr, 4096, &f.bmem) == 0 &&
             osci_drv_mem_pack(f.n[1], f.bmem, pk, &pl) == 0 &&
