@@ -180,13 +180,12 @@ struct osci_wdev_provider_ops {
     const char *name;                 /* "simntb" */
     uint32_t card_type;               /* OSCI_DRV_CARD_* */
     uint64_t caps;                    /* provider-specific OSCI_DRV_CAP_* added to the core's */
-    /* The region: attach maps it at w->map (WD_REGION_SIZE bytes, read-write), creating and
-     * initialising it (wdev_region_init) when it is first, or checking it (wdev_region_check), then
-     * claims a port for want_node (0: any) and joins (wdev_port_begin, the own window, wdev_port_activate).
-     * leave frees the own port and unmaps. observe_attach maps the region read-only, takes no port and
-     * creates nothing; observe_detach unmaps it. */
-    int (*attach)(struct wdev *w, const struct osci_adapter_conf *conf);
-    void (*leave)(struct wdev *w);
+    /* The region. Joining is the provider's open: it maps the region at w->map (WD_REGION_SIZE bytes,
+     * read-write), creating and initialising it (wdev_region_init) when first or checking a snapshot of
+     * its header (wdev_region_check), claims a port by its own protocol and joins (wdev_pick_port,
+     * wdev_port_begin, its own window at w->win/w->win_fd, wdev_port_activate). Leaving is its close
+     * (wdev_unmap_peers, free the port, wdev_free). observe_attach maps the region read-only, takes no
+     * port and creates nothing; observe_detach unmaps it. */
     int (*observe_attach)(struct wdev *w, const struct osci_adapter_conf *conf);
     void (*observe_detach)(struct wdev *w);
     /* A peer's inbound window (port, epoch, size checked against the object): mapped read-write. */
