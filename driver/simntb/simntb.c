@@ -12,15 +12,12 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -32,7 +29,6 @@
 #include "osci_drv.h"
 #include "osci_exit.h"
 #include "osci_list.h"
-#include "osci_parse.h"
 #include "osci_proc.h"
 #include "osci_time.h"
 #include "simntb.h"
@@ -641,13 +637,12 @@ static void sn_free_drv(struct sn_drv *d)
 
 static const struct osci_wdev_provider_ops sn_prov;
 
-/* Checks simntb's options (the core's window= and hb_timeout= too) and allocates an instance. */
-static int sn_new(const struct osci_adapter_conf *conf, struct sn_drv **d_p)
+/* Checks simntb's options (the core's window= and hb_timeout= too) and configures d with them. */
+static int sn_configure(struct sn_drv *d, const struct osci_adapter_conf *conf)
 {
     const char *fabric = osci_conf_opt(conf, "fabric");
     const char *v;
     uint64_t window, hb;
-    struct sn_drv *d;
 
     osci_log_init();
     if (!fabric)
@@ -675,20 +670,32 @@ static int sn_new(const struct osci_adapter_conf *conf, struct sn_drv **d_p)
         osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: node id %u not in 1..255", conf->adapter_no, conf->node_id);
         return -EINVAL;
     }
-    d = (struct sn_drv *)wdev_alloc(&sn_prov, sizeof(*d));
-    if (!d)
-        return -ENOMEM;
     d->fd = d->sock = d->epfd = d->tfd = -1;
     d->w.hb_timeout_ms = hb;
     d->w.win_size = window;
     d->no_mcast = (v = osci_conf_opt(conf, "multicast")) && !strcmp(v, "0");
-    pthread_mutex_init(&d->fab_lock, NULL);
     d->lock_fd = -1;
     for (unsigned int p = 0; p < WD_PORTS; p++)
         d->peer[p].pidfd = -1;
     snprintf(d->fabric, sizeof(d->fabric), "%s", fabric);
     snprintf(d->shm_name, sizeof(d->shm_name), "/osci.%s", fabric);
     snprintf(d->w.name, sizeof(d->w.name), "%s", fabric);
+    return 0;
+}
+
+static int sn_new(const struct osci_adapter_conf *conf, struct sn_drv **d_p)
+{
+    struct sn_drv *d = (struct sn_drv *)wdev_alloc(&sn_prov, sizeof(*d));
+    int ret;
+
+    if (!d)
+        return -ENOMEM;
+    d->fd = d->sock = d->epfd = d->tfd = -1;
+    pthread_mutex_init(&d->fab_lock, NULL);
+    if ((ret = sn_configure(d, conf)) < 0) {
+        sn_free_drv(d);
+        return ret;
+    }
     *d_p = d;
     return 0;
 }
@@ -1249,25 +1256,23 @@ static void sn_db_wait_end(struct wdev *w)
 
 static int sn_observe_attach(struct wdev *w, const struct osci_adapter_conf *conf)
 {
-    struct sn_drv *d;
-    struct sn_drv *tmp;
+    struct sn_drv *d = to_sn(w);
     int ret;
 
     /* the same checks of options and fabric name as a member's open, then a read-only attach */
-    if ((ret = sn_new(conf, &tmp)) < 0)
-        return ret;
-    d = to_sn(w);
-    memcpy(d->fabric, tmp->fabric, sizeof(d->fabric));
-    memcpy(d->shm_name, tmp->shm_name, sizeof(d->shm_name));
-    memcpy(d->w.name, tmp->w.name, sizeof(d->w.name));
-    sn_free_drv(tmp);
     d->fd = d->sock = d->epfd = d->tfd = -1;
-    return sn_fabric_attach(d, 1);
+    if ((ret = sn_configure(d, conf)) < 0)
+        return ret;
+    pthread_mutex_init(&d->fab_lock, NULL);
+    if ((ret = sn_fabric_attach(d, 1)) < 0)
+        pthread_mutex_destroy(&d->fab_lock);
+    return ret;
 }
 
 static void sn_observe_detach(struct wdev *w)
 {
     sn_fabric_detach(to_sn(w));
+    pthread_mutex_destroy(&to_sn(w)->fab_lock);
 }
 
 static int sn_observe_open(const struct osci_adapter_conf *conf, struct osci_drv_observe **obs_p)
