@@ -93,7 +93,7 @@ static const char *wd_peer_gone(struct wdev *d, unsigned int p, uint64_t now)
     case -1:
         return "process exited";
     case 0: {
-        /* The provider does not watch it (no pidfd on an old kernel): the heartbeat counts too. */
+        /* The provider does not watch it (simntb without pidfds, pcishm): the heartbeat decides. */
         uint64_t hb = WD_LD(&P->heartbeat_ms);
         if (now > hb && now - hb > d->hb_timeout_ms)
             return "heartbeat timeout";
