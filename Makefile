@@ -50,12 +50,12 @@ CPPFLAGS_ALL := -DOSCI_VERSION=\"$(VERSION)\" -D_GNU_SOURCE
 # Include paths per layer (the first folder of a source's path): tools see the public headers only,
 # libipc and libbuf also common/, only the driver layer and libseg see driver/core/. Tests see everything.
 INC_common := -Iinclude -Icommon
-INC_driver := $(INC_common) -Idriver/core
+INC_driver := $(INC_common) -Idriver/core -Idriver/wdev
 INC_libseg := $(INC_common) -Idriver/core -Ilibseg
 INC_libipc := $(INC_common) -Ilibipc
 INC_libbuf := $(INC_common) -Ilibbuf
 INC_tools := -Iinclude
-INC_tests := $(INC_common) -Idriver/core -Idriver/simntb -Idriver/rdma -Ilibseg -Ilibipc -Ilibbuf
+INC_tests := $(INC_common) -Idriver/core -Idriver/wdev -Idriver/simntb -Idriver/rdma -Ilibseg -Ilibipc -Ilibbuf
 CFLAGS ?= -O2 -g
 CFLAGS_ALL := -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -pthread $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)

@@ -81,17 +81,25 @@ void seg__info_publish(void)
     }
 }
 
-/* Opens adapter `no` for observation (or finds it open in this process); *opened says which. */
-static int observe_open(unsigned int no, struct osci_drv **drv_p, bool *opened)
+/* An adapter under observation: open in this process (drv, seg.lock held until observe_close), or
+ * observed from outside through the driver's observe ops (obs). */
+struct observed {
+    struct osci_drv *drv;
+    struct osci_drv_observer *obs;
+};
+
+/* Opens adapter `no` for observation (or finds it open in this process). */
+static int observe_open(unsigned int no, struct observed *o)
 {
     struct osci_adapter_conf conf[OSCI_MAX_ADAPTERS];
     unsigned int n = 0;
     int rc;
 
+    o->drv = NULL;
+    o->obs = NULL;
     pthread_mutex_lock(&seg.lock);
     if (seg.initialized && no < OSCI_MAX_ADAPTERS && seg.adapter[no].drv) {
-        *drv_p = seg.adapter[no].drv;
-        *opened = false;
+        o->drv = seg.adapter[no].drv;
         return 0;              /* lock stays held until observe_close */
     }
     pthread_mutex_unlock(&seg.lock);
@@ -99,22 +107,21 @@ static int observe_open(unsigned int no, struct osci_drv **drv_p, bool *opened)
     rc = osci_conf_load(conf, OSCI_MAX_ADAPTERS, &n);
     if (rc < 0)
         return rc;
-    for (unsigned int i = 0; i < n; i++) {
-        if (conf[i].adapter_no != no)
-            continue;
-        conf[i].observe = 1;
-        rc = osci_drv_open(&conf[i], drv_p);
-        if (rc == 0)
-            *opened = true;
-        return rc;
-    }
+    for (unsigned int i = 0; i < n; i++)
+        if (conf[i].adapter_no == no)
+            return osci_drv_observe_open(&conf[i], &o->obs);
     return -ENODEV;
 }
 
-static void observe_close(struct osci_drv *drv, bool opened)
+static int observed_query(struct observed *o, struct osci_drv_info *info)
 {
-    if (opened)
-        osci_drv_close(drv);
+    return o->drv ? osci_drv_query(o->drv, info) : osci_drv_observe_query(o->obs, info);
+}
+
+static void observe_close(struct observed *o)
+{
+    if (o->obs)
+        osci_drv_observe_close(o->obs);
     else
         pthread_mutex_unlock(&seg.lock);
 }
@@ -132,23 +139,22 @@ OSCI_EXPORT int osci_info_adapters(struct osci_adapter_info *out, unsigned int m
     if (rc < 0)
         return rc;
     for (unsigned int i = 0; i < n && k < max; i++) {
-        struct osci_drv *drv;
+        struct observed ob;
         struct osci_drv_info info;
-        bool opened;
 
         memset(&out[k], 0, sizeof(out[k]));
         out[k].adapter_no = conf[i].adapter_no;
         snprintf(out[k].driver, sizeof(out[k].driver), "%s", conf[i].driver);
-        if (observe_open(conf[i].adapter_no, &drv, &opened) == 0) {
-            if (osci_drv_query(drv, &info) == 0) {
+        if (observe_open(conf[i].adapter_no, &ob) == 0) {
+            if (observed_query(&ob, &info) == 0) {
                 snprintf(out[k].name, sizeof(out[k].name), "%s", info.name);
-                out[k].node_id = opened ? 0 : info.node_id;
+                out[k].node_id = ob.obs ? 0 : info.node_id;
                 out[k].max_nodes = info.max_nodes;
                 out[k].max_segment_size = info.max_mem_size;
                 out[k].n_doorbells = info.n_doorbells;
                 out[k].can_map_remote = (info.caps & OSCI_DRV_CAP_MAP_REMOTE) != 0;
             }
-            observe_close(drv, opened);
+            observe_close(&ob);
         }
         k++;
     }
@@ -159,17 +165,16 @@ OSCI_EXPORT int osci_info_adapters(struct osci_adapter_info *out, unsigned int m
 OSCI_EXPORT int osci_info_peers(unsigned int adapter, struct osci_peer_info *out, unsigned int max,
                                 unsigned int *count_p)
 {
-    struct osci_drv *drv;
-    bool opened;
+    struct observed ob;
     int rc;
 
     if ((!out && max) || !count_p)
         return -EINVAL;
-    rc = observe_open(adapter, &drv, &opened);
+    rc = observe_open(adapter, &ob);
     if (rc < 0)
         return rc;
-    rc = osci_drv_peers(drv, out, max, count_p);
-    observe_close(drv, opened);
+    rc = ob.drv ? osci_drv_peers(ob.drv, out, max, count_p) : osci_drv_observe_peers(ob.obs, out, max, count_p);
+    observe_close(&ob);
     return rc;
 }
 
@@ -177,12 +182,11 @@ OSCI_EXPORT int osci_info_segments(unsigned int adapter, uint32_t node, struct o
                                    unsigned int max, unsigned int *count_p)
 {
     static const size_t cap = INFO_HDR + INFO_MAX * sizeof(struct osci_seg_info);
-    struct osci_drv *drv;
+    struct observed ob;
     uint8_t *buf;
     size_t len = 0;
     uint32_t magic, esz;
     uint16_t ver, cnt;
-    bool opened;
     int rc;
 
     if ((!out && max) || !count_p)
@@ -190,11 +194,12 @@ OSCI_EXPORT int osci_info_segments(unsigned int adapter, uint32_t node, struct o
     buf = malloc(16384);
     if (!buf)
         return -ENOMEM;
-    rc = observe_open(adapter, &drv, &opened);
+    rc = observe_open(adapter, &ob);
     if (rc < 0)
         goto out_free;
-    rc = osci_drv_info_read(drv, node, buf, 16384, &len);
-    observe_close(drv, opened);
+    rc = ob.drv ? osci_drv_info_read(ob.drv, node, buf, 16384, &len)
+                : osci_drv_observe_info_read(ob.obs, node, buf, 16384, &len);
+    observe_close(&ob);
     if (rc < 0)
         goto out_free;
     if (len == 0) {

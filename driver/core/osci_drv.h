@@ -133,6 +133,24 @@ struct osci_drv_ops {
      * memory goes with the last live attach (docs/simntb.md). */
     int (*mcast_attach)(struct osci_drv *drv, uint32_t group, size_t size, struct osci_drv_mem_view *view);
     void (*mcast_detach)(struct osci_drv *drv, struct osci_drv_mem_view *view);
+    /* Observing (osci-seginfo reading a fabric it does not join): its own small table, NULL when the
+     * driver observes through open() with conf->observe instead. */
+    const struct osci_drv_observe_ops *observe;
+};
+
+/*
+ * Observing an adapter without joining it: no node id is taken, nothing is created or changed.
+ * open attaches read-only (-ENOENT: nothing to observe); query, peers and info_read answer as the ops
+ * of the same names; close detaches. Context: any thread; open may block briefly (a region still
+ * being initialised by its creator).
+ */
+struct osci_drv_observe;              /* the driver's */
+struct osci_drv_observe_ops {
+    int (*open)(const struct osci_adapter_conf *conf, struct osci_drv_observe **obs_p);
+    int (*query)(struct osci_drv_observe *obs, struct osci_drv_info *info);
+    int (*peers)(struct osci_drv_observe *obs, struct osci_peer_info *out, unsigned int max, unsigned int *count_p);
+    int (*info_read)(struct osci_drv_observe *obs, uint32_t node, void *buf, size_t len, size_t *len_p);
+    void (*close)(struct osci_drv_observe *obs);
 };
 
 struct osci_drv_hook;     /* the fault interposer's state of one instance (driver/core/hook.c) */
@@ -169,6 +187,16 @@ int osci_drv_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p)
 /* Closes the instance (libseg releases its mems, rmems and views first; what is left becomes invalid).
  * May block (rdma disconnects). */
 void osci_drv_close(struct osci_drv *drv);
+/* An observer of the adapter conf names (osci-seginfo): through the driver's observe ops, or for a driver
+ * without them an instance opened with conf->observe. open: 0, -ENODEV, -ENOENT (nothing to observe), or
+ * the driver's error; query, peers and info_read answer as the ops of the same names; close frees it. */
+struct osci_drv_observer;
+int osci_drv_observe_open(const struct osci_adapter_conf *conf, struct osci_drv_observer **obs_p);
+int osci_drv_observe_query(struct osci_drv_observer *obs, struct osci_drv_info *info);
+int osci_drv_observe_peers(struct osci_drv_observer *obs, struct osci_peer_info *out, unsigned int max,
+                           unsigned int *count_p);
+int osci_drv_observe_info_read(struct osci_drv_observer *obs, uint32_t node, void *buf, size_t len, size_t *len_p);
+void osci_drv_observe_close(struct osci_drv_observer *obs);
 
 /*
  * The wrappers: one per op, the only way libseg and the tools reach a driver. Context: any thread of the

@@ -3,6 +3,7 @@
  * (rdma-core's verbs_set_ops over dummy ops), the fault interposer over each copy (hook.c); built-in
  * drivers from a static table. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hook.h"
@@ -36,7 +37,9 @@ static int drv_ops_is_valid(const struct osci_drv_ops *ops)
         (!ops->rmem_revoke || ops->rmem_map) &&
         (!ops->db_wait || ops->db_poll) &&
         !ops->info_publish == !ops->info_read &&
-        !ops->mcast_attach == !ops->mcast_detach;
+        !ops->mcast_attach == !ops->mcast_detach &&
+        (!ops->observe || (ops->observe->open && ops->observe->query && ops->observe->peers &&
+                           ops->observe->close));
 }
 
 /* Stubs of the optional ops: not supported, or the default the wrapper documents. */
@@ -197,4 +200,76 @@ void osci_drv_close(struct osci_drv *drv)
 {
     if (drv)
         drv->ops->close(drv);
+}
+
+/* ---- observers: the driver's observe ops, or for a driver without them an instance opened with
+ * conf->observe (its ops answer -EPERM where a node id is needed) ---- */
+
+struct osci_drv_observer {
+    const struct osci_drv_observe_ops *ops;
+    struct osci_drv_observe *obs;     /* through ops */
+    struct osci_drv *drv;             /* else an observing instance */
+};
+
+int osci_drv_observe_open(const struct osci_adapter_conf *conf, struct osci_drv_observer **obs_p)
+{
+    const struct osci_drv_ops *ops;
+    struct osci_adapter_conf c;
+    struct osci_drv_observer *o;
+    int ret;
+
+    if (!conf || !obs_p || conf->adapter_no >= OSCI_MAX_ADAPTERS)
+        return -EINVAL;
+    ops = osci_drv_find(conf->driver);
+    if (!ops) {
+        osci_log(OSCI_LOG_ERROR, "registry", "adapter %u: no driver named \"%.*s\"", conf->adapter_no,
+                 (int)sizeof(conf->driver), conf->driver);
+        return -ENODEV;
+    }
+    o = calloc(1, sizeof(*o));
+    if (!o)
+        return -ENOMEM;
+    if (ops->observe) {
+        o->ops = ops->observe;
+        ret = o->ops->open(conf, &o->obs);
+    } else {
+        c = *conf;
+        c.observe = 1;
+        ret = osci_drv_open(&c, &o->drv);
+    }
+    if (ret < 0) {
+        free(o);
+        return ret;
+    }
+    *obs_p = o;
+    return 0;
+}
+
+int osci_drv_observe_query(struct osci_drv_observer *o, struct osci_drv_info *info)
+{
+    return o->ops ? o->ops->query(o->obs, info) : osci_drv_query(o->drv, info);
+}
+
+int osci_drv_observe_peers(struct osci_drv_observer *o, struct osci_peer_info *out, unsigned int max,
+                           unsigned int *count_p)
+{
+    return o->ops ? o->ops->peers(o->obs, out, max, count_p) : osci_drv_peers(o->drv, out, max, count_p);
+}
+
+int osci_drv_observe_info_read(struct osci_drv_observer *o, uint32_t node, void *buf, size_t len, size_t *len_p)
+{
+    if (o->ops)
+        return o->ops->info_read ? o->ops->info_read(o->obs, node, buf, len, len_p) : -EOPNOTSUPP;
+    return osci_drv_info_read(o->drv, node, buf, len, len_p);
+}
+
+void osci_drv_observe_close(struct osci_drv_observer *o)
+{
+    if (!o)
+        return;
+    if (o->ops)
+        o->ops->close(o->obs);
+    else
+        osci_drv_close(o->drv);
+    free(o);
 }

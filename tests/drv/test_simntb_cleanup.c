@@ -183,7 +183,8 @@ static void test_killed_fabric_reclaimed(void **state)
     for (int how = 0; how < 2; how++) {
         struct t_sync s[3];
         pid_t pid[3];
-        struct osci_drv *d, *o;
+        struct osci_drv *d;
+        struct osci_drv_observer *ob;
         struct osci_adapter_conf c;
 
         for (int i = 0; i < 3; i++)
@@ -196,9 +197,8 @@ static void test_killed_fabric_reclaimed(void **state)
         assert_int_equal(t_shm_count(), 4);
         /* An observer neither reclaims nor creates anything. */
         t_conf(&c, 0, NULL, NULL);
-        c.observe = 1;
-        assert_int_equal(osci_drv_open(&c, &o), 0);
-        osci_drv_close(o);
+        assert_int_equal(osci_drv_observe_open(&c, &ob), 0);
+        osci_drv_observe_close(ob);
         assert_int_equal(t_shm_count(), 4);
         if (how == 0) {
             assert_int_equal(t_open(2, &d), 0);   /* a dead node's id is free again */
@@ -211,7 +211,7 @@ static void test_killed_fabric_reclaimed(void **state)
             close_sync(&j);
         }
         assert_int_equal(t_names_left(), 0);
-        assert_int_equal(osci_drv_open(&c, &o), -ENOENT);
+        assert_int_equal(osci_drv_observe_open(&c, &ob), -ENOENT);
         assert_int_equal(t_names_left(), 0);
     }
 }

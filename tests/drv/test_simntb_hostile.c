@@ -2,20 +2,21 @@
 /* simntb with a hostile fabric file: garbage written into the shared region under live nodes
  * (header offsets, message ring indices, port registers) must not crash, hang or stall anyone;
  * the inconsistent port is declared faulty (its peers see it lost) with a log line naming the field;
- * a fabric lock word that stays taken times out. */
+ * a claim lock that stays taken times out. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "drv_test.h"
 #include "simntb.h"
 
-#define RINGS_OFF (SN_HDR_SIZE + SN_PORTS * SN_PORT_SIZE)
+#define RINGS_OFF (WD_HDR_SIZE + WD_PORTS * WD_PORT_SIZE)
 
 /* The whole fabric file of the current test fabric, mapped read-write. */
 static uint8_t *map_fabric(size_t *len_p)
@@ -36,9 +37,9 @@ static uint8_t *map_fabric(size_t *len_p)
     return m;
 }
 
-static struct sn_ring *ring_at(uint8_t *m, unsigned int dst, unsigned int src)
+static struct wd_ring *ring_at(uint8_t *m, unsigned int dst, unsigned int src)
 {
-    return (struct sn_ring *)(m + RINGS_OFF + ((size_t)dst * SN_PORTS + src) * sizeof(struct sn_ring));
+    return (struct wd_ring *)(m + RINGS_OFF + ((size_t)dst * WD_PORTS + src) * sizeof(struct wd_ring));
 }
 
 /* The log lines between cap_begin and cap_end, through the log hook (echoed to stderr too). */
@@ -128,7 +129,7 @@ static void test_header_garbage_after_attach(void **state)
     struct t_evlog log = { .n = 0 };
     struct osci_drv_event ev;
     struct t_sync s;
-    struct sn_hdr *h;
+    struct wd_hdr *h;
     const char *out;
     size_t len;
     pid_t pid;
@@ -137,7 +138,7 @@ static void test_header_garbage_after_attach(void **state)
     assert_int_equal(t_open(1, &a), 0);
     pid = spawn_echo(&s, 2, 1);
     assert_int_equal(t_wait_ev(a, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, NULL), 0);
-    h = (struct sn_hdr *)map_fabric(&len);
+    h = (struct wd_hdr *)map_fabric(&len);
     h->ports_off = 0x7fffdeadbeef000ull;
     h->rings_off = ~0ull;
     h->info_off = 1ull << 62;
@@ -171,7 +172,7 @@ static void test_ring_head_ahead(void **state)
     struct t_evlog log = { .n = 0 };
     struct osci_drv_event up, ev;
     struct t_sync s;
-    struct sn_ring *r;
+    struct wd_ring *r;
     const char *out;
     uint8_t *m;
     size_t len;
@@ -225,8 +226,8 @@ static void test_joiner_bad_indices(void **state)
     t_new_fabric();
     assert_int_equal(t_open(1, &a), 0);              /* port 0; the joiner gets port 1 */
     m = map_fabric(&len);
-    for (unsigned int q = 0; q < SN_PORTS; q++) {
-        struct sn_ring *in = ring_at(m, 1, q), *o = ring_at(m, q, 1);
+    for (unsigned int q = 0; q < WD_PORTS; q++) {
+        struct wd_ring *in = ring_at(m, 1, q), *o = ring_at(m, q, 1);
         in->tail = 0x40000000u + q;
         in->head = in->tail - 1;                     /* 2^32 - 1 "messages" */
         o->head = 0x9abcdef0u;
@@ -270,7 +271,7 @@ static void test_register_garbage(void **state)
     struct t_evlog la = { .n = 0 }, lb = { .n = 0 };
     struct osci_peer_info pi[4];
     unsigned int np;
-    uint8_t buf[SN_XPORT_LEN], *m;
+    uint8_t buf[WD_XPORT_LEN], *m;
     size_t len, blen = sizeof(buf);
     const char *out;
 
@@ -280,7 +281,7 @@ static void test_register_garbage(void **state)
     assert_int_equal(t_wait_ev(a, &la, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, NULL), 0);
     assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL), 0);
     m = map_fabric(&len);
-    struct sn_port *pb = (struct sn_port *)(m + SN_HDR_SIZE + 1 * SN_PORT_SIZE);
+    struct wd_port *pb = (struct wd_port *)(m + WD_HDR_SIZE + 1 * WD_PORT_SIZE);
     /* A window size larger than the object: an import past the real window is refused. */
     assert_int_equal(osci_drv_mem_alloc(b, 4096, &v), 0);
     assert_int_equal(osci_drv_mem_export(b, &v, &mem), 0);
@@ -311,27 +312,26 @@ static void test_register_garbage(void **state)
     assert_int_equal(t_names_left(), 0);
 }
 
-/* A lock word that stays taken (garbage: no such owner ever unlocks it): a joiner gives up with
- * -ETIMEDOUT and a line instead of hanging; the nodes on the fabric keep talking (no data path
- * takes the lock). */
-static void test_lock_garbage(void **state)
+/* A holder of the claim lock (an flock of the fabric file, not a word of the region) that never lets
+ * go: a joiner gives up with -ETIMEDOUT and a log line after 5 s; the live nodes go on (no data path
+ * takes the lock); once it is released, a join works. */
+static void test_lock_held(void **state)
 {
     struct osci_drv *a, *b, *c;
     struct t_evlog lb = { .n = 0 };
     struct osci_drv_event ev;
-    uint8_t saved[sizeof(pthread_mutex_t)], *m;
-    struct sn_hdr *h;
+    char name[96];
     const char *out;
-    size_t len;
+    int fd;
 
     t_new_fabric();
     assert_int_equal(t_open(1, &a), 0);
     assert_int_equal(t_open(2, &b), 0);
     assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL), 0);
-    m = map_fabric(&len);
-    h = (struct sn_hdr *)m;
-    memcpy(saved, &h->lock, sizeof(saved));
-    __atomic_store_n((int *)&h->lock, 0x3fff0001, __ATOMIC_SEQ_CST);   /* "held" by a thread that never was */
+    snprintf(name, sizeof(name), "/osci.%s", t_fabric);
+    fd = shm_open(name, O_RDONLY, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);   /* held by a holder that never lets go */
     cap_begin();
     int r = t_open(3, &c);
     out = cap_end();
@@ -339,10 +339,9 @@ static void test_lock_garbage(void **state)
     assert_non_null(strstr(out, "fabric lock"));
     assert_int_equal(osci_drv_msg_send(a, 2, "lk", 2), 0);
     assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_MSG, 1, 5000, 1, &ev), 0);
-    memcpy(&h->lock, saved, sizeof(saved));
+    close(fd);
     assert_int_equal(t_open(3, &c), 0);
     osci_drv_close(c);
-    munmap(m, len);
     osci_drv_close(b);
     osci_drv_close(a);
     assert_int_equal(t_names_left(), 0);
@@ -355,7 +354,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_ring_head_ahead, t_teardown),
         cmocka_unit_test_teardown(test_joiner_bad_indices, t_teardown),
         cmocka_unit_test_teardown(test_register_garbage, t_teardown),
-        cmocka_unit_test_teardown(test_lock_garbage, t_teardown),
+        cmocka_unit_test_teardown(test_lock_held, t_teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);   /* one case by name */

@@ -268,26 +268,27 @@ static void test_flood_idle_cpu(void **state)
     assert_int_equal(t_names_left(), 0);
 }
 
-/* The next joiner's port and epoch, read from the fabric file as a member can. */
-static void next_join(unsigned int *port, uint64_t *epoch)
+/* The next joiner's port, read from the fabric file as a member can, and its epoch: the joiner draws
+ * its epoch first, then its names' random part (getrandom), so a script of r draws epoch r. */
+static void next_join(unsigned int *port, uint64_t *epoch, uint64_t r)
 {
     char name[96];
     int fd;
-    struct sn_hdr *h;
+    struct wd_hdr *h;
 
     snprintf(name, sizeof(name), "/osci.%s", t_fabric);
     fd = shm_open(name, O_RDONLY, 0);
     assert_true(fd >= 0);
-    h = mmap(NULL, SN_HDR_SIZE + SN_PORTS * SN_PORT_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+    h = mmap(NULL, WD_HDR_SIZE + WD_PORTS * WD_PORT_SIZE, PROT_READ, MAP_SHARED, fd, 0);
     assert_true(h != MAP_FAILED);
-    *epoch = __atomic_load_n(&h->epoch_counter, __ATOMIC_SEQ_CST) + 1;
-    *port = SN_PORTS;
-    for (unsigned int p = 0; p < SN_PORTS && *port == SN_PORTS; p++) {
-        struct sn_port *P = (struct sn_port *)((uint8_t *)h + SN_HDR_SIZE + p * SN_PORT_SIZE);
-        if (__atomic_load_n(&P->state, __ATOMIC_SEQ_CST) == SN_FREE)
+    *epoch = r;
+    *port = WD_PORTS;
+    for (unsigned int p = 0; p < WD_PORTS && *port == WD_PORTS; p++) {
+        struct wd_port *P = (struct wd_port *)((uint8_t *)h + WD_HDR_SIZE + p * WD_PORT_SIZE);
+        if (__atomic_load_n(&P->state, __ATOMIC_SEQ_CST) == WD_FREE)
             *port = p;
     }
-    munmap(h, SN_HDR_SIZE + SN_PORTS * SN_PORT_SIZE);
+    munmap(h, WD_HDR_SIZE + WD_PORTS * WD_PORT_SIZE);
     close(fd);
 }
 
@@ -348,7 +349,7 @@ static void test_squatted_names(void **state)
         skip();
     t_new_fabric();
     assert_int_equal(t_open(1, &d), 0);
-    next_join(&port, &epoch);
+    next_join(&port, &epoch, 1);
     assert_int_equal(port, 1);
 
     /* The old scheme: the other uid holds the next windows and abstract wake names. */
@@ -382,11 +383,11 @@ static void test_squatted_names(void **state)
         }
 
     /* The random scheme: the first draw's window name is taken; the joiner draws again. */
-    next_join(&port, &epoch);
+    next_join(&port, &epoch, r0);
     snprintf(obj, sizeof(obj), "/osci.%s.w%u.%" PRIx64 ".%016" PRIx64, t_fabric, port, epoch, r0);
     squat(obj, NULL);
     script_val = r0;
-    script_left = 1;
+    script_left = 2;                                 /* the epoch, then the first draw of the names */
     assert_int_equal(join_child(), 0);
     script_left = 0;
     snprintf(dir, sizeof(dir), "/dev/shm%s", obj);
@@ -395,11 +396,11 @@ static void test_squatted_names(void **state)
     assert_int_equal(shm_unlink(obj), 0);
 
     /* ... the first draw's wake directory is taken. */
-    next_join(&port, &epoch);
+    next_join(&port, &epoch, r0);
     snprintf(dir, sizeof(dir), "/dev/shm/osci.%s.s%u.%016" PRIx64, t_fabric, port, r0);
     squat(NULL, dir);
     script_val = r0;
-    script_left = 1;
+    script_left = 2;                                 /* the epoch, then the first draw of the names */
     assert_int_equal(join_child(), 0);
     script_left = 0;
     assert_int_equal(stat(dir, &st), 0);

@@ -8,8 +8,8 @@
  * every port declared faulty or fabric refused comes with its log line.
  *
  * Input: records {u8 target, u32 offset (LE), u8 n, n+1 bytes} (docs/simntb.md "Fuzzer"); target 7
- * runs a round of operations. The fabric lock (a host-local pthread mutex) is not patched: a lock word
- * that stays taken only times out, after 5 s (test_simntb_hostile's test_lock_garbage).
+ * runs a round of operations. The region holds no lock (the claim lock is an flock of the file,
+ * test_simntb_hostile's test_lock_held), so every byte of the file may be patched.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -132,7 +132,7 @@ static void fz_progress(struct fz *f, int i)
 /* first: a round before any patch (publishes the info areas once, so a patched info_len stays) */
 static void fz_round(struct fz *f, int first)
 {
-    struct osci_peer_info pi[SN_PORTS];
+    struct osci_peer_info pi[WD_PORTS];
     unsigned int np;
     uint64_t bits;
     char buf[64];
@@ -151,7 +151,7 @@ static void fz_round(struct fz *f, int first)
             osci_drv_info_publish(d, "fuzz", 4);
         osci_drv_info_read(d, peer, buf, sizeof(buf), &len);
         osci_drv_probe(d, peer);
-        if (osci_drv_peers(d, pi, SN_PORTS, &np) < 0 || np > SN_PORTS)
+        if (osci_drv_peers(d, pi, WD_PORTS, &np) < 0 || np > WD_PORTS)
             fz_fail("peers failed");
         for (unsigned int k = 0; k < np; k++)
             if (pi[k].node_id == 0 || pi[k].node_id > 255)
@@ -173,30 +173,30 @@ static void fz_patch(struct fz *f, unsigned int target, uint32_t off, const uint
     unsigned int sel = off >> 16;     /* targets 1..3: which port or ring; the low 16 bits: where in it */
 
     switch (target) {
-    case 0:                           /* header, up to the lock */
+    case 0:                           /* header */
         base = f->map;
-        span = offsetof(struct sn_hdr, lock);
+        span = sizeof(struct wd_hdr);
         break;
     case 1:                           /* registers of port 0, 1 or 2 */
-        base = f->map + SN_PORTS_OFF + (size_t)(sel % 3) * SN_PORT_SIZE;
-        span = sizeof(struct sn_port);
+        base = f->map + WD_PORTS_OFF + (size_t)(sel % 3) * WD_PORT_SIZE;
+        span = sizeof(struct wd_port);
         off &= 0xffff;
         break;
     case 2: {                         /* a ring between ports 0..2 */
         unsigned int pair = sel % 9;
-        base = f->map + SN_RINGS_OFF + ((size_t)(pair / 3) * SN_PORTS + pair % 3) * sizeof(struct sn_ring);
-        span = sizeof(struct sn_ring);
+        base = f->map + WD_RINGS_OFF + ((size_t)(pair / 3) * WD_PORTS + pair % 3) * sizeof(struct wd_ring);
+        span = sizeof(struct wd_ring);
         off &= 0xffff;
         break;
     }
     case 3:                           /* info area of port 0..2 */
-        base = f->map + SN_INFO_OFF + (size_t)(sel % 3) * SN_INFO_SIZE;
+        base = f->map + WD_INFO_OFF + (size_t)(sel % 3) * WD_INFO_SIZE;
         span = 64;
         off &= 0xffff;
         break;
     case 4:                           /* the multicast group's header page */
         if (f->mc.addr) {
-            base = (uint8_t *)f->mc.addr - SN_PAGE;
+            base = (uint8_t *)f->mc.addr - WD_PAGE;
             span = FZ_MC_HDR;
         }
         break;
@@ -206,11 +206,9 @@ static void fz_patch(struct fz *f, unsigned int target, uint32_t off, const uint
             span = 4096;
         }
         break;
-    case 6:                           /* anywhere in the fabric file but the lock */
+    case 6:                           /* anywhere in the fabric file */
         base = f->map;
         span = f->map_len;
-        if (off % span >= offsetof(struct sn_hdr, lock) && off % span < SN_HDR_SIZE)
-            off = (uint32_t)(SN_HDR_SIZE + off % span);
         break;
     default:
         return;
@@ -267,7 +265,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_round(&f, 1);
     /* exported memory, an import, a map of it, a multicast group */
     if (osci_drv_mem_alloc(f.n[1], 4096, &f.bview) == 0) {
-        uint8_t pk[SN_XPORT_LEN];
+        uint8_t pk[WD_XPORT_LEN];
         size_t pl = sizeof(pk);
         if (osci_drv_mem_export(f.n[1], &f.bview, &f.bmem) == 0 &&
             osci_drv_mem_pack(f.n[1], f.bmem, pk, &pl) == 0 &&
