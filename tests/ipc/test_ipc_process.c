@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "nvsciipc.h"
+#include "../common/osci_test.h"
 #include "ipc_frame.h"
 
 #define WAIT_US 5000000
@@ -34,21 +35,14 @@ static unsigned nkids;
 /* One INTER_PROCESS channel with unique names; gid < 0: no gid column. */
 static void write_cfg(unsigned nframes, unsigned fsize, long gid)
 {
-    FILE *f;
-    int fd;
+    char gcol[24] = "";
     test_no++;
-    snprintf(cfg_path, sizeof(cfg_path), "/tmp/osci-ipc-proc-%s", "XX" "XX" "XX");
-    fd = mkstemp(cfg_path);
-    assert_true(fd >= 0);
-    assert_int_equal(fchmod(fd, 0644), 0);   /* readable by a child that dropped privileges */
-    f = fdopen(fd, "w");
     snprintf(ep_a, sizeof(ep_a), "ip%d_%d_a", (int)getpid(), test_no);
     snprintf(ep_b, sizeof(ep_b), "ip%d_%d_b", (int)getpid(), test_no);
-    fprintf(f, "#CFGVER:1\n");
-    if (gid >= 0) fprintf(f, "INTER_PROCESS %s %s %u %u %ld\n", ep_a, ep_b, nframes, fsize, gid);
-    else fprintf(f, "INTER_PROCESS %s %s %u %u\n", ep_a, ep_b, nframes, fsize);
-    fclose(f);
-    setenv("NVSCIIPC_CFG", cfg_path, 1);
+    if (gid >= 0) snprintf(gcol, sizeof(gcol), " %ld", gid);
+    /* 0644: readable by a child that dropped privileges */
+    assert_int_equal(tcfg_write(cfg_path, sizeof(cfg_path), "ipc-proc", 0644, "#CFGVER:1\nINTER_PROCESS %s %s %u %u%s\n",
+                                ep_a, ep_b, nframes, fsize, gcol), 0);
 }
 
 static int teardown(void **state)

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "nvsciipc.h"
+#include "../common/osci_test.h"
 
 #define WATCH_NS 1000000000ll   /* how long the survivor's event loop is watched */
 #define CPU_PCT_MAX 20          /* an idle waiter: far below this share of one core */
@@ -32,19 +33,11 @@ static unsigned nkids;
 
 static void write_cfg(void)
 {
-    FILE *f;
-    int fd;
     test_no++;
-    snprintf(cfg_path, sizeof(cfg_path), "/tmp/osci-ipc-zombie-%s", "XX" "XX" "XX");
-    fd = mkstemp(cfg_path);
-    assert_true(fd >= 0);
-    f = fdopen(fd, "w");
-    assert_non_null(f);
     snprintf(ep_a, sizeof(ep_a), "iz%d_%d_a", (int)getpid(), test_no);
     snprintf(ep_b, sizeof(ep_b), "iz%d_%d_b", (int)getpid(), test_no);
-    fprintf(f, "#CFGVER:1\nINTER_PROCESS %s %s 16 64\n", ep_a, ep_b);
-    fclose(f);
-    setenv("NVSCIIPC_CFG", cfg_path, 1);
+    assert_int_equal(tcfg_write(cfg_path, sizeof(cfg_path), "ipc-zombie", 0600, "#CFGVER:1\nINTER_PROCESS %s %s 16 64\n",
+                                ep_a, ep_b), 0);
 }
 
 static int teardown(void **state)
