@@ -91,6 +91,58 @@ static int dwait(struct dside *x, enum osci_drv_event_type type, struct osci_drv
     }
 }
 
+/* Takes every event progress() has now into the side's list (the newest 64 kept). */
+static void pump(struct dside *x)
+{
+    struct osci_drv_event ev[8];
+    int n;
+    while ((n = osci_drv_progress(x->d, ev, 8)) > 0) {
+        for (int i = 0; i < n; i++) {
+            if (x->n_ev == 64) {
+                memmove(&x->ev[0], &x->ev[1], 63 * sizeof(x->ev[0]));
+                x->n_ev--;
+            }
+            x->ev[x->n_ev++] = ev[i];
+        }
+    }
+    CHECK(n >= 0);
+}
+
+/* Waits for the other side's next message while driving the driver: drivers own no threads, so a side
+ * blocked on the harness's socket alone would starve its peer's connects and imports. */
+static void wait_other(struct conform_side *s, struct dside *x)
+{
+    uint64_t end = osci_now_ms() + (uint64_t)conform_timeout_ms();
+    for (;;) {
+        struct pollfd p[2] = { { .fd = s->fd, .events = POLLIN }, { .fd = osci_drv_event_fd(x->d), .events = POLLIN } };
+        uint64_t now = osci_now_ms();
+        int rc;
+        pump(x);
+        CHECK(now < end);
+        rc = osci_drv_arm(x->d);
+        CHECK(rc == 0 || rc == -EAGAIN);
+        if (rc == -EAGAIN) {
+            if (poll(p, 1, 0) == 1)
+                return;
+            continue;
+        }
+        if (poll(p, 2, (int)(end - now)) > 0 && p[0].revents)
+            return;
+    }
+}
+
+static uint32_t drecv(struct conform_side *s, struct dside *x)
+{
+    wait_other(s, x);
+    return conform_recv(s);
+}
+
+static void dsync(struct conform_side *s, struct dside *x, uint32_t tag)
+{
+    conform_send(s, tag);
+    CHECK(drecv(s, x) == tag);
+}
+
 /* Keeps answering progress() (a driver may need it to serve its peer) for ms milliseconds. */
 static void didle(struct dside *x, int ms)
 {
@@ -177,7 +229,7 @@ static int open_info(struct conform_side *s, void *arg)
     CHECK((x.info.caps & ~(uint32_t)KNOWN_CAPS) == 0);
     CHECK(x.info.card_type != OSCI_DRV_CARD_UNKNOWN);
     CHECK(osci_drv_event_fd(x.d) >= 0);
-    conform_sync(s, 1);
+    dsync(s, &x, 1);
     osci_drv_close(x.d);
     return 0;
 }
@@ -203,7 +255,7 @@ static int peers(struct conform_side *s, void *arg)
     int rc;
 
     dopen(s, &x);
-    conform_sync(s, 1);
+    dsync(s, &x, 1);
     end = osci_now_ms() + (uint64_t)conform_timeout_ms();
     while ((rc = osci_drv_probe(x.d, x.peer)) != 0 && rc != -EOPNOTSUPP && osci_now_ms() < end)
         didle(&x, 5);
@@ -215,7 +267,7 @@ static int peers(struct conform_side *s, void *arg)
     }
     /* a node id outside the driver's range is never reachable */
     CHECK(osci_drv_probe(x.d, 100000) != 0);
-    conform_sync(s, 2);
+    dsync(s, &x, 2);
     osci_drv_close(x.d);
     return 0;
 }
@@ -230,7 +282,7 @@ static int msgs_a(struct conform_side *s, void *arg)
     uint8_t buf[OSCI_DRV_MSG_MAX + 1];
 
     dopen(s, &x);
-    conform_sync(s, 1);
+    dsync(s, &x, 1);
     for (uint32_t k = 0; k < N_MSGS; k++) {
         size_t len = 1 + (k * 37) % OSCI_DRV_MSG_MAX;
         if (k == N_MSGS - 1)
@@ -245,7 +297,7 @@ static int msgs_a(struct conform_side *s, void *arg)
     uint32_t got;
     memcpy(&got, ev.msg, 4);
     CHECK(got == N_MSGS);
-    conform_sync(s, 2);
+    dsync(s, &x, 2);
     osci_drv_close(x.d);
     return 0;
 }
@@ -257,7 +309,7 @@ static int msgs_b(struct conform_side *s, void *arg)
     uint32_t k;
 
     dopen(s, &x);
-    conform_sync(s, 1);
+    dsync(s, &x, 1);
     for (k = 0; k < N_MSGS; k++) {
         size_t len = k == N_MSGS - 1 ? OSCI_DRV_MSG_MAX : 1 + (k * 37) % OSCI_DRV_MSG_MAX;
         uint8_t want[OSCI_DRV_MSG_MAX];
@@ -268,7 +320,7 @@ static int msgs_b(struct conform_side *s, void *arg)
         CHECK(memcmp(ev.msg, want, len) == 0);
     }
     CHECK(RETRY(&x, osci_drv_msg_send(x.d, x.peer, &k, 4)) == 0);
-    conform_sync(s, 2);
+    dsync(s, &x, 2);
     osci_drv_close(x.d);
     return 0;
 }
@@ -283,15 +335,15 @@ static int db_a(struct conform_side *s, void *arg)
 
     dopen(s, &x);
     conform_send(s, x.info.n_doorbells);
-    nb = conform_recv(s);
+    nb = drecv(s, &x);
     nb = nb < x.info.n_doorbells ? nb : x.info.n_doorbells;
-    conform_sync(s, 1);                               /* B's event mask is set */
+    dsync(s, &x, 1);                               /* B's event mask is set */
     CHECK(osci_drv_db_ring(x.d, x.peer, OSCI_DRV_DB_COUNT) == -EINVAL);
     for (unsigned int bit = 0; bit < nb; bit++) {
         CHECK(RETRY(&x, osci_drv_db_ring(x.d, x.peer, bit)) == 0);
-        CHECK(conform_recv(s) == bit);                /* B saw it */
+        CHECK(drecv(s, &x) == bit);                /* B saw it */
     }
-    conform_sync(s, 2);
+    dsync(s, &x, 2);
     osci_drv_close(x.d);
     return 0;
 }
@@ -305,10 +357,10 @@ static int db_b(struct conform_side *s, void *arg)
 
     dopen(s, &x);
     conform_send(s, x.info.n_doorbells);
-    nb = conform_recv(s);
+    nb = drecv(s, &x);
     nb = nb < x.info.n_doorbells ? nb : x.info.n_doorbells;
     CHECK(osci_drv_db_set_event_mask(x.d, nb >= 64 ? ~0ull : (1ull << nb) - 1) == 0);
-    conform_sync(s, 1);
+    dsync(s, &x, 1);
     for (unsigned int bit = 0; bit < nb; bit++) {
         while (!(seen & (1ull << bit))) {
             CHECK(dwait(&x, OSCI_DRV_EV_DOORBELL, &ev, conform_timeout_ms()) == 0);
@@ -317,7 +369,7 @@ static int db_b(struct conform_side *s, void *arg)
         CHECK((seen >> bit) == 1);                    /* no bit that was not rung */
         conform_send(s, bit);
     }
-    conform_sync(s, 2);
+    dsync(s, &x, 2);
     osci_drv_close(x.d);
     return 0;
 }
@@ -334,9 +386,9 @@ static int dbw_a(struct conform_side *s, void *arg)
         osci_drv_close(x.d);
         return CONFORM_SKIP;
     }
-    conform_sync(s, 1);
+    dsync(s, &x, 1);
     CHECK(RETRY(&x, osci_drv_db_ring(x.d, x.peer, 0)) == 0);
-    conform_sync(s, 2);
+    dsync(s, &x, 2);
     osci_drv_close(x.d);
     return 0;
 }
@@ -362,11 +414,11 @@ static int dbw_b(struct conform_side *s, void *arg)
     }
     CHECK(osci_drv_db_set_event_mask(x.d, 0) == 0);
     CHECK(nothing_pending(&x));
-    conform_sync(s, 1);
+    dsync(s, &x, 1);
     CHECK(osci_drv_db_wait(x.d, 1, conform_timeout_ms(), &bits) == 0);
     CHECK(bits == 1);
     CHECK(nothing_pending(&x));                                  /* taken */
-    conform_sync(s, 2);
+    dsync(s, &x, 2);
     osci_drv_close(x.d);
     return 0;
 }
@@ -398,15 +450,16 @@ static int mem_a(struct conform_side *s, void *arg)
     conform_send_buf(s, xp, (uint32_t)len);
     /* B reads pattern 1, then writes pattern 2 over the ranges it names, then says done */
     for (;;) {
-        uint32_t off = conform_recv(s), n = conform_recv(s);
+        uint32_t off = drecv(s, &x), n = drecv(s, &x);
         if (n == 0)
             break;
         CHECK(off < MEM_SIZE && n <= MEM_SIZE - off);
         CHECK(same(m.p + off, n, 2, off));
         conform_send(s, 1);
     }
-    conform_sync(s, 9);
+    /* B has released its import: the export ends while B is still there, then both close */
     xunexport(&x, &m);
+    dsync(s, &x, 9);
     osci_drv_close(x.d);
     return 0;
 }
@@ -431,6 +484,7 @@ static int mem_b(struct conform_side *s, void *arg)
         osci_drv_close(x.d);
         return CONFORM_SKIP;
     }
+    wait_other(s, &x);
     len = conform_recv_buf(s, xp, sizeof(xp));
     if (kind == XS_BADIMPORT) {
         /* what a peer sends is checked: a cut or an empty description is refused, the real one taken */
@@ -448,7 +502,7 @@ static int mem_b(struct conform_side *s, void *arg)
             osci_fence_release();
             conform_send(s, ranges[k][0]);
             conform_send(s, ranges[k][1]);
-            CHECK(conform_recv(s) == 1);
+            CHECK(drecv(s, &x) == 1);
         }
         CHECK(osci_drv_rmem_unmap(x.d, r, map, MEM_SIZE) == 0);
     } else if (kind == XS_PUTGET) {
@@ -467,15 +521,15 @@ static int mem_b(struct conform_side *s, void *arg)
             CHECK(same(buf, ranges[k][1], 2, ranges[k][0]));
             conform_send(s, ranges[k][0]);
             conform_send(s, ranges[k][1]);
-            CHECK(conform_recv(s) == 1);
+            CHECK(drecv(s, &x) == 1);
         }
     } else {
         /* only the import is under test: A checks nothing */
     }
-    conform_send(s, 0);
-    conform_send(s, 0);
     osci_drv_rmem_release(x.d, r);
-    conform_sync(s, 9);
+    conform_send(s, 0);
+    conform_send(s, 0);
+    dsync(s, &x, 9);
     osci_drv_close(x.d);
     return 0;
 }
@@ -499,8 +553,8 @@ static int death_a(struct conform_side *s, void *arg)
         return CONFORM_SKIP;
     }
     CHECK(dwait(&x, OSCI_DRV_EV_MSG, &ev, conform_timeout_ms()) == 0);    /* the doomed peer is there */
-    conform_sync(s, 1);
-    CHECK(conform_recv(s) == 2);                                         /* killed */
+    dsync(s, &x, 1);
+    CHECK(drecv(s, &x) == 2);                                         /* killed */
     CHECK(dwait(&x, OSCI_DRV_EV_PEER_DEAD, &ev, conform_timeout_ms()) == 0);
     CHECK(ev.node == x.peer);
     osci_drv_close(x.d);
