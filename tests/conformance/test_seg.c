@@ -251,29 +251,6 @@ static int rm_a(struct conform_side *s, void *arg)
     return 0;
 }
 
-static int rm_b(struct conform_side *s, void *arg)
-{
-    unsigned int node, peer;
-    sci_remote_segment_t rs;
-    sci_error_t st;
-    sci_segment_cb_reason_t r;
-    sci_desc_t sd = side_open(s, &node, &peer);
-
-    CHECK(conform_recv(s) == 1);
-    rs = connect_retry(sd, peer, SEG_ID + 1);
-    conform_send(s, 2);
-    do
-        OK(r = SCIWaitForRemoteSegmentEvent(rs, &st, (unsigned int)conform_timeout_ms(), 0, &e_));
-    while (r == SCI_CB_CONNECT || r == SCI_CB_OPERATIONAL);
-    CHECK(r == SCI_CB_DISCONNECT);
-    OK(SCIDisconnectSegment(rs, 0, &e_));
-    conform_send(s, 3);
-    side_close(sd);
-    return 0;
-}
-
-static void test_remove_connected(void **state) { conform_run("seg_remove_connected", rm_a, rm_b, NULL); }
-
 /* ---- the owner's process is SIGKILLed: the remote sees LOST ---- */
 static int kill_a(struct conform_side *s, void *arg)
 {
@@ -308,8 +285,12 @@ static int kill_a(struct conform_side *s, void *arg)
     return 0;
 }
 
-static int kill_b(struct conform_side *s, void *arg)
+/* B of both: connects, then sees the end its owner chose (arg END_REMOVE or END_KILL). */
+enum { END_REMOVE = 1, END_KILL };
+
+static int end_b(struct conform_side *s, void *arg)
 {
+    int killed = (intptr_t)arg == END_KILL;
     unsigned int node, peer;
     sci_remote_segment_t rs;
     sci_error_t st;
@@ -317,21 +298,30 @@ static int kill_b(struct conform_side *s, void *arg)
     sci_desc_t sd = side_open(s, &node, &peer);
 
     CHECK(conform_recv(s) == 1);
-    rs = connect_retry(sd, peer, SEG_ID + 2);
+    rs = connect_retry(sd, peer, SEG_ID + (killed ? 2 : 1));
     conform_send(s, 2);
-    CHECK(conform_recv(s) == 3);          /* killed */
-    /* liveness by the driver or by heartbeats: LOST within the timeout, maybe after NOT_OPERATIONAL */
+    if (killed)
+        CHECK(conform_recv(s) == 3);
+    /* removed: DISCONNECT; killed: LOST (liveness by the driver or by heartbeats), maybe after
+     * NOT_OPERATIONAL, within the timeout */
     do
         OK(r = SCIWaitForRemoteSegmentEvent(rs, &st, (unsigned int)conform_timeout_ms(), 0, &e_));
-    while (r == SCI_CB_CONNECT || r == SCI_CB_OPERATIONAL || r == SCI_CB_NOT_OPERATIONAL);
-    CHECK(r == SCI_CB_LOST || r == SCI_CB_DISCONNECT);
+    while (r == SCI_CB_CONNECT || r == SCI_CB_OPERATIONAL || (killed && r == SCI_CB_NOT_OPERATIONAL));
+    CHECK(killed ? r == SCI_CB_LOST || r == SCI_CB_DISCONNECT : r == SCI_CB_DISCONNECT);
     OK(SCIDisconnectSegment(rs, 0, &e_));
-    conform_send(s, 4);
+    conform_send(s, killed ? 4 : 3);
     side_close(sd);
     return 0;
 }
 
-static void test_owner_killed(void **state) { conform_run("seg_owner_killed", kill_a, kill_b, NULL); }
+static void test_remove_connected(void **state)
+{
+    conform_run("seg_remove_connected", rm_a, end_b, (void *)(intptr_t)END_REMOVE);
+}
+static void test_owner_killed(void **state)
+{
+    conform_run("seg_owner_killed", kill_a, end_b, (void *)(intptr_t)END_KILL);
+}
 
 int main(void)
 {
