@@ -208,15 +208,12 @@ static void test_doorbells(void **state)
 
 static int child_writes_and_dies(void *addr)
 {
-    pid_t p = fork();
-    int st;
+    pid_t p = tproc_fork();   /* the child's SIGSEGV handler is the default one */
     if (p == 0) {
-        signal(SIGSEGV, SIG_DFL);
         *(volatile uint8_t *)addr = 1;
         _exit(0);
     }
-    waitpid(p, &st, 0);
-    return st;
+    return tproc_reap(p, 10000);
 }
 
 static void test_memory(void **state)
