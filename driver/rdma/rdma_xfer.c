@@ -410,7 +410,7 @@ static int rmem_check(const struct osci_drv_rmem *rm, size_t roff, const void *l
     if (!rm || (!local && len))
         return -EINVAL;
     if (roff > rm->x.size || len > rm->x.size - roff)
-        return -ERANGE;
+        return -EINVAL;               /* out of range (osci_drv_put) */
     return 0;
 }
 
