@@ -54,7 +54,8 @@ static bool dmabuf_unsupported(int err)
  * (each chunk at its fd offset, with the mapping's address as iova, so local and remote addressing stay
  * those of the mapping), any other view by its mapping with ibv_reg_mr. A dma-buf without a mapping is
  * registered at iova 0. Where the device has no dma-buf registration the dma-buf is registered by its
- * mapping (said once per adapter at warn, per export at info); without a mapping that is -EOPNOTSUPP.
+ * mapping (said once per adapter at warn, per export at info); without a mapping, or with one the kernel
+ * cannot pin, that is -EOPNOTSUPP.
  */
 int rd_mem_export(struct osci_drv *drv, const struct osci_drv_mem_view *view, struct osci_drv_mem **mem_p)
 {
@@ -121,8 +122,10 @@ int rd_mem_export(struct osci_drv *drv, const struct osci_drv_mem_view *view, st
                 if (first)
                     osci_log(OSCI_LOG_WARN, MOD, "%s: ibv_reg_dmabuf_mr: %s; dma-buf memory is registered by "
                              "its mapping (ibv_reg_mr) on this adapter", d->dev_name, strerror(-ret));
-                if (!addr)
+                if (!addr) {
+                    ret = -EOPNOTSUPP;
                     goto err_dereg;
+                }
                 while (m->n--)
                     ibv_dereg_mr(m->mr[m->n]);
                 dmabuf = false;
@@ -134,8 +137,16 @@ int rd_mem_export(struct osci_drv *drv, const struct osci_drv_mem_view *view, st
         }
         if (!m->mr[m->n]) {
             ret = errno ? -errno : -ENOMEM;
-            osci_log(OSCI_LOG_ERROR, MOD, "%s of %zu bytes (chunk %u of %" PRIu64 "): %s",
-                     dmabuf ? "ibv_reg_dmabuf_mr" : "ibv_reg_mr", len, m->n, n, strerror(-ret));
+            if (is_dmabuf && !dmabuf && ret == -EFAULT) {
+                /* a mapping the kernel cannot pin (udmabuf maps VM_PFNMAP on Linux 6.12) */
+                osci_log(OSCI_LOG_INFO, MOD, "%s: export of fd %d: the device has no ibv_reg_dmabuf_mr and the "
+                         "dma-buf's mapping cannot be registered (ibv_reg_mr: %s): not exportable here",
+                         d->dev_name, fd, strerror(-ret));
+                ret = -EOPNOTSUPP;
+            } else {
+                osci_log(OSCI_LOG_ERROR, MOD, "%s of %zu bytes (chunk %u of %" PRIu64 "): %s",
+                         dmabuf ? "ibv_reg_dmabuf_mr" : "ibv_reg_mr", len, m->n, n, strerror(-ret));
+            }
             goto err_dereg;
         }
     }

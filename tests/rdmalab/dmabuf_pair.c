@@ -6,10 +6,12 @@
  *   dmabuf_pair --role server|client --sync PREFIX
  *
  * The server makes a udmabuf of 1 MiB + 1 page over a sealed memfd, checks that the rdma driver's test
- * takes it for a dma-buf and a memfd not, gives [1 page, +1 MiB) of it to doca_mmap_set_dmabuf_memrange
- * (the library maps it), fills it (DMA_BUF_IOCTL_SYNC around the CPU writes), exports it with export_rdma
- * (the driver registers it with ibv_reg_dmabuf_mr where the device can: its info log says which) and
- * publishes the descriptor. The client reads the whole range (RDMA READ), writes the second half (RDMA
+ * takes it for a dma-buf and a memfd not, fills it (DMA_BUF_IOCTL_SYNC around the CPU writes), gives
+ * [1 page, +1 MiB) of it to doca_mmap_set_dmabuf_memrange (the library maps it) and exports it with
+ * export_rdma: the driver registers it with ibv_reg_dmabuf_mr where the device can. Where it cannot (rxe)
+ * the library's mapping of a udmabuf cannot be registered by address either (VM_PFNMAP): NOT_SUPPORTED,
+ * and the range is given again with the program's mapping of the memfd under it (registered by address).
+ * The driver's info log says which; the server publishes the descriptor. The client reads the whole range (RDMA READ), writes the second half (RDMA
  * WRITE); the server checks that in its own mapping of the dma-buf, rewrites the first quarter, and the
  * client reads that again. Several registrations (mr_chunk=256K): every chunk is reached.
  * Prints a transcript and "dmabuf-rdma <role>: N passed, N failed"; exit 0 only when nothing failed.
@@ -92,38 +94,70 @@ static int make_udmabuf(size_t len, int *memfd_p)
     return fd;
 }
 
-static int run_server(void)
+/* An mmap of [pg, pg + SIZE) of the udmabuf fd, at addr (NULL: the library maps it), exported. */
+static doca_error_t export_range(int fd, void *addr, struct doca_mmap **m_p, const void **desc_p, size_t *dlen_p)
 {
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
     struct doca_mmap *m;
-    const void *desc;
-    size_t dlen, len = 0;
-    void *addr = NULL;
-    uint8_t *p;
-    char hex[2 * 1024 + 2];
-    int mfd, fd = make_udmabuf(SIZE + pg, &mfd);
     doca_error_t e;
-    long bad = 0;
 
-    check(rdma__fd_is_dmabuf(fd) == 1 && rdma__fd_is_dmabuf(mfd) == 0,
-          "the rdma driver takes the udmabuf fd for a dma-buf, its memfd not");
     if ((e = doca_mmap_create(&m)) != DOCA_SUCCESS || (e = doca_mmap_add_dev(m, dev)) != DOCA_SUCCESS ||
         (e = doca_mmap_set_permissions(m, DOCA_ACCESS_FLAG_LOCAL_READ_WRITE | DOCA_ACCESS_FLAG_RDMA_READ |
                                               DOCA_ACCESS_FLAG_RDMA_WRITE)) != DOCA_SUCCESS ||
-        (e = doca_mmap_set_dmabuf_memrange(m, fd, NULL, pg, SIZE)) != DOCA_SUCCESS ||
-        (e = doca_mmap_start(m)) != DOCA_SUCCESS || (e = doca_mmap_get_memrange(m, &addr, &len)) != DOCA_SUCCESS)
+        (e = doca_mmap_set_dmabuf_memrange(m, fd, addr, pg, SIZE)) != DOCA_SUCCESS ||
+        (e = doca_mmap_start(m)) != DOCA_SUCCESS)
         die("mmap setup: %s", doca_error_get_name(e));
-    p = addr;
-    if (len != SIZE)
-        die("get_memrange: %zu bytes", len);
+    e = doca_mmap_export_rdma(m, dev, desc_p, dlen_p);
+    if (e != DOCA_SUCCESS)
+        doca_mmap_destroy(m);
+    else
+        *m_p = m;
+    return e;
+}
+
+/*
+ * First the range as the library maps it from the fd (registered by the fd: ibv_reg_dmabuf_mr); on a
+ * device without dma-buf registration that mapping (VM_PFNMAP) cannot be registered either and the export
+ * is NOT_SUPPORTED: then the same pages given with this program's mapping of the memfd under the udmabuf,
+ * which the driver registers by address.
+ */
+static int run_server(void)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    struct doca_mmap *m = NULL;
+    const void *desc;
+    size_t dlen = 0, len = 0;
+    void *addr = NULL;
+    uint8_t *p, *q;
+    char hex[2 * 1024 + 2];
+    int mfd, fd = make_udmabuf(SIZE + pg, &mfd);
+    doca_error_t e;
+    long bad = 0, bq = 0;
+
+    check(rdma__fd_is_dmabuf(fd) == 1 && rdma__fd_is_dmabuf(mfd) == 0,
+          "the rdma driver takes the udmabuf fd for a dma-buf, its memfd not");
+    q = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, (off_t)pg);
+    if (q == MAP_FAILED)
+        die("mmap memfd: %s", strerror(errno));
     cpu_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
     for (size_t i = 0; i < SIZE; i++)
-        p[i] = pat(i, 0);
+        q[i] = pat(i, 0);
     cpu_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
-    e = doca_mmap_export_rdma(m, dev, &desc, &dlen);
-    if (!check(e == DOCA_SUCCESS, "export_rdma of the dma-buf range [%zu, +%u): %s (%zu bytes)", pg, SIZE,
-               doca_error_get_name(e), dlen))
-        die("no descriptor");
+    e = export_range(fd, NULL, &m, &desc, &dlen);
+    check(e == DOCA_SUCCESS || e == DOCA_ERROR_NOT_SUPPORTED, "export_rdma of [%zu, +%u) of the udmabuf, mapped "
+          "by the library: %s", pg, SIZE, doca_error_get_name(e));
+    if (e == DOCA_SUCCESS) {
+        say("exported by the dma-buf fd (the library's mapping of it)");
+    } else {
+        say("the device cannot register the dma-buf nor its PFN mapping: the memfd's mapping is given instead");
+        e = export_range(fd, q, &m, &desc, &dlen);
+        if (!check(e == DOCA_SUCCESS, "export_rdma of the same range at this program's memfd mapping: %s",
+                   doca_error_get_name(e)))
+            die("no descriptor");
+    }
+    if (doca_mmap_get_memrange(m, &addr, &len) != DOCA_SUCCESS || len != SIZE)
+        die("get_memrange: %zu bytes", len);
+    p = addr;
     if (dlen > 1024)
         die("descriptor of %zu bytes", dlen);
     for (size_t i = 0; i < dlen; i++)
@@ -133,19 +167,12 @@ static int run_server(void)
     cpu_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
     for (size_t i = SIZE / 2; i < SIZE; i++)
         bad += p[i] != pat(i, 1);
-    cpu_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
-    check(bad == 0, "the client's %u bytes (RDMA WRITE) are in the dma-buf (%ld wrong)", SIZE / 2, bad);
     /* the same bytes through the memfd under the udmabuf: the registration reached its pages */
-    {
-        uint8_t *q = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, mfd, (off_t)pg);
-        long bq = 0;
-        if (q == MAP_FAILED)
-            die("mmap memfd: %s", strerror(errno));
-        for (size_t i = 0; i < SIZE; i++)
-            bq += q[i] != pat(i, i >= SIZE / 2);
-        munmap(q, SIZE);
-        check(bq == 0, "the memfd's pages under the udmabuf hold both patterns (%ld wrong)", bq);
-    }
+    for (size_t i = 0; i < SIZE; i++)
+        bq += q[i] != pat(i, i >= SIZE / 2);
+    cpu_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+    check(bad == 0, "the client's %u bytes (RDMA WRITE) are in the exported range (%ld wrong)", SIZE / 2, bad);
+    check(bq == 0, "the memfd's pages under the udmabuf hold both patterns (%ld wrong)", bq);
     cpu_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
     for (size_t i = 0; i < SIZE / 4; i++)
         p[i] = pat(i, 2);
@@ -155,6 +182,7 @@ static int run_server(void)
     e = doca_mmap_stop(m);
     check(e == DOCA_SUCCESS, "stop: %s", doca_error_get_name(e));
     doca_mmap_destroy(m);
+    munmap(q, SIZE);
     close(fd);
     close(mfd);
     return 0;

@@ -4,7 +4,8 @@
 # The server's range is [1 page, +1 MiB) of a udmabuf (set_dmabuf_memrange, 4 registrations of 256 KiB); the
 # client reads it (RDMA READ) and writes half (RDMA WRITE), the server checks in its dma-buf and its memfd,
 # rewrites a quarter, the client reads again. The step log says how the rdma driver registered the dma-buf
-# (its info line: ibv_reg_dmabuf_mr, or ibv_reg_mr by the mapping where the device has no dma-buf MRs).
+# (its info line: ibv_reg_dmabuf_mr; or, where the device has none (rxe), why not and ibv_reg_mr of the
+# memfd's mapping that the program gives after the library's own mapping of the udmabuf was refused).
 # vmlab-timeout: 150
 . "$VMLAB_LIB"
 bin=$BUILD/tests/rdmalab/dmabuf_pair
@@ -17,11 +18,15 @@ rc=$?
 cat "$log" >&2
 if [ "$ROLE" = server ]; then
     reg=$(grep -m1 "rdma: export of .* from fd" "$log")
-    warn=$(grep -m1 "ibv_reg_dmabuf_mr: " "$log")
+    warn=$(grep -m1 "rdma: .*: ibv_reg_dmabuf_mr: " "$log")
+    pfn=$(grep -m1 "mapping cannot be registered" "$log")
     [ -n "$reg" ] || lab_fail "no registration line from the rdma driver"
     case $reg in
-    *"a dma-buf"*ibv_reg_dmabuf_mr*) lab_log "registered with ibv_reg_dmabuf_mr: ${reg#*rdma: }" ;;
-    *"a dma-buf"*) lab_log "ibv_reg_dmabuf_mr not used (${warn#*rdma: }): ${reg#*rdma: }" ;;
+    *"a dma-buf"*ibv_reg_dmabuf_mr*) lab_log "ibv_reg_dmabuf_mr used: ${reg#*rdma: }" ;;
+    *"a dma-buf"*)
+        lab_log "ibv_reg_dmabuf_mr NOT used: ${warn#*rdma: }"
+        [ -z "$pfn" ] || lab_log "the library's mapping of the udmabuf: ${pfn#*rdma: }"
+        lab_log "registered instead: ${reg#*rdma: }" ;;
     *) lab_fail "the driver did not take the udmabuf for a dma-buf: $reg" ;;
     esac
 fi
