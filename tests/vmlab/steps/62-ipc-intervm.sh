@@ -96,5 +96,5 @@ else
 fi
 lab_signal s3-done
 lab_wait s3-done 120 || lab_fail "the peer failed the kill test"
-grep -h "idle waiter" ./*.log | sed "s/^/[$STEP $ROLE] /"
+grep -h "idle waiter" s1.log s2.log | sed "s/^/[$STEP $ROLE] /"
 lab_log "passed"
