@@ -137,8 +137,8 @@ static int dev_get(const char *slot, struct ipc_vm_dev **dev_p)
         *dev_p = ipc__vm_dev_hook(slot);
         return *dev_p ? 0 : -ENODEV;
     }
-    osci_log(OSCI_LOG_ERROR, "ipc", "INTER_VM: this build has no ivshmem device layer (built with PCISHM=no: "
-             "libpciaccess was missing)");
+    osci_log(OSCI_LOG_ERROR, "ipc", "INTER_VM: this build has no ivshmem device layer (built with PCISHM=no, "
+             "without libpciaccess)");
     return -EOPNOTSUPP;
 }
 
