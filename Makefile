@@ -93,8 +93,33 @@ else
 RDMA_LIBS :=
 endif
 
+# The ivshmem-doorbell device layer (common/osci_ivshmem.c, libpciaccess) under NvSciIpc's INTER_VM:
+# PCISHM=yes, no, or auto (the default: yes when <pciaccess.h> is there, or when scripts/deps.sh is about to
+# install it in this build folder's first build). With PCISHM=no it is not
+# compiled, nothing links libpciaccess, and INTER_VM endpoints open with NotSupported (docs/nvsciipc.md).
+PCISHM ?= auto
+PCISHM_HDRS = $(shell printf '\#include <pciaccess.h>\n' | $(CC) $(CPPFLAGS) -E -x c - >/dev/null 2>&1 && echo yes)
+ifeq ($(PCISHM),no)
+PCISHM_ON := no
+else ifeq ($(PCISHM),yes)
+PCISHM_ON := yes
+ifeq ($(if $(and $(DEPS_STAMP),$(if $(wildcard $(DEPS_STAMP)),,1)),yes,$(PCISHM_HDRS)),)
+$(error PCISHM=yes but <pciaccess.h> is missing: install libpciaccess-dev (scripts/deps.sh), or build with PCISHM=no)
+endif
+else ifeq ($(PCISHM),auto)
+PCISHM_ON := $(if $(and $(DEPS_STAMP),$(if $(wildcard $(DEPS_STAMP)),,1)),yes,$(if $(PCISHM_HDRS),yes,no))
+else
+$(error PCISHM=$(PCISHM): use PCISHM=yes, PCISHM=no or PCISHM=auto)
+endif
+ifeq ($(PCISHM_ON),yes)
+PCISHM_LIBS := -lpciaccess
+CPPFLAGS_ALL += -DOSCI_HAVE_PCISHM=1
+else
+PCISHM_LIBS :=
+endif
+
 # ---- sources ----
-COMMON_SRC := $(sort $(wildcard common/*.c))
+COMMON_SRC := $(sort $(filter-out $(if $(filter no,$(PCISHM_ON)),common/osci_ivshmem.c),$(wildcard common/*.c)))
 # The one logger lives in libsisci; the other libraries reach it there (docs/logging.md).
 LOG_SRC := common/osci_log.c
 DRV_SRC := $(sort $(filter-out $(if $(filter no,$(RDMA_ON)),driver/rdma/%),$(wildcard driver/*/*.c)))
@@ -158,7 +183,7 @@ STATIC_LIBS := $(filter %libnvsciipc.a,$(LIBS_A)) $(filter %libopensci-buf.a,$(L
                $(filter %libnvscievent.a,$(LIBS_A)) $(L)/libsisci.a
 # libnvscibuf first: it uses libnvsciipc and libsisci.
 STATIC_LIBS := $(filter %libnvscibuf.a,$(LIBS_A)) $(STATIC_LIBS)
-SYS_LIBS := $(RDMA_LIBS) -lrt -lm
+SYS_LIBS := $(RDMA_LIBS) $(PCISHM_LIBS) -lrt -lm
 
 .SECONDARY:
 .PHONY: all libs tools tests check check-unit check-asan check-tsan demo install vmcheck clean deps fuzz
@@ -168,7 +193,7 @@ all: libs tools
 deps: $(DEPS_STAMP)
 ifneq ($(DEPS_STAMP),)
 $(DEPS_STAMP):
-	@OSCI_RDMA=$(RDMA_ON) bash scripts/deps.sh
+	@OSCI_RDMA=$(RDMA_ON) OSCI_PCISHM=$(PCISHM_ON) bash scripts/deps.sh
 	@mkdir -p $(dir $@) && touch $@
 endif
 
@@ -184,6 +209,10 @@ $(O)/obj/%.o: %.c | $(DEPS_STAMP)
 $(O)/obj/driver/core/registry.o: $(O)/.rdma-$(RDMA_ON)
 $(O)/.rdma-$(RDMA_ON):
 	@mkdir -p $(O) && rm -f $(O)/.rdma-* && touch $@
+# ... and the INTER_VM backend when PCISHM's does.
+$(O)/obj/libipc/ipc_vm.o: $(O)/.pcishm-$(PCISHM_ON)
+$(O)/.pcishm-$(PCISHM_ON):
+	@mkdir -p $(O) && rm -f $(O)/.pcishm-* && touch $@
 
 # Each shared library's exports: a linker version script beside its sources (docs/packaging.md "Exported
 # symbols"); a symbol is exported when the source marks it and its map lists it (local: * hides the rest).
@@ -214,7 +243,7 @@ $(L)/lib$(1).a: $(2)
 endef
 $(eval $(call shlib,sisci,$(SISCI_OBJ),$(SYS_LIBS),))
 $(eval $(call shlib,nvscievent,$(EVT_OBJ),-lrt,))
-$(eval $(call shlib,nvsciipc,$(IPC_OBJ),-lnvscievent -lsisci -lrt,$(L)/libnvscievent.so.$(SOVER) $(L)/libsisci.so.$(SOVER)))
+$(eval $(call shlib,nvsciipc,$(IPC_OBJ),-lnvscievent -lsisci $(PCISHM_LIBS) -lrt,$(L)/libnvscievent.so.$(SOVER) $(L)/libsisci.so.$(SOVER)))
 $(eval $(call shlib,opensci-buf,$(BUF_OBJ),-lnvsciipc -lnvscievent -lsisci -lrt,$(filter-out %opensci-buf.so.$(SOVER),$(LIBS_SO))))
 $(eval $(call shlib,nvscibuf,$(NVSCIBUF_OBJ),-lnvsciipc -lnvscievent -lsisci -lrt,$(L)/libnvsciipc.so.$(SOVER) $(L)/libnvscievent.so.$(SOVER) $(L)/libsisci.so.$(SOVER)))
 
@@ -329,6 +358,7 @@ install-files: $(INST_LIBS) $(INST_TOOLS)
 	for p in $(PCS); do sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 		$(if $(filter no,$(RDMA_ON)),-e '/^Requires.private: libibverbs librdmacm$$/d') \
+		$(if $(filter no,$(PCISHM_ON)),-e 's/^Libs.private: -lpciaccess /Libs.private: /') \
 		packaging/$$p.pc.in > $(D)$(LIBDIR)/pkgconfig/$$p.pc || exit 1; done
 
 # Removes exactly what install installs (the same variables must be given), then the folders it made
