@@ -58,7 +58,7 @@ if [ "$mode" = tsan ]; then
     list=$(grep -v '^#' tests/tsan.list 2>/dev/null | sed '/^$/d')
     for t in $list; do
         [ -x "$O/tests/$t" ] || { fail=$((fail + 1)); failed+=("$t (not built)"); echo "FAIL $t not built"; continue; }
-        TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" run_one "tsan:$t" "$O/tests/$t"
+        TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" run_one "tsan:$t" "$O/tests/$t"
     done
 else
     for t in $(cd "$O/tests" 2>/dev/null && find . -type f -name 'test_*' -perm -u+x | sed 's|^\./||' | sort); do
