@@ -93,11 +93,37 @@ else
 RDMA_LIBS :=
 endif
 
+# The pcishm driver (driver/pcishm/: a PCI BAR shared by machines, found with libpciaccess; docs/pcishm.md):
+# PCISHM=yes, no, or auto (the default: yes when <pciaccess.h> is there, or when scripts/deps.sh is about
+# to install it in this build folder's first build). With PCISHM=no driver/pcishm is
+# not compiled, nothing links libpciaccess, and an adapter line naming pcishm gets the registry's
+# "this build has no pcishm support".
+PCISHM ?= auto
+PCISHM_HDRS = $(shell printf '\#include <pciaccess.h>\n' | $(CC) $(CPPFLAGS) -E -x c - >/dev/null 2>&1 && echo yes)
+ifeq ($(PCISHM),no)
+PCISHM_ON := no
+else ifeq ($(PCISHM),yes)
+PCISHM_ON := yes
+ifeq ($(if $(and $(DEPS_STAMP),$(if $(wildcard $(DEPS_STAMP)),,1)),yes,$(PCISHM_HDRS)),)
+$(error PCISHM=yes but <pciaccess.h> is missing: install libpciaccess-dev (scripts/deps.sh), or build with PCISHM=no)
+endif
+else ifeq ($(PCISHM),auto)
+PCISHM_ON := $(if $(and $(DEPS_STAMP),$(if $(wildcard $(DEPS_STAMP)),,1)),yes,$(if $(PCISHM_HDRS),yes,no))
+else
+$(error PCISHM=$(PCISHM): use PCISHM=yes, PCISHM=no or PCISHM=auto)
+endif
+ifeq ($(PCISHM_ON),yes)
+PCISHM_LIBS := -lpciaccess
+CPPFLAGS_ALL += -DOSCI_HAVE_PCISHM=1
+else
+PCISHM_LIBS :=
+endif
+
 # ---- sources ----
 COMMON_SRC := $(sort $(wildcard common/*.c))
 # The one logger lives in libsisci; the other libraries reach it there (docs/logging.md).
 LOG_SRC := common/osci_log.c
-DRV_SRC := $(sort $(filter-out $(if $(filter no,$(RDMA_ON)),driver/rdma/%),$(wildcard driver/*/*.c)))
+DRV_SRC := $(sort $(filter-out $(if $(filter no,$(RDMA_ON)),driver/rdma/%) $(if $(filter no,$(PCISHM_ON)),driver/pcishm/%),$(wildcard driver/*/*.c)))
 SEG_SRC := $(sort $(wildcard libseg/*.c))
 EVT_SRC := $(sort $(wildcard libipc/event*.c))
 IPC_SRC := $(sort $(filter-out $(EVT_SRC),$(wildcard libipc/*.c)))
@@ -158,7 +184,7 @@ STATIC_LIBS := $(filter %libnvsciipc.a,$(LIBS_A)) $(filter %libopensci-buf.a,$(L
                $(filter %libnvscievent.a,$(LIBS_A)) $(L)/libsisci.a
 # libnvscibuf first: it uses libnvsciipc and libsisci.
 STATIC_LIBS := $(filter %libnvscibuf.a,$(LIBS_A)) $(STATIC_LIBS)
-SYS_LIBS := $(RDMA_LIBS) -lrt -lm
+SYS_LIBS := $(RDMA_LIBS) $(PCISHM_LIBS) -lrt -lm
 
 .SECONDARY:
 .PHONY: all libs tools tests check check-unit check-asan check-tsan demo install vmcheck clean deps fuzz
@@ -168,7 +194,7 @@ all: libs tools
 deps: $(DEPS_STAMP)
 ifneq ($(DEPS_STAMP),)
 $(DEPS_STAMP):
-	@OSCI_RDMA=$(RDMA_ON) bash scripts/deps.sh
+	@OSCI_RDMA=$(RDMA_ON) OSCI_PCISHM=$(PCISHM_ON) bash scripts/deps.sh
 	@mkdir -p $(dir $@) && touch $@
 endif
 
@@ -181,9 +207,11 @@ $(O)/obj/%.o: %.c | $(DEPS_STAMP)
 	$(CC) $(CPPFLAGS_ALL) $(INC_$(firstword $(subst /, ,$*))) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 # The registry is compiled again when RDMA's outcome changes in a build folder.
-$(O)/obj/driver/core/registry.o: $(O)/.rdma-$(RDMA_ON)
+$(O)/obj/driver/core/registry.o: $(O)/.rdma-$(RDMA_ON) $(O)/.pcishm-$(PCISHM_ON)
 $(O)/.rdma-$(RDMA_ON):
 	@mkdir -p $(O) && rm -f $(O)/.rdma-* && touch $@
+$(O)/.pcishm-$(PCISHM_ON):
+	@mkdir -p $(O) && rm -f $(O)/.pcishm-* && touch $@
 
 # Each shared library's exports: a linker version script beside its sources (docs/packaging.md "Exported
 # symbols"); a symbol is exported when the source marks it and its map lists it (local: * hides the rest).
@@ -285,7 +313,7 @@ vmcheck: all tests
 
 # clang and libFuzzer are installed for this target only (scripts/deps.sh fuzz).
 fuzz:
-	@OSCI_RDMA=$(RDMA_ON) bash scripts/deps.sh fuzz
+	@OSCI_RDMA=$(RDMA_ON) OSCI_PCISHM=$(PCISHM_ON) bash scripts/deps.sh fuzz
 	@RDMA=$(RDMA_ON) bash tests/fuzz/libfuzzer.sh
 
 # ---- install ----

@@ -75,16 +75,19 @@ pkg_deps() {
 # rdma-core's headers, unless the build leaves the rdma driver out (the Makefile passes OSCI_RDMA=no for RDMA=no).
 RDMA_PKGS="libibverbs-dev librdmacm-dev"
 [ "${OSCI_RDMA:-yes}" = no ] && RDMA_PKGS=""
+# libpciaccess's header for the pcishm driver, unless the build leaves it out (PCISHM=no: OSCI_PCISHM=no).
+PCISHM_PKGS="libpciaccess-dev"
+[ "${OSCI_PCISHM:-yes}" = no ] && PCISHM_PKGS=""
 
 [ $# -eq 0 ] && set -- build
 for task in "$@"; do
     case $task in
         # shellcheck disable=SC2086
-        build) install_missing build-essential pkg-config libcmocka-dev $RDMA_PKGS ;;
+        build) install_missing build-essential pkg-config libcmocka-dev $RDMA_PKGS $PCISHM_PKGS ;;
         fuzz)
             pkgs=$(fuzz_packages)
             # shellcheck disable=SC2086
-            install_missing build-essential $RDMA_PKGS $pkgs
+            install_missing build-essential $RDMA_PKGS $PCISHM_PKGS $pkgs
             ;;
         bench) install_missing ucx-utils perftest gnuplot-nox ;;
         pkg) pkg_deps ;;
