@@ -136,6 +136,9 @@ static int ps_attach(struct ps_drv *d, const struct osci_adapter_conf *conf)
         osci_log(OSCI_LOG_INFO, MOD, "%s: region written (%u windows of %" PRIu64 " bytes)", d->pci.slot, d->peers,
                  d->win_size);
     }
+    if (!conf->observe)               /* ports no machine of this layout owns: whatever is there is junk */
+        for (unsigned int p = d->peers; p < WD_PORTS; p++)
+            memset(wdev_port(&d->w, p), 0, WD_PORT_SIZE);
     memcpy(&snap, h, sizeof(snap));
     d->w.hdr = h;
     if ((ret = wdev_region_check(&d->w, &snap, d->pci.slot)) < 0)
