@@ -20,10 +20,27 @@ unset OSCI_NODE_ID OSCI_HOSTS
 
 # 1. osci-bench over pcishm
 if [ "$ROLE" = server ]; then
-    "$bench" --suite rdma --role server --peer-node "$PEER_NODE_ID" --adapter 0 >server.txt 2>&1
+    "$bench" --suite rdma --role server --peer-node "$PEER_NODE_ID" --adapter 0 >server.txt 2>&1 &
+    pid=$!
+    # osci-seginfo while the nodes run: the pcishm adapter and the peer's link up (the observe ops)
+    seen=0
+    for _ in $(seq 1 300); do
+        kill -0 "$pid" 2>/dev/null || break
+        if "$BUILD/bin/osci-seginfo" --json >seginfo.json 2>seginfo.err &&
+            grep -q "\"node_id\": $PEER_NODE_ID, \"link\": \"up\"" seginfo.json; then
+            seen=1
+            break
+        fi
+        sleep 0.2
+    done
+    "$BUILD/bin/osci-seginfo" -v >seginfo.txt 2>&1
+    cat seginfo.txt
+    wait "$pid"
     rc=$?
     cat server.txt
     [ "$rc" = 0 ] || lab_fail "osci-bench server exited with $rc"
+    [ $seen = 1 ] || lab_fail "osci-seginfo never showed node $PEER_NODE_ID's link up: $(cat seginfo.json seginfo.err)"
+    grep -q pcishm seginfo.txt || lab_fail "osci-seginfo does not name the pcishm driver"
 else
     "$bench" --suite rdma --role client --peer-node "$PEER_NODE_ID" --adapter 0 --json \
         -n rdma.write.bw=100 -n rdma.write.lat=200 -n rdma.read.lat=100 >bench.json 2>client.err
