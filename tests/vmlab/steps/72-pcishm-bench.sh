@@ -29,11 +29,12 @@ if [ "$ROLE" = server ]; then
         if "$BUILD/bin/osci-seginfo" --json >seginfo.json 2>seginfo.err &&
             grep -q "\"node_id\": $PEER_NODE_ID, \"link\": \"up\"" seginfo.json; then
             seen=1
+            "$BUILD/bin/osci-seginfo" -v >seginfo.txt 2>&1
             break
         fi
         sleep 0.2
     done
-    "$BUILD/bin/osci-seginfo" -v >seginfo.txt 2>&1
+    [ $seen = 1 ] || "$BUILD/bin/osci-seginfo" -v >seginfo.txt 2>&1
     cat seginfo.txt
     wait "$pid"
     rc=$?
