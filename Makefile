@@ -357,6 +357,7 @@ install-files: $(INST_LIBS) $(INST_TOOLS)
 	for p in $(PCS); do sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 		$(if $(filter no,$(RDMA_ON)),-e '/^Requires.private: libibverbs librdmacm$$/d') \
+		$(if $(filter no,$(PCISHM_ON)),-e 's/^Libs.private: -lpciaccess /Libs.private: /') \
 		packaging/$$p.pc.in > $(D)$(LIBDIR)/pkgconfig/$$p.pc || exit 1; done
 
 # Removes exactly what install installs (the same variables must be given), then the folders it made
