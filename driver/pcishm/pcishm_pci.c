@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pciaccess.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +16,32 @@
 #define REG_IVPOSITION 2               /* 32-bit register index in BAR0 */
 #define REG_DOORBELL 3
 #define REGS_SIZE 256
+
+/* libpciaccess's state is one global: initialised by the first open of the process, cleaned up by the
+ * last close (a member and an observer, or two adapters, share it). */
+static pthread_mutex_t sys_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned int sys_users;
+
+static int sys_get(void)
+{
+    int ret = 0;
+
+    pthread_mutex_lock(&sys_lock);
+    if (sys_users == 0)
+        ret = pci_system_init();
+    if (ret == 0)
+        sys_users++;
+    pthread_mutex_unlock(&sys_lock);
+    return ret;
+}
+
+static void sys_put(void)
+{
+    pthread_mutex_lock(&sys_lock);
+    if (sys_users && --sys_users == 0)
+        pci_system_cleanup();
+    pthread_mutex_unlock(&sys_lock);
+}
 
 /* "dddd:bb:ss.f" or "bb:ss.f" */
 static int parse_slot(const char *s, struct pci_slot_match *m)
@@ -53,7 +80,7 @@ int pcishm_pci_open(const char *slot, struct pcishm_pci *p)
         osci_log(OSCI_LOG_ERROR, MOD, "slot=\"%s\" is not a PCI address (dddd:bb:ss.f)", slot);
         return -EINVAL;
     }
-    ret = pci_system_init();
+    ret = sys_get();
     if (ret) {
         osci_log(OSCI_LOG_ERROR, MOD, "libpciaccess: pci_system_init: %s", strerror(ret));
         return -ret;
@@ -94,7 +121,7 @@ int pcishm_pci_open(const char *slot, struct pcishm_pci *p)
     osci_log(OSCI_LOG_INFO, MOD, "%s: peer id %u, %zu bytes shared", p->slot, p->peer_id, p->mem_size);
     return 0;
 err_sys:
-    pci_system_cleanup();
+    sys_put();
     return ret;
 }
 
@@ -106,7 +133,7 @@ void pcishm_pci_close(struct pcishm_pci *p)
         close(p->irq_fd);
     pci_device_unmap_range(p->dev, p->mem, p->mem_size);
     pci_device_unmap_range(p->dev, (void *)p->regs, REGS_SIZE);
-    pci_system_cleanup();
+    sys_put();
     p->dev = NULL;
 }
 

@@ -96,6 +96,16 @@ static void test_open_no_device(void **state)
     assert_int_equal(parse("adapter 2 pcishm slot=0000:7f:1f.7\n", a, &n), 0);
     assert_int_equal(open_captured(&a[0], &d), -ENODEV);
     assert_non_null(strstr(cap_buf, "at 0000:7f:1f.7"));
+    /* an observer (osci-seginfo) too */
+    struct osci_drv_observer *obs = NULL;
+    cap_len = 0;
+    osci_log_set_handler(cap_line, NULL);
+    assert_int_equal(osci_drv_observe_open(&a[0], &obs), -ENODEV);
+    osci_log_set_handler(NULL, NULL);
+    assert_null(obs);
+    assert_non_null(strstr(cap_buf, "no ivshmem-doorbell device"));
+    /* twice in a row: libpciaccess's global state is taken and given back each time */
+    assert_int_equal(open_captured(&a[0], &d), -ENODEV);
 #else
     assert_null(osci_drv_find("pcishm"));
     assert_int_equal(open_captured(&a[0], &d), -ENODEV);
