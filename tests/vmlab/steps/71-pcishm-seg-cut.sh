@@ -15,7 +15,9 @@ bin=$BUILD/tests/rdmalab/seg_pair
 [ -x "$bin" ] || lab_fail "$bin not built (make O=<build> tests)"
 dev=$(lab_ivshmem_dev doorbell) || lab_fail "no ivshmem-doorbell device"
 echo "adapter 0 pcishm slot=$(basename "$dev") node_id=$NODE_ID hb_timeout=10000" >opensci.conf
-export OSCI_CONF=$PWD/opensci.conf OSCI_LOG=${OSCI_LOG:-warn}
+# libseg's heartbeat timeout 1000 ms (default 1500): the silence starts when the server's step sees the cut
+# file (shared-directory and polling delay), and seg_pair wants it seen within 1500 ms of the cut command.
+export OSCI_CONF=$PWD/opensci.conf OSCI_LOG=${OSCI_LOG:-warn} OSCI_HEARTBEAT_TIMEOUT_MS=1000
 unset OSCI_NODE_ID OSCI_HOSTS
 failed=""
 for grace in 1000 8000; do
@@ -38,7 +40,7 @@ for grace in 1000 8000; do
         rc=$?
         cat "server.$grace.txt"
     else
-        OSCI_GRACE_MS=$grace "$bin" --role client "${args[@]}" --cut-cmd "touch $pre.cut; sleep 0.3" \
+        OSCI_GRACE_MS=$grace "$bin" --role client "${args[@]}" --cut-cmd "touch $pre.cut" \
             --heal-cmd "touch $pre.heal" >"client.$grace.txt" 2>&1
         rc=$?
         cat "client.$grace.txt"
