@@ -41,7 +41,7 @@ if [ "$ROLE" = server ]; then
     t0=$(ticks "$pid") && sleep 2 && t1=$(ticks "$pid") &&
         idle=$(awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (b - a) * 100 / hz / 2 }') &&
         lab_log "idle node: ${idle}% of a CPU over 2 s (driver timer 50/s and libseg's heartbeats; TCG)" &&
-        lab_result "{\"step\":\"$STEP\",\"test\":\"pcishm idle node CPU\",\"unit\":\"%\",\"osci\":$idle}"
+        lab_result "{\"test\":\"pcishm idle node CPU\",\"unit\":\"%\",\"osci\":$idle}"
     kill -9 "$pid"
     wait "$pid"
     rc=$?
