@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -209,6 +210,14 @@ static int ps_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
         return -ENOMEM;
     if ((ret = ps_configure(d, conf)) < 0 || (ret = ps_attach(d, conf)) < 0 || (ret = ps_setup_fds(d)) < 0)
         goto err;
+    /* One instance per machine and device owns the port: a host-local lock on BAR2's resource file,
+     * released by the kernel when its holder dies. */
+    if (flock(d->res_fd, LOCK_EX | LOCK_NB) < 0) {
+        ret = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
+        osci_log(OSCI_LOG_ERROR, MOD, "adapter %u: %s: ivshmem peer id %u is in use by another pcishm adapter "
+                 "open on this machine (one per machine and device)", conf->adapter_no, d->pci.slot, d->pci.peer_id);
+        goto err;
+    }
     /* The port is the ivshmem peer id: the server gives each machine its own, so there is no claim; one
      * OpenSCI process per machine and adapter uses it (docs/pcishm.md). */
     node = conf->node_id ? conf->node_id : d->pci.peer_id + 1;

@@ -2,7 +2,8 @@
 /*
  * Two-machine test of the pcishm driver (docs/pcishm.md), run by tests/vmlab/steps/73-pcishm-driver.sh on
  * the two guests that share an ivshmem-doorbell BAR. Opens adapter 0 from OSCI_CONF and checks, against
- * the peer, through the driver's ops only: the query (card type, caps, node id), link up with an epoch,
+ * the peer, through the driver's ops only: the query (card type, caps, node id), a second open on the same
+ * machine refused (-EADDRINUSE), link up with an epoch,
  * messages both ways (content and order), doorbells (an event-mask bit through progress(), another
  * through db_poll, a third through a blocking db_wait), and memory: the server allocates 1 MiB in its
  * window, exports and packs it; the client imports it, gets it (checked), puts into its first half and
@@ -168,6 +169,9 @@ static void open_adapter(void)
     r = osci_drv_db_set_event_mask(drv, 0xffffffffull);
     if (r < 0)
         die("db_set_event_mask: %s", strerror(-r));
+    struct osci_drv *second = NULL;
+    if ((r = osci_drv_open(&conf[0], &second)) != -EADDRINUSE)
+        die("a second open of the same device on this machine gave %d, expected -EADDRINUSE", r);
 }
 
 static uint64_t wait_link_up(int timeout_ms)
