@@ -21,6 +21,41 @@
  * last close (a member and an observer, or two adapters, share it). */
 static pthread_mutex_t sys_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned int sys_users;
+/* Devices this process has mapped (libpciaccess maps a BAR once per process): under sys_lock. */
+#define MAPPED_MAX 8
+static struct pci_device *mapped[MAPPED_MAX];
+
+/* Claims dev for this process: 0, or -EADDRINUSE when it is already open here, -ENOSPC. */
+static int mapped_claim(struct pci_device *dev)
+{
+    int ret = -ENOSPC;
+    unsigned int i;
+
+    pthread_mutex_lock(&sys_lock);
+    for (i = 0; i < MAPPED_MAX; i++)
+        if (mapped[i] == dev) {
+            ret = -EADDRINUSE;
+            goto out;
+        }
+    for (i = 0; i < MAPPED_MAX; i++)
+        if (!mapped[i]) {
+            mapped[i] = dev;
+            ret = 0;
+            break;
+        }
+out:
+    pthread_mutex_unlock(&sys_lock);
+    return ret;
+}
+
+static void mapped_release(struct pci_device *dev)
+{
+    pthread_mutex_lock(&sys_lock);
+    for (unsigned int i = 0; i < MAPPED_MAX; i++)
+        if (mapped[i] == dev)
+            mapped[i] = NULL;
+    pthread_mutex_unlock(&sys_lock);
+}
 
 static int sys_get(void)
 {
@@ -97,8 +132,13 @@ int pcishm_pci_open(const char *slot, struct pcishm_pci *p)
         ret = -ENODEV;
         goto err_sys;
     }
-    p->dev = dev;
     snprintf(p->slot, sizeof(p->slot), "%04x:%02x:%02x.%x", dev->domain, dev->bus, dev->dev, dev->func);
+    if ((ret = mapped_claim(dev)) < 0) {
+        osci_log(OSCI_LOG_ERROR, MOD, "%s: %s", p->slot, ret == -EADDRINUSE ?
+                 "already open in this process (one adapter per device)" : "too many devices open");
+        goto err_sys;
+    }
+    p->dev = dev;
     ret = pci_device_map_range(dev, dev->regions[0].base_addr, REGS_SIZE, PCI_DEV_MAP_FLAG_WRITABLE,
                                (void **)&p->regs);
     if (!ret) {
@@ -111,6 +151,8 @@ int pcishm_pci_open(const char *slot, struct pcishm_pci *p)
         osci_log(OSCI_LOG_ERROR, MOD, "%s: mapping BAR0/BAR2: %s (root needed; no driver may claim them)",
                  p->slot, strerror(ret));
         ret = ret == EPERM ? -EACCES : -ret;
+        mapped_release(dev);
+        p->dev = NULL;
         goto err_sys;
     }
     p->peer_id = p->regs[REG_IVPOSITION];
@@ -133,6 +175,7 @@ void pcishm_pci_close(struct pcishm_pci *p)
         close(p->irq_fd);
     pci_device_unmap_range(p->dev, p->mem, p->mem_size);
     pci_device_unmap_range(p->dev, (void *)p->regs, REGS_SIZE);
+    mapped_release(p->dev);
     sys_put();
     p->dev = NULL;
 }
