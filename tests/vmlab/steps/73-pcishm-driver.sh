@@ -5,7 +5,8 @@
 # db_wait), and the server's 1 MiB: get, put and stores through a load/store map, every byte checked on
 # the server. Then the server is SIGKILLed: the client must see it dead (heartbeat) and its memory
 # refused; the server restarts on the same port and the client must see its new epoch, talk to it and
-# see its close. Step 17-ivshmem-wake loads kernel/osci_ivshmem first (else the driver polls).
+# see its close. A second process on the server's machine is refused while the first holds the port.
+# Step 17-ivshmem-wake loads kernel/osci_ivshmem first (else the driver polls).
 # vmlab-timeout: 300
 . "$VMLAB_LIB"
 bin=$BUILD/tests/rdmalab/pcishm_pair
@@ -36,6 +37,10 @@ if [ "$ROLE" = server ]; then
         cat "$OUT/server.txt" >&2
         lab_fail "server part did not complete (exit $rc)"
     fi
+    # a second process on this machine is refused while the server holds the port (flock)
+    out=$(timeout 20 "$bin" restart "$NODE_ID" "$PEER_NODE_ID" 2>&1) && lab_fail "a second process opened the adapter: $out"
+    grep -q "in use by another pcishm adapter" <<<"$out" || lab_fail "second process: $out"
+    lab_log "a second process on this machine is refused: $(grep -o 'ivshmem peer id.*' <<<"$out" | head -1)"
     kill -9 "$pid"
     wait "$pid"
     rc=$?
