@@ -93,11 +93,12 @@ else
 RDMA_LIBS :=
 endif
 
-# The pcishm driver (driver/pcishm/: a PCI BAR shared by machines, found with libpciaccess; docs/pcishm.md):
-# PCISHM=yes, no, or auto (the default: yes when <pciaccess.h> is there, or when scripts/deps.sh is about
-# to install it in this build folder's first build). With PCISHM=no driver/pcishm is
-# not compiled, nothing links libpciaccess, and an adapter line naming pcishm gets the registry's
-# "this build has no pcishm support".
+# The PCI shared-memory device layer (libpciaccess): the pcishm driver (driver/pcishm/, docs/pcishm.md) and
+# the ivshmem-doorbell layer under NvSciIpc's INTER_VM (common/osci_ivshmem.c). PCISHM=yes, no, or auto
+# (the default: yes when <pciaccess.h> is there, or when scripts/deps.sh is about to install it in this
+# build folder's first build). With PCISHM=no neither is compiled, nothing links libpciaccess, an
+# adapter line naming pcishm gets the registry's "this build has no pcishm support", and INTER_VM
+# endpoints open with NotSupported (docs/nvsciipc.md).
 PCISHM ?= auto
 PCISHM_HDRS = $(shell printf '\#include <pciaccess.h>\n' | $(CC) $(CPPFLAGS) -E -x c - >/dev/null 2>&1 && echo yes)
 ifeq ($(PCISHM),no)
@@ -120,7 +121,7 @@ PCISHM_LIBS :=
 endif
 
 # ---- sources ----
-COMMON_SRC := $(sort $(wildcard common/*.c))
+COMMON_SRC := $(sort $(filter-out $(if $(filter no,$(PCISHM_ON)),common/osci_ivshmem.c),$(wildcard common/*.c)))
 # The one logger lives in libsisci; the other libraries reach it there (docs/logging.md).
 LOG_SRC := common/osci_log.c
 DRV_SRC := $(sort $(filter-out $(if $(filter no,$(RDMA_ON)),driver/rdma/%) $(if $(filter no,$(PCISHM_ON)),driver/pcishm/%),$(wildcard driver/*/*.c)))
@@ -210,6 +211,8 @@ $(O)/obj/%.o: %.c | $(DEPS_STAMP)
 $(O)/obj/driver/core/registry.o: $(O)/.rdma-$(RDMA_ON) $(O)/.pcishm-$(PCISHM_ON)
 $(O)/.rdma-$(RDMA_ON):
 	@mkdir -p $(O) && rm -f $(O)/.rdma-* && touch $@
+# ... and the INTER_VM backend when PCISHM's does.
+$(O)/obj/libipc/ipc_vm.o: $(O)/.pcishm-$(PCISHM_ON)
 $(O)/.pcishm-$(PCISHM_ON):
 	@mkdir -p $(O) && rm -f $(O)/.pcishm-* && touch $@
 
@@ -242,7 +245,7 @@ $(L)/lib$(1).a: $(2)
 endef
 $(eval $(call shlib,sisci,$(SISCI_OBJ),$(SYS_LIBS),))
 $(eval $(call shlib,nvscievent,$(EVT_OBJ),-lrt,))
-$(eval $(call shlib,nvsciipc,$(IPC_OBJ),-lnvscievent -lsisci -lrt,$(L)/libnvscievent.so.$(SOVER) $(L)/libsisci.so.$(SOVER)))
+$(eval $(call shlib,nvsciipc,$(IPC_OBJ),-lnvscievent -lsisci $(PCISHM_LIBS) -lrt,$(L)/libnvscievent.so.$(SOVER) $(L)/libsisci.so.$(SOVER)))
 $(eval $(call shlib,opensci-buf,$(BUF_OBJ),-lnvsciipc -lnvscievent -lsisci -lrt,$(filter-out %opensci-buf.so.$(SOVER),$(LIBS_SO))))
 $(eval $(call shlib,nvscibuf,$(NVSCIBUF_OBJ),-lnvsciipc -lnvscievent -lsisci -lrt,$(L)/libnvsciipc.so.$(SOVER) $(L)/libnvscievent.so.$(SOVER) $(L)/libsisci.so.$(SOVER)))
 

@@ -249,13 +249,130 @@ static int conf_parse_interchip(struct conf_cursor *c, char **f, int nf, struct 
     return 0;
 }
 
-/* The whole file into ad[OSCI_MAX_ADAPTERS] and ic[OSCI_IC_MAX]. */
+/* "dddd:bb:ss.f" or "bb:ss.f" (hex) into "dddd:bb:ss.f"; -1 when malformed. */
+static int conf_pci_slot(const char *s, char out[16])
+{
+    unsigned int d = 0, b, sl, f;
+    char tail;
+    if (strlen(s) > 12)
+        return -1;
+    if (sscanf(s, "%4x:%2x:%2x.%1x%c", &d, &b, &sl, &f, &tail) != 4) {
+        d = 0;
+        if (sscanf(s, "%2x:%2x.%1x%c", &b, &sl, &f, &tail) != 3)
+            return -1;
+    }
+    for (; *s; s++)
+        if (!isxdigit((unsigned char)*s) && *s != ':' && *s != '.')
+            return -1;
+    if (sl > 0x1f || f > 7)
+        return -1;
+    snprintf(out, 16, "%04x:%02x:%02x.%x", d & 0xffffu, b & 0xffu, sl & 0xffu, f & 7u);
+    return 0;
+}
+
+/* One "intervm" line into *q; `prev` are the lines before it (no queue twice, no overlapping areas on one
+ * device). */
+static int conf_parse_intervm(struct conf_cursor *c, char **f, int nf, struct osci_intervm_conf *q,
+                              const struct osci_intervm_conf *prev, unsigned int n_prev)
+{
+    enum { K_SLOT = 1, K_OFFSET = 2, K_PEERS = 4, K_NFRAMES = 8, K_FSIZE = 16, K_VECTOR = 32 };
+    unsigned int seen = 0;
+    unsigned long v;
+    uint64_t end;
+
+    memset(q, 0, sizeof(*q));
+    if (nf < 2)
+        return conf_err(c, "expected \"intervm <queue id> [slot=<pci address>] offset=<bytes> peers=<id>,<id> "
+                        "nframes=<n> frame_size=<bytes> [vector=<n>]\"");
+    if (conf_uint(f[1], UINT32_MAX, &v) < 0)
+        return conf_err(c, "intervm queue id \"%s\" is not a decimal number (nvsciipc.cfg's INTER_VM queue id)",
+                        f[1]);
+    q->queue = (uint32_t)v;
+    for (unsigned int i = 0; i < n_prev; i++)
+        if (prev[i].queue == q->queue)
+            return conf_err(c, "intervm queue %s already defined on line %u", f[1], prev[i].line);
+    for (int i = 2; i < nf; i++) {
+        char *eq = strchr(f[i], '=');
+        unsigned int k;
+        if (!eq || eq == f[i])
+            return conf_err(c, "intervm field \"%s\" is not key=value", f[i]);
+        *eq = '\0';
+        const char *key = f[i], *val = eq + 1;
+        if (!strcmp(key, "slot"))
+            k = K_SLOT;
+        else if (!strcmp(key, "offset"))
+            k = K_OFFSET;
+        else if (!strcmp(key, "peers"))
+            k = K_PEERS;
+        else if (!strcmp(key, "nframes"))
+            k = K_NFRAMES;
+        else if (!strcmp(key, "frame_size"))
+            k = K_FSIZE;
+        else if (!strcmp(key, "vector"))
+            k = K_VECTOR;
+        else
+            return conf_err(c, "unknown intervm key \"%s\" (slot, offset, peers, nframes, frame_size or vector)",
+                            key);
+        if (seen & k)
+            return conf_err(c, "intervm key %s given twice", key);
+        seen |= k;
+        if (k == K_SLOT) {
+            if (conf_pci_slot(val, q->slot) < 0)
+                return conf_err(c, "slot=\"%s\" is not a PCI address (dddd:bb:ss.f or bb:ss.f)", val);
+        } else if (k == K_OFFSET) {
+            if (conf_uint(val, UINT32_MAX, &v) < 0 || v % 64)
+                return conf_err(c, "offset=\"%s\" is not a multiple of 64 below 4 GiB", val);
+            q->offset = v;
+        } else if (k == K_PEERS) {
+            char *comma = strchr(val, ',');
+            unsigned long a, b;
+            if (!comma)
+                return conf_err(c, "peers=\"%s\" is not two ivshmem ids <id>,<id>", val);
+            *comma = '\0';
+            if (conf_uint(val, OSCI_IVM_MAX_PEER, &a) < 0 || conf_uint(comma + 1, OSCI_IVM_MAX_PEER, &b) < 0)
+                return conf_err(c, "peers=\"%s,%s\" is not two ivshmem ids in 0..%u", val, comma + 1,
+                                OSCI_IVM_MAX_PEER);
+            if (a == b)
+                return conf_err(c, "peers=%lu,%lu names one machine twice", a, b);
+            q->peers[0] = (uint32_t)a;
+            q->peers[1] = (uint32_t)b;
+        } else if (k == K_NFRAMES) {
+            if (conf_uint(val, OSCI_IVM_MAX_NFRAMES, &v) < 0 || v == 0)
+                return conf_err(c, "nframes=\"%s\" is not in 1..%u", val, OSCI_IVM_MAX_NFRAMES);
+            q->nframes = (uint32_t)v;
+        } else if (k == K_FSIZE) {
+            if (conf_uint(val, OSCI_IVM_MAX_FRAME, &v) < 0 || v == 0 || v % 64)
+                return conf_err(c, "frame_size=\"%s\" is not a nonzero multiple of 64 up to %u", val,
+                                OSCI_IVM_MAX_FRAME);
+            q->frame_size = (uint32_t)v;
+        } else {
+            if (conf_uint(val, OSCI_IVM_MAX_VECTOR, &v) < 0)
+                return conf_err(c, "vector=\"%s\" is not in 0..%u", val, OSCI_IVM_MAX_VECTOR);
+            q->vector = (uint32_t)v;
+        }
+    }
+    if ((seen & (K_OFFSET | K_PEERS | K_NFRAMES | K_FSIZE)) != (K_OFFSET | K_PEERS | K_NFRAMES | K_FSIZE))
+        return conf_err(c, "intervm queue %s needs offset=, peers=, nframes= and frame_size=", f[1]);
+    end = q->offset + OSCI_IVM_AREA(q->nframes, q->frame_size);
+    for (unsigned int i = 0; i < n_prev; i++) {
+        const struct osci_intervm_conf *o = &prev[i];
+        if (strcmp(o->slot, q->slot))
+            continue;
+        if (q->offset < o->offset + OSCI_IVM_AREA(o->nframes, o->frame_size) && o->offset < end)
+            return conf_err(c, "intervm queue %s: its area (bytes %llu..%llu of BAR2) overlaps queue %u's (line %u)",
+                            f[1], (unsigned long long)q->offset, (unsigned long long)end - 1, o->queue, o->line);
+    }
+    q->line = c->lineno;
+    return 0;
+}
+
+/* The whole file into ad[OSCI_MAX_ADAPTERS], ic[OSCI_IC_MAX] and ivm[OSCI_IVM_MAX]. */
 static int conf_parse_all(const char *path, const char *text, size_t len, struct osci_adapter_conf *tmp,
-                          unsigned int *n_p, struct osci_interchip_conf *ic, unsigned int *n_ic_p, char *err,
-                          size_t errlen)
+                          unsigned int *n_p, struct osci_interchip_conf *ic, unsigned int *n_ic_p,
+                          struct osci_intervm_conf *ivm, unsigned int *n_ivm_p, char *err, size_t errlen)
 {
     struct conf_cursor *c;
-    unsigned int n = 0, n_ic = 0, seen = 0;
+    unsigned int n = 0, n_ic = 0, n_ivm = 0, seen = 0;
     uint32_t def_node = 0;
     int ret, r;
 
@@ -296,6 +413,16 @@ static int conf_parse_all(const char *path, const char *text, size_t len, struct
             n_ic++;
             continue;
         }
+        if (!strcmp(f[0], "intervm")) {
+            if (n_ivm == OSCI_IVM_MAX) {
+                ret = conf_err(c, "more than %d intervm lines", OSCI_IVM_MAX);
+                goto out_free;
+            }
+            if ((ret = conf_parse_intervm(c, f, nf, &ivm[n_ivm], ivm, n_ivm)) < 0)
+                goto out_free;
+            n_ivm++;
+            continue;
+        }
         /* "node_id = 4", "node_id=4", "node_id =4", "node_id= 4" */
         if (!strcmp(f[0], "node_id") || !strncmp(f[0], "node_id=", 8)) {
             const char *val = NULL;
@@ -319,7 +446,7 @@ static int conf_parse_all(const char *path, const char *text, size_t len, struct
             }
             continue;
         }
-        ret = conf_err(c, "unknown directive \"%s\" (expected \"adapter\", \"interchip\" or \"node_id\")", f[0]);
+        ret = conf_err(c, "unknown directive \"%s\" (expected \"adapter\", \"interchip\", \"intervm\" or \"node_id\")", f[0]);
         goto out_free;
     }
     if (r < 0) {
@@ -345,6 +472,7 @@ static int conf_parse_all(const char *path, const char *text, size_t len, struct
             tmp[i].node_id = def_node;
     *n_p = n;
     *n_ic_p = n_ic;
+    *n_ivm_p = n_ivm;
     ret = 0;
 out_free:
     free(c);
@@ -355,25 +483,28 @@ out_free:
  * `ic_out` (when `ic_count_p`), refusing more than the caller has room for. */
 static int conf_parse_into(const char *path, const char *text, size_t len, struct osci_adapter_conf *out,
                            unsigned int max, unsigned int *count_p, struct osci_interchip_conf *ic_out,
-                           unsigned int ic_max, unsigned int *ic_count_p, char *err, size_t errlen)
+                           unsigned int ic_max, unsigned int *ic_count_p, struct osci_intervm_conf *ivm_out,
+                           unsigned int ivm_max, unsigned int *ivm_count_p, char *err, size_t errlen)
 {
     struct osci_adapter_conf *tmp;
     struct osci_interchip_conf *ic;
+    struct osci_intervm_conf *ivm;
     const char *where = path ? path : "(config)";
-    unsigned int n = 0, n_ic = 0;
+    unsigned int n = 0, n_ic = 0, n_ivm = 0;
     int ret;
 
     if (err && errlen)
         err[0] = '\0';
-    if (!text || (count_p && !out && max) || (ic_count_p && !ic_out && ic_max))
+    if (!text || (count_p && !out && max) || (ic_count_p && !ic_out && ic_max) || (ivm_count_p && !ivm_out && ivm_max))
         return -EINVAL;
     tmp = calloc(OSCI_MAX_ADAPTERS, sizeof(*tmp));
     ic = calloc(OSCI_IC_MAX, sizeof(*ic));
-    if (!tmp || !ic) {
+    ivm = calloc(OSCI_IVM_MAX, sizeof(*ivm));
+    if (!tmp || !ic || !ivm) {
         ret = -ENOMEM;
         goto out_free;
     }
-    if ((ret = conf_parse_all(path, text, len, tmp, &n, ic, &n_ic, err, errlen)) < 0)
+    if ((ret = conf_parse_all(path, text, len, tmp, &n, ic, &n_ic, ivm, &n_ivm, err, errlen)) < 0)
         goto out_free;
     ret = -EINVAL;
     if (count_p && n > max) {
@@ -386,9 +517,18 @@ static int conf_parse_into(const char *path, const char *text, size_t len, struc
             snprintf(err, errlen, "%s:0: %u interchip lines, room for %u", where, n_ic, ic_max);
         goto out_free;
     }
+    if (ivm_count_p && n_ivm > ivm_max) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s:0: %u intervm lines, room for %u", where, n_ivm, ivm_max);
+        goto out_free;
+    }
     if (count_p) {
         memcpy(out, tmp, n * sizeof(*tmp));
         *count_p = n;
+    }
+    if (ivm_count_p) {
+        memcpy(ivm_out, ivm, n_ivm * sizeof(*ivm));
+        *ivm_count_p = n_ivm;
     }
     if (ic_count_p) {
         memcpy(ic_out, ic, n_ic * sizeof(*ic));
@@ -396,6 +536,7 @@ static int conf_parse_into(const char *path, const char *text, size_t len, struc
     }
     ret = 0;
 out_free:
+    free(ivm);
     free(ic);
     free(tmp);
     return ret;
@@ -406,7 +547,7 @@ int osci_conf_parse(const char *path, const char *text, size_t len, struct osci_
 {
     if (!count_p)
         return -EINVAL;
-    return conf_parse_into(path, text, len, out, max, count_p, NULL, 0, NULL, err, errlen);
+    return conf_parse_into(path, text, len, out, max, count_p, NULL, 0, NULL, NULL, 0, NULL, err, errlen);
 }
 
 int osci_conf_parse_interchip(const char *path, const char *text, size_t len, struct osci_interchip_conf *out,
@@ -414,7 +555,15 @@ int osci_conf_parse_interchip(const char *path, const char *text, size_t len, st
 {
     if (!count_p)
         return -EINVAL;
-    return conf_parse_into(path, text, len, NULL, 0, NULL, out, max, count_p, err, errlen);
+    return conf_parse_into(path, text, len, NULL, 0, NULL, out, max, count_p, NULL, 0, NULL, err, errlen);
+}
+
+int osci_conf_parse_intervm(const char *path, const char *text, size_t len, struct osci_intervm_conf *out,
+                            unsigned int max, unsigned int *count_p, char *err, size_t errlen)
+{
+    if (!count_p)
+        return -EINVAL;
+    return conf_parse_into(path, text, len, NULL, 0, NULL, NULL, 0, NULL, out, max, count_p, err, errlen);
 }
 
 const char *osci_conf_opt(const struct osci_adapter_conf *conf, const char *key)
@@ -566,6 +715,53 @@ int osci_conf_interchip(uint32_t device, struct osci_interchip_conf *out, char *
             break;
         }
     free(ic);
+    return ret;
+}
+
+int osci_conf_intervm(uint32_t queue, struct osci_intervm_conf *out, char *path_out, size_t path_len)
+{
+    const char *env_path = getenv("OSCI_CONF");
+    const char *path = env_path && *env_path ? env_path : CONF_DEFAULT_PATH;
+    struct osci_intervm_conf *ivm = NULL;
+    char err[512];
+    char *text = NULL;
+    size_t len = 0;
+    unsigned int n = 0;
+    int ret;
+
+    osci_log_init();
+    if (!out)
+        return -EINVAL;
+    if (path_len)
+        snprintf(path_out, path_len, "%s", path);
+    ret = osci_read_file(path, CONF_FILE_MAX, "conf", &text, &len);
+    if (ret == -ENOENT && path != env_path)
+        return -ENOENT;   /* no file: no queue */
+    if (ret < 0) {
+        if (ret == -ENOENT)
+            osci_log(OSCI_LOG_ERROR, "conf", "cannot read %s: %s", path, strerror(-ret));
+        return ret == -ENOENT ? -EINVAL : ret;
+    }
+    ivm = calloc(OSCI_IVM_MAX, sizeof(*ivm));
+    if (!ivm) {
+        free(text);
+        return -ENOMEM;
+    }
+    ret = osci_conf_parse_intervm(path, text, len, ivm, OSCI_IVM_MAX, &n, err, sizeof(err));
+    free(text);
+    if (ret < 0) {
+        osci_log(OSCI_LOG_ERROR, "conf", "%s", err);
+        free(ivm);
+        return ret;
+    }
+    ret = -ENOENT;
+    for (unsigned int i = 0; i < n; i++)
+        if (ivm[i].queue == queue) {
+            *out = ivm[i];
+            ret = 0;
+            break;
+        }
+    free(ivm);
     return ret;
 }
 

@@ -20,11 +20,10 @@ static _Atomic(struct ipc_ep *) g_eps[EP_MAX];
 static uint32_t g_gen;
 static _Atomic int g_ready;
 
-/* INTER_VM has no backend yet: opening it returns NotSupported. */
 static const struct ipc_backend_ops *const g_backends[IPC_BE_COUNT] = {
     [IPC_BE_THREAD] = &ipc__shm_ops,
     [IPC_BE_PROCESS] = &ipc__shm_ops,
-    [IPC_BE_VM] = NULL,
+    [IPC_BE_VM] = &ipc__vm_ops,
     [IPC_BE_CHIP] = &ipc__chip_ops,
 };
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* The one NvSciIpc frame FIFO (ipc_fifo.c): indices, arming, levels, the zero-copy data path. A backend
- * (INTER_THREAD/PROCESS in ipc_shm.c, INTER_CHIP in ipc_chip.c, INTER_VM next) gives it the words the peer
+ * (INTER_THREAD/PROCESS in ipc_shm.c, INTER_CHIP in ipc_chip.c, INTER_VM in ipc_vm.c) gives it the words the peer
  * writes (read locally), where this side's words go, and two hooks: store an index, notify. Every word has
  * a single writer and is only ever stored, never read-modify-written across the two sides, so the FIFO
  * works over memory where no atomic RMW reaches the peer (a PCIe BAR, an rdma segment). docs/nvsciipc.md

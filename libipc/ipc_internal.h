@@ -90,6 +90,7 @@ struct ipc_ep {
 
 extern const struct ipc_backend_ops ipc__shm_ops;   /* INTER_THREAD and INTER_PROCESS */
 extern const struct ipc_backend_ops ipc__chip_ops;  /* INTER_CHIP (ipc_chip.c, over libseg) */
+extern const struct ipc_backend_ops ipc__vm_ops;    /* INTER_VM (ipc_vm.c, over an ivshmem BAR) */
 
 /* ---- connection handshake (ipc_conn.c), shared by the backends ---- */
 enum ipc_conn_state { IPC_CS_DISC = 0, IPC_CS_SYNC, IPC_CS_ACK, IPC_CS_EST, IPC_CS_COUNT };

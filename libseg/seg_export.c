@@ -9,6 +9,7 @@
  * docs/doca.md "The export API", docs/segment-protocol.md "Connect keys".
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -214,7 +215,6 @@ OSCI_EXPORT int osci_export_create(unsigned int adapter, void *addr, size_t len,
         osci_log(OSCI_LOG_INFO, "export", "adapter %u: a window device cannot take over fd-backed memory", adapter);
         return -EOPNOTSUPP;
     }
-    (void)fd_offset;
     if (!take && !(di.caps & OSCI_DRV_CAP_PUT_GET))
         return -EOPNOTSUPP;
     e = calloc(1, sizeof(*e));
@@ -241,11 +241,16 @@ OSCI_EXPORT int osci_export_create(unsigned int adapter, void *addr, size_t len,
         goto err_close;
     }
     if (!take) {
-        SCIRegisterSegmentMemory(addr, len, e->ls, 0, &err);
-        if (err != SCI_ERR_OK) {
-            rc = sci_to_errno(err);
+        /* the driver gets the fd with the mapping: rdma registers a dma-buf by its fd (docs/rdma.md) */
+        size_t pgm = pg - 1;
+        bool by_fd = fd >= 0 && !(fd_offset & pgm) && fd_offset <= (uint64_t)INT64_MAX - len;
+        const struct osci_drv_mem_view v = { .addr = addr, .size = len, .fd = by_fd ? fd : -1,
+                                             .fd_offset = by_fd ? (off_t)fd_offset : 0 };
+        if (fd >= 0 && !by_fd)     /* no mapping at a page aligned address has that offset */
+            osci_log(OSCI_LOG_INFO, "export", "adapter %u: fd offset %" PRIu64 " is not page aligned: the range "
+                     "is registered by its address only", adapter, fd_offset);
+        if ((rc = seg__lseg_register(e->ls, &v, 0)) < 0)
             goto err_remove;
-        }
     }
     SCIPrepareSegment(e->ls, adapter, 0, &err);
     if (err != SCI_ERR_OK) {

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Installs the Debian packages a task needs, when any is missing (as root; otherwise prints the command).
 #   scripts/deps.sh          the build, make demo and make check: compiler, rdma-core headers (not with
-#                            OSCI_RDMA=no, which make RDMA=no passes), cmocka
+#                            OSCI_RDMA=no, which make RDMA=no passes), libpciaccess-dev (not with
+#                            OSCI_PCISHM=no, which make PCISHM=no passes), cmocka
 #   scripts/deps.sh fuzz     make fuzz: clang and its libFuzzer runtime, whichever version the release offers
 #   scripts/deps.sh bench    osci-bench's peers (ucx_perftest, perftest) and gnuplot for --plot
 #   scripts/deps.sh pkg      dpkg-buildpackage's build dependencies (debian/control) and lintian
@@ -75,19 +76,19 @@ pkg_deps() {
 # rdma-core's headers, unless the build leaves the rdma driver out (the Makefile passes OSCI_RDMA=no for RDMA=no).
 RDMA_PKGS="libibverbs-dev librdmacm-dev"
 [ "${OSCI_RDMA:-yes}" = no ] && RDMA_PKGS=""
-# libpciaccess's header for the pcishm driver, unless the build leaves it out (PCISHM=no: OSCI_PCISHM=no).
-PCISHM_PKGS="libpciaccess-dev"
-[ "${OSCI_PCISHM:-yes}" = no ] && PCISHM_PKGS=""
+# libpciaccess's headers (the pcishm driver and INTER_VM's device layer), unless the build leaves it out (make PCISHM=no).
+PCI_PKGS="libpciaccess-dev"
+[ "${OSCI_PCISHM:-yes}" = no ] && PCI_PKGS=""
 
 [ $# -eq 0 ] && set -- build
 for task in "$@"; do
     case $task in
         # shellcheck disable=SC2086
-        build) install_missing build-essential pkg-config libcmocka-dev $RDMA_PKGS $PCISHM_PKGS ;;
+        build) install_missing build-essential pkg-config libcmocka-dev $RDMA_PKGS $PCI_PKGS ;;
         fuzz)
             pkgs=$(fuzz_packages)
             # shellcheck disable=SC2086
-            install_missing build-essential $RDMA_PKGS $PCISHM_PKGS $pkgs
+            install_missing build-essential $RDMA_PKGS $PCI_PKGS $pkgs
             ;;
         bench) install_missing ucx-utils perftest gnuplot-nox ;;
         pkg) pkg_deps ;;

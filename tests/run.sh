@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # Runs the built tests of build dir $1: mode "all" (every test and fuzzer) or "tsan" (tests/tsan.list).
+# The conformance suites (tests/conformance/) run once per driver of OSCI_CONFORM_DRIVERS (default simntb).
 # Each test runs alone with a timeout, on a fabric of its own; anything it leaves in /dev/shm or
 # /dev/mqueue fails it. Where unshare works (root), each test gets its own IPC and mount namespace with
 # a private /dev/shm and /dev/mqueue, so only the test's own objects count; elsewhere the check compares
@@ -10,6 +11,9 @@ O=${1:?build dir}; mode=${2:-all}
 TIMEOUT=${OSCI_TEST_TIMEOUT:-300}
 if [ ! -d /dev/mqueue ] && [ "$(id -u)" = 0 ]; then mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue 2>/dev/null; fi
 pass=0; fail=0; failed=()
+# The drivers the conformance suites run on here: simntb needs nothing; rdma needs two hosts (the lab,
+# tests/vmlab/steps/70-conformance-rdma.sh), so it is not listed by default.
+CONFORM_DRIVERS=${OSCI_CONFORM_DRIVERS:-simntb}
 snapshot() { ls -1 /dev/shm 2>/dev/null; ls -1 /dev/mqueue 2>/dev/null | sed 's|^|mq:|'; }
 # In a private namespace: fresh /dev/shm and /dev/mqueue, the test, then what it left on fd 3.
 ISOLATED='mount -t tmpfs -o mode=1777 osci-shm /dev/shm && mount -t mqueue osci-mq /dev/mqueue || exit 125
@@ -58,7 +62,19 @@ if [ "$mode" = tsan ]; then
     done
 else
     for t in $(cd "$O/tests" 2>/dev/null && find . -type f -name 'test_*' -perm -u+x | sed 's|^\./||' | sort); do
-        run_one "$t" "$O/tests/$t"
+        case $t in
+        conformance/*)
+            # once per driver this host has (docs/testing.md): an opensci.conf naming it, its exclude list
+            for drv in $CONFORM_DRIVERS; do
+                conf=$(mktemp /tmp/osci-conform-XXXXXX)
+                echo "adapter 0 $drv" >"$conf"
+                ex=$PWD/tests/conformance/$drv.exclude
+                [ -f "$ex" ] || ex=
+                OSCI_CONF=$conf OSCI_CONFORM_EXCLUDE=$ex run_one "$t-$drv" "$O/tests/$t"
+                rm -f "$conf"
+            done;;
+        *) run_one "$t" "$O/tests/$t";;
+        esac
     done
     for f in $(cd "$O/fuzz" 2>/dev/null && ls fuzz_* 2>/dev/null); do
         corpus="tests/fuzz/corpus/${f#fuzz_}"

@@ -370,8 +370,9 @@ static inline int osci_drv_db_wait(struct osci_drv *d, uint64_t mask, int timeou
 { return d->ops->db_wait(d, mask, timeout_ms, bits_p); }
 
 /**
- * osci_drv_db_poll() - takes the pending doorbell bits in @mask into *@bits_p (0 when none).
- * Return: 0, -EOPNOTSUPP (no such op), or a negative errno. Never blocks.
+ * osci_drv_db_poll() - takes the pending doorbell bits in @mask into *@bits_p.
+ * Return: 0, -EAGAIN (none pending; *@bits_p untouched), -EOPNOTSUPP (no such op), or a negative errno.
+ * Never blocks.
  */
 static inline int osci_drv_db_poll(struct osci_drv *d, uint64_t mask, uint64_t *bits_p)
 { return d->ops->db_poll(d, mask, bits_p); }

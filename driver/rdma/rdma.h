@@ -102,6 +102,8 @@ int rdma__xport_pack(const struct rdma_xport *x, void *buf, size_t cap, size_t *
 int rdma__xport_unpack(const void *buf, size_t len, struct rdma_xport *x);
 /* Number of chunks of `size` bytes, 0 when size is 0 or chunk is not a power of two. */
 uint64_t rdma__n_chunks(uint64_t size, uint64_t chunk);
+/* 1: fd is a dma-buf (mem_export registers it with ibv_reg_dmabuf_mr), 0: another file, -EBADF: none. */
+int rdma__fd_is_dmabuf(int fd);
 /* Length of the next piece at offset off (of `left` bytes): stops at the end of the chunk and at max. */
 uint64_t rdma__piece(uint64_t off, uint64_t left, uint64_t chunk, uint64_t max);
 

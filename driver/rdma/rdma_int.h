@@ -132,7 +132,8 @@ struct rdma_peer {
 
 struct osci_drv_mem {
     struct osci_list_node link;      /* in d->exports */
-    uint8_t *addr;
+    uint8_t *addr;                   /* the mapping; NULL: a dma-buf registered without one */
+    uint64_t iova;                   /* the registrations' address: addr, or 0 without a mapping */
     size_t size;
     uint64_t chunk;
     uint32_t n;
@@ -178,6 +179,7 @@ struct rdma_drv {
     _Atomic uint64_t db_pending, db_mask;
     _Atomic uint32_t db_last_node;
     struct osci_list_head exports;   /* exported memory (lock) */
+    bool no_dmabuf_mr;               /* ibv_reg_dmabuf_mr refused as unsupported once (lock) */
     bool one_cpu;                    /* one CPU online: a spinning waiter yields it */
     pthread_mutex_t bounce_lock;     /* the bounce buffer of gets (and large puts) from unregistered memory */
     uint8_t *bounce;

@@ -163,14 +163,14 @@ static int wait_cq(struct rdma_drv *d, struct rdma_conn *c, const struct rdma_co
     }
 }
 
-/* The export holding [local, local + len), or NULL. */
+/* The export whose mapping holds [local, local + len), or NULL. */
 static struct osci_drv_mem *export_of(struct rdma_drv *d, const uint8_t *local, size_t len)
 {
     struct osci_drv_mem *lm;
 
     pthread_mutex_lock(&d->lock);
     osci_list_for_each(lm, &d->exports, link)
-        if (local >= lm->addr && (size_t)(local - lm->addr) <= lm->size &&
+        if (lm->addr && local >= lm->addr && (size_t)(local - lm->addr) <= lm->size &&
             len <= lm->size - (size_t)(local - lm->addr))
             break;
     pthread_mutex_unlock(&d->lock);
@@ -410,7 +410,7 @@ static int rmem_check(const struct osci_drv_rmem *rm, size_t roff, const void *l
     if (!rm || (!local && len))
         return -EINVAL;
     if (roff > rm->x.size || len > rm->x.size - roff)
-        return -ERANGE;
+        return -EINVAL;               /* out of range (osci_drv_put) */
     return 0;
 }
 

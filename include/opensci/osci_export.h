@@ -65,7 +65,9 @@ struct osci_import;
  * window memory, which is then mapped at the same addresses, so the program's loads and stores through
  * addr reach the exported memory; osci_export_destroy gives the range private pages again, with the
  * content it has then. `fd`/`fd_offset` (fd >= 0: the range is a mapping of that fd, e.g. a dma-buf):
- * such a range cannot be taken over and a window device refuses it (-EOPNOTSUPP).
+ * such a range cannot be taken over and a window device refuses it (-EOPNOTSUPP); a registering adapter
+ * gets the fd with the range (rdma registers a dma-buf by it), unless fd_offset is not page aligned
+ * (then the range alone).
  * -EOPNOTSUPP: the adapter cannot export this memory; -ENODEV: no such adapter.
  */
 OSCI_EXPORT int osci_export_create(unsigned int adapter, void *addr, size_t len, int fd, uint64_t fd_offset,

@@ -7,12 +7,17 @@
  *   read(8 bytes)  the mask of vectors raised since this open file last read; blocks until one is
  *                  (-EAGAIN with O_NONBLOCK); -ENODEV once the device is gone
  *   poll           POLLIN while such a vector is pending (POLLHUP once the device is gone)
+ *   ioctl OSCI_IVSHMEM_IOC_LAST_WORDS  registers this open file's "last words": when the file is released
+ *                  (closed, or its process exits or is killed), the module stores a 32-bit value at an
+ *                  offset of BAR2 and rings a vector of a peer through the Doorbell register, so the peer
+ *                  learns that the process is gone (NvSciIpc INTER_VM's CONN_RESET)
  * A vector raised before the open is not reported. The BARs are not requested: user space maps BAR0
  * (registers, 32-bit accesses only) and BAR2 (the shared memory) through sysfs, with libpciaccess, which
  * CONFIG_IO_STRICT_DEVMEM allows only for regions that no driver claims.
  */
 #include <linux/atomic.h>
 #include <linux/fs.h>
+#include <linux/io.h>
 #include <linux/kref.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -24,6 +29,18 @@
 #include <linux/wait.h>
 
 #define OSCI_IVSHMEM_MAX_VECTORS 64
+#define OSCI_IVSHMEM_REG_DOORBELL 12	/* BAR0 byte offset */
+
+/* The ioctl's argument (common/osci_ivshmem.h has the same). */
+struct osci_ivshmem_last_words {
+	__u32 flags;			/* OSCI_IVSHMEM_LW_SET: register; 0: forget */
+	__u32 offset;			/* in BAR2, a multiple of 4 */
+	__u32 value;
+	__u32 peer;			/* ivshmem id of the machine to ring */
+	__u32 vector;
+};
+#define OSCI_IVSHMEM_LW_SET 1u
+#define OSCI_IVSHMEM_IOC_LAST_WORDS _IOW('O', 0x61, struct osci_ivshmem_last_words)
 
 struct osci_ivshmem;
 
@@ -39,14 +56,19 @@ struct osci_ivshmem {
 	char name[48];
 	unsigned int nvec;
 	bool gone;
+	void __iomem *regs;		/* BAR0 and BAR2, mapped without requesting them (user space maps */
+	void __iomem *mem;		/* them too): for the last words only */
+	resource_size_t mem_size;
+	struct mutex lw_lock;		/* the last words against the device's removal */
 	wait_queue_head_t wq;
 	struct osci_ivshmem_vector vec[OSCI_IVSHMEM_MAX_VECTORS];
 };
 
 struct osci_ivshmem_file {
 	struct osci_ivshmem *dev;
-	struct mutex lock;		/* seen[] */
+	struct mutex lock;		/* seen[], lw */
 	u64 seen[OSCI_IVSHMEM_MAX_VECTORS];
+	struct osci_ivshmem_last_words lw;
 };
 
 static void osci_ivshmem_release_dev(struct kref *ref)
@@ -100,7 +122,17 @@ static int osci_ivshmem_open(struct inode *inode, struct file *file)
 static int osci_ivshmem_close(struct inode *inode, struct file *file)
 {
 	struct osci_ivshmem_file *f = file->private_data;
+	struct osci_ivshmem *dev = f->dev;
 
+	if (f->lw.flags & OSCI_IVSHMEM_LW_SET) {
+		mutex_lock(&dev->lw_lock);
+		if (!dev->gone && dev->mem && dev->regs) {
+			iowrite32(f->lw.value, dev->mem + f->lw.offset);
+			wmb();	/* the word lands before the peer's interrupt */
+			iowrite32(f->lw.peer << 16 | f->lw.vector, dev->regs + OSCI_IVSHMEM_REG_DOORBELL);
+		}
+		mutex_unlock(&dev->lw_lock);
+	}
 	kref_put(&f->dev->ref, osci_ivshmem_release_dev);
 	kfree(f);
 	return 0;
@@ -145,12 +177,38 @@ static __poll_t osci_ivshmem_poll(struct file *file, poll_table *wait)
 	return READ_ONCE(f->dev->gone) ? EPOLLHUP : 0;
 }
 
+static long osci_ivshmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct osci_ivshmem_file *f = file->private_data;
+	struct osci_ivshmem *dev = f->dev;
+	struct osci_ivshmem_last_words lw;
+
+	if (cmd != OSCI_IVSHMEM_IOC_LAST_WORDS)
+		return -ENOTTY;
+	if (copy_from_user(&lw, (void __user *)arg, sizeof(lw)))
+		return -EFAULT;
+	if (lw.flags & ~OSCI_IVSHMEM_LW_SET)
+		return -EINVAL;
+	if (lw.flags) {
+		if (!dev->mem || !dev->regs)
+			return -ENODEV;
+		if (lw.offset % 4 || (resource_size_t)lw.offset + 4 > dev->mem_size || lw.peer > 0xffff ||
+		    lw.vector > 0xff)
+			return -EINVAL;
+	}
+	mutex_lock(&f->lock);
+	f->lw = lw;
+	mutex_unlock(&f->lock);
+	return 0;
+}
+
 static const struct file_operations osci_ivshmem_fops = {
 	.owner = THIS_MODULE,
 	.open = osci_ivshmem_open,
 	.release = osci_ivshmem_close,
 	.read = osci_ivshmem_read,
 	.poll = osci_ivshmem_poll,
+	.unlocked_ioctl = osci_ivshmem_ioctl,
 	.llseek = noop_llseek,
 };
 
@@ -168,9 +226,14 @@ static int osci_ivshmem_probe(struct pci_dev *pdev, const struct pci_device_id *
 	kref_init(&dev->ref);
 	init_waitqueue_head(&dev->wq);
 	dev->pdev = pdev;
+	mutex_init(&dev->lw_lock);
 	ret = pci_enable_device(pdev);
 	if (ret)
 		goto err_free;
+	/* without the last words the device still serves interrupts */
+	dev->regs = pci_iomap(pdev, 0, 256);
+	dev->mem_size = pci_resource_len(pdev, 2);
+	dev->mem = dev->mem_size ? pci_iomap(pdev, 2, 0) : NULL;
 	pci_set_master(pdev);
 	nvec = pci_msix_vec_count(pdev);
 	if (nvec <= 0) {
@@ -206,6 +269,10 @@ err_irqs:
 		free_irq(pci_irq_vector(pdev, i), &dev->vec[i]);
 	pci_free_irq_vectors(pdev);
 err_disable:
+	if (dev->mem)
+		pci_iounmap(pdev, dev->mem);
+	if (dev->regs)
+		pci_iounmap(pdev, dev->regs);
 	pci_disable_device(pdev);
 err_free:
 	kfree(dev);
@@ -221,8 +288,15 @@ static void osci_ivshmem_remove(struct pci_dev *pdev)
 	for (i = 0; i < dev->nvec; i++)
 		free_irq(pci_irq_vector(pdev, i), &dev->vec[i]);
 	pci_free_irq_vectors(pdev);
-	pci_disable_device(pdev);
+	mutex_lock(&dev->lw_lock);
 	WRITE_ONCE(dev->gone, true);
+	if (dev->mem)
+		pci_iounmap(pdev, dev->mem);
+	if (dev->regs)
+		pci_iounmap(pdev, dev->regs);
+	dev->mem = dev->regs = NULL;
+	mutex_unlock(&dev->lw_lock);
+	pci_disable_device(pdev);
 	wake_up_interruptible_all(&dev->wq);
 	kref_put(&dev->ref, osci_ivshmem_release_dev);
 }

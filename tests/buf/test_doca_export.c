@@ -96,21 +96,21 @@ static int importer(int rd, int wr, void *arg)
 
     (void)arg;
     setenv("OSCI_NODE_ID", "32", 1);
-    TCHECK((dev = open_dev()) != NULL);
-    TCHECK(recv_desc(rd, desc, &dlen) == 0);
-    TCHECK(buf_desc_decode(desc, dlen, &d) == 0);
+    CHECK((dev = open_dev()) != NULL);
+    CHECK(recv_desc(rd, desc, &dlen) == 0);
+    CHECK(buf_desc_decode(desc, dlen, &d) == 0);
     seg_id = d.segment_id;
 
     /* truncated, corrupted, unknown version: INVALID_VALUE, before anything is connected */
     for (size_t l = 0; l < dlen; l += 7)
-        TCHECK(doca_mmap_create_from_export(NULL, desc, l, dev, &bad) == DOCA_ERROR_INVALID_VALUE);
+        CHECK(doca_mmap_create_from_export(NULL, desc, l, dev, &bad) == DOCA_ERROR_INVALID_VALUE);
     memcpy(forged, desc, dlen);
     forged[30] ^= 0x40;
-    TCHECK(doca_mmap_create_from_export(NULL, forged, dlen, dev, &bad) == DOCA_ERROR_INVALID_VALUE);
+    CHECK(doca_mmap_create_from_export(NULL, forged, dlen, dev, &bad) == DOCA_ERROR_INVALID_VALUE);
     memcpy(forged, desc, dlen);
     forged[4] = 2;
     reseal(forged, dlen);
-    TCHECK(doca_mmap_create_from_export(NULL, forged, dlen, dev, &bad) == DOCA_ERROR_INVALID_VALUE);
+    CHECK(doca_mmap_create_from_export(NULL, forged, dlen, dev, &bad) == DOCA_ERROR_INVALID_VALUE);
     /* forged key (checksum right): the exporter refuses it */
     memcpy(forged, desc, dlen);
     forged[48 + 5] ^= 0x01;
@@ -119,81 +119,81 @@ static int importer(int rd, int wr, void *arg)
         doca_error_t e = doca_mmap_create_from_export(NULL, forged, dlen, dev, &bad);
         if (e != DOCA_ERROR_NOT_PERMITTED)
             fprintf(stderr, "forged key: %s\n", doca_error_get_name(e));
-        TCHECK(e == DOCA_ERROR_NOT_PERMITTED);
+        CHECK(e == DOCA_ERROR_NOT_PERMITTED);
     }
     /* forged segment id: no such export */
     memcpy(forged, desc, dlen);
     forged[20] ^= 0x55;
     reseal(forged, dlen);
-    TCHECK(doca_mmap_create_from_export(NULL, forged, dlen, dev, &bad) == DOCA_ERROR_NOT_PERMITTED);
+    CHECK(doca_mmap_create_from_export(NULL, forged, dlen, dev, &bad) == DOCA_ERROR_NOT_PERMITTED);
     /* a plain SISCI connect (no key) to the exported segment: refused */
     SCIInitialize(0, &err);
-    TCHECK(err == SCI_ERR_OK);
+    CHECK(err == SCI_ERR_OK);
     SCIOpen(&sd, 0, &err);
-    TCHECK(err == SCI_ERR_OK);
+    CHECK(err == SCI_ERR_OK);
     SCIConnectSegment(sd, &rs, d.node_id, seg_id, 0, NULL, NULL, 2000, 0, &err);
-    TCHECK(err == SCI_ERR_ACCESS);
+    CHECK(err == SCI_ERR_ACCESS);
 
     /* the real descriptor */
     union doca_data ud = { .u64 = 5 }, got;
-    TCHECK(doca_mmap_create_from_export(&ud, desc, dlen, dev, &r) == DOCA_SUCCESS);
-    TCHECK(doca_mmap_get_from_export(r, &f) == DOCA_SUCCESS && f == 1);
-    TCHECK(doca_mmap_get_user_data(r, &got) == DOCA_SUCCESS && got.u64 == 5);
-    TCHECK(doca_mmap_get_memrange(r, &addr, &len) == DOCA_SUCCESS && len == LEN);
+    CHECK(doca_mmap_create_from_export(&ud, desc, dlen, dev, &r) == DOCA_SUCCESS);
+    CHECK(doca_mmap_get_from_export(r, &f) == DOCA_SUCCESS && f == 1);
+    CHECK(doca_mmap_get_user_data(r, &got) == DOCA_SUCCESS && got.u64 == 5);
+    CHECK(doca_mmap_get_memrange(r, &addr, &len) == DOCA_SUCCESS && len == LEN);
     /* nothing configurable on it */
-    TCHECK(doca_mmap_start(r) == DOCA_ERROR_NOT_PERMITTED);
-    TCHECK(doca_mmap_stop(r) == DOCA_ERROR_NOT_PERMITTED);
-    TCHECK(doca_mmap_set_memrange(r, buf, 4096) == DOCA_ERROR_NOT_PERMITTED);
-    TCHECK(doca_mmap_add_dev(r, dev) == DOCA_ERROR_NOT_PERMITTED);
-    TCHECK(doca_mmap_set_permissions(r, 0) == DOCA_ERROR_NOT_PERMITTED);
+    CHECK(doca_mmap_start(r) == DOCA_ERROR_NOT_PERMITTED);
+    CHECK(doca_mmap_stop(r) == DOCA_ERROR_NOT_PERMITTED);
+    CHECK(doca_mmap_set_memrange(r, buf, 4096) == DOCA_ERROR_NOT_PERMITTED);
+    CHECK(doca_mmap_add_dev(r, dev) == DOCA_ERROR_NOT_PERMITTED);
+    CHECK(doca_mmap_set_permissions(r, 0) == DOCA_ERROR_NOT_PERMITTED);
     {
         const void *x;
         size_t xl;
-        TCHECK(doca_mmap_export_pci(r, dev, &x, &xl) == DOCA_ERROR_NOT_PERMITTED);
+        CHECK(doca_mmap_export_pci(r, dev, &x, &xl) == DOCA_ERROR_NOT_PERMITTED);
     }
     /* read the exporter's pattern by copy and through the mapping */
-    TCHECK(doca_osci_mmap_copy_from(r, 0, buf, LEN) == DOCA_SUCCESS);
+    CHECK(doca_osci_mmap_copy_from(r, 0, buf, LEN) == DOCA_SUCCESS);
     for (size_t i = 0; i < LEN; i++)
-        TCHECK(buf[i] == pat(i, 0));
-    TCHECK(doca_osci_mmap_copy_from(r, LEN - 8, buf, 16) == DOCA_ERROR_INVALID_VALUE);
-    TCHECK(doca_osci_mmap_map(r, &map, &len) == DOCA_SUCCESS && map == addr && len == LEN);
-    TCHECK(memcmp(map, buf, LEN) == 0);
+        CHECK(buf[i] == pat(i, 0));
+    CHECK(doca_osci_mmap_copy_from(r, LEN - 8, buf, 16) == DOCA_ERROR_INVALID_VALUE);
+    CHECK(doca_osci_mmap_map(r, &map, &len) == DOCA_SUCCESS && map == addr && len == LEN);
+    CHECK(memcmp(map, buf, LEN) == 0);
     /* write round 1: first half by copy, second half through the mapping */
     for (size_t i = 0; i < LEN; i++)
         buf[i] = pat(i, 1);
-    TCHECK(doca_osci_mmap_copy_to(r, 0, buf, LEN / 2) == DOCA_SUCCESS);
+    CHECK(doca_osci_mmap_copy_to(r, 0, buf, LEN / 2) == DOCA_SUCCESS);
     memcpy((uint8_t *)map + LEN / 2, buf + LEN / 2, LEN / 2);
-    TCHECK(doca_mmap_destroy(r) == DOCA_ERROR_NOT_PERMITTED);   /* the mapping is a buffer */
-    TCHECK(doca_osci_mmap_unmap(r, map) == DOCA_SUCCESS);
-    TCHECK(tproc_send_u32(wr, STEP_READY) == 0);
+    CHECK(doca_mmap_destroy(r) == DOCA_ERROR_NOT_PERMITTED);   /* the mapping is a buffer */
+    CHECK(doca_osci_mmap_unmap(r, map) == DOCA_SUCCESS);
+    CHECK(tproc_send_u32(wr, STEP_READY) == 0);
 
     /* the exporter stops: this mmap is invalidated; the descriptor is stale */
-    TCHECK(tproc_recv_u32(rd, &step, T_MS) == 0 && step == STEP_STOPPED);
-    TCHECK(wait_reset(r) == 0);
-    TCHECK(doca_osci_mmap_copy_from(r, 0, buf, 64) == DOCA_ERROR_CONNECTION_RESET);
-    TCHECK(doca_osci_mmap_copy_to(r, 0, buf, 64) == DOCA_ERROR_CONNECTION_RESET);
-    TCHECK(doca_mmap_destroy(r) == DOCA_SUCCESS);
-    TCHECK(doca_mmap_create_from_export(NULL, desc, dlen, dev, &bad) == DOCA_ERROR_NOT_PERMITTED);
+    CHECK(tproc_recv_u32(rd, &step, T_MS) == 0 && step == STEP_STOPPED);
+    CHECK(wait_reset(r) == 0);
+    CHECK(doca_osci_mmap_copy_from(r, 0, buf, 64) == DOCA_ERROR_CONNECTION_RESET);
+    CHECK(doca_osci_mmap_copy_to(r, 0, buf, 64) == DOCA_ERROR_CONNECTION_RESET);
+    CHECK(doca_mmap_destroy(r) == DOCA_SUCCESS);
+    CHECK(doca_mmap_create_from_export(NULL, desc, dlen, dev, &bad) == DOCA_ERROR_NOT_PERMITTED);
 
     /* restarted and exported again: the old descriptor stays stale, the new one works */
-    TCHECK(tproc_recv_u32(rd, &step, T_MS) == 0 && step == STEP_RESTARTED);
+    CHECK(tproc_recv_u32(rd, &step, T_MS) == 0 && step == STEP_RESTARTED);
     {
         uint8_t nd[BUF_DESC_MAX];
         size_t nl;
-        TCHECK(recv_desc(rd, nd, &nl) == 0);
-        TCHECK(doca_mmap_create_from_export(NULL, desc, dlen, dev, &bad) == DOCA_ERROR_NOT_PERMITTED);
-        TCHECK(doca_mmap_create_from_export(NULL, nd, nl, dev, &r) == DOCA_SUCCESS);
-        TCHECK(doca_osci_mmap_copy_from(r, 0, buf, LEN) == DOCA_SUCCESS);
+        CHECK(recv_desc(rd, nd, &nl) == 0);
+        CHECK(doca_mmap_create_from_export(NULL, desc, dlen, dev, &bad) == DOCA_ERROR_NOT_PERMITTED);
+        CHECK(doca_mmap_create_from_export(NULL, nd, nl, dev, &r) == DOCA_SUCCESS);
+        CHECK(doca_osci_mmap_copy_from(r, 0, buf, LEN) == DOCA_SUCCESS);
         for (size_t i = 0; i < LEN; i++)
-            TCHECK(buf[i] == pat(i, 1));
+            CHECK(buf[i] == pat(i, 1));
         /* read-only export: copies into it refused */
-        TCHECK(doca_osci_mmap_copy_to(r, 0, buf, 64) == DOCA_ERROR_NOT_PERMITTED);
-        TCHECK(doca_mmap_destroy(r) == DOCA_SUCCESS);
+        CHECK(doca_osci_mmap_copy_to(r, 0, buf, 64) == DOCA_ERROR_NOT_PERMITTED);
+        CHECK(doca_mmap_destroy(r) == DOCA_SUCCESS);
     }
-    TCHECK(tproc_send_u32(wr, STEP_DONE) == 0);
+    CHECK(tproc_send_u32(wr, STEP_DONE) == 0);
     SCIClose(sd, 0, &err);
     SCITerminate();
-    TCHECK(doca_dev_close(dev) == DOCA_SUCCESS);
+    CHECK(doca_dev_close(dev) == DOCA_SUCCESS);
     return 0;
 }
 

@@ -201,74 +201,74 @@ static int allocator(int rd, int wr, void *arg)
     size_t n;
     uint32_t res;
     (void)rd; (void)wr;
-    if (ro->chip) TCHECK(tnode_ipc_cfg(cfg_dir, 1, "#CFGVER:1\nINTER_CHIP %s 0000 36000 peer=2 nframes=16 frame_size=4096\n", ep_a) == 0);
-    TCHECK(open_ep(ep_a, &h) == 0);
-    TCHECK(NvSciBufModuleOpen(&m) == NvSciError_Success);
-    TCHECK((own = list_of(m, SIZE, 0, NvSciBufAccessPerm_ReadWrite, NULL)));
+    if (ro->chip) CHECK(tnode_ipc_cfg(cfg_dir, 1, "#CFGVER:1\nINTER_CHIP %s 0000 36000 peer=2 nframes=16 frame_size=4096\n", ep_a) == 0);
+    CHECK(open_ep(ep_a, &h) == 0);
+    CHECK(NvSciBufModuleOpen(&m) == NvSciError_Success);
+    CHECK((own = list_of(m, SIZE, 0, NvSciBufAccessPerm_ReadWrite, NULL)));
     if (ro->late) {
         NvSciBufPeerLocationInfo loc = { ro->chip ? 2 : NV_SCI_BUF_PEER_INFO_SELF_SOCID, NV_SCI_BUF_PEER_INFO_SELF_VMID, 0 };
-        TCHECK((in[1] = list_of(m, 0, 0, 0, &loc)));
+        CHECK((in[1] = list_of(m, 0, 0, 0, &loc)));
         in[0] = own;
-        TCHECK(NvSciBufAttrListReconcileAndObjAlloc(in, 2, &obj, &conf) == NvSciError_Success);
-        TCHECK(nb_obj_alloc_len(obj) == NB_LATE_GRANULE);      /* padded: the engines are not known */
+        CHECK(NvSciBufAttrListReconcileAndObjAlloc(in, 2, &obj, &conf) == NvSciError_Success);
+        CHECK(nb_obj_alloc_len(obj) == NB_LATE_GRANULE);      /* padded: the engines are not known */
         NvSciBufAttrListFree(in[1]);
         if (ro->chip) {
             /* the same without the proxy: placed in this host's memory */
-            TCHECK(NvSciBufAttrListReconcileAndObjAlloc(&own, 1, &other, &conf) == NvSciError_Success);
+            CHECK(NvSciBufAttrListReconcileAndObjAlloc(&own, 1, &other, &conf) == NvSciError_Success);
         }
-        TCHECK(NvSciBufObjGetCpuPtr(obj, (void **)&p) == NvSciError_Success);
+        CHECK(NvSciBufObjGetCpuPtr(obj, (void **)&p) == NvSciError_Success);
         for (size_t i = 0; i < SIZE; i++) p[i] = pat(i, 1);
-        TCHECK(send_u32(h, 1) == 0);                         /* allocated: the late peer may come */
+        CHECK(send_u32(h, 1) == 0);                         /* allocated: the late peer may come */
         /* a peer that does not fit (alignment above what was allocated) */
-        TCHECK((peer = recv_list(m, h)));
-        TCHECK(NvSciBufObjAttachPeer(obj, &peer, 1) == NvSciError_ReconciliationFailed);
-        TCHECK(NvSciBufObjIpcExport(obj, NvSciBufAccessPerm_Auto, h, &od) == NvSciError_NotPermitted);
+        CHECK((peer = recv_list(m, h)));
+        CHECK(NvSciBufObjAttachPeer(obj, &peer, 1) == NvSciError_ReconciliationFailed);
+        CHECK(NvSciBufObjIpcExport(obj, NvSciBufAccessPerm_Auto, h, &od) == NvSciError_NotPermitted);
         NvSciBufAttrListFree(peer);
-        TCHECK((peer = recv_list(m, h)));
-        if (other) TCHECK(NvSciBufObjAttachPeer(other, &peer, 1) == NvSciError_ReconciliationFailed);
-        TCHECK(NvSciBufObjAttachPeer(obj, &peer, 1) == NvSciError_Success);
-        TCHECK(NvSciBufObjGetAttrList(obj, &rec) == NvSciError_Success);
-        TCHECK(NvSciBufAttrListIpcExportReconciled(rec, h, &d, &n) == NvSciError_Success);
+        CHECK((peer = recv_list(m, h)));
+        if (other) CHECK(NvSciBufObjAttachPeer(other, &peer, 1) == NvSciError_ReconciliationFailed);
+        CHECK(NvSciBufObjAttachPeer(obj, &peer, 1) == NvSciError_Success);
+        CHECK(NvSciBufObjGetAttrList(obj, &rec) == NvSciError_Success);
+        CHECK(NvSciBufAttrListIpcExportReconciled(rec, h, &d, &n) == NvSciError_Success);
     } else {
-        TCHECK((peer = recv_list(m, h)));
+        CHECK((peer = recv_list(m, h)));
         in[0] = own;
         in[1] = peer;
-        TCHECK(NvSciBufAttrListReconcile(in, 2, &rec, &conf) == NvSciError_Success);
-        TCHECK(NvSciBufObjAlloc(rec, &obj) == NvSciError_Success);
-        TCHECK(NvSciBufObjGetCpuPtr(obj, (void **)&p) == NvSciError_Success);
+        CHECK(NvSciBufAttrListReconcile(in, 2, &rec, &conf) == NvSciError_Success);
+        CHECK(NvSciBufObjAlloc(rec, &obj) == NvSciError_Success);
+        CHECK(NvSciBufObjGetCpuPtr(obj, (void **)&p) == NvSciError_Success);
         for (size_t i = 0; i < SIZE; i++) p[i] = pat(i, 1);
-        TCHECK(NvSciBufAttrListIpcExportReconciled(rec, h, &d, &n) == NvSciError_Success);
+        CHECK(NvSciBufAttrListIpcExportReconciled(rec, h, &d, &n) == NvSciError_Success);
         NvSciBufAttrListFree(rec);
     }
-    TCHECK(msg_send(h, d, n) == 0);
+    CHECK(msg_send(h, d, n) == 0);
     NvSciBufAttrListFreeDesc(d);
     {   /* an INTER_CHIP peer gets a segment, a local one shared memory */
         NvSciBufAttrList ol;
-        TCHECK(NvSciBufObjGetAttrList(obj, &ol) == NvSciError_Success);
-        TCHECK(ol->place == (ro->chip ? NB_PLACE_SEG : NB_PLACE_SHM));
+        CHECK(NvSciBufObjGetAttrList(obj, &ol) == NvSciError_Success);
+        CHECK(ol->place == (ro->chip ? NB_PLACE_SEG : NB_PLACE_SHM));
     }
     {
         NvSciBufAttrValAccessPerm mp;
-        TCHECK(NvSciBufObjGetMaxPerm(obj, h, &mp) == NvSciError_Success && mp == ro->perm);
-        TCHECK(NvSciBufObjGetMaxPerm(obj, h + 1, &mp) == NvSciError_NotPermitted);
+        CHECK(NvSciBufObjGetMaxPerm(obj, h, &mp) == NvSciError_Success && mp == ro->perm);
+        CHECK(NvSciBufObjGetMaxPerm(obj, h + 1, &mp) == NvSciError_NotPermitted);
     }
     /* more than the peer's handle allows: refused; Auto: what the peer asked */
     if (ro->perm == NvSciBufAccessPerm_ReadWrite)
-        TCHECK(NvSciBufObjIpcExport(obj, NvSciBufAccessPerm_Readonly, h, &od) == NvSciError_InvalidOperation);
-    TCHECK(NvSciBufObjIpcExport(obj, NvSciBufAccessPerm_Auto, h, &od) == NvSciError_Success);
-    TCHECK(msg_send(h, &od, sizeof(od)) == 0);
-    TCHECK(recv_u32(h, &res) == 0);
-    TCHECK(res == 0);
+        CHECK(NvSciBufObjIpcExport(obj, NvSciBufAccessPerm_Readonly, h, &od) == NvSciError_InvalidOperation);
+    CHECK(NvSciBufObjIpcExport(obj, NvSciBufAccessPerm_Auto, h, &od) == NvSciError_Success);
+    CHECK(msg_send(h, &od, sizeof(od)) == 0);
+    CHECK(recv_u32(h, &res) == 0);
+    CHECK(res == 0);
     for (size_t i = 0; i < SIZE; i++)
-        TCHECK(p[i] == pat(i, ro->perm == NvSciBufAccessPerm_ReadWrite ? 2 : 1));
+        CHECK(p[i] == pat(i, ro->perm == NvSciBufAccessPerm_ReadWrite ? 2 : 1));
     if (!ro->late) {
         /* the list and the object in one descriptor */
-        TCHECK(NvSciBufIpcExportAttrListAndObj(obj, NvSciBufAccessPerm_Auto, h, &d, &n) == NvSciError_Success);
-        TCHECK(msg_send(h, d, n) == 0);
+        CHECK(NvSciBufIpcExportAttrListAndObj(obj, NvSciBufAccessPerm_Auto, h, &d, &n) == NvSciError_Success);
+        CHECK(msg_send(h, d, n) == 0);
         NvSciBufAttrListAndObjFreeDesc(d);
     }
-    TCHECK(send_u32(h, 0) == 0);                             /* done: the peer frees first */
-    TCHECK(recv_u32(h, &res) == 0);
+    CHECK(send_u32(h, 0) == 0);                             /* done: the peer frees first */
+    CHECK(recv_u32(h, &res) == 0);
     NvSciBufObjFree(obj);
     if (other) NvSciBufObjFree(other);
     NvSciBufAttrListFree(peer);
@@ -307,77 +307,77 @@ static int peer(int rd, int wr, void *arg)
     size_t n;
     uint32_t v;
     (void)rd; (void)wr;
-    if (ro->chip) TCHECK(tnode_ipc_cfg(cfg_dir, 2, "#CFGVER:1\nINTER_CHIP %s 0000 36000 peer=1 nframes=16 frame_size=4096\n", ep_a) == 0);
-    TCHECK(open_ep(ro->chip ? ep_a : ep_b, &h) == 0);
-    TCHECK(NvSciBufModuleOpen(&m) == NvSciError_Success);
-    TCHECK((own = list_of(m, SIZE, 0, ro->perm, NULL)));
+    if (ro->chip) CHECK(tnode_ipc_cfg(cfg_dir, 2, "#CFGVER:1\nINTER_CHIP %s 0000 36000 peer=1 nframes=16 frame_size=4096\n", ep_a) == 0);
+    CHECK(open_ep(ro->chip ? ep_a : ep_b, &h) == 0);
+    CHECK(NvSciBufModuleOpen(&m) == NvSciError_Success);
+    CHECK((own = list_of(m, SIZE, 0, ro->perm, NULL)));
     if (ro->late) {
         NvSciBufAttrList big;
-        TCHECK(recv_u32(h, &v) == 0);
-        TCHECK((big = list_of(m, SIZE, 2 * NB_LATE_GRANULE, ro->perm, NULL)));
-        TCHECK(send_list(h, big) == 0);
+        CHECK(recv_u32(h, &v) == 0);
+        CHECK((big = list_of(m, SIZE, 2 * NB_LATE_GRANULE, ro->perm, NULL)));
+        CHECK(send_list(h, big) == 0);
         NvSciBufAttrListFree(big);
     }
-    TCHECK(send_list(h, own) == 0);
-    TCHECK(msg_recv(h, &d, &n) == 0);
+    CHECK(send_list(h, own) == 0);
+    CHECK(msg_recv(h, &d, &n) == 0);
     {   /* a reconciled list that does not satisfy the lists given is refused */
         NvSciBufAttrList odd = list_of(m, 2 * SIZE, 0, ro->perm, NULL);
-        TCHECK(odd && NvSciBufAttrListIpcImportReconciled(m, h, d, n, &odd, 1, &rec) == NvSciError_AttrListValidationFailed);
+        CHECK(odd && NvSciBufAttrListIpcImportReconciled(m, h, d, n, &odd, 1, &rec) == NvSciError_AttrListValidationFailed);
         NvSciBufAttrListFree(odd);
     }
-    TCHECK(NvSciBufAttrListIpcImportReconciled(m, h, d, n, &own, 1, &rec) == NvSciError_Success);
+    CHECK(NvSciBufAttrListIpcImportReconciled(m, h, d, n, &own, 1, &rec) == NvSciError_Success);
     free(d);
-    TCHECK(msg_recv(h, &d, &n) == 0 && n == sizeof(od));
+    CHECK(msg_recv(h, &d, &n) == 0 && n == sizeof(od));
     memcpy(&od, d, sizeof(od));
     free(d);
     /* a tampered descriptor is refused and does not use up the real one */
     bad = od;
     ((uint8_t *)&bad)[40] ^= 1;
-    TCHECK(NvSciBufObjIpcImport(h, &bad, rec, NvSciBufAccessPerm_Readonly, 1000000, &obj) == NvSciError_BadParameter);
+    CHECK(NvSciBufObjIpcImport(h, &bad, rec, NvSciBufAccessPerm_Readonly, 1000000, &obj) == NvSciError_BadParameter);
     if (ro->perm == NvSciBufAccessPerm_Readonly)
-        TCHECK(NvSciBufObjIpcImport(h, &od, rec, NvSciBufAccessPerm_ReadWrite, 1000000, &obj) == NvSciError_AccessDenied);
-    TCHECK(NvSciBufObjIpcImport(h, &od, rec, ro->perm, 1000000, &obj) == NvSciError_Success);
-    TCHECK(NvSciBufObjIpcImport(h, &od, rec, ro->perm, 1000000, &again) == NvSciError_AlreadyDone);
-    TCHECK(NvSciBufObjGetConstCpuPtr(obj, (const void **)&cp) == NvSciError_Success);
-    for (size_t i = 0; i < SIZE; i++) TCHECK(cp[i] == pat(i, 1));
+        CHECK(NvSciBufObjIpcImport(h, &od, rec, NvSciBufAccessPerm_ReadWrite, 1000000, &obj) == NvSciError_AccessDenied);
+    CHECK(NvSciBufObjIpcImport(h, &od, rec, ro->perm, 1000000, &obj) == NvSciError_Success);
+    CHECK(NvSciBufObjIpcImport(h, &od, rec, ro->perm, 1000000, &again) == NvSciError_AlreadyDone);
+    CHECK(NvSciBufObjGetConstCpuPtr(obj, (const void **)&cp) == NvSciError_Success);
+    for (size_t i = 0; i < SIZE; i++) CHECK(cp[i] == pat(i, 1));
     if (ro->perm == NvSciBufAccessPerm_ReadWrite) {
         uint8_t *p;
-        TCHECK(NvSciBufObjGetCpuPtr(obj, (void **)&p) == NvSciError_Success);
+        CHECK(NvSciBufObjGetCpuPtr(obj, (void **)&p) == NvSciError_Success);
         for (size_t i = 0; i < SIZE; i++) p[i] = pat(i, 2);
-        TCHECK(NvSciBufObjFlushCpuCacheRange(obj, 0, SIZE) == NvSciError_Success);
+        CHECK(NvSciBufObjFlushCpuCacheRange(obj, 0, SIZE) == NvSciError_Success);
         {   /* a read-only duplicate of the import has a read-only view of the same memory */
             NvSciBufObj rdup;
             const uint8_t *rp;
-            TCHECK(NvSciBufObjDupWithReducePerm(obj, NvSciBufAccessPerm_Readonly, &rdup) == NvSciError_Success);
-            TCHECK(NvSciBufObjGetConstCpuPtr(rdup, (const void **)&rp) == NvSciError_Success);
-            TCHECK(rp != (const uint8_t *)p && rp[SIZE - 1] == pat(SIZE - 1, 2));
-            TCHECK(store_faults(rp));
+            CHECK(NvSciBufObjDupWithReducePerm(obj, NvSciBufAccessPerm_Readonly, &rdup) == NvSciError_Success);
+            CHECK(NvSciBufObjGetConstCpuPtr(rdup, (const void **)&rp) == NvSciError_Success);
+            CHECK(rp != (const uint8_t *)p && rp[SIZE - 1] == pat(SIZE - 1, 2));
+            CHECK(store_faults(rp));
             NvSciBufObjFree(rdup);
         }
     } else {
         void *p;
-        TCHECK(NvSciBufObjGetCpuPtr(obj, &p) == NvSciError_BadParameter);
-        TCHECK(store_faults(cp));
-        TCHECK(cp[0] == pat(0, 1));
+        CHECK(NvSciBufObjGetCpuPtr(obj, &p) == NvSciError_BadParameter);
+        CHECK(store_faults(cp));
+        CHECK(cp[0] == pat(0, 1));
     }
-    TCHECK(send_u32(h, 0) == 0);
+    CHECK(send_u32(h, 0) == 0);
     if (!ro->late) {
         NvSciBufObj both;
         const uint8_t *bp;
-        TCHECK(msg_recv(h, &d, &n) == 0);
-        TCHECK(NvSciBufIpcImportAttrListAndObj(m, h, d, n, &own, 1, ro->perm, 1000000, &both) == NvSciError_Success);
-        TCHECK(NvSciBufIpcImportAttrListAndObj(m, h, d, n, &own, 1, ro->perm, 1000000, &again) == NvSciError_AlreadyDone);
+        CHECK(msg_recv(h, &d, &n) == 0);
+        CHECK(NvSciBufIpcImportAttrListAndObj(m, h, d, n, &own, 1, ro->perm, 1000000, &both) == NvSciError_Success);
+        CHECK(NvSciBufIpcImportAttrListAndObj(m, h, d, n, &own, 1, ro->perm, 1000000, &again) == NvSciError_AlreadyDone);
         free(d);
-        TCHECK(NvSciBufObjGetConstCpuPtr(both, (const void **)&bp) == NvSciError_Success);
-        TCHECK(bp[SIZE - 1] == cp[SIZE - 1] && bp[0] == cp[0]);
+        CHECK(NvSciBufObjGetConstCpuPtr(both, (const void **)&bp) == NvSciError_Success);
+        CHECK(bp[SIZE - 1] == cp[SIZE - 1] && bp[0] == cp[0]);
         NvSciBufObjFree(both);
     }
-    TCHECK(recv_u32(h, &v) == 0);
+    CHECK(recv_u32(h, &v) == 0);
     NvSciBufObjFree(obj);
     NvSciBufAttrListFree(rec);
     NvSciBufAttrListFree(own);
     NvSciBufModuleClose(m);
-    TCHECK(send_u32(h, 0) == 0);
+    CHECK(send_u32(h, 0) == 0);
     close_ep(h);
     return 0;
 }

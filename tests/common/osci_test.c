@@ -52,16 +52,74 @@ int tproc_teardown(void **state)
     return 0;
 }
 
+/* Every child: dies with the parent, at most 60 s, default crash handling, no children of its own yet. */
+static void child_setup(pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(120);
+    alarm(60);
+    /* the test framework's crash handlers belong to the parent */
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGBUS, SIG_DFL);
+    signal(SIGILL, SIG_DFL);
+    signal(SIGFPE, SIG_DFL);
+    signal(SIGABRT, SIG_DFL);
+    memset(children, 0, sizeof(children));
+}
+
+static void reap_at_exit(void)
+{
+    if (!atexit_done) {
+        atexit(tproc_reap_all);
+        atexit_done = 1;
+    }
+}
+
+pid_t tproc_fork(void)
+{
+    pid_t parent = getpid(), pid;
+
+    reap_at_exit();
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        child_setup(parent);
+        return 0;
+    }
+    track(pid, 1);
+    return pid;
+}
+
+int tproc_reap(pid_t pid, int timeout_ms)
+{
+    uint64_t end = osci_now_ms() + (uint64_t)timeout_ms;
+    int st;
+
+    for (;;) {
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            track(pid, 0);
+            return st;
+        }
+        if (osci_now_ms() >= end)
+            break;
+        usleep(1000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    track(pid, 0);
+    return -1;
+}
+
 int tproc_start(struct tproc *p, tproc_fn fn, void *arg)
 {
     int to_child[2], to_parent[2];
     pid_t pid;
     pid_t parent = getpid();
 
-    if (!atexit_done) {
-        atexit(tproc_reap_all);
-        atexit_done = 1;
-    }
+    reap_at_exit();
     if (pipe(to_child) < 0)
         return -errno;
     if (pipe(to_parent) < 0) {
@@ -77,19 +135,9 @@ int tproc_start(struct tproc *p, tproc_fn fn, void *arg)
         return e;
     }
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(120);
-        alarm(60);
-        /* the test framework's crash handlers belong to the parent */
-        signal(SIGSEGV, SIG_DFL);
-        signal(SIGBUS, SIG_DFL);
-        signal(SIGILL, SIG_DFL);
-        signal(SIGFPE, SIG_DFL);
-        signal(SIGABRT, SIG_DFL);
+        child_setup(parent);
         close(to_child[1]);
         close(to_parent[0]);
-        memset(children, 0, sizeof(children));
         int rc = fn(to_child[0], to_parent[1], arg);
         fflush(NULL);
         _exit(rc & 0xff);
@@ -133,6 +181,20 @@ int tproc_wait(struct tproc *p, int timeout_ms)
         }
         usleep(2000);
     }
+}
+
+int tproc_end(struct tproc *p, int timeout_ms)
+{
+    int st;
+
+    if (p->pid <= 0)
+        return -1;
+    st = tproc_reap(p->pid, timeout_ms);
+    if (st == -1)
+        st = SIGKILL;                   /* W_EXITCODE(0, SIGKILL): killed after the timeout */
+    p->pid = 0;
+    close_fds(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 void tproc_kill(struct tproc *p)
@@ -235,4 +297,27 @@ int tnode_ipc_cfg(const char *dir, unsigned int node, const char *fmt, ...)
         return -1;
     snprintf(id, sizeof(id), "%u", node);
     return setenv("NVSCIIPC_CFG", path, 1) || setenv("OSCI_NODE_ID", id, 1) ? -1 : 0;
+}
+
+int tcfg_write(char *path, size_t len, const char *tag, unsigned int mode, const char *fmt, ...)
+{
+    va_list ap;
+    FILE *f;
+    int fd, ok;
+
+    if (snprintf(path, len, "/tmp/osci-%s-XXXXXX", tag) >= (int)len || (fd = mkstemp(path)) < 0)
+        return -1;
+    if ((mode != 0600 && fchmod(fd, (mode_t)mode) != 0) || !(f = fdopen(fd, "w"))) {
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    va_start(ap, fmt);
+    ok = vfprintf(f, fmt, ap) >= 0;
+    va_end(ap);
+    if (fclose(f) != 0 || !ok) {
+        unlink(path);
+        return -1;
+    }
+    return setenv("NVSCIIPC_CFG", path, 1) ? -1 : 0;
 }

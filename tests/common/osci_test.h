@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Multi-process test helper: fork a child running a function, talk to it over two pipes, and
- * kill + reap it on every path (tproc_reap_all in a cmocka teardown, and at exit).
- * Children must not use cmocka asserts: return nonzero (TCHECK gives the failing line).
+ * The one multi-process test harness: fork a child running a function (tproc_start) or code inline
+ * (tproc_fork), talk to it over two pipes, collect its exit status (tproc_end), and kill + reap it on
+ * every path (tproc_reap_all in a cmocka teardown, and at exit).
+ * Children must not use cmocka asserts: CHECK prints the failing line and exits the child.
  */
 #ifndef OSCI_TEST_H
 #define OSCI_TEST_H
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 struct tproc {
     pid_t pid;          /* 0 once reaped */
@@ -24,7 +26,14 @@ typedef int (*tproc_fn)(int rd, int wr, void *arg);
 int tproc_start(struct tproc *p, tproc_fn fn, void *arg);
 /* Exit status (0..255), or -1 if it did not exit within timeout_ms (then it is killed). */
 int tproc_wait(struct tproc *p, int timeout_ms);
+/* Exit status (0..255) or 128 + signal; kills the child after timeout_ms (then 128 + SIGKILL). */
+int tproc_end(struct tproc *p, int timeout_ms);
 void tproc_kill(struct tproc *p);                /* SIGKILL and reap */
+/* Forks a tracked child with the same set-up as tproc_start and no pipes: 0 in the child, its pid in the
+ * parent, -errno. */
+pid_t tproc_fork(void);
+/* Reaps a tproc_fork child within timeout_ms, killing it after: its wait status, or -1 on timeout. */
+int tproc_reap(pid_t pid, int timeout_ms);
 void tproc_reap_all(void);                       /* every child still alive */
 int tproc_teardown(void **state);                /* cmocka teardown: tproc_reap_all */
 
@@ -44,12 +53,19 @@ int tdir_remove(const char *dir);
 /* In a child, before any library call: <dir>/node<node>.cfg holds the formatted NvSciIpc config,
  * NVSCIIPC_CFG names it and OSCI_NODE_ID is node. 0 or -1. */
 int tnode_ipc_cfg(const char *dir, unsigned int node, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* An NvSciIpc config file /tmp/osci-<tag>-XXXXXX (path in path, len >= 64) made with mode (0600 from
+ * mkstemp, 0644 for a child that drops privileges) holding the formatted text; NVSCIIPC_CFG names it.
+ * 0 or -1. The caller unlinks it. */
+int tcfg_write(char *path, size_t len, const char *tag, unsigned int mode, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
-#define TCHECK(cond) \
+/* In a child (any function): on failure print the line and exit with 100 + line % 100. */
+#define CHECK(cond) \
     do { \
         if (!(cond)) { \
             fprintf(stderr, "child %d: %s:%d: check failed: %s\n", (int)getpid(), __FILE__, __LINE__, #cond); \
-            return 100 + (__LINE__ % 100); \
+            fflush(NULL); \
+            _exit(100 + (__LINE__ % 100)); \
         } \
     } while (0)
 

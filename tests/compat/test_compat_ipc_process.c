@@ -19,17 +19,16 @@ static char prefix[32];
 
 static void write_cfg(void)
 {
-    FILE *f;
-    int fd, k;
+    char text[16384];
+    size_t n = 0;
+    int k;
     snprintf(prefix, sizeof(prefix), "ipcev_cp%d", (int)getpid());
-    snprintf(cfg_path, sizeof(cfg_path), "/tmp/osci-compat-ipc-%s", "XX" "XX" "XX");
-    fd = mkstemp(cfg_path);
-    assert_true(fd >= 0);
-    f = fdopen(fd, "w");
-    fprintf(f, "#CFGVER:1\n");
-    for (k = 0; k < RUNS; k++) fprintf(f, "INTER_PROCESS %s_%d_w %s_%d_r %d 64\n", prefix, k, prefix, k, NFRAMES);
-    fclose(f);
-    setenv("NVSCIIPC_CFG", cfg_path, 1);
+    for (k = 0; k < RUNS; k++) {
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "INTER_PROCESS %s_%d_w %s_%d_r %d 64\n", prefix, k, prefix, k,
+                              NFRAMES);
+        assert_true(n < sizeof(text));
+    }
+    assert_int_equal(tcfg_write(cfg_path, sizeof(cfg_path), "compat-ipc", 0600, "#CFGVER:1\n%s", text), 0);
 }
 
 static unsigned leftovers(const char *dir)

@@ -49,72 +49,72 @@ static int side(int rfd, int wfd, unsigned int me, unsigned int other, bool ping
     snprintf(id, sizeof(id), "%u", me);
     setenv("OSCI_NODE_ID", id, 1);
     SCIInitialize(0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCIOpen(&sd, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCIGetLocalNodeId(0, &node, 0, &e);
-    CHK(e == SCI_ERR_OK && node == me);
+    CHECK(e == SCI_ERR_OK && node == me);
     SCICreateInterrupt(sd, &li, 0, &no, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-    CHK(e == SCI_ERR_OK && no == INTNO);
-    CHK(xsend(wfd, 1) == 0);                 /* created: the test may start the other side */
+    CHECK(e == SCI_ERR_OK && no == INTNO);
+    CHECK(tproc_send_u32(wfd, 1) == 0);                 /* created: the test may start the other side */
     /* as SISCI programs do: retry until the other side's interrupt is there */
     for (tries = 0;; tries++) {
         SCIConnectInterrupt(sd, &ri, other, 0, INTNO, 1000, 0, &e);
         if (e == SCI_ERR_OK)
             break;
-        CHK(e == SCI_ERR_NO_SUCH_INTNO || e == SCI_ERR_NO_SUCH_NODEID || e == SCI_ERR_TIMEOUT ||
+        CHECK(e == SCI_ERR_NO_SUCH_INTNO || e == SCI_ERR_NO_SUCH_NODEID || e == SCI_ERR_TIMEOUT ||
             e == SCI_ERR_NOT_CONNECTED);
-        CHK(tries < 2000);
+        CHECK(tries < 2000);
         usleep(5000);
     }
     for (unsigned int n = 0; n < ROUNDS; n++) {
         if (pinger) {
             SCITriggerInterrupt(ri, 0, &e);
-            CHK_OK(e);
+            CHECK(e == SCI_ERR_OK);
         }
         SCIWaitForInterrupt(li, 10000, 0, &e);
-        CHK_OK(e);
+        CHECK(e == SCI_ERR_OK);
         got++;
         if (!pinger) {
             SCITriggerInterrupt(ri, 0, &e);
-            CHK_OK(e);
+            CHECK(e == SCI_ERR_OK);
         }
     }
-    CHK(got == ROUNDS);
+    CHECK(got == ROUNDS);
     /* nothing more arrives */
     SCIWaitForInterrupt(li, 20, 0, &e);
-    CHK(e == SCI_ERR_TIMEOUT);
-    CHK(xsend(wfd, got) == 0);
+    CHECK(e == SCI_ERR_TIMEOUT);
+    CHECK(tproc_send_u32(wfd, got) == 0);
     /* both are done before either removes its interrupt */
     uint32_t go;
-    CHK(xrecv(rfd, &go, 20000) == 0 && go == 2);
+    CHECK(tproc_recv_u32(rfd, &go, 20000) == 0 && go == 2);
     SCIDisconnectInterrupt(ri, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCIRemoveInterrupt(li, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCIClose(sd, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCITerminate();
     return 0;
 }
 
-static int side_a(int rfd, int wfd) { return side(rfd, wfd, NODE_A, NODE_B, true); }
-static int side_b(int rfd, int wfd) { return side(rfd, wfd, NODE_B, NODE_A, false); }
+static int side_a(int rfd, int wfd, void *arg) { return side(rfd, wfd, NODE_A, NODE_B, true); }
+static int side_b(int rfd, int wfd, void *arg) { return side(rfd, wfd, NODE_B, NODE_A, false); }
 
 static void run_pairs(bool a_first)
 {
     for (int r = 0; r < RUNS; r++) {
-        struct peer p1, p2;
-        peer_start(&p1, a_first ? side_a : side_b);
+        struct tproc p1, p2;
+        assert_int_equal(tproc_start(&p1, a_first ? side_a : side_b, NULL), 0);
         assert_int_equal(precv(&p1), 1);     /* the first side created 4000 and is connecting */
-        peer_start(&p2, a_first ? side_b : side_a);
+        assert_int_equal(tproc_start(&p2, a_first ? side_b : side_a, NULL), 0);
         assert_int_equal(precv(&p2), 1);
         assert_int_equal(precv(&p1), ROUNDS);
         assert_int_equal(precv(&p2), ROUNDS);
-        assert_int_equal(xsend(p1.wfd, 2), 0);
-        assert_int_equal(xsend(p2.wfd, 2), 0);
-        assert_int_equal(peer_end(&p1, 20000), 0);
-        assert_int_equal(peer_end(&p2, 20000), 0);
+        assert_int_equal(tproc_send_u32(p1.wr, 2), 0);
+        assert_int_equal(tproc_send_u32(p2.wr, 2), 0);
+        assert_int_equal(tproc_end(&p1, 20000), 0);
+        assert_int_equal(tproc_end(&p2, 20000), 0);
     }
 }
 

@@ -71,35 +71,35 @@ static int rm_node(int rd_fd, int wr_fd, void *argp)
     (void)rd_fd;
 
     SCIInitialize(NO_FLAGS, &error);
-    TCHECK(error == SCI_ERR_OK);
+    CHECK(error == SCI_ERR_OK);
     SCIOpen(&sd, NO_FLAGS, &error);
-    TCHECK(error == SCI_ERR_OK);
+    CHECK(error == SCI_ERR_OK);
     SCIGetLocalNodeId(0, &localNodeId, NO_FLAGS, &error);
-    TCHECK(error == SCI_ERR_OK);
+    CHECK(error == SCI_ERR_OK);
     SCICreateSegment(sd, &localSegment, RM_GROUP, RM_SIZE, NO_CALLBACK, NULL, SCI_FLAG_BROADCAST, &error);
-    TCHECK(error == SCI_ERR_OK);
+    CHECK(error == SCI_ERR_OK);
     SCIPrepareSegment(localSegment, 0, SCI_FLAG_BROADCAST, &error);
-    TCHECK(error == SCI_ERR_OK);
+    CHECK(error == SCI_ERR_OK);
     readAddr = SCIMapLocalSegment(localSegment, &localMap, 0, RM_SIZE, NULL, NO_FLAGS, &error);
-    TCHECK(error == SCI_ERR_OK);
+    CHECK(error == SCI_ERR_OK);
     SCISetSegmentAvailable(localSegment, 0, NO_FLAGS, &error);
-    TCHECK(error == SCI_ERR_OK);
+    CHECK(error == SCI_ERR_OK);
     do {
         SCIConnectSegment(sd, &remoteSegment, DIS_BROADCAST_NODEID_GROUP_ALL, RM_GROUP, 0, NO_CALLBACK, NULL,
                           SCI_INFINITE_TIMEOUT, SCI_FLAG_BROADCAST, &error);
         if (error != SCI_ERR_OK)
             usleep(1000);
     } while (error != SCI_ERR_OK);
-    TCHECK(SCIGetRemoteSegmentSize(remoteSegment) == RM_SIZE);
+    CHECK(SCIGetRemoteSegmentSize(remoteSegment) == RM_SIZE);
     writeAddr = SCIMapRemoteSegment(remoteSegment, &remoteMap, 0, RM_SIZE, NULL, SCI_FLAG_BROADCAST, &error);
-    TCHECK(error == SCI_ERR_OK);
+    CHECK(error == SCI_ERR_OK);
     SCICreateMapSequence(remoteMap, &sequence, NO_FLAGS, &error);
-    TCHECK(error == SCI_ERR_OK);
+    CHECK(error == SCI_ERR_OK);
 
     /* barrier: my CMD_READY through the broadcast map, everyone's in my local map */
     writeAddr[SYNC_READY + arg->rank] = tag | CMD_READY;
     SCIFlush(sequence, SCI_FLAG_FLUSH_CPU_BUFFERS_ONLY);
-    TCHECK(wait_all(readAddr, SYNC_READY, tag | CMD_READY) == 0);
+    CHECK(wait_all(readAddr, SYNC_READY, tag | CMD_READY) == 0);
 
     /* my sequence, while reading the others': nothing visible before its predecessor */
     for (uint32_t i = 0; i < VALUES; i++) {
@@ -108,32 +108,32 @@ static int rm_node(int rd_fd, int wr_fd, void *argp)
         for (unsigned int r = 0; r < NODES; r++) {
             uint32_t j = (i * 7) % VALUES, v = readAddr[SLOTS + r * VALUES + j];
             if (v == (tag | (j + 1)) && j)
-                TCHECK(readAddr[SLOTS + r * VALUES + j - 1] == (tag | j));
-            TCHECK(v == 0 || v == (tag | (j + 1)));
+                CHECK(readAddr[SLOTS + r * VALUES + j - 1] == (tag | j));
+            CHECK(v == 0 || v == (tag | (j + 1)));
         }
     }
     writeAddr[SYNC_DONE + arg->rank] = tag | CMD_READY;
     SCIFlush(sequence, SCI_FLAG_FLUSH_CPU_BUFFERS_ONLY);
-    TCHECK(wait_all(readAddr, SYNC_DONE, tag | CMD_READY) == 0);
+    CHECK(wait_all(readAddr, SYNC_DONE, tag | CMD_READY) == 0);
     for (unsigned int r = 0; r < NODES; r++)
         for (uint32_t i = 0; i < VALUES; i++)
             counted += readAddr[SLOTS + r * VALUES + i] == (tag | (i + 1));
-    TCHECK(SCICheckSequence(sequence, NO_FLAGS, &error) == SCI_SEQ_OK && error == SCI_ERR_OK);
+    CHECK(SCICheckSequence(sequence, NO_FLAGS, &error) == SCI_SEQ_OK && error == SCI_ERR_OK);
 
     SCIRemoveSequence(sequence, NO_FLAGS, &error);
-    TCHECK(error == SCI_ERR_OK);
+    CHECK(error == SCI_ERR_OK);
     SCIUnmapSegment(localMap, NO_FLAGS, &error);
-    TCHECK(error == SCI_ERR_OK);
+    CHECK(error == SCI_ERR_OK);
     SCIRemoveSegment(localSegment, NO_FLAGS, &error);
-    TCHECK(error == SCI_ERR_OK);
+    CHECK(error == SCI_ERR_OK);
     SCIUnmapSegment(remoteMap, NO_FLAGS, &error);
-    TCHECK(error == SCI_ERR_OK);
+    CHECK(error == SCI_ERR_OK);
     SCIDisconnectSegment(remoteSegment, NO_FLAGS, &error);
-    TCHECK(error == SCI_ERR_OK);
+    CHECK(error == SCI_ERR_OK);
     SCIClose(sd, NO_FLAGS, &error);
-    TCHECK(error == SCI_ERR_OK);
+    CHECK(error == SCI_ERR_OK);
     SCITerminate();
-    TCHECK(tproc_send_u32(wr_fd, counted) == 0);
+    CHECK(tproc_send_u32(wr_fd, counted) == 0);
     return 0;
 }
 

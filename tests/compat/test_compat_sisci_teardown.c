@@ -56,32 +56,32 @@ static int server_main(int rd, int wr, void *arg)
     uint32_t cmd;
     volatile uint8_t *p;
 
-    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIGetLocalNodeId(0, &node, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCICreateSegment(sd, &ls, SEG_ID, SEGSZ, NULL, NULL, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIPrepareSegment(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
-    p = SCIMapLocalSegment(ls, &m, 0, SEGSZ, NULL, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCISetSegmentAvailable(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
-    TCHECK(tproc_send_u32(wr, node) == 0);
-    TCHECK(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e) == SCI_CB_CONNECT);
-    TCHECK(e == SCI_ERR_OK);
+    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCIGetLocalNodeId(0, &node, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCICreateSegment(sd, &ls, SEG_ID, SEGSZ, NULL, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCIPrepareSegment(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
+    p = SCIMapLocalSegment(ls, &m, 0, SEGSZ, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCISetSegmentAvailable(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wr, node) == 0);
+    CHECK(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e) == SCI_CB_CONNECT);
+    CHECK(e == SCI_ERR_OK);
     for (int i = 0; i < T_MS && *(volatile uint32_t *)(p + DONE_OFF) != DONE_MAGIC; i++)
         usleep(1000);
-    TCHECK(*(volatile uint32_t *)(p + DONE_OFF) == DONE_MAGIC);
+    CHECK(*(volatile uint32_t *)(p + DONE_OFF) == DONE_MAGIC);
     for (int i = 0; i < DATA_LEN; i++)
-        TCHECK(p[DATA_OFF + i] == pat(pa->run, i));
-    TCHECK(tproc_recv_u32(rd, &cmd, T_MS) == 0 && cmd == GO);
+        CHECK(p[DATA_OFF + i] == pat(pa->run, i));
+    CHECK(tproc_recv_u32(rd, &cmd, T_MS) == 0 && cmd == GO);
     /* Dolphin's order: unavailable (with notify and force; programs also pass notify alone or no
        flag, then the remove is what drops the client), unmap, remove */
     SCISetSegmentUnavailable(ls, 0, unavail_flags[pa->run % 3], &e);
-    TCHECK(e == SCI_ERR_OK);
-    SCIUnmapSegment(m, 0, &e); TCHECK(e == SCI_ERR_OK);
+    CHECK(e == SCI_ERR_OK);
+    SCIUnmapSegment(m, 0, &e); CHECK(e == SCI_ERR_OK);
     SCIRemoveSegment(ls, 0, &e);
-    TCHECK(tproc_send_u32(wr, (uint32_t)e) == 0);
-    TCHECK(e == SCI_ERR_OK);
-    TCHECK(tproc_recv_u32(rd, &cmd, T_MS) == 0 && cmd == GO);
-    SCIClose(sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wr, (uint32_t)e) == 0);
+    CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_recv_u32(rd, &cmd, T_MS) == 0 && cmd == GO);
+    SCIClose(sd, 0, &e); CHECK(e == SCI_ERR_OK);
     SCITerminate();
     return 0;
 }
@@ -100,37 +100,37 @@ static int client_main(int rd, int wr, void *arg)
     uint32_t node;
     volatile uint8_t *p;
 
-    TCHECK(tproc_recv_u32(rd, &node, T_MS) == 0);
-    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+    CHECK(tproc_recv_u32(rd, &node, T_MS) == 0);
+    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
     for (int i = 0; i < 1000; i++) {
         SCIConnectSegment(sd, &rs, node, SEG_ID, 0, NULL, NULL, SCI_INFINITE_TIMEOUT, 0, &e);
         if (e != SCI_ERR_NO_SUCH_SEGMENT)
             break;
         usleep(5000);
     }
-    TCHECK(e == SCI_ERR_OK);
-    p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e); TCHECK(e == SCI_ERR_OK);
+    CHECK(e == SCI_ERR_OK);
+    p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
     for (int i = 0; i < DATA_LEN; i++)
         p[DATA_OFF + i] = pat(pa->run, i);
     SCIFlush(NULL, 0);
     *(volatile uint32_t *)(p + DONE_OFF) = DONE_MAGIC;
     SCIFlush(NULL, 0);
-    SCIUnmapSegment(m, 0, &e); TCHECK(e == SCI_ERR_OK);
-    TCHECK(tproc_send_u32(wr, 1) == 0);
+    SCIUnmapSegment(m, 0, &e); CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wr, 1) == 0);
     if (pa->order == ORDER_SERVER_FIRST) {
         do
             r = SCIWaitForRemoteSegmentEvent(rs, &st, T_MS, 0, &e);
         while (e == SCI_ERR_OK && r == SCI_CB_CONNECT);
-        TCHECK(e == SCI_ERR_OK);
+        CHECK(e == SCI_ERR_OK);
         /* gone for good: no new map, no new connection */
         SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
-        TCHECK(e == SCI_ERR_SEGMENT_NOT_CONNECTED);
+        CHECK(e == SCI_ERR_SEGMENT_NOT_CONNECTED);
     }
-    SCIDisconnectSegment(rs, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIClose(sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIDisconnectSegment(rs, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCIClose(sd, 0, &e); CHECK(e == SCI_ERR_OK);
     SCITerminate();
-    TCHECK(tproc_send_u32(wr, (uint32_t)r) == 0);
+    CHECK(tproc_send_u32(wr, (uint32_t)r) == 0);
     return 0;
 }
 

@@ -176,20 +176,20 @@ static int pair_main(int rd, int wr, void *arg)
     NvSciEventLoopService *svc = NULL;
     struct ep e;
     uint32_t m;
-    TCHECK(child_env(r->node) == 0);
-    if (r->writer) TCHECK(NvSciEventLoopServiceCreateSafe(1, NULL, &svc) == NvSciError_Success);
-    TCHECK(NvSciIpcInit() == NvSciError_Success);
-    TCHECK(ep_open(&e, EP_C2C, svc) == 0);
-    TCHECK(e.info.nframes == 16 && e.info.frame_size == 256);   /* the geometry of the interchip line */
-    TCHECK(tproc_send_u32(wr, MSG_OPEN) == 0);
-    TCHECK(ep_establish(&e) == 0);
+    CHECK(child_env(r->node) == 0);
+    if (r->writer) CHECK(NvSciEventLoopServiceCreateSafe(1, NULL, &svc) == NvSciError_Success);
+    CHECK(NvSciIpcInit() == NvSciError_Success);
+    CHECK(ep_open(&e, EP_C2C, svc) == 0);
+    CHECK(e.info.nframes == 16 && e.info.frame_size == 256);   /* the geometry of the interchip line */
+    CHECK(tproc_send_u32(wr, MSG_OPEN) == 0);
+    CHECK(ep_establish(&e) == 0);
     if (r->writer) {
-        TCHECK(ep_write_n(&e, NFRAMES) == 0);
+        CHECK(ep_write_n(&e, NFRAMES) == 0);
     } else {
-        TCHECK(ep_read_n(&e, NFRAMES) == 0);
+        CHECK(ep_read_n(&e, NFRAMES) == 0);
     }
-    TCHECK(tproc_send_u32(wr, MSG_DONE) == 0);
-    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);   /* both are done: no close while the other still reads */
+    CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
+    CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);   /* both are done: no close while the other still reads */
     ep_close(&e);
     NvSciIpcDeinit();
     if (svc) svc->EventService.Delete(&svc->EventService);
@@ -238,19 +238,19 @@ static int hub_main(int rd, int wr, void *arg)
     struct ep c2c, egl;
     uint32_t m;
     (void)arg;
-    TCHECK(child_env(1) == 0);
-    TCHECK(NvSciEventLoopServiceCreateSafe(1, NULL, &svc) == NvSciError_Success);
-    TCHECK(NvSciIpcInit() == NvSciError_Success);
-    TCHECK(ep_open(&c2c, EP_C2C, svc) == 0);
-    TCHECK(ep_open(&egl, EP_EGL, NULL) == 0);
-    TCHECK(egl.info.nframes == 64 && egl.info.frame_size == 1536);   /* 0105 gives no geometry: defaults */
-    TCHECK(tproc_send_u32(wr, MSG_OPEN) == 0);
-    TCHECK(ep_establish(&c2c) == 0);
-    TCHECK(ep_establish(&egl) == 0);
-    TCHECK(ep_write_n(&c2c, NFRAMES) == 0);
-    TCHECK(ep_write_n(&egl, NFRAMES) == 0);
-    TCHECK(tproc_send_u32(wr, MSG_DONE) == 0);
-    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
+    CHECK(child_env(1) == 0);
+    CHECK(NvSciEventLoopServiceCreateSafe(1, NULL, &svc) == NvSciError_Success);
+    CHECK(NvSciIpcInit() == NvSciError_Success);
+    CHECK(ep_open(&c2c, EP_C2C, svc) == 0);
+    CHECK(ep_open(&egl, EP_EGL, NULL) == 0);
+    CHECK(egl.info.nframes == 64 && egl.info.frame_size == 1536);   /* 0105 gives no geometry: defaults */
+    CHECK(tproc_send_u32(wr, MSG_OPEN) == 0);
+    CHECK(ep_establish(&c2c) == 0);
+    CHECK(ep_establish(&egl) == 0);
+    CHECK(ep_write_n(&c2c, NFRAMES) == 0);
+    CHECK(ep_write_n(&egl, NFRAMES) == 0);
+    CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
+    CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
     ep_close(&egl);
     ep_close(&c2c);
     NvSciIpcDeinit();
@@ -263,14 +263,14 @@ static int leaf_main(int rd, int wr, void *arg)
     unsigned node = (unsigned)(uintptr_t)arg;
     struct ep e;
     uint32_t m;
-    TCHECK(child_env(node) == 0);
-    TCHECK(NvSciIpcInit() == NvSciError_Success);
-    TCHECK(ep_open(&e, node == 2 ? EP_C2C : EP_EGL, NULL) == 0);
-    TCHECK(tproc_send_u32(wr, MSG_OPEN) == 0);
-    TCHECK(ep_establish(&e) == 0);
-    TCHECK(ep_read_n(&e, NFRAMES) == 0);
-    TCHECK(tproc_send_u32(wr, MSG_DONE) == 0);
-    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
+    CHECK(child_env(node) == 0);
+    CHECK(NvSciIpcInit() == NvSciError_Success);
+    CHECK(ep_open(&e, node == 2 ? EP_C2C : EP_EGL, NULL) == 0);
+    CHECK(tproc_send_u32(wr, MSG_OPEN) == 0);
+    CHECK(ep_establish(&e) == 0);
+    CHECK(ep_read_n(&e, NFRAMES) == 0);
+    CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
+    CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
     ep_close(&e);
     NvSciIpcDeinit();
     return 0;
@@ -313,11 +313,11 @@ static int unmapped_main(int rd, int wr, void *arg)
     (void)rd;
     (void)wr;
     (void)arg;
-    TCHECK(child_env(2) == 0);   /* node 2 maps only 0000 */
-    TCHECK(NvSciIpcInit() == NvSciError_Success);
-    TCHECK(NvSciIpcOpenEndpoint(EP_EGL, &h) == NvSciError_NoSuchDevice);
-    TCHECK(NvSciIpcOpenEndpoint("egl_nvscic2c_5_cons", &h) == NvSciError_NoSuchDevice);
-    TCHECK(NvSciIpcOpenEndpoint("egl_nvscic2c_9_cons", &h) == NvSciError_NoSuchDevice);
+    CHECK(child_env(2) == 0);   /* node 2 maps only 0000 */
+    CHECK(NvSciIpcInit() == NvSciError_Success);
+    CHECK(NvSciIpcOpenEndpoint(EP_EGL, &h) == NvSciError_NoSuchDevice);
+    CHECK(NvSciIpcOpenEndpoint("egl_nvscic2c_5_cons", &h) == NvSciError_NoSuchDevice);
+    CHECK(NvSciIpcOpenEndpoint("egl_nvscic2c_9_cons", &h) == NvSciError_NoSuchDevice);
     NvSciIpcDeinit();
     return 0;
 }
@@ -339,18 +339,18 @@ static int gid_main(int rd, int wr, void *arg)
     NvSciIpcEndpoint h;
     (void)rd;
     (void)wr;
-    TCHECK(child_env(1) == 0);
+    CHECK(child_env(1) == 0);
     /* a fabric of its own: the others' files belong to root */
     snprintf(fabric, sizeof(fabric), "%s-gid%d", getenv("OSCI_FABRIC"), member);
     setenv("OSCI_FABRIC", fabric, 1);
-    TCHECK(setgroups(member ? 1 : 0, &g) == 0);
-    TCHECK(setgid(65534) == 0 && setuid(65534) == 0);
-    TCHECK(NvSciIpcInit() == NvSciError_Success);
+    CHECK(setgroups(member ? 1 : 0, &g) == 0);
+    CHECK(setgid(65534) == 0 && setuid(65534) == 0);
+    CHECK(NvSciIpcInit() == NvSciError_Success);
     if (member) {
-        TCHECK(NvSciIpcOpenEndpoint(EP_C2C, &h) == NvSciError_Success);
-        TCHECK(NvSciIpcCloseEndpointSafe(h, false) == NvSciError_Success);
+        CHECK(NvSciIpcOpenEndpoint(EP_C2C, &h) == NvSciError_Success);
+        CHECK(NvSciIpcCloseEndpointSafe(h, false) == NvSciError_Success);
     } else {
-        TCHECK(NvSciIpcOpenEndpoint(EP_C2C, &h) == NvSciError_NotPermitted);
+        CHECK(NvSciIpcOpenEndpoint(EP_C2C, &h) == NvSciError_NotPermitted);
     }
     NvSciIpcDeinit();
     return 0;

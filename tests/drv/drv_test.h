@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
-/* Helpers for the driver tests: fabrics of their own, event collection, forked peers. */
+/* Helpers for the driver tests: fabrics of their own, event collection; peers fork with tests/common/osci_test.h. */
 #ifndef DRV_TEST_H
 #define DRV_TEST_H
 
@@ -15,9 +15,9 @@
 
 #include "osci_drv.h"
 #include "osci_time.h"
+#include "../common/osci_test.h"
 
 static char t_fabric[64];
-static pid_t t_children[8];
 
 /* A fabric name unique to this test case. */
 static inline const char *t_new_fabric(void)
@@ -108,10 +108,6 @@ static inline void t_idle(struct osci_drv *d, struct t_evlog *log, int ms)
     }
 }
 
-/* Child-side check: exit with the line number on failure. */
-#define CHILD_CHECK(cond) do { if (!(cond)) { fprintf(stderr, "child %d: check failed at line %d: %s\n", \
-        (int)getpid(), __LINE__, #cond); _exit(100); } } while (0)
-
 /* Simple one-byte pipe handshakes between parent and child. */
 struct t_sync { int to_child[2], to_parent[2]; };
 static inline void t_sync_init(struct t_sync *s)
@@ -134,24 +130,7 @@ static inline void t_sync_post(int fd, char c)
 }
 
 /* Reaps a child within timeout_ms (killing it after): its wait status, or -1. */
-static inline int t_reap(pid_t pid, int timeout_ms)
-{
-    int st;
-    uint64_t end = osci_now_ms() + (uint64_t)timeout_ms;
-    while (osci_now_ms() < end) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) {
-            for (int i = 0; i < 8; i++)
-                if (t_children[i] == pid)
-                    t_children[i] = 0;
-            return st;
-        }
-        usleep(1000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return -1;
-}
+static inline int t_reap(pid_t pid, int timeout_ms) { return tproc_reap(pid, timeout_ms); }
 
 /* Number of /dev/shm entries belonging to the current test fabric. */
 /* Names of this test's fabric in /dev/shm: shm objects (fabric file, windows), wake directories, or both. */
@@ -178,33 +157,17 @@ static inline int t_shm_count(void) { return t_shm_names(1, 0); }
 /* Everything left, wake directories included. */
 static inline int t_names_left(void) { return t_shm_names(1, 1); }
 
-/* Children to kill if a test fails half-way; teardown also removes what the fabric left. */
-static inline pid_t t_fork(void)
-{
-    pid_t p = fork();
-    if (p > 0)
-        for (int i = 0; i < 8; i++)
-            if (!t_children[i]) {
-                t_children[i] = p;
-                break;
-            }
-    if (p == 0)
-        memset(t_children, 0, sizeof(t_children));
-    return p;
-}
+/* A peer: the common harness's fork (killed by t_teardown if a test fails half-way). */
+static inline pid_t t_fork(void) { return tproc_fork(); }
 
+/* Teardown: the children still alive, then what the fabric left. */
 static inline int t_teardown(void **state)
 {
     char prefix[80], path[400];
     struct dirent *e;
     DIR *dir;
     (void)state;
-    for (int i = 0; i < 8; i++)
-        if (t_children[i]) {
-            kill(t_children[i], SIGKILL);
-            waitpid(t_children[i], NULL, 0);
-            t_children[i] = 0;
-        }
+    tproc_reap_all();
     snprintf(prefix, sizeof(prefix), "osci.%s", t_fabric);
     if ((dir = opendir("/dev/shm"))) {
         while ((e = readdir(dir)))

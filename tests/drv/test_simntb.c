@@ -28,22 +28,22 @@ static void test_two_nodes_messages(void **state)
     if (pid == 0) {
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };
-        CHILD_CHECK(t_open(0, &c) == 0 && c->node_id == 2);
+        CHECK(t_open(0, &c) == 0 && c->node_id == 2);
         t_sync_post(s.to_parent[1], 'r');
-        CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, &ev) == 0);
+        CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, &ev) == 0);
         t_sync_post(s.to_parent[1], 'u');
-        CHILD_CHECK(t_sync_wait(s.to_child[0], 10000) == 'g');
+        CHECK(t_sync_wait(s.to_child[0], 10000) == 'g');
         for (int i = 0; i < 16; i++) {
-            CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_MSG, 1, 5000, 1, &ev) == 0);
-            CHILD_CHECK(ev.len == (uint32_t)i + 1);
+            CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_MSG, 1, 5000, 1, &ev) == 0);
+            CHECK(ev.len == (uint32_t)i + 1);
             for (int k = 0; k <= i; k++)
-                CHILD_CHECK(ev.msg[k] == (uint8_t)(i * 7 + k));
+                CHECK(ev.msg[k] == (uint8_t)(i * 7 + k));
         }
         memset(msg, 0xab, sizeof(msg));
-        CHILD_CHECK(osci_drv_msg_send(c, 1, msg, OSCI_DRV_MSG_MAX + 1) == -EMSGSIZE);
-        CHILD_CHECK(osci_drv_msg_send(c, 9, msg, 4) == -EHOSTUNREACH);
-        CHILD_CHECK(osci_drv_msg_send(c, 1, msg, OSCI_DRV_MSG_MAX) == 0);
-        CHILD_CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
+        CHECK(osci_drv_msg_send(c, 1, msg, OSCI_DRV_MSG_MAX + 1) == -EMSGSIZE);
+        CHECK(osci_drv_msg_send(c, 9, msg, 4) == -EHOSTUNREACH);
+        CHECK(osci_drv_msg_send(c, 1, msg, OSCI_DRV_MSG_MAX) == 0);
+        CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
         osci_drv_close(c);
         _exit(0);
     }
@@ -102,24 +102,24 @@ static void test_three_nodes(void **state)
             struct osci_drv *c;
             struct t_evlog cl = { .n = 0 };
             int got[256] = { 0 }, n = 0;
-            CHILD_CHECK(t_open(0, &c) == 0);
-            CHILD_CHECK(c->node_id == 2 || c->node_id == 3);
+            CHECK(t_open(0, &c) == 0);
+            CHECK(c->node_id == 2 || c->node_id == 3);
             uint32_t other = c->node_id == 2 ? 3 : 2;
-            CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL) == 0);
-            CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, other, 5000, 1, NULL) == 0);
+            CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL) == 0);
+            CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, other, 5000, 1, NULL) == 0);
             uint8_t m = (uint8_t)c->node_id;
-            CHILD_CHECK(osci_drv_msg_send(c, 1, &m, 1) == 0);
-            CHILD_CHECK(osci_drv_msg_send(c, other, &m, 1) == 0);
+            CHECK(osci_drv_msg_send(c, 1, &m, 1) == 0);
+            CHECK(osci_drv_msg_send(c, other, &m, 1) == 0);
             while (n < 2) {
-                CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_MSG, 0, 5000, 1, &ev) == 0);
-                CHILD_CHECK(ev.len == 1 && ev.msg[0] == ev.node && !got[ev.node]);
+                CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_MSG, 0, 5000, 1, &ev) == 0);
+                CHECK(ev.len == 1 && ev.msg[0] == ev.node && !got[ev.node]);
                 got[ev.node] = 1;
                 n++;
             }
-            CHILD_CHECK(got[1] && got[other]);
+            CHECK(got[1] && got[other]);
             t_sync_post(s[i].to_parent[1], 'd');
             /* Stay until the parent has seen everything. */
-            CHILD_CHECK(t_sync_wait(s[i].to_child[0], 10000) == 'q');
+            CHECK(t_sync_wait(s[i].to_child[0], 10000) == 'q');
             osci_drv_close(c);
             _exit(0);
         }
@@ -163,25 +163,25 @@ static void test_doorbells(void **state)
         struct t_evlog cl = { .n = 0 };
         struct osci_drv_event ev;
         uint64_t bits = 0;
-        CHILD_CHECK(t_open(2, &c) == 0);
-        CHILD_CHECK(osci_drv_db_set_event_mask(c, 0xf00) == 0);
-        CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL) == 0);
-        CHILD_CHECK(osci_drv_db_poll(c, 0xff, &bits) == -EAGAIN);
+        CHECK(t_open(2, &c) == 0);
+        CHECK(osci_drv_db_set_event_mask(c, 0xf00) == 0);
+        CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL) == 0);
+        CHECK(osci_drv_db_poll(c, 0xff, &bits) == -EAGAIN);
         t_sync_post(s.to_parent[1], 'r');
         /* 1: blocking db_wait on bits outside the event mask. */
-        CHILD_CHECK(osci_drv_db_wait(c, 0xff, 5000, &bits) == 0 && bits == 0x8);
+        CHECK(osci_drv_db_wait(c, 0xff, 5000, &bits) == 0 && bits == 0x8);
         t_sync_post(s.to_parent[1], '1');
         /* 2: a bit in the event mask, through the event fd and progress(). */
-        CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_DOORBELL, 1, 5000, 1, &ev) == 0);
-        CHILD_CHECK(ev.db_bits == 0x200);
+        CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_DOORBELL, 1, 5000, 1, &ev) == 0);
+        CHECK(ev.db_bits == 0x200);
         t_sync_post(s.to_parent[1], '2');
         /* 3: the first of two rings was dropped by fault injection. */
-        CHILD_CHECK(t_sync_wait(s.to_child[0], 10000) == '3');
-        CHILD_CHECK(osci_drv_db_wait(c, 0x30, 5000, &bits) == 0 && bits == 0x20);
-        CHILD_CHECK(osci_drv_db_poll(c, 0xff, &bits) == -EAGAIN);
-        CHILD_CHECK(osci_drv_db_wait(c, 0xff, 30, &bits) == -ETIMEDOUT);
+        CHECK(t_sync_wait(s.to_child[0], 10000) == '3');
+        CHECK(osci_drv_db_wait(c, 0x30, 5000, &bits) == 0 && bits == 0x20);
+        CHECK(osci_drv_db_poll(c, 0xff, &bits) == -EAGAIN);
+        CHECK(osci_drv_db_wait(c, 0xff, 30, &bits) == -ETIMEDOUT);
         t_sync_post(s.to_parent[1], '3');
-        CHILD_CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
+        CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
         osci_drv_close(c);
         _exit(0);
     }
@@ -208,15 +208,12 @@ static void test_doorbells(void **state)
 
 static int child_writes_and_dies(void *addr)
 {
-    pid_t p = fork();
-    int st;
+    pid_t p = tproc_fork();   /* the child's SIGSEGV handler is the default one */
     if (p == 0) {
-        signal(SIGSEGV, SIG_DFL);
         *(volatile uint8_t *)addr = 1;
         _exit(0);
     }
-    waitpid(p, &st, 0);
-    return st;
+    return tproc_reap(p, 10000);
 }
 
 static void test_memory(void **state)
@@ -244,32 +241,32 @@ static void test_memory(void **state)
         uint8_t stack[64];
         struct osci_drv_mem_view sv = { .addr = stack, .size = sizeof(stack), .fd = -1 };
         size_t len = sizeof(xp);
-        CHILD_CHECK(t_open(2, &c) == 0);
-        CHILD_CHECK(osci_drv_mem_alloc(c, 100000, &v) == 0);
-        CHILD_CHECK(v.size == 102400 && v.fd >= 0 && (uintptr_t)v.addr % 4096 == 0);
-        CHILD_CHECK(osci_drv_mem_alloc(c, 4096, &v2) == 0 && v2.fd_offset == v.fd_offset + 102400);
-        CHILD_CHECK(osci_drv_mem_export(c, &sv, &m) == -EXDEV);
-        CHILD_CHECK(osci_drv_mem_export(c, &v, &m) == 0);
+        CHECK(t_open(2, &c) == 0);
+        CHECK(osci_drv_mem_alloc(c, 100000, &v) == 0);
+        CHECK(v.size == 102400 && v.fd >= 0 && (uintptr_t)v.addr % 4096 == 0);
+        CHECK(osci_drv_mem_alloc(c, 4096, &v2) == 0 && v2.fd_offset == v.fd_offset + 102400);
+        CHECK(osci_drv_mem_export(c, &sv, &m) == -EXDEV);
+        CHECK(osci_drv_mem_export(c, &v, &m) == 0);
         for (size_t i = 0; i < v.size; i++)
             ((uint8_t *)v.addr)[i] = (uint8_t)(i * 13);
-        CHILD_CHECK(osci_drv_mem_pack(c, m, xp, &len) == 0 && len == 40);
-        CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL) == 0);
-        CHILD_CHECK(osci_drv_msg_send(c, 1, xp, len) == 0);
+        CHECK(osci_drv_mem_pack(c, m, xp, &len) == 0 && len == 40);
+        CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL) == 0);
+        CHECK(osci_drv_msg_send(c, 1, xp, len) == 0);
         /* The parent writes through its map and by put; check every byte. */
-        CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_MSG, 1, 10000, 1, &ev) == 0);
+        CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_MSG, 1, 10000, 1, &ev) == 0);
         uint8_t *a = v.addr;
         for (size_t i = 0; i < 8192; i++)
-            CHILD_CHECK(a[i] == (uint8_t)(i ^ 0x5a));
+            CHECK(a[i] == (uint8_t)(i ^ 0x5a));
         for (size_t i = 8192; i < 8192 + 256; i++)
-            CHILD_CHECK(a[i] == (uint8_t)(0xc3 + i));
+            CHECK(a[i] == (uint8_t)(0xc3 + i));
         for (size_t i = 8192 + 256; i < v.size; i++)
-            CHILD_CHECK(a[i] == (uint8_t)(i * 13));
+            CHECK(a[i] == (uint8_t)(i * 13));
         /* Freed memory comes back zeroed. */
         osci_drv_mem_unexport(c, m);
         osci_drv_mem_free(c, &v2);
-        CHILD_CHECK(osci_drv_mem_alloc(c, 4096, &v2) == 0 && ((uint8_t *)v2.addr)[0] == 0);
+        CHECK(osci_drv_mem_alloc(c, 4096, &v2) == 0 && ((uint8_t *)v2.addr)[0] == 0);
         t_sync_post(s.to_parent[1], 'v');
-        CHILD_CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
+        CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
         osci_drv_close(c);
         _exit(0);
     }

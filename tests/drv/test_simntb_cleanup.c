@@ -26,8 +26,8 @@ static void child_node(struct t_sync *s, uint32_t node, int exit_at_once)
     struct osci_drv_mem_view v;
     int c;
 
-    CHILD_CHECK(t_open(node, &d) == 0);
-    CHILD_CHECK(osci_drv_mem_alloc(d, 65536, &v) == 0);
+    CHECK(t_open(node, &d) == 0);
+    CHECK(osci_drv_mem_alloc(d, 65536, &v) == 0);
     memset(v.addr, 0x5a, 4096);
     t_sync_post(s->to_parent[1], 'o');
     if (exit_at_once)
@@ -158,7 +158,7 @@ static void test_close_beside_exiting(void **state)
     pid = t_fork();
     if (pid == 0) {
         struct osci_drv *c;
-        CHILD_CHECK(t_open(2, &c) == 0);
+        CHECK(t_open(2, &c) == 0);
         late_dtor_rd = s.to_child[0];
         late_dtor_wr = s.to_parent[1];
         exit(0);
@@ -236,8 +236,8 @@ static void test_leave_join_race(void **state)
             struct osci_drv *d;
             int c;
             close(go[1]);
-            CHILD_CHECK(t_sync_wait(go[0], 10000) == 'g');
-            CHILD_CHECK(t_open(0, &d) == 0);
+            CHECK(t_sync_wait(go[0], 10000) == 'g');
+            CHECK(t_open(0, &d) == 0);
             t_sync_post(j.to_parent[1], 'o');
             c = t_sync_wait(j.to_child[0], 20000);
             if (c == 'c')
@@ -288,9 +288,9 @@ static void test_abandoned_fabric(void **state)
             struct osci_drv *d;
             if (creator_lives)
                 close(fd);                /* the lock is the creator's, not this copy's */
-            CHILD_CHECK(t_open(1, &d) == 0);
+            CHECK(t_open(1, &d) == 0);
             t_sync_post(s.to_parent[1], 'o');
-            CHILD_CHECK(t_sync_wait(s.to_child[0], 10000) == 'c');
+            CHECK(t_sync_wait(s.to_child[0], 10000) == 'c');
             osci_drv_close(d);
             exit(0);
         }

@@ -23,9 +23,9 @@ static pid_t spawn_idle(struct t_sync *s, uint32_t node, const char *k, const ch
         struct osci_adapter_conf conf;
         struct t_evlog cl = { .n = 0 };
         t_conf(&conf, node, k, v);
-        CHILD_CHECK(osci_drv_open(&conf, &c) == 0);
+        CHECK(osci_drv_open(&conf, &c) == 0);
         if (liveness_lost)
-            CHILD_CHECK(osci_drv_inject(c, OSCI_FAULT_LIVENESS_LOST, 0, 0) == 0);
+            CHECK(osci_drv_inject(c, OSCI_FAULT_LIVENESS_LOST, 0, 0) == 0);
         t_sync_post(s->to_parent[1], 'r');
         for (;;) {
             struct pollfd pfd = { .fd = s->to_child[0], .events = POLLIN };
@@ -100,14 +100,14 @@ static void test_link_down_up(void **state)
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };
         struct osci_drv_event cup, cev;
-        CHILD_CHECK(t_open(2, &c) == 0);
-        CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, &cup) == 0);
+        CHECK(t_open(2, &c) == 0);
+        CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, &cup) == 0);
         t_sync_post(s.to_parent[1], 'r');
-        CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_DOWN, 1, 5000, 1, &cev) == 0 && cev.epoch == cup.epoch);
-        CHILD_CHECK(osci_drv_msg_send(c, 1, "x", 1) == -ENOTCONN);
-        CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, &cev) == 0 && cev.epoch == cup.epoch);
-        CHILD_CHECK(osci_drv_msg_send(c, 1, "y", 1) == 0);
-        CHILD_CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
+        CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_DOWN, 1, 5000, 1, &cev) == 0 && cev.epoch == cup.epoch);
+        CHECK(osci_drv_msg_send(c, 1, "x", 1) == -ENOTCONN);
+        CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, &cev) == 0 && cev.epoch == cup.epoch);
+        CHECK(osci_drv_msg_send(c, 1, "y", 1) == 0);
+        CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
         osci_drv_close(c);
         _exit(0);
     }
@@ -234,13 +234,13 @@ static void test_corrupt_msg(void **state)
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };
         struct osci_drv_event ev;
-        CHILD_CHECK(t_open(2, &c) == 0);
-        CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_MSG, 1, 5000, 1, &ev) == 0);
-        CHILD_CHECK(ev.len == sizeof(text) && memcmp(ev.msg, text, sizeof(text)) != 0);
-        CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_MSG, 1, 5000, 1, &ev) == 0);
-        CHILD_CHECK(ev.len == sizeof(text) && memcmp(ev.msg, text, sizeof(text)) == 0);
+        CHECK(t_open(2, &c) == 0);
+        CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_MSG, 1, 5000, 1, &ev) == 0);
+        CHECK(ev.len == sizeof(text) && memcmp(ev.msg, text, sizeof(text)) != 0);
+        CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_MSG, 1, 5000, 1, &ev) == 0);
+        CHECK(ev.len == sizeof(text) && memcmp(ev.msg, text, sizeof(text)) == 0);
         t_sync_post(s.to_parent[1], 'd');
-        CHILD_CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
+        CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
         osci_drv_close(c);
         _exit(0);
     }

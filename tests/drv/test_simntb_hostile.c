@@ -90,8 +90,8 @@ static pid_t spawn_echo(struct t_sync *s, uint32_t node, uint32_t peer)
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };
         uint64_t end = osci_now_ms() + 20000;
-        CHILD_CHECK(t_open(node, &c) == 0);
-        CHILD_CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, peer, 5000, 1, NULL) == 0);
+        CHECK(t_open(node, &c) == 0);
+        CHECK(t_wait_ev(c, &cl, OSCI_DRV_EV_LINK_UP, peer, 5000, 1, NULL) == 0);
         t_sync_post(s->to_parent[1], 'r');
         while (osci_now_ms() < end) {
             struct pollfd pfd = { .fd = s->to_child[0], .events = POLLIN };
@@ -102,7 +102,7 @@ static pid_t spawn_echo(struct t_sync *s, uint32_t node, uint32_t peer)
             t_idle(c, &cl, 2);
             if (poll(&pfd, 1, 0) != 1)
                 continue;
-            CHILD_CHECK(read(s->to_child[0], &cmd, 1) == 1);
+            CHECK(read(s->to_child[0], &cmd, 1) == 1);
             if (cmd == 'q')
                 break;
             if (cmd == 's') {

@@ -43,7 +43,7 @@ ssize_t getrandom(void *buf, size_t len, unsigned int flags)
 
 static void drop_to_nobody(void)
 {
-    CHILD_CHECK(setgroups(0, NULL) == 0 && setgid(NOBODY) == 0 && setuid(NOBODY) == 0);
+    CHECK(setgroups(0, NULL) == 0 && setgid(NOBODY) == 0 && setuid(NOBODY) == 0);
 }
 
 /* The wake address of the fabric's one node, found the way anyone can: an abstract name listed in
@@ -108,7 +108,7 @@ static void idle_node(struct t_sync *s)
     struct osci_drv *d;
     struct osci_drv_event ev[8];
 
-    CHILD_CHECK(t_open(1, &d) == 0);
+    CHECK(t_open(1, &d) == 0);
     t_sync_post(s->to_parent[1], 'o');
     for (;;) {
         struct pollfd pfd[2] = { { .fd = osci_drv_event_fd(d), .events = POLLIN },
@@ -140,9 +140,9 @@ static void flood(uid_t uid, int ms, long *sent, long *refused, int *last_errno)
         uint64_t end;
         if (uid)
             drop_to_nobody();
-        CHILD_CHECK(wake_target(&sa, &sl) > 0);
+        CHECK(wake_target(&sa, &sl) > 0);
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        CHILD_CHECK(fd >= 0);
+        CHECK(fd >= 0);
         end = osci_now_ms() + (uint64_t)ms;
         while (osci_now_ms() < end)
             for (int i = 0; i < 64; i++) {
@@ -154,7 +154,7 @@ static void flood(uid_t uid, int ms, long *sent, long *refused, int *last_errno)
                     r[2] = errno;
                 }
             }
-        CHILD_CHECK(write(pfd[1], r, sizeof(r)) == (ssize_t)sizeof(r));
+        CHECK(write(pfd[1], r, sizeof(r)) == (ssize_t)sizeof(r));
         _exit(0);
     }
     close(pfd[1]);
@@ -195,10 +195,10 @@ static void test_other_uid_cannot_reach(void **state)
         int fd;
         drop_to_nobody();
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        CHILD_CHECK(fd >= 0);
-        CHILD_CHECK(sendto(fd, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&ctl, sizeof(ctl)) == 1);
-        CHILD_CHECK(sendto(fd, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&sa, sl) < 0 && errno == EACCES);
-        CHILD_CHECK(connect(fd, (struct sockaddr *)&sa, sl) < 0 && errno == EACCES);
+        CHECK(fd >= 0);
+        CHECK(sendto(fd, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&ctl, sizeof(ctl)) == 1);
+        CHECK(sendto(fd, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&sa, sl) < 0 && errno == EACCES);
+        CHECK(connect(fd, (struct sockaddr *)&sa, sl) < 0 && errno == EACCES);
         _exit(0);
     }
     st = t_reap(pid, 5000);
@@ -208,7 +208,7 @@ static void test_other_uid_cannot_reach(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        CHILD_CHECK(fd >= 0 && sendto(fd, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&sa, sl) == 1);
+        CHECK(fd >= 0 && sendto(fd, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&sa, sl) == 1);
         _exit(0);
     }
     st = t_reap(pid, 5000);
@@ -320,10 +320,10 @@ static void squat(const char *obj, const char *dir)
         drop_to_nobody();
         if (obj) {
             int fd = shm_open(obj, O_RDWR | O_CREAT | O_EXCL, 0600);
-            CHILD_CHECK(fd >= 0);
+            CHECK(fd >= 0);
         }
         if (dir)
-            CHILD_CHECK(mkdir(dir, 0700) == 0);
+            CHECK(mkdir(dir, 0700) == 0);
         _exit(0);
     }
     st = t_reap(pid, 5000);
@@ -363,9 +363,9 @@ static void test_squatted_names(void **state)
                 struct sockaddr_un sa = { .sun_family = AF_UNIX };
                 int n, fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
                 snprintf(obj, sizeof(obj), "/osci.%s.w%u.%" PRIx64, t_fabric, p, e);
-                CHILD_CHECK(shm_open(obj, O_RDWR | O_CREAT | O_EXCL, 0600) >= 0);
+                CHECK(shm_open(obj, O_RDWR | O_CREAT | O_EXCL, 0600) >= 0);
                 n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "osci.%s.%u.%" PRIx64, t_fabric, p, e);
-                CHILD_CHECK(bind(fd, (struct sockaddr *)&sa,
+                CHECK(bind(fd, (struct sockaddr *)&sa,
                                  (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) == 0);
             }
         t_sync_post(s.to_parent[1], 'o');

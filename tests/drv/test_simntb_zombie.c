@@ -31,9 +31,9 @@ static pid_t spawn_node(struct t_sync *s, uint32_t node, int how)
     if (pid == 0) {
         struct osci_drv *c;
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        CHILD_CHECK(t_open(node, &c) == 0);
+        CHECK(t_open(node, &c) == 0);
         t_sync_post(s->to_parent[1], 'r');
-        CHILD_CHECK(t_sync_wait(s->to_child[0], 10000) == 'g');   /* the parent saw it join */
+        CHECK(t_sync_wait(s->to_child[0], 10000) == 'g');   /* the parent saw it join */
         if (how == 'k')
             for (;;)
                 pause();
@@ -143,7 +143,7 @@ static void test_proc_parser(void **state)
     if (pid == 0) {
         prctl(PR_SET_NAME, "a) Z 1 2 (b) Z");
         t_sync_post(s.to_parent[1], 'r');
-        CHILD_CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
+        CHECK(t_sync_wait(s.to_child[0], 10000) == 'q');
         _exit(0);
     }
     assert_int_equal(t_sync_wait(s.to_parent[0], 5000), 'r');

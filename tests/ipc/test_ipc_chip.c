@@ -192,12 +192,12 @@ static int writer_main(int rd, int wr, void *arg)
     struct node_args *a = arg;
     struct waiter w;
     (void)rd;
-    TCHECK(child_setup(a) == 0);
-    TCHECK(open_ep(&w, 0) == 0);
-    TCHECK(establish(&w) == 0);
-    TCHECK(send_n(&w, 0, a->n) == 0);
-    TCHECK(wait_for(&w, NV_SCI_IPC_EVENT_WRITE_EMPTY) != 0);   /* everything consumed */
-    TCHECK(tproc_send_u32(wr, MSG_DONE) == 0);
+    CHECK(child_setup(a) == 0);
+    CHECK(open_ep(&w, 0) == 0);
+    CHECK(establish(&w) == 0);
+    CHECK(send_n(&w, 0, a->n) == 0);
+    CHECK(wait_for(&w, NV_SCI_IPC_EVENT_WRITE_EMPTY) != 0);   /* everything consumed */
+    CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
     close_ep(&w);
     return 0;
 }
@@ -207,13 +207,13 @@ static int reader_main(int rd, int wr, void *arg)
     struct node_args *a = arg;
     struct waiter w;
     uint32_t m;
-    TCHECK(child_setup(a) == 0);
-    TCHECK(open_ep(&w, 1) == 0);
-    TCHECK(establish(&w) == 0);
-    TCHECK(recv_n(&w, 0, a->n / 2, 0) == 0);
-    TCHECK(recv_n(&w, a->n / 2, a->n - a->n / 2, 1) == 0);
-    TCHECK(tproc_send_u32(wr, MSG_DONE) == 0);
-    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);   /* the writer saw WRITE_EMPTY before we close */
+    CHECK(child_setup(a) == 0);
+    CHECK(open_ep(&w, 1) == 0);
+    CHECK(establish(&w) == 0);
+    CHECK(recv_n(&w, 0, a->n / 2, 0) == 0);
+    CHECK(recv_n(&w, a->n / 2, a->n - a->n / 2, 1) == 0);
+    CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
+    CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);   /* the writer saw WRITE_EMPTY before we close */
     close_ep(&w);
     return 0;
 }
@@ -257,20 +257,20 @@ static int survivor_main(int rd, int wr, void *arg)
     uint64_t buf[8];
     uint32_t bytes, ev;
     (void)rd;
-    TCHECK(child_setup(a) == 0);
-    TCHECK(open_ep(&w, 0) == 0);
-    TCHECK(establish(&w) == 0);
-    TCHECK(tproc_send_u32(wr, MSG_EST) == 0);
+    CHECK(child_setup(a) == 0);
+    CHECK(open_ep(&w, 0) == 0);
+    CHECK(establish(&w) == 0);
+    CHECK(tproc_send_u32(wr, MSG_EST) == 0);
     ev = wait_for(&w, NV_SCI_IPC_EVENT_CONN_RESET);
-    TCHECK(ev & NV_SCI_IPC_EVENT_CONN_RESET);
-    TCHECK(NvSciIpcGetEventSafe(w.h, &ev) == NvSciError_Success);
-    TCHECK(!(ev & NV_SCI_IPC_EVENT_CONN_RESET));   /* an edge: reported once */
+    CHECK(ev & NV_SCI_IPC_EVENT_CONN_RESET);
+    CHECK(NvSciIpcGetEventSafe(w.h, &ev) == NvSciError_Success);
+    CHECK(!(ev & NV_SCI_IPC_EVENT_CONN_RESET));   /* an edge: reported once */
     fill(buf, 0);
-    TCHECK(NvSciIpcWriteSafe(w.h, buf, sizeof(buf), &bytes) == NvSciError_ConnectionReset);
-    TCHECK(tproc_send_u32(wr, MSG_RESET) == 0);
-    TCHECK(establish(&w) == 0);
-    TCHECK(recv_n(&w, 7, 1, 0) == 0);
-    TCHECK(tproc_send_u32(wr, MSG_EST) == 0);
+    CHECK(NvSciIpcWriteSafe(w.h, buf, sizeof(buf), &bytes) == NvSciError_ConnectionReset);
+    CHECK(tproc_send_u32(wr, MSG_RESET) == 0);
+    CHECK(establish(&w) == 0);
+    CHECK(recv_n(&w, 7, 1, 0) == 0);
+    CHECK(tproc_send_u32(wr, MSG_EST) == 0);
     close_ep(&w);
     return 0;
 }
@@ -281,12 +281,12 @@ static int victim_main(int rd, int wr, void *arg)
     struct node_args *a = arg;
     struct waiter w;
     uint32_t m;
-    TCHECK(child_setup(a) == 0);
-    TCHECK(open_ep(&w, 0) == 0);
-    TCHECK(establish(&w) == 0);
-    if (a->n) TCHECK(send_n(&w, 7, 1) == 0);
-    TCHECK(tproc_send_u32(wr, MSG_EST) == 0);
-    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
+    CHECK(child_setup(a) == 0);
+    CHECK(open_ep(&w, 0) == 0);
+    CHECK(establish(&w) == 0);
+    if (a->n) CHECK(send_n(&w, 7, 1) == 0);
+    CHECK(tproc_send_u32(wr, MSG_EST) == 0);
+    CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
     close_ep(&w);
     return 0;
 }
@@ -325,28 +325,28 @@ static int cut_main(int rd, int wr, void *arg)
     struct node_args *a = arg;
     struct waiter w;
     uint32_t m;
-    TCHECK(child_setup(a) == 0);
+    CHECK(child_setup(a) == 0);
     setenv("OSCI_GRACE_MS", "200", 1);
-    TCHECK(open_ep(&w, a->node == 2) == 0);
-    TCHECK(establish(&w) == 0);
-    TCHECK(tproc_send_u32(wr, MSG_EST) == 0);
+    CHECK(open_ep(&w, a->node == 2) == 0);
+    CHECK(establish(&w) == 0);
+    CHECK(tproc_send_u32(wr, MSG_EST) == 0);
     if (a->node == 1) {
-        TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
-        TCHECK(osci_fault_inject(0, OSCI_FAULT_LINK_DOWN, a->peer, 0) == 0);
+        CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
+        CHECK(osci_fault_inject(0, OSCI_FAULT_LINK_DOWN, a->peer, 0) == 0);
     }
-    TCHECK(wait_for(&w, NV_SCI_IPC_EVENT_CONN_RESET) & NV_SCI_IPC_EVENT_CONN_RESET);
-    TCHECK(tproc_send_u32(wr, MSG_RESET) == 0);
+    CHECK(wait_for(&w, NV_SCI_IPC_EVENT_CONN_RESET) & NV_SCI_IPC_EVENT_CONN_RESET);
+    CHECK(tproc_send_u32(wr, MSG_RESET) == 0);
     if (a->node == 1) {
-        TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);   /* the peer saw its reset too */
+        CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);   /* the peer saw its reset too */
         usleep(3500 * 1000);   /* longer than the retries a lost peer is given: the down link itself is retried */
-        TCHECK(osci_fault_inject(0, OSCI_FAULT_LINK_UP, a->peer, 0) == 0);
+        CHECK(osci_fault_inject(0, OSCI_FAULT_LINK_UP, a->peer, 0) == 0);
     }
-    TCHECK(establish(&w) == 0);
-    TCHECK(send_n(&w, a->node, 1) == 0);
-    TCHECK(recv_n(&w, a->peer, 1, 0) == 0);
-    TCHECK(wait_for(&w, NV_SCI_IPC_EVENT_WRITE_EMPTY) != 0);
-    TCHECK(tproc_send_u32(wr, MSG_DONE) == 0);
-    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
+    CHECK(establish(&w) == 0);
+    CHECK(send_n(&w, a->node, 1) == 0);
+    CHECK(recv_n(&w, a->peer, 1, 0) == 0);
+    CHECK(wait_for(&w, NV_SCI_IPC_EVENT_WRITE_EMPTY) != 0);
+    CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
+    CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
     close_ep(&w);
     return 0;
 }
@@ -388,9 +388,9 @@ static int restarting_writer_main(int rd, int wr, void *arg)
     uint64_t seq = 0;
     int resets = 0;
     (void)rd;
-    TCHECK(child_setup(a) == 0);
-    TCHECK(open_ep(&w, 0) == 0);
-    TCHECK(establish(&w) == 0);
+    CHECK(child_setup(a) == 0);
+    CHECK(open_ep(&w, 0) == 0);
+    CHECK(establish(&w) == 0);
     while (resets == 0 || seq < a->n) {
         uint64_t buf[8];
         uint32_t bytes, ev;
@@ -401,16 +401,16 @@ static int restarting_writer_main(int rd, int wr, void *arg)
             seq++;
             continue;
         }
-        TCHECK(err == NvSciError_InsufficientMemory || err == NvSciError_ConnectionReset);
-        TCHECK((ev = wait_for(&w, NV_SCI_IPC_EVENT_WRITE | NV_SCI_IPC_EVENT_CONN_RESET)) != 0);
+        CHECK(err == NvSciError_InsufficientMemory || err == NvSciError_ConnectionReset);
+        CHECK((ev = wait_for(&w, NV_SCI_IPC_EVENT_WRITE | NV_SCI_IPC_EVENT_CONN_RESET)) != 0);
         if (ev & NV_SCI_IPC_EVENT_CONN_RESET) {   /* the reader restarted: so do we, from 0 */
-            TCHECK(establish(&w) == 0);
+            CHECK(establish(&w) == 0);
             resets++;
             seq = 0;
         }
     }
-    TCHECK(wait_for(&w, NV_SCI_IPC_EVENT_WRITE_EMPTY) != 0);
-    TCHECK(tproc_send_u32(wr, MSG_DONE) == 0);
+    CHECK(wait_for(&w, NV_SCI_IPC_EVENT_WRITE_EMPTY) != 0);
+    CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
     close_ep(&w);
     return 0;
 }
@@ -422,17 +422,17 @@ static int resetting_reader_main(int rd, int wr, void *arg)
     uint64_t buf[8];
     uint32_t bytes, m;
     NvSciError err;
-    TCHECK(child_setup(a) == 0);
-    TCHECK(open_ep(&w, 1) == 0);
-    TCHECK(establish(&w) == 0);
-    TCHECK(recv_n(&w, 0, 1000, 0) == 0);
-    TCHECK(NvSciIpcResetEndpointSafe(w.h) == NvSciError_Success);
+    CHECK(child_setup(a) == 0);
+    CHECK(open_ep(&w, 1) == 0);
+    CHECK(establish(&w) == 0);
+    CHECK(recv_n(&w, 0, 1000, 0) == 0);
+    CHECK(NvSciIpcResetEndpointSafe(w.h) == NvSciError_Success);
     err = NvSciIpcReadSafe(w.h, buf, sizeof(buf), &bytes);   /* nothing old is readable */
-    TCHECK(err == NvSciError_ConnectionReset || err == NvSciError_InsufficientMemory);
-    TCHECK(wait_for(&w, NV_SCI_IPC_EVENT_CONN_EST) & NV_SCI_IPC_EVENT_CONN_EST);
-    TCHECK(recv_n(&w, 0, a->n, 0) == 0);   /* the new stream starts at 0 */
-    TCHECK(tproc_send_u32(wr, MSG_DONE) == 0);
-    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
+    CHECK(err == NvSciError_ConnectionReset || err == NvSciError_InsufficientMemory);
+    CHECK(wait_for(&w, NV_SCI_IPC_EVENT_CONN_EST) & NV_SCI_IPC_EVENT_CONN_EST);
+    CHECK(recv_n(&w, 0, a->n, 0) == 0);   /* the new stream starts at 0 */
+    CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
+    CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
     close_ep(&w);
     return 0;
 }
@@ -464,7 +464,7 @@ static int errors_main(int rd, int wr, void *arg)
     (void)wr;
     (void)arg;
     snprintf(path, sizeof(path), "%s/errors.cfg", cfg_dir);
-    TCHECK((f = fopen(path, "w")) != NULL);
+    CHECK((f = fopen(path, "w")) != NULL);
     fprintf(f, "#CFGVER:1\n"
                "INTER_CHIP nopeer 0000\n"           /* no peer=, no interchip mapping: refused at open */
                "INTER_CHIP self 0000 peer=1\n"      /* this node itself */
@@ -473,26 +473,26 @@ static int errors_main(int rd, int wr, void *arg)
     fclose(f);
     setenv("NVSCIIPC_CFG", path, 1);
     setenv("OSCI_NODE_ID", "1", 1);
-    TCHECK(NvSciIpcInit() == NvSciError_Success);
-    TCHECK(NvSciIpcOpenEndpoint("nopeer", &h) == NvSciError_NoSuchDevice);
-    TCHECK(NvSciIpcOpenEndpoint("self", &h) == NvSciError_InvalidState);
-    TCHECK(NvSciIpcOpenEndpoint("noadapter", &h) == NvSciError_InvalidState);
+    CHECK(NvSciIpcInit() == NvSciError_Success);
+    CHECK(NvSciIpcOpenEndpoint("nopeer", &h) == NvSciError_NoSuchDevice);
+    CHECK(NvSciIpcOpenEndpoint("self", &h) == NvSciError_InvalidState);
+    CHECK(NvSciIpcOpenEndpoint("noadapter", &h) == NvSciError_InvalidState);
     /* No peer yet: the open succeeds, the reset waits for it; I/O is refused meanwhile. */
-    TCHECK(NvSciIpcOpenEndpoint("ok", &h) == NvSciError_Success);
-    TCHECK(NvSciIpcOpenEndpoint("ok", &h2) == NvSciError_Busy);
-    TCHECK(NvSciIpcResetEndpointSafe(h) == NvSciError_Success);
+    CHECK(NvSciIpcOpenEndpoint("ok", &h) == NvSciError_Success);
+    CHECK(NvSciIpcOpenEndpoint("ok", &h2) == NvSciError_Busy);
+    CHECK(NvSciIpcResetEndpointSafe(h) == NvSciError_Success);
     {
         uint64_t buf[8] = { 0 };
         uint32_t bytes, ev = 0xff;
         int32_t fd = -1;
-        TCHECK(NvSciIpcWriteSafe(h, buf, sizeof(buf), &bytes) == NvSciError_ConnectionReset);
-        TCHECK(NvSciIpcGetEventSafe(h, &ev) == NvSciError_Success && ev == 0);
-        TCHECK(NvSciIpcGetLinuxEventFd(h, &fd) == NvSciError_Success && fd >= 0);
+        CHECK(NvSciIpcWriteSafe(h, buf, sizeof(buf), &bytes) == NvSciError_ConnectionReset);
+        CHECK(NvSciIpcGetEventSafe(h, &ev) == NvSciError_Success && ev == 0);
+        CHECK(NvSciIpcGetLinuxEventFd(h, &fd) == NvSciError_Success && fd >= 0);
     }
-    TCHECK(NvSciIpcCloseEndpointSafe(h, false) == NvSciError_Success);
+    CHECK(NvSciIpcCloseEndpointSafe(h, false) == NvSciError_Success);
     /* Reopen after close (the segment id is free again). */
-    TCHECK(NvSciIpcOpenEndpoint("ok", &h) == NvSciError_Success);
-    TCHECK(NvSciIpcCloseEndpointSafe(h, false) == NvSciError_Success);
+    CHECK(NvSciIpcOpenEndpoint("ok", &h) == NvSciError_Success);
+    CHECK(NvSciIpcCloseEndpointSafe(h, false) == NvSciError_Success);
     NvSciIpcDeinit();
     return 0;
 }

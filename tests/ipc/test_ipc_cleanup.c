@@ -32,18 +32,10 @@ enum { HOW_EXIT = 1, HOW_CLOSE, HOW_HANG };
 
 static void write_cfg(const char *backend)
 {
-    FILE *f;
-    int fd;
     test_no++;
-    snprintf(cfg_path, sizeof(cfg_path), "/tmp/osci-ipc-clean-%s", "XX" "XX" "XX");
-    fd = mkstemp(cfg_path);
-    assert_true(fd >= 0);
-    f = fdopen(fd, "w");
     snprintf(ep_a, sizeof(ep_a), "clean%d_%d_a", (int)getpid(), test_no);
     snprintf(ep_b, sizeof(ep_b), "clean%d_%d_b", (int)getpid(), test_no);
-    fprintf(f, "%s %s %s 16 64\n", backend, ep_a, ep_b);
-    fclose(f);
-    setenv("NVSCIIPC_CFG", cfg_path, 1);
+    assert_int_equal(tcfg_write(cfg_path, sizeof(cfg_path), "ipc-clean", 0600, "%s %s %s 16 64\n", backend, ep_a, ep_b), 0);
 }
 
 /* Entries of the current channel in /dev/shm and /dev/mqueue (its names hold ep_a); removed too
@@ -126,13 +118,13 @@ static int side_main(int rd, int wr, void *arg)
     uint32_t how, n;
     char frame[64] = "x";
 
-    TCHECK(NvSciIpcInit() == NvSciError_Success);
-    TCHECK(NvSciIpcOpenEndpoint(name, &h) == NvSciError_Success);
-    TCHECK(NvSciIpcResetEndpointSafe(h) == NvSciError_Success);
-    TCHECK(wait_event(h, NV_SCI_IPC_EVENT_CONN_EST) == 0);
-    TCHECK(NvSciIpcWriteSafe(h, frame, sizeof(frame), &n) == NvSciError_Success);
-    TCHECK(tproc_send_u32(wr, 1) == 0);
-    TCHECK(tproc_recv_u32(rd, &how, 30000) == 0);
+    CHECK(NvSciIpcInit() == NvSciError_Success);
+    CHECK(NvSciIpcOpenEndpoint(name, &h) == NvSciError_Success);
+    CHECK(NvSciIpcResetEndpointSafe(h) == NvSciError_Success);
+    CHECK(wait_event(h, NV_SCI_IPC_EVENT_CONN_EST) == 0);
+    CHECK(NvSciIpcWriteSafe(h, frame, sizeof(frame), &n) == NvSciError_Success);
+    CHECK(tproc_send_u32(wr, 1) == 0);
+    CHECK(tproc_recv_u32(rd, &how, 30000) == 0);
     if (how == HOW_HANG)
         pause();
     if (how == HOW_CLOSE) {
@@ -155,10 +147,10 @@ static int lone_main(int rd, int wr, void *arg)
 {
     unsigned int how = (unsigned int)(uintptr_t)arg;
     NvSciIpcEndpoint h, h2;
-    TCHECK(NvSciIpcInit() == NvSciError_Success);
-    TCHECK(NvSciIpcOpenEndpoint(ep_a, &h) == NvSciError_Success);
+    CHECK(NvSciIpcInit() == NvSciError_Success);
+    CHECK(NvSciIpcOpenEndpoint(ep_a, &h) == NvSciError_Success);
     if (how & LONE_BOTH)
-        TCHECK(NvSciIpcOpenEndpoint(ep_b, &h2) == NvSciError_Success);
+        CHECK(NvSciIpcOpenEndpoint(ep_b, &h2) == NvSciError_Success);
     if (how & LONE_CLOSE) {
         NvSciIpcCloseEndpointSafe(h, false);
         if (how & LONE_BOTH)

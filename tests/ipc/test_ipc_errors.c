@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "nvsciipc.h"
+#include "../common/osci_test.h"
 
 #define NF 4
 #define FS 128
@@ -23,19 +24,13 @@ static int seq_no;
 
 static int setup(void **state)
 {
-    FILE *f;
-    int fd;
     (void)state;
     seq_no++;
-    snprintf(cfg_path, sizeof(cfg_path), "/tmp/osci-ipc-err-%s", "XX" "XX" "XX");
-    fd = mkstemp(cfg_path);
-    if (fd < 0) return -1;
-    f = fdopen(fd, "w");
     snprintf(ea, sizeof(ea), "ie%d_%d_a", (int)getpid(), seq_no);
     snprintf(eb, sizeof(eb), "ie%d_%d_b", (int)getpid(), seq_no);
-    fprintf(f, "#CFGVER:1\nINTER_THREAD %s %s %d %d\n", ea, eb, NF, FS);
-    fclose(f);
-    setenv("NVSCIIPC_CFG", cfg_path, 1);
+    if (tcfg_write(cfg_path, sizeof(cfg_path), "ipc-err", 0600, "#CFGVER:1\nINTER_THREAD %s %s %d %d\n", ea, eb, NF,
+                   FS) != 0)
+        return -1;
     if (NvSciIpcInit() != NvSciError_Success) return -1;
     if (NvSciIpcOpenEndpoint(ea, &a) != NvSciError_Success) return -1;
     if (NvSciIpcOpenEndpoint(eb, &b) != NvSciError_Success) return -1;

@@ -116,10 +116,10 @@ static int idle_window(struct ep *e, int64_t us, struct result *r)
         int rc;
         if (left <= 0) break;
         rc = wait_once(e, left);
-        TCHECK(rc >= 0);
+        CHECK(rc >= 0);
         if (rc == 0) break;
         r->wakes++;
-        TCHECK(NvSciIpcGetEventSafe(e->h, &ev) == NvSciError_Success);   /* what a real waiter does next */
+        CHECK(NvSciIpcGetEventSafe(e->h, &ev) == NvSciError_Success);   /* what a real waiter does next */
         r->events |= ev & ~(uint32_t)(NV_SCI_IPC_EVENT_WRITE | NV_SCI_IPC_EVENT_WRITE_EMPTY);
     }
     r->thread_cpu_us = cpu_us(RUSAGE_THREAD) - t_cpu;
@@ -142,21 +142,21 @@ static uint32_t settle(struct ep *e)
     return n;
 }
 
-/* Loops GetEventSafe until one of `want`; 0 or a TCHECK code. */
+/* Loops GetEventSafe until one of `want`; 0 or a CHECK code. */
 static int wait_event(struct ep *e, uint32_t want)
 {
     uint32_t ev;
     for (;;) {
-        TCHECK(NvSciIpcGetEventSafe(e->h, &ev) == NvSciError_Success);
+        CHECK(NvSciIpcGetEventSafe(e->h, &ev) == NvSciError_Success);
         if (ev & want) return 0;
-        TCHECK(wait_once(e, WAIT_US) == 1);
+        CHECK(wait_once(e, WAIT_US) == 1);
     }
 }
 
 /*
  * One end: open (in the given order), establish, wait idle, report. The first opener also waits idle
  * before the peer opens (phase 1) and after the peer closed and left (phase 3, after the close's own
- * notifications settled). Returns 0 or a TCHECK code.
+ * notifications settled). Returns 0 or a CHECK code.
  */
 static int side_main(int rd, int wr, void *arg)
 {
@@ -165,41 +165,41 @@ static int side_main(int rd, int wr, void *arg)
     struct ep e = { 0 };
     uint32_t m, ev;
     int32_t fd;
-    if (s->be != BE_THREAD) TCHECK(write_cfg(s) == 0);   /* INTER_THREAD: the parent wrote it */
-    if (!s->first) TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0 && m == MSG_GO);
-    TCHECK(NvSciIpcInit() == NvSciError_Success);
+    if (s->be != BE_THREAD) CHECK(write_cfg(s) == 0);   /* INTER_THREAD: the parent wrote it */
+    if (!s->first) CHECK(tproc_recv_u32(rd, &m, T_MS) == 0 && m == MSG_GO);
+    CHECK(NvSciIpcInit() == NvSciError_Success);
     if (s->svc) {
-        TCHECK(NvSciEventLoopServiceCreateSafe(1, NULL, &e.svc) == NvSciError_Success);
-        TCHECK(NvSciIpcOpenEndpointWithEventService(s->ep, &e.h, &e.svc->EventService) == NvSciError_Success);
-        TCHECK(NvSciIpcGetEventNotifier(e.h, &e.note) == NvSciError_Success);
+        CHECK(NvSciEventLoopServiceCreateSafe(1, NULL, &e.svc) == NvSciError_Success);
+        CHECK(NvSciIpcOpenEndpointWithEventService(s->ep, &e.h, &e.svc->EventService) == NvSciError_Success);
+        CHECK(NvSciIpcGetEventNotifier(e.h, &e.note) == NvSciError_Success);
     } else {
-        TCHECK(NvSciIpcOpenEndpoint(s->ep, &e.h) == NvSciError_Success);
+        CHECK(NvSciIpcOpenEndpoint(s->ep, &e.h) == NvSciError_Success);
     }
-    TCHECK(NvSciIpcGetLinuxEventFd(e.h, &fd) == NvSciError_Success);
+    CHECK(NvSciIpcGetLinuxEventFd(e.h, &fd) == NvSciError_Success);
     e.fd = fd;
-    TCHECK(tproc_send_u32(wr, MSG_OPENED) == 0);
-    TCHECK(NvSciIpcResetEndpointSafe(e.h) == NvSciError_Success);
+    CHECK(tproc_send_u32(wr, MSG_OPENED) == 0);
+    CHECK(NvSciIpcResetEndpointSafe(e.h) == NvSciError_Success);
     if (s->first) {   /* phase 1: no peer yet */
-        TCHECK(NvSciIpcGetEventSafe(e.h, &ev) == NvSciError_Success && ev == 0);
-        TCHECK(idle_window(&e, IDLE_US, &r) == 0);
-        TCHECK(tproc_send(wr, &r, sizeof(r)) == 0);
+        CHECK(NvSciIpcGetEventSafe(e.h, &ev) == NvSciError_Success && ev == 0);
+        CHECK(idle_window(&e, IDLE_US, &r) == 0);
+        CHECK(tproc_send(wr, &r, sizeof(r)) == 0);
     }
-    TCHECK(wait_event(&e, NV_SCI_IPC_EVENT_CONN_EST_ALL) == 0);
-    TCHECK(tproc_send_u32(wr, MSG_EST) == 0);
-    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0 && m == MSG_GO);   /* both ends established */
+    CHECK(wait_event(&e, NV_SCI_IPC_EVENT_CONN_EST_ALL) == 0);
+    CHECK(tproc_send_u32(wr, MSG_EST) == 0);
+    CHECK(tproc_recv_u32(rd, &m, T_MS) == 0 && m == MSG_GO);   /* both ends established */
     r = (struct result){ .first = (uint32_t)s->first, .svc = (uint32_t)s->svc, .settle = settle(&e) };
-    TCHECK(idle_window(&e, IDLE_US, &r) == 0);   /* phase 2: established, nothing sent */
-    TCHECK(tproc_send(wr, &r, sizeof(r)) == 0);
-    TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
+    CHECK(idle_window(&e, IDLE_US, &r) == 0);   /* phase 2: established, nothing sent */
+    CHECK(tproc_send(wr, &r, sizeof(r)) == 0);
+    CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
     if (m == MSG_GO) {   /* phase 3: the peer closed and left */
-        TCHECK(wait_event(&e, NV_SCI_IPC_EVENT_CONN_RESET) == 0);
+        CHECK(wait_event(&e, NV_SCI_IPC_EVENT_CONN_RESET) == 0);
         r = (struct result){ .first = (uint32_t)s->first, .svc = (uint32_t)s->svc, .settle = settle(&e) };
-        TCHECK(idle_window(&e, IDLE_US, &r) == 0);
-        TCHECK(tproc_send(wr, &r, sizeof(r)) == 0);
-        TCHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
+        CHECK(idle_window(&e, IDLE_US, &r) == 0);
+        CHECK(tproc_send(wr, &r, sizeof(r)) == 0);
+        CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
     }
     if (e.note) e.note->Delete(e.note);
-    TCHECK(NvSciIpcCloseEndpointSafe(e.h, false) == NvSciError_Success);
+    CHECK(NvSciIpcCloseEndpointSafe(e.h, false) == NvSciError_Success);
     NvSciIpcDeinit();
     if (e.svc) e.svc->EventService.Delete(&e.svc->EventService);
     return 0;

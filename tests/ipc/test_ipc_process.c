@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,6 +19,7 @@
 #include <cmocka.h>
 
 #include "nvsciipc.h"
+#include "../common/osci_test.h"
 #include "ipc_frame.h"
 
 #define WAIT_US 5000000
@@ -28,27 +28,18 @@
 static char cfg_path[64];
 static char ep_a[NVSCIIPC_MAX_ENDPOINT_NAME], ep_b[NVSCIIPC_MAX_ENDPOINT_NAME];
 static int test_no;
-static pid_t kids[8];
-static unsigned nkids;
 
 /* One INTER_PROCESS channel with unique names; gid < 0: no gid column. */
 static void write_cfg(unsigned nframes, unsigned fsize, long gid)
 {
-    FILE *f;
-    int fd;
+    char gcol[24] = "";
     test_no++;
-    snprintf(cfg_path, sizeof(cfg_path), "/tmp/osci-ipc-proc-%s", "XX" "XX" "XX");
-    fd = mkstemp(cfg_path);
-    assert_true(fd >= 0);
-    assert_int_equal(fchmod(fd, 0644), 0);   /* readable by a child that dropped privileges */
-    f = fdopen(fd, "w");
     snprintf(ep_a, sizeof(ep_a), "ip%d_%d_a", (int)getpid(), test_no);
     snprintf(ep_b, sizeof(ep_b), "ip%d_%d_b", (int)getpid(), test_no);
-    fprintf(f, "#CFGVER:1\n");
-    if (gid >= 0) fprintf(f, "INTER_PROCESS %s %s %u %u %ld\n", ep_a, ep_b, nframes, fsize, gid);
-    else fprintf(f, "INTER_PROCESS %s %s %u %u\n", ep_a, ep_b, nframes, fsize);
-    fclose(f);
-    setenv("NVSCIIPC_CFG", cfg_path, 1);
+    if (gid >= 0) snprintf(gcol, sizeof(gcol), " %ld", gid);
+    /* 0644: readable by a child that dropped privileges */
+    assert_int_equal(tcfg_write(cfg_path, sizeof(cfg_path), "ipc-proc", 0644, "#CFGVER:1\nINTER_PROCESS %s %s %u %u%s\n",
+                                ep_a, ep_b, nframes, fsize, gcol), 0);
 }
 
 static int teardown(void **state)
@@ -56,10 +47,7 @@ static int teardown(void **state)
     int i;
     (void)state;
     unlink(cfg_path);
-    while (nkids) {   /* after a failed test: no child survives it */
-        pid_t pid = kids[--nkids];
-        if (kill(pid, SIGKILL) == 0) waitpid(pid, NULL, 0);
-    }
+    tproc_reap_all();   /* after a failed test: no child survives it */
     for (i = 0; i < 8; i++) NvSciIpcDeinit();   /* and what it left open is closed */
     return 0;
 }
@@ -98,49 +86,31 @@ static int establish(NvSciIpcEndpoint h)
 
 static pid_t spawn(int (*fn)(void *), void *arg)
 {
-    pid_t pid = fork();
+    pid_t pid = tproc_fork();
     assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (pid == 0)
         _exit(fn(arg));
-    }
-    if (nkids < 8) kids[nkids++] = pid;
     return pid;
-}
-
-/* A reaped child's pid may be reused: never signal it again. */
-static void forget(pid_t pid)
-{
-    unsigned i;
-    for (i = 0; i < nkids; i++)
-        if (kids[i] == pid) kids[i] = kids[--nkids];
 }
 
 static void kill_reap(pid_t pid)
 {
     kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    forget(pid);
+    tproc_reap(pid, CHILD_TIMEOUT_MS);
 }
 
 /* Exit status of the child, or -1 (killed after CHILD_TIMEOUT_MS or by a signal). */
 static int reap(pid_t pid)
 {
-    int st, ms;
+    int st;
     if (pid <= 0) return -1;
-    for (ms = 0; ms < CHILD_TIMEOUT_MS; ms++) {
-        struct timespec ts = { 0, 1000000 };
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) {
-            forget(pid);
-            if (!WIFEXITED(st) || WEXITSTATUS(st)) fprintf(stderr, "child %d: status 0x%x\n", (int)pid, st);
-            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        }
-        nanosleep(&ts, NULL);
+    st = tproc_reap(pid, CHILD_TIMEOUT_MS);
+    if (st == -1) {
+        fprintf(stderr, "child %d: timed out\n", (int)pid);
+        return -1;
     }
-    fprintf(stderr, "child %d: timed out\n", (int)pid);
-    kill_reap(pid);
-    return -1;
+    if (!WIFEXITED(st) || WEXITSTATUS(st)) fprintf(stderr, "child %d: status 0x%x\n", (int)pid, st);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* ---- 100k frames, writer in the child ---- */

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "nvsciipc.h"
+#include "../common/osci_test.h"
 #include "ipc_frame.h"
 
 #define NFRAMES_TOTAL 100000u
@@ -27,21 +28,17 @@ static char names[8][NVSCIIPC_MAX_ENDPOINT_NAME];
 /* Config with `pairs` INTER_THREAD channels named it<pid>_<k>_{a,b}. */
 static void write_cfg(unsigned pairs, unsigned nframes, unsigned fsize)
 {
-    FILE *f;
-    int fd;
+    char text[1024];
+    size_t n = 0;
     unsigned k;
-    snprintf(cfg_path, sizeof(cfg_path), "/tmp/osci-ipc-thr-%s", "XX" "XX" "XX");
-    fd = mkstemp(cfg_path);
-    assert_true(fd >= 0);
-    f = fdopen(fd, "w");
-    fprintf(f, "# test config\n#CFGVER:1\n");
     for (k = 0; k < pairs; k++) {
         snprintf(names[2 * k], sizeof(names[0]), "it%d_%u_a", (int)getpid(), k);
         snprintf(names[2 * k + 1], sizeof(names[0]), "it%d_%u_b", (int)getpid(), k);
-        fprintf(f, "INTER_THREAD\t%s  %s %u %u\n", names[2 * k], names[2 * k + 1], nframes, fsize);
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "INTER_THREAD\t%s  %s %u %u\n", names[2 * k],
+                              names[2 * k + 1], nframes, fsize);
+        assert_true(n < sizeof(text));
     }
-    fclose(f);
-    setenv("NVSCIIPC_CFG", cfg_path, 1);
+    assert_int_equal(tcfg_write(cfg_path, sizeof(cfg_path), "ipc-thr", 0600, "# test config\n#CFGVER:1\n%s", text), 0);
 }
 
 static int setup(void **state)

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,6 +19,7 @@
 #include <cmocka.h>
 
 #include "nvsciipc.h"
+#include "../common/osci_test.h"
 
 #define WATCH_NS 1000000000ll   /* how long the survivor's event loop is watched */
 #define CPU_PCT_MAX 20          /* an idle waiter: far below this share of one core */
@@ -27,24 +27,14 @@
 static char cfg_path[64];
 static char ep_a[NVSCIIPC_MAX_ENDPOINT_NAME], ep_b[NVSCIIPC_MAX_ENDPOINT_NAME];
 static int test_no;
-static pid_t kids[4];
-static unsigned nkids;
 
 static void write_cfg(void)
 {
-    FILE *f;
-    int fd;
     test_no++;
-    snprintf(cfg_path, sizeof(cfg_path), "/tmp/osci-ipc-zombie-%s", "XX" "XX" "XX");
-    fd = mkstemp(cfg_path);
-    assert_true(fd >= 0);
-    f = fdopen(fd, "w");
-    assert_non_null(f);
     snprintf(ep_a, sizeof(ep_a), "iz%d_%d_a", (int)getpid(), test_no);
     snprintf(ep_b, sizeof(ep_b), "iz%d_%d_b", (int)getpid(), test_no);
-    fprintf(f, "#CFGVER:1\nINTER_PROCESS %s %s 16 64\n", ep_a, ep_b);
-    fclose(f);
-    setenv("NVSCIIPC_CFG", cfg_path, 1);
+    assert_int_equal(tcfg_write(cfg_path, sizeof(cfg_path), "ipc-zombie", 0600, "#CFGVER:1\nINTER_PROCESS %s %s 16 64\n",
+                                ep_a, ep_b), 0);
 }
 
 static int teardown(void **state)
@@ -52,11 +42,7 @@ static int teardown(void **state)
     int i;
     (void)state;
     unlink(cfg_path);
-    while (nkids) {
-        pid_t pid = kids[--nkids];
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
+    tproc_reap_all();
     for (i = 0; i < 4; i++) NvSciIpcDeinit();
     return 0;
 }
@@ -99,7 +85,6 @@ static int child_peer(int how, int sync_fd, int go_fd)
 {
     NvSciIpcEndpoint h;
     char c = 'r';
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (NvSciIpcInit() != NvSciError_Success) return 10;
     if (NvSciIpcOpenEndpoint(ep_b, &h) != NvSciError_Success) return 11;
     if (establish(h) < 0) return 12;
@@ -112,10 +97,9 @@ static int child_peer(int how, int sync_fd, int go_fd)
 
 static pid_t spawn(int how, int sync_fd, int go_fd)
 {
-    pid_t pid = fork();
+    pid_t pid = tproc_fork();   /* not reaped until teardown: it stays a zombie */
     assert_true(pid >= 0);
     if (pid == 0) _exit(child_peer(how, sync_fd, go_fd));
-    if (nkids < 4) kids[nkids++] = pid;
     return pid;
 }
 
@@ -238,16 +222,14 @@ static void test_zombie_before_open(void **state)
 
     write_cfg();
     assert_int_equal(pipe(pipefd), 0);
-    pid = fork();
+    pid = tproc_fork();
     assert_true(pid >= 0);
     if (pid == 0) {   /* opens, says so, dies without closing: no peer ever connects */
         NvSciIpcEndpoint hc;
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (NvSciIpcInit() != NvSciError_Success || NvSciIpcOpenEndpoint(ep_b, &hc) != NvSciError_Success)
             _exit(10);
         _exit(write(pipefd[1], "r", 1) == 1 ? 0 : 11);
     }
-    kids[nkids++] = pid;
     assert_int_equal(read(pipefd[0], &c, 1), 1);
     assert_true(is_zombie(pid));
     assert_int_equal(NvSciIpcInit(), NvSciError_Success);

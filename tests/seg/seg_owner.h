@@ -45,19 +45,19 @@ static inline int owner_main(int rd, int wr, void *arg)
     sci_desc_t sd;
     sci_local_segment_t ls;
 
-    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCICreateSegment(sd, &ls, id, SEGSZ, NULL, NULL, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIPrepareSegment(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCISetSegmentAvailable(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
-    TCHECK(tproc_send_u32(wr, my_node()) == 0);
+    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCICreateSegment(sd, &ls, id, SEGSZ, NULL, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCIPrepareSegment(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCISetSegmentAvailable(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wr, my_node()) == 0);
     for (;;) {
-        TCHECK(tproc_recv_u32(rd, &cmd, 30000) == 0);
+        CHECK(tproc_recv_u32(rd, &cmd, 30000) == 0);
         if (cmd == CMD_QUIT)
             break;
         unsigned int src = 0, ad = 0;
         sci_segment_cb_reason_t r = SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e);
-        TCHECK(tproc_send_u32(wr, e == SCI_ERR_OK ? (uint32_t)r << 16 | src : 0) == 0);
+        CHECK(tproc_send_u32(wr, e == SCI_ERR_OK ? (uint32_t)r << 16 | src : 0) == 0);
     }
     /* BUSY until the last remote's DISCONNECT has arrived: loop, as SISCI owners do */
     for (int i = 0; i < 500; i++) {
@@ -66,7 +66,7 @@ static inline int owner_main(int rd, int wr, void *arg)
             break;
         usleep(10000);
     }
-    TCHECK(e == SCI_ERR_OK);
+    CHECK(e == SCI_ERR_OK);
     SCIClose(sd, 0, &e);
     SCITerminate();
     return 0;

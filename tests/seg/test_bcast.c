@@ -39,7 +39,7 @@ enum { CMD_WRITE = 1, CMD_READ_WAIT, CMD_WAIT_EVENT, CMD_QUIT };
 static int put_mode;
 
 /* A member: Dolphin's flow, then commands (cmd, a, b) from the parent, one u32 answer each. */
-static int member(int rfd, int wfd)
+static int member(int rfd, int wfd, void *arg)
 {
     sci_local_segment_t ls;
     sci_remote_segment_t rs;
@@ -51,42 +51,42 @@ static int member(int rfd, int wfd)
     sci_desc_t sd = child_init(&node);
 
     SCICreateSegment(sd, &ls, GROUP, SIZE, NULL, NULL, SCI_FLAG_BROADCAST, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCIPrepareSegment(ls, 0, SCI_FLAG_BROADCAST, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     rd = SCIMapLocalSegment(ls, &lmap, 0, SIZE, NULL, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCISetSegmentAvailable(ls, 0, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     do
         SCIConnectSegment(sd, &rs, DIS_BROADCAST_NODEID_GROUP_ALL, GROUP, 0, NULL, NULL, SCI_INFINITE_TIMEOUT,
                           SCI_FLAG_BROADCAST, &e);
     while (e == SCI_ERR_NO_SUCH_SEGMENT);
-    CHK_OK(e);
-    CHK(SCIGetRemoteSegmentSize(rs) == SIZE);
+    CHECK(e == SCI_ERR_OK);
+    CHECK(SCIGetRemoteSegmentSize(rs) == SIZE);
     if (put_mode) {
         wr = SCIMapRemoteSegment(rs, &rmap, 0, SIZE, NULL, SCI_FLAG_BROADCAST, &e);
-        CHK(e == SCI_ERR_NOT_SUPPORTED);   /* no CPU pointer reaches every member */
+        CHECK(e == SCI_ERR_NOT_SUPPORTED);   /* no CPU pointer reaches every member */
         SCIMapRemoteSegment(rs, &rmap, 0, SIZE, NULL, SCI_FLAG_BROADCAST | SCI_FLAG_OSCI_TRANSFER_MAP, &e);
         wr = NULL;
     } else {
         wr = SCIMapRemoteSegment(rs, &rmap, 0, SIZE, NULL, SCI_FLAG_BROADCAST, &e);
     }
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCICreateMapSequence(rmap, &seq, 0, &e);
-    CHK_OK(e);
-    CHK(xsend(wfd, node) == 0);
+    CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wfd, node) == 0);
     for (;;) {
         uint32_t cmd, a, b, ans = 0;
-        CHK(xrecv(rfd, &cmd, 20000) == 0 && xrecv(rfd, &a, 1000) == 0 && xrecv(rfd, &b, 1000) == 0);
+        CHECK(tproc_recv_u32(rfd, &cmd, 20000) == 0 && tproc_recv_u32(rfd, &a, 1000) == 0 && tproc_recv_u32(rfd, &b, 1000) == 0);
         if (cmd == CMD_WRITE && put_mode) {           /* answer: 1 when a member loss made it retry */
             SCIMemCpy(seq, &b, rmap, a * sizeof(uint32_t), sizeof(b), SCI_FLAG_ERROR_CHECK, &e);
             if (e == SCI_ERR_TRANSFER_FAILED) {
-                CHK(SCIStartSequence(seq, 0, &e) == SCI_SEQ_OK);
+                CHECK(SCIStartSequence(seq, 0, &e) == SCI_SEQ_OK);
                 SCIMemCpy(seq, &b, rmap, a * sizeof(uint32_t), sizeof(b), SCI_FLAG_ERROR_CHECK, &e);
                 ans = 1;
             }
-            CHK_OK(e);
+            CHECK(e == SCI_ERR_OK);
         } else if (cmd == CMD_WRITE) {
             wr[a] = b;
             SCIFlush(seq, SCI_FLAG_FLUSH_CPU_BUFFERS_ONLY);
@@ -106,45 +106,45 @@ static int member(int rfd, int wfd)
         } else if (cmd == CMD_QUIT) {
             break;
         }
-        CHK(xsend(wfd, ans) == 0);
+        CHECK(tproc_send_u32(wfd, ans) == 0);
     }
     /* Dolphin's closeout order: the local segment goes while the broadcast map still exists. */
     SCIRemoveSequence(seq, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCIUnmapSegment(lmap, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCIRemoveSegment(ls, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCIUnmapSegment(rmap, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCIDisconnectSegment(rs, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     child_fini(sd);
-    CHK(xsend(wfd, 0) == 0);
+    CHECK(tproc_send_u32(wfd, 0) == 0);
     return 0;
 }
 
-static uint32_t cmd(struct peer *p, uint32_t c, uint32_t a, uint32_t b)
+static uint32_t cmd(struct tproc *p, uint32_t c, uint32_t a, uint32_t b)
 {
-    assert_int_equal(xsend(p->wfd, c), 0);
-    assert_int_equal(xsend(p->wfd, a), 0);
-    assert_int_equal(xsend(p->wfd, b), 0);
+    assert_int_equal(tproc_send_u32(p->wr, c), 0);
+    assert_int_equal(tproc_send_u32(p->wr, a), 0);
+    assert_int_equal(tproc_send_u32(p->wr, b), 0);
     return precv(p);
 }
 
-static void quit(struct peer *p)
+static void quit(struct tproc *p)
 {
     assert_int_equal(cmd(p, CMD_QUIT, 0, 0), 0);
-    assert_int_equal(peer_end(p, 10000), 0);
+    assert_int_equal(tproc_end(p, 10000), 0);
 }
 
 static void test_store_reaches_every_member(void **state)
 {
-    struct peer p[3];
+    struct tproc p[3];
     (void)state;
 
     for (int i = 0; i < 3; i++) {
-        peer_start(&p[i], member);
+        assert_int_equal(tproc_start(&p[i], member, NULL), 0);
         precv(&p[i]);
     }
     for (uint32_t v = 1; v <= 20; v++)
@@ -159,18 +159,18 @@ static void test_store_reaches_every_member(void **state)
 
 static void test_join_leave_and_loss(void **state)
 {
-    struct peer a, b, c;
+    struct tproc a, b, c;
     uint32_t nb, nc;
     (void)state;
 
-    peer_start(&a, member);
+    assert_int_equal(tproc_start(&a, member, NULL), 0);
     precv(&a);
-    peer_start(&b, member);
+    assert_int_equal(tproc_start(&b, member, NULL), 0);
     nb = precv(&b);
     assert_int_equal(cmd(&a, CMD_WAIT_EVENT, SCI_CB_CONNECT, nb), 1);
     assert_int_equal(cmd(&a, CMD_WRITE, 7, 0x1234), 0);
     /* a late joiner sees what was stored before it joined (one shared memory on simntb) and new stores */
-    peer_start(&c, member);
+    assert_int_equal(tproc_start(&c, member, NULL), 0);
     nc = precv(&c);
     assert_int_equal(cmd(&a, CMD_WAIT_EVENT, SCI_CB_CONNECT, nc), 1);
     assert_int_equal(cmd(&b, CMD_WAIT_EVENT, SCI_CB_CONNECT, nc), 1);
@@ -183,7 +183,7 @@ static void test_join_leave_and_loss(void **state)
     assert_int_equal(cmd(&b, CMD_WAIT_EVENT, SCI_CB_DISCONNECT, nc), 1);
     /* ... one that dies as lost, and the group goes on */
     kill(b.pid, SIGKILL);
-    assert_int_equal(peer_end(&b, 5000), 128 + SIGKILL);
+    assert_int_equal(tproc_end(&b, 5000), 128 + SIGKILL);
     assert_int_equal(cmd(&a, CMD_WAIT_EVENT, SCI_CB_LOST, nb), 1);
     assert_int_equal(cmd(&a, CMD_WRITE, 9, 99), 0);
     assert_int_equal(cmd(&a, CMD_READ_WAIT, 9, 99), 1);
@@ -191,7 +191,7 @@ static void test_join_leave_and_loss(void **state)
 }
 
 /* A second member with another size, and the flag / node id checks, in one child. */
-static int child_errors(int rfd, int wfd)
+static int child_errors(int rfd, int wfd, void *arg)
 {
     sci_local_segment_t ls, ls2, plain;
     sci_remote_segment_t rs;
@@ -202,74 +202,74 @@ static int child_errors(int rfd, int wfd)
     (void)rfd;
 
     SCICreateSegment(sd, &ls, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST | SCI_FLAG_PRIVATE, &e);
-    CHK(e == SCI_ERR_ILLEGAL_FLAG);
+    CHECK(e == SCI_ERR_ILLEGAL_FLAG);
     SCICreateSegment(sd, &ls, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST | SCI_FLAG_AUTO_ID, &e);
-    CHK(e == SCI_ERR_ILLEGAL_FLAG);
+    CHECK(e == SCI_ERR_ILLEGAL_FLAG);
     SCICreateSegment(sd, &ls, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST | SCI_FLAG_EMPTY, &e);
-    CHK(e == SCI_ERR_ILLEGAL_FLAG);
+    CHECK(e == SCI_ERR_ILLEGAL_FLAG);
     /* no member yet: what SISCI programs retry on */
     SCIConnectSegment(sd, &rs, DIS_BROADCAST_NODEID_GROUP_ALL, GROUP + 1, 0, NULL, NULL, 300,
                       SCI_FLAG_BROADCAST, &e);
-    CHK(e == SCI_ERR_NO_SUCH_SEGMENT);
+    CHECK(e == SCI_ERR_NO_SUCH_SEGMENT);
     SCICreateSegment(sd, &ls, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCICreateSegment(sd, &ls2, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST, &e);
-    CHK(e == SCI_ERR_SEGMENTID_USED);
+    CHECK(e == SCI_ERR_SEGMENTID_USED);
     SCICreateSegment(sd, &plain, GROUP + 2, SIZE, NULL, NULL, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCIPrepareSegment(plain, 0, SCI_FLAG_BROADCAST, &e);     /* BROADCAST prepare of a plain segment */
-    CHK(e == SCI_ERR_ILLEGAL_FLAG);
+    CHECK(e == SCI_ERR_ILLEGAL_FLAG);
     SCIPrepareSegment(plain, 0, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCISetSegmentAvailable(plain, 0, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCIPrepareSegment(ls, 0, 0, &e);                         /* the flag is optional at prepare */
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCISetSegmentAvailable(ls, 0, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     /* BROADCAST needs the broadcast node id, and a plain segment is no group */
     SCIConnectSegment(sd, &rs, node, GROUP + 1, 0, NULL, NULL, 1000, SCI_FLAG_BROADCAST, &e);
-    CHK(e == SCI_ERR_ILLEGAL_NODEID);
+    CHECK(e == SCI_ERR_ILLEGAL_NODEID);
     SCIConnectSegment(sd, &rs, DIS_BROADCAST_NODEID_GROUP_ALL, GROUP + 2, 0, NULL, NULL, 300,
                       SCI_FLAG_BROADCAST, &e);
-    CHK(e == SCI_ERR_NO_SUCH_SEGMENT);
+    CHECK(e == SCI_ERR_NO_SUCH_SEGMENT);
     SCIConnectSegment(sd, &rs, DIS_BROADCAST_NODEID_GROUP_ALL, GROUP + 1, 0, NULL, NULL, 1000,
                       SCI_FLAG_BROADCAST | SCI_FLAG_ASYNCHRONOUS_CONNECT, &e);
-    CHK(e == SCI_ERR_ILLEGAL_FLAG);
+    CHECK(e == SCI_ERR_ILLEGAL_FLAG);
     SCIConnectSegment(sd, &rs, DIS_BROADCAST_NODEID_GROUP_ALL, GROUP + 1, 0, NULL, NULL, 1000,
                       SCI_FLAG_BROADCAST, &e);
-    CHK_OK(e);
-    CHK(SCIGetRemoteSegmentNodeId(rs) == DIS_BROADCAST_NODEID_GROUP_ALL);
+    CHECK(e == SCI_ERR_OK);
+    CHECK(SCIGetRemoteSegmentNodeId(rs) == DIS_BROADCAST_NODEID_GROUP_ALL);
     {   /* DMA does not reach a group */
         sci_dma_queue_t q;
         SCICreateDMAQueue(sd, &q, 0, 4, 0, &e);
-        CHK_OK(e);
+        CHECK(e == SCI_ERR_OK);
         SCIStartDmaTransfer(q, plain, rs, 0, 4096, 0, NULL, NULL, 0, &e);
-        CHK(e == SCI_ERR_NOT_SUPPORTED);
+        CHECK(e == SCI_ERR_NOT_SUPPORTED);
         SCIRemoveDMAQueue(q, 0, &e);
-        CHK_OK(e);
+        CHECK(e == SCI_ERR_OK);
     }
     SCIDisconnectSegment(rs, 0, &e);
-    CHK_OK(e);
-    CHK(xsend(wfd, node) == 0);
-    CHK(xrecv(rfd, &go, 10000) == 0);
+    CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wfd, node) == 0);
+    CHECK(tproc_recv_u32(rfd, &go, 10000) == 0);
     SCIRemoveSegment(ls, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCIRemoveSegment(plain, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     child_fini(sd);
     return 0;
 }
 
 static void test_errors(void **state)
 {
-    struct peer p;
+    struct tproc p;
     sci_local_segment_t ls;
     sci_error_t e;
     sci_desc_t sd;
     (void)state;
 
-    peer_start(&p, child_errors);
+    assert_int_equal(tproc_start(&p, child_errors, NULL), 0);
     precv(&p);
     sd = parent_init();
     /* the group exists with SIZE bytes: another size is refused */
@@ -280,8 +280,8 @@ static void test_errors(void **state)
     SCIRemoveSegment(ls, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     parent_fini(sd);
-    assert_int_equal(xsend(p.wfd, 1), 0);
-    assert_int_equal(peer_end(&p, 10000), 0);
+    assert_int_equal(tproc_send_u32(p.wr, 1), 0);
+    assert_int_equal(tproc_end(&p, 10000), 0);
 }
 
 /* The same group written by one put per member (simntb multicast=0, as rdma does it): every member's
@@ -290,7 +290,7 @@ static void test_per_member_puts(void **state)
 {
     char conf[] = "/tmp/osci-bcast-conf-XXXXXX";
     const char *text = "adapter 0 simntb multicast=0\n";
-    struct peer p[3];
+    struct tproc p[3];
     uint32_t n2;
     int fd = mkstemp(conf);
     (void)state;
@@ -300,13 +300,13 @@ static void test_per_member_puts(void **state)
     close(fd);
     setenv("OSCI_CONF", conf, 1);
     put_mode = 1;
-    peer_start(&p[0], member);
+    assert_int_equal(tproc_start(&p[0], member, NULL), 0);
     precv(&p[0]);
-    peer_start(&p[1], member);
+    assert_int_equal(tproc_start(&p[1], member, NULL), 0);
     precv(&p[1]);
     assert_int_equal(cmd(&p[1], CMD_WRITE, 1, 0xaa), 0);
     assert_int_equal(cmd(&p[0], CMD_READ_WAIT, 1, 0xaa), 1);
-    peer_start(&p[2], member);
+    assert_int_equal(tproc_start(&p[2], member, NULL), 0);
     n2 = precv(&p[2]);
     assert_int_equal(cmd(&p[0], CMD_WAIT_EVENT, SCI_CB_CONNECT, n2), 1);
     assert_int_equal(cmd(&p[1], CMD_WAIT_EVENT, SCI_CB_CONNECT, n2), 1);
@@ -318,7 +318,7 @@ static void test_per_member_puts(void **state)
                 assert_int_equal(cmd(&p[r], CMD_READ_WAIT, 16 + (uint32_t)w, v * 10 + (uint32_t)w), 1);
         }
     kill(p[2].pid, SIGKILL);
-    assert_int_equal(peer_end(&p[2], 5000), 128 + SIGKILL);
+    assert_int_equal(tproc_end(&p[2], 5000), 128 + SIGKILL);
     assert_int_equal(cmd(&p[0], CMD_WAIT_EVENT, SCI_CB_LOST, n2), 1);
     assert_int_equal(cmd(&p[1], CMD_WAIT_EVENT, SCI_CB_LOST, n2), 1);
     /* the loss shows once in the writers' sequences (the store may have missed the dead member) */
@@ -337,20 +337,20 @@ static void test_per_member_puts(void **state)
 static void test_dead_group_reclaimed(void **state)
 {
     char path[256];
-    struct peer a, b;
+    struct tproc a, b;
     sci_desc_t sd;
     (void)state;
 
     snprintf(path, sizeof(path), "/dev/shm/osci.%s.mc%x", getenv("OSCI_FABRIC"), GROUP);
-    peer_start(&a, member);
+    assert_int_equal(tproc_start(&a, member, NULL), 0);
     precv(&a);
-    peer_start(&b, member);
+    assert_int_equal(tproc_start(&b, member, NULL), 0);
     precv(&b);
     assert_int_equal(access(path, F_OK), 0);
     kill(a.pid, SIGKILL);
     kill(b.pid, SIGKILL);
-    assert_int_equal(peer_end(&a, 5000), 128 + SIGKILL);
-    assert_int_equal(peer_end(&b, 5000), 128 + SIGKILL);
+    assert_int_equal(tproc_end(&a, 5000), 128 + SIGKILL);
+    assert_int_equal(tproc_end(&b, 5000), 128 + SIGKILL);
     assert_int_equal(access(path, F_OK), 0);
     sd = parent_init();
     assert_int_equal(access(path, F_OK), -1);

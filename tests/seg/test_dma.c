@@ -31,7 +31,7 @@
 #define SEGSZ   (6u << 20)
 #define SEG_ID  77u
 
-static int child_owner(int rfd, int wfd)
+static int child_owner(int rfd, int wfd, void *arg)
 {
     sci_local_segment_t ls;
     unsigned int node;
@@ -40,28 +40,28 @@ static int child_owner(int rfd, int wfd)
     sci_desc_t sd = child_init(&node);
 
     SCICreateSegment(sd, &ls, SEG_ID, SEGSZ, NULL, NULL, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCIPrepareSegment(ls, 0, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCISetSegmentAvailable(ls, 0, 0, &e);
-    CHK_OK(e);
-    CHK(xsend(wfd, node) == 0);
-    CHK(xrecv(rfd, &cmd, 18000) == 0 && cmd == 0);
+    CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wfd, node) == 0);
+    CHECK(tproc_recv_u32(rfd, &cmd, 18000) == 0 && cmd == 0);
     SCISetSegmentUnavailable(ls, 0, SCI_FLAG_NOTIFY, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     for (int i = 0; i < 500; i++) {
         SCIRemoveSegment(ls, 0, &e);
         if (e != SCI_ERR_BUSY)
             break;
         usleep(10000);
     }
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     child_fini(sd);
     return 0;
 }
 
 struct fix {
-    struct peer p;
+    struct tproc p;
     sci_desc_t sd;
     unsigned int cnode;
     sci_remote_segment_t rs;
@@ -77,7 +77,7 @@ static void fix_up(struct fix *f)
 {
     sci_error_t e;
 
-    peer_start(&f->p, child_owner);
+    assert_int_equal(tproc_start(&f->p, child_owner, NULL), 0);
     f->sd = parent_init();
     f->cnode = precv(&f->p);
     for (int i = 0; i < 500; i++) {
@@ -115,8 +115,8 @@ static void fix_down(struct fix *f, bool peer_alive)
     SCIDisconnectSegment(f->rs, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     if (peer_alive) {
-        assert_int_equal(xsend(f->p.wfd, 0), 0);
-        assert_int_equal(peer_end(&f->p, 10000), 0);
+        assert_int_equal(tproc_send_u32(f->p.wr, 0), 0);
+        assert_int_equal(tproc_end(&f->p, 10000), 0);
     }
     parent_fini(f->sd);
 }
@@ -350,7 +350,7 @@ static void test_owner_killed(void **state)
     assert_int_equal(e, SCI_ERR_OK);
     f.rmap = NULL;
     kill(f.p.pid, SIGKILL);
-    assert_int_equal(peer_end(&f.p, 5000), 128 + SIGKILL);
+    assert_int_equal(tproc_end(&f.p, 5000), 128 + SIGKILL);
     for (int i = 0; i < 20 && r != SCI_CB_LOST; i++) {
         r = SCIWaitForRemoteSegmentEvent(f.rs, &status, 1000, 0, &e);
         if (e == SCI_ERR_TIMEOUT)

@@ -34,7 +34,7 @@
 
 #define ROUNDS 200
 
-static int child_pingpong(int rfd, int wfd)
+static int child_pingpong(int rfd, int wfd, void *arg)
 {
     sci_local_interrupt_t li;
     sci_remote_interrupt_t ri;
@@ -44,32 +44,32 @@ static int child_pingpong(int rfd, int wfd)
     int n;
 
     SCICreateInterrupt(sd, &li, 0, &intno, NULL, NULL, 0, &e);
-    CHK_OK(e);
-    CHK(xsend(wfd, node) == 0 && xsend(wfd, intno) == 0);
-    CHK(xrecv(rfd, &pnode, 10000) == 0 && xrecv(rfd, &pintno, 10000) == 0);
+    CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wfd, node) == 0 && tproc_send_u32(wfd, intno) == 0);
+    CHECK(tproc_recv_u32(rfd, &pnode, 10000) == 0 && tproc_recv_u32(rfd, &pintno, 10000) == 0);
     SCIConnectInterrupt(sd, &ri, pnode, 0, pintno, 5000, 0, &e);
-    CHK_OK(e);
-    CHK(xsend(wfd, 1) == 0);
+    CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wfd, 1) == 0);
     for (n = 0; n < ROUNDS; n++) {
         SCIWaitForInterrupt(li, 5000, 0, &e);
-        CHK_OK(e);
+        CHECK(e == SCI_ERR_OK);
         SCITriggerInterrupt(ri, 0, &e);
-        CHK_OK(e);
+        CHECK(e == SCI_ERR_OK);
     }
     /* nothing more was rung */
     SCIWaitForInterrupt(li, 100, 0, &e);
-    CHK(e == SCI_ERR_TIMEOUT);
+    CHECK(e == SCI_ERR_TIMEOUT);
     SCIDisconnectInterrupt(ri, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCIRemoveInterrupt(li, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     child_fini(sd);
     return 0;
 }
 
 static void test_wait_pingpong(void **state)
 {
-    struct peer p;
+    struct tproc p;
     sci_local_interrupt_t li;
     sci_remote_interrupt_t ri;
     unsigned int node, intno, cnode, cintno;
@@ -78,7 +78,7 @@ static void test_wait_pingpong(void **state)
     int n;
 
     (void)state;
-    peer_start(&p, child_pingpong);
+    assert_int_equal(tproc_start(&p, child_pingpong, NULL), 0);
     sd = parent_init();
     SCIGetLocalNodeId(0, &node, 0, &e);
     SCICreateInterrupt(sd, &li, 0, &intno, NULL, NULL, 0, &e);
@@ -86,8 +86,8 @@ static void test_wait_pingpong(void **state)
     cnode = precv(&p);
     cintno = precv(&p);
     assert_int_not_equal(cnode, node);
-    assert_int_equal(xsend(p.wfd, node), 0);
-    assert_int_equal(xsend(p.wfd, intno), 0);
+    assert_int_equal(tproc_send_u32(p.wr, node), 0);
+    assert_int_equal(tproc_send_u32(p.wr, intno), 0);
     SCIConnectInterrupt(sd, &ri, cnode, 0, cintno, 5000, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     assert_int_equal(precv(&p), 1);
@@ -97,7 +97,7 @@ static void test_wait_pingpong(void **state)
         SCIWaitForInterrupt(li, 5000, 0, &e);
         assert_int_equal(e, SCI_ERR_OK);
     }
-    assert_int_equal(peer_end(&p, 10000), 0);
+    assert_int_equal(tproc_end(&p, 10000), 0);
     SCIDisconnectInterrupt(ri, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     SCIRemoveInterrupt(li, 0, &e);
@@ -117,12 +117,12 @@ static sci_callback_action_t child_cb(void *arg, sci_local_interrupt_t li, sci_e
     if (arg != (void *)&cb_calls || status != SCI_ERR_OK)
         _exit(3);
     cb_calls++;
-    if (xsend(cb_wfd, (uint32_t)cb_calls) < 0)
+    if (tproc_send_u32(cb_wfd, (uint32_t)cb_calls) < 0)
         _exit(4);
     return cb_calls == CB_K ? SCI_CALLBACK_CANCEL : SCI_CALLBACK_CONTINUE;
 }
 
-static int child_callback(int rfd, int wfd)
+static int child_callback(int rfd, int wfd, void *arg)
 {
     sci_local_interrupt_t li;
     unsigned int node, intno;
@@ -132,31 +132,31 @@ static int child_callback(int rfd, int wfd)
 
     cb_wfd = wfd;
     SCICreateInterrupt(sd, &li, 0, &intno, child_cb, &cb_calls, SCI_FLAG_USE_CALLBACK, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     /* a callback interrupt is not waited on */
     SCIWaitForInterrupt(li, 10, 0, &e);
-    CHK(e == SCI_ERR_ILLEGAL_OPERATION);
-    CHK(xsend(wfd, node) == 0 && xsend(wfd, intno) == 0);
+    CHECK(e == SCI_ERR_ILLEGAL_OPERATION);
+    CHECK(tproc_send_u32(wfd, node) == 0 && tproc_send_u32(wfd, intno) == 0);
     /* after the CANCEL, the next trigger is for SCIWaitForInterrupt */
-    CHK(xrecv(rfd, &cmd, 10000) == 0 && cmd == 2);
+    CHECK(tproc_recv_u32(rfd, &cmd, 10000) == 0 && cmd == 2);
     for (int i = 0; i < 1000; i++) {     /* the CANCEL lands just after the callback's last report */
         SCIWaitForInterrupt(li, 5000, 0, &e);
         if (e != SCI_ERR_ILLEGAL_OPERATION)
             break;
         usleep(1000);
     }
-    CHK_OK(e);
-    CHK(cb_calls == CB_K);
-    CHK(xsend(wfd, 100) == 0);
+    CHECK(e == SCI_ERR_OK);
+    CHECK(cb_calls == CB_K);
+    CHECK(tproc_send_u32(wfd, 100) == 0);
     SCIRemoveInterrupt(li, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     child_fini(sd);
     return 0;
 }
 
 static void test_callback_continue_cancel(void **state)
 {
-    struct peer p;
+    struct tproc p;
     sci_remote_interrupt_t ri;
     unsigned int cnode, cintno;
     sci_error_t e;
@@ -164,7 +164,7 @@ static void test_callback_continue_cancel(void **state)
     int n;
 
     (void)state;
-    peer_start(&p, child_callback);
+    assert_int_equal(tproc_start(&p, child_callback, NULL), 0);
     sd = parent_init();
     cnode = precv(&p);
     cintno = precv(&p);
@@ -175,11 +175,11 @@ static void test_callback_continue_cancel(void **state)
         assert_int_equal(e, SCI_ERR_OK);
         assert_int_equal(precv(&p), (uint32_t)n);     /* one callback per trigger */
     }
-    assert_int_equal(xsend(p.wfd, 2), 0);
+    assert_int_equal(tproc_send_u32(p.wr, 2), 0);
     SCITriggerInterrupt(ri, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     assert_int_equal(precv(&p), 100);                 /* received by the wait, not the callback */
-    assert_int_equal(peer_end(&p, 10000), 0);
+    assert_int_equal(tproc_end(&p, 10000), 0);
     SCIDisconnectInterrupt(ri, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     parent_fini(sd);
@@ -314,7 +314,7 @@ static void test_fixed_intno_and_nospc(void **state)
 
 /* ---- connect errors, peer death, dropped doorbell ---- */
 
-static int child_target(int rfd, int wfd)
+static int child_target(int rfd, int wfd, void *arg)
 {
     sci_local_interrupt_t li;
     unsigned int node, intno;
@@ -323,32 +323,32 @@ static int child_target(int rfd, int wfd)
     sci_desc_t sd = child_init(&node);
 
     SCICreateInterrupt(sd, &li, 0, &intno, NULL, NULL, 0, &e);
-    CHK_OK(e);
-    CHK(xsend(wfd, node) == 0 && xsend(wfd, intno) == 0);
+    CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wfd, node) == 0 && tproc_send_u32(wfd, intno) == 0);
     for (;;) {
-        CHK(xrecv(rfd, &cmd, 15000) == 0);
+        CHECK(tproc_recv_u32(rfd, &cmd, 15000) == 0);
         if (cmd == 0)
             break;
         /* cmd = timeout in ms: report what the wait gave */
         SCIWaitForInterrupt(li, cmd, 0, &e);
-        CHK(xsend(wfd, (uint32_t)e) == 0);
+        CHECK(tproc_send_u32(wfd, (uint32_t)e) == 0);
     }
     SCIRemoveInterrupt(li, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     child_fini(sd);
     return 0;
 }
 
 static void test_connect_errors_and_drop(void **state)
 {
-    struct peer p;
+    struct tproc p;
     sci_remote_interrupt_t ri, rx;
     unsigned int cnode, cintno;
     sci_error_t e;
     sci_desc_t sd;
 
     (void)state;
-    peer_start(&p, child_target);
+    assert_int_equal(tproc_start(&p, child_target, NULL), 0);
     sd = parent_init();
     cnode = precv(&p);
     cintno = precv(&p);
@@ -371,18 +371,18 @@ static void test_connect_errors_and_drop(void **state)
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_DROP_DOORBELL, cnode, 1), 0);
     SCITriggerInterrupt(ri, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
-    assert_int_equal(xsend(p.wfd, 2000), 0);
+    assert_int_equal(tproc_send_u32(p.wr, 2000), 0);
     assert_int_equal(precv(&p), (uint32_t)SCI_ERR_OK);
-    assert_int_equal(xsend(p.wfd, 100), 0);
+    assert_int_equal(tproc_send_u32(p.wr, 100), 0);
     assert_int_equal(precv(&p), (uint32_t)SCI_ERR_TIMEOUT);
     SCITriggerInterrupt(ri, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
-    assert_int_equal(xsend(p.wfd, 5000), 0);
+    assert_int_equal(tproc_send_u32(p.wr, 5000), 0);
     assert_int_equal(precv(&p), (uint32_t)SCI_ERR_OK);
 
     /* the peer dies: triggers fail with NOT_CONNECTED */
     kill(p.pid, SIGKILL);
-    assert_int_equal(peer_end(&p, 5000), 128 + SIGKILL);
+    assert_int_equal(tproc_end(&p, 5000), 128 + SIGKILL);
     for (int i = 0; i < 500; i++) {
         SCITriggerInterrupt(ri, 0, &e);
         if (e != SCI_ERR_OK)
@@ -431,7 +431,7 @@ static void *many_waiter(void *arg)
     return NULL;
 }
 
-static int child_many(int rfd, int wfd)
+static int child_many(int rfd, int wfd, void *arg)
 {
     pthread_t th[NTHR];
     unsigned int node, no, i;
@@ -442,21 +442,21 @@ static int child_many(int rfd, int wfd)
     for (i = 0; i < NMANY; i++) {
         no = MANY_NO(i);
         SCICreateInterrupt(sd, &many_li[i], 0, &no, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-        CHK_OK(e);
+        CHECK(e == SCI_ERR_OK);
     }
-    CHK(xsend(wfd, node) == 0);
-    CHK(xrecv(rfd, &cmd, 10000) == 0 && cmd == 1);      /* connected */
+    CHECK(tproc_send_u32(wfd, node) == 0);
+    CHECK(tproc_recv_u32(rfd, &cmd, 10000) == 0 && cmd == 1);      /* connected */
     for (i = 0; i < NTHR; i++)
-        CHK(pthread_create(&th[i], NULL, many_waiter, (void *)(uintptr_t)i) == 0);
+        CHECK(pthread_create(&th[i], NULL, many_waiter, (void *)(uintptr_t)i) == 0);
     for (i = 0; i < NTHR; i++) {
         pthread_join(th[i], NULL);
-        CHK(many_bad[i] == 0);
+        CHECK(many_bad[i] == 0);
     }
-    CHK(xsend(wfd, 2) == 0);
-    CHK(xrecv(rfd, &cmd, 10000) == 0 && cmd == 0);
+    CHECK(tproc_send_u32(wfd, 2) == 0);
+    CHECK(tproc_recv_u32(rfd, &cmd, 10000) == 0 && cmd == 0);
     for (i = 0; i < NMANY; i++) {
         SCIRemoveInterrupt(many_li[i], 0, &e);
-        CHK_OK(e);
+        CHECK(e == SCI_ERR_OK);
     }
     child_fini(sd);
     return 0;
@@ -465,20 +465,20 @@ static int child_many(int rfd, int wfd)
 static void test_many_shared_bits(void **state)
 {
     static sci_remote_interrupt_t ri[NMANY];
-    struct peer p;
+    struct tproc p;
     unsigned int cnode, i, r;
     sci_error_t e;
     sci_desc_t sd;
 
     (void)state;
-    peer_start(&p, child_many);
+    assert_int_equal(tproc_start(&p, child_many, NULL), 0);
     sd = parent_init();
     cnode = precv(&p);
     for (i = 0; i < NMANY; i++) {
         SCIConnectInterrupt(sd, &ri[i], cnode, 0, MANY_NO(i), 5000, 0, &e);
         assert_int_equal(e, SCI_ERR_OK);
     }
-    assert_int_equal(xsend(p.wfd, 1), 0);
+    assert_int_equal(tproc_send_u32(p.wr, 1), 0);
     /* rounds over all interrupts: each gets many_count(i) triggers, in bursts while its waiter is busy */
     for (r = 0; r < 7; r++) {
         for (i = 0; i < NMANY; i++) {
@@ -493,8 +493,8 @@ static void test_many_shared_bits(void **state)
         SCIDisconnectInterrupt(ri[i], 0, &e);
         assert_int_equal(e, SCI_ERR_OK);
     }
-    assert_int_equal(xsend(p.wfd, 0), 0);
-    assert_int_equal(peer_end(&p, 10000), 0);
+    assert_int_equal(tproc_send_u32(p.wr, 0), 0);
+    assert_int_equal(tproc_end(&p, 10000), 0);
     parent_fini(sd);
 }
 

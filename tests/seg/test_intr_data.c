@@ -40,7 +40,7 @@ static uint8_t dpat(unsigned int k, unsigned int i)
 
 /* ---- wait mode: content, small buffer, overflow ---- */
 
-static int child_data_wait(int rfd, int wfd)
+static int child_data_wait(int rfd, int wfd, void *arg)
 {
     sci_local_data_interrupt_t d, sync;
     unsigned int node, no, sno, len, k, i;
@@ -50,64 +50,64 @@ static int child_data_wait(int rfd, int wfd)
     sci_desc_t sd = child_init(&node);
 
     SCICreateDataInterrupt(sd, &d, 0, &no, NULL, NULL, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     sno = 9;
     SCICreateDataInterrupt(sd, &sync, 0, &sno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-    CHK_OK(e);
-    CHK(xsend(wfd, node) == 0 && xsend(wfd, no) == 0);
+    CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wfd, node) == 0 && tproc_send_u32(wfd, no) == 0);
     for (k = 0; k < NMSG; k++) {
         if (sizes[k] > 0) {
             /* too small: the needed size comes back and the payload stays queued */
             len = sizes[k] - 1;
             SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e);
-            CHK(e == SCI_ERR_OUT_OF_RANGE && len == sizes[k]);
+            CHECK(e == SCI_ERR_OUT_OF_RANGE && len == sizes[k]);
         }
         len = sizeof(buf);
         SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e);
-        CHK_OK(e);
-        CHK(len == sizes[k]);
+        CHECK(e == SCI_ERR_OK);
+        CHECK(len == sizes[k]);
         for (i = 0; i < len; i++)
-            CHK(buf[i] == dpat(k, i));
+            CHECK(buf[i] == dpat(k, i));
     }
-    CHK(xsend(wfd, 1) == 0);
+    CHECK(tproc_send_u32(wfd, 1) == 0);
     /* a full receiver: the sender floods until a trigger fails, then rings `sync` */
     len = sizeof(buf);
     SCIWaitForDataInterrupt(sync, buf, &len, 10000, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     for (k = 0; k < CREDITS; k++) {      /* every payload the sender was told OK for, in order */
         len = sizeof(buf);
         SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e);
-        CHK_OK(e);
-        CHK(len == 4 && buf[0] == k);
+        CHECK(e == SCI_ERR_OK);
+        CHECK(len == 4 && buf[0] == k);
     }
     len = sizeof(buf);
     SCIWaitForDataInterrupt(d, buf, &len, 50, 0, &e);
-    CHK(e == SCI_ERR_TIMEOUT);
-    CHK(xsend(wfd, 2) == 0);
+    CHECK(e == SCI_ERR_TIMEOUT);
+    CHECK(tproc_send_u32(wfd, 2) == 0);
     /* a long stream against a slower receiver: every payload, in order, none lost */
     for (k = 0; k < STREAM; k++) {
         len = sizeof(buf);
         SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e);
-        CHK_OK(e);
-        CHK(len == 4 && buf[0] == (uint8_t)k && buf[1] == (uint8_t)(k >> 8));
+        CHECK(e == SCI_ERR_OK);
+        CHECK(len == 4 && buf[0] == (uint8_t)k && buf[1] == (uint8_t)(k >> 8));
         if (k % 50 == 0)
             usleep(20000);
     }
     len = sizeof(buf);
     SCIWaitForDataInterrupt(d, buf, &len, 50, 0, &e);
-    CHK(e == SCI_ERR_TIMEOUT);
-    CHK(xrecv(rfd, &cmd, 10000) == 0 && cmd == 0);
+    CHECK(e == SCI_ERR_TIMEOUT);
+    CHECK(tproc_recv_u32(rfd, &cmd, 10000) == 0 && cmd == 0);
     SCIRemoveDataInterrupt(sync, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     SCIRemoveDataInterrupt(d, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     child_fini(sd);
     return 0;
 }
 
 static void test_data_wait(void **state)
 {
-    struct peer p;
+    struct tproc p;
     sci_remote_data_interrupt_t rd, rsync;
     unsigned int cnode, cno, k, i;
     uint8_t buf[DMAX + 8];
@@ -115,7 +115,7 @@ static void test_data_wait(void **state)
     sci_desc_t sd;
 
     (void)state;
-    peer_start(&p, child_data_wait);
+    assert_int_equal(tproc_start(&p, child_data_wait, NULL), 0);
     sd = parent_init();
     cnode = precv(&p);
     cno = precv(&p);
@@ -155,8 +155,8 @@ static void test_data_wait(void **state)
         SCITriggerDataInterrupt(rd, buf, 4, 0, &e);
         assert_int_equal(e, SCI_ERR_OK);     /* waits for credits, never drops */
     }
-    assert_int_equal(xsend(p.wfd, 0), 0);
-    assert_int_equal(peer_end(&p, 10000), 0);
+    assert_int_equal(tproc_send_u32(p.wr, 0), 0);
+    assert_int_equal(tproc_end(&p, 10000), 0);
     SCIDisconnectDataInterrupt(rd, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     SCIDisconnectDataInterrupt(rsync, 0, &e);
@@ -182,12 +182,12 @@ static sci_callback_action_t child_dcb(void *arg, sci_local_data_interrupt_t d, 
         if (b[i] != dpat(k, i))
             _exit(4);
     dcb_calls++;
-    if (xsend(dcb_wfd, (uint32_t)dcb_calls) < 0)
+    if (tproc_send_u32(dcb_wfd, (uint32_t)dcb_calls) < 0)
         _exit(5);
     return dcb_calls == NMSG ? SCI_CALLBACK_CANCEL : SCI_CALLBACK_CONTINUE;
 }
 
-static int child_data_cb(int rfd, int wfd)
+static int child_data_cb(int rfd, int wfd, void *arg)
 {
     sci_local_data_interrupt_t d;
     unsigned int node, no, len;
@@ -198,13 +198,13 @@ static int child_data_cb(int rfd, int wfd)
 
     dcb_wfd = wfd;
     SCICreateDataInterrupt(sd, &d, 0, &no, child_dcb, &dcb_calls, SCI_FLAG_USE_CALLBACK, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     len = sizeof(buf);
     SCIWaitForDataInterrupt(d, buf, &len, 10, 0, &e);
-    CHK(e == SCI_ERR_ILLEGAL_OPERATION);
-    CHK(xsend(wfd, node) == 0 && xsend(wfd, no) == 0);
+    CHECK(e == SCI_ERR_ILLEGAL_OPERATION);
+    CHECK(tproc_send_u32(wfd, node) == 0 && tproc_send_u32(wfd, no) == 0);
     /* after the CANCEL (the callback returns it just after its last report) the next payload is waited for */
-    CHK(xrecv(rfd, &cmd, 10000) == 0 && cmd == 2);
+    CHECK(tproc_recv_u32(rfd, &cmd, 10000) == 0 && cmd == 2);
     for (int i = 0; i < 1000; i++) {
         len = sizeof(buf);
         SCIWaitForDataInterrupt(d, buf, &len, 10000, 0, &e);
@@ -212,18 +212,18 @@ static int child_data_cb(int rfd, int wfd)
             break;
         usleep(1000);
     }
-    CHK_OK(e);
-    CHK(len == 3 && buf[0] == 0xab && dcb_calls == NMSG);
-    CHK(xsend(wfd, 100) == 0);
+    CHECK(e == SCI_ERR_OK);
+    CHECK(len == 3 && buf[0] == 0xab && dcb_calls == NMSG);
+    CHECK(tproc_send_u32(wfd, 100) == 0);
     SCIRemoveDataInterrupt(d, 0, &e);
-    CHK_OK(e);
+    CHECK(e == SCI_ERR_OK);
     child_fini(sd);
     return 0;
 }
 
 static void test_data_callback(void **state)
 {
-    struct peer p;
+    struct tproc p;
     sci_remote_data_interrupt_t rd;
     unsigned int cnode, cno, k, i;
     uint8_t buf[DMAX];
@@ -231,7 +231,7 @@ static void test_data_callback(void **state)
     sci_desc_t sd;
 
     (void)state;
-    peer_start(&p, child_data_cb);
+    assert_int_equal(tproc_start(&p, child_data_cb, NULL), 0);
     sd = parent_init();
     cnode = precv(&p);
     cno = precv(&p);
@@ -244,12 +244,12 @@ static void test_data_callback(void **state)
         assert_int_equal(e, SCI_ERR_OK);
         assert_int_equal(precv(&p), k + 1);
     }
-    assert_int_equal(xsend(p.wfd, 2), 0);
+    assert_int_equal(tproc_send_u32(p.wr, 2), 0);
     memset(buf, 0xab, 3);
     SCITriggerDataInterrupt(rd, buf, 3, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     assert_int_equal(precv(&p), 100);
-    assert_int_equal(peer_end(&p, 10000), 0);
+    assert_int_equal(tproc_end(&p, 10000), 0);
     /* the owner is gone: triggers fail once that is known */
     for (int n = 0; n < 500; n++) {
         SCITriggerDataInterrupt(rd, buf, 3, 0, &e);

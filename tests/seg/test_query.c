@@ -25,14 +25,14 @@
 #include "sisci_api.h"
 #include "seg_peer.h"
 
-static int child_idle(int rfd, int wfd)
+static int child_idle(int rfd, int wfd, void *arg)
 {
     unsigned int node;
     uint32_t cmd;
     sci_desc_t sd = child_init(&node);
 
-    CHK(xsend(wfd, node) == 0);
-    CHK(xrecv(rfd, &cmd, 15000) == 0 && cmd == 0);
+    CHECK(tproc_send_u32(wfd, node) == 0);
+    CHECK(tproc_recv_u32(rfd, &cmd, 15000) == 0 && cmd == 0);
     child_fini(sd);
     return 0;
 }
@@ -138,13 +138,13 @@ static void test_adapter_queries(void **state)
 
 static void test_probe_and_link(void **state)
 {
-    struct peer p;
+    struct tproc p;
     unsigned int node, cnode, up = 0;
     sci_error_t e;
     sci_desc_t sd;
 
     (void)state;
-    peer_start(&p, child_idle);
+    assert_int_equal(tproc_start(&p, child_idle, NULL), 0);
     sd = parent_init();
     SCIGetLocalNodeId(0, &node, 0, &e);
     cnode = precv(&p);
@@ -174,8 +174,8 @@ static void test_probe_and_link(void **state)
     }
     assert_int_equal(up, 1);
     /* the peer goes: probing says so */
-    assert_int_equal(xsend(p.wfd, 0), 0);
-    assert_int_equal(peer_end(&p, 10000), 0);
+    assert_int_equal(tproc_send_u32(p.wr, 0), 0);
+    assert_int_equal(tproc_end(&p, 10000), 0);
     for (int i = 0; i < 500; i++) {
         if (SCIProbeNode(sd, 0, cnode, 0, &e) == 0)
             break;

@@ -55,19 +55,19 @@ static int owner_exit(int rd, int wr, void *arg)
     uint32_t how;
     volatile uint32_t *p;
 
-    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCICreateSegment(sd, &ls, SEG_ID, SEGSZ, NULL, NULL, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIPrepareSegment(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCISetSegmentAvailable(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
-    p = SCIMapLocalSegment(ls, &map, 0, SEGSZ, NULL, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCICreateSegment(sd, &ls, SEG_ID, SEGSZ, NULL, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCIPrepareSegment(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCISetSegmentAvailable(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
+    p = SCIMapLocalSegment(ls, &map, 0, SEGSZ, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
     p[0] = 0x1234;
     /* a reflective-memory member too: its multicast window must go as well */
-    SCICreateSegment(sd, &bs, SEG_ID + 1, SEGSZ, NULL, NULL, SCI_FLAG_BROADCAST, &e); TCHECK(e == SCI_ERR_OK);
-    SCIPrepareSegment(bs, 0, SCI_FLAG_BROADCAST, &e); TCHECK(e == SCI_ERR_OK);
-    SCISetSegmentAvailable(bs, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
-    TCHECK(tproc_send_u32(wr, my_node()) == 0);
-    TCHECK(tproc_recv_u32(rd, &how, 30000) == 0);
+    SCICreateSegment(sd, &bs, SEG_ID + 1, SEGSZ, NULL, NULL, SCI_FLAG_BROADCAST, &e); CHECK(e == SCI_ERR_OK);
+    SCIPrepareSegment(bs, 0, SCI_FLAG_BROADCAST, &e); CHECK(e == SCI_ERR_OK);
+    SCISetSegmentAvailable(bs, 0, 0, &e); CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wr, my_node()) == 0);
+    CHECK(tproc_recv_u32(rd, &how, 30000) == 0);
     if (how == HOW_HANG)
         pause();
     exit(0);                          /* as a return from main: no SCITerminate */
@@ -83,13 +83,13 @@ static int remote_exit(int rd, int wr, void *arg)
     sci_map_t map;
     volatile uint32_t *p;
 
-    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
-    TCHECK(connect_retry(sd, &rs, node, SEG_ID) == SCI_ERR_OK);
-    p = SCIMapRemoteSegment(rs, &map, 0, SEGSZ, NULL, 0, &e); TCHECK(e == SCI_ERR_OK);
-    TCHECK(p[0] == 0x1234);
-    TCHECK(tproc_send_u32(wr, my_node()) == 0);
-    TCHECK(tproc_recv_u32(rd, &how, 30000) == 0);
+    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    CHECK(connect_retry(sd, &rs, node, SEG_ID) == SCI_ERR_OK);
+    p = SCIMapRemoteSegment(rs, &map, 0, SEGSZ, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
+    CHECK(p[0] == 0x1234);
+    CHECK(tproc_send_u32(wr, my_node()) == 0);
+    CHECK(tproc_recv_u32(rd, &how, 30000) == 0);
     if (how == HOW_HANG)
         pause();
     exit(0);
@@ -102,11 +102,11 @@ static int visitor(int rd, int wr, void *arg)
     sci_error_t e;
     sci_desc_t sd;
 
-    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
     if (how == HOW_EXIT)
         exit(0);
-    SCIClose(sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIClose(sd, 0, &e); CHECK(e == SCI_ERR_OK);
     SCITerminate();
     return 0;
 }

@@ -84,57 +84,57 @@ static int peer_main(int rd, int wr, void *arg)
     sci_error_t e;
 
     (void)arg;
-    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
-    TCHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
+    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
     for (int i = 0; i < 500; i++) {
         SCIConnectDataInterrupt(sd, &ri, onode, 0, INTNO, SCI_INFINITE_TIMEOUT, 0, &e);
         if (e == SCI_ERR_OK)
             break;
         usleep(10000);
     }
-    TCHECK(e == SCI_ERR_OK);
-    TCHECK(tproc_send_u32(wr, my_node()) == 0);
+    CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wr, my_node()) == 0);
     for (;;) {
-        TCHECK(tproc_recv_u32(rd, &cmd, 60000) == 0);
+        CHECK(tproc_recv_u32(rd, &cmd, 60000) == 0);
         n = cmd & 0xffffffu;
         switch (cmd >> 24) {
         case P_CYCLES:
             for (uint32_t k = 0; k < n; k++) {
-                TCHECK(connect_retry(sd, &rs, onode, SEGID) == SCI_ERR_OK);
-                SCIDisconnectSegment(rs, 0, &e); TCHECK(e == SCI_ERR_OK);
+                CHECK(connect_retry(sd, &rs, onode, SEGID) == SCI_ERR_OK);
+                SCIDisconnectSegment(rs, 0, &e); CHECK(e == SCI_ERR_OK);
             }
             break;
         case P_CONNECT:
-            TCHECK(!held && connect_retry(sd, &held, onode, SEGID) == SCI_ERR_OK);
+            CHECK(!held && connect_retry(sd, &held, onode, SEGID) == SCI_ERR_OK);
             break;
         case P_DISCONNECT:
-            TCHECK(held);
-            SCIDisconnectSegment(held, 0, &e); TCHECK(e == SCI_ERR_OK);
+            CHECK(held);
+            SCIDisconnectSegment(held, 0, &e); CHECK(e == SCI_ERR_OK);
             held = NULL;
             break;
         case P_LOCKSTEP:
             for (uint32_t k = 0; k < n; k++) {
-                TCHECK(tproc_recv_u32(rd, &go, T_MS) == 0);
-                TCHECK(connect_retry(sd, &rs, onode, SEGID) == SCI_ERR_OK);
-                TCHECK(tproc_recv_u32(rd, &go, T_MS) == 0);
-                SCIDisconnectSegment(rs, 0, &e); TCHECK(e == SCI_ERR_OK);
+                CHECK(tproc_recv_u32(rd, &go, T_MS) == 0);
+                CHECK(connect_retry(sd, &rs, onode, SEGID) == SCI_ERR_OK);
+                CHECK(tproc_recv_u32(rd, &go, T_MS) == 0);
+                SCIDisconnectSegment(rs, 0, &e); CHECK(e == SCI_ERR_OK);
             }
             continue;
         case P_TRIGGERS: {
             sci_remote_interrupt_t ti;
             SCIConnectInterrupt(sd, &ti, onode, 0, CB_INTNO, SCI_INFINITE_TIMEOUT, 0, &e);
-            TCHECK(e == SCI_ERR_OK);
+            CHECK(e == SCI_ERR_OK);
             for (uint32_t k = 0; k < n; k++) {
-                SCITriggerInterrupt(ti, 0, &e); TCHECK(e == SCI_ERR_OK);
+                SCITriggerInterrupt(ti, 0, &e); CHECK(e == SCI_ERR_OK);
             }
-            SCIDisconnectInterrupt(ti, 0, &e); TCHECK(e == SCI_ERR_OK);
-            TCHECK(tproc_send_u32(wr, n) == 0);
+            SCIDisconnectInterrupt(ti, 0, &e); CHECK(e == SCI_ERR_OK);
+            CHECK(tproc_send_u32(wr, n) == 0);
             continue;
         }
         case P_QUIT:
-            SCIDisconnectDataInterrupt(ri, 0, &e); TCHECK(e == SCI_ERR_OK);
-            SCIClose(sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+            SCIDisconnectDataInterrupt(ri, 0, &e); CHECK(e == SCI_ERR_OK);
+            SCIClose(sd, 0, &e); CHECK(e == SCI_ERR_OK);
             SCITerminate();
             return 0;
         default:
@@ -142,7 +142,7 @@ static int peer_main(int rd, int wr, void *arg)
         }
         /* a control message after the segment messages: the owner has handled those when it arrives */
         seq++;
-        SCITriggerDataInterrupt(ri, &seq, sizeof(seq), 0, &e); TCHECK(e == SCI_ERR_OK);
+        SCITriggerDataInterrupt(ri, &seq, sizeof(seq), 0, &e); CHECK(e == SCI_ERR_OK);
     }
 }
 

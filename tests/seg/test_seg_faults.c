@@ -116,11 +116,11 @@ static int remote_main(int rd, int wr, void *arg)
     sci_error_t e;
     sci_desc_t sd;
     sci_remote_segment_t rs;
-    TCHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
-    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
-    TCHECK(connect_retry(sd, &rs, onode, 201) == SCI_ERR_OK);
-    TCHECK(tproc_send_u32(wr, my_node()) == 0);
+    CHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
+    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    CHECK(connect_retry(sd, &rs, onode, 201) == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wr, my_node()) == 0);
     pause();
     return 0;
 }

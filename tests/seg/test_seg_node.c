@@ -131,19 +131,19 @@ static int peer_main(int rd, int wr, void *arg)
     snprintf(id, sizeof(id), "%u", (unsigned int)(uintptr_t)arg);
     setenv("OSCI_NODE_ID", id, 1);
     SCIInitialize(0, &e);
-    TCHECK(e == SCI_ERR_OK);
+    CHECK(e == SCI_ERR_OK);
     SCIOpen(&sd, 0, &e);
-    TCHECK(e == SCI_ERR_OK);
+    CHECK(e == SCI_ERR_OK);
     SCICreateSegment(sd, &seg, SEG_ID, 4096, NULL, NULL, 0, &e);
-    TCHECK(e == SCI_ERR_OK);
+    CHECK(e == SCI_ERR_OK);
     SCIPrepareSegment(seg, 0, 0, &e);
-    TCHECK(e == SCI_ERR_OK);
+    CHECK(e == SCI_ERR_OK);
     SCISetSegmentAvailable(seg, 0, 0, &e);
-    TCHECK(e == SCI_ERR_OK);
+    CHECK(e == SCI_ERR_OK);
     SCIGetLocalNodeId(0, &node, 0, &e);
-    TCHECK(e == SCI_ERR_OK);
-    TCHECK(tproc_send_u32(wr, node) == 0);
-    TCHECK(tproc_recv_u32(rd, &cmd, 60000) == 0);
+    CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wr, node) == 0);
+    CHECK(tproc_recv_u32(rd, &cmd, 60000) == 0);
     SCISetSegmentUnavailable(seg, 0, 0, &e);
     for (int i = 0; i < 1000; i++) {
         SCIRemoveSegment(seg, 0, &e);

@@ -77,21 +77,21 @@ static int owner_main(int rd, int wr, void *arg)
     uint32_t cmd, node;
     unsigned int n_conn = 0;
 
-    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCICreateSegment(sd, &ls, oa->id, SEGSZ, NULL, NULL, 0, &e); TCHECK(e == SCI_ERR_OK);
-    p = SCIMapLocalSegment(ls, &m, 0, SEGSZ, NULL, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCICreateSegment(sd, &ls, oa->id, SEGSZ, NULL, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
+    p = SCIMapLocalSegment(ls, &m, 0, SEGSZ, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
     for (int i = 0; i < SEGSZ / 2; i++)
         p[i] = (uint8_t)(i * 13 + 1);
-    SCIPrepareSegment(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCISetSegmentAvailable(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
-    TCHECK(tproc_send_u32(wr, my_node()) == 0);
+    SCIPrepareSegment(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCISetSegmentAvailable(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wr, my_node()) == 0);
     while (n_conn < oa->expect_conns) {
         unsigned int src = 0, ad = 9;
         sci_segment_cb_reason_t r = SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e);
-        TCHECK(e == SCI_ERR_OK);
-        TCHECK(r == SCI_CB_CONNECT && ad == 0 && src != 0);
-        TCHECK(tproc_send_u32(wr, src) == 0);
+        CHECK(e == SCI_ERR_OK);
+        CHECK(r == SCI_CB_CONNECT && ad == 0 && src != 0);
+        CHECK(tproc_send_u32(wr, src) == 0);
         n_conn++;
     }
     for (;;) {
@@ -100,28 +100,28 @@ static int owner_main(int rd, int wr, void *arg)
         switch (cmd) {
         case CMD_CHECK:
             for (int i = SEGSZ / 2; i < SEGSZ; i++)
-                TCHECK(p[i] == (uint8_t)(i * 31 + 7));
-            TCHECK(tproc_send_u32(wr, 0) == 0);
+                CHECK(p[i] == (uint8_t)(i * 31 + 7));
+            CHECK(tproc_send_u32(wr, 0) == 0);
             break;
         case CMD_UNAVAIL:
         case CMD_NOTIFY:
         case CMD_FORCE:
             SCISetSegmentUnavailable(ls, 0, cmd == CMD_UNAVAIL ? 0 : cmd == CMD_NOTIFY ? SCI_FLAG_NOTIFY :
                                      SCI_FLAG_NOTIFY | SCI_FLAG_FORCE_DISCONNECT, &e);
-            TCHECK(e == SCI_ERR_OK);
-            TCHECK(tproc_send_u32(wr, 0) == 0);
+            CHECK(e == SCI_ERR_OK);
+            CHECK(tproc_send_u32(wr, 0) == 0);
             break;
         case CMD_REMOVE:
             SCIRemoveSegment(ls, 0, &e);   /* still mapped: BUSY */
-            TCHECK(e == SCI_ERR_BUSY);
+            CHECK(e == SCI_ERR_BUSY);
             SCIUnmapSegment(m, 0, &e);
-            TCHECK(e == SCI_ERR_OK);
+            CHECK(e == SCI_ERR_OK);
             SCIRemoveSegment(ls, 0, &e);
             if (e == SCI_ERR_OK)
                 ls = NULL;
             else
                 p = SCIMapLocalSegment(ls, &m, 0, SEGSZ, NULL, 0, &e);
-            TCHECK(tproc_send_u32(wr, ls ? 1 : 0) == 0);
+            CHECK(tproc_send_u32(wr, ls ? 1 : 0) == 0);
             if (!ls)
                 goto out;
             break;
@@ -129,7 +129,7 @@ static int owner_main(int rd, int wr, void *arg)
             unsigned int src = 0, ad = 0;
             sci_segment_cb_reason_t r = SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e);
             node = e == SCI_ERR_OK ? (uint32_t)r << 16 | src : 0;
-            TCHECK(tproc_send_u32(wr, node) == 0);
+            CHECK(tproc_send_u32(wr, node) == 0);
             break;
         }
         case CMD_QUIT:
@@ -142,10 +142,10 @@ out:
     if (ls) {
         SCIUnmapSegment(m, 0, &e);
         SCIRemoveSegment(ls, 0, &e);
-        TCHECK(e == SCI_ERR_OK);
+        CHECK(e == SCI_ERR_OK);
     }
     SCIClose(sd, 0, &e);
-    TCHECK(e == SCI_ERR_OK);
+    CHECK(e == SCI_ERR_OK);
     SCITerminate();
     return 0;
 }
@@ -497,14 +497,14 @@ static int cb_owner_main(int rd, int wr, void *arg)
     uint32_t cmd;
     unsigned int src, ad;
 
-    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCICreateSegment(sd, &ls, 105, 4096, lcb, &l, SCI_FLAG_USE_CALLBACK, &e); TCHECK(e == SCI_ERR_OK);
-    SCIPrepareSegment(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCISetSegmentAvailable(ls, 0, 0, &e); TCHECK(e == SCI_ERR_OK);
-    TCHECK(tproc_send_u32(wr, my_node()) == 0);
+    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCICreateSegment(sd, &ls, 105, 4096, lcb, &l, SCI_FLAG_USE_CALLBACK, &e); CHECK(e == SCI_ERR_OK);
+    SCIPrepareSegment(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCISetSegmentAvailable(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wr, my_node()) == 0);
     /* first pair: callback */
-    TCHECK(tproc_recv_u32(rd, &cmd, T_MS) == 0);
+    CHECK(tproc_recv_u32(rd, &cmd, T_MS) == 0);
     for (int i = 0; i < 5000; i++) {
         pthread_mutex_lock(&l.mu);
         int n = l.n;
@@ -514,21 +514,21 @@ static int cb_owner_main(int rd, int wr, void *arg)
         usleep(1000);
     }
     pthread_mutex_lock(&l.mu);
-    TCHECK(l.n == 2 && l.r[0] == SCI_CB_CONNECT && l.r[1] == SCI_CB_DISCONNECT && l.node[0] == cmd);
+    CHECK(l.n == 2 && l.r[0] == SCI_CB_CONNECT && l.r[1] == SCI_CB_DISCONNECT && l.node[0] == cmd);
     pthread_mutex_unlock(&l.mu);
-    TCHECK(tproc_send_u32(wr, 0) == 0);
+    CHECK(tproc_send_u32(wr, 0) == 0);
     /* second pair: the queue */
-    TCHECK(tproc_recv_u32(rd, &cmd, T_MS) == 0);
-    TCHECK(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e) == SCI_CB_CONNECT && e == SCI_ERR_OK);
-    TCHECK(src == cmd);
-    TCHECK(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e) == SCI_CB_DISCONNECT && e == SCI_ERR_OK);
+    CHECK(tproc_recv_u32(rd, &cmd, T_MS) == 0);
+    CHECK(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e) == SCI_CB_CONNECT && e == SCI_ERR_OK);
+    CHECK(src == cmd);
+    CHECK(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e) == SCI_CB_DISCONNECT && e == SCI_ERR_OK);
     pthread_mutex_lock(&l.mu);
-    TCHECK(l.n == 2);
+    CHECK(l.n == 2);
     pthread_mutex_unlock(&l.mu);
-    SCIRemoveSegment(ls, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIClose(sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIRemoveSegment(ls, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCIClose(sd, 0, &e); CHECK(e == SCI_ERR_OK);
     SCITerminate();
-    TCHECK(tproc_send_u32(wr, 0) == 0);
+    CHECK(tproc_send_u32(wr, 0) == 0);
     return 0;
 }
 
@@ -567,20 +567,20 @@ static int second_remote(int rd, int wr, void *arg)
     sci_map_t m;
     uint8_t buf[SEGSZ / 4];
 
-    TCHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
-    SCIInitialize(0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); TCHECK(e == SCI_ERR_OK);
-    TCHECK(connect_retry(sd, &rs, onode, 106, NULL, NULL, 0) == SCI_ERR_OK);
-    SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e); TCHECK(e == SCI_ERR_OK);
+    CHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
+    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
+    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    CHECK(connect_retry(sd, &rs, onode, 106, NULL, NULL, 0) == SCI_ERR_OK);
+    SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
     /* this node writes the last quarter by SCIMemCpy */
     for (int i = 0; i < SEGSZ / 4; i++)
         buf[i] = (uint8_t)((i + 3 * SEGSZ / 4) * 31 + 7);
-    SCIMemCpy(NULL, buf, m, 3 * SEGSZ / 4, sizeof(buf), 0, &e); TCHECK(e == SCI_ERR_OK);
-    TCHECK(tproc_send_u32(wr, my_node()) == 0);
-    TCHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
-    SCIUnmapSegment(m, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIDisconnectSegment(rs, 0, &e); TCHECK(e == SCI_ERR_OK);
-    SCIClose(sd, 0, &e); TCHECK(e == SCI_ERR_OK);
+    SCIMemCpy(NULL, buf, m, 3 * SEGSZ / 4, sizeof(buf), 0, &e); CHECK(e == SCI_ERR_OK);
+    CHECK(tproc_send_u32(wr, my_node()) == 0);
+    CHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
+    SCIUnmapSegment(m, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCIDisconnectSegment(rs, 0, &e); CHECK(e == SCI_ERR_OK);
+    SCIClose(sd, 0, &e); CHECK(e == SCI_ERR_OK);
     SCITerminate();
     return 0;
 }

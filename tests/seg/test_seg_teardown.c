@@ -92,56 +92,56 @@ static int remote_main(int rd, int wr, void *arg)
     volatile uint8_t *p;
     uint8_t b[16];
 
-    TCHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
-    TCHECK(tproc_recv_u32(rd, &id, T_MS) == 0);
-    TCHECK(init_desc(&sd) == 0);
+    CHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
+    CHECK(tproc_recv_u32(rd, &id, T_MS) == 0);
+    CHECK(init_desc(&sd) == 0);
     for (int i = 0; i < 500; i++) {
         SCIConnectSegment(sd, &rs, onode, id, 0, NULL, NULL, SCI_INFINITE_TIMEOUT, 0, &e);
         if (e != SCI_ERR_NO_SUCH_SEGMENT)
             break;
         usleep(10000);
     }
-    TCHECK(e == SCI_ERR_OK);
-    TCHECK(SCIWaitForRemoteSegmentEvent(rs, &st, T_MS, 0, &e) == SCI_CB_CONNECT);
+    CHECK(e == SCI_ERR_OK);
+    CHECK(SCIWaitForRemoteSegmentEvent(rs, &st, T_MS, 0, &e) == SCI_CB_CONNECT);
     p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
-    TCHECK(e == SCI_ERR_OK);
-    TCHECK(p[100] == 100 && p[SEGSZ - 1] == (uint8_t)(SEGSZ - 1));
+    CHECK(e == SCI_ERR_OK);
+    CHECK(p[100] == 100 && p[SEGSZ - 1] == (uint8_t)(SEGSZ - 1));
     if (mode == R_MAPPED) {
         SCIMapRemoteSegment(rs, &mt, 0, SEGSZ, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e);
-        TCHECK(e == SCI_ERR_OK);
+        CHECK(e == SCI_ERR_OK);
         SCICreateMapSequence(m, &seq, 0, &e);
-        TCHECK(e == SCI_ERR_OK);
-        TCHECK(SCIStartSequence(seq, 0, &e) == SCI_SEQ_OK);
+        CHECK(e == SCI_ERR_OK);
+        CHECK(SCIStartSequence(seq, 0, &e) == SCI_SEQ_OK);
     } else {
         SCIUnmapSegment(m, 0, &e);
-        TCHECK(e == SCI_ERR_OK);
+        CHECK(e == SCI_ERR_OK);
     }
-    TCHECK(tproc_send_u32(wr, 1) == 0);
+    CHECK(tproc_send_u32(wr, 1) == 0);
 
-    TCHECK(SCIWaitForRemoteSegmentEvent(rs, &st, T_MS, 0, &e) == SCI_CB_DISCONNECT);
-    TCHECK(e == SCI_ERR_OK);
+    CHECK(SCIWaitForRemoteSegmentEvent(rs, &st, T_MS, 0, &e) == SCI_CB_DISCONNECT);
+    CHECK(e == SCI_ERR_OK);
     SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
-    TCHECK(e == SCI_ERR_SEGMENT_NOT_CONNECTED);
+    CHECK(e == SCI_ERR_SEGMENT_NOT_CONNECTED);
     if (mode == R_MAPPED) {
-        TCHECK(p[100] == 0);                       /* revoked: a private zero page */
-        TCHECK(SCICheckSequence(seq, 0, &e) == SCI_SEQ_NOT_RETRIABLE);
+        CHECK(p[100] == 0);                       /* revoked: a private zero page */
+        CHECK(SCICheckSequence(seq, 0, &e) == SCI_SEQ_NOT_RETRIABLE);
         SCIMemCpy(seq, b, mt, 0, sizeof(b), SCI_FLAG_BLOCK_READ, &e);
-        TCHECK(e == SCI_ERR_TRANSFER_FAILED);
+        CHECK(e == SCI_ERR_TRANSFER_FAILED);
         SCIMemCpy(NULL, b, mt, 0, sizeof(b), 0, &e);
-        TCHECK(e == SCI_ERR_TRANSFER_FAILED);
+        CHECK(e == SCI_ERR_TRANSFER_FAILED);
         SCIUnmapSegment(mt, 0, &e);
-        TCHECK(e == SCI_ERR_OK);
+        CHECK(e == SCI_ERR_OK);
         SCIUnmapSegment(m, 0, &e);                 /* with its sequence */
-        TCHECK(e == SCI_ERR_OK);
+        CHECK(e == SCI_ERR_OK);
         SCIRemoveSequence(seq, 0, &e);
-        TCHECK(e == SCI_ERR_OK);
+        CHECK(e == SCI_ERR_OK);
     }
     SCIDisconnectSegment(rs, 0, &e);
-    TCHECK(e == SCI_ERR_OK);
+    CHECK(e == SCI_ERR_OK);
     SCIClose(sd, 0, &e);
-    TCHECK(e == SCI_ERR_OK);
+    CHECK(e == SCI_ERR_OK);
     SCITerminate();
-    TCHECK(tproc_send_u32(wr, 0) == 0);
+    CHECK(tproc_send_u32(wr, 0) == 0);
     return 0;
 }
 
