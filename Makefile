@@ -93,10 +93,12 @@ else
 RDMA_LIBS :=
 endif
 
-# The ivshmem-doorbell device layer (common/osci_ivshmem.c, libpciaccess) under NvSciIpc's INTER_VM:
-# PCISHM=yes, no, or auto (the default: yes when <pciaccess.h> is there, or when scripts/deps.sh is about to
-# install it in this build folder's first build). With PCISHM=no it is not
-# compiled, nothing links libpciaccess, and INTER_VM endpoints open with NotSupported (docs/nvsciipc.md).
+# The PCI shared-memory device layer (libpciaccess): the pcishm driver (driver/pcishm/, docs/pcishm.md) and
+# the ivshmem-doorbell layer under NvSciIpc's INTER_VM (common/osci_ivshmem.c). PCISHM=yes, no, or auto
+# (the default: yes when <pciaccess.h> is there, or when scripts/deps.sh is about to install it in this
+# build folder's first build). With PCISHM=no neither is compiled, nothing links libpciaccess, an
+# adapter line naming pcishm gets the registry's "this build has no pcishm support", and INTER_VM
+# endpoints open with NotSupported (docs/nvsciipc.md).
 PCISHM ?= auto
 PCISHM_HDRS = $(shell printf '\#include <pciaccess.h>\n' | $(CC) $(CPPFLAGS) -E -x c - >/dev/null 2>&1 && echo yes)
 ifeq ($(PCISHM),no)
@@ -122,7 +124,7 @@ endif
 COMMON_SRC := $(sort $(filter-out $(if $(filter no,$(PCISHM_ON)),common/osci_ivshmem.c),$(wildcard common/*.c)))
 # The one logger lives in libsisci; the other libraries reach it there (docs/logging.md).
 LOG_SRC := common/osci_log.c
-DRV_SRC := $(sort $(filter-out $(if $(filter no,$(RDMA_ON)),driver/rdma/%),$(wildcard driver/*/*.c)))
+DRV_SRC := $(sort $(filter-out $(if $(filter no,$(RDMA_ON)),driver/rdma/%) $(if $(filter no,$(PCISHM_ON)),driver/pcishm/%),$(wildcard driver/*/*.c)))
 SEG_SRC := $(sort $(wildcard libseg/*.c))
 EVT_SRC := $(sort $(wildcard libipc/event*.c))
 IPC_SRC := $(sort $(filter-out $(EVT_SRC),$(wildcard libipc/*.c)))
@@ -206,7 +208,7 @@ $(O)/obj/%.o: %.c | $(DEPS_STAMP)
 	$(CC) $(CPPFLAGS_ALL) $(INC_$(firstword $(subst /, ,$*))) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 # The registry is compiled again when RDMA's outcome changes in a build folder.
-$(O)/obj/driver/core/registry.o: $(O)/.rdma-$(RDMA_ON)
+$(O)/obj/driver/core/registry.o: $(O)/.rdma-$(RDMA_ON) $(O)/.pcishm-$(PCISHM_ON)
 $(O)/.rdma-$(RDMA_ON):
 	@mkdir -p $(O) && rm -f $(O)/.rdma-* && touch $@
 # ... and the INTER_VM backend when PCISHM's does.
@@ -314,7 +316,7 @@ vmcheck: all tests
 
 # clang and libFuzzer are installed for this target only (scripts/deps.sh fuzz).
 fuzz:
-	@OSCI_RDMA=$(RDMA_ON) bash scripts/deps.sh fuzz
+	@OSCI_RDMA=$(RDMA_ON) OSCI_PCISHM=$(PCISHM_ON) bash scripts/deps.sh fuzz
 	@RDMA=$(RDMA_ON) bash tests/fuzz/libfuzzer.sh
 
 # ---- install ----

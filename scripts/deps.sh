@@ -76,7 +76,7 @@ pkg_deps() {
 # rdma-core's headers, unless the build leaves the rdma driver out (the Makefile passes OSCI_RDMA=no for RDMA=no).
 RDMA_PKGS="libibverbs-dev librdmacm-dev"
 [ "${OSCI_RDMA:-yes}" = no ] && RDMA_PKGS=""
-# libpciaccess's headers (INTER_VM's device layer), unless the build leaves it out (make PCISHM=no).
+# libpciaccess's headers (the pcishm driver and INTER_VM's device layer), unless the build leaves it out (make PCISHM=no).
 PCI_PKGS="libpciaccess-dev"
 [ "${OSCI_PCISHM:-yes}" = no ] && PCI_PKGS=""
 
@@ -88,7 +88,7 @@ for task in "$@"; do
         fuzz)
             pkgs=$(fuzz_packages)
             # shellcheck disable=SC2086
-            install_missing build-essential $RDMA_PKGS $pkgs
+            install_missing build-essential $RDMA_PKGS $PCI_PKGS $pkgs
             ;;
         bench) install_missing ucx-utils perftest gnuplot-nox ;;
         pkg) pkg_deps ;;

@@ -15,6 +15,9 @@ extern const struct osci_drv_ops osci_simntb_ops;
 #ifdef OSCI_HAVE_RDMA
 extern const struct osci_drv_ops osci_rdma_ops;
 #endif
+#ifdef OSCI_HAVE_PCISHM
+extern const struct osci_drv_ops osci_pcishm_ops;
+#endif
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct osci_drv_ops *reg_src[REG_MAX];   /* the tables drivers registered */
@@ -112,6 +115,9 @@ static void reg_builtins(void)
 #ifdef OSCI_HAVE_RDMA
         &osci_rdma_ops,
 #endif
+#ifdef OSCI_HAVE_PCISHM
+        &osci_pcishm_ops,
+#endif
     };
     osci_log_init();
     pthread_mutex_lock(&reg_lock);
@@ -175,6 +181,11 @@ int osci_drv_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p)
 #ifndef OSCI_HAVE_RDMA
         if (!strncmp(conf->driver, "rdma", sizeof(conf->driver)))
             osci_log(OSCI_LOG_ERROR, "registry", "adapter %u: this build has no rdma support (built with RDMA=no)",
+                     conf->adapter_no);
+#endif
+#ifndef OSCI_HAVE_PCISHM
+        if (!strncmp(conf->driver, "pcishm", sizeof(conf->driver)))
+            osci_log(OSCI_LOG_ERROR, "registry", "adapter %u: this build has no pcishm support (built with PCISHM=no)",
                      conf->adapter_no);
 #endif
         osci_log(OSCI_LOG_ERROR, "registry", "adapter %u: no driver named \"%.*s\"", conf->adapter_no,

@@ -70,6 +70,24 @@ void wdev_fault(struct wdev *d, unsigned int p, uint64_t ep, const char *field, 
     d->prov->wake(d, d->me);
 }
 
+/* Port p's heartbeat is older than the timeout. On one host it is the owner's CLOCK_MONOTONIC, compared
+ * with ours; across hosts (hb_remote) the clocks differ, so it is alive while its value changes, and
+ * stale when it has not changed for the timeout by our clock (lock held). */
+static int wd_hb_stale(struct wdev *d, unsigned int p, uint64_t now)
+{
+    uint64_t hb = WD_LD(&wdev_port(d, p)->heartbeat_ms);
+    struct wd_known *k = &d->known[p];
+
+    if (!d->hb_remote)
+        return now > hb && now - hb > d->hb_timeout_ms;
+    if (!k->hb_at || hb != k->hb_seen) {
+        k->hb_seen = hb;
+        k->hb_at = now;
+        return 0;
+    }
+    return now - k->hb_at > d->hb_timeout_ms;
+}
+
 /* Why peer p (known incarnation) should be considered dead now; NULL if it is alive. */
 static const char *wd_peer_gone(struct wdev *d, unsigned int p, uint64_t now)
 {
@@ -85,20 +103,16 @@ static const char *wd_peer_gone(struct wdev *d, unsigned int p, uint64_t now)
         wdev_fault(d, p, k->epoch, "node_id", node);   /* fixed for an incarnation */
     if (__atomic_load_n(&d->faulty_epoch[p], __ATOMIC_ACQUIRE) == k->epoch)
         return "faulty";
-    if (WD_LD(&P->flags) & WD_F_LIVENESS_LOST) {
-        uint64_t hb = WD_LD(&P->heartbeat_ms);
-        return now > hb && now - hb > d->hb_timeout_ms ? "heartbeat timeout" : NULL;
-    }
+    if (WD_LD(&P->flags) & WD_F_LIVENESS_LOST)
+        return wd_hb_stale(d, p, now) ? "heartbeat timeout" : NULL;
     switch (d->prov->peer_state(d, p)) {
     case -1:
         return "process exited";
-    case 0: {
+    case 0:
         /* The provider does not watch it (simntb without pidfds, pcishm): the heartbeat decides. */
-        uint64_t hb = WD_LD(&P->heartbeat_ms);
-        if (now > hb && now - hb > d->hb_timeout_ms)
+        if (wd_hb_stale(d, p, now))
             return "heartbeat timeout";
         break;
-    }
     default:
         break;
     }
@@ -219,6 +233,7 @@ static void wd_scan(struct wdev *d)
             }
             k->epoch = ep;
             k->node = node;
+            k->hb_at = 0;
             if (WD_LD(&wdev_ring(d, d->me, p)->head) - d->rx_tail[p] > WD_SLOTS)
                 wd_ring_resync(d, p, ep);
             if (wdev_link_disabled(d, p)) {
@@ -458,6 +473,8 @@ static int wd_peers(struct wdev *d, struct osci_peer_info *out, unsigned int max
         out[n].epoch = WD_LD(&P->epoch);
         out[n].pid = (WD_LD(&P->flags) & WD_F_LIVENESS_LOST) ? -1 : d->prov->peer_pid(d, p);
         out[n].heartbeat_age_ms = now > hb ? now - hb : 0;
+        if (d->hb_remote)             /* another host's clock: the age of the last change we saw */
+            out[n].heartbeat_age_ms = d->known[p].hb_at && now > d->known[p].hb_at ? now - d->known[p].hb_at : 0;
         if (d->observer) {
             out[n].link_up = 1;       /* down if it took down its link to any current incarnation */
             for (unsigned int q = 0; q < WD_PORTS; q++) {

@@ -127,6 +127,7 @@ struct wd_known {                     /* what this node knows of a port */
     int state;                        /* WD_K_* */
     uint64_t epoch;
     uint32_t node;
+    uint64_t hb_seen, hb_at;          /* hb_remote: last heartbeat value seen, own clock when it changed */
 };
 enum { WD_K_NONE = 0, WD_K_UP, WD_K_DOWN, WD_K_DEAD };
 
@@ -145,10 +146,14 @@ struct wdev {
     pid_t pid;                        /* the opener; a forked child never frees its port */
     uint64_t epoch;
     uint64_t hb_timeout_ms;
+    int hb_remote;                    /* provider: peers' clocks are not ours (other hosts): a heartbeat is
+                                       * alive while its value changes, timed by our clock */
     int liveness_lost;
     uint64_t default_window;          /* the header's, checked at attach */
     /* own inbound window (the provider creates it at join) */
     int win_fd;
+    off_t win_fd_off;                 /* provider: where the own window starts in win_fd (0: simntb) */
+    off_t peer_fd_off[WD_PORTS];      /* provider, set by window_map: where port p's window starts in its fd */
     uint8_t *win;
     size_t win_size;
     struct wd_range *free_r;

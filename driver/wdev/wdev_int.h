@@ -13,6 +13,7 @@ struct wd_pwin {                      /* a mapped peer window incarnation */
     unsigned int port;
     uint64_t epoch;
     int fd;
+    off_t fd_off;                     /* the window's start in fd */
     uint8_t *base;
     size_t size;
     unsigned int refs;

@@ -71,7 +71,7 @@ int wdev_mem_alloc(struct osci_drv *drv, size_t size, struct osci_drv_mem_view *
         view->addr = d->win + d->free_r[i].off;
         view->size = len;
         view->fd = d->win_fd;
-        view->fd_offset = (off_t)d->free_r[i].off;
+        view->fd_offset = d->win_fd_off + (off_t)d->free_r[i].off;
         d->free_r[i].off += len;
         d->free_r[i].len -= len;
         if (!d->free_r[i].len) {
@@ -101,8 +101,10 @@ void wdev_mem_free(struct osci_drv *drv, struct osci_drv_mem_view *view)
         osci_log(OSCI_LOG_ERROR, MOD, "mem_free: %p+%zu is not an allocation of this window", view->addr, view->size);
         return;
     }
-    /* Zero and release the pages, so the next user never sees old data. */
-    madvise(a, view->size, MADV_REMOVE);
+    /* Zero and release the pages, so the next user never sees old data (device memory, a PCI BAR,
+     * cannot be released: zeroed by stores). */
+    if (madvise(a, view->size, MADV_REMOVE) < 0)
+        memset(a, 0, view->size);
     pthread_mutex_lock(&d->lock);
     if (wd_free_insert(d, (uint64_t)(a - d->win), view->size) < 0)
         osci_log(OSCI_LOG_ERROR, MOD, "mem_free: %p+%zu freed twice", view->addr, view->size);
@@ -193,6 +195,7 @@ static struct wd_pwin *wd_pwin_get(struct wdev *d, unsigned int port, uint64_t e
         free(pw);
         return NULL;
     }
+    pw->fd_off = d->peer_fd_off[port % WD_PORTS];
     pw->port = port;
     pw->epoch = epoch;
     pw->size = size;
@@ -335,7 +338,7 @@ int wdev_rmem_map(struct osci_drv *drv, struct osci_drv_rmem *rm, size_t off, si
     m = malloc(sizeof(*m));
     if (!m)
         return -ENOMEM;
-    m->addr = mmap(NULL, mlen, prot, MAP_SHARED, rm->pw->fd, (off_t)(rm->off + off));
+    m->addr = mmap(NULL, mlen, prot, MAP_SHARED, rm->pw->fd, rm->pw->fd_off + (off_t)(rm->off + off));
     if (m->addr == MAP_FAILED) {
         ret = -errno;
         free(m);

@@ -7,7 +7,8 @@
 # VMLAB_MEM (256M), VMLAB_LOGLEVEL (guest kernel console level, 4), VMLAB_BOOT_TIMEOUT (120 s), VMLAB_TIMEOUT (whole run, 540 s),
 # VMLAB_STEP_TIMEOUT (default per step, 60 s; a step may set its own with "# vmlab-timeout: N"),
 # VMLAB_IVSHMEM_SIZE (the ivshmem-plain window both guests share, 4M), VMLAB_DOORBELL_SIZE (the memory of
-# the ivshmem-doorbell device that build/bin/osci-ivshmem-server serves to both guests, 1M).
+# the ivshmem-doorbell device that build/bin/osci-ivshmem-server serves to both guests, 16M: pcishm's
+# region and two 5 MiB windows, docs/pcishm.md).
 # Ends with "vmlab: N passed, N failed"; exits non-zero on any failure, including when the lab
 # cannot run at all.
 set -uo pipefail
@@ -22,7 +23,7 @@ BOOT_TIMEOUT=${VMLAB_BOOT_TIMEOUT:-120}
 TOTAL_TIMEOUT=${VMLAB_TIMEOUT:-540}
 MTU=4200
 IVSHMEM_SIZE=${VMLAB_IVSHMEM_SIZE:-4M}
-DOORBELL_SIZE=${VMLAB_DOORBELL_SIZE:-1M}
+DOORBELL_SIZE=${VMLAB_DOORBELL_SIZE:-16M}
 DOORBELL_VECTORS=4
 
 elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }

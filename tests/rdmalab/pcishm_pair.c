@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Two-machine test of the pcishm driver (docs/pcishm.md), run by tests/vmlab/steps/73-pcishm-driver.sh on
+ * the two guests that share an ivshmem-doorbell BAR. Opens adapter 0 from OSCI_CONF and checks, against
+ * the peer, through the driver's ops only: the query (card type, caps, node id), a second open on the same
+ * machine refused (-EADDRINUSE), link up with an epoch,
+ * messages both ways (content and order), doorbells (an event-mask bit through progress(), another
+ * through db_poll, a third through a blocking db_wait), and memory: the server allocates 1 MiB in its
+ * window, exports and packs it; the client imports it, gets it (checked), puts into its first half and
+ * stores into its second half through a load/store map; the server checks every byte in its own view.
+ * Then the server is SIGKILLed: the client must see it dead (its heartbeat stops) and its memory refused;
+ * a restarted server must come back with a new epoch, and its close must be seen.
+ *
+ *   pcishm_pair server <self> <peer> <marker>   writes <marker> once the client's writes are verified,
+ *                                                then waits to be killed
+ *   pcishm_pair client <self> <peer> <marker>   writes <marker> after seeing the server dead
+ *   pcishm_pair restart <self> <peer>           the server again: link up, one message, clean close
+ * Exit 0: everything checked passed. Not a cmocka test: it needs a peer on another machine.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "osci_conf.h"
+#include "osci_drv.h"
+#include "osci_time.h"
+
+#define MIB  (1u << 20)
+#define HALF (MIB / 2)
+
+static struct osci_drv *drv;
+static uint32_t self_id, peer_id;
+static const char *role;
+static struct osci_drv_event backlog[512];
+static unsigned int n_backlog;
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "pcishm_pair %s: FAIL: ", role);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    printf("pcishm_pair %s: ", role);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
+static const char *ev_name(enum osci_drv_event_type t)
+{
+    switch (t) {
+    case OSCI_DRV_EV_LINK_UP: return "LINK_UP";
+    case OSCI_DRV_EV_LINK_DOWN: return "LINK_DOWN";
+    case OSCI_DRV_EV_PEER_DEAD: return "PEER_DEAD";
+    case OSCI_DRV_EV_MSG: return "MSG";
+    case OSCI_DRV_EV_DOORBELL: return "DOORBELL";
+    }
+    return "?";
+}
+
+/* One round of the event loop: progress, else arm and sleep on the event fd. */
+static void pump(int sleep_ms)
+{
+    struct osci_drv_event ev[16];
+    int n = osci_drv_progress(drv, ev, 16);
+    struct pollfd pfd;
+
+    if (n < 0)
+        die("progress: %s", strerror(-n));
+    for (int i = 0; i < n; i++) {
+        if (ev[i].type != OSCI_DRV_EV_MSG)
+            say("event %s node %u epoch %016" PRIx64 " bits %016" PRIx64, ev_name(ev[i].type), ev[i].node,
+                ev[i].epoch, ev[i].db_bits);
+        if (n_backlog == sizeof(backlog) / sizeof(backlog[0]))
+            die("more than %u unconsumed events", n_backlog);
+        backlog[n_backlog++] = ev[i];
+    }
+    if (n > 0 || osci_drv_arm(drv) == -EAGAIN)
+        return;
+    pfd.fd = osci_drv_event_fd(drv);
+    pfd.events = POLLIN;
+    if (poll(&pfd, 1, sleep_ms) < 0 && errno != EINTR)
+        die("poll: %s", strerror(errno));
+}
+
+/* Takes the first event matching (type, any of types2), waiting up to timeout_ms; 0 or -ETIMEDOUT. */
+static int take(enum osci_drv_event_type type, enum osci_drv_event_type type2, int timeout_ms,
+                struct osci_drv_event *out)
+{
+    uint64_t deadline = osci_now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        for (unsigned int i = 0; i < n_backlog; i++) {
+            if (backlog[i].type == type || backlog[i].type == type2) {
+                if (out)
+                    *out = backlog[i];
+                memmove(&backlog[i], &backlog[i + 1], (n_backlog - i - 1) * sizeof(backlog[0]));
+                n_backlog--;
+                return 0;
+            }
+        }
+        if (osci_now_ms() >= deadline)
+            return -ETIMEDOUT;
+        pump(50);
+    }
+}
+
+static void send_retry(const void *msg, size_t len)
+{
+    uint64_t deadline = osci_now_ms() + 10000;
+    int r;
+    while ((r = osci_drv_msg_send(drv, peer_id, msg, len)) == -EAGAIN && osci_now_ms() < deadline)
+        pump(1);
+    if (r < 0)
+        die("msg_send of %zu bytes: %s", len, strerror(-r));
+}
+
+static void recv_msg(struct osci_drv_event *ev, int timeout_ms, const char *what)
+{
+    if (take(OSCI_DRV_EV_MSG, OSCI_DRV_EV_MSG, timeout_ms, ev) < 0)
+        die("no message (%s) within %d ms", what, timeout_ms);
+    if (ev->node != peer_id)
+        die("message (%s) from node %u, expected %u", what, ev->node, peer_id);
+}
+
+static void open_adapter(void)
+{
+    struct osci_adapter_conf conf[OSCI_MAX_ADAPTERS];
+    struct osci_drv_info info;
+    unsigned int n;
+    uint64_t want = OSCI_DRV_CAP_MAP_REMOTE | OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_MEM_ALLOC | OSCI_DRV_CAP_DB_WAIT;
+    int r;
+
+    r = osci_conf_load(conf, OSCI_MAX_ADAPTERS, &n);
+    if (r < 0 || n < 1)
+        die("osci_conf_load: %s", r < 0 ? strerror(-r) : "no adapter");
+    if (strcmp(conf[0].driver, "pcishm"))
+        die("adapter 0 is %s, not pcishm", conf[0].driver);
+    r = osci_drv_open(&conf[0], &drv);
+    if (r < 0)
+        die("osci_drv_open: %s", strerror(-r));
+    r = osci_drv_query(drv, &info);
+    if (r < 0)
+        die("query: %s", strerror(-r));
+    say("opened %s as node %u (expected %u), caps %#x, window %" PRIu64 " bytes", info.name, info.node_id, self_id,
+        info.caps, info.max_mem_size);
+    if (info.node_id != self_id || (info.caps & want) != want ||
+        (info.caps & (OSCI_DRV_CAP_OWN_LIVENESS | OSCI_DRV_CAP_FULL_VIEW)) || info.card_type != OSCI_DRV_CARD_PCISHM ||
+        info.n_doorbells != 64 || strncmp(info.name, "pcishm:", 7) || info.max_mem_size < MIB)
+        die("unexpected query result");
+    r = osci_drv_db_set_event_mask(drv, 0xffffffffull);
+    if (r < 0)
+        die("db_set_event_mask: %s", strerror(-r));
+    struct osci_drv *second = NULL;
+    if ((r = osci_drv_open(&conf[0], &second)) != -EADDRINUSE)
+        die("a second open of the same device on this machine gave %d, expected -EADDRINUSE", r);
+}
+
+static uint64_t wait_link_up(int timeout_ms)
+{
+    struct osci_drv_event ev;
+    struct osci_peer_info pi[4];
+    unsigned int n = 0;
+
+    if (take(OSCI_DRV_EV_LINK_UP, OSCI_DRV_EV_LINK_UP, timeout_ms, &ev) < 0)
+        die("no LINK_UP within %d ms", timeout_ms);
+    if (ev.node != peer_id || !ev.epoch)
+        die("LINK_UP from node %u epoch %" PRIx64, ev.node, ev.epoch);
+    if (osci_drv_peers(drv, pi, 4, &n) < 0 || n != 1 || pi[0].node_id != peer_id || !pi[0].link_up ||
+        pi[0].epoch != ev.epoch || pi[0].pid != -1)
+        die("peers() disagrees with LINK_UP");
+    if (osci_drv_probe(drv, peer_id) != 0 || osci_drv_probe(drv, 77) != -EHOSTUNREACH)
+        die("probe");
+    return ev.epoch;
+}
+
+static size_t fill_msg(uint8_t *b, uint32_t from, unsigned int i)
+{
+    size_t len = (i == 5) ? OSCI_DRV_MSG_MAX : (i * 11u) % (OSCI_DRV_MSG_MAX + 1);
+    for (size_t k = 0; k < len; k++)
+        b[k] = (uint8_t)(from * 31 + i * 7 + k);
+    return len;
+}
+
+static void exchange_messages(void)
+{
+    uint8_t b[OSCI_DRV_MSG_MAX + 1], want[OSCI_DRV_MSG_MAX];
+    struct osci_drv_event ev;
+    const unsigned int count = 40;
+
+    memset(b, 0, sizeof(b));
+    if (osci_drv_msg_send(drv, peer_id, b, OSCI_DRV_MSG_MAX + 1) != -EMSGSIZE)
+        die("oversized msg_send not refused with EMSGSIZE");
+    for (unsigned int i = 0; i < count; i++)
+        send_retry(b, fill_msg(b, self_id, i));
+    for (unsigned int i = 0; i < count; i++) {
+        size_t len = fill_msg(want, peer_id, i);
+        recv_msg(&ev, 30000, "exchange");
+        if (ev.len != len || memcmp(ev.msg, want, len))
+            die("message %u: %u bytes, expected %zu, or content differs", i, ev.len, len);
+    }
+    say("%u messages each way through the BAR's rings, contents checked", count);
+}
+
+/* Bit 3 by event (in the event mask), bit 40 by db_poll, bit 41 by a blocking db_wait: the peer rings
+ * 41 only after our message says we are about to sleep. */
+static void doorbells(void)
+{
+    struct osci_drv_event ev;
+    uint64_t bits = 0, deadline, t0;
+    int r;
+
+    if (osci_drv_db_ring(drv, peer_id, 64) != -EINVAL)
+        die("db_ring of bit 64 not refused");
+    if (osci_drv_db_ring(drv, peer_id, 3) < 0 || osci_drv_db_ring(drv, peer_id, 40) < 0)
+        die("db_ring");
+    if (take(OSCI_DRV_EV_DOORBELL, OSCI_DRV_EV_DOORBELL, 30000, &ev) < 0)
+        die("no DOORBELL event for bit 3");
+    if (ev.db_bits != (1ull << 3))
+        die("DOORBELL bits %016" PRIx64 ", expected bit 3 only (bit 40 is not in the event mask)", ev.db_bits);
+    deadline = osci_now_ms() + 30000;
+    while (!(bits & (1ull << 40)) && osci_now_ms() < deadline) {
+        uint64_t b = 0;
+        pump(20);
+        if (osci_drv_db_poll(drv, 1ull << 40, &b) < 0)
+            die("db_poll");
+        bits |= b;
+    }
+    if (bits != (1ull << 40))
+        die("db_poll did not take bit 40 (got %016" PRIx64 ")", bits);
+    if (!strcmp(role, "server")) {
+        send_retry("sleeping", 8);
+        t0 = osci_now_ms();
+        bits = 0;
+        r = osci_drv_db_wait(drv, 1ull << 41, 30000, &bits);
+        if (r < 0 || bits != (1ull << 41))
+            die("db_wait for bit 41: %s, bits %016" PRIx64, strerror(-r), bits);
+        say("db_wait woke for bit 41 after %" PRIu64 " ms", osci_now_ms() - t0);
+    } else {
+        recv_msg(&ev, 30000, "server sleeping");
+        struct timespec ts = { 0, 200 * 1000000L };
+        nanosleep(&ts, NULL);
+        if (osci_drv_db_ring(drv, peer_id, 41) < 0)
+            die("db_ring 41");
+    }
+    say("doorbells: bit 3 by event, bit 40 by db_poll, bit 41 by db_wait");
+}
+
+static uint8_t pat(unsigned int seed, size_t i)
+{
+    return (uint8_t)((i * 2654435761u) >> 13) ^ (uint8_t)seed;
+}
+
+static void check_buf(const volatile uint8_t *b, size_t off, size_t len, unsigned int seed, const char *what)
+{
+    for (size_t i = 0; i < len; i++)
+        if (b[i] != pat(seed, off + i))
+            die("%s: byte %zu is %#x, expected %#x", what, off + i, b[i], pat(seed, off + i));
+}
+
+static void server_memory(const char *marker)
+{
+    struct osci_drv_mem_view v;
+    struct osci_drv_mem *m;
+    struct osci_drv_event ev;
+    uint8_t xp[OSCI_DRV_XPORT_MAX];
+    size_t len = sizeof(xp);
+    int r, fd;
+
+    if ((r = osci_drv_mem_alloc(drv, MIB, &v)) < 0)
+        die("mem_alloc 1 MiB: %s", strerror(-r));
+    for (size_t i = 0; i < MIB; i++)
+        ((uint8_t *)v.addr)[i] = pat(1, i);
+    if ((r = osci_drv_mem_export(drv, &v, &m)) < 0 || (r = osci_drv_mem_pack(drv, m, xp, &len)) < 0)
+        die("export/pack: %s", strerror(-r));
+    send_retry(xp, len);
+    recv_msg(&ev, 60000, "client's writes done");
+    if (ev.len != 4 || memcmp(ev.msg, "done", 4))
+        die("unexpected message instead of \"done\"");
+    check_buf(v.addr, 0, HALF, 2, "server memory, first half (put)");
+    check_buf((uint8_t *)v.addr + HALF, HALF, HALF, 3, "server memory, second half (stores through a map)");
+    say("1 MiB in the window: the client's put and mapped stores read back correctly here");
+    send_retry("verified", 8);
+    fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        die("cannot create %s: %s", marker, strerror(errno));
+    close(fd);
+    for (;;)                          /* the step kills this process */
+        pump(100);
+}
+
+static struct osci_drv_rmem *client_memory(void)
+{
+    struct osci_drv_event ev;
+    struct osci_drv_rmem *rm;
+    uint8_t *buf = malloc(MIB), bad[OSCI_DRV_XPORT_MAX];
+    volatile uint8_t *map;
+    void *addr;
+    int r;
+
+    if (!buf)
+        die("malloc");
+    recv_msg(&ev, 60000, "the server's packed memory");
+    memcpy(bad, ev.msg, ev.len);
+    bad[0] ^= 1;
+    if (osci_drv_rmem_import(drv, peer_id, bad, ev.len, &rm) >= 0)
+        die("import of corrupted transport bytes accepted");
+    if ((r = osci_drv_rmem_import(drv, peer_id, ev.msg, ev.len, &rm)) < 0)
+        die("rmem_import: %s", strerror(-r));
+    if ((r = osci_drv_get(drv, rm, 0, buf, MIB)) < 0)
+        die("get 1 MiB: %s", strerror(-r));
+    check_buf(buf, 0, MIB, 1, "get of the server's 1 MiB");
+    if (osci_drv_get(drv, rm, MIB - 10, buf, 11) >= 0)
+        die("get beyond the end accepted");
+    for (size_t i = 0; i < HALF; i++)
+        buf[i] = pat(2, i);
+    if ((r = osci_drv_put(drv, rm, 0, buf, HALF)) < 0)
+        die("put 512 KiB: %s", strerror(-r));
+    if ((r = osci_drv_rmem_map(drv, rm, HALF, HALF, 0, &addr)) < 0)
+        die("rmem_map: %s", strerror(-r));
+    map = addr;
+    for (size_t i = 0; i < HALF; i++)
+        map[i] = pat(3, HALF + i);
+    check_buf(map, HALF, HALF, 3, "read back through the map");
+    if ((r = osci_drv_rmem_unmap(drv, rm, addr, HALF)) < 0)
+        die("rmem_unmap: %s", strerror(-r));
+    send_retry("done", 4);
+    recv_msg(&ev, 60000, "verified");
+    if (ev.len != 8 || memcmp(ev.msg, "verified", 8))
+        die("the server did not verify the data");
+    say("get 1 MiB, put 512 KiB, 512 KiB of stores through a map: checked on the server");
+    free(buf);
+    return rm;
+}
+
+int main(int argc, char **argv)
+{
+    struct osci_drv_event ev, up;
+    struct osci_drv_rmem *rm;
+    uint64_t epoch, t0;
+    uint8_t b[16];
+    int fd;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    role = argc > 1 ? argv[1] : "?";
+    if (argc < 4 || (strcmp(role, "restart") && argc < 5))
+        die("usage: pcishm_pair server|client <self id> <peer id> <marker> | restart <self id> <peer id>");
+    self_id = (uint32_t)atoi(argv[2]);
+    peer_id = (uint32_t)atoi(argv[3]);
+    open_adapter();
+    epoch = wait_link_up(90000);
+    say("link up to node %u, epoch %016" PRIx64, peer_id, epoch);
+    if (!strcmp(role, "restart")) {
+        send_retry("restarted", 9);
+        recv_msg(&ev, 30000, "reply after restart");
+        if (ev.len != 3 || memcmp(ev.msg, "ack", 3))
+            die("no ack after restart");
+        say("restarted server talked to the client");
+        osci_drv_close(drv);
+        return 0;
+    }
+    exchange_messages();
+    doorbells();
+    if (!strcmp(role, "server"))
+        server_memory(argv[4]);
+    rm = client_memory();
+    /* the server is SIGKILLed now: its heartbeat stops */
+    t0 = osci_now_ms();
+    if (take(OSCI_DRV_EV_PEER_DEAD, OSCI_DRV_EV_LINK_DOWN, 60000, &ev) < 0 || ev.epoch != epoch)
+        die("the killed server was not seen dead within 60 s");
+    say("server's epoch %016" PRIx64 " seen dead (%s) %" PRIu64 " ms after the kill began", epoch, ev_name(ev.type),
+        osci_now_ms() - t0);
+    if (osci_drv_get(drv, rm, 0, b, sizeof(b)) >= 0 || osci_drv_msg_send(drv, peer_id, "x", 1) >= 0)
+        die("the dead server's memory or node still accepted");
+    osci_drv_rmem_release(drv, rm);
+    fd = open(argv[4], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        die("cannot create %s: %s", argv[4], strerror(errno));
+    close(fd);
+    /* the server restarts on its machine: the same port (ivshmem peer id), a new epoch */
+    if (take(OSCI_DRV_EV_LINK_UP, OSCI_DRV_EV_LINK_UP, 90000, &up) < 0 || up.node != peer_id)
+        die("the restarted server did not come back within 90 s");
+    if (up.epoch == epoch)
+        die("restarted server has the old epoch");
+    recv_msg(&ev, 30000, "restarted server");
+    if (ev.len != 9 || memcmp(ev.msg, "restarted", 9))
+        die("unexpected first message from the restarted server");
+    send_retry("ack", 3);
+    if (take(OSCI_DRV_EV_PEER_DEAD, OSCI_DRV_EV_LINK_DOWN, 30000, &ev) < 0 || ev.epoch != up.epoch)
+        die("the restarted server's close was not noticed");
+    say("restarted server: new epoch %016" PRIx64 ", message exchanged, close seen", up.epoch);
+    osci_drv_close(drv);
+    say("passed");
+    return 0;
+}
