@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * The raw figure beside osci-bench over pcishm (lab step 72-pcishm-bench): memcpy from local memory
+ * The raw figure beside osci-bench over pcishm (lab step 77-pcishm-bench): memcpy from local memory
  * into the ivshmem-doorbell device's BAR2, mapped straight from sysfs, at the same offset and in the
  * same chunk size as SCIMemCpy's bandwidth test, with no OpenSCI in between. Run it only while no
  * pcishm adapter is open (it writes into a window's area). Every chunk is read back and checked once at
