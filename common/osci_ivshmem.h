@@ -3,7 +3,8 @@
  * An ivshmem-doorbell PCI function (1af4:1110 with an MSI-X BAR) found and mapped with libpciaccess
  * (common/osci_ivshmem.c, built when PCISHM is on): BAR0 holds the registers (32-bit accesses only), BAR2
  * the memory shared with the other machines; kernel/osci_ivshmem turns the device's MSI-X vectors into a
- * pollable character device, /dev/osci_ivshmem-<slot> (docs/kernel.md). Used by NvSciIpc's INTER_VM.
+ * pollable character device, /dev/osci_ivshmem-<slot> (docs/kernel.md). Used by the pcishm driver and by
+ * NvSciIpc's INTER_VM.
  */
 #ifndef OSCI_IVSHMEM_H
 #define OSCI_IVSHMEM_H
@@ -35,14 +36,14 @@ struct osci_ivshmem_last_words {
 
 /* Finds the device (the first ivshmem-doorbell, or the one at `slot` "dddd:bb:ss.f" / "bb:ss.f") and maps
  * its BARs: 0, -ENODEV (none, or not at slot; logged), -EINVAL (slot malformed), -EACCES (BARs not
- * mappable: root, or a driver claimed them), -EIO. One device per process at a time (libpciaccess has one
- * global state). */
+ * mappable: root, or a driver claimed them), -EADDRINUSE (already open in this process), -EIO. libpciaccess's
+ * one global state is set up by the first open and cleaned up by the last close. */
 int osci_ivshmem_open(const char *slot, struct osci_ivshmem *p);
 void osci_ivshmem_close(struct osci_ivshmem *p);
 /* Raises `vector` on machine `peer` (may be this one): one 32-bit store into the Doorbell register. */
 void osci_ivshmem_ring(struct osci_ivshmem *p, uint32_t peer, unsigned int vector);
 /* A new open file of the device's interrupts (its own view: raises from now on), O_NONBLOCK and
- * O_CLOEXEC: an fd, or -errno (-ENOENT: kernel/osci_ivshmem is not loaded; logged). */
+ * O_CLOEXEC: an fd, or -errno, not logged (-ENOENT: kernel/osci_ivshmem is not loaded). */
 int osci_ivshmem_irq_open(const struct osci_ivshmem *p);
 /* The vectors raised since this fd's last take (0: none); never blocks. */
 uint64_t osci_ivshmem_irq_take(int fd);

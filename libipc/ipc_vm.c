@@ -79,7 +79,12 @@ static void pci_ring(struct ipc_vm_dev *d, uint32_t peer, unsigned vector)
 
 static int pci_irq_open(struct ipc_vm_dev *d)
 {
-    return osci_ivshmem_irq_open(&((struct pci_dev *)d)->pci);
+    const struct osci_ivshmem *p = &((struct pci_dev *)d)->pci;
+    int fd = osci_ivshmem_irq_open(p);
+    if (fd < 0)
+        osci_log(OSCI_LOG_ERROR, "ipc", "INTER_VM: /dev/osci_ivshmem-%s: %s", p->slot,
+                 fd == -ENOENT ? "kernel/osci_ivshmem is not loaded" : strerror(-fd));
+    return fd;
 }
 
 static void pci_irq_take(struct ipc_vm_dev *d, int fd)

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "osci_drv.h"
-#include "pcishm_pci.h"
+#include "osci_ivshmem.h"
 #include "wdev.h"
 
 #define MOD "pcishm"
@@ -39,7 +39,8 @@
 
 struct ps_drv {
     struct wdev w;                    /* the window-device core: first */
-    struct pcishm_pci pci;
+    struct osci_ivshmem pci;
+    int irq_fd;                       /* the interrupt device; -1: polling (module not loaded) */
     int pci_open;
     int res_fd;                       /* BAR2's sysfs resource file: the fd of every window (rmem_map) */
     int epfd, tfd;                    /* event fd: the interrupt device and a timer */
@@ -81,7 +82,7 @@ static int ps_configure(struct ps_drv *d, const struct osci_adapter_conf *conf)
     char *end;
 
     osci_log_init();
-    d->res_fd = d->epfd = d->tfd = d->db_fd = -1;
+    d->res_fd = d->epfd = d->tfd = d->db_fd = d->irq_fd = -1;
     d->peers = 2;
     for (unsigned int i = 0; i < conf->n_opts; i++) {
         const char *k = conf->opts[i].key;
@@ -118,7 +119,7 @@ static int ps_attach(struct ps_drv *d, const struct osci_adapter_conf *conf)
     char path[96];
     int ret;
 
-    if ((ret = pcishm_pci_open(osci_conf_opt(conf, "slot"), &d->pci)) < 0)
+    if ((ret = osci_ivshmem_open(osci_conf_opt(conf, "slot"), &d->pci)) < 0)
         return ret;
     d->pci_open = 1;
     snprintf(d->w.name, sizeof(d->w.name), "%s", d->pci.slot);
@@ -166,9 +167,10 @@ static void ps_detach(struct ps_drv *d)
     if (d->epfd >= 0) close(d->epfd);
     if (d->tfd >= 0) close(d->tfd);
     if (d->db_fd >= 0) close(d->db_fd);
-    d->res_fd = d->epfd = d->tfd = d->db_fd = -1;
+    if (d->irq_fd >= 0) close(d->irq_fd);
+    d->res_fd = d->epfd = d->tfd = d->db_fd = d->irq_fd = -1;
     if (d->pci_open)
-        pcishm_pci_close(&d->pci);
+        osci_ivshmem_close(&d->pci);
     d->pci_open = 0;
 }
 
@@ -176,7 +178,6 @@ static int ps_setup_fds(struct ps_drv *d)
 {
     struct epoll_event ev = { .events = EPOLLIN };
     struct itimerspec its = { .it_interval = { 0, PS_TIMER_MS * 1000000L }, .it_value = { 0, PS_TIMER_MS * 1000000L } };
-    char path[64];
 
     d->epfd = epoll_create1(EPOLL_CLOEXEC);
     d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -185,12 +186,16 @@ static int ps_setup_fds(struct ps_drv *d)
     ev.data.fd = d->tfd;
     if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->tfd, &ev) < 0)
         return -errno;
-    if (d->pci.irq_fd >= 0) {
-        ev.data.fd = d->pci.irq_fd;
-        if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->pci.irq_fd, &ev) < 0)
+    d->irq_fd = osci_ivshmem_irq_open(&d->pci);
+    if (d->irq_fd >= 0) {
+        ev.data.fd = d->irq_fd;
+        if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->irq_fd, &ev) < 0)
             return -errno;
-        snprintf(path, sizeof(path), "/dev/osci_ivshmem-%s", d->pci.slot);
-        d->db_fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        d->db_fd = osci_ivshmem_irq_open(&d->pci);
+        if (d->db_fd < 0)
+            d->db_fd = -1;
+    } else {
+        d->irq_fd = -1;
     }
     return 0;
 }
@@ -230,7 +235,7 @@ static int ps_open(const struct osci_adapter_conf *conf, struct osci_drv **drv_p
     wdev_port_activate(&d->w);
     osci_log(OSCI_LOG_INFO, MOD, "%s: node %u on port %u (ivshmem peer id), epoch %" PRIx64 ", window %" PRIu64
              " bytes at BAR2+%#" PRIx64 "%s", d->pci.slot, d->w.base.node_id, d->w.me, d->w.epoch, d->win_size,
-             (uint64_t)d->w.win_fd_off, d->pci.irq_fd < 0 ? " (polling: no interrupt device)" : "");
+             (uint64_t)d->w.win_fd_off, d->irq_fd < 0 ? " (polling: no interrupt device)" : "");
     wdev_wake_all(&d->w);
     *drv_p = &d->w.base;
     return 0;
@@ -259,7 +264,7 @@ static void ps_wake(struct wdev *w, unsigned int port)
 {
     struct ps_drv *d = to_ps(w);
     if (port < WD_PORTS && !w->observer)
-        pcishm_pci_ring(&d->pci, port, PS_VEC_WAKE);
+        osci_ivshmem_ring(&d->pci, port, PS_VEC_WAKE);
 }
 
 static void ps_arm(struct wdev *w, int on)
@@ -278,8 +283,8 @@ static void ps_sweep(struct wdev *w)
     struct ps_drv *d = to_ps(w);
     uint64_t ticks;
 
-    if (d->pci.irq_fd >= 0)
-        (void)pcishm_pci_take(&d->pci);
+    if (d->irq_fd >= 0)
+        (void)osci_ivshmem_irq_take(d->irq_fd);
     if (d->tfd >= 0 && read(d->tfd, &ticks, sizeof(ticks)) < 0)
         ticks = 0;
 }
@@ -288,7 +293,7 @@ static void ps_db_notify(struct wdev *w, unsigned int port)
 {
     struct ps_drv *d = to_ps(w);
     if (port < WD_PORTS)
-        pcishm_pci_ring(&d->pci, port, PS_VEC_DB);
+        osci_ivshmem_ring(&d->pci, port, PS_VEC_DB);
 }
 
 static uint32_t ps_db_wait_begin(struct wdev *w)
