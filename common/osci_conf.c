@@ -671,30 +671,43 @@ int osci_conf_load(struct osci_adapter_conf *out, unsigned int max, unsigned int
     return 0;
 }
 
-int osci_conf_interchip(uint32_t device, struct osci_interchip_conf *out, char *path_out, size_t path_len)
+/* The text of OSCI_CONF or the default opensci.conf for a lookup (its path into path_out): 0, -ENOENT when
+ * the default file does not exist (nothing configured), -EINVAL (logged) when the file OSCI_CONF names is
+ * missing, other errors (logged) when unreadable. */
+static int conf_read_for_lookup(char *path_out, size_t path_len, const char **path_p, char **text_p, size_t *len_p)
 {
     const char *env_path = getenv("OSCI_CONF");
     const char *path = env_path && *env_path ? env_path : CONF_DEFAULT_PATH;
-    struct osci_interchip_conf *ic = NULL;
+    int ret;
+
+    osci_log_init();
+    *path_p = path;
+    if (path_len)
+        snprintf(path_out, path_len, "%s", path);
+    ret = osci_read_file(path, CONF_FILE_MAX, "conf", text_p, len_p);
+    if (ret == -ENOENT && path != env_path)
+        return -ENOENT;
+    if (ret == -ENOENT) {
+        osci_log(OSCI_LOG_ERROR, "conf", "cannot read %s: %s", path, strerror(-ret));
+        return -EINVAL;
+    }
+    return ret;
+}
+
+int osci_conf_interchip(uint32_t device, struct osci_interchip_conf *out, char *path_out, size_t path_len)
+{
+    struct osci_interchip_conf *ic;
+    const char *path;
     char err[512];
     char *text = NULL;
     size_t len = 0;
     unsigned int n = 0;
     int ret;
 
-    osci_log_init();
     if (!out)
         return -EINVAL;
-    if (path_len)
-        snprintf(path_out, path_len, "%s", path);
-    ret = osci_read_file(path, CONF_FILE_MAX, "conf", &text, &len);
-    if (ret == -ENOENT && path != env_path)
-        return -ENOENT;   /* no file: nothing is mapped */
-    if (ret < 0) {
-        if (ret == -ENOENT)
-            osci_log(OSCI_LOG_ERROR, "conf", "cannot read %s: %s", path, strerror(-ret));
-        return ret == -ENOENT ? -EINVAL : ret;
-    }
+    if ((ret = conf_read_for_lookup(path_out, path_len, &path, &text, &len)) < 0)
+        return ret;   /* -ENOENT: no file, nothing is mapped */
     ic = calloc(OSCI_IC_MAX, sizeof(*ic));
     if (!ic) {
         free(text);
@@ -720,28 +733,18 @@ int osci_conf_interchip(uint32_t device, struct osci_interchip_conf *out, char *
 
 int osci_conf_intervm(uint32_t queue, struct osci_intervm_conf *out, char *path_out, size_t path_len)
 {
-    const char *env_path = getenv("OSCI_CONF");
-    const char *path = env_path && *env_path ? env_path : CONF_DEFAULT_PATH;
-    struct osci_intervm_conf *ivm = NULL;
+    struct osci_intervm_conf *ivm;
+    const char *path;
     char err[512];
     char *text = NULL;
     size_t len = 0;
     unsigned int n = 0;
     int ret;
 
-    osci_log_init();
     if (!out)
         return -EINVAL;
-    if (path_len)
-        snprintf(path_out, path_len, "%s", path);
-    ret = osci_read_file(path, CONF_FILE_MAX, "conf", &text, &len);
-    if (ret == -ENOENT && path != env_path)
-        return -ENOENT;   /* no file: no queue */
-    if (ret < 0) {
-        if (ret == -ENOENT)
-            osci_log(OSCI_LOG_ERROR, "conf", "cannot read %s: %s", path, strerror(-ret));
-        return ret == -ENOENT ? -EINVAL : ret;
-    }
+    if ((ret = conf_read_for_lookup(path_out, path_len, &path, &text, &len)) < 0)
+        return ret;   /* -ENOENT: no file, no queue */
     ivm = calloc(OSCI_IVM_MAX, sizeof(*ivm));
     if (!ivm) {
         free(text);

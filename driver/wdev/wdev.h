@@ -292,4 +292,38 @@ int wdev_dead(struct wdev *w, unsigned int p);
 int wdev_port_of(struct wdev *w, uint32_t node);
 uint64_t wdev_random(void);
 
+/* The ops table members every window device shares: a provider's table is
+ *   { .size, .name, .open, .close, WDEV_DRV_OPS, its own optional ops, .observe }
+ * and its observe table { .open, WDEV_OBSERVE_OPS }. */
+#define WDEV_DRV_OPS \
+    .arm = wdev_arm, \
+    .db_poll = wdev_db_poll, \
+    .db_ring = wdev_db_ring, \
+    .db_set_event_mask = wdev_db_set_event_mask, \
+    .db_wait = wdev_db_wait, \
+    .event_fd = wdev_event_fd, \
+    .get = wdev_get, \
+    .info_publish = wdev_info_publish, \
+    .info_read = wdev_info_read, \
+    .inject = wdev_inject, \
+    .mem_alloc = wdev_mem_alloc, \
+    .mem_export = wdev_mem_export, \
+    .mem_free = wdev_mem_free, \
+    .mem_pack = wdev_mem_pack, \
+    .mem_unexport = wdev_mem_unexport, \
+    .msg_send = wdev_msg_send, \
+    .peers = wdev_peers, \
+    .probe = wdev_probe, \
+    .progress = wdev_progress, \
+    .put = wdev_put, \
+    .query = wdev_query, \
+    .rmem_import = wdev_rmem_import, \
+    .rmem_map = wdev_rmem_map, \
+    .rmem_release = wdev_rmem_release, \
+    .rmem_revoke = wdev_rmem_revoke, \
+    .rmem_unmap = wdev_rmem_unmap
+
+#define WDEV_OBSERVE_OPS \
+    .query = wdev_obs_query, .peers = wdev_obs_peers, .info_read = wdev_obs_info_read, .close = wdev_obs_close
+
 #endif
