@@ -124,4 +124,33 @@ static void recv_msg(struct osci_drv_event *ev, int timeout_ms, const char *what
         die("message (%s) from node %u, expected %u", what, ev->node, peer_id);
 }
 
+/* The peer's LINK_UP, checked against peers() and probe() (absent_rc: what probe says of node 77). */
+static uint64_t wait_link_up(int timeout_ms, int absent_rc)
+{
+    struct osci_drv_event ev;
+    struct osci_peer_info pi[4];
+    unsigned int n = 0;
+
+    if (take(OSCI_DRV_EV_LINK_UP, OSCI_DRV_EV_LINK_UP, timeout_ms, &ev) < 0)
+        die("no LINK_UP within %d ms", timeout_ms);
+    if (ev.node != peer_id || !ev.epoch)
+        die("LINK_UP from node %u epoch %" PRIx64, ev.node, ev.epoch);
+    if (osci_drv_peers(drv, pi, 4, &n) < 0 || n != 1 || pi[0].node_id != peer_id || !pi[0].link_up ||
+        pi[0].epoch != ev.epoch || pi[0].pid != -1)
+        die("peers() disagrees with LINK_UP");
+    if (osci_drv_probe(drv, peer_id) != 0 || osci_drv_probe(drv, 77) != absent_rc)
+        die("probe");
+    return ev.epoch;
+}
+
+/* Message i: length i*11 % 241 (so 0 and 240 occur), bytes from node, i. */
+/* Message i: length i*11 % 241 (so 0 and 240 occur), bytes from node, i. */
+static size_t fill_msg(uint8_t *b, uint32_t from, unsigned int i)
+{
+    size_t len = (i == 5) ? OSCI_DRV_MSG_MAX : (i * 11u) % (OSCI_DRV_MSG_MAX + 1);
+    for (size_t k = 0; k < len; k++)
+        b[k] = (uint8_t)(from * 31 + i * 7 + k);
+    return len;
+}
+
 #endif

@@ -70,33 +70,6 @@ static void open_adapter(void)
         die("db_set_event_mask: %s", strerror(-r));
 }
 
-static uint64_t wait_link_up(int timeout_ms)
-{
-    struct osci_drv_event ev;
-    struct osci_peer_info pi[4];
-    unsigned int n = 0;
-
-    if (take(OSCI_DRV_EV_LINK_UP, OSCI_DRV_EV_LINK_UP, timeout_ms, &ev) < 0)
-        die("no LINK_UP within %d ms", timeout_ms);
-    if (ev.node != peer_id || !ev.epoch)
-        die("LINK_UP from node %u epoch %" PRIx64, ev.node, ev.epoch);
-    if (osci_drv_peers(drv, pi, 4, &n) < 0 || n != 1 || pi[0].node_id != peer_id || !pi[0].link_up ||
-        pi[0].epoch != ev.epoch || pi[0].pid != -1)
-        die("peers() disagrees with LINK_UP");
-    if (osci_drv_probe(drv, peer_id) != 0 || osci_drv_probe(drv, 77) != -EADDRNOTAVAIL)
-        die("probe");
-    return ev.epoch;
-}
-
-/* Message i: length i*11 % 241 (so 0 and 240 occur), bytes from node, i. */
-static size_t fill_msg(uint8_t *b, uint32_t from, unsigned int i)
-{
-    size_t len = (i == 5) ? OSCI_DRV_MSG_MAX : (i * 11u) % (OSCI_DRV_MSG_MAX + 1);
-    for (size_t k = 0; k < len; k++)
-        b[k] = (uint8_t)(from * 31 + i * 7 + k);
-    return len;
-}
-
 static void exchange_messages(void)
 {
     uint8_t b[OSCI_DRV_MSG_MAX + 1], want[OSCI_DRV_MSG_MAX];
@@ -332,7 +305,7 @@ int main(int argc, char **argv)
     self_id = (uint32_t)atoi(argv[2]);
     peer_id = (uint32_t)atoi(argv[3]);
     open_adapter();
-    epoch = wait_link_up(60000);
+    epoch = wait_link_up(60000, -EADDRNOTAVAIL);
     say("link up with node %u, epoch %016" PRIx64, peer_id, epoch);
 
     if (!strcmp(role, "restart")) {
