@@ -93,3 +93,29 @@ lab_rdma_node() {
     export OSCI_CONF=$PWD/opensci.conf OSCI_HOSTS=$PWD/hosts.conf
     unset OSCI_NODE_ID
 }
+
+# lab_conformance DRIVER PORT: run tests/conformance/test_{drv,seg,ipc} against the peer (this node is side
+# a on the server, b on the client; they meet on TCP PORT), with tests/conformance/DRIVER.exclude when there
+# is one; OSCI_CONF must already name the adapter. Records one result per suite; fails the step when any fails.
+lab_conformance() {
+    local driver=$1 s rc passed skipped failed="" ex=$SRC/tests/conformance/$1.exclude
+    for s in drv seg ipc; do
+        [ -x "$BUILD/tests/conformance/test_$s" ] || lab_fail "$BUILD/tests/conformance/test_$s not built (make O=<build> tests)"
+    done
+    export OSCI_LOG=${OSCI_LOG:-warn}
+    export OSCI_CONFORM_ROLE OSCI_CONFORM_PEER=$PEER_ADDR OSCI_CONFORM_PORT=$2 OSCI_CONFORM_TIMEOUT_MS=60000
+    if [ "$ROLE" = server ]; then OSCI_CONFORM_ROLE=a; else OSCI_CONFORM_ROLE=b; fi
+    if [ -f "$ex" ]; then export OSCI_CONFORM_EXCLUDE=$ex; else unset OSCI_CONFORM_EXCLUDE; fi
+    for s in drv seg ipc; do
+        timeout -k 5 180 "$BUILD/tests/conformance/test_$s" >"test_$s.log" 2>&1
+        rc=$?
+        cat "test_$s.log"
+        passed=$(grep -c '^\[       OK \]' "test_$s.log")
+        skipped=$(grep '^\[  SKIPPED \] test_' "test_$s.log" | sort -u | wc -l)
+        lab_result "{\"suite\":\"conformance/$s\",\"driver\":\"$driver\",\"side\":\"$OSCI_CONFORM_ROLE\",\"rc\":$rc,\"passed\":$passed,\"skipped\":$skipped}"
+        lab_log "conformance $s: rc $rc, $passed passed, $skipped skipped"
+        [ "$rc" = 0 ] || failed="$failed $s"
+    done
+    [ -z "$failed" ] || lab_fail "conformance suites failed:$failed"
+    lab_log "passed"
+}

@@ -7,25 +7,5 @@
 # tests/conformance/rdma.exclude lists the rest, with reasons. INTER_PROCESS cases run on each guest alone.
 # vmlab-timeout: 600
 . "$VMLAB_LIB"
-for s in drv seg ipc; do
-    [ -x "$BUILD/tests/conformance/test_$s" ] || lab_fail "$BUILD/tests/conformance/test_$s not built (make O=<build> tests)"
-done
 lab_rdma_node 18541 mr_chunk=256K
-export OSCI_LOG=${OSCI_LOG:-warn}
-export OSCI_CONFORM_ROLE OSCI_CONFORM_PEER=$PEER_ADDR OSCI_CONFORM_PORT=18542 OSCI_CONFORM_TIMEOUT_MS=60000
-if [ "$ROLE" = server ]; then OSCI_CONFORM_ROLE=a; else OSCI_CONFORM_ROLE=b; fi
-ex=$SRC/tests/conformance/rdma.exclude
-if [ -f "$ex" ]; then export OSCI_CONFORM_EXCLUDE=$ex; else unset OSCI_CONFORM_EXCLUDE; fi
-failed=""
-for s in drv seg ipc; do
-    timeout -k 5 180 "$BUILD/tests/conformance/test_$s" >"test_$s.log" 2>&1
-    rc=$?
-    cat "test_$s.log"
-    passed=$(grep -c '^\[       OK \]' "test_$s.log")
-    skipped=$(grep '^\[  SKIPPED \] test_' "test_$s.log" | sort -u | wc -l)
-    lab_result "{\"suite\":\"conformance/$s\",\"driver\":\"rdma\",\"side\":\"$OSCI_CONFORM_ROLE\",\"rc\":$rc,\"passed\":$passed,\"skipped\":$skipped}"
-    lab_log "conformance $s: rc $rc, $passed passed, $skipped skipped"
-    [ "$rc" = 0 ] || failed="$failed $s"
-done
-[ -z "$failed" ] || lab_fail "conformance suites failed:$failed"
-lab_log "passed"
+lab_conformance rdma 18542

@@ -8,28 +8,8 @@
 # reasons (none when it does not exist). Step 17-ivshmem-wake loads kernel/osci_ivshmem first.
 # vmlab-timeout: 600
 . "$VMLAB_LIB"
-for s in drv seg ipc; do
-    [ -x "$BUILD/tests/conformance/test_$s" ] || lab_fail "$BUILD/tests/conformance/test_$s not built (make O=<build> tests)"
-done
 dev=$(lab_ivshmem_dev doorbell) || lab_fail "no ivshmem-doorbell device"
 echo "adapter 0 pcishm slot=$(basename "$dev") node_id=$NODE_ID" >opensci.conf
 export OSCI_CONF=$PWD/opensci.conf
 unset OSCI_NODE_ID OSCI_HOSTS
-export OSCI_LOG=${OSCI_LOG:-warn}
-export OSCI_CONFORM_ROLE OSCI_CONFORM_PEER=$PEER_ADDR OSCI_CONFORM_PORT=18543 OSCI_CONFORM_TIMEOUT_MS=60000
-if [ "$ROLE" = server ]; then OSCI_CONFORM_ROLE=a; else OSCI_CONFORM_ROLE=b; fi
-ex=$SRC/tests/conformance/pcishm.exclude
-if [ -f "$ex" ]; then export OSCI_CONFORM_EXCLUDE=$ex; else unset OSCI_CONFORM_EXCLUDE; fi
-failed=""
-for s in drv seg ipc; do
-    timeout -k 5 180 "$BUILD/tests/conformance/test_$s" >"test_$s.log" 2>&1
-    rc=$?
-    cat "test_$s.log"
-    passed=$(grep -c '^\[       OK \]' "test_$s.log")
-    skipped=$(grep '^\[  SKIPPED \] test_' "test_$s.log" | sort -u | wc -l)
-    lab_result "{\"suite\":\"conformance/$s\",\"driver\":\"pcishm\",\"side\":\"$OSCI_CONFORM_ROLE\",\"rc\":$rc,\"passed\":$passed,\"skipped\":$skipped}"
-    lab_log "conformance $s: rc $rc, $passed passed, $skipped skipped"
-    [ "$rc" = 0 ] || failed="$failed $s"
-done
-[ -z "$failed" ] || lab_fail "conformance suites failed:$failed"
-lab_log "passed"
+lab_conformance pcishm 18543
