@@ -133,12 +133,14 @@ static int idle_window(struct ep *e, int64_t us, struct result *r)
 static uint32_t settle(struct ep *e)
 {
     struct result w;
-    uint32_t n = 0;
+    uint32_t n = 0, quiet = 0;
+    /* two quiet windows in a row: under load a last note can come more than one window late */
     do {
         w = (struct result){ 0 };
         if (idle_window(e, IDLE_US / 3, &w) != 0) return 1000;
         n += w.wakes;
-    } while (w.wakes && n < 1000);
+        quiet = w.wakes ? 0 : quiet + 1;
+    } while (quiet < 2 && n < 1000);
     return n;
 }
 
