@@ -231,14 +231,8 @@ static void test_doca_dmabuf_memrange(void **state)
     osci_dmabuf_put(b);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_life_cycle),
-        cmocka_unit_test(test_unsatisfiable),
-        cmocka_unit_test(test_kernel_storage),
-        cmocka_unit_test(test_doca_dmabuf_memrange),
-    };
-    tproc_default_fabric("docadmabuf");
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN("docadmabuf", NULL, NULL,
+               cmocka_unit_test(test_life_cycle),
+               cmocka_unit_test(test_unsatisfiable),
+               cmocka_unit_test(test_kernel_storage),
+               cmocka_unit_test(test_doca_dmabuf_memrange))

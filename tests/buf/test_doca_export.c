@@ -253,11 +253,5 @@ static void test_export_import(void **state)
     munmap(p, LEN);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_export_import, tproc_teardown),
-    };
-    tproc_default_fabric("docaexp");
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN("docaexp", NULL, NULL,
+               cmocka_unit_test_teardown(test_export_import, tproc_teardown))

@@ -300,15 +300,9 @@ static void test_threads(void **state)
     munmap(p, LEN);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_devices),
-        cmocka_unit_test(test_state_machine),
-        cmocka_unit_test(test_destroy_unstarted),
-        cmocka_unit_test(test_heap_range),
-        cmocka_unit_test(test_threads),
-    };
-    tproc_default_fabric("docamm");
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN("docamm", NULL, NULL,
+               cmocka_unit_test(test_devices),
+               cmocka_unit_test(test_state_machine),
+               cmocka_unit_test(test_destroy_unstarted),
+               cmocka_unit_test(test_heap_range),
+               cmocka_unit_test(test_threads))

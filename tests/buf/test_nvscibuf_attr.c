@@ -17,6 +17,7 @@
 
 #include "nvscibuf.h"
 #include "nvscibuf_internal.h"
+#include "../common/osci_test.h"
 
 static NvSciBufModule mod;
 
@@ -628,20 +629,15 @@ static void test_dead_owner_swept(void **state)
     assert_int_equal(shm_of(tidy), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_setattrs_rules),
-        cmocka_unit_test(test_clone_append_slots),
-        cmocka_unit_test(test_rule_types),
-        cmocka_unit_test(test_rule_size_align),
-        cmocka_unit_test(test_rule_cpu_perm),
-        cmocka_unit_test(test_rule_gpu),
-        cmocka_unit_test(test_rule_peers_late_pad),
-        cmocka_unit_test(test_validate),
-        cmocka_unit_test(test_objects_local),
-        cmocka_unit_test(test_bad_handles),
-        cmocka_unit_test(test_dead_owner_swept),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+OSCI_TEST_MAIN(NULL, setup, teardown,
+               cmocka_unit_test(test_setattrs_rules),
+               cmocka_unit_test(test_clone_append_slots),
+               cmocka_unit_test(test_rule_types),
+               cmocka_unit_test(test_rule_size_align),
+               cmocka_unit_test(test_rule_cpu_perm),
+               cmocka_unit_test(test_rule_gpu),
+               cmocka_unit_test(test_rule_peers_late_pad),
+               cmocka_unit_test(test_validate),
+               cmocka_unit_test(test_objects_local),
+               cmocka_unit_test(test_bad_handles),
+               cmocka_unit_test(test_dead_owner_swept))

@@ -449,16 +449,11 @@ static int teardown(void **state)
     return tdir_remove(cfg_dir);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_process_rw, tproc_teardown),
-        cmocka_unit_test_teardown(test_process_ro, tproc_teardown),
-        cmocka_unit_test_teardown(test_process_late, tproc_teardown),
-        cmocka_unit_test_teardown(test_chip_rw, tproc_teardown),
-        cmocka_unit_test_teardown(test_chip_ro, tproc_teardown),
-        cmocka_unit_test_teardown(test_chip_late, tproc_teardown),
-        cmocka_unit_test(test_bad_endpoint_desc),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+OSCI_TEST_MAIN(NULL, setup, teardown,
+               cmocka_unit_test_teardown(test_process_rw, tproc_teardown),
+               cmocka_unit_test_teardown(test_process_ro, tproc_teardown),
+               cmocka_unit_test_teardown(test_process_late, tproc_teardown),
+               cmocka_unit_test_teardown(test_chip_rw, tproc_teardown),
+               cmocka_unit_test_teardown(test_chip_ro, tproc_teardown),
+               cmocka_unit_test_teardown(test_chip_late, tproc_teardown),
+               cmocka_unit_test(test_bad_endpoint_desc))

@@ -69,4 +69,16 @@ int tcfg_write(char *path, size_t len, const char *tag, unsigned int mode, const
         } \
     } while (0)
 
+/* A test program's main: names its own fabric when fabric is not NULL (tproc_default_fabric), then runs
+ * the cmocka tests that follow between group_setup and group_teardown. */
+#define OSCI_TEST_MAIN(fabric, group_setup, group_teardown, ...) \
+    int main(void) \
+    { \
+        const struct CMUnitTest tests[] = { __VA_ARGS__ }; \
+        const char *fabric_name = (fabric); \
+        if (fabric_name) \
+            tproc_default_fabric(fabric_name); \
+        return cmocka_run_group_tests(tests, group_setup, group_teardown); \
+    }
+
 #endif

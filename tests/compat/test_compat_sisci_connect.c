@@ -218,13 +218,6 @@ static void test_server_first(void **state)
     pairs(false);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_client_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_server_first, tproc_teardown),
-    };
-
-    tproc_default_fabric("compat-conn");
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN("compat-conn", NULL, NULL,
+               cmocka_unit_test_teardown(test_client_first, tproc_teardown),
+               cmocka_unit_test_teardown(test_server_first, tproc_teardown))

@@ -28,6 +28,7 @@
 #include "opensci/osci.h"
 
 #include "../seg/seg_peer.h"
+#include "../common/osci_test.h"
 
 #define INTNO   4000
 #define ROUNDS  20
@@ -130,12 +131,6 @@ static void test_ponger_first(void **state)
     run_pairs(false);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pinger_first),
-        cmocka_unit_test(test_ponger_first),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test(test_pinger_first),
+               cmocka_unit_test(test_ponger_first))

@@ -164,11 +164,5 @@ static void test_reflective_memory_three_nodes(void **state)
     assert_int_equal(total, (uint64_t)RUNS * NODES * NODES * VALUES);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_reflective_memory_three_nodes, tproc_teardown),
-    };
-    tproc_default_fabric("compat-reflmem");
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN("compat-reflmem", NULL, NULL,
+               cmocka_unit_test_teardown(test_reflective_memory_three_nodes, tproc_teardown))

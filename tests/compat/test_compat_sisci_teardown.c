@@ -181,12 +181,6 @@ static void test_client_leaves_first(void **state)
         one_run(ORDER_CLIENT_FIRST, run);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_server_tears_down_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_client_leaves_first, tproc_teardown),
-    };
-    tproc_default_fabric("compat_sisci_teardown");
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN("compat_sisci_teardown", NULL, NULL,
+               cmocka_unit_test_teardown(test_server_tears_down_first, tproc_teardown),
+               cmocka_unit_test_teardown(test_client_leaves_first, tproc_teardown))

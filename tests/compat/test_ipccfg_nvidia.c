@@ -392,14 +392,9 @@ static int teardown_group(void **state)
     return tdir_remove(conf_dir);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_unmapped, tproc_teardown),
-        cmocka_unit_test_teardown(test_pair_writer_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_pair_reader_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_two_devices_two_nodes, tproc_teardown),
-        cmocka_unit_test_teardown(test_gid, tproc_teardown),
-    };
-    return cmocka_run_group_tests(tests, setup_group, teardown_group);
-}
+OSCI_TEST_MAIN(NULL, setup_group, teardown_group,
+               cmocka_unit_test_teardown(test_unmapped, tproc_teardown),
+               cmocka_unit_test_teardown(test_pair_writer_first, tproc_teardown),
+               cmocka_unit_test_teardown(test_pair_reader_first, tproc_teardown),
+               cmocka_unit_test_teardown(test_two_devices_two_nodes, tproc_teardown),
+               cmocka_unit_test_teardown(test_gid, tproc_teardown))

@@ -13,6 +13,7 @@
 
 #include "osci_drv.h"
 #include "osci_log.h"
+#include "../common/osci_test.h"
 
 #ifndef OSCI_HAVE_RDMA
 static pthread_mutex_t cap_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -68,11 +69,6 @@ static void test_rdma_follows_build(void **state)
 #endif
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_simntb_builtin),
-        cmocka_unit_test(test_rdma_follows_build),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test(test_simntb_builtin),
+               cmocka_unit_test(test_rdma_follows_build))

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "osci_drv.h"
+#include "../common/osci_test.h"
 
 static int parse(const char *text, struct osci_adapter_conf *out, unsigned int *n, char *err)
 {
@@ -446,16 +447,11 @@ static void test_interchip(void **state)
     unsetenv("OSCI_CONF");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conf_good),
-        cmocka_unit_test(test_conf_bad),
-        cmocka_unit_test(test_hosts),
-        cmocka_unit_test(test_load_env),
-        cmocka_unit_test(test_registry),
-        cmocka_unit_test(test_opt_env),
-        cmocka_unit_test(test_interchip),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test(test_conf_good),
+               cmocka_unit_test(test_conf_bad),
+               cmocka_unit_test(test_hosts),
+               cmocka_unit_test(test_load_env),
+               cmocka_unit_test(test_registry),
+               cmocka_unit_test(test_opt_env),
+               cmocka_unit_test(test_interchip))

@@ -251,14 +251,9 @@ static void test_simntb_knobs(void **state)
     assert_int_equal(t_names_left(), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_drop_doorbell),
-        cmocka_unit_test(test_corrupt_msg),
-        cmocka_unit_test(test_inject_args),
-        cmocka_unit_test(test_builtin_tables),
-        cmocka_unit_test(test_simntb_knobs),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test(test_drop_doorbell),
+               cmocka_unit_test(test_corrupt_msg),
+               cmocka_unit_test(test_inject_args),
+               cmocka_unit_test(test_builtin_tables),
+               cmocka_unit_test(test_simntb_knobs))

@@ -19,6 +19,7 @@
 #include "osci_conf.h"
 #include "osci_drv.h"
 #include "osci_log.h"
+#include "../common/osci_test.h"
 
 static pthread_mutex_t cap_lock = PTHREAD_MUTEX_INITIALIZER;
 static char cap_buf[8192];
@@ -142,12 +143,7 @@ static void test_bad_options(void **state)
     (void)state;
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conf_line),
-        cmocka_unit_test(test_open_no_device),
-        cmocka_unit_test(test_bad_options),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test(test_conf_line),
+               cmocka_unit_test(test_open_no_device),
+               cmocka_unit_test(test_bad_options))

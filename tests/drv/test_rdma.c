@@ -29,6 +29,7 @@
 #include "osci_drv.h"
 #include "osci_parse.h"
 #include "rdma.h"
+#include "../common/osci_test.h"
 
 extern const struct osci_drv_ops osci_rdma_ops;
 
@@ -768,28 +769,23 @@ static void test_pub_file(void **state)
     assert_int_equal(unlink(path), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_opts_defaults),
-        cmocka_unit_test(test_opts_all),
-        cmocka_unit_test(test_opts_bad),
-        cmocka_unit_test(test_size_parse),
-        cmocka_unit_test(test_cm_priv),
-        cmocka_unit_test(test_msg_hdr),
-        cmocka_unit_test(test_xport_roundtrip),
-        cmocka_unit_test(test_xport_corrupt),
-        cmocka_unit_test(test_chunk_math),
-        cmocka_unit_test(test_dmabuf_detect),
-        cmocka_unit_test(test_hosts_admission),
-        cmocka_unit_test(test_cm_admit),
-        cmocka_unit_test(test_ops_registered),
-        cmocka_unit_test(test_open_bad_option),
-        cmocka_unit_test(test_open_without_device),
-        cmocka_unit_test(test_pub_name),
-        cmocka_unit_test(test_pub_format),
-        cmocka_unit_test(test_pub_seqlock),
-        cmocka_unit_test(test_pub_file),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test(test_opts_defaults),
+               cmocka_unit_test(test_opts_all),
+               cmocka_unit_test(test_opts_bad),
+               cmocka_unit_test(test_size_parse),
+               cmocka_unit_test(test_cm_priv),
+               cmocka_unit_test(test_msg_hdr),
+               cmocka_unit_test(test_xport_roundtrip),
+               cmocka_unit_test(test_xport_corrupt),
+               cmocka_unit_test(test_chunk_math),
+               cmocka_unit_test(test_dmabuf_detect),
+               cmocka_unit_test(test_hosts_admission),
+               cmocka_unit_test(test_cm_admit),
+               cmocka_unit_test(test_ops_registered),
+               cmocka_unit_test(test_open_bad_option),
+               cmocka_unit_test(test_open_without_device),
+               cmocka_unit_test(test_pub_name),
+               cmocka_unit_test(test_pub_format),
+               cmocka_unit_test(test_pub_seqlock),
+               cmocka_unit_test(test_pub_file))

@@ -377,14 +377,9 @@ static void test_query_and_info(void **state)
     assert_int_equal(t_names_left(), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_query_and_info, t_teardown),
-        cmocka_unit_test_teardown(test_two_nodes_messages, t_teardown),
-        cmocka_unit_test_teardown(test_three_nodes, t_teardown),
-        cmocka_unit_test_teardown(test_doorbells, t_teardown),
-        cmocka_unit_test_teardown(test_memory, t_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test_teardown(test_query_and_info, t_teardown),
+               cmocka_unit_test_teardown(test_two_nodes_messages, t_teardown),
+               cmocka_unit_test_teardown(test_three_nodes, t_teardown),
+               cmocka_unit_test_teardown(test_doorbells, t_teardown),
+               cmocka_unit_test_teardown(test_memory, t_teardown))

@@ -311,17 +311,12 @@ static void test_abandoned_fabric(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_exit_alone, t_teardown),
-        cmocka_unit_test_teardown(test_exit_together, t_teardown),
-        cmocka_unit_test_teardown(test_exit_peer_stays, t_teardown),
-        cmocka_unit_test_teardown(test_exit_after_peer_exit, t_teardown),
-        cmocka_unit_test_teardown(test_close_beside_exiting, t_teardown),
-        cmocka_unit_test_teardown(test_killed_fabric_reclaimed, t_teardown),
-        cmocka_unit_test_teardown(test_leave_join_race, t_teardown),
-        cmocka_unit_test_teardown(test_abandoned_fabric, t_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test_teardown(test_exit_alone, t_teardown),
+               cmocka_unit_test_teardown(test_exit_together, t_teardown),
+               cmocka_unit_test_teardown(test_exit_peer_stays, t_teardown),
+               cmocka_unit_test_teardown(test_exit_after_peer_exit, t_teardown),
+               cmocka_unit_test_teardown(test_close_beside_exiting, t_teardown),
+               cmocka_unit_test_teardown(test_killed_fabric_reclaimed, t_teardown),
+               cmocka_unit_test_teardown(test_leave_join_race, t_teardown),
+               cmocka_unit_test_teardown(test_abandoned_fabric, t_teardown))

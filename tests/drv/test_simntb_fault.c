@@ -415,18 +415,13 @@ static void test_fork_child_close(void **state)
     assert_int_equal(t_names_left(), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_peer_killed, t_teardown),
-        cmocka_unit_test_teardown(test_link_down_up, t_teardown),
-        cmocka_unit_test_teardown(test_link_down_per_incarnation, t_teardown),
-        cmocka_unit_test_teardown(test_liveness_lost, t_teardown),
-        cmocka_unit_test_teardown(test_corrupt_msg, t_teardown),
-        cmocka_unit_test_teardown(test_stale_fabric_recycled, t_teardown),
-        cmocka_unit_test_teardown(test_fabric_file_checked, t_teardown),
-        cmocka_unit_test_teardown(test_observe, t_teardown),
-        cmocka_unit_test_teardown(test_fork_child_close, t_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test_teardown(test_peer_killed, t_teardown),
+               cmocka_unit_test_teardown(test_link_down_up, t_teardown),
+               cmocka_unit_test_teardown(test_link_down_per_incarnation, t_teardown),
+               cmocka_unit_test_teardown(test_liveness_lost, t_teardown),
+               cmocka_unit_test_teardown(test_corrupt_msg, t_teardown),
+               cmocka_unit_test_teardown(test_stale_fabric_recycled, t_teardown),
+               cmocka_unit_test_teardown(test_fabric_file_checked, t_teardown),
+               cmocka_unit_test_teardown(test_observe, t_teardown),
+               cmocka_unit_test_teardown(test_fork_child_close, t_teardown))

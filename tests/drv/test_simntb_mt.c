@@ -148,10 +148,5 @@ static void test_threads(void **state)
     assert_int_equal(t_names_left(), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_threads, t_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test_teardown(test_threads, t_teardown))

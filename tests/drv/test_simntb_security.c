@@ -416,12 +416,7 @@ static void test_squatted_names(void **state)
     assert_int_equal(t_names_left(), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_other_uid_cannot_reach),
-        cmocka_unit_test(test_flood_idle_cpu),
-        cmocka_unit_test(test_squatted_names),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test(test_other_uid_cannot_reach),
+               cmocka_unit_test(test_flood_idle_cpu),
+               cmocka_unit_test(test_squatted_names))

@@ -175,12 +175,7 @@ static void test_proc_parser(void **state)
     assert_int_equal(osci_proc_stat(0, &st, &start), -ESRCH);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_node_exit_zombie, t_teardown),
-        cmocka_unit_test_teardown(test_node_killed_zombie, t_teardown),
-        cmocka_unit_test_teardown(test_proc_parser, t_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test_teardown(test_node_exit_zombie, t_teardown),
+               cmocka_unit_test_teardown(test_node_killed_zombie, t_teardown),
+               cmocka_unit_test_teardown(test_proc_parser, t_teardown))

@@ -214,16 +214,10 @@ static void test_read_file_fifo(void **state)
     assert_int_equal(in_child(read_direct, paths[K_FIFO]), EINVAL);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ipc_init),
-        cmocka_unit_test(test_sci_init),
-        cmocka_unit_test(test_sci_hosts),
-        cmocka_unit_test(test_seginfo),
-        cmocka_unit_test(test_read_file_cap),
-        cmocka_unit_test(test_read_file_fifo),
-    };
-    tproc_default_fabric("cfgpaths");
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+OSCI_TEST_MAIN("cfgpaths", setup, teardown,
+               cmocka_unit_test(test_ipc_init),
+               cmocka_unit_test(test_sci_init),
+               cmocka_unit_test(test_sci_hosts),
+               cmocka_unit_test(test_seginfo),
+               cmocka_unit_test(test_read_file_cap),
+               cmocka_unit_test(test_read_file_fifo))

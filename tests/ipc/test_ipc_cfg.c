@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "ipc_internal.h"
+#include "../common/osci_test.h"
 
 static char tmp_path[64];
 
@@ -413,18 +414,13 @@ static void test_versions(void **state)
     assert_int_equal(NV_SCI_IPC_EVENT_CONN_EST_ALL, 0x17);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nvidia_shape),
-        cmocka_unit_test(test_seed_format),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_accepts),
-        cmocka_unit_test_teardown(test_init_errors, conf_teardown),
-        cmocka_unit_test(test_nvidia_6081),
-        cmocka_unit_test_teardown(test_chip_route, conf_teardown),
-        cmocka_unit_test_teardown(test_nvidia_init_open, conf_teardown),
-        cmocka_unit_test(test_versions),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test(test_nvidia_shape),
+               cmocka_unit_test(test_seed_format),
+               cmocka_unit_test(test_refusals),
+               cmocka_unit_test(test_accepts),
+               cmocka_unit_test_teardown(test_init_errors, conf_teardown),
+               cmocka_unit_test(test_nvidia_6081),
+               cmocka_unit_test_teardown(test_chip_route, conf_teardown),
+               cmocka_unit_test_teardown(test_nvidia_init_open, conf_teardown),
+               cmocka_unit_test(test_versions))

@@ -250,14 +250,9 @@ static void test_killed_reclaimed(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_exit_alone, teardown),
-        cmocka_unit_test_teardown(test_thread_exit, teardown),
-        cmocka_unit_test_teardown(test_pair_exit, teardown),
-        cmocka_unit_test_teardown(test_close_after_peer_exit, teardown),
-        cmocka_unit_test_teardown(test_killed_reclaimed, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test_teardown(test_exit_alone, teardown),
+               cmocka_unit_test_teardown(test_thread_exit, teardown),
+               cmocka_unit_test_teardown(test_pair_exit, teardown),
+               cmocka_unit_test_teardown(test_close_after_peer_exit, teardown),
+               cmocka_unit_test_teardown(test_killed_reclaimed, teardown))

@@ -282,13 +282,8 @@ static void test_event_service_errors(void **state)
     s2->EventService.Delete(&s2->EventService);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_bad_handles_and_args, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fifo_full_empty_and_frames, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_event_semantics, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_event_service_errors, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test_setup_teardown(test_bad_handles_and_args, setup, teardown),
+               cmocka_unit_test_setup_teardown(test_fifo_full_empty_and_frames, setup, teardown),
+               cmocka_unit_test_setup_teardown(test_event_semantics, setup, teardown),
+               cmocka_unit_test_setup_teardown(test_event_service_errors, setup, teardown))

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "ipc_internal.h"
+#include "../common/osci_test.h"
 
 #define NF 4
 #define FS 64
@@ -231,14 +232,9 @@ static void test_conn_states(void **state)
     assert_int_equal(ipc__fifo_read_frame(&b->f, &rf), -ECONNRESET);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_transfer_one_crossing),
-        cmocka_unit_test(test_mapped_no_hooks),
-        cmocka_unit_test(test_notify_only_when_armed),
-        cmocka_unit_test(test_empty_and_write_wakeups),
-        cmocka_unit_test(test_conn_states),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test(test_transfer_one_crossing),
+               cmocka_unit_test(test_mapped_no_hooks),
+               cmocka_unit_test(test_notify_only_when_armed),
+               cmocka_unit_test(test_empty_and_write_wakeups),
+               cmocka_unit_test(test_conn_states))

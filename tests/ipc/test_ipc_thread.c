@@ -438,15 +438,10 @@ static void test_second_waiter(void **state)
     w.svc->EventService.Delete(&w.svc->EventService);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_stream_select, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stream_waitforevent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stream_zero_copy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_multiple_endpoints, setup, teardown),
-        cmocka_unit_test(test_local_events),
-        cmocka_unit_test(test_second_waiter),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test_setup_teardown(test_stream_select, setup, teardown),
+               cmocka_unit_test_setup_teardown(test_stream_waitforevent, setup, teardown),
+               cmocka_unit_test_setup_teardown(test_stream_zero_copy, setup, teardown),
+               cmocka_unit_test_setup_teardown(test_multiple_endpoints, setup, teardown),
+               cmocka_unit_test(test_local_events),
+               cmocka_unit_test(test_second_waiter))

@@ -402,13 +402,8 @@ static void test_conf(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conf),
-        cmocka_unit_test(test_pair),
-        cmocka_unit_test(test_killed_peer),
-        cmocka_unit_test(test_errors),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+OSCI_TEST_MAIN(NULL, setup, teardown,
+               cmocka_unit_test(test_conf),
+               cmocka_unit_test(test_pair),
+               cmocka_unit_test(test_killed_peer),
+               cmocka_unit_test(test_errors))

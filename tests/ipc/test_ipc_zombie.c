@@ -253,12 +253,7 @@ static void test_zombie_before_open(void **state)
     close(pipefd[1]);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_peer_exit_zombie, teardown),
-        cmocka_unit_test_teardown(test_peer_killed_zombie, teardown),
-        cmocka_unit_test_teardown(test_zombie_before_open, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test_teardown(test_peer_exit_zombie, teardown),
+               cmocka_unit_test_teardown(test_peer_killed_zombie, teardown),
+               cmocka_unit_test_teardown(test_zombie_before_open, teardown))

@@ -357,15 +357,9 @@ static void test_dead_group_reclaimed(void **state)
     parent_fini(sd);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_store_reaches_every_member),
-        cmocka_unit_test(test_join_leave_and_loss),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_per_member_puts),
-        cmocka_unit_test(test_dead_group_reclaimed),
-    };
-    tproc_default_fabric("bcast");
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN("bcast", NULL, NULL,
+               cmocka_unit_test(test_store_reaches_every_member),
+               cmocka_unit_test(test_join_leave_and_loss),
+               cmocka_unit_test(test_errors),
+               cmocka_unit_test(test_per_member_puts),
+               cmocka_unit_test(test_dead_group_reclaimed))

@@ -370,14 +370,8 @@ static void test_owner_killed(void **state)
     fix_down(&f, false);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_write_read_vec),
-        cmocka_unit_test(test_callback_abort_busy),
-        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_owner_killed),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test(test_write_read_vec),
+               cmocka_unit_test(test_callback_abort_busy),
+               cmocka_unit_test(test_bad_input),
+               cmocka_unit_test(test_owner_killed))

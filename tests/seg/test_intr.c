@@ -562,17 +562,11 @@ static void test_local_mixed_shared(void **state)
     parent_fini(sd);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_timeout_and_cancel),
-        cmocka_unit_test(test_fixed_intno_and_nospc),
-        cmocka_unit_test(test_wait_pingpong),
-        cmocka_unit_test(test_callback_continue_cancel),
-        cmocka_unit_test(test_connect_errors_and_drop),
-        cmocka_unit_test(test_many_shared_bits),
-        cmocka_unit_test(test_local_mixed_shared),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test(test_timeout_and_cancel),
+               cmocka_unit_test(test_fixed_intno_and_nospc),
+               cmocka_unit_test(test_wait_pingpong),
+               cmocka_unit_test(test_callback_continue_cancel),
+               cmocka_unit_test(test_connect_errors_and_drop),
+               cmocka_unit_test(test_many_shared_bits),
+               cmocka_unit_test(test_local_mixed_shared))

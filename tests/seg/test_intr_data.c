@@ -374,13 +374,7 @@ static void test_data_local(void **state)
     parent_fini(sd);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_data_local),
-        cmocka_unit_test(test_data_wait),
-        cmocka_unit_test(test_data_callback),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test(test_data_local),
+               cmocka_unit_test(test_data_wait),
+               cmocka_unit_test(test_data_callback))

@@ -186,13 +186,7 @@ static void test_probe_and_link(void **state)
     parent_fini(sd);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_strings_uninitialized),
-        cmocka_unit_test(test_adapter_queries),
-        cmocka_unit_test(test_probe_and_link),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test(test_strings_uninitialized),
+               cmocka_unit_test(test_adapter_queries),
+               cmocka_unit_test(test_probe_and_link))

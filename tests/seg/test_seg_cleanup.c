@@ -170,13 +170,7 @@ static void test_killed_then_visited(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_owner_exits_alone, tproc_teardown),
-        cmocka_unit_test_teardown(test_pair_exits, tproc_teardown),
-        cmocka_unit_test_teardown(test_killed_then_visited, tproc_teardown),
-    };
-    tproc_default_fabric("seg_cleanup");
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN("seg_cleanup", NULL, NULL,
+               cmocka_unit_test_teardown(test_owner_exits_alone, tproc_teardown),
+               cmocka_unit_test_teardown(test_pair_exits, tproc_teardown),
+               cmocka_unit_test_teardown(test_killed_then_visited, tproc_teardown))

@@ -469,14 +469,8 @@ static void test_queue_rules(void **state)
 #endif
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_queue_rules),
-        cmocka_unit_test_teardown(test_keeps_up, tproc_teardown),
-        cmocka_unit_test_teardown(test_flood_unconsumed, tproc_teardown),
-        cmocka_unit_test_teardown(test_intr_flood, tproc_teardown),
-    };
-    tproc_default_fabric("seg_evq");
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN("seg_evq", NULL, NULL,
+               cmocka_unit_test(test_queue_rules),
+               cmocka_unit_test_teardown(test_keeps_up, tproc_teardown),
+               cmocka_unit_test_teardown(test_flood_unconsumed, tproc_teardown),
+               cmocka_unit_test_teardown(test_intr_flood, tproc_teardown))

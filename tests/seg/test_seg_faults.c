@@ -254,15 +254,9 @@ static int td(void **state)
     return 0;
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_kill_owner, td),
-        cmocka_unit_test_teardown(test_kill_remote, td),
-        cmocka_unit_test_teardown(test_link_flap, td),
-        cmocka_unit_test_teardown(test_grace_expiry, td),
-        cmocka_unit_test_teardown(test_corrupt_msg, td),
-    };
-    tproc_default_fabric("seg_faults");
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN("seg_faults", NULL, NULL,
+               cmocka_unit_test_teardown(test_kill_owner, td),
+               cmocka_unit_test_teardown(test_kill_remote, td),
+               cmocka_unit_test_teardown(test_link_flap, td),
+               cmocka_unit_test_teardown(test_grace_expiry, td),
+               cmocka_unit_test_teardown(test_corrupt_msg, td))

@@ -228,14 +228,8 @@ static int td(void **state)
     return 0;
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_wrapper_default, td),
-        cmocka_unit_test_teardown(test_transfer_map_flush, td),
-        cmocka_unit_test_teardown(test_map_put_word, td),
-        cmocka_unit_test_teardown(test_dma_done_landed, td),
-    };
-    tproc_default_fabric("seg_flush");
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN("seg_flush", NULL, NULL,
+               cmocka_unit_test_teardown(test_wrapper_default, td),
+               cmocka_unit_test_teardown(test_transfer_map_flush, td),
+               cmocka_unit_test_teardown(test_map_put_word, td),
+               cmocka_unit_test_teardown(test_dma_done_landed, td))

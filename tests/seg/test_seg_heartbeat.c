@@ -262,15 +262,9 @@ static void test_auto_simntb_quiet(void **state)
     SCITerminate();
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_silent_owner_lost, teardown),
-        cmocka_unit_test_teardown(test_silent_owner_back, teardown),
-        cmocka_unit_test_teardown(test_silent_owner_reset, teardown),
-        cmocka_unit_test_teardown(test_silent_remote_lost, teardown),
-        cmocka_unit_test_teardown(test_auto_simntb_quiet, teardown),
-    };
-    tproc_default_fabric("seg_heartbeat");
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN("seg_heartbeat", NULL, NULL,
+               cmocka_unit_test_teardown(test_silent_owner_lost, teardown),
+               cmocka_unit_test_teardown(test_silent_owner_back, teardown),
+               cmocka_unit_test_teardown(test_silent_owner_reset, teardown),
+               cmocka_unit_test_teardown(test_silent_remote_lost, teardown),
+               cmocka_unit_test_teardown(test_auto_simntb_quiet, teardown))

@@ -438,20 +438,14 @@ static void test_info(void **state)
     assert_int_equal(n, 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_not_initialized),
-        cmocka_unit_test(test_lseg_machine),
-        cmocka_unit_test(test_error_strings),
-        cmocka_unit_test_setup_teardown(test_desc, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_bad_input, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lseg_api_states, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_and_user_memory, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_local_maps, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_local_wait, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_info, setup, teardown),
-    };
-    tproc_default_fabric("seg_local");
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN("seg_local", NULL, NULL,
+               cmocka_unit_test(test_not_initialized),
+               cmocka_unit_test(test_lseg_machine),
+               cmocka_unit_test(test_error_strings),
+               cmocka_unit_test_setup_teardown(test_desc, setup, teardown),
+               cmocka_unit_test_setup_teardown(test_create_bad_input, setup, teardown),
+               cmocka_unit_test_setup_teardown(test_lseg_api_states, setup, teardown),
+               cmocka_unit_test_setup_teardown(test_empty_and_user_memory, setup, teardown),
+               cmocka_unit_test_setup_teardown(test_local_maps, setup, teardown),
+               cmocka_unit_test_setup_teardown(test_local_wait, setup, teardown),
+               cmocka_unit_test_setup_teardown(test_info, setup, teardown))

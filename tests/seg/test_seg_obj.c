@@ -339,16 +339,10 @@ static void test_entry_not_initialized(void **state)
     SCITerminate();
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_entry_not_initialized),
-        cmocka_unit_test(test_lseg),
-        cmocka_unit_test(test_rseg),
-        cmocka_unit_test(test_intr),
-        cmocka_unit_test(test_dintr),
-        cmocka_unit_test(test_dma),
-    };
-    tproc_default_fabric("seg_obj");
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN("seg_obj", NULL, NULL,
+               cmocka_unit_test(test_entry_not_initialized),
+               cmocka_unit_test(test_lseg),
+               cmocka_unit_test(test_rseg),
+               cmocka_unit_test(test_intr),
+               cmocka_unit_test(test_dintr),
+               cmocka_unit_test(test_dma))

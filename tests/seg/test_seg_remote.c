@@ -706,19 +706,13 @@ static int td(void **state)
     return 0;
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rseg_machine),
-        cmocka_unit_test_teardown(test_loopback, td),
-        cmocka_unit_test_teardown(test_connect_map_data, td),
-        cmocka_unit_test_teardown(test_connect_errors, td),
-        cmocka_unit_test_teardown(test_unavailable_notify, td),
-        cmocka_unit_test_teardown(test_unavailable_force, td),
-        cmocka_unit_test_teardown(test_remote_callbacks, td),
-        cmocka_unit_test_teardown(test_local_callbacks, td),
-        cmocka_unit_test_teardown(test_three_nodes, td),
-    };
-    tproc_default_fabric("seg_remote");
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN("seg_remote", NULL, NULL,
+               cmocka_unit_test(test_rseg_machine),
+               cmocka_unit_test_teardown(test_loopback, td),
+               cmocka_unit_test_teardown(test_connect_map_data, td),
+               cmocka_unit_test_teardown(test_connect_errors, td),
+               cmocka_unit_test_teardown(test_unavailable_notify, td),
+               cmocka_unit_test_teardown(test_unavailable_force, td),
+               cmocka_unit_test_teardown(test_remote_callbacks, td),
+               cmocka_unit_test_teardown(test_local_callbacks, td),
+               cmocka_unit_test_teardown(test_three_nodes, td))

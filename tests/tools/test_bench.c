@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "tool_util.h"
+#include "../common/osci_test.h"
 
 static char bench[PATH_MAX];
 
@@ -390,20 +391,15 @@ static void test_mq_peer(void **state)
     tu_run_free(&run);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_args),
-        cmocka_unit_test(test_bad_values),
-        cmocka_unit_test(test_version),
-        cmocka_unit_test(test_select),
-        cmocka_unit_test(test_text_cpu_units),
-        cmocka_unit_test(test_ucx_peer),
-        cmocka_unit_test(test_plot),
-        cmocka_unit_test(test_list),
-        cmocka_unit_test(test_seg_json),
-        cmocka_unit_test(test_csv),
-        cmocka_unit_test(test_mq_peer),
-    };
-    return cmocka_run_group_tests(tests, setup, NULL);
-}
+OSCI_TEST_MAIN(NULL, setup, NULL,
+               cmocka_unit_test(test_bad_args),
+               cmocka_unit_test(test_bad_values),
+               cmocka_unit_test(test_version),
+               cmocka_unit_test(test_select),
+               cmocka_unit_test(test_text_cpu_units),
+               cmocka_unit_test(test_ucx_peer),
+               cmocka_unit_test(test_plot),
+               cmocka_unit_test(test_list),
+               cmocka_unit_test(test_seg_json),
+               cmocka_unit_test(test_csv),
+               cmocka_unit_test(test_mq_peer))

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "tool_util.h"
+#include "../common/osci_test.h"
 
 static char bench[PATH_MAX];
 static char tmpdir[] = "/tmp/osci-bench-rdma-XXXXXX";
@@ -383,18 +384,13 @@ static void test_self_peer(void **state)
     run2_free(&r);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_args),
-        cmocka_unit_test(test_list),
-        cmocka_unit_test(test_no_rdma_adapter),
-        cmocka_unit_test(test_rdma_without_device),
-        cmocka_unit_test(test_self_peer),
-        cmocka_unit_test(test_seginfo_rdma_adapter),
-        cmocka_unit_test(test_pair_dma),
-        cmocka_unit_test(test_pair_memcpy),
-        cmocka_unit_test(test_pair_transfer),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+OSCI_TEST_MAIN(NULL, setup, teardown,
+               cmocka_unit_test(test_args),
+               cmocka_unit_test(test_list),
+               cmocka_unit_test(test_no_rdma_adapter),
+               cmocka_unit_test(test_rdma_without_device),
+               cmocka_unit_test(test_self_peer),
+               cmocka_unit_test(test_seginfo_rdma_adapter),
+               cmocka_unit_test(test_pair_dma),
+               cmocka_unit_test(test_pair_memcpy),
+               cmocka_unit_test(test_pair_transfer))

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "tool_util.h"
+#include "../common/osci_test.h"
 
 static char demo[PATH_MAX];
 static char tmpdir[64];   /* TMPDIR of the demo's nodes: where each writes its channel config */
@@ -231,13 +232,8 @@ static void test_usage(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_usage),
-        cmocka_unit_test(test_demo_pair),
-        cmocka_unit_test(test_channel_fails),
-        cmocka_unit_test(test_client_alone),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+OSCI_TEST_MAIN(NULL, setup, teardown,
+               cmocka_unit_test(test_usage),
+               cmocka_unit_test(test_demo_pair),
+               cmocka_unit_test(test_channel_fails),
+               cmocka_unit_test(test_client_alone))

@@ -22,6 +22,7 @@
 #include "nvsciipc.h"
 #include "opensci/osci_log.h"
 #include "sisci_api.h"
+#include "../common/osci_test.h"
 
 #define MAX_LINES 32
 
@@ -181,13 +182,8 @@ static void test_exported(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hook_gets_both_libraries),
-        cmocka_unit_test(test_stderr_same_format),
-        cmocka_unit_test(test_level),
-        cmocka_unit_test(test_exported),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test(test_hook_gets_both_libraries),
+               cmocka_unit_test(test_stderr_same_format),
+               cmocka_unit_test(test_level),
+               cmocka_unit_test(test_exported))

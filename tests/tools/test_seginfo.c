@@ -8,6 +8,7 @@
 
 #include "sisci_api.h"
 #include "tool_util.h"
+#include "../common/osci_test.h"
 
 #define SEG_ID 42
 #define SEG_SIZE 8192
@@ -358,13 +359,8 @@ static void test_config(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_usage),
-        cmocka_unit_test(test_no_fabric),
-        cmocka_unit_test(test_live_fabric),
-        cmocka_unit_test(test_config),
-    };
-    return cmocka_run_group_tests(tests, setup, NULL);
-}
+OSCI_TEST_MAIN(NULL, setup, NULL,
+               cmocka_unit_test(test_usage),
+               cmocka_unit_test(test_no_fabric),
+               cmocka_unit_test(test_live_fabric),
+               cmocka_unit_test(test_config))
