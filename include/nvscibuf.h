@@ -11,10 +11,6 @@
 #include "nvscierror.h"
 #include "nvsciipc.h"
 
-#ifndef NVSCI_EXPORT
-#define NVSCI_EXPORT __attribute__((visibility("default")))
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -4,6 +4,11 @@
 #ifndef INCLUDED_NVSCI_ERROR_H
 #define INCLUDED_NVSCI_ERROR_H
 
+/* Marks the functions the NvSci libraries export (they are built with -fvisibility=hidden). */
+#ifndef NVSCI_EXPORT
+#define NVSCI_EXPORT __attribute__((visibility("default")))
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -9,10 +9,6 @@
 #include <stdint.h>
 #include "nvscierror.h"
 
-#ifndef NVSCI_EXPORT
-#define NVSCI_EXPORT __attribute__((visibility("default")))
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif

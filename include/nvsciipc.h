@@ -10,10 +10,6 @@
 #include "nvscierror.h"
 #include "nvscievent.h"
 
-#ifndef NVSCI_EXPORT
-#define NVSCI_EXPORT __attribute__((visibility("default")))
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif

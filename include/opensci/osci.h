@@ -6,9 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef OSCI_EXPORT
-#define OSCI_EXPORT __attribute__((visibility("default")))
-#endif
+#include "osci_visibility.h"
 
 #ifdef __cplusplus
 extern "C" {

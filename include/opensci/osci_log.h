@@ -8,9 +8,7 @@
 #ifndef OPENSCI_OSCI_LOG_H
 #define OPENSCI_OSCI_LOG_H
 
-#ifndef OSCI_EXPORT
-#define OSCI_EXPORT __attribute__((visibility("default")))
-#endif
+#include "osci_visibility.h"
 
 #ifdef __cplusplus
 extern "C" {
