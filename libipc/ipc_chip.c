@@ -8,7 +8,6 @@
  * and read by the owner only (locally): the data path does local loads and remote stores, never a remote
  * load, and takes no lock and makes no system call unless the other side armed itself. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -96,29 +95,6 @@ struct chip_ep {
     struct ipc_fifo fifo;             /* the data path */
     uint8_t *bounce;                  /* transfer map: the frame being written */
 };
-
-/* ---- libseg, initialised once per process by the first INTER_CHIP endpoint ---- */
-static pthread_mutex_t g_sci_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned g_sci_refs;
-
-static int sci_get(void)
-{
-    sci_error_t e = SCI_ERR_OK;
-    pthread_mutex_lock(&g_sci_lock);
-    if (g_sci_refs == 0) SCIInitialize(0, &e);
-    if (e == SCI_ERR_OK) g_sci_refs++;
-    pthread_mutex_unlock(&g_sci_lock);
-    if (e != SCI_ERR_OK)
-        osci_log(OSCI_LOG_ERROR, "ipc", "INTER_CHIP: SCIInitialize: %s", SCIGetErrorString(e));
-    return e == SCI_ERR_OK ? 0 : -EIO;
-}
-
-static void sci_put(void)
-{
-    pthread_mutex_lock(&g_sci_lock);
-    if (g_sci_refs > 0 && --g_sci_refs == 0) SCITerminate();
-    pthread_mutex_unlock(&g_sci_lock);
-}
 
 static int sci_to_errno(sci_error_t e)
 {
@@ -521,7 +497,7 @@ static void chip_free(struct chip_ep *ce)
     }
     if (ce->lintr) SCIRemoveInterrupt(ce->lintr, 0, &e);
     if (ce->sd) SCIClose(ce->sd, 0, &e);
-    if (ce->sd) sci_put();
+    if (ce->sd) SCITerminate();
     if (ce->epfd >= 0) close(ce->epfd);
     if (ce->tfd >= 0) close(ce->tfd);
     if (ce->efd >= 0) close(ce->efd);
@@ -624,11 +600,17 @@ static int chip_open(struct ipc_ep *ep)
     }
     ce->fifo.bounce = ce->bounce;
     if ((ret = make_fds(ce)) < 0) goto err;
-    if ((ret = sci_get()) < 0) goto err;
+    /* libseg counts SCIInitialize calls: the endpoint's descriptor holds one (chip_free gives it back) */
+    SCIInitialize(0, &e);
+    if (e != SCI_ERR_OK) {
+        osci_log(OSCI_LOG_ERROR, "ipc", "INTER_CHIP: SCIInitialize: %s", SCIGetErrorString(e));
+        ret = -EIO;
+        goto err;
+    }
     SCIOpen(&ce->sd, 0, &e);
     if (e != SCI_ERR_OK) {
         ce->sd = NULL;
-        sci_put();
+        SCITerminate();
         ret = sci_to_errno(e);
         goto err;
     }
