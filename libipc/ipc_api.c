@@ -322,8 +322,7 @@ NVSCI_EXPORT NvSciError NvSciIpcGetLinuxEventFd(NvSciIpcEndpoint handle, int32_t
     NvSciError err = lookup(handle, &ep);
     if (err != NvSciError_Success) return err;
     if (!fd) return NvSciError_BadParameter;
-    if (!ep->ops->event_fd) return NvSciError_NotSupported;
-    *fd = ep->ops->event_fd(ep);
+    *fd = ep->native.fd;
     return NvSciError_Success;
 }
 

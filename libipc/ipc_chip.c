@@ -311,19 +311,11 @@ static uint32_t conn_peer_state(void *ctx)
     return (uint32_t)v;
 }
 
-/* Our FIFO is our own segment: its frames stay readable after the peer left. */
-static int conn_rx_pending(void *ctx)
-{
-    struct chip_ep *ce = ctx;
-    return ipc__fifo_rx_pending(&ce->fifo);
-}
-
 static const struct ipc_conn_ops chip_conn_ops = {
     .publish = conn_publish,
     .clear = conn_clear,
     .notify = conn_notify,
     .peer_state = conn_peer_state,
-    .rx_pending = conn_rx_pending,
 };
 
 /* ---- the link to the peer's segment and interrupt ---- */
@@ -580,7 +572,7 @@ static int chip_open(struct ipc_ep *ep)
     ce->fsize = cfg->frame_size;
     ce->seg_id = seg_id_of(cfg->name);
     ce->seg_size = HDR_SIZE + (size_t)cfg->nframes * cfg->frame_size;
-    ce->conn = (struct ipc_conn){ .ops = &chip_conn_ops, .ctx = ce, .name = ep->cfg.name };
+    ce->conn = (struct ipc_conn){ .ops = &chip_conn_ops, .ctx = ce, .name = ep->cfg.name, .fifo = &ce->fifo };
     force = getenv("OSCI_IPC_CHIP_TRANSFER");
     ce->force_transfer = force && *force == '1';
     while (ce->session == 0)
@@ -646,7 +638,7 @@ static void chip_close(struct ipc_ep *ep, int clear)
 {
     struct chip_ep *ce = to_chip(ep);
     (void)clear;   /* the channel's data is discarded either way */
-    if (ce->conn.state != IPC_CS_DISC) ipc__conn_event(&ce->conn, IPC_CE_CLOSE);
+    ipc__conn_close(&ce->conn);
     chip_free(ce);
     ep->be = NULL;
 }
@@ -654,36 +646,23 @@ static void chip_close(struct ipc_ep *ep, int clear)
 static int chip_reset(struct ipc_ep *ep)
 {
     struct chip_ep *ce = to_chip(ep);
-    ce->conn.pending = 0;
     progress(ce, 0);
-    ipc__conn_event(&ce->conn, IPC_CE_RESET);
-    ipc__conn_handshake(&ce->conn);
+    ipc__conn_reset(&ce->conn);
     return 0;
 }
 
 static int chip_get_event(struct ipc_ep *ep, uint32_t *events_p)
 {
     struct chip_ep *ce = to_chip(ep);
-    uint32_t ev;
     drain(ce);
     progress(ce, 0);
-    ipc__conn_handshake(&ce->conn);
-    ev = ce->conn.pending;
-    ce->conn.pending = 0;
-    ipc__fifo_events(&ce->fifo, &ev);
-    *events_p = ev;
+    *events_p = ipc__conn_get_events(&ce->conn);
     return 0;
-}
-
-static int chip_event_fd(struct ipc_ep *ep)
-{
-    return to_chip(ep)->epfd;
 }
 
 const struct ipc_backend_ops ipc__chip_ops = {
     .size = sizeof(struct ipc_backend_ops),
     .close = chip_close,
-    .event_fd = chip_event_fd,
     .get_event = chip_get_event,
     .open = chip_open,
     .reset = chip_reset,

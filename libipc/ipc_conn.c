@@ -93,9 +93,31 @@ void ipc__conn_handshake(struct ipc_conn *c)
         if (peer == IPC_CS_SYNC && me != IPC_CS_ACK) ipc__conn_event(c, IPC_CE_PEER_SYNC);
         else if (peer == IPC_CS_ACK && (me == IPC_CS_SYNC || me == IPC_CS_ACK)) ipc__conn_event(c, IPC_CE_PEER_ACK);
         else if (peer == IPC_CS_EST && me == IPC_CS_ACK) ipc__conn_event(c, IPC_CE_PEER_EST);
-        else if (peer == IPC_CS_DISC && me == IPC_CS_EST && c->ops->rx_pending(c->ctx)) c->draining = 1;
+        else if (peer == IPC_CS_DISC && me == IPC_CS_EST && ipc__fifo_rx_pending(c->fifo)) c->draining = 1;
         else if (peer == IPC_CS_DISC && me != IPC_CS_SYNC) ipc__conn_event(c, IPC_CE_PEER_GONE);
         else return;
         if (c->draining) return;
     }
+}
+
+void ipc__conn_close(struct ipc_conn *c)
+{
+    if (c->state != IPC_CS_DISC) ipc__conn_event(c, IPC_CE_CLOSE);
+}
+
+void ipc__conn_reset(struct ipc_conn *c)
+{
+    c->pending = 0;
+    ipc__conn_event(c, IPC_CE_RESET);
+    ipc__conn_handshake(c);
+}
+
+uint32_t ipc__conn_get_events(struct ipc_conn *c)
+{
+    uint32_t ev;
+    ipc__conn_handshake(c);
+    ev = c->pending;
+    c->pending = 0;
+    ipc__fifo_events(c->fifo, &ev);
+    return ev;
 }

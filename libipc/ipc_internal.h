@@ -66,15 +66,15 @@ int ipc__chip_route(struct ipc_cfg_ep *ep);
 /* ---- endpoints ---- */
 struct ipc_ep;
 
-/* A backend. Required: open (which sets ep->fifo), close, get_event. The API layer maps a NULL member to
- * -EOPNOTSUPP. The data path is the backend's FIFO (ipc_fifo.h), called by the API layer directly. */
+/* A backend. Required: open (which sets ep->fifo and ep->native.fd, the event fd), close, get_event. The API
+ * layer maps a NULL member to -EOPNOTSUPP. The data path is the backend's FIFO (ipc_fifo.h), called by the
+ * API layer directly. */
 struct ipc_backend_ops {
     size_t size;
     int (*open)(struct ipc_ep *ep);
     void (*close)(struct ipc_ep *ep, int clear);
     int (*reset)(struct ipc_ep *ep);
     int (*get_event)(struct ipc_ep *ep, uint32_t *events_p);
-    int (*event_fd)(struct ipc_ep *ep);
 };
 
 struct ipc_ep {
@@ -103,13 +103,13 @@ struct ipc_conn_ops {
     void (*clear)(void *ctx);                     /* zeroes the FIFO indices this side writes */
     void (*notify)(void *ctx);                    /* wakes the peer */
     uint32_t (*peer_state)(void *ctx);            /* the peer's published state (DISC when it is gone) */
-    int (*rx_pending)(void *ctx);                 /* frames the peer wrote that we have not read yet */
 };
 
 struct ipc_conn {
     const struct ipc_conn_ops *ops;
     void *ctx;
     const char *name;
+    struct ipc_fifo *fifo;       /* the channel's FIFO: frames the peer wrote are read before CONN_RESET */
     uint32_t state;              /* enum ipc_conn_state: written only by ipc__conn_event */
     uint32_t pending;            /* CONN_EST / CONN_RESET not yet reported */
     int draining;                /* established, the peer left: its last frames are still read, writes are
@@ -121,6 +121,13 @@ int ipc__conn_event(struct ipc_conn *c, enum ipc_conn_event ev);
 /* Feeds the peer's state into the machine until nothing changes. A peer that left (DISC) while we are
  * established and frames it wrote are unread is not acted on yet: c->draining is set instead. */
 void ipc__conn_handshake(struct ipc_conn *c);
+/* Closing an endpoint: tells the peer, unless the handshake never started. */
+void ipc__conn_close(struct ipc_conn *c);
+/* NvSciIpcResetEndpoint: drops the events not yet reported and starts the handshake. */
+void ipc__conn_reset(struct ipc_conn *c);
+/* GetEvent, after the backend took its wake-ups: the handshake, then the CONN_* events not yet reported and
+ * the FIFO's levels. */
+uint32_t ipc__conn_get_events(struct ipc_conn *c);
 
 /* ---- peer-death watcher (ipc_watch.c) ---- */
 /* Calls fn(arg) from the watcher thread, once, when the process that started at `start` as `pid` exits (its

@@ -222,19 +222,11 @@ static uint32_t conn_peer_state(void *ctx)
     return (uint32_t)v;
 }
 
-/* The peer's frames stay in its half after it left: they are read before CONN_RESET. */
-static int conn_rx_pending(void *ctx)
-{
-    struct vm_ep *ve = ctx;
-    return ipc__fifo_rx_pending(&ve->fifo);
-}
-
 static const struct ipc_conn_ops vm_conn_ops = {
     .publish = conn_publish,
     .clear = conn_clear,
     .notify = conn_notify,
     .peer_state = conn_peer_state,
-    .rx_pending = conn_rx_pending,
 };
 
 /* ---- open / close ---- */
@@ -312,7 +304,7 @@ static int vm_open(struct ipc_ep *ep)
         ret = -EBUSY;    /* another process of this machine holds this side */
         goto err;
     }
-    ve->conn = (struct ipc_conn){ .ops = &vm_conn_ops, .ctx = ve, .name = ep->cfg.name };
+    ve->conn = (struct ipc_conn){ .ops = &vm_conn_ops, .ctx = ve, .name = ep->cfg.name, .fifo = &ve->fifo };
     while (ve->epoch == 0)
         if (getrandom(&ve->epoch, sizeof(ve->epoch), 0) != sizeof(ve->epoch)) ve->epoch = (uint32_t)osci_now_ns();
     ve->fifo = (struct ipc_fifo){ .be = &vm_fifo_be, .ctx = ve, .conn = &ve->conn,
@@ -372,7 +364,7 @@ static void vm_close(struct ipc_ep *ep, int clear)
 {
     struct vm_ep *ve = to_vm(ep);
     (void)clear;   /* the channel's data is discarded either way */
-    if (ve->conn.state != IPC_CS_DISC) ipc__conn_event(&ve->conn, IPC_CE_CLOSE);
+    ipc__conn_close(&ve->conn);
     atomic_store(&ve->me->info.epoch, 0);   /* the side is free */
     ring_peer(ve);
     vm_free(ve);
@@ -382,34 +374,21 @@ static void vm_close(struct ipc_ep *ep, int clear)
 static int vm_reset(struct ipc_ep *ep)
 {
     struct vm_ep *ve = to_vm(ep);
-    ve->conn.pending = 0;
-    ipc__conn_event(&ve->conn, IPC_CE_RESET);
-    ipc__conn_handshake(&ve->conn);
+    ipc__conn_reset(&ve->conn);
     return 0;
 }
 
 static int vm_get_event(struct ipc_ep *ep, uint32_t *events_p)
 {
     struct vm_ep *ve = to_vm(ep);
-    uint32_t ev;
     ve->dev->irq_take(ve->dev, ve->fd);   /* any vector: a wake-up for another queue finds nothing here */
-    ipc__conn_handshake(&ve->conn);
-    ev = ve->conn.pending;
-    ve->conn.pending = 0;
-    ipc__fifo_events(&ve->fifo, &ev);
-    *events_p = ev;
+    *events_p = ipc__conn_get_events(&ve->conn);
     return 0;
-}
-
-static int vm_event_fd(struct ipc_ep *ep)
-{
-    return to_vm(ep)->fd;
 }
 
 const struct ipc_backend_ops ipc__vm_ops = {
     .size = sizeof(struct ipc_backend_ops),
     .close = vm_close,
-    .event_fd = vm_event_fd,
     .get_event = vm_get_event,
     .open = vm_open,
     .reset = vm_reset,
