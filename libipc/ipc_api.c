@@ -210,7 +210,9 @@ NVSCI_EXPORT NvSciError NvSciIpcResetEndpointSafe(NvSciIpcEndpoint handle)
     struct ipc_ep *ep;
     NvSciError err = lookup(handle, &ep);
     if (err != NvSciError_Success) return err;
-    return to_nverr(ep->ops->reset ? ep->ops->reset(ep) : -EOPNOTSUPP);
+    if (ep->ops->progress) ep->ops->progress(ep);
+    ipc__conn_reset(ep->fifo->conn);
+    return NvSciError_Success;
 }
 
 NVSCI_EXPORT void NvSciIpcResetEndpoint(NvSciIpcEndpoint handle)
@@ -329,13 +331,12 @@ NVSCI_EXPORT NvSciError NvSciIpcGetLinuxEventFd(NvSciIpcEndpoint handle, int32_t
 NVSCI_EXPORT NvSciError NvSciIpcGetEventSafe(NvSciIpcEndpoint handle, uint32_t *events)
 {
     struct ipc_ep *ep;
-    uint32_t ev;
     NvSciError err = lookup(handle, &ep);
-    int ret;
     if (err != NvSciError_Success) return err;
     if (!events) return NvSciError_BadParameter;
-    if ((ret = ep->ops->get_event(ep, &ev)) < 0) return to_nverr(ret);
-    *events = ev;
+    ep->ops->take_wakeups(ep);
+    if (ep->ops->progress) ep->ops->progress(ep);
+    *events = ipc__conn_get_events(ep->fifo->conn);
     return NvSciError_Success;
 }
 

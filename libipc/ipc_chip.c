@@ -643,27 +643,20 @@ static void chip_close(struct ipc_ep *ep, int clear)
     ep->be = NULL;
 }
 
-static int chip_reset(struct ipc_ep *ep)
+static void chip_take_wakeups(struct ipc_ep *ep)
 {
-    struct chip_ep *ce = to_chip(ep);
-    progress(ce, 0);
-    ipc__conn_reset(&ce->conn);
-    return 0;
+    drain(to_chip(ep));
 }
 
-static int chip_get_event(struct ipc_ep *ep, uint32_t *events_p)
+static void chip_progress(struct ipc_ep *ep)
 {
-    struct chip_ep *ce = to_chip(ep);
-    drain(ce);
-    progress(ce, 0);
-    *events_p = ipc__conn_get_events(&ce->conn);
-    return 0;
+    progress(to_chip(ep), 0);
 }
 
 const struct ipc_backend_ops ipc__chip_ops = {
     .size = sizeof(struct ipc_backend_ops),
     .close = chip_close,
-    .get_event = chip_get_event,
     .open = chip_open,
-    .reset = chip_reset,
+    .progress = chip_progress,
+    .take_wakeups = chip_take_wakeups,
 };

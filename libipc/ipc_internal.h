@@ -66,15 +66,17 @@ int ipc__chip_route(struct ipc_cfg_ep *ep);
 /* ---- endpoints ---- */
 struct ipc_ep;
 
-/* A backend. Required: open (which sets ep->fifo and ep->native.fd, the event fd), close, get_event. The API
- * layer maps a NULL member to -EOPNOTSUPP. The data path is the backend's FIFO (ipc_fifo.h), called by the
- * API layer directly. */
+/* A backend: open (which sets ep->fifo, whose conn is the handshake, and ep->native.fd, the event fd) and close,
+ * and what it does before the handshake runs (ipc_conn.c). The API layer calls the FIFO (ipc_fifo.h) and the
+ * handshake directly: reset and GetEvent are the same for every backend. */
 struct ipc_backend_ops {
     size_t size;
     int (*open)(struct ipc_ep *ep);
     void (*close)(struct ipc_ep *ep, int clear);
-    int (*reset)(struct ipc_ep *ep);
-    int (*get_event)(struct ipc_ep *ep, uint32_t *events_p);
+    /* GetEvent, first: consumes the wake-ups that made the event fd readable, notices a peer that left */
+    void (*take_wakeups)(struct ipc_ep *ep);
+    /* optional, before every handshake (reset and GetEvent): advances the backend's own link to the peer */
+    void (*progress)(struct ipc_ep *ep);
 };
 
 struct ipc_ep {

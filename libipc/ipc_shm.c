@@ -600,26 +600,16 @@ static void shm_close(struct ipc_ep *ep, int clear)
     ep->be = NULL;
 }
 
-static int shm_reset(struct ipc_ep *ep)
-{
-    struct shm_ep *se = to_shm(ep);
-    ipc__conn_reset(&se->conn);
-    return 0;
-}
-
-static int shm_get_event(struct ipc_ep *ep, uint32_t *events_p)
+static void shm_take_wakeups(struct ipc_ep *ep)
 {
     struct shm_ep *se = to_shm(ep);
     drain(se);
     watch_peer(se);
-    *events_p = ipc__conn_get_events(&se->conn);
-    return 0;
 }
 
 const struct ipc_backend_ops ipc__shm_ops = {
     .size = sizeof(struct ipc_backend_ops),
     .close = shm_close,
-    .get_event = shm_get_event,
     .open = shm_open_ep,
-    .reset = shm_reset,
+    .take_wakeups = shm_take_wakeups,
 };

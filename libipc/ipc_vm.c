@@ -371,25 +371,15 @@ static void vm_close(struct ipc_ep *ep, int clear)
     ep->be = NULL;
 }
 
-static int vm_reset(struct ipc_ep *ep)
-{
-    struct vm_ep *ve = to_vm(ep);
-    ipc__conn_reset(&ve->conn);
-    return 0;
-}
-
-static int vm_get_event(struct ipc_ep *ep, uint32_t *events_p)
+static void vm_take_wakeups(struct ipc_ep *ep)
 {
     struct vm_ep *ve = to_vm(ep);
     ve->dev->irq_take(ve->dev, ve->fd);   /* any vector: a wake-up for another queue finds nothing here */
-    *events_p = ipc__conn_get_events(&ve->conn);
-    return 0;
 }
 
 const struct ipc_backend_ops ipc__vm_ops = {
     .size = sizeof(struct ipc_backend_ops),
     .close = vm_close,
-    .get_event = vm_get_event,
     .open = vm_open,
-    .reset = vm_reset,
+    .take_wakeups = vm_take_wakeups,
 };
