@@ -52,6 +52,14 @@ static NvSciError lookup(NvSciIpcEndpoint h, struct ipc_ep **ep_p)
     return NvSciError_Success;
 }
 
+/* Every call on an endpoint begins so: declares `ep`, the open endpoint of `handle`, or returns lookup's error. */
+#define LOOKUP_EP(handle, ep)                                      \
+    struct ipc_ep *ep;                                             \
+    do {                                                           \
+        NvSciError lookup_err_ = lookup((handle), &ep);            \
+        if (lookup_err_ != NvSciError_Success) return lookup_err_; \
+    } while (0)
+
 static void close_ep(struct ipc_ep *ep, int clear)
 {
     uint64_t slot = ep->handle & 0xffffffffu;
@@ -180,9 +188,7 @@ NVSCI_EXPORT NvSciError NvSciIpcOpenEndpointWithEventService(const char *endpoin
 
 NVSCI_EXPORT NvSciError NvSciIpcGetEventNotifier(NvSciIpcEndpoint handle, NvSciEventNotifier **eventNotifier)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!eventNotifier) return NvSciError_BadParameter;
     if (!ep->notifier) return NvSciError_InvalidState;   /* opened without an event service */
     *eventNotifier = ep->notifier;
@@ -207,9 +213,7 @@ NVSCI_EXPORT void NvSciIpcCloseEndpoint(NvSciIpcEndpoint handle)
 
 NVSCI_EXPORT NvSciError NvSciIpcResetEndpointSafe(NvSciIpcEndpoint handle)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (ep->ops->progress) ep->ops->progress(ep);
     ipc__conn_reset(ep->fifo->conn);
     return NvSciError_Success;
@@ -222,45 +226,35 @@ NVSCI_EXPORT void NvSciIpcResetEndpoint(NvSciIpcEndpoint handle)
 
 NVSCI_EXPORT NvSciError NvSciIpcReadGetNextFrame(NvSciIpcEndpoint handle, const volatile void **buf)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!buf) return NvSciError_BadParameter;
     return to_nverr(ipc__fifo_read_frame(ep->fifo, buf));
 }
 
 NVSCI_EXPORT NvSciError NvSciIpcReadAdvance(NvSciIpcEndpoint handle)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     return to_nverr(ipc__fifo_read_advance(ep->fifo));
 }
 
 NVSCI_EXPORT NvSciError NvSciIpcWriteGetNextFrame(NvSciIpcEndpoint handle, volatile void **buf)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!buf) return NvSciError_BadParameter;
     return to_nverr(ipc__fifo_write_frame(ep->fifo, buf));
 }
 
 NVSCI_EXPORT NvSciError NvSciIpcWriteAdvance(NvSciIpcEndpoint handle)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     return to_nverr(ipc__fifo_write_advance(ep->fifo));
 }
 
 NVSCI_EXPORT NvSciError NvSciIpcReadSafe(NvSciIpcEndpoint handle, void *buf, uint32_t size, uint32_t *bytes)
 {
     const volatile void *frame;
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
     int ret;
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!buf || !bytes || size == 0 || size > ep->cfg.frame_size) return NvSciError_BadParameter;
     if ((ret = ipc__fifo_read_frame(ep->fifo, &frame)) < 0) return to_nverr(ret);
     memcpy(buf, (const void *)frame, size);   /* the rest of a longer frame is dropped */
@@ -272,10 +266,8 @@ NVSCI_EXPORT NvSciError NvSciIpcReadSafe(NvSciIpcEndpoint handle, void *buf, uin
 NVSCI_EXPORT NvSciError NvSciIpcWriteSafe(NvSciIpcEndpoint handle, const void *buf, uint32_t size, uint32_t *bytes)
 {
     volatile void *frame;
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
     int ret;
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!buf || !bytes || size == 0 || size > ep->cfg.frame_size) return NvSciError_BadParameter;
     if ((ret = ipc__fifo_write_frame(ep->fifo, &frame)) < 0) return to_nverr(ret);
     memcpy((void *)frame, buf, size);
@@ -309,9 +301,7 @@ NVSCI_EXPORT NvSciError NvSciIpcWrite(NvSciIpcEndpoint handle, const void *buf, 
 
 NVSCI_EXPORT NvSciError NvSciIpcGetEndpointInfo(NvSciIpcEndpoint handle, NvSciIpcEndpointInfo *info)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!info) return NvSciError_BadParameter;
     info->nframes = ep->cfg.nframes;
     info->frame_size = ep->cfg.frame_size;
@@ -320,9 +310,7 @@ NVSCI_EXPORT NvSciError NvSciIpcGetEndpointInfo(NvSciIpcEndpoint handle, NvSciIp
 
 NVSCI_EXPORT NvSciError NvSciIpcGetLinuxEventFd(NvSciIpcEndpoint handle, int32_t *fd)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!fd) return NvSciError_BadParameter;
     *fd = ep->native.fd;
     return NvSciError_Success;
@@ -330,9 +318,7 @@ NVSCI_EXPORT NvSciError NvSciIpcGetLinuxEventFd(NvSciIpcEndpoint handle, int32_t
 
 NVSCI_EXPORT NvSciError NvSciIpcGetEventSafe(NvSciIpcEndpoint handle, uint32_t *events)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!events) return NvSciError_BadParameter;
     ep->ops->take_wakeups(ep);
     if (ep->ops->progress) ep->ops->progress(ep);
@@ -347,9 +333,7 @@ NVSCI_EXPORT NvSciError NvSciIpcGetEvent(NvSciIpcEndpoint handle, uint32_t *even
 
 NVSCI_EXPORT NvSciError NvSciIpcGetAsyncErrors(NvSciIpcEndpoint handle, uint32_t *errors)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!errors) return NvSciError_BadParameter;
     *errors = 0;   /* these backends have no asynchronous (PCIe) errors */
     return NvSciError_Success;
@@ -357,9 +341,7 @@ NVSCI_EXPORT NvSciError NvSciIpcGetAsyncErrors(NvSciIpcEndpoint handle, uint32_t
 
 NVSCI_EXPORT NvSciError NvSciIpcEnableNotification(NvSciIpcEndpoint handle, bool flag)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     ep->notify_enabled = flag;
     return NvSciError_Success;
 }
@@ -380,9 +362,7 @@ NVSCI_EXPORT NvSciError osci_ipc_endpoint_route(NvSciIpcEndpoint handle, uint32_
 NVSCI_EXPORT NvSciError osci_ipc_endpoint_route(NvSciIpcEndpoint handle, uint32_t *backend, uint32_t *adapter,
                                                 uint32_t *peer_node)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!backend || !adapter || !peer_node) return NvSciError_BadParameter;
     *backend = (uint32_t)ep->cfg.backend;
     *adapter = ep->cfg.backend == IPC_BE_CHIP ? ep->cfg.adapter : 0;
