@@ -60,11 +60,11 @@ static NvSciError lookup(NvSciIpcEndpoint h, struct ipc_ep **ep_p)
         if (lookup_err_ != NvSciError_Success) return lookup_err_; \
     } while (0)
 
-static void close_ep(struct ipc_ep *ep, int clear)
+static void close_ep(struct ipc_ep *ep)
 {
     uint64_t slot = ep->handle & 0xffffffffu;
     atomic_store(&g_eps[slot - 1], NULL);
-    ep->ops->close(ep, clear);
+    ep->ops->close(ep);
     free(ep);
 }
 
@@ -106,7 +106,7 @@ NVSCI_EXPORT void NvSciIpcDeinit(void)
     atomic_store(&g_ready, 0);
     for (i = 0; i < EP_MAX; i++) {   /* endpoints the application left open */
         struct ipc_ep *ep = atomic_load(&g_eps[i]);
-        if (ep) close_ep(ep, 1);
+        if (ep) close_ep(ep);
     }
     ipc__cfg_free(&g_cfg);
     pthread_mutex_unlock(&g_lock);
@@ -159,7 +159,7 @@ static NvSciError open_common(const char *endpoint, NvSciIpcEndpoint *handle, Nv
     if (svc) {
         err = svc->CreateNativeEventNotifier(svc, &ep->native, &ep->notifier);
         if (err != NvSciError_Success) {
-            ep->ops->close(ep, 1);
+            ep->ops->close(ep);
             free(ep);
             goto out;
         }
@@ -201,7 +201,8 @@ NVSCI_EXPORT NvSciError NvSciIpcCloseEndpointSafe(NvSciIpcEndpoint handle, bool 
     NvSciError err;
     pthread_mutex_lock(&g_lock);
     err = lookup(handle, &ep);
-    if (err == NvSciError_Success) close_ep(ep, clear);
+    (void)clear;   /* every backend discards the channel's data either way */
+    if (err == NvSciError_Success) close_ep(ep);
     pthread_mutex_unlock(&g_lock);
     return err;
 }

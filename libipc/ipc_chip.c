@@ -282,7 +282,7 @@ static void fifo_link(struct chip_ep *ce)
 static void conn_publish(void *ctx, uint32_t state)
 {
     struct chip_ep *ce = ctx;
-    if (ce->linked) store64(ce, offsetof(struct chip_hdr, state), (uint64_t)ce->session << 32 | state);
+    if (ce->linked) store64(ce, offsetof(struct chip_hdr, state), ipc__conn_word(ce->session, state));
 }
 
 static void conn_clear(void *ctx)
@@ -304,11 +304,10 @@ static void conn_notify(void *ctx)
 static uint32_t conn_peer_state(void *ctx)
 {
     struct chip_ep *ce = ctx;
-    uint64_t v;
+    uint32_t st;
     if (!ce->linked) return IPC_CS_DISC;
-    v = atomic_load_explicit(&ce->lh->state, memory_order_acquire);
-    if ((uint32_t)(v >> 32) != ce->peer_session || (uint32_t)v >= IPC_CS_COUNT) return IPC_CS_DISC;
-    return (uint32_t)v;
+    st = ipc__conn_word_state(atomic_load_explicit(&ce->lh->state, memory_order_acquire), ce->peer_session);
+    return st == IPC_CS_COUNT ? IPC_CS_DISC : st;
 }
 
 static const struct ipc_conn_ops chip_conn_ops = {
@@ -634,13 +633,11 @@ err:
     return ret;
 }
 
-static void chip_close(struct ipc_ep *ep, int clear)
+static void chip_close(struct ipc_ep *ep)
 {
     struct chip_ep *ce = to_chip(ep);
-    (void)clear;   /* the channel's data is discarded either way */
     ipc__conn_close(&ce->conn);
     chip_free(ce);
-    ep->be = NULL;
 }
 
 static void chip_take_wakeups(struct ipc_ep *ep)

@@ -72,7 +72,7 @@ struct ipc_ep;
 struct ipc_backend_ops {
     size_t size;
     int (*open)(struct ipc_ep *ep);
-    void (*close)(struct ipc_ep *ep, int clear);
+    void (*close)(struct ipc_ep *ep);   /* frees the backend state; the API layer frees ep */
     /* GetEvent, first: consumes the wake-ups that made the event fd readable, notices a peer that left */
     void (*take_wakeups)(struct ipc_ep *ep);
     /* optional, before every handshake (reset and GetEvent): advances the backend's own link to the peer */
@@ -117,6 +117,18 @@ struct ipc_conn {
     int draining;                /* established, the peer left: its last frames are still read, writes are
                                     refused, CONN_RESET comes when they are all read */
 };
+
+/* INTER_CHIP and INTER_VM publish their state as one word, the writer's incarnation (session, epoch) << 32 | the
+ * state, so that what an earlier incarnation of the peer left does not count. */
+static inline uint64_t ipc__conn_word(uint32_t incarnation, uint32_t state)
+{
+    return (uint64_t)incarnation << 32 | state;
+}
+/* The state in word v, or IPC_CS_COUNT when `incarnation` did not write it (or it holds no state). */
+static inline uint32_t ipc__conn_word_state(uint64_t v, uint32_t incarnation)
+{
+    return (uint32_t)(v >> 32) == incarnation && (uint32_t)v < IPC_CS_COUNT ? (uint32_t)v : IPC_CS_COUNT;
+}
 
 /* One transition (logged at debug level); -EPROTO for an illegal pair. */
 int ipc__conn_event(struct ipc_conn *c, enum ipc_conn_event ev);

@@ -585,10 +585,9 @@ err_free:
     return ret;
 }
 
-static void shm_close(struct ipc_ep *ep, int clear)
+static void shm_close(struct ipc_ep *ep)
 {
     struct shm_ep *se = to_shm(ep);
-    (void)clear;   /* the channel's data is discarded either way */
     osci_exit_del(&se->exit_e);
     if (se->watch_id) ipc__watch_del(se->watch_id);
     ipc__conn_close(&se->conn);
@@ -597,7 +596,6 @@ static void shm_close(struct ipc_ep *ep, int clear)
     mq_close(se->mq_rx);
     unmap(se);
     free(se);
-    ep->be = NULL;
 }
 
 static void shm_take_wakeups(struct ipc_ep *ep)
