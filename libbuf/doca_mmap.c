@@ -90,6 +90,19 @@ static bool mmap_ok(const struct doca_mmap *m)
     return m && m->magic == BUF_MMAP_MAGIC;
 }
 
+/* A getter's body: checks the mmap `cm` and the pointer `out`, then *out = value, an expression of `m` (the
+ * mmap) read under its lock. */
+#define GET_LOCKED(cm, out, value)                          \
+    do {                                                    \
+        struct doca_mmap *m = (struct doca_mmap *)(cm);     \
+        if (!mmap_ok(m) || !(out))                          \
+            return DOCA_ERROR_INVALID_VALUE;                \
+        pthread_mutex_lock(&m->lock);                       \
+        *(out) = (value);                                   \
+        pthread_mutex_unlock(&m->lock);                     \
+        return DOCA_SUCCESS;                                \
+    } while (0)
+
 static bool dev_ok(const struct doca_dev *d)
 {
     return d && d->magic == BUF_DEV_MAGIC;
@@ -218,18 +231,15 @@ DOCA_STABLE doca_error_t doca_mmap_stop(struct doca_mmap *m)
 /* The common refusal of a configuration call: from-export NOT_PERMITTED, started `started_err`. */
 static doca_error_t cfg_enter(struct doca_mmap *m, doca_error_t started_err)
 {
+    doca_error_t r;
+
     if (!mmap_ok(m))
         return DOCA_ERROR_INVALID_VALUE;
     pthread_mutex_lock(&m->lock);
-    if (m->from_export) {
+    r = m->from_export ? DOCA_ERROR_NOT_PERMITTED : m->started ? started_err : DOCA_SUCCESS;
+    if (r != DOCA_SUCCESS)
         pthread_mutex_unlock(&m->lock);
-        return DOCA_ERROR_NOT_PERMITTED;
-    }
-    if (m->started) {
-        pthread_mutex_unlock(&m->lock);
-        return started_err;
-    }
-    return DOCA_SUCCESS;
+    return r;
 }
 
 static int dev_index(const struct doca_mmap *m, const struct doca_dev *d)
@@ -571,14 +581,7 @@ DOCA_STABLE doca_error_t doca_mmap_set_free_cb(struct doca_mmap *m, doca_mmap_me
 
 DOCA_STABLE doca_error_t doca_mmap_get_user_data(const struct doca_mmap *cm, union doca_data *user_data)
 {
-    struct doca_mmap *m = (struct doca_mmap *)cm;
-
-    if (!mmap_ok(m) || !user_data)
-        return DOCA_ERROR_INVALID_VALUE;
-    pthread_mutex_lock(&m->lock);
-    *user_data = m->user_data;
-    pthread_mutex_unlock(&m->lock);
-    return DOCA_SUCCESS;
+    GET_LOCKED(cm, user_data, m->user_data);
 }
 
 DOCA_STABLE doca_error_t doca_mmap_set_user_data(struct doca_mmap *m, union doca_data user_data)
@@ -594,14 +597,7 @@ DOCA_STABLE doca_error_t doca_mmap_set_user_data(struct doca_mmap *m, union doca
 
 DOCA_STABLE doca_error_t doca_mmap_get_max_num_devices(const struct doca_mmap *cm, uint32_t *max_num_devices)
 {
-    struct doca_mmap *m = (struct doca_mmap *)cm;
-
-    if (!mmap_ok(m) || !max_num_devices)
-        return DOCA_ERROR_INVALID_VALUE;
-    pthread_mutex_lock(&m->lock);
-    *max_num_devices = m->max_devs;
-    pthread_mutex_unlock(&m->lock);
-    return DOCA_SUCCESS;
+    GET_LOCKED(cm, max_num_devices, m->max_devs);
 }
 
 DOCA_STABLE doca_error_t doca_mmap_set_max_num_devices(struct doca_mmap *m, uint32_t max_num_devices)
@@ -629,26 +625,12 @@ DOCA_STABLE doca_error_t doca_mmap_set_max_num_devices(struct doca_mmap *m, uint
 
 DOCA_STABLE doca_error_t doca_mmap_get_num_bufs(const struct doca_mmap *cm, uint32_t *num_bufs)
 {
-    struct doca_mmap *m = (struct doca_mmap *)cm;
-
-    if (!mmap_ok(m) || !num_bufs)
-        return DOCA_ERROR_INVALID_VALUE;
-    pthread_mutex_lock(&m->lock);
-    *num_bufs = m->num_bufs;
-    pthread_mutex_unlock(&m->lock);
-    return DOCA_SUCCESS;
+    GET_LOCKED(cm, num_bufs, m->num_bufs);
 }
 
 DOCA_STABLE doca_error_t doca_mmap_get_exported(const struct doca_mmap *cm, uint8_t *exported)
 {
-    struct doca_mmap *m = (struct doca_mmap *)cm;
-
-    if (!mmap_ok(m) || !exported)
-        return DOCA_ERROR_INVALID_VALUE;
-    pthread_mutex_lock(&m->lock);
-    *exported = !osci_list_empty(&m->exports);
-    pthread_mutex_unlock(&m->lock);
-    return DOCA_SUCCESS;
+    GET_LOCKED(cm, exported, !osci_list_empty(&m->exports));
 }
 
 DOCA_STABLE doca_error_t doca_mmap_get_from_export(const struct doca_mmap *cm, uint8_t *from_export)

@@ -89,25 +89,23 @@ struct NvSciBufObjRefRec {
     uint32_t perm;
 };
 
-static pthread_mutex_t g_sci_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned g_sci_refs;
-
-static int sci_get(void)
+/* Opens mem->sd. libseg counts SCIInitialize calls, so each open descriptor holds one (mem_free's
+ * SCITerminate gives it back). */
+static int sci_open(struct nb_mem *mem)
 {
-    sci_error_t e = SCI_ERR_OK;
-    pthread_mutex_lock(&g_sci_lock);
-    if (g_sci_refs == 0) SCIInitialize(0, &e);
-    if (e == SCI_ERR_OK) g_sci_refs++;
-    pthread_mutex_unlock(&g_sci_lock);
-    if (e != SCI_ERR_OK) nb_err("SCIInitialize: %s", SCIGetErrorString(e));
-    return e == SCI_ERR_OK ? 0 : -ENODEV;
-}
-
-static void sci_put(void)
-{
-    pthread_mutex_lock(&g_sci_lock);
-    if (g_sci_refs > 0 && --g_sci_refs == 0) SCITerminate();
-    pthread_mutex_unlock(&g_sci_lock);
+    sci_error_t e;
+    SCIInitialize(0, &e);
+    if (e != SCI_ERR_OK) {
+        nb_err("SCIInitialize: %s", SCIGetErrorString(e));
+        return -ENODEV;
+    }
+    SCIOpen(&mem->sd, 0, &e);
+    if (e != SCI_ERR_OK) {
+        SCITerminate();
+        mem->sd = 0;
+        return -ENODEV;
+    }
+    return 0;
 }
 
 static int obj_ok(NvSciBufObj o)
@@ -150,7 +148,7 @@ static void mem_release(struct nb_mem *mem)
             SCIRemoveSegment(mem->lseg, 0, &e);
         }
         if (mem->rseg) SCIDisconnectSegment(mem->rseg, 0, &e);
-        if (mem->sd) { SCIClose(mem->sd, 0, &e); sci_put(); }
+        if (mem->sd) { SCIClose(mem->sd, 0, &e); SCITerminate(); }
     }
     if (mem->attrs) nb_list_free(mem->attrs);
     pthread_mutex_destroy(&mem->lock);
@@ -232,9 +230,7 @@ static int alloc_seg(struct nb_mem *mem, uint32_t adapter)
     sci_error_t e;
     void *p;
     unsigned node;
-    if (sci_get()) return -ENODEV;
-    SCIOpen(&mem->sd, 0, &e);
-    if (e != SCI_ERR_OK) { sci_put(); mem->sd = 0; return -ENODEV; }
+    if (sci_open(mem)) return -ENODEV;
     mem->adapter = adapter;
     for (int tries = 0; tries < 16; tries++) {
         uint32_t rnd;
@@ -613,9 +609,7 @@ static int import_seg(struct nb_mem *mem, const struct nb_desc *d, uint32_t adap
     const void *p;
     unsigned tmo = timeout_us < 0 ? SCI_INFINITE_TIMEOUT : (unsigned)(timeout_us / 1000 > 0 ? timeout_us / 1000 : 1);
     int rc;
-    if (sci_get()) return -ENODEV;
-    SCIOpen(&mem->sd, 0, &e);
-    if (e != SCI_ERR_OK) { sci_put(); mem->sd = 0; return -ENODEV; }
+    if (sci_open(mem)) return -ENODEV;
     mem->adapter = adapter;
     SCIConnectSegment(mem->sd, &mem->rseg, d->u.seg.node, d->u.seg.segid, adapter, NULL, NULL, tmo, 0, &e);
     if (e != SCI_ERR_OK) {

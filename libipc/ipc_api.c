@@ -52,11 +52,19 @@ static NvSciError lookup(NvSciIpcEndpoint h, struct ipc_ep **ep_p)
     return NvSciError_Success;
 }
 
-static void close_ep(struct ipc_ep *ep, int clear)
+/* Every call on an endpoint begins so: declares `ep`, the open endpoint of `handle`, or returns lookup's error. */
+#define LOOKUP_EP(handle, ep)                                      \
+    struct ipc_ep *ep;                                             \
+    do {                                                           \
+        NvSciError lookup_err_ = lookup((handle), &ep);            \
+        if (lookup_err_ != NvSciError_Success) return lookup_err_; \
+    } while (0)
+
+static void close_ep(struct ipc_ep *ep)
 {
     uint64_t slot = ep->handle & 0xffffffffu;
     atomic_store(&g_eps[slot - 1], NULL);
-    ep->ops->close(ep, clear);
+    ep->ops->close(ep);
     free(ep);
 }
 
@@ -98,7 +106,7 @@ NVSCI_EXPORT void NvSciIpcDeinit(void)
     atomic_store(&g_ready, 0);
     for (i = 0; i < EP_MAX; i++) {   /* endpoints the application left open */
         struct ipc_ep *ep = atomic_load(&g_eps[i]);
-        if (ep) close_ep(ep, 1);
+        if (ep) close_ep(ep);
     }
     ipc__cfg_free(&g_cfg);
     pthread_mutex_unlock(&g_lock);
@@ -151,7 +159,7 @@ static NvSciError open_common(const char *endpoint, NvSciIpcEndpoint *handle, Nv
     if (svc) {
         err = svc->CreateNativeEventNotifier(svc, &ep->native, &ep->notifier);
         if (err != NvSciError_Success) {
-            ep->ops->close(ep, 1);
+            ep->ops->close(ep);
             free(ep);
             goto out;
         }
@@ -180,9 +188,7 @@ NVSCI_EXPORT NvSciError NvSciIpcOpenEndpointWithEventService(const char *endpoin
 
 NVSCI_EXPORT NvSciError NvSciIpcGetEventNotifier(NvSciIpcEndpoint handle, NvSciEventNotifier **eventNotifier)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!eventNotifier) return NvSciError_BadParameter;
     if (!ep->notifier) return NvSciError_InvalidState;   /* opened without an event service */
     *eventNotifier = ep->notifier;
@@ -195,7 +201,8 @@ NVSCI_EXPORT NvSciError NvSciIpcCloseEndpointSafe(NvSciIpcEndpoint handle, bool 
     NvSciError err;
     pthread_mutex_lock(&g_lock);
     err = lookup(handle, &ep);
-    if (err == NvSciError_Success) close_ep(ep, clear);
+    (void)clear;   /* every backend discards the channel's data either way */
+    if (err == NvSciError_Success) close_ep(ep);
     pthread_mutex_unlock(&g_lock);
     return err;
 }
@@ -207,10 +214,10 @@ NVSCI_EXPORT void NvSciIpcCloseEndpoint(NvSciIpcEndpoint handle)
 
 NVSCI_EXPORT NvSciError NvSciIpcResetEndpointSafe(NvSciIpcEndpoint handle)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
-    return to_nverr(ep->ops->reset ? ep->ops->reset(ep) : -EOPNOTSUPP);
+    LOOKUP_EP(handle, ep);
+    if (ep->ops->progress) ep->ops->progress(ep);
+    ipc__conn_reset(ep->fifo->conn);
+    return NvSciError_Success;
 }
 
 NVSCI_EXPORT void NvSciIpcResetEndpoint(NvSciIpcEndpoint handle)
@@ -220,45 +227,35 @@ NVSCI_EXPORT void NvSciIpcResetEndpoint(NvSciIpcEndpoint handle)
 
 NVSCI_EXPORT NvSciError NvSciIpcReadGetNextFrame(NvSciIpcEndpoint handle, const volatile void **buf)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!buf) return NvSciError_BadParameter;
     return to_nverr(ipc__fifo_read_frame(ep->fifo, buf));
 }
 
 NVSCI_EXPORT NvSciError NvSciIpcReadAdvance(NvSciIpcEndpoint handle)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     return to_nverr(ipc__fifo_read_advance(ep->fifo));
 }
 
 NVSCI_EXPORT NvSciError NvSciIpcWriteGetNextFrame(NvSciIpcEndpoint handle, volatile void **buf)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!buf) return NvSciError_BadParameter;
     return to_nverr(ipc__fifo_write_frame(ep->fifo, buf));
 }
 
 NVSCI_EXPORT NvSciError NvSciIpcWriteAdvance(NvSciIpcEndpoint handle)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     return to_nverr(ipc__fifo_write_advance(ep->fifo));
 }
 
 NVSCI_EXPORT NvSciError NvSciIpcReadSafe(NvSciIpcEndpoint handle, void *buf, uint32_t size, uint32_t *bytes)
 {
     const volatile void *frame;
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
     int ret;
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!buf || !bytes || size == 0 || size > ep->cfg.frame_size) return NvSciError_BadParameter;
     if ((ret = ipc__fifo_read_frame(ep->fifo, &frame)) < 0) return to_nverr(ret);
     memcpy(buf, (const void *)frame, size);   /* the rest of a longer frame is dropped */
@@ -270,10 +267,8 @@ NVSCI_EXPORT NvSciError NvSciIpcReadSafe(NvSciIpcEndpoint handle, void *buf, uin
 NVSCI_EXPORT NvSciError NvSciIpcWriteSafe(NvSciIpcEndpoint handle, const void *buf, uint32_t size, uint32_t *bytes)
 {
     volatile void *frame;
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
     int ret;
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!buf || !bytes || size == 0 || size > ep->cfg.frame_size) return NvSciError_BadParameter;
     if ((ret = ipc__fifo_write_frame(ep->fifo, &frame)) < 0) return to_nverr(ret);
     memcpy((void *)frame, buf, size);
@@ -307,9 +302,7 @@ NVSCI_EXPORT NvSciError NvSciIpcWrite(NvSciIpcEndpoint handle, const void *buf, 
 
 NVSCI_EXPORT NvSciError NvSciIpcGetEndpointInfo(NvSciIpcEndpoint handle, NvSciIpcEndpointInfo *info)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!info) return NvSciError_BadParameter;
     info->nframes = ep->cfg.nframes;
     info->frame_size = ep->cfg.frame_size;
@@ -318,25 +311,19 @@ NVSCI_EXPORT NvSciError NvSciIpcGetEndpointInfo(NvSciIpcEndpoint handle, NvSciIp
 
 NVSCI_EXPORT NvSciError NvSciIpcGetLinuxEventFd(NvSciIpcEndpoint handle, int32_t *fd)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!fd) return NvSciError_BadParameter;
-    if (!ep->ops->event_fd) return NvSciError_NotSupported;
-    *fd = ep->ops->event_fd(ep);
+    *fd = ep->native.fd;
     return NvSciError_Success;
 }
 
 NVSCI_EXPORT NvSciError NvSciIpcGetEventSafe(NvSciIpcEndpoint handle, uint32_t *events)
 {
-    struct ipc_ep *ep;
-    uint32_t ev;
-    NvSciError err = lookup(handle, &ep);
-    int ret;
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!events) return NvSciError_BadParameter;
-    if ((ret = ep->ops->get_event(ep, &ev)) < 0) return to_nverr(ret);
-    *events = ev;
+    ep->ops->take_wakeups(ep);
+    if (ep->ops->progress) ep->ops->progress(ep);
+    *events = ipc__conn_get_events(ep->fifo->conn);
     return NvSciError_Success;
 }
 
@@ -347,9 +334,7 @@ NVSCI_EXPORT NvSciError NvSciIpcGetEvent(NvSciIpcEndpoint handle, uint32_t *even
 
 NVSCI_EXPORT NvSciError NvSciIpcGetAsyncErrors(NvSciIpcEndpoint handle, uint32_t *errors)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!errors) return NvSciError_BadParameter;
     *errors = 0;   /* these backends have no asynchronous (PCIe) errors */
     return NvSciError_Success;
@@ -357,9 +342,7 @@ NVSCI_EXPORT NvSciError NvSciIpcGetAsyncErrors(NvSciIpcEndpoint handle, uint32_t
 
 NVSCI_EXPORT NvSciError NvSciIpcEnableNotification(NvSciIpcEndpoint handle, bool flag)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     ep->notify_enabled = flag;
     return NvSciError_Success;
 }
@@ -380,9 +363,7 @@ NVSCI_EXPORT NvSciError osci_ipc_endpoint_route(NvSciIpcEndpoint handle, uint32_
 NVSCI_EXPORT NvSciError osci_ipc_endpoint_route(NvSciIpcEndpoint handle, uint32_t *backend, uint32_t *adapter,
                                                 uint32_t *peer_node)
 {
-    struct ipc_ep *ep;
-    NvSciError err = lookup(handle, &ep);
-    if (err != NvSciError_Success) return err;
+    LOOKUP_EP(handle, ep);
     if (!backend || !adapter || !peer_node) return NvSciError_BadParameter;
     *backend = (uint32_t)ep->cfg.backend;
     *adapter = ep->cfg.backend == IPC_BE_CHIP ? ep->cfg.adapter : 0;

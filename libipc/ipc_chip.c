@@ -8,7 +8,6 @@
  * and read by the owner only (locally): the data path does local loads and remote stores, never a remote
  * load, and takes no lock and makes no system call unless the other side armed itself. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -96,29 +95,6 @@ struct chip_ep {
     struct ipc_fifo fifo;             /* the data path */
     uint8_t *bounce;                  /* transfer map: the frame being written */
 };
-
-/* ---- libseg, initialised once per process by the first INTER_CHIP endpoint ---- */
-static pthread_mutex_t g_sci_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned g_sci_refs;
-
-static int sci_get(void)
-{
-    sci_error_t e = SCI_ERR_OK;
-    pthread_mutex_lock(&g_sci_lock);
-    if (g_sci_refs == 0) SCIInitialize(0, &e);
-    if (e == SCI_ERR_OK) g_sci_refs++;
-    pthread_mutex_unlock(&g_sci_lock);
-    if (e != SCI_ERR_OK)
-        osci_log(OSCI_LOG_ERROR, "ipc", "INTER_CHIP: SCIInitialize: %s", SCIGetErrorString(e));
-    return e == SCI_ERR_OK ? 0 : -EIO;
-}
-
-static void sci_put(void)
-{
-    pthread_mutex_lock(&g_sci_lock);
-    if (g_sci_refs > 0 && --g_sci_refs == 0) SCITerminate();
-    pthread_mutex_unlock(&g_sci_lock);
-}
 
 static int sci_to_errno(sci_error_t e)
 {
@@ -306,7 +282,7 @@ static void fifo_link(struct chip_ep *ce)
 static void conn_publish(void *ctx, uint32_t state)
 {
     struct chip_ep *ce = ctx;
-    if (ce->linked) store64(ce, offsetof(struct chip_hdr, state), (uint64_t)ce->session << 32 | state);
+    if (ce->linked) store64(ce, offsetof(struct chip_hdr, state), ipc__conn_word(ce->session, state));
 }
 
 static void conn_clear(void *ctx)
@@ -328,18 +304,10 @@ static void conn_notify(void *ctx)
 static uint32_t conn_peer_state(void *ctx)
 {
     struct chip_ep *ce = ctx;
-    uint64_t v;
+    uint32_t st;
     if (!ce->linked) return IPC_CS_DISC;
-    v = atomic_load_explicit(&ce->lh->state, memory_order_acquire);
-    if ((uint32_t)(v >> 32) != ce->peer_session || (uint32_t)v >= IPC_CS_COUNT) return IPC_CS_DISC;
-    return (uint32_t)v;
-}
-
-/* Our FIFO is our own segment: its frames stay readable after the peer left. */
-static int conn_rx_pending(void *ctx)
-{
-    struct chip_ep *ce = ctx;
-    return ipc__fifo_rx_pending(&ce->fifo);
+    st = ipc__conn_word_state(atomic_load_explicit(&ce->lh->state, memory_order_acquire), ce->peer_session);
+    return st == IPC_CS_COUNT ? IPC_CS_DISC : st;
 }
 
 static const struct ipc_conn_ops chip_conn_ops = {
@@ -347,7 +315,6 @@ static const struct ipc_conn_ops chip_conn_ops = {
     .clear = conn_clear,
     .notify = conn_notify,
     .peer_state = conn_peer_state,
-    .rx_pending = conn_rx_pending,
 };
 
 /* ---- the link to the peer's segment and interrupt ---- */
@@ -521,7 +488,7 @@ static void chip_free(struct chip_ep *ce)
     }
     if (ce->lintr) SCIRemoveInterrupt(ce->lintr, 0, &e);
     if (ce->sd) SCIClose(ce->sd, 0, &e);
-    if (ce->sd) sci_put();
+    if (ce->sd) SCITerminate();
     if (ce->epfd >= 0) close(ce->epfd);
     if (ce->tfd >= 0) close(ce->tfd);
     if (ce->efd >= 0) close(ce->efd);
@@ -604,7 +571,7 @@ static int chip_open(struct ipc_ep *ep)
     ce->fsize = cfg->frame_size;
     ce->seg_id = seg_id_of(cfg->name);
     ce->seg_size = HDR_SIZE + (size_t)cfg->nframes * cfg->frame_size;
-    ce->conn = (struct ipc_conn){ .ops = &chip_conn_ops, .ctx = ce, .name = ep->cfg.name };
+    ce->conn = (struct ipc_conn){ .ops = &chip_conn_ops, .ctx = ce, .name = ep->cfg.name, .fifo = &ce->fifo };
     force = getenv("OSCI_IPC_CHIP_TRANSFER");
     ce->force_transfer = force && *force == '1';
     while (ce->session == 0)
@@ -624,11 +591,17 @@ static int chip_open(struct ipc_ep *ep)
     }
     ce->fifo.bounce = ce->bounce;
     if ((ret = make_fds(ce)) < 0) goto err;
-    if ((ret = sci_get()) < 0) goto err;
+    /* libseg counts SCIInitialize calls: the endpoint's descriptor holds one (chip_free gives it back) */
+    SCIInitialize(0, &e);
+    if (e != SCI_ERR_OK) {
+        osci_log(OSCI_LOG_ERROR, "ipc", "INTER_CHIP: SCIInitialize: %s", SCIGetErrorString(e));
+        ret = -EIO;
+        goto err;
+    }
     SCIOpen(&ce->sd, 0, &e);
     if (e != SCI_ERR_OK) {
         ce->sd = NULL;
-        sci_put();
+        SCITerminate();
         ret = sci_to_errno(e);
         goto err;
     }
@@ -660,49 +633,27 @@ err:
     return ret;
 }
 
-static void chip_close(struct ipc_ep *ep, int clear)
+static void chip_close(struct ipc_ep *ep)
 {
     struct chip_ep *ce = to_chip(ep);
-    (void)clear;   /* the channel's data is discarded either way */
-    if (ce->conn.state != IPC_CS_DISC) ipc__conn_event(&ce->conn, IPC_CE_CLOSE);
+    ipc__conn_close(&ce->conn);
     chip_free(ce);
-    ep->be = NULL;
 }
 
-static int chip_reset(struct ipc_ep *ep)
+static void chip_take_wakeups(struct ipc_ep *ep)
 {
-    struct chip_ep *ce = to_chip(ep);
-    ce->conn.pending = 0;
-    progress(ce, 0);
-    ipc__conn_event(&ce->conn, IPC_CE_RESET);
-    ipc__conn_handshake(&ce->conn);
-    return 0;
+    drain(to_chip(ep));
 }
 
-static int chip_get_event(struct ipc_ep *ep, uint32_t *events_p)
+static void chip_progress(struct ipc_ep *ep)
 {
-    struct chip_ep *ce = to_chip(ep);
-    uint32_t ev;
-    drain(ce);
-    progress(ce, 0);
-    ipc__conn_handshake(&ce->conn);
-    ev = ce->conn.pending;
-    ce->conn.pending = 0;
-    ipc__fifo_events(&ce->fifo, &ev);
-    *events_p = ev;
-    return 0;
-}
-
-static int chip_event_fd(struct ipc_ep *ep)
-{
-    return to_chip(ep)->epfd;
+    progress(to_chip(ep), 0);
 }
 
 const struct ipc_backend_ops ipc__chip_ops = {
     .size = sizeof(struct ipc_backend_ops),
     .close = chip_close,
-    .event_fd = chip_event_fd,
-    .get_event = chip_get_event,
     .open = chip_open,
-    .reset = chip_reset,
+    .progress = chip_progress,
+    .take_wakeups = chip_take_wakeups,
 };

@@ -66,15 +66,17 @@ int ipc__chip_route(struct ipc_cfg_ep *ep);
 /* ---- endpoints ---- */
 struct ipc_ep;
 
-/* A backend. Required: open (which sets ep->fifo), close, get_event. The API layer maps a NULL member to
- * -EOPNOTSUPP. The data path is the backend's FIFO (ipc_fifo.h), called by the API layer directly. */
+/* A backend: open (which sets ep->fifo, whose conn is the handshake, and ep->native.fd, the event fd) and close,
+ * and what it does before the handshake runs (ipc_conn.c). The API layer calls the FIFO (ipc_fifo.h) and the
+ * handshake directly: reset and GetEvent are the same for every backend. */
 struct ipc_backend_ops {
     size_t size;
     int (*open)(struct ipc_ep *ep);
-    void (*close)(struct ipc_ep *ep, int clear);
-    int (*reset)(struct ipc_ep *ep);
-    int (*get_event)(struct ipc_ep *ep, uint32_t *events_p);
-    int (*event_fd)(struct ipc_ep *ep);
+    void (*close)(struct ipc_ep *ep);   /* frees the backend state; the API layer frees ep */
+    /* GetEvent, first: consumes the wake-ups that made the event fd readable, notices a peer that left */
+    void (*take_wakeups)(struct ipc_ep *ep);
+    /* optional, before every handshake (reset and GetEvent): advances the backend's own link to the peer */
+    void (*progress)(struct ipc_ep *ep);
 };
 
 struct ipc_ep {
@@ -103,24 +105,43 @@ struct ipc_conn_ops {
     void (*clear)(void *ctx);                     /* zeroes the FIFO indices this side writes */
     void (*notify)(void *ctx);                    /* wakes the peer */
     uint32_t (*peer_state)(void *ctx);            /* the peer's published state (DISC when it is gone) */
-    int (*rx_pending)(void *ctx);                 /* frames the peer wrote that we have not read yet */
 };
 
 struct ipc_conn {
     const struct ipc_conn_ops *ops;
     void *ctx;
     const char *name;
+    struct ipc_fifo *fifo;       /* the channel's FIFO: frames the peer wrote are read before CONN_RESET */
     uint32_t state;              /* enum ipc_conn_state: written only by ipc__conn_event */
     uint32_t pending;            /* CONN_EST / CONN_RESET not yet reported */
     int draining;                /* established, the peer left: its last frames are still read, writes are
                                     refused, CONN_RESET comes when they are all read */
 };
 
+/* INTER_CHIP and INTER_VM publish their state as one word, the writer's incarnation (session, epoch) << 32 | the
+ * state, so that what an earlier incarnation of the peer left does not count. */
+static inline uint64_t ipc__conn_word(uint32_t incarnation, uint32_t state)
+{
+    return (uint64_t)incarnation << 32 | state;
+}
+/* The state in word v, or IPC_CS_COUNT when `incarnation` did not write it (or it holds no state). */
+static inline uint32_t ipc__conn_word_state(uint64_t v, uint32_t incarnation)
+{
+    return (uint32_t)(v >> 32) == incarnation && (uint32_t)v < IPC_CS_COUNT ? (uint32_t)v : IPC_CS_COUNT;
+}
+
 /* One transition (logged at debug level); -EPROTO for an illegal pair. */
 int ipc__conn_event(struct ipc_conn *c, enum ipc_conn_event ev);
 /* Feeds the peer's state into the machine until nothing changes. A peer that left (DISC) while we are
  * established and frames it wrote are unread is not acted on yet: c->draining is set instead. */
 void ipc__conn_handshake(struct ipc_conn *c);
+/* Closing an endpoint: tells the peer, unless the handshake never started. */
+void ipc__conn_close(struct ipc_conn *c);
+/* NvSciIpcResetEndpoint: drops the events not yet reported and starts the handshake. */
+void ipc__conn_reset(struct ipc_conn *c);
+/* GetEvent, after the backend took its wake-ups: the handshake, then the CONN_* events not yet reported and
+ * the FIFO's levels. */
+uint32_t ipc__conn_get_events(struct ipc_conn *c);
 
 /* ---- peer-death watcher (ipc_watch.c) ---- */
 /* Calls fn(arg) from the watcher thread, once, when the process that started at `start` as `pid` exits (its

@@ -235,11 +235,6 @@ static void drain(struct shm_ep *se)
 }
 
 /* ---- the connection handshake (ipc_conn.c); side[s].state publishes our state ---- */
-static uint32_t my_state(struct shm_ep *se)
-{
-    return se->conn.state;
-}
-
 static void conn_publish(void *ctx, uint32_t state)
 {
     struct shm_ep *se = ctx;
@@ -265,29 +260,12 @@ static uint32_t conn_peer_state(void *ctx)
     return atomic_load_explicit(&se->h->side[se->p].state, memory_order_acquire);
 }
 
-static int conn_rx_pending(void *ctx)
-{
-    struct shm_ep *se = ctx;
-    return ipc__fifo_rx_pending(&se->fifo);
-}
-
 static const struct ipc_conn_ops shm_conn_ops = {
     .publish = conn_publish,
     .clear = conn_clear,
     .notify = conn_notify,
     .peer_state = conn_peer_state,
-    .rx_pending = conn_rx_pending,
 };
-
-static int conn_transition(struct shm_ep *se, enum ipc_conn_event ev)
-{
-    return ipc__conn_event(&se->conn, ev);
-}
-
-static void handshake(struct shm_ep *se)
-{
-    ipc__conn_handshake(&se->conn);
-}
 
 /* ---- peer liveness ---- */
 static void on_peer_exit(void *arg)
@@ -587,7 +565,7 @@ static int shm_open_ep(struct ipc_ep *ep)
     se->fsize = cfg->frame_size;
     se->mode = cfg->gid != IPC_GID_NONE ? 0660 : 0600;
     atomic_init(&se->peer_died, 0);
-    se->conn = (struct ipc_conn){ .ops = &shm_conn_ops, .ctx = se, .name = ep->cfg.name };
+    se->conn = (struct ipc_conn){ .ops = &shm_conn_ops, .ctx = se, .name = ep->cfg.name, .fifo = &se->fifo };
     make_names(se, cfg);
     if ((ret = attach(se, cfg)) < 0) goto err_free;
     if ((ret = open_mqs(se, cfg)) < 0) goto err_release;
@@ -607,54 +585,29 @@ err_free:
     return ret;
 }
 
-static void shm_close(struct ipc_ep *ep, int clear)
+static void shm_close(struct ipc_ep *ep)
 {
     struct shm_ep *se = to_shm(ep);
-    (void)clear;   /* the channel's data is discarded either way */
     osci_exit_del(&se->exit_e);
     if (se->watch_id) ipc__watch_del(se->watch_id);
-    if (my_state(se) != IPC_CS_DISC) conn_transition(se, IPC_CE_CLOSE);
+    ipc__conn_close(&se->conn);
     release_claim(se, 1);
     mq_close(se->mq_tx);
     mq_close(se->mq_rx);
     unmap(se);
     free(se);
-    ep->be = NULL;
 }
 
-static int shm_reset(struct ipc_ep *ep)
+static void shm_take_wakeups(struct ipc_ep *ep)
 {
     struct shm_ep *se = to_shm(ep);
-    se->conn.pending = 0;
-    conn_transition(se, IPC_CE_RESET);
-    handshake(se);
-    return 0;
-}
-
-static int shm_get_event(struct ipc_ep *ep, uint32_t *events_p)
-{
-    struct shm_ep *se = to_shm(ep);
-    uint32_t ev;
     drain(se);
     watch_peer(se);
-    handshake(se);
-    ev = se->conn.pending;
-    se->conn.pending = 0;
-    ipc__fifo_events(&se->fifo, &ev);
-    *events_p = ev;
-    return 0;
-}
-
-static int shm_event_fd(struct ipc_ep *ep)
-{
-    return to_shm(ep)->mq_rx;
 }
 
 const struct ipc_backend_ops ipc__shm_ops = {
     .size = sizeof(struct ipc_backend_ops),
     .close = shm_close,
-    .event_fd = shm_event_fd,
-    .get_event = shm_get_event,
     .open = shm_open_ep,
-    .reset = shm_reset,
+    .take_wakeups = shm_take_wakeups,
 };

@@ -179,7 +179,7 @@ static const struct ipc_fifo_backend vm_fifo_be = {
 static void conn_publish(void *ctx, uint32_t state)
 {
     struct vm_ep *ve = ctx;
-    atomic_store(&ve->me->state, (uint64_t)ve->epoch << 32 | state);
+    atomic_store(&ve->me->state, ipc__conn_word(ve->epoch, state));
 }
 
 static void conn_clear(void *ctx)
@@ -202,7 +202,7 @@ static uint32_t conn_peer_state(void *ctx)
     struct vm_ep *ve = ctx;
     struct vm_side *p = ve->peer;
     uint32_t e = atomic_load(&p->info.epoch);
-    uint64_t v;
+    uint32_t st;
     if (e == 0 || atomic_load(&p->info.magic) != VM_MAGIC || atomic_load(&p->info.version) != VM_VERSION)
         return IPC_CS_DISC;
     if (atomic_load(&p->info.nframes) != ve->q.nframes || atomic_load(&p->info.frame_size) != ve->q.frame_size) {
@@ -213,20 +213,13 @@ static uint32_t conn_peer_state(void *ctx)
         ve->geometry_warned = 1;
         return IPC_CS_DISC;
     }
-    v = atomic_load(&p->state);
-    if ((uint32_t)(v >> 32) != e || (uint32_t)v >= IPC_CS_COUNT) return IPC_CS_DISC;
+    st = ipc__conn_word_state(atomic_load(&p->state), e);
+    if (st == IPC_CS_COUNT) return IPC_CS_DISC;
     if (e != ve->peer_epoch) {
         ve->peer_epoch = e;
         ipc__fifo_forget_arms(&ve->fifo);
     }
-    return (uint32_t)v;
-}
-
-/* The peer's frames stay in its half after it left: they are read before CONN_RESET. */
-static int conn_rx_pending(void *ctx)
-{
-    struct vm_ep *ve = ctx;
-    return ipc__fifo_rx_pending(&ve->fifo);
+    return st;
 }
 
 static const struct ipc_conn_ops vm_conn_ops = {
@@ -234,7 +227,6 @@ static const struct ipc_conn_ops vm_conn_ops = {
     .clear = conn_clear,
     .notify = conn_notify,
     .peer_state = conn_peer_state,
-    .rx_pending = conn_rx_pending,
 };
 
 /* ---- open / close ---- */
@@ -312,7 +304,7 @@ static int vm_open(struct ipc_ep *ep)
         ret = -EBUSY;    /* another process of this machine holds this side */
         goto err;
     }
-    ve->conn = (struct ipc_conn){ .ops = &vm_conn_ops, .ctx = ve, .name = ep->cfg.name };
+    ve->conn = (struct ipc_conn){ .ops = &vm_conn_ops, .ctx = ve, .name = ep->cfg.name, .fifo = &ve->fifo };
     while (ve->epoch == 0)
         if (getrandom(&ve->epoch, sizeof(ve->epoch), 0) != sizeof(ve->epoch)) ve->epoch = (uint32_t)osci_now_ns();
     ve->fifo = (struct ipc_fifo){ .be = &vm_fifo_be, .ctx = ve, .conn = &ve->conn,
@@ -348,7 +340,7 @@ static int vm_open(struct ipc_ep *ep)
     atomic_store(&ve->me->info.nframes, ve->q.nframes);
     atomic_store(&ve->me->info.frame_size, ve->q.frame_size);
     atomic_store(&ve->me->info.id, ve->dev->id);
-    atomic_store(&ve->me->state, (uint64_t)ve->epoch << 32 | IPC_CS_DISC);
+    atomic_store(&ve->me->state, ipc__conn_word(ve->epoch, IPC_CS_DISC));
     atomic_store(&ve->me->tail, 0);
     atomic_store(&ve->me->head, 0);
     for (i = 0; i < IPC_FIFO_ARM_N; i++) atomic_store(&ve->me->armed[i], ve->fifo.arm_mine[i]);
@@ -368,49 +360,24 @@ err:
     return ret;
 }
 
-static void vm_close(struct ipc_ep *ep, int clear)
+static void vm_close(struct ipc_ep *ep)
 {
     struct vm_ep *ve = to_vm(ep);
-    (void)clear;   /* the channel's data is discarded either way */
-    if (ve->conn.state != IPC_CS_DISC) ipc__conn_event(&ve->conn, IPC_CE_CLOSE);
+    ipc__conn_close(&ve->conn);
     atomic_store(&ve->me->info.epoch, 0);   /* the side is free */
     ring_peer(ve);
     vm_free(ve);
-    ep->be = NULL;
 }
 
-static int vm_reset(struct ipc_ep *ep)
+static void vm_take_wakeups(struct ipc_ep *ep)
 {
     struct vm_ep *ve = to_vm(ep);
-    ve->conn.pending = 0;
-    ipc__conn_event(&ve->conn, IPC_CE_RESET);
-    ipc__conn_handshake(&ve->conn);
-    return 0;
-}
-
-static int vm_get_event(struct ipc_ep *ep, uint32_t *events_p)
-{
-    struct vm_ep *ve = to_vm(ep);
-    uint32_t ev;
     ve->dev->irq_take(ve->dev, ve->fd);   /* any vector: a wake-up for another queue finds nothing here */
-    ipc__conn_handshake(&ve->conn);
-    ev = ve->conn.pending;
-    ve->conn.pending = 0;
-    ipc__fifo_events(&ve->fifo, &ev);
-    *events_p = ev;
-    return 0;
-}
-
-static int vm_event_fd(struct ipc_ep *ep)
-{
-    return to_vm(ep)->fd;
 }
 
 const struct ipc_backend_ops ipc__vm_ops = {
     .size = sizeof(struct ipc_backend_ops),
     .close = vm_close,
-    .event_fd = vm_event_fd,
-    .get_event = vm_get_event,
     .open = vm_open,
-    .reset = vm_reset,
+    .take_wakeups = vm_take_wakeups,
 };
