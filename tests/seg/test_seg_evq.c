@@ -24,7 +24,6 @@
 #include "../common/osci_test.h"
 #include "seg_obj.h"
 
-#define OK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; assert_int_equal(e_, SCI_ERR_OK); } while (0)
 #define SEGSZ 4096
 #define T_MS 10000
 #define SEGID 310

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* libseg's state machines seen from a test: read under the library lock, as the event thread writes them. */
+#ifndef SEG_STATE_H
+#define SEG_STATE_H
+
+#include <pthread.h>
+
+#include "seg_obj.h"
+
+/* A remote segment's state (CONNECTING, OPERATIONAL, NOT_OPERATIONAL, LOST, ...). */
+static inline enum rseg_state rstate(sci_remote_segment_t rs)
+{
+    enum rseg_state st;
+
+    pthread_mutex_lock(&seg.lock);
+    st = rs->state;
+    pthread_mutex_unlock(&seg.lock);
+    return st;
+}
+
+/* A peer's liveness on adapter 0 (docs/segment-protocol.md, "Peer liveness state machine"). */
+static inline enum seg_peer_state pstate(uint32_t node)
+{
+    enum seg_peer_state st;
+
+    pthread_mutex_lock(&seg.lock);
+    st = seg.adapter[0].peer[node].state;
+    pthread_mutex_unlock(&seg.lock);
+    return st;
+}
+
+#endif
