@@ -16,44 +16,13 @@
 
 #include "../common/osci_test.h"
 #include "seg_obj.h"
+#include "seg_peer.h"
+#include "seg_state.h"
 
-#define OK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; assert_int_equal(e_, SCI_ERR_OK); } while (0)
-#define ERR(want, call) do { sci_error_t e_ = SCI_ERR_OK; call; assert_int_equal(e_, (want)); } while (0)
 #define SEGSZ (64 * 1024)
 #define T_MS 10000
 
 enum { CMD_GO = 1, CMD_NOTIFY, CMD_FORCE, CMD_REMOVE, CMD_CHECK, CMD_QUIT, CMD_UNAVAIL };
-
-static uint32_t my_node(void)
-{
-    unsigned int n = 0;
-    sci_error_t e;
-    SCIGetLocalNodeId(0, &n, 0, &e);
-    return e == SCI_ERR_OK ? n : 0;
-}
-
-/* The remote segment's state, read as the library writes it: under seg.lock. */
-static int state_of(sci_remote_segment_t rs)
-{
-    int st;
-    pthread_mutex_lock(&seg.lock);
-    st = rs->state;
-    pthread_mutex_unlock(&seg.lock);
-    return st;
-}
-
-static sci_error_t connect_retry(sci_desc_t sd, sci_remote_segment_t *rs, uint32_t node, uint32_t id,
-                                 sci_cb_remote_segment_t cb, void *arg, unsigned int flags)
-{
-    sci_error_t e = SCI_ERR_SYSTEM;
-    for (int i = 0; i < 500; i++) {
-        SCIConnectSegment(sd, rs, node, id, 0, cb, arg, SCI_INFINITE_TIMEOUT, flags, &e);
-        if (e != SCI_ERR_NO_SUCH_SEGMENT && e != SCI_ERR_NO_SUCH_NODEID && e != SCI_ERR_NO_LINK_ACCESS)
-            break;
-        usleep(10000);
-    }
-    return e;
-}
 
 /* ---------------------------------------------------------------- owner processes */
 
@@ -158,20 +127,29 @@ static uint32_t owner_cmd(struct tproc *o, uint32_t cmd)
     return v;
 }
 
-static int init_desc(sci_desc_t *sd)
+/* Starts the owner oa describes, initialises the library and connects to it (cb, arg and flags as
+ * SCIConnectSegment takes them); the owner reports our CONNECT. Returns the owner's node. */
+static uint32_t owner_up(struct tproc *o, struct owner_args *oa, sci_desc_t *sd, sci_remote_segment_t *rs,
+                         sci_cb_remote_segment_t cb, void *arg, unsigned int flags)
 {
-    sci_error_t e;
-    SCIInitialize(0, &e);
-    if (e != SCI_ERR_OK)
-        return -1;
-    SCIOpen(sd, 0, &e);
-    return e == SCI_ERR_OK ? 0 : -1;
+    uint32_t onode, src;
+
+    assert_int_equal(tproc_start(o, owner_main, oa), 0);
+    assert_int_equal(tproc_recv_u32(o->rd, &onode, T_MS), 0);
+    *sd = parent_init();
+    assert_int_equal(connect_retry_cb(*sd, rs, onode, oa->id, cb, arg, flags), SCI_ERR_OK);
+    assert_int_equal(tproc_recv_u32(o->rd, &src, T_MS), 0);
+    assert_int_equal(src, my_node());                 /* the owner saw CB_CONNECT from this node */
+    return onode;
 }
 
-static void fini_desc(sci_desc_t sd)
+/* After our disconnect: the owner sees CB_DISCONNECT, removes and exits; the library closes. */
+static void owner_down(struct tproc *o, sci_desc_t sd)
 {
-    OK(SCIClose(sd, 0, &e_));
-    SCITerminate();
+    assert_int_equal(owner_cmd(o, CMD_GO), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
+    assert_int_equal(owner_cmd(o, CMD_REMOVE), 0);
+    assert_int_equal(tproc_wait(o, T_MS), 0);
+    parent_fini(sd);
 }
 
 /* ---------------------------------------------------------------- tests */
@@ -180,7 +158,7 @@ static void test_connect_map_data(void **state)
 {
     struct owner_args oa = { .id = 100, .expect_conns = 1 };
     struct tproc o;
-    uint32_t onode, src;
+    uint32_t onode;
     sci_desc_t sd;
     sci_remote_segment_t rs;
     sci_map_t m, mro;
@@ -188,16 +166,11 @@ static void test_connect_map_data(void **state)
     sci_error_t e, st;
     uint8_t buf[256];
 
-    assert_int_equal(tproc_start(&o, owner_main, &oa), 0);
-    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
-    assert_int_equal(init_desc(&sd), 0);
-    assert_int_equal(connect_retry(sd, &rs, onode, 100, NULL, NULL, 0), SCI_ERR_OK);
-    assert_int_equal(tproc_recv_u32(o.rd, &src, T_MS), 0);
-    assert_int_equal(src, my_node());                 /* the owner saw CB_CONNECT from this node */
+    onode = owner_up(&o, &oa, &sd, &rs, NULL, NULL, 0);
     assert_int_equal(SCIGetRemoteSegmentSize(rs), SEGSZ);
     assert_int_equal(SCIGetRemoteSegmentId(rs), 100);
     assert_int_equal(SCIGetRemoteSegmentNodeId(rs), onode);
-    assert_int_equal(state_of(rs), RSEG_OPERATIONAL);
+    assert_int_equal(rstate(rs), RSEG_OPERATIONAL);
     /* the connect edge is reported as SCI_CB_CONNECT */
     assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, 1000, 0, &e), SCI_CB_CONNECT);
     assert_int_equal(e, SCI_ERR_OK);
@@ -258,26 +231,19 @@ static void test_connect_map_data(void **state)
     ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIDisconnectSegment(rs, 0, &e_));   /* stale */
     assert_int_equal(SCIGetRemoteSegmentSize(rs), 0);
     /* the owner sees CB_DISCONNECT and can remove */
-    assert_int_equal(owner_cmd(&o, CMD_GO), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
-    assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
-    assert_int_equal(tproc_wait(&o, T_MS), 0);
-    fini_desc(sd);
+    owner_down(&o, sd);
 }
 
 static void test_connect_errors(void **state)
 {
     struct owner_args oa = { .id = 101, .expect_conns = 1 };
     struct tproc o;
-    uint32_t onode, src;
+    uint32_t onode;
     sci_desc_t sd;
     sci_remote_segment_t rs, rs2;
     sci_error_t e;
 
-    assert_int_equal(tproc_start(&o, owner_main, &oa), 0);
-    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
-    assert_int_equal(init_desc(&sd), 0);
-    assert_int_equal(connect_retry(sd, &rs, onode, 101, NULL, NULL, 0), SCI_ERR_OK);
-    assert_int_equal(tproc_recv_u32(o.rd, &src, T_MS), 0);
+    onode = owner_up(&o, &oa, &sd, &rs, NULL, NULL, 0);
 
     ERR(SCI_ERR_NO_SUCH_SEGMENT, SCIConnectSegment(sd, &rs2, onode, 999, 0, NULL, NULL, 2000, 0, &e_));
     /* a node id that may join later (simntb: any of 1..255) looks like a segment not there yet */
@@ -301,29 +267,21 @@ static void test_connect_errors(void **state)
     ERR(SCI_ERR_NO_SUCH_SEGMENT, SCIConnectSegment(sd, &rs2, onode, 101, 0, NULL, NULL, 2000, 0, &e_));
     assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &e, 1000, 0, &e), SCI_CB_CONNECT);
     ERR(SCI_ERR_TIMEOUT, SCIWaitForRemoteSegmentEvent(rs, &e, 50, 0, &e_));
-    assert_int_equal(state_of(rs), RSEG_OPERATIONAL);
+    assert_int_equal(rstate(rs), RSEG_OPERATIONAL);
     OK(SCIDisconnectSegment(rs, 0, &e_));
-    assert_int_equal(owner_cmd(&o, CMD_GO), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
-    assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
-    assert_int_equal(tproc_wait(&o, T_MS), 0);
-    fini_desc(sd);
+    owner_down(&o, sd);
 }
 
 static void test_unavailable_notify(void **state)
 {
     struct owner_args oa = { .id = 102, .expect_conns = 1 };
     struct tproc o;
-    uint32_t onode, src;
     sci_desc_t sd;
     sci_remote_segment_t rs;
     sci_map_t m;
     sci_error_t e, st;
 
-    assert_int_equal(tproc_start(&o, owner_main, &oa), 0);
-    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
-    assert_int_equal(init_desc(&sd), 0);
-    assert_int_equal(connect_retry(sd, &rs, onode, 102, NULL, NULL, 0), SCI_ERR_OK);
-    assert_int_equal(tproc_recv_u32(o.rd, &src, T_MS), 0);
+    owner_up(&o, &oa, &sd, &rs, NULL, NULL, 0);
     assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, 1000, 0, &e), SCI_CB_CONNECT);
     volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
@@ -331,7 +289,7 @@ static void test_unavailable_notify(void **state)
     assert_int_equal(owner_cmd(&o, CMD_NOTIFY), 0);
     assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, T_MS, 0, &e), SCI_CB_DISCONNECT);
     assert_int_equal(e, SCI_ERR_OK);
-    assert_int_equal(state_of(rs), RSEG_DISCONNECTING_OPERATIONAL);
+    assert_int_equal(rstate(rs), RSEG_DISCONNECTING_OPERATIONAL);
     /* notify only: the map still reaches the owner's memory until we leave */
     assert_int_equal(p[5], (uint8_t)(5 * 13 + 1));
     /* as in Dolphin's library the owner removes while we are connected (and here still mapped):
@@ -346,14 +304,13 @@ static void test_unavailable_notify(void **state)
     ERR(SCI_ERR_TRANSFER_FAILED, SCIMemCpy(NULL, b, m, 0, sizeof(b), SCI_FLAG_BLOCK_READ, &e_));
     OK(SCIUnmapSegment(m, 0, &e_));
     OK(SCIDisconnectSegment(rs, 0, &e_));
-    fini_desc(sd);
+    parent_fini(sd);
 }
 
 static void test_unavailable_force(void **state)
 {
     struct owner_args oa = { .id = 103, .expect_conns = 1 };
     struct tproc o;
-    uint32_t onode, src;
     sci_desc_t sd;
     sci_remote_segment_t rs;
     sci_map_t m;
@@ -361,11 +318,7 @@ static void test_unavailable_force(void **state)
     sci_error_t e, st;
     uint8_t buf[16] = { 0 };
 
-    assert_int_equal(tproc_start(&o, owner_main, &oa), 0);
-    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
-    assert_int_equal(init_desc(&sd), 0);
-    assert_int_equal(connect_retry(sd, &rs, onode, 103, NULL, NULL, 0), SCI_ERR_OK);
-    assert_int_equal(tproc_recv_u32(o.rd, &src, T_MS), 0);
+    owner_up(&o, &oa, &sd, &rs, NULL, NULL, 0);
     volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     OK(SCICreateMapSequence(m, &seq, 0, &e_));
@@ -377,7 +330,7 @@ static void test_unavailable_force(void **state)
     assert_int_equal(owner_cmd(&o, CMD_FORCE), 0);
     assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, 1000, 0, &e), SCI_CB_CONNECT);
     assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, T_MS, 0, &e), SCI_CB_DISCONNECT);
-    assert_int_equal(state_of(rs), RSEG_DISCONNECTING_OPERATIONAL);
+    assert_int_equal(rstate(rs), RSEG_DISCONNECTING_OPERATIONAL);
     /* the map no longer reaches the owner's memory: these writes must not land there */
     for (int i = SEGSZ / 2; i < SEGSZ; i++)
         p[i] = 0;
@@ -391,7 +344,7 @@ static void test_unavailable_force(void **state)
     OK(SCIUnmapSegment(m, 0, &e_));
     OK(SCIDisconnectSegment(rs, 0, &e_));
     assert_int_equal(tproc_wait(&o, T_MS), 0);
-    fini_desc(sd);
+    parent_fini(sd);
 }
 
 /* ---------------------------------------------------------------- callbacks */
@@ -432,17 +385,12 @@ static void test_remote_callbacks(void **state)
 {
     struct owner_args oa = { .id = 104, .expect_conns = 1 };
     struct tproc o;
-    uint32_t onode, src;
     sci_desc_t sd;
     sci_remote_segment_t rs;
     sci_error_t e, st;
     struct cb_log l = { .mu = PTHREAD_MUTEX_INITIALIZER, .ret_on_disconnect = SCI_CALLBACK_CANCEL };
 
-    assert_int_equal(tproc_start(&o, owner_main, &oa), 0);
-    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
-    assert_int_equal(init_desc(&sd), 0);
-    assert_int_equal(connect_retry(sd, &rs, onode, 104, rcb, &l, SCI_FLAG_USE_CALLBACK), SCI_ERR_OK);
-    assert_int_equal(tproc_recv_u32(o.rd, &src, T_MS), 0);
+    owner_up(&o, &oa, &sd, &rs, rcb, &l, SCI_FLAG_USE_CALLBACK);
     assert_int_equal(cb_count(&l, 1, 2000), 1);
     pthread_mutex_lock(&l.mu);
     assert_int_equal(l.r[0], SCI_CB_CONNECT);
@@ -459,10 +407,7 @@ static void test_remote_callbacks(void **state)
     assert_int_equal(cb_count(&l, 3, 1), 2);
     ERR(SCI_ERR_TIMEOUT, SCIWaitForRemoteSegmentEvent(rs, &st, 0, 0, &e_));
     OK(SCIDisconnectSegment(rs, 0, &e_));
-    assert_int_equal(owner_cmd(&o, CMD_GO), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
-    assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
-    assert_int_equal(tproc_wait(&o, T_MS), 0);
-    fini_desc(sd);
+    owner_down(&o, sd);
     (void)e;
 }
 
@@ -541,9 +486,9 @@ static void test_local_callbacks(void **state)
 
     assert_int_equal(tproc_start(&o, cb_owner_main, NULL), 0);
     assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
-    assert_int_equal(init_desc(&sd), 0);
+    sd = parent_init();
     for (int round = 0; round < 2; round++) {
-        assert_int_equal(connect_retry(sd, &rs, onode, 105, NULL, NULL, 0), SCI_ERR_OK);
+        assert_int_equal(connect_retry(sd, &rs, onode, 105), SCI_ERR_OK);
         OK(SCIDisconnectSegment(rs, 0, &e_));
         assert_int_equal(tproc_send_u32(o.wr, my_node()), 0);
         if (round == 0) {
@@ -553,7 +498,7 @@ static void test_local_callbacks(void **state)
     }
     assert_int_equal(tproc_recv_u32(o.rd, &v, T_MS), 0);
     assert_int_equal(tproc_wait(&o, T_MS), 0);
-    fini_desc(sd);
+    parent_fini(sd);
 }
 
 /* ---------------------------------------------------------------- three nodes */
@@ -570,7 +515,7 @@ static int second_remote(int rd, int wr, void *arg)
     CHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
     SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
     SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
-    CHECK(connect_retry(sd, &rs, onode, 106, NULL, NULL, 0) == SCI_ERR_OK);
+    CHECK(connect_retry(sd, &rs, onode, 106) == SCI_ERR_OK);
     SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
     /* this node writes the last quarter by SCIMemCpy */
     for (int i = 0; i < SEGSZ / 4; i++)
@@ -599,8 +544,8 @@ static void test_three_nodes(void **state)
     assert_int_equal(tproc_start(&r2, second_remote, NULL), 0);
     assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
     assert_int_equal(tproc_send_u32(r2.wr, onode), 0);
-    assert_int_equal(init_desc(&sd), 0);
-    assert_int_equal(connect_retry(sd, &rs, onode, 106, NULL, NULL, 0), SCI_ERR_OK);
+    sd = parent_init();
+    assert_int_equal(connect_retry(sd, &rs, onode, 106), SCI_ERR_OK);
     volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     for (int i = SEGSZ / 2; i < 3 * SEGSZ / 4; i++)
@@ -623,7 +568,7 @@ static void test_three_nodes(void **state)
     assert_int_equal(owner_cmd(&o, CMD_GO) & 0xffff0000u, (uint32_t)SCI_CB_DISCONNECT << 16);
     assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
     assert_int_equal(tproc_wait(&o, T_MS), 0);
-    fini_desc(sd);
+    parent_fini(sd);
 }
 
 /* ---------------------------------------------------------------- one node */
@@ -639,7 +584,7 @@ static void test_loopback(void **state)
     /* connecting to a segment of this very node works like any other: the window is mapped twice */
     sci_map_t lm, rm;
     volatile uint8_t *lp, *rp;
-    assert_int_equal(init_desc(&sd), 0);
+    sd = parent_init();
     OK(SCICreateSegment(sd, &ls, 107, 8192, NULL, NULL, 0, &e_));
     OK(SCIPrepareSegment(ls, 0, 0, &e_));
     OK(SCISetSegmentAvailable(ls, 0, 0, &e_));
@@ -658,7 +603,7 @@ static void test_loopback(void **state)
     OK(SCIDisconnectSegment(rs, 0, &e_));
     assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, 2000, 0, &e), SCI_CB_DISCONNECT);
     OK(SCIRemoveSegment(ls, 0, &e_));
-    fini_desc(sd);
+    parent_fini(sd);
 }
 
 /* Every (state, event) pair of the remote machine, on a bare object. */
