@@ -27,7 +27,7 @@ static inline uint32_t precv(struct tproc *p)
     return v;
 }
 
-static inline sci_desc_t child_init(unsigned int *node_p)
+static inline sci_desc_t child_open(void)
 {
     sci_error_t e;
     sci_desc_t sd;
@@ -36,6 +36,14 @@ static inline sci_desc_t child_init(unsigned int *node_p)
     CHECK(e == SCI_ERR_OK);
     SCIOpen(&sd, 0, &e);
     CHECK(e == SCI_ERR_OK);
+    return sd;
+}
+
+static inline sci_desc_t child_init(unsigned int *node_p)
+{
+    sci_error_t e;
+    sci_desc_t sd = child_open();
+
     SCIGetLocalNodeId(0, node_p, 0, &e);
     CHECK(e == SCI_ERR_OK);
     return sd;

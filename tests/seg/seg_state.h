@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include "seg_obj.h"
+#include "../common/osci_test.h"
 
 /* A remote segment's state (CONNECTING, OPERATIONAL, NOT_OPERATIONAL, LOST, ...). */
 static inline enum rseg_state rstate(sci_remote_segment_t rs)
@@ -27,6 +28,16 @@ static inline enum seg_peer_state pstate(uint32_t node)
     st = seg.adapter[0].peer[node].state;
     pthread_mutex_unlock(&seg.lock);
     return st;
+}
+
+/* cmocka teardown: every child reaped, the library terminated as often as a failed test left it initialised. */
+static inline int seg_td(void **state)
+{
+    (void)state;
+    tproc_reap_all();
+    while (seg.initialized)
+        SCITerminate();
+    return 0;
 }
 
 #endif

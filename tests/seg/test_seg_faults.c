@@ -171,9 +171,7 @@ static void test_corrupt_msg(void **state)
 
 static int td(void **state)
 {
-    tproc_reap_all();
-    while (seg.initialized)
-        SCITerminate();
+    seg_td(state);
     unsetenv("OSCI_GRACE_MS");
     return 0;
 }

@@ -20,6 +20,7 @@
 #include "osci_seg_priv.h"
 #include "seg_owner.h"
 #include "seg_obj.h"
+#include "seg_state.h"
 
 extern const struct osci_drv_ops osci_simntb_ops;
 
@@ -191,17 +192,8 @@ static void test_dma_done_landed(void **state)
     down(&c);
 }
 
-static int td(void **state)
-{
-    (void)state;
-    tproc_reap_all();
-    while (seg.initialized)
-        SCITerminate();
-    return 0;
-}
-
 OSCI_TEST_MAIN("seg_flush", NULL, NULL,
-               cmocka_unit_test_teardown(test_wrapper_default, td),
-               cmocka_unit_test_teardown(test_transfer_map_flush, td),
-               cmocka_unit_test_teardown(test_map_put_word, td),
-               cmocka_unit_test_teardown(test_dma_done_landed, td))
+               cmocka_unit_test_teardown(test_wrapper_default, seg_td),
+               cmocka_unit_test_teardown(test_transfer_map_flush, seg_td),
+               cmocka_unit_test_teardown(test_map_put_word, seg_td),
+               cmocka_unit_test_teardown(test_dma_done_landed, seg_td))

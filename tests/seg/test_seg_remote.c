@@ -643,21 +643,13 @@ static void test_rseg_machine(void **state)
     assert_string_equal(rseg_state_str(RSEG_DISCONNECTING_NOT_OPERATIONAL), "DISCONNECTING_NOT_OPERATIONAL");
 }
 
-static int td(void **state)
-{
-    tproc_reap_all();
-    while (seg.initialized)
-        SCITerminate();
-    return 0;
-}
-
 OSCI_TEST_MAIN("seg_remote", NULL, NULL,
                cmocka_unit_test(test_rseg_machine),
-               cmocka_unit_test_teardown(test_loopback, td),
-               cmocka_unit_test_teardown(test_connect_map_data, td),
-               cmocka_unit_test_teardown(test_connect_errors, td),
-               cmocka_unit_test_teardown(test_unavailable_notify, td),
-               cmocka_unit_test_teardown(test_unavailable_force, td),
-               cmocka_unit_test_teardown(test_remote_callbacks, td),
-               cmocka_unit_test_teardown(test_local_callbacks, td),
-               cmocka_unit_test_teardown(test_three_nodes, td))
+               cmocka_unit_test_teardown(test_loopback, seg_td),
+               cmocka_unit_test_teardown(test_connect_map_data, seg_td),
+               cmocka_unit_test_teardown(test_connect_errors, seg_td),
+               cmocka_unit_test_teardown(test_unavailable_notify, seg_td),
+               cmocka_unit_test_teardown(test_unavailable_force, seg_td),
+               cmocka_unit_test_teardown(test_remote_callbacks, seg_td),
+               cmocka_unit_test_teardown(test_local_callbacks, seg_td),
+               cmocka_unit_test_teardown(test_three_nodes, seg_td))
