@@ -30,6 +30,7 @@
 #include "opensci/osci.h"
 #include "sisci_api.h"
 #include "../common/osci_test.h"
+#include "seg_peer.h"
 
 _Static_assert(DIS_BROADCAST_NODEID_GROUP_ALL == 252, "Dolphin's broadcast group id");
 _Static_assert(sizeof(dis_nodeId_list_t) == DIS_MAX_NSCIS * sizeof(unsigned int), "a list of node ids");
@@ -194,6 +195,16 @@ static sci_error_t try_connect(sci_desc_t sd, unsigned int node, sci_remote_segm
     return e;
 }
 
+/* A SISCI client's retry loop: connects to ID_B's segment, NO_SUCH_SEGMENT while it is not up, at most tries times. */
+static void connect_b(sci_desc_t sd, sci_remote_segment_t *rs, int tries)
+{
+    sci_error_t e;
+
+    for (int i = 0; i < tries && (e = try_connect(sd, ID_B, rs)) == SCI_ERR_NO_SUCH_SEGMENT; i++)
+        usleep(2000);
+    assert_int_equal(e, SCI_ERR_OK);
+}
+
 static void test_ids_that_cannot_exist(void **state)
 {
     sci_remote_segment_t rs;
@@ -201,10 +212,7 @@ static void test_ids_that_cannot_exist(void **state)
     sci_error_t e;
 
     (void)state;
-    SCIInitialize(0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    sd = parent_init();
     assert_int_equal(try_connect(sd, 0, &rs), SCI_ERR_ILLEGAL_NODEID);
     assert_int_equal(try_connect(sd, 256, &rs), SCI_ERR_ILLEGAL_NODEID);
     assert_int_equal(SCIProbeNode(sd, 0, 0, 0, &e), 0);
@@ -215,8 +223,7 @@ static void test_ids_that_cannot_exist(void **state)
     assert_int_equal(try_connect(sd, 254, &rs), SCI_ERR_NO_SUCH_SEGMENT);
     assert_int_equal(SCIProbeNode(sd, 0, 254, 0, &e), 0);
     assert_int_equal(e, SCI_ERR_OK);
-    SCIClose(sd, 0, &e);
-    SCITerminate();
+    parent_fini(sd);
 }
 
 /* Up, then killed, then restarted with the same id: NO_SUCH_SEGMENT all the while it is not up. */
@@ -230,18 +237,12 @@ static void test_dead_and_restarting_node(void **state)
     int i;
 
     (void)state;
-    SCIInitialize(0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    sd = parent_init();
     assert_int_equal(tproc_start(&p, peer_exec, (void *)(uintptr_t)ID_B), 0);
     assert_int_equal(tproc_recv_u32(p.rd, &node, T_MS), 0);
-    for (i = 0; i < 500 && (e = try_connect(sd, ID_B, &rs)) == SCI_ERR_NO_SUCH_SEGMENT; i++)
-        usleep(2000);
-    assert_int_equal(e, SCI_ERR_OK);
+    connect_b(sd, &rs, 500);
     assert_int_equal(SCIProbeNode(sd, 0, ID_B, 0, &e), 1);
-    SCIDisconnectSegment(rs, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIDisconnectSegment(rs, 0, &e_));
 
     tproc_kill(&p);                               /* dies: a node restarting looks the same */
     for (i = 0; i < 30; i++) {
@@ -253,16 +254,12 @@ static void test_dead_and_restarting_node(void **state)
 
     /* back with the same id: the retry loop of a SISCI client gets it */
     assert_int_equal(tproc_start(&p, peer_exec, (void *)(uintptr_t)ID_B), 0);
-    for (i = 0; i < 2000 && (e = try_connect(sd, ID_B, &rs)) == SCI_ERR_NO_SUCH_SEGMENT; i++)
-        usleep(2000);
-    assert_int_equal(e, SCI_ERR_OK);
+    connect_b(sd, &rs, 2000);
     assert_int_equal(tproc_recv_u32(p.rd, &node, T_MS), 0);
-    SCIDisconnectSegment(rs, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIDisconnectSegment(rs, 0, &e_));
     assert_int_equal(tproc_send_u32(p.wr, 0), 0);
     assert_int_equal(tproc_wait(&p, T_MS), 0);
-    SCIClose(sd, 0, &e);
-    SCITerminate();
+    parent_fini(sd);
 }
 
 /* The link to a live peer down (within the grace period): connects answer NO_SUCH_SEGMENT, so a
@@ -280,16 +277,10 @@ static void test_link_down(void **state)
     assert_int_equal(tproc_start(&p, peer_main, (void *)(uintptr_t)ID_B), 0);
     assert_int_equal(tproc_recv_u32(p.rd, &node, T_MS), 0);
     setenv("OSCI_GRACE_MS", "60000", 1);
-    SCIInitialize(0, &e);
+    sd = parent_init();
     unsetenv("OSCI_GRACE_MS");
-    assert_int_equal(e, SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    for (i = 0; i < 500 && (e = try_connect(sd, ID_B, &rs)) == SCI_ERR_NO_SUCH_SEGMENT; i++)
-        usleep(2000);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCIDisconnectSegment(rs, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    connect_b(sd, &rs, 500);
+    OK(SCIDisconnectSegment(rs, 0, &e_));
 
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_DOWN, ID_B, 0), 0);
     for (i = 0; i < 500 && SCIProbeNode(sd, 0, ID_B, 0, &e) == 1; i++)
@@ -299,15 +290,11 @@ static void test_link_down(void **state)
     assert_int_equal(try_connect(sd, ID_B, &rs), SCI_ERR_NO_SUCH_SEGMENT);
 
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_UP, ID_B, 0), 0);
-    for (i = 0; i < 2000 && (e = try_connect(sd, ID_B, &rs)) == SCI_ERR_NO_SUCH_SEGMENT; i++)
-        usleep(2000);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCIDisconnectSegment(rs, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    connect_b(sd, &rs, 2000);
+    OK(SCIDisconnectSegment(rs, 0, &e_));
     assert_int_equal(tproc_send_u32(p.wr, 0), 0);
     assert_int_equal(tproc_wait(&p, T_MS), 0);
-    SCIClose(sd, 0, &e);
-    SCITerminate();
+    parent_fini(sd);
 }
 
 static void test_lookup_by_name(void **state)
