@@ -70,6 +70,32 @@ static inline sci_desc_t parent_init(void)
     return sd;
 }
 
+/* cmocka setup: an initialised library, its descriptor in *state; -1 on failure. */
+static inline int sd_setup(void **state)
+{
+    sci_error_t e;
+    sci_desc_t sd;
+
+    SCIInitialize(0, &e);
+    if (e != SCI_ERR_OK)
+        return -1;
+    SCIOpen(&sd, 0, &e);
+    if (e != SCI_ERR_OK)
+        return -1;
+    *state = sd;
+    return 0;
+}
+
+/* cmocka teardown: closes sd_setup's descriptor and terminates; -1 when the close failed. */
+static inline int sd_teardown(void **state)
+{
+    sci_error_t e;
+
+    SCIClose(*state, 0, &e);
+    SCITerminate();
+    return e == SCI_ERR_OK ? 0 : -1;
+}
+
 static inline void parent_fini(sci_desc_t sd)
 {
     sci_error_t e;
