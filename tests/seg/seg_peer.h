@@ -17,6 +17,9 @@
 /* A call whose last argument is &e_: its error is OK / want (cmocka assert: parent side). */
 #define OK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; assert_int_equal(e_, SCI_ERR_OK); } while (0)
 #define ERR(want, call) do { sci_error_t e_ = SCI_ERR_OK; call; assert_int_equal(e_, (want)); } while (0)
+/* The same in a child (CHECK: print the line and exit). */
+#define COK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; CHECK(e_ == SCI_ERR_OK); } while (0)
+#define CERR(want, call) do { sci_error_t e_ = SCI_ERR_OK; call; CHECK(e_ == (want)); } while (0)
 
 /* The peer's next u32 (cmocka assert: parent side). */
 static inline uint32_t precv(struct tproc *p)
