@@ -36,7 +36,6 @@ static int child_owner(int rfd, int wfd, void *arg)
     sci_local_segment_t ls;
     unsigned int node;
     uint32_t cmd;
-    sci_error_t e;
     sci_desc_t sd = child_init(&node);
 
     COK(SCICreateSegment(sd, &ls, SEG_ID, SEGSZ, NULL, NULL, 0, &e_));
@@ -45,13 +44,7 @@ static int child_owner(int rfd, int wfd, void *arg)
     CHECK(tproc_send_u32(wfd, node) == 0);
     CHECK(tproc_recv_u32(rfd, &cmd, 18000) == 0 && cmd == 0);
     COK(SCISetSegmentUnavailable(ls, 0, SCI_FLAG_NOTIFY, &e_));
-    for (int i = 0; i < 500; i++) {
-        SCIRemoveSegment(ls, 0, &e);
-        if (e != SCI_ERR_BUSY)
-            break;
-        usleep(10000);
-    }
-    CHECK(e == SCI_ERR_OK);
+    CHECK(remove_retry(ls) == SCI_ERR_OK);
     child_fini(sd);
     return 0;
 }
@@ -76,13 +69,7 @@ static void fix_up(struct fix *f)
     assert_int_equal(tproc_start(&f->p, child_owner, NULL), 0);
     f->sd = parent_init();
     f->cnode = precv(&f->p);
-    for (int i = 0; i < 500; i++) {
-        SCIConnectSegment(f->sd, &f->rs, f->cnode, SEG_ID, 0, NULL, NULL, SCI_INFINITE_TIMEOUT, 0, &e);
-        if (e == SCI_ERR_OK)
-            break;
-        usleep(10000);
-    }
-    assert_int_equal(e, SCI_ERR_OK);
+    assert_int_equal(connect_retry(f->sd, &f->rs, f->cnode, SEG_ID), SCI_ERR_OK);
     f->rptr = SCIMapRemoteSegment(f->rs, &f->rmap, 0, SEGSZ, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     OK(SCICreateSegment(f->sd, &f->ls, 1000, SEGSZ, NULL, NULL, 0, &e_));
