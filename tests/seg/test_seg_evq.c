@@ -122,8 +122,7 @@ static int peer_main(int rd, int wr, void *arg)
             continue;
         case P_TRIGGERS: {
             sci_remote_interrupt_t ti;
-            SCIConnectInterrupt(sd, &ti, onode, 0, CB_INTNO, SCI_INFINITE_TIMEOUT, 0, &e);
-            CHECK(e == SCI_ERR_OK);
+            COK(SCIConnectInterrupt(sd, &ti, onode, 0, CB_INTNO, SCI_INFINITE_TIMEOUT, 0, &e_));
             for (uint32_t k = 0; k < n; k++) {
                 SCITriggerInterrupt(ti, 0, &e); CHECK(e == SCI_ERR_OK);
             }

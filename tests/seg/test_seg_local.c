@@ -400,7 +400,6 @@ static void test_info(void **state)
     struct osci_adapter_info ai[4];
     struct osci_seg_info si[8];
     unsigned int n = 0, me;
-    sci_error_t e;
 
     OK(SCICreateSegment(sd, &ls, 55, 4096, NULL, NULL, 0, &e_));
     OK(SCIPrepareSegment(ls, 0, 0, &e_));
@@ -408,8 +407,7 @@ static void test_info(void **state)
     assert_int_equal(osci_info_adapters(ai, 4, &n), 0);
     assert_true(n >= 1);
     assert_string_equal(ai[0].driver, "simntb");
-    SCIGetLocalNodeId(0, &me, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIGetLocalNodeId(0, &me, 0, &e_));
     assert_int_equal(osci_info_segments(0, me, si, 8, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(si[0].segment_id, 55);

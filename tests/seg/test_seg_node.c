@@ -131,18 +131,12 @@ static int peer_main(int rd, int wr, void *arg)
 
     snprintf(id, sizeof(id), "%u", (unsigned int)(uintptr_t)arg);
     setenv("OSCI_NODE_ID", id, 1);
-    SCIInitialize(0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCICreateSegment(sd, &seg, SEG_ID, 4096, NULL, NULL, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIPrepareSegment(seg, 0, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCISetSegmentAvailable(seg, 0, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIGetLocalNodeId(0, &node, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIInitialize(0, &e_));
+    COK(SCIOpen(&sd, 0, &e_));
+    COK(SCICreateSegment(sd, &seg, SEG_ID, 4096, NULL, NULL, 0, &e_));
+    COK(SCIPrepareSegment(seg, 0, 0, &e_));
+    COK(SCISetSegmentAvailable(seg, 0, 0, &e_));
+    COK(SCIGetLocalNodeId(0, &node, 0, &e_));
     CHECK(tproc_send_u32(wr, node) == 0);
     CHECK(tproc_recv_u32(rd, &cmd, 60000) == 0);
     SCISetSegmentUnavailable(seg, 0, 0, &e);
@@ -310,14 +304,11 @@ static void test_lookup_by_name(void **state)
     write_file("badhosts.conf", "5\n");
     setenv("OSCI_HOSTS", tpath("hosts.conf"), 1);
 
-    SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 0, &e);
-    assert_int_equal(e, SCI_ERR_NOT_INITIALIZED);
-    SCIInitialize(0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    ERR(SCI_ERR_NOT_INITIALIZED, SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 0, &e_));
+    OK(SCIInitialize(0, &e_));
 
     memset(ids, 0xff, sizeof(ids));
-    SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 0, &e_));
     assert_int_equal(ids[0], 5);
     assert_int_equal(ids[1], 7);
     for (int i = 2; i < DIS_MAX_NSCIS; i++)
@@ -330,8 +321,7 @@ static void test_lookup_by_name(void **state)
     assert_int_equal(ids[1], 0);
 
     memset(adapters, 0xff, sizeof(adapters));
-    SCIGetNodeInfoByAdapterName("alpha", adapters, &ids, &type, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIGetNodeInfoByAdapterName("alpha", adapters, &ids, &type, 0, &e_));
     assert_int_equal(ids[0], 5);
     assert_int_equal(adapters[0], 0);
     assert_int_equal(ids[1], 7);
@@ -339,24 +329,17 @@ static void test_lookup_by_name(void **state)
     assert_int_equal(ids[2], 0);
     assert_int_equal(type, DIS_ADAPTER_TYPE_NONE);
 
-    SCIGetNodeIdByAdapterName("gamma", &ids, &vtype, 0, &e);
-    assert_int_equal(e, SCI_ERR_NO_SUCH_NODEID);
+    ERR(SCI_ERR_NO_SUCH_NODEID, SCIGetNodeIdByAdapterName("gamma", &ids, &vtype, 0, &e_));
     assert_int_equal(ids[0], 0);
-    SCIGetNodeIdByAdapterName(NULL, &ids, &vtype, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
-    SCIGetNodeIdByAdapterName("alpha", NULL, &vtype, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
-    SCIGetNodeInfoByAdapterName("alpha", NULL, &ids, &type, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
-    SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 1, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIGetNodeIdByAdapterName(NULL, &ids, &vtype, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIGetNodeIdByAdapterName("alpha", NULL, &vtype, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIGetNodeInfoByAdapterName("alpha", NULL, &ids, &type, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 1, &e_));
 
     setenv("OSCI_HOSTS", tpath("badhosts.conf"), 1);
-    SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 0, &e_));
     setenv("OSCI_HOSTS", tpath("nohosts.conf"), 1);
-    SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 0, &e);
-    assert_int_equal(e, SCI_ERR_SYSTEM);
+    ERR(SCI_ERR_SYSTEM, SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 0, &e_));
     unsetenv("OSCI_HOSTS");
     SCITerminate();
 }

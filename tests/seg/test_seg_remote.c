@@ -83,8 +83,7 @@ static int owner_main(int rd, int wr, void *arg)
         case CMD_REMOVE:
             SCIRemoveSegment(ls, 0, &e);   /* still mapped: BUSY */
             CHECK(e == SCI_ERR_BUSY);
-            SCIUnmapSegment(m, 0, &e);
-            CHECK(e == SCI_ERR_OK);
+            COK(SCIUnmapSegment(m, 0, &e_));
             SCIRemoveSegment(ls, 0, &e);
             if (e == SCI_ERR_OK)
                 ls = NULL;
@@ -110,11 +109,9 @@ static int owner_main(int rd, int wr, void *arg)
 out:
     if (ls) {
         SCIUnmapSegment(m, 0, &e);
-        SCIRemoveSegment(ls, 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        COK(SCIRemoveSegment(ls, 0, &e_));
     }
-    SCIClose(sd, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIClose(sd, 0, &e_));
     SCITerminate();
     return 0;
 }

@@ -77,37 +77,28 @@ static int remote_main(int rd, int wr, void *arg)
     CHECK(e == SCI_ERR_OK);
     CHECK(p[100] == 100 && p[SEGSZ - 1] == (uint8_t)(SEGSZ - 1));
     if (mode == R_MAPPED) {
-        SCIMapRemoteSegment(rs, &mt, 0, SEGSZ, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e);
-        CHECK(e == SCI_ERR_OK);
-        SCICreateMapSequence(m, &seq, 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        COK(SCIMapRemoteSegment(rs, &mt, 0, SEGSZ, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e_));
+        COK(SCICreateMapSequence(m, &seq, 0, &e_));
         CHECK(SCIStartSequence(seq, 0, &e) == SCI_SEQ_OK);
     } else {
-        SCIUnmapSegment(m, 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        COK(SCIUnmapSegment(m, 0, &e_));
     }
     CHECK(tproc_send_u32(wr, 1) == 0);
 
     CHECK(SCIWaitForRemoteSegmentEvent(rs, &st, T_MS, 0, &e) == SCI_CB_DISCONNECT);
     CHECK(e == SCI_ERR_OK);
-    SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
-    CHECK(e == SCI_ERR_SEGMENT_NOT_CONNECTED);
+    CERR(SCI_ERR_SEGMENT_NOT_CONNECTED, SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e_));
     if (mode == R_MAPPED) {
         CHECK(p[100] == 0);                       /* revoked: a private zero page */
         CHECK(SCICheckSequence(seq, 0, &e) == SCI_SEQ_NOT_RETRIABLE);
-        SCIMemCpy(seq, b, mt, 0, sizeof(b), SCI_FLAG_BLOCK_READ, &e);
-        CHECK(e == SCI_ERR_TRANSFER_FAILED);
-        SCIMemCpy(NULL, b, mt, 0, sizeof(b), 0, &e);
-        CHECK(e == SCI_ERR_TRANSFER_FAILED);
-        SCIUnmapSegment(mt, 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        CERR(SCI_ERR_TRANSFER_FAILED, SCIMemCpy(seq, b, mt, 0, sizeof(b), SCI_FLAG_BLOCK_READ, &e_));
+        CERR(SCI_ERR_TRANSFER_FAILED, SCIMemCpy(NULL, b, mt, 0, sizeof(b), 0, &e_));
+        COK(SCIUnmapSegment(mt, 0, &e_));
         SCIUnmapSegment(m, 0, &e);                 /* with its sequence */
         CHECK(e == SCI_ERR_OK);
-        SCIRemoveSequence(seq, 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        COK(SCIRemoveSequence(seq, 0, &e_));
     }
-    SCIDisconnectSegment(rs, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIDisconnectSegment(rs, 0, &e_));
     child_fini(sd);
     CHECK(tproc_send_u32(wr, 0) == 0);
     return 0;
@@ -212,8 +203,7 @@ static void test_unmap_with_sequence(void **state)
     OK(SCICreateSegment(sd, &ls, 303, 8192, NULL, NULL, 0, &e_));
     OK(SCIPrepareSegment(ls, 0, 0, &e_));
     OK(SCISetSegmentAvailable(ls, 0, 0, &e_));
-    SCIMapLocalSegment(ls, &lm, 0, 8192, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIMapLocalSegment(ls, &lm, 0, 8192, NULL, 0, &e_));
     volatile uint8_t *lp = SCIMapLocalSegment(ls, &lm2, 0, 8192, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     OK(SCICreateMapSequence(lm, &s1, 0, &e_));
@@ -243,8 +233,7 @@ static void test_unmap_with_sequence(void **state)
 
     /* a remote map (this node's own segment): unmap, then disconnect, with the sequence alive */
     OK(SCIConnectSegment(sd, &rs, my_node(), 303, 0, NULL, NULL, T_MS, 0, &e_));
-    SCIMapRemoteSegment(rs, &rm, 0, 8192, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIMapRemoteSegment(rs, &rm, 0, 8192, NULL, 0, &e_));
     OK(SCICreateMapSequence(rm, &s3, 0, &e_));
     assert_int_equal(SCIStartSequence(s3, 0, &e), SCI_SEQ_OK);
     OK(SCIUnmapSegment(rm, 0, &e_));
