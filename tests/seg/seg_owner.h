@@ -97,6 +97,15 @@ static inline void owner_quit(struct owner_conn *c)
     assert_int_equal(tproc_wait(&c->o, T_MS), 0);
 }
 
+/* Leaves: disconnects; the owner's next event is that CB_DISCONNECT; it quits, the library closes. */
+static inline void owner_leave(struct owner_conn *c)
+{
+    OK(SCIDisconnectSegment(c->rs, 0, &e_));
+    assert_int_equal(owner_event(&c->o), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
+    owner_quit(c);
+    parent_fini(c->sd);
+}
+
 /* A remote in a child: connects to segment id on the node the test sends, reports its own node, and
  * stays until killed or stopped. */
 static inline int remote_main(int rd, int wr, void *arg)

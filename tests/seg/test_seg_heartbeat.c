@@ -110,11 +110,8 @@ static void test_silent_owner_back(void **state)
     assert_int_equal(e, SCI_ERR_OK);
     p[0] = 0x5a;
     OK(SCIUnmapSegment(m, 0, &e_));
-    OK(SCIDisconnectSegment(c.rs, 0, &e_));
     /* the owner's next event is our disconnect: it saw no link trouble of its own */
-    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
-    owner_quit(&c);
-    parent_fini(c.sd);
+    owner_leave(&c);
 }
 
 /* Stopped beyond our grace period: we declared the owner lost, but it (stalled itself) never saw us go.
@@ -137,10 +134,7 @@ static void test_silent_owner_reset(void **state)
     assert_int_equal(pstate(c.onode), PEER_UP);             /* LOST_SILENT --alive--> UP */
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_CONNECT << 16 | my_node());
     OK(SCIDisconnectSegment(rs2, 0, &e_));
-    OK(SCIDisconnectSegment(c.rs, 0, &e_));
-    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
-    owner_quit(&c);
-    parent_fini(c.sd);
+    owner_leave(&c);
 }
 
 /* A stopped remote: its owner sees NOT_OPERATIONAL then LOST for that connection; remove succeeds. */
@@ -181,10 +175,7 @@ static void test_auto_simntb_quiet(void **state)
     assert_int_equal(next_event(c.rs, 2500), 0);
     assert_int_equal(rstate(c.rs), RSEG_OPERATIONAL);
     assert_int_equal(kill(c.o.pid, SIGCONT), 0);
-    OK(SCIDisconnectSegment(c.rs, 0, &e_));
-    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
-    owner_quit(&c);
-    parent_fini(c.sd);
+    owner_leave(&c);
 }
 
 OSCI_TEST_MAIN("seg_heartbeat", NULL, NULL,

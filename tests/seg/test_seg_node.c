@@ -189,6 +189,14 @@ static sci_error_t try_connect(sci_desc_t sd, unsigned int node, sci_remote_segm
     return e;
 }
 
+/* The peer told to leave and gone, then the library closed. */
+static void peer_end(struct tproc *p, sci_desc_t sd)
+{
+    assert_int_equal(tproc_send_u32(p->wr, 0), 0);
+    assert_int_equal(tproc_wait(p, T_MS), 0);
+    parent_fini(sd);
+}
+
 /* A SISCI client's retry loop: connects to ID_B's segment, NO_SUCH_SEGMENT while it is not up, at most tries times. */
 static void connect_b(sci_desc_t sd, sci_remote_segment_t *rs, int tries)
 {
@@ -251,9 +259,7 @@ static void test_dead_and_restarting_node(void **state)
     connect_b(sd, &rs, 2000);
     assert_int_equal(tproc_recv_u32(p.rd, &node, T_MS), 0);
     OK(SCIDisconnectSegment(rs, 0, &e_));
-    assert_int_equal(tproc_send_u32(p.wr, 0), 0);
-    assert_int_equal(tproc_wait(&p, T_MS), 0);
-    parent_fini(sd);
+    peer_end(&p, sd);
 }
 
 /* The link to a live peer down (within the grace period): connects answer NO_SUCH_SEGMENT, so a
@@ -286,9 +292,7 @@ static void test_link_down(void **state)
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_UP, ID_B, 0), 0);
     connect_b(sd, &rs, 2000);
     OK(SCIDisconnectSegment(rs, 0, &e_));
-    assert_int_equal(tproc_send_u32(p.wr, 0), 0);
-    assert_int_equal(tproc_wait(&p, T_MS), 0);
-    parent_fini(sd);
+    peer_end(&p, sd);
 }
 
 static void test_lookup_by_name(void **state)
