@@ -26,8 +26,7 @@ static inline int owner_main(int rd, int wr, void *arg)
     sci_desc_t sd;
     sci_local_segment_t ls;
 
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    sd = child_open();
     SCICreateSegment(sd, &ls, id, SEGSZ, NULL, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
     SCIPrepareSegment(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
     SCISetSegmentAvailable(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
@@ -111,13 +110,11 @@ static inline void owner_leave(struct owner_conn *c)
 static inline int remote_main(int rd, int wr, void *arg)
 {
     uint32_t onode;
-    sci_error_t e;
     sci_desc_t sd;
     sci_remote_segment_t rs;
 
     CHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    sd = child_open();
     CHECK(connect_retry(sd, &rs, onode, (uint32_t)(uintptr_t)arg) == SCI_ERR_OK);
     CHECK(tproc_send_u32(wr, my_node()) == 0);
     pause();

@@ -32,44 +32,46 @@ static inline uint32_t precv(struct tproc *p)
 
 static inline sci_desc_t child_open(void)
 {
-    sci_error_t e;
     sci_desc_t sd;
 
-    SCIInitialize(0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIInitialize(0, &e_));
+    COK(SCIOpen(&sd, 0, &e_));
     return sd;
 }
 
 static inline sci_desc_t child_init(unsigned int *node_p)
 {
-    sci_error_t e;
     sci_desc_t sd = child_open();
 
-    SCIGetLocalNodeId(0, node_p, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIGetLocalNodeId(0, node_p, 0, &e_));
     return sd;
 }
 
 static inline void child_fini(sci_desc_t sd)
 {
-    sci_error_t e;
-
-    SCIClose(sd, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIClose(sd, 0, &e_));
     SCITerminate();
 }
 
 static inline sci_desc_t parent_init(void)
 {
-    sci_error_t e;
     sci_desc_t sd;
 
-    SCIInitialize(0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIInitialize(0, &e_));
+    OK(SCIOpen(&sd, 0, &e_));
+    return sd;
+}
+
+/* Starts the peer fn, initialises the library here and reads what the peer tells first: its node and the
+ * number of the interrupt it created. */
+static inline sci_desc_t peer_start(struct tproc *p, tproc_fn fn, unsigned int *node, unsigned int *intno)
+{
+    sci_desc_t sd;
+
+    assert_int_equal(tproc_start(p, fn, NULL), 0);
+    sd = parent_init();
+    *node = precv(p);
+    *intno = precv(p);
     return sd;
 }
 
@@ -101,10 +103,7 @@ static inline int sd_teardown(void **state)
 
 static inline void parent_fini(sci_desc_t sd)
 {
-    sci_error_t e;
-
-    SCIClose(sd, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIClose(sd, 0, &e_));
     SCITerminate();
 }
 

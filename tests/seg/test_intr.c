@@ -146,10 +146,7 @@ static void test_callback_continue_cancel(void **state)
     int n;
 
     (void)state;
-    assert_int_equal(tproc_start(&p, child_callback, NULL), 0);
-    sd = parent_init();
-    cnode = precv(&p);
-    cintno = precv(&p);
+    sd = peer_start(&p, child_callback, &cnode, &cintno);
     OK(SCIConnectInterrupt(sd, &ri, cnode, 0, cintno, 5000, 0, &e_));
     for (n = 1; n <= CB_K; n++) {
         OK(SCITriggerInterrupt(ri, 0, &e_));
@@ -296,10 +293,7 @@ static void test_connect_errors_and_drop(void **state)
     sci_desc_t sd;
 
     (void)state;
-    assert_int_equal(tproc_start(&p, child_target, NULL), 0);
-    sd = parent_init();
-    cnode = precv(&p);
-    cintno = precv(&p);
+    sd = peer_start(&p, child_target, &cnode, &cintno);
     ERR(SCI_ERR_NO_SUCH_INTNO, SCIConnectInterrupt(sd, &rx, cnode, 0, cintno + 1, 5000, 0, &e_));
     ERR(SCI_ERR_NO_SUCH_INTNO, SCIConnectInterrupt(sd, &rx, cnode, 0, 0x80000000u, 5000, 0, &e_));
     ERR(SCI_ERR_NO_SUCH_NODEID, SCIConnectInterrupt(sd, &rx, 200, 0, cintno, 1000, 0, &e_));

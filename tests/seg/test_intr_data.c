@@ -105,10 +105,7 @@ static void test_data_wait(void **state)
     sci_desc_t sd;
 
     (void)state;
-    assert_int_equal(tproc_start(&p, child_data_wait, NULL), 0);
-    sd = parent_init();
-    cnode = precv(&p);
-    cno = precv(&p);
+    sd = peer_start(&p, child_data_wait, &cnode, &cno);
     OK(SCIConnectDataInterrupt(sd, &rd, cnode, 0, cno, 5000, 0, &e_));
     ERR(SCI_ERR_NO_SUCH_INTNO, SCIConnectDataInterrupt(sd, &rsync, cnode, 0, 10, 5000, 0, &e_));
     ERR(SCI_ERR_NO_SUCH_INTNO, SCIConnectDataInterrupt(sd, &rsync, cnode, 0, 64, 5000, 0, &e_));
@@ -208,10 +205,7 @@ static void test_data_callback(void **state)
     sci_desc_t sd;
 
     (void)state;
-    assert_int_equal(tproc_start(&p, child_data_cb, NULL), 0);
-    sd = parent_init();
-    cnode = precv(&p);
-    cno = precv(&p);
+    sd = peer_start(&p, child_data_cb, &cnode, &cno);
     OK(SCIConnectDataInterrupt(sd, &rd, cnode, 0, cno, 5000, 0, &e_));
     for (k = 0; k < NMSG; k++) {
         for (i = 0; i < sizes[k]; i++)

@@ -83,8 +83,7 @@ static int peer_main(int rd, int wr, void *arg)
     sci_error_t e;
 
     (void)arg;
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    sd = child_open();
     CHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
     for (int i = 0; i < 500; i++) {
         SCIConnectDataInterrupt(sd, &ri, onode, 0, INTNO, SCI_INFINITE_TIMEOUT, 0, &e);

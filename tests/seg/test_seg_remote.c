@@ -46,8 +46,7 @@ static int owner_main(int rd, int wr, void *arg)
     uint32_t cmd, node;
     unsigned int n_conn = 0;
 
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    sd = child_open();
     SCICreateSegment(sd, &ls, oa->id, SEGSZ, NULL, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
     p = SCIMapLocalSegment(ls, &m, 0, SEGSZ, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
     for (int i = 0; i < SEGSZ / 2; i++)
@@ -439,8 +438,7 @@ static int cb_owner_main(int rd, int wr, void *arg)
     uint32_t cmd;
     unsigned int src, ad;
 
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    sd = child_open();
     SCICreateSegment(sd, &ls, 105, 4096, lcb, &l, SCI_FLAG_USE_CALLBACK, &e); CHECK(e == SCI_ERR_OK);
     SCIPrepareSegment(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
     SCISetSegmentAvailable(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
@@ -510,8 +508,7 @@ static int second_remote(int rd, int wr, void *arg)
     uint8_t buf[SEGSZ / 4];
 
     CHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    sd = child_open();
     CHECK(connect_retry(sd, &rs, onode, 106) == SCI_ERR_OK);
     SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
     /* this node writes the last quarter by SCIMemCpy */
