@@ -7,6 +7,7 @@
 
 #include "seg_obj.h"
 #include "../common/osci_test.h"
+#include "seg_peer.h"
 
 /* A remote segment's state (CONNECTING, OPERATIONAL, NOT_OPERATIONAL, LOST, ...). */
 static inline enum rseg_state rstate(sci_remote_segment_t rs)
@@ -28,6 +29,15 @@ static inline enum seg_peer_state pstate(uint32_t node)
     st = seg.adapter[0].peer[node].state;
     pthread_mutex_unlock(&seg.lock);
     return st;
+}
+
+/* rs's next event within ms is ev; after it rs is in state st and its owner's node (adapter 0) in ps. */
+static inline void expect_event(sci_remote_segment_t rs, uint32_t node, unsigned int ms, sci_segment_cb_reason_t ev,
+                                enum rseg_state st, enum seg_peer_state ps)
+{
+    assert_int_equal(next_event(rs, ms), ev);
+    assert_int_equal(rstate(rs), st);
+    assert_int_equal(pstate(node), ps);
 }
 
 /* cmocka teardown: every child reaped, the library terminated as often as a failed test left it initialised. */

@@ -184,6 +184,7 @@ static void test_join_leave_and_loss(void **state)
 /* A second member with another size, and the flag / node id checks, in one child. */
 static int child_errors(int rfd, int wfd, void *arg)
 {
+    static const unsigned int not_with_broadcast[] = { SCI_FLAG_PRIVATE, SCI_FLAG_AUTO_ID, SCI_FLAG_EMPTY };
     sci_local_segment_t ls, ls2, plain;
     sci_remote_segment_t rs;
     unsigned int node;
@@ -192,9 +193,9 @@ static int child_errors(int rfd, int wfd, void *arg)
     uint32_t go;
     (void)rfd;
 
-    CERR(SCI_ERR_ILLEGAL_FLAG, SCICreateSegment(sd, &ls, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST | SCI_FLAG_PRIVATE, &e_));
-    CERR(SCI_ERR_ILLEGAL_FLAG, SCICreateSegment(sd, &ls, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST | SCI_FLAG_AUTO_ID, &e_));
-    CERR(SCI_ERR_ILLEGAL_FLAG, SCICreateSegment(sd, &ls, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST | SCI_FLAG_EMPTY, &e_));
+    for (unsigned int k = 0; k < sizeof(not_with_broadcast) / sizeof(not_with_broadcast[0]); k++)
+        CERR(SCI_ERR_ILLEGAL_FLAG, SCICreateSegment(sd, &ls, GROUP + 1, SIZE, NULL, NULL,
+                                                    SCI_FLAG_BROADCAST | not_with_broadcast[k], &e_));
     /* no member yet: what SISCI programs retry on */
     SCIConnectSegment(sd, &rs, DIS_BROADCAST_NODEID_GROUP_ALL, GROUP + 1, 0, NULL, NULL, 300,
                       SCI_FLAG_BROADCAST, &e);
@@ -210,7 +211,8 @@ static int child_errors(int rfd, int wfd, void *arg)
     CHECK(e == SCI_ERR_OK);
     COK(SCISetSegmentAvailable(ls, 0, 0, &e_));
     /* BROADCAST needs the broadcast node id, and a plain segment is no group */
-    CERR(SCI_ERR_ILLEGAL_NODEID, SCIConnectSegment(sd, &rs, node, GROUP + 1, 0, NULL, NULL, 1000, SCI_FLAG_BROADCAST, &e_));
+    CERR(SCI_ERR_ILLEGAL_NODEID,
+         SCIConnectSegment(sd, &rs, node, GROUP + 1, 0, NULL, NULL, 1000, SCI_FLAG_BROADCAST, &e_));
     SCIConnectSegment(sd, &rs, DIS_BROADCAST_NODEID_GROUP_ALL, GROUP + 2, 0, NULL, NULL, 300,
                       SCI_FLAG_BROADCAST, &e);
     CHECK(e == SCI_ERR_NO_SUCH_SEGMENT);

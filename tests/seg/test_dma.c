@@ -256,7 +256,8 @@ static void test_bad_input(void **state)
     ERR(SCI_ERR_OUT_OF_RANGE, SCIStartDmaTransfer(f.dq, f.ls, f.rs, 0, SEGSZ, 1, NULL, NULL, 0, &e_));
     ERR(SCI_ERR_OUT_OF_RANGE, SCIStartDmaTransfer(f.dq, f.ls, f.rs, SIZE_MAX - 10, 20, 0, NULL, NULL, 0, &e_));
     ERR(SCI_ERR_ILLEGAL_FLAG, SCIStartDmaTransfer(f.dq, f.ls, f.rs, 0, 16, 0, NULL, NULL, 0x80000, &e_));
-    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIStartDmaTransfer(f.dq, f.ls, f.rs, 0, 16, 0, NULL, NULL, SCI_FLAG_USE_CALLBACK, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER,
+        SCIStartDmaTransfer(f.dq, f.ls, f.rs, 0, 16, 0, NULL, NULL, SCI_FLAG_USE_CALLBACK, &e_));
     ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIStartDmaTransfer(f.dq, NULL, f.rs, 0, 16, 0, NULL, NULL, 0, &e_));
     ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIStartDmaTransfer(f.dq, f.ls, NULL, 0, 16, 0, NULL, NULL, 0, &e_));
     ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIStartDmaTransfer(NULL, f.ls, f.rs, 0, 16, 0, NULL, NULL, 0, &e_));

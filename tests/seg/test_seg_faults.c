@@ -100,17 +100,15 @@ static void test_link_flap(void **state)
     connect_owner(&c, 202);
     assert_int_equal(SCIStartSequence(c.seq, 0, &e), SCI_SEQ_OK);
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_DOWN, c.onode, 0), 0);
-    assert_int_equal(next_event(c.rs, 5000), SCI_CB_NOT_OPERATIONAL);
-    assert_int_equal(c.rs->state, RSEG_NOT_OPERATIONAL);
-    assert_int_equal(pstate(c.onode), PEER_DOWN);           /* UP --link-down--> DOWN */
+    /* UP --link-down--> DOWN */
+    expect_event(c.rs, c.onode, 5000, SCI_CB_NOT_OPERATIONAL, RSEG_NOT_OPERATIONAL, PEER_DOWN);
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_NOT_OPERATIONAL << 16 | my_node());
     assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_RETRIABLE);
     ERR(SCI_ERR_TRANSFER_FAILED, SCIMemCpy(c.seq, buf, c.m, 0, sizeof(buf), SCI_FLAG_ERROR_CHECK, &e_));
     ERR(SCI_ERR_NO_LINK_ACCESS, SCIMapRemoteSegment(c.rs, &c.m, 0, 16, NULL, 0, &e_));
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_UP, c.onode, 0), 0);
-    assert_int_equal(next_event(c.rs, 5000), SCI_CB_OPERATIONAL);
-    assert_int_equal(c.rs->state, RSEG_OPERATIONAL);
-    assert_int_equal(pstate(c.onode), PEER_UP);             /* DOWN --link-up--> UP */
+    /* DOWN --link-up--> UP */
+    expect_event(c.rs, c.onode, 5000, SCI_CB_OPERATIONAL, RSEG_OPERATIONAL, PEER_UP);
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_OPERATIONAL << 16 | my_node());
     /* a sequence started before the flap stays RETRIABLE; a new start is OK */
     assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_RETRIABLE);
@@ -136,9 +134,7 @@ static void test_grace_expiry(void **state)
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_DOWN, c.onode, 0), 0);
     assert_int_equal(next_event(c.rs, 5000), SCI_CB_NOT_OPERATIONAL);
     assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_RETRIABLE);
-    assert_int_equal(next_event(c.rs, 5000), SCI_CB_LOST);
-    assert_int_equal(c.rs->state, RSEG_LOST);
-    assert_int_equal(pstate(c.onode), PEER_LOST);           /* DOWN --grace--> LOST */
+    expect_event(c.rs, c.onode, 5000, SCI_CB_LOST, RSEG_LOST, PEER_LOST);           /* DOWN --grace--> LOST */
     assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_NOT_RETRIABLE);
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_NOT_OPERATIONAL << 16 | my_node());
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_LOST << 16 | my_node());

@@ -96,16 +96,13 @@ static void test_silent_owner_back(void **state)
     hb_env("on", "20000");
     connect_owner(&c, 301);
     assert_int_equal(kill(c.o.pid, SIGSTOP), 0);
-    assert_int_equal(next_event(c.rs, T_MS), SCI_CB_NOT_OPERATIONAL);
-    assert_int_equal(rstate(c.rs), RSEG_NOT_OPERATIONAL);
-    assert_int_equal(pstate(c.onode), PEER_SILENT);
+    expect_event(c.rs, c.onode, T_MS, SCI_CB_NOT_OPERATIONAL, RSEG_NOT_OPERATIONAL, PEER_SILENT);
     p = SCIMapRemoteSegment(c.rs, &m, 0, SEGSZ, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_NO_LINK_ACCESS);
     assert_null(p);
     assert_int_equal(kill(c.o.pid, SIGCONT), 0);
-    assert_int_equal(next_event(c.rs, T_MS), SCI_CB_OPERATIONAL);
-    assert_int_equal(rstate(c.rs), RSEG_OPERATIONAL);
-    assert_int_equal(pstate(c.onode), PEER_UP);             /* SILENT --alive--> UP */
+    /* SILENT --alive--> UP */
+    expect_event(c.rs, c.onode, T_MS, SCI_CB_OPERATIONAL, RSEG_OPERATIONAL, PEER_UP);
     p = SCIMapRemoteSegment(c.rs, &m, 0, SEGSZ, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     p[0] = 0x5a;
