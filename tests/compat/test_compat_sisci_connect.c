@@ -52,6 +52,8 @@ static int child_fail(int wr, sci_error_t err, int line)
 }
 #define SCI_OK_OR_FAIL(err) \
     do { sci_error_t e_ = (err); if (e_ != SCI_ERR_OK) return child_fail(wr, e_, __LINE__); } while (0)
+/* A SISCI call whose last argument is &err, then SCI_OK_OR_FAIL(err). */
+#define SCI_TRY(call) do { call; SCI_OK_OR_FAIL(err); } while (0)
 
 /* As a SISCI program starts on node `node`: SCIInitialize, SCIOpen. OK or the error that stopped it. */
 static sci_error_t node_start(const char *node, sci_desc_t *sd)
@@ -70,8 +72,7 @@ static int node_end(int wr, sci_desc_t sd)
 {
     sci_error_t err;
 
-    SCIClose(sd, 0, &err);
-    SCI_OK_OR_FAIL(err);
+    SCI_TRY(SCIClose(sd, 0, &err));
     SCITerminate();
     tproc_send_u32(wr, MSG_DONE);
     return 0;
@@ -89,15 +90,11 @@ static int server_main(int rd, int wr, void *arg)
 
     (void)rd;
     SCI_OK_OR_FAIL(node_start("11", &sd));
-    SCICreateSegment(sd, &seg, SEG_ID, SEG_SIZE, NULL, NULL, 0, &err);
-    SCI_OK_OR_FAIL(err);
-    SCIPrepareSegment(seg, 0, 0, &err);
-    SCI_OK_OR_FAIL(err);
-    mem = SCIMapLocalSegment(seg, &map, 0, SEG_SIZE, NULL, 0, &err);
-    SCI_OK_OR_FAIL(err);
+    SCI_TRY(SCICreateSegment(sd, &seg, SEG_ID, SEG_SIZE, NULL, NULL, 0, &err));
+    SCI_TRY(SCIPrepareSegment(seg, 0, 0, &err));
+    SCI_TRY(mem = SCIMapLocalSegment(seg, &map, 0, SEG_SIZE, NULL, 0, &err));
     memset((void *)mem, 0, SEG_SIZE);
-    SCISetSegmentAvailable(seg, 0, 0, &err);
-    SCI_OK_OR_FAIL(err);
+    SCI_TRY(SCISetSegmentAvailable(seg, 0, 0, &err));
     tproc_send_u32(wr, MSG_AVAILABLE);
     /* wait for the value */
     for (int i = 0; __atomic_load_n(&mem[N_WORDS], __ATOMIC_ACQUIRE) != word(run, N_WORDS); i++) {
@@ -109,10 +106,8 @@ static int server_main(int rd, int wr, void *arg)
         bad += mem[i] != word(run, i);
     if (bad)
         return child_fail(wr, SCI_ERR_TRANSFER_FAILED, __LINE__);
-    SCISetSegmentUnavailable(seg, 0, SCI_FLAG_NOTIFY, &err);
-    SCI_OK_OR_FAIL(err);
-    SCIUnmapSegment(map, 0, &err);
-    SCI_OK_OR_FAIL(err);
+    SCI_TRY(SCISetSegmentUnavailable(seg, 0, SCI_FLAG_NOTIFY, &err));
+    SCI_TRY(SCIUnmapSegment(map, 0, &err));
     for (int i = 0;; i++) {
         SCIRemoveSegment(seg, 0, &err);
         if (err != SCI_ERR_BUSY)
@@ -147,15 +142,12 @@ static int client_main(int rd, int wr, void *arg)
             usleep(1000);
     } while (err == SCI_ERR_NO_SUCH_SEGMENT);
     SCI_OK_OR_FAIL(err);
-    mem = (volatile uint32_t *)SCIMapRemoteSegment(rseg, &map, 0, SEG_SIZE, NULL, 0, &err);
-    SCI_OK_OR_FAIL(err);
+    SCI_TRY(mem = (volatile uint32_t *)SCIMapRemoteSegment(rseg, &map, 0, SEG_SIZE, NULL, 0, &err));
     for (uint32_t i = 0; i < N_WORDS; i++)
         mem[i] = word(run, i);
     __atomic_store_n(&mem[N_WORDS], word(run, N_WORDS), __ATOMIC_RELEASE);
-    SCIUnmapSegment(map, 0, &err);
-    SCI_OK_OR_FAIL(err);
-    SCIDisconnectSegment(rseg, 0, &err);
-    SCI_OK_OR_FAIL(err);
+    SCI_TRY(SCIUnmapSegment(map, 0, &err));
+    SCI_TRY(SCIDisconnectSegment(rseg, 0, &err));
     return node_end(wr, sd);
 }
 
