@@ -50,7 +50,33 @@ static int child_fail(int wr, sci_error_t err, int line)
     tproc_send_u32(wr, (uint32_t)err);
     return 1;
 }
-#define SCI_OK_OR_FAIL(err) do { if ((err) != SCI_ERR_OK) return child_fail(wr, (err), __LINE__); } while (0)
+#define SCI_OK_OR_FAIL(err) \
+    do { sci_error_t e_ = (err); if (e_ != SCI_ERR_OK) return child_fail(wr, e_, __LINE__); } while (0)
+/* A SISCI call whose last argument is &err, then SCI_OK_OR_FAIL(err). */
+#define SCI_TRY(call) do { call; SCI_OK_OR_FAIL(err); } while (0)
+
+/* As a SISCI program starts on node `node`: SCIInitialize, SCIOpen. OK or the error that stopped it. */
+static sci_error_t node_start(const char *node, sci_desc_t *sd)
+{
+    sci_error_t err;
+
+    setenv("OSCI_NODE_ID", node, 1);
+    SCIInitialize(0, &err);
+    if (err == SCI_ERR_OK)
+        SCIOpen(sd, 0, &err);
+    return err;
+}
+
+/* As it ends: SCIClose, SCITerminate; MSG_DONE told. The child's exit status. */
+static int node_end(int wr, sci_desc_t sd)
+{
+    sci_error_t err;
+
+    SCI_TRY(SCIClose(sd, 0, &err));
+    SCITerminate();
+    tproc_send_u32(wr, MSG_DONE);
+    return 0;
+}
 
 static int server_main(int rd, int wr, void *arg)
 {
@@ -63,20 +89,12 @@ static int server_main(int rd, int wr, void *arg)
     int bad = 0;
 
     (void)rd;
-    setenv("OSCI_NODE_ID", "11", 1);
-    SCIInitialize(0, &err);
-    SCI_OK_OR_FAIL(err);
-    SCIOpen(&sd, 0, &err);
-    SCI_OK_OR_FAIL(err);
-    SCICreateSegment(sd, &seg, SEG_ID, SEG_SIZE, NULL, NULL, 0, &err);
-    SCI_OK_OR_FAIL(err);
-    SCIPrepareSegment(seg, 0, 0, &err);
-    SCI_OK_OR_FAIL(err);
-    mem = SCIMapLocalSegment(seg, &map, 0, SEG_SIZE, NULL, 0, &err);
-    SCI_OK_OR_FAIL(err);
+    SCI_OK_OR_FAIL(node_start("11", &sd));
+    SCI_TRY(SCICreateSegment(sd, &seg, SEG_ID, SEG_SIZE, NULL, NULL, 0, &err));
+    SCI_TRY(SCIPrepareSegment(seg, 0, 0, &err));
+    SCI_TRY(mem = SCIMapLocalSegment(seg, &map, 0, SEG_SIZE, NULL, 0, &err));
     memset((void *)mem, 0, SEG_SIZE);
-    SCISetSegmentAvailable(seg, 0, 0, &err);
-    SCI_OK_OR_FAIL(err);
+    SCI_TRY(SCISetSegmentAvailable(seg, 0, 0, &err));
     tproc_send_u32(wr, MSG_AVAILABLE);
     /* wait for the value */
     for (int i = 0; __atomic_load_n(&mem[N_WORDS], __ATOMIC_ACQUIRE) != word(run, N_WORDS); i++) {
@@ -88,10 +106,8 @@ static int server_main(int rd, int wr, void *arg)
         bad += mem[i] != word(run, i);
     if (bad)
         return child_fail(wr, SCI_ERR_TRANSFER_FAILED, __LINE__);
-    SCISetSegmentUnavailable(seg, 0, SCI_FLAG_NOTIFY, &err);
-    SCI_OK_OR_FAIL(err);
-    SCIUnmapSegment(map, 0, &err);
-    SCI_OK_OR_FAIL(err);
+    SCI_TRY(SCISetSegmentUnavailable(seg, 0, SCI_FLAG_NOTIFY, &err));
+    SCI_TRY(SCIUnmapSegment(map, 0, &err));
     for (int i = 0;; i++) {
         SCIRemoveSegment(seg, 0, &err);
         if (err != SCI_ERR_BUSY)
@@ -101,11 +117,7 @@ static int server_main(int rd, int wr, void *arg)
         usleep(1000);
     }
     SCI_OK_OR_FAIL(err);
-    SCIClose(sd, 0, &err);
-    SCI_OK_OR_FAIL(err);
-    SCITerminate();
-    tproc_send_u32(wr, MSG_DONE);
-    return 0;
+    return node_end(wr, sd);
 }
 
 static int client_main(int rd, int wr, void *arg)
@@ -119,11 +131,7 @@ static int client_main(int rd, int wr, void *arg)
     bool told = false;
 
     (void)rd;
-    setenv("OSCI_NODE_ID", "12", 1);
-    SCIInitialize(0, &err);
-    SCI_OK_OR_FAIL(err);
-    SCIOpen(&sd, 0, &err);
-    SCI_OK_OR_FAIL(err);
+    SCI_OK_OR_FAIL(node_start("12", &sd));
     do {
         SCIConnectSegment(sd, &rseg, SERVER_NODE, SEG_ID, 0, NULL, NULL, SCI_INFINITE_TIMEOUT, 0, &err);
         if (!told) {
@@ -134,20 +142,13 @@ static int client_main(int rd, int wr, void *arg)
             usleep(1000);
     } while (err == SCI_ERR_NO_SUCH_SEGMENT);
     SCI_OK_OR_FAIL(err);
-    mem = (volatile uint32_t *)SCIMapRemoteSegment(rseg, &map, 0, SEG_SIZE, NULL, 0, &err);
-    SCI_OK_OR_FAIL(err);
+    SCI_TRY(mem = (volatile uint32_t *)SCIMapRemoteSegment(rseg, &map, 0, SEG_SIZE, NULL, 0, &err));
     for (uint32_t i = 0; i < N_WORDS; i++)
         mem[i] = word(run, i);
     __atomic_store_n(&mem[N_WORDS], word(run, N_WORDS), __ATOMIC_RELEASE);
-    SCIUnmapSegment(map, 0, &err);
-    SCI_OK_OR_FAIL(err);
-    SCIDisconnectSegment(rseg, 0, &err);
-    SCI_OK_OR_FAIL(err);
-    SCIClose(sd, 0, &err);
-    SCI_OK_OR_FAIL(err);
-    SCITerminate();
-    tproc_send_u32(wr, MSG_DONE);
-    return 0;
+    SCI_TRY(SCIUnmapSegment(map, 0, &err));
+    SCI_TRY(SCIDisconnectSegment(rseg, 0, &err));
+    return node_end(wr, sd);
 }
 
 /* A child's last word: MSG_DONE, the error that stopped it, or MSG_FAIL (nothing said in time). */

@@ -49,10 +49,8 @@ static int side(int rfd, int wfd, unsigned int me, unsigned int other, bool ping
     (void)rfd;
     snprintf(id, sizeof(id), "%u", me);
     setenv("OSCI_NODE_ID", id, 1);
-    SCIInitialize(0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIInitialize(0, &e_));
+    COK(SCIOpen(&sd, 0, &e_));
     SCIGetLocalNodeId(0, &node, 0, &e);
     CHECK(e == SCI_ERR_OK && node == me);
     SCICreateInterrupt(sd, &li, 0, &no, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
@@ -70,31 +68,24 @@ static int side(int rfd, int wfd, unsigned int me, unsigned int other, bool ping
     }
     for (unsigned int n = 0; n < ROUNDS; n++) {
         if (pinger) {
-            SCITriggerInterrupt(ri, 0, &e);
-            CHECK(e == SCI_ERR_OK);
+            COK(SCITriggerInterrupt(ri, 0, &e_));
         }
-        SCIWaitForInterrupt(li, 10000, 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        COK(SCIWaitForInterrupt(li, 10000, 0, &e_));
         got++;
         if (!pinger) {
-            SCITriggerInterrupt(ri, 0, &e);
-            CHECK(e == SCI_ERR_OK);
+            COK(SCITriggerInterrupt(ri, 0, &e_));
         }
     }
     CHECK(got == ROUNDS);
     /* nothing more arrives */
-    SCIWaitForInterrupt(li, 20, 0, &e);
-    CHECK(e == SCI_ERR_TIMEOUT);
+    CERR(SCI_ERR_TIMEOUT, SCIWaitForInterrupt(li, 20, 0, &e_));
     CHECK(tproc_send_u32(wfd, got) == 0);
     /* both are done before either removes its interrupt */
     uint32_t go;
     CHECK(tproc_recv_u32(rfd, &go, 20000) == 0 && go == 2);
-    SCIDisconnectInterrupt(ri, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIRemoveInterrupt(li, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIClose(sd, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIDisconnectInterrupt(ri, 0, &e_));
+    COK(SCIRemoveInterrupt(li, 0, &e_));
+    COK(SCIClose(sd, 0, &e_));
     SCITerminate();
     return 0;
 }

@@ -26,6 +26,7 @@
 
 #include "sisci_api.h"
 #include "../common/osci_test.h"
+#include "../seg/seg_peer.h"
 #include "osci_time.h"
 
 #define NO_CALLBACK NULL
@@ -70,20 +71,14 @@ static int rm_node(int rd_fd, int wr_fd, void *argp)
     sci_error_t error;
     (void)rd_fd;
 
-    SCIInitialize(NO_FLAGS, &error);
-    CHECK(error == SCI_ERR_OK);
-    SCIOpen(&sd, NO_FLAGS, &error);
-    CHECK(error == SCI_ERR_OK);
-    SCIGetLocalNodeId(0, &localNodeId, NO_FLAGS, &error);
-    CHECK(error == SCI_ERR_OK);
-    SCICreateSegment(sd, &localSegment, RM_GROUP, RM_SIZE, NO_CALLBACK, NULL, SCI_FLAG_BROADCAST, &error);
-    CHECK(error == SCI_ERR_OK);
-    SCIPrepareSegment(localSegment, 0, SCI_FLAG_BROADCAST, &error);
-    CHECK(error == SCI_ERR_OK);
+    COK(SCIInitialize(NO_FLAGS, &e_));
+    COK(SCIOpen(&sd, NO_FLAGS, &e_));
+    COK(SCIGetLocalNodeId(0, &localNodeId, NO_FLAGS, &e_));
+    COK(SCICreateSegment(sd, &localSegment, RM_GROUP, RM_SIZE, NO_CALLBACK, NULL, SCI_FLAG_BROADCAST, &e_));
+    COK(SCIPrepareSegment(localSegment, 0, SCI_FLAG_BROADCAST, &e_));
     readAddr = SCIMapLocalSegment(localSegment, &localMap, 0, RM_SIZE, NULL, NO_FLAGS, &error);
     CHECK(error == SCI_ERR_OK);
-    SCISetSegmentAvailable(localSegment, 0, NO_FLAGS, &error);
-    CHECK(error == SCI_ERR_OK);
+    COK(SCISetSegmentAvailable(localSegment, 0, NO_FLAGS, &e_));
     do {
         SCIConnectSegment(sd, &remoteSegment, DIS_BROADCAST_NODEID_GROUP_ALL, RM_GROUP, 0, NO_CALLBACK, NULL,
                           SCI_INFINITE_TIMEOUT, SCI_FLAG_BROADCAST, &error);
@@ -93,8 +88,7 @@ static int rm_node(int rd_fd, int wr_fd, void *argp)
     CHECK(SCIGetRemoteSegmentSize(remoteSegment) == RM_SIZE);
     writeAddr = SCIMapRemoteSegment(remoteSegment, &remoteMap, 0, RM_SIZE, NULL, SCI_FLAG_BROADCAST, &error);
     CHECK(error == SCI_ERR_OK);
-    SCICreateMapSequence(remoteMap, &sequence, NO_FLAGS, &error);
-    CHECK(error == SCI_ERR_OK);
+    COK(SCICreateMapSequence(remoteMap, &sequence, NO_FLAGS, &e_));
 
     /* barrier: my CMD_READY through the broadcast map, everyone's in my local map */
     writeAddr[SYNC_READY + arg->rank] = tag | CMD_READY;
@@ -120,18 +114,12 @@ static int rm_node(int rd_fd, int wr_fd, void *argp)
             counted += readAddr[SLOTS + r * VALUES + i] == (tag | (i + 1));
     CHECK(SCICheckSequence(sequence, NO_FLAGS, &error) == SCI_SEQ_OK && error == SCI_ERR_OK);
 
-    SCIRemoveSequence(sequence, NO_FLAGS, &error);
-    CHECK(error == SCI_ERR_OK);
-    SCIUnmapSegment(localMap, NO_FLAGS, &error);
-    CHECK(error == SCI_ERR_OK);
-    SCIRemoveSegment(localSegment, NO_FLAGS, &error);
-    CHECK(error == SCI_ERR_OK);
-    SCIUnmapSegment(remoteMap, NO_FLAGS, &error);
-    CHECK(error == SCI_ERR_OK);
-    SCIDisconnectSegment(remoteSegment, NO_FLAGS, &error);
-    CHECK(error == SCI_ERR_OK);
-    SCIClose(sd, NO_FLAGS, &error);
-    CHECK(error == SCI_ERR_OK);
+    COK(SCIRemoveSequence(sequence, NO_FLAGS, &e_));
+    COK(SCIUnmapSegment(localMap, NO_FLAGS, &e_));
+    COK(SCIRemoveSegment(localSegment, NO_FLAGS, &e_));
+    COK(SCIUnmapSegment(remoteMap, NO_FLAGS, &e_));
+    COK(SCIDisconnectSegment(remoteSegment, NO_FLAGS, &e_));
+    COK(SCIClose(sd, NO_FLAGS, &e_));
     SCITerminate();
     CHECK(tproc_send_u32(wr_fd, counted) == 0);
     return 0;

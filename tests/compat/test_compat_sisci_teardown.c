@@ -21,6 +21,7 @@
 
 #include "sisci_api.h"
 #include "../common/osci_test.h"
+#include "../seg/seg_peer.h"
 
 #define RUNS 50
 #define SEG_ID 4711
@@ -56,9 +57,7 @@ static int server_main(int rd, int wr, void *arg)
     uint32_t cmd;
     volatile uint8_t *p;
 
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
-    SCIGetLocalNodeId(0, &node, 0, &e); CHECK(e == SCI_ERR_OK);
+    sd = child_init(&node);
     SCICreateSegment(sd, &ls, SEG_ID, SEGSZ, NULL, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
     SCIPrepareSegment(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
     p = SCIMapLocalSegment(ls, &m, 0, SEGSZ, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
@@ -74,15 +73,13 @@ static int server_main(int rd, int wr, void *arg)
     CHECK(tproc_recv_u32(rd, &cmd, T_MS) == 0 && cmd == GO);
     /* Dolphin's order: unavailable (with notify and force; programs also pass notify alone or no
        flag, then the remove is what drops the client), unmap, remove */
-    SCISetSegmentUnavailable(ls, 0, unavail_flags[pa->run % 3], &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCISetSegmentUnavailable(ls, 0, unavail_flags[pa->run % 3], &e_));
     SCIUnmapSegment(m, 0, &e); CHECK(e == SCI_ERR_OK);
     SCIRemoveSegment(ls, 0, &e);
     CHECK(tproc_send_u32(wr, (uint32_t)e) == 0);
     CHECK(e == SCI_ERR_OK);
     CHECK(tproc_recv_u32(rd, &cmd, T_MS) == 0 && cmd == GO);
-    SCIClose(sd, 0, &e); CHECK(e == SCI_ERR_OK);
-    SCITerminate();
+    child_fini(sd);
     return 0;
 }
 
@@ -101,15 +98,8 @@ static int client_main(int rd, int wr, void *arg)
     volatile uint8_t *p;
 
     CHECK(tproc_recv_u32(rd, &node, T_MS) == 0);
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
-    for (int i = 0; i < 1000; i++) {
-        SCIConnectSegment(sd, &rs, node, SEG_ID, 0, NULL, NULL, SCI_INFINITE_TIMEOUT, 0, &e);
-        if (e != SCI_ERR_NO_SUCH_SEGMENT)
-            break;
-        usleep(5000);
-    }
-    CHECK(e == SCI_ERR_OK);
+    sd = child_open();
+    CHECK(connect_retry(sd, &rs, node, SEG_ID) == SCI_ERR_OK);
     p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
     for (int i = 0; i < DATA_LEN; i++)
         p[DATA_OFF + i] = pat(pa->run, i);
@@ -124,12 +114,10 @@ static int client_main(int rd, int wr, void *arg)
         while (e == SCI_ERR_OK && r == SCI_CB_CONNECT);
         CHECK(e == SCI_ERR_OK);
         /* gone for good: no new map, no new connection */
-        SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
-        CHECK(e == SCI_ERR_SEGMENT_NOT_CONNECTED);
+        CERR(SCI_ERR_SEGMENT_NOT_CONNECTED, SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e_));
     }
     SCIDisconnectSegment(rs, 0, &e); CHECK(e == SCI_ERR_OK);
-    SCIClose(sd, 0, &e); CHECK(e == SCI_ERR_OK);
-    SCITerminate();
+    child_fini(sd);
     CHECK(tproc_send_u32(wr, (uint32_t)r) == 0);
     return 0;
 }

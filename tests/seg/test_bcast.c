@@ -50,14 +50,11 @@ static int member(int rfd, int wfd, void *arg)
     sci_error_t e;
     sci_desc_t sd = child_init(&node);
 
-    SCICreateSegment(sd, &ls, GROUP, SIZE, NULL, NULL, SCI_FLAG_BROADCAST, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIPrepareSegment(ls, 0, SCI_FLAG_BROADCAST, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCICreateSegment(sd, &ls, GROUP, SIZE, NULL, NULL, SCI_FLAG_BROADCAST, &e_));
+    COK(SCIPrepareSegment(ls, 0, SCI_FLAG_BROADCAST, &e_));
     rd = SCIMapLocalSegment(ls, &lmap, 0, SIZE, NULL, 0, &e);
     CHECK(e == SCI_ERR_OK);
-    SCISetSegmentAvailable(ls, 0, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCISetSegmentAvailable(ls, 0, 0, &e_));
     do
         SCIConnectSegment(sd, &rs, DIS_BROADCAST_NODEID_GROUP_ALL, GROUP, 0, NULL, NULL, SCI_INFINITE_TIMEOUT,
                           SCI_FLAG_BROADCAST, &e);
@@ -73,8 +70,7 @@ static int member(int rfd, int wfd, void *arg)
         wr = SCIMapRemoteSegment(rs, &rmap, 0, SIZE, NULL, SCI_FLAG_BROADCAST, &e);
     }
     CHECK(e == SCI_ERR_OK);
-    SCICreateMapSequence(rmap, &seq, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCICreateMapSequence(rmap, &seq, 0, &e_));
     CHECK(tproc_send_u32(wfd, node) == 0);
     for (;;) {
         uint32_t cmd, a, b, ans = 0;
@@ -109,16 +105,11 @@ static int member(int rfd, int wfd, void *arg)
         CHECK(tproc_send_u32(wfd, ans) == 0);
     }
     /* Dolphin's closeout order: the local segment goes while the broadcast map still exists. */
-    SCIRemoveSequence(seq, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIUnmapSegment(lmap, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIRemoveSegment(ls, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIUnmapSegment(rmap, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIDisconnectSegment(rs, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIRemoveSequence(seq, 0, &e_));
+    COK(SCIUnmapSegment(lmap, 0, &e_));
+    COK(SCIRemoveSegment(ls, 0, &e_));
+    COK(SCIUnmapSegment(rmap, 0, &e_));
+    COK(SCIDisconnectSegment(rs, 0, &e_));
     child_fini(sd);
     CHECK(tproc_send_u32(wfd, 0) == 0);
     return 0;
@@ -193,6 +184,7 @@ static void test_join_leave_and_loss(void **state)
 /* A second member with another size, and the flag / node id checks, in one child. */
 static int child_errors(int rfd, int wfd, void *arg)
 {
+    static const unsigned int not_with_broadcast[] = { SCI_FLAG_PRIVATE, SCI_FLAG_AUTO_ID, SCI_FLAG_EMPTY };
     sci_local_segment_t ls, ls2, plain;
     sci_remote_segment_t rs;
     unsigned int node;
@@ -201,35 +193,26 @@ static int child_errors(int rfd, int wfd, void *arg)
     uint32_t go;
     (void)rfd;
 
-    SCICreateSegment(sd, &ls, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST | SCI_FLAG_PRIVATE, &e);
-    CHECK(e == SCI_ERR_ILLEGAL_FLAG);
-    SCICreateSegment(sd, &ls, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST | SCI_FLAG_AUTO_ID, &e);
-    CHECK(e == SCI_ERR_ILLEGAL_FLAG);
-    SCICreateSegment(sd, &ls, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST | SCI_FLAG_EMPTY, &e);
-    CHECK(e == SCI_ERR_ILLEGAL_FLAG);
+    for (unsigned int k = 0; k < sizeof(not_with_broadcast) / sizeof(not_with_broadcast[0]); k++)
+        CERR(SCI_ERR_ILLEGAL_FLAG, SCICreateSegment(sd, &ls, GROUP + 1, SIZE, NULL, NULL,
+                                                    SCI_FLAG_BROADCAST | not_with_broadcast[k], &e_));
     /* no member yet: what SISCI programs retry on */
     SCIConnectSegment(sd, &rs, DIS_BROADCAST_NODEID_GROUP_ALL, GROUP + 1, 0, NULL, NULL, 300,
                       SCI_FLAG_BROADCAST, &e);
     CHECK(e == SCI_ERR_NO_SUCH_SEGMENT);
-    SCICreateSegment(sd, &ls, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCICreateSegment(sd, &ls2, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST, &e);
-    CHECK(e == SCI_ERR_SEGMENTID_USED);
-    SCICreateSegment(sd, &plain, GROUP + 2, SIZE, NULL, NULL, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCICreateSegment(sd, &ls, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST, &e_));
+    CERR(SCI_ERR_SEGMENTID_USED, SCICreateSegment(sd, &ls2, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST, &e_));
+    COK(SCICreateSegment(sd, &plain, GROUP + 2, SIZE, NULL, NULL, 0, &e_));
     SCIPrepareSegment(plain, 0, SCI_FLAG_BROADCAST, &e);     /* BROADCAST prepare of a plain segment */
     CHECK(e == SCI_ERR_ILLEGAL_FLAG);
-    SCIPrepareSegment(plain, 0, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCISetSegmentAvailable(plain, 0, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIPrepareSegment(plain, 0, 0, &e_));
+    COK(SCISetSegmentAvailable(plain, 0, 0, &e_));
     SCIPrepareSegment(ls, 0, 0, &e);                         /* the flag is optional at prepare */
     CHECK(e == SCI_ERR_OK);
-    SCISetSegmentAvailable(ls, 0, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCISetSegmentAvailable(ls, 0, 0, &e_));
     /* BROADCAST needs the broadcast node id, and a plain segment is no group */
-    SCIConnectSegment(sd, &rs, node, GROUP + 1, 0, NULL, NULL, 1000, SCI_FLAG_BROADCAST, &e);
-    CHECK(e == SCI_ERR_ILLEGAL_NODEID);
+    CERR(SCI_ERR_ILLEGAL_NODEID,
+         SCIConnectSegment(sd, &rs, node, GROUP + 1, 0, NULL, NULL, 1000, SCI_FLAG_BROADCAST, &e_));
     SCIConnectSegment(sd, &rs, DIS_BROADCAST_NODEID_GROUP_ALL, GROUP + 2, 0, NULL, NULL, 300,
                       SCI_FLAG_BROADCAST, &e);
     CHECK(e == SCI_ERR_NO_SUCH_SEGMENT);
@@ -242,21 +225,15 @@ static int child_errors(int rfd, int wfd, void *arg)
     CHECK(SCIGetRemoteSegmentNodeId(rs) == DIS_BROADCAST_NODEID_GROUP_ALL);
     {   /* DMA does not reach a group */
         sci_dma_queue_t q;
-        SCICreateDMAQueue(sd, &q, 0, 4, 0, &e);
-        CHECK(e == SCI_ERR_OK);
-        SCIStartDmaTransfer(q, plain, rs, 0, 4096, 0, NULL, NULL, 0, &e);
-        CHECK(e == SCI_ERR_NOT_SUPPORTED);
-        SCIRemoveDMAQueue(q, 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        COK(SCICreateDMAQueue(sd, &q, 0, 4, 0, &e_));
+        CERR(SCI_ERR_NOT_SUPPORTED, SCIStartDmaTransfer(q, plain, rs, 0, 4096, 0, NULL, NULL, 0, &e_));
+        COK(SCIRemoveDMAQueue(q, 0, &e_));
     }
-    SCIDisconnectSegment(rs, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIDisconnectSegment(rs, 0, &e_));
     CHECK(tproc_send_u32(wfd, node) == 0);
     CHECK(tproc_recv_u32(rfd, &go, 10000) == 0);
-    SCIRemoveSegment(ls, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIRemoveSegment(plain, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIRemoveSegment(ls, 0, &e_));
+    COK(SCIRemoveSegment(plain, 0, &e_));
     child_fini(sd);
     return 0;
 }
@@ -265,7 +242,6 @@ static void test_errors(void **state)
 {
     struct tproc p;
     sci_local_segment_t ls;
-    sci_error_t e;
     sci_desc_t sd;
     (void)state;
 
@@ -273,12 +249,9 @@ static void test_errors(void **state)
     precv(&p);
     sd = parent_init();
     /* the group exists with SIZE bytes: another size is refused */
-    SCICreateSegment(sd, &ls, GROUP + 1, SIZE * 2, NULL, NULL, SCI_FLAG_BROADCAST, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
-    SCICreateSegment(sd, &ls, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCIRemoveSegment(ls, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCICreateSegment(sd, &ls, GROUP + 1, SIZE * 2, NULL, NULL, SCI_FLAG_BROADCAST, &e_));
+    OK(SCICreateSegment(sd, &ls, GROUP + 1, SIZE, NULL, NULL, SCI_FLAG_BROADCAST, &e_));
+    OK(SCIRemoveSegment(ls, 0, &e_));
     parent_fini(sd);
     assert_int_equal(tproc_send_u32(p.wr, 1), 0);
     assert_int_equal(tproc_end(&p, 10000), 0);

@@ -39,30 +39,22 @@ static int child_pingpong(int rfd, int wfd, void *arg)
     sci_local_interrupt_t li;
     sci_remote_interrupt_t ri;
     unsigned int node, intno, pnode, pintno;
-    sci_error_t e;
     sci_desc_t sd = child_init(&node);
     int n;
 
-    SCICreateInterrupt(sd, &li, 0, &intno, NULL, NULL, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCICreateInterrupt(sd, &li, 0, &intno, NULL, NULL, 0, &e_));
     CHECK(tproc_send_u32(wfd, node) == 0 && tproc_send_u32(wfd, intno) == 0);
     CHECK(tproc_recv_u32(rfd, &pnode, 10000) == 0 && tproc_recv_u32(rfd, &pintno, 10000) == 0);
-    SCIConnectInterrupt(sd, &ri, pnode, 0, pintno, 5000, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIConnectInterrupt(sd, &ri, pnode, 0, pintno, 5000, 0, &e_));
     CHECK(tproc_send_u32(wfd, 1) == 0);
     for (n = 0; n < ROUNDS; n++) {
-        SCIWaitForInterrupt(li, 5000, 0, &e);
-        CHECK(e == SCI_ERR_OK);
-        SCITriggerInterrupt(ri, 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        COK(SCIWaitForInterrupt(li, 5000, 0, &e_));
+        COK(SCITriggerInterrupt(ri, 0, &e_));
     }
     /* nothing more was rung */
-    SCIWaitForInterrupt(li, 100, 0, &e);
-    CHECK(e == SCI_ERR_TIMEOUT);
-    SCIDisconnectInterrupt(ri, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIRemoveInterrupt(li, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    CERR(SCI_ERR_TIMEOUT, SCIWaitForInterrupt(li, 100, 0, &e_));
+    COK(SCIDisconnectInterrupt(ri, 0, &e_));
+    COK(SCIRemoveInterrupt(li, 0, &e_));
     child_fini(sd);
     return 0;
 }
@@ -81,27 +73,21 @@ static void test_wait_pingpong(void **state)
     assert_int_equal(tproc_start(&p, child_pingpong, NULL), 0);
     sd = parent_init();
     SCIGetLocalNodeId(0, &node, 0, &e);
-    SCICreateInterrupt(sd, &li, 0, &intno, NULL, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCICreateInterrupt(sd, &li, 0, &intno, NULL, NULL, 0, &e_));
     cnode = precv(&p);
     cintno = precv(&p);
     assert_int_not_equal(cnode, node);
     assert_int_equal(tproc_send_u32(p.wr, node), 0);
     assert_int_equal(tproc_send_u32(p.wr, intno), 0);
-    SCIConnectInterrupt(sd, &ri, cnode, 0, cintno, 5000, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIConnectInterrupt(sd, &ri, cnode, 0, cintno, 5000, 0, &e_));
     assert_int_equal(precv(&p), 1);
     for (n = 0; n < ROUNDS; n++) {
-        SCITriggerInterrupt(ri, 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
-        SCIWaitForInterrupt(li, 5000, 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
+        OK(SCITriggerInterrupt(ri, 0, &e_));
+        OK(SCIWaitForInterrupt(li, 5000, 0, &e_));
     }
     assert_int_equal(tproc_end(&p, 10000), 0);
-    SCIDisconnectInterrupt(ri, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCIRemoveInterrupt(li, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIDisconnectInterrupt(ri, 0, &e_));
+    OK(SCIRemoveInterrupt(li, 0, &e_));
     parent_fini(sd);
 }
 
@@ -131,11 +117,9 @@ static int child_callback(int rfd, int wfd, void *arg)
     sci_desc_t sd = child_init(&node);
 
     cb_wfd = wfd;
-    SCICreateInterrupt(sd, &li, 0, &intno, child_cb, &cb_calls, SCI_FLAG_USE_CALLBACK, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCICreateInterrupt(sd, &li, 0, &intno, child_cb, &cb_calls, SCI_FLAG_USE_CALLBACK, &e_));
     /* a callback interrupt is not waited on */
-    SCIWaitForInterrupt(li, 10, 0, &e);
-    CHECK(e == SCI_ERR_ILLEGAL_OPERATION);
+    CERR(SCI_ERR_ILLEGAL_OPERATION, SCIWaitForInterrupt(li, 10, 0, &e_));
     CHECK(tproc_send_u32(wfd, node) == 0 && tproc_send_u32(wfd, intno) == 0);
     /* after the CANCEL, the next trigger is for SCIWaitForInterrupt */
     CHECK(tproc_recv_u32(rfd, &cmd, 10000) == 0 && cmd == 2);
@@ -148,8 +132,7 @@ static int child_callback(int rfd, int wfd, void *arg)
     CHECK(e == SCI_ERR_OK);
     CHECK(cb_calls == CB_K);
     CHECK(tproc_send_u32(wfd, 100) == 0);
-    SCIRemoveInterrupt(li, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIRemoveInterrupt(li, 0, &e_));
     child_fini(sd);
     return 0;
 }
@@ -159,29 +142,21 @@ static void test_callback_continue_cancel(void **state)
     struct tproc p;
     sci_remote_interrupt_t ri;
     unsigned int cnode, cintno;
-    sci_error_t e;
     sci_desc_t sd;
     int n;
 
     (void)state;
-    assert_int_equal(tproc_start(&p, child_callback, NULL), 0);
-    sd = parent_init();
-    cnode = precv(&p);
-    cintno = precv(&p);
-    SCIConnectInterrupt(sd, &ri, cnode, 0, cintno, 5000, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    sd = peer_start(&p, child_callback, &cnode, &cintno);
+    OK(SCIConnectInterrupt(sd, &ri, cnode, 0, cintno, 5000, 0, &e_));
     for (n = 1; n <= CB_K; n++) {
-        SCITriggerInterrupt(ri, 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
+        OK(SCITriggerInterrupt(ri, 0, &e_));
         assert_int_equal(precv(&p), (uint32_t)n);     /* one callback per trigger */
     }
     assert_int_equal(tproc_send_u32(p.wr, 2), 0);
-    SCITriggerInterrupt(ri, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCITriggerInterrupt(ri, 0, &e_));
     assert_int_equal(precv(&p), 100);                 /* received by the wait, not the callback */
     assert_int_equal(tproc_end(&p, 10000), 0);
-    SCIDisconnectInterrupt(ri, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIDisconnectInterrupt(ri, 0, &e_));
     parent_fini(sd);
 }
 
@@ -203,36 +178,27 @@ static void test_timeout_and_cancel(void **state)
     struct waiter w;
     unsigned int intno;
     pthread_t t;
-    sci_error_t e;
     sci_desc_t sd;
 
     (void)state;
     sd = parent_init();
-    SCICreateInterrupt(sd, &li, 0, &intno, NULL, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCIWaitForInterrupt(li, 30, 0, &e);
-    assert_int_equal(e, SCI_ERR_TIMEOUT);
-    SCIWaitForInterrupt(li, 0, 0, &e);
-    assert_int_equal(e, SCI_ERR_TIMEOUT);
-    SCIWaitForInterrupt(li, 10, 0x100, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    OK(SCICreateInterrupt(sd, &li, 0, &intno, NULL, NULL, 0, &e_));
+    ERR(SCI_ERR_TIMEOUT, SCIWaitForInterrupt(li, 30, 0, &e_));
+    ERR(SCI_ERR_TIMEOUT, SCIWaitForInterrupt(li, 0, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCIWaitForInterrupt(li, 10, 0x100, &e_));
     /* the descriptor is busy while it owns an interrupt */
-    SCIClose(sd, 0, &e);
-    assert_int_equal(e, SCI_ERR_BUSY);
+    ERR(SCI_ERR_BUSY, SCIClose(sd, 0, &e_));
 
     w.li = li;
     w.e = SCI_ERR_OK;
     assert_int_equal(pthread_create(&t, NULL, wait_thread, &w), 0);
     usleep(20000);
-    SCIRemoveInterrupt(li, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIRemoveInterrupt(li, 0, &e_));
     pthread_join(t, NULL);
     assert_int_equal(w.e, SCI_ERR_CANCELLED);
     /* the handle is gone */
-    SCIWaitForInterrupt(li, 10, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
-    SCIRemoveInterrupt(li, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIWaitForInterrupt(li, 10, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIRemoveInterrupt(li, 0, &e_));
     parent_fini(sd);
 }
 
@@ -244,7 +210,6 @@ static void test_fixed_intno_and_nospc(void **state)
     static const unsigned int bad[] = { 0x80000000u, 0xffffffffu };
     sci_local_interrupt_t li[NS_AUTO], lf[5], lx;
     unsigned int intno, n, k;
-    sci_error_t e;
     sci_desc_t sd;
 
     (void)state;
@@ -252,63 +217,45 @@ static void test_fixed_intno_and_nospc(void **state)
     /* every number class of the namespace 0..2^31-1; beyond it OUT_OF_RANGE */
     for (k = 0; k < 5; k++) {
         intno = good[k];
-        SCICreateInterrupt(sd, &lf[k], 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-        assert_int_equal(e, SCI_ERR_OK);
+        OK(SCICreateInterrupt(sd, &lf[k], 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e_));
         assert_int_equal(intno, good[k]);
         intno = good[k];
-        SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-        assert_int_equal(e, SCI_ERR_INTNO_USED);
+        ERR(SCI_ERR_INTNO_USED, SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e_));
     }
     for (k = 0; k < 2; k++) {
         intno = bad[k];
-        SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-        assert_int_equal(e, SCI_ERR_OUT_OF_RANGE);
+        ERR(SCI_ERR_OUT_OF_RANGE, SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e_));
     }
     /* automatic numbers never take a fixed one, and more interrupts than doorbell bits exist */
     for (n = 0; n < NS_AUTO; n++) {
-        SCICreateInterrupt(sd, &li[n], 0, &intno, NULL, NULL, 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
+        OK(SCICreateInterrupt(sd, &li[n], 0, &intno, NULL, NULL, 0, &e_));
         for (k = 0; k < 5; k++)
             assert_int_not_equal(intno, good[k]);
         assert_int_equal(intno, n < 76 ? n + 1 : n + 2);     /* the lowest free: 0 and 77 are fixed */
     }
     /* fixed after automatic: the number is used */
     intno = 5;
-    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-    assert_int_equal(e, SCI_ERR_INTNO_USED);
+    ERR(SCI_ERR_INTNO_USED, SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e_));
     /* a freed number is free again */
-    SCIRemoveInterrupt(li[4], 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIRemoveInterrupt(li[4], 0, &e_));
     intno = 5;
-    SCICreateInterrupt(sd, &li[4], 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCICreateInterrupt(sd, &li[4], 0, &intno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e_));
     for (n = 0; n < NS_AUTO; n++) {
-        SCIRemoveInterrupt(li[n], 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
+        OK(SCIRemoveInterrupt(li[n], 0, &e_));
     }
     for (k = 0; k < 5; k++) {
-        SCIRemoveInterrupt(lf[k], 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
+        OK(SCIRemoveInterrupt(lf[k], 0, &e_));
     }
     /* flags and parameters */
-    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, 0x10000, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
-    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_SHARED_INT, &e);
-    assert_int_equal(e, SCI_ERR_FLAG_NOT_IMPLEMENTED);
-    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_COUNTING_INT, &e);
-    assert_int_equal(e, SCI_ERR_FLAG_NOT_IMPLEMENTED);
-    SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_USE_CALLBACK, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
-    SCICreateInterrupt(sd, &lx, 0, NULL, NULL, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
-    SCICreateInterrupt(sd, &lx, 5, &intno, NULL, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_NO_SUCH_ADAPTERNO);
-    SCICreateInterrupt(sd, &lx, 99, &intno, NULL, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_ADAPTERNO);
-    SCICreateInterrupt(NULL, &lx, 0, &intno, NULL, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
-    SCITriggerInterrupt(NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, 0x10000, &e_));
+    ERR(SCI_ERR_FLAG_NOT_IMPLEMENTED, SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_SHARED_INT, &e_));
+    ERR(SCI_ERR_FLAG_NOT_IMPLEMENTED, SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_COUNTING_INT, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCICreateInterrupt(sd, &lx, 0, &intno, NULL, NULL, SCI_FLAG_USE_CALLBACK, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCICreateInterrupt(sd, &lx, 0, NULL, NULL, NULL, 0, &e_));
+    ERR(SCI_ERR_NO_SUCH_ADAPTERNO, SCICreateInterrupt(sd, &lx, 5, &intno, NULL, NULL, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_ADAPTERNO, SCICreateInterrupt(sd, &lx, 99, &intno, NULL, NULL, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCICreateInterrupt(NULL, &lx, 0, &intno, NULL, NULL, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCITriggerInterrupt(NULL, 0, &e_));
     parent_fini(sd);
 }
 
@@ -322,8 +269,7 @@ static int child_target(int rfd, int wfd, void *arg)
     sci_error_t e;
     sci_desc_t sd = child_init(&node);
 
-    SCICreateInterrupt(sd, &li, 0, &intno, NULL, NULL, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCICreateInterrupt(sd, &li, 0, &intno, NULL, NULL, 0, &e_));
     CHECK(tproc_send_u32(wfd, node) == 0 && tproc_send_u32(wfd, intno) == 0);
     for (;;) {
         CHECK(tproc_recv_u32(rfd, &cmd, 15000) == 0);
@@ -333,8 +279,7 @@ static int child_target(int rfd, int wfd, void *arg)
         SCIWaitForInterrupt(li, cmd, 0, &e);
         CHECK(tproc_send_u32(wfd, (uint32_t)e) == 0);
     }
-    SCIRemoveInterrupt(li, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIRemoveInterrupt(li, 0, &e_));
     child_fini(sd);
     return 0;
 }
@@ -348,35 +293,23 @@ static void test_connect_errors_and_drop(void **state)
     sci_desc_t sd;
 
     (void)state;
-    assert_int_equal(tproc_start(&p, child_target, NULL), 0);
-    sd = parent_init();
-    cnode = precv(&p);
-    cintno = precv(&p);
-    SCIConnectInterrupt(sd, &rx, cnode, 0, cintno + 1, 5000, 0, &e);
-    assert_int_equal(e, SCI_ERR_NO_SUCH_INTNO);
-    SCIConnectInterrupt(sd, &rx, cnode, 0, 0x80000000u, 5000, 0, &e);
-    assert_int_equal(e, SCI_ERR_NO_SUCH_INTNO);
-    SCIConnectInterrupt(sd, &rx, 200, 0, cintno, 1000, 0, &e);
-    assert_int_equal(e, SCI_ERR_NO_SUCH_NODEID);
-    SCIConnectInterrupt(sd, &rx, 0, 0, cintno, 1000, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_NODEID);
-    SCIConnectInterrupt(sd, &rx, cnode, 0, cintno, 1000, SCI_FLAG_COUNTING_INT, &e);
-    assert_int_equal(e, SCI_ERR_FLAG_NOT_IMPLEMENTED);
-    SCIConnectInterrupt(sd, &rx, cnode, 0, cintno, 1000, 0x4000, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
-    SCIConnectInterrupt(sd, &ri, cnode, 0, cintno, 5000, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    sd = peer_start(&p, child_target, &cnode, &cintno);
+    ERR(SCI_ERR_NO_SUCH_INTNO, SCIConnectInterrupt(sd, &rx, cnode, 0, cintno + 1, 5000, 0, &e_));
+    ERR(SCI_ERR_NO_SUCH_INTNO, SCIConnectInterrupt(sd, &rx, cnode, 0, 0x80000000u, 5000, 0, &e_));
+    ERR(SCI_ERR_NO_SUCH_NODEID, SCIConnectInterrupt(sd, &rx, 200, 0, cintno, 1000, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_NODEID, SCIConnectInterrupt(sd, &rx, 0, 0, cintno, 1000, 0, &e_));
+    ERR(SCI_ERR_FLAG_NOT_IMPLEMENTED, SCIConnectInterrupt(sd, &rx, cnode, 0, cintno, 1000, SCI_FLAG_COUNTING_INT, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCIConnectInterrupt(sd, &rx, cnode, 0, cintno, 1000, 0x4000, &e_));
+    OK(SCIConnectInterrupt(sd, &ri, cnode, 0, cintno, 5000, 0, &e_));
 
     /* a dropped doorbell loses no trigger: the counter in the trigger slot carries it */
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_DROP_DOORBELL, cnode, 1), 0);
-    SCITriggerInterrupt(ri, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCITriggerInterrupt(ri, 0, &e_));
     assert_int_equal(tproc_send_u32(p.wr, 2000), 0);
     assert_int_equal(precv(&p), (uint32_t)SCI_ERR_OK);
     assert_int_equal(tproc_send_u32(p.wr, 100), 0);
     assert_int_equal(precv(&p), (uint32_t)SCI_ERR_TIMEOUT);
-    SCITriggerInterrupt(ri, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCITriggerInterrupt(ri, 0, &e_));
     assert_int_equal(tproc_send_u32(p.wr, 5000), 0);
     assert_int_equal(precv(&p), (uint32_t)SCI_ERR_OK);
 
@@ -390,8 +323,7 @@ static void test_connect_errors_and_drop(void **state)
         usleep(10000);
     }
     assert_int_equal(e, SCI_ERR_NOT_CONNECTED);
-    SCIDisconnectInterrupt(ri, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIDisconnectInterrupt(ri, 0, &e_));
     parent_fini(sd);
 }
 
@@ -436,13 +368,11 @@ static int child_many(int rfd, int wfd, void *arg)
     pthread_t th[NTHR];
     unsigned int node, no, i;
     uint32_t cmd;
-    sci_error_t e;
     sci_desc_t sd = child_init(&node);
 
     for (i = 0; i < NMANY; i++) {
         no = MANY_NO(i);
-        SCICreateInterrupt(sd, &many_li[i], 0, &no, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-        CHECK(e == SCI_ERR_OK);
+        COK(SCICreateInterrupt(sd, &many_li[i], 0, &no, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e_));
     }
     CHECK(tproc_send_u32(wfd, node) == 0);
     CHECK(tproc_recv_u32(rfd, &cmd, 10000) == 0 && cmd == 1);      /* connected */
@@ -455,8 +385,7 @@ static int child_many(int rfd, int wfd, void *arg)
     CHECK(tproc_send_u32(wfd, 2) == 0);
     CHECK(tproc_recv_u32(rfd, &cmd, 10000) == 0 && cmd == 0);
     for (i = 0; i < NMANY; i++) {
-        SCIRemoveInterrupt(many_li[i], 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        COK(SCIRemoveInterrupt(many_li[i], 0, &e_));
     }
     child_fini(sd);
     return 0;
@@ -467,7 +396,6 @@ static void test_many_shared_bits(void **state)
     static sci_remote_interrupt_t ri[NMANY];
     struct tproc p;
     unsigned int cnode, i, r;
-    sci_error_t e;
     sci_desc_t sd;
 
     (void)state;
@@ -475,23 +403,20 @@ static void test_many_shared_bits(void **state)
     sd = parent_init();
     cnode = precv(&p);
     for (i = 0; i < NMANY; i++) {
-        SCIConnectInterrupt(sd, &ri[i], cnode, 0, MANY_NO(i), 5000, 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
+        OK(SCIConnectInterrupt(sd, &ri[i], cnode, 0, MANY_NO(i), 5000, 0, &e_));
     }
     assert_int_equal(tproc_send_u32(p.wr, 1), 0);
     /* rounds over all interrupts: each gets many_count(i) triggers, in bursts while its waiter is busy */
     for (r = 0; r < 7; r++) {
         for (i = 0; i < NMANY; i++) {
             if (r < many_count(i)) {
-                SCITriggerInterrupt(ri[i], 0, &e);
-                assert_int_equal(e, SCI_ERR_OK);
+                OK(SCITriggerInterrupt(ri[i], 0, &e_));
             }
         }
     }
     assert_int_equal(precv(&p), 2);
     for (i = 0; i < NMANY; i++) {
-        SCIDisconnectInterrupt(ri[i], 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
+        OK(SCIDisconnectInterrupt(ri[i], 0, &e_));
     }
     assert_int_equal(tproc_send_u32(p.wr, 0), 0);
     assert_int_equal(tproc_end(&p, 10000), 0);
@@ -529,24 +454,20 @@ static void test_local_mixed_shared(void **state)
         SCICreateInterrupt(sd, &li[i], 0, &no, cb ? loc_cb : NULL, NULL,
                            SCI_FLAG_FIXED_INTNO | (cb ? SCI_FLAG_USE_CALLBACK : 0), &e);
         assert_int_equal(e, SCI_ERR_OK);
-        SCIConnectInterrupt(sd, &ri[i], node, 0, no, 1000, 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
+        OK(SCIConnectInterrupt(sd, &ri[i], node, 0, no, 1000, 0, &e_));
     }
     /* nothing triggered: a poll (timeout 0) times out at once */
-    SCIWaitForInterrupt(li[3], 0, 0, &e);
-    assert_int_equal(e, SCI_ERR_TIMEOUT);
+    ERR(SCI_ERR_TIMEOUT, SCIWaitForInterrupt(li[3], 0, 0, &e_));
     for (k = 0; k < 3; k++)
         for (i = 0; i < NLOC; i++) {
-            SCITriggerInterrupt(ri[i], 0, &e);
-            assert_int_equal(e, SCI_ERR_OK);
+            OK(SCITriggerInterrupt(ri[i], 0, &e_));
         }
     for (i = 0; i < 64; i++) {
         for (k = 0; k < 3; k++) {
             SCIWaitForInterrupt(li[i], i % 2 ? 0 : 5000, 0, &e);   /* polls find what was triggered */
             assert_int_equal(e, SCI_ERR_OK);
         }
-        SCIWaitForInterrupt(li[i], 0, 0, &e);
-        assert_int_equal(e, SCI_ERR_TIMEOUT);
+        ERR(SCI_ERR_TIMEOUT, SCIWaitForInterrupt(li[i], 0, 0, &e_));
     }
     for (k = 0; k < 500 && loc_calls < 3 * (NLOC - 64); k++)
         usleep(10000);
@@ -554,10 +475,8 @@ static void test_local_mixed_shared(void **state)
     usleep(50000);
     assert_int_equal(loc_calls, 3 * (NLOC - 64));
     for (i = 0; i < NLOC; i++) {
-        SCIDisconnectInterrupt(ri[i], 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
-        SCIRemoveInterrupt(li[i], 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
+        OK(SCIDisconnectInterrupt(ri[i], 0, &e_));
+        OK(SCIRemoveInterrupt(li[i], 0, &e_));
     }
     parent_fini(sd);
 }

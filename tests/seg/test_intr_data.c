@@ -49,11 +49,9 @@ static int child_data_wait(int rfd, int wfd, void *arg)
     sci_error_t e;
     sci_desc_t sd = child_init(&node);
 
-    SCICreateDataInterrupt(sd, &d, 0, &no, NULL, NULL, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCICreateDataInterrupt(sd, &d, 0, &no, NULL, NULL, 0, &e_));
     sno = 9;
-    SCICreateDataInterrupt(sd, &sync, 0, &sno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCICreateDataInterrupt(sd, &sync, 0, &sno, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e_));
     CHECK(tproc_send_u32(wfd, node) == 0 && tproc_send_u32(wfd, no) == 0);
     for (k = 0; k < NMSG; k++) {
         if (sizes[k] > 0) {
@@ -63,8 +61,7 @@ static int child_data_wait(int rfd, int wfd, void *arg)
             CHECK(e == SCI_ERR_OUT_OF_RANGE && len == sizes[k]);
         }
         len = sizeof(buf);
-        SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        COK(SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e_));
         CHECK(len == sizes[k]);
         for (i = 0; i < len; i++)
             CHECK(buf[i] == dpat(k, i));
@@ -72,35 +69,28 @@ static int child_data_wait(int rfd, int wfd, void *arg)
     CHECK(tproc_send_u32(wfd, 1) == 0);
     /* a full receiver: the sender floods until a trigger fails, then rings `sync` */
     len = sizeof(buf);
-    SCIWaitForDataInterrupt(sync, buf, &len, 10000, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIWaitForDataInterrupt(sync, buf, &len, 10000, 0, &e_));
     for (k = 0; k < CREDITS; k++) {      /* every payload the sender was told OK for, in order */
         len = sizeof(buf);
-        SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        COK(SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e_));
         CHECK(len == 4 && buf[0] == k);
     }
     len = sizeof(buf);
-    SCIWaitForDataInterrupt(d, buf, &len, 50, 0, &e);
-    CHECK(e == SCI_ERR_TIMEOUT);
+    CERR(SCI_ERR_TIMEOUT, SCIWaitForDataInterrupt(d, buf, &len, 50, 0, &e_));
     CHECK(tproc_send_u32(wfd, 2) == 0);
     /* a long stream against a slower receiver: every payload, in order, none lost */
     for (k = 0; k < STREAM; k++) {
         len = sizeof(buf);
-        SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        COK(SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e_));
         CHECK(len == 4 && buf[0] == (uint8_t)k && buf[1] == (uint8_t)(k >> 8));
         if (k % 50 == 0)
             usleep(20000);
     }
     len = sizeof(buf);
-    SCIWaitForDataInterrupt(d, buf, &len, 50, 0, &e);
-    CHECK(e == SCI_ERR_TIMEOUT);
+    CERR(SCI_ERR_TIMEOUT, SCIWaitForDataInterrupt(d, buf, &len, 50, 0, &e_));
     CHECK(tproc_recv_u32(rfd, &cmd, 10000) == 0 && cmd == 0);
-    SCIRemoveDataInterrupt(sync, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIRemoveDataInterrupt(d, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIRemoveDataInterrupt(sync, 0, &e_));
+    COK(SCIRemoveDataInterrupt(d, 0, &e_));
     child_fini(sd);
     return 0;
 }
@@ -115,27 +105,17 @@ static void test_data_wait(void **state)
     sci_desc_t sd;
 
     (void)state;
-    assert_int_equal(tproc_start(&p, child_data_wait, NULL), 0);
-    sd = parent_init();
-    cnode = precv(&p);
-    cno = precv(&p);
-    SCIConnectDataInterrupt(sd, &rd, cnode, 0, cno, 5000, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCIConnectDataInterrupt(sd, &rsync, cnode, 0, 10, 5000, 0, &e);
-    assert_int_equal(e, SCI_ERR_NO_SUCH_INTNO);
-    SCIConnectDataInterrupt(sd, &rsync, cnode, 0, 64, 5000, 0, &e);
-    assert_int_equal(e, SCI_ERR_NO_SUCH_INTNO);
-    SCIConnectDataInterrupt(sd, &rsync, cnode, 0, 9, 5000, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCITriggerDataInterrupt(rd, buf, DMAX + 1, 0, &e);
-    assert_int_equal(e, SCI_ERR_OUT_OF_RANGE);
-    SCITriggerDataInterrupt(rd, NULL, 4, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    sd = peer_start(&p, child_data_wait, &cnode, &cno);
+    OK(SCIConnectDataInterrupt(sd, &rd, cnode, 0, cno, 5000, 0, &e_));
+    ERR(SCI_ERR_NO_SUCH_INTNO, SCIConnectDataInterrupt(sd, &rsync, cnode, 0, 10, 5000, 0, &e_));
+    ERR(SCI_ERR_NO_SUCH_INTNO, SCIConnectDataInterrupt(sd, &rsync, cnode, 0, 64, 5000, 0, &e_));
+    OK(SCIConnectDataInterrupt(sd, &rsync, cnode, 0, 9, 5000, 0, &e_));
+    ERR(SCI_ERR_OUT_OF_RANGE, SCITriggerDataInterrupt(rd, buf, DMAX + 1, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCITriggerDataInterrupt(rd, NULL, 4, 0, &e_));
     for (k = 0; k < NMSG; k++) {
         for (i = 0; i < sizes[k]; i++)
             buf[i] = dpat(k, i);
-        SCITriggerDataInterrupt(rd, buf, sizes[k], 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
+        OK(SCITriggerDataInterrupt(rd, buf, sizes[k], 0, &e_));
     }
     assert_int_equal(precv(&p), 1);
     for (k = 0; k < CREDITS + 3; k++) {
@@ -146,8 +126,7 @@ static void test_data_wait(void **state)
     }
     assert_int_equal(k, CREDITS);          /* the receiver's room, then an error the caller sees */
     assert_int_equal(e, SCI_ERR_TIMEOUT);
-    SCITriggerDataInterrupt(rsync, buf, 1, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCITriggerDataInterrupt(rsync, buf, 1, 0, &e_));
     assert_int_equal(precv(&p), 2);
     for (k = 0; k < STREAM; k++) {
         buf[0] = (uint8_t)k;
@@ -157,10 +136,8 @@ static void test_data_wait(void **state)
     }
     assert_int_equal(tproc_send_u32(p.wr, 0), 0);
     assert_int_equal(tproc_end(&p, 10000), 0);
-    SCIDisconnectDataInterrupt(rd, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCIDisconnectDataInterrupt(rsync, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIDisconnectDataInterrupt(rd, 0, &e_));
+    OK(SCIDisconnectDataInterrupt(rsync, 0, &e_));
     parent_fini(sd);
 }
 
@@ -197,11 +174,9 @@ static int child_data_cb(int rfd, int wfd, void *arg)
     sci_desc_t sd = child_init(&node);
 
     dcb_wfd = wfd;
-    SCICreateDataInterrupt(sd, &d, 0, &no, child_dcb, &dcb_calls, SCI_FLAG_USE_CALLBACK, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCICreateDataInterrupt(sd, &d, 0, &no, child_dcb, &dcb_calls, SCI_FLAG_USE_CALLBACK, &e_));
     len = sizeof(buf);
-    SCIWaitForDataInterrupt(d, buf, &len, 10, 0, &e);
-    CHECK(e == SCI_ERR_ILLEGAL_OPERATION);
+    CERR(SCI_ERR_ILLEGAL_OPERATION, SCIWaitForDataInterrupt(d, buf, &len, 10, 0, &e_));
     CHECK(tproc_send_u32(wfd, node) == 0 && tproc_send_u32(wfd, no) == 0);
     /* after the CANCEL (the callback returns it just after its last report) the next payload is waited for */
     CHECK(tproc_recv_u32(rfd, &cmd, 10000) == 0 && cmd == 2);
@@ -215,8 +190,7 @@ static int child_data_cb(int rfd, int wfd, void *arg)
     CHECK(e == SCI_ERR_OK);
     CHECK(len == 3 && buf[0] == 0xab && dcb_calls == NMSG);
     CHECK(tproc_send_u32(wfd, 100) == 0);
-    SCIRemoveDataInterrupt(d, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIRemoveDataInterrupt(d, 0, &e_));
     child_fini(sd);
     return 0;
 }
@@ -231,23 +205,17 @@ static void test_data_callback(void **state)
     sci_desc_t sd;
 
     (void)state;
-    assert_int_equal(tproc_start(&p, child_data_cb, NULL), 0);
-    sd = parent_init();
-    cnode = precv(&p);
-    cno = precv(&p);
-    SCIConnectDataInterrupt(sd, &rd, cnode, 0, cno, 5000, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    sd = peer_start(&p, child_data_cb, &cnode, &cno);
+    OK(SCIConnectDataInterrupt(sd, &rd, cnode, 0, cno, 5000, 0, &e_));
     for (k = 0; k < NMSG; k++) {
         for (i = 0; i < sizes[k]; i++)
             buf[i] = dpat(k, i);
-        SCITriggerDataInterrupt(rd, buf, sizes[k], 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
+        OK(SCITriggerDataInterrupt(rd, buf, sizes[k], 0, &e_));
         assert_int_equal(precv(&p), k + 1);
     }
     assert_int_equal(tproc_send_u32(p.wr, 2), 0);
     memset(buf, 0xab, 3);
-    SCITriggerDataInterrupt(rd, buf, 3, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCITriggerDataInterrupt(rd, buf, 3, 0, &e_));
     assert_int_equal(precv(&p), 100);
     assert_int_equal(tproc_end(&p, 10000), 0);
     /* the owner is gone: triggers fail once that is known */
@@ -258,8 +226,7 @@ static void test_data_callback(void **state)
         usleep(10000);
     }
     assert_int_equal(e, SCI_ERR_NOT_CONNECTED);
-    SCIDisconnectDataInterrupt(rd, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIDisconnectDataInterrupt(rd, 0, &e_));
     parent_fini(sd);
 }
 
@@ -291,86 +258,66 @@ static void test_data_local(void **state)
     (void)state;
     sd = parent_init();
     SCIGetLocalNodeId(0, &node, 0, &e);
-    SCICreateDataInterrupt(sd, &d, 0, &no, NULL, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCICreateDataInterrupt(sd, &dx, 0, &no, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-    assert_int_equal(e, SCI_ERR_INTNO_USED);
-    SCICreateDataInterrupt(sd, &dx, 0, &no, NULL, NULL, SCI_FLAG_COUNTING_INT, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    OK(SCICreateDataInterrupt(sd, &d, 0, &no, NULL, NULL, 0, &e_));
+    ERR(SCI_ERR_INTNO_USED, SCICreateDataInterrupt(sd, &dx, 0, &no, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCICreateDataInterrupt(sd, &dx, 0, &no, NULL, NULL, SCI_FLAG_COUNTING_INT, &e_));
     /* the namespace: 0..2^31-1, numbers in the thousands included */
     {
         static const unsigned int good[] = { 77, 4000, 65535, 0x7fffffffu };
         sci_local_data_interrupt_t dn[4];
         for (unsigned int k = 0; k < 4; k++) {
             unsigned int x = good[k];
-            SCICreateDataInterrupt(sd, &dn[k], 0, &x, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-            assert_int_equal(e, SCI_ERR_OK);
+            OK(SCICreateDataInterrupt(sd, &dn[k], 0, &x, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e_));
             assert_int_equal(x, good[k]);
         }
         no = 0x80000000u;
-        SCICreateDataInterrupt(sd, &dx, 0, &no, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e);
-        assert_int_equal(e, SCI_ERR_OUT_OF_RANGE);
+        ERR(SCI_ERR_OUT_OF_RANGE, SCICreateDataInterrupt(sd, &dx, 0, &no, NULL, NULL, SCI_FLAG_FIXED_INTNO, &e_));
         for (unsigned int k = 0; k < 4; k++) {
-            SCIRemoveDataInterrupt(dn[k], 0, &e);
-            assert_int_equal(e, SCI_ERR_OK);
+            OK(SCIRemoveDataInterrupt(dn[k], 0, &e_));
         }
         SCIGetLocalNodeId(0, &node, 0, &e);
         no = 0;
     }
     /* loopback through the own node */
-    SCIConnectDataInterrupt(sd, &rd, node, 0, no, 1000, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCITriggerDataInterrupt(rd, "hello", 5, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIConnectDataInterrupt(sd, &rd, node, 0, no, 1000, 0, &e_));
+    OK(SCITriggerDataInterrupt(rd, "hello", 5, 0, &e_));
     len = sizeof(buf);
-    SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIWaitForDataInterrupt(d, buf, &len, 5000, 0, &e_));
     assert_int_equal(len, 5);
     assert_memory_equal(buf, "hello", 5);
-    SCIWaitForDataInterrupt(d, buf, NULL, 10, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIWaitForDataInterrupt(d, buf, NULL, 10, 0, &e_));
     len = 4;
-    SCIWaitForDataInterrupt(d, NULL, &len, 10, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIWaitForDataInterrupt(d, NULL, &len, 10, 0, &e_));
     len = sizeof(buf);
-    SCIWaitForDataInterrupt(d, buf, &len, 20, 0, &e);
-    assert_int_equal(e, SCI_ERR_TIMEOUT);
+    ERR(SCI_ERR_TIMEOUT, SCIWaitForDataInterrupt(d, buf, &len, 20, 0, &e_));
     /* loopback flow control: CREDITS payloads fit, the next one fails; consuming half returns credit */
     for (unsigned int k = 0; k < CREDITS; k++) {
         buf[0] = (uint8_t)k;
-        SCITriggerDataInterrupt(rd, buf, 1, 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
+        OK(SCITriggerDataInterrupt(rd, buf, 1, 0, &e_));
     }
-    SCITriggerDataInterrupt(rd, buf, 1, 0, &e);
-    assert_int_equal(e, SCI_ERR_TIMEOUT);
+    ERR(SCI_ERR_TIMEOUT, SCITriggerDataInterrupt(rd, buf, 1, 0, &e_));
     for (unsigned int k = 0; k < CREDITS / 2; k++) {
         len = sizeof(buf);
-        SCIWaitForDataInterrupt(d, buf, &len, 1000, 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
+        OK(SCIWaitForDataInterrupt(d, buf, &len, 1000, 0, &e_));
         assert_int_equal(buf[0], k);
     }
     buf[0] = CREDITS;
-    SCITriggerDataInterrupt(rd, buf, 1, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCITriggerDataInterrupt(rd, buf, 1, 0, &e_));
     for (unsigned int k = CREDITS / 2; k <= CREDITS; k++) {
         len = sizeof(buf);
-        SCIWaitForDataInterrupt(d, buf, &len, 1000, 0, &e);
-        assert_int_equal(e, SCI_ERR_OK);
+        OK(SCIWaitForDataInterrupt(d, buf, &len, 1000, 0, &e_));
         assert_int_equal(buf[0], k);
     }
-    SCIDisconnectDataInterrupt(rd, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIDisconnectDataInterrupt(rd, 0, &e_));
 
     w.d = d;
     w.e = SCI_ERR_OK;
     assert_int_equal(pthread_create(&t, NULL, dwait_thread, &w), 0);
     usleep(20000);
-    SCIRemoveDataInterrupt(d, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIRemoveDataInterrupt(d, 0, &e_));
     pthread_join(t, NULL);
     assert_int_equal(w.e, SCI_ERR_CANCELLED);
-    SCIRemoveDataInterrupt(d, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIRemoveDataInterrupt(d, 0, &e_));
     parent_fini(sd);
 }
 

@@ -54,29 +54,22 @@ static void test_strings_uninitialized(void **state)
     unsigned int id;
 
     (void)state;
-    SCIQuery(SCI_Q_VENDORID, &s, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIQuery(SCI_Q_VENDORID, &s, 0, &e_));
     assert_string_equal(buf, "OpenSCI");
-    SCIQuery(SCI_Q_API, &s, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIQuery(SCI_Q_API, &s, 0, &e_));
     assert_memory_equal(buf, "OpenSCI SISCI 2.x compatible ", 29);
     s.length = 7;                              /* no room for the NUL */
     memset(buf, 'x', sizeof(buf));
-    SCIQuery(SCI_Q_VENDORID, &s, 0, &e);
-    assert_int_equal(e, SCI_ERR_OUT_OF_RANGE);
+    ERR(SCI_ERR_OUT_OF_RANGE, SCIQuery(SCI_Q_VENDORID, &s, 0, &e_));
     assert_int_equal(buf[0], 'x');
     s.str = NULL;
-    SCIQuery(SCI_Q_VENDORID, &s, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
-    SCIQuery(SCI_Q_VENDORID, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
-    SCIQuery(SCI_Q_VENDORID, &s, 1, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIQuery(SCI_Q_VENDORID, &s, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIQuery(SCI_Q_VENDORID, NULL, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCIQuery(SCI_Q_VENDORID, &s, 1, &e_));
     /* adapter queries need SCIInitialize */
     adapter_q(0, SCI_Q_ADAPTER_NODEID, &e);
     assert_int_equal(e, SCI_ERR_NOT_INITIALIZED);
-    SCIGetLocalNodeId(0, &id, 0, &e);
-    assert_int_equal(e, SCI_ERR_NOT_INITIALIZED);
+    ERR(SCI_ERR_NOT_INITIALIZED, SCIGetLocalNodeId(0, &id, 0, &e_));
 }
 
 static void test_adapter_queries(void **state)
@@ -89,8 +82,7 @@ static void test_adapter_queries(void **state)
 
     (void)state;
     sd = parent_init();
-    SCIGetLocalNodeId(0, &node, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIGetLocalNodeId(0, &node, 0, &e_));
     assert_true(node > 0);
     assert_int_equal(adapter_q(0, SCI_Q_ADAPTER_NODEID, &e), node);
     assert_int_equal(e, SCI_ERR_OK);
@@ -121,18 +113,12 @@ static void test_adapter_queries(void **state)
     assert_int_equal(e, SCI_ERR_NO_SUCH_ADAPTERNO);
     adapter_q(100, SCI_Q_ADAPTER_NODEID, &e);
     assert_int_equal(e, SCI_ERR_ILLEGAL_ADAPTERNO);
-    SCIQuery(SCI_Q_ADAPTER, &q, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
-    SCIQuery(SCI_Q_SYSTEM, &sq, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_QUERY);
-    SCIQuery(12345, &sq, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_QUERY);
-    SCIGetLocalNodeId(0, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
-    SCIGetLocalNodeId(4, &v, 0, &e);
-    assert_int_equal(e, SCI_ERR_NO_SUCH_ADAPTERNO);
-    SCIGetLocalNodeId(0, &v, 2, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIQuery(SCI_Q_ADAPTER, &q, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_QUERY, SCIQuery(SCI_Q_SYSTEM, &sq, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_QUERY, SCIQuery(12345, &sq, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIGetLocalNodeId(0, NULL, 0, &e_));
+    ERR(SCI_ERR_NO_SUCH_ADAPTERNO, SCIGetLocalNodeId(4, &v, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCIGetLocalNodeId(0, &v, 2, &e_));
     parent_fini(sd);
 }
 

@@ -55,8 +55,7 @@ static int owner_exit(int rd, int wr, void *arg)
     uint32_t how;
     volatile uint32_t *p;
 
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    sd = child_open();
     SCICreateSegment(sd, &ls, SEG_ID, SEGSZ, NULL, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
     SCIPrepareSegment(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
     SCISetSegmentAvailable(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
@@ -83,8 +82,7 @@ static int remote_exit(int rd, int wr, void *arg)
     sci_map_t map;
     volatile uint32_t *p;
 
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    sd = child_open();
     CHECK(connect_retry(sd, &rs, node, SEG_ID) == SCI_ERR_OK);
     p = SCIMapRemoteSegment(rs, &map, 0, SEGSZ, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
     CHECK(p[0] == 0x1234);
@@ -102,8 +100,7 @@ static int visitor(int rd, int wr, void *arg)
     sci_error_t e;
     sci_desc_t sd;
 
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    sd = child_open();
     if (how == HOW_EXIT)
         exit(0);
     SCIClose(sd, 0, &e); CHECK(e == SCI_ERR_OK);

@@ -24,7 +24,6 @@
 #include "../common/osci_test.h"
 #include "seg_obj.h"
 
-#define OK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; assert_int_equal(e_, SCI_ERR_OK); } while (0)
 #define SEGSZ 4096
 #define T_MS 10000
 #define SEGID 310
@@ -84,8 +83,7 @@ static int peer_main(int rd, int wr, void *arg)
     sci_error_t e;
 
     (void)arg;
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    sd = child_open();
     CHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
     for (int i = 0; i < 500; i++) {
         SCIConnectDataInterrupt(sd, &ri, onode, 0, INTNO, SCI_INFINITE_TIMEOUT, 0, &e);
@@ -123,8 +121,7 @@ static int peer_main(int rd, int wr, void *arg)
             continue;
         case P_TRIGGERS: {
             sci_remote_interrupt_t ti;
-            SCIConnectInterrupt(sd, &ti, onode, 0, CB_INTNO, SCI_INFINITE_TIMEOUT, 0, &e);
-            CHECK(e == SCI_ERR_OK);
+            COK(SCIConnectInterrupt(sd, &ti, onode, 0, CB_INTNO, SCI_INFINITE_TIMEOUT, 0, &e_));
             for (uint32_t k = 0; k < n; k++) {
                 SCITriggerInterrupt(ti, 0, &e); CHECK(e == SCI_ERR_OK);
             }

@@ -17,71 +17,31 @@
 #include "../common/osci_test.h"
 #include "seg_obj.h"
 
-#define OK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; assert_int_equal(e_, SCI_ERR_OK); } while (0)
-#define ERR(want, call) do { sci_error_t e_ = SCI_ERR_OK; call; assert_int_equal(e_, (want)); } while (0)
 #define SEGSZ 16384
 #define T_MS 10000
 
 #include "seg_owner.h"
+#include "seg_state.h"
 
-struct conn {
-    struct tproc o;
-    uint32_t onode;
-    sci_desc_t sd;
-    sci_remote_segment_t rs;
-    sci_map_t m;
-    volatile uint8_t *p;
-    sci_sequence_t seq;
-};
-
-static void connect_owner(struct conn *c, uint32_t id)
+/* Connected (CB_CONNECT on both sides), mapped, with a sequence. */
+static void connect_owner(struct owner_conn *c, uint32_t id)
 {
-    sci_error_t e;
-    assert_int_equal(tproc_start(&c->o, owner_main, (void *)(uintptr_t)id), 0);
-    assert_int_equal(tproc_recv_u32(c->o.rd, &c->onode, T_MS), 0);
-    OK(SCIInitialize(0, &e_));
-    OK(SCIOpen(&c->sd, 0, &e_));
-    assert_int_equal(connect_retry(c->sd, &c->rs, c->onode, id), SCI_ERR_OK);
-    assert_int_equal(SCIWaitForRemoteSegmentEvent(c->rs, &e, 1000, 0, &e), SCI_CB_CONNECT);
-    assert_int_equal(owner_event(&c->o), (uint32_t)SCI_CB_CONNECT << 16 | my_node());
-    c->p = SCIMapRemoteSegment(c->rs, &c->m, 0, SEGSZ, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    owner_connect(c, id);
+    owner_connected(c, 1000);
+    owner_map(c);
     OK(SCICreateMapSequence(c->m, &c->seq, 0, &e_));
 }
 
-static void release(struct conn *c)
+static void release(struct owner_conn *c)
 {
     OK(SCIRemoveSequence(c->seq, 0, &e_));
     OK(SCIUnmapSegment(c->m, 0, &e_));
     OK(SCIDisconnectSegment(c->rs, 0, &e_));
 }
 
-static void finish(struct conn *c)
-{
-    OK(SCIClose(c->sd, 0, &e_));
-    SCITerminate();
-}
-
-static sci_segment_cb_reason_t next_event(sci_remote_segment_t rs, unsigned int ms)
-{
-    sci_error_t e, st;
-    sci_segment_cb_reason_t r = SCIWaitForRemoteSegmentEvent(rs, &st, ms, 0, &e);
-    return e == SCI_ERR_OK ? r : 0;
-}
-
-/* A peer's liveness on adapter 0 (docs/segment-protocol.md, "Peer liveness state machine"). */
-static enum seg_peer_state pstate(uint32_t node)
-{
-    enum seg_peer_state st;
-    pthread_mutex_lock(&seg.lock);
-    st = seg.adapter[0].peer[node].state;
-    pthread_mutex_unlock(&seg.lock);
-    return st;
-}
-
 static void test_kill_owner(void **state)
 {
-    struct conn c;
+    struct owner_conn c;
     sci_error_t e;
     uint8_t buf[8] = { 0 };
 
@@ -107,22 +67,7 @@ static void test_kill_owner(void **state)
     SCIConnectSegment(c.sd, &rs2, c.onode, 200, 0, NULL, NULL, 500, 0, &ce);
     assert_int_not_equal(ce, SCI_ERR_OK);
     release(&c);
-    finish(&c);
-}
-
-static int remote_main(int rd, int wr, void *arg)
-{
-    uint32_t onode;
-    sci_error_t e;
-    sci_desc_t sd;
-    sci_remote_segment_t rs;
-    CHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
-    CHECK(connect_retry(sd, &rs, onode, 201) == SCI_ERR_OK);
-    CHECK(tproc_send_u32(wr, my_node()) == 0);
-    pause();
-    return 0;
+    parent_fini(c.sd);
 }
 
 static void test_kill_remote(void **state)
@@ -130,21 +75,12 @@ static void test_kill_remote(void **state)
     sci_desc_t sd;
     sci_local_segment_t ls;
     struct tproc r;
-    uint32_t rnode;
     unsigned int src, ad;
     sci_error_t e;
 
     /* fork before initialising: a child must not inherit an initialised library */
-    assert_int_equal(tproc_start(&r, remote_main, NULL), 0);
-    OK(SCIInitialize(0, &e_));
-    OK(SCIOpen(&sd, 0, &e_));
-    OK(SCICreateSegment(sd, &ls, 201, SEGSZ, NULL, NULL, 0, &e_));
-    OK(SCIPrepareSegment(ls, 0, 0, &e_));
-    OK(SCISetSegmentAvailable(ls, 0, 0, &e_));
-    assert_int_equal(tproc_send_u32(r.wr, my_node()), 0);
-    assert_int_equal(tproc_recv_u32(r.rd, &rnode, T_MS), 0);
-    assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e), SCI_CB_CONNECT);
-    assert_int_equal(src, rnode);
+    assert_int_equal(tproc_start(&r, remote_main, (void *)(uintptr_t)201), 0);
+    uint32_t rnode = serve_remote(&r, &sd, &ls, 201);
     uint64_t t0 = osci_now_ms();
     kill(r.pid, SIGKILL);
     assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, 5000, 0, &e), SCI_CB_LOST);
@@ -152,30 +88,27 @@ static void test_kill_remote(void **state)
     assert_int_equal(src, rnode);
     tproc_kill(&r);
     OK(SCIRemoveSegment(ls, 0, &e_));
-    OK(SCIClose(sd, 0, &e_));
-    SCITerminate();
+    parent_fini(sd);
 }
 
 static void test_link_flap(void **state)
 {
-    struct conn c;
+    struct owner_conn c;
     sci_error_t e;
     uint8_t buf[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
     connect_owner(&c, 202);
     assert_int_equal(SCIStartSequence(c.seq, 0, &e), SCI_SEQ_OK);
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_DOWN, c.onode, 0), 0);
-    assert_int_equal(next_event(c.rs, 5000), SCI_CB_NOT_OPERATIONAL);
-    assert_int_equal(c.rs->state, RSEG_NOT_OPERATIONAL);
-    assert_int_equal(pstate(c.onode), PEER_DOWN);           /* UP --link-down--> DOWN */
+    /* UP --link-down--> DOWN */
+    expect_event(c.rs, c.onode, 5000, SCI_CB_NOT_OPERATIONAL, RSEG_NOT_OPERATIONAL, PEER_DOWN);
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_NOT_OPERATIONAL << 16 | my_node());
     assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_RETRIABLE);
     ERR(SCI_ERR_TRANSFER_FAILED, SCIMemCpy(c.seq, buf, c.m, 0, sizeof(buf), SCI_FLAG_ERROR_CHECK, &e_));
     ERR(SCI_ERR_NO_LINK_ACCESS, SCIMapRemoteSegment(c.rs, &c.m, 0, 16, NULL, 0, &e_));
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_UP, c.onode, 0), 0);
-    assert_int_equal(next_event(c.rs, 5000), SCI_CB_OPERATIONAL);
-    assert_int_equal(c.rs->state, RSEG_OPERATIONAL);
-    assert_int_equal(pstate(c.onode), PEER_UP);             /* DOWN --link-up--> UP */
+    /* DOWN --link-up--> UP */
+    expect_event(c.rs, c.onode, 5000, SCI_CB_OPERATIONAL, RSEG_OPERATIONAL, PEER_UP);
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_OPERATIONAL << 16 | my_node());
     /* a sequence started before the flap stays RETRIABLE; a new start is OK */
     assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_RETRIABLE);
@@ -186,14 +119,13 @@ static void test_link_flap(void **state)
     release(&c);
     /* terminate only once the owner processed the DISCONNECT (leaving first would read as LOST) */
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
-    finish(&c);
-    assert_int_equal(tproc_send_u32(c.o.wr, CMD_QUIT), 0);
-    assert_int_equal(tproc_wait(&c.o, T_MS), 0);
+    parent_fini(c.sd);
+    owner_quit(&c);
 }
 
 static void test_grace_expiry(void **state)
 {
-    struct conn c;
+    struct owner_conn c;
     sci_error_t e;
 
     setenv("OSCI_GRACE_MS", "300", 1);
@@ -202,9 +134,7 @@ static void test_grace_expiry(void **state)
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_DOWN, c.onode, 0), 0);
     assert_int_equal(next_event(c.rs, 5000), SCI_CB_NOT_OPERATIONAL);
     assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_RETRIABLE);
-    assert_int_equal(next_event(c.rs, 5000), SCI_CB_LOST);
-    assert_int_equal(c.rs->state, RSEG_LOST);
-    assert_int_equal(pstate(c.onode), PEER_LOST);           /* DOWN --grace--> LOST */
+    expect_event(c.rs, c.onode, 5000, SCI_CB_LOST, RSEG_LOST, PEER_LOST);           /* DOWN --grace--> LOST */
     assert_int_equal(SCICheckSequence(c.seq, 0, &e), SCI_SEQ_NOT_RETRIABLE);
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_NOT_OPERATIONAL << 16 | my_node());
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_LOST << 16 | my_node());
@@ -213,43 +143,31 @@ static void test_grace_expiry(void **state)
     ERR(SCI_ERR_TIMEOUT, SCIWaitForRemoteSegmentEvent(c.rs, &e, 200, 0, &e_));
     assert_int_equal(c.rs->state, RSEG_LOST);
     release(&c);
-    finish(&c);
+    parent_fini(c.sd);
     unsetenv("OSCI_GRACE_MS");
-    assert_int_equal(tproc_send_u32(c.o.wr, CMD_QUIT), 0);
-    assert_int_equal(tproc_wait(&c.o, T_MS), 0);
+    owner_quit(&c);
 }
 
 static void test_corrupt_msg(void **state)
 {
-    struct tproc o;
-    uint32_t onode;
-    sci_desc_t sd;
-    sci_remote_segment_t rs;
+    struct owner_conn c;
 
-    assert_int_equal(tproc_start(&o, owner_main, (void *)(uintptr_t)204), 0);
-    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
-    OK(SCIInitialize(0, &e_));
-    OK(SCIOpen(&sd, 0, &e_));
-    assert_int_equal(connect_retry(sd, &rs, onode, 204), SCI_ERR_OK);
-    OK(SCIDisconnectSegment(rs, 0, &e_));
+    owner_connect(&c, 204);
+    OK(SCIDisconnectSegment(c.rs, 0, &e_));
     /* the next CONNECT arrives corrupted: the owner drops it and the connect times out */
-    assert_int_equal(osci_fault_inject(0, OSCI_FAULT_CORRUPT_MSG, onode, 1), 0);
-    ERR(SCI_ERR_TIMEOUT, SCIConnectSegment(sd, &rs, onode, 204, 0, NULL, NULL, 300, 0, &e_));
+    assert_int_equal(osci_fault_inject(0, OSCI_FAULT_CORRUPT_MSG, c.onode, 1), 0);
+    ERR(SCI_ERR_TIMEOUT, SCIConnectSegment(c.sd, &c.rs, c.onode, 204, 0, NULL, NULL, 300, 0, &e_));
     /* the owner survived and serves the next one */
-    OK(SCIConnectSegment(sd, &rs, onode, 204, 0, NULL, NULL, 5000, 0, &e_));
-    OK(SCIDisconnectSegment(rs, 0, &e_));
-    assert_int_equal(owner_event(&o), (uint32_t)SCI_CB_CONNECT << 16 | my_node());
-    assert_int_equal(tproc_send_u32(o.wr, CMD_QUIT), 0);
-    assert_int_equal(tproc_wait(&o, T_MS), 0);
-    OK(SCIClose(sd, 0, &e_));
-    SCITerminate();
+    OK(SCIConnectSegment(c.sd, &c.rs, c.onode, 204, 0, NULL, NULL, 5000, 0, &e_));
+    OK(SCIDisconnectSegment(c.rs, 0, &e_));
+    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_CONNECT << 16 | my_node());
+    owner_quit(&c);
+    parent_fini(c.sd);
 }
 
 static int td(void **state)
 {
-    tproc_reap_all();
-    while (seg.initialized)
-        SCITerminate();
+    seg_td(state);
     unsetenv("OSCI_GRACE_MS");
     return 0;
 }

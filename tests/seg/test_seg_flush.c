@@ -20,16 +20,30 @@
 #include "osci_seg_priv.h"
 #include "seg_owner.h"
 #include "seg_obj.h"
+#include "seg_state.h"
 
 extern const struct osci_drv_ops osci_simntb_ops;
 
-#define OK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; assert_int_equal(e_, SCI_ERR_OK); } while (0)
+/* The owner of segment id connected and mapped (c->p) by an initialised library. */
+static void up(struct owner_conn *c, uint32_t id)
+{
+    owner_connect(c, id);
+    owner_map(c);
+}
+
+/* Unmap, disconnect, the owner quits, the library closes. */
+static void down(struct owner_conn *c)
+{
+    OK(SCIUnmapSegment(c->m, 0, &e_));
+    OK(SCIDisconnectSegment(c->rs, 0, &e_));
+    owner_quit(c);
+    parent_fini(c->sd);
+}
 
 static void test_wrapper_default(void **state)
 {
     (void)state;
     const struct osci_drv_ops *sim = osci_drv_find("simntb");
-    sci_error_t e;
 
     assert_non_null(sim);
     assert_null(osci_simntb_ops.flush);   /* synchronous: a put has landed when it returns */
@@ -38,8 +52,7 @@ static void test_wrapper_default(void **state)
     assert_non_null(osci_drv_find("rdma"));
     assert_non_null(osci_drv_find("rdma")->flush);   /* posted puts */
 #endif
-    SCIInitialize(0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIInitialize(0, &e_));
     assert_ptr_equal(seg.adapter[0].drv->ops, sim);
     assert_int_equal(osci_drv_flush(seg.adapter[0].drv, NULL), 0);
     SCIFlush(NULL, 0);                    /* every adapter: nothing to wait for */
@@ -49,23 +62,14 @@ static void test_wrapper_default(void **state)
 static void test_transfer_map_flush(void **state)
 {
     (void)state;
-    struct tproc o;
-    uint32_t onode;
-    sci_desc_t sd;
-    sci_remote_segment_t rs;
-    sci_map_t m, mt;
+    struct owner_conn c;
+    sci_map_t mt;
     sci_sequence_t seq;
     sci_error_t e;
     uint8_t buf[4096];
 
-    assert_int_equal(tproc_start(&o, owner_main, (void *)(uintptr_t)300), 0);
-    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
-    OK(SCIInitialize(0, &e_));
-    OK(SCIOpen(&sd, 0, &e_));
-    assert_int_equal(connect_retry(sd, &rs, onode, 300), SCI_ERR_OK);
-    volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    assert_null(SCIMapRemoteSegment(rs, &mt, 0, SEGSZ, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e));
+    up(&c, 300);
+    assert_null(SCIMapRemoteSegment(c.rs, &mt, 0, SEGSZ, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e));
     assert_int_equal(e, SCI_ERR_OK);
     OK(SCICreateMapSequence(mt, &seq, 0, &e_));
     assert_int_equal(SCIStartSequence(seq, 0, &e), SCI_SEQ_OK);
@@ -86,14 +90,14 @@ static void test_transfer_map_flush(void **state)
     assert_int_equal(e, SCI_ERR_OK);
     for (size_t k = 0; k < 8; k++)
         for (size_t i = 0; i < sizeof(buf); i++)
-            if (p[k * sizeof(buf) + i] != (uint8_t)(i * 7 + k))
+            if (c.p[k * sizeof(buf) + i] != (uint8_t)(i * 7 + k))
                 fail_msg("byte %zu of put %zu did not land", i, k);
 
     /* ERROR_CHECK: the put is flushed before the check */
     memset(buf, 0xa5, 64);
     OK(SCIMemCpy(seq, buf, mt, SEGSZ - 64, 64, SCI_FLAG_ERROR_CHECK, &e_));
     for (int i = 0; i < 64; i++)
-        assert_int_equal(p[SEGSZ - 64 + i], 0xa5);
+        assert_int_equal(c.p[SEGSZ - 64 + i], 0xa5);
 
     /* a get sees every earlier put */
     memset(buf, 0x3c, 100);
@@ -109,48 +113,34 @@ static void test_transfer_map_flush(void **state)
     OK(SCIRemoveSequence(seq, 0, &e_));
     OK(SCIUnmapSegment(mt, 0, &e_));
     for (int i = 0; i < 16; i++)
-        assert_int_equal(p[100 + i], 0x5a);
-    OK(SCIUnmapSegment(m, 0, &e_));
-    OK(SCIDisconnectSegment(rs, 0, &e_));
-    assert_int_equal(tproc_send_u32(o.wr, CMD_QUIT), 0);
-    assert_int_equal(tproc_wait(&o, T_MS), 0);
-    OK(SCIClose(sd, 0, &e_));
-    SCITerminate();
+        assert_int_equal(c.p[100 + i], 0x5a);
+    down(&c);
 }
 
 /* osci__map_put_word: the frame and then the word land (transfer map: put, put, flush); bad arguments. */
 static void test_map_put_word(void **state)
 {
     (void)state;
-    struct tproc o;
-    uint32_t onode;
-    sci_desc_t sd;
-    sci_remote_segment_t rs;
-    sci_map_t m, mt, mr;
+    struct owner_conn c;
+    sci_map_t mt, mr;
     sci_error_t e;
     uint8_t frame[1536];
 
-    assert_int_equal(tproc_start(&o, owner_main, (void *)(uintptr_t)301), 0);
-    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
-    OK(SCIInitialize(0, &e_));
-    OK(SCIOpen(&sd, 0, &e_));
-    assert_int_equal(connect_retry(sd, &rs, onode, 301), SCI_ERR_OK);
-    volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    assert_null(SCIMapRemoteSegment(rs, &mt, 0, SEGSZ, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e));
+    up(&c, 301);
+    assert_null(SCIMapRemoteSegment(c.rs, &mt, 0, SEGSZ, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e));
     assert_int_equal(e, SCI_ERR_OK);
 
     for (uint32_t k = 1; k <= 4; k++) {
         memset(frame, (int)k, sizeof(frame));
-        assert_int_equal(osci__map_put_word(k & 1 ? mt : m, 4096 + (k - 1) * sizeof(frame), frame, sizeof(frame),
+        assert_int_equal(osci__map_put_word(k & 1 ? mt : c.m, 4096 + (k - 1) * sizeof(frame), frame, sizeof(frame),
                                             128, k), 0);
-        assert_int_equal(*(volatile uint32_t *)(p + 128), k);
+        assert_int_equal(*(volatile uint32_t *)(c.p + 128), k);
         for (size_t i = 0; i < sizeof(frame); i++)
-            if (p[4096 + (k - 1) * sizeof(frame) + i] != (uint8_t)k)
+            if (c.p[4096 + (k - 1) * sizeof(frame) + i] != (uint8_t)k)
                 fail_msg("byte %zu of frame %u did not land", i, k);
     }
     assert_int_equal(osci__map_put_word(mt, 0, NULL, 0, 256, 77), 0);   /* the word alone */
-    assert_int_equal(*(volatile uint32_t *)(p + 256), 77);
+    assert_int_equal(*(volatile uint32_t *)(c.p + 256), 77);
 
     assert_int_equal(osci__map_put_word(mt, 0, NULL, 0, 130, 1), -EINVAL);            /* unaligned word */
     assert_int_equal(osci__map_put_word(mt, 0, NULL, 0, SEGSZ - 2, 1), -EINVAL);
@@ -158,78 +148,50 @@ static void test_map_put_word(void **state)
     assert_int_equal(osci__map_put_word(mt, SEGSZ - 8, frame, 16, 0, 1), -ERANGE);
     assert_int_equal(osci__map_put_word(mt, 0, NULL, 16, 0, 1), -EFAULT);
     assert_int_equal(osci__map_put_word(NULL, 0, NULL, 0, 0, 1), -EINVAL);
-    assert_null(SCIMapRemoteSegment(rs, &mr, 0, SEGSZ, NULL, SCI_FLAG_OSCI_TRANSFER_MAP | SCI_FLAG_READONLY_MAP,
+    assert_null(SCIMapRemoteSegment(c.rs, &mr, 0, SEGSZ, NULL, SCI_FLAG_OSCI_TRANSFER_MAP | SCI_FLAG_READONLY_MAP,
                                     &e));
     if (e == SCI_ERR_OK) {
         assert_int_equal(osci__map_put_word(mr, 0, NULL, 0, 0, 1), -EACCES);
         OK(SCIUnmapSegment(mr, 0, &e_));
     }
-    assert_int_equal(*(volatile uint32_t *)(p + 0), 0);
+    assert_int_equal(*(volatile uint32_t *)(c.p + 0), 0);
 
     OK(SCIUnmapSegment(mt, 0, &e_));
     assert_int_equal(osci__map_put_word(mt, 0, NULL, 0, 0, 1), -EINVAL);              /* unmapped */
-    OK(SCIUnmapSegment(m, 0, &e_));
-    OK(SCIDisconnectSegment(rs, 0, &e_));
-    assert_int_equal(tproc_send_u32(o.wr, CMD_QUIT), 0);
-    assert_int_equal(tproc_wait(&o, T_MS), 0);
-    OK(SCIClose(sd, 0, &e_));
-    SCITerminate();
+    down(&c);
 }
 
 /* A DMA write is DONE only once its data landed (the engine flushes before DONE). */
 static void test_dma_done_landed(void **state)
 {
     (void)state;
-    struct tproc o;
-    uint32_t onode;
-    sci_desc_t sd;
-    sci_remote_segment_t rs;
+    struct owner_conn c;
     sci_local_segment_t ls;
-    sci_map_t m, lm;
+    sci_map_t lm;
     sci_dma_queue_t dq;
     sci_error_t e;
 
-    assert_int_equal(tproc_start(&o, owner_main, (void *)(uintptr_t)301), 0);
-    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
-    OK(SCIInitialize(0, &e_));
-    OK(SCIOpen(&sd, 0, &e_));
-    assert_int_equal(connect_retry(sd, &rs, onode, 301), SCI_ERR_OK);
-    volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    OK(SCICreateSegment(sd, &ls, 302, SEGSZ, NULL, NULL, 0, &e_));
+    up(&c, 301);
+    OK(SCICreateSegment(c.sd, &ls, 302, SEGSZ, NULL, NULL, 0, &e_));
     OK(SCIPrepareSegment(ls, 0, 0, &e_));
     uint8_t *l = SCIMapLocalSegment(ls, &lm, 0, SEGSZ, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     for (int i = 0; i < SEGSZ; i++)
         l[i] = (uint8_t)(i * 11 + 3);
-    OK(SCICreateDMAQueue(sd, &dq, 0, 1, 0, &e_));
-    OK(SCIStartDmaTransfer(dq, ls, rs, 0, SEGSZ, 0, NULL, NULL, SCI_FLAG_DMA_WAIT, &e_));
+    OK(SCICreateDMAQueue(c.sd, &dq, 0, 1, 0, &e_));
+    OK(SCIStartDmaTransfer(dq, ls, c.rs, 0, SEGSZ, 0, NULL, NULL, SCI_FLAG_DMA_WAIT, &e_));
     assert_int_equal(SCIDMAQueueState(dq), SCI_DMAQUEUE_DONE);
     for (int i = 0; i < SEGSZ; i++)
-        if (p[i] != (uint8_t)(i * 11 + 3))
+        if (c.p[i] != (uint8_t)(i * 11 + 3))
             fail_msg("byte %d of a DONE transfer did not land", i);
     OK(SCIRemoveDMAQueue(dq, 0, &e_));
     OK(SCIUnmapSegment(lm, 0, &e_));
     OK(SCIRemoveSegment(ls, 0, &e_));
-    OK(SCIUnmapSegment(m, 0, &e_));
-    OK(SCIDisconnectSegment(rs, 0, &e_));
-    assert_int_equal(tproc_send_u32(o.wr, CMD_QUIT), 0);
-    assert_int_equal(tproc_wait(&o, T_MS), 0);
-    OK(SCIClose(sd, 0, &e_));
-    SCITerminate();
-}
-
-static int td(void **state)
-{
-    (void)state;
-    tproc_reap_all();
-    while (seg.initialized)
-        SCITerminate();
-    return 0;
+    down(&c);
 }
 
 OSCI_TEST_MAIN("seg_flush", NULL, NULL,
-               cmocka_unit_test_teardown(test_wrapper_default, td),
-               cmocka_unit_test_teardown(test_transfer_map_flush, td),
-               cmocka_unit_test_teardown(test_map_put_word, td),
-               cmocka_unit_test_teardown(test_dma_done_landed, td))
+               cmocka_unit_test_teardown(test_wrapper_default, seg_td),
+               cmocka_unit_test_teardown(test_transfer_map_flush, seg_td),
+               cmocka_unit_test_teardown(test_map_put_word, seg_td),
+               cmocka_unit_test_teardown(test_dma_done_landed, seg_td))

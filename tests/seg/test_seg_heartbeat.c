@@ -18,11 +18,11 @@
 #include "../common/osci_test.h"
 #include "seg_obj.h"
 
-#define OK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; assert_int_equal(e_, SCI_ERR_OK); } while (0)
 #define SEGSZ 8192
 #define T_MS 10000
 
 #include "seg_owner.h"
+#include "seg_state.h"
 
 /* Heartbeat settings for this process and the children it forks next. */
 static void hb_env(const char *mode, const char *grace_ms)
@@ -45,58 +45,17 @@ static int teardown(void **state)
     return tproc_teardown(state);
 }
 
-/* The remote segment's state, read under the library lock (the event thread writes it). */
-static enum rseg_state rstate(sci_remote_segment_t rs)
+static void connect_owner(struct owner_conn *c, uint32_t id)
 {
-    enum rseg_state st;
-    pthread_mutex_lock(&seg.lock);
-    st = rs->state;
-    pthread_mutex_unlock(&seg.lock);
-    return st;
-}
-
-/* A peer's liveness on adapter 0 (docs/segment-protocol.md, "Peer liveness state machine"). */
-static enum seg_peer_state pstate(uint32_t node)
-{
-    enum seg_peer_state st;
-    pthread_mutex_lock(&seg.lock);
-    st = seg.adapter[0].peer[node].state;
-    pthread_mutex_unlock(&seg.lock);
-    return st;
-}
-
-static sci_segment_cb_reason_t next_event(sci_remote_segment_t rs, unsigned int ms)
-{
-    sci_error_t e, st;
-    sci_segment_cb_reason_t r = SCIWaitForRemoteSegmentEvent(rs, &st, ms, 0, &e);
-    return e == SCI_ERR_OK ? r : 0;
-}
-
-struct conn {
-    struct tproc o;
-    uint32_t onode;
-    sci_desc_t sd;
-    sci_remote_segment_t rs;
-};
-
-static void connect_owner(struct conn *c, uint32_t id)
-{
-    sci_error_t e;
-    assert_int_equal(tproc_start(&c->o, owner_main, (void *)(uintptr_t)id), 0);
-    assert_int_equal(tproc_recv_u32(c->o.rd, &c->onode, T_MS), 0);
-    OK(SCIInitialize(0, &e_));
-    OK(SCIOpen(&c->sd, 0, &e_));
-    assert_int_equal(connect_retry(c->sd, &c->rs, c->onode, id), SCI_ERR_OK);
-    assert_int_equal(SCIWaitForRemoteSegmentEvent(c->rs, &e, 2000, 0, &e), SCI_CB_CONNECT);
-    assert_int_equal(owner_event(&c->o), (uint32_t)SCI_CB_CONNECT << 16 | my_node());
+    owner_connect(c, id);
+    owner_connected(c, 2000);
 }
 
 /* A stopped owner: silent, so NOT_OPERATIONAL after the heartbeat timeout, LOST after the grace. */
 static void test_silent_owner_lost(void **state)
 {
-    struct conn c;
+    struct owner_conn c;
     sci_remote_segment_t rs2;
-    sci_error_t e;
     uint64_t t0, t_notop, t_lost;
 
     (void)state;
@@ -118,19 +77,17 @@ static void test_silent_owner_lost(void **state)
     assert_int_equal(rstate(c.rs), RSEG_LOST);
     assert_int_equal(pstate(c.onode), PEER_LOST_SILENT);    /* still heartbeated: it may come back */
     /* the silent node is gone for new connections: as a segment not there (yet) */
-    SCIConnectSegment(c.sd, &rs2, c.onode, 300, 0, NULL, NULL, 500, 0, &e);
-    assert_int_equal(e, SCI_ERR_NO_SUCH_SEGMENT);
+    ERR(SCI_ERR_NO_SUCH_SEGMENT, SCIConnectSegment(c.sd, &rs2, c.onode, 300, 0, NULL, NULL, 500, 0, &e_));
     tproc_kill(&c.o);
     OK(SCIDisconnectSegment(c.rs, 0, &e_));
-    OK(SCIClose(c.sd, 0, &e_));
-    SCITerminate();
+    parent_fini(c.sd);
 }
 
 /* Resumed within the grace period: NOT_OPERATIONAL then OPERATIONAL, and the connection is intact
  * on both sides (the owner, stalled itself, counted no silence of ours). */
 static void test_silent_owner_back(void **state)
 {
-    struct conn c;
+    struct owner_conn c;
     sci_map_t m;
     volatile uint8_t *p;
     sci_error_t e;
@@ -139,27 +96,19 @@ static void test_silent_owner_back(void **state)
     hb_env("on", "20000");
     connect_owner(&c, 301);
     assert_int_equal(kill(c.o.pid, SIGSTOP), 0);
-    assert_int_equal(next_event(c.rs, T_MS), SCI_CB_NOT_OPERATIONAL);
-    assert_int_equal(rstate(c.rs), RSEG_NOT_OPERATIONAL);
-    assert_int_equal(pstate(c.onode), PEER_SILENT);
+    expect_event(c.rs, c.onode, T_MS, SCI_CB_NOT_OPERATIONAL, RSEG_NOT_OPERATIONAL, PEER_SILENT);
     p = SCIMapRemoteSegment(c.rs, &m, 0, SEGSZ, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_NO_LINK_ACCESS);
     assert_null(p);
     assert_int_equal(kill(c.o.pid, SIGCONT), 0);
-    assert_int_equal(next_event(c.rs, T_MS), SCI_CB_OPERATIONAL);
-    assert_int_equal(rstate(c.rs), RSEG_OPERATIONAL);
-    assert_int_equal(pstate(c.onode), PEER_UP);             /* SILENT --alive--> UP */
+    /* SILENT --alive--> UP */
+    expect_event(c.rs, c.onode, T_MS, SCI_CB_OPERATIONAL, RSEG_OPERATIONAL, PEER_UP);
     p = SCIMapRemoteSegment(c.rs, &m, 0, SEGSZ, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     p[0] = 0x5a;
     OK(SCIUnmapSegment(m, 0, &e_));
-    OK(SCIDisconnectSegment(c.rs, 0, &e_));
     /* the owner's next event is our disconnect: it saw no link trouble of its own */
-    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
-    assert_int_equal(tproc_send_u32(c.o.wr, CMD_QUIT), 0);
-    assert_int_equal(tproc_wait(&c.o, T_MS), 0);
-    OK(SCIClose(c.sd, 0, &e_));
-    SCITerminate();
+    owner_leave(&c);
 }
 
 /* Stopped beyond our grace period: we declared the owner lost, but it (stalled itself) never saw us go.
@@ -167,7 +116,7 @@ static void test_silent_owner_back(void **state)
  * connection, and a new connection works. */
 static void test_silent_owner_reset(void **state)
 {
-    struct conn c;
+    struct owner_conn c;
     sci_remote_segment_t rs2;
 
     (void)state;
@@ -182,29 +131,7 @@ static void test_silent_owner_reset(void **state)
     assert_int_equal(pstate(c.onode), PEER_UP);             /* LOST_SILENT --alive--> UP */
     assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_CONNECT << 16 | my_node());
     OK(SCIDisconnectSegment(rs2, 0, &e_));
-    OK(SCIDisconnectSegment(c.rs, 0, &e_));
-    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
-    assert_int_equal(tproc_send_u32(c.o.wr, CMD_QUIT), 0);
-    assert_int_equal(tproc_wait(&c.o, T_MS), 0);
-    OK(SCIClose(c.sd, 0, &e_));
-    SCITerminate();
-}
-
-static int remote_main(int rd, int wr, void *arg)
-{
-    uint32_t onode;
-    sci_error_t e;
-    sci_desc_t sd;
-    sci_remote_segment_t rs;
-
-    (void)arg;
-    CHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
-    CHECK(connect_retry(sd, &rs, onode, 302) == SCI_ERR_OK);
-    CHECK(tproc_send_u32(wr, my_node()) == 0);
-    pause();
-    return 0;
+    owner_leave(&c);
 }
 
 /* A stopped remote: its owner sees NOT_OPERATIONAL then LOST for that connection; remove succeeds. */
@@ -219,16 +146,8 @@ static void test_silent_remote_lost(void **state)
 
     (void)state;
     hb_env("on", "500");
-    assert_int_equal(tproc_start(&r, remote_main, NULL), 0);
-    OK(SCIInitialize(0, &e_));
-    OK(SCIOpen(&sd, 0, &e_));
-    OK(SCICreateSegment(sd, &ls, 302, SEGSZ, NULL, NULL, 0, &e_));
-    OK(SCIPrepareSegment(ls, 0, 0, &e_));
-    OK(SCISetSegmentAvailable(ls, 0, 0, &e_));
-    assert_int_equal(tproc_send_u32(r.wr, my_node()), 0);
-    assert_int_equal(tproc_recv_u32(r.rd, &rnode, T_MS), 0);
-    assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e), SCI_CB_CONNECT);
-    assert_int_equal(src, rnode);
+    assert_int_equal(tproc_start(&r, remote_main, (void *)(uintptr_t)302), 0);
+    rnode = serve_remote(&r, &sd, &ls, 302);
     assert_int_equal(kill(r.pid, SIGSTOP), 0);
     assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, T_MS, 0, &e), SCI_CB_NOT_OPERATIONAL);
     assert_int_equal(e, SCI_ERR_OK);
@@ -238,14 +157,13 @@ static void test_silent_remote_lost(void **state)
     assert_int_equal(pstate(rnode), PEER_LOST_SILENT);
     OK(SCIRemoveSegment(ls, 0, &e_));
     tproc_kill(&r);
-    OK(SCIClose(sd, 0, &e_));
-    SCITerminate();
+    parent_fini(sd);
 }
 
 /* Default (auto): simntb detects death itself and gets no heartbeats, so a stopped peer is no event. */
 static void test_auto_simntb_quiet(void **state)
 {
-    struct conn c;
+    struct owner_conn c;
 
     (void)state;
     hb_env(NULL, "500");
@@ -254,12 +172,7 @@ static void test_auto_simntb_quiet(void **state)
     assert_int_equal(next_event(c.rs, 2500), 0);
     assert_int_equal(rstate(c.rs), RSEG_OPERATIONAL);
     assert_int_equal(kill(c.o.pid, SIGCONT), 0);
-    OK(SCIDisconnectSegment(c.rs, 0, &e_));
-    assert_int_equal(owner_event(&c.o), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
-    assert_int_equal(tproc_send_u32(c.o.wr, CMD_QUIT), 0);
-    assert_int_equal(tproc_wait(&c.o, T_MS), 0);
-    OK(SCIClose(c.sd, 0, &e_));
-    SCITerminate();
+    owner_leave(&c);
 }
 
 OSCI_TEST_MAIN("seg_heartbeat", NULL, NULL,

@@ -16,31 +16,14 @@
 
 #include "../common/osci_test.h"
 #include "seg_obj.h"
-
-#define OK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; assert_int_equal(e_, SCI_ERR_OK); } while (0)
-#define ERR(want, call) do { sci_error_t e_ = SCI_ERR_OK; call; assert_int_equal(e_, (want)); } while (0)
-
-static int setup(void **state)
-{
-    sci_error_t e;
-    sci_desc_t sd;
-    SCIInitialize(0, &e);
-    if (e != SCI_ERR_OK)
-        return -1;
-    SCIOpen(&sd, 0, &e);
-    if (e != SCI_ERR_OK)
-        return -1;
-    *state = sd;
-    return 0;
-}
+#include "seg_peer.h"
 
 static int teardown(void **state)
 {
-    sci_error_t e;
-    SCIClose(*state, 0, &e);
-    SCITerminate();
+    int r = sd_teardown(state);
+
     tproc_reap_all();
-    return e == SCI_ERR_OK ? 0 : -1;
+    return r;
 }
 
 static void test_not_initialized(void **state)
@@ -417,7 +400,6 @@ static void test_info(void **state)
     struct osci_adapter_info ai[4];
     struct osci_seg_info si[8];
     unsigned int n = 0, me;
-    sci_error_t e;
 
     OK(SCICreateSegment(sd, &ls, 55, 4096, NULL, NULL, 0, &e_));
     OK(SCIPrepareSegment(ls, 0, 0, &e_));
@@ -425,8 +407,7 @@ static void test_info(void **state)
     assert_int_equal(osci_info_adapters(ai, 4, &n), 0);
     assert_true(n >= 1);
     assert_string_equal(ai[0].driver, "simntb");
-    SCIGetLocalNodeId(0, &me, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIGetLocalNodeId(0, &me, 0, &e_));
     assert_int_equal(osci_info_segments(0, me, si, 8, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(si[0].segment_id, 55);
@@ -442,10 +423,10 @@ OSCI_TEST_MAIN("seg_local", NULL, NULL,
                cmocka_unit_test(test_not_initialized),
                cmocka_unit_test(test_lseg_machine),
                cmocka_unit_test(test_error_strings),
-               cmocka_unit_test_setup_teardown(test_desc, setup, teardown),
-               cmocka_unit_test_setup_teardown(test_create_bad_input, setup, teardown),
-               cmocka_unit_test_setup_teardown(test_lseg_api_states, setup, teardown),
-               cmocka_unit_test_setup_teardown(test_empty_and_user_memory, setup, teardown),
-               cmocka_unit_test_setup_teardown(test_local_maps, setup, teardown),
-               cmocka_unit_test_setup_teardown(test_local_wait, setup, teardown),
-               cmocka_unit_test_setup_teardown(test_info, setup, teardown))
+               cmocka_unit_test_setup_teardown(test_desc, sd_setup, teardown),
+               cmocka_unit_test_setup_teardown(test_create_bad_input, sd_setup, teardown),
+               cmocka_unit_test_setup_teardown(test_lseg_api_states, sd_setup, teardown),
+               cmocka_unit_test_setup_teardown(test_empty_and_user_memory, sd_setup, teardown),
+               cmocka_unit_test_setup_teardown(test_local_maps, sd_setup, teardown),
+               cmocka_unit_test_setup_teardown(test_local_wait, sd_setup, teardown),
+               cmocka_unit_test_setup_teardown(test_info, sd_setup, teardown))

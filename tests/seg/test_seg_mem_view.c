@@ -19,9 +19,8 @@
 #include "osci_drv.h"
 #include "seg_internal.h"
 #include "seg_obj.h"
+#include "seg_peer.h"
 
-#define OK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; assert_int_equal(e_, SCI_ERR_OK); } while (0)
-#define ERR(want, call) do { sci_error_t e_ = SCI_ERR_OK; call; assert_int_equal(e_, (want)); } while (0)
 
 struct fx {
     struct osci_drv base;
@@ -116,8 +115,6 @@ static char conf_path[] = "/tmp/osci-memview-conf-XXXXXX";
 static int setup(void **state)
 {
     static const char text[] = "adapter 0 fxforeign\nadapter 1 fxown\n";
-    sci_error_t e;
-    sci_desc_t sd;
     int fd = mkstemp(conf_path);
 
     if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
@@ -127,21 +124,12 @@ static int setup(void **state)
     setenv("OSCI_HEARTBEAT", "off", 1);
     if (osci_drv_register(&fx_foreign_ops) < 0 || osci_drv_register(&fx_own_ops) < 0)
         return -1;
-    SCIInitialize(0, &e);
-    if (e != SCI_ERR_OK)
-        return -1;
-    SCIOpen(&sd, 0, &e);
-    if (e != SCI_ERR_OK)
-        return -1;
-    *state = sd;
-    return 0;
+    return sd_setup(state);
 }
 
 static int teardown(void **state)
 {
-    sci_error_t e;
-    SCIClose(*state, 0, &e);
-    SCITerminate();
+    sd_teardown(state);
     unsetenv("OSCI_CONF");
     unsetenv("OSCI_HEARTBEAT");
     unlink(conf_path);

@@ -30,6 +30,7 @@
 #include "opensci/osci.h"
 #include "sisci_api.h"
 #include "../common/osci_test.h"
+#include "seg_peer.h"
 
 _Static_assert(DIS_BROADCAST_NODEID_GROUP_ALL == 252, "Dolphin's broadcast group id");
 _Static_assert(sizeof(dis_nodeId_list_t) == DIS_MAX_NSCIS * sizeof(unsigned int), "a list of node ids");
@@ -130,18 +131,12 @@ static int peer_main(int rd, int wr, void *arg)
 
     snprintf(id, sizeof(id), "%u", (unsigned int)(uintptr_t)arg);
     setenv("OSCI_NODE_ID", id, 1);
-    SCIInitialize(0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCICreateSegment(sd, &seg, SEG_ID, 4096, NULL, NULL, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIPrepareSegment(seg, 0, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCISetSegmentAvailable(seg, 0, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIGetLocalNodeId(0, &node, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIInitialize(0, &e_));
+    COK(SCIOpen(&sd, 0, &e_));
+    COK(SCICreateSegment(sd, &seg, SEG_ID, 4096, NULL, NULL, 0, &e_));
+    COK(SCIPrepareSegment(seg, 0, 0, &e_));
+    COK(SCISetSegmentAvailable(seg, 0, 0, &e_));
+    COK(SCIGetLocalNodeId(0, &node, 0, &e_));
     CHECK(tproc_send_u32(wr, node) == 0);
     CHECK(tproc_recv_u32(rd, &cmd, 60000) == 0);
     SCISetSegmentUnavailable(seg, 0, 0, &e);
@@ -194,6 +189,24 @@ static sci_error_t try_connect(sci_desc_t sd, unsigned int node, sci_remote_segm
     return e;
 }
 
+/* The peer told to leave and gone, then the library closed. */
+static void peer_end(struct tproc *p, sci_desc_t sd)
+{
+    assert_int_equal(tproc_send_u32(p->wr, 0), 0);
+    assert_int_equal(tproc_wait(p, T_MS), 0);
+    parent_fini(sd);
+}
+
+/* A SISCI client's retry loop: connects to ID_B's segment, NO_SUCH_SEGMENT while it is not up, at most tries times. */
+static void connect_b(sci_desc_t sd, sci_remote_segment_t *rs, int tries)
+{
+    sci_error_t e;
+
+    for (int i = 0; i < tries && (e = try_connect(sd, ID_B, rs)) == SCI_ERR_NO_SUCH_SEGMENT; i++)
+        usleep(2000);
+    assert_int_equal(e, SCI_ERR_OK);
+}
+
 static void test_ids_that_cannot_exist(void **state)
 {
     sci_remote_segment_t rs;
@@ -201,10 +214,7 @@ static void test_ids_that_cannot_exist(void **state)
     sci_error_t e;
 
     (void)state;
-    SCIInitialize(0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    sd = parent_init();
     assert_int_equal(try_connect(sd, 0, &rs), SCI_ERR_ILLEGAL_NODEID);
     assert_int_equal(try_connect(sd, 256, &rs), SCI_ERR_ILLEGAL_NODEID);
     assert_int_equal(SCIProbeNode(sd, 0, 0, 0, &e), 0);
@@ -215,8 +225,7 @@ static void test_ids_that_cannot_exist(void **state)
     assert_int_equal(try_connect(sd, 254, &rs), SCI_ERR_NO_SUCH_SEGMENT);
     assert_int_equal(SCIProbeNode(sd, 0, 254, 0, &e), 0);
     assert_int_equal(e, SCI_ERR_OK);
-    SCIClose(sd, 0, &e);
-    SCITerminate();
+    parent_fini(sd);
 }
 
 /* Up, then killed, then restarted with the same id: NO_SUCH_SEGMENT all the while it is not up. */
@@ -230,18 +239,12 @@ static void test_dead_and_restarting_node(void **state)
     int i;
 
     (void)state;
-    SCIInitialize(0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    sd = parent_init();
     assert_int_equal(tproc_start(&p, peer_exec, (void *)(uintptr_t)ID_B), 0);
     assert_int_equal(tproc_recv_u32(p.rd, &node, T_MS), 0);
-    for (i = 0; i < 500 && (e = try_connect(sd, ID_B, &rs)) == SCI_ERR_NO_SUCH_SEGMENT; i++)
-        usleep(2000);
-    assert_int_equal(e, SCI_ERR_OK);
+    connect_b(sd, &rs, 500);
     assert_int_equal(SCIProbeNode(sd, 0, ID_B, 0, &e), 1);
-    SCIDisconnectSegment(rs, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIDisconnectSegment(rs, 0, &e_));
 
     tproc_kill(&p);                               /* dies: a node restarting looks the same */
     for (i = 0; i < 30; i++) {
@@ -253,16 +256,10 @@ static void test_dead_and_restarting_node(void **state)
 
     /* back with the same id: the retry loop of a SISCI client gets it */
     assert_int_equal(tproc_start(&p, peer_exec, (void *)(uintptr_t)ID_B), 0);
-    for (i = 0; i < 2000 && (e = try_connect(sd, ID_B, &rs)) == SCI_ERR_NO_SUCH_SEGMENT; i++)
-        usleep(2000);
-    assert_int_equal(e, SCI_ERR_OK);
+    connect_b(sd, &rs, 2000);
     assert_int_equal(tproc_recv_u32(p.rd, &node, T_MS), 0);
-    SCIDisconnectSegment(rs, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    assert_int_equal(tproc_send_u32(p.wr, 0), 0);
-    assert_int_equal(tproc_wait(&p, T_MS), 0);
-    SCIClose(sd, 0, &e);
-    SCITerminate();
+    OK(SCIDisconnectSegment(rs, 0, &e_));
+    peer_end(&p, sd);
 }
 
 /* The link to a live peer down (within the grace period): connects answer NO_SUCH_SEGMENT, so a
@@ -280,16 +277,10 @@ static void test_link_down(void **state)
     assert_int_equal(tproc_start(&p, peer_main, (void *)(uintptr_t)ID_B), 0);
     assert_int_equal(tproc_recv_u32(p.rd, &node, T_MS), 0);
     setenv("OSCI_GRACE_MS", "60000", 1);
-    SCIInitialize(0, &e);
+    sd = parent_init();
     unsetenv("OSCI_GRACE_MS");
-    assert_int_equal(e, SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    for (i = 0; i < 500 && (e = try_connect(sd, ID_B, &rs)) == SCI_ERR_NO_SUCH_SEGMENT; i++)
-        usleep(2000);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCIDisconnectSegment(rs, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    connect_b(sd, &rs, 500);
+    OK(SCIDisconnectSegment(rs, 0, &e_));
 
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_DOWN, ID_B, 0), 0);
     for (i = 0; i < 500 && SCIProbeNode(sd, 0, ID_B, 0, &e) == 1; i++)
@@ -299,15 +290,9 @@ static void test_link_down(void **state)
     assert_int_equal(try_connect(sd, ID_B, &rs), SCI_ERR_NO_SUCH_SEGMENT);
 
     assert_int_equal(osci_fault_inject(0, OSCI_FAULT_LINK_UP, ID_B, 0), 0);
-    for (i = 0; i < 2000 && (e = try_connect(sd, ID_B, &rs)) == SCI_ERR_NO_SUCH_SEGMENT; i++)
-        usleep(2000);
-    assert_int_equal(e, SCI_ERR_OK);
-    SCIDisconnectSegment(rs, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
-    assert_int_equal(tproc_send_u32(p.wr, 0), 0);
-    assert_int_equal(tproc_wait(&p, T_MS), 0);
-    SCIClose(sd, 0, &e);
-    SCITerminate();
+    connect_b(sd, &rs, 2000);
+    OK(SCIDisconnectSegment(rs, 0, &e_));
+    peer_end(&p, sd);
 }
 
 static void test_lookup_by_name(void **state)
@@ -323,14 +308,11 @@ static void test_lookup_by_name(void **state)
     write_file("badhosts.conf", "5\n");
     setenv("OSCI_HOSTS", tpath("hosts.conf"), 1);
 
-    SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 0, &e);
-    assert_int_equal(e, SCI_ERR_NOT_INITIALIZED);
-    SCIInitialize(0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    ERR(SCI_ERR_NOT_INITIALIZED, SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 0, &e_));
+    OK(SCIInitialize(0, &e_));
 
     memset(ids, 0xff, sizeof(ids));
-    SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 0, &e_));
     assert_int_equal(ids[0], 5);
     assert_int_equal(ids[1], 7);
     for (int i = 2; i < DIS_MAX_NSCIS; i++)
@@ -343,8 +325,7 @@ static void test_lookup_by_name(void **state)
     assert_int_equal(ids[1], 0);
 
     memset(adapters, 0xff, sizeof(adapters));
-    SCIGetNodeInfoByAdapterName("alpha", adapters, &ids, &type, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIGetNodeInfoByAdapterName("alpha", adapters, &ids, &type, 0, &e_));
     assert_int_equal(ids[0], 5);
     assert_int_equal(adapters[0], 0);
     assert_int_equal(ids[1], 7);
@@ -352,24 +333,17 @@ static void test_lookup_by_name(void **state)
     assert_int_equal(ids[2], 0);
     assert_int_equal(type, DIS_ADAPTER_TYPE_NONE);
 
-    SCIGetNodeIdByAdapterName("gamma", &ids, &vtype, 0, &e);
-    assert_int_equal(e, SCI_ERR_NO_SUCH_NODEID);
+    ERR(SCI_ERR_NO_SUCH_NODEID, SCIGetNodeIdByAdapterName("gamma", &ids, &vtype, 0, &e_));
     assert_int_equal(ids[0], 0);
-    SCIGetNodeIdByAdapterName(NULL, &ids, &vtype, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
-    SCIGetNodeIdByAdapterName("alpha", NULL, &vtype, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
-    SCIGetNodeInfoByAdapterName("alpha", NULL, &ids, &type, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
-    SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 1, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_FLAG);
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIGetNodeIdByAdapterName(NULL, &ids, &vtype, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIGetNodeIdByAdapterName("alpha", NULL, &vtype, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIGetNodeInfoByAdapterName("alpha", NULL, &ids, &type, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 1, &e_));
 
     setenv("OSCI_HOSTS", tpath("badhosts.conf"), 1);
-    SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 0, &e);
-    assert_int_equal(e, SCI_ERR_ILLEGAL_PARAMETER);
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 0, &e_));
     setenv("OSCI_HOSTS", tpath("nohosts.conf"), 1);
-    SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 0, &e);
-    assert_int_equal(e, SCI_ERR_SYSTEM);
+    ERR(SCI_ERR_SYSTEM, SCIGetNodeIdByAdapterName("alpha", &ids, &vtype, 0, &e_));
     unsetenv("OSCI_HOSTS");
     SCITerminate();
 }

@@ -273,50 +273,19 @@ static void run_case(enum kind k, bool self)
     assert_int_equal(P.returned, P.entered);
 }
 
-static void test_lseg(void **state)
+/* Every case of one kind of object (the test's initial state), ROUNDS times. */
+static void test_kind(void **state)
 {
-    (void)state;
+    enum kind k = (enum kind)(uintptr_t)*state;
+
     for (int r = 0; r < ROUNDS; r++) {
-        run_case(K_LSEG, true);
-        run_case(K_LSEG, false);
+        run_case(k, true);
+        run_case(k, false);
     }
 }
 
-static void test_rseg(void **state)
-{
-    (void)state;
-    for (int r = 0; r < ROUNDS; r++) {
-        run_case(K_RSEG, true);
-        run_case(K_RSEG, false);
-    }
-}
-
-static void test_intr(void **state)
-{
-    (void)state;
-    for (int r = 0; r < ROUNDS; r++) {
-        run_case(K_INTR, true);
-        run_case(K_INTR, false);
-    }
-}
-
-static void test_dintr(void **state)
-{
-    (void)state;
-    for (int r = 0; r < ROUNDS; r++) {
-        run_case(K_DINTR, true);
-        run_case(K_DINTR, false);
-    }
-}
-
-static void test_dma(void **state)
-{
-    (void)state;
-    for (int r = 0; r < ROUNDS; r++) {
-        run_case(K_DMA, true);
-        run_case(K_DMA, false);
-    }
-}
+/* One cmocka test per kind of object. */
+#define KIND_TEST(name, k) { name, test_kind, NULL, NULL, (void *)(uintptr_t)(k) }
 
 /* Before SCIInitialize every call with an error argument says so, whatever the handle. */
 static void test_entry_not_initialized(void **state)
@@ -341,8 +310,8 @@ static void test_entry_not_initialized(void **state)
 
 OSCI_TEST_MAIN("seg_obj", NULL, NULL,
                cmocka_unit_test(test_entry_not_initialized),
-               cmocka_unit_test(test_lseg),
-               cmocka_unit_test(test_rseg),
-               cmocka_unit_test(test_intr),
-               cmocka_unit_test(test_dintr),
-               cmocka_unit_test(test_dma))
+               KIND_TEST("test_lseg", K_LSEG),
+               KIND_TEST("test_rseg", K_RSEG),
+               KIND_TEST("test_intr", K_INTR),
+               KIND_TEST("test_dintr", K_DINTR),
+               KIND_TEST("test_dma", K_DMA))

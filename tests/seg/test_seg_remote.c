@@ -16,44 +16,13 @@
 
 #include "../common/osci_test.h"
 #include "seg_obj.h"
+#include "seg_peer.h"
+#include "seg_state.h"
 
-#define OK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; assert_int_equal(e_, SCI_ERR_OK); } while (0)
-#define ERR(want, call) do { sci_error_t e_ = SCI_ERR_OK; call; assert_int_equal(e_, (want)); } while (0)
 #define SEGSZ (64 * 1024)
 #define T_MS 10000
 
 enum { CMD_GO = 1, CMD_NOTIFY, CMD_FORCE, CMD_REMOVE, CMD_CHECK, CMD_QUIT, CMD_UNAVAIL };
-
-static uint32_t my_node(void)
-{
-    unsigned int n = 0;
-    sci_error_t e;
-    SCIGetLocalNodeId(0, &n, 0, &e);
-    return e == SCI_ERR_OK ? n : 0;
-}
-
-/* The remote segment's state, read as the library writes it: under seg.lock. */
-static int state_of(sci_remote_segment_t rs)
-{
-    int st;
-    pthread_mutex_lock(&seg.lock);
-    st = rs->state;
-    pthread_mutex_unlock(&seg.lock);
-    return st;
-}
-
-static sci_error_t connect_retry(sci_desc_t sd, sci_remote_segment_t *rs, uint32_t node, uint32_t id,
-                                 sci_cb_remote_segment_t cb, void *arg, unsigned int flags)
-{
-    sci_error_t e = SCI_ERR_SYSTEM;
-    for (int i = 0; i < 500; i++) {
-        SCIConnectSegment(sd, rs, node, id, 0, cb, arg, SCI_INFINITE_TIMEOUT, flags, &e);
-        if (e != SCI_ERR_NO_SUCH_SEGMENT && e != SCI_ERR_NO_SUCH_NODEID && e != SCI_ERR_NO_LINK_ACCESS)
-            break;
-        usleep(10000);
-    }
-    return e;
-}
 
 /* ---------------------------------------------------------------- owner processes */
 
@@ -77,8 +46,7 @@ static int owner_main(int rd, int wr, void *arg)
     uint32_t cmd, node;
     unsigned int n_conn = 0;
 
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    sd = child_open();
     SCICreateSegment(sd, &ls, oa->id, SEGSZ, NULL, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
     p = SCIMapLocalSegment(ls, &m, 0, SEGSZ, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
     for (int i = 0; i < SEGSZ / 2; i++)
@@ -114,8 +82,7 @@ static int owner_main(int rd, int wr, void *arg)
         case CMD_REMOVE:
             SCIRemoveSegment(ls, 0, &e);   /* still mapped: BUSY */
             CHECK(e == SCI_ERR_BUSY);
-            SCIUnmapSegment(m, 0, &e);
-            CHECK(e == SCI_ERR_OK);
+            COK(SCIUnmapSegment(m, 0, &e_));
             SCIRemoveSegment(ls, 0, &e);
             if (e == SCI_ERR_OK)
                 ls = NULL;
@@ -141,11 +108,9 @@ static int owner_main(int rd, int wr, void *arg)
 out:
     if (ls) {
         SCIUnmapSegment(m, 0, &e);
-        SCIRemoveSegment(ls, 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        COK(SCIRemoveSegment(ls, 0, &e_));
     }
-    SCIClose(sd, 0, &e);
-    CHECK(e == SCI_ERR_OK);
+    COK(SCIClose(sd, 0, &e_));
     SCITerminate();
     return 0;
 }
@@ -158,52 +123,60 @@ static uint32_t owner_cmd(struct tproc *o, uint32_t cmd)
     return v;
 }
 
-static int init_desc(sci_desc_t *sd)
+/* A connection to an owner_main child that waits for one CONNECT. */
+struct rconn {
+    struct owner_args oa;
+    struct tproc o;
+    uint32_t onode;
+    sci_desc_t sd;
+    sci_remote_segment_t rs;
+};
+
+/* Starts the owner of segment id, initialises the library and connects to it (cb, arg and flags as
+ * SCIConnectSegment takes them); the owner reports our CONNECT. */
+static void owner_up(struct rconn *c, uint32_t id, sci_cb_remote_segment_t cb, void *arg, unsigned int flags)
 {
-    sci_error_t e;
-    SCIInitialize(0, &e);
-    if (e != SCI_ERR_OK)
-        return -1;
-    SCIOpen(sd, 0, &e);
-    return e == SCI_ERR_OK ? 0 : -1;
+    uint32_t src;
+
+    c->oa = (struct owner_args){ .id = id, .expect_conns = 1 };
+    assert_int_equal(tproc_start(&c->o, owner_main, &c->oa), 0);
+    assert_int_equal(tproc_recv_u32(c->o.rd, &c->onode, T_MS), 0);
+    c->sd = parent_init();
+    assert_int_equal(connect_retry_cb(c->sd, &c->rs, c->onode, id, cb, arg, flags), SCI_ERR_OK);
+    assert_int_equal(tproc_recv_u32(c->o.rd, &src, T_MS), 0);
+    assert_int_equal(src, my_node());                 /* the owner saw CB_CONNECT from this node */
 }
 
-static void fini_desc(sci_desc_t sd)
+/* After our disconnect: the owner sees CB_DISCONNECT, removes and exits; the library closes. */
+static void owner_down(struct rconn *c)
 {
-    OK(SCIClose(sd, 0, &e_));
-    SCITerminate();
+    assert_int_equal(owner_cmd(&c->o, CMD_GO), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
+    assert_int_equal(owner_cmd(&c->o, CMD_REMOVE), 0);
+    assert_int_equal(tproc_wait(&c->o, T_MS), 0);
+    parent_fini(c->sd);
 }
 
 /* ---------------------------------------------------------------- tests */
 
 static void test_connect_map_data(void **state)
 {
-    struct owner_args oa = { .id = 100, .expect_conns = 1 };
-    struct tproc o;
-    uint32_t onode, src;
-    sci_desc_t sd;
-    sci_remote_segment_t rs;
+    struct rconn c;
     sci_map_t m, mro;
     sci_sequence_t seq;
     sci_error_t e, st;
     uint8_t buf[256];
 
-    assert_int_equal(tproc_start(&o, owner_main, &oa), 0);
-    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
-    assert_int_equal(init_desc(&sd), 0);
-    assert_int_equal(connect_retry(sd, &rs, onode, 100, NULL, NULL, 0), SCI_ERR_OK);
-    assert_int_equal(tproc_recv_u32(o.rd, &src, T_MS), 0);
-    assert_int_equal(src, my_node());                 /* the owner saw CB_CONNECT from this node */
-    assert_int_equal(SCIGetRemoteSegmentSize(rs), SEGSZ);
-    assert_int_equal(SCIGetRemoteSegmentId(rs), 100);
-    assert_int_equal(SCIGetRemoteSegmentNodeId(rs), onode);
-    assert_int_equal(state_of(rs), RSEG_OPERATIONAL);
+    owner_up(&c, 100, NULL, NULL, 0);
+    assert_int_equal(SCIGetRemoteSegmentSize(c.rs), SEGSZ);
+    assert_int_equal(SCIGetRemoteSegmentId(c.rs), 100);
+    assert_int_equal(SCIGetRemoteSegmentNodeId(c.rs), c.onode);
+    assert_int_equal(rstate(c.rs), RSEG_OPERATIONAL);
     /* the connect edge is reported as SCI_CB_CONNECT */
-    assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, 1000, 0, &e), SCI_CB_CONNECT);
+    assert_int_equal(SCIWaitForRemoteSegmentEvent(c.rs, &st, 1000, 0, &e), SCI_CB_CONNECT);
     assert_int_equal(e, SCI_ERR_OK);
-    ERR(SCI_ERR_TIMEOUT, SCIWaitForRemoteSegmentEvent(rs, &st, 20, 0, &e_));
+    ERR(SCI_ERR_TIMEOUT, SCIWaitForRemoteSegmentEvent(c.rs, &st, 20, 0, &e_));
 
-    volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
+    volatile uint8_t *p = SCIMapRemoteSegment(c.rs, &m, 0, SEGSZ, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     for (int i = 0; i < SEGSZ / 2; i++)
         assert_int_equal(p[i], (uint8_t)(i * 13 + 1));
@@ -220,17 +193,17 @@ static void test_connect_map_data(void **state)
     OK(SCIMemCpy(NULL, buf, m, 10, 100, SCI_FLAG_BLOCK_READ, &e_));
     for (int i = 0; i < 100; i++)
         assert_int_equal(buf[i], (uint8_t)((10 + i) * 13 + 1));
-    assert_int_equal(owner_cmd(&o, CMD_CHECK), 0);
+    assert_int_equal(owner_cmd(&c.o, CMD_CHECK), 0);
 
     /* an unaligned read-only map gives the exact address and cannot be written through MemCpy */
-    volatile uint8_t *r = SCIMapRemoteSegment(rs, &mro, 4099, 50, NULL, SCI_FLAG_READONLY_MAP, &e);
+    volatile uint8_t *r = SCIMapRemoteSegment(c.rs, &mro, 4099, 50, NULL, SCI_FLAG_READONLY_MAP, &e);
     assert_int_equal(e, SCI_ERR_OK);
     assert_int_equal(r[0], (uint8_t)(4099 * 13 + 1));
     ERR(SCI_ERR_ACCESS, SCIMemCpy(NULL, buf, mro, 0, 8, 0, &e_));
 
     /* a transfer map has no CPU pointer; SCIMemCpy through it goes by the driver's put/get */
     sci_map_t mt;
-    assert_null(SCIMapRemoteSegment(rs, &mt, SEGSZ / 2, 4096, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e));
+    assert_null(SCIMapRemoteSegment(c.rs, &mt, SEGSZ / 2, 4096, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e));
     assert_int_equal(e, SCI_ERR_OK);
     assert_null(SCIGetMapPointer(mt));
     for (int i = 0; i < 256; i++)
@@ -243,155 +216,126 @@ static void test_connect_map_data(void **state)
         assert_int_equal(buf[i], (uint8_t)((SEGSZ / 2 + 1000 + i) * 31 + 7));
     ERR(SCI_ERR_OUT_OF_RANGE, SCIMemCpy(NULL, buf, mt, 4000, 256, 0, &e_));
     OK(SCIUnmapSegment(mt, 0, &e_));
-    ERR(SCI_ERR_OUT_OF_RANGE, SCIMapRemoteSegment(rs, &m, SEGSZ - 4, 8, NULL, 0, &e_));
-    ERR(SCI_ERR_SIZE_ALIGNMENT, SCIMapRemoteSegment(rs, &m, 0, 0, NULL, 0, &e_));
-    ERR(SCI_ERR_ILLEGAL_FLAG, SCIMapRemoteSegment(rs, &m, 0, 8, NULL, 0x100000, &e_));
+    ERR(SCI_ERR_OUT_OF_RANGE, SCIMapRemoteSegment(c.rs, &m, SEGSZ - 4, 8, NULL, 0, &e_));
+    ERR(SCI_ERR_SIZE_ALIGNMENT, SCIMapRemoteSegment(c.rs, &m, 0, 0, NULL, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCIMapRemoteSegment(c.rs, &m, 0, 8, NULL, 0x100000, &e_));
     ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIMapRemoteSegment(NULL, &m, 0, 8, NULL, 0, &e_));
 
-    ERR(SCI_ERR_BUSY, SCIDisconnectSegment(rs, 0, &e_));
+    ERR(SCI_ERR_BUSY, SCIDisconnectSegment(c.rs, 0, &e_));
     OK(SCIRemoveSequence(seq, 0, &e_));
     OK(SCIUnmapSegment(m, 0, &e_));
     OK(SCIUnmapSegment(mro, 0, &e_));
-    ERR(SCI_ERR_BUSY, SCIClose(sd, 0, &e_));
-    ERR(SCI_ERR_ILLEGAL_FLAG, SCIDisconnectSegment(rs, 2, &e_));
-    OK(SCIDisconnectSegment(rs, 0, &e_));
-    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIDisconnectSegment(rs, 0, &e_));   /* stale */
-    assert_int_equal(SCIGetRemoteSegmentSize(rs), 0);
+    ERR(SCI_ERR_BUSY, SCIClose(c.sd, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCIDisconnectSegment(c.rs, 2, &e_));
+    OK(SCIDisconnectSegment(c.rs, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIDisconnectSegment(c.rs, 0, &e_));   /* stale */
+    assert_int_equal(SCIGetRemoteSegmentSize(c.rs), 0);
     /* the owner sees CB_DISCONNECT and can remove */
-    assert_int_equal(owner_cmd(&o, CMD_GO), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
-    assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
-    assert_int_equal(tproc_wait(&o, T_MS), 0);
-    fini_desc(sd);
+    owner_down(&c);
 }
 
 static void test_connect_errors(void **state)
 {
-    struct owner_args oa = { .id = 101, .expect_conns = 1 };
-    struct tproc o;
-    uint32_t onode, src;
-    sci_desc_t sd;
-    sci_remote_segment_t rs, rs2;
+    struct rconn c;
+    sci_remote_segment_t rs2;
     sci_error_t e;
 
-    assert_int_equal(tproc_start(&o, owner_main, &oa), 0);
-    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
-    assert_int_equal(init_desc(&sd), 0);
-    assert_int_equal(connect_retry(sd, &rs, onode, 101, NULL, NULL, 0), SCI_ERR_OK);
-    assert_int_equal(tproc_recv_u32(o.rd, &src, T_MS), 0);
+    owner_up(&c, 101, NULL, NULL, 0);
 
-    ERR(SCI_ERR_NO_SUCH_SEGMENT, SCIConnectSegment(sd, &rs2, onode, 999, 0, NULL, NULL, 2000, 0, &e_));
+    ERR(SCI_ERR_NO_SUCH_SEGMENT, SCIConnectSegment(c.sd, &rs2, c.onode, 999, 0, NULL, NULL, 2000, 0, &e_));
     /* a node id that may join later (simntb: any of 1..255) looks like a segment not there yet */
-    ERR(SCI_ERR_NO_SUCH_SEGMENT, SCIConnectSegment(sd, &rs2, 200, 101, 0, NULL, NULL, 2000, 0, &e_));
-    ERR(SCI_ERR_ILLEGAL_NODEID, SCIConnectSegment(sd, &rs2, 0, 101, 0, NULL, NULL, 2000, 0, &e_));
-    ERR(SCI_ERR_ILLEGAL_NODEID, SCIConnectSegment(sd, &rs2, 5000, 101, 0, NULL, NULL, 2000, 0, &e_));
-    ERR(SCI_ERR_ILLEGAL_ADAPTERNO, SCIConnectSegment(sd, &rs2, onode, 101, 99, NULL, NULL, 2000, 0, &e_));
-    ERR(SCI_ERR_NO_SUCH_ADAPTERNO, SCIConnectSegment(sd, &rs2, onode, 101, 4, NULL, NULL, 2000, 0, &e_));
-    ERR(SCI_ERR_ILLEGAL_FLAG, SCIConnectSegment(sd, &rs2, onode, 101, 0, NULL, NULL, 2000, 0x8, &e_));
-    ERR(SCI_ERR_NOT_SUPPORTED, SCIConnectSegment(sd, &rs2, onode, 101, 0, NULL, NULL, 2000,
+    ERR(SCI_ERR_NO_SUCH_SEGMENT, SCIConnectSegment(c.sd, &rs2, 200, 101, 0, NULL, NULL, 2000, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_NODEID, SCIConnectSegment(c.sd, &rs2, 0, 101, 0, NULL, NULL, 2000, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_NODEID, SCIConnectSegment(c.sd, &rs2, 5000, 101, 0, NULL, NULL, 2000, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_ADAPTERNO, SCIConnectSegment(c.sd, &rs2, c.onode, 101, 99, NULL, NULL, 2000, 0, &e_));
+    ERR(SCI_ERR_NO_SUCH_ADAPTERNO, SCIConnectSegment(c.sd, &rs2, c.onode, 101, 4, NULL, NULL, 2000, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCIConnectSegment(c.sd, &rs2, c.onode, 101, 0, NULL, NULL, 2000, 0x8, &e_));
+    ERR(SCI_ERR_NOT_SUPPORTED, SCIConnectSegment(c.sd, &rs2, c.onode, 101, 0, NULL, NULL, 2000,
                                                  SCI_FLAG_ASYNCHRONOUS_CONNECT, &e_));
-    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIConnectSegment(sd, NULL, onode, 101, 0, NULL, NULL, 2000, 0, &e_));
-    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIConnectSegment(sd, &rs2, onode, 101, 0, NULL, NULL, 2000,
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIConnectSegment(c.sd, NULL, c.onode, 101, 0, NULL, NULL, 2000, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIConnectSegment(c.sd, &rs2, c.onode, 101, 0, NULL, NULL, 2000,
                                                      SCI_FLAG_USE_CALLBACK, &e_));
-    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIConnectSegment(NULL, &rs2, onode, 101, 0, NULL, NULL, 2000, 0, &e_));
-    ERR(SCI_ERR_ILLEGAL_FLAG, SCIWaitForRemoteSegmentEvent(rs, &e, 0, 3, &e_));
+    ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIConnectSegment(NULL, &rs2, c.onode, 101, 0, NULL, NULL, 2000, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_FLAG, SCIWaitForRemoteSegmentEvent(c.rs, &e, 0, 3, &e_));
     ERR(SCI_ERR_ILLEGAL_PARAMETER, SCIWaitForRemoteSegmentEvent(NULL, &e, 0, 0, &e_));
 
     /* unavailable with no flag: new connects refused, the existing one untouched and silent */
-    assert_int_equal(owner_cmd(&o, CMD_UNAVAIL), 0);
-    ERR(SCI_ERR_NO_SUCH_SEGMENT, SCIConnectSegment(sd, &rs2, onode, 101, 0, NULL, NULL, 2000, 0, &e_));
-    assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &e, 1000, 0, &e), SCI_CB_CONNECT);
-    ERR(SCI_ERR_TIMEOUT, SCIWaitForRemoteSegmentEvent(rs, &e, 50, 0, &e_));
-    assert_int_equal(state_of(rs), RSEG_OPERATIONAL);
-    OK(SCIDisconnectSegment(rs, 0, &e_));
-    assert_int_equal(owner_cmd(&o, CMD_GO), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
-    assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
-    assert_int_equal(tproc_wait(&o, T_MS), 0);
-    fini_desc(sd);
+    assert_int_equal(owner_cmd(&c.o, CMD_UNAVAIL), 0);
+    ERR(SCI_ERR_NO_SUCH_SEGMENT, SCIConnectSegment(c.sd, &rs2, c.onode, 101, 0, NULL, NULL, 2000, 0, &e_));
+    assert_int_equal(SCIWaitForRemoteSegmentEvent(c.rs, &e, 1000, 0, &e), SCI_CB_CONNECT);
+    ERR(SCI_ERR_TIMEOUT, SCIWaitForRemoteSegmentEvent(c.rs, &e, 50, 0, &e_));
+    assert_int_equal(rstate(c.rs), RSEG_OPERATIONAL);
+    OK(SCIDisconnectSegment(c.rs, 0, &e_));
+    owner_down(&c);
 }
 
 static void test_unavailable_notify(void **state)
 {
-    struct owner_args oa = { .id = 102, .expect_conns = 1 };
-    struct tproc o;
-    uint32_t onode, src;
-    sci_desc_t sd;
-    sci_remote_segment_t rs;
+    struct rconn c;
     sci_map_t m;
     sci_error_t e, st;
 
-    assert_int_equal(tproc_start(&o, owner_main, &oa), 0);
-    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
-    assert_int_equal(init_desc(&sd), 0);
-    assert_int_equal(connect_retry(sd, &rs, onode, 102, NULL, NULL, 0), SCI_ERR_OK);
-    assert_int_equal(tproc_recv_u32(o.rd, &src, T_MS), 0);
-    assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, 1000, 0, &e), SCI_CB_CONNECT);
-    volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
+    owner_up(&c, 102, NULL, NULL, 0);
+    assert_int_equal(SCIWaitForRemoteSegmentEvent(c.rs, &st, 1000, 0, &e), SCI_CB_CONNECT);
+    volatile uint8_t *p = SCIMapRemoteSegment(c.rs, &m, 0, SEGSZ, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
 
-    assert_int_equal(owner_cmd(&o, CMD_NOTIFY), 0);
-    assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, T_MS, 0, &e), SCI_CB_DISCONNECT);
+    assert_int_equal(owner_cmd(&c.o, CMD_NOTIFY), 0);
+    assert_int_equal(SCIWaitForRemoteSegmentEvent(c.rs, &st, T_MS, 0, &e), SCI_CB_DISCONNECT);
     assert_int_equal(e, SCI_ERR_OK);
-    assert_int_equal(state_of(rs), RSEG_DISCONNECTING_OPERATIONAL);
+    assert_int_equal(rstate(c.rs), RSEG_DISCONNECTING_OPERATIONAL);
     /* notify only: the map still reaches the owner's memory until we leave */
     assert_int_equal(p[5], (uint8_t)(5 * 13 + 1));
     /* as in Dolphin's library the owner removes while we are connected (and here still mapped):
        we are force-disconnected, and the map stops reaching the owner's memory */
-    assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
-    assert_int_equal(tproc_wait(&o, T_MS), 0);
-    for (int i = 0; i < 1000 && atomic_load(&rs->health) != SEG_HEALTH_DEAD; i++)
+    assert_int_equal(owner_cmd(&c.o, CMD_REMOVE), 0);
+    assert_int_equal(tproc_wait(&c.o, T_MS), 0);
+    for (int i = 0; i < 1000 && atomic_load(&c.rs->health) != SEG_HEALTH_DEAD; i++)
         usleep(10000);
-    assert_int_equal(atomic_load(&rs->health), SEG_HEALTH_DEAD);
+    assert_int_equal(atomic_load(&c.rs->health), SEG_HEALTH_DEAD);
     assert_int_equal(p[5], 0);
     uint8_t b[8];
     ERR(SCI_ERR_TRANSFER_FAILED, SCIMemCpy(NULL, b, m, 0, sizeof(b), SCI_FLAG_BLOCK_READ, &e_));
     OK(SCIUnmapSegment(m, 0, &e_));
-    OK(SCIDisconnectSegment(rs, 0, &e_));
-    fini_desc(sd);
+    OK(SCIDisconnectSegment(c.rs, 0, &e_));
+    parent_fini(c.sd);
 }
 
 static void test_unavailable_force(void **state)
 {
-    struct owner_args oa = { .id = 103, .expect_conns = 1 };
-    struct tproc o;
-    uint32_t onode, src;
-    sci_desc_t sd;
-    sci_remote_segment_t rs;
+    struct rconn c;
     sci_map_t m;
     sci_sequence_t seq;
     sci_error_t e, st;
     uint8_t buf[16] = { 0 };
 
-    assert_int_equal(tproc_start(&o, owner_main, &oa), 0);
-    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
-    assert_int_equal(init_desc(&sd), 0);
-    assert_int_equal(connect_retry(sd, &rs, onode, 103, NULL, NULL, 0), SCI_ERR_OK);
-    assert_int_equal(tproc_recv_u32(o.rd, &src, T_MS), 0);
-    volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
+    owner_up(&c, 103, NULL, NULL, 0);
+    volatile uint8_t *p = SCIMapRemoteSegment(c.rs, &m, 0, SEGSZ, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     OK(SCICreateMapSequence(m, &seq, 0, &e_));
     assert_int_equal(SCIStartSequence(seq, 0, &e), SCI_SEQ_OK);
     for (int i = SEGSZ / 2; i < SEGSZ; i++)
         p[i] = (uint8_t)(i * 31 + 7);
-    assert_int_equal(owner_cmd(&o, CMD_CHECK), 0);
+    assert_int_equal(owner_cmd(&c.o, CMD_CHECK), 0);
 
-    assert_int_equal(owner_cmd(&o, CMD_FORCE), 0);
-    assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, 1000, 0, &e), SCI_CB_CONNECT);
-    assert_int_equal(SCIWaitForRemoteSegmentEvent(rs, &st, T_MS, 0, &e), SCI_CB_DISCONNECT);
-    assert_int_equal(state_of(rs), RSEG_DISCONNECTING_OPERATIONAL);
+    assert_int_equal(owner_cmd(&c.o, CMD_FORCE), 0);
+    assert_int_equal(SCIWaitForRemoteSegmentEvent(c.rs, &st, 1000, 0, &e), SCI_CB_CONNECT);
+    assert_int_equal(SCIWaitForRemoteSegmentEvent(c.rs, &st, T_MS, 0, &e), SCI_CB_DISCONNECT);
+    assert_int_equal(rstate(c.rs), RSEG_DISCONNECTING_OPERATIONAL);
     /* the map no longer reaches the owner's memory: these writes must not land there */
     for (int i = SEGSZ / 2; i < SEGSZ; i++)
         p[i] = 0;
     assert_int_equal(SCICheckSequence(seq, 0, &e), SCI_SEQ_NOT_RETRIABLE);
     ERR(SCI_ERR_TRANSFER_FAILED, SCIMemCpy(seq, buf, m, 0, sizeof(buf), 0, &e_));
-    ERR(SCI_ERR_SEGMENT_NOT_CONNECTED, SCIMapRemoteSegment(rs, &m, 0, 16, NULL, 0, &e_));
-    assert_int_equal(owner_cmd(&o, CMD_CHECK), 0);
+    ERR(SCI_ERR_SEGMENT_NOT_CONNECTED, SCIMapRemoteSegment(c.rs, &m, 0, 16, NULL, 0, &e_));
+    assert_int_equal(owner_cmd(&c.o, CMD_CHECK), 0);
     /* the owner dropped the connection at once: it can remove while we are still mapped */
-    assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
+    assert_int_equal(owner_cmd(&c.o, CMD_REMOVE), 0);
     OK(SCIRemoveSequence(seq, 0, &e_));
     OK(SCIUnmapSegment(m, 0, &e_));
-    OK(SCIDisconnectSegment(rs, 0, &e_));
-    assert_int_equal(tproc_wait(&o, T_MS), 0);
-    fini_desc(sd);
+    OK(SCIDisconnectSegment(c.rs, 0, &e_));
+    assert_int_equal(tproc_wait(&c.o, T_MS), 0);
+    parent_fini(c.sd);
 }
 
 /* ---------------------------------------------------------------- callbacks */
@@ -430,26 +374,18 @@ static int cb_count(struct cb_log *l, int want, int ms)
 
 static void test_remote_callbacks(void **state)
 {
-    struct owner_args oa = { .id = 104, .expect_conns = 1 };
-    struct tproc o;
-    uint32_t onode, src;
-    sci_desc_t sd;
-    sci_remote_segment_t rs;
+    struct rconn c;
     sci_error_t e, st;
     struct cb_log l = { .mu = PTHREAD_MUTEX_INITIALIZER, .ret_on_disconnect = SCI_CALLBACK_CANCEL };
 
-    assert_int_equal(tproc_start(&o, owner_main, &oa), 0);
-    assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
-    assert_int_equal(init_desc(&sd), 0);
-    assert_int_equal(connect_retry(sd, &rs, onode, 104, rcb, &l, SCI_FLAG_USE_CALLBACK), SCI_ERR_OK);
-    assert_int_equal(tproc_recv_u32(o.rd, &src, T_MS), 0);
+    owner_up(&c, 104, rcb, &l, SCI_FLAG_USE_CALLBACK);
     assert_int_equal(cb_count(&l, 1, 2000), 1);
     pthread_mutex_lock(&l.mu);
     assert_int_equal(l.r[0], SCI_CB_CONNECT);
     pthread_mutex_unlock(&l.mu);
-    ERR(SCI_ERR_ILLEGAL_OPERATION, SCIWaitForRemoteSegmentEvent(rs, &st, 0, 0, &e_));
+    ERR(SCI_ERR_ILLEGAL_OPERATION, SCIWaitForRemoteSegmentEvent(c.rs, &st, 0, 0, &e_));
     /* NOTIFY: the callback sees DISCONNECT and cancels itself */
-    assert_int_equal(owner_cmd(&o, CMD_NOTIFY), 0);
+    assert_int_equal(owner_cmd(&c.o, CMD_NOTIFY), 0);
     assert_int_equal(cb_count(&l, 2, 5000), 2);
     pthread_mutex_lock(&l.mu);
     assert_int_equal(l.r[1], SCI_CB_DISCONNECT);
@@ -457,12 +393,9 @@ static void test_remote_callbacks(void **state)
     /* after CANCEL the callback is never called again */
     usleep(50000);
     assert_int_equal(cb_count(&l, 3, 1), 2);
-    ERR(SCI_ERR_TIMEOUT, SCIWaitForRemoteSegmentEvent(rs, &st, 0, 0, &e_));
-    OK(SCIDisconnectSegment(rs, 0, &e_));
-    assert_int_equal(owner_cmd(&o, CMD_GO), (uint32_t)SCI_CB_DISCONNECT << 16 | my_node());
-    assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
-    assert_int_equal(tproc_wait(&o, T_MS), 0);
-    fini_desc(sd);
+    ERR(SCI_ERR_TIMEOUT, SCIWaitForRemoteSegmentEvent(c.rs, &st, 0, 0, &e_));
+    OK(SCIDisconnectSegment(c.rs, 0, &e_));
+    owner_down(&c);
     (void)e;
 }
 
@@ -497,8 +430,7 @@ static int cb_owner_main(int rd, int wr, void *arg)
     uint32_t cmd;
     unsigned int src, ad;
 
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
+    sd = child_open();
     SCICreateSegment(sd, &ls, 105, 4096, lcb, &l, SCI_FLAG_USE_CALLBACK, &e); CHECK(e == SCI_ERR_OK);
     SCIPrepareSegment(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
     SCISetSegmentAvailable(ls, 0, 0, &e); CHECK(e == SCI_ERR_OK);
@@ -541,9 +473,9 @@ static void test_local_callbacks(void **state)
 
     assert_int_equal(tproc_start(&o, cb_owner_main, NULL), 0);
     assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
-    assert_int_equal(init_desc(&sd), 0);
+    sd = parent_init();
     for (int round = 0; round < 2; round++) {
-        assert_int_equal(connect_retry(sd, &rs, onode, 105, NULL, NULL, 0), SCI_ERR_OK);
+        assert_int_equal(connect_retry(sd, &rs, onode, 105), SCI_ERR_OK);
         OK(SCIDisconnectSegment(rs, 0, &e_));
         assert_int_equal(tproc_send_u32(o.wr, my_node()), 0);
         if (round == 0) {
@@ -553,7 +485,7 @@ static void test_local_callbacks(void **state)
     }
     assert_int_equal(tproc_recv_u32(o.rd, &v, T_MS), 0);
     assert_int_equal(tproc_wait(&o, T_MS), 0);
-    fini_desc(sd);
+    parent_fini(sd);
 }
 
 /* ---------------------------------------------------------------- three nodes */
@@ -568,9 +500,8 @@ static int second_remote(int rd, int wr, void *arg)
     uint8_t buf[SEGSZ / 4];
 
     CHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
-    SCIInitialize(0, &e); CHECK(e == SCI_ERR_OK);
-    SCIOpen(&sd, 0, &e); CHECK(e == SCI_ERR_OK);
-    CHECK(connect_retry(sd, &rs, onode, 106, NULL, NULL, 0) == SCI_ERR_OK);
+    sd = child_open();
+    CHECK(connect_retry(sd, &rs, onode, 106) == SCI_ERR_OK);
     SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e); CHECK(e == SCI_ERR_OK);
     /* this node writes the last quarter by SCIMemCpy */
     for (int i = 0; i < SEGSZ / 4; i++)
@@ -599,8 +530,8 @@ static void test_three_nodes(void **state)
     assert_int_equal(tproc_start(&r2, second_remote, NULL), 0);
     assert_int_equal(tproc_recv_u32(o.rd, &onode, T_MS), 0);
     assert_int_equal(tproc_send_u32(r2.wr, onode), 0);
-    assert_int_equal(init_desc(&sd), 0);
-    assert_int_equal(connect_retry(sd, &rs, onode, 106, NULL, NULL, 0), SCI_ERR_OK);
+    sd = parent_init();
+    assert_int_equal(connect_retry(sd, &rs, onode, 106), SCI_ERR_OK);
     volatile uint8_t *p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     for (int i = SEGSZ / 2; i < 3 * SEGSZ / 4; i++)
@@ -623,7 +554,7 @@ static void test_three_nodes(void **state)
     assert_int_equal(owner_cmd(&o, CMD_GO) & 0xffff0000u, (uint32_t)SCI_CB_DISCONNECT << 16);
     assert_int_equal(owner_cmd(&o, CMD_REMOVE), 0);
     assert_int_equal(tproc_wait(&o, T_MS), 0);
-    fini_desc(sd);
+    parent_fini(sd);
 }
 
 /* ---------------------------------------------------------------- one node */
@@ -639,7 +570,7 @@ static void test_loopback(void **state)
     /* connecting to a segment of this very node works like any other: the window is mapped twice */
     sci_map_t lm, rm;
     volatile uint8_t *lp, *rp;
-    assert_int_equal(init_desc(&sd), 0);
+    sd = parent_init();
     OK(SCICreateSegment(sd, &ls, 107, 8192, NULL, NULL, 0, &e_));
     OK(SCIPrepareSegment(ls, 0, 0, &e_));
     OK(SCISetSegmentAvailable(ls, 0, 0, &e_));
@@ -658,7 +589,7 @@ static void test_loopback(void **state)
     OK(SCIDisconnectSegment(rs, 0, &e_));
     assert_int_equal(SCIWaitForLocalSegmentEvent(ls, &src, &ad, 2000, 0, &e), SCI_CB_DISCONNECT);
     OK(SCIRemoveSegment(ls, 0, &e_));
-    fini_desc(sd);
+    parent_fini(sd);
 }
 
 /* Every (state, event) pair of the remote machine, on a bare object. */
@@ -698,21 +629,13 @@ static void test_rseg_machine(void **state)
     assert_string_equal(rseg_state_str(RSEG_DISCONNECTING_NOT_OPERATIONAL), "DISCONNECTING_NOT_OPERATIONAL");
 }
 
-static int td(void **state)
-{
-    tproc_reap_all();
-    while (seg.initialized)
-        SCITerminate();
-    return 0;
-}
-
 OSCI_TEST_MAIN("seg_remote", NULL, NULL,
                cmocka_unit_test(test_rseg_machine),
-               cmocka_unit_test_teardown(test_loopback, td),
-               cmocka_unit_test_teardown(test_connect_map_data, td),
-               cmocka_unit_test_teardown(test_connect_errors, td),
-               cmocka_unit_test_teardown(test_unavailable_notify, td),
-               cmocka_unit_test_teardown(test_unavailable_force, td),
-               cmocka_unit_test_teardown(test_remote_callbacks, td),
-               cmocka_unit_test_teardown(test_local_callbacks, td),
-               cmocka_unit_test_teardown(test_three_nodes, td))
+               cmocka_unit_test_teardown(test_loopback, seg_td),
+               cmocka_unit_test_teardown(test_connect_map_data, seg_td),
+               cmocka_unit_test_teardown(test_connect_errors, seg_td),
+               cmocka_unit_test_teardown(test_unavailable_notify, seg_td),
+               cmocka_unit_test_teardown(test_unavailable_force, seg_td),
+               cmocka_unit_test_teardown(test_remote_callbacks, seg_td),
+               cmocka_unit_test_teardown(test_local_callbacks, seg_td),
+               cmocka_unit_test_teardown(test_three_nodes, seg_td))

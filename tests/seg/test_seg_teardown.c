@@ -17,35 +17,11 @@
 
 #include "../common/osci_test.h"
 #include "seg_obj.h"
+#include "seg_peer.h"
+#include "seg_state.h"
 
-#define OK(call) do { sci_error_t e_ = SCI_ERR_SYSTEM; call; assert_int_equal(e_, SCI_ERR_OK); } while (0)
-#define ERR(want, call) do { sci_error_t e_ = SCI_ERR_OK; call; assert_int_equal(e_, (want)); } while (0)
 #define SEGSZ (64 * 1024)
 #define T_MS 10000
-
-static uint32_t my_node(void)
-{
-    unsigned int n = 0;
-    sci_error_t e;
-    SCIGetLocalNodeId(0, &n, 0, &e);
-    return e == SCI_ERR_OK ? n : 0;
-}
-
-static int init_desc(sci_desc_t *sd)
-{
-    sci_error_t e;
-    SCIInitialize(0, &e);
-    if (e != SCI_ERR_OK)
-        return -1;
-    SCIOpen(sd, 0, &e);
-    return e == SCI_ERR_OK ? 0 : -1;
-}
-
-static void fini_desc(sci_desc_t sd)
-{
-    OK(SCIClose(sd, 0, &e_));
-    SCITerminate();
-}
 
 /* The quarantined memory of segment `id` (NULL: none), read under the library lock. */
 static void *quarantined(uint32_t id)
@@ -94,53 +70,36 @@ static int remote_main(int rd, int wr, void *arg)
 
     CHECK(tproc_recv_u32(rd, &onode, T_MS) == 0);
     CHECK(tproc_recv_u32(rd, &id, T_MS) == 0);
-    CHECK(init_desc(&sd) == 0);
-    for (int i = 0; i < 500; i++) {
-        SCIConnectSegment(sd, &rs, onode, id, 0, NULL, NULL, SCI_INFINITE_TIMEOUT, 0, &e);
-        if (e != SCI_ERR_NO_SUCH_SEGMENT)
-            break;
-        usleep(10000);
-    }
-    CHECK(e == SCI_ERR_OK);
+    sd = child_open();
+    CHECK(connect_retry(sd, &rs, onode, id) == SCI_ERR_OK);
     CHECK(SCIWaitForRemoteSegmentEvent(rs, &st, T_MS, 0, &e) == SCI_CB_CONNECT);
     p = SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
     CHECK(e == SCI_ERR_OK);
     CHECK(p[100] == 100 && p[SEGSZ - 1] == (uint8_t)(SEGSZ - 1));
     if (mode == R_MAPPED) {
-        SCIMapRemoteSegment(rs, &mt, 0, SEGSZ, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e);
-        CHECK(e == SCI_ERR_OK);
-        SCICreateMapSequence(m, &seq, 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        COK(SCIMapRemoteSegment(rs, &mt, 0, SEGSZ, NULL, SCI_FLAG_OSCI_TRANSFER_MAP, &e_));
+        COK(SCICreateMapSequence(m, &seq, 0, &e_));
         CHECK(SCIStartSequence(seq, 0, &e) == SCI_SEQ_OK);
     } else {
-        SCIUnmapSegment(m, 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        COK(SCIUnmapSegment(m, 0, &e_));
     }
     CHECK(tproc_send_u32(wr, 1) == 0);
 
     CHECK(SCIWaitForRemoteSegmentEvent(rs, &st, T_MS, 0, &e) == SCI_CB_DISCONNECT);
     CHECK(e == SCI_ERR_OK);
-    SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e);
-    CHECK(e == SCI_ERR_SEGMENT_NOT_CONNECTED);
+    CERR(SCI_ERR_SEGMENT_NOT_CONNECTED, SCIMapRemoteSegment(rs, &m, 0, SEGSZ, NULL, 0, &e_));
     if (mode == R_MAPPED) {
         CHECK(p[100] == 0);                       /* revoked: a private zero page */
         CHECK(SCICheckSequence(seq, 0, &e) == SCI_SEQ_NOT_RETRIABLE);
-        SCIMemCpy(seq, b, mt, 0, sizeof(b), SCI_FLAG_BLOCK_READ, &e);
-        CHECK(e == SCI_ERR_TRANSFER_FAILED);
-        SCIMemCpy(NULL, b, mt, 0, sizeof(b), 0, &e);
-        CHECK(e == SCI_ERR_TRANSFER_FAILED);
-        SCIUnmapSegment(mt, 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        CERR(SCI_ERR_TRANSFER_FAILED, SCIMemCpy(seq, b, mt, 0, sizeof(b), SCI_FLAG_BLOCK_READ, &e_));
+        CERR(SCI_ERR_TRANSFER_FAILED, SCIMemCpy(NULL, b, mt, 0, sizeof(b), 0, &e_));
+        COK(SCIUnmapSegment(mt, 0, &e_));
         SCIUnmapSegment(m, 0, &e);                 /* with its sequence */
         CHECK(e == SCI_ERR_OK);
-        SCIRemoveSequence(seq, 0, &e);
-        CHECK(e == SCI_ERR_OK);
+        COK(SCIRemoveSequence(seq, 0, &e_));
     }
-    SCIDisconnectSegment(rs, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCIClose(sd, 0, &e);
-    CHECK(e == SCI_ERR_OK);
-    SCITerminate();
+    COK(SCIDisconnectSegment(rs, 0, &e_));
+    child_fini(sd);
     CHECK(tproc_send_u32(wr, 0) == 0);
     return 0;
 }
@@ -180,7 +139,7 @@ static void test_remove_connected_unmapped(void **state)
     uint32_t v;
 
     assert_int_equal(tproc_start(&r, remote_main, NULL), 0);
-    assert_int_equal(init_desc(&sd), 0);
+    sd = parent_init();
     ls = owner_up(sd, &r, 301, &m);
     void *mem = ls->mem.view.addr;
     assert_int_equal(tproc_recv_u32(r.rd, &v, T_MS), 0);       /* connected and unmapped */
@@ -202,7 +161,7 @@ static void test_remove_connected_unmapped(void **state)
     assert_int_equal(wait_unquarantined(301), 0);
     OK(SCIUnmapSegment(m2, 0, &e_));
     OK(SCIRemoveSegment(ls2, 0, &e_));
-    fini_desc(sd);
+    parent_fini(sd);
 }
 
 /* Remove while a remote is connected and still mapped (with a transfer map and a sequence): OK as
@@ -216,7 +175,7 @@ static void test_remove_connected_mapped(void **state)
     uint32_t v;
 
     assert_int_equal(tproc_start(&r, remote_main, (void *)(intptr_t)R_MAPPED), 0);
-    assert_int_equal(init_desc(&sd), 0);
+    sd = parent_init();
     ls = owner_up(sd, &r, 302, &m);
     assert_int_equal(tproc_recv_u32(r.rd, &v, T_MS), 0);
     OK(SCIUnmapSegment(m, 0, &e_));
@@ -225,7 +184,7 @@ static void test_remove_connected_mapped(void **state)
     assert_int_equal(v, 0);
     assert_int_equal(tproc_wait(&r, T_MS), 0);
     assert_int_equal(wait_unquarantined(302), 0);
-    fini_desc(sd);
+    parent_fini(sd);
 }
 
 /* Unmap with live sequences succeeds; every use of an orphaned sequence is an error, removing it
@@ -240,12 +199,11 @@ static void test_unmap_with_sequence(void **state)
     sci_error_t e;
     uint8_t b[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
-    assert_int_equal(init_desc(&sd), 0);
+    sd = parent_init();
     OK(SCICreateSegment(sd, &ls, 303, 8192, NULL, NULL, 0, &e_));
     OK(SCIPrepareSegment(ls, 0, 0, &e_));
     OK(SCISetSegmentAvailable(ls, 0, 0, &e_));
-    SCIMapLocalSegment(ls, &lm, 0, 8192, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIMapLocalSegment(ls, &lm, 0, 8192, NULL, 0, &e_));
     volatile uint8_t *lp = SCIMapLocalSegment(ls, &lm2, 0, 8192, NULL, 0, &e);
     assert_int_equal(e, SCI_ERR_OK);
     OK(SCICreateMapSequence(lm, &s1, 0, &e_));
@@ -275,8 +233,7 @@ static void test_unmap_with_sequence(void **state)
 
     /* a remote map (this node's own segment): unmap, then disconnect, with the sequence alive */
     OK(SCIConnectSegment(sd, &rs, my_node(), 303, 0, NULL, NULL, T_MS, 0, &e_));
-    SCIMapRemoteSegment(rs, &rm, 0, 8192, NULL, 0, &e);
-    assert_int_equal(e, SCI_ERR_OK);
+    OK(SCIMapRemoteSegment(rs, &rm, 0, 8192, NULL, 0, &e_));
     OK(SCICreateMapSequence(rm, &s3, 0, &e_));
     assert_int_equal(SCIStartSequence(s3, 0, &e), SCI_SEQ_OK);
     OK(SCIUnmapSegment(rm, 0, &e_));
@@ -289,7 +246,7 @@ static void test_unmap_with_sequence(void **state)
     OK(SCIRemoveSequence(s2, 0, &e_));
     OK(SCIUnmapSegment(lm2, 0, &e_));
     OK(SCIRemoveSegment(ls, 0, &e_));
-    fini_desc(sd);
+    parent_fini(sd);
 }
 
 /* SCI_FLAG_DMA_GLOBAL on create and prepare (as real programs pass it), and the engine selectors
@@ -304,7 +261,7 @@ static void test_dma_global(void **state)
     sci_dma_queue_t dq;
     sci_error_t e;
 
-    assert_int_equal(init_desc(&sd), 0);
+    sd = parent_init();
     OK(SCICreateSegment(sd, &src, 0, 8192, NULL, NULL, SCI_FLAG_DMA_GLOBAL | SCI_FLAG_AUTO_ID, &e_));
     OK(SCIPrepareSegment(src, 0, SCI_FLAG_DMA_GLOBAL, &e_));
     OK(SCICreateSegment(sd, &dst, 304, 8192, NULL, NULL, SCI_FLAG_DMA_GLOBAL, &e_));
@@ -338,7 +295,7 @@ static void test_dma_global(void **state)
     OK(SCIUnmapSegment(md, 0, &e_));
     OK(SCIRemoveSegment(src, 0, &e_));
     OK(SCIRemoveSegment(dst, 0, &e_));
-    fini_desc(sd);
+    parent_fini(sd);
 }
 
 /* Each cache/placement hint on both map calls: accepted, the map works. SCI-era remote atomics and
@@ -356,7 +313,7 @@ static void test_map_hints(void **state)
     sci_map_t lm, rm, m;
     sci_error_t e;
 
-    assert_int_equal(init_desc(&sd), 0);
+    sd = parent_init();
     OK(SCICreateSegment(sd, &ls, 306, 8192, NULL, NULL, 0, &e_));
     OK(SCIPrepareSegment(ls, 0, 0, &e_));
     OK(SCISetSegmentAvailable(ls, 0, 0, &e_));
@@ -392,25 +349,17 @@ static void test_map_hints(void **state)
     OK(SCIDisconnectSegment(rs, 0, &e_));
     OK(SCIUnmapSegment(m, 0, &e_));
     OK(SCIRemoveSegment(ls, 0, &e_));
-    fini_desc(sd);
-}
-
-static int td(void **state)
-{
-    tproc_reap_all();
-    while (seg.initialized)
-        SCITerminate();
-    return 0;
+    parent_fini(sd);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_unmap_with_sequence, td),
-        cmocka_unit_test_teardown(test_dma_global, td),
-        cmocka_unit_test_teardown(test_map_hints, td),
-        cmocka_unit_test_teardown(test_remove_connected_unmapped, td),
-        cmocka_unit_test_teardown(test_remove_connected_mapped, td),
+        cmocka_unit_test_teardown(test_unmap_with_sequence, seg_td),
+        cmocka_unit_test_teardown(test_dma_global, seg_td),
+        cmocka_unit_test_teardown(test_map_hints, seg_td),
+        cmocka_unit_test_teardown(test_remove_connected_unmapped, seg_td),
+        cmocka_unit_test_teardown(test_remove_connected_mapped, seg_td),
     };
     /* a stopped remote must not be declared lost while the test looks at the quarantine */
     setenv("OSCI_HEARTBEAT_TIMEOUT_MS", "20000", 0);
