@@ -694,78 +694,60 @@ static int conf_read_for_lookup(char *path_out, size_t path_len, const char **pa
     return ret;
 }
 
-int osci_conf_interchip(uint32_t device, struct osci_interchip_conf *out, char *path_out, size_t path_len)
+/* One lookup for both tables: the interchip line of `key` into ic_out, or the intervm line into ivm_out
+ * (the other one NULL), with the returns osci_conf_interchip and osci_conf_intervm document. */
+static int conf_lookup(uint32_t key, struct osci_interchip_conf *ic_out, struct osci_intervm_conf *ivm_out,
+                       char *path_out, size_t path_len)
 {
     struct osci_interchip_conf *ic;
-    const char *path;
-    char err[512];
-    char *text = NULL;
-    size_t len = 0;
-    unsigned int n = 0;
-    int ret;
-
-    if (!out)
-        return -EINVAL;
-    if ((ret = conf_read_for_lookup(path_out, path_len, &path, &text, &len)) < 0)
-        return ret;   /* -ENOENT: no file, nothing is mapped */
-    ic = calloc(OSCI_IC_MAX, sizeof(*ic));
-    if (!ic) {
-        free(text);
-        return -ENOMEM;
-    }
-    ret = osci_conf_parse_interchip(path, text, len, ic, OSCI_IC_MAX, &n, err, sizeof(err));
-    free(text);
-    if (ret < 0) {
-        osci_log(OSCI_LOG_ERROR, "conf", "%s", err);
-        free(ic);
-        return ret;
-    }
-    ret = -ENOENT;
-    for (unsigned int i = 0; i < n; i++)
-        if (ic[i].device == device) {
-            *out = ic[i];
-            ret = 0;
-            break;
-        }
-    free(ic);
-    return ret;
-}
-
-int osci_conf_intervm(uint32_t queue, struct osci_intervm_conf *out, char *path_out, size_t path_len)
-{
     struct osci_intervm_conf *ivm;
     const char *path;
     char err[512];
     char *text = NULL;
     size_t len = 0;
-    unsigned int n = 0;
+    unsigned int n_ic = 0, n_ivm = 0;
     int ret;
 
-    if (!out)
-        return -EINVAL;
     if ((ret = conf_read_for_lookup(path_out, path_len, &path, &text, &len)) < 0)
-        return ret;   /* -ENOENT: no file, no queue */
+        return ret;   /* -ENOENT: no file, nothing is mapped */
+    ic = calloc(OSCI_IC_MAX, sizeof(*ic));
     ivm = calloc(OSCI_IVM_MAX, sizeof(*ivm));
-    if (!ivm) {
-        free(text);
-        return -ENOMEM;
+    if (!ic || !ivm) {
+        ret = -ENOMEM;
+        goto out;
     }
-    ret = osci_conf_parse_intervm(path, text, len, ivm, OSCI_IVM_MAX, &n, err, sizeof(err));
-    free(text);
+    ret = conf_parse_into(path, text, len, NULL, 0, NULL, ic, OSCI_IC_MAX, &n_ic, ivm, OSCI_IVM_MAX, &n_ivm, err,
+                          sizeof(err));
     if (ret < 0) {
         osci_log(OSCI_LOG_ERROR, "conf", "%s", err);
-        free(ivm);
-        return ret;
+        goto out;
     }
     ret = -ENOENT;
-    for (unsigned int i = 0; i < n; i++)
-        if (ivm[i].queue == queue) {
-            *out = ivm[i];
+    for (unsigned int i = 0; ic_out && i < n_ic && ret; i++)
+        if (ic[i].device == key) {
+            *ic_out = ic[i];
             ret = 0;
-            break;
         }
+    for (unsigned int i = 0; ivm_out && i < n_ivm && ret; i++)
+        if (ivm[i].queue == key) {
+            *ivm_out = ivm[i];
+            ret = 0;
+        }
+out:
     free(ivm);
+    free(ic);
+    free(text);
     return ret;
+}
+
+int osci_conf_interchip(uint32_t device, struct osci_interchip_conf *out, char *path_out, size_t path_len)
+{
+    return out ? conf_lookup(device, out, NULL, path_out, path_len) : -EINVAL;
+}
+
+int osci_conf_intervm(uint32_t queue, struct osci_intervm_conf *out, char *path_out, size_t path_len)
+{
+    return out ? conf_lookup(queue, NULL, out, path_out, path_len) : -EINVAL;
 }
 
 /* ---- hosts.conf ---- */
