@@ -478,6 +478,42 @@ static struct sci_local_data_interrupt *find_ldintr(struct seg_adapter *a, unsig
     return NULL;
 }
 
+static bool intno_used(struct seg_adapter *a, unsigned int no, bool data)
+{
+    return data ? find_ldintr(a, no) != NULL : find_lintr(a, no) != NULL;
+}
+
+/* The checks SCICreateInterrupt and SCICreateDataInterrupt share (lock held): the adapter, the descriptor,
+ * doorbells for a plain interrupt, and the number: `asked` with SCI_FLAG_FIXED_INTNO, else the lowest free
+ * one of its kind. */
+static int create_checks(sci_desc_t sd, unsigned int adapter_no, unsigned int flags, unsigned int asked, bool data,
+                         struct seg_adapter **a_p, unsigned int *no_p)
+{
+    struct seg_adapter *a;
+    unsigned int no;
+    int rc = seg__api_adapter(adapter_no, &a);
+
+    if (rc < 0)
+        return rc;
+    if (!seg__desc_valid(sd))
+        return -EINVAL;
+    if (!data && a->info.n_doorbells == 0)
+        return -ENOMEM;
+    if (flags & SCI_FLAG_FIXED_INTNO) {
+        no = asked;
+        if (no > SEG_INTNO_MAX)
+            return -ERANGE;
+        if (intno_used(a, no, data))
+            return -SEG_EINTNO_USED;
+    } else {
+        for (no = 0; no <= SEG_INTNO_MAX && intno_used(a, no, data); no++)
+            ;
+    }
+    *a_p = a;
+    *no_p = no;
+    return 0;
+}
+
 /* Lock held (seg__send may drop it for a moment). */
 static void send_disconnect(struct seg_adapter *a, uint32_t node, unsigned int intno, enum seg_intr_kind kind,
                             uint64_t conn_id)
@@ -617,31 +653,9 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
         return seg__set_error(error, -EINVAL);
 
     pthread_mutex_lock(&seg.lock);
-    e = seg__api_adapter(localAdapterNo, &a);
+    e = create_checks(sd, localAdapterNo, flags, *interruptNo, false, &a, &no);
     if (e < 0)
         goto out_unlock;
-    if (!seg__desc_valid(sd)) {
-        e = -EINVAL;
-        goto out_unlock;
-    }
-    if (a->info.n_doorbells == 0) {
-        e = -ENOMEM;
-        goto out_unlock;
-    }
-    if (flags & SCI_FLAG_FIXED_INTNO) {
-        no = *interruptNo;
-        if (no > SEG_INTNO_MAX) {
-            e = -ERANGE;
-            goto out_unlock;
-        }
-        if (find_lintr(a, no)) {
-            e = -SEG_EINTNO_USED;
-            goto out_unlock;
-        }
-    } else {
-        for (no = 0; no <= SEG_INTNO_MAX && find_lintr(a, no); no++)
-            ;
-    }
     rc = rx_get(a, &rx);
     if (rc < 0) {
         e = -ENOMEM;
@@ -813,7 +827,8 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
 /* ------------------------------------------------------------------------------------------ */
 /* Plain interrupts: connector side                                                           */
 
-static int connect_checks(sci_desc_t sd, unsigned int node, unsigned int adapter_no, struct seg_adapter **a_p)
+static int connect_checks(sci_desc_t sd, unsigned int node, unsigned int adapter_no, unsigned int intno,
+                          struct seg_adapter **a_p)
 {
     int rc = seg__api_adapter(adapter_no, a_p);
 
@@ -823,6 +838,8 @@ static int connect_checks(sci_desc_t sd, unsigned int node, unsigned int adapter
         return -EINVAL;
     if (node == 0 || node >= SEG_MAX_NODES)
         return -EADDRNOTAVAIL;
+    if (intno > SEG_INTNO_MAX)
+        return -SEG_ENOINTNO;
     return 0;
 }
 
@@ -896,13 +913,9 @@ SISCI_API_EXPORT void SCIConnectInterrupt(sci_desc_t sd, sci_remote_interrupt_t 
         return seg__set_error(error, -ENOMEM);
 
     pthread_mutex_lock(&seg.lock);
-    e = connect_checks(sd, nodeId, localAdapterNo, &a);
+    e = connect_checks(sd, nodeId, localAdapterNo, interruptNo, &a);
     if (e < 0)
         goto out_free;
-    if (interruptNo > SEG_INTNO_MAX) {
-        e = -SEG_ENOINTNO;
-        goto out_free;
-    }
     ri->a = a;
     ri->node = nodeId;
     ri->intno = interruptNo;
@@ -1220,27 +1233,9 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
     osci_list_init(&d->conns);
 
     pthread_mutex_lock(&seg.lock);
-    e = seg__api_adapter(localAdapterNo, &a);
+    e = create_checks(sd, localAdapterNo, flags, *interruptNo, true, &a, &no);
     if (e < 0)
         goto out_free;
-    if (!seg__desc_valid(sd)) {
-        e = -EINVAL;
-        goto out_free;
-    }
-    if (flags & SCI_FLAG_FIXED_INTNO) {
-        no = *interruptNo;
-        if (no > SEG_INTNO_MAX) {
-            e = -ERANGE;
-            goto out_free;
-        }
-        if (find_ldintr(a, no)) {
-            e = -SEG_EINTNO_USED;
-            goto out_free;
-        }
-    } else {
-        for (no = 0; no <= SEG_INTNO_MAX && find_ldintr(a, no); no++)
-            ;
-    }
     seg__obj_init(&d->o, SEG_LDINTR_MAGIC, &ldintr_ops,
                   flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))callback : NULL, callbackArg);
     if (seg__handle_add(d) < 0) {
@@ -1389,13 +1384,9 @@ SISCI_API_EXPORT void SCIConnectDataInterrupt(sci_desc_t sd, sci_remote_data_int
     if (!rd)
         return seg__set_error(error, -ENOMEM);
     pthread_mutex_lock(&seg.lock);
-    e = connect_checks(sd, nodeId, localAdapterNo, &a);
+    e = connect_checks(sd, nodeId, localAdapterNo, interruptNo, &a);
     if (e < 0)
         goto out_free;
-    if (interruptNo > SEG_INTNO_MAX) {
-        e = -SEG_ENOINTNO;
-        goto out_free;
-    }
     if (nodeId == a->drv->node_id) {
         d = find_ldintr(a, interruptNo);
         if (!d) {
