@@ -530,35 +530,21 @@ SISCI_API_EXPORT void SCIRemoveDMAQueue(sci_dma_queue_t dq, unsigned int flags, 
     seg__set_error(error, 0);
 }
 
-bool seg__dma_desc_busy(sci_desc_t sd)
+/* Whether a queue belongs to sd, or has a transfer posted on ls or rs (the others NULL). */
+static bool dmaq_uses(sci_desc_t sd, sci_local_segment_t ls, sci_remote_segment_t rs)
 {
     struct sci_dma_queue *q;
 
     osci_list_for_each(q, &dmaq_list, link)
-        if (q->sd == sd)
+        if ((sd && q->sd == sd) ||
+            (q->state == SCI_DMAQUEUE_POSTED && ((ls && q->ls == ls) || (rs && q->rs == rs))))
             return true;
     return false;
 }
 
-bool seg__dma_lseg_busy(sci_local_segment_t ls)
-{
-    struct sci_dma_queue *q;
-
-    osci_list_for_each(q, &dmaq_list, link)
-        if (q->state == SCI_DMAQUEUE_POSTED && q->ls == ls)
-            return true;
-    return false;
-}
-
-bool seg__dma_rseg_busy(sci_remote_segment_t rs)
-{
-    struct sci_dma_queue *q;
-
-    osci_list_for_each(q, &dmaq_list, link)
-        if (q->state == SCI_DMAQUEUE_POSTED && q->rs == rs)
-            return true;
-    return false;
-}
+bool seg__dma_desc_busy(sci_desc_t sd) { return dmaq_uses(sd, NULL, NULL); }
+bool seg__dma_lseg_busy(sci_local_segment_t ls) { return dmaq_uses(NULL, ls, NULL); }
+bool seg__dma_rseg_busy(sci_remote_segment_t rs) { return dmaq_uses(NULL, NULL, rs); }
 
 void seg__dma_free_all(void)
 {
