@@ -512,16 +512,8 @@ void seg__bcast_free_all(void)
 {
     struct sci_remote_segment *rs;
 
-    while ((rs = osci_list_first(&brsegs, struct sci_remote_segment, link))) {
-        osci_list_del(&rs->link);
-        rs->o.removed = true;
-        pthread_cond_broadcast(&seg.cond);
-        while (rs->waiters)
-            seg__cond_wait(0);
-        if (rs->sd)
-            rs->sd->n_objs--;
+    while ((rs = seg__rseg_pop_removed(&brsegs)))
         rs_free(rs);
-    }
 }
 
 /* ---------------------------------------------------------------- maps and transfers */

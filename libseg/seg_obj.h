@@ -192,6 +192,9 @@ void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_
 /* keep_connecting: a RESET from the peer, whose answers to connects still under way come after it. */
 void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node, bool keep_connecting);
 void seg__rseg_free_all(void);
+/* At teardown (lock held): unlinks the first remote segment of `list`, marks it removed and waits for its
+ * waiters; NULL when the list is empty. */
+struct sci_remote_segment *seg__rseg_pop_removed(struct osci_list_head *list);
 bool seg__rseg_valid(sci_remote_segment_t rs);
 void seg__rseg_post(struct sci_remote_segment *rs, sci_segment_cb_reason_t reason);
 /* Ends a remote segment handle's life (lock held): no deferred call or waiter is left on it. */

@@ -254,10 +254,24 @@ void seg__rseg_on_msg(struct seg_adapter *a, const struct seg_msg *m)
     }
 }
 
+/* The disconnects still owed to node on a: sent now that the link is back, or dropped with the peer. */
+static void pending_flush(struct seg_adapter *a, uint32_t node, bool send)
+{
+    struct seg_pending_disc *p, *tmp;
+
+    osci_list_for_each_safe(p, tmp, &pending_disc, link) {
+        if (p->adapter == a->no && p->node == node) {
+            osci_list_del(&p->link);
+            if (send)
+                send_disconnect(a, p->node, p->conn_id, p->seg_id);   /* may queue it again, first */
+            free(p);
+        }
+    }
+}
+
 void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_t reason)
 {
     struct sci_remote_segment *rs;
-    struct seg_pending_disc *p, *tmp;
 
     osci_list_for_each(rs, &segx.rsegs, link) {
         if (rs->node != node || rs->adapter != a->no)
@@ -279,21 +293,13 @@ void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_
         }
         rseg_step(rs, reason, SCI_ERR_OK);
     }
-    if (reason == SCI_CB_OPERATIONAL) {
-        osci_list_for_each_safe(p, tmp, &pending_disc, link) {
-            if (p->adapter == a->no && p->node == node) {
-                osci_list_del(&p->link);
-                send_disconnect(a, p->node, p->conn_id, p->seg_id);   /* may queue it again, first */
-                free(p);
-            }
-        }
-    }
+    if (reason == SCI_CB_OPERATIONAL)
+        pending_flush(a, node, true);
 }
 
 void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node, bool keep_connecting)
 {
     struct sci_remote_segment *rs;
-    struct seg_pending_disc *p, *tmp;
 
     osci_list_for_each(rs, &segx.rsegs, link) {
         if (rs->node != node || rs->adapter != a->no)
@@ -308,12 +314,7 @@ void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node, bool keep_connect
         revoke(rs);
         rseg_step(rs, SCI_CB_LOST, SCI_ERR_OK);
     }
-    osci_list_for_each_safe(p, tmp, &pending_disc, link) {
-        if (p->adapter == a->no && p->node == node) {
-            osci_list_del(&p->link);
-            free(p);
-        }
-    }
+    pending_flush(a, node, false);
 }
 
 int seg__rseg_target(sci_remote_segment_t rs, struct seg_adapter **a_p, struct osci_drv_rmem **rmem_p,
@@ -351,21 +352,29 @@ static void rseg_destroy(struct sci_remote_segment *rs)
     seg__obj_put(&rs->o);                 /* the handle's reference: freed here or by its last run */
 }
 
+struct sci_remote_segment *seg__rseg_pop_removed(struct osci_list_head *list)
+{
+    struct sci_remote_segment *rs = osci_list_first(list, struct sci_remote_segment, link);
+
+    if (!rs)
+        return NULL;
+    osci_list_del(&rs->link);
+    rs->o.removed = true;
+    pthread_cond_broadcast(&seg.cond);
+    while (rs->waiters)
+        seg__cond_wait(0);
+    if (rs->sd)
+        rs->sd->n_objs--;
+    return rs;
+}
+
 void seg__rseg_free_all(void)
 {
     struct sci_remote_segment *rs;
     struct seg_pending_disc *p;
 
-    while ((rs = osci_list_first(&segx.rsegs, struct sci_remote_segment, link))) {
-        osci_list_del(&rs->link);
-        rs->o.removed = true;
-        pthread_cond_broadcast(&seg.cond);
-        while (rs->waiters)
-            seg__cond_wait(0);
-        if (rs->sd)
-            rs->sd->n_objs--;
+    while ((rs = seg__rseg_pop_removed(&segx.rsegs)))
         rseg_destroy(rs);
-    }
     while ((p = osci_list_first(&pending_disc, struct seg_pending_disc, link))) {
         osci_list_del(&p->link);
         free(p);
