@@ -409,6 +409,20 @@ int seg__enter(const void *h, uint32_t magic, unsigned int flags, unsigned int a
     return flags & ~allowed ? -SEG_EFLAG : 0;
 }
 
+int seg__enter_locked(const void *h, uint32_t magic, unsigned int flags, unsigned int allowed, bool obj)
+{
+    int rc = seg__enter(h, magic, flags, allowed);
+
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&seg.lock);
+    if (!seg__handle_live(h, magic) || (obj && atomic_load(&((const struct seg_obj *)h)->removed))) {
+        pthread_mutex_unlock(&seg.lock);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int seg__adapter_check(unsigned int no, struct seg_adapter **a_p)
 {
     if (no >= OSCI_MAX_ADAPTERS)

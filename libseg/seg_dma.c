@@ -460,14 +460,8 @@ SISCI_API_EXPORT sci_dma_queue_state_t SCIWaitForDMAQueue(sci_dma_queue_t dq, un
     sci_dma_queue_state_t s;
     int rc;
 
-    if ((rc = seg__enter(dq, SEG_DMAQ_MAGIC, flags, 0)) < 0) {
+    if ((rc = seg__enter_locked(dq, SEG_DMAQ_MAGIC, flags, 0, false)) < 0) {
         seg__set_error(error, rc);
-        return SCI_DMAQUEUE_ERROR;
-    }
-    pthread_mutex_lock(&seg.lock);
-    if (!dmaq_valid(dq)) {
-        pthread_mutex_unlock(&seg.lock);
-        seg__set_error(error, -EINVAL);
         return SCI_DMAQUEUE_ERROR;
     }
     rc = dmaq_wait_final(dq, seg__deadline(timeout)) < 0 ? -ETIMEDOUT : final_err(dq);
@@ -479,15 +473,10 @@ SISCI_API_EXPORT sci_dma_queue_state_t SCIWaitForDMAQueue(sci_dma_queue_t dq, un
 
 SISCI_API_EXPORT void SCIAbortDMAQueue(sci_dma_queue_t dq, unsigned int flags, sci_error_t *error)
 {
-    int rc = seg__enter(dq, SEG_DMAQ_MAGIC, flags, 0);
+    int rc = seg__enter_locked(dq, SEG_DMAQ_MAGIC, flags, 0, false);
 
     if (rc < 0)
         return seg__set_error(error, rc);
-    pthread_mutex_lock(&seg.lock);
-    if (!dmaq_valid(dq)) {
-        pthread_mutex_unlock(&seg.lock);
-        return seg__set_error(error, -EINVAL);
-    }
     if (dq->state == SCI_DMAQUEUE_POSTED) {
         atomic_store(&dq->abort, true);
         (void)dmaq_wait_final(dq, 0);   /* at most one chunk */
@@ -499,15 +488,10 @@ SISCI_API_EXPORT void SCIAbortDMAQueue(sci_dma_queue_t dq, unsigned int flags, s
 SISCI_API_EXPORT void SCIRemoveDMAQueue(sci_dma_queue_t dq, unsigned int flags, sci_error_t *error)
 {
     bool own_cb;
-    int rc = seg__enter(dq, SEG_DMAQ_MAGIC, flags, 0);
+    int rc = seg__enter_locked(dq, SEG_DMAQ_MAGIC, flags, 0, false);
 
     if (rc < 0)
         return seg__set_error(error, rc);
-    pthread_mutex_lock(&seg.lock);
-    if (!dmaq_valid(dq)) {
-        pthread_mutex_unlock(&seg.lock);
-        return seg__set_error(error, -EINVAL);
-    }
     own_cb = dq->o.in_cb && seg__on_event_thread();
     /* a completion callback still to run: wait for it, unless this thread is the one to run it */
     while (dq->state != SCI_DMAQUEUE_POSTED && seg__obj_runs(&dq->o) > 0 && !own_cb && !seg__on_event_thread())

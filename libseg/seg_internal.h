@@ -199,6 +199,9 @@ static inline void seg__set_conf_error(sci_error_t *error, int rc)
  * a call that then takes seg.lock checks what it needs of the object again under it.
  */
 int seg__enter(const void *h, uint32_t magic, unsigned int flags, unsigned int allowed);
+/* seg__enter, then seg.lock taken and `h` checked again under it: still live and, for an object with a
+ * struct seg_obj header (`obj`), not removed (-EINVAL). Holds the lock when it returns 0, only then. */
+int seg__enter_locked(const void *h, uint32_t magic, unsigned int flags, unsigned int allowed, bool obj);
 /* Entry check of an adapter number: -SEG_ENOTINIT, -SEG_EADAPTER, -ENODEV or 0 and *a_p. Lock held. */
 int seg__api_adapter(unsigned int adapter_no, struct seg_adapter **a_p);
 /* Live-handle registry: membership is checked lock-free (data paths), add/del under seg.lock. */

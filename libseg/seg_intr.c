@@ -782,13 +782,8 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
     struct intr_rx *rx;
     int e;                     /* 0 or -errno */
 
-    if ((e = seg__enter(li, SEG_LINTR_MAGIC, flags, 0)) < 0)
+    if ((e = seg__enter_locked(li, SEG_LINTR_MAGIC, flags, 0, true)) < 0)
         return seg__set_error(error, e);
-    pthread_mutex_lock(&seg.lock);
-    if (!seg__handle_live(li, SEG_LINTR_MAGIC) || atomic_load(&li->o.removed)) {
-        pthread_mutex_unlock(&seg.lock);
-        return seg__set_error(error, -EINVAL);
-    }
     a = li->a;
     rx = rx_tab[a->no];
     atomic_store(&li->o.removed, true);
@@ -1050,13 +1045,8 @@ SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned
     bool notify;
     int e;                     /* 0 or -errno */
 
-    if ((e = seg__enter(ri, SEG_RINTR_MAGIC, flags, 0)) < 0)
+    if ((e = seg__enter_locked(ri, SEG_RINTR_MAGIC, flags, 0, false)) < 0)
         return seg__set_error(error, e);
-    pthread_mutex_lock(&seg.lock);
-    if (!seg__handle_live(ri, SEG_RINTR_MAGIC)) {
-        pthread_mutex_unlock(&seg.lock);
-        return seg__set_error(error, -EINVAL);
-    }
     seg__handle_del(ri);
     ri->magic = 0;
     osci_list_del(&ri->link);
@@ -1266,16 +1256,13 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
     int e;                      /* 0 or -errno */
     int rc = 0;
 
-    if ((e = seg__enter(d, SEG_LDINTR_MAGIC, flags, 0)) < 0)
+    if ((e = seg__enter_locked(d, SEG_LDINTR_MAGIC, flags, 0, true)) < 0)
         return seg__set_error(error, e);
-    if (!length || (!data && *length > 0))
-        return seg__set_error(error, -EINVAL);
-    deadline = seg__deadline(timeout);
-    pthread_mutex_lock(&seg.lock);
-    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->o.removed) {
+    if (!length || (!data && *length > 0)) {
         pthread_mutex_unlock(&seg.lock);
         return seg__set_error(error, -EINVAL);
     }
+    deadline = seg__deadline(timeout);
     if (d->o.cb_active) {
         pthread_mutex_unlock(&seg.lock);
         return seg__set_error(error, -EPERM);
@@ -1314,13 +1301,8 @@ SISCI_API_EXPORT void SCIRemoveDataInterrupt(sci_local_data_interrupt_t d, unsig
 {
     int e;                     /* 0 or -errno */
 
-    if ((e = seg__enter(d, SEG_LDINTR_MAGIC, flags, 0)) < 0)
+    if ((e = seg__enter_locked(d, SEG_LDINTR_MAGIC, flags, 0, true)) < 0)
         return seg__set_error(error, e);
-    pthread_mutex_lock(&seg.lock);
-    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->o.removed) {
-        pthread_mutex_unlock(&seg.lock);
-        return seg__set_error(error, -EINVAL);
-    }
     seg__handle_del(d);
     d->o.magic = 0;
     osci_list_del(&d->link);
@@ -1491,13 +1473,8 @@ SISCI_API_EXPORT void SCIDisconnectDataInterrupt(sci_remote_data_interrupt_t rd,
     bool notify = false;
     int e;                     /* 0 or -errno */
 
-    if ((e = seg__enter(rd, SEG_RDINTR_MAGIC, flags, 0)) < 0)
+    if ((e = seg__enter_locked(rd, SEG_RDINTR_MAGIC, flags, 0, false)) < 0)
         return seg__set_error(error, e);
-    pthread_mutex_lock(&seg.lock);
-    if (!seg__handle_live(rd, SEG_RDINTR_MAGIC)) {
-        pthread_mutex_unlock(&seg.lock);
-        return seg__set_error(error, -EINVAL);
-    }
     seg__handle_del(rd);
     rd->magic = 0;
     osci_list_del(&rd->link);
