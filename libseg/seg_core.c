@@ -275,6 +275,36 @@ void seg__evq_clear(struct seg_evq *q)
     q->lost = q->dropped = false;
 }
 
+int seg__evq_wait(struct seg_obj *o, struct seg_evq *q, unsigned int *waiters, unsigned int timeout,
+                  struct seg_sevent *e)
+{
+    uint64_t deadline;
+    int rc;
+
+    if (o->cb_active)
+        return -EPERM;
+    deadline = seg__deadline(timeout);
+    (*waiters)++;
+    for (;;) {
+        if (o->removed) {
+            rc = -ECANCELED;
+            break;
+        }
+        if ((rc = seg__evq_take(q, e)) != -EAGAIN)
+            break;                         /* an event, or -EOVERFLOW once after lost ones */
+        if (o->cb_active) {
+            rc = -EPERM;
+            break;
+        }
+        if ((rc = seg__cond_wait(deadline)) < 0)
+            break;
+    }
+    (*waiters)--;
+    if (o->removed)
+        pthread_cond_broadcast(&seg.cond);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- objects and the callback runner */
 
 void seg__obj_init(struct seg_obj *o, uint32_t magic, const struct seg_obj_ops *ops, void (*cb)(void),

@@ -704,43 +704,17 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForLocalSegmentEvent(sci_local_s
 {
     struct seg_sevent e;
     sci_segment_cb_reason_t reason = 0;
-    uint64_t deadline;
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__enter(ls, SEG_LSEG_MAGIC, flags, 0)) < 0)
-        goto out;
-    if (ls->o.cb_active) {
-        rc = -EPERM;
-        goto out;
-    }
-    deadline = seg__deadline(timeout);
-    ls->waiters++;
-    for (;;) {
-        if (ls->o.removed) {
-            rc = -ECANCELED;
-            break;
-        }
-        if ((rc = seg__evq_take(&ls->evq, &e)) != -EAGAIN)
-            break;                         /* an event, or -EOVERFLOW once after lost ones */
-        if (ls->o.cb_active) {
-            rc = -EPERM;
-            break;
-        }
-        if ((rc = seg__cond_wait(deadline)) < 0)
-            break;
-    }
-    ls->waiters--;
-    if (ls->o.removed)
-        pthread_cond_broadcast(&seg.cond);
-    if (rc == 0) {
+    if ((rc = seg__enter(ls, SEG_LSEG_MAGIC, flags, 0)) == 0 &&
+        (rc = seg__evq_wait(&ls->o, &ls->evq, &ls->waiters, timeout, &e)) == 0) {
         reason = e.reason;
         if (sourcenodeId)
             *sourcenodeId = e.node;
         if (localAdapterNo)
             *localAdapterNo = e.adapter;
     }
-out:
     pthread_mutex_unlock(&seg.lock);
     seg__set_error(error, rc);
     return reason;

@@ -29,6 +29,14 @@ static bool seq_valid(sci_sequence_t s) { return seg__handle_live(s, SEG_SEQ_MAG
 /* A sequence whose map was unmapped (a use of it is an error; -EPERM: ILLEGAL_OPERATION). */
 static bool seq_dead(sci_sequence_t s) { return atomic_load_explicit(&s->orphan, memory_order_acquire); }
 
+/* The entry check of Start/CheckSequence (lock-free), a dead sequence included. */
+static int seq_enter(sci_sequence_t s, unsigned int flags, unsigned int allowed)
+{
+    int rc = seg__enter(s, SEG_SEQ_MAGIC, flags, allowed);
+
+    return rc < 0 ? rc : seq_dead(s) ? -EPERM : 0;
+}
+
 static int map_args(size_t seg_size, size_t offset, size_t size, void *addr, unsigned int flags)
 {
     if (flags & ~(MAP_FLAGS_OK | SCI_FLAG_FIXED_MAP_ADDR))
@@ -397,14 +405,10 @@ static sci_sequence_status_t seq_status(const struct sci_sequence *s, uint32_t s
 SISCI_API_EXPORT sci_sequence_status_t SCIStartSequence(sci_sequence_t seq, unsigned int flags, sci_error_t *error)
 {
     sci_sequence_status_t st;
-    int rc = seg__enter(seq, SEG_SEQ_MAGIC, flags, 0);
+    int rc = seq_enter(seq, flags, 0);
 
     if (rc < 0) {
         seg__set_error(error, rc);
-        return SCI_SEQ_NOT_RETRIABLE;
-    }
-    if (seq_dead(seq)) {
-        seg__set_error(error, -EPERM);
         return SCI_SEQ_NOT_RETRIABLE;
     }
     if (seq->fault_cnt)
@@ -416,14 +420,10 @@ SISCI_API_EXPORT sci_sequence_status_t SCIStartSequence(sci_sequence_t seq, unsi
 
 SISCI_API_EXPORT sci_sequence_status_t SCICheckSequence(sci_sequence_t seq, unsigned int flags, sci_error_t *error)
 {
-    int rc = seg__enter(seq, SEG_SEQ_MAGIC, flags, SCI_FLAG_NO_FLUSH | SCI_FLAG_NO_STORE_BARRIER);
+    int rc = seq_enter(seq, flags, SCI_FLAG_NO_FLUSH | SCI_FLAG_NO_STORE_BARRIER);
 
     if (rc < 0) {
         seg__set_error(error, rc);
-        return SCI_SEQ_NOT_RETRIABLE;
-    }
-    if (seq_dead(seq)) {
-        seg__set_error(error, -EPERM);
         return SCI_SEQ_NOT_RETRIABLE;
     }
     if (!(flags & SCI_FLAG_NO_STORE_BARRIER))

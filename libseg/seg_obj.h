@@ -163,6 +163,11 @@ void seg__evq_push(struct seg_evq *q, sci_segment_cb_reason_t reason, uint32_t n
 int seg__evq_take(struct seg_evq *q, struct seg_sevent *e);
 static inline bool seg__evq_empty(const struct seg_evq *q) { return q->count == 0 && !q->lost; }
 void seg__evq_clear(struct seg_evq *q);
+/* SCIWaitFor{Local,Remote}SegmentEvent after the entry check (lock held): the oldest event of q, the queue
+ * of object o, into *e (0, or -EOVERFLOW once after lost ones), waiting up to timeout ms; -EPERM while o has
+ * a callback, -ECANCELED when o is removed meanwhile, -ETIMEDOUT. *waiters counts the threads waiting. */
+int seg__evq_wait(struct seg_obj *o, struct seg_evq *q, unsigned int *waiters, unsigned int timeout,
+                  struct seg_sevent *e);
 int seg__check_init(void);           /* 0 or -SEG_ENOTINIT; lock held */
 int seg__adapter_check(unsigned int no, struct seg_adapter **a_p);  /* lock held */
 uint64_t seg__new_conn_id(struct seg_adapter *a);

@@ -573,41 +573,15 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForRemoteSegmentEvent(sci_remote
 {
     struct seg_sevent e;
     sci_segment_cb_reason_t reason = 0;
-    uint64_t deadline;
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = rseg_enter(rs, flags)) < 0)
-        goto out;
-    if (rs->o.cb_active) {
-        rc = -EPERM;
-        goto out;
-    }
-    deadline = seg__deadline(timeout);
-    rs->waiters++;
-    for (;;) {
-        if (rs->o.removed) {
-            rc = -ECANCELED;
-            break;
-        }
-        if ((rc = seg__evq_take(&rs->evq, &e)) != -EAGAIN)
-            break;                         /* an event, or -EOVERFLOW once after lost ones */
-        if (rs->o.cb_active) {
-            rc = -EPERM;
-            break;
-        }
-        if ((rc = seg__cond_wait(deadline)) < 0)
-            break;
-    }
-    rs->waiters--;
-    if (rs->o.removed)
-        pthread_cond_broadcast(&seg.cond);
-    if (rc == 0) {
+    if ((rc = rseg_enter(rs, flags)) == 0 &&
+        (rc = seg__evq_wait(&rs->o, &rs->evq, &rs->waiters, timeout, &e)) == 0) {
         reason = e.reason;
         if (status)
             *status = e.status;
     }
-out:
     pthread_mutex_unlock(&seg.lock);
     seg__set_error(error, rc);
     return reason;
