@@ -307,9 +307,15 @@ int seg__evq_wait(struct seg_obj *o, struct seg_evq *q, unsigned int *waiters, u
 
 /* ---------------------------------------------------------------- objects and the callback runner */
 
-void seg__obj_init(struct seg_obj *o, uint32_t magic, const struct seg_obj_ops *ops, void (*cb)(void),
-                   void *cb_arg)
+void *seg__obj_new(size_t size, uint32_t magic, const struct seg_obj_ops *ops, unsigned int flags,
+                   void (*cb)(void), void *cb_arg)
 {
+    struct seg_obj *o = calloc(1, size);
+
+    if (!o)
+        return NULL;
+    if (!(flags & SCI_FLAG_USE_CALLBACK))
+        cb = NULL;
     o->magic = magic;
     o->refs = 1;
     atomic_init(&o->removed, false);
@@ -318,6 +324,7 @@ void seg__obj_init(struct seg_obj *o, uint32_t magic, const struct seg_obj_ops *
     o->cb = cb;
     o->cb_arg = cb_arg;
     o->ops = ops;
+    return o;
 }
 
 void seg__obj_defer(struct seg_obj *o, void *arg)

@@ -249,7 +249,7 @@ SISCI_API_EXPORT void SCICreateDMAQueue(sci_desc_t sd, sci_dma_queue_t *dq, unsi
         return seg__set_error(error, rc);
     if (!dq || maxEntries == 0)
         return seg__set_error(error, -EINVAL);
-    q = calloc(1, sizeof(*q));
+    q = seg__obj_new(sizeof(*q), SEG_DMAQ_MAGIC, &dmaq_ops, 0, NULL, NULL);
     if (!q)
         return seg__set_error(error, -ENOMEM);
     q->max_entries = maxEntries > DIS_DMA_MAX_VECLEN ? DIS_DMA_MAX_VECLEN : maxEntries;
@@ -259,7 +259,6 @@ SISCI_API_EXPORT void SCICreateDMAQueue(sci_desc_t sd, sci_dma_queue_t *dq, unsi
         return seg__set_error(error, -ENOMEM);
     }
     pthread_cond_init(&q->cond, NULL);
-    seg__obj_init(&q->o, SEG_DMAQ_MAGIC, &dmaq_ops, NULL, NULL);
     q->sd = sd;
     q->state = SCI_DMAQUEUE_IDLE;
 

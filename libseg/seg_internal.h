@@ -163,9 +163,10 @@ struct seg_obj {
     void *cb_arg;
     const struct seg_obj_ops *ops;
 };
-/* A new object's header (refs 1: the handle's); cb NULL: no callback. */
-void seg__obj_init(struct seg_obj *o, uint32_t magic, const struct seg_obj_ops *ops, void (*cb)(void),
-                   void *cb_arg);
+/* A new zeroed object of `size` bytes that starts with its header (refs 1: the handle's), or NULL. cb is
+ * its callback with SCI_FLAG_USE_CALLBACK in flags, else (or cb NULL) it has none. */
+void *seg__obj_new(size_t size, uint32_t magic, const struct seg_obj_ops *ops, unsigned int flags,
+                   void (*cb)(void), void *cb_arg);
 /* Queue a draining run unless one is queued or the callback is off (lock held). */
 void seg__obj_kick(struct seg_obj *o);
 /* Queue one run with `arg` (a `once` object's payload or transfer) (lock held). */

@@ -661,13 +661,11 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
         e = -ENOMEM;
         goto out_unlock;
     }
-    li = calloc(1, sizeof(*li));
+    li = seg__obj_new(sizeof(*li), SEG_LINTR_MAGIC, &lintr_ops, flags, (void (*)(void))callback, callbackArg);
     if (!li) {
         e = -ENOMEM;
         goto out_unlock;
     }
-    seg__obj_init(&li->o, SEG_LINTR_MAGIC, &lintr_ops,
-                  flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))callback : NULL, callbackArg);
     li->sd = sd;
     li->a = a;
     li->intno = no;
@@ -1216,7 +1214,7 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
         return seg__set_error(error, e);
     if (!interrupt || !interruptNo || ((flags & SCI_FLAG_USE_CALLBACK) && !callback))
         return seg__set_error(error, -EINVAL);
-    d = calloc(1, sizeof(*d));
+    d = seg__obj_new(sizeof(*d), SEG_LDINTR_MAGIC, &ldintr_ops, flags, (void (*)(void))callback, callbackArg);
     if (!d)
         return seg__set_error(error, -ENOMEM);
     osci_list_init(&d->queue);
@@ -1226,8 +1224,6 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
     e = create_checks(sd, localAdapterNo, flags, *interruptNo, true, &a, &no);
     if (e < 0)
         goto out_free;
-    seg__obj_init(&d->o, SEG_LDINTR_MAGIC, &ldintr_ops,
-                  flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))callback : NULL, callbackArg);
     if (seg__handle_add(d) < 0) {
         e = -ENOMEM;
         goto out_free;

@@ -486,13 +486,11 @@ SISCI_API_EXPORT void SCICreateSegment(sci_desc_t sd, sci_local_segment_t *segme
         rc = -EEXIST;
         goto out;
     }
-    ls = calloc(1, sizeof(*ls));
+    ls = seg__obj_new(sizeof(*ls), SEG_LSEG_MAGIC, &seg__lseg_ops, flags, (void (*)(void))callback, callbackArg);
     if (!ls) {
         rc = -ENOMEM;
         goto out;
     }
-    seg__obj_init(&ls->o, SEG_LSEG_MAGIC, &seg__lseg_ops,
-                  flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))callback : NULL, callbackArg);
     ls->sd = sd;
     osci_list_init(&ls->conns);
     osci_list_init(&ls->quar);

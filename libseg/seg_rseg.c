@@ -455,13 +455,11 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
     deadline = osci_now_ms() + (timeout == SCI_INFINITE_TIMEOUT ? SEG_DEFAULT_CONNECT_MS : timeout);
     if (nodeId != a->drv->node_id && (rc = peer_ready(a, nodeId, deadline)) < 0)
         goto out;
-    rs = calloc(1, sizeof(*rs));
+    rs = seg__obj_new(sizeof(*rs), SEG_RSEG_MAGIC, &seg__rseg_ops, flags, (void (*)(void))callback, callbackArg);
     if (!rs) {
         rc = -ENOMEM;
         goto out;
     }
-    seg__obj_init(&rs->o, SEG_RSEG_MAGIC, &seg__rseg_ops,
-                  flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))callback : NULL, callbackArg);
     rs->node = nodeId;
     rs->seg_id = segmentId;
     rs->adapter = a->no;
