@@ -269,6 +269,19 @@ int seg__evq_take(struct seg_evq *q, struct seg_sevent *e)
     return 0;
 }
 
+bool seg__evq_take_cb(struct seg_evq *q, struct seg_sevent *e)
+{
+    int rc = seg__evq_take(q, e);
+
+    if (rc == -EOVERFLOW) {
+        if (seg__evq_take(q, e) < 0)
+            return false;                  /* cannot be: a queue that lost events is not empty */
+        e->status = SCI_ERR_OVERFLOW;      /* events were lost before this one */
+        return true;
+    }
+    return rc == 0;
+}
+
 void seg__evq_clear(struct seg_evq *q)
 {
     q->head = q->count = 0;

@@ -97,17 +97,8 @@ bool seg__lseg_valid(sci_local_segment_t ls) { return seg__handle_live(ls, SEG_L
 /* The owner callback, through the one runner (seg_core.c): one call per queued event. */
 static bool lseg_take(struct seg_obj *o, void *arg, struct seg_sevent *e)
 {
-    struct sci_local_segment *ls = (struct sci_local_segment *)o;
-    int rc = seg__evq_take(&ls->evq, e);
-
     (void)arg;
-    if (rc == -EOVERFLOW) {
-        if (seg__evq_take(&ls->evq, e) < 0)
-            return false;                  /* cannot be: a queue that lost events is not empty */
-        e->status = SCI_ERR_OVERFLOW;      /* events were lost before this one */
-        return true;
-    }
-    return rc == 0;
+    return seg__evq_take_cb(&((struct sci_local_segment *)o)->evq, e);
 }
 
 static sci_callback_action_t lseg_call(struct seg_obj *o, void *arg, const struct seg_sevent *e)

@@ -161,6 +161,9 @@ void seg__evq_push(struct seg_evq *q, sci_segment_cb_reason_t reason, uint32_t n
 /* The oldest event into *e: 0; -EOVERFLOW once after events were merged or dropped (nothing
  * taken: the queue still holds events); -EAGAIN when empty. */
 int seg__evq_take(struct seg_evq *q, struct seg_sevent *e);
+/* The next event for a segment callback: the oldest one, its status SCI_ERR_OVERFLOW when events were lost
+ * before it; false when the queue is empty. */
+bool seg__evq_take_cb(struct seg_evq *q, struct seg_sevent *e);
 static inline bool seg__evq_empty(const struct seg_evq *q) { return q->count == 0 && !q->lost; }
 void seg__evq_clear(struct seg_evq *q);
 /* SCIWaitFor{Local,Remote}SegmentEvent after the entry check (lock held): the oldest event of q, the queue

@@ -89,17 +89,8 @@ bool seg__rseg_valid(sci_remote_segment_t rs) { return seg__handle_live(rs, SEG_
 /* The segment's callback, through the one runner (seg_core.c): one call per queued event. */
 static bool rseg_take(struct seg_obj *o, void *arg, struct seg_sevent *e)
 {
-    struct sci_remote_segment *rs = (struct sci_remote_segment *)o;
-    int rc = seg__evq_take(&rs->evq, e);
-
     (void)arg;
-    if (rc == -EOVERFLOW) {
-        if (seg__evq_take(&rs->evq, e) < 0)
-            return false;                  /* cannot be: a queue that lost events is not empty */
-        e->status = SCI_ERR_OVERFLOW;      /* events were lost before this one */
-        return true;
-    }
-    return rc == 0;
+    return seg__evq_take_cb(&((struct sci_remote_segment *)o)->evq, e);
 }
 
 static sci_callback_action_t rseg_call(struct seg_obj *o, void *arg, const struct seg_sevent *e)
