@@ -183,11 +183,34 @@ static int conf_parse_adapter(struct conf_cursor *c, char **f, int nf, struct os
     return 0;
 }
 
+/* Field f of a `what` line, "key=value" with key one of `keys` (NULL-terminated; `names` lists them for the
+ * error): the key's index, its value into *val_p. A key found twice is refused (`seen`: a bit per index). */
+static int conf_kv(struct conf_cursor *c, const char *what, char *f, const char *const *keys, const char *names,
+                   unsigned int *seen, const char **val_p)
+{
+    char *eq = strchr(f, '=');
+    int k;
+
+    if (!eq || eq == f)
+        return conf_err(c, "%s field \"%s\" is not key=value", what, f);
+    *eq = '\0';
+    for (k = 0; keys[k] && strcmp(f, keys[k]); k++)
+        ;
+    if (!keys[k])
+        return conf_err(c, "unknown %s key \"%s\" (%s)", what, f, names);
+    if (*seen & (1u << k))
+        return conf_err(c, "%s key %s given twice", what, f);
+    *seen |= 1u << k;
+    *val_p = eq + 1;
+    return k;
+}
+
 /* One "interchip" line into *ic; `prev` are the lines before it (no device mapped twice). */
 static int conf_parse_interchip(struct conf_cursor *c, char **f, int nf, struct osci_interchip_conf *ic,
                                 const struct osci_interchip_conf *prev, unsigned int n_prev)
 {
-    enum { K_ADAPTER = 1, K_PEER = 2, K_NFRAMES = 4, K_FSIZE = 8 };
+    static const char *const keys[] = { "adapter", "peer", "nframes", "frame_size", NULL };
+    enum { K_ADAPTER, K_PEER, K_NFRAMES, K_FSIZE };
     unsigned int seen = 0;
     unsigned long v;
 
@@ -203,25 +226,10 @@ static int conf_parse_interchip(struct conf_cursor *c, char **f, int nf, struct 
         if (prev[i].device == ic->device)
             return conf_err(c, "interchip device %s already mapped on line %u", f[1], prev[i].line);
     for (int i = 2; i < nf; i++) {
-        char *eq = strchr(f[i], '=');
-        unsigned int k;
-        if (!eq || eq == f[i])
-            return conf_err(c, "interchip field \"%s\" is not key=value", f[i]);
-        *eq = '\0';
-        const char *key = f[i], *val = eq + 1;
-        if (!strcmp(key, "adapter"))
-            k = K_ADAPTER;
-        else if (!strcmp(key, "peer"))
-            k = K_PEER;
-        else if (!strcmp(key, "nframes"))
-            k = K_NFRAMES;
-        else if (!strcmp(key, "frame_size"))
-            k = K_FSIZE;
-        else
-            return conf_err(c, "unknown interchip key \"%s\" (adapter, peer, nframes or frame_size)", key);
-        if (seen & k)
-            return conf_err(c, "interchip key %s given twice", key);
-        seen |= k;
+        const char *val;
+        int k = conf_kv(c, "interchip", f[i], keys, "adapter, peer, nframes or frame_size", &seen, &val);
+        if (k < 0)
+            return k;
         if (k == K_ADAPTER) {
             if (conf_uint(val, OSCI_MAX_ADAPTERS - 1, &v) < 0)
                 return conf_err(c, "adapter=\"%s\" is not an adapter number in 0..%d", val, OSCI_MAX_ADAPTERS - 1);
@@ -275,7 +283,9 @@ static int conf_pci_slot(const char *s, char out[16])
 static int conf_parse_intervm(struct conf_cursor *c, char **f, int nf, struct osci_intervm_conf *q,
                               const struct osci_intervm_conf *prev, unsigned int n_prev)
 {
-    enum { K_SLOT = 1, K_OFFSET = 2, K_PEERS = 4, K_NFRAMES = 8, K_FSIZE = 16, K_VECTOR = 32 };
+    static const char *const keys[] = { "slot", "offset", "peers", "nframes", "frame_size", "vector", NULL };
+    enum { K_SLOT, K_OFFSET, K_PEERS, K_NFRAMES, K_FSIZE, K_VECTOR };
+    const unsigned int need = 1u << K_OFFSET | 1u << K_PEERS | 1u << K_NFRAMES | 1u << K_FSIZE;
     unsigned int seen = 0;
     unsigned long v;
     uint64_t end;
@@ -292,30 +302,11 @@ static int conf_parse_intervm(struct conf_cursor *c, char **f, int nf, struct os
         if (prev[i].queue == q->queue)
             return conf_err(c, "intervm queue %s already defined on line %u", f[1], prev[i].line);
     for (int i = 2; i < nf; i++) {
-        char *eq = strchr(f[i], '=');
-        unsigned int k;
-        if (!eq || eq == f[i])
-            return conf_err(c, "intervm field \"%s\" is not key=value", f[i]);
-        *eq = '\0';
-        const char *key = f[i], *val = eq + 1;
-        if (!strcmp(key, "slot"))
-            k = K_SLOT;
-        else if (!strcmp(key, "offset"))
-            k = K_OFFSET;
-        else if (!strcmp(key, "peers"))
-            k = K_PEERS;
-        else if (!strcmp(key, "nframes"))
-            k = K_NFRAMES;
-        else if (!strcmp(key, "frame_size"))
-            k = K_FSIZE;
-        else if (!strcmp(key, "vector"))
-            k = K_VECTOR;
-        else
-            return conf_err(c, "unknown intervm key \"%s\" (slot, offset, peers, nframes, frame_size or vector)",
-                            key);
-        if (seen & k)
-            return conf_err(c, "intervm key %s given twice", key);
-        seen |= k;
+        const char *val;
+        int k = conf_kv(c, "intervm", f[i], keys, "slot, offset, peers, nframes, frame_size or vector", &seen,
+                        &val);
+        if (k < 0)
+            return k;
         if (k == K_SLOT) {
             if (conf_pci_slot(val, q->slot) < 0)
                 return conf_err(c, "slot=\"%s\" is not a PCI address (dddd:bb:ss.f or bb:ss.f)", val);
@@ -351,7 +342,7 @@ static int conf_parse_intervm(struct conf_cursor *c, char **f, int nf, struct os
             q->vector = (uint32_t)v;
         }
     }
-    if ((seen & (K_OFFSET | K_PEERS | K_NFRAMES | K_FSIZE)) != (K_OFFSET | K_PEERS | K_NFRAMES | K_FSIZE))
+    if ((seen & need) != need)
         return conf_err(c, "intervm queue %s needs offset=, peers=, nframes= and frame_size=", f[1]);
     end = q->offset + OSCI_IVM_AREA(q->nframes, q->frame_size);
     for (unsigned int i = 0; i < n_prev; i++) {
