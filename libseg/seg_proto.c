@@ -2,8 +2,8 @@
 /*
  * Segment protocol codec (docs/segment-protocol.md). Fixed-width little-endian fields:
  *   header (16 bytes): u32 magic, u8 version, u8 type, u16 total length, u32 src node, u32 reserved (0)
- * then a body whose length is exact for the type (CONNECT_OK, INTR_CONNECT_OK and INTERRUPT carry a
- * counted tail).
+ * then a body whose length is exact for the type (CONNECT_OK, INTR_CONNECT_OK, INTERRUPT and BCAST carry a
+ * counted tail), laid out by the table `layouts` that both directions walk.
  * Padding and reserved fields must be zero, so every message that decodes re-encodes to the same bytes.
  */
 #include <errno.h>
