@@ -183,11 +183,34 @@ static int conf_parse_adapter(struct conf_cursor *c, char **f, int nf, struct os
     return 0;
 }
 
+/* Field f of a `what` line, "key=value" with key one of `keys` (NULL-terminated; `names` lists them for the
+ * error): the key's index, its value into *val_p. A key found twice is refused (`seen`: a bit per index). */
+static int conf_kv(struct conf_cursor *c, const char *what, char *f, const char *const *keys, const char *names,
+                   unsigned int *seen, const char **val_p)
+{
+    char *eq = strchr(f, '=');
+    int k;
+
+    if (!eq || eq == f)
+        return conf_err(c, "%s field \"%s\" is not key=value", what, f);
+    *eq = '\0';
+    for (k = 0; keys[k] && strcmp(f, keys[k]); k++)
+        ;
+    if (!keys[k])
+        return conf_err(c, "unknown %s key \"%s\" (%s)", what, f, names);
+    if (*seen & (1u << k))
+        return conf_err(c, "%s key %s given twice", what, f);
+    *seen |= 1u << k;
+    *val_p = eq + 1;
+    return k;
+}
+
 /* One "interchip" line into *ic; `prev` are the lines before it (no device mapped twice). */
 static int conf_parse_interchip(struct conf_cursor *c, char **f, int nf, struct osci_interchip_conf *ic,
                                 const struct osci_interchip_conf *prev, unsigned int n_prev)
 {
-    enum { K_ADAPTER = 1, K_PEER = 2, K_NFRAMES = 4, K_FSIZE = 8 };
+    static const char *const keys[] = { "adapter", "peer", "nframes", "frame_size", NULL };
+    enum { K_ADAPTER, K_PEER, K_NFRAMES, K_FSIZE };
     unsigned int seen = 0;
     unsigned long v;
 
@@ -203,25 +226,10 @@ static int conf_parse_interchip(struct conf_cursor *c, char **f, int nf, struct 
         if (prev[i].device == ic->device)
             return conf_err(c, "interchip device %s already mapped on line %u", f[1], prev[i].line);
     for (int i = 2; i < nf; i++) {
-        char *eq = strchr(f[i], '=');
-        unsigned int k;
-        if (!eq || eq == f[i])
-            return conf_err(c, "interchip field \"%s\" is not key=value", f[i]);
-        *eq = '\0';
-        const char *key = f[i], *val = eq + 1;
-        if (!strcmp(key, "adapter"))
-            k = K_ADAPTER;
-        else if (!strcmp(key, "peer"))
-            k = K_PEER;
-        else if (!strcmp(key, "nframes"))
-            k = K_NFRAMES;
-        else if (!strcmp(key, "frame_size"))
-            k = K_FSIZE;
-        else
-            return conf_err(c, "unknown interchip key \"%s\" (adapter, peer, nframes or frame_size)", key);
-        if (seen & k)
-            return conf_err(c, "interchip key %s given twice", key);
-        seen |= k;
+        const char *val;
+        int k = conf_kv(c, "interchip", f[i], keys, "adapter, peer, nframes or frame_size", &seen, &val);
+        if (k < 0)
+            return k;
         if (k == K_ADAPTER) {
             if (conf_uint(val, OSCI_MAX_ADAPTERS - 1, &v) < 0)
                 return conf_err(c, "adapter=\"%s\" is not an adapter number in 0..%d", val, OSCI_MAX_ADAPTERS - 1);
@@ -275,7 +283,9 @@ static int conf_pci_slot(const char *s, char out[16])
 static int conf_parse_intervm(struct conf_cursor *c, char **f, int nf, struct osci_intervm_conf *q,
                               const struct osci_intervm_conf *prev, unsigned int n_prev)
 {
-    enum { K_SLOT = 1, K_OFFSET = 2, K_PEERS = 4, K_NFRAMES = 8, K_FSIZE = 16, K_VECTOR = 32 };
+    static const char *const keys[] = { "slot", "offset", "peers", "nframes", "frame_size", "vector", NULL };
+    enum { K_SLOT, K_OFFSET, K_PEERS, K_NFRAMES, K_FSIZE, K_VECTOR };
+    const unsigned int need = 1u << K_OFFSET | 1u << K_PEERS | 1u << K_NFRAMES | 1u << K_FSIZE;
     unsigned int seen = 0;
     unsigned long v;
     uint64_t end;
@@ -292,30 +302,11 @@ static int conf_parse_intervm(struct conf_cursor *c, char **f, int nf, struct os
         if (prev[i].queue == q->queue)
             return conf_err(c, "intervm queue %s already defined on line %u", f[1], prev[i].line);
     for (int i = 2; i < nf; i++) {
-        char *eq = strchr(f[i], '=');
-        unsigned int k;
-        if (!eq || eq == f[i])
-            return conf_err(c, "intervm field \"%s\" is not key=value", f[i]);
-        *eq = '\0';
-        const char *key = f[i], *val = eq + 1;
-        if (!strcmp(key, "slot"))
-            k = K_SLOT;
-        else if (!strcmp(key, "offset"))
-            k = K_OFFSET;
-        else if (!strcmp(key, "peers"))
-            k = K_PEERS;
-        else if (!strcmp(key, "nframes"))
-            k = K_NFRAMES;
-        else if (!strcmp(key, "frame_size"))
-            k = K_FSIZE;
-        else if (!strcmp(key, "vector"))
-            k = K_VECTOR;
-        else
-            return conf_err(c, "unknown intervm key \"%s\" (slot, offset, peers, nframes, frame_size or vector)",
-                            key);
-        if (seen & k)
-            return conf_err(c, "intervm key %s given twice", key);
-        seen |= k;
+        const char *val;
+        int k = conf_kv(c, "intervm", f[i], keys, "slot, offset, peers, nframes, frame_size or vector", &seen,
+                        &val);
+        if (k < 0)
+            return k;
         if (k == K_SLOT) {
             if (conf_pci_slot(val, q->slot) < 0)
                 return conf_err(c, "slot=\"%s\" is not a PCI address (dddd:bb:ss.f or bb:ss.f)", val);
@@ -351,7 +342,7 @@ static int conf_parse_intervm(struct conf_cursor *c, char **f, int nf, struct os
             q->vector = (uint32_t)v;
         }
     }
-    if ((seen & (K_OFFSET | K_PEERS | K_NFRAMES | K_FSIZE)) != (K_OFFSET | K_PEERS | K_NFRAMES | K_FSIZE))
+    if ((seen & need) != need)
         return conf_err(c, "intervm queue %s needs offset=, peers=, nframes= and frame_size=", f[1]);
     end = q->offset + OSCI_IVM_AREA(q->nframes, q->frame_size);
     for (unsigned int i = 0; i < n_prev; i++) {
@@ -694,78 +685,60 @@ static int conf_read_for_lookup(char *path_out, size_t path_len, const char **pa
     return ret;
 }
 
-int osci_conf_interchip(uint32_t device, struct osci_interchip_conf *out, char *path_out, size_t path_len)
+/* One lookup for both tables: the interchip line of `key` into ic_out, or the intervm line into ivm_out
+ * (the other one NULL), with the returns osci_conf_interchip and osci_conf_intervm document. */
+static int conf_lookup(uint32_t key, struct osci_interchip_conf *ic_out, struct osci_intervm_conf *ivm_out,
+                       char *path_out, size_t path_len)
 {
     struct osci_interchip_conf *ic;
-    const char *path;
-    char err[512];
-    char *text = NULL;
-    size_t len = 0;
-    unsigned int n = 0;
-    int ret;
-
-    if (!out)
-        return -EINVAL;
-    if ((ret = conf_read_for_lookup(path_out, path_len, &path, &text, &len)) < 0)
-        return ret;   /* -ENOENT: no file, nothing is mapped */
-    ic = calloc(OSCI_IC_MAX, sizeof(*ic));
-    if (!ic) {
-        free(text);
-        return -ENOMEM;
-    }
-    ret = osci_conf_parse_interchip(path, text, len, ic, OSCI_IC_MAX, &n, err, sizeof(err));
-    free(text);
-    if (ret < 0) {
-        osci_log(OSCI_LOG_ERROR, "conf", "%s", err);
-        free(ic);
-        return ret;
-    }
-    ret = -ENOENT;
-    for (unsigned int i = 0; i < n; i++)
-        if (ic[i].device == device) {
-            *out = ic[i];
-            ret = 0;
-            break;
-        }
-    free(ic);
-    return ret;
-}
-
-int osci_conf_intervm(uint32_t queue, struct osci_intervm_conf *out, char *path_out, size_t path_len)
-{
     struct osci_intervm_conf *ivm;
     const char *path;
     char err[512];
     char *text = NULL;
     size_t len = 0;
-    unsigned int n = 0;
+    unsigned int n_ic = 0, n_ivm = 0;
     int ret;
 
-    if (!out)
-        return -EINVAL;
     if ((ret = conf_read_for_lookup(path_out, path_len, &path, &text, &len)) < 0)
-        return ret;   /* -ENOENT: no file, no queue */
+        return ret;   /* -ENOENT: no file, nothing is mapped */
+    ic = calloc(OSCI_IC_MAX, sizeof(*ic));
     ivm = calloc(OSCI_IVM_MAX, sizeof(*ivm));
-    if (!ivm) {
-        free(text);
-        return -ENOMEM;
+    if (!ic || !ivm) {
+        ret = -ENOMEM;
+        goto out;
     }
-    ret = osci_conf_parse_intervm(path, text, len, ivm, OSCI_IVM_MAX, &n, err, sizeof(err));
-    free(text);
+    ret = conf_parse_into(path, text, len, NULL, 0, NULL, ic, OSCI_IC_MAX, &n_ic, ivm, OSCI_IVM_MAX, &n_ivm, err,
+                          sizeof(err));
     if (ret < 0) {
         osci_log(OSCI_LOG_ERROR, "conf", "%s", err);
-        free(ivm);
-        return ret;
+        goto out;
     }
     ret = -ENOENT;
-    for (unsigned int i = 0; i < n; i++)
-        if (ivm[i].queue == queue) {
-            *out = ivm[i];
+    for (unsigned int i = 0; ic_out && i < n_ic && ret; i++)
+        if (ic[i].device == key) {
+            *ic_out = ic[i];
             ret = 0;
-            break;
         }
+    for (unsigned int i = 0; ivm_out && i < n_ivm && ret; i++)
+        if (ivm[i].queue == key) {
+            *ivm_out = ivm[i];
+            ret = 0;
+        }
+out:
     free(ivm);
+    free(ic);
+    free(text);
     return ret;
+}
+
+int osci_conf_interchip(uint32_t device, struct osci_interchip_conf *out, char *path_out, size_t path_len)
+{
+    return out ? conf_lookup(device, out, NULL, path_out, path_len) : -EINVAL;
+}
+
+int osci_conf_intervm(uint32_t queue, struct osci_intervm_conf *out, char *path_out, size_t path_len)
+{
+    return out ? conf_lookup(queue, NULL, out, path_out, path_len) : -EINVAL;
 }
 
 /* ---- hosts.conf ---- */

@@ -423,7 +423,7 @@ int seg__bcast_connect(sci_desc_t sd, sci_remote_segment_t *segment, unsigned in
         return rc;
     if (seg__on_event_thread())
         return -EPERM;
-    rs = calloc(1, sizeof(*rs));
+    rs = seg__obj_new(sizeof(*rs), SEG_RSEG_MAGIC, &seg__rseg_ops, flags, (void (*)(void))cb, cb_arg);
     bc = calloc(1, sizeof(*bc));
     if (!rs || !bc) {
         free(rs);
@@ -432,8 +432,6 @@ int seg__bcast_connect(sci_desc_t sd, sci_remote_segment_t *segment, unsigned in
     }
     pthread_mutex_init(&bc->lock, NULL);
     bc->view.fd = -1;
-    seg__obj_init(&rs->o, SEG_RSEG_MAGIC, &seg__rseg_ops,
-                  flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))cb : NULL, cb_arg);
     rs->node = node;
     rs->seg_id = id;
     rs->adapter = a->no;
@@ -512,16 +510,8 @@ void seg__bcast_free_all(void)
 {
     struct sci_remote_segment *rs;
 
-    while ((rs = osci_list_first(&brsegs, struct sci_remote_segment, link))) {
-        osci_list_del(&rs->link);
-        rs->o.removed = true;
-        pthread_cond_broadcast(&seg.cond);
-        while (rs->waiters)
-            seg__cond_wait(0);
-        if (rs->sd)
-            rs->sd->n_objs--;
+    while ((rs = seg__rseg_pop_removed(&brsegs)))
         rs_free(rs);
-    }
 }
 
 /* ---------------------------------------------------------------- maps and transfers */

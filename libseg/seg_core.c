@@ -269,17 +269,66 @@ int seg__evq_take(struct seg_evq *q, struct seg_sevent *e)
     return 0;
 }
 
+bool seg__evq_take_cb(struct seg_evq *q, struct seg_sevent *e)
+{
+    int rc = seg__evq_take(q, e);
+
+    if (rc == -EOVERFLOW) {
+        if (seg__evq_take(q, e) < 0)
+            return false;                  /* cannot be: a queue that lost events is not empty */
+        e->status = SCI_ERR_OVERFLOW;      /* events were lost before this one */
+        return true;
+    }
+    return rc == 0;
+}
+
 void seg__evq_clear(struct seg_evq *q)
 {
     q->head = q->count = 0;
     q->lost = q->dropped = false;
 }
 
+int seg__evq_wait(struct seg_obj *o, struct seg_evq *q, unsigned int *waiters, unsigned int timeout,
+                  struct seg_sevent *e)
+{
+    uint64_t deadline;
+    int rc;
+
+    if (o->cb_active)
+        return -EPERM;
+    deadline = seg__deadline(timeout);
+    (*waiters)++;
+    for (;;) {
+        if (o->removed) {
+            rc = -ECANCELED;
+            break;
+        }
+        if ((rc = seg__evq_take(q, e)) != -EAGAIN)
+            break;                         /* an event, or -EOVERFLOW once after lost ones */
+        if (o->cb_active) {
+            rc = -EPERM;
+            break;
+        }
+        if ((rc = seg__cond_wait(deadline)) < 0)
+            break;
+    }
+    (*waiters)--;
+    if (o->removed)
+        pthread_cond_broadcast(&seg.cond);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- objects and the callback runner */
 
-void seg__obj_init(struct seg_obj *o, uint32_t magic, const struct seg_obj_ops *ops, void (*cb)(void),
-                   void *cb_arg)
+void *seg__obj_new(size_t size, uint32_t magic, const struct seg_obj_ops *ops, unsigned int flags,
+                   void (*cb)(void), void *cb_arg)
 {
+    struct seg_obj *o = calloc(1, size);
+
+    if (!o)
+        return NULL;
+    if (!(flags & SCI_FLAG_USE_CALLBACK))
+        cb = NULL;
     o->magic = magic;
     o->refs = 1;
     atomic_init(&o->removed, false);
@@ -288,6 +337,7 @@ void seg__obj_init(struct seg_obj *o, uint32_t magic, const struct seg_obj_ops *
     o->cb = cb;
     o->cb_arg = cb_arg;
     o->ops = ops;
+    return o;
 }
 
 void seg__obj_defer(struct seg_obj *o, void *arg)
@@ -407,6 +457,20 @@ int seg__enter(const void *h, uint32_t magic, unsigned int flags, unsigned int a
     if (magic && !seg__handle_live(h, magic))
         return -EINVAL;
     return flags & ~allowed ? -SEG_EFLAG : 0;
+}
+
+int seg__enter_locked(const void *h, uint32_t magic, unsigned int flags, unsigned int allowed, bool obj)
+{
+    int rc = seg__enter(h, magic, flags, allowed);
+
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&seg.lock);
+    if (!seg__handle_live(h, magic) || (obj && atomic_load(&((const struct seg_obj *)h)->removed))) {
+        pthread_mutex_unlock(&seg.lock);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 int seg__adapter_check(unsigned int no, struct seg_adapter **a_p)

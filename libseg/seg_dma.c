@@ -249,7 +249,7 @@ SISCI_API_EXPORT void SCICreateDMAQueue(sci_desc_t sd, sci_dma_queue_t *dq, unsi
         return seg__set_error(error, rc);
     if (!dq || maxEntries == 0)
         return seg__set_error(error, -EINVAL);
-    q = calloc(1, sizeof(*q));
+    q = seg__obj_new(sizeof(*q), SEG_DMAQ_MAGIC, &dmaq_ops, 0, NULL, NULL);
     if (!q)
         return seg__set_error(error, -ENOMEM);
     q->max_entries = maxEntries > DIS_DMA_MAX_VECLEN ? DIS_DMA_MAX_VECLEN : maxEntries;
@@ -259,7 +259,6 @@ SISCI_API_EXPORT void SCICreateDMAQueue(sci_desc_t sd, sci_dma_queue_t *dq, unsi
         return seg__set_error(error, -ENOMEM);
     }
     pthread_cond_init(&q->cond, NULL);
-    seg__obj_init(&q->o, SEG_DMAQ_MAGIC, &dmaq_ops, NULL, NULL);
     q->sd = sd;
     q->state = SCI_DMAQUEUE_IDLE;
 
@@ -460,14 +459,8 @@ SISCI_API_EXPORT sci_dma_queue_state_t SCIWaitForDMAQueue(sci_dma_queue_t dq, un
     sci_dma_queue_state_t s;
     int rc;
 
-    if ((rc = seg__enter(dq, SEG_DMAQ_MAGIC, flags, 0)) < 0) {
+    if ((rc = seg__enter_locked(dq, SEG_DMAQ_MAGIC, flags, 0, false)) < 0) {
         seg__set_error(error, rc);
-        return SCI_DMAQUEUE_ERROR;
-    }
-    pthread_mutex_lock(&seg.lock);
-    if (!dmaq_valid(dq)) {
-        pthread_mutex_unlock(&seg.lock);
-        seg__set_error(error, -EINVAL);
         return SCI_DMAQUEUE_ERROR;
     }
     rc = dmaq_wait_final(dq, seg__deadline(timeout)) < 0 ? -ETIMEDOUT : final_err(dq);
@@ -479,15 +472,10 @@ SISCI_API_EXPORT sci_dma_queue_state_t SCIWaitForDMAQueue(sci_dma_queue_t dq, un
 
 SISCI_API_EXPORT void SCIAbortDMAQueue(sci_dma_queue_t dq, unsigned int flags, sci_error_t *error)
 {
-    int rc = seg__enter(dq, SEG_DMAQ_MAGIC, flags, 0);
+    int rc = seg__enter_locked(dq, SEG_DMAQ_MAGIC, flags, 0, false);
 
     if (rc < 0)
         return seg__set_error(error, rc);
-    pthread_mutex_lock(&seg.lock);
-    if (!dmaq_valid(dq)) {
-        pthread_mutex_unlock(&seg.lock);
-        return seg__set_error(error, -EINVAL);
-    }
     if (dq->state == SCI_DMAQUEUE_POSTED) {
         atomic_store(&dq->abort, true);
         (void)dmaq_wait_final(dq, 0);   /* at most one chunk */
@@ -499,15 +487,10 @@ SISCI_API_EXPORT void SCIAbortDMAQueue(sci_dma_queue_t dq, unsigned int flags, s
 SISCI_API_EXPORT void SCIRemoveDMAQueue(sci_dma_queue_t dq, unsigned int flags, sci_error_t *error)
 {
     bool own_cb;
-    int rc = seg__enter(dq, SEG_DMAQ_MAGIC, flags, 0);
+    int rc = seg__enter_locked(dq, SEG_DMAQ_MAGIC, flags, 0, false);
 
     if (rc < 0)
         return seg__set_error(error, rc);
-    pthread_mutex_lock(&seg.lock);
-    if (!dmaq_valid(dq)) {
-        pthread_mutex_unlock(&seg.lock);
-        return seg__set_error(error, -EINVAL);
-    }
     own_cb = dq->o.in_cb && seg__on_event_thread();
     /* a completion callback still to run: wait for it, unless this thread is the one to run it */
     while (dq->state != SCI_DMAQUEUE_POSTED && seg__obj_runs(&dq->o) > 0 && !own_cb && !seg__on_event_thread())
@@ -530,35 +513,21 @@ SISCI_API_EXPORT void SCIRemoveDMAQueue(sci_dma_queue_t dq, unsigned int flags, 
     seg__set_error(error, 0);
 }
 
-bool seg__dma_desc_busy(sci_desc_t sd)
+/* Whether a queue belongs to sd, or has a transfer posted on ls or rs (the others NULL). */
+static bool dmaq_uses(sci_desc_t sd, sci_local_segment_t ls, sci_remote_segment_t rs)
 {
     struct sci_dma_queue *q;
 
     osci_list_for_each(q, &dmaq_list, link)
-        if (q->sd == sd)
+        if ((sd && q->sd == sd) ||
+            (q->state == SCI_DMAQUEUE_POSTED && ((ls && q->ls == ls) || (rs && q->rs == rs))))
             return true;
     return false;
 }
 
-bool seg__dma_lseg_busy(sci_local_segment_t ls)
-{
-    struct sci_dma_queue *q;
-
-    osci_list_for_each(q, &dmaq_list, link)
-        if (q->state == SCI_DMAQUEUE_POSTED && q->ls == ls)
-            return true;
-    return false;
-}
-
-bool seg__dma_rseg_busy(sci_remote_segment_t rs)
-{
-    struct sci_dma_queue *q;
-
-    osci_list_for_each(q, &dmaq_list, link)
-        if (q->state == SCI_DMAQUEUE_POSTED && q->rs == rs)
-            return true;
-    return false;
-}
+bool seg__dma_desc_busy(sci_desc_t sd) { return dmaq_uses(sd, NULL, NULL); }
+bool seg__dma_lseg_busy(sci_local_segment_t ls) { return dmaq_uses(NULL, ls, NULL); }
+bool seg__dma_rseg_busy(sci_remote_segment_t rs) { return dmaq_uses(NULL, NULL, rs); }
 
 void seg__dma_free_all(void)
 {

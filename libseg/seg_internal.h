@@ -163,9 +163,10 @@ struct seg_obj {
     void *cb_arg;
     const struct seg_obj_ops *ops;
 };
-/* A new object's header (refs 1: the handle's); cb NULL: no callback. */
-void seg__obj_init(struct seg_obj *o, uint32_t magic, const struct seg_obj_ops *ops, void (*cb)(void),
-                   void *cb_arg);
+/* A new zeroed object of `size` bytes that starts with its header (refs 1: the handle's), or NULL. cb is
+ * its callback with SCI_FLAG_USE_CALLBACK in flags, else (or cb NULL) it has none. */
+void *seg__obj_new(size_t size, uint32_t magic, const struct seg_obj_ops *ops, unsigned int flags,
+                   void (*cb)(void), void *cb_arg);
 /* Queue a draining run unless one is queued or the callback is off (lock held). */
 void seg__obj_kick(struct seg_obj *o);
 /* Queue one run with `arg` (a `once` object's payload or transfer) (lock held). */
@@ -199,6 +200,9 @@ static inline void seg__set_conf_error(sci_error_t *error, int rc)
  * a call that then takes seg.lock checks what it needs of the object again under it.
  */
 int seg__enter(const void *h, uint32_t magic, unsigned int flags, unsigned int allowed);
+/* seg__enter, then seg.lock taken and `h` checked again under it: still live and, for an object with a
+ * struct seg_obj header (`obj`), not removed (-EINVAL). Holds the lock when it returns 0, only then. */
+int seg__enter_locked(const void *h, uint32_t magic, unsigned int flags, unsigned int allowed, bool obj);
 /* Entry check of an adapter number: -SEG_ENOTINIT, -SEG_EADAPTER, -ENODEV or 0 and *a_p. Lock held. */
 int seg__api_adapter(unsigned int adapter_no, struct seg_adapter **a_p);
 /* Live-handle registry: membership is checked lock-free (data paths), add/del under seg.lock. */

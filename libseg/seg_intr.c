@@ -478,6 +478,42 @@ static struct sci_local_data_interrupt *find_ldintr(struct seg_adapter *a, unsig
     return NULL;
 }
 
+static bool intno_used(struct seg_adapter *a, unsigned int no, bool data)
+{
+    return data ? find_ldintr(a, no) != NULL : find_lintr(a, no) != NULL;
+}
+
+/* The checks SCICreateInterrupt and SCICreateDataInterrupt share (lock held): the adapter, the descriptor,
+ * doorbells for a plain interrupt, and the number: `asked` with SCI_FLAG_FIXED_INTNO, else the lowest free
+ * one of its kind. */
+static int create_checks(sci_desc_t sd, unsigned int adapter_no, unsigned int flags, unsigned int asked, bool data,
+                         struct seg_adapter **a_p, unsigned int *no_p)
+{
+    struct seg_adapter *a;
+    unsigned int no;
+    int rc = seg__api_adapter(adapter_no, &a);
+
+    if (rc < 0)
+        return rc;
+    if (!seg__desc_valid(sd))
+        return -EINVAL;
+    if (!data && a->info.n_doorbells == 0)
+        return -ENOMEM;
+    if (flags & SCI_FLAG_FIXED_INTNO) {
+        no = asked;
+        if (no > SEG_INTNO_MAX)
+            return -ERANGE;
+        if (intno_used(a, no, data))
+            return -SEG_EINTNO_USED;
+    } else {
+        for (no = 0; no <= SEG_INTNO_MAX && intno_used(a, no, data); no++)
+            ;
+    }
+    *a_p = a;
+    *no_p = no;
+    return 0;
+}
+
 /* Lock held (seg__send may drop it for a moment). */
 static void send_disconnect(struct seg_adapter *a, uint32_t node, unsigned int intno, enum seg_intr_kind kind,
                             uint64_t conn_id)
@@ -617,43 +653,19 @@ SISCI_API_EXPORT void SCICreateInterrupt(sci_desc_t sd, sci_local_interrupt_t *i
         return seg__set_error(error, -EINVAL);
 
     pthread_mutex_lock(&seg.lock);
-    e = seg__api_adapter(localAdapterNo, &a);
+    e = create_checks(sd, localAdapterNo, flags, *interruptNo, false, &a, &no);
     if (e < 0)
         goto out_unlock;
-    if (!seg__desc_valid(sd)) {
-        e = -EINVAL;
-        goto out_unlock;
-    }
-    if (a->info.n_doorbells == 0) {
-        e = -ENOMEM;
-        goto out_unlock;
-    }
-    if (flags & SCI_FLAG_FIXED_INTNO) {
-        no = *interruptNo;
-        if (no > SEG_INTNO_MAX) {
-            e = -ERANGE;
-            goto out_unlock;
-        }
-        if (find_lintr(a, no)) {
-            e = -SEG_EINTNO_USED;
-            goto out_unlock;
-        }
-    } else {
-        for (no = 0; no <= SEG_INTNO_MAX && find_lintr(a, no); no++)
-            ;
-    }
     rc = rx_get(a, &rx);
     if (rc < 0) {
         e = -ENOMEM;
         goto out_unlock;
     }
-    li = calloc(1, sizeof(*li));
+    li = seg__obj_new(sizeof(*li), SEG_LINTR_MAGIC, &lintr_ops, flags, (void (*)(void))callback, callbackArg);
     if (!li) {
         e = -ENOMEM;
         goto out_unlock;
     }
-    seg__obj_init(&li->o, SEG_LINTR_MAGIC, &lintr_ops,
-                  flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))callback : NULL, callbackArg);
     li->sd = sd;
     li->a = a;
     li->intno = no;
@@ -768,13 +780,8 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
     struct intr_rx *rx;
     int e;                     /* 0 or -errno */
 
-    if ((e = seg__enter(li, SEG_LINTR_MAGIC, flags, 0)) < 0)
+    if ((e = seg__enter_locked(li, SEG_LINTR_MAGIC, flags, 0, true)) < 0)
         return seg__set_error(error, e);
-    pthread_mutex_lock(&seg.lock);
-    if (!seg__handle_live(li, SEG_LINTR_MAGIC) || atomic_load(&li->o.removed)) {
-        pthread_mutex_unlock(&seg.lock);
-        return seg__set_error(error, -EINVAL);
-    }
     a = li->a;
     rx = rx_tab[a->no];
     atomic_store(&li->o.removed, true);
@@ -813,7 +820,8 @@ SISCI_API_EXPORT void SCIRemoveInterrupt(sci_local_interrupt_t li, unsigned int 
 /* ------------------------------------------------------------------------------------------ */
 /* Plain interrupts: connector side                                                           */
 
-static int connect_checks(sci_desc_t sd, unsigned int node, unsigned int adapter_no, struct seg_adapter **a_p)
+static int connect_checks(sci_desc_t sd, unsigned int node, unsigned int adapter_no, unsigned int intno,
+                          struct seg_adapter **a_p)
 {
     int rc = seg__api_adapter(adapter_no, a_p);
 
@@ -823,6 +831,8 @@ static int connect_checks(sci_desc_t sd, unsigned int node, unsigned int adapter
         return -EINVAL;
     if (node == 0 || node >= SEG_MAX_NODES)
         return -EADDRNOTAVAIL;
+    if (intno > SEG_INTNO_MAX)
+        return -SEG_ENOINTNO;
     return 0;
 }
 
@@ -896,13 +906,9 @@ SISCI_API_EXPORT void SCIConnectInterrupt(sci_desc_t sd, sci_remote_interrupt_t 
         return seg__set_error(error, -ENOMEM);
 
     pthread_mutex_lock(&seg.lock);
-    e = connect_checks(sd, nodeId, localAdapterNo, &a);
+    e = connect_checks(sd, nodeId, localAdapterNo, interruptNo, &a);
     if (e < 0)
         goto out_free;
-    if (interruptNo > SEG_INTNO_MAX) {
-        e = -SEG_ENOINTNO;
-        goto out_free;
-    }
     ri->a = a;
     ri->node = nodeId;
     ri->intno = interruptNo;
@@ -1037,13 +1043,8 @@ SISCI_API_EXPORT void SCIDisconnectInterrupt(sci_remote_interrupt_t ri, unsigned
     bool notify;
     int e;                     /* 0 or -errno */
 
-    if ((e = seg__enter(ri, SEG_RINTR_MAGIC, flags, 0)) < 0)
+    if ((e = seg__enter_locked(ri, SEG_RINTR_MAGIC, flags, 0, false)) < 0)
         return seg__set_error(error, e);
-    pthread_mutex_lock(&seg.lock);
-    if (!seg__handle_live(ri, SEG_RINTR_MAGIC)) {
-        pthread_mutex_unlock(&seg.lock);
-        return seg__set_error(error, -EINVAL);
-    }
     seg__handle_del(ri);
     ri->magic = 0;
     osci_list_del(&ri->link);
@@ -1213,36 +1214,16 @@ SISCI_API_EXPORT void SCICreateDataInterrupt(sci_desc_t sd, sci_local_data_inter
         return seg__set_error(error, e);
     if (!interrupt || !interruptNo || ((flags & SCI_FLAG_USE_CALLBACK) && !callback))
         return seg__set_error(error, -EINVAL);
-    d = calloc(1, sizeof(*d));
+    d = seg__obj_new(sizeof(*d), SEG_LDINTR_MAGIC, &ldintr_ops, flags, (void (*)(void))callback, callbackArg);
     if (!d)
         return seg__set_error(error, -ENOMEM);
     osci_list_init(&d->queue);
     osci_list_init(&d->conns);
 
     pthread_mutex_lock(&seg.lock);
-    e = seg__api_adapter(localAdapterNo, &a);
+    e = create_checks(sd, localAdapterNo, flags, *interruptNo, true, &a, &no);
     if (e < 0)
         goto out_free;
-    if (!seg__desc_valid(sd)) {
-        e = -EINVAL;
-        goto out_free;
-    }
-    if (flags & SCI_FLAG_FIXED_INTNO) {
-        no = *interruptNo;
-        if (no > SEG_INTNO_MAX) {
-            e = -ERANGE;
-            goto out_free;
-        }
-        if (find_ldintr(a, no)) {
-            e = -SEG_EINTNO_USED;
-            goto out_free;
-        }
-    } else {
-        for (no = 0; no <= SEG_INTNO_MAX && find_ldintr(a, no); no++)
-            ;
-    }
-    seg__obj_init(&d->o, SEG_LDINTR_MAGIC, &ldintr_ops,
-                  flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))callback : NULL, callbackArg);
     if (seg__handle_add(d) < 0) {
         e = -ENOMEM;
         goto out_free;
@@ -1271,16 +1252,13 @@ SISCI_API_EXPORT void SCIWaitForDataInterrupt(sci_local_data_interrupt_t d, void
     int e;                      /* 0 or -errno */
     int rc = 0;
 
-    if ((e = seg__enter(d, SEG_LDINTR_MAGIC, flags, 0)) < 0)
+    if ((e = seg__enter_locked(d, SEG_LDINTR_MAGIC, flags, 0, true)) < 0)
         return seg__set_error(error, e);
-    if (!length || (!data && *length > 0))
-        return seg__set_error(error, -EINVAL);
-    deadline = seg__deadline(timeout);
-    pthread_mutex_lock(&seg.lock);
-    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->o.removed) {
+    if (!length || (!data && *length > 0)) {
         pthread_mutex_unlock(&seg.lock);
         return seg__set_error(error, -EINVAL);
     }
+    deadline = seg__deadline(timeout);
     if (d->o.cb_active) {
         pthread_mutex_unlock(&seg.lock);
         return seg__set_error(error, -EPERM);
@@ -1319,13 +1297,8 @@ SISCI_API_EXPORT void SCIRemoveDataInterrupt(sci_local_data_interrupt_t d, unsig
 {
     int e;                     /* 0 or -errno */
 
-    if ((e = seg__enter(d, SEG_LDINTR_MAGIC, flags, 0)) < 0)
+    if ((e = seg__enter_locked(d, SEG_LDINTR_MAGIC, flags, 0, true)) < 0)
         return seg__set_error(error, e);
-    pthread_mutex_lock(&seg.lock);
-    if (!seg__handle_live(d, SEG_LDINTR_MAGIC) || d->o.removed) {
-        pthread_mutex_unlock(&seg.lock);
-        return seg__set_error(error, -EINVAL);
-    }
     seg__handle_del(d);
     d->o.magic = 0;
     osci_list_del(&d->link);
@@ -1389,13 +1362,9 @@ SISCI_API_EXPORT void SCIConnectDataInterrupt(sci_desc_t sd, sci_remote_data_int
     if (!rd)
         return seg__set_error(error, -ENOMEM);
     pthread_mutex_lock(&seg.lock);
-    e = connect_checks(sd, nodeId, localAdapterNo, &a);
+    e = connect_checks(sd, nodeId, localAdapterNo, interruptNo, &a);
     if (e < 0)
         goto out_free;
-    if (interruptNo > SEG_INTNO_MAX) {
-        e = -SEG_ENOINTNO;
-        goto out_free;
-    }
     if (nodeId == a->drv->node_id) {
         d = find_ldintr(a, interruptNo);
         if (!d) {
@@ -1500,13 +1469,8 @@ SISCI_API_EXPORT void SCIDisconnectDataInterrupt(sci_remote_data_interrupt_t rd,
     bool notify = false;
     int e;                     /* 0 or -errno */
 
-    if ((e = seg__enter(rd, SEG_RDINTR_MAGIC, flags, 0)) < 0)
+    if ((e = seg__enter_locked(rd, SEG_RDINTR_MAGIC, flags, 0, false)) < 0)
         return seg__set_error(error, e);
-    pthread_mutex_lock(&seg.lock);
-    if (!seg__handle_live(rd, SEG_RDINTR_MAGIC)) {
-        pthread_mutex_unlock(&seg.lock);
-        return seg__set_error(error, -EINVAL);
-    }
     seg__handle_del(rd);
     rd->magic = 0;
     osci_list_del(&rd->link);

@@ -97,17 +97,8 @@ bool seg__lseg_valid(sci_local_segment_t ls) { return seg__handle_live(ls, SEG_L
 /* The owner callback, through the one runner (seg_core.c): one call per queued event. */
 static bool lseg_take(struct seg_obj *o, void *arg, struct seg_sevent *e)
 {
-    struct sci_local_segment *ls = (struct sci_local_segment *)o;
-    int rc = seg__evq_take(&ls->evq, e);
-
     (void)arg;
-    if (rc == -EOVERFLOW) {
-        if (seg__evq_take(&ls->evq, e) < 0)
-            return false;                  /* cannot be: a queue that lost events is not empty */
-        e->status = SCI_ERR_OVERFLOW;      /* events were lost before this one */
-        return true;
-    }
-    return rc == 0;
+    return seg__evq_take_cb(&((struct sci_local_segment *)o)->evq, e);
 }
 
 static sci_callback_action_t lseg_call(struct seg_obj *o, void *arg, const struct seg_sevent *e)
@@ -486,13 +477,11 @@ SISCI_API_EXPORT void SCICreateSegment(sci_desc_t sd, sci_local_segment_t *segme
         rc = -EEXIST;
         goto out;
     }
-    ls = calloc(1, sizeof(*ls));
+    ls = seg__obj_new(sizeof(*ls), SEG_LSEG_MAGIC, &seg__lseg_ops, flags, (void (*)(void))callback, callbackArg);
     if (!ls) {
         rc = -ENOMEM;
         goto out;
     }
-    seg__obj_init(&ls->o, SEG_LSEG_MAGIC, &seg__lseg_ops,
-                  flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))callback : NULL, callbackArg);
     ls->sd = sd;
     osci_list_init(&ls->conns);
     osci_list_init(&ls->quar);
@@ -704,43 +693,17 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForLocalSegmentEvent(sci_local_s
 {
     struct seg_sevent e;
     sci_segment_cb_reason_t reason = 0;
-    uint64_t deadline;
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = seg__enter(ls, SEG_LSEG_MAGIC, flags, 0)) < 0)
-        goto out;
-    if (ls->o.cb_active) {
-        rc = -EPERM;
-        goto out;
-    }
-    deadline = seg__deadline(timeout);
-    ls->waiters++;
-    for (;;) {
-        if (ls->o.removed) {
-            rc = -ECANCELED;
-            break;
-        }
-        if ((rc = seg__evq_take(&ls->evq, &e)) != -EAGAIN)
-            break;                         /* an event, or -EOVERFLOW once after lost ones */
-        if (ls->o.cb_active) {
-            rc = -EPERM;
-            break;
-        }
-        if ((rc = seg__cond_wait(deadline)) < 0)
-            break;
-    }
-    ls->waiters--;
-    if (ls->o.removed)
-        pthread_cond_broadcast(&seg.cond);
-    if (rc == 0) {
+    if ((rc = seg__enter(ls, SEG_LSEG_MAGIC, flags, 0)) == 0 &&
+        (rc = seg__evq_wait(&ls->o, &ls->evq, &ls->waiters, timeout, &e)) == 0) {
         reason = e.reason;
         if (sourcenodeId)
             *sourcenodeId = e.node;
         if (localAdapterNo)
             *localAdapterNo = e.adapter;
     }
-out:
     pthread_mutex_unlock(&seg.lock);
     seg__set_error(error, rc);
     return reason;

@@ -29,6 +29,14 @@ static bool seq_valid(sci_sequence_t s) { return seg__handle_live(s, SEG_SEQ_MAG
 /* A sequence whose map was unmapped (a use of it is an error; -EPERM: ILLEGAL_OPERATION). */
 static bool seq_dead(sci_sequence_t s) { return atomic_load_explicit(&s->orphan, memory_order_acquire); }
 
+/* The entry check of Start/CheckSequence (lock-free), a dead sequence included. */
+static int seq_enter(sci_sequence_t s, unsigned int flags, unsigned int allowed)
+{
+    int rc = seg__enter(s, SEG_SEQ_MAGIC, flags, allowed);
+
+    return rc < 0 ? rc : seq_dead(s) ? -EPERM : 0;
+}
+
 static int map_args(size_t seg_size, size_t offset, size_t size, void *addr, unsigned int flags)
 {
     if (flags & ~(MAP_FLAGS_OK | SCI_FLAG_FIXED_MAP_ADDR))
@@ -44,13 +52,15 @@ static int map_args(size_t seg_size, size_t offset, size_t size, void *addr, uns
     return 0;
 }
 
-static struct sci_map *map_new(enum seg_map_kind kind)
+static struct sci_map *map_new(enum seg_map_kind kind, size_t offset, size_t size)
 {
     struct sci_map *m = calloc(1, sizeof(*m));
     if (!m)
         return NULL;
     m->magic = SEG_MAP_MAGIC;
     m->kind = kind;
+    m->offset = offset;
+    m->size = size;
     if (seg__handle_add(m) < 0) {
         free(m);
         return NULL;
@@ -79,14 +89,12 @@ SISCI_API_EXPORT void *SCIMapLocalSegment(sci_local_segment_t ls, sci_map_t *map
         rc = -EPERM;
         goto out;
     }
-    m = map_new(SEG_MAP_LOCAL);
+    m = map_new(SEG_MAP_LOCAL, offset, size);
     if (!m) {
         rc = -ENOMEM;
         goto out;
     }
     m->ls = ls;
-    m->offset = offset;
-    m->size = size;
     if (flags & SCI_FLAG_READONLY_MAP) {
         size_t pg = (size_t)sysconf(_SC_PAGESIZE);
         size_t start = offset & ~(pg - 1);
@@ -129,7 +137,8 @@ SISCI_API_EXPORT volatile void *SCIMapRemoteSegment(sci_remote_segment_t rs, sci
     struct sci_map *m;
     struct seg_adapter *a;
     void *p = NULL, *ret = NULL;
-    size_t al, start, len;
+    size_t al, start = 0, len = 0;
+    bool transfer = (flags & SCI_FLAG_OSCI_TRANSFER_MAP) != 0;
     int rc;
 
     pthread_mutex_lock(&seg.lock);
@@ -159,51 +168,40 @@ SISCI_API_EXPORT volatile void *SCIMapRemoteSegment(sci_remote_segment_t rs, sci
         goto out;
     }
     a = &seg.adapter[rs->adapter];
-    if (flags & SCI_FLAG_OSCI_TRANSFER_MAP) {
-        m = map_new(SEG_MAP_REMOTE);
-        if (!m) {
-            rc = -ENOMEM;
-            goto out;
+    if (!transfer) {
+        al = a->info.mem_align ? a->info.mem_align : (size_t)sysconf(_SC_PAGESIZE);
+        start = offset - offset % al;
+        len = offset + size - start;
+        if (len % al)
+            len += al - len % al;
+        if (start + len > rs->size) {
+            /* the exported range is whole aligned units; the tail beyond size belongs to the segment */
+            len = (size_t)rs->size - start;
         }
-        m->rs = rs;
-        m->offset = offset;
-        m->size = size;
-        m->readonly = (flags & SCI_FLAG_READONLY_MAP) != 0;
-        m->drv = a->drv;
-        m->rmem = rs->rmem;
-        rs->n_maps++;
-        rs->sd->n_objs++;
-        *map = m;
-        goto out;
+        rc = osci_drv_rmem_map(a->drv, rs->rmem, start, len, (flags & SCI_FLAG_READONLY_MAP) != 0, &p);
+        if (rc < 0)
+            goto out;
     }
-    al = a->info.mem_align ? a->info.mem_align : (size_t)sysconf(_SC_PAGESIZE);
-    start = offset - offset % al;
-    len = offset + size - start;
-    if (len % al)
-        len += al - len % al;
-    if (start + len > rs->size) {
-        /* the exported range is whole aligned units; the tail beyond size belongs to the segment */
-        len = (size_t)rs->size - start;
-    }
-    rc = osci_drv_rmem_map(a->drv, rs->rmem, start, len, (flags & SCI_FLAG_READONLY_MAP) != 0, &p);
-    if (rc < 0)
-        goto out;
-    m = map_new(SEG_MAP_REMOTE);
+    m = map_new(SEG_MAP_REMOTE, offset, size);
     if (!m) {
-        osci_drv_rmem_unmap(a->drv, rs->rmem, p, len);
+        if (!transfer)
+            osci_drv_rmem_unmap(a->drv, rs->rmem, p, len);
         rc = -ENOMEM;
         goto out;
     }
     m->rs = rs;
-    m->offset = offset;
-    m->size = size;
-    m->base = p;
-    m->base_len = len;
     m->readonly = (flags & SCI_FLAG_READONLY_MAP) != 0;
-    m->addr = (uint8_t *)p + (offset - start);
+    if (transfer) {            /* MemCpy through the driver's put/get; no address */
+        m->drv = a->drv;
+        m->rmem = rs->rmem;
+    } else {
+        m->base = p;
+        m->base_len = len;
+        m->addr = (uint8_t *)p + (offset - start);
+        ret = m->addr;
+    }
     rs->n_maps++;
     rs->sd->n_objs++;
-    ret = m->addr;
     *map = m;
 out:
     pthread_mutex_unlock(&seg.lock);
@@ -407,14 +405,10 @@ static sci_sequence_status_t seq_status(const struct sci_sequence *s, uint32_t s
 SISCI_API_EXPORT sci_sequence_status_t SCIStartSequence(sci_sequence_t seq, unsigned int flags, sci_error_t *error)
 {
     sci_sequence_status_t st;
-    int rc = seg__enter(seq, SEG_SEQ_MAGIC, flags, 0);
+    int rc = seq_enter(seq, flags, 0);
 
     if (rc < 0) {
         seg__set_error(error, rc);
-        return SCI_SEQ_NOT_RETRIABLE;
-    }
-    if (seq_dead(seq)) {
-        seg__set_error(error, -EPERM);
         return SCI_SEQ_NOT_RETRIABLE;
     }
     if (seq->fault_cnt)
@@ -426,14 +420,10 @@ SISCI_API_EXPORT sci_sequence_status_t SCIStartSequence(sci_sequence_t seq, unsi
 
 SISCI_API_EXPORT sci_sequence_status_t SCICheckSequence(sci_sequence_t seq, unsigned int flags, sci_error_t *error)
 {
-    int rc = seg__enter(seq, SEG_SEQ_MAGIC, flags, SCI_FLAG_NO_FLUSH | SCI_FLAG_NO_STORE_BARRIER);
+    int rc = seq_enter(seq, flags, SCI_FLAG_NO_FLUSH | SCI_FLAG_NO_STORE_BARRIER);
 
     if (rc < 0) {
         seg__set_error(error, rc);
-        return SCI_SEQ_NOT_RETRIABLE;
-    }
-    if (seq_dead(seq)) {
-        seg__set_error(error, -EPERM);
         return SCI_SEQ_NOT_RETRIABLE;
     }
     if (!(flags & SCI_FLAG_NO_STORE_BARRIER))

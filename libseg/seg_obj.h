@@ -161,8 +161,16 @@ void seg__evq_push(struct seg_evq *q, sci_segment_cb_reason_t reason, uint32_t n
 /* The oldest event into *e: 0; -EOVERFLOW once after events were merged or dropped (nothing
  * taken: the queue still holds events); -EAGAIN when empty. */
 int seg__evq_take(struct seg_evq *q, struct seg_sevent *e);
+/* The next event for a segment callback: the oldest one, its status SCI_ERR_OVERFLOW when events were lost
+ * before it; false when the queue is empty. */
+bool seg__evq_take_cb(struct seg_evq *q, struct seg_sevent *e);
 static inline bool seg__evq_empty(const struct seg_evq *q) { return q->count == 0 && !q->lost; }
 void seg__evq_clear(struct seg_evq *q);
+/* SCIWaitFor{Local,Remote}SegmentEvent after the entry check (lock held): the oldest event of q, the queue
+ * of object o, into *e (0, or -EOVERFLOW once after lost ones), waiting up to timeout ms; -EPERM while o has
+ * a callback, -ECANCELED when o is removed meanwhile, -ETIMEDOUT. *waiters counts the threads waiting. */
+int seg__evq_wait(struct seg_obj *o, struct seg_evq *q, unsigned int *waiters, unsigned int timeout,
+                  struct seg_sevent *e);
 int seg__check_init(void);           /* 0 or -SEG_ENOTINIT; lock held */
 int seg__adapter_check(unsigned int no, struct seg_adapter **a_p);  /* lock held */
 uint64_t seg__new_conn_id(struct seg_adapter *a);
@@ -192,6 +200,9 @@ void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_
 /* keep_connecting: a RESET from the peer, whose answers to connects still under way come after it. */
 void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node, bool keep_connecting);
 void seg__rseg_free_all(void);
+/* At teardown (lock held): unlinks the first remote segment of `list`, marks it removed and waits for its
+ * waiters; NULL when the list is empty. */
+struct sci_remote_segment *seg__rseg_pop_removed(struct osci_list_head *list);
 bool seg__rseg_valid(sci_remote_segment_t rs);
 void seg__rseg_post(struct sci_remote_segment *rs, sci_segment_cb_reason_t reason);
 /* Ends a remote segment handle's life (lock held): no deferred call or waiter is left on it. */

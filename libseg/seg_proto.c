@@ -2,11 +2,12 @@
 /*
  * Segment protocol codec (docs/segment-protocol.md). Fixed-width little-endian fields:
  *   header (16 bytes): u32 magic, u8 version, u8 type, u16 total length, u32 src node, u32 reserved (0)
- * then a body whose length is exact for the type (CONNECT_OK, INTR_CONNECT_OK and INTERRUPT carry a
- * counted tail).
+ * then a body whose length is exact for the type (CONNECT_OK, INTR_CONNECT_OK, INTERRUPT and BCAST carry a
+ * counted tail), laid out by the table `layouts` that both directions walk.
  * Padding and reserved fields must be zero, so every message that decodes re-encodes to the same bytes.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "seg_proto.h"
@@ -27,63 +28,111 @@ static uint32_t get32(const uint8_t *p)
 }
 static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
 
-/* Body length of a fixed-size type; -1 for the counted ones. */
-static int body_len(enum seg_msg_type t)
+/* One field of a body: where it is in struct seg_msg and its width on the wire (4, 8 or SEG_KEY_LEN). */
+struct field {
+    uint16_t moff;
+    uint8_t width;
+};
+/* A type's body: its fields in wire order from offset 0 (zero-width terminated), `size` bytes in all (the
+ * rest zero padding), then for the counted types a tail of up to tail_max bytes whose length is the 32-bit
+ * field at count_moff. */
+struct layout {
+    const char *name;
+    uint8_t size;
+    struct field f[6];
+    uint16_t count_moff, tail_moff;   /* tail_moff 0: no tail */
+    uint32_t tail_max;
+};
+
+#define F32(mem) { offsetof(struct seg_msg, u.mem), 4 }
+#define F64(mem) { offsetof(struct seg_msg, u.mem), 8 }
+#define TAIL(count, bytes, max) offsetof(struct seg_msg, u.count), offsetof(struct seg_msg, u.bytes), (max)
+
+static const struct layout layouts[SEG_MSG_TYPE_COUNT] = {
+    [SEG_MSG_HELLO] = { "HELLO", 16, { F32(hello.node), F32(hello.flags), F64(hello.epoch) } },
+    [SEG_MSG_CONNECT] = { "CONNECT", 32, { F32(connect.seg_id), F32(connect.requester), F64(connect.conn_id),
+                                           { offsetof(struct seg_msg, u.connect.key), SEG_KEY_LEN } } },
+    [SEG_MSG_CONNECT_OK] = { "CONNECT_OK", 20,
+                             { F64(connect_ok.conn_id), F64(connect_ok.size), F32(connect_ok.xport_len) },
+                             TAIL(connect_ok.xport_len, connect_ok.xport, OSCI_DRV_XPORT_MAX) },
+    [SEG_MSG_CONNECT_REFUSED] = { "CONNECT_REFUSED", 16, { F64(refused.conn_id), F32(refused.reason) } },
+    [SEG_MSG_DISCONNECT] = { "DISCONNECT", 16, { F64(disconnect.conn_id), F32(disconnect.seg_id) } },
+    [SEG_MSG_UNAVAILABLE] = { "UNAVAILABLE", 16,
+                              { F64(unavailable.conn_id), F32(unavailable.seg_id), F32(unavailable.mode) } },
+    [SEG_MSG_HEARTBEAT] = { "HEARTBEAT", 16, { F64(heartbeat.epoch), F64(heartbeat.clock_ms) } },
+    [SEG_MSG_INTERRUPT] = { "INTERRUPT", 16, { F32(interrupt.intno), F32(interrupt.len), F64(interrupt.conn_id) },
+                            TAIL(interrupt.len, interrupt.data, SEG_DATA_INTR_MAX) },
+    [SEG_MSG_INTR_CONNECT] = { "INTR_CONNECT", 16,
+                               { F32(intr_connect.intno), F32(intr_connect.kind), F64(intr_connect.req_id) } },
+    [SEG_MSG_INTR_CONNECT_OK] = { "INTR_CONNECT_OK", 24,
+                                  { F64(intr_connect_ok.req_id), F32(intr_connect_ok.db_bit),
+                                    F32(intr_connect_ok.slot), F32(intr_connect_ok.credits),
+                                    F32(intr_connect_ok.xport_len) },
+                                  TAIL(intr_connect_ok.xport_len, intr_connect_ok.xport, OSCI_DRV_XPORT_MAX) },
+    [SEG_MSG_INTR_CONNECT_REFUSED] = { "INTR_CONNECT_REFUSED", 16, { F64(refused.conn_id), F32(refused.reason) } },
+    [SEG_MSG_INTR_DISCONNECT] = { "INTR_DISCONNECT", 16, { F32(intr_disconnect.intno), F32(intr_disconnect.kind),
+                                                           F64(intr_disconnect.conn_id) } },
+    [SEG_MSG_BCAST] = { "BCAST", 20, { F32(bcast.seg_id), F32(bcast.op), F64(bcast.size), F32(bcast.xport_len) },
+                        TAIL(bcast.xport_len, bcast.xport, OSCI_DRV_XPORT_MAX) },
+    [SEG_MSG_INTR_CREDIT] = { "INTR_CREDIT", 16,
+                              { F64(intr_credit.conn_id), F32(intr_credit.intno), F32(intr_credit.count) } },
+};
+
+/* The layout of type t, or NULL for an unknown type. */
+static const struct layout *layout_of(unsigned int t)
 {
-    switch (t) {
-    case SEG_MSG_HELLO: return 16;
-    case SEG_MSG_CONNECT: return 32;
-    case SEG_MSG_CONNECT_OK: return -1;
-    case SEG_MSG_CONNECT_REFUSED: return 16;
-    case SEG_MSG_DISCONNECT: return 16;
-    case SEG_MSG_UNAVAILABLE: return 16;
-    case SEG_MSG_HEARTBEAT: return 16;
-    case SEG_MSG_INTERRUPT: return -1;
-    case SEG_MSG_INTR_CONNECT: return 16;
-    case SEG_MSG_INTR_CONNECT_OK: return -1;
-    case SEG_MSG_INTR_CONNECT_REFUSED: return 16;
-    case SEG_MSG_INTR_DISCONNECT: return 16;
-    case SEG_MSG_BCAST: return -1;
-    case SEG_MSG_INTR_CREDIT: return 16;
-    default: return -2;
+    return t < SEG_MSG_TYPE_COUNT && layouts[t].size ? &layouts[t] : NULL;
+}
+
+static uint32_t field32(const struct seg_msg *m, uint16_t moff)
+{
+    uint32_t v;
+
+    memcpy(&v, (const char *)m + moff, sizeof(v));
+    return v;
+}
+
+static int kind_ok(uint32_t k) { return k == SEG_INTR_PLAIN || k == SEG_INTR_DATA; }
+
+/* The value checks of each type beyond its layout (HELLO's flags are checked on decode only). */
+static int values_ok(const struct seg_msg *m, int decoding)
+{
+    switch (m->type) {
+    case SEG_MSG_HELLO:
+        return !decoding || !(m->u.hello.flags & ~SEG_HELLO_RESET);
+    case SEG_MSG_CONNECT_REFUSED:
+    case SEG_MSG_INTR_CONNECT_REFUSED:
+        return m->u.refused.reason < 0 && m->u.refused.reason > -4096;
+    case SEG_MSG_UNAVAILABLE:
+        return m->u.unavailable.mode == SEG_UNAVAIL_NOTIFY || m->u.unavailable.mode == SEG_UNAVAIL_FORCE;
+    case SEG_MSG_INTR_CONNECT:
+        return kind_ok(m->u.intr_connect.kind);
+    case SEG_MSG_INTR_DISCONNECT:
+        return kind_ok(m->u.intr_disconnect.kind);
+    case SEG_MSG_INTR_CONNECT_OK:
+        return m->u.intr_connect_ok.db_bit < OSCI_DRV_DB_COUNT;
+    case SEG_MSG_BCAST:
+        return m->u.bcast.op >= SEG_BCAST_JOIN && m->u.bcast.op <= SEG_BCAST_LEAVE;
+    case SEG_MSG_INTR_CREDIT:
+        return m->u.intr_credit.count != 0;
+    default:
+        return 1;
     }
 }
 
-static int reason_ok(int32_t r) { return r < 0 && r > -4096; }
-static int kind_ok(uint32_t k) { return k == SEG_INTR_PLAIN || k == SEG_INTR_DATA; }
-static int mode_ok(uint32_t m) { return m == SEG_UNAVAIL_NOTIFY || m == SEG_UNAVAIL_FORCE; }
-static int bcast_op_ok(uint32_t o) { return o >= SEG_BCAST_JOIN && o <= SEG_BCAST_LEAVE; }
-
 int seg_proto_encode(const struct seg_msg *m, void *buf, size_t cap)
 {
+    const struct layout *l;
     uint8_t *p = buf, *b;
-    int blen;
+    uint32_t tail = 0;
     size_t total;
 
-    if (!m || !buf)
+    if (!m || !buf || !(l = layout_of(m->type)))
         return -EINVAL;
-    blen = body_len(m->type);
-    if (blen == -2)
+    if (l->tail_moff && (tail = field32(m, l->count_moff)) > l->tail_max)
         return -EINVAL;
-    if (m->type == SEG_MSG_CONNECT_OK) {
-        if (m->u.connect_ok.xport_len > OSCI_DRV_XPORT_MAX)
-            return -EINVAL;
-        blen = 20 + (int)m->u.connect_ok.xport_len;
-    } else if (m->type == SEG_MSG_INTERRUPT) {
-        if (m->u.interrupt.len > SEG_DATA_INTR_MAX)
-            return -EINVAL;
-        blen = 16 + (int)m->u.interrupt.len;
-    } else if (m->type == SEG_MSG_INTR_CONNECT_OK) {
-        if (m->u.intr_connect_ok.xport_len > OSCI_DRV_XPORT_MAX)
-            return -EINVAL;
-        blen = 24 + (int)m->u.intr_connect_ok.xport_len;
-    } else if (m->type == SEG_MSG_BCAST) {
-        if (m->u.bcast.xport_len > OSCI_DRV_XPORT_MAX)
-            return -EINVAL;
-        blen = 20 + (int)m->u.bcast.xport_len;
-    }
-    total = SEG_MSG_HDR_SIZE + (size_t)blen;
-    if (total > cap || total > OSCI_DRV_MSG_MAX)
+    total = SEG_MSG_HDR_SIZE + l->size + (size_t)tail;
+    if (total > cap || total > OSCI_DRV_MSG_MAX || !values_ok(m, 0))
         return -EINVAL;
     memset(p, 0, total);
     put32(p, SEG_PROTO_MAGIC);
@@ -92,78 +141,20 @@ int seg_proto_encode(const struct seg_msg *m, void *buf, size_t cap)
     p[6] = (uint8_t)total; p[7] = (uint8_t)(total >> 8);
     put32(p + 8, m->src_node);
     b = p + SEG_MSG_HDR_SIZE;
-    switch (m->type) {
-    case SEG_MSG_HELLO:
-        put32(b, m->u.hello.node); put32(b + 4, m->u.hello.flags); put64(b + 8, m->u.hello.epoch);
-        break;
-    case SEG_MSG_CONNECT:
-        put32(b, m->u.connect.seg_id); put32(b + 4, m->u.connect.requester);
-        put64(b + 8, m->u.connect.conn_id); memcpy(b + 16, m->u.connect.key, SEG_KEY_LEN);
-        break;
-    case SEG_MSG_CONNECT_OK:
-        put64(b, m->u.connect_ok.conn_id); put64(b + 8, m->u.connect_ok.size);
-        put32(b + 16, m->u.connect_ok.xport_len);
-        memcpy(b + 20, m->u.connect_ok.xport, m->u.connect_ok.xport_len);
-        break;
-    case SEG_MSG_CONNECT_REFUSED:
-    case SEG_MSG_INTR_CONNECT_REFUSED:
-        if (!reason_ok(m->u.refused.reason))
-            return -EINVAL;
-        put64(b, m->u.refused.conn_id); put32(b + 8, (uint32_t)m->u.refused.reason);
-        break;
-    case SEG_MSG_DISCONNECT:
-        put64(b, m->u.disconnect.conn_id); put32(b + 8, m->u.disconnect.seg_id);
-        break;
-    case SEG_MSG_UNAVAILABLE:
-        if (!mode_ok(m->u.unavailable.mode))
-            return -EINVAL;
-        put64(b, m->u.unavailable.conn_id); put32(b + 8, m->u.unavailable.seg_id);
-        put32(b + 12, m->u.unavailable.mode);
-        break;
-    case SEG_MSG_HEARTBEAT:
-        put64(b, m->u.heartbeat.epoch); put64(b + 8, m->u.heartbeat.clock_ms);
-        break;
-    case SEG_MSG_INTERRUPT:
-        put32(b, m->u.interrupt.intno); put32(b + 4, m->u.interrupt.len);
-        put64(b + 8, m->u.interrupt.conn_id);
-        memcpy(b + 16, m->u.interrupt.data, m->u.interrupt.len);
-        break;
-    case SEG_MSG_INTR_CONNECT:
-        if (!kind_ok(m->u.intr_connect.kind))
-            return -EINVAL;
-        put32(b, m->u.intr_connect.intno); put32(b + 4, m->u.intr_connect.kind);
-        put64(b + 8, m->u.intr_connect.req_id);
-        break;
-    case SEG_MSG_INTR_CONNECT_OK:
-        if (m->u.intr_connect_ok.db_bit >= OSCI_DRV_DB_COUNT)
-            return -EINVAL;
-        put64(b, m->u.intr_connect_ok.req_id); put32(b + 8, m->u.intr_connect_ok.db_bit);
-        put32(b + 12, m->u.intr_connect_ok.slot); put32(b + 16, m->u.intr_connect_ok.credits);
-        put32(b + 20, m->u.intr_connect_ok.xport_len);
-        memcpy(b + 24, m->u.intr_connect_ok.xport, m->u.intr_connect_ok.xport_len);
-        break;
-    case SEG_MSG_INTR_DISCONNECT:
-        if (!kind_ok(m->u.intr_disconnect.kind))
-            return -EINVAL;
-        put32(b, m->u.intr_disconnect.intno); put32(b + 4, m->u.intr_disconnect.kind);
-        put64(b + 8, m->u.intr_disconnect.conn_id);
-        break;
-    case SEG_MSG_INTR_CREDIT:
-        if (m->u.intr_credit.count == 0)
-            return -EINVAL;
-        put64(b, m->u.intr_credit.conn_id); put32(b + 8, m->u.intr_credit.intno);
-        put32(b + 12, m->u.intr_credit.count);
-        break;
-    case SEG_MSG_BCAST:
-        if (!bcast_op_ok(m->u.bcast.op))
-            return -EINVAL;
-        put32(b, m->u.bcast.seg_id); put32(b + 4, m->u.bcast.op); put64(b + 8, m->u.bcast.size);
-        put32(b + 16, m->u.bcast.xport_len);
-        memcpy(b + 20, m->u.bcast.xport, m->u.bcast.xport_len);
-        break;
-    default:
-        return -EINVAL;
+    for (const struct field *f = l->f; f->width; b += f->width, f++) {
+        const char *v = (const char *)m + f->moff;
+        uint64_t v64;
+        if (f->width == 4) {
+            put32(b, field32(m, f->moff));
+        } else if (f->width == 8) {
+            memcpy(&v64, v, sizeof(v64));
+            put64(b, v64);
+        } else {
+            memcpy(b, v, f->width);
+        }
     }
+    if (l->tail_moff)
+        memcpy(p + SEG_MSG_HDR_SIZE + l->size, (const char *)m + l->tail_moff, tail);
     return (int)total;
 }
 
@@ -177,9 +168,10 @@ static int zero(const uint8_t *p, size_t n)
 
 int seg_proto_decode(const void *buf, size_t len, struct seg_msg *m)
 {
+    const struct layout *l;
     const uint8_t *p = buf, *b;
     size_t total, blen;
-    int want;
+    uint32_t tail = 0;
     struct seg_msg out;
 
     if (!buf || !m || len < SEG_MSG_HDR_SIZE || len > OSCI_DRV_MSG_MAX)
@@ -188,130 +180,49 @@ int seg_proto_decode(const void *buf, size_t len, struct seg_msg *m)
         return -EBADMSG;
     if (p[4] != SEG_PROTO_VERSION)
         return -EPROTO;
-    want = body_len((enum seg_msg_type)p[5]);
-    if (p[5] == 0 || want == -2)
+    if (!(l = layout_of(p[5])))
         return -EPROTO;
     total = (size_t)p[6] | (size_t)p[7] << 8;
     if (total != len || get32(p + 12) != 0)
         return -EBADMSG;
     blen = total - SEG_MSG_HDR_SIZE;
-    if (want >= 0 && blen != (size_t)want)
+    if (blen < l->size || (!l->tail_moff && blen != l->size))
         return -EBADMSG;
     memset(&out, 0, sizeof(out));
     out.type = (enum seg_msg_type)p[5];
     out.src_node = get32(p + 8);
     b = p + SEG_MSG_HDR_SIZE;
-    switch (out.type) {
-    case SEG_MSG_HELLO:
-        out.u.hello.node = get32(b); out.u.hello.flags = get32(b + 4); out.u.hello.epoch = get64(b + 8);
-        if (out.u.hello.flags & ~SEG_HELLO_RESET)
-            return -EBADMSG;
-        break;
-    case SEG_MSG_CONNECT:
-        out.u.connect.seg_id = get32(b); out.u.connect.requester = get32(b + 4);
-        out.u.connect.conn_id = get64(b + 8); memcpy(out.u.connect.key, b + 16, SEG_KEY_LEN);
-        break;
-    case SEG_MSG_CONNECT_OK:
-        if (blen < 20)
-            return -EBADMSG;
-        out.u.connect_ok.conn_id = get64(b); out.u.connect_ok.size = get64(b + 8);
-        out.u.connect_ok.xport_len = get32(b + 16);
-        if (out.u.connect_ok.xport_len > OSCI_DRV_XPORT_MAX || blen != 20 + (size_t)out.u.connect_ok.xport_len)
-            return -EBADMSG;
-        memcpy(out.u.connect_ok.xport, b + 20, out.u.connect_ok.xport_len);
-        break;
-    case SEG_MSG_CONNECT_REFUSED:
-    case SEG_MSG_INTR_CONNECT_REFUSED:
-        out.u.refused.conn_id = get64(b); out.u.refused.reason = (int32_t)get32(b + 8);
-        if (!reason_ok(out.u.refused.reason) || !zero(b + 12, 4))
-            return -EBADMSG;
-        break;
-    case SEG_MSG_DISCONNECT:
-        if (!zero(b + 12, 4))
-            return -EBADMSG;
-        out.u.disconnect.conn_id = get64(b); out.u.disconnect.seg_id = get32(b + 8);
-        break;
-    case SEG_MSG_UNAVAILABLE:
-        out.u.unavailable.conn_id = get64(b); out.u.unavailable.seg_id = get32(b + 8);
-        out.u.unavailable.mode = get32(b + 12);
-        if (!mode_ok(out.u.unavailable.mode))
-            return -EBADMSG;
-        break;
-    case SEG_MSG_HEARTBEAT:
-        out.u.heartbeat.epoch = get64(b); out.u.heartbeat.clock_ms = get64(b + 8);
-        break;
-    case SEG_MSG_INTERRUPT:
-        if (blen < 16)
-            return -EBADMSG;
-        out.u.interrupt.intno = get32(b); out.u.interrupt.len = get32(b + 4);
-        out.u.interrupt.conn_id = get64(b + 8);
-        if (out.u.interrupt.len > SEG_DATA_INTR_MAX || blen != 16 + (size_t)out.u.interrupt.len)
-            return -EBADMSG;
-        memcpy(out.u.interrupt.data, b + 16, out.u.interrupt.len);
-        break;
-    case SEG_MSG_INTR_CONNECT:
-        out.u.intr_connect.intno = get32(b); out.u.intr_connect.kind = get32(b + 4);
-        out.u.intr_connect.req_id = get64(b + 8);
-        if (!kind_ok(out.u.intr_connect.kind))
-            return -EBADMSG;
-        break;
-    case SEG_MSG_INTR_CONNECT_OK:
-        if (blen < 24)
-            return -EBADMSG;
-        out.u.intr_connect_ok.req_id = get64(b); out.u.intr_connect_ok.db_bit = get32(b + 8);
-        out.u.intr_connect_ok.slot = get32(b + 12); out.u.intr_connect_ok.credits = get32(b + 16);
-        out.u.intr_connect_ok.xport_len = get32(b + 20);
-        if (out.u.intr_connect_ok.db_bit >= OSCI_DRV_DB_COUNT || out.u.intr_connect_ok.xport_len > OSCI_DRV_XPORT_MAX ||
-            blen != 24 + (size_t)out.u.intr_connect_ok.xport_len)
-            return -EBADMSG;
-        memcpy(out.u.intr_connect_ok.xport, b + 24, out.u.intr_connect_ok.xport_len);
-        break;
-    case SEG_MSG_INTR_DISCONNECT:
-        out.u.intr_disconnect.intno = get32(b); out.u.intr_disconnect.kind = get32(b + 4);
-        out.u.intr_disconnect.conn_id = get64(b + 8);
-        if (!kind_ok(out.u.intr_disconnect.kind))
-            return -EBADMSG;
-        break;
-    case SEG_MSG_BCAST:
-        if (blen < 20)
-            return -EBADMSG;
-        out.u.bcast.seg_id = get32(b); out.u.bcast.op = get32(b + 4); out.u.bcast.size = get64(b + 8);
-        out.u.bcast.xport_len = get32(b + 16);
-        if (!bcast_op_ok(out.u.bcast.op) || out.u.bcast.xport_len > OSCI_DRV_XPORT_MAX ||
-            blen != 20 + (size_t)out.u.bcast.xport_len)
-            return -EBADMSG;
-        memcpy(out.u.bcast.xport, b + 20, out.u.bcast.xport_len);
-        break;
-    case SEG_MSG_INTR_CREDIT:
-        out.u.intr_credit.conn_id = get64(b); out.u.intr_credit.intno = get32(b + 8);
-        out.u.intr_credit.count = get32(b + 12);
-        if (out.u.intr_credit.count == 0)
-            return -EBADMSG;
-        break;
-    default:
-        return -EPROTO;
+    for (const struct field *f = l->f; f->width; b += f->width, f++) {
+        char *v = (char *)&out + f->moff;
+        uint32_t v32;
+        uint64_t v64;
+        if (f->width == 4) {
+            v32 = get32(b);
+            memcpy(v, &v32, sizeof(v32));
+        } else if (f->width == 8) {
+            v64 = get64(b);
+            memcpy(v, &v64, sizeof(v64));
+        } else {
+            memcpy(v, b, f->width);
+        }
     }
+    if (!zero(b, (size_t)(p + SEG_MSG_HDR_SIZE + l->size - b)))   /* the padding */
+        return -EBADMSG;
+    if (l->tail_moff) {
+        tail = field32(&out, l->count_moff);
+        if (tail > l->tail_max || blen != l->size + (size_t)tail)
+            return -EBADMSG;
+        memcpy((char *)&out + l->tail_moff, p + SEG_MSG_HDR_SIZE + l->size, tail);
+    }
+    if (!values_ok(&out, 1))
+        return -EBADMSG;
     *m = out;
     return 0;
 }
 
 const char *seg_msg_type_str(enum seg_msg_type t)
 {
-    switch (t) {
-    case SEG_MSG_HELLO: return "HELLO";
-    case SEG_MSG_CONNECT: return "CONNECT";
-    case SEG_MSG_CONNECT_OK: return "CONNECT_OK";
-    case SEG_MSG_CONNECT_REFUSED: return "CONNECT_REFUSED";
-    case SEG_MSG_DISCONNECT: return "DISCONNECT";
-    case SEG_MSG_UNAVAILABLE: return "UNAVAILABLE";
-    case SEG_MSG_HEARTBEAT: return "HEARTBEAT";
-    case SEG_MSG_INTERRUPT: return "INTERRUPT";
-    case SEG_MSG_INTR_CONNECT: return "INTR_CONNECT";
-    case SEG_MSG_INTR_CONNECT_OK: return "INTR_CONNECT_OK";
-    case SEG_MSG_INTR_CONNECT_REFUSED: return "INTR_CONNECT_REFUSED";
-    case SEG_MSG_INTR_DISCONNECT: return "INTR_DISCONNECT";
-    case SEG_MSG_BCAST: return "BCAST";
-    case SEG_MSG_INTR_CREDIT: return "INTR_CREDIT";
-    default: return "UNKNOWN";
-    }
+    const struct layout *l = layout_of(t);
+
+    return l ? l->name : "UNKNOWN";
 }

@@ -89,17 +89,8 @@ bool seg__rseg_valid(sci_remote_segment_t rs) { return seg__handle_live(rs, SEG_
 /* The segment's callback, through the one runner (seg_core.c): one call per queued event. */
 static bool rseg_take(struct seg_obj *o, void *arg, struct seg_sevent *e)
 {
-    struct sci_remote_segment *rs = (struct sci_remote_segment *)o;
-    int rc = seg__evq_take(&rs->evq, e);
-
     (void)arg;
-    if (rc == -EOVERFLOW) {
-        if (seg__evq_take(&rs->evq, e) < 0)
-            return false;                  /* cannot be: a queue that lost events is not empty */
-        e->status = SCI_ERR_OVERFLOW;      /* events were lost before this one */
-        return true;
-    }
-    return rc == 0;
+    return seg__evq_take_cb(&((struct sci_remote_segment *)o)->evq, e);
 }
 
 static sci_callback_action_t rseg_call(struct seg_obj *o, void *arg, const struct seg_sevent *e)
@@ -254,10 +245,24 @@ void seg__rseg_on_msg(struct seg_adapter *a, const struct seg_msg *m)
     }
 }
 
+/* The disconnects still owed to node on a: sent now that the link is back, or dropped with the peer. */
+static void pending_flush(struct seg_adapter *a, uint32_t node, bool send)
+{
+    struct seg_pending_disc *p, *tmp;
+
+    osci_list_for_each_safe(p, tmp, &pending_disc, link) {
+        if (p->adapter == a->no && p->node == node) {
+            osci_list_del(&p->link);
+            if (send)
+                send_disconnect(a, p->node, p->conn_id, p->seg_id);   /* may queue it again, first */
+            free(p);
+        }
+    }
+}
+
 void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_t reason)
 {
     struct sci_remote_segment *rs;
-    struct seg_pending_disc *p, *tmp;
 
     osci_list_for_each(rs, &segx.rsegs, link) {
         if (rs->node != node || rs->adapter != a->no)
@@ -279,21 +284,13 @@ void seg__rseg_link(struct seg_adapter *a, uint32_t node, sci_segment_cb_reason_
         }
         rseg_step(rs, reason, SCI_ERR_OK);
     }
-    if (reason == SCI_CB_OPERATIONAL) {
-        osci_list_for_each_safe(p, tmp, &pending_disc, link) {
-            if (p->adapter == a->no && p->node == node) {
-                osci_list_del(&p->link);
-                send_disconnect(a, p->node, p->conn_id, p->seg_id);   /* may queue it again, first */
-                free(p);
-            }
-        }
-    }
+    if (reason == SCI_CB_OPERATIONAL)
+        pending_flush(a, node, true);
 }
 
 void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node, bool keep_connecting)
 {
     struct sci_remote_segment *rs;
-    struct seg_pending_disc *p, *tmp;
 
     osci_list_for_each(rs, &segx.rsegs, link) {
         if (rs->node != node || rs->adapter != a->no)
@@ -308,12 +305,7 @@ void seg__rseg_peer_lost(struct seg_adapter *a, uint32_t node, bool keep_connect
         revoke(rs);
         rseg_step(rs, SCI_CB_LOST, SCI_ERR_OK);
     }
-    osci_list_for_each_safe(p, tmp, &pending_disc, link) {
-        if (p->adapter == a->no && p->node == node) {
-            osci_list_del(&p->link);
-            free(p);
-        }
-    }
+    pending_flush(a, node, false);
 }
 
 int seg__rseg_target(sci_remote_segment_t rs, struct seg_adapter **a_p, struct osci_drv_rmem **rmem_p,
@@ -351,21 +343,29 @@ static void rseg_destroy(struct sci_remote_segment *rs)
     seg__obj_put(&rs->o);                 /* the handle's reference: freed here or by its last run */
 }
 
+struct sci_remote_segment *seg__rseg_pop_removed(struct osci_list_head *list)
+{
+    struct sci_remote_segment *rs = osci_list_first(list, struct sci_remote_segment, link);
+
+    if (!rs)
+        return NULL;
+    osci_list_del(&rs->link);
+    rs->o.removed = true;
+    pthread_cond_broadcast(&seg.cond);
+    while (rs->waiters)
+        seg__cond_wait(0);
+    if (rs->sd)
+        rs->sd->n_objs--;
+    return rs;
+}
+
 void seg__rseg_free_all(void)
 {
     struct sci_remote_segment *rs;
     struct seg_pending_disc *p;
 
-    while ((rs = osci_list_first(&segx.rsegs, struct sci_remote_segment, link))) {
-        osci_list_del(&rs->link);
-        rs->o.removed = true;
-        pthread_cond_broadcast(&seg.cond);
-        while (rs->waiters)
-            seg__cond_wait(0);
-        if (rs->sd)
-            rs->sd->n_objs--;
+    while ((rs = seg__rseg_pop_removed(&segx.rsegs)))
         rseg_destroy(rs);
-    }
     while ((p = osci_list_first(&pending_disc, struct seg_pending_disc, link))) {
         osci_list_del(&p->link);
         free(p);
@@ -446,13 +446,11 @@ SISCI_API_EXPORT void SCIConnectSegment(sci_desc_t sd, sci_remote_segment_t *seg
     deadline = osci_now_ms() + (timeout == SCI_INFINITE_TIMEOUT ? SEG_DEFAULT_CONNECT_MS : timeout);
     if (nodeId != a->drv->node_id && (rc = peer_ready(a, nodeId, deadline)) < 0)
         goto out;
-    rs = calloc(1, sizeof(*rs));
+    rs = seg__obj_new(sizeof(*rs), SEG_RSEG_MAGIC, &seg__rseg_ops, flags, (void (*)(void))callback, callbackArg);
     if (!rs) {
         rc = -ENOMEM;
         goto out;
     }
-    seg__obj_init(&rs->o, SEG_RSEG_MAGIC, &seg__rseg_ops,
-                  flags & SCI_FLAG_USE_CALLBACK ? (void (*)(void))callback : NULL, callbackArg);
     rs->node = nodeId;
     rs->seg_id = segmentId;
     rs->adapter = a->no;
@@ -564,41 +562,15 @@ SISCI_API_EXPORT sci_segment_cb_reason_t SCIWaitForRemoteSegmentEvent(sci_remote
 {
     struct seg_sevent e;
     sci_segment_cb_reason_t reason = 0;
-    uint64_t deadline;
     int rc;
 
     pthread_mutex_lock(&seg.lock);
-    if ((rc = rseg_enter(rs, flags)) < 0)
-        goto out;
-    if (rs->o.cb_active) {
-        rc = -EPERM;
-        goto out;
-    }
-    deadline = seg__deadline(timeout);
-    rs->waiters++;
-    for (;;) {
-        if (rs->o.removed) {
-            rc = -ECANCELED;
-            break;
-        }
-        if ((rc = seg__evq_take(&rs->evq, &e)) != -EAGAIN)
-            break;                         /* an event, or -EOVERFLOW once after lost ones */
-        if (rs->o.cb_active) {
-            rc = -EPERM;
-            break;
-        }
-        if ((rc = seg__cond_wait(deadline)) < 0)
-            break;
-    }
-    rs->waiters--;
-    if (rs->o.removed)
-        pthread_cond_broadcast(&seg.cond);
-    if (rc == 0) {
+    if ((rc = rseg_enter(rs, flags)) == 0 &&
+        (rc = seg__evq_wait(&rs->o, &rs->evq, &rs->waiters, timeout, &e)) == 0) {
         reason = e.reason;
         if (status)
             *status = e.status;
     }
-out:
     pthread_mutex_unlock(&seg.lock);
     seg__set_error(error, rc);
     return reason;
