@@ -1348,7 +1348,7 @@ SISCI_API_EXPORT void SCIConnectDataInterrupt(sci_desc_t sd, sci_remote_data_int
         unsigned int flags, sci_error_t *error)
 {
     struct sci_remote_data_interrupt *rd;
-    struct sci_local_data_interrupt *d;
+    struct sci_local_data_interrupt *d = NULL;
     struct seg_adapter *a;
     struct seg_msg ok;
     int e;                      /* 0 or -errno */
@@ -1392,13 +1392,19 @@ SISCI_API_EXPORT void SCIConnectDataInterrupt(sci_desc_t sd, sci_remote_data_int
     rd->intno = interruptNo;
     if (seg__handle_add(rd) < 0) {
         e = -ENOMEM;
-        goto out_free;
+        goto out_undo;
     }
     osci_list_add(&rdintr_list, &rd->link);
     pthread_mutex_unlock(&seg.lock);
     *interrupt = rd;
     return seg__set_error(error, 0);
 
+out_undo:
+    rd->magic = 0;
+    if (nodeId == a->drv->node_id)
+        dconn_del(d, nodeId, rd->conn_id);
+    else
+        send_disconnect(a, nodeId, interruptNo, SEG_INTR_DATA, rd->conn_id);
 out_free:
     pthread_mutex_unlock(&seg.lock);
     free(rd);
