@@ -493,42 +493,23 @@ static int run(void)
 
 /* ---------------------------------------------------------------- main */
 
-static void usage(void) __attribute__((noreturn));
-static void usage(void)
-{
-    fprintf(stderr, "usage: ipc_chip_pair --role server|client --channel NAME,NFRAMES,FRAME_SIZE,COUNT "
-                    "[--channel ...] [--sync PREFIX] [--card-type HEX] [--timeout-ms N]\n");
-    exit(2);
-}
-
-static unsigned long num(const char *s, unsigned long max)
-{
-    char *end;
-    unsigned long v;
-    errno = 0;
-    v = strtoul(s, &end, 0);
-    if (errno || !*s || *end || v == 0 || v > max)
-        usage();
-    return v;
-}
-
 static void parse_channel(const char *arg)
 {
     char buf[256], *f[4], *save = NULL, *p;
     unsigned int n = 0;
     struct channel *c;
     if (n_ch >= MAX_CH || strlen(arg) >= sizeof(buf))
-        usage();
+        lab_usage();
     strcpy(buf, arg);
     for (p = strtok_r(buf, ",", &save); p && n < 4; p = strtok_r(NULL, ",", &save))
         f[n++] = p;
     if (n != 4 || p || strlen(f[0]) >= NVSCIIPC_MAX_ENDPOINT_NAME)
-        usage();
+        lab_usage();
     c = &ch[n_ch++];
     snprintf(c->name, sizeof(c->name), "%s", f[0]);
-    c->nframes = (uint32_t)num(f[1], 65536);
-    c->fsize = (uint32_t)num(f[2], 1u << 20);
-    c->count = num(f[3], 100000000);
+    c->nframes = (uint32_t)lab_num(f[1], 65536);
+    c->fsize = (uint32_t)lab_num(f[2], 1u << 20);
+    c->count = lab_num(f[3], 100000000);
     if (c->fsize % 64) {
         fprintf(stderr, "ipc_chip_pair: frame size %u of %s is not a multiple of 64\n", c->fsize, c->name);
         exit(2);
@@ -538,35 +519,16 @@ static void parse_channel(const char *arg)
 
 int main(int argc, char **argv)
 {
-    t_start = osci_now_ms();
-    for (int i = 1; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v)
-            usage();
-        if (!strcmp(argv[i], "--role"))
-            role = v;
-        else if (!strcmp(argv[i], "--channel"))
-            parse_channel(v);
-        else if (!strcmp(argv[i], "--sync"))
-            sync_prefix = v;
-        else if (!strcmp(argv[i], "--card-type"))
-            want_card = (unsigned int)num(v, 0xffff);
-        else if (!strcmp(argv[i], "--timeout-ms"))
-            timeout_ms = (unsigned int)num(v, 600000);
-        else
-            usage();
-        i++;
-    }
+    static const struct lab_opt opts[] = {
+        { "--channel", .fn = parse_channel },
+        { "--card-type", .num = &want_card, .max = 0xffff },
+        { "--timeout-ms", .num = &timeout_ms, .max = 600000 },
+        { NULL },
+    };
+
+    server = lab_args(argc, argv, opts, "usage: ipc_chip_pair --role server|client --channel "
+                      "NAME,NFRAMES,FRAME_SIZE,COUNT [--channel ...] [--sync PREFIX] [--card-type HEX] [--timeout-ms N]");
     if (!n_ch)
-        usage();
-    if (!strcmp(role, "server")) {
-        server = true;
-        peer_role = "client";
-    } else if (!strcmp(role, "client")) {
-        peer_role = "server";
-    } else {
-        usage();
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0);
+        lab_usage();
     return run();
 }
