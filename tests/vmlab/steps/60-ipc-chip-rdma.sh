@@ -11,8 +11,7 @@
 . "$VMLAB_LIB"
 small_frames=500   # 64 B each; about 20 ms per frame under TCG (docs/rdma-lab.md)
 big_frames=100     # 1536 B each
-bin=$BUILD/tests/rdmalab/ipc_chip_pair
-[ -x "$bin" ] || lab_fail "$bin not built (make O=<build> tests)"
+lab_prog ipc_chip_pair
 lab_rdma_node 18521 mr_chunk=256K
 cat >nvsciipc.cfg <<EOF
 #CFGVER:1
