@@ -283,49 +283,28 @@ static NvSciError get_frame(struct channel *c, uint64_t *w, bool zc)
     }
 }
 
-/* Writes one frame, waiting for WRITE while the FIFO is full. false on timeout (logged). */
-static bool send_one(struct channel *c, const uint64_t *w, bool zc, uint64_t *waits, struct lat *l)
+/* Writes (or reads) one frame, waiting for WRITE while the FIFO is full (READ while it is empty). false on
+ * timeout (logged). */
+static bool xfer_one(struct channel *c, uint64_t *w, bool write, bool zc, uint64_t *waits, struct lat *l)
 {
+    uint32_t want = write ? NV_SCI_IPC_EVENT_WRITE : NV_SCI_IPC_EVENT_READ;
     for (;;) {
         char buf[80];
         uint32_t ev;
         uint64_t t0 = osci_now_us();
-        NvSciError err = put_frame(c, w, zc);
+        NvSciError err = write ? put_frame(c, w, zc) : get_frame(c, w, zc);
         if (err == NvSciError_Success) {
             if (l)
                 l->us[l->n++] = osci_now_us() - t0;
             return true;
         }
         if (err != NvSciError_InsufficientMemory)
-            die("%s: write: NvSciError %#x", c->name, (unsigned int)err);
+            die("%s: %s: NvSciError %#x", c->name, write ? "write" : "read", (unsigned int)err);
         (*waits)++;
-        ev = wait_for(c, NV_SCI_IPC_EVENT_WRITE, timeout_ms);
-        if (!(ev & NV_SCI_IPC_EVENT_WRITE)) {
-            say("%s: no WRITE within %u ms (events%s)", c->name, timeout_ms, ev_str(ev, buf, sizeof(buf)));
-            return false;
-        }
-    }
-}
-
-/* Reads one frame, waiting for READ while the FIFO is empty. false on timeout (logged). */
-static bool recv_one(struct channel *c, uint64_t *w, bool zc, uint64_t *waits, struct lat *l)
-{
-    for (;;) {
-        char buf[80];
-        uint32_t ev;
-        uint64_t t0 = osci_now_us();
-        NvSciError err = get_frame(c, w, zc);
-        if (err == NvSciError_Success) {
-            if (l)
-                l->us[l->n++] = osci_now_us() - t0;
-            return true;
-        }
-        if (err != NvSciError_InsufficientMemory)
-            die("%s: read: NvSciError %#x", c->name, (unsigned int)err);
-        (*waits)++;
-        ev = wait_for(c, NV_SCI_IPC_EVENT_READ, timeout_ms);
-        if (!(ev & NV_SCI_IPC_EVENT_READ)) {
-            say("%s: no READ within %u ms (events%s)", c->name, timeout_ms, ev_str(ev, buf, sizeof(buf)));
+        ev = wait_for(c, want, timeout_ms);
+        if (!(ev & want)) {
+            say("%s: no %s within %u ms (events%s)", c->name, write ? "WRITE" : "READ", timeout_ms,
+                ev_str(ev, buf, sizeof(buf)));
             return false;
         }
     }
@@ -346,7 +325,7 @@ static void client_stream(struct channel *c, bool zc)
         die("out of memory");
     for (seq = 0; seq < c->count; seq++) {
         fill_data(w, c->fsize, seq, c->count);
-        if (!send_one(c, w, zc, &waits, &l))
+        if (!xfer_one(c, w, true, zc, &waits, &l))
             break;
     }
     ms = osci_now_ms() - t0;
@@ -356,7 +335,7 @@ static void client_stream(struct channel *c, bool zc)
           zc ? "WriteGetNextFrame/WriteAdvance" : "WriteSafe", (unsigned long long)ms, per_s(seq, ms),
           (unsigned long long)waits);
     waits = 0;
-    if (!recv_one(c, w, zc, &waits, NULL))
+    if (!xfer_one(c, w, false, zc, &waits, NULL))
         die("%s: no summary from the server", c->name);
     if (!check(parse_sum(w, c->fsize, &t), "%s: summary frame from the server intact", c->name))
         die("%s: corrupted summary", c->name);
@@ -379,7 +358,7 @@ static void server_stream(struct channel *c, bool zc)
     if (!w || !seen || !l.us)
         die("out of memory");
     while (t.received < c->count) {
-        if (!recv_one(c, w, zc, &waits, &l))
+        if (!xfer_one(c, w, false, zc, &waits, &l))
             break;
         if (t.received++ == 0)
             t0 = osci_now_ms();
@@ -415,7 +394,7 @@ static void server_stream(struct channel *c, bool zc)
           (unsigned long long)t.corrupt, (unsigned long long)t.lost, (unsigned long long)t.dup,
           (unsigned long long)t.reordered);
     fill_sum(w, c->fsize, &t);
-    check(send_one(c, w, zc, &sum_waits, NULL), "%s: summary frame written back", c->name);
+    check(xfer_one(c, w, true, zc, &sum_waits, NULL), "%s: summary frame written back", c->name);
     free(l.us);
     free(seen);
     free(w);
