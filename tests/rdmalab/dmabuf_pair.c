@@ -170,15 +170,7 @@ static int run_client(void)
     e = doca_mmap_create_from_export(NULL, desc, dlen, dev, &r);
     if (!check(e == DOCA_SUCCESS, "create_from_export: %s", doca_error_get_name(e)))
         die("cannot import");
-    e = doca_osci_mmap_copy_from(r, 0, buf, SIZE);
-    for (size_t i = 0; i < SIZE; i++)
-        bad += buf[i] != pat(i, 0);
-    check(e == DOCA_SUCCESS && bad == 0, "copy_from: the server's %u bytes from its dma-buf (%s, %ld wrong)",
-          SIZE, doca_error_get_name(e), bad);
-    for (size_t i = SIZE / 2; i < SIZE; i++)
-        buf[i] = pat(i, 1);
-    e = doca_osci_mmap_copy_to(r, SIZE / 2, buf + SIZE / 2, SIZE / 2);
-    check(e == DOCA_SUCCESS, "copy_to: %u bytes into the dma-buf (%s)", SIZE / 2, doca_error_get_name(e));
+    read_then_write_half(r, buf, SIZE, " from its dma-buf", " into the dma-buf");
     sig("written", "1\n");
     wait_sig("rewritten", T_MS, NULL, 0);
     memset(buf, 0, SIZE);

@@ -76,7 +76,6 @@ static int run_client(void)
     struct doca_osci_desc_info di;
     void *addr;
     doca_error_t e;
-    long bad = 0;
 
     if (!buf)
         die("no memory");
@@ -106,15 +105,7 @@ static int run_client(void)
         die("cannot import");
     e = doca_mmap_get_memrange(r, &addr, &len);
     check(e == DOCA_SUCCESS && len == SIZE, "get_memrange: %zu bytes at %p", len, addr);
-    e = doca_osci_mmap_copy_from(r, 0, buf, SIZE);
-    for (size_t i = 0; i < SIZE; i++)
-        bad += buf[i] != pat(i, 0);
-    check(e == DOCA_SUCCESS && bad == 0, "copy_from: the server's %u bytes (%s, %ld wrong)", SIZE,
-          doca_error_get_name(e), bad);
-    for (size_t i = SIZE / 2; i < SIZE; i++)
-        buf[i] = pat(i, 1);
-    e = doca_osci_mmap_copy_to(r, SIZE / 2, buf + SIZE / 2, SIZE / 2);
-    check(e == DOCA_SUCCESS, "copy_to: %u bytes (%s)", SIZE / 2, doca_error_get_name(e));
+    read_then_write_half(r, buf, SIZE, "", "");
     sig("written", "1\n");
     wait_sig("stopped", T_MS, NULL, 0);
     e = DOCA_SUCCESS;

@@ -16,6 +16,8 @@
 static bool rdma = true;               /* export_rdma, else export_pci */
 static struct doca_dev *dev;
 
+static uint8_t pat(size_t i, int who);   /* the program's data pattern of each side */
+
 static void lab_on_die(void)
 {
 }
@@ -73,6 +75,22 @@ static size_t desc_receive(uint8_t desc[DESC_MAX])
         desc[dlen] = (uint8_t)v;
     }
     return dlen;
+}
+
+/* The client: reads the server's whole range (pattern 0) and writes pattern 1 into its second half. */
+static void read_then_write_half(struct doca_mmap *r, uint8_t *buf, size_t size, const char *from, const char *into)
+{
+    doca_error_t e = doca_osci_mmap_copy_from(r, 0, buf, size);
+    long bad = 0;
+
+    for (size_t i = 0; i < size; i++)
+        bad += buf[i] != pat(i, 0);
+    check(e == DOCA_SUCCESS && bad == 0, "copy_from: the server's %zu bytes%s (%s, %ld wrong)", size, from,
+          doca_error_get_name(e), bad);
+    for (size_t i = size / 2; i < size; i++)
+        buf[i] = pat(i, 1);
+    e = doca_osci_mmap_copy_to(r, size / 2, buf + size / 2, size / 2);
+    check(e == DOCA_SUCCESS, "copy_to: %zu bytes%s (%s)", size / 2, into, doca_error_get_name(e));
 }
 
 static int run_server(void);

@@ -120,6 +120,15 @@ lab_conformance() {
     lab_log "passed"
 }
 
+# lab_run CMD...: run CMD; the step fails unless it exits 0.
+lab_run() {
+    local rc
+    "$@"
+    rc=$?
+    [ "$rc" = 0 ] || lab_fail "$ROLE exited with $rc"
+    lab_log "$ROLE passed"
+}
+
 # lab_prog NAME: bin=$BUILD/tests/rdmalab/NAME, which must be built.
 lab_prog() {
     bin=$BUILD/tests/rdmalab/$1

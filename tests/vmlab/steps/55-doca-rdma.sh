@@ -9,7 +9,4 @@
 lab_prog doca_pair
 lab_rdma_node 18519
 export OSCI_LOG=${OSCI_LOG:-warn}
-"$bin" --role "$ROLE" --sync "$LAB_DIR/sync/$STEP.prog" --kind rdma
-rc=$?
-[ "$rc" = 0 ] || lab_fail "$ROLE exited with $rc"
-lab_log "$ROLE passed"
+lab_run "$bin" --role "$ROLE" --sync "$LAB_DIR/sync/$STEP.prog" --kind rdma

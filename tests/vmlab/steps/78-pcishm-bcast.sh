@@ -9,8 +9,5 @@
 lab_prog bcast_pair
 lab_pcishm_node
 export OSCI_LOG=${OSCI_LOG:-warn}
-"$bin" --role "$ROLE" --peer-node "$PEER_NODE_ID" --self-node "$NODE_ID" --sync "$LAB_DIR/sync/$STEP.prog" \
+lab_run "$bin" --role "$ROLE" --peer-node "$PEER_NODE_ID" --self-node "$NODE_ID" --sync "$LAB_DIR/sync/$STEP.prog" \
     --values 200 --rounds 2
-rc=$?
-[ "$rc" = 0 ] || lab_fail "$ROLE exited with $rc"
-lab_log "$ROLE passed"
