@@ -45,6 +45,7 @@
 
 #define LAB_NAME "bcast-rdma"
 #include "lab_report.h"
+#include "lab_sisci.h"
 
 #define GROUP_ID      7u                /* the broadcast group (segment id) */
 #define GROUP_SIZE    (64u * 1024u)
@@ -54,26 +55,16 @@
 #define TRIGGERS      100u
 #define PAYLOADS      20u
 #define PAYLOAD_LEN   200u
-#define CARD_RDMA     0x5103u           /* SCI_Q_ADAPTER_CARD_TYPE of an rdma adapter */
 #define SYNC_MS       120000u           /* TCG guests are slow: generous, never a timing assertion */
 
 static bool server;
-static unsigned int peer_node, self_node, values = 200, rounds = 2;
-static sci_desc_t sd;
+static unsigned int values = 200, rounds = 2;
 
 /* ---------------------------------------------------------------- checks (lab_report.h) */
 
 static void lab_on_die(void)
 {
     /* nothing held that exit() does not end */
-}
-
-static bool check_err(sci_error_t err, sci_error_t want, const char *what)
-{
-    if (err == want)
-        return check(true, "%s: %s", what, SCIGetErrorString(err));
-    return check(false, "%s: %s (%#x), expected %s", what, SCIGetErrorString(err), (unsigned int)err,
-                 SCIGetErrorString(want));
 }
 
 /* ---------------------------------------------------------------- data */
@@ -112,31 +103,6 @@ static uint8_t pat(unsigned int k, size_t i)
 
 /* ---------------------------------------------------------------- common pieces */
 
-static const char *reason_str(sci_segment_cb_reason_t r)
-{
-    switch (r) {
-    case SCI_CB_CONNECT: return "CB_CONNECT";
-    case SCI_CB_DISCONNECT: return "CB_DISCONNECT";
-    case SCI_CB_NOT_OPERATIONAL: return "CB_NOT_OPERATIONAL";
-    case SCI_CB_OPERATIONAL: return "CB_OPERATIONAL";
-    case SCI_CB_LOST: return "CB_LOST";
-    }
-    return "CB_?";
-}
-
-static unsigned int card_type(void)
-{
-    sci_query_adapter_t q = { .localAdapterNo = 0, .subcommand = SCI_Q_ADAPTER_CARD_TYPE };
-    unsigned int type = 0;
-    sci_error_t err;
-
-    q.data = &type;
-    SCIQuery(SCI_Q_ADAPTER, &q, 0, &err);
-    if (err != SCI_ERR_OK)
-        die("SCIQuery(adapter 0 card type): %s", SCIGetErrorString(err));
-    return type;
-}
-
 /* Local segment events until `want` from the peer node (others are printed and skipped). */
 static bool member_event(sci_local_segment_t ls, sci_segment_cb_reason_t want, const char *what)
 {
@@ -161,26 +127,6 @@ static bool member_event(sci_local_segment_t ls, sci_segment_cb_reason_t want, c
                          adapter, (unsigned long long)(osci_now_ms() - t0));
     }
     return check(false, "%s: no %s with node %u within %u ms", what, reason_str(want), peer_node, SYNC_MS);
-}
-
-static void open_lib(void)
-{
-    unsigned int id = 0;
-    sci_error_t err;
-
-    SCIInitialize(0, &err);
-    if (err != SCI_ERR_OK)
-        die("SCIInitialize: %s", SCIGetErrorString(err));
-    SCIOpen(&sd, 0, &err);
-    if (err != SCI_ERR_OK)
-        die("SCIOpen: %s", SCIGetErrorString(err));
-    SCIGetLocalNodeId(0, &id, 0, &err);
-    if (err != SCI_ERR_OK)
-        die("SCIGetLocalNodeId: %s", SCIGetErrorString(err));
-    if (self_node && id != self_node)
-        die("local node id %u, expected %u", id, self_node);
-    self_node = id;
-    say("node %u on adapter 0 (card type %#x), peer node %u", id, card_type(), peer_node);
 }
 
 /* ---------------------------------------------------------------- reflective memory */
@@ -557,58 +503,19 @@ static int run(void)
 
 /* ---------------------------------------------------------------- main */
 
-static void usage(void) __attribute__((noreturn));
-static void usage(void)
-{
-    fprintf(stderr, "usage: bcast_pair --role server|client --peer-node N --sync PREFIX [--self-node N] "
-                    "[--values N (at most %zu)] [--rounds N]\n", SLOT_AREA / sizeof(uint64_t));
-    exit(2);
-}
-
-static unsigned int num(const char *s)
-{
-    char *end;
-    unsigned long v;
-    errno = 0;
-    v = strtoul(s, &end, 0);
-    if (errno || !*s || *end || v == 0 || v > 100000)
-        usage();
-    return (unsigned int)v;
-}
-
 int main(int argc, char **argv)
 {
-    t_start = osci_now_ms();
-    for (int i = 1; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v)
-            usage();
-        if (!strcmp(argv[i], "--role"))
-            role = v;
-        else if (!strcmp(argv[i], "--peer-node"))
-            peer_node = num(v);
-        else if (!strcmp(argv[i], "--self-node"))
-            self_node = num(v);
-        else if (!strcmp(argv[i], "--sync"))
-            sync_prefix = v;
-        else if (!strcmp(argv[i], "--values"))
-            values = num(v);
-        else if (!strcmp(argv[i], "--rounds"))
-            rounds = num(v);
-        else
-            usage();
-        i++;
-    }
-    if (!peer_node || !sync_prefix || values > SLOT_AREA / sizeof(uint64_t))
-        usage();
-    if (!strcmp(role, "server")) {
-        server = true;
-        peer_role = "client";
-    } else if (!strcmp(role, "client")) {
-        peer_role = "server";
-    } else {
-        usage();
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    static const struct lab_opt opts[] = {
+        { "--peer-node", .num = &peer_node, .max = 100000 },
+        { "--self-node", .num = &self_node, .max = 100000 },
+        { "--values", .num = &values, .max = SLOT_AREA / sizeof(uint64_t) },
+        { "--rounds", .num = &rounds, .max = 100000 },
+        { NULL },
+    };
+
+    server = lab_args(argc, argv, opts, "usage: bcast_pair --role server|client --peer-node N --sync PREFIX "
+                      "[--self-node N] [--values N (at most 2048)] [--rounds N]");
+    if (!peer_node || !sync_prefix)
+        lab_usage();
     return run();
 }

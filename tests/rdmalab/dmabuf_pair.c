@@ -30,42 +30,15 @@
 #include <linux/dma-buf.h>
 #include <linux/udmabuf.h>
 
-#include "doca_mmap.h"
-#include "opensci/doca_osci.h"
 #include "rdma.h"
 
 #define LAB_NAME "dmabuf-rdma"
 #include "lab_report.h"
+#include "lab_doca.h"
 
 #define SIZE (1024u * 1024u)
-#define T_MS 60000u
-
-static struct doca_dev *dev;
-
-static void lab_on_die(void)
-{
-}
 
 static uint8_t pat(size_t i, int who) { return (uint8_t)(i * 29u + 0x11u * (unsigned int)(who + 1)); }
-
-static void open_dev(void)
-{
-    struct doca_devinfo **list;
-    uint32_t n = 0;
-    doca_error_t e = doca_devinfo_create_list(&list, &n);
-
-    if (e != DOCA_SUCCESS)
-        die("doca_devinfo_create_list: %s", doca_error_get_name(e));
-    for (uint32_t i = 0; i < n && !dev; i++) {
-        uint8_t cap = 0;
-        doca_osci_cap_is_export_rdma_supported(list[i], &cap);
-        if (cap && doca_dev_open(list[i], &dev) == DOCA_SUCCESS)
-            say("device %u: export_rdma capable", i);
-    }
-    doca_devinfo_destroy_list(list);
-    if (!dev)
-        die("no device with the export_rdma capability");
-}
 
 static void cpu_sync(int fd, uint64_t flags)
 {
@@ -129,7 +102,6 @@ static int run_server(void)
     size_t dlen = 0, len = 0;
     void *addr = NULL;
     uint8_t *p, *q;
-    char hex[2 * 1024 + 2];
     int mfd, fd = make_udmabuf(SIZE + pg, &mfd);
     doca_error_t e;
     long bad = 0, bq = 0;
@@ -158,11 +130,7 @@ static int run_server(void)
     if (doca_mmap_get_memrange(m, &addr, &len) != DOCA_SUCCESS || len != SIZE)
         die("get_memrange: %zu bytes", len);
     p = addr;
-    if (dlen > 1024)
-        die("descriptor of %zu bytes", dlen);
-    for (size_t i = 0; i < dlen; i++)
-        sprintf(hex + 2 * i, "%02x", ((const uint8_t *)desc)[i]);
-    sig("desc", "%s\n", hex);
+    desc_publish(desc, dlen);
     wait_sig("written", T_MS, NULL, 0);
     cpu_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
     for (size_t i = SIZE / 2; i < SIZE; i++)
@@ -190,34 +158,19 @@ static int run_server(void)
 
 static int run_client(void)
 {
-    char hex[2 * 1024 + 2];
-    uint8_t desc[1024], *buf = malloc(SIZE);
-    size_t dlen = 0;
+    uint8_t desc[DESC_MAX], *buf = malloc(SIZE);
+    size_t dlen;
     struct doca_mmap *r;
     doca_error_t e;
     long bad = 0;
 
     if (!buf)
         die("no memory");
-    wait_sig("desc", T_MS, hex, sizeof(hex));
-    for (; hex[2 * dlen] && hex[2 * dlen + 1] && dlen < sizeof(desc); dlen++) {
-        unsigned int v;
-        if (sscanf(hex + 2 * dlen, "%2x", &v) != 1)
-            die("bad descriptor hex");
-        desc[dlen] = (uint8_t)v;
-    }
+    dlen = desc_receive(desc);
     e = doca_mmap_create_from_export(NULL, desc, dlen, dev, &r);
     if (!check(e == DOCA_SUCCESS, "create_from_export: %s", doca_error_get_name(e)))
         die("cannot import");
-    e = doca_osci_mmap_copy_from(r, 0, buf, SIZE);
-    for (size_t i = 0; i < SIZE; i++)
-        bad += buf[i] != pat(i, 0);
-    check(e == DOCA_SUCCESS && bad == 0, "copy_from: the server's %u bytes from its dma-buf (%s, %ld wrong)",
-          SIZE, doca_error_get_name(e), bad);
-    for (size_t i = SIZE / 2; i < SIZE; i++)
-        buf[i] = pat(i, 1);
-    e = doca_osci_mmap_copy_to(r, SIZE / 2, buf + SIZE / 2, SIZE / 2);
-    check(e == DOCA_SUCCESS, "copy_to: %u bytes into the dma-buf (%s)", SIZE / 2, doca_error_get_name(e));
+    read_then_write_half(r, buf, SIZE, " from its dma-buf", " into the dma-buf");
     sig("written", "1\n");
     wait_sig("rewritten", T_MS, NULL, 0);
     memset(buf, 0, SIZE);
@@ -235,26 +188,6 @@ static int run_client(void)
 
 int main(int argc, char **argv)
 {
-    t_start = osci_now_ms();
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--role"))
-            role = argv[i + 1];
-        else if (!strcmp(argv[i], "--sync"))
-            sync_prefix = argv[i + 1];
-        else
-            break;
-    }
-    if (!sync_prefix || (strcmp(role, "server") && strcmp(role, "client"))) {
-        fprintf(stderr, "usage: dmabuf_pair --role server|client --sync PREFIX\n");
-        return 2;
-    }
-    peer_role = !strcmp(role, "server") ? "client" : "server";
-    open_dev();
-    if (!strcmp(role, "server"))
-        run_server();
-    else
-        run_client();
-    doca_dev_close(dev);
-    summary();
-    return n_fail ? 1 : 0;
+    static const struct lab_opt opts[] = { { NULL } };
+    return lab_doca_main(argc, argv, opts, "usage: dmabuf_pair --role server|client --sync PREFIX");
 }

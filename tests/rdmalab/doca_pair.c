@@ -24,49 +24,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "doca_mmap.h"
-#include "opensci/doca_osci.h"
-
 #define LAB_NAME "doca-rdma"
 #include "lab_report.h"
+#include "lab_doca.h"
 
 #define SIZE (256u * 1024u)
-#define T_MS 60000u
-
-static bool rdma = true;
-static struct doca_dev *dev;
-
-static void lab_on_die(void)
-{
-}
 
 static uint8_t pat(size_t i, int who) { return (uint8_t)(i * 13u + (who ? 0x55u : 0x21u)); }
-
-static void open_dev(void)
-{
-    struct doca_devinfo **list;
-    uint32_t n = 0;
-    doca_error_t e = doca_devinfo_create_list(&list, &n);
-
-    if (e != DOCA_SUCCESS)
-        die("doca_devinfo_create_list: %s", doca_error_get_name(e));
-    for (uint32_t i = 0; i < n && !dev; i++) {
-        uint8_t cap = 0;
-        char pci[DOCA_DEVINFO_PCI_ADDR_SIZE];
-        if (rdma)
-            doca_osci_cap_is_export_rdma_supported(list[i], &cap);
-        else
-            doca_mmap_cap_is_export_pci_supported(list[i], &cap);
-        if (!cap)
-            continue;
-        doca_devinfo_get_pci_addr_str(list[i], pci);
-        if (doca_dev_open(list[i], &dev) == DOCA_SUCCESS)
-            say("device %s: export_%s capable", pci, rdma ? "rdma" : "pci");
-    }
-    doca_devinfo_destroy_list(list);
-    if (!dev)
-        die("no device with the export_%s capability", rdma ? "rdma" : "pci");
-}
 
 static int run_server(void)
 {
@@ -74,7 +38,6 @@ static int run_server(void)
     const void *desc;
     size_t dlen;
     uint8_t *p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    char hex[2 * 1024 + 2];
     doca_error_t e;
     long bad = 0;
 
@@ -91,11 +54,7 @@ static int run_server(void)
     e = rdma ? doca_mmap_export_rdma(m, dev, &desc, &dlen) : doca_mmap_export_pci(m, dev, &desc, &dlen);
     if (!check(e == DOCA_SUCCESS, "export_%s: %s (%zu bytes)", rdma ? "rdma" : "pci", doca_error_get_name(e), dlen))
         die("no descriptor");
-    if (dlen > 1024)
-        die("descriptor of %zu bytes", dlen);
-    for (size_t i = 0; i < dlen; i++)
-        sprintf(hex + 2 * i, "%02x", ((const uint8_t *)desc)[i]);
-    sig("desc", "%s\n", hex);
+    desc_publish(desc, dlen);
     wait_sig("written", T_MS, NULL, 0);
     for (size_t i = SIZE / 2; i < SIZE; i++)
         bad += p[i] != pat(i, 1);
@@ -111,24 +70,16 @@ static int run_server(void)
 
 static int run_client(void)
 {
-    char hex[2 * 1024 + 2];
-    uint8_t desc[1024], forged[1024], *buf = malloc(SIZE);
-    size_t dlen = 0, len;
+    uint8_t desc[DESC_MAX], forged[DESC_MAX], *buf = malloc(SIZE);
+    size_t dlen, len;
     struct doca_mmap *r, *x = NULL;
     struct doca_osci_desc_info di;
     void *addr;
     doca_error_t e;
-    long bad = 0;
 
     if (!buf)
         die("no memory");
-    wait_sig("desc", T_MS, hex, sizeof(hex));
-    for (; hex[2 * dlen] && hex[2 * dlen + 1] && dlen < sizeof(desc); dlen++) {
-        unsigned int v;
-        if (sscanf(hex + 2 * dlen, "%2x", &v) != 1)
-            die("bad descriptor hex");
-        desc[dlen] = (uint8_t)v;
-    }
+    dlen = desc_receive(desc);
     e = doca_osci_desc_decode(desc, dlen, &di);
     check(e == DOCA_SUCCESS && di.kind == (rdma ? 2u : 1u) && di.size == SIZE, "descriptor decodes: kind %u, %" PRIu64
           " bytes, node %u", di.kind, di.size, di.node_id);
@@ -154,15 +105,7 @@ static int run_client(void)
         die("cannot import");
     e = doca_mmap_get_memrange(r, &addr, &len);
     check(e == DOCA_SUCCESS && len == SIZE, "get_memrange: %zu bytes at %p", len, addr);
-    e = doca_osci_mmap_copy_from(r, 0, buf, SIZE);
-    for (size_t i = 0; i < SIZE; i++)
-        bad += buf[i] != pat(i, 0);
-    check(e == DOCA_SUCCESS && bad == 0, "copy_from: the server's %u bytes (%s, %ld wrong)", SIZE,
-          doca_error_get_name(e), bad);
-    for (size_t i = SIZE / 2; i < SIZE; i++)
-        buf[i] = pat(i, 1);
-    e = doca_osci_mmap_copy_to(r, SIZE / 2, buf + SIZE / 2, SIZE / 2);
-    check(e == DOCA_SUCCESS, "copy_to: %u bytes (%s)", SIZE / 2, doca_error_get_name(e));
+    read_then_write_half(r, buf, SIZE, "", "");
     sig("written", "1\n");
     wait_sig("stopped", T_MS, NULL, 0);
     e = DOCA_SUCCESS;
@@ -179,33 +122,16 @@ static int run_client(void)
     return 0;
 }
 
+static void set_kind(const char *v)
+{
+    rdma = strcmp(v, "pci") != 0;
+}
+
 int main(int argc, char **argv)
 {
-    t_start = osci_now_ms();
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const char *k = argv[i], *v = argv[i + 1];
-        if (!strcmp(k, "--role"))
-            role = v;
-        else if (!strcmp(k, "--sync"))
-            sync_prefix = v;
-        else if (!strcmp(k, "--kind"))
-            rdma = strcmp(v, "pci") != 0;
-        else {
-            fprintf(stderr, "usage: doca_pair --role server|client --sync PREFIX [--kind rdma|pci]\n");
-            return 2;
-        }
-    }
-    if (!sync_prefix || (strcmp(role, "server") && strcmp(role, "client"))) {
-        fprintf(stderr, "usage: doca_pair --role server|client --sync PREFIX [--kind rdma|pci]\n");
-        return 2;
-    }
-    peer_role = !strcmp(role, "server") ? "client" : "server";
-    open_dev();
-    if (!strcmp(role, "server"))
-        run_server();
-    else
-        run_client();
-    doca_dev_close(dev);
-    summary();
-    return n_fail ? 1 : 0;
+    static const struct lab_opt opts[] = {
+        { "--kind", .fn = set_kind },
+        { NULL },
+    };
+    return lab_doca_main(argc, argv, opts, "usage: doca_pair --role server|client --sync PREFIX [--kind rdma|pci]");
 }

@@ -283,49 +283,28 @@ static NvSciError get_frame(struct channel *c, uint64_t *w, bool zc)
     }
 }
 
-/* Writes one frame, waiting for WRITE while the FIFO is full. false on timeout (logged). */
-static bool send_one(struct channel *c, const uint64_t *w, bool zc, uint64_t *waits, struct lat *l)
+/* Writes (or reads) one frame, waiting for WRITE while the FIFO is full (READ while it is empty). false on
+ * timeout (logged). */
+static bool xfer_one(struct channel *c, uint64_t *w, bool write, bool zc, uint64_t *waits, struct lat *l)
 {
+    uint32_t want = write ? NV_SCI_IPC_EVENT_WRITE : NV_SCI_IPC_EVENT_READ;
     for (;;) {
         char buf[80];
         uint32_t ev;
         uint64_t t0 = osci_now_us();
-        NvSciError err = put_frame(c, w, zc);
+        NvSciError err = write ? put_frame(c, w, zc) : get_frame(c, w, zc);
         if (err == NvSciError_Success) {
             if (l)
                 l->us[l->n++] = osci_now_us() - t0;
             return true;
         }
         if (err != NvSciError_InsufficientMemory)
-            die("%s: write: NvSciError %#x", c->name, (unsigned int)err);
+            die("%s: %s: NvSciError %#x", c->name, write ? "write" : "read", (unsigned int)err);
         (*waits)++;
-        ev = wait_for(c, NV_SCI_IPC_EVENT_WRITE, timeout_ms);
-        if (!(ev & NV_SCI_IPC_EVENT_WRITE)) {
-            say("%s: no WRITE within %u ms (events%s)", c->name, timeout_ms, ev_str(ev, buf, sizeof(buf)));
-            return false;
-        }
-    }
-}
-
-/* Reads one frame, waiting for READ while the FIFO is empty. false on timeout (logged). */
-static bool recv_one(struct channel *c, uint64_t *w, bool zc, uint64_t *waits, struct lat *l)
-{
-    for (;;) {
-        char buf[80];
-        uint32_t ev;
-        uint64_t t0 = osci_now_us();
-        NvSciError err = get_frame(c, w, zc);
-        if (err == NvSciError_Success) {
-            if (l)
-                l->us[l->n++] = osci_now_us() - t0;
-            return true;
-        }
-        if (err != NvSciError_InsufficientMemory)
-            die("%s: read: NvSciError %#x", c->name, (unsigned int)err);
-        (*waits)++;
-        ev = wait_for(c, NV_SCI_IPC_EVENT_READ, timeout_ms);
-        if (!(ev & NV_SCI_IPC_EVENT_READ)) {
-            say("%s: no READ within %u ms (events%s)", c->name, timeout_ms, ev_str(ev, buf, sizeof(buf)));
+        ev = wait_for(c, want, timeout_ms);
+        if (!(ev & want)) {
+            say("%s: no %s within %u ms (events%s)", c->name, write ? "WRITE" : "READ", timeout_ms,
+                ev_str(ev, buf, sizeof(buf)));
             return false;
         }
     }
@@ -346,7 +325,7 @@ static void client_stream(struct channel *c, bool zc)
         die("out of memory");
     for (seq = 0; seq < c->count; seq++) {
         fill_data(w, c->fsize, seq, c->count);
-        if (!send_one(c, w, zc, &waits, &l))
+        if (!xfer_one(c, w, true, zc, &waits, &l))
             break;
     }
     ms = osci_now_ms() - t0;
@@ -356,7 +335,7 @@ static void client_stream(struct channel *c, bool zc)
           zc ? "WriteGetNextFrame/WriteAdvance" : "WriteSafe", (unsigned long long)ms, per_s(seq, ms),
           (unsigned long long)waits);
     waits = 0;
-    if (!recv_one(c, w, zc, &waits, NULL))
+    if (!xfer_one(c, w, false, zc, &waits, NULL))
         die("%s: no summary from the server", c->name);
     if (!check(parse_sum(w, c->fsize, &t), "%s: summary frame from the server intact", c->name))
         die("%s: corrupted summary", c->name);
@@ -379,7 +358,7 @@ static void server_stream(struct channel *c, bool zc)
     if (!w || !seen || !l.us)
         die("out of memory");
     while (t.received < c->count) {
-        if (!recv_one(c, w, zc, &waits, &l))
+        if (!xfer_one(c, w, false, zc, &waits, &l))
             break;
         if (t.received++ == 0)
             t0 = osci_now_ms();
@@ -415,7 +394,7 @@ static void server_stream(struct channel *c, bool zc)
           (unsigned long long)t.corrupt, (unsigned long long)t.lost, (unsigned long long)t.dup,
           (unsigned long long)t.reordered);
     fill_sum(w, c->fsize, &t);
-    check(send_one(c, w, zc, &sum_waits, NULL), "%s: summary frame written back", c->name);
+    check(xfer_one(c, w, true, zc, &sum_waits, NULL), "%s: summary frame written back", c->name);
     free(l.us);
     free(seen);
     free(w);
@@ -493,42 +472,23 @@ static int run(void)
 
 /* ---------------------------------------------------------------- main */
 
-static void usage(void) __attribute__((noreturn));
-static void usage(void)
-{
-    fprintf(stderr, "usage: ipc_chip_pair --role server|client --channel NAME,NFRAMES,FRAME_SIZE,COUNT "
-                    "[--channel ...] [--sync PREFIX] [--card-type HEX] [--timeout-ms N]\n");
-    exit(2);
-}
-
-static unsigned long num(const char *s, unsigned long max)
-{
-    char *end;
-    unsigned long v;
-    errno = 0;
-    v = strtoul(s, &end, 0);
-    if (errno || !*s || *end || v == 0 || v > max)
-        usage();
-    return v;
-}
-
 static void parse_channel(const char *arg)
 {
     char buf[256], *f[4], *save = NULL, *p;
     unsigned int n = 0;
     struct channel *c;
     if (n_ch >= MAX_CH || strlen(arg) >= sizeof(buf))
-        usage();
+        lab_usage();
     strcpy(buf, arg);
     for (p = strtok_r(buf, ",", &save); p && n < 4; p = strtok_r(NULL, ",", &save))
         f[n++] = p;
     if (n != 4 || p || strlen(f[0]) >= NVSCIIPC_MAX_ENDPOINT_NAME)
-        usage();
+        lab_usage();
     c = &ch[n_ch++];
     snprintf(c->name, sizeof(c->name), "%s", f[0]);
-    c->nframes = (uint32_t)num(f[1], 65536);
-    c->fsize = (uint32_t)num(f[2], 1u << 20);
-    c->count = num(f[3], 100000000);
+    c->nframes = (uint32_t)lab_num(f[1], 65536);
+    c->fsize = (uint32_t)lab_num(f[2], 1u << 20);
+    c->count = lab_num(f[3], 100000000);
     if (c->fsize % 64) {
         fprintf(stderr, "ipc_chip_pair: frame size %u of %s is not a multiple of 64\n", c->fsize, c->name);
         exit(2);
@@ -538,35 +498,16 @@ static void parse_channel(const char *arg)
 
 int main(int argc, char **argv)
 {
-    t_start = osci_now_ms();
-    for (int i = 1; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v)
-            usage();
-        if (!strcmp(argv[i], "--role"))
-            role = v;
-        else if (!strcmp(argv[i], "--channel"))
-            parse_channel(v);
-        else if (!strcmp(argv[i], "--sync"))
-            sync_prefix = v;
-        else if (!strcmp(argv[i], "--card-type"))
-            want_card = (unsigned int)num(v, 0xffff);
-        else if (!strcmp(argv[i], "--timeout-ms"))
-            timeout_ms = (unsigned int)num(v, 600000);
-        else
-            usage();
-        i++;
-    }
+    static const struct lab_opt opts[] = {
+        { "--channel", .fn = parse_channel },
+        { "--card-type", .num = &want_card, .max = 0xffff },
+        { "--timeout-ms", .num = &timeout_ms, .max = 600000 },
+        { NULL },
+    };
+
+    server = lab_args(argc, argv, opts, "usage: ipc_chip_pair --role server|client --channel "
+                      "NAME,NFRAMES,FRAME_SIZE,COUNT [--channel ...] [--sync PREFIX] [--card-type HEX] [--timeout-ms N]");
     if (!n_ch)
-        usage();
-    if (!strcmp(role, "server")) {
-        server = true;
-        peer_role = "client";
-    } else if (!strcmp(role, "client")) {
-        peer_role = "server";
-    } else {
-        usage();
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0);
+        lab_usage();
     return run();
 }

@@ -4,6 +4,7 @@
  * defines LAB_NAME (its transcript prefix, e.g. "seg-rdma") and lab_on_die() (what it closes before a
  * fatal exit) and sets role, peer_role, sync_prefix and t_start in main. Sync points are files
  * PREFIX.<name>.<role> in the lab's shared directory; PREFIX.abort.<role> tells the peer we gave up.
+ * lab_args() reads the --role/--sync command line with the program's own options from a table.
  */
 #ifndef LAB_REPORT_H
 #define LAB_REPORT_H
@@ -135,6 +136,80 @@ static LAB_UNUSED void wait_sig(const char *name, unsigned int timeout_ms, char 
         out[strcspn(out, "\n")] = 0;
     }
     fclose(f);
+}
+
+/* ---------------------------------------------------------------- command line */
+
+/* One option, --name VALUE: sets *str, or *num (a whole number in [1, max]), or calls fn(VALUE). */
+struct lab_opt {
+    const char *name;
+    const char **str;
+    unsigned int *num;
+    unsigned long max;
+    void (*fn)(const char *value);
+};
+
+static const char *lab_usage_text = "";
+
+static void lab_usage(void) __attribute__((noreturn, unused));
+static void lab_usage(void)
+{
+    fprintf(stderr, "%s\n", lab_usage_text);
+    exit(2);
+}
+
+/* A whole number in [1, max], else the usage and exit 2. */
+static LAB_UNUSED unsigned long lab_num(const char *s, unsigned long max)
+{
+    char *end;
+    unsigned long v;
+    errno = 0;
+    v = strtoul(s, &end, 0);
+    if (errno || !*s || *end || v == 0 || v > max)
+        lab_usage();
+    return v;
+}
+
+/* Starts the transcript clock and reads --role server|client, --sync PREFIX and the options of opts (ended
+ * by an entry without a name); an unknown word or a missing value prints usage and exits 2. Sets
+ * peer_role; true for the server. */
+static LAB_UNUSED bool lab_args(int argc, char **argv, const struct lab_opt *opts, const char *usage)
+{
+    t_start = osci_now_ms();
+    lab_usage_text = usage;
+    for (int i = 1; i < argc; i += 2) {
+        const char *v = argv[i + 1];
+        const struct lab_opt *o = opts;
+        if (i + 1 >= argc)
+            lab_usage();
+        if (!strcmp(argv[i], "--role")) {
+            role = v;
+            continue;
+        }
+        if (!strcmp(argv[i], "--sync")) {
+            sync_prefix = v;
+            continue;
+        }
+        while (o->name && strcmp(o->name, argv[i]))
+            o++;
+        if (!o->name)
+            lab_usage();
+        if (o->str)
+            *o->str = v;
+        else if (o->num)
+            *o->num = (unsigned int)lab_num(v, o->max);
+        else
+            o->fn(v);
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (!strcmp(role, "server")) {
+        peer_role = "client";
+        return true;
+    }
+    if (strcmp(role, "client"))
+        lab_usage();
+    peer_role = "server";
+    return false;
 }
 
 #endif

@@ -42,81 +42,30 @@ static void open_adapter(void)
 {
     struct osci_adapter_conf conf[OSCI_MAX_ADAPTERS];
     struct osci_drv_info info;
-    unsigned int n;
     uint64_t want = OSCI_DRV_CAP_MAP_REMOTE | OSCI_DRV_CAP_PUT_GET | OSCI_DRV_CAP_MEM_ALLOC | OSCI_DRV_CAP_DB_WAIT;
+    struct osci_drv *second = NULL;
     int r;
 
-    r = osci_conf_load(conf, OSCI_MAX_ADAPTERS, &n);
-    if (r < 0 || n < 1)
-        die("osci_conf_load: %s", r < 0 ? strerror(-r) : "no adapter");
-    if (strcmp(conf[0].driver, "pcishm"))
-        die("adapter 0 is %s, not pcishm", conf[0].driver);
-    r = osci_drv_open(&conf[0], &drv);
-    if (r < 0)
-        die("osci_drv_open: %s", strerror(-r));
-    r = osci_drv_query(drv, &info);
-    if (r < 0)
-        die("query: %s", strerror(-r));
+    open_adapter0("pcishm", conf, &info);
     say("opened %s as node %u (expected %u), caps %#x, window %" PRIu64 " bytes", info.name, info.node_id, self_id,
         info.caps, info.max_mem_size);
     if (info.node_id != self_id || (info.caps & want) != want ||
         (info.caps & (OSCI_DRV_CAP_OWN_LIVENESS | OSCI_DRV_CAP_FULL_VIEW)) || info.card_type != OSCI_DRV_CARD_PCISHM ||
         info.n_doorbells != 64 || strncmp(info.name, "pcishm:", 7) || info.max_mem_size < MIB)
         die("unexpected query result");
-    r = osci_drv_db_set_event_mask(drv, 0xffffffffull);
-    if (r < 0)
-        die("db_set_event_mask: %s", strerror(-r));
-    struct osci_drv *second = NULL;
     if ((r = osci_drv_open(&conf[0], &second)) != -EADDRINUSE)
         die("a second open of the same device on this machine gave %d, expected -EADDRINUSE", r);
 }
 
-static void exchange_messages(void)
-{
-    uint8_t b[OSCI_DRV_MSG_MAX + 1], want[OSCI_DRV_MSG_MAX];
-    struct osci_drv_event ev;
-    const unsigned int count = 40;
-
-    memset(b, 0, sizeof(b));
-    if (osci_drv_msg_send(drv, peer_id, b, OSCI_DRV_MSG_MAX + 1) != -EMSGSIZE)
-        die("oversized msg_send not refused with EMSGSIZE");
-    for (unsigned int i = 0; i < count; i++)
-        send_retry(b, fill_msg(b, self_id, i));
-    for (unsigned int i = 0; i < count; i++) {
-        size_t len = fill_msg(want, peer_id, i);
-        recv_msg(&ev, 30000, "exchange");
-        if (ev.len != len || memcmp(ev.msg, want, len))
-            die("message %u: %u bytes, expected %zu, or content differs", i, ev.len, len);
-    }
-    say("%u messages each way through the BAR's rings, contents checked", count);
-}
-
-/* Bit 3 by event (in the event mask), bit 40 by db_poll, bit 41 by a blocking db_wait: the peer rings
- * 41 only after our message says we are about to sleep. */
+/* Bits 3 and 40 as on every driver, then bit 41 by a blocking db_wait: the peer rings 41 only after our
+ * message says we are about to sleep. */
 static void doorbells(void)
 {
     struct osci_drv_event ev;
-    uint64_t bits = 0, deadline, t0;
+    uint64_t bits, t0;
     int r;
 
-    if (osci_drv_db_ring(drv, peer_id, 64) != -EINVAL)
-        die("db_ring of bit 64 not refused");
-    if (osci_drv_db_ring(drv, peer_id, 3) < 0 || osci_drv_db_ring(drv, peer_id, 40) < 0)
-        die("db_ring");
-    if (take(OSCI_DRV_EV_DOORBELL, OSCI_DRV_EV_DOORBELL, 30000, &ev) < 0)
-        die("no DOORBELL event for bit 3");
-    if (ev.db_bits != (1ull << 3))
-        die("DOORBELL bits %016" PRIx64 ", expected bit 3 only (bit 40 is not in the event mask)", ev.db_bits);
-    deadline = osci_now_ms() + 30000;
-    while (!(bits & (1ull << 40)) && osci_now_ms() < deadline) {
-        uint64_t b = 0;
-        pump(20);
-        if (osci_drv_db_poll(drv, 1ull << 40, &b) < 0)
-            die("db_poll");
-        bits |= b;
-    }
-    if (bits != (1ull << 40))
-        die("db_poll did not take bit 40 (got %016" PRIx64 ")", bits);
+    doorbells_event_poll();
     if (!strcmp(role, "server")) {
         send_retry("sleeping", 8);
         t0 = osci_now_ms();
@@ -135,18 +84,6 @@ static void doorbells(void)
     say("doorbells: bit 3 by event, bit 40 by db_poll, bit 41 by db_wait");
 }
 
-static uint8_t pat(unsigned int seed, size_t i)
-{
-    return (uint8_t)((i * 2654435761u) >> 13) ^ (uint8_t)seed;
-}
-
-static void check_buf(const volatile uint8_t *b, size_t off, size_t len, unsigned int seed, const char *what)
-{
-    for (size_t i = 0; i < len; i++)
-        if (b[i] != pat(seed, off + i))
-            die("%s: byte %zu is %#x, expected %#x", what, off + i, b[i], pat(seed, off + i));
-}
-
 static void server_memory(const char *marker)
 {
     struct osci_drv_mem_view v;
@@ -154,7 +91,7 @@ static void server_memory(const char *marker)
     struct osci_drv_event ev;
     uint8_t xp[OSCI_DRV_XPORT_MAX];
     size_t len = sizeof(xp);
-    int r, fd;
+    int r;
 
     if ((r = osci_drv_mem_alloc(drv, MIB, &v)) < 0)
         die("mem_alloc 1 MiB: %s", strerror(-r));
@@ -170,10 +107,7 @@ static void server_memory(const char *marker)
     check_buf((uint8_t *)v.addr + HALF, HALF, HALF, 3, "server memory, second half (stores through a map)");
     say("1 MiB in the window: the client's put and mapped stores read back correctly here");
     send_retry("verified", 8);
-    fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        die("cannot create %s: %s", marker, strerror(errno));
-    close(fd);
+    touch(marker);
     for (;;)                          /* the step kills this process */
         pump(100);
 }
@@ -228,27 +162,14 @@ int main(int argc, char **argv)
     struct osci_drv_rmem *rm;
     uint64_t epoch, t0;
     uint8_t b[16];
-    int fd;
 
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    role = argc > 1 ? argv[1] : "?";
-    if (argc < 4 || (strcmp(role, "restart") && argc < 5))
-        die("usage: pcishm_pair server|client <self id> <peer id> <marker> | restart <self id> <peer id>");
-    self_id = (uint32_t)atoi(argv[2]);
-    peer_id = (uint32_t)atoi(argv[3]);
+    lab_drv_args(argc, argv);
     open_adapter();
     epoch = wait_link_up(90000, -EHOSTUNREACH);
     say("link up to node %u, epoch %016" PRIx64, peer_id, epoch);
-    if (!strcmp(role, "restart")) {
-        send_retry("restarted", 9);
-        recv_msg(&ev, 30000, "reply after restart");
-        if (ev.len != 3 || memcmp(ev.msg, "ack", 3))
-            die("no ack after restart");
-        say("restarted server talked to the client");
-        osci_drv_close(drv);
-        return 0;
-    }
-    exchange_messages();
+    if (!strcmp(role, "restart"))
+        return restarted_server();
+    exchange_messages(" through the BAR's rings");
     doorbells();
     if (!strcmp(role, "server"))
         server_memory(argv[4]);
@@ -262,19 +183,13 @@ int main(int argc, char **argv)
     if (osci_drv_get(drv, rm, 0, b, sizeof(b)) >= 0 || osci_drv_msg_send(drv, peer_id, "x", 1) >= 0)
         die("the dead server's memory or node still accepted");
     osci_drv_rmem_release(drv, rm);
-    fd = open(argv[4], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        die("cannot create %s: %s", argv[4], strerror(errno));
-    close(fd);
+    touch(argv[4]);
     /* the server restarts on its machine: the same port (ivshmem peer id), a new epoch */
     if (take(OSCI_DRV_EV_LINK_UP, OSCI_DRV_EV_LINK_UP, 90000, &up) < 0 || up.node != peer_id)
         die("the restarted server did not come back within 90 s");
     if (up.epoch == epoch)
         die("restarted server has the old epoch");
-    recv_msg(&ev, 30000, "restarted server");
-    if (ev.len != 9 || memcmp(ev.msg, "restarted", 9))
-        die("unexpected first message from the restarted server");
-    send_retry("ack", 3);
+    restarted_client();
     if (take(OSCI_DRV_EV_PEER_DEAD, OSCI_DRV_EV_LINK_DOWN, 30000, &ev) < 0 || ev.epoch != up.epoch)
         die("the restarted server's close was not noticed");
     say("restarted server: new epoch %016" PRIx64 ", message exchanged, close seen", up.epoch);

@@ -40,23 +40,12 @@ static void open_adapter(void)
 {
     struct osci_adapter_conf conf[OSCI_MAX_ADAPTERS];
     struct osci_drv_info info;
-    unsigned int n;
     int r;
 
     r = osci_drv_register(&osci_rdma_ops);
     if (r < 0)
         die("osci_drv_register(rdma): %s", strerror(-r));
-    r = osci_conf_load(conf, OSCI_MAX_ADAPTERS, &n);
-    if (r < 0 || n < 1)
-        die("osci_conf_load: %s", r < 0 ? strerror(-r) : "no adapter");
-    if (strcmp(conf[0].driver, "rdma"))
-        die("adapter 0 is %s, not rdma", conf[0].driver);
-    r = osci_drv_open(&conf[0], &drv);
-    if (r < 0)
-        die("osci_drv_open: %s", strerror(-r));
-    r = osci_drv_query(drv, &info);
-    if (r < 0)
-        die("query: %s", strerror(-r));
+    open_adapter0("rdma", conf, &info);
     say("opened %s as node %u (expected %u), caps %#x, max export %" PRIu64 " bytes", info.name, info.node_id,
         self_id, info.caps, info.max_mem_size);
     if (info.node_id != self_id)
@@ -65,59 +54,6 @@ static void open_adapter(void)
         info.card_type != OSCI_DRV_CARD_RDMA ||
         info.n_doorbells != 64 || strncmp(info.name, "rdma:", 5))
         die("unexpected query result");
-    r = osci_drv_db_set_event_mask(drv, 0xffffffffull);
-    if (r < 0)
-        die("db_set_event_mask: %s", strerror(-r));
-}
-
-static void exchange_messages(void)
-{
-    uint8_t b[OSCI_DRV_MSG_MAX + 1], want[OSCI_DRV_MSG_MAX];
-    struct osci_drv_event ev;
-    const unsigned int count = 40;
-
-    memset(b, 0, sizeof(b));
-    if (osci_drv_msg_send(drv, peer_id, b, OSCI_DRV_MSG_MAX + 1) != -EMSGSIZE)
-        die("oversized msg_send not refused with EMSGSIZE");
-    if (osci_drv_msg_send(drv, 99, b, 1) != -EHOSTUNREACH)
-        die("msg_send to an unknown node not refused with EHOSTUNREACH");
-    for (unsigned int i = 0; i < count; i++) {
-        size_t len = fill_msg(b, self_id, i);
-        send_retry(b, len);
-    }
-    for (unsigned int i = 0; i < count; i++) {
-        size_t len = fill_msg(want, peer_id, i);
-        recv_msg(&ev, 30000, "exchange");
-        if (ev.len != len || memcmp(ev.msg, want, len))
-            die("message %u: %u bytes, expected %zu, or content differs", i, ev.len, len);
-    }
-    say("%u messages each way, contents checked", count);
-}
-
-static void doorbells(void)
-{
-    struct osci_drv_event ev;
-    uint64_t bits = 0, deadline;
-
-    if (osci_drv_db_ring(drv, peer_id, 64) != -EINVAL)
-        die("db_ring of bit 64 not refused");
-    if (osci_drv_db_ring(drv, peer_id, 3) < 0 || osci_drv_db_ring(drv, peer_id, 40) < 0)
-        die("db_ring");
-    if (take(OSCI_DRV_EV_DOORBELL, OSCI_DRV_EV_DOORBELL, 30000, &ev) < 0)
-        die("no DOORBELL event for bit 3");
-    if (ev.db_bits != (1ull << 3))
-        die("DOORBELL bits %016" PRIx64 ", expected bit 3 only (bit 40 is not in the event mask)", ev.db_bits);
-    deadline = osci_now_ms() + 30000;
-    while (!(bits & (1ull << 40)) && osci_now_ms() < deadline) {
-        uint64_t b = 0;
-        pump(20);
-        if (osci_drv_db_poll(drv, 1ull << 40, &b) < 0)
-            die("db_poll");
-        bits |= b;
-    }
-    if (bits != (1ull << 40))
-        die("db_poll did not take bit 40 (got %016" PRIx64 ")", bits);
-    say("doorbells: bit 3 by event, bit 40 by db_poll");
 }
 
 /* The client takes the link down by fault injection, holds it, brings it back: same epochs on both sides. */
@@ -152,18 +88,6 @@ static void link_flap(uint64_t epoch)
     say("injected link cut: LINK_DOWN, then LINK_UP with the same epoch");
 }
 
-static uint8_t pat(unsigned int seed, size_t i)
-{
-    return (uint8_t)((i * 2654435761u) >> 13) ^ (uint8_t)seed;
-}
-
-static void check_buf(const uint8_t *b, size_t off, size_t len, unsigned int seed, const char *what)
-{
-    for (size_t i = 0; i < len; i++)
-        if (b[i] != pat(seed, off + i))
-            die("%s: byte %zu is %#x, expected %#x", what, off + i, b[i], pat(seed, off + i));
-}
-
 static void *alloc_page_aligned(size_t size)
 {
     void *p = NULL;
@@ -178,7 +102,7 @@ static void server_memory(const char *marker)
     struct osci_drv_mem *m, *big;
     struct osci_drv_event ev;
     size_t len = OSCI_DRV_XPORT_MAX;
-    int r, fd;
+    int r;
 
     for (size_t i = 0; i < MIB; i++)
         mem[i] = pat(1, i);
@@ -211,10 +135,7 @@ static void server_memory(const char *marker)
     recv_msg(&ev, 60000, "the client's acknowledgement");
     if (ev.len != 4 || memcmp(ev.msg, "ACK!", 4))
         die("expected the client's ACK! message");
-    fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        die("cannot create %s: %s", marker, strerror(errno));
-    close(fd);
+    touch(marker);
     /* keep serving until the step kills this process */
     for (;;)
         pump(100);
@@ -285,42 +206,26 @@ static void client_memory(void)
     free(reg);
 }
 
-static void touch(const char *path)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        die("cannot create %s: %s", path, strerror(errno));
-    close(fd);
-}
-
 int main(int argc, char **argv)
 {
     struct osci_drv_event ev;
     uint64_t epoch;
     int saw_dead = 0;
 
-    role = argc > 1 ? argv[1] : "?";
-    if (argc < 4 || (strcmp(role, "restart") && argc < 5))
-        die("usage: rdma_pair server|client <self id> <peer id> <marker> | restart <self id> <peer id>");
-    self_id = (uint32_t)atoi(argv[2]);
-    peer_id = (uint32_t)atoi(argv[3]);
+    lab_drv_args(argc, argv);
     open_adapter();
     epoch = wait_link_up(60000, -EADDRNOTAVAIL);
     say("link up with node %u, epoch %016" PRIx64, peer_id, epoch);
 
-    if (!strcmp(role, "restart")) {
-        send_retry("AGAIN", 5);
-        recv_msg(&ev, 30000, "reply after restart");
-        if (ev.len != 3 || memcmp(ev.msg, "ACK", 3))
-            die("no ACK after restart");
-        say("restarted server talked to the client");
-        osci_drv_close(drv);
-        return 0;
-    }
-    exchange_messages();
-    doorbells();
+    if (!strcmp(role, "restart"))
+        return restarted_server();
+    if (osci_drv_msg_send(drv, 99, "x", 1) != -EHOSTUNREACH)
+        die("msg_send to an unknown node not refused with EHOSTUNREACH");
+    exchange_messages("");
+    doorbells_event_poll();
+    say("doorbells: bit 3 by event, bit 40 by db_poll");
     link_flap(epoch);
-    exchange_messages();
+    exchange_messages("");
     if (!strcmp(role, "server")) {
         server_memory(argv[4]);
         return 1;
@@ -350,10 +255,7 @@ int main(int argc, char **argv)
             die("restarted server has the old epoch");
         if (!saw_dead && (take(OSCI_DRV_EV_PEER_DEAD, OSCI_DRV_EV_PEER_DEAD, 1, &ev) < 0 || ev.epoch != epoch))
             die("no PEER_DEAD for the old epoch %016" PRIx64, epoch);
-        recv_msg(&ev, 30000, "restarted server");
-        if (ev.len != 5 || memcmp(ev.msg, "AGAIN", 5))
-            die("unexpected first message from the restarted server");
-        send_retry("ACK", 3);
+        restarted_client();
         if (take(OSCI_DRV_EV_LINK_DOWN, OSCI_DRV_EV_LINK_DOWN, 60000, &ev) < 0)
             die("the restarted server's close was not noticed");
         say("restarted server: new epoch %016" PRIx64 ", old one dead, message exchanged, close seen", up.epoch);

@@ -45,6 +45,7 @@
 
 #define LAB_NAME "seg-rdma"
 #include "lab_report.h"
+#include "lab_sisci.h"
 
 #define SEG_ID        0x5e90u           /* the server's segment */
 #define CSEG_ID       0x5e91u           /* the client's local DMA segment */
@@ -56,7 +57,6 @@
 #define INTNO_SERVER  4003u           /* numbers in the thousands, as programs in the wild use */
 #define INTNO_CLIENT  4005u
 #define DINTNO_SERVER 4004u
-#define CARD_RDMA     0x5103u           /* SCI_Q_ADAPTER_CARD_TYPE of an rdma adapter */
 #define LOST_BOUND_MS 15000u            /* CB_LOST must come within this of the server's last word */
 #define CUT_MS        3000u             /* the link cut lasts this long (traffic only in its second half) */
 #define HEAL_MS       8000u             /* after the heal: time for CB_OPERATIONAL or CB_LOST */
@@ -65,22 +65,13 @@
 
 static const char *marker, *cut_cmd, *heal_cmd;
 static bool server, cut_mode;
-static unsigned int peer_node, self_node, iters = 20, grace_ms = 1000;
-static sci_desc_t sd;
+static unsigned int iters = 20, grace_ms = 1000;
 
 /* ---------------------------------------------------------------- checks (lab_report.h) */
 
 static void lab_on_die(void)
 {
     /* nothing held that exit() does not end */
-}
-
-static bool check_err(sci_error_t err, sci_error_t want, const char *what)
-{
-    if (err == want)
-        return check(true, "%s: %s", what, SCIGetErrorString(err));
-    return check(false, "%s: %s (%#x), expected %s", what, SCIGetErrorString(err), (unsigned int)err,
-                 SCIGetErrorString(want));
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -141,18 +132,6 @@ static pthread_cond_t cb_cond = PTHREAD_COND_INITIALIZER;
 static sci_segment_cb_reason_t cb_seen[32];
 static unsigned int n_cb_seen;
 
-static const char *reason_str(sci_segment_cb_reason_t r)
-{
-    switch (r) {
-    case SCI_CB_CONNECT: return "CB_CONNECT";
-    case SCI_CB_DISCONNECT: return "CB_DISCONNECT";
-    case SCI_CB_NOT_OPERATIONAL: return "CB_NOT_OPERATIONAL";
-    case SCI_CB_OPERATIONAL: return "CB_OPERATIONAL";
-    case SCI_CB_LOST: return "CB_LOST";
-    }
-    return "CB_?";
-}
-
 static sci_callback_action_t rseg_cb(void *arg, sci_remote_segment_t rs, sci_segment_cb_reason_t reason,
                                      sci_error_t status)
 {
@@ -186,19 +165,6 @@ static bool wait_cb(sci_segment_cb_reason_t want, unsigned int timeout_ms)
 }
 
 /* ---------------------------------------------------------------- common pieces */
-
-static unsigned int card_type(void)
-{
-    sci_query_adapter_t q = { .localAdapterNo = 0, .subcommand = SCI_Q_ADAPTER_CARD_TYPE };
-    unsigned int type = 0;
-    sci_error_t err;
-
-    q.data = &type;
-    SCIQuery(SCI_Q_ADAPTER, &q, 0, &err);
-    if (err != SCI_ERR_OK)
-        die("SCIQuery(adapter 0 card type): %s", SCIGetErrorString(err));
-    return type;
-}
 
 /* Owner side: the next local segment event, skipping none; returns the reason or 0 on timeout. */
 static sci_segment_cb_reason_t next_local_event(sci_local_segment_t ls, unsigned int timeout_ms, unsigned int *node)
@@ -266,26 +232,27 @@ static sci_remote_segment_t connect_loop(bool with_callback)
     return rs;
 }
 
-static void open_lib(void)
-{
-    unsigned int id = 0;
-    sci_error_t err;
-
-    SCIInitialize(0, &err);
-    if (err != SCI_ERR_OK)
-        die("SCIInitialize: %s", SCIGetErrorString(err));
-    SCIOpen(&sd, 0, &err);
-    if (err != SCI_ERR_OK)
-        die("SCIOpen: %s", SCIGetErrorString(err));
-    SCIGetLocalNodeId(0, &id, 0, &err);
-    if (err != SCI_ERR_OK)
-        die("SCIGetLocalNodeId: %s", SCIGetErrorString(err));
-    if (self_node && id != self_node)
-        die("local node id %u, expected %u", id, self_node);
-    say("node %u on adapter 0 (card type %#x), peer node %u", id, card_type(), peer_node);
-}
-
 /* ---------------------------------------------------------------- server */
+
+/* Waits for the client's NAME-written; when it wrote, checks pattern seed at off and answers NAME-verified. */
+static void server_verify(const char *name, const volatile uint8_t *mem, size_t off, unsigned int seed,
+                          const char *what, const char *failed)
+{
+    char sync[32], msg[128];
+    long bad;
+
+    snprintf(sync, sizeof(sync), "%s-written", name);
+    wait_sig(sync, 60000, msg, sizeof(msg));
+    snprintf(sync, sizeof(sync), "%s-verified", name);
+    if (!strcmp(msg, "written")) {
+        bad = verify(mem + off, off, XFER, seed);
+        check(bad < 0, "client's %s of %u KiB found in segment memory (first bad byte %ld)", what, XFER / 1024, bad);
+        sig(sync, "%s\n", bad < 0 ? "ok" : "bad");
+    } else {
+        say("%s (%s): nothing to verify", failed, msg);
+        sig(sync, "skipped\n");
+    }
+}
 
 /* --mode cut: the client cuts its link and heals it; this side follows and ends cleanly. */
 static int server_cut(sci_local_segment_t ls, sci_map_t lmap)
@@ -318,7 +285,6 @@ static int run_server(void)
     sci_map_t lmap;
     volatile uint8_t *mem;
     unsigned int no, count = 0;
-    char msg[128];
     sci_error_t err;
     long bad;
 
@@ -355,28 +321,10 @@ static int run_server(void)
         return server_cut(ls, lmap);
 
     /* 3: SCIMemCpy */
-    wait_sig("memcpy-written", 60000, msg, sizeof(msg));
-    if (!strcmp(msg, "written")) {
-        bad = verify(mem + OFF_MEMCPY, OFF_MEMCPY, XFER, 2);
-        check(bad < 0, "client's SCIMemCpy of %u KiB found in segment memory (first bad byte %ld)", XFER / 1024,
-              bad);
-        sig("memcpy-verified", "%s\n", bad < 0 ? "ok" : "bad");
-    } else {
-        say("client did not SCIMemCpy (%s): nothing to verify", msg);
-        sig("memcpy-verified", "skipped\n");
-    }
+    server_verify("memcpy", mem, OFF_MEMCPY, 2, "SCIMemCpy", "client did not SCIMemCpy");
 
     /* 4: DMA write */
-    wait_sig("dma-written", 60000, msg, sizeof(msg));
-    if (!strcmp(msg, "written")) {
-        bad = verify(mem + OFF_DMA, OFF_DMA, XFER, 3);
-        check(bad < 0, "client's DMA write of %u KiB found in segment memory (first bad byte %ld)", XFER / 1024,
-              bad);
-        sig("dma-verified", "%s\n", bad < 0 ? "ok" : "bad");
-    } else {
-        say("client's DMA write failed (%s): nothing to verify", msg);
-        sig("dma-verified", "skipped\n");
-    }
+    server_verify("dma", mem, OFF_DMA, 3, "DMA write", "client's DMA write failed");
 
     /* 5: interrupts */
     wait_sig("intr-ready", 60000, NULL, 0);
@@ -820,68 +768,31 @@ static int run_client(void)
 
 /* ---------------------------------------------------------------- main */
 
-static void usage(void) __attribute__((noreturn));
-static void usage(void)
+static void set_mode(const char *v)
 {
-    fprintf(stderr, "usage: seg_pair --role server|client --peer-node N --sync PREFIX [--self-node N] "
-                    "[--marker FILE] [--iters N] [--mode full|cut] [--cut-cmd CMD --heal-cmd CMD]\n");
-    exit(2);
-}
-
-static unsigned int num(const char *s)
-{
-    char *end;
-    unsigned long v;
-    errno = 0;
-    v = strtoul(s, &end, 0);
-    if (errno || !*s || *end || v == 0 || v > 100000)
-        usage();
-    return (unsigned int)v;
+    if (strcmp(v, "full") && strcmp(v, "cut"))
+        lab_usage();
+    cut_mode = !strcmp(v, "cut");
 }
 
 int main(int argc, char **argv)
 {
-    t_start = osci_now_ms();
-    for (int i = 1; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v)
-            usage();
-        if (!strcmp(argv[i], "--role"))
-            role = v;
-        else if (!strcmp(argv[i], "--peer-node"))
-            peer_node = num(v);
-        else if (!strcmp(argv[i], "--self-node"))
-            self_node = num(v);
-        else if (!strcmp(argv[i], "--sync"))
-            sync_prefix = v;
-        else if (!strcmp(argv[i], "--marker"))
-            marker = v;
-        else if (!strcmp(argv[i], "--iters"))
-            iters = num(v);
-        else if (!strcmp(argv[i], "--mode") && (!strcmp(v, "full") || !strcmp(v, "cut")))
-            cut_mode = !strcmp(v, "cut");
-        else if (!strcmp(argv[i], "--cut-cmd"))
-            cut_cmd = v;
-        else if (!strcmp(argv[i], "--heal-cmd"))
-            heal_cmd = v;
-        else
-            usage();
-        i++;
-    }
-    if (!peer_node || !sync_prefix || !cut_cmd != !heal_cmd)
-        usage();
-    if (cut_mode && !strcmp(role, "client") && !cut_cmd)
-        usage();
-    if (!strcmp(role, "server")) {
-        server = true;
-        peer_role = "client";
-    } else if (!strcmp(role, "client")) {
-        peer_role = "server";
-    } else {
-        usage();
-    }
+    static const struct lab_opt opts[] = {
+        { "--peer-node", .num = &peer_node, .max = 100000 },
+        { "--self-node", .num = &self_node, .max = 100000 },
+        { "--marker", .str = &marker },
+        { "--iters", .num = &iters, .max = 100000 },
+        { "--mode", .fn = set_mode },
+        { "--cut-cmd", .str = &cut_cmd },
+        { "--heal-cmd", .str = &heal_cmd },
+        { NULL },
+    };
+
+    server = lab_args(argc, argv, opts, "usage: seg_pair --role server|client --peer-node N --sync PREFIX "
+                      "[--self-node N] [--marker FILE] [--iters N] [--mode full|cut] [--cut-cmd CMD --heal-cmd CMD]");
+    if (!peer_node || !sync_prefix || !cut_cmd != !heal_cmd || (cut_mode && !server && !cut_cmd))
+        lab_usage();
     if (getenv("OSCI_GRACE_MS") && *getenv("OSCI_GRACE_MS"))
         grace_ms = (unsigned int)strtoul(getenv("OSCI_GRACE_MS"), NULL, 10);
-    setvbuf(stdout, NULL, _IOLBF, 0);
     return server ? run_server() : run_client();
 }

@@ -119,3 +119,143 @@ lab_conformance() {
     [ -z "$failed" ] || lab_fail "conformance suites failed:$failed"
     lab_log "passed"
 }
+
+# lab_run CMD...: run CMD; the step fails unless it exits 0.
+lab_run() {
+    local rc
+    "$@"
+    rc=$?
+    [ "$rc" = 0 ] || lab_fail "$ROLE exited with $rc"
+    lab_log "$ROLE passed"
+}
+
+# lab_prog NAME: bin=$BUILD/tests/rdmalab/NAME, which must be built.
+lab_prog() {
+    bin=$BUILD/tests/rdmalab/$1
+    [ -x "$bin" ] || lab_fail "$bin not built (make O=<build> tests)"
+}
+
+# lab_pcishm_node [DRIVER OPTIONS...]: make this guest an OpenSCI node on `adapter 0 pcishm` over the
+# ivshmem-doorbell device (its sysfs directory in dev), node id NODE_ID (opensci.conf in the step's directory).
+lab_pcishm_node() {
+    dev=$(lab_ivshmem_dev doorbell) || lab_fail "no ivshmem-doorbell device"
+    echo "adapter 0 pcishm slot=$(basename "$dev") node_id=$NODE_ID${*:+ $*}" >opensci.conf
+    export OSCI_CONF=$PWD/opensci.conf
+    unset OSCI_NODE_ID OSCI_HOSTS
+}
+
+# lab_ivshmem_load: load kernel/osci_ivshmem (built by tests/vmlab/setup.sh) unless loaded; dev is the
+# ivshmem-doorbell device's sysfs directory, node its /dev/osci_ivshmem-<bdf>, which must appear.
+lab_ivshmem_load() {
+    local ko=$LAB_DIR/kmod/osci_ivshmem.ko
+    [ -f "$ko" ] || lab_fail "$ko missing (kernel/build.sh runs from tests/vmlab/setup.sh)"
+    dev=$(lab_ivshmem_dev doorbell) || lab_fail "no ivshmem-doorbell device"
+    grep -q '^osci_ivshmem ' /proc/modules || insmod "$ko" || lab_fail "insmod $ko failed"
+    node=/dev/osci_ivshmem-$(basename "$dev")
+    for _ in $(seq 1 30); do [ -c "$node" ] && break; sleep 0.1; done
+    [ -c "$node" ] || lab_fail "$node did not appear (dmesg: $(dmesg | grep -i osci_ivshmem | tail -2))"
+}
+
+# lab_ivshmem_ids: this guest's ivshmem id (register 2 of $dev) in id, the peer's in peer (exchanged through
+# the lab's shared directory), and side: 0 on the server, 1 on the client.
+lab_ivshmem_ids() {
+    local other
+    id=$(python3 -c 'import mmap, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_SYNC); print(memoryview(mmap.mmap(fd, 256)).cast("i")[2])' "$dev/resource0")
+    echo "$id" >"$LAB_DIR/sync/$STEP.id.$ROLE"
+    lab_signal id
+    lab_wait id 30 || lab_fail "the peer did not report its id"
+    if [ "$ROLE" = server ]; then side=0 other=client; else side=1 other=server; fi
+    peer=$(cat "$LAB_DIR/sync/$STEP.id.$other")
+}
+
+# lab_wait_file FILE PID SECONDS: until FILE exists; fails (returns 1) if PID exits first or time runs out.
+lab_wait_file() {
+    local i=0
+    while [ ! -e "$1" ]; do
+        kill -0 "$2" 2>/dev/null || return 1
+        i=$((i + 1))
+        [ "$i" -le $(($3 * 10)) ] || return 1
+        sleep 0.1
+    done
+}
+
+# lab_start_until FILE SECONDS LOG CMD...: run CMD in the background (output to LOG; its pid in pid) until
+# it creates FILE. Fails the step, showing LOG, when CMD exits first or SECONDS pass.
+lab_start_until() {
+    local file=$1 secs=$2 log=$3 rc
+    shift 3
+    "$@" >"$log" 2>&1 &
+    pid=$!
+    lab_wait_file "$file" "$pid" "$secs" && return 0
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid"
+    rc=$?
+    cat "$log" >&2
+    lab_fail "$ROLE part not done within $secs s (exit $rc)"
+}
+
+# lab_sigkill PID: SIGKILL a background process of the step, which must still have been running.
+lab_sigkill() {
+    local rc
+    kill -9 "$1"
+    wait "$1"
+    rc=$?
+    [ "$rc" = 137 ] || lab_fail "$ROLE exited with $rc before the SIGKILL"
+}
+
+# lab_drv_pair BIN [HOOK]: the flow of the driver programs (rdma_pair, pcishm_pair): the server runs until the
+# client's writes are verified ($OUT/verified), runs HOOK when given, is SIGKILLed and signals "killed"; the
+# client must see the loss ($OUT/saw-loss); then the server restarts and the client must see the new one.
+lab_drv_pair() {
+    local bin=$1 hook=${2:-} pid rc n=0
+    if [ "$ROLE" = server ]; then
+        lab_start_until "$OUT/verified" 200 "$OUT/server.txt" "$bin" server "$NODE_ID" "$PEER_NODE_ID" "$OUT/verified"
+        [ -z "$hook" ] || "$hook"
+        lab_sigkill "$pid"
+        cat "$OUT/server.txt"
+        lab_log "server SIGKILLed after the client's writes were verified"
+        lab_signal killed
+        lab_wait client-saw-loss 120 || lab_fail "client did not report the server's loss"
+        "$bin" restart "$NODE_ID" "$PEER_NODE_ID" || lab_fail "restarted server failed"
+        lab_log "restarted server passed"
+        return
+    fi
+    "$bin" client "$NODE_ID" "$PEER_NODE_ID" "$OUT/saw-loss" >"$OUT/client.txt" 2>&1 &
+    pid=$!
+    until lab_wait killed 2 >/dev/null; do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid"; rc=$?; cat "$OUT/client.txt" >&2; lab_fail "client exited with $rc before the server was killed"; }
+        n=$((n + 1))
+        [ "$n" -le 120 ] || { kill -9 "$pid" 2>/dev/null; wait "$pid"; lab_fail "server never got to the kill"; }
+    done
+    lab_wait_file "$OUT/saw-loss" "$pid" 120 || { kill -9 "$pid" 2>/dev/null; wait "$pid"; rc=$?; cat "$OUT/client.txt" >&2; lab_fail "client did not see the server's loss (exit $rc)"; }
+    lab_signal client-saw-loss
+    wait "$pid"
+    rc=$?
+    cat "$OUT/client.txt"
+    [ "$rc" = 0 ] || lab_fail "client exited with $rc"
+    lab_log "client passed"
+}
+
+# lab_seg_pair HOOK ARGS...: seg_pair's full mode with ARGS (steps 50, 75): the server runs until it wrote its
+# counts to $OUT/ready-to-die, runs HOOK when not empty (the server's pid in pid), is SIGKILLed and signals
+# "killed"; its counts must show no failure. The client must exit 0. Transcripts: $OUT/{server,client}.txt.
+lab_seg_pair() {
+    local hook=$1 bin=$BUILD/tests/rdmalab/seg_pair rc
+    shift
+    [ -x "$bin" ] || lab_fail "$bin not built (make O=<build> tests)"
+    if [ "$ROLE" = server ]; then
+        lab_start_until "$OUT/ready-to-die" 120 "$OUT/server.txt" "$bin" --role server "$@" --marker "$OUT/ready-to-die"
+        [ -z "$hook" ] || "$hook"
+        lab_sigkill "$pid"
+        cat "$OUT/server.txt"
+        lab_log "server SIGKILLed ($(cat "$OUT/ready-to-die"))"
+        lab_signal killed
+        grep -q ' failed 0$' "$OUT/ready-to-die" || lab_fail "server checks failed: $(cat "$OUT/ready-to-die")"
+        return
+    fi
+    "$bin" --role client "$@" >"$OUT/client.txt" 2>&1
+    rc=$?
+    cat "$OUT/client.txt"
+    [ "$rc" = 0 ] || lab_fail "client exited with $rc"
+    lab_log "client passed: $(tail -1 "$OUT/client.txt")"
+}

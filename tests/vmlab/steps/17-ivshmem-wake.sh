@@ -8,25 +8,13 @@
 # as a ratio (irq / spin round trip) with each side's CPU time: under TCG only ratios mean anything.
 # vmlab-timeout: 120
 . "$VMLAB_LIB"
-bin=$BUILD/tests/rdmalab/ivshmem_wake
-[ -x "$bin" ] || lab_fail "$bin not built (make tests)"
-ko=$LAB_DIR/kmod/osci_ivshmem.ko
-[ -f "$ko" ] || lab_fail "$ko missing (kernel/build.sh runs from tests/vmlab/setup.sh)"
-dev=$(lab_ivshmem_dev doorbell) || lab_fail "no ivshmem-doorbell device"
-grep -q '^osci_ivshmem ' /proc/modules || insmod "$ko" || lab_fail "insmod $ko failed"
-node=/dev/osci_ivshmem-$(basename "$dev")
-for _ in $(seq 1 30); do [ -c "$node" ] && break; sleep 0.1; done
-[ -c "$node" ] || lab_fail "$node did not appear (dmesg: $(dmesg | grep -i osci_ivshmem | tail -2))"
+lab_prog ivshmem_wake
+lab_ivshmem_load
 [ "$(stat -c %a "$node")" = 600 ] || lab_fail "$node has mode $(stat -c %a "$node"), not 0600"
 lab_log "$node: $(dmesg | grep -o 'osci_ivshmem-[^ ]*: [0-9]* MSI-X vectors' | tail -1)"
 plain=$(lab_ivshmem_dev) && [ -e "$plain/driver" ] && lab_fail "the module bound the ivshmem-plain device too"
 
-id=$(python3 -c 'import mmap, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_SYNC); print(memoryview(mmap.mmap(fd, 256)).cast("i")[2])' "$dev/resource0")
-echo "$id" >"$LAB_DIR/sync/$STEP.id.$ROLE"
-lab_signal id
-lab_wait id 30 || lab_fail "the peer did not report its id"
-if [ "$ROLE" = server ]; then side=0 other=client; else side=1 other=server; fi
-peer=$(cat "$LAB_DIR/sync/$STEP.id.$other")
+lab_ivshmem_ids
 
 out=$("$bin" "$dev" idle 2) || lab_fail "idle waiter: $out"
 lab_log "$out"

@@ -11,8 +11,7 @@
 # side prints its network, QP (the GSI QP's state) and rxe counters.
 # vmlab-timeout: 180
 . "$VMLAB_LIB"
-bin=$BUILD/tests/rdmalab/seg_pair
-[ -x "$bin" ] || lab_fail "$bin not built (make O=<build> tests)"
+lab_prog seg_pair
 lab_rdma_node 18519 mr_chunk=256K
 export OSCI_LOG=${OSCI_LOG:-info}
 # What the network and rdma_cm look like here (after a failed round).

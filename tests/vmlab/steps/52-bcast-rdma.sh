@@ -9,12 +9,8 @@
 # segment (a third round reaches it) and leaves for good. The programs sync through files in /lab/sync.
 # vmlab-timeout: 200
 . "$VMLAB_LIB"
-bin=$BUILD/tests/rdmalab/bcast_pair
-[ -x "$bin" ] || lab_fail "$bin not built (make O=<build> tests)"
+lab_prog bcast_pair
 lab_rdma_node 18523 mr_chunk=256K
 export OSCI_LOG=${OSCI_LOG:-warn}
-"$bin" --role "$ROLE" --peer-node "$PEER_NODE_ID" --self-node "$NODE_ID" --sync "$LAB_DIR/sync/$STEP.prog" \
+lab_run "$bin" --role "$ROLE" --peer-node "$PEER_NODE_ID" --self-node "$NODE_ID" --sync "$LAB_DIR/sync/$STEP.prog" \
     --values 200 --rounds 2
-rc=$?
-[ "$rc" = 0 ] || lab_fail "$ROLE exited with $rc"
-lab_log "$ROLE passed"

@@ -6,11 +6,7 @@
 # server checks the data in its own range and stops; the client then sees CONNECTION_RESET and a stale descriptor.
 # vmlab-timeout: 150
 . "$VMLAB_LIB"
-bin=$BUILD/tests/rdmalab/doca_pair
-[ -x "$bin" ] || lab_fail "$bin not built (make O=<build> tests)"
+lab_prog doca_pair
 lab_rdma_node 18519
 export OSCI_LOG=${OSCI_LOG:-warn}
-"$bin" --role "$ROLE" --sync "$LAB_DIR/sync/$STEP.prog" --kind rdma
-rc=$?
-[ "$rc" = 0 ] || lab_fail "$ROLE exited with $rc"
-lab_log "$ROLE passed"
+lab_run "$bin" --role "$ROLE" --sync "$LAB_DIR/sync/$STEP.prog" --kind rdma

@@ -8,8 +8,7 @@
 # memfd's mapping that the program gives after the library's own mapping of the udmabuf was refused).
 # vmlab-timeout: 150
 . "$VMLAB_LIB"
-bin=$BUILD/tests/rdmalab/dmabuf_pair
-[ -x "$bin" ] || lab_fail "$bin not built (make O=<build> tests)"
+lab_prog dmabuf_pair
 [ -e /dev/udmabuf ] || lab_fail "no /dev/udmabuf in this guest (the 6.12 kernel has CONFIG_UDMABUF=y)"
 lab_rdma_node 18521 mr_chunk=256K
 log=$PWD/dmabuf_pair.$ROLE.log

@@ -11,8 +11,7 @@
 . "$VMLAB_LIB"
 small_frames=500   # 64 B each; about 20 ms per frame under TCG (docs/rdma-lab.md)
 big_frames=100     # 1536 B each
-bin=$BUILD/tests/rdmalab/ipc_chip_pair
-[ -x "$bin" ] || lab_fail "$bin not built (make O=<build> tests)"
+lab_prog ipc_chip_pair
 lab_rdma_node 18521 mr_chunk=256K
 cat >nvsciipc.cfg <<EOF
 #CFGVER:1
@@ -24,8 +23,5 @@ export NVSCIIPC_CFG=$PWD/nvsciipc.cfg
 export OSCI_LOG=${OSCI_LOG:-info}
 unset OSCI_IPC_CHIP_TRANSFER
 # 0x5103: SCIQuery's card type of an rdma adapter (the program checks it before NvSciIpcInit).
-timeout -k 2 50 "$bin" --role "$ROLE" --card-type 0x5103 --sync "$LAB_DIR/sync/$STEP.prog" --timeout-ms 15000 \
+lab_run timeout -k 2 50 "$bin" --role "$ROLE" --card-type 0x5103 --sync "$LAB_DIR/sync/$STEP.prog" --timeout-ms 15000 \
     --channel ipc_rdma_small,64,64,$small_frames --channel ipc_rdma_big,16,1536,$big_frames
-rc=$?
-[ "$rc" = 0 ] || lab_fail "$ROLE exited with $rc"
-lab_log "passed"

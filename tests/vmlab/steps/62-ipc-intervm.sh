@@ -12,22 +12,10 @@
 #      last words), the client's new process opens again, CONN_EST, 500 frames each way.
 # vmlab-timeout: 300
 . "$VMLAB_LIB"
-bin=$BUILD/tests/rdmalab/ipc_vm_pair
-[ -x "$bin" ] || lab_fail "$bin not built (make tests)"
-ko=$LAB_DIR/kmod/osci_ivshmem.ko
-[ -f "$ko" ] || lab_fail "$ko missing (kernel/build.sh runs from tests/vmlab/setup.sh)"
-dev=$(lab_ivshmem_dev doorbell) || lab_fail "no ivshmem-doorbell device"
-grep -q '^osci_ivshmem ' /proc/modules || insmod "$ko" || lab_fail "insmod $ko failed"
-node=/dev/osci_ivshmem-$(basename "$dev")
-for _ in $(seq 1 30); do [ -c "$node" ] && break; sleep 0.1; done
-[ -c "$node" ] || lab_fail "$node did not appear"
+lab_prog ipc_vm_pair
+lab_ivshmem_load
 
-id=$(python3 -c 'import mmap, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_SYNC); print(memoryview(mmap.mmap(fd, 256)).cast("i")[2])' "$dev/resource0")
-echo "$id" >"$LAB_DIR/sync/$STEP.id.$ROLE"
-lab_signal id
-lab_wait id 30 || lab_fail "the peer did not report its id"
-if [ "$ROLE" = server ]; then other=client; else other=server; fi
-peer=$(cat "$LAB_DIR/sync/$STEP.id.$other")
+lab_ivshmem_ids
 if [ "$ROLE" = server ]; then ids=$id,$peer; else ids=$peer,$id; fi
 
 cat >nvsciipc.cfg <<CFG

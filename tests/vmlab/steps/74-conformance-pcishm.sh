@@ -8,8 +8,5 @@
 # reasons (none when it does not exist). Step 17-ivshmem-wake loads kernel/osci_ivshmem first.
 # vmlab-timeout: 600
 . "$VMLAB_LIB"
-dev=$(lab_ivshmem_dev doorbell) || lab_fail "no ivshmem-doorbell device"
-echo "adapter 0 pcishm slot=$(basename "$dev") node_id=$NODE_ID" >opensci.conf
-export OSCI_CONF=$PWD/opensci.conf
-unset OSCI_NODE_ID OSCI_HOSTS
+lab_pcishm_node
 lab_conformance pcishm 18543

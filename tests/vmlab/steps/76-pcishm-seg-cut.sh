@@ -11,14 +11,11 @@
 # OSCI_GRACE_MS=8000 (NOT_OPERATIONAL, then OPERATIONAL).
 # vmlab-timeout: 180
 . "$VMLAB_LIB"
-bin=$BUILD/tests/rdmalab/seg_pair
-[ -x "$bin" ] || lab_fail "$bin not built (make O=<build> tests)"
-dev=$(lab_ivshmem_dev doorbell) || lab_fail "no ivshmem-doorbell device"
-echo "adapter 0 pcishm slot=$(basename "$dev") node_id=$NODE_ID hb_timeout=10000" >opensci.conf
+lab_prog seg_pair
+lab_pcishm_node hb_timeout=10000
 # libseg's heartbeat timeout 1000 ms (default 1500): the silence starts when the server's step sees the cut
 # file (shared-directory and polling delay), and seg_pair wants it seen within 1500 ms of the cut command.
-export OSCI_CONF=$PWD/opensci.conf OSCI_LOG=${OSCI_LOG:-warn} OSCI_HEARTBEAT_TIMEOUT_MS=1000
-unset OSCI_NODE_ID OSCI_HOSTS
+export OSCI_LOG=${OSCI_LOG:-warn} OSCI_HEARTBEAT_TIMEOUT_MS=1000
 failed=""
 for grace in 1000 8000; do
     lab_log "round with OSCI_GRACE_MS=$grace"

@@ -13,10 +13,8 @@
 . "$VMLAB_LIB"
 bench=$BUILD/bin/osci-bench wake=$BUILD/tests/rdmalab/ivshmem_wake raw=$BUILD/tests/rdmalab/pcishm_raw
 for b in "$bench" "$wake" "$raw"; do [ -x "$b" ] || lab_fail "$b not built (make O=<build> all tests)"; done
-dev=$(lab_ivshmem_dev doorbell) || lab_fail "no ivshmem-doorbell device"
-echo "adapter 0 pcishm slot=$(basename "$dev") node_id=$NODE_ID" >opensci.conf
-export OSCI_CONF=$PWD/opensci.conf OSCI_LOG=${OSCI_LOG:-warn}
-unset OSCI_NODE_ID OSCI_HOSTS
+lab_pcishm_node
+export OSCI_LOG=${OSCI_LOG:-warn}
 
 # 1. osci-bench over pcishm
 if [ "$ROLE" = server ]; then
@@ -54,12 +52,7 @@ lab_signal bench-done
 lab_wait bench-done 120 || lab_fail "the peer's osci-bench failed"
 
 # 2. the raw ping-pong on BAR2 words (no driver open now)
-id=$(python3 -c 'import mmap, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_SYNC); print(memoryview(mmap.mmap(fd, 256)).cast("i")[2])' "$dev/resource0")
-echo "$id" >"$LAB_DIR/sync/$STEP.id.$ROLE"
-lab_signal id
-lab_wait id 30 || lab_fail "the peer did not report its id"
-if [ "$ROLE" = server ]; then side=0 other=client; else side=1 other=server; fi
-peer=$(cat "$LAB_DIR/sync/$STEP.id.$other")
+lab_ivshmem_ids
 out=$("$wake" "$dev" "$side" "$peer" spin 300) || lab_fail "raw ping-pong: $out"
 lab_log "$out"
 echo "$out" >"$LAB_DIR/sync/$STEP.spin.$ROLE"

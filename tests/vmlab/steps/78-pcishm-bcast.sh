@@ -6,14 +6,8 @@
 # again), with the adapter configured as in step 75 (the ivshmem-doorbell BAR, docs/pcishm.md).
 # vmlab-timeout: 200
 . "$VMLAB_LIB"
-bin=$BUILD/tests/rdmalab/bcast_pair
-[ -x "$bin" ] || lab_fail "$bin not built (make O=<build> tests)"
-dev=$(lab_ivshmem_dev doorbell) || lab_fail "no ivshmem-doorbell device"
-echo "adapter 0 pcishm slot=$(basename "$dev") node_id=$NODE_ID" >opensci.conf
-export OSCI_CONF=$PWD/opensci.conf OSCI_LOG=${OSCI_LOG:-warn}
-unset OSCI_NODE_ID OSCI_HOSTS
-"$bin" --role "$ROLE" --peer-node "$PEER_NODE_ID" --self-node "$NODE_ID" --sync "$LAB_DIR/sync/$STEP.prog" \
+lab_prog bcast_pair
+lab_pcishm_node
+export OSCI_LOG=${OSCI_LOG:-warn}
+lab_run "$bin" --role "$ROLE" --peer-node "$PEER_NODE_ID" --self-node "$NODE_ID" --sync "$LAB_DIR/sync/$STEP.prog" \
     --values 200 --rounds 2
-rc=$?
-[ "$rc" = 0 ] || lab_fail "$ROLE exited with $rc"
-lab_log "$ROLE passed"
