@@ -177,16 +177,13 @@ static void compat_run(struct compat_prog *pw, struct compat_prog *pr, struct co
                        struct compat_report *rr)
 {
     struct tproc w, r, *first, *second;
-    uint32_t m;
     assert_int_equal(tproc_start(&w, compat_writer_prog, pw), 0);
     assert_int_equal(tproc_start(&r, compat_reader_prog, pr), 0);
     first = pw->wait_go ? &r : &w;
     second = pw->wait_go ? &w : &r;
-    assert_int_equal(tproc_recv_u32(first->rd, &m, COMPAT_T_MS), 0);
-    assert_int_equal(m, COMPAT_OPENED);
+    IPC_EXPECT(first->rd, COMPAT_OPENED, COMPAT_T_MS);
     assert_int_equal(tproc_send_u32(second->wr, COMPAT_GO), 0);
-    assert_int_equal(tproc_recv_u32(second->rd, &m, COMPAT_T_MS), 0);
-    assert_int_equal(m, COMPAT_OPENED);
+    IPC_EXPECT(second->rd, COMPAT_OPENED, COMPAT_T_MS);
     assert_int_equal(tproc_recv(w.rd, rw, sizeof(*rw), COMPAT_T_MS), 0);
     assert_int_equal(tproc_recv(r.rd, rr, sizeof(*rr), COMPAT_T_MS), 0);
     assert_int_equal(tproc_wait(&w, COMPAT_T_MS), 0);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <time.h>
@@ -53,6 +54,33 @@ struct ipc_waiter {
     int32_t fd;
 };
 
+/* NvSciIpcInit, then opens ep (with an event service and its notifier when svc) and takes its Linux event
+ * fd. 0 or -1. */
+static inline int ipc_open(struct ipc_waiter *e, const char *ep, int svc)
+{
+    memset(e, 0, sizeof(*e));
+    if (NvSciIpcInit() != NvSciError_Success) return -1;
+    if (svc) {
+        if (NvSciEventLoopServiceCreateSafe(1, NULL, &e->svc) != NvSciError_Success) return -1;
+        if (NvSciIpcOpenEndpointWithEventService(ep, &e->h, &e->svc->EventService) != NvSciError_Success) return -1;
+        if (NvSciIpcGetEventNotifier(e->h, &e->note) != NvSciError_Success) return -1;
+    } else if (NvSciIpcOpenEndpoint(ep, &e->h) != NvSciError_Success) {
+        return -1;
+    }
+    return NvSciIpcGetLinuxEventFd(e->h, &e->fd) == NvSciError_Success ? 0 : -1;
+}
+
+/* Undoes ipc_open; the close's result, NvSciError_Success when it succeeded. */
+static inline NvSciError ipc_close(struct ipc_waiter *e)
+{
+    NvSciError err;
+    if (e->note) e->note->Delete(e->note);
+    err = NvSciIpcCloseEndpointSafe(e->h, false);
+    NvSciIpcDeinit();
+    if (e->svc) e->svc->EventService.Delete(&e->svc->EventService);
+    return err;
+}
+
 /* Waits at most us (< 0: 0). 1 woken, 0 timeout, -1 error. */
 static inline int ipc_wait(struct ipc_waiter *e, int64_t us)
 {
@@ -70,6 +98,14 @@ static inline int ipc_wait(struct ipc_waiter *e, int64_t us)
         return n > 0 ? 1 : n == 0 ? 0 : -1;
     }
 }
+
+/* In the parent: the next message from a child (its pipe end fd) is want. */
+#define IPC_EXPECT(fd, want, timeout_ms) \
+    do { \
+        uint32_t msg_; \
+        assert_int_equal(tproc_recv_u32((fd), &msg_, (timeout_ms)), 0); \
+        assert_int_equal(msg_, (want)); \
+    } while (0)
 
 /* CPU time of RUSAGE_SELF or RUSAGE_THREAD, in us. */
 static inline uint64_t ipc_cpu_us(int who)

@@ -129,15 +129,7 @@ static int side_main(int rd, int wr, void *arg)
     uint32_t m, ev;
     if (s->be != BE_THREAD) CHECK(write_cfg(s) == 0);   /* INTER_THREAD: the parent wrote it */
     if (!s->first) CHECK(tproc_recv_u32(rd, &m, T_MS) == 0 && m == MSG_GO);
-    CHECK(NvSciIpcInit() == NvSciError_Success);
-    if (s->svc) {
-        CHECK(NvSciEventLoopServiceCreateSafe(1, NULL, &e.svc) == NvSciError_Success);
-        CHECK(NvSciIpcOpenEndpointWithEventService(s->ep, &e.h, &e.svc->EventService) == NvSciError_Success);
-        CHECK(NvSciIpcGetEventNotifier(e.h, &e.note) == NvSciError_Success);
-    } else {
-        CHECK(NvSciIpcOpenEndpoint(s->ep, &e.h) == NvSciError_Success);
-    }
-    CHECK(NvSciIpcGetLinuxEventFd(e.h, &e.fd) == NvSciError_Success);
+    CHECK(ipc_open(&e, s->ep, s->svc) == 0);
     CHECK(tproc_send_u32(wr, MSG_OPENED) == 0);
     CHECK(NvSciIpcResetEndpointSafe(e.h) == NvSciError_Success);
     if (s->first) {   /* phase 1: no peer yet */
@@ -159,10 +151,7 @@ static int side_main(int rd, int wr, void *arg)
         CHECK(tproc_send(wr, &r, sizeof(r)) == 0);
         CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
     }
-    if (e.note) e.note->Delete(e.note);
-    CHECK(NvSciIpcCloseEndpointSafe(e.h, false) == NvSciError_Success);
-    NvSciIpcDeinit();
-    if (e.svc) e.svc->EventService.Delete(&e.svc->EventService);
+    CHECK(ipc_close(&e) == NvSciError_Success);
     return 0;
 }
 
@@ -249,7 +238,6 @@ static void run_idle(enum be be, int a_svc)
     struct end a, b;
     struct result r[4];   /* a without a peer, a and b established, a after b left */
     static const int phase[4] = { 0, 1, 1, 2 };
-    uint32_t m;
     int i;
     test_no++;
     snprintf(ep_a, sizeof(ep_a), "ipcev_idle%d_%d_a", (int)getpid(), test_no);
@@ -257,17 +245,13 @@ static void run_idle(enum be be, int a_svc)
     else snprintf(ep_b, sizeof(ep_b), "ipcev_idle%d_%d_b", (int)getpid(), test_no);
     if (be == BE_THREAD) assert_int_equal(write_cfg(&sa), 0);
     start_end(be, &a, &ta, &sa);
-    assert_int_equal(tproc_recv_u32(a.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_OPENED);
+    IPC_EXPECT(a.rd, MSG_OPENED, T_MS);
     assert_int_equal(tproc_recv(a.rd, &r[0], sizeof(r[0]), T_MS), 0);   /* a idle without a peer */
     start_end(be, &b, &tb, &sb);
     assert_int_equal(tproc_send_u32(b.wr, MSG_GO), 0);   /* b opens second */
-    assert_int_equal(tproc_recv_u32(b.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_OPENED);
-    assert_int_equal(tproc_recv_u32(a.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_EST);
-    assert_int_equal(tproc_recv_u32(b.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_EST);
+    IPC_EXPECT(b.rd, MSG_OPENED, T_MS);
+    IPC_EXPECT(a.rd, MSG_EST, T_MS);
+    IPC_EXPECT(b.rd, MSG_EST, T_MS);
     assert_int_equal(tproc_send_u32(a.wr, MSG_GO), 0);
     assert_int_equal(tproc_send_u32(b.wr, MSG_GO), 0);
     assert_int_equal(tproc_recv(a.rd, &r[1], sizeof(r[1]), T_MS), 0);
