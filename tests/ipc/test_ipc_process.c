@@ -18,9 +18,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "nvsciipc.h"
-#include "../common/osci_test.h"
 #include "ipc_frame.h"
+#include "ipc_util.h"
 
 #define WAIT_US 5000000
 #define CHILD_TIMEOUT_MS 15000
@@ -140,17 +139,10 @@ static int child_writer(void *arg)
     return 0;
 }
 
-static void test_stream_across_fork(void **state)
+/* Reads n frames expecting seq 0..n-1. */
+static void read_n(NvSciIpcEndpoint h, uint64_t n)
 {
-    uint64_t n = 100000, seq = 0;
-    NvSciIpcEndpoint h;
-    pid_t pid;
-    (void)state;
-    write_cfg(64, 64, -1);
-    pid = spawn(child_writer, &n);
-    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
-    assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
-    assert_int_equal(establish(h), 0);
+    uint64_t seq = 0;
     while (seq < n) {
         uint64_t buf[8];
         uint32_t bytes;
@@ -164,22 +156,41 @@ static void test_stream_across_fork(void **state)
                                        (unsigned long long)seq, (unsigned long long)buf[0]);
         seq++;
     }
+}
+
+static void test_stream_across_fork(void **state)
+{
+    uint64_t n = 100000;
+    NvSciIpcEndpoint h;
+    pid_t pid;
+    (void)state;
+    write_cfg(64, 64, -1);
+    pid = spawn(child_writer, &n);
+    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
+    assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
+    assert_int_equal(establish(h), 0);
+    read_n(h, n);
     assert_int_equal(reap(pid), 0);
     assert_int_equal(NvSciIpcCloseEndpointSafe(h, false), NvSciError_Success);
     NvSciIpcDeinit();
 }
 
 /* ---- a peer killed with SIGKILL ---- */
-static int child_hold(void *arg)
+/* Opens ep_b (and establishes when est), says so on pipefd[1] and waits to be killed. */
+static int hold(int *pipefd, int est)
 {
-    int *pipefd = arg;
     NvSciIpcEndpoint h;
     char c = 'x';
     if (NvSciIpcInit() != NvSciError_Success) return 10;
     if (NvSciIpcOpenEndpoint(ep_b, &h) != NvSciError_Success) return 11;
-    if (establish(h) < 0) return 12;
+    if (est && establish(h) < 0) return 12;
     if (write(pipefd[1], &c, 1) != 1) return 13;
     for (;;) pause();
+}
+
+static int child_hold(void *arg)
+{
+    return hold(arg, 1);
 }
 
 static void test_peer_killed(void **state)
@@ -253,24 +264,6 @@ static int child_restarting_writer(void *arg)
     return 0;
 }
 
-static void read_n(NvSciIpcEndpoint h, uint64_t n)
-{
-    uint64_t seq = 0;
-    while (seq < n) {
-        uint64_t buf[8];
-        uint32_t bytes;
-        NvSciError err = NvSciIpcReadSafe(h, buf, sizeof(buf), &bytes);
-        if (err == NvSciError_InsufficientMemory) {
-            assert_true(wait_for(h, NV_SCI_IPC_EVENT_READ) != 0);
-            continue;
-        }
-        assert_int_equal(err, NvSciError_Success);
-        if (!check(buf, seq)) fail_msg("frame %llu bad (seq %llu)", (unsigned long long)seq,
-                                       (unsigned long long)buf[0]);
-        seq++;
-    }
-}
-
 static void test_reset_mid_stream(void **state)
 {
     uint64_t n = 50000, buf[8];
@@ -300,13 +293,7 @@ static void test_reset_mid_stream(void **state)
 /* ---- Busy ---- */
 static int child_open_b(void *arg)
 {
-    int *pipefd = arg;
-    NvSciIpcEndpoint h;
-    char c = 'o';
-    if (NvSciIpcInit() != NvSciError_Success) return 10;
-    if (NvSciIpcOpenEndpoint(ep_b, &h) != NvSciError_Success) return 11;
-    if (write(pipefd[1], &c, 1) != 1) return 12;
-    for (;;) pause();
+    return hold(arg, 0);
 }
 
 static void test_busy(void **state)
@@ -411,15 +398,9 @@ static void test_gid(void **state)
     run_gid_case(-1, NvSciError_NotPermitted);        /* no gid: 0600, owner only */
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_stream_across_fork, teardown),
-        cmocka_unit_test_teardown(test_peer_killed, teardown),
-        cmocka_unit_test_teardown(test_reset_mid_stream, teardown),
-        cmocka_unit_test_teardown(test_busy, teardown),
-        cmocka_unit_test_teardown(test_gid, teardown),
-    };
-    if (getenv("IPC_TEST_FILTER")) cmocka_set_test_filter(getenv("IPC_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test_teardown(test_stream_across_fork, teardown),
+               cmocka_unit_test_teardown(test_peer_killed, teardown),
+               cmocka_unit_test_teardown(test_reset_mid_stream, teardown),
+               cmocka_unit_test_teardown(test_busy, teardown),
+               cmocka_unit_test_teardown(test_gid, teardown))
