@@ -15,17 +15,28 @@
 #include "ipc_internal.h"
 #include "../common/osci_test.h"
 
-static char tmp_path[64];
+static char tmp_path[64], conf_path[64];
 
-static void write_file(const char *text)
+/* text in a new file /tmp/osci-<tag>-XXXXXX (its name in path) that the environment variable env names. */
+static void write_tmp(char *path, size_t len, const char *tag, const char *env, const char *text)
 {
     int fd;
-    snprintf(tmp_path, sizeof(tmp_path), "/tmp/osci-ipc-cfg-%s", "XX" "XX" "XX");
-    fd = mkstemp(tmp_path);
+    snprintf(path, len, "/tmp/osci-%s-%s", tag, "XX" "XX" "XX");
+    fd = mkstemp(path);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
-    setenv("NVSCIIPC_CFG", tmp_path, 1);
+    setenv(env, path, 1);
+}
+
+static void write_file(const char *text)
+{
+    write_tmp(tmp_path, sizeof(tmp_path), "ipc-cfg", "NVSCIIPC_CFG", text);
+}
+
+static void write_conf(const char *text)
+{
+    write_tmp(conf_path, sizeof(conf_path), "ipccfg-conf", "OSCI_CONF", text);
 }
 
 static int teardown(void **state)
@@ -39,19 +50,6 @@ static int teardown(void **state)
         NvSciIpcDeinit();
     }
     return 0;
-}
-
-static char conf_path[64];
-
-static void write_conf(const char *text)
-{
-    int fd;
-    snprintf(conf_path, sizeof(conf_path), "/tmp/ipccfg-conf-%s", "XX" "XX" "XX");
-    fd = mkstemp(conf_path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
-    setenv("OSCI_CONF", conf_path, 1);
 }
 
 static int conf_teardown(void **state)
