@@ -249,28 +249,19 @@ static void compat_runs(const struct compat_backend *b, enum compat_flow flow, i
     if (b->after) b->after();
 }
 
+#define COMPAT_TEST(backend, name, flow, reader_first, how) \
+    static void name(void **state) \
+    { \
+        (void)state; \
+        compat_runs(&(backend), flow, reader_first, how); \
+    }
+
 /* The four tests of a backend's program (WaitForEvent or select(), writer or reader first) and its main. */
 #define COMPAT_TESTS(backend, fabric, group_setup, group_teardown) \
-    static void test_service_writer_first(void **state) \
-    { \
-        (void)state; \
-        compat_runs(&(backend), FLOW_SERVICE, 0, "WaitForEvent, writer first"); \
-    } \
-    static void test_service_reader_first(void **state) \
-    { \
-        (void)state; \
-        compat_runs(&(backend), FLOW_SERVICE, 1, "WaitForEvent, reader first"); \
-    } \
-    static void test_select_writer_first(void **state) \
-    { \
-        (void)state; \
-        compat_runs(&(backend), FLOW_SELECT, 0, "select(), writer first"); \
-    } \
-    static void test_select_reader_first(void **state) \
-    { \
-        (void)state; \
-        compat_runs(&(backend), FLOW_SELECT, 1, "select(), reader first"); \
-    } \
+    COMPAT_TEST(backend, test_service_writer_first, FLOW_SERVICE, 0, "WaitForEvent, writer first") \
+    COMPAT_TEST(backend, test_service_reader_first, FLOW_SERVICE, 1, "WaitForEvent, reader first") \
+    COMPAT_TEST(backend, test_select_writer_first, FLOW_SELECT, 0, "select(), writer first") \
+    COMPAT_TEST(backend, test_select_reader_first, FLOW_SELECT, 1, "select(), reader first") \
     OSCI_TEST_MAIN(fabric, group_setup, group_teardown, \
                    cmocka_unit_test_teardown(test_service_writer_first, tproc_teardown), \
                    cmocka_unit_test_teardown(test_service_reader_first, tproc_teardown), \
