@@ -304,10 +304,8 @@ static int unmapped_main(int rd, int wr, void *arg)
 
 static void test_unmapped(void **state)
 {
-    struct tproc p;
     (void)state;
-    assert_int_equal(tproc_start(&p, unmapped_main, NULL), 0);
-    assert_int_equal(tproc_wait(&p, T_MS), 0);
+    IPC_RUN_CHILD(unmapped_main, NULL, T_MS);
 }
 
 /* As user nobody: without group 36000 the mapped endpoint is NotPermitted; with it, it opens. */
@@ -338,13 +336,10 @@ static int gid_main(int rd, int wr, void *arg)
 
 static void test_gid(void **state)
 {
-    struct tproc p;
     (void)state;
     if (geteuid() != 0) skip();   /* needs to become another user */
-    assert_int_equal(tproc_start(&p, gid_main, (void *)0), 0);
-    assert_int_equal(tproc_wait(&p, T_MS), 0);
-    assert_int_equal(tproc_start(&p, gid_main, (void *)1), 0);
-    assert_int_equal(tproc_wait(&p, T_MS), 0);
+    IPC_RUN_CHILD(gid_main, (void *)0, T_MS);
+    IPC_RUN_CHILD(gid_main, (void *)1, T_MS);
 }
 
 static int setup_group(void **state)

@@ -107,6 +107,14 @@ static inline int ipc_wait(struct ipc_waiter *e, int64_t us)
         assert_int_equal(msg_, (want)); \
     } while (0)
 
+/* In the parent: fn(arg) in a child that must exit 0 within timeout_ms. */
+#define IPC_RUN_CHILD(fn, arg, timeout_ms) \
+    do { \
+        struct tproc child_; \
+        assert_int_equal(tproc_start(&child_, (fn), (arg)), 0); \
+        assert_int_equal(tproc_wait(&child_, (timeout_ms)), 0); \
+    } while (0)
+
 /* CPU time of RUSAGE_SELF or RUSAGE_THREAD, in us. */
 static inline uint64_t ipc_cpu_us(int who)
 {

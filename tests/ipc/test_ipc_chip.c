@@ -53,16 +53,6 @@ static void new_channel(void)
     snprintf(ep_name, sizeof(ep_name), "c2c_%d_%d", (int)getpid(), test_no);
 }
 
-/* In the child: its own config file and node id, before any library call. */
-static int child_setup(const struct node_args *a)
-{
-    if (tnode_ipc_cfg(cfg_dir, a->node, "#CFGVER:1\nINTER_CHIP %s 0000 36000 peer=%u nframes=%u frame_size=%u %s\n",
-                      ep_name, a->peer, a->nframes, a->fsize, a->extra ? a->extra : ""))
-        return -1;
-    if (a->transfer) setenv("OSCI_IPC_CHIP_TRANSFER", "1", 1);
-    return 0;
-}
-
 
 /* ---- waiting: select() on the Linux event fd, or the event service (ipc_wait) ---- */
 /* Loops GetEventSafe until one of `want` shows up; the events, 0 on error or when a wait timed out (the
@@ -85,6 +75,17 @@ static int establish(struct ipc_waiter *w)
 {
     if (NvSciIpcResetEndpointSafe(w->h) != NvSciError_Success) return -1;
     return wait_for(w, NV_SCI_IPC_EVENT_CONN_EST) ? 0 : -1;
+}
+
+/* In the child: its own config file and node id before any library call, then the endpoint opened (with the
+ * event service when svc) and established. */
+static void child_open(struct ipc_waiter *w, const struct node_args *a, int svc)
+{
+    CHECK(tnode_ipc_cfg(cfg_dir, a->node, "#CFGVER:1\nINTER_CHIP %s 0000 36000 peer=%u nframes=%u frame_size=%u %s\n",
+                        ep_name, a->peer, a->nframes, a->fsize, a->extra ? a->extra : "") == 0);
+    if (a->transfer) setenv("OSCI_IPC_CHIP_TRANSFER", "1", 1);
+    CHECK(ipc_open(w, ep_name, svc) == 0);
+    CHECK(establish(w) == 0);
 }
 
 static int send_n(struct ipc_waiter *w, uint64_t first, uint64_t n)
@@ -145,9 +146,7 @@ static int writer_main(int rd, int wr, void *arg)
     struct node_args *a = arg;
     struct ipc_waiter w;
     (void)rd;
-    CHECK(child_setup(a) == 0);
-    CHECK(ipc_open(&w, ep_name, 0) == 0);
-    CHECK(establish(&w) == 0);
+    child_open(&w, a, 0);
     CHECK(send_n(&w, 0, a->n) == 0);
     CHECK(wait_for(&w, NV_SCI_IPC_EVENT_WRITE_EMPTY) != 0);   /* everything consumed */
     CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
@@ -160,9 +159,7 @@ static int reader_main(int rd, int wr, void *arg)
     struct node_args *a = arg;
     struct ipc_waiter w;
     uint32_t m;
-    CHECK(child_setup(a) == 0);
-    CHECK(ipc_open(&w, ep_name, 1) == 0);
-    CHECK(establish(&w) == 0);
+    child_open(&w, a, 1);
     CHECK(recv_n(&w, 0, a->n / 2, 0) == 0);
     CHECK(recv_n(&w, a->n / 2, a->n - a->n / 2, 1) == 0);
     CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
@@ -208,9 +205,7 @@ static int survivor_main(int rd, int wr, void *arg)
     uint64_t buf[8];
     uint32_t bytes, ev;
     (void)rd;
-    CHECK(child_setup(a) == 0);
-    CHECK(ipc_open(&w, ep_name, 0) == 0);
-    CHECK(establish(&w) == 0);
+    child_open(&w, a, 0);
     CHECK(tproc_send_u32(wr, MSG_EST) == 0);
     ev = wait_for(&w, NV_SCI_IPC_EVENT_CONN_RESET);
     CHECK(ev & NV_SCI_IPC_EVENT_CONN_RESET);
@@ -232,9 +227,7 @@ static int victim_main(int rd, int wr, void *arg)
     struct node_args *a = arg;
     struct ipc_waiter w;
     uint32_t m;
-    CHECK(child_setup(a) == 0);
-    CHECK(ipc_open(&w, ep_name, 0) == 0);
-    CHECK(establish(&w) == 0);
+    child_open(&w, a, 0);
     if (a->n) CHECK(send_n(&w, 7, 1) == 0);
     CHECK(tproc_send_u32(wr, MSG_EST) == 0);
     CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
@@ -273,10 +266,8 @@ static int cut_main(int rd, int wr, void *arg)
     struct node_args *a = arg;
     struct ipc_waiter w;
     uint32_t m;
-    CHECK(child_setup(a) == 0);
     setenv("OSCI_GRACE_MS", "200", 1);
-    CHECK(ipc_open(&w, ep_name, a->node == 2) == 0);
-    CHECK(establish(&w) == 0);
+    child_open(&w, a, a->node == 2);
     CHECK(tproc_send_u32(wr, MSG_EST) == 0);
     if (a->node == 1) {
         CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
@@ -329,9 +320,7 @@ static int restarting_writer_main(int rd, int wr, void *arg)
     uint64_t seq = 0;
     int resets = 0;
     (void)rd;
-    CHECK(child_setup(a) == 0);
-    CHECK(ipc_open(&w, ep_name, 0) == 0);
-    CHECK(establish(&w) == 0);
+    child_open(&w, a, 0);
     while (resets == 0 || seq < a->n) {
         uint64_t buf[8];
         uint32_t bytes, ev;
@@ -363,9 +352,7 @@ static int resetting_reader_main(int rd, int wr, void *arg)
     uint64_t buf[8];
     uint32_t bytes, m;
     NvSciError err;
-    CHECK(child_setup(a) == 0);
-    CHECK(ipc_open(&w, ep_name, 1) == 0);
-    CHECK(establish(&w) == 0);
+    child_open(&w, a, 1);
     CHECK(recv_n(&w, 0, 1000, 0) == 0);
     CHECK(NvSciIpcResetEndpointSafe(w.h) == NvSciError_Success);
     err = NvSciIpcReadSafe(w.h, buf, sizeof(buf), &bytes);   /* nothing old is readable */
@@ -429,10 +416,8 @@ static int errors_main(int rd, int wr, void *arg)
 
 static void test_errors(void **state)
 {
-    struct tproc p;
     (void)state;
-    assert_int_equal(tproc_start(&p, errors_main, NULL), 0);
-    assert_int_equal(tproc_wait(&p, T_MS), 0);
+    IPC_RUN_CHILD(errors_main, NULL, T_MS);
 }
 
 OSCI_TEST_MAIN("ipc_chip", ipc_dir_setup, ipc_dir_teardown,
