@@ -91,39 +91,23 @@ static int ep_establish(struct ep *e)
     return rc > 0 ? 0 : -1;
 }
 
-/* The sample write loop: write while GetEventSafe reports WRITE, else wait. */
-static int ep_write_n(struct ep *e, uint64_t n)
+/* The samples' loops: write (or read) while GetEventSafe reports WRITE (READ), else wait; n frames, every
+ * frame whole, read in order and intact (a frame just written checks true). */
+static int ep_xfer_n(struct ep *e, uint64_t n, int writer)
 {
     uint64_t seq = 0;
     while (seq < n) {
         uint32_t bytes;
         uint64_t buf[8];
-        int rc = ep_ready(e, NV_SCI_IPC_EVENT_WRITE);
+        NvSciError err;
+        int rc = ep_ready(e, writer ? NV_SCI_IPC_EVENT_WRITE : NV_SCI_IPC_EVENT_READ);
         if (rc <= 0) {
             if (rc < 0) return -1;
             continue;
         }
         fill(buf, seq);
-        NvSciError err = NvSciIpcWriteSafe(e->w.h, buf, sizeof(buf), &bytes);
-        if (err == NvSciError_Success && bytes == sizeof(buf)) seq++;
-        else if (err != NvSciError_InsufficientMemory) return -1;
-    }
-    return 0;
-}
-
-/* The sample read loop: read while GetEventSafe reports READ, else wait; every frame in order, intact. */
-static int ep_read_n(struct ep *e, uint64_t n)
-{
-    uint64_t seq = 0;
-    while (seq < n) {
-        uint32_t bytes;
-        uint64_t buf[8];
-        int rc = ep_ready(e, NV_SCI_IPC_EVENT_READ);
-        if (rc <= 0) {
-            if (rc < 0) return -1;
-            continue;
-        }
-        NvSciError err = NvSciIpcReadSafe(e->w.h, buf, sizeof(buf), &bytes);
+        err = writer ? NvSciIpcWriteSafe(e->w.h, buf, sizeof(buf), &bytes)
+                     : NvSciIpcReadSafe(e->w.h, buf, sizeof(buf), &bytes);
         if (err == NvSciError_InsufficientMemory) continue;
         if (err != NvSciError_Success || bytes != sizeof(buf) || !check(buf, seq)) {
             fprintf(stderr, "child %d: frame %llu lost or corrupt (err %#x)\n", (int)getpid(),
@@ -171,11 +155,7 @@ static int pair_main(int rd, int wr, void *arg)
     CHECK(e.info.nframes == 16 && e.info.frame_size == 256);   /* the geometry of the interchip line */
     CHECK(tproc_send_u32(wr, MSG_OPEN) == 0);
     CHECK(ep_establish(&e) == 0);
-    if (r->writer) {
-        CHECK(ep_write_n(&e, NFRAMES) == 0);
-    } else {
-        CHECK(ep_read_n(&e, NFRAMES) == 0);
-    }
+    CHECK(ep_xfer_n(&e, NFRAMES, r->writer) == 0);
     CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
     CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);   /* both are done: no close while the other still reads */
     ep_close(&e);
@@ -230,8 +210,8 @@ static int hub_main(int rd, int wr, void *arg)
     CHECK(tproc_send_u32(wr, MSG_OPEN) == 0);
     CHECK(ep_establish(&c2c) == 0);
     CHECK(ep_establish(&egl) == 0);
-    CHECK(ep_write_n(&c2c, NFRAMES) == 0);
-    CHECK(ep_write_n(&egl, NFRAMES) == 0);
+    CHECK(ep_xfer_n(&c2c, NFRAMES, 1) == 0);
+    CHECK(ep_xfer_n(&egl, NFRAMES, 1) == 0);
     CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
     CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
     ep_close(&egl);
@@ -251,7 +231,7 @@ static int leaf_main(int rd, int wr, void *arg)
     CHECK(ep_open(&e, node == 2 ? EP_C2C : EP_EGL, NULL) == 0);
     CHECK(tproc_send_u32(wr, MSG_OPEN) == 0);
     CHECK(ep_establish(&e) == 0);
-    CHECK(ep_read_n(&e, NFRAMES) == 0);
+    CHECK(ep_xfer_n(&e, NFRAMES, 0) == 0);
     CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
     CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
     ep_close(&e);
