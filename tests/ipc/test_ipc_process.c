@@ -83,6 +83,15 @@ static int establish(NvSciIpcEndpoint h)
     return wait_for(h, NV_SCI_IPC_EVENT_CONN_EST) ? 0 : -1;
 }
 
+/* In the parent: NvSciIpcInit and ep_a open. */
+static NvSciIpcEndpoint open_a(void)
+{
+    NvSciIpcEndpoint h;
+    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
+    assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
+    return h;
+}
+
 static pid_t spawn(int (*fn)(void *), void *arg)
 {
     pid_t pid = tproc_fork();
@@ -166,8 +175,7 @@ static void test_stream_across_fork(void **state)
     (void)state;
     write_cfg(64, 64, -1);
     pid = spawn(child_writer, &n);
-    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
-    assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
+    h = open_a();
     assert_int_equal(establish(h), 0);
     read_n(h, n);
     assert_int_equal(reap(pid), 0);
@@ -205,8 +213,7 @@ static void test_peer_killed(void **state)
     write_cfg(16, 64, -1);
     assert_int_equal(pipe(pipefd), 0);
     pid = spawn(child_hold, pipefd);
-    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
-    assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
+    h = open_a();
     assert_int_equal(establish(h), 0);
     assert_int_equal(read(pipefd[0], &c, 1), 1);
     kill_reap(pid);
@@ -273,8 +280,7 @@ static void test_reset_mid_stream(void **state)
     (void)state;
     write_cfg(32, 64, -1);
     pid = spawn(child_restarting_writer, &n);
-    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
-    assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
+    h = open_a();
     assert_int_equal(establish(h), 0);
     read_n(h, 1000);
     assert_int_equal(NvSciIpcResetEndpointSafe(h), NvSciError_Success);
@@ -306,8 +312,7 @@ static void test_busy(void **state)
     write_cfg(8, 64, -1);
     assert_int_equal(pipe(pipefd), 0);
     pid = spawn(child_open_b, pipefd);
-    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
-    assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
+    h = open_a();
     assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h2), NvSciError_Busy);       /* same process */
     assert_int_equal(read(pipefd[0], &c, 1), 1);
     assert_int_equal(NvSciIpcOpenEndpoint(ep_b, &h2), NvSciError_Busy);       /* open in the child */
@@ -358,8 +363,7 @@ static void run_gid_case(long gid, NvSciError want)
     write_cfg(8, 64, gid);
     assert_int_equal(pipe(pipefd), 0);
     pid = spawn(child_unprivileged, &gc);
-    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
-    assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
+    h = open_a();
     if (gid >= 0) {   /* the channel's shared memory carries the group, mode 0660 */
         unsigned hit = 0;
         FILE *ls = popen("ls /dev/shm", "r");
