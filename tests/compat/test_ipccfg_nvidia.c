@@ -172,12 +172,7 @@ static void run_pair(int writer_first)
     IPC_EXPECT(first.rd, MSG_OPEN, T_MS);
     assert_int_equal(tproc_start(&second, pair_main, writer_first ? &rd : &wr), 0);
     IPC_EXPECT(second.rd, MSG_OPEN, T_MS);
-    IPC_EXPECT(first.rd, MSG_DONE, T_MS);
-    IPC_EXPECT(second.rd, MSG_DONE, T_MS);
-    assert_int_equal(tproc_send_u32(first.wr, MSG_DONE), 0);
-    assert_int_equal(tproc_send_u32(second.wr, MSG_DONE), 0);
-    assert_int_equal(tproc_wait(&first, T_MS), 0);
-    assert_int_equal(tproc_wait(&second, T_MS), 0);
+    ipc_end_pair(&first, &second, MSG_DONE, MSG_DONE, T_MS);
 }
 
 static void test_pair_writer_first(void **state)

@@ -107,6 +107,17 @@ static inline int ipc_wait(struct ipc_waiter *e, int64_t us)
         assert_int_equal(msg_, (want)); \
     } while (0)
 
+/* In the parent: children a and b both report want, are both sent go, and both exit 0. */
+static inline void ipc_end_pair(struct tproc *a, struct tproc *b, uint32_t want, uint32_t go, int timeout_ms)
+{
+    IPC_EXPECT(a->rd, want, timeout_ms);
+    IPC_EXPECT(b->rd, want, timeout_ms);
+    assert_int_equal(tproc_send_u32(a->wr, go), 0);
+    assert_int_equal(tproc_send_u32(b->wr, go), 0);
+    assert_int_equal(tproc_wait(a, timeout_ms), 0);
+    assert_int_equal(tproc_wait(b, timeout_ms), 0);
+}
+
 /* In the parent: fn(arg) in a child that must exit 0 within timeout_ms. */
 #define IPC_RUN_CHILD(fn, arg, timeout_ms) \
     do { \

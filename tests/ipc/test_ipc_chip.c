@@ -304,12 +304,7 @@ static void test_link_cut(void **state)
     IPC_EXPECT(c1.rd, MSG_RESET, T_MS);
     IPC_EXPECT(c2.rd, MSG_RESET, T_MS);
     assert_int_equal(tproc_send_u32(c1.wr, MSG_GO), 0);            /* back */
-    IPC_EXPECT(c1.rd, MSG_DONE, T_MS);
-    IPC_EXPECT(c2.rd, MSG_DONE, T_MS);
-    assert_int_equal(tproc_send_u32(c1.wr, MSG_GO), 0);
-    assert_int_equal(tproc_send_u32(c2.wr, MSG_GO), 0);
-    assert_int_equal(tproc_wait(&c1, T_MS), 0);
-    assert_int_equal(tproc_wait(&c2, T_MS), 0);
+    ipc_end_pair(&c1, &c2, MSG_DONE, MSG_GO, T_MS);
 }
 
 /* ---- reset in the middle of a stream ---- */
