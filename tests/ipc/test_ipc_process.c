@@ -101,6 +101,17 @@ static pid_t spawn(int (*fn)(void *), void *arg)
     return pid;
 }
 
+/* A channel of nframes 64-byte frames with child(arg) at ep_b: ep_a, open and established. */
+static NvSciIpcEndpoint connect_child(unsigned nframes, int (*child)(void *), void *arg, pid_t *pid)
+{
+    NvSciIpcEndpoint h;
+    write_cfg(nframes, 64, -1);
+    *pid = spawn(child, arg);
+    h = open_a();
+    assert_int_equal(establish(h), 0);
+    return h;
+}
+
 static void kill_reap(pid_t pid)
 {
     kill(pid, SIGKILL);
@@ -173,10 +184,7 @@ static void test_stream_across_fork(void **state)
     NvSciIpcEndpoint h;
     pid_t pid;
     (void)state;
-    write_cfg(64, 64, -1);
-    pid = spawn(child_writer, &n);
-    h = open_a();
-    assert_int_equal(establish(h), 0);
+    h = connect_child(64, child_writer, &n, &pid);
     read_n(h, n);
     assert_int_equal(reap(pid), 0);
     assert_int_equal(NvSciIpcCloseEndpointSafe(h, false), NvSciError_Success);
@@ -210,11 +218,8 @@ static void test_peer_killed(void **state)
     char c;
     pid_t pid;
     (void)state;
-    write_cfg(16, 64, -1);
     assert_int_equal(pipe(pipefd), 0);
-    pid = spawn(child_hold, pipefd);
-    h = open_a();
-    assert_int_equal(establish(h), 0);
+    h = connect_child(16, child_hold, pipefd, &pid);
     assert_int_equal(read(pipefd[0], &c, 1), 1);
     kill_reap(pid);
     /* The event fd alone (what select() users watch) becomes readable, then CONN_RESET is reported once. */
@@ -278,10 +283,7 @@ static void test_reset_mid_stream(void **state)
     NvSciIpcEndpoint h;
     pid_t pid;
     (void)state;
-    write_cfg(32, 64, -1);
-    pid = spawn(child_restarting_writer, &n);
-    h = open_a();
-    assert_int_equal(establish(h), 0);
+    h = connect_child(32, child_restarting_writer, &n, &pid);
     read_n(h, 1000);
     assert_int_equal(NvSciIpcResetEndpointSafe(h), NvSciError_Success);
     /* During our reset I/O is refused, unless the peer already answered it: nothing old is readable. */
