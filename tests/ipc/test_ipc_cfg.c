@@ -65,14 +65,20 @@ static int parse(const char *text, struct ipc_cfg *cfg, char *err)
     return ipc__cfg_parse(text, strlen(text), "t.cfg", cfg, err, 256);
 }
 
+/* Loads the file at path: in the given format version, with n endpoints. */
+static void load(const char *path, struct ipc_cfg *cfg, int version, size_t n)
+{
+    assert_int_equal(ipc__cfg_load(path, cfg), 0);
+    assert_int_equal(cfg->version, version);
+    assert_int_equal(cfg->n, n);
+}
+
 static void test_nvidia_shape(void **state)
 {
     struct ipc_cfg cfg;
     const struct ipc_cfg_ep *e;
     (void)state;
-    assert_int_equal(ipc__cfg_load("tests/ipc/nvidia_x86.cfg", &cfg), 0);
-    assert_int_equal(cfg.version, 1);
-    assert_int_equal(cfg.n, 14);
+    load("tests/ipc/nvidia_x86.cfg", &cfg, 1, 14);
     e = ipc__cfg_find(&cfg, "ipc_test_1");
     assert_non_null(e);
     assert_int_equal(e->backend, IPC_BE_PROCESS);
@@ -111,9 +117,7 @@ static void test_seed_format(void **state)
     struct ipc_cfg cfg;
     const struct ipc_cfg_ep *e;
     (void)state;
-    assert_int_equal(ipc__cfg_load("tests/ipc/seed_plain.cfg", &cfg), 0);
-    assert_int_equal(cfg.version, 0);
-    assert_int_equal(cfg.n, 5);
+    load("tests/ipc/seed_plain.cfg", &cfg, 0, 5);
     e = ipc__cfg_find(&cfg, "seed_itc_1");
     assert_int_equal(e->gid, IPC_GID_NONE);
     assert_int_equal(e->nframes, 32);
@@ -232,9 +236,7 @@ static void test_nvidia_6081(void **state)
     const struct ipc_cfg_ep *e;
     size_t i, chip = 0;
     (void)state;
-    assert_int_equal(ipc__cfg_load("tests/ipc/nvidia_x86_6081.cfg", &cfg), 0);
-    assert_int_equal(cfg.version, 1);
-    assert_int_equal(cfg.n, 19 * 2 + 32);
+    load("tests/ipc/nvidia_x86_6081.cfg", &cfg, 1, 19 * 2 + 32);
     for (i = 0; i < cfg.n; i++) {
         if (cfg.eps[i].backend != IPC_BE_CHIP) continue;
         chip++;
