@@ -133,16 +133,26 @@ static int reap(pid_t pid)
 }
 
 /* ---- 100k frames, writer in the child ---- */
+struct wjob {
+    uint64_t n;
+    int restart;   /* the reader resets the stream once */
+};
+
+/* Writes frames 0..n-1 and waits until the reader took them. restart: also until a CONN_RESET came, after
+ * each of which it establishes again and starts over from 0. */
 static int child_writer(void *arg)
 {
-    uint64_t n = *(uint64_t *)arg, seq = 0;
+    const struct wjob *j = arg;
+    uint32_t want = NV_SCI_IPC_EVENT_WRITE | (j->restart ? NV_SCI_IPC_EVENT_CONN_RESET : 0);
+    uint64_t seq = 0;
     NvSciIpcEndpoint h;
+    int resets = 0;
     if (NvSciIpcInit() != NvSciError_Success) return 10;
     if (NvSciIpcOpenEndpoint(ep_b, &h) != NvSciError_Success) return 11;
     if (establish(h) < 0) return 12;
-    while (seq < n) {
+    while (resets < j->restart || seq < j->n) {
         uint64_t buf[8];
-        uint32_t bytes;
+        uint32_t bytes, ev;
         NvSciError err;
         fill(buf, seq);
         err = NvSciIpcWriteSafe(h, buf, sizeof(buf), &bytes);
@@ -150,10 +160,15 @@ static int child_writer(void *arg)
             seq++;
             continue;
         }
-        if (err != NvSciError_InsufficientMemory) return 13;
-        if (!wait_for(h, NV_SCI_IPC_EVENT_WRITE)) return 14;
+        if (err != NvSciError_InsufficientMemory && !(j->restart && err == NvSciError_ConnectionReset)) return 13;
+        if (!(ev = wait_for(h, want))) return 14;
+        if (j->restart && (ev & NV_SCI_IPC_EVENT_CONN_RESET)) {   /* the reader restarted: so do we, from 0 */
+            if (establish(h) < 0) return 15;
+            resets++;
+            seq = 0;
+        }
     }
-    if (!wait_for(h, NV_SCI_IPC_EVENT_WRITE_EMPTY)) return 15;   /* everything consumed */
+    if (!wait_for(h, NV_SCI_IPC_EVENT_WRITE_EMPTY)) return 16;   /* everything consumed */
     NvSciIpcCloseEndpointSafe(h, false);
     NvSciIpcDeinit();
     return 0;
@@ -180,12 +195,12 @@ static void read_n(NvSciIpcEndpoint h, uint64_t n)
 
 static void test_stream_across_fork(void **state)
 {
-    uint64_t n = 100000;
+    struct wjob j = { 100000, 0 };
     NvSciIpcEndpoint h;
     pid_t pid;
     (void)state;
-    h = connect_child(64, child_writer, &n, &pid);
-    read_n(h, n);
+    h = connect_child(64, child_writer, &j, &pid);
+    read_n(h, j.n);
     assert_int_equal(reap(pid), 0);
     assert_int_equal(NvSciIpcCloseEndpointSafe(h, false), NvSciError_Success);
     NvSciIpcDeinit();
@@ -244,46 +259,15 @@ static void test_peer_killed(void **state)
 }
 
 /* ---- reset in the middle of a stream ---- */
-static int child_restarting_writer(void *arg)
-{
-    uint64_t n = *(uint64_t *)arg, seq = 0;
-    NvSciIpcEndpoint h;
-    int resets = 0;
-    if (NvSciIpcInit() != NvSciError_Success) return 10;
-    if (NvSciIpcOpenEndpoint(ep_b, &h) != NvSciError_Success) return 11;
-    if (establish(h) < 0) return 12;
-    while (resets == 0 || seq < n) {
-        uint64_t buf[8];
-        uint32_t bytes, ev;
-        NvSciError err;
-        fill(buf, seq);
-        err = NvSciIpcWriteSafe(h, buf, sizeof(buf), &bytes);
-        if (err == NvSciError_Success) {
-            seq++;
-            continue;
-        }
-        if (err != NvSciError_InsufficientMemory && err != NvSciError_ConnectionReset) return 13;
-        if (!(ev = wait_for(h, NV_SCI_IPC_EVENT_WRITE | NV_SCI_IPC_EVENT_CONN_RESET))) return 14;
-        if (ev & NV_SCI_IPC_EVENT_CONN_RESET) {   /* the reader restarted: so do we, from 0 */
-            if (establish(h) < 0) return 15;
-            resets++;
-            seq = 0;
-        }
-    }
-    if (!wait_for(h, NV_SCI_IPC_EVENT_WRITE_EMPTY)) return 16;
-    NvSciIpcCloseEndpointSafe(h, false);
-    NvSciIpcDeinit();
-    return 0;
-}
-
 static void test_reset_mid_stream(void **state)
 {
-    uint64_t n = 50000, buf[8];
+    struct wjob j = { 50000, 1 };
+    uint64_t buf[8];
     uint32_t bytes;
     NvSciIpcEndpoint h;
     pid_t pid;
     (void)state;
-    h = connect_child(32, child_restarting_writer, &n, &pid);
+    h = connect_child(32, child_writer, &j, &pid);
     read_n(h, 1000);
     assert_int_equal(NvSciIpcResetEndpointSafe(h), NvSciError_Success);
     /* During our reset I/O is refused, unless the peer already answered it: nothing old is readable. */
@@ -292,7 +276,7 @@ static void test_reset_mid_stream(void **state)
         assert_true(err == NvSciError_ConnectionReset || err == NvSciError_InsufficientMemory);
     }
     assert_true(wait_for(h, NV_SCI_IPC_EVENT_CONN_EST) & NV_SCI_IPC_EVENT_CONN_EST);
-    read_n(h, n);   /* the old stream's frames were discarded: the new one starts at 0 */
+    read_n(h, j.n);   /* the old stream's frames were discarded: the new one starts at 0 */
     assert_int_equal(reap(pid), 0);
     assert_int_equal(NvSciIpcCloseEndpointSafe(h, false), NvSciError_Success);
     NvSciIpcDeinit();
