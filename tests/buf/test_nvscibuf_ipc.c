@@ -19,10 +19,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../common/osci_test.h"
+#include "../ipc/ipc_util.h"
 #include "nvscibuf.h"
 #include "nvscibuf_internal.h"
-#include "nvsciipc.h"
 
 #define WAIT_US 10000000
 #define T_MS 30000
@@ -35,7 +34,7 @@ struct role {
 };
 
 static char ep_a[NVSCIIPC_MAX_ENDPOINT_NAME], ep_b[NVSCIIPC_MAX_ENDPOINT_NAME];
-static char cfg_dir[64], cfg_path[128];
+static char cfg_path[128];
 static int test_no;
 
 /* ---- NvSciIpc messages: a frame with the length, then the bytes in frames ---- */
@@ -436,20 +435,7 @@ static void test_bad_endpoint_desc(void **state)
     NvSciBufModuleClose(m);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    tproc_default_fabric("nvscibuf");
-    return tdir_make(cfg_dir, sizeof(cfg_dir), "nvscibuf");
-}
-
-static int teardown(void **state)
-{
-    tproc_teardown(state);
-    return tdir_remove(cfg_dir);
-}
-
-OSCI_TEST_MAIN(NULL, setup, teardown,
+OSCI_TEST_MAIN("nvscibuf", ipc_dir_setup, ipc_dir_teardown,
                cmocka_unit_test_teardown(test_process_rw, tproc_teardown),
                cmocka_unit_test_teardown(test_process_ro, tproc_teardown),
                cmocka_unit_test_teardown(test_process_late, tproc_teardown),

@@ -5,7 +5,7 @@
  * WaitForEvent) or with select() on NvSciIpcGetLinuxEventFd. The writer writes its frames, closes and
  * exits right after its last write; the reader reads until CONN_RESET, checks every frame (sequence and
  * checksum), and counts its own wake-ups and CPU time, also for a short while after the reset.
- * Included by tests/compat/test_compat_ipc_*.c.
+ * Included by tests/compat/test_compat_ipc_*.c: compat_runs and COMPAT_TESTS make their tests.
  */
 #ifndef COMPAT_IPC_H
 #define COMPAT_IPC_H
@@ -14,15 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/select.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../common/osci_test.h"
 #include "../ipc/ipc_frame.h"
-#include "nvscievent.h"
-#include "nvsciipc.h"
+#include "../ipc/ipc_util.h"
 
 #define COMPAT_WAIT_US 5000000        /* a wait this long means a lost notification: the run fails */
 #define COMPAT_AFTER_US 20000         /* the reader keeps waiting this long after CONN_RESET */
@@ -50,38 +46,6 @@ struct compat_report {
     uint64_t cpu_us;           /* the process's CPU time from open to close */
 };
 
-static uint64_t compat_cpu_us(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
-           (uint64_t)ru.ru_stime.tv_usec;
-}
-
-struct compat_ep {
-    NvSciEventLoopService *svc;
-    NvSciEventNotifier *note;
-    NvSciIpcEndpoint h;
-    int32_t fd;
-};
-
-/* The flow's wait: WaitForEvent(notifier) or select() on the Linux event fd. 1 woken, 0 timeout, -1 error. */
-static int compat_wait(struct compat_ep *e, int64_t us)
-{
-    if (e->svc) {
-        NvSciError err = e->svc->WaitForEvent(e->note, us);
-        return err == NvSciError_Success ? 1 : err == NvSciError_Timeout ? 0 : -1;
-    } else {
-        fd_set rfds;
-        struct timeval tv = { (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
-        int n;
-        FD_ZERO(&rfds);
-        FD_SET(e->fd, &rfds);
-        n = select(e->fd + 1, &rfds, NULL, NULL, &tv);
-        return n > 0 ? 1 : n == 0 ? 0 : -1;
-    }
-}
-
 #define STEP(cond) \
     do { \
         if (!(cond)) { \
@@ -95,7 +59,7 @@ static int compat_wait(struct compat_ep *e, int64_t us)
 static int compat_main(int rd, int wr, const struct compat_prog *p, int writer)
 {
     struct compat_report rep = { 0 };
-    struct compat_ep e = { 0 };
+    struct ipc_waiter e = { 0 };
     NvSciIpcEndpointInfo info;
     uint64_t buf[8], seq = 0, cpu0 = 0;
     uint32_t ev, m, bytes;
@@ -103,7 +67,7 @@ static int compat_main(int rd, int wr, const struct compat_prog *p, int writer)
 
     if (p->setup) p->setup(p);
     if (p->wait_go) STEP(tproc_recv_u32(rd, &m, COMPAT_T_MS) == 0 && m == COMPAT_GO);
-    cpu0 = compat_cpu_us();
+    cpu0 = ipc_cpu_us(RUSAGE_SELF);
     if (p->flow == FLOW_SERVICE) STEP(NvSciEventLoopServiceCreateSafe(1, NULL, &e.svc) == NvSciError_Success);
     STEP(NvSciIpcInit() == NvSciError_Success);
     inited = 1;
@@ -123,7 +87,7 @@ static int compat_main(int rd, int wr, const struct compat_prog *p, int writer)
     for (;;) {   /* until the connection is established */
         STEP(NvSciIpcGetEventSafe(e.h, &ev) == NvSciError_Success);
         if (ev & NV_SCI_IPC_EVENT_CONN_EST_ALL) break;
-        STEP((rc = compat_wait(&e, COMPAT_WAIT_US)) == 1);
+        STEP((rc = ipc_wait(&e, COMPAT_WAIT_US)) == 1);
         rep.wakes++;
     }
     if (writer) {
@@ -138,7 +102,7 @@ static int compat_main(int rd, int wr, const struct compat_prog *p, int writer)
                 if (err == NvSciError_Success) seq++;
                 continue;
             }
-            STEP((rc = compat_wait(&e, COMPAT_WAIT_US)) == 1);
+            STEP((rc = ipc_wait(&e, COMPAT_WAIT_US)) == 1);
             rep.wakes++;
         }
         rep.frames = (uint32_t)seq;   /* close and leave right after the last write */
@@ -158,13 +122,13 @@ static int compat_main(int rd, int wr, const struct compat_prog *p, int writer)
                 rep.reset = 1;
                 break;
             }
-            STEP((rc = compat_wait(&e, COMPAT_WAIT_US)) == 1);
+            STEP((rc = ipc_wait(&e, COMPAT_WAIT_US)) == 1);
             rep.wakes++;
         }
         rep.frames = (uint32_t)seq;
         /* Nothing more will come: a waiter that keeps waking now spins. */
         for (;;) {
-            STEP((rc = compat_wait(&e, COMPAT_AFTER_US)) >= 0);
+            STEP((rc = ipc_wait(&e, COMPAT_AFTER_US)) >= 0);
             if (rc == 0) break;
             STEP(NvSciIpcGetEventSafe(e.h, &ev) == NvSciError_Success);
             if (++rep.wakes_after > 1000) break;
@@ -175,7 +139,7 @@ out:
     if (opened) NvSciIpcCloseEndpointSafe(e.h, false);
     if (inited) NvSciIpcDeinit();
     if (e.svc) e.svc->EventService.Delete(&e.svc->EventService);
-    rep.cpu_us = compat_cpu_us() - cpu0;
+    rep.cpu_us = ipc_cpu_us(RUSAGE_SELF) - cpu0;
     if (tproc_send(wr, &rep, sizeof(rep)) != 0) return 3;
     return rep.step ? 1 : 0;
 }
@@ -213,16 +177,13 @@ static void compat_run(struct compat_prog *pw, struct compat_prog *pr, struct co
                        struct compat_report *rr)
 {
     struct tproc w, r, *first, *second;
-    uint32_t m;
     assert_int_equal(tproc_start(&w, compat_writer_prog, pw), 0);
     assert_int_equal(tproc_start(&r, compat_reader_prog, pr), 0);
     first = pw->wait_go ? &r : &w;
     second = pw->wait_go ? &w : &r;
-    assert_int_equal(tproc_recv_u32(first->rd, &m, COMPAT_T_MS), 0);
-    assert_int_equal(m, COMPAT_OPENED);
+    IPC_EXPECT(first->rd, COMPAT_OPENED, COMPAT_T_MS);
     assert_int_equal(tproc_send_u32(second->wr, COMPAT_GO), 0);
-    assert_int_equal(tproc_recv_u32(second->rd, &m, COMPAT_T_MS), 0);
-    assert_int_equal(m, COMPAT_OPENED);
+    IPC_EXPECT(second->rd, COMPAT_OPENED, COMPAT_T_MS);
     assert_int_equal(tproc_recv(w.rd, rw, sizeof(*rw), COMPAT_T_MS), 0);
     assert_int_equal(tproc_recv(r.rd, rr, sizeof(*rr), COMPAT_T_MS), 0);
     assert_int_equal(tproc_wait(&w, COMPAT_T_MS), 0);
@@ -251,5 +212,60 @@ static void compat_check(const char *what, int k, uint32_t n, const struct compa
     if (rr->wakes_after > st->max_wakes_after) st->max_wakes_after = rr->wakes_after;
     if (rr->cpu_us > st->max_cpu_reader_us) st->max_cpu_reader_us = rr->cpu_us;
 }
+
+#define COMPAT_RUNS 100
+
+/* A backend of the test programs: how run k names its endpoints, and what its runs may cost. */
+struct compat_backend {
+    const char *name;                                   /* "INTER_CHIP" */
+    void (*setup)(const struct compat_prog *p);         /* as compat_prog.setup */
+    void (*endpoints)(int k, const char *tag, char *ep_w, char *ep_r, size_t len);
+    int two_nodes;                                      /* the reader on node 1 or 2, the writer on the other */
+    uint32_t extra_wakes, max_after;                    /* as compat_check */
+    void (*after)(void);                                /* checks after the runs, or NULL */
+};
+
+/* COMPAT_RUNS runs of 64..256 frames with one flow, the reader or the writer opening first. */
+static void compat_runs(const struct compat_backend *b, enum compat_flow flow, int reader_first, const char *how)
+{
+    struct compat_run_stats st = { 0 };
+    char what[64], tag[8];
+    int k;
+    snprintf(what, sizeof(what), "%s %s", b->name, how);
+    snprintf(tag, sizeof(tag), "%d%d", (int)flow, reader_first);
+    for (k = 0; k < COMPAT_RUNS; k++) {
+        char ep_w[64], ep_r[64];
+        uint32_t n = 64 + (uint32_t)(k * 37) % 193;                /* 64..256 frames */
+        unsigned rnode = b->two_nodes ? 1 + (unsigned)(k & 1) : 0;  /* the reader on node 1 or 2 */
+        unsigned wnode = b->two_nodes ? 3 - rnode : 0;
+        struct compat_prog pw = { flow, ep_w, n, reader_first, b->setup, wnode, rnode };
+        struct compat_prog pr = { flow, ep_r, 0, !reader_first, b->setup, rnode, wnode };
+        struct compat_report rw, rr;
+        b->endpoints(k, tag, ep_w, ep_r, sizeof(ep_w));
+        compat_run(&pw, &pr, &rw, &rr);
+        compat_check(what, k, n, &rw, &rr, b->extra_wakes, b->max_after, &st);
+    }
+    compat_print(what, &st);
+    if (b->after) b->after();
+}
+
+#define COMPAT_TEST(backend, name, flow, reader_first, how) \
+    static void name(void **state) \
+    { \
+        (void)state; \
+        compat_runs(&(backend), flow, reader_first, how); \
+    }
+
+/* The four tests of a backend's program (WaitForEvent or select(), writer or reader first) and its main. */
+#define COMPAT_TESTS(backend, fabric, group_setup, group_teardown) \
+    COMPAT_TEST(backend, test_service_writer_first, FLOW_SERVICE, 0, "WaitForEvent, writer first") \
+    COMPAT_TEST(backend, test_service_reader_first, FLOW_SERVICE, 1, "WaitForEvent, reader first") \
+    COMPAT_TEST(backend, test_select_writer_first, FLOW_SELECT, 0, "select(), writer first") \
+    COMPAT_TEST(backend, test_select_reader_first, FLOW_SELECT, 1, "select(), reader first") \
+    OSCI_TEST_MAIN(fabric, group_setup, group_teardown, \
+                   cmocka_unit_test_teardown(test_service_writer_first, tproc_teardown), \
+                   cmocka_unit_test_teardown(test_service_reader_first, tproc_teardown), \
+                   cmocka_unit_test_teardown(test_select_writer_first, tproc_teardown), \
+                   cmocka_unit_test_teardown(test_select_reader_first, tproc_teardown))
 
 #endif

@@ -11,7 +11,6 @@
 
 #include "compat_ipc.h"
 
-#define RUNS 100
 #define NFRAMES 16   /* FIFO depth: the writer closes with frames still queued */
 
 static char cfg_path[64];
@@ -23,7 +22,7 @@ static void write_cfg(void)
     size_t n = 0;
     int k;
     snprintf(prefix, sizeof(prefix), "ipcev_cp%d", (int)getpid());
-    for (k = 0; k < RUNS; k++) {
+    for (k = 0; k < COMPAT_RUNS; k++) {
         n += (size_t)snprintf(text + n, sizeof(text) - n, "INTER_PROCESS %s_%d_w %s_%d_r %d 64\n", prefix, k, prefix, k,
                               NFRAMES);
         assert_true(n < sizeof(text));
@@ -43,49 +42,21 @@ static unsigned leftovers(const char *dir)
     return n;
 }
 
-static void run_pairs(enum compat_flow flow, int reader_first, const char *what)
+/* The config names every run's pair of endpoints. */
+static void endpoints(int k, const char *tag, char *ep_w, char *ep_r, size_t len)
 {
-    struct compat_run_stats st = { 0 };
-    int k;
-    for (k = 0; k < RUNS; k++) {
-        char ep_w[64], ep_r[64];
-        uint32_t n = 64 + (uint32_t)(k * 37) % 193;   /* 64..256 frames */
-        struct compat_prog pw = { flow, ep_w, n, reader_first, NULL, 0, 0 };
-        struct compat_prog pr = { flow, ep_r, 0, !reader_first, NULL, 0, 0 };
-        struct compat_report rw, rr;
-        snprintf(ep_w, sizeof(ep_w), "%s_%d_w", prefix, k);
-        snprintf(ep_r, sizeof(ep_r), "%s_%d_r", prefix, k);
-        compat_run(&pw, &pr, &rw, &rr);
-        compat_check(what, k, n, &rw, &rr, 8, 2, &st);
-    }
-    compat_print(what, &st);
+    (void)tag;
+    snprintf(ep_w, len, "%s_%d_w", prefix, k);
+    snprintf(ep_r, len, "%s_%d_r", prefix, k);
+}
+
+static void no_leftovers(void)
+{
     assert_int_equal(leftovers("/dev/shm"), 0);
     assert_int_equal(leftovers("/dev/mqueue"), 0);
 }
 
-static void test_service_writer_first(void **state)
-{
-    (void)state;
-    run_pairs(FLOW_SERVICE, 0, "INTER_PROCESS WaitForEvent, writer first");
-}
-
-static void test_service_reader_first(void **state)
-{
-    (void)state;
-    run_pairs(FLOW_SERVICE, 1, "INTER_PROCESS WaitForEvent, reader first");
-}
-
-static void test_select_writer_first(void **state)
-{
-    (void)state;
-    run_pairs(FLOW_SELECT, 0, "INTER_PROCESS select(), writer first");
-}
-
-static void test_select_reader_first(void **state)
-{
-    (void)state;
-    run_pairs(FLOW_SELECT, 1, "INTER_PROCESS select(), reader first");
-}
+static const struct compat_backend process = { "INTER_PROCESS", NULL, endpoints, 0, 8, 2, no_leftovers };
 
 static int setup_group(void **state)
 {
@@ -102,14 +73,4 @@ static int teardown_group(void **state)
     return 0;
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_service_writer_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_service_reader_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_select_writer_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_select_reader_first, tproc_teardown),
-    };
-    if (getenv("IPC_TEST_FILTER")) cmocka_set_test_filter(getenv("IPC_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, setup_group, teardown_group);
-}
+COMPAT_TESTS(process, NULL, setup_group, teardown_group)

@@ -15,15 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../common/osci_test.h"
 #include "../ipc/ipc_frame.h"
-#include "nvscievent.h"
-#include "nvsciipc.h"
+#include "../ipc/ipc_util.h"
 
 #define NV_CFG "tests/ipc/nvidia_x86_6081.cfg"
 #define EP_C2C "nvscic2c_pcie_s0_c5_1"     /* device 0000, gid 36000 */
@@ -34,8 +31,6 @@
 #define NFRAMES 100                        /* frames per run: more than the 16-frame FIFO holds */
 
 enum { MSG_OPEN = 1, MSG_DONE };
-
-static char conf_dir[64];
 
 /* Each node's opensci.conf: node 1 reaches node 2 through device 0000 and node 3 through device 0105. */
 static const char *const node_conf[4] = {
@@ -51,7 +46,7 @@ static const char *const node_conf[4] = {
 static int child_env(unsigned node)
 {
     char path[128];
-    snprintf(path, sizeof(path), "%s/node%u.conf", conf_dir, node);
+    snprintf(path, sizeof(path), "%s/node%u.conf", cfg_dir, node);
     unsetenv("OSCI_NODE_ID");
     setenv("OSCI_CONF", path, 1);
     setenv("NVSCIIPC_CFG", NV_CFG, 1);
@@ -60,82 +55,59 @@ static int child_env(unsigned node)
 
 /* ---- NVIDIA's flow ---- */
 struct ep {
-    NvSciIpcEndpoint h;
-    NvSciEventLoopService *svc;   /* NULL: select() on the Linux event fd */
-    NvSciEventNotifier *note;
+    struct ipc_waiter w;          /* svc NULL: select() on the Linux event fd */
     NvSciIpcEndpointInfo info;
 };
 
 static int ep_open(struct ep *e, const char *name, NvSciEventLoopService *svc)
 {
     memset(e, 0, sizeof(*e));
-    e->svc = svc;
+    e->w.svc = svc;
     if (svc) {
-        if (NvSciIpcOpenEndpointWithEventService(name, &e->h, &svc->EventService) != NvSciError_Success) return -1;
-        if (NvSciIpcGetEventNotifier(e->h, &e->note) != NvSciError_Success) return -1;
-    } else if (NvSciIpcOpenEndpoint(name, &e->h) != NvSciError_Success) {
+        if (NvSciIpcOpenEndpointWithEventService(name, &e->w.h, &svc->EventService) != NvSciError_Success) return -1;
+        if (NvSciIpcGetEventNotifier(e->w.h, &e->w.note) != NvSciError_Success) return -1;
+    } else if (NvSciIpcOpenEndpoint(name, &e->w.h) != NvSciError_Success ||
+               NvSciIpcGetLinuxEventFd(e->w.h, &e->w.fd) != NvSciError_Success) {
         return -1;
     }
-    if (NvSciIpcGetEndpointInfo(e->h, &e->info) != NvSciError_Success) return -1;
-    return NvSciIpcResetEndpointSafe(e->h) == NvSciError_Success ? 0 : -1;
+    if (NvSciIpcGetEndpointInfo(e->w.h, &e->info) != NvSciError_Success) return -1;
+    return NvSciIpcResetEndpointSafe(e->w.h) == NvSciError_Success ? 0 : -1;
 }
 
-/* 0 woken, -1 timed out or failed. */
-static int ep_wait(struct ep *e)
+/* The samples' step: 1 when GetEventSafe reports one of want, else 0 after a wake-up; -1 on an error or
+ * when the wait timed out. */
+static int ep_ready(struct ep *e, uint32_t want)
 {
-    if (e->svc) return e->svc->WaitForEvent(e->note, WAIT_US) == NvSciError_Success ? 0 : -1;
-    int32_t fd;
-    fd_set rfds;
-    struct timeval tv = { WAIT_US / 1000000, WAIT_US % 1000000 };
-    if (NvSciIpcGetLinuxEventFd(e->h, &fd) != NvSciError_Success) return -1;
-    FD_ZERO(&rfds);
-    FD_SET(fd, &rfds);
-    return select(fd + 1, &rfds, NULL, NULL, &tv) > 0 ? 0 : -1;
+    uint32_t ev;
+    if (NvSciIpcGetEventSafe(e->w.h, &ev) != NvSciError_Success) return -1;
+    if (ev & want) return 1;
+    return ipc_wait(&e->w, WAIT_US) == 1 ? 0 : -1;
 }
 
 static int ep_establish(struct ep *e)
 {
-    for (;;) {
-        uint32_t ev;
-        if (NvSciIpcGetEventSafe(e->h, &ev) != NvSciError_Success) return -1;
-        if (ev & NV_SCI_IPC_EVENT_CONN_EST_ALL) return 0;
-        if (ep_wait(e) < 0) return -1;
-    }
+    int rc;
+    while ((rc = ep_ready(e, NV_SCI_IPC_EVENT_CONN_EST_ALL)) == 0) continue;
+    return rc > 0 ? 0 : -1;
 }
 
-/* The sample write loop: write while GetEventSafe reports WRITE, else wait. */
-static int ep_write_n(struct ep *e, uint64_t n)
+/* The samples' loops: write (or read) while GetEventSafe reports WRITE (READ), else wait; n frames, every
+ * frame whole, read in order and intact (a frame just written checks true). */
+static int ep_xfer_n(struct ep *e, uint64_t n, int writer)
 {
     uint64_t seq = 0;
     while (seq < n) {
-        uint32_t ev, bytes;
+        uint32_t bytes;
         uint64_t buf[8];
-        if (NvSciIpcGetEventSafe(e->h, &ev) != NvSciError_Success) return -1;
-        if (!(ev & NV_SCI_IPC_EVENT_WRITE)) {
-            if (ep_wait(e) < 0) return -1;
+        NvSciError err;
+        int rc = ep_ready(e, writer ? NV_SCI_IPC_EVENT_WRITE : NV_SCI_IPC_EVENT_READ);
+        if (rc <= 0) {
+            if (rc < 0) return -1;
             continue;
         }
         fill(buf, seq);
-        NvSciError err = NvSciIpcWriteSafe(e->h, buf, sizeof(buf), &bytes);
-        if (err == NvSciError_Success && bytes == sizeof(buf)) seq++;
-        else if (err != NvSciError_InsufficientMemory) return -1;
-    }
-    return 0;
-}
-
-/* The sample read loop: read while GetEventSafe reports READ, else wait; every frame in order, intact. */
-static int ep_read_n(struct ep *e, uint64_t n)
-{
-    uint64_t seq = 0;
-    while (seq < n) {
-        uint32_t ev, bytes;
-        uint64_t buf[8];
-        if (NvSciIpcGetEventSafe(e->h, &ev) != NvSciError_Success) return -1;
-        if (!(ev & NV_SCI_IPC_EVENT_READ)) {
-            if (ep_wait(e) < 0) return -1;
-            continue;
-        }
-        NvSciError err = NvSciIpcReadSafe(e->h, buf, sizeof(buf), &bytes);
+        err = writer ? NvSciIpcWriteSafe(e->w.h, buf, sizeof(buf), &bytes)
+                     : NvSciIpcReadSafe(e->w.h, buf, sizeof(buf), &bytes);
         if (err == NvSciError_InsufficientMemory) continue;
         if (err != NvSciError_Success || bytes != sizeof(buf) || !check(buf, seq)) {
             fprintf(stderr, "child %d: frame %llu lost or corrupt (err %#x)\n", (int)getpid(),
@@ -149,8 +121,8 @@ static int ep_read_n(struct ep *e, uint64_t n)
 
 static void ep_close(struct ep *e)
 {
-    if (e->note) e->note->Delete(e->note);
-    NvSciIpcCloseEndpointSafe(e->h, false);
+    if (e->w.note) e->w.note->Delete(e->w.note);
+    NvSciIpcCloseEndpointSafe(e->w.h, false);
 }
 
 /* NVIDIA's file gives the endpoints gids 36000 and 36022, which are enforced: the runner must be root or a
@@ -183,11 +155,7 @@ static int pair_main(int rd, int wr, void *arg)
     CHECK(e.info.nframes == 16 && e.info.frame_size == 256);   /* the geometry of the interchip line */
     CHECK(tproc_send_u32(wr, MSG_OPEN) == 0);
     CHECK(ep_establish(&e) == 0);
-    if (r->writer) {
-        CHECK(ep_write_n(&e, NFRAMES) == 0);
-    } else {
-        CHECK(ep_read_n(&e, NFRAMES) == 0);
-    }
+    CHECK(ep_xfer_n(&e, NFRAMES, r->writer) == 0);
     CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
     CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);   /* both are done: no close while the other still reads */
     ep_close(&e);
@@ -200,21 +168,11 @@ static void run_pair(int writer_first)
 {
     struct role wr = { 1, 1 }, rd = { 2, 0 };
     struct tproc first, second;
-    uint32_t m;
     assert_int_equal(tproc_start(&first, pair_main, writer_first ? &wr : &rd), 0);
-    assert_int_equal(tproc_recv_u32(first.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_OPEN);
+    IPC_EXPECT(first.rd, MSG_OPEN, T_MS);
     assert_int_equal(tproc_start(&second, pair_main, writer_first ? &rd : &wr), 0);
-    assert_int_equal(tproc_recv_u32(second.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_OPEN);
-    assert_int_equal(tproc_recv_u32(first.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_DONE);
-    assert_int_equal(tproc_recv_u32(second.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_DONE);
-    assert_int_equal(tproc_send_u32(first.wr, MSG_DONE), 0);
-    assert_int_equal(tproc_send_u32(second.wr, MSG_DONE), 0);
-    assert_int_equal(tproc_wait(&first, T_MS), 0);
-    assert_int_equal(tproc_wait(&second, T_MS), 0);
+    IPC_EXPECT(second.rd, MSG_OPEN, T_MS);
+    ipc_end_pair(&first, &second, MSG_DONE, MSG_DONE, T_MS);
 }
 
 static void test_pair_writer_first(void **state)
@@ -247,8 +205,8 @@ static int hub_main(int rd, int wr, void *arg)
     CHECK(tproc_send_u32(wr, MSG_OPEN) == 0);
     CHECK(ep_establish(&c2c) == 0);
     CHECK(ep_establish(&egl) == 0);
-    CHECK(ep_write_n(&c2c, NFRAMES) == 0);
-    CHECK(ep_write_n(&egl, NFRAMES) == 0);
+    CHECK(ep_xfer_n(&c2c, NFRAMES, 1) == 0);
+    CHECK(ep_xfer_n(&egl, NFRAMES, 1) == 0);
     CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
     CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
     ep_close(&egl);
@@ -268,7 +226,7 @@ static int leaf_main(int rd, int wr, void *arg)
     CHECK(ep_open(&e, node == 2 ? EP_C2C : EP_EGL, NULL) == 0);
     CHECK(tproc_send_u32(wr, MSG_OPEN) == 0);
     CHECK(ep_establish(&e) == 0);
-    CHECK(ep_read_n(&e, NFRAMES) == 0);
+    CHECK(ep_xfer_n(&e, NFRAMES, 0) == 0);
     CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
     CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
     ep_close(&e);
@@ -279,18 +237,15 @@ static int leaf_main(int rd, int wr, void *arg)
 static void run_star(int hub_first)
 {
     struct tproc p[3];   /* hub, node 2, node 3 */
-    uint32_t m;
     int i, order[3] = { 0, 1, 2 };
     if (!hub_first) order[0] = 1, order[1] = 2, order[2] = 0;
     for (i = 0; i < 3; i++) {
         int k = order[i];
         assert_int_equal(tproc_start(&p[k], k == 0 ? hub_main : leaf_main, (void *)(uintptr_t)(k + 1)), 0);
-        assert_int_equal(tproc_recv_u32(p[k].rd, &m, T_MS), 0);
-        assert_int_equal(m, MSG_OPEN);
+        IPC_EXPECT(p[k].rd, MSG_OPEN, T_MS);
     }
     for (i = 0; i < 3; i++) {
-        assert_int_equal(tproc_recv_u32(p[i].rd, &m, T_MS), 0);
-        assert_int_equal(m, MSG_DONE);
+        IPC_EXPECT(p[i].rd, MSG_DONE, T_MS);
     }
     for (i = 0; i < 3; i++) assert_int_equal(tproc_send_u32(p[i].wr, MSG_DONE), 0);
     for (i = 0; i < 3; i++) assert_int_equal(tproc_wait(&p[i], T_MS), 0);
@@ -324,10 +279,8 @@ static int unmapped_main(int rd, int wr, void *arg)
 
 static void test_unmapped(void **state)
 {
-    struct tproc p;
     (void)state;
-    assert_int_equal(tproc_start(&p, unmapped_main, NULL), 0);
-    assert_int_equal(tproc_wait(&p, T_MS), 0);
+    IPC_RUN_CHILD(unmapped_main, NULL, T_MS);
 }
 
 /* As user nobody: without group 36000 the mapped endpoint is NotPermitted; with it, it opens. */
@@ -358,25 +311,20 @@ static int gid_main(int rd, int wr, void *arg)
 
 static void test_gid(void **state)
 {
-    struct tproc p;
     (void)state;
     if (geteuid() != 0) skip();   /* needs to become another user */
-    assert_int_equal(tproc_start(&p, gid_main, (void *)0), 0);
-    assert_int_equal(tproc_wait(&p, T_MS), 0);
-    assert_int_equal(tproc_start(&p, gid_main, (void *)1), 0);
-    assert_int_equal(tproc_wait(&p, T_MS), 0);
+    IPC_RUN_CHILD(gid_main, (void *)0, T_MS);
+    IPC_RUN_CHILD(gid_main, (void *)1, T_MS);
 }
 
 static int setup_group(void **state)
 {
-    (void)state;
-    tproc_default_fabric("ipccfg");
     if (access(NV_CFG, R_OK) != 0) return -1;
-    if (tdir_make(conf_dir, sizeof(conf_dir), "ipccfg") || chmod(conf_dir, 0755) != 0) return -1;
+    if (ipc_dir_setup(state) || chmod(cfg_dir, 0755) != 0) return -1;
     for (unsigned n = 1; n <= 3; n++) {
         char path[128];
         FILE *f;
-        snprintf(path, sizeof(path), "%s/node%u.conf", conf_dir, n);
+        snprintf(path, sizeof(path), "%s/node%u.conf", cfg_dir, n);
         if (!(f = fopen(path, "w"))) return -1;
         fputs(node_conf[n], f);
         fclose(f);
@@ -385,14 +333,7 @@ static int setup_group(void **state)
     return 0;
 }
 
-static int teardown_group(void **state)
-{
-    (void)state;
-    tproc_reap_all();
-    return tdir_remove(conf_dir);
-}
-
-OSCI_TEST_MAIN(NULL, setup_group, teardown_group,
+OSCI_TEST_MAIN("ipccfg", setup_group, ipc_dir_teardown,
                cmocka_unit_test_teardown(test_unmapped, tproc_teardown),
                cmocka_unit_test_teardown(test_pair_writer_first, tproc_teardown),
                cmocka_unit_test_teardown(test_pair_reader_first, tproc_teardown),

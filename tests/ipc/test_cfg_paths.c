@@ -134,26 +134,26 @@ static void test_ipc_init(void **state)
     }
 }
 
+/* Every kind of bad file named where fn's SCI call reads it: ILLEGAL_PARAMETER. */
+static void check_sci(call_fn fn, const char *what)
+{
+    make_big(paths[K_BIG], CONF_CAP + 1);
+    for (int k = 0; k < K_COUNT; k++) {
+        uint32_t e = in_child(fn, paths[k]);
+        if (e != SCI_ERR_ILLEGAL_PARAMETER) fail_msg("%s a %s: 0x%x, want ILLEGAL_PARAMETER", what, kind_name[k], e);
+    }
+}
+
 static void test_sci_init(void **state)
 {
     (void)state;
-    make_big(paths[K_BIG], CONF_CAP + 1);
-    for (int k = 0; k < K_COUNT; k++) {
-        uint32_t e = in_child(sci_init, paths[k]);
-        if (e != SCI_ERR_ILLEGAL_PARAMETER)
-            fail_msg("SCIInitialize, OSCI_CONF a %s: 0x%x, want ILLEGAL_PARAMETER", kind_name[k], e);
-    }
+    check_sci(sci_init, "SCIInitialize, OSCI_CONF");
 }
 
 static void test_sci_hosts(void **state)
 {
     (void)state;
-    make_big(paths[K_BIG], CONF_CAP + 1);
-    for (int k = 0; k < K_COUNT; k++) {
-        uint32_t e = in_child(sci_hosts, paths[k]);
-        if (e != SCI_ERR_ILLEGAL_PARAMETER)
-            fail_msg("SCIGetNodeIdByAdapterName, OSCI_HOSTS a %s: 0x%x, want ILLEGAL_PARAMETER", kind_name[k], e);
-    }
+    check_sci(sci_hosts, "SCIGetNodeIdByAdapterName, OSCI_HOSTS");
 }
 
 /* osci-seginfo reads opensci.conf through the library: a failure exit, not a hang. */

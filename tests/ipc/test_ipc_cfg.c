@@ -15,17 +15,28 @@
 #include "ipc_internal.h"
 #include "../common/osci_test.h"
 
-static char tmp_path[64];
+static char tmp_path[64], conf_path[64];
 
-static void write_file(const char *text)
+/* text in a new file /tmp/osci-<tag>-XXXXXX (its name in path) that the environment variable env names. */
+static void write_tmp(char *path, size_t len, const char *tag, const char *env, const char *text)
 {
     int fd;
-    snprintf(tmp_path, sizeof(tmp_path), "/tmp/osci-ipc-cfg-%s", "XX" "XX" "XX");
-    fd = mkstemp(tmp_path);
+    snprintf(path, len, "/tmp/osci-%s-%s", tag, "XX" "XX" "XX");
+    fd = mkstemp(path);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
-    setenv("NVSCIIPC_CFG", tmp_path, 1);
+    setenv(env, path, 1);
+}
+
+static void write_file(const char *text)
+{
+    write_tmp(tmp_path, sizeof(tmp_path), "ipc-cfg", "NVSCIIPC_CFG", text);
+}
+
+static void write_conf(const char *text)
+{
+    write_tmp(conf_path, sizeof(conf_path), "ipccfg-conf", "OSCI_CONF", text);
 }
 
 static int teardown(void **state)
@@ -41,19 +52,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static char conf_path[64];
-
-static void write_conf(const char *text)
-{
-    int fd;
-    snprintf(conf_path, sizeof(conf_path), "/tmp/ipccfg-conf-%s", "XX" "XX" "XX");
-    fd = mkstemp(conf_path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
-    setenv("OSCI_CONF", conf_path, 1);
-}
-
 static int conf_teardown(void **state)
 {
     if (conf_path[0]) unlink(conf_path);
@@ -67,14 +65,20 @@ static int parse(const char *text, struct ipc_cfg *cfg, char *err)
     return ipc__cfg_parse(text, strlen(text), "t.cfg", cfg, err, 256);
 }
 
+/* Loads the file at path: in the given format version, with n endpoints. */
+static void load(const char *path, struct ipc_cfg *cfg, int version, size_t n)
+{
+    assert_int_equal(ipc__cfg_load(path, cfg), 0);
+    assert_int_equal(cfg->version, version);
+    assert_int_equal(cfg->n, n);
+}
+
 static void test_nvidia_shape(void **state)
 {
     struct ipc_cfg cfg;
     const struct ipc_cfg_ep *e;
     (void)state;
-    assert_int_equal(ipc__cfg_load("tests/ipc/nvidia_x86.cfg", &cfg), 0);
-    assert_int_equal(cfg.version, 1);
-    assert_int_equal(cfg.n, 14);
+    load("tests/ipc/nvidia_x86.cfg", &cfg, 1, 14);
     e = ipc__cfg_find(&cfg, "ipc_test_1");
     assert_non_null(e);
     assert_int_equal(e->backend, IPC_BE_PROCESS);
@@ -113,9 +117,7 @@ static void test_seed_format(void **state)
     struct ipc_cfg cfg;
     const struct ipc_cfg_ep *e;
     (void)state;
-    assert_int_equal(ipc__cfg_load("tests/ipc/seed_plain.cfg", &cfg), 0);
-    assert_int_equal(cfg.version, 0);
-    assert_int_equal(cfg.n, 5);
+    load("tests/ipc/seed_plain.cfg", &cfg, 0, 5);
     e = ipc__cfg_find(&cfg, "seed_itc_1");
     assert_int_equal(e->gid, IPC_GID_NONE);
     assert_int_equal(e->nframes, 32);
@@ -234,9 +236,7 @@ static void test_nvidia_6081(void **state)
     const struct ipc_cfg_ep *e;
     size_t i, chip = 0;
     (void)state;
-    assert_int_equal(ipc__cfg_load("tests/ipc/nvidia_x86_6081.cfg", &cfg), 0);
-    assert_int_equal(cfg.version, 1);
-    assert_int_equal(cfg.n, 19 * 2 + 32);
+    load("tests/ipc/nvidia_x86_6081.cfg", &cfg, 1, 19 * 2 + 32);
     for (i = 0; i < cfg.n; i++) {
         if (cfg.eps[i].backend != IPC_BE_CHIP) continue;
         chip++;

@@ -14,15 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../common/osci_test.h"
-#include "nvscievent.h"
 #include "opensci/osci.h"
-#include "nvsciipc.h"
 #include "ipc_frame.h"
+#include "ipc_util.h"
 
 #define WAIT_US 5000000
 #define T_MS 15000
@@ -30,7 +27,6 @@
 enum { MSG_EST = 1, MSG_RESET, MSG_DONE, MSG_GO };
 
 static char ep_name[NVSCIIPC_MAX_ENDPOINT_NAME];
-static char cfg_dir[64];
 static int test_no;
 
 struct node_args {
@@ -57,84 +53,42 @@ static void new_channel(void)
     snprintf(ep_name, sizeof(ep_name), "c2c_%d_%d", (int)getpid(), test_no);
 }
 
-/* In the child: its own config file and node id, before any library call. */
-static int child_setup(const struct node_args *a)
-{
-    if (tnode_ipc_cfg(cfg_dir, a->node, "#CFGVER:1\nINTER_CHIP %s 0000 36000 peer=%u nframes=%u frame_size=%u %s\n",
-                      ep_name, a->peer, a->nframes, a->fsize, a->extra ? a->extra : ""))
-        return -1;
-    if (a->transfer) setenv("OSCI_IPC_CHIP_TRANSFER", "1", 1);
-    return 0;
-}
 
-
-/* ---- waiting: select() on the Linux event fd, or the event service ---- */
-struct waiter {
-    NvSciIpcEndpoint h;
-    NvSciEventLoopService *svc;   /* NULL: select() */
-    NvSciEventNotifier *note;
-};
-
-/* 0 woken, 1 timed out, -1 error. */
-static int wait_once(struct waiter *w, int us)
-{
-    if (w->svc) {
-        NvSciError e = w->svc->WaitForEvent(w->note, us);
-        return e == NvSciError_Success ? 0 : e == NvSciError_Timeout ? 1 : -1;
-    } else {
-        int32_t fd;
-        fd_set rfds;
-        struct timeval tv = { us / 1000000, us % 1000000 };
-        if (NvSciIpcGetLinuxEventFd(w->h, &fd) != NvSciError_Success) return -1;
-        FD_ZERO(&rfds);
-        FD_SET(fd, &rfds);
-        int n = select(fd + 1, &rfds, NULL, NULL, &tv);
-        return n > 0 ? 0 : n == 0 ? 1 : -1;
-    }
-}
-
+/* ---- waiting: select() on the Linux event fd, or the event service (ipc_wait) ---- */
 /* Loops GetEventSafe until one of `want` shows up; the events, 0 on error or when a wait timed out (the
  * peers of these tests never pause that long: a timeout means a lost notification or a dead peer). */
-static uint32_t wait_for(struct waiter *w, uint32_t want)
+static uint32_t wait_for(struct ipc_waiter *w, uint32_t want)
 {
     for (;;) {
         uint32_t ev;
         int rc;
         if (NvSciIpcGetEventSafe(w->h, &ev) != NvSciError_Success) return 0;
         if (ev & want) return ev;
-        if ((rc = wait_once(w, WAIT_US)) != 0) {
-            if (rc > 0) fprintf(stderr, "child %d: no wake-up for %#x within %d us\n", (int)getpid(), want, WAIT_US);
+        if ((rc = ipc_wait(w, WAIT_US)) != 1) {
+            if (rc == 0) fprintf(stderr, "child %d: no wake-up for %#x within %d us\n", (int)getpid(), want, WAIT_US);
             return 0;
         }
     }
 }
 
-static int establish(struct waiter *w)
+static int establish(struct ipc_waiter *w)
 {
     if (NvSciIpcResetEndpointSafe(w->h) != NvSciError_Success) return -1;
     return wait_for(w, NV_SCI_IPC_EVENT_CONN_EST) ? 0 : -1;
 }
 
-/* Opens the endpoint, with the event service when `svc` is set. */
-static int open_ep(struct waiter *w, int svc)
+/* In the child: its own config file and node id before any library call, then the endpoint opened (with the
+ * event service when svc) and established. */
+static void child_open(struct ipc_waiter *w, const struct node_args *a, int svc)
 {
-    memset(w, 0, sizeof(*w));
-    if (NvSciIpcInit() != NvSciError_Success) return -1;
-    if (!svc) return NvSciIpcOpenEndpoint(ep_name, &w->h) == NvSciError_Success ? 0 : -1;
-    if (NvSciEventLoopServiceCreateSafe(1, NULL, &w->svc) != NvSciError_Success) return -1;
-    if (NvSciIpcOpenEndpointWithEventService(ep_name, &w->h, &w->svc->EventService) != NvSciError_Success) return -1;
-    return NvSciIpcGetEventNotifier(w->h, &w->note) == NvSciError_Success ? 0 : -1;
+    CHECK(tnode_ipc_cfg(cfg_dir, a->node, "#CFGVER:1\nINTER_CHIP %s 0000 36000 peer=%u nframes=%u frame_size=%u %s\n",
+                        ep_name, a->peer, a->nframes, a->fsize, a->extra ? a->extra : "") == 0);
+    if (a->transfer) setenv("OSCI_IPC_CHIP_TRANSFER", "1", 1);
+    CHECK(ipc_open(w, ep_name, svc) == 0);
+    CHECK(establish(w) == 0);
 }
 
-static void close_ep(struct waiter *w)
-{
-    if (w->note) w->note->Delete(w->note);
-    NvSciIpcCloseEndpointSafe(w->h, false);
-    NvSciIpcDeinit();
-    if (w->svc) w->svc->EventService.Delete(&w->svc->EventService);
-}
-
-static int send_n(struct waiter *w, uint64_t first, uint64_t n)
+static int send_n(struct ipc_waiter *w, uint64_t first, uint64_t n)
 {
     uint64_t seq = first;
     while (seq < first + n) {
@@ -154,7 +108,7 @@ static int send_n(struct waiter *w, uint64_t first, uint64_t n)
 }
 
 /* Reads n frames expecting seq first..first+n-1; zero-copy when `zc`. */
-static int recv_n(struct waiter *w, uint64_t first, uint64_t n, int zc)
+static int recv_n(struct ipc_waiter *w, uint64_t first, uint64_t n, int zc)
 {
     uint64_t seq = first;
     while (seq < first + n) {
@@ -190,46 +144,40 @@ static int recv_n(struct waiter *w, uint64_t first, uint64_t n, int zc)
 static int writer_main(int rd, int wr, void *arg)
 {
     struct node_args *a = arg;
-    struct waiter w;
+    struct ipc_waiter w;
     (void)rd;
-    CHECK(child_setup(a) == 0);
-    CHECK(open_ep(&w, 0) == 0);
-    CHECK(establish(&w) == 0);
+    child_open(&w, a, 0);
     CHECK(send_n(&w, 0, a->n) == 0);
     CHECK(wait_for(&w, NV_SCI_IPC_EVENT_WRITE_EMPTY) != 0);   /* everything consumed */
     CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
-    close_ep(&w);
+    ipc_close(&w);
     return 0;
 }
 
 static int reader_main(int rd, int wr, void *arg)
 {
     struct node_args *a = arg;
-    struct waiter w;
+    struct ipc_waiter w;
     uint32_t m;
-    CHECK(child_setup(a) == 0);
-    CHECK(open_ep(&w, 1) == 0);
-    CHECK(establish(&w) == 0);
+    child_open(&w, a, 1);
     CHECK(recv_n(&w, 0, a->n / 2, 0) == 0);
     CHECK(recv_n(&w, a->n / 2, a->n - a->n / 2, 1) == 0);
     CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
     CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);   /* the writer saw WRITE_EMPTY before we close */
-    close_ep(&w);
+    ipc_close(&w);
     return 0;
 }
 
-static void run_stream(unsigned nframes, uint64_t n, int transfer)
+/* A reader on node 1 and a writer on node 2 of a new channel: both report MSG_DONE, then the reader closes. */
+static void run_pair(tproc_fn reader, tproc_fn writer, unsigned nframes, uint64_t n, int transfer)
 {
     struct node_args ra = { 1, 2, nframes, 64, n, transfer, NULL }, wa = { 2, 1, nframes, 64, n, transfer, NULL };
     struct tproc r, w;
-    uint32_t m;
     new_channel();
-    assert_int_equal(tproc_start(&r, reader_main, &ra), 0);
-    assert_int_equal(tproc_start(&w, writer_main, &wa), 0);
-    assert_int_equal(tproc_recv_u32(r.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_DONE);
-    assert_int_equal(tproc_recv_u32(w.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_DONE);
+    assert_int_equal(tproc_start(&r, reader, &ra), 0);
+    assert_int_equal(tproc_start(&w, writer, &wa), 0);
+    IPC_EXPECT(r.rd, MSG_DONE, T_MS);
+    IPC_EXPECT(w.rd, MSG_DONE, T_MS);
     assert_int_equal(tproc_send_u32(r.wr, MSG_GO), 0);
     assert_int_equal(tproc_wait(&r, T_MS), 0);
     assert_int_equal(tproc_wait(&w, T_MS), 0);
@@ -238,13 +186,13 @@ static void run_stream(unsigned nframes, uint64_t n, int transfer)
 static void test_stream(void **state)
 {
     (void)state;
-    run_stream(64, 100000, 0);
+    run_pair(reader_main, writer_main, 64, 100000, 0);
 }
 
 static void test_stream_transfer_map(void **state)
 {
     (void)state;
-    run_stream(16, 20000, 1);
+    run_pair(reader_main, writer_main, 16, 20000, 1);
 }
 
 /* ---- SIGKILL of a peer, restart, reconnect ---- */
@@ -253,13 +201,11 @@ static void test_stream_transfer_map(void **state)
 static int survivor_main(int rd, int wr, void *arg)
 {
     struct node_args *a = arg;
-    struct waiter w;
+    struct ipc_waiter w;
     uint64_t buf[8];
     uint32_t bytes, ev;
     (void)rd;
-    CHECK(child_setup(a) == 0);
-    CHECK(open_ep(&w, 0) == 0);
-    CHECK(establish(&w) == 0);
+    child_open(&w, a, 0);
     CHECK(tproc_send_u32(wr, MSG_EST) == 0);
     ev = wait_for(&w, NV_SCI_IPC_EVENT_CONN_RESET);
     CHECK(ev & NV_SCI_IPC_EVENT_CONN_RESET);
@@ -271,7 +217,7 @@ static int survivor_main(int rd, int wr, void *arg)
     CHECK(establish(&w) == 0);
     CHECK(recv_n(&w, 7, 1, 0) == 0);
     CHECK(tproc_send_u32(wr, MSG_EST) == 0);
-    close_ep(&w);
+    ipc_close(&w);
     return 0;
 }
 
@@ -279,15 +225,13 @@ static int survivor_main(int rd, int wr, void *arg)
 static int victim_main(int rd, int wr, void *arg)
 {
     struct node_args *a = arg;
-    struct waiter w;
+    struct ipc_waiter w;
     uint32_t m;
-    CHECK(child_setup(a) == 0);
-    CHECK(open_ep(&w, 0) == 0);
-    CHECK(establish(&w) == 0);
+    child_open(&w, a, 0);
     if (a->n) CHECK(send_n(&w, 7, 1) == 0);
     CHECK(tproc_send_u32(wr, MSG_EST) == 0);
     CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
-    close_ep(&w);
+    ipc_close(&w);
     return 0;
 }
 
@@ -300,18 +244,15 @@ static void test_peer_killed(void **state)
     new_channel();
     assert_int_equal(tproc_start(&s, survivor_main, &sa), 0);
     assert_int_equal(tproc_start(&v, victim_main, &va), 0);
-    assert_int_equal(tproc_recv_u32(s.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_EST);
+    IPC_EXPECT(s.rd, MSG_EST, T_MS);
     assert_int_equal(tproc_recv_u32(v.rd, &m, T_MS), 0);
     tproc_kill(&v);
     /* CONN_RESET reaches the survivor through its event fd alone (wait_for gives up after ~10 s). */
-    assert_int_equal(tproc_recv_u32(s.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_RESET);
+    IPC_EXPECT(s.rd, MSG_RESET, T_MS);
     va.n = 1;   /* the restarted peer sends frame 7 */
     assert_int_equal(tproc_start(&v, victim_main, &va), 0);
     assert_int_equal(tproc_recv_u32(v.rd, &m, T_MS), 0);
-    assert_int_equal(tproc_recv_u32(s.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_EST);
+    IPC_EXPECT(s.rd, MSG_EST, T_MS);
     assert_int_equal(tproc_wait(&s, T_MS), 0);
     assert_int_equal(tproc_send_u32(v.wr, MSG_GO), 0);
     assert_int_equal(tproc_wait(&v, T_MS), 0);
@@ -323,12 +264,10 @@ static void test_peer_killed(void **state)
 static int cut_main(int rd, int wr, void *arg)
 {
     struct node_args *a = arg;
-    struct waiter w;
+    struct ipc_waiter w;
     uint32_t m;
-    CHECK(child_setup(a) == 0);
     setenv("OSCI_GRACE_MS", "200", 1);
-    CHECK(open_ep(&w, a->node == 2) == 0);
-    CHECK(establish(&w) == 0);
+    child_open(&w, a, a->node == 2);
     CHECK(tproc_send_u32(wr, MSG_EST) == 0);
     if (a->node == 1) {
         CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
@@ -347,7 +286,7 @@ static int cut_main(int rd, int wr, void *arg)
     CHECK(wait_for(&w, NV_SCI_IPC_EVENT_WRITE_EMPTY) != 0);
     CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
     CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
-    close_ep(&w);
+    ipc_close(&w);
     return 0;
 }
 
@@ -355,42 +294,28 @@ static void test_link_cut(void **state)
 {
     struct node_args a1 = { 1, 2, 8, 64, 0, 0, NULL }, a2 = { 2, 1, 8, 64, 0, 0, NULL };
     struct tproc c1, c2;
-    uint32_t m;
     (void)state;
     new_channel();
     assert_int_equal(tproc_start(&c1, cut_main, &a1), 0);
     assert_int_equal(tproc_start(&c2, cut_main, &a2), 0);
-    assert_int_equal(tproc_recv_u32(c1.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_EST);
-    assert_int_equal(tproc_recv_u32(c2.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_EST);
+    IPC_EXPECT(c1.rd, MSG_EST, T_MS);
+    IPC_EXPECT(c2.rd, MSG_EST, T_MS);
     assert_int_equal(tproc_send_u32(c1.wr, MSG_GO), 0);            /* cut */
-    assert_int_equal(tproc_recv_u32(c1.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_RESET);
-    assert_int_equal(tproc_recv_u32(c2.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_RESET);
+    IPC_EXPECT(c1.rd, MSG_RESET, T_MS);
+    IPC_EXPECT(c2.rd, MSG_RESET, T_MS);
     assert_int_equal(tproc_send_u32(c1.wr, MSG_GO), 0);            /* back */
-    assert_int_equal(tproc_recv_u32(c1.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_DONE);
-    assert_int_equal(tproc_recv_u32(c2.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_DONE);
-    assert_int_equal(tproc_send_u32(c1.wr, MSG_GO), 0);
-    assert_int_equal(tproc_send_u32(c2.wr, MSG_GO), 0);
-    assert_int_equal(tproc_wait(&c1, T_MS), 0);
-    assert_int_equal(tproc_wait(&c2, T_MS), 0);
+    ipc_end_pair(&c1, &c2, MSG_DONE, MSG_GO, T_MS);
 }
 
 /* ---- reset in the middle of a stream ---- */
 static int restarting_writer_main(int rd, int wr, void *arg)
 {
     struct node_args *a = arg;
-    struct waiter w;
+    struct ipc_waiter w;
     uint64_t seq = 0;
     int resets = 0;
     (void)rd;
-    CHECK(child_setup(a) == 0);
-    CHECK(open_ep(&w, 0) == 0);
-    CHECK(establish(&w) == 0);
+    child_open(&w, a, 0);
     while (resets == 0 || seq < a->n) {
         uint64_t buf[8];
         uint32_t bytes, ev;
@@ -411,20 +336,18 @@ static int restarting_writer_main(int rd, int wr, void *arg)
     }
     CHECK(wait_for(&w, NV_SCI_IPC_EVENT_WRITE_EMPTY) != 0);
     CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
-    close_ep(&w);
+    ipc_close(&w);
     return 0;
 }
 
 static int resetting_reader_main(int rd, int wr, void *arg)
 {
     struct node_args *a = arg;
-    struct waiter w;
+    struct ipc_waiter w;
     uint64_t buf[8];
     uint32_t bytes, m;
     NvSciError err;
-    CHECK(child_setup(a) == 0);
-    CHECK(open_ep(&w, 1) == 0);
-    CHECK(establish(&w) == 0);
+    child_open(&w, a, 1);
     CHECK(recv_n(&w, 0, 1000, 0) == 0);
     CHECK(NvSciIpcResetEndpointSafe(w.h) == NvSciError_Success);
     err = NvSciIpcReadSafe(w.h, buf, sizeof(buf), &bytes);   /* nothing old is readable */
@@ -433,25 +356,14 @@ static int resetting_reader_main(int rd, int wr, void *arg)
     CHECK(recv_n(&w, 0, a->n, 0) == 0);   /* the new stream starts at 0 */
     CHECK(tproc_send_u32(wr, MSG_DONE) == 0);
     CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
-    close_ep(&w);
+    ipc_close(&w);
     return 0;
 }
 
 static void test_reset_mid_stream(void **state)
 {
-    struct node_args ra = { 1, 2, 32, 64, 30000, 0, NULL }, wa = { 2, 1, 32, 64, 30000, 0, NULL };
-    struct tproc r, w;
-    uint32_t m;
     (void)state;
-    new_channel();
-    assert_int_equal(tproc_start(&r, resetting_reader_main, &ra), 0);
-    assert_int_equal(tproc_start(&w, restarting_writer_main, &wa), 0);
-    assert_int_equal(tproc_recv_u32(r.rd, &m, T_MS), 0);
-    assert_int_equal(tproc_recv_u32(w.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_DONE);
-    assert_int_equal(tproc_send_u32(r.wr, MSG_GO), 0);
-    assert_int_equal(tproc_wait(&r, T_MS), 0);
-    assert_int_equal(tproc_wait(&w, T_MS), 0);
+    run_pair(resetting_reader_main, restarting_writer_main, 32, 30000, 0);
 }
 
 /* ---- errors, in one child (node 1) ---- */
@@ -499,37 +411,14 @@ static int errors_main(int rd, int wr, void *arg)
 
 static void test_errors(void **state)
 {
-    struct tproc p;
     (void)state;
-    assert_int_equal(tproc_start(&p, errors_main, NULL), 0);
-    assert_int_equal(tproc_wait(&p, T_MS), 0);
+    IPC_RUN_CHILD(errors_main, NULL, T_MS);
 }
 
-static int setup_group(void **state)
-{
-    (void)state;
-    tproc_default_fabric("ipc_chip");
-    assert_int_equal(tdir_make(cfg_dir, sizeof(cfg_dir), "ipc-chip"), 0);
-    return 0;
-}
-
-static int teardown_group(void **state)
-{
-    (void)state;
-    tproc_reap_all();
-    return tdir_remove(cfg_dir);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_errors, tproc_teardown),
-        cmocka_unit_test_teardown(test_stream, tproc_teardown),
-        cmocka_unit_test_teardown(test_stream_transfer_map, tproc_teardown),
-        cmocka_unit_test_teardown(test_peer_killed, tproc_teardown),
-        cmocka_unit_test_teardown(test_reset_mid_stream, tproc_teardown),
-        cmocka_unit_test_teardown(test_link_cut, tproc_teardown),
-    };
-    if (getenv("IPC_TEST_FILTER")) cmocka_set_test_filter(getenv("IPC_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, setup_group, teardown_group);
-}
+OSCI_TEST_MAIN("ipc_chip", ipc_dir_setup, ipc_dir_teardown,
+               cmocka_unit_test_teardown(test_errors, tproc_teardown),
+               cmocka_unit_test_teardown(test_stream, tproc_teardown),
+               cmocka_unit_test_teardown(test_stream_transfer_map, tproc_teardown),
+               cmocka_unit_test_teardown(test_peer_killed, tproc_teardown),
+               cmocka_unit_test_teardown(test_reset_mid_stream, tproc_teardown),
+               cmocka_unit_test_teardown(test_link_cut, tproc_teardown))

@@ -18,8 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "nvsciipc.h"
-#include "../common/osci_test.h"
+#include "ipc_util.h"
 
 #define T_MS 10000
 #define PAIR_RUNS 10
@@ -173,19 +172,15 @@ static void start_pair(struct tproc *a, struct tproc *b)
 
 static void test_exit_alone(void **state)
 {
-    struct tproc t;
     write_cfg("INTER_PROCESS");
-    assert_int_equal(tproc_start(&t, lone_main, (void *)0), 0);
-    assert_int_equal(tproc_wait(&t, T_MS), 0);
+    IPC_RUN_CHILD(lone_main, (void *)0, T_MS);
     assert_int_equal(leftovers(), 0);
 }
 
 static void test_thread_exit(void **state)
 {
-    struct tproc t;
     write_cfg("INTER_THREAD");
-    assert_int_equal(tproc_start(&t, lone_main, (void *)(uintptr_t)LONE_BOTH), 0);
-    assert_int_equal(tproc_wait(&t, T_MS), 0);
+    IPC_RUN_CHILD(lone_main, (void *)(uintptr_t)LONE_BOTH, T_MS);
     assert_int_equal(leftovers(), 0);
 }
 
@@ -239,13 +234,12 @@ static void test_killed_reclaimed(void **state)
 {
     write_cfg("INTER_PROCESS");
     for (int how = 0; how < 2; how++) {
-        struct tproc a, b, c;
+        struct tproc a, b;
         start_pair(&a, &b);
         tproc_kill(&a);
         tproc_kill(&b);
         assert_int_equal(leftovers(), 3);
-        assert_int_equal(tproc_start(&c, lone_main, (void *)(uintptr_t)(how ? LONE_CLOSE : 0)), 0);
-        assert_int_equal(tproc_wait(&c, T_MS), 0);
+        IPC_RUN_CHILD(lone_main, (void *)(uintptr_t)(how ? LONE_CLOSE : 0), T_MS);
         assert_int_equal(leftovers(), 0);
     }
 }

@@ -13,15 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/select.h>
-#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../common/osci_test.h"
-#include "nvscievent.h"
-#include "nvsciipc.h"
+#include "ipc_util.h"
 #include "osci_time.h"
 
 #define IDLE_US 300000
@@ -35,7 +30,6 @@ static const char *const phase_names[] = { "no peer yet", "established", "peer c
 enum be { BE_THREAD, BE_PROCESS, BE_CHIP };
 static const char *const be_names[] = { "INTER_THREAD", "INTER_PROCESS", "INTER_CHIP" };
 
-static char cfg_dir[64];
 static char ep_a[NVSCIIPC_MAX_ENDPOINT_NAME], ep_b[NVSCIIPC_MAX_ENDPOINT_NAME];
 static int test_no;
 
@@ -55,14 +49,6 @@ struct result {
     uint32_t settle;         /* wake-ups before the window: the handshake's or the close's last notes */
 };
 
-static uint64_t cpu_us(int who)
-{
-    struct rusage ru;
-    getrusage(who, &ru);
-    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
-           (uint64_t)ru.ru_stime.tv_usec;
-}
-
 /* Config: one INTER_THREAD or INTER_PROCESS pair (shared by both ends), or this node's INTER_CHIP line. */
 static int write_cfg(const struct side *s)
 {
@@ -79,58 +65,33 @@ static int write_cfg(const struct side *s)
     return 0;
 }
 
-struct ep {
-    NvSciIpcEndpoint h;
-    NvSciEventLoopService *svc;
-    NvSciEventNotifier *note;
-    int fd;
-};
-
-/* 1 woken, 0 deadline reached, -1 error. */
-static int wait_once(struct ep *e, int64_t us)
-{
-    if (us < 0) us = 0;
-    if (e->svc) {
-        NvSciError err = e->svc->WaitForEvent(e->note, us);
-        return err == NvSciError_Success ? 1 : err == NvSciError_Timeout ? 0 : -1;
-    } else {
-        fd_set rfds;
-        struct timeval tv = { (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
-        int n;
-        FD_ZERO(&rfds);
-        FD_SET(e->fd, &rfds);
-        n = select(e->fd + 1, &rfds, NULL, NULL, &tv);
-        return n > 0 ? 1 : n == 0 ? 0 : -1;
-    }
-}
-
 /* Waits `us` with nothing expected; r counts the wake-ups, the events GetEventSafe then reported and the
  * CPU time spent. */
-static int idle_window(struct ep *e, int64_t us, struct result *r)
+static int idle_window(struct ipc_waiter *e, int64_t us, struct result *r)
 {
-    uint64_t t_cpu = cpu_us(RUSAGE_THREAD), p_cpu = cpu_us(RUSAGE_SELF);
+    uint64_t t_cpu = ipc_cpu_us(RUSAGE_THREAD), p_cpu = ipc_cpu_us(RUSAGE_SELF);
     int64_t end = (int64_t)osci_now_us() + us;
     uint32_t ev;
     for (;;) {
         int64_t left = end - (int64_t)osci_now_us();
         int rc;
         if (left <= 0) break;
-        rc = wait_once(e, left);
+        rc = ipc_wait(e, left);
         CHECK(rc >= 0);
         if (rc == 0) break;
         r->wakes++;
         CHECK(NvSciIpcGetEventSafe(e->h, &ev) == NvSciError_Success);   /* what a real waiter does next */
         r->events |= ev & ~(uint32_t)(NV_SCI_IPC_EVENT_WRITE | NV_SCI_IPC_EVENT_WRITE_EMPTY);
     }
-    r->thread_cpu_us = cpu_us(RUSAGE_THREAD) - t_cpu;
-    r->proc_cpu_us = cpu_us(RUSAGE_SELF) - p_cpu;
+    r->thread_cpu_us = ipc_cpu_us(RUSAGE_THREAD) - t_cpu;
+    r->proc_cpu_us = ipc_cpu_us(RUSAGE_SELF) - p_cpu;
     return 0;
 }
 
 /* Waits until 100 ms pass without a wake-up; returns the wake-ups before that. INTER_CHIP's notifications
  * (SISCI interrupts, segment callbacks) arrive asynchronously: the last ones of a handshake or a close may
  * come after the event they announce was already seen. */
-static uint32_t settle(struct ep *e)
+static uint32_t settle(struct ipc_waiter *e)
 {
     struct result w;
     uint32_t n = 0, quiet = 0;
@@ -145,13 +106,13 @@ static uint32_t settle(struct ep *e)
 }
 
 /* Loops GetEventSafe until one of `want`; 0 or a CHECK code. */
-static int wait_event(struct ep *e, uint32_t want)
+static int wait_event(struct ipc_waiter *e, uint32_t want)
 {
     uint32_t ev;
     for (;;) {
         CHECK(NvSciIpcGetEventSafe(e->h, &ev) == NvSciError_Success);
         if (ev & want) return 0;
-        CHECK(wait_once(e, WAIT_US) == 1);
+        CHECK(ipc_wait(e, WAIT_US) == 1);
     }
 }
 
@@ -164,21 +125,11 @@ static int side_main(int rd, int wr, void *arg)
 {
     struct side *s = arg;
     struct result r = { .first = (uint32_t)s->first, .svc = (uint32_t)s->svc };
-    struct ep e = { 0 };
+    struct ipc_waiter e = { 0 };
     uint32_t m, ev;
-    int32_t fd;
     if (s->be != BE_THREAD) CHECK(write_cfg(s) == 0);   /* INTER_THREAD: the parent wrote it */
     if (!s->first) CHECK(tproc_recv_u32(rd, &m, T_MS) == 0 && m == MSG_GO);
-    CHECK(NvSciIpcInit() == NvSciError_Success);
-    if (s->svc) {
-        CHECK(NvSciEventLoopServiceCreateSafe(1, NULL, &e.svc) == NvSciError_Success);
-        CHECK(NvSciIpcOpenEndpointWithEventService(s->ep, &e.h, &e.svc->EventService) == NvSciError_Success);
-        CHECK(NvSciIpcGetEventNotifier(e.h, &e.note) == NvSciError_Success);
-    } else {
-        CHECK(NvSciIpcOpenEndpoint(s->ep, &e.h) == NvSciError_Success);
-    }
-    CHECK(NvSciIpcGetLinuxEventFd(e.h, &fd) == NvSciError_Success);
-    e.fd = fd;
+    CHECK(ipc_open(&e, s->ep, s->svc) == 0);
     CHECK(tproc_send_u32(wr, MSG_OPENED) == 0);
     CHECK(NvSciIpcResetEndpointSafe(e.h) == NvSciError_Success);
     if (s->first) {   /* phase 1: no peer yet */
@@ -200,10 +151,7 @@ static int side_main(int rd, int wr, void *arg)
         CHECK(tproc_send(wr, &r, sizeof(r)) == 0);
         CHECK(tproc_recv_u32(rd, &m, T_MS) == 0);
     }
-    if (e.note) e.note->Delete(e.note);
-    CHECK(NvSciIpcCloseEndpointSafe(e.h, false) == NvSciError_Success);
-    NvSciIpcDeinit();
-    if (e.svc) e.svc->EventService.Delete(&e.svc->EventService);
+    CHECK(ipc_close(&e) == NvSciError_Success);
     return 0;
 }
 
@@ -288,25 +236,22 @@ static void run_idle(enum be be, int a_svc)
     struct side sa = { be, 1, a_svc, 1, 2, ep_a }, sb = { be, 0, !a_svc, 2, 1, ep_b };
     struct thr ta, tb;
     struct end a, b;
-    struct result r[4];
-    uint32_t m;
+    struct result r[4];   /* a without a peer, a and b established, a after b left */
+    static const int phase[4] = { 0, 1, 1, 2 };
+    int i;
     test_no++;
     snprintf(ep_a, sizeof(ep_a), "ipcev_idle%d_%d_a", (int)getpid(), test_no);
     if (be == BE_CHIP) snprintf(ep_b, sizeof(ep_b), "%s", ep_a);   /* both nodes name the same endpoint */
     else snprintf(ep_b, sizeof(ep_b), "ipcev_idle%d_%d_b", (int)getpid(), test_no);
     if (be == BE_THREAD) assert_int_equal(write_cfg(&sa), 0);
     start_end(be, &a, &ta, &sa);
-    assert_int_equal(tproc_recv_u32(a.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_OPENED);
+    IPC_EXPECT(a.rd, MSG_OPENED, T_MS);
     assert_int_equal(tproc_recv(a.rd, &r[0], sizeof(r[0]), T_MS), 0);   /* a idle without a peer */
     start_end(be, &b, &tb, &sb);
     assert_int_equal(tproc_send_u32(b.wr, MSG_GO), 0);   /* b opens second */
-    assert_int_equal(tproc_recv_u32(b.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_OPENED);
-    assert_int_equal(tproc_recv_u32(a.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_EST);
-    assert_int_equal(tproc_recv_u32(b.rd, &m, T_MS), 0);
-    assert_int_equal(m, MSG_EST);
+    IPC_EXPECT(b.rd, MSG_OPENED, T_MS);
+    IPC_EXPECT(a.rd, MSG_EST, T_MS);
+    IPC_EXPECT(b.rd, MSG_EST, T_MS);
     assert_int_equal(tproc_send_u32(a.wr, MSG_GO), 0);
     assert_int_equal(tproc_send_u32(b.wr, MSG_GO), 0);
     assert_int_equal(tproc_recv(a.rd, &r[1], sizeof(r[1]), T_MS), 0);
@@ -317,14 +262,8 @@ static void run_idle(enum be be, int a_svc)
     assert_int_equal(tproc_recv(a.rd, &r[3], sizeof(r[3]), T_MS), 0);
     assert_int_equal(tproc_send_u32(a.wr, MSG_QUIT), 0);
     finish_end(&a);
-    check_result(be, 0, &r[0]);
-    check_result(be, 1, &r[1]);
-    check_result(be, 1, &r[2]);
-    check_result(be, 2, &r[3]);
-    assert_idle(be, 0, &r[0]);
-    assert_idle(be, 1, &r[1]);
-    assert_idle(be, 1, &r[2]);
-    assert_idle(be, 2, &r[3]);
+    for (i = 0; i < 4; i++) check_result(be, phase[i], &r[i]);
+    for (i = 0; i < 4; i++) assert_idle(be, phase[i], &r[i]);
 }
 
 static void test_idle_thread(void **state)
@@ -348,28 +287,7 @@ static void test_idle_chip(void **state)
     run_idle(BE_CHIP, 1);
 }
 
-static int setup_group(void **state)
-{
-    (void)state;
-    tproc_default_fabric("ipc_idle");
-    assert_int_equal(tdir_make(cfg_dir, sizeof(cfg_dir), "ipc-idle"), 0);
-    return 0;
-}
-
-static int teardown_group(void **state)
-{
-    (void)state;
-    tproc_reap_all();
-    return tdir_remove(cfg_dir);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_idle_thread, tproc_teardown),
-        cmocka_unit_test_teardown(test_idle_process, tproc_teardown),
-        cmocka_unit_test_teardown(test_idle_chip, tproc_teardown),
-    };
-    if (getenv("IPC_TEST_FILTER")) cmocka_set_test_filter(getenv("IPC_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, setup_group, teardown_group);
-}
+OSCI_TEST_MAIN("ipc_idle", ipc_dir_setup, ipc_dir_teardown,
+               cmocka_unit_test_teardown(test_idle_thread, tproc_teardown),
+               cmocka_unit_test_teardown(test_idle_process, tproc_teardown),
+               cmocka_unit_test_teardown(test_idle_chip, tproc_teardown))

@@ -18,9 +18,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "nvsciipc.h"
-#include "../common/osci_test.h"
 #include "ipc_frame.h"
+#include "ipc_util.h"
 
 #define WAIT_US 5000000
 #define CHILD_TIMEOUT_MS 15000
@@ -84,6 +83,15 @@ static int establish(NvSciIpcEndpoint h)
     return wait_for(h, NV_SCI_IPC_EVENT_CONN_EST) ? 0 : -1;
 }
 
+/* In the parent: NvSciIpcInit and ep_a open. */
+static NvSciIpcEndpoint open_a(void)
+{
+    NvSciIpcEndpoint h;
+    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
+    assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
+    return h;
+}
+
 static pid_t spawn(int (*fn)(void *), void *arg)
 {
     pid_t pid = tproc_fork();
@@ -91,6 +99,17 @@ static pid_t spawn(int (*fn)(void *), void *arg)
     if (pid == 0)
         _exit(fn(arg));
     return pid;
+}
+
+/* A channel of nframes 64-byte frames with child(arg) at ep_b: ep_a, open and established. */
+static NvSciIpcEndpoint connect_child(unsigned nframes, int (*child)(void *), void *arg, pid_t *pid)
+{
+    NvSciIpcEndpoint h;
+    write_cfg(nframes, 64, -1);
+    *pid = spawn(child, arg);
+    h = open_a();
+    assert_int_equal(establish(h), 0);
+    return h;
 }
 
 static void kill_reap(pid_t pid)
@@ -114,16 +133,26 @@ static int reap(pid_t pid)
 }
 
 /* ---- 100k frames, writer in the child ---- */
+struct wjob {
+    uint64_t n;
+    int restart;   /* the reader resets the stream once */
+};
+
+/* Writes frames 0..n-1 and waits until the reader took them. restart: also until a CONN_RESET came, after
+ * each of which it establishes again and starts over from 0. */
 static int child_writer(void *arg)
 {
-    uint64_t n = *(uint64_t *)arg, seq = 0;
+    const struct wjob *j = arg;
+    uint32_t want = NV_SCI_IPC_EVENT_WRITE | (j->restart ? NV_SCI_IPC_EVENT_CONN_RESET : 0);
+    uint64_t seq = 0;
     NvSciIpcEndpoint h;
+    int resets = 0;
     if (NvSciIpcInit() != NvSciError_Success) return 10;
     if (NvSciIpcOpenEndpoint(ep_b, &h) != NvSciError_Success) return 11;
     if (establish(h) < 0) return 12;
-    while (seq < n) {
+    while (resets < j->restart || seq < j->n) {
         uint64_t buf[8];
-        uint32_t bytes;
+        uint32_t bytes, ev;
         NvSciError err;
         fill(buf, seq);
         err = NvSciIpcWriteSafe(h, buf, sizeof(buf), &bytes);
@@ -131,26 +160,24 @@ static int child_writer(void *arg)
             seq++;
             continue;
         }
-        if (err != NvSciError_InsufficientMemory) return 13;
-        if (!wait_for(h, NV_SCI_IPC_EVENT_WRITE)) return 14;
+        if (err != NvSciError_InsufficientMemory && !(j->restart && err == NvSciError_ConnectionReset)) return 13;
+        if (!(ev = wait_for(h, want))) return 14;
+        if (j->restart && (ev & NV_SCI_IPC_EVENT_CONN_RESET)) {   /* the reader restarted: so do we, from 0 */
+            if (establish(h) < 0) return 15;
+            resets++;
+            seq = 0;
+        }
     }
-    if (!wait_for(h, NV_SCI_IPC_EVENT_WRITE_EMPTY)) return 15;   /* everything consumed */
+    if (!wait_for(h, NV_SCI_IPC_EVENT_WRITE_EMPTY)) return 16;   /* everything consumed */
     NvSciIpcCloseEndpointSafe(h, false);
     NvSciIpcDeinit();
     return 0;
 }
 
-static void test_stream_across_fork(void **state)
+/* Reads n frames expecting seq 0..n-1. */
+static void read_n(NvSciIpcEndpoint h, uint64_t n)
 {
-    uint64_t n = 100000, seq = 0;
-    NvSciIpcEndpoint h;
-    pid_t pid;
-    (void)state;
-    write_cfg(64, 64, -1);
-    pid = spawn(child_writer, &n);
-    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
-    assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
-    assert_int_equal(establish(h), 0);
+    uint64_t seq = 0;
     while (seq < n) {
         uint64_t buf[8];
         uint32_t bytes;
@@ -164,22 +191,37 @@ static void test_stream_across_fork(void **state)
                                        (unsigned long long)seq, (unsigned long long)buf[0]);
         seq++;
     }
+}
+
+static void test_stream_across_fork(void **state)
+{
+    struct wjob j = { 100000, 0 };
+    NvSciIpcEndpoint h;
+    pid_t pid;
+    (void)state;
+    h = connect_child(64, child_writer, &j, &pid);
+    read_n(h, j.n);
     assert_int_equal(reap(pid), 0);
     assert_int_equal(NvSciIpcCloseEndpointSafe(h, false), NvSciError_Success);
     NvSciIpcDeinit();
 }
 
 /* ---- a peer killed with SIGKILL ---- */
-static int child_hold(void *arg)
+/* Opens ep_b (and establishes when est), says so on pipefd[1] and waits to be killed. */
+static int hold(int *pipefd, int est)
 {
-    int *pipefd = arg;
     NvSciIpcEndpoint h;
     char c = 'x';
     if (NvSciIpcInit() != NvSciError_Success) return 10;
     if (NvSciIpcOpenEndpoint(ep_b, &h) != NvSciError_Success) return 11;
-    if (establish(h) < 0) return 12;
+    if (est && establish(h) < 0) return 12;
     if (write(pipefd[1], &c, 1) != 1) return 13;
     for (;;) pause();
+}
+
+static int child_hold(void *arg)
+{
+    return hold(arg, 1);
 }
 
 static void test_peer_killed(void **state)
@@ -191,12 +233,8 @@ static void test_peer_killed(void **state)
     char c;
     pid_t pid;
     (void)state;
-    write_cfg(16, 64, -1);
     assert_int_equal(pipe(pipefd), 0);
-    pid = spawn(child_hold, pipefd);
-    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
-    assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
-    assert_int_equal(establish(h), 0);
+    h = connect_child(16, child_hold, pipefd, &pid);
     assert_int_equal(read(pipefd[0], &c, 1), 1);
     kill_reap(pid);
     /* The event fd alone (what select() users watch) becomes readable, then CONN_RESET is reported once. */
@@ -221,68 +259,15 @@ static void test_peer_killed(void **state)
 }
 
 /* ---- reset in the middle of a stream ---- */
-static int child_restarting_writer(void *arg)
-{
-    uint64_t n = *(uint64_t *)arg, seq = 0;
-    NvSciIpcEndpoint h;
-    int resets = 0;
-    if (NvSciIpcInit() != NvSciError_Success) return 10;
-    if (NvSciIpcOpenEndpoint(ep_b, &h) != NvSciError_Success) return 11;
-    if (establish(h) < 0) return 12;
-    while (resets == 0 || seq < n) {
-        uint64_t buf[8];
-        uint32_t bytes, ev;
-        NvSciError err;
-        fill(buf, seq);
-        err = NvSciIpcWriteSafe(h, buf, sizeof(buf), &bytes);
-        if (err == NvSciError_Success) {
-            seq++;
-            continue;
-        }
-        if (err != NvSciError_InsufficientMemory && err != NvSciError_ConnectionReset) return 13;
-        if (!(ev = wait_for(h, NV_SCI_IPC_EVENT_WRITE | NV_SCI_IPC_EVENT_CONN_RESET))) return 14;
-        if (ev & NV_SCI_IPC_EVENT_CONN_RESET) {   /* the reader restarted: so do we, from 0 */
-            if (establish(h) < 0) return 15;
-            resets++;
-            seq = 0;
-        }
-    }
-    if (!wait_for(h, NV_SCI_IPC_EVENT_WRITE_EMPTY)) return 16;
-    NvSciIpcCloseEndpointSafe(h, false);
-    NvSciIpcDeinit();
-    return 0;
-}
-
-static void read_n(NvSciIpcEndpoint h, uint64_t n)
-{
-    uint64_t seq = 0;
-    while (seq < n) {
-        uint64_t buf[8];
-        uint32_t bytes;
-        NvSciError err = NvSciIpcReadSafe(h, buf, sizeof(buf), &bytes);
-        if (err == NvSciError_InsufficientMemory) {
-            assert_true(wait_for(h, NV_SCI_IPC_EVENT_READ) != 0);
-            continue;
-        }
-        assert_int_equal(err, NvSciError_Success);
-        if (!check(buf, seq)) fail_msg("frame %llu bad (seq %llu)", (unsigned long long)seq,
-                                       (unsigned long long)buf[0]);
-        seq++;
-    }
-}
-
 static void test_reset_mid_stream(void **state)
 {
-    uint64_t n = 50000, buf[8];
+    struct wjob j = { 50000, 1 };
+    uint64_t buf[8];
     uint32_t bytes;
     NvSciIpcEndpoint h;
     pid_t pid;
     (void)state;
-    write_cfg(32, 64, -1);
-    pid = spawn(child_restarting_writer, &n);
-    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
-    assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
-    assert_int_equal(establish(h), 0);
+    h = connect_child(32, child_writer, &j, &pid);
     read_n(h, 1000);
     assert_int_equal(NvSciIpcResetEndpointSafe(h), NvSciError_Success);
     /* During our reset I/O is refused, unless the peer already answered it: nothing old is readable. */
@@ -291,7 +276,7 @@ static void test_reset_mid_stream(void **state)
         assert_true(err == NvSciError_ConnectionReset || err == NvSciError_InsufficientMemory);
     }
     assert_true(wait_for(h, NV_SCI_IPC_EVENT_CONN_EST) & NV_SCI_IPC_EVENT_CONN_EST);
-    read_n(h, n);   /* the old stream's frames were discarded: the new one starts at 0 */
+    read_n(h, j.n);   /* the old stream's frames were discarded: the new one starts at 0 */
     assert_int_equal(reap(pid), 0);
     assert_int_equal(NvSciIpcCloseEndpointSafe(h, false), NvSciError_Success);
     NvSciIpcDeinit();
@@ -300,13 +285,7 @@ static void test_reset_mid_stream(void **state)
 /* ---- Busy ---- */
 static int child_open_b(void *arg)
 {
-    int *pipefd = arg;
-    NvSciIpcEndpoint h;
-    char c = 'o';
-    if (NvSciIpcInit() != NvSciError_Success) return 10;
-    if (NvSciIpcOpenEndpoint(ep_b, &h) != NvSciError_Success) return 11;
-    if (write(pipefd[1], &c, 1) != 1) return 12;
-    for (;;) pause();
+    return hold(arg, 0);
 }
 
 static void test_busy(void **state)
@@ -319,8 +298,7 @@ static void test_busy(void **state)
     write_cfg(8, 64, -1);
     assert_int_equal(pipe(pipefd), 0);
     pid = spawn(child_open_b, pipefd);
-    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
-    assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
+    h = open_a();
     assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h2), NvSciError_Busy);       /* same process */
     assert_int_equal(read(pipefd[0], &c, 1), 1);
     assert_int_equal(NvSciIpcOpenEndpoint(ep_b, &h2), NvSciError_Busy);       /* open in the child */
@@ -371,8 +349,7 @@ static void run_gid_case(long gid, NvSciError want)
     write_cfg(8, 64, gid);
     assert_int_equal(pipe(pipefd), 0);
     pid = spawn(child_unprivileged, &gc);
-    assert_int_equal(NvSciIpcInit(), NvSciError_Success);
-    assert_int_equal(NvSciIpcOpenEndpoint(ep_a, &h), NvSciError_Success);
+    h = open_a();
     if (gid >= 0) {   /* the channel's shared memory carries the group, mode 0660 */
         unsigned hit = 0;
         FILE *ls = popen("ls /dev/shm", "r");
@@ -411,15 +388,9 @@ static void test_gid(void **state)
     run_gid_case(-1, NvSciError_NotPermitted);        /* no gid: 0600, owner only */
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_stream_across_fork, teardown),
-        cmocka_unit_test_teardown(test_peer_killed, teardown),
-        cmocka_unit_test_teardown(test_reset_mid_stream, teardown),
-        cmocka_unit_test_teardown(test_busy, teardown),
-        cmocka_unit_test_teardown(test_gid, teardown),
-    };
-    if (getenv("IPC_TEST_FILTER")) cmocka_set_test_filter(getenv("IPC_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OSCI_TEST_MAIN(NULL, NULL, NULL,
+               cmocka_unit_test_teardown(test_stream_across_fork, teardown),
+               cmocka_unit_test_teardown(test_peer_killed, teardown),
+               cmocka_unit_test_teardown(test_reset_mid_stream, teardown),
+               cmocka_unit_test_teardown(test_busy, teardown),
+               cmocka_unit_test_teardown(test_gid, teardown))

@@ -84,15 +84,22 @@ static int wait_event(struct peer *p)
 
 #define FAIL(p, ...) do { snprintf((p)->why, sizeof((p)->why), __VA_ARGS__); (p)->failed = 1; return NULL; } while (0)
 
-static int establish(struct peer *p)
+/* 1 when GetEventSafe reports one of want, else 0 after a wake-up; -1 when GetEventSafe failed, -2 when the
+ * wait timed out or failed. */
+static int ready(struct peer *p, uint32_t want)
 {
     uint32_t ev;
+    if (NvSciIpcGetEventSafe(p->h, &ev) != NvSciError_Success) return -1;
+    if (ev & want) return 1;
+    return wait_event(p) < 0 ? -2 : 0;
+}
+
+static int establish(struct peer *p)
+{
+    int rc;
     if (NvSciIpcResetEndpointSafe(p->h) != NvSciError_Success) return -1;
-    for (;;) {
-        if (NvSciIpcGetEventSafe(p->h, &ev) != NvSciError_Success) return -1;
-        if (ev & NV_SCI_IPC_EVENT_CONN_EST) return 0;
-        if (wait_event(p) < 0) return -1;
-    }
+    while ((rc = ready(p, NV_SCI_IPC_EVENT_CONN_EST)) == 0) continue;
+    return rc > 0 ? 0 : -1;
 }
 
 static void *writer(void *arg)
@@ -101,12 +108,10 @@ static void *writer(void *arg)
     uint64_t seq = 0;
     if (establish(p) < 0) FAIL(p, "writer: no CONN_EST");
     while (seq < p->count) {
-        uint32_t ev;
-        if (NvSciIpcGetEventSafe(p->h, &ev) != NvSciError_Success) FAIL(p, "writer: GetEventSafe");
-        if (!(ev & NV_SCI_IPC_EVENT_WRITE)) {
-            if (wait_event(p) < 0) FAIL(p, "writer: wait timed out at %llu", (unsigned long long)seq);
-            continue;
-        }
+        int rc = ready(p, NV_SCI_IPC_EVENT_WRITE);
+        if (rc < 0)
+            FAIL(p, "writer: %s at %llu", rc == -1 ? "GetEventSafe failed" : "wait timed out", (unsigned long long)seq);
+        if (rc == 0) continue;
         for (;;) {
             NvSciError err;
             if (p->zero_copy) {
@@ -137,12 +142,10 @@ static void *reader(void *arg)
     uint64_t seq = 0;
     if (establish(p) < 0) FAIL(p, "reader: no CONN_EST");
     while (seq < p->count) {
-        uint32_t ev;
-        if (NvSciIpcGetEventSafe(p->h, &ev) != NvSciError_Success) FAIL(p, "reader: GetEventSafe");
-        if (!(ev & NV_SCI_IPC_EVENT_READ)) {
-            if (wait_event(p) < 0) FAIL(p, "reader: wait timed out at %llu", (unsigned long long)seq);
-            continue;
-        }
+        int rc = ready(p, NV_SCI_IPC_EVENT_READ);
+        if (rc < 0)
+            FAIL(p, "reader: %s at %llu", rc == -1 ? "GetEventSafe failed" : "wait timed out", (unsigned long long)seq);
+        if (rc == 0) continue;
         for (;;) {
             NvSciError err;
             if (p->zero_copy) {
