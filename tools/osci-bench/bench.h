@@ -171,6 +171,4 @@ static inline void bench_cpu_relax(void)
 #endif
 }
 
-void bench_json_str(const char *s);
-
 #endif

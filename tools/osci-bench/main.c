@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "tool_json.h"
 
 #ifdef OSCI_VERSION
 #define BENCH_VERSION OSCI_VERSION
@@ -543,22 +544,6 @@ static void run_test(const struct bench_test *t, const struct bench_opts *o)
 
 /* ---- output ---- */
 
-/* A JSON string literal of s on stdout. */
-void bench_json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
-
 static void json_num(double v)
 {
     if (isnan(v) || isinf(v))
@@ -626,11 +611,11 @@ static void print_json(const struct bench_opts *o, const char *suite_arg)
     char kernel[256], cpu[128], tgt[32];
     machine_info(&nproc, kernel, sizeof(kernel), cpu, sizeof(cpu));
     printf("{\n  \"tool\": \"osci-bench\", \"version\": \"%s\", \"suite\": ", BENCH_VERSION);
-    bench_json_str(suite_arg);
+    tool_json_str(suite_arg);
     printf(", \"quick\": %s,\n  \"machine\": {\"nproc\": %ld, \"kernel\": ", o->quick ? "true" : "false", nproc);
-    bench_json_str(kernel);
+    tool_json_str(kernel);
     printf(", \"cpu\": ");
-    bench_json_str(cpu);
+    tool_json_str(cpu);
     printf("}");
     if (!strcmp(suite_arg, "rdma"))
         bench_rdma_json();
@@ -638,12 +623,12 @@ static void print_json(const struct bench_opts *o, const char *suite_arg)
     for (unsigned int i = 0; i < n_results; i++) {
         const struct bench_result *r = &results[i];
         printf("%s\n    {\"test\": ", i ? "," : "");
-        bench_json_str(r->test->name);
+        tool_json_str(r->test->name);
         printf(", \"suite\": \"%s\", \"mode\": \"%s\", \"size\": %zu", r->test->suite, r->mode ? r->mode : r->test->mode,
                r->size);
         if (r->error[0]) {
             printf(", \"error\": ");
-            bench_json_str(r->error);
+            tool_json_str(r->error);
             printf("}");
             continue;
         }
@@ -699,7 +684,7 @@ static void print_json(const struct bench_opts *o, const char *suite_arg)
         json_num(r->value);
         printf(", \"target\": ");
         if (r->def->target > 0)
-            bench_json_str(tgt);
+            tool_json_str(tgt);
         else
             printf("null");
         printf(", \"met\": %s}", isnan(r->value) || r->def->target <= 0 ? "null" : r->met ? "true" : "false");

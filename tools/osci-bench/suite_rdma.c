@@ -30,6 +30,7 @@
 #include "opensci/osci.h"
 #include "sisci_api.h"
 #include "bench.h"
+#include "tool_json.h"
 
 #define SEG_ID_SERVER 0x0B20u
 #define SEG_ID_CLIENT 0x0B21u
@@ -354,9 +355,9 @@ void bench_rdma_close(void)
 void bench_rdma_json(void)
 {
     printf(",\n  \"rdma\": {\"adapter\": %u, \"driver\": ", S.adapter);
-    bench_json_str(S.driver);
+    tool_json_str(S.driver);
     printf(", \"device\": ");
-    bench_json_str(S.device);
+    tool_json_str(S.device);
     printf(", \"node_id\": %u, \"peer_node\": %u, \"path\": \"%s\", \"dma_queues\": %u}", S.self, S.peer,
            path_name(), S.queues);
 }
