@@ -85,22 +85,16 @@ struct bench_ratio_def {
     double target;
 };
 
-/* suites */
-extern const struct bench_test bench_seg_tests[];
-extern const unsigned int bench_seg_n_tests;
-extern const struct bench_ratio_def bench_seg_ratios[];
-extern const unsigned int bench_seg_n_ratios;
-extern const struct bench_test bench_ipc_tests[];
-extern const unsigned int bench_ipc_n_tests;
-extern const struct bench_ratio_def bench_ipc_ratios[];
-extern const unsigned int bench_ipc_n_ratios;
-extern const struct bench_test bench_buf_tests[];
-extern const unsigned int bench_buf_n_tests;
-extern const struct bench_ratio_def bench_buf_ratios[];
-extern const unsigned int bench_buf_n_ratios;
-
-extern const struct bench_test bench_rdma_tests[];
-extern const unsigned int bench_rdma_n_tests;
+/* A suite: its tests and the ratios between them, defined at the end of its suite_*.c. */
+struct bench_suite {
+    const char *name;
+    const struct bench_test *tests;
+    unsigned int n_tests;
+    const struct bench_ratio_def *ratios;
+    unsigned int n_ratios;
+};
+extern const struct bench_suite bench_seg_suite, bench_ipc_suite, bench_buf_suite, bench_rdma_suite;
+#define BENCH_N(a) (unsigned int)(sizeof(a) / sizeof((a)[0]))
 
 /* suite_rdma.c: one session per process between two hosts. 0, or -1 with a message in err. */
 int bench_rdma_open(const struct bench_opts *o, char *err, size_t errlen);
@@ -118,6 +112,21 @@ static inline uint64_t bench_now_ns(void)
 }
 void bench_iters(const struct bench_test *t, const struct bench_opts *o, uint64_t *iters_p, uint64_t *warmup_p);
 double bench_bw_seconds(const struct bench_opts *o);
+/* A bandwidth node's loop: `copy` once untimed (it warms the pages), then back to back for `seconds`; how many
+ * timed copies ran and their time go to c->count and c->elapsed_ns. `copy` may leave with goto. A macro, so the
+ * timed loop holds only the copy, the count and the clock, as it did when written out in each test. */
+#define BENCH_BW_LOOP(c, seconds, ...)                                                              \
+    do {                                                                                            \
+        __VA_ARGS__;                                                                                \
+        uint64_t limit_ = (uint64_t)((seconds) * 1e9), count_ = 0, t0_ = bench_now_ns(), el_;       \
+        do {                                                                                        \
+            __VA_ARGS__;                                                                            \
+            count_++;                                                                               \
+            el_ = bench_now_ns() - t0_;                                                             \
+        } while (el_ < limit_);                                                                     \
+        (c)->count = count_;                                                                        \
+        (c)->elapsed_ns = el_;                                                                      \
+    } while (0)
 
 /* pair.c: two node processes on a private fabric, a shared control page and a sample area. */
 #define PAIR_TIMEOUT_S 60

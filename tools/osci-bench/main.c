@@ -23,23 +23,13 @@
 #define MAX_SELECTED 64
 #define PROGRESS_AFTER_S 3          /* a test running longer than this shows its progress */
 
-static const unsigned int no_ratios;
-
-struct suite {
-    const char *name;
-    const struct bench_test *tests;
-    const unsigned int *n_tests;
-    const struct bench_ratio_def *ratios;
-    const unsigned int *n_ratios;
-};
-
-static const struct suite suites[] = {
-    { "seg", bench_seg_tests, &bench_seg_n_tests, bench_seg_ratios, &bench_seg_n_ratios },
-    { "ipc", bench_ipc_tests, &bench_ipc_n_tests, bench_ipc_ratios, &bench_ipc_n_ratios },
+static const struct bench_suite *const suites[] = {
+    &bench_seg_suite,
+    &bench_ipc_suite,
     /* doca_mmap (libopensci-buf): not part of "all", so "all" runs what it ran before (docs/bench.md) */
-    { "buf", bench_buf_tests, &bench_buf_n_tests, bench_buf_ratios, &bench_buf_n_ratios },
+    &bench_buf_suite,
     /* two hosts: not part of "all"; its ratios against perftest are the lab's (docs/bench.md) */
-    { "rdma", bench_rdma_tests, &bench_rdma_n_tests, NULL, &no_ratios },
+    &bench_rdma_suite,
 };
 #define N_SUITES (sizeof(suites) / sizeof(suites[0]))
 
@@ -111,28 +101,33 @@ static int parse_size(const char *s, size_t *out)
     return 0;
 }
 
-static int parse_sizes(struct bench_opts *o, const char *arg)
+/* Calls fn on each item of the comma list arg until one fails: 0, or -1. */
+static int each_item(struct bench_opts *o, const char *arg, int (*fn)(struct bench_opts *o, const char *item,
+                                                                      const char *arg))
 {
     char *dup = strdup(arg), *save = NULL;
     int rc = 0;
     if (!dup)
         return -1;
-    for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        size_t v;
-        if (parse_size(tok, &v) || v == 0) {
-            fprintf(stderr, "osci-bench: --size: bad size '%s' (a positive number, optionally with K, M or G)\n", tok);
-            rc = -1;
-            break;
-        }
-        if (o->n_sizes == BENCH_MAX_SIZES) {
-            fprintf(stderr, "osci-bench: --size %s: at most %d sizes\n", arg, BENCH_MAX_SIZES);
-            rc = -1;
-            break;
-        }
-        o->sizes[o->n_sizes++] = v;
-    }
+    for (char *tok = strtok_r(dup, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save))
+        rc = fn(o, tok, arg);
     free(dup);
     return rc;
+}
+
+static int parse_size_item(struct bench_opts *o, const char *tok, const char *arg)
+{
+    size_t v;
+    if (parse_size(tok, &v) || v == 0) {
+        fprintf(stderr, "osci-bench: --size: bad size '%s' (a positive number, optionally with K, M or G)\n", tok);
+        return -1;
+    }
+    if (o->n_sizes == BENCH_MAX_SIZES) {
+        fprintf(stderr, "osci-bench: --size %s: at most %d sizes\n", arg, BENCH_MAX_SIZES);
+        return -1;
+    }
+    o->sizes[o->n_sizes++] = v;
+    return 0;
 }
 
 static int parse_count(const char *opt, const char *arg, long min, long *out)
@@ -173,34 +168,25 @@ static int parse_iters(struct bench_opts *o, const char *arg)
 }
 
 /* --units: a comma list of ns, us, MB/s, MiB/s, Gbit/s, or perftest / ucx (us and MiB/s). */
-static int parse_units(struct bench_opts *o, const char *arg)
+static int parse_unit_item(struct bench_opts *o, const char *tok, const char *arg)
 {
-    char *dup = strdup(arg), *save = NULL;
-    int rc = 0;
-    if (!dup)
+    if (!strcmp(tok, "ns"))
+        o->lat_us = 0;
+    else if (!strcmp(tok, "us") || !strcmp(tok, "usec"))
+        o->lat_us = 1;
+    else if (!strcmp(tok, "MB/s") || !strcmp(tok, "MB") || !strcmp(tok, "MBps"))
+        o->bw_unit = 0;
+    else if (!strcmp(tok, "MiB/s") || !strcmp(tok, "MiB") || !strcmp(tok, "MiBps"))
+        o->bw_unit = 1;
+    else if (!strcmp(tok, "Gbit/s") || !strcmp(tok, "Gb") || !strcmp(tok, "Gbps"))
+        o->bw_unit = 2;
+    else if (!strcmp(tok, "perftest") || !strcmp(tok, "ucx"))
+        o->lat_us = 1, o->bw_unit = 1;
+    else {
+        fprintf(stderr, "osci-bench: --units: '%s' is not one of ns, us, MB/s, MiB/s, Gbit/s, perftest, ucx\n", tok);
         return -1;
-    for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (!strcmp(tok, "ns"))
-            o->lat_us = 0;
-        else if (!strcmp(tok, "us") || !strcmp(tok, "usec"))
-            o->lat_us = 1;
-        else if (!strcmp(tok, "MB/s") || !strcmp(tok, "MB") || !strcmp(tok, "MBps"))
-            o->bw_unit = 0;
-        else if (!strcmp(tok, "MiB/s") || !strcmp(tok, "MiB") || !strcmp(tok, "MiBps"))
-            o->bw_unit = 1;
-        else if (!strcmp(tok, "Gbit/s") || !strcmp(tok, "Gb") || !strcmp(tok, "Gbps"))
-            o->bw_unit = 2;
-        else if (!strcmp(tok, "perftest") || !strcmp(tok, "ucx"))
-            o->lat_us = 1, o->bw_unit = 1;
-        else {
-            fprintf(stderr, "osci-bench: --units: '%s' is not one of ns, us, MB/s, MiB/s, Gbit/s, perftest, ucx\n",
-                    tok);
-            rc = -1;
-            break;
-        }
     }
-    free(dup);
-    return rc;
+    return 0;
 }
 
 static const char *const bw_unit_names[] = { "MB/s", "MiB/s", "Gbit/s" };
@@ -214,11 +200,11 @@ static double bw_in_unit(const struct bench_opts *o, double MBps)
 static const struct bench_test *find_test(const char *name, const char **suite_p)
 {
     for (unsigned int s = 0; s < N_SUITES; s++)
-        for (unsigned int i = 0; i < *suites[s].n_tests; i++)
-            if (!strcmp(suites[s].tests[i].name, name)) {
+        for (unsigned int i = 0; i < suites[s]->n_tests; i++)
+            if (!strcmp(suites[s]->tests[i].name, name)) {
                 if (suite_p)
-                    *suite_p = suites[s].name;
-                return &suites[s].tests[i];
+                    *suite_p = suites[s]->name;
+                return &suites[s]->tests[i];
             }
     return NULL;
 }
@@ -227,45 +213,23 @@ static const struct bench_test *selected[MAX_SELECTED];
 static unsigned int n_selected;
 
 /* -t NAME[,NAME...]: every name must be a test; duplicates run once. */
-static int parse_tests(const char *arg)
+static int parse_test_item(struct bench_opts *o, const char *tok, const char *arg)
 {
-    char *dup = strdup(arg), *save = NULL;
-    int rc = 0;
-    if (!dup)
+    const struct bench_test *t = find_test(tok, NULL);
+    unsigned int i;
+    if (!t) {
+        fprintf(stderr, "osci-bench: --test '%s': no such test (see --list)\n", tok);
         return -1;
-    if (!*arg) {
-        fprintf(stderr, "osci-bench: --test needs a test name (see --list), not ''\n");
-        rc = -1;
     }
-    for (char *tok = strtok_r(dup, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
-        const struct bench_test *t = find_test(tok, NULL);
-        unsigned int i;
-        if (!t) {
-            fprintf(stderr, "osci-bench: --test '%s': no such test (see --list)\n", tok);
-            rc = -1;
-            break;
-        }
-        for (i = 0; i < n_selected && selected[i] != t; i++)
-            ;
-        if (i < n_selected)
-            continue;
-        if (n_selected == MAX_SELECTED) {
-            fprintf(stderr, "osci-bench: at most %d tests with --test\n", MAX_SELECTED);
-            rc = -1;
-            break;
-        }
-        selected[n_selected++] = t;
+    for (i = 0; i < n_selected && selected[i] != t; i++)
+        ;
+    if (i < n_selected)
+        return 0;
+    if (n_selected == MAX_SELECTED) {
+        fprintf(stderr, "osci-bench: at most %d tests with --test\n", MAX_SELECTED);
+        return -1;
     }
-    free(dup);
-    return rc;
-}
-
-static int known_test(const char *name)
-{
-    for (unsigned int s = 0; s < N_SUITES; s++)
-        for (unsigned int i = 0; i < *suites[s].n_tests; i++)
-            if (!strcmp(suites[s].tests[i].name, name))
-                return 1;
+    selected[n_selected++] = t;
     return 0;
 }
 
@@ -385,9 +349,9 @@ static double figure(const struct bench_result *r)
     return NAN;
 }
 
-static void compute_ratios(const struct suite *s)
+static void compute_ratios(const struct bench_suite *s)
 {
-    for (unsigned int i = 0; i < *s->n_ratios && n_ratios < sizeof(ratios) / sizeof(ratios[0]); i++) {
+    for (unsigned int i = 0; i < s->n_ratios && n_ratios < sizeof(ratios) / sizeof(ratios[0]); i++) {
         const struct bench_ratio_def *d = &s->ratios[i];
         const struct bench_result *a = find_result(d->num, d->size), *b = find_result(d->den, d->size);
         struct ratio *r = &ratios[n_ratios];
@@ -853,10 +817,17 @@ int main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "n:w:s:t:lhV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'S': suite_arg = optarg; suite_given = 1; break;
-        case 't': if (parse_tests(optarg)) return EXIT_USAGE; break;
+        case 't':
+            if (!*optarg) {
+                fprintf(stderr, "osci-bench: --test needs a test name (see --list), not ''\n");
+                return EXIT_USAGE;
+            }
+            if (each_item(&o, optarg, parse_test_item))
+                return EXIT_USAGE;
+            break;
         case 'V': printf("osci-bench %s\n", BENCH_VERSION); return 0;
         case 'c': o.cpu = 1; break;
-        case 'U': if (parse_units(&o, optarg)) return EXIT_USAGE; break;
+        case 'U': if (each_item(&o, optarg, parse_unit_item)) return EXIT_USAGE; break;
         case 'G': o.progress = 1; break;
         case 'J': o.json = 1; break;
         case 'C': o.csv = 1; break;
@@ -910,7 +881,7 @@ int main(int argc, char **argv)
             }
             break;
         case 'w': if (parse_count("--warmup", optarg, 0, &o.warmup)) return EXIT_USAGE; break;
-        case 's': if (parse_sizes(&o, optarg)) return EXIT_USAGE; break;
+        case 's': if (each_item(&o, optarg, parse_size_item)) return EXIT_USAGE; break;
         case 'Q': o.quick = 1; break;
         case 'P':
             if (!*optarg) {
@@ -939,7 +910,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     for (unsigned int i = 0; i < o.n_test_iters; i++) {
-        if (!known_test(o.test_iters[i].name)) {
+        if (!find_test(o.test_iters[i].name, NULL)) {
             fprintf(stderr, "osci-bench: --iters %s=...: no such test (see --list)\n", o.test_iters[i].name);
             return EXIT_USAGE;
         }
@@ -991,21 +962,21 @@ int main(int argc, char **argv)
     }
     if (list) {
         for (unsigned int s = 0; s < N_SUITES; s++) {
-            if (strcmp(suite_arg, "all") && strcmp(suite_arg, suites[s].name))
+            if (strcmp(suite_arg, "all") && strcmp(suite_arg, suites[s]->name))
                 continue;
-            for (unsigned int i = 0; i < *suites[s].n_tests; i++)
-                printf("%-24s %-6s %s\n", suites[s].tests[i].name, suites[s].tests[i].mode, suites[s].tests[i].what);
+            for (unsigned int i = 0; i < suites[s]->n_tests; i++)
+                printf("%-24s %-6s %s\n", suites[s]->tests[i].name, suites[s]->tests[i].mode, suites[s]->tests[i].what);
         }
         return 0;
     }
     /* What runs: the -t tests in the order given, or every test of the chosen suites. */
     if (!n_selected) {
         for (unsigned int s = 0; s < N_SUITES; s++) {
-            if (strcmp(suite_arg, "all") ? strcmp(suite_arg, suites[s].name) != 0
-                                         : !strcmp(suites[s].name, "rdma") || !strcmp(suites[s].name, "buf"))
+            if (strcmp(suite_arg, "all") ? strcmp(suite_arg, suites[s]->name) != 0
+                                         : !strcmp(suites[s]->name, "rdma") || !strcmp(suites[s]->name, "buf"))
                 continue;
-            for (unsigned int i = 0; i < *suites[s].n_tests && n_selected < MAX_SELECTED; i++)
-                selected[n_selected++] = &suites[s].tests[i];
+            for (unsigned int i = 0; i < suites[s]->n_tests && n_selected < MAX_SELECTED; i++)
+                selected[n_selected++] = &suites[s]->tests[i];
         }
     }
     unsigned int runs = 0;
@@ -1015,7 +986,7 @@ int main(int argc, char **argv)
     for (unsigned int i = 0; i < n_selected; i++)
         run_test(selected[i], &o);
     for (unsigned int s = 0; s < N_SUITES; s++)
-        compute_ratios(&suites[s]);
+        compute_ratios(suites[s]);
     if (rdma)
         bench_rdma_close();
     if (o.json)

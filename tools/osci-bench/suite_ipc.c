@@ -627,7 +627,7 @@ static void run_ucx_rate(const struct bench_test *t, const struct bench_opts *o,
     run_ucx(t, o, size, r, "am_bw");
 }
 
-const struct bench_test bench_ipc_tests[] = {
+static const struct bench_test tests[] = {
     { "ipc.process.lat.poll", "ipc", "poll", "NvSciIpc INTER_PROCESS ping-pong, polling ReadSafe",
       BENCH_LAT, { 64, 1536 }, 100000, 5000, run_ipc_poll },
     { "ipc.process.lat.event", "ipc", "event", "NvSciIpc INTER_PROCESS ping-pong, blocking on the Linux event fd",
@@ -649,9 +649,8 @@ const struct bench_test bench_ipc_tests[] = {
     { "peer.ucx.am_rate", "ipc", "poll", "peer: ucx_perftest -t am_bw -x posix -d memory -D bcopy",
       BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ucx_rate },
 };
-const unsigned int bench_ipc_n_tests = sizeof(bench_ipc_tests) / sizeof(bench_ipc_tests[0]);
 
-const struct bench_ratio_def bench_ipc_ratios[] = {
+static const struct bench_ratio_def ratios[] = {
     /* one-way p50 <= UCX posix AM; event mode <= 1.1x the mqueue it is built on; 64 B stream >= UCX's rate,
      * 1536 B zero-copy stream >= UCX's rate; INTER_CHIP over simntb <= 1.5x INTER_PROCESS */
     { "ipc.process.lat.poll", "peer.ucx.am_lat", 64, 0, 1.0 },
@@ -662,4 +661,4 @@ const struct bench_ratio_def bench_ipc_ratios[] = {
     { "ipc.chip.lat.poll", "ipc.process.lat.poll", 64, 0, 1.5 },
     { "ipc.chip.lat.poll", "ipc.process.lat.poll", 1536, 0, 1.5 },
 };
-const unsigned int bench_ipc_n_ratios = sizeof(bench_ipc_ratios) / sizeof(bench_ipc_ratios[0]);
+const struct bench_suite bench_ipc_suite = { "ipc", tests, BENCH_N(tests), ratios, BENCH_N(ratios) };

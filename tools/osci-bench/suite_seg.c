@@ -321,23 +321,10 @@ static int memcpy_seg_node(struct pair_ctl *c, int me)
         bench_pair_fail(c, me, "node A: no memory for a %zu-byte buffer", c->size);
         goto out;
     }
-    SCIMemCpy(NULL, buf, n.rmap, 0, c->size, 0, &err);     /* warm the remote pages */
-    if (err != SCI_ERR_OK) {
+    BENCH_BW_LOOP(c, bw_seconds, SCIMemCpy(NULL, buf, n.rmap, 0, c->size, 0, &err); if (err != SCI_ERR_OK) {
         sci_fail(c, me, "SCIMemCpy", err);
         goto out;
-    }
-    uint64_t limit = (uint64_t)(bw_seconds * 1e9), count = 0, t0 = bench_now_ns(), el;
-    do {
-        SCIMemCpy(NULL, buf, n.rmap, 0, c->size, 0, &err);
-        if (err != SCI_ERR_OK) {
-            sci_fail(c, me, "SCIMemCpy", err);
-            goto out;
-        }
-        count++;
-        el = bench_now_ns() - t0;
-    } while (el < limit);
-    c->count = count;
-    c->elapsed_ns = el;
+    });
     seg_drop_remote(&n);
     rc = bench_pair_barrier(c);
 out:
@@ -356,16 +343,7 @@ static int memcpy_floor_node(struct pair_ctl *c, int me)
         bench_pair_fail(c, me, "no memory for two %zu-byte buffers", c->size);
         goto out;
     }
-    memcpy(dst, src, c->size);
-    uint64_t limit = (uint64_t)(bw_seconds * 1e9), count = 0, t0 = bench_now_ns(), el;
-    do {
-        memcpy(dst, src, c->size);
-        __asm__ __volatile__("" : : "r"(dst) : "memory");
-        count++;
-        el = bench_now_ns() - t0;
-    } while (el < limit);
-    c->count = count;
-    c->elapsed_ns = el;
+    BENCH_BW_LOOP(c, bw_seconds, memcpy(dst, src, c->size); __asm__ __volatile__("" : : "r"(dst) : "memory"));
     rc = 0;
 out:
     free(src);
@@ -559,7 +537,7 @@ static void run_futex_rtt(const struct bench_test *t, const struct bench_opts *o
 
 #define MiB (1024u * 1024u)
 
-const struct bench_test bench_seg_tests[] = {
+static const struct bench_test tests[] = {
     { "seg.pio.lat", "seg", "poll", "remote-segment PIO ping-pong (store + SCIFlush, spin on local segment)",
       BENCH_LAT, { 8, 64 }, 100000, 10000, run_pio_lat },
     { "floor.spin.lat", "seg", "poll", "floor: the same ping-pong on a plain shared mmap",
@@ -573,9 +551,8 @@ const struct bench_test bench_seg_tests[] = {
     { "floor.futex.rtt", "seg", "sleep", "floor: futex wake/wait round trip between two processes",
       BENCH_RTT, { 0 }, 10000, 300, run_futex_rtt },
 };
-const unsigned int bench_seg_n_tests = sizeof(bench_seg_tests) / sizeof(bench_seg_tests[0]);
 
-const struct bench_ratio_def bench_seg_ratios[] = {
+static const struct bench_ratio_def ratios[] = {
     { "seg.pio.lat", "floor.spin.lat", 8, 0, 1.3 },
     { "seg.pio.lat", "floor.spin.lat", 64, 0, 1.3 },
     { "seg.memcpy.bw", "floor.memcpy.bw", 4096, 1, 0.9 },   /* the per-call cost (issue 9) */
@@ -583,4 +560,4 @@ const struct bench_ratio_def bench_seg_ratios[] = {
     { "seg.memcpy.bw", "floor.memcpy.bw", 64 * MiB, 1, 0.9 },
     { "seg.intr.rtt", "floor.futex.rtt", 0, 0, 1.2 },
 };
-const unsigned int bench_seg_n_ratios = sizeof(bench_seg_ratios) / sizeof(bench_seg_ratios[0]);
+const struct bench_suite bench_seg_suite = { "seg", tests, BENCH_N(tests), ratios, BENCH_N(ratios) };
