@@ -143,6 +143,18 @@ static int parse_count(const char *opt, const char *arg, long min, long *out)
     return 0;
 }
 
+/* parse_count with an upper bound too; `range` says what the values are when v is above max. */
+static int parse_bounded(const char *opt, const char *arg, long min, long max, const char *range, long *out)
+{
+    if (parse_count(opt, arg, min, out))
+        return -1;
+    if (*out > max) {
+        fprintf(stderr, "osci-bench: %s %ld: %s\n", opt, *out, range);
+        return -1;
+    }
+    return 0;
+}
+
 /* -n N or -n TEST=N */
 static int parse_iters(struct bench_opts *o, const char *arg)
 {
@@ -843,27 +855,18 @@ int main(int argc, char **argv)
             }
             break;
         case 'N':
-            if (parse_count("--peer-node", optarg, 1, &v) || v > 65535) {
-                if (v > 65535)
-                    fprintf(stderr, "osci-bench: --peer-node %ld: node ids are 1..65535\n", v);
+            if (parse_bounded("--peer-node", optarg, 1, 65535, "node ids are 1..65535", &v))
                 return EXIT_USAGE;
-            }
             o.peer_node = (unsigned int)v;
             break;
         case 'A':
-            if (parse_count("--adapter", optarg, 0, &v) || v > 7) {
-                if (v > 7)
-                    fprintf(stderr, "osci-bench: --adapter %ld: adapter numbers are 0..7\n", v);
+            if (parse_bounded("--adapter", optarg, 0, 7, "adapter numbers are 0..7", &v))
                 return EXIT_USAGE;
-            }
             o.adapter = (int)v;
             break;
         case 'D':
-            if (parse_count("--dma-queues", optarg, 1, &v) || v > 8) {
-                if (v > 8)
-                    fprintf(stderr, "osci-bench: --dma-queues %ld: at most 8\n", v);
+            if (parse_bounded("--dma-queues", optarg, 1, 8, "at most 8", &v))
                 return EXIT_USAGE;
-            }
             o.dma_queues = (unsigned int)v;
             break;
         case 'T':
