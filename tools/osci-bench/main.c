@@ -528,23 +528,29 @@ static void json_num(double v)
         printf("%.3f", v);
 }
 
+struct json_field {
+    const char *key;
+    double v;
+};
+
+/* `, "key": v` for each field; inside `, "obj": {...}` when obj is not NULL. */
+static void json_nums(const char *obj, const struct json_field *f, unsigned int n)
+{
+    if (obj)
+        printf(", \"%s\": {", obj);
+    for (unsigned int i = 0; i < n; i++) {
+        printf("%s\"%s\": ", obj && !i ? "" : ", ", f[i].key);
+        json_num(f[i].v);
+    }
+    if (obj)
+        printf("}");
+}
+
 static void json_stats(const char *key, const struct bench_stats *s)
 {
-    printf(", \"%s\": {\"min\": ", key);
-    json_num(s->min);
-    printf(", \"p50\": ");
-    json_num(s->p50);
-    printf(", \"avg\": ");
-    json_num(s->avg);
-    printf(", \"p99\": ");
-    json_num(s->p99);
-    printf(", \"p999\": ");
-    json_num(s->p999);
-    printf(", \"max\": ");
-    json_num(s->max);
-    printf(", \"stdev\": ");
-    json_num(s->stdev);
-    printf("}");
+    const struct json_field f[] = { { "min", s->min }, { "p50", s->p50 }, { "avg", s->avg }, { "p99", s->p99 },
+                                    { "p999", s->p999 }, { "max", s->max }, { "stdev", s->stdev } };
+    json_nums(key, f, BENCH_N(f));
 }
 
 static void machine_info(long *nproc, char *kernel, size_t klen, char *cpu, size_t clen)
@@ -619,35 +625,25 @@ static void print_json(const struct bench_opts *o, const char *suite_arg)
             printf(", \"unit\": \"ns\", \"metric\": \"round-trip\"");
             json_stats("lat_ns", &r->lat);
             break;
-        case BENCH_BW:
-            printf(", \"bw_MBps\": ");
-            json_num(r->bw_MBps);
-            printf(", \"bw_Gbps\": ");
-            json_num(r->bw_MBps * 8 / 1000);
-            printf(", \"seconds\": ");
-            json_num(r->seconds);
-            break;
-        case BENCH_RATE:
-            printf(", \"rate_Mps\": ");
-            json_num(r->rate_Mps);
-            printf(", \"bw_MBps\": ");
-            json_num(r->bw_MBps);
+        case BENCH_BW: {
+            const struct json_field f[] = { { "bw_MBps", r->bw_MBps }, { "bw_Gbps", r->bw_MBps * 8 / 1000 },
+                                            { "seconds", r->seconds } };
+            json_nums(NULL, f, BENCH_N(f));
             break;
         }
+        case BENCH_RATE: {
+            const struct json_field f[] = { { "rate_Mps", r->rate_Mps }, { "bw_MBps", r->bw_MBps } };
+            json_nums(NULL, f, BENCH_N(f));
+            break;
+        }
+        }
         if (r->has_cpu) {
-            printf(", \"cpu\": {\"a_pct\": ");
-            json_num(r->cpu_pct[0]);
-            printf(", \"b_pct\": ");
-            json_num(r->cpu_pct[1]);
-            printf(", \"a_us_per_iter\": ");
-            json_num(r->cpu_us_per_iter[0]);
-            printf(", \"b_us_per_iter\": ");
-            json_num(r->cpu_us_per_iter[1]);
-            printf(", \"a_waits_per_iter\": ");
-            json_num(r->waits_per_iter[0]);
-            printf(", \"b_waits_per_iter\": ");
-            json_num(r->waits_per_iter[1]);
-            printf("}");
+            const struct json_field f[] = {
+                { "a_pct", r->cpu_pct[0] },          { "b_pct", r->cpu_pct[1] },
+                { "a_us_per_iter", r->cpu_us_per_iter[0] }, { "b_us_per_iter", r->cpu_us_per_iter[1] },
+                { "a_waits_per_iter", r->waits_per_iter[0] }, { "b_waits_per_iter", r->waits_per_iter[1] },
+            };
+            json_nums("cpu", f, BENCH_N(f));
         }
         printf("}");
     }
