@@ -76,19 +76,24 @@ static int ipc_await(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, ui
     return 0;
 }
 
+/* Calls fn(...) until it succeeds, awaiting `event` while it finds the FIFO empty (full); returns from the
+ * caller on another error or when the other node gave up. */
+#define IPC_RETRY(c, me, ep, fd, event, fn, ...)                          \
+    for (unsigned int spins_ = 0;;) {                                     \
+        NvSciError e_ = fn(__VA_ARGS__);                                  \
+        if (e_ == NvSciError_Success)                                     \
+            break;                                                        \
+        if (e_ != NvSciError_InsufficientMemory)                          \
+            return ipc_fail(c, me, #fn, e_);                              \
+        if (ipc_await(c, me, ep, fd, event, &spins_))                     \
+            return -1;                                                    \
+    }
+
 static int ipc_recv(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, void *buf, uint32_t size)
 {
     uint32_t got = 0;
-    unsigned int spins = 0;
-    for (;;) {
-        NvSciError e = NvSciIpcReadSafe(ep, buf, size, &got);
-        if (e == NvSciError_Success)
-            return 0;
-        if (e != NvSciError_InsufficientMemory)
-            return ipc_fail(c, me, "NvSciIpcReadSafe", e);
-        if (ipc_await(c, me, ep, fd, NV_SCI_IPC_EVENT_READ, &spins))
-            return -1;
-    }
+    IPC_RETRY(c, me, ep, fd, NV_SCI_IPC_EVENT_READ, NvSciIpcReadSafe, ep, buf, size, &got);
+    return 0;
 }
 
 /* Poll mode spins on WriteSafe as on ReadSafe: a polling GetEvent would arm for WRITE each time and make
@@ -96,16 +101,8 @@ static int ipc_recv(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, voi
 static int ipc_send(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, const void *buf, uint32_t size)
 {
     uint32_t put = 0;
-    unsigned int spins = 0;
-    for (;;) {
-        NvSciError e = NvSciIpcWriteSafe(ep, buf, size, &put);
-        if (e == NvSciError_Success)
-            return 0;
-        if (e != NvSciError_InsufficientMemory)
-            return ipc_fail(c, me, "NvSciIpcWriteSafe", e);
-        if (ipc_await(c, me, ep, fd, NV_SCI_IPC_EVENT_WRITE, &spins))
-            return -1;
-    }
+    IPC_RETRY(c, me, ep, fd, NV_SCI_IPC_EVENT_WRITE, NvSciIpcWriteSafe, ep, buf, size, &put);
+    return 0;
 }
 
 /* Zero-copy: the writer fills the channel's frame in place (size bytes, a sequence number first), the
@@ -115,16 +112,7 @@ static int ipc_send_zc(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, 
                        uint64_t seq)
 {
     volatile void *frame;
-    unsigned int spins = 0;
-    for (;;) {
-        NvSciError e = NvSciIpcWriteGetNextFrame(ep, &frame);
-        if (e == NvSciError_Success)
-            break;
-        if (e != NvSciError_InsufficientMemory)
-            return ipc_fail(c, me, "NvSciIpcWriteGetNextFrame", e);
-        if (ipc_await(c, me, ep, fd, NV_SCI_IPC_EVENT_WRITE, &spins))
-            return -1;
-    }
+    IPC_RETRY(c, me, ep, fd, NV_SCI_IPC_EVENT_WRITE, NvSciIpcWriteGetNextFrame, ep, &frame);
     memcpy((void *)frame, buf, size);
     if (size >= sizeof(seq))
         memcpy((void *)frame, &seq, sizeof(seq));
@@ -135,16 +123,7 @@ static int ipc_send_zc(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, 
 static int ipc_recv_zc(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, uint32_t size, uint64_t seq)
 {
     const volatile void *frame;
-    unsigned int spins = 0;
-    for (;;) {
-        NvSciError e = NvSciIpcReadGetNextFrame(ep, &frame);
-        if (e == NvSciError_Success)
-            break;
-        if (e != NvSciError_InsufficientMemory)
-            return ipc_fail(c, me, "NvSciIpcReadGetNextFrame", e);
-        if (ipc_await(c, me, ep, fd, NV_SCI_IPC_EVENT_READ, &spins))
-            return -1;
-    }
+    IPC_RETRY(c, me, ep, fd, NV_SCI_IPC_EVENT_READ, NvSciIpcReadGetNextFrame, ep, &frame);
     if (size >= sizeof(seq) && *(const volatile uint64_t *)frame != seq) {
         bench_pair_fail(c, me, "node %c: frame %llu carries %llu", 'A' + me, (unsigned long long)seq,
                         (unsigned long long)*(const volatile uint64_t *)frame);
