@@ -111,6 +111,9 @@ static inline uint64_t bench_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 void bench_iters(const struct bench_test *t, const struct bench_opts *o, uint64_t *iters_p, uint64_t *warmup_p);
+/* r's counts and latency from `iters` samples: a BENCH_LAT sample is a round trip (r->rtt, halved in r->lat), a
+ * BENCH_RTT one the figure itself (r->lat). Sorts the samples. */
+void bench_lat_result(struct bench_result *r, uint64_t *samples, uint64_t iters, uint64_t warmup);
 double bench_bw_seconds(const struct bench_opts *o);
 /* A bandwidth node's loop: `copy` once untimed (it warms the pages), then back to back for `seconds`; how many
  * timed copies ran and their time go to c->count and c->elapsed_ns. `copy` may leave with goto. A macro, so the
@@ -163,6 +166,10 @@ int bench_pair_aborted(const struct pair_ctl *c);
  * has_cpu / cpu_pct / cpu_us_per_iter over `iters` iterations (waits counted when count_waits). */
 void bench_pair_cpu(struct pair_ctl *c, int me, int start);
 void bench_pair_cpu_result(const struct pair_ctl *c, uint64_t iters, int count_waits, struct bench_result *r);
+/* A latency test of t: fn on both nodes (bench_pair_new's size and shm_size), its samples into r
+ * (bench_lat_result) and, when cpu, the nodes' CPU time; r->error on failure. */
+void bench_pair_lat(const struct bench_test *t, const struct bench_opts *o, size_t size, size_t shm_size, pair_fn fn,
+                    int sci, int cpu, struct bench_result *r);
 
 /* Set when the node processes share one CPU: spinning must then yield or the peer never runs. */
 extern int bench_yield_spin;

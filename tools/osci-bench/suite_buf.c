@@ -292,24 +292,11 @@ out:
 static void run_export_lat(const struct bench_test *t, const struct bench_opts *o, size_t size,
                            struct bench_result *r)
 {
-    uint64_t iters, warmup;
-    struct pair_ctl *c;
-
     if (size == 0 || size % 4096) {
         snprintf(r->error, sizeof(r->error), "size %zu: an exported range is a page multiple", size);
         return;
     }
-    bench_iters(t, o, &iters, &warmup);
-    if (!(c = bench_pair_new(iters, warmup, size, sizeof(struct buf_shm)))) {
-        snprintf(r->error, sizeof(r->error), "mmap: %s", strerror(errno));
-        return;
-    }
-    if (bench_pair_run(c, export_lat_node, export_lat_node, 1, r) == 0) {
-        r->iters = iters;
-        r->warmup = warmup;
-        bench_stats_compute(c->samples, iters, 1.0, &r->lat);
-    }
-    bench_pair_free(c);
+    bench_pair_lat(t, o, size, sizeof(struct buf_shm), export_lat_node, 1, 0, r);
 }
 
 static void run_bw(const struct bench_opts *o, size_t size, struct bench_result *r, pair_fn fn)

@@ -274,15 +274,14 @@ static void run_ipc(const struct bench_test *t, const struct bench_opts *o, size
     c->iters = iters;
     pair_fn node = rate == 2 ? ipc_zc_node : rate ? ipc_rate_node : ipc_lat_node;
     if (bench_pair_run(c, node, node, chip, r) == 0) {
-        r->iters = iters;
-        r->warmup = warmup;
         if (rate) {
+            r->iters = iters;
+            r->warmup = warmup;
             r->seconds = (double)c->elapsed_ns / 1e9;
             r->rate_Mps = (double)c->count / (double)c->elapsed_ns * 1e3;
             r->bw_MBps = r->rate_Mps * (double)size;
         } else {
-            bench_stats_compute(c->samples, iters, 1.0, &r->rtt);
-            bench_stats_compute(c->samples, iters, 0.5, &r->lat);
+            bench_lat_result(r, c->samples, iters, warmup);
         }
         bench_pair_cpu_result(c, warmup + iters, event, r);
     }
@@ -371,15 +370,12 @@ static int mq_node(struct pair_ctl *c, int me)
 
 static void run_mq_lat(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
 {
-    uint64_t iters, warmup;
-    struct pair_ctl *c = NULL;
     struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = 8192 };
     char name[2][48];
     if (size == 0 || size > 8192) {
         snprintf(r->error, sizeof(r->error), "size %zu: mqueue messages are 1..8192 bytes here", size);
         return;
     }
-    bench_iters(t, o, &iters, &warmup);
     /* Both queues are unlinked at once: the children inherit the descriptors, nothing is left behind. */
     for (int i = 0; i < 2; i++) {
         snprintf(name[i], sizeof(name[i]), "/osci-bench-%ld-%c", (long)getpid(), 'a' + i);
@@ -390,19 +386,8 @@ static void run_mq_lat(const struct bench_test *t, const struct bench_opts *o, s
         }
         mq_unlink(name[i]);
     }
-    if (!(c = bench_pair_new(iters, warmup, size, 0))) {
-        snprintf(r->error, sizeof(r->error), "mmap: %s", strerror(errno));
-        goto out;
-    }
-    if (bench_pair_run(c, mq_node, mq_node, 0, r) == 0) {
-        r->iters = iters;
-        r->warmup = warmup;
-        bench_stats_compute(c->samples, iters, 1.0, &r->rtt);
-        bench_stats_compute(c->samples, iters, 0.5, &r->lat);
-        bench_pair_cpu_result(c, warmup + iters, 0, r);
-    }
+    bench_pair_lat(t, o, size, 0, mq_node, 0, 1, r);
 out:
-    bench_pair_free(c);
     for (int i = 0; i < 2; i++) {
         if (mq[i] != (mqd_t)-1)
             mq_close(mq[i]);

@@ -560,10 +560,7 @@ static void run_write_lat(const struct bench_test *t, const struct bench_opts *o
         if (i > warmup)
             samples[i - warmup - 1] = bench_now_ns() - t0;
     }
-    r->iters = iters;
-    r->warmup = warmup;
-    bench_stats_compute(samples, iters, 1.0, &r->rtt);
-    bench_stats_compute(samples, iters, 0.5, &r->lat);
+    bench_lat_result(r, samples, iters, warmup);
 out:
     free(samples);
 }
@@ -593,9 +590,7 @@ static void run_read_lat(const struct bench_test *t, const struct bench_opts *o,
         if (i >= warmup)
             samples[i - warmup] = bench_now_ns() - t0;
     }
-    r->iters = iters;
-    r->warmup = warmup;
-    bench_stats_compute(samples, iters, 1.0, &r->lat);
+    bench_lat_result(r, samples, iters, warmup);
 out:
     free(samples);
 }

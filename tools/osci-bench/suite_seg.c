@@ -249,8 +249,6 @@ static size_t floor_pow2(size_t v)
 static void run_lat(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r,
                     pair_fn fn, int sci)
 {
-    uint64_t iters, warmup;
-    struct pair_ctl *c;
     if (size < 8 || size % 8) {
         snprintf(r->error, sizeof(r->error), "size %zu: ping-pong sizes must be multiples of 8 bytes", size);
         return;
@@ -259,20 +257,7 @@ static void run_lat(const struct bench_test *t, const struct bench_opts *o, size
         snprintf(r->error, sizeof(r->error), "size %zu: ping-pong sizes are at most 4096 bytes", size);
         return;
     }
-    bench_iters(t, o, &iters, &warmup);
-    c = bench_pair_new(iters, warmup, size, sci ? 0 : 2 * floor_pow2(size));
-    if (!c) {
-        snprintf(r->error, sizeof(r->error), "mmap: %s", strerror(errno));
-        return;
-    }
-    if (bench_pair_run(c, fn, fn, sci, r) == 0) {
-        r->iters = iters;
-        r->warmup = warmup;
-        bench_stats_compute(c->samples, iters, 1.0, &r->rtt);
-        bench_stats_compute(c->samples, iters, 0.5, &r->lat);
-        bench_pair_cpu_result(c, warmup + iters, 0, r);
-    }
-    bench_pair_free(c);
+    bench_pair_lat(t, o, size, sci ? 0 : 2 * floor_pow2(size), fn, sci, 1, r);
 }
 
 static void run_pio_lat(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
@@ -505,34 +490,15 @@ static int futex_node(struct pair_ctl *c, int me)
     return 0;
 }
 
-static void run_rtt(const struct bench_test *t, const struct bench_opts *o, struct bench_result *r, pair_fn fn,
-                    int sci)
-{
-    uint64_t iters, warmup;
-    struct pair_ctl *c;
-    bench_iters(t, o, &iters, &warmup);
-    if (!(c = bench_pair_new(iters, warmup, 0, sci ? 0 : 4096))) {
-        snprintf(r->error, sizeof(r->error), "mmap: %s", strerror(errno));
-        return;
-    }
-    if (bench_pair_run(c, fn, fn, sci, r) == 0) {
-        r->iters = iters;
-        r->warmup = warmup;
-        bench_stats_compute(c->samples, iters, 1.0, &r->lat);
-        bench_pair_cpu_result(c, warmup + iters, 0, r);
-    }
-    bench_pair_free(c);
-}
-
 static void run_intr_rtt(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
 {
-    run_rtt(t, o, r, intr_node, 1);
+    bench_pair_lat(t, o, 0, 0, intr_node, 1, 1, r);
 }
 
 static void run_futex_rtt(const struct bench_test *t, const struct bench_opts *o, size_t size,
                           struct bench_result *r)
 {
-    run_rtt(t, o, r, futex_node, 0);
+    bench_pair_lat(t, o, 0, 4096, futex_node, 0, 1, r);
 }
 
 #define MiB (1024u * 1024u)
