@@ -75,6 +75,7 @@ struct bench_test {
     long iters, quick_iters;                 /* default iteration counts */
     /* Fills r (iters, stats / bw / rate) or writes r->error. */
     void (*run)(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r);
+    int arg;                                 /* what run needs to know beyond the above (suite_ipc.c: IPC_*) */
 };
 
 /* A ratio between two tests at one size, with its target. */

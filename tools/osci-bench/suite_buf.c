@@ -332,12 +332,12 @@ static void run_sci_bw(const struct bench_test *t, const struct bench_opts *o, s
 
 static const struct bench_test tests[] = {
     { "buf.export.lat", "buf", "sleep", "export_pci + create_from_export + first 64-byte read (one round)",
-      BENCH_RTT, { 65536, MiB }, 200, 20, run_export_lat },
+      BENCH_RTT, { 65536, MiB }, 200, 20, run_export_lat, 0 },
     /* the baseline first: a second bandwidth run on this box tends to be a little faster */
     { "buf.scimemcpy.bw", "buf", "copy", "SCIMemCpy into a plain segment on the same adapter (baseline)",
-      BENCH_BW, { 4096, MiB, 16 * MiB }, 0, 0, run_sci_bw },
+      BENCH_BW, { 4096, MiB, 16 * MiB }, 0, 0, run_sci_bw, 0 },
     { "buf.copy.bw", "buf", "copy", "doca_osci_mmap_copy_to into a from-export mmap",
-      BENCH_BW, { 4096, MiB, 16 * MiB }, 0, 0, run_copy_bw },
+      BENCH_BW, { 4096, MiB, 16 * MiB }, 0, 0, run_copy_bw, 0 },
 };
 
 static const struct bench_ratio_def ratios[] = {

@@ -252,10 +252,14 @@ static int ipc_write_cfg(size_t size, struct bench_result *r)
 }
 #endif
 
-static void run_ipc(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r,
-                    int event, int rate, int chip)
+/* run_ipc's test argument: block on the Linux event fd, stream (zero-copy too with IPC_ZC), INTER_CHIP */
+enum { IPC_EVENT = 1, IPC_RATE = 2, IPC_ZC = 4, IPC_CHIP = 8 };
+
+static void run_ipc(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
 {
 #ifdef HAVE_NVSCIIPC_H
+    int event = !!(t->arg & IPC_EVENT), rate = t->arg & IPC_ZC ? 2 : !!(t->arg & IPC_RATE);
+    int chip = !!(t->arg & IPC_CHIP);
     uint64_t iters, warmup;
     struct pair_ctl *c;
     if (size == 0 || size > 4096) {
@@ -296,39 +300,6 @@ out:
 #else
     snprintf(r->error, sizeof(r->error), "nvsciipc.h not available at build time");
 #endif
-}
-
-static void run_ipc_poll(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
-{
-    run_ipc(t, o, size, r, 0, 0, 0);
-}
-
-static void run_ipc_event(const struct bench_test *t, const struct bench_opts *o, size_t size,
-                          struct bench_result *r)
-{
-    run_ipc(t, o, size, r, 1, 0, 0);
-}
-
-static void run_ipc_rate(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
-{
-    run_ipc(t, o, size, r, 0, 1, 0);
-}
-
-static void run_ipc_rate_zc(const struct bench_test *t, const struct bench_opts *o, size_t size,
-                            struct bench_result *r)
-{
-    run_ipc(t, o, size, r, 0, 2, 0);
-}
-
-static void run_chip_poll(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
-{
-    run_ipc(t, o, size, r, 0, 0, 1);
-}
-
-static void run_chip_event(const struct bench_test *t, const struct bench_opts *o, size_t size,
-                           struct bench_result *r)
-{
-    run_ipc(t, o, size, r, 1, 0, 1);
 }
 
 /* ---- peer: POSIX message queue ping-pong (NvSciIpc INTER_PROCESS's notifier) ---- */
@@ -513,9 +484,9 @@ static int parse_ucx(const char *out, struct ucx_csv *u)
     return isnan(u->iters) ? -1 : 0;
 }
 
-static void run_ucx(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r,
-                    const char *ucx_test)
+static void run_ucx(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
 {
+    const char *ucx_test = t->kind == BENCH_LAT ? "am_lat" : "am_bw";
     static int port_seq;
     uint64_t iters, warmup;
     char s_size[24], s_iters[24], s_warm[24], s_port[16], out[16384];
@@ -581,37 +552,27 @@ static void run_ucx(const struct bench_test *t, const struct bench_opts *o, size
     }
 }
 
-static void run_ucx_lat(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
-{
-    run_ucx(t, o, size, r, "am_lat");
-}
-
-static void run_ucx_rate(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
-{
-    run_ucx(t, o, size, r, "am_bw");
-}
-
 static const struct bench_test tests[] = {
     { "ipc.process.lat.poll", "ipc", "poll", "NvSciIpc INTER_PROCESS ping-pong, polling ReadSafe",
-      BENCH_LAT, { 64, 1536 }, 100000, 5000, run_ipc_poll },
+      BENCH_LAT, { 64, 1536 }, 100000, 5000, run_ipc, 0 },
     { "ipc.process.lat.event", "ipc", "event", "NvSciIpc INTER_PROCESS ping-pong, blocking on the Linux event fd",
-      BENCH_LAT, { 64, 1536 }, 10000, 300, run_ipc_event },
+      BENCH_LAT, { 64, 1536 }, 10000, 300, run_ipc, IPC_EVENT },
     { "ipc.process.rate", "ipc", "poll", "NvSciIpc INTER_PROCESS one-way stream (frames per second)",
-      BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ipc_rate },
+      BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ipc, IPC_RATE },
     { "ipc.process.rate.zc", "ipc", "poll",
       "NvSciIpc INTER_PROCESS one-way stream, zero-copy (WriteGetNextFrame/WriteAdvance, ReadGetNextFrame/ReadAdvance)",
-      BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ipc_rate_zc },
+      BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ipc, IPC_RATE | IPC_ZC },
     { "ipc.chip.lat.poll", "ipc", "poll", "NvSciIpc INTER_CHIP ping-pong between two simntb nodes, polling ReadSafe",
-      BENCH_LAT, { 64, 1536 }, 100000, 5000, run_chip_poll },
+      BENCH_LAT, { 64, 1536 }, 100000, 5000, run_ipc, IPC_CHIP },
     { "ipc.chip.lat.event", "ipc", "event",
       "NvSciIpc INTER_CHIP ping-pong between two simntb nodes, blocking on the Linux event fd",
-      BENCH_LAT, { 64, 1536 }, 10000, 300, run_chip_event },
+      BENCH_LAT, { 64, 1536 }, 10000, 300, run_ipc, IPC_CHIP | IPC_EVENT },
     { "peer.mq.lat", "ipc", "sleep", "peer: POSIX mqueue ping-pong (blocking mq_receive)",
-      BENCH_LAT, { 64, 1536 }, 10000, 300, run_mq_lat },
+      BENCH_LAT, { 64, 1536 }, 10000, 300, run_mq_lat, 0 },
     { "peer.ucx.am_lat", "ipc", "poll", "peer: ucx_perftest -t am_lat -x posix -d memory -D bcopy",
-      BENCH_LAT, { 64, 1536 }, 1000000, 20000, run_ucx_lat },
+      BENCH_LAT, { 64, 1536 }, 1000000, 20000, run_ucx, 0 },
     { "peer.ucx.am_rate", "ipc", "poll", "peer: ucx_perftest -t am_bw -x posix -d memory -D bcopy",
-      BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ucx_rate },
+      BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ucx, 0 },
 };
 
 static const struct bench_ratio_def ratios[] = {

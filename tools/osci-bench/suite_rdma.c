@@ -598,11 +598,11 @@ out:
 /* Default counts are perftest's in the lab (ib_write_bw -n 200, ib_write_lat -n 100, ib_read_lat -n 200). */
 static const struct bench_test tests[] = {
     { "rdma.write.bw", "rdma", "copy", "RDMA WRITE bandwidth into the peer's segment (like ib_write_bw)",
-      BENCH_BW, { 65536 }, 200, 50, run_write_bw },
+      BENCH_BW, { 65536 }, 200, 50, run_write_bw, 0 },
     { "rdma.write.lat", "rdma", "poll", "RDMA WRITE ping-pong, each side spins on its own segment (like ib_write_lat)",
-      BENCH_LAT, { 8 }, 100, 30, run_write_lat },
+      BENCH_LAT, { 8 }, 100, 30, run_write_lat, 0 },
     { "rdma.read.lat", "rdma", "poll", "one RDMA READ from the peer's segment, start to completion (like ib_read_lat)",
-      BENCH_RTT, { 8 }, 200, 50, run_read_lat },
+      BENCH_RTT, { 8 }, 200, 50, run_read_lat, 0 },
 };
 
 const struct bench_suite bench_rdma_suite = { "rdma", tests, BENCH_N(tests), NULL, 0 };

@@ -505,17 +505,17 @@ static void run_futex_rtt(const struct bench_test *t, const struct bench_opts *o
 
 static const struct bench_test tests[] = {
     { "seg.pio.lat", "seg", "poll", "remote-segment PIO ping-pong (store + SCIFlush, spin on local segment)",
-      BENCH_LAT, { 8, 64 }, 100000, 10000, run_pio_lat },
+      BENCH_LAT, { 8, 64 }, 100000, 10000, run_pio_lat, 0 },
     { "floor.spin.lat", "seg", "poll", "floor: the same ping-pong on a plain shared mmap",
-      BENCH_LAT, { 8, 64 }, 100000, 10000, run_spin_lat },
+      BENCH_LAT, { 8, 64 }, 100000, 10000, run_spin_lat, 0 },
     { "seg.memcpy.bw", "seg", "copy", "SCIMemCpy local buffer -> remote segment (sender-side completion)",
-      BENCH_BW, { 4096, MiB, 64 * MiB }, 0, 0, run_seg_memcpy },
+      BENCH_BW, { 4096, MiB, 64 * MiB }, 0, 0, run_seg_memcpy, 0 },
     { "floor.memcpy.bw", "seg", "copy", "floor: memcpy between two private buffers",
-      BENCH_BW, { 4096, MiB, 64 * MiB }, 0, 0, run_floor_memcpy },
+      BENCH_BW, { 4096, MiB, 64 * MiB }, 0, 0, run_floor_memcpy, 0 },
     { "seg.intr.rtt", "seg", "event", "interrupt round trip (SCITriggerInterrupt / SCIWaitForInterrupt)",
-      BENCH_RTT, { 0 }, 10000, 300, run_intr_rtt },
+      BENCH_RTT, { 0 }, 10000, 300, run_intr_rtt, 0 },
     { "floor.futex.rtt", "seg", "sleep", "floor: futex wake/wait round trip between two processes",
-      BENCH_RTT, { 0 }, 10000, 300, run_futex_rtt },
+      BENCH_RTT, { 0 }, 10000, 300, run_futex_rtt, 0 },
 };
 
 static const struct bench_ratio_def ratios[] = {
