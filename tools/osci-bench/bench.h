@@ -116,9 +116,9 @@ void bench_iters(const struct bench_test *t, const struct bench_opts *o, uint64_
  * BENCH_RTT one the figure itself (r->lat). Sorts the samples. */
 void bench_lat_result(struct bench_result *r, uint64_t *samples, uint64_t iters, uint64_t warmup);
 double bench_bw_seconds(const struct bench_opts *o);
-/* A bandwidth node's loop: `copy` once untimed (it warms the pages), then back to back for `seconds`; how many
- * timed copies ran and their time go to c->count and c->elapsed_ns. `copy` may leave with goto. A macro, so the
- * timed loop holds only the copy, the count and the clock, as it did when written out in each test. */
+/* A bandwidth node's loop: the block `copy` once untimed (it warms the pages), then back to back for `seconds`;
+ * how many timed copies ran and their time go to c->count and c->elapsed_ns. `copy` may leave with goto. A macro,
+ * so the timed loop holds only the copy, the count and the clock, as it did when written out in each test. */
 #define BENCH_BW_LOOP(c, seconds, ...)                                                              \
     do {                                                                                            \
         __VA_ARGS__;                                                                                \

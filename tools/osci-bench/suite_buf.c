@@ -184,9 +184,11 @@ static int copy_bw_node(struct pair_ctl *c, int me)
             doca_fail(c, me, "doca_mmap_create_from_export", e);
             goto out;
         }
-        BENCH_BW_LOOP(c, bw_seconds, if ((e = doca_osci_mmap_copy_to(m, 0, p, c->size)) != DOCA_SUCCESS) {
-            doca_fail(c, me, "doca_osci_mmap_copy_to", e);
-            goto out;
+        BENCH_BW_LOOP(c, bw_seconds, {
+            if ((e = doca_osci_mmap_copy_to(m, 0, p, c->size)) != DOCA_SUCCESS) {
+                doca_fail(c, me, "doca_osci_mmap_copy_to", e);
+                goto out;
+            }
         });
         doca_mmap_destroy(m);
         m = NULL;
@@ -263,9 +265,12 @@ static int sci_bw_node(struct pair_ctl *c, int me)
             goto out;
         }
         mapped = 1;
-        BENCH_BW_LOOP(c, bw_seconds, SCIMemCpy(NULL, p, map, 0, c->size, 0, &err); if (err != SCI_ERR_OK) {
-            sci_fail(c, me, "SCIMemCpy", err);
-            goto out;
+        BENCH_BW_LOOP(c, bw_seconds, {
+            SCIMemCpy(NULL, p, map, 0, c->size, 0, &err);
+            if (err != SCI_ERR_OK) {
+                sci_fail(c, me, "SCIMemCpy", err);
+                goto out;
+            }
         });
         SCIUnmapSegment(map, 0, &err);
         mapped = 0;

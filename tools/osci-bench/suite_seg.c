@@ -306,9 +306,12 @@ static int memcpy_seg_node(struct pair_ctl *c, int me)
         bench_pair_fail(c, me, "node A: no memory for a %zu-byte buffer", c->size);
         goto out;
     }
-    BENCH_BW_LOOP(c, bw_seconds, SCIMemCpy(NULL, buf, n.rmap, 0, c->size, 0, &err); if (err != SCI_ERR_OK) {
-        sci_fail(c, me, "SCIMemCpy", err);
-        goto out;
+    BENCH_BW_LOOP(c, bw_seconds, {
+        SCIMemCpy(NULL, buf, n.rmap, 0, c->size, 0, &err);
+        if (err != SCI_ERR_OK) {
+            sci_fail(c, me, "SCIMemCpy", err);
+            goto out;
+        }
     });
     seg_drop_remote(&n);
     rc = bench_pair_barrier(c);
@@ -328,7 +331,10 @@ static int memcpy_floor_node(struct pair_ctl *c, int me)
         bench_pair_fail(c, me, "no memory for two %zu-byte buffers", c->size);
         goto out;
     }
-    BENCH_BW_LOOP(c, bw_seconds, memcpy(dst, src, c->size); __asm__ __volatile__("" : : "r"(dst) : "memory"));
+    BENCH_BW_LOOP(c, bw_seconds, {
+        memcpy(dst, src, c->size);
+        __asm__ __volatile__("" : : "r"(dst) : "memory");
+    });
     rc = 0;
 out:
     free(src);
