@@ -47,14 +47,15 @@ LIBVER := $(SOVER).1.0
 
 WARN := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
 CPPFLAGS_ALL := -DOSCI_VERSION=\"$(VERSION)\" -D_GNU_SOURCE
-# Include paths per layer (the first folder of a source's path): tools see the public headers only,
-# libipc and libbuf also common/, only the driver layer and libseg see driver/core/. Tests see everything.
+# Include paths per layer (the first folder of a source's path): tools see the public headers only (and
+# tools/common/, what the tools share), libipc and libbuf also common/, only the driver layer and libseg
+# see driver/core/. Tests see everything.
 INC_common := -Iinclude -Icommon
 INC_driver := $(INC_common) -Idriver/core -Idriver/wdev
 INC_libseg := $(INC_common) -Idriver/core -Ilibseg
 INC_libipc := $(INC_common) -Ilibipc
 INC_libbuf := $(INC_common) -Ilibbuf
-INC_tools := -Iinclude
+INC_tools := -Iinclude -Itools/common
 INC_tests := $(INC_common) -Idriver/core -Idriver/wdev -Idriver/simntb -Idriver/rdma -Ilibseg -Ilibipc -Ilibbuf
 CFLAGS ?= -O2 -g
 CFLAGS_ALL := -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -pthread $(SANFLAGS) $(CFLAGS)
@@ -165,7 +166,9 @@ LIBS_A += $(L)/libnvscibuf.a
 endif
 
 # ---- tools ----
-TOOL_DIRS := $(sort $(patsubst tools/%/,%,$(wildcard tools/*/)))
+# Every folder of tools/ is a tool but tools/common/, whose sources go into each tool.
+TOOL_DIRS := $(sort $(filter-out common,$(patsubst tools/%/,%,$(wildcard tools/*/))))
+TOOL_COMMON_SRC := $(sort $(wildcard tools/common/*.c))
 TOOL_FILES := $(sort $(basename $(notdir $(wildcard tools/*.c))))
 TOOLS := $(addprefix $(O)/bin/,$(TOOL_DIRS) $(TOOL_FILES))
 
@@ -253,12 +256,12 @@ $(eval $(call shlib,nvscibuf,$(NVSCIBUF_OBJ),-lnvsciipc -lnvscievent -lsisci -lr
 TOOL_LIBS := -L$(L) $(patsubst $(L)/lib%.so.$(SOVER),-l%,$(LIBS_SO)) -lm -lrt
 TOOL_LDLIBS := $(TOOL_LIBS) -Wl,-rpath,'$$ORIGIN/../lib'
 .SECONDEXPANSION:
-$(O)/bin/%: $$(call obj,$$(wildcard tools/$$*/*.c) $$(wildcard tools/$$*.c)) $(LIBS_SO)
+$(O)/bin/%: $$(call obj,$$(wildcard tools/$$*/*.c) $$(wildcard tools/$$*.c) $(TOOL_COMMON_SRC)) $(LIBS_SO)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) $(TOOL_LDLIBS)
 # Installed tools: no run path into the build tree; one to LIBDIR when that is not searched by default.
 INST_RPATH = $(if $(filter /usr/lib% /lib% /usr/local/lib,$(LIBDIR)),,-Wl,-rpath,$(LIBDIR))
-$(O)/inst/bin/%: $$(call obj,$$(wildcard tools/$$*/*.c) $$(wildcard tools/$$*.c)) $(LIBS_SO)
+$(O)/inst/bin/%: $$(call obj,$$(wildcard tools/$$*/*.c) $$(wildcard tools/$$*.c) $(TOOL_COMMON_SRC)) $(LIBS_SO)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) $(TOOL_LIBS) $(INST_RPATH)
 

@@ -84,6 +84,13 @@ err_reject:
     cm_reject(id);
 }
 
+/* A call on an outgoing connection's way up failed (errno): logged, and c fails. */
+static void cm_call_failed(struct rdma_drv *d, struct rdma_conn *c, const char *call)
+{
+    osci_log(OSCI_LOG_WARN, MOD, "node %u: %s: %s", c->node, call, strerror(errno));
+    rd_conn_fail(d, c, WHY_ERROR);
+}
+
 static void cm_handle(struct rdma_drv *d, struct rdma_cm_event *e, const void *priv, size_t priv_len)
 {
     struct rdma_conn *c = e->id ? e->id->context : NULL;
@@ -117,8 +124,7 @@ static void cm_handle(struct rdma_drv *d, struct rdma_cm_event *e, const void *p
             break;
         }
         if (rdma_resolve_route(c->id, RDMA_RESOLVE_MS) != 0) {
-            osci_log(OSCI_LOG_WARN, MOD, "node %u: rdma_resolve_route: %s", c->node, strerror(errno));
-            rd_conn_fail(d, c, WHY_ERROR);
+            cm_call_failed(d, c, "rdma_resolve_route");
             break;
         }
         (void)rd_conn_step(c, CEV_ADDR_RESOLVED);
@@ -132,8 +138,7 @@ static void cm_handle(struct rdma_drv *d, struct rdma_cm_event *e, const void *p
         }
         rd_conn_param_init(d, &param, mypriv);
         if (rdma_connect(c->id, &param) != 0) {
-            osci_log(OSCI_LOG_WARN, MOD, "node %u: rdma_connect: %s", c->node, strerror(errno));
-            rd_conn_fail(d, c, WHY_ERROR);
+            cm_call_failed(d, c, "rdma_connect");
             break;
         }
         (void)rd_conn_step(c, CEV_ROUTE_RESOLVED);

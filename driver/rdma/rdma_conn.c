@@ -46,37 +46,24 @@ static const char *conn_event_str(enum conn_event e)
     return (unsigned int)e < CEV_COUNT ? n[e] : "?";
 }
 
+/* The edges: next_state[state][event]; CONN_NEW (never a destination) where the event is refused. */
+static const enum conn_state next_state[CONN_STATE_COUNT][CEV_COUNT] = {
+    [CONN_NEW] = { [CEV_START] = CONN_RESOLVING_ADDR, [CEV_ACCEPT] = CONN_ACCEPTING, [CEV_FAIL] = CONN_CLOSED },
+    [CONN_RESOLVING_ADDR] = { [CEV_ADDR_RESOLVED] = CONN_RESOLVING_ROUTE, [CEV_FAIL] = CONN_CLOSED },
+    [CONN_RESOLVING_ROUTE] = { [CEV_ROUTE_RESOLVED] = CONN_CONNECTING, [CEV_FAIL] = CONN_CLOSED },
+    [CONN_CONNECTING] = { [CEV_ESTABLISHED] = CONN_UP, [CEV_FAIL] = CONN_CLOSED },
+    [CONN_ACCEPTING] = { [CEV_ESTABLISHED] = CONN_UP, [CEV_FAIL] = CONN_CLOSED },
+    [CONN_UP] = { [CEV_FAIL] = CONN_CLOSED },
+};
+
 /* The only writer of conn->state. */
 int rd_conn_step(struct rdma_conn *c, enum conn_event ev)
 {
-    enum conn_state old = c->state, next = CONN_STATE_COUNT;
+    enum conn_state old = c->state, next = CONN_NEW;
 
-    switch (old) {
-    case CONN_NEW:
-        if (ev == CEV_START) next = CONN_RESOLVING_ADDR;
-        else if (ev == CEV_ACCEPT) next = CONN_ACCEPTING;
-        else if (ev == CEV_FAIL) next = CONN_CLOSED;
-        break;
-    case CONN_RESOLVING_ADDR:
-        if (ev == CEV_ADDR_RESOLVED) next = CONN_RESOLVING_ROUTE;
-        else if (ev == CEV_FAIL) next = CONN_CLOSED;
-        break;
-    case CONN_RESOLVING_ROUTE:
-        if (ev == CEV_ROUTE_RESOLVED) next = CONN_CONNECTING;
-        else if (ev == CEV_FAIL) next = CONN_CLOSED;
-        break;
-    case CONN_CONNECTING:
-    case CONN_ACCEPTING:
-        if (ev == CEV_ESTABLISHED) next = CONN_UP;
-        else if (ev == CEV_FAIL) next = CONN_CLOSED;
-        break;
-    case CONN_UP:
-        if (ev == CEV_FAIL) next = CONN_CLOSED;
-        break;
-    default:
-        break;
-    }
-    if (next == CONN_STATE_COUNT) {
+    if ((unsigned int)old < CONN_STATE_COUNT && (unsigned int)ev < CEV_COUNT)
+        next = next_state[old][ev];
+    if (next == CONN_NEW) {
         osci_log(OSCI_LOG_DEBUG, MOD, "node %u: conn %s --%s--> rejected", c->node, conn_state_str(old),
                  conn_event_str(ev));
         return -EPROTO;

@@ -115,40 +115,38 @@ out:
     return ret;
 }
 
-int rd_msg_send(struct osci_drv *drv, uint32_t node, const void *msg, size_t len)
+/* post_msg on node's connection. */
+static int post_to_node(struct osci_drv *drv, uint32_t node, const struct rdma_msg_hdr *h, const void *payload)
 {
     struct rdma_drv *d = to_rdma(drv);
-    struct rdma_msg_hdr h = { .type = RDMA_MSG_DATA, .len = (uint16_t)len, .bit = 0 };
     struct rdma_conn *c;
-    int ret;
+    int ret = rd_conn_get(d, node, &c);
+
+    if (ret < 0)
+        return ret;
+    ret = post_msg(d, c, h, payload);
+    rd_conn_put(d, c);
+    return ret;
+}
+
+int rd_msg_send(struct osci_drv *drv, uint32_t node, const void *msg, size_t len)
+{
+    struct rdma_msg_hdr h = { .type = RDMA_MSG_DATA, .len = (uint16_t)len, .bit = 0 };
 
     if (len > OSCI_DRV_MSG_MAX)
         return -EMSGSIZE;
     if (!msg && len)
         return -EINVAL;
-    ret = rd_conn_get(d, node, &c);
-    if (ret < 0)
-        return ret;
-    ret = post_msg(d, c, &h, msg);
-    rd_conn_put(d, c);
-    return ret;
+    return post_to_node(drv, node, &h, msg);
 }
 
 int rd_db_ring(struct osci_drv *drv, uint32_t node, unsigned int bit)
 {
-    struct rdma_drv *d = to_rdma(drv);
     struct rdma_msg_hdr h = { .type = RDMA_MSG_DOORBELL, .len = 0, .bit = (uint16_t)bit };
-    struct rdma_conn *c;
-    int ret;
 
     if (bit >= OSCI_DRV_DB_COUNT)
         return -EINVAL;
-    ret = rd_conn_get(d, node, &c);
-    if (ret < 0)
-        return ret;
-    ret = post_msg(d, c, &h, NULL);
-    rd_conn_put(d, c);
-    return ret;
+    return post_to_node(drv, node, &h, NULL);
 }
 
 int rd_db_set_event_mask(struct osci_drv *drv, uint64_t mask)

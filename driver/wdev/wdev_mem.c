@@ -296,14 +296,19 @@ static int wd_rmem_state(struct wdev *d, struct osci_drv_rmem *rm)
     return wdev_link_disabled(d, rm->port) ? -ENOTCONN : 0;
 }
 
+/* Checks a put or get of len bytes at roff of rm (buf: its local side): 0 or -errno. */
+static int wd_rmem_range(struct osci_drv *drv, struct osci_drv_rmem *rm, size_t roff, const void *buf, size_t len)
+{
+    if (!rm || (!buf && len) || roff > rm->size || len > rm->size - roff)
+        return -EINVAL;
+    return wd_rmem_state(to_wd(drv), rm);
+}
+
 int wdev_put(struct osci_drv *drv, struct osci_drv_rmem *rm, size_t roff, const void *src, size_t len)
 {
-    struct wdev *d = to_wd(drv);
-    int ret;
+    int ret = wd_rmem_range(drv, rm, roff, src, len);
 
-    if (!rm || (!src && len) || roff > rm->size || len > rm->size - roff)
-        return -EINVAL;
-    if ((ret = wd_rmem_state(d, rm)) < 0)
+    if (ret < 0)
         return ret;
     memcpy(rm->pw->base + rm->off + roff, src, len);
     return 0;
@@ -311,12 +316,9 @@ int wdev_put(struct osci_drv *drv, struct osci_drv_rmem *rm, size_t roff, const 
 
 int wdev_get(struct osci_drv *drv, struct osci_drv_rmem *rm, size_t roff, void *dst, size_t len)
 {
-    struct wdev *d = to_wd(drv);
-    int ret;
+    int ret = wd_rmem_range(drv, rm, roff, dst, len);
 
-    if (!rm || (!dst && len) || roff > rm->size || len > rm->size - roff)
-        return -EINVAL;
-    if ((ret = wd_rmem_state(d, rm)) < 0)
+    if (ret < 0)
         return ret;
     memcpy(dst, rm->pw->base + rm->off + roff, len);
     return 0;

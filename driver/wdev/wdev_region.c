@@ -55,6 +55,24 @@ uint64_t wdev_random(void)
 
 /* ---- the layout ---- */
 
+/* The header's layout fields and this build's values: written by wdev_region_init, checked by
+ * wdev_region_check. */
+#define WD_LAYOUT(X)                         \
+    X(total_size, WD_REGION_SIZE)            \
+    X(hdr_size, WD_HDR_SIZE)                 \
+    X(max_ports, WD_PORTS)                   \
+    X(port_size, WD_PORT_SIZE)               \
+    X(ring_size, sizeof(struct wd_ring))     \
+    X(ring_slots, WD_SLOTS)                  \
+    X(slot_size, sizeof(struct wd_slot))     \
+    X(info_size, WD_INFO_SIZE)               \
+    X(ports_off, WD_PORTS_OFF)               \
+    X(rings_off, WD_RINGS_OFF)               \
+    X(info_off, WD_INFO_OFF)                 \
+    X(local_off, WD_LOCAL_OFF)               \
+    X(local_size, WD_LOCAL_SIZE)             \
+    X(n_doorbells, WD_DBS)
+
 void wdev_region_init(struct wdev *w, uint64_t default_window)
 {
     struct wd_hdr *h = (struct wd_hdr *)w->map;
@@ -62,21 +80,10 @@ void wdev_region_init(struct wdev *w, uint64_t default_window)
     w->hdr = h;
     h->magic = WD_MAGIC;
     h->version = WD_VERSION;
-    h->total_size = WD_REGION_SIZE;
-    h->hdr_size = WD_HDR_SIZE;
-    h->max_ports = WD_PORTS;
-    h->port_size = WD_PORT_SIZE;
-    h->ring_size = sizeof(struct wd_ring);
-    h->ring_slots = WD_SLOTS;
-    h->slot_size = sizeof(struct wd_slot);
-    h->info_size = WD_INFO_SIZE;
-    h->ports_off = WD_PORTS_OFF;
-    h->rings_off = WD_RINGS_OFF;
-    h->info_off = WD_INFO_OFF;
+#define WD_SET(field, value) h->field = value;
+    WD_LAYOUT(WD_SET)
+#undef WD_SET
     h->default_window = default_window;
-    h->local_off = WD_LOCAL_OFF;
-    h->local_size = WD_LOCAL_SIZE;
-    h->n_doorbells = WD_DBS;
     w->default_window = default_window;
 }
 
@@ -86,20 +93,9 @@ void wdev_region_init(struct wdev *w, uint64_t default_window)
 int wdev_region_check(struct wdev *w, const struct wd_hdr *h, const char *what)
 {
     const struct { const char *name; uint64_t got, want; } f[] = {
-        { "total_size", h->total_size, WD_REGION_SIZE },
-        { "hdr_size", h->hdr_size, WD_HDR_SIZE },
-        { "max_ports", h->max_ports, WD_PORTS },
-        { "port_size", h->port_size, WD_PORT_SIZE },
-        { "ring_size", h->ring_size, sizeof(struct wd_ring) },
-        { "ring_slots", h->ring_slots, WD_SLOTS },
-        { "slot_size", h->slot_size, sizeof(struct wd_slot) },
-        { "info_size", h->info_size, WD_INFO_SIZE },
-        { "ports_off", h->ports_off, WD_PORTS_OFF },
-        { "rings_off", h->rings_off, WD_RINGS_OFF },
-        { "info_off", h->info_off, WD_INFO_OFF },
-        { "local_off", h->local_off, WD_LOCAL_OFF },
-        { "local_size", h->local_size, WD_LOCAL_SIZE },
-        { "n_doorbells", h->n_doorbells, WD_DBS },
+#define WD_FIELD(field, value) { #field, h->field, value },
+        WD_LAYOUT(WD_FIELD)
+#undef WD_FIELD
     };
 
     if (h->magic != WD_MAGIC) {

@@ -75,6 +75,7 @@ struct bench_test {
     long iters, quick_iters;                 /* default iteration counts */
     /* Fills r (iters, stats / bw / rate) or writes r->error. */
     void (*run)(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r);
+    int arg;                                 /* what run needs to know beyond the above (suite_ipc.c: IPC_*) */
 };
 
 /* A ratio between two tests at one size, with its target. */
@@ -85,22 +86,16 @@ struct bench_ratio_def {
     double target;
 };
 
-/* suites */
-extern const struct bench_test bench_seg_tests[];
-extern const unsigned int bench_seg_n_tests;
-extern const struct bench_ratio_def bench_seg_ratios[];
-extern const unsigned int bench_seg_n_ratios;
-extern const struct bench_test bench_ipc_tests[];
-extern const unsigned int bench_ipc_n_tests;
-extern const struct bench_ratio_def bench_ipc_ratios[];
-extern const unsigned int bench_ipc_n_ratios;
-extern const struct bench_test bench_buf_tests[];
-extern const unsigned int bench_buf_n_tests;
-extern const struct bench_ratio_def bench_buf_ratios[];
-extern const unsigned int bench_buf_n_ratios;
-
-extern const struct bench_test bench_rdma_tests[];
-extern const unsigned int bench_rdma_n_tests;
+/* A suite: its tests and the ratios between them, defined at the end of its suite_*.c. */
+struct bench_suite {
+    const char *name;
+    const struct bench_test *tests;
+    unsigned int n_tests;
+    const struct bench_ratio_def *ratios;
+    unsigned int n_ratios;
+};
+extern const struct bench_suite bench_seg_suite, bench_ipc_suite, bench_buf_suite, bench_rdma_suite;
+#define BENCH_N(a) (unsigned int)(sizeof(a) / sizeof((a)[0]))
 
 /* suite_rdma.c: one session per process between two hosts. 0, or -1 with a message in err. */
 int bench_rdma_open(const struct bench_opts *o, char *err, size_t errlen);
@@ -117,7 +112,25 @@ static inline uint64_t bench_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 void bench_iters(const struct bench_test *t, const struct bench_opts *o, uint64_t *iters_p, uint64_t *warmup_p);
+/* r's counts and latency from `iters` samples: a BENCH_LAT sample is a round trip (r->rtt, halved in r->lat), a
+ * BENCH_RTT one the figure itself (r->lat). Sorts the samples. */
+void bench_lat_result(struct bench_result *r, uint64_t *samples, uint64_t iters, uint64_t warmup);
 double bench_bw_seconds(const struct bench_opts *o);
+/* A bandwidth node's loop: the block `copy` once untimed (it warms the pages), then back to back for `seconds`;
+ * how many timed copies ran and their time go to c->count and c->elapsed_ns. `copy` may leave with goto. A macro,
+ * so the timed loop holds only the copy, the count and the clock, as it did when written out in each test. */
+#define BENCH_BW_LOOP(c, seconds, ...)                                                              \
+    do {                                                                                            \
+        __VA_ARGS__;                                                                                \
+        uint64_t limit_ = (uint64_t)((seconds) * 1e9), count_ = 0, t0_ = bench_now_ns(), el_;       \
+        do {                                                                                        \
+            __VA_ARGS__;                                                                            \
+            count_++;                                                                               \
+            el_ = bench_now_ns() - t0_;                                                             \
+        } while (el_ < limit_);                                                                     \
+        (c)->count = count_;                                                                        \
+        (c)->elapsed_ns = el_;                                                                      \
+    } while (0)
 
 /* pair.c: two node processes on a private fabric, a shared control page and a sample area. */
 #define PAIR_TIMEOUT_S 60
@@ -154,6 +167,10 @@ int bench_pair_aborted(const struct pair_ctl *c);
  * has_cpu / cpu_pct / cpu_us_per_iter over `iters` iterations (waits counted when count_waits). */
 void bench_pair_cpu(struct pair_ctl *c, int me, int start);
 void bench_pair_cpu_result(const struct pair_ctl *c, uint64_t iters, int count_waits, struct bench_result *r);
+/* A latency test of t: fn on both nodes (bench_pair_new's size and shm_size), its samples into r
+ * (bench_lat_result) and, when cpu, the nodes' CPU time; r->error on failure. */
+void bench_pair_lat(const struct bench_test *t, const struct bench_opts *o, size_t size, size_t shm_size, pair_fn fn,
+                    int sci, int cpu, struct bench_result *r);
 
 /* Set when the node processes share one CPU: spinning must then yield or the peer never runs. */
 extern int bench_yield_spin;
@@ -170,7 +187,5 @@ static inline void bench_cpu_relax(void)
     __asm__ __volatile__("yield" ::: "memory");
 #endif
 }
-
-void bench_json_str(const char *s);
 
 #endif

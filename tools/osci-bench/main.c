@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "tool_json.h"
 
 #ifdef OSCI_VERSION
 #define BENCH_VERSION OSCI_VERSION
@@ -22,23 +23,13 @@
 #define MAX_SELECTED 64
 #define PROGRESS_AFTER_S 3          /* a test running longer than this shows its progress */
 
-static const unsigned int no_ratios;
-
-struct suite {
-    const char *name;
-    const struct bench_test *tests;
-    const unsigned int *n_tests;
-    const struct bench_ratio_def *ratios;
-    const unsigned int *n_ratios;
-};
-
-static const struct suite suites[] = {
-    { "seg", bench_seg_tests, &bench_seg_n_tests, bench_seg_ratios, &bench_seg_n_ratios },
-    { "ipc", bench_ipc_tests, &bench_ipc_n_tests, bench_ipc_ratios, &bench_ipc_n_ratios },
+static const struct bench_suite *const suites[] = {
+    &bench_seg_suite,
+    &bench_ipc_suite,
     /* doca_mmap (libopensci-buf): not part of "all", so "all" runs what it ran before (docs/bench.md) */
-    { "buf", bench_buf_tests, &bench_buf_n_tests, bench_buf_ratios, &bench_buf_n_ratios },
+    &bench_buf_suite,
     /* two hosts: not part of "all"; its ratios against perftest are the lab's (docs/bench.md) */
-    { "rdma", bench_rdma_tests, &bench_rdma_n_tests, NULL, &no_ratios },
+    &bench_rdma_suite,
 };
 #define N_SUITES (sizeof(suites) / sizeof(suites[0]))
 
@@ -110,28 +101,33 @@ static int parse_size(const char *s, size_t *out)
     return 0;
 }
 
-static int parse_sizes(struct bench_opts *o, const char *arg)
+/* Calls fn on each item of the comma list arg until one fails: 0, or -1. */
+static int each_item(struct bench_opts *o, const char *arg, int (*fn)(struct bench_opts *o, const char *item,
+                                                                      const char *arg))
 {
     char *dup = strdup(arg), *save = NULL;
     int rc = 0;
     if (!dup)
         return -1;
-    for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        size_t v;
-        if (parse_size(tok, &v) || v == 0) {
-            fprintf(stderr, "osci-bench: --size: bad size '%s' (a positive number, optionally with K, M or G)\n", tok);
-            rc = -1;
-            break;
-        }
-        if (o->n_sizes == BENCH_MAX_SIZES) {
-            fprintf(stderr, "osci-bench: --size %s: at most %d sizes\n", arg, BENCH_MAX_SIZES);
-            rc = -1;
-            break;
-        }
-        o->sizes[o->n_sizes++] = v;
-    }
+    for (char *tok = strtok_r(dup, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save))
+        rc = fn(o, tok, arg);
     free(dup);
     return rc;
+}
+
+static int parse_size_item(struct bench_opts *o, const char *tok, const char *arg)
+{
+    size_t v;
+    if (parse_size(tok, &v) || v == 0) {
+        fprintf(stderr, "osci-bench: --size: bad size '%s' (a positive number, optionally with K, M or G)\n", tok);
+        return -1;
+    }
+    if (o->n_sizes == BENCH_MAX_SIZES) {
+        fprintf(stderr, "osci-bench: --size %s: at most %d sizes\n", arg, BENCH_MAX_SIZES);
+        return -1;
+    }
+    o->sizes[o->n_sizes++] = v;
+    return 0;
 }
 
 static int parse_count(const char *opt, const char *arg, long min, long *out)
@@ -144,6 +140,18 @@ static int parse_count(const char *opt, const char *arg, long min, long *out)
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+/* parse_count with an upper bound too; `range` says what the values are when v is above max. */
+static int parse_bounded(const char *opt, const char *arg, long min, long max, const char *range, long *out)
+{
+    if (parse_count(opt, arg, min, out))
+        return -1;
+    if (*out > max) {
+        fprintf(stderr, "osci-bench: %s %ld: %s\n", opt, *out, range);
+        return -1;
+    }
     return 0;
 }
 
@@ -172,34 +180,25 @@ static int parse_iters(struct bench_opts *o, const char *arg)
 }
 
 /* --units: a comma list of ns, us, MB/s, MiB/s, Gbit/s, or perftest / ucx (us and MiB/s). */
-static int parse_units(struct bench_opts *o, const char *arg)
+static int parse_unit_item(struct bench_opts *o, const char *tok, const char *arg)
 {
-    char *dup = strdup(arg), *save = NULL;
-    int rc = 0;
-    if (!dup)
+    if (!strcmp(tok, "ns"))
+        o->lat_us = 0;
+    else if (!strcmp(tok, "us") || !strcmp(tok, "usec"))
+        o->lat_us = 1;
+    else if (!strcmp(tok, "MB/s") || !strcmp(tok, "MB") || !strcmp(tok, "MBps"))
+        o->bw_unit = 0;
+    else if (!strcmp(tok, "MiB/s") || !strcmp(tok, "MiB") || !strcmp(tok, "MiBps"))
+        o->bw_unit = 1;
+    else if (!strcmp(tok, "Gbit/s") || !strcmp(tok, "Gb") || !strcmp(tok, "Gbps"))
+        o->bw_unit = 2;
+    else if (!strcmp(tok, "perftest") || !strcmp(tok, "ucx"))
+        o->lat_us = 1, o->bw_unit = 1;
+    else {
+        fprintf(stderr, "osci-bench: --units: '%s' is not one of ns, us, MB/s, MiB/s, Gbit/s, perftest, ucx\n", tok);
         return -1;
-    for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (!strcmp(tok, "ns"))
-            o->lat_us = 0;
-        else if (!strcmp(tok, "us") || !strcmp(tok, "usec"))
-            o->lat_us = 1;
-        else if (!strcmp(tok, "MB/s") || !strcmp(tok, "MB") || !strcmp(tok, "MBps"))
-            o->bw_unit = 0;
-        else if (!strcmp(tok, "MiB/s") || !strcmp(tok, "MiB") || !strcmp(tok, "MiBps"))
-            o->bw_unit = 1;
-        else if (!strcmp(tok, "Gbit/s") || !strcmp(tok, "Gb") || !strcmp(tok, "Gbps"))
-            o->bw_unit = 2;
-        else if (!strcmp(tok, "perftest") || !strcmp(tok, "ucx"))
-            o->lat_us = 1, o->bw_unit = 1;
-        else {
-            fprintf(stderr, "osci-bench: --units: '%s' is not one of ns, us, MB/s, MiB/s, Gbit/s, perftest, ucx\n",
-                    tok);
-            rc = -1;
-            break;
-        }
     }
-    free(dup);
-    return rc;
+    return 0;
 }
 
 static const char *const bw_unit_names[] = { "MB/s", "MiB/s", "Gbit/s" };
@@ -213,11 +212,11 @@ static double bw_in_unit(const struct bench_opts *o, double MBps)
 static const struct bench_test *find_test(const char *name, const char **suite_p)
 {
     for (unsigned int s = 0; s < N_SUITES; s++)
-        for (unsigned int i = 0; i < *suites[s].n_tests; i++)
-            if (!strcmp(suites[s].tests[i].name, name)) {
+        for (unsigned int i = 0; i < suites[s]->n_tests; i++)
+            if (!strcmp(suites[s]->tests[i].name, name)) {
                 if (suite_p)
-                    *suite_p = suites[s].name;
-                return &suites[s].tests[i];
+                    *suite_p = suites[s]->name;
+                return &suites[s]->tests[i];
             }
     return NULL;
 }
@@ -226,45 +225,23 @@ static const struct bench_test *selected[MAX_SELECTED];
 static unsigned int n_selected;
 
 /* -t NAME[,NAME...]: every name must be a test; duplicates run once. */
-static int parse_tests(const char *arg)
+static int parse_test_item(struct bench_opts *o, const char *tok, const char *arg)
 {
-    char *dup = strdup(arg), *save = NULL;
-    int rc = 0;
-    if (!dup)
+    const struct bench_test *t = find_test(tok, NULL);
+    unsigned int i;
+    if (!t) {
+        fprintf(stderr, "osci-bench: --test '%s': no such test (see --list)\n", tok);
         return -1;
-    if (!*arg) {
-        fprintf(stderr, "osci-bench: --test needs a test name (see --list), not ''\n");
-        rc = -1;
     }
-    for (char *tok = strtok_r(dup, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
-        const struct bench_test *t = find_test(tok, NULL);
-        unsigned int i;
-        if (!t) {
-            fprintf(stderr, "osci-bench: --test '%s': no such test (see --list)\n", tok);
-            rc = -1;
-            break;
-        }
-        for (i = 0; i < n_selected && selected[i] != t; i++)
-            ;
-        if (i < n_selected)
-            continue;
-        if (n_selected == MAX_SELECTED) {
-            fprintf(stderr, "osci-bench: at most %d tests with --test\n", MAX_SELECTED);
-            rc = -1;
-            break;
-        }
-        selected[n_selected++] = t;
+    for (i = 0; i < n_selected && selected[i] != t; i++)
+        ;
+    if (i < n_selected)
+        return 0;
+    if (n_selected == MAX_SELECTED) {
+        fprintf(stderr, "osci-bench: at most %d tests with --test\n", MAX_SELECTED);
+        return -1;
     }
-    free(dup);
-    return rc;
-}
-
-static int known_test(const char *name)
-{
-    for (unsigned int s = 0; s < N_SUITES; s++)
-        for (unsigned int i = 0; i < *suites[s].n_tests; i++)
-            if (!strcmp(suites[s].tests[i].name, name))
-                return 1;
+    selected[n_selected++] = t;
     return 0;
 }
 
@@ -384,9 +361,9 @@ static double figure(const struct bench_result *r)
     return NAN;
 }
 
-static void compute_ratios(const struct suite *s)
+static void compute_ratios(const struct bench_suite *s)
 {
-    for (unsigned int i = 0; i < *s->n_ratios && n_ratios < sizeof(ratios) / sizeof(ratios[0]); i++) {
+    for (unsigned int i = 0; i < s->n_ratios && n_ratios < sizeof(ratios) / sizeof(ratios[0]); i++) {
         const struct bench_ratio_def *d = &s->ratios[i];
         const struct bench_result *a = find_result(d->num, d->size), *b = find_result(d->den, d->size);
         struct ratio *r = &ratios[n_ratios];
@@ -543,22 +520,6 @@ static void run_test(const struct bench_test *t, const struct bench_opts *o)
 
 /* ---- output ---- */
 
-/* A JSON string literal of s on stdout. */
-void bench_json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
-
 static void json_num(double v)
 {
     if (isnan(v) || isinf(v))
@@ -567,23 +528,29 @@ static void json_num(double v)
         printf("%.3f", v);
 }
 
+struct json_field {
+    const char *key;
+    double v;
+};
+
+/* `, "key": v` for each field; inside `, "obj": {...}` when obj is not NULL. */
+static void json_nums(const char *obj, const struct json_field *f, unsigned int n)
+{
+    if (obj)
+        printf(", \"%s\": {", obj);
+    for (unsigned int i = 0; i < n; i++) {
+        printf("%s\"%s\": ", obj && !i ? "" : ", ", f[i].key);
+        json_num(f[i].v);
+    }
+    if (obj)
+        printf("}");
+}
+
 static void json_stats(const char *key, const struct bench_stats *s)
 {
-    printf(", \"%s\": {\"min\": ", key);
-    json_num(s->min);
-    printf(", \"p50\": ");
-    json_num(s->p50);
-    printf(", \"avg\": ");
-    json_num(s->avg);
-    printf(", \"p99\": ");
-    json_num(s->p99);
-    printf(", \"p999\": ");
-    json_num(s->p999);
-    printf(", \"max\": ");
-    json_num(s->max);
-    printf(", \"stdev\": ");
-    json_num(s->stdev);
-    printf("}");
+    const struct json_field f[] = { { "min", s->min }, { "p50", s->p50 }, { "avg", s->avg }, { "p99", s->p99 },
+                                    { "p999", s->p999 }, { "max", s->max }, { "stdev", s->stdev } };
+    json_nums(key, f, BENCH_N(f));
 }
 
 static void machine_info(long *nproc, char *kernel, size_t klen, char *cpu, size_t clen)
@@ -626,11 +593,11 @@ static void print_json(const struct bench_opts *o, const char *suite_arg)
     char kernel[256], cpu[128], tgt[32];
     machine_info(&nproc, kernel, sizeof(kernel), cpu, sizeof(cpu));
     printf("{\n  \"tool\": \"osci-bench\", \"version\": \"%s\", \"suite\": ", BENCH_VERSION);
-    bench_json_str(suite_arg);
+    tool_json_str(suite_arg);
     printf(", \"quick\": %s,\n  \"machine\": {\"nproc\": %ld, \"kernel\": ", o->quick ? "true" : "false", nproc);
-    bench_json_str(kernel);
+    tool_json_str(kernel);
     printf(", \"cpu\": ");
-    bench_json_str(cpu);
+    tool_json_str(cpu);
     printf("}");
     if (!strcmp(suite_arg, "rdma"))
         bench_rdma_json();
@@ -638,12 +605,12 @@ static void print_json(const struct bench_opts *o, const char *suite_arg)
     for (unsigned int i = 0; i < n_results; i++) {
         const struct bench_result *r = &results[i];
         printf("%s\n    {\"test\": ", i ? "," : "");
-        bench_json_str(r->test->name);
+        tool_json_str(r->test->name);
         printf(", \"suite\": \"%s\", \"mode\": \"%s\", \"size\": %zu", r->test->suite, r->mode ? r->mode : r->test->mode,
                r->size);
         if (r->error[0]) {
             printf(", \"error\": ");
-            bench_json_str(r->error);
+            tool_json_str(r->error);
             printf("}");
             continue;
         }
@@ -658,35 +625,25 @@ static void print_json(const struct bench_opts *o, const char *suite_arg)
             printf(", \"unit\": \"ns\", \"metric\": \"round-trip\"");
             json_stats("lat_ns", &r->lat);
             break;
-        case BENCH_BW:
-            printf(", \"bw_MBps\": ");
-            json_num(r->bw_MBps);
-            printf(", \"bw_Gbps\": ");
-            json_num(r->bw_MBps * 8 / 1000);
-            printf(", \"seconds\": ");
-            json_num(r->seconds);
-            break;
-        case BENCH_RATE:
-            printf(", \"rate_Mps\": ");
-            json_num(r->rate_Mps);
-            printf(", \"bw_MBps\": ");
-            json_num(r->bw_MBps);
+        case BENCH_BW: {
+            const struct json_field f[] = { { "bw_MBps", r->bw_MBps }, { "bw_Gbps", r->bw_MBps * 8 / 1000 },
+                                            { "seconds", r->seconds } };
+            json_nums(NULL, f, BENCH_N(f));
             break;
         }
+        case BENCH_RATE: {
+            const struct json_field f[] = { { "rate_Mps", r->rate_Mps }, { "bw_MBps", r->bw_MBps } };
+            json_nums(NULL, f, BENCH_N(f));
+            break;
+        }
+        }
         if (r->has_cpu) {
-            printf(", \"cpu\": {\"a_pct\": ");
-            json_num(r->cpu_pct[0]);
-            printf(", \"b_pct\": ");
-            json_num(r->cpu_pct[1]);
-            printf(", \"a_us_per_iter\": ");
-            json_num(r->cpu_us_per_iter[0]);
-            printf(", \"b_us_per_iter\": ");
-            json_num(r->cpu_us_per_iter[1]);
-            printf(", \"a_waits_per_iter\": ");
-            json_num(r->waits_per_iter[0]);
-            printf(", \"b_waits_per_iter\": ");
-            json_num(r->waits_per_iter[1]);
-            printf("}");
+            const struct json_field f[] = {
+                { "a_pct", r->cpu_pct[0] },          { "b_pct", r->cpu_pct[1] },
+                { "a_us_per_iter", r->cpu_us_per_iter[0] }, { "b_us_per_iter", r->cpu_us_per_iter[1] },
+                { "a_waits_per_iter", r->waits_per_iter[0] }, { "b_waits_per_iter", r->waits_per_iter[1] },
+            };
+            json_nums("cpu", f, BENCH_N(f));
         }
         printf("}");
     }
@@ -699,7 +656,7 @@ static void print_json(const struct bench_opts *o, const char *suite_arg)
         json_num(r->value);
         printf(", \"target\": ");
         if (r->def->target > 0)
-            bench_json_str(tgt);
+            tool_json_str(tgt);
         else
             printf("null");
         printf(", \"met\": %s}", isnan(r->value) || r->def->target <= 0 ? "null" : r->met ? "true" : "false");
@@ -868,10 +825,17 @@ int main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "n:w:s:t:lhV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'S': suite_arg = optarg; suite_given = 1; break;
-        case 't': if (parse_tests(optarg)) return EXIT_USAGE; break;
+        case 't':
+            if (!*optarg) {
+                fprintf(stderr, "osci-bench: --test needs a test name (see --list), not ''\n");
+                return EXIT_USAGE;
+            }
+            if (each_item(&o, optarg, parse_test_item))
+                return EXIT_USAGE;
+            break;
         case 'V': printf("osci-bench %s\n", BENCH_VERSION); return 0;
         case 'c': o.cpu = 1; break;
-        case 'U': if (parse_units(&o, optarg)) return EXIT_USAGE; break;
+        case 'U': if (each_item(&o, optarg, parse_unit_item)) return EXIT_USAGE; break;
         case 'G': o.progress = 1; break;
         case 'J': o.json = 1; break;
         case 'C': o.csv = 1; break;
@@ -887,27 +851,18 @@ int main(int argc, char **argv)
             }
             break;
         case 'N':
-            if (parse_count("--peer-node", optarg, 1, &v) || v > 65535) {
-                if (v > 65535)
-                    fprintf(stderr, "osci-bench: --peer-node %ld: node ids are 1..65535\n", v);
+            if (parse_bounded("--peer-node", optarg, 1, 65535, "node ids are 1..65535", &v))
                 return EXIT_USAGE;
-            }
             o.peer_node = (unsigned int)v;
             break;
         case 'A':
-            if (parse_count("--adapter", optarg, 0, &v) || v > 7) {
-                if (v > 7)
-                    fprintf(stderr, "osci-bench: --adapter %ld: adapter numbers are 0..7\n", v);
+            if (parse_bounded("--adapter", optarg, 0, 7, "adapter numbers are 0..7", &v))
                 return EXIT_USAGE;
-            }
             o.adapter = (int)v;
             break;
         case 'D':
-            if (parse_count("--dma-queues", optarg, 1, &v) || v > 8) {
-                if (v > 8)
-                    fprintf(stderr, "osci-bench: --dma-queues %ld: at most 8\n", v);
+            if (parse_bounded("--dma-queues", optarg, 1, 8, "at most 8", &v))
                 return EXIT_USAGE;
-            }
             o.dma_queues = (unsigned int)v;
             break;
         case 'T':
@@ -925,7 +880,7 @@ int main(int argc, char **argv)
             }
             break;
         case 'w': if (parse_count("--warmup", optarg, 0, &o.warmup)) return EXIT_USAGE; break;
-        case 's': if (parse_sizes(&o, optarg)) return EXIT_USAGE; break;
+        case 's': if (each_item(&o, optarg, parse_size_item)) return EXIT_USAGE; break;
         case 'Q': o.quick = 1; break;
         case 'P':
             if (!*optarg) {
@@ -954,7 +909,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     for (unsigned int i = 0; i < o.n_test_iters; i++) {
-        if (!known_test(o.test_iters[i].name)) {
+        if (!find_test(o.test_iters[i].name, NULL)) {
             fprintf(stderr, "osci-bench: --iters %s=...: no such test (see --list)\n", o.test_iters[i].name);
             return EXIT_USAGE;
         }
@@ -1006,21 +961,21 @@ int main(int argc, char **argv)
     }
     if (list) {
         for (unsigned int s = 0; s < N_SUITES; s++) {
-            if (strcmp(suite_arg, "all") && strcmp(suite_arg, suites[s].name))
+            if (strcmp(suite_arg, "all") && strcmp(suite_arg, suites[s]->name))
                 continue;
-            for (unsigned int i = 0; i < *suites[s].n_tests; i++)
-                printf("%-24s %-6s %s\n", suites[s].tests[i].name, suites[s].tests[i].mode, suites[s].tests[i].what);
+            for (unsigned int i = 0; i < suites[s]->n_tests; i++)
+                printf("%-24s %-6s %s\n", suites[s]->tests[i].name, suites[s]->tests[i].mode, suites[s]->tests[i].what);
         }
         return 0;
     }
     /* What runs: the -t tests in the order given, or every test of the chosen suites. */
     if (!n_selected) {
         for (unsigned int s = 0; s < N_SUITES; s++) {
-            if (strcmp(suite_arg, "all") ? strcmp(suite_arg, suites[s].name) != 0
-                                         : !strcmp(suites[s].name, "rdma") || !strcmp(suites[s].name, "buf"))
+            if (strcmp(suite_arg, "all") ? strcmp(suite_arg, suites[s]->name) != 0
+                                         : !strcmp(suites[s]->name, "rdma") || !strcmp(suites[s]->name, "buf"))
                 continue;
-            for (unsigned int i = 0; i < *suites[s].n_tests && n_selected < MAX_SELECTED; i++)
-                selected[n_selected++] = &suites[s].tests[i];
+            for (unsigned int i = 0; i < suites[s]->n_tests && n_selected < MAX_SELECTED; i++)
+                selected[n_selected++] = &suites[s]->tests[i];
         }
     }
     unsigned int runs = 0;
@@ -1030,7 +985,7 @@ int main(int argc, char **argv)
     for (unsigned int i = 0; i < n_selected; i++)
         run_test(selected[i], &o);
     for (unsigned int s = 0; s < N_SUITES; s++)
-        compute_ratios(&suites[s]);
+        compute_ratios(suites[s]);
     if (rdma)
         bench_rdma_close();
     if (o.json)

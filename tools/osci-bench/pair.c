@@ -252,3 +252,22 @@ int bench_pair_run(struct pair_ctl *c, pair_fn fa, pair_fn fb, int sci, struct b
     }
     return 0;
 }
+
+void bench_pair_lat(const struct bench_test *t, const struct bench_opts *o, size_t size, size_t shm_size, pair_fn fn,
+                    int sci, int cpu, struct bench_result *r)
+{
+    uint64_t iters, warmup;
+    struct pair_ctl *c;
+
+    bench_iters(t, o, &iters, &warmup);
+    if (!(c = bench_pair_new(iters, warmup, size, shm_size))) {
+        snprintf(r->error, sizeof(r->error), "mmap: %s", strerror(errno));
+        return;
+    }
+    if (bench_pair_run(c, fn, fn, sci, r) == 0) {
+        bench_lat_result(r, c->samples, iters, warmup);
+        if (cpu)
+            bench_pair_cpu_result(c, warmup + iters, 0, r);
+    }
+    bench_pair_free(c);
+}

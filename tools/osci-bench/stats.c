@@ -57,6 +57,18 @@ void bench_iters(const struct bench_test *t, const struct bench_opts *o, uint64_
     *warmup_p = w;
 }
 
+void bench_lat_result(struct bench_result *r, uint64_t *samples, uint64_t iters, uint64_t warmup)
+{
+    r->iters = iters;
+    r->warmup = warmup;
+    if (r->test->kind == BENCH_LAT) {
+        bench_stats_compute(samples, iters, 1.0, &r->rtt);
+        bench_stats_compute(samples, iters, 0.5, &r->lat);
+    } else {
+        bench_stats_compute(samples, iters, 1.0, &r->lat);
+    }
+}
+
 /* How long one bandwidth size runs. */
 double bench_bw_seconds(const struct bench_opts *o)
 {

@@ -184,21 +184,12 @@ static int copy_bw_node(struct pair_ctl *c, int me)
             doca_fail(c, me, "doca_mmap_create_from_export", e);
             goto out;
         }
-        if ((e = doca_osci_mmap_copy_to(m, 0, p, c->size)) != DOCA_SUCCESS) {   /* warm the remote pages */
-            doca_fail(c, me, "doca_osci_mmap_copy_to", e);
-            goto out;
-        }
-        uint64_t limit = (uint64_t)(bw_seconds * 1e9), count = 0, t0 = bench_now_ns(), el;
-        do {
+        BENCH_BW_LOOP(c, bw_seconds, {
             if ((e = doca_osci_mmap_copy_to(m, 0, p, c->size)) != DOCA_SUCCESS) {
                 doca_fail(c, me, "doca_osci_mmap_copy_to", e);
                 goto out;
             }
-            count++;
-            el = bench_now_ns() - t0;
-        } while (el < limit);
-        c->count = count;
-        c->elapsed_ns = el;
+        });
         doca_mmap_destroy(m);
         m = NULL;
     }
@@ -274,19 +265,13 @@ static int sci_bw_node(struct pair_ctl *c, int me)
             goto out;
         }
         mapped = 1;
-        SCIMemCpy(NULL, p, map, 0, c->size, 0, &err);
-        uint64_t limit = (uint64_t)(bw_seconds * 1e9), count = 0, t0 = bench_now_ns(), el;
-        do {
+        BENCH_BW_LOOP(c, bw_seconds, {
             SCIMemCpy(NULL, p, map, 0, c->size, 0, &err);
             if (err != SCI_ERR_OK) {
                 sci_fail(c, me, "SCIMemCpy", err);
                 goto out;
             }
-            count++;
-            el = bench_now_ns() - t0;
-        } while (el < limit);
-        c->count = count;
-        c->elapsed_ns = el;
+        });
         SCIUnmapSegment(map, 0, &err);
         mapped = 0;
         SCIDisconnectSegment(rs, 0, &err);
@@ -312,24 +297,11 @@ out:
 static void run_export_lat(const struct bench_test *t, const struct bench_opts *o, size_t size,
                            struct bench_result *r)
 {
-    uint64_t iters, warmup;
-    struct pair_ctl *c;
-
     if (size == 0 || size % 4096) {
         snprintf(r->error, sizeof(r->error), "size %zu: an exported range is a page multiple", size);
         return;
     }
-    bench_iters(t, o, &iters, &warmup);
-    if (!(c = bench_pair_new(iters, warmup, size, sizeof(struct buf_shm)))) {
-        snprintf(r->error, sizeof(r->error), "mmap: %s", strerror(errno));
-        return;
-    }
-    if (bench_pair_run(c, export_lat_node, export_lat_node, 1, r) == 0) {
-        r->iters = iters;
-        r->warmup = warmup;
-        bench_stats_compute(c->samples, iters, 1.0, &r->lat);
-    }
-    bench_pair_free(c);
+    bench_pair_lat(t, o, size, sizeof(struct buf_shm), export_lat_node, 1, 0, r);
 }
 
 static void run_bw(const struct bench_opts *o, size_t size, struct bench_result *r, pair_fn fn)
@@ -363,18 +335,17 @@ static void run_sci_bw(const struct bench_test *t, const struct bench_opts *o, s
     run_bw(o, size, r, sci_bw_node);
 }
 
-const struct bench_test bench_buf_tests[] = {
+static const struct bench_test tests[] = {
     { "buf.export.lat", "buf", "sleep", "export_pci + create_from_export + first 64-byte read (one round)",
-      BENCH_RTT, { 65536, MiB }, 200, 20, run_export_lat },
+      BENCH_RTT, { 65536, MiB }, 200, 20, run_export_lat, 0 },
     /* the baseline first: a second bandwidth run on this box tends to be a little faster */
     { "buf.scimemcpy.bw", "buf", "copy", "SCIMemCpy into a plain segment on the same adapter (baseline)",
-      BENCH_BW, { 4096, MiB, 16 * MiB }, 0, 0, run_sci_bw },
+      BENCH_BW, { 4096, MiB, 16 * MiB }, 0, 0, run_sci_bw, 0 },
     { "buf.copy.bw", "buf", "copy", "doca_osci_mmap_copy_to into a from-export mmap",
-      BENCH_BW, { 4096, MiB, 16 * MiB }, 0, 0, run_copy_bw },
+      BENCH_BW, { 4096, MiB, 16 * MiB }, 0, 0, run_copy_bw, 0 },
 };
-const unsigned int bench_buf_n_tests = sizeof(bench_buf_tests) / sizeof(bench_buf_tests[0]);
 
-const struct bench_ratio_def bench_buf_ratios[] = {
+static const struct bench_ratio_def ratios[] = {
     { "buf.copy.bw", "buf.scimemcpy.bw", MiB, 1, 0.95 },
 };
-const unsigned int bench_buf_n_ratios = sizeof(bench_buf_ratios) / sizeof(bench_buf_ratios[0]);
+const struct bench_suite bench_buf_suite = { "buf", tests, BENCH_N(tests), ratios, BENCH_N(ratios) };

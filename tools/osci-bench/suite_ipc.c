@@ -76,19 +76,24 @@ static int ipc_await(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, ui
     return 0;
 }
 
+/* Calls fn(...) until it succeeds, awaiting `event` while it finds the FIFO empty (full); returns from the
+ * caller on another error or when the other node gave up. */
+#define IPC_RETRY(c, me, ep, fd, event, fn, ...)                          \
+    for (unsigned int spins_ = 0;;) {                                     \
+        NvSciError e_ = fn(__VA_ARGS__);                                  \
+        if (e_ == NvSciError_Success)                                     \
+            break;                                                        \
+        if (e_ != NvSciError_InsufficientMemory)                          \
+            return ipc_fail(c, me, #fn, e_);                              \
+        if (ipc_await(c, me, ep, fd, event, &spins_))                     \
+            return -1;                                                    \
+    }
+
 static int ipc_recv(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, void *buf, uint32_t size)
 {
     uint32_t got = 0;
-    unsigned int spins = 0;
-    for (;;) {
-        NvSciError e = NvSciIpcReadSafe(ep, buf, size, &got);
-        if (e == NvSciError_Success)
-            return 0;
-        if (e != NvSciError_InsufficientMemory)
-            return ipc_fail(c, me, "NvSciIpcReadSafe", e);
-        if (ipc_await(c, me, ep, fd, NV_SCI_IPC_EVENT_READ, &spins))
-            return -1;
-    }
+    IPC_RETRY(c, me, ep, fd, NV_SCI_IPC_EVENT_READ, NvSciIpcReadSafe, ep, buf, size, &got);
+    return 0;
 }
 
 /* Poll mode spins on WriteSafe as on ReadSafe: a polling GetEvent would arm for WRITE each time and make
@@ -96,16 +101,8 @@ static int ipc_recv(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, voi
 static int ipc_send(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, const void *buf, uint32_t size)
 {
     uint32_t put = 0;
-    unsigned int spins = 0;
-    for (;;) {
-        NvSciError e = NvSciIpcWriteSafe(ep, buf, size, &put);
-        if (e == NvSciError_Success)
-            return 0;
-        if (e != NvSciError_InsufficientMemory)
-            return ipc_fail(c, me, "NvSciIpcWriteSafe", e);
-        if (ipc_await(c, me, ep, fd, NV_SCI_IPC_EVENT_WRITE, &spins))
-            return -1;
-    }
+    IPC_RETRY(c, me, ep, fd, NV_SCI_IPC_EVENT_WRITE, NvSciIpcWriteSafe, ep, buf, size, &put);
+    return 0;
 }
 
 /* Zero-copy: the writer fills the channel's frame in place (size bytes, a sequence number first), the
@@ -115,16 +112,7 @@ static int ipc_send_zc(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, 
                        uint64_t seq)
 {
     volatile void *frame;
-    unsigned int spins = 0;
-    for (;;) {
-        NvSciError e = NvSciIpcWriteGetNextFrame(ep, &frame);
-        if (e == NvSciError_Success)
-            break;
-        if (e != NvSciError_InsufficientMemory)
-            return ipc_fail(c, me, "NvSciIpcWriteGetNextFrame", e);
-        if (ipc_await(c, me, ep, fd, NV_SCI_IPC_EVENT_WRITE, &spins))
-            return -1;
-    }
+    IPC_RETRY(c, me, ep, fd, NV_SCI_IPC_EVENT_WRITE, NvSciIpcWriteGetNextFrame, ep, &frame);
     memcpy((void *)frame, buf, size);
     if (size >= sizeof(seq))
         memcpy((void *)frame, &seq, sizeof(seq));
@@ -135,16 +123,7 @@ static int ipc_send_zc(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, 
 static int ipc_recv_zc(struct pair_ctl *c, int me, NvSciIpcEndpoint ep, int fd, uint32_t size, uint64_t seq)
 {
     const volatile void *frame;
-    unsigned int spins = 0;
-    for (;;) {
-        NvSciError e = NvSciIpcReadGetNextFrame(ep, &frame);
-        if (e == NvSciError_Success)
-            break;
-        if (e != NvSciError_InsufficientMemory)
-            return ipc_fail(c, me, "NvSciIpcReadGetNextFrame", e);
-        if (ipc_await(c, me, ep, fd, NV_SCI_IPC_EVENT_READ, &spins))
-            return -1;
-    }
+    IPC_RETRY(c, me, ep, fd, NV_SCI_IPC_EVENT_READ, NvSciIpcReadGetNextFrame, ep, &frame);
     if (size >= sizeof(seq) && *(const volatile uint64_t *)frame != seq) {
         bench_pair_fail(c, me, "node %c: frame %llu carries %llu", 'A' + me, (unsigned long long)seq,
                         (unsigned long long)*(const volatile uint64_t *)frame);
@@ -273,10 +252,14 @@ static int ipc_write_cfg(size_t size, struct bench_result *r)
 }
 #endif
 
-static void run_ipc(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r,
-                    int event, int rate, int chip)
+/* run_ipc's test argument: block on the Linux event fd, stream (zero-copy too with IPC_ZC), INTER_CHIP */
+enum { IPC_EVENT = 1, IPC_RATE = 2, IPC_ZC = 4, IPC_CHIP = 8 };
+
+static void run_ipc(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
 {
 #ifdef HAVE_NVSCIIPC_H
+    int event = !!(t->arg & IPC_EVENT), rate = t->arg & IPC_ZC ? 2 : !!(t->arg & IPC_RATE);
+    int chip = !!(t->arg & IPC_CHIP);
     uint64_t iters, warmup;
     struct pair_ctl *c;
     if (size == 0 || size > 4096) {
@@ -295,15 +278,14 @@ static void run_ipc(const struct bench_test *t, const struct bench_opts *o, size
     c->iters = iters;
     pair_fn node = rate == 2 ? ipc_zc_node : rate ? ipc_rate_node : ipc_lat_node;
     if (bench_pair_run(c, node, node, chip, r) == 0) {
-        r->iters = iters;
-        r->warmup = warmup;
         if (rate) {
+            r->iters = iters;
+            r->warmup = warmup;
             r->seconds = (double)c->elapsed_ns / 1e9;
             r->rate_Mps = (double)c->count / (double)c->elapsed_ns * 1e3;
             r->bw_MBps = r->rate_Mps * (double)size;
         } else {
-            bench_stats_compute(c->samples, iters, 1.0, &r->rtt);
-            bench_stats_compute(c->samples, iters, 0.5, &r->lat);
+            bench_lat_result(r, c->samples, iters, warmup);
         }
         bench_pair_cpu_result(c, warmup + iters, event, r);
     }
@@ -318,39 +300,6 @@ out:
 #else
     snprintf(r->error, sizeof(r->error), "nvsciipc.h not available at build time");
 #endif
-}
-
-static void run_ipc_poll(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
-{
-    run_ipc(t, o, size, r, 0, 0, 0);
-}
-
-static void run_ipc_event(const struct bench_test *t, const struct bench_opts *o, size_t size,
-                          struct bench_result *r)
-{
-    run_ipc(t, o, size, r, 1, 0, 0);
-}
-
-static void run_ipc_rate(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
-{
-    run_ipc(t, o, size, r, 0, 1, 0);
-}
-
-static void run_ipc_rate_zc(const struct bench_test *t, const struct bench_opts *o, size_t size,
-                            struct bench_result *r)
-{
-    run_ipc(t, o, size, r, 0, 2, 0);
-}
-
-static void run_chip_poll(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
-{
-    run_ipc(t, o, size, r, 0, 0, 1);
-}
-
-static void run_chip_event(const struct bench_test *t, const struct bench_opts *o, size_t size,
-                           struct bench_result *r)
-{
-    run_ipc(t, o, size, r, 1, 0, 1);
 }
 
 /* ---- peer: POSIX message queue ping-pong (NvSciIpc INTER_PROCESS's notifier) ---- */
@@ -392,15 +341,12 @@ static int mq_node(struct pair_ctl *c, int me)
 
 static void run_mq_lat(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
 {
-    uint64_t iters, warmup;
-    struct pair_ctl *c = NULL;
     struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = 8192 };
     char name[2][48];
     if (size == 0 || size > 8192) {
         snprintf(r->error, sizeof(r->error), "size %zu: mqueue messages are 1..8192 bytes here", size);
         return;
     }
-    bench_iters(t, o, &iters, &warmup);
     /* Both queues are unlinked at once: the children inherit the descriptors, nothing is left behind. */
     for (int i = 0; i < 2; i++) {
         snprintf(name[i], sizeof(name[i]), "/osci-bench-%ld-%c", (long)getpid(), 'a' + i);
@@ -411,19 +357,8 @@ static void run_mq_lat(const struct bench_test *t, const struct bench_opts *o, s
         }
         mq_unlink(name[i]);
     }
-    if (!(c = bench_pair_new(iters, warmup, size, 0))) {
-        snprintf(r->error, sizeof(r->error), "mmap: %s", strerror(errno));
-        goto out;
-    }
-    if (bench_pair_run(c, mq_node, mq_node, 0, r) == 0) {
-        r->iters = iters;
-        r->warmup = warmup;
-        bench_stats_compute(c->samples, iters, 1.0, &r->rtt);
-        bench_stats_compute(c->samples, iters, 0.5, &r->lat);
-        bench_pair_cpu_result(c, warmup + iters, 0, r);
-    }
+    bench_pair_lat(t, o, size, 0, mq_node, 0, 1, r);
 out:
-    bench_pair_free(c);
     for (int i = 0; i < 2; i++) {
         if (mq[i] != (mqd_t)-1)
             mq_close(mq[i]);
@@ -549,9 +484,9 @@ static int parse_ucx(const char *out, struct ucx_csv *u)
     return isnan(u->iters) ? -1 : 0;
 }
 
-static void run_ucx(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r,
-                    const char *ucx_test)
+static void run_ucx(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
 {
+    const char *ucx_test = t->kind == BENCH_LAT ? "am_lat" : "am_bw";
     static int port_seq;
     uint64_t iters, warmup;
     char s_size[24], s_iters[24], s_warm[24], s_port[16], out[16384];
@@ -617,41 +552,30 @@ static void run_ucx(const struct bench_test *t, const struct bench_opts *o, size
     }
 }
 
-static void run_ucx_lat(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
-{
-    run_ucx(t, o, size, r, "am_lat");
-}
-
-static void run_ucx_rate(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
-{
-    run_ucx(t, o, size, r, "am_bw");
-}
-
-const struct bench_test bench_ipc_tests[] = {
+static const struct bench_test tests[] = {
     { "ipc.process.lat.poll", "ipc", "poll", "NvSciIpc INTER_PROCESS ping-pong, polling ReadSafe",
-      BENCH_LAT, { 64, 1536 }, 100000, 5000, run_ipc_poll },
+      BENCH_LAT, { 64, 1536 }, 100000, 5000, run_ipc, 0 },
     { "ipc.process.lat.event", "ipc", "event", "NvSciIpc INTER_PROCESS ping-pong, blocking on the Linux event fd",
-      BENCH_LAT, { 64, 1536 }, 10000, 300, run_ipc_event },
+      BENCH_LAT, { 64, 1536 }, 10000, 300, run_ipc, IPC_EVENT },
     { "ipc.process.rate", "ipc", "poll", "NvSciIpc INTER_PROCESS one-way stream (frames per second)",
-      BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ipc_rate },
+      BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ipc, IPC_RATE },
     { "ipc.process.rate.zc", "ipc", "poll",
       "NvSciIpc INTER_PROCESS one-way stream, zero-copy (WriteGetNextFrame/WriteAdvance, ReadGetNextFrame/ReadAdvance)",
-      BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ipc_rate_zc },
+      BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ipc, IPC_RATE | IPC_ZC },
     { "ipc.chip.lat.poll", "ipc", "poll", "NvSciIpc INTER_CHIP ping-pong between two simntb nodes, polling ReadSafe",
-      BENCH_LAT, { 64, 1536 }, 100000, 5000, run_chip_poll },
+      BENCH_LAT, { 64, 1536 }, 100000, 5000, run_ipc, IPC_CHIP },
     { "ipc.chip.lat.event", "ipc", "event",
       "NvSciIpc INTER_CHIP ping-pong between two simntb nodes, blocking on the Linux event fd",
-      BENCH_LAT, { 64, 1536 }, 10000, 300, run_chip_event },
+      BENCH_LAT, { 64, 1536 }, 10000, 300, run_ipc, IPC_CHIP | IPC_EVENT },
     { "peer.mq.lat", "ipc", "sleep", "peer: POSIX mqueue ping-pong (blocking mq_receive)",
-      BENCH_LAT, { 64, 1536 }, 10000, 300, run_mq_lat },
+      BENCH_LAT, { 64, 1536 }, 10000, 300, run_mq_lat, 0 },
     { "peer.ucx.am_lat", "ipc", "poll", "peer: ucx_perftest -t am_lat -x posix -d memory -D bcopy",
-      BENCH_LAT, { 64, 1536 }, 1000000, 20000, run_ucx_lat },
+      BENCH_LAT, { 64, 1536 }, 1000000, 20000, run_ucx, 0 },
     { "peer.ucx.am_rate", "ipc", "poll", "peer: ucx_perftest -t am_bw -x posix -d memory -D bcopy",
-      BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ucx_rate },
+      BENCH_RATE, { 64, 1536 }, 1000000, 20000, run_ucx, 0 },
 };
-const unsigned int bench_ipc_n_tests = sizeof(bench_ipc_tests) / sizeof(bench_ipc_tests[0]);
 
-const struct bench_ratio_def bench_ipc_ratios[] = {
+static const struct bench_ratio_def ratios[] = {
     /* one-way p50 <= UCX posix AM; event mode <= 1.1x the mqueue it is built on; 64 B stream >= UCX's rate,
      * 1536 B zero-copy stream >= UCX's rate; INTER_CHIP over simntb <= 1.5x INTER_PROCESS */
     { "ipc.process.lat.poll", "peer.ucx.am_lat", 64, 0, 1.0 },
@@ -662,4 +586,4 @@ const struct bench_ratio_def bench_ipc_ratios[] = {
     { "ipc.chip.lat.poll", "ipc.process.lat.poll", 64, 0, 1.5 },
     { "ipc.chip.lat.poll", "ipc.process.lat.poll", 1536, 0, 1.5 },
 };
-const unsigned int bench_ipc_n_ratios = sizeof(bench_ipc_ratios) / sizeof(bench_ipc_ratios[0]);
+const struct bench_suite bench_ipc_suite = { "ipc", tests, BENCH_N(tests), ratios, BENCH_N(ratios) };

@@ -30,6 +30,7 @@
 #include "opensci/osci.h"
 #include "sisci_api.h"
 #include "bench.h"
+#include "tool_json.h"
 
 #define SEG_ID_SERVER 0x0B20u
 #define SEG_ID_CLIENT 0x0B21u
@@ -354,9 +355,9 @@ void bench_rdma_close(void)
 void bench_rdma_json(void)
 {
     printf(",\n  \"rdma\": {\"adapter\": %u, \"driver\": ", S.adapter);
-    bench_json_str(S.driver);
+    tool_json_str(S.driver);
     printf(", \"device\": ");
-    bench_json_str(S.device);
+    tool_json_str(S.device);
     printf(", \"node_id\": %u, \"peer_node\": %u, \"path\": \"%s\", \"dma_queues\": %u}", S.self, S.peer,
            path_name(), S.queues);
 }
@@ -559,10 +560,7 @@ static void run_write_lat(const struct bench_test *t, const struct bench_opts *o
         if (i > warmup)
             samples[i - warmup - 1] = bench_now_ns() - t0;
     }
-    r->iters = iters;
-    r->warmup = warmup;
-    bench_stats_compute(samples, iters, 1.0, &r->rtt);
-    bench_stats_compute(samples, iters, 0.5, &r->lat);
+    bench_lat_result(r, samples, iters, warmup);
 out:
     free(samples);
 }
@@ -592,20 +590,19 @@ static void run_read_lat(const struct bench_test *t, const struct bench_opts *o,
         if (i >= warmup)
             samples[i - warmup] = bench_now_ns() - t0;
     }
-    r->iters = iters;
-    r->warmup = warmup;
-    bench_stats_compute(samples, iters, 1.0, &r->lat);
+    bench_lat_result(r, samples, iters, warmup);
 out:
     free(samples);
 }
 
 /* Default counts are perftest's in the lab (ib_write_bw -n 200, ib_write_lat -n 100, ib_read_lat -n 200). */
-const struct bench_test bench_rdma_tests[] = {
+static const struct bench_test tests[] = {
     { "rdma.write.bw", "rdma", "copy", "RDMA WRITE bandwidth into the peer's segment (like ib_write_bw)",
-      BENCH_BW, { 65536 }, 200, 50, run_write_bw },
+      BENCH_BW, { 65536 }, 200, 50, run_write_bw, 0 },
     { "rdma.write.lat", "rdma", "poll", "RDMA WRITE ping-pong, each side spins on its own segment (like ib_write_lat)",
-      BENCH_LAT, { 8 }, 100, 30, run_write_lat },
+      BENCH_LAT, { 8 }, 100, 30, run_write_lat, 0 },
     { "rdma.read.lat", "rdma", "poll", "one RDMA READ from the peer's segment, start to completion (like ib_read_lat)",
-      BENCH_RTT, { 8 }, 200, 50, run_read_lat },
+      BENCH_RTT, { 8 }, 200, 50, run_read_lat, 0 },
 };
-const unsigned int bench_rdma_n_tests = sizeof(bench_rdma_tests) / sizeof(bench_rdma_tests[0]);
+
+const struct bench_suite bench_rdma_suite = { "rdma", tests, BENCH_N(tests), NULL, 0 };

@@ -249,8 +249,6 @@ static size_t floor_pow2(size_t v)
 static void run_lat(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r,
                     pair_fn fn, int sci)
 {
-    uint64_t iters, warmup;
-    struct pair_ctl *c;
     if (size < 8 || size % 8) {
         snprintf(r->error, sizeof(r->error), "size %zu: ping-pong sizes must be multiples of 8 bytes", size);
         return;
@@ -259,20 +257,7 @@ static void run_lat(const struct bench_test *t, const struct bench_opts *o, size
         snprintf(r->error, sizeof(r->error), "size %zu: ping-pong sizes are at most 4096 bytes", size);
         return;
     }
-    bench_iters(t, o, &iters, &warmup);
-    c = bench_pair_new(iters, warmup, size, sci ? 0 : 2 * floor_pow2(size));
-    if (!c) {
-        snprintf(r->error, sizeof(r->error), "mmap: %s", strerror(errno));
-        return;
-    }
-    if (bench_pair_run(c, fn, fn, sci, r) == 0) {
-        r->iters = iters;
-        r->warmup = warmup;
-        bench_stats_compute(c->samples, iters, 1.0, &r->rtt);
-        bench_stats_compute(c->samples, iters, 0.5, &r->lat);
-        bench_pair_cpu_result(c, warmup + iters, 0, r);
-    }
-    bench_pair_free(c);
+    bench_pair_lat(t, o, size, sci ? 0 : 2 * floor_pow2(size), fn, sci, 1, r);
 }
 
 static void run_pio_lat(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
@@ -321,23 +306,13 @@ static int memcpy_seg_node(struct pair_ctl *c, int me)
         bench_pair_fail(c, me, "node A: no memory for a %zu-byte buffer", c->size);
         goto out;
     }
-    SCIMemCpy(NULL, buf, n.rmap, 0, c->size, 0, &err);     /* warm the remote pages */
-    if (err != SCI_ERR_OK) {
-        sci_fail(c, me, "SCIMemCpy", err);
-        goto out;
-    }
-    uint64_t limit = (uint64_t)(bw_seconds * 1e9), count = 0, t0 = bench_now_ns(), el;
-    do {
+    BENCH_BW_LOOP(c, bw_seconds, {
         SCIMemCpy(NULL, buf, n.rmap, 0, c->size, 0, &err);
         if (err != SCI_ERR_OK) {
             sci_fail(c, me, "SCIMemCpy", err);
             goto out;
         }
-        count++;
-        el = bench_now_ns() - t0;
-    } while (el < limit);
-    c->count = count;
-    c->elapsed_ns = el;
+    });
     seg_drop_remote(&n);
     rc = bench_pair_barrier(c);
 out:
@@ -356,16 +331,10 @@ static int memcpy_floor_node(struct pair_ctl *c, int me)
         bench_pair_fail(c, me, "no memory for two %zu-byte buffers", c->size);
         goto out;
     }
-    memcpy(dst, src, c->size);
-    uint64_t limit = (uint64_t)(bw_seconds * 1e9), count = 0, t0 = bench_now_ns(), el;
-    do {
+    BENCH_BW_LOOP(c, bw_seconds, {
         memcpy(dst, src, c->size);
         __asm__ __volatile__("" : : "r"(dst) : "memory");
-        count++;
-        el = bench_now_ns() - t0;
-    } while (el < limit);
-    c->count = count;
-    c->elapsed_ns = el;
+    });
     rc = 0;
 out:
     free(src);
@@ -527,55 +496,35 @@ static int futex_node(struct pair_ctl *c, int me)
     return 0;
 }
 
-static void run_rtt(const struct bench_test *t, const struct bench_opts *o, struct bench_result *r, pair_fn fn,
-                    int sci)
-{
-    uint64_t iters, warmup;
-    struct pair_ctl *c;
-    bench_iters(t, o, &iters, &warmup);
-    if (!(c = bench_pair_new(iters, warmup, 0, sci ? 0 : 4096))) {
-        snprintf(r->error, sizeof(r->error), "mmap: %s", strerror(errno));
-        return;
-    }
-    if (bench_pair_run(c, fn, fn, sci, r) == 0) {
-        r->iters = iters;
-        r->warmup = warmup;
-        bench_stats_compute(c->samples, iters, 1.0, &r->lat);
-        bench_pair_cpu_result(c, warmup + iters, 0, r);
-    }
-    bench_pair_free(c);
-}
-
 static void run_intr_rtt(const struct bench_test *t, const struct bench_opts *o, size_t size, struct bench_result *r)
 {
-    run_rtt(t, o, r, intr_node, 1);
+    bench_pair_lat(t, o, 0, 0, intr_node, 1, 1, r);
 }
 
 static void run_futex_rtt(const struct bench_test *t, const struct bench_opts *o, size_t size,
                           struct bench_result *r)
 {
-    run_rtt(t, o, r, futex_node, 0);
+    bench_pair_lat(t, o, 0, 4096, futex_node, 0, 1, r);
 }
 
 #define MiB (1024u * 1024u)
 
-const struct bench_test bench_seg_tests[] = {
+static const struct bench_test tests[] = {
     { "seg.pio.lat", "seg", "poll", "remote-segment PIO ping-pong (store + SCIFlush, spin on local segment)",
-      BENCH_LAT, { 8, 64 }, 100000, 10000, run_pio_lat },
+      BENCH_LAT, { 8, 64 }, 100000, 10000, run_pio_lat, 0 },
     { "floor.spin.lat", "seg", "poll", "floor: the same ping-pong on a plain shared mmap",
-      BENCH_LAT, { 8, 64 }, 100000, 10000, run_spin_lat },
+      BENCH_LAT, { 8, 64 }, 100000, 10000, run_spin_lat, 0 },
     { "seg.memcpy.bw", "seg", "copy", "SCIMemCpy local buffer -> remote segment (sender-side completion)",
-      BENCH_BW, { 4096, MiB, 64 * MiB }, 0, 0, run_seg_memcpy },
+      BENCH_BW, { 4096, MiB, 64 * MiB }, 0, 0, run_seg_memcpy, 0 },
     { "floor.memcpy.bw", "seg", "copy", "floor: memcpy between two private buffers",
-      BENCH_BW, { 4096, MiB, 64 * MiB }, 0, 0, run_floor_memcpy },
+      BENCH_BW, { 4096, MiB, 64 * MiB }, 0, 0, run_floor_memcpy, 0 },
     { "seg.intr.rtt", "seg", "event", "interrupt round trip (SCITriggerInterrupt / SCIWaitForInterrupt)",
-      BENCH_RTT, { 0 }, 10000, 300, run_intr_rtt },
+      BENCH_RTT, { 0 }, 10000, 300, run_intr_rtt, 0 },
     { "floor.futex.rtt", "seg", "sleep", "floor: futex wake/wait round trip between two processes",
-      BENCH_RTT, { 0 }, 10000, 300, run_futex_rtt },
+      BENCH_RTT, { 0 }, 10000, 300, run_futex_rtt, 0 },
 };
-const unsigned int bench_seg_n_tests = sizeof(bench_seg_tests) / sizeof(bench_seg_tests[0]);
 
-const struct bench_ratio_def bench_seg_ratios[] = {
+static const struct bench_ratio_def ratios[] = {
     { "seg.pio.lat", "floor.spin.lat", 8, 0, 1.3 },
     { "seg.pio.lat", "floor.spin.lat", 64, 0, 1.3 },
     { "seg.memcpy.bw", "floor.memcpy.bw", 4096, 1, 0.9 },   /* the per-call cost (issue 9) */
@@ -583,4 +532,4 @@ const struct bench_ratio_def bench_seg_ratios[] = {
     { "seg.memcpy.bw", "floor.memcpy.bw", 64 * MiB, 1, 0.9 },
     { "seg.intr.rtt", "floor.futex.rtt", 0, 0, 1.2 },
 };
-const unsigned int bench_seg_n_ratios = sizeof(bench_seg_ratios) / sizeof(bench_seg_ratios[0]);
+const struct bench_suite bench_seg_suite = { "seg", tests, BENCH_N(tests), ratios, BENCH_N(ratios) };

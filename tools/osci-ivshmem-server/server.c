@@ -198,6 +198,15 @@ static void peer_leave(struct server *s, struct peer *p, const char *why)
     }
 }
 
+/* The eventfds of peer `of`, one message each, to peer `to`. */
+static int send_vectors(struct server *s, struct peer *to, const struct peer *of)
+{
+    for (unsigned int v = 0; v < s->vectors; v++)
+        if (send_msg(s, to, of->id, of->evfd[v]))
+            return -EIO;
+    return 0;
+}
+
 /* The whole greeting of a new peer, and its eventfds to every other peer. */
 static int peer_greet(struct server *s, struct peer *p)
 {
@@ -205,26 +214,15 @@ static int peer_greet(struct server *s, struct peer *p)
         return -EIO;
     for (unsigned int i = 0; i < s->max_peers; i++) {
         struct peer *o = &s->peers[i];
-        if (o == p || o->sock < 0)
-            continue;
-        for (unsigned int v = 0; v < s->vectors; v++)
-            if (send_msg(s, p, o->id, o->evfd[v]))
-                return -EIO;
+        if (o != p && o->sock >= 0 && send_vectors(s, p, o))
+            return -EIO;
     }
     for (unsigned int i = 0; i < s->max_peers; i++) {
         struct peer *o = &s->peers[i];
-        if (o == p || o->sock < 0)
-            continue;
-        for (unsigned int v = 0; v < s->vectors; v++)
-            if (send_msg(s, o, p->id, p->evfd[v])) {
-                peer_leave(s, o, "could not be told of a new peer");
-                break;
-            }
+        if (o != p && o->sock >= 0 && send_vectors(s, o, p))
+            peer_leave(s, o, "could not be told of a new peer");
     }
-    for (unsigned int v = 0; v < s->vectors; v++)
-        if (send_msg(s, p, p->id, p->evfd[v]))
-            return -EIO;
-    return 0;
+    return send_vectors(s, p, p);
 }
 
 static void peer_accept(struct server *s)

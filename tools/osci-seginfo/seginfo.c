@@ -13,6 +13,7 @@
 #include "opensci/doca_osci.h"
 #include "opensci/osci.h"
 #include "opensci/osci_log.h"
+#include "tool_json.h"
 
 #ifdef OSCI_VERSION
 #define SEGINFO_VERSION OSCI_VERSION
@@ -67,21 +68,6 @@ static int no_fabric_err(int err)
     return err == -ENOENT || err == -ENODEV || err == -ENXIO || err == -ENOTCONN;
 }
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
-
 /* Fixed-size name fields from the library may lack a NUL when full. */
 static const char *field(const char *f, size_t len, char *buf)
 {
@@ -129,7 +115,7 @@ static void json_opt(const char *key, const char *v)
 {
     printf(", \"%s\": ", key);
     if (*v)
-        json_str(v);
+        tool_json_str(v);
     else
         printf("null");
 }
@@ -167,7 +153,7 @@ static void print_seg_json(const struct osci_seg_info *s)
     printf("{\"kind\": \"%s\", \"segment_id\": %u, \"node_id\": %u, \"adapter\": %u, \"size\": %" PRIu64
            ", \"state\": ",
            s->kind == OSCI_SEG_LOCAL ? "local" : "remote", s->segment_id, s->node_id, s->adapter_no, s->size);
-    json_str(field(s->state, sizeof(s->state), st));
+    tool_json_str(field(s->state, sizeof(s->state), st));
     if (s->kind == OSCI_SEG_LOCAL) {
         printf(", \"n_connections\": %u, \"connections\": [", s->n_conn);
         for (unsigned int i = 0; i < n; i++)
@@ -196,9 +182,9 @@ static int show_adapter(const struct osci_adapter_info *a, const struct opts *o,
     err = osci_info_peers(a->adapter_no, peers, MAX_PEERS, &np);
     if (o->json) {
         printf("%s\n    {\"adapter\": %u, \"driver\": ", first ? "" : ",", a->adapter_no);
-        json_str(drv);
+        tool_json_str(drv);
         printf(", \"name\": ");
-        json_str(name);
+        tool_json_str(name);
         printf(", \"node_id\": ");
         a->node_id ? printf("%u", a->node_id) : printf("null");
         printf(", \"max_nodes\": %u, \"max_segment_size\": %" PRIu64 ", \"n_doorbells\": %u, \"can_map_remote\": %s",
@@ -240,10 +226,10 @@ static int show_adapter(const struct osci_adapter_info *a, const struct opts *o,
         if (o->json) {
             if (fabric[0]) {
                 printf(", \"fabric\": ");
-                json_str(fabric);
+                tool_json_str(fabric);
             }
             printf(", \"error\": ");
-            json_str(rc == EXIT_NO_FABRIC ? "fabric not running" : osci_strerror(err));
+            tool_json_str(rc == EXIT_NO_FABRIC ? "fabric not running" : osci_strerror(err));
             printf(", \"peers\": []}");
         } else {
             if (fabric[0] && !name[0])
@@ -289,7 +275,7 @@ static int show_adapter(const struct osci_adapter_info *a, const struct opts *o,
             }
             if (serr) {
                 printf(", \"error\": ");
-                json_str(osci_strerror(serr));
+                tool_json_str(osci_strerror(serr));
             }
             printf(", \"segments\": [");
             for (unsigned int k = 0; k < ns && !serr; k++) {
@@ -448,7 +434,7 @@ static int list_fabrics(const struct opts *o)
     qsort(fab, nf, sizeof(fab[0]), fabric_cmp);
     if (o->json) {
         printf("{\"tool\": \"osci-seginfo\", \"version\": \"%s\", \"configured_fabric\": ", SEGINFO_VERSION);
-        json_str(current);
+        tool_json_str(current);
         printf(", \"fabrics\": [");
     } else if (nf) {
         printf("%-32s %-5s %-5s %s\n", "fabric", "nodes", "up", "node ids");
@@ -458,7 +444,7 @@ static int list_fabrics(const struct opts *o)
         unsigned int shown = f->n_nodes < 16 ? f->n_nodes : 16;
         if (o->json) {
             printf("%s\n    {\"name\": ", i ? "," : "");
-            json_str(f->name);
+            tool_json_str(f->name);
             printf(", \"nodes\": %u, \"up\": %u, \"node_ids\": [", f->n_nodes, f->n_up);
             for (unsigned int k = 0; k < shown; k++)
                 printf("%s%u", k ? ", " : "", f->node[k]);
@@ -526,7 +512,7 @@ static int show_config(const struct opts *o)
     err = osci_info_config(cfg, MAX_ADAPTERS, &n, path, sizeof(path), &found);
     if (o->json) {
         printf("{\"tool\": \"osci-seginfo\", \"version\": \"%s\", \"config_file\": {\"path\": ", SEGINFO_VERSION);
-        json_str(path);
+        tool_json_str(path);
         printf(", \"found\": %s}, \"environment\": [", found ? "true" : "false");
     } else {
         printf("# configuration file: %s (%s)\n", path,
@@ -540,9 +526,9 @@ static int show_config(const struct opts *o)
             val = levels[osci_log_get_level()];   /* an invalid OSCI_LOG means warn */
         if (o->json) {
             printf("%s\n    {\"name\": \"%s\", \"value\": ", i ? "," : "", env_vars[i].name);
-            json_str(val);
+            tool_json_str(val);
             printf(", \"source\": \"%s\", \"description\": ", v && *v ? "environment" : "default");
-            json_str(env_vars[i].what);
+            tool_json_str(env_vars[i].what);
             printf("}");
         } else {
             config_line(env_vars[i].name, val, v && *v ? "environment" : "default");
@@ -557,9 +543,9 @@ static int show_config(const struct opts *o)
         snprintf(name, sizeof(name), "%.*s", (int)(eq - *e), *e);
         if (o->json) {
             printf("%s\n    {\"name\": ", first ? "" : ",");
-            json_str(name);
+            tool_json_str(name);
             printf(", \"value\": ");
-            json_str(eq + 1);
+            tool_json_str(eq + 1);
             printf("}");
         } else {
             if (first)
@@ -580,11 +566,11 @@ static int show_config(const struct opts *o)
             const struct osci_config_opt *op = &a->opts[k];
             if (o->json) {
                 printf("%s{\"key\": ", k ? ", " : "");
-                json_str(op->key);
+                tool_json_str(op->key);
                 printf(", \"value\": ");
-                json_str(op->value);
+                tool_json_str(op->value);
                 printf(", \"source\": ");
-                json_str(op->source);
+                tool_json_str(op->source);
                 printf("}");
             } else {
                 char key[96];
@@ -599,7 +585,7 @@ static int show_config(const struct opts *o)
         printf("%s]", n && !err ? "\n  " : "");
         if (err) {
             printf(", \"error\": ");
-            json_str(osci_strerror(err));
+            tool_json_str(osci_strerror(err));
         }
         printf("}\n");
     }
