@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "osci_log.h"
 #include "osci_test.h"
 #include "osci_time.h"
 
@@ -320,4 +322,37 @@ int tcfg_write(char *path, size_t len, const char *tag, unsigned int mode, const
         return -1;
     }
     return setenv("NVSCIIPC_CFG", path, 1) ? -1 : 0;
+}
+
+static pthread_mutex_t tlog_lock = PTHREAD_MUTEX_INITIALIZER;
+static char tlog_buf[16384];
+static size_t tlog_len;
+
+static void tlog_line(int level, const char *line, void *arg)
+{
+    size_t n = strlen(line);
+    (void)level;
+    if (arg)
+        fprintf(stderr, "%s\n", line);
+    pthread_mutex_lock(&tlog_lock);
+    if (tlog_len + n + 1 < sizeof(tlog_buf)) {
+        memcpy(tlog_buf + tlog_len, line, n);
+        tlog_len += n;
+        tlog_buf[tlog_len++] = '\n';
+        tlog_buf[tlog_len] = '\0';
+    }
+    pthread_mutex_unlock(&tlog_lock);
+}
+
+void tlog_begin(int echo)
+{
+    tlog_len = 0;
+    tlog_buf[0] = '\0';
+    osci_log_set_handler(tlog_line, echo ? tlog_buf : NULL);
+}
+
+const char *tlog_end(void)
+{
+    osci_log_set_handler(NULL, NULL);
+    return tlog_buf;
 }

@@ -59,6 +59,11 @@ int tnode_ipc_cfg(const char *dir, unsigned int node, const char *fmt, ...) __at
 int tcfg_write(char *path, size_t len, const char *tag, unsigned int mode, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* Log capture: from tlog_begin the libraries' log lines go to a buffer (and to stderr too when echo is set);
+ * tlog_end gives the log back and returns the lines captured, each ended by a newline. */
+void tlog_begin(int echo);
+const char *tlog_end(void);
+
 /* In a child (any function): on failure print the line and exit with 100 + line % 100. */
 #define CHECK(cond) \
     do { \

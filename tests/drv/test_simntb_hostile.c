@@ -8,7 +8,6 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -40,38 +39,6 @@ static uint8_t *map_fabric(size_t *len_p)
 static struct wd_ring *ring_at(uint8_t *m, unsigned int dst, unsigned int src)
 {
     return (struct wd_ring *)(m + RINGS_OFF + ((size_t)dst * WD_PORTS + src) * sizeof(struct wd_ring));
-}
-
-/* The log lines between cap_begin and cap_end, through the log hook (echoed to stderr too). */
-static pthread_mutex_t cap_lock = PTHREAD_MUTEX_INITIALIZER;
-static char cap_buf[16384];
-static size_t cap_len;
-static void cap_line(int level, const char *line, void *arg)
-{
-    size_t n = strlen(line);
-    (void)level;
-    (void)arg;
-    fprintf(stderr, "%s\n", line);
-    pthread_mutex_lock(&cap_lock);
-    if (cap_len + n + 1 < sizeof(cap_buf)) {
-        memcpy(cap_buf + cap_len, line, n);
-        cap_len += n;
-        cap_buf[cap_len++] = '\n';
-        cap_buf[cap_len] = '\0';
-    }
-    pthread_mutex_unlock(&cap_lock);
-}
-static void cap_begin(void)
-{
-    cap_len = 0;
-    cap_buf[0] = '\0';
-    osci_log_set_handler(cap_line, NULL);
-}
-/* Ends the capture and returns what was logged. */
-static const char *cap_end(void)
-{
-    osci_log_set_handler(NULL, NULL);
-    return cap_buf;
 }
 
 /*
@@ -150,9 +117,9 @@ static void test_header_garbage_after_attach(void **state)
     assert_int_equal(ev.len, 3);
     assert_memory_equal(ev.msg, "hdr", 3);
     /* A joiner is refused, and the line says which field. */
-    cap_begin();
+    tlog_begin(1);
     int r = t_open(3, &c);
-    out = cap_end();
+    out = tlog_end();
     assert_int_equal(r, -EPROTO);
     assert_non_null(strstr(out, "ring_slots"));
     t_sync_post(s.to_child[1], 'q');
@@ -188,9 +155,9 @@ static void test_ring_head_ahead(void **state)
     r = ring_at(m, 0, 1);                            /* node 2 -> node 1 */
     __atomic_store_n(&r->head, r->tail + 0x80000000u, __ATOMIC_SEQ_CST);
     uint64_t t0 = osci_now_ms();
-    cap_begin();
+    tlog_begin(1);
     int got = t_wait_ev(a, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, &ev);
-    out = cap_end();
+    out = tlog_end();
     print_message("receiver: PEER_DEAD %llu ms after the corruption\n", (unsigned long long)(osci_now_ms() - t0));
     assert_int_equal(got, 0);
     assert_int_equal(ev.epoch, up.epoch);
@@ -297,10 +264,10 @@ static void test_register_garbage(void **state)
     osci_drv_mem_unexport(b, mem);
     osci_drv_mem_free(b, &v);
     /* A node id out of range: faulty, seen dead, never reported as a peer. */
-    cap_begin();
+    tlog_begin(1);
     pb->node_id = 4242;
     int got = t_wait_ev(a, &la, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, NULL);
-    out = cap_end();
+    out = tlog_end();
     assert_int_equal(got, 0);
     assert_non_null(strstr(out, "node_id"));
     assert_int_equal(osci_drv_peers(a, pi, 4, &np), 0);
@@ -332,9 +299,9 @@ static void test_lock_held(void **state)
     fd = shm_open(name, O_RDONLY, 0);
     assert_true(fd >= 0);
     assert_int_equal(flock(fd, LOCK_EX), 0);   /* held by a holder that never lets go */
-    cap_begin();
+    tlog_begin(1);
     int r = t_open(3, &c);
-    out = cap_end();
+    out = tlog_end();
     assert_int_equal(r, -ETIMEDOUT);
     assert_non_null(strstr(out, "fabric lock"));
     assert_int_equal(osci_drv_msg_send(a, 2, "lk", 2), 0);
