@@ -210,45 +210,36 @@ void tproc_kill(struct tproc *p)
     close_fds(p);
 }
 
-int tproc_send(int fd, const void *buf, size_t len)
+/* Writes wbuf, or reads rbuf waiting at most timeout_ms in all: len bytes. 0, -ETIMEDOUT or -EPIPE. */
+static int pipe_io(int fd, const void *wbuf, void *rbuf, size_t len, int timeout_ms)
 {
-    const char *b = buf;
-    while (len) {
-        ssize_t n = write(fd, b, len);
+    uint64_t end = osci_now_ms() + (uint64_t)timeout_ms;
+    size_t done = 0;
+    while (done < len) {
+        if (rbuf) {
+            struct pollfd pfd = { .fd = fd, .events = POLLIN };
+            uint64_t now = osci_now_ms();
+            if (now >= end)
+                return -ETIMEDOUT;
+            int r = poll(&pfd, 1, (int)(end - now));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r == 0)
+                return -ETIMEDOUT;
+        }
+        ssize_t n = rbuf ? read(fd, (char *)rbuf + done, len - done)
+                         : write(fd, (const char *)wbuf + done, len - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return -EPIPE;
-        b += n;
-        len -= (size_t)n;
+        done += (size_t)n;
     }
     return 0;
 }
 
-int tproc_recv(int fd, void *buf, size_t len, int timeout_ms)
-{
-    char *b = buf;
-    uint64_t end = osci_now_ms() + (uint64_t)timeout_ms;
-    while (len) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        uint64_t now = osci_now_ms();
-        if (now >= end)
-            return -ETIMEDOUT;
-        int r = poll(&pfd, 1, (int)(end - now));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r == 0)
-            return -ETIMEDOUT;
-        ssize_t n = read(fd, b, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -EPIPE;
-        b += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
+int tproc_send(int fd, const void *buf, size_t len) { return pipe_io(fd, buf, NULL, len, 0); }
+int tproc_recv(int fd, void *buf, size_t len, int timeout_ms) { return pipe_io(fd, NULL, buf, len, timeout_ms); }
 
 int tproc_send_u32(int fd, uint32_t v) { return tproc_send(fd, &v, sizeof(v)); }
 int tproc_recv_u32(int fd, uint32_t *v, int timeout_ms) { return tproc_recv(fd, v, sizeof(*v), timeout_ms); }
