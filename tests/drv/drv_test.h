@@ -4,6 +4,10 @@
 #define DRV_TEST_H
 
 #include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -159,6 +163,16 @@ static inline int t_names_left(void) { return t_shm_names(1, 1); }
 
 /* A peer: the common harness's fork (killed by t_teardown if a test fails half-way). */
 static inline pid_t t_fork(void) { return tproc_fork(); }
+
+/* A peer that talks through s: makes s's pipes, then t_fork (the test fails when fork does). */
+static inline pid_t t_fork_sync(struct t_sync *s)
+{
+    pid_t pid;
+    t_sync_init(s);
+    pid = t_fork();
+    assert_true(pid >= 0);
+    return pid;
+}
 
 /* Teardown: the children still alive, then what the fabric left. */
 static inline int t_teardown(void **state)

@@ -20,11 +20,9 @@ static void test_two_nodes_messages(void **state)
     pid_t pid;
 
     t_new_fabric();
-    t_sync_init(&s);
     assert_int_equal(t_open(1, &d), 0);
     assert_int_equal(d->node_id, 1);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };
@@ -95,9 +93,7 @@ static void test_three_nodes(void **state)
     t_new_fabric();
     assert_int_equal(t_open(1, &d), 0);
     for (int i = 0; i < 2; i++) {
-        t_sync_init(&s[i]);
-        pid[i] = t_fork();
-        assert_true(pid[i] >= 0);
+        pid[i] = t_fork_sync(&s[i]);
         if (pid[i] == 0) {
             struct osci_drv *c;
             struct t_evlog cl = { .n = 0 };
@@ -154,10 +150,8 @@ static void test_doorbells(void **state)
     pid_t pid;
 
     t_new_fabric();
-    t_sync_init(&s);
     assert_int_equal(t_open(1, &d), 0);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };
@@ -229,10 +223,8 @@ static void test_memory(void **state)
     pid_t pid;
 
     t_new_fabric();
-    t_sync_init(&s);
     assert_int_equal(t_open(1, &d), 0);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };

@@ -41,8 +41,7 @@ static void child_node(struct t_sync *s, uint32_t node, int exit_at_once)
 static pid_t spawn_node(struct t_sync *s, uint32_t node, int exit_at_once)
 {
     pid_t pid;
-    t_sync_init(s);
-    pid = t_fork();
+    pid = t_fork_sync(s);
     if (pid == 0)
         child_node(s, node, exit_at_once);
     assert_true(pid > 0);
@@ -154,8 +153,7 @@ static void test_close_beside_exiting(void **state)
 
     t_new_fabric();
     assert_int_equal(t_open(1, &d), 0);
-    t_sync_init(&s);
-    pid = t_fork();
+    pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;
         CHECK(t_open(2, &c) == 0);
@@ -230,8 +228,7 @@ static void test_leave_join_race(void **state)
     for (int i = 0; i < RACE_RUNS; i++) {
         int go[2];
         assert_int_equal(pipe(go), 0);
-        t_sync_init(&j);
-        pj = t_fork();
+        pj = t_fork_sync(&j);
         if (pj == 0) {
             struct osci_drv *d;
             int c;
@@ -282,8 +279,7 @@ static void test_abandoned_fabric(void **state)
             assert_int_equal(flock(fd, LOCK_EX), 0);
         else
             close(fd);
-        t_sync_init(&s);
-        pid = t_fork();
+        pid = t_fork_sync(&s);
         if (pid == 0) {
             struct osci_drv *d;
             if (creator_lives)

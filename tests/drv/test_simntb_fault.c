@@ -15,9 +15,7 @@
 static pid_t spawn_idle(struct t_sync *s, uint32_t node, const char *k, const char *v, int liveness_lost)
 {
     pid_t pid;
-    t_sync_init(s);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    pid = t_fork_sync(s);
     if (pid == 0) {
         struct osci_drv *c;
         struct osci_adapter_conf conf;
@@ -93,9 +91,7 @@ static void test_link_down_up(void **state)
 
     t_new_fabric();
     assert_int_equal(t_open(1, &d), 0);
-    t_sync_init(&s);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };
@@ -227,9 +223,7 @@ static void test_corrupt_msg(void **state)
 
     t_new_fabric();
     assert_int_equal(t_open(1, &d), 0);
-    t_sync_init(&s);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };

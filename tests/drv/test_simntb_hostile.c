@@ -50,9 +50,7 @@ static struct wd_ring *ring_at(uint8_t *m, unsigned int dst, unsigned int src)
 static pid_t spawn_echo(struct t_sync *s, uint32_t node, uint32_t peer)
 {
     pid_t pid;
-    t_sync_init(s);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    pid = t_fork_sync(s);
     if (pid == 0) {
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };

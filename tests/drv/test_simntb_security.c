@@ -233,9 +233,7 @@ static void test_flood_idle_cpu(void **state)
     if (geteuid() != 0)
         skip();
     t_new_fabric();
-    t_sync_init(&s);
-    node = t_fork();
-    assert_true(node >= 0);
+    node = t_fork_sync(&s);
     if (node == 0)
         idle_node(&s);
     assert_int_equal(t_sync_wait(s.to_parent[0], 5000), 'o');
@@ -353,9 +351,7 @@ static void test_squatted_names(void **state)
     assert_int_equal(port, 1);
 
     /* The old scheme: the other uid holds the next windows and abstract wake names. */
-    t_sync_init(&s);
-    holder = t_fork();
-    assert_true(holder >= 0);
+    holder = t_fork_sync(&s);
     if (holder == 0) {
         drop_to_nobody();
         for (unsigned int p = port; p < port + 3; p++)

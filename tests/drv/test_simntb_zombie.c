@@ -25,9 +25,7 @@ static int64_t cpu_ns(void)
 static pid_t spawn_node(struct t_sync *s, uint32_t node, int how)
 {
     pid_t pid;
-    t_sync_init(s);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    pid = t_fork_sync(s);
     if (pid == 0) {
         struct osci_drv *c;
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -137,9 +135,7 @@ static void test_proc_parser(void **state)
     int pfd;
     pid_t pid;
 
-    t_sync_init(&s);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    pid = t_fork_sync(&s);
     if (pid == 0) {
         prctl(PR_SET_NAME, "a) Z 1 2 (b) Z");
         t_sync_post(s.to_parent[1], 'r');
