@@ -112,6 +112,13 @@ static inline void t_idle(struct osci_drv *d, struct t_evlog *log, int ms)
     }
 }
 
+/* The start of a case: a fabric of its own, and node 1 on it (the test fails when it does not open). */
+static inline void t_start(struct osci_drv **d_p)
+{
+    t_new_fabric();
+    assert_int_equal(t_open(1, d_p), 0);
+}
+
 /* Simple one-byte pipe handshakes between parent and child. */
 struct t_sync { int to_child[2], to_parent[2]; };
 static inline void t_sync_init(struct t_sync *s)

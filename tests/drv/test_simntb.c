@@ -19,8 +19,7 @@ static void test_two_nodes_messages(void **state)
     uint8_t msg[OSCI_DRV_MSG_MAX + 1];
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     assert_int_equal(d->node_id, 1);
     pid = t_fork_sync(&s);
     if (pid == 0) {
@@ -90,8 +89,7 @@ static void test_three_nodes(void **state)
     struct osci_drv_event ev;
     int seen[256] = { 0 };
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     for (int i = 0; i < 2; i++) {
         pid[i] = t_fork_sync(&s[i]);
         if (pid[i] == 0) {
@@ -149,8 +147,7 @@ static void test_doorbells(void **state)
     struct t_evlog log = { .n = 0 };
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;
@@ -222,8 +219,7 @@ static void test_memory(void **state)
     size_t xlen;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;
@@ -331,8 +327,7 @@ static void test_query_and_info(void **state)
     char buf[64];
     size_t len;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);
+    t_start(&a);
     assert_int_equal(t_open(1, &b), -EADDRINUSE);
     assert_int_equal(t_open(0, &b), 0);
     assert_int_equal(b->node_id, 2);

@@ -109,8 +109,7 @@ static void test_exit_peer_stays(void **state)
     struct t_sync s;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     pid = spawn_node(&s, 2, 0);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, NULL), 0);
     assert_int_equal(t_shm_count(), 3);
@@ -151,8 +150,7 @@ static void test_close_beside_exiting(void **state)
     struct t_sync s;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;

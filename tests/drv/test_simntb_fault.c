@@ -53,8 +53,7 @@ static void test_peer_killed(void **state)
     struct t_sync s;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     pid = spawn_idle(&s, 2, "window", "16M", 0);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &up), 0);
     assert_int_equal(t_shm_count(), 3);
@@ -89,8 +88,7 @@ static void test_link_down_up(void **state)
     struct t_sync s;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;
@@ -151,8 +149,7 @@ static void test_link_down_per_incarnation(void **state)
     struct t_sync s;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     pid = spawn_idle(&s, 2, NULL, NULL, 0);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &up), 0);
     assert_int_equal(osci_drv_inject(d, OSCI_FAULT_LINK_DOWN, 2, 0), 0);
@@ -221,8 +218,7 @@ static void test_corrupt_msg(void **state)
     pid_t pid;
     static const char text[] = "hello, fabric";
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;
@@ -301,8 +297,7 @@ static void test_fabric_file_checked(void **state)
     struct stat st;
     int fd;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);
+    t_start(&a);
     fd = shm_fd();
     assert_true(fd >= 0);
     assert_int_equal(fstat(fd, &st), 0);
@@ -386,8 +381,7 @@ static void test_fork_child_close(void **state)
     struct osci_drv_event ev;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);
+    t_start(&a);
     assert_int_equal(t_open(2, &b), 0);
     assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_LINK_UP, 1, 5000, 0, NULL), 0);
     pid = t_fork();

@@ -99,8 +99,7 @@ static void test_header_garbage_after_attach(void **state)
     size_t len;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);
+    t_start(&a);
     pid = spawn_echo(&s, 2, 1);
     assert_int_equal(t_wait_ev(a, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, NULL), 0);
     h = (struct wd_hdr *)map_fabric(&len);
@@ -143,8 +142,7 @@ static void test_ring_head_ahead(void **state)
     size_t len;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);              /* port 0 */
+    t_start(&a);                                     /* port 0 */
     pid = spawn_echo(&s, 2, 1);                      /* port 1 */
     assert_int_equal(t_wait_ev(a, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &up), 0);
     assert_int_equal(osci_drv_msg_send(a, 2, "x", 1), 0);
@@ -188,8 +186,7 @@ static void test_joiner_bad_indices(void **state)
     uint8_t *m;
     size_t len;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);              /* port 0; the joiner gets port 1 */
+    t_start(&a);                                     /* port 0; the joiner gets port 1 */
     m = map_fabric(&len);
     for (unsigned int q = 0; q < WD_PORTS; q++) {
         struct wd_ring *in = ring_at(m, 1, q), *o = ring_at(m, q, 1);
@@ -240,8 +237,7 @@ static void test_register_garbage(void **state)
     size_t len, blen = sizeof(buf);
     const char *out;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);
+    t_start(&a);
     assert_int_equal(t_open(2, &b), 0);
     assert_int_equal(t_wait_ev(a, &la, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, NULL), 0);
     assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL), 0);
@@ -289,8 +285,7 @@ static void test_lock_held(void **state)
     const char *out;
     int fd;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);
+    t_start(&a);
     assert_int_equal(t_open(2, &b), 0);
     assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL), 0);
     snprintf(name, sizeof(name), "/osci.%s", t_fabric);

@@ -179,8 +179,7 @@ static void test_other_uid_cannot_reach(void **state)
     (void)state;
     if (geteuid() != 0)
         skip();
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     assert_int_equal(wake_target(&sa, &sl), 2);      /* 1: listed as an abstract name */
     memset(&ctl, 0, sizeof(ctl));
     ctl.sun_family = AF_UNIX;
@@ -345,8 +344,7 @@ static void test_squatted_names(void **state)
     (void)state;
     if (geteuid() != 0)
         skip();
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     next_join(&port, &epoch, 1);
     assert_int_equal(port, 1);
 

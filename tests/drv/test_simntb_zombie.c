@@ -86,8 +86,7 @@ static void zombie_node(int how)
     pid_t pid, pid2;
     int cpu;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     pid = spawn_node(&s, 2, how);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &up), 0);
     t_sync_post(s.to_child[1], 'g');   /* 'e': it exits now */
