@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <cmocka.h>
 
-#include "doca_mmap.h"
+#include "../buf/doca_test.h"
 #include "tool_util.h"
 
 #define LEN (4 * 4096)
@@ -32,12 +32,10 @@ static void write_file(const char *path, const void *b, size_t len)
 
 static void test_desc(void **state)
 {
-    struct doca_devinfo **list;
     struct doca_dev *dev;
     struct doca_mmap *m;
     const void *desc;
     size_t dlen;
-    uint32_t n;
     unsigned char copy[256];
     char path[] = "/tmp/osci-desc-XXXXXX", want[64];
     struct tu_run run;
@@ -46,15 +44,8 @@ static void test_desc(void **state)
 
     (void)state;
     assert_true(p != MAP_FAILED);
-    assert_int_equal(doca_devinfo_create_list(&list, &n), DOCA_SUCCESS);
-    assert_int_equal(doca_dev_open(list[0], &dev), DOCA_SUCCESS);
-    doca_devinfo_destroy_list(list);
-    assert_int_equal(doca_mmap_create(&m), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_add_dev(m, dev), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_set_permissions(m, DOCA_ACCESS_FLAG_PCI_READ_ONLY), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_set_memrange(m, p, LEN), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_start(m), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_export_pci(m, dev, &desc, &dlen), DOCA_SUCCESS);
+    assert_non_null(dev = dt_open_first());
+    assert_int_equal(dt_export_pci(dev, p, LEN, DOCA_ACCESS_FLAG_PCI_READ_ONLY, &m, &desc, &dlen), DOCA_SUCCESS);
     assert_true(dlen <= sizeof(copy));
     memcpy(copy, desc, dlen);
     fd = mkstemp(path);
