@@ -57,7 +57,7 @@ static int load_exclude(const char *path)
     return 0;
 }
 
-int conform_init(const char *suite)
+static int conform_init(const char *suite)
 {
     const char *role = getenv("OSCI_CONFORM_ROLE"), *ex = getenv("OSCI_CONFORM_EXCLUDE");
     struct osci_adapter_conf ad[OSCI_MAX_ADAPTERS];
@@ -118,7 +118,7 @@ int conform_init(const char *suite)
     return 0;
 }
 
-void conform_fini(void)
+static void conform_fini(void)
 {
     if (cf.conf[0])
         unlink(cf.conf);
@@ -243,14 +243,35 @@ static void run(const char *name, conform_fn a, conform_fn b, void *arg, int lab
                  rc[0], rc[1] == -1 ? "timed out" : "exit", rc[1]);
 }
 
-void conform_run(const char *name, conform_fn a, conform_fn b, void *arg)
+static void case_test(void **state)
 {
-    run(name, a, b, arg, cf.lab);
+    const struct conform_case *c = *state;
+    run(c->name, c->a, c->b, c->arg, c->local ? 0 : cf.lab);
 }
 
-void conform_run_local(const char *name, conform_fn a, conform_fn b, void *arg)
+#define CASES_MAX 32
+
+int conform_main(const char *suite, const struct conform_case *cases, unsigned int n)
 {
-    run(name, a, b, arg, 0);
+    struct CMUnitTest tests[CASES_MAX];
+    char names[CASES_MAX][72], group[64];
+    size_t pre = strlen(suite);
+    int rc;
+
+    if (n > CASES_MAX || conform_init(suite) != 0)
+        return 1;
+    for (unsigned int i = 0; i < n; i++) {
+        const char *what = cases[i].name;
+        if (!strncmp(what, suite, pre) && what[pre] == '_')
+            what += pre + 1;
+        snprintf(names[i], sizeof(names[i]), "test_%s", what);
+        tests[i] = (struct CMUnitTest){ .name = names[i], .test_func = case_test, .teardown_func = tproc_teardown,
+                                        .initial_state = (void *)&cases[i] };
+    }
+    snprintf(group, sizeof(group), "conformance %s", suite);
+    rc = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+    conform_fini();
+    return rc;
 }
 
 void conform_send_buf(struct conform_side *s, const void *buf, uint32_t len)

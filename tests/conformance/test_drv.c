@@ -235,8 +235,6 @@ static int open_info(struct conform_side *s, void *arg)
     return 0;
 }
 
-static void test_open_info(void **state) { conform_run("drv_open_info", open_info, open_info, NULL); }
-
 /* ---- peers: each side sees the other (probe, or the peer list) ---- */
 static int listed(struct dside *x)
 {
@@ -272,8 +270,6 @@ static int peers(struct conform_side *s, void *arg)
     osci_drv_close(x.d);
     return 0;
 }
-
-static void test_peers(void **state) { conform_run("drv_peers", peers, peers, NULL); }
 
 /* ---- control messages: in order, intact, every length up to OSCI_DRV_MSG_MAX ---- */
 static int msgs_a(struct conform_side *s, void *arg)
@@ -326,8 +322,6 @@ static int msgs_b(struct conform_side *s, void *arg)
     return 0;
 }
 
-static void test_messages(void **state) { conform_run("drv_messages", msgs_a, msgs_b, NULL); }
-
 /* ---- doorbells: every bit both sides have arrives as a DOORBELL event ---- */
 static int db_a(struct conform_side *s, void *arg)
 {
@@ -375,8 +369,6 @@ static int db_b(struct conform_side *s, void *arg)
     return 0;
 }
 
-static void test_doorbells(void **state) { conform_run("drv_doorbells", db_a, db_b, NULL); }
-
 /* ---- doorbell wait without the event fd (OSCI_DRV_CAP_DB_WAIT) ---- */
 static int dbw_a(struct conform_side *s, void *arg)
 {
@@ -421,8 +413,6 @@ static int dbw_b(struct conform_side *s, void *arg)
     osci_drv_close(x.d);
     return 0;
 }
-
-static void test_doorbell_wait(void **state) { conform_run("drv_doorbell_wait", dbw_a, dbw_b, NULL); }
 
 /* ---- exported memory: A exports, B imports and reads, writes (put/get or a CPU map) ---- */
 enum { XS_PUTGET, XS_MAP, XS_BADIMPORT };
@@ -536,13 +526,6 @@ static int mem_b(struct conform_side *s, void *arg)
     return 0;
 }
 
-static void test_put_get(void **state) { conform_run("drv_put_get", mem_a, mem_b, (void *)(intptr_t)XS_PUTGET); }
-static void test_map(void **state) { conform_run("drv_map", mem_a, mem_b, (void *)(intptr_t)XS_MAP); }
-static void test_import_checked(void **state)
-{
-    conform_run("drv_import_checked", mem_a, mem_b, (void *)(intptr_t)XS_BADIMPORT);
-}
-
 /* ---- peer death: B's process is SIGKILLed; A's driver reports PEER_DEAD (OSCI_DRV_CAP_OWN_LIVENESS) ---- */
 static int death_a(struct conform_side *s, void *arg)
 {
@@ -598,26 +581,13 @@ static int death_b(struct conform_side *s, void *arg)
     return 0;
 }
 
-static void test_peer_death(void **state) { conform_run("drv_peer_death", death_a, death_b, NULL); }
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_open_info, tproc_teardown),
-        cmocka_unit_test_teardown(test_peers, tproc_teardown),
-        cmocka_unit_test_teardown(test_messages, tproc_teardown),
-        cmocka_unit_test_teardown(test_doorbells, tproc_teardown),
-        cmocka_unit_test_teardown(test_doorbell_wait, tproc_teardown),
-        cmocka_unit_test_teardown(test_put_get, tproc_teardown),
-        cmocka_unit_test_teardown(test_map, tproc_teardown),
-        cmocka_unit_test_teardown(test_import_checked, tproc_teardown),
-        cmocka_unit_test_teardown(test_peer_death, tproc_teardown),
-    };
-    int rc;
-
-    if (conform_init("drv") != 0)
-        return 1;
-    rc = cmocka_run_group_tests_name("conformance drv", tests, NULL, NULL);
-    conform_fini();
-    return rc;
-}
+CONFORM_MAIN("drv",
+             CONFORM_CASE("drv_open_info", open_info, open_info, NULL),
+             CONFORM_CASE("drv_peers", peers, peers, NULL),
+             CONFORM_CASE("drv_messages", msgs_a, msgs_b, NULL),
+             CONFORM_CASE("drv_doorbells", db_a, db_b, NULL),
+             CONFORM_CASE("drv_doorbell_wait", dbw_a, dbw_b, NULL),
+             CONFORM_CASE("drv_put_get", mem_a, mem_b, (void *)(intptr_t)XS_PUTGET),
+             CONFORM_CASE("drv_map", mem_a, mem_b, (void *)(intptr_t)XS_MAP),
+             CONFORM_CASE("drv_import_checked", mem_a, mem_b, (void *)(intptr_t)XS_BADIMPORT),
+             CONFORM_CASE("drv_peer_death", death_a, death_b, NULL))

@@ -177,46 +177,10 @@ static struct stream chip_w_first = { BE_CHIP, 0, 300, 64, 64, 0 };
 static struct stream chip_r_first = { BE_CHIP, 1, 300, 64, 64, 0 };
 static struct stream chip_zero_copy = { BE_CHIP, 0, 100, 16, 1536, 1 };
 
-static void test_process_writer_first(void **state)
-{
-    conform_run_local("ipc_process_writer_first", stream_side, stream_side, &proc_w_first);
-}
-static void test_process_reader_first(void **state)
-{
-    conform_run_local("ipc_process_reader_first", stream_side, stream_side, &proc_r_first);
-}
-static void test_process_zero_copy(void **state)
-{
-    conform_run_local("ipc_process_zero_copy", stream_side, stream_side, &proc_zero_copy);
-}
-static void test_chip_writer_first(void **state)
-{
-    conform_run("ipc_chip_writer_first", stream_side, stream_side, &chip_w_first);
-}
-static void test_chip_reader_first(void **state)
-{
-    conform_run("ipc_chip_reader_first", stream_side, stream_side, &chip_r_first);
-}
-static void test_chip_zero_copy(void **state)
-{
-    conform_run("ipc_chip_zero_copy", stream_side, stream_side, &chip_zero_copy);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_process_writer_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_process_reader_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_process_zero_copy, tproc_teardown),
-        cmocka_unit_test_teardown(test_chip_writer_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_chip_reader_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_chip_zero_copy, tproc_teardown),
-    };
-    int rc;
-
-    if (conform_init("ipc") != 0)
-        return 1;
-    rc = cmocka_run_group_tests_name("conformance ipc", tests, NULL, NULL);
-    conform_fini();
-    return rc;
-}
+CONFORM_MAIN("ipc",
+             CONFORM_CASE_LOCAL("ipc_process_writer_first", stream_side, stream_side, &proc_w_first),
+             CONFORM_CASE_LOCAL("ipc_process_reader_first", stream_side, stream_side, &proc_r_first),
+             CONFORM_CASE_LOCAL("ipc_process_zero_copy", stream_side, stream_side, &proc_zero_copy),
+             CONFORM_CASE("ipc_chip_writer_first", stream_side, stream_side, &chip_w_first),
+             CONFORM_CASE("ipc_chip_reader_first", stream_side, stream_side, &chip_r_first),
+             CONFORM_CASE("ipc_chip_zero_copy", stream_side, stream_side, &chip_zero_copy))
