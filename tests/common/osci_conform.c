@@ -65,17 +65,8 @@ static int conform_init(const char *suite)
 
     if (!getenv("OSCI_CONF")) {
         /* by hand or in make check: simntb on a fabric of this run's own */
-        char *ipc = getenv("NVSCIIPC_CFG") ? strdup(getenv("NVSCIIPC_CFG")) : NULL;
-        int rc;
         tproc_default_fabric(suite);
-        rc = tcfg_write(cf.conf, sizeof(cf.conf), "conform", 0600, "adapter 0 simntb\n");
-        /* tcfg_write names its file in NVSCIIPC_CFG: put back what was there */
-        if (ipc)
-            setenv("NVSCIIPC_CFG", ipc, 1);
-        else
-            unsetenv("NVSCIIPC_CFG");
-        free(ipc);
-        if (rc != 0) {
+        if (tfile_write(cf.conf, sizeof(cf.conf), "conform", 0600, "adapter 0 simntb\n") != 0) {
             fprintf(stderr, "conform: cannot write an opensci.conf\n");
             return -1;
         }

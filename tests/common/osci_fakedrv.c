@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "osci_fakedrv.h"
+#include "osci_test.h"
 
 #define FAKES_MAX 4
 
@@ -117,18 +118,8 @@ static int fakedrv_register(struct fakedrv *f)
 
 int fakedrv_start(const char *tag, const char *conf, struct fakedrv *const fakes[], unsigned int n)
 {
-    size_t len = strlen(conf);
-    int fd;
-
-    snprintf(conf_path, sizeof(conf_path), "/tmp/osci-%.16s-XXXXXX", tag);
-    fd = mkstemp(conf_path);
-    if (fd < 0)
+    if (tfile_write(conf_path, sizeof(conf_path), tag, 0600, "%s", conf) != 0)
         return -1;
-    if (write(fd, conf, len) != (ssize_t)len) {
-        close(fd);
-        return -1;
-    }
-    close(fd);
     setenv("OSCI_CONF", conf_path, 1);
     setenv("OSCI_HEARTBEAT", "off", 1);
     for (unsigned int i = 0; i < n; i++)

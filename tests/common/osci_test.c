@@ -292,9 +292,8 @@ int tnode_ipc_cfg(const char *dir, unsigned int node, const char *fmt, ...)
     return setenv("NVSCIIPC_CFG", path, 1) || setenv("OSCI_NODE_ID", id, 1) ? -1 : 0;
 }
 
-int tcfg_write(char *path, size_t len, const char *tag, unsigned int mode, const char *fmt, ...)
+static int tfile_vwrite(char *path, size_t len, const char *tag, unsigned int mode, const char *fmt, va_list ap)
 {
-    va_list ap;
     FILE *f;
     int fd, ok;
 
@@ -305,14 +304,34 @@ int tcfg_write(char *path, size_t len, const char *tag, unsigned int mode, const
         unlink(path);
         return -1;
     }
-    va_start(ap, fmt);
     ok = vfprintf(f, fmt, ap) >= 0;
-    va_end(ap);
     if (fclose(f) != 0 || !ok) {
         unlink(path);
         return -1;
     }
-    return setenv("NVSCIIPC_CFG", path, 1) ? -1 : 0;
+    return 0;
+}
+
+int tfile_write(char *path, size_t len, const char *tag, unsigned int mode, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = tfile_vwrite(path, len, tag, mode, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int tcfg_write(char *path, size_t len, const char *tag, unsigned int mode, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = tfile_vwrite(path, len, tag, mode, fmt, ap);
+    va_end(ap);
+    return rc || setenv("NVSCIIPC_CFG", path, 1) ? -1 : 0;
 }
 
 static pthread_mutex_t tlog_lock = PTHREAD_MUTEX_INITIALIZER;
