@@ -118,7 +118,7 @@ static int fakedrv_register(struct fakedrv *f)
 
 int fakedrv_start(const char *tag, const char *conf, struct fakedrv *const fakes[], unsigned int n)
 {
-    if (tfile_write(conf_path, sizeof(conf_path), tag, 0600, "%s", conf) != 0)
+    if (tfile_write(conf_path, sizeof(conf_path), tag, 0600, conf) != 0)
         return -1;
     setenv("OSCI_CONF", conf_path, 1);
     setenv("OSCI_HEARTBEAT", "off", 1);

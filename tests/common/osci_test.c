@@ -292,19 +292,25 @@ int tnode_ipc_cfg(const char *dir, unsigned int node, const char *fmt, ...)
     return setenv("NVSCIIPC_CFG", path, 1) || setenv("OSCI_NODE_ID", id, 1) ? -1 : 0;
 }
 
-static int tfile_vwrite(char *path, size_t len, const char *tag, unsigned int mode, const char *fmt, va_list ap)
+/* A new file /tmp/osci-<tag>-XXXXXX with mode, opened for writing; NULL on failure. */
+static FILE *tfile_open(char *path, size_t len, const char *tag, unsigned int mode)
 {
     FILE *f;
-    int fd, ok;
+    int fd;
 
     if (snprintf(path, len, "/tmp/osci-%s-XXXXXX", tag) >= (int)len || (fd = mkstemp(path)) < 0)
-        return -1;
+        return NULL;
     if ((mode != 0600 && fchmod(fd, (mode_t)mode) != 0) || !(f = fdopen(fd, "w"))) {
         close(fd);
         unlink(path);
-        return -1;
+        return NULL;
     }
-    ok = vfprintf(f, fmt, ap) >= 0;
+    return f;
+}
+
+/* Closes what tfile_open gave, removing the file when writing it failed (ok 0): 0 or -1. */
+static int tfile_close(FILE *f, const char *path, int ok)
+{
     if (fclose(f) != 0 || !ok) {
         unlink(path);
         return -1;
@@ -312,26 +318,26 @@ static int tfile_vwrite(char *path, size_t len, const char *tag, unsigned int mo
     return 0;
 }
 
-int tfile_write(char *path, size_t len, const char *tag, unsigned int mode, const char *fmt, ...)
+int tfile_write(char *path, size_t len, const char *tag, unsigned int mode, const char *text)
 {
-    va_list ap;
-    int rc;
-
-    va_start(ap, fmt);
-    rc = tfile_vwrite(path, len, tag, mode, fmt, ap);
-    va_end(ap);
-    return rc;
+    FILE *f = tfile_open(path, len, tag, mode);
+    return f ? tfile_close(f, path, fputs(text, f) >= 0) : -1;
 }
 
 int tcfg_write(char *path, size_t len, const char *tag, unsigned int mode, const char *fmt, ...)
 {
+    FILE *f = tfile_open(path, len, tag, mode);
     va_list ap;
-    int rc;
+    int ok;
 
+    if (!f)
+        return -1;
     va_start(ap, fmt);
-    rc = tfile_vwrite(path, len, tag, mode, fmt, ap);
+    ok = vfprintf(f, fmt, ap) >= 0;
     va_end(ap);
-    return rc || setenv("NVSCIIPC_CFG", path, 1) ? -1 : 0;
+    if (tfile_close(f, path, ok) != 0)
+        return -1;
+    return setenv("NVSCIIPC_CFG", path, 1) ? -1 : 0;
 }
 
 static pthread_mutex_t tlog_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -54,10 +54,9 @@ int tdir_remove(const char *dir);
  * NVSCIIPC_CFG names it and OSCI_NODE_ID is node. 0 or -1. */
 int tnode_ipc_cfg(const char *dir, unsigned int node, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A file /tmp/osci-<tag>-XXXXXX (path in path, len >= 64) made with mode (0600 from mkstemp, 0644 for a
- * child that drops privileges) holding the formatted text: 0 or -1. The caller unlinks it. */
-int tfile_write(char *path, size_t len, const char *tag, unsigned int mode, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-/* tfile_write of an NvSciIpc config file, which NVSCIIPC_CFG then names: 0 or -1. */
+ * child that drops privileges) holding text: 0 or -1. The caller unlinks it. */
+int tfile_write(char *path, size_t len, const char *tag, unsigned int mode, const char *text);
+/* The same holding the formatted text, an NvSciIpc config file which NVSCIIPC_CFG then names: 0 or -1. */
 int tcfg_write(char *path, size_t len, const char *tag, unsigned int mode, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
