@@ -38,6 +38,20 @@ static int wait_fd(int32_t fd)
     return poll(&p, 1, conform_timeout_ms()) == 1;
 }
 
+/* Waits until the endpoint has `want` (NV_SCI_IPC_EVENT_WRITE or _READ), sleeping on its event fd; a
+ * CONN_RESET on the way fails the side. */
+static void wait_for(NvSciIpcEndpoint h, int32_t fd, uint32_t want)
+{
+    uint32_t ev;
+    for (;;) {
+        CHECK(NvSciIpcGetEventSafe(h, &ev) == NvSciError_Success);
+        CHECK(!(ev & NV_SCI_IPC_EVENT_CONN_RESET));
+        if (ev & want)
+            return;
+        CHECK(wait_fd(fd));
+    }
+}
+
 /* Side A writes, side B reads. */
 static int stream_side(struct conform_side *s, void *arg)
 {
@@ -93,12 +107,7 @@ static int stream_side(struct conform_side *s, void *arg)
     }
     if (writer) {
         while (seq < st->frames) {
-            CHECK(NvSciIpcGetEventSafe(h, &ev) == NvSciError_Success);
-            CHECK(!(ev & NV_SCI_IPC_EVENT_CONN_RESET));
-            if (!(ev & NV_SCI_IPC_EVENT_WRITE)) {
-                CHECK(wait_fd(fd));
-                continue;
-            }
+            wait_for(h, fd, NV_SCI_IPC_EVENT_WRITE);
             if (st->zero_copy) {
                 volatile void *f = NULL;
                 NvSciError err = NvSciIpcWriteGetNextFrame(h, &f);
@@ -122,12 +131,7 @@ static int stream_side(struct conform_side *s, void *arg)
     } else {
         uint32_t bad = 0;
         while (seq < st->frames) {
-            CHECK(NvSciIpcGetEventSafe(h, &ev) == NvSciError_Success);
-            CHECK(!(ev & NV_SCI_IPC_EVENT_CONN_RESET));
-            if (!(ev & NV_SCI_IPC_EVENT_READ)) {
-                CHECK(wait_fd(fd));
-                continue;
-            }
+            wait_for(h, fd, NV_SCI_IPC_EVENT_READ);
             if (st->zero_copy) {
                 const volatile void *f = NULL;
                 NvSciError err = NvSciIpcReadGetNextFrame(h, &f);
