@@ -181,6 +181,20 @@ static inline pid_t t_fork_sync(struct t_sync *s)
     return pid;
 }
 
+/* Tells a t_fork_sync peer to quit ('q'); it must exit 0 within 10 s. */
+static inline void t_quit(struct t_sync *s, pid_t pid)
+{
+    t_sync_post(s->to_child[1], 'q');
+    assert_int_equal(t_reap(pid, 10000), 0);
+}
+
+/* The end of a case: the last node closes, and nothing of the fabric is left. */
+static inline void t_end(struct osci_drv *d)
+{
+    osci_drv_close(d);
+    assert_int_equal(t_names_left(), 0);
+}
+
 /* Teardown: the children still alive, then what the fabric left. */
 static inline int t_teardown(void **state)
 {

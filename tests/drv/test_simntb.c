@@ -69,15 +69,13 @@ static void test_two_nodes_messages(void **state)
         assert_int_equal(ev.msg[k], 0xab);
     /* The ring drained: sending works again. */
     assert_int_equal(osci_drv_msg_send(d, 2, msg, 1), 0);
-    t_sync_post(s.to_child[1], 'q');
-    assert_int_equal(t_reap(pid, 10000), 0);
+    t_quit(&s, pid);
     /* A clean close is seen as the end of that incarnation. */
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, &ev), 0);
     assert_int_equal(ev.epoch, pi[0].epoch);
     assert_int_equal(osci_drv_msg_send(d, 2, msg, 1), -EHOSTUNREACH);
     assert_int_equal(t_shm_count(), 2);          /* fabric + own window */
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 static void test_three_nodes(void **state)
@@ -136,8 +134,7 @@ static void test_three_nodes(void **state)
         t_sync_post(s[i].to_child[1], 'q');
         assert_int_equal(t_reap(pid[i], 10000), 0);
     }
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 static void test_doorbells(void **state)
@@ -191,10 +188,8 @@ static void test_doorbells(void **state)
     assert_int_equal(osci_drv_db_ring(d, 2, 5), 0);
     t_sync_post(s.to_child[1], '3');
     assert_int_equal(t_sync_wait(s.to_parent[0], 5000), '3');
-    t_sync_post(s.to_child[1], 'q');
-    assert_int_equal(t_reap(pid, 10000), 0);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_quit(&s, pid);
+    t_end(d);
 }
 
 static int child_writes_and_dies(void *addr)
@@ -312,12 +307,10 @@ static void test_memory(void **state)
     map[0] = 0xee;
     assert_int_equal(osci_drv_get(d, rm, 0, buf, 1), -ECONNRESET);
     assert_int_equal(osci_drv_put(d, rm, 0, buf, 1), -ECONNRESET);
-    t_sync_post(s.to_child[1], 'q');
-    assert_int_equal(t_reap(pid, 10000), 0);
+    t_quit(&s, pid);
     assert_int_equal(osci_drv_rmem_unmap(d, rm, map, 102400), 0);
     osci_drv_rmem_release(d, rm);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 static void test_query_and_info(void **state)
@@ -349,8 +342,7 @@ static void test_query_and_info(void **state)
     assert_int_equal(osci_drv_info_read(b, 1, buf, 4, &len), -EMSGSIZE);
     assert_int_equal(osci_drv_info_read(b, 9, buf, sizeof(buf), &len), -EHOSTUNREACH);
     osci_drv_close(b);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 
     /* Bad options. */
     struct osci_adapter_conf c;

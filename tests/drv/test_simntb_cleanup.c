@@ -117,8 +117,7 @@ static void test_exit_peer_stays(void **state)
     assert_int_equal(t_reap(pid, 5000), 0);
     assert_int_equal(t_shm_count(), 2);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, NULL), 0);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
     close_sync(&s);
 }
 
@@ -163,8 +162,7 @@ static void test_close_beside_exiting(void **state)
     assert_int_equal(t_sync_wait(s.to_parent[0], 10000), 'e');
     assert_int_equal(kill(pid, 0), 0);
     assert_int_equal(t_shm_count(), 2);        /* its window is gone already */
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
     t_sync_post(s.to_child[1], 'q');
     assert_int_equal(t_reap(pid, 5000), 0);
     assert_int_equal(t_names_left(), 0);

@@ -39,12 +39,6 @@ static pid_t spawn_idle(struct t_sync *s, uint32_t node, const char *k, const ch
     return pid;
 }
 
-static void stop_idle(struct t_sync *s, pid_t pid)
-{
-    t_sync_post(s->to_child[1], 'q');
-    assert_int_equal(t_reap(pid, 10000), 0);
-}
-
 static void test_peer_killed(void **state)
 {
     struct osci_drv *d;
@@ -74,10 +68,9 @@ static void test_peer_killed(void **state)
     pid = spawn_idle(&s, 2, "window", "16M", 0);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &ev), 0);
     assert_true(ev.epoch != up.epoch);
-    stop_idle(&s, pid);
+    t_quit(&s, pid);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, NULL), 0);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 static void test_link_down_up(void **state)
@@ -125,13 +118,11 @@ static void test_link_down_up(void **state)
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_MSG, 2, 5000, 1, &ev), 0);
     assert_int_equal(ev.msg[0], 'y');
     assert_int_equal(osci_drv_probe(d, 2), 0);
-    t_sync_post(s.to_child[1], 'q');
-    assert_int_equal(t_reap(pid, 10000), 0);
+    t_quit(&s, pid);
     /* No PEER_DEAD came during the outage. */
     for (unsigned int i = 0; i < log.n; i++)
         assert_int_not_equal(log.ev[i].type, OSCI_DRV_EV_PEER_DEAD);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 /* A link is taken down for one incarnation of the peer (the own link_down word names its epoch): an
@@ -162,7 +153,7 @@ static void test_link_down_per_incarnation(void **state)
     for (unsigned int i = 0; i < np; i++)
         if (pi[i].node_id == 1)
             assert_int_equal(pi[i].link_up, 0);   /* node 1 took its link to node 2 down */
-    stop_idle(&s, pid);
+    t_quit(&s, pid);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, NULL), 0);
     pid = spawn_idle(&s, 2, NULL, NULL, 0);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &ev), 0);
@@ -173,9 +164,8 @@ static void test_link_down_per_incarnation(void **state)
     assert_int_equal(np, 2);
     assert_true(pi[0].link_up && pi[1].link_up);
     osci_drv_observe_close(ob);
-    stop_idle(&s, pid);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_quit(&s, pid);
+    t_end(d);
 }
 
 static void test_liveness_lost(void **state)
@@ -205,9 +195,8 @@ static void test_liveness_lost(void **state)
     assert_int_equal(pi.link_up, 0);
     assert_int_equal(pi.pid, -1);
     assert_true(pi.heartbeat_age_ms >= 150);
-    stop_idle(&s, pid);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_quit(&s, pid);
+    t_end(d);
 }
 
 static void test_corrupt_msg(void **state)
@@ -239,11 +228,9 @@ static void test_corrupt_msg(void **state)
     assert_int_equal(osci_drv_msg_send(d, 2, text, sizeof(text)), 0);
     assert_int_equal(osci_drv_msg_send(d, 2, text, sizeof(text)), 0);
     assert_int_equal(t_sync_wait(s.to_parent[0], 5000), 'd');
-    t_sync_post(s.to_child[1], 'q');
-    assert_int_equal(t_reap(pid, 10000), 0);
+    t_quit(&s, pid);
     assert_int_equal(osci_drv_inject(d, OSCI_FAULT_CORRUPT_MSG, 0, 1), -EINVAL);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 static void test_stale_fabric_recycled(void **state)
@@ -270,8 +257,7 @@ static void test_stale_fabric_recycled(void **state)
     assert_int_equal(np, 0);
     /* A node id held by a live process is refused. */
     assert_int_equal(t_open(2, &d2), -EADDRINUSE);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 
     /* A killed lone node: the next open and close leave /dev/shm clean. */
     pid[0] = spawn_idle(&s[0], 0, NULL, NULL, 0);
@@ -280,8 +266,7 @@ static void test_stale_fabric_recycled(void **state)
     assert_int_equal(t_shm_count(), 2);
     assert_int_equal(t_open(0, &d), 0);
     assert_int_equal(d->node_id, 1);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 static int shm_fd(void)
@@ -322,8 +307,7 @@ static void test_fabric_file_checked(void **state)
     /* Restored: accepted. */
     assert_int_equal(t_open(2, &b), 0);
     osci_drv_close(b);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 
     /* A symlink in place of the fabric is not followed. */
     char path[128];
@@ -369,8 +353,7 @@ static void test_observe(void **state)
     assert_int_equal(osci_drv_peers(a, pi, 2, &np), 0);
     assert_int_equal(np, 0);
     osci_drv_observe_close(ob);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 }
 
 /* A forked child closing its copy of a driver leaves the parent's node in place. */
@@ -399,8 +382,7 @@ static void test_fork_child_close(void **state)
     assert_int_equal(t_shm_count(), 3);
     (void)la;
     osci_drv_close(a);
-    osci_drv_close(b);
-    assert_int_equal(t_names_left(), 0);
+    t_end(b);
 }
 
 OSCI_TEST_MAIN(NULL, NULL, NULL,

@@ -119,12 +119,10 @@ static void test_header_garbage_after_attach(void **state)
     out = tlog_end();
     assert_int_equal(r, -EPROTO);
     assert_non_null(strstr(out, "ring_slots"));
-    t_sync_post(s.to_child[1], 'q');
-    assert_int_equal(t_reap(pid, 10000), 0);   /* exited normally: no crash */
+    t_quit(&s, pid);   /* exited normally: no crash */
     assert_int_equal(t_wait_ev(a, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, NULL), 0);
     munmap(h, len);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 }
 
 /* A ring head far ahead of its tail: the receiver returns from progress() at once, declares the
@@ -169,11 +167,9 @@ static void test_ring_head_ahead(void **state)
     /* Nothing from it is followed any more, and progress stays quick. */
     for (int i = 0; i < 100; i++)
         assert_true(osci_drv_progress(a, &ev, 1) >= 0);
-    t_sync_post(s.to_child[1], 'q');
-    assert_int_equal(t_reap(pid, 10000), 0);
+    t_quit(&s, pid);
     munmap(m, len);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 }
 
 /* Garbage ring indices on the port a new node will take (both directions, every peer): the joiner
@@ -218,8 +214,7 @@ static void test_joiner_bad_indices(void **state)
         assert_int_not_equal(lb.ev[i].type, OSCI_DRV_EV_PEER_DEAD);
     munmap(m, len);
     osci_drv_close(b);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 }
 
 /* Out-of-range register fields of a live port (a node id above 255, a window larger than its object):
@@ -269,8 +264,7 @@ static void test_register_garbage(void **state)
     pb->node_id = 2;
     munmap(m, len);
     osci_drv_close(b);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 }
 
 /* A holder of the claim lock (an flock of the fabric file, not a word of the region) that never lets
@@ -303,8 +297,7 @@ static void test_lock_held(void **state)
     assert_int_equal(t_open(3, &c), 0);
     osci_drv_close(c);
     osci_drv_close(b);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 }
 
 int main(int argc, char **argv)

@@ -212,8 +212,7 @@ static void test_other_uid_cannot_reach(void **state)
     }
     st = t_reap(pid, 5000);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 /* (b) A flood from the other uid reaches nothing and costs the idle node next to nothing. A flood
@@ -406,8 +405,7 @@ static void test_squatted_names(void **state)
     script_left = 0;
     assert_int_equal(rmdir(dir), 0);
     assert_int_equal(t_shm_count(), 2);               /* fabric + node 1's window */
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 OSCI_TEST_MAIN(NULL, NULL, NULL,

@@ -110,8 +110,7 @@ static void zombie_node(int how)
     assert_true(is_zombie(pid));
     kill(pid2, SIGKILL);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, NULL), 0);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 static void test_node_exit_zombie(void **state)
