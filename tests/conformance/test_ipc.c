@@ -38,14 +38,14 @@ static int wait_fd(int32_t fd)
     return poll(&p, 1, conform_timeout_ms()) == 1;
 }
 
-/* Waits until the endpoint has `want` (NV_SCI_IPC_EVENT_WRITE or _READ), sleeping on its event fd; a
- * CONN_RESET on the way fails the side. */
-static void wait_for(NvSciIpcEndpoint h, int32_t fd, uint32_t want)
+/* Waits until the endpoint has an event of `want`, sleeping on its event fd; an event of `refused` on the
+ * way fails the side. */
+static void wait_for(NvSciIpcEndpoint h, int32_t fd, uint32_t want, uint32_t refused)
 {
     uint32_t ev;
     for (;;) {
         CHECK(NvSciIpcGetEventSafe(h, &ev) == NvSciError_Success);
-        CHECK(!(ev & NV_SCI_IPC_EVENT_CONN_RESET));
+        CHECK(!(ev & refused));
         if (ev & want)
             return;
         CHECK(wait_fd(fd));
@@ -99,15 +99,10 @@ static int stream_side(struct conform_side *s, void *arg)
     CHECK(NvSciIpcResetEndpointSafe(h) == NvSciError_Success);
     if (writer != st->reader_first)
         conform_send(s, 1);
-    for (;;) {                                   /* established */
-        CHECK(NvSciIpcGetEventSafe(h, &ev) == NvSciError_Success);
-        if (ev & NV_SCI_IPC_EVENT_CONN_EST_ALL)
-            break;
-        CHECK(wait_fd(fd));
-    }
+    wait_for(h, fd, NV_SCI_IPC_EVENT_CONN_EST_ALL, 0);     /* established */
     if (writer) {
         while (seq < st->frames) {
-            wait_for(h, fd, NV_SCI_IPC_EVENT_WRITE);
+            wait_for(h, fd, NV_SCI_IPC_EVENT_WRITE, NV_SCI_IPC_EVENT_CONN_RESET);
             if (st->zero_copy) {
                 volatile void *f = NULL;
                 NvSciError err = NvSciIpcWriteGetNextFrame(h, &f);
@@ -131,7 +126,7 @@ static int stream_side(struct conform_side *s, void *arg)
     } else {
         uint32_t bad = 0;
         while (seq < st->frames) {
-            wait_for(h, fd, NV_SCI_IPC_EVENT_READ);
+            wait_for(h, fd, NV_SCI_IPC_EVENT_READ, NV_SCI_IPC_EVENT_CONN_RESET);
             if (st->zero_copy) {
                 const volatile void *f = NULL;
                 NvSciError err = NvSciIpcReadGetNextFrame(h, &f);
@@ -159,13 +154,7 @@ static int stream_side(struct conform_side *s, void *arg)
         CHECK(!(ev & NV_SCI_IPC_EVENT_READ));
         conform_send(s, (uint32_t)seq);
         /* the writer closes: CONN_RESET */
-        for (;;) {
-            CHECK(NvSciIpcGetEventSafe(h, &ev) == NvSciError_Success);
-            CHECK(!(ev & NV_SCI_IPC_EVENT_READ));
-            if (ev & NV_SCI_IPC_EVENT_CONN_RESET)
-                break;
-            CHECK(wait_fd(fd));
-        }
+        wait_for(h, fd, NV_SCI_IPC_EVENT_CONN_RESET, NV_SCI_IPC_EVENT_READ);
     }
     NvSciIpcCloseEndpointSafe(h, false);
     NvSciIpcDeinit();
