@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "../common/osci_test.h"
+#include "doca_test.h"
 #include "buf_desc.h"
 #include "doca_mmap.h"
 #include "opensci/doca_osci.h"
@@ -31,20 +32,6 @@
 enum { STEP_READY = 1, STEP_STOPPED, STEP_RESTARTED, STEP_DONE };
 
 static uint8_t pat(size_t i, unsigned int round) { return (uint8_t)(i * 131u + round * 7u + 1u); }
-
-static struct doca_dev *open_dev(void)
-{
-    struct doca_devinfo **list;
-    struct doca_dev *dev = NULL;
-    uint32_t n;
-
-    if (doca_devinfo_create_list(&list, &n) != DOCA_SUCCESS || n == 0)
-        return NULL;
-    if (doca_dev_open(list[0], &dev) != DOCA_SUCCESS)
-        dev = NULL;
-    doca_devinfo_destroy_list(list);
-    return dev;
-}
 
 static int send_desc(int fd, const void *d, size_t len)
 {
@@ -96,7 +83,7 @@ static int importer(int rd, int wr, void *arg)
 
     (void)arg;
     setenv("OSCI_NODE_ID", "32", 1);
-    CHECK((dev = open_dev()) != NULL);
+    CHECK((dev = dt_open_first()) != NULL);
     CHECK(recv_desc(rd, desc, &dlen) == 0);
     CHECK(buf_desc_decode(desc, dlen, &d) == 0);
     seg_id = d.segment_id;
@@ -211,18 +198,13 @@ static void test_export_import(void **state)
     /* the child first: a fork inherits no library state that way */
     assert_int_equal(tproc_start(&c, importer, NULL), 0);
     setenv("OSCI_NODE_ID", "31", 1);
-    assert_non_null(dev = open_dev());
+    assert_non_null(dev = dt_open_first());
     p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(p != MAP_FAILED);
     for (size_t i = 0; i < LEN; i++)
         p[i] = pat(i, 0);
-    assert_int_equal(doca_mmap_create(&m), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_add_dev(m, dev), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_set_permissions(m, DOCA_ACCESS_FLAG_LOCAL_READ_WRITE | DOCA_ACCESS_FLAG_PCI_READ_WRITE),
-                     DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_set_memrange(m, p, LEN), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_start(m), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_export_pci(m, dev, &desc, &dlen), DOCA_SUCCESS);
+    assert_int_equal(dt_export_pci(dev, p, LEN, DOCA_ACCESS_FLAG_LOCAL_READ_WRITE | DOCA_ACCESS_FLAG_PCI_READ_WRITE, &m,
+                                   &desc, &dlen), DOCA_SUCCESS);
     assert_int_equal(send_desc(c.wr, desc, dlen), 0);
     assert_int_equal(tproc_recv_u32(c.rd, &step, T_MS), 0);
     assert_int_equal(step, STEP_READY);
@@ -237,12 +219,7 @@ static void test_export_import(void **state)
     /* restart read-only and export again */
     usleep(100000);
     assert_int_equal(doca_mmap_destroy(m), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_create(&m), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_add_dev(m, dev), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_set_permissions(m, DOCA_ACCESS_FLAG_PCI_READ_ONLY), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_set_memrange(m, p, LEN), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_start(m), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_export_pci(m, dev, &desc, &dlen), DOCA_SUCCESS);
+    assert_int_equal(dt_export_pci(dev, p, LEN, DOCA_ACCESS_FLAG_PCI_READ_ONLY, &m, &desc, &dlen), DOCA_SUCCESS);
     assert_int_equal(tproc_send_u32(c.wr, STEP_RESTARTED), 0);
     assert_int_equal(send_desc(c.wr, desc, dlen), 0);
     assert_int_equal(tproc_recv_u32(c.rd, &step, T_MS), 0);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "../common/osci_test.h"
+#include "doca_test.h"
 #include "doca_mmap.h"
 #include "opensci/doca_osci.h"
 
@@ -22,14 +23,8 @@
 
 static struct doca_dev *open_first(void)
 {
-    struct doca_devinfo **list;
-    struct doca_dev *dev = NULL;
-    uint32_t n = 0;
-
-    assert_int_equal(doca_devinfo_create_list(&list, &n), DOCA_SUCCESS);
-    assert_true(n >= 1);
-    assert_int_equal(doca_dev_open(list[0], &dev), DOCA_SUCCESS);
-    assert_int_equal(doca_devinfo_destroy_list(list), DOCA_SUCCESS);
+    struct doca_dev *dev = dt_open_first();
+    assert_non_null(dev);
     return dev;
 }
 
@@ -233,19 +228,10 @@ static void test_heap_range(void **state)
     memset(q, 0x42, 100);
     for (size_t i = 0; i < LEN; i++)
         p[i] = (unsigned char)i;
-    assert_int_equal(doca_mmap_create(&m), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_add_dev(m, dev), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_set_permissions(m, DOCA_ACCESS_FLAG_PCI_READ_WRITE), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_set_memrange(m, p + 100, LEN - 4096), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_start(m), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_export_pci(m, dev, &desc, &dlen), DOCA_ERROR_INVALID_VALUE);
+    assert_int_equal(dt_export_pci(dev, p + 100, LEN - 4096, DOCA_ACCESS_FLAG_PCI_READ_WRITE, &m, &desc, &dlen),
+                     DOCA_ERROR_INVALID_VALUE);
     assert_int_equal(doca_mmap_destroy(m), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_create(&m), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_add_dev(m, dev), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_set_permissions(m, DOCA_ACCESS_FLAG_PCI_READ_WRITE), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_set_memrange(m, p, LEN), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_start(m), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_export_pci(m, dev, &desc, &dlen), DOCA_SUCCESS);
+    assert_int_equal(dt_export_pci(dev, p, LEN, DOCA_ACCESS_FLAG_PCI_READ_WRITE, &m, &desc, &dlen), DOCA_SUCCESS);
     for (size_t i = 0; i < LEN; i++)
         if (p[i] != (unsigned char)i)
             fail_msg("byte %zu changed by the take-over", i);

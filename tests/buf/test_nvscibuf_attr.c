@@ -80,6 +80,15 @@ static void assert_conflict(NvSciBufAttrList c, NvSciBufAttrKey key, const char 
     NvSciBufAttrListFree(c);
 }
 
+/* Reconciling a with a RawBuffer list of 4096 bytes and the pair kv fails; the conflict list names kv's key. */
+static void assert_conflicts_with(NvSciBufAttrList a, NvSciBufAttrKeyValuePair kv, const char *name)
+{
+    NvSciBufAttrList b = raw_list(4096, &kv, 1), r, c;
+    assert_int_equal(reconcile2(a, b, &r, &c), NvSciError_ReconciliationFailed);
+    assert_conflict(c, kv.key, name);
+    NvSciBufAttrListFree(b);
+}
+
 static void test_setattrs_rules(void **state)
 {
     NvSciBufAttrList l, r;
@@ -343,21 +352,11 @@ static void test_rule_gpu(void **state)
     NvSciBufAttrListFree(b);
     /* conflicts: cache entry for a GPU not in GpuId; two compression types for one GPU; compression for
      * a GPU not in GpuId */
-    NvSciBufAttrKeyValuePair bad1[] = { KV(NvSciBufGeneralAttrKey_EnableGpuCache, c3) };
-    b = raw_list(4096, bad1, 1);
-    assert_int_equal(reconcile2(a, b, &r, &c), NvSciError_ReconciliationFailed);
-    assert_conflict(c, NvSciBufGeneralAttrKey_EnableGpuCache, "EnableGpuCache");
-    NvSciBufAttrListFree(b);
-    NvSciBufAttrKeyValuePair bad2[] = { KV(NvSciBufGeneralAttrKey_EnableGpuCompression, z1n) };
-    b = raw_list(4096, bad2, 1);
-    assert_int_equal(reconcile2(a, b, &r, &c), NvSciError_ReconciliationFailed);
-    assert_conflict(c, NvSciBufGeneralAttrKey_EnableGpuCompression, "EnableGpuCompression");
-    NvSciBufAttrListFree(b);
-    NvSciBufAttrKeyValuePair bad3[] = { KV(NvSciBufGeneralAttrKey_EnableGpuCompression, z3) };
-    b = raw_list(4096, bad3, 1);
-    assert_int_equal(reconcile2(a, b, &r, &c), NvSciError_ReconciliationFailed);
-    assert_conflict(c, NvSciBufGeneralAttrKey_EnableGpuCompression, "EnableGpuCompression");
-    NvSciBufAttrListFree(b);
+    assert_conflicts_with(a, (NvSciBufAttrKeyValuePair)KV(NvSciBufGeneralAttrKey_EnableGpuCache, c3), "EnableGpuCache");
+    assert_conflicts_with(a, (NvSciBufAttrKeyValuePair)KV(NvSciBufGeneralAttrKey_EnableGpuCompression, z1n),
+                          "EnableGpuCompression");
+    assert_conflicts_with(a, (NvSciBufAttrKeyValuePair)KV(NvSciBufGeneralAttrKey_EnableGpuCompression, z3),
+                          "EnableGpuCompression");
     NvSciBufAttrListFree(a);
     /* VidMem_GpuId: equal passes (and no video memory is allocated), different fails */
     NvSciBufAttrKeyValuePair v1 = KV(NvSciBufGeneralAttrKey_VidMem_GpuId, g1), v2 = KV(NvSciBufGeneralAttrKey_VidMem_GpuId, g2);
@@ -369,10 +368,7 @@ static void test_rule_gpu(void **state)
     assert_int_equal(NvSciBufObjAlloc(r, &o), NvSciError_NotSupported);
     NvSciBufAttrListFree(r);
     NvSciBufAttrListFree(b);
-    b = raw_list(4096, &v2, 1);
-    assert_int_equal(reconcile2(a, b, &r, &c), NvSciError_ReconciliationFailed);
-    assert_conflict(c, NvSciBufGeneralAttrKey_VidMem_GpuId, "VidMem_GpuId");
-    NvSciBufAttrListFree(b);
+    assert_conflicts_with(a, v2, "VidMem_GpuId");
     NvSciBufAttrListFree(a);
 }
 

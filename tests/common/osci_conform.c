@@ -57,7 +57,7 @@ static int load_exclude(const char *path)
     return 0;
 }
 
-int conform_init(const char *suite)
+static int conform_init(const char *suite)
 {
     const char *role = getenv("OSCI_CONFORM_ROLE"), *ex = getenv("OSCI_CONFORM_EXCLUDE");
     struct osci_adapter_conf ad[OSCI_MAX_ADAPTERS];
@@ -65,17 +65,8 @@ int conform_init(const char *suite)
 
     if (!getenv("OSCI_CONF")) {
         /* by hand or in make check: simntb on a fabric of this run's own */
-        char *ipc = getenv("NVSCIIPC_CFG") ? strdup(getenv("NVSCIIPC_CFG")) : NULL;
-        int rc;
         tproc_default_fabric(suite);
-        rc = tcfg_write(cf.conf, sizeof(cf.conf), "conform", 0600, "adapter 0 simntb\n");
-        /* tcfg_write names its file in NVSCIIPC_CFG: put back what was there */
-        if (ipc)
-            setenv("NVSCIIPC_CFG", ipc, 1);
-        else
-            unsetenv("NVSCIIPC_CFG");
-        free(ipc);
-        if (rc != 0) {
+        if (tfile_write(cf.conf, sizeof(cf.conf), "conform", 0600, "adapter 0 simntb\n") != 0) {
             fprintf(stderr, "conform: cannot write an opensci.conf\n");
             return -1;
         }
@@ -118,7 +109,7 @@ int conform_init(const char *suite)
     return 0;
 }
 
-void conform_fini(void)
+static void conform_fini(void)
 {
     if (cf.conf[0])
         unlink(cf.conf);
@@ -243,14 +234,35 @@ static void run(const char *name, conform_fn a, conform_fn b, void *arg, int lab
                  rc[0], rc[1] == -1 ? "timed out" : "exit", rc[1]);
 }
 
-void conform_run(const char *name, conform_fn a, conform_fn b, void *arg)
+static void case_test(void **state)
 {
-    run(name, a, b, arg, cf.lab);
+    const struct conform_case *c = *state;
+    run(c->name, c->a, c->b, c->arg, c->local ? 0 : cf.lab);
 }
 
-void conform_run_local(const char *name, conform_fn a, conform_fn b, void *arg)
+#define CASES_MAX 32
+
+int conform_main(const char *suite, const struct conform_case *cases, unsigned int n)
 {
-    run(name, a, b, arg, 0);
+    struct CMUnitTest tests[CASES_MAX];
+    char names[CASES_MAX][72], group[64];
+    size_t pre = strlen(suite);
+    int rc;
+
+    if (n > CASES_MAX || conform_init(suite) != 0)
+        return 1;
+    for (unsigned int i = 0; i < n; i++) {
+        const char *what = cases[i].name;
+        if (!strncmp(what, suite, pre) && what[pre] == '_')
+            what += pre + 1;
+        snprintf(names[i], sizeof(names[i]), "test_%s", what);
+        tests[i] = (struct CMUnitTest){ .name = names[i], .test_func = case_test, .teardown_func = tproc_teardown,
+                                        .initial_state = (void *)&cases[i] };
+    }
+    snprintf(group, sizeof(group), "conformance %s", suite);
+    rc = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+    conform_fini();
+    return rc;
 }
 
 void conform_send_buf(struct conform_side *s, const void *buf, uint32_t len)

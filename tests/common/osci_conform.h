@@ -30,17 +30,31 @@ struct conform_side {
 
 typedef int (*conform_fn)(struct conform_side *s, void *arg);
 
-/* Once, in main before the cases: the configuration (a generated one when OSCI_CONF is unset), the role,
- * A's listening socket, the exclude list. 0 or -1 (printed). */
-int conform_init(const char *suite);
+/* A case: its name ("<suite>_<what>", the name exclude files use), the functions of sides A and B and their
+ * argument. local: a case that uses no driver (INTER_PROCESS): both sides on this host, in the lab too (each
+ * host runs it). */
+struct conform_case {
+    const char *name;
+    conform_fn a, b;
+    void *arg;
+    int local;
+};
+
+/* A suite's main (CONFORM_MAIN(suite, CONFORM_CASE(...), ...)): the configuration (a generated one when OSCI_CONF is unset), the role, A's listening
+ * socket and the exclude list; then each case as the cmocka test "test_<what>", which skips when the case
+ * is excluded or either side skips; then what was generated is removed. The exit status of the cmocka run,
+ * or 1 when the set-up fails (printed). */
+int conform_main(const char *suite, const struct conform_case *cases, unsigned int n);
+#define CONFORM_CASE(name, a, b, arg) { (name), (a), (b), (arg), 0 }
+#define CONFORM_CASE_LOCAL(name, a, b, arg) { (name), (a), (b), (arg), 1 }
+#define CONFORM_MAIN(suite, ...) \
+    int main(void) \
+    { \
+        static const struct conform_case cases[] = { __VA_ARGS__ }; \
+        return conform_main((suite), cases, sizeof(cases) / sizeof(cases[0])); \
+    }
 /* The driver adapter 0 of OSCI_CONF names ("simntb", "rdma", ...). */
 const char *conform_driver(void);
-/* One case (cmocka side): runs a on side A and b on side B; skip() when excluded or either side skips. */
-void conform_run(const char *name, conform_fn a, conform_fn b, void *arg);
-/* A case that uses no driver (INTER_PROCESS): both sides on this host, in the lab too (each host runs it). */
-void conform_run_local(const char *name, conform_fn a, conform_fn b, void *arg);
-/* Removes what conform_init made (the generated configuration). */
-void conform_fini(void);
 
 /* Side helpers (children; CHECK on failure). The timeout is OSCI_CONFORM_TIMEOUT_MS, 20 s by default. */
 int conform_timeout_ms(void);

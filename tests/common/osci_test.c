@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "osci_log.h"
 #include "osci_test.h"
 #include "osci_time.h"
 
@@ -208,45 +210,36 @@ void tproc_kill(struct tproc *p)
     close_fds(p);
 }
 
-int tproc_send(int fd, const void *buf, size_t len)
+/* Writes wbuf, or reads rbuf waiting at most timeout_ms in all: len bytes. 0, -ETIMEDOUT or -EPIPE. */
+static int pipe_io(int fd, const void *wbuf, void *rbuf, size_t len, int timeout_ms)
 {
-    const char *b = buf;
-    while (len) {
-        ssize_t n = write(fd, b, len);
+    uint64_t end = osci_now_ms() + (uint64_t)timeout_ms;
+    size_t done = 0;
+    while (done < len) {
+        if (rbuf) {
+            struct pollfd pfd = { .fd = fd, .events = POLLIN };
+            uint64_t now = osci_now_ms();
+            if (now >= end)
+                return -ETIMEDOUT;
+            int r = poll(&pfd, 1, (int)(end - now));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r == 0)
+                return -ETIMEDOUT;
+        }
+        ssize_t n = rbuf ? read(fd, (char *)rbuf + done, len - done)
+                         : write(fd, (const char *)wbuf + done, len - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return -EPIPE;
-        b += n;
-        len -= (size_t)n;
+        done += (size_t)n;
     }
     return 0;
 }
 
-int tproc_recv(int fd, void *buf, size_t len, int timeout_ms)
-{
-    char *b = buf;
-    uint64_t end = osci_now_ms() + (uint64_t)timeout_ms;
-    while (len) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        uint64_t now = osci_now_ms();
-        if (now >= end)
-            return -ETIMEDOUT;
-        int r = poll(&pfd, 1, (int)(end - now));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r == 0)
-            return -ETIMEDOUT;
-        ssize_t n = read(fd, b, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -EPIPE;
-        b += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
+int tproc_send(int fd, const void *buf, size_t len) { return pipe_io(fd, buf, NULL, len, 0); }
+int tproc_recv(int fd, void *buf, size_t len, int timeout_ms) { return pipe_io(fd, NULL, buf, len, timeout_ms); }
 
 int tproc_send_u32(int fd, uint32_t v) { return tproc_send(fd, &v, sizeof(v)); }
 int tproc_recv_u32(int fd, uint32_t *v, int timeout_ms) { return tproc_recv(fd, v, sizeof(*v), timeout_ms); }
@@ -299,25 +292,83 @@ int tnode_ipc_cfg(const char *dir, unsigned int node, const char *fmt, ...)
     return setenv("NVSCIIPC_CFG", path, 1) || setenv("OSCI_NODE_ID", id, 1) ? -1 : 0;
 }
 
-int tcfg_write(char *path, size_t len, const char *tag, unsigned int mode, const char *fmt, ...)
+/* A new file /tmp/osci-<tag>-XXXXXX with mode, opened for writing; NULL on failure. */
+static FILE *tfile_open(char *path, size_t len, const char *tag, unsigned int mode)
 {
-    va_list ap;
     FILE *f;
-    int fd, ok;
+    int fd;
 
     if (snprintf(path, len, "/tmp/osci-%s-XXXXXX", tag) >= (int)len || (fd = mkstemp(path)) < 0)
-        return -1;
+        return NULL;
     if ((mode != 0600 && fchmod(fd, (mode_t)mode) != 0) || !(f = fdopen(fd, "w"))) {
         close(fd);
         unlink(path);
-        return -1;
+        return NULL;
     }
-    va_start(ap, fmt);
-    ok = vfprintf(f, fmt, ap) >= 0;
-    va_end(ap);
+    return f;
+}
+
+/* Closes what tfile_open gave, removing the file when writing it failed (ok 0): 0 or -1. */
+static int tfile_close(FILE *f, const char *path, int ok)
+{
     if (fclose(f) != 0 || !ok) {
         unlink(path);
         return -1;
     }
+    return 0;
+}
+
+int tfile_write(char *path, size_t len, const char *tag, unsigned int mode, const char *text)
+{
+    FILE *f = tfile_open(path, len, tag, mode);
+    return f ? tfile_close(f, path, fputs(text, f) >= 0) : -1;
+}
+
+int tcfg_write(char *path, size_t len, const char *tag, unsigned int mode, const char *fmt, ...)
+{
+    FILE *f = tfile_open(path, len, tag, mode);
+    va_list ap;
+    int ok;
+
+    if (!f)
+        return -1;
+    va_start(ap, fmt);
+    ok = vfprintf(f, fmt, ap) >= 0;
+    va_end(ap);
+    if (tfile_close(f, path, ok) != 0)
+        return -1;
     return setenv("NVSCIIPC_CFG", path, 1) ? -1 : 0;
+}
+
+static pthread_mutex_t tlog_lock = PTHREAD_MUTEX_INITIALIZER;
+static char tlog_buf[16384];
+static size_t tlog_len;
+
+static void tlog_line(int level, const char *line, void *arg)
+{
+    size_t n = strlen(line);
+    (void)level;
+    if (arg)
+        fprintf(stderr, "%s\n", line);
+    pthread_mutex_lock(&tlog_lock);
+    if (tlog_len + n + 1 < sizeof(tlog_buf)) {
+        memcpy(tlog_buf + tlog_len, line, n);
+        tlog_len += n;
+        tlog_buf[tlog_len++] = '\n';
+        tlog_buf[tlog_len] = '\0';
+    }
+    pthread_mutex_unlock(&tlog_lock);
+}
+
+void tlog_begin(int echo)
+{
+    tlog_len = 0;
+    tlog_buf[0] = '\0';
+    osci_log_set_handler(tlog_line, echo ? tlog_buf : NULL);
+}
+
+const char *tlog_end(void)
+{
+    osci_log_set_handler(NULL, NULL);
+    return tlog_buf;
 }

@@ -53,11 +53,17 @@ int tdir_remove(const char *dir);
 /* In a child, before any library call: <dir>/node<node>.cfg holds the formatted NvSciIpc config,
  * NVSCIIPC_CFG names it and OSCI_NODE_ID is node. 0 or -1. */
 int tnode_ipc_cfg(const char *dir, unsigned int node, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* An NvSciIpc config file /tmp/osci-<tag>-XXXXXX (path in path, len >= 64) made with mode (0600 from
- * mkstemp, 0644 for a child that drops privileges) holding the formatted text; NVSCIIPC_CFG names it.
- * 0 or -1. The caller unlinks it. */
+/* A file /tmp/osci-<tag>-XXXXXX (path in path, len >= 64) made with mode (0600 from mkstemp, 0644 for a
+ * child that drops privileges) holding text: 0 or -1. The caller unlinks it. */
+int tfile_write(char *path, size_t len, const char *tag, unsigned int mode, const char *text);
+/* The same holding the formatted text, an NvSciIpc config file which NVSCIIPC_CFG then names: 0 or -1. */
 int tcfg_write(char *path, size_t len, const char *tag, unsigned int mode, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* Log capture: from tlog_begin the libraries' log lines go to a buffer (and to stderr too when echo is set);
+ * tlog_end gives the log back and returns the lines captured, each ended by a newline. */
+void tlog_begin(int echo);
+const char *tlog_end(void);
 
 /* In a child (any function): on failure print the line and exit with 100 + line % 100. */
 #define CHECK(cond) \

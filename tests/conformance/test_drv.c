@@ -50,6 +50,29 @@ static void dopen(struct conform_side *s, struct dside *x)
     CHECK(x->peer != 0 && x->peer != x->info.node_id);
 }
 
+/* dopen, then both sides state their capabilities: 1 when both have `need`, else 0 with the driver closed
+ * (the case skips: return CONFORM_SKIP). */
+static int dopen_need(struct conform_side *s, struct dside *x, uint32_t need, const char *what)
+{
+    dopen(s, x);
+    if (conform_need(s, x->info.caps, need, what))
+        return 1;
+    osci_drv_close(x->d);
+    return 0;
+}
+
+/* Adds n events to the side's list, keeping the newest 64 (the oldest dropped). */
+static void keep(struct dside *x, const struct osci_drv_event *ev, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (x->n_ev == 64) {
+            memmove(&x->ev[0], &x->ev[1], 63 * sizeof(x->ev[0]));
+            x->n_ev--;
+        }
+        x->ev[x->n_ev++] = ev[i];
+    }
+}
+
 /* Waits for an event of `type` from the other side, sleeping on the event fd (arm, then poll): a driver
  * whose fd does not wake its waiter fails here. 0 or -ETIMEDOUT. */
 static int dwait(struct dside *x, enum osci_drv_event_type type, struct osci_drv_event *out, int timeout_ms)
@@ -69,13 +92,7 @@ static int dwait(struct dside *x, enum osci_drv_event_type type, struct osci_drv
         struct osci_drv_event ev[8];
         int n = osci_drv_progress(x->d, ev, 8);
         CHECK(n >= 0);
-        for (int i = 0; i < n; i++) {
-            if (x->n_ev == 64) {                      /* keep the newest: drop the oldest */
-                memmove(&x->ev[0], &x->ev[1], 63 * sizeof(x->ev[0]));
-                x->n_ev--;
-            }
-            x->ev[x->n_ev++] = ev[i];
-        }
+        keep(x, ev, n);
         if (n > 0)
             continue;
         uint64_t now = osci_now_ms();
@@ -96,15 +113,8 @@ static void pump(struct dside *x)
 {
     struct osci_drv_event ev[8];
     int n;
-    while ((n = osci_drv_progress(x->d, ev, 8)) > 0) {
-        for (int i = 0; i < n; i++) {
-            if (x->n_ev == 64) {
-                memmove(&x->ev[0], &x->ev[1], 63 * sizeof(x->ev[0]));
-                x->n_ev--;
-            }
-            x->ev[x->n_ev++] = ev[i];
-        }
-    }
+    while ((n = osci_drv_progress(x->d, ev, 8)) > 0)
+        keep(x, ev, n);
     CHECK(n >= 0);
 }
 
@@ -141,6 +151,14 @@ static void dsync(struct conform_side *s, struct dside *x, uint32_t tag)
 {
     conform_send(s, tag);
     CHECK(drecv(s, x) == tag);
+}
+
+/* The end of a side: both sides meet at tag, then this one closes its driver. 0. */
+static int dend(struct conform_side *s, struct dside *x, uint32_t tag)
+{
+    dsync(s, x, tag);
+    osci_drv_close(x->d);
+    return 0;
 }
 
 /* Keeps answering progress() (a driver may need it to serve its peer) for ms milliseconds. */
@@ -230,12 +248,8 @@ static int open_info(struct conform_side *s, void *arg)
     CHECK((x.info.caps & ~(uint32_t)KNOWN_CAPS) == 0);
     CHECK(x.info.card_type != OSCI_DRV_CARD_UNKNOWN);
     CHECK(osci_drv_event_fd(x.d) >= 0);
-    dsync(s, &x, 1);
-    osci_drv_close(x.d);
-    return 0;
+    return dend(s, &x, 1);
 }
-
-static void test_open_info(void **state) { conform_run("drv_open_info", open_info, open_info, NULL); }
 
 /* ---- peers: each side sees the other (probe, or the peer list) ---- */
 static int listed(struct dside *x)
@@ -268,12 +282,8 @@ static int peers(struct conform_side *s, void *arg)
     }
     /* a node id outside the driver's range is never reachable */
     CHECK(osci_drv_probe(x.d, 100000) != 0);
-    dsync(s, &x, 2);
-    osci_drv_close(x.d);
-    return 0;
+    return dend(s, &x, 2);
 }
-
-static void test_peers(void **state) { conform_run("drv_peers", peers, peers, NULL); }
 
 /* ---- control messages: in order, intact, every length up to OSCI_DRV_MSG_MAX ---- */
 static int msgs_a(struct conform_side *s, void *arg)
@@ -298,9 +308,7 @@ static int msgs_a(struct conform_side *s, void *arg)
     uint32_t got;
     memcpy(&got, ev.msg, 4);
     CHECK(got == N_MSGS);
-    dsync(s, &x, 2);
-    osci_drv_close(x.d);
-    return 0;
+    return dend(s, &x, 2);
 }
 
 static int msgs_b(struct conform_side *s, void *arg)
@@ -321,32 +329,33 @@ static int msgs_b(struct conform_side *s, void *arg)
         CHECK(memcmp(ev.msg, want, len) == 0);
     }
     CHECK(RETRY(&x, osci_drv_msg_send(x.d, x.peer, &k, 4)) == 0);
-    dsync(s, &x, 2);
-    osci_drv_close(x.d);
-    return 0;
+    return dend(s, &x, 2);
 }
 
-static void test_messages(void **state) { conform_run("drv_messages", msgs_a, msgs_b, NULL); }
-
 /* ---- doorbells: every bit both sides have arrives as a DOORBELL event ---- */
+/* The doorbells both sides have: the fewer of the two counts. */
+static uint32_t both_doorbells(struct conform_side *s, struct dside *x)
+{
+    uint32_t nb;
+    conform_send(s, x->info.n_doorbells);
+    nb = drecv(s, x);
+    return nb < x->info.n_doorbells ? nb : x->info.n_doorbells;
+}
+
 static int db_a(struct conform_side *s, void *arg)
 {
     struct dside x;
     uint32_t nb;
 
     dopen(s, &x);
-    conform_send(s, x.info.n_doorbells);
-    nb = drecv(s, &x);
-    nb = nb < x.info.n_doorbells ? nb : x.info.n_doorbells;
+    nb = both_doorbells(s, &x);
     dsync(s, &x, 1);                               /* B's event mask is set */
     CHECK(osci_drv_db_ring(x.d, x.peer, OSCI_DRV_DB_COUNT) == -EINVAL);
     for (unsigned int bit = 0; bit < nb; bit++) {
         CHECK(RETRY(&x, osci_drv_db_ring(x.d, x.peer, bit)) == 0);
         CHECK(drecv(s, &x) == bit);                /* B saw it */
     }
-    dsync(s, &x, 2);
-    osci_drv_close(x.d);
-    return 0;
+    return dend(s, &x, 2);
 }
 
 static int db_b(struct conform_side *s, void *arg)
@@ -357,9 +366,7 @@ static int db_b(struct conform_side *s, void *arg)
     uint64_t seen = 0;
 
     dopen(s, &x);
-    conform_send(s, x.info.n_doorbells);
-    nb = drecv(s, &x);
-    nb = nb < x.info.n_doorbells ? nb : x.info.n_doorbells;
+    nb = both_doorbells(s, &x);
     CHECK(osci_drv_db_set_event_mask(x.d, nb >= 64 ? ~0ull : (1ull << nb) - 1) == 0);
     dsync(s, &x, 1);
     for (unsigned int bit = 0; bit < nb; bit++) {
@@ -370,28 +377,19 @@ static int db_b(struct conform_side *s, void *arg)
         CHECK((seen >> bit) == 1);                    /* no bit that was not rung */
         conform_send(s, bit);
     }
-    dsync(s, &x, 2);
-    osci_drv_close(x.d);
-    return 0;
+    return dend(s, &x, 2);
 }
-
-static void test_doorbells(void **state) { conform_run("drv_doorbells", db_a, db_b, NULL); }
 
 /* ---- doorbell wait without the event fd (OSCI_DRV_CAP_DB_WAIT) ---- */
 static int dbw_a(struct conform_side *s, void *arg)
 {
     struct dside x;
 
-    dopen(s, &x);
-    if (!conform_need(s, x.info.caps, OSCI_DRV_CAP_DB_WAIT, "db_wait")) {
-        osci_drv_close(x.d);
+    if (!dopen_need(s, &x, OSCI_DRV_CAP_DB_WAIT, "db_wait"))
         return CONFORM_SKIP;
-    }
     dsync(s, &x, 1);
     CHECK(RETRY(&x, osci_drv_db_ring(x.d, x.peer, 0)) == 0);
-    dsync(s, &x, 2);
-    osci_drv_close(x.d);
-    return 0;
+    return dend(s, &x, 2);
 }
 
 /* db_poll with nothing pending: -EAGAIN (osci_drv.h). */
@@ -406,41 +404,37 @@ static int dbw_b(struct conform_side *s, void *arg)
     struct dside x;
     uint64_t bits = 0;
 
-    dopen(s, &x);
-    if (!conform_need(s, x.info.caps, OSCI_DRV_CAP_DB_WAIT, "db_wait")) {
-        osci_drv_close(x.d);
+    if (!dopen_need(s, &x, OSCI_DRV_CAP_DB_WAIT, "db_wait"))
         return CONFORM_SKIP;
-    }
     CHECK(osci_drv_db_set_event_mask(x.d, 0) == 0);
     CHECK(nothing_pending(&x));
     dsync(s, &x, 1);
     CHECK(osci_drv_db_wait(x.d, 1, conform_timeout_ms(), &bits) == 0);
     CHECK(bits == 1);
     CHECK(nothing_pending(&x));                                  /* taken */
-    dsync(s, &x, 2);
-    osci_drv_close(x.d);
-    return 0;
+    return dend(s, &x, 2);
 }
-
-static void test_doorbell_wait(void **state) { conform_run("drv_doorbell_wait", dbw_a, dbw_b, NULL); }
 
 /* ---- exported memory: A exports, B imports and reads, writes (put/get or a CPU map) ---- */
 enum { XS_PUTGET, XS_MAP, XS_BADIMPORT };
 
+/* dopen_need with what the kind of case needs. */
+static int mem_open(struct conform_side *s, struct dside *x, int kind)
+{
+    uint32_t need = kind == XS_MAP ? OSCI_DRV_CAP_MAP_REMOTE : kind == XS_PUTGET ? OSCI_DRV_CAP_PUT_GET : 0;
+    return dopen_need(s, x, need, kind == XS_MAP ? "rmem_map" : "put/get");
+}
+
 static int mem_a(struct conform_side *s, void *arg)
 {
     int kind = (int)(intptr_t)arg;
-    uint32_t need = kind == XS_MAP ? OSCI_DRV_CAP_MAP_REMOTE : kind == XS_PUTGET ? OSCI_DRV_CAP_PUT_GET : 0;
     struct dside x;
     struct xmem m;
     uint8_t xp[OSCI_DRV_XPORT_MAX];
     size_t len = sizeof(xp);
 
-    dopen(s, &x);
-    if (!conform_need(s, x.info.caps, need, kind == XS_MAP ? "rmem_map" : "put/get")) {
-        osci_drv_close(x.d);
+    if (!mem_open(s, &x, kind))
         return CONFORM_SKIP;
-    }
     xexport(&x, &m);
     fill(m.p, MEM_SIZE, 1, 0);
     CHECK(osci_drv_mem_pack(x.d, m.mem, xp, &len) == 0 && len > 0 && len <= OSCI_DRV_XPORT_MAX);
@@ -458,9 +452,7 @@ static int mem_a(struct conform_side *s, void *arg)
     }
     /* B has released its import: the export ends while B is still there, then both close */
     xunexport(&x, &m);
-    dsync(s, &x, 9);
-    osci_drv_close(x.d);
-    return 0;
+    return dend(s, &x, 9);
 }
 
 /* Ranges B writes: aligned and not, one byte, a large one. */
@@ -473,18 +465,14 @@ static int out_of_range(int rc) { return rc == -EINVAL; }
 static int mem_b(struct conform_side *s, void *arg)
 {
     int kind = (int)(intptr_t)arg;
-    uint32_t need = kind == XS_MAP ? OSCI_DRV_CAP_MAP_REMOTE : kind == XS_PUTGET ? OSCI_DRV_CAP_PUT_GET : 0;
     struct dside x;
     struct osci_drv_rmem *r = NULL;
     uint8_t xp[OSCI_DRV_XPORT_MAX];
     static uint8_t buf[MEM_SIZE];
     uint32_t len;
 
-    dopen(s, &x);
-    if (!conform_need(s, x.info.caps, need, kind == XS_MAP ? "rmem_map" : "put/get")) {
-        osci_drv_close(x.d);
+    if (!mem_open(s, &x, kind))
         return CONFORM_SKIP;
-    }
     wait_other(s, &x);
     len = conform_recv_buf(s, xp, sizeof(xp));
     if (kind == XS_BADIMPORT) {
@@ -531,16 +519,7 @@ static int mem_b(struct conform_side *s, void *arg)
     osci_drv_rmem_release(x.d, r);
     conform_send(s, 0);
     conform_send(s, 0);
-    dsync(s, &x, 9);
-    osci_drv_close(x.d);
-    return 0;
-}
-
-static void test_put_get(void **state) { conform_run("drv_put_get", mem_a, mem_b, (void *)(intptr_t)XS_PUTGET); }
-static void test_map(void **state) { conform_run("drv_map", mem_a, mem_b, (void *)(intptr_t)XS_MAP); }
-static void test_import_checked(void **state)
-{
-    conform_run("drv_import_checked", mem_a, mem_b, (void *)(intptr_t)XS_BADIMPORT);
+    return dend(s, &x, 9);
 }
 
 /* ---- peer death: B's process is SIGKILLed; A's driver reports PEER_DEAD (OSCI_DRV_CAP_OWN_LIVENESS) ---- */
@@ -549,11 +528,8 @@ static int death_a(struct conform_side *s, void *arg)
     struct dside x;
     struct osci_drv_event ev;
 
-    dopen(s, &x);
-    if (!conform_need(s, x.info.caps, OSCI_DRV_CAP_OWN_LIVENESS, "its own liveness (PEER_DEAD)")) {
-        osci_drv_close(x.d);
+    if (!dopen_need(s, &x, OSCI_DRV_CAP_OWN_LIVENESS, "its own liveness (PEER_DEAD)"))
         return CONFORM_SKIP;
-    }
     CHECK(dwait(&x, OSCI_DRV_EV_MSG, &ev, conform_timeout_ms()) == 0);    /* the doomed peer is there */
     dsync(s, &x, 1);
     CHECK(drecv(s, &x) == 2);                                         /* killed */
@@ -598,26 +574,13 @@ static int death_b(struct conform_side *s, void *arg)
     return 0;
 }
 
-static void test_peer_death(void **state) { conform_run("drv_peer_death", death_a, death_b, NULL); }
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_open_info, tproc_teardown),
-        cmocka_unit_test_teardown(test_peers, tproc_teardown),
-        cmocka_unit_test_teardown(test_messages, tproc_teardown),
-        cmocka_unit_test_teardown(test_doorbells, tproc_teardown),
-        cmocka_unit_test_teardown(test_doorbell_wait, tproc_teardown),
-        cmocka_unit_test_teardown(test_put_get, tproc_teardown),
-        cmocka_unit_test_teardown(test_map, tproc_teardown),
-        cmocka_unit_test_teardown(test_import_checked, tproc_teardown),
-        cmocka_unit_test_teardown(test_peer_death, tproc_teardown),
-    };
-    int rc;
-
-    if (conform_init("drv") != 0)
-        return 1;
-    rc = cmocka_run_group_tests_name("conformance drv", tests, NULL, NULL);
-    conform_fini();
-    return rc;
-}
+CONFORM_MAIN("drv",
+             CONFORM_CASE("drv_open_info", open_info, open_info, NULL),
+             CONFORM_CASE("drv_peers", peers, peers, NULL),
+             CONFORM_CASE("drv_messages", msgs_a, msgs_b, NULL),
+             CONFORM_CASE("drv_doorbells", db_a, db_b, NULL),
+             CONFORM_CASE("drv_doorbell_wait", dbw_a, dbw_b, NULL),
+             CONFORM_CASE("drv_put_get", mem_a, mem_b, (void *)(intptr_t)XS_PUTGET),
+             CONFORM_CASE("drv_map", mem_a, mem_b, (void *)(intptr_t)XS_MAP),
+             CONFORM_CASE("drv_import_checked", mem_a, mem_b, (void *)(intptr_t)XS_BADIMPORT),
+             CONFORM_CASE("drv_peer_death", death_a, death_b, NULL))

@@ -38,6 +38,20 @@ static int wait_fd(int32_t fd)
     return poll(&p, 1, conform_timeout_ms()) == 1;
 }
 
+/* Waits until the endpoint has an event of `want`, sleeping on its event fd; an event of `refused` on the
+ * way fails the side. */
+static void wait_for(NvSciIpcEndpoint h, int32_t fd, uint32_t want, uint32_t refused)
+{
+    uint32_t ev;
+    for (;;) {
+        CHECK(NvSciIpcGetEventSafe(h, &ev) == NvSciError_Success);
+        CHECK(!(ev & refused));
+        if (ev & want)
+            return;
+        CHECK(wait_fd(fd));
+    }
+}
+
 /* Side A writes, side B reads. */
 static int stream_side(struct conform_side *s, void *arg)
 {
@@ -85,20 +99,10 @@ static int stream_side(struct conform_side *s, void *arg)
     CHECK(NvSciIpcResetEndpointSafe(h) == NvSciError_Success);
     if (writer != st->reader_first)
         conform_send(s, 1);
-    for (;;) {                                   /* established */
-        CHECK(NvSciIpcGetEventSafe(h, &ev) == NvSciError_Success);
-        if (ev & NV_SCI_IPC_EVENT_CONN_EST_ALL)
-            break;
-        CHECK(wait_fd(fd));
-    }
+    wait_for(h, fd, NV_SCI_IPC_EVENT_CONN_EST_ALL, 0);     /* established */
     if (writer) {
         while (seq < st->frames) {
-            CHECK(NvSciIpcGetEventSafe(h, &ev) == NvSciError_Success);
-            CHECK(!(ev & NV_SCI_IPC_EVENT_CONN_RESET));
-            if (!(ev & NV_SCI_IPC_EVENT_WRITE)) {
-                CHECK(wait_fd(fd));
-                continue;
-            }
+            wait_for(h, fd, NV_SCI_IPC_EVENT_WRITE, NV_SCI_IPC_EVENT_CONN_RESET);
             if (st->zero_copy) {
                 volatile void *f = NULL;
                 NvSciError err = NvSciIpcWriteGetNextFrame(h, &f);
@@ -122,12 +126,7 @@ static int stream_side(struct conform_side *s, void *arg)
     } else {
         uint32_t bad = 0;
         while (seq < st->frames) {
-            CHECK(NvSciIpcGetEventSafe(h, &ev) == NvSciError_Success);
-            CHECK(!(ev & NV_SCI_IPC_EVENT_CONN_RESET));
-            if (!(ev & NV_SCI_IPC_EVENT_READ)) {
-                CHECK(wait_fd(fd));
-                continue;
-            }
+            wait_for(h, fd, NV_SCI_IPC_EVENT_READ, NV_SCI_IPC_EVENT_CONN_RESET);
             if (st->zero_copy) {
                 const volatile void *f = NULL;
                 NvSciError err = NvSciIpcReadGetNextFrame(h, &f);
@@ -155,13 +154,7 @@ static int stream_side(struct conform_side *s, void *arg)
         CHECK(!(ev & NV_SCI_IPC_EVENT_READ));
         conform_send(s, (uint32_t)seq);
         /* the writer closes: CONN_RESET */
-        for (;;) {
-            CHECK(NvSciIpcGetEventSafe(h, &ev) == NvSciError_Success);
-            CHECK(!(ev & NV_SCI_IPC_EVENT_READ));
-            if (ev & NV_SCI_IPC_EVENT_CONN_RESET)
-                break;
-            CHECK(wait_fd(fd));
-        }
+        wait_for(h, fd, NV_SCI_IPC_EVENT_CONN_RESET, NV_SCI_IPC_EVENT_READ);
     }
     NvSciIpcCloseEndpointSafe(h, false);
     NvSciIpcDeinit();
@@ -177,46 +170,10 @@ static struct stream chip_w_first = { BE_CHIP, 0, 300, 64, 64, 0 };
 static struct stream chip_r_first = { BE_CHIP, 1, 300, 64, 64, 0 };
 static struct stream chip_zero_copy = { BE_CHIP, 0, 100, 16, 1536, 1 };
 
-static void test_process_writer_first(void **state)
-{
-    conform_run_local("ipc_process_writer_first", stream_side, stream_side, &proc_w_first);
-}
-static void test_process_reader_first(void **state)
-{
-    conform_run_local("ipc_process_reader_first", stream_side, stream_side, &proc_r_first);
-}
-static void test_process_zero_copy(void **state)
-{
-    conform_run_local("ipc_process_zero_copy", stream_side, stream_side, &proc_zero_copy);
-}
-static void test_chip_writer_first(void **state)
-{
-    conform_run("ipc_chip_writer_first", stream_side, stream_side, &chip_w_first);
-}
-static void test_chip_reader_first(void **state)
-{
-    conform_run("ipc_chip_reader_first", stream_side, stream_side, &chip_r_first);
-}
-static void test_chip_zero_copy(void **state)
-{
-    conform_run("ipc_chip_zero_copy", stream_side, stream_side, &chip_zero_copy);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_process_writer_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_process_reader_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_process_zero_copy, tproc_teardown),
-        cmocka_unit_test_teardown(test_chip_writer_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_chip_reader_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_chip_zero_copy, tproc_teardown),
-    };
-    int rc;
-
-    if (conform_init("ipc") != 0)
-        return 1;
-    rc = cmocka_run_group_tests_name("conformance ipc", tests, NULL, NULL);
-    conform_fini();
-    return rc;
-}
+CONFORM_MAIN("ipc",
+             CONFORM_CASE_LOCAL("ipc_process_writer_first", stream_side, stream_side, &proc_w_first),
+             CONFORM_CASE_LOCAL("ipc_process_reader_first", stream_side, stream_side, &proc_r_first),
+             CONFORM_CASE_LOCAL("ipc_process_zero_copy", stream_side, stream_side, &proc_zero_copy),
+             CONFORM_CASE("ipc_chip_writer_first", stream_side, stream_side, &chip_w_first),
+             CONFORM_CASE("ipc_chip_reader_first", stream_side, stream_side, &chip_r_first),
+             CONFORM_CASE("ipc_chip_zero_copy", stream_side, stream_side, &chip_zero_copy))

@@ -184,15 +184,6 @@ static int flow_b(struct conform_side *s, void *arg)
     return 0;
 }
 
-static void test_flow_owner_first(void **state)
-{
-    conform_run("seg_flow_owner_first", flow_a, flow_b, (void *)(intptr_t)OWNER_FIRST);
-}
-static void test_flow_peer_first(void **state)
-{
-    conform_run("seg_flow_peer_first", flow_a, flow_b, (void *)(intptr_t)PEER_FIRST);
-}
-
 /* ---- interrupts: ping-pong, each side waiting for the other's trigger ---- */
 static int intr_side(struct conform_side *s, void *arg)
 {
@@ -230,8 +221,6 @@ static int intr_side(struct conform_side *s, void *arg)
     side_close(sd);
     return 0;
 }
-
-static void test_interrupts(void **state) { conform_run("seg_interrupts", intr_side, intr_side, NULL); }
 
 /* ---- the owner removes a connected segment: the remote sees DISCONNECT ---- */
 static int rm_a(struct conform_side *s, void *arg)
@@ -314,29 +303,9 @@ static int end_b(struct conform_side *s, void *arg)
     return 0;
 }
 
-static void test_remove_connected(void **state)
-{
-    conform_run("seg_remove_connected", rm_a, end_b, (void *)(intptr_t)END_REMOVE);
-}
-static void test_owner_killed(void **state)
-{
-    conform_run("seg_owner_killed", kill_a, end_b, (void *)(intptr_t)END_KILL);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_flow_owner_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_flow_peer_first, tproc_teardown),
-        cmocka_unit_test_teardown(test_interrupts, tproc_teardown),
-        cmocka_unit_test_teardown(test_remove_connected, tproc_teardown),
-        cmocka_unit_test_teardown(test_owner_killed, tproc_teardown),
-    };
-    int rc;
-
-    if (conform_init("seg") != 0)
-        return 1;
-    rc = cmocka_run_group_tests_name("conformance seg", tests, NULL, NULL);
-    conform_fini();
-    return rc;
-}
+CONFORM_MAIN("seg",
+             CONFORM_CASE("seg_flow_owner_first", flow_a, flow_b, (void *)(intptr_t)OWNER_FIRST),
+             CONFORM_CASE("seg_flow_peer_first", flow_a, flow_b, (void *)(intptr_t)PEER_FIRST),
+             CONFORM_CASE("seg_interrupts", intr_side, intr_side, NULL),
+             CONFORM_CASE("seg_remove_connected", rm_a, end_b, (void *)(intptr_t)END_REMOVE),
+             CONFORM_CASE("seg_owner_killed", kill_a, end_b, (void *)(intptr_t)END_KILL))

@@ -4,6 +4,10 @@
 #define DRV_TEST_H
 
 #include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -108,6 +112,13 @@ static inline void t_idle(struct osci_drv *d, struct t_evlog *log, int ms)
     }
 }
 
+/* The start of a case: a fabric of its own, and node 1 on it (the test fails when it does not open). */
+static inline void t_start(struct osci_drv **d_p)
+{
+    t_new_fabric();
+    assert_int_equal(t_open(1, d_p), 0);
+}
+
 /* Simple one-byte pipe handshakes between parent and child. */
 struct t_sync { int to_child[2], to_parent[2]; };
 static inline void t_sync_init(struct t_sync *s)
@@ -159,6 +170,30 @@ static inline int t_names_left(void) { return t_shm_names(1, 1); }
 
 /* A peer: the common harness's fork (killed by t_teardown if a test fails half-way). */
 static inline pid_t t_fork(void) { return tproc_fork(); }
+
+/* A peer that talks through s: makes s's pipes, then t_fork (the test fails when fork does). */
+static inline pid_t t_fork_sync(struct t_sync *s)
+{
+    pid_t pid;
+    t_sync_init(s);
+    pid = t_fork();
+    assert_true(pid >= 0);
+    return pid;
+}
+
+/* Tells a t_fork_sync peer to quit ('q'); it must exit 0 within 10 s. */
+static inline void t_quit(struct t_sync *s, pid_t pid)
+{
+    t_sync_post(s->to_child[1], 'q');
+    assert_int_equal(t_reap(pid, 10000), 0);
+}
+
+/* The end of a case: the last node closes, and nothing of the fabric is left. */
+static inline void t_end(struct osci_drv *d)
+{
+    osci_drv_close(d);
+    assert_int_equal(t_names_left(), 0);
+}
 
 /* Teardown: the children still alive, then what the fabric left. */
 static inline int t_teardown(void **state)

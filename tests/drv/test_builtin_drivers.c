@@ -2,7 +2,6 @@
 /* The registry's built-in drivers follow the build: rdma only when built with it (make RDMA=yes/auto);
  * without it an rdma adapter fails to open with -ENODEV and a log line saying why. */
 #include <errno.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,29 +11,7 @@
 #include <cmocka.h>
 
 #include "osci_drv.h"
-#include "osci_log.h"
 #include "../common/osci_test.h"
-
-#ifndef OSCI_HAVE_RDMA
-static pthread_mutex_t cap_lock = PTHREAD_MUTEX_INITIALIZER;
-static char cap_buf[4096];
-static size_t cap_len;
-
-static void cap_line(int level, const char *line, void *arg)
-{
-    size_t n = strlen(line);
-    (void)level;
-    (void)arg;
-    pthread_mutex_lock(&cap_lock);
-    if (cap_len + n + 1 < sizeof(cap_buf)) {
-        memcpy(cap_buf + cap_len, line, n);
-        cap_len += n;
-        cap_buf[cap_len++] = '\n';
-        cap_buf[cap_len] = '\0';
-    }
-    pthread_mutex_unlock(&cap_lock);
-}
-#endif
 
 static void test_simntb_builtin(void **state)
 {
@@ -58,14 +35,12 @@ static void test_rdma_follows_build(void **state)
     memset(&c, 0, sizeof(c));
     strcpy(c.driver, "rdma");
     c.adapter_no = 3;
-    cap_len = 0;
-    cap_buf[0] = '\0';
-    osci_log_set_handler(cap_line, NULL);
+    tlog_begin(0);
     assert_int_equal(osci_drv_open(&c, &d), -ENODEV);
-    osci_log_set_handler(NULL, NULL);
+    const char *logged = tlog_end();
     assert_null(d);
-    assert_non_null(strstr(cap_buf, "adapter 3: this build has no rdma support"));
-    assert_non_null(strstr(cap_buf, "no driver named \"rdma\""));
+    assert_non_null(strstr(logged, "adapter 3: this build has no rdma support"));
+    assert_non_null(strstr(logged, "no driver named \"rdma\""));
 #endif
 }
 

@@ -222,8 +222,7 @@ static void test_simntb_knobs(void **state)
     uint64_t bits = 0;
 
     (void)state;
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);
+    t_start(&a);
     assert_int_equal(t_open(2, &b), 0);
     assert_int_equal(t_wait_ev(a, &la, OSCI_DRV_EV_LINK_UP, 2, 5000, 0, NULL), 0);
     assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_LINK_UP, 1, 5000, 0, NULL), 0);
@@ -250,8 +249,7 @@ static void test_simntb_knobs(void **state)
     assert_int_equal(osci_drv_probe(a, 2), -ENOLINK);
     assert_int_equal(osci_drv_inject(a, OSCI_FAULT_LINK_UP, 2, 0), 0);
     osci_drv_close(b);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 }
 
 OSCI_TEST_MAIN(NULL, NULL, NULL,

@@ -6,7 +6,6 @@
  * The driver's behaviour between two machines is the lab's (tests/vmlab/steps/70-pcishm-*.sh).
  */
 #include <errno.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,27 +17,9 @@
 
 #include "osci_conf.h"
 #include "osci_drv.h"
-#include "osci_log.h"
 #include "../common/osci_test.h"
 
-static pthread_mutex_t cap_lock = PTHREAD_MUTEX_INITIALIZER;
-static char cap_buf[8192];
-static size_t cap_len;
-
-static void cap_line(int level, const char *line, void *arg)
-{
-    size_t n = strlen(line);
-    (void)level;
-    (void)arg;
-    pthread_mutex_lock(&cap_lock);
-    if (cap_len + n + 1 < sizeof(cap_buf)) {
-        memcpy(cap_buf + cap_len, line, n);
-        cap_len += n;
-        cap_buf[cap_len++] = '\n';
-        cap_buf[cap_len] = '\0';
-    }
-    pthread_mutex_unlock(&cap_lock);
-}
+static const char *logged;     /* what the last open_captured logged */
 
 static int parse(const char *text, struct osci_adapter_conf *a, unsigned int *n)
 {
@@ -50,11 +31,9 @@ static int open_captured(const struct osci_adapter_conf *c, struct osci_drv **d)
 {
     int ret;
 
-    cap_len = 0;
-    cap_buf[0] = '\0';
-    osci_log_set_handler(cap_line, NULL);
+    tlog_begin(0);
     ret = osci_drv_open(c, d);
-    osci_log_set_handler(NULL, NULL);
+    logged = tlog_end();
     return ret;
 }
 
@@ -92,26 +71,25 @@ static void test_open_no_device(void **state)
         skip();                       /* a machine with the device: the lab's steps test it */
     assert_int_equal(open_captured(&a[0], &d), -ENODEV);
     assert_null(d);
-    assert_non_null(strstr(cap_buf, "no ivshmem-doorbell device (PCI 1af4:1110"));
+    assert_non_null(strstr(logged, "no ivshmem-doorbell device (PCI 1af4:1110"));
     /* at a given slot: the slot is named */
     assert_int_equal(parse("adapter 2 pcishm slot=0000:7f:1f.7\n", a, &n), 0);
     assert_int_equal(open_captured(&a[0], &d), -ENODEV);
-    assert_non_null(strstr(cap_buf, "at 0000:7f:1f.7"));
+    assert_non_null(strstr(logged, "at 0000:7f:1f.7"));
     /* an observer (osci-seginfo) too */
     struct osci_drv_observer *obs = NULL;
-    cap_len = 0;
-    osci_log_set_handler(cap_line, NULL);
+    tlog_begin(0);
     assert_int_equal(osci_drv_observe_open(&a[0], &obs), -ENODEV);
-    osci_log_set_handler(NULL, NULL);
+    logged = tlog_end();
     assert_null(obs);
-    assert_non_null(strstr(cap_buf, "no ivshmem-doorbell device"));
+    assert_non_null(strstr(logged, "no ivshmem-doorbell device"));
     /* twice in a row: libpciaccess's global state is taken and given back each time */
     assert_int_equal(open_captured(&a[0], &d), -ENODEV);
 #else
     assert_null(osci_drv_find("pcishm"));
     assert_int_equal(open_captured(&a[0], &d), -ENODEV);
     assert_null(d);
-    assert_non_null(strstr(cap_buf, "adapter 2: this build has no pcishm support"));
+    assert_non_null(strstr(logged, "adapter 2: this build has no pcishm support"));
 #endif
 }
 
@@ -136,8 +114,8 @@ static void test_bad_options(void **state)
         assert_int_equal(parse(bad[i].line, a, &n), 0);
         assert_int_equal(open_captured(&a[0], &d), -EINVAL);
         assert_null(d);
-        if (!strstr(cap_buf, bad[i].msg))
-            fail_msg("%s: log has no \"%s\":\n%s", bad[i].line, bad[i].msg, cap_buf);
+        if (!strstr(logged, bad[i].msg))
+            fail_msg("%s: log has no \"%s\":\n%s", bad[i].line, bad[i].msg, logged);
     }
 #endif
     (void)state;

@@ -19,12 +19,9 @@ static void test_two_nodes_messages(void **state)
     uint8_t msg[OSCI_DRV_MSG_MAX + 1];
     pid_t pid;
 
-    t_new_fabric();
-    t_sync_init(&s);
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     assert_int_equal(d->node_id, 1);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };
@@ -72,15 +69,13 @@ static void test_two_nodes_messages(void **state)
         assert_int_equal(ev.msg[k], 0xab);
     /* The ring drained: sending works again. */
     assert_int_equal(osci_drv_msg_send(d, 2, msg, 1), 0);
-    t_sync_post(s.to_child[1], 'q');
-    assert_int_equal(t_reap(pid, 10000), 0);
+    t_quit(&s, pid);
     /* A clean close is seen as the end of that incarnation. */
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, &ev), 0);
     assert_int_equal(ev.epoch, pi[0].epoch);
     assert_int_equal(osci_drv_msg_send(d, 2, msg, 1), -EHOSTUNREACH);
     assert_int_equal(t_shm_count(), 2);          /* fabric + own window */
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 static void test_three_nodes(void **state)
@@ -92,12 +87,9 @@ static void test_three_nodes(void **state)
     struct osci_drv_event ev;
     int seen[256] = { 0 };
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     for (int i = 0; i < 2; i++) {
-        t_sync_init(&s[i]);
-        pid[i] = t_fork();
-        assert_true(pid[i] >= 0);
+        pid[i] = t_fork_sync(&s[i]);
         if (pid[i] == 0) {
             struct osci_drv *c;
             struct t_evlog cl = { .n = 0 };
@@ -142,8 +134,7 @@ static void test_three_nodes(void **state)
         t_sync_post(s[i].to_child[1], 'q');
         assert_int_equal(t_reap(pid[i], 10000), 0);
     }
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 static void test_doorbells(void **state)
@@ -153,11 +144,8 @@ static void test_doorbells(void **state)
     struct t_evlog log = { .n = 0 };
     pid_t pid;
 
-    t_new_fabric();
-    t_sync_init(&s);
-    assert_int_equal(t_open(1, &d), 0);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    t_start(&d);
+    pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };
@@ -200,10 +188,8 @@ static void test_doorbells(void **state)
     assert_int_equal(osci_drv_db_ring(d, 2, 5), 0);
     t_sync_post(s.to_child[1], '3');
     assert_int_equal(t_sync_wait(s.to_parent[0], 5000), '3');
-    t_sync_post(s.to_child[1], 'q');
-    assert_int_equal(t_reap(pid, 10000), 0);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_quit(&s, pid);
+    t_end(d);
 }
 
 static int child_writes_and_dies(void *addr)
@@ -228,11 +214,8 @@ static void test_memory(void **state)
     size_t xlen;
     pid_t pid;
 
-    t_new_fabric();
-    t_sync_init(&s);
-    assert_int_equal(t_open(1, &d), 0);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    t_start(&d);
+    pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };
@@ -324,12 +307,10 @@ static void test_memory(void **state)
     map[0] = 0xee;
     assert_int_equal(osci_drv_get(d, rm, 0, buf, 1), -ECONNRESET);
     assert_int_equal(osci_drv_put(d, rm, 0, buf, 1), -ECONNRESET);
-    t_sync_post(s.to_child[1], 'q');
-    assert_int_equal(t_reap(pid, 10000), 0);
+    t_quit(&s, pid);
     assert_int_equal(osci_drv_rmem_unmap(d, rm, map, 102400), 0);
     osci_drv_rmem_release(d, rm);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 static void test_query_and_info(void **state)
@@ -339,8 +320,7 @@ static void test_query_and_info(void **state)
     char buf[64];
     size_t len;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);
+    t_start(&a);
     assert_int_equal(t_open(1, &b), -EADDRINUSE);
     assert_int_equal(t_open(0, &b), 0);
     assert_int_equal(b->node_id, 2);
@@ -362,8 +342,7 @@ static void test_query_and_info(void **state)
     assert_int_equal(osci_drv_info_read(b, 1, buf, 4, &len), -EMSGSIZE);
     assert_int_equal(osci_drv_info_read(b, 9, buf, sizeof(buf), &len), -EHOSTUNREACH);
     osci_drv_close(b);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 
     /* Bad options. */
     struct osci_adapter_conf c;

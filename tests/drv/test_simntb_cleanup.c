@@ -41,8 +41,7 @@ static void child_node(struct t_sync *s, uint32_t node, int exit_at_once)
 static pid_t spawn_node(struct t_sync *s, uint32_t node, int exit_at_once)
 {
     pid_t pid;
-    t_sync_init(s);
-    pid = t_fork();
+    pid = t_fork_sync(s);
     if (pid == 0)
         child_node(s, node, exit_at_once);
     assert_true(pid > 0);
@@ -110,8 +109,7 @@ static void test_exit_peer_stays(void **state)
     struct t_sync s;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     pid = spawn_node(&s, 2, 0);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, NULL), 0);
     assert_int_equal(t_shm_count(), 3);
@@ -119,8 +117,7 @@ static void test_exit_peer_stays(void **state)
     assert_int_equal(t_reap(pid, 5000), 0);
     assert_int_equal(t_shm_count(), 2);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, NULL), 0);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
     close_sync(&s);
 }
 
@@ -152,10 +149,8 @@ static void test_close_beside_exiting(void **state)
     struct t_sync s;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
-    t_sync_init(&s);
-    pid = t_fork();
+    t_start(&d);
+    pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;
         CHECK(t_open(2, &c) == 0);
@@ -167,8 +162,7 @@ static void test_close_beside_exiting(void **state)
     assert_int_equal(t_sync_wait(s.to_parent[0], 10000), 'e');
     assert_int_equal(kill(pid, 0), 0);
     assert_int_equal(t_shm_count(), 2);        /* its window is gone already */
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
     t_sync_post(s.to_child[1], 'q');
     assert_int_equal(t_reap(pid, 5000), 0);
     assert_int_equal(t_names_left(), 0);
@@ -230,8 +224,7 @@ static void test_leave_join_race(void **state)
     for (int i = 0; i < RACE_RUNS; i++) {
         int go[2];
         assert_int_equal(pipe(go), 0);
-        t_sync_init(&j);
-        pj = t_fork();
+        pj = t_fork_sync(&j);
         if (pj == 0) {
             struct osci_drv *d;
             int c;
@@ -282,8 +275,7 @@ static void test_abandoned_fabric(void **state)
             assert_int_equal(flock(fd, LOCK_EX), 0);
         else
             close(fd);
-        t_sync_init(&s);
-        pid = t_fork();
+        pid = t_fork_sync(&s);
         if (pid == 0) {
             struct osci_drv *d;
             if (creator_lives)

@@ -15,9 +15,7 @@
 static pid_t spawn_idle(struct t_sync *s, uint32_t node, const char *k, const char *v, int liveness_lost)
 {
     pid_t pid;
-    t_sync_init(s);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    pid = t_fork_sync(s);
     if (pid == 0) {
         struct osci_drv *c;
         struct osci_adapter_conf conf;
@@ -41,12 +39,6 @@ static pid_t spawn_idle(struct t_sync *s, uint32_t node, const char *k, const ch
     return pid;
 }
 
-static void stop_idle(struct t_sync *s, pid_t pid)
-{
-    t_sync_post(s->to_child[1], 'q');
-    assert_int_equal(t_reap(pid, 10000), 0);
-}
-
 static void test_peer_killed(void **state)
 {
     struct osci_drv *d;
@@ -55,8 +47,7 @@ static void test_peer_killed(void **state)
     struct t_sync s;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     pid = spawn_idle(&s, 2, "window", "16M", 0);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &up), 0);
     assert_int_equal(t_shm_count(), 3);
@@ -77,10 +68,9 @@ static void test_peer_killed(void **state)
     pid = spawn_idle(&s, 2, "window", "16M", 0);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &ev), 0);
     assert_true(ev.epoch != up.epoch);
-    stop_idle(&s, pid);
+    t_quit(&s, pid);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, NULL), 0);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 static void test_link_down_up(void **state)
@@ -91,11 +81,8 @@ static void test_link_down_up(void **state)
     struct t_sync s;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
-    t_sync_init(&s);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    t_start(&d);
+    pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };
@@ -131,13 +118,11 @@ static void test_link_down_up(void **state)
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_MSG, 2, 5000, 1, &ev), 0);
     assert_int_equal(ev.msg[0], 'y');
     assert_int_equal(osci_drv_probe(d, 2), 0);
-    t_sync_post(s.to_child[1], 'q');
-    assert_int_equal(t_reap(pid, 10000), 0);
+    t_quit(&s, pid);
     /* No PEER_DEAD came during the outage. */
     for (unsigned int i = 0; i < log.n; i++)
         assert_int_not_equal(log.ev[i].type, OSCI_DRV_EV_PEER_DEAD);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 /* A link is taken down for one incarnation of the peer (the own link_down word names its epoch): an
@@ -155,8 +140,7 @@ static void test_link_down_per_incarnation(void **state)
     struct t_sync s;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     pid = spawn_idle(&s, 2, NULL, NULL, 0);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &up), 0);
     assert_int_equal(osci_drv_inject(d, OSCI_FAULT_LINK_DOWN, 2, 0), 0);
@@ -169,7 +153,7 @@ static void test_link_down_per_incarnation(void **state)
     for (unsigned int i = 0; i < np; i++)
         if (pi[i].node_id == 1)
             assert_int_equal(pi[i].link_up, 0);   /* node 1 took its link to node 2 down */
-    stop_idle(&s, pid);
+    t_quit(&s, pid);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, NULL), 0);
     pid = spawn_idle(&s, 2, NULL, NULL, 0);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &ev), 0);
@@ -180,9 +164,8 @@ static void test_link_down_per_incarnation(void **state)
     assert_int_equal(np, 2);
     assert_true(pi[0].link_up && pi[1].link_up);
     osci_drv_observe_close(ob);
-    stop_idle(&s, pid);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_quit(&s, pid);
+    t_end(d);
 }
 
 static void test_liveness_lost(void **state)
@@ -212,9 +195,8 @@ static void test_liveness_lost(void **state)
     assert_int_equal(pi.link_up, 0);
     assert_int_equal(pi.pid, -1);
     assert_true(pi.heartbeat_age_ms >= 150);
-    stop_idle(&s, pid);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_quit(&s, pid);
+    t_end(d);
 }
 
 static void test_corrupt_msg(void **state)
@@ -225,11 +207,8 @@ static void test_corrupt_msg(void **state)
     pid_t pid;
     static const char text[] = "hello, fabric";
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
-    t_sync_init(&s);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    t_start(&d);
+    pid = t_fork_sync(&s);
     if (pid == 0) {
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };
@@ -249,11 +228,9 @@ static void test_corrupt_msg(void **state)
     assert_int_equal(osci_drv_msg_send(d, 2, text, sizeof(text)), 0);
     assert_int_equal(osci_drv_msg_send(d, 2, text, sizeof(text)), 0);
     assert_int_equal(t_sync_wait(s.to_parent[0], 5000), 'd');
-    t_sync_post(s.to_child[1], 'q');
-    assert_int_equal(t_reap(pid, 10000), 0);
+    t_quit(&s, pid);
     assert_int_equal(osci_drv_inject(d, OSCI_FAULT_CORRUPT_MSG, 0, 1), -EINVAL);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 static void test_stale_fabric_recycled(void **state)
@@ -280,8 +257,7 @@ static void test_stale_fabric_recycled(void **state)
     assert_int_equal(np, 0);
     /* A node id held by a live process is refused. */
     assert_int_equal(t_open(2, &d2), -EADDRINUSE);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 
     /* A killed lone node: the next open and close leave /dev/shm clean. */
     pid[0] = spawn_idle(&s[0], 0, NULL, NULL, 0);
@@ -290,8 +266,7 @@ static void test_stale_fabric_recycled(void **state)
     assert_int_equal(t_shm_count(), 2);
     assert_int_equal(t_open(0, &d), 0);
     assert_int_equal(d->node_id, 1);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 static int shm_fd(void)
@@ -307,8 +282,7 @@ static void test_fabric_file_checked(void **state)
     struct stat st;
     int fd;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);
+    t_start(&a);
     fd = shm_fd();
     assert_true(fd >= 0);
     assert_int_equal(fstat(fd, &st), 0);
@@ -333,8 +307,7 @@ static void test_fabric_file_checked(void **state)
     /* Restored: accepted. */
     assert_int_equal(t_open(2, &b), 0);
     osci_drv_close(b);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 
     /* A symlink in place of the fabric is not followed. */
     char path[128];
@@ -380,8 +353,7 @@ static void test_observe(void **state)
     assert_int_equal(osci_drv_peers(a, pi, 2, &np), 0);
     assert_int_equal(np, 0);
     osci_drv_observe_close(ob);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 }
 
 /* A forked child closing its copy of a driver leaves the parent's node in place. */
@@ -392,8 +364,7 @@ static void test_fork_child_close(void **state)
     struct osci_drv_event ev;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);
+    t_start(&a);
     assert_int_equal(t_open(2, &b), 0);
     assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_LINK_UP, 1, 5000, 0, NULL), 0);
     pid = t_fork();
@@ -411,8 +382,7 @@ static void test_fork_child_close(void **state)
     assert_int_equal(t_shm_count(), 3);
     (void)la;
     osci_drv_close(a);
-    osci_drv_close(b);
-    assert_int_equal(t_names_left(), 0);
+    t_end(b);
 }
 
 OSCI_TEST_MAIN(NULL, NULL, NULL,

@@ -8,7 +8,6 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -42,38 +41,6 @@ static struct wd_ring *ring_at(uint8_t *m, unsigned int dst, unsigned int src)
     return (struct wd_ring *)(m + RINGS_OFF + ((size_t)dst * WD_PORTS + src) * sizeof(struct wd_ring));
 }
 
-/* The log lines between cap_begin and cap_end, through the log hook (echoed to stderr too). */
-static pthread_mutex_t cap_lock = PTHREAD_MUTEX_INITIALIZER;
-static char cap_buf[16384];
-static size_t cap_len;
-static void cap_line(int level, const char *line, void *arg)
-{
-    size_t n = strlen(line);
-    (void)level;
-    (void)arg;
-    fprintf(stderr, "%s\n", line);
-    pthread_mutex_lock(&cap_lock);
-    if (cap_len + n + 1 < sizeof(cap_buf)) {
-        memcpy(cap_buf + cap_len, line, n);
-        cap_len += n;
-        cap_buf[cap_len++] = '\n';
-        cap_buf[cap_len] = '\0';
-    }
-    pthread_mutex_unlock(&cap_lock);
-}
-static void cap_begin(void)
-{
-    cap_len = 0;
-    cap_buf[0] = '\0';
-    osci_log_set_handler(cap_line, NULL);
-}
-/* Ends the capture and returns what was logged. */
-static const char *cap_end(void)
-{
-    osci_log_set_handler(NULL, NULL);
-    return cap_buf;
-}
-
 /*
  * A child node `node` that echoes every message of node `peer` back and answers commands:
  * 's': sends "ping" to peer and posts the result ('0' sent, 'N' -ENOTCONN, 'H' -EHOSTUNREACH, 'x' other);
@@ -83,9 +50,7 @@ static const char *cap_end(void)
 static pid_t spawn_echo(struct t_sync *s, uint32_t node, uint32_t peer)
 {
     pid_t pid;
-    t_sync_init(s);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    pid = t_fork_sync(s);
     if (pid == 0) {
         struct osci_drv *c;
         struct t_evlog cl = { .n = 0 };
@@ -134,8 +99,7 @@ static void test_header_garbage_after_attach(void **state)
     size_t len;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);
+    t_start(&a);
     pid = spawn_echo(&s, 2, 1);
     assert_int_equal(t_wait_ev(a, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, NULL), 0);
     h = (struct wd_hdr *)map_fabric(&len);
@@ -150,17 +114,15 @@ static void test_header_garbage_after_attach(void **state)
     assert_int_equal(ev.len, 3);
     assert_memory_equal(ev.msg, "hdr", 3);
     /* A joiner is refused, and the line says which field. */
-    cap_begin();
+    tlog_begin(1);
     int r = t_open(3, &c);
-    out = cap_end();
+    out = tlog_end();
     assert_int_equal(r, -EPROTO);
     assert_non_null(strstr(out, "ring_slots"));
-    t_sync_post(s.to_child[1], 'q');
-    assert_int_equal(t_reap(pid, 10000), 0);   /* exited normally: no crash */
+    t_quit(&s, pid);   /* exited normally: no crash */
     assert_int_equal(t_wait_ev(a, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, NULL), 0);
     munmap(h, len);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 }
 
 /* A ring head far ahead of its tail: the receiver returns from progress() at once, declares the
@@ -178,8 +140,7 @@ static void test_ring_head_ahead(void **state)
     size_t len;
     pid_t pid;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);              /* port 0 */
+    t_start(&a);                                     /* port 0 */
     pid = spawn_echo(&s, 2, 1);                      /* port 1 */
     assert_int_equal(t_wait_ev(a, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &up), 0);
     assert_int_equal(osci_drv_msg_send(a, 2, "x", 1), 0);
@@ -188,9 +149,9 @@ static void test_ring_head_ahead(void **state)
     r = ring_at(m, 0, 1);                            /* node 2 -> node 1 */
     __atomic_store_n(&r->head, r->tail + 0x80000000u, __ATOMIC_SEQ_CST);
     uint64_t t0 = osci_now_ms();
-    cap_begin();
+    tlog_begin(1);
     int got = t_wait_ev(a, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, &ev);
-    out = cap_end();
+    out = tlog_end();
     print_message("receiver: PEER_DEAD %llu ms after the corruption\n", (unsigned long long)(osci_now_ms() - t0));
     assert_int_equal(got, 0);
     assert_int_equal(ev.epoch, up.epoch);
@@ -206,11 +167,9 @@ static void test_ring_head_ahead(void **state)
     /* Nothing from it is followed any more, and progress stays quick. */
     for (int i = 0; i < 100; i++)
         assert_true(osci_drv_progress(a, &ev, 1) >= 0);
-    t_sync_post(s.to_child[1], 'q');
-    assert_int_equal(t_reap(pid, 10000), 0);
+    t_quit(&s, pid);
     munmap(m, len);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 }
 
 /* Garbage ring indices on the port a new node will take (both directions, every peer): the joiner
@@ -223,8 +182,7 @@ static void test_joiner_bad_indices(void **state)
     uint8_t *m;
     size_t len;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);              /* port 0; the joiner gets port 1 */
+    t_start(&a);                                     /* port 0; the joiner gets port 1 */
     m = map_fabric(&len);
     for (unsigned int q = 0; q < WD_PORTS; q++) {
         struct wd_ring *in = ring_at(m, 1, q), *o = ring_at(m, q, 1);
@@ -256,8 +214,7 @@ static void test_joiner_bad_indices(void **state)
         assert_int_not_equal(lb.ev[i].type, OSCI_DRV_EV_PEER_DEAD);
     munmap(m, len);
     osci_drv_close(b);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 }
 
 /* Out-of-range register fields of a live port (a node id above 255, a window larger than its object):
@@ -275,8 +232,7 @@ static void test_register_garbage(void **state)
     size_t len, blen = sizeof(buf);
     const char *out;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);
+    t_start(&a);
     assert_int_equal(t_open(2, &b), 0);
     assert_int_equal(t_wait_ev(a, &la, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, NULL), 0);
     assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL), 0);
@@ -297,10 +253,10 @@ static void test_register_garbage(void **state)
     osci_drv_mem_unexport(b, mem);
     osci_drv_mem_free(b, &v);
     /* A node id out of range: faulty, seen dead, never reported as a peer. */
-    cap_begin();
+    tlog_begin(1);
     pb->node_id = 4242;
     int got = t_wait_ev(a, &la, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, NULL);
-    out = cap_end();
+    out = tlog_end();
     assert_int_equal(got, 0);
     assert_non_null(strstr(out, "node_id"));
     assert_int_equal(osci_drv_peers(a, pi, 4, &np), 0);
@@ -308,8 +264,7 @@ static void test_register_garbage(void **state)
     pb->node_id = 2;
     munmap(m, len);
     osci_drv_close(b);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 }
 
 /* A holder of the claim lock (an flock of the fabric file, not a word of the region) that never lets
@@ -324,17 +279,16 @@ static void test_lock_held(void **state)
     const char *out;
     int fd;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &a), 0);
+    t_start(&a);
     assert_int_equal(t_open(2, &b), 0);
     assert_int_equal(t_wait_ev(b, &lb, OSCI_DRV_EV_LINK_UP, 1, 5000, 1, NULL), 0);
     snprintf(name, sizeof(name), "/osci.%s", t_fabric);
     fd = shm_open(name, O_RDONLY, 0);
     assert_true(fd >= 0);
     assert_int_equal(flock(fd, LOCK_EX), 0);   /* held by a holder that never lets go */
-    cap_begin();
+    tlog_begin(1);
     int r = t_open(3, &c);
-    out = cap_end();
+    out = tlog_end();
     assert_int_equal(r, -ETIMEDOUT);
     assert_non_null(strstr(out, "fabric lock"));
     assert_int_equal(osci_drv_msg_send(a, 2, "lk", 2), 0);
@@ -343,8 +297,7 @@ static void test_lock_held(void **state)
     assert_int_equal(t_open(3, &c), 0);
     osci_drv_close(c);
     osci_drv_close(b);
-    osci_drv_close(a);
-    assert_int_equal(t_names_left(), 0);
+    t_end(a);
 }
 
 int main(int argc, char **argv)

@@ -114,8 +114,7 @@ static void test_threads(void **state)
     pthread_t th[5];
     void *rv;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &t.a), 0);
+    t_start(&t.a);
     assert_int_equal(t_open(2, &t.b), 0);
     assert_int_equal(t_wait_ev(t.a, &la, OSCI_DRV_EV_LINK_UP, 2, 5000, 0, NULL), 0);
     assert_int_equal(t_wait_ev(t.b, &lb, OSCI_DRV_EV_LINK_UP, 1, 5000, 0, NULL), 0);
@@ -144,8 +143,7 @@ static void test_threads(void **state)
     osci_drv_mem_free(t.b, &v);
     osci_drv_close(t.a);
     assert_int_equal(t_wait_ev(t.b, &lb, OSCI_DRV_EV_PEER_DEAD, 1, 5000, 0, NULL), 0);
-    osci_drv_close(t.b);
-    assert_int_equal(t_names_left(), 0);
+    t_end(t.b);
 }
 
 OSCI_TEST_MAIN(NULL, NULL, NULL,

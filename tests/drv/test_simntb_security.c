@@ -179,8 +179,7 @@ static void test_other_uid_cannot_reach(void **state)
     (void)state;
     if (geteuid() != 0)
         skip();
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     assert_int_equal(wake_target(&sa, &sl), 2);      /* 1: listed as an abstract name */
     memset(&ctl, 0, sizeof(ctl));
     ctl.sun_family = AF_UNIX;
@@ -213,8 +212,7 @@ static void test_other_uid_cannot_reach(void **state)
     }
     st = t_reap(pid, 5000);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 /* (b) A flood from the other uid reaches nothing and costs the idle node next to nothing. A flood
@@ -233,9 +231,7 @@ static void test_flood_idle_cpu(void **state)
     if (geteuid() != 0)
         skip();
     t_new_fabric();
-    t_sync_init(&s);
-    node = t_fork();
-    assert_true(node >= 0);
+    node = t_fork_sync(&s);
     if (node == 0)
         idle_node(&s);
     assert_int_equal(t_sync_wait(s.to_parent[0], 5000), 'o');
@@ -347,15 +343,12 @@ static void test_squatted_names(void **state)
     (void)state;
     if (geteuid() != 0)
         skip();
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     next_join(&port, &epoch, 1);
     assert_int_equal(port, 1);
 
     /* The old scheme: the other uid holds the next windows and abstract wake names. */
-    t_sync_init(&s);
-    holder = t_fork();
-    assert_true(holder >= 0);
+    holder = t_fork_sync(&s);
     if (holder == 0) {
         drop_to_nobody();
         for (unsigned int p = port; p < port + 3; p++)
@@ -412,8 +405,7 @@ static void test_squatted_names(void **state)
     script_left = 0;
     assert_int_equal(rmdir(dir), 0);
     assert_int_equal(t_shm_count(), 2);               /* fabric + node 1's window */
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 OSCI_TEST_MAIN(NULL, NULL, NULL,

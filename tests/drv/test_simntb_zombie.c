@@ -25,9 +25,7 @@ static int64_t cpu_ns(void)
 static pid_t spawn_node(struct t_sync *s, uint32_t node, int how)
 {
     pid_t pid;
-    t_sync_init(s);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    pid = t_fork_sync(s);
     if (pid == 0) {
         struct osci_drv *c;
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -88,8 +86,7 @@ static void zombie_node(int how)
     pid_t pid, pid2;
     int cpu;
 
-    t_new_fabric();
-    assert_int_equal(t_open(1, &d), 0);
+    t_start(&d);
     pid = spawn_node(&s, 2, how);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_LINK_UP, 2, 5000, 1, &up), 0);
     t_sync_post(s.to_child[1], 'g');   /* 'e': it exits now */
@@ -113,8 +110,7 @@ static void zombie_node(int how)
     assert_true(is_zombie(pid));
     kill(pid2, SIGKILL);
     assert_int_equal(t_wait_ev(d, &log, OSCI_DRV_EV_PEER_DEAD, 2, 5000, 1, NULL), 0);
-    osci_drv_close(d);
-    assert_int_equal(t_names_left(), 0);
+    t_end(d);
 }
 
 static void test_node_exit_zombie(void **state)
@@ -137,9 +133,7 @@ static void test_proc_parser(void **state)
     int pfd;
     pid_t pid;
 
-    t_sync_init(&s);
-    pid = t_fork();
-    assert_true(pid >= 0);
+    pid = t_fork_sync(&s);
     if (pid == 0) {
         prctl(PR_SET_NAME, "a) Z 1 2 (b) Z");
         t_sync_post(s.to_parent[1], 'r');

@@ -26,21 +26,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct rdma_host hosts[3];
 static struct sockaddr_storage srcs[4];
 
-static void host_v4(struct sockaddr_storage *ss, const char *a)
+/* An address in ss: IPv6 when the text has a colon, else IPv4. */
+static void host_addr(struct sockaddr_storage *ss, const char *a)
 {
-    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+    int v6 = strchr(a, ':') != NULL;
+    void *addr = v6 ? (void *)&((struct sockaddr_in6 *)ss)->sin6_addr : (void *)&((struct sockaddr_in *)ss)->sin_addr;
     memset(ss, 0, sizeof(*ss));
-    sin->sin_family = AF_INET;
-    if (inet_pton(AF_INET, a, &sin->sin_addr) != 1)
-        abort();
-}
-
-static void host_v6(struct sockaddr_storage *ss, const char *a)
-{
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-    memset(ss, 0, sizeof(*ss));
-    s6->sin6_family = AF_INET6;
-    if (inet_pton(AF_INET6, a, &s6->sin6_addr) != 1)
+    ss->ss_family = v6 ? AF_INET6 : AF_INET;
+    if (inet_pton(ss->ss_family, a, addr) != 1)
         abort();
 }
 
@@ -52,16 +45,16 @@ static void setup(void)
     done = 1;
     /* hosts.conf: 1 10.7.0.1, 2 10.7.0.2 (this node), 200 fd00::c8 */
     hosts[0].node_id = 1;
-    host_v4(&hosts[0].sa, "10.7.0.1");
+    host_addr(&hosts[0].sa, "10.7.0.1");
     hosts[1].node_id = SELF;
-    host_v4(&hosts[1].sa, "10.7.0.2");
+    host_addr(&hosts[1].sa, "10.7.0.2");
     hosts[2].node_id = 200;
-    host_v6(&hosts[2].sa, "fd00::c8");
+    host_addr(&hosts[2].sa, "fd00::c8");
     /* request sources: node 1's address (also v4-mapped), node 200's, an unlisted one */
-    host_v4(&srcs[0], "10.7.0.1");
-    host_v6(&srcs[1], "::ffff:10.7.0.1");
-    host_v6(&srcs[2], "fd00::c8");
-    host_v4(&srcs[3], "10.7.0.9");
+    host_addr(&srcs[0], "10.7.0.1");
+    host_addr(&srcs[1], "::ffff:10.7.0.1");
+    host_addr(&srcs[2], "fd00::c8");
+    host_addr(&srcs[3], "10.7.0.9");
 }
 
 static uint32_t listed_at(const struct sockaddr_storage *src)

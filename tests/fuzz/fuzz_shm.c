@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "osci_drv.h"
+#include "fuzz_util.h"
 #include "simntb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -73,18 +74,7 @@ static void fz_fail(const char *what)
 
 static int fz_open(struct osci_drv **d_p, uint32_t node)
 {
-    struct osci_adapter_conf c;
-    memset(&c, 0, sizeof(c));
-    strcpy(c.driver, "simntb");
-    c.node_id = node;
-    snprintf(c.opts[0].key, sizeof(c.opts[0].key), "fabric");
-    snprintf(c.opts[0].value, sizeof(c.opts[0].value), "%s", fabric);
-    snprintf(c.opts[1].key, sizeof(c.opts[1].key), "window");
-    snprintf(c.opts[1].value, sizeof(c.opts[1].value), FZ_WINDOW);
-    snprintf(c.opts[2].key, sizeof(c.opts[2].key), "hb_timeout");
-    snprintf(c.opts[2].value, sizeof(c.opts[2].value), "50");
-    c.n_opts = 3;
-    return osci_drv_open(&c, d_p);
+    return fz_simntb_open(d_p, node, fabric, FZ_WINDOW, "50");
 }
 
 /* Everything this fabric left in /dev/shm (the file, windows, wake directories, group objects). */
@@ -236,8 +226,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc;
 
     if (!fabric[0]) {
-        const char *base = getenv("OSCI_FABRIC");
-        snprintf(fabric, sizeof(fabric), "%.32s-fz%d", base && *base ? base : "fuzz", (int)getpid());
+        fz_fabric_name(fabric, sizeof(fabric), "fz");
         osci_log_init();
         if (!under_libfuzzer) {
             /* The driver logs to stderr: captured per run, to check the lines. libFuzzer reports on

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "osci_drv.h"
+#include "fuzz_util.h"
 #include "osci_log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -30,20 +30,6 @@ static struct osci_drv_mem_view bview;
 static struct osci_drv_mem *bmem;
 static uint8_t pk[OSCI_DRV_XPORT_MAX];
 static size_t pl;
-
-static int fx_open(struct osci_drv **d_p, uint32_t node, const char *fabric)
-{
-    struct osci_adapter_conf c;
-    memset(&c, 0, sizeof(c));
-    strcpy(c.driver, "simntb");
-    c.node_id = node;
-    snprintf(c.opts[0].key, sizeof(c.opts[0].key), "fabric");
-    snprintf(c.opts[0].value, sizeof(c.opts[0].value), "%s", fabric);
-    snprintf(c.opts[1].key, sizeof(c.opts[1].key), "window");
-    snprintf(c.opts[1].value, sizeof(c.opts[1].value), "64K");
-    c.n_opts = 2;
-    return osci_drv_open(&c, d_p);
-}
 
 static void fx_close(void)
 {
@@ -58,13 +44,12 @@ static void fx_close(void)
 static void fx_setup(void)
 {
     char fabric[64];
-    const char *base = getenv("OSCI_FABRIC");
 
-    snprintf(fabric, sizeof(fabric), "%.32s-fx%d", base && *base ? base : "fuzz", (int)getpid());
+    fz_fabric_name(fabric, sizeof(fabric), "fx");
     osci_log_init();
     if (!getenv("OSCI_LOG_LEVEL"))
         osci_log_level = OSCI_LOG_ERROR;      /* refusals log a warning each: not per run */
-    if (fx_open(&A, 1, fabric) || fx_open(&B, 2, fabric)) {
+    if (fz_simntb_open(&A, 1, fabric, "64K", NULL) || fz_simntb_open(&B, 2, fabric, "64K", NULL)) {
         fprintf(stderr, "fuzz_simntb_xport: cannot open two simntb nodes on fabric %s\n", fabric);
         abort();
     }

@@ -13,15 +13,7 @@
 
 static char bench[PATH_MAX];
 
-static int setup(void **state)
-{
-    tu_bin("osci-bench", bench, sizeof(bench));
-    if (access(bench, X_OK)) {
-        fprintf(stderr, "%s not built\n", bench);
-        return -1;
-    }
-    return 0;
-}
+static int setup(void **state) { return tu_tool("osci-bench", bench, sizeof(bench)); }
 
 static const struct tu_json *find_test(const struct tu_json *results, const char *name, size_t *count_p)
 {
@@ -60,13 +52,8 @@ static void test_seg_json(void **state)
                                                "seg.intr.rtt/floor.futex.rtt" };
     char *argv[] = { bench, "--suite", "seg", "--json", "--quick", NULL };
     struct tu_run run;
-    assert_int_equal(tu_run(argv, 120000, &run), 0);
-    assert_false(run.timed_out);
-    assert_int_equal(tu_exit_code(&run), 0);
-    struct tu_json *j = tu_json_parse(run.out);
-    if (!j)
-        fprintf(stderr, "not JSON:\n%s\n", run.out);
-    assert_non_null(j);
+    assert_int_equal(tu_run_code(argv, 120000, &run), 0);
+    struct tu_json *j = tu_json_of(run.out);
     assert_int_equal(j->t, TJ_OBJ);
 
     const struct tu_json *m = tu_get(j, "machine");
@@ -133,8 +120,7 @@ static void test_csv(void **state)
 {
     char *argv[] = { bench, "--suite", "seg", "--csv", "--quick", "-n", "200", "-w", "20", "-s", "64", NULL };
     struct tu_run run;
-    assert_int_equal(tu_run(argv, 120000, &run), 0);
-    assert_int_equal(tu_exit_code(&run), 0);
+    assert_int_equal(tu_run_code(argv, 120000, &run), 0);
     assert_true(!strncmp(run.out, "test,suite,mode,size,iters,", 27));
     /* header + pio + spin + memcpy + memcpy floor at 64 bytes + intr + futex */
     size_t lines = 0;
@@ -149,8 +135,7 @@ static void test_csv(void **state)
 static void expect_usage_error(char **argv)
 {
     struct tu_run run;
-    assert_int_equal(tu_run(argv, 10000, &run), 0);
-    assert_int_equal(tu_exit_code(&run), 2);
+    assert_int_equal(tu_run_code(argv, 10000, &run), 2);
     assert_int_equal(run.len, 0);
     tu_run_free(&run);
 }
@@ -218,14 +203,12 @@ static void test_version(void **state)
     char *argv[] = { bench, "--version", NULL };
     char *argv2[] = { bench, "-V", NULL };
     struct tu_run run;
-    assert_int_equal(tu_run(argv, 10000, &run), 0);
-    assert_int_equal(tu_exit_code(&run), 0);
+    assert_int_equal(tu_run_code(argv, 10000, &run), 0);
     assert_true(!strncmp(run.out, "osci-bench ", 11));
     assert_true(run.len > 12 && run.out[run.len - 1] == '\n');
     assert_true(strchr(run.out, ' ') == strrchr(run.out, ' '));   /* "osci-bench VERSION" */
     tu_run_free(&run);
-    assert_int_equal(tu_run(argv2, 10000, &run), 0);
-    assert_int_equal(tu_exit_code(&run), 0);
+    assert_int_equal(tu_run_code(argv2, 10000, &run), 0);
     assert_true(!strncmp(run.out, "osci-bench ", 11));
     tu_run_free(&run);
 }
@@ -236,10 +219,8 @@ static void test_select(void **state)
     char *argv[] = { bench, "-t", "floor.futex.rtt,floor.spin.lat", "-t", "floor.futex.rtt", "-n", "200",
                      "-s", "8", "--json", NULL };
     struct tu_run run;
-    assert_int_equal(tu_run(argv, 60000, &run), 0);
-    assert_int_equal(tu_exit_code(&run), 0);
-    struct tu_json *j = tu_json_parse(run.out);
-    assert_non_null(j);
+    assert_int_equal(tu_run_code(argv, 60000, &run), 0);
+    struct tu_json *j = tu_json_of(run.out);
     const struct tu_json *res = tu_get(j, "results");
     assert_non_null(res);
     assert_int_equal(res->n, 2);              /* futex: size 0 only; spin: -s 8 */
@@ -265,8 +246,7 @@ static void test_text_cpu_units(void **state)
     char *a2[] = { bench, "-t", "floor.spin.lat", "-n", "100", "-s", "8", "--cpu", "--units", "perftest", NULL };
     char *a3[] = { bench, "-t", "floor.spin.lat", "-n", "100", "-s", "8", "--csv", "--units", "us,MiB/s", NULL };
     struct tu_run run;
-    assert_int_equal(tu_run(a1, 60000, &run), 0);
-    assert_int_equal(tu_exit_code(&run), 0);
+    assert_int_equal(tu_run_code(a1, 60000, &run), 0);
     char *futex = strstr(run.out, "floor.futex.rtt"), *spin = strstr(run.out, "floor.spin.lat");
     assert_non_null(futex);
     assert_non_null(spin);
@@ -276,13 +256,11 @@ static void test_text_cpu_units(void **state)
     assert_null(strstr(spin + 1, "cpuA%"));
     assert_non_null(strstr(spin + 1, "RTT/2, ns"));
     tu_run_free(&run);
-    assert_int_equal(tu_run(a2, 60000, &run), 0);
-    assert_int_equal(tu_exit_code(&run), 0);
+    assert_int_equal(tu_run_code(a2, 60000, &run), 0);
     assert_non_null(strstr(run.out, "cpuA%"));
     assert_non_null(strstr(run.out, "RTT/2, us"));
     tu_run_free(&run);
-    assert_int_equal(tu_run(a3, 60000, &run), 0);
-    assert_int_equal(tu_exit_code(&run), 0);
+    assert_int_equal(tu_run_code(a3, 60000, &run), 0);
     assert_non_null(strstr(run.out, ",p50_us,"));
     assert_non_null(strstr(run.out, ",bw_MiBps,"));
     assert_non_null(strstr(run.out, ",stdev_us,cpu_a_us_per_iter,cpu_b_us_per_iter\n"));
@@ -300,10 +278,8 @@ static void test_ucx_peer(void **state)
         fprintf(stderr, "ucx_perftest not installed: skipped\n");
         skip();
     }
-    assert_int_equal(tu_run(argv, 120000, &run), 0);
-    assert_int_equal(tu_exit_code(&run), 0);
-    struct tu_json *j = tu_json_parse(run.out);
-    assert_non_null(j);
+    assert_int_equal(tu_run_code(argv, 120000, &run), 0);
+    struct tu_json *j = tu_json_of(run.out);
     const struct tu_json *res = tu_get(j, "results");
     assert_int_equal(res->n, 2);
     const struct tu_json *lat = res->items[0], *rate = res->items[1];
@@ -360,8 +336,7 @@ static void test_list(void **state)
 {
     char *argv[] = { bench, "--list", NULL };
     struct tu_run run;
-    assert_int_equal(tu_run(argv, 10000, &run), 0);
-    assert_int_equal(tu_exit_code(&run), 0);
+    assert_int_equal(tu_run_code(argv, 10000, &run), 0);
     assert_non_null(strstr(run.out, "seg.pio.lat"));
     assert_non_null(strstr(run.out, "floor.futex.rtt"));
     assert_non_null(strstr(run.out, "ipc.process.lat.poll"));
@@ -375,10 +350,8 @@ static void test_mq_peer(void **state)
     char *argv[] = { bench, "--suite", "ipc", "--json", "--quick", "-n", "100", "-w", "10", "-s", "64", NULL };
     struct tu_run run;
     size_t count;
-    assert_int_equal(tu_run(argv, 120000, &run), 0);
-    assert_int_equal(tu_exit_code(&run), 0);
-    struct tu_json *j = tu_json_parse(run.out);
-    assert_non_null(j);
+    assert_int_equal(tu_run_code(argv, 120000, &run), 0);
+    struct tu_json *j = tu_json_of(run.out);
     const struct tu_json *r = find_test(tu_get(j, "results"), "peer.mq.lat", &count);
     assert_non_null(r);
     assert_null(tu_str(r, "error"));

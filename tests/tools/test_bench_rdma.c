@@ -17,11 +17,8 @@ static char tmpdir[] = "/tmp/osci-bench-rdma-XXXXXX";
 
 static int setup(void **state)
 {
-    tu_bin("osci-bench", bench, sizeof(bench));
-    if (access(bench, X_OK)) {
-        fprintf(stderr, "%s not built\n", bench);
+    if (tu_tool("osci-bench", bench, sizeof(bench)))
         return -1;
-    }
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return -1;
@@ -247,8 +244,7 @@ static void test_seginfo_rdma_adapter(void **state)
 
     run_env(a, (const char *const[]){ e1, e2, NULL }, &r);
     assert_int_equal(tu_exit_code(&r.r), 3);   /* no device, or no node running on it */
-    struct tu_json *j = tu_json_parse(r.r.out);
-    assert_non_null(j);
+    struct tu_json *j = tu_json_of(r.r.out);
     const struct tu_json *ads = tu_get(j, "adapters");
     assert_non_null(ads);
     assert_int_equal(ads->n, 1);
@@ -303,17 +299,13 @@ static void pair_run(const char *path, const char *want_mode)
     assert_int_equal(tu_exit_code(&rs.r), 0);
     assert_non_null(strstr(rc.err, "not RDMA figures"));   /* simntb is named as such */
 
-    struct tu_json *sj = tu_json_parse(rs.r.out);
-    assert_non_null(sj);
+    struct tu_json *sj = tu_json_of(rs.r.out);
     assert_string_equal(tu_str(sj, "role"), "server");
     assert_true(tu_get(sj, "ok") && tu_get(sj, "ok")->b);
     assert_true(tu_num(sj, "pingpongs_served") == 1);
     tu_json_free(sj);
 
-    struct tu_json *j = tu_json_parse(rc.r.out);
-    if (!j)
-        fprintf(stderr, "not JSON:\n%s\n", rc.r.out);
-    assert_non_null(j);
+    struct tu_json *j = tu_json_of(rc.r.out);
     assert_string_equal(tu_str(j, "suite"), "rdma");
     const struct tu_json *info = tu_get(j, "rdma");
     assert_non_null(info);

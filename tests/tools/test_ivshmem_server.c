@@ -38,15 +38,7 @@ struct client {
     int own[VECTORS];
 };
 
-static int setup(void **state)
-{
-    tu_bin("osci-ivshmem-server", server, sizeof(server));
-    if (access(server, X_OK)) {
-        fprintf(stderr, "%s not built\n", server);
-        return -1;
-    }
-    return 0;
-}
+static int setup(void **state) { return tu_tool("osci-ivshmem-server", server, sizeof(server)); }
 
 static int sock_connect(const char *path)
 {
@@ -185,13 +177,11 @@ static void test_usage(void **state)
     struct tu_run run;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char *argv[] = { server, (char *)bad[i][0], (char *)bad[i][1], NULL };
-        assert_int_equal(tu_run(argv, 10000, &run), 0);
-        assert_int_equal(tu_exit_code(&run), 2);
+        assert_int_equal(tu_run_code(argv, 10000, &run), 2);
         tu_run_free(&run);
     }
     char *v[] = { server, "--version", NULL };
-    assert_int_equal(tu_run(v, 10000, &run), 0);
-    assert_int_equal(tu_exit_code(&run), 0);
+    assert_int_equal(tu_run_code(v, 10000, &run), 0);
     assert_non_null(strstr(run.out, "ivshmem protocol 0"));
     tu_run_free(&run);
 }
@@ -209,8 +199,7 @@ static void test_socket_path(void **state)
     assert_int_equal(write(fd, "keep", 4), 4);
     close(fd);
     char *argv[] = { server, "-S", path, NULL };
-    assert_int_equal(tu_run(argv, 10000, &run), 0);
-    assert_int_equal(tu_exit_code(&run), 1);
+    assert_int_equal(tu_run_code(argv, 10000, &run), 1);
     tu_run_free(&run);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);

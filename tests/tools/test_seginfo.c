@@ -15,22 +15,7 @@
 
 static char seginfo[PATH_MAX];
 
-static int setup(void **state)
-{
-    tu_bin("osci-seginfo", seginfo, sizeof(seginfo));
-    if (access(seginfo, X_OK)) {
-        fprintf(stderr, "%s not built\n", seginfo);
-        return -1;
-    }
-    return 0;
-}
-
-static int run_code(char **argv, struct tu_run *run)
-{
-    assert_int_equal(tu_run(argv, 20000, run), 0);
-    assert_false(run->timed_out);
-    return tu_exit_code(run);
-}
+static int setup(void **state) { return tu_tool("osci-seginfo", seginfo, sizeof(seginfo)); }
 
 static void test_usage(void **state)
 {
@@ -43,13 +28,13 @@ static void test_usage(void **state)
     char *h[] = { seginfo, "-h", NULL };
     char **bad[] = { a1, a2, a3, a4 };
     for (size_t i = 0; i < 4; i++) {
-        assert_int_equal(run_code(bad[i], &run), 2);
+        assert_int_equal(tu_run_code(bad[i], 20000, &run), 2);
         tu_run_free(&run);
     }
-    assert_int_equal(run_code(v, &run), 0);
+    assert_int_equal(tu_run_code(v, 20000, &run), 0);
     assert_true(!strncmp(run.out, "osci-seginfo ", 13));
     tu_run_free(&run);
-    assert_int_equal(run_code(h, &run), 0);
+    assert_int_equal(tu_run_code(h, 20000, &run), 0);
     assert_non_null(strstr(run.out, "usage:"));
     tu_run_free(&run);
 }
@@ -63,13 +48,10 @@ static void test_no_fabric(void **state)
     char *a2[] = { seginfo, "--json", NULL };
     snprintf(name, sizeof(name), "h6-absent-%ld", (long)getpid());
     setenv("OSCI_FABRIC", name, 1);
-    assert_int_equal(run_code(a1, &run), 3);
+    assert_int_equal(tu_run_code(a1, 20000, &run), 3);
     tu_run_free(&run);
-    assert_int_equal(run_code(a2, &run), 3);
-    struct tu_json *j = tu_json_parse(run.out);
-    if (!j)
-        fprintf(stderr, "not JSON:\n%s\n", run.out);
-    assert_non_null(j);
+    assert_int_equal(tu_run_code(a2, 20000, &run), 3);
+    struct tu_json *j = tu_json_of(run.out);
     /* the fabric it looked for is named */
     const struct tu_json *ads = tu_get(j, "adapters");
     assert_true(ads && ads->n >= 1);
@@ -152,7 +134,7 @@ static void check_fabrics_lists(unsigned int me, unsigned int child)
     char want[256];
     int found = 0;
 
-    assert_int_equal(run_code(atext, &run), 0);
+    assert_int_equal(tu_run_code(atext, 20000, &run), 0);
     snprintf(want, sizeof(want), "\n%-32s %-5u %-5u", fabric, 2u, 2u);
     if (!strstr(run.out, want))
         fprintf(stderr, "--fabrics said:\n%s\n", run.out);
@@ -160,9 +142,8 @@ static void check_fabrics_lists(unsigned int me, unsigned int child)
     assert_non_null(strstr(strstr(run.out, want), "(configured)"));
     tu_run_free(&run);
 
-    assert_int_equal(run_code(ajson, &run), 0);
-    struct tu_json *j = tu_json_parse(run.out);
-    assert_non_null(j);
+    assert_int_equal(tu_run_code(ajson, 20000, &run), 0);
+    struct tu_json *j = tu_json_of(run.out);
     assert_string_equal(tu_str(j, "configured_fabric"), fabric);
     const struct tu_json *fabs = tu_get(j, "fabrics");
     assert_non_null(fabs);
@@ -231,11 +212,8 @@ static void test_live_fabric(void **state)
 
     /* The published view may trail the events a little: look for up to 5 s. */
     for (int tries = 0; connected && tries < 50 && !ok; tries++) {
-        assert_int_equal(run_code(ajson, &run), 0);
-        struct tu_json *j = tu_json_parse(run.out);
-        if (!j)
-            fprintf(stderr, "not JSON:\n%s\n", run.out);
-        assert_non_null(j);
+        assert_int_equal(tu_run_code(ajson, 20000, &run), 0);
+        struct tu_json *j = tu_json_of(run.out);
         const struct tu_json *ads = tu_get(j, "adapters");
         assert_non_null(ads);
         assert_true(ads->n >= 1);
@@ -267,7 +245,7 @@ static void test_live_fabric(void **state)
 
     if (ok) {
         char want[64];
-        assert_int_equal(run_code(atext, &run), 0);
+        assert_int_equal(tu_run_code(atext, 20000, &run), 0);
         snprintf(want, sizeof(want), "segment %u: %u bytes", SEG_ID, SEG_SIZE);
         assert_non_null(strstr(run.out, want));
         snprintf(want, sizeof(want), "segment %u@node %u", SEG_ID, me);
@@ -278,7 +256,7 @@ static void test_live_fabric(void **state)
         assert_null(strstr(run.out, "PORT_"));
         assert_non_null(strstr(run.out, ", AVAILABLE, 1 connection"));
         tu_run_free(&run);
-        assert_int_equal(run_code(amissing, &run), 3);
+        assert_int_equal(tu_run_code(amissing, 20000, &run), 3);
         tu_run_free(&run);
         check_fabrics_lists(me, child_node);
     }
@@ -313,7 +291,7 @@ static void test_config(void **state)
     setenv("OSCI_FABRIC", name, 1);
     setenv("OSCI_H6_BOGUS", "1", 1);
     setenv("OSCI_LOG", "info", 1);
-    assert_int_equal(run_code(atext, &run), 0);
+    assert_int_equal(tu_run_code(atext, 20000, &run), 0);
     snprintf(want, sizeof(want), "\nOSCI_FABRIC=%s", name);
     assert_non_null(strstr(run.out, want));
     assert_non_null(strstr(strstr(run.out, want), "# environment\n"));
@@ -326,11 +304,8 @@ static void test_config(void **state)
     assert_non_null(strstr(run.out, "environment OSCI_FABRIC\n"));
     tu_run_free(&run);
 
-    assert_int_equal(run_code(ajson, &run), 0);
-    struct tu_json *j = tu_json_parse(run.out);
-    if (!j)
-        fprintf(stderr, "not JSON:\n%s\n", run.out);
-    assert_non_null(j);
+    assert_int_equal(tu_run_code(ajson, 20000, &run), 0);
+    struct tu_json *j = tu_json_of(run.out);
     assert_non_null(tu_str(tu_get(j, "config_file"), "path"));
     const struct tu_json *env = tu_get(j, "environment"), *unknown = tu_get(j, "unknown_environment");
     int seen = 0;
@@ -347,7 +322,7 @@ static void test_config(void **state)
     tu_json_free(j);
     tu_run_free(&run);
 
-    assert_int_equal(run_code(afab, &run), 2);   /* -a has no meaning there */
+    assert_int_equal(tu_run_code(afab, 20000, &run), 2);   /* -a has no meaning there */
     tu_run_free(&run);
     unsetenv("OSCI_H6_BOGUS");
     unsetenv("OSCI_LOG");

@@ -8,19 +8,13 @@
 #include <sys/mman.h>
 #include <cmocka.h>
 
-#include "doca_mmap.h"
+#include "../buf/doca_test.h"
 #include "tool_util.h"
+#include "../common/osci_test.h"
 
 #define LEN (4 * 4096)
 
 static char seginfo[PATH_MAX];
-
-static int run_code(char **argv, struct tu_run *run)
-{
-    assert_int_equal(tu_run(argv, 20000, run), 0);
-    assert_false(run->timed_out);
-    return tu_exit_code(run);
-}
 
 static void write_file(const char *path, const void *b, size_t len)
 {
@@ -32,12 +26,10 @@ static void write_file(const char *path, const void *b, size_t len)
 
 static void test_desc(void **state)
 {
-    struct doca_devinfo **list;
     struct doca_dev *dev;
     struct doca_mmap *m;
     const void *desc;
     size_t dlen;
-    uint32_t n;
     unsigned char copy[256];
     char path[] = "/tmp/osci-desc-XXXXXX", want[64];
     struct tu_run run;
@@ -46,15 +38,8 @@ static void test_desc(void **state)
 
     (void)state;
     assert_true(p != MAP_FAILED);
-    assert_int_equal(doca_devinfo_create_list(&list, &n), DOCA_SUCCESS);
-    assert_int_equal(doca_dev_open(list[0], &dev), DOCA_SUCCESS);
-    doca_devinfo_destroy_list(list);
-    assert_int_equal(doca_mmap_create(&m), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_add_dev(m, dev), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_set_permissions(m, DOCA_ACCESS_FLAG_PCI_READ_ONLY), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_set_memrange(m, p, LEN), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_start(m), DOCA_SUCCESS);
-    assert_int_equal(doca_mmap_export_pci(m, dev, &desc, &dlen), DOCA_SUCCESS);
+    assert_non_null(dev = dt_open_first());
+    assert_int_equal(dt_export_pci(dev, p, LEN, DOCA_ACCESS_FLAG_PCI_READ_ONLY, &m, &desc, &dlen), DOCA_SUCCESS);
     assert_true(dlen <= sizeof(copy));
     memcpy(copy, desc, dlen);
     fd = mkstemp(path);
@@ -63,7 +48,7 @@ static void test_desc(void **state)
     write_file(path, copy, dlen);
 
     char *a[] = { seginfo, "--desc", path, NULL };
-    assert_int_equal(run_code(a, &run), 0);
+    assert_int_equal(tu_run_code(a, 20000, &run), 0);
     assert_non_null(strstr(run.out, "pci (export_pci)"));
     snprintf(want, sizeof(want), "size:\t\t%d bytes", LEN);
     assert_non_null(strstr(run.out, want));
@@ -71,22 +56,22 @@ static void test_desc(void **state)
     assert_null(strstr(run.out, "\tkey:\t\t0"));
     tu_run_free(&run);
     char *j[] = { seginfo, "-j", "-d", path, NULL };
-    assert_int_equal(run_code(j, &run), 0);
+    assert_int_equal(tu_run_code(j, 20000, &run), 0);
     assert_non_null(strstr(run.out, "\"kind\": \"pci\""));
     tu_run_free(&run);
     /* truncated, corrupted */
     write_file(path, copy, dlen - 1);
-    assert_int_equal(run_code(a, &run), 5);
+    assert_int_equal(tu_run_code(a, 20000, &run), 5);
     tu_run_free(&run);
     copy[25] ^= 1;
     write_file(path, copy, dlen);
-    assert_int_equal(run_code(a, &run), 5);
+    assert_int_equal(tu_run_code(a, 20000, &run), 5);
     tu_run_free(&run);
     unlink(path);
-    assert_int_equal(run_code(a, &run), 6);
+    assert_int_equal(tu_run_code(a, 20000, &run), 6);
     tu_run_free(&run);
     char *both[] = { seginfo, "--desc", path, "--config", NULL };
-    assert_int_equal(run_code(both, &run), 2);
+    assert_int_equal(tu_run_code(both, 20000, &run), 2);
     tu_run_free(&run);
 
     assert_int_equal(doca_mmap_destroy(m), DOCA_SUCCESS);
@@ -94,11 +79,7 @@ static void test_desc(void **state)
     munmap(p, LEN);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_desc),
-    };
-    tu_bin("osci-seginfo", seginfo, sizeof(seginfo));
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static int setup(void **state) { return tu_tool("osci-seginfo", seginfo, sizeof(seginfo)); }
+
+OSCI_TEST_MAIN(NULL, setup, NULL,
+               cmocka_unit_test(test_desc))

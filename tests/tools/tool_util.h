@@ -3,6 +3,12 @@
 #ifndef TOOL_UTIL_H
 #define TOOL_UTIL_H
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
@@ -28,6 +34,17 @@ static TU_UNUSED void tu_bin(const char *name, char *out, size_t len)
     exe[n] = 0;
     char *dir = dirname(exe);    /* .../tests/tools */
     snprintf(out, len, "%s/../../bin/%s", dir, name);
+}
+
+/* A group setup's check: the built tool `name` in out (tu_bin), 0; or -1 (printed) when it is not there. */
+static TU_UNUSED int tu_tool(const char *name, char *out, size_t len)
+{
+    tu_bin(name, out, len);
+    if (access(out, X_OK)) {
+        fprintf(stderr, "%s not built\n", out);
+        return -1;
+    }
+    return 0;
 }
 
 struct tu_run {
@@ -120,6 +137,14 @@ static TU_UNUSED int tu_run(char *const argv[], long timeout_ms, struct tu_run *
     close(fd);
     waitpid(pid, &r->status, 0);
     return 0;
+}
+
+/* tu_run that must start and end within timeout_ms (the test fails otherwise): the exit code. */
+static TU_UNUSED int tu_run_code(char *const argv[], long timeout_ms, struct tu_run *r)
+{
+    assert_int_equal(tu_run(argv, timeout_ms, r), 0);
+    assert_false(r->timed_out);
+    return tu_exit_code(r);
 }
 
 /* tu_run with stderr in r->out after (or among) stdout: for messages on stderr. */
@@ -311,6 +336,16 @@ static TU_UNUSED struct tu_json *tu_json_parse(const char *text)
         tu_json_free(j);
         return NULL;
     }
+    return j;
+}
+
+/* The JSON value a tool printed: the test fails (showing the text) when it is not one. */
+static TU_UNUSED struct tu_json *tu_json_of(const char *out)
+{
+    struct tu_json *j = tu_json_parse(out);
+    if (!j)
+        fprintf(stderr, "not JSON:\n%s\n", out);
+    assert_non_null(j);
     return j;
 }
 
