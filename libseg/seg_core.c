@@ -450,15 +450,6 @@ struct seg_adapter *seg__adapter(unsigned int no)
 
 int seg__check_init(void) { return atomic_load(&seg.initialized) > 0 ? 0 : -SEG_ENOTINIT; }
 
-int seg__enter(const void *h, uint32_t magic, unsigned int flags, unsigned int allowed)
-{
-    if (atomic_load_explicit(&seg.initialized, memory_order_acquire) <= 0)
-        return -SEG_ENOTINIT;
-    if (magic && !seg__handle_live(h, magic))
-        return -EINVAL;
-    return flags & ~allowed ? -SEG_EFLAG : 0;
-}
-
 int seg__enter_locked(const void *h, uint32_t magic, unsigned int flags, unsigned int allowed, bool obj)
 {
     int rc = seg__enter(h, magic, flags, allowed);

@@ -185,7 +185,7 @@ sci_error_t seg__conf_to_sci(int err);            /* the same for configuration 
 static inline void seg__set_error(sci_error_t *error, int rc)
 {
     if (error)
-        *error = seg__to_sci(rc);
+        *error = rc == 0 ? SCI_ERR_OK : seg__to_sci(rc);
 }
 /* The same for an error whose cause is configuration (opening adapters, reading hosts.conf). */
 static inline void seg__set_conf_error(sci_error_t *error, int rc)
@@ -199,7 +199,15 @@ static inline void seg__set_conf_error(sci_error_t *error, int rc)
  * call takes no handle), no flag outside `allowed` (-SEG_EFLAG). Lock-free: data paths use it too;
  * a call that then takes seg.lock checks what it needs of the object again under it.
  */
-int seg__enter(const void *h, uint32_t magic, unsigned int flags, unsigned int allowed);
+bool seg__handle_live(const void *h, uint32_t magic); /* registered and the first u32 is `magic` */
+static inline int seg__enter(const void *h, uint32_t magic, unsigned int flags, unsigned int allowed)
+{
+    if (atomic_load_explicit(&seg.initialized, memory_order_acquire) <= 0)
+        return -SEG_ENOTINIT;
+    if (magic && !seg__handle_live(h, magic))
+        return -EINVAL;
+    return flags & ~allowed ? -SEG_EFLAG : 0;
+}
 /* seg__enter, then seg.lock taken and `h` checked again under it: still live and, for an object with a
  * struct seg_obj header (`obj`), not removed (-EINVAL). Holds the lock when it returns 0, only then. */
 int seg__enter_locked(const void *h, uint32_t magic, unsigned int flags, unsigned int allowed, bool obj);
@@ -208,7 +216,6 @@ int seg__api_adapter(unsigned int adapter_no, struct seg_adapter **a_p);
 /* Live-handle registry: membership is checked lock-free (data paths), add/del under seg.lock. */
 int seg__handle_add(void *h);
 void seg__handle_del(void *h);
-bool seg__handle_live(const void *h, uint32_t magic); /* registered and the first u32 is `magic` */
 bool seg__on_event_thread(void);
 struct seg_adapter *seg__adapter(unsigned int no); /* NULL if not configured; lock held */
 void seg__wake_event_thread(void);
