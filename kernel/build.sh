@@ -48,7 +48,8 @@ for dir in "$SRC"/*/; do
     say "building $mod for $KV"
     rm -rf "$WORK/kmod/$mod"
     cp -r "$dir" "$WORK/kmod/$mod"
-    make -s -C "$HDR" M="$WORK/kmod/$mod" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$WORK/kmod/$mod.log" 2>&1 ||
+    # not our make's variables (O= would be kbuild's output folder)
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$HDR" M="$WORK/kmod/$mod" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$WORK/kmod/$mod.log" 2>&1 ||
         { cat "$WORK/kmod/$mod.log" >&2; die "building $mod failed"; }
     cp "$WORK/kmod/$mod/$mod.ko" "$WORK/kmod/$mod.ko"
     echo "$sum" >"$WORK/kmod/$mod.sum"

@@ -3,7 +3,7 @@
 # The two-host lab: boots guests A (server) and B (client) under QEMU, linked by a socket network
 # with soft-RoCE (rdma_rxe) on top, runs tests/vmlab/steps/*.sh on both in lockstep, and reports.
 # Usage: bash tests/vmlab/run.sh [build-dir]      (default: build; `make vmcheck O=...` calls this)
-# Environment: VMLAB_STEPS="10-devinfo 30-project-bin" (a subset, default all), VMLAB_ACCEL (tcg),
+# Environment: VMLAB_STEPS="10-devinfo 30" (a subset by name or number, default all), VMLAB_ACCEL (tcg),
 # VMLAB_MEM (256M), VMLAB_LOGLEVEL (guest kernel console level, 4), VMLAB_BOOT_TIMEOUT (120 s), VMLAB_TIMEOUT (whole run, 540 s),
 # VMLAB_STEP_TIMEOUT (default per step, 60 s; a step may set its own with "# vmlab-timeout: N"),
 # VMLAB_IVSHMEM_SIZE (the ivshmem-plain window both guests share, 4M), VMLAB_DOORBELL_SIZE (the memory of
@@ -42,7 +42,15 @@ abort() {
 BUILD_ARG=${1:-build}
 case "$BUILD_ARG" in /*) BUILD=$BUILD_ARG ;; *) BUILD=$PWD/$BUILD_ARG ;; esac
 if [ -n "${VMLAB_STEPS:-}" ]; then
-    STEPS=$VMLAB_STEPS
+    STEPS=
+    for s in $VMLAB_STEPS; do       # a step by name (70-conformance-rdma) or by number (70)
+        if [[ $s =~ ^[0-9]+$ ]]; then
+            m=$(cd "$LAB/steps" && ls -1 -- "$s"-*.sh 2>/dev/null)
+            [ "$(wc -w <<<"$m")" -eq 1 ] || abort "step $s: no single file $LAB/steps/$s-*.sh"
+            s=${m%.sh}
+        fi
+        STEPS+="$s "
+    done
 else
     STEPS=$(cd "$LAB/steps" && ls -1 -- *.sh 2>/dev/null | sed 's/\.sh$//' | sort | tr '\n' ' ')
 fi
