@@ -66,6 +66,17 @@ CPPFLAGS_ALL += $(CPPFLAGS)
 # dependencies are debian/control's).
 DEPS ?= yes
 DEPS_STAMP := $(if $(filter no,$(DEPS)),,$(O)/.deps-ok)
+# Non-empty when scripts/deps.sh is about to install the build dependencies (this build folder's first build).
+DEPS_PENDING = $(and $(DEPS_STAMP),$(if $(wildcard $(DEPS_STAMP)),,1))
+
+# A build switch NAME=yes, no or auto: $(call build_switch,NAME,HDRS,MISSING) is yes or no. HDRS names a
+# variable that is non-empty when the headers are there (run only when needed), MISSING the error text of
+# NAME=yes without them; auto is yes when they are there or about to be installed.
+build_switch = $(strip \
+	$(if $(filter no,$($(1))),no, \
+	$(if $(filter yes auto,$($(1))),$(if $(or $(DEPS_PENDING),$($(2))),yes, \
+		$(if $(filter yes,$($(1))),$(error $(1)=yes but $($(3))),no)), \
+	$(error $(1)=$($(1)): use $(1)=yes, $(1)=no or $(1)=auto))))
 
 # The rdma driver (driver/rdma/, rdma-core's libibverbs and librdmacm): RDMA=yes, no, or auto (the
 # default: yes when rdma-core's headers are there, or when scripts/deps.sh is about to install them in
@@ -74,19 +85,9 @@ DEPS_STAMP := $(if $(filter no,$(DEPS)),,$(O)/.deps-ok)
 RDMA ?= auto
 RDMA_HDRS = $(shell printf '\#include <infiniband/verbs.h>\n\#include <rdma/rdma_cma.h>\n' | \
 	$(CC) $(CPPFLAGS) -E -x c - >/dev/null 2>&1 && echo yes)
-ifeq ($(RDMA),no)
-RDMA_ON := no
-else ifeq ($(RDMA),yes)
-RDMA_ON := yes
-ifeq ($(if $(and $(DEPS_STAMP),$(if $(wildcard $(DEPS_STAMP)),,1)),yes,$(RDMA_HDRS)),)
-$(error RDMA=yes but rdma-core's headers (infiniband/verbs.h, rdma/rdma_cma.h) are missing: install \
-	libibverbs-dev and librdmacm-dev (scripts/deps.sh), or build with RDMA=no)
-endif
-else ifeq ($(RDMA),auto)
-RDMA_ON := $(if $(and $(DEPS_STAMP),$(if $(wildcard $(DEPS_STAMP)),,1)),yes,$(if $(RDMA_HDRS),yes,no))
-else
-$(error RDMA=$(RDMA): use RDMA=yes, RDMA=no or RDMA=auto)
-endif
+RDMA_MISSING = rdma-core's headers (infiniband/verbs.h, rdma/rdma_cma.h) are missing: install \
+	libibverbs-dev and librdmacm-dev (scripts/deps.sh), or build with RDMA=no
+RDMA_ON := $(call build_switch,RDMA,RDMA_HDRS,RDMA_MISSING)
 ifeq ($(RDMA_ON),yes)
 RDMA_LIBS := -libverbs -lrdmacm
 CPPFLAGS_ALL += -DOSCI_HAVE_RDMA=1
@@ -102,18 +103,8 @@ endif
 # endpoints open with NotSupported (docs/nvsciipc.md).
 PCISHM ?= auto
 PCISHM_HDRS = $(shell printf '\#include <pciaccess.h>\n' | $(CC) $(CPPFLAGS) -E -x c - >/dev/null 2>&1 && echo yes)
-ifeq ($(PCISHM),no)
-PCISHM_ON := no
-else ifeq ($(PCISHM),yes)
-PCISHM_ON := yes
-ifeq ($(if $(and $(DEPS_STAMP),$(if $(wildcard $(DEPS_STAMP)),,1)),yes,$(PCISHM_HDRS)),)
-$(error PCISHM=yes but <pciaccess.h> is missing: install libpciaccess-dev (scripts/deps.sh), or build with PCISHM=no)
-endif
-else ifeq ($(PCISHM),auto)
-PCISHM_ON := $(if $(and $(DEPS_STAMP),$(if $(wildcard $(DEPS_STAMP)),,1)),yes,$(if $(PCISHM_HDRS),yes,no))
-else
-$(error PCISHM=$(PCISHM): use PCISHM=yes, PCISHM=no or PCISHM=auto)
-endif
+PCISHM_MISSING = <pciaccess.h> is missing: install libpciaccess-dev (scripts/deps.sh), or build with PCISHM=no
+PCISHM_ON := $(call build_switch,PCISHM,PCISHM_HDRS,PCISHM_MISSING)
 ifeq ($(PCISHM_ON),yes)
 PCISHM_LIBS := -lpciaccess
 CPPFLAGS_ALL += -DOSCI_HAVE_PCISHM=1
