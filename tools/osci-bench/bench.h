@@ -6,7 +6,8 @@
 #include <stddef.h>
 #include <sched.h>
 #include <stdint.h>
-#include <time.h>
+
+#include "tool_time.h"
 
 #define BENCH_MAX_SIZES 32
 #define BENCH_ERR_MAX 160
@@ -105,12 +106,6 @@ void bench_rdma_json(void);                  /* the session's "rdma" object for 
 
 /* stats.c */
 void bench_stats_compute(uint64_t *samples_ns, uint64_t n, double scale, struct bench_stats *s);
-static inline uint64_t bench_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 void bench_iters(const struct bench_test *t, const struct bench_opts *o, uint64_t *iters_p, uint64_t *warmup_p);
 /* r's counts and latency from `iters` samples: a BENCH_LAT sample is a round trip (r->rtt, halved in r->lat), a
  * BENCH_RTT one the figure itself (r->lat). Sorts the samples. */
@@ -122,11 +117,11 @@ double bench_bw_seconds(const struct bench_opts *o);
 #define BENCH_BW_LOOP(c, seconds, ...)                                                              \
     do {                                                                                            \
         __VA_ARGS__;                                                                                \
-        uint64_t limit_ = (uint64_t)((seconds) * 1e9), count_ = 0, t0_ = bench_now_ns(), el_;       \
+        uint64_t limit_ = (uint64_t)((seconds) * 1e9), count_ = 0, t0_ = tool_now_ns(), el_;       \
         do {                                                                                        \
             __VA_ARGS__;                                                                            \
             count_++;                                                                               \
-            el_ = bench_now_ns() - t0_;                                                             \
+            el_ = tool_now_ns() - t0_;                                                             \
         } while (el_ < limit_);                                                                     \
         (c)->count = count_;                                                                        \
         (c)->elapsed_ns = el_;                                                                      \

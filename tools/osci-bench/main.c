@@ -287,7 +287,7 @@ static void *prog_thread(void *arg)
         nanosleep(&ts, NULL);
         pthread_mutex_lock(&prog.lock);
         if (prog.name) {
-            uint64_t el = (bench_now_ns() - prog.start_ns) / 1000000000ull;
+            uint64_t el = (tool_now_ns() - prog.start_ns) / 1000000000ull;
             if (el >= PROGRESS_AFTER_S && (prog.tty || el % 5 == 0)) {
                 snprintf(line, sizeof(line), "%sosci-bench: [%u/%u] %s size %zu: running for %llu s%s",
                          prog.tty ? "\r\033[K" : "", prog.index, prog.total, prog.name, prog.size,
@@ -320,7 +320,7 @@ static void prog_test(const char *name, size_t size)
     pthread_mutex_lock(&prog.lock);
     if (name) {
         prog.index++;
-        prog.start_ns = bench_now_ns();
+        prog.start_ns = tool_now_ns();
         prog.size = size;
     } else if (prog.shown && prog.tty) {
         prog_write("\r\033[K");   /* the result replaces the status line */

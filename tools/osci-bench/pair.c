@@ -92,12 +92,12 @@ void bench_pair_cpu(struct pair_ctl *c, int me, int start)
 {
     if (start) {
         c->cpu_ns[me] = cpu_now_ns();
-        c->wall_ns[me] = bench_now_ns();
+        c->wall_ns[me] = tool_now_ns();
         c->waits[me] = 0;
         return;
     }
     c->cpu_ns[me] = cpu_now_ns() - c->cpu_ns[me];
-    c->wall_ns[me] = bench_now_ns() - c->wall_ns[me];
+    c->wall_ns[me] = tool_now_ns() - c->wall_ns[me];
     __atomic_store_n(&c->cpu_done[me], 1, __ATOMIC_RELEASE);
 }
 
@@ -119,7 +119,7 @@ void bench_pair_cpu_result(const struct pair_ctl *c, uint64_t iters, int count_w
 int bench_pair_barrier(struct pair_ctl *c)
 {
     uint32_t gen = __atomic_load_n(&c->bar_gen, __ATOMIC_ACQUIRE);
-    uint64_t deadline = bench_now_ns() + 30ull * 1000000000ull;
+    uint64_t deadline = tool_now_ns() + 30ull * 1000000000ull;
     if (__atomic_add_fetch(&c->bar_count, 1, __ATOMIC_ACQ_REL) == c->nparts) {
         __atomic_store_n(&c->bar_count, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&c->bar_gen, gen + 1, __ATOMIC_RELEASE);
@@ -129,7 +129,7 @@ int bench_pair_barrier(struct pair_ctl *c)
     /* Sleep, never spin: a spinning waiter would take the core from the node being measured. */
     while (__atomic_load_n(&c->bar_gen, __ATOMIC_ACQUIRE) == gen) {
         struct timespec ts = { 0, 50 * 1000 * 1000 };
-        if (bench_pair_aborted(c) || bench_now_ns() > deadline)
+        if (bench_pair_aborted(c) || tool_now_ns() > deadline)
             return -1;
         syscall(SYS_futex, &c->bar_gen, FUTEX_WAIT, gen, &ts, NULL, 0);
     }
@@ -188,7 +188,7 @@ int bench_pair_run(struct pair_ctl *c, pair_fn fa, pair_fn fb, int sci, struct b
     pid_t pid[2] = { -1, -1 };
     int status[2] = { 0, 0 }, done[2] = { 0, 0 }, n = fb ? 2 : 1;
     int pin = allowed_cpu(1) >= 0;
-    uint64_t deadline = bench_now_ns() + (uint64_t)PAIR_TIMEOUT_S * 1000000000ull, kill_at = 0;
+    uint64_t deadline = tool_now_ns() + (uint64_t)PAIR_TIMEOUT_S * 1000000000ull, kill_at = 0;
 
     c->nparts = (uint32_t)n;
     bench_yield_spin = fb && !pin;
@@ -220,7 +220,7 @@ int bench_pair_run(struct pair_ctl *c, pair_fn fa, pair_fn fb, int sci, struct b
                     __atomic_store_n(&c->abort, 1, __ATOMIC_RELEASE);
             }
         }
-        uint64_t now = bench_now_ns();
+        uint64_t now = tool_now_ns();
         if (!kill_at && (bench_pair_aborted(c) || now > deadline)) {
             if (now > deadline && !c->err[0][0])
                 snprintf(c->err[0], sizeof(c->err[0]), "timed out after %d s", PAIR_TIMEOUT_S);

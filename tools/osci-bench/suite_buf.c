@@ -115,10 +115,10 @@ static int export_lat_node(struct pair_ctl *c, int me)
     for (uint64_t i = 0; i < c->warmup + c->iters; i++) {
         uint64_t t0, el;
         if (me == 1) {
-            t0 = bench_now_ns();
+            t0 = tool_now_ns();
             if (export_range(c, me, dev, p, size, &m))
                 goto out;
-            el = bench_now_ns() - t0;
+            el = tool_now_ns() - t0;
             if (i >= c->warmup)
                 c->samples[i - c->warmup] = el;
         }
@@ -127,13 +127,13 @@ static int export_lat_node(struct pair_ctl *c, int me)
         if (me == 0) {
             doca_error_t e;
             struct doca_mmap *r;
-            t0 = bench_now_ns();
+            t0 = tool_now_ns();
             if ((e = doca_mmap_create_from_export(NULL, s->desc, s->desc_len, dev, &r)) != DOCA_SUCCESS) {
                 doca_fail(c, me, "doca_mmap_create_from_export", e);
                 goto out;
             }
             e = doca_osci_mmap_copy_from(r, 0, probe, sizeof(probe));
-            el = bench_now_ns() - t0;
+            el = tool_now_ns() - t0;
             doca_mmap_destroy(r);
             if (e != DOCA_SUCCESS || probe[0] != 0x5a) {
                 doca_fail(c, me, "first access", e);

@@ -178,7 +178,7 @@ static int ipc_node(struct pair_ctl *c, int me, int rate)
         uint64_t t0 = 0;
         for (uint64_t i = 0; i < total; i++) {
             if (i == c->warmup && me == 0)
-                t0 = bench_now_ns();
+                t0 = tool_now_ns();
             if (rate == 2) {
                 if (me == 0 ? ipc_send_zc(c, me, ep, fd, buf, size, i) : ipc_recv_zc(c, me, ep, fd, size, i))
                     goto out;
@@ -190,16 +190,16 @@ static int ipc_node(struct pair_ctl *c, int me, int rate)
             goto out;
         if (me == 0) {
             c->count = c->iters;
-            c->elapsed_ns = bench_now_ns() - t0;
+            c->elapsed_ns = tool_now_ns() - t0;
         }
     } else {
         for (uint64_t i = 0; i < total; i++) {
-            uint64_t t0 = bench_now_ns();
+            uint64_t t0 = tool_now_ns();
             if (me == 0) {
                 if (ipc_send(c, me, ep, fd, buf, size) || ipc_recv(c, me, ep, fd, buf, size))
                     goto out;
                 if (i >= c->warmup)
-                    c->samples[i - c->warmup] = bench_now_ns() - t0;
+                    c->samples[i - c->warmup] = tool_now_ns() - t0;
             } else if (ipc_recv(c, me, ep, fd, buf, size) || ipc_send(c, me, ep, fd, buf, size)) {
                 goto out;
             }
@@ -314,7 +314,7 @@ static int mq_node(struct pair_ctl *c, int me)
         return -1;
     bench_pair_cpu(c, me, 1);
     for (uint64_t i = 0; i < total; i++) {
-        uint64_t t0 = bench_now_ns();
+        uint64_t t0 = tool_now_ns();
         if (me == 0 && mq_send(mq[1], buf, c->size, 0)) {
             bench_pair_fail(c, me, "mq_send: %s", strerror(errno));
             return -1;
@@ -329,7 +329,7 @@ static int mq_node(struct pair_ctl *c, int me)
         }
         if (me == 0) {
             if (i >= c->warmup)
-                c->samples[i - c->warmup] = bench_now_ns() - t0;
+                c->samples[i - c->warmup] = tool_now_ns() - t0;
         } else if (mq_send(mq[0], buf, c->size, 0)) {
             bench_pair_fail(c, me, "mq_send: %s", strerror(errno));
             return -1;

@@ -109,7 +109,7 @@ static int wait_word(size_t off, uint64_t want)
     while (__atomic_load_n(word(off), __ATOMIC_ACQUIRE) != want) {
         bench_cpu_relax();
         if (++spins % 4096 == 0) {
-            uint64_t now = bench_now_ns();
+            uint64_t now = tool_now_ns();
             if (!deadline)
                 deadline = now + WAIT_MS * 1000000ull;
             else if (now > deadline)
@@ -128,9 +128,9 @@ static int wait_word(size_t off, uint64_t want)
 #define COMMAND_POLL_US 20000
 static int wait_command(size_t off, uint64_t want)
 {
-    uint64_t deadline = bench_now_ns() + WAIT_MS * 1000000ull;
+    uint64_t deadline = tool_now_ns() + WAIT_MS * 1000000ull;
     while (__atomic_load_n(word(off), __ATOMIC_ACQUIRE) != want) {
-        if (bench_now_ns() > deadline)
+        if (tool_now_ns() > deadline)
             return -1;
         usleep(COMMAND_POLL_US);
     }
@@ -201,7 +201,7 @@ static int create_local(char *err, size_t len)
 static int connect_peer(const struct bench_opts *o, char *err, size_t len)
 {
     sci_error_t e = SCI_ERR_OK;
-    uint64_t deadline = bench_now_ns() + CONNECT_MS * 1000000ull;
+    uint64_t deadline = tool_now_ns() + CONNECT_MS * 1000000ull;
     do {
         SCIConnectSegment(S.sd, &S.rseg, S.peer, S.server ? SEG_ID_CLIENT : SEG_ID_SERVER, S.adapter, NULL, NULL,
                           1000, 0, &e);
@@ -209,7 +209,7 @@ static int connect_peer(const struct bench_opts *o, char *err, size_t len)
             break;
         S.rseg = NULL;
         usleep(50000);
-    } while (bench_now_ns() < deadline);
+    } while (tool_now_ns() < deadline);
     if (e != SCI_ERR_OK) {
         snprintf(err, len, "SCIConnectSegment(node %u, segment %#x, adapter %u) for %d s: %s", S.peer,
                  S.server ? SEG_ID_CLIENT : SEG_ID_SERVER, S.adapter, CONNECT_MS / 1000, SCIGetErrorString(e));
@@ -509,12 +509,12 @@ static void run_write_bw(const struct bench_test *t, const struct bench_opts *o,
     bench_iters(t, o, &iters, &warmup);
     if (bw_phase(size, warmup, &done, &e))
         goto err;
-    t0 = bench_now_ns();
+    t0 = tool_now_ns();
     if (bw_phase(size, iters, &done, &e))
         goto err;
     r->iters = iters;
     r->warmup = warmup;
-    r->seconds = (double)(bench_now_ns() - t0) / 1e9;
+    r->seconds = (double)(tool_now_ns() - t0) / 1e9;
     r->bw_MBps = r->seconds > 0 ? (double)iters * (double)size / r->seconds / 1e6 : 0;
     return;
 err:
@@ -548,7 +548,7 @@ static void run_write_lat(const struct bench_test *t, const struct bench_opts *o
     }
     for (uint64_t i = 1; i <= warmup + iters; i++) {
         *word(PP_TX + size - 8) = i;
-        uint64_t t0 = bench_now_ns();
+        uint64_t t0 = tool_now_ns();
         if (xfer(PP_TX, PP_RX, size, 0, &e)) {
             snprintf(r->error, sizeof(r->error), "ping %" PRIu64 ": %s", i, SCIGetErrorString(e));
             goto out;
@@ -558,7 +558,7 @@ static void run_write_lat(const struct bench_test *t, const struct bench_opts *o
             goto out;
         }
         if (i > warmup)
-            samples[i - warmup - 1] = bench_now_ns() - t0;
+            samples[i - warmup - 1] = tool_now_ns() - t0;
     }
     bench_lat_result(r, samples, iters, warmup);
 out:
@@ -582,13 +582,13 @@ static void run_read_lat(const struct bench_test *t, const struct bench_opts *o,
         return;
     }
     for (uint64_t i = 0; i < warmup + iters; i++) {
-        uint64_t t0 = bench_now_ns();
+        uint64_t t0 = tool_now_ns();
         if (xfer(RD_AREA, PP_TX, size, 1, &e)) {
             snprintf(r->error, sizeof(r->error), "read %" PRIu64 ": %s", i, SCIGetErrorString(e));
             goto out;
         }
         if (i >= warmup)
-            samples[i - warmup] = bench_now_ns() - t0;
+            samples[i - warmup] = tool_now_ns() - t0;
     }
     bench_lat_result(r, samples, iters, warmup);
 out:

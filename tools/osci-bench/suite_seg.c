@@ -102,7 +102,7 @@ static int seg_create(struct pair_ctl *c, int me, struct node *n, unsigned int i
 static int seg_connect(struct pair_ctl *c, int me, struct node *n, unsigned int id, size_t size)
 {
     sci_error_t err = SCI_ERR_OK;
-    uint64_t deadline = bench_now_ns() + CONNECT_TRIES_MS * 1000000ull;
+    uint64_t deadline = tool_now_ns() + CONNECT_TRIES_MS * 1000000ull;
     do {
         SCIConnectSegment(n->sd, &n->rseg, n->peer, id, 0, NULL, NULL, 1000, 0, &err);
         if (err == SCI_ERR_OK)
@@ -111,7 +111,7 @@ static int seg_connect(struct pair_ctl *c, int me, struct node *n, unsigned int 
         if (bench_pair_aborted(c))
             return -1;
         usleep(2000);
-    } while (bench_now_ns() < deadline);
+    } while (tool_now_ns() < deadline);
     if (err != SCI_ERR_OK)
         return sci_fail(c, me, "SCIConnectSegment", err);
     n->remote = SCIMapRemoteSegment(n->rseg, &n->rmap, 0, size, NULL, 0, &err);
@@ -187,11 +187,11 @@ static int pingpong(struct pair_ctl *c, int me, volatile uint8_t *mine, volatile
     for (uint64_t i = 0; i < total; i++) {
         uint64_t seq = i + 1;
         if (me == 0) {
-            uint64_t t0 = bench_now_ns();
+            uint64_t t0 = tool_now_ns();
             post(theirs, payload, size, seq, flush);
             if (wait_flag(c, mine, size, seq))
                 return -1;
-            uint64_t t1 = bench_now_ns();
+            uint64_t t1 = tool_now_ns();
             if (i >= c->warmup)
                 c->samples[i - c->warmup] = t1 - t0;
         } else {
@@ -391,7 +391,7 @@ static int intr_node(struct pair_ctl *c, int me)
         sci_fail(c, me, "SCICreateInterrupt", err);
         goto out;
     }
-    deadline = bench_now_ns() + CONNECT_TRIES_MS * 1000000ull;
+    deadline = tool_now_ns() + CONNECT_TRIES_MS * 1000000ull;
     do {
         SCIConnectInterrupt(n.sd, &n.rintr, n.peer, 0, BENCH_INTNO, 1000, 0, &err);
         if (err == SCI_ERR_OK)
@@ -400,7 +400,7 @@ static int intr_node(struct pair_ctl *c, int me)
         if (bench_pair_aborted(c))
             goto out;
         usleep(2000);
-    } while (bench_now_ns() < deadline);
+    } while (tool_now_ns() < deadline);
     if (err != SCI_ERR_OK) {
         sci_fail(c, me, "SCIConnectInterrupt", err);
         goto out;
@@ -409,7 +409,7 @@ static int intr_node(struct pair_ctl *c, int me)
         goto out;
     bench_pair_cpu(c, me, 1);
     for (uint64_t i = 0; i < total; i++) {
-        uint64_t t0 = bench_now_ns();
+        uint64_t t0 = tool_now_ns();
         if (me == 0) {
             SCITriggerInterrupt(n.rintr, 0, &err);
             if (err != SCI_ERR_OK) {
@@ -425,7 +425,7 @@ static int intr_node(struct pair_ctl *c, int me)
         }
         if (me == 0) {
             if (i >= c->warmup)
-                c->samples[i - c->warmup] = bench_now_ns() - t0;
+                c->samples[i - c->warmup] = tool_now_ns() - t0;
         } else {
             SCITriggerInterrupt(n.rintr, 0, &err);
             if (err != SCI_ERR_OK) {
@@ -474,7 +474,7 @@ static int futex_node(struct pair_ctl *c, int me)
     bench_pair_cpu(c, me, 1);
     for (uint64_t i = 0; i < total; i++) {
         uint32_t seq = (uint32_t)(i + 1);
-        uint64_t t0 = bench_now_ns();
+        uint64_t t0 = tool_now_ns();
         if (me == 0) {
             __atomic_store_n(w[1], seq, __ATOMIC_RELEASE);
             futex(w[1], FUTEX_WAKE, 1, NULL);
@@ -486,7 +486,7 @@ static int futex_node(struct pair_ctl *c, int me)
         }
         if (me == 0) {
             if (i >= c->warmup)
-                c->samples[i - c->warmup] = bench_now_ns() - t0;
+                c->samples[i - c->warmup] = tool_now_ns() - t0;
         } else {
             __atomic_store_n(w[0], seq, __ATOMIC_RELEASE);
             futex(w[0], FUTEX_WAKE, 1, NULL);

@@ -13,12 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "nvscievent.h"
 #include "nvsciipc.h"
 #include "sisci_api.h"
+#include "tool_time.h"
 
 #define ADAPTER 0
 
@@ -48,13 +48,6 @@ static int failed(const char *call, sci_error_t err)
     return -1;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static const char *reason_str(sci_segment_cb_reason_t r)
 {
     switch (r) {
@@ -74,7 +67,7 @@ static uint8_t pattern(size_t i)
 
 static unsigned int left_ms(uint64_t deadline)
 {
-    uint64_t now = now_ms();
+    uint64_t now = tool_now_ms();
     return now >= deadline ? 0 : (unsigned int)(deadline - now);
 }
 
@@ -456,7 +449,7 @@ static int run_server(const struct opts *o)
     volatile uint8_t *mem = NULL;
     sci_error_t err;
     unsigned int node = 0, intno = o->intno, client = 0;
-    uint64_t deadline = now_ms() + o->timeout_s * 1000ull;
+    uint64_t deadline = tool_now_ms() + o->timeout_s * 1000ull;
     int rc = -1, avail = 0;
 
     if (node_open(&sd, &node) < 0)
@@ -569,7 +562,7 @@ static int run_client(const struct opts *o)
     volatile uint8_t *mem;
     sci_error_t err = SCI_ERR_OK, last = SCI_ERR_OK;
     unsigned int node = 0, tries = 0;
-    uint64_t deadline = now_ms() + o->timeout_s * 1000ull;
+    uint64_t deadline = tool_now_ms() + o->timeout_s * 1000ull;
     int rc = -1;
     size_t size;
 

@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "doca_mmap.h"
 #include "opensci/doca_osci.h"
+#include "tool_time.h"
 
 #define DONE_MAGIC 0x454e4f44414344ull   /* "DCADONE" */
 #define DESC_MAX 1024
@@ -32,13 +32,6 @@ static int fail(const char *what, doca_error_t e)
 {
     fprintf(stderr, "osci-doca: %s: %s (%s)\n", what, doca_error_get_name(e), doca_error_get_descr(e));
     return 1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int open_dev(struct doca_dev **dev, uint32_t *node)
@@ -82,7 +75,7 @@ static int do_export(const char *path, size_t size, int timeout)
     doca_error_t e;
     char tmp[4096];
     FILE *f;
-    double end;
+    uint64_t end;
     int rc = 1;
 
     if (open_dev(&dev, &node))
@@ -112,9 +105,9 @@ static int do_export(const char *path, size_t size, int timeout)
     printf("[A] node %u: exported %zu bytes at %p (export_pci), descriptor %zu bytes in %s\n", node, size,
            (void *)p, dlen, path);
     fflush(stdout);
-    end = now_s() + timeout;
+    end = tool_now_ms() + timeout * 1000ull;
     while (__atomic_load_n((volatile uint64_t *)p, __ATOMIC_ACQUIRE) != DONE_MAGIC) {
-        if (now_s() > end) {
+        if (tool_now_ms() > end) {
             fprintf(stderr, "osci-doca: no importer finished within %d s\n", timeout);
             goto out;
         }
@@ -152,12 +145,12 @@ static int do_import(const char *path, int timeout)
     size_t dlen = 0, len;
     void *addr;
     doca_error_t e;
-    double end = now_s() + timeout;
+    uint64_t end = tool_now_ms() + timeout * 1000ull;
     FILE *f;
     int rc = 1;
 
     while (!(f = fopen(path, "rb"))) {
-        if (now_s() > end) {
+        if (tool_now_ms() > end) {
             fprintf(stderr, "osci-doca: %s: %s\n", path, strerror(errno));
             return 1;
         }
